@@ -1,0 +1,112 @@
+# svcplane: the one build entry. See README.md and ../shared/design/STYLE.md.
+#   make                 build build/$(MODE)/svcplane (MODE=debug|release|asan|fuzz)
+#   make run             install deps, build, start `svcplane server` on an embedded SQLite store
+#   make test            install deps, build, run every test; last line "N passed, N failed, N skipped"
+#   make test-unit       unit tests only (also under ASan+UBSan via MODE=asan)
+#   make fuzz            run each libFuzzer target for FUZZ_SECONDS
+#   make bench           run the benchmarks in bench/
+MODE ?= debug
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+BUILD := build/$(MODE)
+PKGS := sqlite3 jansson yaml-0.1 openssl libcurl
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+        -Wno-missing-field-initializers
+ifneq ($(CI),)
+WARN += -Werror
+endif
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+
+CFLAGS_MODE_debug   := -O1 -g
+CFLAGS_MODE_release := -O2 -g -DNDEBUG
+CFLAGS_MODE_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS_MODE_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS_MODE_asan   := -fsanitize=address,undefined
+LDFLAGS_MODE_fuzz   := -fsanitize=address,undefined
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ALL_CFLAGS := -std=gnu17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS_MODE_$(MODE)) -Isrc -Itests $(CFLAGS)
+ALL_LDFLAGS := -pthread $(LDFLAGS_MODE_$(MODE)) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c src/*/*/*.c)))
+CMD_SRCS := $(wildcard src/cmd/*.c)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c)) tests/harness/t.c
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps deps-test run test test-unit test-integ test-fuzz fuzz bench fmt lint clean
+all: deps $(BUILD)/svcplane
+
+deps:
+	@scripts/deps.sh
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsvcplane.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/svcplane: $(CMD_OBJS) $(BUILD)/libsvcplane.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/libsvcplane.a $(PKG_LIBS)
+	@ln -sf $(MODE)/svcplane build/svcplane
+
+$(BUILD)/test-unit: $(UNIT_OBJS) $(BUILD)/libsvcplane.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/libsvcplane.a $(PKG_LIBS)
+
+# Corpus replay: each fuzz target linked with a plain main() that feeds it every file of its corpus.
+$(BUILD)/fuzz-replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libsvcplane.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# libFuzzer binaries (MODE=fuzz, clang).
+$(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libsvcplane.a
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+run: all
+	$(BUILD)/svcplane server $(RUN_ARGS)
+
+# The whole suite: unit (plain and ASan+UBSan), fuzz corpus replay, integration with real kubectl.
+test: deps-test
+	@tests/run.sh
+
+test-unit: deps $(BUILD)/test-unit
+	$(BUILD)/test-unit $(FILTER)
+
+test-fuzz: deps $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
+	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+test-integ: all
+	@tests/integ/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(MAKE) MODE=fuzz CC=clang $(FUZZ_NAMES:%=build/fuzz/fuzz-%)
+	@for n in $(FUZZ_NAMES); do mkdir -p build/fuzz/corpus-$$n; \
+	  build/fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+lint:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

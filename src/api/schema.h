@@ -1,0 +1,96 @@
+/* schema.h - the description of every API kind's fields, written once and used everywhere.
+ *
+ * One table per Go type of k8s.io/api (ObjectMeta, Service, ServiceSpec, ServicePort, ...)
+ * gives each field its JSON name, type, protobuf field number, strategic-merge-patch
+ * merge key and a description. From it the project derives, without writing a kind's
+ * fields twice: unknown-field detection for fieldValidation=Strict|Warn (api/openapi.c),
+ * strategic merge patch keys (api/patch.c), the OpenAPI v3 documents kubectl reads for
+ * explain and field validation (api/openapi.c), and the decoder of Kubernetes protobuf
+ * request bodies (api/proto.c).
+ *
+ * Fields the project does not model in depth (a Pod's volumes, affinity, ...) are still
+ * listed by name, with type API_ANY, so that Strict validation accepts real manifests and
+ * the value is stored verbatim.
+ */
+#ifndef API_SCHEMA_H
+#define API_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum api_type {
+	API_STRING,
+	API_INT,	    /* int32/int64 */
+	API_BOOL,
+	API_OBJECT,	    /* nested struct: see field.schema */
+	API_ARRAY,	    /* list: element type in field.elem (and field.schema for objects) */
+	API_MAP_STRING,	    /* map[string]string (labels, selector, annotations) */
+	API_INT_OR_STRING,  /* intstr.IntOrString: JSON number or string */
+	API_TIME,	    /* metav1.Time: RFC 3339 string */
+	API_QUANTITY,	    /* resource.Quantity: string or number */
+	API_ANY,	    /* any JSON value, kept verbatim, not checked */
+	API_MAP_ANY,	    /* map[string]<object> with values described by field.schema (or anything) */
+};
+
+/* Field flags. */
+enum {
+	API_F_REQUIRED = 1 << 0,    /* listed as required in OpenAPI */
+	API_F_POINTER = 1 << 1,	    /* Go pointer/omitempty-less: a zero value in protobuf is meaningful */
+	API_F_SET = 1 << 2,	    /* list of primitives merged as a set in SMP (patchStrategy merge) */
+	API_F_RETAIN_KEYS = 1 << 3, /* SMP patchStrategy retainKeys */
+	API_F_REPLACE = 1 << 4,	    /* SMP: list is replaced whole even though elements are objects */
+	API_F_INLINE = 1 << 5,	    /* protobuf nests it, JSON inlines its fields (IngressRuleValue) */
+};
+
+struct api_schema;
+
+struct api_field {
+	const char *name;		 /* JSON name */
+	enum api_type type;
+	enum api_type elem;		 /* API_ARRAY: element type */
+	const struct api_schema *schema; /* API_OBJECT, API_ARRAY of objects, API_MAP_ANY values */
+	const char *merge_key;		 /* API_ARRAY of objects: SMP patchMergeKey, NULL = replace */
+	unsigned proto;			 /* protobuf field number, 0 = not in protobuf */
+	unsigned flags;
+	const char *desc;
+};
+
+struct api_schema {
+	const char *name; /* OpenAPI component name, e.g. "io.k8s.api.core.v1.ServiceSpec" */
+	const char *desc;
+	const struct api_field *fields;
+	size_t nfields;
+};
+
+/* A served resource kind. */
+struct api_kind {
+	const char *group;    /* "" for core */
+	const char *version;  /* "v1" */
+	const char *kind;     /* "Service" */
+	const char *plural;   /* "services" */
+	const char *singular; /* "service" */
+	const char *short_names[4]; /* NULL-terminated */
+	const char *categories[2];  /* NULL-terminated */
+	bool namespaced;
+	bool has_status;	    /* has the status subresource */
+	const struct api_schema *schema; /* top-level object schema */
+};
+
+/* All kinds the API serves, in discovery order, and their count. */
+extern const struct api_kind api_kinds[];
+extern const size_t api_nkinds;
+
+/* Returns the kind served at group/version/plural, or NULL. */
+const struct api_kind *api_kind_by_plural(const char *group, const char *version, const char *plural);
+/* Returns the kind for apiVersion ("v1", "discovery.k8s.io/v1") and kind, or NULL. */
+const struct api_kind *api_kind_by_gvk(const char *api_version, const char *kind);
+/* "v1" for core, "group/version" otherwise; points into static storage. */
+const char *api_kind_api_version(const struct api_kind *k);
+
+/* Looks up a field by JSON name in a schema; NULL when the schema has no such field. */
+const struct api_field *api_schema_field(const struct api_schema *s, const char *name);
+
+/* Well-known schemas shared by kinds. */
+extern const struct api_schema api_schema_object_meta;
+
+#endif

@@ -1,0 +1,100 @@
+/* http.h - HTTP/1.1 server for the API: request parsing, TLS, responses and streams.
+ *
+ * Threading: one accept thread, one thread per connection (bounded by max_conns), blocking
+ * I/O with timeouts. A connection serves requests one after another (keep-alive); the
+ * handler is called once per request and must answer it exactly once, either with
+ * http_send() or with http_stream_begin() ... http_stream_end() (chunked, flushed per
+ * write; used by watch). Malformed requests, oversize headers (431) or bodies (413),
+ * slow clients (timeout) and connection floods are answered by this layer with a
+ * Kubernetes Status body before any handler runs.
+ *
+ * The request parser (http_parse_head) is a pure function over bytes from the network:
+ * it checks lengths before every read and never trusts the input (fuzzed by
+ * tests/fuzz/fuzz_http.c). Why hand-written: Debian ships no stand-alone HTTP/1.1 parser
+ * library (no llhttp, no picohttpparser); libmicrohttpd brings its own threading and TLS
+ * stack (GnuTLS), which would not let us keep OpenSSL, ALPN http/1.1 and chunked watch.
+ */
+#ifndef APISERVER_HTTP_H
+#define APISERVER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+struct http_req {
+	char method[16];
+	char *target;	/* raw request-target */
+	char *path;	/* percent-decoded path, without the query */
+	char *query;	/* raw query string (without '?'), "" when none */
+	struct http_header *headers;
+	size_t nheaders;
+	char *body;	/* NUL-terminated, body_len bytes */
+	size_t body_len;
+	int minor;	/* HTTP/1.minor */
+	bool keep_alive;
+	bool chunked;	/* Transfer-Encoding: chunked request body */
+	long long content_length; /* -1 when absent */
+};
+
+/* Parses the request line and headers in buf[0..len). Returns 0 and sets *head_len (bytes
+ * up to and including the blank line) when the head is complete, -EAGAIN when more bytes
+ * are needed, -EBADMSG when malformed, -E2BIG when the head exceeds max_head bytes.
+ * On success req owns heap copies of everything (free with http_req_fini). */
+int http_parse_head(const char *buf, size_t len, size_t max_head, struct http_req *req, size_t *head_len);
+void http_req_fini(struct http_req *req);
+
+/* Decodes a chunked body in buf[0..len) into a heap buffer. Returns 0 with *out/*out_len and
+ * *consumed set, -EAGAIN when incomplete, -EBADMSG when malformed, -E2BIG past max_body. */
+int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed);
+
+/* Header value by case-insensitive name, or NULL. */
+const char *http_req_header(const struct http_req *r, const char *name);
+/* Percent-decodes the value of query parameter name into a heap string (caller frees);
+ * NULL when absent. '+' decodes to a space. */
+char *http_query_get(const char *query, const char *name);
+/* Percent-decodes s[0..n) into a heap string; NULL on a malformed escape. */
+char *http_pct_decode(const char *s, size_t n);
+
+struct http_conn;
+
+/* Sends a whole response. extra_headers is "" or CRLF-terminated header lines. */
+int http_send(struct http_conn *c, int status, const char *content_type, const char *extra_headers,
+	      const char *body, size_t len);
+/* Starts a chunked streaming response (200 unless status says otherwise). */
+int http_stream_begin(struct http_conn *c, int status, const char *content_type);
+/* Sends one chunk and flushes it. Returns a negative code when the peer is gone. */
+int http_stream_write(struct http_conn *c, const char *data, size_t len);
+/* Ends the stream (last chunk). */
+int http_stream_end(struct http_conn *c);
+/* True when the peer has closed or reset the connection (non-blocking check). */
+bool http_conn_closed(struct http_conn *c);
+/* The peer address as text ("127.0.0.1:54321"). */
+const char *http_conn_peer(const struct http_conn *c);
+
+typedef void (*http_handler)(void *ud, struct http_conn *c, struct http_req *r);
+
+struct httpd_opts {
+	const char *bind_address;  /* "127.0.0.1", "::1", "0.0.0.0" */
+	int port;		   /* 0 = pick a free port (see httpd_port) */
+	const char *cert_file;	   /* PEM; NULL with key_file NULL = plain HTTP */
+	const char *key_file;
+	size_t max_head;	   /* default 64 KiB */
+	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
+	int max_conns;		   /* default 1024 */
+	int idle_timeout_ms;	   /* keep-alive idle and slow-client read timeout; default 60000 */
+};
+
+struct httpd;
+
+/* Binds, listens and starts serving in background threads. On failure returns a negative
+ * code and writes a reason into err. */
+int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen);
+int httpd_port(const struct httpd *d);
+/* Stops accepting, closes every connection (streams see write errors) and joins threads. */
+void httpd_stop(struct httpd *d);
+
+#endif
