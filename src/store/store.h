@@ -48,9 +48,12 @@ struct store_opts {
 };
 
 /* Opens (creating if needed) the store. On failure returns a negative code and writes a
- * human reason into err. */
+ * human reason into err. The SQLite backend caches the current state in memory, so a file
+ * must be open in one store (one process) at a time. */
 int store_open(const struct store_opts *opts, struct store **out, char *err, size_t errlen);
-/* Closes the store: wakes every watcher with -ECANCELED, waits for in-flight writes. */
+/* Closes the store: wakes every watcher with -ECANCELED, waits for in-flight writes. A
+ * store_txn that starts while closing gets -ECANCELED. Open watches must still be closed with
+ * store_watch_close (after store_close their store_watch_next returns -ECANCELED). */
 void store_close(struct store *s);
 
 int64_t store_rev(struct store *s);	/* current committed revision (0 when empty) */
@@ -66,7 +69,7 @@ struct store_list {
 	bool more;   /* limit cut the list short */
 };
 
-/* Lists keys starting with prefix, in key order, strictly after start_after when it is
+/* Lists keys starting with prefix (NULL or "" = all), in key order, strictly after start_after when it is
  * not NULL, at most limit records (0 = all), as of revision rev (0 = current). A rev
  * older than the compacted revision gives ERR_EXPIRED; a rev in the future -EINVAL. */
 int store_range(struct store *s, const char *prefix, const char *start_after, size_t limit, int64_t rev,
@@ -93,8 +96,11 @@ struct store_result {
 /* Commits ops atomically at one new revision and returns it in *rev, once durable. If any
  * condition fails nothing is written and the call returns -EEXIST (expected absent, is
  * present), -ENOENT (expected present or DELETE of a missing key) or -ESTALE (mod_rev
- * differs), with *failed_op set to the index of the first failing op. res (may be NULL)
- * has n slots. Blocks until the transaction is on disk. */
+ * differs), with *failed_op set to the index of the first failing op; a failed transaction
+ * uses no revision. -EINVAL (with *failed_op) for a malformed op (empty key, a key twice in
+ * one transaction) or n == 0; -EIO when the disk write failed; -ECANCELED when closing.
+ * res (may be NULL) has n slots; rev and failed_op may be NULL. Blocks until the
+ * transaction is on disk. */
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct store_result *res, int64_t *rev,
 	      size_t *failed_op);
 

@@ -39,9 +39,9 @@ void t_skip(const char *why)
 int main(int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : NULL;
-	int pass = 0, fail = 0, skip = 0;
+	volatile int pass = 0, fail = 0, skip = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (struct t_case *c = head; c; c = c->next) {
+	for (struct t_case *volatile c = head; c; c = c->next) {
 		if (filter && !strstr(c->name, filter))
 			continue;
 		t_result = 0;

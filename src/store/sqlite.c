@@ -1,0 +1,1156 @@
+/* sqlite.c - the SQLite store backend: a revision log on disk, current state and recent events in memory.
+ *
+ * On disk (WAL mode, synchronous=FULL, so a COMMIT is on disk when it returns):
+ *
+ *   log(id INTEGER PRIMARY KEY, rev, key, create_rev, version, deleted, prev_id, prev_rev, value)
+ *   meta(k PRIMARY KEY, v)          -- 'rev' (last committed revision), 'compact_rev'
+ *
+ * Every change of a key is one row; a DELETE writes a tombstone row (deleted = 1) that
+ * keeps the deleted record's value, create_rev and version, with prev_rev = its mod_rev.
+ * prev_id / prev_rev point at the previous row of the same key (0 when the key did not
+ * exist), so compaction finds superseded rows from the rows written since the last pass
+ * alone (no full scan; see k3s-io/kine#213 for a compactor that falls behind). All rows of
+ * one transaction share its revision; id orders rows inside a revision.
+ *
+ * In memory, under `mu`: the current state (a key-sorted array, so gets and prefix ranges
+ * are binary searches), the revision counters, a bounded ring of recent events that feeds
+ * watchers, and the write queue. Reads at the current revision never touch SQLite; reads
+ * at an older revision and watchers that fell behind the ring read the log through a
+ * second connection (WAL readers do not wait for the writer).
+ *
+ * Write path (one writer thread, group commit):
+ *
+ *   store_txn: enqueue --> wait on own condvar ----------------------------> return result
+ *                 |                                                     ^
+ *   writer:   take all queued (<= BATCH_MAX) --> check conditions -->  |  (failed ones: error,
+ *             against state + earlier txns of the batch, assign revs   |   no revision used)
+ *                 --> BEGIN IMMEDIATE, insert rows, meta.rev, COMMIT (one fsync)
+ *                 --> lock mu: apply to state, append events, rev = last,
+ *                     wake watchers, fill results, wake callers -----------'
+ *                 --> at most one bounded compaction pass, then the next batch
+ *
+ * Invariants: memory only changes after the COMMIT that makes the change durable, so
+ * nothing readable can be lost by a crash; only the writer thread changes the state, the
+ * revision counters and the ring (always holding mu), so it reads them without mu;
+ * compact_rev in memory is raised before the compaction's COMMIT, and old-revision readers
+ * check it again after reading, so a read that raced a compaction returns ERR_EXPIRED
+ * instead of a partial answer.
+ */
+#include "store/backend.h"
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING_CAP 10000	     /* events kept in memory for watchers */
+#define BATCH_MAX 256	     /* transactions per group commit */
+#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
+#define WATCH_FILL_MAX 1024  /* events copied to a watcher's buffer at once (then a revision ends) */
+#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
+
+struct entry {
+	struct store_kv *kv; /* reference owned by the state */
+	int64_t row_id;	     /* id of the key's latest log row */
+};
+
+/* Per op scratch of a transaction, filled by the writer. */
+struct pending {
+	struct store_kv *kv;  /* PUT: the new record (ref); DELETE: NULL */
+	struct store_kv *old; /* the record before (ref), NULL if none */
+	int64_t row_id;
+};
+
+struct txn_req {
+	const struct store_op *ops;
+	size_t n;
+	struct store_result *res;
+	struct pending *pend;
+	int rc;
+	int64_t rev;
+	size_t failed_op;
+	bool done;
+	pthread_cond_t cv;
+	struct txn_req *next;
+};
+
+struct sq_watch;
+
+struct sq_store {
+	struct store base;
+	sqlite3 *db;		/* the writer's connection */
+	sqlite3 *rdb;		/* readers' connection; == db for ":memory:" */
+	pthread_mutex_t rdb_mu; /* serializes use of rdb (and of db too when they are one) */
+	bool one_conn;
+	sqlite3_stmt *st_insert, *st_set_meta;
+	int64_t history;
+	pthread_t writer;
+
+	pthread_mutex_t mu;
+	pthread_cond_t writer_cv; /* queue became non-empty, or closing */
+	pthread_cond_t watch_cv;  /* new events, cancel, or closing (CLOCK_MONOTONIC) */
+	pthread_cond_t idle_cv;	  /* a thread left a blocking call (close waits for this) */
+	bool closing;
+	struct txn_req *q_head, **q_tail;
+
+	struct entry *ents; /* sorted by key */
+	size_t n_ents, cap_ents;
+	int64_t rev, compact_rev;
+	int64_t compact_failed_rev; /* after a failed pass, no retry until rev moves past this */
+
+	struct store_event *ring; /* RING_CAP slots, oldest at ring_start */
+	size_t ring_start, ring_len;
+	int64_t ring_floor; /* every event with rev > ring_floor is in the ring */
+
+	struct sq_watch *watchers;
+	int inside; /* threads blocked in store_txn or store_watch_next; close waits for 0 */
+};
+
+struct sq_watch {
+	struct store_watch base;
+	struct sq_store *s;
+	char *prefix;
+	size_t prefix_len;
+	int64_t cursor; /* every matching event with rev <= cursor is delivered or in buf */
+	struct store_event *buf;
+	size_t buf_pos, buf_len, buf_cap;
+	bool cancelled;
+	atomic_bool detached; /* the store closed; only freeing is left */
+	struct sq_watch *prev, *next;
+};
+
+static const struct store__ops sqlite_ops;
+
+/* ---- small helpers ---- */
+
+static void set_err(char *err, size_t errlen, const char *path, const char *what, sqlite3 *db)
+{
+	snprintf(err, errlen, "store: %s: %s: %s", path, what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static bool has_prefix(const char *key, const char *prefix, size_t prefix_len)
+{
+	return strncmp(key, prefix, prefix_len) == 0;
+}
+
+/* Index of the first entry whose key is >= key (strict: > key). */
+static size_t state_bound(const struct sq_store *s, const char *key, bool strict)
+{
+	size_t lo = 0, hi = s->n_ents;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->ents[mid].kv->key, key);
+		if (c < 0 || (strict && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct entry *state_find(const struct sq_store *s, const char *key)
+{
+	size_t i = state_bound(s, key, false);
+	return i < s->n_ents && strcmp(s->ents[i].kv->key, key) == 0 ? &s->ents[i] : NULL;
+}
+
+/* Called with mu held by the writer. Takes over kv's reference. */
+static void state_put(struct sq_store *s, struct store_kv *kv_take, int64_t row_id)
+{
+	size_t i = state_bound(s, kv_take->key, false);
+	if (i < s->n_ents && strcmp(s->ents[i].kv->key, kv_take->key) == 0) {
+		store_kv_unref(s->ents[i].kv);
+	} else {
+		if (s->n_ents == s->cap_ents) {
+			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
+			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
+		}
+		memmove(&s->ents[i + 1], &s->ents[i], (s->n_ents - i) * sizeof(*s->ents));
+		s->n_ents++;
+	}
+	s->ents[i].kv = kv_take;
+	s->ents[i].row_id = row_id;
+}
+
+static void state_del(struct sq_store *s, const char *key)
+{
+	size_t i = state_bound(s, key, false);
+	if (i >= s->n_ents || strcmp(s->ents[i].kv->key, key) != 0)
+		return;
+	store_kv_unref(s->ents[i].kv);
+	memmove(&s->ents[i], &s->ents[i + 1], (s->n_ents - i - 1) * sizeof(*s->ents));
+	s->n_ents--;
+}
+
+static struct store_event *ring_at(struct sq_store *s, size_t i)
+{
+	return &s->ring[(s->ring_start + i) % RING_CAP];
+}
+
+/* Called with mu held by the writer. Takes over the event's references. */
+static void ring_push(struct sq_store *s, const struct store_event *ev_take)
+{
+	if (s->ring_len == RING_CAP) {
+		struct store_event *old = ring_at(s, 0);
+		s->ring_floor = old->rev;
+		store_event_fini(old);
+		s->ring_start = (s->ring_start + 1) % RING_CAP;
+		s->ring_len--;
+	}
+	*ring_at(s, s->ring_len) = *ev_take;
+	s->ring_len++;
+}
+
+/* Smallest string greater than every string starting with prefix, or NULL if none
+ * (empty prefix, or only 0xff bytes). The caller frees it. */
+static char *prefix_end(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
+		n--;
+	if (n == 0)
+		return NULL;
+	char *end = xstrndup(prefix, n);
+	end[n - 1] = (char)((unsigned char)end[n - 1] + 1);
+	return end;
+}
+
+static const void *col_blob(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	return p;
+}
+
+/* ---- open ---- */
+
+static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	sqlite3 *db = NULL;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		set_err(err, errlen, path, "open", db);
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	*out = db;
+	return 0;
+}
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS log("
+    " id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, key TEXT NOT NULL,"
+    " create_rev INTEGER NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL,"
+    " prev_id INTEGER NOT NULL, prev_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);"
+    "CREATE INDEX IF NOT EXISTS log_rev ON log(rev);"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('rev', 0), ('compact_rev', 0);";
+
+static int meta_get(sqlite3 *db, const char *k, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -EIO;
+
+	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	*v = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Loads the latest live row of every key into the (empty) state. */
+static int state_load(struct sq_store *s)
+{
+	static const char sql[] = "SELECT key, MAX(rev), id, value, create_rev, version, deleted FROM log "
+				  "GROUP BY key ORDER BY key";
+	sqlite3_stmt *st = NULL;
+	int rc = -EIO, step;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len;
+		const void *v;
+		if (sqlite3_column_int(st, 6))
+			continue;
+		v = col_blob(st, 3, &len);
+		struct store_kv *kv = store__kv_new(
+		    (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), v, len,
+		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 5));
+		if (s->n_ents == s->cap_ents) {
+			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
+			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
+		}
+		s->ents[s->n_ents].kv = kv;
+		s->ents[s->n_ents].row_id = sqlite3_column_int64(st, 2);
+		s->n_ents++;
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void *writer_main(void *arg);
+
+static void store_free(struct sq_store *s)
+{
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_set_meta);
+	if (s->rdb != s->db)
+		sqlite3_close(s->rdb);
+	sqlite3_close(s->db);
+	for (size_t i = 0; i < s->n_ents; i++)
+		store_kv_unref(s->ents[i].kv);
+	free(s->ents);
+	for (size_t i = 0; i < s->ring_len; i++)
+		store_event_fini(ring_at(s, i));
+	free(s->ring);
+	pthread_cond_destroy(&s->writer_cv);
+	pthread_cond_destroy(&s->watch_cv);
+	pthread_cond_destroy(&s->idle_cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->rdb_mu);
+	free(s);
+}
+
+int store__sqlite_open(const char *path, int64_t history_revisions, struct store **out, char *err,
+		       size_t errlen)
+{
+	struct sq_store *s = xcalloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	s->base.ops = &sqlite_ops;
+	s->history = history_revisions;
+	s->q_tail = &s->q_head;
+	s->ring = xcalloc(RING_CAP, sizeof(*s->ring));
+	s->one_conn = strcmp(path, ":memory:") == 0;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->rdb_mu, NULL);
+	pthread_cond_init(&s->writer_cv, NULL);
+	pthread_cond_init(&s->idle_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	rc = db_open(path, &s->db, err, errlen);
+	if (rc < 0)
+		goto fail;
+	if (!s->one_conn) {
+		/* WAL: a reader sees the last COMMIT and never waits for the writer;
+		 * synchronous=FULL: every COMMIT fsyncs the WAL, so a returned write is durable. */
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW ||
+		    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+			set_err(err, errlen, path, "cannot enable WAL mode", s->db);
+			rc = -EIO;
+			goto fail;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (exec(s->db, "PRAGMA synchronous=FULL") < 0 || exec(s->db, schema_sql) < 0) {
+		set_err(err, errlen, path, "create schema", s->db);
+		rc = -EIO;
+		goto fail;
+	}
+	if (meta_get(s->db, "rev", &s->rev) < 0 || meta_get(s->db, "compact_rev", &s->compact_rev) < 0 ||
+	    state_load(s) < 0) {
+		set_err(err, errlen, path, "load", s->db);
+		rc = -EIO;
+		goto fail;
+	}
+	s->ring_floor = s->rev;
+	s->compact_failed_rev = -1;
+	if (sqlite3_prepare_v3(
+		s->db,
+		"INSERT INTO log(rev, key, create_rev, version, deleted, prev_id, prev_rev, value) "
+		"VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		-1, SQLITE_PREPARE_PERSISTENT, &s->st_insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "UPDATE meta SET v = ?2 WHERE k = ?1", -1, SQLITE_PREPARE_PERSISTENT,
+			       &s->st_set_meta, NULL) != SQLITE_OK) {
+		set_err(err, errlen, path, "prepare", s->db);
+		rc = -EIO;
+		goto fail;
+	}
+	if (s->one_conn) {
+		s->rdb = s->db;
+	} else {
+		rc = db_open(path, &s->rdb, err, errlen);
+		if (rc < 0)
+			goto fail;
+		if (exec(s->rdb, "PRAGMA query_only=1") < 0) {
+			set_err(err, errlen, path, "open reader", s->rdb);
+			rc = -EIO;
+			goto fail;
+		}
+	}
+	rc = -pthread_create(&s->writer, NULL, writer_main, s);
+	if (rc < 0) {
+		snprintf(err, errlen, "store: %s: cannot start the writer thread: %s", path, strerror(-rc));
+		goto fail;
+	}
+	*out = &s->base;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	store_free(s);
+	return rc;
+}
+
+/* ---- writer ---- */
+
+/* What a key looks like to the transaction being checked: the batch's own earlier changes
+ * (newest first) shadow the committed state. */
+struct overlay {
+	struct {
+		const char *key;
+		struct store_kv *kv; /* borrowed from a pending; NULL = deleted */
+		int64_t row_id;
+	} * v;
+	size_t len, cap;
+};
+
+static struct store_kv *lookup(struct sq_store *s, const struct overlay *ov, const char *key, int64_t *row_id)
+{
+	for (size_t i = ov->len; i-- > 0;) {
+		if (strcmp(ov->v[i].key, key) == 0) {
+			*row_id = ov->v[i].row_id;
+			return ov->v[i].kv;
+		}
+	}
+	struct entry *e = state_find(s, key);
+	*row_id = e ? e->row_id : 0;
+	return e ? e->kv : NULL;
+}
+
+static void overlay_push(struct overlay *ov, const char *key, struct store_kv *kv, int64_t row_id)
+{
+	if (ov->len == ov->cap) {
+		ov->cap = ov->cap ? ov->cap * 2 : 32;
+		ov->v = xrealloc(ov->v, ov->cap * sizeof(*ov->v));
+	}
+	ov->v[ov->len].key = key;
+	ov->v[ov->len].kv = kv;
+	ov->v[ov->len].row_id = row_id;
+	ov->len++;
+}
+
+/* Checks t's conditions; on success builds its new records and inserts its rows. Returns 0,
+ * a condition error (t->failed_op set), or -EIO when SQLite failed. */
+static int txn_stage(struct sq_store *s, struct overlay *ov, struct txn_req *t, int64_t rev)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct store_op *op = &t->ops[i];
+		int64_t row;
+		struct store_kv *cur = lookup(s, ov, op->key, &row);
+		int rc = 0;
+		if (op->expect_mod_rev == 0 && cur)
+			rc = -EEXIST;
+		else if (op->expect_mod_rev > 0 && !cur)
+			rc = -ENOENT;
+		else if (op->expect_mod_rev > 0 && cur->mod_rev != op->expect_mod_rev)
+			rc = -ESTALE;
+		else if (op->kind == STORE_DELETE && !cur)
+			rc = -ENOENT;
+		if (rc < 0) {
+			t->failed_op = i;
+			return rc;
+		}
+	}
+	t->pend = xcalloc(t->n, sizeof(*t->pend));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct store_op *op = &t->ops[i];
+		struct pending *p = &t->pend[i];
+		sqlite3_stmt *st = s->st_insert;
+		int64_t row;
+		struct store_kv *cur = lookup(s, ov, op->key, &row);
+		bool put = op->kind == STORE_PUT;
+
+		p->old = store_kv_ref(cur);
+		if (put)
+			p->kv = store__kv_new(op->key, strlen(op->key), op->value, op->value_len,
+					      cur ? cur->create_rev : rev, rev, cur ? cur->version + 1 : 1);
+		/* A tombstone keeps the deleted record (value, create_rev, version; mod_rev
+		 * is its prev_rev) so DELETE events read back from the log carry it. */
+		const struct store_kv *row_kv = put ? p->kv : cur;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, rev);
+		sqlite3_bind_text(st, 2, op->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, row_kv->create_rev);
+		sqlite3_bind_int64(st, 4, row_kv->version);
+		sqlite3_bind_int(st, 5, !put);
+		sqlite3_bind_int64(st, 6, row);
+		sqlite3_bind_int64(st, 7, cur ? cur->mod_rev : 0);
+		sqlite3_bind_blob64(st, 8, row_kv->value, row_kv->value_len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return -EIO;
+		}
+		sqlite3_reset(st);
+		p->row_id = sqlite3_last_insert_rowid(s->db);
+		overlay_push(ov, op->key, p->kv, p->row_id);
+	}
+	return 0;
+}
+
+static void pend_free(struct txn_req *t)
+{
+	if (!t->pend)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		store_kv_unref(t->pend[i].kv);
+		store_kv_unref(t->pend[i].old);
+	}
+	free(t->pend);
+	t->pend = NULL;
+}
+
+static int set_meta(struct sq_store *s, const char *k, int64_t v)
+{
+	sqlite3_stmt *st = s->st_set_meta;
+	int step;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Commits one batch (a list of queued transactions) and answers every caller in it. */
+static void batch_commit(struct sq_store *s, struct txn_req *batch)
+{
+	struct overlay ov = {0};
+	int64_t rev = s->rev;
+	bool began = false;
+	int rc = 0;
+
+	if (s->one_conn)
+		pthread_mutex_lock(&s->rdb_mu);
+	for (struct txn_req *t = batch; t && rc == 0; t = t->next) {
+		if (!began) {
+			if (exec(s->db, "BEGIN IMMEDIATE") < 0) {
+				rc = -EIO;
+				break;
+			}
+			began = true;
+		}
+		t->rc = txn_stage(s, &ov, t, rev + 1);
+		if (t->rc == -EIO)
+			rc = -EIO;
+		else if (t->rc == 0)
+			t->rev = ++rev;
+	}
+	if (began && rc == 0 && rev == s->rev) {
+		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
+	} else if (began && rc == 0) {
+		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
+			rc = -EIO;
+	}
+	if (rc < 0) {
+		log_error("store: commit of %lld..%lld failed: %s", (long long)s->rev + 1, (long long)rev,
+			  sqlite3_errmsg(s->db));
+		if (!sqlite3_get_autocommit(s->db))
+			exec(s->db, "ROLLBACK");
+	}
+	if (s->one_conn)
+		pthread_mutex_unlock(&s->rdb_mu);
+	free(ov.v);
+
+	pthread_mutex_lock(&s->mu);
+	for (struct txn_req *t = batch; t; t = t->next) {
+		if (rc < 0 && t->rc >= 0) {
+			t->rc = -EIO;
+			t->rev = 0;
+		}
+		if (t->rc < 0)
+			continue;
+		for (size_t i = 0; i < t->n; i++) {
+			struct pending *p = &t->pend[i];
+			struct store_event ev = {.rev = t->rev};
+			if (p->kv) {
+				state_put(s, store_kv_ref(p->kv), p->row_id);
+				ev.type = STORE_EV_PUT;
+				ev.kv = store_kv_ref(p->kv);
+				ev.prev = store_kv_ref(p->old);
+			} else {
+				state_del(s, p->old->key);
+				ev.type = STORE_EV_DELETE;
+				ev.kv = store_kv_ref(p->old);
+			}
+			ring_push(s, &ev);
+			if (t->res)
+				t->res[i].kv = store_kv_ref(p->kv ? p->kv : p->old);
+		}
+	}
+	if (rc == 0 && rev > s->rev) {
+		s->rev = rev;
+		pthread_cond_broadcast(&s->watch_cv);
+	}
+	/* The caller owns t once done is set and mu is released: touch nothing after. */
+	for (struct txn_req *t = batch, *next; t; t = next) {
+		next = t->next;
+		pend_free(t);
+		t->done = true;
+		pthread_cond_signal(&t->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Whether a compaction pass should run now; idle passes run as soon as anything is due. */
+static bool compact_due(const struct sq_store *s, bool idle)
+{
+	int64_t target = s->rev - s->history;
+	int64_t min_step = s->history / 16 < COMPACT_MIN_STEP ? s->history / 16 : COMPACT_MIN_STEP;
+	if (target <= s->compact_rev || s->rev == s->compact_failed_rev)
+		return false;
+	return idle || target - s->compact_rev >= (min_step > 0 ? min_step : 1);
+}
+
+/* One bounded compaction pass: drops the rows superseded by rows of revisions
+ * (compact_rev, to] and the tombstones of those revisions, then records to. The deletes are
+ * committed without their own fsync: the next write's fsync of the WAL covers them, and
+ * losing them in a crash only means compacting again. */
+static void compact_pass(struct sq_store *s)
+{
+	static const char del_superseded[] = "DELETE FROM log WHERE id IN (SELECT prev_id FROM log "
+					     "WHERE rev > ?1 AND rev <= ?2 AND prev_id > 0)";
+	static const char del_tombstones[] = "DELETE FROM log WHERE rev > ?1 AND rev <= ?2 AND deleted = 1";
+	int64_t from = s->compact_rev, to = s->rev - s->history;
+	sqlite3_stmt *st = NULL;
+	int rc = -EIO;
+
+	if (to > from + COMPACT_STEP)
+		to = from + COMPACT_STEP;
+	if (to <= from)
+		return;
+	if (s->one_conn)
+		pthread_mutex_lock(&s->rdb_mu);
+	exec(s->db, "PRAGMA synchronous=NORMAL");
+	if (exec(s->db, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (sqlite3_prepare_v2(s->db, i ? del_tombstones : del_superseded, -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto out;
+		sqlite3_bind_int64(st, 1, from);
+		sqlite3_bind_int64(st, 2, to);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (set_meta(s, "compact_rev", to) < 0)
+		goto out;
+	/* Raised before COMMIT: a reader that could see the deletes sees this first. */
+	pthread_mutex_lock(&s->mu);
+	s->compact_rev = to;
+	pthread_mutex_unlock(&s->mu);
+	if (exec(s->db, "COMMIT") < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		log_warn("store: compaction to %lld failed: %s", (long long)to, sqlite3_errmsg(s->db));
+		s->compact_failed_rev = s->rev; /* an idle writer must not spin on a failing pass */
+		if (!sqlite3_get_autocommit(s->db))
+			exec(s->db, "ROLLBACK");
+	}
+	exec(s->db, "PRAGMA synchronous=FULL");
+	if (s->one_conn)
+		pthread_mutex_unlock(&s->rdb_mu);
+}
+
+static void *writer_main(void *arg)
+{
+	struct sq_store *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (!s->q_head) {
+			if (s->closing)
+				break;
+			if (compact_due(s, true)) {
+				pthread_mutex_unlock(&s->mu);
+				compact_pass(s);
+				pthread_mutex_lock(&s->mu);
+				continue;
+			}
+			pthread_cond_wait(&s->writer_cv, &s->mu);
+			continue;
+		}
+		struct txn_req *batch = s->q_head, *last = batch;
+		for (int i = 1; i < BATCH_MAX && last->next; i++)
+			last = last->next;
+		s->q_head = last->next;
+		if (!s->q_head)
+			s->q_tail = &s->q_head;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		batch_commit(s, batch);
+		if (compact_due(s, false))
+			compact_pass(s);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int sq_txn(struct store *base, const struct store_op *ops, size_t n, struct store_result *res,
+		  int64_t *rev, size_t *failed_op)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct txn_req t = {.ops = ops, .n = n, .res = res};
+	int rc;
+
+	pthread_cond_init(&t.cv, NULL);
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		t.rc = -ECANCELED;
+	} else {
+		*s->q_tail = &t;
+		s->q_tail = &t.next;
+		s->inside++;
+		pthread_cond_signal(&s->writer_cv);
+		while (!t.done)
+			pthread_cond_wait(&t.cv, &s->mu);
+		if (--s->inside == 0 && s->closing)
+			pthread_cond_broadcast(&s->idle_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	pthread_cond_destroy(&t.cv);
+	rc = t.rc;
+	if (rc == 0)
+		*rev = t.rev;
+	else if (rc == -EEXIST || rc == -ENOENT || rc == -ESTALE)
+		*failed_op = t.failed_op;
+	return rc;
+}
+
+/* ---- reads ---- */
+
+static int64_t sq_rev(struct store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	pthread_mutex_lock(&s->mu);
+	int64_t rev = s->rev;
+	pthread_mutex_unlock(&s->mu);
+	return rev;
+}
+
+static int64_t sq_compact_rev(struct store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	pthread_mutex_lock(&s->mu);
+	int64_t rev = s->compact_rev;
+	pthread_mutex_unlock(&s->mu);
+	return rev;
+}
+
+static int sq_get(struct store *base, const char *key, struct store_kv **out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	pthread_mutex_lock(&s->mu);
+	struct entry *e = state_find(s, key);
+	*out = e ? store_kv_ref(e->kv) : NULL;
+	pthread_mutex_unlock(&s->mu);
+	return *out ? 0 : -ENOENT;
+}
+
+/* Called with mu held. */
+static void range_mem(struct sq_store *s, const char *prefix, const char *start_after, size_t limit,
+		      struct store_list *out)
+{
+	size_t plen = strlen(prefix), i = state_bound(s, prefix, false);
+	if (start_after) {
+		size_t j = state_bound(s, start_after, true);
+		if (j > i)
+			i = j;
+	}
+	for (; i < s->n_ents && has_prefix(s->ents[i].kv->key, prefix, plen); i++) {
+		if (limit && out->len == limit) {
+			out->more = true;
+			break;
+		}
+		store__list_push(out, store_kv_ref(s->ents[i].kv));
+	}
+	out->rev = s->rev;
+}
+
+/* Reads the range as of an older revision from the log: per key, its latest row at or
+ * before rev, unless that row is a tombstone. */
+static int range_log(struct sq_store *s, const char *prefix, const char *start_after, size_t limit,
+		     int64_t rev, struct store_list *out)
+{
+	char *end = prefix_end(prefix);
+	char *sql = xasprintf("SELECT key, MAX(rev), value, create_rev, version, deleted FROM log "
+			      "WHERE key >= ?1 AND rev <= ?2%s%s GROUP BY key ORDER BY key",
+			      end ? " AND key < ?3" : "", start_after ? " AND key > ?4" : "");
+	sqlite3_stmt *st = NULL;
+	int rc = -EIO, step;
+
+	pthread_mutex_lock(&s->rdb_mu);
+	if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, rev);
+	if (end)
+		sqlite3_bind_text(st, 3, end, -1, SQLITE_STATIC);
+	if (start_after)
+		sqlite3_bind_text(st, 4, start_after, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len;
+		const void *v;
+		if (sqlite3_column_int(st, 5))
+			continue;
+		if (limit && out->len == limit) {
+			out->more = true;
+			break;
+		}
+		v = col_blob(st, 2, &len);
+		store__list_push(out, store__kv_new((const char *)sqlite3_column_text(st, 0),
+						    (size_t)sqlite3_column_bytes(st, 0), v, len,
+						    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 1),
+						    sqlite3_column_int64(st, 4)));
+	}
+	if (step == SQLITE_ROW || step == SQLITE_DONE)
+		rc = 0;
+	else
+		log_error("store: range at %lld: %s", (long long)rev, sqlite3_errmsg(s->rdb));
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rdb_mu);
+	free(sql);
+	free(end);
+	out->rev = rev;
+	return rc;
+}
+
+static int sq_range(struct store *base, const char *prefix, const char *start_after, size_t limit,
+		    int64_t rev, struct store_list *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (rev > s->rev)
+		rc = -EINVAL;
+	else if (rev > 0 && rev < s->compact_rev)
+		rc = ERR_EXPIRED;
+	else if (rev == 0 || rev == s->rev)
+		range_mem(s, prefix, start_after, limit, out);
+	else
+		rc = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (rc <= 0)
+		return rc;
+
+	rc = range_log(s, prefix, start_after, limit, rev, out);
+	if (rc == 0 && rev < sq_compact_rev(base))
+		rc = ERR_EXPIRED; /* a compaction ran under the read */
+	if (rc < 0)
+		store_list_fini(out);
+	return rc;
+}
+
+/* ---- watch ---- */
+
+static void watch_buf_push(struct sq_watch *w, const struct store_event *ev_take)
+{
+	if (w->buf_len == w->buf_cap) {
+		w->buf_cap = w->buf_cap ? w->buf_cap * 2 : 16;
+		w->buf = xrealloc(w->buf, w->buf_cap * sizeof(*w->buf));
+	}
+	w->buf[w->buf_len++] = *ev_take;
+}
+
+static void watch_buf_clear(struct sq_watch *w)
+{
+	for (size_t i = w->buf_pos; i < w->buf_len; i++)
+		store_event_fini(&w->buf[i]);
+	w->buf_pos = w->buf_len = 0;
+}
+
+/* Called with mu held and w->cursor >= ring_floor. Copies the matching events after the
+ * cursor (whole revisions, about WATCH_FILL_MAX at most) into w's buffer. */
+static void watch_fill_ring(struct sq_store *s, struct sq_watch *w)
+{
+	size_t lo = 0, hi = s->ring_len, copied = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ring_at(s, mid)->rev <= w->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->ring_len; lo++) {
+		struct store_event *ev = ring_at(s, lo);
+		if (copied >= WATCH_FILL_MAX && ev->rev != w->cursor)
+			return;
+		w->cursor = ev->rev;
+		if (!has_prefix(ev->kv->key, w->prefix, w->prefix_len))
+			continue;
+		struct store_event copy = {ev->type, ev->rev, store_kv_ref(ev->kv), store_kv_ref(ev->prev)};
+		watch_buf_push(w, &copy);
+		copied++;
+	}
+	if (s->rev > w->cursor)
+		w->cursor = s->rev;
+}
+
+/* Reads the events of revisions (w->cursor, upto] from the log into w's buffer. Called
+ * without mu; the store cannot close meanwhile because the caller counts as waiting. */
+static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
+{
+	static const char sql[] =
+	    "SELECT l.rev, l.key, l.deleted, l.create_rev, l.version, l.prev_rev, l.value,"
+	    " p.deleted, p.create_rev, p.version, p.value "
+	    "FROM log l LEFT JOIN log p ON p.id = l.prev_id "
+	    "WHERE l.rev > ?1 AND l.rev <= ?2 ORDER BY l.id";
+	sqlite3_stmt *st = NULL;
+	int rc = -EIO, step;
+	size_t start = w->buf_len;
+
+	pthread_mutex_lock(&s->rdb_mu);
+	if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, w->cursor);
+	sqlite3_bind_int64(st, 2, upto);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 1);
+		size_t klen = (size_t)sqlite3_column_bytes(st, 1), len;
+		int64_t rev = sqlite3_column_int64(st, 0), prev_rev = sqlite3_column_int64(st, 5);
+		const void *v = col_blob(st, 6, &len);
+		struct store_event ev = {.rev = rev};
+
+		if (!has_prefix(key, w->prefix, w->prefix_len))
+			continue;
+		if (sqlite3_column_int(st, 2)) {
+			ev.type = STORE_EV_DELETE;
+			ev.kv = store__kv_new(key, klen, v, len, sqlite3_column_int64(st, 3), prev_rev,
+					      sqlite3_column_int64(st, 4));
+		} else {
+			ev.type = STORE_EV_PUT;
+			ev.kv = store__kv_new(key, klen, v, len, sqlite3_column_int64(st, 3), rev,
+					      sqlite3_column_int64(st, 4));
+			if (sqlite3_column_type(st, 7) != SQLITE_NULL && !sqlite3_column_int(st, 7)) {
+				v = col_blob(st, 10, &len);
+				ev.prev = store__kv_new(key, klen, v, len, sqlite3_column_int64(st, 8),
+							prev_rev, sqlite3_column_int64(st, 9));
+			}
+		}
+		watch_buf_push(w, &ev);
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	else
+		log_error("store: watch read after %lld: %s", (long long)w->cursor, sqlite3_errmsg(s->rdb));
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rdb_mu);
+	if (rc == 0 && w->cursor < sq_compact_rev(&s->base))
+		rc = ERR_EXPIRED; /* a compaction ran under the read */
+	if (rc < 0) {
+		for (size_t i = start; i < w->buf_len; i++)
+			store_event_fini(&w->buf[i]);
+		w->buf_len = start;
+		return rc;
+	}
+	w->cursor = upto;
+	return 0;
+}
+
+static int sq_watch_open(struct store *base, const char *prefix, int64_t after_rev, struct store_watch **out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_watch *w;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->mu);
+		return -ECANCELED;
+	}
+	if (after_rev < s->compact_rev) {
+		pthread_mutex_unlock(&s->mu);
+		return ERR_EXPIRED;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->base.ops = &sqlite_ops;
+	w->s = s;
+	w->prefix = xstrdup(prefix);
+	w->prefix_len = strlen(prefix);
+	w->cursor = after_rev;
+	atomic_init(&w->detached, false);
+	w->next = s->watchers;
+	if (s->watchers)
+		s->watchers->prev = w;
+	s->watchers = w;
+	pthread_mutex_unlock(&s->mu);
+	*out = &w->base;
+	return 0;
+}
+
+static int sq_watch_next(struct store_watch *base, struct store_event *ev, int timeout_ms)
+{
+	struct sq_watch *w = (struct sq_watch *)base;
+	struct sq_store *s = w->s;
+	struct timespec deadline;
+	bool timed_out = false;
+	int rc;
+
+	if (atomic_load(&w->detached))
+		return -ECANCELED;
+	if (timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	s->inside++;
+	for (;;) {
+		if (w->cancelled || s->closing) {
+			rc = -ECANCELED;
+			break;
+		}
+		if (w->buf_pos < w->buf_len) {
+			*ev = w->buf[w->buf_pos++];
+			rc = 0;
+			break;
+		}
+		w->buf_pos = w->buf_len = 0;
+		if (w->cursor < s->compact_rev) {
+			rc = ERR_EXPIRED;
+			break;
+		}
+		if (w->cursor < s->ring_floor) {
+			int64_t upto = s->ring_floor < w->cursor + CATCHUP_REVS ? s->ring_floor
+										: w->cursor + CATCHUP_REVS;
+			pthread_mutex_unlock(&s->mu);
+			rc = watch_fill_log(s, w, upto);
+			pthread_mutex_lock(&s->mu);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		watch_fill_ring(s, w);
+		if (w->buf_len)
+			continue;
+		if (timeout_ms == 0 || timed_out) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (timeout_ms < 0)
+			pthread_cond_wait(&s->watch_cv, &s->mu);
+		else if (pthread_cond_timedwait(&s->watch_cv, &s->mu, &deadline) == ETIMEDOUT)
+			timed_out = true; /* one more look, then give up */
+	}
+	if (--s->inside == 0 && s->closing)
+		pthread_cond_broadcast(&s->idle_cv);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void sq_watch_cancel(struct store_watch *base)
+{
+	struct sq_watch *w = (struct sq_watch *)base;
+	struct sq_store *s = w->s;
+
+	if (atomic_load(&w->detached))
+		return;
+	pthread_mutex_lock(&s->mu);
+	w->cancelled = true;
+	pthread_cond_broadcast(&s->watch_cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void sq_watch_close(struct store_watch *base)
+{
+	struct sq_watch *w = (struct sq_watch *)base;
+	struct sq_store *s = w->s;
+
+	if (!atomic_load(&w->detached)) {
+		pthread_mutex_lock(&s->mu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			s->watchers = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&s->mu);
+	}
+	watch_buf_clear(w);
+	free(w->buf);
+	free(w->prefix);
+	free(w);
+}
+
+/* ---- close ---- */
+
+static void sq_close(struct store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+
+	pthread_mutex_lock(&s->mu);
+	s->closing = true;
+	pthread_cond_signal(&s->writer_cv);
+	pthread_cond_broadcast(&s->watch_cv);
+	for (struct sq_watch *w = s->watchers; w; w = w->next)
+		atomic_store(&w->detached, true);
+	s->watchers = NULL;
+	pthread_mutex_unlock(&s->mu);
+	/* The writer drains the queue before it exits, so in-flight writes finish; then
+	 * every thread still inside a blocking call has been answered and only has to leave. */
+	pthread_join(s->writer, NULL);
+	pthread_mutex_lock(&s->mu);
+	while (s->inside > 0)
+		pthread_cond_wait(&s->idle_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	store_free(s);
+}
+
+static const struct store__ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .rev = sq_rev,
+    .compact_rev = sq_compact_rev,
+    .get = sq_get,
+    .range = sq_range,
+    .txn = sq_txn,
+    .watch_open = sq_watch_open,
+    .watch_next = sq_watch_next,
+    .watch_cancel = sq_watch_cancel,
+    .watch_close = sq_watch_close,
+};
