@@ -20,7 +20,8 @@ struct api_selector;
 /* Parses s (may be "" = match everything). Returns 0 or -EINVAL with a message in err. */
 int api_label_selector_parse(const char *s, struct api_selector **out, char *err, size_t errlen);
 /* Builds the selector of a Service's spec.selector (a JSON object of key -> value, all
- * equality). A NULL or empty map selects nothing when empty_matches_none is set. */
+ * equality). A NULL or empty map selects nothing (a Service without a selector gets no
+ * endpoints), and api_selector_empty() is false for it. The caller frees the result. */
 struct api_selector *api_selector_from_map(const json_t *map);
 /* Builds a selector from a metav1.LabelSelector (matchLabels, matchExpressions). */
 int api_selector_from_label_selector(const json_t *ls, struct api_selector **out, char *err, size_t errlen);
