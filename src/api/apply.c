@@ -94,24 +94,6 @@ struct ty {
 	const char *merge_key;		 /* K_LIST_MAP */
 };
 
-/* api_schema_field() without linking schema.c: looks through API_F_INLINE fields, whose
- * sub-schema's fields appear directly in the parent JSON object. */
-static const struct api_field *schema_field(const struct api_schema *s, const char *name)
-{
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < s->nfields; i++) {
-		const struct api_field *f = &s->fields[i];
-		if (f->flags & API_F_INLINE) {
-			const struct api_field *g = schema_field(f->schema, name);
-			if (g)
-				return g;
-		} else if (strcmp(f->name, name) == 0) {
-			return f;
-		}
-	}
-	return NULL;
-}
 
 static struct ty ty_of_field(const struct api_field *f)
 {
@@ -157,7 +139,7 @@ static struct ty ty_child(const struct ty *t, const char *key)
 	struct ty u = {K_UNKNOWN, NULL, NULL};
 
 	if (t->kind == K_STRUCT)
-		return ty_of_field(schema_field(t->schema, key));
+		return ty_of_field(api_schema_field(t->schema, key));
 	if (t->kind == K_MAP && t->schema) {
 		u.kind = K_STRUCT;
 		u.schema = t->schema;

@@ -481,24 +481,6 @@ struct finfo {
 	bool replace;	       /* patchStrategy replace */
 };
 
-/* api_schema_field() without linking schema.c: looks through API_F_INLINE fields, whose
- * sub-schema's fields appear directly in the parent JSON object. */
-static const struct api_field *schema_field(const struct api_schema *s, const char *name)
-{
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < s->nfields; i++) {
-		const struct api_field *f = &s->fields[i];
-		if (f->flags & API_F_INLINE) {
-			const struct api_field *g = schema_field(f->schema, name);
-			if (g)
-				return g;
-		} else if (strcmp(f->name, name) == 0) {
-			return f;
-		}
-	}
-	return NULL;
-}
 
 static struct finfo field_info(const struct node *n, const char *key)
 {
@@ -509,7 +491,7 @@ static struct finfo field_info(const struct node *n, const char *key)
 		fi.child.schema = n->values;
 		return fi;
 	}
-	f = schema_field(n->schema, key);
+	f = api_schema_field(n->schema, key);
 	if (!f)
 		return fi;
 	fi.replace = (f->flags & API_F_REPLACE) != 0;

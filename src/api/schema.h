@@ -29,7 +29,9 @@ enum api_type {
 	API_TIME,	    /* metav1.Time: RFC 3339 string */
 	API_QUANTITY,	    /* resource.Quantity: string or number */
 	API_ANY,	    /* any JSON value, kept verbatim, not checked */
-	API_MAP_ANY,	    /* map[string]<object> with values described by field.schema (or anything) */
+	API_MAP_ANY,	    /* map[string]<value>: values described by field.schema (objects) or, when
+			     * schema is NULL, of type field.elem (API_QUANTITY for resource lists,
+			     * API_ANY for anything) */
 };
 
 /* Field flags. */
@@ -40,7 +42,16 @@ enum {
 	API_F_RETAIN_KEYS = 1 << 3, /* SMP patchStrategy retainKeys */
 	API_F_REPLACE = 1 << 4,	    /* SMP: list is replaced whole even though elements are objects */
 	API_F_INLINE = 1 << 5,	    /* protobuf nests it, JSON inlines its fields (IngressRuleValue) */
+	API_F_INT64 = 1 << 6,	    /* API_INT (or array elem) is an int64 (OpenAPI format int64) */
+	API_F_MICROTIME = 1 << 7,   /* API_TIME is a metav1.MicroTime (RFC 3339 with microseconds) */
+	API_F_FREEFORM = 1 << 8,    /* API_ANY that is free-form in Kubernetes too (FieldsV1), not a
+				     * shortcut: the schema is still complete (see api/openapi.c) */
 };
+
+/* An API_F_INLINE field (e.g. IngressRule's "ingressRuleValue", Probe's "handler",
+ * Volume's "volumeSource") is never itself a JSON key: its name is the protobuf one, its
+ * proto number the nested message's, and its schema's fields appear directly in the
+ * parent JSON object. api_schema_field() looks through inline fields. */
 
 struct api_schema;
 
@@ -87,7 +98,9 @@ const struct api_kind *api_kind_by_gvk(const char *api_version, const char *kind
 /* "v1" for core, "group/version" otherwise; points into static storage. */
 const char *api_kind_api_version(const struct api_kind *k);
 
-/* Looks up a field by JSON name in a schema; NULL when the schema has no such field. */
+/* Looks up a field by JSON name in a schema, also among the fields of its inline
+ * (API_F_INLINE) sub-schemas; NULL when the schema has no such field. Never returns an
+ * inline field itself. */
 const struct api_field *api_schema_field(const struct api_schema *s, const char *name);
 
 /* Well-known schemas shared by kinds. */
