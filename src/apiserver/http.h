@@ -32,7 +32,7 @@ struct http_req {
 	char *query;	/* raw query string (without '?'), "" when none */
 	struct http_header *headers;
 	size_t nheaders;
-	char *body;	/* NUL-terminated, body_len bytes */
+	char *body;	/* NUL-terminated, body_len bytes; "" (never NULL) in a handler */
 	size_t body_len;
 	int minor;	/* HTTP/1.minor */
 	bool keep_alive;
@@ -47,7 +47,7 @@ struct http_req {
 int http_parse_head(const char *buf, size_t len, size_t max_head, struct http_req *req, size_t *head_len);
 void http_req_fini(struct http_req *req);
 
-/* Decodes a chunked body in buf[0..len) into a heap buffer. Returns 0 with *out/*out_len and
+/* Decodes a chunked body in buf[0..len) into a heap buffer. Returns 0 with *out, *out_len and
  * *consumed set, -EAGAIN when incomplete, -EBADMSG when malformed, -E2BIG past max_body. */
 int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed);
 
@@ -56,21 +56,29 @@ const char *http_req_header(const struct http_req *r, const char *name);
 /* Percent-decodes the value of query parameter name into a heap string (caller frees);
  * NULL when absent. '+' decodes to a space. */
 char *http_query_get(const char *query, const char *name);
-/* Percent-decodes s[0..n) into a heap string; NULL on a malformed escape. */
+/* Percent-decodes s[0..n) into a heap string; NULL on a malformed escape or on %00 (a
+ * decoded string never hides a NUL). '+' stays '+'. */
 char *http_pct_decode(const char *s, size_t n);
 
 struct http_conn;
 
-/* Sends a whole response. extra_headers is "" or CRLF-terminated header lines. */
+/* Sends a whole response. extra_headers is "" (or NULL) or CRLF-terminated header lines.
+ * Returns 0, -EALREADY when this request was already answered, or a negative code when
+ * the peer is gone. Blocks until written (a stalled peer fails after the write timeout). */
 int http_send(struct http_conn *c, int status, const char *content_type, const char *extra_headers,
 	      const char *body, size_t len);
+/* Sends a Kubernetes Status (application/json) with the given code, reason and message:
+ * {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}. */
+int http_send_status(struct http_conn *c, int code, const char *reason, const char *message);
 /* Starts a chunked streaming response (200 unless status says otherwise). */
 int http_stream_begin(struct http_conn *c, int status, const char *content_type);
 /* Sends one chunk and flushes it. Returns a negative code when the peer is gone. */
 int http_stream_write(struct http_conn *c, const char *data, size_t len);
 /* Ends the stream (last chunk). */
 int http_stream_end(struct http_conn *c);
-/* True when the peer has closed or reset the connection (non-blocking check). */
+/* True when the peer has closed or reset the connection, or the server is stopping
+ * (non-blocking check; call it from the handler's thread). A handler that waits for long
+ * (watch) must check it now and then so httpd_stop can join it. */
 bool http_conn_closed(struct http_conn *c);
 /* The peer address as text ("127.0.0.1:54321"). */
 const char *http_conn_peer(const struct http_conn *c);
@@ -91,10 +99,12 @@ struct httpd_opts {
 struct httpd;
 
 /* Binds, listens and starts serving in background threads. On failure returns a negative
- * code and writes a reason into err. */
+ * code and writes a reason into err. Zero fields of o take their defaults; o's strings are
+ * not kept. Sets SIGPIPE to SIG_IGN for the process (TLS writes go through write(2)). */
 int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen);
 int httpd_port(const struct httpd *d);
-/* Stops accepting, closes every connection (streams see write errors) and joins threads. */
+/* Stops accepting, closes every connection (streams see write errors) and joins threads.
+ * Blocks until every running handler has returned. */
 void httpd_stop(struct httpd *d);
 
 #endif

@@ -9,8 +9,12 @@
 
 #include <stddef.h>
 
-/* Ensures the CA and the serving certificate exist in dir, covering the DNS names and IP
- * addresses in sans (NULL-terminated; "localhost", "127.0.0.1", ...). */
+/* Ensures the CA and the serving certificate exist in dir (created 0700 when missing),
+ * covering the DNS names and IP addresses in sans (NULL-terminated; "localhost",
+ * "127.0.0.1", ...; NULL or empty means localhost, 127.0.0.1 and ::1). Returns 0, or a
+ * negative code with a reason in err (-EINVAL for a bad name or only half a CA on disk,
+ * -EBADMSG for an unreadable CA, an errno from the file system). Blocks (key generation,
+ * fsync). */
 int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errlen);
 
 /* Generates a random token of nbytes random bytes, hex-encoded, into out (2*nbytes+1). */
