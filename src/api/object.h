@@ -1,0 +1,64 @@
+/* object.h - helpers over API objects held as JSON (jansson): metadata access, names,
+ * times, uids, and the field-error list that validation fills.
+ *
+ * Objects travel through the server as json_t trees, as unstructured objects do in
+ * Kubernetes; api/schema.h says which fields exist, api/kinds.c gives each kind its
+ * defaulting and validation. Field errors use Kubernetes' wording so that kubectl prints
+ * them exactly as it does against kube-apiserver.
+ */
+#ifndef API_OBJECT_H
+#define API_OBJECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Borrowed string at a dotted path ("metadata.name"), or NULL. */
+const char *api_str(const json_t *obj, const char *path);
+/* Borrowed JSON at a dotted path, or NULL. */
+json_t *api_get(const json_t *obj, const char *path);
+/* Returns obj[key], creating an empty object there when missing (or not an object). */
+json_t *api_obj(json_t *obj, const char *key);
+void api_set_str(json_t *obj, const char *key, const char *val);
+
+/* Current wall time as RFC 3339 ("2026-11-22T03:04:05Z"); buf has at least 32 bytes. */
+const char *api_now(char *buf, size_t len);
+/* Parses RFC 3339 (seconds, optional fraction, Z or offset) into Unix seconds; -1 if bad. */
+int64_t api_time_parse(const char *s);
+/* kubectl's HumanDuration ("45s", "3m10s", "5h", "12d"). */
+void api_human_duration(int64_t seconds, char *buf, size_t len);
+/* A random RFC 4122 version-4 UUID; buf has at least 37 bytes. */
+void api_uuid(char *buf, size_t len);
+
+/* Field errors: causes is a JSON array of {"reason","message","field"} as in a Status. */
+struct api_errs {
+	json_t *causes;
+};
+void api_errs_init(struct api_errs *e);
+void api_errs_fini(struct api_errs *e);
+size_t api_errs_count(const struct api_errs *e);
+/* "Required value" (detail may be NULL). */
+void api_err_required(struct api_errs *e, const char *field, const char *detail);
+/* "Invalid value: <value as Go %#v would print it>: detail". value may be NULL (prints ""). */
+void api_err_invalid(struct api_errs *e, const char *field, const json_t *value, const char *detail);
+/* "Unsupported value: "X": supported values: "a", "b"" (supported NULL-terminated). */
+void api_err_not_supported(struct api_errs *e, const char *field, const json_t *value,
+			   const char *const *supported);
+void api_err_forbidden(struct api_errs *e, const char *field, const char *detail);
+void api_err_duplicate(struct api_errs *e, const char *field, const json_t *value);
+void api_err_too_long(struct api_errs *e, const char *field, size_t max);
+
+/* Name rules: each returns NULL when s is valid, else Kubernetes' message. */
+const char *api_check_dns1123_label(const char *s);
+const char *api_check_dns1123_subdomain(const char *s);
+const char *api_check_dns1035_label(const char *s);
+const char *api_check_iana_svc_name(const char *s);
+/* Validates label keys and values of a labels map at field (e.g. "metadata.labels"). */
+void api_validate_labels(const json_t *labels, const char *field, struct api_errs *e);
+/* Validates a qualified name (label key / annotation key / finalizer); returns a message or NULL. */
+const char *api_check_qualified_name(const char *s);
+/* Validates IP text; returns 4 or 6 for the family, 0 when not an IP. */
+int api_ip_family(const char *s);
+
+#endif

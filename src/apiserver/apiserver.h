@@ -1,0 +1,43 @@
+/* apiserver.h - the Kubernetes-compatible API server: routes, verbs, discovery, watch.
+ *
+ * Serves the REST paths of the kinds in api/schema.h over the HTTP layer (http.h), keeps
+ * objects in the store (store.h) as JSON without metadata.resourceVersion (filled from the
+ * store's mod_rev on the way out), and answers errors as metav1 Status objects. Every
+ * request is authenticated with the bearer token except the health and version paths.
+ */
+#ifndef APISERVER_APISERVER_H
+#define APISERVER_APISERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+struct apiserver_opts {
+	const char *data_dir;
+	const char *bind_address;  /* default 127.0.0.1 */
+	int secure_port;	   /* default 6443; 0 = pick a free port */
+	bool insecure_http;	   /* plain HTTP (only allowed on loopback) */
+	const char *kubeconfig;	   /* where to write the admin kubeconfig; NULL = <data-dir>/kubeconfig */
+	const char *token_file;	   /* NULL = <data-dir>/token */
+	const char *service_cluster_ip_range;
+	const char *service_node_port_range;
+	const char *cluster_cidr;
+	const char *cluster_domain;
+	const char *advertise_address; /* address written into the kubeconfig; default bind or 127.0.0.1 */
+	size_t max_body;	       /* 0 = 3 MiB */
+	int max_conns;		       /* 0 = 1024 */
+};
+
+struct apiserver;
+
+/* Starts serving with the given store (borrowed; must outlive the server). Writes the
+ * certificates, token and kubeconfig into the data dir. Returns 0 or a negative code with
+ * a reason in err. */
+int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
+		    size_t errlen);
+int apiserver_port(const struct apiserver *as);
+const char *apiserver_kubeconfig_path(const struct apiserver *as);
+void apiserver_stop(struct apiserver *as);
+
+#endif

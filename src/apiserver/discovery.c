@@ -1,0 +1,253 @@
+/* discovery.c - what kubectl asks before anything else: /version, /api, /apis, the
+ * group-version resource lists, aggregated discovery, and the OpenAPI documents.
+ *
+ * Aggregated discovery (apidiscovery.k8s.io v2 / v2beta1) is answered only when the
+ * client lists it in Accept, and its media type is repeated in Content-Type, because
+ * kubectl decides how to parse the body from Content-Type alone
+ * (../shared/research/kubectl-surface.md section 3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/openapi.h"
+#include "apiserver/internal.h"
+#include "base/mem.h"
+
+static const char *const verbs[] = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+
+static json_t *verbs_json(void)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		json_array_append_new(a, json_string(verbs[i]));
+	return a;
+}
+
+static json_t *strs(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static void send(struct http_conn *c, const char *ct, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	http_send(c, 200, ct, "", s, strlen(s));
+	free(s);
+}
+
+/* The distinct groups in serving order ("" first). */
+static size_t groups(const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < api_nkinds; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < n; j++)
+			seen |= !strcmp(out[j], api_kinds[i].group);
+		if (!seen && n < max)
+			out[n++] = api_kinds[i].group;
+	}
+	return n;
+}
+
+static json_t *resource_list(const char *group, const char *version)
+{
+	json_t *res = json_array();
+	for (size_t i = 0; i < api_nkinds; i++) {
+		const struct api_kind *k = &api_kinds[i];
+		if (strcmp(k->group, group) || strcmp(k->version, version))
+			continue;
+		json_t *r = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", k->plural, "singularName", k->singular,
+				      "namespaced", k->namespaced, "kind", k->kind, "verbs", verbs_json());
+		if (k->short_names[0])
+			json_object_set_new(r, "shortNames", strs(k->short_names));
+		if (k->categories[0])
+			json_object_set_new(r, "categories", strs(k->categories));
+		json_array_append_new(res, r);
+		if (k->has_status) {
+			char *n = xasprintf("%s/status", k->plural);
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s]}", "name", n, "singularName", "",
+							     "namespaced", k->namespaced, "kind", k->kind, "verbs", "get",
+							     "patch", "update"));
+			free(n);
+		}
+	}
+	char *gv = group[0] ? xasprintf("%s/%s", group, version) : xstrdup(version);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1", "groupVersion", gv,
+			      "resources", res);
+	free(gv);
+	return o;
+}
+
+static json_t *aggregated_group(const char *group)
+{
+	json_t *res = json_array();
+	const char *version = "v1";
+	for (size_t i = 0; i < api_nkinds; i++) {
+		const struct api_kind *k = &api_kinds[i];
+		if (strcmp(k->group, group))
+			continue;
+		version = k->version;
+		json_t *r = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", k->plural, "responseKind",
+				      "group", k->group, "version", k->version, "kind", k->kind, "scope",
+				      k->namespaced ? "Namespaced" : "Cluster", "singularResource", k->singular, "verbs",
+				      verbs_json());
+		if (k->short_names[0])
+			json_object_set_new(r, "shortNames", strs(k->short_names));
+		if (k->categories[0])
+			json_object_set_new(r, "categories", strs(k->categories));
+		if (k->has_status)
+			json_object_set_new(r, "subresources",
+					    json_pack("[{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}]", "subresource", "status",
+						      "responseKind", "group", k->group, "version", k->version, "kind",
+						      k->kind, "verbs", "get", "patch", "update"));
+		json_array_append_new(res, r);
+	}
+	json_t *meta = json_pack("{s:n}", "creationTimestamp");
+	if (group[0])
+		json_object_set_new(meta, "name", json_string(group));
+	return json_pack("{s:o, s:[{s:s, s:o, s:s}]}", "metadata", meta, "versions", "version", version, "resources", res,
+			 "freshness", "Current");
+}
+
+/* Returns "v2", "v2beta1" or NULL: the aggregated version the client accepts, if any. */
+static const char *aggregated_version(struct http_req *r)
+{
+	const char *a = http_req_header(r, "Accept");
+	if (!a || !strstr(a, "as=APIGroupDiscoveryList"))
+		return NULL;
+	/* Prefer v2 when offered. */
+	const char *p = a;
+	while ((p = strstr(p, "g=apidiscovery.k8s.io"))) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (memmem(p, n, "v=v2;", 5) || memmem(p, n, "v=v2,", 5) || (n >= 4 && !memcmp(p + n - 4, "v=v2", 4)))
+			return "v2";
+		p += n;
+	}
+	return strstr(a, "v=v2beta1") ? "v2beta1" : NULL;
+}
+
+static void send_aggregated(struct http_conn *c, const char *ver, bool core)
+{
+	json_t *items = json_array();
+	const char *gs[16];
+	size_t n = groups(gs, 16);
+	for (size_t i = 0; i < n; i++)
+		if ((gs[i][0] == 0) == core)
+			json_array_append_new(items, aggregated_group(gs[i]));
+	char *av = xasprintf("apidiscovery.k8s.io/%s", ver);
+	char *ct = xasprintf("application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", ver);
+	send(c, ct, json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", av, "metadata", "items",
+			      items));
+	free(av);
+	free(ct);
+}
+
+bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r)
+{
+	const char *p = r->path;
+	if (strcmp(r->method, "GET") != 0)
+		return false;
+	if (!strcmp(p, "/version")) {
+		send(c, "application/json",
+		     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor", "33", "gitVersion",
+			       "v1.33.0+svcplane", "gitCommit", "0000000000000000000000000000000000000000", "gitTreeState",
+			       "clean", "buildDate", "2026-11-22T00:00:00Z", "goVersion", "go1.24.0", "compiler", "gc",
+			       "platform", "linux/amd64"));
+		return true;
+	}
+	if (!strcmp(p, "/api") || !strcmp(p, "/api/")) {
+		const char *ver = aggregated_version(r);
+		if (ver) {
+			send_aggregated(c, ver, true);
+			return true;
+		}
+		char addr[128];
+		snprintf(addr, sizeof(addr), "%s:%d", as->o.bind_address, httpd_port(as->httpd));
+		send(c, "application/json",
+		     json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions", "versions", "v1",
+			       "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress", addr));
+		return true;
+	}
+	if (!strcmp(p, "/apis") || !strcmp(p, "/apis/")) {
+		const char *ver = aggregated_version(r);
+		if (ver) {
+			send_aggregated(c, ver, false);
+			return true;
+		}
+		json_t *gl = json_array();
+		const char *gs[16];
+		size_t n = groups(gs, 16);
+		for (size_t i = 0; i < n; i++) {
+			if (!gs[i][0])
+				continue;
+			char *gv = xasprintf("%s/v1", gs[i]);
+			json_array_append_new(gl, json_pack("{s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "name", gs[i], "versions",
+							    "groupVersion", gv, "version", "v1", "preferredVersion",
+							    "groupVersion", gv, "version", "v1"));
+			free(gv);
+		}
+		send(c, "application/json", json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl));
+		return true;
+	}
+	if (!strcmp(p, "/api/v1")) {
+		send(c, "application/json", resource_list("", "v1"));
+		return true;
+	}
+	if (!strncmp(p, "/apis/", 6)) {
+		char g[128], v[32];
+		char extra;
+		if (sscanf(p + 6, "%127[^/]/%31[^/]%c", g, v, &extra) == 2) {
+			for (size_t i = 0; i < api_nkinds; i++)
+				if (!strcmp(api_kinds[i].group, g) && !strcmp(api_kinds[i].version, v)) {
+					send(c, "application/json", resource_list(g, v));
+					return true;
+				}
+		}
+		if (sscanf(p + 6, "%127[^/]%c", g, &extra) == 1) {
+			for (size_t i = 0; i < api_nkinds; i++)
+				if (!strcmp(api_kinds[i].group, g)) {
+					char *gv = xasprintf("%s/%s", g, api_kinds[i].version);
+					send(c, "application/json",
+					     json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "kind", "APIGroup",
+						       "apiVersion", "v1", "name", g, "versions", "groupVersion", gv, "version",
+						       api_kinds[i].version, "preferredVersion", "groupVersion", gv, "version",
+						       api_kinds[i].version));
+					free(gv);
+					return true;
+				}
+		}
+		return false;
+	}
+	if (!strcmp(p, "/openapi/v2")) {
+		/* An empty protobuf openapi_v2.Document with swagger "2.0": kubectl 1.27/1.28 then
+		 * skip client-side validation and rely on the server's (fieldValidation). */
+		static const char doc[] = {0x0a, 0x03, '2', '.', '0'};
+		http_send(c, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "", doc, sizeof(doc));
+		return true;
+	}
+	if (!strcmp(p, "/openapi/v3") || !strcmp(p, "/openapi/v3/")) {
+		char *s = api_openapi_v3_index();
+		http_send(c, 200, "application/json", "", s, strlen(s));
+		free(s);
+		return true;
+	}
+	if (!strncmp(p, "/openapi/v3/", 12)) {
+		char *s = api_openapi_v3_doc(p + 12);
+		if (!s)
+			return false;
+		char *hash = http_query_get(r->query, "hash");
+		http_send(c, 200, "application/json",
+			  hash ? "Cache-Control: public, immutable\r\nExpires: Fri, 22 Nov 2036 00:00:00 GMT\r\n" : "", s,
+			  strlen(s));
+		free(hash);
+		free(s);
+		return true;
+	}
+	return false;
+}

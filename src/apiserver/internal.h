@@ -1,0 +1,96 @@
+/* internal.h - what the files of the API server share: the server struct, the request
+ * context, and response helpers. Not for use outside src/apiserver/. */
+#ifndef APISERVER_INTERNAL_H
+#define APISERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/schema.h"
+#include "api/selector.h"
+#include "base/buf.h"
+#include "apiserver/apiserver.h"
+#include "apiserver/http.h"
+#include "store/store.h"
+
+struct apiserver {
+	struct apiserver_opts o;
+	char *data_dir;
+	char *kubeconfig;
+	struct store *store;
+	struct httpd *httpd;
+	char token[128];
+	/* Namespace finalizer: deletes what is in terminating namespaces. */
+	pthread_t ns_thread;
+	pthread_mutex_t ns_mu;
+	pthread_cond_t ns_cond;
+	bool ns_dirty;
+	bool stopping;
+};
+
+/* One API request, parsed from the path and query. */
+struct rq {
+	struct apiserver *as;
+	struct http_conn *c;
+	struct http_req *r;
+	const struct api_kind *k;
+	char *ns;	/* namespace from the path, or NULL */
+	char *name;	/* object name from the path, or NULL */
+	char *sub;	/* subresource ("status"), or NULL */
+	bool table;	/* Accept asks for as=Table */
+	int include_object;
+	bool dry_run;
+	char *field_manager;
+	struct buf *warnings; /* "Warning: ..." header lines */
+};
+
+/* Sends obj as JSON with status; adds the request's warnings. Steals obj. */
+void apiserver__send_json(struct rq *q, int status, json_t *obj);
+/* Sends a Status failure for code (base/err.h) with message and optional details (stolen). */
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details);
+/* Status for an object-level error: `services "x" not found` etc. */
+void apiserver__send_obj_error(struct rq *q, int code, const char *name);
+
+/* Store key of an object, and the prefix of a collection (ns NULL = all namespaces). */
+char *apiserver__key(const struct api_kind *k, const char *ns, const char *name);
+char *apiserver__prefix(const struct api_kind *k, const char *ns);
+/* "services" or "ingresses.networking.k8s.io" (the qualified resource in messages). */
+char *apiserver__qualified(const struct api_kind *k);
+/* Parses a stored record into an object with resourceVersion set; NULL if corrupt. */
+json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
+
+/* Label and field selectors of a list, watch or deletecollection. */
+struct filter {
+	struct api_selector *labels, *fields;
+};
+/* Parses labelSelector/fieldSelector; answers 400 itself and returns < 0 when malformed. */
+int apiserver__filter_parse(struct rq *q, struct filter *f);
+bool apiserver__filter_match(const struct filter *f, const json_t *o);
+void apiserver__filter_fini(struct filter *f);
+/* Sets kind and apiVersion of o to k's. */
+void apiserver__set_type(const struct api_kind *k, json_t *o);
+/* A Table of items (JSON array of objects) with the kind's columns. */
+json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const char *cont);
+
+/* Verbs (resource.c). */
+void apiserver__get(struct rq *q);
+void apiserver__list(struct rq *q);
+void apiserver__create(struct rq *q);
+void apiserver__update(struct rq *q);
+void apiserver__patch(struct rq *q);
+void apiserver__delete(struct rq *q);
+void apiserver__delete_collection(struct rq *q);
+/* watch.c */
+void apiserver__watch(struct rq *q);
+/* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if
+ * the path is not one of them. */
+bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r);
+/* Bootstrap objects and the namespace finalizer (bootstrap.c). */
+int apiserver__bootstrap(struct apiserver *as);
+void *apiserver__ns_finalizer(void *arg);
+void apiserver__ns_kick(struct apiserver *as);
+/* Deletes one stored object now (used by the namespace finalizer). */
+int apiserver__delete_key(struct apiserver *as, const char *key);
+
+#endif

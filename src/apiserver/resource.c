@@ -1,0 +1,1105 @@
+/* resource.c - the verbs on objects and collections: get, list, create, update, patch,
+ * delete, deletecollection, and the status subresource.
+ *
+ * The write path of every verb is the same (write_object): decode, check unknown fields
+ * as fieldValidation says, prepare + default + validate with the kind's rules, record the
+ * field manager, then one compare-and-swap transaction in the store against the revision
+ * that was read, so concurrent writers get 409 Conflict instead of losing updates.
+ * dryRun=All runs everything but the store write.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "api/codec.h"
+#include "api/kinds.h"
+#include "api/object.h"
+#include "api/openapi.h"
+#include "api/patch.h"
+#include "api/selector.h"
+#include "apiserver/internal.h"
+#include "apiserver/table.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+static void send_msg(struct rq *q, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void send_msg(struct rq *q, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	apiserver__send_status(q->c, code, m ? m : "error", NULL);
+	free(m);
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* The object as the client sees it: with kind and apiVersion. */
+void apiserver__set_type(const struct api_kind *k, json_t *o)
+{
+	json_object_set_new(o, "apiVersion", json_string(api_kind_api_version(k)));
+	json_object_set_new(o, "kind", json_string(k->kind));
+}
+
+json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const char *cont)
+{
+	json_t *t = json_pack("{s:s, s:s, s:{}, s:o, s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1", "metadata",
+			      "columnDefinitions", table_columns(q->k), "rows");
+	json_t *meta = json_object_get(t, "metadata");
+	if (rv)
+		json_object_set_new(meta, "resourceVersion", json_string(rv));
+	if (cont)
+		json_object_set_new(meta, "continue", json_string(cont));
+	json_t *rows = json_object_get(t, "rows");
+	size_t i;
+	json_t *o;
+	int64_t now = now_s();
+	json_array_foreach(items, i, o) json_array_append_new(rows, table_row(q->k, o, q->include_object, now));
+	return t;
+}
+
+/* Reads the object named by the request. Returns 0 with *obj (and *kv), or a code. */
+static int read_object(struct rq *q, json_t **obj, struct store_kv **kv_out)
+{
+	char *key = apiserver__key(q->k, q->ns, q->name);
+	struct store_kv *kv = NULL;
+	int rc = store_get(q->as->store, key, &kv);
+	free(key);
+	if (rc < 0)
+		return rc;
+	json_t *o = apiserver__decode_kv(kv, 0);
+	if (!o) {
+		store_kv_unref(kv);
+		return -EIO;
+	}
+	apiserver__set_type(q->k, o);
+	*obj = o;
+	if (kv_out)
+		*kv_out = kv;
+	else
+		store_kv_unref(kv);
+	return 0;
+}
+
+void apiserver__get(struct rq *q)
+{
+	json_t *o;
+	int rc = read_object(q, &o, NULL);
+	if (rc == -ENOENT)
+		return apiserver__send_obj_error(q, rc, q->name);
+	if (rc < 0)
+		return send_msg(q, rc, "reading %s: %s", q->name, err_str(rc));
+	if (q->table) {
+		json_t *items = json_pack("[o]", o);
+		json_t *t = apiserver__to_table(q, items, api_str(o, "metadata.resourceVersion"), NULL);
+		json_decref(items);
+		return apiserver__send_json(q, 200, t);
+	}
+	apiserver__send_json(q, 200, o);
+}
+
+/* ---- selectors shared by list, watch and deletecollection ---- */
+
+void apiserver__filter_fini(struct filter *f)
+{
+	api_selector_free(f->labels);
+	api_selector_free(f->fields);
+}
+
+int apiserver__filter_parse(struct rq *q, struct filter *f)
+{
+	char err[512] = "";
+	f->labels = f->fields = NULL;
+	char *ls = http_query_get(q->r->query, "labelSelector");
+	char *fs = http_query_get(q->r->query, "fieldSelector");
+	int rc = api_label_selector_parse(ls ? ls : "", &f->labels, err, sizeof(err));
+	if (rc == 0)
+		rc = api_field_selector_parse(fs ? fs : "", &f->fields, err, sizeof(err));
+	free(ls);
+	free(fs);
+	if (rc < 0) {
+		apiserver__filter_fini(f);
+		send_msg(q, -EBADMSG, "%s", err[0] ? err : "invalid selector");
+	}
+	return rc;
+}
+
+bool apiserver__filter_match(const struct filter *f, const json_t *o)
+{
+	return api_label_selector_match(f->labels, api_get(o, "metadata.labels")) &&
+	       api_field_selector_match(f->fields, o);
+}
+
+/* continue tokens: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"key"} as Kubernetes does. */
+static char *make_continue(int64_t rev, const char *key)
+{
+	json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start", key);
+	char *s = json_dumps(t, JSON_COMPACT);
+	json_decref(t);
+	size_t n = strlen(s);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = tbl[(v >> 18) & 63];
+		out[o++] = tbl[(v >> 12) & 63];
+		if (i + 1 < n)
+			out[o++] = tbl[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[o++] = tbl[v & 63];
+	}
+	out[o] = 0;
+	free(s);
+	return out;
+}
+
+static int parse_continue(const char *tok, int64_t *rev, char **start)
+{
+	size_t n = strlen(tok);
+	if (n > 4096)
+		return -EBADMSG;
+	struct buf b;
+	buf_init(&b);
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = tok[i];
+		int v;
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-' || c == '+')
+			v = 62;
+		else if (c == '_' || c == '/')
+			v = 63;
+		else if (c == '=')
+			break;
+		else {
+			buf_fini(&b);
+			return -EBADMSG;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_putc(&b, (char)((acc >> bits) & 0xff));
+		}
+	}
+	json_t *t = b.data ? json_loads(b.data, 0, NULL) : NULL;
+	buf_fini(&b);
+	json_t *r = json_object_get(t, "rv");
+	const char *s = json_string_value(json_object_get(t, "start"));
+	if (!json_is_integer(r) || !s || json_integer_value(r) <= 0) {
+		json_decref(t);
+		return -EBADMSG;
+	}
+	*rev = json_integer_value(r);
+	*start = xstrdup(s);
+	json_decref(t);
+	return 0;
+}
+
+void apiserver__list(struct rq *q)
+{
+	struct filter f;
+	if (apiserver__filter_parse(q, &f) < 0)
+		return;
+	char *lim = http_query_get(q->r->query, "limit");
+	char *cont = http_query_get(q->r->query, "continue");
+	long long limit = lim ? atoll(lim) : 0;
+	if (limit < 0)
+		limit = 0;
+	int64_t rev = 0;
+	char *start = NULL;
+	if (cont && *cont && parse_continue(cont, &rev, &start) < 0) {
+		send_msg(q, -EBADMSG, "invalid continue token");
+		goto out;
+	}
+	char *prefix = apiserver__prefix(q->k, q->ns);
+	json_t *items = json_array();
+	char *next = NULL;
+	int64_t list_rev = 0;
+	/* Read pages from the store until limit matches are found (selectors filter). */
+	for (;;) {
+		struct store_list l;
+		int rc = store_range(q->as->store, prefix, start, limit ? (size_t)limit : 0, rev, &l);
+		if (rc == ERR_EXPIRED) {
+			apiserver__send_status(q->c, ERR_EXPIRED,
+					       "The provided continue parameter is too old to display a consistent list "
+					       "result. You can start a new list without the continue parameter, or use "
+					       "the continue token in this response to retrieve the remainder of the "
+					       "results. Continuing with the provided token results in an inconsistent "
+					       "list - objects that were created, modified, or deleted between the time "
+					       "the first chunk was returned and now may show up in the list.",
+					       NULL);
+			json_decref(items);
+			free(prefix);
+			goto out;
+		}
+		if (rc < 0) {
+			send_msg(q, rc, "list: %s", err_str(rc));
+			json_decref(items);
+			free(prefix);
+			goto out;
+		}
+		list_rev = l.rev;
+		rev = l.rev;
+		for (size_t i = 0; i < l.len; i++) {
+			json_t *o = apiserver__decode_kv(l.kvs[i], 0);
+			if (!o)
+				continue;
+			if (apiserver__filter_match(&f, o) && (!limit || (long long)json_array_size(items) < limit)) {
+				if (!q->table || q->include_object == 2)
+					apiserver__set_type(q->k, o);
+				json_array_append_new(items, o);
+				if (limit && (long long)json_array_size(items) == limit && (i + 1 < l.len || l.more)) {
+					free(next);
+					next = make_continue(l.rev, l.kvs[i]->key);
+					break;
+				}
+			} else {
+				json_decref(o);
+			}
+		}
+		bool more = l.more && !next;
+		free(start);
+		start = l.len ? xstrdup(l.kvs[l.len - 1]->key) : NULL;
+		store_list_fini(&l);
+		if (!more || !start)
+			break;
+	}
+	free(prefix);
+	char rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)list_rev);
+	if (q->table) {
+		json_t *t = apiserver__to_table(q, items, rvs, next);
+		json_decref(items);
+		apiserver__send_json(q, 200, t);
+	} else {
+		char *lk = xasprintf("%sList", q->k->kind);
+		json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(q->k),
+					 "metadata", "resourceVersion", rvs, "items", items);
+		if (next)
+			json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(next));
+		free(lk);
+		apiserver__send_json(q, 200, list);
+	}
+	free(next);
+out:
+	free(start);
+	free(lim);
+	free(cont);
+	apiserver__filter_fini(&f);
+}
+
+/* ---- decoding request bodies ---- */
+
+static bool media_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+	return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Decodes the request body into an object. Answers the request itself on failure. */
+static json_t *decode_body(struct rq *q)
+{
+	const char *ct = http_req_header(q->r, "Content-Type");
+	char err[512] = "";
+	json_t *o = NULL;
+	int rc;
+	if (!q->r->body_len) {
+		send_msg(q, -EBADMSG, "the body of the request is empty");
+		return NULL;
+	}
+	if (!ct || media_is(ct, "application/json") || media_is(ct, "*/*")) {
+		rc = api_json_decode(q->r->body, q->r->body_len, &o, err, sizeof(err));
+	} else if (media_is(ct, "application/yaml")) {
+		json_t *docs = NULL;
+		rc = api_yaml_decode(q->r->body, q->r->body_len, &docs, err, sizeof(err));
+		if (rc == 0) {
+			if (json_array_size(docs) != 1) {
+				snprintf(err, sizeof(err), "the body must hold exactly one YAML document");
+				rc = -EBADMSG;
+			} else {
+				o = json_incref(json_array_get(docs, 0));
+			}
+		}
+		json_decref(docs);
+	} else if (media_is(ct, "application/vnd.kubernetes.protobuf")) {
+		rc = api_proto_decode((const unsigned char *)q->r->body, q->r->body_len, &o, err, sizeof(err));
+	} else {
+		send_msg(q, ERR_UNSUPPORTED_MEDIA,
+			 "the body of the request was in an unknown format - accepted media types include: "
+			 "application/json, application/yaml, application/vnd.kubernetes.protobuf");
+		return NULL;
+	}
+	if (rc < 0) {
+		if (rc == ERR_UNSUPPORTED_MEDIA)
+			send_msg(q, rc, "%s", err);
+		else
+			send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed request body");
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		send_msg(q, -EBADMSG, "Object 'Kind' is missing in '%.*s'", (int)(q->r->body_len > 200 ? 200 : q->r->body_len),
+			 q->r->body);
+		return NULL;
+	}
+	return o;
+}
+
+/* Checks apiVersion/kind of a body against the endpoint; fills them when absent. */
+static bool check_type(struct rq *q, json_t *o)
+{
+	const char *av = api_str(o, "apiVersion"), *kind = api_str(o, "kind");
+	const char *want = api_kind_api_version(q->k);
+	if (kind && *kind && strcmp(kind, q->k->kind) != 0) {
+		send_msg(q, -EBADMSG, "the kind in the request body (%s) does not match the kind of the resource (%s)", kind,
+			 q->k->kind);
+		return false;
+	}
+	if (av && *av && strcmp(av, want) != 0) {
+		send_msg(q, -EBADMSG, "the API version in the data (%s) does not match the expected API version (%s)", av,
+			 want);
+		return false;
+	}
+	apiserver__set_type(q->k, o);
+	return true;
+}
+
+/* fieldValidation: Strict rejects unknown fields, Warn (default) warns and drops, Ignore drops. */
+static bool check_fields(struct rq *q, json_t *o)
+{
+	char *fv = http_query_get(q->r->query, "fieldValidation");
+	const char *mode = fv && *fv ? fv : "Warn";
+	if (strcmp(mode, "Strict") && strcmp(mode, "Warn") && strcmp(mode, "Ignore")) {
+		send_msg(q, -EBADMSG, "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\"");
+		free(fv);
+		return false;
+	}
+	json_t *unknown = json_array();
+	size_t n = api_unknown_fields(o, q->k->schema, unknown);
+	bool ok = true;
+	if (n && !strcmp(mode, "Strict")) {
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "strict decoding error: ");
+		size_t i;
+		json_t *p;
+		json_array_foreach(unknown, i, p)
+		{
+			const char *s = json_string_value(p);
+			if (s && *s == '.')
+				s++;
+			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", s ? s : "");
+		}
+		apiserver__send_status(q->c, -EBADMSG, b.data, NULL);
+		buf_fini(&b);
+		ok = false;
+	} else if (n) {
+		if (!strcmp(mode, "Warn")) {
+			size_t i;
+			json_t *p;
+			json_array_foreach(unknown, i, p)
+			{
+				const char *s = json_string_value(p);
+				if (s && *s == '.')
+					s++;
+				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n", s ? s : "");
+			}
+		}
+		api_drop_unknown_fields(o, q->k->schema);
+	}
+	json_decref(unknown);
+	free(fv);
+	return ok;
+}
+
+static void gen_name(json_t *meta)
+{
+	const char *gn = api_str(meta, "generateName");
+	const char *name = api_str(meta, "name");
+	if ((name && *name) || !gn || !*gn)
+		return;
+	static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
+	unsigned char r[5];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memset(r, 7, sizeof(r));
+	char suffix[6];
+	for (int i = 0; i < 5; i++)
+		suffix[i] = alpha[r[i] % (sizeof(alpha) - 1)];
+	suffix[5] = 0;
+	size_t keep = strlen(gn) > 58 ? 58 : strlen(gn);
+	char *n = xasprintf("%.*s%s", (int)keep, gn, suffix);
+	json_object_set_new(meta, "name", json_string(n));
+	free(n);
+}
+
+static void send_invalid(struct rq *q, const char *name, struct api_errs *e)
+{
+	struct buf b;
+	buf_init(&b);
+	size_t n = api_errs_count(e);
+	buf_printf(&b, "%s \"%s\" is invalid: %s", q->k->kind, name ? name : "", n > 1 ? "[" : "");
+	size_t i;
+	json_t *c;
+	json_array_foreach(e->causes, i, c)
+	buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
+	if (n > 1)
+		buf_putc(&b, ']');
+	json_t *d = json_pack("{s:s, s:s, s:O}", "name", name ? name : "", "kind", q->k->kind, "causes", e->causes);
+	if (q->k->group[0])
+		json_object_set_new(d, "group", json_string(q->k->group));
+	apiserver__send_status(q->c, ERR_INVALID, b.data, d);
+	buf_fini(&b);
+}
+
+/* Checks that the namespace of a namespaced write exists and is not terminating. */
+static bool check_namespace(struct rq *q, const char *name)
+{
+	if (!q->k->namespaced)
+		return true;
+	char *key = xasprintf("/registry/core/namespaces/%s", q->ns);
+	struct store_kv *kv = NULL;
+	int rc = store_get(q->as->store, key, &kv);
+	free(key);
+	if (rc == -ENOENT) {
+		char *m = xasprintf("namespaces \"%s\" not found", q->ns);
+		apiserver__send_status(q->c, -ENOENT, m, json_pack("{s:s, s:s}", "name", q->ns, "kind", "namespaces"));
+		free(m);
+		return false;
+	}
+	bool terminating = kv && strstr(kv->value, "\"deletionTimestamp\"") != NULL;
+	store_kv_unref(kv);
+	if (terminating) {
+		char *qual = apiserver__qualified(q->k);
+		char *m = xasprintf("%s \"%s\" is forbidden: unable to create new content in namespace %s because it is "
+				    "being terminated",
+				    qual, name ? name : "", q->ns);
+		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name ? name : "", "kind", q->k->plural));
+		free(m);
+		free(qual);
+		return false;
+	}
+	return true;
+}
+
+static char *dump_for_store(const json_t *o)
+{
+	json_t *c = json_copy((json_t *)o);
+	json_t *meta = json_deep_copy(json_object_get(c, "metadata"));
+	json_object_del(meta, "resourceVersion");
+	json_object_set_new(c, "metadata", meta);
+	char *s = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return s;
+}
+
+static const char *manager(struct rq *q, const char *fallback)
+{
+	if (q->field_manager && *q->field_manager)
+		return q->field_manager;
+	const char *ua = http_req_header(q->r, "User-Agent");
+	static __thread char m[128];
+	if (ua && *ua) {
+		size_t n = strcspn(ua, "/ ");
+		snprintf(m, sizeof(m), "%.*s", (int)(n > 120 ? 120 : n), ua);
+		return m;
+	}
+	return fallback;
+}
+
+/* Stores a new object (create). Answers the request. */
+static void create_object(struct rq *q, json_t *o, bool from_apply)
+{
+	json_t *meta = api_obj(o, "metadata");
+	const char *bns = api_str(meta, "namespace");
+	if (q->k->namespaced) {
+		if (bns && *bns && strcmp(bns, q->ns) != 0) {
+			send_msg(q, -EBADMSG, "the namespace of the provided object does not match the namespace sent on the request");
+			return;
+		}
+		json_object_set_new(meta, "namespace", json_string(q->ns));
+	}
+	gen_name(meta);
+	const char *name = api_str(meta, "name");
+	if (q->name && name && strcmp(name, q->name) != 0) {
+		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)", name, q->name);
+		return;
+	}
+	if (!check_namespace(q, name))
+		return;
+	char now[40], uid[40];
+	api_now(now, sizeof(now));
+	api_uuid(uid, sizeof(uid));
+	json_object_set_new(meta, "uid", json_string(uid));
+	json_object_set_new(meta, "creationTimestamp", json_string(now));
+	json_object_del(meta, "resourceVersion");
+	json_object_del(meta, "deletionTimestamp");
+	json_object_del(meta, "deletionGracePeriodSeconds");
+	json_object_del(meta, "selfLink");
+	if (api_kind_has_generation(q->k))
+		json_object_set_new(meta, "generation", json_integer(1));
+	else
+		json_object_del(meta, "generation");
+	api_prepare_create(q->k, o);
+	api_default(q->k, o);
+	struct api_errs e;
+	api_errs_init(&e);
+	api_validate(q->k, o, NULL, &e);
+	if (api_errs_count(&e)) {
+		send_invalid(q, name, &e);
+		api_errs_fini(&e);
+		return;
+	}
+	api_errs_fini(&e);
+	if (!from_apply)
+		api_managed_fields_update(NULL, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
+	if (q->dry_run)
+		return apiserver__send_json(q, 201, json_incref(o));
+	char *key = apiserver__key(q->k, q->ns, name);
+	char *val = dump_for_store(o);
+	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+	struct store_result res = {0};
+	int64_t rev = 0;
+	size_t failed = 0;
+	int rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
+	free(key);
+	free(val);
+	if (rc < 0) {
+		if (rc == -EEXIST)
+			return apiserver__send_obj_error(q, rc, name);
+		return send_msg(q, rc, "storing %s: %s", name, err_str(rc));
+	}
+	json_t *out = apiserver__decode_kv(res.kv, 0);
+	store_kv_unref(res.kv);
+	apiserver__set_type(q->k, out);
+	apiserver__send_json(q, 201, out);
+}
+
+void apiserver__create(struct rq *q)
+{
+	if (q->sub)
+		return send_msg(q, ERR_METHOD, "the server does not allow this method on the requested resource");
+	json_t *o = decode_body(q);
+	if (!o)
+		return;
+	if (check_type(q, o) && check_fields(q, o))
+		create_object(q, o, false);
+	json_decref(o);
+}
+
+static bool spec_changed(const json_t *a, const json_t *b)
+{
+	/* Everything but metadata and status counts as spec for the generation. */
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		if (!strcmp(k, "metadata") || !strcmp(k, "status"))
+			continue;
+		if (!json_equal(v, json_object_get(b, k)))
+			return true;
+	}
+	json_object_foreach((json_t *)b, k, v)
+	{
+		if (!strcmp(k, "metadata") || !strcmp(k, "status"))
+			continue;
+		if (!json_object_get(a, k))
+			return true;
+	}
+	return false;
+}
+
+static bool same_ignoring_managed_time(const json_t *a, const json_t *b)
+{
+	json_t *ca = json_deep_copy(a), *cb = json_deep_copy(b);
+	json_object_del(api_obj(ca, "metadata"), "managedFields");
+	json_object_del(api_obj(cb, "metadata"), "managedFields");
+	json_object_del(api_obj(ca, "metadata"), "resourceVersion");
+	json_object_del(api_obj(cb, "metadata"), "resourceVersion");
+	bool eq = json_equal(ca, cb);
+	json_decref(ca);
+	json_decref(cb);
+	return eq;
+}
+
+/* Writes o as the new version of old (read at old_rev). Returns 0 after answering, or
+ * -ESTALE without answering when the CAS lost a race and retry is allowed. */
+static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old_rev, bool status, bool retryable,
+			 int ok_code)
+{
+	json_t *meta = api_obj(o, "metadata");
+	const json_t *ometa = json_object_get(old, "metadata");
+	const char *name = api_str(ometa, "name");
+	const char *bname = api_str(meta, "name");
+	if (bname && strcmp(bname, name) != 0) {
+		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)", bname, name);
+		return 0;
+	}
+	const char *bns = api_str(meta, "namespace");
+	if (q->k->namespaced && bns && *bns && strcmp(bns, q->ns) != 0) {
+		send_msg(q, -EBADMSG, "the namespace of the provided object does not match the namespace sent on the request");
+		return 0;
+	}
+	const char *rv = api_str(meta, "resourceVersion");
+	if (rv && *rv) {
+		char cur[32];
+		snprintf(cur, sizeof(cur), "%lld", (long long)old_rev);
+		if (strcmp(rv, cur) != 0) {
+			apiserver__send_obj_error(q, -ESTALE, name);
+			return 0;
+		}
+	}
+	const char *uid = api_str(meta, "uid");
+	if (uid && *uid && strcmp(uid, api_str(ometa, "uid") ?: "") != 0) {
+		char *m = xasprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid,
+				    api_str(ometa, "uid") ?: "");
+		apiserver__send_status(q->c, ERR_CONFLICT, m, NULL);
+		free(m);
+		return 0;
+	}
+	/* System fields come from the stored object. */
+	static const char *sys[] = {"uid", "creationTimestamp", "namespace", "name", "deletionTimestamp",
+				    "deletionGracePeriodSeconds", "generation"};
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		json_t *v = json_object_get(ometa, sys[i]);
+		if (v)
+			json_object_set(meta, sys[i], v);
+		else
+			json_object_del(meta, sys[i]);
+	}
+	json_object_del(meta, "selfLink");
+	apiserver__set_type(q->k, o);
+	api_prepare_update(q->k, o, old, status);
+	if (status) {
+		/* A status write keeps the stored metadata but labels/annotations/finalizers. */
+	}
+	api_default(q->k, o);
+	struct api_errs e;
+	api_errs_init(&e);
+	api_validate(q->k, o, old, &e);
+	if (api_errs_count(&e)) {
+		send_invalid(q, name, &e);
+		api_errs_fini(&e);
+		return 0;
+	}
+	api_errs_fini(&e);
+	if (api_kind_has_generation(q->k) && spec_changed(o, old))
+		json_object_set_new(meta, "generation",
+				    json_integer(json_integer_value(json_object_get(ometa, "generation")) + 1));
+	char now[40];
+	api_now(now, sizeof(now));
+	if (ok_code != -1)
+		api_managed_fields_update(old, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
+	char *key = apiserver__key(q->k, q->ns, name);
+	/* Finalized deletion: the last finalizer removed from an object being deleted. */
+	bool finalize = json_object_get(meta, "deletionTimestamp") &&
+			json_array_size(json_object_get(meta, "finalizers")) == 0 && strcmp(q->k->kind, "Namespace");
+	if (same_ignoring_managed_time(o, old) && !finalize) {
+		free(key);
+		apiserver__send_json(q, 200, json_incref((json_t *)old));
+		return 0;
+	}
+	if (q->dry_run) {
+		free(key);
+		apiserver__send_json(q, 200, json_incref(o));
+		return 0;
+	}
+	char *val = finalize ? NULL : dump_for_store(o);
+	struct store_op op = {.kind = finalize ? STORE_DELETE : STORE_PUT, .key = key, .value = val,
+			      .value_len = val ? strlen(val) : 0, .expect_mod_rev = old_rev};
+	struct store_result res = {0};
+	int64_t rev = 0;
+	size_t failed = 0;
+	int rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
+	free(key);
+	free(val);
+	if (rc == -ESTALE && retryable)
+		return -ESTALE;
+	if (rc < 0) {
+		if (rc == -ESTALE || rc == -ENOENT)
+			apiserver__send_obj_error(q, rc, name);
+		else
+			send_msg(q, rc, "storing %s: %s", name, err_str(rc));
+		return 0;
+	}
+	json_t *out = finalize ? json_incref(o) : apiserver__decode_kv(res.kv, 0);
+	store_kv_unref(res.kv);
+	apiserver__set_type(q->k, out);
+	if (!strcmp(q->k->kind, "Namespace"))
+		apiserver__ns_kick(q->as);
+	apiserver__send_json(q, ok_code > 0 ? ok_code : 200, out);
+	return 0;
+}
+
+void apiserver__update(struct rq *q)
+{
+	json_t *o = decode_body(q);
+	if (!o)
+		return;
+	if (!check_type(q, o) || !check_fields(q, o)) {
+		json_decref(o);
+		return;
+	}
+	json_t *old = NULL;
+	struct store_kv *kv = NULL;
+	int rc = read_object(q, &old, &kv);
+	if (rc == -ENOENT && api_kind_create_on_update(q->k) && !q->sub) {
+		create_object(q, o, false);
+	} else if (rc < 0) {
+		apiserver__send_obj_error(q, rc, q->name);
+	} else {
+		update_object(q, o, old, kv->mod_rev, q->sub != NULL, false, 200);
+	}
+	json_decref(old);
+	store_kv_unref(kv);
+	json_decref(o);
+}
+
+void apiserver__patch(struct rq *q)
+{
+	const char *ct = http_req_header(q->r, "Content-Type");
+	enum { P_JSON, P_MERGE, P_SMP, P_APPLY } type;
+	if (media_is(ct, "application/json-patch+json"))
+		type = P_JSON;
+	else if (media_is(ct, "application/merge-patch+json"))
+		type = P_MERGE;
+	else if (media_is(ct, "application/strategic-merge-patch+json"))
+		type = P_SMP;
+	else if (media_is(ct, "application/apply-patch+yaml") || media_is(ct, "application/apply-patch+cbor"))
+		type = P_APPLY;
+	else
+		return send_msg(q, ERR_UNSUPPORTED_MEDIA,
+				"the body of the request was in an unknown format - accepted media types include: "
+				"application/json-patch+json, application/merge-patch+json, "
+				"application/apply-patch+yaml, application/strategic-merge-patch+json");
+	char err[1024] = "";
+	json_t *patch = NULL;
+	int rc;
+	if (type == P_APPLY) {
+		json_t *docs = NULL;
+		rc = api_yaml_decode(q->r->body, q->r->body_len, &docs, err, sizeof(err));
+		if (rc == 0 && json_array_size(docs) == 1)
+			patch = json_incref(json_array_get(docs, 0));
+		else if (rc == 0) {
+			rc = -EBADMSG;
+			snprintf(err, sizeof(err), "the apply patch must hold exactly one YAML document");
+		}
+		json_decref(docs);
+	} else {
+		rc = api_json_decode(q->r->body, q->r->body_len, &patch, err, sizeof(err));
+	}
+	if (rc < 0)
+		return send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed patch");
+	if ((type == P_JSON && !json_is_array(patch)) || (type != P_JSON && !json_is_object(patch))) {
+		json_decref(patch);
+		return send_msg(q, -EBADMSG, type == P_JSON ? "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+							    : "json: cannot unmarshal into Go value of type map[string]interface {}");
+	}
+	if (type == P_APPLY && (!check_type(q, patch) || !check_fields(q, patch))) {
+		json_decref(patch);
+		return;
+	}
+	char *force_s = http_query_get(q->r->query, "force");
+	bool force = force_s && !strcmp(force_s, "true");
+	free(force_s);
+	for (int attempt = 0; attempt < 8; attempt++) {
+		json_t *old = NULL;
+		struct store_kv *kv = NULL;
+		rc = read_object(q, &old, &kv);
+		if (rc == -ENOENT && type == P_APPLY && !q->sub) {
+			if (!q->field_manager || !*q->field_manager) {
+				send_msg(q, -EBADMSG, "PATCH, application/apply-patch+yaml requires fieldManager to be set");
+				break;
+			}
+			json_t *out = NULL, *conflicts = NULL;
+			char now[40];
+			api_now(now, sizeof(now));
+			rc = api_server_side_apply(NULL, patch, q->k->schema, q->field_manager, api_kind_api_version(q->k),
+						   now, force, &out, &conflicts, err, sizeof(err));
+			json_decref(conflicts);
+			if (rc < 0) {
+				send_msg(q, -EBADMSG, "%s", err);
+				break;
+			}
+			json_t *meta = api_obj(out, "metadata");
+			if (!api_str(meta, "name"))
+				json_object_set_new(meta, "name", json_string(q->name));
+			create_object(q, out, true);
+			json_decref(out);
+			break;
+		}
+		if (rc < 0) {
+			apiserver__send_obj_error(q, rc, q->name);
+			break;
+		}
+		json_t *res = NULL, *conflicts = NULL;
+		char now[40];
+		api_now(now, sizeof(now));
+		switch (type) {
+		case P_JSON:
+			rc = api_json_patch(old, patch, &res, err, sizeof(err));
+			break;
+		case P_MERGE:
+			res = api_merge_patch(old, patch);
+			rc = res ? 0 : -EINVAL;
+			break;
+		case P_SMP:
+			rc = api_strategic_merge_patch(old, patch, q->k->schema, &res, err, sizeof(err));
+			break;
+		case P_APPLY:
+			if (!q->field_manager || !*q->field_manager) {
+				rc = -EINVAL;
+				snprintf(err, sizeof(err), "PATCH, application/apply-patch+yaml requires fieldManager to be set");
+				break;
+			}
+			rc = api_server_side_apply_causes(old, patch, q->k->schema, q->field_manager, api_kind_api_version(q->k),
+							  now, force, &res, &conflicts, err, sizeof(err));
+			break;
+		}
+		if (rc == -EBUSY) {
+			apiserver__send_status(q->c, ERR_CONFLICT, err, json_pack("{s:o}", "causes", conflicts ? json_incref(conflicts) : json_array()));
+			json_decref(conflicts);
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
+		json_decref(conflicts);
+		if (rc < 0) {
+			/* kube-apiserver answers a patch that cannot apply with 422 (json patch) or 400. */
+			send_msg(q, type == P_JSON ? ERR_INVALID : -EBADMSG, "%s", err[0] ? err : "the patch could not be applied");
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
+		if (!json_is_object(res)) {
+			send_msg(q, -EBADMSG, "the patch did not produce an object");
+			json_decref(res);
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
+		if (type != P_APPLY && !check_fields(q, res)) {
+			json_decref(res);
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
+		/* A resourceVersion in the patch is a precondition; otherwise retry on conflict. */
+		bool has_rv = type != P_JSON && api_str(patch, "metadata.resourceVersion");
+		if (!has_rv)
+			json_object_del(api_obj(res, "metadata"), "resourceVersion");
+		rc = update_object(q, res, old, kv->mod_rev, q->sub != NULL, !has_rv, type == P_APPLY ? -1 : 200);
+		json_decref(res);
+		json_decref(old);
+		store_kv_unref(kv);
+		if (rc != -ESTALE)
+			break;
+		if (attempt == 7)
+			apiserver__send_obj_error(q, -ESTALE, q->name);
+	}
+	json_decref(patch);
+}
+
+int apiserver__delete_key(struct apiserver *as, const char *key)
+{
+	struct store_op op = {.kind = STORE_DELETE, .key = key, .expect_mod_rev = -1};
+	struct store_result res = {0};
+	int64_t rev;
+	size_t failed;
+	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
+	store_kv_unref(res.kv);
+	return rc;
+}
+
+/* Deletes one object read at kv. Returns 0 after answering (when q answers) or a code. */
+static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
+{
+	struct rq sub = *q;
+	sub.name = (char *)name;
+	json_t *old = NULL;
+	struct store_kv *kv = NULL;
+	int rc = read_object(&sub, &old, &kv);
+	if (rc < 0) {
+		if (answer)
+			apiserver__send_obj_error(q, rc, name);
+		return rc;
+	}
+	const char *puid = api_str(opts, "preconditions.uid");
+	const char *prv = api_str(opts, "preconditions.resourceVersion");
+	char cur[32];
+	snprintf(cur, sizeof(cur), "%lld", (long long)kv->mod_rev);
+	if ((puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")) || (prv && strcmp(prv, cur))) {
+		if (answer) {
+			char *qual = apiserver__qualified(q->k);
+			char *m = puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")
+					  ? xasprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", puid,
+						      api_str(old, "metadata.uid") ?: "")
+					  : xasprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
+						      prv, cur);
+			apiserver__send_status(q->c, ERR_CONFLICT, m, json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
+			free(m);
+			free(qual);
+		}
+		json_decref(old);
+		store_kv_unref(kv);
+		return ERR_CONFLICT;
+	}
+	char *key = apiserver__key(q->k, q->ns, name);
+	json_t *meta = api_obj(old, "metadata");
+	bool is_ns = !strcmp(q->k->kind, "Namespace") && !q->k->group[0];
+	bool has_fin = json_array_size(json_object_get(meta, "finalizers")) > 0;
+	if (is_ns || has_fin) {
+		/* Graceful: mark for deletion; the namespace finalizer or the owners of the
+		 * finalizers finish it. */
+		if (!json_object_get(meta, "deletionTimestamp")) {
+			char now[40];
+			api_now(now, sizeof(now));
+			json_object_set_new(meta, "deletionTimestamp", json_string(now));
+			json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
+			if (is_ns)
+				json_object_set_new(api_obj(old, "status"), "phase", json_string("Terminating"));
+			if (!q->dry_run) {
+				char *val = dump_for_store(old);
+				struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+						      .expect_mod_rev = kv->mod_rev};
+				struct store_result res = {0};
+				int64_t rev;
+				size_t failed;
+				rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
+				free(val);
+				if (rc == 0) {
+					snprintf(cur, sizeof(cur), "%lld", (long long)rev);
+					json_object_set_new(meta, "resourceVersion", json_string(cur));
+				}
+				store_kv_unref(res.kv);
+			}
+		}
+		if (is_ns)
+			apiserver__ns_kick(q->as);
+		if (answer) {
+			if (rc < 0)
+				apiserver__send_obj_error(q, rc, name);
+			else
+				apiserver__send_json(q, 200, json_incref(old));
+		}
+	} else if (!q->dry_run) {
+		struct store_op op = {.kind = STORE_DELETE, .key = key, .expect_mod_rev = kv->mod_rev};
+		struct store_result res = {0};
+		int64_t rev;
+		size_t failed;
+		rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
+		store_kv_unref(res.kv);
+		if (answer) {
+			if (rc < 0)
+				apiserver__send_obj_error(q, rc, name);
+			else
+				apiserver__send_json(q, 200, json_incref(old));
+		}
+	} else if (answer) {
+		apiserver__send_json(q, 200, json_incref(old));
+	}
+	free(key);
+	json_decref(old);
+	store_kv_unref(kv);
+	return rc;
+}
+
+static json_t *delete_options(struct rq *q, bool *ok)
+{
+	*ok = true;
+	if (!q->r->body_len)
+		return json_object();
+	json_t *o = NULL;
+	char err[256];
+	if (api_json_decode(q->r->body, q->r->body_len, &o, err, sizeof(err)) < 0 || !json_is_object(o)) {
+		json_decref(o);
+		send_msg(q, -EBADMSG, "invalid DeleteOptions: %s", err);
+		*ok = false;
+		return NULL;
+	}
+	json_t *dr = json_object_get(o, "dryRun");
+	if (json_is_array(dr) && json_array_size(dr) && !strcmp(json_string_value(json_array_get(dr, 0)) ?: "", "All"))
+		q->dry_run = true;
+	return o;
+}
+
+void apiserver__delete(struct rq *q)
+{
+	bool ok;
+	json_t *opts = delete_options(q, &ok);
+	if (!ok)
+		return;
+	delete_one(q, q->name, opts, true);
+	json_decref(opts);
+}
+
+void apiserver__delete_collection(struct rq *q)
+{
+	bool ok;
+	json_t *opts = delete_options(q, &ok);
+	if (!ok)
+		return;
+	struct filter f;
+	if (apiserver__filter_parse(q, &f) < 0) {
+		json_decref(opts);
+		return;
+	}
+	char *prefix = apiserver__prefix(q->k, q->ns);
+	struct store_list l;
+	int rc = store_range(q->as->store, prefix, NULL, 0, 0, &l);
+	free(prefix);
+	if (rc < 0) {
+		send_msg(q, rc, "list: %s", err_str(rc));
+		apiserver__filter_fini(&f);
+		json_decref(opts);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < l.len; i++) {
+		json_t *o = apiserver__decode_kv(l.kvs[i], 0);
+		if (!o)
+			continue;
+		if (apiserver__filter_match(&f, o)) {
+			struct rq sub = *q;
+			char *ns = xstrdup(api_str(o, "metadata.namespace") ?: "");
+			sub.ns = q->k->namespaced ? ns : NULL;
+			if (delete_one(&sub, api_str(o, "metadata.name"), opts, false) == 0) {
+				apiserver__set_type(q->k, o);
+				json_array_append(items, o);
+			}
+			free(ns);
+		}
+		json_decref(o);
+	}
+	char rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)store_rev(q->as->store));
+	store_list_fini(&l);
+	char *lk = xasprintf("%sList", q->k->kind);
+	apiserver__send_json(q, 200,
+			     json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(q->k),
+				       "metadata", "resourceVersion", rvs, "items", items));
+	free(lk);
+	apiserver__filter_fini(&f);
+	json_decref(opts);
+}

@@ -1,0 +1,502 @@
+/* server.c - API server start-up, authentication, routing and response helpers.
+ *
+ * Routing follows kube-apiserver's path layout:
+ *   /api/v1/{plural}[/{name}[/{sub}]]                       cluster-scoped, or list of all namespaces
+ *   /api/v1/namespaces/{ns}/{plural}[/{name}[/{sub}]]      namespaced
+ *   /apis/{group}/{version}/... the same for named groups
+ * GET on a collection lists (or watches with ?watch=true), POST creates, DELETE on a
+ * collection deletes what the selectors match; GET/PUT/PATCH/DELETE on an object do what
+ * they say. Everything but /healthz, /livez, /readyz and /version needs the bearer token.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/object.h"
+#include "apiserver/internal.h"
+#include "apiserver/pki.h"
+#include "apiserver/table.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details)
+{
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
+			       "status", "Failure", "message", message, "reason", err_reason(code), "code",
+			       err_http(code));
+	if (details)
+		json_object_set_new(st, "details", details);
+	char *body = json_dumps(st, JSON_COMPACT);
+	http_send(c, err_http(code), "application/json", "", body, strlen(body));
+	free(body);
+	json_decref(st);
+}
+
+void apiserver__send_json(struct rq *q, int status, json_t *obj)
+{
+	char *body = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	http_send(q->c, status, "application/json", q->warnings && q->warnings->data ? q->warnings->data : "",
+		  body, strlen(body));
+	free(body);
+}
+
+char *apiserver__qualified(const struct api_kind *k)
+{
+	if (!k->group[0])
+		return xstrdup(k->plural);
+	return xasprintf("%s.%s", k->plural, k->group);
+}
+
+void apiserver__send_obj_error(struct rq *q, int code, const char *name)
+{
+	char *qual = apiserver__qualified(q->k);
+	char *msg;
+	if (code == -ENOENT)
+		msg = xasprintf("%s \"%s\" not found", qual, name);
+	else if (code == -EEXIST)
+		msg = xasprintf("%s \"%s\" already exists", qual, name);
+	else if (code == -ESTALE)
+		msg = xasprintf("Operation cannot be fulfilled on %s \"%s\": the object has been modified; please "
+				"apply your changes to the latest version and try again",
+				qual, name);
+	else
+		msg = xasprintf("%s \"%s\": %s", qual, name, err_str(code));
+	json_t *d = json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural);
+	if (q->k->group[0])
+		json_object_set_new(d, "group", json_string(q->k->group));
+	apiserver__send_status(q->c, code, msg, d);
+	free(msg);
+	free(qual);
+}
+
+static const char *group_seg(const struct api_kind *k)
+{
+	return k->group[0] ? k->group : "core";
+}
+
+char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
+{
+	if (k->namespaced)
+		return xasprintf("/registry/%s/%s/%s/%s", group_seg(k), k->plural, ns, name);
+	return xasprintf("/registry/%s/%s/%s", group_seg(k), k->plural, name);
+}
+
+char *apiserver__prefix(const struct api_kind *k, const char *ns)
+{
+	if (k->namespaced && ns)
+		return xasprintf("/registry/%s/%s/%s/", group_seg(k), k->plural, ns);
+	return xasprintf("/registry/%s/%s/", group_seg(k), k->plural);
+}
+
+json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override)
+{
+	json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	char rv[32];
+	snprintf(rv, sizeof(rv), "%lld", (long long)(rev_override ? rev_override : kv->mod_rev));
+	json_object_set_new(api_obj(o, "metadata"), "resourceVersion", json_string(rv));
+	return o;
+}
+
+static bool public_path(const char *p)
+{
+	return !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz") || !strcmp(p, "/version") ||
+	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
+}
+
+static bool authorized(struct apiserver *as, struct http_req *r)
+{
+	const char *h = http_req_header(r, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	const char *t = h + 7;
+	while (*t == ' ')
+		t++;
+	size_t n = strlen(as->token);
+	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+}
+
+/* Splits the path into at most max segments; returns how many (or -1 if too many). */
+static int split(char *path, char **seg, int max)
+{
+	int n = 0;
+	char *save = NULL;
+	for (char *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+		if (n == max)
+			return -1;
+		seg[n++] = s;
+	}
+	return n;
+}
+
+static void rq_fini(struct rq *q)
+{
+	free(q->ns);
+	free(q->name);
+	free(q->sub);
+	free(q->field_manager);
+}
+
+static void not_found(struct http_conn *c)
+{
+	apiserver__send_status(c, -ENOENT, "the server could not find the requested resource", json_object());
+}
+
+static void serve_resource(struct apiserver *as, struct http_conn *c, struct http_req *r, char **seg, int n)
+{
+	/* seg[0] is "api" (then seg[1] version) or "apis" (seg[1] group, seg[2] version). */
+	const char *group = "", *version;
+	int i;
+	if (!strcmp(seg[0], "api")) {
+		version = seg[1];
+		i = 2;
+	} else {
+		if (n < 3)
+			return not_found(c);
+		group = seg[1];
+		version = seg[2];
+		i = 3;
+	}
+	const char *ns = NULL;
+	if (n - i >= 3 && !strcmp(seg[i], "namespaces")) {
+		ns = seg[i + 1];
+		i += 2;
+	}
+	if (i >= n)
+		return not_found(c);
+	const struct api_kind *k = api_kind_by_plural(group, version, seg[i]);
+	if (!k || (ns && !k->namespaced))
+		return not_found(c);
+	i++;
+	struct buf warnings;
+	buf_init(&warnings);
+	struct rq q = {.as = as, .c = c, .r = r, .k = k, .warnings = &warnings};
+	q.ns = ns ? xstrdup(ns) : NULL;
+	if (i < n)
+		q.name = xstrdup(seg[i++]);
+	if (i < n)
+		q.sub = xstrdup(seg[i++]);
+	if (i < n || (q.sub && strcmp(q.sub, "status") != 0) || (q.sub && !k->has_status)) {
+		rq_fini(&q);
+		buf_fini(&warnings);
+		return not_found(c);
+	}
+	/* Namespaced kinds addressed without a namespace: only list/watch across namespaces. */
+	if (k->namespaced && !q.ns && (q.name || strcmp(r->method, "GET") != 0)) {
+		rq_fini(&q);
+		buf_fini(&warnings);
+		return not_found(c);
+	}
+	const char *accept = http_req_header(r, "Accept");
+	q.table = accept && strstr(accept, "as=Table");
+	char *inc = http_query_get(r->query, "includeObject");
+	q.include_object = table_include_object(inc);
+	free(inc);
+	char *dry = http_query_get(r->query, "dryRun");
+	q.dry_run = dry && !strcmp(dry, "All");
+	if (dry && *dry && strcmp(dry, "All") != 0) {
+		char *m = xasprintf("Invalid dry run value: %s", dry);
+		apiserver__send_status(c, -EBADMSG, m, NULL);
+		free(m);
+		free(dry);
+		rq_fini(&q);
+		buf_fini(&warnings);
+		return;
+	}
+	free(dry);
+	q.field_manager = http_query_get(r->query, "fieldManager");
+
+	const char *m = r->method;
+	char *watch = http_query_get(r->query, "watch");
+	bool is_watch = watch && (!strcmp(watch, "true") || !strcmp(watch, "1"));
+	free(watch);
+	if (!q.name) {
+		if (!strcmp(m, "GET"))
+			is_watch ? apiserver__watch(&q) : apiserver__list(&q);
+		else if (!strcmp(m, "POST"))
+			apiserver__create(&q);
+		else if (!strcmp(m, "DELETE"))
+			apiserver__delete_collection(&q);
+		else
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	} else {
+		if (!strcmp(m, "GET"))
+			apiserver__get(&q);
+		else if (!strcmp(m, "PUT"))
+			apiserver__update(&q);
+		else if (!strcmp(m, "PATCH"))
+			apiserver__patch(&q);
+		else if (!strcmp(m, "DELETE") && !q.sub)
+			apiserver__delete(&q);
+		else
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	}
+	rq_fini(&q);
+	buf_fini(&warnings);
+}
+
+static void handle(void *ud, struct http_conn *c, struct http_req *r)
+{
+	struct apiserver *as = ud;
+	if (public_path(r->path)) {
+		if (!strcmp(r->path, "/version")) {
+			apiserver__discovery(as, c, r);
+			return;
+		}
+		http_send(c, 200, "text/plain; charset=utf-8", "", "ok", 2);
+		return;
+	}
+	if (!authorized(as, r)) {
+		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
+		return;
+	}
+	if (apiserver__discovery(as, c, r))
+		return;
+	char *path = xstrdup(r->path);
+	char *seg[16];
+	int n = split(path, seg, 16);
+	if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
+		serve_resource(as, c, r, seg, n);
+	else
+		not_found(c);
+	free(path);
+}
+
+static int write_file(const char *path, const char *data, mode_t mode)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		free(tmp);
+		return -errno;
+	}
+	size_t len = strlen(data), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			int e = -errno;
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return e;
+		}
+		off += (size_t)w;
+	}
+	fsync(fd);
+	close(fd);
+	int rc = rename(tmp, path) < 0 ? -errno : 0;
+	free(tmp);
+	return rc;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b;
+	buf_init(&b);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	return buf_take(&b);
+}
+
+static int load_token(struct apiserver *as, char *err, size_t errlen)
+{
+	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
+	char *t = read_file(path);
+	if (t) {
+		t[strcspn(t, "\r\n")] = 0;
+		if (strlen(t) < 16 || strlen(t) >= sizeof(as->token)) {
+			snprintf(err, errlen, "token file %s: token must be 16 to 127 characters", path);
+			free(t);
+			free(path);
+			return -EINVAL;
+		}
+		snprintf(as->token, sizeof(as->token), "%s", t);
+		free(t);
+		free(path);
+		return 0;
+	}
+	pki_random_hex(as->token, 32);
+	char *line = xasprintf("%s\n", as->token);
+	int rc = write_file(path, line, 0600);
+	free(line);
+	if (rc < 0)
+		snprintf(err, errlen, "writing %s: %s", path, strerror(-rc));
+	free(path);
+	return rc;
+}
+
+static char *b64(const char *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
+	return out;
+}
+
+static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
+{
+	const char *host = as->o.advertise_address;
+	if (!host || !*host) {
+		host = as->o.bind_address;
+		if (!strcmp(host, "0.0.0.0"))
+			host = "127.0.0.1";
+		else if (!strcmp(host, "::"))
+			host = "::1";
+	}
+	bool v6 = strchr(host, ':') != NULL;
+	char server[256];
+	snprintf(server, sizeof(server), "%s://%s%s%s:%d", as->o.insecure_http ? "http" : "https", v6 ? "[" : "",
+		 host, v6 ? "]" : "", httpd_port(as->httpd));
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
+	if (!as->o.insecure_http) {
+		char *capath = xasprintf("%s/pki/ca.crt", as->data_dir);
+		char *ca = read_file(capath);
+		free(capath);
+		if (!ca) {
+			snprintf(err, errlen, "reading the CA certificate failed");
+			buf_fini(&b);
+			return -EIO;
+		}
+		char *enc = b64(ca, strlen(ca));
+		buf_printf(&b, "    certificate-authority-data: %s\n", enc);
+		free(enc);
+		free(ca);
+	}
+	buf_printf(&b,
+		   "    server: %s\n  name: svcplane\ncontexts:\n- context:\n    cluster: svcplane\n    namespace: default\n"
+		   "    user: admin\n  name: svcplane\ncurrent-context: svcplane\npreferences: {}\nusers:\n- name: admin\n"
+		   "  user:\n    token: %s\n",
+		   server, as->token);
+	int rc = write_file(as->kubeconfig, b.data, 0600);
+	buf_fini(&b);
+	if (rc < 0)
+		snprintf(err, errlen, "writing kubeconfig %s: %s", as->kubeconfig, strerror(-rc));
+	return rc;
+}
+
+static bool is_loopback(const char *a)
+{
+	return !strncmp(a, "127.", 4) || !strcmp(a, "::1") || !strcmp(a, "localhost");
+}
+
+int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
+		    size_t errlen)
+{
+	struct apiserver *as = xcalloc(1, sizeof(*as));
+	as->o = *o;
+	if (!as->o.bind_address)
+		as->o.bind_address = "127.0.0.1";
+	as->data_dir = xstrdup(o->data_dir);
+	as->kubeconfig = o->kubeconfig ? xstrdup(o->kubeconfig) : xasprintf("%s/kubeconfig", o->data_dir);
+	as->store = st;
+	pthread_mutex_init(&as->ns_mu, NULL);
+	pthread_cond_init(&as->ns_cond, NULL);
+	int rc;
+	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
+		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
+		rc = -EINVAL;
+		goto fail;
+	}
+	mkdir(as->data_dir, 0700);
+	rc = load_token(as, err, errlen);
+	if (rc < 0)
+		goto fail;
+	char *pkidir = xasprintf("%s/pki", as->data_dir);
+	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
+	if (!as->o.insecure_http) {
+		const char *sans[8] = {"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default",
+				       "kubernetes.default.svc", NULL, NULL};
+		int ns = 6;
+		if (strcmp(as->o.bind_address, "0.0.0.0") && strcmp(as->o.bind_address, "::") &&
+		    !is_loopback(as->o.bind_address))
+			sans[ns++] = as->o.bind_address;
+		if (as->o.advertise_address && *as->o.advertise_address)
+			sans[ns++] = as->o.advertise_address;
+		rc = pki_ensure(pkidir, sans, err, errlen);
+		if (rc < 0) {
+			free(pkidir);
+			free(certf);
+			free(keyf);
+			goto fail;
+		}
+	}
+	struct httpd_opts ho = {
+		.bind_address = as->o.bind_address,
+		.port = as->o.secure_port,
+		.cert_file = as->o.insecure_http ? NULL : certf,
+		.key_file = as->o.insecure_http ? NULL : keyf,
+		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
+		.max_conns = o->max_conns ? o->max_conns : 1024,
+	};
+	rc = apiserver__bootstrap(as);
+	if (rc < 0) {
+		snprintf(err, errlen, "bootstrap: %s", err_str(rc));
+		free(pkidir);
+		free(certf);
+		free(keyf);
+		goto fail;
+	}
+	rc = httpd_start(&ho, handle, as, &as->httpd, err, errlen);
+	free(pkidir);
+	free(certf);
+	free(keyf);
+	if (rc < 0)
+		goto fail;
+	rc = write_kubeconfig(as, err, errlen);
+	if (rc < 0) {
+		httpd_stop(as->httpd);
+		goto fail;
+	}
+	pthread_create(&as->ns_thread, NULL, apiserver__ns_finalizer, as);
+	*out = as;
+	return 0;
+fail:
+	free(as->data_dir);
+	free(as->kubeconfig);
+	free(as);
+	return rc;
+}
+
+int apiserver_port(const struct apiserver *as)
+{
+	return httpd_port(as->httpd);
+}
+
+const char *apiserver_kubeconfig_path(const struct apiserver *as)
+{
+	return as->kubeconfig;
+}
+
+void apiserver_stop(struct apiserver *as)
+{
+	if (!as)
+		return;
+	pthread_mutex_lock(&as->ns_mu);
+	as->stopping = true;
+	pthread_cond_broadcast(&as->ns_cond);
+	pthread_mutex_unlock(&as->ns_mu);
+	httpd_stop(as->httpd);
+	pthread_join(as->ns_thread, NULL);
+	free(as->data_dir);
+	free(as->kubeconfig);
+	free(as);
+}

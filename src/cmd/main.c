@@ -1,0 +1,238 @@
+/* main.c - the svcplane binary: flag parsing and wiring of the roles; the only place that
+ * may exit(). `svcplane server` runs the API server on the embedded store. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "apiserver/apiserver.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/store.h"
+
+#define SVCPLANE_VERSION "0.1.0"
+
+static void usage_server(FILE *f)
+{
+	fprintf(f,
+		"usage: svcplane server [flags]\n"
+		"  --data-dir DIR                    state directory (default /var/lib/svcplane)\n"
+		"  --bind-address IP                 address to serve on (default 127.0.0.1)\n"
+		"  --secure-port N                   HTTPS port (default 6443; 0 picks a free port)\n"
+		"  --insecure-http                   serve plain HTTP instead of HTTPS (loopback only)\n"
+		"  --write-kubeconfig PATH           admin kubeconfig to write (default DIR/kubeconfig)\n"
+		"  --token-file PATH                 admin bearer token (default DIR/token, made at first start)\n"
+		"  --advertise-address IP            address written into the kubeconfig\n"
+		"  --service-cluster-ip-range CIDR[,CIDR]  (default 10.96.0.0/12)\n"
+		"  --service-node-port-range A-B     (default 30000-32767)\n"
+		"  --cluster-cidr CIDR[,CIDR]        pod network (default 10.244.0.0/16)\n"
+		"  --cluster-domain DOMAIN           (default cluster.local)\n"
+		"  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
+		"  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
+		"  -v, --verbose                     debug logging\n");
+}
+
+static bool valid_cidr_list(const char *s)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	bool ok = true;
+	int n = 0;
+	for (char *p = strtok_r(copy, ",", &save); p && ok; p = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(p, '/');
+		unsigned char buf[16];
+		if (!slash) {
+			ok = false;
+			break;
+		}
+		*slash = 0;
+		int fam = inet_pton(AF_INET, p, buf) == 1 ? 4 : inet_pton(AF_INET6, p, buf) == 1 ? 6 : 0;
+		char *end;
+		long bits = strtol(slash + 1, &end, 10);
+		ok = fam && !*end && slash[1] && bits >= 0 && bits <= (fam == 4 ? 32 : 128);
+		n++;
+	}
+	free(copy);
+	return ok && n >= 1 && n <= 2;
+}
+
+static bool valid_port_range(const char *s)
+{
+	int a, b;
+	char extra;
+	return sscanf(s, "%d-%d%c", &a, &b, &extra) == 2 && a >= 1 && b <= 65535 && a <= b;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+	struct apiserver_opts o = {
+		.data_dir = "/var/lib/svcplane",
+		.bind_address = "127.0.0.1",
+		.secure_port = 6443,
+		.service_cluster_ip_range = "10.96.0.0/12",
+		.service_node_port_range = "30000-32767",
+		.cluster_cidr = "10.244.0.0/16",
+		.cluster_domain = "cluster.local",
+	};
+	const char *store_url = NULL;
+	long long history = 0;
+	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
+	       O_STORE, O_HIST };
+	static const struct option opts[] = {
+		{"data-dir", required_argument, 0, O_DATA},
+		{"bind-address", required_argument, 0, O_BIND},
+		{"secure-port", required_argument, 0, O_PORT},
+		{"insecure-http", no_argument, 0, O_INSECURE},
+		{"write-kubeconfig", required_argument, 0, O_KUBECONFIG},
+		{"token-file", required_argument, 0, O_TOKEN},
+		{"advertise-address", required_argument, 0, O_ADV},
+		{"service-cluster-ip-range", required_argument, 0, O_SCIR},
+		{"service-node-port-range", required_argument, 0, O_NPR},
+		{"cluster-cidr", required_argument, 0, O_CCIDR},
+		{"cluster-domain", required_argument, 0, O_DOMAIN},
+		{"datastore-endpoint", required_argument, 0, O_STORE},
+		{"history-revisions", required_argument, 0, O_HIST},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case O_DATA: o.data_dir = optarg; break;
+		case O_BIND: o.bind_address = optarg; break;
+		case O_PORT:
+			o.secure_port = (int)strtol(optarg, &end, 10);
+			if (*end || !*optarg || o.secure_port < 0 || o.secure_port > 65535) {
+				fprintf(stderr, "svcplane server: --secure-port: %s is not a port number (0-65535)\n", optarg);
+				return 2;
+			}
+			break;
+		case O_INSECURE: o.insecure_http = true; break;
+		case O_KUBECONFIG: o.kubeconfig = optarg; break;
+		case O_TOKEN: o.token_file = optarg; break;
+		case O_ADV: o.advertise_address = optarg; break;
+		case O_SCIR: o.service_cluster_ip_range = optarg; break;
+		case O_NPR: o.service_node_port_range = optarg; break;
+		case O_CCIDR: o.cluster_cidr = optarg; break;
+		case O_DOMAIN: o.cluster_domain = optarg; break;
+		case O_STORE: store_url = optarg; break;
+		case O_HIST:
+			history = strtoll(optarg, &end, 10);
+			if (*end || history < 100) {
+				fprintf(stderr, "svcplane server: --history-revisions: %s must be a number >= 100\n", optarg);
+				return 2;
+			}
+			break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage_server(stdout); return 0;
+		default: usage_server(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcplane server: unexpected argument %s\n", argv[optind]);
+		usage_server(stderr);
+		return 2;
+	}
+	unsigned char ab[16];
+	if (inet_pton(AF_INET, o.bind_address, ab) != 1 && inet_pton(AF_INET6, o.bind_address, ab) != 1) {
+		fprintf(stderr, "svcplane server: --bind-address: %s is not an IP address\n", o.bind_address);
+		return 2;
+	}
+	if (!valid_cidr_list(o.service_cluster_ip_range)) {
+		fprintf(stderr, "svcplane server: --service-cluster-ip-range: %s is not one CIDR or two (IPv4,IPv6)\n",
+			o.service_cluster_ip_range);
+		return 2;
+	}
+	if (!valid_cidr_list(o.cluster_cidr)) {
+		fprintf(stderr, "svcplane server: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n", o.cluster_cidr);
+		return 2;
+	}
+	if (!valid_port_range(o.service_node_port_range)) {
+		fprintf(stderr, "svcplane server: --service-node-port-range: %s is not a range like 30000-32767\n",
+			o.service_node_port_range);
+		return 2;
+	}
+	if (mkdir(o.data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "svcplane server: --data-dir %s: %s\n", o.data_dir, strerror(errno));
+		return 1;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *url = store_url ? xstrdup(store_url) : xasprintf("sqlite://%s/state.db", o.data_dir);
+	struct store_opts so = {.url = url, .history_revisions = history};
+	struct store *st = NULL;
+	char err[512] = "";
+	int rc = store_open(&so, &st, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane server: opening store %s: %s\n", url, err);
+		free(url);
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct apiserver *as = NULL;
+	rc = apiserver_start(&o, st, &as, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane server: %s\n", err);
+		store_close(st);
+		free(url);
+		return 1;
+	}
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	bool v6 = strchr(o.bind_address, ':') != NULL;
+	printf("svcplane server ready in %.1f ms: %s://%s%s%s:%d (store %s)\n", ms, o.insecure_http ? "http" : "https",
+	       v6 ? "[" : "", o.bind_address, v6 ? "]" : "", apiserver_port(as), url);
+	printf("kubeconfig: %s\n", apiserver_kubeconfig_path(as));
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: shutting down", sig);
+	apiserver_stop(as);
+	store_close(st);
+	free(url);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: svcplane <command> [flags]\n"
+		   "commands:\n"
+		   "  server     API server, store and controllers\n"
+		   "  version    print the version\n"
+		   "run `svcplane <command> --help` for the flags of a command\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "server"))
+		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("svcplane %s (Kubernetes API v1.33)\n", SVCPLANE_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "svcplane: unknown command %s\n", cmd);
+	usage(stderr);
+	return 2;
+}

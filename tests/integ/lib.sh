@@ -1,0 +1,79 @@
+# lib.sh - helpers for integration tests: start/stop a real svcplane server on a free
+# port in a temporary data dir, run real kubectl against it, count checks.
+# Every test script sources this, calls checks, and ends with `finish`.
+set -u
+SVCPLANE=${SVCPLANE:-build/debug/svcplane}
+SVCPLANE=$(readlink -f "$SVCPLANE")
+T_PASS=0 T_FAIL=0 T_SKIP=0
+T_DIR=$(mktemp -d /tmp/svcplane-integ.XXXXXX)
+export HOME=$T_DIR/home
+mkdir -p "$HOME"
+SERVER_PID=
+KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
+
+cleanup() {
+	[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T_DIR"
+}
+trap cleanup EXIT
+
+ok() { echo "ok   $1"; T_PASS=$((T_PASS + 1)); }
+fail() { echo "FAIL $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/     /'; T_FAIL=$((T_FAIL + 1)); }
+
+# check NAME CMD...: passes when CMD exits 0
+check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }
+# expect_out NAME PATTERN CMD...: passes when CMD's combined output matches the extended regex
+expect_out() {
+	local n=$1 pat=$2; shift 2
+	local out; out=$("$@" 2>&1)
+	if printf '%s' "$out" | grep -Eq -- "$pat"; then ok "$n"; else fail "$n" "want /$pat/, got: $out"; fi
+}
+# expect_fail NAME PATTERN CMD...: passes when CMD fails and its output matches
+expect_fail() {
+	local n=$1 pat=$2; shift 2
+	local out rc; out=$("$@" 2>&1); rc=$?
+	if [ $rc != 0 ] && printf '%s' "$out" | grep -Eq -- "$pat"; then ok "$n"; else fail "$n" "exit $rc, want /$pat/, got: $out"; fi
+}
+
+# start_server [extra flags]: starts the server on a free port with data in $T_DIR/data
+start_server() {
+	mkdir -p "$T_DIR/data"
+	"$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
+		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 "$@" \
+		>"$T_DIR/server.out" 2>"$T_DIR/server.err" &
+	SERVER_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null; then
+			PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
+			export KUBECONFIG=$T_DIR/data/kubeconfig
+			TOKEN=$(cat "$T_DIR/data/token")
+			CA=$T_DIR/data/pki/ca.crt
+			URL=https://127.0.0.1:$PORT
+			return 0
+		fi
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "server did not start:"; cat "$T_DIR/server.out" "$T_DIR/server.err"
+	return 1
+}
+
+stop_server() { # stop_server [signal]
+	[ -n "$SERVER_PID" ] || return 0
+	kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+
+# api METHOD PATH [curl args...]: authenticated request, prints body then the HTTP code on the last line
+api() {
+	local m=$1 p=$2; shift 2
+	curl -sS --max-time 10 --cacert "$CA" -H "Authorization: Bearer $TOKEN" -X "$m" -w '\n%{http_code}' "$@" "$URL$p"
+}
+
+finish() {
+	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" = 0 ]
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Bad input and crashes: malformed bodies, wrong kinds, oversize bodies, invalid names,
+# broken HTTP get a clear 4xx, the server keeps running and nothing stored changes; a
+# SIGKILL in the middle of a stream of writes loses no acknowledged write.
+cd "$(dirname "$0")/../.."
+. tests/integ/lib.sh
+
+start_server || { fail "server starts"; finish; exit 1; }
+SVC=/api/v1/namespaces/default/services
+api POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"keep"},"spec":{"ports":[{"port":80}]}}' >/dev/null
+before=$(api GET $SVC | head -n -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in d["items"]))')
+
+# code_is NAME WANT METHOD PATH [curl args]: the HTTP code and a Status body
+code_is() {
+	local n=$1 want=$2; shift 2
+	local out code
+	out=$(api "$@")
+	code=$(printf '%s' "$out" | tail -n 1)
+	if [ "$code" = "$want" ] && printf '%s' "$out" | head -n -1 | grep -q '"kind":"Status"'; then ok "$n"; else fail "$n" "got $code: $out"; fi
+}
+code_is "malformed JSON: 400" 400 POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":'
+code_is "malformed YAML: 400" 400 POST $SVC -H 'Content-Type: application/yaml' --data-binary $'a: [\n b'
+code_is "JSON array body: 400" 400 POST $SVC -H 'Content-Type: application/json' -d '[1,2]'
+code_is "wrong kind: 400" 400 POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}'
+code_is "wrong apiVersion: 400" 400 POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v2","kind":"Service","metadata":{"name":"x"}}'
+code_is "invalid name: 422" 422 POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"Bad_Name"},"spec":{"ports":[{"port":80}]}}'
+code_is "unknown field strict: 400" 400 POST "$SVC?fieldValidation=Strict" -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"portz":[]}}'
+code_is "unsupported media type: 415" 415 POST $SVC -H 'Content-Type: text/plain' -d 'hello'
+code_is "bad protobuf: 400" 400 POST $SVC -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary 'k8s'
+head -c 4000000 /dev/zero | tr '\0' 'a' >"$T_DIR/big"
+code_is "oversize body: 413" 413 POST $SVC -H 'Content-Type: application/json' --data-binary @"$T_DIR/big"
+code_is "bad label selector: 400" 400 GET "$SVC?labelSelector=a%20b"
+code_is "bad patch type: 415" 415 PATCH $SVC/keep -H 'Content-Type: application/foo' -d '{}'
+code_is "json patch on missing path: 422" 422 PATCH $SVC/keep -H 'Content-Type: application/json-patch+json' -d '[{"op":"remove","path":"/spec/nope"}]'
+code_is "namespace mismatch: 400" 400 POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"x","namespace":"kube-system"},"spec":{"ports":[{"port":80}]}}'
+code_is "missing namespace: 404" 404 POST /api/v1/namespaces/nope/services -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"ports":[{"port":80}]}}'
+code_is "unknown resource: 404" 404 GET /api/v1/namespaces/default/frobs
+code_is "stale update: 409" 409 PUT $SVC/keep -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"keep","resourceVersion":"1"},"spec":{"ports":[{"port":81}]}}'
+# Broken HTTP straight onto the TLS socket.
+printf 'GARBAGE\r\n\r\n' | timeout 5 openssl s_client -quiet -connect 127.0.0.1:$PORT 2>/dev/null | head -c 200 >"$T_DIR/garbage.out"
+grep -q '400' "$T_DIR/garbage.out" && ok "broken HTTP: 400" || fail "broken HTTP: 400" "$(cat "$T_DIR/garbage.out")"
+printf 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n' | timeout 5 openssl s_client -quiet -connect 127.0.0.1:$PORT 2>/dev/null | head -c 200 >"$T_DIR/neg.out"
+grep -q '400' "$T_DIR/neg.out" && ok "negative Content-Length: 400" || fail "negative Content-Length: 400" "$(cat "$T_DIR/neg.out")"
+kill -0 "$SERVER_PID" && ok "server still running after bad input" || fail "server still running after bad input"
+after=$(api GET $SVC | head -n -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in d["items"]))')
+[ "$before" = "$after" ] && ok "nothing stored changed" || fail "nothing stored changed" "$before vs $after"
+
+# limit/continue paging gives every object exactly once.
+for i in $(seq 1 7); do api POST $SVC -H 'Content-Type: application/json' -d "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"page-$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null; done
+names=$(python3 - "$URL" "$TOKEN" "$CA" <<'PY'
+import json, ssl, sys, urllib.request, urllib.parse
+url, tok, ca = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+names, cont = [], None
+for _ in range(20):
+    q = "limit=3" + ("&continue=" + urllib.parse.quote(cont) if cont else "")
+    req = urllib.request.Request(url + "/api/v1/namespaces/default/services?" + q, headers={"Authorization": "Bearer " + tok})
+    d = json.load(urllib.request.urlopen(req, context=ctx))
+    names += [i["metadata"]["name"] for i in d["items"]]
+    cont = d["metadata"].get("continue")
+    if not cont: break
+print(" ".join(names))
+PY
+)
+[ "$names" = "keep page-1 page-2 page-3 page-4 page-5 page-6 page-7" ] && ok "limit/continue pages" || fail "limit/continue pages" "$names"
+
+# SIGKILL in the middle of a stream of writes: every acknowledged create survives.
+python3 - "$URL" "$TOKEN" "$CA" "$T_DIR/acked" <<'PY' &
+import json, ssl, sys, time, urllib.request
+url, tok, ca, out = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+deadline = time.time() + 20
+with open(out, "w") as f:
+    for i in range(100000):
+        if time.time() > deadline: break
+        body = json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "crash-%d" % i}, "spec": {"ports": [{"port": 80}]}}).encode()
+        req = urllib.request.Request(url + "/api/v1/namespaces/default/services", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+        try:
+            r = urllib.request.urlopen(req, context=ctx, timeout=5)
+            if r.status == 201:
+                f.write("crash-%d\n" % i); f.flush()
+        except Exception:
+            break
+PY
+WRITER=$!
+sleep 2
+stop_server KILL
+wait $WRITER 2>/dev/null
+acked=$(wc -l <"$T_DIR/acked")
+start_server || fail "restart after SIGKILL"
+have=$(api GET "$SVC" | head -n -1 | python3 -c 'import json,sys; print("\n".join(i["metadata"]["name"] for i in json.load(sys.stdin)["items"]))')
+missing=0
+while read -r n; do printf '%s\n' "$have" | grep -qx "$n" || missing=$((missing + 1)); done <"$T_DIR/acked"
+[ "$acked" -gt 10 ] && [ "$missing" = 0 ] && ok "SIGKILL: all $acked acknowledged creates survived" || fail "SIGKILL durability" "acked=$acked missing=$missing"
+finish

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests (plain and under ASan+UBSan), fuzz corpus replay,
+# and integration tests with the real binary and real kubectl. Every stage prints its own
+# "N passed, N failed[, N skipped]" line; this script adds them up and ends with the total.
+set -u
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+total_pass=0 total_fail=0 total_skip=0
+log=$(mktemp -d /tmp/svcplane-test.XXXXXX)
+trap 'rm -rf "$log"' EXIT
+
+count() { # count STAGE LOGFILE RC: adds the stage's last summary line to the totals
+	local line p f s
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "== $1: no summary line (exit $3); counted as 1 failure"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+	s=${s:-0}
+	if [ "$3" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+	echo "== $1: $line"
+}
+
+stage() { # stage NAME CMD...: runs a stage, shows its output, counts its summary
+	local name=$1 rc
+	shift
+	echo "== $name"
+	"$@" 2>&1 | tee "$log/$name.log"
+	rc=${PIPESTATUS[0]}
+	count "$name" "$log/$name.log" "$rc"
+}
+
+build() {
+	echo "== build ($1)"
+	if ! make -s -j"$jobs" MODE="$1" WERROR=1 "build/$1/svcplane" "build/$1/test-unit" >"$log/build-$1.log" 2>&1; then
+		cat "$log/build-$1.log"
+		echo "== build ($1) failed"
+		total_fail=$((total_fail + 1))
+		return 1
+	fi
+}
+
+fuzz_replay() {
+	local pass=0 fail=0 n
+	for src in tests/fuzz/fuzz_*.c; do
+		[ -e "$src" ] || continue
+		n=$(basename "$src" .c)
+		n=${n#fuzz_}
+		if make -s MODE=asan WERROR=1 "build/asan/fuzz-replay-$n" >"$log/fuzz-build-$n.log" 2>&1 &&
+			"build/asan/fuzz-replay-$n" "tests/fuzz/corpus/$n"; then
+			echo "ok   fuzz-replay $n"
+			pass=$((pass + 1))
+		else
+			cat "$log/fuzz-build-$n.log"
+			echo "FAIL fuzz-replay $n"
+			fail=$((fail + 1))
+		fi
+	done
+	echo "$pass passed, $fail failed"
+	[ "$fail" = 0 ]
+}
+
+integ() {
+	local pass=0 fail=0 skip=0 line p f s
+	for t in tests/integ/test_*.sh; do
+		[ -e "$t" ] || continue
+		echo "-- $t"
+		SVCPLANE=build/debug/svcplane timeout 600 bash "$t" >"$log/integ.out" 2>&1
+		rc=$?
+		cat "$log/integ.out"
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/integ.out" | tail -n 1)
+		if [ -z "$line" ]; then
+			echo "FAIL $t (exit $rc, no summary)"
+			fail=$((fail + 1))
+			continue
+		fi
+		p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+		f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+		s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${s:-0}))
+	done
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ]
+}
+
+build debug && stage unit build/debug/test-unit
+build asan && stage unit-asan build/asan/test-unit
+stage fuzz-replay fuzz_replay
+[ -x build/debug/svcplane ] && stage integration integ
+
+echo
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" = 0 ]
