@@ -12,8 +12,7 @@ SERVER_PID=
 KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
 
 cleanup() {
-	[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
-	wait 2>/dev/null
+	{ [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID"; wait; } 2>/dev/null
 	rm -rf "$T_DIR"
 }
 trap cleanup EXIT
@@ -62,8 +61,7 @@ start_server() {
 
 stop_server() { # stop_server [signal]
 	[ -n "$SERVER_PID" ] || return 0
-	kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
+	{ kill "-${1:-TERM}" "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null
 	SERVER_PID=
 }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Figure: watch event latency, from sending a create to the ADDED event arriving on an
+# open watch stream, svcplane (HTTPS watch) beside etcd 3.4 (v3 JSON watch), one writer.
+#   usage: bench/watch_latency.sh [COUNT]
+. "$(dirname "$0")/lib.sh"
+COUNT=${1:-2000}
+cc -O2 -o build/bench/watch_bench bench/watch_bench.c -lcurl -lpthread
+sp_start "$BD/sp"
+build/bench/watch_bench svcplane "$SP_URL" "$SP_TOKEN" "$SP_CA" "$COUNT"
+sp_stop
+etcd_start "$BD/etcd"
+build/bench/watch_bench etcd http://127.0.0.1:23790 - - "$COUNT"
+etcd_stop
