@@ -30,7 +30,7 @@ LDFLAGS_MODE_asan   := -fsanitize=address,undefined
 LDFLAGS_MODE_fuzz   := -fsanitize=address,undefined
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 ALL_CFLAGS := -std=gnu17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS_MODE_$(MODE)) -Isrc -Itests $(CFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS_MODE_$(MODE)) $(LDFLAGS)
