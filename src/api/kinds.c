@@ -1,8 +1,8 @@
 /* kinds.c - defaulting and validation per kind (registry strategies of kube-apiserver).
  *
  * Messages and field paths follow k8s.io/kubernetes pkg/apis/core/validation so that
- * kubectl prints what it prints against a real cluster. The Service rules grow with the
- * Services issue; metadata rules apply to every kind.
+ * kubectl prints what it prints against a real cluster. Services have their own file
+ * (api/service.c: defaulting, validation, allocation needs); metadata rules apply to every kind.
  */
 #include "api/kinds.h"
 
@@ -73,41 +73,6 @@ static void set_default_str(json_t *o, const char *key, const char *val)
 		json_object_set_new(o, key, json_string(val));
 }
 
-static void default_service(json_t *obj)
-{
-	json_t *spec = api_obj(obj, "spec");
-	set_default_str(spec, "type", "ClusterIP");
-	const char *type = api_str(spec, "type");
-	set_default_str(spec, "sessionAffinity", "None");
-	if (strcmp(api_str(spec, "sessionAffinity"), "ClientIP") == 0) {
-		json_t *cfg = api_obj(api_obj(spec, "sessionAffinityConfig"), "clientIP");
-		if (!json_object_get(cfg, "timeoutSeconds"))
-			json_object_set_new(cfg, "timeoutSeconds", json_integer(10800));
-	}
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(spec, "ports"), i, p)
-	{
-		if (!json_is_object(p))
-			continue;
-		set_default_str(p, "protocol", "TCP");
-		json_t *tp = json_object_get(p, "targetPort");
-		if (!tp || json_is_null(tp) || (json_is_integer(tp) && json_integer_value(tp) == 0) ||
-		    (json_is_string(tp) && json_string_length(tp) == 0)) {
-			json_t *port = json_object_get(p, "port");
-			if (port)
-				json_object_set(p, "targetPort", port);
-		}
-	}
-	if (strcmp(type, "ExternalName") != 0)
-		set_default_str(spec, "internalTrafficPolicy", "Cluster");
-	if (strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0 ||
-	    json_array_size(json_object_get(spec, "externalIPs")) > 0)
-		set_default_str(spec, "externalTrafficPolicy", "Cluster");
-	if (strcmp(type, "LoadBalancer") == 0 && !json_object_get(spec, "allocateLoadBalancerNodePorts"))
-		json_object_set_new(spec, "allocateLoadBalancerNodePorts", json_true());
-}
-
 static void default_pod(json_t *obj)
 {
 	json_t *spec = api_obj(obj, "spec");
@@ -176,9 +141,7 @@ static void default_slice(json_t *obj)
 
 void api_default(const struct api_kind *k, json_t *obj)
 {
-	if (is(k, "", "Service"))
-		default_service(obj);
-	else if (is(k, "", "Pod"))
+	if (is(k, "", "Pod"))
 		default_pod(obj);
 	else if (is(k, "", "Endpoints"))
 		default_endpoints(obj);
@@ -215,13 +178,13 @@ static void validate_meta(const struct api_kind *k, const json_t *obj, const jso
 {
 	const json_t *meta = json_object_get(obj, "metadata");
 	const char *name = api_str(meta, "name");
-	if (!name || !*name) {
+	if (is(k, "", "Service")) {
+		/* api/service.c checks a Service's name (DNS-1035) with the rest of its rules. */
+	} else if (!name || !*name) {
 		api_err_required(e, "metadata.name", "name or generateName is required");
 	} else {
 		const char *m;
-		if (is(k, "", "Service"))
-			m = api_check_dns1035_label(name);
-		else if (is(k, "", "Namespace"))
+		if (is(k, "", "Namespace"))
 			m = api_check_dns1123_label(name);
 		else
 			m = api_check_dns1123_subdomain(name);
@@ -262,126 +225,12 @@ static void validate_meta(const struct api_kind *k, const json_t *obj, const jso
 	}
 }
 
-static const char *const service_types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort", NULL};
-static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
-
 static bool in_list(const char *s, const char *const *list)
 {
 	for (size_t i = 0; s && list[i]; i++)
 		if (strcmp(s, list[i]) == 0)
 			return true;
 	return false;
-}
-
-static void validate_port_number(struct api_errs *e, const char *field, const json_t *v)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-		api_err_invalid(e, field, v, "must be between 1 and 65535, inclusive");
-}
-
-static void validate_service(const json_t *obj, const json_t *old, struct api_errs *e)
-{
-	const json_t *spec = json_object_get(obj, "spec");
-	const char *type = api_str(spec, "type");
-	if (!in_list(type, service_types)) {
-		api_err_not_supported(e, "spec.type", json_object_get(spec, "type"), service_types);
-		return;
-	}
-	bool extname = strcmp(type, "ExternalName") == 0;
-	const char *cip = api_str(spec, "clusterIP");
-	bool headless = cip && strcmp(cip, "None") == 0;
-	json_t *ports = json_object_get(spec, "ports");
-	size_t nports = json_array_size(ports);
-	if (nports == 0 && !extname && !headless)
-		api_err_required(e, "spec.ports", NULL);
-	size_t i;
-	json_t *p;
-	json_array_foreach(ports, i, p)
-	{
-		char *f;
-		const char *pname = api_str(p, "name");
-		if (nports > 1 && (!pname || !*pname)) {
-			f = fld("spec.ports[%zu].name", i);
-			api_err_required(e, f, NULL);
-			free(f);
-		} else if (pname && *pname) {
-			const char *m = api_check_dns1123_label(pname);
-			if (m) {
-				f = fld("spec.ports[%zu].name", i);
-				api_err_invalid(e, f, json_object_get(p, "name"), m);
-				free(f);
-			}
-			for (size_t j = 0; j < i; j++) {
-				const char *o = api_str(json_array_get(ports, j), "name");
-				if (o && strcmp(o, pname) == 0) {
-					f = fld("spec.ports[%zu].name", i);
-					api_err_duplicate(e, f, json_object_get(p, "name"));
-					free(f);
-					break;
-				}
-			}
-		}
-		f = fld("spec.ports[%zu].port", i);
-		validate_port_number(e, f, json_object_get(p, "port"));
-		free(f);
-		const char *proto = api_str(p, "protocol");
-		if (!in_list(proto, protocols)) {
-			f = fld("spec.ports[%zu].protocol", i);
-			api_err_not_supported(e, f, json_object_get(p, "protocol"), protocols);
-			free(f);
-		}
-		json_t *tp = json_object_get(p, "targetPort");
-		f = fld("spec.ports[%zu].targetPort", i);
-		if (json_is_integer(tp)) {
-			validate_port_number(e, f, tp);
-		} else if (json_is_string(tp)) {
-			const char *m = api_check_iana_svc_name(json_string_value(tp));
-			if (m)
-				api_err_invalid(e, f, tp, m);
-		}
-		free(f);
-		for (size_t j = 0; j < i; j++) {
-			json_t *o = json_array_get(ports, j);
-			if (json_equal(json_object_get(o, "port"), json_object_get(p, "port")) &&
-			    json_equal(json_object_get(o, "protocol"), json_object_get(p, "protocol"))) {
-				f = fld("spec.ports[%zu]", i);
-				json_t *dv = json_pack("{s:O?, s:O?}", "port", json_object_get(p, "port"),
-						       "protocol", json_object_get(p, "protocol"));
-				api_err_duplicate(e, f, dv);
-				json_decref(dv);
-				free(f);
-				break;
-			}
-		}
-	}
-	const char *aff = api_str(spec, "sessionAffinity");
-	static const char *const affs[] = {"ClientIP", "None", NULL};
-	if (!in_list(aff, affs))
-		api_err_not_supported(e, "spec.sessionAffinity", json_object_get(spec, "sessionAffinity"), affs);
-	else if (strcmp(aff, "ClientIP") == 0) {
-		json_t *t = api_get(spec, "sessionAffinityConfig.clientIP.timeoutSeconds");
-		if (!json_is_integer(t) || json_integer_value(t) <= 0 || json_integer_value(t) > 86400)
-			api_err_invalid(e, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", t,
-					"must be greater than 0 and less than 86400");
-	} else if (json_object_get(spec, "sessionAffinityConfig") &&
-		   !json_is_null(json_object_get(spec, "sessionAffinityConfig"))) {
-		api_err_forbidden(e, "spec.sessionAffinityConfig",
-				  "must not be set when `sessionAffinity` is None");
-	}
-	if (extname) {
-		const char *en = api_str(spec, "externalName");
-		if (!en || !*en)
-			api_err_required(e, "spec.externalName", NULL);
-	}
-	if (cip && *cip && !headless && api_ip_family(cip) == 0)
-		api_err_invalid(e, "spec.clusterIPs[0]", json_object_get(spec, "clusterIP"),
-				"must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
-	if (headless && strcmp(type, "ClusterIP") != 0)
-		api_err_invalid(e, "spec.clusterIPs[0]", json_object_get(spec, "clusterIP"),
-				strcmp(type, "NodePort") == 0 ? "may not be set to 'None' for NodePort services"
-							    : "may not be set to 'None' for LoadBalancer services");
-	api_validate_labels(json_object_get(spec, "selector"), "spec.selector", e);
-	(void)old;
 }
 
 static void validate_pod(const json_t *obj, struct api_errs *e)
@@ -440,9 +289,7 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e)
 {
 	validate_meta(k, obj, old, e);
-	if (is(k, "", "Service"))
-		validate_service(obj, old, e);
-	else if (is(k, "", "Pod"))
+	if (is(k, "", "Pod"))
 		validate_pod(obj, e);
 	else if (is(k, "", "Endpoints"))
 		validate_endpoints(obj, e);

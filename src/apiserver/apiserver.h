@@ -25,6 +25,7 @@ struct apiserver_opts {
 	const char *cluster_cidr;
 	const char *cluster_domain;
 	const char *advertise_address; /* address written into the kubeconfig; default bind or 127.0.0.1 */
+	bool allow_external_ips;       /* accept spec.externalIPs (off: CVE-2020-8554) */
 	size_t max_body;	       /* 0 = 3 MiB */
 	int max_conns;		       /* 0 = 1024 */
 };

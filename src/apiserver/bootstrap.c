@@ -149,3 +149,126 @@ void *apiserver__ns_finalizer(void *arg)
 	pthread_mutex_unlock(&as->ns_mu);
 	return NULL;
 }
+
+/* Creates a system Service if it does not exist, with the n-th IP of the primary range
+ * (any free one when that is taken). */
+static int ensure_service(struct apiserver *as, const char *ns, const char *name, uint64_t nth, json_t *svc_take)
+{
+	char *key = xasprintf("/registry/core/services/%s/%s", ns, name);
+	struct store_kv *kv = NULL;
+	int rc = store_get(as->store, key, &kv);
+	store_kv_unref(kv);
+	if (rc == 0) {
+		free(key);
+		json_decref(svc_take);
+		return 0;
+	}
+	char now[40], uid[40], txt[IP_STRLEN];
+	api_now(now, sizeof(now));
+	api_uuid(uid, sizeof(uid));
+	json_t *meta = api_obj(svc_take, "metadata");
+	json_object_set_new(meta, "name", json_string(name));
+	json_object_set_new(meta, "namespace", json_string(ns));
+	json_object_set_new(meta, "uid", json_string(uid));
+	json_object_set_new(meta, "creationTimestamp", json_string(now));
+	json_object_set_new(svc_take, "status", json_pack("{s:{}}", "loadBalancer"));
+	struct ip_addr ip;
+	if (api_service_well_known_ip(&as->svc_cfg.ranges[0], nth, &ip) == 0)
+		json_object_set_new(api_obj(svc_take, "spec"), "clusterIP", json_string(ip_format(&ip, txt, sizeof(txt))));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		json_t *w = json_deep_copy(svc_take);
+		struct svc_plan plan;
+		struct api_errs e;
+		char msg[256] = "";
+		api_errs_init(&e);
+		rc = apiserver__svc_plan(as, w, NULL, &plan, &e, msg, sizeof(msg));
+		if (rc == 0) {
+			char *val = json_dumps(w, JSON_COMPACT);
+			size_t n = 1 + plan.n;
+			struct store_op *ops = xcalloc(n, sizeof(*ops));
+			ops[0] = (struct store_op){.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+						   .expect_mod_rev = 0};
+			for (size_t i = 0; i < plan.n; i++)
+				ops[1 + i] = plan.ops[i];
+			rc = store_txn(as->store, ops, n, NULL, NULL, NULL);
+			free(ops);
+			free(val);
+			if (rc == 0)
+				log_info("created Service %s/%s with cluster IP %s", ns, name, api_str(w, "spec.clusterIP"));
+		} else {
+			char *errs = json_dumps(e.causes, JSON_COMPACT);
+			log_warn("Service %s/%s: cannot take its well-known IP (%s%s); picking another", ns, name, msg, errs);
+			free(errs);
+			json_object_del(api_obj(svc_take, "spec"), "clusterIP");
+		}
+		apiserver__svc_plan_fini(&plan);
+		api_errs_fini(&e);
+		json_decref(w);
+		if (rc == 0)
+			break;
+	}
+	free(key);
+	json_decref(svc_take);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+int apiserver__bootstrap_services(struct apiserver *as, int port)
+{
+	int changed = apiserver__svc_repair(as);
+	if (changed > 0)
+		log_info("allocation repair: %d keys fixed", changed);
+	int rc = ensure_service(as, "default", "kubernetes", 1,
+				json_pack("{s:s, s:s, s:{s:{s:s, s:s}}, s:{s:s, s:s, s:[{s:s, s:s, s:i, s:i}]}}",
+					  "apiVersion", "v1", "kind", "Service", "metadata", "labels", "component",
+					  "apiserver", "provider", "kubernetes", "spec", "type", "ClusterIP",
+					  "sessionAffinity", "None", "ports", "name", "https", "protocol", "TCP", "port", 443,
+					  "targetPort", port));
+	if (rc < 0)
+		return rc;
+	rc = ensure_service(as, "kube-system", "kube-dns", 10,
+			    json_pack("{s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:{s:s, s:{s:s}, s:[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]}}",
+				      "apiVersion", "v1", "kind", "Service", "metadata", "labels", "k8s-app", "kube-dns",
+				      "kubernetes.io/name", "CoreDNS", "kubernetes.io/cluster-service", "true", "spec", "type",
+				      "ClusterIP", "selector", "k8s-app", "kube-dns", "ports", "name", "dns", "protocol", "UDP",
+				      "port", 53, "targetPort", 53, "name", "dns-tcp", "protocol", "TCP", "port", 53,
+				      "targetPort", 53, "name", "metrics", "protocol", "TCP", "port", 9153, "targetPort",
+				      9153));
+	if (rc < 0)
+		return rc;
+	/* The kubernetes Service's Endpoints: this server's address and port, rewritten at
+	 * every start (the port may differ). A wildcard bind advertises loopback. */
+	const char *addr = as->o.advertise_address && *as->o.advertise_address ? as->o.advertise_address
+										: as->o.bind_address;
+	if (!strcmp(addr, "0.0.0.0"))
+		addr = "127.0.0.1";
+	else if (!strcmp(addr, "::"))
+		addr = "::1";
+	char now[40], uid[40];
+	api_now(now, sizeof(now));
+	api_uuid(uid, sizeof(uid));
+	const char *key = "/registry/core/endpoints/default/kubernetes";
+	struct store_kv *kv = NULL;
+	json_t *ep = NULL;
+	if (store_get(as->store, key, &kv) == 0)
+		ep = json_loadb(kv->value, kv->value_len, 0, NULL);
+	if (!ep)
+		ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Endpoints",
+			       "metadata", "name", "kubernetes", "namespace", "default", "uid", uid, "creationTimestamp",
+			       now, "labels", "endpointslice.kubernetes.io/skip-mirror", "true");
+	json_t *subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", addr, "ports", "name",
+				    "https", "port", port, "protocol", "TCP");
+	if (!json_equal(subsets, json_object_get(ep, "subsets"))) {
+		json_object_set_new(ep, "subsets", subsets);
+		char *val = json_dumps(ep, JSON_COMPACT);
+		struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+				      .expect_mod_rev = kv ? kv->mod_rev : 0};
+		rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
+		free(val);
+	} else {
+		json_decref(subsets);
+		rc = 0;
+	}
+	store_kv_unref(kv);
+	json_decref(ep);
+	return rc;
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "api/schema.h"
+#include "api/service.h"
 #include "api/selector.h"
 #include "base/buf.h"
 #include "apiserver/apiserver.h"
@@ -21,6 +22,7 @@ struct apiserver {
 	struct store *store;
 	struct httpd *httpd;
 	char token[128];
+	struct api_service_config svc_cfg;
 	/* Namespace finalizer: deletes what is in terminating namespaces. */
 	pthread_t ns_thread;
 	pthread_mutex_t ns_mu;
@@ -88,8 +90,30 @@ void apiserver__watch(struct rq *q);
 bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r);
 /* Bootstrap objects and the namespace finalizer (bootstrap.c). */
 int apiserver__bootstrap(struct apiserver *as);
+/* After the listener is up: repair allocations, create the kubernetes and kube-dns
+ * Services and point the kubernetes Endpoints at this server's port. */
+int apiserver__bootstrap_services(struct apiserver *as, int port);
 void *apiserver__ns_finalizer(void *arg);
 void apiserver__ns_kick(struct apiserver *as);
+/* Service allocation (services.c). A plan is the extra store ops that commit a Service's
+ * cluster IPs and node ports together with the Service itself. */
+struct svc_plan {
+	struct store_op *ops; /* keys owned by the plan */
+	bool *picked;	      /* ops[i] was picked freely (a lost race may pick again) */
+	size_t n;
+	char *owner;	      /* value of the PUT ops */
+};
+int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err, size_t errlen);
+/* Defaults and validates svc (old: stored object on update, NULL on create), allocates
+ * what it needs (writing clusterIP(s)/nodePorts into svc) and plans the allocation keys.
+ * Returns 0; ERR_INVALID with e filled; -EACCES / -EEXIST / ERR_FULL with msg. */
+int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, struct svc_plan *plan,
+			struct api_errs *e, char *msg, size_t msglen);
+/* A plan that releases everything svc holds (delete). */
+void apiserver__svc_release_ops(const json_t *svc, struct svc_plan *plan);
+void apiserver__svc_plan_fini(struct svc_plan *p);
+int apiserver__svc_repair(struct apiserver *as);
+
 /* Deletes one stored object now (used by the namespace finalizer). */
 int apiserver__delete_key(struct apiserver *as, const char *key);
 

@@ -528,6 +528,133 @@ static const char *manager(struct rq *q, const char *fallback)
 	return fallback;
 }
 
+static bool is_service(const struct api_kind *k)
+{
+	return !k->group[0] && !strcmp(k->kind, "Service");
+}
+
+/* Answers a lost race on a requested allocation key with the allocator's field error. */
+static void send_taken(struct rq *q, const char *name, const json_t *svc, const char *key)
+{
+	struct api_errs e;
+	api_errs_init(&e);
+	const char *ipp = "/registry/allocations/ip/", *pp = "/registry/allocations/nodeport/";
+	if (!strncmp(key, ipp, strlen(ipp))) {
+		api_service_err_ip_taken(&e, svc, key + strlen(ipp));
+	} else {
+		int port = atoi(key + strlen(pp));
+		size_t i;
+		json_t *p;
+		json_array_foreach(api_get(svc, "spec.ports"), i, p)
+		{
+			if (json_integer_value(json_object_get(p, "nodePort")) == port) {
+				api_service_err_port_taken(&e, i, port);
+				break;
+			}
+		}
+		if (!api_errs_count(&e))
+			api_service_err_port_taken(&e, 0, port);
+	}
+	send_invalid(q, name, &e);
+	api_errs_fini(&e);
+}
+
+/* The one write path: plans allocations (Services), then commits *wp as the new version
+ * of old (NULL = create, old_rev its revision) together with the allocation keys, in one
+ * transaction. finalize deletes instead of putting. e holds field errors found so far.
+ * Returns 0 with *res (and *wp the object written, possibly with allocations filled),
+ * 1 after answering an error itself, or -ESTALE without answering when the object
+ * changed under us and the caller may retry. */
+static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old, int64_t old_rev, bool status,
+		  bool finalize, struct api_errs *e, struct store_result *res)
+{
+	json_t *base = *wp;
+	bool svc = is_service(q->k) && !finalize;
+	for (int attempt = 0; attempt < 16; attempt++) {
+		json_t *w = svc ? json_deep_copy(base) : json_incref(base);
+		struct svc_plan plan = {0};
+		char msg[512] = "";
+		int rc = 0;
+		if (svc && !status)
+			rc = apiserver__svc_plan(q->as, w, old, &plan, e, msg, sizeof(msg));
+		else if (svc && status)
+			api_service_validate_status(w, old, e);
+		else if (finalize && is_service(q->k))
+			apiserver__svc_release_ops(old, &plan);
+		if (rc == 0 && api_errs_count(e))
+			rc = ERR_INVALID;
+		if (rc < 0) {
+			if (rc == ERR_INVALID) {
+				send_invalid(q, name, e);
+			} else if (rc == -EACCES) {
+				char *m = xasprintf("%s \"%s\" is forbidden: %s", q->k->plural, name, msg);
+				apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
+				free(m);
+			} else {
+				apiserver__send_status(q->c, rc == -EEXIST ? ERR_INVALID : rc, msg[0] ? msg : err_str(rc), NULL);
+			}
+			apiserver__svc_plan_fini(&plan);
+			json_decref(w);
+			return 1;
+		}
+		if (q->dry_run) {
+			apiserver__svc_plan_fini(&plan);
+			json_decref(base);
+			*wp = w;
+			res->kv = NULL;
+			return 0;
+		}
+		char *key = apiserver__key(q->k, q->ns, name);
+		char *val = finalize ? NULL : dump_for_store(w);
+		size_t n = 1 + plan.n;
+		struct store_op *ops = xcalloc(n, sizeof(*ops));
+		ops[0] = (struct store_op){.kind = finalize ? STORE_DELETE : STORE_PUT, .key = key, .value = val,
+					   .value_len = val ? strlen(val) : 0, .expect_mod_rev = old ? old_rev : 0};
+		for (size_t i = 0; i < plan.n; i++)
+			ops[1 + i] = plan.ops[i];
+		struct store_result *rs = xcalloc(n, sizeof(*rs));
+		size_t failed = 0;
+		rc = store_txn(q->as->store, ops, n, rs, NULL, &failed);
+		*res = rs[0];
+		for (size_t i = 1; i < n; i++)
+			store_kv_unref(rs[i].kv);
+		free(rs);
+		bool retry_pick = rc == -EEXIST && failed > 0 && plan.picked[failed - 1];
+		char *lost_key = rc == -EEXIST && failed > 0 ? xstrdup(ops[failed].key) : NULL;
+		free(ops);
+		free(key);
+		free(val);
+		apiserver__svc_plan_fini(&plan);
+		if (rc == 0) {
+			json_decref(base);
+			*wp = w;
+			free(lost_key);
+			return 0;
+		}
+		if (retry_pick) {
+			json_decref(w);
+			free(lost_key);
+			continue;
+		}
+		if (lost_key) {
+			send_taken(q, name, w, lost_key);
+			free(lost_key);
+			json_decref(w);
+			return 1;
+		}
+		json_decref(w);
+		if (rc == -ESTALE && old)
+			return -ESTALE;
+		if (rc == -EEXIST || rc == -ESTALE || rc == -ENOENT)
+			apiserver__send_obj_error(q, rc, name);
+		else
+			send_msg(q, rc, "storing %s: %s", name, err_str(rc));
+		return 1;
+	}
+	send_msg(q, ERR_UNAVAILABLE, "could not allocate for %s after repeated conflicts; try again", name);
+	return 1;
+}
+
 /* Stores a new object (create). Answers the request. */
 static void create_object(struct rq *q, json_t *o, bool from_apply)
 {
@@ -566,30 +693,24 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 	struct api_errs e;
 	api_errs_init(&e);
 	api_validate(q->k, o, NULL, &e);
-	if (api_errs_count(&e)) {
+	if (api_errs_count(&e) && !is_service(q->k)) {
 		send_invalid(q, name, &e);
 		api_errs_fini(&e);
 		return;
 	}
-	api_errs_fini(&e);
 	if (!from_apply)
 		api_managed_fields_update(NULL, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
-	if (q->dry_run)
-		return apiserver__send_json(q, 201, json_incref(o));
-	char *key = apiserver__key(q->k, q->ns, name);
-	char *val = dump_for_store(o);
-	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+	json_t *w = json_incref(o);
 	struct store_result res = {0};
-	int64_t rev = 0;
-	size_t failed = 0;
-	int rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
-	free(key);
-	free(val);
-	if (rc < 0) {
-		if (rc == -EEXIST)
-			return apiserver__send_obj_error(q, rc, name);
-		return send_msg(q, rc, "storing %s: %s", name, err_str(rc));
+	int rc = commit(q, name, &w, NULL, 0, false, false, &e, &res);
+	api_errs_fini(&e);
+	if (rc != 0) {
+		json_decref(w);
+		return;
 	}
+	if (q->dry_run)
+		return apiserver__send_json(q, 201, w);
+	json_decref(w);
 	json_t *out = apiserver__decode_kv(res.kv, 0);
 	store_kv_unref(res.kv);
 	apiserver__set_type(q->k, out);
@@ -691,19 +812,17 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	json_object_del(meta, "selfLink");
 	apiserver__set_type(q->k, o);
 	api_prepare_update(q->k, o, old, status);
-	if (status) {
-		/* A status write keeps the stored metadata but labels/annotations/finalizers. */
-	}
 	api_default(q->k, o);
+	if (is_service(q->k) && !status)
+		api_service_default(o, old, &q->as->svc_cfg);
 	struct api_errs e;
 	api_errs_init(&e);
 	api_validate(q->k, o, old, &e);
-	if (api_errs_count(&e)) {
+	if (api_errs_count(&e) && !is_service(q->k)) {
 		send_invalid(q, name, &e);
 		api_errs_fini(&e);
 		return 0;
 	}
-	api_errs_fini(&e);
 	if (api_kind_has_generation(q->k) && spec_changed(o, old))
 		json_object_set_new(meta, "generation",
 				    json_integer(json_integer_value(json_object_get(ometa, "generation")) + 1));
@@ -711,39 +830,28 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	api_now(now, sizeof(now));
 	if (ok_code != -1)
 		api_managed_fields_update(old, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
-	char *key = apiserver__key(q->k, q->ns, name);
 	/* Finalized deletion: the last finalizer removed from an object being deleted. */
 	bool finalize = json_object_get(meta, "deletionTimestamp") &&
 			json_array_size(json_object_get(meta, "finalizers")) == 0 && strcmp(q->k->kind, "Namespace");
-	if (same_ignoring_managed_time(o, old) && !finalize) {
-		free(key);
+	if (!api_errs_count(&e) && same_ignoring_managed_time(o, old) && !finalize) {
+		api_errs_fini(&e);
 		apiserver__send_json(q, 200, json_incref((json_t *)old));
 		return 0;
 	}
-	if (q->dry_run) {
-		free(key);
-		apiserver__send_json(q, 200, json_incref(o));
-		return 0;
-	}
-	char *val = finalize ? NULL : dump_for_store(o);
-	struct store_op op = {.kind = finalize ? STORE_DELETE : STORE_PUT, .key = key, .value = val,
-			      .value_len = val ? strlen(val) : 0, .expect_mod_rev = old_rev};
+	json_t *w = json_incref(o);
 	struct store_result res = {0};
-	int64_t rev = 0;
-	size_t failed = 0;
-	int rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
-	free(key);
-	free(val);
-	if (rc == -ESTALE && retryable)
-		return -ESTALE;
-	if (rc < 0) {
-		if (rc == -ESTALE || rc == -ENOENT)
-			apiserver__send_obj_error(q, rc, name);
-		else
-			send_msg(q, rc, "storing %s: %s", name, err_str(rc));
-		return 0;
+	int rc = commit(q, name, &w, old, old_rev, status, finalize, &e, &res);
+	api_errs_fini(&e);
+	if (rc == -ESTALE && !retryable) {
+		apiserver__send_obj_error(q, -ESTALE, name);
+		rc = 1;
 	}
-	json_t *out = finalize ? json_incref(o) : apiserver__decode_kv(res.kv, 0);
+	if (rc != 0) {
+		json_decref(w);
+		return rc == -ESTALE ? -ESTALE : 0;
+	}
+	json_t *out = finalize || q->dry_run ? json_incref(w) : apiserver__decode_kv(res.kv, 0);
+	json_decref(w);
 	store_kv_unref(res.kv);
 	apiserver__set_type(q->k, out);
 	if (!strcmp(q->k->kind, "Namespace"))
@@ -921,15 +1029,49 @@ void apiserver__patch(struct rq *q)
 	json_decref(patch);
 }
 
+/* Deletes key (a stored object) if its revision is expect_rev (-1: any), releasing the
+ * cluster IPs and node ports a Service holds in the same transaction. */
+static int delete_stored(struct apiserver *as, const char *key, int64_t expect_rev)
+{
+	struct svc_plan plan = {0};
+	if (!strncmp(key, "/registry/core/services/", 24)) {
+		struct store_kv *kv = NULL;
+		int rc = store_get(as->store, key, &kv);
+		if (rc < 0)
+			return rc;
+		json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+		if (expect_rev < 0)
+			expect_rev = kv->mod_rev;
+		store_kv_unref(kv);
+		if (o)
+			apiserver__svc_release_ops(o, &plan);
+		json_decref(o);
+	}
+	size_t n = 1 + plan.n;
+	struct store_op *ops = xcalloc(n, sizeof(*ops));
+	ops[0] = (struct store_op){.kind = STORE_DELETE, .key = key, .expect_mod_rev = expect_rev};
+	for (size_t i = 0; i < plan.n; i++)
+		ops[1 + i] = plan.ops[i];
+	struct store_result *rs = xcalloc(n, sizeof(*rs));
+	size_t failed = 0;
+	int rc = store_txn(as->store, ops, n, rs, NULL, &failed);
+	if (rc == -ENOENT && failed > 0) {
+		/* An allocation key was already gone (a store edited by hand): delete the
+		 * object anyway; the repair pass settles the rest. */
+		n = 1;
+		rc = store_txn(as->store, ops, 1, rs, NULL, NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		store_kv_unref(rs[i].kv);
+	free(rs);
+	free(ops);
+	apiserver__svc_plan_fini(&plan);
+	return rc;
+}
+
 int apiserver__delete_key(struct apiserver *as, const char *key)
 {
-	struct store_op op = {.kind = STORE_DELETE, .key = key, .expect_mod_rev = -1};
-	struct store_result res = {0};
-	int64_t rev;
-	size_t failed;
-	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
-	store_kv_unref(res.kv);
-	return rc;
+	return delete_stored(as, key, -1);
 }
 
 /* Deletes one object read at kv. Returns 0 after answering (when q answers) or a code. */
@@ -1004,12 +1146,7 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 				apiserver__send_json(q, 200, json_incref(old));
 		}
 	} else if (!q->dry_run) {
-		struct store_op op = {.kind = STORE_DELETE, .key = key, .expect_mod_rev = kv->mod_rev};
-		struct store_result res = {0};
-		int64_t rev;
-		size_t failed;
-		rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
-		store_kv_unref(res.kv);
+		rc = delete_stored(q->as, key, kv->mod_rev);
 		if (answer) {
 			if (rc < 0)
 				apiserver__send_obj_error(q, rc, name);

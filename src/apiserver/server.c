@@ -416,6 +416,9 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		rc = -EINVAL;
 		goto fail;
 	}
+	rc = apiserver__svc_config(&as->o, &as->svc_cfg, err, errlen);
+	if (rc < 0)
+		goto fail;
 	mkdir(as->data_dir, 0700);
 	rc = load_token(as, err, errlen);
 	if (rc < 0)
@@ -461,6 +464,12 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	free(keyf);
 	if (rc < 0)
 		goto fail;
+	rc = apiserver__bootstrap_services(as, httpd_port(as->httpd));
+	if (rc < 0) {
+		snprintf(err, errlen, "bootstrap of system Services: %s", err_str(rc));
+		httpd_stop(as->httpd);
+		goto fail;
+	}
 	rc = write_kubeconfig(as, err, errlen);
 	if (rc < 0) {
 		httpd_stop(as->httpd);

@@ -12,7 +12,8 @@ SERVER_PID=
 KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
 
 cleanup() {
-	{ [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID"; wait; } 2>/dev/null
+	[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
+	wait 2>/dev/null
 	rm -rf "$T_DIR"
 }
 trap cleanup EXIT
@@ -38,10 +39,12 @@ expect_fail() {
 # start_server [extra flags]: starts the server on a free port with data in $T_DIR/data
 start_server() {
 	mkdir -p "$T_DIR/data"
-	"$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
+	: >"$T_DIR/server.out"
+	# Started as a grandchild, so the shell keeps no job for it (no "Killed" noise).
+	("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
 		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 "$@" \
-		>"$T_DIR/server.out" 2>"$T_DIR/server.err" &
-	SERVER_PID=$!
+		>"$T_DIR/server.out" 2>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+	SERVER_PID=$(cat "$T_DIR/server.pid")
 	local i
 	for i in $(seq 1 100); do
 		if grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null; then
@@ -61,7 +64,9 @@ start_server() {
 
 stop_server() { # stop_server [signal]
 	[ -n "$SERVER_PID" ] || return 0
-	{ kill "-${1:-TERM}" "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null
+	kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null
+	local i
+	for i in $(seq 1 200); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
 	SERVER_PID=
 }
 
