@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests (plain and under ASan+UBSan), fuzz corpus replay,
-# and integration tests with the real binary and real kubectl. Every stage prints its own
+# and integration tests with the real binary (the ASan+UBSan build, so a memory error
+# or leak in the server fails the run) and real kubectl. Every stage prints its own
 # "N passed, N failed[, N skipped]" line; this script adds them up and ends with the total.
 set -u
 cd "$(dirname "$0")/.."
@@ -70,7 +71,7 @@ integ() {
 	for t in tests/integ/test_*.sh; do
 		[ -e "$t" ] || continue
 		echo "-- $t"
-		SVCPLANE=build/debug/svcplane timeout 600 bash "$t" >"$log/integ.out" 2>&1
+		SVCPLANE=build/asan/svcplane timeout 900 bash "$t" >"$log/integ.out" 2>&1
 		rc=$?
 		cat "$log/integ.out"
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/integ.out" | tail -n 1)
@@ -92,7 +93,7 @@ integ() {
 build debug && stage unit build/debug/test-unit
 build asan && stage unit-asan build/asan/test-unit
 stage fuzz-replay fuzz_replay
-[ -x build/debug/svcplane ] && stage integration integ
+[ -x build/asan/svcplane ] && stage integration integ
 
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

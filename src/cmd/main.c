@@ -11,8 +11,10 @@
 #include <time.h>
 
 #include "apiserver/apiserver.h"
+#include "base/cidr.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "cli/ctl.h"
 #include "store/store.h"
 
 #define SVCPLANE_VERSION "0.1.0"
@@ -34,30 +36,21 @@ static void usage_server(FILE *f)
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
 		"  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
 		"  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
+		"  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
+/* One CIDR, or two of different families ("IPv4,IPv6"). */
 static bool valid_cidr_list(const char *s)
 {
-	char *copy = xstrdup(s), *save = NULL;
-	bool ok = true;
+	char *copy = xstrdup(s), *save = NULL, err[128];
+	struct cidr c[3];
 	int n = 0;
-	for (char *p = strtok_r(copy, ",", &save); p && ok; p = strtok_r(NULL, ",", &save)) {
-		char *slash = strchr(p, '/');
-		unsigned char buf[16];
-		if (!slash) {
-			ok = false;
-			break;
-		}
-		*slash = 0;
-		int fam = inet_pton(AF_INET, p, buf) == 1 ? 4 : inet_pton(AF_INET6, p, buf) == 1 ? 6 : 0;
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
-		ok = fam && !*end && slash[1] && bits >= 0 && bits <= (fam == 4 ? 32 : 128);
-		n++;
-	}
+	bool ok = true;
+	for (char *p = strtok_r(copy, ",", &save); p && ok; p = strtok_r(NULL, ",", &save))
+		ok = n < 2 && cidr_parse(p, &c[n++], err, sizeof(err)) == 0;
 	free(copy);
-	return ok && n >= 1 && n <= 2;
+	return ok && n >= 1 && (n == 1 || c[0].net.family != c[1].net.family);
 }
 
 static bool valid_port_range(const char *s)
@@ -81,7 +74,7 @@ static int cmd_server(int argc, char **argv)
 	const char *store_url = NULL;
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
-	       O_STORE, O_HIST };
+	       O_STORE, O_HIST, O_EXTIPS };
 	static const struct option opts[] = {
 		{"data-dir", required_argument, 0, O_DATA},
 		{"bind-address", required_argument, 0, O_BIND},
@@ -96,6 +89,7 @@ static int cmd_server(int argc, char **argv)
 		{"cluster-domain", required_argument, 0, O_DOMAIN},
 		{"datastore-endpoint", required_argument, 0, O_STORE},
 		{"history-revisions", required_argument, 0, O_HIST},
+		{"allow-service-external-ips", no_argument, 0, O_EXTIPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -130,6 +124,7 @@ static int cmd_server(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case O_EXTIPS: o.allow_external_ips = true; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage_server(stdout); return 0;
 		default: usage_server(stderr); return 2;
@@ -211,6 +206,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: svcplane <command> [flags]\n"
 		   "commands:\n"
 		   "  server     API server, store and controllers\n"
+		   "  ctl        command-line client (get, apply, delete, describe)\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
 }
@@ -224,6 +220,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "server"))
 		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ctl"))
+		return cli_ctl_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("svcplane %s (Kubernetes API v1.33)\n", SVCPLANE_VERSION);
 		return 0;

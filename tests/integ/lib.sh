@@ -43,7 +43,7 @@ start_server() {
 	# Started as a grandchild, so the shell keeps no job for it (no "Killed" noise).
 	("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
 		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 "$@" \
-		>"$T_DIR/server.out" 2>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 	SERVER_PID=$(cat "$T_DIR/server.pid")
 	local i
 	for i in $(seq 1 100); do
@@ -77,6 +77,10 @@ api() {
 }
 
 finish() {
+	# A sanitizer report or a crash in any server run of this script is a failure.
+	if grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|LeakSanitizer' "$T_DIR/server.err" 2>/dev/null; then
+		fail "server ran clean under the sanitizers" "$(grep -E -A15 'Sanitizer|runtime error' "$T_DIR/server.err" | head -40)"
+	fi
 	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" = 0 ]
 }

@@ -62,7 +62,7 @@ for _ in range(20):
 print(" ".join(names))
 PY
 )
-[ "$names" = "keep page-1 page-2 page-3 page-4 page-5 page-6 page-7" ] && ok "limit/continue pages" || fail "limit/continue pages" "$names"
+[ "$names" = "keep kubernetes page-1 page-2 page-3 page-4 page-5 page-6 page-7" ] && ok "limit/continue pages" || fail "limit/continue pages" "$names"
 
 # SIGKILL in the middle of a stream of writes: every acknowledged create survives.
 python3 - "$URL" "$TOKEN" "$CA" "$T_DIR/acked" <<'PY' &

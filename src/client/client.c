@@ -1,0 +1,635 @@
+/* client.c - kubeconfig loading and synchronous API requests through libcurl.
+ *
+ * See client.h for the contract. The kubeconfig is decoded with the project's YAML codec
+ * into JSON and resolved there; TLS material stays in memory (CURLOPT_CAINFO_BLOB), so
+ * nothing is written to disk. One curl easy handle per client keeps the connection.
+ */
+#include "client/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/codec.h"
+#include "api/object.h"
+#include "base/buf.h"
+#include "base/mem.h"
+
+#define FALLBACK_KUBECONFIG "/var/lib/svcplane/kubeconfig"
+#define MAX_FILE_BYTES (8 * 1024 * 1024)
+
+void client_config_init(struct client_config *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void client_config_fini(struct client_config *c)
+{
+	free(c->server);
+	free(c->ca_pem);
+	free(c->ca_file);
+	free(c->token);
+	free(c->namespace_);
+	free(c->context);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads a whole file into a heap string; returns 0 or a negative errno. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	struct buf b;
+	buf_init(&b);
+	char tmp[8192];
+	size_t n;
+	int rc = 0;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		buf_append(&b, tmp, n);
+		if (b.len > MAX_FILE_BYTES) {
+			rc = -EFBIG;
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = -EIO;
+	fclose(f);
+	if (rc) {
+		buf_fini(&b);
+		return rc;
+	}
+	if (!b.data)
+		buf_puts(&b, "");
+	*len = b.len;
+	*out = buf_take(&b);
+	return 0;
+}
+
+/* Finds the entry named name in array arr ([{name, <field>: {...}}]) and returns its field. */
+static const json_t *named(const json_t *kc, const char *arr, const char *field, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(kc, arr), i, e)
+	{
+		const char *n = api_str(e, "name");
+		if (n && strcmp(n, name) == 0) {
+			json_t *v = json_object_get(e, field);
+			return json_is_object(v) ? v : NULL;
+		}
+	}
+	return NULL;
+}
+
+static char *resolve_path(const char *base_dir, const char *p)
+{
+	if (p[0] == '/' || !base_dir || !*base_dir)
+		return xstrdup(p);
+	return xasprintf("%s/%s", base_dir, p);
+}
+
+/* Decodes base64 (whitespace ignored) with OpenSSL; returns 0 or -EINVAL. */
+static int b64_decode(const char *in, char **out, size_t *outlen)
+{
+	size_t n = strlen(in);
+	char *clean = xmalloc(n + 1);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ' && in[i] != '\t')
+			clean[m++] = in[i];
+	clean[m] = 0;
+	if (m % 4 != 0) {
+		free(clean);
+		return -EINVAL;
+	}
+	unsigned char *dst = xmalloc(m / 4 * 3 + 1);
+	int got = m ? EVP_DecodeBlock(dst, (const unsigned char *)clean, (int)m) : 0;
+	if (got < 0) {
+		free(clean);
+		free(dst);
+		return -EINVAL;
+	}
+	/* EVP_DecodeBlock counts the bytes the padding stands for; take them off. */
+	if (m >= 1 && clean[m - 1] == '=')
+		got--;
+	if (m >= 2 && clean[m - 2] == '=')
+		got--;
+	free(clean);
+	dst[got] = 0;
+	*out = (char *)dst;
+	*outlen = (size_t)got;
+	return 0;
+}
+
+int client_config_parse(const json_t *kc, const char *context, const char *base_dir,
+			struct client_config *out, char *err, size_t errlen)
+{
+	client_config_init(out);
+	const char *ctxname = context && *context ? context : api_str(kc, "current-context");
+	if (!ctxname || !*ctxname) {
+		snprintf(err, errlen,
+			 "current-context is not set in the kubeconfig and no --context was given");
+		return -EINVAL;
+	}
+	const json_t *ctx = named(kc, "contexts", "context", ctxname);
+	if (!ctx) {
+		snprintf(err, errlen, "context \"%s\" does not exist", ctxname);
+		return -EINVAL;
+	}
+	const char *cname = api_str(ctx, "cluster");
+	const json_t *cluster = cname ? named(kc, "clusters", "cluster", cname) : NULL;
+	if (!cluster) {
+		snprintf(err, errlen,
+			 "invalid configuration: context was not found for specified context: %s: cluster "
+			 "\"%s\" does not exist",
+			 ctxname, cname ? cname : "");
+		return -EINVAL;
+	}
+	const char *server = api_str(cluster, "server");
+	if (!server || !*server) {
+		snprintf(err, errlen, "invalid configuration: no server found for cluster \"%s\"", cname);
+		return -EINVAL;
+	}
+	size_t sl = strlen(server);
+	while (sl > 0 && server[sl - 1] == '/')
+		sl--;
+	out->server = xstrndup(server, sl);
+	out->context = xstrdup(ctxname);
+	out->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
+	const char *cad = api_str(cluster, "certificate-authority-data");
+	const char *caf = api_str(cluster, "certificate-authority");
+	if (cad && *cad) {
+		if (b64_decode(cad, &out->ca_pem, &out->ca_pem_len) < 0) {
+			snprintf(err, errlen,
+				 "unable to load root certificates: certificate-authority-data of cluster "
+				 "\"%s\" is not base64",
+				 cname);
+			client_config_fini(out);
+			return -EINVAL;
+		}
+	} else if (caf && *caf) {
+		out->ca_file = resolve_path(base_dir, caf);
+	}
+	const char *uname = api_str(ctx, "user");
+	const json_t *user = uname ? named(kc, "users", "user", uname) : NULL;
+	const char *tok = user ? api_str(user, "token") : NULL;
+	const char *tokfile = user ? api_str(user, "tokenFile") : NULL;
+	if (tok && *tok) {
+		out->token = xstrdup(tok);
+	} else if (tokfile && *tokfile) {
+		char *p = resolve_path(base_dir, tokfile), *data = NULL;
+		size_t len = 0;
+		int rc = read_file(p, &data, &len);
+		if (rc < 0) {
+			snprintf(err, errlen, "reading tokenFile %s: %s", p, strerror(-rc));
+			free(p);
+			client_config_fini(out);
+			return rc;
+		}
+		free(p);
+		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+			data[--len] = 0;
+		out->token = data;
+	}
+	const char *ns = api_str(ctx, "namespace");
+	out->namespace_ = xstrdup(ns && *ns ? ns : "default");
+	return 0;
+}
+
+/* Appends the files' configs into merged (see client.h for the rules). */
+static int merge_file(json_t *merged, const char *path, char *err, size_t errlen)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = read_file(path, &data, &len);
+	if (rc < 0) {
+		snprintf(err, errlen, "stat %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	json_t *docs = NULL;
+	char perr[256] = "";
+	rc = api_yaml_decode(data, len, &docs, perr, sizeof(perr));
+	free(data);
+	if (rc < 0) {
+		snprintf(err, errlen, "error loading config file \"%s\": %s", path, perr);
+		return rc;
+	}
+	json_t *kc = json_array_get(docs, 0);
+	if (json_is_object(kc)) {
+		const char *cur = api_str(merged, "current-context");
+		const char *fcur = api_str(kc, "current-context");
+		if ((!cur || !*cur) && fcur && *fcur)
+			json_object_set_new(merged, "current-context", json_string(fcur));
+		static const char *const arrs[] = {"clusters", "contexts", "users"};
+		for (size_t i = 0; i < 3; i++) {
+			json_t *a = json_object_get(kc, arrs[i]);
+			if (json_is_array(a))
+				json_array_extend(json_object_get(merged, arrs[i]), a);
+		}
+	}
+	json_decref(docs);
+	return 0;
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0;
+}
+
+int client_config_load(const char *path, const char *context, struct client_config *out, char *err,
+		       size_t errlen)
+{
+	client_config_init(out);
+	json_t *merged = json_pack("{s:[],s:[],s:[]}", "clusters", "contexts", "users");
+	char *first = NULL;
+	int rc = 0;
+	const char *env = getenv("KUBECONFIG");
+	if (path && *path) {
+		rc = merge_file(merged, path, err, errlen);
+		first = xstrdup(path);
+	} else if (env && *env) {
+		char *copy = xstrdup(env), *save = NULL;
+		for (char *p = strtok_r(copy, ":", &save); p && !rc; p = strtok_r(NULL, ":", &save)) {
+			if (!exists(p))
+				continue;
+			rc = merge_file(merged, p, err, errlen);
+			if (!first)
+				first = xstrdup(p);
+		}
+		free(copy);
+	}
+	if (!rc && !first) {
+		const char *home = getenv("HOME");
+		char *p = home ? xasprintf("%s/.kube/config", home) : NULL;
+		if (p && exists(p)) {
+			rc = merge_file(merged, p, err, errlen);
+			first = p;
+		} else {
+			free(p);
+			if (exists(FALLBACK_KUBECONFIG)) {
+				rc = merge_file(merged, FALLBACK_KUBECONFIG, err, errlen);
+				first = xstrdup(FALLBACK_KUBECONFIG);
+			}
+		}
+	}
+	if (!rc && !first) {
+		snprintf(err, errlen,
+			 "no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config "
+			 "(a node running `svcplane server` has " FALLBACK_KUBECONFIG ")");
+		rc = -ENOENT;
+	}
+	if (!rc) {
+		char *dir = xstrdup(first);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		else
+			strcpy(dir, ".");
+		rc = client_config_parse(merged, context, dir, out, err, errlen);
+		free(dir);
+		if (!rc)
+			out->path = first, first = NULL;
+	}
+	free(first);
+	json_decref(merged);
+	return rc;
+}
+
+struct client {
+	struct client_config cfg;
+	CURL *curl;
+	long timeout_ms;
+};
+
+static void global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct client *client_new(const struct client_config *cfg, long timeout_ms)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, global_init);
+	struct client *cl = xcalloc(1, sizeof(*cl));
+	cl->cfg.server = xstrdup(cfg->server);
+	if (cfg->ca_pem) {
+		cl->cfg.ca_pem = xmalloc(cfg->ca_pem_len + 1);
+		memcpy(cl->cfg.ca_pem, cfg->ca_pem, cfg->ca_pem_len);
+		cl->cfg.ca_pem[cfg->ca_pem_len] = 0;
+		cl->cfg.ca_pem_len = cfg->ca_pem_len;
+	}
+	cl->cfg.ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+	cl->cfg.insecure = cfg->insecure;
+	cl->cfg.token = cfg->token ? xstrdup(cfg->token) : NULL;
+	cl->cfg.namespace_ = xstrdup(cfg->namespace_ ? cfg->namespace_ : "default");
+	cl->cfg.context = cfg->context ? xstrdup(cfg->context) : NULL;
+	cl->cfg.path = cfg->path ? xstrdup(cfg->path) : NULL;
+	cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	cl->curl = curl_easy_init();
+	if (!cl->curl) {
+		fprintf(stderr, "curl_easy_init failed\n");
+		abort();
+	}
+	return cl;
+}
+
+void client_free(struct client *cl)
+{
+	if (!cl)
+		return;
+	curl_easy_cleanup(cl->curl);
+	client_config_fini(&cl->cfg);
+	free(cl);
+}
+
+const char *client_namespace(const struct client *cl)
+{
+	return cl->cfg.namespace_;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	buf_append(ud, p, size * n);
+	return size * n;
+}
+
+/* "host:port" of the server URL, for messages. */
+static void server_hostport(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/");
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* Options shared by requests and streams: URL, headers, TLS, HTTP/1.1 (ALPN offers
+ * http/1.1 only). Returns the header list, which the caller frees after the transfer. */
+static struct curl_slist *setup(struct client *cl, const char *method, const char *url,
+				const char *content_type, const char *accept)
+{
+	CURL *c = cl->curl;
+	curl_easy_reset(c);
+	struct curl_slist *hdrs = NULL;
+	char *h = xasprintf("Accept: %s", accept ? accept : "application/json");
+	hdrs = curl_slist_append(hdrs, h);
+	free(h);
+	if (content_type) {
+		h = xasprintf("Content-Type: %s", content_type);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	if (cl->cfg.token) {
+		h = xasprintf("Authorization: Bearer %s", cl->cfg.token);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "svcplane-ctl/0.1.0");
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cl->timeout_ms < 10000 ? cl->timeout_ms : 10000L);
+	if (cl->cfg.insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (cl->cfg.ca_pem) {
+		struct curl_blob blob = {
+		    .data = cl->cfg.ca_pem, .len = cl->cfg.ca_pem_len, .flags = CURL_BLOB_COPY};
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (cl->cfg.ca_file) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, cl->cfg.ca_file);
+	}
+	return hdrs;
+}
+
+/* kubectl's wording of a transport failure; returns the negative errno for it. */
+static int transport_error(struct client *cl, CURLcode cc, char *err, size_t errlen)
+{
+	char hp[256];
+	server_hostport(cl->cfg.server, hp, sizeof(hp));
+	if (cc == CURLE_COULDNT_CONNECT)
+		snprintf(
+		    err, errlen,
+		    "The connection to the server %s was refused - did you specify the right host or port?",
+		    hp);
+	else
+		snprintf(err, errlen, "Unable to connect to the server: %s", curl_easy_strerror(cc));
+	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+}
+
+int client_request(struct client *cl, const char *method, const char *path, const char *content_type,
+		   const char *body, const char *accept, long *status, char **resp_body, size_t *resp_len,
+		   char *err, size_t errlen)
+{
+	CURL *c = cl->curl;
+	char *url = xasprintf("%s%s", cl->cfg.server, path);
+	struct curl_slist *hdrs = setup(cl, method, url, content_type, accept);
+	struct buf resp;
+	buf_init(&resp);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cl->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	}
+	CURLcode cc = curl_easy_perform(c);
+	int rc = 0;
+	if (cc != CURLE_OK) {
+		rc = transport_error(cl, cc, err, errlen);
+		buf_fini(&resp);
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		if (!resp.data)
+			buf_puts(&resp, "");
+		if (resp_len)
+			*resp_len = resp.len;
+		*resp_body = buf_take(&resp);
+	}
+	curl_slist_free_all(hdrs);
+	free(url);
+	return rc;
+}
+
+struct stream {
+	CURL *curl;
+	client_stream_fn cb;
+	void *ud;
+	volatile int *stop;
+	bool ended_by_cb;
+	struct buf error_body; /* the body of a non-2xx answer */
+};
+
+static size_t on_stream_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct stream *st = ud;
+	long code = 0;
+	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299) {
+		if (st->error_body.len < 65536)
+			buf_append(&st->error_body, p, size * n);
+		return size * n;
+	}
+	if (st->cb(st->ud, p, size * n) != 0) {
+		st->ended_by_cb = true;
+		return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
+	}
+	return size * n;
+}
+
+static int on_stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			      curl_off_t ulnow)
+{
+	struct stream *st = ud;
+	return st->stop && *st->stop ? 1 : 0;
+}
+
+int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		  long *status, char *err, size_t errlen)
+{
+	CURL *c = cl->curl;
+	char *url = xasprintf("%s%s", cl->cfg.server, path);
+	struct curl_slist *hdrs = setup(cl, "GET", url, NULL, NULL);
+	struct stream st = {.curl = c, .cb = cb, .ud = ud, .stop = stop};
+	buf_init(&st.error_body);
+	*status = 0;
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+	/* The progress callback runs about once a second even when no bytes flow, which bounds
+	 * how long a stop takes. */
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	int rc = 0;
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && st.ended_by_cb) && cc != CURLE_ABORTED_BY_CALLBACK)
+		rc = transport_error(cl, cc, err, errlen);
+	if (!rc && *status != 0 && (*status < 200 || *status > 299)) {
+		struct client_apierr ae;
+		client_apierr_decode(*status, st.error_body.data, &ae);
+		snprintf(err, errlen, "%s", ae.message);
+		client_apierr_fini(&ae);
+	}
+	buf_fini(&st.error_body);
+	curl_slist_free_all(hdrs);
+	free(url);
+	return rc;
+}
+
+void client_apierr_decode(long code, const char *body, struct client_apierr *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->code = code;
+	json_t *st = body ? json_loads(body, 0, NULL) : NULL;
+	if (json_is_object(st) && api_str(st, "kind") && !strcmp(api_str(st, "kind"), "Status")) {
+		const char *r = api_str(st, "reason");
+		const char *m = api_str(st, "message");
+		e->reason = xstrdup(r ? r : "");
+		e->message = xstrdup(m ? m : "");
+		json_t *d = json_object_get(st, "details");
+		e->details = d ? json_incref(d) : NULL;
+		json_decref(st);
+		return;
+	}
+	json_decref(st);
+	const char *reason = "", *msg = NULL;
+	switch (code) {
+	case 400:
+		reason = "BadRequest";
+		msg = "the server rejected our request for an unknown reason";
+		break;
+	case 401:
+		reason = "Unauthorized";
+		msg = "the server has asked for the client to provide credentials";
+		break;
+	case 403:
+		reason = "Forbidden";
+		msg = "the server does not allow access to the requested resource";
+		break;
+	case 404:
+		reason = "NotFound";
+		msg = "the server could not find the requested resource";
+		break;
+	case 405:
+		reason = "MethodNotAllowed";
+		msg = "the server does not allow this method on the requested resource";
+		break;
+	case 409:
+		reason = "Conflict";
+		msg = "the server reported a conflict";
+		break;
+	case 415:
+		reason = "UnsupportedMediaType";
+		msg = "the server responded with the status code 415 but did not return more information";
+		break;
+	case 422:
+		reason = "Invalid";
+		msg = "the server rejected our request due to an error in our request";
+		break;
+	case 429:
+		reason = "TooManyRequests";
+		msg = "the server has received too many requests and has asked us to try again later";
+		break;
+	case 503:
+		reason = "ServiceUnavailable";
+		msg = "the server is currently unable to handle the request";
+		break;
+	default:
+		break;
+	}
+	e->reason = xstrdup(reason);
+	if (msg) {
+		e->message = xstrdup(msg);
+	} else if (code >= 500) {
+		e->reason = (free(e->reason), xstrdup("InternalError"));
+		e->message =
+		    xasprintf("an error on the server (\"%s\") has prevented the request from succeeding",
+			      body && *body ? body : "unknown");
+	} else {
+		e->message = xasprintf(
+		    "the server responded with the status code %ld but did not return more information",
+		    code);
+	}
+}
+
+void client_apierr_fini(struct client_apierr *e)
+{
+	free(e->reason);
+	free(e->message);
+	json_decref(e->details);
+	memset(e, 0, sizeof(*e));
+}
+
+char *client_escape(const char *s)
+{
+	struct buf b;
+	buf_init(&b);
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			buf_putc(&b, (char)*p);
+		} else {
+			buf_putc(&b, '%');
+			buf_putc(&b, hex[*p >> 4]);
+			buf_putc(&b, hex[*p & 15]);
+		}
+	}
+	if (!b.data)
+		buf_puts(&b, "");
+	return buf_take(&b);
+}

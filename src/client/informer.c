@@ -1,0 +1,370 @@
+/* informer.c - list + watch + cache (see informer.h for the state machine). */
+#include "client/informer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/object.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+struct informer {
+	struct client_config cfg;
+	struct client *cl;
+	char *path;
+	struct informer_handlers h;
+	void *ud;
+	pthread_t thread;
+	bool started;
+	volatile int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	json_t *cache; /* key -> object */
+	long long rv;
+	bool synced;
+	/* watch stream parsing */
+	struct buf line;
+	bool expired;
+};
+
+char *informer_key(const json_t *obj)
+{
+	const char *ns = api_str(obj, "metadata.namespace"), *name = api_str(obj, "metadata.name");
+	if (ns && *ns)
+		return xasprintf("%s/%s", ns, name ? name : "");
+	return xstrdup(name ? name : "");
+}
+
+static void config_copy(struct client_config *dst, const struct client_config *src)
+{
+	client_config_init(dst);
+	dst->server = src->server ? xstrdup(src->server) : NULL;
+	if (src->ca_pem) {
+		dst->ca_pem = xmalloc(src->ca_pem_len + 1);
+		memcpy(dst->ca_pem, src->ca_pem, src->ca_pem_len);
+		dst->ca_pem[src->ca_pem_len] = 0;
+		dst->ca_pem_len = src->ca_pem_len;
+	}
+	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
+	dst->insecure = src->insecure;
+	dst->token = src->token ? xstrdup(src->token) : NULL;
+	free(dst->namespace_);
+	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
+}
+
+struct informer *informer_new(const struct client_config *cfg, const char *path, const struct informer_handlers *h,
+			      void *ud)
+{
+	struct informer *inf = xcalloc(1, sizeof(*inf));
+	config_copy(&inf->cfg, cfg);
+	inf->cl = client_new(&inf->cfg, 60000);
+	inf->path = xstrdup(path);
+	if (h)
+		inf->h = *h;
+	inf->ud = ud;
+	pthread_mutex_init(&inf->mu, NULL);
+	pthread_cond_init(&inf->cond, NULL);
+	inf->cache = json_object();
+	buf_init(&inf->line);
+	return inf;
+}
+
+static const char *sep(const char *path)
+{
+	return strchr(path, '?') ? "&" : "?";
+}
+
+/* Lists the whole collection (paged); returns 0 with *items (array) and *rv. */
+static int list_all(struct informer *inf, json_t **items, long long *rv)
+{
+	json_t *all = json_array();
+	char *cont = NULL;
+	for (int page = 0; page < 100000 && !inf->stop; page++) {
+		char *path;
+		if (cont) {
+			char *e = client_escape(cont);
+			path = xasprintf("%s%slimit=500&continue=%s", inf->path, sep(inf->path), e);
+			free(e);
+		} else {
+			path = xasprintf("%s%slimit=500", inf->path, sep(inf->path));
+		}
+		long status = 0;
+		char *body = NULL, err[512];
+		int rc = client_request(inf->cl, "GET", path, NULL, NULL, NULL, &status, &body, NULL, err, sizeof(err));
+		free(path);
+		json_t *list = rc == 0 && status == 200 ? json_loads(body, 0, NULL) : NULL;
+		if (!list) {
+			log_warn("informer %s: list failed: %s", inf->path, rc < 0 ? err : body ? body : "");
+			free(body);
+			free(cont);
+			json_decref(all);
+			return rc < 0 ? rc : -EIO;
+		}
+		free(body);
+		size_t i;
+		json_t *o;
+		json_array_foreach(json_object_get(list, "items"), i, o) json_array_append(all, o);
+		const char *c = api_str(list, "metadata.continue");
+		free(cont);
+		cont = c && *c ? xstrdup(c) : NULL;
+		if (!cont) {
+			*rv = atoll(api_str(list, "metadata.resourceVersion") ?: "0");
+			json_decref(list);
+			*items = all;
+			return 0;
+		}
+		json_decref(list);
+	}
+	free(cont);
+	json_decref(all);
+	return -ECANCELED;
+}
+
+/* Replaces the cache with items and tells the handlers what changed. */
+static void replace(struct informer *inf, json_t *items, long long rv)
+{
+	json_t *fresh = json_object();
+	size_t i;
+	json_t *o;
+	json_array_foreach(items, i, o)
+	{
+		char *k = informer_key(o);
+		json_object_set(fresh, k, o);
+		free(k);
+	}
+	pthread_mutex_lock(&inf->mu);
+	json_t *old = inf->cache;
+	inf->cache = fresh;
+	json_incref(fresh);
+	inf->rv = rv;
+	pthread_mutex_unlock(&inf->mu);
+	const char *k;
+	json_t *v;
+	json_object_foreach(fresh, k, v)
+	{
+		json_t *prev = json_object_get(old, k);
+		if (!prev) {
+			if (inf->h.on_add)
+				inf->h.on_add(inf->ud, v);
+		} else if (strcmp(api_str(prev, "metadata.resourceVersion") ?: "",
+				  api_str(v, "metadata.resourceVersion") ?: "")) {
+			if (inf->h.on_update)
+				inf->h.on_update(inf->ud, prev, v);
+		}
+	}
+	json_object_foreach(old, k, v)
+	{
+		if (!json_object_get(fresh, k) && inf->h.on_delete)
+			inf->h.on_delete(inf->ud, v);
+	}
+	json_decref(old);
+	json_decref(fresh);
+	pthread_mutex_lock(&inf->mu);
+	inf->synced = true;
+	pthread_cond_broadcast(&inf->cond);
+	pthread_mutex_unlock(&inf->mu);
+	if (inf->h.on_synced)
+		inf->h.on_synced(inf->ud);
+}
+
+static void apply_event(struct informer *inf, const char *type, json_t *obj)
+{
+	long long rv = atoll(api_str(obj, "metadata.resourceVersion") ?: "0");
+	if (!strcmp(type, "BOOKMARK")) {
+		pthread_mutex_lock(&inf->mu);
+		if (rv > inf->rv)
+			inf->rv = rv;
+		pthread_mutex_unlock(&inf->mu);
+		return;
+	}
+	char *k = informer_key(obj);
+	pthread_mutex_lock(&inf->mu);
+	json_t *prev = json_incref(json_object_get(inf->cache, k));
+	if (!strcmp(type, "DELETED"))
+		json_object_del(inf->cache, k);
+	else
+		json_object_set(inf->cache, k, obj);
+	if (rv > inf->rv)
+		inf->rv = rv;
+	pthread_mutex_unlock(&inf->mu);
+	free(k);
+	if (!strcmp(type, "DELETED")) {
+		if (inf->h.on_delete)
+			inf->h.on_delete(inf->ud, prev ? prev : obj);
+	} else if (prev) {
+		if (inf->h.on_update)
+			inf->h.on_update(inf->ud, prev, obj);
+	} else if (inf->h.on_add) {
+		inf->h.on_add(inf->ud, obj);
+	}
+	json_decref(prev);
+}
+
+/* Feeds stream bytes; each complete line is one watch event. */
+static int on_stream(void *ud, const char *data, size_t len)
+{
+	struct informer *inf = ud;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\n') {
+			buf_putc(&inf->line, data[i]);
+			continue;
+		}
+		if (!inf->line.len)
+			continue;
+		json_t *ev = json_loads(inf->line.data, 0, NULL);
+		buf_reset(&inf->line);
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		json_t *obj = json_object_get(ev, "object");
+		if (!type || !json_is_object(obj)) {
+			json_decref(ev);
+			continue;
+		}
+		if (!strcmp(type, "ERROR")) {
+			if (json_integer_value(json_object_get(obj, "code")) == 410)
+				inf->expired = true;
+			json_decref(ev);
+			return 1;
+		}
+		apply_event(inf, type, obj);
+		json_decref(ev);
+	}
+	return inf->stop ? 1 : 0;
+}
+
+static void nap(struct informer *inf, int ms)
+{
+	for (int i = 0; i < ms / 50 && !inf->stop; i++)
+		usleep(50000);
+}
+
+static void *run(void *arg)
+{
+	struct informer *inf = arg;
+	int backoff = 100;
+	bool need_list = true;
+	while (!inf->stop) {
+		if (need_list) {
+			json_t *items = NULL;
+			long long rv = 0;
+			if (list_all(inf, &items, &rv) < 0) {
+				nap(inf, backoff);
+				backoff = backoff < 5000 ? backoff * 2 : 5000;
+				continue;
+			}
+			replace(inf, items, rv);
+			json_decref(items);
+			need_list = false;
+		}
+		pthread_mutex_lock(&inf->mu);
+		long long rv = inf->rv;
+		pthread_mutex_unlock(&inf->mu);
+		char *path = xasprintf("%s%swatch=true&allowWatchBookmarks=true&resourceVersion=%lld&timeoutSeconds=%d",
+				       inf->path, sep(inf->path), rv, 300 + (int)(random() % 60));
+		long status = 0;
+		char err[512] = "";
+		inf->expired = false;
+		buf_reset(&inf->line);
+		int rc = client_stream(inf->cl, path, on_stream, inf, &inf->stop, &status, err, sizeof(err));
+		free(path);
+		if (inf->stop)
+			break;
+		if (inf->expired || status == 410) {
+			need_list = true;
+			continue;
+		}
+		if (rc < 0 || status != 200) {
+			log_debug("informer %s: watch ended (%s, status %ld); retrying", inf->path, err, status);
+			nap(inf, backoff);
+			backoff = backoff < 5000 ? backoff * 2 : 5000;
+			if (status != 200 && status != 0)
+				need_list = true;
+			continue;
+		}
+		backoff = 100;
+	}
+	return NULL;
+}
+
+int informer_start(struct informer *inf)
+{
+	if (pthread_create(&inf->thread, NULL, run, inf) != 0)
+		return -EAGAIN;
+	inf->started = true;
+	return 0;
+}
+
+bool informer_wait_synced(struct informer *inf, int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&inf->mu);
+	while (!inf->synced)
+		if (pthread_cond_timedwait(&inf->cond, &inf->mu, &ts) != 0)
+			break;
+	bool ok = inf->synced;
+	pthread_mutex_unlock(&inf->mu);
+	return ok;
+}
+
+json_t *informer_get(struct informer *inf, const char *ns, const char *name)
+{
+	char *k = ns && *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
+	pthread_mutex_lock(&inf->mu);
+	json_t *o = json_incref(json_object_get(inf->cache, k));
+	pthread_mutex_unlock(&inf->mu);
+	free(k);
+	return o;
+}
+
+json_t *informer_list(struct informer *inf, const char *ns)
+{
+	json_t *out = json_array();
+	size_t nl = ns ? strlen(ns) : 0;
+	pthread_mutex_lock(&inf->mu);
+	const char *k;
+	json_t *v;
+	json_object_foreach(inf->cache, k, v)
+	{
+		if (!ns || (!strncmp(k, ns, nl) && k[nl] == '/'))
+			json_array_append(out, v);
+	}
+	pthread_mutex_unlock(&inf->mu);
+	return out;
+}
+
+long long informer_rv(struct informer *inf)
+{
+	pthread_mutex_lock(&inf->mu);
+	long long rv = inf->rv;
+	pthread_mutex_unlock(&inf->mu);
+	return rv;
+}
+
+void informer_free(struct informer *inf)
+{
+	if (!inf)
+		return;
+	inf->stop = 1;
+	if (inf->started)
+		pthread_join(inf->thread, NULL);
+	client_free(inf->cl);
+	client_config_fini(&inf->cfg);
+	json_decref(inf->cache);
+	buf_fini(&inf->line);
+	free(inf->path);
+	pthread_mutex_destroy(&inf->mu);
+	pthread_cond_destroy(&inf->cond);
+	free(inf);
+}
