@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cidr.h"
 #include "base/mem.h"
 
 static bool is(const struct api_kind *k, const char *group, const char *kind)
@@ -254,23 +255,66 @@ static void validate_pod(const json_t *obj, struct api_errs *e)
 	}
 }
 
+static bool is_multicast(const char *s)
+{
+	struct ip_addr ip;
+	if (ip_parse(s, &ip) < 0)
+		return false;
+	return ip.family == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff;
+}
+
+/* ValidateEndpoints, plus (as the seed notes ask, beyond Kubernetes) no multicast. */
 static void validate_endpoints(const json_t *obj, struct api_errs *e)
 {
 	size_t i, j;
-	json_t *s, *a;
+	json_t *s, *a, *p;
 	json_array_foreach(json_object_get(obj, "subsets"), i, s)
 	{
+		if (json_array_size(json_object_get(s, "addresses")) == 0 &&
+		    json_array_size(json_object_get(s, "notReadyAddresses")) == 0) {
+			char *f = fld("subsets[%zu]", i);
+			api_err_required(e, f, "must specify `addresses` or `notReadyAddresses`");
+			free(f);
+		}
 		static const char *lists[] = {"addresses", "notReadyAddresses"};
 		for (int l = 0; l < 2; l++) {
 			json_array_foreach(json_object_get(s, lists[l]), j, a)
 			{
 				const char *ip = api_str(a, "ip");
-				if (api_ip_family(ip) == 0) {
-					char *f = fld("subsets[%zu].%s[%zu].ip", i, lists[l], j);
-					api_err_invalid(e, f, json_object_get(a, "ip"),
-							"must be a valid IP address");
+				char *f = fld("subsets[%zu].%s[%zu].ip", i, lists[l], j);
+				size_t before = api_errs_count(e);
+				api_validate_non_special_ip(ip, f, e);
+				if (api_errs_count(e) == before && is_multicast(ip))
+					api_err_invalid(e, f, json_object_get(a, "ip"), "may not be a multicast address");
+				free(f);
+				const char *hn = api_str(a, "hostname");
+				if (hn && *hn && api_check_dns1123_label(hn)) {
+					f = fld("subsets[%zu].%s[%zu].hostname", i, lists[l], j);
+					api_err_invalid(e, f, json_object_get(a, "hostname"), api_check_dns1123_label(hn));
 					free(f);
 				}
+			}
+		}
+		size_t nports = json_array_size(json_object_get(s, "ports"));
+		json_array_foreach(json_object_get(s, "ports"), j, p)
+		{
+			json_t *port = json_object_get(p, "port");
+			if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
+				char *f = fld("subsets[%zu].ports[%zu].port", i, j);
+				api_err_invalid(e, f, port, "must be between 1 and 65535, inclusive");
+				free(f);
+			}
+			const char *name = api_str(p, "name");
+			if (nports > 1 && (!name || !*name)) {
+				char *f = fld("subsets[%zu].ports[%zu].name", i, j);
+				api_err_required(e, f, NULL);
+				free(f);
+			}
+			static const char *const protos[] = {"SCTP", "TCP", "UDP", NULL};
+			if (!in_list(api_str(p, "protocol"), protos)) {
+				char *f = fld("subsets[%zu].ports[%zu].protocol", i, j);
+				api_err_not_supported(e, f, json_object_get(p, "protocol"), protos);
+				free(f);
 			}
 		}
 	}
@@ -284,6 +328,27 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 		api_err_required(e, "addressType", NULL);
 	else if (!in_list(t, types))
 		api_err_not_supported(e, "addressType", json_object_get(obj, "addressType"), types);
+	int fam = t && !strcmp(t, "IPv4") ? 4 : t && !strcmp(t, "IPv6") ? 6 : 0;
+	size_t i, j;
+	json_t *ep, *a;
+	json_array_foreach(json_object_get(obj, "endpoints"), i, ep)
+	{
+		json_t *addrs = json_object_get(ep, "addresses");
+		if (json_array_size(addrs) == 0) {
+			char *f = fld("endpoints[%zu].addresses", i);
+			api_err_required(e, f, "must contain at least 1 address");
+			free(f);
+		}
+		json_array_foreach(addrs, j, a)
+		{
+			const char *s = json_string_value(a);
+			if (fam && (!s || api_ip_family(s) != fam)) {
+				char *f = fld("endpoints[%zu].addresses[%zu]", i, j);
+				api_err_invalid(e, f, a, fam == 4 ? "must be a valid IPv4 address" : "must be a valid IPv6 address");
+				free(f);
+			}
+		}
+	}
 }
 
 void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/mem.h"
 
 json_t *api_get(const json_t *obj, const char *path)
@@ -435,4 +436,31 @@ int api_ip_family(const char *s)
 	if (inet_pton(AF_INET6, s, b) == 1)
 		return 6;
 	return 0;
+}
+
+static void invalid_ip(struct api_errs *e, const char *field, const char *ip, const char *detail)
+{
+	json_t *v = json_string(ip);
+	api_err_invalid(e, field, v, detail);
+	json_decref(v);
+}
+
+void api_validate_non_special_ip(const char *s, const char *field, struct api_errs *e)
+{
+	struct ip_addr ip;
+	if (!s || ip_parse(s, &ip) < 0) {
+		invalid_ip(e, field, s ? s : "", "must be a valid IP address");
+		return;
+	}
+	if (ip_is_unspecified(&ip)) {
+		char *m = xasprintf("may not be unspecified (%s)", s);
+		invalid_ip(e, field, s, m);
+		free(m);
+	}
+	if (ip_is_loopback(&ip))
+		invalid_ip(e, field, s, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
+	if (ip_is_link_local_unicast(&ip))
+		invalid_ip(e, field, s, "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+	if (ip_is_link_local_multicast(&ip))
+		invalid_ip(e, field, s, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
 }

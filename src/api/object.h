@@ -58,6 +58,9 @@ const char *api_check_iana_svc_name(const char *s);
 void api_validate_labels(const json_t *labels, const char *field, struct api_errs *e);
 /* Validates a qualified name (label key / annotation key / finalizer); returns a message or NULL. */
 const char *api_check_qualified_name(const char *s);
+/* ValidateNonSpecialIP of Kubernetes: ip must be a valid address and not unspecified,
+ * loopback, link-local unicast or link-local multicast; errors go on field. */
+void api_validate_non_special_ip(const char *ip, const char *field, struct api_errs *e);
 /* Validates IP text; returns 4 or 6 for the family, 0 when not an IP. */
 int api_ip_family(const char *s);
 

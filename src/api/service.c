@@ -1082,28 +1082,6 @@ static void validate_port(const json_t *ports, size_t i, struct api_errs *e)
 }
 
 /* ValidateNonSpecialIP. */
-static void validate_non_special_ip(const char *s, const char *field, struct api_errs *e)
-{
-	struct ip_addr ip;
-	if (ip_parse(s, &ip) < 0) {
-		err_invalid_str(e, field, s, "must be a valid IP address");
-		return;
-	}
-	if (ip_is_unspecified(&ip)) {
-		char *m = fld("may not be unspecified (%s)", s);
-		err_invalid_str(e, field, s, m);
-		free(m);
-	}
-	if (ip_is_loopback(&ip))
-		err_invalid_str(e, field, s, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
-	if (ip_is_link_local_unicast(&ip))
-		err_invalid_str(e, field, s,
-				"may not be in the link-local range (169.254.0.0/16, fe80::/10)");
-	if (ip_is_link_local_multicast(&ip))
-		err_invalid_str(e, field, s,
-				"may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
-}
-
 static bool valid_cidr(const char *s)
 {
 	struct cidr c;
@@ -1236,7 +1214,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 		if (api_ip_family(ip) == 0)
 			err_invalid_str(e, f, ip, MSG_BAD_IP);
 		else
-			validate_non_special_ip(ip, f, e);
+			api_validate_non_special_ip(ip, f, e);
 		free(f);
 	}
 

@@ -236,7 +236,9 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	if (rc < 0)
 		return rc;
 	/* The kubernetes Service's Endpoints: this server's address and port, rewritten at
-	 * every start (the port may differ). A wildcard bind advertises loopback. */
+	 * every start (the port may differ). A wildcard bind advertises loopback. Unlike
+	 * kube-apiserver, which writes the EndpointSlice itself, the mirroring controller
+	 * makes its slice (the Service has no selector). */
 	const char *addr = as->o.advertise_address && *as->o.advertise_address ? as->o.advertise_address
 										: as->o.bind_address;
 	if (!strcmp(addr, "0.0.0.0"))
@@ -252,9 +254,9 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	if (store_get(as->store, key, &kv) == 0)
 		ep = json_loadb(kv->value, kv->value_len, 0, NULL);
 	if (!ep)
-		ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Endpoints",
+		ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "Endpoints",
 			       "metadata", "name", "kubernetes", "namespace", "default", "uid", uid, "creationTimestamp",
-			       now, "labels", "endpointslice.kubernetes.io/skip-mirror", "true");
+			       now);
 	json_t *subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", addr, "ports", "name",
 				    "https", "port", port, "protocol", "TCP");
 	if (!json_equal(subsets, json_object_get(ep, "subsets"))) {

@@ -559,6 +559,35 @@ static void send_taken(struct rq *q, const char *name, const json_t *svc, const 
 	api_errs_fini(&e);
 }
 
+/* Endpoints may not point at a cluster IP: kube-proxy does not support virtual IPs as
+ * destinations (the seed notes; Kubernetes documents it without enforcing it). */
+static void check_not_cluster_ips(struct apiserver *as, const json_t *ep, struct api_errs *e)
+{
+	size_t i, j;
+	json_t *s, *a;
+	json_array_foreach(json_object_get(ep, "subsets"), i, s)
+	{
+		static const char *lists[] = {"addresses", "notReadyAddresses"};
+		for (int l = 0; l < 2; l++)
+			json_array_foreach(json_object_get(s, lists[l]), j, a)
+			{
+				struct ip_addr ip;
+				char txt[IP_STRLEN], key[128];
+				if (ip_parse(api_str(a, "ip") ?: "", &ip) < 0)
+					continue;
+				snprintf(key, sizeof(key), "/registry/allocations/ip/%s", ip_format(&ip, txt, sizeof(txt)));
+				struct store_kv *kv = NULL;
+				if (store_get(as->store, key, &kv) == 0) {
+					char *f = xasprintf("subsets[%zu].%s[%zu].ip", i, lists[l], j);
+					api_err_invalid(e, f, json_object_get(a, "ip"),
+							"may not be the cluster IP of a Service: Service virtual IPs are not supported as endpoints");
+					free(f);
+				}
+				store_kv_unref(kv);
+			}
+	}
+}
+
 /* The one write path: plans allocations (Services), then commits *wp as the new version
  * of old (NULL = create, old_rev its revision) together with the allocation keys, in one
  * transaction. finalize deletes instead of putting. e holds field errors found so far.
@@ -581,6 +610,8 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 			api_service_validate_status(w, old, e);
 		else if (finalize && is_service(q->k))
 			apiserver__svc_release_ops(old, &plan);
+		if (!finalize && !q->k->group[0] && !strcmp(q->k->kind, "Endpoints"))
+			check_not_cluster_ips(q->as, w, e);
 		if (rc == 0 && api_errs_count(e))
 			rc = ERR_INVALID;
 		if (rc < 0) {

@@ -12,6 +12,8 @@
 
 #include "apiserver/apiserver.h"
 #include "base/cidr.h"
+#include "client/client.h"
+#include "controller/manager.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/ctl.h"
@@ -37,6 +39,10 @@ static void usage_server(FILE *f)
 		"  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
 		"  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
 		"  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
+		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
+		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
+		"  --max-endpoints-per-slice N       (default 100)\n"
+		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -74,7 +80,8 @@ static int cmd_server(int argc, char **argv)
 	const char *store_url = NULL;
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
-	       O_STORE, O_HIST, O_EXTIPS };
+	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS };
+	struct ctrl_manager_opts co = {0};
 	static const struct option opts[] = {
 		{"data-dir", required_argument, 0, O_DATA},
 		{"bind-address", required_argument, 0, O_BIND},
@@ -90,6 +97,11 @@ static int cmd_server(int argc, char **argv)
 		{"datastore-endpoint", required_argument, 0, O_STORE},
 		{"history-revisions", required_argument, 0, O_HIST},
 		{"allow-service-external-ips", no_argument, 0, O_EXTIPS},
+		{"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
+		{"loadbalancer-class", required_argument, 0, O_LBCLASS},
+		{"max-endpoints-per-slice", required_argument, 0, O_MAXEPS},
+		{"node-cidr-mask-size-ipv4", required_argument, 0, O_MASK4},
+		{"node-cidr-mask-size-ipv6", required_argument, 0, O_MASK6},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -125,6 +137,25 @@ static int cmd_server(int argc, char **argv)
 			}
 			break;
 		case O_EXTIPS: o.allow_external_ips = true; break;
+		case O_LBPOOL: co.lb_pools = optarg; break;
+		case O_LBCLASS: co.lb_class = optarg; break;
+		case O_MAXEPS:
+		case O_MASK4:
+		case O_MASK6: {
+			long v = strtol(optarg, &end, 10);
+			int lo = c == O_MAXEPS ? 1 : c == O_MASK4 ? 8 : 16, hi = c == O_MAXEPS ? 1000 : c == O_MASK4 ? 30 : 126;
+			if (*end || !*optarg || v < lo || v > hi) {
+				fprintf(stderr, "svcplane server: %s: %s must be a number from %d to %d\n", argv[optind - 1], optarg, lo, hi);
+				return 2;
+			}
+			if (c == O_MAXEPS)
+				co.max_endpoints_per_slice = (int)v;
+			else if (c == O_MASK4)
+				co.node_mask4 = (int)v;
+			else
+				co.node_mask6 = (int)v;
+			break;
+		}
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage_server(stdout); return 0;
 		default: usage_server(stderr); return 2;
@@ -190,11 +221,30 @@ static int cmd_server(int argc, char **argv)
 	bool v6 = strchr(o.bind_address, ':') != NULL;
 	printf("svcplane server ready in %.1f ms: %s://%s%s%s:%d (store %s)\n", ms, o.insecure_http ? "http" : "https",
 	       v6 ? "[" : "", o.bind_address, v6 ? "]" : "", apiserver_port(as), url);
+	/* The controllers reach the API like any client: through the admin kubeconfig. */
+	struct client_config cc;
+	client_config_init(&cc);
+	rc = client_config_load(apiserver_kubeconfig_path(as), NULL, &cc, err, sizeof(err));
+	struct ctrl_manager *cm = NULL;
+	if (rc == 0) {
+		co.cfg = &cc;
+		co.cluster_cidr = o.cluster_cidr;
+		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
+	}
+	client_config_fini(&cc);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane server: controllers: %s\n", err);
+		apiserver_stop(as);
+		store_close(st);
+		free(url);
+		return 1;
+	}
 	printf("kubeconfig: %s\n", apiserver_kubeconfig_path(as));
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
+	ctrl_manager_stop(cm);
 	apiserver_stop(as);
 	store_close(st);
 	free(url);

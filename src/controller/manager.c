@@ -1,0 +1,677 @@
+/* manager.c - informers, the work queue, and the I/O of the controllers (see manager.h).
+ *
+ * Queue keys name what to reconcile:
+ *   "svc/<ns>/<name>"     Endpoints, EndpointSlices and LoadBalancer address of a Service
+ *   "mirror/<ns>/<name>"  EndpointSlices mirrored from user-written Endpoints
+ *   "node/<name>"         the pod CIDR of a Node
+ * Each key also carries the time of the first change that queued it (the
+ * endpoints.kubernetes.io/last-change-trigger-time annotation, which the network
+ * programming latency is measured from). A failed reconcile (a write conflict) is queued
+ * again after a short pause, at most 8 times in a row.
+ */
+#include "controller/manager.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/object.h"
+#include "api/selector.h"
+#include "base/cidr.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "client/informer.h"
+#include "controller/endpoints.h"
+#include "controller/ipam.h"
+#include "controller/mirror.h"
+#include "controller/slices.h"
+
+#define SLICE_CONTROLLER "endpointslice-controller.k8s.io"
+
+struct ctrl_manager {
+	struct ctrl_manager_opts o;
+	struct client_config cfg;
+	struct client *cl;
+	struct informer *svcs, *pods, *nodes, *eps, *slices;
+	struct cidr pools[8];
+	size_t npools;
+	struct cidr cluster[2];
+	size_t ncluster;
+	char *lb_class;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
+	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
+	bool stop, ready;
+	pthread_t worker;
+};
+
+static void now_nano(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+static void enqueue(struct ctrl_manager *m, const char *key)
+{
+	char t[64];
+	now_nano(t, sizeof(t));
+	pthread_mutex_lock(&m->mu);
+	if (!json_object_get(m->queue, key))
+		json_object_set_new(m->queue, key, json_pack("{s:s, s:i}", "t", t, "n", 0));
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void enqueue_svc(struct ctrl_manager *m, const char *ns, const char *name)
+{
+	char *k = xasprintf("svc/%s/%s", ns, name);
+	enqueue(m, k);
+	free(k);
+}
+
+/* ---- informer handlers (informer threads) ---- */
+
+static void svc_changed(void *ud, const json_t *obj)
+{
+	enqueue_svc(ud, api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
+	char *k = xasprintf("mirror/%s/%s", api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
+	enqueue(ud, k);
+	free(k);
+}
+/* A LoadBalancer address was given back: every Service still pending may take it. */
+static void lb_released(struct ctrl_manager *m)
+{
+	json_t *all = informer_list(m->svcs, NULL);
+	size_t i;
+	json_t *s;
+	json_array_foreach(all, i, s)
+	{
+		if (ctrl_lb_wants(s, m->lb_class) && json_array_size(api_get(s, "status.loadBalancer.ingress")) == 0)
+			enqueue_svc(m, api_str(s, "metadata.namespace") ?: "", api_str(s, "metadata.name") ?: "");
+	}
+	json_decref(all);
+}
+
+static void svc_add(void *ud, const json_t *o) { svc_changed(ud, o); }
+static void svc_update(void *ud, const json_t *old, const json_t *o)
+{
+	svc_changed(ud, o);
+	if (json_array_size(api_get(old, "status.loadBalancer.ingress")) > 0 &&
+	    json_array_size(api_get(o, "status.loadBalancer.ingress")) == 0)
+		lb_released(ud);
+}
+static void svc_delete(void *ud, const json_t *o)
+{
+	svc_changed(ud, o);
+	if (json_array_size(api_get(o, "status.loadBalancer.ingress")) > 0)
+		lb_released(ud);
+}
+
+/* Queues every Service of the pod's namespace whose selector matches old or new labels. */
+static void pod_changed(struct ctrl_manager *m, const json_t *old, const json_t *pod)
+{
+	if (!m->ready)
+		return;
+	const char *ns = api_str(pod, "metadata.namespace");
+	if (!ns)
+		return;
+	json_t *svcs = informer_list(m->svcs, ns);
+	size_t i;
+	json_t *s;
+	json_array_foreach(svcs, i, s)
+	{
+		json_t *sel = api_get(s, "spec.selector");
+		if (json_object_size(sel) == 0)
+			continue;
+		struct api_selector *as = api_selector_from_map(sel);
+		bool hit = api_label_selector_match(as, api_get(pod, "metadata.labels")) ||
+			   (old && api_label_selector_match(as, api_get(old, "metadata.labels")));
+		api_selector_free(as);
+		if (hit)
+			enqueue_svc(m, ns, api_str(s, "metadata.name") ?: "");
+	}
+	json_decref(svcs);
+}
+static void pod_add(void *ud, const json_t *o) { pod_changed(ud, NULL, o); }
+static void pod_update(void *ud, const json_t *old, const json_t *o) { pod_changed(ud, old, o); }
+static void pod_delete(void *ud, const json_t *o) { pod_changed(ud, NULL, o); }
+
+static void node_changed(void *ud, const json_t *o)
+{
+	char *k = xasprintf("node/%s", api_str(o, "metadata.name") ?: "");
+	enqueue(ud, k);
+	free(k);
+}
+static void node_add(void *ud, const json_t *o) { node_changed(ud, o); }
+static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; node_changed(ud, o); }
+
+static void ep_changed(void *ud, const json_t *o)
+{
+	char *k = xasprintf("mirror/%s/%s", api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.name") ?: "");
+	enqueue(ud, k);
+	free(k);
+}
+static void ep_add(void *ud, const json_t *o) { ep_changed(ud, o); }
+static void ep_update(void *ud, const json_t *old, const json_t *o) { (void)old; ep_changed(ud, o); }
+static void ep_delete(void *ud, const json_t *o) { ep_changed(ud, o); }
+
+/* A slice changed by someone else: reconcile its Service so drift is repaired. */
+static void slice_changed(void *ud, const json_t *o)
+{
+	struct ctrl_manager *m = ud;
+	if (!m->ready)
+		return;
+	json_t *labels = api_get(o, "metadata.labels");
+	const char *svc = json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
+	const char *by = json_string_value(json_object_get(labels, "endpointslice.kubernetes.io/managed-by"));
+	if (!svc || !by)
+		return;
+	const char *ns = api_str(o, "metadata.namespace") ?: "";
+	if (!strcmp(by, SLICE_CONTROLLER)) {
+		enqueue_svc(m, ns, svc);
+	} else if (!strcmp(by, CTRL_MIRROR_CONTROLLER)) {
+		char *k = xasprintf("mirror/%s/%s", ns, svc);
+		enqueue(m, k);
+		free(k);
+	}
+}
+static void slice_update(void *ud, const json_t *old, const json_t *o) { (void)old; slice_changed(ud, o); }
+
+/* ---- writes ---- */
+
+/* Sends one write; returns 0 on 2xx, -ESTALE on 409, -ENOENT on 404, else -EIO. */
+static int write_obj(struct ctrl_manager *m, const char *method, const char *path, const json_t *body)
+{
+	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	long status = 0;
+	char *resp = NULL, err[512] = "";
+	int rc = client_request(m->cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &resp, NULL, err,
+				sizeof(err));
+	free(b);
+	if (rc == 0 && status >= 200 && status < 300)
+		rc = 0;
+	else if (rc == 0 && status == 409)
+		rc = -ESTALE;
+	else if (rc == 0 && status == 404)
+		rc = -ENOENT;
+	else {
+		log_warn("controller: %s %s: %ld %s", method, path, status, rc < 0 ? err : resp ? resp : "");
+		rc = rc < 0 ? rc : -EIO;
+	}
+	free(resp);
+	return rc;
+}
+
+static int apply_plan(struct ctrl_manager *m, const char *ns, struct ctrl_slice_plan *p)
+{
+	int rc = 0;
+	size_t i;
+	json_t *s;
+	char *coll = xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
+	json_array_foreach(p->del, i, s)
+	{
+		char *path = xasprintf("%s/%s", coll, api_str(s, "metadata.name") ?: "");
+		int r = write_obj(m, "DELETE", path, NULL);
+		free(path);
+		if (r < 0 && r != -ENOENT)
+			rc = r;
+	}
+	json_array_foreach(p->update, i, s)
+	{
+		char *path = xasprintf("%s/%s", coll, api_str(s, "metadata.name") ?: "");
+		int r = write_obj(m, "PUT", path, s);
+		free(path);
+		if (r < 0)
+			rc = r;
+	}
+	json_array_foreach(p->create, i, s)
+	{
+		int r = write_obj(m, "POST", coll, s);
+		if (r < 0)
+			rc = r;
+	}
+	free(coll);
+	return rc;
+}
+
+/* The slices in ns labelled for service svc and managed by `by`. */
+static json_t *slices_of(struct ctrl_manager *m, const char *ns, const char *svc, const char *by)
+{
+	json_t *all = informer_list(m->slices, ns), *out = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(all, i, s)
+	{
+		json_t *l = api_get(s, "metadata.labels");
+		if (!strcmp(json_string_value(json_object_get(l, "kubernetes.io/service-name")) ?: "", svc) &&
+		    !strcmp(json_string_value(json_object_get(l, "endpointslice.kubernetes.io/managed-by")) ?: "", by))
+			json_array_append(out, s);
+	}
+	json_decref(all);
+	return out;
+}
+
+struct lb_used {
+	json_t *svcs;
+	const json_t *self;
+};
+
+static bool lb_ip_used(const struct ip_addr *ip, void *ud)
+{
+	struct lb_used *u = ud;
+	char txt[IP_STRLEN];
+	ip_format(ip, txt, sizeof(txt));
+	size_t i, j;
+	json_t *s, *ing;
+	json_array_foreach(u->svcs, i, s)
+	{
+		if (!strcmp(api_str(s, "metadata.uid") ?: "", api_str(u->self, "metadata.uid") ?: "x"))
+			continue;
+		json_array_foreach(api_get(s, "status.loadBalancer.ingress"), j, ing)
+		{
+			if (!strcmp(api_str(ing, "ip") ?: "", txt))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void event(struct ctrl_manager *m, const json_t *svc, const char *type, const char *reason, const char *msg)
+{
+	char now[40], name[256];
+	api_now(now, sizeof(now));
+	const char *ns = api_str(svc, "metadata.namespace") ?: "default";
+	snprintf(name, sizeof(name), "%s.%llx", api_str(svc, "metadata.name") ?: "svc", (unsigned long long)time(NULL) * 1000003ULL);
+	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s}, s:s}",
+			       "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", ns,
+			       "involvedObject", "kind", "Service", "namespace", ns, "name", api_str(svc, "metadata.name") ?: "",
+			       "uid", api_str(svc, "metadata.uid") ?: "", "apiVersion", "v1", "resourceVersion",
+			       api_str(svc, "metadata.resourceVersion") ?: "", "reason", reason, "message", msg,
+			       "firstTimestamp", now, "lastTimestamp", now, "count", 1, "type", type, "source", "component",
+			       "svcplane-lb-controller", "reportingComponent", "svcplane-lb-controller");
+	char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+	write_obj(m, "POST", path, ev);
+	free(path);
+	json_decref(ev);
+}
+
+static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
+{
+	if (!ctrl_lb_wants(svc, m->lb_class))
+		return 0;
+	json_t *ing = api_get(svc, "status.loadBalancer.ingress");
+	if (json_array_size(ing) > 0)
+		return 0;
+	const char *requested = api_str(svc, "spec.loadBalancerIP");
+	struct ip_addr ip;
+	char err[256] = "";
+	int rc;
+	if (m->npools == 0) {
+		rc = ERR_FULL;
+		snprintf(err, sizeof(err), "no LoadBalancer address pool is configured (svcplane server --loadbalancer-ip-pool)");
+	} else {
+		struct lb_used u = {informer_list(m->svcs, NULL), svc};
+		rc = ctrl_lb_pick(m->pools, m->npools, lb_ip_used, &u, requested, &ip, err, sizeof(err));
+		json_decref(u.svcs);
+		if (rc == ERR_FULL)
+			snprintf(err, sizeof(err), "no address left in the LoadBalancer pools");
+		else if (rc == -EEXIST)
+			snprintf(err, sizeof(err), "requested loadBalancerIP %s is already in use", requested);
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&m->mu);
+		bool told = json_object_get(m->warned, key) != NULL;
+		if (!told)
+			json_object_set_new(m->warned, key, json_true());
+		pthread_mutex_unlock(&m->mu);
+		if (!told) {
+			log_info("controller: %s stays pending: %s", key, err);
+			event(m, svc, "Warning", "AllocationFailed", err);
+		}
+		return 0;
+	}
+	pthread_mutex_lock(&m->mu);
+	json_object_del(m->warned, key);
+	pthread_mutex_unlock(&m->mu);
+	char txt[IP_STRLEN];
+	json_t *upd = json_deep_copy(svc);
+	json_object_set_new(api_obj(upd, "status"), "loadBalancer",
+			    json_pack("{s:[{s:s, s:s}]}", "ingress", "ip", ip_format(&ip, txt, sizeof(txt)), "ipMode", "VIP"));
+	char *path = xasprintf("/api/v1/namespaces/%s/services/%s/status", api_str(svc, "metadata.namespace"),
+			       api_str(svc, "metadata.name"));
+	rc = write_obj(m, "PUT", path, upd);
+	free(path);
+	json_decref(upd);
+	if (rc == 0) {
+		event(m, svc, "Normal", "IPAllocated", txt);
+		log_info("controller: %s gets LoadBalancer IP %s", key, txt);
+	}
+	return rc;
+}
+
+static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, const char *trigger)
+{
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	json_t *svc = informer_get(m->svcs, ns, name);
+	json_t *cur_ep = informer_get(m->eps, ns, name);
+	char *ep_path = xasprintf("/api/v1/namespaces/%s/endpoints/%s", ns, name);
+	int rc = 0;
+	bool wants = svc && json_object_size(api_get(svc, "spec.selector")) > 0 &&
+		     strcmp(api_str(svc, "spec.type") ?: "", "ExternalName") != 0;
+	if (!svc) {
+		/* Deleted: its Endpoints and slices go too (Kubernetes: controller + GC). */
+		if (cur_ep)
+			write_obj(m, "DELETE", ep_path, NULL);
+		json_t *own = slices_of(m, ns, name, SLICE_CONTROLLER);
+		struct ctrl_slice_plan p = {json_array(), json_array(), own};
+		rc = apply_plan(m, ns, &p);
+		ctrl_slice_plan_fini(&p);
+		goto out;
+	}
+	if (wants) {
+		json_t *pods = informer_list(m->pods, ns);
+		json_t *desired = ctrl_endpoints_desired(svc, pods, cur_ep, trigger);
+		if (desired && (!cur_ep || !ctrl_endpoints_equal(desired, cur_ep))) {
+			json_object_set_new(desired, "apiVersion", json_string("v1"));
+			json_object_set_new(desired, "kind", json_string("Endpoints"));
+			if (cur_ep) {
+				json_object_set_new(api_obj(desired, "metadata"), "resourceVersion",
+						    json_string(api_str(cur_ep, "metadata.resourceVersion") ?: ""));
+				rc = write_obj(m, "PUT", ep_path, desired);
+			} else {
+				char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);
+				rc = write_obj(m, "POST", coll, desired);
+				free(coll);
+			}
+		}
+		json_decref(desired);
+		json_t *nodes = informer_list(m->nodes, NULL);
+		json_t *existing = slices_of(m, ns, name, SLICE_CONTROLLER);
+		struct ctrl_slice_plan p = {0};
+		ctrl_slices_reconcile(svc, pods, nodes, existing, m->o.max_endpoints_per_slice, trigger, &p);
+		int r = apply_plan(m, ns, &p);
+		if (r < 0)
+			rc = r;
+		ctrl_slice_plan_fini(&p);
+		json_decref(existing);
+		json_decref(nodes);
+		json_decref(pods);
+	} else {
+		/* No selector (or ExternalName): the endpoints controllers own nothing. Slices this
+		 * controller made earlier (the selector was removed) are deleted. */
+		json_t *own = slices_of(m, ns, name, SLICE_CONTROLLER);
+		if (json_array_size(own)) {
+			struct ctrl_slice_plan p = {json_array(), json_array(), json_incref(own)};
+			rc = apply_plan(m, ns, &p);
+			ctrl_slice_plan_fini(&p);
+		}
+		json_decref(own);
+	}
+	int r = sync_lb(m, svc, key);
+	if (r < 0)
+		rc = r;
+out:
+	free(ep_path);
+	json_decref(cur_ep);
+	json_decref(svc);
+	return rc;
+}
+
+static int sync_mirror(struct ctrl_manager *m, const char *ns, const char *name)
+{
+	json_t *svc = informer_get(m->svcs, ns, name);
+	json_t *ep = informer_get(m->eps, ns, name);
+	json_t *existing = slices_of(m, ns, name, CTRL_MIRROR_CONTROLLER);
+	struct ctrl_slice_plan p = {0};
+	ctrl_mirror_reconcile(ep, svc, existing, 0 /* per subset: 1000, as --mirroring-max-endpoints-per-subset */, &p);
+	int rc = apply_plan(m, ns, &p);
+	ctrl_slice_plan_fini(&p);
+	json_decref(existing);
+	json_decref(ep);
+	json_decref(svc);
+	return rc;
+}
+
+struct cidr_used {
+	json_t *nodes;
+};
+
+static bool cidr_used(const struct cidr *c, void *ud)
+{
+	struct cidr_used *u = ud;
+	char txt[CIDR_STRLEN];
+	cidr_format(c, txt, sizeof(txt));
+	size_t i, j;
+	json_t *n, *v;
+	json_array_foreach(u->nodes, i, n)
+	{
+		json_array_foreach(api_get(n, "spec.podCIDRs"), j, v)
+		{
+			if (!strcmp(json_string_value(v) ?: "", txt))
+				return true;
+		}
+		if (!strcmp(api_str(n, "spec.podCIDR") ?: "", txt))
+			return true;
+	}
+	return false;
+}
+
+static int sync_node(struct ctrl_manager *m, const char *name)
+{
+	if (!m->ncluster)
+		return 0;
+	json_t *node = informer_get(m->nodes, NULL, name);
+	if (!node)
+		return 0;
+	const char *have = api_str(node, "spec.podCIDR");
+	if (have && *have) {
+		json_decref(node);
+		return 0;
+	}
+	struct cidr_used u = {informer_list(m->nodes, NULL)};
+	json_t *cidrs = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < m->ncluster; i++) {
+		struct cidr out;
+		int mask = m->cluster[i].net.family == 4 ? m->o.node_mask4 : m->o.node_mask6;
+		rc = ctrl_podcidr_pick(&m->cluster[i], mask, cidr_used, &u, &out);
+		if (rc < 0) {
+			log_warn("controller: no pod CIDR left for node %s: %s", name, err_str(rc));
+			break;
+		}
+		char txt[CIDR_STRLEN];
+		json_array_append_new(cidrs, json_string(cidr_format(&out, txt, sizeof(txt))));
+	}
+	if (rc == 0) {
+		json_t *patch = json_pack("{s:{s:O, s:O}}", "spec", "podCIDR", json_array_get(cidrs, 0), "podCIDRs", cidrs);
+		char *path = xasprintf("/api/v1/nodes/%s", name);
+		char *b = json_dumps(patch, JSON_COMPACT);
+		long status = 0;
+		char *resp = NULL, err[256];
+		rc = client_request(m->cl, "PATCH", path, "application/merge-patch+json", b, NULL, &status, &resp, NULL, err,
+				    sizeof(err));
+		if (rc == 0 && status != 200)
+			rc = status == 409 ? -ESTALE : -EIO;
+		if (rc == 0)
+			log_info("controller: node %s gets pod CIDR %s", name, json_string_value(json_array_get(cidrs, 0)));
+		free(resp);
+		free(b);
+		free(path);
+		json_decref(patch);
+	}
+	json_decref(cidrs);
+	json_decref(u.nodes);
+	json_decref(node);
+	return rc;
+}
+
+static void *work(void *arg)
+{
+	struct ctrl_manager *m = arg;
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop) {
+		void *it = json_object_iter(m->queue);
+		if (!it) {
+			pthread_cond_wait(&m->cond, &m->mu);
+			continue;
+		}
+		char *key = xstrdup(json_object_iter_key(it));
+		json_t *meta = json_incref(json_object_iter_value(it));
+		json_object_del(m->queue, key);
+		pthread_mutex_unlock(&m->mu);
+		const char *trigger = api_str(meta, "t");
+		int rc = 0;
+		char *a = strchr(key, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+		if (!strncmp(key, "svc/", 4) && b) {
+			*b = 0;
+			rc = sync_svc(m, a + 1, b + 1, trigger);
+			*b = '/';
+		} else if (!strncmp(key, "mirror/", 7) && b) {
+			*b = 0;
+			rc = sync_mirror(m, a + 1, b + 1);
+			*b = '/';
+		} else if (!strncmp(key, "node/", 5)) {
+			rc = sync_node(m, key + 5);
+		}
+		pthread_mutex_lock(&m->mu);
+		json_int_t n = json_integer_value(json_object_get(meta, "n"));
+		if (rc < 0 && n < 8 && !m->stop) {
+			/* Retry after the informers have caught up with whatever we raced. */
+			pthread_mutex_unlock(&m->mu);
+			usleep(20000 * (useconds_t)(n + 1));
+			pthread_mutex_lock(&m->mu);
+			if (!json_object_get(m->queue, key))
+				json_object_set_new(m->queue, key, json_pack("{s:s, s:I}", "t", trigger, "n", n + 1));
+		} else if (rc < 0) {
+			log_warn("controller: giving up on %s after %lld attempts", key, (long long)n + 1);
+		}
+		json_decref(meta);
+		free(key);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+static int parse_cidrs(const char *s, struct cidr *out, size_t max, size_t *n, const char *flag, char *err,
+		       size_t errlen)
+{
+	*n = 0;
+	if (!s || !*s)
+		return 0;
+	char *copy = xstrdup(s), *save = NULL;
+	int rc = 0;
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char e[200];
+		if (*n == max) {
+			snprintf(err, errlen, "%s: at most %zu CIDRs", flag, max);
+			rc = -EINVAL;
+			break;
+		}
+		if (cidr_parse(p, &out[*n], e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: %s", flag, e);
+			rc = -EINVAL;
+			break;
+		}
+		(*n)++;
+	}
+	free(copy);
+	return rc;
+}
+
+int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **out, char *err, size_t errlen)
+{
+	struct ctrl_manager *m = xcalloc(1, sizeof(*m));
+	m->o = *o;
+	if (m->o.max_endpoints_per_slice <= 0)
+		m->o.max_endpoints_per_slice = 100;
+	if (m->o.max_endpoints_per_slice > 1000) {
+		snprintf(err, errlen, "--max-endpoints-per-slice must be between 1 and 1000");
+		free(m);
+		return -EINVAL;
+	}
+	if (!m->o.node_mask4)
+		m->o.node_mask4 = 24;
+	if (!m->o.node_mask6)
+		m->o.node_mask6 = 64;
+	if (parse_cidrs(o->lb_pools, m->pools, 8, &m->npools, "--loadbalancer-ip-pool", err, errlen) < 0 ||
+	    parse_cidrs(o->cluster_cidr, m->cluster, 2, &m->ncluster, "--cluster-cidr", err, errlen) < 0) {
+		free(m);
+		return -EINVAL;
+	}
+	m->lb_class = o->lb_class ? xstrdup(o->lb_class) : NULL;
+	client_config_init(&m->cfg);
+	m->cfg.server = xstrdup(o->cfg->server);
+	if (o->cfg->ca_pem) {
+		m->cfg.ca_pem = xmalloc(o->cfg->ca_pem_len + 1);
+		memcpy(m->cfg.ca_pem, o->cfg->ca_pem, o->cfg->ca_pem_len);
+		m->cfg.ca_pem[o->cfg->ca_pem_len] = 0;
+		m->cfg.ca_pem_len = o->cfg->ca_pem_len;
+	}
+	m->cfg.ca_file = o->cfg->ca_file ? xstrdup(o->cfg->ca_file) : NULL;
+	m->cfg.insecure = o->cfg->insecure;
+	m->cfg.token = o->cfg->token ? xstrdup(o->cfg->token) : NULL;
+	m->cl = client_new(&m->cfg, 30000);
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	m->queue = json_object();
+	m->warned = json_object();
+	struct informer_handlers hs = {svc_add, svc_update, svc_delete, NULL};
+	struct informer_handlers hp = {pod_add, pod_update, pod_delete, NULL};
+	struct informer_handlers hn = {node_add, node_update, NULL, NULL};
+	struct informer_handlers he = {ep_add, ep_update, ep_delete, NULL};
+	struct informer_handlers hsl = {slice_changed, slice_update, slice_changed, NULL};
+	m->svcs = informer_new(&m->cfg, "/api/v1/services", &hs, m);
+	m->pods = informer_new(&m->cfg, "/api/v1/pods", &hp, m);
+	m->nodes = informer_new(&m->cfg, "/api/v1/nodes", &hn, m);
+	m->eps = informer_new(&m->cfg, "/api/v1/endpoints", &he, m);
+	m->slices = informer_new(&m->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &hsl, m);
+	struct informer *all[] = {m->pods, m->nodes, m->eps, m->slices, m->svcs};
+	for (size_t i = 0; i < 5; i++)
+		informer_start(all[i]);
+	for (size_t i = 0; i < 5; i++)
+		if (!informer_wait_synced(all[i], 10000)) {
+			snprintf(err, errlen, "controller informers did not sync within 10 s");
+			ctrl_manager_stop(m);
+			return -ETIMEDOUT;
+		}
+	m->ready = true;
+	pthread_create(&m->worker, NULL, work, m);
+	*out = m;
+	return 0;
+}
+
+void ctrl_manager_stop(struct ctrl_manager *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	bool had_worker = m->ready;
+	m->stop = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->mu);
+	if (had_worker)
+		pthread_join(m->worker, NULL);
+	informer_free(m->svcs);
+	informer_free(m->pods);
+	informer_free(m->nodes);
+	informer_free(m->eps);
+	informer_free(m->slices);
+	client_free(m->cl);
+	client_config_fini(&m->cfg);
+	json_decref(m->queue);
+	json_decref(m->warned);
+	free(m->lb_class);
+	free(m);
+}
