@@ -78,7 +78,7 @@ static void *worker(void *arg)
 			break;
 		snprintf(obj, sizeof(obj),
 			 "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"bench-%d\",\"namespace\":\"default\","
-			 "\"labels\":{\"app\":\"bench\"}},\"spec\":{\"selector\":{\"app\":\"bench\"},\"ports\":[{\"port\":80,"
+			 "\"labels\":{\"app\":\"bench\"}},\"spec\":{\"ports\":[{\"port\":80,"
 			 "\"targetPort\":9376,\"protocol\":\"TCP\"}]}}",
 			 id);
 		if (!strcmp(mode, "svcplane")) {

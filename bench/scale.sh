@@ -13,7 +13,7 @@ echo "svcplane with $N services: rss_kb=$(rss_kb $SP)"
 sp_stop
 sp_start "$BD/sp"
 curl -s -o /dev/null --cacert "$SP_CA" -H "Authorization: Bearer $SP_TOKEN" "$SP_URL/api/v1/services"
-echo "svcplane restart with $N services: ready_ms=$SP_READY_MS rss_kb_after_list=$(rss_kb $SP)"
+echo "svcplane restart with $N services: ready_ms=$SP_READY_MS rss_kb_after_list=$(rss_kb $SP) $(grep -o 'allocation repair.*' "$BD/sp.err" | tail -n1)"
 sp_stop
 etcd_start "$BD/etcd"
 build/bench/api_bench etcd http://127.0.0.1:23790 - - 16 "$N" >/dev/null

@@ -178,5 +178,6 @@ int main(int argc, char **argv)
 	qsort(lat, (size_t)n, sizeof(double), cmp);
 	printf("%s watch latency count=%d received=%d p50_ms=%.3f p99_ms=%.3f\n", mode, count, n, n ? lat[n / 2] : -1,
 	       n ? lat[(int)(n * 0.99)] : -1);
+	fflush(stdout);
 	_exit(n == count ? 0 : 1);
 }

@@ -214,9 +214,12 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 
 int apiserver__bootstrap_services(struct apiserver *as, int port)
 {
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int changed = apiserver__svc_repair(as);
-	if (changed > 0)
-		log_info("allocation repair: %d keys fixed", changed);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("allocation repair: %d keys fixed in %.1f ms", changed > 0 ? changed : 0,
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	int rc = ensure_service(as, "default", "kubernetes", 1,
 				json_pack("{s:s, s:s, s:{s:{s:s, s:s}}, s:{s:s, s:s, s:[{s:s, s:s, s:i, s:i}]}}",
 					  "apiVersion", "v1", "kind", "Service", "metadata", "labels", "component",
