@@ -86,3 +86,89 @@ int api_json_decode(const char *buf, size_t len, json_t **out, char *err, size_t
 	*out = v;
 	return 0;
 }
+
+/* Skips one JSON string starting at p (at the opening quote); returns the index after
+ * the closing quote, or len when unterminated. */
+static size_t skip_string(const char *s, size_t p, size_t len)
+{
+	for (p++; p < len; p++) {
+		if (s[p] == '\\')
+			p++;
+		else if (s[p] == '"')
+			return p + 1;
+	}
+	return len;
+}
+
+static size_t skip_ws(const char *s, size_t p, size_t len)
+{
+	while (p < len && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r'))
+		p++;
+	return p;
+}
+
+/* Skips one JSON value at p; returns the index after it (len when malformed). */
+static size_t skip_value(const char *s, size_t p, size_t len)
+{
+	if (p >= len)
+		return len;
+	if (s[p] == '"')
+		return skip_string(s, p, len);
+	if (s[p] == '{' || s[p] == '[') {
+		int depth = 0;
+		while (p < len) {
+			char c = s[p];
+			if (c == '"') {
+				p = skip_string(s, p, len);
+				continue;
+			}
+			if (c == '{' || c == '[')
+				depth++;
+			else if (c == '}' || c == ']') {
+				if (--depth == 0)
+					return p + 1;
+			}
+			p++;
+		}
+		return len;
+	}
+	while (p < len && s[p] != ',' && s[p] != '}' && s[p] != ']')
+		p++;
+	return p;
+}
+
+int api_json_member_span(const char *buf, size_t len, const char *key, size_t *off, size_t *vlen)
+{
+	size_t klen = strlen(key), p = skip_ws(buf, 0, len);
+	if (p >= len || buf[p] != '{')
+		return -EBADMSG;
+	p++;
+	while (p < len) {
+		p = skip_ws(buf, p, len);
+		if (p < len && buf[p] == '}')
+			return -ENOENT;
+		if (p >= len || buf[p] != '"')
+			return -EBADMSG;
+		size_t ks = p + 1, ke = skip_string(buf, p, len);
+		if (ke >= len)
+			return -EBADMSG;
+		p = skip_ws(buf, ke, len);
+		if (p >= len || buf[p] != ':')
+			return -EBADMSG;
+		p = skip_ws(buf, p + 1, len);
+		size_t vs = p;
+		p = skip_value(buf, p, len);
+		if (p >= len)
+			return -EBADMSG;
+		/* A key with escapes never equals a plain key; compare the raw bytes. */
+		if (ke - 1 - ks == klen && memcmp(buf + ks, key, klen) == 0) {
+			*off = vs;
+			*vlen = p - vs;
+			return 0;
+		}
+		p = skip_ws(buf, p, len);
+		if (p < len && buf[p] == ',')
+			p++;
+	}
+	return -EBADMSG;
+}

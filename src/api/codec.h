@@ -46,4 +46,10 @@ char *api_yaml_encode(const json_t *v);
  * bytes, ERR_UNSUPPORTED_MEDIA for a kind it has no schema for. */
 int api_proto_decode(const unsigned char *buf, size_t len, json_t **out, char *err, size_t errlen);
 
+/* Finds the value of the top-level member key of the JSON object in buf[0..len) without
+ * parsing the rest (so a caller can decode one member of a large object). Returns 0
+ * with the value's byte span, -ENOENT when the object has no such member, -EBADMSG when
+ * buf is not a well-formed object as far as the scan goes. */
+int api_json_member_span(const char *buf, size_t len, const char *key, size_t *off, size_t *vlen);
+
 #endif

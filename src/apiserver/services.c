@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "api/codec.h"
 #include "api/object.h"
 #include "api/service.h"
 #include "apiserver/internal.h"
@@ -348,7 +349,25 @@ int apiserver__svc_repair(struct apiserver *as)
 	}
 	json_t *want = json_object(); /* key -> owner */
 	for (size_t i = 0; i < svcs.len; i++) {
-		json_t *o = json_loadb(svcs.kvs[i]->value, svcs.kvs[i]->value_len, 0, NULL);
+		/* Only spec says what a Service holds; decoding just that member keeps the
+		 * pass fast with many large Services (managedFields, annotations). The owner
+		 * comes from the key, /registry/core/services/<ns>/<name>. */
+		const struct store_kv *kv = svcs.kvs[i];
+		size_t off, vlen;
+		json_t *o = NULL;
+		if (api_json_member_span(kv->value, kv->value_len, "spec", &off, &vlen) == 0) {
+			json_t *spec = json_loadb(kv->value + off, vlen, 0, NULL);
+			const char *ns = kv->key + strlen("/registry/core/services/");
+			const char *slash = strchr(ns, '/');
+			if (spec && slash) {
+				char *nsn = xstrndup(ns, (size_t)(slash - ns));
+				o = json_pack("{s:o, s:{s:s, s:s}}", "spec", spec, "metadata", "namespace", nsn, "name",
+					      slash + 1);
+				free(nsn);
+			} else {
+				json_decref(spec);
+			}
+		}
 		if (!o)
 			continue;
 		char **held = holdings(o);

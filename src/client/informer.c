@@ -80,6 +80,18 @@ static const char *sep(const char *path)
 	return strchr(path, '?') ? "&" : "?";
 }
 
+/* What no consumer of an informer reads, dropped before caching (like client-go's
+ * transform that strips managedFields): it is most of a small object's size. */
+static void trim(json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	json_object_del(meta, "managedFields");
+	json_t *ann = json_object_get(meta, "annotations");
+	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+	if (ann && json_object_size(ann) == 0)
+		json_object_del(meta, "annotations");
+}
+
 /* Lists the whole collection (paged); returns 0 with *items (array) and *rv. */
 static int list_all(struct informer *inf, json_t **items, long long *rv)
 {
@@ -134,6 +146,7 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 	json_t *o;
 	json_array_foreach(items, i, o)
 	{
+		trim(o);
 		char *k = informer_key(o);
 		json_object_set(fresh, k, o);
 		free(k);
@@ -175,6 +188,7 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 
 static void apply_event(struct informer *inf, const char *type, json_t *obj)
 {
+	trim(obj);
 	long long rv = atoll(api_str(obj, "metadata.resourceVersion") ?: "0");
 	if (!strcmp(type, "BOOKMARK")) {
 		pthread_mutex_lock(&inf->mu);

@@ -42,6 +42,7 @@ static void usage_server(FILE *f)
 		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
 		"  --max-endpoints-per-slice N       (default 100)\n"
+		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  -v, --verbose                     debug logging\n");
 }
@@ -80,7 +81,8 @@ static int cmd_server(int argc, char **argv)
 	const char *store_url = NULL;
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
-	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS };
+	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL };
+	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
 	static const struct option opts[] = {
 		{"data-dir", required_argument, 0, O_DATA},
@@ -98,6 +100,7 @@ static int cmd_server(int argc, char **argv)
 		{"history-revisions", required_argument, 0, O_HIST},
 		{"allow-service-external-ips", no_argument, 0, O_EXTIPS},
 		{"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
+		{"disable-controllers", no_argument, 0, O_NOCTRL},
 		{"loadbalancer-class", required_argument, 0, O_LBCLASS},
 		{"max-endpoints-per-slice", required_argument, 0, O_MAXEPS},
 		{"node-cidr-mask-size-ipv4", required_argument, 0, O_MASK4},
@@ -138,6 +141,7 @@ static int cmd_server(int argc, char **argv)
 			break;
 		case O_EXTIPS: o.allow_external_ips = true; break;
 		case O_LBPOOL: co.lb_pools = optarg; break;
+		case O_NOCTRL: no_controllers = true; break;
 		case O_LBCLASS: co.lb_class = optarg; break;
 		case O_MAXEPS:
 		case O_MASK4:
@@ -226,7 +230,7 @@ static int cmd_server(int argc, char **argv)
 	client_config_init(&cc);
 	rc = client_config_load(apiserver_kubeconfig_path(as), NULL, &cc, err, sizeof(err));
 	struct ctrl_manager *cm = NULL;
-	if (rc == 0) {
+	if (rc == 0 && !no_controllers) {
 		co.cfg = &cc;
 		co.cluster_cidr = o.cluster_cidr;
 		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
