@@ -47,6 +47,7 @@ struct ctrl_manager {
 	pthread_cond_t cond;
 	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
 	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
+	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
 	bool stop, ready;
 	pthread_t worker;
 };
@@ -156,8 +157,25 @@ static void node_changed(void *ud, const json_t *o)
 static void node_add(void *ud, const json_t *o) { node_changed(ud, o); }
 static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; node_changed(ud, o); }
 
+/* True (and forgotten) when obj is exactly the version this controller wrote last: its
+ * own write needs no reconcile (Kubernetes' endpoint slice tracker does the same). */
+static bool own_write(struct ctrl_manager *m, const char *kind, const json_t *obj)
+{
+	char *k = xasprintf("%s/%s/%s", kind, api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
+	pthread_mutex_lock(&m->mu);
+	const char *rv = json_string_value(json_object_get(m->own, k));
+	bool mine = rv && !strcmp(rv, api_str(obj, "metadata.resourceVersion") ?: "");
+	if (mine)
+		json_object_del(m->own, k);
+	pthread_mutex_unlock(&m->mu);
+	free(k);
+	return mine;
+}
+
 static void ep_changed(void *ud, const json_t *o)
 {
+	if (own_write(ud, "Endpoints", o))
+		return;
 	char *k = xasprintf("mirror/%s/%s", api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.name") ?: "");
 	enqueue(ud, k);
 	free(k);
@@ -170,7 +188,7 @@ static void ep_delete(void *ud, const json_t *o) { ep_changed(ud, o); }
 static void slice_changed(void *ud, const json_t *o)
 {
 	struct ctrl_manager *m = ud;
-	if (!m->ready)
+	if (!m->ready || own_write(m, "EndpointSlice", o))
 		return;
 	json_t *labels = api_get(o, "metadata.labels");
 	const char *svc = json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
@@ -199,8 +217,22 @@ static int write_obj(struct ctrl_manager *m, const char *method, const char *pat
 	int rc = client_request(m->cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &resp, NULL, err,
 				sizeof(err));
 	free(b);
-	if (rc == 0 && status >= 200 && status < 300)
+	if (rc == 0 && status >= 200 && status < 300) {
+		/* Remember the version we wrote, so its watch event does not queue us again. */
+		json_t *r = resp ? json_loads(resp, 0, NULL) : NULL;
+		const char *kind = api_str(r, "kind"), *rv = api_str(r, "metadata.resourceVersion");
+		if (kind && rv && strcmp(method, "DELETE") != 0) {
+			char *k = xasprintf("%s/%s/%s", kind, api_str(r, "metadata.namespace") ?: "", api_str(r, "metadata.name") ?: "");
+			pthread_mutex_lock(&m->mu);
+			if (json_object_size(m->own) > 100000)
+				json_object_clear(m->own);
+			json_object_set_new(m->own, k, json_string(rv));
+			pthread_mutex_unlock(&m->mu);
+			free(k);
+		}
+		json_decref(r);
 		rc = 0;
+	}
 	else if (rc == 0 && status == 409)
 		rc = -ESTALE;
 	else if (rc == 0 && status == 404)
@@ -382,31 +414,33 @@ static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, co
 	}
 	if (wants) {
 		json_t *pods = informer_list(m->pods, ns);
-		json_t *desired = ctrl_endpoints_desired(svc, pods, cur_ep, trigger);
-		if (desired && (!cur_ep || !ctrl_endpoints_equal(desired, cur_ep))) {
-			json_object_set_new(desired, "apiVersion", json_string("v1"));
-			json_object_set_new(desired, "kind", json_string("Endpoints"));
-			if (cur_ep) {
-				json_object_set_new(api_obj(desired, "metadata"), "resourceVersion",
-						    json_string(api_str(cur_ep, "metadata.resourceVersion") ?: ""));
-				rc = write_obj(m, "PUT", ep_path, desired);
-			} else {
-				char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);
-				rc = write_obj(m, "POST", coll, desired);
-				free(coll);
-			}
-		}
-		json_decref(desired);
+		/* Slices first: they are what the data plane and DNS read. */
 		json_t *nodes = informer_list(m->nodes, NULL);
 		json_t *existing = slices_of(m, ns, name, SLICE_CONTROLLER);
 		struct ctrl_slice_plan p = {0};
 		ctrl_slices_reconcile(svc, pods, nodes, existing, m->o.max_endpoints_per_slice, trigger, &p);
-		int r = apply_plan(m, ns, &p);
-		if (r < 0)
-			rc = r;
+		rc = apply_plan(m, ns, &p);
 		ctrl_slice_plan_fini(&p);
 		json_decref(existing);
 		json_decref(nodes);
+		json_t *desired = ctrl_endpoints_desired(svc, pods, cur_ep, trigger);
+		if (desired && (!cur_ep || !ctrl_endpoints_equal(desired, cur_ep))) {
+			json_object_set_new(desired, "apiVersion", json_string("v1"));
+			json_object_set_new(desired, "kind", json_string("Endpoints"));
+			int r;
+			if (cur_ep) {
+				json_object_set_new(api_obj(desired, "metadata"), "resourceVersion",
+						    json_string(api_str(cur_ep, "metadata.resourceVersion") ?: ""));
+				r = write_obj(m, "PUT", ep_path, desired);
+			} else {
+				char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);
+				r = write_obj(m, "POST", coll, desired);
+				free(coll);
+			}
+			if (r < 0)
+				rc = r;
+		}
+		json_decref(desired);
 		json_decref(pods);
 	} else {
 		/* No selector (or ExternalName): the endpoints controllers own nothing. Slices this
@@ -627,6 +661,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	pthread_cond_init(&m->cond, NULL);
 	m->queue = json_object();
 	m->warned = json_object();
+	m->own = json_object();
 	struct informer_handlers hs = {svc_add, svc_update, svc_delete, NULL};
 	struct informer_handlers hp = {pod_add, pod_update, pod_delete, NULL};
 	struct informer_handlers hn = {node_add, node_update, NULL, NULL};
@@ -672,6 +707,7 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 	client_config_fini(&m->cfg);
 	json_decref(m->queue);
 	json_decref(m->warned);
+	json_decref(m->own);
 	free(m->lb_class);
 	free(m);
 }

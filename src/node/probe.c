@@ -1,0 +1,780 @@
+/* probe.c - kubelet's probe state machine and its exec/httpGet/tcpSocket checks
+ * (see probe.h). The state machine reads no clock; the checks are non-blocking steps
+ * driven by node_probe_run_advance(). */
+#include "node/probe.h"
+
+#include "api/object.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "node/runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROBE_MAX_OUTPUT (10 * 1024) /* kubelet keeps at most 10 KiB of output */
+
+int64_t node_probe_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- spec ---- */
+
+static int int_field(const json_t *o, const char *key, int def, int min)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v))
+		return def;
+	json_int_t i = json_integer_value(v);
+	if (i < min)
+		return min;
+	return i > 1000000 ? 1000000 : (int)i;
+}
+
+/* A port is an int or a string: a number in text, or a container port name. */
+static int resolve_port(const json_t *port, const json_t *container, int *out, char *err,
+			size_t errlen)
+{
+	if (json_is_integer(port)) {
+		json_int_t p = json_integer_value(port);
+		if (p < 1 || p > 65535) {
+			snprintf(err, errlen, "invalid port number: %lld", (long long)p);
+			return -EINVAL;
+		}
+		*out = (int)p;
+		return 0;
+	}
+	const char *name = json_string_value(port);
+	if (!name || !*name) {
+		snprintf(err, errlen, "probe port is missing");
+		return -EINVAL;
+	}
+	char *end;
+	long n = strtol(name, &end, 10);
+	if (*end == 0 && n >= 1 && n <= 65535) {
+		*out = (int)n;
+		return 0;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(container, "ports"), i, p) {
+		const char *pn = json_string_value(json_object_get(p, "name"));
+		if (pn && strcmp(pn, name) == 0) {
+			json_int_t cp = json_integer_value(json_object_get(p, "containerPort"));
+			if (cp >= 1 && cp <= 65535) {
+				*out = (int)cp;
+				return 0;
+			}
+		}
+	}
+	/* kubelet's findPortByName wording */
+	snprintf(err, errlen, "couldn't find port: %s in %s", name,
+		 json_string_value(json_object_get(container, "name"))
+			 ? json_string_value(json_object_get(container, "name"))
+			 : "container");
+	return -EINVAL;
+}
+
+static char **strv_from_json(const json_t *arr)
+{
+	size_t n = json_array_size(arr), i;
+	char **v = xcalloc(n + 1, sizeof(*v));
+	json_t *s;
+	size_t k = 0;
+	json_array_foreach(arr, i, s)
+		if (json_is_string(s))
+			v[k++] = xstrdup(json_string_value(s));
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int node_probe_spec_parse(const json_t *probe, const json_t *container,
+			  struct node_probe_spec *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->initial_delay_s = int_field(probe, "initialDelaySeconds", 0, 0);
+	out->period_s = int_field(probe, "periodSeconds", 10, 1);
+	out->timeout_s = int_field(probe, "timeoutSeconds", 1, 1);
+	out->success_threshold = int_field(probe, "successThreshold", 1, 1);
+	out->failure_threshold = int_field(probe, "failureThreshold", 3, 1);
+	const json_t *ex = json_object_get(probe, "exec");
+	const json_t *hg = json_object_get(probe, "httpGet");
+	const json_t *ts = json_object_get(probe, "tcpSocket");
+	int rc;
+	if (json_is_object(ex)) {
+		out->handler = NODE_PROBE_EXEC;
+		out->argv = strv_from_json(json_object_get(ex, "command"));
+		if (!out->argv[0]) {
+			snprintf(err, errlen, "exec probe has no command");
+			rc = -EINVAL;
+			goto fail;
+		}
+		return 0;
+	}
+	if (json_is_object(hg)) {
+		out->handler = NODE_PROBE_HTTP;
+		const char *scheme = json_string_value(json_object_get(hg, "scheme"));
+		if (scheme && strcasecmp(scheme, "HTTPS") == 0)
+			out->https = true;
+		else if (scheme && *scheme && strcasecmp(scheme, "HTTP") != 0) {
+			snprintf(err, errlen, "unsupported HTTP probe scheme: %s", scheme);
+			rc = -EINVAL;
+			goto fail;
+		}
+		const char *host = json_string_value(json_object_get(hg, "host"));
+		out->host = host && *host ? xstrdup(host) : NULL;
+		const char *path = json_string_value(json_object_get(hg, "path"));
+		if (!path || !*path)
+			out->path = xstrdup("/");
+		else if (path[0] != '/')
+			out->path = xasprintf("/%s", path);
+		else
+			out->path = xstrdup(path);
+		size_t n = json_array_size(json_object_get(hg, "httpHeaders")), i, k = 0;
+		json_t *h;
+		out->headers = xcalloc(n + 1, sizeof(char *));
+		json_array_foreach(json_object_get(hg, "httpHeaders"), i, h) {
+			const char *hn = json_string_value(json_object_get(h, "name"));
+			const char *hv = json_string_value(json_object_get(h, "value"));
+			if (hn && *hn && !strpbrk(hn, "\r\n:") && (!hv || !strpbrk(hv, "\r\n")))
+				out->headers[k++] = xasprintf("%s: %s", hn, hv ? hv : "");
+		}
+		if ((rc = resolve_port(json_object_get(hg, "port"), container, &out->port, err, errlen)))
+			goto fail;
+		return 0;
+	}
+	if (json_is_object(ts)) {
+		out->handler = NODE_PROBE_TCP;
+		const char *host = json_string_value(json_object_get(ts, "host"));
+		out->host = host && *host ? xstrdup(host) : NULL;
+		if ((rc = resolve_port(json_object_get(ts, "port"), container, &out->port, err, errlen)))
+			goto fail;
+		return 0;
+	}
+	if (json_object_get(probe, "grpc")) {
+		snprintf(err, errlen, "grpc probes are not supported by this node runtime");
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	snprintf(err, errlen, "probe has no handler (exec, httpGet or tcpSocket)");
+	rc = -EINVAL;
+fail:
+	node_probe_spec_fini(out);
+	return rc;
+}
+
+void node_probe_spec_fini(struct node_probe_spec *spec)
+{
+	strv_free(spec->argv);
+	strv_free(spec->headers);
+	free(spec->host);
+	free(spec->path);
+	memset(spec, 0, sizeof(*spec));
+}
+
+/* ---- state machine ---- */
+
+static enum node_probe_result initial_result(enum node_probe_kind k)
+{
+	switch (k) {
+	case NODE_PROBE_READINESS:
+		return NODE_PROBE_FAILURE;
+	case NODE_PROBE_LIVENESS:
+		return NODE_PROBE_SUCCESS;
+	default:
+		return NODE_PROBE_UNKNOWN;
+	}
+}
+
+void node_probe_sm_init(struct node_probe_sm *sm, enum node_probe_kind kind,
+			const struct node_probe_spec *spec)
+{
+	memset(sm, 0, sizeof(*sm));
+	sm->kind = kind;
+	sm->initial_delay_ms = spec->initial_delay_s * 1000;
+	sm->period_ms = spec->period_s * 1000;
+	/* kubelet's validation forces 1 for liveness and startup; do the same here. */
+	sm->success_threshold = kind == NODE_PROBE_READINESS ? spec->success_threshold : 1;
+	sm->failure_threshold = spec->failure_threshold;
+	sm->result = initial_result(kind);
+	sm->last = NODE_PROBE_UNKNOWN;
+}
+
+void node_probe_sm_container_started(struct node_probe_sm *sm, int64_t now_ms)
+{
+	sm->result = initial_result(sm->kind);
+	sm->last = NODE_PROBE_UNKNOWN;
+	sm->run = 0;
+	sm->on_hold = false;
+	sm->running = true;
+	sm->next_ms = now_ms + sm->initial_delay_ms;
+}
+
+void node_probe_sm_container_stopped(struct node_probe_sm *sm)
+{
+	sm->running = false;
+	sm->run = 0;
+	sm->last = NODE_PROBE_UNKNOWN;
+	if (sm->kind == NODE_PROBE_READINESS)
+		sm->result = NODE_PROBE_FAILURE;
+}
+
+bool node_probe_sm_due(struct node_probe_sm *sm, bool started, int64_t now_ms)
+{
+	if (!sm->running || sm->on_hold || now_ms < sm->next_ms)
+		return false;
+	/* Each tick is consumed whether or not a probe runs, like kubelet's ticker. */
+	sm->next_ms = now_ms + sm->period_ms;
+	if (sm->kind == NODE_PROBE_STARTUP)
+		return !started;
+	return started;
+}
+
+bool node_probe_sm_record(struct node_probe_sm *sm, enum node_probe_result r, int64_t start_ms)
+{
+	(void)start_ms;
+	if (!sm->running || sm->on_hold || r == NODE_PROBE_UNKNOWN)
+		return false;
+	if (sm->last == r) {
+		sm->run++;
+	} else {
+		sm->last = r;
+		sm->run = 1;
+	}
+	if ((r == NODE_PROBE_FAILURE && sm->run < sm->failure_threshold) ||
+	    (r == NODE_PROBE_SUCCESS && sm->run < sm->success_threshold))
+		return false;
+	bool changed = sm->result != r;
+	sm->result = r;
+	if (r == NODE_PROBE_FAILURE && sm->kind != NODE_PROBE_READINESS) {
+		/* The container is going to be restarted: stop probing until it is, and do not
+		 * fall back to Unknown, which would turn the failure into a success. */
+		sm->on_hold = true;
+		sm->run = 0;
+	}
+	return changed;
+}
+
+int64_t node_probe_sm_next_ms(const struct node_probe_sm *sm)
+{
+	if (!sm->running || sm->on_hold)
+		return INT64_MAX;
+	return sm->next_ms;
+}
+
+/* ---- checks ---- */
+
+enum run_state { RUN_CONNECT, RUN_WRITE, RUN_READ, RUN_EXEC_OUT, RUN_EXEC_WAIT, RUN_DONE };
+
+struct node_probe_run {
+	enum node_probe_handler handler;
+	enum run_state state;
+	int fd;
+	pid_t pid;
+	int pidfd;
+	int64_t deadline;
+	struct buf req;
+	size_t req_off;
+	struct buf in;
+	char *what; /* "http://h:p/path", "tcp h:p" or the command line, for messages */
+	char *addr; /* "h:p" */
+	enum node_probe_result result;
+	char *msg;
+};
+
+static void run_finish(struct node_probe_run *r, enum node_probe_result res, char *msg_take)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	r->pidfd = -1;
+	r->result = res;
+	free(r->msg);
+	r->msg = msg_take ? msg_take : xstrdup("");
+	r->state = RUN_DONE;
+}
+
+static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
+		return -EHOSTUNREACH;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	if (ss->ss_family == AF_INET)
+		s4->sin_port = htons((uint16_t)port);
+	else
+		s6->sin6_port = htons((uint16_t)port);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* Go's net error words for the common errnos, so messages read like kubelet's. */
+static char *dial_msg(const struct node_probe_run *r, int e)
+{
+	const char *proto = r->handler == NODE_PROBE_HTTP ? "Get" : NULL;
+	const char *why = e == ETIMEDOUT ? "i/o timeout" : NULL;
+	char tail[160];
+	if (why)
+		snprintf(tail, sizeof(tail), "dial tcp %s: %s", r->addr, why);
+	else
+		snprintf(tail, sizeof(tail), "dial tcp %s: connect: %s", r->addr, strerror(e));
+	for (char *c = tail; *c; c++) /* Go lower-cases errno text */
+		if (c > tail && c[-1] == ':' && c[0] == ' ' && c[1] >= 'A' && c[1] <= 'Z')
+			c[1] = (char)(c[1] - 'A' + 'a');
+	if (proto)
+		return xasprintf("%s \"%s\": %s", proto, r->what, tail);
+	return xstrdup(tail);
+}
+
+static int start_connect(struct node_probe_run *r, const struct node_probe_spec *spec,
+			 const struct node_probe_target *t)
+{
+	const char *host = spec->host ? spec->host : t->pod_ip;
+	if (!host || !*host) {
+		run_finish(r, NODE_PROBE_FAILURE, xstrdup("probe has no host and the pod has no IP"));
+		return 0;
+	}
+	bool v6 = strchr(host, ':') != NULL;
+	r->addr = xasprintf(v6 ? "[%s]:%d" : "%s:%d", host, spec->port);
+	if (spec->handler == NODE_PROBE_HTTP)
+		r->what = xasprintf("http://%s%s", r->addr, spec->path);
+	else
+		r->what = xstrdup(r->addr);
+	if (spec->https) {
+		run_finish(r, NODE_PROBE_FAILURE,
+			   xasprintf("Get \"https://%s%s\": HTTPS probes are not supported by this node "
+				     "runtime",
+				     r->addr, spec->path));
+		return 0;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_addr(host, spec->port, &ss, &sl) < 0) {
+		char *m = spec->handler == NODE_PROBE_HTTP
+				  ? xasprintf("Get \"%s\": dial tcp: lookup %s: no such host", r->what, host)
+				  : xasprintf("dial tcp: lookup %s: no such host", host);
+		run_finish(r, NODE_PROBE_FAILURE, m);
+		return 0;
+	}
+	if (spec->handler == NODE_PROBE_HTTP) {
+		buf_printf(&r->req, "GET %s HTTP/1.1\r\n", spec->path);
+		bool has_host = false, has_ua = false, has_accept = false;
+		for (char **h = spec->headers; h && *h; h++) {
+			has_host |= strncasecmp(*h, "Host:", 5) == 0;
+			has_ua |= strncasecmp(*h, "User-Agent:", 11) == 0;
+			has_accept |= strncasecmp(*h, "Accept:", 7) == 0;
+		}
+		if (!has_host)
+			buf_printf(&r->req, "Host: %s\r\n", r->addr);
+		if (!has_ua)
+			buf_puts(&r->req, "User-Agent: kube-probe/1.34\r\n");
+		if (!has_accept)
+			buf_puts(&r->req, "Accept: */*\r\n");
+		for (char **h = spec->headers; h && *h; h++)
+			buf_printf(&r->req, "%s\r\n", *h);
+		buf_puts(&r->req, "Connection: close\r\n\r\n");
+	}
+	r->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		return -errno;
+	r->state = RUN_CONNECT; /* also when connect() completes at once: advance() sees it */
+	if (connect(r->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
+		run_finish(r, NODE_PROBE_FAILURE, dial_msg(r, errno));
+	return 0;
+}
+
+/* Reads /proc/PID/environ into a NULL-terminated vector. */
+static char **read_environ(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	buf_init(&b);
+	char tmp[4096];
+	ssize_t n;
+	while (fd >= 0 && b.len < (1u << 22) && (n = read(fd, tmp, sizeof(tmp))) > 0)
+		buf_append(&b, tmp, (size_t)n);
+	if (fd >= 0)
+		close(fd);
+	size_t cnt = 0;
+	for (size_t i = 0; i < b.len; i++)
+		cnt += b.data[i] == 0;
+	char **env = xcalloc(cnt + 2, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < b.len;) {
+		size_t l = strnlen(b.data + i, b.len - i);
+		if (l)
+			env[k++] = xstrndup(b.data + i, l);
+		i += l + 1;
+	}
+	buf_fini(&b);
+	return env;
+}
+
+static void exec_reap(struct node_probe_run *r, bool timed_out);
+
+static int start_exec(struct node_probe_run *r, const struct node_probe_spec *spec,
+		      const struct node_probe_target *t)
+{
+	struct buf cl;
+	buf_init(&cl);
+	for (char **a = spec->argv; *a; a++)
+		buf_printf(&cl, "%s%s", a == spec->argv ? "" : " ", *a);
+	r->what = buf_take(&cl);
+	if (t->pid <= 0) {
+		run_finish(r, NODE_PROBE_FAILURE, xstrdup("container is not running"));
+		return 0;
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	if (pidfd < 0) {
+		run_finish(r, NODE_PROBE_FAILURE,
+			   xasprintf("container process %d is gone: %s", (int)t->pid, strerror(errno)));
+		return 0;
+	}
+	char **env = read_environ(t->pid);
+	char cwd[4096] = "/", link[64];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)t->pid);
+	ssize_t cl_len = readlink(link, cwd, sizeof(cwd) - 1);
+	cwd[cl_len > 0 ? cl_len : 1] = 0;
+	const char *path_env = NULL;
+	for (char **e = env; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path_env = *e + 5;
+	char *file = NULL, err[512];
+	int rc = 0;
+	if (node_rt_lookpath(spec->argv[0], path_env, cwd, &file, err, sizeof(err)) < 0) {
+		close(pidfd);
+		strv_free(env);
+		run_finish(r, NODE_PROBE_FAILURE, xasprintf("%s", err));
+		return 0;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+		if (devnull >= 0)
+			close(devnull);
+		goto out;
+	}
+	if (pid == 0) {
+		/* Child: only async-signal-safe calls until execve. */
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		setpgid(0, 0);
+		if (setns(pidfd, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0) {
+			static const char m[] = "exec probe: setns into the container failed\n";
+			(void)!write(p[1], m, sizeof(m) - 1);
+			_exit(126);
+		}
+		if (chdir(cwd) < 0)
+			(void)!chdir("/");
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execve(file, spec->argv, env);
+		static const char m[] = "exec probe: execve failed\n";
+		(void)!write(2, m, sizeof(m) - 1);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(p[1]);
+	if (devnull >= 0)
+		close(devnull);
+	r->pid = pid;
+	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* to wait for the exit in a loop */
+	if (r->pidfd < 0) {
+		rc = -errno;
+		close(p[0]);
+		exec_reap(r, true);
+		goto out;
+	}
+	r->fd = p[0];
+	fcntl(r->fd, F_SETFL, O_NONBLOCK);
+	r->state = RUN_EXEC_OUT;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	free(file);
+	strv_free(env);
+	return rc;
+}
+
+int node_probe_run_start(const struct node_probe_spec *spec, const struct node_probe_target *t,
+			 int64_t now_ms, struct node_probe_run **out)
+{
+	struct node_probe_run *r = xcalloc(1, sizeof(*r));
+	r->handler = spec->handler;
+	r->fd = r->pidfd = -1;
+	r->deadline = now_ms + (int64_t)spec->timeout_s * 1000;
+	buf_init(&r->req);
+	buf_init(&r->in);
+	int rc = spec->handler == NODE_PROBE_EXEC ? start_exec(r, spec, t) : start_connect(r, spec, t);
+	if (rc < 0) {
+		node_probe_run_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int node_probe_run_fd(const struct node_probe_run *r, short *events)
+{
+	switch (r->state) {
+	case RUN_CONNECT:
+	case RUN_WRITE:
+		*events = POLLOUT;
+		return r->fd;
+	case RUN_READ:
+	case RUN_EXEC_OUT:
+		*events = POLLIN;
+		return r->fd;
+	case RUN_EXEC_WAIT:
+		*events = POLLIN;
+		return r->pidfd;
+	default:
+		*events = 0;
+		return -1;
+	}
+}
+
+int64_t node_probe_run_deadline(const struct node_probe_run *r)
+{
+	return r->deadline;
+}
+
+static void exec_reap(struct node_probe_run *r, bool timed_out)
+{
+	int status = 0;
+	if (timed_out) {
+		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
+	}
+	while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r->pid = 0;
+	if (timed_out) {
+		run_finish(r, NODE_PROBE_FAILURE, xasprintf("command \"%s\" timed out", r->what));
+		return;
+	}
+	char *out = r->in.data ? xstrdup(r->in.data) : xstrdup("");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		run_finish(r, NODE_PROBE_SUCCESS, out);
+	else
+		run_finish(r, NODE_PROBE_FAILURE, out);
+}
+
+static void http_parse(struct node_probe_run *r, bool eof)
+{
+	char *eol = r->in.data ? strstr(r->in.data, "\r\n") : NULL;
+	if (!eol && !eof && r->in.len < PROBE_MAX_OUTPUT)
+		return;
+	int major, minor, code;
+	if (!r->in.data || sscanf(r->in.data, "HTTP/%d.%d %d", &major, &minor, &code) != 3) {
+		run_finish(r, NODE_PROBE_FAILURE,
+			   xasprintf("Get \"%s\": malformed HTTP response", r->what));
+		return;
+	}
+	if (code >= 200 && code < 400)
+		run_finish(r, NODE_PROBE_SUCCESS, xasprintf("HTTP probe succeeded with statuscode: %d", code));
+	else
+		run_finish(r, NODE_PROBE_FAILURE, xasprintf("HTTP probe failed with statuscode: %d", code));
+}
+
+bool node_probe_run_advance(struct node_probe_run *r, int64_t now_ms)
+{
+	for (int guard = 0; guard < 64 && r->state != RUN_DONE; guard++) {
+		switch (r->state) {
+		case RUN_CONNECT: {
+			struct pollfd pfd = {.fd = r->fd, .events = POLLOUT};
+			if (poll(&pfd, 1, 0) <= 0)
+				goto check_deadline;
+			int e = 0;
+			socklen_t el = sizeof(e);
+			getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+			if (e) {
+				run_finish(r, NODE_PROBE_FAILURE, dial_msg(r, e));
+				break;
+			}
+			if (r->handler == NODE_PROBE_TCP) {
+				run_finish(r, NODE_PROBE_SUCCESS, xstrdup(""));
+				break;
+			}
+			r->state = RUN_WRITE;
+			break;
+		}
+		case RUN_WRITE: {
+			ssize_t n = send(r->fd, r->req.data + r->req_off, r->req.len - r->req_off,
+					 MSG_NOSIGNAL);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				goto check_deadline;
+			if (n < 0) {
+				run_finish(r, NODE_PROBE_FAILURE,
+					   xasprintf("Get \"%s\": write: %s", r->what, strerror(errno)));
+				break;
+			}
+			r->req_off += (size_t)n;
+			if (r->req_off == r->req.len)
+				r->state = RUN_READ;
+			break;
+		}
+		case RUN_READ:
+		case RUN_EXEC_OUT: {
+			char tmp[4096];
+			ssize_t n = read(r->fd, tmp, sizeof(tmp));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				goto check_deadline;
+			if (n > 0) {
+				size_t keep = (size_t)n;
+				if (r->in.len + keep > PROBE_MAX_OUTPUT)
+					keep = PROBE_MAX_OUTPUT - r->in.len;
+				buf_append(&r->in, tmp, keep);
+				if (r->state == RUN_READ)
+					http_parse(r, false);
+				break;
+			}
+			if (r->state == RUN_READ) {
+				if (n < 0)
+					run_finish(r, NODE_PROBE_FAILURE,
+						   xasprintf("Get \"%s\": read: %s", r->what, strerror(errno)));
+				else
+					http_parse(r, true);
+				break;
+			}
+			close(r->fd); /* EOF of the exec output: wait for the exit */
+			r->fd = -1;
+			r->state = RUN_EXEC_WAIT;
+			break;
+		}
+		case RUN_EXEC_WAIT: {
+			struct pollfd pfd = {.fd = r->pidfd, .events = POLLIN};
+			if (poll(&pfd, 1, 0) <= 0)
+				goto check_deadline;
+			exec_reap(r, false);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return r->state == RUN_DONE;
+check_deadline:
+	if (now_ms >= r->deadline) {
+		if (r->handler == NODE_PROBE_EXEC)
+			exec_reap(r, true);
+		else if (r->handler == NODE_PROBE_TCP || r->state == RUN_CONNECT)
+			run_finish(r, NODE_PROBE_FAILURE, dial_msg(r, ETIMEDOUT));
+		else
+			run_finish(r, NODE_PROBE_FAILURE,
+				   xasprintf("Get \"%s\": context deadline exceeded (Client.Timeout "
+					     "exceeded while awaiting headers)",
+					     r->what));
+	}
+	return r->state == RUN_DONE;
+}
+
+enum node_probe_result node_probe_run_result(const struct node_probe_run *r, const char **msg)
+{
+	if (msg)
+		*msg = r->msg ? r->msg : "";
+	return r->state == RUN_DONE ? r->result : NODE_PROBE_UNKNOWN;
+}
+
+void node_probe_run_free(struct node_probe_run *r)
+{
+	if (!r)
+		return;
+	if (r->pid > 0)
+		exec_reap(r, true);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	buf_fini(&r->req);
+	buf_fini(&r->in);
+	free(r->what);
+	free(r->addr);
+	free(r->msg);
+	free(r);
+}
+
+enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
+					   const struct node_probe_target *t, char *msg,
+					   size_t msglen)
+{
+	struct node_probe_run *r;
+	int64_t now = node_probe_now_ms();
+	int rc = node_probe_run_start(spec, t, now, &r);
+	if (rc < 0) {
+		if (msg && msglen)
+			snprintf(msg, msglen, "probe could not start: %s", strerror(-rc));
+		return NODE_PROBE_UNKNOWN;
+	}
+	/* Bounded: each round either makes progress or waits until the deadline. */
+	for (int rounds = 0; rounds < 100000 && !node_probe_run_advance(r, now); rounds++) {
+		short ev;
+		int fd = node_probe_run_fd(r, &ev);
+		int64_t wait = node_probe_run_deadline(r) - now;
+		struct pollfd pfd = {.fd = fd, .events = ev};
+		poll(&pfd, fd >= 0 ? 1 : 0, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+		now = node_probe_now_ms();
+	}
+	(void)node_probe_run_advance(r, INT64_MAX / 2); /* past any deadline: forces an end */
+	const char *m;
+	enum node_probe_result res = node_probe_run_result(r, &m);
+	if (msg && msglen)
+		snprintf(msg, msglen, "%s", m);
+	node_probe_run_free(r);
+	return res;
+}
