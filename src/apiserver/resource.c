@@ -503,15 +503,28 @@ static bool check_namespace(struct rq *q, const char *name)
 	return true;
 }
 
+/* The stored form: the object without metadata.resourceVersion (the store's mod_rev is
+ * the version). The field is taken out and put back rather than copying the object. */
 static char *dump_for_store(const json_t *o)
 {
-	json_t *c = json_copy((json_t *)o);
-	json_t *meta = json_deep_copy(json_object_get(c, "metadata"));
-	json_object_del(meta, "resourceVersion");
-	json_object_set_new(c, "metadata", meta);
-	char *s = json_dumps(c, JSON_COMPACT);
-	json_decref(c);
+	json_t *meta = json_object_get(o, "metadata");
+	json_t *rv = json_incref(json_object_get(meta, "resourceVersion"));
+	if (rv)
+		json_object_del(meta, "resourceVersion");
+	char *s = json_dumps(o, JSON_COMPACT);
+	if (rv)
+		json_object_set_new(meta, "resourceVersion", rv);
 	return s;
+}
+
+/* The reply to a write: the object as written, with the version it was stored at (the
+ * same as decoding the stored bytes, without the parse). */
+static json_t *written(json_t *w, const struct store_kv *kv)
+{
+	char rv[32];
+	snprintf(rv, sizeof(rv), "%lld", (long long)kv->mod_rev);
+	json_object_set_new(api_obj(w, "metadata"), "resourceVersion", json_string(rv));
+	return w;
 }
 
 static const char *manager(struct rq *q, const char *fallback)
@@ -741,8 +754,7 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 	}
 	if (q->dry_run)
 		return apiserver__send_json(q, 201, w);
-	json_decref(w);
-	json_t *out = apiserver__decode_kv(res.kv, 0);
+	json_t *out = written(w, res.kv);
 	store_kv_unref(res.kv);
 	apiserver__set_type(q->k, out);
 	apiserver__send_json(q, 201, out);
@@ -881,8 +893,7 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 		json_decref(w);
 		return rc == -ESTALE ? -ESTALE : 0;
 	}
-	json_t *out = finalize || q->dry_run ? json_incref(w) : apiserver__decode_kv(res.kv, 0);
-	json_decref(w);
+	json_t *out = finalize || q->dry_run ? w : written(w, res.kv);
 	store_kv_unref(res.kv);
 	apiserver__set_type(q->k, out);
 	if (!strcmp(q->k->kind, "Namespace"))
