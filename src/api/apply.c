@@ -23,6 +23,7 @@
  * creationTimestamp, selfLink, managedFields.
  */
 #include "api/patch.h"
+#include "api/patch_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,54 +36,7 @@
 
 #define PATH_MAX_DEPTH 64
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static bool value_equal(const json_t *a, const json_t *b)
-{
-	if (!a || !b)
-		return a == b;
-	if (json_is_number(a) && json_is_number(b)) {
-		if (json_is_integer(a) && json_is_integer(b))
-			return json_integer_value(a) == json_integer_value(b);
-		return json_number_value(a) == json_number_value(b);
-	}
-	if (json_typeof(a) != json_typeof(b))
-		return false;
-	if (json_is_string(a))
-		return strcmp(json_string_value(a), json_string_value(b)) == 0;
-	if (json_is_array(a)) {
-		if (json_array_size(a) != json_array_size(b))
-			return false;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!value_equal(json_array_get(a, i), json_array_get(b, i)))
-				return false;
-		return true;
-	}
-	if (json_is_object(a)) {
-		const char *k;
-		json_t *v;
-		if (json_object_size(a) != json_object_size(b))
-			return false;
-		json_object_foreach((json_t *)a, k, v)
-		{
-			if (!value_equal(v, json_object_get(b, k)))
-				return false;
-		}
-		return true;
-	}
-	return true;
-}
 
 /* ---- types ---- */
 
@@ -500,7 +454,7 @@ static void walk_list(const json_t *l, const json_t *r, const struct ty *t, stru
 static void walk(const json_t *l, const json_t *r, struct ty t, struct path *p, struct walk *w)
 {
 	if (p->n >= PATH_MAX_DEPTH - 1) {
-		if (!value_equal(l, r))
+		if (!api__value_equal(l, r))
 			mark(r ? w->changed : w->removed, p);
 		return;
 	}
@@ -532,7 +486,7 @@ static void walk(const json_t *l, const json_t *r, struct ty t, struct path *p, 
 		return;
 	}
 	/* a leaf: scalar, null, empty object or list, atomic list */
-	if (!l || !value_equal(l, r))
+	if (!l || !api__value_equal(l, r))
 		mark(w->changed, p);
 }
 
@@ -978,7 +932,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	if (causes)
 		*causes = NULL;
 	if (!json_is_object(applied) || (live && !json_is_object(live))) {
-		seterr(err, errlen, "invalid apply configuration: not a JSON object");
+		api__seterr(err, errlen, "invalid apply configuration: not a JSON object");
 		return -EINVAL;
 	}
 	cfg = json_deep_copy(applied);
@@ -1070,7 +1024,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 			buf_printf(&msg, "Apply failed with %zu conflicts: %s", json_array_size(c.paths),
 				   c.lines.data);
 		}
-		seterr(err, errlen, "%s", msg.data);
+		api__seterr(err, errlen, "%s", msg.data);
 		buf_fini(&msg);
 		buf_fini(&c.lines);
 		free(order);
@@ -1093,7 +1047,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	if (!mine) {
 		mine = entries_add(&es, manager, "Apply", api_version);
 	} else if (json_object_size(changed) == 0 && json_object_size(removed) == 0 &&
-		   value_equal(mine->set, applied_set) && str_eq(mine->api_version, api_version)) {
+		   api__value_equal(mine->set, applied_set) && str_eq(mine->api_version, api_version)) {
 		now = mine->time; /* a no-op apply keeps the entry as it was */
 	}
 	free(mine->api_version);

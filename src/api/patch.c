@@ -17,6 +17,7 @@
  * kube-apiserver uses.
  */
 #include "api/patch.h"
+#include "api/patch_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -27,9 +28,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void api__seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,7 +40,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* JSON equality where 80 and 80.0 are the same number (Go decodes both to float64). */
-static bool value_equal(const json_t *a, const json_t *b)
+bool api__value_equal(const json_t *a, const json_t *b)
 {
 	if (!a || !b)
 		return a == b;
@@ -59,7 +58,7 @@ static bool value_equal(const json_t *a, const json_t *b)
 		if (json_array_size(a) != json_array_size(b))
 			return false;
 		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!value_equal(json_array_get(a, i), json_array_get(b, i)))
+			if (!api__value_equal(json_array_get(a, i), json_array_get(b, i)))
 				return false;
 		return true;
 	}
@@ -70,7 +69,7 @@ static bool value_equal(const json_t *a, const json_t *b)
 			return false;
 		json_object_foreach((json_t *)a, k, v)
 		{
-			if (!value_equal(v, json_object_get(b, k)))
+			if (!api__value_equal(v, json_object_get(b, k)))
 				return false;
 		}
 		return true;
@@ -261,7 +260,7 @@ static int jp_add(json_t **doc, const struct ptr *p, const char *path, json_t *v
 			return 0;
 		}
 		if (!parse_index(last, &idx) || idx > json_array_size(parent)) {
-			seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
+			api__seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
 			       last);
 			json_decref(v_take);
 			return -EINVAL;
@@ -269,7 +268,7 @@ static int jp_add(json_t **doc, const struct ptr *p, const char *path, json_t *v
 		json_array_insert_new(parent, idx, v_take);
 		return 0;
 	}
-	seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
+	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
 	       path);
 	json_decref(v_take);
 	return -EINVAL;
@@ -284,7 +283,7 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	size_t idx;
 
 	if (p->n == 0) {
-		seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value",
+		api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value",
 		       opname, path);
 		return -EINVAL;
 	}
@@ -293,7 +292,7 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	if (json_is_object(parent)) {
 		v = json_object_get(parent, last);
 		if (!v) {
-			seterr(err, errlen, "Unable to remove nonexistent key: %s: missing value", last);
+			api__seterr(err, errlen, "Unable to remove nonexistent key: %s: missing value", last);
 			return -EINVAL;
 		}
 		if (removed)
@@ -303,7 +302,7 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	}
 	if (json_is_array(parent)) {
 		if (!parse_index(last, &idx) || idx >= json_array_size(parent)) {
-			seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
+			api__seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
 			       last);
 			return -EINVAL;
 		}
@@ -312,7 +311,7 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 		json_array_remove(parent, idx);
 		return 0;
 	}
-	seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
+	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
 	       path);
 	return -EINVAL;
 }
@@ -328,24 +327,24 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 	int rc = -EINVAL;
 
 	if (!json_is_object(op)) {
-		seterr(err, errlen, "invalid JSON patch operation: not an object");
+		api__seterr(err, errlen, "invalid JSON patch operation: not an object");
 		goto out;
 	}
 	if (!kind) {
-		seterr(err, errlen, "Unexpected kind: unknown: unknown object type");
+		api__seterr(err, errlen, "Unexpected kind: unknown: unknown object type");
 		goto out;
 	}
 	if (!path) {
-		seterr(err, errlen, "%s operation is missing path: missing value", kind);
+		api__seterr(err, errlen, "%s operation is missing path: missing value", kind);
 		goto out;
 	}
 	if (ptr_parse(path, &p) < 0) {
-		seterr(err, errlen, "invalid JSON pointer: \"%s\"", path);
+		api__seterr(err, errlen, "invalid JSON pointer: \"%s\"", path);
 		goto out;
 	}
 	if (strcmp(kind, "add") == 0) {
 		if (!value) {
-			seterr(err, errlen, "add operation failed to decode value: missing value");
+			api__seterr(err, errlen, "add operation failed to decode value: missing value");
 			goto out;
 		}
 		rc = jp_add(doc, &p, path, json_deep_copy(value), "add", err, errlen);
@@ -353,7 +352,7 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 		rc = jp_remove(*doc, &p, path, NULL, "remove", err, errlen);
 	} else if (strcmp(kind, "replace") == 0) {
 		if (!value) {
-			seterr(err, errlen, "replace operation failed to decode value: missing value");
+			api__seterr(err, errlen, "replace operation failed to decode value: missing value");
 			goto out;
 		}
 		if (p.n == 0) {
@@ -364,13 +363,13 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 		}
 		json_t *parent = ptr_get(*doc, &p, p.n - 1);
 		if (!json_is_object(parent) && !json_is_array(parent)) {
-			seterr(err, errlen,
+			api__seterr(err, errlen,
 			       "replace operation does not apply: doc is missing path: %s: missing value",
 			       path);
 			goto out;
 		}
 		if (!ptr_get(*doc, &p, p.n)) {
-			seterr(err, errlen,
+			api__seterr(err, errlen,
 			       "replace operation does not apply: doc is missing key: %s: missing value",
 			       path);
 			goto out;
@@ -381,18 +380,18 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 	} else if (strcmp(kind, "move") == 0 || strcmp(kind, "copy") == 0) {
 		bool move = kind[0] == 'm';
 		if (!from || ptr_parse(from, &f) < 0) {
-			seterr(err, errlen, "%s operation is missing from: missing value", kind);
+			api__seterr(err, errlen, "%s operation is missing from: missing value", kind);
 			goto out;
 		}
 		if (!ptr_get(*doc, &f, f.n)) {
-			seterr(err, errlen,
+			api__seterr(err, errlen,
 			       "%s operation does not apply: doc is missing from path: %s: missing value",
 			       kind, from);
 			goto out;
 		}
 		if (move) {
 			if (strncmp(path, from, strlen(from)) == 0 && path[strlen(from)] == '/') {
-				seterr(err, errlen,
+				api__seterr(err, errlen,
 				       "move operation does not apply: from path is a prefix of path: %s",
 				       path);
 				goto out;
@@ -405,7 +404,7 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 		}
 		if (p.n > 0 && !json_is_object(ptr_get(*doc, &p, p.n - 1)) &&
 		    !json_is_array(ptr_get(*doc, &p, p.n - 1))) {
-			seterr(
+			api__seterr(
 			    err, errlen,
 			    "%s operation does not apply: doc is missing destination path: %s: missing value",
 			    kind, path);
@@ -416,14 +415,14 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 		v = NULL;
 	} else if (strcmp(kind, "test") == 0) {
 		json_t *cur = ptr_get(*doc, &p, p.n);
-		if ((!cur && (!value || json_is_null(value))) || value_equal(cur, value)) {
+		if ((!cur && (!value || json_is_null(value))) || api__value_equal(cur, value)) {
 			rc = 0;
 		} else {
-			seterr(err, errlen, "testing value %s failed: test failed", path);
+			api__seterr(err, errlen, "testing value %s failed: test failed", path);
 			rc = -EINVAL;
 		}
 	} else {
-		seterr(err, errlen, "Unexpected kind: %s: unknown object type", kind);
+		api__seterr(err, errlen, "Unexpected kind: %s: unknown object type", kind);
 	}
 out:
 	json_decref(v);
@@ -441,7 +440,7 @@ int api_json_patch(const json_t *target, const json_t *ops, json_t **out, char *
 
 	*out = NULL;
 	if (!json_is_array(ops)) {
-		seterr(err, errlen, "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+		api__seterr(err, errlen, "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
 		return -EINVAL;
 	}
 	doc = json_deep_copy(target ? target : json_null());
@@ -569,7 +568,7 @@ static int err_no_merge_key(struct smp *c, const json_t *m, const char *key)
 
 	buf_init(&b);
 	go_fmt(&b, m);
-	seterr(c->err, c->errlen, "map: %s does not contain declared merge key: %s", b.data, key);
+	api__seterr(c->err, c->errlen, "map: %s does not contain declared merge key: %s", b.data, key);
 	buf_fini(&b);
 	return -EINVAL;
 }
@@ -582,7 +581,7 @@ static int err_bad_patch_type(struct smp *c, const json_t *t, const json_t *m)
 	buf_init(&bt);
 	go_fmt(&b, m);
 	go_fmt(&bt, t);
-	seterr(c->err, c->errlen, "unknown patch type: %s in map: %s", bt.data, b.data);
+	api__seterr(c->err, c->errlen, "unknown patch type: %s in map: %s", bt.data, b.data);
 	buf_fini(&b);
 	buf_fini(&bt);
 	return -EINVAL;
@@ -597,7 +596,7 @@ static long list_index(const json_t *l, const json_t *v, const char *mkey)
 	for (size_t i = 0; i < json_array_size(l); i++) {
 		const json_t *it = json_array_get(l, i);
 		const json_t *have = mkey ? (json_is_object(it) ? json_object_get(it, mkey) : NULL) : it;
-		if (value_equal(want, have))
+		if (api__value_equal(want, have))
 			return (long)i;
 	}
 	return -1;
@@ -730,7 +729,7 @@ static void dedup_scalars(json_t *s)
 	size_t last = len - 1;
 	for (size_t i = 0; i < last; i++) {
 		for (size_t j = i + 1; j <= last; j++) {
-			if (value_equal(json_array_get(s, i), json_array_get(s, j))) {
+			if (api__value_equal(json_array_get(s, i), json_array_get(s, j))) {
 				json_array_set(s, j, json_array_get(s, last));
 				json_array_remove(s, last);
 				last--;
@@ -764,11 +763,11 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 					: json_is_number(v) ? 3
 							    : 4;
 				if (k == 1) {
-					seterr(c->err, c->errlen, "lists of lists are not supported");
+					api__seterr(c->err, c->errlen, "lists of lists are not supported");
 					goto fail;
 				}
 				if (kind >= 0 && k != kind) {
-					seterr(c->err, c->errlen, "list element types are not identical");
+					api__seterr(c->err, c->errlen, "list element types are not identical");
 					goto fail;
 				}
 				kind = k;
@@ -798,7 +797,7 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 		return out;
 	}
 	if (!fi->merge_key) {
-		seterr(c->err, c->errlen, "cannot merge lists without merge key for type map");
+		api__seterr(c->err, c->errlen, "cannot merge lists without merge key for type map");
 		goto fail;
 	}
 	/* mergeSliceWithSpecialElements */
@@ -820,10 +819,10 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 			for (size_t j = 0; j < json_array_size(orig);) {
 				json_t *it = json_array_get(orig, j);
 				if (!json_is_object(it)) {
-					seterr(c->err, c->errlen, "value for key %zu is not a map.", j);
+					api__seterr(c->err, c->errlen, "value for key %zu is not a map.", j);
 					goto fail;
 				}
-				if (value_equal(json_object_get(it, fi->merge_key), mv))
+				if (api__value_equal(json_object_get(it, fi->merge_key), mv))
 					json_array_remove(orig, j);
 				else
 					j++;
@@ -831,7 +830,7 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 		} else if (ds && strcmp(ds, "replace") == 0) {
 			replace = true;
 		} else if (ds && strcmp(ds, "merge") == 0) {
-			seterr(c->err, c->errlen, "merging lists cannot yet be specified in the patch");
+			api__seterr(c->err, c->errlen, "merging lists cannot yet be specified in the patch");
 			goto fail;
 		} else {
 			err_bad_patch_type(c, d, v);
@@ -863,10 +862,10 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 		for (size_t j = 0; j < json_array_size(merged); j++) {
 			json_t *it = json_array_get(merged, j);
 			if (!json_is_object(it)) {
-				seterr(c->err, c->errlen, "value for key %zu is not a map.", j);
+				api__seterr(c->err, c->errlen, "value for key %zu is not a map.", j);
 				goto fail;
 			}
-			if (value_equal(json_object_get(it, fi->merge_key), mv)) {
+			if (api__value_equal(json_object_get(it, fi->merge_key), mv)) {
 				at = (long)j;
 				break;
 			}
@@ -904,7 +903,7 @@ static int check_set_order(const json_t *plist, const json_t *order, const char 
 	for (size_t i = 0; i < json_array_size(plist); i++) {
 		json_t *v = json_array_get(plist, i);
 		if (mkey && !json_is_object(v)) {
-			seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
+			api__seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
 			rc = -EINVAL;
 			goto out;
 		}
@@ -928,9 +927,9 @@ static int check_set_order(const json_t *plist, const json_t *order, const char 
 				rc = err_no_merge_key(c, pv, mkey);
 				goto out;
 			}
-			eq = value_equal(json_object_get(pv, mkey), json_object_get(ov, mkey));
+			eq = api__value_equal(json_object_get(pv, mkey), json_object_get(ov, mkey));
 		} else {
-			eq = value_equal(pv, ov);
+			eq = api__value_equal(pv, ov);
 		}
 		if (eq)
 			pi++;
@@ -942,7 +941,7 @@ static int check_set_order(const json_t *plist, const json_t *order, const char 
 		buf_init(&b);
 		go_fmt(&a, plist);
 		go_fmt(&b, order);
-		seterr(c->err, c->errlen, "The order in patch list:\n%s\n doesn't match %s list:\n%s\n",
+		api__seterr(c->err, c->errlen, "The order in patch list:\n%s\n doesn't match %s list:\n%s\n",
 		       a.data, SET_ORDER, b.data);
 		buf_fini(&a);
 		buf_fini(&b);
@@ -963,11 +962,11 @@ static int smp_set_order(json_t *orig, const json_t *patch, const char *key, con
 	const char *mkey = NULL;
 
 	if (!json_is_array(order)) {
-		seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
+		api__seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
 		return -EINVAL;
 	}
 	if ((olist && !json_is_array(olist)) || (plist && !json_is_array(plist))) {
-		seterr(c->err, c->errlen, "expected a []interface {}, but received a %s",
+		api__seterr(c->err, c->errlen, "expected a []interface {}, but received a %s",
 		       json_is_object(olist ? olist : plist) ? "map[string]interface {}" : "non-list");
 		return -EINVAL;
 	}
@@ -1026,7 +1025,7 @@ static json_t *smp_map(json_t *orig_take, const json_t *patch, const struct node
 	json_t *rk = json_object_get(patch, RETAIN_KEYS);
 	if (rk) {
 		if (!json_is_array(rk)) {
-			seterr(c->err, c->errlen, "invalid patch format of retainKeys");
+			api__seterr(c->err, c->errlen, "invalid patch format of retainKeys");
 			goto out;
 		}
 		json_object_foreach((json_t *)patch, k, pv)
@@ -1038,7 +1037,7 @@ static json_t *smp_map(json_t *orig_take, const json_t *patch, const struct node
 			bool found = list_index(rk, ks, NULL) >= 0;
 			json_decref(ks);
 			if (!found) {
-				seterr(c->err, c->errlen, "invalid patch format of retainKeys");
+				api__seterr(c->err, c->errlen, "invalid patch format of retainKeys");
 				goto out;
 			}
 		}
@@ -1058,7 +1057,7 @@ static json_t *smp_map(json_t *orig_take, const json_t *patch, const struct node
 			continue;
 		const char *key = k + strlen(SET_ORDER);
 		if (!*key) {
-			seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
+			api__seterr(c->err, c->errlen, "invalid patch format of setElementOrder list");
 			goto out;
 		}
 		if (smp_set_order(orig, patch, key, pv, n, c) < 0)
@@ -1078,7 +1077,7 @@ static json_t *smp_map(json_t *orig_take, const json_t *patch, const struct node
 			key = k + strlen(DELETE_PRIMITIVE);
 			delete_list = true;
 			if (!*key) {
-				seterr(c->err, c->errlen, "invalid patch format of primitive list");
+				api__seterr(c->err, c->errlen, "invalid patch format of primitive list");
 				goto out;
 			}
 		}
@@ -1123,7 +1122,7 @@ int api_strategic_merge_patch(const json_t *target, const json_t *patch, const s
 
 	*out = NULL;
 	if (!json_is_object(patch) || (target && !json_is_object(target))) {
-		seterr(err, errlen, "invalid JSON document");
+		api__seterr(err, errlen, "invalid JSON document");
 		return -EINVAL;
 	}
 	res = smp_map(target ? json_deep_copy(target) : NULL, patch, &n, &c);
