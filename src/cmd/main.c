@@ -14,6 +14,8 @@
 #include "base/cidr.h"
 #include "client/client.h"
 #include "controller/manager.h"
+#include "controller/scheduler.h"
+#include "node/agent.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/ctl.h"
@@ -44,6 +46,12 @@ static void usage_server(FILE *f)
 		"  --max-endpoints-per-slice N       (default 100)\n"
 		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
+		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
+		"  --node-name NAME --node-ip IP     also run the node agent for this node (off unless both are given:\n"
+		"                                    the agent changes the host's network)\n"
+		"  --disable-agent                   never run the embedded agent\n"
+		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
+		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -81,7 +89,10 @@ static int cmd_server(int argc, char **argv)
 	const char *store_url = NULL;
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
-	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL };
+	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS };
+	bool no_sched = false, no_agent = false;
+	struct agent_opts ao = {0};
 	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
 	static const struct option opts[] = {
@@ -105,6 +116,12 @@ static int cmd_server(int argc, char **argv)
 		{"max-endpoints-per-slice", required_argument, 0, O_MAXEPS},
 		{"node-cidr-mask-size-ipv4", required_argument, 0, O_MASK4},
 		{"node-cidr-mask-size-ipv6", required_argument, 0, O_MASK6},
+		{"disable-scheduler", no_argument, 0, O_NOSCHED},
+		{"node-name", required_argument, 0, O_NODENAME},
+		{"node-ip", required_argument, 0, O_NODEIP},
+		{"disable-agent", no_argument, 0, O_NOAGENT},
+		{"agent-data-dir", required_argument, 0, O_AGENTDIR},
+		{"cluster-dns", required_argument, 0, O_CDNS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -114,6 +131,12 @@ static int cmd_server(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
+		case O_NOSCHED: no_sched = true; break;
+		case O_NODENAME: ao.node_name = optarg; break;
+		case O_NODEIP: ao.node_ip = optarg; break;
+		case O_NOAGENT: no_agent = true; break;
+		case O_AGENTDIR: ao.data_dir = optarg; break;
+		case O_CDNS: ao.cluster_dns = optarg; break;
 		case O_DATA: o.data_dir = optarg; break;
 		case O_BIND: o.bind_address = optarg; break;
 		case O_PORT:
@@ -209,7 +232,10 @@ static int cmd_server(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* SIGCHLD too, before any thread exists: the embedded agent reads it from a signalfd. */
+	sigset_t blocked = set;
+	sigaddset(&blocked, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct apiserver *as = NULL;
 	rc = apiserver_start(&o, st, &as, err, sizeof(err));
@@ -235,11 +261,29 @@ static int cmd_server(int argc, char **argv)
 		co.cluster_cidr = o.cluster_cidr;
 		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
 	}
+	struct sched *sc = NULL;
+	if (rc == 0 && !no_sched)
+		rc = sched_start(&cc, &sc, err, sizeof(err));
+	/* The embedded agent only when asked for a node: it creates bridges, routes and
+	 * namespaces on this host, which `make run` and the API tests must not do. */
+	struct agent *ag = NULL;
+	char *agent_dir = NULL;
+	if (rc == 0 && !no_agent && ao.node_name && ao.node_ip) {
+		agent_dir = ao.data_dir ? NULL : xasprintf("%s/agent", o.data_dir);
+		ao.cfg = &cc;
+		if (agent_dir)
+			ao.data_dir = agent_dir;
+		ao.cluster_domain = o.cluster_domain;
+		rc = agent_start(&ao, &ag, err, sizeof(err));
+	}
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: controllers: %s\n", err);
+		sched_stop(sc);
+		ctrl_manager_stop(cm);
 		apiserver_stop(as);
 		store_close(st);
+		free(agent_dir);
 		free(url);
 		return 1;
 	}
@@ -248,10 +292,139 @@ static int cmd_server(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
+	agent_stop(ag);
+	sched_stop(sc);
 	ctrl_manager_stop(cm);
 	apiserver_stop(as);
 	store_close(st);
+	free(agent_dir);
 	free(url);
+	return 0;
+}
+
+static void usage_agent(FILE *f)
+{
+	fprintf(f,
+		"usage: svcplane agent [flags]\n"
+		"  --server URL                      API server (with --token-file and --ca-file)\n"
+		"  --token-file PATH                 bearer token\n"
+		"  --ca-file PATH                    CA bundle of the API server\n"
+		"  --kubeconfig PATH                 instead of the three above\n"
+		"  --node-name NAME                  this node's name (required)\n"
+		"  --node-ip IP                      this node's InternalIP (required)\n"
+		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
+		"  --cluster-domain DOMAIN           (default cluster.local)\n"
+		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
+		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
+		"  -v, --verbose                     debug logging\n");
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP };
+	static const struct option opts[] = {
+		{"server", required_argument, 0, O_SERVER},
+		{"token-file", required_argument, 0, O_TOKEN},
+		{"ca-file", required_argument, 0, O_CA},
+		{"kubeconfig", required_argument, 0, O_KC},
+		{"node-name", required_argument, 0, O_NAME},
+		{"node-ip", required_argument, 0, O_IP},
+		{"data-dir", required_argument, 0, O_DATA},
+		{"cluster-domain", required_argument, 0, O_DOMAIN},
+		{"cluster-dns", required_argument, 0, O_DNS},
+		{"cleanup", no_argument, 0, O_CLEANUP},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *server = NULL, *token_file = NULL, *ca = NULL, *kc = NULL;
+	bool cleanup = false;
+	struct agent_opts ao = {.data_dir = "/var/lib/svcplane/agent"};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SERVER: server = optarg; break;
+		case O_TOKEN: token_file = optarg; break;
+		case O_CA: ca = optarg; break;
+		case O_KC: kc = optarg; break;
+		case O_NAME: ao.node_name = optarg; break;
+		case O_IP: ao.node_ip = optarg; break;
+		case O_DATA: ao.data_dir = optarg; break;
+		case O_DOMAIN: ao.cluster_domain = optarg; break;
+		case O_DNS: ao.cluster_dns = optarg; break;
+		case O_CLEANUP: cleanup = true; break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage_agent(stdout); return 0;
+		default: usage_agent(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcplane agent: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	char err[512] = "";
+	if (cleanup) {
+		if (agent_cleanup(ao.data_dir, 5, err, sizeof(err)) < 0) {
+			fprintf(stderr, "svcplane agent: cleanup: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
+	unsigned char ab[16];
+	if (!ao.node_name || !ao.node_ip ||
+	    (inet_pton(AF_INET, ao.node_ip, ab) != 1 && inet_pton(AF_INET6, ao.node_ip, ab) != 1)) {
+		fprintf(stderr, "svcplane agent: --node-name and --node-ip (an IP address) are required\n");
+		return 2;
+	}
+	struct client_config cc;
+	client_config_init(&cc);
+	if (server) {
+		if (!token_file) {
+			fprintf(stderr, "svcplane agent: --server needs --token-file\n");
+			return 2;
+		}
+		FILE *f = fopen(token_file, "re");
+		char tok[4096] = "";
+		if (!f || !fgets(tok, sizeof(tok), f)) {
+			fprintf(stderr, "svcplane agent: --token-file %s: %s\n", token_file, f ? "empty" : strerror(errno));
+			if (f)
+				fclose(f);
+			return 1;
+		}
+		fclose(f);
+		tok[strcspn(tok, "\r\n")] = 0;
+		cc.server = xstrdup(server);
+		cc.token = xstrdup(tok);
+		cc.ca_file = ca ? xstrdup(ca) : NULL;
+		cc.namespace_ = xstrdup("default");
+	} else if (client_config_load(kc, NULL, &cc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "svcplane agent: %s\n", err);
+		client_config_fini(&cc);
+		return 1;
+	}
+	sigset_t set, blocked;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	blocked = set;
+	sigaddset(&blocked, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ao.cfg = &cc;
+	struct agent *ag = NULL;
+	int rc = agent_start(&ao, &ag, err, sizeof(err));
+	client_config_fini(&cc);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane agent: %s\n", err);
+		return 1;
+	}
+	printf("svcplane agent ready: node %s (%s)\n", ao.node_name, ao.node_ip);
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: marking node %s NotReady and stopping (pods keep running)", sig, ao.node_name);
+	agent_stop(ag);
 	return 0;
 }
 
@@ -260,6 +433,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: svcplane <command> [flags]\n"
 		   "commands:\n"
 		   "  server     API server, store and controllers\n"
+		   "  agent      node agent: registers the node, runs its pods\n"
 		   "  ctl        command-line client (get, apply, delete, describe)\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
@@ -274,6 +448,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "server"))
 		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

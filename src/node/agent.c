@@ -1,0 +1,1218 @@
+/* agent.c - the node agent: Node registration and heartbeat, pod network, pods through the
+ * node runtime, readiness/liveness probes, pod status, host-gw routes. See agent.h for
+ * the loop and the invariants. Everything below the informer handlers runs on the agent
+ * thread only. */
+#include "node/agent.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/envvars.h"
+#include "api/object.h"
+#include "base/cidr.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "client/informer.h"
+#include "node/netlink.h"
+#include "node/netns.h"
+#include "node/podfiles.h"
+#include "node/podipam.h"
+#include "node/probe.h"
+#include "node/runtime.h"
+#include "node/sysctl.h"
+
+#define MAX_POLL_MS 1000
+#define NET_RETRY_MS 2000
+#define MAX_PROBE_FDS 256
+
+struct aprobe {
+	char *cname;
+	enum node_probe_kind kind;
+	struct node_probe_spec spec;
+	struct node_probe_sm sm;
+	struct node_probe_run *run;
+	int64_t run_start;
+	int run_id;
+	bool got_result; /* a check of the current run has finished */
+};
+
+struct apod {
+	char uid[64];
+	char *ns, *name;
+	json_t *pod; /* latest from the informer; NULL for a leftover found at start-up */
+	bool seen, gone, stopping, running, net_ok;
+	char ip[IP_STRLEN];
+	char netns[96];
+	char veth[IFNAMSIZ];
+	int netns_fd;
+	char *net_err; /* why the network is not set up (a status message) */
+	int64_t retry_ms;
+	json_t *svc_env;
+	json_t *last_status; /* what we last wrote */
+	char start_time[40];
+	int64_t hold_ms; /* adopted: no status writes before the first readiness results */
+	struct aprobe *probes;
+	size_t nprobes;
+	struct apod *next;
+};
+
+struct agent {
+	struct client_config cfg;
+	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
+	int heartbeat_s;
+	struct client *cl;
+	struct informer *pods, *nodes, *svcs;
+	struct node_rt *rt;
+	struct node_nl *nl;
+	pthread_t th;
+	bool th_started;
+	int efd, sfd;
+	atomic_int stop;
+	atomic_int dirty_pods, dirty_nodes;
+	struct apod *list;
+	bool have_cidr, bridge_ok;
+	struct cidr pod_cidr;
+	struct ip_addr gw;
+	int64_t next_hb_ms;
+	char *host_resolv;
+	char kernel[128], os_image[128];
+	bool cleaned_leftovers;
+};
+
+static int64_t now_ms(void)
+{
+	return node_probe_now_ms();
+}
+
+/* ---- pure helpers ---- */
+
+int agent_veth_name(const char *uid, char *out, size_t len)
+{
+	char hex[9];
+	int n = 0;
+	for (const char *p = uid; *p && n < 8; p++) {
+		if (*p == '-')
+			continue;
+		if (!isxdigit((unsigned char)*p))
+			return -EINVAL;
+		hex[n++] = (char)tolower((unsigned char)*p);
+	}
+	if (n < 8 || len < IFNAMSIZ)
+		return -EINVAL;
+	hex[8] = 0;
+	snprintf(out, len, "svcp%s", hex);
+	return 0;
+}
+
+static const char *prev_time(const json_t *prev, const char *type, const char *status)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(prev, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		if (t && s && !strcmp(t, type) && !strcmp(s, status))
+			return json_string_value(json_object_get(c, "lastTransitionTime"));
+	}
+	return NULL;
+}
+
+json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready, const char *now)
+{
+	struct {
+		const char *type;
+		bool ok;
+	} cs[] = {{"PodReadyToStartContainers", initialized},
+		  {"Initialized", true},
+		  {"Ready", containers_ready},
+		  {"ContainersReady", containers_ready},
+		  {"PodScheduled", true}};
+	json_t *arr = json_array();
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		const char *st = cs[i].ok ? "True" : "False";
+		const char *t = prev_time(prev, cs[i].type, st);
+		json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", cs[i].type, "status", st, "lastProbeTime",
+				      "lastTransitionTime", t ? t : now);
+		if (!cs[i].ok && (!strcmp(cs[i].type, "Ready") || !strcmp(cs[i].type, "ContainersReady"))) {
+			json_object_set_new(c, "reason", json_string("ContainersNotReady"));
+		}
+		json_array_append_new(arr, c);
+	}
+	return arr;
+}
+
+bool agent_node_ready(const json_t *node)
+{
+	json_t *conds = json_object_get(json_object_get(node, "status"), "conditions");
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		if (t && s && !strcmp(t, "Ready"))
+			return !strcmp(s, "True");
+	}
+	return false;
+}
+
+/* ---- API ---- */
+
+/* One request; body (may be NULL) is serialised as JSON. Returns the HTTP status, or a
+ * negative errno on a transport failure (logged). *resp (may be NULL) gets the parsed
+ * body. */
+static long api_do(struct agent *a, const char *method, const char *path, const char *ctype, const json_t *body,
+		   json_t **resp)
+{
+	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL, *r = NULL, err[256] = "";
+	long status = 0;
+	int rc = client_request(a->cl, method, path, b ? ctype : NULL, b, NULL, &status, &r, NULL, err, sizeof(err));
+	free(b);
+	if (rc < 0) {
+		log_warn("agent: %s %s: %s", method, path, err);
+		return rc;
+	}
+	if (status >= 300 && status != 404 && status != 409)
+		log_warn("agent: %s %s: HTTP %ld: %.300s", method, path, status, r ? r : "");
+	if (resp)
+		*resp = r ? json_loads(r, 0, NULL) : NULL;
+	free(r);
+	return status;
+}
+
+static const char *now_rfc3339(char *buf, size_t len)
+{
+	return api_now(buf, len);
+}
+
+static json_t *node_status(struct agent *a, bool ready, const char *reason, const char *message)
+{
+	char now[40];
+	now_rfc3339(now, sizeof(now));
+	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", ready ? "True" : "False",
+				 "lastHeartbeatTime", now, "lastTransitionTime", now, "reason", reason, "message",
+				 message);
+	return json_pack("{s:{s:[o], s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
+			 "status", "conditions", cond, "addresses", "type", "InternalIP", "address", a->node_ip, "type",
+			 "Hostname", "address", a->node_name, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
+			 "kubeProxyVersion", "", "kernelVersion", a->kernel, "osImage", a->os_image,
+			 "containerRuntimeVersion", NODE_AGENT_RUNTIME_VERSION, "operatingSystem", "linux",
+			 "architecture", "amd64", "machineID", "", "systemUUID", "", "bootID", "");
+}
+
+/* Writes the Node's status. The Ready condition's lastTransitionTime is kept from the
+ * stored Node when its status did not change, as kubelet does. */
+static int node_report(struct agent *a, bool ready, const char *reason, const char *message)
+{
+	json_t *patch = node_status(a, ready, reason, message);
+	json_t *cur = a->nodes ? informer_get(a->nodes, "", a->node_name) : NULL;
+	if (cur && agent_node_ready(cur) == ready) {
+		json_t *conds = json_object_get(json_object_get(cur, "status"), "conditions");
+		const char *t = prev_time(conds, "Ready", ready ? "True" : "False");
+		if (t) {
+			json_t *c = json_array_get(json_object_get(json_object_get(patch, "status"), "conditions"), 0);
+			json_object_set_new(c, "lastTransitionTime", json_string(t));
+		}
+	}
+	json_decref(cur);
+	char *path = xasprintf("/api/v1/nodes/%s/status", a->node_name);
+	long st = api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL);
+	free(path);
+	json_decref(patch);
+	return st >= 200 && st < 300 ? 0 : -EIO;
+}
+
+static int node_register(struct agent *a, char *err, size_t errlen)
+{
+	json_t *node = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1", "kind", "Node",
+				 "metadata", "name", a->node_name, "labels", "kubernetes.io/hostname", a->node_name,
+				 "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64", "spec");
+	long st = -EIO;
+	/* The API server may still be starting (an agent started next to it): bounded retry. */
+	for (int i = 0; i < 40; i++) {
+		st = api_do(a, "POST", "/api/v1/nodes", "application/json", node, NULL);
+		if (st > 0)
+			break;
+		usleep(250 * 1000);
+	}
+	json_decref(node);
+	if (st != 201 && st != 200 && st != 409) {
+		snprintf(err, errlen, "registering node %s: %s", a->node_name,
+			 st < 0 ? "API server unreachable" : "rejected by the API server");
+		return -EIO;
+	}
+	if (node_report(a, true, "KubeletReady", "svcplane agent is posting ready status") < 0) {
+		snprintf(err, errlen, "writing the status of node %s failed", a->node_name);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- informer handlers (informer threads) ---- */
+
+static void wake(struct agent *a)
+{
+	uint64_t one = 1;
+	if (write(a->efd, &one, sizeof(one)) < 0) {
+		/* The counter is saturated only if nobody reads: the loop is waking anyway. */
+	}
+}
+
+static void pods_changed(void *ud)
+{
+	struct agent *a = ud;
+	atomic_store(&a->dirty_pods, 1);
+	wake(a);
+}
+static void pod_add(void *ud, const json_t *o) { (void)o; pods_changed(ud); }
+static void pod_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; pods_changed(ud); }
+
+static void nodes_changed(void *ud)
+{
+	struct agent *a = ud;
+	atomic_store(&a->dirty_nodes, 1);
+	wake(a);
+}
+static void node_add(void *ud, const json_t *o) { (void)o; nodes_changed(ud); }
+static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; nodes_changed(ud); }
+
+/* ---- node network ---- */
+
+static bool first_cidr(const json_t *node, int family, struct cidr *out)
+{
+	const json_t *spec = json_object_get(node, "spec");
+	json_t *cidrs = json_object_get(spec, "podCIDRs");
+	size_t i;
+	json_t *c;
+	char err[64];
+	json_array_foreach(cidrs, i, c)
+	{
+		const char *s = json_string_value(c);
+		if (s && cidr_parse(s, out, err, sizeof(err)) == 0 && out->net.family == family)
+			return true;
+	}
+	const char *s = json_string_value(json_object_get(spec, "podCIDR"));
+	return s && cidr_parse(s, out, err, sizeof(err)) == 0 && out->net.family == family;
+}
+
+static bool internal_ip(const json_t *node, int family, struct ip_addr *out)
+{
+	json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
+	size_t i;
+	json_t *ad;
+	json_array_foreach(addrs, i, ad)
+	{
+		const char *t = json_string_value(json_object_get(ad, "type"));
+		const char *s = json_string_value(json_object_get(ad, "address"));
+		if (t && s && !strcmp(t, "InternalIP") && ip_parse(s, out) == 0 && out->family == family)
+			return true;
+	}
+	return false;
+}
+
+static int bridge_setup(struct agent *a)
+{
+	int rc = node_link_add_bridge(a->nl, NODE_AGENT_BRIDGE);
+	if (rc < 0 && rc != -EEXIST)
+		goto fail;
+	rc = node_addr_add(a->nl, NODE_AGENT_BRIDGE, &a->gw, a->pod_cidr.bits, NODE_NL_REPLACE);
+	if (rc < 0)
+		goto fail;
+	rc = node_link_set_up(a->nl, NODE_AGENT_BRIDGE, true);
+	if (rc < 0)
+		goto fail;
+	char err[256] = "";
+	if (node_sysctl_enable_forwarding(-1, err, sizeof(err)) < 0)
+		log_warn("agent: forwarding: %s", err);
+	return 0;
+fail:
+	log_error("agent: bridge %s: %s", NODE_AGENT_BRIDGE, node_nl_errmsg(a->nl));
+	return rc;
+}
+
+/* Learns our podCIDR, and makes our host-gw routes match the other nodes. */
+static void nodes_reconcile(struct agent *a)
+{
+	json_t *nodes = informer_list(a->nodes, NULL);
+	struct node_route want[256];
+	size_t nw = 0, i;
+	json_t *n;
+	json_array_foreach(nodes, i, n)
+	{
+		const char *name = api_str(n, "metadata.name");
+		struct cidr c;
+		if (!name || !first_cidr(n, 4, &c))
+			continue;
+		if (!strcmp(name, a->node_name)) {
+			if (!a->have_cidr || ip_cmp(&a->pod_cidr.net, &c.net) || a->pod_cidr.bits != c.bits) {
+				char b[CIDR_STRLEN];
+				a->pod_cidr = c;
+				a->have_cidr = cidr_first_usable(&c, &a->gw) == 0;
+				a->bridge_ok = false;
+				log_info("agent: node %s has podCIDR %s", name, cidr_format(&c, b, sizeof(b)));
+				atomic_store(&a->dirty_pods, 1);
+			}
+			continue;
+		}
+		struct ip_addr gw;
+		if (nw < sizeof(want) / sizeof(want[0]) && internal_ip(n, 4, &gw))
+			want[nw++] = (struct node_route){.dst = c, .gw = gw, .protocol = NODE_AGENT_RTPROT};
+	}
+	json_decref(nodes);
+	if (a->have_cidr && !a->bridge_ok)
+		a->bridge_ok = bridge_setup(a) == 0;
+	struct node_route *have = NULL;
+	size_t nh = 0;
+	if (node_route_list(a->nl, 4, &have, &nh) < 0) {
+		log_warn("agent: listing routes: %s", node_nl_errmsg(a->nl));
+		return;
+	}
+	for (size_t h = 0; h < nh; h++) {
+		if (have[h].protocol != NODE_AGENT_RTPROT)
+			continue;
+		bool keep = false;
+		for (size_t w = 0; w < nw && !keep; w++)
+			keep = !ip_cmp(&want[w].dst.net, &have[h].dst.net) && want[w].dst.bits == have[h].dst.bits &&
+			       !ip_cmp(&want[w].gw, &have[h].gw);
+		if (!keep) {
+			char b[CIDR_STRLEN];
+			log_info("agent: removing route to %s", cidr_format(&have[h].dst, b, sizeof(b)));
+			struct node_route d = {.dst = have[h].dst, .protocol = NODE_AGENT_RTPROT};
+			node_route_del(a->nl, &d);
+		}
+	}
+	free(have);
+	for (size_t w = 0; w < nw; w++) {
+		if (node_route_add(a->nl, &want[w], NODE_NL_REPLACE) < 0) {
+			char b[CIDR_STRLEN];
+			log_warn("agent: route to %s: %s", cidr_format(&want[w].dst, b, sizeof(b)), node_nl_errmsg(a->nl));
+		}
+	}
+}
+
+/* ---- pod network ---- */
+
+static void pod_names(struct apod *p)
+{
+	snprintf(p->netns, sizeof(p->netns), "%s%s", NODE_AGENT_NETNS_PREFIX, p->uid);
+	if (agent_veth_name(p->uid, p->veth, sizeof(p->veth)) < 0)
+		p->veth[0] = 0;
+}
+
+static void set_net_err(struct apod *p, char *msg_take)
+{
+	free(p->net_err);
+	p->net_err = msg_take;
+}
+
+/* Creates (or finds again, after a restart) the pod's netns, veth, address and route.
+ * Idempotent. On failure the reason is in p->net_err. */
+static int podnet_setup(struct agent *a, struct apod *p)
+{
+	char err[256] = "", b[CIDR_STRLEN];
+	struct ip_addr ip;
+	struct node_nl *pnl = NULL;
+	if (!p->veth[0]) {
+		set_net_err(p, xasprintf("pod uid %s is not usable as a name", p->uid));
+		return -EINVAL;
+	}
+	int rc = node_ipam_get(a->ipam_dir, &a->pod_cidr, p->uid, &ip);
+	if (rc == -ENOSPC) {
+		set_net_err(p, xasprintf("podCIDR %s exhausted: no free IP address for the pod",
+					 cidr_format(&a->pod_cidr, b, sizeof(b))));
+		return rc;
+	}
+	if (rc < 0) {
+		set_net_err(p, xasprintf("allocating a pod IP: %s", strerror(-rc)));
+		return rc;
+	}
+	ip_format(&ip, p->ip, sizeof(p->ip));
+	rc = node_netns_create(p->netns, err, sizeof(err));
+	if (rc < 0 && rc != -EEXIST) {
+		set_net_err(p, xasprintf("creating netns %s: %s", p->netns, err));
+		return rc;
+	}
+	if (p->netns_fd < 0)
+		p->netns_fd = node_netns_open(p->netns);
+	if (p->netns_fd < 0) {
+		rc = p->netns_fd;
+		set_net_err(p, xasprintf("opening netns %s: %s", p->netns, strerror(-rc)));
+		return rc;
+	}
+	rc = node_link_add_veth(a->nl, p->veth, "eth0", p->netns_fd);
+	if (rc < 0 && rc != -EEXIST)
+		goto nlfail;
+	if ((rc = node_link_set_master(a->nl, p->veth, NODE_AGENT_BRIDGE)) < 0 ||
+	    (rc = node_link_set_up(a->nl, p->veth, true)) < 0)
+		goto nlfail;
+	rc = node_nl_new(p->netns_fd, &pnl, err, sizeof(err));
+	if (rc < 0) {
+		set_net_err(p, xasprintf("netlink in %s: %s", p->netns, err));
+		return rc;
+	}
+	struct node_route def = {.gw = a->gw};
+	def.dst.net.family = 4;
+	if ((rc = node_link_set_up(pnl, "lo", true)) < 0 || (rc = node_link_set_up(pnl, "eth0", true)) < 0 ||
+	    (rc = node_addr_add(pnl, "eth0", &ip, a->pod_cidr.bits, NODE_NL_REPLACE)) < 0 ||
+	    (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0) {
+		set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
+		node_nl_free(pnl);
+		return rc;
+	}
+	node_nl_free(pnl);
+	set_net_err(p, NULL);
+	p->net_ok = true;
+	return 0;
+nlfail:
+	set_net_err(p, xasprintf("veth %s: %s", p->veth, node_nl_errmsg(a->nl)));
+	return rc;
+}
+
+/* Removes everything of the pod's network; each step tolerates what is already gone. */
+static void podnet_teardown(struct agent *a, struct apod *p)
+{
+	char err[256] = "";
+	if (p->netns_fd >= 0) {
+		close(p->netns_fd);
+		p->netns_fd = -1;
+	}
+	if (p->veth[0] && a->nl) {
+		int rc = node_link_del(a->nl, p->veth);
+		if (rc < 0 && rc != -ENODEV)
+			log_warn("agent: deleting %s: %s", p->veth, node_nl_errmsg(a->nl));
+	}
+	int rc = node_netns_delete(p->netns, err, sizeof(err));
+	if (rc < 0 && rc != -ENOENT)
+		log_warn("agent: deleting netns %s: %s", p->netns, err);
+	node_ipam_release(a->ipam_dir, p->uid);
+	p->net_ok = false;
+}
+
+/* ---- pods ---- */
+
+static struct apod *pod_find(struct agent *a, const char *uid)
+{
+	for (struct apod *p = a->list; p; p = p->next)
+		if (!strcmp(p->uid, uid))
+			return p;
+	return NULL;
+}
+
+static struct apod *pod_new(struct agent *a, const char *uid)
+{
+	struct apod *p = xcalloc(1, sizeof(*p));
+	snprintf(p->uid, sizeof(p->uid), "%s", uid);
+	p->netns_fd = -1;
+	pod_names(p);
+	p->next = a->list;
+	a->list = p;
+	return p;
+}
+
+static void probes_free(struct apod *p)
+{
+	for (size_t i = 0; i < p->nprobes; i++) {
+		node_probe_run_free(p->probes[i].run);
+		node_probe_spec_fini(&p->probes[i].spec);
+		free(p->probes[i].cname);
+	}
+	free(p->probes);
+	p->probes = NULL;
+	p->nprobes = 0;
+}
+
+static void pod_free(struct apod *p)
+{
+	probes_free(p);
+	if (p->netns_fd >= 0)
+		close(p->netns_fd);
+	json_decref(p->pod);
+	json_decref(p->svc_env);
+	json_decref(p->last_status);
+	free(p->net_err);
+	free(p->ns);
+	free(p->name);
+	free(p);
+}
+
+static void probes_init(struct apod *p)
+{
+	json_t *cs = json_object_get(json_object_get(p->pod, "spec"), "containers");
+	size_t i;
+	json_t *c;
+	probes_free(p);
+	json_array_foreach(cs, i, c)
+	{
+		static const struct {
+			const char *field;
+			enum node_probe_kind kind;
+		} kinds[] = {{"readinessProbe", NODE_PROBE_READINESS}, {"livenessProbe", NODE_PROBE_LIVENESS}};
+		for (size_t k = 0; k < 2; k++) {
+			json_t *pr = json_object_get(c, kinds[k].field);
+			if (!json_is_object(pr))
+				continue;
+			struct aprobe ap = {.kind = kinds[k].kind, .run_id = -1};
+			char err[256];
+			if (node_probe_spec_parse(pr, c, &ap.spec, err, sizeof(err)) < 0) {
+				log_warn("agent: pod %s/%s: %s: %s", p->ns, p->name, kinds[k].field, err);
+				continue;
+			}
+			ap.cname = xstrdup(api_str(c, "name") ? api_str(c, "name") : "");
+			node_probe_sm_init(&ap.sm, ap.kind, &ap.spec);
+			p->probes = xrealloc(p->probes, (p->nprobes + 1) * sizeof(*p->probes));
+			p->probes[p->nprobes++] = ap;
+		}
+	}
+}
+
+/* Starts the pod: network, files, env, runtime. Retried later while the network fails. */
+static void pod_start(struct agent *a, struct apod *p)
+{
+	if (!a->have_cidr || !a->bridge_ok || now_ms() < p->retry_ms)
+		return;
+	if (!p->net_ok && podnet_setup(a, p) < 0) {
+		log_warn("agent: pod %s/%s: %s", p->ns, p->name, p->net_err);
+		p->retry_ms = now_ms() + NET_RETRY_MS;
+		return;
+	}
+	const char *cdns[] = {a->cluster_dns, NULL};
+	struct node_dns_opts dns = {.cluster_domain = a->cluster_domain,
+				    .cluster_dns = a->cluster_dns ? cdns : NULL,
+				    .host_resolv_conf = a->host_resolv};
+	char warn[256] = "", err[256] = "";
+	char *resolv = node_podfiles_resolv_conf(p->pod, &dns, warn, sizeof(warn));
+	char *hostname = NULL, *domain = NULL, *kname = NULL, *hosts = NULL;
+	if (node_podfiles_hostname(p->pod, a->cluster_domain, &hostname, &domain, &kname, err, sizeof(err)) < 0) {
+		set_net_err(p, xasprintf("%s", err));
+		p->retry_ms = now_ms() + NET_RETRY_MS;
+		free(resolv);
+		return;
+	}
+	const char *ips[] = {p->ip, NULL};
+	hosts = node_podfiles_hosts(p->pod, ips, hostname, domain, NULL);
+	if (!p->svc_env) {
+		json_t *svcs = informer_list(a->svcs, NULL);
+		json_t *esl = json_object_get(json_object_get(p->pod, "spec"), "enableServiceLinks");
+		p->svc_env = api_envvars_from_services(svcs, p->ns, !json_is_false(esl));
+		json_decref(svcs);
+	}
+	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
+	struct node_rt_pod rp = {.pod = p->pod,
+				 .netns_fd = p->netns_fd,
+				 .resolv_conf = resolv,
+				 .hosts = hosts,
+				 .hostname = kname,
+				 .service_env = p->svc_env,
+				 .pod_ip = p->ip,
+				 .host_ip = a->node_ip,
+				 .log_dir = logdir};
+	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+		p->retry_ms = now_ms() + NET_RETRY_MS;
+	} else {
+		p->running = true;
+		const char *st = api_str(p->pod, "status.startTime");
+		if (st)
+			snprintf(p->start_time, sizeof(p->start_time), "%s", st);
+		else
+			now_rfc3339(p->start_time, sizeof(p->start_time));
+		probes_init(p);
+		log_info("agent: pod %s/%s running with IP %s", p->ns, p->name, p->ip);
+	}
+	free(logdir);
+	free(resolv);
+	free(hostname);
+	free(domain);
+	free(kname);
+	free(hosts);
+}
+
+/* Stops and, once its processes are gone, tears the pod down. Returns true when the pod
+ * is finished and may be freed. */
+static bool pod_finish(struct agent *a, struct apod *p)
+{
+	if (!p->stopping) {
+		int grace = -1;
+		json_t *g = p->pod ? json_object_get(json_object_get(p->pod, "metadata"), "deletionGracePeriodSeconds")
+				   : NULL;
+		if (json_is_integer(g))
+			grace = (int)json_integer_value(g);
+		node_rt_pod_stop(a->rt, p->uid, grace);
+		p->stopping = true;
+		log_info("agent: stopping pod %s/%s (%s)", p->ns ? p->ns : "?", p->name ? p->name : p->uid,
+			 p->gone ? "deleted" : "terminating");
+	}
+	if (!node_rt_pod_stopped(a->rt, p->uid))
+		return false;
+	node_rt_pod_remove(a->rt, p->uid);
+	podnet_teardown(a, p);
+	if (!p->gone && p->ns && p->name) {
+		/* As kubelet: the final delete once nothing of the pod runs any more. */
+		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", p->ns, p->name);
+		json_t *body = json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+					 "gracePeriodSeconds", 0, "preconditions", "uid", p->uid);
+		api_do(a, "DELETE", path, "application/json", body, NULL);
+		json_decref(body);
+		free(path);
+	}
+	log_info("agent: pod %s removed", p->uid);
+	return true;
+}
+
+static bool uid_known(void *ud, const char *uid)
+{
+	return pod_find(ud, uid) != NULL;
+}
+
+/* Once, after the first pods list: tear down what belongs to no pod we know. */
+static void cleanup_leftovers(struct agent *a)
+{
+	char **names = NULL;
+	size_t n = 0;
+	if (node_netns_list(&names, &n) == 0) {
+		size_t pl = strlen(NODE_AGENT_NETNS_PREFIX);
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(names[i], NODE_AGENT_NETNS_PREFIX, pl) || pod_find(a, names[i] + pl))
+				continue;
+			/* Another node's pods share /run/netns on a one-machine cluster: only a netns
+			 * whose veth is on our bridge is ours. */
+			struct apod tmp = {.netns_fd = -1};
+			snprintf(tmp.uid, sizeof(tmp.uid), "%s", names[i] + pl);
+			pod_names(&tmp);
+			struct node_link l;
+			if (!tmp.veth[0] || node_link_get(a->nl, tmp.veth, &l) < 0)
+				continue;
+			log_info("agent: removing leftover netns %s", names[i]);
+			podnet_teardown(a, &tmp);
+		}
+		node_netns_list_free(names, n);
+	}
+	node_ipam_release_unknown(a->ipam_dir, uid_known, a);
+}
+
+static void pods_reconcile(struct agent *a)
+{
+	json_t *pods = informer_list(a->pods, NULL);
+	for (struct apod *p = a->list; p; p = p->next)
+		p->seen = false;
+	size_t i;
+	json_t *o;
+	json_array_foreach(pods, i, o)
+	{
+		const char *uid = api_str(o, "metadata.uid"), *node = api_str(o, "spec.nodeName");
+		if (!uid || !node || strcmp(node, a->node_name))
+			continue;
+		if (json_is_true(json_object_get(json_object_get(o, "spec"), "hostNetwork")))
+			continue; /* TODO: hostNetwork pods (no netns of their own). */
+		struct apod *p = pod_find(a, uid);
+		if (!p)
+			p = pod_new(a, uid);
+		p->seen = true;
+		if (p->pod != o) {
+			json_decref(p->pod);
+			p->pod = json_incref(o);
+		}
+		if (!p->ns) {
+			p->ns = xstrdup(api_str(o, "metadata.namespace") ? api_str(o, "metadata.namespace") : "default");
+			p->name = xstrdup(api_str(o, "metadata.name") ? api_str(o, "metadata.name") : "");
+		}
+	}
+	json_decref(pods);
+	if (!a->cleaned_leftovers) {
+		a->cleaned_leftovers = true;
+		cleanup_leftovers(a);
+	}
+	struct apod **pp = &a->list;
+	while (*pp) {
+		struct apod *p = *pp;
+		if (!p->seen)
+			p->gone = true;
+		bool terminating = p->pod && api_str(p->pod, "metadata.deletionTimestamp");
+		if ((p->gone || terminating) && pod_finish(a, p)) {
+			*pp = p->next;
+			pod_free(p);
+			continue;
+		}
+		if (!p->gone && !terminating && !p->running)
+			pod_start(a, p);
+		pp = &p->next;
+	}
+}
+
+/* Builds the pod's status; a new object. */
+static json_t *pod_status(struct agent *a, struct apod *p)
+{
+	char now[40];
+	now_rfc3339(now, sizeof(now));
+	json_t *rs = p->running ? node_rt_pod_status(a->rt, p->uid) : NULL;
+	json_t *st = json_object();
+	json_t *prev = p->last_status ? json_object_get(p->last_status, "conditions")
+				      : json_object_get(json_object_get(p->pod, "status"), "conditions");
+	bool ready = false;
+	if (rs) {
+		json_object_update(st, rs);
+		json_t *cs = json_object_get(rs, "containerStatuses");
+		size_t i;
+		json_t *c;
+		ready = json_array_size(cs) > 0;
+		json_array_foreach(cs, i, c) ready = ready && json_is_true(json_object_get(c, "ready"));
+		const char *phase = json_string_value(json_object_get(rs, "phase"));
+		if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+			ready = false;
+		json_decref(rs);
+	} else {
+		json_object_set_new(st, "phase", json_string("Pending"));
+		json_t *cs = json_array();
+		json_t *spec_cs = json_object_get(json_object_get(p->pod, "spec"), "containers");
+		size_t i;
+		json_t *c;
+		json_array_foreach(spec_cs, i, c)
+		{
+			json_t *w = json_pack("{s:s}", "reason", "ContainerCreating");
+			if (p->net_err)
+				json_object_set_new(w, "message", json_string(p->net_err));
+			json_array_append_new(cs, json_pack("{s:s?, s:s?, s:b, s:b, s:i, s:{s:o}}", "name",
+							    api_str(c, "name"), "image", api_str(c, "image"), "ready", 0,
+							    "started", 0, "restartCount", 0, "state", "waiting", w));
+		}
+		json_object_set_new(st, "containerStatuses", cs);
+	}
+	json_object_set_new(st, "conditions", agent_pod_conditions(prev, p->net_ok, ready, now));
+	json_object_set_new(st, "hostIP", json_string(a->node_ip));
+	json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", a->node_ip));
+	if (p->net_ok) {
+		json_object_set_new(st, "podIP", json_string(p->ip));
+		json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
+	}
+	if (p->start_time[0])
+		json_object_set_new(st, "startTime", json_string(p->start_time));
+	if (p->net_err && !p->net_ok) {
+		json_object_set_new(st, "reason", json_string(strstr(p->net_err, "exhausted") ? "PodCIDRExhausted"
+											       : "NetworkNotReady"));
+		json_object_set_new(st, "message", json_string(p->net_err));
+	} else {
+		json_object_set_new(st, "reason", json_null());
+		json_object_set_new(st, "message", json_null());
+	}
+	json_object_set_new(st, "qosClass", json_string("BestEffort"));
+	return st;
+}
+
+static void pod_report(struct agent *a, struct apod *p)
+{
+	if (p->gone || p->stopping || !p->pod)
+		return;
+	/* A re-adopted pod's readiness starts over as Failure (kubelet's initial result);
+	 * writing that would flap its endpoints on every agent restart, so an adopted pod's
+	 * status waits (a few seconds at most) for the first result of each readiness probe. */
+	if (p->hold_ms && now_ms() < p->hold_ms) {
+		for (size_t i = 0; i < p->nprobes; i++)
+			if (p->probes[i].kind == NODE_PROBE_READINESS && p->probes[i].run_id >= 0 &&
+			    !p->probes[i].got_result)
+				return;
+	}
+	json_t *st = pod_status(a, p);
+	if (p->last_status && json_equal(st, p->last_status)) {
+		json_decref(st);
+		return;
+	}
+	json_t *patch = json_pack("{s:O}", "status", st);
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name);
+	long rc = api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL);
+	free(path);
+	json_decref(patch);
+	if (rc >= 200 && rc < 300) {
+		json_decref(p->last_status);
+		p->last_status = st;
+	} else {
+		json_decref(st); /* retried on the next pass */
+	}
+}
+
+/* Advances the pod's probes; returns the earliest deadline they need (ms, monotonic). */
+static int64_t probes_step(struct agent *a, struct apod *p, struct pollfd *fds, size_t *nfds, size_t cap)
+{
+	int64_t next = INT64_MAX, now = now_ms();
+	if (!p->running || p->stopping)
+		return next;
+	for (size_t i = 0; i < p->nprobes; i++) {
+		struct aprobe *pr = &p->probes[i];
+		int run_id = 0;
+		pid_t pid = node_rt_container_pid(a->rt, p->uid, pr->cname, &run_id);
+		if (pid > 0 && run_id != pr->run_id) {
+			pr->run_id = run_id;
+			pr->got_result = false;
+			node_probe_run_free(pr->run);
+			pr->run = NULL;
+			node_probe_sm_container_started(&pr->sm, now);
+			if (pr->kind == NODE_PROBE_READINESS)
+				node_rt_container_set_probe(a->rt, p->uid, pr->cname, false, true);
+		} else if (pid <= 0 && pr->sm.running) {
+			node_probe_run_free(pr->run);
+			pr->run = NULL;
+			node_probe_sm_container_stopped(&pr->sm);
+		}
+		if (pid > 0 && !pr->run && node_probe_sm_due(&pr->sm, true, now)) {
+			struct node_probe_target t = {.pod_ip = p->ip, .pid = pid};
+			if (node_probe_run_start(&pr->spec, &t, now, &pr->run) < 0)
+				pr->run = NULL;
+			pr->run_start = now;
+		}
+		if (pr->run && node_probe_run_advance(pr->run, now_ms())) {
+			const char *msg = NULL;
+			enum node_probe_result r = node_probe_run_result(pr->run, &msg);
+			pr->got_result = true;
+			if (node_probe_sm_record(&pr->sm, r, pr->run_start)) {
+				log_info("agent: pod %s/%s container %s %s probe: %s%s%s", p->ns, p->name, pr->cname,
+					 pr->kind == NODE_PROBE_READINESS ? "readiness" : "liveness",
+					 pr->sm.result == NODE_PROBE_SUCCESS ? "success" : "failure", msg && *msg ? ": " : "",
+					 msg ? msg : "");
+				if (pr->kind == NODE_PROBE_READINESS)
+					node_rt_container_set_probe(a->rt, p->uid, pr->cname,
+								    pr->sm.result == NODE_PROBE_SUCCESS, true);
+				else if (pr->sm.result == NODE_PROBE_FAILURE)
+					node_rt_container_kill(a->rt, p->uid, pr->cname, -1);
+			}
+			node_probe_run_free(pr->run);
+			pr->run = NULL;
+		}
+		if (pr->run) {
+			short ev = 0;
+			int fd = node_probe_run_fd(pr->run, &ev);
+			if (fd >= 0 && *nfds < cap)
+				fds[(*nfds)++] = (struct pollfd){.fd = fd, .events = ev};
+			int64_t dl = node_probe_run_deadline(pr->run);
+			if (dl < next)
+				next = dl;
+			if (fd < 0 && now + 10 < next)
+				next = now + 10;
+		} else {
+			int64_t n = node_probe_sm_next_ms(&pr->sm);
+			if (n < next)
+				next = n;
+		}
+	}
+	return next;
+}
+
+/* ---- the loop ---- */
+
+static void *agent_main(void *arg)
+{
+	struct agent *a = arg;
+	struct pollfd fds[2 + MAX_PROBE_FDS];
+	int timeout = 0;
+	while (!atomic_load(&a->stop)) {
+		fds[0] = (struct pollfd){.fd = a->sfd, .events = POLLIN};
+		fds[1] = (struct pollfd){.fd = a->efd, .events = POLLIN};
+		size_t nfds = 2;
+		int64_t next = now_ms() + MAX_POLL_MS;
+		/* Probes first: their fds belong in this poll. */
+		for (struct apod *p = a->list; p; p = p->next) {
+			int64_t n = probes_step(a, p, fds, &nfds, sizeof(fds) / sizeof(fds[0]));
+			if (n < next)
+				next = n;
+		}
+		for (struct apod *p = a->list; p; p = p->next)
+			pod_report(a, p);
+		int64_t rt_next = -1;
+		node_rt_sync(a->rt, &rt_next);
+		int64_t now = now_ms();
+		if (rt_next >= 0 && now + rt_next < next)
+			next = now + rt_next;
+		if (a->next_hb_ms < next)
+			next = a->next_hb_ms;
+		for (struct apod *p = a->list; p; p = p->next)
+			if (!p->running && p->retry_ms > now && p->retry_ms < next)
+				next = p->retry_ms;
+		timeout = next <= now ? 0 : (int)(next - now);
+		if (timeout > MAX_POLL_MS)
+			timeout = MAX_POLL_MS;
+		if (poll(fds, nfds, timeout) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(a->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			uint64_t v;
+			if (read(a->efd, &v, sizeof(v)) < 0) {
+				/* Nothing to do: dirty flags carry the news. */
+			}
+		}
+		if (atomic_exchange(&a->dirty_nodes, 0))
+			nodes_reconcile(a);
+		/* Pods every pass: cheap, and it also drives retries and grace periods. */
+		atomic_store(&a->dirty_pods, 0);
+		pods_reconcile(a);
+		node_rt_sync(a->rt, NULL);
+		if (now_ms() >= a->next_hb_ms) {
+			node_report(a, true, "KubeletReady", "svcplane agent is posting ready status");
+			a->next_hb_ms = now_ms() + (int64_t)a->heartbeat_s * 1000;
+		}
+	}
+	return NULL;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = xmalloc(65536);
+	size_t n = fread(buf, 1, 65535, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void host_info(struct agent *a)
+{
+	struct utsname u;
+	snprintf(a->kernel, sizeof(a->kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
+	snprintf(a->os_image, sizeof(a->os_image), "Linux");
+	char *osr = read_file("/etc/os-release");
+	const char *p = osr ? strstr(osr, "PRETTY_NAME=") : NULL;
+	if (p) {
+		p += strlen("PRETTY_NAME=");
+		if (*p == '"')
+			p++;
+		size_t n = strcspn(p, "\"\n");
+		snprintf(a->os_image, sizeof(a->os_image), "%.*s", (int)n, p);
+	}
+	free(osr);
+}
+
+static void agent_free(struct agent *a)
+{
+	informer_free(a->pods);
+	informer_free(a->nodes);
+	informer_free(a->svcs);
+	while (a->list) {
+		struct apod *p = a->list;
+		a->list = p->next;
+		pod_free(p);
+	}
+	node_rt_free(a->rt);
+	node_nl_free(a->nl);
+	client_free(a->cl);
+	client_config_fini(&a->cfg);
+	if (a->efd >= 0)
+		close(a->efd);
+	if (a->sfd >= 0)
+		close(a->sfd);
+	free(a->node_name);
+	free(a->node_ip);
+	free(a->data_dir);
+	free(a->state_dir);
+	free(a->log_dir);
+	free(a->ipam_dir);
+	free(a->cluster_domain);
+	free(a->cluster_dns);
+	free(a->host_resolv);
+	free(a);
+}
+
+static void copy_config(struct client_config *dst, const struct client_config *src)
+{
+	client_config_init(dst);
+	dst->server = src->server ? xstrdup(src->server) : NULL;
+	if (src->ca_pem) {
+		dst->ca_pem = xmalloc(src->ca_pem_len + 1);
+		memcpy(dst->ca_pem, src->ca_pem, src->ca_pem_len);
+		dst->ca_pem[src->ca_pem_len] = 0;
+		dst->ca_pem_len = src->ca_pem_len;
+	}
+	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
+	dst->insecure = src->insecure;
+	dst->token = src->token ? xstrdup(src->token) : NULL;
+	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
+}
+
+int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
+{
+	struct ip_addr nip;
+	if (!o->node_name || !*o->node_name || !o->node_ip || ip_parse(o->node_ip, &nip) < 0) {
+		snprintf(err, errlen, "a node name and a node IP address are required");
+		return -EINVAL;
+	}
+	struct agent *a = xcalloc(1, sizeof(*a));
+	a->efd = a->sfd = -1;
+	copy_config(&a->cfg, o->cfg);
+	a->node_name = xstrdup(o->node_name);
+	a->node_ip = xstrdup(o->node_ip);
+	a->data_dir = xstrdup(o->data_dir ? o->data_dir : "/var/lib/svcplane/agent");
+	a->state_dir = xasprintf("%s/pods", a->data_dir);
+	a->log_dir = xasprintf("%s/logs", a->data_dir);
+	a->ipam_dir = xasprintf("%s/ipam", a->data_dir);
+	a->cluster_domain = xstrdup(o->cluster_domain ? o->cluster_domain : "cluster.local");
+	a->cluster_dns = o->cluster_dns ? xstrdup(o->cluster_dns) : NULL;
+	a->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 10;
+	a->host_resolv = read_file("/etc/resolv.conf");
+	host_info(a);
+	int rc;
+	if (mkdir(a->data_dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(err, errlen, "data dir %s: %s", a->data_dir, strerror(errno));
+		goto fail;
+	}
+	mkdir(a->log_dir, 0700);
+	struct node_rt_config rc_cfg = {.state_dir = a->state_dir};
+	a->rt = node_rt_new(&rc_cfg, err, errlen);
+	if (!a->rt) {
+		rc = -EIO;
+		goto fail;
+	}
+	if ((rc = node_nl_new(-1, &a->nl, err, errlen)) < 0)
+		goto fail;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	a->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (a->sfd < 0 || a->efd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "signalfd/eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	a->cl = client_new(&a->cfg, 10000);
+	if ((rc = node_register(a, err, errlen)) < 0)
+		goto fail;
+	char *q = client_escape(a->node_name);
+	char *path = xasprintf("/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", q);
+	free(q);
+	struct informer_handlers hp = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add,
+				       .on_synced = pods_changed};
+	struct informer_handlers hn = {.on_add = node_add, .on_update = node_update, .on_delete = node_add,
+				       .on_synced = nodes_changed};
+	struct informer_handlers hs = {0};
+	a->pods = informer_new(&a->cfg, path, &hp, a);
+	free(path);
+	a->nodes = informer_new(&a->cfg, "/api/v1/nodes", &hn, a);
+	a->svcs = informer_new(&a->cfg, "/api/v1/services", &hs, a);
+	struct informer *all[] = {a->pods, a->nodes, a->svcs};
+	for (size_t i = 0; i < 3; i++)
+		informer_start(all[i]);
+	for (size_t i = 0; i < 3; i++) {
+		if (!informer_wait_synced(all[i], 10000)) {
+			rc = -ETIMEDOUT;
+			snprintf(err, errlen, "informers did not sync within 10 s");
+			goto fail;
+		}
+	}
+	/* Pods the runtime re-adopted are known before the first reconcile, so a pod the
+	 * API deleted while we were down is stopped and torn down there. */
+	char **uids = node_rt_pod_list(a->rt);
+	for (size_t i = 0; uids && uids[i]; i++) {
+		if (!pod_find(a, uids[i]))
+			pod_new(a, uids[i])->hold_ms = now_ms() + 5000;
+		free(uids[i]);
+	}
+	free(uids);
+	a->next_hb_ms = now_ms() + (int64_t)a->heartbeat_s * 1000;
+	atomic_store(&a->dirty_nodes, 1);
+	nodes_reconcile(a);
+	if ((rc = pthread_create(&a->th, NULL, agent_main, a)) != 0) {
+		rc = -rc;
+		snprintf(err, errlen, "starting the agent thread: %s", strerror(-rc));
+		goto fail;
+	}
+	a->th_started = true;
+	log_info("agent: node %s (%s) registered", a->node_name, a->node_ip);
+	*out = a;
+	return 0;
+fail:
+	agent_free(a);
+	return rc;
+}
+
+void agent_stop(struct agent *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->stop, 1);
+	wake(a);
+	if (a->th_started)
+		pthread_join(a->th, NULL);
+	node_report(a, false, "KubeletNotReady", "svcplane agent stopped");
+	agent_free(a);
+}
+
+int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
+{
+	char *state = xasprintf("%s/pods", data_dir), *ipam = xasprintf("%s/ipam", data_dir);
+	struct node_rt_config cfg = {.state_dir = state};
+	struct node_rt *rt = node_rt_new(&cfg, err, errlen);
+	struct node_nl *nl = NULL;
+	int rc = 0;
+	if (!rt) {
+		rc = -EIO;
+		goto out;
+	}
+	if ((rc = node_nl_new(-1, &nl, err, errlen)) < 0)
+		goto out;
+	char **uids = node_rt_pod_list(rt);
+	for (size_t i = 0; uids && uids[i]; i++)
+		node_rt_pod_stop(rt, uids[i], grace_s);
+	/* Bounded: the grace period plus a few seconds for SIGKILL to land. */
+	int64_t deadline = now_ms() + (int64_t)(grace_s > 0 ? grace_s : 0) * 1000 + 5000;
+	for (;;) {
+		node_rt_sync(rt, NULL);
+		bool all = true;
+		for (size_t i = 0; uids && uids[i]; i++)
+			all = all && node_rt_pod_stopped(rt, uids[i]);
+		if (all || now_ms() > deadline)
+			break;
+		usleep(50 * 1000);
+	}
+	for (size_t i = 0; uids && uids[i]; i++) {
+		if (node_rt_pod_stopped(rt, uids[i]))
+			node_rt_pod_remove(rt, uids[i]);
+		else if (rc == 0) {
+			rc = -EBUSY;
+			snprintf(err, errlen, "pod %s did not stop", uids[i]);
+		}
+		struct apod p = {.netns_fd = -1};
+		snprintf(p.uid, sizeof(p.uid), "%s", uids[i]);
+		pod_names(&p);
+		struct agent tmp = {.nl = nl, .ipam_dir = ipam};
+		podnet_teardown(&tmp, &p);
+		free(uids[i]);
+	}
+	free(uids);
+	/* Our routes and bridge. */
+	struct node_route *rts = NULL;
+	size_t n = 0;
+	if (node_route_list(nl, 4, &rts, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (rts[i].protocol != NODE_AGENT_RTPROT)
+				continue;
+			struct node_route d = {.dst = rts[i].dst, .protocol = NODE_AGENT_RTPROT};
+			node_route_del(nl, &d);
+		}
+		free(rts);
+	}
+	node_link_del(nl, NODE_AGENT_BRIDGE);
+out:
+	node_nl_free(nl);
+	node_rt_free(rt);
+	free(state);
+	free(ipam);
+	return rc;
+}

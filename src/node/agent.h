@@ -1,0 +1,87 @@
+/* agent.h - the node agent (kubelet's networking part): registers the Node, wires pods
+ * bound to it into the pod network and runs them with the node runtime, probes them,
+ * writes their status, and routes to the other nodes' pod CIDRs (host-gw).
+ *
+ * One thread owns everything that changes the node (runtime, netlink, probes, API
+ * writes); informers only mark state dirty and wake it through an eventfd. Its loop:
+ *
+ *   poll(signalfd SIGCHLD, eventfd, probe fds; timeout = earliest of runtime, probe,
+ *        heartbeat and retry deadlines, at most 1 s)
+ *     -> routes to other nodes (when the nodes informer changed)
+ *     -> pods: set up new ones (netns, veth, IP, files, env, node_rt_pod_run), stop and
+ *        tear down deleted or vanished ones (the API server deletes a pod without
+ *        finalizers at once, so "gone from the informer" is a deletion too)
+ *     -> node_rt_sync, probes, pod status PATCHes (only when the status changed)
+ *     -> Node heartbeat every 10 s
+ *
+ * Pod network (IPv4): bridge "svcp0" in the agent's netns holding the podCIDR's first
+ * address; per pod a named netns "svcp-pod-<uid>" with eth0, the peer "svcp<8 hex of the
+ * uid>" on the bridge, an address from podipam.h, and a default route via the bridge.
+ * Routes to other nodes carry protocol NODE_AGENT_RTPROT, so a restarted agent finds and
+ * corrects its own routes and never touches others'.
+ *
+ * Restart: the runtime re-adopts the processes recorded under <data-dir>/pods; once the
+ * pods informer has synced, pods the API no longer has are stopped and torn down, and
+ * pod IPs, netns and veths that belong to no pod are removed.
+ *
+ * The caller must block SIGCHLD in every thread before any thread is created (the
+ * agent's signalfd reads it), and must not reap children with waitpid(-1).
+ */
+#ifndef NODE_AGENT_H
+#define NODE_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "client/client.h"
+
+/* rtm_protocol of our host-gw routes (an unassigned value of rtnetlink.h). */
+#define NODE_AGENT_RTPROT 83
+#define NODE_AGENT_BRIDGE "svcp0"
+#define NODE_AGENT_NETNS_PREFIX "svcp-pod-"
+#define NODE_AGENT_VERSION "v1.33.0-svcplane"
+#define NODE_AGENT_RUNTIME_VERSION "svcplane://0.1.0"
+
+struct agent_opts {
+	const struct client_config *cfg; /* how to reach the API (copied) */
+	const char *node_name;		 /* required */
+	const char *node_ip;		 /* required: the InternalIP and host-gw next hop */
+	const char *data_dir;		 /* state (pods, ipam, logs); created */
+	const char *cluster_domain;	 /* default "cluster.local" */
+	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = none */
+	int heartbeat_s;		 /* default 10 */
+};
+
+struct agent;
+
+/* Registers the Node (create, or adopt an existing one), starts the informers and waits
+ * for their first lists (10 s at most), re-adopts the runtime state and starts the agent
+ * thread. Blocks for the API round trips. Returns 0 with *out, or a negative errno with
+ * the reason in err. */
+int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen);
+
+/* Stops the thread, marks the Node NotReady, and frees everything. Pods keep running
+ * (a new agent re-adopts them). NULL is a no-op. Blocks up to about a second plus one
+ * API request. */
+void agent_stop(struct agent *a);
+
+/* `svcplane agent --cleanup`: stops every pod recorded under data_dir (SIGKILL after
+ * grace_s), then deletes pod netns, veths, IP files, our host-gw routes and the bridge.
+ * Needs no API server. Returns 0 or the first -errno, with a sentence in err. */
+int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen);
+
+/* Pure helpers, exposed for tests. */
+/* "svcp" + the first 8 hex digits of uid into out (IFNAMSIZ bytes). -EINVAL when uid
+ * has fewer than 8 hex digits. */
+int agent_veth_name(const char *uid, char *out, size_t len);
+/* kubelet's pod conditions for the given facts, keeping each lastTransitionTime from
+ * prev (an array of PodCondition, may be NULL) when its status did not change; now is
+ * the RFC 3339 time to use otherwise. Returns a new array. */
+json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready,
+				    const char *now);
+/* Whether a Node counts as Ready: condition Ready with status "True". */
+bool agent_node_ready(const json_t *node);
+
+#endif
