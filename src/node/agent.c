@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "node/masq.h"
 #include "node/netlink.h"
 #include "node/netns.h"
 #include "node/podfiles.h"
@@ -70,6 +71,7 @@ struct apod {
 };
 
 struct agent {
+	char *masq_script; /* the masquerade table last applied (node/masq.c) */
 	struct client_config cfg;
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
@@ -349,7 +351,8 @@ static void nodes_reconcile(struct agent *a)
 {
 	json_t *nodes = informer_list(a->nodes, NULL);
 	struct node_route want[256];
-	size_t nw = 0, i;
+	struct cidr cidrs[257];
+	size_t nw = 0, nc = 0, i;
 	json_t *n;
 	json_array_foreach(nodes, i, n)
 	{
@@ -357,6 +360,8 @@ static void nodes_reconcile(struct agent *a)
 		struct cidr c;
 		if (!name || !first_cidr(n, 4, &c))
 			continue;
+		if (nc < sizeof(cidrs) / sizeof(cidrs[0]))
+			cidrs[nc++] = c;
 		if (!strcmp(name, a->node_name)) {
 			if (!a->have_cidr || ip_cmp(&a->pod_cidr.net, &c.net) || a->pod_cidr.bits != c.bits) {
 				char b[CIDR_STRLEN];
@@ -375,6 +380,22 @@ static void nodes_reconcile(struct agent *a)
 	json_decref(nodes);
 	if (a->have_cidr && !a->bridge_ok)
 		a->bridge_ok = bridge_setup(a) == 0;
+	if (a->have_cidr) {
+		/* Pod traffic leaving the pod network is masqueraded; the set of pod CIDRs
+		 * follows the nodes. Applied only when the set changed. */
+		char *script = node_masq_script(&a->pod_cidr, cidrs, nc);
+		if (!a->masq_script || strcmp(script, a->masq_script) != 0) {
+			char err[512] = "";
+			if (node_masq_sync(&a->pod_cidr, cidrs, nc, err, sizeof(err)) == 0) {
+				free(a->masq_script);
+				a->masq_script = script;
+				script = NULL;
+			} else {
+				log_warn("agent: %s", err);
+			}
+		}
+		free(script);
+	}
 	struct node_route *have = NULL;
 	size_t nh = 0;
 	if (node_route_list(a->nl, 4, &have, &nh) < 0) {
@@ -1026,6 +1047,7 @@ static void agent_free(struct agent *a)
 	free(a->cluster_domain);
 	free(a->cluster_dns);
 	free(a->host_resolv);
+	free(a->masq_script);
 	free(a);
 }
 
@@ -1196,7 +1218,10 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 		free(uids[i]);
 	}
 	free(uids);
-	/* Our routes and bridge. */
+	/* Our masquerade table, routes and bridge. */
+	char merr[256];
+	if (node_masq_cleanup(merr, sizeof(merr)) < 0)
+		log_warn("agent cleanup: %s", merr);
 	struct node_route *rts = NULL;
 	size_t n = 0;
 	if (node_route_list(nl, 4, &rts, &n) == 0) {

@@ -207,6 +207,14 @@ expect_out "agent restart re-adopts pod $KPOD (same PID $KPID)" "^$KPID\$" podpi
 still_ready() { [ "$(kubectl get pod "$KPOD" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 check "re-adopted pod stays Ready" still_ready
 expect_out "re-adopted pod still serves" 'Directory listing' ip netns exec "svcp-pod-$(uid web-1)" curl -sS --max-time 5 "http://$(podip "$KPOD"):9376/"
+# Masquerade: a pod reaches the node network (198.18.0.1 in the root namespace, which has
+# no route back to pod CIDRs) because its traffic leaving the pod network is NATed.
+python3 -m http.server 18081 --bind 198.18.0.1 >/dev/null 2>&1 &
+HTTPD=$!
+sleep 0.5
+expect_out "pod reaches the node network through masquerade" 'Directory listing' \
+	ip netns exec "svcp-pod-$(uid web-1)" curl -sS --max-time 5 "http://198.18.0.1:18081/"
+kill "$HTTPD" 2>/dev/null
 
 # Deleted while its agent is down.
 DUID2=$(uid "$KPOD") DPID2=$KPID
