@@ -25,7 +25,10 @@ struct informer {
 	volatile int stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *cache; /* key -> object */
+	json_t *cache;	   /* key -> object */
+	json_t *by_ns;	   /* namespace -> {key -> object}: informer_list(ns) */
+	json_t *by_index;  /* index value -> {key -> object}, when index_fn is set */
+	char *(*index_fn)(const json_t *obj);
 	long long rv;
 	bool synced;
 	/* watch stream parsing */
@@ -71,8 +74,62 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
 	pthread_mutex_init(&inf->mu, NULL);
 	pthread_cond_init(&inf->cond, NULL);
 	inf->cache = json_object();
+	inf->by_ns = json_object();
+	inf->by_index = json_object();
 	buf_init(&inf->line);
 	return inf;
+}
+
+void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj))
+{
+	inf->index_fn = fn;
+}
+
+/* The buckets an object sits in: its namespace ("" for cluster-scoped objects, which are
+ * not indexed) and its index value (NULL when none). Heap strings. */
+static char *ns_of(const json_t *obj)
+{
+	const char *ns = api_str(obj, "metadata.namespace");
+	return ns && *ns ? xstrdup(ns) : NULL;
+}
+
+static void bucket_set(json_t *idx, const char *value, const char *key, json_t *obj)
+{
+	if (!value)
+		return;
+	json_t *b = json_object_get(idx, value);
+	if (!b) {
+		b = json_object();
+		json_object_set_new(idx, value, b);
+	}
+	json_object_set(b, key, obj);
+}
+
+static void bucket_del(json_t *idx, const char *value, const char *key)
+{
+	json_t *b = value ? json_object_get(idx, value) : NULL;
+	if (!b)
+		return;
+	json_object_del(b, key);
+	if (json_object_size(b) == 0)
+		json_object_del(idx, value);
+}
+
+/* Moves key from prev's buckets to obj's (either may be NULL). Caller holds inf->mu. */
+static void index_move(struct informer *inf, const char *key, const json_t *prev, json_t *obj)
+{
+	char *(*fns[2])(const json_t *) = {ns_of, inf->index_fn};
+	json_t *idx[2] = {inf->by_ns, inf->by_index};
+	for (int i = 0; i < 2; i++) {
+		if (!fns[i])
+			continue;
+		char *pv = prev ? fns[i](prev) : NULL, *nv = obj ? fns[i](obj) : NULL;
+		if (pv && (!nv || strcmp(pv, nv) != 0))
+			bucket_del(idx[i], pv, key);
+		bucket_set(idx[i], nv, key, obj);
+		free(pv);
+		free(nv);
+	}
 }
 
 static const char *sep(const char *path)
@@ -151,14 +208,17 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 		json_object_set(fresh, k, o);
 		free(k);
 	}
+	const char *k;
+	json_t *v;
 	pthread_mutex_lock(&inf->mu);
 	json_t *old = inf->cache;
 	inf->cache = fresh;
 	json_incref(fresh);
+	json_object_clear(inf->by_ns);
+	json_object_clear(inf->by_index);
+	json_object_foreach(fresh, k, v) index_move(inf, k, NULL, v);
 	inf->rv = rv;
 	pthread_mutex_unlock(&inf->mu);
-	const char *k;
-	json_t *v;
 	json_object_foreach(fresh, k, v)
 	{
 		json_t *prev = json_object_get(old, k);
@@ -200,7 +260,9 @@ static void apply_event(struct informer *inf, const char *type, json_t *obj)
 	char *k = informer_key(obj);
 	pthread_mutex_lock(&inf->mu);
 	json_t *prev = json_incref(json_object_get(inf->cache, k));
-	if (!strcmp(type, "DELETED"))
+	bool deleted = !strcmp(type, "DELETED");
+	index_move(inf, k, prev, deleted ? NULL : obj);
+	if (deleted)
 		json_object_del(inf->cache, k);
 	else
 		json_object_set(inf->cache, k, obj);
@@ -342,17 +404,39 @@ json_t *informer_get(struct informer *inf, const char *ns, const char *name)
 	return o;
 }
 
-json_t *informer_list(struct informer *inf, const char *ns)
+/* The objects of one bucket (or of the whole cache) as a new array. */
+static json_t *list_of(struct informer *inf, json_t *idx, const char *value)
 {
 	json_t *out = json_array();
-	size_t nl = ns ? strlen(ns) : 0;
-	pthread_mutex_lock(&inf->mu);
 	const char *k;
 	json_t *v;
-	json_object_foreach(inf->cache, k, v)
+	pthread_mutex_lock(&inf->mu);
+	json_t *b = idx ? json_object_get(idx, value ? value : "") : inf->cache;
+	json_object_foreach(b, k, v) json_array_append(out, v);
+	pthread_mutex_unlock(&inf->mu);
+	return out;
+}
+
+json_t *informer_list(struct informer *inf, const char *ns)
+{
+	return list_of(inf, ns ? inf->by_ns : NULL, ns);
+}
+
+json_t *informer_list_index(struct informer *inf, const char *value)
+{
+	return list_of(inf, inf->by_index, value);
+}
+
+json_t *informer_get_many(struct informer *inf, const json_t *keys)
+{
+	json_t *out = json_array(), *k;
+	size_t i;
+	pthread_mutex_lock(&inf->mu);
+	json_array_foreach(keys, i, k)
 	{
-		if (!ns || (!strncmp(k, ns, nl) && k[nl] == '/'))
-			json_array_append(out, v);
+		json_t *o = json_object_get(inf->cache, json_string_value(k) ?: "");
+		if (o)
+			json_array_append(out, o);
 	}
 	pthread_mutex_unlock(&inf->mu);
 	return out;
@@ -376,6 +460,8 @@ void informer_free(struct informer *inf)
 	client_free(inf->cl);
 	client_config_fini(&inf->cfg);
 	json_decref(inf->cache);
+	json_decref(inf->by_ns);
+	json_decref(inf->by_index);
 	buf_fini(&inf->line);
 	free(inf->path);
 	pthread_mutex_destroy(&inf->mu);

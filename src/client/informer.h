@@ -16,6 +16,11 @@
  * objects (take a reference to keep one). Objects in the cache are immutable, and
  * trimmed of metadata.managedFields and the last-applied-configuration annotation,
  * which no controller or agent reads and which are most of a small object's size.
+ *
+ * The cache is indexed by namespace, and optionally by one value of the caller's choice
+ * (client-go's Indexers), so a consumer that reconciles one object reads the few objects
+ * it needs, never the whole collection. The indexes change under the cache lock, together
+ * with the cache.
  */
 #ifndef CLIENT_INFORMER_H
 #define CLIENT_INFORMER_H
@@ -39,14 +44,26 @@ struct informer;
  * endpointslices", with an optional "?labelSelector=..." query). cfg is copied. */
 struct informer *informer_new(const struct client_config *cfg, const char *path, const struct informer_handlers *h,
 			      void *ud);
+/* Sets the secondary index (before informer_start): fn returns an object's index value as
+ * a heap string (the informer frees it), or NULL to leave the object out of the index. It
+ * runs on the informer thread with the cache lock held and must only read obj. */
+void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj));
 /* Starts the thread. */
 int informer_start(struct informer *inf);
 /* Waits until the first list has been applied; false after timeout_ms. */
 bool informer_wait_synced(struct informer *inf, int timeout_ms);
 /* A new reference to the cached object ns/name (ns "" for cluster-scoped), or NULL. */
 json_t *informer_get(struct informer *inf, const char *ns, const char *name);
-/* A new JSON array (references) of the cached objects, in namespace ns (NULL = all). */
+/* A new JSON array (references) of the cached objects, in namespace ns (NULL = all).
+ * Costs O(objects in ns), through the namespace index. */
 json_t *informer_list(struct informer *inf, const char *ns);
+/* A new JSON array (references) of the cached objects whose index value (see
+ * informer_set_index) is value; empty when no index is set. */
+json_t *informer_list_index(struct informer *inf, const char *value);
+/* A new JSON array (references) of the cached objects with the given cache keys (keys: a
+ * JSON array of "ns/name" strings, borrowed), in that order; keys not cached are skipped.
+ * One lock round trip for all of them. */
+json_t *informer_get_many(struct informer *inf, const json_t *keys);
 /* The resourceVersion the cache reflects. */
 long long informer_rv(struct informer *inf);
 /* Stops the thread (within about a second) and frees everything. NULL is a no-op. */

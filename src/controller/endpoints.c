@@ -198,6 +198,13 @@ static char *port_key(const json_t *p)
 			 api_str(p, "protocol") ? api_str(p, "protocol") : "", ap ? "+" : "-", ap ? ap : "");
 }
 
+/* A port entry already built: Service port sp resolved to num is ports[idx]. */
+struct seen_port {
+	size_t sp;
+	int num;
+	int idx;
+};
+
 static int port_find_or_add(struct port **ports, size_t *n, json_t *p_take)
 {
 	char *key = port_key(p_take);
@@ -257,14 +264,18 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 
 	if (n)
 		qsort(e, n, sizeof(*e), entry_cmp);
-	/* Deduplicate (port, address); not ready trumps ready. */
+	/* Deduplicate (port, address); not ready trumps ready. A dropped entry's key is freed
+	 * here and the slots past the kept ones cleared, so the caller frees each key once. */
 	for (i = 0; i < n; i++) {
 		if (m > 0 && e[m - 1].port == e[i].port && strcmp(e[m - 1].akey, e[i].akey) == 0) {
 			e[m - 1].ready = e[m - 1].ready && e[i].ready;
+			free(e[i].akey);
 			continue;
 		}
 		e[m++] = e[i];
 	}
+	for (i = m; i < n; i++)
+		e[i].akey = NULL;
 	/* Group ports by identical address sets. */
 	for (i = 0; i < m;) {
 		size_t j = i, g;
@@ -297,7 +308,7 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 		json_t *ss = json_object(), *ready = json_array(), *notready = json_array(),
 		       *pj = json_array();
 		for (size_t k = groups[g].lo; k < groups[g].hi; k++)
-			json_array_append_new(e[k].ready ? ready : notready, json_deep_copy(e[k].addr));
+			json_array_append(e[k].ready ? ready : notready, e[k].addr); /* shared, never changed */
 		for (size_t k = 0; k < groups[g].nports; k++) {
 			if (groups[g].ports[k] >= 0)
 				json_array_append(pj, ports[groups[g].ports[k]].json);
@@ -394,33 +405,83 @@ static json_t *pod_address(const json_t *pod, const json_t *svc, const char *ip)
 	return a;
 }
 
-/* Subsets equal ignoring targetRef.resourceVersion (semanticIgnoreResourceVersion). */
-static json_t *strip_rv(const json_t *subsets)
+/* json_equal(a, b) once targetRef.resourceVersion is left out of both, when they are
+ * addresses (objects); a plain json_equal otherwise. */
+static bool address_equal(const json_t *a, const json_t *b)
 {
-	json_t *c, *ss, *a;
-	size_t i, j;
-	const char *lists[] = {"addresses", "notReadyAddresses"};
+	const char *k;
+	json_t *v, *w;
 
-	if (!json_is_array(subsets))
-		return json_array();
-	c = json_deep_copy(subsets);
-	json_array_foreach(c, i, ss)
+	if (!json_is_object(a) || !json_is_object(b))
+		return json_equal(a, b);
+	if (json_object_size(a) != json_object_size(b))
+		return false;
+	json_object_foreach((json_t *)a, k, v)
 	{
-		for (int l = 0; l < 2; l++) {
-			json_array_foreach(json_object_get(ss, lists[l]), j, a)
-			    json_object_del(json_object_get(a, "targetRef"), "resourceVersion");
+		if (!(w = json_object_get(b, k)))
+			return false;
+		if (strcmp(k, "targetRef") == 0 && json_is_object(v) && json_is_object(w)) {
+			size_t nv = json_object_size(v) - (json_object_get(v, "resourceVersion") ? 1 : 0);
+			size_t nw = json_object_size(w) - (json_object_get(w, "resourceVersion") ? 1 : 0);
+			const char *rk;
+			json_t *rv, *rw;
+			if (nv != nw)
+				return false;
+			json_object_foreach(v, rk, rv)
+			{
+				if (strcmp(rk, "resourceVersion") != 0 &&
+				    (!(rw = json_object_get(w, rk)) || !json_equal(rv, rw)))
+					return false;
+			}
+		} else if (!json_equal(v, w)) {
+			return false;
 		}
 	}
-	return c;
+	return true;
 }
 
+/* One subset of each side; the address lists compare with address_equal. */
+static bool subset_equal(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v, *w;
+
+	if (!json_is_object(a) || !json_is_object(b))
+		return json_equal(a, b);
+	if (json_object_size(a) != json_object_size(b))
+		return false;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		if (!(w = json_object_get(b, k)))
+			return false;
+		if ((strcmp(k, "addresses") == 0 || strcmp(k, "notReadyAddresses") == 0) && json_is_array(v) &&
+		    json_is_array(w)) {
+			size_t n = json_array_size(v);
+			if (n != json_array_size(w))
+				return false;
+			for (size_t i = 0; i < n; i++) {
+				if (!address_equal(json_array_get(v, i), json_array_get(w, i)))
+					return false;
+			}
+		} else if (!json_equal(v, w)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Subsets equal ignoring targetRef.resourceVersion (semanticIgnoreResourceVersion); a
+ * missing list equals an empty one. Compares in place: no copies. */
 static bool subsets_equal(const json_t *a, const json_t *b)
 {
-	json_t *x = strip_rv(a), *y = strip_rv(b);
-	bool eq = json_equal(x, y);
-	json_decref(x);
-	json_decref(y);
-	return eq;
+	size_t na = json_is_array(a) ? json_array_size(a) : 0, nb = json_is_array(b) ? json_array_size(b) : 0;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		if (!subset_equal(json_array_get(a, i), json_array_get(b, i)))
+			return false;
+	}
+	return true;
 }
 
 static bool labels_equal(const json_t *a, const json_t *b)
@@ -453,7 +514,8 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 	struct api_selector *sel;
 	struct entry *ents = NULL;
 	struct port *ports = NULL;
-	size_t nents = 0, cap = 0, nports = 0, i, k;
+	struct seen_port *seen = NULL;
+	size_t nents = 0, cap = 0, nports = 0, nseen = 0, i, k;
 	json_t *addrs = json_array(), *pod, *sports = api_get(svc, "spec.ports"), *sp;
 	json_t *subsets, *out, *labels, *ann;
 	const char *ns = api_str(svc, "metadata.namespace");
@@ -508,10 +570,23 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 		bool used = false;
 		json_array_foreach(sports, k, sp)
 		{
-			int pn = ctrl__find_port(pod, sp);
+			int pn = ctrl__find_port(pod, sp), pi = -1;
 			json_t *pj;
 			if (pn < 0)
 				continue;
+			/* Pods of one workload resolve alike: the port entry of (Service port, number)
+			 * is built once. */
+			for (size_t c = 0; c < nseen && pi < 0; c++) {
+				if (seen[c].sp == k && seen[c].num == pn)
+					pi = seen[c].idx;
+			}
+			if (pi >= 0) {
+				if (nents == cap)
+					ents = xrealloc(ents, (cap = cap ? 2 * cap : 64) * sizeof(*ents));
+				ents[nents++] = (struct entry){pi, used ? xstrdup(akey) : akey, addr, ready};
+				used = true;
+				continue;
+			}
 			pj = json_object();
 			if (api_str(sp, "name") && *api_str(sp, "name"))
 				json_object_set_new(pj, "name", json_string(api_str(sp, "name")));
@@ -520,16 +595,19 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 			if (api_str(sp, "appProtocol"))
 				json_object_set_new(pj, "appProtocol",
 						    json_string(api_str(sp, "appProtocol")));
+			pi = port_find_or_add(&ports, &nports, pj);
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = (struct seen_port){k, pn, pi};
 			if (nents == cap)
 				ents = xrealloc(ents, (cap = cap ? 2 * cap : 64) * sizeof(*ents));
-			ents[nents++] = (struct entry){port_find_or_add(&ports, &nports, pj),
-						       used ? xstrdup(akey) : akey, addr, ready};
+			ents[nents++] = (struct entry){pi, used ? xstrdup(akey) : akey, addr, ready};
 			used = true;
 		}
 		if (!used)
 			free(akey);
 	}
 	api_selector_free(sel);
+	free(seen);
 
 	subsets = repack(ents, nents, ports);
 	for (i = 0; i < nents; i++)
@@ -546,7 +624,16 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 	labels = endpoint_labels(svc);
 
 	if (current) {
-		out = json_deep_copy(current);
+		/* A copy of what is changed below (the top level, metadata and its annotations);
+		 * the rest is shared with current and never written. */
+		json_t *md, *a;
+		out = json_copy((json_t *)current);
+		if (json_is_object(md = json_object_get(out, "metadata"))) {
+			md = json_copy(md);
+			json_object_set_new(out, "metadata", md);
+			if (json_is_object(a = json_object_get(md, "annotations")))
+				json_object_set_new(md, "annotations", json_copy(a));
+		}
 	} else {
 		out = json_object();
 		json_object_set_new(out, "apiVersion", json_string("v1"));

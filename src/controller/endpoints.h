@@ -44,12 +44,15 @@
 
 /* Returns the Endpoints object the controller should hold for svc (new reference, the
  * caller's), or NULL when the Service is ExternalName or has no selector. pods is a JSON
- * array of the pods of the Service's namespace (pods of other namespaces are ignored);
- * current is the existing Endpoints or NULL. The result starts from a copy of current
- * (so its resourceVersion, uid and foreign annotations are kept for a CAS update) with
- * subsets, labels and the two controller annotations replaced. When subsets and labels
- * are unchanged, current's last-change-trigger-time is kept; otherwise it is set to now
- * (RFC 3339), or removed when now is NULL. Never blocks. */
+ * array of pods (those of other namespaces or not matching the selector are ignored, so
+ * the caller may pass the namespace's pods or just the Service's own); current is the
+ * existing Endpoints or NULL. The result starts from a copy of current (so its
+ * resourceVersion, uid and foreign annotations are kept for a CAS update) with subsets,
+ * labels and the two controller annotations replaced; the copy is shallow below what it
+ * replaces, so the result may share members with current: treat it as read-only below
+ * metadata (current itself is never modified). When subsets and labels are unchanged,
+ * current's last-change-trigger-time is kept; otherwise it is set to now (RFC 3339), or
+ * removed when now is NULL. O(n log n) in the pods given; never blocks. */
 json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json_t *current, const char *now);
 
 /* True when writing b over a would change nothing that matters: the same subsets

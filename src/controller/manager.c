@@ -8,6 +8,25 @@
  * endpoints.kubernetes.io/last-change-trigger-time annotation, which the network
  * programming latency is measured from). A failed reconcile (a write conflict) is queued
  * again after a short pause, at most 8 times in a row.
+ *
+ * The Service -> pods index makes a change cost what its own pods cost, not what the
+ * namespace costs: a Service sync reads exactly the pods its selector matches, and a pod
+ * event finds its Services without looking at the others. Four maps (JSON objects used
+ * as hash tables and sets), changed together under ix_mu by the informer handlers:
+ *
+ *   ix_svc        "ns/svc" -> {"sel": spec.selector, "pods": {"ns/pod": true}}
+ *   ix_pod        "ns/pod" -> {"labels": metadata.labels, "svcs": {"ns/svc": true}}
+ *   ix_svc_label  "ns\1key\1value" -> {"ns/svc": true}, one per selector requirement
+ *   ix_pod_label  "ns\1key\1value" -> {"ns/pod": true}, one per label
+ *
+ * A Service's selector is a map of equalities (api_selector_from_map), so matching it is
+ * one lookup per requirement and the label maps give the candidates: a pod's Services
+ * are among those selecting one of its labels, a Service's pods among those carrying its
+ * rarest requirement. The index may trail the informer caches by one handler call: the
+ * handler updates the index before it queues, so a sync that ran on a stale index is
+ * followed by one that does not, and the reconcilers still check each pod against the
+ * selector. Services are indexed whatever their type (as before: an ExternalName
+ * Service's sync cleans up what it owns).
  */
 #include "controller/manager.h"
 
@@ -48,6 +67,8 @@ struct ctrl_manager {
 	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
 	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
 	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
+	pthread_mutex_t ix_mu; /* the Service -> pods index (see the top of this file) */
+	json_t *ix_svc, *ix_pod, *ix_svc_label, *ix_pod_label;
 	bool stop, ready;
 	pthread_t worker;
 };
@@ -83,11 +104,18 @@ static void enqueue_svc(struct ctrl_manager *m, const char *ns, const char *name
 
 /* ---- informer handlers (informer threads) ---- */
 
-static void svc_changed(void *ud, const json_t *obj)
+static void ix_svc_set(struct ctrl_manager *m, const char *sk, const char *ns, const json_t *obj);
+
+static void svc_changed(void *ud, const json_t *obj, bool deleted)
 {
-	enqueue_svc(ud, api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
-	char *k = xasprintf("mirror/%s/%s", api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
-	enqueue(ud, k);
+	struct ctrl_manager *m = ud;
+	const char *ns = api_str(obj, "metadata.namespace") ?: "", *name = api_str(obj, "metadata.name") ?: "";
+	char *sk = xasprintf("%s/%s", ns, name);
+	ix_svc_set(m, sk, ns, deleted ? NULL : obj);
+	free(sk);
+	enqueue_svc(m, ns, name);
+	char *k = xasprintf("mirror/%s/%s", ns, name);
+	enqueue(m, k);
 	free(k);
 }
 /* A LoadBalancer address was given back: every Service still pending may take it. */
@@ -104,49 +132,304 @@ static void lb_released(struct ctrl_manager *m)
 	json_decref(all);
 }
 
-static void svc_add(void *ud, const json_t *o) { svc_changed(ud, o); }
+static void svc_add(void *ud, const json_t *o) { svc_changed(ud, o, false); }
 static void svc_update(void *ud, const json_t *old, const json_t *o)
 {
-	svc_changed(ud, o);
+	svc_changed(ud, o, false);
 	if (json_array_size(api_get(old, "status.loadBalancer.ingress")) > 0 &&
 	    json_array_size(api_get(o, "status.loadBalancer.ingress")) == 0)
 		lb_released(ud);
 }
 static void svc_delete(void *ud, const json_t *o)
 {
-	svc_changed(ud, o);
+	svc_changed(ud, o, true);
 	if (json_array_size(api_get(o, "status.loadBalancer.ingress")) > 0)
 		lb_released(ud);
 }
 
-/* Queues every Service of the pod's namespace whose selector matches old or new labels. */
-static void pod_changed(struct ctrl_manager *m, const json_t *old, const json_t *pod)
+/* ---- the Service -> pods index (informer threads write, the worker reads) ---- */
+
+static char *label_key(const char *ns, const char *k, const json_t *v)
 {
-	if (!m->ready)
-		return;
-	const char *ns = api_str(pod, "metadata.namespace");
-	if (!ns)
-		return;
-	json_t *svcs = informer_list(m->svcs, ns);
-	size_t i;
-	json_t *s;
-	json_array_foreach(svcs, i, s)
-	{
-		json_t *sel = api_get(s, "spec.selector");
-		if (json_object_size(sel) == 0)
-			continue;
-		struct api_selector *as = api_selector_from_map(sel);
-		bool hit = api_label_selector_match(as, api_get(pod, "metadata.labels")) ||
-			   (old && api_label_selector_match(as, api_get(old, "metadata.labels")));
-		api_selector_free(as);
-		if (hit)
-			enqueue_svc(m, ns, api_str(s, "metadata.name") ?: "");
-	}
-	json_decref(svcs);
+	/* Non-string values compare as "" on both sides, as api_selector_from_map does. */
+	return xasprintf("%s\x01%s\x01%s", ns, k, json_is_string(v) ? json_string_value(v) : "");
 }
-static void pod_add(void *ud, const json_t *o) { pod_changed(ud, NULL, o); }
-static void pod_update(void *ud, const json_t *old, const json_t *o) { pod_changed(ud, old, o); }
-static void pod_delete(void *ud, const json_t *o) { pod_changed(ud, NULL, o); }
+
+static void set_add(json_t *map, const char *bucket, const char *member)
+{
+	json_t *b = json_object_get(map, bucket);
+	if (!b) {
+		b = json_object();
+		json_object_set_new(map, bucket, b);
+	}
+	json_object_set_new(b, member, json_true());
+}
+
+static void set_del(json_t *map, const char *bucket, const char *member)
+{
+	json_t *b = json_object_get(map, bucket);
+	json_object_del(b, member);
+	if (b && json_object_size(b) == 0)
+		json_object_del(map, bucket);
+}
+
+/* api_label_selector_match(api_selector_from_map(sel), labels) without building it. */
+static bool sel_match(const json_t *sel, const json_t *labels)
+{
+	const char *k;
+	json_t *v;
+	if (json_object_size(sel) == 0)
+		return false;
+	json_object_foreach((json_t *)sel, k, v)
+	{
+		json_t *l = json_is_object(labels) ? json_object_get(labels, k) : NULL;
+		if (!l || strcmp(json_is_string(l) ? json_string_value(l) : "", json_is_string(v) ? json_string_value(v) : ""))
+			return false;
+	}
+	return true;
+}
+
+static bool labels_equal(const json_t *a, const json_t *b)
+{
+	size_t na = json_is_object(a) ? json_object_size(a) : 0, nb = json_is_object(b) ? json_object_size(b) : 0;
+	if (na == 0 || nb == 0)
+		return na == nb;
+	return json_equal(a, b);
+}
+
+/* Splits "ns/name" at its first '/' into ns (copied into buf). */
+static const char *key_ns(const char *key, char *buf, size_t len)
+{
+	const char *slash = strchr(key, '/');
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, key, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* Unlinks a pod from the index; adds the Services it was in to hit. Caller holds ix_mu. */
+static void ix_pod_del(struct ctrl_manager *m, const char *pk, json_t *hit)
+{
+	json_t *e = json_object_get(m->ix_pod, pk), *v;
+	const char *k;
+	char ns[256];
+	if (!e)
+		return;
+	key_ns(pk, ns, sizeof(ns));
+	json_object_foreach(json_object_get(e, "svcs"), k, v)
+	{
+		json_object_del(json_object_get(json_object_get(m->ix_svc, k), "pods"), pk);
+		if (hit)
+			json_object_set_new(hit, k, json_true());
+	}
+	json_object_foreach(json_object_get(e, "labels"), k, v)
+	{
+		char *lk = label_key(ns, k, v);
+		set_del(m->ix_pod_label, lk, pk);
+		free(lk);
+	}
+	json_object_del(m->ix_pod, pk);
+}
+
+/* Links a pod with its labels and the Services selecting it; adds those Services to hit.
+ * Caller holds ix_mu. */
+static void ix_pod_add(struct ctrl_manager *m, const char *pk, const char *ns, json_t *labels, json_t *hit)
+{
+	json_t *svcs = json_object(), *v, *cand, *x;
+	const char *k, *sk;
+	json_object_foreach(labels, k, v)
+	{
+		char *lk = label_key(ns, k, v);
+		set_add(m->ix_pod_label, lk, pk);
+		json_object_foreach(json_object_get(m->ix_svc_label, lk), sk, x)
+		{
+			if (json_object_get(svcs, sk))
+				continue;
+			cand = json_object_get(m->ix_svc, sk);
+			if (sel_match(json_object_get(cand, "sel"), labels)) {
+				json_object_set_new(svcs, sk, json_true());
+				json_object_set_new(json_object_get(cand, "pods"), pk, json_true());
+				json_object_set_new(hit, sk, json_true());
+			}
+		}
+		free(lk);
+	}
+	json_object_set_new(m->ix_pod, pk, json_pack("{s:O, s:o}", "labels", json_is_object(labels) ? labels : json_null(), "svcs", svcs));
+}
+
+/* Unlinks a Service from the index. Caller holds ix_mu. */
+static void ix_svc_del(struct ctrl_manager *m, const char *sk)
+{
+	json_t *e = json_object_get(m->ix_svc, sk), *v;
+	const char *k;
+	char ns[256];
+	if (!e)
+		return;
+	key_ns(sk, ns, sizeof(ns));
+	json_object_foreach(json_object_get(e, "pods"), k, v)
+	    json_object_del(json_object_get(json_object_get(m->ix_pod, k), "svcs"), sk);
+	json_object_foreach(json_object_get(e, "sel"), k, v)
+	{
+		char *lk = label_key(ns, k, v);
+		set_del(m->ix_svc_label, lk, sk);
+		free(lk);
+	}
+	json_object_del(m->ix_svc, sk);
+}
+
+/* Links a Service with a non-empty selector to the pods it selects. Caller holds ix_mu. */
+static void ix_svc_add(struct ctrl_manager *m, const char *sk, const char *ns, json_t *sel)
+{
+	json_t *pods = json_object(), *v, *best = NULL, *x;
+	const char *k, *pk;
+	json_object_foreach(sel, k, v)
+	{
+		char *lk = label_key(ns, k, v);
+		json_t *b = json_object_get(m->ix_pod_label, lk);
+		set_add(m->ix_svc_label, lk, sk);
+		free(lk);
+		if (!b)
+			best = json_null(); /* no pod carries this label: none matches */
+		else if (!best || (json_is_object(best) && json_object_size(b) < json_object_size(best)))
+			best = b;
+	}
+	json_object_foreach(json_is_object(best) ? best : NULL, pk, x)
+	{
+		json_t *pe = json_object_get(m->ix_pod, pk);
+		if (sel_match(sel, json_object_get(pe, "labels"))) {
+			json_object_set_new(pods, pk, json_true());
+			json_object_set_new(json_object_get(pe, "svcs"), sk, json_true());
+		}
+	}
+	json_object_set_new(m->ix_svc, sk, json_pack("{s:O, s:o}", "sel", sel, "pods", pods));
+}
+
+/* Follows a Service add, update (obj) or delete (obj NULL). */
+static void ix_svc_set(struct ctrl_manager *m, const char *sk, const char *ns, const json_t *obj)
+{
+	json_t *sel = obj ? api_get(obj, "spec.selector") : NULL;
+	if (!json_is_object(sel) || json_object_size(sel) == 0)
+		sel = NULL;
+	pthread_mutex_lock(&m->ix_mu);
+	json_t *e = json_object_get(m->ix_svc, sk);
+	if (!e || !sel || !json_equal(json_object_get(e, "sel"), sel)) {
+		ix_svc_del(m, sk);
+		if (sel)
+			ix_svc_add(m, sk, ns, sel);
+	}
+	pthread_mutex_unlock(&m->ix_mu);
+}
+
+/* The keys of the pods the Service's selector matches, as a new array of strings. */
+static json_t *ix_svc_pods(struct ctrl_manager *m, const char *ns, const char *name)
+{
+	char *sk = xasprintf("%s/%s", ns, name);
+	json_t *out = json_array(), *v;
+	const char *k;
+	pthread_mutex_lock(&m->ix_mu);
+	json_object_foreach(json_object_get(json_object_get(m->ix_svc, sk), "pods"), k, v)
+	    json_array_append_new(out, json_string(k));
+	pthread_mutex_unlock(&m->ix_mu);
+	free(sk);
+	return out;
+}
+
+/* ---- pod handlers ---- */
+
+static const json_t *ready_condition(const json_t *pod)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(api_get(pod, "status.conditions"), i, c)
+	{
+		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
+			return json_object_get(c, "status");
+	}
+	return NULL;
+}
+
+static bool opt_equal(const json_t *a, const json_t *b)
+{
+	return a && b ? json_equal(a, b) : a == b;
+}
+
+/* The container fields the reconcilers read: each container's ports, and the restart
+ * policy of init containers (restartable ones lend their ports). */
+static bool containers_equal(const json_t *a, const json_t *b, bool init)
+{
+	size_t n = json_array_size(a), i;
+	if (n != json_array_size(b))
+		return false;
+	for (i = 0; i < n; i++) {
+		const json_t *ca = json_array_get(a, i), *cb = json_array_get(b, i);
+		if (!opt_equal(json_object_get(ca, "ports"), json_object_get(cb, "ports")) ||
+		    (init && !opt_equal(json_object_get(ca, "restartPolicy"), json_object_get(cb, "restartPolicy"))))
+			return false;
+	}
+	return true;
+}
+
+/* True when old and pod differ in a field an endpoints or slice reconcile reads; other
+ * changes (most status writes: container states, other conditions, timestamps) queue
+ * nothing. */
+static bool pod_relevant_change(const json_t *old, const json_t *pod)
+{
+	static const char *const paths[] = {
+	    "metadata.uid",	     "metadata.deletionTimestamp", "status.phase",  "status.podIP",
+	    "status.podIPs",	     "spec.nodeName",		   "spec.hostname", "spec.subdomain",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (!opt_equal(api_get(old, paths[i]), api_get(pod, paths[i])))
+			return true;
+	}
+	return !labels_equal(api_get(old, "metadata.labels"), api_get(pod, "metadata.labels")) ||
+	       !opt_equal(ready_condition(old), ready_condition(pod)) ||
+	       !containers_equal(api_get(old, "spec.containers"), api_get(pod, "spec.containers"), false) ||
+	       !containers_equal(api_get(old, "spec.initContainers"), api_get(pod, "spec.initContainers"), true);
+}
+
+/* Updates the index for the pod (NULL: deleted) and queues every Service that selected it
+ * before or selects it now. */
+static void pod_changed(struct ctrl_manager *m, const json_t *pod, bool deleted)
+{
+	const char *ns = api_str(pod, "metadata.namespace");
+	if (!ns || !*ns)
+		return;
+	char *pk = informer_key(pod);
+	json_t *hit = json_object(), *labels = api_get(pod, "metadata.labels"), *v;
+	pthread_mutex_lock(&m->ix_mu);
+	json_t *e = json_object_get(m->ix_pod, pk);
+	if (e && !deleted && labels_equal(json_object_get(e, "labels"), labels)) {
+		/* Same labels, same Services. */
+		const char *k;
+		json_object_foreach(json_object_get(e, "svcs"), k, v) json_object_set_new(hit, k, json_true());
+	} else {
+		ix_pod_del(m, pk, hit);
+		if (!deleted)
+			ix_pod_add(m, pk, ns, labels, hit);
+	}
+	pthread_mutex_unlock(&m->ix_mu);
+	if (m->ready) {
+		const char *sk;
+		json_object_foreach(hit, sk, v)
+		{
+			char *k = xasprintf("svc/%s", sk);
+			enqueue(m, k);
+			free(k);
+		}
+	}
+	json_decref(hit);
+	free(pk);
+}
+static void pod_add(void *ud, const json_t *o) { pod_changed(ud, o, false); }
+static void pod_update(void *ud, const json_t *old, const json_t *o)
+{
+	if (pod_relevant_change(old, o))
+		pod_changed(ud, o, false);
+}
+static void pod_delete(void *ud, const json_t *o) { pod_changed(ud, o, true); }
 
 static void node_changed(void *ud, const json_t *o)
 {
@@ -277,20 +560,51 @@ static int apply_plan(struct ctrl_manager *m, const char *ns, struct ctrl_slice_
 	return rc;
 }
 
+/* The slices informer's index value: "ns/service" from the kubernetes.io/service-name
+ * label, so a sync lists only its own Service's slices. */
+static char *slice_index(const json_t *s)
+{
+	const char *svc = json_string_value(json_object_get(api_get(s, "metadata.labels"), "kubernetes.io/service-name"));
+	return svc ? xasprintf("%s/%s", api_str(s, "metadata.namespace") ?: "", svc) : NULL;
+}
+
 /* The slices in ns labelled for service svc and managed by `by`. */
 static json_t *slices_of(struct ctrl_manager *m, const char *ns, const char *svc, const char *by)
 {
-	json_t *all = informer_list(m->slices, ns), *out = json_array();
+	char *v = xasprintf("%s/%s", ns, svc);
+	json_t *all = informer_list_index(m->slices, v), *out = json_array();
 	size_t i;
 	json_t *s;
+	free(v);
 	json_array_foreach(all, i, s)
 	{
 		json_t *l = api_get(s, "metadata.labels");
-		if (!strcmp(json_string_value(json_object_get(l, "kubernetes.io/service-name")) ?: "", svc) &&
+		if (!strcmp(api_str(s, "metadata.namespace") ?: "", ns) &&
+		    !strcmp(json_string_value(json_object_get(l, "kubernetes.io/service-name")) ?: "", svc) &&
 		    !strcmp(json_string_value(json_object_get(l, "endpointslice.kubernetes.io/managed-by")) ?: "", by))
 			json_array_append(out, s);
 	}
 	json_decref(all);
+	return out;
+}
+
+/* The Nodes the pods run on (each once), as a new array: what the slice reconciler looks
+ * zones up in, without listing every Node of the cluster. */
+static json_t *nodes_of(struct ctrl_manager *m, const json_t *pods)
+{
+	json_t *seen = json_object(), *out = json_array(), *p;
+	size_t i;
+	json_array_foreach(pods, i, p)
+	{
+		const char *n = api_str(p, "spec.nodeName");
+		if (!n || !*n || json_object_get(seen, n))
+			continue;
+		json_object_set_new(seen, n, json_true());
+		json_t *node = informer_get(m->nodes, NULL, n);
+		if (node)
+			json_array_append_new(out, node);
+	}
+	json_decref(seen);
 	return out;
 }
 
@@ -413,9 +727,11 @@ static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, co
 		goto out;
 	}
 	if (wants) {
-		json_t *pods = informer_list(m->pods, ns);
+		json_t *keys = ix_svc_pods(m, ns, name);
+		json_t *pods = informer_get_many(m->pods, keys);
+		json_decref(keys);
 		/* Slices first: they are what the data plane and DNS read. */
-		json_t *nodes = informer_list(m->nodes, NULL);
+		json_t *nodes = nodes_of(m, pods);
 		json_t *existing = slices_of(m, ns, name, SLICE_CONTROLLER);
 		struct ctrl_slice_plan p = {0};
 		ctrl_slices_reconcile(svc, pods, nodes, existing, m->o.max_endpoints_per_slice, trigger, &p);
@@ -662,6 +978,11 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	m->queue = json_object();
 	m->warned = json_object();
 	m->own = json_object();
+	pthread_mutex_init(&m->ix_mu, NULL);
+	m->ix_svc = json_object();
+	m->ix_pod = json_object();
+	m->ix_svc_label = json_object();
+	m->ix_pod_label = json_object();
 	struct informer_handlers hs = {svc_add, svc_update, svc_delete, NULL};
 	struct informer_handlers hp = {pod_add, pod_update, pod_delete, NULL};
 	struct informer_handlers hn = {node_add, node_update, NULL, NULL};
@@ -672,6 +993,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	m->nodes = informer_new(&m->cfg, "/api/v1/nodes", &hn, m);
 	m->eps = informer_new(&m->cfg, "/api/v1/endpoints", &he, m);
 	m->slices = informer_new(&m->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &hsl, m);
+	informer_set_index(m->slices, slice_index);
 	struct informer *all[] = {m->pods, m->nodes, m->eps, m->slices, m->svcs};
 	for (size_t i = 0; i < 5; i++)
 		informer_start(all[i]);
@@ -708,6 +1030,11 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 	json_decref(m->queue);
 	json_decref(m->warned);
 	json_decref(m->own);
+	json_decref(m->ix_svc);
+	json_decref(m->ix_pod);
+	json_decref(m->ix_svc_label);
+	json_decref(m->ix_pod_label);
+	pthread_mutex_destroy(&m->ix_mu);
 	free(m->lb_class);
 	free(m);
 }

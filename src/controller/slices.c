@@ -2,8 +2,11 @@
  *
  * Desired endpoints of one port group sit in an array sorted by identity, looked up with
  * bsearch and marked taken once placed, so the pass costs O(n log n) for n endpoints and
- * touches the JSON of unchanged slices only to read it. A slice that changes is deep-
- * copied first: the caller's existing objects are never modified.
+ * touches the JSON of unchanged slices only to read it. A desired endpoint is its identity
+ * and borrowed pointers to its pod and node; its JSON is built only when it goes into a
+ * slice being written, so a one-pod change on a 5,000-endpoint Service builds one slice's
+ * worth. A slice that changes is copied first (slice_copy: what the plan changes is
+ * copied, the rest shared): the caller's existing objects are never modified.
  */
 #include "controller/slices.h"
 
@@ -41,21 +44,48 @@ static char *join_sorted(char **v, size_t n, char sep)
 	return buf_take(&b);
 }
 
-char *ctrl__ep_key(const json_t *ep)
+/* Appends the key of an endpoint with these addresses (sorted here), hostname (NULL:
+ * none) and targetRef namespace/name to b, NUL-terminated. */
+static void ep_key_put(struct buf *b, const char **addrs, size_t n, const char *h, const char *ns, const char *name)
+{
+	if (n > 1)
+		qsort(addrs, n, sizeof(*addrs), strp_cmp);
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(b, addrs[i]);
+		buf_putc(b, ',');
+	}
+	buf_putc(b, '|');
+	buf_puts(b, h ? "+" : "-");
+	buf_puts(b, h ? h : "");
+	buf_putc(b, '|');
+	buf_puts(b, ns);
+	buf_putc(b, '/');
+	buf_puts(b, name);
+	buf_putc(b, 0);
+}
+
+/* ctrl__ep_key into b (reset first); returns b's text. */
+static const char *ep_key_buf(const json_t *ep, struct buf *b)
 {
 	json_t *addrs = json_object_get(ep, "addresses"), *a;
 	size_t n = json_array_size(addrs), i;
-	char **v = xcalloc(n ? n : 1, sizeof(*v));
-	char *joined, *key;
-	const char *h = api_str(ep, "hostname");
+	const char *small[4], **v = n <= 4 ? small : xcalloc(n, sizeof(*v));
 
-	json_array_foreach(addrs, i, a) v[i] = (char *)(json_string_value(a) ? json_string_value(a) : "");
-	joined = join_sorted(v, n, ',');
-	key = xasprintf("%s|%s%s|%s/%s", joined, h ? "+" : "-", h ? h : "",
-			api_str(ep, "targetRef.namespace") ?: "", api_str(ep, "targetRef.name") ?: "");
-	free(joined);
-	free(v);
-	return key;
+	json_array_foreach(addrs, i, a) v[i] = json_string_value(a) ? json_string_value(a) : "";
+	buf_reset(b);
+	ep_key_put(b, v, n, api_str(ep, "hostname"), api_str(ep, "targetRef.namespace") ?: "",
+		   api_str(ep, "targetRef.name") ?: "");
+	if (v != small)
+		free(v);
+	return b->data;
+}
+
+char *ctrl__ep_key(const json_t *ep)
+{
+	struct buf b;
+	buf_init(&b);
+	ep_key_buf(ep, &b);
+	return buf_take(&b);
 }
 
 static bool json_opt_equal(const json_t *a, const json_t *b)
@@ -65,12 +95,31 @@ static bool json_opt_equal(const json_t *a, const json_t *b)
 	return json_equal(a, b);
 }
 
+/* json_equal(a, b) with key skip left out of both objects (a and b objects). */
+static bool equal_except(const json_t *a, const json_t *b, const char *skip)
+{
+	const char *k;
+	json_t *v;
+	size_t na = json_object_size(a) - (json_object_get(a, skip) ? 1 : 0);
+	size_t nb = json_object_size(b) - (json_object_get(b, skip) ? 1 : 0);
+	if (na != nb)
+		return false;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		json_t *w;
+		if (strcmp(k, skip) == 0)
+			continue;
+		if (!(w = json_object_get(b, k)) || !json_equal(v, w))
+			return false;
+	}
+	return true;
+}
+
 bool ctrl__ep_equal_beyond_hash(const json_t *a, const json_t *b)
 {
 	static const char *const conds[] = {"ready", "serving", "terminating"};
 	json_t *ca = json_object_get(a, "conditions"), *cb = json_object_get(b, "conditions");
 	json_t *ra = json_object_get(a, "targetRef"), *rb = json_object_get(b, "targetRef");
-	bool eq;
 
 	if (!json_opt_equal(json_object_get(a, "nodeName"), json_object_get(b, "nodeName")) ||
 	    !json_opt_equal(json_object_get(a, "zone"), json_object_get(b, "zone")))
@@ -81,14 +130,9 @@ bool ctrl__ep_equal_beyond_hash(const json_t *a, const json_t *b)
 	}
 	if (!ra || !rb)
 		return ra == rb;
-	ra = json_deep_copy(ra);
-	rb = json_deep_copy(rb);
-	json_object_del(ra, "resourceVersion");
-	json_object_del(rb, "resourceVersion");
-	eq = json_equal(ra, rb);
-	json_decref(ra);
-	json_decref(rb);
-	return eq;
+	if (!json_is_object(ra) || !json_is_object(rb))
+		return json_equal(ra, rb);
+	return equal_except(ra, rb, "resourceVersion");
 }
 
 static char *one_port_key(const json_t *p)
@@ -118,10 +162,16 @@ char *ctrl__ports_key(const json_t *ports)
 
 /* --- desired state ------------------------------------------------------------------ */
 
+/* A desired endpoint: its identity, computed up front, and its JSON, built only when the
+ * endpoint goes into a slice that is written (most of a large Service's endpoints sit in
+ * slices that stay as they are, and are only compared). */
 struct dep {
 	char *key;
-	json_t *ep;
+	const json_t *pod;  /* borrowed from pods */
+	const json_t *node; /* borrowed from nodes, or NULL */
+	json_t *ep;	    /* NULL until dep_ep() */
 	bool taken;
+	bool ready, serving, terminating; /* what dep_equal compares, read from the pod once */
 };
 
 struct group {
@@ -130,6 +180,8 @@ struct group {
 	struct dep *deps;
 	size_t n, cap;
 	size_t remaining, cursor;
+	const json_t *svc; /* what dep_ep() builds endpoints for */
+	int fam;
 };
 
 struct desired {
@@ -137,7 +189,7 @@ struct desired {
 	size_t n;
 };
 
-static struct group *group_get(struct desired *d, json_t *ports_take)
+static struct group *group_get(struct desired *d, json_t *ports_take, const json_t *svc, int fam)
 {
 	char *key = ctrl__ports_key(ports_take);
 	for (size_t i = 0; i < d->n; i++) {
@@ -148,7 +200,7 @@ static struct group *group_get(struct desired *d, json_t *ports_take)
 		}
 	}
 	d->g = xrealloc(d->g, (d->n + 1) * sizeof(*d->g));
-	d->g[d->n] = (struct group){.pkey = key, .ports = ports_take};
+	d->g[d->n] = (struct group){.pkey = key, .ports = ports_take, .svc = svc, .fam = fam};
 	return &d->g[d->n++];
 }
 
@@ -164,6 +216,16 @@ static struct dep *group_find(struct group *g, const char *key)
 	return d && !d->taken ? d : NULL;
 }
 
+static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json_t *svc, int fam);
+
+/* The endpoint's JSON (borrowed from the group), built on first use. */
+static json_t *dep_ep(const struct group *g, struct dep *d)
+{
+	if (!d->ep)
+		d->ep = pod_to_endpoint(d->pod, d->node, g->svc, g->fam);
+	return d->ep;
+}
+
 static json_t *group_pop(struct group *g)
 {
 	while (g->cursor < g->n && g->deps[g->cursor].taken)
@@ -172,7 +234,7 @@ static json_t *group_pop(struct group *g)
 		return NULL;
 	g->deps[g->cursor].taken = true;
 	g->remaining--;
-	return g->deps[g->cursor].ep;
+	return dep_ep(g, &g->deps[g->cursor]);
 }
 
 static void desired_free(struct desired *d)
@@ -212,38 +274,35 @@ static json_t *endpoint_ports(const json_t *svc, const json_t *pod)
 	return out;
 }
 
-static const json_t *find_node(const json_t *nodes, const char *name)
-{
-	size_t i;
-	json_t *n;
-	if (!name || !*name)
-		return NULL;
-	json_array_foreach(nodes, i, n)
-	{
-		if (str_eq(api_str(n, "metadata.name"), name))
-			return n;
-	}
-	return NULL;
-}
-
 static bool has_deletion(const json_t *obj)
 {
 	json_t *t = api_get(obj, "metadata.deletionTimestamp");
 	return t && !json_is_null(t);
 }
 
+/* The endpoint's conditions, as pod_to_endpoint sets them. */
+static void pod_conditions(const json_t *pod, const json_t *svc, bool *ready, bool *serving, bool *terminating)
+{
+	*serving = ctrl__pod_ready(pod);
+	*terminating = has_deletion(pod);
+	*ready = json_is_true(api_get(svc, "spec.publishNotReadyAddresses")) || (*serving && !*terminating);
+}
+
+static const char *node_zone(const json_t *node)
+{
+	return node ? json_string_value(json_object_get(api_get(node, "metadata.labels"), CTRL_LABEL_ZONE)) : NULL;
+}
+
 static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json_t *svc, int fam)
 {
 	json_t *ep = json_object(), *addrs = json_array(), *conds = json_object(), *ref = json_object();
 	json_t *ips = ctrl__pod_ips(pod), *ip;
-	bool serving = ctrl__pod_ready(pod), terminating = has_deletion(pod);
-	bool ready = json_is_true(api_get(svc, "spec.publishNotReadyAddresses")) || (serving && !terminating);
+	bool serving, terminating, ready;
 	const char *node_name = api_str(pod, "spec.nodeName");
-	const char *zone =
-	    node ? json_string_value(json_object_get(api_get(node, "metadata.labels"), CTRL_LABEL_ZONE))
-		 : NULL;
+	const char *zone = node_zone(node);
 	size_t i;
 
+	pod_conditions(pod, svc, &ready, &serving, &terminating);
 	json_array_foreach(ips, i, ip)
 	{
 		if (api_ip_family(json_string_value(ip)) == fam)
@@ -269,42 +328,139 @@ static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json
 	return ep;
 }
 
+/* ctrl__ep_key(pod_to_endpoint(pod, ...)) without building the endpoint; NULL when the
+ * pod has no address of the family (it gets no endpoint). */
+static char *pod_ep_key(const json_t *pod, const json_t *svc, int fam)
+{
+	json_t *ips = ctrl__pod_ips(pod), *ip;
+	size_t n = json_array_size(ips), m = 0, i;
+	const char *small[4], **v = n <= 4 ? small : xcalloc(n, sizeof(*v));
+	char *key = NULL;
+
+	json_array_foreach(ips, i, ip)
+	{
+		if (api_ip_family(json_string_value(ip)) == fam)
+			v[m++] = json_string_value(ip);
+	}
+	if (m > 0) {
+		struct buf b;
+		buf_init(&b);
+		ep_key_put(&b, v, m, ctrl__should_set_hostname(pod, svc) ? api_str(pod, "spec.hostname") : NULL,
+			   api_str(pod, "metadata.namespace") ?: "", api_str(pod, "metadata.name") ?: "");
+		key = buf_take(&b);
+	}
+	if (v != small)
+		free(v);
+	json_decref(ips);
+	return key;
+}
+
+/* The string member field of ep is want (absent when want is NULL or ""). */
+static bool str_member_is(const json_t *ep, const char *field, const char *want)
+{
+	json_t *v = json_object_get(ep, field);
+	if (!want || !*want)
+		return !v;
+	return json_is_string(v) && json_string_length(v) == strlen(want) && strcmp(json_string_value(v), want) == 0;
+}
+
+static bool bool_member_is(const json_t *obj, const char *field, bool want)
+{
+	json_t *v = json_object_get(obj, field);
+	return want ? json_is_true(v) : json_is_false(v);
+}
+
+/* ctrl__ep_equal_beyond_hash(dep_ep(g, d), ep), without building the endpoint. */
+static bool dep_equal(const struct group *g, const struct dep *d, const json_t *ep)
+{
+	const json_t *pod = d->pod, *conds = json_object_get(ep, "conditions"), *ref = json_object_get(ep, "targetRef");
+
+	if (d->ep)
+		return ctrl__ep_equal_beyond_hash(d->ep, ep);
+	if (!bool_member_is(conds, "ready", d->ready) || !bool_member_is(conds, "serving", d->serving) ||
+	    !bool_member_is(conds, "terminating", d->terminating) ||
+	    !str_member_is(ep, "nodeName", api_str(pod, "spec.nodeName")) ||
+	    !str_member_is(ep, "zone", node_zone(d->node)))
+		return false;
+	/* targetRef less its resourceVersion is exactly {kind, namespace, name, uid}. */
+	if (!json_is_object(ref) ||
+	    json_object_size(ref) - (json_object_get(ref, "resourceVersion") ? 1 : 0) != 4)
+		return false;
+	return str_member_is(ref, "kind", "Pod") &&
+	       str_member_is(ref, "namespace", api_str(pod, "metadata.namespace") ?: "") &&
+	       str_member_is(ref, "name", api_str(pod, "metadata.name") ?: "") &&
+	       str_member_is(ref, "uid", api_str(pod, "metadata.uid") ?: "");
+}
+
+/* A pod's resolved Service ports, one number per Service port (-1: unresolved), and the
+ * group that list leads to: pods of one workload resolve alike, so the port list JSON and
+ * its key are built once per distinct list, not once per pod. */
+struct resolved {
+	int *nums;
+	size_t group;
+};
+
 static void build_desired(const json_t *svc, const json_t *pods, const json_t *nodes, int fam,
 			  struct desired *d)
 {
 	struct api_selector *sel = api_selector_from_map(api_get(svc, "spec.selector"));
 	const char *ns = api_str(svc, "metadata.namespace");
 	bool pna = json_is_true(api_get(svc, "spec.publishNotReadyAddresses"));
-	json_t *pod;
-	size_t i;
+	json_t *sports = api_get(svc, "spec.ports"), *sp, *pod, *node_by_name = json_object(), *n;
+	size_t nsp = json_array_size(sports), nres = 0, i, k;
+	struct resolved *res = NULL;
+	int *nums = xcalloc(nsp ? nsp : 1, sizeof(*nums));
 
+	/* Nodes by name; the first of a duplicated name wins, as a linear search would. */
+	json_array_foreach(nodes, i, n)
+	{
+		const char *name = api_str(n, "metadata.name");
+		if (name && *name && !json_object_get(node_by_name, name))
+			json_object_set(node_by_name, name, n);
+	}
 	json_array_foreach(pods, i, pod)
 	{
-		struct group *g;
+		struct group *g = NULL;
 		const json_t *node = NULL;
-		json_t *ep;
+		char *key;
 
 		if (!str_eq(api_str(pod, "metadata.namespace"), ns) ||
 		    !api_label_selector_match(sel, api_get(pod, "metadata.labels")) ||
 		    !ctrl__pod_in_endpoints(pod, true))
 			continue;
 		/* The group exists even if the pod is then left out, as in Kubernetes. */
-		g = group_get(d, endpoint_ports(svc, pod));
+		json_array_foreach(sports, k, sp) nums[k] = ctrl__find_port(pod, sp);
+		for (k = 0; k < nres && !g; k++) {
+			if (memcmp(res[k].nums, nums, nsp * sizeof(*nums)) == 0)
+				g = &d->g[res[k].group];
+		}
+		if (!g) {
+			g = group_get(d, endpoint_ports(svc, pod), svc, fam);
+			res = xrealloc(res, (nres + 1) * sizeof(*res));
+			res[nres].nums = xmalloc(nsp ? nsp * sizeof(*nums) : 1);
+			memcpy(res[nres].nums, nums, nsp * sizeof(*nums));
+			res[nres++].group = (size_t)(g - d->g);
+		}
 		if (nodes) {
-			node = find_node(nodes, api_str(pod, "spec.nodeName"));
+			const char *nn = api_str(pod, "spec.nodeName");
+			node = nn && *nn ? json_object_get(node_by_name, nn) : NULL;
 			if (!node && !pna)
 				continue;
 		}
-		ep = pod_to_endpoint(pod, node, svc, fam);
-		if (json_array_size(json_object_get(ep, "addresses")) == 0) {
-			json_decref(ep);
+		if (!(key = pod_ep_key(pod, svc, fam)))
 			continue;
-		}
 		if (g->n == g->cap)
 			g->deps = xrealloc(g->deps, (g->cap = g->cap ? 2 * g->cap : 64) * sizeof(*g->deps));
-		g->deps[g->n++] = (struct dep){ctrl__ep_key(ep), ep, false};
+		g->deps[g->n] = (struct dep){key, pod, node, NULL, false};
+		pod_conditions(pod, svc, &g->deps[g->n].ready, &g->deps[g->n].serving, &g->deps[g->n].terminating);
+		g->n++;
 	}
 	api_selector_free(sel);
+	for (k = 0; k < nres; k++)
+		free(res[k].nums);
+	free(res);
+	free(nums);
+	json_decref(node_by_name);
 	for (i = 0; i < d->n; i++) {
 		struct group *g = &d->g[i];
 		size_t m = 0;
@@ -313,7 +469,6 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 		for (size_t j = 0; j < g->n; j++) { /* one endpoint per identity */
 			if (m > 0 && strcmp(g->deps[m - 1].key, g->deps[j].key) == 0) {
 				free(g->deps[j].key);
-				json_decref(g->deps[j].ep);
 				continue;
 			}
 			g->deps[m++] = g->deps[j];
@@ -424,6 +579,23 @@ static int by_len_desc(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+/* A copy of an existing slice that may be changed without touching the original: the
+ * members a plan changes (metadata, its annotations, the endpoint list) are copied, the
+ * rest (endpoint objects, ports, owner references) is shared and never written. */
+static json_t *slice_copy(const json_t *orig)
+{
+	json_t *s = json_copy((json_t *)orig), *md = json_object_get(s, "metadata"), *v;
+	if (json_is_object(md)) {
+		md = json_copy(md);
+		json_object_set_new(s, "metadata", md);
+		if (json_is_object(v = json_object_get(md, "annotations")))
+			json_object_set_new(md, "annotations", json_copy(v));
+	}
+	if (json_is_array(v = json_object_get(s, "endpoints")))
+		json_object_set_new(s, "endpoints", json_copy(v));
+	return s;
+}
+
 static void fill(json_t *slice, struct group *g, size_t max)
 {
 	json_t *eps = json_object_get(slice, "endpoints"), *ep;
@@ -438,46 +610,55 @@ static void by_port_mapping(const json_t *svc, struct group *g, struct eslice *e
 {
 	struct eslice **upd = xcalloc(nes ? nes : 1, sizeof(*upd));
 	size_t nupd = 0, i;
+	struct buf kb; /* one key buffer for every existing endpoint */
 
-	/* 1. Keep the endpoints still desired; note slices that lost or changed some. */
+	buf_init(&kb);
+
+	/* 1. Keep the endpoints still desired; note slices that lost or changed some. Only
+	 * the identities are compared: a slice that keeps all its endpoints, unchanged, is
+	 * never copied and builds no JSON. */
 	for (i = 0; i < nes; i++) {
-		json_t *old = json_object_get(es[i].orig, "endpoints"), *ep, *keep = json_array(), *labels;
+		json_t *old = json_object_get(es[i].orig, "endpoints"), *ep, *labels;
+		size_t nold = json_array_size(old), nkept = 0, j;
+		struct dep **kept = xcalloc(nold ? nold : 1, sizeof(*kept));
 		bool updated = false, labels_changed;
-		size_t j;
 
 		json_array_foreach(old, j, ep)
 		{
-			char *key = ctrl__ep_key(ep);
-			struct dep *d = group_find(g, key);
-			free(key);
+			struct dep *d = group_find(g, ep_key_buf(ep, &kb));
 			if (!d)
 				continue;
-			json_array_append(keep, d->ep);
-			if (!ctrl__ep_equal_beyond_hash(d->ep, ep))
+			kept[nkept++] = d;
+			if (!dep_equal(g, d, ep))
 				updated = true;
 			d->taken = true;
 			g->remaining--;
 		}
 		labels = slice_labels(es[i].orig, svc, &labels_changed);
-		if (updated || json_array_size(old) != json_array_size(keep)) {
-			if (json_array_size(keep) == 0) {
+		if (updated || nold != nkept) {
+			if (nkept == 0) {
 				es[i].state = ES_DELETE;
 			} else {
-				es[i].work = json_deep_copy(es[i].orig);
-				json_object_set(es[i].work, "endpoints", keep);
+				json_t *keep = json_array();
+				for (j = 0; j < nkept; j++)
+					json_array_append(keep, dep_ep(g, kept[j]));
+				es[i].work = slice_copy(es[i].orig);
+				json_object_set_new(es[i].work, "endpoints", keep);
 				json_object_set(api_obj(es[i].work, "metadata"), "labels", labels);
 				es[i].state = ES_UPDATE;
 			}
 		} else if (labels_changed) {
-			es[i].work = json_deep_copy(es[i].orig);
+			es[i].work = slice_copy(es[i].orig);
 			json_object_set(api_obj(es[i].work, "metadata"), "labels", labels);
 			es[i].state = ES_UPDATE;
 		}
-		json_decref(keep);
+		free(kept);
 		json_decref(labels);
 		if (es[i].state == ES_UPDATE)
 			upd[nupd++] = &es[i];
 	}
+
+	buf_fini(&kb);
 
 	/* 2. Fill the slices being updated anyway, fullest first. */
 	if (g->remaining > 0 && nupd > 0) {
@@ -505,7 +686,7 @@ static void by_port_mapping(const json_t *svc, struct group *g, struct eslice *e
 			}
 		}
 		if (best) {
-			best->work = json_deep_copy(best->orig);
+			best->work = slice_copy(best->orig);
 			best->state = ES_UPDATE;
 			fill(best->work, g, max);
 			continue;

@@ -62,13 +62,18 @@ struct ctrl_slice_plan {
 };
 
 /* Fills out (any previous content is not freed: call ctrl_slice_plan_fini first) with
- * the plan that brings existing to the desired slices of svc. pods: JSON array of the
- * pods of the Service's namespace; nodes: JSON array of Nodes or NULL (see above);
+ * the plan that brings existing to the desired slices of svc. pods: JSON array of pods
+ * (those of other namespaces or not matching the selector are ignored, so the caller may
+ * pass the namespace's pods or just the Service's own); nodes: JSON array of Nodes or NULL
+ * (see above; the Nodes the pods run on suffice);
  * existing: the slices labelled with this Service and managed by this controller (may be
  * NULL); max_per_slice: endpoints per slice, <= 0 for the default 100, capped at 1000;
  * now: the trigger time (RFC 3339) or NULL to clear it. A Service of type ExternalName or
  * without a selector gets an empty plan (the caller deletes what it owns when the
- * Service stops wanting slices). All arguments are borrowed; never blocks. */
+ * Service stops wanting slices). All arguments are borrowed; never blocks. The plan's
+ * objects may share unchanged members with existing and with one another: treat them as
+ * read-only (copy one before changing it). Cost: O(n log n) in the pods and endpoints
+ * given, with JSON built only for the endpoints of slices being written. */
 void ctrl_slices_reconcile(const json_t *svc, const json_t *pods, const json_t *nodes, const json_t *existing,
 			   int max_per_slice, const char *now, struct ctrl_slice_plan *out);
 

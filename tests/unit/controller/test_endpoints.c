@@ -505,3 +505,47 @@ TEST(endpoints_same_ip_two_pods_sorted_by_uid)
 	json_decref(pods);
 	json_decref(s);
 }
+
+/* The result shares unchanged parts with current: current itself is never written. */
+TEST(endpoints_current_is_never_modified)
+{
+	json_t *s = svc(), *pods = json_array(), *cur, *before, *ep;
+	json_array_append_new(pods, pod("a", "198.18.0.1", NULL, true));
+	json_array_append_new(pods, pod("b", "198.18.0.2", NULL, true));
+	cur = ctrl_endpoints_desired(s, pods, NULL, NOW1);
+	json_object_set_new(api_obj(api_obj(cur, "metadata"), "annotations"), "x", json_string("y"));
+	json_object_set_new(api_obj(cur, "metadata"), "resourceVersion", json_string("5"));
+	before = json_deep_copy(cur);
+	json_object_set_new(json_array_get(api_get(json_array_get(pods, 1), "status.conditions"), 0), "status",
+			    json_string("False"));
+	ep = ctrl_endpoints_desired(s, pods, cur, NOW2);
+	ASSERT(json_equal(cur, before));
+	ASSERT(!ctrl_endpoints_equal(ep, cur));
+	ASSERT_STR_EQ(ann(ep, CTRL_ANN_TRIGGER_TIME), NOW2);
+	ASSERT_STR_EQ(ann(ep, "x"), "y");
+	ASSERT_STR_EQ(api_str(ep, "metadata.resourceVersion"), "5");
+	ASSERT_INT_EQ(count(ep, "notReadyAddresses"), 1);
+	json_decref(ep);
+	json_decref(before);
+	json_decref(cur);
+	json_decref(pods);
+	json_decref(s);
+}
+
+/* Two Service ports that resolve to the same port entry give each pod the same (port,
+ * address) twice: one is dropped, and each key is freed once (ASan checks). */
+TEST(endpoints_duplicate_port_entries_are_merged)
+{
+	json_t *s = svc(), *pods = json_array(), *ep;
+	json_array_append(json_object_get(json_object_get(s, "spec"), "ports"),
+			  json_array_get(api_get(s, "spec.ports"), 0));
+	json_array_append_new(pods, pod("a", "198.18.0.1", NULL, true));
+	json_array_append_new(pods, pod("b", "198.18.0.2", NULL, false));
+	ep = ctrl_endpoints_desired(s, pods, NULL, NOW1);
+	ASSERT_INT_EQ(json_array_size(json_object_get(ep, "subsets")), 1);
+	ASSERT_INT_EQ(count(ep, "addresses"), 1);
+	ASSERT_INT_EQ(count(ep, "notReadyAddresses"), 1);
+	json_decref(ep);
+	json_decref(pods);
+	json_decref(s);
+}

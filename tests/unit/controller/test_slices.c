@@ -530,3 +530,85 @@ TEST(slices_duplicate_endpoint_in_two_slices_is_dropped_once)
 	json_decref(pods);
 	json_decref(s);
 }
+
+/* The plan shares unchanged parts with the existing slices (no deep copies), so the
+ * reconcile must never write into them: existing is byte-for-byte what it was. */
+TEST(slices_existing_objects_are_never_modified)
+{
+	json_t *s = svc(), *pods = many_pods(250), *n = nodes(), *existing, *before;
+	struct ctrl_slice_plan p;
+
+	ctrl_slices_reconcile(s, pods, n, NULL, 100, NOW, &p);
+	existing = apply(json_array(), &p);
+	ctrl_slice_plan_fini(&p);
+	/* Foreign annotations on the slices, then: one pod changes, one goes, one comes (it
+	 * fills a slice that is otherwise unchanged), and a label change for all of them. */
+	size_t i;
+	json_t *sl;
+	json_array_foreach(existing, i, sl) json_object_set_new(api_obj(api_obj(sl, "metadata"), "annotations"),
+								 "x", json_string("y"));
+	json_object_set_new(json_array_get(api_get(json_array_get(pods, 3), "status.conditions"), 0), "status",
+			    json_string("False"));
+	json_array_remove(pods, 7);
+	json_array_append_new(pods, pod("new", "198.18.200.1", NULL, true, "node-a"));
+	before = json_deep_copy(existing);
+	ctrl_slices_reconcile(s, pods, n, existing, 100, "2026-01-02T05:00:00Z", &p);
+	ASSERT(json_equal(existing, before));
+	ASSERT(json_array_size(p.update) >= 1);
+	json_array_foreach(p.update, i, sl)
+	{
+		ASSERT_STR_EQ(json_string_value(json_object_get(api_get(sl, "metadata.annotations"), "x")), "y");
+		ASSERT_STR_EQ(json_string_value(json_object_get(api_get(sl, "metadata.annotations"),
+								CTRL_ANN_TRIGGER_TIME)),
+			      "2026-01-02T05:00:00Z");
+	}
+	ctrl_slice_plan_fini(&p);
+	json_object_set_new(api_get(s, "metadata.labels"), "team", json_string("c"));
+	ctrl_slices_reconcile(s, pods, n, existing, 100, NOW, &p);
+	ASSERT(json_equal(existing, before));
+	ASSERT_INT_EQ(json_array_size(p.update), json_array_size(existing));
+	ctrl_slice_plan_fini(&p);
+	json_decref(before);
+	json_decref(existing);
+	json_decref(n);
+	json_decref(pods);
+	json_decref(s);
+}
+
+/* An endpoint whose conditions, node, zone or targetRef drifted is rewritten; a targetRef
+ * resourceVersion alone is no change. */
+TEST(slices_drifted_endpoint_fields_are_repaired)
+{
+	static const char *const drift[] = {"ready", "zone", "nodeName", "uid", "extra", "rv"};
+	json_t *s = svc(), *pods = many_pods(3), *n = nodes(), *existing;
+	struct ctrl_slice_plan p;
+
+	ctrl_slices_reconcile(s, pods, n, NULL, 100, NOW, &p);
+	existing = apply(json_array(), &p);
+	ctrl_slice_plan_fini(&p);
+	for (size_t k = 0; k < sizeof(drift) / sizeof(drift[0]); k++) {
+		json_t *ex = json_deep_copy(existing);
+		json_t *ep = json_array_get(json_object_get(json_array_get(ex, 0), "endpoints"), 1);
+		json_t *ref = json_object_get(ep, "targetRef");
+		if (!strcmp(drift[k], "ready"))
+			json_object_set_new(json_object_get(ep, "conditions"), "ready", json_false());
+		else if (!strcmp(drift[k], "zone"))
+			json_object_set_new(ep, "zone", json_string("elsewhere"));
+		else if (!strcmp(drift[k], "nodeName"))
+			json_object_del(ep, "nodeName");
+		else if (!strcmp(drift[k], "uid"))
+			json_object_set_new(ref, "uid", json_string("other"));
+		else if (!strcmp(drift[k], "extra"))
+			json_object_set_new(ref, "fieldPath", json_string("x"));
+		else
+			json_object_set_new(ref, "resourceVersion", json_string("42"));
+		ctrl_slices_reconcile(s, pods, n, ex, 100, NOW, &p);
+		ASSERT_INT_EQ(json_array_size(p.update), strcmp(drift[k], "rv") ? 1 : 0);
+		ctrl_slice_plan_fini(&p);
+		json_decref(ex);
+	}
+	json_decref(existing);
+	json_decref(n);
+	json_decref(pods);
+	json_decref(s);
+}
