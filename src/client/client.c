@@ -28,6 +28,24 @@ void client_config_init(struct client_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void client_config_copy(struct client_config *dst, const struct client_config *src)
+{
+	client_config_init(dst);
+	dst->server = src->server ? xstrdup(src->server) : NULL;
+	if (src->ca_pem) {
+		dst->ca_pem = xmalloc(src->ca_pem_len + 1);
+		memcpy(dst->ca_pem, src->ca_pem, src->ca_pem_len);
+		dst->ca_pem[src->ca_pem_len] = 0;
+		dst->ca_pem_len = src->ca_pem_len;
+	}
+	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
+	dst->insecure = src->insecure;
+	dst->token = src->token ? xstrdup(src->token) : NULL;
+	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
+	dst->context = src->context ? xstrdup(src->context) : NULL;
+	dst->path = src->path ? xstrdup(src->path) : NULL;
+}
+
 void client_config_fini(struct client_config *c)
 {
 	free(c->server);

@@ -38,6 +38,8 @@ struct client_config {
 
 void client_config_init(struct client_config *c);
 void client_config_fini(struct client_config *c);
+/* Deep copy of src into dst (dst is initialised first; fini it when done). */
+void client_config_copy(struct client_config *dst, const struct client_config *src);
 
 /* Resolves context (NULL = current-context) in the kubeconfig kc (its JSON form; several
  * merged files are given as one object whose clusters/contexts/users arrays are the

@@ -44,28 +44,11 @@ char *informer_key(const json_t *obj)
 	return xstrdup(name ? name : "");
 }
 
-static void config_copy(struct client_config *dst, const struct client_config *src)
-{
-	client_config_init(dst);
-	dst->server = src->server ? xstrdup(src->server) : NULL;
-	if (src->ca_pem) {
-		dst->ca_pem = xmalloc(src->ca_pem_len + 1);
-		memcpy(dst->ca_pem, src->ca_pem, src->ca_pem_len);
-		dst->ca_pem[src->ca_pem_len] = 0;
-		dst->ca_pem_len = src->ca_pem_len;
-	}
-	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
-	dst->insecure = src->insecure;
-	dst->token = src->token ? xstrdup(src->token) : NULL;
-	free(dst->namespace_);
-	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
-}
-
 struct informer *informer_new(const struct client_config *cfg, const char *path, const struct informer_handlers *h,
 			      void *ud)
 {
 	struct informer *inf = xcalloc(1, sizeof(*inf));
-	config_copy(&inf->cfg, cfg);
+	client_config_copy(&inf->cfg, cfg);
 	inf->cl = client_new(&inf->cfg, 60000);
 	inf->path = xstrdup(path);
 	if (h)

@@ -961,17 +961,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 		return -EINVAL;
 	}
 	m->lb_class = o->lb_class ? xstrdup(o->lb_class) : NULL;
-	client_config_init(&m->cfg);
-	m->cfg.server = xstrdup(o->cfg->server);
-	if (o->cfg->ca_pem) {
-		m->cfg.ca_pem = xmalloc(o->cfg->ca_pem_len + 1);
-		memcpy(m->cfg.ca_pem, o->cfg->ca_pem, o->cfg->ca_pem_len);
-		m->cfg.ca_pem[o->cfg->ca_pem_len] = 0;
-		m->cfg.ca_pem_len = o->cfg->ca_pem_len;
-	}
-	m->cfg.ca_file = o->cfg->ca_file ? xstrdup(o->cfg->ca_file) : NULL;
-	m->cfg.insecure = o->cfg->insecure;
-	m->cfg.token = o->cfg->token ? xstrdup(o->cfg->token) : NULL;
+	client_config_copy(&m->cfg, o->cfg);
 	m->cl = client_new(&m->cfg, 30000);
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cond, NULL);

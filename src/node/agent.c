@@ -1051,22 +1051,6 @@ static void agent_free(struct agent *a)
 	free(a);
 }
 
-static void copy_config(struct client_config *dst, const struct client_config *src)
-{
-	client_config_init(dst);
-	dst->server = src->server ? xstrdup(src->server) : NULL;
-	if (src->ca_pem) {
-		dst->ca_pem = xmalloc(src->ca_pem_len + 1);
-		memcpy(dst->ca_pem, src->ca_pem, src->ca_pem_len);
-		dst->ca_pem[src->ca_pem_len] = 0;
-		dst->ca_pem_len = src->ca_pem_len;
-	}
-	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
-	dst->insecure = src->insecure;
-	dst->token = src->token ? xstrdup(src->token) : NULL;
-	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
-}
-
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
 {
 	struct ip_addr nip;
@@ -1076,7 +1060,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	}
 	struct agent *a = xcalloc(1, sizeof(*a));
 	a->efd = a->sfd = -1;
-	copy_config(&a->cfg, o->cfg);
+	client_config_copy(&a->cfg, o->cfg);
 	a->node_name = xstrdup(o->node_name);
 	a->node_ip = xstrdup(o->node_ip);
 	a->data_dir = xstrdup(o->data_dir ? o->data_dir : "/var/lib/svcplane/agent");
