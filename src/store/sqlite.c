@@ -52,6 +52,7 @@
 #include <time.h>
 
 #define RING_CAP 10000	     /* events kept in memory for watchers */
+#define RING_MAX_BYTES (32u << 20) /* and at most this many value bytes; older ones come from the log */
 #define BATCH_MAX 256	     /* transactions per group commit */
 #define COMPACT_STEP 1000    /* revisions compacted per pass at most */
 #define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
@@ -109,6 +110,7 @@ struct sq_store {
 
 	struct store_event *ring; /* RING_CAP slots, oldest at ring_start */
 	size_t ring_start, ring_len;
+	size_t ring_bytes; /* value bytes the ring's events hold (kv + prev) */
 	int64_t ring_floor; /* every event with rev > ring_floor is in the ring */
 
 	struct sq_watch *watchers;
@@ -201,18 +203,28 @@ static struct store_event *ring_at(struct sq_store *s, size_t i)
 	return &s->ring[(s->ring_start + i) % RING_CAP];
 }
 
-/* Called with mu held by the writer. Takes over the event's references. */
+static size_t event_bytes(const struct store_event *ev)
+{
+	return (ev->kv ? ev->kv->value_len : 0) + (ev->prev ? ev->prev->value_len : 0);
+}
+
+/* Called with mu held by the writer. Takes over the event's references. The ring is
+ * bounded by count and by bytes: large objects rewritten often (EndpointSlices) would
+ * otherwise pin hundreds of MB of old versions; a watcher behind the ring reads the log. */
 static void ring_push(struct sq_store *s, const struct store_event *ev_take)
 {
-	if (s->ring_len == RING_CAP) {
+	size_t add = event_bytes(ev_take);
+	while (s->ring_len > 0 && (s->ring_len == RING_CAP || s->ring_bytes + add > RING_MAX_BYTES)) {
 		struct store_event *old = ring_at(s, 0);
 		s->ring_floor = old->rev;
+		s->ring_bytes -= event_bytes(old);
 		store_event_fini(old);
 		s->ring_start = (s->ring_start + 1) % RING_CAP;
 		s->ring_len--;
 	}
 	*ring_at(s, s->ring_len) = *ev_take;
 	s->ring_len++;
+	s->ring_bytes += add;
 }
 
 /* Smallest string greater than every string starting with prefix, or NULL if none

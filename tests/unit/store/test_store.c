@@ -418,6 +418,35 @@ TEST(store_watch_catches_up_from_log)
 	store_close(s);
 }
 
+/* Large values rewritten often: the in-memory ring is bounded by bytes (32 MiB), so the
+ * first of 40 one-MiB versions must come from the log, in order and complete. */
+TEST(store_watch_ring_bounded_by_bytes)
+{
+	struct store *s = open_url(":memory:", 0);
+	enum { N = 40, SZ = 1 << 20 };
+	char *big = malloc(SZ + 1);
+	struct store_watch *w;
+	struct store_event ev;
+	for (int t = 0; t < N; t++) {
+		memset(big, 'a' + t % 26, SZ);
+		big[SZ] = 0;
+		struct store_op op = {STORE_PUT, "/big/x", big, SZ, -1};
+		ASSERT_INT_EQ(store_txn(s, &op, 1, NULL, NULL, NULL), 0);
+	}
+	ASSERT_INT_EQ(store_watch_open(s, "/big/", 0, &w), 0);
+	for (int t = 0; t < N; t++) {
+		ASSERT_INT_EQ(store_watch_next(w, &ev, 1000), 0);
+		ASSERT_INT_EQ(ev.rev, t + 1);
+		ASSERT_INT_EQ(ev.kv->value_len, SZ);
+		ASSERT(ev.kv->value[0] == 'a' + t % 26 && ev.kv->value[SZ - 1] == 'a' + t % 26);
+		store_event_fini(&ev);
+	}
+	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	store_watch_close(w);
+	store_close(s);
+	free(big);
+}
+
 struct writer_arg {
 	struct store *s;
 	int delay_ms;
