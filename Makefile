@@ -89,8 +89,8 @@ test-unit: deps $(BUILD)/test-unit
 test-fuzz: deps $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay-$$n tests/fuzz/corpus/$$n || exit 1; done
 
-test-integ: all
-	@tests/integ/run.sh
+test-integ: deps-test
+	@tests/run.sh integ
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -90,10 +90,17 @@ integ() {
 	[ "$fail" = 0 ]
 }
 
-build debug && stage unit build/debug/test-unit
-build asan && stage unit-asan build/asan/test-unit
-stage fuzz-replay fuzz_replay
-[ -x build/asan/svcplane ] && stage integration integ
+case "${1:-all}" in
+integ) # make test-integ: the integration tests alone
+	build asan && stage integration integ
+	;;
+*)
+	build debug && stage unit build/debug/test-unit
+	build asan && stage unit-asan build/asan/test-unit
+	stage fuzz-replay fuzz_replay
+	[ -x build/asan/svcplane ] && stage integration integ
+	;;
+esac
 
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

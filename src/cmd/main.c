@@ -68,6 +68,19 @@ static bool valid_cidr_list(const char *s)
 	return ok && n >= 1 && (n == 1 || c[0].net.family != c[1].net.family);
 }
 
+/* --node-ip: one address, or an IPv4 and an IPv6 address separated by a comma. */
+static bool valid_node_ips(const char *s)
+{
+	struct ip_addr a, b;
+	const char *comma = strchr(s, ',');
+	if (!comma)
+		return ip_parse(s, &a) == 0;
+	char *first = xstrndup(s, (size_t)(comma - s));
+	bool ok = ip_parse(first, &a) == 0 && ip_parse(comma + 1, &b) == 0 && a.family != b.family;
+	free(first);
+	return ok;
+}
+
 static bool valid_port_range(const char *s)
 {
 	int a, b;
@@ -311,7 +324,7 @@ static void usage_agent(FILE *f)
 		"  --ca-file PATH                    CA bundle of the API server\n"
 		"  --kubeconfig PATH                 instead of the three above\n"
 		"  --node-name NAME                  this node's name (required)\n"
-		"  --node-ip IP                      this node's InternalIP (required)\n"
+		"  --node-ip IP[,IP]                 this node's InternalIP (required; IPv4,IPv6 for dual stack)\n"
 		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
 		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
@@ -371,10 +384,8 @@ static int cmd_agent(int argc, char **argv)
 		}
 		return 0;
 	}
-	unsigned char ab[16];
-	if (!ao.node_name || !ao.node_ip ||
-	    (inet_pton(AF_INET, ao.node_ip, ab) != 1 && inet_pton(AF_INET6, ao.node_ip, ab) != 1)) {
-		fprintf(stderr, "svcplane agent: --node-name and --node-ip (an IP address) are required\n");
+	if (!ao.node_name || !ao.node_ip || !valid_node_ips(ao.node_ip)) {
+		fprintf(stderr, "svcplane agent: --node-name and --node-ip (an IP address, or IPv4,IPv6) are required\n");
 		return 2;
 	}
 	struct client_config cc;

@@ -5,6 +5,8 @@
 #include "node/agent.h"
 
 #include <ctype.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -56,6 +58,7 @@ struct apod {
 	json_t *pod; /* latest from the informer; NULL for a leftover found at start-up */
 	bool seen, gone, stopping, running, net_ok;
 	char ip[IP_STRLEN];
+	char ip6[IP_STRLEN]; /* the pod's IPv6 address when the node has an IPv6 podCIDR, else "" */
 	char netns[96];
 	char veth[IFNAMSIZ];
 	int netns_fd;
@@ -73,6 +76,7 @@ struct apod {
 struct agent {
 	char *masq_script; /* the masquerade table last applied (node/masq.c) */
 	struct client_config cfg;
+	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct client *cl;
@@ -88,6 +92,9 @@ struct agent {
 	bool have_cidr, bridge_ok;
 	struct cidr pod_cidr;
 	struct ip_addr gw;
+	bool have_cidr6; /* the node's IPv6 podCIDR: pods get a second address from it */
+	struct cidr pod_cidr6;
+	struct ip_addr gw6;
 	int64_t next_hb_ms;
 	char *host_resolv;
 	char kernel[128], os_image[128];
@@ -208,9 +215,13 @@ static json_t *node_status(struct agent *a, bool ready, const char *reason, cons
 	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", ready ? "True" : "False",
 				 "lastHeartbeatTime", now, "lastTransitionTime", now, "reason", reason, "message",
 				 message);
-	return json_pack("{s:{s:[o], s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
-			 "status", "conditions", cond, "addresses", "type", "InternalIP", "address", a->node_ip, "type",
-			 "Hostname", "address", a->node_name, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
+	/* One InternalIP only: the API server keeps status.addresses as a map keyed by type,
+	 * and a second InternalIP (the IPv6 one) corrupts the list there. The IPv6 address is
+	 * published as the annotation NODE_AGENT_IP6_ANNOTATION instead (node_register). */
+	json_t *addrs = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "InternalIP", "address", a->node_ip, "type",
+				  "Hostname", "address", a->node_name);
+	return json_pack("{s:{s:[o], s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
+			 "status", "conditions", cond, "addresses", addrs, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
 			 "kubeProxyVersion", "", "kernelVersion", a->kernel, "osImage", a->os_image,
 			 "containerRuntimeVersion", NODE_AGENT_RUNTIME_VERSION, "operatingSystem", "linux",
 			 "architecture", "amd64", "machineID", "", "systemUUID", "", "bootID", "");
@@ -256,6 +267,16 @@ static int node_register(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "registering node %s: %s", a->node_name,
 			 st < 0 ? "API server unreachable" : "rejected by the API server");
 		return -EIO;
+	}
+	if (a->node_ip6) {
+		json_t *meta = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", NODE_AGENT_IP6_ANNOTATION,
+					 a->node_ip6);
+		char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
+		st = api_do(a, "PATCH", path, "application/merge-patch+json", meta, NULL);
+		free(path);
+		json_decref(meta);
+		if (st < 200 || st >= 300)
+			log_warn("agent: publishing the IPv6 InternalIP of node %s failed", a->node_name);
 	}
 	if (node_report(a, true, "KubeletReady", "svcplane agent is posting ready status") < 0) {
 		snprintf(err, errlen, "writing the status of node %s failed", a->node_name);
@@ -323,7 +344,10 @@ static bool internal_ip(const json_t *node, int family, struct ip_addr *out)
 		if (t && s && !strcmp(t, "InternalIP") && ip_parse(s, out) == 0 && out->family == family)
 			return true;
 	}
-	return false;
+	/* The annotation's key has dots, so no api_str() path. */
+	const char *s = json_string_value(json_object_get(
+		json_object_get(json_object_get(node, "metadata"), "annotations"), NODE_AGENT_IP6_ANNOTATION));
+	return family == 6 && s && ip_parse(s, out) == 0 && out->family == 6;
 }
 
 static int bridge_setup(struct agent *a)
@@ -334,6 +358,11 @@ static int bridge_setup(struct agent *a)
 	rc = node_addr_add(a->nl, NODE_AGENT_BRIDGE, &a->gw, a->pod_cidr.bits, NODE_NL_REPLACE);
 	if (rc < 0)
 		goto fail;
+	if (a->have_cidr6) {
+		rc = node_addr_add(a->nl, NODE_AGENT_BRIDGE, &a->gw6, a->pod_cidr6.bits, NODE_NL_REPLACE);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = node_link_set_up(a->nl, NODE_AGENT_BRIDGE, true);
 	if (rc < 0)
 		goto fail;
@@ -346,7 +375,24 @@ fail:
 	return rc;
 }
 
-/* Learns our podCIDR, and makes our host-gw routes match the other nodes. */
+/* Records our podCIDR of family fam (4 or 6); a change re-creates the bridge address and
+ * wakes the pods. */
+static void learn_cidr(struct agent *a, int fam, const struct cidr *c)
+{
+	struct cidr *cur = fam == 4 ? &a->pod_cidr : &a->pod_cidr6;
+	bool *have = fam == 4 ? &a->have_cidr : &a->have_cidr6;
+	struct ip_addr *gw = fam == 4 ? &a->gw : &a->gw6;
+	if (*have && !ip_cmp(&cur->net, &c->net) && cur->bits == c->bits)
+		return;
+	char b[CIDR_STRLEN];
+	*cur = *c;
+	*have = cidr_first_usable(c, gw) == 0;
+	a->bridge_ok = false;
+	log_info("agent: node %s has podCIDR %s", a->node_name, cidr_format(c, b, sizeof(b)));
+	atomic_store(&a->dirty_pods, 1);
+}
+
+/* Learns our podCIDRs, and makes our host-gw routes match the other nodes. */
 static void nodes_reconcile(struct agent *a)
 {
 	json_t *nodes = informer_list(a->nodes, NULL);
@@ -357,25 +403,24 @@ static void nodes_reconcile(struct agent *a)
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = api_str(n, "metadata.name");
-		struct cidr c;
-		if (!name || !first_cidr(n, 4, &c))
+		if (!name)
 			continue;
-		if (nc < sizeof(cidrs) / sizeof(cidrs[0]))
-			cidrs[nc++] = c;
-		if (!strcmp(name, a->node_name)) {
-			if (!a->have_cidr || ip_cmp(&a->pod_cidr.net, &c.net) || a->pod_cidr.bits != c.bits) {
-				char b[CIDR_STRLEN];
-				a->pod_cidr = c;
-				a->have_cidr = cidr_first_usable(&c, &a->gw) == 0;
-				a->bridge_ok = false;
-				log_info("agent: node %s has podCIDR %s", name, cidr_format(&c, b, sizeof(b)));
-				atomic_store(&a->dirty_pods, 1);
+		/* One podCIDR per family: IPv4 pods are required, IPv6 ones where the node has
+		 * an IPv6 podCIDR; host-gw routes per family via that family's InternalIP. */
+		for (int fam = 4; fam <= 6; fam += 2) {
+			struct cidr c;
+			if (!first_cidr(n, fam, &c))
+				continue;
+			if (fam == 4 && nc < sizeof(cidrs) / sizeof(cidrs[0]))
+				cidrs[nc++] = c;
+			if (!strcmp(name, a->node_name)) {
+				learn_cidr(a, fam, &c);
+				continue;
 			}
-			continue;
+			struct ip_addr gw;
+			if (nw < sizeof(want) / sizeof(want[0]) && internal_ip(n, fam, &gw))
+				want[nw++] = (struct node_route){.dst = c, .gw = gw, .protocol = NODE_AGENT_RTPROT};
 		}
-		struct ip_addr gw;
-		if (nw < sizeof(want) / sizeof(want[0]) && internal_ip(n, 4, &gw))
-			want[nw++] = (struct node_route){.dst = c, .gw = gw, .protocol = NODE_AGENT_RTPROT};
 	}
 	json_decref(nodes);
 	if (a->have_cidr && !a->bridge_ok)
@@ -398,7 +443,7 @@ static void nodes_reconcile(struct agent *a)
 	}
 	struct node_route *have = NULL;
 	size_t nh = 0;
-	if (node_route_list(a->nl, 4, &have, &nh) < 0) {
+	if (node_route_list(a->nl, 0, &have, &nh) < 0) {
 		log_warn("agent: listing routes: %s", node_nl_errmsg(a->nl));
 		return;
 	}
@@ -462,6 +507,19 @@ static int podnet_setup(struct agent *a, struct apod *p)
 		return rc;
 	}
 	ip_format(&ip, p->ip, sizeof(p->ip));
+	struct ip_addr ip6;
+	if (a->have_cidr6) {
+		rc = node_ipam_get(a->ipam_dir, &a->pod_cidr6, p->uid, &ip6);
+		if (rc < 0) {
+			set_net_err(p, rc == -ENOSPC ? xasprintf("podCIDR %s exhausted: no free IP address for the pod",
+								 cidr_format(&a->pod_cidr6, b, sizeof(b)))
+						     : xasprintf("allocating a pod IPv6 address: %s", strerror(-rc)));
+			return rc;
+		}
+		ip_format(&ip6, p->ip6, sizeof(p->ip6));
+	} else {
+		p->ip6[0] = 0;
+	}
 	rc = node_netns_create(p->netns, err, sizeof(err));
 	if (rc < 0 && rc != -EEXIST) {
 		set_net_err(p, xasprintf("creating netns %s: %s", p->netns, err));
@@ -493,6 +551,17 @@ static int podnet_setup(struct agent *a, struct apod *p)
 		set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
 		node_nl_free(pnl);
 		return rc;
+	}
+	if (a->have_cidr6) {
+		/* node_addr_add sets IFA_F_NODAD, so the address is usable at once. */
+		struct node_route def6 = {.gw = a->gw6};
+		def6.dst.net.family = 6;
+		if ((rc = node_addr_add(pnl, "eth0", &ip6, a->pod_cidr6.bits, NODE_NL_REPLACE)) < 0 ||
+		    (rc = node_route_add(pnl, &def6, NODE_NL_REPLACE)) < 0) {
+			set_net_err(p, xasprintf("pod IPv6 network in %s: %s", p->netns, node_nl_errmsg(pnl)));
+			node_nl_free(pnl);
+			return rc;
+		}
 	}
 	node_nl_free(pnl);
 	set_net_err(p, NULL);
@@ -623,7 +692,7 @@ static void pod_start(struct agent *a, struct apod *p)
 		free(resolv);
 		return;
 	}
-	const char *ips[] = {p->ip, NULL};
+	const char *ips[] = {p->ip, p->ip6[0] ? p->ip6 : NULL, NULL};
 	hosts = node_podfiles_hosts(p->pod, ips, hostname, domain, NULL);
 	if (!p->svc_env) {
 		json_t *svcs = informer_list(a->svcs, NULL);
@@ -815,10 +884,16 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 	}
 	json_object_set_new(st, "conditions", agent_pod_conditions(prev, p->net_ok, ready, now));
 	json_object_set_new(st, "hostIP", json_string(a->node_ip));
-	json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", a->node_ip));
+	json_t *hips = json_pack("[{s:s}]", "ip", a->node_ip);
+	if (a->node_ip6)
+		json_array_append_new(hips, json_pack("{s:s}", "ip", a->node_ip6));
+	json_object_set_new(st, "hostIPs", hips);
 	if (p->net_ok) {
 		json_object_set_new(st, "podIP", json_string(p->ip));
-		json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
+		json_t *pips = json_pack("[{s:s}]", "ip", p->ip);
+		if (p->ip6[0])
+			json_array_append_new(pips, json_pack("{s:s}", "ip", p->ip6));
+		json_object_set_new(st, "podIPs", pips);
 	}
 	if (p->start_time[0])
 		json_object_set_new(st, "startTime", json_string(p->start_time));
@@ -1040,6 +1115,7 @@ static void agent_free(struct agent *a)
 		close(a->sfd);
 	free(a->node_name);
 	free(a->node_ip);
+	free(a->node_ip6);
 	free(a->data_dir);
 	free(a->state_dir);
 	free(a->log_dir);
@@ -1051,18 +1127,71 @@ static void agent_free(struct agent *a)
 	free(a);
 }
 
+/* The global IPv6 address on the interface that holds the IPv4 address v4, or NULL. */
+static char *derive_ip6(const struct ip_addr *v4)
+{
+	struct ifaddrs *ifs = NULL, *i;
+	const char *dev = NULL;
+	char *out = NULL;
+	if (v4->family != 4 || getifaddrs(&ifs) < 0)
+		return NULL;
+	for (i = ifs; i && !dev; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, v4->b, 4))
+			dev = i->ifa_name;
+	for (i = ifs; i && dev && !out; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, dev))
+			continue;
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+		if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_MULTICAST(a6))
+			continue;
+		struct ip_addr ip = {.family = 6};
+		char buf[IP_STRLEN];
+		memcpy(ip.b, a6, 16);
+		out = xstrdup(ip_format(&ip, buf, sizeof(buf)));
+	}
+	freeifaddrs(ifs);
+	return out;
+}
+
+/* Splits --node-ip "IP" or "IPv4,IPv6" (either order) into the primary InternalIP and
+ * the IPv6 one. Returns 0, or -EINVAL. */
+static int parse_node_ips(const char *s, char **ip_out, char **ip6_out)
+{
+	char *dup = xstrdup(s), *comma = strchr(dup, ',');
+	struct ip_addr a1, a2;
+	int rc = -EINVAL;
+	if (comma)
+		*comma = 0;
+	if (ip_parse(dup, &a1) < 0)
+		goto out;
+	if (comma && (ip_parse(comma + 1, &a2) < 0 || a2.family == a1.family || strchr(comma + 1, ',')))
+		goto out;
+	const char *v4 = !comma || a1.family == 4 ? dup : comma + 1;
+	*ip_out = xstrdup(v4);
+	*ip6_out = comma ? xstrdup(a1.family == 6 ? dup : comma + 1) : NULL;
+	rc = 0;
+out:
+	free(dup);
+	return rc;
+}
+
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
 {
-	struct ip_addr nip;
-	if (!o->node_name || !*o->node_name || !o->node_ip || ip_parse(o->node_ip, &nip) < 0) {
-		snprintf(err, errlen, "a node name and a node IP address are required");
+	char *ip = NULL, *ip6 = NULL;
+	if (!o->node_name || !*o->node_name || !o->node_ip || parse_node_ips(o->node_ip, &ip, &ip6) < 0) {
+		snprintf(err, errlen, "a node name and a node IP address (or \"IPv4,IPv6\") are required");
 		return -EINVAL;
 	}
 	struct agent *a = xcalloc(1, sizeof(*a));
 	a->efd = a->sfd = -1;
 	client_config_copy(&a->cfg, o->cfg);
 	a->node_name = xstrdup(o->node_name);
-	a->node_ip = xstrdup(o->node_ip);
+	a->node_ip = ip;
+	struct ip_addr nip;
+	if (!ip6 && ip_parse(ip, &nip) == 0)
+		ip6 = derive_ip6(&nip);
+	a->node_ip6 = ip6;
 	a->data_dir = xstrdup(o->data_dir ? o->data_dir : "/var/lib/svcplane/agent");
 	a->state_dir = xasprintf("%s/pods", a->data_dir);
 	a->log_dir = xasprintf("%s/logs", a->data_dir);
@@ -1208,7 +1337,7 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 		log_warn("agent cleanup: %s", merr);
 	struct node_route *rts = NULL;
 	size_t n = 0;
-	if (node_route_list(nl, 4, &rts, &n) == 0) {
+	if (node_route_list(nl, 0, &rts, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (rts[i].protocol != NODE_AGENT_RTPROT)
 				continue;

@@ -14,9 +14,14 @@
  *     -> node_rt_sync, probes, pod status PATCHes (only when the status changed)
  *     -> Node heartbeat every 10 s
  *
- * Pod network (IPv4): bridge "svcp0" in the agent's netns holding the podCIDR's first
+ * Pod network: bridge "svcp0" in the agent's netns holding the podCIDR's first
  * address; per pod a named netns "svcp-pod-<uid>" with eth0, the peer "svcp<8 hex of the
  * uid>" on the bridge, an address from podipam.h, and a default route via the bridge.
+ * When the Node also has an IPv6 podCIDR (spec.podCIDRs), the same is done for IPv6:
+ * the bridge gets that CIDR's first address, each pod a second address (status.podIPs
+ * lists both, IPv4 first) and a default IPv6 route; host-gw routes to the other nodes'
+ * IPv6 podCIDRs go via their IPv6 InternalIP, published as NODE_AGENT_IP6_ANNOTATION.
+ * Masquerade (node/masq.c) is IPv4 only.
  * Routes to other nodes carry protocol NODE_AGENT_RTPROT, so a restarted agent finds and
  * corrects its own routes and never touches others'.
  *
@@ -41,13 +46,18 @@
 #define NODE_AGENT_RTPROT 83
 #define NODE_AGENT_BRIDGE "svcp0"
 #define NODE_AGENT_NETNS_PREFIX "svcp-pod-"
+/* Node annotation holding the node's IPv6 InternalIP (the host-gw next hop to its IPv6
+ * podCIDR); see node_status() in agent.c for why it is not a second InternalIP. */
+#define NODE_AGENT_IP6_ANNOTATION "svcplane.io/internal-ipv6"
 #define NODE_AGENT_VERSION "v1.33.0-svcplane"
 #define NODE_AGENT_RUNTIME_VERSION "svcplane://0.1.0"
 
 struct agent_opts {
 	const struct client_config *cfg; /* how to reach the API (copied) */
 	const char *node_name;		 /* required */
-	const char *node_ip;		 /* required: the InternalIP and host-gw next hop */
+	const char *node_ip;		 /* required: the InternalIP and host-gw next hop; "IPv4,IPv6"
+					  * (either order) gives the IPv6 one too, else it is the
+					  * global IPv6 address of the interface holding the IPv4 */
 	const char *data_dir;		 /* state (pods, ipam, logs); created */
 	const char *cluster_domain;	 /* default "cluster.local" */
 	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = none */

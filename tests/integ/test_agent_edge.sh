@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# The node agent's bad-input cases on a two-node cluster in namespaces (cluster.sh): the
+# server with its embedded agent in node 1 (pod CIDRs of /29: 5 pod IPs per node after
+# the bridge's), `svcplane agent` in node 2. Checks that a pod beyond the podCIDR's free
+# addresses waits with reason PodCIDRExhausted while the others keep running, and starts
+# once a pod is deleted; that readiness probes on a closed port (tcpSocket, httpGet)
+# leave the pod Running but not Ready and out of the Service's Endpoints addresses; and
+# that `svcplane agent --cleanup` after the agent stopped leaves no pod netns, veth,
+# host-gw route (proto 83), masquerade table, bridge or process behind.
+#
+# Processes run in a node with `nsenter --net` (see test_agent.sh for why).
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integ/lib.sh
+CL=tests/integ/cluster.sh
+ROOT=$PWD
+
+if [ "$(id -u)" != 0 ]; then
+	echo "skip: needs root (network namespaces); CI runs as root"
+	T_SKIP=$((T_SKIP + 1))
+	finish
+	exit 0
+fi
+exec 9>/run/svcplane-cluster.lock
+flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+
+AGENT_PID=
+teardown() {
+	local ns
+	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
+		# shellcheck disable=SC2046
+		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+		ip netns delete "$ns" 2>/dev/null
+	done
+	"$ROOT/$CL" down >/dev/null 2>&1
+	cleanup
+}
+trap teardown EXIT
+trap 'exit 1' INT TERM HUP
+$CL down >/dev/null 2>&1
+UP=$($CL up 2) || { fail "cluster up"; finish; exit 1; }
+V6=0
+case $UP in *IPv6*) V6=1 ;; esac
+
+mkdir -p "$T_DIR/data"
+(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17,2001:db8:1::/48 --node-cidr-mask-size-ipv4 29 \
+	--node-name n1 --node-ip 198.18.0.11 \
+	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+SERVER_PID=$(cat "$T_DIR/server.pid")
+for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
+if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
+	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
+	finish; exit 1
+fi
+export KUBECONFIG=$T_DIR/data/kubeconfig
+(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
+	--data-dir "$T_DIR/agent2" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
+AGENT_PID=$(cat "$T_DIR/agent2.pid")
+
+# wait_for SECONDS CMD...: bounded poll until CMD succeeds
+wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
+ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
+cidrs_29() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c '/29$')" = 2 ]; }
+if wait_for 20 ready_nodes 2 && wait_for 10 cidrs_29; then ok "2 nodes Ready with /29 pod CIDRs"; else
+	fail "2 nodes Ready with /29 pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
+
+uid() { kubectl get pod "$1" -o jsonpath='{.metadata.uid}'; }
+podip() { kubectl get pod "$1" -o jsonpath='{.status.podIP}'; }
+phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}'; }
+cond() { kubectl get pod "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}"; }
+
+# ---- (a) a pod too large for the podCIDR's remaining addresses ----
+# A /29 has 8 addresses: network, bridge, 5 pods, broadcast. Six pods on n1.
+{
+	for i in 1 2 3 4 5 6; do cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: fill-$i, labels: {app: fill}}
+spec:
+  nodeName: n1
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: none, command: [sleep, "600"]}]
+---
+Y
+	done
+} >"$T_DIR/fill.yaml"
+# The first five are created before the sixth, so the sixth is the one left out.
+head -n $((8 * 5)) "$T_DIR/fill.yaml" >"$T_DIR/fill5.yaml"
+tail -n 8 "$T_DIR/fill.yaml" >"$T_DIR/fill6.yaml"
+check "5 pods applied to n1" kubectl apply -f "$T_DIR/fill5.yaml"
+if check "the 5 pods that fit are Ready" kubectl wait --for=condition=Ready pod -l app=fill --timeout=20s; then :; else
+	kubectl get pods -o wide; tail -20 "$T_DIR/server.err"; fi
+check "a 6th pod applied to n1" kubectl apply -f "$T_DIR/fill6.yaml"
+reason6() { kubectl get pod fill-6 -o jsonpath='{.status.reason}|{.status.message}|{.status.phase}'; }
+exhausted() { reason6 | grep -q '^PodCIDRExhausted|.*exhausted.*|Pending$'; }
+if wait_for 10 exhausted; then ok "pod beyond the podCIDR: Pending, reason PodCIDRExhausted ($(reason6 | cut -d'|' -f2))"; else
+	fail "pod beyond the podCIDR: Pending, reason PodCIDRExhausted" "$(reason6; kubectl get pods -o wide)"; fi
+expect_out "the 6th pod has no IP and is not Ready" '^<><False>$' \
+	sh -c "echo \"<\$(kubectl get pod fill-6 -o jsonpath='{.status.podIP}')><\$(kubectl get pod fill-6 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')>\""
+undisturbed() {
+	local i
+	for i in 1 2 3 4 5; do
+		[ "$(phase fill-$i)/$(cond fill-$i Ready)" = Running/True ] || { echo "fill-$i: $(phase fill-$i)/$(cond fill-$i Ready)"; return 1; }
+	done
+	[ "$(kubectl get pods -l app=fill -o jsonpath='{range .items[*]}{.status.podIP}{"\n"}{end}' | grep -c .)" = 5 ]
+}
+check "the other 5 pods stay Running and Ready with their IPs" undisturbed
+kubectl delete pod fill-1 --wait=false >/dev/null 2>&1
+started6() { [ "$(phase fill-6)/$(cond fill-6 Ready)" = Running/True ]; }
+if wait_for 15 started6; then ok "deleting a pod frees an address: the waiting pod starts ($(podip fill-6))"; else
+	fail "deleting a pod frees an address: the waiting pod starts" "$(kubectl get pod fill-6 -o yaml | tail -40)"; fi
+no_reason() { [ -z "$(kubectl get pod fill-6 -o jsonpath='{.status.reason}{.status.message}')" ]; }
+check "its reason and message are cleared" no_reason
+kubectl delete pod -l app=fill --wait=false >/dev/null 2>&1
+
+# ---- (b) readiness probes on a closed port ----
+cat >"$T_DIR/probe.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: closed}
+spec:
+  selector: {app: closed}
+  ports: [{port: 80, targetPort: 9376}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: closed-tcp, labels: {app: closed}}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, -m, http.server, "9376"]
+    readinessProbe: {tcpSocket: {port: 9377}, periodSeconds: 1, timeoutSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: closed-http, labels: {app: closed}}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, -m, http.server, "9376"]
+    readinessProbe: {httpGet: {port: 9377, path: /}, periodSeconds: 1, timeoutSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: open-tcp, labels: {app: closed}}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, -m, http.server, "9376"]
+    readinessProbe: {tcpSocket: {port: 9376}, periodSeconds: 1}
+Y
+check "probe pods and service applied" kubectl apply -f "$T_DIR/probe.yaml"
+check "control pod with an open-port probe is Ready" kubectl wait --for=condition=Ready pod open-tcp --timeout=20s
+sleep 3 # several probe periods
+for p in closed-tcp closed-http; do
+	expect_out "$p: Running, container running, not Ready" '^Running true false False$' \
+		kubectl get pod $p -o jsonpath='{.status.phase} {.status.containerStatuses[0].started} {.status.containerStatuses[0].ready} {.status.conditions[?(@.type=="Ready")].status}'
+	expect_out "$p: container state is running" '^running$' \
+		sh -c "kubectl get pod $p -o jsonpath='{.status.containerStatuses[0].state}' | python3 -c 'import json,sys; print(*json.load(sys.stdin))'"
+done
+OPEN_IP=$(podip open-tcp) TCP_IP=$(podip closed-tcp) HTTP_IP=$(podip closed-http)
+eps_ok() {
+	local a n
+	a=$(kubectl get endpoints closed -o jsonpath='{.subsets[*].addresses[*].ip}')
+	n=$(kubectl get endpoints closed -o jsonpath='{.subsets[*].notReadyAddresses[*].ip}')
+	[ "$a" = "$OPEN_IP" ] && echo " $n " | grep -q " $TCP_IP " && echo " $n " | grep -q " $HTTP_IP "
+}
+if wait_for 10 eps_ok; then ok "closed-port pods are in notReadyAddresses, not addresses"; else
+	fail "closed-port pods are in notReadyAddresses, not addresses" "$(kubectl get endpoints closed -o yaml)"; fi
+expect_out "the closed-port pods still serve on their open port" 'Directory listing' \
+	ip netns exec "svcp-pod-$(uid open-tcp)" curl -sS --max-time 5 "http://$TCP_IP:9376/"
+
+# ---- IPv6: a second pod address from the node's IPv6 podCIDR, host-gw routes over the
+# nodes' IPv6 InternalIPs (derived by the agent from the interface holding --node-ip) ----
+if [ $V6 = 1 ]; then
+	kubectl delete pod -l app=fill --timeout=20s >/dev/null 2>&1
+	cat >"$T_DIR/v6.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: v6-srv}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers: [{name: web, image: python, command: [python3, -m, http.server, "9376", --bind, "::"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6-cli}
+spec:
+  nodeName: n1
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: none, command: [sleep, "600"]}]
+Y
+	check "IPv6 pods applied" kubectl apply -f "$T_DIR/v6.yaml"
+	check "IPv6 pods Ready" kubectl wait --for=condition=Ready pod v6-srv v6-cli --timeout=20s
+	expect_out "nodes have an IPv6 podCIDR (/64 of 2001:db8:1::/48)" '^198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 ?$' \
+		kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[0]} {.spec.podCIDRs[1]} {end}'
+	expect_out "agent n2 publishes its derived IPv6 InternalIP" '^198\.18\.0\.12 n2 2001:db8::12$' \
+		kubectl get node n2 -o jsonpath='{.status.addresses[0].address} {.status.addresses[1].address} {.metadata.annotations.svcplane\.io/internal-ipv6}'
+	v6ips() {
+		local p cidr ip4 ip6
+		for p in v6-srv v6-cli; do
+			ip4=$(kubectl get pod $p -o jsonpath='{.status.podIPs[0].ip}')
+			ip6=$(kubectl get pod $p -o jsonpath='{.status.podIPs[1].ip}')
+			cidr=$(kubectl get node "$(kubectl get pod $p -o jsonpath='{.spec.nodeName}')" -o jsonpath='{.spec.podCIDRs[1]}')
+			[ "$ip4" = "$(podip $p)" ] || { echo "$p: podIPs[0] $ip4 != podIP"; return 1; }
+			python3 -c "import ipaddress,sys; sys.exit(0 if ipaddress.ip_address('$ip6') in ipaddress.ip_network('$cidr') else 1)" ||
+				{ echo "$p: '$ip6' not in '$cidr'"; return 1; }
+		done
+	}
+	check "status.podIPs has the IPv4 and an IPv6 address from the node's IPv6 podCIDR" v6ips
+	SRV6=$(kubectl get pod v6-srv -o jsonpath='{.status.podIPs[1].ip}')
+	expect_out "pod on n1 reaches pod on n2 over IPv6 ([$SRV6])" 'Directory listing' \
+		ip netns exec "svcp-pod-$(uid v6-cli)" curl -gsS --max-time 5 "http://[$SRV6]:9376/"
+	expect_out "n2 routes n1's IPv6 podCIDR via 2001:db8::11 (proto 83)" 'via 2001:db8::11' ip -n svcp-n2 -6 route show proto 83
+else
+	echo "skip: no IPv6 on this machine"
+	T_SKIP=$((T_SKIP + 1))
+fi
+
+# ---- (c) agent --cleanup leaves nothing ----
+N2_UIDS=$(kubectl get pods --field-selector spec.nodeName=n2 -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}')
+N2_PIDS=$(for u in $N2_UIDS; do ip netns pids "svcp-pod-$u" 2>/dev/null; done | tr '\n' ' ')
+in_n2() { ip netns exec svcp-n2 "$@"; }
+before() {
+	[ -n "${N2_PIDS// /}" ] || { echo "no pod processes on n2"; return 1; }
+	ip netns list | grep -q svcp-pod- || { echo "no pod netns"; return 1; }
+	ip -n svcp-n2 -o link show | grep -Eq 'svcp[0-9a-f]{8}' || { echo "no pod veth on n2"; return 1; }
+	[ -n "$(ip -n svcp-n2 route show proto 83)" ] || { echo "no proto 83 route on n2"; return 1; }
+	in_n2 nft list table ip svcplane_masq >/dev/null || { echo "no masquerade table on n2"; return 1; }
+}
+check "n2 has pod processes, netns, veths, a host-gw route and its masquerade table before" before
+kill -TERM "$AGENT_PID"
+stopped() { ! kill -0 "$AGENT_PID" 2>/dev/null; }
+check "agent n2 stops on SIGTERM" wait_for 5 stopped
+AGENT_PID=
+check "pods keep running after the agent stops" sh -c "kill -0 $N2_PIDS"
+check "svcplane agent --cleanup succeeds" timeout 30 nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --cleanup --data-dir "$T_DIR/agent2" 2>>"$T_DIR/server.err"
+leftovers() {
+	local u p out=
+	for u in $N2_UIDS; do [ -e "/run/netns/svcp-pod-$u" ] && out="$out netns:$u"; done
+	for p in $N2_PIDS; do kill -0 "$p" 2>/dev/null && out="$out pid:$p"; done
+	out="$out$(ip -n svcp-n2 -o link show | awk -F': ' '{print $2}' | grep -E '^svcp' | sed 's/^/ link:/' | tr '\n' ' ')"
+	out="$out$(ip -n svcp-n2 route show proto 83 | sed 's/^/ route:/' | tr '\n' ' ')"
+	out="$out$(ip -n svcp-n2 -6 route show proto 83 | sed 's/^/ route6:/' | tr '\n' ' ')"
+	in_n2 nft list table ip svcplane_masq >/dev/null 2>&1 && out="$out nft:svcplane_masq"
+	in_n2 nft list table ip6 svcplane_masq >/dev/null 2>&1 && out="$out nft:ip6 svcplane_masq"
+	out="$out$(ls "$T_DIR/agent2/ipam" 2>/dev/null | sed 's/^/ ipam:/' | tr '\n' ' ')"
+	out="$out$(ip netns pids svcp-n2 2>/dev/null | sed 's/^/ proc:/' | tr '\n' ' ')"
+	[ -z "${out// /}" ] || { echo "left behind:$out"; return 1; }
+}
+check "cleanup leaves no netns, veth, bridge, route, nft table, IP file or process" leftovers
+
+# The agent's sanitizer reports fail the script too (finish reads server.err).
+cat "$T_DIR/agent2.err" >>"$T_DIR/server.err" 2>/dev/null
+finish
