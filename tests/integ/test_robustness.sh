@@ -6,6 +6,25 @@ cd "$(dirname "$0")/../.."
 . tests/integ/lib.sh
 
 start_server || { fail "server starts"; finish; exit 1; }
+
+# Bad flags: a clear message, exit 2, nothing created.
+badflag() { # badflag NAME PATTERN ARGS...
+	local n=$1 pat=$2; shift 2
+	local out rc
+	out=$("$SVCPLANE" "$@" 2>&1); rc=$?
+	if [ "$rc" = 2 ] && printf '%s' "$out" | grep -Eq -- "$pat"; then ok "$n"; else fail "$n" "exit $rc: $out"; fi
+}
+badflag "bad --service-cluster-ip-range" 'service-cluster-ip-range: 198.19.0.0/33' server --data-dir "$T_DIR/never" --service-cluster-ip-range 198.19.0.0/33
+badflag "two IPv4 service ranges" 'not one CIDR or two' server --data-dir "$T_DIR/never" --service-cluster-ip-range 198.19.0.0/16,198.18.0.0/16
+badflag "bad --secure-port" 'secure-port: 70000' server --data-dir "$T_DIR/never" --secure-port 70000
+badflag "bad --service-node-port-range" 'service-node-port-range' server --data-dir "$T_DIR/never" --service-node-port-range 30000
+badflag "bad --bind-address" 'bind-address: nohost' server --data-dir "$T_DIR/never" --bind-address nohost
+badflag "bad --max-endpoints-per-slice" 'from 1 to 1000' server --data-dir "$T_DIR/never" --max-endpoints-per-slice 0
+badflag "agent --node-ip must be an address" 'node-ip' agent --node-name x --node-ip 198.18.0.5,198.18.0.6
+badflag "unknown command" 'unknown command' frobnicate
+[ ! -e "$T_DIR/never" ] && ok "bad flags create no data dir" || fail "bad flags create no data dir"
+out=$("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --insecure-http --bind-address 0.0.0.0 2>&1); rc=$?
+[ "$rc" != 0 ] && printf '%s' "$out" | grep -q 'only allowed on a loopback' && ok "plain HTTP refused off loopback" || fail "plain HTTP refused off loopback" "exit $rc: $out"
 SVC=/api/v1/namespaces/default/services
 api POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"keep"},"spec":{"ports":[{"port":80}]}}' >/dev/null
 before=$(api GET $SVC | head -n -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in d["items"]))')
