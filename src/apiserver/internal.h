@@ -12,7 +12,7 @@
 #include "api/selector.h"
 #include "base/buf.h"
 #include "apiserver/apiserver.h"
-#include "apiserver/http.h"
+#include "http/http.h"
 #include "store/store.h"
 
 struct apiserver {

@@ -20,7 +20,7 @@
 
 #include "api/object.h"
 #include "apiserver/internal.h"
-#include "apiserver/pki.h"
+#include "http/pki.h"
 #include "apiserver/table.h"
 #include "base/buf.h"
 #include "base/err.h"

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apiserver/http.h"
-#include "apiserver/pki.h"
+#include "http/http.h"
+#include "http/pki.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "harness/t.h"

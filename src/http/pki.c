@@ -10,7 +10,7 @@
  * synced and renamed, keys with mode 0600; the key goes first so a crash in between
  * leaves a mismatch that the next start repairs.
  */
-#include "apiserver/pki.h"
+#include "http/pki.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

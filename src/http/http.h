@@ -14,8 +14,8 @@
  * library (no llhttp, no picohttpparser); libmicrohttpd brings its own threading and TLS
  * stack (GnuTLS), which would not let us keep OpenSSL, ALPN http/1.1 and chunked watch.
  */
-#ifndef APISERVER_HTTP_H
-#define APISERVER_HTTP_H
+#ifndef HTTP_HTTP_H
+#define HTTP_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -23,7 +23,7 @@
  *   any error, EOF, timeout, "Connection: close", HTTP/1.0, stop --> close (lingering
  *   after an error response so the client reads it before a reset)
  */
-#include "apiserver/http.h"
+#include "http/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

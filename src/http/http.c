@@ -8,7 +8,7 @@
  * together with Content-Length or in HTTP/1.0, a missing or repeated Host in HTTP/1.1.
  * Percent-decoding refuses %00 so a decoded string never hides a NUL.
  */
-#include "apiserver/http.h"
+#include "http/http.h"
 
 #include <errno.h>
 #include <limits.h>

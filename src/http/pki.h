@@ -4,8 +4,8 @@
  * files are kept (a restart serves the same CA, so kubeconfigs stay valid); a serving
  * certificate whose SANs do not cover the requested names is reissued from the same CA.
  */
-#ifndef APISERVER_PKI_H
-#define APISERVER_PKI_H
+#ifndef HTTP_PKI_H
+#define HTTP_PKI_H
 
 #include <stddef.h>
 
