@@ -10,7 +10,7 @@ trap bench_cleanup EXIT
 
 sp_start() { # sp_start DATADIR: sets SP, SP_URL, SP_TOKEN, SP_CA, SP_READY_MS
 	mkdir -p "$1"
-	build/release/svcplane server --data-dir "$1" --secure-port 0 --service-cluster-ip-range 198.19.0.0/16 \
+	build/release/svcplane server --data-dir "$1" --secure-port 0 --disable-agent --service-cluster-ip-range 198.19.0.0/16 \
 		--cluster-cidr 198.18.128.0/17 >"$1.out" 2>"$1.err" &
 	SP=$!
 	for _ in $(seq 1 200); do grep -q kubeconfig "$1.out" 2>/dev/null && break; sleep 0.05; done

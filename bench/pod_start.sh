@@ -26,7 +26,7 @@ tests/integ/cluster.sh down >/dev/null 2>&1 || true
 tests/integ/cluster.sh up 2 >/dev/null
 mkdir -p "$D/data" "$D/agent"
 nsenter --net=/run/netns/svcp-n1 "$BIN" server --data-dir "$D/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 >"$D/server.out" 2>"$D/server.err" &
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --disable-agent >"$D/server.out" 2>"$D/server.err" &
 SP=$!
 for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$D/server.out" 2>/dev/null && break; sleep 0.05; done
 PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/server.out" | head -n1)

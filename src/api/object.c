@@ -61,6 +61,37 @@ const char *api_now(char *buf, size_t len)
 	return buf;
 }
 
+json_t *api_event_new(const json_t *obj, const char *kind, const char *field_path, const char *component,
+		      const char *host, const char *type, const char *reason, const char *message)
+{
+	char now[40], name[320];
+	struct timespec ts;
+	api_now(now, sizeof(now));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	const char *ns = api_str(obj, "metadata.namespace");
+	const char *oname = api_str(obj, "metadata.name");
+	snprintf(name, sizeof(name), "%.250s.%llx", oname ? oname : "object",
+		 (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
+	json_t *io = json_pack("{s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1", "name", oname ? oname : "");
+	if (ns)
+		json_object_set_new(io, "namespace", json_string(ns));
+	const char *uid = api_str(obj, "metadata.uid"), *rv = api_str(obj, "metadata.resourceVersion");
+	if (uid)
+		json_object_set_new(io, "uid", json_string(uid));
+	if (rv)
+		json_object_set_new(io, "resourceVersion", json_string(rv));
+	if (field_path)
+		json_object_set_new(io, "fieldPath", json_string(field_path));
+	json_t *src = json_pack("{s:s}", "component", component);
+	if (host)
+		json_object_set_new(src, "host", json_string(host));
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:s, s:s}", "apiVersion", "v1",
+			 "kind", "Event", "metadata", "name", name, "namespace", ns ? ns : "default", "involvedObject", io,
+			 "reason", reason, "message", message, "firstTimestamp", now, "lastTimestamp", now, "count", 1,
+			 "type", type, "source", src, "reportingComponent", component, "reportingInstance",
+			 host ? host : component);
+}
+
 int64_t api_time_parse(const char *s)
 {
 	if (!s)

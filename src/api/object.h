@@ -31,6 +31,14 @@ void api_human_duration(int64_t seconds, char *buf, size_t len);
 /* A random RFC 4122 version-4 UUID; buf has at least 37 bytes. */
 void api_uuid(char *buf, size_t len);
 
+/* A core/v1 Event about obj (kind and apiVersion "v1" given, as involvedObject), as
+ * client-go's recorder makes it: name "<obj name>.<hex of now in ns>", in obj's
+ * namespace ("default" when none), count 1, first/lastTimestamp now, source
+ * {component, host}. fieldPath (may be NULL) names the part of obj, e.g.
+ * "spec.containers{web}". host may be NULL. A new object. */
+json_t *api_event_new(const json_t *obj, const char *kind, const char *field_path, const char *component,
+		      const char *host, const char *type, const char *reason, const char *message);
+
 /* Field errors: causes is a JSON array of {"reason","message","field"} as in a Status. */
 struct api_errs {
 	json_t *causes;

@@ -47,9 +47,13 @@ static void usage_server(FILE *f)
 		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
-		"  --node-name NAME --node-ip IP     also run the node agent for this node (off unless both are given:\n"
-		"                                    the agent changes the host's network)\n"
-		"  --disable-agent                   never run the embedded agent\n"
+		"  --node-name NAME                  the embedded agent's node (default: the host name)\n"
+		"  --node-ip IP[,IP]                 its InternalIP (default: the address of the default route's\n"
+		"                                    interface; IPv4,IPv6 for dual stack)\n"
+		"  --disable-agent                   do not run the node agent for this host (it runs by default\n"
+		"                                    when root: pods, bridge svcp0, routes, masquerade)\n"
+		"  --kubelet-port N                  the agent's log endpoint (default 10250)\n"
+		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
 		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
 		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf\n"
 		"  -v, --verbose                     debug logging\n");
@@ -88,6 +92,41 @@ static bool valid_port_range(const char *s)
 	return sscanf(s, "%d-%d%c", &a, &b, &extra) == 2 && a >= 1 && b <= 65535 && a <= b;
 }
 
+/* The node agent's flags that both `server` and `agent` take, validated the same way.
+ * Returns 0, or -1 after printing the error. */
+static int agent_flag(const char *cmd, const char *flag, const char *v, struct agent_opts *ao)
+{
+	if (!strcmp(flag, "kubelet-port")) {
+		char *end;
+		long p = strtol(v, &end, 10);
+		if (*end || !*v || p < 1 || p > 65535) {
+			fprintf(stderr, "svcplane %s: --kubelet-port: %s is not a port number (1-65535)\n", cmd, v);
+			return -1;
+		}
+		ao->kubelet_port = (int)p;
+	} else if (!strcmp(flag, "proxy-mode")) {
+		if (!agent_proxy_mode_valid(v)) {
+			fprintf(stderr, "svcplane %s: --proxy-mode: %s is not one of nftables, iptables, userspace\n", cmd, v);
+			return -1;
+		}
+		ao->proxy_mode = v;
+	} else if (!strcmp(flag, "node-ip")) {
+		if (!valid_node_ips(v)) {
+			fprintf(stderr, "svcplane %s: --node-ip: %s is not an IP address, or IPv4,IPv6\n", cmd, v);
+			return -1;
+		}
+		ao->node_ip = v;
+	} else {
+		struct ip_addr a;
+		if (ip_parse(v, &a) < 0) {
+			fprintf(stderr, "svcplane %s: --cluster-dns: %s is not an IP address\n", cmd, v);
+			return -1;
+		}
+		ao->cluster_dns = v;
+	}
+	return 0;
+}
+
 static int cmd_server(int argc, char **argv)
 {
 	struct apiserver_opts o = {
@@ -103,7 +142,7 @@ static int cmd_server(int argc, char **argv)
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS };
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -135,6 +174,8 @@ static int cmd_server(int argc, char **argv)
 		{"disable-agent", no_argument, 0, O_NOAGENT},
 		{"agent-data-dir", required_argument, 0, O_AGENTDIR},
 		{"cluster-dns", required_argument, 0, O_CDNS},
+		{"kubelet-port", required_argument, 0, O_KPORT},
+		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -143,13 +184,16 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
+		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS) {
+			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case O_NOSCHED: no_sched = true; break;
 		case O_NODENAME: ao.node_name = optarg; break;
-		case O_NODEIP: ao.node_ip = optarg; break;
 		case O_NOAGENT: no_agent = true; break;
 		case O_AGENTDIR: ao.data_dir = optarg; break;
-		case O_CDNS: ao.cluster_dns = optarg; break;
 		case O_DATA: o.data_dir = optarg; break;
 		case O_BIND: o.bind_address = optarg; break;
 		case O_PORT:
@@ -277,11 +321,23 @@ static int cmd_server(int argc, char **argv)
 	struct sched *sc = NULL;
 	if (rc == 0 && !no_sched)
 		rc = sched_start(&cc, &sc, err, sizeof(err));
-	/* The embedded agent only when asked for a node: it creates bridges, routes and
-	 * namespaces on this host, which `make run` and the API tests must not do. */
+	/* The agent for this host's own node (as k3s's server): on by default. It needs root
+	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
 	struct agent *ag = NULL;
 	char *agent_dir = NULL;
-	if (rc == 0 && !no_agent && ao.node_name && ao.node_ip) {
+	char dname[256], dip[64];
+	if (rc == 0 && !no_agent && geteuid() != 0) {
+		log_warn("not running as root: no node agent for this host (pass --disable-agent to silence this)");
+		no_agent = true;
+	}
+	if (rc == 0 && !no_agent && (!ao.node_name || !ao.node_ip)) {
+		rc = agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err));
+		if (!ao.node_name)
+			ao.node_name = dname;
+		if (!ao.node_ip)
+			ao.node_ip = dip;
+	}
+	if (rc == 0 && !no_agent) {
 		agent_dir = ao.data_dir ? NULL : xasprintf("%s/agent", o.data_dir);
 		ao.cfg = &cc;
 		if (agent_dir)
@@ -291,7 +347,7 @@ static int cmd_server(int argc, char **argv)
 	}
 	client_config_fini(&cc);
 	if (rc < 0) {
-		fprintf(stderr, "svcplane server: controllers: %s\n", err);
+		fprintf(stderr, "svcplane server: %s\n", err);
 		sched_stop(sc);
 		ctrl_manager_stop(cm);
 		apiserver_stop(as);
@@ -323,8 +379,11 @@ static void usage_agent(FILE *f)
 		"  --token-file PATH                 bearer token\n"
 		"  --ca-file PATH                    CA bundle of the API server\n"
 		"  --kubeconfig PATH                 instead of the three above\n"
-		"  --node-name NAME                  this node's name (required)\n"
-		"  --node-ip IP[,IP]                 this node's InternalIP (required; IPv4,IPv6 for dual stack)\n"
+		"  --node-name NAME                  this node's name (default: the host name)\n"
+		"  --node-ip IP[,IP]                 this node's InternalIP (default: the address of the default\n"
+		"                                    route's interface; IPv4,IPv6 for dual stack)\n"
+		"  --kubelet-port N                  the log endpoint the API server proxies to (default 10250)\n"
+		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
 		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
 		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
@@ -334,7 +393,7 @@ static void usage_agent(FILE *f)
 
 static int cmd_agent(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP };
+	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -346,6 +405,8 @@ static int cmd_agent(int argc, char **argv)
 		{"cluster-domain", required_argument, 0, O_DOMAIN},
 		{"cluster-dns", required_argument, 0, O_DNS},
 		{"cleanup", no_argument, 0, O_CLEANUP},
+		{"kubelet-port", required_argument, 0, O_KPORT},
+		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -356,16 +417,19 @@ static int cmd_agent(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS) {
+			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case O_SERVER: server = optarg; break;
 		case O_TOKEN: token_file = optarg; break;
 		case O_CA: ca = optarg; break;
 		case O_KC: kc = optarg; break;
 		case O_NAME: ao.node_name = optarg; break;
-		case O_IP: ao.node_ip = optarg; break;
 		case O_DATA: ao.data_dir = optarg; break;
 		case O_DOMAIN: ao.cluster_domain = optarg; break;
-		case O_DNS: ao.cluster_dns = optarg; break;
 		case O_CLEANUP: cleanup = true; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage_agent(stdout); return 0;
@@ -384,10 +448,15 @@ static int cmd_agent(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (!ao.node_name || !ao.node_ip || !valid_node_ips(ao.node_ip)) {
-		fprintf(stderr, "svcplane agent: --node-name and --node-ip (an IP address, or IPv4,IPv6) are required\n");
+	char dname[256], dip[64];
+	if ((!ao.node_name || !ao.node_ip) && agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err)) < 0) {
+		fprintf(stderr, "svcplane agent: %s\n", err);
 		return 2;
 	}
+	if (!ao.node_name)
+		ao.node_name = dname;
+	if (!ao.node_ip)
+		ao.node_ip = dip;
 	struct client_config cc;
 	client_config_init(&cc);
 	if (server) {

@@ -635,18 +635,8 @@ static bool lb_ip_used(const struct ip_addr *ip, void *ud)
 
 static void event(struct ctrl_manager *m, const json_t *svc, const char *type, const char *reason, const char *msg)
 {
-	char now[40], name[256];
-	api_now(now, sizeof(now));
-	const char *ns = api_str(svc, "metadata.namespace") ?: "default";
-	snprintf(name, sizeof(name), "%s.%llx", api_str(svc, "metadata.name") ?: "svc", (unsigned long long)time(NULL) * 1000003ULL);
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s}, s:s}",
-			       "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", ns,
-			       "involvedObject", "kind", "Service", "namespace", ns, "name", api_str(svc, "metadata.name") ?: "",
-			       "uid", api_str(svc, "metadata.uid") ?: "", "apiVersion", "v1", "resourceVersion",
-			       api_str(svc, "metadata.resourceVersion") ?: "", "reason", reason, "message", msg,
-			       "firstTimestamp", now, "lastTimestamp", now, "count", 1, "type", type, "source", "component",
-			       "svcplane-lb-controller", "reportingComponent", "svcplane-lb-controller");
-	char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+	json_t *ev = api_event_new(svc, "Service", NULL, "svcplane-lb-controller", NULL, type, reason, msg);
+	char *path = xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace"));
 	write_obj(m, "POST", path, ev);
 	free(path);
 	json_decref(ev);

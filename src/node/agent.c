@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "node/logsrv.h"
 #include "node/masq.h"
 #include "node/netlink.h"
 #include "node/netns.h"
@@ -40,6 +42,7 @@
 #define MAX_POLL_MS 1000
 #define NET_RETRY_MS 2000
 #define MAX_PROBE_FDS 256
+#define EVENT_MIN_MS 5000
 
 struct aprobe {
 	char *cname;
@@ -50,6 +53,11 @@ struct aprobe {
 	int64_t run_start;
 	int run_id;
 	bool got_result; /* a check of the current run has finished */
+	/* The Unhealthy event last written for this probe, for kubelet-style aggregation:
+	 * the same message again bumps its count (at most one write per EVENT_MIN_MS). */
+	char *ev_name, *ev_msg;
+	int ev_count, ev_pending;
+	int64_t ev_ms;
 };
 
 struct apod {
@@ -57,6 +65,7 @@ struct apod {
 	char *ns, *name;
 	json_t *pod; /* latest from the informer; NULL for a leftover found at start-up */
 	bool seen, gone, stopping, running, net_ok;
+	bool host_net; /* spec.hostNetwork: the node's netns, the node's IPs */
 	char ip[IP_STRLEN];
 	char ip6[IP_STRLEN]; /* the pod's IPv6 address when the node has an IPv6 podCIDR, else "" */
 	char netns[96];
@@ -75,6 +84,8 @@ struct apod {
 
 struct agent {
 	char *masq_script; /* the masquerade table last applied (node/masq.c) */
+	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
+	int kubelet_port;
 	struct client_config cfg;
 	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
@@ -100,6 +111,8 @@ struct agent {
 	char kernel[128], os_image[128];
 	bool cleaned_leftovers;
 };
+
+static char *read_file(const char *path);
 
 static int64_t now_ms(void)
 {
@@ -220,8 +233,9 @@ static json_t *node_status(struct agent *a, bool ready, const char *reason, cons
 	 * published as the annotation NODE_AGENT_IP6_ANNOTATION instead (node_register). */
 	json_t *addrs = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "InternalIP", "address", a->node_ip, "type",
 				  "Hostname", "address", a->node_name);
-	return json_pack("{s:{s:[o], s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
-			 "status", "conditions", cond, "addresses", addrs, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
+	return json_pack("{s:{s:[o], s:o, s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
+			 "status", "conditions", cond, "addresses", addrs, "daemonEndpoints", "kubeletEndpoint", "Port",
+			 a->logsrv ? node_logsrv_port(a->logsrv) : 0, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
 			 "kubeProxyVersion", "", "kernelVersion", a->kernel, "osImage", a->os_image,
 			 "containerRuntimeVersion", NODE_AGENT_RUNTIME_VERSION, "operatingSystem", "linux",
 			 "architecture", "amd64", "machineID", "", "systemUUID", "", "bootID", "");
@@ -411,7 +425,7 @@ static void nodes_reconcile(struct agent *a)
 			struct cidr c;
 			if (!first_cidr(n, fam, &c))
 				continue;
-			if (fam == 4 && nc < sizeof(cidrs) / sizeof(cidrs[0]))
+			if (nc < sizeof(cidrs) / sizeof(cidrs[0]))
 				cidrs[nc++] = c;
 			if (!strcmp(name, a->node_name)) {
 				learn_cidr(a, fam, &c);
@@ -428,10 +442,12 @@ static void nodes_reconcile(struct agent *a)
 	if (a->have_cidr) {
 		/* Pod traffic leaving the pod network is masqueraded; the set of pod CIDRs
 		 * follows the nodes. Applied only when the set changed. */
-		char *script = node_masq_script(&a->pod_cidr, cidrs, nc);
+		struct cidr own[2] = {a->pod_cidr, a->pod_cidr6};
+		size_t nown = a->have_cidr6 ? 2 : 1;
+		char *script = node_masq_script(own, nown, cidrs, nc);
 		if (!a->masq_script || strcmp(script, a->masq_script) != 0) {
 			char err[512] = "";
-			if (node_masq_sync(&a->pod_cidr, cidrs, nc, err, sizeof(err)) == 0) {
+			if (node_masq_sync(own, nown, cidrs, nc, err, sizeof(err)) == 0) {
 				free(a->masq_script);
 				a->masq_script = script;
 				script = NULL;
@@ -619,6 +635,8 @@ static void probes_free(struct apod *p)
 		node_probe_run_free(p->probes[i].run);
 		node_probe_spec_fini(&p->probes[i].spec);
 		free(p->probes[i].cname);
+		free(p->probes[i].ev_name);
+		free(p->probes[i].ev_msg);
 	}
 	free(p->probes);
 	p->probes = NULL;
@@ -650,8 +668,10 @@ static void probes_init(struct apod *p)
 		static const struct {
 			const char *field;
 			enum node_probe_kind kind;
-		} kinds[] = {{"readinessProbe", NODE_PROBE_READINESS}, {"livenessProbe", NODE_PROBE_LIVENESS}};
-		for (size_t k = 0; k < 2; k++) {
+		} kinds[] = {{"startupProbe", NODE_PROBE_STARTUP},
+			     {"readinessProbe", NODE_PROBE_READINESS},
+			     {"livenessProbe", NODE_PROBE_LIVENESS}};
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 			json_t *pr = json_object_get(c, kinds[k].field);
 			if (!json_is_object(pr))
 				continue;
@@ -672,8 +692,16 @@ static void probes_init(struct apod *p)
 /* Starts the pod: network, files, env, runtime. Retried later while the network fails. */
 static void pod_start(struct agent *a, struct apod *p)
 {
-	if (!a->have_cidr || !a->bridge_ok || now_ms() < p->retry_ms)
+	if (now_ms() < p->retry_ms)
 		return;
+	if (p->host_net) {
+		/* The node's network namespace and addresses; nothing to set up or tear down. */
+		snprintf(p->ip, sizeof(p->ip), "%s", a->node_ip);
+		snprintf(p->ip6, sizeof(p->ip6), "%s", a->node_ip6 ? a->node_ip6 : "");
+		p->net_ok = true;
+	} else if (!a->have_cidr || !a->bridge_ok) {
+		return;
+	}
 	if (!p->net_ok && podnet_setup(a, p) < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, p->net_err);
 		p->retry_ms = now_ms() + NET_RETRY_MS;
@@ -692,8 +720,17 @@ static void pod_start(struct agent *a, struct apod *p)
 		free(resolv);
 		return;
 	}
+	if (p->host_net) {
+		/* As kubelet: a host-network pod has the node's hostname. */
+		char hn[256] = "";
+		gethostname(hn, sizeof(hn) - 1);
+		free(kname);
+		kname = xstrdup(hn);
+	}
 	const char *ips[] = {p->ip, p->ip6[0] ? p->ip6 : NULL, NULL};
-	hosts = node_podfiles_hosts(p->pod, ips, hostname, domain, NULL);
+	char *host_hosts = p->host_net ? read_file("/etc/hosts") : NULL;
+	hosts = node_podfiles_hosts(p->pod, ips, hostname, domain, host_hosts);
+	free(host_hosts);
 	if (!p->svc_env) {
 		json_t *svcs = informer_list(a->svcs, NULL);
 		json_t *esl = json_object_get(json_object_get(p->pod, "spec"), "enableServiceLinks");
@@ -750,7 +787,8 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	if (!node_rt_pod_stopped(a->rt, p->uid))
 		return false;
 	node_rt_pod_remove(a->rt, p->uid);
-	podnet_teardown(a, p);
+	if (!p->host_net)
+		podnet_teardown(a, p);
 	if (!p->gone && p->ns && p->name) {
 		/* As kubelet: the final delete once nothing of the pod runs any more. */
 		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", p->ns, p->name);
@@ -807,12 +845,11 @@ static void pods_reconcile(struct agent *a)
 		const char *uid = api_str(o, "metadata.uid"), *node = api_str(o, "spec.nodeName");
 		if (!uid || !node || strcmp(node, a->node_name))
 			continue;
-		if (json_is_true(json_object_get(json_object_get(o, "spec"), "hostNetwork")))
-			continue; /* TODO: hostNetwork pods (no netns of their own). */
 		struct apod *p = pod_find(a, uid);
 		if (!p)
 			p = pod_new(a, uid);
 		p->seen = true;
+		p->host_net = json_is_true(api_get(o, "spec.hostNetwork"));
 		if (p->pod != o) {
 			json_decref(p->pod);
 			p->pod = json_incref(o);
@@ -940,30 +977,143 @@ static void pod_report(struct agent *a, struct apod *p)
 	}
 }
 
+static const char *probe_kind_name(enum node_probe_kind k)
+{
+	return k == NODE_PROBE_READINESS ? "Readiness" : k == NODE_PROBE_LIVENESS ? "Liveness" : "Startup";
+}
+
+/* The published result of cname's probe of kind: Success when it has none (a container
+ * without a startup probe has started, one without a readiness probe is ready). */
+static bool probe_passes(const struct apod *p, const char *cname, enum node_probe_kind kind)
+{
+	for (size_t i = 0; i < p->nprobes; i++)
+		if (p->probes[i].kind == kind && !strcmp(p->probes[i].cname, cname))
+			return p->probes[i].sm.result == NODE_PROBE_SUCCESS;
+	return true;
+}
+
+/* Hands the container's readiness and startup results to the runtime (status fields). */
+static void probe_flags_sync(struct agent *a, const struct apod *p, const char *cname)
+{
+	node_rt_container_set_probe(a->rt, p->uid, cname, probe_passes(p, cname, NODE_PROBE_READINESS),
+				    probe_passes(p, cname, NODE_PROBE_STARTUP));
+}
+
+/* Whether the runtime's state says cname had started (a re-adopted container whose
+ * startup probe succeeded before the agent restarted: as kubelet, not probed again). */
+static bool rt_container_started(struct agent *a, const struct apod *p, const char *cname)
+{
+	json_t *st = node_rt_pod_status(a->rt, p->uid);
+	size_t i;
+	json_t *c;
+	bool started = false;
+	json_array_foreach(json_object_get(st, "containerStatuses"), i, c)
+	{
+		if (!strcmp(api_str(c, "name") ?: "", cname))
+			started = json_is_true(json_object_get(c, "started"));
+	}
+	json_decref(st);
+	return started;
+}
+
+static long api_post_event(struct agent *a, json_t *ev)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace"));
+	long rc = api_do(a, "POST", path, "application/json", ev, NULL);
+	free(path);
+	return rc;
+}
+
+/* kubelet's events about a pod's container: reason, type and message. */
+static void pod_event(struct agent *a, const struct apod *p, const char *cname, const char *type,
+		      const char *reason, const char *msg)
+{
+	if (!p->pod)
+		return;
+	char *fp = xasprintf("spec.containers{%s}", cname);
+	json_t *ev = api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, type, reason, msg);
+	api_post_event(a, ev);
+	json_decref(ev);
+	free(fp);
+}
+
+/* A failed probe run: Warning Unhealthy "<Kind> probe failed: <msg>" as kubelet records
+ * it. Repeats of the same message bump the event's count (a merge patch) instead of
+ * making new events, at most one write per EVENT_MIN_MS per probe; msg NULL flushes a
+ * pending count. */
+static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr, const char *msg)
+{
+	int64_t now = now_ms();
+	if (msg) {
+		char *full = xasprintf("%s probe failed: %s", probe_kind_name(pr->kind), *msg ? msg : "unknown");
+		if (pr->ev_name && pr->ev_msg && !strcmp(pr->ev_msg, full)) {
+			pr->ev_pending++;
+			free(full);
+		} else {
+			free(pr->ev_name);
+			free(pr->ev_msg);
+			pr->ev_name = NULL;
+			pr->ev_msg = full;
+			pr->ev_count = 1;
+			pr->ev_pending = 0;
+			pr->ev_ms = now;
+			char *fp = xasprintf("spec.containers{%s}", pr->cname);
+			json_t *ev = api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, "Warning", "Unhealthy",
+						   full);
+			free(fp);
+			if (api_post_event(a, ev) == 201)
+				pr->ev_name = xstrdup(api_str(ev, "metadata.name"));
+			json_decref(ev);
+			return;
+		}
+	}
+	if (!pr->ev_name || !pr->ev_pending || now - pr->ev_ms < EVENT_MIN_MS)
+		return;
+	char ts[40];
+	pr->ev_count += pr->ev_pending;
+	pr->ev_pending = 0;
+	pr->ev_ms = now;
+	json_t *patch = json_pack("{s:i, s:s}", "count", pr->ev_count, "lastTimestamp", api_now(ts, sizeof(ts)));
+	char *path = xasprintf("/api/v1/namespaces/%s/events/%s", p->ns, pr->ev_name);
+	if (api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL) == 404) {
+		free(pr->ev_name); /* deleted meanwhile: the next failure starts a new one */
+		pr->ev_name = NULL;
+	}
+	free(path);
+	json_decref(patch);
+}
+
 /* Advances the pod's probes; returns the earliest deadline they need (ms, monotonic). */
 static int64_t probes_step(struct agent *a, struct apod *p, struct pollfd *fds, size_t *nfds, size_t cap)
 {
 	int64_t next = INT64_MAX, now = now_ms();
 	if (!p->running || p->stopping)
 		return next;
+	/* Startup probes come first in p->probes (probes_init), so a container's "started"
+	 * is settled before its readiness and liveness probes ask for it. */
 	for (size_t i = 0; i < p->nprobes; i++) {
 		struct aprobe *pr = &p->probes[i];
 		int run_id = 0;
 		pid_t pid = node_rt_container_pid(a->rt, p->uid, pr->cname, &run_id);
 		if (pid > 0 && run_id != pr->run_id) {
+			bool adopted = pr->run_id < 0 && p->hold_ms;
 			pr->run_id = run_id;
 			pr->got_result = false;
 			node_probe_run_free(pr->run);
 			pr->run = NULL;
 			node_probe_sm_container_started(&pr->sm, now);
-			if (pr->kind == NODE_PROBE_READINESS)
-				node_rt_container_set_probe(a->rt, p->uid, pr->cname, false, true);
+			if (pr->kind == NODE_PROBE_STARTUP && adopted && rt_container_started(a, p, pr->cname)) {
+				pr->sm.result = NODE_PROBE_SUCCESS;
+				pr->got_result = true;
+			}
+			probe_flags_sync(a, p, pr->cname);
 		} else if (pid <= 0 && pr->sm.running) {
 			node_probe_run_free(pr->run);
 			pr->run = NULL;
 			node_probe_sm_container_stopped(&pr->sm);
 		}
-		if (pid > 0 && !pr->run && node_probe_sm_due(&pr->sm, true, now)) {
+		bool started = probe_passes(p, pr->cname, NODE_PROBE_STARTUP);
+		if (pid > 0 && !pr->run && node_probe_sm_due(&pr->sm, started, now)) {
 			struct node_probe_target t = {.pod_ip = p->ip, .pid = pid};
 			if (node_probe_run_start(&pr->spec, &t, now, &pr->run) < 0)
 				pr->run = NULL;
@@ -973,20 +1123,27 @@ static int64_t probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 			const char *msg = NULL;
 			enum node_probe_result r = node_probe_run_result(pr->run, &msg);
 			pr->got_result = true;
+			if (r == NODE_PROBE_FAILURE)
+				probe_event(a, p, pr, msg ? msg : "");
 			if (node_probe_sm_record(&pr->sm, r, pr->run_start)) {
 				log_info("agent: pod %s/%s container %s %s probe: %s%s%s", p->ns, p->name, pr->cname,
-					 pr->kind == NODE_PROBE_READINESS ? "readiness" : "liveness",
-					 pr->sm.result == NODE_PROBE_SUCCESS ? "success" : "failure", msg && *msg ? ": " : "",
-					 msg ? msg : "");
-				if (pr->kind == NODE_PROBE_READINESS)
-					node_rt_container_set_probe(a->rt, p->uid, pr->cname,
-								    pr->sm.result == NODE_PROBE_SUCCESS, true);
-				else if (pr->sm.result == NODE_PROBE_FAILURE)
+					 probe_kind_name(pr->kind), pr->sm.result == NODE_PROBE_SUCCESS ? "success" : "failure",
+					 msg && *msg ? ": " : "", msg ? msg : "");
+				probe_flags_sync(a, p, pr->cname);
+				if (pr->kind != NODE_PROBE_READINESS && pr->sm.result == NODE_PROBE_FAILURE) {
+					char *m = xasprintf("Container %s failed %s probe, will be restarted", pr->cname,
+							    pr->kind == NODE_PROBE_LIVENESS ? "liveness" : "startup");
+					pod_event(a, p, pr->cname, "Normal", "Killing", m);
+					free(m);
 					node_rt_container_kill(a->rt, p->uid, pr->cname, -1);
+				}
 			}
 			node_probe_run_free(pr->run);
 			pr->run = NULL;
 		}
+		probe_event(a, p, pr, NULL);
+		if (pr->ev_pending && pr->ev_ms + EVENT_MIN_MS < next)
+			next = pr->ev_ms + EVENT_MIN_MS;
 		if (pr->run) {
 			short ev = 0;
 			int fd = node_probe_run_fd(pr->run, &ev);
@@ -1097,6 +1254,7 @@ static void host_info(struct agent *a)
 
 static void agent_free(struct agent *a)
 {
+	node_logsrv_stop(a->logsrv);
 	informer_free(a->pods);
 	informer_free(a->nodes);
 	informer_free(a->svcs);
@@ -1125,6 +1283,64 @@ static void agent_free(struct agent *a)
 	free(a->host_resolv);
 	free(a->masq_script);
 	free(a);
+}
+
+bool agent_proxy_mode_valid(const char *s)
+{
+	return s && (!strcmp(s, "nftables") || !strcmp(s, "iptables") || !strcmp(s, "userspace"));
+}
+
+/* The interface of the IPv4 default route from /proc/net/route into dev, or false. */
+static bool default_route_dev(char *dev, size_t len)
+{
+	FILE *f = fopen("/proc/net/route", "re");
+	char line[512], ifn[64];
+	unsigned long dst, gw, flags;
+	bool found = false;
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lx %lx %lx", ifn, &dst, &gw, &flags) == 4 && dst == 0 && (flags & 1)) {
+			snprintf(dev, len, "%s", ifn);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+int agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen)
+{
+	char host[256] = "", dev[64] = "";
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0]) {
+		snprintf(err, errlen, "cannot read the host name; pass --node-name");
+		return -ENOENT;
+	}
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	snprintf(name, nlen, "%s", host);
+	bool have_dev = default_route_dev(dev, sizeof(dev));
+	struct ifaddrs *ifs = NULL;
+	if (getifaddrs(&ifs) < 0) {
+		snprintf(err, errlen, "cannot list interfaces: %s; pass --node-ip", strerror(errno));
+		return -ENOENT;
+	}
+	ip[0] = 0;
+	/* Pass 0: the default route's interface; pass 1: any up, non-loopback one. */
+	for (int pass = have_dev ? 0 : 1; pass < 2 && !ip[0]; pass++)
+		for (struct ifaddrs *i = ifs; i && !ip[0]; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+			    !(i->ifa_flags & IFF_UP) || (pass == 0 && strcmp(i->ifa_name, dev)))
+				continue;
+			struct ip_addr a = {.family = 4};
+			memcpy(a.b, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+			ip_format(&a, ip, iplen);
+		}
+	freeifaddrs(ifs);
+	if (!ip[0]) {
+		snprintf(err, errlen, "no IPv4 address on a non-loopback interface; pass --node-ip");
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* The global IPv6 address on the interface that holds the IPv4 address v4, or NULL. */
@@ -1199,6 +1415,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	a->cluster_domain = xstrdup(o->cluster_domain ? o->cluster_domain : "cluster.local");
 	a->cluster_dns = o->cluster_dns ? xstrdup(o->cluster_dns) : NULL;
 	a->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 10;
+	a->kubelet_port = o->kubelet_port ? o->kubelet_port : NODE_LOGSRV_DEFAULT_PORT;
 	a->host_resolv = read_file("/etc/resolv.conf");
 	host_info(a);
 	int rc;
@@ -1227,6 +1444,15 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->cl = client_new(&a->cfg, 10000);
+	if (a->kubelet_port >= 0) {
+		/* Logs are a convenience: a node whose port is taken still runs its pods. */
+		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";
+		struct node_logsrv_opts lo = {.bind_address = a->node_ip, .port = a->kubelet_port,
+					      .log_dir = a->log_dir, .pki_dir = pki, .token = a->cfg.token};
+		if (node_logsrv_start(&lo, &a->logsrv, lerr, sizeof(lerr)) < 0)
+			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s", lerr);
+		free(pki);
+	}
 	if ((rc = node_register(a, err, errlen)) < 0)
 		goto fail;
 	char *q = client_escape(a->node_name);
@@ -1269,7 +1495,9 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->th_started = true;
-	log_info("agent: node %s (%s) registered", a->node_name, a->node_ip);
+	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s (accepted; no Service "
+		 "proxy in this build yet)", a->node_name, a->node_ip, a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0,
+		 o->proxy_mode ? o->proxy_mode : "nftables");
 	*out = a;
 	return 0;
 fail:

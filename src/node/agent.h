@@ -62,6 +62,11 @@ struct agent_opts {
 	const char *cluster_domain;	 /* default "cluster.local" */
 	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = none */
 	int heartbeat_s;		 /* default 10 */
+	int kubelet_port;		 /* the log endpoint's port (node/logsrv.h): 0 = 10250,
+					  * -1 = none */
+	const char *proxy_mode;		 /* nftables (default), iptables or userspace: the
+					  * Service proxy's mode (validated; the proxy is a
+					  * separate part, see docs/DESIGN.md) */
 };
 
 struct agent;
@@ -81,6 +86,14 @@ void agent_stop(struct agent *a);
  * grace_s), then deletes pod netns, veths, IP files, our host-gw routes and the bridge.
  * Needs no API server. Returns 0 or the first -errno, with a sentence in err. */
 int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen);
+
+/* kubelet's defaults for a node that names neither itself nor its address: the host name
+ * (lowercased) into name, and into ip the first IPv4 address of the interface of the
+ * default route (else of any up, non-loopback interface). Returns 0, or -ENOENT with a
+ * sentence in err. */
+int agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen);
+/* Whether s is a proxy mode the agent accepts (nftables, iptables, userspace). */
+bool agent_proxy_mode_valid(const char *s);
 
 /* Pure helpers, exposed for tests. */
 /* "svcp" + the first 8 hex digits of uid into out (IFNAMSIZ bytes). -EINVAL when uid

@@ -12,23 +12,42 @@
 
 #define TABLE "svcplane_masq"
 
-char *node_masq_script(const struct cidr *own, const struct cidr *all, size_t n)
+/* The old IPv4-only table goes in the same transaction. */
+#define DROP_OLD "add table ip " TABLE "\ndelete table ip " TABLE "\n"
+
+static void set_of(struct buf *b, const char *name, int fam, const struct cidr *all, size_t n)
+{
+	char c[CIDR_STRLEN];
+	size_t k = 0;
+	buf_printf(b, "  set %s {\n    type %s\n    flags interval\n", name, fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	for (size_t i = 0; i < n; i++)
+		if (all[i].net.family == fam)
+			buf_printf(b, "%s%s", k++ ? ", " : "    elements = { ", cidr_format(&all[i], c, sizeof(c)));
+	if (k)
+		buf_puts(b, " }\n");
+	buf_puts(b, "  }\n");
+}
+
+char *node_masq_script(const struct cidr *own, size_t nown, const struct cidr *all, size_t n)
 {
 	struct buf b;
 	buf_init(&b);
 	char c[CIDR_STRLEN];
 	/* add-then-delete makes the delete succeed whether or not the table exists, and the
 	 * whole buffer is one transaction: no moment without the rule. */
-	buf_printf(&b, "add table ip " TABLE "\ndelete table ip " TABLE "\ntable ip " TABLE " {\n");
-	buf_puts(&b, "  set podcidrs {\n    type ipv4_addr\n    flags interval\n");
-	size_t v4 = 0;
-	for (size_t i = 0; i < n; i++)
-		if (all[i].net.family == 4)
-			buf_printf(&b, "%s%s", v4++ ? ", " : "    elements = { ", cidr_format(&all[i], c, sizeof(c)));
-	if (v4)
-		buf_puts(&b, " }\n");
-	buf_puts(&b, "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
-	buf_printf(&b, "    ip saddr %s ip daddr != @podcidrs masquerade\n  }\n}\n", cidr_format(own, c, sizeof(c)));
+	buf_printf(&b, DROP_OLD "add table inet " TABLE "\ndelete table inet " TABLE "\ntable inet " TABLE " {\n");
+	set_of(&b, "podcidrs", 4, all, n);
+	set_of(&b, "podcidrs6", 6, all, n);
+	buf_puts(&b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+	for (size_t i = 0; i < nown; i++) {
+		if (own[i].net.family == 4)
+			buf_printf(&b, "    ip saddr %s ip daddr != @podcidrs masquerade\n",
+				   cidr_format(&own[i], c, sizeof(c)));
+		else
+			buf_printf(&b, "    ip6 saddr %s ip6 daddr != @podcidrs6 masquerade\n",
+				   cidr_format(&own[i], c, sizeof(c)));
+	}
+	buf_puts(&b, "  }\n}\n");
 	return buf_take(&b);
 }
 
@@ -53,13 +72,10 @@ static int run(const char *script, char *err, size_t errlen)
 	return rc ? -EIO : 0;
 }
 
-int node_masq_sync(const struct cidr *own, const struct cidr *all, size_t n, char *err, size_t errlen)
+int node_masq_sync(const struct cidr *own, size_t nown, const struct cidr *all, size_t n, char *err,
+		   size_t errlen)
 {
-	if (own->net.family != 4) {
-		snprintf(err, errlen, "masquerade: only IPv4 pod networks are supported");
-		return -ENOTSUP;
-	}
-	char *s = node_masq_script(own, all, n);
+	char *s = node_masq_script(own, nown, all, n);
 	int rc = run(s, err, errlen);
 	free(s);
 	return rc;
@@ -67,5 +83,5 @@ int node_masq_sync(const struct cidr *own, const struct cidr *all, size_t n, cha
 
 int node_masq_cleanup(char *err, size_t errlen)
 {
-	return run("add table ip " TABLE "\ndelete table ip " TABLE "\n", err, errlen);
+	return run(DROP_OLD "add table inet " TABLE "\ndelete table inet " TABLE "\n", err, errlen);
 }

@@ -42,7 +42,7 @@ start_server() {
 	: >"$T_DIR/server.out"
 	# Started as a grandchild, so the shell keeps no job for it (no "Killed" noise).
 	("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
-		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 "$@" \
+		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --disable-agent "$@" \
 		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 	SERVER_PID=$(cat "$T_DIR/server.pid")
 	local i

@@ -180,6 +180,91 @@ if wait_for 10 eps_ok; then ok "closed-port pods are in notReadyAddresses, not a
 expect_out "the closed-port pods still serve on their open port" 'Directory listing' \
 	ip netns exec "svcp-pod-$(uid open-tcp)" curl -sS --max-time 5 "http://$TCP_IP:9376/"
 
+# ---- kubelet's Unhealthy events for failing probes, aggregated by count ----
+unhealthy() {
+	kubectl get events -o jsonpath='{range .items[?(@.involvedObject.name=="closed-tcp")]}{.reason}|{.type}|{.count}|{.source.component}|{.involvedObject.fieldPath}|{.message}{"\n"}{end}' |
+		grep -E '^Unhealthy\|Warning\|[0-9]+\|kubelet\|spec\.containers\{web\}\|Readiness probe failed: dial tcp 198\.18\.[0-9.]+:9377: connect: connection refused$'
+}
+check "a failing readiness probe records a Warning Unhealthy event" wait_for 10 unhealthy
+repeated() { unhealthy | awk -F'|' '$3 >= 2 {f=1} END {exit !f}'; }
+check "repeated failures bump the event's count instead of making new events" wait_for 15 repeated
+expect_out "one Unhealthy event for the probe, not one per failure" '^1$' \
+	sh -c "kubectl get events -o jsonpath='{range .items[?(@.involvedObject.name==\"closed-tcp\")]}{.reason}{\"\\n\"}{end}' | grep -c Unhealthy"
+
+# ---- startup probes: readiness waits for them; a failing one restarts the container ----
+cat >"$T_DIR/startup.yaml" <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: slow-start}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [sh, -c, "sleep 3; touch $T_DIR/slow-started; exec python3 -m http.server 9376"]
+    startupProbe: {exec: {command: [test, -f, $T_DIR/slow-started]}, periodSeconds: 1, failureThreshold: 20}
+    readinessProbe: {tcpSocket: {port: 9376}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: never-starts}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, -m, http.server, "9376"]
+    startupProbe: {tcpSocket: {port: 9377}, periodSeconds: 1, failureThreshold: 2}
+Y
+rm -f "$T_DIR/slow-started"
+check "startup probe pods applied" kubectl apply -f "$T_DIR/startup.yaml"
+sleep 1.5
+expect_out "before its startup probe passes: running, not started, not ready" '^Running false false$' \
+	kubectl get pod slow-start -o jsonpath='{.status.phase} {.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
+check "once the startup probe passes the readiness probe makes it Ready" kubectl wait --for=condition=Ready pod slow-start --timeout=20s
+expect_out "started and ready" '^true true$' \
+	kubectl get pod slow-start -o jsonpath='{.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
+restarted() { [ "$(kubectl get pod never-starts -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null; }
+check "a failing startup probe restarts the container" wait_for 20 restarted
+expect_out "with kubelet's Killing event" 'Container web failed startup probe, will be restarted' \
+	kubectl get events -o jsonpath='{range .items[?(@.involvedObject.name=="never-starts")]}{.reason}: {.message}{"\n"}{end}'
+expect_out "and it is never ready" '^false false$' \
+	kubectl get pod never-starts -o jsonpath='{.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
+kubectl delete pod never-starts slow-start --wait=false >/dev/null 2>&1
+
+# ---- hostNetwork: the node's network namespace and address ----
+cat >"$T_DIR/hostnet.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet, labels: {app: hostnet}}
+spec:
+  nodeName: n2
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, -m, http.server, "9378", --bind, 198.18.0.12]
+    readinessProbe: {httpGet: {port: 9378}, periodSeconds: 1}
+Y
+check "hostNetwork pod applied" kubectl apply -f "$T_DIR/hostnet.yaml"
+check "hostNetwork pod Ready" kubectl wait --for=condition=Ready pod hostnet --timeout=20s
+expect_out "its podIP and hostIP are the node's address" '^198\.18\.0\.12 198\.18\.0\.12$' \
+	kubectl get pod hostnet -o jsonpath='{.status.podIP} {.status.hostIP}'
+expect_out "reachable at the node's address from a pod on the other node" 'Directory listing' \
+	ip netns exec "svcp-pod-$(uid open-tcp)" curl -sS --max-time 5 http://198.18.0.12:9378/
+HN_UID=$(uid hostnet)
+expect_out "no netns of its own" '^none$' sh -c "ip netns list | grep -q 'svcp-pod-$HN_UID' && echo has || echo none"
+HN_PID=$(pgrep -f 'http.server 9378' | head -n1)
+expect_out "it runs in node n2's network namespace" '^same$' \
+	sh -c "[ \"\$(readlink /proc/$HN_PID/ns/net)\" = \"\$(ip netns exec svcp-n2 readlink /proc/self/ns/net)\" ] && echo same || echo different"
+check "hostNetwork pod deleted" kubectl delete pod hostnet --timeout=20s
+gone() { ! kill -0 "$HN_PID" 2>/dev/null; }
+check "its process is gone" wait_for 10 gone
+expect_out "node n2's own network is untouched" '198\.18\.0\.12/24' ip -n svcp-n2 -4 addr show
+
 # ---- IPv6: a second pod address from the node's IPv6 podCIDR, host-gw routes over the
 # nodes' IPv6 InternalIPs (derived by the agent from the interface holding --node-ip) ----
 if [ $V6 = 1 ]; then
@@ -220,6 +305,18 @@ Y
 	}
 	check "status.podIPs has the IPv4 and an IPv6 address from the node's IPv6 podCIDR" v6ips
 	SRV6=$(kubectl get pod v6-srv -o jsonpath='{.status.podIPs[1].ip}')
+	expect_out "n2's masquerade table covers its IPv6 podCIDR" 'ip6 saddr 2001:db8:1:[0-9a-f:]*/64 ip6 daddr != @podcidrs6 masquerade' \
+		ip netns exec svcp-n2 nft list table inet svcplane_masq
+	# A pod's IPv6 traffic to a node address (outside every pod CIDR) leaves with its
+	# node's address: a listener on n1's node address prints the peer it sees.
+	ip netns exec svcp-n1 timeout 15 python3 -c 'import socket
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("2001:db8::11", 9399)); s.listen(1); c, a = s.accept(); print(a[0], flush=True); c.close()' >"$T_DIR/peer6" 2>&1 &
+	PEER6_PID=$!
+	sleep 0.5
+	ip netns exec "svcp-pod-$(uid v6-srv)" timeout 5 python3 -c 'import socket; socket.create_connection(("2001:db8::11", 9399), 3).close()' 2>>"$T_DIR/server.err"
+	wait $PEER6_PID 2>/dev/null
+	expect_out "a pod's IPv6 traffic to a node address is masqueraded to its node's address" '^2001:db8::12$' cat "$T_DIR/peer6"
 	expect_out "pod on n1 reaches pod on n2 over IPv6 ([$SRV6])" 'Directory listing' \
 		ip netns exec "svcp-pod-$(uid v6-cli)" curl -gsS --max-time 5 "http://[$SRV6]:9376/"
 	expect_out "n2 routes n1's IPv6 podCIDR via 2001:db8::11 (proto 83)" 'via 2001:db8::11' ip -n svcp-n2 -6 route show proto 83
@@ -237,7 +334,7 @@ before() {
 	ip netns list | grep -q svcp-pod- || { echo "no pod netns"; return 1; }
 	ip -n svcp-n2 -o link show | grep -Eq 'svcp[0-9a-f]{8}' || { echo "no pod veth on n2"; return 1; }
 	[ -n "$(ip -n svcp-n2 route show proto 83)" ] || { echo "no proto 83 route on n2"; return 1; }
-	in_n2 nft list table ip svcplane_masq >/dev/null || { echo "no masquerade table on n2"; return 1; }
+	in_n2 nft list table inet svcplane_masq >/dev/null || { echo "no masquerade table on n2"; return 1; }
 }
 check "n2 has pod processes, netns, veths, a host-gw route and its masquerade table before" before
 kill -TERM "$AGENT_PID"
@@ -253,8 +350,7 @@ leftovers() {
 	out="$out$(ip -n svcp-n2 -o link show | awk -F': ' '{print $2}' | grep -E '^svcp' | sed 's/^/ link:/' | tr '\n' ' ')"
 	out="$out$(ip -n svcp-n2 route show proto 83 | sed 's/^/ route:/' | tr '\n' ' ')"
 	out="$out$(ip -n svcp-n2 -6 route show proto 83 | sed 's/^/ route6:/' | tr '\n' ' ')"
-	in_n2 nft list table ip svcplane_masq >/dev/null 2>&1 && out="$out nft:svcplane_masq"
-	in_n2 nft list table ip6 svcplane_masq >/dev/null 2>&1 && out="$out nft:ip6 svcplane_masq"
+	in_n2 nft list tables 2>/dev/null | grep -q svcplane_masq && out="$out nft:svcplane_masq"
 	out="$out$(ls "$T_DIR/agent2/ipam" 2>/dev/null | sed 's/^/ ipam:/' | tr '\n' ' ')"
 	out="$out$(ip netns pids svcp-n2 2>/dev/null | sed 's/^/ proc:/' | tr '\n' ' ')"
 	[ -z "${out// /}" ] || { echo "left behind:$out"; return 1; }

@@ -21,6 +21,11 @@ badflag "bad --service-node-port-range" 'service-node-port-range' server --data-
 badflag "bad --bind-address" 'bind-address: nohost' server --data-dir "$T_DIR/never" --bind-address nohost
 badflag "bad --max-endpoints-per-slice" 'from 1 to 1000' server --data-dir "$T_DIR/never" --max-endpoints-per-slice 0
 badflag "agent --node-ip must be an address" 'node-ip' agent --node-name x --node-ip 198.18.0.5,198.18.0.6
+badflag "bad --proxy-mode" 'proxy-mode: ipvs is not one of nftables, iptables, userspace' server --data-dir "$T_DIR/never" --proxy-mode ipvs
+badflag "bad --kubelet-port" 'kubelet-port: 0 is not a port number' server --data-dir "$T_DIR/never" --kubelet-port 0
+badflag "bad server --node-ip" 'node-ip: 198.18.0.300' server --data-dir "$T_DIR/never" --node-ip 198.18.0.300
+badflag "bad --cluster-dns" 'cluster-dns: dns.example' agent --node-name x --node-ip 198.18.0.5 --cluster-dns dns.example
+badflag "agent bad --proxy-mode" 'proxy-mode' agent --node-name x --node-ip 198.18.0.5 --proxy-mode kernelspace
 badflag "unknown command" 'unknown command' frobnicate
 [ ! -e "$T_DIR/never" ] && ok "bad flags create no data dir" || fail "bad flags create no data dir"
 out=$("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --insecure-http --bind-address 0.0.0.0 2>&1); rc=$?

@@ -1,0 +1,44 @@
+/* logsrv.h - the agent's kubelet-style HTTPS endpoint for container logs.
+ *
+ * The API server's pods/log subresource proxies to it, as kube-apiserver proxies to the
+ * kubelet's port 10250:
+ *
+ *   GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=
+ *       &limitBytes=&sinceSeconds=&sinceTime=&timestamps=
+ *
+ * Logs are the runtime's files <log_dir>/<namespace>_<pod>_<uid>/<container>/<n>.log
+ * (node/runtime.h; n is the restart count). The current instance is the highest n,
+ * previous=true the one before it; when several pod directories share the name (a pod
+ * deleted and made again), the newest is used. follow=true streams (chunked) until the
+ * client goes away or the pod's container restarts or the directory vanishes.
+ *
+ * Requests need "Authorization: Bearer <token>" (the token the agent itself uses with the
+ * API server, which is the token the server presents). Serving certificate: self-signed,
+ * made with http/pki.h under pki_dir at first start.
+ */
+#ifndef NODE_LOGSRV_H
+#define NODE_LOGSRV_H
+
+#include <stddef.h>
+
+#define NODE_LOGSRV_DEFAULT_PORT 10250
+
+struct node_logsrv_opts {
+	const char *bind_address; /* the node IP */
+	int port;		  /* 0 = pick a free one (tests); the agent passes 10250 by default */
+	const char *log_dir;	  /* <data-dir>/logs */
+	const char *pki_dir;	  /* where the serving certificate is kept; created */
+	const char *token;	  /* required bearer token; NULL or "" refuses every request */
+};
+
+struct node_logsrv;
+
+/* Starts serving in background threads. Returns 0 with *out, or a negative errno with a
+ * sentence in err (address in use, certificate failure). o's strings are copied. */
+int node_logsrv_start(const struct node_logsrv_opts *o, struct node_logsrv **out, char *err, size_t errlen);
+/* The port actually bound. */
+int node_logsrv_port(const struct node_logsrv *s);
+/* Stops and frees; ends follow streams. NULL is a no-op. */
+void node_logsrv_stop(struct node_logsrv *s);
+
+#endif
