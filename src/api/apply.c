@@ -14,6 +14,15 @@
  * list-map keys for Service and container ports are port+protocol with protocol defaulted,
  * so applied manifests that omit protocol still match the defaulted live items.
  *
+ * Merge keys may repeat (Node status.addresses: an InternalIP per family; env vars of one
+ * name; container ports of one port+protocol). As structured-merge-diff does since
+ * v4.4: the items of a repeated key are one atomic value owned as the bare "k:" element
+ * (walk_list); an apply that names the key replaces all of them, one that does not keeps
+ * them (merge_item); pruning visits every item with the key (remove_path); an applied
+ * configuration that repeats a key is refused (applied_dup). Before, every lookup took
+ * the first item of a key, so the second one was compared with, merged into or pruned
+ * from the first.
+ *
  * Apply (Updater.Apply): merge the applied object into live, prune what this manager
  * applied last time and no longer lists unless another manager owns it, then compare live
  * with the result: fields changed or added that another manager owns are conflicts (409)
@@ -337,17 +346,57 @@ static bool all_keyed(const json_t *l, const struct ty *t)
 	return true;
 }
 
+/* The path element of an item of an associative list or set (NULL: it lacks its key). */
+static char *list_key(const json_t *item, const struct ty *t)
+{
+	return t->kind == K_LIST_SET ? set_item_key(item) : item_key(item, t);
+}
+
+static bool item_has_key(const json_t *it, const char *key, const struct ty *t)
+{
+	char *k = list_key(it, t);
+	bool eq = k && strcmp(k, key) == 0;
+
+	free(k);
+	return eq;
+}
+
 static long find_item(const json_t *l, const char *key, const struct ty *t)
 {
-	for (size_t i = 0; i < json_array_size(l); i++) {
-		const json_t *it = json_array_get(l, i);
-		char *k = t->kind == K_LIST_SET ? set_item_key(it) : item_key(it, t);
-		bool eq = k && strcmp(k, key) == 0;
-		free(k);
-		if (eq)
+	for (size_t i = 0; i < json_array_size(l); i++)
+		if (item_has_key(json_array_get(l, i), key, t))
 			return (long)i;
-	}
 	return -1;
+}
+
+/* How many items of l have key: more than one makes the key a duplicate. */
+static size_t count_items(const json_t *l, const char *key, const struct ty *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_array_size(l); i++)
+		if (item_has_key(json_array_get(l, i), key, t))
+			n++;
+	return n;
+}
+
+/* True if the items with key are the same, in the same order, in l and r. */
+static bool same_items(const json_t *l, const json_t *r, const char *key, const struct ty *t)
+{
+	size_t li = 0, ri = 0, ln = json_array_size(l), rn = json_array_size(r);
+
+	for (;;) {
+		while (li < ln && !item_has_key(json_array_get(l, li), key, t))
+			li++;
+		while (ri < rn && !item_has_key(json_array_get(r, ri), key, t))
+			ri++;
+		if (li == ln || ri == rn)
+			return li == ln && ri == rn;
+		if (!api__value_equal(json_array_get(l, li), json_array_get(r, ri)))
+			return false;
+		li++;
+		ri++;
+	}
 }
 
 /* ---- the walker: field sets and comparisons ---- */
@@ -420,27 +469,50 @@ static void walk_object(const json_t *l, const json_t *r, const struct ty *t, st
 	}
 }
 
+/* Items whose key occurs more than once on either side are one atomic value owned as the
+ * bare key (structured-merge-diff's duplicate handling): the key is modified when the run
+ * of duplicates changes, and going from one item to duplicates (or back) removes the old
+ * value and adds the new one. Without this, the second item of a key was compared with
+ * the first one of the other side. */
 static void walk_list(const json_t *l, const json_t *r, const struct ty *t, struct path *p, struct walk *w)
 {
 	struct ty et = ty_elem(t);
+	json_t *seen = json_object();
 	size_t i;
 	json_t *v;
 
 	json_array_foreach(r, i, v)
 	{
-		char *key = t->kind == K_LIST_SET ? set_item_key(v) : item_key(v, t);
+		char *key = list_key(v, t);
+		if (!key || json_object_get(seen, key)) {
+			free(key);
+			continue;
+		}
+		json_object_set_new(seen, key, json_true());
+		size_t nl = count_items(l, key, t), nr = count_items(r, key, t);
 		long at = l ? find_item(l, key, t) : -1;
 		path_push(p, key);
-		if (at < 0)
-			mark(w->changed, p);
-		if (t->kind == K_LIST_MAP)
-			walk(at >= 0 ? json_array_get(l, (size_t)at) : NULL, v, et, p, w);
+		if (nl > 1 || nr > 1) {
+			if (!same_items(l, r, key, t)) {
+				if (nl > 0 && (nl > 1) != (nr > 1))
+					mark(w->removed, p);
+				mark(w->changed, p);
+				if (nr == 1 && t->kind == K_LIST_MAP)
+					walk(NULL, v, et, p, w);
+			}
+		} else {
+			if (at < 0)
+				mark(w->changed, p);
+			if (t->kind == K_LIST_MAP)
+				walk(at >= 0 ? json_array_get(l, (size_t)at) : NULL, v, et, p, w);
+		}
 		path_pop(p);
 	}
 	json_array_foreach(l, i, v)
 	{
-		char *key = t->kind == K_LIST_SET ? set_item_key(v) : item_key(v, t);
-		if (!r || find_item(r, key, t) < 0) {
+		char *key = list_key(v, t);
+		if (key && !json_object_get(seen, key) && (!r || find_item(r, key, t) < 0)) {
+			json_object_set_new(seen, key, json_true());
 			path_push(p, key);
 			mark(w->removed, p);
 			path_pop(p);
@@ -448,6 +520,7 @@ static void walk_list(const json_t *l, const json_t *r, const struct ty *t, stru
 			free(key);
 		}
 	}
+	json_decref(seen);
 }
 
 /* Compares l (old) with r (new), both possibly absent, at path p of type t. */
@@ -541,6 +614,18 @@ static json_t *strip_nulls(const json_t *v)
 
 static json_t *merge(const json_t *l, const json_t *r, struct ty t);
 
+/* The merge of applied item r into live item li of list l. A key live holds more than once
+ * is replaced whole by the applied item, at the first duplicate's place, and the other
+ * duplicates go (structured-merge-diff: which duplicate to merge into is not defined);
+ * duplicates the applied list does not name are kept as they are. */
+static json_t *merge_item(const json_t *l, const json_t *li, const json_t *r, const char *key,
+			  const struct ty *t, struct ty et)
+{
+	if (li && count_items(l, key, t) > 1)
+		return strip_nulls(r);
+	return merge(li, r, et);
+}
+
 /* structured-merge-diff's list merge: live order kept, applied items merged in place,
  * new applied items placed relative to the shared ones. */
 static json_t *merge_list(const json_t *l, const json_t *r, const struct ty *t)
@@ -566,8 +651,8 @@ static json_t *merge_list(const json_t *l, const json_t *r, const struct ty *t)
 		if (li < ln && ri < rn) {
 			if (strcmp(lk[li], rk[ri]) == 0) {
 				json_object_set_new(done, lk[li], json_true());
-				json_array_append_new(
-				    out, merge(json_array_get(l, li), json_array_get(r, ri), et));
+				json_array_append_new(out, merge_item(l, json_array_get(l, li), json_array_get(r, ri),
+								      rk[ri], t, et));
 				if (si < nshared && shared[si] == ri)
 					si++;
 				li++;
@@ -593,8 +678,8 @@ static json_t *merge_list(const json_t *l, const json_t *r, const struct ty *t)
 		if (ri < rn) {
 			long at = find_item(l, rk[ri], t);
 			json_object_set_new(done, rk[ri], json_true());
-			json_array_append_new(out, merge(at >= 0 ? json_array_get(l, (size_t)at) : NULL,
-							 json_array_get(r, ri), et));
+			json_array_append_new(out, merge_item(l, at >= 0 ? json_array_get(l, (size_t)at) : NULL,
+							      json_array_get(r, ri), rk[ri], t, et));
 			if (si < nshared && shared[si] == ri)
 				si++;
 			ri++;
@@ -658,16 +743,24 @@ static bool remove_path(json_t *obj, char *const *e, size_t n, struct ty t)
 		return t.kind == K_MAP && json_object_size(obj) == 0;
 	}
 	if (json_is_array(obj) && (t.kind == K_LIST_MAP || t.kind == K_LIST_SET)) {
-		long at = find_item(obj, e[0], &t);
-		if (at < 0)
-			return false;
-		if (n == 1) {
-			json_array_remove(obj, (size_t)at);
-		} else {
-			struct ty et = ty_elem(&t);
-			remove_path(json_array_get(obj, (size_t)at), e + 1, n - 1, et);
+		/* every item with the key: duplicates are one value (structured-merge-diff's
+		 * removeItemsWithSchema visits each of them) */
+		struct ty et = ty_elem(&t);
+		bool found = false;
+		for (size_t i = 0; i < json_array_size(obj);) {
+			if (!item_has_key(json_array_get(obj, i), e[0], &t)) {
+				i++;
+				continue;
+			}
+			found = true;
+			if (n == 1) {
+				json_array_remove(obj, i);
+			} else {
+				remove_path(json_array_get(obj, i), e + 1, n - 1, et);
+				i++;
+			}
 		}
-		return json_array_size(obj) == 0;
+		return found && json_array_size(obj) == 0;
 	}
 	return false;
 }
@@ -915,6 +1008,63 @@ static void conflict_fn(struct path *p, void *arg)
 
 /* ---- apply ---- */
 
+/* Finds a key that an associative list or set of the applied configuration v holds more
+ * than once: structured-merge-diff refuses such a configuration ("duplicate entries for
+ * key"), since there is no telling which live item each one stands for. Returns true and
+ * writes the message when it finds one. */
+static bool applied_dup(const json_t *v, struct ty t, struct path *p, char *err, size_t errlen)
+{
+	if (p->n >= PATH_MAX_DEPTH - 1)
+		return false;
+	if (json_is_object(v) && is_object_kind(&t, v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+		{
+			if (ignored(p, k))
+				continue;
+			path_push(p, xasprintf("f:%s", k));
+			bool dup = applied_dup(c, ty_child(&t, k), p, err, errlen);
+			path_pop(p);
+			if (dup)
+				return true;
+		}
+		return false;
+	}
+	if (!json_is_array(v) || !(t.kind == K_LIST_SET || (t.kind == K_LIST_MAP && all_keyed(v, &t))))
+		return false;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *it = json_array_get(v, i);
+		char *key = list_key(it, &t);
+		bool dup = count_items(v, key, &t) > 1;
+		struct path kp = {{0}, 0};
+		if (dup) {
+			struct buf a, b;
+			buf_init(&a);
+			buf_init(&b);
+			path_string(&a, p);
+			path_push(&kp, key);
+			path_string(&b, &kp);
+			path_pop(&kp);
+			api__seterr(err, errlen, "%s: duplicate entries for key %s", a.data ? a.data : "",
+				    b.data ? b.data : "");
+			buf_fini(&a);
+			buf_fini(&b);
+			return true;
+		}
+		if (t.kind == K_LIST_MAP) {
+			path_push(p, key);
+			dup = applied_dup(it, ty_elem(&t), p, err, errlen);
+			path_pop(p);
+			if (dup)
+				return true;
+		} else {
+			free(key);
+		}
+	}
+	return false;
+}
+
 int api_server_side_apply_causes(const json_t *live, const json_t *applied, const struct api_schema *schema,
 				 const char *manager, const char *api_version, const char *now, bool force,
 				 json_t **out, json_t **causes, char *err, size_t errlen)
@@ -937,6 +1087,13 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	}
 	cfg = json_deep_copy(applied);
 	json_object_del(json_object_get(cfg, "metadata"), "managedFields");
+	{
+		struct path p = {{0}, 0};
+		if (applied_dup(cfg, top, &p, err, errlen)) {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
 	applied_set = field_set(cfg, schema);
 
 	if (!live) {

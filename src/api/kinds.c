@@ -351,6 +351,26 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 	}
 }
 
+/* ValidateNodeUpdate's rule on status.addresses: a type may repeat (an InternalIP per IP
+ * family), a whole address may not. A strategic merge patch of the list (merge key type)
+ * merges every patch item of a repeated type into the first live one and so can produce
+ * such a copy; kube-apiserver answers it with 422 instead of storing it, and so do we. */
+static void validate_node_update(const json_t *obj, struct api_errs *e)
+{
+	json_t *addrs = api_get(obj, "status.addresses");
+	for (size_t i = 1; i < json_array_size(addrs); i++) {
+		json_t *a = json_array_get(addrs, i);
+		for (size_t j = 0; j < i; j++) {
+			if (json_equal(a, json_array_get(addrs, j))) {
+				char *f = fld("status.addresses[%zu]", i);
+				api_err_duplicate(e, f, a);
+				free(f);
+				break;
+			}
+		}
+	}
+}
+
 void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e)
 {
 	validate_meta(k, obj, old, e);
@@ -360,4 +380,6 @@ void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old
 		validate_endpoints(obj, e);
 	else if (is(k, "discovery.k8s.io", "EndpointSlice"))
 		validate_slice(obj, e);
+	else if (is(k, "", "Node") && old)
+		validate_node_update(obj, e);
 }
