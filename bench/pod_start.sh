@@ -3,10 +3,11 @@
 # and the resident memory of the agent (the server's embedded agent and, separately, a
 # `svcplane agent` process) with N pods running. One node namespace from
 # tests/integ/cluster.sh; only 198.18.0.0/15 addresses.
-#   usage: bench/pod_start.sh [N]
+#   usage: bench/pod_start.sh [N] [burst|serial]
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-100}
+MODE=${2:-burst}
 make -s MODE=release build/release/svcplane
 BIN=$PWD/build/release/svcplane
 D=$(mktemp -d /tmp/svcplane-podbench.XXXXXX)
@@ -39,5 +40,5 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 echo "agent idle: rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$AG/status)"
-python3 bench/pod_start.py "https://198.18.0.11:$PORT" "$(cat "$D/data/token")" "$D/data/pki/ca.crt" n2 "$N"
+python3 bench/pod_start.py "https://198.18.0.11:$PORT" "$(cat "$D/data/token")" "$D/data/pki/ca.crt" n2 "$N" "$MODE"
 echo "agent with $N pods: rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$AG/status)"

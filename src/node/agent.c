@@ -82,7 +82,26 @@ struct apod {
 	struct apod *next;
 };
 
+/* A pod status write waiting for the writer thread: one per pod, a newer status replaces
+ * the queued one. */
+struct swrite {
+	char uid[64];
+	char *path;
+	json_t *body;
+	int64_t not_before; /* monotonic ms: retry delay */
+	struct swrite *next;
+};
+
 struct agent {
+	/* Pod status writes go through their own thread and connection, so the loop never
+	 * waits for the API server's fsync while pods are waiting to start (see wq_put). */
+	pthread_t wth;
+	bool wth_started;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	struct swrite *wq;
+	struct client *wcl;
+	atomic_int wstop;
 	char *masq_script; /* the masquerade table last applied (node/masq.c) */
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
 	int kubelet_port;
@@ -113,6 +132,7 @@ struct agent {
 };
 
 static char *read_file(const char *path);
+static void pod_report(struct agent *a, struct apod *p);
 
 static int64_t now_ms(void)
 {
@@ -228,11 +248,11 @@ static json_t *node_status(struct agent *a, bool ready, const char *reason, cons
 	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", ready ? "True" : "False",
 				 "lastHeartbeatTime", now, "lastTransitionTime", now, "reason", reason, "message",
 				 message);
-	/* One InternalIP only: the API server keeps status.addresses as a map keyed by type,
-	 * and a second InternalIP (the IPv6 one) corrupts the list there. The IPv6 address is
-	 * published as the annotation NODE_AGENT_IP6_ANNOTATION instead (node_register). */
-	json_t *addrs = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "InternalIP", "address", a->node_ip, "type",
-				  "Hostname", "address", a->node_name);
+	/* As a dual-stack kubelet: an InternalIP per family, then the Hostname. */
+	json_t *addrs = json_pack("[{s:s, s:s}]", "type", "InternalIP", "address", a->node_ip);
+	if (a->node_ip6)
+		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "InternalIP", "address", a->node_ip6));
+	json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "Hostname", "address", a->node_name));
 	return json_pack("{s:{s:[o], s:o, s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
 			 "status", "conditions", cond, "addresses", addrs, "daemonEndpoints", "kubeletEndpoint", "Port",
 			 a->logsrv ? node_logsrv_port(a->logsrv) : 0, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
@@ -281,16 +301,6 @@ static int node_register(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "registering node %s: %s", a->node_name,
 			 st < 0 ? "API server unreachable" : "rejected by the API server");
 		return -EIO;
-	}
-	if (a->node_ip6) {
-		json_t *meta = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", NODE_AGENT_IP6_ANNOTATION,
-					 a->node_ip6);
-		char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
-		st = api_do(a, "PATCH", path, "application/merge-patch+json", meta, NULL);
-		free(path);
-		json_decref(meta);
-		if (st < 200 || st >= 300)
-			log_warn("agent: publishing the IPv6 InternalIP of node %s failed", a->node_name);
 	}
 	if (node_report(a, true, "KubeletReady", "svcplane agent is posting ready status") < 0) {
 		snprintf(err, errlen, "writing the status of node %s failed", a->node_name);
@@ -358,10 +368,7 @@ static bool internal_ip(const json_t *node, int family, struct ip_addr *out)
 		if (t && s && !strcmp(t, "InternalIP") && ip_parse(s, out) == 0 && out->family == family)
 			return true;
 	}
-	/* The annotation's key has dots, so no api_str() path. */
-	const char *s = json_string_value(json_object_get(
-		json_object_get(json_object_get(node, "metadata"), "annotations"), NODE_AGENT_IP6_ANNOTATION));
-	return family == 6 && s && ip_parse(s, out) == 0 && out->family == 6;
+	return false;
 }
 
 static int bridge_setup(struct agent *a)
@@ -875,8 +882,10 @@ static void pods_reconcile(struct agent *a)
 			pod_free(p);
 			continue;
 		}
-		if (!p->gone && !terminating && !p->running)
+		if (!p->gone && !terminating && !p->running) {
 			pod_start(a, p);
+			pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
+		}
 		pp = &p->next;
 	}
 }
@@ -946,6 +955,98 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 	return st;
 }
 
+/* Queues the status write of pod uid (path, body taken), replacing one still queued. */
+static void wq_put(struct agent *a, const char *uid, char *path, json_t *body)
+{
+	pthread_mutex_lock(&a->wmu);
+	struct swrite **pp = &a->wq, *w;
+	while ((w = *pp) && strcmp(w->uid, uid))
+		pp = &w->next;
+	if (w) {
+		free(w->path);
+		json_decref(w->body);
+	} else {
+		w = xcalloc(1, sizeof(*w));
+		snprintf(w->uid, sizeof(w->uid), "%s", uid);
+		*pp = w; /* at the end: first come, first written */
+	}
+	w->path = path;
+	w->body = body;
+	w->not_before = 0;
+	pthread_cond_signal(&a->wcv);
+	pthread_mutex_unlock(&a->wmu);
+}
+
+static void swrite_free(struct swrite *w)
+{
+	free(w->path);
+	json_decref(w->body);
+	free(w);
+}
+
+/* The writer thread: PATCHes queued statuses in order. A transport error or 5xx is
+ * retried a second later unless a newer status replaced it meanwhile; 404 (the pod is
+ * gone) and other 4xx (logged) are dropped. At stop, what is queued is tried once. */
+static void *writer_main(void *arg)
+{
+	struct agent *a = arg;
+	pthread_mutex_lock(&a->wmu);
+	for (;;) {
+		bool stopping = atomic_load(&a->wstop);
+		int64_t now = now_ms(), wait_until = INT64_MAX;
+		struct swrite **pp = &a->wq, *w = NULL;
+		for (; *pp; pp = &(*pp)->next) {
+			if (stopping || (*pp)->not_before <= now) {
+				w = *pp;
+				*pp = w->next;
+				break;
+			}
+			if ((*pp)->not_before < wait_until)
+				wait_until = (*pp)->not_before;
+		}
+		if (!w) {
+			if (stopping)
+				break;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t ms = wait_until == INT64_MAX ? 1000 : wait_until - now;
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&a->wcv, &a->wmu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&a->wmu);
+		char *b = json_dumps(w->body, JSON_COMPACT), *r = NULL, err[256] = "";
+		long status = 0;
+		int rc = client_request(a->wcl, "PATCH", w->path, "application/merge-patch+json", b, NULL, &status, &r,
+					NULL, err, sizeof(err));
+		free(b);
+		bool retry = rc < 0 || status >= 500;
+		if (rc < 0)
+			log_warn("agent: PATCH %s: %s", w->path, err);
+		else if (status >= 300 && status != 404)
+			log_warn("agent: PATCH %s: HTTP %ld: %.300s", w->path, status, r ? r : "");
+		free(r);
+		pthread_mutex_lock(&a->wmu);
+		struct swrite *newer = a->wq;
+		while (newer && strcmp(newer->uid, w->uid))
+			newer = newer->next;
+		if (retry && !newer && !atomic_load(&a->wstop)) {
+			w->not_before = now_ms() + 1000;
+			w->next = a->wq;
+			a->wq = w;
+		} else {
+			swrite_free(w);
+		}
+	}
+	pthread_mutex_unlock(&a->wmu);
+	return NULL;
+}
+
 static void pod_report(struct agent *a, struct apod *p)
 {
 	if (p->gone || p->stopping || !p->pod)
@@ -964,17 +1065,10 @@ static void pod_report(struct agent *a, struct apod *p)
 		json_decref(st);
 		return;
 	}
-	json_t *patch = json_pack("{s:O}", "status", st);
-	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name);
-	long rc = api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL);
-	free(path);
-	json_decref(patch);
-	if (rc >= 200 && rc < 300) {
-		json_decref(p->last_status);
-		p->last_status = st;
-	} else {
-		json_decref(st); /* retried on the next pass */
-	}
+	wq_put(a, p->uid, xasprintf("/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name),
+	       json_pack("{s:O}", "status", st));
+	json_decref(p->last_status);
+	p->last_status = st;
 }
 
 static const char *probe_kind_name(enum node_probe_kind k)
@@ -1255,6 +1349,21 @@ static void host_info(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	node_logsrv_stop(a->logsrv);
+	if (a->wth_started) {
+		atomic_store(&a->wstop, 1);
+		pthread_mutex_lock(&a->wmu);
+		pthread_cond_signal(&a->wcv);
+		pthread_mutex_unlock(&a->wmu);
+		pthread_join(a->wth, NULL);
+	}
+	while (a->wq) {
+		struct swrite *w = a->wq;
+		a->wq = w->next;
+		swrite_free(w);
+	}
+	client_free(a->wcl);
+	pthread_mutex_destroy(&a->wmu);
+	pthread_cond_destroy(&a->wcv);
 	informer_free(a->pods);
 	informer_free(a->nodes);
 	informer_free(a->svcs);
@@ -1401,6 +1510,12 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	}
 	struct agent *a = xcalloc(1, sizeof(*a));
 	a->efd = a->sfd = -1;
+	pthread_mutex_init(&a->wmu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->wcv, &ca);
+	pthread_condattr_destroy(&ca);
 	client_config_copy(&a->cfg, o->cfg);
 	a->node_name = xstrdup(o->node_name);
 	a->node_ip = ip;
@@ -1489,6 +1604,13 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	a->next_hb_ms = now_ms() + (int64_t)a->heartbeat_s * 1000;
 	atomic_store(&a->dirty_nodes, 1);
 	nodes_reconcile(a);
+	a->wcl = client_new(&a->cfg, 10000);
+	if ((rc = pthread_create(&a->wth, NULL, writer_main, a)) != 0) {
+		rc = -rc;
+		snprintf(err, errlen, "starting the status writer: %s", strerror(-rc));
+		goto fail;
+	}
+	a->wth_started = true;
 	if ((rc = pthread_create(&a->th, NULL, agent_main, a)) != 0) {
 		rc = -rc;
 		snprintf(err, errlen, "starting the agent thread: %s", strerror(-rc));

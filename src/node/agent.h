@@ -3,7 +3,10 @@
  * writes their status, and routes to the other nodes' pod CIDRs (host-gw).
  *
  * One thread owns everything that changes the node (runtime, netlink, probes, API
- * writes); informers only mark state dirty and wake it through an eventfd. Its loop:
+ * writes but pod statuses); informers only mark state dirty and wake it through an
+ * eventfd. Pod status PATCHes go to a writer thread with its own connection, through a
+ * queue holding the newest status per pod, so a burst of new pods never waits behind the
+ * API server's fsyncs; a pod's status is queued as soon as it started. The loop:
  *
  *   poll(signalfd SIGCHLD, eventfd, probe fds; timeout = earliest of runtime, probe,
  *        heartbeat and retry deadlines, at most 1 s)
@@ -11,7 +14,7 @@
  *     -> pods: set up new ones (netns, veth, IP, files, env, node_rt_pod_run), stop and
  *        tear down deleted or vanished ones (the API server deletes a pod without
  *        finalizers at once, so "gone from the informer" is a deletion too)
- *     -> node_rt_sync, probes, pod status PATCHes (only when the status changed)
+ *     -> node_rt_sync, probes, pod statuses queued (only when the status changed)
  *     -> Node heartbeat every 10 s
  *
  * Pod network: bridge "svcp0" in the agent's netns holding the podCIDR's first
@@ -20,7 +23,8 @@
  * When the Node also has an IPv6 podCIDR (spec.podCIDRs), the same is done for IPv6:
  * the bridge gets that CIDR's first address, each pod a second address (status.podIPs
  * lists both, IPv4 first) and a default IPv6 route; host-gw routes to the other nodes'
- * IPv6 podCIDRs go via their IPv6 InternalIP, published as NODE_AGENT_IP6_ANNOTATION.
+ * IPv6 podCIDRs go via their IPv6 InternalIP (a second InternalIP in status.addresses,
+ * as a dual-stack kubelet publishes).
  * Masquerade (node/masq.c) is IPv4 only.
  * Routes to other nodes carry protocol NODE_AGENT_RTPROT, so a restarted agent finds and
  * corrects its own routes and never touches others'.
@@ -46,9 +50,6 @@
 #define NODE_AGENT_RTPROT 83
 #define NODE_AGENT_BRIDGE "svcp0"
 #define NODE_AGENT_NETNS_PREFIX "svcp-pod-"
-/* Node annotation holding the node's IPv6 InternalIP (the host-gw next hop to its IPv6
- * podCIDR); see node_status() in agent.c for why it is not a second InternalIP. */
-#define NODE_AGENT_IP6_ANNOTATION "svcplane.io/internal-ipv6"
 #define NODE_AGENT_VERSION "v1.33.0-svcplane"
 #define NODE_AGENT_RUNTIME_VERSION "svcplane://0.1.0"
 

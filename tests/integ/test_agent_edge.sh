@@ -290,8 +290,8 @@ Y
 	check "IPv6 pods Ready" kubectl wait --for=condition=Ready pod v6-srv v6-cli --timeout=20s
 	expect_out "nodes have an IPv6 podCIDR (/64 of 2001:db8:1::/48)" '^198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 ?$' \
 		kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[0]} {.spec.podCIDRs[1]} {end}'
-	expect_out "agent n2 publishes its derived IPv6 InternalIP" '^198\.18\.0\.12 n2 2001:db8::12$' \
-		kubectl get node n2 -o jsonpath='{.status.addresses[0].address} {.status.addresses[1].address} {.metadata.annotations.svcplane\.io/internal-ipv6}'
+	expect_out "agent n2 publishes its derived IPv6 address as a second InternalIP" '^InternalIP=198\.18\.0\.12 InternalIP=2001:db8::12 Hostname=n2 $' \
+		kubectl get node n2 -o jsonpath='{range .status.addresses[*]}{.type}={.address} {end}'
 	v6ips() {
 		local p cidr ip4 ip6
 		for p in v6-srv v6-cli; do
