@@ -41,4 +41,5 @@ for _ in $(seq 1 200); do
 done
 echo "agent idle: rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$AG/status)"
 python3 bench/pod_start.py "https://198.18.0.11:$PORT" "$(cat "$D/data/token")" "$D/data/pki/ca.crt" n2 "$N" "$MODE"
-echo "agent with $N pods: rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$AG/status)"
+sleep 3 # steady state: the agent trims its heap a second after the last pod change
+echo "agent with $N pods: rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$AG/status) pss_kb=$(awk '/^Pss:/ {print $2}' /proc/$AG/smaps_rollup)"

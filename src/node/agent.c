@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -126,6 +127,8 @@ struct agent {
 	struct cidr pod_cidr6;
 	struct ip_addr gw6;
 	int64_t next_hb_ms;
+	size_t trim_npods;  /* pods at the last malloc_trim check */
+	int64_t trim_at_ms; /* when to trim (0: nothing pending) */
 	char *host_resolv;
 	char kernel[128], os_image[128];
 	bool cleaned_leftovers;
@@ -1312,6 +1315,18 @@ static void *agent_main(void *arg)
 		if (now_ms() >= a->next_hb_ms) {
 			node_report(a, true, "KubeletReady", "svcplane agent is posting ready status");
 			a->next_hb_ms = now_ms() + (int64_t)a->heartbeat_s * 1000;
+		}
+		/* After a burst of pod changes the heap holds freed JSON (lists, statuses, API
+		 * bodies) in its arenas: hand it back once things have been quiet for a second. */
+		size_t npods = 0;
+		for (struct apod *p = a->list; p; p = p->next)
+			npods++;
+		if (npods != a->trim_npods) {
+			a->trim_npods = npods;
+			a->trim_at_ms = now_ms() + 1000;
+		} else if (a->trim_at_ms && now_ms() >= a->trim_at_ms) {
+			a->trim_at_ms = 0;
+			malloc_trim(0);
 		}
 	}
 	return NULL;

@@ -1376,10 +1376,15 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 	set_str(&p->restart_policy, rp && *rp ? rp : "Always");
 	json_t *g = api_get(in->pod, "spec.terminationGracePeriodSeconds");
 	p->grace_s = json_is_integer(g) ? (int)json_integer_value(g) : 30;
-	json_decref(p->pod);
-	p->pod = json_deep_copy(in->pod);
-	json_decref(p->service_env);
-	p->service_env = in->service_env ? json_deep_copy(in->service_env) : NULL;
+	/* Shared, not copied: the pod is only read here, and the caller's object (the agent's,
+	 * from its informer) is never modified once published; jansson's refcounts are
+	 * atomic. A copy per pod cost ~20 KB of the agent's memory. */
+	json_t *old_pod = p->pod;
+	p->pod = json_incref((json_t *)in->pod);
+	json_decref(old_pod);
+	json_t *old_env = p->service_env;
+	p->service_env = in->service_env ? json_incref((json_t *)in->service_env) : NULL; /* shared, as pod */
+	json_decref(old_env);
 	set_str(&p->hostname, in->hostname);
 	set_str(&p->log_dir, in->log_dir);
 	set_str(&p->pod_ip, in->pod_ip);

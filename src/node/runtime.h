@@ -75,7 +75,8 @@ void node_rt_free(struct node_rt *rt);
 /* What the caller knows about a pod when it (re)submits it. Everything is borrowed and
  * copied as needed. */
 struct node_rt_pod {
-	const json_t *pod;	    /* the Pod (metadata.uid required) */
+	const json_t *pod;	    /* the Pod (metadata.uid required); kept by reference: never
+				     * modify it after the call (nor service_env) */
 	int netns_fd;		    /* the pod's network namespace; -1 = the node's */
 	const char *resolv_conf;    /* text for /etc/resolv.conf; NULL = the node's */
 	const char *hosts;	    /* text for /etc/hosts; NULL = the node's */
