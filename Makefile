@@ -78,9 +78,9 @@ $(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libsvcplane.a
 
 # Services and pods take addresses from the benchmarking range 198.18.0.0/15, so `make run`
 # never collides with a real network; the binary's own defaults are Kubernetes'.
-RUN_ARGS ?= --service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17
+RUN_RANGES ?= --service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17
 run: all
-	$(BUILD)/svcplane server $(RUN_ARGS)
+	$(BUILD)/svcplane server $(RUN_RANGES) $(RUN_ARGS)
 
 # The whole suite: unit (plain and ASan+UBSan), fuzz corpus replay, integration with real kubectl.
 test: deps-test
