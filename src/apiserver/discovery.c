@@ -54,6 +54,12 @@ static size_t groups(const char **out, size_t max)
 	return n;
 }
 
+/* Pods also serve the log subresource (podlog.c). */
+static bool is_pods(const struct api_kind *k)
+{
+	return !k->group[0] && !strcmp(k->plural, "pods");
+}
+
 static json_t *resource_list(const char *group, const char *version)
 {
 	json_t *res = json_array();
@@ -75,6 +81,9 @@ static json_t *resource_list(const char *group, const char *version)
 							     "patch", "update"));
 			free(n);
 		}
+		if (is_pods(k))
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", "pods/log", "singularName",
+							     "", "namespaced", true, "kind", "Pod", "verbs", "get"));
 	}
 	char *gv = group[0] ? xasprintf("%s/%s", group, version) : xstrdup(version);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1", "groupVersion", gv,
@@ -100,11 +109,19 @@ static json_t *aggregated_group(const char *group)
 			json_object_set_new(r, "shortNames", strs(k->short_names));
 		if (k->categories[0])
 			json_object_set_new(r, "categories", strs(k->categories));
+		json_t *subs = json_array();
 		if (k->has_status)
-			json_object_set_new(r, "subresources",
-					    json_pack("[{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}]", "subresource", "status",
-						      "responseKind", "group", k->group, "version", k->version, "kind",
-						      k->kind, "verbs", "get", "patch", "update"));
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "status",
+							      "responseKind", "group", k->group, "version", k->version,
+							      "kind", k->kind, "verbs", "get", "patch", "update"));
+		if (is_pods(k))
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource", "log",
+							      "responseKind", "group", "", "version", "", "kind", "Pod",
+							      "verbs", "get"));
+		if (json_array_size(subs))
+			json_object_set_new(r, "subresources", subs);
+		else
+			json_decref(subs);
 		json_array_append_new(res, r);
 	}
 	json_t *meta = json_pack("{s:n}", "creationTimestamp");

@@ -83,6 +83,9 @@ void apiserver__update(struct rq *q);
 void apiserver__patch(struct rq *q);
 void apiserver__delete(struct rq *q);
 void apiserver__delete_collection(struct rq *q);
+/* pods/{name}/log (podlog.c): proxies to the node's log endpoint; answers every outcome
+ * itself. Blocks for as long as the node streams (follow) or until the client leaves. */
+void apiserver__pod_log(struct rq *q);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

@@ -6,7 +6,8 @@
  *   /apis/{group}/{version}/... the same for named groups
  * GET on a collection lists (or watches with ?watch=true), POST creates, DELETE on a
  * collection deletes what the selectors match; GET/PUT/PATCH/DELETE on an object do what
- * they say. Everything but /healthz, /livez, /readyz and /version needs the bearer token.
+ * they say. Subresources: {name}/status of kinds with a status, and pods/{name}/log
+ * (GET only; podlog.c proxies it to the node). Everything but /healthz, /livez, /readyz and /version needs the bearer token.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,7 +189,10 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		q.name = xstrdup(seg[i++]);
 	if (i < n)
 		q.sub = xstrdup(seg[i++]);
-	if (i < n || (q.sub && strcmp(q.sub, "status") != 0) || (q.sub && !k->has_status)) {
+	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
+	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log;
+	if (i < n || !sub_ok) {
 		rq_fini(&q);
 		buf_fini(&warnings);
 		return not_found(c);
@@ -229,6 +233,11 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__create(&q);
 		else if (!strcmp(m, "DELETE"))
 			apiserver__delete_collection(&q);
+		else
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	} else if (pod_log) {
+		if (!strcmp(m, "GET"))
+			apiserver__pod_log(&q);
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	} else {

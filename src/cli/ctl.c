@@ -1,5 +1,5 @@
-/* ctl.c - `svcplane ctl get|apply|delete|describe`: argument parsing, the requests, and the
- * order of output and errors as kubectl has them.
+/* ctl.c - `svcplane ctl get|apply|delete|describe|logs`: argument parsing, the requests,
+ * and the order of output and errors as kubectl has them.
  *
  * Each command collects its results first and prints them afterwards (tables need the
  * widest cell, and kubectl prefixes names with their kind only when several kinds came
@@ -12,6 +12,11 @@
  * applied before but no longer lists are removed by the server. A GET beforehand tells
  * created from configured, and comparing resourceVersions tells configured from
  * unchanged, so the output is kubectl's.
+ *
+ * logs reads the pod first and chooses the container client-side as kubectl does (-c,
+ * else the kubectl.kubernetes.io/default-container annotation, else the first container,
+ * saying so on stderr when there were others), then streams the pods/log subresource to
+ * stdout byte for byte, flushing each piece (follow).
  */
 #include "cli/ctl.h"
 
@@ -1325,6 +1330,337 @@ static int cmd_describe(int argc, char **argv)
 	return ctl_finish(&c);
 }
 
+/* ---- logs ---- */
+
+static void usage_logs(FILE *f)
+{
+	fprintf(f, "usage: svcplane ctl logs [pod/]POD [CONTAINER] [flags]\n"
+		   "  -c, --container NAME   the container (default: the pod's kubectl.kubernetes.io/default-container,\n"
+		   "                         else its first container)\n"
+		   "  -f, --follow           stream new output\n"
+		   "  -p, --previous         the previous instance of the container\n"
+		   "      --tail N           the last N lines (-1: all)\n"
+		   "      --limit-bytes N    at most N bytes\n"
+		   "      --since DURATION   only if written within DURATION (5s, 2m, 3h)\n"
+		   "      --since-time TIME  only if written after TIME (RFC 3339)\n"
+		   "      --timestamps       ask for timestamps (svcplane's nodes have none to give)\n"
+		   "  -n, --namespace NS, --kubeconfig PATH, --context NAME, --request-timeout DURATION\n");
+}
+
+/* Go's time.ParseDuration, to seconds. Returns 0 or -EINVAL. */
+static int go_duration(const char *s, double *out)
+{
+	static const struct {
+		const char *unit;
+		double secs;
+	} units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
+	const char *p = s;
+	double total = 0, sign = 1;
+	if (*p == '-' || *p == '+')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!strcmp(p, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (!*p)
+		return -EINVAL;
+	for (int guard = 0; *p && guard < 64; guard++) {
+		char *end;
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -EINVAL;
+		double v = strtod(p, &end);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+		size_t best = 0;
+		double mul = 0;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+			if (l > best && !strncmp(p, units[i].unit, l)) {
+				best = l;
+				mul = units[i].secs;
+			}
+		}
+		if (!best)
+			return -EINVAL;
+		p += best;
+		total += v * mul;
+	}
+	if (*p)
+		return -EINVAL;
+	*out = sign * total;
+	return 0;
+}
+
+/* kubectl's podcmd.AllContainerNames: "a, b, dbg (ephem), setup (init)". */
+static char *all_container_names(const json_t *pod)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "");
+	static const char *const fields[] = {"spec.containers", "spec.ephemeralContainers", "spec.initContainers"};
+	static const char *const suffix[] = {"", " (ephem)", " (init)"};
+	for (int f = 0; f < 3; f++) {
+		const char *dot = strchr(fields[f], '.');
+		json_t *arr = json_object_get(json_object_get(pod, "spec"), dot + 1);
+		size_t i;
+		json_t *c;
+		json_array_foreach(arr, i, c)
+		{
+			const char *n = api_str(c, "name");
+			if (n)
+				buf_printf(&b, "%s%s%s", b.len ? ", " : "", n, suffix[f]);
+		}
+	}
+	return buf_take(&b);
+}
+
+static bool pod_has_container(const json_t *pod, const char *name)
+{
+	static const char *const fields[] = {"containers", "initContainers", "ephemeralContainers"};
+	for (int f = 0; f < 3; f++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), fields[f]), i, c)
+		{
+			const char *n = api_str(c, "name");
+			if (n && !strcmp(n, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int write_out(void *ud, const char *data, size_t len)
+{
+	(void)ud;
+	if (fwrite(data, 1, len, stdout) != len)
+		return 1; /* stdout closed (a pipe to head): stop */
+	fflush(stdout);
+	return 0;
+}
+
+enum { O_TAIL = 1100, O_LIMIT_BYTES, O_SINCE, O_SINCE_TIME, O_TIMESTAMPS, O_INSECURE_BACKEND };
+
+static int cmd_logs(int argc, char **argv)
+{
+	struct global_flags g = {0};
+	const char *container = NULL, *since = NULL, *since_time = NULL;
+	bool follow = false, previous = false, timestamps = false, insecure_backend = false;
+	long long tail = -1, limit_bytes = 0;
+	static const struct option opts[] = {
+	    {"container", required_argument, 0, 'c'},
+	    {"follow", optional_argument, 0, 'f'},
+	    {"previous", optional_argument, 0, 'p'},
+	    {"tail", required_argument, 0, O_TAIL},
+	    {"limit-bytes", required_argument, 0, O_LIMIT_BYTES},
+	    {"since", required_argument, 0, O_SINCE},
+	    {"since-time", required_argument, 0, O_SINCE_TIME},
+	    {"timestamps", optional_argument, 0, O_TIMESTAMPS},
+	    {"insecure-skip-tls-verify-backend", optional_argument, 0, O_INSECURE_BACKEND},
+	    GLOBAL_OPTS,
+	    {0, 0, 0, 0},
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:fpn:h", opts, NULL)) != -1) {
+		if (global_flag(ch, &g))
+			continue;
+		const char *flag = NULL;
+		long long *num = NULL;
+		switch (ch) {
+		case 'c':
+			container = optarg;
+			break;
+		case 'f':
+			follow = !optarg || strcmp(optarg, "false") != 0;
+			break;
+		case 'p':
+			previous = !optarg || strcmp(optarg, "false") != 0;
+			break;
+		case O_TIMESTAMPS:
+			timestamps = !optarg || strcmp(optarg, "false") != 0;
+			break;
+		case O_INSECURE_BACKEND:
+			insecure_backend = !optarg || strcmp(optarg, "false") != 0;
+			break;
+		case O_TAIL:
+			flag = "tail";
+			num = &tail;
+			break;
+		case O_LIMIT_BYTES:
+			flag = "limit-bytes";
+			num = &limit_bytes;
+			break;
+		case O_SINCE:
+			since = optarg;
+			break;
+		case O_SINCE_TIME:
+			since_time = optarg;
+			break;
+		case 'h':
+			usage_logs(stdout);
+			return 0;
+		default:
+			usage_logs(stderr);
+			return 1;
+		}
+		if (num) {
+			char *end = NULL;
+			errno = 0;
+			long long v = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || errno) {
+				fprintf(stderr,
+					"error: invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": "
+					"%s\nSee 'svcplane ctl logs --help' for usage.\n",
+					optarg, flag, optarg, errno ? "value out of range" : "invalid syntax");
+				return 1;
+			}
+			*num = v;
+		}
+	}
+	double since_s = 0;
+	if (since && go_duration(since, &since_s) < 0) {
+		fprintf(stderr,
+			"error: invalid argument \"%s\" for \"--since\" flag: time: invalid duration \"%s\"\n"
+			"See 'svcplane ctl logs --help' for usage.\n",
+			since, since);
+		return 1;
+	}
+	const char *pod_arg = optind < argc ? argv[optind] : NULL;
+	if (!pod_arg || argc - optind > 2) {
+		fprintf(stderr, "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+				"POD or TYPE/NAME is a required argument for the logs command\n"
+				"See 'svcplane ctl logs -h' for help and examples\n");
+		return 1;
+	}
+	if (argc - optind == 2) {
+		if (container) {
+			fprintf(stderr, "error: only one of -c or an inline [CONTAINER] arg is allowed\n");
+			return 1;
+		}
+		container = argv[optind + 1];
+	}
+	/* kubectl's Validate */
+	if (limit_bytes < 0) {
+		fprintf(stderr, "error: --limit-bytes must be greater than 0\n");
+		return 1;
+	}
+	if (tail < -1) {
+		fprintf(stderr, "error: --tail must be greater than or equal to -1\n");
+		return 1;
+	}
+	if (since && since_time) {
+		fprintf(stderr, "error: at most one of `sinceTime` or `sinceSeconds` may be specified\n");
+		return 1;
+	}
+	if (since_s < 0) {
+		fprintf(stderr, "error: --since must be greater than 0\n");
+		return 1;
+	}
+	const char *name = pod_arg;
+	const char *slash = strchr(pod_arg, '/');
+	if (slash) {
+		size_t tl = (size_t)(slash - pod_arg);
+		if (!((tl == 3 && !strncmp(pod_arg, "pod", 3)) || (tl == 4 && !strncmp(pod_arg, "pods", 4)) ||
+		      (tl == 2 && !strncmp(pod_arg, "po", 2)))) {
+			fprintf(stderr, "error: svcplane ctl logs takes pods only, not %.*s\n", (int)tl, pod_arg);
+			return 1;
+		}
+		name = slash + 1;
+	}
+	if (!*name) {
+		fprintf(stderr, "error: a pod name is required\n");
+		return 1;
+	}
+	struct ctl c;
+	if (ctl_open(&c, &g))
+		return 1;
+	const struct api_kind *pk = cli__resolve_type("pods");
+	char *path = cli__path(pk, c.ns, name);
+	json_t *pod = NULL;
+	struct client_apierr ae;
+	int rc = call(&c, "GET", path, NULL, NULL, NULL, &pod, &ae);
+	free(path);
+	if (rc == 1)
+		cli__errs_add_api(&c.errs, &ae);
+	if (rc != 0)
+		return ctl_finish(&c);
+	/* The container, chosen client-side as kubectl's logsForObject does. */
+	char *chosen = container ? xstrdup(container) : NULL;
+	if (!chosen) {
+		json_t *ann = json_object_get(json_object_get(pod, "metadata"), "annotations");
+		json_t *dv = json_object_get(ann, "kubectl.kubernetes.io/default-container");
+		const char *def = json_is_string(dv) ? json_string_value(dv) : NULL;
+		if (def && *def) {
+			if (pod_has_container(pod, def))
+				chosen = xstrdup(def);
+			else
+				fprintf(stderr, "Default container name \"%s\" not found in pod %s\n", def, name);
+		}
+	}
+	if (!chosen) {
+		json_t *spec = json_object_get(pod, "spec");
+		json_t *cs = json_object_get(spec, "containers");
+		const char *first = api_str(json_array_get(cs, 0), "name");
+		if (first) {
+			chosen = xstrdup(first);
+			if (json_array_size(cs) > 1 || json_array_size(json_object_get(spec, "initContainers")) ||
+			    json_array_size(json_object_get(spec, "ephemeralContainers"))) {
+				char *all = all_container_names(pod);
+				fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", first, all);
+				free(all);
+			}
+		}
+	}
+	json_decref(pod);
+	struct buf q;
+	buf_init(&q);
+	if (chosen) {
+		char *e = client_escape(chosen);
+		buf_printf(&q, "&container=%s", e);
+		free(e);
+	}
+	if (follow)
+		buf_puts(&q, "&follow=true");
+	if (previous)
+		buf_puts(&q, "&previous=true");
+	if (timestamps)
+		buf_puts(&q, "&timestamps=true");
+	if (insecure_backend)
+		buf_puts(&q, "&insecureSkipTLSVerifyBackend=true");
+	if (since)
+		buf_printf(&q, "&sinceSeconds=%lld", (long long)(since_s + 0.5)); /* Round(time.Second) */
+	if (since_time) {
+		char *e = client_escape(since_time);
+		buf_printf(&q, "&sinceTime=%s", e);
+		free(e);
+	}
+	if (tail >= 0)
+		buf_printf(&q, "&tailLines=%lld", tail);
+	if (limit_bytes > 0)
+		buf_printf(&q, "&limitBytes=%lld", limit_bytes);
+	char *base = cli__path(pk, c.ns, name);
+	char *full = xasprintf("%s/log%s%s", base, q.len ? "?" : "", q.len ? q.data + 1 : "");
+	long status = 0;
+	char err[1024] = "";
+	struct client_apierr se;
+	memset(&se, 0, sizeof(se));
+	rc = client_stream_ae(c.cl, full, write_out, NULL, NULL, &status, &se, err, sizeof(err));
+	fflush(stdout);
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		c.fatal = true;
+	} else if (status < 200 || status > 299) {
+		cli__errs_add_api(&c.errs, &se);
+	}
+	free(full);
+	free(base);
+	buf_fini(&q);
+	free(chosen);
+	return ctl_finish(&c);
+}
+
 /* ---- entry ---- */
 
 static int ctl_dispatch(int argc, char **argv);
@@ -1339,6 +1675,7 @@ static void usage(FILE *f)
 	    "  apply      create or update objects from files, folders or stdin (-f)\n"
 	    "  delete     delete objects by type and name, selector or file\n"
 	    "  describe   show an object in detail (Services with their endpoints)\n"
+	    "  logs       print (or follow) the logs of a pod's container\n"
 	    "The kubeconfig is --kubeconfig, $KUBECONFIG, ~/.kube/config or /var/lib/svcplane/kubeconfig.\n"
 	    "run `svcplane ctl <command> --help` for the flags of a command\n");
 }
@@ -1394,6 +1731,8 @@ static int ctl_dispatch(int argc, char **argv)
 		return cmd_delete(argc - 1, argv + 1);
 	if (!strcmp(cmd, "describe"))
 		return cmd_describe(argc - 1, argv + 1);
+	if (!strcmp(cmd, "logs"))
+		return cmd_logs(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

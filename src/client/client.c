@@ -517,6 +517,12 @@ static int on_stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, cu
 int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
 		  long *status, char *err, size_t errlen)
 {
+	return client_stream_ae(cl, path, cb, ud, stop, status, NULL, err, errlen);
+}
+
+int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		     long *status, struct client_apierr *ae, char *err, size_t errlen)
+{
 	CURL *c = cl->curl;
 	char *url = xasprintf("%s%s", cl->cfg.server, path);
 	struct curl_slist *hdrs = setup(cl, "GET", url, NULL, NULL);
@@ -537,10 +543,13 @@ int client_stream(struct client *cl, const char *path, client_stream_fn cb, void
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && st.ended_by_cb) && cc != CURLE_ABORTED_BY_CALLBACK)
 		rc = transport_error(cl, cc, err, errlen);
 	if (!rc && *status != 0 && (*status < 200 || *status > 299)) {
-		struct client_apierr ae;
-		client_apierr_decode(*status, st.error_body.data, &ae);
-		snprintf(err, errlen, "%s", ae.message);
-		client_apierr_fini(&ae);
+		struct client_apierr a;
+		client_apierr_decode(*status, st.error_body.data, &a);
+		snprintf(err, errlen, "%s", a.message);
+		if (ae)
+			*ae = a;
+		else
+			client_apierr_fini(&a);
 	}
 	buf_fini(&st.error_body);
 	curl_slist_free_all(hdrs);

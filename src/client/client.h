@@ -80,15 +80,22 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 typedef int (*client_stream_fn)(void *ud, const char *data, size_t len);
 
 /* A GET whose 2xx body is handed to cb piece by piece as it arrives: a watch
- * (?watch=true). Returns when the server ends the body, when cb returns non-zero, or
- * within about a second of *stop (may be NULL) becoming non-zero: all three return 0 with
- * *status the HTTP status. The body of a non-2xx answer is not given to cb; its Status
+ * (?watch=true) or a pod's log. Returns when the server ends the body, when cb returns
+ * non-zero, or within about a second of *stop (may be NULL) becoming non-zero: all three
+ * return 0 with *status the HTTP status. The body of a non-2xx answer is not given to cb; its Status
  * message goes into err. No overall timeout (bound a watch with timeoutSeconds); the
  * connection itself must be made within the client's timeout. Returns -EIO (or
  * -ETIMEDOUT) with kubectl's wording in err on a transport failure. Blocks; one stream
  * or request at a time per client. */
 int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
 		  long *status, char *err, size_t errlen);
+
+struct client_apierr;
+/* client_stream that also hands back the decoded Status of a non-2xx answer in *ae (when
+ * ae is not NULL and *status is not 2xx; the caller calls client_apierr_fini), for
+ * callers that print it with its reason, as `ctl logs` does. */
+int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		     long *status, struct client_apierr *ae, char *err, size_t errlen);
 
 /* A non-2xx answer, decoded. */
 struct client_apierr {

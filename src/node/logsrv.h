@@ -12,6 +12,16 @@
  * deleted and made again), the newest is used. follow=true streams (chunked) until the
  * client goes away or the pod's container restarts or the directory vanishes.
  *
+ * The files are raw bytes with no time per line, so: tailLines counts '\n'-terminated
+ * lines (an unterminated last one too); limitBytes counts from where the output starts;
+ * sinceSeconds/sinceTime give the whole instance when its file was written at or after
+ * the limit (mtime) and nothing of what it already holds otherwise (a follow then streams
+ * only what comes next); timestamps=true is accepted and ignored (no times to give, and
+ * none are invented). Errors are plain text, as kubelet's: 401 without the token, 404 for
+ * an unknown path, pod or container, 400 for a bad query value and for previous=true
+ * without an earlier instance (kubelet's `previous terminated container "c" in pod "p"
+ * not found`).
+ *
  * Requests need "Authorization: Bearer <token>" (the token the agent itself uses with the
  * API server, which is the token the server presents). Serving certificate: self-signed,
  * made with http/pki.h under pki_dir at first start.
