@@ -1,6 +1,12 @@
 /* probe.c - kubelet's probe state machine and its exec/httpGet/tcpSocket checks
  * (see probe.h). The state machine reads no clock; the checks are non-blocking steps
- * driven by node_probe_run_advance(). */
+ * driven by node_probe_run_advance().
+ *
+ * An httpGet check is one connection: CONNECT, then for scheme HTTPS a TLS HANDSHAKE,
+ * then WRITE the request and READ the status line. Plain and TLS connections share the
+ * request, the parsing and the states; only conn_send()/conn_recv() tell them apart, and
+ * they record in io_events whether OpenSSL waits for the socket to be readable or
+ * writable (a TLS write may need a read and the other way round). */
 #include "node/probe.h"
 
 #include "api/object.h"
@@ -9,11 +15,15 @@
 #include "node/runtime.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -286,7 +296,15 @@ int64_t node_probe_sm_next_ms(const struct node_probe_sm *sm)
 
 /* ---- checks ---- */
 
-enum run_state { RUN_CONNECT, RUN_WRITE, RUN_READ, RUN_EXEC_OUT, RUN_EXEC_WAIT, RUN_DONE };
+enum run_state {
+	RUN_CONNECT,
+	RUN_HANDSHAKE,
+	RUN_WRITE,
+	RUN_READ,
+	RUN_EXEC_OUT,
+	RUN_EXEC_WAIT,
+	RUN_DONE
+};
 
 struct node_probe_run {
 	enum node_probe_handler handler;
@@ -298,14 +316,41 @@ struct node_probe_run {
 	struct buf req;
 	size_t req_off;
 	struct buf in;
-	char *what; /* "http://h:p/path", "tcp h:p" or the command line, for messages */
+	char *what; /* "http(s)://h:p/path", "tcp h:p" or the command line, for messages */
 	char *addr; /* "h:p" */
 	enum node_probe_result result;
 	char *msg;
+	short io_events;	 /* HANDSHAKE, WRITE, READ: what the connection waits for */
+	SSL *ssl;		 /* scheme HTTPS, until the check is done */
+	bool tls_broken;	 /* a fatal TLS error: no close_notify */
+	unsigned char hdr[5];	 /* the first TLS record header received, for messages */
+	size_t hdr_len;
 };
+
+static void sigpipe_hold(sigset_t *old, bool *was_pending);
+static void sigpipe_release(const sigset_t *old, bool was_pending);
+
+/* Frees the TLS state. Like Go's tls.Conn.Close, a connection whose handshake completed
+ * says close_notify first (one non-blocking attempt; the socket is closed right after). */
+static void tls_close(struct node_probe_run *r)
+{
+	if (!r->ssl)
+		return;
+	if (!r->tls_broken && SSL_is_init_finished(r->ssl)) {
+		sigset_t old;
+		bool was;
+		sigpipe_hold(&old, &was);
+		(void)SSL_shutdown(r->ssl);
+		sigpipe_release(&old, was);
+	}
+	SSL_free(r->ssl);
+	r->ssl = NULL;
+	ERR_clear_error(); /* the error queue is per thread: leave nothing for the next user */
+}
 
 static void run_finish(struct node_probe_run *r, enum node_probe_result res, char *msg_take)
 {
+	tls_close(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -366,6 +411,292 @@ static char *dial_msg(const struct node_probe_run *r, int e)
 	return xstrdup(tail);
 }
 
+/* Go's words for a failed read or write on an open connection ("read: connection reset by
+ * peer"): errno text in lower case. */
+static char *io_msg(const struct node_probe_run *r, const char *op, int e)
+{
+	char *m = xasprintf("Get \"%s\": %s: %s", r->what, op, strerror(e));
+	char *c = m + strlen(m) - strlen(strerror(e));
+	*c = (char)tolower((unsigned char)*c);
+	return m;
+}
+
+/* ---- TLS ----
+ *
+ * Kubelet's prober (pkg/probe/http) sends HTTPS probes through a Go http.Transport with
+ * tls.Config{InsecureSkipVerify: true} and keep-alives off: the server's certificate is
+ * not checked at all (a pod's self-signed certificate passes), TLS 1.2 is the floor (Go's
+ * client default), and SNI carries the URL's host unless it is an IP literal (crypto/tls
+ * hostnameInSNI), so a probe of the pod IP sends none. The context is shared by every
+ * probe and made once; OpenSSL contexts are safe to share between threads. ALPN offers
+ * only http/1.1: kubelet's transport would also offer h2, which this client does not
+ * speak. */
+
+static SSL_CTX *probe_tls_ctx;
+
+static void tls_ctx_init(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* Servers often close without close_notify after the response; Go reads that as the
+	 * end of the body, not as an error. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	static const unsigned char alpn[] = "\x08http/1.1";
+	if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
+		SSL_CTX_free(ctx);
+		return;
+	}
+	probe_tls_ctx = ctx;
+}
+
+static SSL_CTX *tls_ctx(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, tls_ctx_init);
+	return probe_tls_ctx;
+}
+
+/* OpenSSL writes with write(2), which raises SIGPIPE when the peer has gone: keep it
+ * blocked in this thread around each TLS call and drop one the call raised (libcurl's
+ * sigpipe_ignore), so a probe of a dying pod cannot kill a process that does not ignore
+ * SIGPIPE. A SIGPIPE pending from before is left alone. */
+static void sigpipe_hold(sigset_t *old, bool *was_pending)
+{
+	sigset_t pipe, pending;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	*was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe, old);
+}
+
+static void sigpipe_release(const sigset_t *old, bool was_pending)
+{
+	if (!was_pending) {
+		sigset_t pipe;
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Keeps the first record header the server sends: when the handshake fails, it tells a
+ * plain-HTTP server ("HTTP/") from a broken TLS one, as Go does. OpenSSL reports each
+ * header before checking it. */
+static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+		       SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	struct node_probe_run *r = arg;
+	if (!write_p && content_type == SSL3_RT_HEADER && r->hdr_len == 0 && len >= 5) {
+		memcpy(r->hdr, buf, 5);
+		r->hdr_len = 5;
+	}
+}
+
+/* crypto/tls's alert texts (alert.go), so "remote error: tls: ..." reads like kubelet's. */
+static const char *go_alert_text(int a)
+{
+	static const struct {
+		int code;
+		const char *text;
+	} t[] = {
+		{0, "close notify"},
+		{10, "unexpected message"},
+		{20, "bad record MAC"},
+		{21, "decryption failed"},
+		{22, "record overflow"},
+		{30, "decompression failure"},
+		{40, "handshake failure"},
+		{42, "bad certificate"},
+		{43, "unsupported certificate"},
+		{44, "revoked certificate"},
+		{45, "expired certificate"},
+		{46, "unknown certificate"},
+		{47, "illegal parameter"},
+		{48, "unknown certificate authority"},
+		{49, "access denied"},
+		{50, "error decoding message"},
+		{51, "error decrypting message"},
+		{60, "export restriction"},
+		{70, "protocol version not supported"},
+		{71, "insufficient security level"},
+		{80, "internal error"},
+		{86, "inappropriate fallback"},
+		{90, "user canceled"},
+		{100, "no renegotiation"},
+		{109, "missing extension"},
+		{110, "unsupported extension"},
+		{111, "certificate unobtainable"},
+		{112, "unrecognized name"},
+		{113, "bad certificate status response"},
+		{114, "bad certificate hash value"},
+		{115, "unknown PSK identity"},
+		{116, "certificate required"},
+		{120, "no application protocol"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].code == a)
+			return t[i].text;
+	return NULL;
+}
+
+/* The failure message for a TLS call that returned rc with errno e, in Go's words:
+ * `Get "https://h:p/path": <why>`. */
+static char *tls_msg(struct node_probe_run *r, int rc, int e, const char *op)
+{
+	int err = SSL_get_error(r->ssl, rc);
+	unsigned long ec = ERR_peek_last_error();
+	int reason = ERR_GET_LIB(ec) == ERR_LIB_SSL ? ERR_GET_REASON(ec) : 0;
+	char why[160];
+	if (r->state == RUN_HANDSHAKE && r->hdr_len == 5 && memcmp(r->hdr, "HTTP/", 5) == 0) {
+		/* net/http's ErrSchemeMismatch */
+		snprintf(why, sizeof(why), "http: server gave HTTP response to HTTPS client");
+	} else if (r->state == RUN_HANDSHAKE && r->hdr_len == 5 &&
+		   ((r->hdr[0] != SSL3_RT_ALERT && r->hdr[0] != SSL3_RT_HANDSHAKE) || r->hdr[1] >= 0x10)) {
+		/* crypto/tls's test of the first record, word for word */
+		snprintf(why, sizeof(why), "tls: first record does not look like a TLS handshake");
+	} else if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+		/* OpenSSL files a received alert as reason SSL_AD_REASON_OFFSET + its code. */
+		int a = reason - SSL_AD_REASON_OFFSET;
+		const char *text = go_alert_text(a);
+		if (text)
+			snprintf(why, sizeof(why), "remote error: tls: %s", text);
+		else
+			snprintf(why, sizeof(why), "remote error: tls: alert(%d)", a);
+	} else if (err == SSL_ERROR_SYSCALL && e != 0) {
+		char *m = io_msg(r, op, e);
+		r->tls_broken = true;
+		return m;
+	} else if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL ||
+		   reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		/* The peer closed the connection: Go's io.EOF. */
+		snprintf(why, sizeof(why), "EOF");
+	} else {
+		const char *s = ec ? ERR_reason_error_string(ec) : NULL;
+		snprintf(why, sizeof(why), "tls: %s", s ? s : "handshake failed");
+	}
+	r->tls_broken = true;
+	return xasprintf("Get \"%s\": %s", r->what, why);
+}
+
+/* Whether a TLS call that returned rc only waits for the socket; sets io_events. */
+static bool tls_again(struct node_probe_run *r, int rc)
+{
+	switch (SSL_get_error(r->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		r->io_events = POLLIN;
+		return true;
+	case SSL_ERROR_WANT_WRITE:
+		r->io_events = POLLOUT;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One non-blocking transfer on the connection, plain or TLS. Returns the bytes moved, 0 at
+ * the peer's end of stream (receive), -EAGAIN when the socket is not ready (io_events says
+ * for what), or -EIO after finishing r with a failure. */
+static ssize_t conn_send(struct node_probe_run *r, const char *p, size_t n)
+{
+	if (r->ssl) {
+		sigset_t old;
+		bool was;
+		ERR_clear_error();
+		sigpipe_hold(&old, &was);
+		errno = 0; /* SSL_ERROR_SYSCALL with errno 0 means the peer closed */
+		int rc = SSL_write(r->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		int e = errno;
+		sigpipe_release(&old, was);
+		if (rc > 0)
+			return rc;
+		if (tls_again(r, rc))
+			return -EAGAIN;
+		run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, "write"));
+		return -EIO;
+	}
+	ssize_t w = send(r->fd, p, n, MSG_NOSIGNAL);
+	if (w >= 0)
+		return w;
+	if (errno == EAGAIN || errno == EINTR) {
+		r->io_events = POLLOUT;
+		return -EAGAIN;
+	}
+	run_finish(r, NODE_PROBE_FAILURE, io_msg(r, "write", errno));
+	return -EIO;
+}
+
+static ssize_t conn_recv(struct node_probe_run *r, char *p, size_t n)
+{
+	if (r->ssl) {
+		sigset_t old;
+		bool was;
+		ERR_clear_error();
+		sigpipe_hold(&old, &was);
+		errno = 0;
+		int rc = SSL_read(r->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		int e = errno;
+		sigpipe_release(&old, was);
+		if (rc > 0)
+			return rc;
+		if (tls_again(r, rc))
+			return -EAGAIN;
+		/* The end of the stream, with or without close_notify (IGNORE_UNEXPECTED_EOF). */
+		if (SSL_get_error(r->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, "read"));
+		return -EIO;
+	}
+	ssize_t got = read(r->fd, p, n);
+	if (got >= 0)
+		return got;
+	if (errno == EAGAIN || errno == EINTR) {
+		r->io_events = POLLIN;
+		return -EAGAIN;
+	}
+	run_finish(r, NODE_PROBE_FAILURE, io_msg(r, "read", errno));
+	return -EIO;
+}
+
+/* Sets up the TLS client on the connecting socket (the handshake starts once the TCP
+ * connect completes). Returns 0 or -ENOMEM. */
+static int tls_start(struct node_probe_run *r, const char *host)
+{
+	SSL_CTX *ctx = tls_ctx();
+	if (!ctx || !(r->ssl = SSL_new(ctx))) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	if (SSL_set_fd(r->ssl, r->fd) != 1) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_connect_state(r->ssl);
+	SSL_set_msg_callback(r->ssl, tls_msg_cb);
+	SSL_set_msg_callback_arg(r->ssl, r);
+	struct in_addr a4;
+	if (!strchr(host, ':') && inet_pton(AF_INET, host, &a4) != 1) {
+		/* A name (never an IP literal, RFC 6066), without trailing dots. */
+		size_t l = strlen(host);
+		while (l > 0 && host[l - 1] == '.')
+			l--;
+		char *sni = xstrndup(host, l);
+		if (l > 0 && SSL_set_tlsext_host_name(r->ssl, sni) != 1)
+			ERR_clear_error(); /* a name OpenSSL refuses (too long): go without SNI */
+		free(sni);
+	}
+	return 0;
+}
+
 static int start_connect(struct node_probe_run *r, const struct node_probe_spec *spec,
 			 const struct node_probe_target *t)
 {
@@ -377,16 +708,9 @@ static int start_connect(struct node_probe_run *r, const struct node_probe_spec 
 	bool v6 = strchr(host, ':') != NULL;
 	r->addr = xasprintf(v6 ? "[%s]:%d" : "%s:%d", host, spec->port);
 	if (spec->handler == NODE_PROBE_HTTP)
-		r->what = xasprintf("http://%s%s", r->addr, spec->path);
+		r->what = xasprintf("%s://%s%s", spec->https ? "https" : "http", r->addr, spec->path);
 	else
 		r->what = xstrdup(r->addr);
-	if (spec->https) {
-		run_finish(r, NODE_PROBE_FAILURE,
-			   xasprintf("Get \"https://%s%s\": HTTPS probes are not supported by this node "
-				     "runtime",
-				     r->addr, spec->path));
-		return 0;
-	}
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (parse_addr(host, spec->port, &ss, &sl) < 0) {
@@ -417,6 +741,11 @@ static int start_connect(struct node_probe_run *r, const struct node_probe_spec 
 	r->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
 		return -errno;
+	if (spec->handler == NODE_PROBE_HTTP && spec->https) {
+		int rc = tls_start(r, host);
+		if (rc < 0)
+			return rc;
+	}
 	r->state = RUN_CONNECT; /* also when connect() completes at once: advance() sees it */
 	if (connect(r->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
 		run_finish(r, NODE_PROBE_FAILURE, dial_msg(r, errno));
@@ -573,10 +902,13 @@ int node_probe_run_fd(const struct node_probe_run *r, short *events)
 {
 	switch (r->state) {
 	case RUN_CONNECT:
-	case RUN_WRITE:
 		*events = POLLOUT;
 		return r->fd;
+	case RUN_HANDSHAKE:
+	case RUN_WRITE:
 	case RUN_READ:
+		*events = r->io_events;
+		return r->fd;
 	case RUN_EXEC_OUT:
 		*events = POLLIN;
 		return r->fd;
@@ -615,6 +947,14 @@ static void exec_reap(struct node_probe_run *r, bool timed_out)
 		run_finish(r, NODE_PROBE_FAILURE, out);
 }
 
+/* Keeps received bytes up to PROBE_MAX_OUTPUT (kubelet's cap). */
+static void in_append(struct node_probe_run *r, const char *p, size_t n)
+{
+	if (r->in.len + n > PROBE_MAX_OUTPUT)
+		n = PROBE_MAX_OUTPUT - r->in.len;
+	buf_append(&r->in, p, n);
+}
+
 static void http_parse(struct node_probe_run *r, bool eof)
 {
 	char *eol = r->in.data ? strstr(r->in.data, "\r\n") : NULL;
@@ -651,45 +991,64 @@ bool node_probe_run_advance(struct node_probe_run *r, int64_t now_ms)
 				run_finish(r, NODE_PROBE_SUCCESS, xstrdup(""));
 				break;
 			}
-			r->state = RUN_WRITE;
+			r->state = r->ssl ? RUN_HANDSHAKE : RUN_WRITE;
+			r->io_events = POLLOUT;
+			break;
+		}
+		case RUN_HANDSHAKE: {
+			sigset_t old;
+			bool was;
+			ERR_clear_error();
+			sigpipe_hold(&old, &was);
+			errno = 0;
+			int rc = SSL_connect(r->ssl);
+			int e = errno;
+			sigpipe_release(&old, was);
+			if (rc == 1) {
+				r->state = RUN_WRITE;
+				r->io_events = POLLOUT;
+				break;
+			}
+			if (tls_again(r, rc))
+				goto check_deadline;
+			run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, "read"));
 			break;
 		}
 		case RUN_WRITE: {
-			ssize_t n = send(r->fd, r->req.data + r->req_off, r->req.len - r->req_off,
-					 MSG_NOSIGNAL);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			ssize_t n = conn_send(r, r->req.data + r->req_off, r->req.len - r->req_off);
+			if (n == -EAGAIN)
 				goto check_deadline;
-			if (n < 0) {
-				run_finish(r, NODE_PROBE_FAILURE,
-					   xasprintf("Get \"%s\": write: %s", r->what, strerror(errno)));
-				break;
-			}
+			if (n < 0)
+				break; /* finished with a failure */
 			r->req_off += (size_t)n;
-			if (r->req_off == r->req.len)
+			if (r->req_off == r->req.len) {
 				r->state = RUN_READ;
+				r->io_events = POLLIN;
+			}
 			break;
 		}
-		case RUN_READ:
+		case RUN_READ: {
+			char tmp[4096];
+			ssize_t n = conn_recv(r, tmp, sizeof(tmp));
+			if (n == -EAGAIN)
+				goto check_deadline;
+			if (n < 0)
+				break; /* finished with a failure */
+			if (n > 0) {
+				in_append(r, tmp, (size_t)n);
+				http_parse(r, false);
+			} else {
+				http_parse(r, true);
+			}
+			break;
+		}
 		case RUN_EXEC_OUT: {
 			char tmp[4096];
 			ssize_t n = read(r->fd, tmp, sizeof(tmp));
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				goto check_deadline;
 			if (n > 0) {
-				size_t keep = (size_t)n;
-				if (r->in.len + keep > PROBE_MAX_OUTPUT)
-					keep = PROBE_MAX_OUTPUT - r->in.len;
-				buf_append(&r->in, tmp, keep);
-				if (r->state == RUN_READ)
-					http_parse(r, false);
-				break;
-			}
-			if (r->state == RUN_READ) {
-				if (n < 0)
-					run_finish(r, NODE_PROBE_FAILURE,
-						   xasprintf("Get \"%s\": read: %s", r->what, strerror(errno)));
-				else
-					http_parse(r, true);
+				in_append(r, tmp, (size_t)n);
 				break;
 			}
 			close(r->fd); /* EOF of the exec output: wait for the exit */
@@ -737,6 +1096,7 @@ void node_probe_run_free(struct node_probe_run *r)
 		return;
 	if (r->pid > 0)
 		exec_reap(r, true);
+	tls_close(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->pidfd >= 0)

@@ -40,7 +40,15 @@
  *                httpHeaders, `Host: host:port` unless a Host header is given,
  *                `User-Agent: kube-probe/1.34`, `Accept: *` `/` `*`; status 200-399 passes.
  *                Redirects are not followed (a 3xx passes, as kubelet does for a redirect
- *                to another host). scheme HTTPS is refused with a clear message.
+ *                to another host). scheme HTTPS runs the same request over TLS (OpenSSL,
+ *                non-blocking: the handshake's reads and writes show in node_probe_run_fd)
+ *                as kubelet's InsecureSkipVerify transport: the certificate is not
+ *                checked, TLS 1.2 at least, SNI is the host unless it is an IP literal,
+ *                ALPN offers http/1.1 only (kubelet would also offer h2). timeoutSeconds
+ *                covers connect, handshake and response. Failures read as Go's:
+ *                `Get "https://h:p/path": remote error: tls: handshake failure`, `...: EOF`,
+ *                `...: http: server gave HTTP response to HTTPS client`. SIGPIPE from a
+ *                TLS write to a closed socket is absorbed, not delivered.
  *      tcpSocket connect to host:port within timeoutSeconds passes.
  *    grpc probes are reported as unsupported by node_probe_spec_parse().
  */

@@ -234,6 +234,33 @@ expect_out "and it is never ready" '^false false$' \
 	kubectl get pod never-starts -o jsonpath='{.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
 kubectl delete pod never-starts slow-start --wait=false >/dev/null 2>&1
 
+# ---- an HTTPS readiness probe (kubelet skips certificate verification) ----
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=probe -keyout "$T_DIR/tls.key" -out "$T_DIR/tls.crt" >/dev/null 2>&1
+cat >"$T_DIR/https.py" <<'P'
+import http.server, ssl, sys
+srv = http.server.HTTPServer(("", 8443), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+P
+cat >"$T_DIR/https.yaml" <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: https-probe}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: python
+    command: [python3, $T_DIR/https.py, $T_DIR/tls.crt, $T_DIR/tls.key]
+    readinessProbe: {httpGet: {port: 8443, scheme: HTTPS, path: /}, periodSeconds: 1}
+Y
+check "pod with an HTTPS readiness probe applied" kubectl apply -f "$T_DIR/https.yaml"
+check "its HTTPS probe (self-signed certificate) makes it Ready" kubectl wait --for=condition=Ready pod https-probe --timeout=20s
+kubectl delete pod https-probe --wait=false >/dev/null 2>&1
+
 # ---- hostNetwork: the node's network namespace and address ----
 cat >"$T_DIR/hostnet.yaml" <<'Y'
 apiVersion: v1

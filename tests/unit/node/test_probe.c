@@ -1,7 +1,9 @@
 /* test_probe.c - probe parsing, kubelet's probe state machine on a fake clock, and live
  * tcpSocket/httpGet/exec checks against listeners and processes this test creates on
- * 127.0.0.1. */
+ * 127.0.0.1, httpGet with scheme HTTPS against the project's own TLS server. */
 #include "harness/t.h"
+#include "http/http.h"
+#include "http/pki.h"
 #include "node/probe.h"
 
 #include <arpa/inet.h>
@@ -11,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +64,19 @@ TEST(probe_spec_defaults_and_ports)
 	ASSERT_INT_EQ(s.port, 8080);
 	ASSERT_INT_EQ(s.period_s, 3);
 	node_probe_spec_fini(&s);
+	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":8443,\"scheme\":\"HTTPS\"}}", "{}", &s, err,
+			    sizeof(err)),
+		      0);
+	ASSERT(s.https);
+	ASSERT_STR_EQ(s.path, "/");
+	node_probe_spec_fini(&s);
+	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":80}}", "{}", &s, err, sizeof(err)), 0);
+	ASSERT(!s.https); /* HTTP is the default */
+	node_probe_spec_fini(&s);
+	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":80,\"scheme\":\"FTP\"}}", "{}", &s, err,
+			    sizeof(err)),
+		      -EINVAL);
+	ASSERT_STR_EQ(err, "unsupported HTTP probe scheme: FTP");
 	ASSERT_INT_EQ(parse("{\"grpc\":{\"port\":9000}}", "{}", &s, err, sizeof(err)), -ENOTSUP);
 	ASSERT_INT_EQ(parse("{\"periodSeconds\":3}", "{}", &s, err, sizeof(err)), -EINVAL);
 	ASSERT_INT_EQ(parse("{\"exec\":{\"command\":[\"cat\",\"/tmp/healthy\"]}}", "{}", &s, err,
@@ -322,4 +338,275 @@ TEST(probe_live_exec)
 	ASSERT_STR_EQ(msg, "command \"sleep 5\" timed out");
 	ASSERT(node_probe_now_ms() - t0 < 3000);
 	s.argv = NULL;
+}
+
+/* ---- HTTPS ---- */
+
+/* The project's own server stands in for a pod: TLS with a certificate from pki_ensure()
+ * that the probe must not verify (its CA is nowhere in a trust store). */
+struct tls_srv {
+	char dir[64];
+	struct httpd *d;
+	int port;
+	pthread_mutex_t mu;
+	char path[64], host[128], ua[128], accept[64];
+};
+
+static void copy_header(char *dst, size_t n, const struct http_req *r, const char *name)
+{
+	const char *v = http_req_header(r, name);
+	snprintf(dst, n, "%s", v ? v : "");
+}
+
+static void tls_handler(void *ud, struct http_conn *c, struct http_req *r)
+{
+	struct tls_srv *s = ud;
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->path, sizeof(s->path), "%s", r->path);
+	copy_header(s->host, sizeof(s->host), r, "Host");
+	copy_header(s->ua, sizeof(s->ua), r, "User-Agent");
+	copy_header(s->accept, sizeof(s->accept), r, "Accept");
+	pthread_mutex_unlock(&s->mu);
+	if (strcmp(r->path, "/ok") == 0)
+		http_send(c, 200, "text/plain", "", "ok\n", 3);
+	else if (strcmp(r->path, "/redir") == 0)
+		http_send(c, 301, "text/plain", "Location: /ok\r\n", "", 0);
+	else
+		http_send(c, 500, "text/plain", "", "bad\n", 4);
+}
+
+/* Starts the server, with TLS when tls is set. */
+static void tls_srv_start(struct tls_srv *s, bool tls)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	snprintf(s->dir, sizeof(s->dir), "/tmp/svcplane-probe-XXXXXX");
+	if (!mkdtemp(s->dir))
+		t_fail(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
+	char err[256], cert[128], key[128];
+	snprintf(cert, sizeof(cert), "%s/server.crt", s->dir);
+	snprintf(key, sizeof(key), "%s/server.key", s->dir);
+	if (tls && pki_ensure(s->dir, NULL, err, sizeof(err)) < 0)
+		t_fail(__FILE__, __LINE__, "pki_ensure: %s", err);
+	struct httpd_opts o = {.bind_address = "127.0.0.1",
+			       .cert_file = tls ? cert : NULL,
+			       .key_file = tls ? key : NULL,
+			       .idle_timeout_ms = 2000};
+	if (httpd_start(&o, tls_handler, s, &s->d, err, sizeof(err)) < 0)
+		t_fail(__FILE__, __LINE__, "httpd_start: %s", err);
+	s->port = httpd_port(s->d);
+}
+
+static void tls_srv_stop(struct tls_srv *s)
+{
+	httpd_stop(s->d);
+	static const char *const files[] = {"ca.crt", "ca.key", "server.crt", "server.key"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char f[128];
+		snprintf(f, sizeof(f), "%s/%s", s->dir, files[i]);
+		unlink(f);
+	}
+	rmdir(s->dir);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static enum node_probe_result https_probe(int port, const char *path, char **headers, char *msg,
+					  size_t ml)
+{
+	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.handler = NODE_PROBE_HTTP;
+	s.https = true;
+	s.port = port;
+	s.path = (char *)path;
+	s.headers = headers;
+	struct node_probe_target t = {.pod_ip = "127.0.0.1"};
+	return node_probe_run_sync(&s, &t, msg, ml);
+}
+
+TEST(probe_live_https)
+{
+	struct tls_srv srv;
+	tls_srv_start(&srv, true);
+	char msg[512];
+	ASSERT_INT_EQ(https_probe(srv.port, "/ok", NULL, msg, sizeof(msg)), NODE_PROBE_SUCCESS);
+	ASSERT_STR_EQ(msg, "HTTP probe succeeded with statuscode: 200");
+	/* The same request as a plain-HTTP probe: Host, kubelet's User-Agent, Accept. */
+	char want[64];
+	snprintf(want, sizeof(want), "127.0.0.1:%d", srv.port);
+	pthread_mutex_lock(&srv.mu);
+	ASSERT_STR_EQ(srv.path, "/ok");
+	ASSERT_STR_EQ(srv.host, want);
+	ASSERT_STR_CONTAINS(srv.ua, "kube-probe/");
+	ASSERT_STR_EQ(srv.accept, "*/*");
+	pthread_mutex_unlock(&srv.mu);
+	ASSERT_INT_EQ(https_probe(srv.port, "/bad", NULL, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	ASSERT_STR_EQ(msg, "HTTP probe failed with statuscode: 500");
+	/* A redirect is not followed and passes, as over plain HTTP. */
+	ASSERT_INT_EQ(https_probe(srv.port, "/redir", NULL, msg, sizeof(msg)), NODE_PROBE_SUCCESS);
+	ASSERT_STR_EQ(msg, "HTTP probe succeeded with statuscode: 301");
+	pthread_mutex_lock(&srv.mu);
+	ASSERT_STR_EQ(srv.path, "/redir");
+	pthread_mutex_unlock(&srv.mu);
+	/* httpHeaders override the defaults. */
+	char *headers[] = {(char *)"Host: probe.example", (char *)"User-Agent: custom", NULL};
+	ASSERT_INT_EQ(https_probe(srv.port, "/ok", headers, msg, sizeof(msg)), NODE_PROBE_SUCCESS);
+	pthread_mutex_lock(&srv.mu);
+	ASSERT_STR_EQ(srv.host, "probe.example");
+	ASSERT_STR_EQ(srv.ua, "custom");
+	pthread_mutex_unlock(&srv.mu);
+	tls_srv_stop(&srv);
+}
+
+TEST(probe_live_https_to_plain_http_server)
+{
+	struct tls_srv srv;
+	tls_srv_start(&srv, false);
+	char msg[512], want[256];
+	ASSERT_INT_EQ(https_probe(srv.port, "/ok", NULL, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	snprintf(want, sizeof(want),
+		 "Get \"https://127.0.0.1:%d/ok\": http: server gave HTTP response to HTTPS client",
+		 srv.port);
+	ASSERT_STR_EQ(msg, want);
+	tls_srv_stop(&srv);
+}
+
+TEST(probe_live_https_timeout)
+{
+	/* Listening but never accepting: TCP connects (the backlog), the handshake never
+	 * gets an answer. timeoutSeconds covers it. */
+	int port, fd = listener(&port);
+	char msg[512], want[256];
+	int64_t t0 = node_probe_now_ms();
+	ASSERT_INT_EQ(https_probe(port, "/healthz", NULL, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	int64_t took = node_probe_now_ms() - t0;
+	ASSERT(took >= 900 && took < 3000);
+	snprintf(want, sizeof(want),
+		 "Get \"https://127.0.0.1:%d/healthz\": context deadline exceeded (Client.Timeout "
+		 "exceeded while awaiting headers)",
+		 port);
+	ASSERT_STR_EQ(msg, want);
+	close(fd);
+}
+
+/* A server that reads the ClientHello, answers reply (may be empty) and closes. */
+struct raw_srv {
+	int fd;
+	const char *reply;
+	size_t reply_len;
+	unsigned char hello[4096];
+	size_t hello_len;
+};
+
+static void *raw_one(void *arg)
+{
+	struct raw_srv *h = arg;
+	struct pollfd p = {.fd = h->fd, .events = POLLIN};
+	if (poll(&p, 1, 3000) <= 0)
+		return NULL;
+	int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return NULL;
+	/* Read the whole first record, so closing sends a FIN and not a reset. */
+	for (int i = 0; i < 30 && h->hello_len < sizeof(h->hello); i++) {
+		if (h->hello_len >= 5 &&
+		    h->hello_len >= 5 + (size_t)(h->hello[3] << 8 | h->hello[4]))
+			break;
+		struct pollfd q = {.fd = c, .events = POLLIN};
+		if (poll(&q, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(c, h->hello + h->hello_len, sizeof(h->hello) - h->hello_len);
+		if (n <= 0)
+			break;
+		h->hello_len += (size_t)n;
+	}
+	if (h->reply_len)
+		(void)!write(c, h->reply, h->reply_len);
+	close(c);
+	return NULL;
+}
+
+static enum node_probe_result raw_probe(struct raw_srv *h, int *port, char *msg, size_t ml)
+{
+	h->fd = listener(port);
+	pthread_t th;
+	pthread_create(&th, NULL, raw_one, h);
+	enum node_probe_result r = https_probe(*port, "/healthz", NULL, msg, ml);
+	pthread_join(th, NULL);
+	close(h->fd);
+	return r;
+}
+
+TEST(probe_live_https_handshake_failures)
+{
+	char msg[512], want[256];
+	int port;
+	/* A fatal handshake_failure alert (TLS 1.2 record: type 21, level 2, code 40). */
+	static const char alert[] = "\x15\x03\x03\x00\x02\x02\x28";
+	struct raw_srv h = {.reply = alert, .reply_len = sizeof(alert) - 1};
+	ASSERT_INT_EQ(raw_probe(&h, &port, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	snprintf(want, sizeof(want),
+		 "Get \"https://127.0.0.1:%d/healthz\": remote error: tls: handshake failure", port);
+	ASSERT_STR_EQ(msg, want);
+	/* It was a ClientHello, and without SNI: the host is an IP address. */
+	ASSERT(h.hello_len > 5 && h.hello[0] == 0x16);
+	ASSERT(memmem(h.hello, h.hello_len, "127.0.0.1", 9) == NULL);
+
+	/* Closed without a word. */
+	memset(&h, 0, sizeof(h));
+	ASSERT_INT_EQ(raw_probe(&h, &port, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	snprintf(want, sizeof(want), "Get \"https://127.0.0.1:%d/healthz\": EOF", port);
+	ASSERT_STR_EQ(msg, want);
+
+	/* Something that is neither TLS nor HTTP. */
+	memset(&h, 0, sizeof(h));
+	h.reply = "SSH-2.0-OpenSSH_9.6\r\n";
+	h.reply_len = strlen(h.reply);
+	ASSERT_INT_EQ(raw_probe(&h, &port, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	snprintf(want, sizeof(want),
+		 "Get \"https://127.0.0.1:%d/healthz\": tls: first record does not look like a TLS "
+		 "handshake",
+		 port);
+	ASSERT_STR_EQ(msg, want);
+}
+
+/* The check never blocks: driven by hand, the handshake asks for the socket's readiness
+ * through node_probe_run_fd like any other step. */
+TEST(probe_live_https_nonblocking_steps)
+{
+	struct tls_srv srv;
+	tls_srv_start(&srv, true);
+	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.handler = NODE_PROBE_HTTP;
+	s.https = true;
+	s.port = srv.port;
+	s.path = (char *)"/ok";
+	struct node_probe_target t = {.pod_ip = "127.0.0.1"};
+	struct node_probe_run *r;
+	int64_t now = node_probe_now_ms();
+	ASSERT_INT_EQ(node_probe_run_start(&s, &t, now, &r), 0);
+	int steps = 0;
+	bool saw_in = false;
+	while (!node_probe_run_advance(r, now) && steps < 1000) {
+		short ev = 0;
+		int fd = node_probe_run_fd(r, &ev);
+		ASSERT(fd >= 0);
+		ASSERT(ev == POLLIN || ev == POLLOUT);
+		saw_in |= ev == POLLIN;
+		struct pollfd p = {.fd = fd, .events = ev};
+		poll(&p, 1, 200);
+		now = node_probe_now_ms();
+		steps++;
+	}
+	const char *m;
+	ASSERT_INT_EQ(node_probe_run_result(r, &m), NODE_PROBE_SUCCESS);
+	ASSERT(saw_in);
+	short ev;
+	ASSERT_INT_EQ(node_probe_run_fd(r, &ev), -1);
+	node_probe_run_free(r);
+
+	/* Freed in the middle of the handshake: nothing leaks (ASan). */
+	ASSERT_INT_EQ(node_probe_run_start(&s, &t, node_probe_now_ms(), &r), 0);
+	(void)node_probe_run_advance(r, node_probe_now_ms());
+	node_probe_run_free(r);
+	tls_srv_stop(&srv);
 }
