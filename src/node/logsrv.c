@@ -23,9 +23,9 @@
  *                ones; end when the client goes (or the server stops: http_conn_closed),
  *                when limitBytes is reached, when <n+1>.log appears (the container
  *                restarted; the rest of <n>.log is sent first) or when the container
- *                directory vanishes (the pod was removed). Unlike kubelet we do not know
- *                when the container exits without a restart, so such a follow lasts
- *                until the client goes.
+ *                directory vanishes (the pod was removed), or when the file turns
+ *                read-only (the runtime does that once the container's run has exited,
+ *                node/runtime.h), as kubelet ends a follow when the container exits.
  *
  * Errors are plain text bodies, as kubelet's are (the API server turns them into a
  * Status): 401 without the token, 404 for an unknown path, pod or container, 400 for a
@@ -407,7 +407,8 @@ static void follow(struct http_conn *c, int fd, long long off, long long limit_e
 			goto out;
 		struct stat st;
 		bool restarted = stat(next, &st) == 0, gone = stat(cdir, &st) < 0;
-		if (restarted || gone) {
+		bool exited = fstat(fd, &st) == 0 && !(st.st_mode & S_IWUSR);
+		if (restarted || gone || exited) {
 			/* Whatever the old instance wrote last, then the end. */
 			end = file_size(fd);
 			if (limit_end >= 0 && end > limit_end)

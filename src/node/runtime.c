@@ -1329,6 +1329,11 @@ static void collect(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		t.finished_ns = wall_ns();
 	}
 	t.started_ns = c->started_ns;
+	/* The run's log is complete: making it read-only tells a follower (node/logsrv.c)
+	 * that no more bytes come, as kubelet ends `logs -f` when the container exits. */
+	char *lp = xasprintf("%s/%s/%d.log", p->log_dir ? p->log_dir : p->dir, c->name, c->restart_count);
+	(void)chmod(lp, 0440);
+	free(lp);
 	ctr_exited(rt, p, c, &t);
 }
 

@@ -10,7 +10,8 @@
  * gives), unshares a mount namespace (/ made private recursively) and bind-mounts the
  * pod's generated resolv.conf and hosts over /etc/resolv.conf and /etc/hosts, unshares a
  * UTS namespace and sets the pod's hostname, points stdin at /dev/null and stdout/stderr
- * at <log_dir>/<container>/<restartCount>.log (raw bytes, kubelet's path layout), changes
+ * at <log_dir>/<container>/<restartCount>.log (raw bytes, kubelet's path layout; made
+ * read-only once that run has exited, so log followers know it is complete), changes
  * to workingDir (default "/") and execs. The shim reports "exec done" or "step X failed
  * with errno E" back to the agent over a pipe (start is synchronous and bounded), then
  * waits for the container and writes its exit code and finish time to the pod's state

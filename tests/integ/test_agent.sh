@@ -81,7 +81,7 @@ cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCID
 if wait_for 20 ready_nodes 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
 	fail "3 nodes registered, Ready, with pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 expect_out "node info and addresses" 'v1.33.0-svcplane svcplane://0.1.0 198.18.0.12 n2' \
-	kubectl get node n2 -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.addresses[0].address} {.status.addresses[1].address}'
+	kubectl get node n2 -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.addresses[0].address} {.status.addresses[?(@.type=="Hostname")].address}'
 
 cat >"$T_DIR/svc.yaml" <<'Y'
 apiVersion: v1

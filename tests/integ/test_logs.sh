@@ -279,6 +279,27 @@ for n in 1 2; do
 		fail "node $n's log port: the right token reads the log" "code $code: $(cat "$T_DIR/resp")"; fi
 done
 
+# ---- -f on a container that exits: the follow ends with it, as kubelet's does ----
+cat >"$T_DIR/finite.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: finite}
+spec:
+  nodeName: n2
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: none, command: [sh, -c, 'echo start; sleep 2; echo done']}]
+Y
+check "a pod that exits after 2 s applied" kubectl apply -f "$T_DIR/finite.yaml"
+running() { [ "$(kubectl get pod finite -o jsonpath='{.status.phase}')" = Running ] || [ "$(kubectl get pod finite -o jsonpath='{.status.phase}')" = Succeeded ]; }
+wait_for 20 running
+t0=$(date +%s)
+out=$(timeout 15 kubectl logs -f finite 2>&1); rc=$?
+if [ "$rc" = 0 ] && [ "$out" = "start
+done" ] && [ $(( $(date +%s) - t0 )) -lt 10 ]; then ok "kubectl logs -f ends when the container exits"; else
+	fail "kubectl logs -f ends when the container exits" "rc=$rc out=$out"; fi
+expect_out "and the pod Succeeded" '^Succeeded$' kubectl get pod finite -o jsonpath='{.status.phase}'
+
 # ---- a node that cannot be reached: a bounded 500 ----
 cat >"$T_DIR/ghost.yaml" <<'Y'
 apiVersion: v1
