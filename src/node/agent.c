@@ -1190,8 +1190,10 @@ static int64_t probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 	 * is settled before its readiness and liveness probes ask for it. */
 	for (size_t i = 0; i < p->nprobes; i++) {
 		struct aprobe *pr = &p->probes[i];
-		int run_id = 0;
-		pid_t pid = node_rt_container_pid(a->rt, p->uid, pr->cname, &run_id);
+		struct node_rt_proc proc;
+		(void)node_rt_container_proc(a->rt, p->uid, pr->cname, &proc);
+		int run_id = proc.run_id;
+		pid_t pid = proc.pid;
 		if (pid > 0 && run_id != pr->run_id) {
 			bool adopted = pr->run_id < 0 && p->hold_ms;
 			pr->run_id = run_id;
@@ -1211,9 +1213,15 @@ static int64_t probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 		}
 		bool started = probe_passes(p, pr->cname, NODE_PROBE_STARTUP);
 		if (pid > 0 && !pr->run && node_probe_sm_due(&pr->sm, started, now)) {
-			struct node_probe_target t = {.pod_ip = p->ip, .pid = pid};
-			if (node_probe_run_start(&pr->spec, &t, now, &pr->run) < 0)
+			struct node_probe_target t = {.pod_ip = p->ip, .pid = pid, .env = proc.env,
+						      .cwd = proc.cwd, .exe = proc.exe};
+			int rc = node_probe_run_start(&pr->spec, &t, now, &pr->run);
+			if (rc < 0) {
+				/* A local failure (fork, socket): kubelet's Unknown, retried next period. */
+				log_warn("agent: pod %s/%s container %s %s probe could not start: %s", p->ns,
+					 p->name, pr->cname, probe_kind_name(pr->kind), strerror(-rc));
 				pr->run = NULL;
+			}
 			pr->run_start = now;
 		}
 		if (pr->run && node_probe_run_advance(pr->run, now_ms())) {

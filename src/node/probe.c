@@ -313,6 +313,7 @@ struct node_probe_run {
 	pid_t pid;
 	int pidfd;
 	int64_t deadline;
+	int timeout_s; /* for "timeout after Ns" */
 	struct buf req;
 	size_t req_off;
 	struct buf in;
@@ -359,6 +360,11 @@ static void run_finish(struct node_probe_run *r, enum node_probe_result res, cha
 	r->pidfd = -1;
 	r->result = res;
 	free(r->msg);
+	/* A failure always says why: callers put this text in events and logs. */
+	if (res == NODE_PROBE_FAILURE && (!msg_take || !*msg_take)) {
+		free(msg_take);
+		msg_take = xasprintf("probe of %s failed without a reason", r->what ? r->what : "?");
+	}
 	r->msg = msg_take ? msg_take : xstrdup("");
 	r->state = RUN_DONE;
 }
@@ -752,33 +758,30 @@ static int start_connect(struct node_probe_run *r, const struct node_probe_spec 
 	return 0;
 }
 
-/* Reads /proc/PID/environ into a NULL-terminated vector. */
-static char **read_environ(pid_t pid)
+/* Appends "<text>: errno NAME (N)\n" to fd: the exec child's only report of why it failed.
+ * Async-signal-safe (strerrorname_np reads a static table). */
+static void child_report(int fd, const char *text, int e)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct buf b;
-	buf_init(&b);
-	char tmp[4096];
-	ssize_t n;
-	while (fd >= 0 && b.len < (1u << 22) && (n = read(fd, tmp, sizeof(tmp))) > 0)
-		buf_append(&b, tmp, (size_t)n);
-	if (fd >= 0)
-		close(fd);
-	size_t cnt = 0;
-	for (size_t i = 0; i < b.len; i++)
-		cnt += b.data[i] == 0;
-	char **env = xcalloc(cnt + 2, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < b.len;) {
-		size_t l = strnlen(b.data + i, b.len - i);
-		if (l)
-			env[k++] = xstrndup(b.data + i, l);
-		i += l + 1;
-	}
-	buf_fini(&b);
-	return env;
+	char line[160], num[16];
+	size_t n = 0, k = 0;
+	const char *name = strerrorname_np(e);
+	for (const char *p = text; *p && n < 100; p++)
+		line[n++] = *p;
+	for (const char *p = ": errno "; *p; p++)
+		line[n++] = *p;
+	for (const char *p = name ? name : "?"; *p && n < 140; p++)
+		line[n++] = *p;
+	unsigned v = (unsigned)e;
+	do
+		num[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < sizeof(num));
+	line[n++] = ' ';
+	line[n++] = '(';
+	while (k && n < sizeof(line) - 3)
+		line[n++] = num[--k];
+	line[n++] = ')';
+	line[n++] = '\n';
+	(void)!write(fd, line, n);
 }
 
 static void exec_reap(struct node_probe_run *r, bool timed_out);
@@ -801,20 +804,18 @@ static int start_exec(struct node_probe_run *r, const struct node_probe_spec *sp
 			   xasprintf("container process %d is gone: %s", (int)t->pid, strerror(errno)));
 		return 0;
 	}
-	char **env = read_environ(t->pid);
-	char cwd[4096] = "/", link[64];
-	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)t->pid);
-	ssize_t cl_len = readlink(link, cwd, sizeof(cwd) - 1);
-	cwd[cl_len > 0 ? cl_len : 1] = 0;
+	/* The container's context as the runtime exec'd it (runtime.h: node_rt_proc). */
+	static char *const no_env[] = {NULL};
+	char *const *env = t->env ? t->env : no_env;
+	const char *cwd = t->cwd && *t->cwd ? t->cwd : "/";
 	const char *path_env = NULL;
-	for (char **e = env; *e; e++)
+	for (char *const *e = env; *e; e++)
 		if (strncmp(*e, "PATH=", 5) == 0)
 			path_env = *e + 5;
 	char *file = NULL, err[512];
 	int rc = 0;
 	if (node_rt_lookpath(spec->argv[0], path_env, cwd, &file, err, sizeof(err)) < 0) {
 		close(pidfd);
-		strv_free(env);
 		run_finish(r, NODE_PROBE_FAILURE, xasprintf("%s", err));
 		return 0;
 	}
@@ -842,8 +843,7 @@ static int start_exec(struct node_probe_run *r, const struct node_probe_spec *sp
 			signal(s, SIG_DFL);
 		setpgid(0, 0);
 		if (setns(pidfd, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0) {
-			static const char m[] = "exec probe: setns into the container failed\n";
-			(void)!write(p[1], m, sizeof(m) - 1);
+			child_report(p[1], "exec probe: setns into the container failed", errno);
 			_exit(126);
 		}
 		if (chdir(cwd) < 0)
@@ -853,8 +853,7 @@ static int start_exec(struct node_probe_run *r, const struct node_probe_spec *sp
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		execve(file, spec->argv, env);
-		static const char m[] = "exec probe: execve failed\n";
-		(void)!write(2, m, sizeof(m) - 1);
+		child_report(2, "exec probe: execve failed", errno);
 		_exit(127);
 	}
 	setpgid(pid, pid);
@@ -876,7 +875,6 @@ out:
 	if (pidfd >= 0)
 		close(pidfd);
 	free(file);
-	strv_free(env);
 	return rc;
 }
 
@@ -887,6 +885,7 @@ int node_probe_run_start(const struct node_probe_spec *spec, const struct node_p
 	r->handler = spec->handler;
 	r->fd = r->pidfd = -1;
 	r->deadline = now_ms + (int64_t)spec->timeout_s * 1000;
+	r->timeout_s = spec->timeout_s;
 	buf_init(&r->req);
 	buf_init(&r->in);
 	int rc = spec->handler == NODE_PROBE_EXEC ? start_exec(r, spec, t) : start_connect(r, spec, t);
@@ -937,14 +936,25 @@ static void exec_reap(struct node_probe_run *r, bool timed_out)
 		;
 	r->pid = 0;
 	if (timed_out) {
-		run_finish(r, NODE_PROBE_FAILURE, xasprintf("command \"%s\" timed out", r->what));
+		run_finish(r, NODE_PROBE_FAILURE,
+			   xasprintf("command \"%s\" timed out: timeout after %ds", r->what, r->timeout_s));
 		return;
 	}
-	char *out = r->in.data ? xstrdup(r->in.data) : xstrdup("");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		run_finish(r, NODE_PROBE_SUCCESS, out);
+	const char *out = r->in.data ? r->in.data : "";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		run_finish(r, NODE_PROBE_SUCCESS, xstrdup(out));
+		return;
+	}
+	/* kubelet shows only the output; we add how it ended, so an empty output still says
+	 * why. */
+	char how[64];
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
 	else
-		run_finish(r, NODE_PROBE_FAILURE, out);
+		snprintf(how, sizeof(how), "exited with code %d", WEXITSTATUS(status));
+	run_finish(r, NODE_PROBE_FAILURE,
+		   *out ? xasprintf("command \"%s\" %s: %s", r->what, how, out)
+			: xasprintf("command \"%s\" %s and printed nothing", r->what, how));
 }
 
 /* Keeps received bytes up to PROBE_MAX_OUTPUT (kubelet's cap). */
@@ -1072,13 +1082,16 @@ check_deadline:
 	if (now_ms >= r->deadline) {
 		if (r->handler == NODE_PROBE_EXEC)
 			exec_reap(r, true);
-		else if (r->handler == NODE_PROBE_TCP || r->state == RUN_CONNECT)
-			run_finish(r, NODE_PROBE_FAILURE, dial_msg(r, ETIMEDOUT));
-		else
+		else if (r->handler == NODE_PROBE_TCP || r->state == RUN_CONNECT) {
+			char *m = dial_msg(r, ETIMEDOUT);
+			run_finish(r, NODE_PROBE_FAILURE,
+				   xasprintf("%s (timeout after %ds)", m, r->timeout_s));
+			free(m);
+		} else
 			run_finish(r, NODE_PROBE_FAILURE,
 				   xasprintf("Get \"%s\": context deadline exceeded (Client.Timeout "
-					     "exceeded while awaiting headers)",
-					     r->what));
+					     "exceeded while awaiting headers; timeout after %ds)",
+					     r->what, r->timeout_s));
 	}
 	return r->state == RUN_DONE;
 }

@@ -32,9 +32,12 @@
  *    repeat until it is done. node_probe_run_sync() drives one with poll() for threads
  *    and tests. Checks as kubelet makes them:
  *      exec      the command runs inside the container's network, mount and UTS
- *                namespaces (setns on a pidfd of the container's main process), with its
- *                environment and working directory; exit 0 passes; timeoutSeconds kills
- *                it (whole process group); output up to 10 KiB is kept for messages.
+ *                namespaces (setns on a pidfd of the container's main process), with the
+ *                environment and working directory the runtime exec'd the container with
+ *                (node_probe_target; never /proc/PID/environ, which reads empty while the
+ *                container's shell is in the middle of an exec); exit 0 passes;
+ *                timeoutSeconds kills it (whole process group); output up to 10 KiB is
+ *                kept for messages.
  *      httpGet   from the node's namespace to host (default: the pod IP) and port (number,
  *                or a name resolved against the container's ports), GET path with
  *                httpHeaders, `Host: host:port` unless a Host header is given,
@@ -126,9 +129,14 @@ int64_t node_probe_sm_next_ms(const struct node_probe_sm *sm);
 
 /* ---- one check (I/O) ---- */
 
+/* What a check runs against. For exec, the container's process context comes from the
+ * runtime (node_rt_container_proc), never from /proc: pid gives the namespaces only. */
 struct node_probe_target {
-	const char *pod_ip;  /* default host for http/tcp */
-	pid_t pid;	     /* exec: a process of the container (its namespaces, env, cwd) */
+	const char *pod_ip;	 /* default host for http/tcp */
+	pid_t pid;		 /* exec: the container's main process (its namespaces) */
+	char *const *env;	 /* exec: the container's environment; NULL = empty */
+	const char *cwd;	 /* exec: its working directory; NULL = "/" */
+	const char *exe;	 /* the container's resolved executable (for messages); may be NULL */
 };
 
 struct node_probe_run;
@@ -146,10 +154,12 @@ int node_probe_run_fd(const struct node_probe_run *run, short *events);
 int64_t node_probe_run_deadline(const struct node_probe_run *run);
 /* Makes progress without blocking; returns true when the check is done. */
 bool node_probe_run_advance(struct node_probe_run *run, int64_t now_ms);
-/* The result once done (Unknown before), and a message for events: the exec output or
- * the failure reason in kubelet's words ("HTTP probe failed with statuscode: 500",
- * "dial tcp 127.0.0.1:1: connect: connection refused", "command timed out", ...). The
- * string is owned by run. */
+/* The result once done (Unknown before), and a message for events: the exec output on
+ * success, else the failure reason, in kubelet's words where it has them ("HTTP probe
+ * failed with statuscode: 500", "dial tcp 127.0.0.1:1: connect: connection refused").
+ * A failure's message is never empty: a timeout ends in "timeout after Ns", an exec
+ * failure names the exit code (or signal) and the output (`command "x" exited with code 3:
+ * <output>`), an error in the exec child its errno. The string is owned by run. */
 enum node_probe_result node_probe_run_result(const struct node_probe_run *run, const char **msg);
 void node_probe_run_free(struct node_probe_run *run);
 

@@ -60,6 +60,13 @@ struct ctr {
 	int64_t restart_at_ms, kill_at_ms; /* CLOCK_MONOTONIC, 0 = none */
 	bool ready, started;		   /* from probes */
 	bool has_readiness, has_startup;
+	/* The current run's process context as it was exec'd: the final environment
+	 * ("NAME=value", NULL-terminated), working directory and resolved executable. Exec
+	 * probes (and kubectl exec) take them from here, never from /proc/PID/environ,
+	 * which reads empty while the container's own shell is between exec steps. NULL
+	 * before the first run. Persisted, so an adopted run keeps them. */
+	char **env;
+	char *cwd, *exe;
 };
 
 struct rt_pod {
@@ -84,6 +91,8 @@ struct node_rt {
 };
 
 /* ---- small helpers ---- */
+
+static void strv_free(char **v);
 
 static int64_t mono_ms(void)
 {
@@ -759,6 +768,16 @@ static void pod_save(struct rt_pod *p)
 			json_object_set_new(j, "term", term_json(&c->term));
 		if (c->has_last)
 			json_object_set_new(j, "last", term_json(&c->last));
+		if (c->env) {
+			json_t *ev = json_array();
+			for (char **e = c->env; *e; e++)
+				json_array_append_new(ev, json_string(*e));
+			json_object_set_new(j, "env", ev);
+		}
+		if (c->cwd)
+			json_object_set_new(j, "cwd", json_string(c->cwd));
+		if (c->exe)
+			json_object_set_new(j, "exe", json_string(c->exe));
 		json_array_append_new(cs, j);
 	}
 	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "uid", p->uid, "name",
@@ -775,8 +794,19 @@ static void pod_save(struct rt_pod *p)
 	json_decref(root);
 }
 
+/* Drops the kept process context of c's last run. */
+static void ctr_proc_clear(struct ctr *c)
+{
+	strv_free(c->env);
+	c->env = NULL;
+	free(c->cwd);
+	free(c->exe);
+	c->cwd = c->exe = NULL;
+}
+
 static void ctr_fini(struct ctr *c)
 {
+	ctr_proc_clear(c);
 	free(c->name);
 	free(c->wait_reason);
 	free(c->wait_msg);
@@ -861,6 +891,17 @@ static struct rt_pod *pod_load(struct node_rt *rt, const char *uid)
 			c->has_last = true;
 			term_load(&c->last, json_object_get(j, "last"));
 		}
+		const json_t *ev = json_object_get(j, "env");
+		if (json_is_array(ev)) {
+			c->env = xcalloc(json_array_size(ev) + 1, sizeof(char *));
+			size_t k = 0, ei;
+			json_t *e;
+			json_array_foreach(ev, ei, e)
+				if (json_is_string(e) && strchr(json_string_value(e), '='))
+					c->env[k++] = xstrdup(json_string_value(e));
+		}
+		set_str(&c->cwd, json_string_value(json_object_get(j, "cwd")));
+		set_str(&c->exe, json_string_value(json_object_get(j, "exe")));
 		c->shim_child = false; /* whoever forked it, it is not our child now */
 		/* A monotonic deadline from another boot would be meaningless: clamp it. */
 		int64_t now = mono_ms();
@@ -1238,6 +1279,12 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	}
 	c->started_ns = started;
 	c->state = C_RUNNING;
+	ctr_proc_clear(c);
+	c->env = env; /* moved: the run's context, for exec probes */
+	env = NULL;
+	c->cwd = xstrdup(wd);
+	c->exe = exe;
+	exe = NULL;
 	set_str(&c->wait_reason, NULL);
 	set_str(&c->wait_msg, NULL);
 	term_fini(&c->term);
@@ -1575,6 +1622,26 @@ pid_t node_rt_container_pid(struct node_rt *rt, const char *uid, const char *nam
 	if (run_id)
 		*run_id = c ? c->attempts : 0;
 	return c && c->state == C_RUNNING ? c->pid : 0;
+}
+
+int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name,
+			   struct node_rt_proc *out)
+{
+	static char *const empty_env[] = {NULL};
+	struct ctr *c = find_ctr(find_pod(rt, uid), name);
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return -ENOENT;
+	out->run_id = c->attempts;
+	if (c->state != C_RUNNING || c->pid <= 0)
+		return -ESRCH;
+	out->pid = c->pid;
+	/* A run recorded by an older agent has no context: an empty environment and "/"
+	 * are what the container had unless its spec said otherwise. */
+	out->env = c->env ? c->env : empty_env;
+	out->cwd = c->cwd ? c->cwd : "/";
+	out->exe = c->exe;
+	return 0;
 }
 
 static json_t *term_status(const struct term *t)

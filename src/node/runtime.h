@@ -132,6 +132,25 @@ int node_rt_container_set_probe(struct node_rt *rt, const char *uid, const char 
  * *run_id (may be NULL) gets a number that changes with every run of the container. */
 pid_t node_rt_container_pid(struct node_rt *rt, const char *uid, const char *name, int *run_id);
 
+/* A running container's process context, as the runtime exec'd it: the runtime is the
+ * only source of it (nothing reads /proc/PID/environ, which is empty while the
+ * container's shell is in the middle of an exec). */
+struct node_rt_proc {
+	pid_t pid;		  /* the container's main process (its namespaces) */
+	int run_id;		  /* changes with every run of the container */
+	char *const *env;	  /* final environment, "NAME=value", NULL-terminated */
+	const char *cwd;	  /* working directory */
+	const char *exe;	  /* resolved executable of the container's command; may be NULL
+				   * for a run adopted from an older agent */
+};
+
+/* Fills out for container name of pod uid. Returns 0; -ENOENT for an unknown container
+ * (out->run_id 0), -ESRCH when it is not running (out->run_id still set). The pointers
+ * are borrowed from the runtime and valid until the next call that changes it
+ * (node_rt_sync, node_rt_pod_run, ...): copy or use them at once. Does not block. */
+int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name,
+			   struct node_rt_proc *out);
+
 /* The pod's status as the runtime sees it: a new JSON object (the caller owns it)
  * {"phase": kubelet's getPhase, "containerStatuses": [ContainerStatus in spec order]},
  * each {name, image, imageID, containerID, ready, started, restartCount,

@@ -288,7 +288,12 @@ static void scenario_main(struct fx *f)
 	int prc = node_probe_spec_parse(probe, NULL, &ps, err, sizeof(err));
 	json_decref(probe);
 	CHECK(prc == 0);
-	struct node_probe_target tgt = {.pod_ip = "198.18.128.5", .pid = pid};
+	struct node_rt_proc proc;
+	CHECK(node_rt_container_proc(f->rt, uid, "main", &proc) == 0 && proc.pid == pid);
+	CHECKF(strcmp(proc.cwd, "/tmp") == 0 && proc.exe && strcmp(proc.exe, "/bin/sh") == 0,
+	       "cwd %s exe %s", proc.cwd, proc.exe ? proc.exe : "(null)");
+	struct node_probe_target tgt = {.pod_ip = "198.18.128.5", .pid = pid, .env = proc.env,
+					.cwd = proc.cwd, .exe = proc.exe};
 	char msg[256];
 	enum node_probe_result pr = node_probe_run_sync(&ps, &tgt, msg, sizeof(msg));
 	CHECKF(pr == NODE_PROBE_SUCCESS, "probe: %d %s", pr, msg);
@@ -300,6 +305,14 @@ static void scenario_main(struct fx *f)
 	f->rt = rt_open(f, 100);
 	CHECK(f->rt);
 	CHECK(node_rt_container_pid(f->rt, uid, "main", NULL) == pid);
+	/* ... and the context an exec probe needs, from the runtime's own record. */
+	CHECK(node_rt_container_proc(f->rt, uid, "main", &proc) == 0);
+	CHECKF(strcmp(proc.cwd, "/tmp") == 0 && proc.exe && strcmp(proc.exe, "/bin/sh") == 0,
+	       "adopted cwd %s exe %s", proc.cwd, proc.exe ? proc.exe : "(null)");
+	bool has_pod_var = false;
+	for (char *const *e = proc.env; *e; e++)
+		has_pod_var |= strcmp(*e, "POD=web-0") == 0;
+	CHECK(has_pod_var);
 	node_rt_sync(f->rt, NULL);
 	sleep_ms(50);
 	node_rt_sync(f->rt, NULL);
@@ -511,4 +524,80 @@ TEST(runtime_env_expansion)
 	json_decref(c);
 	json_decref(svc);
 	json_decref(pod);
+}
+
+/* Issue 9: an exec probe run the moment the container says READY, while its `sh` is in
+ * the middle of `exec sleep`, still sees the container's environment and working dir.
+ * SVCP_PROBE_RACE_N sets the number of rounds (default 15; 300 reproduced the bug). */
+static void scenario_probe_race(struct fx *f)
+{
+	const char *ns = getenv("SVCP_PROBE_RACE_N");
+	int rounds = ns && atoi(ns) > 0 ? atoi(ns) : 15, bad = 0;
+	char first[512] = "";
+	json_t *probe = jparse("{\"exec\":{\"command\":[\"sh\",\"-c\",\"test \\\"$FOO\\\" = bar && "
+			       "test \\\"$(pwd)\\\" = /tmp\"]}}");
+	struct node_probe_spec ps = {0};
+	char err[256];
+	int prc = node_probe_spec_parse(probe, NULL, &ps, err, sizeof(err));
+	json_decref(probe);
+	CHECK(prc == 0);
+	for (int i = 0; i < rounds; i++) {
+		char uid[64], text[1024], path[256];
+		snprintf(uid, sizeof(uid), "rt-uid-race-%d", i);
+		snprintf(text, sizeof(text),
+			 "{\"metadata\":{\"name\":\"race\",\"namespace\":\"testns\",\"uid\":\"%s\"},"
+			 "\"spec\":{\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"c\","
+			 "\"workingDir\":\"/tmp\",\"env\":[{\"name\":\"FOO\",\"value\":\"bar\"}],"
+			 "\"command\":[\"sh\",\"-c\",\"echo READY; exec sleep 30\"]}]}}",
+			 uid);
+		json_t *pod = jparse(text);
+		int rc = submit(f, pod, NULL);
+		json_decref(pod);
+		CHECK(rc == 0);
+		snprintf(path, sizeof(path), "%s/%s/c/0.log", f->logs, uid);
+		/* Tight poll (no sleep): the probe must start as close to READY as we can. */
+		char *log = NULL;
+		int64_t end = now_ms() + 20000;
+		while (now_ms() < end) {
+			free(log);
+			log = slurp(path);
+			if (log && strstr(log, "READY"))
+				break;
+		}
+		bool ready = log && strstr(log, "READY");
+		free(log);
+		CHECKF(ready, "round %d: no READY", i);
+		struct node_rt_proc proc;
+		CHECK(node_rt_container_proc(f->rt, uid, "c", &proc) == 0);
+		struct node_probe_target tgt = {.pod_ip = "198.18.128.5", .pid = proc.pid,
+						.env = proc.env, .cwd = proc.cwd, .exe = proc.exe};
+		char msg[256];
+		enum node_probe_result pr = node_probe_run_sync(&ps, &tgt, msg, sizeof(msg));
+		if (pr != NODE_PROBE_SUCCESS) {
+			if (!bad++)
+				snprintf(first, sizeof(first), "round %d: result %d: %s", i, pr, msg);
+			CHECKF(msg[0], "round %d: a failed probe with an empty message", i);
+		}
+		node_rt_pod_stop(f->rt, uid, 0);
+		end = now_ms() + 20000;
+		while (now_ms() < end && !node_rt_pod_stopped(f->rt, uid)) {
+			node_rt_sync(f->rt, NULL);
+			sleep_ms(5);
+		}
+		CHECK(node_rt_pod_remove(f->rt, uid) == 0);
+	}
+	CHECKF(bad == 0, "%d of %d probes failed; first: %s", bad, rounds, first);
+out:
+	node_probe_spec_fini(&ps);
+}
+
+TEST(runtime_exec_probe_right_after_ready)
+{
+	struct fx fx, *f = &fx;
+	fx_setup(f, 100);
+	if (f->rt)
+		scenario_probe_race(f);
+	fx_teardown(f);
+	if (f->fail[0])
+		t_fail(__FILE__, __LINE__, "%s", f->fail);
 }
