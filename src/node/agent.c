@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "node/announce.h"
 #include "node/logsrv.h"
 #include "node/masq.h"
 #include "node/netlink.h"
@@ -44,6 +45,10 @@
 #define NET_RETRY_MS 2000
 #define MAX_PROBE_FDS 256
 #define EVENT_MIN_MS 5000
+/* A new pod interface announces itself (node/announce.h) at setup and again after these
+ * delays (ms), by when the veth's carrier has reached the bridge for sure. */
+static const int64_t ANNOUNCE_AFTER_MS[] = {0, 300, 1000, 3000};
+#define ANNOUNCE_N ((int)(sizeof(ANNOUNCE_AFTER_MS) / sizeof(ANNOUNCE_AFTER_MS[0])))
 
 struct aprobe {
 	char *cname;
@@ -78,6 +83,8 @@ struct apod {
 	json_t *last_status; /* what we last wrote */
 	char start_time[40];
 	int64_t hold_ms; /* adopted: no status writes before the first readiness results */
+	int64_t net_up_ms;  /* when the pod network was set up (for announcements) */
+	int announced;	    /* announcements sent so far (ANNOUNCE_AFTER_MS) */
 	struct aprobe *probes;
 	size_t nprobes;
 	struct apod *next;
@@ -511,6 +518,57 @@ static void set_net_err(struct apod *p, char *msg_take)
 	p->net_err = msg_take;
 }
 
+/* Deletes the node's neighbour entries (bridge) for the pod's addresses, both families:
+ * after teardown a reused IP must resolve to the new pod's MAC, not the dead one's. */
+static void podnet_forget_neigh(struct agent *a, const struct apod *p)
+{
+	const char *ips[] = {p->ip, p->ip6};
+	for (size_t i = 0; i < 2 && a->nl; i++) {
+		struct ip_addr ip;
+		if (!ips[i][0] || ip_parse(ips[i], &ip) < 0)
+			continue;
+		int rc = node_neigh_del(a->nl, NODE_AGENT_BRIDGE, &ip);
+		if (rc < 0 && rc != -ENOENT && rc != -ENODEV)
+			log_warn("agent: %s", node_nl_errmsg(a->nl));
+	}
+}
+
+struct sysctl_job {
+	bool ip6;
+};
+
+/* On a thread inside the pod's netns: the kernel announces eth0's addresses whenever the
+ * link comes up or changes its MAC. */
+static int announce_sysctls(void *arg)
+{
+	const struct sysctl_job *j = arg;
+	int rc = node_sysctl_write(-1, "net/ipv4/conf/eth0/arp_notify", "1");
+	if (rc == 0 && j->ip6) {
+		rc = node_sysctl_write(-1, "net/ipv6/conf/eth0/ndisc_notify", "1");
+		if (rc == -ENOENT) /* IPv6 disabled on the host */
+			rc = 0;
+	}
+	return rc;
+}
+
+/* Sends the pod's due announcements (gratuitous ARP, unsolicited NA); returns when the
+ * next one is due, INT64_MAX when done. */
+static int64_t pod_announce(struct agent *a, struct apod *p, int64_t now)
+{
+	if (!p->net_ok || p->host_net || p->netns_fd < 0 || p->announced >= ANNOUNCE_N)
+		return INT64_MAX;
+	if (now < p->net_up_ms + ANNOUNCE_AFTER_MS[p->announced])
+		return p->net_up_ms + ANNOUNCE_AFTER_MS[p->announced];
+	struct ip_addr ip4, ip6;
+	bool h4 = ip_parse(p->ip, &ip4) == 0, h6 = p->ip6[0] && ip_parse(p->ip6, &ip6) == 0;
+	int rc = node_announce(p->netns_fd, "eth0", h4 ? &ip4 : NULL, h6 ? &ip6 : NULL);
+	/* ENETDOWN/ENXIO before the carrier is up are expected: the next round goes out. */
+	if (rc < 0 && rc != -ENETDOWN && rc != -ENXIO && p->announced == ANNOUNCE_N - 1)
+		log_warn("agent: pod %s/%s: announcing %s: %s", p->ns, p->name, p->ip, strerror(-rc));
+	p->announced++;
+	return p->announced < ANNOUNCE_N ? p->net_up_ms + ANNOUNCE_AFTER_MS[p->announced] : INT64_MAX;
+}
+
 /* Creates (or finds again, after a restart) the pod's netns, veth, address and route.
  * Idempotent. On failure the reason is in p->net_err. */
 static int podnet_setup(struct agent *a, struct apod *p)
@@ -569,26 +627,30 @@ static int podnet_setup(struct agent *a, struct apod *p)
 		set_net_err(p, xasprintf("netlink in %s: %s", p->netns, err));
 		return rc;
 	}
+	/* Addresses before the link goes up, so the kernel's own announcement (arp_notify,
+	 * ndisc_notify) carries them; routes after, as they need the link up. */
+	struct sysctl_job sj = {.ip6 = a->have_cidr6};
+	if ((rc = node_netns_run(p->netns_fd, announce_sysctls, &sj)) < 0)
+		log_warn("agent: pod %s/%s: arp_notify/ndisc_notify: %s", p->ns, p->name, strerror(-rc));
 	struct node_route def = {.gw = a->gw};
 	def.dst.net.family = 4;
-	if ((rc = node_link_set_up(pnl, "lo", true)) < 0 || (rc = node_link_set_up(pnl, "eth0", true)) < 0 ||
+	struct node_route def6 = {.gw = a->gw6};
+	def6.dst.net.family = 6;
+	if ((rc = node_link_set_up(pnl, "lo", true)) < 0 ||
 	    (rc = node_addr_add(pnl, "eth0", &ip, a->pod_cidr.bits, NODE_NL_REPLACE)) < 0 ||
-	    (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0) {
+	    /* node_addr_add sets IFA_F_NODAD, so the address is usable at once. */
+	    (a->have_cidr6 && (rc = node_addr_add(pnl, "eth0", &ip6, a->pod_cidr6.bits, NODE_NL_REPLACE)) < 0) ||
+	    (rc = node_link_set_up(pnl, "eth0", true)) < 0 || (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0 ||
+	    (a->have_cidr6 && (rc = node_route_add(pnl, &def6, NODE_NL_REPLACE)) < 0)) {
 		set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
 		node_nl_free(pnl);
 		return rc;
 	}
-	if (a->have_cidr6) {
-		/* node_addr_add sets IFA_F_NODAD, so the address is usable at once. */
-		struct node_route def6 = {.gw = a->gw6};
-		def6.dst.net.family = 6;
-		if ((rc = node_addr_add(pnl, "eth0", &ip6, a->pod_cidr6.bits, NODE_NL_REPLACE)) < 0 ||
-		    (rc = node_route_add(pnl, &def6, NODE_NL_REPLACE)) < 0) {
-			set_net_err(p, xasprintf("pod IPv6 network in %s: %s", p->netns, node_nl_errmsg(pnl)));
-			node_nl_free(pnl);
-			return rc;
-		}
-	}
+	/* The IP may have been another pod's moments ago: forget that pod's MAC here, and
+	 * tell the other pods on the bridge (pod_announce). */
+	podnet_forget_neigh(a, p);
+	p->net_up_ms = now_ms();
+	p->announced = 0;
 	node_nl_free(pnl);
 	set_net_err(p, NULL);
 	p->net_ok = true;
@@ -614,6 +676,7 @@ static void podnet_teardown(struct agent *a, struct apod *p)
 	int rc = node_netns_delete(p->netns, err, sizeof(err));
 	if (rc < 0 && rc != -ENOENT)
 		log_warn("agent: deleting netns %s: %s", p->netns, err);
+	podnet_forget_neigh(a, p);
 	node_ipam_release(a->ipam_dir, p->uid);
 	p->net_ok = false;
 }
@@ -1286,8 +1349,12 @@ static void *agent_main(void *arg)
 			if (n < next)
 				next = n;
 		}
-		for (struct apod *p = a->list; p; p = p->next)
+		for (struct apod *p = a->list; p; p = p->next) {
 			pod_report(a, p);
+			int64_t n = pod_announce(a, p, now_ms());
+			if (n < next)
+				next = n;
+		}
 		int64_t rt_next = -1;
 		node_rt_sync(a->rt, &rt_next);
 		int64_t now = now_ms();

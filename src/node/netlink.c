@@ -670,6 +670,30 @@ int node_addr_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip,
 	return rc ? fail(nl, rc, "delete address %s/%d from %s", s, prefix, dev) : 0;
 }
 
+int node_neigh_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip)
+{
+	begin(nl);
+	int rc = check_ifname(nl, "delete neighbour", dev);
+	if (rc)
+		return rc;
+	char s[IP_STRLEN] = "?";
+	if (!ip || (ip->family != 4 && ip->family != 6))
+		return fail(nl, -EINVAL, "delete neighbour on %s: bad address", dev);
+	ip_format(ip, s, sizeof s);
+	int ifindex = node_link_index(nl, dev);
+	if (ifindex < 0)
+		return fail(nl, ifindex, "delete neighbour %s: no link %s", s, dev);
+	begin(nl);
+	union req_buf r;
+	struct nlmsghdr *nlh = req_start(&r, RTM_DELNEIGH, 0);
+	struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof *nd);
+	nd->ndm_family = (unsigned char)af_of(ip->family);
+	nd->ndm_ifindex = ifindex;
+	mnl_attr_put(nlh, NDA_DST, ip_len(ip->family), ip->b);
+	rc = transact(nl, nlh, NULL, NULL);
+	return rc ? fail(nl, rc, "delete neighbour %s dev %s", s, dev) : 0;
+}
+
 static int addr_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct vec *v = data;

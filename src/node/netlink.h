@@ -117,6 +117,13 @@ int node_addr_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip,
  * node_link_list. */
 int node_addr_list(struct node_nl *nl, int family, struct node_addr **out, size_t *n);
 
+/* ---- neighbours ---- */
+
+/* Deletes the neighbour (ARP or NDP) entry for ip on link dev (`ip neigh del ip dev
+ * dev`), so the next packet to ip resolves its MAC afresh: a pod IP handed to a new pod
+ * must not keep the old pod's MAC. -ENOENT when there is no entry. */
+int node_neigh_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip);
+
 /* ---- routes (main table only) ---- */
 
 struct node_route {

@@ -19,7 +19,18 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { echo "ok   $1"; T_PASS=$((T_PASS + 1)); }
-fail() { echo "FAIL $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/     /'; T_FAIL=$((T_FAIL + 1)); }
+fail() { echo "FAIL $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -n 80 | sed 's/^/     /'; T_FAIL=$((T_FAIL + 1)); }
+
+# diag_pod POD...: what a person needs when a pod check fails, for fail's second
+# argument: the pod as `kubectl describe` shows it (conditions, container states, its
+# events) and the tail of every server and agent log of this run.
+diag_pod() {
+	local p f
+	for p in "$@"; do kubectl describe pod "$p" 2>&1 | tail -n 30; done
+	for f in "$T_DIR"/*.err; do
+		[ -s "$f" ] && { echo "--- tail of $(basename "$f")"; tail -n 10 "$f"; }
+	done
+}
 
 # check NAME CMD...: passes when CMD exits 0
 check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }

@@ -180,6 +180,57 @@ if wait_for 10 eps_ok; then ok "closed-port pods are in notReadyAddresses, not a
 expect_out "the closed-port pods still serve on their open port" 'Directory listing' \
 	ip netns exec "svcp-pod-$(uid open-tcp)" curl -sS --max-time 5 "http://$TCP_IP:9376/"
 
+# ---- a reused pod IP reaches the new pod at once (issue 9) ----
+# Pod teardown deletes the node's neighbour entries for the pod's IPs and a new pod
+# announces its MAC (gratuitous ARP / unsolicited NA): neither the node nor a pod on
+# the same bridge may keep sending to the deleted pod's MAC. Pods are deleted and
+# recreated until one gets the previous one's IP (the allocator hands out the lowest
+# free address, so that is normally the first retry).
+reuse_pod() {
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: python
+    env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    command: [python3, -c, "import http.server,os\nclass H(http.server.BaseHTTPRequestHandler):\n def do_GET(s):\n  b=os.environ['POD'].encode(); s.send_response(200); s.send_header('Content-Length',str(len(b))); s.end_headers(); s.wfile.write(b)\nhttp.server.ThreadingHTTPServer(('',9380),H).serve_forever()"]
+    readinessProbe: {tcpSocket: {port: 9380}, periodSeconds: 1}
+Y
+}
+OPEN_NS="svcp-pod-$(uid open-tcp)"
+reuse_ok=0 PREV_IP= PREV=
+for i in 1 2 3 4 5; do
+	reuse_pod "reuse-$i" | kubectl apply -f - >/dev/null 2>&1
+	if ! kubectl wait --for=condition=Ready pod "reuse-$i" --timeout=60s >/dev/null 2>&1; then
+		fail "pod reuse-$i Ready (IP $(podip reuse-$i), previous $PREV_IP)" "$(diag_pod reuse-$i)"
+		break
+	fi
+	IP=$(podip "reuse-$i")
+	if [ -n "$PREV_IP" ] && [ "$IP" = "$PREV_IP" ]; then reuse_ok=1; fi
+	# Talk to it from the node and from another pod on the bridge: both learn its MAC.
+	out_node=$(ip netns exec svcp-n2 curl -sS --max-time 3 "http://$IP:9380/" 2>&1)
+	out_pod=$(ip netns exec "$OPEN_NS" curl -sS --max-time 3 "http://$IP:9380/" 2>&1)
+	if [ "$out_node" != "reuse-$i" ] || [ "$out_pod" != "reuse-$i" ]; then
+		fail "reuse-$i on $IP (previous pod $PREV on $PREV_IP) answers at once" \
+			"node: $out_node; pod: $out_pod; $(ip -n svcp-n2 neigh show "$IP"; ip -n "$OPEN_NS" neigh show "$IP")"
+		reuse_ok=2
+		break
+	fi
+	[ $reuse_ok = 1 ] && break
+	kubectl delete pod "reuse-$i" --timeout=30s >/dev/null 2>&1
+	PREV_IP=$IP PREV=reuse-$i
+done
+case $reuse_ok in
+1) ok "a pod on a reused IP ($IP, $PREV's before) answers the node and a pod at once" ;;
+0) fail "a pod got a deleted pod's IP within 5 tries" "$(kubectl get pods -o wide)" ;;
+esac
+for i in 1 2 3 4 5; do kubectl delete pod "reuse-$i" --wait=false >/dev/null 2>&1; done
+
 # ---- kubelet's Unhealthy events for failing probes, aggregated by count ----
 unhealthy() {
 	kubectl get events -o jsonpath='{range .items[?(@.involvedObject.name=="closed-tcp")]}{.reason}|{.type}|{.count}|{.source.component}|{.involvedObject.fieldPath}|{.message}{"\n"}{end}' |
