@@ -2,11 +2,13 @@
  * bound to it into the pod network and runs them with the node runtime, probes them,
  * writes their status, and routes to the other nodes' pod CIDRs (host-gw).
  *
- * One thread owns everything that changes the node (runtime, netlink, probes, API
- * writes but pod statuses); informers only mark state dirty and wake it through an
- * eventfd. Pod status PATCHes go to a writer thread with its own connection, through a
- * queue holding the newest status per pod, so a burst of new pods never waits behind the
- * API server's fsyncs; a pod's status is queued as soon as it started. The loop:
+ * One thread owns everything that changes the node (runtime, netlink, probes); informers
+ * only mark state dirty and wake it through an eventfd. Every API write while the loop
+ * runs (pod statuses, events, the Node heartbeat, the final pod DELETE) goes to a writer
+ * thread with its own connection (node/writer.h), through a queue holding the newest
+ * write per key, so the loop never waits on the API server while probes are in flight.
+ * The code is split at its seams (see podctx.h): pods.c, podnet.c, prober.c, status.c,
+ * writer.c below this loop. The loop:
  *
  *   poll(signalfd SIGCHLD, eventfd, probe fds; timeout = earliest of runtime, probe,
  *        heartbeat and retry deadlines, at most 1 s)
@@ -14,8 +16,9 @@
  *     -> pods: set up new ones (netns, veth, IP, files, env, node_rt_pod_run), stop and
  *        tear down deleted or vanished ones (the API server deletes a pod without
  *        finalizers at once, so "gone from the informer" is a deletion too)
- *     -> node_rt_sync, probes, pod statuses queued (only when the status changed)
- *     -> Node heartbeat every 10 s
+ *     -> node_rt_sync, probes, pod statuses queued (only when the status changed), pod
+ *        interface announcements due
+ *     -> Node heartbeat every 10 s (queued)
  *
  * Pod network: bridge "svcp0" in the agent's netns holding the podCIDR's first
  * address; per pod a named netns "svcp-pod-<uid>" with eth0, the peer "svcp<8 hex of the

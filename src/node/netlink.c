@@ -447,6 +447,22 @@ int node_link_set_mtu(struct node_nl *nl, const char *name, unsigned mtu)
 	return rc ? fail(nl, rc, "set mtu of %s to %u", name, mtu) : 0;
 }
 
+int node_link_set_mac(struct node_nl *nl, const char *name, const unsigned char mac[6])
+{
+	begin(nl);
+	int rc = check_ifname(nl, "set address", name);
+	if (rc)
+		return rc;
+	union req_buf r;
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	rc = transact(nl, nlh, NULL, NULL);
+	return rc ? fail(nl, rc, "set address of %s to %02x:%02x:%02x:%02x:%02x:%02x", name, mac[0], mac[1],
+			 mac[2], mac[3], mac[4], mac[5])
+		  : 0;
+}
+
 int node_link_set_netns(struct node_nl *nl, const char *name, int netns_fd)
 {
 	begin(nl);

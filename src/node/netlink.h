@@ -83,6 +83,10 @@ int node_link_set_up(struct node_nl *nl, const char *name, bool up);
 int node_link_set_master(struct node_nl *nl, const char *name, const char *master);
 /* Sets the MTU. */
 int node_link_set_mtu(struct node_nl *nl, const char *name, unsigned mtu);
+/* Sets the link's Ethernet address (`ip link set name address mac`). A bridge with an
+ * address set this way keeps it; one left to itself takes its ports' lowest MAC and
+ * changes it when that port goes. */
+int node_link_set_mac(struct node_nl *nl, const char *name, const unsigned char mac[6]);
 /* Moves the link to the namespace netns_fd (borrowed); it keeps its name and goes
  * down, and its addresses are lost, as the kernel does for any move. */
 int node_link_set_netns(struct node_nl *nl, const char *name, int netns_fd);

@@ -199,35 +199,55 @@ spec:
     image: python
     env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
     command: [python3, -c, "import http.server,os\nclass H(http.server.BaseHTTPRequestHandler):\n def do_GET(s):\n  b=os.environ['POD'].encode(); s.send_response(200); s.send_header('Content-Length',str(len(b))); s.end_headers(); s.wfile.write(b)\nhttp.server.ThreadingHTTPServer(('',9380),H).serve_forever()"]
-    readinessProbe: {tcpSocket: {port: 9380}, periodSeconds: 1}
 Y
 }
 OPEN_NS="svcp-pod-$(uid open-tcp)"
-reuse_ok=0 PREV_IP= PREV=
+running_ip() { [ "$(phase "$1")" = Running ] && [ -n "$(podip "$1")" ]; }
+# answers NS IP NAME: the pod NAME on IP answers from namespace NS (bounded retries: the
+# server may still be starting)
+answers() { local i; for i in $(seq 1 40); do [ "$(ip netns exec "$1" curl -sS --max-time 2 "http://$2:9380/" 2>/dev/null)" = "$3" ] && return 0; sleep 0.5; done; return 1; }
+stale_gone() { ! ip -n "$1" neigh show "$2" | grep -qi "$3"; }
+reuse_ok=0 PREV_IP= PREV= PREV_MAC=
 for i in 1 2 3 4 5; do
 	reuse_pod "reuse-$i" | kubectl apply -f - >/dev/null 2>&1
-	if ! kubectl wait --for=condition=Ready pod "reuse-$i" --timeout=60s >/dev/null 2>&1; then
-		fail "pod reuse-$i Ready (IP $(podip reuse-$i), previous $PREV_IP)" "$(diag_pod reuse-$i)"
+	if ! wait_for 60 running_ip "reuse-$i"; then
+		fail "pod reuse-$i Running with an IP" "$(diag_pod reuse-$i)"
 		break
 	fi
 	IP=$(podip "reuse-$i")
-	if [ -n "$PREV_IP" ] && [ "$IP" = "$PREV_IP" ]; then reuse_ok=1; fi
+	if [ "$IP" = "$PREV_IP" ]; then
+		# The node forgot the deleted pod's MAC at teardown: no waiting at all here.
+		if ip -n svcp-n2 neigh show "$IP" | grep -qi "$PREV_MAC"; then
+			fail "node n2 forgot $PREV's MAC $PREV_MAC for $IP at teardown" "$(ip -n svcp-n2 neigh show "$IP")"
+			reuse_ok=2; break
+		fi
+		# A pod on the bridge learns the new MAC from the announcement (sent at once
+		# and repeated within 3 s); without it the old MAC stays for half a minute.
+		if ! wait_for 10 stale_gone "$OPEN_NS" "$IP" "$PREV_MAC"; then
+			fail "a pod on the bridge drops $PREV's MAC for $IP" "$(ip -n "$OPEN_NS" neigh show "$IP")"
+			reuse_ok=2; break
+		fi
+		reuse_ok=1
+	fi
 	# Talk to it from the node and from another pod on the bridge: both learn its MAC.
-	out_node=$(ip netns exec svcp-n2 curl -sS --max-time 3 "http://$IP:9380/" 2>&1)
-	out_pod=$(ip netns exec "$OPEN_NS" curl -sS --max-time 3 "http://$IP:9380/" 2>&1)
-	if [ "$out_node" != "reuse-$i" ] || [ "$out_pod" != "reuse-$i" ]; then
-		fail "reuse-$i on $IP (previous pod $PREV on $PREV_IP) answers at once" \
-			"node: $out_node; pod: $out_pod; $(ip -n svcp-n2 neigh show "$IP"; ip -n "$OPEN_NS" neigh show "$IP")"
-		reuse_ok=2
-		break
+	if ! answers svcp-n2 "$IP" "reuse-$i" || ! answers "$OPEN_NS" "$IP" "reuse-$i"; then
+		fail "reuse-$i on $IP (previous pod $PREV on $PREV_IP) answers the node and a pod" \
+			"$(ip -n svcp-n2 neigh show "$IP"; ip -n "$OPEN_NS" neigh show "$IP"; diag_pod "reuse-$i")"
+		reuse_ok=2; break
 	fi
 	[ $reuse_ok = 1 ] && break
+	RUID=$(uid "reuse-$i")
+	PREV_MAC=$(ip netns exec "svcp-pod-$RUID" cat /sys/class/net/eth0/address)
 	kubectl delete pod "reuse-$i" --timeout=30s >/dev/null 2>&1
+	# The agent tears the pod down (and frees its IP) once its process is gone.
+	netns_gone() { ! ip netns list | grep -q "svcp-pod-$1"; }
+	wait_for 30 netns_gone "$RUID" || { fail "reuse-$i torn down" "$(tail -n 20 "$T_DIR/agent2.err")"; break; }
 	PREV_IP=$IP PREV=reuse-$i
+	IPS="${IPS:-} $IP"
 done
 case $reuse_ok in
-1) ok "a pod on a reused IP ($IP, $PREV's before) answers the node and a pod at once" ;;
-0) fail "a pod got a deleted pod's IP within 5 tries" "$(kubectl get pods -o wide)" ;;
+1) ok "a pod on a reused IP ($IP, $PREV's before) is reached at once: no stale MAC on the node or a pod" ;;
+0) fail "a pod got a deleted pod's IP within 5 tries (IPs:${IPS:-})" "$(kubectl get pods -o wide; tail -n 20 "$T_DIR/agent2.err")" ;;
 esac
 for i in 1 2 3 4 5; do kubectl delete pod "reuse-$i" --wait=false >/dev/null 2>&1; done
 
