@@ -2,6 +2,7 @@
 #   make                 build build/$(MODE)/svcplane (MODE=debug|release|asan|fuzz)
 #   make run             install deps, build, start `svcplane server` on an embedded SQLite store
 #   make test            install deps, build, run every test; last line "N passed, N failed, N skipped"
+#   make test-stress     make test 3 times from a fresh clone under stress-ng --cpu 2 (long)
 #   make test-unit       unit tests only (also under ASan+UBSan via MODE=asan)
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make bench           run the benchmarks in bench/
@@ -45,7 +46,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps deps-test run test test-unit test-integ test-fuzz fuzz bench fmt lint clean
+.PHONY: all deps deps-test run test test-stress test-unit test-integ test-fuzz fuzz bench fmt lint clean
 all: deps $(BUILD)/svcplane
 
 deps:
@@ -94,6 +95,12 @@ test-fuzz: deps $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 
 test-integ: deps-test
 	@tests/run.sh integ
+
+# `make test` 3 times in a row from a fresh clone of HEAD while stress-ng --cpu 2 runs
+# (tests/stress.sh; STRESS_RUNS, STRESS_CPUS, STRESS_CLONE=0 to test this tree). Long:
+# not part of `make test`.
+test-stress: deps-test
+	@tests/stress.sh
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -39,15 +39,21 @@ struct node_writer {
 	atomic_int stop;
 };
 
-static void qwrite_free(struct qwrite *w)
+/* Frees what a write carries (not its key): a newer write with the key replaces it. */
+static void qwrite_clear(struct qwrite *w)
 {
-	free(w->key);
 	free(w->method);
 	free(w->ctype);
 	free(w->path);
 	free(w->create_path);
 	json_decref(w->body);
 	json_decref(w->create_body);
+}
+
+static void qwrite_free(struct qwrite *w)
+{
+	qwrite_clear(w);
+	free(w->key);
 	free(w);
 }
 
@@ -58,13 +64,7 @@ void node_writer_put(struct node_writer *wr, struct node_write *in)
 	while ((w = *pp) && strcmp(w->key, in->key))
 		pp = &w->next;
 	if (w) {
-		/* Replaced in place: keeps its turn, takes the newest content. */
-		free(w->method);
-		free(w->ctype);
-		free(w->path);
-		free(w->create_path);
-		json_decref(w->body);
-		json_decref(w->create_body);
+		qwrite_clear(w); /* replaced in place: keeps its turn, takes the newest content */
 	} else {
 		w = xcalloc(1, sizeof(*w));
 		w->key = xstrdup(in->key);

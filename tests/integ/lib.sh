@@ -32,6 +32,19 @@ diag_pod() {
 	done
 }
 
+# wait_for SECONDS CMD...: polls CMD (quietly, every 0.2 s) until it succeeds; returns 1
+# once SECONDS x T_WAIT_SCALE (default 3) have passed. Bounds are generous on purpose:
+# they only matter when something is broken, and the suite must pass on a busy machine
+# (make test-stress). A wait is for a condition, never a fixed sleep.
+wait_for() {
+	local end=$((SECONDS + $1 * ${T_WAIT_SCALE:-3})); shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
 # check NAME CMD...: passes when CMD exits 0
 check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }
 # expect_out NAME PATTERN CMD...: passes when CMD's combined output matches the extended regex

@@ -73,8 +73,6 @@ start_agent() { # start_agent I: n2 with --server/--token-file/--ca-file, others
 start_agent 2
 start_agent 3
 
-# wait_for SECONDS CMD...: bounded poll until CMD succeeds
-wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c /)" = 3 ]; }
 
@@ -200,9 +198,15 @@ kill -9 "${AGENT_PIDS[$K]}"
 sleep 0.3
 killed() { ! kill -0 "${AGENT_PIDS[$K]}" 2>/dev/null; }
 check "agent n$K killed" wait_for 5 killed
+# The agent's output files are appended across restarts: count, then wait for one more.
+n_ready=$(grep -c 'agent ready' "$T_DIR/agent$K.out")
+n_run=$(grep -c "pod default/$KPOD running with IP" "$T_DIR/agent$K.err")
 start_agent $K
-wait_for 10 grep -q 'agent ready' "$T_DIR/agent$K.out"
-sleep 1
+more_lines() { [ "$(grep -c "$1" "$2")" -gt "$3" ]; }
+wait_for 10 more_lines 'agent ready' "$T_DIR/agent$K.out" "$n_ready" || fail "agent n$K restarts" "$(tail -5 "$T_DIR/agent$K.err")"
+# Its first pass over the pods has handed $KPOD back to the runtime (which re-adopted it).
+wait_for 10 more_lines "pod default/$KPOD running with IP" "$T_DIR/agent$K.err" "$n_run" ||
+	fail "agent n$K takes $KPOD back" "$(diag_pod "$KPOD")"
 expect_out "agent restart re-adopts pod $KPOD (same PID $KPID)" "^$KPID\$" podpid "$KPOD"
 still_ready() { [ "$(kubectl get pod "$KPOD" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 check "re-adopted pod stays Ready" still_ready
@@ -211,7 +215,7 @@ expect_out "re-adopted pod still serves" 'Directory listing' ip netns exec "svcp
 # no route back to pod CIDRs) because its traffic leaving the pod network is NATed.
 python3 -m http.server 18081 --bind 198.18.0.1 >/dev/null 2>&1 &
 HTTPD=$!
-sleep 0.5
+wait_for 10 curl -s --max-time 2 -o /dev/null http://198.18.0.1:18081/
 expect_out "pod reaches the node network through masquerade" 'Directory listing' \
 	ip netns exec "svcp-pod-$(uid web-1)" curl -sS --max-time 5 "http://198.18.0.1:18081/"
 kill "$HTTPD" 2>/dev/null

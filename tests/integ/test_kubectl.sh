@@ -65,11 +65,12 @@ expect_out "create service clusterip (protobuf on 1.32+)" 'service/cs1 created' 
 expect_out "protobuf service decoded" '80/TCP' $K get svc cs1
 
 # Watch: a change arrives on a running `kubectl get -w`.
-timeout 8 $K get svc -w >"$T_DIR/watch.out" 2>&1 &
+timeout 60 $K get svc -w >"$T_DIR/watch.out" 2>&1 &
 WPID=$!
-sleep 1
+# The watch is open once the initial list is printed; then the change must arrive.
+for i in $(seq 1 300); do grep -q cs1 "$T_DIR/watch.out" && break; sleep 0.1; done
 $K label svc cs1 watched=yes >/dev/null
-for i in $(seq 1 40); do [ "$(grep -c cs1 "$T_DIR/watch.out")" -ge 2 ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ "$(grep -c cs1 "$T_DIR/watch.out")" -ge 2 ] && break; sleep 0.1; done
 kill $WPID 2>/dev/null; wait $WPID 2>/dev/null
 [ "$(grep -c cs1 "$T_DIR/watch.out")" -ge 2 ] && ok "get -w receives the MODIFIED event" || fail "get -w receives the MODIFIED event" "$(cat "$T_DIR/watch.out")"
 

@@ -82,8 +82,6 @@ stderr: $(head -c 500 "$T_DIR/stderr")"; fi
 # apiflat METHOD PATH: the API's answer on one line, the HTTP code at its end
 apiflat() { api "$@" | tr -d '\n'; }
 
-# wait_for SECONDS CMD...: bounded poll until CMD succeeds
-wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
 if wait_for 20 ready_nodes; then ok "2 nodes Ready"; else
 	fail "2 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
@@ -158,7 +156,10 @@ if check "pods Ready" kubectl wait --for=condition=Ready pod count-1 count-2 two
 restarts() { kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
 if wait_for 15 sh -c "[ \"\$(kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"; then
 	ok "the crash pod restarted once (restartCount $(restarts))"; else fail "the crash pod restarted once" "$(kubectl get pod crash -o yaml | tail -30)"; fi
-sleep 1 # a few counter lines
+# a few counter lines in each pod's log
+for p in count-1 count-2; do
+	wait_for 20 sh -c "kubectl logs $p | grep -q '^line1\$'" || fail "$p logs line1" "$(diag_pod $p)"
+done
 
 # ---- kubectl logs ----
 for p in count-1 count-2; do
@@ -327,9 +328,9 @@ kubectl delete node ghost --wait=false >/dev/null 2>&1
 
 # A server that stops while a follow goes through it ends the stream and exits (its
 # sanitizer report, leaks included, is checked by finish).
-timeout 30 kubectl logs -f count-2 >"$T_DIR/follow.out" 2>&1 &
+timeout 60 kubectl logs -f count-2 >"$T_DIR/follow.out" 2>&1 &
 FPID=$!
-sleep 1
+wait_for 20 test -s "$T_DIR/follow.out" # the follow is streaming
 kill -TERM "$SERVER_PID"
 stopped() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
 if wait_for 20 stopped; then ok "the server stops while a follow goes through it"; else

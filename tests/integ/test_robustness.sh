@@ -108,7 +108,9 @@ with open(out, "w") as f:
             break
 PY
 WRITER=$!
-sleep 2
+# Kill it mid-stream: once some writes were acknowledged (bounded wait, not a sleep).
+acked_some() { [ "$(wc -l <"$T_DIR/acked" 2>/dev/null || echo 0)" -ge 20 ]; }
+wait_for 20 acked_some
 stop_server KILL
 wait $WRITER 2>/dev/null
 acked=$(wc -l <"$T_DIR/acked")

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -173,12 +174,14 @@ struct fetch {
 	struct buf body;
 	long code;
 	const char *stop_at; /* end the transfer once the body contains this */
+	atomic_size_t got;   /* bytes received so far: other threads wait on it */
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	struct fetch *f = ud;
 	buf_append(&f->body, p, sz * n);
+	atomic_fetch_add(&f->got, sz * n);
 	if (f->stop_at && f->body.data && strstr(f->body.data, f->stop_at))
 		return 0;
 	return sz * n;
@@ -342,6 +345,7 @@ TEST(logsrv_live)
 struct writer {
 	const char *cdir;
 	bool restart; /* create 2.log at the end */
+	struct fetch *f; /* the follower: each write waits until it has what came before */
 };
 
 static void sleep_ms(int ms)
@@ -350,13 +354,23 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Waits (bounded: 20 s) until f has received more than n bytes. A condition, not a
+ * delay: on a busy machine the follower may take long to connect, and a line written
+ * before it read the tail would be counted in the tail. */
+static void wait_got(struct fetch *f, size_t n)
+{
+	for (int i = 0; i < 4000 && atomic_load(&f->got) <= n; i++)
+		sleep_ms(5);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	char *p1 = xasprintf("%s/1.log", w->cdir), *p2 = xasprintf("%s/2.log", w->cdir);
-	sleep_ms(400);
+	wait_got(w->f, 0);
+	size_t before = atomic_load(&w->f->got);
 	write_file(p1, "late line\n", "a");
-	sleep_ms(400);
+	wait_got(w->f, before);
 	write_file(p1, "last words\n", "a");
 	if (w->restart)
 		write_file(p2, "new instance\n", "w");
@@ -370,10 +384,10 @@ TEST(logsrv_follow_until_client_leaves)
 {
 	struct srv v;
 	srv_start(&v);
-	struct writer w = {.cdir = v.cdir, .restart = false};
+	struct fetch f = {.stop_at = "last words\n"};
+	struct writer w = {.cdir = v.cdir, .restart = false, .f = &f};
 	pthread_t th;
 	pthread_create(&th, NULL, writer_main, &w);
-	struct fetch f = {.stop_at = "last words\n"};
 	CURLcode cc =
 	    fetch(v.port, v.ca, "s3cret-token", "/containerLogs/default/web/app?follow=true&tailLines=1", &f);
 	pthread_join(th, NULL);
@@ -390,10 +404,10 @@ TEST(logsrv_follow_ends_on_restart)
 {
 	struct srv v;
 	srv_start(&v);
-	struct writer w = {.cdir = v.cdir, .restart = true};
+	struct fetch f = {0};
+	struct writer w = {.cdir = v.cdir, .restart = true, .f = &f};
 	pthread_t th;
 	pthread_create(&th, NULL, writer_main, &w);
-	struct fetch f = {0};
 	CURLcode cc =
 	    fetch(v.port, v.ca, "s3cret-token", "/containerLogs/default/web/app?follow=1&tailLines=2", &f);
 	pthread_join(th, NULL);
@@ -411,10 +425,16 @@ TEST(logsrv_follow_ends_on_restart)
 }
 
 /* Stopping the server ends a follow stream that is still open. */
+struct stopper {
+	struct node_logsrv *s;
+	struct fetch *f;
+};
+
 static void *stopper_main(void *arg)
 {
-	sleep_ms(500);
-	node_logsrv_stop(arg);
+	struct stopper *st = arg;
+	wait_got(st->f, 0); /* the stream is open and has sent the log */
+	node_logsrv_stop(st->s);
 	return NULL;
 }
 
@@ -423,8 +443,9 @@ TEST(logsrv_stop_ends_follow)
 	struct srv v;
 	srv_start(&v);
 	pthread_t th;
-	pthread_create(&th, NULL, stopper_main, v.s);
 	struct fetch f = {0};
+	struct stopper st = {v.s, &f};
+	pthread_create(&th, NULL, stopper_main, &st);
 	fetch(v.port, v.ca, "s3cret-token", "/containerLogs/default/web/app?follow=true", &f);
 	pthread_join(th, NULL);
 	ASSERT_STR_EQ(f.body.data, "hello\nline1\nline2\nline3\n");
