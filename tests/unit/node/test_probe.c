@@ -200,18 +200,22 @@ struct http_srv {
 	char req[2048];
 };
 
-/* Serves one request on a listener, bounded by a 3 s wait. */
+/* timeoutSeconds of the live checks: generous, so a busy machine cannot turn an
+ * expected success into a timeout; the tests of timeouts lower it to 1 for one call. */
+static int live_timeout_s = 10;
+
+/* Serves one request on a listener, bounded by a 20 s wait (generous: a busy machine). */
 static void *http_one(void *arg)
 {
 	struct http_srv *h = arg;
 	struct pollfd p = {.fd = h->fd, .events = POLLIN};
-	if (poll(&p, 1, 3000) <= 0)
+	if (poll(&p, 1, 20000) <= 0)
 		return NULL;
 	int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
 		return NULL;
 	size_t got = 0;
-	for (int i = 0; i < 50 && got < sizeof(h->req) - 1 && !strstr(h->req, "\r\n\r\n"); i++) {
+	for (int i = 0; i < 200 && got < sizeof(h->req) - 1 && !strstr(h->req, "\r\n\r\n"); i++) {
 		struct pollfd q = {.fd = c, .events = POLLIN};
 		if (poll(&q, 1, 100) <= 0)
 			continue;
@@ -227,7 +231,7 @@ static void *http_one(void *arg)
 		(void)!write(c, resp, (size_t)n);
 	} else {
 		struct pollfd q = {.fd = c, .events = POLLIN};
-		poll(&q, 1, 2000); /* hold the connection until the client gives up */
+		poll(&q, 1, 20000); /* hold the connection until the client gives up (EOF) */
 	}
 	close(c);
 	return NULL;
@@ -237,6 +241,7 @@ TEST(probe_live_tcp)
 {
 	int port, fd = listener(&port);
 	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.timeout_s = live_timeout_s;
 	s.handler = NODE_PROBE_TCP;
 	s.port = port;
 	struct node_probe_target t = {.pod_ip = "127.0.0.1"};
@@ -258,6 +263,7 @@ static enum node_probe_result http_probe(int status, struct http_srv *h, char *m
 	pthread_t th;
 	pthread_create(&th, NULL, http_one, h);
 	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.timeout_s = live_timeout_s;
 	s.handler = NODE_PROBE_HTTP;
 	s.port = port;
 	s.path = (char *)"/healthz?x=1";
@@ -285,7 +291,10 @@ TEST(probe_live_http)
 	ASSERT_INT_EQ(http_probe(500, &h, msg, sizeof(msg)), NODE_PROBE_FAILURE);
 	ASSERT_STR_EQ(msg, "HTTP probe failed with statuscode: 500");
 	memset(&h, 0, sizeof(h));
-	ASSERT_INT_EQ(http_probe(0, &h, msg, sizeof(msg)), NODE_PROBE_FAILURE); /* timeoutSeconds 1 */
+	live_timeout_s = 1;
+	enum node_probe_result r0 = http_probe(0, &h, msg, sizeof(msg));
+	live_timeout_s = 10;
+	ASSERT_INT_EQ(r0, NODE_PROBE_FAILURE);
 	ASSERT_STR_CONTAINS(msg, "context deadline exceeded");
 	ASSERT_STR_CONTAINS(msg, "timeout after 1s");
 }
@@ -321,6 +330,7 @@ TEST(probe_live_exec)
 	struct node_probe_target t = {.pod_ip = "127.0.0.1", .pid = getpid(), .env = env,
 				      .cwd = "/tmp"};
 	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.timeout_s = live_timeout_s;
 	s.handler = NODE_PROBE_EXEC;
 	char *ok[] = {(char *)"sh", (char *)"-c", (char *)"echo fine", NULL};
 	char *ctx[] = {(char *)"sh", (char *)"-c", (char *)"echo $PROBE_VAR $(pwd)", NULL};
@@ -345,11 +355,13 @@ TEST(probe_live_exec)
 	ASSERT_INT_EQ(node_probe_run_sync(&s, &t, msg, sizeof(msg)), NODE_PROBE_FAILURE);
 	ASSERT_STR_CONTAINS(msg, "executable file not found in $PATH");
 	s.argv = slow;
+	s.timeout_s = 1;
 	ASSERT_INT_EQ(node_probe_run_sync(&s, &t, msg, sizeof(msg)), NODE_PROBE_FAILURE);
 	ASSERT_STR_EQ(msg, "command \"sleep 5\" timed out: timeout after 1s");
 	/* A container that is gone is a failure that says so. */
 	t.pid = 0;
 	s.argv = ok;
+	s.timeout_s = live_timeout_s;
 	ASSERT_INT_EQ(node_probe_run_sync(&s, &t, msg, sizeof(msg)), NODE_PROBE_FAILURE);
 	ASSERT_STR_EQ(msg, "container is not running");
 	s.argv = NULL;
@@ -429,6 +441,7 @@ static enum node_probe_result https_probe(int port, const char *path, char **hea
 					  size_t ml)
 {
 	struct node_probe_spec s = timings(0, 10, 1, 3);
+	s.timeout_s = live_timeout_s;
 	s.handler = NODE_PROBE_HTTP;
 	s.https = true;
 	s.port = port;
@@ -491,7 +504,10 @@ TEST(probe_live_https_timeout)
 	 * gets an answer. timeoutSeconds covers it. */
 	int port, fd = listener(&port);
 	char msg[512], want[256];
-	ASSERT_INT_EQ(https_probe(port, "/healthz", NULL, msg, sizeof(msg)), NODE_PROBE_FAILURE);
+	live_timeout_s = 1;
+	enum node_probe_result r = https_probe(port, "/healthz", NULL, msg, sizeof(msg));
+	live_timeout_s = 10;
+	ASSERT_INT_EQ(r, NODE_PROBE_FAILURE);
 	snprintf(want, sizeof(want),
 		 "Get \"https://127.0.0.1:%d/healthz\": context deadline exceeded (Client.Timeout "
 		 "exceeded while awaiting headers; timeout after 1s)",
