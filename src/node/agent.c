@@ -79,8 +79,9 @@ static void node_update(void *ud, const json_t *old, const json_t *o) { (void)ol
  * Services the node runs beside its pods, fed by their own informers: the Service proxy
  * (src/proxy/) and the DNS server (src/dns/). They start once the Node is registered and
  * the agent's informers have synced (so the node's podCIDRs and addresses are known),
- * before the loop runs, and stop first at shutdown (agent_free, also on a failed start:
- * each stop must accept a service that never started). Their state hangs off struct
+ * before the loop runs, and stop first at shutdown (agent_stop, and agent_free after a
+ * failed start: a stop must accept a service that never started or already stopped, and
+ * clear what it freed). Their state hangs off struct
  * agent (podctx.h); their threads are their own, never the agent loop's.
  *
  * To add one: a field in struct agent, one call in each function below, in start order
@@ -441,6 +442,11 @@ void agent_stop(struct agent *a)
 	wake(a);
 	if (a->th_started)
 		pthread_join(a->th, NULL);
+	node_services_stop(a);
+	/* What the loop queued goes out first, so a queued Ready heartbeat cannot land after
+	 * the NotReady below. */
+	node_writer_stop(a->writer);
+	a->writer = NULL;
 	agent__node_report(a, false, "KubeletNotReady", "svcplane agent stopped", true);
 	agent_free(a);
 }
