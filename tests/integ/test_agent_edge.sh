@@ -58,8 +58,6 @@ export KUBECONFIG=$T_DIR/data/kubeconfig
 	--data-dir "$T_DIR/agent2" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
 AGENT_PID=$(cat "$T_DIR/agent2.pid")
 
-# wait_for SECONDS CMD...: bounded poll until CMD succeeds
-wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_29() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c '/29$')" = 2 ]; }
 if wait_for 20 ready_nodes 2 && wait_for 10 cidrs_29; then ok "2 nodes Ready with /29 pod CIDRs"; else
@@ -161,7 +159,12 @@ spec:
 Y
 check "probe pods and service applied" kubectl apply -f "$T_DIR/probe.yaml"
 check "control pod with an open-port probe is Ready" kubectl wait --for=condition=Ready pod open-tcp --timeout=20s
-sleep 3 # several probe periods
+# Not Ready is also where they start: wait until their probes have run and failed (each
+# failure records an Unhealthy event at once), then check they stay Running, not Ready.
+probe_failed() { kubectl get events -o jsonpath="{range .items[?(@.involvedObject.name==\"$1\")]}{.reason}{\"\\n\"}{end}" | grep -q Unhealthy; }
+for p in closed-tcp closed-http; do
+	wait_for 20 probe_failed $p || fail "$p: its readiness probe ran and failed" "$(diag_pod $p)"
+done
 for p in closed-tcp closed-http; do
 	expect_out "$p: Running, container running, not Ready" '^Running true false False$' \
 		kubectl get pod $p -o jsonpath='{.status.phase} {.status.containerStatuses[0].started} {.status.containerStatuses[0].ready} {.status.conditions[?(@.type=="Ready")].status}'
@@ -273,7 +276,7 @@ spec:
   containers:
   - name: web
     image: python
-    command: [sh, -c, "sleep 3; touch $T_DIR/slow-started; exec python3 -m http.server 9376"]
+    command: [sh, -c, "i=0; until [ -e $T_DIR/slow-go ] || [ \$i -ge 1200 ]; do sleep 0.1; i=\$((i+1)); done; touch $T_DIR/slow-started; exec python3 -m http.server 9376"]
     startupProbe: {exec: {command: [test, -f, $T_DIR/slow-started]}, periodSeconds: 1, failureThreshold: 20}
     readinessProbe: {tcpSocket: {port: 9376}, periodSeconds: 1}
 ---
@@ -289,12 +292,16 @@ spec:
     command: [python3, -m, http.server, "9376"]
     startupProbe: {tcpSocket: {port: 9377}, periodSeconds: 1, failureThreshold: 2}
 Y
-rm -f "$T_DIR/slow-started"
+rm -f "$T_DIR/slow-started" "$T_DIR/slow-go"
 check "startup probe pods applied" kubectl apply -f "$T_DIR/startup.yaml"
-sleep 1.5
+# slow-start's startup probe fails until the test lets it start (slow-go): wait until
+# it has run and failed, so "not started" below is the probe's verdict, not a race.
+startup_failed() { kubectl get events -o jsonpath='{range .items[?(@.involvedObject.name=="slow-start")]}{.message}{"\n"}{end}' | grep -q 'Startup probe failed'; }
+wait_for 20 startup_failed || fail "slow-start's startup probe ran and failed" "$(diag_pod slow-start)"
 expect_out "before its startup probe passes: running, not started, not ready" '^Running false false$' \
 	kubectl get pod slow-start -o jsonpath='{.status.phase} {.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
-check "once the startup probe passes the readiness probe makes it Ready" kubectl wait --for=condition=Ready pod slow-start --timeout=20s
+touch "$T_DIR/slow-go"
+check "once the startup probe passes the readiness probe makes it Ready" kubectl wait --for=condition=Ready pod slow-start --timeout=60s
 expect_out "started and ready" '^true true$' \
 	kubectl get pod slow-start -o jsonpath='{.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
 restarted() { [ "$(kubectl get pod never-starts -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null; }
@@ -411,8 +418,8 @@ Y
 s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("2001:db8::11", 9399)); s.listen(1); c, a = s.accept(); print(a[0], flush=True); c.close()' >"$T_DIR/peer6" 2>&1 &
 	PEER6_PID=$!
-	sleep 0.5
-	ip netns exec "svcp-pod-$(uid v6-srv)" timeout 5 python3 -c 'import socket; socket.create_connection(("2001:db8::11", 9399), 3).close()' 2>>"$T_DIR/server.err"
+	# Connect once the listener is up (the first successful connect ends it).
+	wait_for 10 ip netns exec "svcp-pod-$(uid v6-srv)" timeout 5 python3 -c 'import socket; socket.create_connection(("2001:db8::11", 9399), 3).close()'
 	wait $PEER6_PID 2>/dev/null
 	expect_out "a pod's IPv6 traffic to a node address is masqueraded to its node's address" '^2001:db8::12$' cat "$T_DIR/peer6"
 	expect_out "pod on n1 reaches pod on n2 over IPv6 ([$SRV6])" 'Directory listing' \
