@@ -158,7 +158,9 @@ check "without the route the pod range is unreachable" \
 ip netns add svcp-n7
 (ip netns exec svcp-n7 sleep 600 >/dev/null 2>&1 & echo $! >"$T_DIR/left2")
 left1=$(cat "$T_DIR/left1") left2=$(cat "$T_DIR/left2")
-sleep 0.2
+# Both are inside their namespaces before `down` runs.
+has_pids() { [ -n "$(ip netns pids "$1" 2>/dev/null)" ]; }
+wait_for 10 has_pids svcp-n2 && wait_for 10 has_pids svcp-n7 || fail "left-behind processes started" "$(ip netns pids svcp-n2; ip netns pids svcp-n7)"
 check "cluster down" $CL down
 check "no node namespace left" sh -c "! ip netns list | grep -E '^svcp-n[0-9]+'"
 check "no bridge or veth left" sh -c "! ip -o link show | grep -E ': svcp-(br0|v[0-9]+)[@:]'"
