@@ -71,7 +71,9 @@ integ() {
 	for t in tests/integ/test_*.sh; do
 		[ -e "$t" ] || continue
 		echo "-- $t"
-		SVCPLANE=build/asan/svcplane timeout 900 bash "$t" >"$log/integ.out" 2>&1
+		# 45 min: up to 30 min waiting for the shared cluster lock (other suites on this
+		# machine hold it for their run), then the test itself.
+		SVCPLANE=build/asan/svcplane timeout 2700 bash "$t" >"$log/integ.out" 2>&1
 		rc=$?
 		cat "$log/integ.out"
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/integ.out" | tail -n 1)

@@ -28,7 +28,7 @@
 # and `up` itself takes down what it built when a step fails. Every wait is bounded.
 # Tests that use the cluster hold an flock on $CLUSTER_LOCK (/run/svcplane-cluster.lock)
 # for their whole run, so two of them never share or destroy each other's cluster:
-#   exec 9>/run/svcplane-cluster.lock; flock -w 600 9
+#   exec 9>/run/svcplane-cluster.lock; flock -w 1800 9
 set -u
 PREFIX=svcp
 BR=${PREFIX}-br0

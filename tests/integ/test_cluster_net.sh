@@ -19,7 +19,7 @@ fi
 
 # One cluster per machine at a time: hold the harness lock for the whole run.
 exec 9>/run/svcplane-cluster.lock
-flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
 trap '"$ROOT/$CL" down >/dev/null 2>&1; cleanup' EXIT
 trap 'exit 1' INT TERM HUP
 
