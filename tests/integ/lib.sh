@@ -21,14 +21,20 @@ trap cleanup EXIT
 ok() { echo "ok   $1"; T_PASS=$((T_PASS + 1)); }
 fail() { echo "FAIL $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -n 80 | sed 's/^/     /'; T_FAIL=$((T_FAIL + 1)); }
 
-# diag_pod POD...: what a person needs when a pod check fails, for fail's second
-# argument: the pod as `kubectl describe` shows it (conditions, container states, its
-# events) and the tail of every server and agent log of this run.
+# diag_pod POD... (names, or "-l selector"): what a person needs when a pod check fails,
+# for fail's second argument: each pod as `kubectl describe` shows it, cut to its status,
+# container states, conditions and events, then the tail of every server and agent log
+# of this run.
 diag_pod() {
 	local p f
-	for p in "$@"; do kubectl describe pod "$p" 2>&1 | tail -n 30; done
+	while [ $# -gt 0 ]; do
+		p=$1; shift
+		if [ "$p" = -l ]; then p="-l $1"; shift; fi
+		# shellcheck disable=SC2086
+		kubectl describe pod $p 2>&1 | grep -E '^(Name|Node|Status|Reason|Message|IP):|^ +(State|Reason|Message|Exit Code|Ready|Restart Count|Last State):|^ +(Ready|ContainersReady) |^Events:|^ +(Normal|Warning) ' | head -n 40
+	done
 	for f in "$T_DIR"/*.err; do
-		[ -s "$f" ] && { echo "--- tail of $(basename "$f")"; tail -n 10 "$f"; }
+		[ -s "$f" ] && { echo "--- tail of $(basename "$f")"; tail -n 8 "$f"; }
 	done
 }
 
@@ -43,6 +49,19 @@ wait_for() {
 		[ $SECONDS -ge $end ] && return 1
 		sleep 0.2
 	done
+}
+
+# check_ready NAME SECONDS POD...: passes when every POD (names, or "-l selector") is
+# Ready within SECONDS x T_WAIT_SCALE; a failure shows kubectl's answer and diag_pod.
+check_ready() {
+	local n=$1 s=$2 out; shift 2
+	if out=$(kubectl wait --for=condition=Ready pod "$@" --timeout="$((s * ${T_WAIT_SCALE:-3}))s" 2>&1); then
+		ok "$n"; return 0
+	fi
+	fail "$n" "$out
+$(kubectl get pods -o wide 2>&1)
+$(diag_pod "$@")"
+	return 1
 }
 
 # check NAME CMD...: passes when CMD exits 0

@@ -125,8 +125,7 @@ spec:
 Y
 } >"$T_DIR/pods.yaml"
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
-if check "pods Running and Ready" kubectl wait --for=condition=Ready pod web-1 web-2 web-3 web-exec --timeout=40s; then :; else
-	kubectl get pods -o wide; tail -20 "$T_DIR"/agent*.err "$T_DIR/server.err"; fi
+check_ready "pods Running and Ready" 40 web-1 web-2 web-3 web-exec
 expect_out "pods spread over the 3 nodes" '^3$' sh -c "kubectl get pods -l app=MyApp -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort -u | wc -l"
 
 # Pod IPs inside their nodes' podCIDRs.

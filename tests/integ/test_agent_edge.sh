@@ -87,8 +87,7 @@ Y
 head -n $((8 * 5)) "$T_DIR/fill.yaml" >"$T_DIR/fill5.yaml"
 tail -n 8 "$T_DIR/fill.yaml" >"$T_DIR/fill6.yaml"
 check "5 pods applied to n1" kubectl apply -f "$T_DIR/fill5.yaml"
-if check "the 5 pods that fit are Ready" kubectl wait --for=condition=Ready pod -l app=fill --timeout=20s; then :; else
-	kubectl get pods -o wide; tail -20 "$T_DIR/server.err"; fi
+check_ready "the 5 pods that fit are Ready" 20 -l app=fill
 check "a 6th pod applied to n1" kubectl apply -f "$T_DIR/fill6.yaml"
 reason6() { kubectl get pod fill-6 -o jsonpath='{.status.reason}|{.status.message}|{.status.phase}'; }
 exhausted() { reason6 | grep -q '^PodCIDRExhausted|.*exhausted.*|Pending$'; }
@@ -158,7 +157,7 @@ spec:
     readinessProbe: {tcpSocket: {port: 9376}, periodSeconds: 1}
 Y
 check "probe pods and service applied" kubectl apply -f "$T_DIR/probe.yaml"
-check "control pod with an open-port probe is Ready" kubectl wait --for=condition=Ready pod open-tcp --timeout=20s
+check_ready "control pod with an open-port probe is Ready" 20 open-tcp
 # Not Ready is also where they start: wait until their probes have run and failed (each
 # failure records an Unhealthy event at once), then check they stay Running, not Ready.
 probe_failed() { kubectl get events -o jsonpath="{range .items[?(@.involvedObject.name==\"$1\")]}{.reason}{\"\\n\"}{end}" | grep -q Unhealthy; }
@@ -301,7 +300,7 @@ wait_for 20 startup_failed || fail "slow-start's startup probe ran and failed" "
 expect_out "before its startup probe passes: running, not started, not ready" '^Running false false$' \
 	kubectl get pod slow-start -o jsonpath='{.status.phase} {.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
 touch "$T_DIR/slow-go"
-check "once the startup probe passes the readiness probe makes it Ready" kubectl wait --for=condition=Ready pod slow-start --timeout=60s
+check_ready "once the startup probe passes the readiness probe makes it Ready" 20 slow-start
 expect_out "started and ready" '^true true$' \
 	kubectl get pod slow-start -o jsonpath='{.status.containerStatuses[0].started} {.status.containerStatuses[0].ready}'
 restarted() { [ "$(kubectl get pod never-starts -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null; }
@@ -336,7 +335,7 @@ spec:
     readinessProbe: {httpGet: {port: 8443, scheme: HTTPS, path: /}, periodSeconds: 1}
 Y
 check "pod with an HTTPS readiness probe applied" kubectl apply -f "$T_DIR/https.yaml"
-check "its HTTPS probe (self-signed certificate) makes it Ready" kubectl wait --for=condition=Ready pod https-probe --timeout=20s
+check_ready "its HTTPS probe (self-signed certificate) makes it Ready" 20 https-probe
 kubectl delete pod https-probe --wait=false >/dev/null 2>&1
 
 # ---- hostNetwork: the node's network namespace and address ----
@@ -355,7 +354,7 @@ spec:
     readinessProbe: {httpGet: {port: 9378}, periodSeconds: 1}
 Y
 check "hostNetwork pod applied" kubectl apply -f "$T_DIR/hostnet.yaml"
-check "hostNetwork pod Ready" kubectl wait --for=condition=Ready pod hostnet --timeout=20s
+check_ready "hostNetwork pod Ready" 20 hostnet
 expect_out "its podIP and hostIP are the node's address" '^198\.18\.0\.12 198\.18\.0\.12$' \
 	kubectl get pod hostnet -o jsonpath='{.status.podIP} {.status.hostIP}'
 expect_out "reachable at the node's address from a pod on the other node" 'Directory listing' \
@@ -392,7 +391,7 @@ spec:
   containers: [{name: c, image: none, command: [sleep, "600"]}]
 Y
 	check "IPv6 pods applied" kubectl apply -f "$T_DIR/v6.yaml"
-	check "IPv6 pods Ready" kubectl wait --for=condition=Ready pod v6-srv v6-cli --timeout=20s
+	check_ready "IPv6 pods Ready" 20 v6-srv v6-cli
 	expect_out "nodes have an IPv6 podCIDR (/64 of 2001:db8:1::/48)" '^198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 198\.18\.[0-9.]+/29 2001:db8:1:[0-9a-f:]*/64 ?$' \
 		kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[0]} {.spec.podCIDRs[1]} {end}'
 	expect_out "agent n2 publishes its derived IPv6 address as a second InternalIP" '^InternalIP=198\.18\.0\.12 InternalIP=2001:db8::12 Hostname=n2 $' \

@@ -151,8 +151,7 @@ spec:
 Y
 sed -i "s|@MARK@|$T_DIR/crashed-once|g" "$T_DIR/pods.yaml"
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
-if check "pods Ready" kubectl wait --for=condition=Ready pod count-1 count-2 two two-def crash --timeout=30s; then :; else
-	kubectl get pods -o wide; tail -20 "$T_DIR/server.err" "$T_DIR/agent2.err"; fi
+check_ready "pods Ready" 30 count-1 count-2 two two-def crash
 restarts() { kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
 if wait_for 15 sh -c "[ \"\$(kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"; then
 	ok "the crash pod restarted once (restartCount $(restarts))"; else fail "the crash pod restarted once" "$(kubectl get pod crash -o yaml | tail -30)"; fi
