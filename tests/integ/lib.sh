@@ -38,6 +38,14 @@ diag_pod() {
 	done
 }
 
+# server_started: waits (bounded: 60 s) until a server started by a test in a node prints
+# its kubeconfig line to $T_DIR/server.out.
+server_started() {
+	local end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+
 # wait_for SECONDS CMD...: polls CMD (quietly, every 0.2 s) until it succeeds; returns 1
 # once SECONDS x T_WAIT_SCALE (default 3) have passed. Bounds are generous on purpose:
 # they only matter when something is broken, and the suite must pass on a busy machine
@@ -88,8 +96,10 @@ start_server() {
 		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --disable-agent "$@" \
 		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 	SERVER_PID=$(cat "$T_DIR/server.pid")
-	local i
-	for i in $(seq 1 100); do
+	# Bounded by time (60 s): the ASan build makes its PKI at first start, slowly on a
+	# busy machine; a server that dies ends the wait at once.
+	local end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do
 		if grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null; then
 			PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
 			export KUBECONFIG=$T_DIR/data/kubeconfig
@@ -108,8 +118,8 @@ start_server() {
 stop_server() { # stop_server [signal]
 	[ -n "$SERVER_PID" ] || return 0
 	kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null
-	local i
-	for i in $(seq 1 200); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+	local end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
 	SERVER_PID=
 }
 

@@ -48,7 +48,7 @@ mkdir -p "$T_DIR/data"
 	--node-name n1 --node-ip 198.18.0.11 \
 	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
+server_started
 if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
 	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
 	finish; exit 1
