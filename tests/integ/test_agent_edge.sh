@@ -240,7 +240,7 @@ for i in 1 2 3 4 5; do
 	[ $reuse_ok = 1 ] && break
 	RUID=$(uid "reuse-$i")
 	PREV_MAC=$(ip netns exec "svcp-pod-$RUID" cat /sys/class/net/eth0/address)
-	kubectl delete pod "reuse-$i" --timeout=30s >/dev/null 2>&1
+	kubectl delete pod "reuse-$i" --timeout=90s >/dev/null 2>&1
 	# The agent tears the pod down (and frees its IP) once its process is gone.
 	netns_gone() { ! ip netns list | grep -q "svcp-pod-$1"; }
 	wait_for 30 netns_gone "$RUID" || { fail "reuse-$i torn down" "$(tail -n 20 "$T_DIR/agent2.err")"; break; }
@@ -364,7 +364,7 @@ expect_out "no netns of its own" '^none$' sh -c "ip netns list | grep -q 'svcp-p
 HN_PID=$(pgrep -f 'http.server 9378' | head -n1)
 expect_out "it runs in node n2's network namespace" '^same$' \
 	sh -c "[ \"\$(readlink /proc/$HN_PID/ns/net)\" = \"\$(ip netns exec svcp-n2 readlink /proc/self/ns/net)\" ] && echo same || echo different"
-check "hostNetwork pod deleted" kubectl delete pod hostnet --timeout=20s
+check "hostNetwork pod deleted" kubectl delete pod hostnet --timeout=60s
 gone() { ! kill -0 "$HN_PID" 2>/dev/null; }
 check "its process is gone" wait_for 10 gone
 expect_out "node n2's own network is untouched" '198\.18\.0\.12/24' ip -n svcp-n2 -4 addr show
@@ -372,7 +372,7 @@ expect_out "node n2's own network is untouched" '198\.18\.0\.12/24' ip -n svcp-n
 # ---- IPv6: a second pod address from the node's IPv6 podCIDR, host-gw routes over the
 # nodes' IPv6 InternalIPs (derived by the agent from the interface holding --node-ip) ----
 if [ $V6 = 1 ]; then
-	kubectl delete pod -l app=fill --timeout=20s >/dev/null 2>&1
+	kubectl delete pod -l app=fill --timeout=60s >/dev/null 2>&1
 	cat >"$T_DIR/v6.yaml" <<'Y'
 apiVersion: v1
 kind: Pod

@@ -75,7 +75,7 @@ kill $WPID 2>/dev/null; wait $WPID 2>/dev/null
 [ "$(grep -c cs1 "$T_DIR/watch.out")" -ge 2 ] && ok "get -w receives the MODIFIED event" || fail "get -w receives the MODIFIED event" "$(cat "$T_DIR/watch.out")"
 
 # Namespace deletion deletes what is in it.
-expect_out "delete namespace" 'namespace "prod" deleted' $K delete ns prod --timeout=20s
+expect_out "delete namespace" 'namespace "prod" deleted' $K delete ns prod --timeout=60s
 expect_out "namespace contents gone" 'No resources found' $K get svc -n prod
 
 # Authentication: no token, wrong token.
