@@ -81,8 +81,8 @@ static void node_update(void *ud, const json_t *old, const json_t *o) { (void)ol
  * the agent's informers have synced (so the node's podCIDRs and addresses are known),
  * before the loop runs, and stop first at shutdown (agent_stop, and agent_free after a
  * failed start: a stop must accept a service that never started or already stopped, and
- * clear what it freed). Their state hangs off struct
- * agent (podctx.h); their threads are their own, never the agent loop's.
+ * clear what it freed). Their state hangs off struct agent (podctx.h); their threads are
+ * their own, never the agent loop's.
  *
  * To add one: a field in struct agent, one call in each function below, in start order
  * (stop in reverse). A service that fails to start fails agent_start with its reason. */
