@@ -54,8 +54,6 @@ void cli__strip_managed_fields(json_t *obj);
  * Go's encoder does, a final newline. Heap string. */
 char *cli__json_print(const json_t *v);
 
-/* Go's ShortHumanDuration ("0s", "45s", "3m", "5h", "12d", "2y"). */
-void cli__short_duration(int64_t seconds, char *buf, size_t len);
 /* kubectl describe's smartLabelFor: "creationTimestamp" -> "Creation Timestamp",
  * "apiVersion" -> "API Version". Heap string. */
 char *cli__smart_label(const char *field);

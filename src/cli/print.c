@@ -385,22 +385,6 @@ char *cli__json_print(const json_t *v)
 
 /* ---- describe ---- */
 
-void cli__short_duration(int64_t d, char *buf, size_t len)
-{
-	if (d < 0)
-		snprintf(buf, len, d > -1 ? "0s" : "<invalid>");
-	else if (d < 60)
-		snprintf(buf, len, "%llds", (long long)d);
-	else if (d < 3600)
-		snprintf(buf, len, "%lldm", (long long)(d / 60));
-	else if (d < 86400)
-		snprintf(buf, len, "%lldh", (long long)(d / 3600));
-	else if (d < 86400LL * 365)
-		snprintf(buf, len, "%lldd", (long long)(d / 86400));
-	else
-		snprintf(buf, len, "%lldy", (long long)(d / (86400LL * 365)));
-}
-
 static int char_class(unsigned char c)
 {
 	if (islower(c))
@@ -578,11 +562,11 @@ static void put_events(struct buf *b, const json_t *events, int64_t now)
 		if (tf < 0)
 			snprintf(first, sizeof(first), "<unknown>");
 		else
-			cli__short_duration(now - tf, first, sizeof(first));
+			api_human_duration(now - tf, first, sizeof(first));
 		if (tl < 0)
 			snprintf(last, sizeof(last), "<unknown>");
 		else
-			cli__short_duration(now - tl, last, sizeof(last));
+			api_human_duration(now - tl, last, sizeof(last));
 		long long count = json_integer_value(json_object_get(e, "count"));
 		if (count > 1)
 			snprintf(interval, sizeof(interval), "%s (x%lld over %s)", last, count, first);
