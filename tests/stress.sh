@@ -44,9 +44,10 @@ for i in $(seq 1 "$RUNS"); do
 	start=$SECONDS
 	make -C "$WORK" -s test >"$LOG/run-$i.log" 2>&1
 	rc=$?
-	last=$(tail -n 1 "$LOG/run-$i.log")
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/run-$i.log" | tail -n 1)
 	echo "run $i/$RUNS: exit $rc, $((SECONDS - start)) s: $last"
 	if [ $rc != 0 ] || ! printf '%s' "$last" | grep -Eq '^[0-9]+ passed, 0 failed'; then
+		[ -n "$last" ] || tail -n 5 "$LOG/run-$i.log" | sed 's/^/    /'
 		failed=$((failed + 1))
 		grep -E '^(FAIL|  tests/)' "$LOG/run-$i.log" | head -n 20 | sed 's/^/    /'
 	fi
