@@ -61,6 +61,15 @@ char *apiserver__prefix(const struct api_kind *k, const char *ns);
 char *apiserver__qualified(const struct api_kind *k);
 /* Parses a stored record into an object with resourceVersion set; NULL if corrupt. */
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
+/* The same for a record served in a list or a watch: NULL also when the record is larger
+ * than an object may be (apiserver__max_object), so one bad record never costs a list its
+ * memory or an informer its sync. The record can still be read and deleted by name. */
+json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override);
+/* The most bytes one object may have: the request body limit (3 MiB by default). */
+size_t apiserver__max_object(const struct apiserver *as);
+/* At start-up: names every stored object that cannot be decoded or is over the limit
+ * (logged as errors; they are left out of lists and watches). Returns how many. */
+size_t apiserver__check_stored(struct apiserver *as);
 
 /* Label and field selectors of a list, watch or deletecollection. */
 struct filter {

@@ -263,7 +263,7 @@ void apiserver__list(struct rq *q)
 		list_rev = l.rev;
 		rev = l.rev;
 		for (size_t i = 0; i < l.len; i++) {
-			json_t *o = apiserver__decode_kv(l.kvs[i], 0);
+			json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 			if (!o)
 				continue;
 			if (apiserver__filter_match(&f, o) && (!limit || (long long)json_array_size(items) < limit)) {
@@ -612,6 +612,13 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 {
 	json_t *base = *wp;
 	bool svc = is_service(q->k) && !finalize;
+	/* Every write is held to a request body's limit, whatever produced it (a patch, an
+	 * apply, a protobuf body): the store never takes an object it could not serve back. */
+	size_t lim = apiserver__max_object(q->as);
+	if (!finalize && api_json_size_max(base, lim) > lim) {
+		send_msg(q, -E2BIG, "Request entity too large: limit is %zu", lim);
+		return 1;
+	}
 	for (int attempt = 0; attempt < 16; attempt++) {
 		json_t *w = svc ? json_deep_copy(base) : json_incref(base);
 		struct svc_plan plan = {0};
@@ -1008,7 +1015,7 @@ void apiserver__patch(struct rq *q)
 		api_now(now, sizeof(now));
 		switch (type) {
 		case P_JSON:
-			rc = api_json_patch(old, patch, &res, err, sizeof(err));
+			rc = api_json_patch_limit(old, patch, apiserver__max_object(q->as), &res, err, sizeof(err));
 			break;
 		case P_MERGE:
 			res = api_merge_patch(old, patch);
@@ -1035,6 +1042,12 @@ void apiserver__patch(struct rq *q)
 			break;
 		}
 		json_decref(conflicts);
+		if (rc == -E2BIG) {
+			send_msg(q, -E2BIG, "Request entity too large: %s", err);
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
 		if (rc < 0) {
 			/* kube-apiserver answers a patch that cannot apply with 422 (json patch) or 400. */
 			send_msg(q, type == P_JSON ? ERR_INVALID : -EBADMSG, "%s", err[0] ? err : "the patch could not be applied");

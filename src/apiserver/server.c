@@ -111,6 +111,50 @@ json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override)
 	return o;
 }
 
+size_t apiserver__max_object(const struct apiserver *as)
+{
+	return as->o.max_body ? as->o.max_body : 3 * 1024 * 1024;
+}
+
+json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override)
+{
+	if (kv->value_len > apiserver__max_object(as)) {
+		log_debug("store: %s holds %zu bytes, over the object limit: left out", kv->key, kv->value_len);
+		return NULL;
+	}
+	return apiserver__decode_kv(kv, rev_override);
+}
+
+size_t apiserver__check_stored(struct apiserver *as)
+{
+	struct store_list l;
+	size_t bad = 0;
+	if (store_range(as->store, "/registry/", NULL, 0, 0, &l) < 0)
+		return 0;
+	static const char alloc[] = "/registry/allocations/";
+	for (size_t i = 0; i < l.len; i++) {
+		const struct store_kv *kv = l.kvs[i];
+		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1))
+			continue;
+		if (kv->value_len > apiserver__max_object(as)) {
+			log_error("store: %s holds %zu bytes, more than the %zu an object may have: it is left out of "
+				  "lists and watches; delete it by name",
+				  kv->key, kv->value_len, apiserver__max_object(as));
+			bad++;
+			continue;
+		}
+		json_t *o = apiserver__decode_kv(kv, 0);
+		if (!o) {
+			log_error("store: %s is not a JSON object: it is left out of lists and watches; delete it by name",
+				  kv->key);
+			bad++;
+		}
+		json_decref(o);
+	}
+	store_list_fini(&l);
+	return bad;
+}
+
 static bool public_path(const char *p)
 {
 	return !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz") || !strcmp(p, "/version") ||
@@ -459,6 +503,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 		.max_conns = o->max_conns ? o->max_conns : 1024,
 	};
+	apiserver__check_stored(as);
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {
 		snprintf(err, errlen, "bootstrap: %s", err_str(rc));
