@@ -161,7 +161,7 @@ static bool public_path(const char *p)
 	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
 }
 
-static bool authorized(struct apiserver *as, struct http_req *r)
+static bool authorized(struct apiserver *as, const struct http_req *r)
 {
 	const char *h = http_req_header(r, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -171,6 +171,12 @@ static bool authorized(struct apiserver *as, struct http_req *r)
 		t++;
 	size_t n = strlen(as->token);
 	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+}
+
+/* The head check of httpd (before any body byte is read): public paths, or the token. */
+static bool authorize_head(void *ud, const struct http_req *r)
+{
+	return public_path(r->path) || authorized(ud, r);
 }
 
 /* Splits the path into at most max segments; returns how many (or -1 if too many). */
@@ -304,6 +310,12 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
 	struct apiserver *as = ud;
 	if (public_path(r->path)) {
+		/* Anyone may reach these: they answer GET (and HEAD) and nothing else. */
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
+					       json_object());
+			return;
+		}
 		if (!strcmp(r->path, "/version")) {
 			apiserver__discovery(as, c, r);
 			return;
@@ -472,7 +484,11 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	rc = apiserver__svc_config(&as->o, &as->svc_cfg, err, errlen);
 	if (rc < 0)
 		goto fail;
-	mkdir(as->data_dir, 0700);
+	if ((mkdir(as->data_dir, 0700) < 0 && errno != EEXIST) || chmod(as->data_dir, 0700) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "data dir %s: %s", as->data_dir, strerror(-rc));
+		goto fail;
+	}
 	rc = load_token(as, err, errlen);
 	if (rc < 0)
 		goto fail;
@@ -502,6 +518,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.key_file = as->o.insecure_http ? NULL : keyf,
 		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 		.max_conns = o->max_conns ? o->max_conns : 1024,
+		.authorize = authorize_head,
 	};
 	apiserver__check_stored(as);
 	rc = apiserver__bootstrap(as);

@@ -51,6 +51,24 @@ void http_req_fini(struct http_req *req);
  * *consumed set, -EAGAIN when incomplete, -EBADMSG when malformed, -E2BIG past max_body. */
 int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed);
 
+/* The same decoder fed piece by piece as bytes arrive, so a body sent in tiny chunks
+ * costs time linear in its size (each byte is looked at once). Init, then feed each new
+ * run of bytes: data is appended to out; returns 0 when the body ended (*used = bytes of
+ * in[0..len) that belonged to it), -EAGAIN when it wants more (*used = len), -EBADMSG
+ * or -E2BIG as above. */
+struct http_chunked {
+	int state;
+	size_t size;	 /* chunk size being read, then bytes of it still to come */
+	size_t line;	 /* bytes of the size line so far */
+	size_t total;	 /* body bytes so far */
+	size_t trailers; /* trailer bytes so far */
+	bool colon;	 /* the current trailer line has a ':' */
+};
+struct buf;
+void http_chunked_init(struct http_chunked *st);
+int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_t max_body, struct buf *out,
+		      size_t *used);
+
 /* Header value by case-insensitive name, or NULL. */
 const char *http_req_header(const struct http_req *r, const char *name);
 /* Percent-decodes the value of query parameter name into a heap string (caller frees);
@@ -94,6 +112,11 @@ struct httpd_opts {
 	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
 	int max_conns;		   /* default 1024 */
 	int idle_timeout_ms;	   /* keep-alive idle and slow-client read timeout; default 60000 */
+	/* Called on each request head before a byte of its body is read (so an anonymous
+	 * client costs no body buffering). False: the server answers 401 with a Status
+	 * (Unauthorized) and closes the connection. NULL: every request passes. ud is the
+	 * handler's. Runs on the connection's thread; must not block. */
+	bool (*authorize)(void *ud, const struct http_req *r);
 };
 
 struct httpd;

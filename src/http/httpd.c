@@ -79,6 +79,7 @@ struct http_conn {
 	bool close_after;
 	bool broken; /* a write failed: the connection is unusable */
 	bool linger; /* drain input before closing so the client reads our answer */
+	bool authenticated; /* a request on it passed authorize (admission counts it apart) */
 };
 
 struct httpd {
@@ -507,23 +508,34 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 		want_continue = true;
 	}
 	if (req->chunked) {
-		/* Raw chunked bytes are bounded too: tiny chunks cost up to ~6x their data. */
-		size_t raw_max = o->max_body * 8 + 65536;
+		/* Decoded as the bytes arrive, and the raw bytes dropped once decoded: linear in
+		 * time, and memory holds the body once. Raw bytes are bounded too: tiny chunks
+		 * cost up to ~6x their data. */
+		size_t raw_max = o->max_body * 8 + 65536, raw = 0;
+		struct http_chunked st;
+		struct buf body;
+		http_chunked_init(&st);
+		buf_init(&body);
 		for (;;) {
-			char *body;
-			size_t blen, used;
-			int rc = http_parse_chunked(c->in.data + hl, c->in.len - hl, o->max_body, &body, &blen, &used);
+			size_t used = 0;
+			int rc = http_chunked_feed(&st, c->in.data + hl, c->in.len - hl, o->max_body, &body, &used);
+			raw += used;
 			if (rc == 0) {
-				req->body = body;
-				req->body_len = blen;
+				req->body_len = body.len;
+				buf_putc(&body, 0);
+				req->body = buf_take(&body);
 				*consumed = hl + used;
 				return 0;
 			}
-			if (rc == -E2BIG || (rc == -EAGAIN && c->in.len - hl > raw_max)) {
+			c->in.len = hl; /* every byte was fed: only the head stays */
+			c->in.data[hl] = 0;
+			if (rc == -E2BIG || (rc == -EAGAIN && raw > raw_max)) {
+				buf_fini(&body);
 				send_error(c, 413, "RequestEntityTooLarge", "request body too large", NULL);
 				return -1;
 			}
 			if (rc != -EAGAIN) {
+				buf_fini(&body);
 				send_error(c, 400, "BadRequest", "malformed chunked request body", NULL);
 				return -1;
 			}
@@ -531,11 +543,14 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 				send_continue(c, &sent_continue);
 			ssize_t n = fill(c, now_ms() + o->idle_timeout_ms);
 			if (n == -ETIMEDOUT) {
+				buf_fini(&body);
 				send_error(c, 408, "Timeout", "timed out reading the request body", NULL);
 				return -1;
 			}
-			if (n <= 0)
+			if (n <= 0) {
+				buf_fini(&body);
 				return 1;
+			}
 		}
 	}
 	long long cl = req->content_length > 0 ? req->content_length : 0;
@@ -588,6 +603,12 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
+		if (d->o.authorize && !d->o.authorize(d->ud, &req)) {
+			send_error(c, 401, "Unauthorized", "Unauthorized", NULL);
+			http_req_fini(&req);
+			return;
+		}
+		c->authenticated = true;
 		rc = read_body(c, &req, hl, &consumed);
 		if (rc != 0) {
 			http_req_fini(&req);

@@ -8,6 +8,7 @@
 #include "api/object.h"
 #include "api/patch.h"
 #include "base/buf.h"
+#include "base/mem.h"
 #include "harness/t.h"
 
 /* The issue's patch: add a 1000-byte annotation, then n copies of the whole map into itself. */
@@ -123,4 +124,18 @@ TEST(bounds_annotations_as_kubernetes)
 	free(s);
 	json_decref(a);
 	free(v);
+}
+
+/* Issue 19 item 9: qsort(NULL, 0) is undefined (UBSan halts); xqsort takes empty arrays. */
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+TEST(bounds_xqsort_empty_and_null)
+{
+	xqsort(NULL, 0, sizeof(int), cmp_int);
+	int v[] = {3, 1, 2};
+	xqsort(v, 3, sizeof(int), cmp_int);
+	ASSERT(v[0] == 1 && v[1] == 2 && v[2] == 3);
 }
