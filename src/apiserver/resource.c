@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "api/codec.h"
 #include "api/kinds.h"
@@ -217,6 +219,106 @@ static int parse_continue(const char *tok, int64_t *rev, char **start)
 	return 0;
 }
 
+/* kube-apiserver's "Too large resource version" (a Timeout with a cause, Retry-After 1). */
+static void send_too_large_rv(struct rq *q, int64_t want, int64_t cur)
+{
+	char *m = xasprintf("Timeout: Too large resource version: %lld, current: %lld", (long long)want, (long long)cur);
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:i}, s:i}", "kind", "Status",
+			       "apiVersion", "v1", "metadata", "status", "Failure", "message", m, "reason", "Timeout",
+			       "details", "causes", "reason", "ResourceVersionTooLarge", "message",
+			       "Too large resource version", "retryAfterSeconds", 1, "code", 504);
+	char *body = json_dumps(st, JSON_COMPACT);
+	http_send(q->c, 504, "application/json", "Retry-After: 1\r\n", body, strlen(body));
+	free(body);
+	json_decref(st);
+	free(m);
+}
+
+/* The resourceVersion and resourceVersionMatch of a list, as kube-apiserver reads them
+ * (ValidateListOptions, then the storage's semantics):
+ *   unset or "0"              the current state
+ *   N, NotOlderThan or unset  the current state once the store has reached N; it waits
+ *                             up to 3 s for that (the watch cache's blockTimeout), then
+ *                             504 "Too large resource version" with Retry-After
+ *   N, Exact                  the state at revision N: 410 when compacted, 504 when future
+ * Sets *rev (0 = current). Returns 0, or < 0 after answering. */
+static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
+{
+	char *rvs = http_query_get(q->r->query, "resourceVersion");
+	char *match = http_query_get(q->r->query, "resourceVersionMatch");
+	int rc = -1;
+	*rev = 0;
+	if (match && *match) {
+		struct api_errs e;
+		api_errs_init(&e);
+		if (!rvs || !*rvs)
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided");
+		if (has_continue)
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided");
+		if (strcmp(match, "Exact") && strcmp(match, "NotOlderThan")) {
+			static const char *const ok[] = {"Exact", "NotOlderThan", "", NULL};
+			json_t *v = json_string(match);
+			api_err_not_supported(&e, "resourceVersionMatch", v, ok);
+			json_decref(v);
+		}
+		if (!strcmp(match, "Exact") && rvs && !strcmp(rvs, "0"))
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+		if (api_errs_count(&e)) {
+			json_t *causes = json_incref(e.causes);
+			struct buf b;
+			buf_init(&b);
+			buf_puts(&b, "ListOptions.meta.k8s.io \"\" is invalid: ");
+			size_t i;
+			json_t *c;
+			if (json_array_size(causes) > 1)
+				buf_putc(&b, '[');
+			json_array_foreach(causes, i, c)
+				buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
+			if (json_array_size(causes) > 1)
+				buf_putc(&b, ']');
+			apiserver__send_status(q->c, ERR_INVALID, b.data,
+					       json_pack("{s:s, s:s, s:o}", "group", "meta.k8s.io", "kind", "ListOptions", "causes", causes));
+			buf_fini(&b);
+			api_errs_fini(&e);
+			goto out;
+		}
+		api_errs_fini(&e);
+	}
+	if (!rvs || !*rvs || !strcmp(rvs, "0")) {
+		rc = 0;
+		goto out;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(rvs, &end, 10);
+	if (*rvs < '0' || *rvs > '9' || *end || errno || v > INT64_MAX) {
+		send_msg(q, -EBADMSG, "resourceVersion: Invalid value: \"%s\": strconv.ParseUint: parsing \"%s\": %s", rvs,
+			 rvs, errno == ERANGE || (v > INT64_MAX && !*end) ? "value out of range" : "invalid syntax");
+		goto out;
+	}
+	int64_t want = (int64_t)v, cur = store_rev(q->as->store);
+	bool exact = match && !strcmp(match, "Exact");
+	/* Not there yet: wait (bounded) for the store to reach it, as the watch cache does. */
+	for (int i = 0; i < 60 && want > cur && !exact; i++) {
+		usleep(50000);
+		cur = store_rev(q->as->store);
+	}
+	if (want > cur) {
+		send_too_large_rv(q, want, cur);
+		goto out;
+	}
+	if (exact && want < store_compact_rev(q->as->store)) {
+		apiserver__send_status(q->c, ERR_EXPIRED, "The resourceVersion for the provided list is too old.", NULL);
+		goto out;
+	}
+	*rev = exact ? want : 0;
+	rc = 0;
+out:
+	free(rvs);
+	free(match);
+	return rc;
+}
+
 void apiserver__list(struct rq *q)
 {
 	struct filter f;
@@ -229,6 +331,8 @@ void apiserver__list(struct rq *q)
 		limit = 0;
 	int64_t rev = 0;
 	char *start = NULL;
+	if (list_rv(q, cont && *cont, &rev) < 0)
+		goto out;
 	if (cont && *cont && parse_continue(cont, &rev, &start) < 0) {
 		send_msg(q, -EBADMSG, "invalid continue token");
 		goto out;

@@ -174,9 +174,11 @@ static bool authorized(struct apiserver *as, const struct http_req *r)
 }
 
 /* The head check of httpd (before any body byte is read): public paths, or the token. */
-static bool authorize_head(void *ud, const struct http_req *r)
+static int authorize_head(void *ud, const struct http_req *r)
 {
-	return public_path(r->path) || authorized(ud, r);
+	if (authorized(ud, r))
+		return HTTP_AUTH_OK;
+	return public_path(r->path) ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
 }
 
 /* Splits the path into at most max segments; returns how many (or -1 if too many). */

@@ -103,6 +103,8 @@ const char *http_conn_peer(const struct http_conn *c);
 
 typedef void (*http_handler)(void *ud, struct http_conn *c, struct http_req *r);
 
+enum { HTTP_AUTH_DENY, HTTP_AUTH_PUBLIC, HTTP_AUTH_OK };
+
 struct httpd_opts {
 	const char *bind_address;  /* "127.0.0.1", "::1", "0.0.0.0" */
 	int port;		   /* 0 = pick a free port (see httpd_port) */
@@ -112,11 +114,24 @@ struct httpd_opts {
 	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
 	int max_conns;		   /* default 1024 */
 	int idle_timeout_ms;	   /* keep-alive idle and slow-client read timeout; default 60000 */
+	int handshake_timeout_ms;  /* TLS handshake, from accept; default 5000 (at most idle) */
+	/* Until a request on it is authenticated, a connection has this long for each request
+	 * head, in all (not per byte: a byte a second does not keep it), and the same for each
+	 * wait after; default 10000 (at most idle). Authenticated connections wait idle_timeout_ms. */
+	int anon_timeout_ms;
+	/* Connections not (yet) authenticated: at most max_anon_per_addr from one client
+	 * address (default 64) and max_anon in all (default max_conns / 2, so authenticated
+	 * clients always keep the other half). Past either the socket is closed at accept,
+	 * before any TLS work. */
+	int max_anon_per_addr;
+	int max_anon;
 	/* Called on each request head before a byte of its body is read (so an anonymous
-	 * client costs no body buffering). False: the server answers 401 with a Status
-	 * (Unauthorized) and closes the connection. NULL: every request passes. ud is the
+	 * client costs no body buffering). HTTP_AUTH_DENY: the server answers 401 with a
+	 * Status (Unauthorized) and closes the connection; HTTP_AUTH_PUBLIC: served, and the
+	 * connection stays anonymous; HTTP_AUTH_OK: served, and the connection counts as
+	 * authenticated from now on. NULL: every request is HTTP_AUTH_OK. ud is the
 	 * handler's. Runs on the connection's thread; must not block. */
-	bool (*authorize)(void *ud, const struct http_req *r);
+	int (*authorize)(void *ud, const struct http_req *r);
 };
 
 struct httpd;

@@ -52,6 +52,8 @@
 #include "base/mem.h"
 
 #define REJECT_SLOTS 16
+#define REJECT_TIMEOUT_MS 2000 /* a reject slot's whole life: handshake, head, 429 */
+#define ANON_BUCKETS 256
 #define READ_CHUNK 16384
 #define MIN_WRITE_TIMEOUT_MS 30000
 #define LINGER_MS 1000
@@ -80,6 +82,16 @@ struct http_conn {
 	bool broken; /* a write failed: the connection is unusable */
 	bool linger; /* drain input before closing so the client reads our answer */
 	bool authenticated; /* a request on it passed authorize (admission counts it apart) */
+	bool anon_counted;  /* counted in d->nanon and its address's entry (under d->mu) */
+	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
+	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
+};
+
+/* Anonymous connections per client address (chained hash, entries freed at zero). */
+struct anon_entry {
+	struct anon_entry *next;
+	unsigned char addr[16];
+	int n;
 };
 
 struct httpd {
@@ -95,6 +107,8 @@ struct httpd {
 	struct http_conn *conns; /* all not yet joined, under mu */
 	int nlive;		 /* serving connections, under mu */
 	int nreject;		 /* rejecting connections, under mu */
+	int nanon;		 /* connections not yet authenticated, under mu */
+	struct anon_entry *anon[ANON_BUCKETS]; /* per client address, under mu */
 	atomic_bool stopping;
 };
 
@@ -103,6 +117,58 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned anon_hash(const unsigned char *a)
+{
+	unsigned h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h % ANON_BUCKETS;
+}
+
+/* Counts one more anonymous connection from addr unless a cap is reached. Caller holds mu. */
+static bool anon_admit(struct httpd *d, const unsigned char *addr)
+{
+	if (d->nanon >= d->o.max_anon)
+		return false;
+	struct anon_entry **pp = &d->anon[anon_hash(addr)];
+	for (; *pp; pp = &(*pp)->next)
+		if (!memcmp((*pp)->addr, addr, 16))
+			break;
+	if (*pp && (*pp)->n >= d->o.max_anon_per_addr)
+		return false;
+	if (!*pp) {
+		*pp = xcalloc(1, sizeof(**pp));
+		memcpy((*pp)->addr, addr, 16);
+	}
+	(*pp)->n++;
+	d->nanon++;
+	return true;
+}
+
+/* Takes back what anon_admit counted. Caller holds mu. */
+static void anon_release(struct httpd *d, const unsigned char *addr)
+{
+	for (struct anon_entry **pp = &d->anon[anon_hash(addr)]; *pp; pp = &(*pp)->next) {
+		if (memcmp((*pp)->addr, addr, 16))
+			continue;
+		d->nanon--;
+		if (--(*pp)->n == 0) {
+			struct anon_entry *e = *pp;
+			*pp = e->next;
+			free(e);
+		}
+		return;
+	}
+}
+
+/* The deadline of a read that would otherwise wait ms: an anonymous connection's waits
+ * all end by its anon_deadline. */
+static int64_t read_deadline(const struct http_conn *c, int ms)
+{
+	int64_t dl = now_ms() + ms;
+	return !c->authenticated && c->anon_deadline && c->anon_deadline < dl ? c->anon_deadline : dl;
 }
 
 static int write_timeout_ms(const struct httpd *d)
@@ -451,7 +517,9 @@ static ssize_t fill(struct http_conn *c, int64_t deadline)
 static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int64_t first_deadline)
 {
 	const struct httpd_opts *o = &c->d->o;
-	int64_t deadline = c->in.len ? now_ms() + o->idle_timeout_ms : first_deadline;
+	int64_t deadline = c->in.len ? read_deadline(c, o->idle_timeout_ms) : first_deadline;
+	if (!c->authenticated && c->anon_deadline && c->anon_deadline < deadline)
+		deadline = c->anon_deadline;
 	for (;;) {
 		if (c->in.len) {
 			int rc = http_parse_head(c->in.data, c->in.len, o->max_head, req, hl);
@@ -481,7 +549,7 @@ static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int6
 		if (n < 0)
 			return 1;
 		if (!started)
-			deadline = now_ms() + o->idle_timeout_ms;
+			deadline = read_deadline(c, o->idle_timeout_ms);
 	}
 }
 
@@ -541,7 +609,7 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 			}
 			if (want_continue)
 				send_continue(c, &sent_continue);
-			ssize_t n = fill(c, now_ms() + o->idle_timeout_ms);
+			ssize_t n = fill(c, read_deadline(c, o->idle_timeout_ms));
 			if (n == -ETIMEDOUT) {
 				buf_fini(&body);
 				send_error(c, 408, "Timeout", "timed out reading the request body", NULL);
@@ -563,7 +631,8 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 		send_continue(c, &sent_continue);
 	while (c->in.len < need) {
 		buf_reserve(&c->in, need - c->in.len);
-		ssize_t n = conn_read(c, c->in.data + c->in.len, c->in.cap - c->in.len - 1, now_ms() + o->idle_timeout_ms);
+		ssize_t n = conn_read(c, c->in.data + c->in.len, c->in.cap - c->in.len - 1,
+				      read_deadline(c, o->idle_timeout_ms));
 		if (n == -ETIMEDOUT) {
 			send_error(c, 408, "Timeout", "timed out reading the request body", NULL);
 			return -1;
@@ -603,12 +672,20 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
-		if (d->o.authorize && !d->o.authorize(d->ud, &req)) {
+		int auth = d->o.authorize ? d->o.authorize(d->ud, &req) : HTTP_AUTH_OK;
+		if (auth == HTTP_AUTH_DENY) {
 			send_error(c, 401, "Unauthorized", "Unauthorized", NULL);
 			http_req_fini(&req);
 			return;
 		}
-		c->authenticated = true;
+		if (auth == HTTP_AUTH_OK && !c->authenticated) {
+			c->authenticated = true;
+			pthread_mutex_lock(&d->mu);
+			if (c->anon_counted)
+				anon_release(d, c->addr);
+			c->anon_counted = false;
+			pthread_mutex_unlock(&d->mu);
+		}
 		rc = read_body(c, &req, hl, &consumed);
 		if (rc != 0) {
 			http_req_fini(&req);
@@ -625,6 +702,8 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		http_req_fini(&req);
 		if (c->close_after || c->broken || atomic_load(&d->stopping))
 			return;
+		if (!c->authenticated)
+			c->anon_deadline = now_ms() + d->o.anon_timeout_ms;
 		memmove(c->in.data, c->in.data + consumed, c->in.len - consumed);
 		c->in.len -= consumed;
 		c->in.data[c->in.len] = 0;
@@ -636,7 +715,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 /* Over the connection limit: read the request head (briefly), answer 429, close. */
 static void serve_reject(struct http_conn *c)
 {
-	int64_t deadline = now_ms() + (c->d->o.idle_timeout_ms < 2000 ? c->d->o.idle_timeout_ms : 2000);
+	int64_t deadline = c->anon_deadline;
 	for (;;) {
 		struct http_req req;
 		size_t hl;
@@ -732,14 +811,18 @@ static void *conn_main(void *arg)
 {
 	struct http_conn *c = arg;
 	struct httpd *d = c->d;
-	int64_t deadline = now_ms() + d->o.idle_timeout_ms;
 	buf_init(&c->in);
-	if (d->ctx && tls_handshake(c, deadline) < 0)
+	/* A reject slot lives REJECT_TIMEOUT_MS in all; a serving connection has a short
+	 * handshake deadline, then anon_timeout_ms for its first request head. */
+	int64_t t0 = now_ms();
+	int64_t hs = t0 + (c->reject ? REJECT_TIMEOUT_MS : d->o.handshake_timeout_ms);
+	if (d->ctx && tls_handshake(c, hs) < 0)
 		goto out;
+	c->anon_deadline = c->reject ? t0 + REJECT_TIMEOUT_MS : now_ms() + d->o.anon_timeout_ms;
 	if (c->reject)
 		serve_reject(c);
 	else
-		serve(c, deadline);
+		serve(c, c->anon_deadline);
 out:
 	if (c->ssl) {
 		if (!c->broken) {
@@ -758,6 +841,9 @@ out:
 	close(c->fd);
 	c->fd = -1;
 	c->done = true;
+	if (c->anon_counted)
+		anon_release(d, c->addr);
+	c->anon_counted = false;
 	if (c->reject)
 		d->nreject--;
 	else
@@ -787,6 +873,18 @@ static void reap(struct httpd *d, bool all)
 		dead = c->next;
 		pthread_join(c->thr, NULL);
 		free(c);
+	}
+}
+
+/* The client address as 16 bytes (IPv4 as v4-mapped IPv6), the key of admission. */
+static void peer_addr(const struct sockaddr_storage *ss, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 	}
 }
 
@@ -841,9 +939,20 @@ static void *accept_main(void *arg)
 		c->d = d;
 		c->fd = fd;
 		format_peer(&ss, c->peer, sizeof(c->peer));
+		peer_addr(&ss, c->addr);
 		pthread_mutex_lock(&d->mu);
+		/* Admission: an anonymous flood from one address (or from many, past half the
+		 * slots) is closed here, before any TLS work, and never holds a slot. */
+		if (!anon_admit(d, c->addr)) {
+			pthread_mutex_unlock(&d->mu);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->anon_counted = true;
 		if (d->nlive >= d->o.max_conns) {
 			if (d->nreject >= REJECT_SLOTS) {
+				anon_release(d, c->addr);
 				pthread_mutex_unlock(&d->mu);
 				close(fd);
 				free(c);
@@ -859,6 +968,7 @@ static void *accept_main(void *arg)
 		if (pthread_create(&c->thr, NULL, conn_main, c) != 0) {
 			log_warn("http: cannot start a connection thread");
 			d->conns = c->next;
+			anon_release(d, c->addr);
 			if (c->reject)
 				d->nreject--;
 			else
@@ -1001,6 +1111,15 @@ int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct htt
 		d->o.max_conns = 1024;
 	if (d->o.idle_timeout_ms <= 0)
 		d->o.idle_timeout_ms = 60000;
+	/* An anonymous client never waits longer than an authenticated one. */
+	if (d->o.handshake_timeout_ms <= 0)
+		d->o.handshake_timeout_ms = d->o.idle_timeout_ms < 5000 ? d->o.idle_timeout_ms : 5000;
+	if (d->o.anon_timeout_ms <= 0)
+		d->o.anon_timeout_ms = d->o.idle_timeout_ms < 10000 ? d->o.idle_timeout_ms : 10000;
+	if (d->o.max_anon_per_addr <= 0)
+		d->o.max_anon_per_addr = 64;
+	if (d->o.max_anon <= 0)
+		d->o.max_anon = d->o.max_conns / 2 > 0 ? d->o.max_conns / 2 : 1;
 	d->h = h;
 	d->ud = ud;
 	d->lfd = d->wake[0] = d->wake[1] = -1;
@@ -1060,6 +1179,12 @@ void httpd_stop(struct httpd *d)
 			shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->mu);
 	reap(d, true);
+	for (int i = 0; i < ANON_BUCKETS; i++)
+		while (d->anon[i]) {
+			struct anon_entry *e = d->anon[i];
+			d->anon[i] = e->next;
+			free(e);
+		}
 	close(d->wake[0]);
 	close(d->wake[1]);
 	SSL_CTX_free(d->ctx);

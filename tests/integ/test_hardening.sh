@@ -125,6 +125,21 @@ kill -0 "$SERVER_PID" && ok "server alive after the bare Service" || fail "serve
 
 # 10. The data directory and the store are the owner's only, whatever they were before.
 chmod 0755 "$T_DIR/data"; chmod 0644 "$T_DIR/data/state.db"
+# 8. list honours resourceVersion and resourceVersionMatch as kube-apiserver does.
+api POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"rv1"},"spec":{"ports":[{"port":80}]}}' >/dev/null
+cur=$(api GET $SVC | head -n -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+api POST $SVC -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"rv2"},"spec":{"ports":[{"port":80}]}}' >/dev/null
+names_at() { api GET "$SVC?$1" | head -n -1 | python3 -c 'import json,sys; print(" ".join(sorted(i["metadata"]["name"] for i in json.load(sys.stdin)["items"])))'; }
+n_exact=$(names_at "resourceVersion=$cur&resourceVersionMatch=Exact")
+n_now=$(names_at "resourceVersion=$cur&resourceVersionMatch=NotOlderThan")
+case "$n_exact" in *rv1*rv2* | *rv2*) fail "Exact lists the state at that revision" "$n_exact" ;; *rv1*) ok "Exact lists the state at that revision" ;; *) fail "Exact lists the state at that revision" "$n_exact" ;; esac
+case "$n_now" in *rv2*) ok "NotOlderThan lists the current state" ;; *) fail "NotOlderThan lists the current state" "$n_now" ;; esac
+code_is "resourceVersion=abc: 400" 400 'resourceVersion: Invalid value: ..abc..: strconv.ParseUint' GET "$SVC?resourceVersion=abc"
+code_is "future resourceVersion: 504 Too large resource version" 504 'Too large resource version: 99999999, current: [0-9]+.*ResourceVersionTooLarge' GET "$SVC?resourceVersion=99999999"
+expect_out "future resourceVersion: Retry-After" '^Retry-After: 1' sh -c "curl -sS -D - -o /dev/null --max-time 10 --cacert '$CA' -H 'Authorization: Bearer $TOKEN' '$URL$SVC?resourceVersion=99999999&resourceVersionMatch=Exact' | tr -d '\r'"
+code_is "resourceVersionMatch without resourceVersion: 422" 422 'resourceVersionMatch is forbidden unless resourceVersion is provided' GET "$SVC?resourceVersionMatch=Exact"
+code_is "resourceVersionMatch=Exact with 0: 422" 422 'forbidden for resourceVersion' GET "$SVC?resourceVersion=0&resourceVersionMatch=Exact"
+code_is "resourceVersionMatch=Sometimes: 422" 422 'Unsupported value: ..Sometimes' GET "$SVC?resourceVersion=1&resourceVersionMatch=Sometimes"
 # A store that holds an object too big to serve and one that is not JSON (written there
 # before this fix, or by hand): the server starts, names both keys, and serves the rest.
 stop_server
@@ -142,7 +157,7 @@ for key, val in (("/registry/core/services/default/huge", huge), ("/registry/cor
 db.execute("UPDATE meta SET v=? WHERE k='rev'", (rev,))
 db.commit()
 PY
-start_server || fail "server starts with a 20 MB and a corrupt object in the store"
+start_server --history-revisions 100 || fail "server starts with a 20 MB and a corrupt object in the store"
 modes=$(stat -c '%n %a' "$T_DIR/data" "$T_DIR/data"/state.db* | sed "s|$T_DIR/||")
 if printf '%s\n' "$modes" | awk '$1 == "data" && $2 != "700" {b=1} $1 != "data" && $2 != "600" {b=1} END {exit b}'; then
 	ok "data dir 0700, state.db and its -wal/-shm 0600 after a restart"
@@ -156,5 +171,8 @@ if [ -n "$SERVER_PID" ]; then
 		ok "start-up names the bad keys" || fail "start-up names the bad keys" "$(tail -20 "$T_DIR/server.err")"
 	expect_out "the rest is served" 'ann' kubectl get svc -o name
 	code_is "the bad object can be deleted by name" 200 'Success|"name":"huge"' DELETE $SVC/huge
+	# 8 again: a compacted revision asked for Exact is 410 Gone (history kept: 100 revisions).
+	for i in $(seq 1 130); do api PATCH $SVC/ann -H 'Content-Type: application/merge-patch+json' -d "{\"metadata\":{\"labels\":{\"n\":\"$i\"}}}" >/dev/null; done
+	code_is "compacted resourceVersion with Exact: 410" 410 'The resourceVersion for the provided list is too old' GET "$SVC?resourceVersion=2&resourceVersionMatch=Exact"
 fi
 finish
