@@ -29,6 +29,10 @@ struct apiserver {
 	pthread_cond_t ns_cond;
 	bool ns_dirty;
 	bool stopping;
+	/* Serving certificate rotation (certs.c), under ns_mu. */
+	pthread_t cert_thread;
+	pthread_cond_t cert_cond;
+	char *cert_names; /* the names the certificate was last ensured for, comma-joined */
 };
 
 /* One API request, parsed from the path and query. */
@@ -125,6 +129,16 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 void apiserver__svc_release_ops(const json_t *svc, struct svc_plan *plan);
 void apiserver__svc_plan_fini(struct svc_plan *p);
 int apiserver__svc_repair(struct apiserver *as);
+
+/* Certificates (certs.c). The names the serving certificate must cover (NULL-terminated,
+ * heap; free with apiserver__sans_free): localhost, the kubernetes Service's names and
+ * first IP of each service range, bind/advertise addresses, the host's addresses. */
+char **apiserver__sans(const struct apiserver *as);
+void apiserver__sans_free(char **v);
+/* Ensures CA and serving certificate in <data-dir>/pki for apiserver__sans(). Blocks. */
+int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
+/* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
+void *apiserver__certs_watch(void *arg);
 
 /* Deletes one stored object now (used by the namespace finalizer). */
 int apiserver__delete_key(struct apiserver *as, const char *key);

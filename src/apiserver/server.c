@@ -477,6 +477,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	as->store = st;
 	pthread_mutex_init(&as->ns_mu, NULL);
 	pthread_cond_init(&as->ns_cond, NULL);
+	pthread_cond_init(&as->cert_cond, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
 		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
@@ -497,15 +498,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
 	if (!as->o.insecure_http) {
-		const char *sans[8] = {"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default",
-				       "kubernetes.default.svc", NULL, NULL};
-		int ns = 6;
-		if (strcmp(as->o.bind_address, "0.0.0.0") && strcmp(as->o.bind_address, "::") &&
-		    !is_loopback(as->o.bind_address))
-			sans[ns++] = as->o.bind_address;
-		if (as->o.advertise_address && *as->o.advertise_address)
-			sans[ns++] = as->o.advertise_address;
-		rc = pki_ensure(pkidir, sans, err, errlen);
+		rc = apiserver__certs_ensure(as, err, errlen);
 		if (rc < 0) {
 			free(pkidir);
 			free(certf);
@@ -549,9 +542,12 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		goto fail;
 	}
 	pthread_create(&as->ns_thread, NULL, apiserver__ns_finalizer, as);
+	if (!as->o.insecure_http)
+		pthread_create(&as->cert_thread, NULL, apiserver__certs_watch, as);
 	*out = as;
 	return 0;
 fail:
+	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
 	free(as);
@@ -575,9 +571,13 @@ void apiserver_stop(struct apiserver *as)
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
 	pthread_cond_broadcast(&as->ns_cond);
+	pthread_cond_broadcast(&as->cert_cond);
 	pthread_mutex_unlock(&as->ns_mu);
+	if (!as->o.insecure_http)
+		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
 	pthread_join(as->ns_thread, NULL);
+	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
 	free(as);

@@ -141,6 +141,9 @@ struct httpd;
  * not kept. Sets SIGPIPE to SIG_IGN for the process (TLS writes go through write(2)). */
 int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen);
 int httpd_port(const struct httpd *d);
+/* Serves new connections with this certificate and key (PEM files) from now on; open
+ * connections keep theirs. Returns 0, or a negative code with err (the old one stays). */
+int httpd_reload_cert(struct httpd *d, const char *cert_file, const char *key_file, char *err, size_t errlen);
 /* Stops accepting, closes every connection (streams see write errors) and joins threads.
  * Blocks until every running handler has returned. */
 void httpd_stop(struct httpd *d);

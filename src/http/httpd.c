@@ -754,7 +754,9 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 			c->linger = true;
 		return -EPROTO;
 	}
+	pthread_mutex_lock(&c->d->mu); /* httpd_reload_cert swaps the context */
 	c->ssl = SSL_new(c->d->ctx);
+	pthread_mutex_unlock(&c->d->mu);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
 		return -ENOMEM;
 	for (;;) {
@@ -1157,6 +1159,26 @@ fail:
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 	return rc;
+}
+
+int httpd_reload_cert(struct httpd *d, const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	if (!d->ctx) {
+		snprintf(err, errlen, "not serving TLS");
+		return -EINVAL;
+	}
+	struct httpd_opts o = d->o;
+	o.cert_file = cert_file;
+	o.key_file = key_file;
+	SSL_CTX *ctx = tls_ctx(&o, err, errlen);
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&d->mu);
+	SSL_CTX *old = d->ctx;
+	d->ctx = ctx;
+	pthread_mutex_unlock(&d->mu);
+	SSL_CTX_free(old); /* connections that use it hold their own reference */
+	return 0;
 }
 
 int httpd_port(const struct httpd *d)

@@ -140,6 +140,15 @@ expect_out "future resourceVersion: Retry-After" '^Retry-After: 1' sh -c "curl -
 code_is "resourceVersionMatch without resourceVersion: 422" 422 'resourceVersionMatch is forbidden unless resourceVersion is provided' GET "$SVC?resourceVersionMatch=Exact"
 code_is "resourceVersionMatch=Exact with 0: 422" 422 'forbidden for resourceVersion' GET "$SVC?resourceVersion=0&resourceVersionMatch=Exact"
 code_is "resourceVersionMatch=Sometimes: 422" 422 'Unsupported value: ..Sometimes' GET "$SVC?resourceVersion=1&resourceVersionMatch=Sometimes"
+# 11. The serving certificate names the kubernetes Service's cluster IP and the host's addresses.
+sans=$(echo | timeout 10 openssl s_client -connect 127.0.0.1:$PORT 2>/dev/null | openssl x509 -noout -ext subjectAltName 2>/dev/null)
+printf '%s' "$sans" | grep -q 'IP Address:198.19.0.1\b' && printf '%s' "$sans" | grep -q 'DNS:kubernetes.default.svc.cluster.local' &&
+	ok "certificate names the kubernetes Service IP and FQDN" || fail "certificate names the kubernetes Service IP and FQDN" "$sans"
+hostip=$(ip -4 -o addr show scope global 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}')
+if [ -n "$hostip" ]; then
+	printf '%s' "$sans" | grep -q "IP Address:$hostip\b" && ok "certificate names the host address $hostip" || fail "certificate names the host address $hostip" "$sans"
+fi
+
 # A store that holds an object too big to serve and one that is not JSON (written there
 # before this fix, or by hand): the server starts, names both keys, and serves the rest.
 stop_server
@@ -174,5 +183,32 @@ if [ -n "$SERVER_PID" ]; then
 	# 8 again: a compacted revision asked for Exact is 410 Gone (history kept: 100 revisions).
 	for i in $(seq 1 130); do api PATCH $SVC/ann -H 'Content-Type: application/merge-patch+json' -d "{\"metadata\":{\"labels\":{\"n\":\"$i\"}}}" >/dev/null; done
 	code_is "compacted resourceVersion with Exact: 410" 410 'The resourceVersion for the provided list is too old' GET "$SVC?resourceVersion=2&resourceVersionMatch=Exact"
+fi
+
+# 11 again: an address added to the node while the server runs is in the certificate
+# within a check period (30 s). In a network namespace of this test's own.
+NS=svcp-hard-$$
+if ip netns add $NS 2>/dev/null; then
+	trap 'ip netns del $NS 2>/dev/null; cleanup' EXIT
+	ip -n $NS link set lo up
+	stop_server
+	mkdir -p "$T_DIR/ns"
+	(ip netns exec $NS "$SVCPLANE" server --data-dir "$T_DIR/ns" --secure-port 0 --service-cluster-ip-range 198.19.0.0/16 \
+		--cluster-cidr 198.18.128.0/17 --disable-agent >"$T_DIR/ns.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/ns.pid")
+	SERVER_PID=$(cat "$T_DIR/ns.pid")
+	for i in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/ns.out" && break; sleep 0.05; done
+	NPORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/ns.out" | head -n1)
+	ip -n $NS addr add 198.18.77.1/32 dev lo
+	got=
+	for i in $(seq 1 90); do # up to 90 s against the 30 s check period
+		if echo | ip netns exec $NS timeout 5 openssl s_client -connect 127.0.0.1:$NPORT 2>/dev/null |
+			openssl x509 -noout -ext subjectAltName 2>/dev/null | grep -q 'IP Address:198.18.77.1\b'; then got=1; break; fi
+		sleep 1
+	done
+	[ -n "$got" ] && ok "an address added while running is in the certificate (rotated)" ||
+		fail "an address added while running is in the certificate (rotated)" "$(tail -5 "$T_DIR/server.err")"
+	stop_server
+else
+	fail "network namespace for the rotation test" "ip netns add failed (needs root)"
 fi
 finish
