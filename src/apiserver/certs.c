@@ -18,9 +18,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/object.h"
 #include "apiserver/internal.h"
 #include "base/buf.h"
 #include "base/cidr.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "http/pki.h"
@@ -105,6 +107,10 @@ int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen)
 	char **sans = apiserver__sans(as);
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	int rc = pki_ensure(pkidir, (const char *const *)sans, err, errlen);
+	/* The identity this server shows the nodes' log endpoints, never the admin token. */
+	if (rc == 0)
+		rc = pki_ensure_client(pkidir, APISERVER_KUBELET_CLIENT, "kube-apiserver-kubelet-client", "system:masters",
+				       err, errlen);
 	if (rc == 0) {
 		free(as->cert_names);
 		as->cert_names = joined(sans);
@@ -147,4 +153,61 @@ void *apiserver__certs_watch(void *arg)
 	}
 	pthread_mutex_unlock(&as->ns_mu);
 	return NULL;
+}
+
+/* POST /svcplane/v1/nodes/{name}/serving-certificate with {"csr":"<PEM>","addresses":[...]}
+ * (admin token required, checked by the caller). kube's way is a certificates.k8s.io/v1
+ * CertificateSigningRequest with signerName kubernetes.io/kubelet-serving, approved by a
+ * controller and signed by kube-controller-manager: three moving parts for what one call
+ * does here. The agent already holds the admin token, so this endpoint grants nothing it
+ * could not do otherwise; what it buys is that the API server can verify a node's log
+ * endpoint (VERIFYHOST on the address the Node names) and never sends a credential that
+ * an impostor could replay. The CN is system:node:<name>, O system:nodes, as kubelet's. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node)
+{
+	if (strcmp(r->method, "POST") != 0) {
+		apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
+				       json_object());
+		return;
+	}
+	if (as->o.insecure_http) {
+		apiserver__send_status(c, -EINVAL, "this server runs plain HTTP and has no CA", NULL);
+		return;
+	}
+	json_t *req = json_loadb(r->body, r->body_len, 0, NULL);
+	const char *csr = json_string_value(json_object_get(req, "csr"));
+	json_t *addrs = json_object_get(req, "addresses");
+	if (!csr || !json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16 ||
+	    api_check_dns1123_subdomain(node)) {
+		json_decref(req);
+		apiserver__send_status(c, -EBADMSG, "want {\"csr\": PEM, \"addresses\": [1 to 16 IPs or names]} and a node name", NULL);
+		return;
+	}
+	const char *sans[18];
+	size_t n = 0;
+	sans[n++] = node;
+	size_t i;
+	json_t *v;
+	json_array_foreach(addrs, i, v)
+	{
+		if (!json_is_string(v)) {
+			json_decref(req);
+			apiserver__send_status(c, -EBADMSG, "addresses must be strings", NULL);
+			return;
+		}
+		sans[n++] = json_string_value(v);
+	}
+	sans[n] = NULL;
+	char *pkidir = xasprintf("%s/pki", as->data_dir), *cn = xasprintf("system:node:%s", node), *pem = NULL, err[256] = "";
+	int rc = pki_sign_csr(pkidir, csr, strlen(csr), cn, "system:nodes", sans, &pem, err, sizeof(err));
+	if (rc < 0) {
+		apiserver__send_status(c, rc == -EIO ? -EIO : -EBADMSG, err, NULL);
+	} else {
+		log_info("signed the serving certificate of node %s", node);
+		http_send(c, 201, "application/x-pem-file", "", pem, strlen(pem));
+	}
+	free(pem);
+	free(cn);
+	free(pkidir);
+	json_decref(req);
 }

@@ -137,6 +137,10 @@ char **apiserver__sans(const struct apiserver *as);
 void apiserver__sans_free(char **v);
 /* Ensures CA and serving certificate in <data-dir>/pki for apiserver__sans(). Blocks. */
 int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
+/* File base name (in <data-dir>/pki) of the client certificate shown to nodes. */
+#define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
+/* The node serving-certificate signer (see certs.c); answers the request itself. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node);
 /* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
 void *apiserver__certs_watch(void *arg);
 

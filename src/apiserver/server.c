@@ -334,7 +334,10 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	char *path = xstrdup(r->path);
 	char *seg[16];
 	int n = split(path, seg, 16);
-	if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
+	if (n == 5 && !strcmp(seg[0], "svcplane") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "nodes") &&
+	    !strcmp(seg[4], "serving-certificate"))
+		apiserver__sign_node_cert(as, c, r, seg[3]);
+	else if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
 		serve_resource(as, c, r, seg, n);
 	else
 		not_found(c);

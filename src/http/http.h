@@ -98,6 +98,9 @@ int http_stream_end(struct http_conn *c);
  * (non-blocking check; call it from the handler's thread). A handler that waits for long
  * (watch) must check it now and then so httpd_stop can join it. */
 bool http_conn_closed(struct http_conn *c);
+/* The subject CN and O of the client's certificate when it presented one that the
+ * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
+const char *http_conn_client_cn(const struct http_conn *c, const char **o);
 /* The peer address as text ("127.0.0.1:54321"). */
 const char *http_conn_peer(const struct http_conn *c);
 
@@ -110,6 +113,9 @@ struct httpd_opts {
 	int port;		   /* 0 = pick a free port (see httpd_port) */
 	const char *cert_file;	   /* PEM; NULL with key_file NULL = plain HTTP */
 	const char *key_file;
+	/* PEM CA file: clients may present a certificate signed by it (verified; one that
+	 * fails verification fails the handshake); see http_conn_client_cn. NULL: not asked. */
+	const char *client_ca_file;
 	size_t max_head;	   /* default 64 KiB */
 	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
 	int max_conns;		   /* default 1024 */

@@ -85,6 +85,7 @@ struct http_conn {
 	bool anon_counted;  /* counted in d->nanon and its address's entry (under d->mu) */
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
+	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
 };
 
 /* Anonymous connections per client address (chained hash, entries freed at zero). */
@@ -109,6 +110,7 @@ struct httpd {
 	int nreject;		 /* rejecting connections, under mu */
 	int nanon;		 /* connections not yet authenticated, under mu */
 	struct anon_entry *anon[ANON_BUCKETS]; /* per client address, under mu */
+	char *client_ca; /* o.client_ca_file, kept for httpd_reload_cert */
 	atomic_bool stopping;
 };
 
@@ -486,6 +488,13 @@ bool http_conn_closed(struct http_conn *c)
 	return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+const char *http_conn_client_cn(const struct http_conn *c, const char **o)
+{
+	if (o)
+		*o = c->client_o;
+	return c->client_cn;
+}
+
 const char *http_conn_peer(const struct http_conn *c)
 {
 	return c->peer;
@@ -762,8 +771,20 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 	for (;;) {
 		ERR_clear_error();
 		int r = SSL_accept(c->ssl);
-		if (r == 1)
+		if (r == 1) {
+			X509 *peer = SSL_get1_peer_certificate(c->ssl);
+			if (peer && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+				char buf[256];
+				X509_NAME *n = X509_get_subject_name(peer);
+				if (X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf)) > 0)
+					c->client_cn = xstrdup(buf);
+				if (X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf)) > 0)
+					c->client_o = xstrdup(buf);
+			}
+			X509_free(peer);
+			ERR_clear_error();
 			return 0;
+		}
 		int rc;
 		switch (SSL_get_error(c->ssl, r)) {
 		case SSL_ERROR_WANT_READ:
@@ -837,6 +858,9 @@ out:
 	if (c->ssl)
 		SSL_free(c->ssl);
 	c->ssl = NULL;
+	free(c->client_cn);
+	free(c->client_o);
+	c->client_cn = c->client_o = NULL;
 	buf_fini(&c->in);
 	ERR_clear_error();
 	pthread_mutex_lock(&d->mu);
@@ -1018,6 +1042,18 @@ static SSL_CTX *tls_ctx(const struct httpd_opts *o, char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (o->client_ca_file) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca_file);
+		if (!names || SSL_CTX_load_verify_locations(ctx, o->client_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			snprintf(err, errlen, "client CA %s: cannot read it", o->client_ca_file);
+			ERR_clear_error();
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* optional: a bearer token also works */
+	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1 ||
@@ -1135,7 +1171,8 @@ int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct htt
 		goto fail;
 	d->lfd = rc;
 	/* Pointers in the options are not kept past this call. */
-	d->o.bind_address = d->o.cert_file = d->o.key_file = NULL;
+	d->client_ca = o->client_ca_file ? xstrdup(o->client_ca_file) : NULL;
+	d->o.bind_address = d->o.cert_file = d->o.key_file = d->o.client_ca_file = NULL;
 	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "pipe: %s", strerror(-rc));
@@ -1170,6 +1207,7 @@ int httpd_reload_cert(struct httpd *d, const char *cert_file, const char *key_fi
 	struct httpd_opts o = d->o;
 	o.cert_file = cert_file;
 	o.key_file = key_file;
+	o.client_ca_file = d->client_ca;
 	SSL_CTX *ctx = tls_ctx(&o, err, errlen);
 	if (!ctx)
 		return -EINVAL;
@@ -1210,6 +1248,7 @@ void httpd_stop(struct httpd *d)
 	close(d->wake[0]);
 	close(d->wake[1]);
 	SSL_CTX_free(d->ctx);
+	free(d->client_ca);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }

@@ -149,6 +149,70 @@ if [ -n "$hostip" ]; then
 	printf '%s' "$sans" | grep -q "IP Address:$hostip\b" && ok "certificate names the host address $hostip" || fail "certificate names the host address $hostip" "$sans"
 fi
 
+# 6. The API server never sends the admin token to a node: it shows its client
+# certificate and verifies the node's against the cluster CA. The issue's attack: a Node
+# whose status names 127.0.0.1 and the port of an impostor with its own certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/imp.key" -out "$T_DIR/imp.crt" \
+	-days 1 -subj /CN=impostor -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+cat >"$T_DIR/imp.py" <<'PY'
+import socket, ssl, sys, threading, time
+d = sys.argv[1]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/imp.crt", d + "/imp.key")
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(8)
+open(d + "/imp.port", "w").write(str(ls.getsockname()[1]))
+ls.settimeout(1)
+end = time.time() + 60
+log = open(d + "/imp.log", "ab", buffering=0)
+while time.time() < end:
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        continue
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        s.settimeout(5)
+        log.write(b"HANDSHAKE\n" + s.recv(65536))
+        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nstolen")
+        s.close()
+    except Exception as e:
+        log.write(("tls failed: %s\n" % e).encode())
+PY
+python3 "$T_DIR/imp.py" "$T_DIR" &
+IMP=$!
+for i in $(seq 1 100); do [ -s "$T_DIR/imp.port" ] && break; sleep 0.05; done
+api POST /api/v1/nodes -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Node","metadata":{"name":"evil"}}' >/dev/null
+api PATCH /api/v1/nodes/evil/status -H 'Content-Type: application/merge-patch+json' \
+	-d "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"}],\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":$(cat "$T_DIR/imp.port")}}}}" >/dev/null
+api POST /api/v1/namespaces/default/pods -H 'Content-Type: application/json' \
+	-d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"victim"},"spec":{"nodeName":"evil","containers":[{"name":"c","image":"x","command":["true"]}]}}' >/dev/null
+out=$(api GET /api/v1/namespaces/default/pods/victim/log)
+code=$(printf '%s' "$out" | tail -n 1)
+[ "$code" = 500 ] && ! printf '%s' "$out" | grep -q stolen && ok "logs from an impostor node: refused (its certificate is not the cluster's)" ||
+	fail "logs from an impostor node: refused (its certificate is not the cluster's)" "$out"
+if grep -qa "Bearer" "$T_DIR/imp.log" 2>/dev/null; then fail "the impostor never sees the admin token" "$(cat "$T_DIR/imp.log")"; else ok "the impostor never sees the admin token"; fi
+kill $IMP 2>/dev/null; wait $IMP 2>/dev/null
+
+# The signer of node serving certificates: token required, a CSR signed by its key, the
+# node's names only; the result chains to the cluster CA with CN system:node:<name>.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/n.key" -out "$T_DIR/n.csr" -subj /CN=whatever >/dev/null 2>&1
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "addresses": ["198.18.0.12"]}))' "$T_DIR/n.csr" >"$T_DIR/csr.json"
+code=$(curl -sS --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T_DIR/csr.json" "$URL/svcplane/v1/nodes/n9/serving-certificate")
+[ "$code" = 401 ] && ok "node certificate signer: no token, 401" || fail "node certificate signer: no token, 401" "$code"
+api POST /svcplane/v1/nodes/n9/serving-certificate -H 'Content-Type: application/json' --data-binary @"$T_DIR/csr.json" | head -n -1 >"$T_DIR/n.crt"
+if openssl verify -CAfile "$CA" "$T_DIR/n.crt" >/dev/null 2>&1 && openssl x509 -in "$T_DIR/n.crt" -noout -subject -ext subjectAltName |
+	tr '\n' ' ' | grep -Eq 'CN *= *system:node:n9.*DNS:n9.*IP Address:198.18.0.12'; then
+	ok "node certificate signer: signed by the cluster CA for the node's names"
+else
+	fail "node certificate signer: signed by the cluster CA for the node's names" "$(openssl x509 -in "$T_DIR/n.crt" -noout -text 2>&1 | head -20)"
+fi
+code_is "node certificate signer: a broken CSR is 400" 400 'certificate request' POST /svcplane/v1/nodes/n9/serving-certificate \
+	-H 'Content-Type: application/json' -d '{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n","addresses":["198.18.0.12"]}'
+[ "$(stat -c %a "$T_DIR/data/pki/apiserver-kubelet-client.key")" = 600 ] &&
+	openssl x509 -in "$T_DIR/data/pki/apiserver-kubelet-client.crt" -noout -subject | grep -q 'O *= *system:masters, CN *= *kube-apiserver-kubelet-client' &&
+	ok "the server's kubelet client certificate: CN kube-apiserver-kubelet-client, O system:masters, key 0600" ||
+	fail "the server's kubelet client certificate" "$(openssl x509 -in "$T_DIR/data/pki/apiserver-kubelet-client.crt" -noout -subject 2>&1)"
+
 # A store that holds an object too big to serve and one that is not JSON (written there
 # before this fix, or by hand): the server starts, names both keys, and serves the rest.
 stop_server
