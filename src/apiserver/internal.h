@@ -33,6 +33,7 @@ struct apiserver {
 	pthread_t cert_thread;
 	pthread_cond_t cert_cond;
 	char *cert_names; /* the names the certificate was last ensured for, comma-joined */
+	int large_lists;  /* large lists being served (resource.c), atomic */
 };
 
 /* One API request, parsed from the path and query. */

@@ -8,6 +8,7 @@
  * dryRun=All runs everything but the store write.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,87 @@ out:
 	return rc;
 }
 
+/* Lists whose stored bytes pass this are "large": at most MAX_LARGE_LISTS of them run at
+ * once (the others get 429 and Retry-After, as kube-apiserver's priority and fairness
+ * answers a full queue), and each returns its memory to the system when done. */
+#define LARGE_LIST_BYTES (1 << 20)
+#define MAX_LARGE_LISTS 4
+#define STREAM_FLUSH (64 << 10)
+
+static void send_too_many(struct rq *q)
+{
+	static const char body[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+				   "\"message\":\"Too many requests, please try again later.\",\"reason\":\"TooManyRequests\","
+				   "\"details\":{\"retryAfterSeconds\":1},\"code\":429}";
+	http_send(q->c, 429, "application/json", "Retry-After: 1\r\n", body, sizeof(body) - 1);
+}
+
+/* A whole (unpaged) list, encoded item by item into a chunked stream: the memory of one
+ * object and one STREAM_FLUSH buffer, not of the whole answer as trees and as text. The
+ * stored records are references shared with the store (no copy). Answers the request. */
+static void list_stream(struct rq *q, struct filter *f, const char *prefix, int64_t rev)
+{
+	struct store_list l;
+	int rc = store_range(q->as->store, prefix, NULL, 0, rev, &l);
+	if (rc < 0) {
+		send_msg(q, rc, "list: %s", err_str(rc));
+		return;
+	}
+	size_t bytes = 0;
+	for (size_t i = 0; i < l.len; i++)
+		bytes += l.kvs[i]->value_len;
+	bool large = bytes > LARGE_LIST_BYTES;
+	if (large && __atomic_add_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST) > MAX_LARGE_LISTS) {
+		__atomic_sub_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST);
+		store_list_fini(&l);
+		send_too_many(q);
+		return;
+	}
+	struct buf b;
+	buf_init(&b);
+	char *lk = xasprintf("%sList", q->k->kind);
+	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion", api_kind_api_version(q->k), "metadata",
+				 "resourceVersion", "");
+	char rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)l.rev);
+	json_object_set_new(json_object_get(head, "metadata"), "resourceVersion", json_string(rvs));
+	char *hs = json_dumps(head, JSON_COMPACT);
+	buf_append(&b, hs, strlen(hs) - 1); /* without the closing brace */
+	buf_puts(&b, ",\"items\":[");
+	free(hs);
+	json_decref(head);
+	free(lk);
+	bool ok = http_stream_begin(q->c, 200, "application/json") == 0, first = true;
+	for (size_t i = 0; ok && i < l.len; i++) {
+		json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
+		if (!o)
+			continue;
+		if (apiserver__filter_match(f, o)) {
+			apiserver__set_type(q->k, o);
+			char *s = json_dumps(o, JSON_COMPACT);
+			if (!first)
+				buf_putc(&b, ',');
+			buf_puts(&b, s);
+			first = false;
+			free(s);
+		}
+		json_decref(o);
+		if (b.len >= STREAM_FLUSH) {
+			ok = http_stream_write(q->c, b.data, b.len) == 0;
+			buf_reset(&b);
+		}
+	}
+	buf_puts(&b, "]}");
+	if (ok)
+		http_stream_write(q->c, b.data, b.len);
+	buf_fini(&b);
+	store_list_fini(&l);
+	if (large) {
+		__atomic_sub_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST);
+		malloc_trim(0); /* the per-thread arena would otherwise keep the peak */
+	}
+}
+
 void apiserver__list(struct rq *q)
 {
 	struct filter f;
@@ -338,6 +420,11 @@ void apiserver__list(struct rq *q)
 		goto out;
 	}
 	char *prefix = apiserver__prefix(q->k, q->ns);
+	if (!limit && !q->table && !(cont && *cont)) {
+		list_stream(q, &f, prefix, rev);
+		free(prefix);
+		goto out;
+	}
 	json_t *items = json_array();
 	char *next = NULL;
 	int64_t list_rev = 0;

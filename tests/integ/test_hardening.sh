@@ -140,6 +140,14 @@ expect_out "future resourceVersion: Retry-After" '^Retry-After: 1' sh -c "curl -
 code_is "resourceVersionMatch without resourceVersion: 422" 422 'resourceVersionMatch is forbidden unless resourceVersion is provided' GET "$SVC?resourceVersionMatch=Exact"
 code_is "resourceVersionMatch=Exact with 0: 422" 422 'forbidden for resourceVersion' GET "$SVC?resourceVersion=0&resourceVersionMatch=Exact"
 code_is "resourceVersionMatch=Sometimes: 422" 422 'Unsupported value: ..Sometimes' GET "$SVC?resourceVersion=1&resourceVersionMatch=Sometimes"
+# 5. A whole list is streamed item by item (chunked), and says the same as pages of it.
+hdr=$(curl -sS --max-time 10 --cacert "$CA" -H "Authorization: Bearer $TOKEN" -D - -o "$T_DIR/whole.json" "$URL/api/v1/services" | tr -d '\r')
+printf '%s' "$hdr" | grep -qi '^Transfer-Encoding: chunked' && ok "a whole list is streamed (chunked)" || fail "a whole list is streamed (chunked)" "$hdr"
+whole=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["kind"], d["metadata"]["resourceVersion"] != "", sorted(i["metadata"]["name"] for i in d["items"]), all(i["kind"] == "Service" for i in d["items"]))' "$T_DIR/whole.json")
+paged=$(kubectl get svc -A --chunk-size=2 -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted(i["metadata"]["name"] for i in d["items"]))')
+case "$whole" in "ServiceList True $paged True") ok "the streamed list equals the paged one" ;; *) fail "the streamed list equals the paged one" "$whole vs $paged" ;; esac
+code_is "a streamed list honours selectors" 200 '"items":\[\{[^]]*"name":"kubernetes"' GET "/api/v1/services?fieldSelector=metadata.name%3Dkubernetes"
+
 # 11. The serving certificate names the kubernetes Service's cluster IP and the host's addresses.
 sans=$(echo | timeout 10 openssl s_client -connect 127.0.0.1:$PORT 2>/dev/null | openssl x509 -noout -ext subjectAltName 2>/dev/null)
 printf '%s' "$sans" | grep -q 'IP Address:198.19.0.1\b' && printf '%s' "$sans" | grep -q 'DNS:kubernetes.default.svc.cluster.local' &&
