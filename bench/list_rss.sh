@@ -24,10 +24,10 @@ for r in $(seq 1 "$ROUNDS"); do
 			"$URL/api/v1/services" >"$BD/code.$i" &
 	done
 	while [ "$(jobs -rp | wc -l)" -gt 1 ]; do # the server is one of the jobs
-		v=$(rss_kb $SP); [ "$v" -gt "$peak" ] && peak=$v
+		v=$(rss_kb $SP || echo 0); if [ "${v:-0}" -gt "$peak" ]; then peak=$v; fi
 		sleep 0.02
 	done
-	ok=$(cat "$BD"/code.* | grep -c '^200$') tm=$(cat "$BD"/code.* | grep -c '^429$')
+	ok=$(cat "$BD"/code.* | grep -c "^200$" || true) tm=$(cat "$BD"/code.* | grep -c "^429$" || true)
 	sleep 1
 	echo "round $r: peak_rss_kb=$peak rss_kb_after=$(rss_kb $SP) ok=$ok too_many=$tm"
 done

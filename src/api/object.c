@@ -426,6 +426,24 @@ static const char *label_value_msg(const char *v)
 	return NULL;
 }
 
+/* One entry of a labels or annotations map: checked is the key as the rule sees it (a
+ * qualified name); the value must be a string. True when it is one. */
+static bool map_entry_ok(struct api_errs *e, const char *field, const char *key, const char *checked, const json_t *v)
+{
+	const char *m = api_check_qualified_name(checked);
+	if (m) {
+		json_t *kv = json_string(key);
+		api_err_invalid(e, field, kv, m);
+		json_decref(kv);
+	}
+	if (json_is_string(v))
+		return true;
+	char *f = xasprintf("%s.%s", field, key);
+	api_err_invalid(e, f, v, "must be a string");
+	free(f);
+	return false;
+}
+
 void api_validate_annotations(const json_t *ann, const char *field, struct api_errs *e)
 {
 	if (!ann || json_is_null(ann))
@@ -444,20 +462,10 @@ void api_validate_annotations(const json_t *ann, const char *field, struct api_e
 		for (char *p = lower; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-		const char *m = api_check_qualified_name(lower);
+		bool str = map_entry_ok(e, field, k, lower, v);
 		free(lower);
-		if (m) {
-			json_t *kv = json_string(k);
-			api_err_invalid(e, field, kv, m);
-			json_decref(kv);
-		}
-		if (!json_is_string(v)) {
-			char *f = xasprintf("%s.%s", field, k);
-			api_err_invalid(e, f, v, "must be a string");
-			free(f);
-			continue;
-		}
-		total += strlen(k) + json_string_length(v);
+		if (str)
+			total += strlen(k) + json_string_length(v);
 	}
 	if (total > API_ANNOTATIONS_MAX)
 		api_err_too_long(e, field, API_ANNOTATIONS_MAX);
@@ -548,19 +556,9 @@ void api_validate_labels(const json_t *labels, const char *field, struct api_err
 	json_t *v;
 	json_object_foreach((json_t *)labels, k, v)
 	{
-		const char *m = api_check_qualified_name(k);
-		if (m) {
-			json_t *kv = json_string(k);
-			api_err_invalid(e, field, kv, m);
-			json_decref(kv);
-		}
-		if (!json_is_string(v)) {
-			char *f = xasprintf("%s.%s", field, k);
-			api_err_invalid(e, f, v, "must be a string");
-			free(f);
+		if (!map_entry_ok(e, field, k, k, v))
 			continue;
-		}
-		m = label_value_msg(json_string_value(v));
+		const char *m = label_value_msg(json_string_value(v));
 		if (m) {
 			api_err_invalid(e, field, v, m);
 		}

@@ -9,11 +9,18 @@
  * httpd_stop wakes every wait at once. A socket is closed only under d->mu, so httpd_stop
  * never shuts down a reused descriptor.
  *
- * Limits: max_conns serving connections; beyond it up to REJECT_SLOTS more get a thread
- * that reads the request head and answers 429, and the rest are closed at once. Timeouts:
- * idle_timeout_ms waiting for a request's first byte (then the connection is closed
+ * Admission (at accept, under d->mu, before any TLS work): a connection is anonymous until
+ * a request on it passes authorize with HTTP_AUTH_OK; anonymous connections are capped per
+ * client address (max_anon_per_addr) and in all (max_anon), and a socket past a cap is
+ * closed at once, so a flood costs an accept and a close. Then max_conns serving
+ * connections; beyond it up to REJECT_SLOTS more get a thread that answers 429 within
+ * REJECT_TIMEOUT_MS in all, and the rest are closed at once. Timeouts: handshake_timeout_ms
+ * for the TLS handshake; an anonymous connection has anon_timeout_ms in all for each
+ * request head and for every wait (a byte a second does not extend it); an authenticated
+ * one idle_timeout_ms waiting for a request's first byte (then the connection is closed
  * silently), the same again for the rest of the head once it started (then 408), and for
- * each read of a body and each write (no progress: 408 or close).
+ * each read of a body and each write (no progress: 408 or close). authorize runs on the
+ * head, before any body byte is read (401 and close when it denies).
  *
  * Connection life:
  *

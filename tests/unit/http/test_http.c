@@ -428,9 +428,16 @@ static struct httpd *start(int max_conns, int idle_ms, size_t max_body, size_t m
 	return d;
 }
 
-static int dial(int port)
+/* Connects from source address src (NULL: any; every 127.x.y.z is ours on loopback). */
+static int dial_from(int port, const char *src)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (src) {
+		struct sockaddr_in s = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &s.sin_addr);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0)
+			t_fail(__FILE__, __LINE__, "bind %s: %s", src, strerror(errno));
+	}
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
@@ -438,6 +445,11 @@ static int dial(int port)
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+static int dial(int port)
+{
+	return dial_from(port, NULL);
 }
 
 static void send_str(int fd, const char *s, size_t n)
@@ -1208,23 +1220,6 @@ static struct httpd *start_admission(int per_addr, int anon_ms)
 	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
 		t_fail(__FILE__, __LINE__, "httpd_start: %s", err);
 	return d;
-}
-
-/* Connects from source address src (any 127.x.y.z is ours on loopback). */
-static int dial_from(int port, const char *src)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in s = {.sin_family = AF_INET};
-	inet_pton(AF_INET, src, &s.sin_addr);
-	if (bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0)
-		t_fail(__FILE__, __LINE__, "bind %s: %s", src, strerror(errno));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		t_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
-	struct timeval tv = {.tv_sec = 5};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
 }
 
 static int get_code(int fd, const char *auth)
