@@ -72,7 +72,7 @@ json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
 json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override);
 /* The most bytes one object may have: the request body limit (3 MiB by default). */
 size_t apiserver__max_object(const struct apiserver *as);
-/* At start-up: names every stored object that cannot be decoded or is over the limit
+/* At start-up (the namespace finalizer thread runs it first): names every stored object that cannot be decoded or is over the limit
  * (logged as errors; they are left out of lists and watches). Returns how many. */
 size_t apiserver__check_stored(struct apiserver *as);
 

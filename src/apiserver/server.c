@@ -518,7 +518,6 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.max_conns = o->max_conns ? o->max_conns : 1024,
 		.authorize = authorize_head,
 	};
-	apiserver__check_stored(as);
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {
 		snprintf(err, errlen, "bootstrap: %s", err_str(rc));

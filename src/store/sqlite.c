@@ -43,9 +43,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -254,20 +252,20 @@ static const void *col_blob(sqlite3_stmt *st, int i, size_t *len)
 /* ---- open ---- */
 
 /* The store is every object of the cluster, Secrets-to-be included: owner-only, whatever
- * modes the files had before (SQLite creates -wal and -shm with the database's mode). */
+ * modes the files had before. Called right after SQLite opened (and so created) the
+ * database: SQLite creates -wal and -shm later with the database's mode. By path, never
+ * by opening the file: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it, and SQLite's locks are POSIX locks (another process could then
+ * take the database for unused, checkpoint it and delete the WAL under us). */
 static int restrict_modes(const char *path, char *err, size_t errlen)
 {
 	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
 		return 0;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || fchmod(fd, 0600) < 0) {
+	if (chmod(path, 0600) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "store: %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
 		return -e;
 	}
-	close(fd);
 	static const char *const sfx[] = {"-wal", "-shm", "-journal"};
 	for (size_t i = 0; i < 3; i++) {
 		char *p = xasprintf("%s%s", path, sfx[i]);
@@ -284,13 +282,15 @@ static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 	sqlite3 *db = NULL;
 
 	*out = NULL;
-	int rc = restrict_modes(path, err, errlen);
-	if (rc < 0)
-		return rc;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		set_err(err, errlen, path, "open", db);
 		sqlite3_close(db);
 		return -EIO;
+	}
+	int rc = restrict_modes(path, err, errlen);
+	if (rc < 0) {
+		sqlite3_close(db);
+		return rc;
 	}
 	sqlite3_busy_timeout(db, 10000);
 	*out = db;
