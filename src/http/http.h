@@ -128,7 +128,8 @@ struct httpd_opts {
 	/* Connections not (yet) authenticated: at most max_anon_per_addr from one client
 	 * address (default 64) and max_anon in all (default max_conns / 2, so authenticated
 	 * clients always keep the other half). Past either the socket is closed at accept,
-	 * before any TLS work. */
+	 * before any TLS work, except that with all max_anon taken a newcomer from an address
+	 * holding fewer than 4 evicts one connection of the address holding the most. */
 	int max_anon_per_addr;
 	int max_anon;
 	/* Called on each request head before a byte of its body is read (so an anonymous

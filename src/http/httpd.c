@@ -12,7 +12,9 @@
  * Admission (at accept, under d->mu, before any TLS work): a connection is anonymous until
  * a request on it passes authorize with HTTP_AUTH_OK; anonymous connections are capped per
  * client address (max_anon_per_addr) and in all (max_anon), and a socket past a cap is
- * closed at once, so a flood costs an accept and a close. Then max_conns serving
+ * closed at once, so a flood costs an accept and a close; when max_anon is reached, a
+ * newcomer from an address with fewer than EVICT_BELOW takes the place of a connection
+ * of the heaviest address (anon_evict_for). Then max_conns serving
  * connections; beyond it up to REJECT_SLOTS more get a thread that answers 429 within
  * REJECT_TIMEOUT_MS in all, and the rest are closed at once. Timeouts: handshake_timeout_ms
  * for the TLS handshake; an anonymous connection has anon_timeout_ms in all for each
@@ -61,6 +63,7 @@
 #define REJECT_SLOTS 16
 #define REJECT_TIMEOUT_MS 2000 /* a reject slot's whole life: handshake, head, 429 */
 #define ANON_BUCKETS 256
+#define EVICT_BELOW 4 /* an address with fewer anonymous connections may take a slot from the heaviest */
 #define READ_CHUNK 16384
 #define MIN_WRITE_TIMEOUT_MS 30000
 #define LINGER_MS 1000
@@ -90,6 +93,7 @@ struct http_conn {
 	bool linger; /* drain input before closing so the client reads our answer */
 	bool authenticated; /* a request on it passed authorize (admission counts it apart) */
 	bool anon_counted;  /* counted in d->nanon and its address's entry (under d->mu) */
+	bool evicted;	    /* shut down by admission to make room for another address (under d->mu) */
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
@@ -100,6 +104,7 @@ struct anon_entry {
 	struct anon_entry *next;
 	unsigned char addr[16];
 	int n;
+	int evicting; /* of the n, shut down to make room and not yet gone */
 };
 
 struct httpd {
@@ -136,16 +141,49 @@ static unsigned anon_hash(const unsigned char *a)
 	return h % ANON_BUCKETS;
 }
 
-/* Counts one more anonymous connection from addr unless a cap is reached. Caller holds mu. */
-static bool anon_admit(struct httpd *d, const unsigned char *addr)
+static struct anon_entry **anon_find(struct httpd *d, const unsigned char *addr)
 {
-	if (d->nanon >= d->o.max_anon)
-		return false;
 	struct anon_entry **pp = &d->anon[anon_hash(addr)];
 	for (; *pp; pp = &(*pp)->next)
 		if (!memcmp((*pp)->addr, addr, 16))
 			break;
+	return pp;
+}
+
+/* All anonymous slots are taken: a newcomer from an address holding fewer than
+ * EVICT_BELOW of them takes the place of a connection of the address holding the most
+ * (shut down here; its thread releases the slot as it ends), so a flood spread over many
+ * addresses cannot lock others out. Returns true when one was evicted. Caller holds mu. */
+static bool anon_evict_for(struct httpd *d, int mine)
+{
+	if (mine >= EVICT_BELOW)
+		return false;
+	struct anon_entry *heavy = NULL;
+	for (int i = 0; i < ANON_BUCKETS; i++)
+		for (struct anon_entry *e = d->anon[i]; e; e = e->next)
+			if (!heavy || e->n - e->evicting > heavy->n - heavy->evicting)
+				heavy = e;
+	if (!heavy || heavy->n - heavy->evicting <= mine + 1)
+		return false;
+	for (struct http_conn *c = d->conns; c; c = c->next) {
+		if (!c->anon_counted || c->evicted || c->done || c->fd < 0 || memcmp(c->addr, heavy->addr, 16))
+			continue;
+		c->evicted = true;
+		heavy->evicting++;
+		shutdown(c->fd, SHUT_RDWR);
+		return true;
+	}
+	return false;
+}
+
+/* Counts one more anonymous connection from addr unless a cap is reached. Caller holds mu. */
+static bool anon_admit(struct httpd *d, const unsigned char *addr)
+{
+	struct anon_entry **pp = anon_find(d, addr);
 	if (*pp && (*pp)->n >= d->o.max_anon_per_addr)
+		return false;
+	/* Over the cap by the evictions still under way, at most. */
+	if (d->nanon >= d->o.max_anon && !anon_evict_for(d, *pp ? (*pp)->n : 0))
 		return false;
 	if (!*pp) {
 		*pp = xcalloc(1, sizeof(**pp));
@@ -156,19 +194,22 @@ static bool anon_admit(struct httpd *d, const unsigned char *addr)
 	return true;
 }
 
-/* Takes back what anon_admit counted. Caller holds mu. */
-static void anon_release(struct httpd *d, const unsigned char *addr)
+/* Takes back what anon_admit counted for c, if anything. Caller holds mu. */
+static void anon_release(struct httpd *d, struct http_conn *c)
 {
-	for (struct anon_entry **pp = &d->anon[anon_hash(addr)]; *pp; pp = &(*pp)->next) {
-		if (memcmp((*pp)->addr, addr, 16))
-			continue;
-		d->nanon--;
-		if (--(*pp)->n == 0) {
-			struct anon_entry *e = *pp;
-			*pp = e->next;
-			free(e);
-		}
+	if (!c->anon_counted)
 		return;
+	c->anon_counted = false;
+	struct anon_entry **pp = anon_find(d, c->addr);
+	if (!*pp)
+		return;
+	d->nanon--;
+	if (c->evicted)
+		(*pp)->evicting--;
+	if (--(*pp)->n == 0) {
+		struct anon_entry *e = *pp;
+		*pp = e->next;
+		free(e);
 	}
 }
 
@@ -697,9 +738,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		if (auth == HTTP_AUTH_OK && !c->authenticated) {
 			c->authenticated = true;
 			pthread_mutex_lock(&d->mu);
-			if (c->anon_counted)
-				anon_release(d, c->addr);
-			c->anon_counted = false;
+			anon_release(d, c);
 			pthread_mutex_unlock(&d->mu);
 		}
 		rc = read_body(c, &req, hl, &consumed);
@@ -874,9 +913,7 @@ out:
 	close(c->fd);
 	c->fd = -1;
 	c->done = true;
-	if (c->anon_counted)
-		anon_release(d, c->addr);
-	c->anon_counted = false;
+	anon_release(d, c);
 	if (c->reject)
 		d->nreject--;
 	else
@@ -985,7 +1022,7 @@ static void *accept_main(void *arg)
 		c->anon_counted = true;
 		if (d->nlive >= d->o.max_conns) {
 			if (d->nreject >= REJECT_SLOTS) {
-				anon_release(d, c->addr);
+				anon_release(d, c);
 				pthread_mutex_unlock(&d->mu);
 				close(fd);
 				free(c);
@@ -1001,7 +1038,7 @@ static void *accept_main(void *arg)
 		if (pthread_create(&c->thr, NULL, conn_main, c) != 0) {
 			log_warn("http: cannot start a connection thread");
 			d->conns = c->next;
-			anon_release(d, c->addr);
+			anon_release(d, c);
 			if (c->reject)
 				d->nreject--;
 			else

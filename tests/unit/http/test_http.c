@@ -1308,3 +1308,37 @@ TEST(httpd_admission_slowloris)
 	close(fd);
 	httpd_stop(d);
 }
+
+TEST(httpd_admission_evicts_the_heaviest_address)
+{
+	/* 8 slots, so 4 anonymous in all; one address fills them. */
+	struct httpd_opts o = {.bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .max_conns = 8,
+			       .authorize = auth_hook};
+	struct httpd *d = NULL;
+	char err[256];
+	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
+		t_fail(__FILE__, __LINE__, "httpd_start: %s", err);
+	int port = httpd_port(d), idle[4];
+	for (int i = 0; i < 4; i++)
+		idle[i] = dial_from(port, "127.0.0.4");
+	/* The heavy address itself gets nothing more. */
+	int more = dial_from(port, "127.0.0.4");
+	ASSERT(closed_within(more, 5000));
+	close(more);
+	/* Another address takes the place of one of them, and is served. */
+	int other = dial_from(port, "127.0.0.5");
+	ASSERT_INT_EQ(get_code(other, "ok"), 200);
+	struct pollfd p[4];
+	for (int i = 0; i < 4; i++)
+		p[i] = (struct pollfd){.fd = idle[i], .events = POLLIN};
+	ASSERT(poll(p, 4, 10000) > 0); /* one of them was shut down */
+	int gone = 0;
+	for (int i = 0; i < 4; i++)
+		if (p[i].revents && closed_within(idle[i], 1000))
+			gone++;
+	ASSERT_INT_EQ(gone, 1);
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+	close(other);
+	httpd_stop(d);
+}
