@@ -5,6 +5,9 @@
 # "N passed, N failed[, N skipped]" line; this script adds them up and ends with the total.
 set -u
 cd "$(dirname "$0")/.."
+# The ASan stage carries UBSan (-fno-sanitize-recover=undefined in MODE=asan): the first
+# report halts the program, with a stack, so no report scrolls by unnoticed.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 jobs=$(nproc 2>/dev/null || echo 2)
 total_pass=0 total_fail=0 total_skip=0
 log=$(mktemp -d /tmp/svcplane-test.XXXXXX)

@@ -226,7 +226,7 @@ static void set_iterate(const json_t *node, struct path *p, set_fn fn, void *arg
 			keys[i++] = k;
 	}
 	n = i;
-	qsort(keys, n, sizeof(char *), key_cmp);
+	xqsort(keys, n, sizeof(char *), key_cmp);
 	for (i = 0; i < n; i++) {
 		if (!node_member(json_object_get(node, keys[i])))
 			continue;
@@ -894,7 +894,7 @@ static void entries_store(struct entries *es, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata"), *arr = json_array();
 
-	qsort(es->v, es->n, sizeof(*es->v), entry_cmp);
+	xqsort(es->v, es->n, sizeof(*es->v), entry_cmp);
 	for (size_t i = 0; i < es->n; i++) {
 		struct entry *e = &es->v[i];
 		json_t *o;
@@ -945,7 +945,7 @@ static void path_string(struct buf *b, const struct path *p)
 			json_t *v;
 			keys = xcalloc(n + 1, sizeof(char *));
 			json_object_foreach(k, name, v) keys[j++] = name;
-			qsort(keys, n, sizeof(char *), key_cmp);
+			xqsort(keys, n, sizeof(char *), key_cmp);
 			buf_putc(b, '[');
 			for (j = 0; j < n; j++) {
 				char *s =

@@ -162,7 +162,7 @@ json_t *api_envvars_from_services(const json_t *services, const char *pod_namesp
 				nchosen++;
 		}
 	}
-	qsort(chosen, nchosen, sizeof *chosen, by_name);
+	xqsort(chosen, nchosen, sizeof *chosen, by_name);
 	for (size_t i = 0; i < nchosen; i++)
 		from_service(out, chosen[i]);
 	free(chosen);

@@ -200,24 +200,7 @@ static void validate_meta(const struct api_kind *k, const json_t *obj, const jso
 		api_err_forbidden(e, "metadata.namespace", "not allowed on this type");
 	}
 	api_validate_labels(json_object_get(meta, "labels"), "metadata.labels", e);
-	json_t *ann = json_object_get(meta, "annotations");
-	if (ann && !json_is_null(ann)) {
-		size_t total = 0;
-		const char *key;
-		json_t *v;
-		json_object_foreach(ann, key, v)
-		{
-			const char *m = api_check_qualified_name(key);
-			if (m) {
-				json_t *kv = json_string(key);
-				api_err_invalid(e, "metadata.annotations", kv, m);
-				json_decref(kv);
-			}
-			total += strlen(key) + json_string_length(v);
-		}
-		if (total > 256 * 1024)
-			api_err_too_long(e, "metadata.annotations", 256 * 1024);
-	}
+	api_validate_annotations(json_object_get(meta, "annotations"), "metadata.annotations", e);
 	if (old) {
 		const char *ou = api_str(old, "metadata.uid"), *nu = api_str(meta, "uid");
 		if (ou && nu && strcmp(ou, nu) != 0)

@@ -426,6 +426,124 @@ static const char *label_value_msg(const char *v)
 	return NULL;
 }
 
+/* One entry of a labels or annotations map: checked is the key as the rule sees it (a
+ * qualified name); the value must be a string. True when it is one. */
+static bool map_entry_ok(struct api_errs *e, const char *field, const char *key, const char *checked, const json_t *v)
+{
+	const char *m = api_check_qualified_name(checked);
+	if (m) {
+		json_t *kv = json_string(key);
+		api_err_invalid(e, field, kv, m);
+		json_decref(kv);
+	}
+	if (json_is_string(v))
+		return true;
+	char *f = xasprintf("%s.%s", field, key);
+	api_err_invalid(e, f, v, "must be a string");
+	free(f);
+	return false;
+}
+
+void api_validate_annotations(const json_t *ann, const char *field, struct api_errs *e)
+{
+	if (!ann || json_is_null(ann))
+		return;
+	if (!json_is_object(ann)) {
+		api_err_invalid(e, field, ann, "must be a map of strings");
+		return;
+	}
+	size_t total = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)ann, k, v)
+	{
+		/* The rule is QualifiedName except that case does not matter. */
+		char *lower = xstrdup(k);
+		for (char *p = lower; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		bool str = map_entry_ok(e, field, k, lower, v);
+		free(lower);
+		if (str)
+			total += strlen(k) + json_string_length(v);
+	}
+	if (total > API_ANNOTATIONS_MAX)
+		api_err_too_long(e, field, API_ANNOTATIONS_MAX);
+}
+
+static size_t str_size(const char *s, size_t n)
+{
+	size_t t = 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		t += c == '"' || c == '\\' ? 2 : c < 0x20 ? 6 : 1;
+	}
+	return t;
+}
+
+static void size_walk(const json_t *v, size_t limit, size_t *t, int depth)
+{
+	if (*t > limit)
+		return;
+	if (depth > 10000) {
+		*t = limit + 1;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *x;
+		*t += json_object_size(v) ? 1 : 2; /* braces, and n-1 commas counted below */
+		json_object_foreach((json_t *)v, k, x)
+		{
+			*t += str_size(k, strlen(k)) + 2;
+			size_walk(x, limit, t, depth + 1);
+			if (*t > limit)
+				return;
+		}
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *x;
+		*t += json_array_size(v) ? 1 : 2;
+		json_array_foreach(v, i, x)
+		{
+			*t += 1;
+			size_walk(x, limit, t, depth + 1);
+			if (*t > limit)
+				return;
+		}
+		break;
+	}
+	case JSON_STRING:
+		*t += str_size(json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER: {
+		char num[32];
+		*t += (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	}
+	case JSON_REAL:
+		*t += 24;
+		break;
+	case JSON_FALSE:
+		*t += 5;
+		break;
+	default: /* null, true */
+		*t += 4;
+		break;
+	}
+}
+
+size_t api_json_size_max(const json_t *v, size_t limit)
+{
+	size_t t = 0;
+	if (v)
+		size_walk(v, limit, &t, 0);
+	return t;
+}
+
 void api_validate_labels(const json_t *labels, const char *field, struct api_errs *e)
 {
 	if (!labels || json_is_null(labels))
@@ -438,19 +556,9 @@ void api_validate_labels(const json_t *labels, const char *field, struct api_err
 	json_t *v;
 	json_object_foreach((json_t *)labels, k, v)
 	{
-		const char *m = api_check_qualified_name(k);
-		if (m) {
-			json_t *kv = json_string(k);
-			api_err_invalid(e, field, kv, m);
-			json_decref(kv);
-		}
-		if (!json_is_string(v)) {
-			char *f = xasprintf("%s.%s", field, k);
-			api_err_invalid(e, f, v, "must be a string");
-			free(f);
+		if (!map_entry_ok(e, field, k, k, v))
 			continue;
-		}
-		m = label_value_msg(json_string_value(v));
+		const char *m = label_value_msg(json_string_value(v));
 		if (m) {
 			api_err_invalid(e, field, v, m);
 		}

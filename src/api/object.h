@@ -64,6 +64,14 @@ const char *api_check_dns1035_label(const char *s);
 const char *api_check_iana_svc_name(const char *s);
 /* Validates label keys and values of a labels map at field (e.g. "metadata.labels"). */
 void api_validate_labels(const json_t *labels, const char *field, struct api_errs *e);
+/* ValidateAnnotations of Kubernetes: a map of strings, keys qualified names (compared in
+ * lower case), keys and values together at most API_ANNOTATIONS_MAX bytes. */
+#define API_ANNOTATIONS_MAX (256 * 1024)
+void api_validate_annotations(const json_t *ann, const char *field, struct api_errs *e);
+/* The size of v as compact JSON, counted without encoding it; the walk stops as soon as
+ * the count passes limit (and returns a value above limit), so its cost is bounded by
+ * limit, not by the size of v (a tree that shares subtrees can be huge). */
+size_t api_json_size_max(const json_t *v, size_t limit);
 /* Validates a qualified name (label key / annotation key / finalizer); returns a message or NULL. */
 const char *api_check_qualified_name(const char *s);
 /* ValidateNonSpecialIP of Kubernetes: ip must be a valid address and not unspecified,

@@ -18,6 +18,7 @@
  */
 #include "api/patch.h"
 #include "api/patch_internal.h"
+#include "api/object.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -316,7 +317,7 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	return -EINVAL;
 }
 
-static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
+static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copied, char *err, size_t errlen)
 {
 	const char *kind = json_string_value(json_object_get(op, "op"));
 	const char *path = json_string_value(json_object_get(op, "path"));
@@ -400,7 +401,21 @@ static int jp_one(json_t **doc, const json_t *op, char *err, size_t errlen)
 			if (rc < 0)
 				goto out;
 		} else {
-			v = json_deep_copy(ptr_get(*doc, &f, f.n));
+			json_t *src = ptr_get(*doc, &f, f.n);
+			if (max_copy) {
+				size_t left = max_copy - *copied;
+				size_t sz = api_json_size_max(src, left);
+				if (sz > left) {
+					api__seterr(err, errlen,
+						    "Unable to complete the copy, the accumulated size increase of copy is "
+						    "more than %zu, exceeding the limit %zu",
+						    *copied + sz, max_copy);
+					rc = -E2BIG;
+					goto out;
+				}
+				*copied += sz;
+			}
+			v = json_deep_copy(src);
 		}
 		if (p.n > 0 && !json_is_object(ptr_get(*doc, &p, p.n - 1)) &&
 		    !json_is_array(ptr_get(*doc, &p, p.n - 1))) {
@@ -433,8 +448,14 @@ out:
 
 int api_json_patch(const json_t *target, const json_t *ops, json_t **out, char *err, size_t errlen)
 {
+	return api_json_patch_limit(target, ops, 0, out, err, errlen);
+}
+
+int api_json_patch_limit(const json_t *target, const json_t *ops, size_t max_copy, json_t **out, char *err,
+			 size_t errlen)
+{
 	json_t *doc;
-	size_t i;
+	size_t i, copied = 0;
 	json_t *op;
 	int rc = 0;
 
@@ -443,10 +464,15 @@ int api_json_patch(const json_t *target, const json_t *ops, json_t **out, char *
 		api__seterr(err, errlen, "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
 		return -EINVAL;
 	}
+	if (max_copy && json_array_size(ops) > API_JSON_PATCH_MAX_OPS) {
+		api__seterr(err, errlen, "The allowed maximum operations in a JSON patch is %d, got %zu",
+			    API_JSON_PATCH_MAX_OPS, json_array_size(ops));
+		return -E2BIG;
+	}
 	doc = json_deep_copy(target ? target : json_null());
 	json_array_foreach(ops, i, op)
 	{
-		rc = jp_one(&doc, op, err, errlen);
+		rc = jp_one(&doc, op, max_copy, &copied, err, errlen);
 		if (rc < 0)
 			goto out;
 	}

@@ -22,6 +22,16 @@ json_t *api_merge_patch(const json_t *target, const json_t *patch);
  * -EINVAL with a message (bad op, missing path, failed test). */
 int api_json_patch(const json_t *target, const json_t *ops, json_t **out, char *err, size_t errlen);
 
+/* At most this many operations in one JSON patch (kube-apiserver's maxJSONPatchOperations). */
+#define API_JSON_PATCH_MAX_OPS 10000
+/* api_json_patch bounded as kube-apiserver bounds it: at most API_JSON_PATCH_MAX_OPS
+ * operations, and the bytes that copy operations add, summed over the patch, at most
+ * max_copy (its AccumulatedCopySizeLimit; 0 = no limit). Each copy is measured before it
+ * is made, so a patch that doubles the object again and again fails at the first copy
+ * past the limit, having built nothing bigger. Returns -E2BIG with a message past a limit. */
+int api_json_patch_limit(const json_t *target, const json_t *ops, size_t max_copy, json_t **out, char *err,
+			 size_t errlen);
+
 /* Strategic merge patch of a document of the given schema (NULL = no merge keys known:
  * lists are replaced). Returns 0 with *out a new reference, or -EINVAL with a message. */
 int api_strategic_merge_patch(const json_t *target, const json_t *patch, const struct api_schema *schema,

@@ -119,7 +119,7 @@ static int req_cmp(const void *a, const void *b)
 static void sort_reqs(struct api_selector *s)
 {
 	if (s->n > 1)
-		qsort(s->reqs, s->n, sizeof(*s->reqs), req_cmp);
+		xqsort(s->reqs, s->n, sizeof(*s->reqs), req_cmp);
 }
 
 /* ---- validation (k8s.io/apimachinery/pkg/util/validation) ---- */
@@ -951,7 +951,7 @@ int api_field_selector_parse(const char *s, struct api_selector **out, char *err
 		}
 	}
 	if (nterms > 1)
-		qsort(terms, nterms, sizeof(char *), str_cmp);
+		xqsort(terms, nterms, sizeof(char *), str_cmp);
 	for (size_t t = 0; t < nterms; t++) {
 		const char *part = terms[t];
 		size_t plen = strlen(part), i;

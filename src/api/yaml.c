@@ -1329,7 +1329,7 @@ static void write_map(struct buf *b, const json_t *obj, int indent, bool inline_
 		for (size_t i = 0; i < ky->n;)
 			ky->r[ky->nr++] = rune_at((const unsigned char *)ky->s, ky->n, &i);
 	}
-	qsort(keys, k, sizeof(*keys), key_cmp);
+	xqsort(keys, k, sizeof(*keys), key_cmp);
 	for (size_t i = 0; i < k; i++) {
 		const json_t *v = json_object_getn(obj, keys[i].s, keys[i].n);
 		if (i > 0 || !inline_first)

@@ -131,6 +131,9 @@ static void finalize_pass(struct apiserver *as)
 void *apiserver__ns_finalizer(void *arg)
 {
 	struct apiserver *as = arg;
+	/* Off the start-up path: decoding every stored object costs about as much as the
+	 * repair pass, and lists leave bad records out whether or not they were named yet. */
+	apiserver__check_stored(as);
 	pthread_mutex_lock(&as->ns_mu);
 	while (!as->stopping) {
 		if (!as->ns_dirty) {

@@ -168,7 +168,7 @@ static void send_aggregated(struct http_conn *c, const char *ver, bool core)
 bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r)
 {
 	const char *p = r->path;
-	if (strcmp(r->method, "GET") != 0)
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return false;
 	if (!strcmp(p, "/version")) {
 		send(c, "application/json",

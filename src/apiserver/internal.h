@@ -29,6 +29,11 @@ struct apiserver {
 	pthread_cond_t ns_cond;
 	bool ns_dirty;
 	bool stopping;
+	/* Serving certificate rotation (certs.c), under ns_mu. */
+	pthread_t cert_thread;
+	pthread_cond_t cert_cond;
+	char *cert_names; /* the names the certificate was last ensured for, comma-joined */
+	int large_lists;  /* large lists being served (resource.c), atomic */
 };
 
 /* One API request, parsed from the path and query. */
@@ -61,6 +66,15 @@ char *apiserver__prefix(const struct api_kind *k, const char *ns);
 char *apiserver__qualified(const struct api_kind *k);
 /* Parses a stored record into an object with resourceVersion set; NULL if corrupt. */
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
+/* The same for a record served in a list or a watch: NULL also when the record is larger
+ * than an object may be (apiserver__max_object), so one bad record never costs a list its
+ * memory or an informer its sync. The record can still be read and deleted by name. */
+json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override);
+/* The most bytes one object may have: the request body limit (3 MiB by default). */
+size_t apiserver__max_object(const struct apiserver *as);
+/* At start-up (the namespace finalizer thread runs it first): names every stored object that cannot be decoded or is over the limit
+ * (logged as errors; they are left out of lists and watches). Returns how many. */
+size_t apiserver__check_stored(struct apiserver *as);
 
 /* Label and field selectors of a list, watch or deletecollection. */
 struct filter {
@@ -116,6 +130,20 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 void apiserver__svc_release_ops(const json_t *svc, struct svc_plan *plan);
 void apiserver__svc_plan_fini(struct svc_plan *p);
 int apiserver__svc_repair(struct apiserver *as);
+
+/* Certificates (certs.c). The names the serving certificate must cover (NULL-terminated,
+ * heap; free with apiserver__sans_free): localhost, the kubernetes Service's names and
+ * first IP of each service range, bind/advertise addresses, the host's addresses. */
+char **apiserver__sans(const struct apiserver *as);
+void apiserver__sans_free(char **v);
+/* Ensures CA and serving certificate in <data-dir>/pki for apiserver__sans(). Blocks. */
+int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
+/* File base name (in <data-dir>/pki) of the client certificate shown to nodes. */
+#define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
+/* The node serving-certificate signer (see certs.c); answers the request itself. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node);
+/* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
+void *apiserver__certs_watch(void *arg);
 
 /* Deletes one stored object now (used by the namespace finalizer). */
 int apiserver__delete_key(struct apiserver *as, const char *key);

@@ -16,14 +16,17 @@
  *      have a host assigned", logs does not;
  *   5. the Node: status.addresses (InternalIP first, then ExternalIP, then Hostname) and
  *      status.daemonEndpoints.kubeletEndpoint.Port (10250 when unset);
- *   6. GET https://<ip>:<port>/containerLogs/<ns>/<pod>/<container>?<options> with the
- *      server's own bearer token, which the agents accept because they use it too.
+ *   6. GET https://<ip>:<port>/containerLogs/<ns>/<pod>/<container>?<options>, showing
+ *      the server's client certificate (CN=kube-apiserver-kubelet-client,
+ *      O=system:masters; kube-apiserver's --kubelet-client-certificate).
  *
- * TLS: the node's serving certificate is self-signed per node and the API server has no
- * CA for it, so the backend certificate is not verified, which is what kube-apiserver does
- * when it runs without --kubelet-certificate-authority. insecureSkipTLSVerifyBackend is
- * accepted and changes nothing for that reason. The bearer token still goes only to
- * the address the Node object names.
+ * TLS: each agent's serving certificate is signed by the cluster CA for its node's
+ * addresses (certs.c signs it at the agent's start), and the API server verifies it
+ * against that CA and the address it dials (kube-apiserver with
+ * --kubelet-certificate-authority). The admin token is never sent: whoever answers on an
+ * address a Node object names gets at most a TLS handshake it cannot complete, or, with a
+ * cluster-signed certificate, a request it could read anyway. insecureSkipTLSVerifyBackend
+ * is accepted and ignored (verification is never skipped).
  *
  * The body is streamed back: with follow, a chunked text/plain response starts as soon as
  * the node answers 2xx and every piece is flushed as it arrives; without, the body is
@@ -434,9 +437,10 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	char *hostport = xasprintf("%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
 	char *url = xasprintf("https://%s/containerLogs/%s/%s/%s%s%s", hostport, ens, epod, ectr,
 			      qs.len ? "?" : "", qs.len ? qs.data : "");
-	char *auth = xasprintf("Authorization: Bearer %s", q->as->token);
-	struct curl_slist *hdrs = curl_slist_append(NULL, auth);
-	hdrs = curl_slist_append(hdrs, "Accept: */*");
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: */*");
+	char *cacert = xasprintf("%s/pki/ca.crt", q->as->data_dir);
+	char *ccert = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".crt", q->as->data_dir);
+	char *ckey = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".key", q->as->data_dir);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct proxy px = {.c = q->c, .curl = curl, .follow = o->follow};
 	buf_init(&px.body);
@@ -446,8 +450,11 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L); /* kube: PreventRedirects */
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
+	curl_easy_setopt(curl, CURLOPT_SSLCERT, ccert);
+	curl_easy_setopt(curl, CURLOPT_SSLKEY, ckey);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	if (!o->follow) {
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -530,8 +537,9 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	}
 	buf_fini(&px.body);
 	curl_slist_free_all(hdrs);
-	OPENSSL_cleanse(auth, strlen(auth));
-	free(auth);
+	free(cacert);
+	free(ccert);
+	free(ckey);
 	free(url);
 	free(hostport);
 	curl_free(ens);

@@ -8,10 +8,13 @@
  * dryRun=All runs everything but the store write.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "api/codec.h"
 #include "api/kinds.h"
@@ -217,6 +220,187 @@ static int parse_continue(const char *tok, int64_t *rev, char **start)
 	return 0;
 }
 
+/* kube-apiserver's "Too large resource version" (a Timeout with a cause, Retry-After 1). */
+static void send_too_large_rv(struct rq *q, int64_t want, int64_t cur)
+{
+	char *m = xasprintf("Timeout: Too large resource version: %lld, current: %lld", (long long)want, (long long)cur);
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:i}, s:i}", "kind", "Status",
+			       "apiVersion", "v1", "metadata", "status", "Failure", "message", m, "reason", "Timeout",
+			       "details", "causes", "reason", "ResourceVersionTooLarge", "message",
+			       "Too large resource version", "retryAfterSeconds", 1, "code", 504);
+	char *body = json_dumps(st, JSON_COMPACT);
+	http_send(q->c, 504, "application/json", "Retry-After: 1\r\n", body, strlen(body));
+	free(body);
+	json_decref(st);
+	free(m);
+}
+
+/* The resourceVersion and resourceVersionMatch of a list, as kube-apiserver reads them
+ * (ValidateListOptions, then the storage's semantics):
+ *   unset or "0"              the current state
+ *   N, NotOlderThan or unset  the current state once the store has reached N; it waits
+ *                             up to 3 s for that (the watch cache's blockTimeout), then
+ *                             504 "Too large resource version" with Retry-After
+ *   N, Exact                  the state at revision N: 410 when compacted, 504 when future
+ * Sets *rev (0 = current). Returns 0, or < 0 after answering. */
+static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
+{
+	char *rvs = http_query_get(q->r->query, "resourceVersion");
+	char *match = http_query_get(q->r->query, "resourceVersionMatch");
+	int rc = -1;
+	*rev = 0;
+	if (match && *match) {
+		struct api_errs e;
+		api_errs_init(&e);
+		if (!rvs || !*rvs)
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided");
+		if (has_continue)
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided");
+		if (strcmp(match, "Exact") && strcmp(match, "NotOlderThan")) {
+			static const char *const ok[] = {"Exact", "NotOlderThan", "", NULL};
+			json_t *v = json_string(match);
+			api_err_not_supported(&e, "resourceVersionMatch", v, ok);
+			json_decref(v);
+		}
+		if (!strcmp(match, "Exact") && rvs && !strcmp(rvs, "0"))
+			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+		if (api_errs_count(&e)) {
+			json_t *causes = json_incref(e.causes);
+			struct buf b;
+			buf_init(&b);
+			buf_puts(&b, "ListOptions.meta.k8s.io \"\" is invalid: ");
+			size_t i;
+			json_t *c;
+			if (json_array_size(causes) > 1)
+				buf_putc(&b, '[');
+			json_array_foreach(causes, i, c)
+				buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
+			if (json_array_size(causes) > 1)
+				buf_putc(&b, ']');
+			apiserver__send_status(q->c, ERR_INVALID, b.data,
+					       json_pack("{s:s, s:s, s:o}", "group", "meta.k8s.io", "kind", "ListOptions", "causes", causes));
+			buf_fini(&b);
+			api_errs_fini(&e);
+			goto out;
+		}
+		api_errs_fini(&e);
+	}
+	if (!rvs || !*rvs || !strcmp(rvs, "0")) {
+		rc = 0;
+		goto out;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(rvs, &end, 10);
+	if (*rvs < '0' || *rvs > '9' || *end || errno || v > INT64_MAX) {
+		send_msg(q, -EBADMSG, "resourceVersion: Invalid value: \"%s\": strconv.ParseUint: parsing \"%s\": %s", rvs,
+			 rvs, errno == ERANGE || (v > INT64_MAX && !*end) ? "value out of range" : "invalid syntax");
+		goto out;
+	}
+	int64_t want = (int64_t)v, cur = store_rev(q->as->store);
+	bool exact = match && !strcmp(match, "Exact");
+	/* Not there yet: wait (bounded) for the store to reach it, as the watch cache does. */
+	for (int i = 0; i < 60 && want > cur && !exact; i++) {
+		usleep(50000);
+		cur = store_rev(q->as->store);
+	}
+	if (want > cur) {
+		send_too_large_rv(q, want, cur);
+		goto out;
+	}
+	if (exact && want < store_compact_rev(q->as->store)) {
+		apiserver__send_status(q->c, ERR_EXPIRED, "The resourceVersion for the provided list is too old.", NULL);
+		goto out;
+	}
+	*rev = exact ? want : 0;
+	rc = 0;
+out:
+	free(rvs);
+	free(match);
+	return rc;
+}
+
+/* Lists whose stored bytes pass this are "large": at most MAX_LARGE_LISTS of them run at
+ * once (the others get 429 and Retry-After, as kube-apiserver's priority and fairness
+ * answers a full queue), and each returns its memory to the system when done. */
+#define LARGE_LIST_BYTES (1 << 20)
+#define MAX_LARGE_LISTS 4
+#define STREAM_FLUSH (64 << 10)
+
+static void send_too_many(struct rq *q)
+{
+	static const char body[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+				   "\"message\":\"Too many requests, please try again later.\",\"reason\":\"TooManyRequests\","
+				   "\"details\":{\"retryAfterSeconds\":1},\"code\":429}";
+	http_send(q->c, 429, "application/json", "Retry-After: 1\r\n", body, sizeof(body) - 1);
+}
+
+/* A whole (unpaged) list, encoded item by item into a chunked stream: the memory of one
+ * object and one STREAM_FLUSH buffer, not of the whole answer as trees and as text. The
+ * stored records are references shared with the store (no copy). Answers the request. */
+static void list_stream(struct rq *q, struct filter *f, const char *prefix, int64_t rev)
+{
+	struct store_list l;
+	int rc = store_range(q->as->store, prefix, NULL, 0, rev, &l);
+	if (rc < 0) {
+		send_msg(q, rc, "list: %s", err_str(rc));
+		return;
+	}
+	size_t bytes = 0;
+	for (size_t i = 0; i < l.len; i++)
+		bytes += l.kvs[i]->value_len;
+	bool large = bytes > LARGE_LIST_BYTES;
+	if (large && __atomic_add_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST) > MAX_LARGE_LISTS) {
+		__atomic_sub_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST);
+		store_list_fini(&l);
+		send_too_many(q);
+		return;
+	}
+	struct buf b;
+	buf_init(&b);
+	char *lk = xasprintf("%sList", q->k->kind);
+	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion", api_kind_api_version(q->k), "metadata",
+				 "resourceVersion", "");
+	char rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)l.rev);
+	json_object_set_new(json_object_get(head, "metadata"), "resourceVersion", json_string(rvs));
+	char *hs = json_dumps(head, JSON_COMPACT);
+	buf_append(&b, hs, strlen(hs) - 1); /* without the closing brace */
+	buf_puts(&b, ",\"items\":[");
+	free(hs);
+	json_decref(head);
+	free(lk);
+	bool ok = http_stream_begin(q->c, 200, "application/json") == 0, first = true;
+	for (size_t i = 0; ok && i < l.len; i++) {
+		json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
+		if (!o)
+			continue;
+		if (apiserver__filter_match(f, o)) {
+			apiserver__set_type(q->k, o);
+			char *s = json_dumps(o, JSON_COMPACT);
+			if (!first)
+				buf_putc(&b, ',');
+			buf_puts(&b, s);
+			first = false;
+			free(s);
+		}
+		json_decref(o);
+		if (b.len >= STREAM_FLUSH) {
+			ok = http_stream_write(q->c, b.data, b.len) == 0;
+			buf_reset(&b);
+		}
+	}
+	buf_puts(&b, "]}");
+	if (ok)
+		http_stream_write(q->c, b.data, b.len);
+	buf_fini(&b);
+	store_list_fini(&l);
+	if (large) {
+		__atomic_sub_fetch(&q->as->large_lists, 1, __ATOMIC_SEQ_CST);
+		malloc_trim(0); /* the per-thread arena would otherwise keep the peak */
+	}
+}
+
 void apiserver__list(struct rq *q)
 {
 	struct filter f;
@@ -229,11 +413,18 @@ void apiserver__list(struct rq *q)
 		limit = 0;
 	int64_t rev = 0;
 	char *start = NULL;
+	if (list_rv(q, cont && *cont, &rev) < 0)
+		goto out;
 	if (cont && *cont && parse_continue(cont, &rev, &start) < 0) {
 		send_msg(q, -EBADMSG, "invalid continue token");
 		goto out;
 	}
 	char *prefix = apiserver__prefix(q->k, q->ns);
+	if (!limit && !q->table && !(cont && *cont)) {
+		list_stream(q, &f, prefix, rev);
+		free(prefix);
+		goto out;
+	}
 	json_t *items = json_array();
 	char *next = NULL;
 	int64_t list_rev = 0;
@@ -263,7 +454,7 @@ void apiserver__list(struct rq *q)
 		list_rev = l.rev;
 		rev = l.rev;
 		for (size_t i = 0; i < l.len; i++) {
-			json_t *o = apiserver__decode_kv(l.kvs[i], 0);
+			json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 			if (!o)
 				continue;
 			if (apiserver__filter_match(&f, o) && (!limit || (long long)json_array_size(items) < limit)) {
@@ -612,6 +803,13 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 {
 	json_t *base = *wp;
 	bool svc = is_service(q->k) && !finalize;
+	/* Every write is held to a request body's limit, whatever produced it (a patch, an
+	 * apply, a protobuf body): the store never takes an object it could not serve back. */
+	size_t lim = apiserver__max_object(q->as);
+	if (!finalize && api_json_size_max(base, lim) > lim) {
+		send_msg(q, -E2BIG, "Request entity too large: limit is %zu", lim);
+		return 1;
+	}
 	for (int attempt = 0; attempt < 16; attempt++) {
 		json_t *w = svc ? json_deep_copy(base) : json_incref(base);
 		struct svc_plan plan = {0};
@@ -1008,7 +1206,7 @@ void apiserver__patch(struct rq *q)
 		api_now(now, sizeof(now));
 		switch (type) {
 		case P_JSON:
-			rc = api_json_patch(old, patch, &res, err, sizeof(err));
+			rc = api_json_patch_limit(old, patch, apiserver__max_object(q->as), &res, err, sizeof(err));
 			break;
 		case P_MERGE:
 			res = api_merge_patch(old, patch);
@@ -1035,6 +1233,12 @@ void apiserver__patch(struct rq *q)
 			break;
 		}
 		json_decref(conflicts);
+		if (rc == -E2BIG) {
+			send_msg(q, -E2BIG, "Request entity too large: %s", err);
+			json_decref(old);
+			store_kv_unref(kv);
+			break;
+		}
 		if (rc < 0) {
 			/* kube-apiserver answers a patch that cannot apply with 422 (json patch) or 400. */
 			send_msg(q, type == P_JSON ? ERR_INVALID : -EBADMSG, "%s", err[0] ? err : "the patch could not be applied");

@@ -111,13 +111,57 @@ json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override)
 	return o;
 }
 
+size_t apiserver__max_object(const struct apiserver *as)
+{
+	return as->o.max_body ? as->o.max_body : 3 * 1024 * 1024;
+}
+
+json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override)
+{
+	if (kv->value_len > apiserver__max_object(as)) {
+		log_debug("store: %s holds %zu bytes, over the object limit: left out", kv->key, kv->value_len);
+		return NULL;
+	}
+	return apiserver__decode_kv(kv, rev_override);
+}
+
+size_t apiserver__check_stored(struct apiserver *as)
+{
+	struct store_list l;
+	size_t bad = 0;
+	if (store_range(as->store, "/registry/", NULL, 0, 0, &l) < 0)
+		return 0;
+	static const char alloc[] = "/registry/allocations/";
+	for (size_t i = 0; i < l.len; i++) {
+		const struct store_kv *kv = l.kvs[i];
+		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1))
+			continue;
+		if (kv->value_len > apiserver__max_object(as)) {
+			log_error("store: %s holds %zu bytes, more than the %zu an object may have: it is left out of "
+				  "lists and watches; delete it by name",
+				  kv->key, kv->value_len, apiserver__max_object(as));
+			bad++;
+			continue;
+		}
+		json_t *o = apiserver__decode_kv(kv, 0);
+		if (!o) {
+			log_error("store: %s is not a JSON object: it is left out of lists and watches; delete it by name",
+				  kv->key);
+			bad++;
+		}
+		json_decref(o);
+	}
+	store_list_fini(&l);
+	return bad;
+}
+
 static bool public_path(const char *p)
 {
 	return !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz") || !strcmp(p, "/version") ||
 	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
 }
 
-static bool authorized(struct apiserver *as, struct http_req *r)
+static bool authorized(struct apiserver *as, const struct http_req *r)
 {
 	const char *h = http_req_header(r, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -127,6 +171,14 @@ static bool authorized(struct apiserver *as, struct http_req *r)
 		t++;
 	size_t n = strlen(as->token);
 	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+}
+
+/* The head check of httpd (before any body byte is read): public paths, or the token. */
+static int authorize_head(void *ud, const struct http_req *r)
+{
+	if (authorized(ud, r))
+		return HTTP_AUTH_OK;
+	return public_path(r->path) ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
 }
 
 /* Splits the path into at most max segments; returns how many (or -1 if too many). */
@@ -260,6 +312,12 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
 	struct apiserver *as = ud;
 	if (public_path(r->path)) {
+		/* Anyone may reach these: they answer GET (and HEAD) and nothing else. */
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
+					       json_object());
+			return;
+		}
 		if (!strcmp(r->path, "/version")) {
 			apiserver__discovery(as, c, r);
 			return;
@@ -276,7 +334,10 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	char *path = xstrdup(r->path);
 	char *seg[16];
 	int n = split(path, seg, 16);
-	if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
+	if (n == 5 && !strcmp(seg[0], "svcplane") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "nodes") &&
+	    !strcmp(seg[4], "serving-certificate"))
+		apiserver__sign_node_cert(as, c, r, seg[3]);
+	else if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
 		serve_resource(as, c, r, seg, n);
 	else
 		not_found(c);
@@ -419,6 +480,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	as->store = st;
 	pthread_mutex_init(&as->ns_mu, NULL);
 	pthread_cond_init(&as->ns_cond, NULL);
+	pthread_cond_init(&as->cert_cond, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
 		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
@@ -428,22 +490,18 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	rc = apiserver__svc_config(&as->o, &as->svc_cfg, err, errlen);
 	if (rc < 0)
 		goto fail;
-	mkdir(as->data_dir, 0700);
+	if ((mkdir(as->data_dir, 0700) < 0 && errno != EEXIST) || chmod(as->data_dir, 0700) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "data dir %s: %s", as->data_dir, strerror(-rc));
+		goto fail;
+	}
 	rc = load_token(as, err, errlen);
 	if (rc < 0)
 		goto fail;
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
 	if (!as->o.insecure_http) {
-		const char *sans[8] = {"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default",
-				       "kubernetes.default.svc", NULL, NULL};
-		int ns = 6;
-		if (strcmp(as->o.bind_address, "0.0.0.0") && strcmp(as->o.bind_address, "::") &&
-		    !is_loopback(as->o.bind_address))
-			sans[ns++] = as->o.bind_address;
-		if (as->o.advertise_address && *as->o.advertise_address)
-			sans[ns++] = as->o.advertise_address;
-		rc = pki_ensure(pkidir, sans, err, errlen);
+		rc = apiserver__certs_ensure(as, err, errlen);
 		if (rc < 0) {
 			free(pkidir);
 			free(certf);
@@ -458,6 +516,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.key_file = as->o.insecure_http ? NULL : keyf,
 		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 		.max_conns = o->max_conns ? o->max_conns : 1024,
+		.authorize = authorize_head,
 	};
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {
@@ -485,9 +544,12 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		goto fail;
 	}
 	pthread_create(&as->ns_thread, NULL, apiserver__ns_finalizer, as);
+	if (!as->o.insecure_http)
+		pthread_create(&as->cert_thread, NULL, apiserver__certs_watch, as);
 	*out = as;
 	return 0;
 fail:
+	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
 	free(as);
@@ -511,9 +573,13 @@ void apiserver_stop(struct apiserver *as)
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
 	pthread_cond_broadcast(&as->ns_cond);
+	pthread_cond_broadcast(&as->cert_cond);
 	pthread_mutex_unlock(&as->ns_mu);
+	if (!as->o.insecure_http)
+		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
 	pthread_join(as->ns_thread, NULL);
+	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
 	free(as);

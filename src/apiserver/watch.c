@@ -111,7 +111,7 @@ void apiserver__watch(struct rq *q)
 		}
 		start_rev = l.rev;
 		for (size_t i = 0; i < l.len; i++) {
-			json_t *o = apiserver__decode_kv(l.kvs[i], 0);
+			json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 			if (!o)
 				continue;
 			apiserver__set_type(q->k, o);
@@ -164,7 +164,7 @@ void apiserver__watch(struct rq *q)
 		if (rc < 0)
 			break;
 		last_rev = ev.rev;
-		json_t *o = apiserver__decode_kv(ev.kv, ev.rev);
+		json_t *o = apiserver__decode_listed(q->as, ev.kv, ev.rev);
 		json_t *prev = ev.prev ? apiserver__decode_kv(ev.prev, 0) : NULL;
 		const char *type = NULL;
 		if (o) {

@@ -661,7 +661,7 @@ static int read_path(struct ctl *c, const char *path, bool recursive, bool top, 
 			names[n++] = xstrdup(de->d_name);
 		}
 		closedir(dir);
-		qsort(names, n, sizeof(*names), cmp_names);
+		xqsort(names, n, sizeof(*names), cmp_names);
 		size_t pl = strlen(path);
 		for (size_t i = 0; i < n; i++) {
 			char *full = xasprintf("%.*s/%s", (int)(pl > 1 && path[pl - 1] == '/' ? pl - 1 : pl),

@@ -231,7 +231,7 @@ char *cli__format_labels(const json_t *labels)
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	xqsort(keys, n, sizeof(*keys), cmp_str);
 	struct buf b;
 	buf_init(&b);
 	for (i = 0; i < n; i++) {
@@ -465,7 +465,7 @@ static void put_labels(struct buf *b, const char *title, const json_t *labels)
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	xqsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(labels, keys[i]));
 		buf_printf(b, "%s%s=%s\n", i ? "\t" : "", keys[i], val ? val : "");
@@ -493,7 +493,7 @@ static void put_annotations(struct buf *b, const json_t *ann)
 		free(keys);
 		return;
 	}
-	qsort(keys, m, sizeof(*keys), cmp_str);
+	xqsort(keys, m, sizeof(*keys), cmp_str);
 	for (size_t i = 0; i < m; i++) {
 		if (i)
 			buf_putc(b, '\t');
@@ -552,7 +552,7 @@ static void put_events(struct buf *b, const json_t *events, int64_t now)
 	const json_t **ev = xcalloc(n, sizeof(*ev));
 	for (size_t i = 0; i < n; i++)
 		ev[i] = json_array_get(events, i);
-	qsort(ev, n, sizeof(*ev), cmp_events);
+	xqsort(ev, n, sizeof(*ev), cmp_events);
 	buf_puts(b, "Events:\n  Type\tReason\tAge\tFrom\tMessage\n");
 	buf_puts(b, "  ----\t------\t----\t----\t-------\n");
 	for (size_t i = 0; i < n; i++) {
@@ -813,7 +813,7 @@ static void put_unstructured(struct buf *b, int level, const json_t *content, co
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)content, k, v) keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	xqsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n; i++) {
 		const json_t *val = json_object_get(content, keys[i]);
 		char *expr = xasprintf("%s.%s", prefix, keys[i]);

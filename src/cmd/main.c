@@ -269,7 +269,8 @@ static int cmd_server(int argc, char **argv)
 			o.service_node_port_range);
 		return 2;
 	}
-	if (mkdir(o.data_dir, 0700) < 0 && errno != EEXIST) {
+	/* Owner-only, also when it existed before with wider modes (docs/SECURITY.md). */
+	if ((mkdir(o.data_dir, 0700) < 0 && errno != EEXIST) || chmod(o.data_dir, 0700) < 0) {
 		fprintf(stderr, "svcplane server: --data-dir %s: %s\n", o.data_dir, strerror(errno));
 		return 1;
 	}

@@ -263,7 +263,7 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 	size_t ngroups = 0, m = 0, i;
 
 	if (n)
-		qsort(e, n, sizeof(*e), entry_cmp);
+		xqsort(e, n, sizeof(*e), entry_cmp);
 	/* Deduplicate (port, address); not ready trumps ready. A dropped entry's key is freed
 	 * here and the slots past the kept ones cleared, so the caller frees each key once. */
 	for (i = 0; i < n; i++) {
@@ -296,14 +296,14 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 	for (size_t g = 0; g < ngroups; g++) {
 		struct buf b;
 		buf_init(&b);
-		qsort_r(groups[g].ports, groups[g].nports, sizeof(int), port_idx_cmp, ports);
+		xqsort_r(groups[g].ports, groups[g].nports, sizeof(int), port_idx_cmp, ports);
 		for (size_t k = 0; k < groups[g].nports; k++)
 			buf_printf(&b, "%s\x02", groups[g].ports[k] < 0 ? "" : ports[groups[g].ports[k]].key);
 		buf_printf(&b, "\x03%s", e[groups[g].lo].akey);
 		groups[g].sortkey = buf_take(&b);
 	}
 	if (ngroups)
-		qsort(groups, ngroups, sizeof(*groups), group_cmp);
+		xqsort(groups, ngroups, sizeof(*groups), group_cmp);
 	for (size_t g = 0; g < ngroups; g++) {
 		json_t *ss = json_object(), *ready = json_array(), *notready = json_array(),
 		       *pj = json_array();

@@ -977,12 +977,13 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	struct informer *all[] = {m->pods, m->nodes, m->eps, m->slices, m->svcs};
 	for (size_t i = 0; i < 5; i++)
 		informer_start(all[i]);
+	/* No fixed wall on the first sync (kube-controller-manager waits for its caches as
+	 * long as it takes): a big store on a busy machine is slow, not broken. Say so every
+	 * 10 s while waiting. */
+	static const char *const names[] = {"pods", "nodes", "endpoints", "endpointslices", "services"};
 	for (size_t i = 0; i < 5; i++)
-		if (!informer_wait_synced(all[i], 10000)) {
-			snprintf(err, errlen, "controller informers did not sync within 10 s");
-			ctrl_manager_stop(m);
-			return -ETIMEDOUT;
-		}
+		for (int waited = 10; !informer_wait_synced(all[i], 10000); waited += 10)
+			log_warn("controller informer for %s not synced after %d s; still waiting", names[i], waited);
 	m->ready = true;
 	pthread_create(&m->worker, NULL, work, m);
 	*out = m;

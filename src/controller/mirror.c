@@ -152,7 +152,7 @@ static void build(const json_t *endpoints, size_t max, struct mdesired *d)
 		struct mgroup *g = &d->g[i];
 		size_t m = 0;
 		if (g->n)
-			qsort(g->eps, g->n, sizeof(*g->eps), mep_cmp);
+			xqsort(g->eps, g->n, sizeof(*g->eps), mep_cmp);
 		for (size_t j = 0; j < g->n; j++) {
 			if (j + 1 < g->n && strcmp(g->eps[j].key, g->eps[j + 1].key) == 0) {
 				free(g->eps[j].key);

@@ -34,7 +34,7 @@ static char *join_sorted(char **v, size_t n, char sep)
 {
 	struct buf b;
 	buf_init(&b);
-	qsort(v, n, sizeof(*v), strp_cmp);
+	xqsort(v, n, sizeof(*v), strp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(&b, v[i]);
 		buf_putc(&b, sep);
@@ -49,7 +49,7 @@ static char *join_sorted(char **v, size_t n, char sep)
 static void ep_key_put(struct buf *b, const char **addrs, size_t n, const char *h, const char *ns, const char *name)
 {
 	if (n > 1)
-		qsort(addrs, n, sizeof(*addrs), strp_cmp);
+		xqsort(addrs, n, sizeof(*addrs), strp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(b, addrs[i]);
 		buf_putc(b, ',');
@@ -465,7 +465,7 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 		struct group *g = &d->g[i];
 		size_t m = 0;
 		if (g->n)
-			qsort(g->deps, g->n, sizeof(*g->deps), dep_cmp);
+			xqsort(g->deps, g->n, sizeof(*g->deps), dep_cmp);
 		for (size_t j = 0; j < g->n; j++) { /* one endpoint per identity */
 			if (m > 0 && strcmp(g->deps[m - 1].key, g->deps[j].key) == 0) {
 				free(g->deps[j].key);
@@ -662,7 +662,7 @@ static void by_port_mapping(const json_t *svc, struct group *g, struct eslice *e
 
 	/* 2. Fill the slices being updated anyway, fullest first. */
 	if (g->remaining > 0 && nupd > 0) {
-		qsort(upd, nupd, sizeof(*upd), by_len_desc);
+		xqsort(upd, nupd, sizeof(*upd), by_len_desc);
 		for (i = 0; i < nupd; i++)
 			fill(upd[i]->work, g, max);
 	}

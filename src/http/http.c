@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 #define MAX_HEADERS 128
@@ -360,107 +361,155 @@ fail:
 	return rc;
 }
 
-/* Needs "\r\n" at buf[*pos]. */
-static int want_crlf(const char *buf, size_t len, size_t *pos)
+enum {
+	CH_SIZE,	/* hex digits of a chunk size */
+	CH_EXT,		/* chunk extensions, up to CR */
+	CH_SIZE_LF,	/* LF after the size line */
+	CH_DATA,	/* chunk data */
+	CH_DATA_CR,	/* CR after the data */
+	CH_DATA_LF,	/* LF after the data */
+	CH_TRAILER_START, /* first byte of a trailer line (CR: the end) */
+	CH_TRAILER,	/* rest of a trailer line, up to CR */
+	CH_TRAILER_LF,	/* LF after a trailer line */
+	CH_END_LF,	/* LF of the blank line that ends the body */
+	CH_DONE,
+};
+
+void http_chunked_init(struct http_chunked *st)
 {
-	if (len - *pos < 1)
-		return -EAGAIN;
-	if (buf[*pos] != '\r')
-		return -EBADMSG;
-	if (len - *pos < 2)
-		return -EAGAIN;
-	if (buf[*pos + 1] != '\n')
-		return -EBADMSG;
-	*pos += 2;
-	return 0;
+	memset(st, 0, sizeof(*st));
+	st->state = CH_SIZE;
 }
 
-/* Walks a chunked body; copies the data into dst when dst is not NULL. */
-static int chunked_scan(const char *buf, size_t len, size_t max_body, char *dst, size_t *total, size_t *consumed)
+int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_t max_body, struct buf *out,
+		      size_t *used)
 {
-	size_t pos = 0, tot = 0;
-	int rc;
-	for (;;) {
-		size_t line = pos, sz = 0, nd = 0;
+	size_t pos = 0;
+	while (pos < len) {
+		unsigned char c = (unsigned char)in[pos];
 		int d;
-		while (pos < len && (d = hexval((unsigned char)buf[pos])) >= 0) {
-			if (sz > (SIZE_MAX - (size_t)d) / 16)
-				return -E2BIG;
-			sz = sz * 16 + (size_t)d;
-			if (sz > max_body)
-				return -E2BIG;
-			if (++nd > MAX_CHUNK_LINE)
-				return -EBADMSG;
-			pos++;
-		}
-		if (pos == len)
-			return -EAGAIN;
-		if (nd == 0)
-			return -EBADMSG;
-		/* chunk-ext: BWS ";" name [ "=" value ], kept loose but free of control bytes. */
-		if (buf[pos] == ';' || buf[pos] == ' ' || buf[pos] == '\t') {
-			while (pos < len && buf[pos] != '\r') {
-				if (!is_field_byte((unsigned char)buf[pos]))
+		switch (st->state) {
+		case CH_SIZE:
+			if ((d = hexval(c)) >= 0) {
+				if (st->size > (SIZE_MAX - (size_t)d) / 16)
+					return -E2BIG;
+				st->size = st->size * 16 + (size_t)d;
+				if (st->size > max_body)
+					return -E2BIG;
+				if (++st->line > MAX_CHUNK_LINE)
 					return -EBADMSG;
-				if (pos - line >= MAX_CHUNK_LINE)
-					return -EBADMSG;
-				pos++;
+				break;
 			}
-		}
-		if ((rc = want_crlf(buf, len, &pos)) < 0)
-			return rc;
-		if (sz == 0)
-			break;
-		if (sz > max_body - tot)
-			return -E2BIG;
-		if (len - pos < sz)
-			return -EAGAIN;
-		if (dst)
-			memcpy(dst + tot, buf + pos, sz);
-		pos += sz;
-		tot += sz;
-		if ((rc = want_crlf(buf, len, &pos)) < 0)
-			return rc;
-	}
-	/* trailer-section: header lines until an empty line. */
-	size_t tstart = pos;
-	for (;;) {
-		size_t ls = pos;
-		while (pos < len && buf[pos] != '\r' && buf[pos] != '\n') {
-			if (!is_field_byte((unsigned char)buf[pos]))
+			if (st->line == 0)
 				return -EBADMSG;
-			pos++;
-			if (pos - tstart > MAX_TRAILERS)
+			if (c == ';' || c == ' ' || c == '\t')
+				st->state = CH_EXT;
+			else if (c == '\r')
+				st->state = CH_SIZE_LF;
+			else
 				return -EBADMSG;
-		}
-		size_t le = pos;
-		if ((rc = want_crlf(buf, len, &pos)) < 0)
-			return rc;
-		if (le == ls)
 			break;
-		if (buf[ls] == ' ' || buf[ls] == '\t' || !memchr(buf + ls, ':', le - ls))
-			return -EBADMSG;
+		case CH_EXT:
+			/* chunk-ext: BWS ";" name [ "=" value ], kept loose but free of control bytes. */
+			if (c == '\r') {
+				st->state = CH_SIZE_LF;
+				break;
+			}
+			if (!is_field_byte(c) || ++st->line >= MAX_CHUNK_LINE)
+				return -EBADMSG;
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			if (st->size == 0) {
+				st->state = CH_TRAILER_START;
+				break;
+			}
+			if (st->size > max_body - st->total)
+				return -E2BIG;
+			st->state = CH_DATA;
+			break;
+		case CH_DATA: {
+			/* Copied in bulk: the decoder touches each byte once. */
+			size_t n = len - pos < st->size ? len - pos : st->size;
+			buf_append(out, in + pos, n);
+			st->total += n;
+			st->size -= n;
+			pos += n;
+			if (st->size == 0)
+				st->state = CH_DATA_CR;
+			continue;
+		}
+		case CH_DATA_CR:
+			if (c != '\r')
+				return -EBADMSG;
+			st->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			st->state = CH_SIZE;
+			st->size = st->line = 0;
+			break;
+		case CH_TRAILER_START:
+			if (c == '\r') {
+				st->state = CH_END_LF;
+				break;
+			}
+			if (c == ' ' || c == '\t' || c == '\n' || !is_field_byte(c))
+				return -EBADMSG;
+			st->colon = c == ':';
+			st->state = CH_TRAILER;
+			if (++st->trailers > MAX_TRAILERS)
+				return -EBADMSG;
+			break;
+		case CH_TRAILER:
+			if (c == '\r') {
+				if (!st->colon)
+					return -EBADMSG;
+				st->state = CH_TRAILER_LF;
+				break;
+			}
+			if (c == '\n' || !is_field_byte(c) || ++st->trailers > MAX_TRAILERS)
+				return -EBADMSG;
+			st->colon |= c == ':';
+			break;
+		case CH_TRAILER_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			st->state = CH_TRAILER_START;
+			break;
+		case CH_END_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			st->state = CH_DONE;
+			*used = pos + 1;
+			return 0;
+		default:
+			return -EINVAL;
+		}
+		pos++;
 	}
-	*total = tot;
-	*consumed = pos;
-	return 0;
+	*used = len;
+	return -EAGAIN;
 }
 
 int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed)
 {
-	size_t total = 0, used = 0;
-	int rc = chunked_scan(buf, len, max_body, NULL, &total, &used);
-	if (rc < 0)
-		return rc;
-	char *dst = xmalloc(total + 1);
-	rc = chunked_scan(buf, len, max_body, dst, &total, &used);
-	if (rc < 0) { /* the second walk sees the same bytes; kept for safety */
-		free(dst);
+	struct http_chunked st;
+	struct buf b;
+	size_t used = 0;
+	http_chunked_init(&st);
+	buf_init(&b);
+	int rc = http_chunked_feed(&st, buf, len, max_body, &b, &used);
+	if (rc < 0) {
+		buf_fini(&b);
 		return rc;
 	}
-	dst[total] = 0;
-	*out = dst;
-	*out_len = total;
+	*out_len = b.len;
+	buf_reserve(&b, 1);
+	b.data[b.len] = 0;
+	*out = buf_take(&b);
 	*consumed = used;
 	return 0;
 }

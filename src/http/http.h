@@ -51,6 +51,24 @@ void http_req_fini(struct http_req *req);
  * *consumed set, -EAGAIN when incomplete, -EBADMSG when malformed, -E2BIG past max_body. */
 int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed);
 
+/* The same decoder fed piece by piece as bytes arrive, so a body sent in tiny chunks
+ * costs time linear in its size (each byte is looked at once). Init, then feed each new
+ * run of bytes: data is appended to out; returns 0 when the body ended (*used = bytes of
+ * in[0..len) that belonged to it), -EAGAIN when it wants more (*used = len), -EBADMSG
+ * or -E2BIG as above. */
+struct http_chunked {
+	int state;
+	size_t size;	 /* chunk size being read, then bytes of it still to come */
+	size_t line;	 /* bytes of the size line so far */
+	size_t total;	 /* body bytes so far */
+	size_t trailers; /* trailer bytes so far */
+	bool colon;	 /* the current trailer line has a ':' */
+};
+struct buf;
+void http_chunked_init(struct http_chunked *st);
+int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_t max_body, struct buf *out,
+		      size_t *used);
+
 /* Header value by case-insensitive name, or NULL. */
 const char *http_req_header(const struct http_req *r, const char *name);
 /* Percent-decodes the value of query parameter name into a heap string (caller frees);
@@ -80,20 +98,47 @@ int http_stream_end(struct http_conn *c);
  * (non-blocking check; call it from the handler's thread). A handler that waits for long
  * (watch) must check it now and then so httpd_stop can join it. */
 bool http_conn_closed(struct http_conn *c);
+/* The subject CN and O of the client's certificate when it presented one that the
+ * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
+const char *http_conn_client_cn(const struct http_conn *c, const char **o);
 /* The peer address as text ("127.0.0.1:54321"). */
 const char *http_conn_peer(const struct http_conn *c);
 
 typedef void (*http_handler)(void *ud, struct http_conn *c, struct http_req *r);
+
+enum { HTTP_AUTH_DENY, HTTP_AUTH_PUBLIC, HTTP_AUTH_OK };
 
 struct httpd_opts {
 	const char *bind_address;  /* "127.0.0.1", "::1", "0.0.0.0" */
 	int port;		   /* 0 = pick a free port (see httpd_port) */
 	const char *cert_file;	   /* PEM; NULL with key_file NULL = plain HTTP */
 	const char *key_file;
+	/* PEM CA file: clients may present a certificate signed by it (verified; one that
+	 * fails verification fails the handshake); see http_conn_client_cn. NULL: not asked. */
+	const char *client_ca_file;
 	size_t max_head;	   /* default 64 KiB */
 	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
 	int max_conns;		   /* default 1024 */
 	int idle_timeout_ms;	   /* keep-alive idle and slow-client read timeout; default 60000 */
+	int handshake_timeout_ms;  /* TLS handshake, from accept; default 5000 (at most idle) */
+	/* Until a request on it is authenticated, a connection has this long for each request
+	 * head, in all (not per byte: a byte a second does not keep it), and the same for each
+	 * wait after; default 10000 (at most idle). Authenticated connections wait idle_timeout_ms. */
+	int anon_timeout_ms;
+	/* Connections not (yet) authenticated: at most max_anon_per_addr from one client
+	 * address (default 64) and max_anon in all (default max_conns / 2, so authenticated
+	 * clients always keep the other half). Past either the socket is closed at accept,
+	 * before any TLS work, except that with all max_anon taken a newcomer from an address
+	 * holding fewer than 4 evicts one connection of the address holding the most. */
+	int max_anon_per_addr;
+	int max_anon;
+	/* Called on each request head before a byte of its body is read (so an anonymous
+	 * client costs no body buffering). HTTP_AUTH_DENY: the server answers 401 with a
+	 * Status (Unauthorized) and closes the connection; HTTP_AUTH_PUBLIC: served, and the
+	 * connection stays anonymous; HTTP_AUTH_OK: served, and the connection counts as
+	 * authenticated from now on. NULL: every request is HTTP_AUTH_OK. ud is the
+	 * handler's. Runs on the connection's thread; must not block. */
+	int (*authorize)(void *ud, const struct http_req *r);
 };
 
 struct httpd;
@@ -103,6 +148,9 @@ struct httpd;
  * not kept. Sets SIGPIPE to SIG_IGN for the process (TLS writes go through write(2)). */
 int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen);
 int httpd_port(const struct httpd *d);
+/* Serves new connections with this certificate and key (PEM files) from now on; open
+ * connections keep theirs. Returns 0, or a negative code with err (the old one stays). */
+int httpd_reload_cert(struct httpd *d, const char *cert_file, const char *key_file, char *err, size_t errlen);
 /* Stops accepting, closes every connection (streams see write errors) and joins threads.
  * Blocks until every running handler has returned. */
 void httpd_stop(struct httpd *d);

@@ -9,11 +9,20 @@
  * httpd_stop wakes every wait at once. A socket is closed only under d->mu, so httpd_stop
  * never shuts down a reused descriptor.
  *
- * Limits: max_conns serving connections; beyond it up to REJECT_SLOTS more get a thread
- * that reads the request head and answers 429, and the rest are closed at once. Timeouts:
- * idle_timeout_ms waiting for a request's first byte (then the connection is closed
+ * Admission (at accept, under d->mu, before any TLS work): a connection is anonymous until
+ * a request on it passes authorize with HTTP_AUTH_OK; anonymous connections are capped per
+ * client address (max_anon_per_addr) and in all (max_anon), and a socket past a cap is
+ * closed at once, so a flood costs an accept and a close; when max_anon is reached, a
+ * newcomer from an address with fewer than EVICT_BELOW takes the place of a connection
+ * of the heaviest address (anon_evict_for). Then max_conns serving
+ * connections; beyond it up to REJECT_SLOTS more get a thread that answers 429 within
+ * REJECT_TIMEOUT_MS in all, and the rest are closed at once. Timeouts: handshake_timeout_ms
+ * for the TLS handshake; an anonymous connection has anon_timeout_ms in all for each
+ * request head and for every wait (a byte a second does not extend it); an authenticated
+ * one idle_timeout_ms waiting for a request's first byte (then the connection is closed
  * silently), the same again for the rest of the head once it started (then 408), and for
- * each read of a body and each write (no progress: 408 or close).
+ * each read of a body and each write (no progress: 408 or close). authorize runs on the
+ * head, before any body byte is read (401 and close when it denies).
  *
  * Connection life:
  *
@@ -52,6 +61,9 @@
 #include "base/mem.h"
 
 #define REJECT_SLOTS 16
+#define REJECT_TIMEOUT_MS 2000 /* a reject slot's whole life: handshake, head, 429 */
+#define ANON_BUCKETS 256
+#define EVICT_BELOW 4 /* an address with fewer anonymous connections may take a slot from the heaviest */
 #define READ_CHUNK 16384
 #define MIN_WRITE_TIMEOUT_MS 30000
 #define LINGER_MS 1000
@@ -79,6 +91,20 @@ struct http_conn {
 	bool close_after;
 	bool broken; /* a write failed: the connection is unusable */
 	bool linger; /* drain input before closing so the client reads our answer */
+	bool authenticated; /* a request on it passed authorize (admission counts it apart) */
+	bool anon_counted;  /* counted in d->nanon and its address's entry (under d->mu) */
+	bool evicted;	    /* shut down by admission to make room for another address (under d->mu) */
+	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
+	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
+	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
+};
+
+/* Anonymous connections per client address (chained hash, entries freed at zero). */
+struct anon_entry {
+	struct anon_entry *next;
+	unsigned char addr[16];
+	int n;
+	int evicting; /* of the n, shut down to make room and not yet gone */
 };
 
 struct httpd {
@@ -94,6 +120,9 @@ struct httpd {
 	struct http_conn *conns; /* all not yet joined, under mu */
 	int nlive;		 /* serving connections, under mu */
 	int nreject;		 /* rejecting connections, under mu */
+	int nanon;		 /* connections not yet authenticated, under mu */
+	struct anon_entry *anon[ANON_BUCKETS]; /* per client address, under mu */
+	char *client_ca; /* o.client_ca_file, kept for httpd_reload_cert */
 	atomic_bool stopping;
 };
 
@@ -102,6 +131,94 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned anon_hash(const unsigned char *a)
+{
+	unsigned h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h % ANON_BUCKETS;
+}
+
+static struct anon_entry **anon_find(struct httpd *d, const unsigned char *addr)
+{
+	struct anon_entry **pp = &d->anon[anon_hash(addr)];
+	for (; *pp; pp = &(*pp)->next)
+		if (!memcmp((*pp)->addr, addr, 16))
+			break;
+	return pp;
+}
+
+/* All anonymous slots are taken: a newcomer from an address holding fewer than
+ * EVICT_BELOW of them takes the place of a connection of the address holding the most
+ * (shut down here; its thread releases the slot as it ends), so a flood spread over many
+ * addresses cannot lock others out. Returns true when one was evicted. Caller holds mu. */
+static bool anon_evict_for(struct httpd *d, int mine)
+{
+	if (mine >= EVICT_BELOW)
+		return false;
+	struct anon_entry *heavy = NULL;
+	for (int i = 0; i < ANON_BUCKETS; i++)
+		for (struct anon_entry *e = d->anon[i]; e; e = e->next)
+			if (!heavy || e->n - e->evicting > heavy->n - heavy->evicting)
+				heavy = e;
+	if (!heavy || heavy->n - heavy->evicting <= mine + 1)
+		return false;
+	for (struct http_conn *c = d->conns; c; c = c->next) {
+		if (!c->anon_counted || c->evicted || c->done || c->fd < 0 || memcmp(c->addr, heavy->addr, 16))
+			continue;
+		c->evicted = true;
+		heavy->evicting++;
+		shutdown(c->fd, SHUT_RDWR);
+		return true;
+	}
+	return false;
+}
+
+/* Counts one more anonymous connection from addr unless a cap is reached. Caller holds mu. */
+static bool anon_admit(struct httpd *d, const unsigned char *addr)
+{
+	struct anon_entry **pp = anon_find(d, addr);
+	if (*pp && (*pp)->n >= d->o.max_anon_per_addr)
+		return false;
+	/* Over the cap by the evictions still under way, at most. */
+	if (d->nanon >= d->o.max_anon && !anon_evict_for(d, *pp ? (*pp)->n : 0))
+		return false;
+	if (!*pp) {
+		*pp = xcalloc(1, sizeof(**pp));
+		memcpy((*pp)->addr, addr, 16);
+	}
+	(*pp)->n++;
+	d->nanon++;
+	return true;
+}
+
+/* Takes back what anon_admit counted for c, if anything. Caller holds mu. */
+static void anon_release(struct httpd *d, struct http_conn *c)
+{
+	if (!c->anon_counted)
+		return;
+	c->anon_counted = false;
+	struct anon_entry **pp = anon_find(d, c->addr);
+	if (!*pp)
+		return;
+	d->nanon--;
+	if (c->evicted)
+		(*pp)->evicting--;
+	if (--(*pp)->n == 0) {
+		struct anon_entry *e = *pp;
+		*pp = e->next;
+		free(e);
+	}
+}
+
+/* The deadline of a read that would otherwise wait ms: an anonymous connection's waits
+ * all end by its anon_deadline. */
+static int64_t read_deadline(const struct http_conn *c, int ms)
+{
+	int64_t dl = now_ms() + ms;
+	return !c->authenticated && c->anon_deadline && c->anon_deadline < dl ? c->anon_deadline : dl;
 }
 
 static int write_timeout_ms(const struct httpd *d)
@@ -419,6 +536,13 @@ bool http_conn_closed(struct http_conn *c)
 	return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+const char *http_conn_client_cn(const struct http_conn *c, const char **o)
+{
+	if (o)
+		*o = c->client_o;
+	return c->client_cn;
+}
+
 const char *http_conn_peer(const struct http_conn *c)
 {
 	return c->peer;
@@ -450,7 +574,9 @@ static ssize_t fill(struct http_conn *c, int64_t deadline)
 static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int64_t first_deadline)
 {
 	const struct httpd_opts *o = &c->d->o;
-	int64_t deadline = c->in.len ? now_ms() + o->idle_timeout_ms : first_deadline;
+	int64_t deadline = c->in.len ? read_deadline(c, o->idle_timeout_ms) : first_deadline;
+	if (!c->authenticated && c->anon_deadline && c->anon_deadline < deadline)
+		deadline = c->anon_deadline;
 	for (;;) {
 		if (c->in.len) {
 			int rc = http_parse_head(c->in.data, c->in.len, o->max_head, req, hl);
@@ -480,7 +606,7 @@ static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int6
 		if (n < 0)
 			return 1;
 		if (!started)
-			deadline = now_ms() + o->idle_timeout_ms;
+			deadline = read_deadline(c, o->idle_timeout_ms);
 	}
 }
 
@@ -507,35 +633,49 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 		want_continue = true;
 	}
 	if (req->chunked) {
-		/* Raw chunked bytes are bounded too: tiny chunks cost up to ~6x their data. */
-		size_t raw_max = o->max_body * 8 + 65536;
+		/* Decoded as the bytes arrive, and the raw bytes dropped once decoded: linear in
+		 * time, and memory holds the body once. Raw bytes are bounded too: tiny chunks
+		 * cost up to ~6x their data. */
+		size_t raw_max = o->max_body * 8 + 65536, raw = 0;
+		struct http_chunked st;
+		struct buf body;
+		http_chunked_init(&st);
+		buf_init(&body);
 		for (;;) {
-			char *body;
-			size_t blen, used;
-			int rc = http_parse_chunked(c->in.data + hl, c->in.len - hl, o->max_body, &body, &blen, &used);
+			size_t used = 0;
+			int rc = http_chunked_feed(&st, c->in.data + hl, c->in.len - hl, o->max_body, &body, &used);
+			raw += used;
 			if (rc == 0) {
-				req->body = body;
-				req->body_len = blen;
+				req->body_len = body.len;
+				buf_putc(&body, 0);
+				req->body = buf_take(&body);
 				*consumed = hl + used;
 				return 0;
 			}
-			if (rc == -E2BIG || (rc == -EAGAIN && c->in.len - hl > raw_max)) {
+			c->in.len = hl; /* every byte was fed: only the head stays */
+			c->in.data[hl] = 0;
+			if (rc == -E2BIG || (rc == -EAGAIN && raw > raw_max)) {
+				buf_fini(&body);
 				send_error(c, 413, "RequestEntityTooLarge", "request body too large", NULL);
 				return -1;
 			}
 			if (rc != -EAGAIN) {
+				buf_fini(&body);
 				send_error(c, 400, "BadRequest", "malformed chunked request body", NULL);
 				return -1;
 			}
 			if (want_continue)
 				send_continue(c, &sent_continue);
-			ssize_t n = fill(c, now_ms() + o->idle_timeout_ms);
+			ssize_t n = fill(c, read_deadline(c, o->idle_timeout_ms));
 			if (n == -ETIMEDOUT) {
+				buf_fini(&body);
 				send_error(c, 408, "Timeout", "timed out reading the request body", NULL);
 				return -1;
 			}
-			if (n <= 0)
+			if (n <= 0) {
+				buf_fini(&body);
 				return 1;
+			}
 		}
 	}
 	long long cl = req->content_length > 0 ? req->content_length : 0;
@@ -548,7 +688,8 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 		send_continue(c, &sent_continue);
 	while (c->in.len < need) {
 		buf_reserve(&c->in, need - c->in.len);
-		ssize_t n = conn_read(c, c->in.data + c->in.len, c->in.cap - c->in.len - 1, now_ms() + o->idle_timeout_ms);
+		ssize_t n = conn_read(c, c->in.data + c->in.len, c->in.cap - c->in.len - 1,
+				      read_deadline(c, o->idle_timeout_ms));
 		if (n == -ETIMEDOUT) {
 			send_error(c, 408, "Timeout", "timed out reading the request body", NULL);
 			return -1;
@@ -588,6 +729,18 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
+		int auth = d->o.authorize ? d->o.authorize(d->ud, &req) : HTTP_AUTH_OK;
+		if (auth == HTTP_AUTH_DENY) {
+			send_error(c, 401, "Unauthorized", "Unauthorized", NULL);
+			http_req_fini(&req);
+			return;
+		}
+		if (auth == HTTP_AUTH_OK && !c->authenticated) {
+			c->authenticated = true;
+			pthread_mutex_lock(&d->mu);
+			anon_release(d, c);
+			pthread_mutex_unlock(&d->mu);
+		}
 		rc = read_body(c, &req, hl, &consumed);
 		if (rc != 0) {
 			http_req_fini(&req);
@@ -604,6 +757,8 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		http_req_fini(&req);
 		if (c->close_after || c->broken || atomic_load(&d->stopping))
 			return;
+		if (!c->authenticated)
+			c->anon_deadline = now_ms() + d->o.anon_timeout_ms;
 		memmove(c->in.data, c->in.data + consumed, c->in.len - consumed);
 		c->in.len -= consumed;
 		c->in.data[c->in.len] = 0;
@@ -615,7 +770,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 /* Over the connection limit: read the request head (briefly), answer 429, close. */
 static void serve_reject(struct http_conn *c)
 {
-	int64_t deadline = now_ms() + (c->d->o.idle_timeout_ms < 2000 ? c->d->o.idle_timeout_ms : 2000);
+	int64_t deadline = c->anon_deadline;
 	for (;;) {
 		struct http_req req;
 		size_t hl;
@@ -654,14 +809,28 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 			c->linger = true;
 		return -EPROTO;
 	}
+	pthread_mutex_lock(&c->d->mu); /* httpd_reload_cert swaps the context */
 	c->ssl = SSL_new(c->d->ctx);
+	pthread_mutex_unlock(&c->d->mu);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
 		return -ENOMEM;
 	for (;;) {
 		ERR_clear_error();
 		int r = SSL_accept(c->ssl);
-		if (r == 1)
+		if (r == 1) {
+			X509 *peer = SSL_get1_peer_certificate(c->ssl);
+			if (peer && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+				char buf[256];
+				X509_NAME *n = X509_get_subject_name(peer);
+				if (X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf)) > 0)
+					c->client_cn = xstrdup(buf);
+				if (X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf)) > 0)
+					c->client_o = xstrdup(buf);
+			}
+			X509_free(peer);
+			ERR_clear_error();
 			return 0;
+		}
 		int rc;
 		switch (SSL_get_error(c->ssl, r)) {
 		case SSL_ERROR_WANT_READ:
@@ -711,14 +880,18 @@ static void *conn_main(void *arg)
 {
 	struct http_conn *c = arg;
 	struct httpd *d = c->d;
-	int64_t deadline = now_ms() + d->o.idle_timeout_ms;
 	buf_init(&c->in);
-	if (d->ctx && tls_handshake(c, deadline) < 0)
+	/* A reject slot lives REJECT_TIMEOUT_MS in all; a serving connection has a short
+	 * handshake deadline, then anon_timeout_ms for its first request head. */
+	int64_t t0 = now_ms();
+	int64_t hs = t0 + (c->reject ? REJECT_TIMEOUT_MS : d->o.handshake_timeout_ms);
+	if (d->ctx && tls_handshake(c, hs) < 0)
 		goto out;
+	c->anon_deadline = c->reject ? t0 + REJECT_TIMEOUT_MS : now_ms() + d->o.anon_timeout_ms;
 	if (c->reject)
 		serve_reject(c);
 	else
-		serve(c, deadline);
+		serve(c, c->anon_deadline);
 out:
 	if (c->ssl) {
 		if (!c->broken) {
@@ -731,12 +904,16 @@ out:
 	if (c->ssl)
 		SSL_free(c->ssl);
 	c->ssl = NULL;
+	free(c->client_cn);
+	free(c->client_o);
+	c->client_cn = c->client_o = NULL;
 	buf_fini(&c->in);
 	ERR_clear_error();
 	pthread_mutex_lock(&d->mu);
 	close(c->fd);
 	c->fd = -1;
 	c->done = true;
+	anon_release(d, c);
 	if (c->reject)
 		d->nreject--;
 	else
@@ -766,6 +943,18 @@ static void reap(struct httpd *d, bool all)
 		dead = c->next;
 		pthread_join(c->thr, NULL);
 		free(c);
+	}
+}
+
+/* The client address as 16 bytes (IPv4 as v4-mapped IPv6), the key of admission. */
+static void peer_addr(const struct sockaddr_storage *ss, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 	}
 }
 
@@ -820,9 +1009,20 @@ static void *accept_main(void *arg)
 		c->d = d;
 		c->fd = fd;
 		format_peer(&ss, c->peer, sizeof(c->peer));
+		peer_addr(&ss, c->addr);
 		pthread_mutex_lock(&d->mu);
+		/* Admission: an anonymous flood from one address (or from many, past half the
+		 * slots) is closed here, before any TLS work, and never holds a slot. */
+		if (!anon_admit(d, c->addr)) {
+			pthread_mutex_unlock(&d->mu);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->anon_counted = true;
 		if (d->nlive >= d->o.max_conns) {
 			if (d->nreject >= REJECT_SLOTS) {
+				anon_release(d, c);
 				pthread_mutex_unlock(&d->mu);
 				close(fd);
 				free(c);
@@ -838,6 +1038,7 @@ static void *accept_main(void *arg)
 		if (pthread_create(&c->thr, NULL, conn_main, c) != 0) {
 			log_warn("http: cannot start a connection thread");
 			d->conns = c->next;
+			anon_release(d, c);
 			if (c->reject)
 				d->nreject--;
 			else
@@ -885,6 +1086,18 @@ static SSL_CTX *tls_ctx(const struct httpd_opts *o, char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (o->client_ca_file) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca_file);
+		if (!names || SSL_CTX_load_verify_locations(ctx, o->client_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			snprintf(err, errlen, "client CA %s: cannot read it", o->client_ca_file);
+			ERR_clear_error();
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* optional: a bearer token also works */
+	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1 ||
@@ -980,6 +1193,15 @@ int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct htt
 		d->o.max_conns = 1024;
 	if (d->o.idle_timeout_ms <= 0)
 		d->o.idle_timeout_ms = 60000;
+	/* An anonymous client never waits longer than an authenticated one. */
+	if (d->o.handshake_timeout_ms <= 0)
+		d->o.handshake_timeout_ms = d->o.idle_timeout_ms < 5000 ? d->o.idle_timeout_ms : 5000;
+	if (d->o.anon_timeout_ms <= 0)
+		d->o.anon_timeout_ms = d->o.idle_timeout_ms < 10000 ? d->o.idle_timeout_ms : 10000;
+	if (d->o.max_anon_per_addr <= 0)
+		d->o.max_anon_per_addr = 64;
+	if (d->o.max_anon <= 0)
+		d->o.max_anon = d->o.max_conns / 2 > 0 ? d->o.max_conns / 2 : 1;
 	d->h = h;
 	d->ud = ud;
 	d->lfd = d->wake[0] = d->wake[1] = -1;
@@ -993,7 +1215,8 @@ int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct htt
 		goto fail;
 	d->lfd = rc;
 	/* Pointers in the options are not kept past this call. */
-	d->o.bind_address = d->o.cert_file = d->o.key_file = NULL;
+	d->client_ca = o->client_ca_file ? xstrdup(o->client_ca_file) : NULL;
+	d->o.bind_address = d->o.cert_file = d->o.key_file = d->o.client_ca_file = NULL;
 	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "pipe: %s", strerror(-rc));
@@ -1019,6 +1242,27 @@ fail:
 	return rc;
 }
 
+int httpd_reload_cert(struct httpd *d, const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	if (!d->ctx) {
+		snprintf(err, errlen, "not serving TLS");
+		return -EINVAL;
+	}
+	struct httpd_opts o = d->o;
+	o.cert_file = cert_file;
+	o.key_file = key_file;
+	o.client_ca_file = d->client_ca;
+	SSL_CTX *ctx = tls_ctx(&o, err, errlen);
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&d->mu);
+	SSL_CTX *old = d->ctx;
+	d->ctx = ctx;
+	pthread_mutex_unlock(&d->mu);
+	SSL_CTX_free(old); /* connections that use it hold their own reference */
+	return 0;
+}
+
 int httpd_port(const struct httpd *d)
 {
 	return d->port;
@@ -1039,9 +1283,16 @@ void httpd_stop(struct httpd *d)
 			shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->mu);
 	reap(d, true);
+	for (int i = 0; i < ANON_BUCKETS; i++)
+		while (d->anon[i]) {
+			struct anon_entry *e = d->anon[i];
+			d->anon[i] = e->next;
+			free(e);
+		}
 	close(d->wake[0]);
 	close(d->wake[1]);
 	SSL_CTX_free(d->ctx);
+	free(d->client_ca);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }

@@ -209,9 +209,11 @@ out:
 	return rc;
 }
 
-/* Makes a certificate for key, signed by issuer_key (self-signed when issuer is NULL). */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long days,
-		       const char *const *sans)
+/* Makes a certificate for key (its public half is enough when issuer is given), signed by
+ * issuer_key (self-signed when issuer is NULL). org (may be NULL) is the subject's O,
+ * eku "serverAuth" or "clientAuth"; sans NULL for none. */
+static X509 *make_cert_full(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
+			    long days, const char *eku, const char *const *sans)
 {
 	X509 *x = X509_new();
 	BIGNUM *bn = BN_new();
@@ -228,6 +230,8 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL))
 		goto fail;
 	X509_NAME *name = X509_get_subject_name(x);
+	if (org && !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1, 0))
+		goto fail;
 	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0))
 		goto fail;
 	if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) || !X509_set_pubkey(x, key))
@@ -243,9 +247,10 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 	} else {
 		if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 		    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
-		    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") < 0 ||
+		    add_ext(x, &ctx, NID_ext_key_usage, eku) < 0 ||
 		    add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
-		    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") < 0 || add_sans(x, sans) < 0)
+		    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") < 0 ||
+		    (sans && sans[0] && add_sans(x, sans) < 0))
 			goto fail;
 	}
 	if (!X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()))
@@ -256,6 +261,12 @@ fail:
 	BN_free(bn);
 	X509_free(x);
 	return NULL;
+}
+
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long days,
+		       const char *const *sans)
+{
+	return make_cert_full(key, cn, NULL, issuer, issuer_key, days, "serverAuth", sans);
 }
 
 /* True when cert (with key) was signed by ca, is valid for RENEW_BEFORE_DAYS more days and
@@ -390,4 +401,151 @@ int pki_random_hex(char *out, size_t nbytes)
 	OPENSSL_cleanse(tmp, nbytes);
 	free(tmp);
 	return 0;
+}
+
+/* Loads the CA of dir (ca.crt, ca.key). */
+static int load_ca(const char *dir, X509 **ca, EVP_PKEY **cak, char *err, size_t errlen)
+{
+	char *crt = xasprintf("%s/ca.crt", dir), *key = xasprintf("%s/ca.key", dir);
+	*ca = load_cert(crt);
+	*cak = *ca ? load_key(key) : NULL;
+	int rc = 0;
+	if (!*ca || !*cak) {
+		ssl_err(err, errlen, "cannot read the CA in ca.crt / ca.key");
+		X509_free(*ca);
+		EVP_PKEY_free(*cak);
+		*ca = NULL;
+		*cak = NULL;
+		rc = -EBADMSG;
+	}
+	free(crt);
+	free(key);
+	return rc;
+}
+
+int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err, size_t errlen)
+{
+	X509 *ca = NULL, *cert = NULL;
+	EVP_PKEY *cak = NULL, *key = NULL;
+	char *crt_path = xasprintf("%s/%s.crt", dir, base), *key_path = xasprintf("%s/%s.key", dir, base);
+	int rc = load_ca(dir, &ca, &cak, err, errlen);
+	if (rc < 0)
+		goto out;
+	cert = load_cert(crt_path);
+	key = cert ? load_key(key_path) : NULL;
+	ERR_clear_error();
+	static const char *const none[] = {NULL};
+	if (cert && key && server_cert_ok(cert, key, ca, none)) {
+		X509_NAME *n = X509_get_subject_name(cert);
+		char got[256] = "";
+		X509_NAME_get_text_by_NID(n, NID_commonName, got, sizeof(got));
+		if (!strcmp(got, cn))
+			goto out;
+	}
+	ERR_clear_error();
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	cert = NULL;
+	if (!(key = gen_key()) || !(cert = make_cert_full(key, cn, org, ca, cak, SERVER_DAYS, "clientAuth", NULL))) {
+		ssl_err(err, errlen, "cannot make the client certificate");
+		rc = -EIO;
+		goto out;
+	}
+	if ((rc = write_pem(key_path, 0600, key, NULL, err, errlen)) < 0 ||
+	    (rc = write_pem(crt_path, 0644, NULL, cert, err, errlen)) < 0)
+		goto out;
+out:
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	X509_free(ca);
+	EVP_PKEY_free(cak);
+	free(crt_path);
+	free(key_path);
+	return rc;
+}
+
+int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const char *cn, const char *org,
+		 const char *const *sans, char **cert_pem, char *err, size_t errlen)
+{
+	*cert_pem = NULL;
+	for (size_t i = 0; sans && sans[i]; i++)
+		if (!is_ip(sans[i]) && !is_dns_name(sans[i])) {
+			snprintf(err, errlen, "bad certificate name \"%s\": not an IP address or DNS name", sans[i]);
+			return -EINVAL;
+		}
+	X509 *ca = NULL, *cert = NULL;
+	EVP_PKEY *cak = NULL;
+	X509_REQ *req = NULL;
+	BIO *in = BIO_new_mem_buf(csr_pem, csr_len > INT_MAX ? INT_MAX : (int)csr_len), *out = NULL;
+	int rc = load_ca(dir, &ca, &cak, err, errlen);
+	if (rc < 0)
+		goto done;
+	req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pub = req ? X509_REQ_get0_pubkey(req) : NULL;
+	/* The request must be signed by the key it carries: whoever asks holds that key. */
+	if (!pub || X509_REQ_verify(req, pub) != 1) {
+		snprintf(err, errlen, "not a PEM certificate request signed by its own key");
+		ERR_clear_error();
+		rc = -EBADMSG;
+		goto done;
+	}
+	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, "serverAuth", sans))) {
+		ssl_err(err, errlen, "cannot sign the certificate");
+		rc = -EIO;
+		goto done;
+	}
+	out = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+	if (!out || !PEM_write_bio_X509(out, cert) || (n = BIO_get_mem_data(out, &data)) <= 0) {
+		ssl_err(err, errlen, "cannot encode the certificate");
+		rc = -EIO;
+		goto done;
+	}
+	*cert_pem = xstrndup(data, (size_t)n);
+	rc = 0;
+done:
+	BIO_free(in);
+	BIO_free(out);
+	X509_REQ_free(req);
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(cak);
+	return rc;
+}
+
+int pki_make_csr(const char *key_path, const char *cn, char **csr_pem, char *err, size_t errlen)
+{
+	*csr_pem = NULL;
+	EVP_PKEY *key = load_key(key_path);
+	ERR_clear_error();
+	int rc = 0;
+	if (!key) {
+		if (!(key = gen_key())) {
+			ssl_err(err, errlen, "cannot make a key");
+			return -EIO;
+		}
+		if ((rc = write_pem(key_path, 0600, key, NULL, err, errlen)) < 0) {
+			EVP_PKEY_free(key);
+			return rc;
+		}
+	}
+	X509_REQ *req = X509_REQ_new();
+	BIO *out = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+	if (!req || !out || !X509_REQ_set_version(req, 0) ||
+	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
+					-1, 0) ||
+	    !X509_REQ_set_pubkey(req, key) || !X509_REQ_sign(req, key, EVP_sha256()) || !PEM_write_bio_X509_REQ(out, req) ||
+	    (n = BIO_get_mem_data(out, &data)) <= 0) {
+		ssl_err(err, errlen, "cannot make the certificate request");
+		rc = -EIO;
+	} else {
+		*csr_pem = xstrndup(data, (size_t)n);
+	}
+	BIO_free(out);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	return rc;
 }

@@ -17,6 +17,23 @@
  * fsync). */
 int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errlen);
 
+/* Ensures a client certificate <dir>/<base>.crt and .key (EC P-256, clientAuth, 1 year)
+ * signed by dir's CA, with subject CN=cn and O=org (NULL: none); reissued when missing,
+ * invalid, expiring within 30 days or for another cn. The CA must exist (pki_ensure).
+ * Returns 0 or a negative code with err. Blocks. */
+int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err, size_t errlen);
+
+/* Signs a PEM certificate request (PKCS#10, verified to be signed by the key it carries)
+ * with dir's CA: subject CN=cn, O=org, serverAuth, 1 year, subjectAltName sans (IPs and
+ * DNS names; the request's own names are not used). *cert_pem: heap PEM, the caller's.
+ * Returns 0, -EBADMSG for a bad request, -EINVAL for a bad name, or another code. */
+int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const char *cn, const char *org,
+		 const char *const *sans, char **cert_pem, char *err, size_t errlen);
+
+/* A certificate request for the key in key_path (made, mode 0600, when missing) with
+ * subject CN=cn. *csr_pem: heap PEM, the caller's. Returns 0 or a negative code. */
+int pki_make_csr(const char *key_path, const char *cn, char **csr_pem, char *err, size_t errlen);
+
 /* Generates a random token of nbytes random bytes, hex-encoded, into out (2*nbytes+1). */
 int pki_random_hex(char *out, size_t nbytes);
 

@@ -29,6 +29,7 @@
 #include "base/mem.h"
 #include "client/informer.h"
 #include "node/logsrv.h"
+#include "node/nodecert.h"
 #include "node/masq.h"
 #include "node/netlink.h"
 #include "node/podctx.h"
@@ -374,9 +375,8 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
 		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";
-		struct node_logsrv_opts lo = {.bind_address = a->node_ip, .port = a->kubelet_port,
-					      .log_dir = a->log_dir, .pki_dir = pki, .token = a->cfg.token};
-		if (node_logsrv_start(&lo, &a->logsrv, lerr, sizeof(lerr)) < 0)
+		if (node_cert_logsrv_start(a->cl, &a->cfg, a->node_name, a->node_ip, a->node_ip6, a->kubelet_port,
+					   a->log_dir, pki, &a->logsrv, lerr, sizeof(lerr)) < 0)
 			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s", lerr);
 		free(pki);
 	}

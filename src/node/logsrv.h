@@ -39,6 +39,11 @@ struct node_logsrv_opts {
 	const char *log_dir;	  /* <data-dir>/logs */
 	const char *pki_dir;	  /* where the serving certificate is kept; created */
 	const char *token;	  /* required bearer token; NULL or "" refuses every request */
+	/* The serving certificate signed by the cluster CA (node/nodecert.h) and that CA:
+	 * with them, a client certificate of the API server (CN kube-apiserver-kubelet-client,
+	 * O system:masters, verified against client_ca_file) is accepted besides the token.
+	 * NULL: a self-signed certificate made in pki_dir, the token alone. */
+	const char *cert_file, *key_file, *client_ca_file;
 };
 
 struct node_logsrv;

@@ -43,6 +43,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -250,6 +251,31 @@ static const void *col_blob(sqlite3_stmt *st, int i, size_t *len)
 
 /* ---- open ---- */
 
+/* The store is every object of the cluster, Secrets-to-be included: owner-only, whatever
+ * modes the files had before. Called right after SQLite opened (and so created) the
+ * database: SQLite creates -wal and -shm later with the database's mode. By path, never
+ * by opening the file: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it, and SQLite's locks are POSIX locks (another process could then
+ * take the database for unused, checkpoint it and delete the WAL under us). */
+static int restrict_modes(const char *path, char *err, size_t errlen)
+{
+	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+		return 0;
+	if (chmod(path, 0600) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "store: %s: %s", path, strerror(e));
+		return -e;
+	}
+	static const char *const sfx[] = {"-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s%s", path, sfx[i]);
+		if (chmod(p, 0600) < 0 && errno != ENOENT)
+			log_warn("store: chmod %s: %s", p, strerror(errno));
+		free(p);
+	}
+	return 0;
+}
+
 static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -260,6 +286,11 @@ static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 		set_err(err, errlen, path, "open", db);
 		sqlite3_close(db);
 		return -EIO;
+	}
+	int rc = restrict_modes(path, err, errlen);
+	if (rc < 0) {
+		sqlite3_close(db);
+		return rc;
 	}
 	sqlite3_busy_timeout(db, 10000);
 	*out = db;

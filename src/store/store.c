@@ -192,7 +192,7 @@ static int ops_check(const struct store_op *ops, size_t n, size_t *bad)
 	sorted = xmalloc(n * sizeof(*sorted));
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &ops[i];
-	qsort(sorted, n, sizeof(*sorted), cmp_op_key);
+	xqsort(sorted, n, sizeof(*sorted), cmp_op_key);
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(sorted[i - 1]->key, sorted[i]->key) == 0) {
 			size_t at = (size_t)(sorted[i] - ops);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,8 +55,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rc == 0) {
 				if (blen > max_body || used > len - hl || body[blen] != 0)
 					abort();
-				free(body);
 			}
+			/* Fed one byte at a time (as a slow client sends it): the same answer. */
+			struct http_chunked st;
+			struct buf b;
+			http_chunked_init(&st);
+			buf_init(&b);
+			int rc2 = -EAGAIN;
+			size_t fed = 0;
+			while (rc2 == -EAGAIN && fed < len - hl) {
+				size_t u = 0;
+				rc2 = http_chunked_feed(&st, buf + hl + fed, 1, max_body, &b, &u);
+				fed += u;
+			}
+			if (rc2 != rc || (rc == 0 && (fed != used || b.len != blen || memcmp(b.data ? b.data : "", body, blen))))
+				abort();
+			buf_fini(&b);
+			if (rc == 0)
+				free(body);
 		}
 		http_req_fini(&r);
 	}

@@ -428,9 +428,16 @@ static struct httpd *start(int max_conns, int idle_ms, size_t max_body, size_t m
 	return d;
 }
 
-static int dial(int port)
+/* Connects from source address src (NULL: any; every 127.x.y.z is ours on loopback). */
+static int dial_from(int port, const char *src)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (src) {
+		struct sockaddr_in s = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &s.sin_addr);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0)
+			t_fail(__FILE__, __LINE__, "bind %s: %s", src, strerror(errno));
+	}
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
@@ -438,6 +445,11 @@ static int dial(int port)
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+static int dial(int port)
+{
+	return dial_from(port, NULL);
 }
 
 static void send_str(int fd, const char *s, size_t n)
@@ -1150,4 +1162,183 @@ TEST(httpd_tls_alpn_and_verify)
 	httpd_stop(d);
 	rm_dir(dir);
 	free(crt), free(key), free(cacrt);
+}
+
+/* Issue 19: a body in 1-byte chunks arriving piece by piece was rescanned from its start
+ * on every read (quadratic). The incremental decoder looks at each byte once; fed in
+ * 1 KiB pieces, 512 KiB of 1-byte chunks decode to the same body as fed whole. */
+TEST(http_chunked_feed_incremental)
+{
+	size_t n = 512 * 1024;
+	struct buf raw, out;
+	buf_init(&raw);
+	buf_init(&out);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&raw, "1\r\n%c\r\n", 'a' + (char)(i % 26));
+	buf_puts(&raw, "0\r\nX-Trailer: 1\r\n\r\nGET");
+	struct http_chunked st;
+	http_chunked_init(&st);
+	size_t off = 0, used = 0;
+	int rc = -EAGAIN;
+	while (rc == -EAGAIN && off < raw.len) {
+		size_t piece = raw.len - off < 1024 ? raw.len - off : 1024;
+		rc = http_chunked_feed(&st, raw.data + off, piece, 3 << 20, &out, &used);
+		off += used;
+	}
+	ASSERT_INT_EQ(rc, 0);
+	ASSERT_INT_EQ(out.len, n);
+	ASSERT_INT_EQ(raw.len - off, 3); /* the pipelined "GET" is left */
+	for (size_t i = 0; i < n; i++)
+		if (out.data[i] != 'a' + (char)(i % 26))
+			ASSERT(!"decoded byte differs");
+	/* Over the limit and malformed input are refused as by http_parse_chunked. */
+	http_chunked_init(&st);
+	buf_reset(&out);
+	ASSERT_INT_EQ(http_chunked_feed(&st, "10\r\n", 4, 8, &out, &used), -E2BIG);
+	http_chunked_init(&st);
+	ASSERT_INT_EQ(http_chunked_feed(&st, "1\r\nab", 5, 8, &out, &used), -EBADMSG);
+	buf_fini(&raw);
+	buf_fini(&out);
+}
+
+/* ---- admission (issue 19 item 4) ---- */
+
+static int auth_hook(void *ud, const struct http_req *r)
+{
+	const char *a = http_req_header(r, "Authorization");
+	if (a && !strcmp(a, "ok"))
+		return HTTP_AUTH_OK;
+	return strcmp(r->path, "/healthz") == 0 ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
+}
+
+static struct httpd *start_admission(int per_addr, int anon_ms)
+{
+	struct httpd_opts o = {.bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .anon_timeout_ms = anon_ms,
+			       .max_anon_per_addr = per_addr, .authorize = auth_hook};
+	struct httpd *d = NULL;
+	char err[256];
+	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
+		t_fail(__FILE__, __LINE__, "httpd_start: %s", err);
+	return d;
+}
+
+static int get_code(int fd, const char *auth)
+{
+	char req[256];
+	snprintf(req, sizeof(req), "GET /x HTTP/1.1\r\nHost: x\r\n%s%s%s\r\n", auth ? "Authorization: " : "",
+		 auth ? auth : "", auth ? "\r\n" : "");
+	send_str(fd, req, strlen(req));
+	struct buf pend;
+	struct resp r;
+	buf_init(&pend);
+	int code = read_resp(fd, &pend, &r) == 0 ? r.status : -1;
+	if (code > 0)
+		resp_fini(&r);
+	buf_fini(&pend);
+	return code;
+}
+
+TEST(httpd_admission_per_address)
+{
+	struct httpd *d = start_admission(3, 60000);
+	int port = httpd_port(d);
+	int idle[3];
+	for (int i = 0; i < 3; i++)
+		idle[i] = dial_from(port, "127.0.0.2");
+	/* Anonymous connections wait in a thread each: admission counts them at accept, so a
+	 * fourth from the same address is closed at once, unserved. */
+	int over = dial_from(port, "127.0.0.2");
+	ASSERT(closed_within(over, 5000));
+	close(over);
+	/* Another address is served meanwhile. */
+	int other = dial_from(port, "127.0.0.1");
+	ASSERT_INT_EQ(get_code(other, "ok"), 200);
+	/* An anonymous request is answered 401 and closed. */
+	int anon = dial_from(port, "127.0.0.1");
+	ASSERT_INT_EQ(get_code(anon, NULL), 401);
+	ASSERT(closed_within(anon, 5000));
+	close(anon);
+	/* Once one of the three authenticates, its address has a free anonymous slot again. */
+	ASSERT_INT_EQ(get_code(idle[0], "ok"), 200);
+	int again = -1;
+	for (int i = 0; i < 100 && again < 0; i++) { /* the release happens on the server's thread */
+		int fd = dial_from(port, "127.0.0.2");
+		if (get_code(fd, "ok") == 200)
+			again = fd;
+		else
+			close(fd), usleep(20000);
+	}
+	ASSERT(again >= 0);
+	close(again);
+	for (int i = 0; i < 3; i++)
+		close(idle[i]);
+	close(other);
+	httpd_stop(d);
+}
+
+TEST(httpd_admission_slowloris)
+{
+	/* An anonymous head has anon_timeout_ms in all: a byte every 50 ms does not keep it. */
+	struct httpd *d = start_admission(8, 300);
+	int fd = dial_from(httpd_port(d), "127.0.0.3");
+	const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	send_str(fd, head, strlen(head));
+	bool cut = false;
+	for (int i = 0; i < 200 && !cut; i++) { /* up to 10 s against a 300 ms budget */
+		usleep(50000);
+		cut = send(fd, "a", 1, MSG_NOSIGNAL) < 0;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (!cut && poll(&p, 1, 0) > 0)
+			cut = true; /* the 408 arrived, or the close */
+	}
+	ASSERT(cut);
+	close(fd);
+	/* A public request keeps the connection anonymous: it too is cut when idle. */
+	fd = dial_from(httpd_port(d), "127.0.0.3");
+	const char *hz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	send_str(fd, hz, strlen(hz));
+	struct buf pend;
+	struct resp r;
+	buf_init(&pend);
+	ASSERT_INT_EQ(read_resp(fd, &pend, &r), 0);
+	ASSERT_INT_EQ(r.status, 200);
+	resp_fini(&r);
+	buf_fini(&pend);
+	ASSERT(closed_within(fd, 10000));
+	close(fd);
+	httpd_stop(d);
+}
+
+TEST(httpd_admission_evicts_the_heaviest_address)
+{
+	/* 8 slots, so 4 anonymous in all; one address fills them. */
+	struct httpd_opts o = {.bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .max_conns = 8,
+			       .authorize = auth_hook};
+	struct httpd *d = NULL;
+	char err[256];
+	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
+		t_fail(__FILE__, __LINE__, "httpd_start: %s", err);
+	int port = httpd_port(d), idle[4];
+	for (int i = 0; i < 4; i++)
+		idle[i] = dial_from(port, "127.0.0.4");
+	/* The heavy address itself gets nothing more. */
+	int more = dial_from(port, "127.0.0.4");
+	ASSERT(closed_within(more, 5000));
+	close(more);
+	/* Another address takes the place of one of them, and is served. */
+	int other = dial_from(port, "127.0.0.5");
+	ASSERT_INT_EQ(get_code(other, "ok"), 200);
+	struct pollfd p[4];
+	for (int i = 0; i < 4; i++)
+		p[i] = (struct pollfd){.fd = idle[i], .events = POLLIN};
+	ASSERT(poll(p, 4, 10000) > 0); /* one of them was shut down */
+	int gone = 0;
+	for (int i = 0; i < 4; i++)
+		if (p[i].revents && closed_within(idle[i], 1000))
+			gone++;
+	ASSERT_INT_EQ(gone, 1);
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+	close(other);
+	httpd_stop(d);
 }
