@@ -1,0 +1,901 @@
+/* nft.c - desired nftables state from the model, its diff as an nft script, and the sync
+ * that applies it through libnftables (see nft.h for the layout). */
+#include "proxy/nft.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <nftables/libnftables.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define ID_SPACE (PROXY_MARK_IDS + 1u)
+
+struct proxy_nft {
+	char *table;
+	bool dry;
+	json_t *have;	/* last applied state, NULL before the first sync */
+	bool read_kernel; /* the first sync must converge with what the kernel holds */
+	uint8_t *used;	/* id bitmap: ids of blocks in have, plus those allocated since */
+	uint32_t cursor;
+	char *last;
+};
+
+/* ---- ids ---------------------------------------------------------------------- */
+
+static bool id_used(const struct proxy_nft *n, uint32_t id)
+{
+	return n->used[id >> 3] & (1u << (id & 7));
+}
+
+static void ids_mark(struct proxy_nft *n, uint32_t base, uint32_t cnt, bool on)
+{
+	for (uint32_t i = base; i < base + cnt && i < ID_SPACE; i++) {
+		if (on)
+			n->used[i >> 3] |= (uint8_t)(1u << (i & 7));
+		else
+			n->used[i >> 3] &= (uint8_t)~(1u << (i & 7));
+	}
+}
+
+/* A free run of cnt ids after the cursor (ids start at 1; 0 means "no mark"). Returns 0
+ * when the space is exhausted. */
+static uint32_t ids_alloc(struct proxy_nft *n, uint32_t cnt)
+{
+	uint32_t start = n->cursor ? n->cursor : 1, run = 0, base = 0;
+	for (uint64_t step = 0; step < 2ull * ID_SPACE; step++) {
+		uint32_t id = start;
+		if (++start >= ID_SPACE)
+			start = 1, run = 0;
+		if (id == 0 || id_used(n, id)) {
+			run = 0;
+			continue;
+		}
+		if (run++ == 0)
+			base = id;
+		if (run == cnt) {
+			ids_mark(n, base, cnt, true);
+			n->cursor = base + cnt;
+			return base;
+		}
+	}
+	return 0;
+}
+
+/* Marks or frees every block recorded in group g. */
+static void group_ids(struct proxy_nft *n, const json_t *g, bool on, const json_t *except)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(g, "i"), k, v)
+	{
+		json_t *o = json_object_get(json_object_get(except, "i"), k);
+		if (o && json_equal(o, v))
+			continue;
+		ids_mark(n, (uint32_t)json_integer_value(json_array_get(v, 0)),
+			 (uint32_t)json_integer_value(json_array_get(v, 1)), on);
+	}
+}
+
+/* ---- desired state -------------------------------------------------------------- */
+
+static json_t *group_new(void)
+{
+	json_t *g = json_object();
+	json_object_set_new(g, "d", json_object());
+	json_object_set_new(g, "c", json_object());
+	json_object_set_new(g, "e", json_object());
+	json_object_set_new(g, "i", json_object());
+	return g;
+}
+
+static void decl(json_t *g, const char *name, const char *text)
+{
+	json_object_set_new(json_object_get(g, "d"), name, json_string(text));
+}
+
+static void chain(json_t *g, const char *name, struct buf *rules)
+{
+	json_object_set_new(json_object_get(g, "c"), name, json_string(rules->data ? rules->data : ""));
+	buf_reset(rules);
+}
+
+static void elem(json_t *g, const char *map, const char *key, const char *val)
+{
+	json_t *e = json_object_get(g, "e");
+	json_t *m = json_object_get(e, map);
+	if (!m) {
+		m = json_object();
+		json_object_set_new(e, map, m);
+	}
+	json_object_set_new(m, key, json_string(val ? val : ""));
+}
+
+static const char *fam_kw(int fam)
+{
+	return fam == 4 ? "ip" : "ip6";
+}
+
+static const char *addr_type(int fam)
+{
+	return fam == 4 ? "ipv4_addr" : "ipv6_addr";
+}
+
+static const struct cidr *cluster_cidr(const struct proxy_netcfg *c, int fam)
+{
+	for (size_t i = 0; i < c->n_cluster_cidrs; i++)
+		if (c->cluster_cidrs[i].net.family == fam)
+			return &c->cluster_cidrs[i];
+	return NULL;
+}
+
+static void base_group(json_t *g, const struct proxy_netcfg *c)
+{
+	struct buf r;
+	buf_init(&r);
+	char ip[IP_STRLEN], cs[CIDR_STRLEN];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char name[64];
+		const char *at = addr_type(fam);
+		char *d;
+		snprintf(name, sizeof(name), "service-ips%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "no-endpoint-services%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "firewall-ips%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "service-nodeports%d", fam);
+		decl(g, name, "map { type inet_proto . inet_service : verdict; }");
+		snprintf(name, sizeof(name), "no-endpoint-nodeports%d", fam);
+		decl(g, name, "map { type inet_proto . inet_service : verdict; }");
+		snprintf(name, sizeof(name), "backends%d", fam);
+		d = xasprintf("map { type mark : %s . inet_service; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "hairpin%d", fam);
+		d = xasprintf("set { type %s . %s; }", at, at);
+		decl(g, name, d);
+		free(d);
+		if (c->n_nodeport_ips) {
+			snprintf(name, sizeof(name), "nodeport-ips%d", fam);
+			d = xasprintf("set { type %s; }", at);
+			decl(g, name, d);
+			free(d);
+			for (size_t i = 0; i < c->n_nodeport_ips; i++)
+				if (c->nodeport_ips[i].family == fam)
+					elem(g, name, ip_format(&c->nodeport_ips[i], ip, sizeof(ip)), NULL);
+		}
+	}
+	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK). */
+	buf_puts(&r, "{ type filter hook prerouting priority raw; policy accept; }");
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		const char *f = fam_kw(c->local_dns[i].family);
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		buf_printf(&r, "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack", f, ip, f, ip);
+	}
+	chain(g, "raw-prerouting", &r);
+	buf_puts(&r, "{ type filter hook output priority raw; policy accept; }");
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		const char *f = fam_kw(c->local_dns[i].family);
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		buf_printf(&r,
+			   "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack"
+			   "\n%s saddr %s udp sport 53 notrack\n%s saddr %s tcp sport 53 notrack",
+			   f, ip, f, ip, f, ip, f, ip);
+	}
+	chain(g, "raw-output", &r);
+	buf_puts(&r, "{ type filter hook prerouting priority dstnat - 10; policy accept; }\n"
+		     "ip daddr . meta l4proto . th dport vmap @firewall-ips4\n"
+		     "ip6 daddr . meta l4proto . th dport vmap @firewall-ips6");
+	chain(g, "filter-prerouting", &r);
+	buf_puts(&r, "{ type filter hook input priority -110; policy accept; }");
+	/* CVE-2020-8558: with route_localnet on, nothing from outside may reach 127/8. */
+	if (c->localhost_nodeports)
+		buf_puts(&r, "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct status != dnat drop");
+	buf_puts(&r, "\nct state new jump endpoints-check");
+	chain(g, "filter-input", &r);
+	buf_puts(&r, "{ type filter hook forward priority -110; policy accept; }\nct state new jump endpoints-check");
+	chain(g, "filter-forward", &r);
+	buf_puts(&r, "{ type filter hook output priority -110; policy accept; }\nct state new jump endpoints-check");
+	chain(g, "filter-output", &r);
+	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @no-endpoint-services4"
+		     "\nip6 daddr . meta l4proto . th dport vmap @no-endpoint-services6");
+	if (c->n_nodeport_ips)
+		buf_puts(&r, "\nip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
+			     "\nip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
+	else
+		buf_printf(&r,
+			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
+			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @no-endpoint-nodeports6",
+			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+	chain(g, "endpoints-check", &r);
+	buf_puts(&r, "\nreject");
+	chain(g, "reject-chain", &r);
+	buf_puts(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services");
+	chain(g, "nat-prerouting", &r);
+	buf_puts(&r, "{ type nat hook output priority -100; policy accept; }\njump services");
+	chain(g, "nat-output", &r);
+	buf_printf(&r,
+		   "{ type nat hook postrouting priority srcnat; policy accept; }\n"
+		   "meta mark & 0x%06x != 0 ct status dnat masquerade\n"
+		   "ct status dnat ip saddr . ip daddr @hairpin4 masquerade\n"
+		   "ct status dnat ip6 saddr . ip6 daddr @hairpin6 masquerade",
+		   PROXY_MARK_MASQ);
+	chain(g, "nat-postrouting", &r);
+	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
+		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
+	if (c->n_nodeport_ips)
+		buf_puts(&r, "\nip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
+			     "\nip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
+	else
+		buf_printf(&r,
+			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @service-nodeports4"
+			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @service-nodeports6",
+			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+	chain(g, "services", &r);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char name[16];
+		snprintf(name, sizeof(name), "dnat%d", fam);
+		buf_printf(&r, "\nmeta l4proto { tcp, udp, sctp } dnat %s to meta mark & 0x%06x map @backends%d",
+			   fam_kw(fam), PROXY_MARK_IDS, fam);
+		chain(g, name, &r);
+	}
+	(void)cs;
+	buf_fini(&r);
+}
+
+/* The id block of an endpoint set: reused from have when the set is unchanged. */
+static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const struct proxy_svcport *sp,
+		      const size_t *idx, size_t cnt, char kind, const char *map)
+{
+	struct buf k;
+	buf_init(&k);
+	char ip[IP_STRLEN];
+	buf_putc(&k, kind);
+	for (size_t i = 0; i < cnt; i++)
+		buf_printf(&k, ",%s:%u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)), sp->eps[idx[i]].port);
+	json_t *old = json_object_get(json_object_get(hg, "i"), k.data);
+	uint32_t base = old ? (uint32_t)json_integer_value(json_array_get(old, 0)) : ids_alloc(n, (uint32_t)cnt);
+	if (base) {
+		json_object_set_new(json_object_get(g, "i"), k.data, json_pack("[II]", (json_int_t)base, (json_int_t)cnt));
+		for (size_t i = 0; i < cnt; i++) {
+			char key[16], val[IP_STRLEN + 8];
+			snprintf(key, sizeof(key), "0x%06x", base + (uint32_t)i);
+			snprintf(val, sizeof(val), "%s . %u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)),
+				 sp->eps[idx[i]].port);
+			elem(g, map, key, val);
+		}
+	}
+	buf_fini(&k);
+	return base;
+}
+
+/* The rule that picks one of cnt ids from base (masq adds the masquerade bit). */
+static void pick_rule(struct buf *r, const char *cond, uint32_t base, size_t cnt, bool masq, const char *aff,
+		      int fam)
+{
+	uint32_t off = base | (masq ? PROXY_MARK_MASQ : 0);
+	buf_printf(r, "\n%s%s", cond ? cond : "", cond ? " " : "");
+	if (cnt == 1)
+		buf_printf(r, "meta mark set 0x%06x", off);
+	else
+		buf_printf(r, "meta mark set numgen random mod %zu offset 0x%06x", cnt, off);
+	if (aff)
+		buf_printf(r, " update @%s { %s saddr : meta mark }", aff, fam_kw(fam));
+	buf_printf(r, " goto dnat%d", fam);
+}
+
+/* The affinity map of a chain: a new declaration in g; its name into out. */
+static void aff_map(json_t *g, const char *chain_name, const struct proxy_svcport *sp, char *out, size_t len)
+{
+	snprintf(out, len, "%s-aff%d", chain_name, sp->affinity_s);
+	char *d = xasprintf("map { type %s : mark; flags dynamic,timeout; timeout %ds; }", addr_type(sp->family),
+			    sp->affinity_s);
+	decl(g, out, d);
+	free(d);
+}
+
+static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, const struct proxy_svcport *sp,
+		       const struct proxy_netcfg *c, json_t *base)
+{
+	int fam = sp->family;
+	const char *f = fam_kw(fam);
+	const char *pr = proxy_proto_name(sp->proto);
+	char pn[32], id[600], gname[620], svc[640], ext[640], fw[640], aff[700], key[2 * IP_STRLEN + 32], ip[IP_STRLEN];
+	if (*sp->port_name)
+		snprintf(pn, sizeof(pn), "%s", sp->port_name);
+	else
+		snprintf(pn, sizeof(pn), "%u", sp->port);
+	snprintf(id, sizeof(id), "%s/%s/%s/%s", sp->ns, sp->name, pr, pn);
+	snprintf(gname, sizeof(gname), "%s/%d", id, fam);
+	snprintf(svc, sizeof(svc), "svc%d-%s", fam, id);
+	snprintf(ext, sizeof(ext), "ext%d-%s", fam, id);
+	snprintf(fw, sizeof(fw), "fw%d-%s", fam, id);
+	json_t *g = group_new();
+	const json_t *hg = json_object_get(have, gname);
+	char backends[16], sips[24], neps[32], snp[24], nenp[32], fwips[24];
+	snprintf(backends, sizeof(backends), "backends%d", fam);
+	snprintf(sips, sizeof(sips), "service-ips%d", fam);
+	snprintf(neps, sizeof(neps), "no-endpoint-services%d", fam);
+	snprintf(snp, sizeof(snp), "service-nodeports%d", fam);
+	snprintf(nenp, sizeof(nenp), "no-endpoint-nodeports%d", fam);
+	snprintf(fwips, sizeof(fwips), "firewall-ips%d", fam);
+	const struct cidr *cc = cluster_cidr(c, fam);
+	char ccs[CIDR_STRLEN] = "", cond[CIDR_STRLEN + 32] = "";
+	if (cc) {
+		cidr_format(cc, ccs, sizeof(ccs));
+		snprintf(cond, sizeof(cond), "%s saddr != %s", f, ccs);
+	}
+	struct buf r;
+	buf_init(&r);
+	uint32_t cbase = sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
+	uint32_t lbase =
+		sp->etp_local && sp->n_local ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends) : 0;
+	bool have_cluster = cbase != 0;
+	bool have_local = lbase != 0;
+	/* The cluster chain: traffic to the cluster IP (and pods' traffic under etp Local). */
+	if (have_cluster) {
+		const char *a = NULL;
+		if (sp->affinity_s) {
+			aff_map(g, svc, sp, aff, sizeof(aff));
+			a = aff;
+			buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+		}
+		if (cc)
+			pick_rule(&r, cond, cbase, sp->n_cluster, true, a, fam);
+		pick_rule(&r, NULL, cbase, sp->n_cluster, false, a, fam);
+		chain(g, svc, &r);
+	}
+	/* The external chain: node ports, external IPs, load-balancer IPs. */
+	bool has_ext = sp->node_port || sp->n_external;
+	bool ext_ok = sp->etp_local ? (have_local || have_cluster) : have_cluster;
+	if (has_ext && ext_ok) {
+		const char *a = NULL;
+		if (sp->affinity_s) {
+			aff_map(g, ext, sp, aff, sizeof(aff));
+			a = aff;
+		}
+		if (!sp->etp_local) {
+			if (a)
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+			pick_rule(&r, NULL, cbase, sp->n_cluster, true, a, fam);
+		} else {
+			/* Pods' traffic goes where cluster traffic goes; the node's own is
+			 * masqueraded to any endpoint; only outside clients need local ones
+			 * and keep their source address. */
+			if (cc)
+				buf_printf(&r, "\n%s saddr %s %s", f, ccs, have_cluster ? "" : "drop");
+			if (cc && have_cluster)
+				buf_printf(&r, "goto %s", svc);
+			if (a)
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+			if (have_cluster)
+				pick_rule(&r, "fib saddr type local", cbase, sp->n_cluster, true, a, fam);
+			if (have_local)
+				pick_rule(&r, NULL, lbase, sp->n_local, false, a, fam);
+			else
+				buf_puts(&r, "\ndrop");
+		}
+		chain(g, ext, &r);
+	}
+	/* Entry points. */
+	if (sp->has_cluster_ip) {
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->cluster_ip, ip, sizeof(ip)), pr, sp->port);
+		if (have_cluster) {
+			char *v = xasprintf("goto %s", svc);
+			elem(g, sips, key, v);
+			free(v);
+		} else {
+			elem(g, neps, key, "goto reject-chain");
+		}
+	}
+	for (size_t i = 0; i < sp->n_external; i++) {
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->external_ips[i], ip, sizeof(ip)), pr,
+			 sp->port);
+		if (ext_ok) {
+			char *v = xasprintf("goto %s", ext);
+			elem(g, sips, key, v);
+			free(v);
+		} else {
+			elem(g, neps, key, "goto reject-chain");
+		}
+		bool is_lb = i >= sp->n_external - sp->n_lb;
+		if (is_lb && sp->n_src_ranges) {
+			char *v = xasprintf("goto %s", fw);
+			elem(g, fwips, key, v);
+			free(v);
+		}
+	}
+	if (sp->n_src_ranges && sp->n_lb) {
+		buf_printf(&r, "\n%s saddr != { ", f);
+		for (size_t i = 0; i < sp->n_src_ranges; i++) {
+			char cs[CIDR_STRLEN];
+			buf_printf(&r, "%s%s", i ? ", " : "", cidr_format(&sp->src_ranges[i], cs, sizeof(cs)));
+		}
+		buf_puts(&r, " } drop");
+		chain(g, fw, &r);
+	}
+	if (sp->node_port) {
+		snprintf(key, sizeof(key), "%s . %u", pr, sp->node_port);
+		if (ext_ok) {
+			char *v = xasprintf("goto %s", ext);
+			elem(g, snp, key, v);
+			free(v);
+		} else {
+			elem(g, nenp, key, "goto reject-chain");
+		}
+	}
+	/* Hairpin: a local pod reaching itself through the Service. */
+	char hp[16];
+	snprintf(hp, sizeof(hp), "hairpin%d", fam);
+	for (size_t i = 0; i < sp->n_eps; i++) {
+		if (!sp->eps[i].local)
+			continue;
+		ip_format(&sp->eps[i].ip, ip, sizeof(ip));
+		snprintf(key, sizeof(key), "%s . %s", ip, ip);
+		elem(base, hp, key, NULL);
+	}
+	buf_fini(&r);
+	json_object_set_new(want, gname, g);
+}
+
+json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c)
+{
+	json_t *want = json_object();
+	json_t *base = group_new();
+	json_object_set_new(want, "", base);
+	base_group(base, c);
+	for (size_t i = 0; i < m->n; i++)
+		port_group(n, want, n->have, &m->ports[i], c, base);
+	return want;
+}
+
+/* ---- the diff as a script ------------------------------------------------------ */
+
+enum phase { P_DECL, P_CHAIN_ADD, P_CHAIN_RULES, P_ELEM_DEL, P_ELEM_ADD, P_CHAIN_FLUSH, P_CHAIN_DEL, P_DECL_DEL, P_N };
+
+static const json_t *sub(const json_t *g, const char *k)
+{
+	return json_object_get(g, k);
+}
+
+/* "map { ... }" -> keyword "map" and the rest. */
+static void split_decl(const char *d, char *kw, size_t kwlen, const char **rest)
+{
+	const char *sp = strchr(d, ' ');
+	size_t l = sp ? (size_t)(sp - d) : strlen(d);
+	if (l >= kwlen)
+		l = kwlen - 1;
+	memcpy(kw, d, l);
+	kw[l] = 0;
+	*rest = sp ? sp + 1 : "";
+}
+
+static void emit_rules(struct buf *b, const char *t, const char *name, const char *text)
+{
+	const char *p = strchr(text, '\n');
+	while (p) {
+		const char *e = strchr(p + 1, '\n');
+		size_t l = e ? (size_t)(e - p - 1) : strlen(p + 1);
+		if (l)
+			buf_printf(b, "add rule inet %s %s %.*s\n", t, name, (int)l, p + 1);
+		p = e;
+	}
+}
+
+static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add)
+{
+	const char *map;
+	json_t *m;
+	json_object_foreach((json_t *)from, map, m)
+	{
+		const json_t *om = json_object_get(other, map);
+		size_t k = 0;
+		const char *key;
+		json_t *v;
+		json_object_foreach(m, key, v)
+		{
+			json_t *ov = json_object_get(om, key);
+			if (ov && json_equal(ov, v))
+				continue;
+			if (k++ == 0)
+				buf_printf(b, "%s element inet %s %s { ", add ? "add" : "delete", t, map);
+			else
+				buf_puts(b, ", ");
+			const char *val = json_string_value(v);
+			if (add && val && *val)
+				buf_printf(b, "%s : %s", key, val);
+			else
+				buf_puts(b, key);
+		}
+		if (k)
+			buf_puts(b, " }\n");
+	}
+}
+
+static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph)
+{
+	const char *name;
+	json_t *v;
+	const json_t *hd = sub(hg, "d"), *wd = sub(wg, "d"), *hc = sub(hg, "c"), *wc = sub(wg, "c");
+	char kw[8];
+	const char *rest;
+	switch (ph) {
+	case P_DECL:
+		json_object_foreach((json_t *)wd, name, v)
+		{
+			if (json_object_get(hd, name))
+				continue;
+			split_decl(json_string_value(v), kw, sizeof(kw), &rest);
+			buf_printf(b, "add %s inet %s %s %s\n", kw, t, name, rest);
+		}
+		break;
+	case P_CHAIN_ADD:
+		json_object_foreach((json_t *)wc, name, v)
+		{
+			if (json_object_get(hc, name))
+				continue;
+			const char *text = json_string_value(v);
+			const char *nl = strchr(text, '\n');
+			int hl = nl ? (int)(nl - text) : (int)strlen(text);
+			buf_printf(b, "add chain inet %s %s%s%.*s\n", t, name, hl ? " " : "", hl, text);
+		}
+		break;
+	case P_CHAIN_RULES:
+		json_object_foreach((json_t *)wc, name, v)
+		{
+			json_t *old = json_object_get(hc, name);
+			if (old && json_equal(old, v))
+				continue;
+			if (old) {
+				buf_printf(b, "flush chain inet %s %s\n", t, name);
+				/* The chain's ids changed: affinity entries point at old ids. */
+				size_t nl = strlen(name);
+				const char *dn;
+				json_t *dv;
+				json_object_foreach((json_t *)wd, dn, dv)
+				{
+					if (!strncmp(dn, name, nl) && !strncmp(dn + nl, "-aff", 4) &&
+					    json_object_get(hd, dn))
+						buf_printf(b, "flush map inet %s %s\n", t, dn);
+				}
+			}
+			emit_rules(b, t, name, json_string_value(v));
+		}
+		break;
+	case P_ELEM_DEL:
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false);
+		break;
+	case P_ELEM_ADD:
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true);
+		break;
+	case P_CHAIN_FLUSH:
+	case P_CHAIN_DEL:
+		json_object_foreach((json_t *)hc, name, v)
+		{
+			if (!json_object_get(wc, name))
+				buf_printf(b, "%s chain inet %s %s\n", ph == P_CHAIN_FLUSH ? "flush" : "delete", t, name);
+		}
+		break;
+	case P_DECL_DEL:
+		json_object_foreach((json_t *)hd, name, v)
+		{
+			if (json_object_get(wd, name))
+				continue;
+			split_decl(json_string_value(v), kw, sizeof(kw), &rest);
+			buf_printf(b, "delete %s inet %s %s\n", kw, t, name);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static bool wanted(const json_t *only, const char *g)
+{
+	return !only || json_object_get(only, g);
+}
+
+char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only)
+{
+	struct buf b;
+	buf_init(&b);
+	const char *t = table ? table : PROXY_NFT_TABLE;
+	if (!have && wanted(only, ""))
+		buf_printf(&b, "add table inet %s\n", t);
+	for (int ph = 0; ph < P_N; ph++) {
+		const char *g;
+		json_t *wg;
+		json_object_foreach((json_t *)want, g, wg)
+		{
+			if (wanted(only, g))
+				emit_group(&b, t, json_object_get(have, g), wg, (enum phase)ph);
+		}
+		json_t *hg;
+		json_object_foreach((json_t *)have, g, hg)
+		{
+			if (!json_object_get(want, g) && wanted(only, g))
+				emit_group(&b, t, hg, NULL, (enum phase)ph);
+		}
+	}
+	return b.data ? buf_take(&b) : xstrdup("");
+}
+
+/* ---- kernel --------------------------------------------------------------------- */
+
+static int run_ctx(const char *script, bool json_out, char **out, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		snprintf(err, errlen, "nftables: cannot create a context");
+		return -ENOMEM;
+	}
+	if (json_out)
+		nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	int rc = nft_run_cmd_from_buffer(nft, script);
+	if (rc != 0) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		snprintf(err, errlen, "nftables: %s", e && *e ? e : "command failed");
+		size_t l = strlen(err);
+		while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+			err[--l] = 0;
+	} else if (out) {
+		const char *o = nft_ctx_get_output_buffer(nft);
+		*out = xstrdup(o ? o : "");
+	}
+	nft_ctx_free(nft);
+	return rc ? -EIO : 0;
+}
+
+int proxy_nft_run(const char *script, char *err, size_t errlen)
+{
+	return run_ctx(script, false, NULL, err, errlen);
+}
+
+int proxy_nft_cleanup(const char *table, char *err, size_t errlen)
+{
+	char *s = xasprintf("add table inet %s\ndelete table inet %s\n", table ? table : PROXY_NFT_TABLE,
+			    table ? table : PROXY_NFT_TABLE);
+	int rc = proxy_nft_run(s, err, errlen);
+	free(s);
+	return rc;
+}
+
+/* What the kernel's table holds: prelude (flush every chain and map) and epilogue
+ * (delete those not wanted) of the first sync after a start. */
+static void kernel_converge(const char *t, const json_t *want, struct buf *pre, struct buf *epi)
+{
+	char *cmd = xasprintf("list table inet %s", t);
+	char *out = NULL, err[256];
+	int rc = run_ctx(cmd, true, &out, err, sizeof(err));
+	free(cmd);
+	if (rc != 0) {
+		free(out);
+		return; /* no table yet */
+	}
+	json_t *j = json_loads(out, 0, NULL);
+	free(out);
+	json_t *wc = json_object(), *wd = json_object();
+	const char *g;
+	json_t *wg;
+	json_object_foreach((json_t *)want, g, wg)
+	{
+		json_object_update(wc, json_object_get(wg, "c"));
+		json_object_update(wd, json_object_get(wg, "d"));
+	}
+	size_t i;
+	json_t *it;
+	struct buf del_maps;
+	buf_init(&del_maps);
+	json_array_foreach(json_object_get(j, "nftables"), i, it)
+	{
+		json_t *c = json_object_get(it, "chain");
+		const char *kinds[] = {"map", "set"};
+		if (c) {
+			const char *name = json_string_value(json_object_get(c, "name"));
+			if (!name)
+				continue;
+			buf_printf(pre, "flush chain inet %s %s\n", t, name);
+			if (!json_object_get(wc, name))
+				buf_printf(epi, "delete chain inet %s %s\n", t, name);
+		}
+		for (int k = 0; k < 2; k++) {
+			json_t *m = json_object_get(it, kinds[k]);
+			const char *name = json_string_value(json_object_get(m, "name"));
+			if (!name)
+				continue;
+			buf_printf(pre, "flush %s inet %s %s\n", kinds[k], t, name);
+			if (!json_object_get(wd, name))
+				buf_printf(&del_maps, "delete %s inet %s %s\n", kinds[k], t, name);
+		}
+	}
+	if (del_maps.data)
+		buf_puts(epi, del_maps.data);
+	buf_fini(&del_maps);
+	json_decref(wc);
+	json_decref(wd);
+	json_decref(j);
+}
+
+static size_t count_state(const json_t *st, size_t *chains)
+{
+	size_t e = 0;
+	*chains = 0;
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)st, g, gv)
+	{
+		*chains += json_object_size(json_object_get(gv, "c"));
+		const char *m;
+		json_t *mv;
+		json_object_foreach(json_object_get(gv, "e"), m, mv) e += json_object_size(mv);
+	}
+	return e;
+}
+
+static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
+{
+	free(n->last);
+	n->last = xstrdup(s);
+	if (n->dry || !*s)
+		return 0;
+	return proxy_nft_run(s, err, errlen);
+}
+
+int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+		   size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	if (errlen)
+		*err = 0;
+	struct buf pre, epi;
+	buf_init(&pre);
+	buf_init(&epi);
+	if (n->read_kernel && !n->dry)
+		kernel_converge(n->table, want, &pre, &epi);
+	/* Which groups changed. */
+	json_t *changed = json_object();
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)want, g, gv)
+	{
+		json_t *h = json_object_get(n->have, g);
+		if (!h || !json_equal(h, gv) || n->read_kernel)
+			json_object_set_new(changed, g, json_true());
+	}
+	json_object_foreach(n->have, g, gv)
+	{
+		if (!json_object_get(want, g))
+			json_object_set_new(changed, g, json_true());
+	}
+	r->groups_changed = json_object_size(changed);
+	char *body = proxy_nft_script(n->table, n->read_kernel ? NULL : n->have, want, NULL);
+	struct buf all;
+	buf_init(&all);
+	if (pre.data) {
+		buf_printf(&all, "add table inet %s\n", n->table);
+		buf_puts(&all, pre.data);
+	}
+	buf_puts(&all, body);
+	if (epi.data)
+		buf_puts(&all, epi.data);
+	free(body);
+	int rc = apply(n, all.data ? all.data : "", err, errlen);
+	r->script_bytes = all.len;
+	json_t *applied;
+	if (rc == 0) {
+		applied = json_deep_copy(want);
+	} else {
+		/* Isolate: the base group (with the convergence), then each group alone. */
+		log_warn("proxy: nft transaction refused (%s); applying Services one by one", err);
+		char first[512];
+		snprintf(first, sizeof(first), "%s", err);
+		applied = n->have && !n->read_kernel ? json_deep_copy(n->have) : json_object();
+		json_t *only = json_object();
+		json_object_set_new(only, "", json_true());
+		body = proxy_nft_script(n->table, n->read_kernel ? NULL : n->have, want, only);
+		buf_reset(&all);
+		if (pre.data) {
+			buf_printf(&all, "add table inet %s\n", n->table);
+			buf_puts(&all, pre.data);
+		}
+		buf_puts(&all, body);
+		if (epi.data)
+			buf_puts(&all, epi.data);
+		free(body);
+		if (apply(n, all.data ? all.data : "", err, errlen) == 0) {
+			json_object_set(applied, "", json_object_get(want, ""));
+			json_object_del(changed, "");
+			json_object_foreach(changed, g, gv)
+			{
+				json_object_clear(only);
+				json_object_set_new(only, g, json_true());
+				/* After a failed convergence the kernel holds none of this group. */
+				const json_t *h = json_object_get(applied, g);
+				json_t *hv = json_object();
+				if (h)
+					json_object_set(hv, g, (json_t *)h);
+				body = proxy_nft_script(n->table, hv, want, only);
+				r->script_bytes += strlen(body);
+				if (apply(n, body, err, errlen) == 0) {
+					json_t *w = json_object_get(want, g);
+					if (w)
+						json_object_set(applied, g, w);
+					else
+						json_object_del(applied, g);
+				} else {
+					r->groups_failed++;
+					log_warn("proxy: service port %s refused by the kernel: %s", g, err);
+				}
+				free(body);
+				json_decref(hv);
+			}
+		} else {
+			r->groups_failed = r->groups_changed;
+		}
+		snprintf(err, errlen, "%s", first);
+		json_decref(only);
+		rc = r->groups_failed ? -EIO : 0;
+		if (!r->groups_failed)
+			*err = 0;
+		/* have must not claim groups the kernel does not hold: after a refused
+		 * convergence nothing is known; read the kernel again next time. */
+		if (json_object_get(applied, "") != json_object_get(want, ""))
+			n->read_kernel = true;
+		else
+			n->read_kernel = false;
+	}
+	if (rc == 0 || !n->read_kernel)
+		n->read_kernel = false;
+	buf_fini(&all);
+	buf_fini(&pre);
+	buf_fini(&epi);
+	/* Id accounting: blocks of applied groups stay; the rest are free again. */
+	memset(n->used, 0, ID_SPACE / 8);
+	json_object_foreach(applied, g, gv) group_ids(n, gv, true, NULL);
+	json_decref(n->have);
+	n->have = applied;
+	r->elements = count_state(applied, &r->chains);
+	json_decref(changed);
+	return rc;
+}
+
+const char *proxy_nft_last_script(const struct proxy_nft *n)
+{
+	return n->last ? n->last : "";
+}
+
+struct proxy_nft *proxy_nft_new(const char *table, bool dry)
+{
+	struct proxy_nft *n = xcalloc(1, sizeof(*n));
+	n->table = xstrdup(table ? table : PROXY_NFT_TABLE);
+	n->dry = dry;
+	n->read_kernel = true;
+	n->used = xcalloc(ID_SPACE / 8, 1);
+	n->cursor = 1;
+	return n;
+}
+
+void proxy_nft_free(struct proxy_nft *n)
+{
+	if (!n)
+		return;
+	json_decref(n->have);
+	free(n->used);
+	free(n->last);
+	free(n->table);
+	free(n);
+}
