@@ -32,6 +32,7 @@
 #include "client/informer.h"
 #include "node/logsrv.h"
 #include "node/masq.h"
+#include "proxy/proxy.h"
 #include "node/netlink.h"
 #include "node/netns.h"
 #include "node/podfiles.h"
@@ -105,6 +106,7 @@ struct agent {
 	atomic_int wstop;
 	char *masq_script; /* the masquerade table last applied (node/masq.c) */
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
+	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
 	int kubelet_port;
 	struct client_config cfg;
 	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
@@ -562,6 +564,7 @@ static int podnet_setup(struct agent *a, struct apod *p)
 	if (rc < 0 && rc != -EEXIST)
 		goto nlfail;
 	if ((rc = node_link_set_master(a->nl, p->veth, NODE_AGENT_BRIDGE)) < 0 ||
+	    (rc = node_link_set_hairpin(a->nl, p->veth, true)) < 0 ||
 	    (rc = node_link_set_up(a->nl, p->veth, true)) < 0)
 		goto nlfail;
 	rc = node_nl_new(p->netns_fd, &pnl, err, sizeof(err));
@@ -1516,6 +1519,35 @@ out:
 	return rc;
 }
 
+/* The Service proxy for this node; NULL (logged) when it cannot run: pods still do. */
+static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts *o)
+{
+	struct proxy_config pc = {.cfg = &a->cfg, .node_name = a->node_name, .mode = o->proxy_mode,
+				  .node_ips = a->node_ip};
+	char err[512] = "";
+	struct cidr *np = NULL;
+	pc.net.localhost_nodeports = true;
+	if (o->cluster_cidr) {
+		char *copy = xstrdup(o->cluster_cidr), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t && pc.net.n_cluster_cidrs < 2; t = strtok_r(NULL, ",", &save))
+			if (cidr_parse(t, &pc.net.cluster_cidrs[pc.net.n_cluster_cidrs], err, sizeof(err)) == 0)
+				pc.net.n_cluster_cidrs++;
+		free(copy);
+	}
+	if (o->proxy_local_dns && ip_parse(o->proxy_local_dns, &pc.net.local_dns[0]) == 0)
+		pc.net.n_local_dns = 1;
+	int n = proxy_nodeport_addresses_parse(o->nodeport_addresses, &np, err, sizeof(err));
+	if (n > 0) {
+		pc.net.nodeport_cidrs = np;
+		pc.net.n_nodeport_cidrs = (size_t)n;
+	}
+	struct proxy *p = NULL;
+	if (proxy_start(&pc, &p, err, sizeof(err)) < 0)
+		log_warn("agent: no Service proxy: %s", err);
+	free(np);
+	return p;
+}
+
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
 {
 	char *ip = NULL, *ip6 = NULL;
@@ -1632,9 +1664,10 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->th_started = true;
-	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s (accepted; no Service "
-		 "proxy in this build yet)", a->node_name, a->node_ip, a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0,
-		 o->proxy_mode ? o->proxy_mode : "nftables");
+	a->proxy = agent_proxy_start(a, o);
+	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s%s", a->node_name, a->node_ip,
+		 a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0, o->proxy_mode ? o->proxy_mode : "nftables",
+		 a->proxy ? "" : " (not running)");
 	*out = a;
 	return 0;
 fail:
@@ -1646,6 +1679,7 @@ void agent_stop(struct agent *a)
 {
 	if (!a)
 		return;
+	proxy_stop(a->proxy);
 	atomic_store(&a->stop, 1);
 	wake(a);
 	if (a->th_started)
@@ -1699,6 +1733,8 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 	/* Our masquerade table, routes and bridge. */
 	char merr[256];
 	if (node_masq_cleanup(merr, sizeof(merr)) < 0)
+		log_warn("agent cleanup: %s", merr);
+	if (proxy_cleanup(merr, sizeof(merr)) < 0)
 		log_warn("agent cleanup: %s", merr);
 	struct node_route *rts = NULL;
 	size_t n = 0;

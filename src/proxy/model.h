@@ -73,8 +73,9 @@ struct proxy_model {
 struct proxy_netcfg {
 	struct cidr cluster_cidrs[2]; /* pod network per family (masquerade of other sources) */
 	size_t n_cluster_cidrs;
-	struct ip_addr *nodeport_ips; /* --nodeport-addresses resolved; none = every local address */
-	size_t n_nodeport_ips;
+	struct cidr *nodeport_cidrs; /* --nodeport-addresses: node ports only on local addresses
+				      * inside these; none = every local address */
+	size_t n_nodeport_cidrs;
 	bool localhost_nodeports; /* IPv4 node ports on 127.0.0.1 (route_localnet) */
 	struct ip_addr local_dns[2]; /* node-local DNS address (kube-dns IP on lo): NOTRACK for :53 */
 	size_t n_local_dns;

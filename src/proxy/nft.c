@@ -167,14 +167,14 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 		d = xasprintf("set { type %s . %s; }", at, at);
 		decl(g, name, d);
 		free(d);
-		if (c->n_nodeport_ips) {
+		if (c->n_nodeport_cidrs) {
 			snprintf(name, sizeof(name), "nodeport-ips%d", fam);
-			d = xasprintf("set { type %s; }", at);
+			d = xasprintf("set { type %s; flags interval; }", at);
 			decl(g, name, d);
 			free(d);
-			for (size_t i = 0; i < c->n_nodeport_ips; i++)
-				if (c->nodeport_ips[i].family == fam)
-					elem(g, name, ip_format(&c->nodeport_ips[i], ip, sizeof(ip)), NULL);
+			for (size_t i = 0; i < c->n_nodeport_cidrs; i++)
+				if (c->nodeport_cidrs[i].net.family == fam)
+					elem(g, name, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)), NULL);
 		}
 	}
 	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK). */
@@ -202,7 +202,7 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	buf_puts(&r, "{ type filter hook input priority -110; policy accept; }");
 	/* CVE-2020-8558: with route_localnet on, nothing from outside may reach 127/8. */
 	if (c->localhost_nodeports)
-		buf_puts(&r, "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct status != dnat drop");
+		buf_puts(&r, "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } ct status != dnat drop");
 	buf_puts(&r, "\nct state new jump endpoints-check");
 	chain(g, "filter-input", &r);
 	buf_puts(&r, "{ type filter hook forward priority -110; policy accept; }\nct state new jump endpoints-check");
@@ -211,16 +211,16 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	chain(g, "filter-output", &r);
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @no-endpoint-services4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @no-endpoint-services6");
-	if (c->n_nodeport_ips)
-		buf_puts(&r, "\nip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
-			     "\nip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
+	if (c->n_nodeport_cidrs)
+		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
+			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
 	else
 		buf_printf(&r,
 			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
 			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @no-endpoint-nodeports6",
 			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
 	chain(g, "endpoints-check", &r);
-	buf_puts(&r, "\nreject");
+	buf_puts(&r, "\nmeta l4proto tcp reject with tcp reset\nreject");
 	chain(g, "reject-chain", &r);
 	buf_puts(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services");
 	chain(g, "nat-prerouting", &r);
@@ -235,9 +235,9 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	chain(g, "nat-postrouting", &r);
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
-	if (c->n_nodeport_ips)
-		buf_puts(&r, "\nip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
-			     "\nip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
+	if (c->n_nodeport_cidrs)
+		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
+			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
 	else
 		buf_printf(&r,
 			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @service-nodeports4"
@@ -251,7 +251,6 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 			   fam_kw(fam), PROXY_MARK_IDS, fam);
 		chain(g, name, &r);
 	}
-	(void)cs;
 	buf_fini(&r);
 }
 

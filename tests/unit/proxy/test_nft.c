@@ -96,11 +96,12 @@ TEST(proxy_nft_golden_nodeport_addresses)
 {
 	json_t *f = proxy_fixture();
 	struct proxy_netcfg c = cfg();
-	struct ip_addr ips[2];
-	ip_parse("198.18.0.11", &ips[0]);
-	ip_parse("2001:db8::11", &ips[1]);
-	c.nodeport_ips = ips;
-	c.n_nodeport_ips = 2;
+	struct cidr ips[2];
+	char e[64];
+	cidr_parse("198.18.0.11/32", &ips[0], e, sizeof(e));
+	cidr_parse("2001:db8::/64", &ips[1], e, sizeof(e));
+	c.nodeport_cidrs = ips;
+	c.n_nodeport_cidrs = 2;
 	c.localhost_nodeports = false;
 	c.n_local_dns = 0;
 	struct proxy_nft *n = proxy_nft_new(NULL, true);
