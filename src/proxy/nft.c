@@ -21,6 +21,12 @@ struct proxy_nft {
 	bool dry;
 	json_t *have;	/* last applied state, NULL before the first sync */
 	bool read_kernel; /* the first sync must converge with what the kernel holds */
+	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
+	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
+	bool defer;	    /* incremental syncs leave endpoint elements to proxy_nft_gc */
+	json_t *gc;	    /* [[family, [base, count]], ...] of blocks to delete */
+	size_t gc_ids;
+	size_t elements, chains; /* totals of have */
 	uint8_t *used;	/* id bitmap: ids of blocks in have, plus those allocated since */
 	uint32_t cursor;
 	char *last;
@@ -222,16 +228,23 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	chain(g, "endpoints-check", &r);
 	buf_puts(&r, "\nmeta l4proto tcp reject with tcp reset\nreject");
 	chain(g, "reject-chain", &r);
-	buf_puts(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services");
+	/* The service chains only choose (the mark) and return; one rule per family DNATs.
+	 * No jump or goto in a service chain: a rule with one makes the kernel validate
+	 * every chain of the table at each commit. */
+	char jd[200];
+	snprintf(jd, sizeof(jd),
+		 "\nmeta mark & 0x%06x != 0 meta nfproto ipv4 goto dnat4\nmeta mark & 0x%06x != 0 meta nfproto ipv6 goto dnat6",
+		 PROXY_MARK_SET, PROXY_MARK_SET);
+	buf_printf(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services%s", jd);
 	chain(g, "nat-prerouting", &r);
-	buf_puts(&r, "{ type nat hook output priority -100; policy accept; }\njump services");
+	buf_printf(&r, "{ type nat hook output priority -100; policy accept; }\njump services%s", jd);
 	chain(g, "nat-output", &r);
 	buf_printf(&r,
 		   "{ type nat hook postrouting priority srcnat; policy accept; }\n"
-		   "meta mark & 0x%06x != 0 ct status dnat masquerade\n"
+		   "meta mark & 0x%06x == 0x%06x ct status dnat masquerade\n"
 		   "ct status dnat ip saddr . ip daddr @hairpin4 masquerade\n"
 		   "ct status dnat ip6 saddr . ip6 daddr @hairpin6 masquerade",
-		   PROXY_MARK_MASQ);
+		   PROXY_MARK_SET | PROXY_MARK_MASQ, PROXY_MARK_SET | PROXY_MARK_MASQ);
 	chain(g, "nat-postrouting", &r);
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
@@ -284,7 +297,7 @@ static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const st
 static void pick_rule(struct buf *r, const char *cond, uint32_t base, size_t cnt, bool masq, const char *aff,
 		      int fam)
 {
-	uint32_t off = base | (masq ? PROXY_MARK_MASQ : 0);
+	uint32_t off = base | PROXY_MARK_SET | (masq ? PROXY_MARK_MASQ : 0);
 	buf_printf(r, "\n%s%s", cond ? cond : "", cond ? " " : "");
 	if (cnt == 1)
 		buf_printf(r, "meta mark set 0x%06x", off);
@@ -292,7 +305,8 @@ static void pick_rule(struct buf *r, const char *cond, uint32_t base, size_t cnt
 		buf_printf(r, "meta mark set numgen random mod %zu offset 0x%06x", cnt, off);
 	if (aff)
 		buf_printf(r, " update @%s { %s saddr : meta mark }", aff, fam_kw(fam));
-	buf_printf(r, " goto dnat%d", fam);
+	buf_puts(r, " return");
+	(void)fam;
 }
 
 /* The affinity map of a chain: a new declaration in g; its name into out. */
@@ -306,7 +320,7 @@ static void aff_map(json_t *g, const char *chain_name, const struct proxy_svcpor
 }
 
 static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, const struct proxy_svcport *sp,
-		       const struct proxy_netcfg *c, json_t *base)
+		       const struct proxy_netcfg *c)
 {
 	int fam = sp->family;
 	const char *f = fam_kw(fam);
@@ -322,6 +336,9 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	snprintf(ext, sizeof(ext), "ext%d-%s", fam, id);
 	snprintf(fw, sizeof(fw), "fw%d-%s", fam, id);
 	json_t *g = group_new();
+	char skey[520];
+	snprintf(skey, sizeof(skey), "%s/%s", sp->ns, sp->name);
+	json_object_set_new(g, "k", json_string(skey));
 	const json_t *hg = json_object_get(have, gname);
 	char backends[16], sips[24], neps[32], snp[24], nenp[32], fwips[24];
 	snprintf(backends, sizeof(backends), "backends%d", fam);
@@ -349,7 +366,7 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		if (sp->affinity_s) {
 			aff_map(g, svc, sp, aff, sizeof(aff));
 			a = aff;
-			buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+			buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
 		}
 		if (cc)
 			pick_rule(&r, cond, cbase, sp->n_cluster, true, a, fam);
@@ -367,18 +384,21 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		}
 		if (!sp->etp_local) {
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
 			pick_rule(&r, NULL, cbase, sp->n_cluster, true, a, fam);
 		} else {
 			/* Pods' traffic goes where cluster traffic goes; the node's own is
 			 * masqueraded to any endpoint; only outside clients need local ones
 			 * and keep their source address. */
-			if (cc)
-				buf_printf(&r, "\n%s saddr %s %s", f, ccs, have_cluster ? "" : "drop");
-			if (cc && have_cluster)
-				buf_printf(&r, "goto %s", svc);
+			if (cc && have_cluster) {
+				char pc[CIDR_STRLEN + 16];
+				snprintf(pc, sizeof(pc), "%s saddr %s", f, ccs);
+				pick_rule(&r, pc, cbase, sp->n_cluster, false, NULL, fam);
+			} else if (cc) {
+				buf_printf(&r, "\n%s saddr %s drop", f, ccs);
+			}
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s goto dnat%d", f, aff, fam);
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
 			if (have_cluster)
 				pick_rule(&r, "fib saddr type local", cbase, sp->n_cluster, true, a, fam);
 			if (have_local)
@@ -443,7 +463,7 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 			continue;
 		ip_format(&sp->eps[i].ip, ip, sizeof(ip));
 		snprintf(key, sizeof(key), "%s . %s", ip, ip);
-		elem(base, hp, key, NULL);
+		elem(g, hp, key, NULL);
 	}
 	buf_fini(&r);
 	json_object_set_new(want, gname, g);
@@ -456,7 +476,30 @@ json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, cons
 	json_object_set_new(want, "", base);
 	base_group(base, c);
 	for (size_t i = 0; i < m->n; i++)
-		port_group(n, want, n->have, &m->ports[i], c, base);
+		port_group(n, want, n->have, &m->ports[i], c);
+	return want;
+}
+
+json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c,
+				   const json_t *keys)
+{
+	json_t *want = json_object();
+	for (size_t i = 0; i < m->n; i++)
+		port_group(n, want, n->have, &m->ports[i], c);
+	/* Groups of these Services that are no more: listed as null. */
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k)
+	{
+		json_t *gs = json_object_get(n->svc_groups, json_string_value(k));
+		const char *g;
+		json_t *v;
+		json_object_foreach(gs, g, v)
+		{
+			if (!json_object_get(want, g))
+				json_object_set_new(want, g, json_null());
+		}
+	}
 	return want;
 }
 
@@ -493,13 +536,20 @@ static void emit_rules(struct buf *b, const char *t, const char *name, const cha
 	}
 }
 
-static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add)
+/* keep: map -> {element: holders}; a deletion of an element still held is left out. */
+static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add,
+		       const json_t *keep)
 {
 	const char *map;
 	json_t *m;
 	json_object_foreach((json_t *)from, map, m)
 	{
 		const json_t *om = json_object_get(other, map);
+		const json_t *km = add ? NULL : json_object_get(keep, map);
+		/* Endpoint elements of a replaced block are deleted later, in a batch
+		 * (proxy_nft_gc): a deletion makes nft read every element of the table. */
+		if (!add && json_is_true(json_object_get(keep, "#defer")) && !strncmp(map, "backends", 8))
+			continue;
 		size_t k = 0;
 		const char *key;
 		json_t *v;
@@ -507,6 +557,8 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 		{
 			json_t *ov = json_object_get(om, key);
 			if (ov && json_equal(ov, v))
+				continue;
+			if (km && json_integer_value(json_object_get(km, key)) > 0)
 				continue;
 			if (k++ == 0)
 				buf_printf(b, "%s element inet %s %s { ", add ? "add" : "delete", t, map);
@@ -523,7 +575,8 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 	}
 }
 
-static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph)
+static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph,
+		       const json_t *keep)
 {
 	const char *name;
 	json_t *v;
@@ -574,10 +627,10 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 		}
 		break;
 	case P_ELEM_DEL:
-		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false);
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep);
 		break;
 	case P_ELEM_ADD:
-		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true);
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep);
 		break;
 	case P_CHAIN_FLUSH:
 	case P_CHAIN_DEL:
@@ -601,34 +654,44 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 	}
 }
 
-static bool wanted(const json_t *only, const char *g)
+/* The script for the groups in only (NULL = every group of want and have); a group
+ * absent from want, or null there, is removed. */
+static char *script(const char *t, const json_t *have, const json_t *want, const json_t *only, bool add_table,
+		    const json_t *keep)
 {
-	return !only || json_object_get(only, g);
+	struct buf b;
+	buf_init(&b);
+	if (add_table)
+		buf_printf(&b, "add table inet %s\n", t);
+	for (int ph = 0; ph < P_N; ph++) {
+		const char *g;
+		json_t *v;
+		if (only) {
+			json_object_foreach((json_t *)only, g, v)
+			{
+				const json_t *wg = json_object_get(want, g);
+				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL, (enum phase)ph,
+					   keep);
+			}
+			continue;
+		}
+		json_object_foreach((json_t *)want, g, v)
+		{
+			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep);
+		}
+		json_object_foreach((json_t *)have, g, v)
+		{
+			if (!json_object_get(want, g))
+				emit_group(&b, t, v, NULL, (enum phase)ph, keep);
+		}
+	}
+	return b.data ? buf_take(&b) : xstrdup("");
 }
 
 char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only)
 {
-	struct buf b;
-	buf_init(&b);
-	const char *t = table ? table : PROXY_NFT_TABLE;
-	if (!have && wanted(only, ""))
-		buf_printf(&b, "add table inet %s\n", t);
-	for (int ph = 0; ph < P_N; ph++) {
-		const char *g;
-		json_t *wg;
-		json_object_foreach((json_t *)want, g, wg)
-		{
-			if (wanted(only, g))
-				emit_group(&b, t, json_object_get(have, g), wg, (enum phase)ph);
-		}
-		json_t *hg;
-		json_object_foreach((json_t *)have, g, hg)
-		{
-			if (!json_object_get(want, g) && wanted(only, g))
-				emit_group(&b, t, hg, NULL, (enum phase)ph);
-		}
-	}
-	return b.data ? buf_take(&b) : xstrdup("");
+	return script(table ? table : PROXY_NFT_TABLE, have, want, only, !have && (!only || json_object_get(only, "")),
+		      NULL);
 }
 
 /* ---- kernel --------------------------------------------------------------------- */
@@ -729,20 +792,96 @@ static void kernel_converge(const char *t, const json_t *want, struct buf *pre, 
 	json_decref(j);
 }
 
-static size_t count_state(const json_t *st, size_t *chains)
+static void group_counts(const json_t *g, long *elements, long *chains)
 {
-	size_t e = 0;
-	*chains = 0;
-	const char *g;
-	json_t *gv;
-	json_object_foreach((json_t *)st, g, gv)
-	{
-		*chains += json_object_size(json_object_get(gv, "c"));
-		const char *m;
-		json_t *mv;
-		json_object_foreach(json_object_get(gv, "e"), m, mv) e += json_object_size(mv);
+	*chains = (long)json_object_size(json_object_get(g, "c"));
+	*elements = 0;
+	const char *m;
+	json_t *mv;
+	json_object_foreach(json_object_get(g, "e"), m, mv) *elements += (long)json_object_size(mv);
+}
+
+/* Adds d to the holders of g's hairpin elements. */
+static void hp_delta(struct proxy_nft *n, const json_t *g, int d)
+{
+	const char *maps[] = {"hairpin4", "hairpin6"};
+	for (int i = 0; i < 2; i++) {
+		const json_t *m = json_object_get(json_object_get(g, "e"), maps[i]);
+		if (!json_object_size(m))
+			continue;
+		json_t *r = json_object_get(n->hp_refs, maps[i]);
+		if (!r) {
+			r = json_object();
+			json_object_set_new(n->hp_refs, maps[i], r);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)m, k, v)
+		{
+			json_int_t c = json_integer_value(json_object_get(r, k)) + d;
+			if (c > 0)
+				json_object_set_new(r, k, json_integer(c));
+			else
+				json_object_del(r, k);
+		}
 	}
-	return e;
+}
+
+/* The blocks of hg that wg does not keep go to the garbage list (their ids stay taken
+ * until proxy_nft_gc deleted their elements). */
+static void gc_blocks(struct proxy_nft *n, const json_t *hg, const json_t *wg)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(hg, "i"), k, v)
+	{
+		json_t *o = json_object_get(json_object_get(wg, "i"), k);
+		if (o && json_equal(o, v))
+			continue;
+		/* The family is that of the group's backends map. */
+		int fam = json_object_get(json_object_get(hg, "e"), "backends6") ? 6 : 4;
+		json_array_append_new(n->gc, json_pack("[iO]", fam, v));
+		n->gc_ids += (size_t)json_integer_value(json_array_get(v, 1));
+	}
+}
+
+/* Group g is now in the kernel as wg (NULL: gone) instead of hg. */
+static void commit_group(struct proxy_nft *n, const char *g, const json_t *hg, json_t *wg)
+{
+	long e, c;
+	if (hg) {
+		group_counts(hg, &e, &c);
+		n->elements -= (size_t)e;
+		n->chains -= (size_t)c;
+		if (n->defer)
+			gc_blocks(n, hg, wg);
+		else
+			group_ids(n, hg, false, wg);
+		const char *k = json_string_value(json_object_get(hg, "k"));
+		if (k) {
+			json_t *gs = json_object_get(n->svc_groups, k);
+			json_object_del(gs, g);
+			if (!json_object_size(gs))
+				json_object_del(n->svc_groups, k);
+		}
+	}
+	if (wg) {
+		group_counts(wg, &e, &c);
+		n->elements += (size_t)e;
+		n->chains += (size_t)c;
+		const char *k = json_string_value(json_object_get(wg, "k"));
+		if (k) {
+			json_t *gs = json_object_get(n->svc_groups, k);
+			if (!gs) {
+				gs = json_object();
+				json_object_set_new(n->svc_groups, k, gs);
+			}
+			json_object_set_new(gs, g, json_true());
+		}
+		json_object_set(n->have, g, wg);
+	} else {
+		json_object_del(n->have, g);
+	}
 }
 
 static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
@@ -754,34 +893,53 @@ static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 	return proxy_nft_run(s, err, errlen);
 }
 
-int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
-		   size_t errlen)
+/* The common path of both syncs: want holds the groups to program (all of them when
+ * full; otherwise only those in changed, null for removed ones). */
+static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed, bool full,
+		       struct proxy_nft_result *r, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
 	if (errlen)
 		*err = 0;
+	bool kernel = n->read_kernel && !n->dry;
 	struct buf pre, epi;
 	buf_init(&pre);
 	buf_init(&epi);
-	if (n->read_kernel && !n->dry)
+	if (kernel)
 		kernel_converge(n->table, want, &pre, &epi);
-	/* Which groups changed. */
-	json_t *changed = json_object();
-	const char *g;
-	json_t *gv;
-	json_object_foreach((json_t *)want, g, gv)
-	{
-		json_t *h = json_object_get(n->have, g);
-		if (!h || !json_equal(h, gv) || n->read_kernel)
+	if (n->read_kernel) {
+		/* Nothing we know is in the kernel: program every group from scratch. */
+		const char *g;
+		json_t *v;
+		json_object_foreach(n->have, g, v) json_object_set_new(changed, g, json_true());
+		json_object_clear(n->have);
+		json_object_clear(n->svc_groups);
+		json_object_clear(n->hp_refs);
+		json_array_clear(n->gc);
+		n->gc_ids = 0;
+		memset(n->used, 0, ID_SPACE / 8);
+		json_object_foreach((json_t *)want, g, v)
+		{
+			group_ids(n, v, true, NULL);
 			json_object_set_new(changed, g, json_true());
-	}
-	json_object_foreach(n->have, g, gv)
-	{
-		if (!json_object_get(want, g))
-			json_object_set_new(changed, g, json_true());
+		}
+		n->elements = n->chains = 0;
 	}
 	r->groups_changed = json_object_size(changed);
-	char *body = proxy_nft_script(n->table, n->read_kernel ? NULL : n->have, want, NULL);
+	/* Hairpin holders as they will be once every change is in. */
+	const char *g;
+	json_t *v;
+	json_object_foreach(changed, g, v)
+	{
+		const json_t *hg = json_object_get(n->have, g), *wg = json_object_get(want, g);
+		if (hg)
+			hp_delta(n, hg, -1);
+		if (json_is_object(wg))
+			hp_delta(n, wg, +1);
+	}
+	n->defer = !full && !n->read_kernel;
+	json_object_set_new(n->hp_refs, "#defer", json_boolean(n->defer));
+	char *body = script(n->table, n->have, want, changed, n->read_kernel, n->hp_refs);
 	struct buf all;
 	buf_init(&all);
 	if (pre.data) {
@@ -794,82 +952,183 @@ int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_res
 	free(body);
 	int rc = apply(n, all.data ? all.data : "", err, errlen);
 	r->script_bytes = all.len;
-	json_t *applied;
 	if (rc == 0) {
-		applied = json_deep_copy(want);
+		json_object_foreach(changed, g, v)
+		{
+			json_t *wg = json_object_get(want, g);
+			commit_group(n, g, json_object_get(n->have, g), json_is_object(wg) ? wg : NULL);
+		}
+		n->read_kernel = false;
 	} else {
 		/* Isolate: the base group (with the convergence), then each group alone. */
 		log_warn("proxy: nft transaction refused (%s); applying Services one by one", err);
 		char first[512];
 		snprintf(first, sizeof(first), "%s", err);
-		applied = n->have && !n->read_kernel ? json_deep_copy(n->have) : json_object();
-		json_t *only = json_object();
-		json_object_set_new(only, "", json_true());
-		body = proxy_nft_script(n->table, n->read_kernel ? NULL : n->have, want, only);
-		buf_reset(&all);
-		if (pre.data) {
-			buf_printf(&all, "add table inet %s\n", n->table);
-			buf_puts(&all, pre.data);
-		}
-		buf_puts(&all, body);
-		if (epi.data)
-			buf_puts(&all, epi.data);
-		free(body);
-		if (apply(n, all.data ? all.data : "", err, errlen) == 0) {
-			json_object_set(applied, "", json_object_get(want, ""));
-			json_object_del(changed, "");
-			json_object_foreach(changed, g, gv)
-			{
-				json_object_clear(only);
-				json_object_set_new(only, g, json_true());
-				/* After a failed convergence the kernel holds none of this group. */
-				const json_t *h = json_object_get(applied, g);
-				json_t *hv = json_object();
-				if (h)
-					json_object_set(hv, g, (json_t *)h);
-				body = proxy_nft_script(n->table, hv, want, only);
-				r->script_bytes += strlen(body);
-				if (apply(n, body, err, errlen) == 0) {
-					json_t *w = json_object_get(want, g);
-					if (w)
-						json_object_set(applied, g, w);
-					else
-						json_object_del(applied, g);
-				} else {
-					r->groups_failed++;
-					log_warn("proxy: service port %s refused by the kernel: %s", g, err);
-				}
-				free(body);
-				json_decref(hv);
+		json_t *one = json_object();
+		bool base_ok = true;
+		if (json_object_get(changed, "")) {
+			json_object_set_new(one, "", json_true());
+			body = script(n->table, n->have, want, one, n->read_kernel, n->hp_refs);
+			buf_reset(&all);
+			if (pre.data) {
+				buf_printf(&all, "add table inet %s\n", n->table);
+				buf_puts(&all, pre.data);
 			}
-		} else {
-			r->groups_failed = r->groups_changed;
+			buf_puts(&all, body);
+			if (epi.data)
+				buf_puts(&all, epi.data);
+			free(body);
+			base_ok = apply(n, all.data ? all.data : "", err, errlen) == 0;
+			if (base_ok) {
+				json_t *wg = json_object_get(want, "");
+				commit_group(n, "", json_object_get(n->have, ""), json_is_object(wg) ? wg : NULL);
+			}
 		}
-		snprintf(err, errlen, "%s", first);
-		json_decref(only);
+		json_object_foreach(changed, g, v)
+		{
+			if (!*g)
+				continue;
+			json_t *wg = json_object_get(want, g);
+			const json_t *hg = json_object_get(n->have, g);
+			json_object_clear(one);
+			json_object_set_new(one, g, json_true());
+			body = base_ok ? script(n->table, n->have, want, one, false, n->hp_refs) : NULL;
+			if (body && apply(n, body, err, errlen) == 0) {
+				commit_group(n, g, hg, json_is_object(wg) ? wg : NULL);
+			} else {
+				r->groups_failed++;
+				log_warn("proxy: service port %s refused by the kernel: %s", g, base_ok ? err : first);
+				/* Undo what this group's change assumed. */
+				if (json_is_object(wg)) {
+					hp_delta(n, wg, -1);
+					group_ids(n, wg, false, hg);
+				}
+				if (hg)
+					hp_delta(n, hg, +1);
+			}
+			free(body);
+		}
+		json_decref(one);
+		if (!base_ok)
+			r->groups_failed++;
+		n->read_kernel = !base_ok && n->read_kernel;
+		snprintf(err, errlen, "%s", r->groups_failed ? first : "");
 		rc = r->groups_failed ? -EIO : 0;
-		if (!r->groups_failed)
-			*err = 0;
-		/* have must not claim groups the kernel does not hold: after a refused
-		 * convergence nothing is known; read the kernel again next time. */
-		if (json_object_get(applied, "") != json_object_get(want, ""))
-			n->read_kernel = true;
-		else
-			n->read_kernel = false;
 	}
-	if (rc == 0 || !n->read_kernel)
-		n->read_kernel = false;
+	json_object_del(n->hp_refs, "#defer");
+	n->defer = false;
 	buf_fini(&all);
 	buf_fini(&pre);
 	buf_fini(&epi);
-	/* Id accounting: blocks of applied groups stay; the rest are free again. */
-	memset(n->used, 0, ID_SPACE / 8);
-	json_object_foreach(applied, g, gv) group_ids(n, gv, true, NULL);
-	json_decref(n->have);
-	n->have = applied;
-	r->elements = count_state(applied, &r->chains);
+	r->elements = n->elements;
+	r->chains = n->chains;
+	return rc;
+}
+
+int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+		   size_t errlen)
+{
+	json_t *changed = json_object();
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)want, g, gv)
+	{
+		json_t *h = json_object_get(n->have, g);
+		if (!h || !json_equal(h, gv))
+			json_object_set_new(changed, g, json_true());
+	}
+	json_object_foreach(n->have, g, gv)
+	{
+		if (!json_object_get(want, g))
+			json_object_set_new(changed, g, json_true());
+	}
+	int rc = sync_groups(n, want, changed, true, r, err, errlen);
 	json_decref(changed);
 	return rc;
+}
+
+int proxy_nft_sync_services(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+			    size_t errlen)
+{
+	if (n->read_kernel) {
+		snprintf(err, errlen, "nft: a full sync must come first");
+		return -EINVAL;
+	}
+	json_t *changed = json_object();
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)want, g, gv)
+	{
+		json_t *h = json_object_get(n->have, g);
+		if (json_is_null(gv) ? h != NULL : (!h || !json_equal(h, gv)))
+			json_object_set_new(changed, g, json_true());
+	}
+	int rc = sync_groups(n, want, changed, false, r, err, errlen);
+	json_decref(changed);
+	return rc;
+}
+
+size_t proxy_nft_gc_pending(const struct proxy_nft *n)
+{
+	return n->gc_ids;
+}
+
+int proxy_nft_gc(struct proxy_nft *n, char *err, size_t errlen)
+{
+	if (!json_array_size(n->gc))
+		return 0;
+	struct buf b;
+	buf_init(&b);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t k = 0, i;
+		json_t *v;
+		json_array_foreach(n->gc, i, v)
+		{
+			if (json_integer_value(json_array_get(v, 0)) != fam)
+				continue;
+			json_t *blk = json_array_get(v, 1);
+			uint32_t base = (uint32_t)json_integer_value(json_array_get(blk, 0));
+			uint32_t cnt = (uint32_t)json_integer_value(json_array_get(blk, 1));
+			for (uint32_t j = 0; j < cnt; j++)
+				buf_printf(&b, "%s0x%06x", k++ ? ", " : (fam == 4 ? "delete element inet T backends4 { " : "delete element inet T backends6 { "),
+					   base + j);
+		}
+		if (k)
+			buf_puts(&b, " }\n");
+	}
+	/* The table name goes in last (it is not known to the format above). */
+	char *s = b.data ? b.data : xstrdup("");
+	struct buf f;
+	buf_init(&f);
+	for (char *p = s; *p; p++) {
+		if (!strncmp(p, "inet T ", 7)) {
+			buf_printf(&f, "inet %s ", n->table);
+			p += 6;
+		} else {
+			buf_putc(&f, *p);
+		}
+	}
+	int rc = apply(n, f.data ? f.data : "", err, errlen);
+	if (rc == 0) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(n->gc, i, v)
+		{
+			json_t *blk = json_array_get(v, 1);
+			ids_mark(n, (uint32_t)json_integer_value(json_array_get(blk, 0)),
+				 (uint32_t)json_integer_value(json_array_get(blk, 1)), false);
+		}
+		json_array_clear(n->gc);
+		n->gc_ids = 0;
+	}
+	buf_fini(&f);
+	free(s);
+	return rc;
+}
+
+bool proxy_nft_needs_full(const struct proxy_nft *n)
+{
+	return n->read_kernel;
 }
 
 const char *proxy_nft_last_script(const struct proxy_nft *n)
@@ -883,6 +1142,10 @@ struct proxy_nft *proxy_nft_new(const char *table, bool dry)
 	n->table = xstrdup(table ? table : PROXY_NFT_TABLE);
 	n->dry = dry;
 	n->read_kernel = true;
+	n->have = json_object();
+	n->svc_groups = json_object();
+	n->hp_refs = json_object();
+	n->gc = json_array();
 	n->used = xcalloc(ID_SPACE / 8, 1);
 	n->cursor = 1;
 	return n;
@@ -893,6 +1156,9 @@ void proxy_nft_free(struct proxy_nft *n)
 	if (!n)
 		return;
 	json_decref(n->have);
+	json_decref(n->svc_groups);
+	json_decref(n->hp_refs);
+	json_decref(n->gc);
 	free(n->used);
 	free(n->last);
 	free(n->table);

@@ -122,7 +122,9 @@ struct proxy {
 	struct informer *svcs, *slices;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool dirty;
+	bool dirty, full;
+	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
+	json_t *hc_by_svc;  /* "ns/name" -> [[port, local endpoints], ...] */
 	atomic_int stop;
 	pthread_t th, hth;
 	bool th_started, hth_started;
@@ -140,28 +142,62 @@ struct proxy {
 	atomic_int synced_once;
 };
 
-static void mark(struct proxy *p)
+/* Marks the Service "ns/name" (NULL: everything) for the next sync. */
+static void mark(struct proxy *p, const char *ns, const char *name)
 {
 	pthread_mutex_lock(&p->mu);
 	p->dirty = true;
+	if (!ns || !name) {
+		p->full = true;
+	} else {
+		char *k = xasprintf("%s/%s", ns, name);
+		json_object_set_new(p->dirty_keys, k, json_true());
+		free(k);
+	}
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
-static void on_add(void *ud, const json_t *o)
+static const char *md(const json_t *o, const char *k)
 {
-	(void)o;
-	mark(ud);
+	return json_string_value(json_object_get(json_object_get(o, "metadata"), k));
 }
-static void on_update(void *ud, const json_t *a, const json_t *b)
+
+static const char *slice_svc(const json_t *o)
+{
+	return json_string_value(
+		json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), "kubernetes.io/service-name"));
+}
+
+static void svc_add(void *ud, const json_t *o)
+{
+	mark(ud, md(o, "namespace"), md(o, "name"));
+}
+static void svc_update(void *ud, const json_t *a, const json_t *b)
 {
 	(void)a;
-	(void)b;
-	mark(ud);
+	svc_add(ud, b);
+}
+static void slice_add(void *ud, const json_t *o)
+{
+	/* A slice of no Service changes nothing. */
+	if (slice_svc(o))
+		mark(ud, md(o, "namespace"), slice_svc(o));
+}
+static void slice_update(void *ud, const json_t *a, const json_t *b)
+{
+	slice_add(ud, a);
+	slice_add(ud, b);
 }
 static void on_synced(void *ud)
 {
-	mark(ud);
+	mark(ud, NULL, NULL);
+}
+
+static char *slice_index(const json_t *o)
+{
+	const char *s = slice_svc(o), *ns = md(o, "namespace");
+	return s && ns ? xasprintf("%s/%s", ns, s) : NULL;
 }
 
 static double now_s(clockid_t c)
@@ -189,7 +225,7 @@ static double rfc3339(const char *s)
 
 /* Stale UDP flows: compare each UDP service port's addresses and endpoints with the last
  * sync's, and delete the conntrack entries that the change made wrong. */
-static void udp_cleanup(struct proxy *p, const struct proxy_model *m)
+static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json_t *keys)
 {
 	json_t *now = json_object();
 	struct proxy_ct_match *mt = NULL;
@@ -300,37 +336,83 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m)
 		}
 	}
 	free(mt);
+	if (keys) {
+		/* Only these Services were looked at: keep the others' state. */
+		json_t *next = json_copy(p->udp_prev ? p->udp_prev : json_object());
+		const char *g;
+		json_t *gv;
+		void *tmp;
+		json_object_foreach_safe(next, tmp, g, gv)
+		{
+			const char *s1 = strchr(g, '/');
+			const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+			if (!s2)
+				continue;
+			char *sk = xstrndup(g, (size_t)(s2 - g));
+			if (json_object_get(keys, sk))
+				json_object_del(next, g);
+			free(sk);
+		}
+		json_object_update(next, now);
+		json_decref(now);
+		now = next;
+	}
 	json_decref(p->udp_prev);
 	p->udp_prev = now;
 }
 
 /* Publishes the health-check ports (etp Local Services) to the hc thread. */
-static void hc_publish(struct proxy *p, const struct proxy_model *m)
+static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_t *keys)
 {
-	struct hc_port *v = NULL;
-	size_t n = 0;
+	const char *k;
+	json_t *kv;
+	if (!keys)
+		json_object_clear(p->hc_by_svc);
+	else
+		json_object_foreach((json_t *)keys, k, kv) json_object_del(p->hc_by_svc, k);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
 		if (!sp->hc_node_port)
 			continue;
-		size_t k;
-		for (k = 0; k < n && v[k].port != sp->hc_node_port; k++)
-			;
-		if (k == n) {
-			v = xrealloc(v, (n + 1) * sizeof(*v));
-			memset(&v[n], 0, sizeof(*v));
-			v[n].port = sp->hc_node_port;
-			v[n].fd = -1;
-			snprintf(v[n].ns, sizeof(v[n].ns), "%s", sp->ns);
-			snprintf(v[n].name, sizeof(v[n].name), "%s", sp->name);
-			n++;
-		}
 		/* kube-proxy counts the node's ready endpoints of the Service. */
 		size_t local = 0;
 		for (size_t e = 0; e < sp->n_eps; e++)
 			local += sp->eps[e].local && sp->eps[e].ready;
-		if (local > v[k].local)
-			v[k].local = local;
+		char *key = xasprintf("%s/%s", sp->ns, sp->name);
+		json_t *a = json_object_get(p->hc_by_svc, key);
+		if (!a) {
+			a = json_array();
+			json_object_set_new(p->hc_by_svc, key, a);
+		}
+		json_array_append_new(a, json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
+		free(key);
+	}
+	struct hc_port *v = NULL;
+	size_t n = 0;
+	json_object_foreach(p->hc_by_svc, k, kv)
+	{
+		size_t j;
+		json_t *e;
+		json_array_foreach(kv, j, e)
+		{
+			uint16_t port = (uint16_t)json_integer_value(json_array_get(e, 0));
+			size_t local = (size_t)json_integer_value(json_array_get(e, 1));
+			size_t q;
+			for (q = 0; q < n && v[q].port != port; q++)
+				;
+			if (q == n) {
+				v = xrealloc(v, (n + 1) * sizeof(*v));
+				memset(&v[n], 0, sizeof(*v));
+				v[n].port = port;
+				v[n].fd = -1;
+				const char *slash = strchr(k, '/');
+				snprintf(v[n].ns, sizeof(v[n].ns), "%.*s", slash ? (int)(slash - k) : 0, k);
+				snprintf(v[n].name, sizeof(v[n].name), "%s", slash ? slash + 1 : k);
+				n++;
+			}
+			if (local > v[q].local)
+				v[q].local = local;
+		}
 	}
 	pthread_mutex_lock(&p->hmu);
 	/* Keep the sockets of ports that stay. */
@@ -353,19 +435,49 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m)
 	}
 }
 
-static void sync_once(struct proxy *p)
+/* One sync: of every Service when keys is NULL, else of the Services in keys (an object
+ * "ns/name" -> true). */
+static void sync_once(struct proxy *p, const json_t *keys)
 {
 	double t0 = now_s(CLOCK_MONOTONIC);
-	json_t *svcs = informer_list(p->svcs, NULL), *sls = informer_list(p->slices, NULL);
+	if (keys && (p->ipt || proxy_nft_needs_full(p->nft)))
+		keys = NULL; /* iptables diffs whole chains per sync; nft needs a base first */
+	json_t *svcs, *sls, *karr = json_array();
+	if (!keys) {
+		svcs = informer_list(p->svcs, NULL);
+		sls = informer_list(p->slices, NULL);
+	} else {
+		svcs = json_array();
+		sls = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)keys, k, v)
+		{
+			json_array_append_new(karr, json_string(k));
+			const char *slash = strchr(k, '/');
+			if (!slash)
+				continue;
+			char *ns = xstrndup(k, (size_t)(slash - k));
+			json_t *o = informer_get(p->svcs, ns, slash + 1);
+			free(ns);
+			if (o)
+				json_array_append_new(svcs, o);
+			json_t *l = informer_list_index(p->slices, k);
+			json_array_extend(sls, l);
+			json_decref(l);
+		}
+	}
 	struct proxy_model m;
 	proxy_model_build(svcs, sls, p->node_name, &m);
 	char err[512] = "";
 	int rc;
 	size_t elements = 0, chains = 0;
 	if (p->nft) {
-		json_t *want = proxy_nft_desired(p->nft, &m, &p->net);
+		json_t *want = keys ? proxy_nft_desired_services(p->nft, &m, &p->net, karr)
+				    : proxy_nft_desired(p->nft, &m, &p->net);
 		struct proxy_nft_result r;
-		rc = proxy_nft_sync(p->nft, want, &r, err, sizeof(err));
+		rc = keys ? proxy_nft_sync_services(p->nft, want, &r, err, sizeof(err))
+			  : proxy_nft_sync(p->nft, want, &r, err, sizeof(err));
 		json_decref(want);
 		elements = r.elements;
 		chains = r.chains;
@@ -383,8 +495,8 @@ static void sync_once(struct proxy *p)
 		p->first_rc = rc;
 		snprintf(p->first_err, sizeof(p->first_err), "%s", err);
 	}
-	udp_cleanup(p, &m);
-	hc_publish(p, &m);
+	udp_cleanup(p, &m, keys);
+	hc_publish(p, &m, keys);
 	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME);
 	pthread_mutex_lock(&M.mu);
 	M.ran = true;
@@ -420,6 +532,14 @@ static void sync_once(struct proxy *p)
 	proxy_model_fini(&m);
 	json_decref(svcs);
 	json_decref(sls);
+	json_decref(karr);
+}
+
+static void gc(struct proxy *p)
+{
+	char err[512];
+	if (p->nft && proxy_nft_gc_pending(p->nft) && proxy_nft_gc(p->nft, err, sizeof(err)) < 0)
+		log_warn("proxy: deleting old endpoint elements: %s", err);
 }
 
 static void *sync_main(void *arg)
@@ -428,17 +548,37 @@ static void *sync_main(void *arg)
 	while (!atomic_load(&p->stop)) {
 		pthread_mutex_lock(&p->mu);
 		while (!p->dirty && !atomic_load(&p->stop)) {
+			/* Idle: old endpoint elements go after 200 ms without changes. */
+			bool pending = p->nft && proxy_nft_gc_pending(p->nft);
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+			ts.tv_nsec += pending ? 200000000L : 0;
+			ts.tv_sec += pending ? 0 : 1;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && pending && !p->dirty) {
+				pthread_mutex_unlock(&p->mu);
+				gc(p);
+				pthread_mutex_lock(&p->mu);
+			}
 		}
 		p->dirty = false;
+		bool full = p->full;
+		json_t *keys = p->dirty_keys;
+		p->dirty_keys = json_object();
+		p->full = false;
 		pthread_mutex_unlock(&p->mu);
-		if (atomic_load(&p->stop))
+		if (atomic_load(&p->stop)) {
+			json_decref(keys);
 			break;
-		sync_once(p);
-		atomic_store(&p->synced_once, 1);
+		}
+		sync_once(p, full ? NULL : keys);
+		json_decref(keys);
+		/* Under a steady stream of changes, bound the garbage. */
+		if (p->nft && proxy_nft_gc_pending(p->nft) > 20000)
+			gc(p);
 	}
 	return NULL;
 }
@@ -582,6 +722,8 @@ static void proxy_free(struct proxy *p)
 		close(p->hefd);
 	json_decref(p->udp_prev);
 	json_decref(p->npl_seen);
+	json_decref(p->dirty_keys);
+	json_decref(p->hc_by_svc);
 	client_config_fini(&p->cfg);
 	free(p->net.nodeport_cidrs);
 	free(p->node_name);
@@ -620,6 +762,9 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	pthread_mutex_init(&p->hmu, NULL);
 	p->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->npl_seen = json_object();
+	p->dirty_keys = json_object();
+	p->hc_by_svc = json_object();
+	p->full = true;
 	client_config_copy(&p->cfg, c->cfg);
 	p->node_name = xstrdup(c->node_name);
 	p->mode = xstrdup(mode);
@@ -639,10 +784,13 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 		p->nft = proxy_nft_new(p->table, false);
 	else
 		p->ipt = proxy_ipt_new(p->table, false);
-	struct informer_handlers h = {.on_add = on_add, .on_update = on_update, .on_delete = on_add,
-				      .on_synced = on_synced};
-	p->svcs = informer_new(&p->cfg, "/api/v1/services", &h, p);
-	p->slices = informer_new(&p->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &h, p);
+	struct informer_handlers hs = {.on_add = svc_add, .on_update = svc_update, .on_delete = svc_add,
+				       .on_synced = on_synced};
+	struct informer_handlers he = {.on_add = slice_add, .on_update = slice_update, .on_delete = slice_add,
+				       .on_synced = on_synced};
+	p->svcs = informer_new(&p->cfg, "/api/v1/services", &hs, p);
+	p->slices = informer_new(&p->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &he, p);
+	informer_set_index(p->slices, slice_index);
 	informer_start(p->svcs);
 	informer_start(p->slices);
 	int rc = 0;
@@ -652,7 +800,11 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 		goto fail;
 	}
 	/* The first sync in the caller's thread: traffic flows when we return. */
-	sync_once(p);
+	pthread_mutex_lock(&p->mu);
+	p->dirty = p->full = false;
+	json_object_clear(p->dirty_keys);
+	pthread_mutex_unlock(&p->mu);
+	sync_once(p, NULL);
 	atomic_store(&p->synced_once, 1);
 	if (p->first_rc < 0)
 		log_warn("proxy: first sync incomplete: %s", p->first_err);

@@ -324,7 +324,10 @@ if [ "${lbad:-1}" = 0 ] && [ "${lok:-0}" -gt 20 ]; then ok "agent SIGKILL + rest
 LOAD_PID=
 expect_out "restarted agent still serves the Service" '^web-[123] ' in_pod client-3 curl1 "http://$WEB/"
 
-# Metrics of the proxy on the agent's kubelet port are covered by unit tests; here the
-# agents ran clean.
+# The proxy's metrics on the agent's kubelet port (kube-proxy's names).
+TOKEN=$(cat "$T_DIR/data/token")
+expect_out "agent /metrics: sync duration histogram and network programming latency" \
+	'kubeproxy_sync_proxy_rules_duration_seconds_count [1-9].*kubeproxy_network_programming_duration_seconds_count [1-9]' \
+	sh -c "curl -sSk --max-time 5 -H 'Authorization: Bearer $TOKEN' https://198.18.0.12:10250/metrics | tr '\n' ' '"
 for f in "$T_DIR"/agent*.err; do cat "$f" >>"$T_DIR/server.err"; done
 finish
