@@ -30,6 +30,8 @@ struct proxy_nft {
 	uint8_t *used;	/* id bitmap: ids of blocks in have, plus those allocated since */
 	uint32_t cursor;
 	char *last;
+	struct nft_ctx *ctx; /* kept: closing an nftables netlink socket waits for an RCU
+			      * grace period (7-15 ms measured), more than a whole change */
 };
 
 /* ---- ids ---------------------------------------------------------------------- */
@@ -319,6 +321,70 @@ static void aff_map(json_t *g, const char *chain_name, const struct proxy_svcpor
 	free(d);
 }
 
+/* The chains and maps shared by the simple service ports with n endpoints of family fam
+ * (group "#n<fam>-<n>"), added to want when missing. */
+static void shared_group(json_t *want, int fam, size_t cnt, const struct proxy_netcfg *c)
+{
+	char gname[32], name[48];
+	snprintf(gname, sizeof(gname), "#n%d-%zu", fam, cnt);
+	if (json_object_get(want, gname))
+		return;
+	const char *f = fam_kw(fam);
+	json_t *g = group_new();
+	char *d = xasprintf("map { typeof %s daddr . meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }",
+			    f, cnt, f);
+	snprintf(name, sizeof(name), "eps%d-%zu", fam, cnt);
+	decl(g, name, d);
+	free(d);
+	d = xasprintf("map { typeof meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }", cnt, f);
+	snprintf(name, sizeof(name), "npeps%d-%zu", fam, cnt);
+	decl(g, name, d);
+	free(d);
+	struct buf r;
+	buf_init(&r);
+	const struct cidr *cc = cluster_cidr(c, fam);
+	char cs[CIDR_STRLEN];
+	uint32_t masq = PROXY_MARK_SET | PROXY_MARK_MASQ;
+	/* Cluster traffic from outside the pod network is masqueraded. */
+	if (cc)
+		buf_printf(&r, "\n%s saddr != %s meta mark set 0x%06x", f, cidr_format(cc, cs, sizeof(cs)), masq);
+	buf_printf(&r, "\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map @eps%d-%zu", f, f, cnt,
+		   fam, cnt);
+	snprintf(name, sizeof(name), "cl%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	/* External traffic (externalTrafficPolicy Cluster) always is. */
+	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map "
+		       "@eps%d-%zu",
+		   masq, f, f, cnt, fam, cnt);
+	snprintf(name, sizeof(name), "ex%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to meta l4proto . th dport . numgen random mod %zu map @npeps%d-%zu",
+		   masq, f, cnt, fam, cnt);
+	snprintf(name, sizeof(name), "np%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	buf_fini(&r);
+	json_object_set_new(want, gname, g);
+}
+
+/* The endpoint elements of a simple service port for one entry address (NULL: its node
+ * port): "<address> . <proto> . <port> . <i>" -> "<endpoint> . <port>". */
+static void set_eps(json_t *g, const struct proxy_svcport *sp, const struct ip_addr *at, const char *pr)
+{
+	char map[48], key[IP_STRLEN + 64], val[IP_STRLEN + 8], ip[IP_STRLEN], ep[IP_STRLEN];
+	snprintf(map, sizeof(map), "%seps%d-%zu", at ? "" : "np", sp->family, sp->n_cluster);
+	if (at)
+		ip_format(at, ip, sizeof(ip));
+	for (size_t i = 0; i < sp->n_cluster; i++) {
+		const struct proxy_ep *e = &sp->eps[sp->cluster_eps[i]];
+		if (at)
+			snprintf(key, sizeof(key), "%s . %s . %u . %zu", ip, pr, sp->port, i);
+		else
+			snprintf(key, sizeof(key), "%s . %u . %zu", pr, sp->node_port, i);
+		snprintf(val, sizeof(val), "%s . %u", ip_format(&e->ip, ep, sizeof(ep)), e->port);
+		elem(g, map, key, val);
+	}
+}
+
 static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, const struct proxy_svcport *sp,
 		       const struct proxy_netcfg *c)
 {
@@ -355,13 +421,26 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	}
 	struct buf r;
 	buf_init(&r);
-	uint32_t cbase = sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
-	uint32_t lbase =
-		sp->etp_local && sp->n_local ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends) : 0;
-	bool have_cluster = cbase != 0;
+	/* Most service ports (no affinity, externalTrafficPolicy Cluster) have no chain of
+	 * their own: their entry points go to the chains shared by every endpoint set of
+	 * the same size, and their endpoints are elements of that size's map, so an
+	 * endpoint change is a change of map elements only. */
+	bool simple = !sp->affinity_s && !sp->etp_local;
+	uint32_t cbase = 0, lbase = 0;
+	if (!simple) {
+		cbase = sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
+		lbase = sp->etp_local && sp->n_local ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends)
+						     : 0;
+	}
+	bool have_cluster = simple ? sp->n_cluster > 0 : cbase != 0;
 	bool have_local = lbase != 0;
+	if (simple && have_cluster) {
+		shared_group(want, fam, sp->n_cluster, c);
+		snprintf(svc, sizeof(svc), "cl%d-%zu", fam, sp->n_cluster);
+		snprintf(ext, sizeof(ext), "ex%d-%zu", fam, sp->n_cluster);
+	}
 	/* The cluster chain: traffic to the cluster IP (and pods' traffic under etp Local). */
-	if (have_cluster) {
+	if (have_cluster && !simple) {
 		const char *a = NULL;
 		if (sp->affinity_s) {
 			aff_map(g, svc, sp, aff, sizeof(aff));
@@ -376,7 +455,7 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	/* The external chain: node ports, external IPs, load-balancer IPs. */
 	bool has_ext = sp->node_port || sp->n_external;
 	bool ext_ok = sp->etp_local ? (have_local || have_cluster) : have_cluster;
-	if (has_ext && ext_ok) {
+	if (has_ext && ext_ok && !simple) {
 		const char *a = NULL;
 		if (sp->affinity_s) {
 			aff_map(g, ext, sp, aff, sizeof(aff));
@@ -409,6 +488,14 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		chain(g, ext, &r);
 	}
 	/* Entry points. */
+	if (simple && have_cluster) {
+		if (sp->has_cluster_ip)
+			set_eps(g, sp, &sp->cluster_ip, pr);
+		for (size_t i = 0; i < sp->n_external; i++)
+			set_eps(g, sp, &sp->external_ips[i], pr);
+		if (sp->node_port)
+			set_eps(g, sp, NULL, pr);
+	}
 	if (sp->has_cluster_ip) {
 		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->cluster_ip, ip, sizeof(ip)), pr, sp->port);
 		if (have_cluster) {
@@ -448,7 +535,7 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	if (sp->node_port) {
 		snprintf(key, sizeof(key), "%s . %u", pr, sp->node_port);
 		if (ext_ok) {
-			char *v = xasprintf("goto %s", ext);
+			char *v = simple ? xasprintf("goto np%d-%zu", fam, sp->n_cluster) : xasprintf("goto %s", ext);
 			elem(g, snp, key, v);
 			free(v);
 		} else {
@@ -558,8 +645,19 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 			json_t *ov = json_object_get(om, key);
 			if (ov && json_equal(ov, v))
 				continue;
-			if (km && json_integer_value(json_object_get(km, key)) > 0)
-				continue;
+			if (km) {
+				/* Shared elements: held elsewhere, or already deleted in this script. */
+				if (json_integer_value(json_object_get(km, key)) > 0)
+					continue;
+				json_t *done = json_object_get(keep, "#done");
+				char *dk = xasprintf("%s %s", map, key);
+				bool seen = json_object_get(done, dk) != NULL;
+				if (!seen && done)
+					json_object_set_new(done, dk, json_true());
+				free(dk);
+				if (seen)
+					continue;
+			}
 			if (k++ == 0)
 				buf_printf(b, "%s element inet %s %s { ", add ? "add" : "delete", t, map);
 			else
@@ -696,35 +794,33 @@ char *proxy_nft_script(const char *table, const json_t *have, const json_t *want
 
 /* ---- kernel --------------------------------------------------------------------- */
 
-static int run_ctx(const char *script, bool json_out, char **out, char *err, size_t errlen)
+static void err_text(char *err, size_t errlen, const char *e)
+{
+	snprintf(err, errlen, "nftables: %s", e && *e ? e : "command failed");
+	size_t l = strlen(err);
+	while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+		err[--l] = 0;
+}
+
+static int run_ctx(const char *script, char *err, size_t errlen)
 {
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft) {
 		snprintf(err, errlen, "nftables: cannot create a context");
 		return -ENOMEM;
 	}
-	if (json_out)
-		nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
 	nft_ctx_buffer_output(nft);
 	nft_ctx_buffer_error(nft);
 	int rc = nft_run_cmd_from_buffer(nft, script);
-	if (rc != 0) {
-		const char *e = nft_ctx_get_error_buffer(nft);
-		snprintf(err, errlen, "nftables: %s", e && *e ? e : "command failed");
-		size_t l = strlen(err);
-		while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
-			err[--l] = 0;
-	} else if (out) {
-		const char *o = nft_ctx_get_output_buffer(nft);
-		*out = xstrdup(o ? o : "");
-	}
+	if (rc != 0)
+		err_text(err, errlen, nft_ctx_get_error_buffer(nft));
 	nft_ctx_free(nft);
 	return rc ? -EIO : 0;
 }
 
 int proxy_nft_run(const char *script, char *err, size_t errlen)
 {
-	return run_ctx(script, false, NULL, err, errlen);
+	return run_ctx(script, err, errlen);
 }
 
 int proxy_nft_cleanup(const char *table, char *err, size_t errlen)
@@ -734,62 +830,6 @@ int proxy_nft_cleanup(const char *table, char *err, size_t errlen)
 	int rc = proxy_nft_run(s, err, errlen);
 	free(s);
 	return rc;
-}
-
-/* What the kernel's table holds: prelude (flush every chain and map) and epilogue
- * (delete those not wanted) of the first sync after a start. */
-static void kernel_converge(const char *t, const json_t *want, struct buf *pre, struct buf *epi)
-{
-	char *cmd = xasprintf("list table inet %s", t);
-	char *out = NULL, err[256];
-	int rc = run_ctx(cmd, true, &out, err, sizeof(err));
-	free(cmd);
-	if (rc != 0) {
-		free(out);
-		return; /* no table yet */
-	}
-	json_t *j = json_loads(out, 0, NULL);
-	free(out);
-	json_t *wc = json_object(), *wd = json_object();
-	const char *g;
-	json_t *wg;
-	json_object_foreach((json_t *)want, g, wg)
-	{
-		json_object_update(wc, json_object_get(wg, "c"));
-		json_object_update(wd, json_object_get(wg, "d"));
-	}
-	size_t i;
-	json_t *it;
-	struct buf del_maps;
-	buf_init(&del_maps);
-	json_array_foreach(json_object_get(j, "nftables"), i, it)
-	{
-		json_t *c = json_object_get(it, "chain");
-		const char *kinds[] = {"map", "set"};
-		if (c) {
-			const char *name = json_string_value(json_object_get(c, "name"));
-			if (!name)
-				continue;
-			buf_printf(pre, "flush chain inet %s %s\n", t, name);
-			if (!json_object_get(wc, name))
-				buf_printf(epi, "delete chain inet %s %s\n", t, name);
-		}
-		for (int k = 0; k < 2; k++) {
-			json_t *m = json_object_get(it, kinds[k]);
-			const char *name = json_string_value(json_object_get(m, "name"));
-			if (!name)
-				continue;
-			buf_printf(pre, "flush %s inet %s %s\n", kinds[k], t, name);
-			if (!json_object_get(wd, name))
-				buf_printf(&del_maps, "delete %s inet %s %s\n", kinds[k], t, name);
-		}
-	}
-	if (del_maps.data)
-		buf_puts(epi, del_maps.data);
-	buf_fini(&del_maps);
-	json_decref(wc);
-	json_decref(wd);
-	json_decref(j);
 }
 
 static void group_counts(const json_t *g, long *elements, long *chains)
@@ -890,7 +930,21 @@ static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 	n->last = xstrdup(s);
 	if (n->dry || !*s)
 		return 0;
-	return proxy_nft_run(s, err, errlen);
+	if (!n->ctx) {
+		n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!n->ctx) {
+			snprintf(err, errlen, "nftables: cannot create a context");
+			return -ENOMEM;
+		}
+		nft_ctx_buffer_output(n->ctx);
+		nft_ctx_buffer_error(n->ctx);
+	}
+	int rc = nft_run_cmd_from_buffer(n->ctx, s);
+	const char *e = nft_ctx_get_error_buffer(n->ctx); /* read every time: it empties it */
+	nft_ctx_get_output_buffer(n->ctx);
+	if (rc != 0)
+		err_text(err, errlen, e);
+	return rc ? -EIO : 0;
 }
 
 /* The common path of both syncs: want holds the groups to program (all of them when
@@ -902,11 +956,14 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	if (errlen)
 		*err = 0;
 	bool kernel = n->read_kernel && !n->dry;
-	struct buf pre, epi;
+	struct buf pre;
 	buf_init(&pre);
-	buf_init(&epi);
+	/* After a start, whatever the kernel holds of our table is replaced in the same
+	 * transaction as the new state is written: atomic, so no packet sees neither. (nft
+	 * 1.0.6 cannot add rules using a map declared with `typeof ... numgen` that it
+	 * only knows from the kernel, so the old table cannot be patched in place.) */
 	if (kernel)
-		kernel_converge(n->table, want, &pre, &epi);
+		buf_printf(&pre, "delete table inet %s\n", n->table);
 	if (n->read_kernel) {
 		/* Nothing we know is in the kernel: program every group from scratch. */
 		const char *g;
@@ -939,6 +996,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	}
 	n->defer = !full && !n->read_kernel;
 	json_object_set_new(n->hp_refs, "#defer", json_boolean(n->defer));
+	json_object_set_new(n->hp_refs, "#done", json_object());
 	char *body = script(n->table, n->have, want, changed, n->read_kernel, n->hp_refs);
 	struct buf all;
 	buf_init(&all);
@@ -947,8 +1005,6 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		buf_puts(&all, pre.data);
 	}
 	buf_puts(&all, body);
-	if (epi.data)
-		buf_puts(&all, epi.data);
 	free(body);
 	int rc = apply(n, all.data ? all.data : "", err, errlen);
 	r->script_bytes = all.len;
@@ -975,8 +1031,6 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 				buf_puts(&all, pre.data);
 			}
 			buf_puts(&all, body);
-			if (epi.data)
-				buf_puts(&all, epi.data);
 			free(body);
 			base_ok = apply(n, all.data ? all.data : "", err, errlen) == 0;
 			if (base_ok) {
@@ -1016,10 +1070,10 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		rc = r->groups_failed ? -EIO : 0;
 	}
 	json_object_del(n->hp_refs, "#defer");
+	json_object_del(n->hp_refs, "#done");
 	n->defer = false;
 	buf_fini(&all);
 	buf_fini(&pre);
-	buf_fini(&epi);
 	r->elements = n->elements;
 	r->chains = n->chains;
 	return rc;
@@ -1155,6 +1209,8 @@ void proxy_nft_free(struct proxy_nft *n)
 {
 	if (!n)
 		return;
+	if (n->ctx)
+		nft_ctx_free(n->ctx);
 	json_decref(n->have);
 	json_decref(n->svc_groups);
 	json_decref(n->hp_refs);

@@ -40,10 +40,12 @@
  * applied on its own, so one Service the kernel refuses never blocks the others (it is
  * retried at the next sync).
  *
- * After a restart the first sync lists the table in the kernel (JSON) and converges in
- * one transaction: its chains and maps are flushed and refilled, and those no longer
- * wanted deleted; established connections keep their conntrack NAT, new ones see the old
- * or the new rules, never none.
+ * After a restart the first sync replaces whatever the kernel holds of the table with
+ * the new state in one transaction (add table, delete table, the whole state):
+ * established connections keep their conntrack NAT, new ones see the old or the new
+ * rules, never none. (A diff against the kernel's table is not possible with nft 1.0.6:
+ * it cannot add a rule that uses a `typeof ... numgen` map it only knows from the
+ * kernel.) Every later sync is a diff.
  */
 #ifndef PROXY_NFT_H
 #define PROXY_NFT_H

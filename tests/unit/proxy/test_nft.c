@@ -161,7 +161,8 @@ TEST(proxy_nft_service_removed_and_ids_reused)
 	json_array_clear(json_object_get(f, "services"));
 	sync_dry(n, f, &c, &r);
 	const char *s = proxy_nft_last_script(n);
-	ASSERT_STR_CONTAINS(s, "delete chain inet svcplane_proxy svc4-default/web/tcp/http\n");
+	ASSERT_STR_CONTAINS(s, "delete chain inet svcplane_proxy svc4-default/sticky/tcp/http\n");
+	ASSERT_STR_CONTAINS(s, "delete element inet svcplane_proxy eps4-2 { 198.19.0.20 . tcp . 80 . 0, 198.19.0.20 . tcp . 80 . 1 }\n");
 	ASSERT_STR_CONTAINS(s, "delete map inet svcplane_proxy svc4-default/sticky/tcp/http-aff30\n");
 	ASSERT(strstr(s, "flush table") == NULL);
 	ASSERT(r.elements < before);
