@@ -116,6 +116,23 @@ static void endpoints(struct render *r, struct buf *b, const char *from, const s
 	}
 }
 
+/* A Service address: to its chain in nat KUBE-SERVICES when it has endpoints, else a
+ * REJECT in the filter chain rej. */
+static void entry(struct render *r, struct buf *b, bool ok, const char *services, const char *rej,
+		  const char *comment, const char *what, const char *ip, int host, const char *pr, unsigned port,
+		  const char *to)
+{
+	if (ok) {
+		buf_printf(b, "-A %s -m comment --comment \"%s %s\" -d %s/%d -p %s -m %s --dport %u -j %s\n", services,
+			   comment, what, ip, host, pr, pr, port, to);
+		put(r, "nat", services, b);
+	} else {
+		buf_printf(b, "-A %s -m comment --comment \"%s has no endpoints\" -d %s/%d -p %s -m %s --dport %u -j REJECT\n",
+			   rej, comment, ip, host, pr, pr, port);
+		put(r, "filter", rej, b);
+	}
+}
+
 static void render_port(struct render *r, const struct proxy_svcport *sp, const struct proxy_netcfg *c)
 {
 	const char *p = r->p, *pr = proxy_proto_name(sp->proto);
@@ -177,32 +194,13 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 	snprintf(fext, sizeof(fext), "%s-EXTERNAL-SERVICES", p);
 	if (sp->has_cluster_ip) {
 		ip_format(&sp->cluster_ip, ip, sizeof(ip));
-		if (has_cluster) {
-			buf_printf(&b, "-A %s -m comment --comment \"%s cluster IP\" -d %s/%d -p %s -m %s --dport %u -j %s\n",
-				   services, comment, ip, host, pr, pr, sp->port, svc);
-			put(r, "nat", services, &b);
-		} else {
-			buf_printf(&b, "-A %s -m comment --comment \"%s has no endpoints\" -d %s/%d -p %s -m %s --dport %u "
-				       "-j REJECT\n",
-				   fsvc, comment, ip, host, pr, pr, sp->port);
-			put(r, "filter", fsvc, &b);
-		}
+		entry(r, &b, has_cluster, services, fsvc, comment, "cluster IP", ip, host, pr, sp->port, svc);
 	}
 	for (size_t i = 0; i < sp->n_external; i++) {
 		ip_format(&sp->external_ips[i], ip, sizeof(ip));
 		bool is_lb = i >= sp->n_external - sp->n_lb;
-		if (ext_ok) {
-			const char *to = is_lb && sp->n_src_ranges ? fw : ext;
-			buf_printf(&b, "-A %s -m comment --comment \"%s %s\" -d %s/%d -p %s -m %s --dport %u -j %s\n",
-				   services, comment, is_lb ? "loadbalancer IP" : "external IP", ip, host, pr, pr, sp->port,
-				   to);
-			put(r, "nat", services, &b);
-		} else {
-			buf_printf(&b, "-A %s -m comment --comment \"%s has no endpoints\" -d %s/%d -p %s -m %s --dport %u "
-				       "-j REJECT\n",
-				   fext, comment, ip, host, pr, pr, sp->port);
-			put(r, "filter", fext, &b);
-		}
+		entry(r, &b, ext_ok, services, fext, comment, is_lb ? "loadbalancer IP" : "external IP", ip, host, pr,
+		      sp->port, is_lb && sp->n_src_ranges ? fw : ext);
 	}
 	if (sp->n_src_ranges && sp->n_lb && ext_ok) {
 		for (size_t i = 0; i < sp->n_src_ranges; i++)

@@ -522,8 +522,10 @@ static void sync_once(struct proxy *p, const json_t *keys)
 			json_t *was = json_object_get(p->npl_seen, k);
 			if (!was || strcmp(json_string_value(was), tt)) {
 				json_object_set_new(p->npl_seen, k, json_string(tt));
-				if (atomic_load(&p->synced_once) && rc == 0)
+				if (atomic_load(&p->synced_once) && rc == 0) {
 					hist_add(&M.npl, npl_buckets, wall - t);
+					log_debug("proxy: %s network programming latency %.3f ms", k, (wall - t) * 1e3);
+				}
 			}
 			free(k);
 		}

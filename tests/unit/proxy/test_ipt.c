@@ -9,33 +9,6 @@
 #include "proxy/ipt.h"
 #include "proxy_fixture.h"
 
-static void golden(const char *name, const char *got)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "tests/golden/proxy/%s", name);
-	if (getenv("UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-		ASSERT(f != NULL);
-		fputs(got, f);
-		fclose(f);
-	}
-	FILE *f = fopen(path, "r");
-	if (!f)
-		t_fail(__FILE__, __LINE__, "%s missing (UPDATE_GOLDEN=1 writes it)", path);
-	char *want = xcalloc(1, 1 << 20);
-	size_t n = fread(want, 1, (1 << 20) - 1, f);
-	want[n] = 0;
-	fclose(f);
-	if (strcmp(want, got)) {
-		size_t i = 0, line = 1;
-		while (want[i] && want[i] == got[i])
-			line += want[i++] == '\n';
-		t_fail(__FILE__, __LINE__, "%s differs at line %zu:\n got: %.200s\nwant: %.200s", path, line, got + i,
-		       want + i);
-	}
-	free(want);
-}
-
 static struct proxy_netcfg cfg(void)
 {
 	struct proxy_netcfg c = {0};
@@ -54,7 +27,7 @@ TEST(proxy_ipt_golden_full)
 	struct proxy_netcfg c = cfg();
 	char *s4 = proxy_ipt_render(NULL, &m, &c, 4), *s6 = proxy_ipt_render(NULL, &m, &c, 6);
 	char *both = xasprintf("# IPv4\n%s# IPv6\n%s", s4, s6);
-	golden("ipt-full.txt", both);
+	proxy_golden("ipt-full.txt", both);
 	/* kube-proxy's names: prefix, kind, 16 characters of base32(sha256). */
 	ASSERT_STR_CONTAINS(s4, ":KUBE-SVC-");
 	ASSERT_STR_CONTAINS(s4, "-m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-");
@@ -95,7 +68,7 @@ TEST(proxy_ipt_change_sends_only_changed_chains)
 	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
 	ASSERT_INT_EQ(proxy_ipt_sync(t, &m, &c, &rules, &chains, err, sizeof(err)), 0);
 	const char *in = proxy_ipt_last_input(t);
-	golden("ipt-change-endpoint.txt", in);
+	proxy_golden("ipt-change-endpoint.txt", in);
 	ASSERT(strstr(in, "KUBE-SERVICES") == NULL); /* untouched */
 	ASSERT_STR_CONTAINS(in, "-X KUBE-SEP-");
 	proxy_model_fini(&m);

@@ -8,45 +8,6 @@
 #include "proxy/nft.h"
 #include "proxy_fixture.h"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = xmalloc((size_t)n + 1);
-	size_t r = fread(s, 1, (size_t)n, f);
-	s[r] = 0;
-	fclose(f);
-	return s;
-}
-
-static void golden(const char *name, const char *got)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "tests/golden/proxy/%s", name);
-	if (getenv("UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-		ASSERT(f != NULL);
-		fputs(got, f);
-		fclose(f);
-	}
-	char *want = slurp(path);
-	if (!want)
-		t_fail(__FILE__, __LINE__, "%s missing (UPDATE_GOLDEN=1 writes it)", path);
-	if (strcmp(want, got)) {
-		/* The first differing line. */
-		size_t i = 0, line = 1;
-		while (want[i] && want[i] == got[i])
-			line += want[i++] == '\n';
-		t_fail(__FILE__, __LINE__, "%s differs at line %zu:\n got: %.200s\nwant: %.200s", path, line, got + i,
-		       want + i);
-	}
-	free(want);
-}
-
 static struct proxy_netcfg cfg(void)
 {
 	struct proxy_netcfg c = {0};
@@ -83,7 +44,7 @@ TEST(proxy_nft_golden_full_ruleset)
 	struct proxy_nft *n = proxy_nft_new(NULL, true);
 	struct proxy_nft_result r;
 	sync_dry(n, f, &c, &r);
-	golden("nft-full.nft", proxy_nft_last_script(n));
+	proxy_golden("nft-full.nft", proxy_nft_last_script(n));
 	/* The same state again: nothing to do. */
 	sync_dry(n, f, &c, &r);
 	ASSERT_STR_EQ(proxy_nft_last_script(n), "");
@@ -108,7 +69,7 @@ TEST(proxy_nft_golden_nodeport_addresses)
 	struct proxy_model m = {0};
 	json_t *want = proxy_nft_desired(n, &m, &c);
 	char *s = proxy_nft_script(NULL, NULL, want, NULL);
-	golden("nft-nodeport-addresses.nft", s);
+	proxy_golden("nft-nodeport-addresses.nft", s);
 	free(s);
 	json_decref(want);
 	proxy_nft_free(n);
@@ -141,11 +102,11 @@ TEST(proxy_nft_one_endpoint_change_touches_one_chain)
 	set_slice_ip(f, "np-a", "198.18.129.33");
 	sync_dry(n, f, &c, &r);
 	ASSERT_INT_EQ(r.groups_changed, 1);
-	golden("nft-change-endpoint.nft", proxy_nft_last_script(n));
+	proxy_golden("nft-change-endpoint.nft", proxy_nft_last_script(n));
 	/* No endpoints left: the cluster IP and node port reject, the chains go. */
 	set_slice_ip(f, "np-a", NULL);
 	sync_dry(n, f, &c, &r);
-	golden("nft-change-no-endpoints.nft", proxy_nft_last_script(n));
+	proxy_golden("nft-change-no-endpoints.nft", proxy_nft_last_script(n));
 	proxy_nft_free(n);
 	json_decref(f);
 }
