@@ -237,8 +237,10 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	buf_init(&b);
 	char cs[CIDR_STRLEN];
 	/* Fixed chains first, so they come first in the restore input. */
-	const char *fixed_nat[] = {"SERVICES", "NODEPORTS", "POSTROUTING", "MARK-MASQ", "MARK-DROP"};
-	for (size_t i = 0; i < 5; i++) {
+	/* SVCPLANE: an empty chain that marks the chains as ours, so --cleanup never touches
+	 * a real kube-proxy's. */
+	const char *fixed_nat[] = {"SERVICES", "NODEPORTS", "POSTROUTING", "MARK-MASQ", "MARK-DROP", "SVCPLANE"};
+	for (size_t i = 0; i < 6; i++) {
 		char n[64];
 		snprintf(n, sizeof(n), "%s-%s", p, fixed_nat[i]);
 		json_object_set_new(json_object_get(r.tables, "nat"), n, json_string(""));
@@ -520,19 +522,20 @@ const char *proxy_ipt_last_input(const struct proxy_ipt *t)
 
 int proxy_ipt_cleanup(const char *prefix, char *err, size_t errlen)
 {
-	/* Only when iptables exists and holds our chains: remove the jumps, then flush and
-	 * delete every chain with our prefix. */
+	/* Only when iptables exists and holds our chains (the marker chain): remove the
+	 * jumps, then flush and delete every chain with our prefix. */
 	const char *p = prefix ? prefix : "KUBE";
 	if (access("/usr/sbin/iptables", X_OK) != 0 && access("/sbin/iptables", X_OK) != 0)
 		return 0;
 	char *script = xasprintf(
-		"for t in iptables ip6tables; do for tb in nat filter; do "
+		"for t in iptables ip6tables; do $t-save -t nat 2>/dev/null | grep -q '^:%s-SVCPLANE ' || continue; "
+		"for tb in nat filter; do "
 		"$t-save -t $tb 2>/dev/null | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) .*-j %s-' | "
 		"sed 's/^-A/-D/' | while read -r r; do eval $t -w -t $tb $r; done; "
 		"for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -F $c; done; "
 		"for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -X $c; done; "
 		"done; done",
-		p, p, p);
+		p, p, p, p);
 	char *argv[] = {"sh", "-c", script, NULL};
 	int rc = run_tool(argv, NULL, err, errlen);
 	free(script);
