@@ -282,8 +282,20 @@ if echo "$out" | grep -q web-3; then fail "an unready pod gets no new connection
 # endpoint set starts affinity over).
 check "web-3 ready again" wait_for 15 sh -c "[ \"\$(kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{\"\\n\"}{end}' | grep -c true)\" = 3 ]"
 STICKY=$(cip sticky)
+# ... and that change programmed on n3 (a changed endpoint set starts affinity over).
+if [ "$MODE" = nftables ]; then
+	sticky3() { ip netns exec svcp-n3 nft list chain inet svcplane_proxy svc4-default/sticky/tcp/http | grep -q 'mod 3'; }
+else
+	sticky3() { [ "$(ip netns exec svcp-n3 iptables-save -t nat | grep -c -- '--rcheck --seconds 3 ')" -ge 3 ]; }
+fi
+check "the sticky Service's 3 endpoints programmed on n3" wait_for 15 sticky3
 first=$(in_pod client-3 curl1 "http://$STICKY/" | awk '{print $1}')
-expect_out "ClientIP affinity holds" "^$first \$" names 15 in_pod client-3 curl1 "http://$STICKY/"
+out=$(names 15 in_pod client-3 curl1 "http://$STICKY/")
+if [ "$out" = "$first " ]; then ok "ClientIP affinity holds"; else
+	fail "ClientIP affinity holds" "first $first, then: $out
+$(ip netns exec svcp-n3 nft list ruleset 2>&1 | grep -B2 -A10 'sticky' | head -60)
+$(tail -20 "$T_DIR/agent3.err")"
+fi
 rebalanced() { local i n; for i in $(seq 1 10); do sleep 3.5; n=$(in_pod client-3 curl1 "http://$STICKY/" | awk '{print $1}'); [ "$n" != "$first" ] && return 0; done; return 1; }
 check "ClientIP affinity expires, then rebalances" rebalanced
 
