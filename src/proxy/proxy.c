@@ -338,7 +338,7 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 	free(mt);
 	if (keys) {
 		/* Only these Services were looked at: keep the others' state. */
-		json_t *next = json_copy(p->udp_prev ? p->udp_prev : json_object());
+		json_t *next = p->udp_prev ? json_copy(p->udp_prev) : json_object();
 		const char *g;
 		json_t *gv;
 		void *tmp;
