@@ -40,6 +40,19 @@
  * applied on its own, so one Service the kernel refuses never blocks the others (it is
  * retried at the next sync).
  *
+ * The sync, as a state machine:
+ *
+ *   START --first sync--> REPLACE: add table; delete table; the whole state (one tx)
+ *                            | ok                          | refused
+ *                            v                             v
+ *                         SYNCED <----ok----------- ISOLATE: base group (with the
+ *                            |  \                   replace when still unknown), then
+ *          change of Services|   '--refused--->     each changed group alone; refused
+ *                            v                      groups keep their old state
+ *                  DIFF: the changed groups only (one tx)
+ *                            | ok -> SYNCED; refused -> ISOLATE
+ *   SYNCED --idle 200 ms, old endpoint blocks pending--> GC (one tx of deletions)
+ *
  * After a restart the first sync replaces whatever the kernel holds of the table with
  * the new state in one transaction (add table, delete table, the whole state):
  * established connections keep their conntrack NAT, new ones see the old or the new
