@@ -408,10 +408,20 @@ static int run_tool(char *const argv[], const char *input, char *err, size_t err
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/* iptables or ip6tables (+ suffix); SVCPLANE_IPTABLES=legacy picks the legacy (x_tables)
+ * variants, as the benches compare both. */
+static void tool_name(char *out, size_t len, int fam, const char *suffix)
+{
+	const char *v = getenv("SVCPLANE_IPTABLES");
+	snprintf(out, len, "%s%s%s", fam == 4 ? "iptables" : "ip6tables", v && !strcmp(v, "legacy") ? "-legacy" : "",
+		 suffix);
+}
+
 /* The jumps from the built-in chains into ours, made once (checked with -C). */
 static void ensure_jumps(const char *p, int fam)
 {
-	const char *tool = fam == 4 ? "iptables" : "ip6tables";
+	char tool[32];
+	tool_name(tool, sizeof(tool), fam, "");
 	struct {
 		const char *table, *chain, *args;
 	} j[] = {
@@ -472,7 +482,9 @@ int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struc
 		int frc = 0;
 		if (!t->dry && *in) {
 			/* Our chains must exist before the jumps to them. */
-			char *argv[] = {fam == 4 ? "iptables-restore" : "ip6tables-restore", "-w", "--noflush", NULL};
+			char restore[48];
+			tool_name(restore, sizeof(restore), fam, "-restore");
+			char *argv[] = {restore, "-w", "--noflush", NULL};
 			frc = run_tool(argv, in, err, errlen);
 			if (frc == 0 && !t->jumps_done)
 				ensure_jumps(t->prefix, fam);
