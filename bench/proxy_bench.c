@@ -7,6 +7,7 @@
  *   proxy_bench nftables|iptables N CHANGES CONNS
  * Endpoints are 198.18.x.y addresses on the namespace's lo with one listener on
  * 0.0.0.0:8080, so connections through any Service VIP end in this process.
+ * BENCH_DUMP=FILE writes the nft script of the full program (nftables) to FILE.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -222,6 +223,13 @@ int main(int argc, char **argv)
 	if (program(&b, svcs, slices, &mm) != 0)
 		return 1;
 	double full = now_ms() - t0;
+	if (b.nft && getenv("BENCH_DUMP")) {
+		FILE *f = fopen(getenv("BENCH_DUMP"), "w");
+		if (f) {
+			fputs(proxy_nft_last_script(b.n), f);
+			fclose(f);
+		}
+	}
 	printf("%s full program %d Services x 10 endpoints: %.1f ms (model and diff %.1f ms)\n", argv[1], n, full, mm);
 	if (conns)
 		conn_bench(n, conns, argv[1]);
