@@ -18,14 +18,7 @@ CL=tests/integ/cluster.sh
 ROOT=$PWD
 MODE=${PROXY_MODE:-nftables}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-exec 9>/run/svcplane-cluster.lock
-flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+need_cluster
 
 CLIENT_NS=svcp-client
 AGENT_PIDS=()
