@@ -700,6 +700,12 @@ static void *hc_main(void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
+static void *informer_free_main(void *inf)
+{
+	informer_free(inf);
+	return NULL;
+}
+
 static void proxy_free(struct proxy *p)
 {
 	if (!p)
@@ -708,12 +714,23 @@ static void proxy_free(struct proxy *p)
 	pthread_mutex_lock(&p->mu);
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+	uint64_t one = 1;
+	if (p->hefd >= 0 && write(p->hefd, &one, sizeof(one)) < 0) {
+		/* the hc thread sees stop within its poll timeout */
+	}
+	/* The two informers stop in parallel (each takes up to a second to notice), so the
+	 * agent's shutdown stays within its bound. */
+	pthread_t ft;
+	bool par = p->slices && pthread_create(&ft, NULL, informer_free_main, p->slices) == 0;
 	if (p->th_started)
 		pthread_join(p->th, NULL);
 	if (p->hth_started)
 		pthread_join(p->hth, NULL);
 	informer_free(p->svcs);
-	informer_free(p->slices);
+	if (par)
+		pthread_join(ft, NULL);
+	else
+		informer_free(p->slices);
 	proxy_nft_free(p->nft);
 	proxy_ipt_free(p->ipt);
 	for (size_t i = 0; i < p->n_hc; i++)
