@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "proxy latency bench: needs root (network namespaces)"; exit 0; }
 SERVICES=${1:-100} RATE=${2:-100} SECONDS_=${3:-10} MODE=${4:-nftables}
 make -s MODE=release build/release/svcplane
-# An agent removes every pod netns under /run/netns it does not know (leftovers): hold
-# the test cluster's lock so it never runs beside a test cluster's pods.
+# Hold the test cluster's lock: this run's agent and its load never overlap a test
+# cluster (both share /run/netns and the machine's 2 cores).
 exec 9>/run/svcplane-cluster.lock
 flock -w 900 9 || { echo "proxy latency bench: cluster lock busy"; exit 1; }
 NS=svcp-npl-$$ D=$(mktemp -d /tmp/svcplane-npl.XXXXXX) PID= APID=
