@@ -12,7 +12,7 @@ make -s MODE=release build/release/svcplane
 BIN=$PWD/build/release/svcplane
 D=$(mktemp -d /tmp/svcplane-podbench.XXXXXX)
 exec 9>/run/svcplane-cluster.lock
-flock -w 600 9
+flock -w 600 9 || { echo "pod_start: the cluster lock is busy (another test cluster is up)"; exit 1; }
 done_() {
 	{ kill -9 ${SP:-} ${AG:-}; } 2>/dev/null || true
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do

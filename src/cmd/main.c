@@ -16,6 +16,7 @@
 #include "controller/manager.h"
 #include "controller/scheduler.h"
 #include "node/agent.h"
+#include "proxy/proxy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/ctl.h"
@@ -54,6 +55,8 @@ static void usage_server(FILE *f)
 		"                                    when root: pods, bridge svcp0, routes, masquerade)\n"
 		"  --kubelet-port N                  the agent's log endpoint (default 10250)\n"
 		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
+		"  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
+		"                                    (default: every address, and 127.0.0.1)\n"
 		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
 		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf\n"
 		"  -v, --verbose                     debug logging\n");
@@ -110,6 +113,22 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->proxy_mode = v;
+	} else if (!strcmp(flag, "nodeport-addresses")) {
+		struct cidr *np = NULL;
+		char e[256];
+		int n = proxy_nodeport_addresses_parse(v, &np, e, sizeof(e));
+		free(np);
+		if (n < 0) {
+			fprintf(stderr, "svcplane %s: --nodeport-addresses: %s\n", cmd, e);
+			return -1;
+		}
+		ao->nodeport_addresses = v;
+	} else if (!strcmp(flag, "cluster-cidr")) {
+		if (!valid_cidr_list(v)) {
+			fprintf(stderr, "svcplane %s: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n", cmd, v);
+			return -1;
+		}
+		ao->cluster_cidr = v;
 	} else if (!strcmp(flag, "node-ip")) {
 		if (!valid_node_ips(v)) {
 			fprintf(stderr, "svcplane %s: --node-ip: %s is not an IP address, or IPv4,IPv6\n", cmd, v);
@@ -142,7 +161,7 @@ static int cmd_server(int argc, char **argv)
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE };
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -176,6 +195,7 @@ static int cmd_server(int argc, char **argv)
 		{"cluster-dns", required_argument, 0, O_CDNS},
 		{"kubelet-port", required_argument, 0, O_KPORT},
 		{"proxy-mode", required_argument, 0, O_PMODE},
+		{"nodeport-addresses", required_argument, 0, O_NPADDR},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -184,6 +204,11 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
+		if (c == O_NPADDR) {
+			if (agent_flag("server", "nodeport-addresses", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS) {
 			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
@@ -344,6 +369,7 @@ static int cmd_server(int argc, char **argv)
 		if (agent_dir)
 			ao.data_dir = agent_dir;
 		ao.cluster_domain = o.cluster_domain;
+		ao.cluster_cidr = o.cluster_cidr;
 		rc = agent_start(&ao, &ag, err, sizeof(err));
 	}
 	client_config_fini(&cc);
@@ -385,6 +411,10 @@ static void usage_agent(FILE *f)
 		"                                    route's interface; IPv4,IPv6 for dual stack)\n"
 		"  --kubelet-port N                  the log endpoint the API server proxies to (default 10250)\n"
 		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
+		"  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
+		"                                    (default: every address, and 127.0.0.1)\n"
+		"  --cluster-cidr CIDR[,CIDR]        pod network: traffic to cluster IPs from outside it is\n"
+		"                                    masqueraded (default: none)\n"
 		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
 		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
@@ -394,7 +424,8 @@ static void usage_agent(FILE *f)
 
 static int cmd_agent(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE };
+	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
+	       O_NPADDR, O_CCIDR };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -408,6 +439,8 @@ static int cmd_agent(int argc, char **argv)
 		{"cleanup", no_argument, 0, O_CLEANUP},
 		{"kubelet-port", required_argument, 0, O_KPORT},
 		{"proxy-mode", required_argument, 0, O_PMODE},
+		{"nodeport-addresses", required_argument, 0, O_NPADDR},
+		{"cluster-cidr", required_argument, 0, O_CCIDR},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -418,6 +451,11 @@ static int cmd_agent(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		if (c == O_NPADDR || c == O_CCIDR) {
+			if (agent_flag("agent", c == O_NPADDR ? "nodeport-addresses" : "cluster-cidr", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS) {
 			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
 				return 2;

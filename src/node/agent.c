@@ -39,6 +39,7 @@
 #include "node/runtime.h"
 #include "node/status.h"
 #include "node/writer.h"
+#include "proxy/proxy.h"
 
 #define MAX_POLL_MS 1000
 #define MAX_PROBE_FDS 256
@@ -87,17 +88,48 @@ static void node_update(void *ud, const json_t *old, const json_t *o) { (void)ol
  *
  * To add one: a field in struct agent, one call in each function below, in start order
  * (stop in reverse). A service that fails to start fails agent_start with its reason. */
-static int node_services_start(struct agent *a, char *err, size_t errlen)
+/* The Service proxy for this node; NULL (logged) when it cannot run: pods still do. */
+static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts *o)
 {
-	(void)a;
+	struct proxy_config pc = {.cfg = &a->cfg, .node_name = a->node_name, .mode = o->proxy_mode,
+				  .node_ips = a->node_ip};
+	char err[512] = "";
+	struct cidr *np = NULL;
+	pc.net.localhost_nodeports = true;
+	if (o->cluster_cidr) {
+		char *copy = xstrdup(o->cluster_cidr), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t && pc.net.n_cluster_cidrs < 2; t = strtok_r(NULL, ",", &save))
+			if (cidr_parse(t, &pc.net.cluster_cidrs[pc.net.n_cluster_cidrs], err, sizeof(err)) == 0)
+				pc.net.n_cluster_cidrs++;
+		free(copy);
+	}
+	if (o->proxy_local_dns && ip_parse(o->proxy_local_dns, &pc.net.local_dns[0]) == 0)
+		pc.net.n_local_dns = 1;
+	int n = proxy_nodeport_addresses_parse(o->nodeport_addresses, &np, err, sizeof(err));
+	if (n > 0) {
+		pc.net.nodeport_cidrs = np;
+		pc.net.n_nodeport_cidrs = (size_t)n;
+	}
+	struct proxy *p = NULL;
+	if (proxy_start(&pc, &p, err, sizeof(err)) < 0)
+		log_warn("agent: no Service proxy: %s", err);
+	free(np);
+	return p;
+}
+
+static int node_services_start(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
+{
 	(void)err;
 	(void)errlen;
+	/* A proxy that cannot run (no nftables, say) is logged, and pods still run. */
+	a->proxy = agent_proxy_start(a, o);
 	return 0;
 }
 
 static void node_services_stop(struct agent *a)
 {
-	(void)a;
+	proxy_stop(a->proxy);
+	a->proxy = NULL;
 }
 
 /* ---- the loop ---- */
@@ -416,7 +448,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	a->next_hb_ms = agent__now_ms() + (int64_t)a->heartbeat_s * 1000;
 	atomic_store(&a->dirty_nodes, 1);
 	agent__nodes_reconcile(a);
-	if ((rc = node_services_start(a, err, errlen)) < 0)
+	if ((rc = node_services_start(a, o, err, errlen)) < 0)
 		goto fail;
 	if ((rc = pthread_create(&a->th, NULL, agent_main, a)) != 0) {
 		rc = -rc;
@@ -424,9 +456,9 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->th_started = true;
-	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s (accepted; no Service "
-		 "proxy in this build yet)", a->node_name, a->node_ip, a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0,
-		 o->proxy_mode ? o->proxy_mode : "nftables");
+	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s%s", a->node_name, a->node_ip,
+		 a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0, o->proxy_mode ? o->proxy_mode : "nftables",
+		 a->proxy ? "" : " (not running)");
 	*out = a;
 	return 0;
 fail:
@@ -496,6 +528,8 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 	/* Our masquerade table, routes and bridge. */
 	char merr[256];
 	if (node_masq_cleanup(merr, sizeof(merr)) < 0)
+		log_warn("agent cleanup: %s", merr);
+	if (proxy_cleanup(merr, sizeof(merr)) < 0)
 		log_warn("agent cleanup: %s", merr);
 	struct node_route *rts = NULL;
 	size_t n = 0;

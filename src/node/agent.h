@@ -71,6 +71,11 @@ struct agent_opts {
 	const char *proxy_mode;		 /* nftables (default), iptables or userspace: the
 					  * Service proxy's mode (validated; the proxy is a
 					  * separate part, see docs/DESIGN.md) */
+	const char *cluster_cidr;	 /* pod network "CIDR[,CIDR]": the proxy masquerades
+					  * traffic to cluster IPs from outside it; NULL = never */
+	const char *nodeport_addresses;	 /* --nodeport-addresses (CIDRs); NULL = every address */
+	const char *proxy_local_dns;	 /* node-local DNS address (kube-dns IP on lo): the proxy
+					  * leaves its port 53 to the node (NOTRACK); NULL = none */
 };
 
 struct agent;

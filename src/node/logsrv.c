@@ -34,6 +34,7 @@
  * read-only after start, so no locks.
  */
 #include "node/logsrv.h"
+#include "proxy/proxy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -518,6 +519,13 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	struct node_logsrv *s = ud;
 	if (!authorized(s, c, r))
 		return send_text(c, 401, "Unauthorized");
+	if (!strcmp(r->path, "/metrics")) { /* the Service proxy's, as kube-proxy's metrics port */
+		struct buf b;
+		buf_init(&b);
+		proxy_metrics_write(&b);
+		http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data ? b.data : "", b.len);
+		return buf_fini(&b);
+	}
 	char *ns = NULL, *pod = NULL, *container = NULL;
 	if (node__logsrv_path_parse(r->path, &ns, &pod, &container) < 0)
 		return send_text(c, 404, "404 page not found");

@@ -2,13 +2,13 @@
 #include "node/masq.h"
 
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "proxy/nft.h"
 
 #define TABLE "svcplane_masq"
 
@@ -51,25 +51,10 @@ char *node_masq_script(const struct cidr *own, size_t nown, const struct cidr *a
 	return buf_take(&b);
 }
 
+/* One libnftables transaction (shared with the Service proxy). */
 static int run(const char *script, char *err, size_t errlen)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft) {
-		snprintf(err, errlen, "nftables: cannot create a context");
-		return -ENOMEM;
-	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	int rc = nft_run_cmd_from_buffer(nft, script);
-	if (rc != 0) {
-		const char *e = nft_ctx_get_error_buffer(nft);
-		snprintf(err, errlen, "nftables: %s", e && *e ? e : "command failed");
-		size_t l = strlen(err);
-		while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
-			err[--l] = 0;
-	}
-	nft_ctx_free(nft);
-	return rc ? -EIO : 0;
+	return proxy_nft_run(script, err, errlen);
 }
 
 int node_masq_sync(const struct cidr *own, size_t nown, const struct cidr *all, size_t n, char *err,

@@ -433,6 +433,25 @@ int node_link_set_master(struct node_nl *nl, const char *name, const char *maste
 	return rc ? fail(nl, rc, "set master of %s to %s", name, master ? master : "none") : 0;
 }
 
+int node_link_set_hairpin(struct node_nl *nl, const char *name, bool on)
+{
+	begin(nl);
+	int idx = node_link_index(nl, name);
+	if (idx < 0)
+		return fail(nl, idx, "set hairpin of %s", name);
+	begin(nl);
+	union req_buf r;
+	struct nlmsghdr *nlh = req_start(&r, RTM_SETLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
+	ifm->ifi_family = AF_BRIDGE;
+	ifm->ifi_index = idx;
+	struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+	mnl_attr_nest_end(nlh, pi);
+	int rc = transact(nl, nlh, NULL, NULL);
+	return rc ? fail(nl, rc, "set hairpin of %s", name) : 0;
+}
+
 int node_link_set_mtu(struct node_nl *nl, const char *name, unsigned mtu)
 {
 	begin(nl);

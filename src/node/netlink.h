@@ -79,6 +79,10 @@ int node_link_add_veth(struct node_nl *nl, const char *name, const char *peer, i
 int node_link_add_bridge(struct node_nl *nl, const char *name);
 /* Sets the link administratively up or down. */
 int node_link_set_up(struct node_nl *nl, const char *name, bool up);
+/* Hairpin mode of a bridge port (`bridge link set dev NAME hairpin on`): a frame may
+ * leave by the port it came in, as a pod reaching itself through a Service needs when
+ * bridged traffic passes through netfilter. */
+int node_link_set_hairpin(struct node_nl *nl, const char *name, bool on);
 /* Enslaves the link to bridge master; master NULL releases it (`nomaster`). */
 int node_link_set_master(struct node_nl *nl, const char *name, const char *master);
 /* Sets the MTU. */

@@ -113,6 +113,7 @@ struct agent {
 	int64_t next_hb_ms;
 	char kernel[128], os_image[128];
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
+	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
 	int kubelet_port;
 	/* pods (pods.c) */
 	char *host_resolv;

@@ -298,6 +298,7 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	if (rc < 0 && rc != -EEXIST)
 		goto nlfail;
 	if ((rc = node_link_set_master(a->nl, p->veth, NODE_AGENT_BRIDGE)) < 0 ||
+	    (rc = node_link_set_hairpin(a->nl, p->veth, true)) < 0 ||
 	    (rc = node_link_set_up(a->nl, p->veth, true)) < 0)
 		goto nlfail;
 	rc = node_nl_new(p->netns_fd, &pnl, err, sizeof(err));

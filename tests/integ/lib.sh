@@ -129,6 +129,19 @@ api() {
 	curl -sS --max-time 10 --cacert "$CA" -H "Authorization: Bearer $TOKEN" -X "$m" -w '\n%{http_code}' "$@" "$URL$p"
 }
 
+# need_cluster: a test that builds the namespace cluster skips without root (counted),
+# then holds the machine's cluster lock for the rest of its run (see cluster.sh).
+need_cluster() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "skip: needs root (network namespaces); CI runs as root"
+		T_SKIP=$((T_SKIP + 1))
+		finish
+		exit 0
+	fi
+	exec 9>/run/svcplane-cluster.lock
+	flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+}
+
 finish() {
 	# A sanitizer report or a crash in any server run of this script is a failure.
 	if grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|LeakSanitizer' "$T_DIR/server.err" 2>/dev/null; then

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/proxy_latency.sh - network programming latency p50/p99 at RATE changes/s (issue
+# 10): a server and an agent (proxy mode nftables, or MODE) in a network namespace of its
+# own, SERVICES Services, slice writes at RATE/s for SECONDS; latency = from the slice's
+# trigger time (set at write) to the kernel holding the change, as the proxy logs it.
+#   usage: bench/proxy_latency.sh [SERVICES] [RATE] [SECONDS] [MODE]
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "proxy latency bench: needs root (network namespaces)"; exit 0; }
+SERVICES=${1:-100} RATE=${2:-100} SECONDS_=${3:-10} MODE=${4:-nftables}
+make -s MODE=release build/release/svcplane
+# Hold the test cluster's lock: this run's agent and its load never overlap a test
+# cluster (both share /run/netns and the machine's 2 cores).
+exec 9>/run/svcplane-cluster.lock
+flock -w 900 9 || { echo "proxy latency bench: cluster lock busy"; exit 1; }
+NS=svcp-npl-$$ D=$(mktemp -d /tmp/svcplane-npl.XXXXXX) PID= APID=
+trap 'for p in $PID $APID; do kill -9 $p 2>/dev/null; done; ip netns delete $NS 2>/dev/null; rm -rf "$D"' EXIT
+ip netns add $NS
+ip -n $NS link set lo up
+ip -n $NS addr add 198.18.9.1/32 dev lo
+(nsenter --net=/run/netns/$NS build/release/svcplane server --data-dir "$D/data" --secure-port 0 --disable-agent \
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 >"$D/out" 2>"$D/err" &
+	echo $! >"$D/pid")
+PID=$(cat "$D/pid")
+for _ in $(seq 1 200); do grep -q kubeconfig "$D/out" 2>/dev/null && break; sleep 0.05; done
+PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
+# The agent alone in its own process, so its memory is its own.
+(nsenter --net=/run/netns/$NS build/release/svcplane agent -v --kubeconfig "$D/data/kubeconfig" --node-name npl \
+	--node-ip 198.18.9.1 --data-dir "$D/agent" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE" \
+	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
+APID=$(cat "$D/apid")
+for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" && break; sleep 0.1; done
+SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
+	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" | tee "$D/py"
+# Only the samples of the measured phase (the last WRITES), not those of the set-up.
+W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
+grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
+python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" <<'PY'
+import sys
+v = [float(x) for x in open(sys.argv[1]) if x.strip()]
+if not v:
+    print("no samples"); sys.exit(1)
+p = lambda q: v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
+print("%s: %d Services, %s changes/s: network programming latency p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)"
+      % (sys.argv[2], int(sys.argv[3]), sys.argv[4], p(0.5), p(0.99), v[-1], len(v)))
+PY
+echo "agent RSS: $(awk '/^VmRSS/ {print $2}' /proc/$APID/status) kB, server RSS: $(awk '/^VmRSS/ {print $2}' /proc/$PID/status) kB"

@@ -1,0 +1,42 @@
+/* ipt.h - the iptables backend of the Service proxy (`--proxy-mode iptables`), for hosts
+ * without nftables: kube-proxy's chain layout in the nat and filter tables
+ * (KUBE-SERVICES, KUBE-NODEPORTS, KUBE-SVC-*, KUBE-EXT-*, KUBE-FW-*, KUBE-SEP-*,
+ * KUBE-MARK-MASQ, KUBE-POSTROUTING), `statistic` probabilities for the backend choice
+ * and `recent` for ClientIP affinity, applied with one `iptables-restore --noflush`
+ * holding only the chains that changed (and the deletion of those gone).
+ *
+ * Chain names are kube-proxy's: a prefix and the first 16 characters of the base32 of
+ * the SHA-256 of the service port's name (and, for endpoints, its address), so they
+ * stay under iptables' 28 characters and are stable across restarts.
+ */
+#ifndef PROXY_IPT_H
+#define PROXY_IPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proxy/model.h"
+
+struct proxy_ipt;
+
+/* A backend; prefix (NULL = "KUBE") names the chains; dry renders without running. */
+struct proxy_ipt *proxy_ipt_new(const char *prefix, bool dry);
+void proxy_ipt_free(struct proxy_ipt *t);
+
+/* The full iptables-restore input for the model, for family 4 or 6 (pure; heap). */
+char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c, int fam);
+
+/* Programs the model: for each family, the chains that changed since the last sync through
+ * one `iptables-restore --noflush` (`ip6tables-restore`). *rules and *chains get the
+ * counts now programmed. Returns 0 or -EIO with the tool's message in err. Blocks
+ * (forks the restore tool). */
+int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struct proxy_netcfg *c,
+		   size_t *rules, size_t *chains, char *err, size_t errlen);
+
+/* The input of the last sync (borrowed until the next); for tests. */
+const char *proxy_ipt_last_input(const struct proxy_ipt *t);
+
+/* Removes our chains and jumps (agent --cleanup). */
+int proxy_ipt_cleanup(const char *prefix, char *err, size_t errlen);
+
+#endif

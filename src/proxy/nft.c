@@ -1,0 +1,1222 @@
+/* nft.c - desired nftables state from the model, its diff as an nft script, and the sync
+ * that applies it through libnftables (see nft.h for the layout). */
+#include "proxy/nft.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <nftables/libnftables.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define ID_SPACE (PROXY_MARK_IDS + 1u)
+
+struct proxy_nft {
+	char *table;
+	bool dry;
+	json_t *have;	/* last applied state, NULL before the first sync */
+	bool read_kernel; /* the first sync must converge with what the kernel holds */
+	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
+	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
+	bool defer;	    /* incremental syncs leave endpoint elements to proxy_nft_gc */
+	json_t *gc;	    /* [[family, [base, count]], ...] of blocks to delete */
+	size_t gc_ids;
+	size_t elements, chains; /* totals of have */
+	uint8_t *used;	/* id bitmap: ids of blocks in have, plus those allocated since */
+	uint32_t cursor;
+	char *last;
+	struct nft_ctx *ctx; /* kept: closing an nftables netlink socket waits for an RCU
+			      * grace period (7-15 ms measured), more than a whole change */
+};
+
+/* ---- ids ---------------------------------------------------------------------- */
+
+static bool id_used(const struct proxy_nft *n, uint32_t id)
+{
+	return n->used[id >> 3] & (1u << (id & 7));
+}
+
+static void ids_mark(struct proxy_nft *n, uint32_t base, uint32_t cnt, bool on)
+{
+	for (uint32_t i = base; i < base + cnt && i < ID_SPACE; i++) {
+		if (on)
+			n->used[i >> 3] |= (uint8_t)(1u << (i & 7));
+		else
+			n->used[i >> 3] &= (uint8_t)~(1u << (i & 7));
+	}
+}
+
+/* A free run of cnt ids after the cursor (ids start at 1; 0 means "no mark"). Returns 0
+ * when the space is exhausted. */
+static uint32_t ids_alloc(struct proxy_nft *n, uint32_t cnt)
+{
+	uint32_t start = n->cursor ? n->cursor : 1, run = 0, base = 0;
+	for (uint64_t step = 0; step < 2ull * ID_SPACE; step++) {
+		uint32_t id = start;
+		if (++start >= ID_SPACE)
+			start = 1, run = 0;
+		if (id == 0 || id_used(n, id)) {
+			run = 0;
+			continue;
+		}
+		if (run++ == 0)
+			base = id;
+		if (run == cnt) {
+			ids_mark(n, base, cnt, true);
+			n->cursor = base + cnt;
+			return base;
+		}
+	}
+	return 0;
+}
+
+/* Marks or frees every block recorded in group g. */
+static void group_ids(struct proxy_nft *n, const json_t *g, bool on, const json_t *except)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(g, "i"), k, v)
+	{
+		json_t *o = json_object_get(json_object_get(except, "i"), k);
+		if (o && json_equal(o, v))
+			continue;
+		ids_mark(n, (uint32_t)json_integer_value(json_array_get(v, 0)),
+			 (uint32_t)json_integer_value(json_array_get(v, 1)), on);
+	}
+}
+
+/* ---- desired state -------------------------------------------------------------- */
+
+static json_t *group_new(void)
+{
+	json_t *g = json_object();
+	json_object_set_new(g, "d", json_object());
+	json_object_set_new(g, "c", json_object());
+	json_object_set_new(g, "e", json_object());
+	json_object_set_new(g, "i", json_object());
+	return g;
+}
+
+static void decl(json_t *g, const char *name, const char *text)
+{
+	json_object_set_new(json_object_get(g, "d"), name, json_string(text));
+}
+
+static void chain(json_t *g, const char *name, struct buf *rules)
+{
+	json_object_set_new(json_object_get(g, "c"), name, json_string(rules->data ? rules->data : ""));
+	buf_reset(rules);
+}
+
+static void elem(json_t *g, const char *map, const char *key, const char *val)
+{
+	json_t *e = json_object_get(g, "e");
+	json_t *m = json_object_get(e, map);
+	if (!m) {
+		m = json_object();
+		json_object_set_new(e, map, m);
+	}
+	json_object_set_new(m, key, json_string(val ? val : ""));
+}
+
+static const char *fam_kw(int fam)
+{
+	return fam == 4 ? "ip" : "ip6";
+}
+
+static const char *addr_type(int fam)
+{
+	return fam == 4 ? "ipv4_addr" : "ipv6_addr";
+}
+
+static const struct cidr *cluster_cidr(const struct proxy_netcfg *c, int fam)
+{
+	for (size_t i = 0; i < c->n_cluster_cidrs; i++)
+		if (c->cluster_cidrs[i].net.family == fam)
+			return &c->cluster_cidrs[i];
+	return NULL;
+}
+
+static void base_group(json_t *g, const struct proxy_netcfg *c)
+{
+	struct buf r;
+	buf_init(&r);
+	char ip[IP_STRLEN], cs[CIDR_STRLEN];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char name[64];
+		const char *at = addr_type(fam);
+		char *d;
+		snprintf(name, sizeof(name), "service-ips%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "no-endpoint-services%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "firewall-ips%d", fam);
+		d = xasprintf("map { type %s . inet_proto . inet_service : verdict; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "service-nodeports%d", fam);
+		decl(g, name, "map { type inet_proto . inet_service : verdict; }");
+		snprintf(name, sizeof(name), "no-endpoint-nodeports%d", fam);
+		decl(g, name, "map { type inet_proto . inet_service : verdict; }");
+		snprintf(name, sizeof(name), "backends%d", fam);
+		d = xasprintf("map { type mark : %s . inet_service; }", at);
+		decl(g, name, d);
+		free(d);
+		snprintf(name, sizeof(name), "hairpin%d", fam);
+		d = xasprintf("set { type %s . %s; }", at, at);
+		decl(g, name, d);
+		free(d);
+		if (c->n_nodeport_cidrs) {
+			snprintf(name, sizeof(name), "nodeport-ips%d", fam);
+			d = xasprintf("set { type %s; flags interval; }", at);
+			decl(g, name, d);
+			free(d);
+			for (size_t i = 0; i < c->n_nodeport_cidrs; i++)
+				if (c->nodeport_cidrs[i].net.family == fam)
+					elem(g, name, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)), NULL);
+		}
+	}
+	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK). */
+	buf_puts(&r, "{ type filter hook prerouting priority raw; policy accept; }");
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		const char *f = fam_kw(c->local_dns[i].family);
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		buf_printf(&r, "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack", f, ip, f, ip);
+	}
+	chain(g, "raw-prerouting", &r);
+	buf_puts(&r, "{ type filter hook output priority raw; policy accept; }");
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		const char *f = fam_kw(c->local_dns[i].family);
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		buf_printf(&r,
+			   "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack"
+			   "\n%s saddr %s udp sport 53 notrack\n%s saddr %s tcp sport 53 notrack",
+			   f, ip, f, ip, f, ip, f, ip);
+	}
+	chain(g, "raw-output", &r);
+	buf_puts(&r, "{ type filter hook prerouting priority dstnat - 10; policy accept; }\n"
+		     "ip daddr . meta l4proto . th dport vmap @firewall-ips4\n"
+		     "ip6 daddr . meta l4proto . th dport vmap @firewall-ips6");
+	chain(g, "filter-prerouting", &r);
+	buf_puts(&r, "{ type filter hook input priority -110; policy accept; }");
+	/* CVE-2020-8558: with route_localnet on, nothing from outside may reach 127/8. */
+	if (c->localhost_nodeports)
+		buf_puts(&r, "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } ct status != dnat drop");
+	buf_puts(&r, "\nct state new jump endpoints-check");
+	chain(g, "filter-input", &r);
+	buf_puts(&r, "{ type filter hook forward priority -110; policy accept; }\nct state new jump endpoints-check");
+	chain(g, "filter-forward", &r);
+	buf_puts(&r, "{ type filter hook output priority -110; policy accept; }\nct state new jump endpoints-check");
+	chain(g, "filter-output", &r);
+	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @no-endpoint-services4"
+		     "\nip6 daddr . meta l4proto . th dport vmap @no-endpoint-services6");
+	if (c->n_nodeport_cidrs)
+		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
+			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
+	else
+		buf_printf(&r,
+			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
+			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @no-endpoint-nodeports6",
+			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+	chain(g, "endpoints-check", &r);
+	buf_puts(&r, "\nmeta l4proto tcp reject with tcp reset\nreject");
+	chain(g, "reject-chain", &r);
+	/* The service chains only choose (the mark) and return; one rule per family DNATs.
+	 * No jump or goto in a service chain: a rule with one makes the kernel validate
+	 * every chain of the table at each commit. */
+	char jd[200];
+	snprintf(jd, sizeof(jd),
+		 "\nmeta mark & 0x%06x != 0 meta nfproto ipv4 goto dnat4\nmeta mark & 0x%06x != 0 meta nfproto ipv6 goto dnat6",
+		 PROXY_MARK_SET, PROXY_MARK_SET);
+	buf_printf(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services%s", jd);
+	chain(g, "nat-prerouting", &r);
+	buf_printf(&r, "{ type nat hook output priority -100; policy accept; }\njump services%s", jd);
+	chain(g, "nat-output", &r);
+	buf_printf(&r,
+		   "{ type nat hook postrouting priority srcnat; policy accept; }\n"
+		   "meta mark & 0x%06x == 0x%06x ct status dnat masquerade\n"
+		   "ct status dnat ip saddr . ip daddr @hairpin4 masquerade\n"
+		   "ct status dnat ip6 saddr . ip6 daddr @hairpin6 masquerade",
+		   PROXY_MARK_SET | PROXY_MARK_MASQ, PROXY_MARK_SET | PROXY_MARK_MASQ);
+	chain(g, "nat-postrouting", &r);
+	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
+		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
+	if (c->n_nodeport_cidrs)
+		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
+			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
+	else
+		buf_printf(&r,
+			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @service-nodeports4"
+			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @service-nodeports6",
+			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+	chain(g, "services", &r);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char name[16];
+		snprintf(name, sizeof(name), "dnat%d", fam);
+		buf_printf(&r, "\nmeta l4proto { tcp, udp, sctp } dnat %s to meta mark & 0x%06x map @backends%d",
+			   fam_kw(fam), PROXY_MARK_IDS, fam);
+		chain(g, name, &r);
+	}
+	buf_fini(&r);
+}
+
+/* The id block of an endpoint set: reused from have when the set is unchanged. */
+static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const struct proxy_svcport *sp,
+		      const size_t *idx, size_t cnt, char kind, const char *map)
+{
+	struct buf k;
+	buf_init(&k);
+	char ip[IP_STRLEN];
+	buf_putc(&k, kind);
+	for (size_t i = 0; i < cnt; i++)
+		buf_printf(&k, ",%s:%u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)), sp->eps[idx[i]].port);
+	json_t *old = json_object_get(json_object_get(hg, "i"), k.data);
+	uint32_t base = old ? (uint32_t)json_integer_value(json_array_get(old, 0)) : ids_alloc(n, (uint32_t)cnt);
+	if (base) {
+		json_object_set_new(json_object_get(g, "i"), k.data, json_pack("[II]", (json_int_t)base, (json_int_t)cnt));
+		for (size_t i = 0; i < cnt; i++) {
+			char key[16], val[IP_STRLEN + 8];
+			snprintf(key, sizeof(key), "0x%06x", base + (uint32_t)i);
+			snprintf(val, sizeof(val), "%s . %u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)),
+				 sp->eps[idx[i]].port);
+			elem(g, map, key, val);
+		}
+	}
+	buf_fini(&k);
+	return base;
+}
+
+/* The rule that picks one of cnt ids from base (masq adds the masquerade bit). */
+static void pick_rule(struct buf *r, const char *cond, uint32_t base, size_t cnt, bool masq, const char *aff,
+		      int fam)
+{
+	uint32_t off = base | PROXY_MARK_SET | (masq ? PROXY_MARK_MASQ : 0);
+	buf_printf(r, "\n%s%s", cond ? cond : "", cond ? " " : "");
+	if (cnt == 1)
+		buf_printf(r, "meta mark set 0x%06x", off);
+	else
+		buf_printf(r, "meta mark set numgen random mod %zu offset 0x%06x", cnt, off);
+	if (aff)
+		buf_printf(r, " update @%s { %s saddr : meta mark }", aff, fam_kw(fam));
+	buf_puts(r, " return");
+	(void)fam;
+}
+
+/* The affinity map of a chain: a new declaration in g; its name into out. */
+static void aff_map(json_t *g, const char *chain_name, const struct proxy_svcport *sp, char *out, size_t len)
+{
+	snprintf(out, len, "%s-aff%d", chain_name, sp->affinity_s);
+	char *d = xasprintf("map { type %s : mark; flags dynamic,timeout; timeout %ds; }", addr_type(sp->family),
+			    sp->affinity_s);
+	decl(g, out, d);
+	free(d);
+}
+
+/* The chains and maps shared by the simple service ports with n endpoints of family fam
+ * (group "#n<fam>-<n>"), added to want when missing. */
+static void shared_group(json_t *want, int fam, size_t cnt, const struct proxy_netcfg *c)
+{
+	char gname[32], name[48];
+	snprintf(gname, sizeof(gname), "#n%d-%zu", fam, cnt);
+	if (json_object_get(want, gname))
+		return;
+	const char *f = fam_kw(fam);
+	json_t *g = group_new();
+	char *d = xasprintf("map { typeof %s daddr . meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }",
+			    f, cnt, f);
+	snprintf(name, sizeof(name), "eps%d-%zu", fam, cnt);
+	decl(g, name, d);
+	free(d);
+	d = xasprintf("map { typeof meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }", cnt, f);
+	snprintf(name, sizeof(name), "npeps%d-%zu", fam, cnt);
+	decl(g, name, d);
+	free(d);
+	struct buf r;
+	buf_init(&r);
+	const struct cidr *cc = cluster_cidr(c, fam);
+	char cs[CIDR_STRLEN];
+	uint32_t masq = PROXY_MARK_SET | PROXY_MARK_MASQ;
+	/* Cluster traffic from outside the pod network is masqueraded. */
+	if (cc)
+		buf_printf(&r, "\n%s saddr != %s meta mark set 0x%06x", f, cidr_format(cc, cs, sizeof(cs)), masq);
+	buf_printf(&r, "\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map @eps%d-%zu", f, f, cnt,
+		   fam, cnt);
+	snprintf(name, sizeof(name), "cl%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	/* External traffic (externalTrafficPolicy Cluster) always is. */
+	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map "
+		       "@eps%d-%zu",
+		   masq, f, f, cnt, fam, cnt);
+	snprintf(name, sizeof(name), "ex%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to meta l4proto . th dport . numgen random mod %zu map @npeps%d-%zu",
+		   masq, f, cnt, fam, cnt);
+	snprintf(name, sizeof(name), "np%d-%zu", fam, cnt);
+	chain(g, name, &r);
+	buf_fini(&r);
+	json_object_set_new(want, gname, g);
+}
+
+/* The endpoint elements of a simple service port for one entry address (NULL: its node
+ * port): "<address> . <proto> . <port> . <i>" -> "<endpoint> . <port>". */
+static void set_eps(json_t *g, const struct proxy_svcport *sp, const struct ip_addr *at, const char *pr)
+{
+	char map[48], key[IP_STRLEN + 64], val[IP_STRLEN + 8], ip[IP_STRLEN], ep[IP_STRLEN];
+	snprintf(map, sizeof(map), "%seps%d-%zu", at ? "" : "np", sp->family, sp->n_cluster);
+	if (at)
+		ip_format(at, ip, sizeof(ip));
+	for (size_t i = 0; i < sp->n_cluster; i++) {
+		const struct proxy_ep *e = &sp->eps[sp->cluster_eps[i]];
+		if (at)
+			snprintf(key, sizeof(key), "%s . %s . %u . %zu", ip, pr, sp->port, i);
+		else
+			snprintf(key, sizeof(key), "%s . %u . %zu", pr, sp->node_port, i);
+		snprintf(val, sizeof(val), "%s . %u", ip_format(&e->ip, ep, sizeof(ep)), e->port);
+		elem(g, map, key, val);
+	}
+}
+
+static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, const struct proxy_svcport *sp,
+		       const struct proxy_netcfg *c)
+{
+	int fam = sp->family;
+	const char *f = fam_kw(fam);
+	const char *pr = proxy_proto_name(sp->proto);
+	char pn[32], id[600], gname[620], svc[640], ext[640], fw[640], aff[700], key[2 * IP_STRLEN + 32], ip[IP_STRLEN];
+	if (*sp->port_name)
+		snprintf(pn, sizeof(pn), "%s", sp->port_name);
+	else
+		snprintf(pn, sizeof(pn), "%u", sp->port);
+	snprintf(id, sizeof(id), "%s/%s/%s/%s", sp->ns, sp->name, pr, pn);
+	snprintf(gname, sizeof(gname), "%s/%d", id, fam);
+	snprintf(svc, sizeof(svc), "svc%d-%s", fam, id);
+	snprintf(ext, sizeof(ext), "ext%d-%s", fam, id);
+	snprintf(fw, sizeof(fw), "fw%d-%s", fam, id);
+	json_t *g = group_new();
+	char skey[520];
+	snprintf(skey, sizeof(skey), "%s/%s", sp->ns, sp->name);
+	json_object_set_new(g, "k", json_string(skey));
+	const json_t *hg = json_object_get(have, gname);
+	char backends[16], sips[24], neps[32], snp[24], nenp[32], fwips[24];
+	snprintf(backends, sizeof(backends), "backends%d", fam);
+	snprintf(sips, sizeof(sips), "service-ips%d", fam);
+	snprintf(neps, sizeof(neps), "no-endpoint-services%d", fam);
+	snprintf(snp, sizeof(snp), "service-nodeports%d", fam);
+	snprintf(nenp, sizeof(nenp), "no-endpoint-nodeports%d", fam);
+	snprintf(fwips, sizeof(fwips), "firewall-ips%d", fam);
+	const struct cidr *cc = cluster_cidr(c, fam);
+	char ccs[CIDR_STRLEN] = "", cond[CIDR_STRLEN + 32] = "";
+	if (cc) {
+		cidr_format(cc, ccs, sizeof(ccs));
+		snprintf(cond, sizeof(cond), "%s saddr != %s", f, ccs);
+	}
+	struct buf r;
+	buf_init(&r);
+	/* Most service ports (no affinity, externalTrafficPolicy Cluster) have no chain of
+	 * their own: their entry points go to the chains shared by every endpoint set of
+	 * the same size, and their endpoints are elements of that size's map, so an
+	 * endpoint change is a change of map elements only. */
+	bool simple = !sp->affinity_s && !sp->etp_local;
+	uint32_t cbase = 0, lbase = 0;
+	if (!simple) {
+		cbase = sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
+		lbase = sp->etp_local && sp->n_local ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends)
+						     : 0;
+	}
+	bool have_cluster = simple ? sp->n_cluster > 0 : cbase != 0;
+	bool have_local = lbase != 0;
+	if (simple && have_cluster) {
+		shared_group(want, fam, sp->n_cluster, c);
+		snprintf(svc, sizeof(svc), "cl%d-%zu", fam, sp->n_cluster);
+		snprintf(ext, sizeof(ext), "ex%d-%zu", fam, sp->n_cluster);
+	}
+	/* The cluster chain: traffic to the cluster IP (and pods' traffic under etp Local). */
+	if (have_cluster && !simple) {
+		const char *a = NULL;
+		if (sp->affinity_s) {
+			aff_map(g, svc, sp, aff, sizeof(aff));
+			a = aff;
+			buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+		}
+		if (cc)
+			pick_rule(&r, cond, cbase, sp->n_cluster, true, a, fam);
+		pick_rule(&r, NULL, cbase, sp->n_cluster, false, a, fam);
+		chain(g, svc, &r);
+	}
+	/* The external chain: node ports, external IPs, load-balancer IPs. */
+	bool has_ext = sp->node_port || sp->n_external;
+	bool ext_ok = sp->etp_local ? (have_local || have_cluster) : have_cluster;
+	if (has_ext && ext_ok && !simple) {
+		const char *a = NULL;
+		if (sp->affinity_s) {
+			aff_map(g, ext, sp, aff, sizeof(aff));
+			a = aff;
+		}
+		if (!sp->etp_local) {
+			if (a)
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+			pick_rule(&r, NULL, cbase, sp->n_cluster, true, a, fam);
+		} else {
+			/* Pods' traffic goes where cluster traffic goes; the node's own is
+			 * masqueraded to any endpoint; only outside clients need local ones
+			 * and keep their source address. */
+			if (cc && have_cluster) {
+				char pc[CIDR_STRLEN + 16];
+				snprintf(pc, sizeof(pc), "%s saddr %s", f, ccs);
+				pick_rule(&r, pc, cbase, sp->n_cluster, false, NULL, fam);
+			} else if (cc) {
+				buf_printf(&r, "\n%s saddr %s drop", f, ccs);
+			}
+			if (a)
+				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+			if (have_cluster)
+				pick_rule(&r, "fib saddr type local", cbase, sp->n_cluster, true, a, fam);
+			if (have_local)
+				pick_rule(&r, NULL, lbase, sp->n_local, false, a, fam);
+			else
+				buf_puts(&r, "\ndrop");
+		}
+		chain(g, ext, &r);
+	}
+	/* Entry points. */
+	if (simple && have_cluster) {
+		if (sp->has_cluster_ip)
+			set_eps(g, sp, &sp->cluster_ip, pr);
+		for (size_t i = 0; i < sp->n_external; i++)
+			set_eps(g, sp, &sp->external_ips[i], pr);
+		if (sp->node_port)
+			set_eps(g, sp, NULL, pr);
+	}
+	if (sp->has_cluster_ip) {
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->cluster_ip, ip, sizeof(ip)), pr, sp->port);
+		if (have_cluster) {
+			char *v = xasprintf("goto %s", svc);
+			elem(g, sips, key, v);
+			free(v);
+		} else {
+			elem(g, neps, key, "goto reject-chain");
+		}
+	}
+	for (size_t i = 0; i < sp->n_external; i++) {
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->external_ips[i], ip, sizeof(ip)), pr,
+			 sp->port);
+		if (ext_ok) {
+			char *v = xasprintf("goto %s", ext);
+			elem(g, sips, key, v);
+			free(v);
+		} else {
+			elem(g, neps, key, "goto reject-chain");
+		}
+		bool is_lb = i >= sp->n_external - sp->n_lb;
+		if (is_lb && sp->n_src_ranges) {
+			char *v = xasprintf("goto %s", fw);
+			elem(g, fwips, key, v);
+			free(v);
+		}
+	}
+	if (sp->n_src_ranges && sp->n_lb) {
+		buf_printf(&r, "\n%s saddr != { ", f);
+		for (size_t i = 0; i < sp->n_src_ranges; i++) {
+			char cs[CIDR_STRLEN];
+			buf_printf(&r, "%s%s", i ? ", " : "", cidr_format(&sp->src_ranges[i], cs, sizeof(cs)));
+		}
+		buf_puts(&r, " } drop");
+		chain(g, fw, &r);
+	}
+	if (sp->node_port) {
+		snprintf(key, sizeof(key), "%s . %u", pr, sp->node_port);
+		if (ext_ok) {
+			char *v = simple ? xasprintf("goto np%d-%zu", fam, sp->n_cluster) : xasprintf("goto %s", ext);
+			elem(g, snp, key, v);
+			free(v);
+		} else {
+			elem(g, nenp, key, "goto reject-chain");
+		}
+	}
+	/* Hairpin: a local pod reaching itself through the Service. */
+	char hp[16];
+	snprintf(hp, sizeof(hp), "hairpin%d", fam);
+	for (size_t i = 0; i < sp->n_eps; i++) {
+		if (!sp->eps[i].local)
+			continue;
+		ip_format(&sp->eps[i].ip, ip, sizeof(ip));
+		snprintf(key, sizeof(key), "%s . %s", ip, ip);
+		elem(g, hp, key, NULL);
+	}
+	buf_fini(&r);
+	json_object_set_new(want, gname, g);
+}
+
+json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c)
+{
+	json_t *want = json_object();
+	json_t *base = group_new();
+	json_object_set_new(want, "", base);
+	base_group(base, c);
+	for (size_t i = 0; i < m->n; i++)
+		port_group(n, want, n->have, &m->ports[i], c);
+	return want;
+}
+
+json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c,
+				   const json_t *keys)
+{
+	json_t *want = json_object();
+	for (size_t i = 0; i < m->n; i++)
+		port_group(n, want, n->have, &m->ports[i], c);
+	/* Groups of these Services that are no more: listed as null. */
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k)
+	{
+		json_t *gs = json_object_get(n->svc_groups, json_string_value(k));
+		const char *g;
+		json_t *v;
+		json_object_foreach(gs, g, v)
+		{
+			if (!json_object_get(want, g))
+				json_object_set_new(want, g, json_null());
+		}
+	}
+	return want;
+}
+
+/* ---- the diff as a script ------------------------------------------------------ */
+
+enum phase { P_DECL, P_CHAIN_ADD, P_CHAIN_RULES, P_ELEM_DEL, P_ELEM_ADD, P_CHAIN_FLUSH, P_CHAIN_DEL, P_DECL_DEL, P_N };
+
+static const json_t *sub(const json_t *g, const char *k)
+{
+	return json_object_get(g, k);
+}
+
+/* "map { ... }" -> keyword "map" and the rest. */
+static void split_decl(const char *d, char *kw, size_t kwlen, const char **rest)
+{
+	const char *sp = strchr(d, ' ');
+	size_t l = sp ? (size_t)(sp - d) : strlen(d);
+	if (l >= kwlen)
+		l = kwlen - 1;
+	memcpy(kw, d, l);
+	kw[l] = 0;
+	*rest = sp ? sp + 1 : "";
+}
+
+static void emit_rules(struct buf *b, const char *t, const char *name, const char *text)
+{
+	const char *p = strchr(text, '\n');
+	while (p) {
+		const char *e = strchr(p + 1, '\n');
+		size_t l = e ? (size_t)(e - p - 1) : strlen(p + 1);
+		if (l)
+			buf_printf(b, "add rule inet %s %s %.*s\n", t, name, (int)l, p + 1);
+		p = e;
+	}
+}
+
+/* keep: map -> {element: holders}; a deletion of an element still held is left out. */
+static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add,
+		       const json_t *keep)
+{
+	const char *map;
+	json_t *m;
+	json_object_foreach((json_t *)from, map, m)
+	{
+		const json_t *om = json_object_get(other, map);
+		const json_t *km = add ? NULL : json_object_get(keep, map);
+		/* Endpoint elements of a replaced block are deleted later, in a batch
+		 * (proxy_nft_gc): a deletion makes nft read every element of the table. */
+		if (!add && json_is_true(json_object_get(keep, "#defer")) && !strncmp(map, "backends", 8))
+			continue;
+		size_t k = 0;
+		const char *key;
+		json_t *v;
+		json_object_foreach(m, key, v)
+		{
+			json_t *ov = json_object_get(om, key);
+			if (ov && json_equal(ov, v))
+				continue;
+			if (km) {
+				/* Shared elements: held elsewhere, or already deleted in this script. */
+				if (json_integer_value(json_object_get(km, key)) > 0)
+					continue;
+				json_t *done = json_object_get(keep, "#done");
+				char *dk = xasprintf("%s %s", map, key);
+				bool seen = json_object_get(done, dk) != NULL;
+				if (!seen && done)
+					json_object_set_new(done, dk, json_true());
+				free(dk);
+				if (seen)
+					continue;
+			}
+			if (k++ == 0)
+				buf_printf(b, "%s element inet %s %s { ", add ? "add" : "delete", t, map);
+			else
+				buf_puts(b, ", ");
+			const char *val = json_string_value(v);
+			if (add && val && *val)
+				buf_printf(b, "%s : %s", key, val);
+			else
+				buf_puts(b, key);
+		}
+		if (k)
+			buf_puts(b, " }\n");
+	}
+}
+
+static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph,
+		       const json_t *keep)
+{
+	const char *name;
+	json_t *v;
+	const json_t *hd = sub(hg, "d"), *wd = sub(wg, "d"), *hc = sub(hg, "c"), *wc = sub(wg, "c");
+	char kw[8];
+	const char *rest;
+	switch (ph) {
+	case P_DECL:
+		json_object_foreach((json_t *)wd, name, v)
+		{
+			if (json_object_get(hd, name))
+				continue;
+			split_decl(json_string_value(v), kw, sizeof(kw), &rest);
+			buf_printf(b, "add %s inet %s %s %s\n", kw, t, name, rest);
+		}
+		break;
+	case P_CHAIN_ADD:
+		json_object_foreach((json_t *)wc, name, v)
+		{
+			if (json_object_get(hc, name))
+				continue;
+			const char *text = json_string_value(v);
+			const char *nl = strchr(text, '\n');
+			int hl = nl ? (int)(nl - text) : (int)strlen(text);
+			buf_printf(b, "add chain inet %s %s%s%.*s\n", t, name, hl ? " " : "", hl, text);
+		}
+		break;
+	case P_CHAIN_RULES:
+		json_object_foreach((json_t *)wc, name, v)
+		{
+			json_t *old = json_object_get(hc, name);
+			if (old && json_equal(old, v))
+				continue;
+			if (old) {
+				buf_printf(b, "flush chain inet %s %s\n", t, name);
+				/* The chain's ids changed: affinity entries point at old ids. */
+				size_t nl = strlen(name);
+				const char *dn;
+				json_t *dv;
+				json_object_foreach((json_t *)wd, dn, dv)
+				{
+					if (!strncmp(dn, name, nl) && !strncmp(dn + nl, "-aff", 4) &&
+					    json_object_get(hd, dn))
+						buf_printf(b, "flush map inet %s %s\n", t, dn);
+				}
+			}
+			emit_rules(b, t, name, json_string_value(v));
+		}
+		break;
+	case P_ELEM_DEL:
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep);
+		break;
+	case P_ELEM_ADD:
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep);
+		break;
+	case P_CHAIN_FLUSH:
+	case P_CHAIN_DEL:
+		json_object_foreach((json_t *)hc, name, v)
+		{
+			if (!json_object_get(wc, name))
+				buf_printf(b, "%s chain inet %s %s\n", ph == P_CHAIN_FLUSH ? "flush" : "delete", t, name);
+		}
+		break;
+	case P_DECL_DEL:
+		json_object_foreach((json_t *)hd, name, v)
+		{
+			if (json_object_get(wd, name))
+				continue;
+			split_decl(json_string_value(v), kw, sizeof(kw), &rest);
+			buf_printf(b, "delete %s inet %s %s\n", kw, t, name);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The script for the groups in only (NULL = every group of want and have); a group
+ * absent from want, or null there, is removed. */
+static char *script(const char *t, const json_t *have, const json_t *want, const json_t *only, bool add_table,
+		    const json_t *keep)
+{
+	struct buf b;
+	buf_init(&b);
+	if (add_table)
+		buf_printf(&b, "add table inet %s\n", t);
+	for (int ph = 0; ph < P_N; ph++) {
+		const char *g;
+		json_t *v;
+		if (only) {
+			json_object_foreach((json_t *)only, g, v)
+			{
+				const json_t *wg = json_object_get(want, g);
+				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL, (enum phase)ph,
+					   keep);
+			}
+			continue;
+		}
+		json_object_foreach((json_t *)want, g, v)
+		{
+			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep);
+		}
+		json_object_foreach((json_t *)have, g, v)
+		{
+			if (!json_object_get(want, g))
+				emit_group(&b, t, v, NULL, (enum phase)ph, keep);
+		}
+	}
+	return b.data ? buf_take(&b) : xstrdup("");
+}
+
+char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only)
+{
+	return script(table ? table : PROXY_NFT_TABLE, have, want, only, !have && (!only || json_object_get(only, "")),
+		      NULL);
+}
+
+/* ---- kernel --------------------------------------------------------------------- */
+
+static void err_text(char *err, size_t errlen, const char *e)
+{
+	snprintf(err, errlen, "nftables: %s", e && *e ? e : "command failed");
+	size_t l = strlen(err);
+	while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+		err[--l] = 0;
+}
+
+static int run_ctx(const char *script, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		snprintf(err, errlen, "nftables: cannot create a context");
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	int rc = nft_run_cmd_from_buffer(nft, script);
+	if (rc != 0)
+		err_text(err, errlen, nft_ctx_get_error_buffer(nft));
+	nft_ctx_free(nft);
+	return rc ? -EIO : 0;
+}
+
+int proxy_nft_run(const char *script, char *err, size_t errlen)
+{
+	return run_ctx(script, err, errlen);
+}
+
+int proxy_nft_cleanup(const char *table, char *err, size_t errlen)
+{
+	char *s = xasprintf("add table inet %s\ndelete table inet %s\n", table ? table : PROXY_NFT_TABLE,
+			    table ? table : PROXY_NFT_TABLE);
+	int rc = proxy_nft_run(s, err, errlen);
+	free(s);
+	return rc;
+}
+
+static void group_counts(const json_t *g, long *elements, long *chains)
+{
+	*chains = (long)json_object_size(json_object_get(g, "c"));
+	*elements = 0;
+	const char *m;
+	json_t *mv;
+	json_object_foreach(json_object_get(g, "e"), m, mv) *elements += (long)json_object_size(mv);
+}
+
+/* Adds d to the holders of g's hairpin elements. */
+static void hp_delta(struct proxy_nft *n, const json_t *g, int d)
+{
+	const char *maps[] = {"hairpin4", "hairpin6"};
+	for (int i = 0; i < 2; i++) {
+		const json_t *m = json_object_get(json_object_get(g, "e"), maps[i]);
+		if (!json_object_size(m))
+			continue;
+		json_t *r = json_object_get(n->hp_refs, maps[i]);
+		if (!r) {
+			r = json_object();
+			json_object_set_new(n->hp_refs, maps[i], r);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)m, k, v)
+		{
+			json_int_t c = json_integer_value(json_object_get(r, k)) + d;
+			if (c > 0)
+				json_object_set_new(r, k, json_integer(c));
+			else
+				json_object_del(r, k);
+		}
+	}
+}
+
+/* The blocks of hg that wg does not keep go to the garbage list (their ids stay taken
+ * until proxy_nft_gc deleted their elements). */
+static void gc_blocks(struct proxy_nft *n, const json_t *hg, const json_t *wg)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(hg, "i"), k, v)
+	{
+		json_t *o = json_object_get(json_object_get(wg, "i"), k);
+		if (o && json_equal(o, v))
+			continue;
+		/* The family is that of the group's backends map. */
+		int fam = json_object_get(json_object_get(hg, "e"), "backends6") ? 6 : 4;
+		json_array_append_new(n->gc, json_pack("[iO]", fam, v));
+		n->gc_ids += (size_t)json_integer_value(json_array_get(v, 1));
+	}
+}
+
+/* Group g is now in the kernel as wg (NULL: gone) instead of hg. */
+static void commit_group(struct proxy_nft *n, const char *g, const json_t *hg, json_t *wg)
+{
+	long e, c;
+	if (hg) {
+		group_counts(hg, &e, &c);
+		n->elements -= (size_t)e;
+		n->chains -= (size_t)c;
+		if (n->defer)
+			gc_blocks(n, hg, wg);
+		else
+			group_ids(n, hg, false, wg);
+		const char *k = json_string_value(json_object_get(hg, "k"));
+		if (k) {
+			json_t *gs = json_object_get(n->svc_groups, k);
+			json_object_del(gs, g);
+			if (!json_object_size(gs))
+				json_object_del(n->svc_groups, k);
+		}
+	}
+	if (wg) {
+		group_counts(wg, &e, &c);
+		n->elements += (size_t)e;
+		n->chains += (size_t)c;
+		const char *k = json_string_value(json_object_get(wg, "k"));
+		if (k) {
+			json_t *gs = json_object_get(n->svc_groups, k);
+			if (!gs) {
+				gs = json_object();
+				json_object_set_new(n->svc_groups, k, gs);
+			}
+			json_object_set_new(gs, g, json_true());
+		}
+		json_object_set(n->have, g, wg);
+	} else {
+		json_object_del(n->have, g);
+	}
+}
+
+static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
+{
+	free(n->last);
+	n->last = xstrdup(s);
+	if (n->dry || !*s)
+		return 0;
+	if (!n->ctx) {
+		n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!n->ctx) {
+			snprintf(err, errlen, "nftables: cannot create a context");
+			return -ENOMEM;
+		}
+		nft_ctx_buffer_output(n->ctx);
+		nft_ctx_buffer_error(n->ctx);
+	}
+	int rc = nft_run_cmd_from_buffer(n->ctx, s);
+	const char *e = nft_ctx_get_error_buffer(n->ctx); /* read every time: it empties it */
+	nft_ctx_get_output_buffer(n->ctx);
+	if (rc != 0)
+		err_text(err, errlen, e);
+	return rc ? -EIO : 0;
+}
+
+/* The common path of both syncs: want holds the groups to program (all of them when
+ * full; otherwise only those in changed, null for removed ones). */
+static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed, bool full,
+		       struct proxy_nft_result *r, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	if (errlen)
+		*err = 0;
+	bool kernel = n->read_kernel && !n->dry;
+	struct buf pre;
+	buf_init(&pre);
+	/* After a start, whatever the kernel holds of our table is replaced in the same
+	 * transaction as the new state is written: atomic, so no packet sees neither. (nft
+	 * 1.0.6 cannot add rules using a map declared with `typeof ... numgen` that it
+	 * only knows from the kernel, so the old table cannot be patched in place.) */
+	if (kernel)
+		buf_printf(&pre, "delete table inet %s\n", n->table);
+	if (n->read_kernel) {
+		/* Nothing we know is in the kernel: program every group from scratch. */
+		const char *g;
+		json_t *v;
+		json_object_foreach(n->have, g, v) json_object_set_new(changed, g, json_true());
+		json_object_clear(n->have);
+		json_object_clear(n->svc_groups);
+		json_object_clear(n->hp_refs);
+		json_array_clear(n->gc);
+		n->gc_ids = 0;
+		memset(n->used, 0, ID_SPACE / 8);
+		json_object_foreach((json_t *)want, g, v)
+		{
+			group_ids(n, v, true, NULL);
+			json_object_set_new(changed, g, json_true());
+		}
+		n->elements = n->chains = 0;
+	}
+	r->groups_changed = json_object_size(changed);
+	/* Hairpin holders as they will be once every change is in. */
+	const char *g;
+	json_t *v;
+	json_object_foreach(changed, g, v)
+	{
+		const json_t *hg = json_object_get(n->have, g), *wg = json_object_get(want, g);
+		if (hg)
+			hp_delta(n, hg, -1);
+		if (json_is_object(wg))
+			hp_delta(n, wg, +1);
+	}
+	n->defer = !full && !n->read_kernel;
+	json_object_set_new(n->hp_refs, "#defer", json_boolean(n->defer));
+	json_object_set_new(n->hp_refs, "#done", json_object());
+	char *body = script(n->table, n->have, want, changed, n->read_kernel, n->hp_refs);
+	struct buf all;
+	buf_init(&all);
+	if (pre.data) {
+		buf_printf(&all, "add table inet %s\n", n->table);
+		buf_puts(&all, pre.data);
+	}
+	buf_puts(&all, body);
+	free(body);
+	int rc = apply(n, all.data ? all.data : "", err, errlen);
+	r->script_bytes = all.len;
+	if (rc == 0) {
+		json_object_foreach(changed, g, v)
+		{
+			json_t *wg = json_object_get(want, g);
+			commit_group(n, g, json_object_get(n->have, g), json_is_object(wg) ? wg : NULL);
+		}
+		n->read_kernel = false;
+	} else {
+		/* Isolate: the base group (with the convergence), then each group alone. */
+		log_warn("proxy: nft transaction refused (%s); applying Services one by one", err);
+		char first[512];
+		snprintf(first, sizeof(first), "%s", err);
+		json_t *one = json_object();
+		bool base_ok = true;
+		if (json_object_get(changed, "")) {
+			json_object_set_new(one, "", json_true());
+			body = script(n->table, n->have, want, one, n->read_kernel, n->hp_refs);
+			buf_reset(&all);
+			if (pre.data) {
+				buf_printf(&all, "add table inet %s\n", n->table);
+				buf_puts(&all, pre.data);
+			}
+			buf_puts(&all, body);
+			free(body);
+			base_ok = apply(n, all.data ? all.data : "", err, errlen) == 0;
+			if (base_ok) {
+				json_t *wg = json_object_get(want, "");
+				commit_group(n, "", json_object_get(n->have, ""), json_is_object(wg) ? wg : NULL);
+			}
+		}
+		json_object_foreach(changed, g, v)
+		{
+			if (!*g)
+				continue;
+			json_t *wg = json_object_get(want, g);
+			const json_t *hg = json_object_get(n->have, g);
+			json_object_clear(one);
+			json_object_set_new(one, g, json_true());
+			body = base_ok ? script(n->table, n->have, want, one, false, n->hp_refs) : NULL;
+			if (body && apply(n, body, err, errlen) == 0) {
+				commit_group(n, g, hg, json_is_object(wg) ? wg : NULL);
+			} else {
+				r->groups_failed++;
+				log_warn("proxy: service port %s refused by the kernel: %s", g, base_ok ? err : first);
+				/* Undo what this group's change assumed. */
+				if (json_is_object(wg)) {
+					hp_delta(n, wg, -1);
+					group_ids(n, wg, false, hg);
+				}
+				if (hg)
+					hp_delta(n, hg, +1);
+			}
+			free(body);
+		}
+		json_decref(one);
+		if (!base_ok)
+			r->groups_failed++;
+		n->read_kernel = !base_ok && n->read_kernel;
+		snprintf(err, errlen, "%s", r->groups_failed ? first : "");
+		rc = r->groups_failed ? -EIO : 0;
+	}
+	json_object_del(n->hp_refs, "#defer");
+	json_object_del(n->hp_refs, "#done");
+	n->defer = false;
+	buf_fini(&all);
+	buf_fini(&pre);
+	r->elements = n->elements;
+	r->chains = n->chains;
+	return rc;
+}
+
+int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+		   size_t errlen)
+{
+	json_t *changed = json_object();
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)want, g, gv)
+	{
+		json_t *h = json_object_get(n->have, g);
+		if (!h || !json_equal(h, gv))
+			json_object_set_new(changed, g, json_true());
+	}
+	json_object_foreach(n->have, g, gv)
+	{
+		if (!json_object_get(want, g))
+			json_object_set_new(changed, g, json_true());
+	}
+	int rc = sync_groups(n, want, changed, true, r, err, errlen);
+	json_decref(changed);
+	return rc;
+}
+
+int proxy_nft_sync_services(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+			    size_t errlen)
+{
+	if (n->read_kernel) {
+		snprintf(err, errlen, "nft: a full sync must come first");
+		return -EINVAL;
+	}
+	json_t *changed = json_object();
+	const char *g;
+	json_t *gv;
+	json_object_foreach((json_t *)want, g, gv)
+	{
+		json_t *h = json_object_get(n->have, g);
+		if (json_is_null(gv) ? h != NULL : (!h || !json_equal(h, gv)))
+			json_object_set_new(changed, g, json_true());
+	}
+	int rc = sync_groups(n, want, changed, false, r, err, errlen);
+	json_decref(changed);
+	return rc;
+}
+
+size_t proxy_nft_gc_pending(const struct proxy_nft *n)
+{
+	return n->gc_ids;
+}
+
+int proxy_nft_gc(struct proxy_nft *n, char *err, size_t errlen)
+{
+	if (!json_array_size(n->gc))
+		return 0;
+	struct buf b;
+	buf_init(&b);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t k = 0, i;
+		json_t *v;
+		json_array_foreach(n->gc, i, v)
+		{
+			if (json_integer_value(json_array_get(v, 0)) != fam)
+				continue;
+			json_t *blk = json_array_get(v, 1);
+			uint32_t base = (uint32_t)json_integer_value(json_array_get(blk, 0));
+			uint32_t cnt = (uint32_t)json_integer_value(json_array_get(blk, 1));
+			for (uint32_t j = 0; j < cnt; j++)
+				buf_printf(&b, "%s0x%06x", k++ ? ", " : (fam == 4 ? "delete element inet T backends4 { " : "delete element inet T backends6 { "),
+					   base + j);
+		}
+		if (k)
+			buf_puts(&b, " }\n");
+	}
+	/* The table name goes in last (it is not known to the format above). */
+	char *s = b.data ? b.data : xstrdup("");
+	struct buf f;
+	buf_init(&f);
+	for (char *p = s; *p; p++) {
+		if (!strncmp(p, "inet T ", 7)) {
+			buf_printf(&f, "inet %s ", n->table);
+			p += 6;
+		} else {
+			buf_putc(&f, *p);
+		}
+	}
+	int rc = apply(n, f.data ? f.data : "", err, errlen);
+	if (rc == 0) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(n->gc, i, v)
+		{
+			json_t *blk = json_array_get(v, 1);
+			ids_mark(n, (uint32_t)json_integer_value(json_array_get(blk, 0)),
+				 (uint32_t)json_integer_value(json_array_get(blk, 1)), false);
+		}
+		json_array_clear(n->gc);
+		n->gc_ids = 0;
+	}
+	buf_fini(&f);
+	free(s);
+	return rc;
+}
+
+bool proxy_nft_needs_full(const struct proxy_nft *n)
+{
+	return n->read_kernel;
+}
+
+const char *proxy_nft_last_script(const struct proxy_nft *n)
+{
+	return n->last ? n->last : "";
+}
+
+struct proxy_nft *proxy_nft_new(const char *table, bool dry)
+{
+	struct proxy_nft *n = xcalloc(1, sizeof(*n));
+	n->table = xstrdup(table ? table : PROXY_NFT_TABLE);
+	n->dry = dry;
+	n->read_kernel = true;
+	n->have = json_object();
+	n->svc_groups = json_object();
+	n->hp_refs = json_object();
+	n->gc = json_array();
+	n->used = xcalloc(ID_SPACE / 8, 1);
+	n->cursor = 1;
+	return n;
+}
+
+void proxy_nft_free(struct proxy_nft *n)
+{
+	if (!n)
+		return;
+	if (n->ctx)
+		nft_ctx_free(n->ctx);
+	json_decref(n->have);
+	json_decref(n->svc_groups);
+	json_decref(n->hp_refs);
+	json_decref(n->gc);
+	free(n->used);
+	free(n->last);
+	free(n->table);
+	free(n);
+}

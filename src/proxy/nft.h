@@ -1,0 +1,137 @@
+/* nft.h - the nftables backend of the Service proxy: one table of our own
+ * (`inet svcplane_proxy`), programmed in-process through libnftables, one atomic
+ * transaction per sync holding only what changed.
+ *
+ * Layout (measured, bench/RESULTS.md): a packet's cost does not grow with the number of
+ * Services because every lookup is one named map:
+ *
+ *   nat-prerouting / nat-output -> services:
+ *     ip daddr . l4proto . dport vmap @service-ips4      clusterIP -> goto svc4-<sp>
+ *                                                        externalIP, LB IP -> goto ext4-<sp>
+ *     fib daddr local: l4proto . dport vmap @service-nodeports4 -> goto ext4-<sp>
+ *   svc4-<sp> (one chain per endpoint set, 1 to 3 rules, no inline map, no jump):
+ *     [ClientIP affinity: meta mark set ip saddr map @aff-... return]
+ *     ip saddr != <cluster CIDR> meta mark set numgen random mod N offset SET|MASQ|base return
+ *     meta mark set numgen random mod N offset SET|base return
+ *   back in nat-prerouting / nat-output: mark & SET -> goto dnat4, whose one rule is the
+ *   only one that references the big map:
+ *     dnat ip to meta mark & 0x3fffff map @backends4     id -> endpoint address . port
+ *   nat-postrouting: masquerade when the mark says so, and hairpin (a pod reaching
+ *     itself: ip saddr . ip daddr in @hairpin4).
+ *   filter input/forward/output, new connections: vmap @no-endpoint-services4 /
+ *     @no-endpoint-nodeports4 -> reject (immediate refusal, never a hang); filter
+ *     prerouting before DNAT: @firewall-ips4 -> fw4-<sp> drops sources outside
+ *     loadBalancerSourceRanges; raw: NOTRACK for the node-local DNS address on port 53.
+ *
+ * Each endpoint set owns a block of N consecutive ids (22 bits; bit 22 of the mark asks
+ * for masquerade, bit 23 says an endpoint was chosen). Service chains hold no jump or
+ * goto. Measured (bench/RESULTS.md): a commit that adds any rule with a `meta mark set`
+ * (or a jump) still makes the kernel validate every chain reachable from the hooks
+ * through the verdict maps, so an endpoint change costs O(Services) in the kernel (16 ms
+ * at 1,000); only element-only commits are O(1). The next step is a layout where an
+ * endpoint change touches map elements only (chains shared per endpoint count). Ids stay while the set is unchanged, so a change touches one chain and
+ * the N elements of its block.
+ *
+ * Desired state is a JSON tree of groups (one per service port and family, plus the base
+ * group ""): declarations (maps), chains (header line + rules) and map elements. A sync
+ * diffs it against what was last applied and emits one nft script: new maps, new chains,
+ * changed chains (flush + rules), element deletions and additions, removed chains and
+ * maps. When the kernel refuses the transaction, the base group and then each group is
+ * applied on its own, so one Service the kernel refuses never blocks the others (it is
+ * retried at the next sync).
+ *
+ * The sync, as a state machine:
+ *
+ *   START --first sync--> REPLACE: add table; delete table; the whole state (one tx)
+ *                            | ok                          | refused
+ *                            v                             v
+ *                         SYNCED <----ok----------- ISOLATE: base group (with the
+ *                            |  \                   replace when still unknown), then
+ *          change of Services|   '--refused--->     each changed group alone; refused
+ *                            v                      groups keep their old state
+ *                  DIFF: the changed groups only (one tx)
+ *                            | ok -> SYNCED; refused -> ISOLATE
+ *   SYNCED --idle 200 ms, old endpoint blocks pending--> GC (one tx of deletions)
+ *
+ * After a restart the first sync replaces whatever the kernel holds of the table with
+ * the new state in one transaction (add table, delete table, the whole state):
+ * established connections keep their conntrack NAT, new ones see the old or the new
+ * rules, never none. (A diff against the kernel's table is not possible with nft 1.0.6:
+ * it cannot add a rule that uses a `typeof ... numgen` map it only knows from the
+ * kernel.) Every later sync is a diff.
+ */
+#ifndef PROXY_NFT_H
+#define PROXY_NFT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proxy/model.h"
+
+#define PROXY_NFT_TABLE "svcplane_proxy"
+#define PROXY_MARK_SET 0x800000u /* a service chain chose an endpoint */
+#define PROXY_MARK_MASQ 0x400000u
+#define PROXY_MARK_IDS 0x3fffffu
+
+struct proxy_nft;
+
+/* A backend for table (NULL = PROXY_NFT_TABLE); dry (no kernel: scripts are only rendered,
+ * for golden tests and benches) when dry is true. */
+struct proxy_nft *proxy_nft_new(const char *table, bool dry);
+void proxy_nft_free(struct proxy_nft *n);
+
+/* The desired state (a new JSON tree, see above) for the model; allocates ids for new
+ * endpoint sets from n's allocator. Pure but for that allocator. */
+json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c);
+
+/* The groups of the Services keys (a JSON array of "ns/name") as m (holding only those
+ * Services) wants them: new groups, and null for each group of those Services that is no
+ * more. For proxy_nft_sync_services. */
+json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c,
+				   const json_t *keys);
+
+/* The nft script that takes the kernel from have (NULL = nothing) to want, for the groups
+ * named in only (NULL = every group). Pure; heap string ("" when nothing changed). */
+char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only);
+
+struct proxy_nft_result {
+	size_t groups_changed; /* groups whose diff was not empty */
+	size_t groups_failed;  /* groups the kernel refused (kept for the next sync) */
+	size_t elements;       /* map elements now programmed */
+	size_t chains;	       /* chains now programmed */
+	size_t script_bytes;   /* size of the script(s) applied */
+};
+
+/* Makes the kernel match want (borrowed): the first call reads the kernel's table and
+ * converges; later ones apply the diff to the last applied state. Returns 0 when every
+ * group is programmed, -EIO when some were refused (r says how many; err has the first
+ * kernel message), with the others programmed. Blocks on netlink. */
+int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+		   size_t errlen);
+
+/* proxy_nft_sync for the groups in want only (from proxy_nft_desired_services): the cost
+ * of a change is that of the Services it touches, not of the whole table. Needs one
+ * proxy_nft_sync first (-EINVAL otherwise; see proxy_nft_needs_full). */
+int proxy_nft_sync_services(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
+			    size_t errlen);
+/* Endpoint elements of replaced blocks left by incremental syncs (deleting an element
+ * makes nft read the whole table, so deletions are batched): how many are pending, and
+ * their deletion in one transaction. The proxy runs it when idle. 0 or -EIO. */
+size_t proxy_nft_gc_pending(const struct proxy_nft *n);
+int proxy_nft_gc(struct proxy_nft *n, char *err, size_t errlen);
+/* Whether the next sync must be a full one (nothing programmed yet, or the kernel's
+ * state is unknown after a refused convergence). */
+bool proxy_nft_needs_full(const struct proxy_nft *n);
+
+/* The script of the last proxy_nft_sync (borrowed, until the next call); for tests. */
+const char *proxy_nft_last_script(const struct proxy_nft *n);
+
+/* Deletes the table (agent --cleanup). Missing is not an error. */
+int proxy_nft_cleanup(const char *table, char *err, size_t errlen);
+
+/* Runs one nft script in one transaction through libnftables; 0 or -EIO with nft's
+ * message in err. Blocks on netlink. */
+int proxy_nft_run(const char *script, char *err, size_t errlen);
+
+#endif
