@@ -15,6 +15,7 @@
 #include "client/client.h"
 #include "controller/manager.h"
 #include "controller/scheduler.h"
+#include "dns/server.h"
 #include "node/agent.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -508,6 +509,177 @@ static int cmd_agent(int argc, char **argv)
 	return 0;
 }
 
+/* Splits a comma list into a NULL-terminated array of at most max strings (heap; free
+ * with free_list). Returns NULL when an item is empty or there are too many. */
+static char **split_list(const char *s, int max)
+{
+	char **v = xcalloc((size_t)max + 1, sizeof(char *));
+	int n = 0;
+	const char *p = s;
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == 0 || n == max) {
+			for (int i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return NULL;
+		}
+		v[n++] = xstrndup(p, l);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return v;
+}
+
+static void free_list(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void usage_dns(FILE *f)
+{
+	fprintf(f,
+		"usage: svcplane dns [flags]\n"
+		"  --kubeconfig PATH                 the API server to read Services, EndpointSlices, Pods from\n"
+		"  --listen IP[,IP]                  addresses to serve on, UDP and TCP (default 127.0.0.1)\n"
+		"  --port N                          (default 53)\n"
+		"  --cluster-domain DOMAIN           (default cluster.local)\n"
+		"  --dns-ttl N                       TTL of cluster records and negative answers, 0-3600 (default 5)\n"
+		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: the resolv.conf's)\n"
+		"  --resolv-conf PATH                (default /etc/resolv.conf)\n"
+		"  --dns-allow CIDR[,CIDR]           also answer these clients (beyond loopback, nodes, pod CIDRs)\n"
+		"  --dns-allow-any                   answer every client (an open resolver)\n"
+		"  --workers N                       UDP threads (default: one per CPU)\n"
+		"  -v, --verbose                     debug logging\n");
+}
+
+/* Checks a comma list with a parser; prints the error. */
+static bool valid_list(const char *flag, const char *v, int max, bool cidrs)
+{
+	char **l = split_list(v, max);
+	bool ok = l != NULL;
+	for (size_t i = 0; ok && l[i]; i++) {
+		char err[128];
+		struct cidr c;
+		struct ip_addr a;
+		ok = cidrs ? cidr_parse(l[i], &c, err, sizeof(err)) == 0 : ip_parse(l[i], &a) == 0;
+	}
+	free_list(l);
+	if (!ok)
+		fprintf(stderr, "svcplane dns: --%s: %s is not a list of at most %d %s\n", flag, v, max,
+			cidrs ? "CIDRs" : "IP addresses");
+	return ok;
+}
+
+static int cmd_dns(int argc, char **argv)
+{
+	enum { O_KC = 256, O_LISTEN, O_PORT, O_DOMAIN, O_TTL, O_UP, O_RESOLV, O_ALLOW, O_ANY, O_WORKERS };
+	static const struct option opts[] = {
+		{"kubeconfig", required_argument, 0, O_KC},
+		{"listen", required_argument, 0, O_LISTEN},
+		{"port", required_argument, 0, O_PORT},
+		{"cluster-domain", required_argument, 0, O_DOMAIN},
+		{"dns-ttl", required_argument, 0, O_TTL},
+		{"dns-upstream", required_argument, 0, O_UP},
+		{"resolv-conf", required_argument, 0, O_RESOLV},
+		{"dns-allow", required_argument, 0, O_ALLOW},
+		{"dns-allow-any", no_argument, 0, O_ANY},
+		{"workers", required_argument, 0, O_WORKERS},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *kc = NULL, *listen = "127.0.0.1", *up = NULL, *allow = NULL;
+	struct dns_server_opts o = {.zone = "cluster.local", .port = 53};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		char *end;
+		long v;
+		switch (c) {
+		case O_KC: kc = optarg; break;
+		case O_LISTEN: listen = optarg; break;
+		case O_DOMAIN: o.zone = optarg; break;
+		case O_UP: up = optarg; break;
+		case O_RESOLV: o.resolv_conf = optarg; break;
+		case O_ALLOW: allow = optarg; break;
+		case O_ANY: o.allow_any = true; break;
+		case O_PORT:
+		case O_TTL:
+		case O_WORKERS:
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < (c == O_TTL ? 0 : 1) ||
+			    v > (c == O_PORT ? 65535 : c == O_TTL ? 3600 : 32)) {
+				fprintf(stderr, "svcplane dns: %s: %s is out of range (%s)\n", argv[optind - 1], optarg,
+					c == O_PORT ? "1-65535" : c == O_TTL ? "0-3600" : "1-32");
+				return 2;
+			}
+			if (c == O_PORT)
+				o.port = (int)v;
+			else if (c == O_TTL)
+				o.ttl = (uint32_t)v, o.ttl_set = true;
+			else
+				o.workers = (int)v;
+			break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage_dns(stdout); return 0;
+		default: usage_dns(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcplane dns: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	if (!valid_list("listen", listen, 8, false) || (allow && !valid_list("dns-allow", allow, 16, true)))
+		return 2;
+	char **lv = split_list(listen, 8), **uv = up ? split_list(up, 8) : NULL, **av = allow ? split_list(allow, 16) : NULL;
+	if (up && !uv) {
+		fprintf(stderr, "svcplane dns: --dns-upstream: %s is not a list of at most 8 upstreams\n", up);
+		free_list(lv);
+		free_list(av);
+		return 2;
+	}
+	struct client_config cc;
+	client_config_init(&cc);
+	char err[512] = "";
+	if (client_config_load(kc, NULL, &cc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "svcplane dns: %s\n", err);
+		client_config_fini(&cc);
+		free_list(lv), free_list(uv), free_list(av);
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	o.cfg = &cc;
+	o.listen = (const char *const *)lv;
+	o.upstreams = (const char *const *)uv;
+	o.allow = (const char *const *)av;
+	struct dns_server *ds = NULL;
+	int rc = dns_server_start(&o, &ds, err, sizeof(err));
+	client_config_fini(&cc);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane dns: %s\n", err);
+		free_list(lv), free_list(uv), free_list(av);
+		return 1;
+	}
+	printf("svcplane dns ready: %s port %d, zone %s\n", listen, o.port, o.zone);
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: stopping the DNS server", sig);
+	dns_server_stop(ds);
+	free_list(lv), free_list(uv), free_list(av);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: svcplane <command> [flags]\n"
@@ -515,6 +687,7 @@ static void usage(FILE *f)
 		   "  server     API server, store and controllers\n"
 		   "  agent      node agent: registers the node, runs its pods\n"
 		   "  ctl        command-line client (get, apply, delete, describe)\n"
+		   "  dns        the cluster DNS server alone, fed by the API\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
 }
@@ -530,6 +703,8 @@ int main(int argc, char **argv)
 		return cmd_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "agent"))
 		return cmd_agent(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dns"))
+		return cmd_dns(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
