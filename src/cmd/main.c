@@ -15,7 +15,9 @@
 #include "client/client.h"
 #include "controller/manager.h"
 #include "controller/scheduler.h"
+#include "dns/fwd.h"
 #include "dns/server.h"
+#include <sys/socket.h>
 #include "node/agent.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -56,7 +58,10 @@ static void usage_server(FILE *f)
 		"  --kubelet-port N                  the agent's log endpoint (default 10250)\n"
 		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
 		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
-		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf\n"
+		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf, served by\n"
+		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
+		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
+		"  --disable-dns                     serve no cluster DNS on this node\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -93,6 +98,37 @@ static bool valid_port_range(const char *s)
 	return sscanf(s, "%d-%d%c", &a, &b, &extra) == 2 && a >= 1 && b <= 65535 && a <= b;
 }
 
+/* Splits a comma list into a NULL-terminated array of at most max strings (heap; free
+ * with free_list). Returns NULL when an item is empty or there are too many. */
+static char **split_list(const char *s, int max)
+{
+	char **v = xcalloc((size_t)max + 1, sizeof(char *));
+	int n = 0;
+	const char *p = s;
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == 0 || n == max) {
+			for (int i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return NULL;
+		}
+		v[n++] = xstrndup(p, l);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return v;
+}
+
+static void free_list(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 /* The node agent's flags that both `server` and `agent` take, validated the same way.
  * Returns 0, or -1 after printing the error. */
 static int agent_flag(const char *cmd, const char *flag, const char *v, struct agent_opts *ao)
@@ -117,6 +153,20 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->node_ip = v;
+	} else if (!strcmp(flag, "dns-upstream")) {
+		char **l = split_list(v, 8);
+		struct sockaddr_storage ss;
+		unsigned sl;
+		bool ok = l != NULL;
+		for (size_t i = 0; ok && l[i]; i++)
+			ok = dns_upstream_parse(l[i], &ss, &sl) == 0;
+		if (!ok) {
+			fprintf(stderr, "svcplane %s: --dns-upstream: %s is not a list of at most 8 IP[:PORT]\n", cmd, v);
+			free_list(l);
+			return -1;
+		}
+		free_list((char **)ao->dns_upstreams);
+		ao->dns_upstreams = (const char *const *)l;
 	} else {
 		struct ip_addr a;
 		if (ip_parse(v, &a) < 0) {
@@ -143,7 +193,7 @@ static int cmd_server(int argc, char **argv)
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE };
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_DNSUP, O_NODNS };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -177,6 +227,8 @@ static int cmd_server(int argc, char **argv)
 		{"cluster-dns", required_argument, 0, O_CDNS},
 		{"kubelet-port", required_argument, 0, O_KPORT},
 		{"proxy-mode", required_argument, 0, O_PMODE},
+		{"dns-upstream", required_argument, 0, O_DNSUP},
+		{"disable-dns", no_argument, 0, O_NODNS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -185,12 +237,13 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
-		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS) {
-			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP) {
+			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
+		case O_NODNS: ao.dns_disable = true; break;
 		case O_NOSCHED: no_sched = true; break;
 		case O_NODENAME: ao.node_name = optarg; break;
 		case O_NOAGENT: no_agent = true; break;
@@ -338,6 +391,16 @@ static int cmd_server(int argc, char **argv)
 		if (!ao.node_ip)
 			ao.node_ip = dip;
 	}
+	/* ClusterFirst pods need no flag: the kube-dns Service's address, the range's 10th. */
+	char cdns[IP_STRLEN];
+	if (rc == 0 && !no_agent && !ao.cluster_dns) {
+		struct cidr r0;
+		char *first = xstrndup(o.service_cluster_ip_range, strcspn(o.service_cluster_ip_range, ","));
+		struct ip_addr tenth;
+		if (cidr_parse(first, &r0, NULL, 0) == 0 && cidr_nth(&r0, 10, &tenth) == 0)
+			ao.cluster_dns = ip_format(&tenth, cdns, sizeof(cdns));
+		free(first);
+	}
 	if (rc == 0 && !no_agent) {
 		agent_dir = ao.data_dir ? NULL : xasprintf("%s/agent", o.data_dir);
 		ao.cfg = &cc;
@@ -369,6 +432,7 @@ static int cmd_server(int argc, char **argv)
 	store_close(st);
 	free(agent_dir);
 	free(url);
+	free_list((char **)ao.dns_upstreams);
 	return 0;
 }
 
@@ -387,14 +451,18 @@ static void usage_agent(FILE *f)
 		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
 		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
-		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
+		"  --cluster-dns IP                  nameserver for ClusterFirst pods, served by this agent\n"
+		"                                    (default: the kube-dns Service's cluster IP)\n"
+		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
+		"  --disable-dns                     serve no cluster DNS on this node\n"
 		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
 static int cmd_agent(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE };
+	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
+	       O_DNSUP, O_NODNS };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -408,6 +476,8 @@ static int cmd_agent(int argc, char **argv)
 		{"cleanup", no_argument, 0, O_CLEANUP},
 		{"kubelet-port", required_argument, 0, O_KPORT},
 		{"proxy-mode", required_argument, 0, O_PMODE},
+		{"dns-upstream", required_argument, 0, O_DNSUP},
+		{"disable-dns", no_argument, 0, O_NODNS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -418,12 +488,13 @@ static int cmd_agent(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS) {
-			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP) {
+			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
+		case O_NODNS: ao.dns_disable = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_TOKEN: token_file = optarg; break;
 		case O_CA: ca = optarg; break;
@@ -506,38 +577,8 @@ static int cmd_agent(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: marking node %s NotReady and stopping (pods keep running)", sig, ao.node_name);
 	agent_stop(ag);
+	free_list((char **)ao.dns_upstreams);
 	return 0;
-}
-
-/* Splits a comma list into a NULL-terminated array of at most max strings (heap; free
- * with free_list). Returns NULL when an item is empty or there are too many. */
-static char **split_list(const char *s, int max)
-{
-	char **v = xcalloc((size_t)max + 1, sizeof(char *));
-	int n = 0;
-	const char *p = s;
-	for (;;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		if (l == 0 || n == max) {
-			for (int i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
-			return NULL;
-		}
-		v[n++] = xstrndup(p, l);
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return v;
-}
-
-static void free_list(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 static void usage_dns(FILE *f)

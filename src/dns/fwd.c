@@ -562,10 +562,8 @@ int dns_fwd_new(const struct dns_fwd_opts *o, struct dns_fwd **out, char *err, s
 		}
 		f->fd[f->nup++] = fd;
 	}
-	if (f->nup == 0) {
-		snprintf(err, errlen, "no upstream resolver (none in resolv.conf and no --dns-upstream)");
-		goto fail;
-	}
+	if (f->nup == 0)
+		log_warn("dns: no upstream resolver (none in resolv.conf, no --dns-upstream): other names get SERVFAIL");
 	f->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->evfd < 0 || pthread_create(&f->thread, NULL, fwd_main, f) != 0) {
 		snprintf(err, errlen, "forwarder thread: %s", strerror(errno));
@@ -607,6 +605,10 @@ void dns_fwd_free(struct dns_fwd *f)
 void dns_fwd_resolve(struct dns_fwd *f, struct dns_fwd_req *r)
 {
 	uint8_t key[KEY_MAX], buf[RESP_MAX];
+	if (f->nup == 0) {
+		r->done(r, NULL, 0);
+		return;
+	}
 	size_t klen = make_key(r, key);
 	bool denial = false;
 	size_t n = cache_get(f, key, klen, key_hash(key, klen), buf, &denial);

@@ -30,7 +30,8 @@
 #include "dns/wire.h"
 
 struct dns_fwd_opts {
-	const char *const *upstreams; /* "IP", "IP:port", "[IPv6]:port"; NULL-terminated, at least one */
+	const char *const *upstreams; /* "IP", "IP:port", "[IPv6]:port"; NULL-terminated; with none,
+				       * every question fails at once */
 	int timeout_ms;		      /* per try; default 2000 */
 	int attempts;		      /* rounds over all upstreams; default 2 */
 	size_t cache_max;	      /* entries; default 10000; 0 = default */

@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "dns/server.h"
 #include "node/logsrv.h"
 #include "node/masq.h"
 #include "node/netlink.h"
@@ -108,6 +109,7 @@ struct agent {
 	int kubelet_port;
 	struct client_config cfg;
 	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
+	struct dns_server *dns; /* cluster DNS for this node's pods, or NULL */
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct client *cl;
@@ -1363,6 +1365,7 @@ static void host_info(struct agent *a)
 
 static void agent_free(struct agent *a)
 {
+	dns_server_stop(a->dns);
 	node_logsrv_stop(a->logsrv);
 	if (a->wth_started) {
 		atomic_store(&a->wstop, 1);
@@ -1516,6 +1519,32 @@ out:
 	return rc;
 }
 
+/* Cluster DNS for this node's pods (the logic is dns/server.c): the nameserver defaults
+ * to the kube-dns Service's cluster IP, which goes on "lo" so that pods reach a server
+ * on this node without a proxy. */
+static void dns_start(struct agent *a, const struct agent_opts *o)
+{
+	struct ip_addr ip;
+	if (!a->cluster_dns) {
+		json_t *kd = informer_get(a->svcs, "kube-system", "kube-dns");
+		const char *v = kd ? api_str(kd, "spec.clusterIP") : NULL;
+		if (v && ip_parse(v, &ip) == 0)
+			a->cluster_dns = xstrdup(v);
+		json_decref(kd);
+	}
+	if (o->dns_disable || !a->cluster_dns || ip_parse(a->cluster_dns, &ip) < 0)
+		return;
+	int rc = node_addr_add(a->nl, "lo", &ip, ip.family == 4 ? 32 : 128, 0);
+	if (rc < 0 && rc != -EEXIST)
+		log_warn("agent: adding %s to lo: %s", a->cluster_dns, strerror(-rc));
+	const char *listen[] = {a->cluster_dns, a->node_ip, NULL}, *ips[] = {a->cluster_dns, NULL};
+	struct dns_server_opts d = {.cfg = &a->cfg, .zone = a->cluster_domain, .listen = listen,
+				    .upstreams = o->dns_upstreams, .dns_ips = ips};
+	char err[256];
+	if (dns_server_start(&d, &a->dns, err, sizeof(err)) < 0)
+		log_warn("agent: no cluster DNS on this node: %s", err);
+}
+
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
 {
 	char *ip = NULL, *ip6 = NULL;
@@ -1607,6 +1636,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 			goto fail;
 		}
 	}
+	dns_start(a, o);
 	/* Pods the runtime re-adopted are known before the first reconcile, so a pod the
 	 * API deleted while we were down is stopped and torn down there. */
 	char **uids = node_rt_pod_list(a->rt);
