@@ -23,6 +23,24 @@ static int addr_cmp(const void *a, const void *b)
 	return strcmp(api_str(x, "ip") ?: "", api_str(y, "ip") ?: "");
 }
 
+/* Whether the Service has addresses of ip's family (spec.clusterIPs, else clusterIP). */
+static bool svc_has_family(const json_t *svc, const char *ip)
+{
+	bool v6 = strchr(ip, ':') != NULL;
+	json_t *ips = api_get(svc, "spec.clusterIPs"), *x;
+	size_t i;
+	if (!json_array_size(ips)) {
+		const char *one = api_str(svc, "spec.clusterIP");
+		return !one || !strcmp(one, "None") || (strchr(one, ':') != NULL) == v6;
+	}
+	json_array_foreach(ips, i, x) {
+		const char *s = json_string_value(x);
+		if (!s || !strcmp(s, "None") || (strchr(s, ':') != NULL) == v6)
+			return true;
+	}
+	return false;
+}
+
 json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const json_t *cur)
 {
 	if (!svc || json_object_size(api_get(svc, "spec.selector")) > 0 ||
@@ -37,7 +55,7 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a) {
 			const char *ip = api_str(a, "address");
-			if (!ip || strcmp(api_str(a, "type") ?: "", "InternalIP") != 0)
+			if (!ip || strcmp(api_str(a, "type") ?: "", "InternalIP") != 0 || !svc_has_family(svc, ip))
 				continue;
 			json_array_append_new(addrs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "ip", ip, "nodeName", name,
 							       "targetRef", "kind", "Node", "name", name));

@@ -1,8 +1,8 @@
 /* dnsep.h - the kube-dns Service's Endpoints: where cluster DNS runs (pure).
  *
  * Every agent serves DNS on its node (dns/server.h), so the endpoints of
- * kube-system/kube-dns are the Ready Nodes' InternalIPs, with ports dns 53/UDP and
- * dns-tcp 53/TCP, each address naming its node (nodeName, targetRef kind Node). The
+ * kube-system/kube-dns are the Ready Nodes' InternalIPs of the Service's IP families,
+ * with ports dns 53/UDP and dns-tcp 53/TCP, each address naming its node (nodeName, targetRef kind Node). The
  * Service has no selector (the endpoints controllers leave it alone, as they do the
  * `kubernetes` Service), and the mirroring controller makes its EndpointSlice, so
  * `kubectl get endpoints -n kube-system kube-dns` and the slices agree. A kube-dns

@@ -461,13 +461,17 @@ static bool own_write(struct ctrl_manager *m, const char *kind, const json_t *ob
 
 static void ep_changed(void *ud, const json_t *o)
 {
-	if (own_write(ud, "Endpoints", o))
-		return;
 	const char *ns = api_str(o, "metadata.namespace") ?: "", *name = api_str(o, "metadata.name") ?: "";
+	bool kube_dns = !strcmp(ns, CTRL_DNS_NAMESPACE) && !strcmp(name, CTRL_DNS_SERVICE);
+	/* Our own write needs no reconcile, except kube-dns's, which is mirrored into its slice
+	 * once the informer has it. */
+	bool own = own_write(ud, "Endpoints", o);
+	if (own && !kube_dns)
+		return;
 	char *k = xasprintf("mirror/%s/%s", ns, name);
 	enqueue(ud, k);
 	free(k);
-	if (!strcmp(ns, CTRL_DNS_NAMESPACE) && !strcmp(name, CTRL_DNS_SERVICE))
+	if (kube_dns && !own)
 		enqueue(ud, "dns/"); /* repair someone else's edit */
 }
 static void ep_add(void *ud, const json_t *o) { ep_changed(ud, o); }

@@ -16,8 +16,8 @@ TEST(ctrl_dns_endpoints_ready_nodes)
 {
 	json_t *svc = json_loads("{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},"
 				 "\"spec\":{\"clusterIP\":\"198.19.0.10\"}}", 0, NULL);
-	json_t *nodes = json_pack("[o,o,o]", node("n2", "198.18.0.12", "True"), node("n1", "198.18.0.11", "True"),
-				  node("n3", "198.18.0.13", "Unknown"));
+	json_t *nodes = json_pack("[o,o,o,o]", node("n2", "198.18.0.12", "True"), node("n1", "198.18.0.11", "True"),
+				  node("n3", "198.18.0.13", "Unknown"), node("n4", "2001:db8::14", "True"));
 	json_t *ep = ctrl_dns_endpoints_desired(svc, nodes, NULL);
 	char *s = json_dumps(ep, JSON_COMPACT | JSON_SORT_KEYS);
 	ASSERT_STR_EQ(s, "{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},\"subsets\":[{\"addresses\":["
@@ -27,7 +27,7 @@ TEST(ctrl_dns_endpoints_ready_nodes)
 			 "{\"name\":\"dns-tcp\",\"port\":53,\"protocol\":\"TCP\"}]}]}");
 	free(s);
 	json_decref(ep);
-	/* No Ready node: no subsets. A Service with a selector is not ours. */
+	/* An IPv4 Service lists no IPv6 node address (n4). No Ready node: no subsets. A Service with a selector is not ours. */
 	json_t *none = json_pack("[o]", node("n3", "198.18.0.13", "False"));
 	ep = ctrl_dns_endpoints_desired(svc, none, NULL);
 	ASSERT_INT_EQ(json_array_size(json_object_get(ep, "subsets")), 0);
