@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -334,9 +335,15 @@ static void *builder_main(void *arg)
 		double now = wall_now();
 		for (int i = 0; i < ntrig; i++)
 			dns_metrics_programming(trig[i].headless, now > trig[i].t ? now - trig[i].t : 0);
+		/* Give the last snapshot's pages back (the builder's arena would keep them). */
+		malloc_trim(0);
 		pthread_mutex_lock(&s->mu);
 		if (!s->all_synced)
-			log_info("dns: serving the %s zone (%zu names)", s->zone, dns_view_names(p->view));
+			log_info("dns: serving the %s zone (%zu names, %zu KiB)", s->zone, dns_view_names(p->view),
+				 dns_view_bytes(p->view) / 1024);
+		else
+			log_debug("dns: new snapshot: %zu names, %zu KiB", dns_view_names(p->view),
+				  dns_view_bytes(p->view) / 1024);
 		s->all_synced = true;
 		pthread_mutex_unlock(&s->mu);
 	}

@@ -569,6 +569,17 @@ size_t dns_view_names(const struct dns_view *v)
 	return v ? v->nnodes : 0;
 }
 
+size_t dns_view_bytes(const struct dns_view *v)
+{
+	if (!v)
+		return 0;
+	size_t n = sizeof(*v) + v->nrrs * sizeof(struct rr) + v->nnodes * sizeof(struct node) +
+		   (v->tmask + 1) * sizeof(uint32_t);
+	for (const struct arena_blk *b = v->arena; b; b = b->next)
+		n += sizeof(*b) + b->cap;
+	return n;
+}
+
 static bool is_reverse(const uint8_t *name, size_t len)
 {
 	int o4 = dns_name_suffix(name, len, 2);

@@ -59,6 +59,8 @@ void dns_view_ref(struct dns_view *v);
 void dns_view_unref(struct dns_view *v);
 /* Number of owner names (for tests and memory figures). */
 size_t dns_view_names(const struct dns_view *v);
+/* Bytes the view holds (tables and arena), for the memory figures. */
+size_t dns_view_bytes(const struct dns_view *v);
 
 enum dns_outcome {
 	DNS_OUT_ANSWERED, /* out holds the whole answer */

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Figures for cluster DNS (issue 11): queries/s on one server core and p99 latency for
+# cluster names, with dnsperf on the other core, beside Knot DNS and NSD serving the same
+# A records as a static zone; the forwarded and cached path beside Unbound and dnsmasq;
+# and the DNS server's memory for N Services.
+#   usage: bench/dns_bench.sh [N] [SECONDS]
+# Everything on loopback. Each server is pinned to core 0 (every thread: taskset -a),
+# dnsperf to core 1; server CPU per query is read from /proc (utime + stime).
+. "$(dirname "$0")/lib.sh"
+N=${1:-10000}
+SECS=${2:-10}
+for b in dnsperf knotd nsd unbound dnsmasq; do
+	command -v $b >/dev/null || apt-get -o DPkg::Lock::Timeout=300 install -y -q dnsperf knot nsd unbound dnsmasq-base >/dev/null
+done
+cc -O2 -o build/bench/api_bench bench/api_bench.c -lcurl -lpthread
+PIDS=()
+dns_cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; bench_cleanup; }
+trap dns_cleanup EXIT
+port() { echo $((20000 + RANDOM % 30000)); }
+# CPU ticks of a process and its children (NSD answers in a child).
+cpu_ticks() { local p s=0; for p in $1 $(ps -o pid= --ppid "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $s; }
+# run NAME PID PORT QUERYFILE: max-rate run, then a fixed-rate run for latency percentiles.
+run() {
+	local name=$1 pid=$2 p=$3 qf=$4 t0 t1 out qps hz
+	hz=$(getconf CLK_TCK)
+	local c
+	for c in $pid $(ps -o pid= --ppid "$pid"); do taskset -a -cp 0 "$c" >/dev/null; done
+	# warm-up (fills caches on the forwarded path)
+	taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -n 1 -c 4 -q 200 >/dev/null 2>&1 || true
+	t0=$(cpu_ticks "$pid")
+	out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -l "$SECS" -c 8 -q 500 2>&1)
+	t1=$(cpu_ticks "$pid")
+	qps=$(echo "$out" | sed -nE 's/.*Queries per second: +([0-9.]+).*/\1/p')
+	local sent lost
+	sent=$(echo "$out" | sed -nE 's/.*Queries completed: +([0-9]+).*/\1/p')
+	lost=$(echo "$out" | sed -nE 's/.*Queries lost: +([0-9]+).*/\1/p')
+	local cpu_us
+	cpu_us=$(python3 -c "print(round(($t1-$t0)/$hz/max($sent,1)*1e6, 2))")
+	# Latency at a fixed rate both sides sustain (no queueing), from dnsperf -v.
+	local lat
+	lat=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -l 5 -c 4 -Q 20000 -v 2>/dev/null | python3 -c '
+import sys
+v = sorted(float(l.split()[-1]) for l in sys.stdin if l.startswith(">") and l.split()[-1].replace(".", "", 1).isdigit())
+print("p50_ms=%.3f p99_ms=%.3f n=%d" % (v[len(v)//2]*1e3, v[int(len(v)*0.99)]*1e3, len(v)) if v else "p50_ms=? p99_ms=?")')
+	echo "$name: qps=$qps completed=$sent lost=$lost server_cpu_us_per_query=$cpu_us $lat"
+}
+
+# --- svcplane: the API with N Services, `svcplane dns` on one worker.
+sp_start "$BD/sp"
+SPD_PORT=$(port) UP_PORT=$(port)
+# The forwarded path's upstream: dnsmasq authoritative for ext.test, TTL 3600.
+python3 -c "
+for i in range(1000): print('198.18.%d.%d ext-%d.ext.test' % (8 + i // 250, 1 + i % 250, i))" >"$BD/ext.hosts"
+dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$BD/ext.hosts" --local=/ext.test/ --local-ttl=3600 \
+	--listen-address=127.0.0.1 --bind-interfaces --port="$UP_PORT" --cache-size=0 >"$BD/up.log" 2>&1 &
+PIDS+=($!)
+build/release/svcplane dns --kubeconfig "$BD/sp/kubeconfig" --listen 127.0.0.1 --port "$SPD_PORT" --workers 1 \
+	--dns-upstream "127.0.0.1:$UP_PORT" >"$BD/spdns.out" 2>"$BD/spdns.err" &
+SPD=$!
+PIDS+=($SPD)
+for _ in $(seq 1 100); do dig +short +time=1 -p "$SPD_PORT" @127.0.0.1 kubernetes.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
+RSS0=$(rss_kb $SPD)
+T0=$(date +%s.%N)
+build/bench/api_bench svcplane "$SP_URL" "$SP_TOKEN" "$SP_CA" 16 "$N" >/dev/null
+for _ in $(seq 1 600); do dig +short +time=1 -p "$SPD_PORT" @127.0.0.1 "bench-$((N - 1)).default.svc.cluster.local" | grep -q . && break; sleep 0.1; done
+T1=$(date +%s.%N)
+sleep 1
+RSS1=$(rss_kb $SPD)
+echo "svcplane dns memory: rss_kb empty=$RSS0 with_${N}_services=$RSS1 delta_kb=$((RSS1 - RSS0)) (creates + programming took $(python3 -c "print(round($T1-$T0,1))") s)"
+python3 -c "
+import random
+n = $N
+q = ['bench-%d.default.svc.cluster.local A' % i for i in range(n)]
+random.seed(1); random.shuffle(q)
+open('$BD/q.cluster', 'w').write('\n'.join(q) + '\n')
+f = ['ext-%d.ext.test A' % (i % 1000) for i in range(n)]
+random.shuffle(f)
+open('$BD/q.fwd', 'w').write('\n'.join(f) + '\n')"
+run "svcplane cluster names" $SPD "$SPD_PORT" "$BD/q.cluster"
+run "svcplane forwarded (cached)" $SPD "$SPD_PORT" "$BD/q.fwd"
+kill $SPD
+sp_stop
+
+# --- the same A records as a static zone (SOA, NS, N A records).
+{
+	echo '$ORIGIN cluster.local.'
+	echo '$TTL 5'
+	echo '@ SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5'
+	echo '@ NS ns.dns.cluster.local.'
+	echo 'ns.dns A 198.19.0.10'
+	python3 -c "
+for i in range($N): print('bench-%d.default.svc A 198.19.%d.%d' % (i, 1 + i // 250, 1 + i % 250))"
+} >"$BD/cluster.local.zone"
+
+KP=$(port)
+mkdir -p "$BD/knot"
+cat >"$BD/knot/knot.conf" <<K
+server:
+    listen: 127.0.0.1@$KP
+    rundir: $BD/knot
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $BD/knot
+log:
+  - target: stderr
+    any: warning
+zone:
+  - domain: cluster.local
+    file: $BD/cluster.local.zone
+K
+knotd -c "$BD/knot/knot.conf" >"$BD/knot.log" 2>&1 &
+KD=$!
+PIDS+=($KD)
+for _ in $(seq 1 100); do dig +short +time=1 -p "$KP" @127.0.0.1 bench-1.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
+echo "knot memory: rss_kb=$(rss_kb $KD)"
+run "knot $(knotd --version | awk '{print $NF}')" $KD "$KP" "$BD/q.cluster"
+kill $KD
+
+NP=$(port)
+mkdir -p "$BD/nsd"
+cat >"$BD/nsd/nsd.conf" <<K
+server:
+    ip-address: 127.0.0.1@$NP
+    server-count: 1
+    username: ""
+    zonesdir: "$BD"
+    database: ""
+    pidfile: "$BD/nsd/nsd.pid"
+    xfrdfile: "$BD/nsd/xfrd.state"
+    zonelistfile: "$BD/nsd/zone.list"
+    rrl-ratelimit: 0
+    verbosity: 0
+remote-control:
+    control-enable: no
+zone:
+    name: cluster.local
+    zonefile: cluster.local.zone
+K
+nsd -d -c "$BD/nsd/nsd.conf" >"$BD/nsd.log" 2>&1 &
+ND=$!
+PIDS+=($ND)
+for _ in $(seq 1 100); do dig +short +time=1 -p "$NP" @127.0.0.1 bench-1.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
+echo "nsd memory: rss_kb=$(ps -o rss= --ppid $ND | awk '{s+=$1} END {print s}') (children) + $(rss_kb $ND)"
+run "nsd $(nsd -v 2>&1 | head -1 | awk '{print $NF}')" $ND "$NP" "$BD/q.cluster"
+kill $ND
+
+# --- the forwarded path from cache: Unbound and dnsmasq forwarding to the same upstream.
+UBP=$(port)
+cat >"$BD/unbound.conf" <<K
+server:
+    interface: 127.0.0.1@$UBP
+    port: $UBP
+    num-threads: 1
+    username: ""
+    chroot: ""
+    directory: "$BD"
+    pidfile: "$BD/unbound.pid"
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    domain-insecure: "ext.test"
+    module-config: "iterator"
+forward-zone:
+    name: "ext.test"
+    forward-addr: 127.0.0.1@$UP_PORT
+remote-control:
+    control-enable: no
+K
+unbound -d -c "$BD/unbound.conf" >"$BD/unbound.log" 2>&1 &
+UD=$!
+PIDS+=($UD)
+for _ in $(seq 1 100); do dig +short +time=1 -p "$UBP" @127.0.0.1 ext-1.ext.test | grep -q . && break; sleep 0.1; done
+run "unbound $(unbound -V | head -1 | awk '{print $2}') forwarded (cached)" $UD "$UBP" "$BD/q.fwd"
+kill $UD
+
+DMP=$(port)
+dnsmasq --no-daemon --no-resolv --no-hosts --server="127.0.0.1#$UP_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+	--port="$DMP" --cache-size=10000 >"$BD/dm.log" 2>&1 &
+DM=$!
+PIDS+=($DM)
+for _ in $(seq 1 100); do dig +short +time=1 -p "$DMP" @127.0.0.1 ext-1.ext.test | grep -q . && break; sleep 0.1; done
+run "dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}') forwarded (cached)" $DM "$DMP" "$BD/q.fwd"
+kill $DM
