@@ -14,17 +14,20 @@ for b in dnsperf knotd nsd unbound dnsmasq; do
 done
 cc -O2 -o build/bench/api_bench bench/api_bench.c -lcurl -lpthread
 PIDS=()
-dns_cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; bench_cleanup; }
+dns_cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; bench_cleanup; }
 trap dns_cleanup EXIT
 port() { echo $((20000 + RANDOM % 30000)); }
-# CPU ticks of a process and its children (NSD answers in a child).
-cpu_ticks() { local p s=0; for p in $1 $(ps -o pid= --ppid "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $s; }
+# answers PORT NAME: waits (10 s at most) until the server on PORT answers NAME.
+answers() { for _ in $(seq 1 100); do dig +short +time=1 -p "$1" @127.0.0.1 "$2" | grep -q . && return 0; sleep 0.1; done; return 1; }
+# A process and all its descendants (NSD answers in a grandchild).
+tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; }
+cpu_ticks() { local p s=0; for p in $(tree "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $s; }
 # run NAME PID PORT QUERYFILE: max-rate run, then a fixed-rate run for latency percentiles.
 run() {
 	local name=$1 pid=$2 p=$3 qf=$4 t0 t1 out qps hz
 	hz=$(getconf CLK_TCK)
 	local c
-	for c in $pid $(ps -o pid= --ppid "$pid"); do taskset -a -cp 0 "$c" >/dev/null; done
+	for c in $(tree "$pid"); do taskset -a -cp 0 "$c" >/dev/null; done
 	# warm-up (fills caches on the forwarded path)
 	taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -n 1 -c 4 -q 200 >/dev/null 2>&1 || true
 	t0=$(cpu_ticks "$pid")
@@ -58,7 +61,7 @@ build/release/svcplane dns --kubeconfig "$BD/sp/kubeconfig" --listen 127.0.0.1 -
 	--dns-upstream "127.0.0.1:$UP_PORT" >"$BD/spdns.out" 2>"$BD/spdns.err" &
 SPD=$!
 PIDS+=($SPD)
-for _ in $(seq 1 100); do dig +short +time=1 -p "$SPD_PORT" @127.0.0.1 kubernetes.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
+answers "$SPD_PORT" kubernetes.default.svc.cluster.local
 RSS0=$(rss_kb $SPD)
 T0=$(date +%s.%N)
 build/bench/api_bench svcplane "$SP_URL" "$SP_TOKEN" "$SP_CA" 16 "$N" >/dev/null
@@ -113,7 +116,7 @@ K
 knotd -c "$BD/knot/knot.conf" >"$BD/knot.log" 2>&1 &
 KD=$!
 PIDS+=($KD)
-for _ in $(seq 1 100); do dig +short +time=1 -p "$KP" @127.0.0.1 bench-1.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
+answers "$KP" bench-1.default.svc.cluster.local
 echo "knot memory: rss_kb=$(rss_kb $KD)"
 run "knot $(knotd --version | awk '{print $NF}')" $KD "$KP" "$BD/q.cluster"
 kill $KD
@@ -141,8 +144,8 @@ K
 nsd -d -c "$BD/nsd/nsd.conf" >"$BD/nsd.log" 2>&1 &
 ND=$!
 PIDS+=($ND)
-for _ in $(seq 1 100); do dig +short +time=1 -p "$NP" @127.0.0.1 bench-1.default.svc.cluster.local | grep -q . && break; sleep 0.1; done
-echo "nsd memory: rss_kb=$(ps -o rss= --ppid $ND | awk '{s+=$1} END {print s}') (children) + $(rss_kb $ND)"
+answers "$NP" bench-1.default.svc.cluster.local
+echo "nsd memory: rss_kb=$(for p in $(tree $ND); do rss_kb $p; done | awk '{s+=$1} END {print s}') (all processes)"
 run "nsd $(nsd -v 2>&1 | head -1 | awk '{print $NF}')" $ND "$NP" "$BD/q.cluster"
 kill $ND
 
@@ -173,7 +176,7 @@ K
 unbound -d -c "$BD/unbound.conf" >"$BD/unbound.log" 2>&1 &
 UD=$!
 PIDS+=($UD)
-for _ in $(seq 1 100); do dig +short +time=1 -p "$UBP" @127.0.0.1 ext-1.ext.test | grep -q . && break; sleep 0.1; done
+answers "$UBP" ext-1.ext.test
 run "unbound $(unbound -V | head -1 | awk '{print $2}') forwarded (cached)" $UD "$UBP" "$BD/q.fwd"
 kill $UD
 
@@ -182,6 +185,6 @@ dnsmasq --no-daemon --no-resolv --no-hosts --server="127.0.0.1#$UP_PORT" --liste
 	--port="$DMP" --cache-size=10000 >"$BD/dm.log" 2>&1 &
 DM=$!
 PIDS+=($DM)
-for _ in $(seq 1 100); do dig +short +time=1 -p "$DMP" @127.0.0.1 ext-1.ext.test | grep -q . && break; sleep 0.1; done
+answers "$DMP" ext-1.ext.test
 run "dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}') forwarded (cached)" $DM "$DMP" "$BD/q.fwd"
 kill $DM

@@ -48,14 +48,6 @@ static size_t make_key(const struct dns_fwd_req *r, uint8_t *key)
 	return n;
 }
 
-static uint32_t key_hash(const uint8_t *k, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h;
-}
-
 struct centry {
 	uint8_t key[KEY_MAX];
 	size_t key_len;
@@ -406,7 +398,7 @@ static void submit(struct dns_fwd *f, struct dns_fwd_req *r)
 {
 	uint8_t key[KEY_MAX];
 	size_t klen = make_key(r, key);
-	uint32_t h = key_hash(key, klen);
+	uint32_t h = dns_hash(key, klen);
 	for (struct pend *p = f->by_key[h % KEY_BUCKETS]; p; p = p->hnext)
 		if (p->key_len == klen && !memcmp(p->key, key, klen)) {
 			r->next = p->waiters; /* coalesced */
@@ -611,7 +603,7 @@ void dns_fwd_resolve(struct dns_fwd *f, struct dns_fwd_req *r)
 	}
 	size_t klen = make_key(r, key);
 	bool denial = false;
-	size_t n = cache_get(f, key, klen, key_hash(key, klen), buf, &denial);
+	size_t n = cache_get(f, key, klen, dns_hash(key, klen), buf, &denial);
 	dns_metrics_cache(n > 0, denial);
 	if (n) {
 		r->done(r, buf, n);

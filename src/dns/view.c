@@ -78,14 +78,6 @@ static void *arena_alloc(struct dns_view *v, size_t n)
 	return p;
 }
 
-static uint32_t name_hash(const uint8_t *name, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ name[i]) * 16777619u;
-	return h;
-}
-
 /* The build's flat list. */
 struct ent {
 	const uint8_t *name;
@@ -296,7 +288,7 @@ static const struct node *lookup(const struct dns_view *v, const uint8_t *name, 
 {
 	if (!v->table)
 		return NULL;
-	uint32_t h = name_hash(name, len);
+	uint32_t h = dns_hash(name, len);
 	for (size_t i = h & v->tmask;; i = (i + 1) & v->tmask) {
 		uint32_t x = v->table[i];
 		if (!x)
@@ -317,7 +309,7 @@ static void index_build(struct dns_view *v, struct builder *b)
 		struct node *nd = v->nnodes ? &v->nodes[v->nnodes - 1] : NULL;
 		if (!nd || nd->name_len != e->name_len || memcmp(nd->name, e->name, e->name_len)) {
 			nd = &v->nodes[v->nnodes++];
-			*nd = (struct node){e->name, e->name_len, 0, name_hash(e->name, e->name_len), (uint32_t)v->nrrs};
+			*nd = (struct node){e->name, e->name_len, 0, dns_hash(e->name, e->name_len), (uint32_t)v->nrrs};
 		}
 		if (!e->type || (i > 0 && ent_cmp(e, &b->e[i - 1]) == 0))
 			continue;

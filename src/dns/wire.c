@@ -120,6 +120,14 @@ const char *dns_name_to_text(const uint8_t *name, char *out, size_t len)
 	return out;
 }
 
+uint32_t dns_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 int dns_name_labels(const uint8_t *name)
 {
 	int n = 0;

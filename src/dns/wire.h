@@ -97,6 +97,8 @@ int dns_name_from_text(const char *text, uint8_t *out, bool lower);
 /* Dotted text of a wire name (no trailing dot; "." for the root) into out (len >= 256);
  * bytes other than letters, digits, '-' and '_' are written as \DDD. Returns out. */
 const char *dns_name_to_text(const uint8_t *name, char *out, size_t len);
+/* FNV-1a over n bytes: the hash of the view's and the forwarder's tables. */
+uint32_t dns_hash(const uint8_t *p, size_t n);
 /* Number of labels of a wire name (the root label not counted). */
 int dns_name_labels(const uint8_t *name);
 /* The offset of the suffix made of the last n labels of name, or -1 when it has fewer. */

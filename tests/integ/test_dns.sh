@@ -11,7 +11,6 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
-ROOT=$PWD
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: needs root (network namespaces); CI runs as root"
@@ -26,18 +25,8 @@ exec 9>/run/svcplane-cluster.lock
 flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
 
 AGENT_PID= DNSMASQ_PID=
-teardown() {
-	local p ns
-	for p in $AGENT_PID $SERVER_PID $DNSMASQ_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
-}
-trap teardown EXIT
+# shellcheck disable=SC2086
+trap 'cluster_teardown $AGENT_PID $SERVER_PID $DNSMASQ_PID' EXIT
 trap 'exit 1' INT TERM HUP
 $CL down >/dev/null 2>&1
 $CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
