@@ -797,11 +797,20 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 	s->nworkers = o->workers > 0 ? o->workers : ncpu > 0 ? ncpu : 1;
 	if (s->nworkers > MAX_WORKERS)
 		s->nworkers = MAX_WORKERS;
+	/* The first address is required; a later one that cannot be bound (another server
+	 * holds port 53 there) is left out with a warning. */
 	for (int i = 0; i < s->nla; i++) {
 		s->tcp_fd[i] = bind_socket(&s->la[i], s->lalen[i], SOCK_STREAM, err, errlen);
-		if (s->tcp_fd[i] < 0) {
+		if (s->tcp_fd[i] < 0 && i == 0) {
 			rc = s->tcp_fd[i];
 			goto fail;
+		}
+		if (s->tcp_fd[i] < 0) {
+			log_warn("dns: not serving there: %s", err);
+			memmove(&s->la[i], &s->la[i + 1], sizeof(s->la[0]) * (size_t)(s->nla - i - 1));
+			memmove(&s->lalen[i], &s->lalen[i + 1], sizeof(s->lalen[0]) * (size_t)(s->nla - i - 1));
+			s->nla--;
+			i--;
 		}
 	}
 	for (int w = 0; w < s->nworkers; w++) {

@@ -32,7 +32,9 @@ struct dns_server_opts {
 	const char *zone;		 /* default "cluster.local" */
 	uint32_t ttl;			 /* default 5; 0 is allowed (do not cache) when ttl_set */
 	bool ttl_set;
-	const char *const *listen;	 /* IPs to serve on (NULL-terminated), at least one */
+	const char *const *listen;	 /* IPs to serve on (NULL-terminated), at least one; the
+					  * first must bind, the others are skipped (logged) when
+					  * they cannot */
 	int port;			 /* default 53 */
 	const char *const *upstreams;	 /* NULL: the nameservers of resolv_conf */
 	const char *resolv_conf;	 /* default /etc/resolv.conf */

@@ -372,6 +372,9 @@ static void add_service(struct builder *b, const json_t *svc, const json_t *slic
 	}
 	struct ip_addr ips[2];
 	int nip = service_ips(svc, ips, 2);
+	const char *cip = api_str(svc, "spec.clusterIP");
+	if (nip == 0 && (!cip || strcmp(cip, "None") != 0))
+		return; /* no cluster IP yet (or an unparsable one): no records rather than headless ones */
 	if (nip == 0) {
 		char key[512];
 		snprintf(key, sizeof(key), "%s/%s", ns, name);

@@ -24,7 +24,8 @@ static const char *SERVICES = "["
 	"{\"metadata\":{\"name\":\"pnr\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\",\"publishNotReadyAddresses\":true}},"
 	"{\"metadata\":{\"name\":\"ext\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"foo.example.com\"}},"
 	"{\"metadata\":{\"name\":\"alias\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"svc.ns.svc.cluster.local\"}},"
-	"{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},\"spec\":{\"clusterIP\":\"198.19.0.10\"}}"
+	"{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},\"spec\":{\"clusterIP\":\"198.19.0.10\"}},"
+	"{\"metadata\":{\"name\":\"pending\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\"}}"
 	"]";
 
 static const char *SLICES = "["
@@ -143,6 +144,7 @@ static const struct row ROWS[] = {
 	{"9.128.18.198.in-addr.arpa", DNS_T_PTR, "FORWARD"},
 	/* H3: a headless Service without ready endpoints does not exist; publishNotReadyAddresses. */
 	{"nobody.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+	{"pending.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS}, /* no cluster IP yet: not headless */
 	{"pnr.ns.svc.cluster.local", DNS_T_A, "NOERROR pnr.ns.svc.cluster.local A 198.18.128.8; | |"},
 	/* E1: ExternalName is a CNAME; out of the zone the target is chased upstream, inside it here. */
 	{"ext.ns.svc.cluster.local", DNS_T_CNAME, "NOERROR ext.ns.svc.cluster.local CNAME foo.example.com; | |"},
