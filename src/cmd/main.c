@@ -62,6 +62,7 @@ static void usage_server(FILE *f)
 		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
 		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -153,6 +154,15 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->node_ip = v;
+	} else if (!strcmp(flag, "dns-ttl")) {
+		char *end;
+		long t = strtol(v, &end, 10);
+		if (*end || !*v || t < 0 || t > 3600) {
+			fprintf(stderr, "svcplane %s: --dns-ttl: %s is not a number of seconds from 0 to 3600\n", cmd, v);
+			return -1;
+		}
+		ao->dns_ttl = (unsigned)t;
+		ao->dns_ttl_set = true;
 	} else if (!strcmp(flag, "dns-upstream")) {
 		char **l = split_list(v, 8);
 		struct sockaddr_storage ss;
@@ -193,7 +203,7 @@ static int cmd_server(int argc, char **argv)
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_DNSUP, O_NODNS };
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_DNSUP, O_NODNS, O_DNSTTL };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -229,6 +239,7 @@ static int cmd_server(int argc, char **argv)
 		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
+		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -237,8 +248,8 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
-		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP) {
-			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP || c == O_DNSTTL) {
+			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
@@ -455,6 +466,7 @@ static void usage_agent(FILE *f)
 		"                                    (default: the kube-dns Service's cluster IP)\n"
 		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
 		"  -v, --verbose                     debug logging\n");
 }
@@ -462,7 +474,7 @@ static void usage_agent(FILE *f)
 static int cmd_agent(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_DNSUP, O_NODNS };
+	       O_DNSUP, O_NODNS, O_DNSTTL };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -478,6 +490,7 @@ static int cmd_agent(int argc, char **argv)
 		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
+		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -488,8 +501,8 @@ static int cmd_agent(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP) {
-			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP || c == O_DNSTTL) {
+			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
@@ -655,7 +668,8 @@ static int cmd_dns(int argc, char **argv)
 			v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < (c == O_TTL ? 0 : 1) ||
 			    v > (c == O_PORT ? 65535 : c == O_TTL ? 3600 : 32)) {
-				fprintf(stderr, "svcplane dns: %s: %s is out of range (%s)\n", argv[optind - 1], optarg,
+				fprintf(stderr, "svcplane dns: --%s: %s is out of range (%s)\n",
+					c == O_PORT ? "port" : c == O_TTL ? "dns-ttl" : "workers", optarg,
 					c == O_PORT ? "1-65535" : c == O_TTL ? "0-3600" : "1-32");
 				return 2;
 			}

@@ -1539,7 +1539,8 @@ static void dns_start(struct agent *a, const struct agent_opts *o)
 		log_warn("agent: adding %s to lo: %s", a->cluster_dns, strerror(-rc));
 	const char *listen[] = {a->cluster_dns, a->node_ip, NULL}, *ips[] = {a->cluster_dns, NULL};
 	struct dns_server_opts d = {.cfg = &a->cfg, .zone = a->cluster_domain, .listen = listen,
-				    .upstreams = o->dns_upstreams, .dns_ips = ips};
+				    .upstreams = o->dns_upstreams, .dns_ips = ips, .ttl = o->dns_ttl,
+				    .ttl_set = o->dns_ttl_set};
 	char err[256];
 	if (dns_server_start(&d, &a->dns, err, sizeof(err)) < 0)
 		log_warn("agent: no cluster DNS on this node: %s", err);

@@ -69,6 +69,8 @@ struct agent_opts {
 	const char *const *dns_upstreams; /* cluster DNS: resolvers for other names (NULL-terminated);
 					   * NULL = the nameservers of /etc/resolv.conf */
 	bool dns_disable;		 /* serve no cluster DNS on this node */
+	bool dns_ttl_set;		 /* dns_ttl given (else 5 s, CoreDNS's default) */
+	unsigned dns_ttl;		 /* TTL of cluster records and negative answers, 0..3600 */
 	const char *proxy_mode;		 /* nftables (default), iptables or userspace: the
 					  * Service proxy's mode (validated; the proxy is a
 					  * separate part, see docs/DESIGN.md) */
