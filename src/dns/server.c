@@ -105,6 +105,13 @@ struct dns_server {
 	bool builder_started;
 };
 
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static double wall_now(void)
 {
 	struct timespec t;
@@ -297,6 +304,7 @@ static void *builder_main(void *arg)
 {
 	struct dns_server *s = arg;
 	struct trig trig[MAX_TRIG];
+	double last_log = 0;
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		while (!s->dirty && !s->stop)
@@ -315,6 +323,7 @@ static void *builder_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if (!synced)
 			continue;
+		double b0 = mono_now();
 		json_t *l[NINF];
 		for (int i = 0; i < NINF; i++)
 			l[i] = informer_list(s->inf[i], NULL);
@@ -337,13 +346,15 @@ static void *builder_main(void *arg)
 			dns_metrics_programming(trig[i].headless, now > trig[i].t ? now - trig[i].t : 0);
 		/* Give the last snapshot's pages back (the builder's arena would keep them). */
 		malloc_trim(0);
+		/* Logged at the first sync and then at most every 30 s (size and build time are
+		 * what an operator sizes a node by). */
+		double b1 = mono_now();
 		pthread_mutex_lock(&s->mu);
-		if (!s->all_synced)
-			log_info("dns: serving the %s zone (%zu names, %zu KiB)", s->zone, dns_view_names(p->view),
-				 dns_view_bytes(p->view) / 1024);
-		else
-			log_debug("dns: new snapshot: %zu names, %zu KiB", dns_view_names(p->view),
-				  dns_view_bytes(p->view) / 1024);
+		if (!s->all_synced || b1 - last_log >= 30) {
+			log_info("dns: %s zone snapshot: %zu names, %zu KiB, built in %.1f ms", s->zone,
+				 dns_view_names(p->view), dns_view_bytes(p->view) / 1024, (b1 - b0) * 1e3);
+			last_log = b1;
+		}
 		s->all_synced = true;
 		pthread_mutex_unlock(&s->mu);
 	}
