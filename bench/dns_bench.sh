@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Figures for cluster DNS (issue 11): queries/s on one server core and p99 latency for
+# Figures for cluster DNS (issue 11): queries/s on one server core and latency for
 # cluster names, with dnsperf on the other core, beside Knot DNS and NSD serving the same
 # A records as a static zone; the forwarded and cached path beside Unbound and dnsmasq;
 # and the DNS server's memory for N Services.
-#   usage: bench/dns_bench.sh [N] [SECONDS]
-# Everything on loopback. Each server is pinned to core 0 (every thread: taskset -a),
-# dnsperf to core 1; server CPU per query is read from /proc (utime + stime).
+#   usage: bench/dns_bench.sh [N] [SECONDS] [ROUNDS]
+# Everything on loopback. Every server runs at once, idle but for the one being measured;
+# each is pinned to core 0 (every thread of every process: taskset -a), dnsperf to core 1.
+# The servers take turns for ROUNDS rounds, so load from elsewhere on the machine hits
+# them alike, and the medians are reported. Server CPU per query is read from /proc
+# (utime + stime of all its processes): the figure least disturbed by a busy machine.
 . "$(dirname "$0")/lib.sh"
 N=${1:-10000}
 SECS=${2:-10}
+ROUNDS=${3:-3}
 for b in dnsperf knotd nsd unbound dnsmasq; do
 	command -v $b >/dev/null || apt-get -o DPkg::Lock::Timeout=300 install -y -q dnsperf knot nsd unbound dnsmasq-base >/dev/null
 done
@@ -18,40 +22,38 @@ dns_cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 trap dns_cleanup EXIT
 port() { echo $((20000 + RANDOM % 30000)); }
 # answers PORT NAME: waits (10 s at most) until the server on PORT answers NAME.
-answers() { for _ in $(seq 1 100); do dig +short +time=1 -p "$1" @127.0.0.1 "$2" | grep -q . && return 0; sleep 0.1; done; return 1; }
+answers() { for _ in $(seq 1 100); do dig +short +time=1 -p "$1" @127.0.0.1 "$2" | grep -q . && return 0; sleep 0.1; done; echo "no answer for $2 on port $1"; return 1; }
 # A process and all its descendants (NSD answers in a grandchild).
 tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; }
-cpu_ticks() { local p s=0; for p in $(tree "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $s; }
-# run NAME PID PORT QUERYFILE: max-rate run, then a fixed-rate run for latency percentiles.
-run() {
-	local name=$1 pid=$2 p=$3 qf=$4 t0 t1 out qps hz
+# utime + stime (fields 14, 15; counted after the ")" that ends the command name, which
+# may hold spaces: "nsd: main").
+cpu_ticks() { local p s=0; for p in $(tree "$1"); do s=$((s + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0))); done; echo $s; }
+pin() { local c; for c in $(tree "$1"); do taskset -a -cp 0 "$c" >/dev/null; done; }
+# measure PID PORT QUERYFILE: one max-rate run, then latency at a fixed rate both sides
+# sustain (no queueing) from dnsperf -v. Prints "qps cpu_us_per_query p50_ms p99_ms".
+measure() {
+	local pid=$1 p=$2 qf=$3 t0 t1 out hz
 	hz=$(getconf CLK_TCK)
-	local c
-	for c in $(tree "$pid"); do taskset -a -cp 0 "$c" >/dev/null; done
-	# warm-up (fills caches on the forwarded path)
-	taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -n 1 -c 4 -q 200 >/dev/null 2>&1 || true
 	t0=$(cpu_ticks "$pid")
 	out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -l "$SECS" -c 8 -q 500 2>&1)
 	t1=$(cpu_ticks "$pid")
-	qps=$(echo "$out" | sed -nE 's/.*Queries per second: +([0-9.]+).*/\1/p')
-	local sent lost
-	sent=$(echo "$out" | sed -nE 's/.*Queries completed: +([0-9]+).*/\1/p')
-	lost=$(echo "$out" | sed -nE 's/.*Queries lost: +([0-9]+).*/\1/p')
-	local cpu_us
-	cpu_us=$(python3 -c "print(round(($t1-$t0)/$hz/max($sent,1)*1e6, 2))")
-	# Latency at a fixed rate both sides sustain (no queueing), from dnsperf -v.
 	local lat
-	lat=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -l 5 -c 4 -Q 20000 -v 2>/dev/null | python3 -c '
+	lat=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -l 3 -c 4 -Q 20000 -v 2>/dev/null | python3 -c '
 import sys
 v = sorted(float(l.split()[-1]) for l in sys.stdin if l.startswith(">") and l.split()[-1].replace(".", "", 1).isdigit())
-print("p50_ms=%.3f p99_ms=%.3f n=%d" % (v[len(v)//2]*1e3, v[int(len(v)*0.99)]*1e3, len(v)) if v else "p50_ms=? p99_ms=?")')
-	echo "$name: qps=$qps completed=$sent lost=$lost server_cpu_us_per_query=$cpu_us $lat"
+print("%.3f %.3f" % (v[len(v)//2]*1e3, v[int(len(v)*0.99)]*1e3) if v else "nan nan")')
+	echo "$out" | python3 -c "
+import re, sys
+t = sys.stdin.read()
+qps = float(re.search(r'Queries per second: +([0-9.]+)', t).group(1))
+done = int(re.search(r'Queries completed: +([0-9]+)', t).group(1))
+print('%.0f %.2f $lat' % (qps, ($t1 - $t0) / $hz / max(done, 1) * 1e6))"
 }
 
-# --- svcplane: the API with N Services, `svcplane dns` on one worker.
+# --- svcplane: the API with N Services, `svcplane dns` on one worker; its forwarded
+# path's upstream is a dnsmasq authoritative for ext.test (TTL 3600).
 sp_start "$BD/sp"
-SPD_PORT=$(port) UP_PORT=$(port)
-# The forwarded path's upstream: dnsmasq authoritative for ext.test, TTL 3600.
+UP_PORT=$(port) SPD_PORT=$(port)
 python3 -c "
 for i in range(1000): print('198.18.%d.%d ext-%d.ext.test' % (8 + i // 250, 1 + i % 250, i))" >"$BD/ext.hosts"
 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$BD/ext.hosts" --local=/ext.test/ --local-ttl=3600 \
@@ -79,10 +81,6 @@ open('$BD/q.cluster', 'w').write('\n'.join(q) + '\n')
 f = ['ext-%d.ext.test A' % (i % 1000) for i in range(n)]
 random.shuffle(f)
 open('$BD/q.fwd', 'w').write('\n'.join(f) + '\n')"
-run "svcplane cluster names" $SPD "$SPD_PORT" "$BD/q.cluster"
-run "svcplane forwarded (cached)" $SPD "$SPD_PORT" "$BD/q.fwd"
-kill $SPD
-sp_stop
 
 # --- the same A records as a static zone (SOA, NS, N A records).
 {
@@ -118,8 +116,6 @@ KD=$!
 PIDS+=($KD)
 answers "$KP" bench-1.default.svc.cluster.local
 echo "knot memory: rss_kb=$(rss_kb $KD)"
-run "knot $(knotd --version | awk '{print $NF}')" $KD "$KP" "$BD/q.cluster"
-kill $KD
 
 NP=$(port)
 mkdir -p "$BD/nsd"
@@ -146,10 +142,9 @@ ND=$!
 PIDS+=($ND)
 answers "$NP" bench-1.default.svc.cluster.local
 echo "nsd memory: rss_kb=$(for p in $(tree $ND); do rss_kb $p; done | awk '{s+=$1} END {print s}') (all processes)"
-run "nsd $(nsd -v 2>&1 | head -1 | awk '{print $NF}')" $ND "$NP" "$BD/q.cluster"
-kill $ND
 
-# --- the forwarded path from cache: Unbound and dnsmasq forwarding to the same upstream.
+# --- the forwarded path from cache: Unbound and dnsmasq forwarding to the same upstream
+# ("test." is one of Unbound's built-in local zones: turned off here).
 UBP=$(port)
 cat >"$BD/unbound.conf" <<K
 server:
@@ -166,6 +161,7 @@ server:
     logfile: ""
     verbosity: 0
     domain-insecure: "ext.test"
+    local-zone: "test." nodefault
     module-config: "iterator"
 forward-zone:
     name: "ext.test"
@@ -176,15 +172,48 @@ K
 unbound -d -c "$BD/unbound.conf" >"$BD/unbound.log" 2>&1 &
 UD=$!
 PIDS+=($UD)
-answers "$UBP" ext-1.ext.test
-run "unbound $(unbound -V | head -1 | awk '{print $2}') forwarded (cached)" $UD "$UBP" "$BD/q.fwd"
-kill $UD
-
+answers "$UBP" ext-1.ext.test || cat "$BD/unbound.log"
 DMP=$(port)
 dnsmasq --no-daemon --no-resolv --no-hosts --server="127.0.0.1#$UP_PORT" --listen-address=127.0.0.1 --bind-interfaces \
 	--port="$DMP" --cache-size=10000 >"$BD/dm.log" 2>&1 &
 DM=$!
 PIDS+=($DM)
 answers "$DMP" ext-1.ext.test
-run "dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}') forwarded (cached)" $DM "$DMP" "$BD/q.fwd"
-kill $DM
+
+# name pid port queryfile, in the order of the turns.
+CASES=("svcplane|$SPD|$SPD_PORT|$BD/q.cluster" "knot|$KD|$KP|$BD/q.cluster" "nsd|$ND|$NP|$BD/q.cluster"
+	"svcplane-fwd|$SPD|$SPD_PORT|$BD/q.fwd" "unbound-fwd|$UD|$UBP|$BD/q.fwd" "dnsmasq-fwd|$DM|$DMP|$BD/q.fwd")
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name pid p qf <<<"$c"
+	pin "$pid"
+	# warm-up: the forwarders' caches fill, every server's pages are touched
+	taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$qf" -n 1 -c 4 -q 200 >/dev/null 2>&1 || true
+done
+: >"$BD/results"
+for r in $(seq 1 "$ROUNDS"); do
+	for c in "${CASES[@]}"; do
+		IFS='|' read -r name pid p qf <<<"$c"
+		res=$(measure "$pid" "$p" "$qf")
+		echo "round $r $name: qps cpu_us/q p50_ms p99_ms = $res"
+		echo "$name $res" >>"$BD/results"
+	done
+done
+echo "medians over $ROUNDS rounds (${SECS} s max-rate runs; latency at 20k q/s):"
+python3 - "$BD/results" <<'P'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *v = line.split()
+    rows.setdefault(name, []).append([float(x) for x in v])
+med = {n: [statistics.median(c) for c in zip(*v)] for n, v in rows.items()}
+for n, (qps, cpu, p50, p99) in med.items():
+    print("%-14s qps=%-7.0f cpu_us/q=%-5.2f p50_ms=%.3f p99_ms=%.3f" % (n, qps, cpu, p50, p99))
+s = med.get("svcplane")
+for peer in ("knot", "nsd"):
+    if s and peer in med:
+        print("svcplane/%s: qps %.2f, cpu per query %.2f" % (peer, s[0] / med[peer][0], s[1] / med[peer][1]))
+s = med.get("svcplane-fwd")
+for peer in ("unbound-fwd", "dnsmasq-fwd"):
+    if s and peer in med:
+        print("svcplane-fwd/%s: qps %.2f, cpu per query %.2f" % (peer, s[0] / med[peer][0], s[1] / med[peer][1]))
+P

@@ -90,6 +90,9 @@ struct builder {
 	struct dns_view *v;
 	struct ent *e;
 	size_t n, cap;
+	bool cfg_dns_ips; /* ns.dns.<zone> comes from the config, not from kube-dns */
+	uint8_t nsname[DNS_NAME_MAX];
+	size_t nsname_len;
 };
 
 static bool in_zone(const struct dns_view *v, const uint8_t *name, size_t len)
@@ -223,6 +226,12 @@ static void add_srv(struct builder *b, const uint8_t *svc, size_t slen, const ch
 	add(b, owner, (size_t)o, DNS_T_SRV, b->v->ttl, rd, 6 + tlen);
 }
 
+/* One level of an object: the hot paths skip api_get's dotted-path parsing. */
+static const char *str_of(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
 static bool ep_ready(const json_t *ep, bool publish_not_ready)
 {
 	if (publish_not_ready)
@@ -329,20 +338,20 @@ static void index_build(struct dns_view *v, struct builder *b)
 	}
 }
 
-/* The service's cluster IPs as addresses; returns how many (0 for headless). */
-static int service_ips(const json_t *svc, struct ip_addr *out, int max)
+/* The service's cluster IPs (spec given) as addresses; returns how many (0 for headless). */
+static int service_ips(const json_t *spec, struct ip_addr *out, int max)
 {
 	int n = 0;
 	size_t i;
 	json_t *ipv;
-	json_t *ips = api_get(svc, "spec.clusterIPs");
+	json_t *ips = json_object_get(spec, "clusterIPs");
 	if (json_is_array(ips) && json_array_size(ips)) {
 		json_array_foreach(ips, i, ipv) {
 			if (n < max && json_is_string(ipv) && ip_parse(json_string_value(ipv), &out[n]) == 0)
 				n++;
 		}
 	} else {
-		const char *ip = api_str(svc, "spec.clusterIP");
+		const char *ip = str_of(spec, "clusterIP");
 		if (ip && ip_parse(ip, &out[0]) == 0)
 			n = 1;
 	}
@@ -351,7 +360,8 @@ static int service_ips(const json_t *svc, struct ip_addr *out, int max)
 
 static void add_service(struct builder *b, const json_t *svc, const json_t *slices_by_svc)
 {
-	const char *name = api_str(svc, "metadata.name"), *ns = api_str(svc, "metadata.namespace");
+	json_t *meta = json_object_get(svc, "metadata"), *spec = json_object_get(svc, "spec");
+	const char *name = str_of(meta, "name"), *ns = str_of(meta, "namespace");
 	if (!name || !ns)
 		return;
 	uint8_t nsn[DNS_NAME_MAX], sn[DNS_NAME_MAX], svcz[DNS_NAME_MAX];
@@ -361,18 +371,18 @@ static void add_service(struct builder *b, const json_t *svc, const json_t *slic
 	if (l < 0)
 		return;
 	size_t sl = (size_t)l;
-	const char *type = api_str(svc, "spec.type");
+	const char *type = str_of(spec, "type");
 	if (type && !strcmp(type, "ExternalName")) {
 		uint8_t t[DNS_NAME_MAX];
-		const char *ext = api_str(svc, "spec.externalName");
+		const char *ext = str_of(spec, "externalName");
 		int tl = ext ? dns_name_from_text(ext, t, true) : -1;
 		if (tl > 1)
 			add(b, sn, sl, DNS_T_CNAME, b->v->ttl, t, (size_t)tl);
 		return;
 	}
 	struct ip_addr ips[2];
-	int nip = service_ips(svc, ips, 2);
-	const char *cip = api_str(svc, "spec.clusterIP");
+	int nip = service_ips(spec, ips, 2);
+	const char *cip = str_of(spec, "clusterIP");
 	if (nip == 0 && (!cip || strcmp(cip, "None") != 0))
 		return; /* no cluster IP yet (or an unparsable one): no records rather than headless ones */
 	if (nip == 0) {
@@ -387,9 +397,13 @@ static void add_service(struct builder *b, const json_t *svc, const json_t *slic
 	}
 	size_t i;
 	json_t *p;
-	json_array_foreach(api_get(svc, "spec.ports"), i, p)
-		add_srv(b, sn, sl, api_str(p, "name"), api_str(p, "protocol"),
-			(int)json_integer_value(api_get(p, "port")), sn, sl);
+	json_array_foreach(json_object_get(spec, "ports"), i, p)
+		add_srv(b, sn, sl, str_of(p, "name"), str_of(p, "protocol"),
+			(int)json_integer_value(json_object_get(p, "port")), sn, sl);
+	/* ns.dns.<zone>: the kube-dns Service's addresses unless configured. */
+	if (!b->cfg_dns_ips && b->nsname_len && !strcmp(name, "kube-dns") && !strcmp(ns, "kube-system"))
+		for (int j = 0; j < nip; j++)
+			add_addr(b, b->nsname, b->nsname_len, &ips[j]);
 }
 
 static void add_pod(struct builder *b, const json_t *pod)
@@ -420,7 +434,7 @@ static void add_pod(struct builder *b, const json_t *pod)
 	}
 }
 
-static void add_apex(struct builder *b, const struct dns_view_config *cfg, const json_t *services)
+static void add_apex(struct builder *b, const struct dns_view_config *cfg)
 {
 	struct dns_view *v = b->v;
 	uint8_t nsname[DNS_NAME_MAX], dnsz[DNS_NAME_MAX], rd[2 * DNS_NAME_MAX + 20];
@@ -442,25 +456,14 @@ static void add_apex(struct builder *b, const struct dns_view_config *cfg, const
 		rd[o++] = (uint8_t)(f[i] >> 8), rd[o++] = (uint8_t)f[i];
 	}
 	add(b, v->zone, v->zone_len, DNS_T_SOA, v->ttl, rd, o);
-	/* ns.dns.<zone>: the configured DNS IPs, else the kube-dns Service's. */
+	/* ns.dns.<zone>: the configured DNS IPs, else the kube-dns Service's (add_service). */
+	memcpy(b->nsname, nsname, (size_t)nl);
+	b->nsname_len = (size_t)nl;
+	b->cfg_dns_ips = cfg->dns_ips != NULL;
 	struct ip_addr ip;
-	if (cfg->dns_ips) {
-		for (const char *const *s = cfg->dns_ips; *s; s++)
-			if (ip_parse(*s, &ip) == 0)
-				add_addr(b, nsname, (size_t)nl, &ip);
-	} else {
-		size_t i;
-		json_t *svc;
-		json_array_foreach(services, i, svc) {
-			const char *n = api_str(svc, "metadata.name"), *ns = api_str(svc, "metadata.namespace");
-			if (n && ns && !strcmp(n, "kube-dns") && !strcmp(ns, "kube-system")) {
-				struct ip_addr ips[2];
-				int k = service_ips(svc, ips, 2);
-				for (int j = 0; j < k; j++)
-					add_addr(b, nsname, (size_t)nl, &ips[j]);
-			}
-		}
-	}
+	for (const char *const *s = cfg->dns_ips; s && *s; s++)
+		if (ip_parse(*s, &ip) == 0)
+			add_addr(b, nsname, (size_t)nl, &ip);
 	uint8_t vn[DNS_NAME_MAX], txt[1 + sizeof(DNS_SCHEMA_VERSION)];
 	int vl = name_join_s(vn, "dns-version", v->zone, v->zone_len);
 	txt[0] = (uint8_t)strlen(DNS_SCHEMA_VERSION);
@@ -501,7 +504,7 @@ struct dns_view *dns_view_build(const struct dns_view_config *cfg, bool synced, 
 	v->zone_len = (size_t)zl;
 	v->zone_labels = dns_name_labels(v->zone);
 	struct builder b = {.v = v};
-	add_apex(&b, cfg, services);
+	add_apex(&b, cfg);
 	add_namespace(&b, NULL);
 	size_t i;
 	json_t *o;
