@@ -10,7 +10,8 @@ static bool node_ready(const json_t *node)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(api_get(node, "status.conditions"), i, c) {
+	json_array_foreach(api_get(node, "status.conditions"), i, c)
+	{
 		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
 			return !strcmp(api_str(c, "status") ?: "", "True");
 	}
@@ -33,7 +34,8 @@ static bool svc_has_family(const json_t *svc, const char *ip)
 		const char *one = api_str(svc, "spec.clusterIP");
 		return !one || !strcmp(one, "None") || (strchr(one, ':') != NULL) == v6;
 	}
-	json_array_foreach(ips, i, x) {
+	json_array_foreach(ips, i, x)
+	{
 		const char *s = json_string_value(x);
 		if (!s || !strcmp(s, "None") || (strchr(s, ':') != NULL) == v6)
 			return true;
@@ -49,16 +51,20 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 	json_t *addrs = json_array();
 	size_t i, j;
 	json_t *n, *a;
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach(nodes, i, n)
+	{
 		const char *name = api_str(n, "metadata.name");
 		if (!name || !node_ready(n))
 			continue;
-		json_array_foreach(api_get(n, "status.addresses"), j, a) {
+		json_array_foreach(api_get(n, "status.addresses"), j, a)
+		{
 			const char *ip = api_str(a, "address");
-			if (!ip || strcmp(api_str(a, "type") ?: "", "InternalIP") != 0 || !svc_has_family(svc, ip))
+			if (!ip || strcmp(api_str(a, "type") ?: "", "InternalIP") != 0 ||
+			    !svc_has_family(svc, ip))
 				continue;
-			json_array_append_new(addrs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "ip", ip, "nodeName", name,
-							       "targetRef", "kind", "Node", "name", name));
+			json_array_append_new(addrs,
+					      json_pack("{s:s, s:s, s:{s:s, s:s}}", "ip", ip, "nodeName",
+							name, "targetRef", "kind", "Node", "name", name));
 		}
 	}
 	/* A fixed order, so an unchanged set compares equal. */
@@ -75,15 +81,15 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 	json_t *meta = cur ? json_deep_copy(api_get(cur, "metadata")) : NULL;
 	if (!json_is_object(meta)) {
 		json_decref(meta);
-		meta = json_pack("{s:s, s:s}", "name", api_str(svc, "metadata.name") ?: CTRL_DNS_SERVICE, "namespace",
-				 api_str(svc, "metadata.namespace") ?: CTRL_DNS_NAMESPACE);
+		meta = json_pack("{s:s, s:s}", "name", api_str(svc, "metadata.name") ?: CTRL_DNS_SERVICE,
+				 "namespace", api_str(svc, "metadata.namespace") ?: CTRL_DNS_NAMESPACE);
 	}
 	json_t *ep = json_pack("{s:o, s:[]}", "metadata", meta, "subsets");
 	if (na)
 		json_array_append_new(json_object_get(ep, "subsets"),
-				      json_pack("{s:o, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}", "addresses", addrs, "ports",
-						"name", "dns", "port", 53, "protocol", "UDP", "name", "dns-tcp", "port", 53,
-						"protocol", "TCP"));
+				      json_pack("{s:o, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}", "addresses",
+						addrs, "ports", "name", "dns", "port", 53, "protocol", "UDP",
+						"name", "dns-tcp", "port", 53, "protocol", "TCP"));
 	else
 		json_decref(addrs);
 	return ep;

@@ -255,8 +255,8 @@ static void cache_unlink(struct dns_fwd *f, struct centry *e)
 	centry_free(e);
 }
 
-static void cache_insert(struct dns_fwd *f, const uint8_t *key, size_t klen, uint32_t hash, const uint8_t *msg,
-			 size_t len)
+static void cache_insert(struct dns_fwd *f, const uint8_t *key, size_t klen, uint32_t hash,
+			 const uint8_t *msg, size_t len)
 {
 	uint32_t ttl = dns_fwd_cache_ttl(msg, len, f->max_ttl);
 	if (ttl == 0)
@@ -318,7 +318,8 @@ static size_t cache_get(struct dns_fwd *f, const uint8_t *key, size_t klen, uint
 			uint8_t *p = out + e->ttl_offs[i];
 			uint32_t t = rd32(p);
 			t = t > age ? t - age : 0;
-			p[0] = (uint8_t)(t >> 24), p[1] = (uint8_t)(t >> 16), p[2] = (uint8_t)(t >> 8), p[3] = (uint8_t)t;
+			p[0] = (uint8_t)(t >> 24), p[1] = (uint8_t)(t >> 16), p[2] = (uint8_t)(t >> 8),
+			p[3] = (uint8_t)t;
 		}
 		break;
 	}
@@ -555,7 +556,8 @@ int dns_fwd_new(const struct dns_fwd_opts *o, struct dns_fwd **out, char *err, s
 		f->fd[f->nup++] = fd;
 	}
 	if (f->nup == 0)
-		log_warn("dns: no upstream resolver (none in resolv.conf, no --dns-upstream): other names get SERVFAIL");
+		log_warn("dns: no upstream resolver (none in resolv.conf, no --dns-upstream): other names "
+			 "get SERVFAIL");
 	f->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->evfd < 0 || pthread_create(&f->thread, NULL, fwd_main, f) != 0) {
 		snprintf(err, errlen, "forwarder thread: %s", strerror(errno));
@@ -645,8 +647,8 @@ static int find_end(void *ud, const struct dns_rr *rr)
 	return 0;
 }
 
-size_t dns_fwd_reply(const struct dns_query *q, const uint8_t *qmsg, const uint8_t *resp, size_t rlen, size_t limit,
-		     uint8_t *out, size_t cap)
+size_t dns_fwd_reply(const struct dns_query *q, const uint8_t *qmsg, const uint8_t *resp, size_t rlen,
+		     size_t limit, uint8_t *out, size_t cap)
 {
 	if (limit > cap)
 		limit = cap;

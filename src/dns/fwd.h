@@ -71,8 +71,8 @@ int dns_upstream_parse(const char *s, void *sockaddr_storage, unsigned *socklen)
  * upstream message: the client's id and question (case), the answer and authority
  * sections, OPT when the client sent one, TC when it does not fit in limit; SERVFAIL
  * when resp is NULL or malformed. Writes into out (cap bytes); returns the length. */
-size_t dns_fwd_reply(const struct dns_query *q, const uint8_t *qmsg, const uint8_t *resp, size_t rlen, size_t limit,
-		     uint8_t *out, size_t cap);
+size_t dns_fwd_reply(const struct dns_query *q, const uint8_t *qmsg, const uint8_t *resp, size_t rlen,
+		     size_t limit, uint8_t *out, size_t cap);
 
 /* The time an upstream answer may be cached (see above); 0 = not cacheable. Exposed for
  * tests. */

@@ -195,18 +195,21 @@ static void build_allow(struct dns_server *s, const json_t *nodes, struct snap *
 		allow_add(&p->allow, &n, &cap, &s->extra[i]);
 	size_t i, j;
 	json_t *nd, *x;
-	json_array_foreach(nodes, i, nd) {
+	json_array_foreach(nodes, i, nd)
+	{
 		json_t *cidrs = api_get(nd, "spec.podCIDRs");
 		if (!json_array_size(cidrs)) {
 			const char *one = api_str(nd, "spec.podCIDR");
 			if (one && cidr_parse(one, &c, err, sizeof(err)) == 0)
 				allow_add(&p->allow, &n, &cap, &c);
 		}
-		json_array_foreach(cidrs, j, x) {
+		json_array_foreach(cidrs, j, x)
+		{
 			if (json_is_string(x) && cidr_parse(json_string_value(x), &c, err, sizeof(err)) == 0)
 				allow_add(&p->allow, &n, &cap, &c);
 		}
-		json_array_foreach(api_get(nd, "status.addresses"), j, x) {
+		json_array_foreach(api_get(nd, "status.addresses"), j, x)
+		{
 			const char *t = api_str(x, "type");
 			if (t && (!strcmp(t, "InternalIP") || !strcmp(t, "ExternalIP")))
 				allow_add_ip(&p->allow, &n, &cap, api_str(x, "address"));
@@ -263,12 +266,13 @@ static void mark_dirty(struct dns_server *s)
 
 static void on_slice(struct dns_server *s, const json_t *obj)
 {
-	const char *t = json_string_value(
-	    json_object_get(api_get(obj, "metadata.annotations"), "endpoints.kubernetes.io/last-change-trigger-time"));
+	const char *t = json_string_value(json_object_get(
+	    api_get(obj, "metadata.annotations"), "endpoints.kubernetes.io/last-change-trigger-time"));
 	int64_t sec = t ? api_time_parse(t) : -1;
 	pthread_mutex_lock(&s->mu);
 	if (sec > 0 && s->all_synced && s->ntrig < MAX_TRIG) {
-		bool headless = json_object_get(api_get(obj, "metadata.labels"), "service.kubernetes.io/headless") != NULL;
+		bool headless = json_object_get(api_get(obj, "metadata.labels"),
+						"service.kubernetes.io/headless") != NULL;
 		s->trig[s->ntrig++] = (struct trig){(double)sec, headless};
 	}
 	s->dirty = true;
@@ -327,10 +331,12 @@ static void *builder_main(void *arg)
 		json_t *l[NINF];
 		for (int i = 0; i < NINF; i++)
 			l[i] = informer_list(s->inf[i], NULL);
-		struct dns_view_config cfg = {.zone = s->zone, .ttl = s->ttl, .dns_ips = (const char *const *)s->dns_ips};
+		struct dns_view_config cfg = {
+		    .zone = s->zone, .ttl = s->ttl, .dns_ips = (const char *const *)s->dns_ips};
 		char err[256];
 		struct snap *p = xcalloc(1, sizeof(*p));
-		p->view = dns_view_build(&cfg, true, l[INF_SVC], l[INF_SLICE], l[INF_POD], l[INF_NS], err, sizeof(err));
+		p->view = dns_view_build(&cfg, true, l[INF_SVC], l[INF_SLICE], l[INF_POD], l[INF_NS], err,
+					 sizeof(err));
 		build_allow(s, l[INF_NODE], p);
 		for (int i = 0; i < NINF; i++)
 			json_decref(l[i]);
@@ -425,7 +431,8 @@ static void tcp_done(struct dns_fwd_req *r, const uint8_t *resp, size_t len)
  * *job when the answer went to the forwarder (UDP: it sends the reply itself; TCP: the
  * caller waits for it). */
 static size_t answer(struct dns_server *s, const struct snap *p, const uint8_t *msg, size_t len,
-		     const struct sockaddr_storage *peer, bool tcp, uint8_t *out, size_t cap, struct job **job)
+		     const struct sockaddr_storage *peer, bool tcp, uint8_t *out, size_t cap,
+		     struct job **job)
 {
 	struct dns_query q;
 	*job = NULL;
@@ -479,7 +486,8 @@ static void *udp_main(void *arg)
 {
 	struct worker *w = arg;
 	struct dns_server *s = w->s;
-	uint8_t(*in)[DNS_UDP_MAX] = xmalloc(BATCH * DNS_UDP_MAX), (*out)[DNS_UDP_MAX] = xmalloc(BATCH * DNS_UDP_MAX);
+	uint8_t(*in)[DNS_UDP_MAX] = xmalloc(BATCH * DNS_UDP_MAX),
+	(*out)[DNS_UDP_MAX] = xmalloc(BATCH * DNS_UDP_MAX);
 	struct job *jobs[BATCH];
 	struct mmsghdr rm[BATCH], sm[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
@@ -498,8 +506,10 @@ static void *udp_main(void *arg)
 			for (int round = 0; round < 8; round++) {
 				for (int i = 0; i < BATCH; i++) {
 					riov[i] = (struct iovec){in[i], sizeof(in[i])};
-					rm[i].msg_hdr = (struct msghdr){.msg_name = &peers[i], .msg_namelen = sizeof(peers[i]),
-									.msg_iov = &riov[i], .msg_iovlen = 1};
+					rm[i].msg_hdr = (struct msghdr){.msg_name = &peers[i],
+									.msg_namelen = sizeof(peers[i]),
+									.msg_iov = &riov[i],
+									.msg_iovlen = 1};
 				}
 				int n = recvmmsg(fd, rm, BATCH, MSG_DONTWAIT, NULL);
 				if (n <= 0)
@@ -508,7 +518,8 @@ static void *udp_main(void *arg)
 				int k = 0, nj = 0;
 				for (int i = 0; i < n; i++) {
 					struct job *j;
-					size_t len = answer(s, p, in[i], rm[i].msg_len, &peers[i], false, out[k], sizeof(out[k]), &j);
+					size_t len = answer(s, p, in[i], rm[i].msg_len, &peers[i], false,
+							    out[k], sizeof(out[k]), &j);
 					if (j) {
 						j->fd = fd;
 						j->peer = peers[i];
@@ -520,8 +531,11 @@ static void *udp_main(void *arg)
 					if (!len)
 						continue;
 					siov[k] = (struct iovec){out[k], len};
-					sm[k].msg_hdr = (struct msghdr){.msg_name = &peers[i], .msg_namelen = rm[i].msg_hdr.msg_namelen,
-									.msg_iov = &siov[k], .msg_iovlen = 1};
+					sm[k].msg_hdr =
+					    (struct msghdr){.msg_name = &peers[i],
+							    .msg_namelen = rm[i].msg_hdr.msg_namelen,
+							    .msg_iov = &siov[k],
+							    .msg_iovlen = 1};
 					k++;
 				}
 				snap_release(s, w->slot);
@@ -660,7 +674,8 @@ static void *tcp_main(void *arg)
 			struct conn *c = xcalloc(1, sizeof(*c));
 			socklen_t sl = sizeof(c->peer);
 			c->s = s;
-			c->fd = accept4(s->tcp_fd[i], (struct sockaddr *)&c->peer, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			c->fd = accept4(s->tcp_fd[i], (struct sockaddr *)&c->peer, &sl,
+					SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (c->fd < 0 || atomic_load(&s->tcp_conns) >= MAX_TCP) {
 				if (c->fd >= 0)
 					close(c->fd);
@@ -771,7 +786,8 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 		snprintf(hp, sizeof(hp), strchr(*l, ':') ? "[%s]:%d" : "%s:%d", *l, s->port);
 		unsigned sl;
 		if (s->nla == MAX_LISTEN || dns_upstream_parse(hp, &s->la[s->nla], &sl) < 0) {
-			snprintf(err, errlen, "listen address %s is not an IP address (at most %d)", *l, MAX_LISTEN);
+			snprintf(err, errlen, "listen address %s is not an IP address (at most %d)", *l,
+				 MAX_LISTEN);
 			goto fail;
 		}
 		s->lalen[s->nla++] = sl;
@@ -800,7 +816,8 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 	}
 	while (ups && ups[nups])
 		nups++;
-	struct dns_fwd_opts fo = {.upstreams = (const char *const *)ups, .timeout_ms = o->upstream_timeout_ms};
+	struct dns_fwd_opts fo = {.upstreams = (const char *const *)ups,
+				  .timeout_ms = o->upstream_timeout_ms};
 	if (dns_fwd_new(&fo, &s->fwd, err, errlen) < 0)
 		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -819,7 +836,8 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 		if (s->tcp_fd[i] < 0) {
 			log_warn("dns: not serving there: %s", err);
 			memmove(&s->la[i], &s->la[i + 1], sizeof(s->la[0]) * (size_t)(s->nla - i - 1));
-			memmove(&s->lalen[i], &s->lalen[i + 1], sizeof(s->lalen[0]) * (size_t)(s->nla - i - 1));
+			memmove(&s->lalen[i], &s->lalen[i + 1],
+				sizeof(s->lalen[0]) * (size_t)(s->nla - i - 1));
 			s->nla--;
 			i--;
 		}
@@ -851,12 +869,13 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 	}
 	build_allow(s, NULL, p0);
 	atomic_store(&s->cur, p0);
-	static const char *const paths[NINF] = {"/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices",
-						"/api/v1/pods", "/api/v1/namespaces", "/api/v1/nodes"};
+	static const char *const paths[NINF] = {"/api/v1/services",
+						"/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/pods",
+						"/api/v1/namespaces", "/api/v1/nodes"};
 	for (int i = 0; i < NINF; i++) {
 		s->iud[i] = (struct inf_ud){s, i};
-		struct informer_handlers h = {.on_add = h_add, .on_update = h_update, .on_delete = h_add,
-					      .on_synced = h_synced};
+		struct informer_handlers h = {
+		    .on_add = h_add, .on_update = h_update, .on_delete = h_add, .on_synced = h_synced};
 		s->inf[i] = informer_new(o->cfg, paths[i], &h, &s->iud[i]);
 	}
 	if (pthread_create(&s->builder, NULL, builder_main, s) != 0) {
@@ -946,6 +965,7 @@ void dns_server_stop(struct dns_server *s)
 		strv_free(s->dns_ips);
 		free(s);
 	} else {
-		log_warn("dns: %d TCP connections did not close; leaving their state", atomic_load(&s->tcp_conns));
+		log_warn("dns: %d TCP connections did not close; leaving their state",
+			 atomic_load(&s->tcp_conns));
 	}
 }

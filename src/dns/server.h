@@ -32,17 +32,17 @@ struct dns_server_opts {
 	const char *zone;		 /* default "cluster.local" */
 	uint32_t ttl;			 /* default 5; 0 is allowed (do not cache) when ttl_set */
 	bool ttl_set;
-	const char *const *listen;	 /* IPs to serve on (NULL-terminated), at least one; the
-					  * first must bind, the others are skipped (logged) when
-					  * they cannot */
-	int port;			 /* default 53 */
-	const char *const *upstreams;	 /* NULL: the nameservers of resolv_conf */
-	const char *resolv_conf;	 /* default /etc/resolv.conf */
-	const char *const *dns_ips;	 /* A/AAAA of ns.dns.<zone>; NULL: the kube-dns Service's */
-	const char *const *allow;	 /* more client CIDRs to answer; may be NULL */
-	bool allow_any;			 /* answer every client (an open resolver: think twice) */
-	int workers;			 /* UDP threads; 0 = the number of CPUs */
-	int upstream_timeout_ms;	 /* per try; 0 = 2000 */
+	const char *const *listen;    /* IPs to serve on (NULL-terminated), at least one; the
+				       * first must bind, the others are skipped (logged) when
+				       * they cannot */
+	int port;		      /* default 53 */
+	const char *const *upstreams; /* NULL: the nameservers of resolv_conf */
+	const char *resolv_conf;      /* default /etc/resolv.conf */
+	const char *const *dns_ips;   /* A/AAAA of ns.dns.<zone>; NULL: the kube-dns Service's */
+	const char *const *allow;     /* more client CIDRs to answer; may be NULL */
+	bool allow_any;		      /* answer every client (an open resolver: think twice) */
+	int workers;		      /* UDP threads; 0 = the number of CPUs */
+	int upstream_timeout_ms;      /* per try; 0 = 2000 */
 };
 
 struct dns_server;

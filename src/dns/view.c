@@ -193,7 +193,8 @@ static void dashed_ip(const struct ip_addr *ip, char *out, size_t len)
 
 static void add_addr(struct builder *b, const uint8_t *owner, size_t olen, const struct ip_addr *ip)
 {
-	add(b, owner, olen, ip->family == 4 ? DNS_T_A : DNS_T_AAAA, b->v->ttl, ip->b, ip->family == 4 ? 4 : 16);
+	add(b, owner, olen, ip->family == 4 ? DNS_T_A : DNS_T_AAAA, b->v->ttl, ip->b,
+	    ip->family == 4 ? 4 : 16);
 }
 
 static void add_ptr(struct builder *b, const struct ip_addr *ip, const uint8_t *target, size_t tlen)
@@ -203,8 +204,8 @@ static void add_ptr(struct builder *b, const struct ip_addr *ip, const uint8_t *
 	add(b, pn, (size_t)n, DNS_T_PTR, b->v->ttl, target, tlen);
 }
 
-static void add_srv(struct builder *b, const uint8_t *svc, size_t slen, const char *port_name, const char *proto,
-		    int port, const uint8_t *target, size_t tlen)
+static void add_srv(struct builder *b, const uint8_t *svc, size_t slen, const char *port_name,
+		    const char *proto, int port, const uint8_t *target, size_t tlen)
 {
 	char pl[80], pr[16];
 	uint8_t mid[DNS_NAME_MAX], owner[DNS_NAME_MAX], rd[6 + DNS_NAME_MAX];
@@ -247,13 +248,16 @@ static void add_headless(struct builder *b, const json_t *svc, const uint8_t *sn
 	bool pnr = json_is_true(api_get(svc, "spec.publishNotReadyAddresses"));
 	size_t i, j, k;
 	json_t *sl, *ep, *a;
-	json_array_foreach(slices, i, sl) {
+	json_array_foreach(slices, i, sl)
+	{
 		json_t *ports = api_get(sl, "ports");
-		json_array_foreach(api_get(sl, "endpoints"), j, ep) {
+		json_array_foreach(api_get(sl, "endpoints"), j, ep)
+		{
 			if (!ep_ready(ep, pnr))
 				continue;
 			const char *host = api_str(ep, "hostname");
-			json_array_foreach(api_get(ep, "addresses"), k, a) {
+			json_array_foreach(api_get(ep, "addresses"), k, a)
+			{
 				struct ip_addr ip;
 				if (!json_is_string(a) || ip_parse(json_string_value(a), &ip) < 0)
 					continue;
@@ -270,8 +274,8 @@ static void add_headless(struct builder *b, const json_t *svc, const uint8_t *sn
 				size_t pi;
 				json_t *p;
 				json_array_foreach(ports, pi, p)
-					add_srv(b, sname, slen, api_str(p, "name"), api_str(p, "protocol"),
-						(int)json_integer_value(api_get(p, "port")), hn, (size_t)hl);
+				    add_srv(b, sname, slen, api_str(p, "name"), api_str(p, "protocol"),
+					    (int)json_integer_value(api_get(p, "port")), hn, (size_t)hl);
 			}
 		}
 	}
@@ -318,7 +322,8 @@ static void index_build(struct dns_view *v, struct builder *b)
 		struct node *nd = v->nnodes ? &v->nodes[v->nnodes - 1] : NULL;
 		if (!nd || nd->name_len != e->name_len || memcmp(nd->name, e->name, e->name_len)) {
 			nd = &v->nodes[v->nnodes++];
-			*nd = (struct node){e->name, e->name_len, 0, dns_hash(e->name, e->name_len), (uint32_t)v->nrrs};
+			*nd = (struct node){e->name, e->name_len, 0, dns_hash(e->name, e->name_len),
+					    (uint32_t)v->nrrs};
 		}
 		if (!e->type || (i > 0 && ent_cmp(e, &b->e[i - 1]) == 0))
 			continue;
@@ -346,7 +351,8 @@ static int service_ips(const json_t *spec, struct ip_addr *out, int max)
 	json_t *ipv;
 	json_t *ips = json_object_get(spec, "clusterIPs");
 	if (json_is_array(ips) && json_array_size(ips)) {
-		json_array_foreach(ips, i, ipv) {
+		json_array_foreach(ips, i, ipv)
+		{
 			if (n < max && json_is_string(ipv) && ip_parse(json_string_value(ipv), &out[n]) == 0)
 				n++;
 		}
@@ -398,8 +404,8 @@ static void add_service(struct builder *b, const json_t *svc, const json_t *slic
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(spec, "ports"), i, p)
-		add_srv(b, sn, sl, str_of(p, "name"), str_of(p, "protocol"),
-			(int)json_integer_value(json_object_get(p, "port")), sn, sl);
+	    add_srv(b, sn, sl, str_of(p, "name"), str_of(p, "protocol"),
+		    (int)json_integer_value(json_object_get(p, "port")), sn, sl);
 	/* ns.dns.<zone>: the kube-dns Service's addresses unless configured. */
 	if (!b->cfg_dns_ips && b->nsname_len && !strcmp(name, "kube-dns") && !strcmp(ns, "kube-system"))
 		for (int j = 0; j < nip; j++)
@@ -509,11 +515,11 @@ struct dns_view *dns_view_build(const struct dns_view_config *cfg, bool synced, 
 	size_t i;
 	json_t *o;
 	if (synced) {
-		json_array_foreach(namespaces, i, o)
-			add_namespace(&b, api_str(o, "metadata.name"));
+		json_array_foreach(namespaces, i, o) add_namespace(&b, api_str(o, "metadata.name"));
 		/* Slices grouped by their Service ("ns/name" -> array, borrowed objects). */
 		json_t *by_svc = json_object();
-		json_array_foreach(slices, i, o) {
+		json_array_foreach(slices, i, o)
+		{
 			const char *svc = json_string_value(
 			    json_object_get(api_get(o, "metadata.labels"), "kubernetes.io/service-name"));
 			const char *ns = api_str(o, "metadata.namespace");
@@ -528,11 +534,9 @@ struct dns_view *dns_view_build(const struct dns_view_config *cfg, bool synced, 
 			}
 			json_array_append(arr, o);
 		}
-		json_array_foreach(services, i, o)
-			add_service(&b, o, by_svc);
+		json_array_foreach(services, i, o) add_service(&b, o, by_svc);
 		json_decref(by_svc);
-		json_array_foreach(pods, i, o)
-			add_pod(&b, o);
+		json_array_foreach(pods, i, o) add_pod(&b, o);
 	}
 	index_build(v, &b);
 	free(b.e);
@@ -581,7 +585,8 @@ size_t dns_view_bytes(const struct dns_view *v)
 static bool is_reverse(const uint8_t *name, size_t len)
 {
 	int o4 = dns_name_suffix(name, len, 2);
-	return o4 >= 0 && (!memcmp(name + o4, ARPA4, sizeof(ARPA4)) || !memcmp(name + o4, ARPA6, sizeof(ARPA6)));
+	return o4 >= 0 &&
+	       (!memcmp(name + o4, ARPA4, sizeof(ARPA4)) || !memcmp(name + o4, ARPA6, sizeof(ARPA6)));
 }
 
 static void put_rr(struct dns_wr *w, const uint8_t *owner, size_t olen, const struct rr *r)
@@ -592,8 +597,8 @@ static void put_rr(struct dns_wr *w, const uint8_t *owner, size_t olen, const st
 }
 
 /* Writes the records of nd with the given type (any type for ANY); returns how many. */
-static uint16_t put_rrset(struct dns_wr *w, const struct dns_view *v, const struct node *nd, const uint8_t *owner,
-			  size_t olen, uint16_t qtype)
+static uint16_t put_rrset(struct dns_wr *w, const struct dns_view *v, const struct node *nd,
+			  const uint8_t *owner, size_t olen, uint16_t qtype)
 {
 	uint16_t n = 0;
 	for (size_t i = 0; i < nd->nrr; i++) {
@@ -682,7 +687,8 @@ void dns_view_answer(const struct dns_view *v, const struct dns_query *q, const 
 	size_t olen = 0;
 	/* CNAME chain inside the zone (ExternalName pointing at another Service). */
 	for (int hop = 0; nd && hop < CHASE_MAX; hop++) {
-		const struct rr *cn = q->qtype != DNS_T_CNAME && q->qtype != DNS_T_ANY ? find_type(v, nd, DNS_T_CNAME) : NULL;
+		const struct rr *cn =
+		    q->qtype != DNS_T_CNAME && q->qtype != DNS_T_ANY ? find_type(v, nd, DNS_T_CNAME) : NULL;
 		if (!cn)
 			break;
 		put_rr(&w, owner, olen, cn);

@@ -41,9 +41,9 @@
 #define DNS_DEFAULT_TTL 5
 
 struct dns_view_config {
-	const char *zone;		/* "cluster.local" */
-	uint32_t ttl;			/* records and negative answers (SOA minimum) */
-	const char *const *dns_ips;	/* NULL-terminated: A/AAAA of ns.dns.<zone>; may be NULL */
+	const char *zone;	    /* "cluster.local" */
+	uint32_t ttl;		    /* records and negative answers (SOA minimum) */
+	const char *const *dns_ips; /* NULL-terminated: A/AAAA of ns.dns.<zone>; may be NULL */
 };
 
 struct dns_view;
@@ -72,11 +72,11 @@ enum dns_outcome {
 struct dns_result {
 	enum dns_outcome outcome;
 	int rcode;
-	size_t len;			/* bytes in out */
-	uint16_t ancount;		/* answer records written (for CHASE) */
-	uint8_t chase[DNS_NAME_MAX];	/* CHASE: the name to resolve upstream */
+	size_t len;		     /* bytes in out */
+	uint16_t ancount;	     /* answer records written (for CHASE) */
+	uint8_t chase[DNS_NAME_MAX]; /* CHASE: the name to resolve upstream */
 	size_t chase_len;
-	bool truncated;			/* TC set: the answer did not fit in limit */
+	bool truncated; /* TC set: the answer did not fit in limit */
 };
 
 /* Answers the query q (parsed from msg) into out (cap bytes; the answer is made to fit

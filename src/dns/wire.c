@@ -108,8 +108,8 @@ const char *dns_name_to_text(const uint8_t *name, char *out, size_t len)
 			out[o++] = '.';
 		for (size_t j = 0; j < l && i < DNS_NAME_MAX; j++, i++) {
 			uint8_t c = name[i];
-			bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-				     c == '-' || c == '_';
+			bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				     (c >= '0' && c <= '9') || c == '-' || c == '_';
 			if (plain && o + 1 < len)
 				out[o++] = (char)c;
 			else if (!plain && o + 4 < len)
@@ -229,7 +229,8 @@ static int rdata_check(const uint8_t *msg, size_t len, uint16_t type, size_t off
 			return -EBADMSG;
 		return 0;
 	case DNS_T_SOA:
-		if (dns_name_read(msg, len, &p, tmp) < 0 || dns_name_read(msg, len, &p, tmp) < 0 || p + 20 != end)
+		if (dns_name_read(msg, len, &p, tmp) < 0 || dns_name_read(msg, len, &p, tmp) < 0 ||
+		    p + 20 != end)
 			return -EBADMSG;
 		return 0;
 	case DNS_T_TXT:
@@ -400,24 +401,38 @@ size_t dns_answer_error(const struct dns_query *q, const uint8_t *msg, size_t ms
 const char *dns_type_name(uint16_t t)
 {
 	switch (t) {
-	case DNS_T_A: return "A";
-	case DNS_T_NS: return "NS";
-	case DNS_T_CNAME: return "CNAME";
-	case DNS_T_SOA: return "SOA";
-	case DNS_T_PTR: return "PTR";
-	case DNS_T_MX: return "MX";
-	case DNS_T_TXT: return "TXT";
-	case DNS_T_AAAA: return "AAAA";
-	case DNS_T_SRV: return "SRV";
-	case DNS_T_IXFR: return "IXFR";
-	case DNS_T_AXFR: return "AXFR";
-	case DNS_T_ANY: return "ANY";
-	default: return "other";
+	case DNS_T_A:
+		return "A";
+	case DNS_T_NS:
+		return "NS";
+	case DNS_T_CNAME:
+		return "CNAME";
+	case DNS_T_SOA:
+		return "SOA";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_SRV:
+		return "SRV";
+	case DNS_T_IXFR:
+		return "IXFR";
+	case DNS_T_AXFR:
+		return "AXFR";
+	case DNS_T_ANY:
+		return "ANY";
+	default:
+		return "other";
 	}
 }
 
 const char *dns_rcode_name(int rcode)
 {
-	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+	static const char *const names[] = {"NOERROR",	"FORMERR", "SERVFAIL",
+					    "NXDOMAIN", "NOTIMP",  "REFUSED"};
 	return rcode >= 0 && rcode < 6 ? names[rcode] : "other";
 }

@@ -23,10 +23,10 @@
 #include <stdint.h>
 
 #define DNS_HDR_LEN 12
-#define DNS_NAME_MAX 255  /* wire bytes, with the root label */
+#define DNS_NAME_MAX 255 /* wire bytes, with the root label */
 #define DNS_LABEL_MAX 63
-#define DNS_UDP_MIN 512	  /* UDP payload without EDNS0 */
-#define DNS_UDP_MAX 4096  /* the largest EDNS0 size we honour */
+#define DNS_UDP_MIN 512	 /* UDP payload without EDNS0 */
+#define DNS_UDP_MAX 4096 /* the largest EDNS0 size we honour */
 #define DNS_TCP_MAX 65535
 
 enum dns_type {

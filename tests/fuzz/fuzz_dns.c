@@ -22,14 +22,16 @@ static struct dns_view *view;
 
 static struct dns_view *fixture(void)
 {
-	static const char *svcs = "[{\"metadata\":{\"name\":\"svc\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"198.19.0.5\","
-				  "\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
-				  "{\"metadata\":{\"name\":\"h\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}},"
-				  "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\","
-				  "\"externalName\":\"a.example\"}}]";
-	static const char *slices = "[{\"metadata\":{\"name\":\"h-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
-				    "service-name\":\"h\"}},\"ports\":[{\"name\":\"p\",\"port\":1}],\"endpoints\":["
-				    "{\"addresses\":[\"198.18.128.2\"],\"hostname\":\"w\"},{\"addresses\":[\"2001:db8::2\"]}]}]";
+	static const char *svcs =
+	    "[{\"metadata\":{\"name\":\"svc\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"198.19.0.5\","
+	    "\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
+	    "{\"metadata\":{\"name\":\"h\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}},"
+	    "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\","
+	    "\"externalName\":\"a.example\"}}]";
+	static const char *slices =
+	    "[{\"metadata\":{\"name\":\"h-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
+	    "service-name\":\"h\"}},\"ports\":[{\"name\":\"p\",\"port\":1}],\"endpoints\":["
+	    "{\"addresses\":[\"198.18.128.2\"],\"hostname\":\"w\"},{\"addresses\":[\"2001:db8::2\"]}]}]";
 	json_t *s = json_loads(svcs, 0, NULL), *e = json_loads(slices, 0, NULL);
 	struct dns_view_config cfg = {.zone = "cluster.local", .ttl = 5};
 	char err[64];
@@ -65,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.outcome == DNS_OUT_FORWARD)
 			continue;
 		if (r.outcome == DNS_OUT_CHASE)
-			r.len = dns_chase_finish(&q, out, sizeof(out), r.len, r.ancount, limits[i], data, size);
+			r.len =
+			    dns_chase_finish(&q, out, sizeof(out), r.len, r.ancount, limits[i], data, size);
 		if (r.len > limits[i] || dns_msg_walk(out, r.len, NULL, NULL) != 0)
 			abort();
 	}

@@ -61,8 +61,12 @@ static int rr_fmt(void *ud, const struct dns_rr *rr)
 	const uint8_t *rd = f->msg + rr->rdata_off;
 	off = rr->rdata_off;
 	switch (rr->type) {
-	case DNS_T_A: inet_ntop(AF_INET, rd, t, sizeof(t)); break;
-	case DNS_T_AAAA: inet_ntop(AF_INET6, rd, t, sizeof(t)); break;
+	case DNS_T_A:
+		inet_ntop(AF_INET, rd, t, sizeof(t));
+		break;
+	case DNS_T_AAAA:
+		inet_ntop(AF_INET6, rd, t, sizeof(t));
+		break;
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
 	case DNS_T_NS:
@@ -74,15 +78,19 @@ static int rr_fmt(void *ud, const struct dns_rr *rr)
 		dns_name_read(f->msg, f->len, &off, n);
 		char tn[260];
 		dns_name_to_text(n, tn, sizeof(tn));
-		snprintf(t, sizeof(t), "%u %u %u %s", rd[0] << 8 | rd[1], rd[2] << 8 | rd[3], rd[4] << 8 | rd[5], tn);
+		snprintf(t, sizeof(t), "%u %u %u %s", rd[0] << 8 | rd[1], rd[2] << 8 | rd[3],
+			 rd[4] << 8 | rd[5], tn);
 		break;
 	}
-	case DNS_T_TXT: snprintf(t, sizeof(t), "\"%.*s\"", rd[0], (const char *)rd + 1); break;
+	case DNS_T_TXT:
+		snprintf(t, sizeof(t), "\"%.*s\"", rd[0], (const char *)rd + 1);
+		break;
 	case DNS_T_SOA:
 		dns_name_read(f->msg, f->len, &off, n);
 		dns_name_to_text(n, t, sizeof(t));
 		break;
-	default: snprintf(t, sizeof(t), "(%u bytes)", rr->rdlen);
+	default:
+		snprintf(t, sizeof(t), "(%u bytes)", rr->rdlen);
 	}
 	app(f, t);
 	app(f, ";");

@@ -67,7 +67,8 @@ static size_t upstream_msg(uint8_t *b, uint16_t id, const char *name, int rcode,
 	uint8_t nm[DNS_NAME_MAX];
 	int nl = dns_name_from_text(name, nm, true);
 	dns_wr_init(&w, b, 1024);
-	dns_wr_header(&w, id, (uint16_t)(DNS_F_QR | DNS_F_RD | DNS_F_RA | rcode), 1, (uint16_t)n, n ? 0 : 1, 0);
+	dns_wr_header(&w, id, (uint16_t)(DNS_F_QR | DNS_F_RD | DNS_F_RA | rcode), 1, (uint16_t)n, n ? 0 : 1,
+		      0);
 	dns_wr_bytes(&w, nm, (size_t)nl);
 	dns_wr_u16(&w, DNS_T_A);
 	dns_wr_u16(&w, DNS_C_IN);
@@ -94,7 +95,8 @@ TEST(dns_fwd_cache_ttl_rules)
 	ASSERT_INT_EQ(dns_fwd_cache_ttl(b, upstream_msg(b, 1, "a.test", 0, 2, t, 0, 0), 3600), 60);
 	ASSERT_INT_EQ(dns_fwd_cache_ttl(b, upstream_msg(b, 1, "a.test", 0, 2, t, 0, 0), 30), 30);
 	/* Negative: min(SOA TTL, SOA MINIMUM). */
-	ASSERT_INT_EQ(dns_fwd_cache_ttl(b, upstream_msg(b, 1, "a.test", DNS_R_NXDOMAIN, 0, NULL, 900, 120), 3600), 120);
+	ASSERT_INT_EQ(
+	    dns_fwd_cache_ttl(b, upstream_msg(b, 1, "a.test", DNS_R_NXDOMAIN, 0, NULL, 900, 120), 3600), 120);
 	ASSERT_INT_EQ(dns_fwd_cache_ttl(b, upstream_msg(b, 1, "a.test", 0, 0, NULL, 40, 120), 3600), 40);
 	/* Not cached: SERVFAIL, truncated, malformed. */
 	size_t n = upstream_msg(b, 1, "a.test", DNS_R_SERVFAIL, 0, NULL, 900, 120);

@@ -9,48 +9,67 @@
 #include "harness/t.h"
 #include "unit/dns/dnstest.h"
 
-static const char *SERVICES = "["
-	"{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\"},\"spec\":{\"type\":\"ClusterIP\","
-	"\"clusterIP\":\"198.19.0.1\",\"clusterIPs\":[\"198.19.0.1\"],\"ports\":[{\"name\":\"https\",\"port\":443,\"protocol\":\"TCP\"}]}},"
-	"{\"metadata\":{\"name\":\"svc\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\","
-	"\"clusterIP\":\"198.19.0.5\",\"clusterIPs\":[\"198.19.0.5\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\"},"
-	"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]}},"
-	"{\"metadata\":{\"name\":\"one\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"198.19.0.7\",\"ports\":[{\"port\":81}]}},"
-	"{\"metadata\":{\"name\":\"dual\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\","
-	"\"clusterIP\":\"198.19.0.6\",\"clusterIPs\":[\"198.19.0.6\",\"2001:db8:1::6\"],\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
-	"{\"metadata\":{\"name\":\"headless\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\",\"clusterIPs\":[\"None\"],"
-	"\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080}]}},"
-	"{\"metadata\":{\"name\":\"nobody\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}},"
-	"{\"metadata\":{\"name\":\"pnr\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\",\"publishNotReadyAddresses\":true}},"
-	"{\"metadata\":{\"name\":\"ext\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"foo.example.com\"}},"
-	"{\"metadata\":{\"name\":\"alias\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"svc.ns.svc.cluster.local\"}},"
-	"{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},\"spec\":{\"clusterIP\":\"198.19.0.10\"}},"
-	"{\"metadata\":{\"name\":\"pending\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\"}}"
-	"]";
+static const char *SERVICES =
+    "["
+    "{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\"},\"spec\":{\"type\":\"ClusterIP\","
+    "\"clusterIP\":\"198.19.0.1\",\"clusterIPs\":[\"198.19.0.1\"],\"ports\":[{\"name\":\"https\",\"port\":"
+    "443,\"protocol\":\"TCP\"}]}},"
+    "{\"metadata\":{\"name\":\"svc\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\","
+    "\"clusterIP\":\"198.19.0.5\",\"clusterIPs\":[\"198.19.0.5\"],\"ports\":[{\"name\":\"http\",\"port\":80,"
+    "\"protocol\":\"TCP\"},"
+    "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]}},"
+    "{\"metadata\":{\"name\":\"one\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"198.19.0.7\",\"ports\":["
+    "{\"port\":81}]}},"
+    "{\"metadata\":{\"name\":\"dual\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\","
+    "\"clusterIP\":\"198.19.0.6\",\"clusterIPs\":[\"198.19.0.6\",\"2001:db8:1::6\"],\"ports\":[{\"name\":"
+    "\"http\",\"port\":80}]}},"
+    "{\"metadata\":{\"name\":\"headless\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\","
+    "\"clusterIPs\":[\"None\"],"
+    "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080}]}},"
+    "{\"metadata\":{\"name\":\"nobody\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}},"
+    "{\"metadata\":{\"name\":\"pnr\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\","
+    "\"publishNotReadyAddresses\":true}},"
+    "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\","
+    "\"externalName\":\"foo.example.com\"}},"
+    "{\"metadata\":{\"name\":\"alias\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ExternalName\","
+    "\"externalName\":\"svc.ns.svc.cluster.local\"}},"
+    "{\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\"},\"spec\":{\"clusterIP\":\"198.19.0."
+    "10\"}},"
+    "{\"metadata\":{\"name\":\"pending\",\"namespace\":\"ns\"},\"spec\":{\"type\":\"ClusterIP\"}}"
+    "]";
 
-static const char *SLICES = "["
-	"{\"metadata\":{\"name\":\"headless-abc\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/service-name\":\"headless\"}},"
-	"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},{\"port\":9000}],\"endpoints\":["
-	"{\"addresses\":[\"198.18.128.2\"],\"hostname\":\"web-0\",\"conditions\":{\"ready\":true}},"
-	"{\"addresses\":[\"198.18.128.3\"],\"hostname\":\"web-1\"},"
-	"{\"addresses\":[\"198.18.128.4\"],\"conditions\":{\"ready\":true}},"
-	"{\"addresses\":[\"198.18.128.9\"],\"hostname\":\"web-9\",\"conditions\":{\"ready\":false}}]},"
-	"{\"metadata\":{\"name\":\"headless-v6\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/service-name\":\"headless\"}},"
-	"\"addressType\":\"IPv6\",\"endpoints\":[{\"addresses\":[\"2001:db8:2::2\"],\"hostname\":\"web-0\"}]},"
-	"{\"metadata\":{\"name\":\"nobody-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/service-name\":\"nobody\"}},"
-	"\"endpoints\":[{\"addresses\":[\"198.18.128.7\"],\"conditions\":{\"ready\":false}}]},"
-	"{\"metadata\":{\"name\":\"pnr-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/service-name\":\"pnr\"}},"
-	"\"endpoints\":[{\"addresses\":[\"198.18.128.8\"],\"conditions\":{\"ready\":false}}]}"
-	"]";
+static const char *SLICES =
+    "["
+    "{\"metadata\":{\"name\":\"headless-abc\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
+    "service-name\":\"headless\"}},"
+    "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},{\"port\":"
+    "9000}],\"endpoints\":["
+    "{\"addresses\":[\"198.18.128.2\"],\"hostname\":\"web-0\",\"conditions\":{\"ready\":true}},"
+    "{\"addresses\":[\"198.18.128.3\"],\"hostname\":\"web-1\"},"
+    "{\"addresses\":[\"198.18.128.4\"],\"conditions\":{\"ready\":true}},"
+    "{\"addresses\":[\"198.18.128.9\"],\"hostname\":\"web-9\",\"conditions\":{\"ready\":false}}]},"
+    "{\"metadata\":{\"name\":\"headless-v6\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
+    "service-name\":\"headless\"}},"
+    "\"addressType\":\"IPv6\",\"endpoints\":[{\"addresses\":[\"2001:db8:2::2\"],\"hostname\":\"web-0\"}]},"
+    "{\"metadata\":{\"name\":\"nobody-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
+    "service-name\":\"nobody\"}},"
+    "\"endpoints\":[{\"addresses\":[\"198.18.128.7\"],\"conditions\":{\"ready\":false}}]},"
+    "{\"metadata\":{\"name\":\"pnr-1\",\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/"
+    "service-name\":\"pnr\"}},"
+    "\"endpoints\":[{\"addresses\":[\"198.18.128.8\"],\"conditions\":{\"ready\":false}}]}"
+    "]";
 
 static const char *PODS = "["
-	"{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\"},\"status\":{\"phase\":\"Running\",\"podIP\":\"198.18.128.2\","
-	"\"podIPs\":[{\"ip\":\"198.18.128.2\"},{\"ip\":\"2001:db8:2::2\"}]}},"
-	"{\"metadata\":{\"name\":\"done\",\"namespace\":\"ns\"},\"status\":{\"phase\":\"Succeeded\",\"podIP\":\"198.18.128.99\"}}"
-	"]";
+			  "{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\"},\"status\":{\"phase\":"
+			  "\"Running\",\"podIP\":\"198.18.128.2\","
+			  "\"podIPs\":[{\"ip\":\"198.18.128.2\"},{\"ip\":\"2001:db8:2::2\"}]}},"
+			  "{\"metadata\":{\"name\":\"done\",\"namespace\":\"ns\"},\"status\":{\"phase\":"
+			  "\"Succeeded\",\"podIP\":\"198.18.128.99\"}}"
+			  "]";
 
-static const char *NAMESPACES = "[{\"metadata\":{\"name\":\"default\"}},{\"metadata\":{\"name\":\"ns\"}},"
-	"{\"metadata\":{\"name\":\"kube-system\"}},{\"metadata\":{\"name\":\"quiet\"}}]";
+static const char *NAMESPACES =
+    "[{\"metadata\":{\"name\":\"default\"}},{\"metadata\":{\"name\":\"ns\"}},"
+    "{\"metadata\":{\"name\":\"kube-system\"}},{\"metadata\":{\"name\":\"quiet\"}}]";
 
 static struct dns_view *fixture(bool synced)
 {
@@ -98,83 +117,98 @@ struct row {
 #define SOA_NS " cluster.local SOA ns.dns.cluster.local; |"
 
 static const struct row ROWS[] = {
-	/* V1: schema version. */
-	{"dns-version.cluster.local", DNS_T_TXT, "NOERROR dns-version.cluster.local TXT \"1.1.0\"; | |"},
-	{"dns-version.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	/* C1, C2: ClusterIP A; AAAA of an IPv4-only Service is NODATA; dual stack has both. */
-	{"svc.ns.svc.cluster.local", DNS_T_A, "NOERROR svc.ns.svc.cluster.local A 198.19.0.5; | |"},
-	{"svc.ns.svc.cluster.local", DNS_T_AAAA, "NOERROR |" SOA_NS},
-	{"svc.ns.svc.cluster.local", DNS_T_TXT, "NOERROR |" SOA_NS},
-	{"dual.ns.svc.cluster.local", DNS_T_A, "NOERROR dual.ns.svc.cluster.local A 198.19.0.6; | |"},
-	{"dual.ns.svc.cluster.local", DNS_T_AAAA, "NOERROR dual.ns.svc.cluster.local AAAA 2001:db8:1::6; | |"},
-	{"kubernetes.default.svc.cluster.local", DNS_T_A, "NOERROR kubernetes.default.svc.cluster.local A 198.19.0.1; | |"},
-	/* Case-insensitive, the question's case kept (the owner points to it). */
-	{"SvC.Ns.SVC.Cluster.Local", DNS_T_A, "NOERROR SvC.Ns.SVC.Cluster.Local A 198.19.0.5; | |"},
-	/* C3: SRV for named ports only, protocol lowercased; the target's A in additional. */
-	{"_http._tcp.svc.ns.svc.cluster.local", DNS_T_SRV,
-	 "NOERROR _http._tcp.svc.ns.svc.cluster.local SRV 0 100 80 svc.ns.svc.cluster.local; | | svc.ns.svc.cluster.local A 198.19.0.5;"},
-	{"_dns._udp.svc.ns.svc.cluster.local", DNS_T_SRV,
-	 "NOERROR _dns._udp.svc.ns.svc.cluster.local SRV 0 100 53 svc.ns.svc.cluster.local; | | svc.ns.svc.cluster.local A 198.19.0.5;"},
-	{"_foo._tcp.svc.ns.svc.cluster.local", DNS_T_SRV, "NXDOMAIN |" SOA_NS},
-	{"_http._udp.svc.ns.svc.cluster.local", DNS_T_SRV, "NXDOMAIN |" SOA_NS},
-	{"one.ns.svc.cluster.local", DNS_T_SRV, "NOERROR |" SOA_NS},
-	/* C4, C5: PTR of cluster IPs, IPv6 in 32 nibbles. */
-	{"5.0.19.198.in-addr.arpa", DNS_T_PTR, "NOERROR 5.0.19.198.in-addr.arpa PTR svc.ns.svc.cluster.local; | |"},
-	{"6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", DNS_T_PTR,
-	 "NOERROR 6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR dual.ns.svc.cluster.local; | |"},
-	{"1.2.3.4.in-addr.arpa", DNS_T_PTR, "FORWARD"},
-	/* H1-H6: headless, ready endpoints only; hostname or dashed IP; SRV per endpoint x named port. */
-	{"headless.ns.svc.cluster.local", DNS_T_A,
-	 "NOERROR headless.ns.svc.cluster.local A 198.18.128.2; headless.ns.svc.cluster.local A 198.18.128.3;"
-	 " headless.ns.svc.cluster.local A 198.18.128.4; | |"},
-	{"headless.ns.svc.cluster.local", DNS_T_AAAA, "NOERROR headless.ns.svc.cluster.local AAAA 2001:db8:2::2; | |"},
-	{"web-0.headless.ns.svc.cluster.local", DNS_T_A, "NOERROR web-0.headless.ns.svc.cluster.local A 198.18.128.2; | |"},
-	{"web-0.headless.ns.svc.cluster.local", DNS_T_AAAA,
-	 "NOERROR web-0.headless.ns.svc.cluster.local AAAA 2001:db8:2::2; | |"},
-	{"198-18-128-4.headless.ns.svc.cluster.local", DNS_T_A,
-	 "NOERROR 198-18-128-4.headless.ns.svc.cluster.local A 198.18.128.4; | |"},
-	{"web-9.headless.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"_http._tcp.headless.ns.svc.cluster.local", DNS_T_SRV,
-	 "NOERROR _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 web-0.headless.ns.svc.cluster.local;"
-	 " _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 web-1.headless.ns.svc.cluster.local;"
-	 " _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 198-18-128-4.headless.ns.svc.cluster.local; | |"
-	 " web-0.headless.ns.svc.cluster.local A 198.18.128.2; web-0.headless.ns.svc.cluster.local AAAA 2001:db8:2::2;"
-	 " web-1.headless.ns.svc.cluster.local A 198.18.128.3; 198-18-128-4.headless.ns.svc.cluster.local A 198.18.128.4;"},
-	{"3.128.18.198.in-addr.arpa", DNS_T_PTR, "NOERROR 3.128.18.198.in-addr.arpa PTR web-1.headless.ns.svc.cluster.local; | |"},
-	{"9.128.18.198.in-addr.arpa", DNS_T_PTR, "FORWARD"},
-	/* H3: a headless Service without ready endpoints does not exist; publishNotReadyAddresses. */
-	{"nobody.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"pending.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS}, /* no cluster IP yet: not headless */
-	{"pnr.ns.svc.cluster.local", DNS_T_A, "NOERROR pnr.ns.svc.cluster.local A 198.18.128.8; | |"},
-	/* E1: ExternalName is a CNAME; out of the zone the target is chased upstream, inside it here. */
-	{"ext.ns.svc.cluster.local", DNS_T_CNAME, "NOERROR ext.ns.svc.cluster.local CNAME foo.example.com; | |"},
-	{"ext.ns.svc.cluster.local", DNS_T_A, "CHASE foo.example.com NOERROR ext.ns.svc.cluster.local CNAME foo.example.com; | |"},
-	{"alias.ns.svc.cluster.local", DNS_T_A,
-	 "NOERROR alias.ns.svc.cluster.local CNAME svc.ns.svc.cluster.local; svc.ns.svc.cluster.local A 198.19.0.5; | |"},
-	/* Pod records (conformance), only for pods that exist and are not terminal. */
-	{"198-18-128-2.ns.pod.cluster.local", DNS_T_A, "NOERROR 198-18-128-2.ns.pod.cluster.local A 198.18.128.2; | |"},
-	{"2001-db8-2--2.ns.pod.cluster.local", DNS_T_AAAA, "NOERROR 2001-db8-2--2.ns.pod.cluster.local AAAA 2001:db8:2::2; | |"},
-	{"198-18-128-2.default.pod.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"198-18-128-99.ns.pod.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	/* Namespaces and the zone's structure: NODATA when the name exists, NXDOMAIN when not. */
-	{"ns.svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	{"quiet.svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	{"quiet.pod.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	{"missing.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	{"pod.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
-	{"nothing.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"a.b.svc.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
-	{"missing.ns.svc.cluster.local", DNS_T_TXT, "NXDOMAIN |" SOA_NS},
-	/* NS and SOA of the zone; ns.dns.<zone> is the kube-dns Service's IP. */
-	{"cluster.local", DNS_T_NS, "NOERROR cluster.local NS ns.dns.cluster.local; | |"},
-	{"cluster.local", DNS_T_SOA, "NOERROR cluster.local SOA ns.dns.cluster.local; | |"},
-	{"ns.dns.cluster.local", DNS_T_A, "NOERROR ns.dns.cluster.local A 198.19.0.10; | |"},
-	{"cluster.local", DNS_T_AXFR, "REFUSED | |"},
-	/* Not ours. */
-	{"example.com", DNS_T_A, "FORWARD"},
-	{"local", DNS_T_A, "FORWARD"},
-	{"xcluster.local", DNS_T_A, "FORWARD"},
+    /* V1: schema version. */
+    {"dns-version.cluster.local", DNS_T_TXT, "NOERROR dns-version.cluster.local TXT \"1.1.0\"; | |"},
+    {"dns-version.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    /* C1, C2: ClusterIP A; AAAA of an IPv4-only Service is NODATA; dual stack has both. */
+    {"svc.ns.svc.cluster.local", DNS_T_A, "NOERROR svc.ns.svc.cluster.local A 198.19.0.5; | |"},
+    {"svc.ns.svc.cluster.local", DNS_T_AAAA, "NOERROR |" SOA_NS},
+    {"svc.ns.svc.cluster.local", DNS_T_TXT, "NOERROR |" SOA_NS},
+    {"dual.ns.svc.cluster.local", DNS_T_A, "NOERROR dual.ns.svc.cluster.local A 198.19.0.6; | |"},
+    {"dual.ns.svc.cluster.local", DNS_T_AAAA, "NOERROR dual.ns.svc.cluster.local AAAA 2001:db8:1::6; | |"},
+    {"kubernetes.default.svc.cluster.local", DNS_T_A,
+     "NOERROR kubernetes.default.svc.cluster.local A 198.19.0.1; | |"},
+    /* Case-insensitive, the question's case kept (the owner points to it). */
+    {"SvC.Ns.SVC.Cluster.Local", DNS_T_A, "NOERROR SvC.Ns.SVC.Cluster.Local A 198.19.0.5; | |"},
+    /* C3: SRV for named ports only, protocol lowercased; the target's A in additional. */
+    {"_http._tcp.svc.ns.svc.cluster.local", DNS_T_SRV,
+     "NOERROR _http._tcp.svc.ns.svc.cluster.local SRV 0 100 80 svc.ns.svc.cluster.local; | | "
+     "svc.ns.svc.cluster.local A 198.19.0.5;"},
+    {"_dns._udp.svc.ns.svc.cluster.local", DNS_T_SRV,
+     "NOERROR _dns._udp.svc.ns.svc.cluster.local SRV 0 100 53 svc.ns.svc.cluster.local; | | "
+     "svc.ns.svc.cluster.local A 198.19.0.5;"},
+    {"_foo._tcp.svc.ns.svc.cluster.local", DNS_T_SRV, "NXDOMAIN |" SOA_NS},
+    {"_http._udp.svc.ns.svc.cluster.local", DNS_T_SRV, "NXDOMAIN |" SOA_NS},
+    {"one.ns.svc.cluster.local", DNS_T_SRV, "NOERROR |" SOA_NS},
+    /* C4, C5: PTR of cluster IPs, IPv6 in 32 nibbles. */
+    {"5.0.19.198.in-addr.arpa", DNS_T_PTR,
+     "NOERROR 5.0.19.198.in-addr.arpa PTR svc.ns.svc.cluster.local; | |"},
+    {"6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", DNS_T_PTR,
+     "NOERROR 6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR "
+     "dual.ns.svc.cluster.local; | |"},
+    {"1.2.3.4.in-addr.arpa", DNS_T_PTR, "FORWARD"},
+    /* H1-H6: headless, ready endpoints only; hostname or dashed IP; SRV per endpoint x named port. */
+    {"headless.ns.svc.cluster.local", DNS_T_A,
+     "NOERROR headless.ns.svc.cluster.local A 198.18.128.2; headless.ns.svc.cluster.local A 198.18.128.3;"
+     " headless.ns.svc.cluster.local A 198.18.128.4; | |"},
+    {"headless.ns.svc.cluster.local", DNS_T_AAAA,
+     "NOERROR headless.ns.svc.cluster.local AAAA 2001:db8:2::2; | |"},
+    {"web-0.headless.ns.svc.cluster.local", DNS_T_A,
+     "NOERROR web-0.headless.ns.svc.cluster.local A 198.18.128.2; | |"},
+    {"web-0.headless.ns.svc.cluster.local", DNS_T_AAAA,
+     "NOERROR web-0.headless.ns.svc.cluster.local AAAA 2001:db8:2::2; | |"},
+    {"198-18-128-4.headless.ns.svc.cluster.local", DNS_T_A,
+     "NOERROR 198-18-128-4.headless.ns.svc.cluster.local A 198.18.128.4; | |"},
+    {"web-9.headless.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"_http._tcp.headless.ns.svc.cluster.local", DNS_T_SRV,
+     "NOERROR _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 web-0.headless.ns.svc.cluster.local;"
+     " _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 web-1.headless.ns.svc.cluster.local;"
+     " _http._tcp.headless.ns.svc.cluster.local SRV 0 100 8080 198-18-128-4.headless.ns.svc.cluster.local; | "
+     "|"
+     " web-0.headless.ns.svc.cluster.local A 198.18.128.2; web-0.headless.ns.svc.cluster.local AAAA "
+     "2001:db8:2::2;"
+     " web-1.headless.ns.svc.cluster.local A 198.18.128.3; 198-18-128-4.headless.ns.svc.cluster.local A "
+     "198.18.128.4;"},
+    {"3.128.18.198.in-addr.arpa", DNS_T_PTR,
+     "NOERROR 3.128.18.198.in-addr.arpa PTR web-1.headless.ns.svc.cluster.local; | |"},
+    {"9.128.18.198.in-addr.arpa", DNS_T_PTR, "FORWARD"},
+    /* H3: a headless Service without ready endpoints does not exist; publishNotReadyAddresses. */
+    {"nobody.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"pending.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS}, /* no cluster IP yet: not headless */
+    {"pnr.ns.svc.cluster.local", DNS_T_A, "NOERROR pnr.ns.svc.cluster.local A 198.18.128.8; | |"},
+    /* E1: ExternalName is a CNAME; out of the zone the target is chased upstream, inside it here. */
+    {"ext.ns.svc.cluster.local", DNS_T_CNAME, "NOERROR ext.ns.svc.cluster.local CNAME foo.example.com; | |"},
+    {"ext.ns.svc.cluster.local", DNS_T_A,
+     "CHASE foo.example.com NOERROR ext.ns.svc.cluster.local CNAME foo.example.com; | |"},
+    {"alias.ns.svc.cluster.local", DNS_T_A,
+     "NOERROR alias.ns.svc.cluster.local CNAME svc.ns.svc.cluster.local; svc.ns.svc.cluster.local A "
+     "198.19.0.5; | |"},
+    /* Pod records (conformance), only for pods that exist and are not terminal. */
+    {"198-18-128-2.ns.pod.cluster.local", DNS_T_A,
+     "NOERROR 198-18-128-2.ns.pod.cluster.local A 198.18.128.2; | |"},
+    {"2001-db8-2--2.ns.pod.cluster.local", DNS_T_AAAA,
+     "NOERROR 2001-db8-2--2.ns.pod.cluster.local AAAA 2001:db8:2::2; | |"},
+    {"198-18-128-2.default.pod.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"198-18-128-99.ns.pod.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    /* Namespaces and the zone's structure: NODATA when the name exists, NXDOMAIN when not. */
+    {"ns.svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    {"quiet.svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    {"quiet.pod.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    {"missing.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"svc.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    {"pod.cluster.local", DNS_T_A, "NOERROR |" SOA_NS},
+    {"nothing.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"a.b.svc.ns.svc.cluster.local", DNS_T_A, "NXDOMAIN |" SOA_NS},
+    {"missing.ns.svc.cluster.local", DNS_T_TXT, "NXDOMAIN |" SOA_NS},
+    /* NS and SOA of the zone; ns.dns.<zone> is the kube-dns Service's IP. */
+    {"cluster.local", DNS_T_NS, "NOERROR cluster.local NS ns.dns.cluster.local; | |"},
+    {"cluster.local", DNS_T_SOA, "NOERROR cluster.local SOA ns.dns.cluster.local; | |"},
+    {"ns.dns.cluster.local", DNS_T_A, "NOERROR ns.dns.cluster.local A 198.19.0.10; | |"},
+    {"cluster.local", DNS_T_AXFR, "REFUSED | |"},
+    /* Not ours. */
+    {"example.com", DNS_T_A, "FORWARD"},
+    {"local", DNS_T_A, "FORWARD"},
+    {"xcluster.local", DNS_T_A, "FORWARD"},
 };
 
 TEST(dns_view_rules)
@@ -194,15 +228,17 @@ TEST(dns_view_rules)
 TEST(dns_view_edns_and_tc)
 {
 	/* 120 ready endpoints: 16 bytes each, more than 512. */
-	json_t *svcs = json_loads("[{\"metadata\":{\"name\":\"big\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}}]", 0, NULL);
+	json_t *svcs = json_loads(
+	    "[{\"metadata\":{\"name\":\"big\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"None\"}}]", 0,
+	    NULL);
 	json_t *eps = json_array();
 	for (int i = 0; i < 120; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "198.18.129.%d", i + 1);
 		json_array_append_new(eps, json_pack("{s:[s]}", "addresses", ip));
 	}
-	json_t *sl = json_pack("[{s:{s:s,s:s,s:{s:s}},s:o}]", "metadata", "name", "big-1", "namespace", "ns", "labels",
-			       "kubernetes.io/service-name", "big", "endpoints", eps);
+	json_t *sl = json_pack("[{s:{s:s,s:s,s:{s:s}},s:o}]", "metadata", "name", "big-1", "namespace", "ns",
+			       "labels", "kubernetes.io/service-name", "big", "endpoints", eps);
 	struct dns_view_config cfg = {.zone = "cluster.local", .ttl = 5};
 	char err[64], out[16384];
 	struct dns_view *v = dns_view_build(&cfg, true, svcs, sl, NULL, NULL, err, sizeof(err));
@@ -214,7 +250,8 @@ TEST(dns_view_edns_and_tc)
 	ASSERT_STR_CONTAINS(got, "A 198.18.129.120; | | OPT;");
 	ASSERT(!strstr(got, " TC"));
 	/* EDNS0 with a small size still gets TC, and the OPT. */
-	ASSERT_STR_EQ(ask(v, "big.ns.svc.cluster.local", DNS_T_A, 600, 0, out, sizeof(out)), "NOERROR TC | | OPT;");
+	ASSERT_STR_EQ(ask(v, "big.ns.svc.cluster.local", DNS_T_A, 600, 0, out, sizeof(out)),
+		      "NOERROR TC | | OPT;");
 	/* TCP: the whole answer. */
 	got = ask(v, "big.ns.svc.cluster.local", DNS_T_A, 0, DNS_TCP_MAX, out, sizeof(out));
 	ASSERT_STR_CONTAINS(got, "A 198.18.129.1;");
@@ -258,7 +295,8 @@ TEST(dns_view_chase_finish)
 	dns_wr_rr_end(&w, at);
 	size_t len = dns_chase_finish(&pq, a, sizeof(a), r.len, r.ancount, 512, up, w.len);
 	char out[1024];
-	ASSERT_STR_EQ(dnstest_fmt(a, len, out, sizeof(out)),
-		      "NOERROR EXT.ns.svc.cluster.local CNAME foo.example.com; foo.example.com A 198.18.0.53; | |");
+	ASSERT_STR_EQ(
+	    dnstest_fmt(a, len, out, sizeof(out)),
+	    "NOERROR EXT.ns.svc.cluster.local CNAME foo.example.com; foo.example.com A 198.18.0.53; | |");
 	dns_view_unref(v);
 }

@@ -56,7 +56,10 @@ TEST(dns_name_compression)
 	off = 44;
 	ASSERT_INT_EQ(dns_name_read(m, 48, &off, out), -EBADMSG);
 	/* A label running past the end; reserved label types. */
-	memcpy(m + 50, "\x09" "abc", 4);
+	memcpy(m + 50,
+	       "\x09"
+	       "abc",
+	       4);
 	off = 50;
 	ASSERT_INT_EQ(dns_name_read(m, 54, &off, out), -EBADMSG);
 	m[50] = 0x41;
