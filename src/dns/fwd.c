@@ -73,6 +73,24 @@ struct pend {
 	size_t query_len;
 	struct dns_fwd_req *waiters;
 	struct pend *hnext, *prev, *next; /* key chain; deadline list (oldest first) */
+	/* Truncated over UDP: asked again over TCP (tcp_seq names that attempt); the UDP
+	 * answer is kept to pass on if TCP fails. */
+	uint64_t tcp_seq;
+	uint8_t *tc_resp;
+	size_t tc_len;
+};
+
+/* One TCP retry, on its own short-lived thread (the forwarder thread never blocks). */
+struct tcp_job {
+	struct dns_fwd *f;
+	uint64_t seq;
+	uint16_t id;
+	int upstream;
+	uint8_t query[DNS_HDR_LEN + KEY_MAX + 11];
+	size_t qlen;
+	uint8_t *resp; /* NULL when the TCP exchange failed */
+	size_t rlen;
+	struct tcp_job *next;
 };
 
 struct dns_fwd {
@@ -88,6 +106,9 @@ struct dns_fwd {
 	/* Submissions: any thread -> forwarder thread. */
 	pthread_mutex_t qmu;
 	struct dns_fwd_req *queue;
+	struct tcp_job *tcp_done; /* finished TCP retries, newest first */
+	int tcp_running;	  /* TCP retry threads alive */
+	uint64_t tcp_seq;	  /* forwarder thread only */
 	bool stop;
 	/* Forwarder thread only. */
 	struct pend *by_id[65536];
@@ -259,7 +280,7 @@ static void cache_insert(struct dns_fwd *f, const uint8_t *key, size_t klen, uin
 			 const uint8_t *msg, size_t len)
 {
 	uint32_t ttl = dns_fwd_cache_ttl(msg, len, f->max_ttl);
-	if (ttl == 0)
+	if (ttl == 0 || len > RESP_MAX) /* a TCP answer bigger than a cache slot is not kept */
 		return;
 	struct centry *e = xcalloc(1, sizeof(*e));
 	memcpy(e->key, key, klen);
@@ -392,6 +413,7 @@ static void pend_finish(struct dns_fwd *f, struct pend *p, const uint8_t *resp, 
 		n = r->next;
 		r->done(r, resp, len);
 	}
+	free(p->tc_resp);
 	free(p);
 }
 
@@ -426,6 +448,8 @@ static void submit(struct dns_fwd *f, struct dns_fwd_req *r)
 	send_try(f, p);
 }
 
+static int tcp_retry(struct dns_fwd *f, struct pend *p, const uint8_t *b, size_t n);
+
 static void on_reply(struct dns_fwd *f, int i, const uint8_t *b, size_t n)
 {
 	if (n < DNS_HDR_LEN || !(b[2] & 0x80))
@@ -444,9 +468,137 @@ static void on_reply(struct dns_fwd *f, int i, const uint8_t *b, size_t n)
 		return;
 	if (dns_msg_walk(b, n, NULL, NULL) != 0)
 		return;
+	if ((b[2] & 0x02) && !p->tcp_seq && tcp_retry(f, p, b, n) == 0)
+		return; /* truncated: the whole answer comes over TCP (or the UDP one on failure) */
 	dns_metrics_forward((double)(now_ms() - p->started_ms) / 1e3);
 	cache_insert(f, p->key, p->key_len, p->hash, b, n);
 	pend_finish(f, p, b, n);
+}
+
+/* Reads exactly n bytes with a deadline; false on EOF, error or timeout. */
+static bool tcp_read(int fd, uint8_t *p, size_t n, uint64_t deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		uint64_t now = now_ms();
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (now >= deadline || poll(&pf, 1, (int)(deadline - now)) != 1)
+			return false;
+		ssize_t r = recv(fd, p + got, n - got, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return false;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return true;
+}
+
+static void *tcp_main(void *arg)
+{
+	struct tcp_job *j = arg;
+	struct dns_fwd *f = j->f;
+	uint64_t deadline = now_ms() + (uint64_t)f->timeout_ms * 2;
+	int fd = socket(f->up[j->upstream].ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	uint8_t lb[2] = {(uint8_t)(j->qlen >> 8), (uint8_t)j->qlen};
+	if (fd >= 0 && (connect(fd, (struct sockaddr *)&f->up[j->upstream], f->uplen[j->upstream]) == 0 ||
+			errno == EINPROGRESS)) {
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		int e = 0;
+		socklen_t el = sizeof(e);
+		uint64_t now = now_ms();
+		if (now < deadline && poll(&pf, 1, (int)(deadline - now)) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0 &&
+		    send(fd, lb, 2, MSG_NOSIGNAL | MSG_MORE) == 2 &&
+		    send(fd, j->query, j->qlen, MSG_NOSIGNAL) == (ssize_t)j->qlen &&
+		    tcp_read(fd, lb, 2, deadline)) {
+			size_t n = (size_t)(lb[0] << 8 | lb[1]);
+			j->resp = xmalloc(n ? n : 1);
+			if (n >= DNS_HDR_LEN && tcp_read(fd, j->resp, n, deadline)) {
+				j->rlen = n;
+			} else {
+				free(j->resp);
+				j->resp = NULL;
+			}
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&f->qmu);
+	j->next = f->tcp_done;
+	f->tcp_done = j;
+	f->tcp_running--;
+	pthread_mutex_unlock(&f->qmu);
+	uint64_t one = 1;
+	if (write(f->evfd, &one, sizeof(one)) < 0)
+		log_warn("dns: forwarder wake-up: %s", strerror(errno));
+	return NULL;
+}
+
+/* Starts the TCP retry of p, keeping the truncated answer b. Returns 0, or -1 when no
+ * thread could be started (the truncated answer is passed on then). */
+static int tcp_retry(struct dns_fwd *f, struct pend *p, const uint8_t *b, size_t n)
+{
+	struct tcp_job *j = xcalloc(1, sizeof(*j));
+	j->f = f;
+	j->seq = ++f->tcp_seq;
+	j->id = p->id;
+	j->upstream = p->upstream;
+	memcpy(j->query, p->query, p->query_len);
+	j->qlen = p->query_len;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_t th;
+	pthread_mutex_lock(&f->qmu);
+	f->tcp_running++;
+	pthread_mutex_unlock(&f->qmu);
+	int rc = pthread_create(&th, &at, tcp_main, j);
+	pthread_attr_destroy(&at);
+	if (rc != 0) {
+		pthread_mutex_lock(&f->qmu);
+		f->tcp_running--;
+		pthread_mutex_unlock(&f->qmu);
+		free(j);
+		return -1;
+	}
+	p->tcp_seq = j->seq;
+	p->tc_resp = xmalloc(n);
+	memcpy(p->tc_resp, b, n);
+	p->tc_len = n;
+	/* Its deadline now bounds the TCP attempt too (on_timeouts passes the UDP answer). */
+	dl_remove(f, p);
+	p->deadline_ms = now_ms() + (uint64_t)f->timeout_ms * 2 + 500;
+	dl_append(f, p);
+	return 0;
+}
+
+/* A finished TCP retry: the whole answer when it is one for p's question, else the
+ * truncated one. Forwarder thread. */
+static void tcp_finish(struct dns_fwd *f, struct tcp_job *j)
+{
+	struct pend *p = f->by_id[j->id];
+	if (p && p->tcp_seq == j->seq) {
+		const uint8_t *b = j->resp;
+		size_t n = j->rlen;
+		uint8_t qn[DNS_NAME_MAX];
+		size_t off = DNS_HDR_LEN;
+		int ql = b ? dns_name_read(b, n, &off, qn) : -1;
+		bool ok = ql > 0 && (b[0] << 8 | b[1]) == p->id && (b[2] & 0x80) &&
+			  (size_t)ql + 4 == p->key_len && off + 4 <= n && dns_msg_walk(b, n, NULL, NULL) == 0;
+		if (ok) {
+			dns_name_lower(qn, (size_t)ql);
+			ok = !memcmp(qn, p->key, (size_t)ql) && !memcmp(b + off, p->key + ql, 4);
+		}
+		dns_metrics_forward((double)(now_ms() - p->started_ms) / 1e3);
+		if (ok) {
+			cache_insert(f, p->key, p->key_len, p->hash, b, n);
+			pend_finish(f, p, b, n);
+		} else {
+			pend_finish(f, p, p->tc_resp, p->tc_len);
+		}
+	}
+	free(j->resp);
+	free(j);
 }
 
 static void on_timeouts(struct dns_fwd *f)
@@ -455,6 +607,11 @@ static void on_timeouts(struct dns_fwd *f)
 	while (f->dl_head && f->dl_head->deadline_ms <= now) {
 		struct pend *p = f->dl_head;
 		dl_remove(f, p);
+		if (p->tcp_seq) { /* the TCP retry took too long: the truncated answer */
+			dl_append(f, p);
+			pend_finish(f, p, p->tc_resp, p->tc_len);
+			continue;
+		}
 		if (++p->tries >= f->attempts * f->nup) {
 			log_debug("dns: no upstream answered");
 			dl_append(f, p); /* pend_finish unlinks it */
@@ -489,9 +646,15 @@ static void *fwd_main(void *arg)
 				break;
 			pthread_mutex_lock(&f->qmu);
 			struct dns_fwd_req *q = f->queue;
+			struct tcp_job *tj = f->tcp_done;
 			bool stop = f->stop;
 			f->queue = NULL;
+			f->tcp_done = NULL;
 			pthread_mutex_unlock(&f->qmu);
+			for (struct tcp_job *n; tj; tj = n) {
+				n = tj->next;
+				tcp_finish(f, tj);
+			}
 			/* The queue is newest first: submit oldest first. */
 			struct dns_fwd_req *rev = NULL;
 			while (q) {
@@ -583,6 +746,20 @@ void dns_fwd_free(struct dns_fwd *f)
 		if (write(f->evfd, &one, sizeof(one)) < 0)
 			log_warn("dns: forwarder wake-up: %s", strerror(errno));
 		pthread_join(f->thread, NULL);
+		/* TCP retries end within their deadline (2 x timeout); wait for them. */
+		for (int k = 0; k < 1000; k++) {
+			pthread_mutex_lock(&f->qmu);
+			int running = f->tcp_running;
+			pthread_mutex_unlock(&f->qmu);
+			if (!running)
+				break;
+			usleep(10000);
+		}
+		for (struct tcp_job *j = f->tcp_done, *n; j; j = n) {
+			n = j->next;
+			free(j->resp);
+			free(j);
+		}
 	}
 	for (int i = 0; i < MAX_UPSTREAMS; i++)
 		if (f->fd[i] >= 0)

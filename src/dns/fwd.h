@@ -10,7 +10,9 @@
  * server's threads, inserts from the forwarder thread. Entries are keyed by the
  * lowercased name, type and class; NOERROR answers live for their smallest TTL, NXDOMAIN
  * and NODATA for the SOA's min(TTL, MINIMUM) (RFC 2308), capped at max_ttl; SERVFAIL and
- * truncated answers are not cached. Cached answers come back with TTLs counted down.
+ * truncated answers are not cached. Cached answers come back with TTLs counted down. A
+ * truncated answer over UDP is asked again over TCP (a detached thread per retry, bounded
+ * by 2 x timeout_ms), and passed on as it was if TCP fails.
  *
  * Resolution state of one question:
  *

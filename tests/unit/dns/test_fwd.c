@@ -227,3 +227,62 @@ TEST(dns_fwd_coalesces_caches_and_times_out)
 	dns_fwd_free(f);
 	close(up);
 }
+
+TEST(dns_fwd_truncated_retries_over_tcp)
+{
+	/* The fake upstream: UDP and TCP on one loopback port. */
+	int lt = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	setsockopt(lt, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	ASSERT_INT_EQ(bind(lt, (struct sockaddr *)&a, sizeof(a)), 0);
+	ASSERT_INT_EQ(getsockname(lt, (struct sockaddr *)&a, &al), 0);
+	ASSERT_INT_EQ(listen(lt, 4), 0);
+	int up = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_INT_EQ(bind(up, (struct sockaddr *)&a, sizeof(a)), 0);
+	char us[64];
+	snprintf(us, sizeof(us), "127.0.0.1:%d", ntohs(a.sin_port));
+	const char *ups[] = {us, NULL};
+	struct dns_fwd_opts o = {.upstreams = ups, .timeout_ms = 2000, .attempts = 1};
+	struct dns_fwd *f;
+	char err[128];
+	ASSERT_INT_EQ(dns_fwd_new(&o, &f, err, sizeof(err)), 0);
+	struct waiter w;
+	waiter_init(&w, "big.example.test");
+	dns_fwd_resolve(f, &w.req);
+	/* UDP: a truncated answer with no records. */
+	uint8_t b[4096];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	struct pollfd pf = {.fd = up, .events = POLLIN};
+	ASSERT_INT_EQ(poll(&pf, 1, 5000), 1);
+	ssize_t n = recvfrom(up, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+	ASSERT(n > DNS_HDR_LEN);
+	uint16_t id = (uint16_t)(b[0] << 8 | b[1]);
+	size_t rl = upstream_msg(b, id, "big.example.test", 0, 0, NULL, 60, 60);
+	b[2] |= 0x02;
+	sendto(up, b, rl, 0, (struct sockaddr *)&from, fl);
+	/* TCP: the same question again, answered in full (40 records). */
+	pf = (struct pollfd){.fd = lt, .events = POLLIN};
+	ASSERT_INT_EQ(poll(&pf, 1, 5000), 1);
+	int c = accept(lt, NULL, NULL);
+	uint8_t lb[2];
+	ASSERT_INT_EQ(recv(c, lb, 2, MSG_WAITALL), 2);
+	size_t ql = (size_t)(lb[0] << 8 | lb[1]);
+	ASSERT_INT_EQ(recv(c, b, ql, MSG_WAITALL), (long long)ql);
+	ASSERT_INT_EQ(b[0] << 8 | b[1], id);
+	uint32_t ttls[40];
+	for (int i = 0; i < 40; i++)
+		ttls[i] = 60;
+	rl = upstream_msg(b, id, "big.example.test", 0, 40, ttls, 0, 0);
+	lb[0] = (uint8_t)(rl >> 8), lb[1] = (uint8_t)rl;
+	ASSERT_INT_EQ(send(c, lb, 2, 0), 2);
+	ASSERT_INT_EQ(send(c, b, rl, 0), (long long)rl);
+	ASSERT(wait_done(&w, 10000));
+	ASSERT_INT_EQ(w.rcode, 0);
+	ASSERT_INT_EQ(w.len, rl);
+	close(c);
+	dns_fwd_free(f);
+	close(up);
+	close(lt);
+}
