@@ -91,6 +91,8 @@ struct builder {
 	struct ent *e;
 	size_t n, cap;
 	bool cfg_dns_ips; /* ns.dns.<zone> comes from the config, not from kube-dns */
+	uint8_t last[DNS_NAME_MAX]; /* the parent name added last, with all its ancestors */
+	size_t last_len;
 	uint8_t nsname[DNS_NAME_MAX];
 	size_t nsname_len;
 };
@@ -99,6 +101,21 @@ static bool in_zone(const struct dns_view *v, const uint8_t *name, size_t len)
 {
 	int off = dns_name_suffix(name, len, v->zone_labels);
 	return off >= 0 && len - (size_t)off == v->zone_len && !memcmp(name + off, v->zone, v->zone_len);
+}
+
+/* Equal wire names of length n, ASCII case aside. */
+static bool dns_name_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t x = a[i], y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (uint8_t)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (uint8_t)(y + 32);
+		if (x != y)
+			return false;
+	}
+	return true;
 }
 
 static void push(struct builder *b, const uint8_t *name, size_t len, uint16_t type, uint32_t ttl,
@@ -126,10 +143,20 @@ static void add(struct builder *b, const uint8_t *name, size_t len, uint16_t typ
 	push(b, name, len, type, ttl, rdata, rdlen);
 	if (!in_zone(b->v, name, len))
 		return;
+	/* Ancestors, up to the first one already added last time (its own ancestors were
+	 * added with it): the Services of one namespace share all of theirs. Names are
+	 * compared lowercased, as the table holds them. */
 	size_t off = 0;
 	while (len - off > b->v->zone_len) {
 		off += (size_t)name[off] + 1;
-		push(b, name + off, len - off, 0, 0, NULL, 0);
+		size_t al = len - off;
+		if (al == b->last_len && dns_name_eq(b->last, name + off, al))
+			break;
+		push(b, name + off, al, 0, 0, NULL, 0);
+		if (off == (size_t)name[0] + 1) { /* the parent: remembered for the next name */
+			memcpy(b->last, name + off, al);
+			b->last_len = al;
+		}
 	}
 }
 
