@@ -289,9 +289,35 @@ static void h_add(void *ud, const json_t *obj)
 		mark_dirty(u->s);
 }
 
+static bool same_at(const json_t *a, const json_t *b, const char *path)
+{
+	json_t *x = api_get(a, path), *y = api_get(b, path);
+	return x == y || (x && y && json_equal(x, y));
+}
+
+/* Whether an update changes what the snapshot holds: Node heartbeats and Pod
+ * condition changes (every probe flip) must not rebuild the zone. */
+static bool update_matters(int which, const json_t *old, const json_t *obj)
+{
+	switch (which) {
+	case INF_NODE:
+		return !same_at(old, obj, "spec.podCIDR") || !same_at(old, obj, "spec.podCIDRs") ||
+		       !same_at(old, obj, "status.addresses");
+	case INF_POD:
+		return !same_at(old, obj, "status.podIP") || !same_at(old, obj, "status.podIPs") ||
+		       !same_at(old, obj, "status.phase");
+	case INF_NS:
+		return false; /* only adds and deletes change the zone */
+	default:
+		return true;
+	}
+}
+
 static void h_update(void *ud, const json_t *old, const json_t *obj)
 {
-	h_add(ud, obj);
+	struct inf_ud *u = ud;
+	if (update_matters(u->which, old, obj))
+		h_add(ud, obj);
 }
 
 static void h_synced(void *ud)
