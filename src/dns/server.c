@@ -269,11 +269,14 @@ static void on_slice(struct dns_server *s, const json_t *obj)
 	const char *t = json_string_value(json_object_get(
 	    api_get(obj, "metadata.annotations"), "endpoints.kubernetes.io/last-change-trigger-time"));
 	int64_t sec = t ? api_time_parse(t) : -1;
+	/* The controller writes nanoseconds ("...:05.123456789Z"): keep the fraction. */
+	const char *dot = t ? strchr(t, '.') : NULL;
+	double frac = dot ? strtod(dot, NULL) : 0;
 	pthread_mutex_lock(&s->mu);
 	if (sec > 0 && s->all_synced && s->ntrig < MAX_TRIG) {
 		bool headless = json_object_get(api_get(obj, "metadata.labels"),
 						"service.kubernetes.io/headless") != NULL;
-		s->trig[s->ntrig++] = (struct trig){(double)sec, headless};
+		s->trig[s->ntrig++] = (struct trig){(double)sec + (frac > 0 && frac < 1 ? frac : 0), headless};
 	}
 	s->dirty = true;
 	pthread_cond_signal(&s->cv);
