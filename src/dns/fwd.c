@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "dns/io.h"
 #include "dns/metrics.h"
 
 #define MAX_UPSTREAMS 8
@@ -24,13 +25,6 @@
 #define CACHE_BUCKETS 16384
 #define RESP_MAX DNS_UDP_MAX
 #define KEY_MAX (DNS_NAME_MAX + 4)
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -295,7 +289,7 @@ static void cache_insert(struct dns_fwd *f, const uint8_t *key, size_t klen, uin
 	e->ttl_offs = c.offs;
 	e->nttl = c.n;
 	e->denial = (msg[3] & 0xf) == DNS_R_NXDOMAIN || !c.any;
-	e->stored_ms = now_ms();
+	e->stored_ms = dns__now_ms();
 	e->expire_ms = e->stored_ms + (uint64_t)ttl * 1000;
 	pthread_mutex_lock(&f->cmu);
 	for (struct centry *o = f->cache[hash % CACHE_BUCKETS]; o; o = o->hnext)
@@ -322,7 +316,7 @@ static size_t cache_get(struct dns_fwd *f, const uint8_t *key, size_t klen, uint
 			bool *denial)
 {
 	size_t len = 0;
-	uint64_t now = now_ms();
+	uint64_t now = dns__now_ms();
 	pthread_mutex_lock(&f->cmu);
 	for (struct centry *e = f->cache[hash % CACHE_BUCKETS]; e; e = e->hnext) {
 		if (e->key_len != klen || memcmp(e->key, key, klen))
@@ -380,7 +374,7 @@ static void send_try(struct dns_fwd *f, struct pend *p)
 	ssize_t n = send(f->fd[p->upstream], p->query, p->query_len, MSG_DONTWAIT);
 	if (n < 0)
 		log_debug("dns: upstream %d: send: %s", p->upstream, strerror(errno));
-	p->deadline_ms = now_ms() + (uint64_t)f->timeout_ms;
+	p->deadline_ms = dns__now_ms() + (uint64_t)f->timeout_ms;
 	dl_append(f, p);
 }
 
@@ -433,7 +427,7 @@ static void submit(struct dns_fwd *f, struct dns_fwd_req *r)
 	p->key_len = klen;
 	p->hash = h;
 	p->id = free_id(f);
-	p->started_ms = now_ms();
+	p->started_ms = dns__now_ms();
 	struct dns_wr w;
 	dns_wr_init(&w, p->query, sizeof(p->query));
 	dns_wr_header(&w, 0, DNS_F_RD, 1, 0, 0, 1);
@@ -470,34 +464,16 @@ static void on_reply(struct dns_fwd *f, int i, const uint8_t *b, size_t n)
 		return;
 	if ((b[2] & 0x02) && !p->tcp_seq && tcp_retry(f, p, b, n) == 0)
 		return; /* truncated: the whole answer comes over TCP (or the UDP one on failure) */
-	dns_metrics_forward((double)(now_ms() - p->started_ms) / 1e3);
+	dns_metrics_forward((double)(dns__now_ms() - p->started_ms) / 1e3);
 	cache_insert(f, p->key, p->key_len, p->hash, b, n);
 	pend_finish(f, p, b, n);
-}
-
-/* Reads exactly n bytes with a deadline; false on EOF, error or timeout. */
-static bool tcp_read(int fd, uint8_t *p, size_t n, uint64_t deadline)
-{
-	size_t got = 0;
-	while (got < n) {
-		uint64_t now = now_ms();
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		if (now >= deadline || poll(&pf, 1, (int)(deadline - now)) != 1)
-			return false;
-		ssize_t r = recv(fd, p + got, n - got, MSG_DONTWAIT);
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-			return false;
-		if (r > 0)
-			got += (size_t)r;
-	}
-	return true;
 }
 
 static void *tcp_main(void *arg)
 {
 	struct tcp_job *j = arg;
 	struct dns_fwd *f = j->f;
-	uint64_t deadline = now_ms() + (uint64_t)f->timeout_ms * 2;
+	uint64_t deadline = dns__now_ms() + (uint64_t)f->timeout_ms * 2;
 	int fd = socket(f->up[j->upstream].ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	uint8_t lb[2] = {(uint8_t)(j->qlen >> 8), (uint8_t)j->qlen};
 	if (fd >= 0 && (connect(fd, (struct sockaddr *)&f->up[j->upstream], f->uplen[j->upstream]) == 0 ||
@@ -505,15 +481,15 @@ static void *tcp_main(void *arg)
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		int e = 0;
 		socklen_t el = sizeof(e);
-		uint64_t now = now_ms();
+		uint64_t now = dns__now_ms();
 		if (now < deadline && poll(&pf, 1, (int)(deadline - now)) == 1 &&
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0 &&
 		    send(fd, lb, 2, MSG_NOSIGNAL | MSG_MORE) == 2 &&
 		    send(fd, j->query, j->qlen, MSG_NOSIGNAL) == (ssize_t)j->qlen &&
-		    tcp_read(fd, lb, 2, deadline)) {
+		    dns__read_full(fd, lb, 2, deadline, -1)) {
 			size_t n = (size_t)(lb[0] << 8 | lb[1]);
 			j->resp = xmalloc(n ? n : 1);
-			if (n >= DNS_HDR_LEN && tcp_read(fd, j->resp, n, deadline)) {
+			if (n >= DNS_HDR_LEN && dns__read_full(fd, j->resp, n, deadline, -1)) {
 				j->rlen = n;
 			} else {
 				free(j->resp);
@@ -567,7 +543,7 @@ static int tcp_retry(struct dns_fwd *f, struct pend *p, const uint8_t *b, size_t
 	p->tc_len = n;
 	/* Its deadline now bounds the TCP attempt too (on_timeouts passes the UDP answer). */
 	dl_remove(f, p);
-	p->deadline_ms = now_ms() + (uint64_t)f->timeout_ms * 2 + 500;
+	p->deadline_ms = dns__now_ms() + (uint64_t)f->timeout_ms * 2 + 500;
 	dl_append(f, p);
 	return 0;
 }
@@ -589,7 +565,7 @@ static void tcp_finish(struct dns_fwd *f, struct tcp_job *j)
 			dns_name_lower(qn, (size_t)ql);
 			ok = !memcmp(qn, p->key, (size_t)ql) && !memcmp(b + off, p->key + ql, 4);
 		}
-		dns_metrics_forward((double)(now_ms() - p->started_ms) / 1e3);
+		dns_metrics_forward((double)(dns__now_ms() - p->started_ms) / 1e3);
 		if (ok) {
 			cache_insert(f, p->key, p->key_len, p->hash, b, n);
 			pend_finish(f, p, b, n);
@@ -603,7 +579,7 @@ static void tcp_finish(struct dns_fwd *f, struct tcp_job *j)
 
 static void on_timeouts(struct dns_fwd *f)
 {
-	uint64_t now = now_ms();
+	uint64_t now = dns__now_ms();
 	while (f->dl_head && f->dl_head->deadline_ms <= now) {
 		struct pend *p = f->dl_head;
 		dl_remove(f, p);
@@ -631,7 +607,7 @@ static void *fwd_main(void *arg)
 	for (;;) {
 		int timeout = -1;
 		if (f->dl_head) {
-			uint64_t now = now_ms();
+			uint64_t now = dns__now_ms();
 			timeout = f->dl_head->deadline_ms > now ? (int)(f->dl_head->deadline_ms - now) : 0;
 		}
 		pfd[0] = (struct pollfd){.fd = f->evfd, .events = POLLIN};

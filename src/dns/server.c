@@ -32,6 +32,7 @@
 #include "base/mem.h"
 #include "client/informer.h"
 #include "dns/fwd.h"
+#include "dns/io.h"
 #include "dns/metrics.h"
 #include "dns/view.h"
 #include "dns/wire.h"
@@ -276,7 +277,8 @@ static void on_slice(struct dns_server *s, const json_t *obj)
 	if (sec > 0 && s->all_synced && s->ntrig < MAX_TRIG) {
 		bool headless = json_object_get(api_get(obj, "metadata.labels"),
 						"service.kubernetes.io/headless") != NULL;
-		s->trig[s->ntrig++] = (struct trig){(double)sec + (frac > 0 && frac < 1 ? frac : 0), headless};
+		s->trig[s->ntrig++] =
+		    (struct trig){(double)sec + (frac > 0 && frac < 1 ? frac : 0), headless};
 	}
 	s->dirty = true;
 	pthread_cond_signal(&s->cv);
@@ -596,25 +598,6 @@ struct conn {
 	struct sockaddr_storage peer;
 };
 
-/* Reads exactly n bytes, waiting at most TCP_IDLE_MS for each piece; false on EOF,
- * error, timeout or stop. */
-static bool read_full(struct dns_server *s, int fd, uint8_t *p, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = s->stopfd, .events = POLLIN}};
-		int rc = poll(pf, 2, TCP_IDLE_MS);
-		if (rc <= 0 || pf[1].revents)
-			return false;
-		ssize_t r = recv(fd, p + got, n - got, MSG_DONTWAIT);
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-			return false;
-		if (r > 0)
-			got += (size_t)r;
-	}
-	return true;
-}
-
 static bool write_full(int fd, const uint8_t *p, size_t n)
 {
 	size_t done = 0;
@@ -644,10 +627,11 @@ static void *conn_main(void *arg)
 	uint8_t *in = xmalloc(DNS_TCP_MAX), *out = xmalloc(DNS_TCP_MAX + 2);
 	while (slot >= 0) {
 		uint8_t lb[2];
-		if (!read_full(s, c->fd, lb, 2))
+		/* RFC 7766: a 2-byte length, then the message; an idle connection is closed. */
+		if (!dns__read_full(c->fd, lb, 2, dns__now_ms() + TCP_IDLE_MS, s->stopfd))
 			break;
 		size_t len = (size_t)(lb[0] << 8 | lb[1]);
-		if (!read_full(s, c->fd, in, len))
+		if (!dns__read_full(c->fd, in, len, dns__now_ms() + TCP_IDLE_MS, s->stopfd))
 			break;
 		struct job *j;
 		struct snap *p = snap_acquire(s, slot);
