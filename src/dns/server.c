@@ -927,6 +927,12 @@ bool dns_server_synced(struct dns_server *s)
 	return v;
 }
 
+static void *informer_free_main(void *arg)
+{
+	informer_free(arg);
+	return NULL;
+}
+
 void dns_server_stop(struct dns_server *s)
 {
 	if (!s)
@@ -942,9 +948,18 @@ void dns_server_stop(struct dns_server *s)
 			pthread_join(s->workers[w].th, NULL);
 	if (s->tcp_started)
 		pthread_join(s->tcp_thread, NULL);
-	/* Informers first: their handlers use the builder's lock. */
+	/* Informers first (their handlers use the builder's lock), all at once: each takes
+	 * up to a second to notice, and the agent's SIGTERM has a budget. */
+	pthread_t ith[NINF];
+	bool ijoin[NINF];
+	for (int i = 0; i < NINF; i++) {
+		ijoin[i] = s->inf[i] && pthread_create(&ith[i], NULL, informer_free_main, s->inf[i]) == 0;
+		if (!ijoin[i])
+			informer_free(s->inf[i]);
+	}
 	for (int i = 0; i < NINF; i++)
-		informer_free(s->inf[i]);
+		if (ijoin[i])
+			pthread_join(ith[i], NULL);
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
 	pthread_cond_signal(&s->cv);
