@@ -948,8 +948,16 @@ void dns_server_stop(struct dns_server *s)
 			pthread_join(s->workers[w].th, NULL);
 	if (s->tcp_started)
 		pthread_join(s->tcp_thread, NULL);
-	/* Informers first (their handlers use the builder's lock), all at once: each takes
-	 * up to a second to notice, and the agent's SIGTERM has a budget. */
+	/* The builder first: it lists the informers. */
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->builder_started)
+		pthread_join(s->builder, NULL);
+	/* Then the informers (their handlers only mark the builder's state dirty, under a
+	 * lock that stays valid), all at once: each takes up to a second to notice, and the
+	 * agent's SIGTERM has a budget. */
 	pthread_t ith[NINF];
 	bool ijoin[NINF];
 	for (int i = 0; i < NINF; i++) {
@@ -960,12 +968,6 @@ void dns_server_stop(struct dns_server *s)
 	for (int i = 0; i < NINF; i++)
 		if (ijoin[i])
 			pthread_join(ith[i], NULL);
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	if (s->builder_started)
-		pthread_join(s->builder, NULL);
 	/* The forwarder completes every job still in flight (UDP replies need the sockets
 	 * open; TCP connections are waiting for theirs). */
 	dns_fwd_free(s->fwd);
