@@ -231,14 +231,15 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 					  "targetPort", port));
 	if (rc < 0)
 		return rc;
+	/* Without a selector: every agent serves DNS on its node, and the controller manager
+	 * writes the Ready nodes as the Endpoints (controller/dnsep.h). */
 	rc = ensure_service(as, "kube-system", "kube-dns", 10,
-			    json_pack("{s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:{s:s, s:{s:s}, s:[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]}}",
+			    json_pack("{s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:{s:s, s:[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]}}",
 				      "apiVersion", "v1", "kind", "Service", "metadata", "labels", "k8s-app", "kube-dns",
-				      "kubernetes.io/name", "CoreDNS", "kubernetes.io/cluster-service", "true", "spec", "type",
-				      "ClusterIP", "selector", "k8s-app", "kube-dns", "ports", "name", "dns", "protocol", "UDP",
+				      "kubernetes.io/name", "svcplane-dns", "kubernetes.io/cluster-service", "true", "spec", "type",
+				      "ClusterIP", "ports", "name", "dns", "protocol", "UDP",
 				      "port", 53, "targetPort", 53, "name", "dns-tcp", "protocol", "TCP", "port", 53,
-				      "targetPort", 53, "name", "metrics", "protocol", "TCP", "port", 9153, "targetPort",
-				      9153));
+				      "targetPort", 53));
 	if (rc < 0)
 		return rc;
 	/* The kubernetes Service's Endpoints: this server's address and port, rewritten at

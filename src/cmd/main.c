@@ -15,6 +15,9 @@
 #include "client/client.h"
 #include "controller/manager.h"
 #include "controller/scheduler.h"
+#include "dns/fwd.h"
+#include "dns/server.h"
+#include <sys/socket.h>
 #include "node/agent.h"
 #include "proxy/proxy.h"
 #include "base/log.h"
@@ -58,7 +61,11 @@ static void usage_server(FILE *f)
 		"  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
 		"                                    (default: every address, and 127.0.0.1)\n"
 		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
-		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf\n"
+		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf, served by\n"
+		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
+		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
+		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -93,6 +100,37 @@ static bool valid_port_range(const char *s)
 	int a, b;
 	char extra;
 	return sscanf(s, "%d-%d%c", &a, &b, &extra) == 2 && a >= 1 && b <= 65535 && a <= b;
+}
+
+/* Splits a comma list into a NULL-terminated array of at most max strings (heap; free
+ * with free_list). Returns NULL when an item is empty or there are too many. */
+static char **split_list(const char *s, int max)
+{
+	char **v = xcalloc((size_t)max + 1, sizeof(char *));
+	int n = 0;
+	const char *p = s;
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == 0 || n == max) {
+			for (int i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return NULL;
+		}
+		v[n++] = xstrndup(p, l);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return v;
+}
+
+static void free_list(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* The node agent's flags that both `server` and `agent` take, validated the same way.
@@ -135,6 +173,29 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->node_ip = v;
+	} else if (!strcmp(flag, "dns-ttl")) {
+		char *end;
+		long t = strtol(v, &end, 10);
+		if (*end || !*v || t < 0 || t > 3600) {
+			fprintf(stderr, "svcplane %s: --dns-ttl: %s is not a number of seconds from 0 to 3600\n", cmd, v);
+			return -1;
+		}
+		ao->dns_ttl = (unsigned)t;
+		ao->dns_ttl_set = true;
+	} else if (!strcmp(flag, "dns-upstream")) {
+		char **l = split_list(v, 8);
+		struct sockaddr_storage ss;
+		unsigned sl;
+		bool ok = l != NULL;
+		for (size_t i = 0; ok && l[i]; i++)
+			ok = dns_upstream_parse(l[i], &ss, &sl) == 0;
+		if (!ok) {
+			fprintf(stderr, "svcplane %s: --dns-upstream: %s is not a list of at most 8 IP[:PORT]\n", cmd, v);
+			free_list(l);
+			return -1;
+		}
+		free_list((char **)ao->dns_upstreams);
+		ao->dns_upstreams = (const char *const *)l;
 	} else {
 		struct ip_addr a;
 		if (ip_parse(v, &a) < 0) {
@@ -161,7 +222,8 @@ static int cmd_server(int argc, char **argv)
 	long long history = 0;
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR };
+	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
+	       O_DNSTTL };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -196,6 +258,9 @@ static int cmd_server(int argc, char **argv)
 		{"kubelet-port", required_argument, 0, O_KPORT},
 		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"nodeport-addresses", required_argument, 0, O_NPADDR},
+		{"dns-upstream", required_argument, 0, O_DNSUP},
+		{"disable-dns", no_argument, 0, O_NODNS},
+		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -209,12 +274,13 @@ static int cmd_server(int argc, char **argv)
 				return 2;
 			continue;
 		}
-		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS) {
-			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP || c == O_DNSTTL) {
+			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
+		case O_NODNS: ao.dns_disable = true; break;
 		case O_NOSCHED: no_sched = true; break;
 		case O_NODENAME: ao.node_name = optarg; break;
 		case O_NOAGENT: no_agent = true; break;
@@ -363,6 +429,16 @@ static int cmd_server(int argc, char **argv)
 		if (!ao.node_ip)
 			ao.node_ip = dip;
 	}
+	/* ClusterFirst pods need no flag: the kube-dns Service's address, the range's 10th. */
+	char cdns[IP_STRLEN];
+	if (rc == 0 && !no_agent && !ao.cluster_dns) {
+		struct cidr r0;
+		char *first = xstrndup(o.service_cluster_ip_range, strcspn(o.service_cluster_ip_range, ","));
+		struct ip_addr tenth;
+		if (cidr_parse(first, &r0, NULL, 0) == 0 && cidr_nth(&r0, 10, &tenth) == 0)
+			ao.cluster_dns = ip_format(&tenth, cdns, sizeof(cdns));
+		free(first);
+	}
 	if (rc == 0 && !no_agent) {
 		agent_dir = ao.data_dir ? NULL : xasprintf("%s/agent", o.data_dir);
 		ao.cfg = &cc;
@@ -395,6 +471,7 @@ static int cmd_server(int argc, char **argv)
 	store_close(st);
 	free(agent_dir);
 	free(url);
+	free_list((char **)ao.dns_upstreams);
 	return 0;
 }
 
@@ -417,7 +494,11 @@ static void usage_agent(FILE *f)
 		"                                    masqueraded (default: none)\n"
 		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
 		"  --cluster-domain DOMAIN           (default cluster.local)\n"
-		"  --cluster-dns IP                  nameserver for ClusterFirst pods\n"
+		"  --cluster-dns IP                  nameserver for ClusterFirst pods, served by this agent\n"
+		"                                    (default: the kube-dns Service's cluster IP)\n"
+		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
+		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
 		"  -v, --verbose                     debug logging\n");
 }
@@ -425,7 +506,7 @@ static void usage_agent(FILE *f)
 static int cmd_agent(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_NPADDR, O_CCIDR };
+	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -441,6 +522,9 @@ static int cmd_agent(int argc, char **argv)
 		{"proxy-mode", required_argument, 0, O_PMODE},
 		{"nodeport-addresses", required_argument, 0, O_NPADDR},
 		{"cluster-cidr", required_argument, 0, O_CCIDR},
+		{"dns-upstream", required_argument, 0, O_DNSUP},
+		{"disable-dns", no_argument, 0, O_NODNS},
+		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -456,12 +540,13 @@ static int cmd_agent(int argc, char **argv)
 				return 2;
 			continue;
 		}
-		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS) {
-			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP || c == O_DNSTTL) {
+			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
+		case O_NODNS: ao.dns_disable = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_TOKEN: token_file = optarg; break;
 		case O_CA: ca = optarg; break;
@@ -544,6 +629,148 @@ static int cmd_agent(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: marking node %s NotReady and stopping (pods keep running)", sig, ao.node_name);
 	agent_stop(ag);
+	free_list((char **)ao.dns_upstreams);
+	return 0;
+}
+
+static void usage_dns(FILE *f)
+{
+	fprintf(f,
+		"usage: svcplane dns [flags]\n"
+		"  --kubeconfig PATH                 the API server to read Services, EndpointSlices, Pods from\n"
+		"  --listen IP[,IP]                  addresses to serve on, UDP and TCP (default 127.0.0.1)\n"
+		"  --port N                          (default 53)\n"
+		"  --cluster-domain DOMAIN           (default cluster.local)\n"
+		"  --dns-ttl N                       TTL of cluster records and negative answers, 0-3600 (default 5)\n"
+		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: the resolv.conf's)\n"
+		"  --resolv-conf PATH                (default /etc/resolv.conf)\n"
+		"  --dns-allow CIDR[,CIDR]           also answer these clients (beyond loopback, nodes, pod CIDRs)\n"
+		"  --dns-allow-any                   answer every client (an open resolver)\n"
+		"  --workers N                       UDP threads (default: one per CPU)\n"
+		"  -v, --verbose                     debug logging\n");
+}
+
+/* Checks a comma list with a parser; prints the error. */
+static bool valid_list(const char *flag, const char *v, int max, bool cidrs)
+{
+	char **l = split_list(v, max);
+	bool ok = l != NULL;
+	for (size_t i = 0; ok && l[i]; i++) {
+		char err[128];
+		struct cidr c;
+		struct ip_addr a;
+		ok = cidrs ? cidr_parse(l[i], &c, err, sizeof(err)) == 0 : ip_parse(l[i], &a) == 0;
+	}
+	free_list(l);
+	if (!ok)
+		fprintf(stderr, "svcplane dns: --%s: %s is not a list of at most %d %s\n", flag, v, max,
+			cidrs ? "CIDRs" : "IP addresses");
+	return ok;
+}
+
+static int cmd_dns(int argc, char **argv)
+{
+	enum { O_KC = 256, O_LISTEN, O_PORT, O_DOMAIN, O_TTL, O_UP, O_RESOLV, O_ALLOW, O_ANY, O_WORKERS };
+	static const struct option opts[] = {
+		{"kubeconfig", required_argument, 0, O_KC},
+		{"listen", required_argument, 0, O_LISTEN},
+		{"port", required_argument, 0, O_PORT},
+		{"cluster-domain", required_argument, 0, O_DOMAIN},
+		{"dns-ttl", required_argument, 0, O_TTL},
+		{"dns-upstream", required_argument, 0, O_UP},
+		{"resolv-conf", required_argument, 0, O_RESOLV},
+		{"dns-allow", required_argument, 0, O_ALLOW},
+		{"dns-allow-any", no_argument, 0, O_ANY},
+		{"workers", required_argument, 0, O_WORKERS},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *kc = NULL, *listen = "127.0.0.1", *up = NULL, *allow = NULL;
+	struct dns_server_opts o = {.zone = "cluster.local", .port = 53};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		char *end;
+		long v;
+		switch (c) {
+		case O_KC: kc = optarg; break;
+		case O_LISTEN: listen = optarg; break;
+		case O_DOMAIN: o.zone = optarg; break;
+		case O_UP: up = optarg; break;
+		case O_RESOLV: o.resolv_conf = optarg; break;
+		case O_ALLOW: allow = optarg; break;
+		case O_ANY: o.allow_any = true; break;
+		case O_PORT:
+		case O_TTL:
+		case O_WORKERS:
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < (c == O_TTL ? 0 : 1) ||
+			    v > (c == O_PORT ? 65535 : c == O_TTL ? 3600 : 32)) {
+				fprintf(stderr, "svcplane dns: --%s: %s is out of range (%s)\n",
+					c == O_PORT ? "port" : c == O_TTL ? "dns-ttl" : "workers", optarg,
+					c == O_PORT ? "1-65535" : c == O_TTL ? "0-3600" : "1-32");
+				return 2;
+			}
+			if (c == O_PORT)
+				o.port = (int)v;
+			else if (c == O_TTL)
+				o.ttl = (uint32_t)v, o.ttl_set = true;
+			else
+				o.workers = (int)v;
+			break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage_dns(stdout); return 0;
+		default: usage_dns(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcplane dns: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	if (!valid_list("listen", listen, 8, false) || (allow && !valid_list("dns-allow", allow, 16, true)))
+		return 2;
+	char **lv = split_list(listen, 8), **uv = up ? split_list(up, 8) : NULL, **av = allow ? split_list(allow, 16) : NULL;
+	if (up && !uv) {
+		fprintf(stderr, "svcplane dns: --dns-upstream: %s is not a list of at most 8 upstreams\n", up);
+		free_list(lv);
+		free_list(av);
+		return 2;
+	}
+	struct client_config cc;
+	client_config_init(&cc);
+	char err[512] = "";
+	if (client_config_load(kc, NULL, &cc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "svcplane dns: %s\n", err);
+		client_config_fini(&cc);
+		free_list(lv), free_list(uv), free_list(av);
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	o.cfg = &cc;
+	o.listen = (const char *const *)lv;
+	o.upstreams = (const char *const *)uv;
+	o.allow = (const char *const *)av;
+	struct dns_server *ds = NULL;
+	int rc = dns_server_start(&o, &ds, err, sizeof(err));
+	client_config_fini(&cc);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane dns: %s\n", err);
+		free_list(lv), free_list(uv), free_list(av);
+		return 1;
+	}
+	printf("svcplane dns ready: %s port %d, zone %s\n", listen, o.port, o.zone);
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: stopping the DNS server", sig);
+	dns_server_stop(ds);
+	free_list(lv), free_list(uv), free_list(av);
 	return 0;
 }
 
@@ -554,6 +781,7 @@ static void usage(FILE *f)
 		   "  server     API server, store and controllers\n"
 		   "  agent      node agent: registers the node, runs its pods\n"
 		   "  ctl        command-line client (get, apply, delete, describe)\n"
+		   "  dns        the cluster DNS server alone, fed by the API\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
 }
@@ -569,6 +797,8 @@ int main(int argc, char **argv)
 		return cmd_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "agent"))
 		return cmd_agent(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dns"))
+		return cmd_dns(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -45,6 +45,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "controller/dnsep.h"
 #include "controller/endpoints.h"
 #include "controller/ipam.h"
 #include "controller/mirror.h"
@@ -114,6 +115,8 @@ static void svc_changed(void *ud, const json_t *obj, bool deleted)
 	ix_svc_set(m, sk, ns, deleted ? NULL : obj);
 	free(sk);
 	enqueue_svc(m, ns, name);
+	if (!strcmp(ns, CTRL_DNS_NAMESPACE) && !strcmp(name, CTRL_DNS_SERVICE))
+		enqueue(m, "dns/");
 	char *k = xasprintf("mirror/%s/%s", ns, name);
 	enqueue(m, k);
 	free(k);
@@ -436,6 +439,7 @@ static void node_changed(void *ud, const json_t *o)
 	char *k = xasprintf("node/%s", api_str(o, "metadata.name") ?: "");
 	enqueue(ud, k);
 	free(k);
+	enqueue(ud, "dns/"); /* the kube-dns Endpoints list the Ready nodes */
 }
 static void node_add(void *ud, const json_t *o) { node_changed(ud, o); }
 static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; node_changed(ud, o); }
@@ -457,11 +461,18 @@ static bool own_write(struct ctrl_manager *m, const char *kind, const json_t *ob
 
 static void ep_changed(void *ud, const json_t *o)
 {
-	if (own_write(ud, "Endpoints", o))
+	const char *ns = api_str(o, "metadata.namespace") ?: "", *name = api_str(o, "metadata.name") ?: "";
+	bool kube_dns = !strcmp(ns, CTRL_DNS_NAMESPACE) && !strcmp(name, CTRL_DNS_SERVICE);
+	/* Our own write needs no reconcile, except kube-dns's, which is mirrored into its slice
+	 * once the informer has it. */
+	bool own = own_write(ud, "Endpoints", o);
+	if (own && !kube_dns)
 		return;
-	char *k = xasprintf("mirror/%s/%s", api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.name") ?: "");
+	char *k = xasprintf("mirror/%s/%s", ns, name);
 	enqueue(ud, k);
 	free(k);
+	if (kube_dns && !own)
+		enqueue(ud, "dns/"); /* repair someone else's edit */
 }
 static void ep_add(void *ud, const json_t *o) { ep_changed(ud, o); }
 static void ep_update(void *ud, const json_t *old, const json_t *o) { (void)old; ep_changed(ud, o); }
@@ -696,6 +707,28 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 	return rc;
 }
 
+/* Writes desired (may be NULL: nothing to do) over cur (NULL: create) unless equal. */
+static int write_endpoints(struct ctrl_manager *m, const char *ns, json_t *desired, const json_t *cur)
+{
+	if (!desired || (cur && ctrl_endpoints_equal(desired, cur)))
+		return 0;
+	json_object_set_new(desired, "apiVersion", json_string("v1"));
+	json_object_set_new(desired, "kind", json_string("Endpoints"));
+	char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);
+	int r;
+	if (cur) {
+		json_object_set_new(api_obj(desired, "metadata"), "resourceVersion",
+				    json_string(api_str(cur, "metadata.resourceVersion") ?: ""));
+		char *path = xasprintf("%s/%s", coll, api_str(cur, "metadata.name") ?: "");
+		r = write_obj(m, "PUT", path, desired);
+		free(path);
+	} else {
+		r = write_obj(m, "POST", coll, desired);
+	}
+	free(coll);
+	return r;
+}
+
 static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, const char *trigger)
 {
 	char key[600];
@@ -730,22 +763,9 @@ static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, co
 		json_decref(existing);
 		json_decref(nodes);
 		json_t *desired = ctrl_endpoints_desired(svc, pods, cur_ep, trigger);
-		if (desired && (!cur_ep || !ctrl_endpoints_equal(desired, cur_ep))) {
-			json_object_set_new(desired, "apiVersion", json_string("v1"));
-			json_object_set_new(desired, "kind", json_string("Endpoints"));
-			int r;
-			if (cur_ep) {
-				json_object_set_new(api_obj(desired, "metadata"), "resourceVersion",
-						    json_string(api_str(cur_ep, "metadata.resourceVersion") ?: ""));
-				r = write_obj(m, "PUT", ep_path, desired);
-			} else {
-				char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);
-				r = write_obj(m, "POST", coll, desired);
-				free(coll);
-			}
-			if (r < 0)
-				rc = r;
-		}
+		int r = write_endpoints(m, ns, desired, cur_ep);
+		if (r < 0)
+			rc = r;
 		json_decref(desired);
 		json_decref(pods);
 	} else {
@@ -765,6 +785,21 @@ static int sync_svc(struct ctrl_manager *m, const char *ns, const char *name, co
 out:
 	free(ep_path);
 	json_decref(cur_ep);
+	json_decref(svc);
+	return rc;
+}
+
+/* kube-dns: its Endpoints are the Ready nodes (controller/dnsep.h). */
+static int sync_dns(struct ctrl_manager *m)
+{
+	json_t *svc = informer_get(m->svcs, CTRL_DNS_NAMESPACE, CTRL_DNS_SERVICE);
+	json_t *cur = informer_get(m->eps, CTRL_DNS_NAMESPACE, CTRL_DNS_SERVICE);
+	json_t *nodes = informer_list(m->nodes, NULL);
+	json_t *desired = ctrl_dns_endpoints_desired(svc, nodes, cur);
+	int rc = write_endpoints(m, CTRL_DNS_NAMESPACE, desired, cur);
+	json_decref(desired);
+	json_decref(nodes);
+	json_decref(cur);
 	json_decref(svc);
 	return rc;
 }
@@ -884,6 +919,8 @@ static void *work(void *arg)
 			*b = '/';
 		} else if (!strncmp(key, "node/", 5)) {
 			rc = sync_node(m, key + 5);
+		} else if (!strcmp(key, "dns/")) {
+			rc = sync_dns(m);
 		}
 		pthread_mutex_lock(&m->mu);
 		json_int_t n = json_integer_value(json_object_get(meta, "n"));

@@ -24,10 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/object.h"
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "dns/server.h"
 #include "node/logsrv.h"
 #include "node/nodecert.h"
 #include "node/masq.h"
@@ -117,12 +119,46 @@ static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts 
 	return p;
 }
 
+/* Cluster DNS for this node's pods (the logic is dns/server.c): the nameserver defaults
+ * to the kube-dns Service's cluster IP, which goes on "lo" so that pods reach a server
+ * on this node without a proxy. A node where it cannot serve (port taken) logs why and
+ * runs without. */
+static void agent_dns_start(struct agent *a, const struct agent_opts *o)
+{
+	struct ip_addr ip;
+	if (!a->cluster_dns) {
+		json_t *kd = informer_get(a->svcs, "kube-system", "kube-dns");
+		const char *v = kd ? api_str(kd, "spec.clusterIP") : NULL;
+		if (v && ip_parse(v, &ip) == 0)
+			a->cluster_dns = xstrdup(v);
+		json_decref(kd);
+	}
+	if (o->dns_disable || !a->cluster_dns || ip_parse(a->cluster_dns, &ip) < 0)
+		return;
+	int rc = node_addr_add(a->nl, "lo", &ip, ip.family == 4 ? 32 : 128, 0);
+	if (rc < 0 && rc != -EEXIST)
+		log_warn("agent: adding %s to lo: %s", a->cluster_dns, strerror(-rc));
+	const char *listen[] = {a->cluster_dns, a->node_ip, NULL}, *ips[] = {a->cluster_dns, NULL};
+	struct dns_server_opts d = {.cfg = &a->cfg, .zone = a->cluster_domain, .listen = listen,
+				    .upstreams = o->dns_upstreams, .dns_ips = ips, .ttl = o->dns_ttl,
+				    .ttl_set = o->dns_ttl_set};
+	char err[256];
+	if (dns_server_start(&d, &a->dns, err, sizeof(err)) < 0)
+		log_warn("agent: no cluster DNS on this node: %s", err);
+}
+
 static int node_services_start(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	/* A proxy that cannot run (no nftables, say) is logged, and pods still run. */
-	a->proxy = agent_proxy_start(a, o);
+	agent_dns_start(a, o);
+	/* With DNS served here, the proxy leaves local pods' port 53 to the cluster DNS
+	 * address to this node (NOTRACK) instead of balancing it over every node. A proxy
+	 * that cannot run (no nftables, say) is logged, and pods still run. */
+	struct agent_opts po = *o;
+	if (a->dns && !po.proxy_local_dns)
+		po.proxy_local_dns = a->cluster_dns;
+	a->proxy = agent_proxy_start(a, &po);
 	return 0;
 }
 
@@ -130,6 +166,8 @@ static void node_services_stop(struct agent *a)
 {
 	proxy_stop(a->proxy);
 	a->proxy = NULL;
+	dns_server_stop(a->dns);
+	a->dns = NULL;
 }
 
 /* ---- the loop ---- */

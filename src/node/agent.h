@@ -64,10 +64,16 @@ struct agent_opts {
 					  * global IPv6 address of the interface holding the IPv4 */
 	const char *data_dir;		 /* state (pods, ipam, logs); created */
 	const char *cluster_domain;	 /* default "cluster.local" */
-	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = none */
+	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = the kube-dns
+					  * Service's cluster IP (none when it has none) */
 	int heartbeat_s;		 /* default 10 */
 	int kubelet_port;		 /* the log endpoint's port (node/logsrv.h): 0 = 10250,
 					  * -1 = none */
+	const char *const *dns_upstreams; /* cluster DNS: resolvers for other names (NULL-terminated);
+					   * NULL = the nameservers of /etc/resolv.conf */
+	bool dns_disable;		 /* serve no cluster DNS on this node */
+	bool dns_ttl_set;		 /* dns_ttl given (else 5 s, CoreDNS's default) */
+	unsigned dns_ttl;		 /* TTL of cluster records and negative answers, 0..3600 */
 	const char *proxy_mode;		 /* nftables (default), iptables or userspace: the
 					  * Service proxy's mode (validated; the proxy is a
 					  * separate part, see docs/DESIGN.md) */
@@ -82,7 +88,9 @@ struct agent;
 
 /* Registers the Node (create, or adopt an existing one), starts the informers and waits
  * for their first lists (10 s at most), re-adopts the runtime state and starts the agent
- * thread. Blocks for the API round trips. Returns 0 with *out, or a negative errno with
+ * thread. Unless dns_disable, it also serves cluster DNS (dns/server.h) on UDP and TCP
+ * port 53 of the cluster DNS IP (added to "lo") and of the node IP; a node where that
+ * fails (port taken) logs why and runs without. Blocks for the API round trips. Returns 0 with *out, or a negative errno with
  * the reason in err. */
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen);
 

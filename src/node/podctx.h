@@ -114,6 +114,7 @@ struct agent {
 	char kernel[128], os_image[128];
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
 	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
+	struct dns_server *dns;	    /* cluster DNS for this node's pods (dns/server.h), or NULL */
 	int kubelet_port;
 	/* pods (pods.c) */
 	char *host_resolv;

@@ -142,6 +142,20 @@ need_cluster() {
 	flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
 }
 
+# cluster_teardown PID...: for tests on tests/integ/cluster.sh: kills the given processes
+# and every pod process, deletes the pod netns, takes the cluster down, then cleanup.
+cluster_teardown() {
+	local p ns
+	for p in "$@"; do kill -9 "$p" 2>/dev/null; done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
+		# shellcheck disable=SC2046
+		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+		ip netns delete "$ns" 2>/dev/null
+	done
+	"$(dirname "${BASH_SOURCE[0]}")/cluster.sh" down >/dev/null 2>&1
+	cleanup
+}
+
 finish() {
 	# A sanitizer report or a crash in any server run of this script is a failure.
 	if grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|LeakSanitizer' "$T_DIR/server.err" 2>/dev/null; then

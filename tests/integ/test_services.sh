@@ -10,7 +10,7 @@ K=kubectl
 start_server || { fail "server starts"; finish; exit 1; }
 
 expect_out "kubernetes Service has the first IP" '^kubernetes +ClusterIP +198\.19\.0\.1 +<none> +443/TCP' $K get svc kubernetes
-expect_out "kube-dns has the tenth IP and its ports" '^kube-dns +ClusterIP +198\.19\.0\.10 +<none> +53/UDP,53/TCP,9153/TCP' $K get svc -n kube-system kube-dns
+expect_out "kube-dns has the tenth IP and its ports" '^kube-dns +ClusterIP +198\.19\.0\.10 +<none> +53/UDP,53/TCP ' $K get svc -n kube-system kube-dns
 expect_out "kubernetes Endpoints point at the server" "^kubernetes +127\.0\.0\.1:$PORT" $K get endpoints kubernetes
 
 check "seed manifests apply" $K apply -f $M/seed-types.yaml -f $M/seed-clientip.yaml -f $M/svc-a.yaml
