@@ -34,7 +34,6 @@
  * read-only after start, so no locks.
  */
 #include "node/logsrv.h"
-#include "proxy/proxy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,10 +52,12 @@
 #include "api/object.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "dns/metrics.h"
 #include "http/http.h"
 #include "http/pki.h"
 
 #include "node/logsrv_internal.h"
+#include "proxy/proxy.h"
 
 #define FOLLOW_POLL_MS 150
 #define READ_BLOCK 65536
@@ -519,10 +520,11 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	struct node_logsrv *s = ud;
 	if (!authorized(s, c, r))
 		return send_text(c, 401, "Unauthorized");
-	if (!strcmp(r->path, "/metrics")) { /* the Service proxy's, as kube-proxy's metrics port */
+	if (!strcmp(r->path, "/metrics")) { /* the Service proxy's and cluster DNS's */
 		struct buf b;
 		buf_init(&b);
 		proxy_metrics_write(&b);
+		dns_metrics_write(&b);
 		http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data ? b.data : "", b.len);
 		return buf_fini(&b);
 	}
