@@ -32,6 +32,7 @@
 set -u
 PREFIX=svcp
 BR=${PREFIX}-br0
+GUARD=${PREFIX}_guard
 MAX_NODES=20
 # Bounded waits: processes to die, in 0.05 s steps.
 KILL_STEPS=100
@@ -85,6 +86,7 @@ cmd_down() {
 	if ip link show "$BR" >/dev/null 2>&1; then
 		ip link del "$BR" 2>/dev/null || rc=1
 	fi
+	nft delete table inet "$GUARD" 2>/dev/null
 	[ -z "$(list_nodes)" ] || rc=1
 	return $rc
 }
@@ -116,6 +118,23 @@ up_node() { # up_node I V6: builds one node; fails on the first step that fails
 	in_node "$i" sh -c 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ ! -e $f ] || echo 1 > $f' || return 1
 }
 
+# guard_up: nothing from the cluster leaves for an address outside the test ranges, even
+# if the host forwards (a node's DNS forwarder would otherwise follow the host's
+# resolv.conf): forwarded packets from the bridge to anything but 198.18.0.0/15 and
+# 2001:db8::/32 are rejected at once (bridged traffic between nodes is not touched).
+guard_up() {
+	command -v nft >/dev/null || return 0
+	nft -f - <<EOF
+table inet $GUARD {
+	chain forward {
+		type filter hook forward priority -10; policy accept;
+		iifname "$BR" oifname != "$BR" ip daddr != 198.18.0.0/15 reject with icmpx admin-prohibited
+		iifname "$BR" oifname != "$BR" ip6 daddr != 2001:db8::/32 reject with icmpx admin-prohibited
+	}
+}
+EOF
+}
+
 cmd_up() {
 	need_root
 	local n=${1:-}
@@ -134,6 +153,7 @@ cmd_up() {
 			{ [ $v6 = 0 ] || ip addr add 2001:db8::1/64 dev "$BR" nodad; } &&
 			ip link set "$BR" up
 	} || { cmd_down; die "could not create bridge $BR"; }
+	guard_up || { cmd_down; die "could not install the $GUARD table"; }
 	for i in $(seq 1 "$n"); do
 		up_node "$i" "$v6" || { cmd_down; die "could not build node $(node_ns "$i")"; }
 	done
