@@ -190,5 +190,13 @@ expect_out "its hostname record is gone too (NXDOMAIN)" 'status: NXDOMAIN' inpod
 expect_out "a node queries its own node IP" "^$SVC_IP\$" nsenter --net=/run/netns/svcp-n2 dig +short @198.18.0.12 my-svc.default.svc.cluster.local
 expect_out "a client outside the pod and node networks is REFUSED" 'status: REFUSED' dig +time=2 +tries=1 @198.18.0.12 my-svc.default.svc.cluster.local
 
+# The DNS server's metrics on the agent's kubelet port, beside the proxy's (CoreDNS's names).
+TOKEN=$(cat "$T_DIR/data/token")
+expect_out "agent /metrics: DNS requests by type and rcode" \
+	'coredns_dns_requests_total\{proto="udp",type="A"\} [1-9].*coredns_dns_responses_total\{rcode="NOERROR"\} [1-9]' \
+	sh -c "curl -sSk --max-time 5 -H 'Authorization: Bearer $TOKEN' https://198.18.0.12:10250/metrics | tr '\\n' ' '"
+expect_out "agent /metrics needs a credential" '401' \
+	curl -sk --max-time 5 -o /dev/null -w '%{http_code}' https://198.18.0.12:10250/metrics
+
 for f in "$T_DIR"/agent*.err; do cat "$f" >>"$T_DIR/server.err"; done
 finish
