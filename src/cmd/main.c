@@ -14,6 +14,7 @@
 #include "base/cidr.h"
 #include "client/client.h"
 #include "controller/manager.h"
+#include "controller/wlmanager.h"
 #include "controller/scheduler.h"
 #include "node/agent.h"
 #include "base/log.h"
@@ -318,6 +319,9 @@ static int cmd_server(int argc, char **argv)
 		co.cluster_cidr = o.cluster_cidr;
 		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
 	}
+	struct ctrl_workloads *wl = NULL;
+	if (rc == 0 && !no_controllers)
+		rc = ctrl_workloads_start(&cc, &wl, err, sizeof(err));
 	struct sched *sc = NULL;
 	if (rc == 0 && !no_sched)
 		rc = sched_start(&cc, &sc, err, sizeof(err));
@@ -349,6 +353,7 @@ static int cmd_server(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
 		sched_stop(sc);
+		ctrl_workloads_stop(wl);
 		ctrl_manager_stop(cm);
 		apiserver_stop(as);
 		store_close(st);
@@ -363,6 +368,7 @@ static int cmd_server(int argc, char **argv)
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
 	sched_stop(sc);
+	ctrl_workloads_stop(wl);
 	ctrl_manager_stop(cm);
 	apiserver_stop(as);
 	store_close(st);
