@@ -745,7 +745,9 @@ static int sync_fin(struct ctrl_workloads *w, const struct wl_kind *k, const cha
 		} else {
 			left = true;
 			if (!api_get(d, "metadata.deletionTimestamp")) {
-				json_t *opts = json_pack("{s:s}", "propagationPolicy", "Foreground");
+				/* ReplicaSets wait for their pods in turn; pods own nothing. */
+				bool rs = json_is_true(json_object_get(item, "rs"));
+				json_t *opts = json_pack("{s:s}", "propagationPolicy", rs ? "Foreground" : "Background");
 				int r = call(w, "DELETE", path, "application/json", opts, NULL);
 				json_decref(opts);
 				if (r < 0 && r != -ENOENT)
