@@ -7,6 +7,7 @@
  *   "gc/<ns>/<uid>"    the owner with this uid is gone: delete what it controlled
  *   "fin/<kind>/<ns>/<name>"  an owner being deleted with the orphan or foregroundDeletion
  *                      finalizer: release or delete its dependents, then drop the finalizer
+ *   "podfin/<ns>/<name>"  a pod deleted with either finalizer: it has no dependents, drop it
  *   "sa/<ns>"          the namespace's default ServiceAccount
  *
  * Expectations (as client-go's ControllerExpectations): after a sync creates or deletes
@@ -159,6 +160,8 @@ static void pod_update(void *ud, const json_t *old, const json_t *o)
 {
 	struct ctrl_workloads *w = ud;
 	enqueue_owners(w, o);
+	if (api_get(o, "metadata.deletionTimestamp") && json_array_size(api_get(o, "metadata.finalizers")))
+		enqueue_obj(w, "podfin", o);
 	if (!json_equal(api_get(old, "metadata.labels"), api_get(o, "metadata.labels")))
 		enqueue_adopters(w, o);
 }
@@ -781,6 +784,38 @@ out:
 	return rc;
 }
 
+/* A pod deleted with propagationPolicy Foreground or Orphan: it owns nothing, so the
+ * collector's finalizer comes off at once (other finalizers stay). */
+static int sync_pod_fin(struct ctrl_workloads *w, const char *ns, const char *name)
+{
+	json_t *o = informer_get(w->pods, ns, name);
+	if (!o)
+		return 0;
+	json_t *fins = api_get(o, "metadata.finalizers");
+	int rc = 0;
+	if (api_get(o, "metadata.deletionTimestamp") && (has_str(fins, "orphan") || has_str(fins, "foregroundDeletion"))) {
+		json_t *keep = json_array();
+		size_t i;
+		json_t *f;
+		json_array_foreach(fins, i, f)
+		{
+			const char *s = json_string_value(f) ?: "";
+			if (strcmp(s, "orphan") && strcmp(s, "foregroundDeletion"))
+				json_array_append(keep, f);
+		}
+		json_t *body = json_pack("{s:{s:s, s:o}}", "metadata", "resourceVersion",
+					 api_str(o, "metadata.resourceVersion") ?: "", "finalizers", keep);
+		char *path = pod_path(ns, name);
+		rc = merge_patch(w, path, body);
+		if (rc == -ENOENT)
+			rc = 0;
+		free(path);
+		json_decref(body);
+	}
+	json_decref(o);
+	return rc;
+}
+
 static int sync_sa(struct ctrl_workloads *w, const char *ns)
 {
 	json_t *n = informer_get(w->nss, "", ns);
@@ -865,6 +900,8 @@ static int dispatch(struct ctrl_workloads *w, char *key)
 			*a = 0;
 			if (!strcmp(kind, "gc"))
 				rc = sync_gc(w, ns, name);
+			else if (!strcmp(kind, "podfin"))
+				rc = sync_pod_fin(w, ns, name);
 			else if (!strcmp(kind, "deploy"))
 				rc = sync_deploy(w, full, ns, name);
 			else if (!strcmp(kind, "sts"))

@@ -378,10 +378,15 @@ void ctrl_rolling_step(int replicas, int surge, int unavailable, int new_spec, i
 	*old_down = down;
 }
 
-static json_t *template_without_hash(const json_t *rs)
+/* A template as EqualIgnoreHash compares them: without the hash label, and with a null
+ * creationTimestamp the same as none (kubectl rollout undo sends one). */
+static json_t *template_normalized(const json_t *tmpl)
 {
-	json_t *t = json_deep_copy(api_get(rs, "spec.template"));
-	json_t *labels = api_get(t, "metadata.labels");
+	json_t *t = json_deep_copy(tmpl);
+	json_t *meta = json_object_get(t, "metadata");
+	if (json_is_null(json_object_get(meta, "creationTimestamp")))
+		json_object_del(meta, "creationTimestamp");
+	json_t *labels = json_object_get(meta, "labels");
 	if (labels)
 		json_object_del(labels, HASH_LABEL);
 	return t;
@@ -450,18 +455,20 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 	long max_rev = 0;
 	size_t i;
 	json_t *rs;
+	json_t *want = template_normalized(tmpl);
 	json_array_foreach(rss, i, rs)
 	{
 		long r = revision_of(rs);
 		if (r > max_rev)
 			max_rev = r;
-		json_t *t = template_without_hash(rs);
-		if (!newrs && json_equal(t, tmpl))
+		json_t *t = template_normalized(api_get(rs, "spec.template"));
+		if (!newrs && json_equal(t, want))
 			newrs = rs;
 		else
 			json_array_append(old, rs);
 		json_decref(t);
 	}
+	json_decref(want);
 	size_t nold = json_array_size(old);
 	json_t **ov = xcalloc(nold ? nold : 1, sizeof(*ov));
 	for (i = 0; i < nold; i++)

@@ -278,6 +278,21 @@ TEST(workloads_deployment_creates_then_rolls)
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
 	ASSERT_INT_EQ(json_integer_value(json_object_get(p.scale, json_string_value(json_object_get(json_object_get(rs1, "metadata"), "name")))), 2);
 	ctrl_deploy_plan_fini(&p);
+	/* Rollback (kubectl rollout undo sends creationTimestamp: null): the first ReplicaSet
+	 * is reused and becomes revision 3. */
+	json_decref(d);
+	d = deployment(ru, 3, "img:1");
+	json_object_set_new(json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "metadata"),
+			    "creationTimestamp", json_null());
+	json_object_set_new(json_object_get(json_object_get(rs1, "metadata"), "annotations"), "deployment.kubernetes.io/revision",
+			    json_string("1"));
+	json_object_set_new(json_object_get(json_object_get(rs2, "metadata"), "annotations"), "deployment.kubernetes.io/revision",
+			    json_string("2"));
+	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
+	ASSERT(p.create_rs == NULL);
+	ASSERT_STR_EQ(p.revision, "3");
+	ASSERT_INT_EQ(json_object_size(p.annotate), 1);
+	ctrl_deploy_plan_fini(&p);
 	json_decref(rss);
 	json_decref(d);
 }
