@@ -180,6 +180,8 @@ static void agent_free(struct agent *a)
 	informer_free(a->pods);
 	informer_free(a->nodes);
 	informer_free(a->svcs);
+	informer_free(a->cms);
+	informer_free(a->secrets);
 	while (a->list) {
 		struct apod *p = a->list;
 		a->list = p->next;
@@ -390,14 +392,18 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	struct informer_handlers hn = {.on_add = node_add, .on_update = node_update, .on_delete = node_add,
 				       .on_synced = nodes_changed};
 	struct informer_handlers hs = {0};
+	/* A ConfigMap or Secret change may let a pod's container start (node/envsrc.h). */
+	struct informer_handlers hc = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add};
 	a->pods = informer_new(&a->cfg, path, &hp, a);
 	free(path);
 	a->nodes = informer_new(&a->cfg, "/api/v1/nodes", &hn, a);
 	a->svcs = informer_new(&a->cfg, "/api/v1/services", &hs, a);
-	struct informer *all[] = {a->pods, a->nodes, a->svcs};
-	for (size_t i = 0; i < 3; i++)
+	a->cms = informer_new(&a->cfg, "/api/v1/configmaps", &hc, a);
+	a->secrets = informer_new(&a->cfg, "/api/v1/secrets", &hc, a);
+	struct informer *all[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	for (size_t i = 0; i < 5; i++)
 		informer_start(all[i]);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		if (!informer_wait_synced(all[i], 10000)) {
 			rc = -ETIMEDOUT;
 			snprintf(err, errlen, "informers did not sync within 10 s");

@@ -72,6 +72,8 @@ struct apod {
 	char *net_err; /* why the network is not set up (a status message) */
 	int64_t retry_ms;
 	json_t *svc_env;
+	json_t *env_sources; /* ConfigMaps, Secrets the pod reads (node/envsrc.h), or NULL */
+	char *env_fp;	     /* fingerprint of env_sources given to the runtime */
 	json_t *last_status; /* what we last wrote */
 	char start_time[40];
 	int64_t hold_ms;   /* adopted: no status writes before the first readiness results */
@@ -93,6 +95,7 @@ struct agent {
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct informer *pods, *nodes, *svcs;
+	struct informer *cms, *secrets; /* for pods' env (node/envsrc.h); secrets stay in memory */
 	struct node_rt *rt;
 	struct node_nl *nl;
 	pthread_t th;

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "node/envsrc.h"
 #include "node/netlink.h"
 #include "node/netns.h"
 #include "node/podfiles.h"
@@ -25,8 +26,31 @@
 #include "node/runtime.h"
 #include "node/status.h"
 
-/* Starts the pod: network, files, env, runtime. Retried later while the network fails. */
-static void pod_start(struct agent *a, struct apod *p)
+static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
+{
+	struct agent *a = ud;
+	return informer_get(strcmp(kind, "secrets") ? a->cms : a->secrets, ns, name);
+}
+
+/* The ConfigMaps and Secrets p's environment reads, as now cached; true when they differ
+ * from what the runtime was given (p->env_fp). */
+static bool env_sources_changed(struct agent *a, struct apod *p)
+{
+	json_t *src = node_envsrc_collect(p->pod, source_get, a, sysconf(_SC_NPROCESSORS_ONLN),
+					  (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
+	char *fp = src ? json_dumps(src, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	bool changed = (fp || p->env_fp) && (!fp || !p->env_fp || strcmp(fp, p->env_fp));
+	json_decref(p->env_sources);
+	p->env_sources = src;
+	free(p->env_fp);
+	p->env_fp = fp;
+	return changed;
+}
+
+/* Starts the pod: network, files, env, runtime. Retried later while the network fails.
+ * With refresh, the pod runs already: only what the runtime keeps for (re)starts is given
+ * again (a ConfigMap or Secret its environment reads has changed). */
+static void pod_start(struct agent *a, struct apod *p, bool refresh)
 {
 	if (agent__now_ms() < p->retry_ms)
 		return;
@@ -80,14 +104,17 @@ static void pod_start(struct agent *a, struct apod *p)
 				 .hosts = hosts,
 				 .hostname = kname,
 				 .service_env = p->svc_env,
+				 .env_sources = p->env_sources,
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
 				 .log_dir = logdir};
+	if (!refresh)
+		env_sources_changed(a, p);
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
 		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
-	} else {
+	} else if (!refresh) {
 		p->running = true;
 		const char *st = api_str(p->pod, "status.startTime");
 		if (st)
@@ -216,8 +243,10 @@ void agent__pods_reconcile(struct agent *a)
 			continue;
 		}
 		if (!p->gone && !terminating && !p->running) {
-			pod_start(a, p);
+			pod_start(a, p, false);
 			agent__pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
+		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) && env_sources_changed(a, p)) {
+			pod_start(a, p, true);
 		}
 		pp = &p->next;
 	}

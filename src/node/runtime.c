@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "node/envsrc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -77,6 +78,7 @@ struct rt_pod {
 	int netns_fd;
 	char *hostname, *log_dir, *pod_ip, *host_ip;
 	json_t *service_env;
+	json_t *env_sources;
 	bool have_resolv, have_hosts;
 	bool stopping;
 	struct ctr *ctrs;
@@ -447,7 +449,7 @@ static int field_ref(const json_t *pod, const char *path, const char *pod_ip, co
 }
 
 char **node_rt_container_env(const json_t *pod, const json_t *container, const json_t *service_env,
-			     const char *hostname, const char *pod_ip, const char *host_ip,
+			     const json_t *env_sources, const char *hostname, const char *pod_ip, const char *host_ip,
 			     char *err, size_t errlen)
 {
 	struct envlist svc = {0}, mine = {0};
@@ -461,8 +463,12 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 			env_set(&svc, n, val ? val : "");
 	}
 	if (json_array_size(json_object_get(container, "envFrom"))) {
-		snprintf(err, errlen, "envFrom is not supported by this node runtime");
-		goto out;
+		json_t *from = node_envsrc_env_from(env_sources, pod, container, err, errlen);
+		if (!from)
+			goto out;
+		json_array_foreach(from, i, v)
+			env_set(&mine, json_string_value(json_array_get(v, 0)), json_string_value(json_array_get(v, 1)));
+		json_decref(from);
 	}
 	json_array_foreach(json_object_get(container, "env"), i, v) {
 		const char *n = json_string_value(json_object_get(v, "name"));
@@ -487,21 +493,22 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 				env_set(&mine, n, res);
 				continue;
 			}
-			const char *kinds[] = {"configMapKeyRef", "secretKeyRef", "resourceFieldRef",
-					       "fileKeyRef"};
-			const char *kind = "an unknown source";
-			bool optional = false;
-			for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-				const json_t *src = json_object_get(from, kinds[k]);
-				if (src) {
-					kind = kinds[k];
-					optional = json_is_true(json_object_get(src, "optional"));
-				}
+			char *sv = NULL;
+			int src_rc = node_envsrc_value(env_sources, pod, container, from, &sv, err, errlen);
+			if (src_rc == 1) {
+				env_set(&mine, n, sv);
+				free(sv);
+				continue;
 			}
-			if (optional)
+			if (src_rc == 0)
 				continue; /* an optional missing source sets nothing, as in kubelet */
+			if (src_rc != -ENOTSUP)
+				goto out;
+			const json_t *fk = json_object_get(from, "fileKeyRef");
+			if (json_is_true(json_object_get(fk, "optional")))
+				continue;
 			snprintf(err, errlen, "env %s: valueFrom %s is not supported by this node runtime",
-				 n, kind);
+				 n, fk ? "fileKeyRef" : "an unknown source");
 			goto out;
 		} else {
 			env_set(&mine, n, "");
@@ -823,6 +830,7 @@ static void pod_free(struct rt_pod *p)
 		close(p->netns_fd);
 	json_decref(p->pod);
 	json_decref(p->service_env);
+	json_decref(p->env_sources);
 	free(p->uid);
 	free(p->name);
 	free(p->ns);
@@ -1122,7 +1130,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		return false;
 	c->has_readiness = json_is_object(json_object_get(cs, "readinessProbe"));
 	c->has_startup = json_is_object(json_object_get(cs, "startupProbe"));
-	env = node_rt_container_env(p->pod, cs, p->service_env, p->hostname, p->pod_ip, p->host_ip,
+	env = node_rt_container_env(p->pod, cs, p->service_env, p->env_sources, p->hostname, p->pod_ip, p->host_ip,
 				    err, sizeof(err));
 	if (!env) {
 		/* Not a run: kubelet retries at its next sync without counting a restart. */
@@ -1436,6 +1444,9 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 	json_decref(old_pod);
 	json_t *old_env = p->service_env;
 	p->service_env = in->service_env ? json_incref((json_t *)in->service_env) : NULL; /* shared, as pod */
+	json_decref(old_env);
+	old_env = p->env_sources;
+	p->env_sources = in->env_sources ? json_incref((json_t *)in->env_sources) : NULL;
 	json_decref(old_env);
 	set_str(&p->hostname, in->hostname);
 	set_str(&p->log_dir, in->log_dir);

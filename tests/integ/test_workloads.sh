@@ -8,7 +8,8 @@
 # a pod per node and one more when a node joins; delete with Background, Foreground
 # and Orphan propagation; a ReplicationController with the seeds' exec readiness probe
 # (ls /var/ready) joins its Service's endpoints only once the file exists; every
-# namespace has a default ServiceAccount.
+# namespace has a default ServiceAccount; a pod's env reads a ConfigMap, a Secret, envFrom
+# and resourceFieldRef, and waits with CreateContainerConfigError for a missing ConfigMap.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -289,6 +290,36 @@ Y
 	if wait_for 30 replaced; then ok "a deleted pod is replaced"; else fail "a deleted pod is replaced" "$(kubectl get pods 2>&1)"; fi
 	expect_out "expose rc takes its selector" '^app=kubia$' sh -c 'kubectl expose rc kubia --name=kubia2 --port=80 --target-port=8080 >/dev/null && kubectl get svc kubia2 -o jsonpath="{.spec.selector}" | tr -d "{}\" " | tr : ='
 fi
+
+# ---- ConfigMaps and Secrets in a pod's environment ----
+check "create configmap" kubectl create configmap cfg --from-literal=color=blue
+check "create secret" kubectl create secret generic sec --from-literal=pw=s3cret
+expect_out "secret data is base64" '^czNjcmV0$' kubectl get secret sec -o jsonpath='{.data.pw}'
+cat >"$T_DIR/envpod.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: envpod}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'echo "COLOR=$COLOR PW=$PW CM_color=$CM_color LATER=$LATER MEM=$MEM"; exec sleep 3600']
+    resources: {limits: {memory: 64Mi}}
+    envFrom: [{prefix: CM_, configMapRef: {name: cfg}}]
+    env:
+    - {name: COLOR, valueFrom: {configMapKeyRef: {name: cfg, key: color}}}
+    - {name: PW, valueFrom: {secretKeyRef: {name: sec, key: pw}}}
+    - {name: LATER, valueFrom: {configMapKeyRef: {name: later, key: k}}}
+    - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+Y
+check "apply pod reading a ConfigMap and a Secret" kubectl apply -f "$T_DIR/envpod.yaml"
+cfg_err() { kubectl get pod envpod -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}' | grep -q 'CreateContainerConfigError: configmap "later" not found'; }
+if wait_for 30 cfg_err; then ok "missing ConfigMap: CreateContainerConfigError with kubelet's message"; else
+	fail "missing ConfigMap: CreateContainerConfigError with kubelet's message" "$(kubectl get pod envpod -o yaml 2>&1 | tail -30)"; fi
+check "create the missing ConfigMap" kubectl create configmap later --from-literal=k=now
+env_logged() { kubectl logs envpod 2>/dev/null | grep -q 'COLOR=blue PW=s3cret CM_color=blue LATER=now MEM=64'; }
+if wait_for 30 env_logged; then ok "container started with ConfigMap, Secret, envFrom and resource values"; else
+	fail "container started with ConfigMap, Secret, envFrom and resource values" "$(kubectl logs envpod 2>&1; kubectl get pod envpod -o yaml | tail -20)"; fi
 
 # ---- API errors ----
 expect_fail "bad selector rejected" 'does not match template' kubectl create -f - <<Y

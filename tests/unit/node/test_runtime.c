@@ -503,7 +503,7 @@ TEST(runtime_env_expansion)
 	json_t *svc = jparse("[{\"name\":\"S_SERVICE_HOST\",\"value\":\"198.19.0.1\"},"
 			     "{\"name\":\"S_SERVICE_PORT\",\"value\":\"80\"}]");
 	char err[256];
-	char **env = node_rt_container_env(pod, c, svc, "h", "198.18.128.1", NULL, err, sizeof(err));
+	char **env = node_rt_container_env(pod, c, svc, NULL, "h", "198.18.128.1", NULL, err, sizeof(err));
 	ASSERT(env);
 	const char *want[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			      "HOSTNAME=h",
@@ -521,9 +521,9 @@ TEST(runtime_env_expansion)
 		free(env[i]);
 	free(env);
 	json_decref(c);
-	c = jparse("{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\"}}}]}");
-	ASSERT(node_rt_container_env(pod, c, NULL, NULL, NULL, NULL, err, sizeof(err)) == NULL);
-	ASSERT_STR_CONTAINS(err, "resourceFieldRef is not supported");
+	c = jparse("{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\"}}}]}");
+	ASSERT(node_rt_container_env(pod, c, NULL, NULL, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	ASSERT_STR_CONTAINS(err, "configmap \"x\" not found");
 	json_decref(c);
 	json_decref(svc);
 	json_decref(pod);
