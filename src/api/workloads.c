@@ -8,7 +8,6 @@
 #include "api/workloads.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,20 +38,6 @@ bool api_kind_is_workloads_kind(const struct api_kind *k)
 {
 	return api_kind_is_workload(k) || is(k, "", "ConfigMap") || is(k, "", "Secret") ||
 	       is(k, "", "ServiceAccount") || is(k, "apps", "ControllerRevision");
-}
-
-static char *fld(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fld(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s)
-		abort();
-	return s;
 }
 
 /* ---- defaults ---- */
@@ -197,7 +182,7 @@ static void validate_data_map(const json_t *obj, const char *field, bool base64,
 	{
 		const char *m = check_config_key(key);
 		if (m) {
-			char *f = fld("%s[%s]", field, key);
+			char *f = xasprintf("%s[%s]", field, key);
 			json_t *kv = json_string(key);
 			api_err_invalid(e, f, kv, m);
 			json_decref(kv);
@@ -205,7 +190,7 @@ static void validate_data_map(const json_t *obj, const char *field, bool base64,
 		}
 		const char *s = json_string_value(v);
 		if (!s) {
-			char *f = fld("%s[%s]", field, key);
+			char *f = xasprintf("%s[%s]", field, key);
 			api_err_invalid(e, f, v, "must be a string");
 			free(f);
 			continue;
@@ -214,7 +199,7 @@ static void validate_data_map(const json_t *obj, const char *field, bool base64,
 			unsigned char *b;
 			size_t len;
 			if (api_base64_decode(s, &b, &len) < 0) {
-				char *f = fld("%s[%s]", field, key);
+				char *f = xasprintf("%s[%s]", field, key);
 				api_err_invalid(e, f, NULL, "illegal base64 data");
 				free(f);
 				continue;
@@ -252,7 +237,7 @@ static void validate_config_map(const json_t *obj, const json_t *old, struct api
 	json_object_foreach((json_t *)json_object_get(obj, "data"), key, v)
 	{
 		if (json_object_get(json_object_get(obj, "binaryData"), key)) {
-			char *f = fld("data[%s]", key);
+			char *f = xasprintf("data[%s]", key);
 			json_t *kv = json_string(key);
 			api_err_invalid(e, f, kv, "duplicate of key present in binaryData");
 			json_decref(kv);
@@ -373,14 +358,14 @@ static void validate_template(const struct api_kind *k, const json_t *obj, struc
 	json_array_foreach(cs, i, c)
 	{
 		const char *n = api_str(c, "name");
-		char *f = fld("spec.template.spec.containers[%zu].name", i);
+		char *f = xasprintf("spec.template.spec.containers[%zu].name", i);
 		if (!n || !*n)
 			api_err_required(e, f, NULL);
 		else if (api_check_dns1123_label(n))
 			api_err_invalid(e, f, json_object_get(c, "name"), api_check_dns1123_label(n));
 		free(f);
 		if (!api_str(c, "image") || !*api_str(c, "image")) {
-			f = fld("spec.template.spec.containers[%zu].image", i);
+			f = xasprintf("spec.template.spec.containers[%zu].image", i);
 			api_err_required(e, f, NULL);
 			free(f);
 		}
@@ -415,7 +400,7 @@ static void validate_workload(const struct api_kind *k, const json_t *obj, const
 	if (!sel || json_is_null(sel)) {
 		api_err_required(e, "spec.selector", NULL);
 	} else if (rc ? !json_object_size(sel) : selector_is_empty(sel)) {
-		char *m = fld("empty selector is invalid for %s", rc ? "replication controller" : k->singular);
+		char *m = xasprintf("empty selector is invalid for %s", rc ? "replication controller" : k->singular);
 		if (rc)
 			api_err_required(e, "spec.selector", NULL);
 		else

@@ -608,54 +608,44 @@ out:
 	return rc;
 }
 
-static int sync_sts(struct ctrl_workloads *w, const char *key, const char *ns, const char *name)
+/* Carries out a StatefulSet or DaemonSet plan: pods to create, pods to delete, status. */
+static int apply_pod_plan(struct ctrl_workloads *w, const struct wl_kind *k, const char *key, const char *ns,
+			  const json_t *o, const json_t *create, const json_t *deletes, json_t *status)
 {
-	const struct wl_kind *k = kind_by(NULL, "sts");
-	json_t *o = informer_get(w->stss, ns, name);
-	if (!o)
-		return 0;
-	int rc = 0;
-	if (!expectations_met(w, key, ns))
-		goto out;
-	json_t *pods = informer_list(w->pods, ns);
-	struct ctrl_sts_plan p;
-	if (ctrl_sts_plan(o, pods, now_s(), &p) == 0) {
-		rc = create_pods(w, key, ns, p.create);
-		if (rc == 0)
-			rc = delete_pods(w, key, ns, p.deletes);
-		if (rc == 0)
-			rc = write_status(w, k, o, p.status);
-		ctrl_sts_plan_fini(&p);
-	}
-	json_decref(pods);
-out:
-	json_decref(o);
+	int rc = create_pods(w, key, ns, create);
+	if (rc == 0)
+		rc = delete_pods(w, key, ns, deletes);
+	if (rc == 0)
+		rc = write_status(w, k, o, status);
 	return rc;
 }
 
-static int sync_ds(struct ctrl_workloads *w, const char *key, const char *ns, const char *name)
+static int sync_sts_ds(struct ctrl_workloads *w, bool ds, const char *key, const char *ns, const char *name)
 {
-	const struct wl_kind *k = kind_by(NULL, "ds");
-	json_t *o = informer_get(w->dss, ns, name);
+	const struct wl_kind *k = kind_by(NULL, ds ? "ds" : "sts");
+	json_t *o = informer_get(ds ? w->dss : w->stss, ns, name);
 	if (!o)
 		return 0;
 	int rc = 0;
-	if (!expectations_met(w, key, ns))
-		goto out;
-	json_t *pods = informer_list(w->pods, ns);
-	json_t *nodes = informer_list(w->nodes, NULL);
-	struct ctrl_ds_plan p;
-	if (ctrl_ds_plan(o, pods, nodes, now_s(), &p) == 0) {
-		rc = create_pods(w, key, ns, p.create);
-		if (rc == 0)
-			rc = delete_pods(w, key, ns, p.deletes);
-		if (rc == 0)
-			rc = write_status(w, k, o, p.status);
-		ctrl_ds_plan_fini(&p);
+	if (expectations_met(w, key, ns)) {
+		json_t *pods = informer_list(w->pods, ns);
+		if (ds) {
+			json_t *nodes = informer_list(w->nodes, NULL);
+			struct ctrl_ds_plan p;
+			if (ctrl_ds_plan(o, pods, nodes, now_s(), &p) == 0) {
+				rc = apply_pod_plan(w, k, key, ns, o, p.create, p.deletes, p.status);
+				ctrl_ds_plan_fini(&p);
+			}
+			json_decref(nodes);
+		} else {
+			struct ctrl_sts_plan p;
+			if (ctrl_sts_plan(o, pods, now_s(), &p) == 0) {
+				rc = apply_pod_plan(w, k, key, ns, o, p.create, p.deletes, p.status);
+				ctrl_sts_plan_fini(&p);
+			}
+		}
+		json_decref(pods);
 	}
-	json_decref(nodes);
-	json_decref(pods);
-out:
 	json_decref(o);
 	return rc;
 }
@@ -904,10 +894,8 @@ static int dispatch(struct ctrl_workloads *w, char *key)
 				rc = sync_pod_fin(w, ns, name);
 			else if (!strcmp(kind, "deploy"))
 				rc = sync_deploy(w, full, ns, name);
-			else if (!strcmp(kind, "sts"))
-				rc = sync_sts(w, full, ns, name);
-			else if (!strcmp(kind, "ds"))
-				rc = sync_ds(w, full, ns, name);
+			else if (!strcmp(kind, "sts") || !strcmp(kind, "ds"))
+				rc = sync_sts_ds(w, !strcmp(kind, "ds"), full, ns, name);
 			else if (kind_by(NULL, kind))
 				rc = sync_rs(w, kind_by(NULL, kind), full, ns, name);
 			free(full);

@@ -15,6 +15,25 @@
 #include "api/object.h"
 #include "base/mem.h"
 
+/* Adds the base64 values of map to data, decoded (values that are not text are left out:
+ * an environment variable cannot hold them). */
+static void decode_into(json_t *data, const json_t *map)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)map, k, v)
+	{
+		unsigned char *b;
+		size_t len;
+		if (json_is_string(v) && api_base64_decode(json_string_value(v), &b, &len) == 0) {
+			json_t *t = json_stringn((const char *)b, len);
+			if (t)
+				json_object_set_new(data, k, t);
+			free(b);
+		}
+	}
+}
+
 static void want(json_t *src, const char *kind, const char *ns, const char *name, node_envsrc_get_fn get, void *ud)
 {
 	if (!name || !*name)
@@ -32,29 +51,13 @@ static void want(json_t *src, const char *kind, const char *ns, const char *name
 		return;
 	}
 	json_t *data = json_object();
-	const char *k;
-	json_t *v;
 	if (!strcmp(kind, "secrets")) {
-		json_object_foreach(json_object_get(o, "data"), k, v)
-		{
-			unsigned char *b;
-			size_t len;
-			if (json_is_string(v) && api_base64_decode(json_string_value(v), &b, &len) == 0) {
-				json_object_set_new(data, k, json_stringn((const char *)b, len) ?: json_string(""));
-				free(b);
-			}
-		}
+		decode_into(data, json_object_get(o, "data"));
 	} else {
+		const char *k;
+		json_t *v;
 		json_object_foreach(json_object_get(o, "data"), k, v) json_object_set(data, k, v);
-		json_object_foreach(json_object_get(o, "binaryData"), k, v)
-		{
-			unsigned char *b;
-			size_t len;
-			if (json_is_string(v) && api_base64_decode(json_string_value(v), &b, &len) == 0) {
-				json_object_set_new(data, k, json_stringn((const char *)b, len) ?: json_string(""));
-				free(b);
-			}
-		}
+		decode_into(data, json_object_get(o, "binaryData"));
 	}
 	json_object_set_new(m, name, data);
 	json_decref(o);
