@@ -97,6 +97,8 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 		p->svc_env = api_envvars_from_services(svcs, p->ns, !json_is_false(esl));
 		json_decref(svcs);
 	}
+	if (!refresh)
+		env_sources_changed(a, p);
 	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
 	struct node_rt_pod rp = {.pod = p->pod,
 				 .netns_fd = p->netns_fd,
@@ -108,8 +110,6 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
 				 .log_dir = logdir};
-	if (!refresh)
-		env_sources_changed(a, p);
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
