@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "node/envsrc.h"
+#include "node/images.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1150,11 +1151,20 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		env_set(&el, n, eq + 1);
 		free(n);
 	}
-	size_t na = json_array_size(json_object_get(cs, "command")) +
+	/* No command: a known tutorial image's entrypoint (node/images.h), then args. */
+	const char *const *entry = json_array_size(json_object_get(cs, "command"))
+					   ? NULL
+					   : node_image_entrypoint(json_string_value(json_object_get(cs, "image")));
+	size_t ne = 0;
+	while (entry && entry[ne])
+		ne++;
+	size_t na = ne + json_array_size(json_object_get(cs, "command")) +
 		    json_array_size(json_object_get(cs, "args"));
 	argv = xcalloc(na + 1, sizeof(char *));
 	size_t k = 0, i;
 	json_t *v;
+	for (; k < ne; k++)
+		argv[k] = xstrdup(entry[k]);
 	const char *lists[] = {"command", "args"};
 	for (int li = 0; li < 2; li++)
 		json_array_foreach(json_object_get(cs, lists[li]), i, v)
