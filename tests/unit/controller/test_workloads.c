@@ -396,3 +396,84 @@ TEST(workloads_template_hash_is_stable_and_safe)
 	free(h3);
 	json_decref(t);
 }
+
+/* A running, ready pod of a StatefulSet or DaemonSet with the given revision label. */
+static json_t *owned_pod(const char *name, const char *uid, const char *rev, const char *node)
+{
+	char buf[768];
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"labels\":{\"controller-revision-hash\":\"%s\"},"
+		 "\"ownerReferences\":[{\"uid\":\"%s\",\"controller\":true}]},\"spec\":{\"nodeName\":\"%s\"},"
+		 "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+		 name, rev, uid, node);
+	return js(buf);
+}
+
+TEST(workloads_statefulset_rolls_down_to_partition)
+{
+	json_t *sts = js("{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s2\"},\"spec\":{\"replicas\":3,"
+			 "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":1}},"
+			 "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"db\"}},"
+			 "\"spec\":{}}}}");
+	json_t *pods = json_array();
+	for (int i = 0; i < 3; i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "db-%d", i);
+		json_array_append_new(pods, owned_pod(n, "s2", "db-old", "n1"));
+	}
+	struct ctrl_sts_plan p;
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	/* The highest ordinal first, one at a time. */
+	ASSERT_INT_EQ(json_array_size(p.deletes), 1);
+	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "db-2");
+	const char *update = json_string_value(json_object_get(p.status, "updateRevision"));
+	char *upd = strdup(update);
+	ctrl_sts_plan_fini(&p);
+	/* db-2 and db-1 updated: db-0 is below the partition and stays. */
+	json_object_set_new(json_object_get(json_object_get(json_array_get(pods, 2), "metadata"), "labels"),
+			    "controller-revision-hash", json_string(upd));
+	json_object_set_new(json_object_get(json_object_get(json_array_get(pods, 1), "metadata"), "labels"),
+			    "controller-revision-hash", json_string(upd));
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.deletes), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 0);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(p.status, "updatedReplicas")), 2);
+	ctrl_sts_plan_fini(&p);
+	free(upd);
+	json_decref(pods);
+	json_decref(sts);
+}
+
+TEST(workloads_daemonset_rolls_within_max_unavailable)
+{
+	json_t *ds = js("{\"metadata\":{\"name\":\"agent\",\"namespace\":\"ns\",\"uid\":\"x2\"},\"spec\":{\"selector\":"
+			"{\"matchLabels\":{\"app\":\"a\"}},\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
+			"{\"maxUnavailable\":1}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"a\"}},\"spec\":{}}}}");
+	json_t *nodes = js("[{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+			   "{\"metadata\":{\"name\":\"n2\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+			   "{\"metadata\":{\"name\":\"n3\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
+	json_t *pods = json_array();
+	json_array_append_new(pods, owned_pod("a1", "x2", "old", "n1"));
+	json_array_append_new(pods, owned_pod("a2", "x2", "old", "n2"));
+	json_array_append_new(pods, owned_pod("a3", "x2", "old", "n3"));
+	json_array_append_new(pods, owned_pod("stray", "x2", "old", "gone-node"));
+	struct ctrl_ds_plan p;
+	ASSERT_INT_EQ(ctrl_ds_plan(ds, pods, nodes, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 0);
+	/* The pod on a node that is gone, and one old pod (maxUnavailable 1). */
+	ASSERT_INT_EQ(json_array_size(p.deletes), 2);
+	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "stray");
+	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 1)), "a1");
+	ASSERT_INT_EQ(json_integer_value(json_object_get(p.status, "updatedNumberScheduled")), 0);
+	ctrl_ds_plan_fini(&p);
+	/* a1 gone, its replacement not there yet: no other old pod may go. */
+	json_array_remove(pods, 3);
+	json_array_remove(pods, 0);
+	ASSERT_INT_EQ(ctrl_ds_plan(ds, pods, nodes, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 1);
+	ASSERT_INT_EQ(json_array_size(p.deletes), 0);
+	ctrl_ds_plan_fini(&p);
+	json_decref(pods);
+	json_decref(nodes);
+	json_decref(ds);
+}
