@@ -12,8 +12,8 @@
  *
  * Expectations (as client-go's ControllerExpectations): after a sync creates or deletes
  * pods, or writes ReplicaSets, the next sync of that owner waits until the informers show
- * those writes (the created pods cached, the deleted ones gone, the written ReplicaSets
- * at least at the version written), so a sync never acts twice on a stale cache. The
+ * those writes (the pod and ReplicaSet informers past the highest version written, the
+ * deleted pods gone), so a sync never acts twice on a stale cache. The
  * informer events of those writes queue the owner again; an expectation older than 30 s
  * is dropped. Writes are JSON merge patches (metadata and status) so that fields the
  * informer cache trims (managedFields, last-applied-configuration) are never lost.
@@ -42,7 +42,7 @@ struct ctrl_workloads {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	json_t *queue;	/* key -> attempts */
-	json_t *expect; /* owner key -> {"t": seconds, "add": [pod names], "del": [..], "rs": {name: rv}} */
+	json_t *expect; /* owner key -> {"t": seconds, "add_rv": rv, "rs_rv": rv, "del": [pod names]} */
 	bool stop, ready;
 	pthread_t worker;
 };
@@ -306,11 +306,22 @@ static json_t *expectation(struct ctrl_workloads *w, const char *key)
 {
 	json_t *e = json_object_get(w->expect, key);
 	if (!e) {
-		e = json_pack("{s:I, s:[], s:[], s:{}}", "t", (json_int_t)now_s(), "add", "del", "rs");
+		e = json_pack("{s:I, s:I, s:I, s:[]}", "t", (json_int_t)now_s(), "add_rv", (json_int_t)0, "rs_rv",
+			      (json_int_t)0, "del");
 		json_object_set_new(w->expect, key, e);
 	}
 	json_object_set_new(e, "t", json_integer(now_s()));
 	return e;
+}
+
+/* Records that the informer behind field ("add_rv" pods, "rs_rv" ReplicaSets) must reach
+ * the version of written (an API answer) before key syncs again. */
+static void expect_rv(struct ctrl_workloads *w, const char *key, const char *field, const json_t *written)
+{
+	long long rv = written ? atoll(api_str(written, "metadata.resourceVersion") ?: "0") : 0;
+	json_t *e = expectation(w, key);
+	if (rv > json_integer_value(json_object_get(e, field)))
+		json_object_set_new(e, field, json_integer(rv));
 }
 
 /* True when the informers show every write recorded for key (see the top). */
@@ -323,31 +334,19 @@ static bool expectations_met(struct ctrl_workloads *w, const char *key, const ch
 		json_object_del(w->expect, key);
 		return true;
 	}
+	/* Creates and ReplicaSet writes: the informer has passed the version written (so it
+	 * saw the object, even one deleted again since). */
+	if (informer_rv(w->pods) < json_integer_value(json_object_get(e, "add_rv")) ||
+	    informer_rv(w->rss) < json_integer_value(json_object_get(e, "rs_rv")))
+		return false;
 	size_t i;
 	json_t *n;
-	json_array_foreach(json_object_get(e, "add"), i, n)
-	{
-		json_t *p = informer_get(w->pods, ns, json_string_value(n));
-		json_decref(p);
-		if (!p)
-			return false;
-	}
 	json_array_foreach(json_object_get(e, "del"), i, n)
 	{
 		json_t *p = informer_get(w->pods, ns, json_string_value(n));
 		bool gone = !p || api_get(p, "metadata.deletionTimestamp");
 		json_decref(p);
 		if (!gone)
-			return false;
-	}
-	const char *name;
-	json_t *rv;
-	json_object_foreach(json_object_get(e, "rs"), name, rv)
-	{
-		json_t *r = informer_get(w->rss, ns, name);
-		long long have = r ? atoll(api_str(r, "metadata.resourceVersion") ?: "0") : -1;
-		json_decref(r);
-		if (have < json_integer_value(rv))
 			return false;
 	}
 	json_object_del(w->expect, key);
@@ -394,9 +393,8 @@ static int create_pods(struct ctrl_workloads *w, const char *key, const char *ns
 	{
 		json_t *out = NULL;
 		int r = call(w, "POST", path, "application/json", p, &out);
-		if (r == 0 && api_str(out, "metadata.name"))
-			json_array_append_new(json_object_get(expectation(w, key), "add"),
-					      json_string(api_str(out, "metadata.name")));
+		if (r == 0)
+			expect_rv(w, key, "add_rv", out);
 		json_decref(out);
 		if (r < 0 && r != -EEXIST)
 			rc = r;
@@ -497,10 +495,7 @@ static json_t *owned_rss(struct ctrl_workloads *w, const json_t *d)
 
 static void expect_rs(struct ctrl_workloads *w, const char *key, const json_t *written)
 {
-	if (!written)
-		return;
-	json_object_set_new(json_object_get(expectation(w, key), "rs"), api_str(written, "metadata.name") ?: "",
-			    json_integer(atoll(api_str(written, "metadata.resourceVersion") ?: "0")));
+	expect_rv(w, key, "rs_rv", written);
 }
 
 static int sync_deploy(struct ctrl_workloads *w, const char *key, const char *ns, const char *name)
