@@ -894,7 +894,8 @@ static void entries_store(struct entries *es, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata"), *arr = json_array();
 
-	qsort(es->v, es->n, sizeof(*es->v), entry_cmp);
+	if (es->n) /* es->v is NULL when empty: qsort's pointer must not be */
+		qsort(es->v, es->n, sizeof(*es->v), entry_cmp);
 	for (size_t i = 0; i < es->n; i++) {
 		struct entry *e = &es->v[i];
 		json_t *o;
