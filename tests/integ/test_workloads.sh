@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 exec 9>/run/svcplane-cluster.lock
-flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+flock -w 1800 9 || { fail "got the cluster lock"; finish; exit 1; }
 
 AGENT_PIDS=()
 MADE_VAR_READY=
