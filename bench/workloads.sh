@@ -6,37 +6,53 @@
 # old pods); then the server's memory (API server + controllers, which run in it) with
 # D Deployments of 0 replicas, against the same server started with --disable-controllers.
 # Only 198.18.0.0/15 addresses.
-#   usage: bench/workloads.sh [N] [D]
+#   usage: bench/workloads.sh [N] [D]      the whole set (needs root and the cluster lock)
+#          bench/workloads.sh mem [D]      only the memory figure, on loopback, no nodes
 set -eu
 cd "$(dirname "$0")/.."
+MEM_ONLY=
+if [ "${1:-}" = mem ]; then
+	MEM_ONLY=1
+	shift
+	set -- 0 "${1:-1000}"
+fi
 N=${1:-100}
 DEPS=${2:-1000}
 make -s MODE=release build/release/svcplane
 BIN=$PWD/build/release/svcplane
 D=$(mktemp -d /tmp/svcplane-wlbench.XXXXXX)
-exec 9>/run/svcplane-cluster.lock
-flock -w 600 9
 SP= AG=
+if [ -z "$MEM_ONLY" ]; then
+	exec 9>/run/svcplane-cluster.lock
+	flock -w 1800 9
+fi
 done_() {
 	{ kill -9 ${SP:-} ${AG:-}; } 2>/dev/null || true
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
 		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true
 		ip netns delete "$ns" 2>/dev/null || true
 	done
-	tests/integ/cluster.sh down >/dev/null 2>&1 || true
+	[ -n "$MEM_ONLY" ] || tests/integ/cluster.sh down >/dev/null 2>&1 || true
 	rm -rf "$D"
 }
 trap done_ EXIT
-tests/integ/cluster.sh down >/dev/null 2>&1 || true
-tests/integ/cluster.sh up 2 >/dev/null
+if [ -z "$MEM_ONLY" ]; then
+	tests/integ/cluster.sh down >/dev/null 2>&1 || true
+	tests/integ/cluster.sh up 2 >/dev/null
+fi
 
-start_server() { # start_server DIR [flags]: in n1, sets SP and KUBECONFIG
+start_server() { # start_server DIR [flags]: in n1 (on loopback for mem), sets SP and KUBECONFIG
 	local dir=$1
 	shift
 	mkdir -p "$dir"
-	nsenter --net=/run/netns/svcp-n1 "$BIN" server --data-dir "$dir" --secure-port 0 --bind-address 198.18.0.11 \
-		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --node-name n1 --node-ip 198.18.0.11 \
-		"$@" >"$dir.out" 2>"$dir.err" &
+	if [ -n "$MEM_ONLY" ]; then
+		"$BIN" server --data-dir "$dir" --secure-port 0 --service-cluster-ip-range 198.19.0.0/16 \
+			--cluster-cidr 198.18.128.0/17 "$@" >"$dir.out" 2>"$dir.err" &
+	else
+		nsenter --net=/run/netns/svcp-n1 "$BIN" server --data-dir "$dir" --secure-port 0 --bind-address 198.18.0.11 \
+			--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --node-name n1 \
+			--node-ip 198.18.0.11 "$@" >"$dir.out" 2>"$dir.err" &
+	fi
 	SP=$!
 	for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$dir.out" 2>/dev/null && break; sleep 0.05; done
 	export KUBECONFIG=$dir/kubeconfig
@@ -51,6 +67,7 @@ wait_until() { # wait_until SECONDS CMD...: polls every 0.05 s
 	done
 }
 
+if [ -z "$MEM_ONLY" ]; then
 start_server "$D/data"
 nsenter --net=/run/netns/svcp-n2 "$BIN" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
 	--data-dir "$D/agent2" >"$D/agent2.out" 2>"$D/agent2.err" &
@@ -84,6 +101,7 @@ kill $AG
 AG=
 kill $SP
 wait $SP 2>/dev/null || true
+fi
 
 # Memory with DEPS Deployments (0 replicas: a ReplicaSet each, no pods), with and without
 # the controllers; the agent is off so only the control plane is counted.

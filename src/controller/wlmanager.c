@@ -21,6 +21,7 @@
 #include "controller/wlmanager.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -906,8 +907,18 @@ static void *work(void *arg)
 	struct ctrl_workloads *w = arg;
 	pthread_mutex_lock(&w->mu);
 	int64_t last_tick = now_s();
+	unsigned since_trim = 0;
 	while (!w->stop) {
 		void *it = json_object_iter(w->queue);
+		if (!it && since_trim >= 100) {
+			/* After a burst the heap holds freed JSON (lists, plans, API bodies) in its
+			 * arenas: hand it back, as the agent does. */
+			since_trim = 0;
+			pthread_mutex_unlock(&w->mu);
+			malloc_trim(0);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
 		if (!it) {
 			/* Wake at least every 2 s: minReadySeconds and progress deadlines pass
 			 * without any event. */
@@ -938,6 +949,7 @@ static void *work(void *arg)
 		json_object_del(w->queue, key);
 		pthread_mutex_unlock(&w->mu);
 		int rc = dispatch(w, key);
+		since_trim++;
 		pthread_mutex_lock(&w->mu);
 		if (rc < 0 && n < 8 && !w->stop) {
 			pthread_mutex_unlock(&w->mu);
