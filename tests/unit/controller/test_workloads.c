@@ -477,3 +477,26 @@ TEST(workloads_daemonset_rolls_within_max_unavailable)
 	json_decref(nodes);
 	json_decref(ds);
 }
+
+TEST(workloads_statefulset_parallel_creates_and_deletes_at_once)
+{
+	json_t *sts = js("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"s3\"},\"spec\":{\"replicas\":3,"
+			 "\"podManagementPolicy\":\"Parallel\",\"selector\":{\"matchLabels\":{\"app\":\"p\"}},"
+			 "\"template\":{\"metadata\":{\"labels\":{\"app\":\"p\"}},\"spec\":{}}}}");
+	json_t *pods = json_array();
+	struct ctrl_sts_plan p;
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 3);
+	ctrl_sts_plan_fini(&p);
+	json_array_append_new(pods, owned_pod("p-0", "s3", "x", "n1"));
+	json_array_append_new(pods, owned_pod("p-1", "s3", "x", "n1"));
+	json_array_append_new(pods, owned_pod("p-2", "s3", "x", "n1"));
+	json_object_set_new(json_object_get(sts, "spec"), "replicas", json_integer(1));
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.deletes), 2);
+	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "p-2");
+	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 1)), "p-1");
+	ctrl_sts_plan_fini(&p);
+	json_decref(pods);
+	json_decref(sts);
+}
