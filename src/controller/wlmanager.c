@@ -39,7 +39,7 @@
 struct ctrl_workloads {
 	struct client_config cfg;
 	struct client *cl;
-	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas;
+	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas, *crs;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	json_t *queue;	/* key -> attempts */
@@ -604,6 +604,52 @@ out:
 	return rc;
 }
 
+/* The ControllerRevision "<name>-<hash>" of a StatefulSet's or DaemonSet's current
+ * template (kubectl rollout history|undo read them): made once, numbered after the
+ * highest revision the owner has. Its data is the template as a strategic merge patch
+ * that replaces it, as Kubernetes stores it. */
+static void ensure_revision(struct ctrl_workloads *w, const struct wl_kind *k, const json_t *o, const char *ns)
+{
+	const json_t *tmpl = api_get(o, "spec.template");
+	char *hash = ctrl_template_hash(tmpl, 0);
+	char *name = xasprintf("%s-%s", api_str(o, "metadata.name") ?: "", hash);
+	json_t *have = informer_get(w->crs, ns, name);
+	if (!have) {
+		json_int_t max = 0;
+		json_t *all = informer_list(w->crs, ns);
+		size_t i;
+		json_t *cr;
+		const char *uid = api_str(o, "metadata.uid") ?: "";
+		json_array_foreach(all, i, cr)
+		{
+			const char *cu = ctrl_controller_uid(cr);
+			if (cu && !strcmp(cu, uid) && json_integer_value(json_object_get(cr, "revision")) > max)
+				max = json_integer_value(json_object_get(cr, "revision"));
+		}
+		json_decref(all);
+		json_t *labels = json_deep_copy(api_get(tmpl, "metadata.labels"));
+		if (!json_is_object(labels)) {
+			json_decref(labels);
+			labels = json_object();
+		}
+		/* A StatefulSet's pods carry the revision's name, a DaemonSet's the hash. */
+		json_object_set_new(labels, "controller-revision-hash", json_string(strcmp(k->key, "sts") ? hash : name));
+		json_t *t = json_deep_copy(tmpl);
+		json_object_set_new(t, "$patch", json_string("replace"));
+		json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}, s:{s:{s:o}}, s:I}", "apiVersion", "apps/v1",
+					 "kind", "ControllerRevision", "metadata", "name", name, "namespace", ns, "labels",
+					 labels, "ownerReferences", owner_ref(k, o), "data", "spec", "template", t, "revision",
+					 max + 1);
+		char *path = xasprintf("/apis/apps/v1/namespaces/%s/controllerrevisions", ns);
+		call(w, "POST", path, "application/json", body, NULL);
+		free(path);
+		json_decref(body);
+	}
+	json_decref(have);
+	free(name);
+	free(hash);
+}
+
 /* Carries out a StatefulSet or DaemonSet plan: pods to create, pods to delete, status. */
 static int apply_pod_plan(struct ctrl_workloads *w, const struct wl_kind *k, const char *key, const char *ns,
 			  const json_t *o, const json_t *create, const json_t *deletes, json_t *status)
@@ -623,6 +669,8 @@ static int sync_sts_ds(struct ctrl_workloads *w, bool ds, const char *key, const
 	if (!o)
 		return 0;
 	int rc = 0;
+	if (!api_get(o, "metadata.deletionTimestamp"))
+		ensure_revision(w, k, o, ns);
 	if (expectations_met(w, key, ns)) {
 		json_t *pods = informer_list(w->pods, ns);
 		if (ds) {
@@ -646,12 +694,15 @@ static int sync_sts_ds(struct ctrl_workloads *w, bool ds, const char *key, const
 	return rc;
 }
 
-/* The pods and ReplicaSets of ns that name uid among their owners. */
+/* The pods, ReplicaSets and ControllerRevisions of ns that name uid among their owners:
+ * items {"obj": o, "kind": "pod" | "rs" | "cr"}. */
 static json_t *dependents(struct ctrl_workloads *w, const char *ns, const char *uid)
 {
+	static const char *const kinds_[] = {"pod", "rs", "cr"};
+	struct informer *infs[] = {w->pods, w->rss, w->crs};
 	json_t *out = json_array();
-	for (int pass = 0; pass < 2; pass++) {
-		json_t *all = informer_list(pass ? w->rss : w->pods, ns);
+	for (int pass = 0; pass < 3; pass++) {
+		json_t *all = informer_list(infs[pass], ns);
 		size_t i, j;
 		json_t *o, *r;
 		json_array_foreach(all, i, o)
@@ -659,8 +710,7 @@ static json_t *dependents(struct ctrl_workloads *w, const char *ns, const char *
 			json_array_foreach(api_get(o, "metadata.ownerReferences"), j, r)
 			{
 				if (!strcmp(api_str(r, "uid") ?: "", uid)) {
-					json_t *item = json_pack("{s:O, s:b}", "obj", o, "rs", pass);
-					json_array_append_new(out, item);
+					json_array_append_new(out, json_pack("{s:O, s:s}", "obj", o, "kind", kinds_[pass]));
 					break;
 				}
 			}
@@ -673,7 +723,12 @@ static json_t *dependents(struct ctrl_workloads *w, const char *ns, const char *
 static char *dependent_path(const char *ns, const json_t *item)
 {
 	const char *n = api_str(json_object_get(item, "obj"), "metadata.name");
-	return json_is_true(json_object_get(item, "rs")) ? obj_path(kind_by(NULL, "rs"), ns, n, NULL) : pod_path(ns, n);
+	const char *kind = api_str(item, "kind") ?: "pod";
+	if (!strcmp(kind, "rs"))
+		return obj_path(kind_by(NULL, "rs"), ns, n, NULL);
+	if (!strcmp(kind, "cr"))
+		return xasprintf("/apis/apps/v1/namespaces/%s/controllerrevisions/%s", ns, n);
+	return pod_path(ns, n);
 }
 
 /* The owner is gone: delete its dependents (background propagation). */
@@ -734,8 +789,8 @@ static int sync_fin(struct ctrl_workloads *w, const struct wl_kind *k, const cha
 		} else {
 			left = true;
 			if (!api_get(d, "metadata.deletionTimestamp")) {
-				/* ReplicaSets wait for their pods in turn; pods own nothing. */
-				bool rs = json_is_true(json_object_get(item, "rs"));
+				/* ReplicaSets wait for their pods in turn; pods and revisions own nothing. */
+				bool rs = !strcmp(api_str(item, "kind") ?: "", "rs");
 				json_t *opts = json_pack("{s:s}", "propagationPolicy", rs ? "Foreground" : "Background");
 				int r = call(w, "DELETE", path, "application/json", opts, NULL);
 				json_decref(opts);
@@ -993,7 +1048,9 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 	w->nodes = informer_new(&w->cfg, "/api/v1/nodes", &hn, w);
 	w->nss = informer_new(&w->cfg, "/api/v1/namespaces", &hns, w);
 	w->sas = informer_new(&w->cfg, "/api/v1/serviceaccounts", &hsa, w);
-	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas};
+	struct informer_handlers hcr = {NULL, NULL, NULL, NULL};
+	w->crs = informer_new(&w->cfg, "/apis/apps/v1/controllerrevisions", &hcr, w);
+	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas, w->crs};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n; i++)
 		informer_start(all[i]);
@@ -1021,7 +1078,7 @@ void ctrl_workloads_stop(struct ctrl_workloads *w)
 	pthread_mutex_unlock(&w->mu);
 	if (had_worker)
 		pthread_join(w->worker, NULL);
-	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas};
+	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas, w->crs};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		informer_free(all[i]);
 	client_free(w->cl);

@@ -150,6 +150,14 @@ ready app=sts
 expect_out "web-0..2 in order, with identity" '^web-0 nginx web-1 nginx web-2 nginx $' \
 	sh -c "kubectl get pods -l app=sts -o jsonpath='{range .items[*]}{.spec.hostname} {.spec.subdomain} {end}'"
 
+expect_out "statefulset rollout history (ControllerRevisions)" '^1 $' sh -c "kubectl rollout history sts/web | awk 'NR>2 && NF {printf \"%s \", \$1}'"
+check "statefulset set image" kubectl set image sts/web c=x2
+rev2() { [ "$(kubectl get controllerrevisions -l app=sts --no-headers | grep -c .)" = 2 ]; }
+if wait_for 10 rev2; then ok "a second ControllerRevision"; else fail "a second ControllerRevision" "$(kubectl get controllerrevisions 2>&1)"; fi
+expect_out "controllerrevision columns" 'web-[a-z0-9]+ +statefulset.apps/web +2' kubectl get controllerrevisions
+check "statefulset rollout undo" kubectl rollout undo sts/web
+expect_out "undo restored the template" '^x$' kubectl get sts web -o jsonpath='{.spec.template.spec.containers[0].image}'
+
 # ---- DaemonSet on fake nodes ----
 for n in fake1 fake2; do
 	api POST /api/v1/nodes -H 'Content-Type: application/json' -d "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"$n\",\"labels\":{\"zone\":\"a\"}}}" >/dev/null
