@@ -45,7 +45,7 @@ static void usage_server(FILE *f)
 		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
 		"  --max-endpoints-per-slice N       (default 100)\n"
-		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs)\n"
+		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
 		"  --node-name NAME                  the embedded agent's node (default: the host name)\n"
