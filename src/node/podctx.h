@@ -74,6 +74,9 @@ struct apod {
 	json_t *svc_env;
 	json_t *env_sources; /* ConfigMaps, Secrets the pod reads (node/envsrc.h), or NULL */
 	char *env_fp;	     /* fingerprint of env_sources given to the runtime */
+	json_t *vol_plan;    /* the pod's volumes as last written (node/volumes.h), or NULL */
+	char *vol_fp;	     /* fingerprint of vol_plan */
+	char *vol_dir;	     /* <data-dir>/volumes/<uid> once set up, or NULL */
 	json_t *last_status; /* what we last wrote */
 	char start_time[40];
 	int64_t hold_ms;   /* adopted: no status writes before the first readiness results */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/envvars.h"
@@ -17,6 +18,7 @@
 #include "base/mem.h"
 #include "client/informer.h"
 #include "node/envsrc.h"
+#include "node/volumes.h"
 #include "node/netlink.h"
 #include "node/netns.h"
 #include "node/podfiles.h"
@@ -45,6 +47,49 @@ static bool env_sources_changed(struct agent *a, struct apod *p)
 	free(p->env_fp);
 	p->env_fp = fp;
 	return changed;
+}
+
+/* Brings p's volumes up to date (node/volumes.h): the per-pod tmpfs set up once, the
+ * files rewritten when what they hold changed. Returns false when they could not be set
+ * up (the reason logged; retried on a later pass). */
+static bool volumes_sync(struct agent *a, struct apod *p)
+{
+	json_t *plan = node_volumes_plan(p->pod, source_get, a);
+	if (!plan && !p->vol_dir)
+		return true;
+	char err[256] = "";
+	if (!p->vol_dir) {
+		char *dir = xasprintf("%s/volumes", a->data_dir);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			log_warn("agent: %s: %s", dir, strerror(errno));
+		free(dir);
+		dir = xasprintf("%s/volumes/%s", a->data_dir, p->uid);
+		if (node_volumes_setup(dir, err, sizeof(err)) < 0) {
+			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+			free(dir);
+			json_decref(plan);
+			return false;
+		}
+		p->vol_dir = dir;
+	}
+	char *fp = plan ? json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	bool ok = true;
+	if (fp && (!p->vol_fp || strcmp(fp, p->vol_fp))) {
+		if (node_volumes_write(p->vol_dir, plan, err, sizeof(err)) < 0) {
+			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+			ok = false;
+		}
+	}
+	if (ok) {
+		free(p->vol_fp);
+		p->vol_fp = fp;
+		json_decref(p->vol_plan);
+		p->vol_plan = plan;
+	} else {
+		free(fp);
+		json_decref(plan);
+	}
+	return ok;
 }
 
 /* Starts the pod: network, files, env, runtime. Retried later while the network fails.
@@ -99,6 +144,16 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	}
 	if (!refresh)
 		env_sources_changed(a, p);
+	if (!refresh && !volumes_sync(a, p)) {
+		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		free(resolv);
+		free(hostname);
+		free(domain);
+		free(kname);
+		free(hosts);
+		return;
+	}
+	json_t *mounts = p->vol_plan && p->vol_dir ? node_volumes_mounts(p->vol_dir, p->vol_plan) : NULL;
 	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
 	struct node_rt_pod rp = {.pod = p->pod,
 				 .netns_fd = p->netns_fd,
@@ -109,7 +164,9 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 				 .env_sources = p->env_sources,
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
-				 .log_dir = logdir};
+				 .log_dir = logdir,
+				 .root_dir = mounts ? p->vol_dir : NULL,
+				 .mounts = mounts};
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
@@ -124,6 +181,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 		agent__probes_init(p);
 		log_info("agent: pod %s/%s running with IP %s", p->ns, p->name, p->ip);
 	}
+	json_decref(mounts);
 	free(logdir);
 	free(resolv);
 	free(hostname);
@@ -155,6 +213,11 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	node_rt_pod_remove(a->rt, p->uid);
 	if (!p->host_net)
 		agent__podnet_teardown(a, p);
+	if (p->vol_dir) {
+		node_volumes_teardown(p->vol_dir);
+		free(p->vol_dir);
+		p->vol_dir = NULL;
+	}
 	if (!p->gone && p->ns && p->name) {
 		/* As kubelet: the final delete once nothing of the pod runs any more. */
 		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", p->ns, p->name);
@@ -248,6 +311,8 @@ void agent__pods_reconcile(struct agent *a)
 		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) && env_sources_changed(a, p)) {
 			pod_start(a, p, true);
 		}
+		if (!p->gone && !terminating && p->running && p->vol_dir)
+			volumes_sync(a, p); /* a ConfigMap or Secret changed: its files follow */
 		pp = &p->next;
 	}
 }

@@ -80,6 +80,8 @@ struct rt_pod {
 	char *hostname, *log_dir, *pod_ip, *host_ip;
 	json_t *service_env;
 	json_t *env_sources;
+	char *root_dir;	 /* the pod's own root (upper/work/merged), or NULL */
+	json_t *mounts;	 /* container name -> [{src, dst, ro}] */
 	bool have_resolv, have_hosts;
 	bool stopping;
 	struct ctr *ctrs;
@@ -552,6 +554,9 @@ enum step {
 	STEP_MOUNT_PRIVATE,
 	STEP_MOUNT_RESOLV,
 	STEP_MOUNT_HOSTS,
+	STEP_MOUNT_ROOT,
+	STEP_MOUNT_VOLUME,
+	STEP_PIVOT_ROOT,
 	STEP_HOSTNAME,
 	STEP_STDIO,
 	STEP_CHDIR,
@@ -563,7 +568,18 @@ struct launch {
 	const char *resolv, *hosts, *hostname, *cwd, *exe;
 	char **argv, **envp;
 	const char *exit_path, *exit_tmp;
+	/* A root of its own (pods with volumes, node_rt_pod.root_dir): an overlay of the
+	 * node's / with the pod's upper layer mounted on root, the node's /proc, /sys, /dev
+	 * and /run bound into it, then the volumes at their mount paths, then pivot_root.
+	 * root NULL: the node's filesystem, as before. */
+	const char *root, *root_opts;
+	const char *etc_resolv, *etc_hosts; /* targets of the resolv.conf and hosts binds */
+	char **sys_dst;			    /* root + "/proc", ... (NULL-terminated, same order as sys_src) */
+	char **vol_src, **vol_dst;	    /* NULL-terminated */
+	const int *vol_ro;
 };
+
+static const char *const sys_src[] = {"/proc", "/sys", "/dev", "/run", NULL};
 
 struct report {
 	int32_t pid, step, err;
@@ -609,6 +625,21 @@ static void close_all_except(const int *keep, size_t n)
 	}
 }
 
+/* mkdir -p of an absolute path, async-signal-safe (errors show at the mount). */
+static void mkdirs(const char *path)
+{
+	char b[4096];
+	size_t n = 0;
+	while (path[n] && n < sizeof(b) - 1) {
+		b[n] = path[n];
+		n++;
+		if (path[n] == '/' || !path[n]) {
+			b[n] = 0;
+			mkdir(b, 0755);
+		}
+	}
+}
+
 static void child_fail(int fd, enum step s)
 {
 	int32_t rec[2] = {s, errno};
@@ -630,10 +661,29 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 		child_fail(errw, STEP_UNSHARE);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_PRIVATE);
-	if (l->resolv && mount(l->resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+	if (l->root) {
+		if (mount("overlay", l->root, "overlay", 0, l->root_opts) < 0)
+			child_fail(errw, STEP_MOUNT_ROOT);
+		for (size_t i = 0; sys_src[i]; i++)
+			if (mount(sys_src[i], l->sys_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_ROOT);
+		for (size_t i = 0; l->vol_src[i]; i++) {
+			/* The mount point is made in the pod's upper layer, never on the node. */
+			mkdirs(l->vol_dst[i]);
+			if (mount(l->vol_src[i], l->vol_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_VOLUME);
+			if (l->vol_ro[i] &&
+			    mount(NULL, l->vol_dst[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_VOLUME);
+		}
+	}
+	if (l->resolv && mount(l->resolv, l->etc_resolv, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_RESOLV);
-	if (l->hosts && mount(l->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+	if (l->hosts && mount(l->hosts, l->etc_hosts, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_HOSTS);
+	if (l->root && (chdir(l->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+			chdir("/") < 0))
+		child_fail(errw, STEP_PIVOT_ROOT);
 	if (l->hostname) {
 		size_t hl = 0;
 		while (l->hostname[hl])
@@ -832,6 +882,8 @@ static void pod_free(struct rt_pod *p)
 	json_decref(p->pod);
 	json_decref(p->service_env);
 	json_decref(p->env_sources);
+	free(p->root_dir);
+	json_decref(p->mounts);
 	free(p->uid);
 	free(p->name);
 	free(p->ns);
@@ -1104,6 +1156,12 @@ static const char *step_text(enum step s)
 		return "mount /etc/resolv.conf";
 	case STEP_MOUNT_HOSTS:
 		return "mount /etc/hosts";
+	case STEP_MOUNT_ROOT:
+		return "mount the pod's root";
+	case STEP_MOUNT_VOLUME:
+		return "mount a volume";
+	case STEP_PIVOT_ROOT:
+		return "enter the pod's root";
 	case STEP_HOSTNAME:
 		return "set the hostname";
 	case STEP_STDIO:
@@ -1120,6 +1178,9 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	char err[1024], msg[1400];
 	char **env = NULL, **argv = NULL;
 	char *exe = NULL, *log_path = NULL, *log_dir = NULL, *resolv = NULL, *hosts = NULL;
+	char *root = NULL, *root_opts = NULL, *etc_resolv = NULL, *etc_hosts = NULL;
+	char **sys_dst = NULL, **vol_src = NULL, **vol_dst = NULL;
+	int *vol_ro = NULL;
 	char *exit_path = NULL, *exit_tmp = NULL;
 	int logfd = -1, devnull = -1, sp[2] = {-1, -1}, netns = -1;
 	bool ok = false;
@@ -1213,7 +1274,41 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	exit_path = xasprintf("%s/c-%s.exit", p->dir, c->name);
 	exit_tmp = xasprintf("%s/c-%s.exit.tmp", p->dir, c->name);
 	unlink(exit_path);
+	if (p->root_dir) {
+		root = xasprintf("%s/merged", p->root_dir);
+		root_opts = xasprintf("lowerdir=/,upperdir=%s/upper,workdir=%s/work", p->root_dir, p->root_dir);
+		size_t ns_ = 0;
+		while (sys_src[ns_])
+			ns_++;
+		sys_dst = xcalloc(ns_ + 1, sizeof(char *));
+		for (size_t si = 0; si < ns_; si++)
+			sys_dst[si] = xasprintf("%s%s", root, sys_src[si]);
+		json_t *ms = json_object_get(p->mounts, c->name);
+		size_t nm = json_array_size(ms), k2 = 0;
+		vol_src = xcalloc(nm + 1, sizeof(char *));
+		vol_dst = xcalloc(nm + 1, sizeof(char *));
+		vol_ro = xcalloc(nm + 1, sizeof(int));
+		for (size_t mi = 0; mi < nm; mi++) {
+			json_t *m = json_array_get(ms, mi);
+			const char *src = api_str(m, "src"), *dst = api_str(m, "dst");
+			if (!src || !dst || dst[0] != '/' || strstr(dst, ".."))
+				continue;
+			vol_src[k2] = xstrdup(src);
+			vol_dst[k2] = xasprintf("%s%s", root, dst);
+			vol_ro[k2++] = json_is_true(json_object_get(m, "ro"));
+		}
+	}
+	etc_resolv = root ? xasprintf("%s/etc/resolv.conf", root) : xstrdup("/etc/resolv.conf");
+	etc_hosts = root ? xasprintf("%s/etc/hosts", root) : xstrdup("/etc/hosts");
 	struct launch l = {
+		.root = root,
+		.root_opts = root_opts,
+		.etc_resolv = etc_resolv,
+		.etc_hosts = etc_hosts,
+		.sys_dst = sys_dst,
+		.vol_src = vol_src,
+		.vol_dst = vol_dst,
+		.vol_ro = vol_ro,
 		.netns = netns,
 		.devnull = devnull,
 		.logfd = logfd,
@@ -1324,6 +1419,14 @@ out:
 	free(log_dir);
 	free(resolv);
 	free(hosts);
+	free(root);
+	free(root_opts);
+	free(etc_resolv);
+	free(etc_hosts);
+	strv_free(sys_dst);
+	strv_free(vol_src);
+	strv_free(vol_dst);
+	free(vol_ro);
 	free(exit_path);
 	free(exit_tmp);
 	strv_free(argv);
@@ -1457,6 +1560,10 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 	json_decref(old_env);
 	old_env = p->env_sources;
 	p->env_sources = in->env_sources ? json_incref((json_t *)in->env_sources) : NULL;
+	json_decref(old_env);
+	set_str(&p->root_dir, in->root_dir);
+	old_env = p->mounts;
+	p->mounts = in->mounts ? json_incref((json_t *)in->mounts) : NULL;
 	json_decref(old_env);
 	set_str(&p->hostname, in->hostname);
 	set_str(&p->log_dir, in->log_dir);

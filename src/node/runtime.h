@@ -88,6 +88,12 @@ struct node_rt_pod {
 	const char *pod_ip;	    /* for status.podIP(s) field refs; may be NULL */
 	const char *host_ip;	    /* for status.hostIP(s) field refs; may be NULL */
 	const char *log_dir;	    /* this pod's log directory; created */
+	const char *root_dir;	    /* a root of its own: a directory with upper/, work/ and
+				     * merged/ on one filesystem (the agent's per-pod tmpfs); the
+				     * containers see an overlay of the node's / with upper/, and
+				     * mounts; NULL = the node's filesystem */
+	const json_t *mounts;	    /* {container name: [{src, dst, ro}]}: directories bound at dst
+				     * inside the root (only with root_dir); kept by reference */
 };
 
 /* Makes the runtime run pod p: the first call starts each container in spec order; later
