@@ -9,7 +9,9 @@
 # and Orphan propagation; a ReplicationController with the seeds' exec readiness probe
 # (ls /var/ready) joins its Service's endpoints only once the file exists; every
 # namespace has a default ServiceAccount; a pod's env reads a ConfigMap, a Secret, envFrom
-# and resourceFieldRef, and waits with CreateContainerConfigError for a missing ConfigMap.
+# and resourceFieldRef, and waits with CreateContainerConfigError for a missing ConfigMap;
+# secret, configMap and emptyDir volumes in a root of the pod's own, the file following
+# `kubectl apply` of its ConfigMap.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -322,6 +324,48 @@ check "create the missing ConfigMap" kubectl create configmap later --from-liter
 env_logged() { kubectl logs envpod 2>/dev/null | grep -q 'COLOR=blue PW=s3cret CM_color=blue LATER=now MEM=64'; }
 if wait_for 30 env_logged; then ok "container started with ConfigMap, Secret, envFrom and resource values"; else
 	fail "container started with ConfigMap, Secret, envFrom and resource values" "$(kubectl logs envpod 2>&1; kubectl get pod envpod -o yaml | tail -20)"; fi
+
+# ---- ConfigMap and Secret volumes in a root of the pod's own ----
+cat >"$T_DIR/volcm.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: volcfg}
+data: {color: red}
+Y
+check "apply the volume's ConfigMap" kubectl apply -f "$T_DIR/volcm.yaml"
+cat >"$T_DIR/volpod.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: volpod}
+spec:
+  volumes:
+  - {name: sec, secret: {secretName: sec}}
+  - {name: cfg, configMap: {name: volcfg}}
+  - {name: scratch, emptyDir: {}}
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'echo "pw=$(cat /etc/svcp-sec/pw)"; touch /etc/svcp-written /scratch/x && echo wrote; while true; do echo "color=$(cat /etc/svcp-cfg/color)"; sleep 1; done']
+    readinessProbe: {exec: {command: [cat, /etc/svcp-cfg/color]}, periodSeconds: 1}
+    volumeMounts:
+    - {name: sec, mountPath: /etc/svcp-sec}
+    - {name: cfg, mountPath: /etc/svcp-cfg}
+    - {name: scratch, mountPath: /scratch}
+Y
+check "apply a pod with secret, configMap and emptyDir volumes" kubectl apply -f "$T_DIR/volpod.yaml"
+if check "the pod is Ready (its exec probe reads the configMap file)" kubectl wait --for=condition=Ready pod volpod --timeout=90s; then :; else
+	kubectl get pod volpod -o yaml | tail -30; fi
+vol_logged() { kubectl logs volpod 2>/dev/null | grep -q 'pw=s3cret' && kubectl logs volpod | grep -q 'wrote' && kubectl logs volpod | grep -q 'color=red'; }
+if wait_for 30 vol_logged; then ok "the Secret and ConfigMap files are at their mount paths"; else fail "the Secret and ConfigMap files are at their mount paths" "$(kubectl logs volpod 2>&1 | tail -5)"; fi
+if [ ! -e /etc/svcp-sec ] && [ ! -e /etc/svcp-cfg ] && [ ! -e /etc/svcp-written ] && [ ! -e /scratch ]; then
+	ok "mount points and writes stay in the pod's root"; else fail "mount points and writes stay in the pod's root" "$(ls -d /etc/svcp-* /scratch 2>&1)"; fi
+sed -i 's/color: red/color: green/' "$T_DIR/volcm.yaml"
+check "kubectl apply the changed ConfigMap" kubectl apply -f "$T_DIR/volcm.yaml"
+green() { kubectl logs volpod --tail=3 2>/dev/null | grep -q 'color=green'; }
+if wait_for 30 green; then ok "the pod sees the file change"; else fail "the pod sees the file change" "$(kubectl logs volpod --tail=5 2>&1)"; fi
+check "delete the volume pod" kubectl delete pod volpod --wait=true --timeout=60s
+no_vol_mounts() { ! grep -q "/volumes/" /proc/self/mountinfo; }
+if wait_for 20 no_vol_mounts; then ok "its tmpfs is unmounted"; else fail "its tmpfs is unmounted" "$(grep /volumes/ /proc/self/mountinfo)"; fi
 
 # ---- API errors ----
 expect_fail "bad selector rejected" 'does not match template' kubectl create -f - <<Y
