@@ -37,6 +37,7 @@
 #include "node/prober.h"
 #include "node/runtime.h"
 #include "node/status.h"
+#include "node/volumes.h"
 #include "node/writer.h"
 
 #define MAX_POLL_MS 1000
@@ -499,6 +500,7 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 		free(uids[i]);
 	}
 	free(uids);
+	node_volumes_cleanup(data_dir, NULL, NULL);
 	/* Our masquerade table, routes and bridge. */
 	char merr[256];
 	if (node_masq_cleanup(merr, sizeof(merr)) < 0)

@@ -261,6 +261,7 @@ static void cleanup_leftovers(struct agent *a)
 		node_netns_list_free(names, n);
 	}
 	node_ipam_release_unknown(a->ipam_dir, uid_known, a);
+	node_volumes_cleanup(a->data_dir, uid_known, a);
 }
 
 void agent__pods_reconcile(struct agent *a)

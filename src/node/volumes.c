@@ -426,3 +426,20 @@ void node_volumes_teardown(const char *dir)
 	umount2(dir, MNT_DETACH);
 	rm_rf(dir);
 }
+
+void node_volumes_cleanup(const char *data_dir, bool (*known)(void *ud, const char *uid), void *ud)
+{
+	char *root = xasprintf("%s/volumes", data_dir);
+	DIR *d = opendir(root);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (known && known(ud, de->d_name)))
+			continue;
+		char *p = xasprintf("%s/%s", root, de->d_name);
+		node_volumes_teardown(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(root);
+}

@@ -17,6 +17,7 @@
 #define NODE_VOLUMES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "node/envsrc.h"
 
@@ -37,5 +38,8 @@ int node_volumes_write(const char *dir, const json_t *plan, char *err, size_t er
 json_t *node_volumes_mounts(const char *dir, const json_t *plan);
 /* Unmounts dir's tmpfs (lazily) and removes dir. */
 void node_volumes_teardown(const char *dir);
+/* Tears down every pod directory under <data_dir>/volumes whose uid known() denies (all
+ * of them when known is NULL): what a restarted agent or `agent --cleanup` finds. */
+void node_volumes_cleanup(const char *data_dir, bool (*known)(void *ud, const char *uid), void *ud);
 
 #endif
