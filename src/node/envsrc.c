@@ -15,9 +15,7 @@
 #include "api/object.h"
 #include "base/mem.h"
 
-/* Adds the base64 values of map to data, decoded (values that are not text are left out:
- * an environment variable cannot hold them). */
-static void decode_into(json_t *data, const json_t *map)
+void node_envsrc_decode_into(json_t *data, const json_t *map)
 {
 	const char *k;
 	json_t *v;
@@ -52,12 +50,12 @@ static void want(json_t *src, const char *kind, const char *ns, const char *name
 	}
 	json_t *data = json_object();
 	if (!strcmp(kind, "secrets")) {
-		decode_into(data, json_object_get(o, "data"));
+		node_envsrc_decode_into(data, json_object_get(o, "data"));
 	} else {
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(o, "data"), k, v) json_object_set(data, k, v);
-		decode_into(data, json_object_get(o, "binaryData"));
+		node_envsrc_decode_into(data, json_object_get(o, "binaryData"));
 	}
 	json_object_set_new(m, name, data);
 	json_decref(o);

@@ -36,6 +36,10 @@ int node_envsrc_value(const json_t *sources, const json_t *pod, const json_t *co
 json_t *node_envsrc_env_from(const json_t *sources, const json_t *pod, const json_t *container, char *err,
 			     size_t errlen);
 
+/* Adds the base64 values of map (Secret.data, ConfigMap.binaryData) to data, decoded;
+ * values that are not valid base64 or not text are left out. */
+void node_envsrc_decode_into(json_t *data, const json_t *map);
+
 /* Parses a resource.Quantity ("500m", "128Mi", "1.5", "2e3") into base units; -EINVAL
  * when malformed. */
 int node_quantity_parse(const char *s, double *out);

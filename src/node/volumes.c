@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/base64.h"
 #include "api/object.h"
 #include "base/mem.h"
 
@@ -38,29 +37,11 @@ static void add_source(json_t *files, const json_t *obj, bool secret, const json
 	json_t *all = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(obj, "data"), k, v)
-	{
-		if (!json_is_string(v))
-			continue;
-		if (secret) {
-			unsigned char *b;
-			size_t len;
-			if (api_base64_decode(json_string_value(v), &b, &len) == 0) {
-				json_object_set_new(all, k, json_stringn((const char *)b, len) ?: json_string(""));
-				free(b);
-			}
-		} else {
-			json_object_set(all, k, v);
-		}
-	}
-	json_object_foreach(json_object_get(obj, "binaryData"), k, v)
-	{
-		unsigned char *b;
-		size_t len;
-		if (json_is_string(v) && api_base64_decode(json_string_value(v), &b, &len) == 0) {
-			json_object_set_new(all, k, json_stringn((const char *)b, len) ?: json_string(""));
-			free(b);
-		}
+	if (secret) {
+		node_envsrc_decode_into(all, json_object_get(obj, "data"));
+	} else {
+		json_object_foreach(json_object_get(obj, "data"), k, v) if (json_is_string(v)) json_object_set(all, k, v);
+		node_envsrc_decode_into(all, json_object_get(obj, "binaryData"));
 	}
 	if (json_array_size(items)) {
 		size_t i;
@@ -79,26 +60,27 @@ static void add_source(json_t *files, const json_t *obj, bool secret, const json
 	json_decref(all);
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* "k=\"v\"" lines sorted by key, as kubelet writes labels and annotations. */
 static char *format_pairs(const json_t *m)
 {
-	size_t n = json_object_size(m), i = 0;
+	size_t n = json_object_size(m), i = 0, cap = 1;
 	const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)m, k, v) keys[i++] = k;
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
-			const char *t = keys[b];
-			keys[b] = keys[b - 1];
-			keys[b - 1] = t;
-		}
-	size_t cap = 1;
-	for (i = 0; i < n; i++)
-		cap += strlen(keys[i]) + json_string_length(json_object_get(m, keys[i])) + 5;
+	json_object_foreach((json_t *)m, k, v)
+	{
+		keys[i++] = k;
+		cap += strlen(k) + json_string_length(v) + 5;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_key);
 	char *out = xmalloc(cap);
-	out[0] = 0;
 	size_t len = 0;
+	out[0] = 0;
 	for (i = 0; i < n; i++)
 		len += (size_t)snprintf(out + len, cap - len, "%s%s=\"%s\"", i ? "\n" : "", keys[i],
 					json_string_value(json_object_get(m, keys[i])) ?: "");
