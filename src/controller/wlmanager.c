@@ -1080,6 +1080,8 @@ void ctrl_workloads_stop(struct ctrl_workloads *w)
 		pthread_join(w->worker, NULL);
 	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas, w->crs};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		informer_stop(all[i]);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		informer_free(all[i]);
 	client_free(w->cl);
 	client_config_fini(&w->cfg);

@@ -178,11 +178,11 @@ static void agent_free(struct agent *a)
 	node_services_stop(a);
 	node_logsrv_stop(a->logsrv);
 	node_writer_stop(a->writer); /* tries what is still queued once */
-	informer_free(a->pods);
-	informer_free(a->nodes);
-	informer_free(a->svcs);
-	informer_free(a->cms);
-	informer_free(a->secrets);
+	struct informer *infs[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
+		informer_stop(infs[i]); /* all at once: each takes up to a second to notice */
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
+		informer_free(infs[i]);
 	while (a->list) {
 		struct apod *p = a->list;
 		a->list = p->next;
