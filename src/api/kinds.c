@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/workloads.h"
 #include "base/cidr.h"
 #include "base/mem.h"
 
@@ -21,7 +22,7 @@ static bool is(const struct api_kind *k, const char *group, const char *kind)
 
 bool api_kind_has_generation(const struct api_kind *k)
 {
-	return is(k, "", "Pod") || is(k, "discovery.k8s.io", "EndpointSlice") ||
+	return is(k, "", "Pod") || api_kind_is_workload(k) || is(k, "discovery.k8s.io", "EndpointSlice") ||
 	       is(k, "networking.k8s.io", "Ingress") || is(k, "networking.k8s.io", "IngressClass");
 }
 
@@ -32,6 +33,7 @@ bool api_kind_create_on_update(const struct api_kind *k)
 
 void api_prepare_create(const struct api_kind *k, json_t *obj)
 {
+	api_workload_prepare_create(k, obj);
 	if (is(k, "", "Service") || is(k, "networking.k8s.io", "Ingress")) {
 		json_t *st = json_object();
 		if (is(k, "", "Service") || is(k, "networking.k8s.io", "Ingress"))
@@ -148,6 +150,13 @@ void api_default(const struct api_kind *k, json_t *obj)
 		default_endpoints(obj);
 	else if (is(k, "discovery.k8s.io", "EndpointSlice"))
 		default_slice(obj);
+	else if (api_kind_is_workloads_kind(k)) {
+		/* The pod template gets a pod's defaults (SetObjectDefaults_PodTemplateSpec). */
+		json_t *tmpl = api_get(obj, "spec.template");
+		if (json_is_object(tmpl))
+			default_pod(tmpl);
+		api_workload_default(k, obj);
+	}
 	else if (is(k, "", "Namespace")) {
 		json_t *spec = api_obj(obj, "spec");
 		if (!json_object_get(spec, "finalizers"))
@@ -365,4 +374,6 @@ void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old
 		validate_slice(obj, e);
 	else if (is(k, "", "Node") && old)
 		validate_node_update(obj, e);
+	else if (api_kind_is_workloads_kind(k))
+		api_workload_validate(k, obj, old, e);
 }

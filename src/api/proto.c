@@ -19,6 +19,7 @@
  * 5); groups and wire types 6/7 are malformed. Every read checks the remaining length and
  * message nesting is bounded by API_CODEC_MAX_DEPTH; nothing here trusts a length.
  */
+#include "api/base64.h"
 #include "api/codec.h"
 
 #include "api/schema.h"
@@ -29,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -317,7 +319,11 @@ static int decode_map_entry(struct pdec *d, const struct api_field *fd, struct r
 	}
 	int rc = 0;
 	json_t *v;
-	if (fd->type == API_MAP_STRING) {
+	if (fd->type == API_MAP_STRING && (fd->flags & API_F_BYTES)) {
+		char *b = api_base64_encode(val.p, (size_t)(val.end - val.p));
+		v = json_string(b);
+		free(b);
+	} else if (fd->type == API_MAP_STRING) {
 		v = str_value(d, &val, fd->proto, &rc);
 	} else {
 		v = json_object();

@@ -1,7 +1,7 @@
 /* schema.c - the served kinds (api_kinds, in discovery order) and lookups over kinds,
  * group-versions and schema fields.
  *
- * The tables are const and small (nine kinds, three group-versions, at most ~45 fields
+ * The tables are const and small (about twenty kinds, four group-versions, at most ~45 fields
  * per schema), so every lookup is a linear scan: no index to build or keep in sync.
  */
 #include "api/schema.h"
@@ -12,6 +12,7 @@
 
 const struct api__gv api__gvs[] = {
     {"", "v1", "v1", "api/v1", "io.k8s.api.core.v1"},
+    {"apps", "v1", "apps/v1", "apis/apps/v1", "io.k8s.api.apps.v1"},
     {"discovery.k8s.io", "v1", "discovery.k8s.io/v1", "apis/discovery.k8s.io/v1", "io.k8s.api.discovery.v1"},
     {"networking.k8s.io", "v1", "networking.k8s.io/v1", "apis/networking.k8s.io/v1",
      "io.k8s.api.networking.v1"},
@@ -25,6 +26,20 @@ const struct api_kind api_kinds[] = {
     {"", "v1", "Endpoints", "endpoints", "endpoints", {"ep"}, {NULL}, true, false, &api__schema_endpoints},
     {"", "v1", "Pod", "pods", "pod", {"po"}, {"all"}, true, true, &api__schema_pod},
     {"", "v1", "Event", "events", "event", {"ev"}, {NULL}, true, false, &api__schema_event},
+    {"", "v1", "ConfigMap", "configmaps", "configmap", {"cm"}, {NULL}, true, false, &api__schema_config_map},
+    {"", "v1", "Secret", "secrets", "secret", {NULL}, {NULL}, true, false, &api__schema_secret},
+    {"", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", {"sa"}, {NULL}, true, false,
+     &api__schema_service_account},
+    {"", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", {"rc"}, {"all"}, true,
+     true, &api__schema_replication_controller},
+    {"apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", {NULL}, {NULL}, true, false,
+     &api__schema_controller_revision},
+    {"apps", "v1", "DaemonSet", "daemonsets", "daemonset", {"ds"}, {"all"}, true, true, &api__schema_daemon_set},
+    {"apps", "v1", "Deployment", "deployments", "deployment", {"deploy"}, {"all"}, true, true,
+     &api__schema_deployment},
+    {"apps", "v1", "ReplicaSet", "replicasets", "replicaset", {"rs"}, {"all"}, true, true, &api__schema_replica_set},
+    {"apps", "v1", "StatefulSet", "statefulsets", "statefulset", {"sts"}, {"all"}, true, true,
+     &api__schema_stateful_set},
     {"discovery.k8s.io",
      "v1",
      "EndpointSlice",

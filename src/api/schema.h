@@ -46,6 +46,8 @@ enum {
 	API_F_MICROTIME = 1 << 7,   /* API_TIME is a metav1.MicroTime (RFC 3339 with microseconds) */
 	API_F_FREEFORM = 1 << 8,    /* API_ANY that is free-form in Kubernetes too (FieldsV1), not a
 				     * shortcut: the schema is still complete (see api/openapi.c) */
+	API_F_BYTES = 1 << 9,	    /* API_MAP_STRING of []byte values: base64 strings in JSON, raw
+				     * bytes in protobuf (Secret.data, ConfigMap.binaryData) */
 };
 
 /* An API_F_INLINE field (e.g. IngressRule's "ingressRuleValue", Probe's "handler",

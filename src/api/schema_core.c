@@ -39,7 +39,7 @@ API__SCHEMA(, api__schema_typed_local_object_reference, CORE "TypedLocalObjectRe
 	    FSTR("kind", 2, REQ, "Kind is the type of resource being referenced"),
 	    FSTR("name", 3, REQ, "Name is the name of resource being referenced"));
 
-API__SCHEMA(static, local_object_reference, CORE "LocalObjectReference",
+API__SCHEMA(, api__schema_local_object_reference, CORE "LocalObjectReference",
 	    "LocalObjectReference contains enough information to let you locate the referenced "
 	    "object inside the same namespace.",
 	    FSTR("name", 1, 0, "Name of the referent."));
@@ -452,13 +452,13 @@ API__SCHEMA(static, resource_field_selector, CORE "ResourceFieldSelector",
 	    FQTY("divisor", 3, 0, "Specifies the output format of the exposed resources, defaults to \"1\""));
 
 API__SCHEMA(static, config_map_key_selector, CORE "ConfigMapKeySelector", "Selects a key from a ConfigMap.",
-	    FINL("localObjectReference", local_object_reference, 1),
+	    FINL("localObjectReference", api__schema_local_object_reference, 1),
 	    FSTR("key", 2, REQ, "The key to select."),
 	    FBOOL("optional", 3, PTR, "Specify whether the ConfigMap or its key must be defined"));
 
 API__SCHEMA(static, secret_key_selector, CORE "SecretKeySelector",
 	    "SecretKeySelector selects a key of a Secret.",
-	    FINL("localObjectReference", local_object_reference, 1),
+	    FINL("localObjectReference", api__schema_local_object_reference, 1),
 	    FSTR("key", 2, REQ, "The key of the secret to select from. Must be a valid secret key."),
 	    FBOOL("optional", 3, PTR, "Specify whether the Secret or its key must be defined"));
 
@@ -496,12 +496,12 @@ API__SCHEMA(static, env_var, CORE "EnvVar",
 
 API__SCHEMA(static, config_map_env_source, CORE "ConfigMapEnvSource",
 	    "ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.",
-	    FINL("localObjectReference", local_object_reference, 1),
+	    FINL("localObjectReference", api__schema_local_object_reference, 1),
 	    FBOOL("optional", 2, PTR, "Specify whether the ConfigMap must be defined"));
 
 API__SCHEMA(static, secret_env_source, CORE "SecretEnvSource",
 	    "SecretEnvSource selects a Secret to populate the environment variables with.",
-	    FINL("localObjectReference", local_object_reference, 1),
+	    FINL("localObjectReference", api__schema_local_object_reference, 1),
 	    FBOOL("optional", 2, PTR, "Specify whether the Secret must be defined"));
 
 API__SCHEMA(static, env_from_source, CORE "EnvFromSource",
@@ -1129,7 +1129,7 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 	    FOBJ("securityContext", pod_security_context, 14, PTR,
 		 "SecurityContext holds pod-level security attributes and common container "
 		 "settings."),
-	    FLIST("imagePullSecrets", local_object_reference, "name", 15, 0,
+	    FLIST("imagePullSecrets", api__schema_local_object_reference, "name", 15, 0,
 		  "ImagePullSecrets is an optional list of references to secrets in the same "
 		  "namespace to use for pulling any of the images used by this PodSpec."),
 	    FSTR("hostname", 16, 0,
@@ -1363,6 +1363,15 @@ API__SCHEMA(, api__schema_pod, CORE "Pod",
 	    FOBJ("status", pod_status, 3, 0,
 		 "Most recently observed status of the pod. This data may not be up to date. "
 		 "Populated by the system. Read-only."));
+
+/* PodTemplateSpec: the pod template of every workload kind (api/schema_workloads.c). */
+API__SCHEMA(, api__schema_pod_template_spec, CORE "PodTemplateSpec",
+	    "PodTemplateSpec describes the data a pod should have when created from a template",
+	    API__OBJECT_META(1, 0),
+	    FOBJ("spec", pod_spec, 2, 0,
+		 "Specification of the desired behavior of the pod. More info: "
+		 "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+		 "api-conventions.md#spec-and-status"));
 
 /* ---- Event ---- */
 

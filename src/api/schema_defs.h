@@ -43,6 +43,20 @@ extern const struct api_schema api__schema_service;
 extern const struct api_schema api__schema_endpoints;
 extern const struct api_schema api__schema_pod;
 extern const struct api_schema api__schema_event;
+extern const struct api_schema api__schema_pod_template_spec;
+extern const struct api_schema api__schema_local_object_reference;
+
+/* Workloads, ConfigMap, Secret, ServiceAccount (schema_workloads.c). */
+extern const struct api_schema api__schema_config_map;
+extern const struct api_schema api__schema_secret;
+extern const struct api_schema api__schema_service_account;
+extern const struct api_schema api__schema_replication_controller;
+extern const struct api_schema api__schema_replica_set;
+extern const struct api_schema api__schema_deployment;
+extern const struct api_schema api__schema_stateful_set;
+extern const struct api_schema api__schema_daemon_set;
+extern const struct api_schema api__schema_controller_revision;
+extern const struct api_schema api__schema_scale;
 
 /* discovery/v1 and networking/v1 (schema_net.c). */
 extern const struct api_schema api__schema_endpoint_slice;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/openapi.h"
+#include "api/workloads.h"
 #include "apiserver/internal.h"
 #include "base/mem.h"
 
@@ -81,6 +82,14 @@ static json_t *resource_list(const char *group, const char *version)
 							     "patch", "update"));
 			free(n);
 		}
+		if (api_kind_has_scale(k)) {
+			char *n = xasprintf("%s/scale", k->plural);
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:[s,s,s]}", "name", n,
+							     "singularName", "", "namespaced", true, "group", "autoscaling",
+							     "version", "v1", "kind", "Scale", "verbs", "get", "patch",
+							     "update"));
+			free(n);
+		}
 		if (is_pods(k))
 			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", "pods/log", "singularName",
 							     "", "namespaced", true, "kind", "Pod", "verbs", "get"));
@@ -114,6 +123,10 @@ static json_t *aggregated_group(const char *group)
 			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "status",
 							      "responseKind", "group", k->group, "version", k->version,
 							      "kind", k->kind, "verbs", "get", "patch", "update"));
+		if (api_kind_has_scale(k))
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "scale",
+							      "responseKind", "group", "autoscaling", "version", "v1",
+							      "kind", "Scale", "verbs", "get", "patch", "update"));
 		if (is_pods(k))
 			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource", "log",
 							      "responseKind", "group", "", "version", "", "kind", "Pod",

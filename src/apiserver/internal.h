@@ -100,6 +100,9 @@ void apiserver__delete_collection(struct rq *q);
 /* pods/{name}/log (podlog.c): proxies to the node's log endpoint; answers every outcome
  * itself. Blocks for as long as the node streams (follow) or until the client leaves. */
 void apiserver__pod_log(struct rq *q);
+/* {name}/scale of the scalable kinds (scale.c): GET, PUT, PATCH of an autoscaling/v1
+ * Scale; answers every outcome itself. */
+void apiserver__scale(struct rq *q);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

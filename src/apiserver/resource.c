@@ -1320,6 +1320,36 @@ int apiserver__delete_key(struct apiserver *as, const char *key)
 	return delete_stored(as, key, -1);
 }
 
+/* DeleteOptions.propagationPolicy (or the query parameter; orphanDependents=true is the
+ * old spelling of Orphan): Foreground and Orphan become the garbage collector's
+ * finalizers ("foregroundDeletion", "orphan"), which the workload controllers' collector
+ * (controller/wlmanager.c) acts on and removes; Background (the default) deletes now and
+ * the collector removes the dependents afterwards. */
+static void add_propagation_finalizer(struct rq *q, json_t *meta, const json_t *opts)
+{
+	const char *pp = api_str(opts, "propagationPolicy");
+	char *qp = http_query_get(q->r->query, "propagationPolicy");
+	if (!pp)
+		pp = qp;
+	if (!pp && json_is_true(json_object_get(opts, "orphanDependents")))
+		pp = "Orphan";
+	const char *fin = pp && !strcmp(pp, "Foreground") ? "foregroundDeletion" : pp && !strcmp(pp, "Orphan") ? "orphan" : NULL;
+	if (fin) {
+		json_t *f = json_object_get(meta, "finalizers");
+		if (!json_is_array(f)) {
+			f = json_array();
+			json_object_set_new(meta, "finalizers", f);
+		}
+		bool have = false;
+		size_t i;
+		json_t *v;
+		json_array_foreach(f, i, v) have |= !strcmp(json_string_value(v) ?: "", fin);
+		if (!have)
+			json_array_append_new(f, json_string(fin));
+	}
+	free(qp);
+}
+
 /* Deletes one object read at kv. Returns 0 after answering (when q answers) or a code. */
 static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 {
@@ -1356,6 +1386,8 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 	char *key = apiserver__key(q->k, q->ns, name);
 	json_t *meta = api_obj(old, "metadata");
 	bool is_ns = !strcmp(q->k->kind, "Namespace") && !q->k->group[0];
+	if (!is_ns && !json_object_get(meta, "deletionTimestamp"))
+		add_propagation_finalizer(q, meta, opts);
 	bool has_fin = json_array_size(json_object_get(meta, "finalizers")) > 0;
 	if (is_ns || has_fin) {
 		/* Graceful: mark for deletion; the namespace finalizer or the owners of the

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "api/workloads.h"
 #include "apiserver/internal.h"
 #include "http/pki.h"
 #include "apiserver/table.h"
@@ -243,7 +244,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		q.sub = xstrdup(seg[i++]);
 	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
 	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log;
+	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || scale;
 	if (i < n || !sub_ok) {
 		rq_fini(&q);
 		buf_fini(&warnings);
@@ -285,6 +287,11 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__create(&q);
 		else if (!strcmp(m, "DELETE"))
 			apiserver__delete_collection(&q);
+		else
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	} else if (scale) {
+		if (!strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH"))
+			apiserver__scale(&q);
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	} else if (pod_log) {

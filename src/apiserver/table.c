@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/object.h"
+#include "api/workloads.h"
 #include "base/buf.h"
 #include "base/mem.h"
 
@@ -85,6 +86,65 @@ static const struct col ingc_cols[] = {
 	{"Parameters", "string", "", "A reference to a resource with additional parameters", 0},
 	AGE_COL,
 };
+
+/* Workloads, ConfigMaps, Secrets, ServiceAccounts (printers.go AddHandlers). */
+#define CONTAINERS_COL {"Containers", "string", "", "Names of each container in the template.", 1}
+#define IMAGES_COL {"Images", "string", "", "Images referenced by each container in the template.", 1}
+#define SELECTOR_COL(d) {"Selector", "string", "", d, 1}
+static const struct col rc_cols[] = {
+	NAME_COL,
+	{"Desired", "integer", "", "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller", 0},
+	{"Current", "integer", "", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller", 0},
+	{"Ready", "integer", "", "The number of ready replicas for this replication controller.", 0},
+	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+	SELECTOR_COL("Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+};
+static const struct col rs_cols[] = {
+	NAME_COL,
+	{"Desired", "integer", "", "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset", 0},
+	{"Current", "integer", "", "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset", 0},
+	{"Ready", "integer", "", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.", 0},
+	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+	SELECTOR_COL("Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+};
+static const struct col deploy_cols[] = {
+	NAME_COL,
+	{"Ready", "string", "", "Number of the pod with ready state", 0},
+	{"Up-to-date", "string", "", "Total number of non-terminating pods targeted by this deployment that have the desired template spec.", 0},
+	{"Available", "string", "", "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.", 0},
+	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+	SELECTOR_COL("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels."),
+};
+static const struct col sts_cols[] = {
+	NAME_COL,
+	{"Ready", "string", "", "Number of the pod with ready state", 0},
+	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+};
+static const struct col ds_cols[] = {
+	NAME_COL,
+	{"Desired", "integer", "", "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/", 0},
+	{"Current", "integer", "", "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/", 0},
+	{"Ready", "integer", "", "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.", 0},
+	{"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod", 0},
+	{"Available", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)", 0},
+	{"Node Selector", "string", "", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/", 0},
+	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+	SELECTOR_COL("A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+};
+static const struct col cm_cols[] = {NAME_COL, {"Data", "string", "", "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.", 0}, AGE_COL};
+static const struct col secret_cols[] = {
+	NAME_COL,
+	{"Type", "string", "", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", 0},
+	{"Data", "string", "", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4", 0},
+	AGE_COL,
+};
+static const struct col sa_cols[] = {NAME_COL, {"Secrets", "string", "", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret", 0}, AGE_COL};
+static const struct col cr_cols[] = {
+	NAME_COL,
+	{"Controller", "string", "", "Controller of the object", 0},
+	{"Revision", "string", "", "Revision indicates the revision of the state represented by Data.", 0},
+	AGE_COL,
+};
 static const struct col default_cols[] = {NAME_COL, AGE_COL};
 
 static const struct col *cols_for(const struct api_kind *k, size_t *n)
@@ -113,6 +173,24 @@ static const struct col *cols_for(const struct api_kind *k, size_t *n)
 		RET(ing_cols);
 	if (!strcmp(kind, "IngressClass"))
 		RET(ingc_cols);
+	if (!strcmp(kind, "ReplicationController"))
+		RET(rc_cols);
+	if (!strcmp(kind, "ReplicaSet"))
+		RET(rs_cols);
+	if (!strcmp(kind, "Deployment"))
+		RET(deploy_cols);
+	if (!strcmp(kind, "StatefulSet"))
+		RET(sts_cols);
+	if (!strcmp(kind, "DaemonSet"))
+		RET(ds_cols);
+	if (!strcmp(kind, "ConfigMap"))
+		RET(cm_cols);
+	if (!strcmp(kind, "Secret"))
+		RET(secret_cols);
+	if (!strcmp(kind, "ServiceAccount"))
+		RET(sa_cols);
+	if (!strcmp(kind, "ControllerRevision"))
+		RET(cr_cols);
 	RET(default_cols);
 #undef RET
 }
@@ -448,6 +526,122 @@ static void ev_cells(json_t *cells, const json_t *o, int64_t now)
 	json_array_append_new(cells, json_string(api_str(o, "metadata.name") ?: ""));
 }
 
+static json_int_t ival(const json_t *o, const char *path)
+{
+	return json_integer_value(api_get(o, path));
+}
+
+/* "web,sidecar" and "nginx:1.25,busybox": the template's containers and images. */
+static void template_cells(json_t *cells, const json_t *o)
+{
+	struct buf names, images;
+	buf_init(&names);
+	buf_init(&images);
+	buf_printf(&names, "%s", "");
+	buf_printf(&images, "%s", "");
+	size_t i;
+	json_t *c;
+	json_array_foreach(api_get(o, "spec.template.spec.containers"), i, c)
+	{
+		buf_printf(&names, "%s%s", i ? "," : "", api_str(c, "name") ?: "");
+		buf_printf(&images, "%s%s", i ? "," : "", api_str(c, "image") ?: "");
+	}
+	char *n = buf_take(&names), *im = buf_take(&images);
+	json_array_append_new(cells, json_string(n));
+	json_array_append_new(cells, json_string(im));
+	free(n);
+	free(im);
+}
+
+static void selector_cell(json_t *cells, const struct api_kind *k, const json_t *o)
+{
+	json_t *ls = api_workload_selector(k, o);
+	char *s = ls ? api_label_selector_string(ls) : xstrdup("<none>");
+	json_decref(ls);
+	json_array_append_new(cells, json_string(*s ? s : "<none>"));
+	free(s);
+}
+
+/* Cells after Name of the workload kinds and of ConfigMap, Secret, ServiceAccount and
+ * ControllerRevision; false for other kinds. */
+static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t *o, const char *age_s)
+{
+	const char *kind = k->kind;
+	char b[64];
+	if (!strcmp(kind, "ReplicationController") || !strcmp(kind, "ReplicaSet")) {
+		json_array_append_new(cells, json_integer(ival(o, "spec.replicas")));
+		json_array_append_new(cells, json_integer(ival(o, "status.replicas")));
+		json_array_append_new(cells, json_integer(ival(o, "status.readyReplicas")));
+		json_array_append_new(cells, json_string(age_s));
+		template_cells(cells, o);
+		selector_cell(cells, k, o);
+	} else if (!strcmp(kind, "Deployment")) {
+		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"), (long long)ival(o, "spec.replicas"));
+		json_array_append_new(cells, json_string(b));
+		json_array_append_new(cells, json_integer(ival(o, "status.updatedReplicas")));
+		json_array_append_new(cells, json_integer(ival(o, "status.availableReplicas")));
+		json_array_append_new(cells, json_string(age_s));
+		template_cells(cells, o);
+		selector_cell(cells, k, o);
+	} else if (!strcmp(kind, "StatefulSet")) {
+		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"), (long long)ival(o, "spec.replicas"));
+		json_array_append_new(cells, json_string(b));
+		json_array_append_new(cells, json_string(age_s));
+		template_cells(cells, o);
+	} else if (!strcmp(kind, "DaemonSet")) {
+		static const char *const f[] = {"status.desiredNumberScheduled", "status.currentNumberScheduled",
+						"status.numberReady", "status.updatedNumberScheduled", "status.numberAvailable"};
+		for (size_t i = 0; i < 5; i++)
+			json_array_append_new(cells, json_integer(ival(o, f[i])));
+		char *ns = format_map(api_get(o, "spec.template.spec.nodeSelector"), "<none>");
+		json_array_append_new(cells, json_string(ns));
+		free(ns);
+		json_array_append_new(cells, json_string(age_s));
+		template_cells(cells, o);
+		selector_cell(cells, k, o);
+	} else if (!strcmp(kind, "ConfigMap")) {
+		json_array_append_new(cells, json_integer((json_int_t)(json_object_size(json_object_get(o, "data")) +
+								       json_object_size(json_object_get(o, "binaryData")))));
+		json_array_append_new(cells, json_string(age_s));
+	} else if (!strcmp(kind, "Secret")) {
+		json_array_append_new(cells, json_string(api_str(o, "type") ?: ""));
+		json_array_append_new(cells, json_integer((json_int_t)json_object_size(json_object_get(o, "data"))));
+		json_array_append_new(cells, json_string(age_s));
+	} else if (!strcmp(kind, "ServiceAccount")) {
+		json_array_append_new(cells, json_integer((json_int_t)json_array_size(json_object_get(o, "secrets"))));
+		json_array_append_new(cells, json_string(age_s));
+	} else if (!strcmp(kind, "ControllerRevision")) {
+		const char *ctrl = "<none>";
+		char *cs = NULL;
+		size_t i;
+		json_t *r;
+		json_array_foreach(api_get(o, "metadata.ownerReferences"), i, r)
+		{
+			if (json_is_true(json_object_get(r, "controller"))) {
+				const char *av = api_str(r, "apiVersion") ?: "";
+				const char *slash = strchr(av, '/');
+				int glen = slash ? (int)(slash - av) : 0;
+				char *lk = xstrdup(api_str(r, "kind") ?: "");
+				for (char *p = lk; *p; p++)
+					*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+				cs = glen ? xasprintf("%s.%.*s/%s", lk, glen, av, api_str(r, "name") ?: "")
+					  : xasprintf("%s/%s", lk, api_str(r, "name") ?: "");
+				free(lk);
+				ctrl = cs;
+				break;
+			}
+		}
+		json_array_append_new(cells, json_string(ctrl));
+		free(cs);
+		snprintf(b, sizeof(b), "%lld", (long long)ival(o, "revision"));
+		json_array_append_new(cells, json_integer(ival(o, "revision")));
+		json_array_append_new(cells, json_string(age_s));
+	} else {
+		return false;
+	}
+	return true;
+}
+
 json_t *table_row(const struct api_kind *k, const json_t *obj, int include_object, int64_t now)
 {
 	json_t *cells = json_array();
@@ -488,7 +682,7 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 		json_array_append_new(cells, json_string(ps));
 		free(ps);
 		json_array_append_new(cells, json_string(a));
-	} else {
+	} else if (!workload_cells(cells, k, obj, a)) {
 		json_array_append_new(cells, json_string(a));
 	}
 	free(a);

@@ -433,6 +433,12 @@ long long informer_rv(struct informer *inf)
 	return rv;
 }
 
+void informer_stop(struct informer *inf)
+{
+	if (inf)
+		inf->stop = 1;
+}
+
 void informer_free(struct informer *inf)
 {
 	if (!inf)

@@ -40,6 +40,7 @@
 #include "node/prober.h"
 #include "node/runtime.h"
 #include "node/status.h"
+#include "node/volumes.h"
 #include "node/writer.h"
 #include "proxy/proxy.h"
 
@@ -248,9 +249,11 @@ static void agent_free(struct agent *a)
 	node_services_stop(a);
 	node_logsrv_stop(a->logsrv);
 	node_writer_stop(a->writer); /* tries what is still queued once */
-	informer_free(a->pods);
-	informer_free(a->nodes);
-	informer_free(a->svcs);
+	struct informer *infs[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
+		informer_stop(infs[i]); /* all at once: each takes up to a second to notice */
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
+		informer_free(infs[i]);
 	while (a->list) {
 		struct apod *p = a->list;
 		a->list = p->next;
@@ -460,14 +463,18 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	struct informer_handlers hn = {.on_add = node_add, .on_update = node_update, .on_delete = node_add,
 				       .on_synced = nodes_changed};
 	struct informer_handlers hs = {0};
+	/* A ConfigMap or Secret change may let a pod's container start (node/envsrc.h). */
+	struct informer_handlers hc = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add};
 	a->pods = informer_new(&a->cfg, path, &hp, a);
 	free(path);
 	a->nodes = informer_new(&a->cfg, "/api/v1/nodes", &hn, a);
 	a->svcs = informer_new(&a->cfg, "/api/v1/services", &hs, a);
-	struct informer *all[] = {a->pods, a->nodes, a->svcs};
-	for (size_t i = 0; i < 3; i++)
+	a->cms = informer_new(&a->cfg, "/api/v1/configmaps", &hc, a);
+	a->secrets = informer_new(&a->cfg, "/api/v1/secrets", &hc, a);
+	struct informer *all[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	for (size_t i = 0; i < 5; i++)
 		informer_start(all[i]);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		if (!informer_wait_synced(all[i], 10000)) {
 			rc = -ETIMEDOUT;
 			snprintf(err, errlen, "informers did not sync within 10 s");
@@ -563,6 +570,7 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 		free(uids[i]);
 	}
 	free(uids);
+	node_volumes_cleanup(data_dir, NULL, NULL);
 	/* Our masquerade table, routes and bridge. */
 	char merr[256];
 	if (node_masq_cleanup(merr, sizeof(merr)) < 0)

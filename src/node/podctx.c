@@ -128,6 +128,11 @@ void agent__pod_free(struct apod *p)
 		close(p->netns_fd);
 	json_decref(p->pod);
 	json_decref(p->svc_env);
+	json_decref(p->env_sources);
+	free(p->env_fp);
+	json_decref(p->vol_plan);
+	free(p->vol_fp);
+	free(p->vol_dir);
 	json_decref(p->last_status);
 	free(p->net_err);
 	free(p->ns);

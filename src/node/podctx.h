@@ -72,6 +72,11 @@ struct apod {
 	char *net_err; /* why the network is not set up (a status message) */
 	int64_t retry_ms;
 	json_t *svc_env;
+	json_t *env_sources; /* ConfigMaps, Secrets the pod reads (node/envsrc.h), or NULL */
+	char *env_fp;	     /* fingerprint of env_sources given to the runtime */
+	json_t *vol_plan;    /* the pod's volumes as last written (node/volumes.h), or NULL */
+	char *vol_fp;	     /* fingerprint of vol_plan */
+	char *vol_dir;	     /* <data-dir>/volumes/<uid> once set up, or NULL */
 	json_t *last_status; /* what we last wrote */
 	char start_time[40];
 	int64_t hold_ms;   /* adopted: no status writes before the first readiness results */
@@ -93,6 +98,7 @@ struct agent {
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct informer *pods, *nodes, *svcs;
+	struct informer *cms, *secrets; /* for pods' env (node/envsrc.h); secrets stay in memory */
 	struct node_rt *rt;
 	struct node_nl *nl;
 	pthread_t th;

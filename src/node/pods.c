@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/envvars.h"
@@ -16,6 +17,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "client/informer.h"
+#include "node/envsrc.h"
+#include "node/volumes.h"
 #include "node/netlink.h"
 #include "node/netns.h"
 #include "node/podfiles.h"
@@ -25,8 +28,74 @@
 #include "node/runtime.h"
 #include "node/status.h"
 
-/* Starts the pod: network, files, env, runtime. Retried later while the network fails. */
-static void pod_start(struct agent *a, struct apod *p)
+static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
+{
+	struct agent *a = ud;
+	return informer_get(strcmp(kind, "secrets") ? a->cms : a->secrets, ns, name);
+}
+
+/* The ConfigMaps and Secrets p's environment reads, as now cached; true when they differ
+ * from what the runtime was given (p->env_fp). */
+static bool env_sources_changed(struct agent *a, struct apod *p)
+{
+	json_t *src = node_envsrc_collect(p->pod, source_get, a, sysconf(_SC_NPROCESSORS_ONLN),
+					  (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
+	char *fp = src ? json_dumps(src, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	bool changed = (fp || p->env_fp) && (!fp || !p->env_fp || strcmp(fp, p->env_fp));
+	json_decref(p->env_sources);
+	p->env_sources = src;
+	free(p->env_fp);
+	p->env_fp = fp;
+	return changed;
+}
+
+/* Brings p's volumes up to date (node/volumes.h): the per-pod tmpfs set up once, the
+ * files rewritten when what they hold changed. Returns false when they could not be set
+ * up (the reason logged; retried on a later pass). */
+static bool volumes_sync(struct agent *a, struct apod *p)
+{
+	json_t *plan = node_volumes_plan(p->pod, source_get, a);
+	if (!plan && !p->vol_dir)
+		return true;
+	char err[256] = "";
+	if (!p->vol_dir) {
+		char *dir = xasprintf("%s/volumes", a->data_dir);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			log_warn("agent: %s: %s", dir, strerror(errno));
+		free(dir);
+		dir = xasprintf("%s/volumes/%s", a->data_dir, p->uid);
+		if (node_volumes_setup(dir, err, sizeof(err)) < 0) {
+			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+			free(dir);
+			json_decref(plan);
+			return false;
+		}
+		p->vol_dir = dir;
+	}
+	char *fp = plan ? json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	bool ok = true;
+	if (fp && (!p->vol_fp || strcmp(fp, p->vol_fp))) {
+		if (node_volumes_write(p->vol_dir, plan, err, sizeof(err)) < 0) {
+			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+			ok = false;
+		}
+	}
+	if (ok) {
+		free(p->vol_fp);
+		p->vol_fp = fp;
+		json_decref(p->vol_plan);
+		p->vol_plan = plan;
+	} else {
+		free(fp);
+		json_decref(plan);
+	}
+	return ok;
+}
+
+/* Starts the pod: network, files, env, runtime. Retried later while the network fails.
+ * With refresh, the pod runs already: only what the runtime keeps for (re)starts is given
+ * again (a ConfigMap or Secret its environment reads has changed). */
+static void pod_start(struct agent *a, struct apod *p, bool refresh)
 {
 	if (agent__now_ms() < p->retry_ms)
 		return;
@@ -73,6 +142,18 @@ static void pod_start(struct agent *a, struct apod *p)
 		p->svc_env = api_envvars_from_services(svcs, p->ns, !json_is_false(esl));
 		json_decref(svcs);
 	}
+	if (!refresh)
+		env_sources_changed(a, p);
+	if (!refresh && !volumes_sync(a, p)) {
+		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		free(resolv);
+		free(hostname);
+		free(domain);
+		free(kname);
+		free(hosts);
+		return;
+	}
+	json_t *mounts = p->vol_plan && p->vol_dir ? node_volumes_mounts(p->vol_dir, p->vol_plan) : NULL;
 	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
 	struct node_rt_pod rp = {.pod = p->pod,
 				 .netns_fd = p->netns_fd,
@@ -80,14 +161,17 @@ static void pod_start(struct agent *a, struct apod *p)
 				 .hosts = hosts,
 				 .hostname = kname,
 				 .service_env = p->svc_env,
+				 .env_sources = p->env_sources,
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
-				 .log_dir = logdir};
+				 .log_dir = logdir,
+				 .root_dir = mounts ? p->vol_dir : NULL,
+				 .mounts = mounts};
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
 		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
-	} else {
+	} else if (!refresh) {
 		p->running = true;
 		const char *st = api_str(p->pod, "status.startTime");
 		if (st)
@@ -97,6 +181,7 @@ static void pod_start(struct agent *a, struct apod *p)
 		agent__probes_init(p);
 		log_info("agent: pod %s/%s running with IP %s", p->ns, p->name, p->ip);
 	}
+	json_decref(mounts);
 	free(logdir);
 	free(resolv);
 	free(hostname);
@@ -128,6 +213,11 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	node_rt_pod_remove(a->rt, p->uid);
 	if (!p->host_net)
 		agent__podnet_teardown(a, p);
+	if (p->vol_dir) {
+		node_volumes_teardown(p->vol_dir);
+		free(p->vol_dir);
+		p->vol_dir = NULL;
+	}
 	if (!p->gone && p->ns && p->name) {
 		/* As kubelet: the final delete once nothing of the pod runs any more. */
 		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", p->ns, p->name);
@@ -171,6 +261,7 @@ static void cleanup_leftovers(struct agent *a)
 		node_netns_list_free(names, n);
 	}
 	node_ipam_release_unknown(a->ipam_dir, uid_known, a);
+	node_volumes_cleanup(a->data_dir, uid_known, a);
 }
 
 void agent__pods_reconcile(struct agent *a)
@@ -216,9 +307,13 @@ void agent__pods_reconcile(struct agent *a)
 			continue;
 		}
 		if (!p->gone && !terminating && !p->running) {
-			pod_start(a, p);
+			pod_start(a, p, false);
 			agent__pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
+		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) && env_sources_changed(a, p)) {
+			pod_start(a, p, true);
 		}
+		if (!p->gone && !terminating && p->running && p->vol_dir)
+			volumes_sync(a, p); /* a ConfigMap or Secret changed: its files follow */
 		pp = &p->next;
 	}
 }

@@ -12,6 +12,8 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "node/envsrc.h"
+#include "node/images.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -77,6 +79,9 @@ struct rt_pod {
 	int netns_fd;
 	char *hostname, *log_dir, *pod_ip, *host_ip;
 	json_t *service_env;
+	json_t *env_sources;
+	char *root_dir;	 /* the pod's own root (upper/work/merged), or NULL */
+	json_t *mounts;	 /* container name -> [{src, dst, ro}] */
 	bool have_resolv, have_hosts;
 	bool stopping;
 	struct ctr *ctrs;
@@ -447,7 +452,7 @@ static int field_ref(const json_t *pod, const char *path, const char *pod_ip, co
 }
 
 char **node_rt_container_env(const json_t *pod, const json_t *container, const json_t *service_env,
-			     const char *hostname, const char *pod_ip, const char *host_ip,
+			     const json_t *env_sources, const char *hostname, const char *pod_ip, const char *host_ip,
 			     char *err, size_t errlen)
 {
 	struct envlist svc = {0}, mine = {0};
@@ -461,8 +466,12 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 			env_set(&svc, n, val ? val : "");
 	}
 	if (json_array_size(json_object_get(container, "envFrom"))) {
-		snprintf(err, errlen, "envFrom is not supported by this node runtime");
-		goto out;
+		json_t *from = node_envsrc_env_from(env_sources, pod, container, err, errlen);
+		if (!from)
+			goto out;
+		json_array_foreach(from, i, v)
+			env_set(&mine, json_string_value(json_array_get(v, 0)), json_string_value(json_array_get(v, 1)));
+		json_decref(from);
 	}
 	json_array_foreach(json_object_get(container, "env"), i, v) {
 		const char *n = json_string_value(json_object_get(v, "name"));
@@ -487,21 +496,22 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 				env_set(&mine, n, res);
 				continue;
 			}
-			const char *kinds[] = {"configMapKeyRef", "secretKeyRef", "resourceFieldRef",
-					       "fileKeyRef"};
-			const char *kind = "an unknown source";
-			bool optional = false;
-			for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-				const json_t *src = json_object_get(from, kinds[k]);
-				if (src) {
-					kind = kinds[k];
-					optional = json_is_true(json_object_get(src, "optional"));
-				}
+			char *sv = NULL;
+			int src_rc = node_envsrc_value(env_sources, pod, container, from, &sv, err, errlen);
+			if (src_rc == 1) {
+				env_set(&mine, n, sv);
+				free(sv);
+				continue;
 			}
-			if (optional)
+			if (src_rc == 0)
 				continue; /* an optional missing source sets nothing, as in kubelet */
+			if (src_rc != -ENOTSUP)
+				goto out;
+			const json_t *fk = json_object_get(from, "fileKeyRef");
+			if (json_is_true(json_object_get(fk, "optional")))
+				continue;
 			snprintf(err, errlen, "env %s: valueFrom %s is not supported by this node runtime",
-				 n, kind);
+				 n, fk ? "fileKeyRef" : "an unknown source");
 			goto out;
 		} else {
 			env_set(&mine, n, "");
@@ -544,6 +554,9 @@ enum step {
 	STEP_MOUNT_PRIVATE,
 	STEP_MOUNT_RESOLV,
 	STEP_MOUNT_HOSTS,
+	STEP_MOUNT_ROOT,
+	STEP_MOUNT_VOLUME,
+	STEP_PIVOT_ROOT,
 	STEP_HOSTNAME,
 	STEP_STDIO,
 	STEP_CHDIR,
@@ -555,7 +568,18 @@ struct launch {
 	const char *resolv, *hosts, *hostname, *cwd, *exe;
 	char **argv, **envp;
 	const char *exit_path, *exit_tmp;
+	/* A root of its own (pods with volumes, node_rt_pod.root_dir): an overlay of the
+	 * node's / with the pod's upper layer mounted on root, the node's /proc, /sys, /dev
+	 * and /run bound into it, then the volumes at their mount paths, then pivot_root.
+	 * root NULL: the node's filesystem, as before. */
+	const char *root, *root_opts;
+	const char *etc_resolv, *etc_hosts; /* targets of the resolv.conf and hosts binds */
+	char **sys_dst;			    /* root + "/proc", ... (NULL-terminated, same order as sys_src) */
+	char **vol_src, **vol_dst;	    /* NULL-terminated */
+	const int *vol_ro;
 };
+
+static const char *const sys_src[] = {"/proc", "/sys", "/dev", "/run", NULL};
 
 struct report {
 	int32_t pid, step, err;
@@ -601,6 +625,21 @@ static void close_all_except(const int *keep, size_t n)
 	}
 }
 
+/* mkdir -p of an absolute path, async-signal-safe (errors show at the mount). */
+static void mkdirs(const char *path)
+{
+	char b[4096];
+	size_t n = 0;
+	while (path[n] && n < sizeof(b) - 1) {
+		b[n] = path[n];
+		n++;
+		if (path[n] == '/' || !path[n]) {
+			b[n] = 0;
+			mkdir(b, 0755);
+		}
+	}
+}
+
 static void child_fail(int fd, enum step s)
 {
 	int32_t rec[2] = {s, errno};
@@ -622,10 +661,29 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 		child_fail(errw, STEP_UNSHARE);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_PRIVATE);
-	if (l->resolv && mount(l->resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+	if (l->root) {
+		if (mount("overlay", l->root, "overlay", 0, l->root_opts) < 0)
+			child_fail(errw, STEP_MOUNT_ROOT);
+		for (size_t i = 0; sys_src[i]; i++)
+			if (mount(sys_src[i], l->sys_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_ROOT);
+		for (size_t i = 0; l->vol_src[i]; i++) {
+			/* The mount point is made in the pod's upper layer, never on the node. */
+			mkdirs(l->vol_dst[i]);
+			if (mount(l->vol_src[i], l->vol_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_VOLUME);
+			if (l->vol_ro[i] &&
+			    mount(NULL, l->vol_dst[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+				child_fail(errw, STEP_MOUNT_VOLUME);
+		}
+	}
+	if (l->resolv && mount(l->resolv, l->etc_resolv, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_RESOLV);
-	if (l->hosts && mount(l->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+	if (l->hosts && mount(l->hosts, l->etc_hosts, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_HOSTS);
+	if (l->root && (chdir(l->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+			chdir("/") < 0))
+		child_fail(errw, STEP_PIVOT_ROOT);
 	if (l->hostname) {
 		size_t hl = 0;
 		while (l->hostname[hl])
@@ -823,6 +881,9 @@ static void pod_free(struct rt_pod *p)
 		close(p->netns_fd);
 	json_decref(p->pod);
 	json_decref(p->service_env);
+	json_decref(p->env_sources);
+	free(p->root_dir);
+	json_decref(p->mounts);
 	free(p->uid);
 	free(p->name);
 	free(p->ns);
@@ -1095,6 +1156,12 @@ static const char *step_text(enum step s)
 		return "mount /etc/resolv.conf";
 	case STEP_MOUNT_HOSTS:
 		return "mount /etc/hosts";
+	case STEP_MOUNT_ROOT:
+		return "mount the pod's root";
+	case STEP_MOUNT_VOLUME:
+		return "mount a volume";
+	case STEP_PIVOT_ROOT:
+		return "enter the pod's root";
 	case STEP_HOSTNAME:
 		return "set the hostname";
 	case STEP_STDIO:
@@ -1111,6 +1178,9 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	char err[1024], msg[1400];
 	char **env = NULL, **argv = NULL;
 	char *exe = NULL, *log_path = NULL, *log_dir = NULL, *resolv = NULL, *hosts = NULL;
+	char *root = NULL, *root_opts = NULL, *etc_resolv = NULL, *etc_hosts = NULL;
+	char **sys_dst = NULL, **vol_src = NULL, **vol_dst = NULL;
+	int *vol_ro = NULL;
 	char *exit_path = NULL, *exit_tmp = NULL;
 	int logfd = -1, devnull = -1, sp[2] = {-1, -1}, netns = -1;
 	bool ok = false;
@@ -1122,7 +1192,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		return false;
 	c->has_readiness = json_is_object(json_object_get(cs, "readinessProbe"));
 	c->has_startup = json_is_object(json_object_get(cs, "startupProbe"));
-	env = node_rt_container_env(p->pod, cs, p->service_env, p->hostname, p->pod_ip, p->host_ip,
+	env = node_rt_container_env(p->pod, cs, p->service_env, p->env_sources, p->hostname, p->pod_ip, p->host_ip,
 				    err, sizeof(err));
 	if (!env) {
 		/* Not a run: kubelet retries at its next sync without counting a restart. */
@@ -1142,11 +1212,20 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		env_set(&el, n, eq + 1);
 		free(n);
 	}
-	size_t na = json_array_size(json_object_get(cs, "command")) +
+	/* No command: a known tutorial image's entrypoint (node/images.h), then args. */
+	const char *const *entry = json_array_size(json_object_get(cs, "command"))
+					   ? NULL
+					   : node_image_entrypoint(json_string_value(json_object_get(cs, "image")));
+	size_t ne = 0;
+	while (entry && entry[ne])
+		ne++;
+	size_t na = ne + json_array_size(json_object_get(cs, "command")) +
 		    json_array_size(json_object_get(cs, "args"));
 	argv = xcalloc(na + 1, sizeof(char *));
 	size_t k = 0, i;
 	json_t *v;
+	for (; k < ne; k++)
+		argv[k] = xstrdup(entry[k]);
 	const char *lists[] = {"command", "args"};
 	for (int li = 0; li < 2; li++)
 		json_array_foreach(json_object_get(cs, lists[li]), i, v)
@@ -1195,7 +1274,41 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	exit_path = xasprintf("%s/c-%s.exit", p->dir, c->name);
 	exit_tmp = xasprintf("%s/c-%s.exit.tmp", p->dir, c->name);
 	unlink(exit_path);
+	if (p->root_dir) {
+		root = xasprintf("%s/merged", p->root_dir);
+		root_opts = xasprintf("lowerdir=/,upperdir=%s/upper,workdir=%s/work", p->root_dir, p->root_dir);
+		size_t ns_ = 0;
+		while (sys_src[ns_])
+			ns_++;
+		sys_dst = xcalloc(ns_ + 1, sizeof(char *));
+		for (size_t si = 0; si < ns_; si++)
+			sys_dst[si] = xasprintf("%s%s", root, sys_src[si]);
+		json_t *ms = json_object_get(p->mounts, c->name);
+		size_t nm = json_array_size(ms), k2 = 0;
+		vol_src = xcalloc(nm + 1, sizeof(char *));
+		vol_dst = xcalloc(nm + 1, sizeof(char *));
+		vol_ro = xcalloc(nm + 1, sizeof(int));
+		for (size_t mi = 0; mi < nm; mi++) {
+			json_t *m = json_array_get(ms, mi);
+			const char *src = api_str(m, "src"), *dst = api_str(m, "dst");
+			if (!src || !dst || dst[0] != '/' || strstr(dst, ".."))
+				continue;
+			vol_src[k2] = xstrdup(src);
+			vol_dst[k2] = xasprintf("%s%s", root, dst);
+			vol_ro[k2++] = json_is_true(json_object_get(m, "ro"));
+		}
+	}
+	etc_resolv = root ? xasprintf("%s/etc/resolv.conf", root) : xstrdup("/etc/resolv.conf");
+	etc_hosts = root ? xasprintf("%s/etc/hosts", root) : xstrdup("/etc/hosts");
 	struct launch l = {
+		.root = root,
+		.root_opts = root_opts,
+		.etc_resolv = etc_resolv,
+		.etc_hosts = etc_hosts,
+		.sys_dst = sys_dst,
+		.vol_src = vol_src,
+		.vol_dst = vol_dst,
+		.vol_ro = vol_ro,
 		.netns = netns,
 		.devnull = devnull,
 		.logfd = logfd,
@@ -1306,6 +1419,14 @@ out:
 	free(log_dir);
 	free(resolv);
 	free(hosts);
+	free(root);
+	free(root_opts);
+	free(etc_resolv);
+	free(etc_hosts);
+	strv_free(sys_dst);
+	strv_free(vol_src);
+	strv_free(vol_dst);
+	free(vol_ro);
 	free(exit_path);
 	free(exit_tmp);
 	strv_free(argv);
@@ -1436,6 +1557,13 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 	json_decref(old_pod);
 	json_t *old_env = p->service_env;
 	p->service_env = in->service_env ? json_incref((json_t *)in->service_env) : NULL; /* shared, as pod */
+	json_decref(old_env);
+	old_env = p->env_sources;
+	p->env_sources = in->env_sources ? json_incref((json_t *)in->env_sources) : NULL;
+	json_decref(old_env);
+	set_str(&p->root_dir, in->root_dir);
+	old_env = p->mounts;
+	p->mounts = in->mounts ? json_incref((json_t *)in->mounts) : NULL;
 	json_decref(old_env);
 	set_str(&p->hostname, in->hostname);
 	set_str(&p->log_dir, in->log_dir);

@@ -83,9 +83,17 @@ struct node_rt_pod {
 	const char *hosts;	    /* text for /etc/hosts; NULL = the node's */
 	const char *hostname;	    /* UTS hostname; NULL = the node's */
 	const json_t *service_env;  /* [{name, value}] (api_envvars_from_services); may be NULL */
+	const json_t *env_sources;  /* ConfigMaps, Secrets, allocatable (node/envsrc.h); may be
+				     * NULL; kept by reference like service_env */
 	const char *pod_ip;	    /* for status.podIP(s) field refs; may be NULL */
 	const char *host_ip;	    /* for status.hostIP(s) field refs; may be NULL */
 	const char *log_dir;	    /* this pod's log directory; created */
+	const char *root_dir;	    /* a root of its own: a directory with upper/, work/ and
+				     * merged/ on one filesystem (the agent's per-pod tmpfs); the
+				     * containers see an overlay of the node's / with upper/, and
+				     * mounts; NULL = the node's filesystem */
+	const json_t *mounts;	    /* {container name: [{src, dst, ro}]}: directories bound at dst
+				     * inside the root (only with root_dir); kept by reference */
 };
 
 /* Makes the runtime run pod p: the first call starts each container in spec order; later
@@ -167,12 +175,14 @@ int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, ch
 /* kubelet's container environment: PATH (default) and HOSTNAME first as containerd adds
  * them, then env in order (values with $(VAR) expanded, valueFrom.fieldRef for
  * metadata.name/namespace/uid/labels/annotations, spec.nodeName/serviceAccountName,
- * status.podIP(s)/hostIP(s)), then the service variables the container does not define.
- * Returns a NULL-terminated "NAME=value" vector (caller frees each and the array), or
- * NULL with kubelet-style reason text in err (CreateContainerConfigError) for sources
- * this runtime has not (configMapKeyRef, secretKeyRef, resourceFieldRef, envFrom) unless
- * they are optional. Pure. */
+ * status.podIP(s)/hostIP(s); configMapKeyRef, secretKeyRef and resourceFieldRef from
+ * env_sources, node/envsrc.h), envFrom's variables before env's, then the service
+ * variables the container does not define. Returns a NULL-terminated "NAME=value" vector
+ * (caller frees each and the array), or NULL with kubelet's reason text in err
+ * (CreateContainerConfigError: `configmap "x" not found`, ...) when a required source is
+ * missing. Pure. */
 char **node_rt_container_env(const json_t *pod, const json_t *container, const json_t *service_env,
+			     const json_t *env_sources,
 			     const char *hostname, const char *pod_ip, const char *host_ip,
 			     char *err, size_t errlen);
 

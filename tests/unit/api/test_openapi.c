@@ -384,6 +384,7 @@ static json_t *load_doc(const char *path)
 static const char *gv_path(const struct api_kind *k)
 {
 	return k->group[0] == 0				   ? "api/v1"
+	       : strcmp(k->group, "apps") == 0		   ? "apis/apps/v1"
 	       : strcmp(k->group, "discovery.k8s.io") == 0 ? "apis/discovery.k8s.io/v1"
 							   : "apis/networking.k8s.io/v1";
 }
@@ -394,9 +395,10 @@ TEST(openapi_index)
 	json_t *idx = json_loads(s, 0, NULL);
 	ASSERT(idx != NULL);
 	json_t *paths = json_object_get(idx, "paths");
-	ASSERT_INT_EQ(json_object_size(paths), 3);
-	static const char *const gvs[] = {"api/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1"};
-	for (size_t i = 0; i < 3; i++) {
+	ASSERT_INT_EQ(json_object_size(paths), 4);
+	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
+					  "apis/networking.k8s.io/v1"};
+	for (size_t i = 0; i < 4; i++) {
 		const char *url =
 		    json_string_value(json_object_get(json_object_get(paths, gvs[i]), "serverRelativeURL"));
 		ASSERT(url != NULL);
@@ -422,15 +424,16 @@ TEST(openapi_index)
 
 TEST(openapi_docs_are_stable_and_unknown_is_null)
 {
-	static const char *const gvs[] = {"api/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1"};
-	for (size_t i = 0; i < 3; i++) {
+	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
+					  "apis/networking.k8s.io/v1"};
+	for (size_t i = 0; i < 4; i++) {
 		char *a = api_openapi_v3_doc(gvs[i]), *b = api_openapi_v3_doc(gvs[i]);
 		ASSERT(a && b);
 		ASSERT(strcmp(a, b) == 0);
 		free(a);
 		free(b);
 	}
-	ASSERT(api_openapi_v3_doc("apis/apps/v1") == NULL);
+	ASSERT(api_openapi_v3_doc("apis/apps/v1beta1") == NULL);
 	ASSERT(api_openapi_v3_doc("api/v2") == NULL);
 	ASSERT(api_openapi_v3_doc("") == NULL);
 	ASSERT(api_openapi_v3_doc(NULL) == NULL);
@@ -470,11 +473,7 @@ TEST(openapi_each_kind_has_gvk_component_and_patch_with_field_validation)
 		ASSERT(json_object_get(json_object_get(comp, "properties"), "metadata") != NULL);
 
 		char item[256];
-		const char *base =
-		    k->group[0] ? (strcmp(k->group, "discovery.k8s.io") == 0 ? "/apis/discovery.k8s.io/v1"
-									     : "/apis/networking.k8s.io/v1")
-				: "/api/v1";
-		snprintf(item, sizeof(item), "%s%s/%s/{name}", base,
+		snprintf(item, sizeof(item), "/%s%s/%s/{name}", gv_path(k),
 			 k->namespaced ? "/namespaces/{namespace}" : "", k->plural);
 		json_t *pi = json_object_get(json_object_get(doc, "paths"), item);
 		if (!pi)
@@ -493,9 +492,13 @@ TEST(openapi_each_kind_has_gvk_component_and_patch_with_field_validation)
 		ASSERT(json_object_get(content, "application/json-patch+json"));
 		ASSERT(json_object_get(content, "application/merge-patch+json"));
 		ASSERT(json_object_get(content, "application/apply-patch+yaml"));
-		/* every kind but Pod (volume sources are API_ANY) is complete enough for SMP */
+		/* every kind but Pod and those with a pod template (volume sources are API_ANY)
+		 * is complete enough for SMP */
 		int smp = json_object_get(content, "application/strategic-merge-patch+json") != NULL;
-		ASSERT_INT_EQ(smp, strcmp(k->kind, "Pod") != 0);
+		const struct api_field *spec = api_schema_field(k->schema, "spec");
+		bool pod_like = !strcmp(k->kind, "Pod") ||
+				(spec && spec->schema && api_schema_field(spec->schema, "template"));
+		ASSERT_INT_EQ(smp, !pod_like);
 		/* the status PATCH, when there is one, agrees (kubectl checks only one per GVK) */
 		char st[300];
 		snprintf(st, sizeof(st), "%s/status", item);

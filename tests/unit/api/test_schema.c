@@ -40,6 +40,15 @@ TEST(schema_kinds_in_discovery_order)
 	    {"", "endpoints", "Endpoints", "endpoints", "ep"},
 	    {"", "pods", "Pod", "pod", "po"},
 	    {"", "events", "Event", "event", "ev"},
+	    {"", "configmaps", "ConfigMap", "configmap", "cm"},
+	    {"", "secrets", "Secret", "secret", NULL},
+	    {"", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa"},
+	    {"", "replicationcontrollers", "ReplicationController", "replicationcontroller", "rc"},
+	    {"apps", "controllerrevisions", "ControllerRevision", "controllerrevision", NULL},
+	    {"apps", "daemonsets", "DaemonSet", "daemonset", "ds"},
+	    {"apps", "deployments", "Deployment", "deployment", "deploy"},
+	    {"apps", "replicasets", "ReplicaSet", "replicaset", "rs"},
+	    {"apps", "statefulsets", "StatefulSet", "statefulset", "sts"},
 	    {"discovery.k8s.io", "endpointslices", "EndpointSlice", "endpointslice", NULL},
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", "ing"},
 	    {"networking.k8s.io", "ingressclasses", "IngressClass", "ingressclass", NULL},
@@ -75,6 +84,15 @@ TEST(schema_kind_scope_status_categories)
 	    {"endpoints", true, false, NULL},
 	    {"pods", true, true, "all"},
 	    {"events", true, false, NULL},
+	    {"configmaps", true, false, NULL},
+	    {"secrets", true, false, NULL},
+	    {"serviceaccounts", true, false, NULL},
+	    {"replicationcontrollers", true, true, "all"},
+	    {"controllerrevisions", true, false, NULL},
+	    {"daemonsets", true, true, "all"},
+	    {"deployments", true, true, "all"},
+	    {"replicasets", true, true, "all"},
+	    {"statefulsets", true, true, "all"},
 	    {"endpointslices", true, false, NULL},
 	    {"ingresses", true, true, NULL},
 	    {"ingressclasses", false, false, NULL},
@@ -109,7 +127,10 @@ TEST(schema_lookup_by_plural)
 	ASSERT(api_kind_by_plural("", "v1", "svc") == NULL);
 	ASSERT(api_kind_by_plural("networking.k8s.io", "v1", "services") == NULL);
 	ASSERT(api_kind_by_plural("", "v2", "services") == NULL);
-	ASSERT(api_kind_by_plural("apps", "v1", "deployments") == NULL);
+	k = api_kind_by_plural("apps", "v1", "deployments");
+	ASSERT(k && strcmp(k->kind, "Deployment") == 0);
+	ASSERT(api_kind_by_plural("apps", "v1", "deploy") == NULL);
+	ASSERT(api_kind_by_plural("apps", "v1beta1", "deployments") == NULL);
 	ASSERT(api_kind_by_plural(NULL, "v1", "services") == NULL);
 }
 
@@ -129,7 +150,10 @@ TEST(schema_lookup_by_gvk)
 	ASSERT(api_kind_by_gvk("networking.k8s.io/v1beta1", "Ingress") == NULL);
 	ASSERT(api_kind_by_gvk("discovery.k8s.io/v1", "Service") == NULL);
 	ASSERT(api_kind_by_gvk("v1", "service") == NULL);
-	ASSERT(api_kind_by_gvk("apps/v1", "Deployment") == NULL);
+	k = api_kind_by_gvk("apps/v1", "Deployment");
+	ASSERT(k && strcmp(k->plural, "deployments") == 0);
+	ASSERT(api_kind_by_gvk("v1", "Deployment") == NULL);
+	ASSERT(api_kind_by_gvk("extensions/v1beta1", "Deployment") == NULL);
 	ASSERT(api_kind_by_gvk(NULL, "Service") == NULL);
 }
 

@@ -8,6 +8,7 @@
 #include "node/podfiles.h"
 #include "node/probe.h"
 #include "node/runtime.h"
+#include "node/volumes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,8 +89,8 @@ static void fx_setup(struct fx *f, int base_ms)
 	f->rt = rt_open(f, base_ms);
 }
 
-/* Ends every process the runtime knows, then removes the namespace and files. */
-static void fx_teardown(struct fx *f)
+/* Ends every process the runtime knows and frees the runtime. */
+static void fx_teardown_procs(struct fx *f)
 {
 	if (f->rt) {
 		char **uids = node_rt_pod_list(f->rt);
@@ -110,6 +111,12 @@ static void fx_teardown(struct fx *f)
 		node_rt_free(f->rt);
 		f->rt = NULL;
 	}
+}
+
+/* Ends every process the runtime knows, then removes the namespace and files. */
+static void fx_teardown(struct fx *f)
+{
+	fx_teardown_procs(f);
 	if (f->netns_fd >= 0)
 		close(f->netns_fd);
 	char cmd[256];
@@ -503,7 +510,7 @@ TEST(runtime_env_expansion)
 	json_t *svc = jparse("[{\"name\":\"S_SERVICE_HOST\",\"value\":\"198.19.0.1\"},"
 			     "{\"name\":\"S_SERVICE_PORT\",\"value\":\"80\"}]");
 	char err[256];
-	char **env = node_rt_container_env(pod, c, svc, "h", "198.18.128.1", NULL, err, sizeof(err));
+	char **env = node_rt_container_env(pod, c, svc, NULL, "h", "198.18.128.1", NULL, err, sizeof(err));
 	ASSERT(env);
 	const char *want[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			      "HOSTNAME=h",
@@ -521,9 +528,9 @@ TEST(runtime_env_expansion)
 		free(env[i]);
 	free(env);
 	json_decref(c);
-	c = jparse("{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\"}}}]}");
-	ASSERT(node_rt_container_env(pod, c, NULL, NULL, NULL, NULL, err, sizeof(err)) == NULL);
-	ASSERT_STR_CONTAINS(err, "resourceFieldRef is not supported");
+	c = jparse("{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\"}}}]}");
+	ASSERT(node_rt_container_env(pod, c, NULL, NULL, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	ASSERT_STR_CONTAINS(err, "configmap \"x\" not found");
 	json_decref(c);
 	json_decref(svc);
 	json_decref(pod);
@@ -600,6 +607,83 @@ TEST(runtime_exec_probe_right_after_ready)
 	fx_setup(f, 100);
 	if (f->rt)
 		scenario_probe_race(f);
+	fx_teardown(f);
+	if (f->fail[0])
+		t_fail(__FILE__, __LINE__, "%s", f->fail);
+}
+
+/* Issue 14: a pod with volumes gets a root of its own (overlay of / with a per-pod upper
+ * layer on tmpfs): a Secret file and a ConfigMap file at mount paths that do not exist on
+ * the node, writes that stay in the pod, and the ConfigMap file changing in place when
+ * the agent rewrites the volume (..data swap). */
+static json_t *vol_get(void *ud, const char *kind, const char *ns, const char *name)
+{
+	const char *color = ud;
+	if (!strcmp(kind, "secrets") && !strcmp(name, "sec"))
+		return json_pack("{s:{s:s}}", "data", "pw", "czNjcmV0"); /* s3cret */
+	if (!strcmp(kind, "configmaps") && !strcmp(name, "cfg"))
+		return json_pack("{s:{s:s}}", "data", "color", color);
+	(void)ns;
+	return NULL;
+}
+
+static void scenario_volumes(struct fx *f)
+{
+	char sec_dir[64], probe_file[64];
+	snprintf(sec_dir, sizeof(sec_dir), "/etc/svcp-test-sec-%d", (int)getpid());
+	snprintf(probe_file, sizeof(probe_file), "/etc/svcp-test-written-%d", (int)getpid());
+	char buf[2048];
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"vol\",\"namespace\":\"testns\",\"uid\":\"rt-uid-vol\"},\"spec\":{"
+		 "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\"}},{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\"}},"
+		 "{\"name\":\"e\",\"emptyDir\":{}}],"
+		 "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"s\",\"mountPath\":\"%s\"},"
+		 "{\"name\":\"c\",\"mountPath\":\"/etc/svcp-test-cfg\"},{\"name\":\"e\",\"mountPath\":\"/scratch-svcp\"}],"
+		 "\"command\":[\"sh\",\"-c\",\"cat %s/pw; echo; touch %s /scratch-svcp/x && echo wrote; "
+		 "while true; do cat /etc/svcp-test-cfg/color; echo; sleep 0.1; done\"]}]}}",
+		 sec_dir, sec_dir, probe_file);
+	json_t *pod = jparse(buf), *plan = NULL, *mounts = NULL;
+	char err[256], vdir[160], *log = NULL;
+	snprintf(vdir, sizeof(vdir), "%.100s/vol", f->dir);
+	plan = node_volumes_plan(pod, vol_get, (void *)"blue");
+	CHECK(plan != NULL);
+	CHECKF(node_volumes_setup(vdir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(node_volumes_write(vdir, plan, err, sizeof(err)) == 0, "%s", err);
+	mounts = node_volumes_mounts(vdir, plan);
+	char logdir[160];
+	snprintf(logdir, sizeof(logdir), "%s/rt-uid-vol", f->logs);
+	struct node_rt_pod p = {.pod = pod, .netns_fd = f->netns_fd, .log_dir = logdir, .root_dir = vdir, .mounts = mounts};
+	CHECKF(node_rt_pod_run(f->rt, &p, err, sizeof(err)) == 0, "%s", err);
+	log = wait_log(f, "rt-uid-vol", "c", 0, "blue", 20000);
+	CHECKF(log && strstr(log, "s3cret") && strstr(log, "wrote") && strstr(log, "blue"), "log: %s", log ? log : "(none)");
+	struct stat st;
+	CHECKF(stat(sec_dir, &st) < 0 && errno == ENOENT, "%s made on the node", sec_dir);
+	CHECKF(stat(probe_file, &st) < 0 && errno == ENOENT, "%s written on the node", probe_file);
+	CHECK(stat("/scratch-svcp", &st) < 0);
+	/* The ConfigMap changes: the agent rewrites the volume, the file follows. */
+	json_decref(plan);
+	plan = node_volumes_plan(pod, vol_get, (void *)"green");
+	CHECKF(node_volumes_write(vdir, plan, err, sizeof(err)) == 0, "%s", err);
+	free(log);
+	log = wait_log(f, "rt-uid-vol", "c", 0, "green", 20000);
+	CHECKF(log && strstr(log, "green"), "log after the update: %s", log ? log : "(none)");
+out:
+	free(log);
+	json_decref(mounts);
+	json_decref(plan);
+	json_decref(pod);
+}
+
+TEST(runtime_volumes_in_a_root_of_its_own)
+{
+	struct fx fx, *f = &fx;
+	fx_setup(f, 100);
+	if (f->rt)
+		scenario_volumes(f);
+	char vdir[160];
+	snprintf(vdir, sizeof(vdir), "%.100s/vol", f->dir);
+	fx_teardown_procs(f);
+	node_volumes_teardown(vdir);
 	fx_teardown(f);
 	if (f->fail[0])
 		t_fail(__FILE__, __LINE__, "%s", f->fail);

@@ -1,0 +1,45 @@
+/* volumes.h - a pod's volumes on the node: configMap, secret, emptyDir, downwardAPI and
+ * projected, written into a per-pod tmpfs and bound at their mountPath inside the pod's
+ * own root (node/runtime.h root_dir: an overlay of the node's / with a per-pod upper
+ * layer), so mount points that do not exist on the node are never made there and
+ * Secret bytes never touch a disk.
+ *
+ * Layout under the pod's directory D (a tmpfs mounted by node_volumes_setup):
+ *   D/upper, D/work, D/merged   the overlay of the pod's root
+ *   D/vol/<name>/               a volume: emptyDir is a plain directory; the others are
+ *                               written as kubelet's AtomicWriter does: the files in
+ *                               ..<n>/, the symlink ..data -> ..<n> swapped by rename,
+ *                               and <key> -> ..data/<key> links, so a reader sees the old
+ *                               set or the new one, never a mix
+ * node_volumes_plan is pure; setup/write/teardown do the I/O.
+ */
+#ifndef NODE_VOLUMES_H
+#define NODE_VOLUMES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "node/envsrc.h"
+
+/* What pod's volumes hold now: {"vols": {name: {"dir": true} | {"files": {path: {"data":
+ * text, "mode": n}}}}, "mounts": {container: [{"vol", "dst", "ro"}]}}, or NULL when no
+ * container mounts a volume. A configMap or secret source that is missing gives an
+ * empty volume (kubelet would hold the pod in ContainerCreating until it exists).
+ * A new object. */
+json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud);
+
+/* Mounts a tmpfs (mode 0700) at dir, unless one is there, and makes upper/, work/,
+ * merged/ and vol/. Returns 0 or -errno with the reason in err. */
+int node_volumes_setup(const char *dir, char *err, size_t errlen);
+/* Writes plan's volumes under dir/vol (atomically per volume, see above). Returns 0 or
+ * -errno with err. */
+int node_volumes_write(const char *dir, const json_t *plan, char *err, size_t errlen);
+/* The runtime's mounts ({container: [{src, dst, ro}]}) of plan under dir. A new object. */
+json_t *node_volumes_mounts(const char *dir, const json_t *plan);
+/* Unmounts dir's tmpfs (lazily) and removes dir. */
+void node_volumes_teardown(const char *dir);
+/* Tears down every pod directory under <data_dir>/volumes whose uid known() denies (all
+ * of them when known is NULL): what a restarted agent or `agent --cleanup` finds. */
+void node_volumes_cleanup(const char *data_dir, bool (*known)(void *ud, const char *uid), void *ud);
+
+#endif

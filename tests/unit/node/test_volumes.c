@@ -1,0 +1,68 @@
+/* test_volumes.c - what a pod's volumes hold (node_volumes_plan): configMap items and
+ * modes, secrets decoded, downwardAPI as kubelet formats it, projected sources, the
+ * runtime's mounts, and no plan for a pod that mounts nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "harness/t.h"
+#include "node/volumes.h"
+
+static json_t *get(void *ud, const char *kind, const char *ns, const char *name)
+{
+	(void)ud;
+	(void)ns;
+	if (!strcmp(kind, "configmaps") && !strcmp(name, "cfg"))
+		return json_pack("{s:{s:s, s:s}, s:{s:s}}", "data", "a", "1", "b", "2", "binaryData", "bin", "AAE=");
+	if (!strcmp(kind, "secrets") && !strcmp(name, "sec"))
+		return json_pack("{s:{s:s}}", "data", "pw", "czNjcmV0");
+	return NULL;
+}
+
+static const char *file(const json_t *plan, const char *vol, const char *path)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(json_object_get(json_object_get(plan, "vols"), vol), "files"), path), "data"));
+}
+
+TEST(volumes_plan_sources_and_mounts)
+{
+	json_t *pod = json_loads(
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"uid\":\"u\",\"labels\":{\"b\":\"2\",\"a\":\"1\"}},"
+	    "\"spec\":{\"volumes\":["
+	    "{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\",\"items\":[{\"key\":\"a\",\"path\":\"dir/a.txt\",\"mode\":256}]}},"
+	    "{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\"}},"
+	    "{\"name\":\"d\",\"downwardAPI\":{\"items\":[{\"path\":\"labels\",\"fieldRef\":{\"fieldPath\":\"metadata.labels\"}},"
+	    "{\"path\":\"../escape\",\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}]}},"
+	    "{\"name\":\"p\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"cfg\"}},{\"secret\":{\"name\":\"sec\"}}]}},"
+	    "{\"name\":\"e\",\"emptyDir\":{}},{\"name\":\"h\",\"hostPath\":{\"path\":\"/\"}},"
+	    "{\"name\":\"gone\",\"configMap\":{\"name\":\"missing\"}}],"
+	    "\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"c\",\"mountPath\":\"/etc/c\"},"
+	    "{\"name\":\"e\",\"mountPath\":\"/data\"},{\"name\":\"h\",\"mountPath\":\"/host\"},"
+	    "{\"name\":\"s\",\"mountPath\":\"/x\",\"subPath\":\"pw\"}]},{\"name\":\"side\"}]}}",
+	    0, NULL);
+	json_t *plan = node_volumes_plan(pod, get, NULL);
+	ASSERT(plan != NULL);
+	ASSERT_STR_EQ(file(plan, "c", "dir/a.txt"), "1");
+	ASSERT(file(plan, "c", "b") == NULL); /* items select */
+	ASSERT_STR_EQ(file(plan, "s", "pw"), "s3cret");
+	ASSERT_STR_EQ(file(plan, "d", "labels"), "a=\"1\"\nb=\"2\"");
+	ASSERT(file(plan, "d", "../escape") == NULL);
+	ASSERT_STR_EQ(file(plan, "p", "b"), "2");
+	ASSERT_STR_EQ(file(plan, "p", "pw"), "s3cret");
+	ASSERT_INT_EQ(json_object_size(json_object_get(json_object_get(json_object_get(plan, "vols"), "gone"), "files")), 0);
+	ASSERT(json_object_get(json_object_get(plan, "vols"), "h") == NULL); /* not a kind the node provides */
+	json_t *m = node_volumes_mounts("/v", plan);
+	json_t *app = json_object_get(m, "app");
+	ASSERT_INT_EQ(json_array_size(app), 2); /* hostPath and subPath left out */
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(app, 0), "src")), "/v/vol/c");
+	ASSERT(json_is_true(json_object_get(json_array_get(app, 0), "ro")));  /* API files are read-only */
+	ASSERT(json_is_false(json_object_get(json_array_get(app, 1), "ro"))); /* emptyDir is not */
+	ASSERT(json_object_get(m, "side") == NULL);
+	json_decref(m);
+	json_decref(plan);
+	json_object_del(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "volumeMounts");
+	ASSERT(node_volumes_plan(pod, get, NULL) == NULL);
+	json_decref(pod);
+}
