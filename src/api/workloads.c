@@ -521,7 +521,7 @@ char *api_label_selector_string(const json_t *ls)
 			const char **vs = xcalloc(nv ? nv : 1, sizeof(*vs));
 			for (size_t x = 0; x < nv; x++)
 				vs[x] = json_string_value(json_array_get(vals, x)) ?: "";
-			qsort(vs, nv, sizeof(*vs), cmp_str);
+			xqsort(vs, nv, sizeof(*vs), cmp_str);
 			struct buf b;
 			buf_init(&b);
 			buf_printf(&b, "%s %s (", k, !strcmp(op, "NotIn") ? "notin" : "in");
@@ -532,7 +532,7 @@ char *api_label_selector_string(const json_t *ls)
 			reqs[i++] = buf_take(&b);
 		}
 	}
-	qsort(reqs, i, sizeof(*reqs), cmp_str);
+	xqsort(reqs, i, sizeof(*reqs), cmp_str);
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s", "");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/object.h"
+#include "base/mem.h"
 
 static bool node_ready(const json_t *node)
 {
@@ -73,7 +74,7 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 	for (i = 0; i < na; i++)
 		v[i] = json_incref(json_array_get(addrs, i));
 	if (na)
-		qsort(v, na, sizeof(*v), addr_cmp);
+		xqsort(v, na, sizeof(*v), addr_cmp);
 	json_array_clear(addrs);
 	for (i = 0; i < na; i++)
 		json_array_append_new(addrs, v[i]);

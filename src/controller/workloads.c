@@ -224,7 +224,7 @@ void ctrl_pods_rank_for_deletion(json_t *pods, int64_t now)
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(pods, i));
 	g_rank_now = now;
-	qsort(v, n, sizeof(*v), rank_cmp);
+	xqsort(v, n, sizeof(*v), rank_cmp);
 	json_array_clear(pods);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(pods, v[i]);
@@ -473,7 +473,7 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 	json_t **ov = xcalloc(nold ? nold : 1, sizeof(*ov));
 	for (i = 0; i < nold; i++)
 		ov[i] = json_array_get(old, i);
-	qsort(ov, nold, sizeof(*ov), cmp_rev);
+	xqsort(ov, nold, sizeof(*ov), cmp_rev);
 	int old_spec = 0, old_avail = 0, old_pods = 0;
 	for (i = 0; i < nold; i++) {
 		old_spec += (int)ival(ov[i], "spec.replicas");

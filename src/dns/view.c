@@ -341,7 +341,7 @@ static const struct node *lookup(const struct dns_view *v, const uint8_t *name, 
 
 static void index_build(struct dns_view *v, struct builder *b)
 {
-	qsort(b->e, b->n, sizeof(*b->e), ent_cmp);
+	xqsort(b->e, b->n, sizeof(*b->e), ent_cmp);
 	v->rrs = xcalloc(b->n ? b->n : 1, sizeof(*v->rrs));
 	v->nodes = xcalloc(b->n ? b->n : 1, sizeof(*v->nodes));
 	for (size_t i = 0; i < b->n; i++) {

@@ -227,7 +227,7 @@ int node_netns_list(char ***names, size_t *n)
 	}
 	closedir(d);
 	if (len)
-		qsort(v, len, sizeof *v, cmp_str);
+		xqsort(v, len, sizeof *v, cmp_str);
 	*names = v;
 	*n = len;
 	return 0;

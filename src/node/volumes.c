@@ -77,7 +77,7 @@ static char *format_pairs(const json_t *m)
 		keys[i++] = k;
 		cap += strlen(k) + json_string_length(v) + 5;
 	}
-	qsort(keys, n, sizeof(*keys), cmp_key);
+	xqsort(keys, n, sizeof(*keys), cmp_key);
 	char *out = xmalloc(cap);
 	size_t len = 0;
 	out[0] = 0;

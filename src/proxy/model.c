@@ -111,7 +111,7 @@ static size_t dedup(struct proxy_ep *eps, size_t n)
 {
 	if (n < 2)
 		return n;
-	qsort(eps, n, sizeof(*eps), ep_cmp);
+	xqsort(eps, n, sizeof(*eps), ep_cmp);
 	size_t w = 0;
 	for (size_t r = 1; r < n; r++) {
 		if (ep_cmp(&eps[w], &eps[r]) == 0) {
@@ -296,7 +296,7 @@ void proxy_model_build(const json_t *services, const json_t *slices, const char 
 		json_object_set(idx, keys[nk], svc);
 		nk++;
 	}
-	qsort(keys, nk, sizeof(char *), cmp_key);
+	xqsort(keys, nk, sizeof(char *), cmp_key);
 	size_t cap = 0;
 	for (size_t k = 0; k < nk; k++) {
 		svc = json_object_get(idx, keys[k]);
