@@ -97,6 +97,7 @@ struct http_conn {
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
+	size_t raw_off; /* after an upgrade: c->in bytes before it are the request's */
 };
 
 /* Anonymous connections per client address (chained hash, entries freed at zero). */
@@ -536,6 +537,42 @@ bool http_conn_closed(struct http_conn *c)
 	return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+int http_conn_upgrade(struct http_conn *c, const char *head, size_t len)
+{
+	if (c->responded)
+		return -EALREADY;
+	c->responded = true;
+	c->close_after = true;
+	c->linger = false;
+	return conn_write(c, head, len);
+}
+
+ssize_t http_conn_raw_read(struct http_conn *c, char *p, size_t n, int wait_ms)
+{
+	if (atomic_load(&c->d->stopping))
+		return -ESHUTDOWN;
+	if (c->raw_off < c->in.len) {
+		size_t k = c->in.len - c->raw_off;
+		if (k > n)
+			k = n;
+		memcpy(p, c->in.data + c->raw_off, k);
+		c->raw_off += k;
+		return (ssize_t)k;
+	}
+	ssize_t r = conn_read(c, p, n, now_ms() + wait_ms);
+	return r == -ETIMEDOUT ? -EAGAIN : r;
+}
+
+int http_conn_raw_write(struct http_conn *c, const char *p, size_t n)
+{
+	return conn_write(c, p, n);
+}
+
+int http_conn_fd(const struct http_conn *c)
+{
+	return c->fd;
+}
+
 const char *http_conn_client_cn(const struct http_conn *c, const char **o)
 {
 	if (o)
@@ -746,6 +783,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
+		c->raw_off = consumed;
 		d->h(d->ud, c, &req);
 		if (!c->responded) {
 			log_error("http: handler sent no response to %s %s", req.method, req.target);
