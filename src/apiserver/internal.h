@@ -100,6 +100,18 @@ void apiserver__delete_collection(struct rq *q);
 /* pods/{name}/log (podlog.c): proxies to the node's log endpoint; answers every outcome
  * itself. Blocks for as long as the node streams (follow) or until the client leaves. */
 void apiserver__pod_log(struct rq *q);
+/* Helpers of podlog.c shared with stream.c; each answers the request itself on failure:
+ * the pod q names (NULL after a 404/500 answer); the container named want, or the only one
+ * (NULL after a 400); the node's kubelet address and port (-1 after an answer). */
+json_t *apiserver__pod_read(struct rq *q);
+char *apiserver__pod_container(struct rq *q, const json_t *pod, const char *want);
+int apiserver__node_location(struct rq *q, const char *node_name, char **addr_out, int *port_out);
+/* Sets url and the TLS of a connection to a node's kubelet port on a CURL handle: the
+ * cluster CA verifies the node, the server shows its kubelet client certificate. */
+void apiserver__kubelet_curl(struct rq *q, void *curl, const char *url);
+/* pods/{name}/exec (stream.c): upgrades and relays the connection to the node's exec
+ * endpoint with the server's kubelet client certificate; blocks for the session. */
+void apiserver__pod_exec(struct rq *q);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

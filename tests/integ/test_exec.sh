@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# kubectl exec end to end on a two-node cluster (cluster.sh): the API server's pods/exec
+# relays the WebSocket (v5.channel.k8s.io / v4) to the agent of the pod's node
+# (node/execsrv.h), which runs the command in the pod's namespaces with the container's
+# env and working directory. Real kubectl (the default one, and 1.30-1.32, which speak
+# WebSocket): plain, stdin piped (1 MB by hash), stderr apart, exit codes, -it under
+# script(1) with a pty, hostname/resolv.conf of the pod, a pod on the other node,
+# kubectl cp both ways (10 MB by hash), and the errors: unknown pod, unknown container,
+# a command that does not exist.
+#
+# Processes run in a node with `nsenter --net` (see test_agent.sh for why).
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integ/lib.sh
+CL=tests/integ/cluster.sh
+ROOT=$PWD
+
+if [ "$(id -u)" != 0 ]; then
+	echo "skip: needs root (network namespaces); CI runs as root"
+	T_SKIP=$((T_SKIP + 1))
+	finish
+	exit 0
+fi
+exec 9>/run/svcplane-cluster.lock
+flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
+
+AGENT_PID=
+teardown() {
+	local ns
+	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
+		# shellcheck disable=SC2046
+		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+		ip netns delete "$ns" 2>/dev/null
+	done
+	"$ROOT/$CL" down >/dev/null 2>&1
+	cleanup
+}
+trap teardown EXIT
+trap 'exit 1' INT TERM HUP
+$CL down >/dev/null 2>&1
+$CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
+
+mkdir -p "$T_DIR/data"
+(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
+	--node-name n1 --node-ip 198.18.0.11 \
+	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+SERVER_PID=$(cat "$T_DIR/server.pid")
+server_started
+if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
+	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
+	finish; exit 1
+fi
+export KUBECONFIG=$T_DIR/data/kubeconfig
+TOKEN=$(cat "$T_DIR/data/token")
+CA=$T_DIR/data/pki/ca.crt
+URL=$(sed -nE 's/.*ready in .*: (https:\/\/[^ ]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
+(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
+	--data-dir "$T_DIR/agent2" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
+AGENT_PID=$(cat "$T_DIR/agent2.pid")
+CTL() { "$SVCPLANE" ctl "$@"; }
+# is_out NAME WANT CMD...: passes when CMD's stdout is WANT (trailing newlines aside)
+is_out() {
+	local n=$1 want=$2; shift 2
+	local out; out=$("$@" 2>"$T_DIR/stderr")
+	if [ "$out" = "$want" ]; then ok "$n"; else fail "$n" "want: $want
+got: $out
+stderr: $(head -c 500 "$T_DIR/stderr")"; fi
+}
+# head_is NAME WANT CMD...: passes when CMD's stdout starts with the lines of WANT
+head_is() {
+	local n=$1 want=$2; shift 2
+	local lines; lines=$(printf '%s\n' "$want" | wc -l)
+	local out; out=$("$@" 2>"$T_DIR/stderr" | head -n "$lines")
+	if [ "$out" = "$want" ]; then ok "$n"; else fail "$n" "want: $want
+got: $out
+stderr: $(head -c 500 "$T_DIR/stderr")"; fi
+}
+# apiflat METHOD PATH: the API's answer on one line, the HTTP code at its end
+apiflat() { api "$@" | tr -d '\n'; }
+
+KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
+
+cat >"$T_DIR/pods.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: sh-1}
+spec:
+  nodeName: n1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: none
+    workingDir: /tmp
+    env: [{name: FOO, value: bar-1}]
+    command: [sleep, '600']
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sh-2}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: a, image: none, command: [sleep, '600'], env: [{name: FOO, value: bar-2a}]}
+  - {name: b, image: none, command: [sleep, '600'], env: [{name: FOO, value: bar-2b}]}
+Y
+check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
+check_ready "pods Ready" 30 sh-1 sh-2
+
+is_out "exec: plain" 'hi there' kubectl exec sh-1 -- echo hi there
+is_out "exec: the container's env" 'bar-1' kubectl exec sh-1 -- sh -c 'echo $FOO'
+is_out "exec: the container's workingDir" '/tmp' kubectl exec sh-1 -- pwd
+is_out "exec: the pod's hostname (UTS namespace)" 'sh-1' kubectl exec sh-1 -- hostname
+expect_out "exec: the pod's resolv.conf (mount namespace)" 'search default.svc' kubectl exec sh-1 -- cat /etc/resolv.conf
+PODIP2=$(kubectl get pod sh-2 -o jsonpath='{.status.podIP}')
+expect_out "exec: the pod's network namespace (its IP)" "$PODIP2" kubectl exec sh-2 -c a -- sh -c 'ip -o addr 2>/dev/null || cat /proc/net/fib_trie'
+is_out "exec: pod on the other node, -c b" 'bar-2b' kubectl exec sh-2 -c b -- sh -c 'echo $FOO'
+is_out "exec: stdin piped" 'abc' sh -c 'echo abc | kubectl exec -i sh-2 -c a -- cat'
+head -c 1000000 /dev/urandom >"$T_DIR/in.bin"
+WANT=$(sha256sum <"$T_DIR/in.bin" | cut -d' ' -f1)
+is_out "exec: 1 MB through stdin, by hash" "$WANT  -" sh -c "kubectl exec -i sh-2 -c a -- sha256sum <'$T_DIR/in.bin'"
+is_out "exec: 1 MB back through stdout, by hash" "$WANT" sh -c "kubectl exec -i sh-1 -- cat <'$T_DIR/in.bin' | sha256sum | cut -d' ' -f1"
+out=$(kubectl exec sh-1 -- sh -c 'echo out; echo err >&2' 2>"$T_DIR/err")
+if [ "$out" = out ] && [ "$(cat "$T_DIR/err")" = err ]; then ok "exec: stdout and stderr apart"; else fail "exec: stdout and stderr apart" "out=$out err=$(cat "$T_DIR/err")"; fi
+kubectl exec sh-1 -- sh -c 'exit 3' 2>"$T_DIR/err"; rc=$?
+if [ $rc = 3 ] && grep -q 'command terminated with exit code 3' "$T_DIR/err"; then ok "exec: exit code 3"; else fail "exec: exit code 3" "rc=$rc $(cat "$T_DIR/err")"; fi
+kubectl exec sh-2 -c a -- false 2>/dev/null; rc=$?
+if [ $rc = 1 ]; then ok "exec: exit code 1 on the other node"; else fail "exec: exit code 1 on the other node" "rc=$rc"; fi
+expect_fail "exec: a command that does not exist" 'executable file not found' kubectl exec sh-1 -- no-such-cmd-x
+expect_fail "exec: unknown pod" 'pods "nope" not found' kubectl exec nope -- true
+expect_fail "exec: unknown container" 'container nope is not valid for pod sh-2' kubectl exec sh-2 -c nope -- true
+# -it under a pty (script): a shell that reads commands, its tty, an exit code.
+if command -v script >/dev/null; then
+	out=$(printf 'tty\necho ok-$((1+2))\nexit 5\n' | timeout 60 script -qec "kubectl exec -it sh-1 -- sh" /dev/null 2>&1); rc=$?
+	if [ $rc = 5 ] && printf '%s' "$out" | grep -q 'ok-3' && printf '%s' "$out" | grep -q '/dev/pts/'; then
+		ok "exec -it: a shell on a pty, exit code 5"; else fail "exec -it: a shell on a pty, exit code 5" "rc=$rc out=$out"; fi
+else
+	echo "skip exec -it (no script(1))"; T_SKIP=$((T_SKIP + 1))
+fi
+for v in 1.30 1.31 1.32; do
+	[ -x "$KDIR/kubectl.$v" ] || continue
+	is_out "kubectl $v exec: plain" 'v-ok' "$KDIR/kubectl.$v" exec sh-2 -c a -- echo v-ok
+	"$KDIR/kubectl.$v" exec sh-1 -- sh -c 'exit 7' 2>/dev/null; rc=$?
+	if [ $rc = 7 ]; then ok "kubectl $v exec: exit code 7"; else fail "kubectl $v exec: exit code 7" "rc=$rc"; fi
+done
+# kubectl cp (tar through exec) both ways, 10 MB by hash.
+head -c 10000000 /dev/urandom >"$T_DIR/big.bin"
+BIG=$(sha256sum <"$T_DIR/big.bin" | cut -d' ' -f1)
+mkdir -p "$T_DIR/pod2dir"
+is_out "cp to the pod (other node), 10 MB by hash" "$BIG" sh -c "kubectl cp '$T_DIR/big.bin' sh-2:'$T_DIR/pod2dir/copied.bin' -c a >/dev/null && sha256sum <'$T_DIR/pod2dir/copied.bin' | cut -d' ' -f1"
+is_out "cp from the pod, 10 MB by hash" "$BIG" sh -c "kubectl cp sh-1:'$T_DIR/big.bin' '$T_DIR/back.bin' >/dev/null 2>&1; sha256sum <'$T_DIR/back.bin' | cut -d' ' -f1"
+
+finish
