@@ -32,6 +32,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "http/http.h"
+#include "http/spdy.h"
 #include "http/ws.h"
 #include "node/runtime.h"
 
@@ -112,7 +113,41 @@ struct sess {
 	int msg_op;
 	struct buf stdin_q; /* bytes for the command's stdin not yet written */
 	bool stdin_eof;	    /* close in_fd once stdin_q is written */
+	/* SPDY: the client's stream of each channel (0 none), header (de)compression, and
+	 * resize JSON objects not yet complete (spdystream sends them as a byte stream). */
+	bool spdy;
+	uint32_t sid[5];
+	struct spdy_inflate zin;
+	struct spdy_deflate zout;
+	struct buf resize_acc;
 };
+
+static int ws_send(struct sess *s, int op, uint8_t ch, bool with_ch, const void *p, size_t n);
+
+static int raw_send(struct sess *s, const void *p, size_t n)
+{
+	if (s->broken || http_conn_raw_write(s->c, p, n) < 0) {
+		s->broken = true;
+		return -EPIPE;
+	}
+	return 0;
+}
+
+/* Sends p on channel ch: a SPDY data frame on its stream (dropped when the client opened
+ * none), or a WebSocket binary message [ch][p]. */
+static int chan_send(struct sess *s, uint8_t ch, const void *p, size_t n, uint8_t spdy_flags)
+{
+	if (!s->spdy)
+		return ws_send(s, WS_OP_BINARY, ch, true, p, n);
+	if (ch > 4 || !s->sid[ch])
+		return 0;
+	struct buf f;
+	buf_init(&f);
+	spdy_put_data(&f, s->sid[ch], spdy_flags, p, n);
+	int rc = raw_send(s, f.data, f.len);
+	buf_fini(&f);
+	return rc;
+}
 
 static int ws_send(struct sess *s, int op, uint8_t ch, bool with_ch, const void *p, size_t n)
 {
@@ -149,6 +184,95 @@ static void resize(struct sess *s, const char *p, size_t n)
 	}
 }
 
+/* SPDY's resize stream: concatenated JSON objects. */
+static void resize_bytes(struct sess *s, const char *p, size_t n)
+{
+	buf_append(&s->resize_acc, p, n);
+	for (;;) {
+		char *end = memchr(s->resize_acc.data, '}', s->resize_acc.len);
+		if (!end)
+			break;
+		size_t used = (size_t)(end - s->resize_acc.data) + 1;
+		resize(s, s->resize_acc.data, used);
+		memmove(s->resize_acc.data, s->resize_acc.data + used, s->resize_acc.len - used);
+		s->resize_acc.len -= used;
+	}
+	if (s->resize_acc.len > 4096)
+		s->resize_acc.len = 0;
+}
+
+static int stream_channel(const char *type)
+{
+	static const char *const names[] = {"stdin", "stdout", "stderr", "error", "resize"};
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(type, names[i]))
+			return i;
+	return -1;
+}
+
+/* Parses what arrived from a SPDY client. Returns -1 at GOAWAY or a protocol error. */
+static int on_spdy_bytes(struct sess *s)
+{
+	for (;;) {
+		struct spdy_frame f;
+		const uint8_t *b = (const uint8_t *)s->rx.data;
+		int rc = spdy_frame_parse(b, s->rx.len, MAX_MSG, &f);
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc < 0)
+			return -1;
+		if (s->rx.len - 8 < f.length)
+			return 0;
+		const uint8_t *pl = b + 8;
+		int end = 0;
+		if (!f.control) {
+			int ch = -1;
+			for (int i = 0; i < 5; i++)
+				if (s->sid[i] && s->sid[i] == f.stream_id)
+					ch = i;
+			if (ch == 0 && s->in_fd >= 0 && !s->stdin_eof)
+				buf_append(&s->stdin_q, (const char *)pl, f.length);
+			else if (ch == 4)
+				resize_bytes(s, (const char *)pl, f.length);
+			if (ch == 0 && (f.flags & SPDY_FLAG_FIN))
+				s->stdin_eof = true;
+		} else if (f.type == SPDY_SYN_STREAM) {
+			struct buf blk;
+			buf_init(&blk);
+			char type[32] = "";
+			if (spdy_inflate_block(&s->zin, pl + 10, f.length - 10, 65536, &blk) < 0 ||
+			    spdy_block_get((const uint8_t *)blk.data, blk.len, "streamtype", type, sizeof(type)) < 0) {
+				end = -1;
+			} else {
+				int ch = stream_channel(type);
+				if (ch >= 0)
+					s->sid[ch] = f.stream_id;
+				struct buf out;
+				buf_init(&out);
+				if (spdy_put_syn_reply(&s->zout, &out, f.stream_id) < 0 || raw_send(s, out.data, out.len) < 0)
+					end = -1;
+				buf_fini(&out);
+				if (ch == 0 && (f.flags & SPDY_FLAG_FIN))
+					s->stdin_eof = true;
+			}
+			buf_fini(&blk);
+		} else if (f.type == SPDY_PING) {
+			struct buf out;
+			buf_init(&out);
+			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
+			raw_send(s, out.data, out.len);
+			buf_fini(&out);
+		} else if (f.type == SPDY_GOAWAY) {
+			end = -1;
+		}
+		size_t used = 8 + (size_t)f.length;
+		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
+		s->rx.len -= used;
+		if (end < 0)
+			return -1;
+	}
+}
+
 /* One whole client message. Returns -1 when the session must end (close). */
 static int on_message(struct sess *s)
 {
@@ -169,6 +293,8 @@ static int on_message(struct sess *s)
 /* Parses what arrived from the client. Returns -1 at a close frame or a protocol error. */
 static int on_client_bytes(struct sess *s)
 {
+	if (s->spdy)
+		return on_spdy_bytes(s);
 	for (;;) {
 		struct ws_frame f;
 		int rc = ws_frame_parse((const uint8_t *)s->rx.data, s->rx.len, MAX_MSG, &f);
@@ -213,7 +339,7 @@ static int on_client_bytes(struct sess *s)
 static void send_status(struct sess *s, json_t *st)
 {
 	char *j = json_dumps(st, JSON_COMPACT);
-	ws_send(s, WS_OP_BINARY, 3, true, j, strlen(j));
+	chan_send(s, 3, j, strlen(j), 0);
 	free(j);
 	json_decref(st);
 }
@@ -254,7 +380,7 @@ static ssize_t pump_out(struct sess *s, int *fd, uint8_t ch, char *blk)
 {
 	ssize_t r = read(*fd, blk, IO_BLOCK);
 	if (r > 0) {
-		ws_send(s, WS_OP_BINARY, ch, true, blk, (size_t)r);
+		chan_send(s, ch, blk, (size_t)r, 0);
 		return r;
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -280,6 +406,45 @@ static void pump_in(struct sess *s)
 	}
 	if (s->stdin_eof && !s->stdin_q.len && !s->tty)
 		close_fd(&s->in_fd);
+}
+
+/* The end after the status: a WebSocket close, or FIN on each SPDY stream and GOAWAY. */
+static void finish(struct sess *s)
+{
+	if (!s->spdy) {
+		ws_send(s, WS_OP_CLOSE, 0, false, "\x03\xe8", 2);
+		return;
+	}
+	for (uint8_t ch = 1; ch <= 3; ch++)
+		chan_send(s, ch, NULL, 0, SPDY_FLAG_FIN);
+	struct buf out;
+	buf_init(&out);
+	spdy_put_goaway(&out, 0);
+	raw_send(s, out.data, out.len);
+	buf_fini(&out);
+}
+
+/* SPDY: the client opens its streams after the upgrade; wait (bounded) for those the
+ * query asked for before starting, so no output is sent before its stream exists. */
+static bool spdy_streams(struct sess *s, bool in, bool out, bool err)
+{
+	int64_t deadline = mono_ms() + 30000;
+	for (;;) {
+		if (s->sid[3] && (!in || s->sid[0]) && (!out || s->sid[1]) && (!err || s->sid[2]) &&
+		    (!s->tty || s->sid[4]))
+			return true;
+		if (mono_ms() > deadline || s->broken)
+			return false;
+		buf_reserve(&s->rx, IO_BLOCK);
+		ssize_t r = http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 1000);
+		if (r > 0) {
+			s->rx.len += (size_t)r;
+			if (on_spdy_bytes(s) < 0)
+				return false;
+		} else if (r != -EAGAIN) {
+			return false;
+		}
+	}
 }
 
 static void run(struct sess *s, char *const *argv)
@@ -344,7 +509,7 @@ static void run(struct sess *s, char *const *argv)
 	}
 	if (!client_gone && !s->broken) {
 		send_status(s, exit_status(s->wstatus, argv));
-		ws_send(s, WS_OP_CLOSE, 0, false, "\x03\xe8", 2);
+		finish(s);
 	} else {
 		kill(-s->pid, SIGKILL); /* what it started in its group too */
 	}
@@ -485,16 +650,28 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 {
 	const char *up = http_req_header(r, "Upgrade");
 	const char *key = http_req_header(r, "Sec-WebSocket-Key");
-	if (!up || strcasecmp(up, "websocket") != 0 || !key || strlen(key) > 64)
-		return send_text(c, 400, "exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); "
-					 "SPDY is not supported by this node");
-	const char *proto = choose_protocol(http_req_header(r, "Sec-WebSocket-Protocol"));
-	if (!proto)
-		return send_text(c, 400, "no supported WebSocket subprotocol: v5.channel.k8s.io or v4.channel.k8s.io");
+	bool spdy = up && !strcasecmp(up, "SPDY/3.1");
+	const char *proto = NULL;
+	if (spdy) {
+		for (size_t i = 0; i < r->nheaders; i++)
+			if (!strcasecmp(r->headers[i].name, "X-Stream-Protocol-Version") &&
+			    !strcmp(r->headers[i].value, "v4.channel.k8s.io"))
+				proto = "v4.channel.k8s.io";
+		if (!proto)
+			return send_text(c, 400, "no supported stream protocol: v4.channel.k8s.io");
+	} else {
+		if (!up || strcasecmp(up, "websocket") != 0 || !key || strlen(key) > 64)
+			return send_text(c, 400, "exec needs an upgrade to WebSocket (v5.channel.k8s.io or "
+						 "v4.channel.k8s.io) or SPDY/3.1 (v4.channel.k8s.io)");
+		proto = choose_protocol(http_req_header(r, "Sec-WebSocket-Protocol"));
+		if (!proto)
+			return send_text(c, 400,
+					 "no supported WebSocket subprotocol: v5.channel.k8s.io or v4.channel.k8s.io");
+	}
 	size_t argc = 0;
 	char **argv = query_all(r->query, "command", &argc);
 	struct sess s = {.c = c, .tty = query_true(r->query, "tty"), .pidfd = -1, .in_fd = -1, .out_fd = -1,
-			 .err_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io")};
+			 .err_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
 	bool want_in = query_true(r->query, "stdin"), want_out = query_true(r->query, "stdout");
 	bool want_err = query_true(r->query, "stderr") && !s.tty;
 	struct node_exec_ctx x = {0};
@@ -515,11 +692,18 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 		free(m);
 		goto out;
 	}
-	char accept[29];
-	ws_accept_key(key, accept);
-	char *head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			       "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-			       accept, proto);
+	char *head;
+	if (spdy) {
+		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+				 "X-Stream-Protocol-Version: %s\r\n\r\n",
+				 proto);
+	} else {
+		char accept[29];
+		ws_accept_key(key, accept);
+		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+				 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+				 accept, proto);
+	}
 	int urc = http_conn_upgrade(c, head, strlen(head));
 	free(head);
 	if (urc < 0)
@@ -527,10 +711,15 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	buf_init(&s.rx);
 	buf_init(&s.msg);
 	buf_init(&s.stdin_q);
+	buf_init(&s.resize_acc);
+	spdy_inflate_init(&s.zin);
+	spdy_deflate_init(&s.zout);
 	char err[1024];
-	if (spawn(&s, &x, argv, want_in || s.tty, want_out || s.tty, want_err, err, sizeof(err)) < 0) {
+	if (spdy && !spdy_streams(&s, want_in, want_out, want_err)) {
+		/* the client went or never opened its streams: nothing to say it on */
+	} else if (spawn(&s, &x, argv, want_in || s.tty, want_out || s.tty, want_err, err, sizeof(err)) < 0) {
 		send_status(&s, internal_status(err));
-		ws_send(&s, WS_OP_CLOSE, 0, false, "\x03\xe8", 2);
+		finish(&s);
 	} else {
 		run(&s, argv);
 	}
@@ -541,6 +730,9 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	buf_fini(&s.rx);
 	buf_fini(&s.msg);
 	buf_fini(&s.stdin_q);
+	buf_fini(&s.resize_acc);
+	spdy_inflate_fini(&s.zin);
+	spdy_deflate_fini(&s.zout);
 out:
 	node_exec_ctx_fini(&x);
 	for (size_t i = 0; i < argc; i++)

@@ -112,7 +112,11 @@ is_out "exec: plain" 'hi there' kubectl exec sh-1 -- echo hi there
 is_out "exec: the container's env" 'bar-1' kubectl exec sh-1 -- sh -c 'echo $FOO'
 is_out "exec: the container's workingDir" '/tmp' kubectl exec sh-1 -- pwd
 is_out "exec: the pod's hostname (UTS namespace)" 'sh-1' kubectl exec sh-1 -- hostname
-expect_out "exec: the pod's resolv.conf (mount namespace)" 'search default.svc' kubectl exec sh-1 -- cat /etc/resolv.conf
+# the pod's own resolv.conf as the runtime wrote it (state dir), not the node's
+RUID=$(kubectl get pod sh-1 -o jsonpath='{.metadata.uid}')
+RF=$(find "$T_DIR/data" -path "*$RUID*" -name resolv.conf 2>/dev/null | head -n1)
+if [ -n "$RF" ] && [ "$(kubectl exec sh-1 -- cat /etc/resolv.conf)" = "$(cat "$RF")" ]; then ok "exec: the pod's resolv.conf (mount namespace)"
+else fail "exec: the pod's resolv.conf (mount namespace)" "file=$RF: $(cat "$RF" 2>&1) got: $(kubectl exec sh-1 -- cat /etc/resolv.conf 2>&1)"; fi
 PODIP2=$(kubectl get pod sh-2 -o jsonpath='{.status.podIP}')
 expect_out "exec: the pod's network namespace (its IP)" "$PODIP2" kubectl exec sh-2 -c a -- sh -c 'ip -o addr 2>/dev/null || cat /proc/net/fib_trie'
 is_out "exec: pod on the other node, -c b" 'bar-2b' kubectl exec sh-2 -c b -- sh -c 'echo $FOO'
@@ -138,11 +142,21 @@ if command -v script >/dev/null; then
 else
 	echo "skip exec -it (no script(1))"; T_SKIP=$((T_SKIP + 1))
 fi
-for v in 1.30 1.31 1.32; do
-	[ -x "$KDIR/kubectl.$v" ] || continue
-	is_out "kubectl $v exec: plain" 'v-ok' "$KDIR/kubectl.$v" exec sh-2 -c a -- echo v-ok
-	"$KDIR/kubectl.$v" exec sh-1 -- sh -c 'exit 7' 2>/dev/null; rc=$?
-	if [ $rc = 7 ]; then ok "kubectl $v exec: exit code 7"; else fail "kubectl $v exec: exit code 7" "rc=$rc"; fi
+# 1.27-1.29 speak SPDY/3.1, 1.30+ WebSocket.
+for v in 1.27 1.28 1.29 1.30 1.31 1.32; do
+	K=$KDIR/kubectl.$v
+	[ -x "$K" ] || continue
+	is_out "kubectl $v exec: plain" 'v-ok' "$K" exec sh-2 -c a -- echo v-ok
+	"$K" exec sh-1 -- sh -c 'exit 7' 2>"$T_DIR/err"; rc=$?
+	if [ $rc = 7 ] && grep -q 'command terminated with exit code 7' "$T_DIR/err"; then ok "kubectl $v exec: exit code 7"
+	else fail "kubectl $v exec: exit code 7" "rc=$rc $(cat "$T_DIR/err")"; fi
+	is_out "kubectl $v exec: stdin piped, 1 MB by hash" "$WANT  -" sh -c "'$K' exec -i sh-2 -c a -- sha256sum <'$T_DIR/in.bin'"
+	out=$("$K" exec sh-1 -- sh -c 'echo out; echo err >&2' 2>"$T_DIR/err")
+	if [ "$out" = out ] && [ "$(cat "$T_DIR/err")" = err ]; then ok "kubectl $v exec: stdout and stderr apart"; else fail "kubectl $v exec: stdout and stderr apart" "out=$out err=$(cat "$T_DIR/err")"; fi
+	if command -v script >/dev/null; then
+		out=$(printf 'echo ok-$((2+2))\nexit 4\n' | timeout 60 script -qec "'$K' exec -it sh-2 -c b -- sh" /dev/null 2>&1); rc=$?
+		if [ $rc = 4 ] && printf '%s' "$out" | grep -q 'ok-4'; then ok "kubectl $v exec -it: exit code 4"; else fail "kubectl $v exec -it: exit code 4" "rc=$rc out=$out"; fi
+	fi
 done
 # kubectl cp (tar through exec) both ways, 10 MB by hash.
 head -c 10000000 /dev/urandom >"$T_DIR/big.bin"
@@ -150,5 +164,9 @@ BIG=$(sha256sum <"$T_DIR/big.bin" | cut -d' ' -f1)
 mkdir -p "$T_DIR/pod2dir"
 is_out "cp to the pod (other node), 10 MB by hash" "$BIG" sh -c "kubectl cp '$T_DIR/big.bin' sh-2:'$T_DIR/pod2dir/copied.bin' -c a >/dev/null && sha256sum <'$T_DIR/pod2dir/copied.bin' | cut -d' ' -f1"
 is_out "cp from the pod, 10 MB by hash" "$BIG" sh -c "kubectl cp sh-1:'$T_DIR/big.bin' '$T_DIR/back.bin' >/dev/null 2>&1; sha256sum <'$T_DIR/back.bin' | cut -d' ' -f1"
+if [ -x "$KDIR/kubectl.1.27" ]; then
+	is_out "kubectl 1.27 cp to the pod (SPDY), 10 MB by hash" "$BIG" sh -c "'$KDIR/kubectl.1.27' cp '$T_DIR/big.bin' sh-1:'$T_DIR/pod2dir/c27.bin' >/dev/null && sha256sum <'$T_DIR/pod2dir/c27.bin' | cut -d' ' -f1"
+	is_out "kubectl 1.27 cp from the pod (SPDY), 10 MB by hash" "$BIG" sh -c "'$KDIR/kubectl.1.27' cp sh-2:'$T_DIR/big.bin' '$T_DIR/back27.bin' -c a >/dev/null 2>&1; sha256sum <'$T_DIR/back27.bin' | cut -d' ' -f1"
+fi
 
 finish
