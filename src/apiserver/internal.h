@@ -109,9 +109,10 @@ int apiserver__node_location(struct rq *q, const char *node_name, char **addr_ou
 /* Sets url and the TLS of a connection to a node's kubelet port on a CURL handle: the
  * cluster CA verifies the node, the server shows its kubelet client certificate. */
 void apiserver__kubelet_curl(struct rq *q, void *curl, const char *url);
-/* pods/{name}/exec (stream.c): upgrades and relays the connection to the node's exec
- * endpoint with the server's kubelet client certificate; blocks for the session. */
-void apiserver__pod_exec(struct rq *q);
+/* pods/{name}/exec and pods/{name}/portforward (stream.c): upgrades and relays the
+ * connection to the node's exec or port-forward endpoint with the server's kubelet client
+ * certificate; blocks for the session. */
+void apiserver__pod_exec(struct rq *q, bool portforward);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

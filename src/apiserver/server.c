@@ -243,7 +243,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		q.sub = xstrdup(seg[i++]);
 	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
 	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
-	bool pod_exec = q.sub && !strcmp(q.sub, "exec") && !k->group[0] && !strcmp(k->plural, "pods");
+	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "portforward")) && !k->group[0] &&
+			!strcmp(k->plural, "pods");
 	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec;
 	if (i < n || !sub_ok) {
 		rq_fini(&q);
@@ -290,7 +291,7 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	} else if (pod_exec) {
 		if (!strcmp(m, "GET") || !strcmp(m, "POST"))
-			apiserver__pod_exec(&q); /* GET: WebSocket; POST: SPDY (the node refuses it) */
+			apiserver__pod_exec(&q, !strcmp(q.sub, "portforward")); /* GET: WebSocket; POST: SPDY */
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	} else if (pod_log) {

@@ -1,6 +1,7 @@
-/* stream.c - the pods/exec subresource: the client's upgrade (WebSocket) relayed to the
- * node agent's exec endpoint (node/execsrv.h), as kube-apiserver's upgrade-aware proxy
- * relays to the kubelet.
+/* stream.c - the pods/exec and pods/portforward subresources: the client's upgrade
+ * (WebSocket or SPDY/3.1) relayed to the node agent's exec or port-forward endpoint
+ * (node/execsrv.h, node/pfsrv.h), as kube-apiserver's upgrade-aware proxy relays to the
+ * kubelet. Port-forward skips the container step and goes to /portForward/{ns}/{pod}.
  *
  * Steps (kube-apiserver's ExecREST and ExecLocation):
  *   1. the pod (404), its container (the `container` parameter, or the only one: 400
@@ -181,6 +182,7 @@ static void node_error(struct http_conn *c, CURL *curl, curl_socket_t fd, struct
 	free(text);
 }
 
+/* container NULL: port-forward */
 static void connect_node(struct rq *q, const char *container, const char *host, int port)
 {
 	CURL *curl = curl_easy_init();
@@ -188,7 +190,7 @@ static void connect_node(struct rq *q, const char *container, const char *host, 
 	char *hostport = xasprintf("%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
 	char *url = xasprintf("https://%s/", hostport);
 	char *ens = curl_easy_escape(curl, q->ns, 0), *epod = curl_easy_escape(curl, q->name, 0);
-	char *ectr = curl_easy_escape(curl, container, 0);
+	char *ectr = curl_easy_escape(curl, container ? container : "", 0);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct buf req, head;
 	buf_init(&req);
@@ -207,8 +209,11 @@ static void connect_node(struct rq *q, const char *container, const char *host, 
 		free(m);
 		goto out;
 	}
-	buf_printf(&req, "GET /exec/%s/%s/%s?%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: svcplane-apiserver\r\n", ens,
-		   epod, ectr, q->r->query ? q->r->query : "", hostport);
+	if (container)
+		buf_printf(&req, "GET /exec/%s/%s/%s?%s HTTP/1.1\r\n", ens, epod, ectr, q->r->query ? q->r->query : "");
+	else
+		buf_printf(&req, "GET /portForward/%s/%s HTTP/1.1\r\n", ens, epod);
+	buf_printf(&req, "Host: %s\r\nUser-Agent: svcplane-apiserver\r\n", hostport);
 	for (size_t i = 0; i < q->r->nheaders; i++)
 		if (forwarded_header(q->r->headers[i].name))
 			buf_printf(&req, "%s: %s\r\n", q->r->headers[i].name, q->r->headers[i].value);
@@ -239,13 +244,13 @@ out:
 	curl_easy_cleanup(curl);
 }
 
-void apiserver__pod_exec(struct rq *q)
+void apiserver__pod_exec(struct rq *q, bool portforward)
 {
 	json_t *pod = apiserver__pod_read(q);
 	if (!pod)
 		return;
 	char *want = http_query_get(q->r->query, "container");
-	char *container = apiserver__pod_container(q, pod, want);
+	char *container = portforward ? xstrdup("") : apiserver__pod_container(q, pod, want);
 	const char *node_name = api_str(pod, "spec.nodeName");
 	const char *phase = api_str(pod, "status.phase");
 	char *addr = NULL;
@@ -257,11 +262,12 @@ void apiserver__pod_exec(struct rq *q)
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
-		char *m = xasprintf("cannot exec into a container in a completed pod; current phase is %s", phase);
+		char *m = portforward ? xasprintf("pod %s is not running (phase %s)", q->name, phase)
+				      : xasprintf("cannot exec into a container in a completed pod; current phase is %s", phase);
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (apiserver__node_location(q, node_name, &addr, &port) == 0) {
-		connect_node(q, container, addr, port);
+		connect_node(q, portforward ? NULL : container, addr, port);
 	}
 	free(addr);
 	free(container);

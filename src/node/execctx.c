@@ -68,6 +68,17 @@ int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *co
 	int rc = -ENOENT;
 	pthread_mutex_lock(&a->exec_mu);
 	json_t *e = json_object_get(a->exec_tab, key);
+	if (!*container) { /* any container of the pod: its namespaces are the pod's */
+		const char *k;
+		json_t *v;
+		json_object_foreach(a->exec_tab, k, v)
+		{
+			if (!strncmp(k, key, strlen(key))) {
+				e = v;
+				break;
+			}
+		}
+	}
 	if (e) {
 		json_t *env = json_object_get(e, "env");
 		out->pid = (pid_t)json_integer_value(json_object_get(e, "pid"));

@@ -33,7 +33,8 @@ struct node_exec_ctx {
 };
 void node_exec_ctx_fini(struct node_exec_ctx *x);
 
-/* Fills *out for a running container: 0, -ENOENT (unknown) or -ESRCH (not running). */
+/* Fills *out for a running container ("": any of the pod's): 0, -ENOENT (unknown) or
+ * -ESRCH (not running). */
 typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const char *container,
 				struct node_exec_ctx *out);
 

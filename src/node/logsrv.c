@@ -57,6 +57,7 @@
 #include "http/pki.h"
 
 #include "node/execsrv.h"
+#include "node/pfsrv.h"
 #include "node/logsrv_internal.h"
 
 #define FOLLOW_POLL_MS 150
@@ -535,6 +536,21 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 			send_text(c, 405, "only GET and POST are allowed on /exec");
 		else
 			node_exec_serve(c, r, ns, pod, container, fn, atomic_load(&s->exec_ud));
+		free(ns);
+		free(pod);
+		free(container);
+		return;
+	}
+	if (fn && r->path && !strncmp(r->path, "/portForward/", 13)) {
+		char *lp = xasprintf("/containerLogs/%s/pf", r->path + 13);
+		int prc = node__logsrv_path_parse(lp, &ns, &pod, &container);
+		free(lp);
+		if (prc < 0)
+			return send_text(c, 404, "404 page not found");
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
+			send_text(c, 405, "only GET and POST are allowed on /portForward");
+		else
+			node_pf_serve(c, r, ns, pod, fn, atomic_load(&s->exec_ud));
 		free(ns);
 		free(pod);
 		free(container);

@@ -24,8 +24,10 @@ exec 9>/run/svcplane-cluster.lock
 flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
 
 AGENT_PID=
+PF_PIDS=
 teardown() {
 	local ns
+	for p in $PF_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
 		# shellcheck disable=SC2046
@@ -104,9 +106,34 @@ spec:
   containers:
   - {name: a, image: none, command: [sleep, '600'], env: [{name: FOO, value: bar-2a}]}
   - {name: b, image: none, command: [sleep, '600'], env: [{name: FOO, value: bar-2b}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: none
+    workingDir: @WWW@
+    command: [python3, -m, http.server, '8080']
+    ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
 Y
+mkdir -p "$T_DIR/www"
+echo hello-from-web >"$T_DIR/www/hello.txt"
+head -c 100000000 /dev/urandom >"$T_DIR/www/big.bin"
+BIGWEB=$(sha256sum <"$T_DIR/www/big.bin" | cut -d' ' -f1)
+sed -i "s|@WWW@|$T_DIR/www|" "$T_DIR/pods.yaml"
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
-check_ready "pods Ready" 30 sh-1 sh-2
+check_ready "pods Ready" 30 sh-1 sh-2 web
 
 is_out "exec: plain" 'hi there' kubectl exec sh-1 -- echo hi there
 is_out "exec: the container's env" 'bar-1' kubectl exec sh-1 -- sh -c 'echo $FOO'
@@ -168,5 +195,38 @@ if [ -x "$KDIR/kubectl.1.27" ]; then
 	is_out "kubectl 1.27 cp to the pod (SPDY), 10 MB by hash" "$BIG" sh -c "'$KDIR/kubectl.1.27' cp '$T_DIR/big.bin' sh-1:'$T_DIR/pod2dir/c27.bin' >/dev/null && sha256sum <'$T_DIR/pod2dir/c27.bin' | cut -d' ' -f1"
 	is_out "kubectl 1.27 cp from the pod (SPDY), 10 MB by hash" "$BIG" sh -c "'$KDIR/kubectl.1.27' cp sh-2:'$T_DIR/big.bin' '$T_DIR/back27.bin' -c a >/dev/null 2>&1; sha256sum <'$T_DIR/back27.bin' | cut -d' ' -f1"
 fi
+
+# ---- port-forward: to a pod on the other node (web, on n2), 1.31+ over the WebSocket
+# tunnel, 1.29 over SPDY; an HTTP request and 100 MB by hash; then svc/NAME.
+PF_PIDS=
+pf_start() { # pf_start KUBECTL TARGET PORT: runs port-forward on a random local port, sets LPORT
+	local out=$T_DIR/pf.$RANDOM
+	"$1" port-forward "$2" ":$3" >"$out" 2>&1 &
+	PF_PIDS="$PF_PIDS $!"
+	LPORT=
+	wait_for 20 grep -q 'Forwarding from 127.0.0.1:' "$out" || return 1
+	LPORT=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$out" | head -n1)
+}
+pf_stop() { for p in $PF_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; PF_PIDS=; }
+wait_for 20 kubectl exec web -- python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/hello.txt")' || fail "web serves" "$(diag_pod web)"
+for v in default 1.29; do
+	K=kubectl; [ $v = default ] || K=$KDIR/kubectl.$v
+	[ -x "$(command -v "$K")" ] || continue
+	if pf_start "$K" pod/web 8080; then
+		is_out "port-forward ($v) to a pod on the other node: HTTP" 'hello-from-web' curl -sS --max-time 30 "http://127.0.0.1:$LPORT/hello.txt"
+		is_out "port-forward ($v): 100 MB by hash" "$BIGWEB" sh -c "curl -sS --max-time 300 http://127.0.0.1:$LPORT/big.bin | sha256sum | cut -d' ' -f1"
+		# several connections at once
+		is_out "port-forward ($v): 4 connections at once" '4' sh -c "for i in 1 2 3 4; do curl -sS --max-time 30 http://127.0.0.1:$LPORT/hello.txt & done | grep -c hello-from-web"
+	else
+		fail "port-forward ($v) starts" "$(cat "$T_DIR"/pf.* 2>/dev/null | tail -5)"
+	fi
+	pf_stop
+done
+if pf_start kubectl svc/web 80; then
+	is_out "port-forward svc/NAME (service port 80 -> pod 8080)" 'hello-from-web' curl -sS --max-time 30 "http://127.0.0.1:$LPORT/hello.txt"
+else
+	fail "port-forward svc/web starts" "$(cat "$T_DIR"/pf.* 2>/dev/null | tail -5)"
+fi
+pf_stop
 
 finish
