@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "api/schema.h"
@@ -113,6 +114,21 @@ void apiserver__kubelet_curl(struct rq *q, void *curl, const char *url);
  * connection to the node's exec or port-forward endpoint with the server's kubelet client
  * certificate; blocks for the session. */
 void apiserver__pod_exec(struct rq *q, bool portforward);
+/* /metrics (metrics.c): begin/end bracket one request (verb as kube names it: GET, LIST,
+ * WATCH, CREATE, UPDATE, PATCH, DELETE, DELETECOLLECTION, CONNECT; resource and
+ * subresource from the kind table or ""); serve answers GET /metrics. Thread-safe. */
+struct apiserver_metric {
+	char verb[16], res[64], sub[16];
+	double start;
+	bool mutating;
+	atomic_long *lr;
+};
+void apiserver__metrics_begin(struct apiserver_metric *m, const char *verb, const char *resource,
+			      const char *subresource);
+void apiserver__metrics_end(struct apiserver_metric *m, int code);
+void apiserver__metrics_serve(struct http_conn *c);
+/* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
+bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

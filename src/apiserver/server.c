@@ -315,6 +315,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	buf_fini(&warnings);
 }
 
+static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r);
+
 static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
 	struct apiserver *as = ud;
@@ -336,7 +339,71 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
 		return;
 	}
-	if (apiserver__discovery(as, c, r))
+	if (!strcmp(r->path, "/metrics")) {
+		if (strcmp(r->method, "GET") != 0)
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+		else
+			apiserver__metrics_serve(c);
+		return;
+	}
+	struct apiserver_metric met;
+	metric_begin(&met, r);
+	handle_authed(as, c, r);
+	apiserver__metrics_end(&met, http_conn_status(c));
+}
+
+/* kube's verb and resource names for the metrics (a resource this server serves, or ""). */
+static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
+{
+	char *path = xstrdup(r->path);
+	char *seg[16];
+	int n = split(path, seg, 16), i = 0;
+	const char *group = "", *version = NULL;
+	if (n >= 2 && !strcmp(seg[0], "api")) {
+		version = seg[1];
+		i = 2;
+	} else if (n >= 3 && !strcmp(seg[0], "apis")) {
+		group = seg[1];
+		version = seg[2];
+		i = 3;
+	}
+	if (version && n - i >= 3 && !strcmp(seg[i], "namespaces"))
+		i += 2;
+	const struct api_kind *k = version && i < n ? api_kind_by_plural(group, version, seg[i]) : NULL;
+	if (!k && version && i < n && !strcmp(seg[i], "namespaces"))
+		k = api_kind_by_plural("", "v1", "namespaces");
+	bool named = k && i + 1 < n;
+	const char *sub = k && i + 2 < n ? seg[i + 2] : "";
+	static const char *const subs[] = {"status", "log", "exec", "portforward", "attach", "proxy"};
+	const char *subv = "";
+	for (size_t j = 0; j < sizeof(subs) / sizeof(subs[0]); j++)
+		if (!strcmp(sub, subs[j]))
+			subv = subs[j];
+	char *w = http_query_get(r->query, "watch");
+	bool watch = w && (!strcmp(w, "true") || !strcmp(w, "1"));
+	free(w);
+	const char *m_ = r->method, *verb;
+	if (!strcmp(subv, "exec") || !strcmp(subv, "portforward") || !strcmp(subv, "attach"))
+		verb = "CONNECT";
+	else if (!strcmp(m_, "GET") || !strcmp(m_, "HEAD"))
+		verb = watch ? "WATCH" : named ? "GET" : k ? "LIST" : "GET";
+	else if (!strcmp(m_, "POST"))
+		verb = "CREATE";
+	else if (!strcmp(m_, "PUT"))
+		verb = "UPDATE";
+	else if (!strcmp(m_, "PATCH"))
+		verb = "PATCH";
+	else if (!strcmp(m_, "DELETE"))
+		verb = named ? "DELETE" : "DELETECOLLECTION";
+	else
+		verb = "OTHER";
+	apiserver__metrics_begin(m, verb, k ? k->plural : "", subv);
+	free(path);
+}
+
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r)
+{
+	if (apiserver__discovery(as, c, r) || apiserver__auth_review(c, r))
 		return;
 	char *path = xstrdup(r->path);
 	char *seg[16];

@@ -117,6 +117,8 @@ int http_conn_raw_write(struct http_conn *c, const char *p, size_t n);
 /* The socket, for poll(2) next to other fds. TLS may hold decrypted bytes that poll does
  * not see: read with http_conn_raw_read(.., 0) until -EAGAIN before polling. */
 int http_conn_fd(const struct http_conn *c);
+/* The status code of the last response head sent on c (0 before any). */
+int http_conn_status(const struct http_conn *c);
 /* The peer address as text ("127.0.0.1:54321"). */
 const char *http_conn_peer(const struct http_conn *c);
 

@@ -98,6 +98,7 @@ struct http_conn {
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
 	size_t raw_off; /* after an upgrade: c->in bytes before it are the request's */
+	int status;	/* of the last response head sent (for metrics) */
 };
 
 /* Anonymous connections per client address (chained hash, entries freed at zero). */
@@ -391,6 +392,7 @@ static void put_head(struct buf *b, struct http_conn *c, int status, const char 
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (atomic_load(&c->d->stopping))
 		c->close_after = true;
+	c->status = status;
 	buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status), date);
 	if (ctype && *ctype)
 		buf_printf(b, "Content-Type: %s\r\n", ctype);
@@ -544,6 +546,7 @@ int http_conn_upgrade(struct http_conn *c, const char *head, size_t len)
 	c->responded = true;
 	c->close_after = true;
 	c->linger = false;
+	c->status = 101;
 	return conn_write(c, head, len);
 }
 
@@ -566,6 +569,11 @@ ssize_t http_conn_raw_read(struct http_conn *c, char *p, size_t n, int wait_ms)
 int http_conn_raw_write(struct http_conn *c, const char *p, size_t n)
 {
 	return conn_write(c, p, n);
+}
+
+int http_conn_status(const struct http_conn *c)
+{
+	return c->status;
 }
 
 int http_conn_fd(const struct http_conn *c)
