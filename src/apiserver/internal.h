@@ -127,6 +127,8 @@ void apiserver__metrics_begin(struct apiserver_metric *m, const char *verb, cons
 			      const char *subresource);
 void apiserver__metrics_end(struct apiserver_metric *m, int code);
 void apiserver__metrics_serve(struct http_conn *c);
+/* services|pods|nodes/{name}/proxy/... (proxy.c): answers every outcome itself. */
+void apiserver__proxy(struct rq *q);
 /* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
 bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
 /* watch.c */

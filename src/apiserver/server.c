@@ -246,6 +246,14 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "portforward")) && !k->group[0] &&
 			!strcmp(k->plural, "pods");
 	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec;
+	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
+			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
+	if (proxy_sub) { /* the rest of the path is the target's */
+		apiserver__proxy(&q);
+		rq_fini(&q);
+		buf_fini(&warnings);
+		return;
+	}
 	if (i < n || !sub_ok) {
 		rq_fini(&q);
 		buf_fini(&warnings);

@@ -229,4 +229,24 @@ else
 fi
 pf_stop
 
+# ---- the proxy subresources through `kubectl proxy` ----
+kubectl create service clusterip empty --tcp=80:8080 >/dev/null 2>&1
+kubectl proxy --port=0 >"$T_DIR/kproxy.out" 2>&1 &
+PF_PIDS="$PF_PIDS $!"
+if wait_for 20 grep -q 'Starting to serve on' "$T_DIR/kproxy.out"; then
+	KP=$(sed -nE 's/.*Starting to serve on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_DIR/kproxy.out")
+	P=http://127.0.0.1:$KP/api/v1
+	wait_for 20 sh -c "curl -sf --max-time 10 $P/namespaces/default/services/web:80/proxy/hello.txt"
+	is_out "kubectl proxy: services/web:80/proxy (pod on the other node)" 'hello-from-web' curl -sS --max-time 30 "$P/namespaces/default/services/web:80/proxy/hello.txt"
+	is_out "kubectl proxy: services/http:web:80/proxy, 100 MB by hash" "$BIGWEB" sh -c "curl -sS --max-time 300 $P/namespaces/default/services/http:web:80/proxy/big.bin | sha256sum | cut -d' ' -f1"
+	is_out "kubectl proxy: pods/web:8080/proxy" 'hello-from-web' curl -sS --max-time 30 "$P/namespaces/default/pods/web:8080/proxy/hello.txt"
+	is_out "kubectl proxy: the target's status (404) comes back" '404' curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$P/namespaces/default/services/web/proxy/nope"
+	expect_out "kubectl proxy: nodes/n2/proxy reaches the node's kubelet port (pod logs)" 'GET /hello.txt' curl -sS --max-time 30 "$P/nodes/n2/proxy/containerLogs/default/web/c"
+	expect_out "services/empty/proxy: 503 no endpoints available" '503 .*no endpoints available for service \\"empty\\"' sh -c "curl -sS --max-time 30 -w '%{http_code} ' $P/namespaces/default/services/empty:80/proxy/ | tr -d '\n' | awk '{print \$NF, \$0}'"
+	expect_out "services/nope/proxy: 404" '^404$' curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$P/namespaces/default/services/nope/proxy/"
+else
+	fail "kubectl proxy starts" "$(cat "$T_DIR/kproxy.out")"
+fi
+pf_stop
+
 finish
