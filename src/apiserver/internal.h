@@ -129,6 +129,10 @@ void apiserver__metrics_end(struct apiserver_metric *m, int code);
 void apiserver__metrics_serve(struct http_conn *c);
 /* services|pods|nodes/{name}/proxy/... (proxy.c): answers every outcome itself. */
 void apiserver__proxy(struct rq *q);
+/* Field selector labels kube supports for kind k (fieldlabels.c); check finds the first
+ * label of a fieldSelector string that is not (copied into bad): -1, else 0. */
+bool apiserver__field_label_ok(const struct api_kind *k, const char *label);
+int apiserver__field_labels_check(const struct api_kind *k, const char *sel, char *bad, size_t badlen);
 /* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
 bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
 /* watch.c */
