@@ -17,7 +17,7 @@ exec 9>/run/svcplane-cluster.lock
 flock -w 1800 9
 PIDS=
 done_() {
-	{ kill -9 ${SP:-} ${AG:-} $PIDS; } 2>/dev/null || true
+	{ kill -9 ${SP:-} ${AG:-} $PIDS; wait; } 2>/dev/null || true
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
 		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true
 		ip netns delete "$ns" 2>/dev/null || true
@@ -74,6 +74,7 @@ mbps() { # mbps CMD...: MB/s of CMD's transfer (median of 3)
 echo "direct to the pod (from node n1's namespace), MB/s: $(mbps nsenter --net=/run/netns/svcp-n1 curl -sS -o /dev/null http://$IP:8080/big.bin)"
 for v in default 1.29; do
 	K=kubectl; [ $v = default ] || K=$KDIR/kubectl.$v
+	: >"$D/pf.$v"
 	"$K" port-forward pod/web :8080 >"$D/pf.$v" 2>&1 &
 	PIDS="$PIDS $!"
 	for _ in $(seq 1 100); do grep -q 'Forwarding from 127' "$D/pf.$v" && break; sleep 0.1; done
