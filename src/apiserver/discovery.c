@@ -88,6 +88,9 @@ static json_t *resource_list(const char *group, const char *version)
 			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/exec", "singularName",
 							     "", "namespaced", true, "kind", "PodExecOptions", "verbs", "create",
 							     "get"));
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/attach", "singularName",
+							     "", "namespaced", true, "kind", "PodAttachOptions", "verbs", "create",
+							     "get"));
 			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/portforward",
 							     "singularName", "", "namespaced", true, "kind",
 							     "PodPortForwardOptions", "verbs", "create", "get"));

@@ -243,8 +243,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		q.sub = xstrdup(seg[i++]);
 	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
 	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
-	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "portforward")) && !k->group[0] &&
-			!strcmp(k->plural, "pods");
+	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
+			!k->group[0] && !strcmp(k->plural, "pods");
 	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec;
 	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
 			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));

@@ -182,7 +182,7 @@ static void node_error(struct http_conn *c, CURL *curl, curl_socket_t fd, struct
 	free(text);
 }
 
-/* container NULL: port-forward */
+/* container NULL: port-forward; else exec or attach (q->sub). */
 static void connect_node(struct rq *q, const char *container, const char *host, int port)
 {
 	CURL *curl = curl_easy_init();
@@ -210,7 +210,8 @@ static void connect_node(struct rq *q, const char *container, const char *host, 
 		goto out;
 	}
 	if (container)
-		buf_printf(&req, "GET /exec/%s/%s/%s?%s HTTP/1.1\r\n", ens, epod, ectr, q->r->query ? q->r->query : "");
+		buf_printf(&req, "GET /%s/%s/%s/%s?%s HTTP/1.1\r\n", q->sub, ens, epod, ectr,
+			   q->r->query ? q->r->query : "");
 	else
 		buf_printf(&req, "GET /portForward/%s/%s HTTP/1.1\r\n", ens, epod);
 	buf_printf(&req, "Host: %s\r\nUser-Agent: svcplane-apiserver\r\n", hostport);
@@ -263,7 +264,8 @@ void apiserver__pod_exec(struct rq *q, bool portforward)
 		free(m);
 	} else if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
 		char *m = portforward ? xasprintf("pod %s is not running (phase %s)", q->name, phase)
-				      : xasprintf("cannot exec into a container in a completed pod; current phase is %s", phase);
+				      : xasprintf("cannot %s a container in a completed pod; current phase is %s",
+						  !strcmp(q->sub, "attach") ? "attach to" : "exec into", phase);
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (apiserver__node_location(q, node_name, &addr, &port) == 0) {

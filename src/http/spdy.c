@@ -159,6 +159,16 @@ int spdy_frame_parse(const uint8_t *buf, size_t len, uint32_t max_payload, struc
 	return 0;
 }
 
+int spdy_whole_frame(const uint8_t *buf, size_t len, uint32_t max_payload, struct spdy_frame *f)
+{
+	int rc = spdy_frame_parse(buf, len, max_payload, f);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return len - 8 < f->length ? 0 : 1;
+}
+
 int spdy_block_get(const uint8_t *blk, size_t n, const char *name, char *out, size_t outlen)
 {
 	if (n < 4)

@@ -45,6 +45,10 @@ struct spdy_frame {
  * -E2BIG when length exceeds max_payload. */
 int spdy_frame_parse(const uint8_t *buf, size_t len, uint32_t max_payload, struct spdy_frame *f);
 
+/* A whole frame at buf[0..len): 1 with *f set (the payload, f->length bytes, at buf + 8),
+ * 0 when more bytes are needed, or spdy_frame_parse's negative code. */
+int spdy_whole_frame(const uint8_t *buf, size_t len, uint32_t max_payload, struct spdy_frame *f);
+
 /* Finds header name (lower case) in a decompressed name/value block blk[0..n) and copies
  * its first value (values are NUL-separated) into out, NUL-terminated. Returns 0,
  * -ENOENT when absent, -EBADMSG for a malformed block. */

@@ -99,3 +99,18 @@ size_t ws_frame_head(uint8_t *out, int opcode, uint64_t len)
 		out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
 	return 10;
 }
+
+int ws_client_frame(uint8_t *buf, size_t len, uint64_t max_payload, struct ws_frame *f)
+{
+	int rc = ws_frame_parse(buf, len, max_payload, f);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (!f->masked)
+		return -EBADMSG; /* RFC 6455 5.1: a client masks every frame */
+	if (len - f->head_len < f->payload_len)
+		return 0;
+	ws_unmask(buf + f->head_len, (size_t)f->payload_len, f->mask, 0);
+	return 1;
+}

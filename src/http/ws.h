@@ -40,6 +40,11 @@ void ws_accept_key(const char *key, char out[29]);
  * exceeds max_payload. The payload (f->payload_len bytes) follows the head. */
 int ws_frame_parse(const uint8_t *buf, size_t len, uint64_t max_payload, struct ws_frame *f);
 
+/* A whole client frame at buf[0..len): returns 1 with *f set and its payload (at
+ * buf + f->head_len, f->payload_len bytes) unmasked in place, 0 when more bytes are
+ * needed, or a negative code (ws_frame_parse's, or -EBADMSG for an unmasked frame). */
+int ws_client_frame(uint8_t *buf, size_t len, uint64_t max_payload, struct ws_frame *f);
+
 /* XORs p[0..n) with the mask, starting at payload offset off. */
 void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off);
 

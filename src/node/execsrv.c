@@ -11,6 +11,7 @@
  */
 #include "node/execsrv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -116,6 +117,7 @@ struct sess {
 	/* SPDY: the client's stream of each channel (0 none), header (de)compression, and
 	 * resize JSON objects not yet complete (spdystream sends them as a byte stream). */
 	bool spdy;
+	bool attach; /* out_fd is the container's log file, followed; pid is not our child */
 	uint32_t sid[5];
 	struct spdy_inflate zin;
 	struct spdy_deflate zout;
@@ -216,13 +218,9 @@ static int on_spdy_bytes(struct sess *s)
 	for (;;) {
 		struct spdy_frame f;
 		const uint8_t *b = (const uint8_t *)s->rx.data;
-		int rc = spdy_frame_parse(b, s->rx.len, MAX_MSG, &f);
-		if (rc == -EAGAIN)
-			return 0;
-		if (rc < 0)
-			return -1;
-		if (s->rx.len - 8 < f.length)
-			return 0;
+		int rc = spdy_whole_frame(b, s->rx.len, MAX_MSG, &f);
+		if (rc <= 0)
+			return rc < 0 ? -1 : 0;
 		const uint8_t *pl = b + 8;
 		int end = 0;
 		if (!f.control) {
@@ -297,16 +295,11 @@ static int on_client_bytes(struct sess *s)
 		return on_spdy_bytes(s);
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_frame_parse((const uint8_t *)s->rx.data, s->rx.len, MAX_MSG, &f);
-		if (rc == -EAGAIN)
-			return 0;
-		if (rc < 0 || !f.masked)
-			return -1;
-		if (s->rx.len - f.head_len < f.payload_len)
-			return 0;
+		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_MSG, &f);
+		if (rc <= 0)
+			return rc < 0 ? -1 : 0;
 		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
 		size_t n = (size_t)f.payload_len;
-		ws_unmask(pl, n, f.mask, 0);
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
 			ws_send(s, WS_OP_CLOSE, 0, false, pl, n >= 2 ? 2 : 0);
@@ -385,6 +378,8 @@ static ssize_t pump_out(struct sess *s, int *fd, uint8_t ch, char *blk)
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return -EAGAIN;
+	if (r == 0 && s->attach)
+		return -EAGAIN; /* the log file grows: follow it */
 	close_fd(fd); /* EOF, or EIO on a pty whose last holder went */
 	if (s->tty && fd == &s->out_fd)
 		close_fd(&s->in_fd); /* the same pty master */
@@ -474,12 +469,20 @@ static void run(struct sess *s, char *const *argv)
 			progress = true;
 		if (s->err_fd >= 0 && pump_out(s, &s->err_fd, 2, blk) != -EAGAIN)
 			progress = true;
-		if (!s->exited && waitpid(s->pid, &s->wstatus, WNOHANG) == s->pid) {
+		if (s->attach && !s->exited) {
+			struct pollfd pp = {.fd = s->pidfd, .events = POLLIN};
+			if (s->pidfd < 0 || poll(&pp, 1, 0) > 0) {
+				s->exited = true; /* the container ended: so does the attach */
+				s->wstatus = 0;
+				exited_at = mono_ms();
+				progress = true;
+			}
+		} else if (!s->exited && waitpid(s->pid, &s->wstatus, WNOHANG) == s->pid) {
 			s->exited = true;
 			exited_at = mono_ms();
 			progress = true;
 		}
-		if (s->exited && s->out_fd < 0 && s->err_fd < 0)
+		if (s->exited && ((s->out_fd < 0 && s->err_fd < 0) || s->attach))
 			break;
 		if (progress) {
 			if (s->exited)
@@ -491,7 +494,7 @@ static void run(struct sess *s, char *const *argv)
 		struct pollfd pf[5];
 		int n = 0;
 		pf[n++] = (struct pollfd){.fd = http_conn_fd(s->c), .events = POLLIN};
-		if (s->out_fd >= 0)
+		if (s->out_fd >= 0 && !s->attach) /* a file is always readable: polled by time */
 			pf[n++] = (struct pollfd){.fd = s->out_fd, .events = POLLIN};
 		if (s->err_fd >= 0)
 			pf[n++] = (struct pollfd){.fd = s->err_fd, .events = POLLIN};
@@ -499,9 +502,16 @@ static void run(struct sess *s, char *const *argv)
 			pf[n++] = (struct pollfd){.fd = s->pidfd, .events = POLLIN};
 		if (s->in_fd >= 0 && s->stdin_q.len)
 			pf[n++] = (struct pollfd){.fd = s->in_fd, .events = POLLOUT};
-		poll(pf, (nfds_t)n, s->exited ? 100 : 1000);
+		poll(pf, (nfds_t)n, s->exited || s->attach ? 100 : 1000);
 	}
 	free(blk);
+	if (s->attach) {
+		if (!client_gone && !s->broken) {
+			send_status(s, exit_status(0, argv));
+			finish(s);
+		}
+		return; /* the container is not ours to stop */
+	}
 	if (!s->exited) {
 		kill(-s->pid, SIGKILL);
 		waitpid(s->pid, &s->wstatus, 0);
@@ -628,6 +638,36 @@ out:;
 	return rc;
 }
 
+/* Attach: the container's stdin FIFO (runtime.c makes it for stdin: true) for writing,
+ * the current log file from its end for output, a pidfd of the container to end with it. */
+static void attach_open(struct sess *s, const struct node_exec_ctx *x, const char *dir, bool want_in)
+{
+	char *fifo = xasprintf("%s/stdin", dir);
+	if (want_in)
+		s->in_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	free(fifo);
+	long cur = -1;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end = NULL;
+		long n = strtol(e->d_name, &end, 10);
+		if (end && end != e->d_name && !strcmp(end, ".log") && n > cur)
+			cur = n;
+	}
+	if (d)
+		closedir(d);
+	if (cur >= 0) {
+		char *log = xasprintf("%s/%ld.log", dir, cur);
+		s->out_fd = open(log, O_RDONLY | O_CLOEXEC);
+		free(log);
+		if (s->out_fd >= 0)
+			lseek(s->out_fd, 0, SEEK_END);
+	}
+	s->pid = x->pid;
+	s->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
+}
+
 static const char *choose_protocol(const char *offered)
 {
 	static const char *const ours[] = {"v5.channel.k8s.io", "v4.channel.k8s.io"};
@@ -646,7 +686,7 @@ static const char *choose_protocol(const char *offered)
 }
 
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
-		     const char *container, node_exec_lookup fn, void *ud)
+		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir)
 {
 	const char *up = http_req_header(r, "Upgrade");
 	const char *key = http_req_header(r, "Sec-WebSocket-Key");
@@ -675,7 +715,11 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	bool want_in = query_true(r->query, "stdin"), want_out = query_true(r->query, "stdout");
 	bool want_err = query_true(r->query, "stderr") && !s.tty;
 	struct node_exec_ctx x = {0};
-	if (!argc) {
+	if (attach_dir) {
+		s.attach = true;
+		if (!argc)
+			argv = xcalloc(1, sizeof(*argv));
+	} else if (!argc) {
 		send_text(c, 400, "you must specify at least 1 command");
 		goto out;
 	}
@@ -717,6 +761,9 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	char err[1024];
 	if (spdy && !spdy_streams(&s, want_in, want_out, want_err)) {
 		/* the client went or never opened its streams: nothing to say it on */
+	} else if (s.attach) {
+		attach_open(&s, &x, attach_dir, want_in || s.tty);
+		run(&s, argv);
 	} else if (spawn(&s, &x, argv, want_in || s.tty, want_out || s.tty, want_err, err, sizeof(err)) < 0) {
 		send_status(&s, internal_status(err));
 		finish(&s);

@@ -11,7 +11,9 @@
  * metav1.Status JSON: Success, or NonZeroExitCode with an ExitCode cause, or InternalError
  * when the command cannot start), 4 resize; v5's close signal (255, ch) on channel 0 is
  * EOF on the command's stdin. When the client goes away the command's process group is
- * killed. SPDY is answered 400 (not implemented here).
+ * killed. SPDY/3.1 (v4.channel.k8s.io) carries the same channels as streams named by their
+ * streamType header (kubectl 1.27-1.29). GET /attach/{ns}/{pod}/{container} is the same
+ * session attached to the container's stdin FIFO and log (stdin: true containers).
  *
  * Threading: a session runs on the httpd connection thread that got the request; the
  * lookup callback is called from it and must be thread-safe.
@@ -39,8 +41,11 @@ typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const
 				struct node_exec_ctx *out);
 
 /* Serves one exec request for ns/pod/container (already authorized); answers it in every
- * case and returns when the session ends. */
+ * case and returns when the session ends. attach_dir non-NULL: an attach instead (no
+ * command): input goes to the container's stdin FIFO in attach_dir (its log directory),
+ * output is the container's log followed from its current end, and the session ends when
+ * the container does or the client goes (the container is never stopped by it). */
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
-		     const char *container, node_exec_lookup fn, void *ud);
+		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
 
 #endif

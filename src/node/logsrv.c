@@ -525,17 +525,23 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		return send_text(c, 401, "Unauthorized");
 	char *ns = NULL, *pod = NULL, *container = NULL;
 	node_exec_lookup fn = atomic_load(&s->exec_fn);
-	if (fn && r->path && !strncmp(r->path, "/exec/", 6)) {
+	bool attach = r->path && !strncmp(r->path, "/attach/", 8);
+	if (fn && r->path && (!strncmp(r->path, "/exec/", 6) || attach)) {
 		/* Same {ns}/{pod}/{container} rules as the log path. */
-		char *lp = xasprintf("/containerLogs/%s", r->path + 6);
+		char *lp = xasprintf("/containerLogs/%s", r->path + (attach ? 8 : 6));
 		int prc = node__logsrv_path_parse(lp, &ns, &pod, &container);
 		free(lp);
 		if (prc < 0)
 			return send_text(c, 404, "404 page not found");
+		bool seen = false;
+		char *dir = attach ? find_container_dir(s->log_dir, ns, pod, container, &seen) : NULL;
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
-			send_text(c, 405, "only GET and POST are allowed on /exec");
+			send_text(c, 405, "only GET and POST are allowed on /exec and /attach");
+		else if (attach && !dir)
+			send_text(c, 404, "container not found");
 		else
-			node_exec_serve(c, r, ns, pod, container, fn, atomic_load(&s->exec_ud));
+			node_exec_serve(c, r, ns, pod, container, fn, atomic_load(&s->exec_ud), dir);
+		free(dir);
 		free(ns);
 		free(pod);
 		free(container);

@@ -197,13 +197,9 @@ static int on_spdy(struct pf *s)
 	for (;;) {
 		struct spdy_frame f;
 		const uint8_t *b = (const uint8_t *)s->spdy.data;
-		int rc = spdy_frame_parse(b, s->spdy.len, MAX_FRAME, &f);
-		if (rc == -EAGAIN)
-			return 0;
-		if (rc < 0)
-			return -1;
-		if (s->spdy.len - 8 < f.length)
-			return 0;
+		int rc = spdy_whole_frame(b, s->spdy.len, MAX_FRAME, &f);
+		if (rc <= 0)
+			return rc < 0 ? -1 : 0;
 		const uint8_t *pl = b + 8;
 		if (!f.control) {
 			struct pfconn *k = conn_by_sid(s, f.stream_id);
@@ -239,16 +235,11 @@ static int on_ws(struct pf *s)
 {
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_frame_parse((const uint8_t *)s->rx.data, s->rx.len, MAX_FRAME, &f);
-		if (rc == -EAGAIN)
-			return 0;
-		if (rc < 0 || !f.masked)
-			return -1;
-		if (s->rx.len - f.head_len < f.payload_len)
-			return 0;
+		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_FRAME, &f);
+		if (rc <= 0)
+			return rc < 0 ? -1 : 0;
 		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
 		size_t n = (size_t)f.payload_len;
-		ws_unmask(pl, n, f.mask, 0);
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
 			end = -1;

@@ -11,76 +11,7 @@
 # Processes run in a node with `nsenter --net` (see test_agent.sh for why).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
-
-AGENT_PID=
-PF_PIDS=
-teardown() {
-	local ns
-	for p in $PF_PIDS; do kill "$p" 2>/dev/null; done
-	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-$CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
-
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip 198.18.0.11 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-server_started
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-TOKEN=$(cat "$T_DIR/data/token")
-CA=$T_DIR/data/pki/ca.crt
-URL=$(sed -nE 's/.*ready in .*: (https:\/\/[^ ]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
-	--data-dir "$T_DIR/agent2" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
-AGENT_PID=$(cat "$T_DIR/agent2.pid")
-CTL() { "$SVCPLANE" ctl "$@"; }
-# is_out NAME WANT CMD...: passes when CMD's stdout is WANT (trailing newlines aside)
-is_out() {
-	local n=$1 want=$2; shift 2
-	local out; out=$("$@" 2>"$T_DIR/stderr")
-	if [ "$out" = "$want" ]; then ok "$n"; else fail "$n" "want: $want
-got: $out
-stderr: $(head -c 500 "$T_DIR/stderr")"; fi
-}
-# head_is NAME WANT CMD...: passes when CMD's stdout starts with the lines of WANT
-head_is() {
-	local n=$1 want=$2; shift 2
-	local lines; lines=$(printf '%s\n' "$want" | wc -l)
-	local out; out=$("$@" 2>"$T_DIR/stderr" | head -n "$lines")
-	if [ "$out" = "$want" ]; then ok "$n"; else fail "$n" "want: $want
-got: $out
-stderr: $(head -c 500 "$T_DIR/stderr")"; fi
-}
-# apiflat METHOD PATH: the API's answer on one line, the HTTP code at its end
-apiflat() { api "$@" | tr -d '\n'; }
-
+. tests/integ/lib_twonode.sh
 KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
 
 cat >"$T_DIR/pods.yaml" <<'Y'
@@ -121,6 +52,26 @@ spec:
     ports: [{containerPort: 8080}]
 ---
 apiVersion: v1
+kind: Pod
+metadata: {name: att-1}
+spec:
+  nodeName: n2
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: none, stdin: true, tty: true, command: [sh, -c, 'read l; echo got-$l; sleep 1']}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: att-2}
+spec:
+  nodeName: n1
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: none, stdin: true, tty: true, command: [sh, -c, 'read l; echo got-$l; sleep 1']}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
@@ -133,7 +84,7 @@ head -c 100000000 /dev/urandom >"$T_DIR/www/big.bin"
 BIGWEB=$(sha256sum <"$T_DIR/www/big.bin" | cut -d' ' -f1)
 sed -i "s|@WWW@|$T_DIR/www|" "$T_DIR/pods.yaml"
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
-check_ready "pods Ready" 30 sh-1 sh-2 web
+check_ready "pods Ready" 30 sh-1 sh-2 web att-1 att-2
 
 is_out "exec: plain" 'hi there' kubectl exec sh-1 -- echo hi there
 is_out "exec: the container's env" 'bar-1' kubectl exec sh-1 -- sh -c 'echo $FOO'
@@ -196,18 +147,31 @@ if [ -x "$KDIR/kubectl.1.27" ]; then
 	is_out "kubectl 1.27 cp from the pod (SPDY), 10 MB by hash" "$BIG" sh -c "'$KDIR/kubectl.1.27' cp sh-2:'$T_DIR/big.bin' '$T_DIR/back27.bin' -c a >/dev/null 2>&1; sha256sum <'$T_DIR/back27.bin' | cut -d' ' -f1"
 fi
 
+# ---- attach: a container with stdin: true reads what the client sends; its output
+# (from its log) comes back; the attach ends when the container does.
+out=$(echo hello-1 | timeout 60 kubectl attach -i att-1 -c c 2>"$T_DIR/err"); rc=$?
+if [ $rc = 0 ] && printf '%s' "$out" | grep -q 'got-hello-1'; then ok "attach -i (WebSocket, other node): input in, output out, ends with the container"
+else fail "attach -i (WebSocket, other node)" "rc=$rc out=$out err=$(cat "$T_DIR/err")"; fi
+if [ -x "$KDIR/kubectl.1.29" ]; then
+	out=$(echo hello-2 | timeout 60 "$KDIR/kubectl.1.29" attach -i att-2 -c c 2>"$T_DIR/err"); rc=$?
+	if [ $rc = 0 ] && printf '%s' "$out" | grep -q 'got-hello-2'; then ok "attach -i (kubectl 1.29, SPDY)"
+	else fail "attach -i (kubectl 1.29, SPDY)" "rc=$rc out=$out err=$(cat "$T_DIR/err")"; fi
+fi
+wait_for 30 sh -c "kubectl get pod att-1 -o jsonpath='{.status.phase}' | grep -q Succeeded"
+expect_fail "attach to a completed pod: 400" 'cannot attach to a container in a completed pod; current phase is Succeeded' kubectl attach att-1 -c c
+
 # ---- port-forward: to a pod on the other node (web, on n2), 1.31+ over the WebSocket
 # tunnel, 1.29 over SPDY; an HTTP request and 100 MB by hash; then svc/NAME.
-PF_PIDS=
+EXTRA_PIDS=
 pf_start() { # pf_start KUBECTL TARGET PORT: runs port-forward on a random local port, sets LPORT
 	local out=$T_DIR/pf.$RANDOM
 	"$1" port-forward "$2" ":$3" >"$out" 2>&1 &
-	PF_PIDS="$PF_PIDS $!"
+	EXTRA_PIDS="$EXTRA_PIDS $!"
 	LPORT=
 	wait_for 20 grep -q 'Forwarding from 127.0.0.1:' "$out" || return 1
 	LPORT=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$out" | head -n1)
 }
-pf_stop() { for p in $PF_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; PF_PIDS=; }
+pf_stop() { for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; EXTRA_PIDS=; }
 wait_for 20 kubectl exec web -- python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/hello.txt")' || fail "web serves" "$(diag_pod web)"
 for v in default 1.29; do
 	K=kubectl; [ $v = default ] || K=$KDIR/kubectl.$v
@@ -232,7 +196,7 @@ pf_stop
 # ---- the proxy subresources through `kubectl proxy` ----
 kubectl create service clusterip empty --tcp=80:8080 >/dev/null 2>&1
 kubectl proxy --port=0 >"$T_DIR/kproxy.out" 2>&1 &
-PF_PIDS="$PF_PIDS $!"
+EXTRA_PIDS="$EXTRA_PIDS $!"
 if wait_for 20 grep -q 'Starting to serve on' "$T_DIR/kproxy.out"; then
 	KP=$(sed -nE 's/.*Starting to serve on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_DIR/kproxy.out")
 	P=http://127.0.0.1:$KP/api/v1
