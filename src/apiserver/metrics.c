@@ -8,6 +8,9 @@
  *       without long-running requests, as kube counts)
  *   apiserver_longrunning_requests{verb}                         gauge (WATCH, CONNECT)
  *   process_resident_memory_bytes, process_start_time_seconds   gauges
+ *   svcplane_store_commit_duration_seconds (histogram), svcplane_store_fsyncs_total,
+ *   svcplane_store_transactions_total: the SQLite store's group commits (kube's
+ *       etcd_request_duration_seconds has no match here: there is no etcd)
  *
  * verb as kube names it: GET on a collection is LIST, ?watch=true is WATCH, an upgrade
  * (exec, attach, portforward) is CONNECT. Authenticated clients only (server.c sends 401
@@ -26,6 +29,7 @@
 #include "apiserver/internal.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "store/store.h"
 
 static const double buckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3,
 				 4, 5, 6, 8, 10, 15, 20, 30, 45, 60};
@@ -155,6 +159,21 @@ void apiserver__metrics_serve(struct http_conn *c)
 		   "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
 		   "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld\n",
 		   rss_bytes(), (long long)started);
+	struct store_metrics sm;
+	store_metrics_read(&sm);
+	buf_printf(&b, "# HELP svcplane_store_commit_duration_seconds Time of each SQLite COMMIT (one fsync; a group "
+		       "of transactions).\n# TYPE svcplane_store_commit_duration_seconds histogram\n");
+	for (int k = 0; k < STORE_METRIC_BUCKETS; k++)
+		buf_printf(&b, "svcplane_store_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", sm.bucket_le[k],
+			   sm.commit_bucket[k]);
+	buf_printf(&b,
+		   "svcplane_store_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		   "svcplane_store_commit_duration_seconds_sum %.6f\nsvcplane_store_commit_duration_seconds_count %llu\n"
+		   "# HELP svcplane_store_fsyncs_total Commits of the store, each one fsync.\n"
+		   "# TYPE svcplane_store_fsyncs_total counter\nsvcplane_store_fsyncs_total %llu\n"
+		   "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
+		   "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n",
+		   sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns);
 	http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", "", b.data, b.len);
 	buf_fini(&b);
 }

@@ -26,7 +26,10 @@ for want in 'apiserver_request_total\{code="200",resource="services",subresource
 	'apiserver_request_duration_seconds_bucket\{resource="services",subresource="",verb="LIST",le="\+Inf"\} [1-9]' \
 	'apiserver_current_inflight_requests\{request_kind="readOnly"\} [0-9]+$' \
 	'apiserver_longrunning_requests\{verb="WATCH"\} [0-9]' \
-	'process_resident_memory_bytes [1-9]'; do
+	'process_resident_memory_bytes [1-9]' \
+	'svcplane_store_fsyncs_total [1-9]' \
+	'svcplane_store_transactions_total [1-9]' \
+	'svcplane_store_commit_duration_seconds_count [1-9]'; do
 	if printf '%s\n' "$M" | grep -Eq "^$want"; then ok "/metrics: /$want/"; else fail "/metrics: /$want/" "$(printf '%s\n' "$M" | head -20)"; fi
 done
 expect_out "/metrics without a token: 401" '^401$' curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/metrics"
