@@ -7,7 +7,9 @@
 #     to say "created (server dry run)"); a new name still dry-runs without storing;
 #   - strict decoding errors carry kube's prefix
 #     `Service in version "v1" cannot be handled as a Service: strict decoding error: ...`
-#     (unknown fields with --validate=strict, and duplicate fields).
+#     (unknown fields with --validate=strict, and duplicate fields);
+#   - the kubernetes Service's EndpointSlice is named "kubernetes" and written by the
+#     server, its Endpoints carry endpointslice.kubernetes.io/skip-mirror=true.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 start_server || { fail "server starts"; finish; exit 1; }
@@ -44,5 +46,17 @@ expect_out "strict: duplicate field has the prefix too" 'Service in version \\"v
 	code_body POST '/api/v1/namespaces/default/services?fieldValidation=Strict' -H 'Content-Type: application/json' \
 	-d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"d4","name":"d5"},"spec":{"ports":[{"port":80}]}}'
 expect_fail "... and nothing stored" 'NotFound' kubectl get svc d3
+
+# The kubernetes Service's slice: named "kubernetes", written by the server, the only one
+# (the Endpoints carry skip-mirror, so no kubernetes-xxxxx mirror), with the server's port.
+only_kslice() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name=kubernetes -o name)" = endpointslice.discovery.k8s.io/kubernetes ]; }
+if wait_for 10 only_kslice; then ok "kubernetes Service: one EndpointSlice, named kubernetes"; else
+	fail "kubernetes Service: one EndpointSlice, named kubernetes" "$(kubectl get endpointslices -A 2>&1)"; fi
+expect_out "kubernetes Endpoints carry skip-mirror=true" '"endpointslice.kubernetes.io/skip-mirror":"true"' kubectl get endpoints kubernetes -o jsonpath='{.metadata.labels}'
+expect_out "kubernetes slice: the server's port, ready" "^https $PORT true\$" kubectl get endpointslice kubernetes -o jsonpath='{.ports[0].name} {.ports[0].port} {.endpoints[0].conditions.ready}'
+# A restart rewrites the Endpoints and the slice (the port changes): still one slice.
+stop_server
+start_server || { fail "server restarts"; finish; exit 1; }
+if wait_for 10 only_kslice; then ok "after a restart: still the one slice"; else fail "after a restart: still the one slice" "$(kubectl get endpointslices -A 2>&1)"; fi
 stop_server
 finish
