@@ -265,7 +265,7 @@ void apiserver__pod_exec(struct rq *q, bool portforward)
 	} else if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
 		char *m = portforward ? xasprintf("pod %s is not running (phase %s)", q->name, phase)
 				      : xasprintf("cannot %s a container in a completed pod; current phase is %s",
-						  !strcmp(q->sub, "attach") ? "attach to" : "exec into", phase);
+						  !strcmp(q->sub, "attach") ? "attach" : "exec into", phase);
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (apiserver__node_location(q, node_name, &addr, &port) == 0) {
