@@ -80,11 +80,11 @@ bool apiserver__auth_review(struct http_conn *c, struct http_req *r)
 		json_object_set_new(o, "status", json_pack("{s:o}", "userInfo", user_info()));
 	} else if (!strcmp(kind, "SelfSubjectAccessReview")) {
 		json_t *spec = json_object_get(b, "spec");
-		json_object_set(o, "spec", json_is_object(spec) ? spec : json_object());
+		json_object_set_new(o, "spec", json_is_object(spec) ? json_incref(spec) : json_object());
 		json_object_set_new(o, "status", json_pack("{s:b}", "allowed", true));
 	} else {
 		json_t *spec = json_object_get(b, "spec");
-		json_object_set(o, "spec", json_is_object(spec) ? spec : json_object());
+		json_object_set_new(o, "spec", json_is_object(spec) ? json_incref(spec) : json_object());
 		json_object_set_new(o, "status",
 				    json_pack("{s:[{s:[s], s:[s], s:[s]}], s:[{s:[s], s:[s]}], s:b}", "resourceRules", "verbs",
 					      "*", "apiGroups", "*", "resources", "*", "nonResourceRules", "verbs", "*",

@@ -160,7 +160,7 @@ fi
 wait_for 30 sh -c "kubectl get pod att-1 -o jsonpath='{.status.phase}' | grep -q Succeeded"
 expect_fail "attach to a completed pod: 400 (kubectl)" 'cannot attach a container in a completed pod; current phase is Succeeded' kubectl attach att-1 -c c
 expect_out "attach to a completed pod: 400 (API)" 'cannot attach a container in a completed pod; current phase is Succeeded.*400$' apiflat POST '/api/v1/namespaces/default/pods/att-1/attach?stdin=true&stdout=true'
-expect_out "exec without an upgrade: the node's 400" 'BadRequest.*exec needs an upgrade.*400$' apiflat POST '/api/v1/namespaces/default/pods/sh-1/exec?command=true&stdout=true'
+expect_out "exec without an upgrade: the node's 400" 'exec needs an upgrade.*"reason":"BadRequest".*400$' apiflat POST '/api/v1/namespaces/default/pods/sh-1/exec?command=true&stdout=true'
 
 # ---- port-forward: to a pod on the other node (web, on n2), 1.31+ over the WebSocket
 # tunnel, 1.29 over SPDY; an HTTP request and 100 MB by hash; then svc/NAME.
