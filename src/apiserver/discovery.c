@@ -90,9 +90,20 @@ static json_t *resource_list(const char *group, const char *version)
 							     "update"));
 			free(n);
 		}
-		if (is_pods(k))
+		if (is_pods(k)) {
 			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", "pods/log", "singularName",
 							     "", "namespaced", true, "kind", "Pod", "verbs", "get"));
+			/* stream.c: PodExecOptions / PodPortForwardOptions, as kube lists them */
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/exec", "singularName",
+							     "", "namespaced", true, "kind", "PodExecOptions", "verbs", "create",
+							     "get"));
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/attach", "singularName",
+							     "", "namespaced", true, "kind", "PodAttachOptions", "verbs", "create",
+							     "get"));
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/portforward",
+							     "singularName", "", "namespaced", true, "kind",
+							     "PodPortForwardOptions", "verbs", "create", "get"));
+		}
 	}
 	char *gv = group[0] ? xasprintf("%s/%s", group, version) : xstrdup(version);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1", "groupVersion", gv,
@@ -127,10 +138,17 @@ static json_t *aggregated_group(const char *group)
 			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "scale",
 							      "responseKind", "group", "autoscaling", "version", "v1",
 							      "kind", "Scale", "verbs", "get", "patch", "update"));
-		if (is_pods(k))
+		if (is_pods(k)) {
 			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource", "log",
 							      "responseKind", "group", "", "version", "", "kind", "Pod",
 							      "verbs", "get"));
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource", "exec",
+							      "responseKind", "group", "", "version", "", "kind",
+							      "PodExecOptions", "verbs", "create", "get"));
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource",
+							      "portforward", "responseKind", "group", "", "version", "",
+							      "kind", "PodPortForwardOptions", "verbs", "create", "get"));
+		}
 		if (json_array_size(subs))
 			json_object_set_new(r, "subresources", subs);
 		else

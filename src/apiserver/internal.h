@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "api/schema.h"
@@ -103,6 +104,40 @@ void apiserver__pod_log(struct rq *q);
 /* {name}/scale of the scalable kinds (scale.c): GET, PUT, PATCH of an autoscaling/v1
  * Scale; answers every outcome itself. */
 void apiserver__scale(struct rq *q);
+/* Helpers of podlog.c shared with stream.c; each answers the request itself on failure:
+ * the pod q names (NULL after a 404/500 answer); the container named want, or the only one
+ * (NULL after a 400); the node's kubelet address and port (-1 after an answer). */
+json_t *apiserver__pod_read(struct rq *q);
+char *apiserver__pod_container(struct rq *q, const json_t *pod, const char *want);
+int apiserver__node_location(struct rq *q, const char *node_name, char **addr_out, int *port_out);
+/* Sets url and the TLS of a connection to a node's kubelet port on a CURL handle: the
+ * cluster CA verifies the node, the server shows its kubelet client certificate. */
+void apiserver__kubelet_curl(struct rq *q, void *curl, const char *url);
+/* pods/{name}/exec and pods/{name}/portforward (stream.c): upgrades and relays the
+ * connection to the node's exec or port-forward endpoint with the server's kubelet client
+ * certificate; blocks for the session. */
+void apiserver__pod_exec(struct rq *q, bool portforward);
+/* /metrics (metrics.c): begin/end bracket one request (verb as kube names it: GET, LIST,
+ * WATCH, CREATE, UPDATE, PATCH, DELETE, DELETECOLLECTION, CONNECT; resource and
+ * subresource from the kind table or ""); serve answers GET /metrics. Thread-safe. */
+struct apiserver_metric {
+	char verb[16], res[64], sub[16];
+	double start;
+	bool mutating;
+	atomic_long *lr;
+};
+void apiserver__metrics_begin(struct apiserver_metric *m, const char *verb, const char *resource,
+			      const char *subresource);
+void apiserver__metrics_end(struct apiserver_metric *m, int code);
+void apiserver__metrics_serve(struct http_conn *c);
+/* services|pods|nodes/{name}/proxy/... (proxy.c): answers every outcome itself. */
+void apiserver__proxy(struct rq *q);
+/* Field selector labels kube supports for kind k (fieldlabels.c); check finds the first
+ * label of a fieldSelector string that is not (copied into bad): -1, else 0. */
+bool apiserver__field_label_ok(const struct api_kind *k, const char *label);
+int apiserver__field_labels_check(const struct api_kind *k, const char *sel, char *bad, size_t badlen);
+/* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
+bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

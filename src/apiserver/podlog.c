@@ -234,7 +234,7 @@ static void add_names(const json_t *pod, const char *field, struct buf *names, c
 
 /* Chooses the container (LogLocation's validateContainer). Returns a heap name, or NULL
  * after answering 400. */
-static char *choose_container(struct rq *q, const json_t *pod, const char *want)
+char *apiserver__pod_container(struct rq *q, const json_t *pod, const char *want)
 {
 	struct buf names;
 	buf_init(&names);
@@ -283,6 +283,26 @@ static char *node_address(const json_t *node)
 }
 
 /* ---- the proxy ---- */
+
+void apiserver__kubelet_curl(struct rq *q, void *curl, const char *url)
+{
+	char *cacert = xasprintf("%s/pki/ca.crt", q->as->data_dir);
+	char *ccert = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".crt", q->as->data_dir);
+	char *ckey = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".key", q->as->data_dir);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_CAINFO, cacert); /* curl copies string options */
+	curl_easy_setopt(curl, CURLOPT_SSLCERT, ccert);
+	curl_easy_setopt(curl, CURLOPT_SSLKEY, ckey);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	free(cacert);
+	free(ccert);
+	free(ckey);
+}
 
 struct proxy {
 	struct http_conn *c;
@@ -438,24 +458,12 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	char *url = xasprintf("https://%s/containerLogs/%s/%s/%s%s%s", hostport, ens, epod, ectr,
 			      qs.len ? "?" : "", qs.len ? qs.data : "");
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: */*");
-	char *cacert = xasprintf("%s/pki/ca.crt", q->as->data_dir);
-	char *ccert = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".crt", q->as->data_dir);
-	char *ckey = xasprintf("%s/pki/" APISERVER_KUBELET_CLIENT ".key", q->as->data_dir);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct proxy px = {.c = q->c, .curl = curl, .follow = o->follow};
 	buf_init(&px.body);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	apiserver__kubelet_curl(q, curl, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L); /* kube: PreventRedirects */
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
-	curl_easy_setopt(curl, CURLOPT_SSLCERT, ccert);
-	curl_easy_setopt(curl, CURLOPT_SSLKEY, ckey);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	if (!o->follow) {
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, STALL_S);
@@ -537,9 +545,6 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	}
 	buf_fini(&px.body);
 	curl_slist_free_all(hdrs);
-	free(cacert);
-	free(ccert);
-	free(ckey);
 	free(url);
 	free(hostport);
 	curl_free(ens);
@@ -549,20 +554,15 @@ static void proxy(struct rq *q, const struct log_opts *o, const json_t *pod, con
 	buf_fini(&qs);
 }
 
-void apiserver__pod_log(struct rq *q)
+json_t *apiserver__pod_read(struct rq *q)
 {
-	struct log_opts o;
-	if (opts_parse(q, &o) < 0)
-		goto out;
-	if (!opts_valid(q, &o))
-		goto out;
 	char *key = apiserver__key(q->k, q->ns, q->name);
 	struct store_kv *kv = NULL;
 	int rc = store_get(q->as->store, key, &kv);
 	free(key);
 	if (rc == -ENOENT) {
 		apiserver__send_obj_error(q, rc, q->name);
-		goto out;
+		return NULL;
 	}
 	json_t *pod = rc < 0 ? NULL : apiserver__decode_kv(kv, 0);
 	store_kv_unref(kv);
@@ -570,50 +570,77 @@ void apiserver__pod_log(struct rq *q)
 		char *m = xasprintf("reading pod %s: %s", q->name, err_str(rc < 0 ? rc : -EIO));
 		apiserver__send_status(q->c, rc < 0 ? rc : -EIO, m, NULL);
 		free(m);
-		goto out;
+		return NULL;
 	}
-	char *container = choose_container(q, pod, o.container);
+	return pod;
+}
+
+int apiserver__node_location(struct rq *q, const char *node_name, char **addr_out, int *port_out)
+{
+	int rc = -1;
+	const struct api_kind *nk = api_kind_by_plural("", "v1", "nodes");
+	char *nkey = apiserver__key(nk, NULL, node_name);
+	struct store_kv *nkv = NULL;
+	int nrc = store_get(q->as->store, nkey, &nkv);
+	free(nkey);
+	json_t *node = nrc < 0 ? NULL : apiserver__decode_kv(nkv, 0);
+	store_kv_unref(nkv);
+	char *addr = node ? node_address(node) : NULL;
+	if (nrc == -ENOENT) {
+		char *m = xasprintf("nodes \"%s\" not found", node_name);
+		apiserver__send_status(q->c, -ENOENT, m,
+			       json_pack("{s:s, s:s}", "name", node_name, "kind", "nodes"));
+		free(m);
+	} else if (!node) {
+		char *m = xasprintf("reading node %s: %s", node_name, err_str(nrc < 0 ? nrc : -EIO));
+		apiserver__send_status(q->c, nrc < 0 ? nrc : -EIO, m, NULL);
+		free(m);
+	} else if (!addr) {
+		send_plain_status(
+		    q->c, 500, "InternalError",
+		    "Internal error occurred: no preferred addresses found; known addresses: []",
+		    NULL);
+	} else {
+		json_t *pj =
+		    json_object_get(json_object_get(json_object_get(json_object_get(node, "status"),
+					    "daemonEndpoints"),
+				    "kubeletEndpoint"),
+			    "Port");
+		json_int_t port = json_is_integer(pj) ? json_integer_value(pj) : 0;
+		if (port <= 0 || port > 65535)
+			port = KUBELET_PORT;
+		*addr_out = addr;
+		*port_out = (int)port;
+		addr = NULL;
+		rc = 0;
+	}
+	free(addr);
+	json_decref(node);
+	return rc;
+}
+
+void apiserver__pod_log(struct rq *q)
+{
+	struct log_opts o;
+	if (opts_parse(q, &o) < 0)
+		goto out;
+	if (!opts_valid(q, &o))
+		goto out;
+	json_t *pod = apiserver__pod_read(q);
+	if (!pod)
+		goto out;
+	char *container = apiserver__pod_container(q, pod, o.container);
 	const char *node_name = api_str(pod, "spec.nodeName");
 	if (!container) {
 		/* answered */
 	} else if (!node_name || !*node_name) {
 		http_send(q->c, 200, "text/plain", "", "", 0);
 	} else {
-		const struct api_kind *nk = api_kind_by_plural("", "v1", "nodes");
-		char *nkey = apiserver__key(nk, NULL, node_name);
-		struct store_kv *nkv = NULL;
-		int nrc = store_get(q->as->store, nkey, &nkv);
-		free(nkey);
-		json_t *node = nrc < 0 ? NULL : apiserver__decode_kv(nkv, 0);
-		store_kv_unref(nkv);
-		char *addr = node ? node_address(node) : NULL;
-		if (nrc == -ENOENT) {
-			char *m = xasprintf("nodes \"%s\" not found", node_name);
-			apiserver__send_status(q->c, -ENOENT, m,
-					       json_pack("{s:s, s:s}", "name", node_name, "kind", "nodes"));
-			free(m);
-		} else if (!node) {
-			char *m = xasprintf("reading node %s: %s", node_name, err_str(nrc < 0 ? nrc : -EIO));
-			apiserver__send_status(q->c, nrc < 0 ? nrc : -EIO, m, NULL);
-			free(m);
-		} else if (!addr) {
-			send_plain_status(
-			    q->c, 500, "InternalError",
-			    "Internal error occurred: no preferred addresses found; known addresses: []",
-			    NULL);
-		} else {
-			json_t *pj =
-			    json_object_get(json_object_get(json_object_get(json_object_get(node, "status"),
-									    "daemonEndpoints"),
-							    "kubeletEndpoint"),
-					    "Port");
-			json_int_t port = json_is_integer(pj) ? json_integer_value(pj) : 0;
-			if (port <= 0 || port > 65535)
-				port = KUBELET_PORT;
-			proxy(q, &o, pod, container, addr, (int)port);
-		}
+		char *addr = NULL;
+		int port = 0;
+		if (apiserver__node_location(q, node_name, &addr, &port) == 0)
+			proxy(q, &o, pod, container, addr, port);
 		free(addr);
-		json_decref(node);
 	}
 	free(container);
 	json_decref(pod);

@@ -128,6 +128,11 @@ int apiserver__filter_parse(struct rq *q, struct filter *f)
 	int rc = api_label_selector_parse(ls ? ls : "", &f->labels, err, sizeof(err));
 	if (rc == 0)
 		rc = api_field_selector_parse(fs ? fs : "", &f->fields, err, sizeof(err));
+	char bad[128];
+	if (rc == 0 && apiserver__field_labels_check(q->k, fs, bad, sizeof(bad)) < 0) {
+		snprintf(err, sizeof(err), "field label not supported: %s", bad);
+		rc = -EINVAL;
+	}
 	free(ls);
 	free(fs);
 	if (rc < 0) {
@@ -545,6 +550,9 @@ static json_t *decode_body(struct rq *q)
 	if (rc < 0) {
 		if (rc == ERR_UNSUPPORTED_MEDIA)
 			send_msg(q, rc, "%s", err);
+		else if (!strncmp(err, "strict decoding error", 21)) /* kube's decoder prefix */
+			send_msg(q, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: %s", q->k->kind, q->k->version,
+				 q->k->kind, err);
 		else
 			send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed request body");
 		return NULL;
@@ -593,7 +601,8 @@ static bool check_fields(struct rq *q, json_t *o)
 	if (n && !strcmp(mode, "Strict")) {
 		struct buf b;
 		buf_init(&b);
-		buf_puts(&b, "strict decoding error: ");
+		buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", q->k->kind,
+			   q->k->version, q->k->kind);
 		size_t i;
 		json_t *p;
 		json_array_foreach(unknown, i, p)
@@ -838,6 +847,20 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 			apiserver__svc_plan_fini(&plan);
 			json_decref(w);
 			return 1;
+		}
+		if (q->dry_run && !old && !finalize) {
+			/* A dry-run create of a name that exists is AlreadyExists, as the real one. */
+			char *dkey = apiserver__key(q->k, q->ns, name);
+			struct store_kv *dkv = NULL;
+			bool exists = store_get(q->as->store, dkey, &dkv) == 0;
+			store_kv_unref(dkv);
+			free(dkey);
+			if (exists) {
+				apiserver__svc_plan_fini(&plan);
+				json_decref(w);
+				apiserver__send_obj_error(q, -EEXIST, name);
+				return 1;
+			}
 		}
 		if (q->dry_run) {
 			apiserver__svc_plan_fini(&plan);

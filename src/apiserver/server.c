@@ -245,7 +245,17 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
 	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
 	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || scale;
+	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
+			!k->group[0] && !strcmp(k->plural, "pods");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale;
+	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
+			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
+	if (proxy_sub) { /* the rest of the path is the target's */
+		apiserver__proxy(&q);
+		rq_fini(&q);
+		buf_fini(&warnings);
+		return;
+	}
 	if (i < n || !sub_ok) {
 		rq_fini(&q);
 		buf_fini(&warnings);
@@ -292,6 +302,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	} else if (scale) {
 		if (!strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH"))
 			apiserver__scale(&q);
+	} else if (pod_exec) {
+		if (!strcmp(m, "GET") || !strcmp(m, "POST"))
+			apiserver__pod_exec(&q, !strcmp(q.sub, "portforward")); /* GET: WebSocket; POST: SPDY */
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	} else if (pod_log) {
@@ -315,6 +328,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	buf_fini(&warnings);
 }
 
+static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r);
+
 static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
 	struct apiserver *as = ud;
@@ -336,7 +352,71 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
 		return;
 	}
-	if (apiserver__discovery(as, c, r))
+	if (!strcmp(r->path, "/metrics")) {
+		if (strcmp(r->method, "GET") != 0)
+			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+		else
+			apiserver__metrics_serve(c);
+		return;
+	}
+	struct apiserver_metric met;
+	metric_begin(&met, r);
+	handle_authed(as, c, r);
+	apiserver__metrics_end(&met, http_conn_status(c));
+}
+
+/* kube's verb and resource names for the metrics (a resource this server serves, or ""). */
+static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
+{
+	char *path = xstrdup(r->path);
+	char *seg[16];
+	int n = split(path, seg, 16), i = 0;
+	const char *group = "", *version = NULL;
+	if (n >= 2 && !strcmp(seg[0], "api")) {
+		version = seg[1];
+		i = 2;
+	} else if (n >= 3 && !strcmp(seg[0], "apis")) {
+		group = seg[1];
+		version = seg[2];
+		i = 3;
+	}
+	if (version && n - i >= 3 && !strcmp(seg[i], "namespaces"))
+		i += 2;
+	const struct api_kind *k = version && i < n ? api_kind_by_plural(group, version, seg[i]) : NULL;
+	if (!k && version && i < n && !strcmp(seg[i], "namespaces"))
+		k = api_kind_by_plural("", "v1", "namespaces");
+	bool named = k && i + 1 < n;
+	const char *sub = k && i + 2 < n ? seg[i + 2] : "";
+	static const char *const subs[] = {"status", "log", "exec", "portforward", "attach", "proxy"};
+	const char *subv = "";
+	for (size_t j = 0; j < sizeof(subs) / sizeof(subs[0]); j++)
+		if (!strcmp(sub, subs[j]))
+			subv = subs[j];
+	char *w = http_query_get(r->query, "watch");
+	bool watch = w && (!strcmp(w, "true") || !strcmp(w, "1"));
+	free(w);
+	const char *m_ = r->method, *verb;
+	if (!strcmp(subv, "exec") || !strcmp(subv, "portforward") || !strcmp(subv, "attach"))
+		verb = "CONNECT";
+	else if (!strcmp(m_, "GET") || !strcmp(m_, "HEAD"))
+		verb = watch ? "WATCH" : named ? "GET" : k ? "LIST" : "GET";
+	else if (!strcmp(m_, "POST"))
+		verb = "CREATE";
+	else if (!strcmp(m_, "PUT"))
+		verb = "UPDATE";
+	else if (!strcmp(m_, "PATCH"))
+		verb = "PATCH";
+	else if (!strcmp(m_, "DELETE"))
+		verb = named ? "DELETE" : "DELETECOLLECTION";
+	else
+		verb = "OTHER";
+	apiserver__metrics_begin(m, verb, k ? k->plural : "", subv);
+	free(path);
+}
+
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r)
+{
+	if (apiserver__discovery(as, c, r) || apiserver__auth_review(c, r))
 		return;
 	char *path = xstrdup(r->path);
 	char *seg[16];

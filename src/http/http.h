@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct http_header {
 	char *name;
@@ -101,6 +102,23 @@ bool http_conn_closed(struct http_conn *c);
 /* The subject CN and O of the client's certificate when it presented one that the
  * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
 const char *http_conn_client_cn(const struct http_conn *c, const char **o);
+/* Upgrades (101 Switching Protocols, WebSocket or SPDY): writes head[0..len) (the whole
+ * response head, blank line included) as this request's answer; the connection then
+ * carries raw bytes (http_conn_raw_read/write) until the handler returns, and is closed
+ * after. Returns 0, -EALREADY when already answered, or a negative code. */
+int http_conn_upgrade(struct http_conn *c, const char *head, size_t len);
+/* After an upgrade: reads up to n raw bytes (those the client sent after the request
+ * head first), waiting at most wait_ms (0: only what is already there). Returns the
+ * count, 0 at EOF, -EAGAIN when nothing came in time, -ESHUTDOWN when the server stops,
+ * or another negative code. Only one thread may use a connection. */
+ssize_t http_conn_raw_read(struct http_conn *c, char *p, size_t n, int wait_ms);
+/* Writes all n raw bytes (blocks; fails after the write timeout without progress). */
+int http_conn_raw_write(struct http_conn *c, const char *p, size_t n);
+/* The socket, for poll(2) next to other fds. TLS may hold decrypted bytes that poll does
+ * not see: read with http_conn_raw_read(.., 0) until -EAGAIN before polling. */
+int http_conn_fd(const struct http_conn *c);
+/* The status code of the last response head sent on c (0 before any). */
+int http_conn_status(const struct http_conn *c);
 /* The peer address as text ("127.0.0.1:54321"). */
 const char *http_conn_peer(const struct http_conn *c);
 

@@ -97,6 +97,8 @@ struct http_conn {
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
+	size_t raw_off; /* after an upgrade: c->in bytes before it are the request's */
+	int status;	/* of the last response head sent (for metrics) */
 };
 
 /* Anonymous connections per client address (chained hash, entries freed at zero). */
@@ -390,6 +392,7 @@ static void put_head(struct buf *b, struct http_conn *c, int status, const char 
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (atomic_load(&c->d->stopping))
 		c->close_after = true;
+	c->status = status;
 	buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status), date);
 	if (ctype && *ctype)
 		buf_printf(b, "Content-Type: %s\r\n", ctype);
@@ -534,6 +537,48 @@ bool http_conn_closed(struct http_conn *c)
 	if (r > 0)
 		return false;
 	return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+int http_conn_upgrade(struct http_conn *c, const char *head, size_t len)
+{
+	if (c->responded)
+		return -EALREADY;
+	c->responded = true;
+	c->close_after = true;
+	c->linger = false;
+	c->status = 101;
+	return conn_write(c, head, len);
+}
+
+ssize_t http_conn_raw_read(struct http_conn *c, char *p, size_t n, int wait_ms)
+{
+	if (atomic_load(&c->d->stopping))
+		return -ESHUTDOWN;
+	if (c->raw_off < c->in.len) {
+		size_t k = c->in.len - c->raw_off;
+		if (k > n)
+			k = n;
+		memcpy(p, c->in.data + c->raw_off, k);
+		c->raw_off += k;
+		return (ssize_t)k;
+	}
+	ssize_t r = conn_read(c, p, n, now_ms() + wait_ms);
+	return r == -ETIMEDOUT ? -EAGAIN : r;
+}
+
+int http_conn_raw_write(struct http_conn *c, const char *p, size_t n)
+{
+	return conn_write(c, p, n);
+}
+
+int http_conn_status(const struct http_conn *c)
+{
+	return c->status;
+}
+
+int http_conn_fd(const struct http_conn *c)
+{
+	return c->fd;
 }
 
 const char *http_conn_client_cn(const struct http_conn *c, const char **o)
@@ -746,6 +791,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
+		c->raw_off = consumed;
 		d->h(d->ud, c, &req);
 		if (!c->responded) {
 			log_error("http: handler sent no response to %s %s", req.method, req.target);

@@ -227,6 +227,7 @@ static void *agent_main(void *arg)
 		atomic_store(&a->dirty_pods, 0);
 		agent__pods_reconcile(a);
 		node_rt_sync(a->rt, NULL);
+		agent__exec_publish(a);
 		agent__node_heartbeat(a, agent__now_ms());
 		/* After a burst of pod changes the heap holds freed JSON (lists, statuses, API
 		 * bodies) in its arenas: hand it back once things have been quiet for a second. */
@@ -260,6 +261,8 @@ static void agent_free(struct agent *a)
 		agent__pod_free(p);
 	}
 	node_rt_free(a->rt);
+	json_decref(a->exec_tab);
+	pthread_mutex_destroy(&a->exec_mu);
 	node_nl_free(a->nl);
 	client_free(a->cl);
 	client_config_fini(&a->cfg);
@@ -396,6 +399,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		return -EINVAL;
 	}
 	struct agent *a = xcalloc(1, sizeof(*a));
+	pthread_mutex_init(&a->exec_mu, NULL);
 	a->efd = a->sfd = -1;
 	client_config_copy(&a->cfg, o->cfg);
 	a->node_name = xstrdup(o->node_name);
@@ -451,6 +455,8 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		if (node_cert_logsrv_start(a->cl, &a->cfg, a->node_name, a->node_ip, a->node_ip6, a->kubelet_port,
 					   a->log_dir, pki, &a->logsrv, lerr, sizeof(lerr)) < 0)
 			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s", lerr);
+		else
+			node_logsrv_set_exec(a->logsrv, agent__exec_lookup, a);
 		free(pki);
 	}
 	if ((rc = agent__node_register(a, err, errlen)) < 0)

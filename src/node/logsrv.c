@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,8 @@
 #include "http/http.h"
 #include "http/pki.h"
 
+#include "node/execsrv.h"
+#include "node/pfsrv.h"
 #include "node/logsrv_internal.h"
 #include "proxy/proxy.h"
 
@@ -67,6 +70,8 @@
 
 struct node_logsrv {
 	struct httpd *httpd;
+	_Atomic(node_exec_lookup) exec_fn; /* NULL until the agent wires exec */
+	void *_Atomic exec_ud;
 	char *log_dir;
 	char *token;
 };
@@ -529,6 +534,44 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		return buf_fini(&b);
 	}
 	char *ns = NULL, *pod = NULL, *container = NULL;
+	node_exec_lookup fn = atomic_load(&s->exec_fn);
+	bool attach = r->path && !strncmp(r->path, "/attach/", 8);
+	if (fn && r->path && (!strncmp(r->path, "/exec/", 6) || attach)) {
+		/* Same {ns}/{pod}/{container} rules as the log path. */
+		char *lp = xasprintf("/containerLogs/%s", r->path + (attach ? 8 : 6));
+		int prc = node__logsrv_path_parse(lp, &ns, &pod, &container);
+		free(lp);
+		if (prc < 0)
+			return send_text(c, 404, "404 page not found");
+		bool seen = false;
+		char *dir = attach ? find_container_dir(s->log_dir, ns, pod, container, &seen) : NULL;
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
+			send_text(c, 405, "only GET and POST are allowed on /exec and /attach");
+		else if (attach && !dir)
+			send_text(c, 404, "container not found");
+		else
+			node_exec_serve(c, r, ns, pod, container, fn, atomic_load(&s->exec_ud), dir);
+		free(dir);
+		free(ns);
+		free(pod);
+		free(container);
+		return;
+	}
+	if (fn && r->path && !strncmp(r->path, "/portForward/", 13)) {
+		char *lp = xasprintf("/containerLogs/%s/pf", r->path + 13);
+		int prc = node__logsrv_path_parse(lp, &ns, &pod, &container);
+		free(lp);
+		if (prc < 0)
+			return send_text(c, 404, "404 page not found");
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
+			send_text(c, 405, "only GET and POST are allowed on /portForward");
+		else
+			node_pf_serve(c, r, ns, pod, fn, atomic_load(&s->exec_ud));
+		free(ns);
+		free(pod);
+		free(container);
+		return;
+	}
 	if (node__logsrv_path_parse(r->path, &ns, &pod, &container) < 0)
 		return send_text(c, 404, "404 page not found");
 	if (strcmp(r->method, "GET") != 0)
@@ -589,6 +632,12 @@ int node_logsrv_start(const struct node_logsrv_opts *o, struct node_logsrv **out
 	}
 	*out = s;
 	return 0;
+}
+
+void node_logsrv_set_exec(struct node_logsrv *s, node_exec_lookup fn, void *ud)
+{
+	atomic_store(&s->exec_ud, ud);
+	atomic_store(&s->exec_fn, fn);
 }
 
 int node_logsrv_port(const struct node_logsrv *s)

@@ -51,6 +51,10 @@ struct node_logsrv;
 /* Starts serving in background threads. Returns 0 with *out, or a negative errno with a
  * sentence in err (address in use, certificate failure). o's strings are copied. */
 int node_logsrv_start(const struct node_logsrv_opts *o, struct node_logsrv **out, char *err, size_t errlen);
+/* Serves /exec/{ns}/{pod}/{container} (node/execsrv.h) from now on, with fn finding a
+ * container's process context (called from connection threads). */
+#include "node/execsrv.h"
+void node_logsrv_set_exec(struct node_logsrv *s, node_exec_lookup fn, void *ud);
 /* The port actually bound. */
 int node_logsrv_port(const struct node_logsrv *s);
 /* Stops and frees; ends follow streams. NULL is a no-op. */

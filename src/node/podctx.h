@@ -122,6 +122,10 @@ struct agent {
 	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
 	struct dns_server *dns;	    /* cluster DNS for this node's pods (dns/server.h), or NULL */
 	int kubelet_port;
+	/* exec (execctx.c): running containers' process contexts, published by the agent
+	 * thread for exec sessions on log-server threads; under exec_mu. */
+	pthread_mutex_t exec_mu;
+	json_t *exec_tab; /* "ns/pod/container" -> {pid, run, cwd, env[]} */
 	/* pods (pods.c) */
 	char *host_resolv;
 	bool cleaned_leftovers;
@@ -129,6 +133,13 @@ struct agent {
 	size_t trim_npods;  /* pods at the last malloc_trim check */
 	int64_t trim_at_ms; /* when to trim (0: nothing pending) */
 };
+
+/* Publishes the running containers' process contexts for exec (agent thread), and the
+ * lookup exec sessions call (node/execsrv.h's node_exec_lookup; ud is the agent). */
+void agent__exec_publish(struct agent *a);
+struct node_exec_ctx;
+int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *container,
+		       struct node_exec_ctx *out);
 
 /* Retry delay of a pod whose network or start failed (ms). */
 #define AGENT_NET_RETRY_MS 2000

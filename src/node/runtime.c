@@ -1259,7 +1259,17 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		start_failed(rt, p, c, msg);
 		goto out;
 	}
-	devnull = fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (json_is_true(json_object_get(cs, "stdin"))) {
+		/* stdin: true: a FIFO beside the logs, held open read-write by the container (it
+		 * never sees EOF, as with stdinOnce false); `kubectl attach` writes into it
+		 * (node/execsrv.h). */
+		char *fifo = xasprintf("%s/stdin", log_dir);
+		if (mkfifo(fifo, 0600) == 0 || errno == EEXIST)
+			devnull = fd_high(open(fifo, O_RDWR | O_CLOEXEC));
+		free(fifo);
+	} else {
+		devnull = fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
+	}
 	if (p->netns_fd >= 0)
 		netns = fd_high(fcntl(p->netns_fd, F_DUPFD_CLOEXEC, 3));
 	if (devnull < 0 || pipe2(sp, O_CLOEXEC) < 0 || (p->netns_fd >= 0 && netns < 0)) {

@@ -588,6 +588,40 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 }
 
 /* Commits one batch (a list of queued transactions) and answers every caller in it. */
+/* Process-wide commit figures for /metrics (store_metrics_read). */
+static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+							    0.05,   0.1,   0.25,  0.5,   1,    2.5};
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store_metrics metrics;
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void metrics_commit(double took, size_t txns)
+{
+	pthread_mutex_lock(&metrics_mu);
+	metrics.commits++;
+	metrics.txns += txns;
+	metrics.commit_seconds_sum += took;
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		if (took <= commit_buckets[i])
+			metrics.commit_bucket[i]++;
+	pthread_mutex_unlock(&metrics_mu);
+}
+
+void store_metrics_read(struct store_metrics *out)
+{
+	pthread_mutex_lock(&metrics_mu);
+	*out = metrics;
+	pthread_mutex_unlock(&metrics_mu);
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		out->bucket_le[i] = commit_buckets[i];
+}
+
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
@@ -614,8 +648,11 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	if (began && rc == 0 && rev == s->rev) {
 		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
 	} else if (began && rc == 0) {
+		double t0 = mono_s();
 		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
 			rc = -EIO;
+		else
+			metrics_commit(mono_s() - t0, (size_t)(rev - s->rev));
 	}
 	if (rc < 0) {
 		log_error("store: commit of %lld..%lld failed: %s", (long long)s->rev + 1, (long long)rev,

@@ -129,4 +129,16 @@ int store_watch_next(struct store_watch *w, struct store_event *ev, int timeout_
 void store_watch_cancel(struct store_watch *w);
 void store_watch_close(struct store_watch *w);
 
+/* The SQLite store's commits since the process started (all stores of the process): each
+ * commit is one fsync (group commit: txns transactions in commits commits), and how long
+ * the COMMIT took (histogram over bucket_le, seconds). For /metrics. */
+#define STORE_METRIC_BUCKETS 12
+struct store_metrics {
+	unsigned long long commits, txns;
+	double commit_seconds_sum;
+	unsigned long long commit_bucket[STORE_METRIC_BUCKETS];
+	double bucket_le[STORE_METRIC_BUCKETS];
+};
+void store_metrics_read(struct store_metrics *out);
+
 #endif

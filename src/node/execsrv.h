@@ -1,0 +1,51 @@
+/* execsrv.h - the agent's kubelet-style exec endpoint, served on the log port
+ * (node/logsrv.h) to the API server, which proxies pods/exec to it:
+ *
+ *   GET /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin=&stdout=&stderr=&tty=
+ *       Upgrade: websocket, Sec-WebSocket-Protocol: v5.channel.k8s.io | v4.channel.k8s.io
+ *
+ * The command runs in the container's network, mount and UTS namespaces (setns on a pidfd
+ * of its main process), with the environment and working directory the runtime exec'd the
+ * container with, in its own session; with tty=true on a pty (resize on channel 4).
+ * Channels as kubelet's remotecommand: 0 stdin, 1 stdout, 2 stderr, 3 status (a
+ * metav1.Status JSON: Success, or NonZeroExitCode with an ExitCode cause, or InternalError
+ * when the command cannot start), 4 resize; v5's close signal (255, ch) on channel 0 is
+ * EOF on the command's stdin. When the client goes away the command's process group is
+ * killed. SPDY/3.1 (v4.channel.k8s.io) carries the same channels as streams named by their
+ * streamType header (kubectl 1.27-1.29). GET /attach/{ns}/{pod}/{container} is the same
+ * session attached to the container's stdin FIFO and log (stdin: true containers).
+ *
+ * Threading: a session runs on the httpd connection thread that got the request; the
+ * lookup callback is called from it and must be thread-safe.
+ */
+#ifndef NODE_EXECSRV_H
+#define NODE_EXECSRV_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct http_conn;
+struct http_req;
+
+/* A running container's process context (copies; free with node_exec_ctx_fini). */
+struct node_exec_ctx {
+	pid_t pid;
+	char **env; /* NULL-terminated "NAME=value" */
+	char *cwd;
+};
+void node_exec_ctx_fini(struct node_exec_ctx *x);
+
+/* Fills *out for a running container ("": any of the pod's): 0, -ENOENT (unknown) or
+ * -ESRCH (not running). */
+typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const char *container,
+				struct node_exec_ctx *out);
+
+/* Serves one exec request for ns/pod/container (already authorized); answers it in every
+ * case and returns when the session ends. attach_dir non-NULL: an attach instead (no
+ * command): input goes to the container's stdin FIFO in attach_dir (its log directory),
+ * output is the container's log followed from its current end, and the session ends when
+ * the container does or the client goes (the container is never stopped by it). */
+void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
+		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
+
+#endif
