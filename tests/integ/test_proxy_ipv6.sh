@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The Service proxy over IPv6 with real traffic on a two-node dual-stack cluster in
+# namespaces (tests/integ/cluster.sh: node addresses 2001:db8::1x/64; pod CIDRs from
+# 2001:db8:1::/48, Service range 198.19.0.0/16,2001:db8:5::/112), PROXY_MODE nftables
+# (default) or iptables (ip6tables). Backends answer HTTP on [::]:8080 with their name and
+# the peer address they see. Checked: an IPv6-only Service and a dual-stack Service
+# (PreferDualStack / RequireDualStack) reached on their IPv6 cluster IP from a pod on the
+# same node and on another node, and from the node itself; NodePort over IPv6 from a
+# client namespace outside the cluster with the source the backend sees (masqueraded for
+# externalTrafficPolicy Cluster, the client's own address for Local, a node without a
+# local endpoint does not answer); the dual-stack Service's IPv4 cluster IP still works.
+# SCTP is not tested here: see test notes in docs/DESIGN.md (the kernel of these machines
+# has no SCTP).
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integ/lib.sh
+CL=tests/integ/cluster.sh
+ROOT=$PWD
+MODE=${PROXY_MODE:-nftables}
+
+need_cluster
+
+CLIENT_NS=svcp-client6
+AGENT_PID=
+teardown() {
+	ip netns delete "$CLIENT_NS" 2>/dev/null
+	cd "$ROOT" && cluster_teardown $AGENT_PID $SERVER_PID
+}
+trap teardown EXIT
+trap 'exit 1' INT TERM HUP
+$CL down >/dev/null 2>&1
+ip netns delete "$CLIENT_NS" 2>/dev/null
+UP=$($CL up 2) || { fail "cluster up"; finish; exit 1; }
+case $UP in *IPv6*) ;; *)
+	echo "skip: no IPv6 on this machine"; T_SKIP=$((T_SKIP + 1)); finish; exit 0 ;;
+esac
+
+# A client outside the cluster: its own namespace on the cluster bridge, both families.
+ip netns add "$CLIENT_NS"
+ip link add svcp-vc6 type veth peer name eth0 netns "$CLIENT_NS"
+ip link set svcp-vc6 master svcp-br0 up
+ip -n "$CLIENT_NS" addr add 198.18.0.101/24 dev eth0
+ip -n "$CLIENT_NS" addr add 2001:db8::101/64 dev eth0 nodad
+ip -n "$CLIENT_NS" link set eth0 up
+ip -n "$CLIENT_NS" link set lo up
+CLIENT6=2001:db8::101
+cx() { ip netns exec "$CLIENT_NS" "$@"; }
+
+SVC_RANGE=198.19.0.0/16,2001:db8:5::/112
+POD_CIDR=198.18.128.0/17,2001:db8:1::/48
+mkdir -p "$T_DIR/data"
+(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
+	--service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" \
+	--node-name n1 --node-ip 198.18.0.11 --proxy-mode "$MODE" --disable-dns \
+	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+SERVER_PID=$(cat "$T_DIR/server.pid")
+if ! server_started; then
+	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
+	finish; exit 1
+fi
+export KUBECONFIG=$T_DIR/data/kubeconfig
+(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
+	--data-dir "$T_DIR/agent2" --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns \
+	>>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
+AGENT_PID=$(cat "$T_DIR/agent2.pid")
+
+ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
+v6_cidrs() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[1]}{"\n"}{end}' | grep -c '^2001:db8:1:')" = 2 ]; }
+if wait_for 30 ready_nodes 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
+	fail "2 nodes Ready with IPv6 podCIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
+
+# The backend: HTTP on [::]:8080 (both families), answering "<name> <peer address>".
+cat >"$T_DIR/echo6.py" <<'PY'
+import http.server, socket, sys
+name = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        peer = self.client_address[0]
+        if peer.startswith("::ffff:") and "." in peer: peer = peer[7:]  # an IPv4 client
+        b = ("%s %s\n" % (name, peer)).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+class S(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+S(("::", 8080), H).serve_forever()
+PY
+
+pod() { # pod NAME NODE LABEL
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $3}}
+spec:
+  nodeName: $2
+  containers:
+  - name: c
+    image: python
+    command: [python3, $T_DIR/echo6.py, $1]
+---
+Y
+}
+{
+	pod web-1 n1 "web, only: one"
+	pod web-2 n2 web
+	pod client-1 n1 client
+	pod client-2 n2 client
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: web6}
+spec: {ipFamilies: [IPv6], selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-ds}
+spec: {ipFamilyPolicy: PreferDualStack, selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np6}
+spec:
+  type: NodePort
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30090}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-local6}
+spec:
+  type: NodePort
+  ipFamilies: [IPv6]
+  externalTrafficPolicy: Local
+  selector: {app: web, only: one}
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nothing6}
+spec: {ipFamilies: [IPv6], selector: {app: none}, ports: [{port: 80}]}
+Y
+} >"$T_DIR/all.yaml"
+check "pods and Services applied" kubectl apply -f "$T_DIR/all.yaml"
+check_ready "pods Ready" 60 web-1 web-2 client-1 client-2
+
+uid() { kubectl get pod "$1" -o jsonpath='{.metadata.uid}'; }
+podip6() { kubectl get pod "$1" -o jsonpath='{.status.podIPs[1].ip}'; }
+in_pod() { local p=$1; shift; ip netns exec "svcp-pod-$(uid "$p")" "$@"; }
+cips() { kubectl get svc "$1" -o jsonpath='{range .spec.clusterIPs[*]}{@} {end}'; }
+expect_out "IPv6 Service gets one IPv6 cluster IP from 2001:db8:5::/112" '^2001:db8:5::[0-9a-f]+ $' cips web6
+expect_out "PreferDualStack Service gets IPv4 then IPv6 cluster IPs" '^198\.19\.[0-9.]+ 2001:db8:5::[0-9a-f]+ $' cips web-ds
+expect_out "RequireDualStack [IPv6, IPv4] Service gets IPv6 then IPv4 cluster IPs" '^2001:db8:5::[0-9a-f]+ 198\.19\.[0-9.]+ $' cips web-np6
+WEB6=$(kubectl get svc web6 -o jsonpath='{.spec.clusterIP}')
+DS6=$(kubectl get svc web-ds -o jsonpath='{.spec.clusterIPs[1]}')
+DS4=$(kubectl get svc web-ds -o jsonpath='{.spec.clusterIPs[0]}')
+eps6() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name="$1" -o jsonpath='{range .items[?(@.addressType=="IPv6")].endpoints[*]}{.addresses[0]}{"\n"}{end}' | grep -c .)" = "$2" ]; }
+check "web6 has 2 IPv6 endpoints" wait_for 20 eps6 web6 2
+check "web-ds has 2 IPv6 endpoints" wait_for 20 eps6 web-ds 2
+
+mkdir -p "$T_DIR/bin"
+printf '#!/bin/sh\nexec curl -gsS --max-time 3 "$@"\n' >"$T_DIR/bin/curl1"
+chmod +x "$T_DIR/bin/curl1"
+export PATH=$T_DIR/bin:$PATH
+names() { local n=$1 i; shift; for i in $(seq 1 "$n"); do "$@" 2>/dev/null | awk '{print $1}'; done | sort -u | tr '\n' ' '; }
+
+# First requests may race the first sync of a node: poll until one answers.
+wait_for 20 in_pod client-1 curl1 "http://[$WEB6]/" >/dev/null
+expect_out "IPv6 ClusterIP from a pod on n1 reaches the backend on n1 and on n2" 'web-1 web-2' \
+	names 30 in_pod client-1 curl1 "http://[$WEB6]/"
+expect_out "IPv6 ClusterIP from a pod on n2 reaches both backends" 'web-1 web-2' \
+	names 30 in_pod client-2 curl1 "http://[$WEB6]/"
+expect_out "the backend sees the client pod's own IPv6 address" "^web-[12] $(podip6 client-2)\$" in_pod client-2 curl1 "http://[$WEB6]/"
+wait_for 20 in_pod client-1 curl1 "http://[$DS6]/" >/dev/null
+expect_out "dual-stack Service on its IPv6 cluster IP, both backends" 'web-1 web-2' \
+	names 30 in_pod client-1 curl1 "http://[$DS6]/"
+expect_out "dual-stack Service on its IPv4 cluster IP" '^web-[12] 198\.18\.' in_pod client-2 curl1 "http://$DS4/"
+wait_for 20 $CL exec n2 curl -gsS --max-time 3 "http://[$WEB6]/" >/dev/null
+expect_out "IPv6 ClusterIP from node n2 itself" '^web-[12] ' $CL exec n2 curl -gsS --max-time 3 "http://[$WEB6]/"
+expect_out "IPv6 ClusterIP from node n1 itself (the server's embedded agent)" '^web-[12] ' $CL exec n1 curl -gsS --max-time 3 "http://[$DS6]/"
+
+# NodePort over IPv6 from outside, to both nodes: Cluster policy masquerades.
+for i in 1 2; do
+	wait_for 20 cx curl1 "http://[2001:db8::$((10 + i))]:30090/" >/dev/null
+	expect_out "IPv6 NodePort from outside via n$i answers, source masqueraded" '^web-[12] 2001:db8:' \
+		cx curl1 "http://[2001:db8::$((10 + i))]:30090/"
+	out=$(names 10 cx sh -c "curl -gsS --max-time 3 'http://[2001:db8::$((10 + i))]:30090/' | awk '{print \$2}'")
+	case " $out " in *" $CLIENT6 "*) fail "n$i: a backend saw the client's own address under Cluster policy" "$out" ;;
+	*) ok "n$i: no backend saw the client's own IPv6 address under Cluster policy ($out)" ;; esac
+done
+expect_out "the same NodePort over IPv4 via n2" '^web-[12] 198\.18\.' cx curl1 "http://198.18.0.12:30090/"
+
+# externalTrafficPolicy Local over IPv6: the endpoint (web-1) is on n1 only.
+wait_for 20 cx curl1 "http://[2001:db8::11]:30091/" >/dev/null
+expect_out "IPv6 etp Local NodePort via n1: the backend sees the client's own address" "^web-1 $CLIENT6\$" \
+	cx curl1 "http://[2001:db8::11]:30091/"
+expect_fail "IPv6 etp Local NodePort via n2 (no local endpoint) does not answer" '.' \
+	cx curl -gsS --max-time 2 "http://[2001:db8::12]:30091/"
+
+# The IPv6 rules are in the kernel the mode names (ip6tables for iptables mode).
+if [ "$MODE" = nftables ]; then
+	expect_out "n2's nftables table holds the IPv6 cluster IP" "$WEB6" ip netns exec svcp-n2 nft list table inet svcplane_proxy
+else
+	expect_out "n2's ip6tables nat table holds the IPv6 cluster IP in KUBE-SERVICES" "-A KUBE-SERVICES -d $WEB6/128 .*KUBE-SVC-" \
+		ip netns exec svcp-n2 ip6tables-save -t nat
+fi
+
+# An IPv6 Service with no endpoints refuses at once (well under the 5 s timeout).
+NOTHING6=$(kubectl get svc nothing6 -o jsonpath='{.spec.clusterIP}')
+refused() { local t0 t1 out; t0=$(date +%s%N); out=$(in_pod client-1 curl -gsS --max-time 5 "http://[$NOTHING6]/" 2>&1); t1=$(date +%s%N)
+	echo "$out ($(((t1 - t0) / 1000000)) ms)"; echo "$out" | grep -qE "refused|reset|Couldn't connect" && [ $(((t1 - t0) / 1000000)) -lt 4000 ]; }
+check "an IPv6 Service with no endpoints refuses at once" refused
+
+cat "$T_DIR/agent2.err" >>"$T_DIR/server.err"
+finish
