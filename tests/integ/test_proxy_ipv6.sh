@@ -8,9 +8,10 @@
 # same node and on another node, and from the node itself; NodePort over IPv6 from a
 # client namespace outside the cluster with the source the backend sees (masqueraded for
 # externalTrafficPolicy Cluster, the client's own address for Local, a node without a
-# local endpoint does not answer); the dual-stack Service's IPv4 cluster IP still works.
-# SCTP is not tested here: see test notes in docs/DESIGN.md (the kernel of these machines
-# has no SCTP).
+# local endpoint does not answer); the dual-stack Service's IPv4 cluster IP still works;
+# an IPv6 Service without endpoints refuses at once; an SCTP Service (both families)
+# carries a message from a pod on n1 to its backend on n2 and the answer back (raw
+# sockets: the kernel of these machines has no SCTP sockets, see below).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -106,6 +107,7 @@ Y
 	pod web-2 n2 web
 	pod client-1 n1 client
 	pod client-2 n2 client
+	pod sctp-1 n2 sctp
 	cat <<Y
 apiVersion: v1
 kind: Service
@@ -139,12 +141,17 @@ spec:
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: sctp}
+spec: {ipFamilyPolicy: PreferDualStack, selector: {app: sctp}, ports: [{name: s, port: 9999, targetPort: 7777, protocol: SCTP}]}
+---
+apiVersion: v1
+kind: Service
 metadata: {name: nothing6}
 spec: {ipFamilies: [IPv6], selector: {app: none}, ports: [{port: 80}]}
 Y
 } >"$T_DIR/all.yaml"
 check "pods and Services applied" kubectl apply -f "$T_DIR/all.yaml"
-check_ready "pods Ready" 60 web-1 web-2 client-1 client-2
+check_ready "pods Ready" 60 web-1 web-2 client-1 client-2 sctp-1
 
 uid() { kubectl get pod "$1" -o jsonpath='{.metadata.uid}'; }
 podip6() { kubectl get pod "$1" -o jsonpath='{.status.podIPs[1].ip}'; }
@@ -212,6 +219,30 @@ NOTHING6=$(kubectl get svc nothing6 -o jsonpath='{.spec.clusterIP}')
 refused() { local t0 t1 out; t0=$(date +%s%N); out=$(in_pod client-1 curl -gsS --max-time 5 "http://[$NOTHING6]/" 2>&1); t1=$(date +%s%N)
 	echo "$out ($(((t1 - t0) / 1000000)) ms)"; echo "$out" | grep -qE "refused|reset|Couldn't connect" && [ $(((t1 - t0) / 1000000)) -lt 4000 ]; }
 check "an IPv6 Service with no endpoints refuses at once" refused
+
+# SCTP: this kernel has no SCTP sockets (CONFIG_IP_SCTP unset) but conntrack and NAT
+# know SCTP, so tests/integ/sctpraw.py sends a hand-built INIT (carrying a message) over
+# a raw socket from client-1 (n1) to the Service's cluster IP; the backend on n2 reads it
+# on the target port and answers an INIT-ACK, which must come back from the cluster IP.
+podip4() { kubectl get pod "$1" -o jsonpath='{.status.podIPs[0].ip}'; }
+check "sctp has endpoints in both families" wait_for 20 sh -c "[ \"\$(kubectl get endpointslices -l kubernetes.io/service-name=sctp -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}{\"\\n\"}{end}' | grep -c .)\" = 2 ]"
+(in_pod sctp-1 timeout 100 python3 "$ROOT/tests/integ/sctpraw.py" listen 7777 90 6 >"$T_DIR/sctp.out" 2>&1 &)
+sctp_send() { # sctp_send ADDR MESSAGE: retried (bounded) until the INIT-ACK comes
+	local i out
+	for i in $(seq 1 20); do
+		out=$(in_pod client-1 python3 "$ROOT/tests/integ/sctpraw.py" send "$1" 9999 "$2" 2>&1) && { echo "$out"; return 0; }
+		sleep 0.5
+	done
+	echo "$out"; return 1
+}
+for fam in 0 1; do
+	SCTP_IP=$(kubectl get svc sctp -o jsonpath="{.spec.clusterIPs[$fam]}")
+	if [ $fam = 0 ]; then SRC=$(podip4 client-1); else SRC=$(podip6 client-1); fi
+	expect_out "SCTP INIT to the cluster IP $SCTP_IP port 9999 answered from that address" "^INIT-ACK from $SCTP_IP:9999\$" \
+		sctp_send "$SCTP_IP" "hello-sctp-$fam"
+	expect_out "the SCTP backend on n2 got the message on its target port from client-1's address" "^hello-sctp-$fam $SRC\$" \
+		grep "^hello-sctp-$fam " "$T_DIR/sctp.out"
+done
 
 cat "$T_DIR/agent2.err" >>"$T_DIR/server.err"
 finish
