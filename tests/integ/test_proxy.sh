@@ -11,7 +11,8 @@
 # source ranges; ExternalName not proxied; a Service with no endpoints refuses at once;
 # an unready pod gets no new connections; ClientIP affinity holds for its timeout then
 # rebalances; a UDP flow follows its backend's replacement (conntrack cleanup); an agent
-# SIGKILL and restart under a steady request load with zero failed requests.
+# SIGKILL and restart under a steady request load with zero failed requests; a pod's DNS
+# query to the kube-dns address is answered by its own node (not DNATed).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -329,8 +330,37 @@ if [ "${lbad:-1}" = 0 ] && [ "${lok:-0}" -gt 20 ]; then ok "agent SIGKILL + rest
 LOAD_PID=
 expect_out "restarted agent still serves the Service" '^web-[123] ' in_pod client-3 curl1 "http://$WEB/"
 
-# The proxy's metrics on the agent's kubelet port (kube-proxy's names).
 TOKEN=$(cat "$T_DIR/data/token")
+# Node-local DNS with the proxy running: a pod's query to the kube-dns cluster IP is
+# answered by its own node's server (the proxy NOTRACKs port 53 to that address, so no
+# DNAT to the kube-dns endpoints, which are every Ready node): only n3's request counter
+# moves, and n3's conntrack holds no entry for the queries.
+KDNS=$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')
+KAPI=$(cip kubernetes)
+dnsreq() { curl -sSk --max-time 5 -H "Authorization: Bearer $TOKEN" "https://198.18.0.$((10 + $1)):10250/metrics" |
+	awk '/^coredns_dns_requests_total/ {s += $2} END {print s + 0}'; }
+wait_for 20 sh -c "ip netns exec svcp-pod-$(uid client-3) dig +short +time=2 +tries=1 @$KDNS kubernetes.default.svc.cluster.local | grep -qx '$KAPI'"
+b1=$(dnsreq 1) b2=$(dnsreq 2) b3=$(dnsreq 3)
+ip netns exec svcp-n3 conntrack -D -p udp --orig-dst "$KDNS" >/dev/null 2>&1
+expect_out "a pod's DNS query to the kube-dns cluster IP is answered, 5 of 5" "^($KAPI ){5}\$" \
+	sh -c "for i in 1 2 3 4 5; do ip netns exec svcp-pod-$(uid client-3) dig +short +time=2 +tries=1 @$KDNS kubernetes.default.svc.cluster.local; done | tr '\n' ' '"
+a1=$(dnsreq 1) a2=$(dnsreq 2) a3=$(dnsreq 3)
+if [ $((a3 - b3)) -ge 5 ] && [ "$a1" = "$b1" ] && [ "$a2" = "$b2" ]; then
+	ok "the queries were answered by the pod's own node n3 (requests n1 +$((a1 - b1)), n2 +$((a2 - b2)), n3 +$((a3 - b3)))"
+else
+	fail "the queries were answered by the pod's own node n3" "requests n1 $b1 -> $a1, n2 $b2 -> $a2, n3 $b3 -> $a3"
+fi
+expect_out "no conntrack entry for the node-local DNS queries (NOTRACK, no DNAT)" '^0$' \
+	sh -c "ip netns exec svcp-n3 conntrack -L -p udp --orig-dst $KDNS 2>/dev/null | grep -c dport=53"
+if [ "$MODE" = nftables ]; then
+	expect_out "kube-dns's other traffic is still proxied: its cluster IP is in the service map" "$KDNS \\. (udp|17) \\. 53" \
+		ip netns exec svcp-n3 nft list map inet svcplane_proxy service-ips4
+else
+	expect_out "kube-dns's other traffic is still proxied: its cluster IP is in KUBE-SERVICES" "-A KUBE-SERVICES -d $KDNS/32 .*--dport 53 -j KUBE-SVC-" \
+		ip netns exec svcp-n3 iptables-save -t nat
+fi
+
+# The proxy's metrics on the agent's kubelet port (kube-proxy's names).
 expect_out "agent /metrics: sync duration histogram and network programming latency" \
 	'kubeproxy_sync_proxy_rules_duration_seconds_count [1-9].*kubeproxy_network_programming_duration_seconds_count [1-9]' \
 	sh -c "curl -sSk --max-time 5 -H 'Authorization: Bearer $TOKEN' https://198.18.0.12:10250/metrics | tr '\n' ' '"
