@@ -2,7 +2,7 @@
 # The Service proxy with real traffic on a three-node cluster in namespaces
 # (tests/integ/cluster.sh): the server with its embedded agent in n1, agents in n2 and
 # n3, each programming its node's kernel (PROXY_MODE: nftables by default, or iptables).
-# Backends are pods answering HTTP (TCP 8080) and UDP (5353) with their name and the
+# Backends are pods (tests/integ/echo_backend.py) answering HTTP (TCP 8080) and UDP (5353) with their name and the
 # peer address they see. Checked: ClusterIP from a pod on the same node, from another
 # node, from the node itself, and a pod to itself through its Service (hairpin);
 # NodePort from a client namespace outside the cluster to every node with the source
@@ -43,13 +43,8 @@ $CL down >/dev/null 2>&1
 ip netns delete "$CLIENT_NS" 2>/dev/null
 $CL up 3 >/dev/null || { fail "cluster up"; finish; exit 1; }
 
-# A client outside the cluster: its own namespace on the cluster bridge.
-ip netns add "$CLIENT_NS"
-ip link add svcp-vc type veth peer name eth0 netns "$CLIENT_NS"
-ip link set svcp-vc master svcp-br0 up
-ip -n "$CLIENT_NS" addr add 198.18.0.100/24 dev eth0
-ip -n "$CLIENT_NS" link set eth0 up
-ip -n "$CLIENT_NS" link set lo up
+# A client outside the cluster.
+client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
 CLIENT_IP=198.18.0.100
 cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
@@ -81,22 +76,6 @@ wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 if wait_for 30 ready_nodes 3; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 
-# The backend: HTTP on 8080 and UDP on 5353, answering "<name> <peer address>".
-cat >"$T_DIR/echo.py" <<'PY'
-import http.server, socket, sys, threading
-name = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = ("%s %s\n" % (name, self.client_address[0])).encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-def udp():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353))
-    while True:
-        d, a = s.recvfrom(2048); s.sendto(("%s %s\n" % (name, a[0])).encode(), a)
-threading.Thread(target=udp, daemon=True).start()
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-PY
 # A UDP client that sends from a fixed source port and prints the answer.
 cat >"$T_DIR/udpc.py" <<'PY'
 import socket, sys
@@ -108,31 +87,14 @@ try: print(s.recvfrom(2048)[0].decode().strip())
 except socket.timeout: print("timeout"); sys.exit(1)
 PY
 
-pod() { # pod NAME NODE LABEL [readiness file]
-	local probe=""
-	[ -n "${4:-}" ] && probe="    readinessProbe: {exec: {command: [cat, $4]}, periodSeconds: 1, failureThreshold: 1}"
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $3}}
-spec:
-  nodeName: $2
-  containers:
-  - name: c
-    image: python
-    command: [python3, $T_DIR/echo.py, $1]
-$probe
----
-Y
-}
 : >"$T_DIR/ready3"
 {
-	pod web-1 n1 web
-	pod web-2 n2 web
-	pod web-3 n2 web "$T_DIR/ready3"
-	pod udp-1 n2 udp
-	pod client-1 n1 client
-	pod client-3 n3 client
+	echo_pod web-1 n1 web
+	echo_pod web-2 n2 web
+	echo_pod web-3 n2 web "$T_DIR/ready3"
+	echo_pod udp-1 n2 udp
+	echo_pod client-1 n1 client
+	echo_pod client-3 n3 client
 	cat <<Y
 apiVersion: v1
 kind: Service
@@ -200,13 +162,7 @@ WEB=$(cip web)
 eps_n() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name="$1" -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}{"\n"}{end}' | grep -c .)" = "$2" ]; }
 check "web has 3 endpoints" wait_for 20 eps_n web 3
 
-# get_names N CMD...: runs CMD N times, prints the distinct backend names seen (bounded)
-names() { local n=$1 i; shift; for i in $(seq 1 "$n"); do "$@" 2>/dev/null | awk '{print $1}'; done | sort -u | tr '\n' ' '; }
-# curl1: curl with a bound, as a program (ip netns exec runs programs, not functions)
-mkdir -p "$T_DIR/bin"
-printf '#!/bin/sh\nexec curl -sS --max-time 3 "$@"\n' >"$T_DIR/bin/curl1"
-chmod +x "$T_DIR/bin/curl1"
-export PATH=$T_DIR/bin:$PATH
+proxy_tools
 
 # First requests may race the first sync of a node: poll until one answers.
 wait_for 20 in_pod client-1 curl1 "http://$WEB/" >/dev/null
@@ -297,7 +253,7 @@ check "ClientIP affinity expires, then rebalances" rebalanced
 UDP=$(cip udp)
 expect_out "UDP through the Service" '^udp-1 ' in_pod client-3 python3 "$T_DIR/udpc.py" "$UDP" 53 40001
 kubectl delete pod udp-1 --wait=false >/dev/null 2>&1
-pod udp-2 n3 udp | kubectl apply -f - >/dev/null
+echo_pod udp-2 n3 udp | kubectl apply -f - >/dev/null
 check "replacement UDP backend Ready" kubectl wait --for=condition=Ready pod udp-2 --timeout=40s
 udp_follows() { local i; for i in $(seq 1 20); do in_pod client-3 python3 "$T_DIR/udpc.py" "$UDP" 53 40001 | grep -q '^udp-2 ' && return 0; sleep 0.5; done; return 1; }
 check "the same UDP flow reaches the new backend (stale conntrack entry deleted)" udp_follows

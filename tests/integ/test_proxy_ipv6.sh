@@ -2,8 +2,8 @@
 # The Service proxy over IPv6 with real traffic on a two-node dual-stack cluster in
 # namespaces (tests/integ/cluster.sh: node addresses 2001:db8::1x/64; pod CIDRs from
 # 2001:db8:1::/48, Service range 198.19.0.0/16,2001:db8:5::/112), PROXY_MODE nftables
-# (default) or iptables (ip6tables). Backends answer HTTP on [::]:8080 with their name and
-# the peer address they see. Checked: an IPv6-only Service and a dual-stack Service
+# (default) or iptables (ip6tables). Backends (tests/integ/echo_backend.py) answer HTTP with their name
+# and the peer address they see. Checked: an IPv6-only Service and a dual-stack Service
 # (PreferDualStack / RequireDualStack) reached on their IPv6 cluster IP from a pod on the
 # same node and on another node, and from the node itself; NodePort over IPv6 from a
 # client namespace outside the cluster with the source the backend sees (masqueraded for
@@ -35,14 +35,8 @@ case $UP in *IPv6*) ;; *)
 	echo "skip: no IPv6 on this machine"; T_SKIP=$((T_SKIP + 1)); finish; exit 0 ;;
 esac
 
-# A client outside the cluster: its own namespace on the cluster bridge, both families.
-ip netns add "$CLIENT_NS"
-ip link add svcp-vc6 type veth peer name eth0 netns "$CLIENT_NS"
-ip link set svcp-vc6 master svcp-br0 up
-ip -n "$CLIENT_NS" addr add 198.18.0.101/24 dev eth0
-ip -n "$CLIENT_NS" addr add 2001:db8::101/64 dev eth0 nodad
-ip -n "$CLIENT_NS" link set eth0 up
-ip -n "$CLIENT_NS" link set lo up
+# A client outside the cluster, both families.
+client_ns_up "$CLIENT_NS" svcp-vc6 198.18.0.101 2001:db8::101 || { fail "client namespace up"; finish; exit 1; }
 CLIENT6=2001:db8::101
 cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
@@ -69,45 +63,12 @@ v6_cidrs() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR
 if wait_for 30 ready_nodes 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
 	fail "2 nodes Ready with IPv6 podCIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
 
-# The backend: HTTP on [::]:8080 (both families), answering "<name> <peer address>".
-cat >"$T_DIR/echo6.py" <<'PY'
-import http.server, socket, sys
-name = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        peer = self.client_address[0]
-        if peer.startswith("::ffff:") and "." in peer: peer = peer[7:]  # an IPv4 client
-        b = ("%s %s\n" % (name, peer)).encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-class S(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-    def server_bind(self):
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
-S(("::", 8080), H).serve_forever()
-PY
-
-pod() { # pod NAME NODE LABEL
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $3}}
-spec:
-  nodeName: $2
-  containers:
-  - name: c
-    image: python
-    command: [python3, $T_DIR/echo6.py, $1]
----
-Y
-}
 {
-	pod web-1 n1 "web, only: one"
-	pod web-2 n2 web
-	pod client-1 n1 client
-	pod client-2 n2 client
-	pod sctp-1 n2 sctp
+	echo_pod web-1 n1 "web, only: one"
+	echo_pod web-2 n2 web
+	echo_pod client-1 n1 client
+	echo_pod client-2 n2 client
+	echo_pod sctp-1 n2 sctp
 	cat <<Y
 apiVersion: v1
 kind: Service
@@ -167,11 +128,7 @@ eps6() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name="$1" -o j
 check "web6 has 2 IPv6 endpoints" wait_for 20 eps6 web6 2
 check "web-ds has 2 IPv6 endpoints" wait_for 20 eps6 web-ds 2
 
-mkdir -p "$T_DIR/bin"
-printf '#!/bin/sh\nexec curl -gsS --max-time 3 "$@"\n' >"$T_DIR/bin/curl1"
-chmod +x "$T_DIR/bin/curl1"
-export PATH=$T_DIR/bin:$PATH
-names() { local n=$1 i; shift; for i in $(seq 1 "$n"); do "$@" 2>/dev/null | awk '{print $1}'; done | sort -u | tr '\n' ' '; }
+proxy_tools
 
 # First requests may race the first sync of a node: poll until one answers.
 wait_for 20 in_pod client-1 curl1 "http://[$WEB6]/" >/dev/null
