@@ -281,8 +281,9 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	for (size_t i = 0; i < c->n_local_dns; i++)
 		if (c->local_dns[i].family == fam) {
 			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b, "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				       "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n",
+			buf_printf(&b,
+				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
+				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n",
 				   n, ip, bits, n, ip, bits);
 		}
 	put(&r, "raw", n, &b);
@@ -290,10 +291,11 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	for (size_t i = 0; i < c->n_local_dns; i++)
 		if (c->local_dns[i].family == fam) {
 			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b, "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				       "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n"
-				       "-A %s -s %s/%s -p udp -m udp --sport 53 -j NOTRACK\n"
-				       "-A %s -s %s/%s -p tcp -m tcp --sport 53 -j NOTRACK\n",
+			buf_printf(&b,
+				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
+				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n"
+				   "-A %s -s %s/%s -p udp -m udp --sport 53 -j NOTRACK\n"
+				   "-A %s -s %s/%s -p tcp -m tcp --sport 53 -j NOTRACK\n",
 				   n, ip, bits, n, ip, bits, n, ip, bits, n, ip, bits);
 		}
 	put(&r, "raw", n, &b);
