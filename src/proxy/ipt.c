@@ -232,7 +232,7 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 /* Every chain of one family: {"nat": {...}, "filter": {...}}. */
 static json_t *render_tables(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
 {
-	struct render r = {.p = p, .tables = json_pack("{s:{},s:{}}", "nat", "filter")};
+	struct render r = {.p = p, .tables = json_pack("{s:{},s:{},s:{}}", "nat", "filter", "raw")};
 	struct buf b;
 	buf_init(&b);
 	char cs[CIDR_STRLEN];
@@ -272,6 +272,33 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 			   "127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n",
 			   n);
 	put(&r, "filter", n, &b);
+	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK in
+	 * the raw table), so a local pod's query reaches the node's own server; replies from
+	 * it are untracked too. Same rules as the nftables backend's raw chains. */
+	char ip[IP_STRLEN];
+	const char *bits = fam == 4 ? "32" : "128";
+	snprintf(n, sizeof(n), "%s-LOCAL-DNS", p);
+	for (size_t i = 0; i < c->n_local_dns; i++)
+		if (c->local_dns[i].family == fam) {
+			ip_format(&c->local_dns[i], ip, sizeof(ip));
+			buf_printf(&b,
+				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
+				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n",
+				   n, ip, bits, n, ip, bits);
+		}
+	put(&r, "raw", n, &b);
+	snprintf(n, sizeof(n), "%s-LOCAL-DNS-OUT", p);
+	for (size_t i = 0; i < c->n_local_dns; i++)
+		if (c->local_dns[i].family == fam) {
+			ip_format(&c->local_dns[i], ip, sizeof(ip));
+			buf_printf(&b,
+				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
+				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n"
+				   "-A %s -s %s/%s -p udp -m udp --sport 53 -j NOTRACK\n"
+				   "-A %s -s %s/%s -p tcp -m tcp --sport 53 -j NOTRACK\n",
+				   n, ip, bits, n, ip, bits, n, ip, bits, n, ip, bits);
+		}
+	put(&r, "raw", n, &b);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->ports[i].family == fam)
 			render_port(&r, &m->ports[i], c);
@@ -297,9 +324,9 @@ static char *restore_input(const json_t *have, const json_t *want, size_t *rules
 {
 	struct buf b;
 	buf_init(&b);
-	const char *tables[] = {"filter", "nat"};
+	const char *tables[] = {"filter", "nat", "raw"};
 	*rules = *chains = 0;
-	for (int t = 0; t < 2; t++) {
+	for (int t = 0; t < 3; t++) {
 		const json_t *w = json_object_get(want, tables[t]), *h = json_object_get(have, tables[t]);
 		struct buf decl, body, del;
 		buf_init(&decl);
@@ -430,6 +457,7 @@ static void ensure_jumps(const char *p, int fam)
 		{"filter", "OUTPUT", "FIREWALL"},   {"filter", "FORWARD", "SERVICES"},
 		{"filter", "OUTPUT", "SERVICES"},   {"filter", "INPUT", "EXTERNAL-SERVICES"},
 		{"filter", "FORWARD", "EXTERNAL-SERVICES"},
+		{"raw", "PREROUTING", "LOCAL-DNS"}, {"raw", "OUTPUT", "LOCAL-DNS-OUT"},
 	};
 	for (size_t i = 0; i < sizeof(j) / sizeof(j[0]); i++) {
 		char to[64], err[256];
@@ -541,7 +569,7 @@ int proxy_ipt_cleanup(const char *prefix, char *err, size_t errlen)
 		return 0;
 	char *script = xasprintf(
 		"for t in iptables ip6tables; do $t-save -t nat 2>/dev/null | grep -q '^:%s-SVCPLANE ' || continue; "
-		"for tb in nat filter; do "
+		"for tb in nat filter raw; do "
 		"$t-save -t $tb 2>/dev/null | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) .*-j %s-' | "
 		"sed 's/^-A/-D/' | while read -r r; do eval $t -w -t $tb $r; done; "
 		"for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -F $c; done; "

@@ -164,3 +164,49 @@ finish() {
 	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" = 0 ]
 }
+
+# --- helpers of the Service proxy tests (test_proxy*.sh) ---
+
+# echo_pod NAME NODE LABELS [readiness file]: a Pod manifest (then "---") pinned to NODE,
+# labels "{app: LABELS}", running tests/integ/echo_backend.py NAME (HTTP 8080, UDP 5353,
+# answering "NAME <peer>"); with a file, Ready only while that file exists.
+echo_pod() {
+	local probe=""
+	[ -n "${4:-}" ] && probe="    readinessProbe: {exec: {command: [cat, $4]}, periodSeconds: 1, failureThreshold: 1}"
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $3}}
+spec:
+  nodeName: $2
+  containers:
+  - name: c
+    image: python
+    command: [python3, $(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/echo_backend.py, $1]
+$probe
+---
+Y
+}
+
+# client_ns_up NS VETH IPV4 [IPV6]: a client outside the cluster, its own namespace on
+# the cluster bridge (cluster.sh's svcp-br0) with eth0 holding the given /24 and /64.
+client_ns_up() {
+	ip netns add "$1" &&
+		ip link add "$2" type veth peer name eth0 netns "$1" &&
+		ip link set "$2" master svcp-br0 up &&
+		ip -n "$1" addr add "$3/24" dev eth0 &&
+		{ [ -z "${4:-}" ] || ip -n "$1" addr add "$4/64" dev eth0 nodad; } &&
+		ip -n "$1" link set eth0 up && ip -n "$1" link set lo up
+}
+
+# proxy_tools: puts curl1 (curl -gsS with a 3 s bound, as a program: ip netns exec runs
+# programs, not functions) on PATH.
+proxy_tools() {
+	mkdir -p "$T_DIR/bin"
+	printf '#!/bin/sh\nexec curl -gsS --max-time 3 "$@"\n' >"$T_DIR/bin/curl1"
+	chmod +x "$T_DIR/bin/curl1"
+	export PATH=$T_DIR/bin:$PATH
+}
+
+# names N CMD...: runs CMD N times, prints the distinct first words (backend names) seen.
+names() { local n=$1 i; shift; for i in $(seq 1 "$n"); do "$@" 2>/dev/null | awk '{print $1}'; done | sort -u | tr '\n' ' '; }

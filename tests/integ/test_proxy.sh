@@ -2,7 +2,7 @@
 # The Service proxy with real traffic on a three-node cluster in namespaces
 # (tests/integ/cluster.sh): the server with its embedded agent in n1, agents in n2 and
 # n3, each programming its node's kernel (PROXY_MODE: nftables by default, or iptables).
-# Backends are pods answering HTTP (TCP 8080) and UDP (5353) with their name and the
+# Backends are pods (tests/integ/echo_backend.py) answering HTTP (TCP 8080) and UDP (5353) with their name and the
 # peer address they see. Checked: ClusterIP from a pod on the same node, from another
 # node, from the node itself, and a pod to itself through its Service (hairpin);
 # NodePort from a client namespace outside the cluster to every node with the source
@@ -11,7 +11,8 @@
 # source ranges; ExternalName not proxied; a Service with no endpoints refuses at once;
 # an unready pod gets no new connections; ClientIP affinity holds for its timeout then
 # rebalances; a UDP flow follows its backend's replacement (conntrack cleanup); an agent
-# SIGKILL and restart under a steady request load with zero failed requests.
+# SIGKILL and restart under a steady request load with zero failed requests; a pod's DNS
+# query to the kube-dns address is answered by its own node (not DNATed).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -42,13 +43,8 @@ $CL down >/dev/null 2>&1
 ip netns delete "$CLIENT_NS" 2>/dev/null
 $CL up 3 >/dev/null || { fail "cluster up"; finish; exit 1; }
 
-# A client outside the cluster: its own namespace on the cluster bridge.
-ip netns add "$CLIENT_NS"
-ip link add svcp-vc type veth peer name eth0 netns "$CLIENT_NS"
-ip link set svcp-vc master svcp-br0 up
-ip -n "$CLIENT_NS" addr add 198.18.0.100/24 dev eth0
-ip -n "$CLIENT_NS" link set eth0 up
-ip -n "$CLIENT_NS" link set lo up
+# A client outside the cluster.
+client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
 CLIENT_IP=198.18.0.100
 cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
@@ -80,22 +76,6 @@ wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 if wait_for 30 ready_nodes 3; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 
-# The backend: HTTP on 8080 and UDP on 5353, answering "<name> <peer address>".
-cat >"$T_DIR/echo.py" <<'PY'
-import http.server, socket, sys, threading
-name = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = ("%s %s\n" % (name, self.client_address[0])).encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-def udp():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353))
-    while True:
-        d, a = s.recvfrom(2048); s.sendto(("%s %s\n" % (name, a[0])).encode(), a)
-threading.Thread(target=udp, daemon=True).start()
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-PY
 # A UDP client that sends from a fixed source port and prints the answer.
 cat >"$T_DIR/udpc.py" <<'PY'
 import socket, sys
@@ -107,31 +87,14 @@ try: print(s.recvfrom(2048)[0].decode().strip())
 except socket.timeout: print("timeout"); sys.exit(1)
 PY
 
-pod() { # pod NAME NODE LABEL [readiness file]
-	local probe=""
-	[ -n "${4:-}" ] && probe="    readinessProbe: {exec: {command: [cat, $4]}, periodSeconds: 1, failureThreshold: 1}"
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $3}}
-spec:
-  nodeName: $2
-  containers:
-  - name: c
-    image: python
-    command: [python3, $T_DIR/echo.py, $1]
-$probe
----
-Y
-}
 : >"$T_DIR/ready3"
 {
-	pod web-1 n1 web
-	pod web-2 n2 web
-	pod web-3 n2 web "$T_DIR/ready3"
-	pod udp-1 n2 udp
-	pod client-1 n1 client
-	pod client-3 n3 client
+	echo_pod web-1 n1 web
+	echo_pod web-2 n2 web
+	echo_pod web-3 n2 web "$T_DIR/ready3"
+	echo_pod udp-1 n2 udp
+	echo_pod client-1 n1 client
+	echo_pod client-3 n3 client
 	cat <<Y
 apiVersion: v1
 kind: Service
@@ -199,13 +162,7 @@ WEB=$(cip web)
 eps_n() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name="$1" -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}{"\n"}{end}' | grep -c .)" = "$2" ]; }
 check "web has 3 endpoints" wait_for 20 eps_n web 3
 
-# get_names N CMD...: runs CMD N times, prints the distinct backend names seen (bounded)
-names() { local n=$1 i; shift; for i in $(seq 1 "$n"); do "$@" 2>/dev/null | awk '{print $1}'; done | sort -u | tr '\n' ' '; }
-# curl1: curl with a bound, as a program (ip netns exec runs programs, not functions)
-mkdir -p "$T_DIR/bin"
-printf '#!/bin/sh\nexec curl -sS --max-time 3 "$@"\n' >"$T_DIR/bin/curl1"
-chmod +x "$T_DIR/bin/curl1"
-export PATH=$T_DIR/bin:$PATH
+proxy_tools
 
 # First requests may race the first sync of a node: poll until one answers.
 wait_for 20 in_pod client-1 curl1 "http://$WEB/" >/dev/null
@@ -296,7 +253,7 @@ check "ClientIP affinity expires, then rebalances" rebalanced
 UDP=$(cip udp)
 expect_out "UDP through the Service" '^udp-1 ' in_pod client-3 python3 "$T_DIR/udpc.py" "$UDP" 53 40001
 kubectl delete pod udp-1 --wait=false >/dev/null 2>&1
-pod udp-2 n3 udp | kubectl apply -f - >/dev/null
+echo_pod udp-2 n3 udp | kubectl apply -f - >/dev/null
 check "replacement UDP backend Ready" kubectl wait --for=condition=Ready pod udp-2 --timeout=40s
 udp_follows() { local i; for i in $(seq 1 20); do in_pod client-3 python3 "$T_DIR/udpc.py" "$UDP" 53 40001 | grep -q '^udp-2 ' && return 0; sleep 0.5; done; return 1; }
 check "the same UDP flow reaches the new backend (stale conntrack entry deleted)" udp_follows
@@ -329,8 +286,37 @@ if [ "${lbad:-1}" = 0 ] && [ "${lok:-0}" -gt 20 ]; then ok "agent SIGKILL + rest
 LOAD_PID=
 expect_out "restarted agent still serves the Service" '^web-[123] ' in_pod client-3 curl1 "http://$WEB/"
 
-# The proxy's metrics on the agent's kubelet port (kube-proxy's names).
 TOKEN=$(cat "$T_DIR/data/token")
+# Node-local DNS with the proxy running: a pod's query to the kube-dns cluster IP is
+# answered by its own node's server (the proxy NOTRACKs port 53 to that address, so no
+# DNAT to the kube-dns endpoints, which are every Ready node): only n3's request counter
+# moves, and n3's conntrack holds no entry for the queries.
+KDNS=$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')
+KAPI=$(cip kubernetes)
+dnsreq() { curl -sSk --max-time 5 -H "Authorization: Bearer $TOKEN" "https://198.18.0.$((10 + $1)):10250/metrics" |
+	awk '/^coredns_dns_requests_total/ {s += $2} END {print s + 0}'; }
+wait_for 20 sh -c "ip netns exec svcp-pod-$(uid client-3) dig +short +time=2 +tries=1 @$KDNS kubernetes.default.svc.cluster.local | grep -qx '$KAPI'"
+b1=$(dnsreq 1) b2=$(dnsreq 2) b3=$(dnsreq 3)
+ip netns exec svcp-n3 conntrack -D -p udp --orig-dst "$KDNS" >/dev/null 2>&1
+expect_out "a pod's DNS query to the kube-dns cluster IP is answered, 5 of 5" "^($KAPI ){5}\$" \
+	sh -c "for i in 1 2 3 4 5; do ip netns exec svcp-pod-$(uid client-3) dig +short +time=2 +tries=1 @$KDNS kubernetes.default.svc.cluster.local; done | tr '\n' ' '"
+a1=$(dnsreq 1) a2=$(dnsreq 2) a3=$(dnsreq 3)
+if [ $((a3 - b3)) -ge 5 ] && [ "$a1" = "$b1" ] && [ "$a2" = "$b2" ]; then
+	ok "the queries were answered by the pod's own node n3 (requests n1 +$((a1 - b1)), n2 +$((a2 - b2)), n3 +$((a3 - b3)))"
+else
+	fail "the queries were answered by the pod's own node n3" "requests n1 $b1 -> $a1, n2 $b2 -> $a2, n3 $b3 -> $a3"
+fi
+expect_out "no conntrack entry for the node-local DNS queries (NOTRACK, no DNAT)" '^0$' \
+	sh -c "ip netns exec svcp-n3 conntrack -L -p udp --orig-dst $KDNS 2>/dev/null | grep -c dport=53"
+if [ "$MODE" = nftables ]; then
+	expect_out "kube-dns's other traffic is still proxied: its cluster IP is in the service map" "$KDNS \\. (udp|17) \\. 53" \
+		ip netns exec svcp-n3 nft list map inet svcplane_proxy service-ips4
+else
+	expect_out "kube-dns's other traffic is still proxied: its cluster IP is in KUBE-SERVICES" "-A KUBE-SERVICES -d $KDNS/32 .*--dport 53 -j KUBE-SVC-" \
+		ip netns exec svcp-n3 iptables-save -t nat
+fi
+
+# The proxy's metrics on the agent's kubelet port (kube-proxy's names).
 expect_out "agent /metrics: sync duration histogram and network programming latency" \
 	'kubeproxy_sync_proxy_rules_duration_seconds_count [1-9].*kubeproxy_network_programming_duration_seconds_count [1-9]' \
 	sh -c "curl -sSk --max-time 5 -H 'Authorization: Bearer $TOKEN' https://198.18.0.12:10250/metrics | tr '\n' ' '"

@@ -1,7 +1,7 @@
 /* test_ipt.c - the iptables backend without root: kube-proxy's chain layout for every
  * Service type and policy against tests/golden/proxy/ipt-full.txt (UPDATE_GOLDEN=1
  * rewrites it), chain names as kube-proxy hashes them, and a one-endpoint change that
- * sends only the chains it touched. */
+ * sends only the chains it touched; node-local DNS NOTRACKed in the raw table. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +16,8 @@ static struct proxy_netcfg cfg(void)
 	cidr_parse("198.18.128.0/17", &c.cluster_cidrs[0], e, sizeof(e));
 	c.n_cluster_cidrs = 1;
 	c.localhost_nodeports = true;
+	ip_parse("198.19.0.10", &c.local_dns[0]);
+	c.n_local_dns = 1;
 	return c;
 }
 
@@ -35,6 +37,11 @@ TEST(proxy_ipt_golden_full)
 	ASSERT_STR_CONTAINS(s4, "--rcheck --seconds 30 --reap");
 	ASSERT_STR_CONTAINS(s4, "default/empty:http has no endpoints\" -d 198.19.0.25/32 -p tcp -m tcp --dport 80 -j REJECT");
 	ASSERT(strstr(s4, "extname") == NULL);
+	/* Node-local DNS: port 53 to its address is not NATed (raw table NOTRACK); IPv4 only. */
+	ASSERT_STR_CONTAINS(s4, "*raw\n:KUBE-LOCAL-DNS - [0:0]\n:KUBE-LOCAL-DNS-OUT - [0:0]\n");
+	ASSERT_STR_CONTAINS(s4, "-A KUBE-LOCAL-DNS -d 198.19.0.10/32 -p udp -m udp --dport 53 -j NOTRACK\n");
+	ASSERT_STR_CONTAINS(s4, "-A KUBE-LOCAL-DNS-OUT -s 198.19.0.10/32 -p tcp -m tcp --sport 53 -j NOTRACK\n");
+	ASSERT(strstr(s6, "NOTRACK") == NULL);
 	free(both);
 	free(s4);
 	free(s6);
