@@ -682,11 +682,20 @@ static int sync_sts_ds(struct ctrl_workloads *w, bool ds, const char *key, const
 			}
 			json_decref(nodes);
 		} else {
+			/* The current revision's template, for pods that come back below the
+			 * partition: only from a ControllerRevision this StatefulSet controls. */
+			const char *cur = api_str(o, "status.currentRevision");
+			json_t *cr = cur && *cur ? informer_get(w->crs, ns, cur) : NULL;
+			const char *cu = cr ? ctrl_controller_uid(cr) : NULL;
+			const json_t *cur_tmpl = cu && !strcmp(cu, api_str(o, "metadata.uid") ?: "")
+							 ? api_get(cr, "data.spec.template")
+							 : NULL;
 			struct ctrl_sts_plan p;
-			if (ctrl_sts_plan(o, pods, now_s(), &p) == 0) {
+			if (ctrl_sts_plan(o, pods, cur_tmpl, now_s(), &p) == 0) {
 				rc = apply_pod_plan(w, k, key, ns, o, p.create, p.deletes, p.status);
 				ctrl_sts_plan_fini(&p);
 			}
+			json_decref(cr);
 		}
 		json_decref(pods);
 	}

@@ -689,7 +689,8 @@ static long ordinal_of(const char *set, const char *pod)
 	return *end || o < 0 ? -1 : o;
 }
 
-int ctrl_sts_plan(const json_t *sts, const json_t *pods, int64_t now, struct ctrl_sts_plan *p)
+int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl, int64_t now,
+		  struct ctrl_sts_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	const json_t *tmpl = api_get(sts, "spec.template");
@@ -707,6 +708,14 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, int64_t now, struct ctr
 	char *update_rev = xasprintf("%s-%s", name, hash);
 	free(hash);
 	const char *cur_rev = api_str(sts, "status.currentRevision");
+	bool rolling = strcmp(api_str(sts, "spec.updateStrategy.type") ?: "RollingUpdate", "OnDelete") != 0;
+	int partition = (int)ival(sts, "spec.updateStrategy.rollingUpdate.partition");
+	/* Below this index a missing pod comes back at the current revision (Kubernetes'
+	 * newVersionedStatefulSetPod); with no current revision known, the update one. */
+	int keep_below = 0;
+	if (rolling && cur_rev && *cur_rev && json_is_object(cur_tmpl))
+		keep_below = api_get(sts, "spec.updateStrategy.rollingUpdate") ? partition
+									 : (int)ival(sts, "status.currentReplicas");
 	/* Pods by ordinal index (ordinal - start), within a bound. */
 	int span = replicas;
 	size_t i;
@@ -769,9 +778,10 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, int64_t now, struct ctr
 				continue;
 			}
 			char *pn = xasprintf("%s-%lld", name, (long long)(o + start));
-			json_t *np = ctrl_pod_from_template(sts, "StatefulSet", "apps/v1", tmpl, pn);
+			bool cur = o < keep_below;
+			json_t *np = ctrl_pod_from_template(sts, "StatefulSet", "apps/v1", cur ? cur_tmpl : tmpl, pn);
 			json_t *labels = api_obj(api_obj(np, "metadata"), "labels");
-			json_object_set_new(labels, REV_LABEL, json_string(update_rev));
+			json_object_set_new(labels, REV_LABEL, json_string(cur ? cur_rev : update_rev));
 			json_object_set_new(labels, "statefulset.kubernetes.io/pod-name", json_string(pn));
 			char idx[24];
 			snprintf(idx, sizeof(idx), "%lld", (long long)(o + start));
@@ -799,8 +809,6 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, int64_t now, struct ctr
 			}
 		}
 		/* Rolling update, from the highest ordinal down to the partition. */
-		bool rolling = strcmp(api_str(sts, "spec.updateStrategy.type") ?: "RollingUpdate", "OnDelete") != 0;
-		int partition = (int)ival(sts, "spec.updateStrategy.rollingUpdate.partition");
 		if (rolling && !json_array_size(p->create) && !json_array_size(p->deletes) && all_ready && !busy) {
 			for (int o = (replicas < span ? replicas : span) - 1; o >= partition && o >= 0; o--) {
 				if (!by[o])

@@ -90,7 +90,14 @@ struct ctrl_sts_plan {
 	json_t *deletes; /* names of pods to delete */
 	json_t *status;
 };
-int ctrl_sts_plan(const json_t *sts, const json_t *pods, int64_t now, struct ctrl_sts_plan *p);
+/* cur_tmpl: the pod template of status.currentRevision's ControllerRevision (its
+ * data.spec.template), or NULL when that revision is unknown. As Kubernetes'
+ * newVersionedStatefulSetPod, a missing pod whose ordinal is below the RollingUpdate
+ * partition (below status.currentReplicas when rollingUpdate is absent) is made from
+ * cur_tmpl with the current revision's label; every other one from spec.template with
+ * the update revision's. */
+int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl, int64_t now,
+		  struct ctrl_sts_plan *p);
 void ctrl_sts_plan_fini(struct ctrl_sts_plan *p);
 
 /* ---- DaemonSet ---- */

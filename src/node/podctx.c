@@ -82,6 +82,7 @@ void agent__pod_names(struct apod *p)
 void agent__set_net_err(struct apod *p, char *msg_take)
 {
 	free(p->net_err);
+	free(p->mount_err);
 	p->net_err = msg_take;
 }
 

@@ -77,6 +77,7 @@ struct apod {
 	json_t *vol_plan;    /* the pod's volumes as last written (node/volumes.h), or NULL */
 	char *vol_fp;	     /* fingerprint of vol_plan */
 	char *vol_dir;	     /* <data-dir>/volumes/<uid> once set up, or NULL */
+	char *mount_err;     /* the FailedMount message last recorded as an event, or NULL */
 	json_t *last_status; /* what we last wrote */
 	char start_time[40];
 	int64_t hold_ms;   /* adopted: no status writes before the first readiness results */
@@ -174,5 +175,7 @@ long agent__api_do(struct agent *a, const char *method, const char *path, const 
  * body (taken, may be NULL). Never blocks on I/O. */
 void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
 		  json_t *body_take);
+/* Queues the POST of event ev (taken; its name is ours, from api_event_new). */
+void agent__event_post(struct agent *a, json_t *ev);
 
 #endif

@@ -51,13 +51,27 @@ static bool env_sources_changed(struct agent *a, struct apod *p)
 
 /* Brings p's volumes up to date (node/volumes.h): the per-pod tmpfs set up once, the
  * files rewritten when what they hold changed. Returns false when they could not be set
- * up (the reason logged; retried on a later pass). */
+ * up (the reason logged; retried on a later pass). A required ConfigMap or Secret that is
+ * missing fails the sync as kubelet's MountVolume.SetUp does: files already written stay,
+ * and a Warning FailedMount event is recorded on the pod once per distinct message. */
 static bool volumes_sync(struct agent *a, struct apod *p)
 {
-	json_t *plan = node_volumes_plan(p->pod, source_get, a);
+	json_t *plan = NULL;
+	char err[512] = "";
+	if (node_volumes_plan(p->pod, source_get, a, &plan, err, sizeof(err)) < 0) {
+		if (!p->mount_err || strcmp(p->mount_err, err)) {
+			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
+			agent__event_post(a, api_event_new(p->pod, "Pod", NULL, "kubelet", a->node_name, "Warning",
+							   "FailedMount", err));
+			free(p->mount_err);
+			p->mount_err = xstrdup(err);
+		}
+		return false;
+	}
+	free(p->mount_err);
+	p->mount_err = NULL;
 	if (!plan && !p->vol_dir)
 		return true;
-	char err[256] = "";
 	if (!p->vol_dir) {
 		char *dir = xasprintf("%s/volumes", a->data_dir);
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)

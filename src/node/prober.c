@@ -92,8 +92,7 @@ static bool rt_container_started(struct agent *a, const struct apod *p, const ch
 	return started;
 }
 
-/* Queues the POST of event ev (taken) for the writer. */
-static void event_post(struct agent *a, json_t *ev)
+void agent__event_post(struct agent *a, json_t *ev)
 {
 	char key[400];
 	snprintf(key, sizeof(key), "event/%s", api_str(ev, "metadata.name") ?: "");
@@ -108,7 +107,7 @@ static void pod_event(struct agent *a, const struct apod *p, const char *cname, 
 	if (!p->pod)
 		return;
 	char *fp = xasprintf("spec.containers{%s}", cname);
-	event_post(a, api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, type, reason, msg));
+	agent__event_post(a, api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, type, reason, msg));
 	free(fp);
 }
 
@@ -138,7 +137,7 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 						   full);
 			free(fp);
 			pr->ev_name = xstrdup(api_str(pr->ev_obj, "metadata.name") ?: "");
-			event_post(a, json_deep_copy(pr->ev_obj));
+			agent__event_post(a, json_deep_copy(pr->ev_obj));
 			return;
 		}
 	}

@@ -31,8 +31,10 @@ static void add_file(json_t *files, const char *path, const char *data, size_t l
 }
 
 /* Keys of an object's data (and, for ConfigMaps, binaryData) into files, through items
- * when given. Secret values and binaryData are base64. */
-static void add_source(json_t *files, const json_t *obj, bool secret, const json_t *items, int mode)
+ * when given. Secret values and binaryData are base64. An item whose key is missing is
+ * left out when optional, else added to errs with kubelet's message. */
+static void add_source(json_t *files, const json_t *obj, bool secret, const json_t *items, int mode, bool optional,
+		       json_t *errs)
 {
 	json_t *all = json_object();
 	const char *k;
@@ -48,16 +50,36 @@ static void add_source(json_t *files, const json_t *obj, bool secret, const json
 		json_t *it;
 		json_array_foreach(items, i, it)
 		{
-			json_t *val = json_object_get(all, api_str(it, "key") ?: "");
+			const char *key = api_str(it, "key") ?: "";
+			json_t *val = json_object_get(all, key);
 			json_t *m = json_object_get(it, "mode");
 			if (json_is_string(val))
 				add_file(files, api_str(it, "path"), json_string_value(val), json_string_length(val),
 					 json_is_integer(m) ? (int)json_integer_value(m) : mode);
+			else if (!optional)
+				json_array_append_new(errs, json_sprintf(secret ? "references non-existent secret key: %s"
+										: "configmap references non-existent config key: %s",
+									 key));
 		}
 	} else {
 		json_object_foreach(all, k, v) add_file(files, k, json_string_value(v), json_string_length(v), mode);
 	}
 	json_decref(all);
+}
+
+/* A configMap or secret source (a volume's or a projected one's) named name into files.
+ * As kubelet's volume plugins: a missing object is an empty source when optional is
+ * true, else kubelet's message (`configmap "x" not found`) goes to errs. */
+static void add_object(json_t *files, node_envsrc_get_fn get, void *ud, const char *ns, bool secret,
+		       const json_t *src, const char *name, int mode, json_t *errs)
+{
+	bool optional = json_is_true(json_object_get(src, "optional"));
+	json_t *o = get(ud, secret ? "secrets" : "configmaps", ns, name ?: "");
+	if (o)
+		add_source(files, o, secret, json_object_get(src, "items"), mode, optional, errs);
+	else if (!optional)
+		json_array_append_new(errs, json_sprintf("%s \"%s\" not found", secret ? "secret" : "configmap", name ?: ""));
+	json_decref(o);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -119,8 +141,24 @@ static int mode_of(const json_t *src)
 	return json_is_integer(m) ? (int)json_integer_value(m) : 0644;
 }
 
-json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud)
+/* kubelet's message for a volume whose SetUp failed with errs: one error as is, several
+ * as utilerrors.Aggregate prints them ("[a, b]"). */
+static void setup_failed(const char *vol, const json_t *errs, char *err, size_t errlen)
 {
+	size_t n = json_array_size(errs), len;
+	len = (size_t)snprintf(err, errlen, "MountVolume.SetUp failed for volume \"%s\" : %s", vol, n > 1 ? "[" : "");
+	for (size_t i = 0; i < n && len < errlen; i++)
+		len += (size_t)snprintf(err + len, errlen - len, "%s%s", i ? ", " : "",
+					json_string_value(json_array_get(errs, i)) ?: "");
+	if (n > 1 && len < errlen)
+		snprintf(err + len, errlen - len, "]");
+}
+
+int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (errlen)
+		err[0] = 0;
 	json_t *mounts = json_object();
 	static const char *const lists[] = {"spec.initContainers", "spec.containers"};
 	for (int l = 0; l < 2; l++) {
@@ -145,10 +183,10 @@ json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud)
 	}
 	if (!json_object_size(mounts)) {
 		json_decref(mounts);
-		return NULL;
+		return 0;
 	}
 	const char *ns = api_str(pod, "metadata.namespace") ?: "default";
-	json_t *vols = json_object();
+	json_t *vols = json_object(), *errs = json_array();
 	size_t i;
 	json_t *v;
 	json_array_foreach(api_get(pod, "spec.volumes"), i, v)
@@ -161,13 +199,9 @@ json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud)
 		if (json_object_get(v, "emptyDir")) {
 			dir = true;
 		} else if ((src = json_object_get(v, "configMap"))) {
-			json_t *o = get(ud, "configmaps", ns, api_str(src, "name") ?: "");
-			add_source(files, o, false, json_object_get(src, "items"), mode_of(src));
-			json_decref(o);
+			add_object(files, get, ud, ns, false, src, api_str(src, "name"), mode_of(src), errs);
 		} else if ((src = json_object_get(v, "secret"))) {
-			json_t *o = get(ud, "secrets", ns, api_str(src, "secretName") ?: "");
-			add_source(files, o, true, json_object_get(src, "items"), mode_of(src));
-			json_decref(o);
+			add_object(files, get, ud, ns, true, src, api_str(src, "secretName"), mode_of(src), errs);
 		} else if ((src = json_object_get(v, "downwardAPI"))) {
 			add_downward(files, pod, json_object_get(src, "items"), mode_of(src));
 		} else if ((src = json_object_get(v, "projected"))) {
@@ -176,20 +210,24 @@ json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud)
 			json_array_foreach(json_object_get(src, "sources"), k, s)
 			{
 				json_t *r;
-				if ((r = json_object_get(s, "configMap"))) {
-					json_t *o = get(ud, "configmaps", ns, api_str(r, "name") ?: "");
-					add_source(files, o, false, json_object_get(r, "items"), mode_of(src));
-					json_decref(o);
-				} else if ((r = json_object_get(s, "secret"))) {
-					json_t *o = get(ud, "secrets", ns, api_str(r, "name") ?: "");
-					add_source(files, o, true, json_object_get(r, "items"), mode_of(src));
-					json_decref(o);
-				} else if ((r = json_object_get(s, "downwardAPI"))) {
+				if ((r = json_object_get(s, "configMap")))
+					add_object(files, get, ud, ns, false, r, api_str(r, "name"), mode_of(src), errs);
+				else if ((r = json_object_get(s, "secret")))
+					add_object(files, get, ud, ns, true, r, api_str(r, "name"), mode_of(src), errs);
+				else if ((r = json_object_get(s, "downwardAPI")))
 					add_downward(files, pod, json_object_get(r, "items"), mode_of(src));
-				}
 			}
 		} else {
 			known = false;
+		}
+		if (json_array_size(errs)) {
+			/* As kubelet: the pod's containers wait for every volume. */
+			setup_failed(name, errs, err, errlen);
+			json_decref(files);
+			json_decref(errs);
+			json_decref(vols);
+			json_decref(mounts);
+			return -ENOENT;
 		}
 		if (!known)
 			json_decref(files);
@@ -199,7 +237,9 @@ json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud)
 		} else
 			json_object_set_new(vols, name, json_pack("{s:o}", "files", files));
 	}
-	return json_pack("{s:o, s:o}", "vols", vols, "mounts", mounts);
+	json_decref(errs);
+	*out = json_pack("{s:o, s:o}", "vols", vols, "mounts", mounts);
+	return 0;
 }
 
 json_t *node_volumes_mounts(const char *dir, const json_t *plan)

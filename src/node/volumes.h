@@ -21,12 +21,16 @@
 
 #include "node/envsrc.h"
 
-/* What pod's volumes hold now: {"vols": {name: {"dir": true} | {"files": {path: {"data":
- * text, "mode": n}}}}, "mounts": {container: [{"vol", "dst", "ro"}]}}, or NULL when no
- * container mounts a volume. A configMap or secret source that is missing gives an
- * empty volume (kubelet would hold the pod in ContainerCreating until it exists).
- * A new object. */
-json_t *node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud);
+/* What pod's volumes hold now: 0 with *out = {"vols": {name: {"dir": true} | {"files":
+ * {path: {"data": text, "mode": n}}}}, "mounts": {container: [{"vol", "dst", "ro"}]}}
+ * (a new object), or NULL when no container mounts a volume. As kubelet's configMap,
+ * secret and projected volume plugins: a ConfigMap or Secret (or an `items` key) that is
+ * missing is left out when its source says `optional: true`; otherwise the plan fails
+ * with -ENOENT, *out NULL and kubelet's FailedMount message in err, for the first such
+ * volume (`MountVolume.SetUp failed for volume "v" : configmap "x" not found`, `secret
+ * "x" not found`, `configmap references non-existent config key: k`, `references
+ * non-existent secret key: k`; a projected volume's several as "[a, b]"). */
+int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err, size_t errlen);
 
 /* Mounts a tmpfs (mode 0700) at dir, unless one is there, and makes upper/, work/,
  * merged/ and vol/. Returns 0 or -errno with the reason in err. */

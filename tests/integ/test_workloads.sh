@@ -11,7 +11,9 @@
 # namespace has a default ServiceAccount; a pod's env reads a ConfigMap, a Secret, envFrom
 # and resourceFieldRef, and waits with CreateContainerConfigError for a missing ConfigMap;
 # secret, configMap and emptyDir volumes in a root of the pod's own, the file following
-# `kubectl apply` of its ConfigMap.
+# `kubectl apply` of its ConfigMap; a missing required ConfigMap volume holds the pod in
+# ContainerCreating with a FailedMount event until it exists; a StatefulSet pod deleted
+# below the RollingUpdate partition comes back at the current revision.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 CL=tests/integ/cluster.sh
@@ -201,6 +203,24 @@ expect_out "statefulset status" '^2 2$' kubectl get sts web -o jsonpath='{.statu
 check "scale statefulset to 1" kubectl scale sts web --replicas=1
 gone_web1() { ! kubectl get pod web-1 >/dev/null 2>&1; }
 if wait_for 30 gone_web1; then ok "scale down removed the highest ordinal"; else fail "scale down removed the highest ordinal"; fi
+# RollingUpdate with a partition: web-1 (at the partition) takes the new template; web-0,
+# deleted, comes back from status.currentRevision's ControllerRevision (Kubernetes'
+# newVersionedStatefulSetPod), not the new template.
+check "scale statefulset back to 2" kubectl scale sts web --replicas=2
+if wait_for 60 n_ready app=sts 2; then ok "web-0 and web-1 Ready again"; else fail "web-0 and web-1 Ready again" "$(kubectl get sts,pods -o wide 2>&1)"; fi
+check "set partition 1" kubectl patch sts web --type=merge -p '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":1}}}}'
+sts_cur=$(kubectl get sts web -o jsonpath='{.status.currentRevision}')
+check "change the statefulset's template" kubectl patch sts web --type=merge -p '{"spec":{"template":{"metadata":{"annotations":{"tmpl":"two"}}}}}'
+pod_rev() { kubectl get pod "$1" -o jsonpath='{.metadata.labels.controller-revision-hash} {.metadata.annotations.tmpl}' 2>/dev/null; }
+web1_updated() { local upd; upd=$(kubectl get sts web -o jsonpath='{.status.updateRevision}'); [ -n "$upd" ] && [ "$upd" != "$sts_cur" ] && [ "$(pod_rev web-1)" = "$upd two" ] && n_ready app=sts 2; }
+if wait_for 60 web1_updated; then ok "web-1 rolled to the update revision, web-0 kept"; else
+	fail "web-1 rolled to the update revision, web-0 kept" "cur=$sts_cur web-0: $(pod_rev web-0) web-1: $(pod_rev web-1); $(kubectl get sts web -o yaml | tail -15)"; fi
+web0_uid=$(kubectl get pod web-0 -o jsonpath='{.metadata.uid}')
+check "delete web-0 (below the partition)" kubectl delete pod web-0 --wait=true --timeout=60s
+web0_back() { local u; u=$(kubectl get pod web-0 -o jsonpath='{.metadata.uid}' 2>/dev/null); [ -n "$u" ] && [ "$u" != "$web0_uid" ]; }
+if wait_for 60 web0_back && [ "$(pod_rev web-0)" = "$sts_cur " ]; then ok "web-0 re-created from the current revision"; else
+	fail "web-0 re-created from the current revision" "cur=$sts_cur web-0: $(pod_rev web-0)"; fi
+expect_out "currentRevision unchanged below the partition" "^$sts_cur\$" kubectl get sts web -o jsonpath='{.status.currentRevision}'
 
 # ---- DaemonSet ----
 cat >"$T_DIR/ds.yaml" <<Y
@@ -366,6 +386,39 @@ if wait_for 30 green; then ok "the pod sees the file change"; else fail "the pod
 check "delete the volume pod" kubectl delete pod volpod --wait=true --timeout=60s
 no_vol_mounts() { ! grep -q "/volumes/" /proc/self/mountinfo; }
 if wait_for 20 no_vol_mounts; then ok "its tmpfs is unmounted"; else fail "its tmpfs is unmounted" "$(grep /volumes/ /proc/self/mountinfo)"; fi
+
+# A required ConfigMap volume that does not exist holds the container in ContainerCreating
+# with kubelet's FailedMount event, until the ConfigMap appears; an optional missing
+# Secret is an empty volume.
+cat >"$T_DIR/mountwait.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: mountwait}
+spec:
+  volumes:
+  - {name: late, configMap: {name: latecfg}}
+  - {name: maybe, secret: {secretName: nosuchsecret, optional: true}}
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'echo "late=$(cat /etc/svcp-late/k) maybe=$(ls /etc/svcp-maybe | wc -l)"; sleep 3600']
+    volumeMounts:
+    - {name: late, mountPath: /etc/svcp-late}
+    - {name: maybe, mountPath: /etc/svcp-maybe}
+Y
+check "apply a pod whose ConfigMap volume does not exist yet" kubectl apply -f "$T_DIR/mountwait.yaml"
+failed_mount() { kubectl get events --field-selector involvedObject.name=mountwait -o jsonpath='{range .items[*]}{.type} {.reason} {.message}{"\n"}{end}' 2>/dev/null |
+	grep -qx 'Warning FailedMount MountVolume.SetUp failed for volume "late" : configmap "latecfg" not found'; }
+if wait_for 40 failed_mount; then ok "FailedMount event with kubelet's message"; else
+	fail "FailedMount event with kubelet's message" "$(kubectl get events --field-selector involvedObject.name=mountwait 2>&1)"; fi
+expect_out "container waits in ContainerCreating, pod Pending" '^Pending ContainerCreating$' \
+	kubectl get pod mountwait -o jsonpath='{.status.phase} {.status.containerStatuses[0].state.waiting.reason}'
+if kubectl logs mountwait 2>/dev/null | grep -q late=; then fail "the container did not start" "$(kubectl logs mountwait 2>&1)"; else ok "the container did not start"; fi
+check "create the missing ConfigMap" kubectl create configmap latecfg --from-literal=k=arrived
+late_logged() { kubectl logs mountwait 2>/dev/null | grep -q 'late=arrived maybe=0'; }
+if wait_for 40 late_logged; then ok "the volume is written and the container starts once it exists"; else
+	fail "the volume is written and the container starts once it exists" "$(kubectl logs mountwait 2>&1; kubectl get pod mountwait -o yaml | tail -20)"; fi
+check "delete the mount-wait pod" kubectl delete pod mountwait --wait=true --timeout=60s
 
 # ---- API errors ----
 expect_fail "bad selector rejected" 'does not match template' kubectl create -f - <<Y

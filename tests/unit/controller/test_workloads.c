@@ -323,7 +323,7 @@ TEST(workloads_statefulset_ordered_with_identity)
 			 "{\"app\":\"nginx\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"nginx\"}},\"spec\":{}}}}");
 	json_t *pods = json_array();
 	struct ctrl_sts_plan p;
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 1);
 	json_t *p0 = json_array_get(p.create, 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(p0, "metadata"), "name")), "web-0");
@@ -335,20 +335,20 @@ TEST(workloads_statefulset_ordered_with_identity)
 						      "status", "False"));
 	json_array_append_new(pods, made);
 	ctrl_sts_plan_fini(&p);
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 0);
 	ctrl_sts_plan_fini(&p);
 	/* Ready: web-1 comes. */
 	json_object_set_new(json_array_get(json_object_get(json_object_get(made, "status"), "conditions"), 0), "status",
 			    json_string("True"));
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 1);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_array_get(p.create, 0), "metadata"), "name")),
 		      "web-1");
 	ctrl_sts_plan_fini(&p);
 	/* Scaled to 0: the highest ordinal goes first. */
 	json_object_set_new(json_object_get(sts, "spec"), "replicas", json_integer(0));
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.deletes), 1);
 	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "web-0");
 	ctrl_sts_plan_fini(&p);
@@ -422,7 +422,7 @@ TEST(workloads_statefulset_rolls_down_to_partition)
 		json_array_append_new(pods, owned_pod(n, "s2", "db-old", "n1"));
 	}
 	struct ctrl_sts_plan p;
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	/* The highest ordinal first, one at a time. */
 	ASSERT_INT_EQ(json_array_size(p.deletes), 1);
 	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "db-2");
@@ -434,13 +434,83 @@ TEST(workloads_statefulset_rolls_down_to_partition)
 			    "controller-revision-hash", json_string(upd));
 	json_object_set_new(json_object_get(json_object_get(json_array_get(pods, 1), "metadata"), "labels"),
 			    "controller-revision-hash", json_string(upd));
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.deletes), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 0);
 	ASSERT_INT_EQ(json_integer_value(json_object_get(p.status, "updatedReplicas")), 2);
 	ctrl_sts_plan_fini(&p);
 	free(upd);
 	json_decref(pods);
+	json_decref(sts);
+}
+
+/* A pod below the partition that is deleted comes back from the current revision's
+ * template with its label (Kubernetes' newVersionedStatefulSetPod); at or above the
+ * partition, from the update revision. */
+TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
+{
+	json_t *sts = js("{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s4\"},\"spec\":{\"replicas\":3,"
+			 "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":2}},"
+			 "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":"
+			 "{\"app\":\"db\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"new\"}]}}},"
+			 "\"status\":{\"currentRevision\":\"db-old\",\"currentReplicas\":2}}");
+	json_t *cur_tmpl = js("{\"metadata\":{\"labels\":{\"app\":\"db\"}},\"spec\":{\"containers\":"
+			      "[{\"name\":\"c\",\"image\":\"old\"}]},\"$patch\":\"replace\"}");
+	struct ctrl_sts_plan p;
+	json_t *none = json_array();
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, none, NULL, 0, &p), 0);
+	json_decref(none);
+	char *upd = strdup(json_string_value(json_object_get(p.status, "updateRevision")));
+	ctrl_sts_plan_fini(&p);
+	json_t *pods = json_array();
+	json_array_append_new(pods, owned_pod("db-1", "s4", "db-old", "n1"));
+	json_array_append_new(pods, owned_pod("db-2", "s4", upd, "n1"));
+	/* db-0 deleted: back at the current revision. */
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, cur_tmpl, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 1);
+	json_t *np = json_array_get(p.create, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-0");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+							"controller-revision-hash")),
+		      "db-old");
+	json_t *c0 = json_array_get(json_object_get(json_object_get(np, "spec"), "containers"), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(c0, "image")), "old");
+	ASSERT(json_object_get(np, "$patch") == NULL);
+	ctrl_sts_plan_fini(&p);
+	/* No current revision's template known: the update revision, as Kubernetes does
+	 * when status.currentRevision names no ControllerRevision. */
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
+	np = json_array_get(p.create, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+							"controller-revision-hash")),
+		      upd);
+	ctrl_sts_plan_fini(&p);
+	/* db-2 (at the partition) deleted instead: back at the update revision. */
+	json_array_remove(pods, 1);
+	json_array_insert_new(pods, 0, owned_pod("db-0", "s4", "db-old", "n1"));
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, cur_tmpl, 0, &p), 0);
+	ASSERT_INT_EQ(json_array_size(p.create), 1);
+	np = json_array_get(p.create, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-2");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+							"controller-revision-hash")),
+		      upd);
+	c0 = json_array_get(json_object_get(json_object_get(np, "spec"), "containers"), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(c0, "image")), "new");
+	ctrl_sts_plan_fini(&p);
+	/* OnDelete: every new pod at the update revision. */
+	json_object_set_new(json_object_get(sts, "spec"), "updateStrategy", js("{\"type\":\"OnDelete\"}"));
+	json_array_remove(pods, 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, cur_tmpl, 0, &p), 0);
+	np = json_array_get(p.create, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-0");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+							"controller-revision-hash")),
+		      upd);
+	ctrl_sts_plan_fini(&p);
+	free(upd);
+	json_decref(pods);
+	json_decref(cur_tmpl);
 	json_decref(sts);
 }
 
@@ -485,14 +555,14 @@ TEST(workloads_statefulset_parallel_creates_and_deletes_at_once)
 			 "\"template\":{\"metadata\":{\"labels\":{\"app\":\"p\"}},\"spec\":{}}}}");
 	json_t *pods = json_array();
 	struct ctrl_sts_plan p;
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 3);
 	ctrl_sts_plan_fini(&p);
 	json_array_append_new(pods, owned_pod("p-0", "s3", "x", "n1"));
 	json_array_append_new(pods, owned_pod("p-1", "s3", "x", "n1"));
 	json_array_append_new(pods, owned_pod("p-2", "s3", "x", "n1"));
 	json_object_set_new(json_object_get(sts, "spec"), "replicas", json_integer(1));
-	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, 0, &p), 0);
+	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.deletes), 2);
 	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 0)), "p-2");
 	ASSERT_STR_EQ(json_string_value(json_array_get(p.deletes, 1)), "p-1");

@@ -645,7 +645,7 @@ static void scenario_volumes(struct fx *f)
 	json_t *pod = jparse(buf), *plan = NULL, *mounts = NULL;
 	char err[256], vdir[160], *log = NULL;
 	snprintf(vdir, sizeof(vdir), "%.100s/vol", f->dir);
-	plan = node_volumes_plan(pod, vol_get, (void *)"blue");
+	CHECKF(node_volumes_plan(pod, vol_get, (void *)"blue", &plan, err, sizeof(err)) == 0, "%s", err);
 	CHECK(plan != NULL);
 	CHECKF(node_volumes_setup(vdir, err, sizeof(err)) == 0, "%s", err);
 	CHECKF(node_volumes_write(vdir, plan, err, sizeof(err)) == 0, "%s", err);
@@ -662,7 +662,8 @@ static void scenario_volumes(struct fx *f)
 	CHECK(stat("/scratch-svcp", &st) < 0);
 	/* The ConfigMap changes: the agent rewrites the volume, the file follows. */
 	json_decref(plan);
-	plan = node_volumes_plan(pod, vol_get, (void *)"green");
+	plan = NULL;
+	CHECKF(node_volumes_plan(pod, vol_get, (void *)"green", &plan, err, sizeof(err)) == 0, "%s", err);
 	CHECKF(node_volumes_write(vdir, plan, err, sizeof(err)) == 0, "%s", err);
 	free(log);
 	log = wait_log(f, "rt-uid-vol", "c", 0, "green", 20000);

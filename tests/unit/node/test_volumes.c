@@ -1,6 +1,8 @@
 /* test_volumes.c - what a pod's volumes hold (node_volumes_plan): configMap items and
  * modes, secrets decoded, downwardAPI as kubelet formats it, projected sources, the
  * runtime's mounts, and no plan for a pod that mounts nothing. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +39,16 @@ TEST(volumes_plan_sources_and_mounts)
 	    "{\"path\":\"../escape\",\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}]}},"
 	    "{\"name\":\"p\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"cfg\"}},{\"secret\":{\"name\":\"sec\"}}]}},"
 	    "{\"name\":\"e\",\"emptyDir\":{}},{\"name\":\"h\",\"hostPath\":{\"path\":\"/\"}},"
-	    "{\"name\":\"gone\",\"configMap\":{\"name\":\"missing\"}}],"
+	    "{\"name\":\"gone\",\"configMap\":{\"name\":\"missing\",\"optional\":true}},"
+	    "{\"name\":\"opt\",\"secret\":{\"secretName\":\"sec\",\"optional\":true,\"items\":[{\"key\":\"pw\",\"path\":\"p\"},"
+	    "{\"key\":\"nokey\",\"path\":\"n\"}]}}],"
 	    "\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"c\",\"mountPath\":\"/etc/c\"},"
 	    "{\"name\":\"e\",\"mountPath\":\"/data\"},{\"name\":\"h\",\"mountPath\":\"/host\"},"
 	    "{\"name\":\"s\",\"mountPath\":\"/x\",\"subPath\":\"pw\"}]},{\"name\":\"side\"}]}}",
 	    0, NULL);
-	json_t *plan = node_volumes_plan(pod, get, NULL);
+	json_t *plan = NULL;
+	char err[256];
+	ASSERT_INT_EQ(node_volumes_plan(pod, get, NULL, &plan, err, sizeof(err)), 0);
 	ASSERT(plan != NULL);
 	ASSERT_STR_EQ(file(plan, "c", "dir/a.txt"), "1");
 	ASSERT(file(plan, "c", "b") == NULL); /* items select */
@@ -51,7 +57,10 @@ TEST(volumes_plan_sources_and_mounts)
 	ASSERT(file(plan, "d", "../escape") == NULL);
 	ASSERT_STR_EQ(file(plan, "p", "b"), "2");
 	ASSERT_STR_EQ(file(plan, "p", "pw"), "s3cret");
+	/* optional: true: a missing object is an empty volume, a missing key is left out. */
 	ASSERT_INT_EQ(json_object_size(json_object_get(json_object_get(json_object_get(plan, "vols"), "gone"), "files")), 0);
+	ASSERT_STR_EQ(file(plan, "opt", "p"), "s3cret");
+	ASSERT(file(plan, "opt", "n") == NULL);
 	ASSERT(json_object_get(json_object_get(plan, "vols"), "h") == NULL); /* not a kind the node provides */
 	json_t *m = node_volumes_mounts("/v", plan);
 	json_t *app = json_object_get(m, "app");
@@ -63,6 +72,46 @@ TEST(volumes_plan_sources_and_mounts)
 	json_decref(m);
 	json_decref(plan);
 	json_object_del(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "volumeMounts");
-	ASSERT(node_volumes_plan(pod, get, NULL) == NULL);
+	plan = (json_t *)1;
+	ASSERT_INT_EQ(node_volumes_plan(pod, get, NULL, &plan, err, sizeof(err)), 0);
+	ASSERT(plan == NULL);
 	json_decref(pod);
+}
+
+/* A pod whose configMap or secret source names what does not exist, with optional not
+ * true: no plan (the containers do not start) and kubelet's FailedMount message. */
+static void expect_failed_mount(const char *volumes, const char *want)
+{
+	char buf[1024], err[256] = "";
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{\"volumes\":[%s],"
+		 "\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/etc/v\"}]}]}}",
+		 volumes);
+	json_t *pod = json_loads(buf, 0, NULL), *plan = (json_t *)1;
+	ASSERT(pod != NULL);
+	ASSERT_INT_EQ(node_volumes_plan(pod, get, NULL, &plan, err, sizeof(err)), -ENOENT);
+	ASSERT(plan == NULL);
+	ASSERT_STR_EQ(err, want);
+	json_decref(pod);
+}
+
+TEST(volumes_plan_required_source_missing_fails_mount)
+{
+	expect_failed_mount("{\"name\":\"v\",\"configMap\":{\"name\":\"nope\"}}",
+			    "MountVolume.SetUp failed for volume \"v\" : configmap \"nope\" not found");
+	expect_failed_mount("{\"name\":\"v\",\"configMap\":{\"name\":\"nope\",\"optional\":false}}",
+			    "MountVolume.SetUp failed for volume \"v\" : configmap \"nope\" not found");
+	expect_failed_mount("{\"name\":\"v\",\"secret\":{\"secretName\":\"nope\"}}",
+			    "MountVolume.SetUp failed for volume \"v\" : secret \"nope\" not found");
+	expect_failed_mount("{\"name\":\"v\",\"configMap\":{\"name\":\"cfg\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
+			    "MountVolume.SetUp failed for volume \"v\" : configmap references non-existent config key: zz");
+	expect_failed_mount("{\"name\":\"v\",\"secret\":{\"secretName\":\"sec\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
+			    "MountVolume.SetUp failed for volume \"v\" : references non-existent secret key: zz");
+	/* A volume no container mounts still keeps the pod waiting, as kubelet mounts them all. */
+	expect_failed_mount("{\"name\":\"v\",\"emptyDir\":{}},{\"name\":\"other\",\"secret\":{\"secretName\":\"x\"}}",
+			    "MountVolume.SetUp failed for volume \"other\" : secret \"x\" not found");
+	/* projected: the sources' errors together, as utilerrors.Aggregate prints them. */
+	expect_failed_mount("{\"name\":\"v\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"a\"}},"
+			    "{\"secret\":{\"name\":\"b\",\"optional\":true}},{\"secret\":{\"name\":\"c\"}}]}}",
+			    "MountVolume.SetUp failed for volume \"v\" : [configmap \"a\" not found, secret \"c\" not found]");
 }
