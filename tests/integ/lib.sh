@@ -14,6 +14,12 @@ KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
 cleanup() {
 	[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
 	wait 2>/dev/null
+	# Mounts an agent made under this run's folder (pods' volume tmpfs) outlive an agent
+	# killed with -9: unmount them (deepest first) so nothing of this run stays mounted.
+	local m
+	for m in $(awk -v d="$T_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo 2>/dev/null | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
 	rm -rf "$T_DIR"
 }
 trap cleanup EXIT
