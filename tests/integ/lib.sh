@@ -13,6 +13,9 @@ KDIR=$(dirname "$(readlink -f "$(command -v kubectl)")")
 
 cleanup() {
 	[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
+	# Pods run on after their agent (re-adoption); any still running this run's files
+	# (a pod whose netns went away is out of reach of `ip netns pids`) goes too.
+	pkill -9 -f "$T_DIR/" 2>/dev/null
 	wait 2>/dev/null
 	# Mounts an agent made under this run's folder (pods' volume tmpfs) outlive an agent
 	# killed with -9: unmount them (deepest first) so nothing of this run stays mounted.
