@@ -111,10 +111,13 @@ head_is "kubectl logs --timestamps is accepted (the node has no times to add)" '
 UID2=$(kubectl get pod count-2 -o jsonpath='{.metadata.uid}')
 F2=$T_DIR/agent2/logs/default_count-2_$UID2/c/0.log
 same_bytes() { # same_bytes N CMD...: the command's stdout is the first N bytes of $F2
-	local n=$1; shift
-	"$@" >"$T_DIR/got" 2>"$T_DIR/got.err" || return 1
+	local n=$1 rc=0; shift
+	"$@" >"$T_DIR/got" 2>"$T_DIR/got.err" || rc=$?
 	head -c "$n" "$F2" >"$T_DIR/want"
-	cmp -s "$T_DIR/got" "$T_DIR/want"
+	[ $rc = 0 ] && cmp -s "$T_DIR/got" "$T_DIR/want" && return 0
+	echo "exit $rc; got $(wc -c <"$T_DIR/got") bytes, want $(wc -c <"$T_DIR/want"); stderr: $(head -c 600 "$T_DIR/got.err")"
+	cmp "$T_DIR/got" "$T_DIR/want"
+	return 1
 }
 if [ -f "$F2" ]; then
 	check "kubectl logs --limit-bytes=100: the node's bytes exactly" same_bytes 100 kubectl logs count-2 --limit-bytes=100
