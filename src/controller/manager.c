@@ -68,6 +68,7 @@ struct ctrl_manager {
 	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
 	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
 	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
+	json_t *given;	 /* pod CIDR -> node we gave it to (the node informer may not show it yet) */
 	pthread_mutex_t ix_mu; /* the Service -> pods index (see the top of this file) */
 	json_t *ix_svc, *ix_pod, *ix_svc_label, *ix_pod_label;
 	bool stop, ready;
@@ -820,6 +821,7 @@ static int sync_mirror(struct ctrl_manager *m, const char *ns, const char *name)
 }
 
 struct cidr_used {
+	struct ctrl_manager *m;
 	json_t *nodes;
 };
 
@@ -840,7 +842,13 @@ static bool cidr_used(const struct cidr *c, void *ud)
 		if (!strcmp(api_str(n, "spec.podCIDR") ?: "", txt))
 			return true;
 	}
-	return false;
+	/* Given by us moments ago to a node that still exists: two nodes registering together
+	 * must not both get it while the informer has yet to show the first one's patch. */
+	const char *to = json_string_value(json_object_get(u->m->given, txt));
+	json_t *owner = to ? informer_get(u->m->nodes, NULL, to) : NULL;
+	bool used = owner != NULL;
+	json_decref(owner);
+	return used;
 }
 
 static int sync_node(struct ctrl_manager *m, const char *name)
@@ -855,7 +863,7 @@ static int sync_node(struct ctrl_manager *m, const char *name)
 		json_decref(node);
 		return 0;
 	}
-	struct cidr_used u = {informer_list(m->nodes, NULL)};
+	struct cidr_used u = {m, informer_list(m->nodes, NULL)};
 	json_t *cidrs = json_array();
 	int rc = 0;
 	for (size_t i = 0; i < m->ncluster; i++) {
@@ -879,8 +887,13 @@ static int sync_node(struct ctrl_manager *m, const char *name)
 				    sizeof(err));
 		if (rc == 0 && status != 200)
 			rc = status == 409 ? -ESTALE : -EIO;
-		if (rc == 0)
+		if (rc == 0) {
 			log_info("controller: node %s gets pod CIDR %s", name, json_string_value(json_array_get(cidrs, 0)));
+			size_t k;
+			json_t *c;
+			json_array_foreach(cidrs, k, c)
+				json_object_set_new(m->given, json_string_value(c), json_string(name));
+		}
 		free(resp);
 		free(b);
 		free(path);
@@ -995,6 +1008,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	m->queue = json_object();
 	m->warned = json_object();
 	m->own = json_object();
+	m->given = json_object();
 	pthread_mutex_init(&m->ix_mu, NULL);
 	m->ix_svc = json_object();
 	m->ix_pod = json_object();
@@ -1048,6 +1062,7 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 	json_decref(m->queue);
 	json_decref(m->warned);
 	json_decref(m->own);
+	json_decref(m->given);
 	json_decref(m->ix_svc);
 	json_decref(m->ix_pod);
 	json_decref(m->ix_svc_label);

@@ -112,6 +112,15 @@ kind: Node
 metadata: {name: n2}
 Y
 wait_match "second node gets the next pod CIDR" "$K get node n2 -o jsonpath='{.spec.podCIDR}'" '^198\.18\.129\.0/24$'
+# Nodes that register together: the controller must not give two of them one CIDR while
+# its informer has yet to show the first patch (seen in CI as two agents' pods on one IP).
+for i in $(seq 3 14); do printf 'apiVersion: v1\nkind: Node\nmetadata: {name: burst%d}\n---\n' "$i"; done >"$T_DIR/burst.yaml"
+check "twelve nodes in one apply" $K apply -f "$T_DIR/burst.yaml"
+burst_cidrs() { $K get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep /; }
+all_have_cidrs() { [ "$(burst_cidrs | wc -l)" = 14 ]; }
+wait_for 20 all_have_cidrs
+got=$(burst_cidrs | sort); uniq_n=$(echo "$got" | sort -u | grep -c /)
+[ "$uniq_n" = 14 ] && ok "fourteen nodes, fourteen distinct pod CIDRs" || fail "fourteen nodes, fourteen distinct pod CIDRs" "$got"
 check "delete the service" $K delete svc my-service
 wait_match "its Endpoints and slices go" "$K get endpoints,endpointslices -l kubernetes.io/service-name=my-service --no-headers 2>&1; $K get endpoints my-service 2>&1" 'NotFound'
 finish
