@@ -68,7 +68,7 @@ struct ctrl_manager {
 	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
 	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
 	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
-	json_t *given;	 /* pod CIDR -> node we gave it to (the node informer may not show it yet) */
+	json_t *given;	 /* "<cidr|lb>/<what>" -> {uid, rv} of the write that gave it (see given_pending) */
 	pthread_mutex_t ix_mu; /* the Service -> pods index (see the top of this file) */
 	json_t *ix_svc, *ix_pod, *ix_svc_label, *ix_pod_label;
 	bool stop, ready;
@@ -503,8 +503,10 @@ static void slice_update(void *ud, const json_t *old, const json_t *o) { (void)o
 
 /* ---- writes ---- */
 
-/* Sends one write; returns 0 on 2xx, -ESTALE on 409, -ENOENT on 404, else -EIO. */
-static int write_obj(struct ctrl_manager *m, const char *method, const char *path, const json_t *body)
+/* Sends one write; returns 0 on 2xx, -ESTALE on 409, -ENOENT on 404, else -EIO. On 0 and
+ * when answer is not NULL, *answer is the body the server sent (the caller frees it). */
+static int write_obj_answer(struct ctrl_manager *m, const char *method, const char *path, const json_t *body,
+			    char **answer)
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	long status = 0;
@@ -536,8 +538,17 @@ static int write_obj(struct ctrl_manager *m, const char *method, const char *pat
 		log_warn("controller: %s %s: %ld %s", method, path, status, rc < 0 ? err : resp ? resp : "");
 		rc = rc < 0 ? rc : -EIO;
 	}
+	if (rc == 0 && answer) {
+		*answer = resp;
+		resp = NULL;
+	}
 	free(resp);
 	return rc;
+}
+
+static int write_obj(struct ctrl_manager *m, const char *method, const char *path, const json_t *body)
+{
+	return write_obj_answer(m, method, path, body, NULL);
 }
 
 static int apply_plan(struct ctrl_manager *m, const char *ns, struct ctrl_slice_plan *p)
@@ -620,7 +631,54 @@ static json_t *nodes_of(struct ctrl_manager *m, const json_t *pods)
 	return out;
 }
 
+/* Addresses and ranges we gave moments ago, which the informer may not show yet: two
+ * nodes registering together (or two LoadBalancer Services made together) must not both
+ * get one while the informer has yet to show the first write. An entry counts while the
+ * owner (by uid) in the caller's informer snapshot is older than the version our write
+ * made; from then on the snapshot answers for it (a later release shows there), and once
+ * the owner is gone the entry is free again. resp is the write's answer (the object). */
+static void given_record(struct ctrl_manager *m, const char *kind, const char *what, const char *resp)
+{
+	json_t *o = resp ? json_loads(resp, 0, NULL) : NULL;
+	const char *rv = api_str(o, "metadata.resourceVersion");
+	if (rv) {
+		char *key = xasprintf("%s/%s", kind, what);
+		json_object_set_new(m->given, key,
+				    json_pack("{s:s?, s:s}", "uid", api_str(o, "metadata.uid"), "rv", rv));
+		free(key);
+	}
+	json_decref(o);
+}
+
+static bool given_pending(struct ctrl_manager *m, const json_t *snapshot, const char *kind, const char *what,
+			  const char *except_uid)
+{
+	char *key = xasprintf("%s/%s", kind, what);
+	json_t *g = json_object_get(m->given, key);
+	const char *uid = api_str(g, "uid");
+	bool pending = false;
+	if (g && uid && !(except_uid && !strcmp(uid, except_uid))) {
+		/* The owner as the caller's snapshot has it (the live informer may be newer). */
+		size_t i;
+		json_t *o, *owner = NULL;
+		json_array_foreach(snapshot, i, o)
+		{
+			if (!strcmp(api_str(o, "metadata.uid") ?: "", uid)) {
+				owner = o;
+				break;
+			}
+		}
+		pending = owner && strtoull(api_str(owner, "metadata.resourceVersion") ?: "0", NULL, 10) <
+					   strtoull(api_str(g, "rv"), NULL, 10);
+		if (!pending)
+			json_object_del(m->given, key);
+	}
+	free(key);
+	return pending;
+}
+
 struct lb_used {
+	struct ctrl_manager *m;
 	json_t *svcs;
 	const json_t *self;
 };
@@ -642,7 +700,7 @@ static bool lb_ip_used(const struct ip_addr *ip, void *ud)
 				return true;
 		}
 	}
-	return false;
+	return given_pending(u->m, u->svcs, "lb", txt, api_str(u->self, "metadata.uid"));
 }
 
 static void event(struct ctrl_manager *m, const json_t *svc, const char *type, const char *reason, const char *msg)
@@ -669,7 +727,7 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 		rc = ERR_FULL;
 		snprintf(err, sizeof(err), "no LoadBalancer address pool is configured (svcplane server --loadbalancer-ip-pool)");
 	} else {
-		struct lb_used u = {informer_list(m->svcs, NULL), svc};
+		struct lb_used u = {m, informer_list(m->svcs, NULL), svc};
 		rc = ctrl_lb_pick(m->pools, m->npools, lb_ip_used, &u, requested, &ip, err, sizeof(err));
 		json_decref(u.svcs);
 		if (rc == ERR_FULL)
@@ -698,10 +756,13 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 			    json_pack("{s:[{s:s, s:s}]}", "ingress", "ip", ip_format(&ip, txt, sizeof(txt)), "ipMode", "VIP"));
 	char *path = xasprintf("/api/v1/namespaces/%s/services/%s/status", api_str(svc, "metadata.namespace"),
 			       api_str(svc, "metadata.name"));
-	rc = write_obj(m, "PUT", path, upd);
+	char *answer = NULL;
+	rc = write_obj_answer(m, "PUT", path, upd, &answer);
 	free(path);
 	json_decref(upd);
 	if (rc == 0) {
+		given_record(m, "lb", txt, answer);
+		free(answer);
 		event(m, svc, "Normal", "IPAllocated", txt);
 		log_info("controller: %s gets LoadBalancer IP %s", key, txt);
 	}
@@ -842,13 +903,7 @@ static bool cidr_used(const struct cidr *c, void *ud)
 		if (!strcmp(api_str(n, "spec.podCIDR") ?: "", txt))
 			return true;
 	}
-	/* Given by us moments ago to a node that still exists: two nodes registering together
-	 * must not both get it while the informer has yet to show the first one's patch. */
-	const char *to = json_string_value(json_object_get(u->m->given, txt));
-	json_t *owner = to ? informer_get(u->m->nodes, NULL, to) : NULL;
-	bool used = owner != NULL;
-	json_decref(owner);
-	return used;
+	return given_pending(u->m, u->nodes, "cidr", txt, NULL);
 }
 
 static int sync_node(struct ctrl_manager *m, const char *name)
@@ -892,7 +947,7 @@ static int sync_node(struct ctrl_manager *m, const char *name)
 			size_t k;
 			json_t *c;
 			json_array_foreach(cidrs, k, c)
-				json_object_set_new(m->given, json_string_value(c), json_string(name));
+				given_record(m, "cidr", json_string_value(c), resp);
 		}
 		free(resp);
 		free(b);

@@ -81,6 +81,9 @@ wait_match "LoadBalancer gets a pool address" "$K get svc db-mariadb-slave-lb -o
 wait_match "pool exhausted: third stays pending" "$K get svc" '<pending>'
 pending=$($K get svc --no-headers | awk '$4 == "<pending>" {print $1}' | head -n1)
 wait_match "pending reason visible in describe" "$K describe svc $pending" 'AllocationFailed.*no address left'
+given=$($K get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[0].ip}{"\n"}{end}' | grep .)
+[ "$(echo "$given" | sort -u | wc -l)" = 2 ] && [ "$(echo "$given" | wc -l)" = 2 ] && ok "three Services made together: two addresses, none twice" ||
+	fail "three Services made together: two addresses, none twice" "$given"
 holder=$($K get svc --no-headers | awk '$2 == "LoadBalancer" && $4 != "<pending>" {print $1}' | head -n1)
 check "release by type change" $K patch svc "$holder" -p '{"spec":{"type":"ClusterIP"}}'
 wait_match "released address goes to the pending Service" "$K get svc $pending -o jsonpath='{.status.loadBalancer.ingress[0].ip}'" '^198\.18\.10\.[12]$'
@@ -116,10 +119,10 @@ wait_match "second node gets the next pod CIDR" "$K get node n2 -o jsonpath='{.s
 # its informer has yet to show the first patch (seen in CI as two agents' pods on one IP).
 for i in $(seq 3 14); do printf 'apiVersion: v1\nkind: Node\nmetadata: {name: burst%d}\n---\n' "$i"; done >"$T_DIR/burst.yaml"
 check "twelve nodes in one apply" $K apply -f "$T_DIR/burst.yaml"
-burst_cidrs() { $K get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep /; }
+burst_cidrs() { $K get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR} {.metadata.name}{"\n"}{end}' | grep /; }
 all_have_cidrs() { [ "$(burst_cidrs | wc -l)" = 14 ]; }
 wait_for 20 all_have_cidrs
-got=$(burst_cidrs | sort); uniq_n=$(echo "$got" | sort -u | grep -c /)
+got=$(burst_cidrs | sort); uniq_n=$(echo "$got" | awk '{print $1}' | sort -u | grep -c /)
 [ "$uniq_n" = 14 ] && ok "fourteen nodes, fourteen distinct pod CIDRs" || fail "fourteen nodes, fourteen distinct pod CIDRs" "$got"
 check "delete the service" $K delete svc my-service
 wait_match "its Endpoints and slices go" "$K get endpoints,endpointslices -l kubernetes.io/service-name=my-service --no-headers 2>&1; $K get endpoints my-service 2>&1" 'NotFound'
