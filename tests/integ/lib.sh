@@ -148,7 +148,7 @@ need_cluster() {
 		exit 0
 	fi
 	exec 9>/run/svcplane-cluster.lock
-	flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+	flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
 }
 
 # cluster_teardown PID...: for tests on tests/integ/cluster.sh: kills the given processes

@@ -30,7 +30,7 @@ expect_fail "svcplane server --dns-ttl not a number" '--dns-ttl: x is not a numb
 expect_fail "svcplane dns without a kubeconfig" 'svcplane dns: .*' "$SVCPLANE" dns --kubeconfig /nonexistent/kubeconfig --port 1053
 
 exec 9>/run/svcplane-cluster.lock
-flock -w 600 9 || { fail "got the cluster lock"; finish; exit 1; }
+flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
 
 AGENT_PID= DNSMASQ_PID=
 # shellcheck disable=SC2086
