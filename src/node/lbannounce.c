@@ -31,6 +31,7 @@
 #include "client/informer.h"
 #include "node/lbelect.h"
 #include "node/lbpkt.h"
+#include "node/probe.h"
 #include "node/writer.h"
 
 #define MAX_OWNED 256
@@ -131,12 +132,8 @@ void node_lb_metrics_write(struct buf *b)
 
 /* ---- clock ---- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* CLOCK_MONOTONIC in ms: the probes' clock. */
+static int64_t mono_ms(void) { return node_probe_now_ms(); }
 
 static int64_t wall_ms(void)
 {
