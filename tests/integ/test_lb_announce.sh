@@ -76,6 +76,7 @@ ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.co
 if wait_for 30 ready_nodes; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 leases() { [ "$(kubectl get leases -n kube-node-lease -o jsonpath='{range .items[*]}{.spec.holderIdentity}={.metadata.name}/{.spec.leaseDurationSeconds} {end}')" = "n1=n1/$LEASE n2=n2/$LEASE n3=n3/$LEASE " ]; }
 check "every node renews its Lease in kube-node-lease" wait_for 10 leases
+expect_out "kubectl get leases prints the holder" '^n2 +n2 +[0-9]+s' sh -c "kubectl get leases -n kube-node-lease --no-headers | grep '^n2 '"
 renewed() {
 	local a b
 	a=$(kubectl get lease -n kube-node-lease n2 -o jsonpath='{.spec.renewTime}')
