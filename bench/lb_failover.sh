@@ -14,7 +14,9 @@
 # backend) until one succeeds: that time is the figure. Then n3's link and agent come
 # back, and the next run waits until the client's neighbour entry shows n3's MAC
 # again (n3 took the address back: its gratuitous ARP arrived) and a request succeeds.
-# Prints each run's milliseconds, then p50 / p99 / min / max.
+# Prints each run's milliseconds, then p50 / p99 / min / max; and the takeover's delay
+# after the Lease expired: n2's "lb: announcing" log line minus (n3's last renewTime +
+# the duration), both on this machine's clock.
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "lb failover bench: needs root (network namespaces)"; exit 0; }
@@ -103,14 +105,27 @@ while time.monotonic() - t0 < 60:
 print("timeout"); sys.exit(1)
 PY
 : >"$D/ms"
+: >"$D/late"
 for r in $(seq 1 "$RUNS"); do
 	poll 300 on_n3 || { echo "run $r: n3 did not take 198.18.0.245 back"; exit 1; }
 	ms=$(ip netns exec $C python3 "$D/probe.py" "$A3" 198.18.0.245) || { echo "run $r: no connection"; exit 1; }
-	echo "run $r: ${ms} ms"
+	renew=$(kubectl get lease -n kube-node-lease n3 -o jsonpath='{.spec.renewTime}')
+	# (logged before its first gratuitous ARP, so before the client could connect)
+	take=$(grep "lb: announcing 198.18.0.245 (default/web) from n2" "$D/agent2.err" | tail -n 1 | awk '{print $2}')
+	late=$(python3 -c 'import sys, datetime as d
+r = d.datetime.strptime(sys.argv[1][:26], "%Y-%m-%dT%H:%M:%S.%f")
+h, m, s = sys.argv[2].split(":"); t = int(h) * 3600 + int(m) * 60 + float(s)
+e = r.hour * 3600 + r.minute * 60 + r.second + r.microsecond / 1e6 + int(sys.argv[3])
+print(int(round(((t - e + 43200) % 86400 - 43200) * 1000)))' "$renew" "$take" "$LEASE")
+	echo "run $r: ${ms} ms (takeover ${late} ms after the Lease expired)"
 	echo "$ms" >>"$D/ms"
+	echo "$late" >>"$D/late"
 	ip -n svcp-n3 link set eth0 up
 	A3=$(agent 3)
 done
 sort -n "$D/ms" | awk -v lease="$LEASE" '{a[NR]=$1} END {
 	p50=a[int((NR+1)/2)]; i=int(NR*0.99+0.999); if (i>NR) i=NR; p99=a[i];
 	printf "lease %d s, %d runs: failover p50 %d ms, p99 %d ms, min %d ms, max %d ms\n", lease, NR, p50, p99, a[1], a[NR] }'
+sort -n "$D/late" | awk '{a[NR]=$1} END {
+	p50=a[int((NR+1)/2)]; i=int(NR*0.99+0.999); if (i>NR) i=NR; p99=a[i];
+	printf "takeover after the Lease expired: p50 %d ms, p99 %d ms, min %d ms, max %d ms\n", p50, p99, a[1], a[NR] }'
