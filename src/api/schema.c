@@ -1,7 +1,7 @@
 /* schema.c - the served kinds (api_kinds, in discovery order) and lookups over kinds,
  * group-versions and schema fields.
  *
- * The tables are const and small (about twenty kinds, four group-versions, at most ~45 fields
+ * The tables are const and small (about twenty kinds, five group-versions, at most ~45 fields
  * per schema), so every lookup is a linear scan: no index to build or keep in sync.
  */
 #include "api/schema.h"
@@ -16,6 +16,8 @@ const struct api__gv api__gvs[] = {
     {"discovery.k8s.io", "v1", "discovery.k8s.io/v1", "apis/discovery.k8s.io/v1", "io.k8s.api.discovery.v1"},
     {"networking.k8s.io", "v1", "networking.k8s.io/v1", "apis/networking.k8s.io/v1",
      "io.k8s.api.networking.v1"},
+    {"coordination.k8s.io", "v1", "coordination.k8s.io/v1", "apis/coordination.k8s.io/v1",
+     "io.k8s.api.coordination.v1"},
 };
 const size_t api__ngvs = API__N(api__gvs);
 
@@ -70,6 +72,7 @@ const struct api_kind api_kinds[] = {
      false,
      false,
      &api__schema_ingress_class},
+    {"coordination.k8s.io", "v1", "Lease", "leases", "lease", {NULL}, {NULL}, true, false, &api__schema_lease},
 };
 const size_t api_nkinds = API__N(api_kinds);
 

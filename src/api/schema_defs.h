@@ -63,6 +63,9 @@ extern const struct api_schema api__schema_endpoint_slice;
 extern const struct api_schema api__schema_ingress;
 extern const struct api_schema api__schema_ingress_class;
 
+/* coordination/v1 (schema_coord.c). */
+extern const struct api_schema api__schema_lease;
+
 /* Table-writing macros. Arguments: JSON name, [sub-schema, [merge key,]] protobuf number,
  * flags, description. */
 #define API__N(a) (sizeof(a) / sizeof((a)[0]))

@@ -80,6 +80,11 @@ static const struct col ing_cols[] = {
 	{"Ports", "string", "", "Ports of TLS configurations that open", 0},
 	AGE_COL,
 };
+static const struct col lease_cols[] = {
+	NAME_COL,
+	{"Holder", "string", "", "holderIdentity contains the identity of the holder of a current lease.", 0},
+	AGE_COL,
+};
 static const struct col ingc_cols[] = {
 	NAME_COL,
 	{"Controller", "string", "", "Controller that is responsible for handling this class", 0},
@@ -173,6 +178,8 @@ static const struct col *cols_for(const struct api_kind *k, size_t *n)
 		RET(ing_cols);
 	if (!strcmp(kind, "IngressClass"))
 		RET(ingc_cols);
+	if (!strcmp(kind, "Lease"))
+		RET(lease_cols);
 	if (!strcmp(kind, "ReplicationController"))
 		RET(rc_cols);
 	if (!strcmp(kind, "ReplicaSet"))
@@ -681,6 +688,9 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 		char *ps = p ? xasprintf("%s/%s", api_str(p, "kind") ?: "", api_str(p, "name") ?: "") : xstrdup("<none>");
 		json_array_append_new(cells, json_string(ps));
 		free(ps);
+		json_array_append_new(cells, json_string(a));
+	} else if (!strcmp(kind, "Lease")) {
+		json_array_append_new(cells, json_string(api_str(obj, "spec.holderIdentity") ?: ""));
 		json_array_append_new(cells, json_string(a));
 	} else if (!workload_cells(cells, k, obj, a)) {
 		json_array_append_new(cells, json_string(a));

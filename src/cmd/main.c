@@ -67,6 +67,11 @@ static void usage_server(FILE *f)
 		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
+		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
+		"                                    LoadBalancer address moves N s after its node's last\n"
+		"                                    renewal (1-3600, default 4)\n"
+		"  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
+		"                                    elected for on IFACE (default: the node IP's interface)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -174,6 +179,22 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->node_ip = v;
+	} else if (!strcmp(flag, "node-lease-duration")) {
+		char *end;
+		long t = strtol(v, &end, 10);
+		if (*end || !*v || t < 1 || t > 3600) {
+			fprintf(stderr, "svcplane %s: --node-lease-duration: %s is not a number of seconds from 1 to 3600\n",
+				cmd, v);
+			return -1;
+		}
+		ao->node_lease_duration_s = (int)t;
+	} else if (!strcmp(flag, "loadbalancer-interface")) {
+		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ') || strchr(v, ',')) {
+			fprintf(stderr, "svcplane %s: --loadbalancer-interface: %s is not an interface name (1-15 characters, "
+					"one interface)\n", cmd, v);
+			return -1;
+		}
+		ao->lb_interface = v;
 	} else if (!strcmp(flag, "dns-ttl")) {
 		char *end;
 		long t = strtol(v, &end, 10);
@@ -224,7 +245,7 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL };
+	       O_DNSTTL, O_LEASE, O_LBIF };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -262,6 +283,8 @@ static int cmd_server(int argc, char **argv)
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
+		{"node-lease-duration", required_argument, 0, O_LEASE},
+		{"loadbalancer-interface", required_argument, 0, O_LBIF},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -270,8 +293,8 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
-		if (c == O_NPADDR) {
-			if (agent_flag("server", "nodeport-addresses", optarg, &ao) < 0)
+		if (c == O_NPADDR || c == O_LEASE || c == O_LBIF) {
+			if (agent_flag("server", c == O_NPADDR ? "nodeport-addresses" : c == O_LEASE ? "node-lease-duration" : "loadbalancer-interface", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
@@ -505,6 +528,11 @@ static void usage_agent(FILE *f)
 		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
+		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
+		"                                    LoadBalancer address moves N s after its node's last\n"
+		"                                    renewal (1-3600, default 4)\n"
+		"  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
+		"                                    elected for on IFACE (default: the node IP's interface)\n"
 		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
 		"  -v, --verbose                     debug logging\n");
 }
@@ -512,7 +540,7 @@ static void usage_agent(FILE *f)
 static int cmd_agent(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL };
+	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL, O_LEASE, O_LBIF };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -531,6 +559,8 @@ static int cmd_agent(int argc, char **argv)
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
+		{"node-lease-duration", required_argument, 0, O_LEASE},
+		{"loadbalancer-interface", required_argument, 0, O_LBIF},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -541,8 +571,8 @@ static int cmd_agent(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		if (c == O_NPADDR || c == O_CCIDR) {
-			if (agent_flag("agent", c == O_NPADDR ? "nodeport-addresses" : "cluster-cidr", optarg, &ao) < 0)
+		if (c == O_NPADDR || c == O_CCIDR || c == O_LEASE || c == O_LBIF) {
+			if (agent_flag("agent", c == O_NPADDR ? "nodeport-addresses" : c == O_CCIDR ? "cluster-cidr" : c == O_LEASE ? "node-lease-duration" : "loadbalancer-interface", optarg, &ao) < 0)
 				return 2;
 			continue;
 		}

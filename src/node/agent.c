@@ -30,6 +30,7 @@
 #include "base/mem.h"
 #include "client/informer.h"
 #include "dns/server.h"
+#include "node/lbannounce.h"
 #include "node/logsrv.h"
 #include "node/nodecert.h"
 #include "node/masq.h"
@@ -150,8 +151,6 @@ static void agent_dns_start(struct agent *a, const struct agent_opts *o)
 
 static int node_services_start(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
 	agent_dns_start(a, o);
 	/* With DNS served here, the proxy leaves local pods' port 53 to the cluster DNS
 	 * address to this node (NOTRACK) instead of balancing it over every node. A proxy
@@ -160,11 +159,17 @@ static int node_services_start(struct agent *a, const struct agent_opts *o, char
 	if (a->dns && !po.proxy_local_dns)
 		po.proxy_local_dns = a->cluster_dns;
 	a->proxy = agent_proxy_start(a, &po);
-	return 0;
+	/* The node Lease and LoadBalancer announcement: a node that cannot renew its Lease
+	 * is not alive to the others, so this one fails the start. */
+	struct node_lb_opts lo = {.cfg = &a->cfg, .node_name = a->node_name, .node_ip = a->node_ip,
+				  .iface = o->lb_interface, .lease_duration_s = o->node_lease_duration_s};
+	return node_lb_start(&lo, &a->lb, err, errlen);
 }
 
 static void node_services_stop(struct agent *a)
 {
+	node_lb_stop(a->lb);
+	a->lb = NULL;
 	proxy_stop(a->proxy);
 	a->proxy = NULL;
 	dns_server_stop(a->dns);

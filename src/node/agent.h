@@ -82,6 +82,9 @@ struct agent_opts {
 	const char *nodeport_addresses;	 /* --nodeport-addresses (CIDRs); NULL = every address */
 	const char *proxy_local_dns;	 /* node-local DNS address (kube-dns IP on lo): the proxy
 					  * leaves its port 53 to the node (NOTRACK); NULL = none */
+	int node_lease_duration_s;	 /* the node Lease (node/lbannounce.h); 0 = default 4 */
+	const char *lb_interface;	 /* where LoadBalancer addresses are announced (ARP/NDP);
+					  * NULL = the node IP's interface */
 };
 
 struct agent;

@@ -54,6 +54,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "dns/metrics.h"
+#include "node/lbannounce.h"
 #include "http/http.h"
 #include "http/pki.h"
 
@@ -525,11 +526,12 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	struct node_logsrv *s = ud;
 	if (!authorized(s, c, r))
 		return send_text(c, 401, "Unauthorized");
-	if (!strcmp(r->path, "/metrics")) { /* the Service proxy's and cluster DNS's */
+	if (!strcmp(r->path, "/metrics")) { /* the Service proxy's, cluster DNS's, LB announcer's */
 		struct buf b;
 		buf_init(&b);
 		proxy_metrics_write(&b);
 		dns_metrics_write(&b);
+		node_lb_metrics_write(&b);
 		http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data ? b.data : "", b.len);
 		return buf_fini(&b);
 	}

@@ -122,6 +122,7 @@ struct agent {
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
 	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
 	struct dns_server *dns;	    /* cluster DNS for this node's pods (dns/server.h), or NULL */
+	struct node_lb *lb;	    /* node Lease and LoadBalancer announcement (node/lbannounce.h) */
 	int kubelet_port;
 	/* exec (execctx.c): running containers' process contexts, published by the agent
 	 * thread for exec sessions on log-server threads; under exec_mu. */
