@@ -75,6 +75,17 @@ extern const struct api_schema api__schema_ingress_class;
 	{                                                                                                    \
 		.name = n, .type = API_STRING, .proto = p, .flags = fl, .desc = d                            \
 	}
+/* A string of a +enum type, e: API__ENUM("A", "B") in OpenAPI's (sorted) order. */
+#define API__ENUM(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define FENUM(n, e, p, fl, d)                                                                                \
+	{                                                                                                    \
+		.name = n, .type = API_STRING, .proto = p, .flags = fl, .desc = d, .enums = e                \
+	}
+#define FENUMS(n, e, p, fl, d)                                                                               \
+	{                                                                                                    \
+		.name = n, .type = API_ARRAY, .elem = API_STRING, .proto = p, .flags = fl, .desc = d,        \
+		.enums = e                                                                                   \
+	}
 #define FINT(n, p, fl, d)                                                                                    \
 	{                                                                                                    \
 		.name = n, .type = API_INT, .proto = p, .flags = fl, .desc = d                               \
