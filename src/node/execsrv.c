@@ -118,6 +118,7 @@ struct sess {
 	 * resize JSON objects not yet complete (spdystream sends them as a byte stream). */
 	bool spdy;
 	bool attach; /* out_fd is the container's log file, followed; pid is not our child */
+	int resize_fd; /* attach to a tty container: its shim's resize FIFO ("W H\n" lines) */
 	uint32_t sid[5];
 	struct spdy_inflate zin;
 	struct spdy_deflate zout;
@@ -180,7 +181,15 @@ static void resize(struct sess *s, const char *p, size_t n)
 	json_int_t w = json_integer_value(json_object_get(j, "Width"));
 	json_int_t h = json_integer_value(json_object_get(j, "Height"));
 	json_decref(j);
-	if (s->tty && s->in_fd >= 0 && w > 0 && h > 0 && w < 65536 && h < 65536) {
+	if (!s->tty || w <= 0 || h <= 0 || w >= 65536 || h >= 65536)
+		return;
+	if (s->attach) {
+		/* the pty's master is the shim's (node/runtime.c): tell it */
+		char line[32];
+		int len = snprintf(line, sizeof(line), "%u %u\n", (unsigned)w, (unsigned)h);
+		if (s->resize_fd >= 0)
+			(void)!write(s->resize_fd, line, (size_t)len);
+	} else if (s->in_fd >= 0) {
 		struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
 		ioctl(s->in_fd, TIOCSWINSZ, &ws);
 	}
@@ -646,6 +655,11 @@ static void attach_open(struct sess *s, const struct node_exec_ctx *x, const cha
 	if (want_in)
 		s->in_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	free(fifo);
+	if (s->tty) {
+		fifo = xasprintf("%s/resize", dir);
+		s->resize_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		free(fifo);
+	}
 	long cur = -1;
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -711,7 +725,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	size_t argc = 0;
 	char **argv = query_all(r->query, "command", &argc);
 	struct sess s = {.c = c, .tty = query_true(r->query, "tty"), .pidfd = -1, .in_fd = -1, .out_fd = -1,
-			 .err_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
+			 .err_fd = -1, .resize_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
 	bool want_in = query_true(r->query, "stdin"), want_out = query_true(r->query, "stdout");
 	bool want_err = query_true(r->query, "stderr") && !s.tty;
 	struct node_exec_ctx x = {0};
@@ -774,6 +788,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	close_fd(&s.in_fd);
 	close_fd(&s.out_fd);
 	close_fd(&s.err_fd);
+	close_fd(&s.resize_fd);
 	buf_fini(&s.rx);
 	buf_fini(&s.msg);
 	buf_fini(&s.stdin_q);

@@ -13,7 +13,9 @@
  * EOF on the command's stdin. When the client goes away the command's process group is
  * killed. SPDY/3.1 (v4.channel.k8s.io) carries the same channels as streams named by their
  * streamType header (kubectl 1.27-1.29). GET /attach/{ns}/{pod}/{container} is the same
- * session attached to the container's stdin FIFO and log (stdin: true containers).
+ * session attached to the container's stdin FIFO and log (stdin: true containers); for a
+ * tty: true container (a pty held by its shim, node/runtime.c) resize messages go to the
+ * shim as "W H" lines on the resize FIFO beside the stdin one.
  *
  * Threading: a session runs on the httpd connection thread that got the request; the
  * lookup callback is called from it and must be thread-safe.
