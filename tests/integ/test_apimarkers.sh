@@ -10,7 +10,8 @@
 #   - a pod no node fits: PodScheduled=False, reason Unschedulable, kube-scheduler's
 #     message, a Warning FailedScheduling event from default-scheduler; bound once a node
 #     fits;
-#   - `kubectl explain` lists enum values (ENUM:) from /openapi/v3.
+#   - `kubectl explain` lists enum values (ENUM:) from /openapi/v3;
+#   - /metrics has the controller managers' workqueue_* metrics (client-go's names).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 start_server || { fail "server starts"; finish; exit 1; }
@@ -101,6 +102,12 @@ expect_out "explain: enum values of a container's imagePullPolicy" 'ENUM:[[:spac
 expect_out "explain (kubectl 1.30): ENUM: section" 'ENUM:[[:space:]]+ClientIP[[:space:]]+None' explain "$KDIR/kubectl.1.30" explain service.spec.sessionAffinity
 expect_out "explain (kubectl 1.27, no ENUM: section): the values in the description" 'Possible enum values:[[:space:]]+- `"ClientIP"`[[:space:]]+- `"None"`' explain "$KDIR/kubectl.1.27" explain service.spec.sessionAffinity
 expect_out "openapi v3: list-map keys and map type" '"x-kubernetes-list-map-keys":\["port","protocol"\].*' kubectl get --raw /openapi/v3/api/v1
+
+# The controller managers' queues on /metrics, with client-go's workqueue names.
+expect_out "metrics: workqueue_adds_total of the endpoints and workloads queues" 'workqueue_adds_total\{name="endpoints"\} [1-9].*workqueue_adds_total\{name="workloads"\} [1-9]' sh -c 'kubectl get --raw /metrics | tr "\n" " "'
+expect_out "metrics: workqueue_depth, queue/work duration histograms, retries, unfinished work" \
+	'workqueue_depth\{name="workloads"\} [0-9]+ .*workqueue_queue_duration_seconds_bucket\{name="endpoints",le="1e-08"\} .*workqueue_work_duration_seconds_count\{name="workloads"\} [1-9].*workqueue_retries_total\{name="endpoints"\} [0-9]+ .*workqueue_unfinished_work_seconds\{name="workloads"\} .*workqueue_longest_running_processor_seconds\{name="endpoints"\}' \
+	sh -c 'kubectl get --raw /metrics | tr "\n" " "'
 
 stop_server
 finish
