@@ -107,8 +107,10 @@ static void write_hist(struct buf *b, const char *metric, const char *name, cons
 {
 	for (int k = 0; k < NB; k++)
 		buf_printf(b, "%s_bucket{name=\"%s\",le=\"%g\"} %llu\n", metric, name, le(k), h->bucket[k]);
-	buf_printf(b, "%s_bucket{name=\"%s\",le=\"+Inf\"} %llu\n%s_sum{name=\"%s\"} %.9f\n%s_count{name=\"%s\"} %llu\n",
-		   metric, name, h->count, metric, name, h->sum, metric, name, h->count);
+	buf_printf(
+	    b,
+	    "%s_bucket{name=\"%s\",le=\"+Inf\"} %llu\n%s_sum{name=\"%s\"} %.9f\n%s_count{name=\"%s\"} %llu\n",
+	    metric, name, h->count, metric, name, h->sum, metric, name, h->count);
 }
 
 void workq_metrics_write(struct buf *b)
@@ -126,8 +128,9 @@ void workq_metrics_write(struct buf *b)
 	buf_printf(b, "# HELP workqueue_depth Current depth of workqueue\n# TYPE workqueue_depth gauge\n");
 	for (size_t i = 0; i < ntab; i++)
 		buf_printf(b, "workqueue_depth{name=\"%s\"} %lld\n", tab[i].name, tab[i].depth);
-	buf_printf(b, "# HELP workqueue_queue_duration_seconds How long in seconds an item stays in workqueue "
-		      "before being requested.\n# TYPE workqueue_queue_duration_seconds histogram\n");
+	buf_printf(b,
+		   "# HELP workqueue_queue_duration_seconds How long in seconds an item stays in workqueue "
+		   "before being requested.\n# TYPE workqueue_queue_duration_seconds histogram\n");
 	for (size_t i = 0; i < ntab; i++)
 		write_hist(b, "workqueue_queue_duration_seconds", tab[i].name, &tab[i].queue);
 	buf_printf(b, "# HELP workqueue_work_duration_seconds How long in seconds processing an item from "
@@ -138,15 +141,17 @@ void workq_metrics_write(struct buf *b)
 		      "# TYPE workqueue_retries_total counter\n");
 	for (size_t i = 0; i < ntab; i++)
 		buf_printf(b, "workqueue_retries_total{name=\"%s\"} %llu\n", tab[i].name, tab[i].retries);
-	buf_printf(b, "# HELP workqueue_unfinished_work_seconds How many seconds of work has been done that is in "
-		      "progress and hasn't been observed by work_duration.\n"
-		      "# TYPE workqueue_unfinished_work_seconds gauge\n");
+	buf_printf(
+	    b, "# HELP workqueue_unfinished_work_seconds How many seconds of work has been done that is in "
+	       "progress and hasn't been observed by work_duration.\n"
+	       "# TYPE workqueue_unfinished_work_seconds gauge\n");
 	for (size_t i = 0; i < ntab; i++)
 		buf_printf(b, "workqueue_unfinished_work_seconds{name=\"%s\"} %.9f\n", tab[i].name,
 			   tab[i].busy_since ? (double)(now - tab[i].busy_since) / 1e9 : 0.0);
-	buf_printf(b, "# HELP workqueue_longest_running_processor_seconds How many seconds has the longest running "
-		      "processor for workqueue been running.\n"
-		      "# TYPE workqueue_longest_running_processor_seconds gauge\n");
+	buf_printf(
+	    b, "# HELP workqueue_longest_running_processor_seconds How many seconds has the longest running "
+	       "processor for workqueue been running.\n"
+	       "# TYPE workqueue_longest_running_processor_seconds gauge\n");
 	for (size_t i = 0; i < ntab; i++)
 		buf_printf(b, "workqueue_longest_running_processor_seconds{name=\"%s\"} %.9f\n", tab[i].name,
 			   tab[i].busy_since ? (double)(now - tab[i].busy_since) / 1e9 : 0.0);

@@ -81,25 +81,28 @@ TEST(apply_service_selector_is_atomic)
 	const struct api_schema *s = schema_of("v1", "Service");
 	json_t *a1 = Q("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},"
 		       "'spec':{'selector':{'app':'a','tier':'b'},'ports':[{'port':80}]}}");
-	json_t *a2 = Q("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},'spec':{'selector':{'app':'z'}}}");
+	json_t *a2 =
+	    Q("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},'spec':{'selector':{'app':'z'}}}");
 	json_t *live = NULL, *out = NULL, *conflicts = NULL;
 	char err[256] = "";
 
-	ASSERT_INT_EQ(api_server_side_apply(NULL, a1, s, "m1", "v1", NOW, false, &live, &conflicts, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    api_server_side_apply(NULL, a1, s, "m1", "v1", NOW, false, &live, &conflicts, err, sizeof(err)),
+	    0);
 	ASSERT_Q(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:selector"), "{}");
 	ASSERT_Q(json_object_get(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:ports"),
 				 "k:{\"port\":80,\"protocol\":\"TCP\"}"),
 		 "{'.':{},'f:port':{}}");
 	/* Another manager's selector conflicts on the whole map, not key by key. */
-	ASSERT_INT_EQ(api_server_side_apply(live, a2, s, "m2", "v1", NOW, false, &out, &conflicts, err, sizeof(err)),
-		      -EBUSY);
+	ASSERT_INT_EQ(
+	    api_server_side_apply(live, a2, s, "m2", "v1", NOW, false, &out, &conflicts, err, sizeof(err)),
+	    -EBUSY);
 	ASSERT_STR_CONTAINS(err, ".spec.selector");
 	json_decref(conflicts);
 	conflicts = NULL;
 	/* Forced, it replaces it whole (a granular map would keep tier=b). */
-	ASSERT_INT_EQ(api_server_side_apply(live, a2, s, "m2", "v1", NOW, true, &out, &conflicts, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    api_server_side_apply(live, a2, s, "m2", "v1", NOW, true, &out, &conflicts, err, sizeof(err)), 0);
 	ASSERT_Q(json_object_get(json_object_get(out, "spec"), "selector"), "{'app':'z'}");
 	ASSERT(!json_object_get(json_object_get(fields_of(out, "m1"), "f:spec"), "f:selector"));
 	json_decref(out);
@@ -112,24 +115,29 @@ TEST(apply_service_selector_is_atomic)
 TEST(apply_label_selector_and_owner_references_are_atomic)
 {
 	const struct api_schema *s = schema_of("apps/v1", "Deployment");
-	json_t *a = Q("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d',"
-		      "'ownerReferences':[{'apiVersion':'v1','kind':'X','name':'x','uid':'u1'}]},"
-		      "'spec':{'selector':{'matchLabels':{'app':'d'}},'template':{'metadata':{'labels':{'app':'d'}},"
-		      "'spec':{'containers':[{'name':'c','image':'i','ports':[{'containerPort':8080}]}],"
-		      "'nodeSelector':{'disk':'ssd'}}}}}");
+	json_t *a =
+	    Q("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d',"
+	      "'ownerReferences':[{'apiVersion':'v1','kind':'X','name':'x','uid':'u1'}]},"
+	      "'spec':{'selector':{'matchLabels':{'app':'d'}},'template':{'metadata':{'labels':{'app':'d'}},"
+	      "'spec':{'containers':[{'name':'c','image':'i','ports':[{'containerPort':8080}]}],"
+	      "'nodeSelector':{'disk':'ssd'}}}}}");
 	json_t *out = NULL, *conflicts = NULL;
 	char err[256] = "";
 
-	ASSERT_INT_EQ(api_server_side_apply(NULL, a, s, "m", "apps/v1", NOW, false, &out, &conflicts, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    api_server_side_apply(NULL, a, s, "m", "apps/v1", NOW, false, &out, &conflicts, err, sizeof(err)),
+	    0);
 	const json_t *f = fields_of(out, "m");
 	ASSERT_Q(json_object_get(json_object_get(f, "f:spec"), "f:selector"), "{}");
-	ASSERT_Q(json_object_get(json_object_get(f, "f:metadata"), "f:ownerReferences"), "{'k:{\\'uid\\':\\'u1\\'}':{}}");
-	const json_t *ps = json_object_get(json_object_get(json_object_get(f, "f:spec"), "f:template"), "f:spec");
+	ASSERT_Q(json_object_get(json_object_get(f, "f:metadata"), "f:ownerReferences"),
+		 "{'k:{\\'uid\\':\\'u1\\'}':{}}");
+	const json_t *ps =
+	    json_object_get(json_object_get(json_object_get(f, "f:spec"), "f:template"), "f:spec");
 	ASSERT_Q(json_object_get(ps, "f:nodeSelector"), "{}");
 	const json_t *c = json_object_get(json_object_get(ps, "f:containers"), "k:{\"name\":\"c\"}");
 	ASSERT(c != NULL);
-	ASSERT(json_object_get(json_object_get(c, "f:ports"), "k:{\"containerPort\":8080,\"protocol\":\"TCP\"}") != NULL);
+	ASSERT(json_object_get(json_object_get(c, "f:ports"),
+			       "k:{\"containerPort\":8080,\"protocol\":\"TCP\"}") != NULL);
 	json_decref(out);
 	json_decref(a);
 }
@@ -189,8 +197,9 @@ TEST(drop_empty_maps_and_lists_as_omitempty)
 {
 	const struct api_kind *svc = api_kind_by_gvk("v1", "Service");
 	const struct api_kind *pod = api_kind_by_gvk("v1", "Pod");
-	json_t *o = Q("{'metadata':{'name':'s','labels':{},'annotations':{},'finalizers':[]},"
-		      "'spec':{'externalIPs':[],'selector':{},'ports':[{'port':80}],'loadBalancerSourceRanges':[]}}");
+	json_t *o =
+	    Q("{'metadata':{'name':'s','labels':{},'annotations':{},'finalizers':[]},"
+	      "'spec':{'externalIPs':[],'selector':{},'ports':[{'port':80}],'loadBalancerSourceRanges':[]}}");
 
 	api_drop_empty(svc->schema, o);
 	ASSERT_Q(o, "{'metadata':{'name':'s'},'spec':{'ports':[{'port':80}]}}");

@@ -28,7 +28,8 @@ TEST(workq_metrics_count_and_print)
 	ASSERT_STR_CONTAINS(b.data, "workqueue_queue_duration_seconds_count{name=\"t-unit\"} 1\n");
 	ASSERT_STR_CONTAINS(b.data, "workqueue_queue_duration_seconds_bucket{name=\"t-unit\",le=\"10\"} 1\n");
 	ASSERT_STR_CONTAINS(b.data, "workqueue_queue_duration_seconds_bucket{name=\"t-unit\",le=\"1e-08\"}");
-	ASSERT_STR_CONTAINS(b.data, "workqueue_work_duration_seconds_bucket{name=\"t-unit\",le=\"+Inf\"} 1\n");
+	ASSERT_STR_CONTAINS(b.data,
+			    "workqueue_work_duration_seconds_bucket{name=\"t-unit\",le=\"+Inf\"} 1\n");
 	ASSERT_STR_CONTAINS(b.data, "workqueue_unfinished_work_seconds{name=\"t-unit\"} 0.000000000\n");
 	ASSERT_STR_CONTAINS(b.data, "workqueue_longest_running_processor_seconds{name=\"t-unit\"}");
 	buf_fini(&b);
