@@ -24,6 +24,7 @@
 #define NODE_EXECSRV_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct http_conn;
@@ -49,5 +50,12 @@ typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const
  * the container does or the client goes (the container is never stopped by it). */
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
+
+/* For the fuzz target (tests/fuzz/fuzz_execsess.c): runs p[0..n) through a session's
+ * parsing of client bytes (WebSocket frames and channel messages, or SPDY frames, SYN
+ * header blocks and resize JSON) without a connection or a command: what the session
+ * would send goes nowhere. Returns 0, or -1 where the session would end (close, GOAWAY,
+ * a protocol error). */
+int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n);
 
 #endif
