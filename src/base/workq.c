@@ -113,6 +113,15 @@ static void write_hist(struct buf *b, const char *metric, const char *name, cons
 	    metric, name, h->count, metric, name, h->sum, metric, name, h->count);
 }
 
+/* A gauge of how long each queue's worker has been on its current key (mu held). */
+static void write_busy(struct buf *b, const char *metric, const char *help, int64_t now)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", metric, help, metric);
+	for (size_t i = 0; i < ntab; i++)
+		buf_printf(b, "%s{name=\"%s\"} %.9f\n", metric, tab[i].name,
+			   tab[i].busy_since ? (double)(now - tab[i].busy_since) / 1e9 : 0.0);
+}
+
 void workq_metrics_write(struct buf *b)
 {
 	int64_t now = workq_now_ns();
@@ -141,19 +150,12 @@ void workq_metrics_write(struct buf *b)
 		      "# TYPE workqueue_retries_total counter\n");
 	for (size_t i = 0; i < ntab; i++)
 		buf_printf(b, "workqueue_retries_total{name=\"%s\"} %llu\n", tab[i].name, tab[i].retries);
-	buf_printf(
-	    b, "# HELP workqueue_unfinished_work_seconds How many seconds of work has been done that is in "
-	       "progress and hasn't been observed by work_duration.\n"
-	       "# TYPE workqueue_unfinished_work_seconds gauge\n");
-	for (size_t i = 0; i < ntab; i++)
-		buf_printf(b, "workqueue_unfinished_work_seconds{name=\"%s\"} %.9f\n", tab[i].name,
-			   tab[i].busy_since ? (double)(now - tab[i].busy_since) / 1e9 : 0.0);
-	buf_printf(
-	    b, "# HELP workqueue_longest_running_processor_seconds How many seconds has the longest running "
-	       "processor for workqueue been running.\n"
-	       "# TYPE workqueue_longest_running_processor_seconds gauge\n");
-	for (size_t i = 0; i < ntab; i++)
-		buf_printf(b, "workqueue_longest_running_processor_seconds{name=\"%s\"} %.9f\n", tab[i].name,
-			   tab[i].busy_since ? (double)(now - tab[i].busy_since) / 1e9 : 0.0);
+	/* One worker per queue: the work in progress is also the longest running one. */
+	write_busy(b, "workqueue_unfinished_work_seconds",
+		   "How many seconds of work has been done that is in progress and hasn't been observed by "
+		   "work_duration.",
+		   now);
+	write_busy(b, "workqueue_longest_running_processor_seconds",
+		   "How many seconds has the longest running processor for workqueue been running.", now);
 	pthread_mutex_unlock(&mu);
 }

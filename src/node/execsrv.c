@@ -703,18 +703,33 @@ static const char *choose_protocol(const char *offered)
 	return NULL;
 }
 
+static void sess_bufs_init(struct sess *s)
+{
+	buf_init(&s->rx);
+	buf_init(&s->msg);
+	buf_init(&s->stdin_q);
+	buf_init(&s->resize_acc);
+	spdy_inflate_init(&s->zin);
+	spdy_deflate_init(&s->zout);
+}
+
+static void sess_bufs_fini(struct sess *s)
+{
+	buf_fini(&s->rx);
+	buf_fini(&s->msg);
+	buf_fini(&s->stdin_q);
+	buf_fini(&s->resize_acc);
+	spdy_inflate_fini(&s->zin);
+	spdy_deflate_fini(&s->zout);
+}
+
 int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n)
 {
 	struct sess s = {.tty = tty, .pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .resize_fd = -1,
 			 .v5 = v5, .spdy = spdy};
 	int rc = 0;
 
-	buf_init(&s.rx);
-	buf_init(&s.msg);
-	buf_init(&s.stdin_q);
-	buf_init(&s.resize_acc);
-	spdy_inflate_init(&s.zin);
-	spdy_deflate_init(&s.zout);
+	sess_bufs_init(&s);
 	/* In pieces, as reads return them: 1, 7, then 4096 bytes at a time. */
 	for (size_t off = 0, k = 0; off < n && rc == 0; k++) {
 		size_t step = k == 0 ? 1 : k == 1 ? 7 : 4096;
@@ -724,12 +739,7 @@ int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n)
 		off += step;
 		rc = on_client_bytes(&s) < 0 ? -1 : 0;
 	}
-	buf_fini(&s.rx);
-	buf_fini(&s.msg);
-	buf_fini(&s.stdin_q);
-	buf_fini(&s.resize_acc);
-	spdy_inflate_fini(&s.zin);
-	spdy_deflate_fini(&s.zout);
+	sess_bufs_fini(&s);
 	return rc;
 }
 
@@ -800,12 +810,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	free(head);
 	if (urc < 0)
 		goto out;
-	buf_init(&s.rx);
-	buf_init(&s.msg);
-	buf_init(&s.stdin_q);
-	buf_init(&s.resize_acc);
-	spdy_inflate_init(&s.zin);
-	spdy_deflate_init(&s.zout);
+	sess_bufs_init(&s);
 	char err[1024];
 	if (spdy && !spdy_streams(&s, want_in, want_out, want_err)) {
 		/* the client went or never opened its streams: nothing to say it on */
@@ -823,12 +828,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	close_fd(&s.out_fd);
 	close_fd(&s.err_fd);
 	close_fd(&s.resize_fd);
-	buf_fini(&s.rx);
-	buf_fini(&s.msg);
-	buf_fini(&s.stdin_q);
-	buf_fini(&s.resize_acc);
-	spdy_inflate_fini(&s.zin);
-	spdy_deflate_fini(&s.zout);
+	sess_bufs_fini(&s);
 out:
 	node_exec_ctx_fini(&x);
 	for (size_t i = 0; i < argc; i++)

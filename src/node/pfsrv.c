@@ -391,6 +391,24 @@ static bool offered(const char *list, const char *want)
 	return false;
 }
 
+static void pf_bufs_init(struct pf *s)
+{
+	buf_init(&s->rx);
+	buf_init(&s->spdy);
+	spdy_inflate_init(&s->zin);
+	spdy_deflate_init(&s->zout);
+	for (int i = 0; i < MAX_CONNS; i++)
+		s->conns[i].fd = -1;
+}
+
+static void pf_bufs_fini(struct pf *s)
+{
+	buf_fini(&s->rx);
+	buf_fini(&s->spdy);
+	spdy_inflate_fini(&s->zin);
+	spdy_deflate_fini(&s->zout);
+}
+
 int node_pf_feed(bool tunnel, const uint8_t *p, size_t n)
 {
 	struct pf *s = xcalloc(1, sizeof(*s));
@@ -398,12 +416,7 @@ int node_pf_feed(bool tunnel, const uint8_t *p, size_t n)
 
 	s->tunnel = tunnel;
 	s->netns_fd = s->self_ns = -1; /* a connection's socket fails (setns), as to a dead pod */
-	buf_init(&s->rx);
-	buf_init(&s->spdy);
-	spdy_inflate_init(&s->zin);
-	spdy_deflate_init(&s->zout);
-	for (int i = 0; i < MAX_CONNS; i++)
-		s->conns[i].fd = -1;
+	pf_bufs_init(s);
 	for (size_t off = 0, k = 0; off < n && rc == 0; k++) {
 		size_t step = k == 0 ? 1 : k == 1 ? 7 : 4096;
 		if (step > n - off)
@@ -421,10 +434,7 @@ int node_pf_feed(bool tunnel, const uint8_t *p, size_t n)
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (s->conns[i].used)
 			conn_close(&s->conns[i]);
-	buf_fini(&s->rx);
-	buf_fini(&s->spdy);
-	spdy_inflate_fini(&s->zin);
-	spdy_deflate_fini(&s->zout);
+	pf_bufs_fini(s);
 	free(s);
 	return rc;
 }
@@ -477,17 +487,9 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 	int urc = http_conn_upgrade(c, head, strlen(head));
 	free(head);
 	if (urc == 0) {
-		buf_init(&s->rx);
-		buf_init(&s->spdy);
-		spdy_inflate_init(&s->zin);
-		spdy_deflate_init(&s->zout);
-		for (int i = 0; i < MAX_CONNS; i++)
-			s->conns[i].fd = -1;
+		pf_bufs_init(s);
 		run(s);
-		buf_fini(&s->rx);
-		buf_fini(&s->spdy);
-		spdy_inflate_fini(&s->zin);
-		spdy_deflate_fini(&s->zout);
+		pf_bufs_fini(s);
 	}
 out:
 	if (s->netns_fd >= 0)

@@ -21,39 +21,9 @@
 #include "api/schema.h"
 #include "base/mem.h"
 #include "harness/t.h"
+#include "harness/tjson.h"
 
 #define NOW "2024-01-01T00:00:00Z"
-
-static json_t *Q(const char *s)
-{
-	char *d = xstrdup(s);
-	json_error_t e;
-	json_t *j;
-
-	for (char *c = d; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	j = json_loads(d, JSON_DECODE_ANY, &e);
-	if (!j)
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s: %s", e.text, d);
-	free(d);
-	return j;
-}
-
-static char *dump(const json_t *j)
-{
-	return json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-#define ASSERT_Q(j, want)                                                                                    \
-	do {                                                                                                 \
-		json_t *t_w = Q(want);                                                                       \
-		char *m_a = dump(j), *m_b = dump(t_w);                                                       \
-		ASSERT_STR_EQ(m_a, m_b);                                                                     \
-		free(m_a);                                                                                   \
-		free(m_b);                                                                                   \
-		json_decref(t_w);                                                                            \
-	} while (0)
 
 static const json_t *fields_of(const json_t *obj, const char *mgr)
 {
@@ -79,20 +49,21 @@ static const struct api_schema *schema_of(const char *api_version, const char *k
 TEST(apply_service_selector_is_atomic)
 {
 	const struct api_schema *s = schema_of("v1", "Service");
-	json_t *a1 = Q("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},"
-		       "'spec':{'selector':{'app':'a','tier':'b'},'ports':[{'port':80}]}}");
-	json_t *a2 =
-	    Q("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},'spec':{'selector':{'app':'z'}}}");
+	json_t *a1 = t_jq("{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},"
+			  "'spec':{'selector':{'app':'a','tier':'b'},'ports':[{'port':80}]}}");
+	json_t *a2 = t_jq(
+	    "{'apiVersion':'v1','kind':'Service','metadata':{'name':'s'},'spec':{'selector':{'app':'z'}}}");
 	json_t *live = NULL, *out = NULL, *conflicts = NULL;
 	char err[256] = "";
 
 	ASSERT_INT_EQ(
 	    api_server_side_apply(NULL, a1, s, "m1", "v1", NOW, false, &live, &conflicts, err, sizeof(err)),
 	    0);
-	ASSERT_Q(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:selector"), "{}");
-	ASSERT_Q(json_object_get(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:ports"),
-				 "k:{\"port\":80,\"protocol\":\"TCP\"}"),
-		 "{'.':{},'f:port':{}}");
+	ASSERT_JQ(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:selector"), "{}");
+	ASSERT_JQ(
+	    json_object_get(json_object_get(json_object_get(fields_of(live, "m1"), "f:spec"), "f:ports"),
+			    "k:{\"port\":80,\"protocol\":\"TCP\"}"),
+	    "{'.':{},'f:port':{}}");
 	/* Another manager's selector conflicts on the whole map, not key by key. */
 	ASSERT_INT_EQ(
 	    api_server_side_apply(live, a2, s, "m2", "v1", NOW, false, &out, &conflicts, err, sizeof(err)),
@@ -103,7 +74,7 @@ TEST(apply_service_selector_is_atomic)
 	/* Forced, it replaces it whole (a granular map would keep tier=b). */
 	ASSERT_INT_EQ(
 	    api_server_side_apply(live, a2, s, "m2", "v1", NOW, true, &out, &conflicts, err, sizeof(err)), 0);
-	ASSERT_Q(json_object_get(json_object_get(out, "spec"), "selector"), "{'app':'z'}");
+	ASSERT_JQ(json_object_get(json_object_get(out, "spec"), "selector"), "{'app':'z'}");
 	ASSERT(!json_object_get(json_object_get(fields_of(out, "m1"), "f:spec"), "f:selector"));
 	json_decref(out);
 	json_decref(conflicts);
@@ -115,12 +86,12 @@ TEST(apply_service_selector_is_atomic)
 TEST(apply_label_selector_and_owner_references_are_atomic)
 {
 	const struct api_schema *s = schema_of("apps/v1", "Deployment");
-	json_t *a =
-	    Q("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d',"
-	      "'ownerReferences':[{'apiVersion':'v1','kind':'X','name':'x','uid':'u1'}]},"
-	      "'spec':{'selector':{'matchLabels':{'app':'d'}},'template':{'metadata':{'labels':{'app':'d'}},"
-	      "'spec':{'containers':[{'name':'c','image':'i','ports':[{'containerPort':8080}]}],"
-	      "'nodeSelector':{'disk':'ssd'}}}}}");
+	json_t *a = t_jq(
+	    "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d',"
+	    "'ownerReferences':[{'apiVersion':'v1','kind':'X','name':'x','uid':'u1'}]},"
+	    "'spec':{'selector':{'matchLabels':{'app':'d'}},'template':{'metadata':{'labels':{'app':'d'}},"
+	    "'spec':{'containers':[{'name':'c','image':'i','ports':[{'containerPort':8080}]}],"
+	    "'nodeSelector':{'disk':'ssd'}}}}}");
 	json_t *out = NULL, *conflicts = NULL;
 	char err[256] = "";
 
@@ -128,12 +99,12 @@ TEST(apply_label_selector_and_owner_references_are_atomic)
 	    api_server_side_apply(NULL, a, s, "m", "apps/v1", NOW, false, &out, &conflicts, err, sizeof(err)),
 	    0);
 	const json_t *f = fields_of(out, "m");
-	ASSERT_Q(json_object_get(json_object_get(f, "f:spec"), "f:selector"), "{}");
-	ASSERT_Q(json_object_get(json_object_get(f, "f:metadata"), "f:ownerReferences"),
-		 "{'k:{\\'uid\\':\\'u1\\'}':{}}");
+	ASSERT_JQ(json_object_get(json_object_get(f, "f:spec"), "f:selector"), "{}");
+	ASSERT_JQ(json_object_get(json_object_get(f, "f:metadata"), "f:ownerReferences"),
+		  "{'k:{\\'uid\\':\\'u1\\'}':{}}");
 	const json_t *ps =
 	    json_object_get(json_object_get(json_object_get(f, "f:spec"), "f:template"), "f:spec");
-	ASSERT_Q(json_object_get(ps, "f:nodeSelector"), "{}");
+	ASSERT_JQ(json_object_get(ps, "f:nodeSelector"), "{}");
 	const json_t *c = json_object_get(json_object_get(ps, "f:containers"), "k:{\"name\":\"c\"}");
 	ASSERT(c != NULL);
 	ASSERT(json_object_get(json_object_get(c, "f:ports"),
@@ -171,19 +142,19 @@ TEST(openapi_has_kubernetes_list_map_types_and_enums)
 	json_t *p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "ports");
 
 	ASSERT_STR_EQ(json_string_value(json_object_get(p, "x-kubernetes-list-type")), "map");
-	ASSERT_Q(json_object_get(p, "x-kubernetes-list-map-keys"), "['port','protocol']");
+	ASSERT_JQ(json_object_get(p, "x-kubernetes-list-map-keys"), "['port','protocol']");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "selector");
 	ASSERT_STR_EQ(json_string_value(json_object_get(p, "x-kubernetes-map-type")), "atomic");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "externalIPs");
 	ASSERT_STR_EQ(json_string_value(json_object_get(p, "x-kubernetes-list-type")), "atomic");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "type");
-	ASSERT_Q(json_object_get(p, "enum"), "['ClusterIP','ExternalName','LoadBalancer','NodePort']");
+	ASSERT_JQ(json_object_get(p, "enum"), "['ClusterIP','ExternalName','LoadBalancer','NodePort']");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "ipFamilies");
-	ASSERT_Q(json_object_get(json_object_get(p, "items"), "enum"), "['IPv4','IPv6']");
+	ASSERT_JQ(json_object_get(json_object_get(p, "items"), "enum"), "['IPv4','IPv6']");
 	p = prop(doc, "io.k8s.api.core.v1.PodSpec", "containers");
-	ASSERT_Q(json_object_get(p, "x-kubernetes-list-map-keys"), "['name']");
+	ASSERT_JQ(json_object_get(p, "x-kubernetes-list-map-keys"), "['name']");
 	p = prop(doc, "io.k8s.api.core.v1.Container", "ports");
-	ASSERT_Q(json_object_get(p, "x-kubernetes-list-map-keys"), "['containerPort','protocol']");
+	ASSERT_JQ(json_object_get(p, "x-kubernetes-list-map-keys"), "['containerPort','protocol']");
 	p = prop(doc, "io.k8s.api.core.v1.PodStatus", "hostIPs");
 	ASSERT_STR_EQ(json_string_value(json_object_get(p, "x-kubernetes-list-type")), "atomic");
 	p = prop(doc, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers");
@@ -197,26 +168,27 @@ TEST(drop_empty_maps_and_lists_as_omitempty)
 {
 	const struct api_kind *svc = api_kind_by_gvk("v1", "Service");
 	const struct api_kind *pod = api_kind_by_gvk("v1", "Pod");
-	json_t *o =
-	    Q("{'metadata':{'name':'s','labels':{},'annotations':{},'finalizers':[]},"
-	      "'spec':{'externalIPs':[],'selector':{},'ports':[{'port':80}],'loadBalancerSourceRanges':[]}}");
+	json_t *o = t_jq(
+	    "{'metadata':{'name':'s','labels':{},'annotations':{},'finalizers':[]},"
+	    "'spec':{'externalIPs':[],'selector':{},'ports':[{'port':80}],'loadBalancerSourceRanges':[]}}");
 
 	api_drop_empty(svc->schema, o);
-	ASSERT_Q(o, "{'metadata':{'name':'s'},'spec':{'ports':[{'port':80}]}}");
+	ASSERT_JQ(o, "{'metadata':{'name':'s'},'spec':{'ports':[{'port':80}]}}");
 	json_decref(o);
-	o = Q("{'metadata':{'name':'p'},'spec':{'containers':[{'name':'c','env':[],'resources':{'limits':{}},"
-	      "'command':[]}],'volumes':[{'name':'v','emptyDir':{}}],'nodeSelector':{}}}");
+	o = t_jq(
+	    "{'metadata':{'name':'p'},'spec':{'containers':[{'name':'c','env':[],'resources':{'limits':{}},"
+	    "'command':[]}],'volumes':[{'name':'v','emptyDir':{}}],'nodeSelector':{}}}");
 	api_drop_empty(pod->schema, o);
-	ASSERT_Q(o, "{'metadata':{'name':'p'},'spec':{'containers':[{'name':'c','resources':{}}],"
-		    "'volumes':[{'name':'v','emptyDir':{}}]}}");
+	ASSERT_JQ(o, "{'metadata':{'name':'p'},'spec':{'containers':[{'name':'c','resources':{}}],"
+		     "'volumes':[{'name':'v','emptyDir':{}}]}}");
 	json_decref(o);
 	/* Lists without omitempty in Go stay. */
-	o = Q("{'spec':{'containers':[]}}");
+	o = t_jq("{'spec':{'containers':[]}}");
 	api_drop_empty(pod->schema, o);
-	ASSERT_Q(o, "{'spec':{'containers':[]}}");
+	ASSERT_JQ(o, "{'spec':{'containers':[]}}");
 	json_decref(o);
-	o = Q("{'addressType':'IPv4','endpoints':[],'ports':[]}");
+	o = t_jq("{'addressType':'IPv4','endpoints':[],'ports':[]}");
 	api_drop_empty(api_kind_by_gvk("discovery.k8s.io/v1", "EndpointSlice")->schema, o);
-	ASSERT_Q(o, "{'addressType':'IPv4','endpoints':[],'ports':[]}");
+	ASSERT_JQ(o, "{'addressType':'IPv4','endpoints':[],'ports':[]}");
 	json_decref(o);
 }
