@@ -738,11 +738,11 @@ static void tty_pump(const struct launch *l, pid_t c)
 	int pfd = (int)syscall(SYS_pidfd_open, c, 0);
 	char blk[8192], acc[64];
 	size_t acc_len = 0;
-	bool master_open = true;
+	bool master_open = true, stdin_open = true;
 	fcntl(l->tty_master, F_SETFL, fcntl(l->tty_master, F_GETFL) | O_NONBLOCK);
 	for (;;) {
 		struct pollfd pf[4] = {{.fd = master_open ? l->tty_master : -1, .events = POLLIN},
-				       {.fd = l->devnull, .events = POLLIN},
+				       {.fd = stdin_open ? l->devnull : -1, .events = POLLIN},
 				       {.fd = l->resize_fd, .events = POLLIN},
 				       {.fd = pfd, .events = POLLIN}};
 		if (poll(pf, 4, pfd < 0 ? 200 : -1) < 0 && errno != EINTR)
@@ -754,10 +754,25 @@ static void tty_pump(const struct launch *l, pid_t c)
 			else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 				master_open = false; /* EIO: no process holds the slave any more */
 		}
-		if (pf[1].revents & POLLIN) {
+		if (pf[1].revents) {
+			/* the stdin FIFO (held open read-write: no EOF), or /dev/null without
+			 * stdin: true (EOF at once: stop polling it) */
 			ssize_t r = read(l->devnull, blk, sizeof(blk));
-			if (r > 0 && master_open)
-				(void)!write(l->tty_master, blk, (size_t)r);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				stdin_open = false;
+			for (ssize_t off = 0; r > 0 && master_open && off < r;) {
+				ssize_t w = write(l->tty_master, blk + off, (size_t)(r - off));
+				if (w > 0) {
+					off += w;
+				} else if (w < 0 && errno == EAGAIN) {
+					/* the pty's input queue is full: wait for the program to read */
+					struct pollfd po = {.fd = l->tty_master, .events = POLLOUT};
+					if (poll(&po, 1, 1000) <= 0)
+						break;
+				} else if (!(w < 0 && errno == EINTR)) {
+					break;
+				}
+			}
 		}
 		if (pf[2].revents & POLLIN) {
 			ssize_t r = read(l->resize_fd, acc + acc_len, sizeof(acc) - 1 - acc_len);

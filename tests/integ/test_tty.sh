@@ -42,9 +42,21 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - {name: c, image: none, stdin: true, tty: true, command: [sh]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tty-3}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: none, tty: true, command: [sh, -c, 'tty; stty size; exec sleep 600']}
 Y
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
-check_ready "pods Ready" 30 sh-t tty-1 tty-2
+check_ready "pods Ready" 30 sh-t tty-1 tty-2 tty-3
+logs3() { kubectl logs tty-3 | tr -d '\r' | tr '\n' ' '; }
+if wait_for 20 sh -c "kubectl logs tty-3 | grep -q '^24 80'"; then ok "tty: true without stdin: a pty of 80x24, output in the log"; else
+	fail "tty: true without stdin: a pty of 80x24, output in the log" "$(logs3 2>&1)"; fi
 
 # drive NAME WANT_RC PATTERN STEPS... -- CMD...: runs CMD under ttydrive; passes when it
 # exits WANT_RC and the transcript matches PATTERN (extended regex, on one line).
