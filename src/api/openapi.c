@@ -210,9 +210,13 @@ static void add_list_type(json_t *p, const struct api_field *f)
 	}
 }
 
-static json_t *field_json(const struct api_field *f, struct walk *w, int depth)
+/* f of schema owner: Kubernetes' description when there is one, else the table's. */
+static json_t *field_json(const struct api_schema *owner, const struct api_field *f, struct walk *w, int depth)
 {
+	const char *desc = api__doc_find(owner->name, f->name);
 	json_t *p;
+	if (!desc)
+		desc = f->desc;
 	switch (f->type) {
 	case API_OBJECT:
 		add_schema(w, f->schema, depth + 1);
@@ -248,19 +252,19 @@ static json_t *field_json(const struct api_field *f, struct walk *w, int depth)
 	}
 	if ((f->type == API_MAP_STRING || f->type == API_MAP_ANY) && (f->flags & API_F_ATOMIC))
 		json_object_set_new(p, "x-kubernetes-map-type", json_string("atomic"));
-	if (f->desc && f->enums) {
+	if (desc && f->enums) {
 		/* As openapi-gen writes a +enum field's description (without the values' own
 		 * comments): kubectl before 1.30 prints no ENUM: section, so this is where its
 		 * explain shows them. */
 		struct buf b;
 		buf_init(&b);
-		buf_printf(&b, "%s\n\nPossible enum values:", f->desc);
+		buf_printf(&b, "%s\n\nPossible enum values:", desc);
 		for (size_t i = 0; f->enums[i]; i++)
 			buf_printf(&b, "\n - `\"%s\"`", f->enums[i]);
 		json_object_set_new(p, "description", json_stringn(b.data, b.len));
 		buf_fini(&b);
-	} else if (f->desc) {
-		json_object_set_new(p, "description", json_string(f->desc));
+	} else if (desc) {
+		json_object_set_new(p, "description", json_string(desc));
 	}
 	return p;
 }
@@ -276,7 +280,7 @@ static void add_properties(const struct api_schema *s, json_t *props, json_t *re
 			add_properties(f->schema, props, req, w, depth + 1);
 			continue;
 		}
-		json_object_set_new(props, f->name, field_json(f, w, depth));
+		json_object_set_new(props, f->name, field_json(s, f, w, depth));
 		if (f->flags & API_F_REQUIRED)
 			json_array_append_new(req, json_string(f->name));
 	}
@@ -286,7 +290,8 @@ static void add_schema(struct walk *w, const struct api_schema *s, int depth)
 {
 	if (!s || depth > MAX_SCHEMA_DEPTH || json_object_get(w->schemas, s->name))
 		return;
-	json_t *obj = json_pack("{s:s,s:s}", "description", s->desc ? s->desc : "", "type", "object");
+	const char *desc = api__doc_find(s->name, "");
+	json_t *obj = json_pack("{s:s,s:s}", "description", desc ? desc : s->desc ? s->desc : "", "type", "object");
 	/* Reserve the name before descending, so a schema that refers to itself stops here. */
 	json_object_set(w->schemas, s->name, obj);
 	json_t *props = json_object(), *req = json_array();

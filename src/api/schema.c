@@ -6,6 +6,7 @@
  */
 #include "api/schema.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/schema_defs.h"
@@ -232,4 +233,22 @@ static void drop_empty(const struct api_schema *s, json_t *obj, int depth)
 void api_drop_empty(const struct api_schema *s, json_t *obj)
 {
 	drop_empty(s, obj, 0);
+}
+
+static int doc_cmp(const void *key, const void *elem)
+{
+	const struct api__doc *k = key, *e = elem;
+	int c = strcmp(k->schema, e->schema);
+	return c ? c : strcmp(k->field, e->field);
+}
+
+const char *api__doc_find(const char *schema, const char *field)
+{
+	struct api__doc key = {schema, field, NULL};
+	const struct api__doc *d;
+
+	if (!schema || !field || !api__ndocs)
+		return NULL;
+	d = bsearch(&key, api__docs, api__ndocs, sizeof(api__docs[0]), doc_cmp);
+	return d ? d->desc : NULL;
 }

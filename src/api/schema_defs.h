@@ -63,6 +63,17 @@ extern const struct api_schema api__schema_endpoint_slice;
 extern const struct api_schema api__schema_ingress;
 extern const struct api_schema api__schema_ingress_class;
 
+/* Kubernetes' own descriptions of the tables' types (field "") and fields, generated from
+ * k8s.io/api by scripts/gen_schema_docs.py (schema_docs.c), sorted by schema then field. */
+struct api__doc {
+	const char *schema, *field, *desc;
+};
+extern const struct api__doc api__docs[];
+extern const size_t api__ndocs;
+/* The description of field ("" for the type itself) of the OpenAPI schema named schema, or
+ * NULL when Kubernetes has none (api/openapi.c then uses the table's). */
+const char *api__doc_find(const char *schema, const char *field);
+
 /* Table-writing macros. Arguments: JSON name, [sub-schema, [merge key,]] protobuf number,
  * flags, description. */
 #define API__N(a) (sizeof(a) / sizeof((a)[0]))

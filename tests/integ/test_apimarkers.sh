@@ -10,7 +10,8 @@
 #   - a pod no node fits: PodScheduled=False, reason Unschedulable, kube-scheduler's
 #     message, a Warning FailedScheduling event from default-scheduler; bound once a node
 #     fits;
-#   - `kubectl explain` lists enum values (ENUM:) from /openapi/v3;
+#   - `kubectl explain` lists enum values (ENUM:) from /openapi/v3, with Kubernetes' own
+#     field descriptions (src/api/schema_docs.c);
 #   - /metrics has the controller managers' workqueue_* metrics (client-go's names).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
@@ -99,6 +100,8 @@ expect_out "one event per distinct reason, not one per pass" '^[23]$' echo "$n_e
 explain() { "$@" | tr '\n' ' '; }
 expect_out "explain: enum values of Service spec.type" 'ENUM:[[:space:]]+ClusterIP[[:space:]]+ExternalName[[:space:]]+LoadBalancer[[:space:]]+NodePort' explain kubectl explain service.spec.type
 expect_out "explain: enum values of a container's imagePullPolicy" 'ENUM:[[:space:]]+Always[[:space:]]+IfNotPresent[[:space:]]+Never' explain kubectl explain pod.spec.containers.imagePullPolicy
+expect_out "explain: Kubernetes' full description, not a shortened one" 'published as a set of endpoints rather than a virtual IP.*"ExternalName" aliases this service' explain kubectl explain service.spec.type
+expect_out "explain: a type's description too" 'DeploymentSpec is the specification of the desired behavior of the[[:space:]]+Deployment' explain kubectl explain deployment.spec
 expect_out "explain (kubectl 1.30): ENUM: section" 'ENUM:[[:space:]]+ClientIP[[:space:]]+None' explain "$KDIR/kubectl.1.30" explain service.spec.sessionAffinity
 expect_out "explain (kubectl 1.27, no ENUM: section): the values in the description" 'Possible enum values:[[:space:]]+- `"ClientIP"`[[:space:]]+- `"None"`' explain "$KDIR/kubectl.1.27" explain service.spec.sessionAffinity
 expect_out "openapi v3: list-map keys and map type" '"x-kubernetes-list-map-keys":\["port","protocol"\].*' kubectl get --raw /openapi/v3/api/v1

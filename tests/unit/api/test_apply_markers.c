@@ -149,6 +149,11 @@ TEST(openapi_has_kubernetes_list_map_types_and_enums)
 	ASSERT_STR_EQ(json_string_value(json_object_get(p, "x-kubernetes-list-type")), "atomic");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "type");
 	ASSERT_JQ(json_object_get(p, "enum"), "['ClusterIP','ExternalName','LoadBalancer','NodePort']");
+	/* Kubernetes' description (schema_docs.c), then the values as openapi-gen lists them. */
+	ASSERT_STR_CONTAINS(json_string_value(json_object_get(p, "description")),
+			    "\"ExternalName\" aliases this service to the specified externalName.");
+	ASSERT_STR_CONTAINS(json_string_value(json_object_get(p, "description")),
+			    "\n\nPossible enum values:\n - `\"ClusterIP\"`\n - `\"ExternalName\"`");
 	p = prop(doc, "io.k8s.api.core.v1.ServiceSpec", "ipFamilies");
 	ASSERT_JQ(json_object_get(json_object_get(p, "items"), "enum"), "['IPv4','IPv6']");
 	p = prop(doc, "io.k8s.api.core.v1.PodSpec", "containers");
