@@ -13,45 +13,17 @@ cd "$(dirname "$0")/../.." || exit 1
 DRIVE=tests/integ/ttydrive.py
 P='[#$] '
 
-cat >"$T_DIR/pods.yaml" <<'Y'
-apiVersion: v1
-kind: Pod
-metadata: {name: sh-t}
-spec:
-  nodeName: n2
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: c, image: none, command: [sleep, '600']}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: tty-1}
-spec:
-  nodeName: n2
-  restartPolicy: Never
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: c, image: none, stdin: true, tty: true, command: [sh]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: tty-2}
-spec:
-  nodeName: n1
-  restartPolicy: Never
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: c, image: none, stdin: true, tty: true, command: [sh]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: tty-3}
-spec:
-  nodeName: n2
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: c, image: none, tty: true, command: [sh, -c, 'tty; stty size; exec sleep 600']}
-Y
+# pod NAME NODE RESTART CONTAINER: a Pod manifest, then "---".
+pod() {
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  nodeName: %s\n  restartPolicy: %s\n' "$1" "$2" "$3"
+	printf '  terminationGracePeriodSeconds: 1\n  containers:\n  - %s\n---\n' "$4"
+}
+{
+	pod sh-t n2 Always "{name: c, image: none, command: [sleep, '600']}"
+	pod tty-1 n2 Never '{name: c, image: none, stdin: true, tty: true, command: [sh]}'
+	pod tty-2 n1 Never '{name: c, image: none, stdin: true, tty: true, command: [sh]}'
+	pod tty-3 n2 Always "{name: c, image: none, tty: true, command: [sh, -c, 'tty; stty size; exec sleep 600']}"
+} >"$T_DIR/pods.yaml"
 check "pods applied" kubectl apply -f "$T_DIR/pods.yaml"
 check_ready "pods Ready" 30 sh-t tty-1 tty-2 tty-3
 logs3() { kubectl logs tty-3 | tr -d '\r' | tr '\n' ' '; }
