@@ -3,7 +3,8 @@
 # `kubectl run -it --rm`, each under a pty of its own driven by tests/integ/ttydrive.py
 # as a person would type (kubectl puts that terminal in raw mode and passes keys through).
 # Checked: the remote side is a real terminal (tty), it starts at the client's size and
-# follows a resize (stty size), Ctrl-C reaches the foreground command (exit 130), the
+# follows a resize (stty size), Ctrl-C reaches the foreground command (exit 130; sent once
+# the command has printed, so it is in the terminal's foreground group), the
 # exit code comes back; with the default kubectl (WebSocket) and 1.29 (SPDY). A
 # tty: true container runs on a pty its shim holds (node/runtime.c), so an attach sees
 # the same terminal, echo included, and resizes it.
@@ -46,7 +47,8 @@ for v in default 1.29; do
 	drive "exec -it ($v): a terminal at the client's size, resized, Ctrl-C, exit code 7" 7 'pts/[0-9]+ .*33 101 .*40 120 .*rc=130' \
 		33x101 "expect=$P" 'send=tty\r' 'expect=/dev/pts/' "expect=$P" 'send=stty size\r' 'expect=33 101' \
 		'resize=40x120' "expect=$P" 'send=stty size\r' 'expect=40 120' "expect=$P" \
-		'send=sleep 100\r' 'send=\x03' "expect=$P" 'send=echo rc=$?\r' 'expect=rc=130' 'send=exit 7\r' \
+		'send=sh -c "echo fg-$((6*7)); exec sleep 100"\r' 'expect=fg-42' 'send=\x03' "expect=$P" \
+		'send=echo rc=$?\r' 'expect=rc=130' 'send=exit 7\r' \
 		-- "$K" exec -it sh-t -- sh
 done
 
