@@ -7,12 +7,18 @@
  *
  * Types come from api/schema.h. A list of objects with a merge key is an associative list
  * ("k:"); a primitive list with API_F_SET is a set ("v:"); any other list is atomic (owned
- * and replaced whole). Map fields (labels) are granular; fields the schema does not know
- * (API_ANY) are treated as granular objects with atomic lists. The key of a list item is
- * the schema's merge key plus "protocol" when the element has one, and "protocol":"TCP"
- * when the merge key is port or containerPort and the element has none: kube-apiserver's
- * list-map keys for Service and container ports are port+protocol with protocol defaulted,
- * so applied manifests that omit protocol still match the defaulted live items.
+ * and replaced whole), and so is one flagged API_F_ATOMIC (+listType=atomic upstream
+ * though its patch strategy merges, PodStatus.hostIPs). Map fields (labels) are granular
+ * unless flagged API_F_ATOMIC (+mapType=atomic: Service and ReplicationController
+ * spec.selector, PodSpec.nodeSelector), and structs are granular unless their type is
+ * +structType=atomic (api_schema_atomic: LabelSelector, OwnerReference, ...): an atomic
+ * value is one leaf of the field set, so one manager owns it and an apply replaces it
+ * whole. Fields the schema does not know (API_ANY) are treated as granular objects with
+ * atomic lists. The key of a list item is api_list_map_keys(): the merge key plus
+ * "protocol" for port lists, with "protocol":"TCP" when the element has none
+ * (kube-apiserver's list-map keys for Service and container ports are port+protocol with
+ * protocol defaulted, so applied manifests that omit protocol still match the defaulted
+ * live items), plus "whenUnsatisfiable" for topologySpreadConstraints.
  *
  * Merge keys may repeat (Node status.addresses: an InternalIP per family; env vars of one
  * name; container ports of one port+protocol). As structured-merge-diff does since
@@ -66,18 +72,20 @@ static struct ty ty_of_field(const struct api_field *f)
 		return t;
 	switch (f->type) {
 	case API_OBJECT:
-		t.kind = f->schema ? K_STRUCT : K_UNKNOWN;
+		t.kind = !f->schema ? K_UNKNOWN : api_schema_atomic(f->schema) ? K_ATOMIC : K_STRUCT;
 		t.schema = f->schema;
 		break;
 	case API_MAP_STRING:
-		t.kind = K_MAP;
+		t.kind = f->flags & API_F_ATOMIC ? K_ATOMIC : K_MAP;
 		break;
 	case API_MAP_ANY:
-		t.kind = K_MAP;
+		t.kind = f->flags & API_F_ATOMIC ? K_ATOMIC : K_MAP;
 		t.schema = f->schema;
 		break;
 	case API_ARRAY:
-		if (f->elem == API_OBJECT && f->merge_key && !(f->flags & API_F_REPLACE)) {
+		if (f->flags & API_F_ATOMIC)
+			t.kind = K_ATOMIC;
+		else if (f->elem == API_OBJECT && f->merge_key && !(f->flags & API_F_REPLACE)) {
 			t.kind = K_LIST_MAP;
 			t.schema = f->schema;
 			t.merge_key = f->merge_key;
@@ -104,15 +112,17 @@ static struct ty ty_child(const struct ty *t, const char *key)
 	if (t->kind == K_STRUCT)
 		return ty_of_field(api_schema_field(t->schema, key));
 	if (t->kind == K_MAP && t->schema) {
-		u.kind = K_STRUCT;
+		u.kind = api_schema_atomic(t->schema) ? K_ATOMIC : K_STRUCT;
 		u.schema = t->schema;
 	}
 	return u;
 }
 
+/* The type of an item of a list: an item of an atomic struct type (OwnerReference) is
+ * one value, owned as its "k:" element alone. */
 static struct ty ty_elem(const struct ty *t)
 {
-	struct ty u = {t->schema ? K_STRUCT : K_UNKNOWN, t->schema, NULL};
+	struct ty u = {!t->schema ? K_UNKNOWN : api_schema_atomic(t->schema) ? K_ATOMIC : K_STRUCT, t->schema, NULL};
 	return u;
 }
 
@@ -301,22 +311,25 @@ static void set_union(json_t *a, const json_t *b)
 
 /* ---- list item keys ---- */
 
-/* The "k:{...}" element of an associative list item, or NULL when it lacks its key. */
+/* The "k:{...}" element of an associative list item, or NULL when it lacks its key. The
+ * keys are api_list_map_keys(); a port list's protocol defaults to TCP. */
 static char *item_key(const json_t *item, const struct ty *t)
 {
-	json_t *k, *mv, *proto;
+	const char *keys[3];
+	size_t nkeys = api_list_map_keys(t->merge_key, keys);
+	json_t *k, *mv;
 	char *s, *r;
 
 	if (!json_is_object(item) || !(mv = json_object_get(item, t->merge_key)))
 		return NULL;
 	k = json_object();
 	json_object_set(k, t->merge_key, mv);
-	proto = json_object_get(item, "protocol");
-	if (strcmp(t->merge_key, "protocol") != 0) {
-		if (proto)
-			json_object_set(k, "protocol", proto);
-		else if (strcmp(t->merge_key, "port") == 0 || strcmp(t->merge_key, "containerPort") == 0)
-			json_object_set_new(k, "protocol", json_string("TCP"));
+	for (size_t i = 1; i < nkeys; i++) {
+		json_t *v = json_object_get(item, keys[i]);
+		if (v)
+			json_object_set(k, keys[i], v);
+		else if (strcmp(keys[i], "protocol") == 0)
+			json_object_set_new(k, keys[i], json_string("TCP"));
 	}
 	s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
 	r = xasprintf("k:%s", s ? s : "{}");

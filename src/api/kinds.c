@@ -166,6 +166,7 @@ void api_default(const struct api_kind *k, json_t *obj)
 		if (name)
 			json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(name));
 	}
+	api_drop_empty(k->schema, obj);
 }
 
 /* ---- validation ---- */

@@ -19,7 +19,8 @@ void api_prepare_create(const struct api_kind *k, json_t *obj);
 /* For an update of the main resource: keeps old status (kinds with a status subresource).
  * For a status update (status == true): keeps old spec and takes only status. */
 void api_prepare_update(const struct api_kind *k, json_t *obj, const json_t *old, bool status);
-/* Fills defaults, as kube-apiserver's defaulters do. */
+/* Fills defaults, as kube-apiserver's defaulters do, then drops the empty maps and lists
+ * Kubernetes' JSON omits (api_drop_empty). */
 void api_default(const struct api_kind *k, json_t *obj);
 /* Validates obj (old is NULL on create); appends field errors. */
 void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e);

@@ -181,9 +181,42 @@ static json_t *elem_json(enum api_type t, const struct api_schema *s, unsigned f
 	return v;
 }
 
-static json_t *field_json(const struct api_field *f, struct walk *w, int depth)
+static json_t *enum_json(const char *const *values)
 {
+	json_t *a = json_array();
+	for (size_t i = 0; values[i]; i++)
+		json_array_append_new(a, json_string(values[i]));
+	return a;
+}
+
+/* x-kubernetes-list-type (and list-map-keys) of a list field, as k8s.io/api's +listType
+ * markers give them: associative lists by their keys, sets, else atomic. */
+static void add_list_type(json_t *p, const struct api_field *f)
+{
+	const char *keys[3];
+	size_t n;
+
+	if (!(f->flags & API_F_ATOMIC) && f->elem == API_OBJECT && f->merge_key && !(f->flags & API_F_REPLACE)) {
+		json_t *a = json_array();
+		n = api_list_map_keys(f->merge_key, keys);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(keys[i]));
+		json_object_set_new(p, "x-kubernetes-list-map-keys", a);
+		json_object_set_new(p, "x-kubernetes-list-type", json_string("map"));
+	} else if (!(f->flags & API_F_ATOMIC) && f->elem != API_OBJECT && (f->flags & API_F_SET)) {
+		json_object_set_new(p, "x-kubernetes-list-type", json_string("set"));
+	} else {
+		json_object_set_new(p, "x-kubernetes-list-type", json_string("atomic"));
+	}
+}
+
+/* f of schema owner: Kubernetes' description when there is one, else the table's. */
+static json_t *field_json(const struct api_schema *owner, const struct api_field *f, struct walk *w, int depth)
+{
+	const char *desc = api__doc_find(owner->name, f->name);
 	json_t *p;
+	if (!desc)
+		desc = f->desc;
 	switch (f->type) {
 	case API_OBJECT:
 		add_schema(w, f->schema, depth + 1);
@@ -202,6 +235,9 @@ static json_t *field_json(const struct api_field *f, struct walk *w, int depth)
 		} else if (f->flags & API_F_SET) {
 			json_object_set_new(p, "x-kubernetes-patch-strategy", json_string("merge"));
 		}
+		add_list_type(p, f);
+		if (f->enums)
+			json_object_set_new(json_object_get(p, "items"), "enum", enum_json(f->enums));
 		break;
 	case API_MAP_ANY:
 		p = json_pack("{s:s,s:o}", "type", "object", "additionalProperties",
@@ -210,10 +246,26 @@ static json_t *field_json(const struct api_field *f, struct walk *w, int depth)
 		break;
 	default:
 		p = scalar_json(f->type, f->flags, w);
+		if (f->enums)
+			json_object_set_new(p, "enum", enum_json(f->enums));
 		break;
 	}
-	if (f->desc)
-		json_object_set_new(p, "description", json_string(f->desc));
+	if ((f->type == API_MAP_STRING || f->type == API_MAP_ANY) && (f->flags & API_F_ATOMIC))
+		json_object_set_new(p, "x-kubernetes-map-type", json_string("atomic"));
+	if (desc && f->enums) {
+		/* As openapi-gen writes a +enum field's description (without the values' own
+		 * comments): kubectl before 1.30 prints no ENUM: section, so this is where its
+		 * explain shows them. */
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s\n\nPossible enum values:", desc);
+		for (size_t i = 0; f->enums[i]; i++)
+			buf_printf(&b, "\n - `\"%s\"`", f->enums[i]);
+		json_object_set_new(p, "description", json_stringn(b.data, b.len));
+		buf_fini(&b);
+	} else if (desc) {
+		json_object_set_new(p, "description", json_string(desc));
+	}
 	return p;
 }
 
@@ -228,7 +280,7 @@ static void add_properties(const struct api_schema *s, json_t *props, json_t *re
 			add_properties(f->schema, props, req, w, depth + 1);
 			continue;
 		}
-		json_object_set_new(props, f->name, field_json(f, w, depth));
+		json_object_set_new(props, f->name, field_json(s, f, w, depth));
 		if (f->flags & API_F_REQUIRED)
 			json_array_append_new(req, json_string(f->name));
 	}
@@ -238,12 +290,15 @@ static void add_schema(struct walk *w, const struct api_schema *s, int depth)
 {
 	if (!s || depth > MAX_SCHEMA_DEPTH || json_object_get(w->schemas, s->name))
 		return;
-	json_t *obj = json_pack("{s:s,s:s}", "description", s->desc ? s->desc : "", "type", "object");
+	const char *desc = api__doc_find(s->name, "");
+	json_t *obj = json_pack("{s:s,s:s}", "description", desc ? desc : s->desc ? s->desc : "", "type", "object");
 	/* Reserve the name before descending, so a schema that refers to itself stops here. */
 	json_object_set(w->schemas, s->name, obj);
 	json_t *props = json_object(), *req = json_array();
 	add_properties(s, props, req, w, depth);
 	json_object_set_new(obj, "properties", props);
+	if (api_schema_atomic(s))
+		json_object_set_new(obj, "x-kubernetes-map-type", json_string("atomic"));
 	if (json_array_size(req))
 		json_object_set(obj, "required", req);
 	json_decref(req);

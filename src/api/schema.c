@@ -6,6 +6,7 @@
  */
 #include "api/schema.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/schema_defs.h"
@@ -138,4 +139,119 @@ const struct api_field *api_schema_field(const struct api_schema *s, const char 
 		}
 	}
 	return NULL;
+}
+
+bool api_schema_atomic(const struct api_schema *s)
+{
+	/* +structType=atomic in k8s.io/api and apimachinery, of the types these tables have. */
+	static const char *const atomic[] = {
+	    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+	    "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
+	    "io.k8s.api.core.v1.ObjectReference",
+	    "io.k8s.api.core.v1.LocalObjectReference",
+	    "io.k8s.api.core.v1.TypedLocalObjectReference",
+	    "io.k8s.api.core.v1.EndpointAddress",
+	    "io.k8s.api.core.v1.EndpointPort",
+	    "io.k8s.api.core.v1.ObjectFieldSelector",
+	    "io.k8s.api.core.v1.ResourceFieldSelector",
+	    "io.k8s.api.core.v1.ConfigMapKeySelector",
+	    "io.k8s.api.core.v1.SecretKeySelector",
+	    "io.k8s.api.core.v1.FileKeySelector",
+	    "io.k8s.api.core.v1.NodeSelector",
+	    "io.k8s.api.core.v1.NodeSelectorTerm",
+	    "io.k8s.api.discovery.v1.EndpointPort",
+	    "io.k8s.api.networking.v1.ServiceBackendPort",
+	};
+	if (!s || !s->name)
+		return false;
+	for (size_t i = 0; i < API__N(atomic); i++)
+		if (strcmp(s->name, atomic[i]) == 0)
+			return true;
+	return false;
+}
+
+size_t api_list_map_keys(const char *merge_key, const char *keys[3])
+{
+	size_t n = 0;
+
+	if (!merge_key)
+		return 0;
+	keys[n++] = merge_key;
+	if (strcmp(merge_key, "port") == 0 || strcmp(merge_key, "containerPort") == 0)
+		keys[n++] = "protocol";
+	else if (strcmp(merge_key, "topologyKey") == 0)
+		keys[n++] = "whenUnsatisfiable";
+	return n;
+}
+
+/* Bound on nesting (the tables are a few levels deep; objects deeper than the schema
+ * are not walked below it anyway). */
+enum { DROP_EMPTY_MAX_DEPTH = 32 };
+
+static void drop_empty(const struct api_schema *s, json_t *obj, int depth)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	if (!s || !json_is_object(obj) || depth > DROP_EMPTY_MAX_DEPTH)
+		return;
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
+		const struct api_field *f = api_schema_field(s, key);
+		bool empty = false;
+		size_t i;
+		json_t *x;
+
+		if (!f)
+			continue;
+		switch (f->type) {
+		case API_OBJECT:
+			drop_empty(f->schema, v, depth + 1);
+			break;
+		case API_ARRAY:
+			if (!json_is_array(v))
+				break;
+			if (f->elem == API_OBJECT)
+				json_array_foreach(v, i, x) drop_empty(f->schema, x, depth + 1);
+			empty = json_array_size(v) == 0;
+			break;
+		case API_MAP_ANY:
+			if (f->schema && json_is_object(v)) {
+				const char *k2;
+				json_object_foreach(v, k2, x) drop_empty(f->schema, x, depth + 1);
+			}
+			/* fall through */
+		case API_MAP_STRING:
+			empty = json_is_object(v) && json_object_size(v) == 0;
+			break;
+		default:
+			break;
+		}
+		if (empty && !(f->flags & API_F_KEEP_EMPTY))
+			json_object_del(obj, key);
+	}
+}
+
+void api_drop_empty(const struct api_schema *s, json_t *obj)
+{
+	drop_empty(s, obj, 0);
+}
+
+static int doc_cmp(const void *key, const void *elem)
+{
+	const struct api__doc *k = key, *e = elem;
+	int c = strcmp(k->schema, e->schema);
+	return c ? c : strcmp(k->field, e->field);
+}
+
+const char *api__doc_find(const char *schema, const char *field)
+{
+	struct api__doc key = {schema, field, NULL};
+	const struct api__doc *d;
+
+	if (!schema || !field || !api__ndocs)
+		return NULL;
+	d = bsearch(&key, api__docs, api__ndocs, sizeof(api__docs[0]), doc_cmp);
+	return d ? d->desc : NULL;
 }

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum api_type {
 	API_STRING,
 	API_INT,	    /* int32/int64 */
@@ -48,6 +50,10 @@ enum {
 				     * shortcut: the schema is still complete (see api/openapi.c) */
 	API_F_BYTES = 1 << 9,	    /* API_MAP_STRING of []byte values: base64 strings in JSON, raw
 				     * bytes in protobuf (Secret.data, ConfigMap.binaryData) */
+	API_F_KEEP_EMPTY = 1 << 10, /* a list Go's JSON tag has without omitempty (PodSpec.containers,
+				     * EndpointSlice.endpoints): an empty one is kept, not dropped */
+	API_F_ATOMIC = 1 << 11,	    /* +mapType=atomic / +listType=atomic where the patch strategy
+				     * alone would merge: server-side apply owns and replaces it whole */
 };
 
 /* An API_F_INLINE field (e.g. IngressRule's "ingressRuleValue", Probe's "handler",
@@ -66,6 +72,9 @@ struct api_field {
 	unsigned proto;			 /* protobuf field number, 0 = not in protobuf */
 	unsigned flags;
 	const char *desc;
+	const char *const *enums; /* API_STRING (or array of strings) of a +enum Go type: its
+				   * values, NULL-terminated, for OpenAPI's "enum" (kubectl
+				   * explain's ENUM:); NULL = any string */
 };
 
 struct api_schema {
@@ -104,6 +113,24 @@ const char *api_kind_api_version(const struct api_kind *k);
  * (API_F_INLINE) sub-schemas; NULL when the schema has no such field. Never returns an
  * inline field itself. */
 const struct api_field *api_schema_field(const struct api_schema *s, const char *name);
+
+/* True for the types k8s.io/api marks +structType=atomic (LabelSelector, OwnerReference,
+ * ObjectReference, ...): server-side apply owns and replaces such a value whole, and the
+ * OpenAPI documents mark it x-kubernetes-map-type: atomic. */
+bool api_schema_atomic(const struct api_schema *s);
+
+/* The x-kubernetes-list-map-keys of an associative list whose patch merge key is
+ * merge_key: the merge key, then "protocol" for port lists (port, containerPort) and
+ * "whenUnsatisfiable" for topologySpreadConstraints, as k8s.io/api's +listMapKey markers
+ * say. Fills keys (at least 3 slots, static strings) and returns how many. */
+size_t api_list_map_keys(const char *merge_key, const char *keys[3]);
+
+/* Drops the empty maps and lists of obj (of schema s) that Go's omitempty leaves out of
+ * Kubernetes' JSON: an object written with `labels: {}` or `externalIPs: []` is stored and
+ * returned without them, as kube-apiserver (which keeps protobuf, where empty is absent)
+ * returns it. Empty structs (`resources: {}`), fields without omitempty
+ * (API_F_KEEP_EMPTY) and values of API_ANY fields (`emptyDir: {}`) are kept. */
+void api_drop_empty(const struct api_schema *s, json_t *obj);
 
 /* Well-known schemas shared by kinds. */
 extern const struct api_schema api_schema_object_meta;

@@ -65,7 +65,7 @@ API__SCHEMA(static, namespace_condition, CORE "NamespaceCondition",
 
 API__SCHEMA(static, namespace_status, CORE "NamespaceStatus",
 	    "NamespaceStatus is information about the current status of a Namespace.",
-	    FSTR("phase", 1, 0, "Phase is the current lifecycle phase of the namespace."),
+	    FENUM("phase", API__ENUM("Active", "Terminating"), 1, 0, "Phase is the current lifecycle phase of the namespace."),
 	    FLIST("conditions", namespace_condition, "type", 2, 0,
 		  "Represents the latest available observations of a namespace's current state."));
 
@@ -82,7 +82,7 @@ API__SCHEMA(static, taint, CORE "Taint",
 	    "tolerate the Taint.",
 	    FSTR("key", 1, REQ, "Required. The taint key to be applied to a node."),
 	    FSTR("value", 2, 0, "The taint value corresponding to the taint key."),
-	    FSTR("effect", 3, REQ,
+	    FENUM("effect", API__ENUM("NoExecute", "NoSchedule", "PreferNoSchedule"), 3, REQ,
 		 "Required. The effect of the taint on pods that do not tolerate the taint. Valid "
 		 "effects are NoSchedule, PreferNoSchedule and NoExecute."),
 	    FTIME("timeAdded", 4, PTR, "TimeAdded represents the time at which the taint was added."));
@@ -169,7 +169,7 @@ API__SCHEMA(static, node_system_info, CORE "NodeSystemInfo",
 	    FOBJ("swap", node_swap_status, 11, PTR, "Swap Info reported by the node."));
 
 API__SCHEMA(static, container_image, CORE "ContainerImage", "Describe a container image",
-	    FSTRS("names", 1, 0, "Names by which this image is known."),
+	    FSTRS("names", 1, API_F_KEEP_EMPTY, "Names by which this image is known."),
 	    FINT("sizeBytes", 2, I64, "The size of the image in bytes."));
 
 API__SCHEMA(static, attached_volume, CORE "AttachedVolume",
@@ -220,7 +220,7 @@ API__SCHEMA(static, node_status, CORE "NodeStatus",
 	    FQMAP("allocatable", 2, 0,
 		  "Allocatable represents the resources of a node that are available for "
 		  "scheduling. Defaults to Capacity."),
-	    FSTR("phase", 3, 0,
+	    FENUM("phase", API__ENUM("Pending", "Running", "Terminated"), 3, 0,
 		 "NodePhase is the recently observed lifecycle phase of the node. The field is never "
 		 "populated, and now is deprecated."),
 	    FLIST("conditions", node_condition, "type", 4, 0,
@@ -258,7 +258,7 @@ API__SCHEMA(static, service_port, CORE "ServicePort", "ServicePort contains info
 		 "The name of this port within the service. This must be a DNS_LABEL. All ports "
 		 "within a ServiceSpec must have unique names. Optional if only one ServicePort is "
 		 "defined on this service."),
-	    FSTR("protocol", 2, 0,
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, 0,
 		 "The IP protocol for this port. Supports \"TCP\", \"UDP\", and \"SCTP\". Default "
 		 "is TCP."),
 	    FSTR("appProtocol", 6, PTR,
@@ -288,7 +288,7 @@ API__SCHEMA(static, session_affinity_config, CORE "SessionAffinityConfig",
 API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 	    "ServiceSpec describes the attributes that a user creates on a service.",
 	    FLIST("ports", service_port, "port", 1, 0, "The list of ports that are exposed by this service."),
-	    FMAP("selector", 2, 0,
+	    FMAP("selector", 2, API_F_ATOMIC,
 		 "Route service traffic to pods with label keys and values matching this selector. "
 		 "If empty or not present, the service is assumed to have an external process "
 		 "managing its endpoints, which Kubernetes will not modify."),
@@ -299,13 +299,13 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 		  "ClusterIPs is a list of IP addresses assigned to this service, and are usually "
 		  "assigned randomly. If this field is specified, clients must ensure that "
 		  "clusterIPs[0] and clusterIP have the same value."),
-	    FSTR("type", 4, 0,
+	    FENUM("type", API__ENUM("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"), 4, 0,
 		 "type determines how the Service is exposed. Defaults to ClusterIP. Valid options "
 		 "are ExternalName, ClusterIP, NodePort, and LoadBalancer."),
 	    FSTRS("externalIPs", 5, 0,
 		  "externalIPs is a list of IP addresses for which nodes in the cluster will also "
 		  "accept traffic for this service."),
-	    FSTR("sessionAffinity", 7, 0,
+	    FENUM("sessionAffinity", API__ENUM("ClientIP", "None"), 7, 0,
 		 "Supports \"ClientIP\" and \"None\". Used to maintain session affinity. Defaults to "
 		 "None."),
 	    FSTR("loadBalancerIP", 8, 0,
@@ -317,7 +317,7 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 	    FSTR("externalName", 10, 0,
 		 "externalName is the external reference that discovery mechanisms will return as "
 		 "an alias for this service (e.g. a DNS CNAME record)."),
-	    FSTR("externalTrafficPolicy", 11, 0,
+	    FENUM("externalTrafficPolicy", API__ENUM("Cluster", "Local"), 11, 0,
 		 "externalTrafficPolicy describes how nodes distribute service traffic they receive "
 		 "on one of the Service's \"externally-facing\" addresses (NodePorts, ExternalIPs, "
 		 "and LoadBalancer IPs)."),
@@ -328,9 +328,9 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 		  "this Service should disregard any indications of ready/not-ready."),
 	    FOBJ("sessionAffinityConfig", session_affinity_config, 14, PTR,
 		 "sessionAffinityConfig contains the configurations of session affinity."),
-	    FSTRS("ipFamilies", 19, 0,
+	    FENUMS("ipFamilies", API__ENUM("IPv4", "IPv6"), 19, 0,
 		  "IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service."),
-	    FSTR("ipFamilyPolicy", 17, PTR,
+	    FENUM("ipFamilyPolicy", API__ENUM("PreferDualStack", "RequireDualStack", "SingleStack"), 17, PTR,
 		 "IPFamilyPolicy represents the dual-stack-ness requested or required by this "
 		 "Service: SingleStack, PreferDualStack or RequireDualStack."),
 	    FBOOL("allocateLoadBalancerNodePorts", 20, PTR,
@@ -339,7 +339,7 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 	    FSTR("loadBalancerClass", 21, PTR,
 		 "loadBalancerClass is the class of the load balancer implementation this Service "
 		 "belongs to."),
-	    FSTR("internalTrafficPolicy", 22, PTR,
+	    FENUM("internalTrafficPolicy", API__ENUM("Cluster", "Local"), 22, PTR,
 		 "InternalTrafficPolicy describes how nodes distribute service traffic they receive "
 		 "on the ClusterIP."),
 	    FSTR("trafficDistribution", 23, PTR,
@@ -349,7 +349,7 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 API__SCHEMA(
     static, port_status, CORE "PortStatus", "PortStatus represents the error condition of a service port",
     FINT("port", 1, REQ, "Port is the port number of the service port of which status is recorded here"),
-    FSTR("protocol", 2, REQ, "Protocol is the protocol of the service port of which status is recorded here"),
+    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ, "Protocol is the protocol of the service port of which status is recorded here"),
     FSTR("error", 3, PTR, "Error is to record the problem with the service port"));
 
 API__SCHEMA(static, load_balancer_ingress, CORE "LoadBalancerIngress",
@@ -402,7 +402,7 @@ API__SCHEMA(static, endpoint_port, CORE "EndpointPort",
 		 "The name of this port. This must match the 'name' field in the corresponding "
 		 "ServicePort. Must be a DNS_LABEL. Optional only if one port is defined."),
 	    FINT("port", 2, REQ, "The port number of the endpoint."),
-	    FSTR("protocol", 3, 0,
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 3, 0,
 		 "The IP protocol for this port. Must be UDP, TCP, or SCTP. "
 		 "Default is TCP."),
 	    FSTR("appProtocol", 4, PTR, "The application protocol for this port."));
@@ -433,7 +433,7 @@ API__SCHEMA(static, container_port, CORE "ContainerPort",
 		 "the port that can be referred to by services."),
 	    FINT("hostPort", 2, 0, "Number of port to expose on the host."),
 	    FINT("containerPort", 3, REQ, "Number of port to expose on the pod's IP address."),
-	    FSTR("protocol", 4, 0,
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 4, 0,
 		 "Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "
 		 "\"TCP\"."),
 	    FSTR("hostIP", 5, 0, "What host IP to bind the external port to."));
@@ -547,7 +547,7 @@ API__SCHEMA(static, volume_mount, CORE "VolumeMount",
 		 "':'."),
 	    FSTR("subPath", 4, 0,
 		 "Path within the volume from which the container's volume should be mounted."),
-	    FSTR("mountPropagation", 5, PTR,
+	    FENUM("mountPropagation", API__ENUM("Bidirectional", "HostToContainer", "None"), 5, PTR,
 		 "mountPropagation determines how mounts are propagated from the host to container "
 		 "and the other way around."),
 	    FSTR("subPathExpr", 6, 0,
@@ -579,7 +579,7 @@ API__SCHEMA(static, http_get_action, CORE "HTTPGetAction",
 	    FSTR("host", 3, 0,
 		 "Host name to connect to, defaults to the pod IP. You probably want to set "
 		 "\"Host\" in httpHeaders instead."),
-	    FSTR("scheme", 4, 0, "Scheme to use for connecting to the host. Defaults to HTTP."),
+	    FENUM("scheme", API__ENUM("HTTP", "HTTPS"), 4, 0, "Scheme to use for connecting to the host. Defaults to HTTP."),
 	    FLIST("httpHeaders", http_header, NULL, 5, 0,
 		  "Custom headers to set in the request. HTTP allows repeated headers."));
 
@@ -766,10 +766,10 @@ API__SCHEMA(
     FSTR("terminationMessagePath", 13, 0,
 	 "Optional: Path at which the file to which the container's termination message "
 	 "will be written is mounted into the container's filesystem."),
-    FSTR("terminationMessagePolicy", 20, 0,
+    FENUM("terminationMessagePolicy", API__ENUM("FallbackToLogsOnError", "File"), 20, 0,
 	 "Indicate how the termination message should be populated: File or "
 	 "FallbackToLogsOnError."),
-    FSTR("imagePullPolicy", 14, 0, "Image pull policy. One of Always, Never, IfNotPresent."),
+    FENUM("imagePullPolicy", API__ENUM("Always", "IfNotPresent", "Never"), 14, 0, "Image pull policy. One of Always, Never, IfNotPresent."),
     FOBJ("securityContext", security_context, 15, PTR,
 	 "SecurityContext defines the security options the container should be run with."),
     FBOOL("stdin", 16, 0,
@@ -863,7 +863,7 @@ API__SCHEMA(static, node_selector_requirement, CORE "NodeSelectorRequirement",
 	    "A node selector requirement is a selector that contains values, a key, and an "
 	    "operator that relates the key and values.",
 	    FSTR("key", 1, REQ, "The label key that the selector applies to."),
-	    FSTR("operator", 2, REQ,
+	    FENUM("operator", API__ENUM("DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"), 2, REQ,
 		 "Represents a key's relationship to a set of values. Valid operators are In, "
 		 "NotIn, Exists, DoesNotExist. Gt, and Lt."),
 	    FSTRS("values", 3, 0, "An array of string values."));
@@ -996,11 +996,11 @@ API__SCHEMA(static, toleration, CORE "Toleration",
 	    FSTR("key", 1, 0,
 		 "Key is the taint key that the toleration applies to. Empty means match all taint "
 		 "keys."),
-	    FSTR("operator", 2, 0,
+	    FENUM("operator", API__ENUM("Equal", "Exists"), 2, 0,
 		 "Operator represents a key's relationship to the value. Valid operators are Exists "
 		 "and Equal. Defaults to Equal."),
 	    FSTR("value", 3, 0, "Value is the taint value the toleration matches to."),
-	    FSTR("effect", 4, 0,
+	    FENUM("effect", API__ENUM("NoExecute", "NoSchedule", "PreferNoSchedule"), 4, 0,
 		 "Effect indicates the taint effect to match. Empty means match all taint effects."),
 	    FINT("tolerationSeconds", 5, PTR | I64,
 		 "TolerationSeconds represents the period of time the toleration (which must be of "
@@ -1044,7 +1044,7 @@ API__SCHEMA(static, topology_spread_constraint, CORE "TopologySpreadConstraint",
 	    FSTR("topologyKey", 2, REQ,
 		 "TopologyKey is the key of node labels. Nodes that have a label with this key and "
 		 "identical values are considered to be in the same topology."),
-	    FSTR("whenUnsatisfiable", 3, REQ,
+	    FENUM("whenUnsatisfiable", API__ENUM("DoNotSchedule", "ScheduleAnyway"), 3, REQ,
 		 "WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the "
 		 "spread constraint: DoNotSchedule or ScheduleAnyway."),
 	    FOBJ("labelSelector", api__schema_label_selector, 4, PTR,
@@ -1091,12 +1091,12 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 	     .desc = "List of volumes that can be mounted by containers belonging to the pod."},
 	    FLIST("initContainers", container, "name", 20, 0,
 		  "List of initialization containers belonging to the pod."),
-	    FLIST("containers", container, "name", 2, REQ,
+	    FLIST("containers", container, "name", 2, REQ | API_F_KEEP_EMPTY,
 		  "List of containers belonging to the pod. There must be at least one container in "
 		  "a Pod."),
 	    FLIST("ephemeralContainers", ephemeral_container, "name", 34, 0,
 		  "List of ephemeral containers run in this pod."),
-	    FSTR("restartPolicy", 3, 0,
+	    FENUM("restartPolicy", API__ENUM("Always", "Never", "OnFailure"), 3, 0,
 		 "Restart policy for all containers within the pod. One of Always, OnFailure, Never. "
 		 "Default to Always."),
 	    FINT("terminationGracePeriodSeconds", 4, PTR | I64,
@@ -1106,10 +1106,10 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 		 "Optional duration in seconds the pod may be active on the node relative to "
 		 "StartTime before the system will actively try to mark it failed and kill "
 		 "associated containers."),
-	    FSTR("dnsPolicy", 6, 0,
+	    FENUM("dnsPolicy", API__ENUM("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"), 6, 0,
 		 "Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are "
 		 "'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'."),
-	    FMAP("nodeSelector", 7, 0,
+	    FMAP("nodeSelector", 7, API_F_ATOMIC,
 		 "NodeSelector is a selector which must be true for the pod to fit on a node."),
 	    FSTR("serviceAccountName", 8, 0,
 		 "ServiceAccountName is the name of the ServiceAccount to use to run this pod."),
@@ -1156,7 +1156,7 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 		  "EnableServiceLinks indicates whether information about services should be "
 		  "injected into pod's environment variables, matching the syntax of Docker links. "
 		  "Optional: Defaults to true."),
-	    FSTR("preemptionPolicy", 31, PTR,
+	    FENUM("preemptionPolicy", API__ENUM("Never", "PreemptLowerPriority"), 31, PTR,
 		 "PreemptionPolicy is the Policy for preempting pods with lower priority."),
 	    FQMAP("overhead", 32, 0,
 		  "Overhead represents the resource overhead associated with running a pod for a "
@@ -1307,7 +1307,7 @@ API__SCHEMA(
     FINT("observedGeneration", 17, I64,
 	 "If set, this represents the .metadata.generation that the pod status was set "
 	 "based upon."),
-    FSTR("phase", 1, 0,
+    FENUM("phase", API__ENUM("Failed", "Pending", "Running", "Succeeded", "Unknown"), 1, 0,
 	 "The phase of a Pod is a simple, high-level summary of where the Pod is in its "
 	 "lifecycle: Pending, Running, Succeeded, Failed or Unknown."),
     FLIST("conditions", pod_condition, "type", 2, 0, "Current service state of pod."),
@@ -1324,7 +1324,7 @@ API__SCHEMA(
     FSTR("hostIP", 5, 0,
 	 "hostIP holds the IP address of the host to which the pod is assigned. Empty if "
 	 "the pod has not started yet."),
-    FLIST("hostIPs", host_ip, "ip", 16, 0, "hostIPs holds the IP addresses allocated to the host."),
+    FLIST("hostIPs", host_ip, "ip", 16, API_F_ATOMIC, "hostIPs holds the IP addresses allocated to the host."),
     FSTR("podIP", 6, 0,
 	 "podIP address allocated to the pod. Routable at least within the cluster. Empty "
 	 "if not yet allocated."),
@@ -1334,7 +1334,7 @@ API__SCHEMA(
     FTIME("startTime", 7, PTR, "RFC 3339 date and time at which the object was acknowledged by the Kubelet."),
     FLIST("initContainerStatuses", container_status, NULL, 10, 0, "Statuses of init containers in this pod."),
     FLIST("containerStatuses", container_status, NULL, 8, 0, "Statuses of containers in this pod."),
-    FSTR("qosClass", 9, 0,
+    FENUM("qosClass", API__ENUM("BestEffort", "Burstable", "Guaranteed"), 9, 0,
 	 "The Quality of Service (QOS) classification assigned to the pod based on resource "
 	 "requirements"),
     FLIST("ephemeralContainerStatuses", container_status, NULL, 13, 0,

@@ -66,6 +66,17 @@ extern const struct api_schema api__schema_ingress_class;
 /* coordination/v1 (schema_coord.c). */
 extern const struct api_schema api__schema_lease;
 
+/* Kubernetes' own descriptions of the tables' types (field "") and fields, generated from
+ * k8s.io/api by scripts/gen_schema_docs.py (schema_docs.c), sorted by schema then field. */
+struct api__doc {
+	const char *schema, *field, *desc;
+};
+extern const struct api__doc api__docs[];
+extern const size_t api__ndocs;
+/* The description of field ("" for the type itself) of the OpenAPI schema named schema, or
+ * NULL when Kubernetes has none (api/openapi.c then uses the table's). */
+const char *api__doc_find(const char *schema, const char *field);
+
 /* Table-writing macros. Arguments: JSON name, [sub-schema, [merge key,]] protobuf number,
  * flags, description. */
 #define API__N(a) (sizeof(a) / sizeof((a)[0]))
@@ -77,6 +88,17 @@ extern const struct api_schema api__schema_lease;
 #define FSTR(n, p, fl, d)                                                                                    \
 	{                                                                                                    \
 		.name = n, .type = API_STRING, .proto = p, .flags = fl, .desc = d                            \
+	}
+/* A string of a +enum type, e: API__ENUM("A", "B") in OpenAPI's (sorted) order. */
+#define API__ENUM(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define FENUM(n, e, p, fl, d)                                                                                \
+	{                                                                                                    \
+		.name = n, .type = API_STRING, .proto = p, .flags = fl, .desc = d, .enums = e                \
+	}
+#define FENUMS(n, e, p, fl, d)                                                                               \
+	{                                                                                                    \
+		.name = n, .type = API_ARRAY, .elem = API_STRING, .proto = p, .flags = fl, .desc = d,        \
+		.enums = e                                                                                   \
 	}
 #define FINT(n, p, fl, d)                                                                                    \
 	{                                                                                                    \

@@ -46,7 +46,7 @@ API__SCHEMA(static, endpoint_hints, DISC "EndpointHints",
 
 API__SCHEMA(static, endpoint, DISC "Endpoint",
 	    "Endpoint represents a single logical \"backend\" implementing a service.",
-	    FSTRS("addresses", 1, REQ,
+	    FSTRS("addresses", 1, REQ | API_F_KEEP_EMPTY,
 		  "addresses of this endpoint. For EndpointSlices of addressType \"IPv4\" or "
 		  "\"IPv6\", the values are IP addresses in canonical form. This must contain at "
 		  "least one address but no more than 100."),
@@ -72,7 +72,7 @@ API__SCHEMA(static, endpoint_port, DISC "EndpointPort",
 	    FSTR("name", 1, PTR,
 		 "name represents the name of this port. All ports in an EndpointSlice must have a "
 		 "unique name. Default is empty string."),
-	    FSTR("protocol", 2, PTR,
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, PTR,
 		 "protocol represents the IP protocol for this port. Must be UDP, TCP, or SCTP. "
 		 "Default is TCP."),
 	    FINT("port", 3, PTR,
@@ -84,13 +84,13 @@ API__SCHEMA(, api__schema_endpoint_slice, DISC "EndpointSlice",
 	    "EndpointSlice represents a set of service endpoints. Most EndpointSlices are created "
 	    "by the EndpointSlice controller to represent the Pods selected by Service objects.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FSTR("addressType", 4, REQ,
+	    FENUM("addressType", API__ENUM("FQDN", "IPv4", "IPv6"), 4, REQ,
 		 "addressType specifies the type of address carried by this EndpointSlice: IPv4, "
 		 "IPv6 or FQDN. This field is immutable after creation."),
-	    FLIST("endpoints", endpoint, NULL, 2, REQ,
+	    FLIST("endpoints", endpoint, NULL, 2, REQ | API_F_KEEP_EMPTY,
 		  "endpoints is a list of unique endpoints in this slice. Each slice may include a "
 		  "maximum of 1000 endpoints."),
-	    FLIST("ports", endpoint_port, NULL, 3, 0,
+	    FLIST("ports", endpoint_port, NULL, 3, API_F_KEEP_EMPTY,
 		  "ports specifies the list of network ports exposed by each endpoint in this slice."));
 
 /* ---- Ingress ---- */
@@ -137,7 +137,7 @@ API__SCHEMA(static, http_ingress_path, NET "HTTPIngressPath",
 	    FSTR("path", 1, 0,
 		 "path is matched against the path of an incoming request. Paths must begin with a "
 		 "'/' and must be present when using PathType with value \"Exact\" or \"Prefix\"."),
-	    FSTR("pathType", 3, REQ | PTR,
+	    FENUM("pathType", API__ENUM("Exact", "ImplementationSpecific", "Prefix"), 3, REQ | PTR,
 		 "pathType determines the interpretation of the path matching: Exact, Prefix or "
 		 "ImplementationSpecific."),
 	    FOBJ("backend", ingress_backend, 2, REQ,
@@ -146,7 +146,7 @@ API__SCHEMA(static, http_ingress_path, NET "HTTPIngressPath",
 
 API__SCHEMA(static, http_ingress_rule_value, NET "HTTPIngressRuleValue",
 	    "HTTPIngressRuleValue is a list of http selectors pointing to backends.",
-	    FLIST("paths", http_ingress_path, NULL, 1, REQ,
+	    FLIST("paths", http_ingress_path, NULL, 1, REQ | API_F_KEEP_EMPTY,
 		  "paths is a collection of paths that map requests to backends."));
 
 API__SCHEMA(static, ingress_rule_value, NET "IngressRuleValue",
@@ -179,7 +179,7 @@ API__SCHEMA(static, ingress_spec, NET "IngressSpec",
 API__SCHEMA(static, ingress_port_status, NET "IngressPortStatus",
 	    "IngressPortStatus represents the error condition of a service port",
 	    FINT("port", 1, REQ, "port is the port number of the ingress port."),
-	    FSTR("protocol", 2, REQ, "protocol is the protocol of the ingress port."),
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ, "protocol is the protocol of the ingress port."),
 	    FSTR("error", 3, PTR, "error is to record the problem with the service port"));
 
 API__SCHEMA(static, ingress_load_balancer_ingress, NET "IngressLoadBalancerIngress",

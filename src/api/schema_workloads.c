@@ -92,7 +92,7 @@ API__SCHEMA(static, rc_spec, CORE "ReplicationControllerSpec",
 		 "Replicas is the number of desired replicas. This is a pointer to distinguish between "
 		 "explicit zero and unspecified. Defaults to 1."),
 	    FINT("minReadySeconds", 4, 0, MIN_READY_DESC),
-	    FMAP("selector", 2, 0,
+	    FMAP("selector", 2, API_F_ATOMIC,
 		 "Selector is a label query over pods that should match the Replicas count. If Selector is "
 		 "empty, it is defaulted to the labels present on the Pod template."),
 	    FOBJ("template", api__schema_pod_template_spec, 3, PTR, TEMPLATE_DESC));
@@ -190,7 +190,7 @@ API__SCHEMA(static, rolling_update_deployment, APPS "RollingUpdateDeployment",
 
 API__SCHEMA(static, deployment_strategy, APPS "DeploymentStrategy",
 	    "DeploymentStrategy describes how to replace existing pods with new ones.",
-	    FSTR("type", 1, 0,
+	    FENUM("type", API__ENUM("Recreate", "RollingUpdate"), 1, 0,
 		 "Type of deployment. Can be \"Recreate\" or \"RollingUpdate\". Default is RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_deployment, 2, PTR,
 		 "Rolling update config params. Present only if DeploymentStrategyType = RollingUpdate."));
@@ -275,7 +275,7 @@ API__SCHEMA(static, rolling_update_sts, APPS "RollingUpdateStatefulSetStrategy",
 API__SCHEMA(static, sts_update_strategy, APPS "StatefulSetUpdateStrategy",
 	    "StatefulSetUpdateStrategy indicates the strategy that the StatefulSet controller will use to "
 	    "perform updates.",
-	    FSTR("type", 1, 0, "Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate."),
+	    FENUM("type", API__ENUM("OnDelete", "RollingUpdate"), 1, 0, "Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_sts, 2, PTR,
 		 "RollingUpdate is used to communicate parameters when Type is "
 		 "RollingUpdateStatefulSetStrategyType."));
@@ -321,7 +321,7 @@ API__SCHEMA(static, sts_spec, APPS "StatefulSetSpec", "A StatefulSetSpec is the 
 		 "Pods get DNS/hostnames that follow the pattern: "
 		 "pod-specific-string.serviceName.default.svc.cluster.local where \"pod-specific-string\" "
 		 "is managed by the StatefulSet controller."),
-	    FSTR("podManagementPolicy", 6, 0,
+	    FENUM("podManagementPolicy", API__ENUM("OrderedReady", "Parallel"), 6, 0,
 		 "podManagementPolicy controls how pods are created during initial scale up, when replacing "
 		 "pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are "
 		 "created in increasing order (pod-0, then pod-1, etc) and the controller will wait until "
@@ -410,7 +410,7 @@ API__SCHEMA(static, rolling_update_ds, APPS "RollingUpdateDaemonSet",
 
 API__SCHEMA(static, ds_update_strategy, APPS "DaemonSetUpdateStrategy",
 	    "DaemonSetUpdateStrategy is a struct used to control the update strategy for a DaemonSet.",
-	    FSTR("type", 1, 0,
+	    FENUM("type", API__ENUM("OnDelete", "RollingUpdate"), 1, 0,
 		 "Type of daemon set update. Can be \"RollingUpdate\" or \"OnDelete\". Default is "
 		 "RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_ds, 2, PTR,

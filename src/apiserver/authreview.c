@@ -1,6 +1,7 @@
 /* authreview.c - the self-review APIs kubectl's `auth whoami` and `auth can-i` ask:
  *
  *   POST /apis/authentication.k8s.io/v1/selfsubjectreviews        SelfSubjectReview
+ *        (and v1beta1, which kubectl 1.27's `auth whoami` posts to; kube serves it until 1.29)
  *   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews   SelfSubjectAccessReview
  *   POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews    SelfSubjectRulesReview
  *
@@ -58,10 +59,12 @@ static json_t *body_of(struct http_conn *c, const struct http_req *r, const char
 bool apiserver__auth_review(struct http_conn *c, struct http_req *r)
 {
 	static const char authn[] = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+	static const char authn_beta[] = "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews";
 	static const char ssar[] = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 	static const char ssrr[] = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews";
 	const char *p = r->path;
-	const char *kind = !strcmp(p, authn) ? "SelfSubjectReview"
+	bool beta = !strcmp(p, authn_beta);
+	const char *kind = !strcmp(p, authn) || beta ? "SelfSubjectReview"
 			   : !strcmp(p, ssar) ? "SelfSubjectAccessReview"
 			   : !strcmp(p, ssrr) ? "SelfSubjectRulesReview"
 					      : NULL;
@@ -74,7 +77,9 @@ bool apiserver__auth_review(struct http_conn *c, struct http_req *r)
 	json_t *b = body_of(c, r, kind);
 	if (!b)
 		return true;
-	const char *gv = !strcmp(kind, "SelfSubjectReview") ? "authentication.k8s.io/v1" : "authorization.k8s.io/v1";
+	const char *gv = beta				     ? "authentication.k8s.io/v1beta1"
+			 : !strcmp(kind, "SelfSubjectReview") ? "authentication.k8s.io/v1"
+							      : "authorization.k8s.io/v1";
 	json_t *o = json_pack("{s:s, s:s, s:{s:n}}", "kind", kind, "apiVersion", gv, "metadata", "creationTimestamp");
 	if (!strcmp(kind, "SelfSubjectReview")) {
 		json_object_set_new(o, "status", json_pack("{s:o}", "userInfo", user_info()));

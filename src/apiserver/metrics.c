@@ -11,6 +11,9 @@
  *   svcplane_store_commit_duration_seconds (histogram), svcplane_store_fsyncs_total,
  *   svcplane_store_transactions_total: the SQLite store's group commits (kube's
  *       etcd_request_duration_seconds has no match here: there is no etcd)
+ *   workqueue_* {name}: the controller managers' queues, with client-go's names
+ *       (base/workq.h; kube-controller-manager serves these on its own port, svcplane's
+ *       controllers run in this process)
  *
  * verb as kube names it: GET on a collection is LIST, ?watch=true is WATCH, an upgrade
  * (exec, attach, portforward) is CONNECT. Authenticated clients only (server.c sends 401
@@ -29,6 +32,7 @@
 #include "apiserver/internal.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/workq.h"
 #include "store/store.h"
 
 static const double buckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3,
@@ -174,6 +178,7 @@ void apiserver__metrics_serve(struct http_conn *c)
 		   "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
 		   "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n",
 		   sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns);
+	workq_metrics_write(&b);
 	http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", "", b.data, b.len);
 	buf_fini(&b);
 }

@@ -1374,7 +1374,11 @@ static void add_propagation_finalizer(struct rq *q, json_t *meta, const json_t *
 }
 
 /* Deletes one object read at kv. Returns 0 after answering (when q answers) or a code. */
-static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
+/* One attempt of delete_one. With retry, a write that lost its compare-and-swap to a
+ * concurrent one (a controller's status update) returns -EAGAIN without answering, so the
+ * caller reads the object again: kube-apiserver's delete without a resourceVersion
+ * precondition retries the same way (GuaranteedUpdate, etcd3's conditional delete). */
+static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool answer, bool retry)
 {
 	struct rq sub = *q;
 	sub.name = (char *)name;
@@ -1388,6 +1392,7 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 	}
 	const char *puid = api_str(opts, "preconditions.uid");
 	const char *prv = api_str(opts, "preconditions.resourceVersion");
+	retry = retry && !prv;
 	char cur[32];
 	snprintf(cur, sizeof(cur), "%lld", (long long)kv->mod_rev);
 	if ((puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")) || (prv && strcmp(prv, cur))) {
@@ -1431,6 +1436,11 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 				size_t failed;
 				rc = store_txn(q->as->store, &op, 1, &res, &rev, &failed);
 				free(val);
+				if (rc == -ESTALE && retry) {
+					store_kv_unref(res.kv);
+					rc = -EAGAIN;
+					goto out;
+				}
 				if (rc == 0) {
 					snprintf(cur, sizeof(cur), "%lld", (long long)rev);
 					json_object_set_new(meta, "resourceVersion", json_string(cur));
@@ -1448,6 +1458,10 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 		}
 	} else if (!q->dry_run) {
 		rc = delete_stored(q->as, key, kv->mod_rev);
+		if (rc == -ESTALE && retry) {
+			rc = -EAGAIN;
+			goto out;
+		}
 		if (answer) {
 			if (rc < 0)
 				apiserver__send_obj_error(q, rc, name);
@@ -1457,9 +1471,18 @@ static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
 	} else if (answer) {
 		apiserver__send_json(q, 200, json_incref(old));
 	}
+out:
 	free(key);
 	json_decref(old);
 	store_kv_unref(kv);
+	return rc;
+}
+
+static int delete_one(struct rq *q, const char *name, json_t *opts, bool answer)
+{
+	int rc;
+	for (int i = 0; (rc = delete_attempt(q, name, opts, answer, i < 16)) == -EAGAIN; i++)
+		;
 	return rc;
 }
 

@@ -43,6 +43,7 @@
 #include "base/cidr.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/workq.h"
 #include "base/mem.h"
 #include "client/informer.h"
 #include "controller/dnsep.h"
@@ -65,7 +66,8 @@ struct ctrl_manager {
 	char *lb_class;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts} */
+	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts, "a": workq_now_ns() when queued} */
+	struct workq_metrics *wq; /* workqueue_* metrics, name "endpoints" (base/workq.h) */
 	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
 	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
 	json_t *given;	 /* "<cidr|lb>/<what>" -> {uid, rv} of the write that gave it (see given_pending) */
@@ -91,8 +93,10 @@ static void enqueue(struct ctrl_manager *m, const char *key)
 	char t[64];
 	now_nano(t, sizeof(t));
 	pthread_mutex_lock(&m->mu);
-	if (!json_object_get(m->queue, key))
-		json_object_set_new(m->queue, key, json_pack("{s:s, s:i}", "t", t, "n", 0));
+	if (!json_object_get(m->queue, key)) {
+		json_object_set_new(m->queue, key, json_pack("{s:s, s:i, s:I}", "t", t, "n", 0, "a", (json_int_t)workq_now_ns()));
+		workq_metrics_added(m->wq);
+	}
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->mu);
 }
@@ -974,6 +978,7 @@ static void *work(void *arg)
 		json_t *meta = json_incref(json_object_iter_value(it));
 		json_object_del(m->queue, key);
 		pthread_mutex_unlock(&m->mu);
+		workq_metrics_got(m->wq, json_integer_value(json_object_get(meta, "a")));
 		const char *trigger = api_str(meta, "t");
 		int rc = 0;
 		char *a = strchr(key, '/'), *b = a ? strchr(a + 1, '/') : NULL;
@@ -990,6 +995,7 @@ static void *work(void *arg)
 		} else if (!strcmp(key, "dns/")) {
 			rc = sync_dns(m);
 		}
+		workq_metrics_done(m->wq);
 		pthread_mutex_lock(&m->mu);
 		json_int_t n = json_integer_value(json_object_get(meta, "n"));
 		if (rc < 0 && n < 8 && !m->stop) {
@@ -997,8 +1003,13 @@ static void *work(void *arg)
 			pthread_mutex_unlock(&m->mu);
 			usleep(20000 * (useconds_t)(n + 1));
 			pthread_mutex_lock(&m->mu);
-			if (!json_object_get(m->queue, key))
-				json_object_set_new(m->queue, key, json_pack("{s:s, s:I}", "t", trigger, "n", n + 1));
+			workq_metrics_retry(m->wq);
+			if (!json_object_get(m->queue, key)) {
+				json_object_set_new(m->queue, key,
+						    json_pack("{s:s, s:I, s:I}", "t", trigger, "n", n + 1, "a",
+							      (json_int_t)workq_now_ns()));
+				workq_metrics_added(m->wq);
+			}
 		} else if (rc < 0) {
 			log_warn("controller: giving up on %s after %lld attempts", key, (long long)n + 1);
 		}
@@ -1061,6 +1072,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	m->queue = json_object();
+	m->wq = workq_metrics_get("endpoints");
 	m->warned = json_object();
 	m->own = json_object();
 	m->given = json_object();

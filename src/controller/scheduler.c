@@ -1,4 +1,13 @@
-/* scheduler.c - binds unscheduled pods to the Ready node with the fewest pods. */
+/* scheduler.c - binds unscheduled pods to the Ready node with the fewest pods.
+ *
+ * A pod no node fits gets what kube-scheduler gives it: status condition PodScheduled=False
+ * with reason Unschedulable and the FitError message ("0/2 nodes are available: 2 node(s)
+ * didn't match Pod's node affinity/selector. preemption: ..."), and a Warning
+ * FailedScheduling event from default-scheduler. Both are written once per distinct
+ * message (the pod informer shows the condition already there), not on every pass; the
+ * pod stays Pending and is retried on every pass, and the agent's status of the bound pod
+ * later replaces the condition with PodScheduled=True.
+ */
 #include "controller/scheduler.h"
 
 #include <errno.h>
@@ -46,17 +55,96 @@ static bool pod_active(const json_t *p)
 	return !(ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")));
 }
 
+static bool selector_fits(const json_t *pod, const json_t *node)
+{
+	const json_t *labels = api_get(node, "metadata.labels");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(api_get(pod, "spec.nodeSelector"), k, v)
+	{
+		const char *have = json_string_value(json_object_get(labels, k));
+		if (!have || !json_string_value(v) || strcmp(have, json_string_value(v)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Why a node does not fit, in kube-scheduler's words (the filter plugins' reasons). */
+enum misfit { FIT, MISFIT_UNSCHEDULABLE, MISFIT_NOT_READY, MISFIT_SELECTOR, MISFIT_N };
+static const char *const misfit_reason[MISFIT_N] = {
+    [MISFIT_UNSCHEDULABLE] = "node(s) were unschedulable",
+    [MISFIT_NOT_READY] = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }",
+    [MISFIT_SELECTOR] = "node(s) didn't match Pod's node affinity/selector",
+};
+
+static enum misfit node_fits(const json_t *pod, const json_t *n)
+{
+	if (json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable")))
+		return MISFIT_UNSCHEDULABLE;
+	if (!node_ready(n))
+		return MISFIT_NOT_READY;
+	if (pod && !selector_fits(pod, n))
+		return MISFIT_SELECTOR;
+	return FIT;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* kube-scheduler's FitError text for nnodes nodes none of which fits, count[r] of them
+ * for reason r: the "<count> <reason>" parts sorted as strings. */
+static void fit_error(size_t nnodes, const size_t count[MISFIT_N], char *why, size_t whylen)
+{
+	char *parts[MISFIT_N];
+	size_t np = 0, off;
+
+	if (nnodes == 0) {
+		snprintf(why, whylen, "no nodes available to schedule pods");
+		return;
+	}
+	for (int r = 1; r < MISFIT_N; r++)
+		if (count[r])
+			parts[np++] = xasprintf("%zu %s", count[r], misfit_reason[r]);
+	if (np > 1)
+		xqsort(parts, np, sizeof(parts[0]), str_cmp);
+	off = (size_t)snprintf(why, whylen, "0/%zu nodes are available: ", nnodes);
+	for (size_t i = 0; i < np; i++) {
+		if (off < whylen)
+			off += (size_t)snprintf(why + off, whylen - off, "%s%s", i ? ", " : "", parts[i]);
+		free(parts[i]);
+	}
+	if (off < whylen)
+		snprintf(why + off, whylen - off,
+			 ". preemption: 0/%zu nodes are available: %zu Preemption is not helpful for scheduling.", nnodes,
+			 nnodes);
+}
+
 const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_t *extra)
+{
+	char why[8];
+	return sched_pick_node_for(NULL, nodes, pods, extra, why, sizeof(why));
+}
+
+const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods, const json_t *extra,
+				char *why, size_t whylen)
 {
 	const char *best = NULL;
 	long long best_n = 0;
-	size_t i;
+	size_t i, count[MISFIT_N] = {0};
 	json_t *n;
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = api_str(n, "metadata.name");
-		if (!name || !node_ready(n))
+		enum misfit m = node_fits(pod, n);
+		if (!name)
 			continue;
+		if (m != FIT) {
+			count[m]++;
+			continue;
+		}
 		long long cnt = json_integer_value(json_object_get(extra, name));
 		size_t j;
 		json_t *p;
@@ -71,6 +159,8 @@ const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_
 			best_n = cnt;
 		}
 	}
+	if (!best && whylen)
+		fit_error(json_array_size(nodes), count, why, whylen);
 	return best;
 }
 
@@ -82,6 +172,55 @@ static bool ours(const json_t *p)
 	       (!s || !strcmp(s, "default-scheduler")) && pod_active(p);
 }
 
+/* True when p already carries PodScheduled=False with this message. */
+static bool told(const json_t *p, const char *msg)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(api_get(p, "status.conditions"), i, c)
+	{
+		if (!strcmp(api_str(c, "type") ?: "", "PodScheduled"))
+			return !strcmp(api_str(c, "status") ?: "", "False") && !strcmp(api_str(c, "message") ?: "", msg);
+	}
+	return false;
+}
+
+static void request(struct sched *s, const char *method, const char *path, const char *ct, const char *body,
+		    const char *what)
+{
+	char *resp = NULL, err[256] = "";
+	long st = 0;
+	int rc = client_request(s->cl, method, path, ct, body, NULL, &st, &resp, NULL, err, sizeof(err));
+	if (rc < 0 || st >= 300)
+		log_warn("scheduler: %s: %s", what, rc < 0 ? err : resp ? resp : "");
+	free(resp);
+}
+
+/* PodScheduled=False (Unschedulable) on p's status and a FailedScheduling event. */
+static void unschedulable(struct sched *s, const json_t *p, const char *ns, const char *name, const char *msg)
+{
+	char now[40];
+	json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:n,s:s}]}}", "status", "conditions", "type", "PodScheduled",
+				  "status", "False", "reason", "Unschedulable", "message", msg, "lastProbeTime",
+				  "lastTransitionTime", api_now(now, sizeof(now)));
+	char *body = json_dumps(patch, JSON_COMPACT);
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
+	request(s, "PATCH", path, "application/strategic-merge-patch+json", body, "pod status");
+	free(path);
+	free(body);
+	json_decref(patch);
+
+	json_t *ev = api_event_new(p, "Pod", NULL, "default-scheduler", NULL, "Warning", "FailedScheduling", msg);
+	body = json_dumps(ev, JSON_COMPACT);
+	path = xasprintf("/api/v1/namespaces/%s/events", ns);
+	request(s, "POST", path, "application/json", body, "FailedScheduling event");
+	free(path);
+	free(body);
+	json_decref(ev);
+	log_info("scheduler: %s/%s: %s", ns, name, msg);
+}
+
 static void pass(struct sched *s)
 {
 	json_t *pods = informer_list(s->pods, NULL), *nodes = informer_list(s->nodes, NULL), *extra = json_object();
@@ -91,10 +230,16 @@ static void pass(struct sched *s)
 	{
 		if (!ours(p))
 			continue;
-		const char *node = sched_pick_node(nodes, pods, extra);
+		char why[512];
+		const char *node = sched_pick_node_for(p, nodes, pods, extra, why, sizeof(why));
 		const char *ns = api_str(p, "metadata.namespace"), *name = api_str(p, "metadata.name");
-		if (!node || !ns || !name)
+		if (!ns || !name)
 			continue;
+		if (!node) {
+			if (!told(p, why))
+				unschedulable(s, p, ns, name, why);
+			continue;
+		}
 		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
 		char *body = xasprintf("{\"spec\":{\"nodeName\":\"%s\"}}", node);
 		char *resp = NULL, err[256] = "";

@@ -2,7 +2,8 @@
  *
  * A tiny controller of its own (pods and nodes informers, one worker thread), kept apart
  * from the controller manager so each can change without the other. Policy: among the
- * Nodes whose Ready condition is True and that are not unschedulable, the one with the
+ * Nodes whose Ready condition is True, that are not unschedulable and whose labels match
+ * the pod's spec.nodeSelector, the one with the
  * fewest non-terminated pods bound to it, ties by name; the choice itself is the pure
  * sched_pick_node(). The bind is a JSON merge patch of spec.nodeName; Kubernetes' scheduler
  * POSTs the pods/binding subresource instead, which this API server does not serve yet.
@@ -28,5 +29,11 @@ void sched_stop(struct sched *s);
  * when no node is Ready. extra (may be NULL) is an object node name -> integer of binds
  * made but not seen in pods yet. Returns a string owned by nodes. Pure. */
 const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_t *extra);
+/* Like sched_pick_node for pod (borrowed; NULL = any pod), whose spec.nodeSelector a node's
+ * labels must match. When no node fits, returns NULL and writes kube-scheduler's FitError
+ * message to why ("0/3 nodes are available: 1 node(s) didn't match Pod's node
+ * affinity/selector, 2 node(s) were unschedulable. preemption: ..."). Pure. */
+const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods, const json_t *extra,
+				char *why, size_t whylen);
 
 #endif

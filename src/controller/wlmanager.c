@@ -32,6 +32,7 @@
 #include "api/object.h"
 #include "api/selector.h"
 #include "base/log.h"
+#include "base/workq.h"
 #include "base/mem.h"
 #include "client/informer.h"
 #include "controller/workloads.h"
@@ -42,7 +43,8 @@ struct ctrl_workloads {
 	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas, *crs;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue;	/* key -> attempts */
+	json_t *queue;	/* key -> {"n": attempts, "a": workq_now_ns() when queued} */
+	struct workq_metrics *wq; /* workqueue_* metrics, name "workloads" (base/workq.h) */
 	json_t *expect; /* owner key -> {"t": seconds, "add_rv": rv, "rs_rv": rv, "del": [pod names]} */
 	bool stop, ready;
 	pthread_t worker;
@@ -88,8 +90,10 @@ static int64_t now_s(void)
 static void enqueue(struct ctrl_workloads *w, const char *key)
 {
 	pthread_mutex_lock(&w->mu);
-	if (!json_object_get(w->queue, key))
-		json_object_set_new(w->queue, key, json_integer(0));
+	if (!json_object_get(w->queue, key)) {
+		json_object_set_new(w->queue, key, json_pack("{s:i, s:I}", "n", 0, "a", (json_int_t)workq_now_ns()));
+		workq_metrics_added(w->wq);
+	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -1009,18 +1013,25 @@ static void *work(void *arg)
 			continue;
 		}
 		char *key = xstrdup(json_object_iter_key(it));
-		json_int_t n = json_integer_value(json_object_iter_value(it));
+		json_int_t n = json_integer_value(json_object_get(json_object_iter_value(it), "n"));
+		int64_t added = json_integer_value(json_object_get(json_object_iter_value(it), "a"));
 		json_object_del(w->queue, key);
 		pthread_mutex_unlock(&w->mu);
+		workq_metrics_got(w->wq, added);
 		int rc = dispatch(w, key);
+		workq_metrics_done(w->wq);
 		since_trim++;
 		pthread_mutex_lock(&w->mu);
 		if (rc < 0 && n < 8 && !w->stop) {
 			pthread_mutex_unlock(&w->mu);
 			usleep(50000 * (useconds_t)(n + 1));
 			pthread_mutex_lock(&w->mu);
-			if (!json_object_get(w->queue, key))
-				json_object_set_new(w->queue, key, json_integer(n + 1));
+			workq_metrics_retry(w->wq);
+			if (!json_object_get(w->queue, key)) {
+				json_object_set_new(w->queue, key,
+						    json_pack("{s:I, s:I}", "n", n + 1, "a", (json_int_t)workq_now_ns()));
+				workq_metrics_added(w->wq);
+			}
 		} else if (rc < 0) {
 			log_warn("workloads: giving up on %s after %lld attempts", key, (long long)n + 1);
 		}
@@ -1038,6 +1049,7 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->queue = json_object();
+	w->wq = workq_metrics_get("workloads");
 	w->expect = json_object();
 	struct informer_handlers hp = {pod_add, pod_update, pod_delete, NULL};
 	struct informer_handlers hrs = {rs_add, rs_update, rs_delete, NULL};

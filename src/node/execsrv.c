@@ -118,6 +118,7 @@ struct sess {
 	 * resize JSON objects not yet complete (spdystream sends them as a byte stream). */
 	bool spdy;
 	bool attach; /* out_fd is the container's log file, followed; pid is not our child */
+	int resize_fd; /* attach to a tty container: its shim's resize FIFO ("W H\n" lines) */
 	uint32_t sid[5];
 	struct spdy_inflate zin;
 	struct spdy_deflate zout;
@@ -128,6 +129,8 @@ static int ws_send(struct sess *s, int op, uint8_t ch, bool with_ch, const void 
 
 static int raw_send(struct sess *s, const void *p, size_t n)
 {
+	if (!s->c && !s->broken)
+		return 0; /* node_exec_feed: no connection, writes go nowhere */
 	if (s->broken || http_conn_raw_write(s->c, p, n) < 0) {
 		s->broken = true;
 		return -EPIPE;
@@ -155,6 +158,8 @@ static int ws_send(struct sess *s, int op, uint8_t ch, bool with_ch, const void 
 {
 	if (s->broken)
 		return -EPIPE;
+	if (!s->c)
+		return 0; /* node_exec_feed */
 	uint8_t head[16];
 	size_t hl = ws_frame_head(head, op, n + (with_ch ? 1 : 0));
 	if (with_ch)
@@ -180,7 +185,15 @@ static void resize(struct sess *s, const char *p, size_t n)
 	json_int_t w = json_integer_value(json_object_get(j, "Width"));
 	json_int_t h = json_integer_value(json_object_get(j, "Height"));
 	json_decref(j);
-	if (s->tty && s->in_fd >= 0 && w > 0 && h > 0 && w < 65536 && h < 65536) {
+	if (!s->tty || w <= 0 || h <= 0 || w >= 65536 || h >= 65536)
+		return;
+	if (s->attach) {
+		/* the pty's master is the shim's (node/runtime.c): tell it */
+		char line[32];
+		int len = snprintf(line, sizeof(line), "%u %u\n", (unsigned)w, (unsigned)h);
+		if (s->resize_fd >= 0)
+			(void)!write(s->resize_fd, line, (size_t)len);
+	} else if (s->in_fd >= 0) {
 		struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
 		ioctl(s->in_fd, TIOCSWINSZ, &ws);
 	}
@@ -646,6 +659,11 @@ static void attach_open(struct sess *s, const struct node_exec_ctx *x, const cha
 	if (want_in)
 		s->in_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	free(fifo);
+	if (s->tty) {
+		fifo = xasprintf("%s/resize", dir);
+		s->resize_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		free(fifo);
+	}
 	long cur = -1;
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -685,6 +703,46 @@ static const char *choose_protocol(const char *offered)
 	return NULL;
 }
 
+static void sess_bufs_init(struct sess *s)
+{
+	buf_init(&s->rx);
+	buf_init(&s->msg);
+	buf_init(&s->stdin_q);
+	buf_init(&s->resize_acc);
+	spdy_inflate_init(&s->zin);
+	spdy_deflate_init(&s->zout);
+}
+
+static void sess_bufs_fini(struct sess *s)
+{
+	buf_fini(&s->rx);
+	buf_fini(&s->msg);
+	buf_fini(&s->stdin_q);
+	buf_fini(&s->resize_acc);
+	spdy_inflate_fini(&s->zin);
+	spdy_deflate_fini(&s->zout);
+}
+
+int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n)
+{
+	struct sess s = {.tty = tty, .pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .resize_fd = -1,
+			 .v5 = v5, .spdy = spdy};
+	int rc = 0;
+
+	sess_bufs_init(&s);
+	/* In pieces, as reads return them: 1, 7, then 4096 bytes at a time. */
+	for (size_t off = 0, k = 0; off < n && rc == 0; k++) {
+		size_t step = k == 0 ? 1 : k == 1 ? 7 : 4096;
+		if (step > n - off)
+			step = n - off;
+		buf_append(&s.rx, p + off, step);
+		off += step;
+		rc = on_client_bytes(&s) < 0 ? -1 : 0;
+	}
+	sess_bufs_fini(&s);
+	return rc;
+}
+
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir)
 {
@@ -711,7 +769,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	size_t argc = 0;
 	char **argv = query_all(r->query, "command", &argc);
 	struct sess s = {.c = c, .tty = query_true(r->query, "tty"), .pidfd = -1, .in_fd = -1, .out_fd = -1,
-			 .err_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
+			 .err_fd = -1, .resize_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
 	bool want_in = query_true(r->query, "stdin"), want_out = query_true(r->query, "stdout");
 	bool want_err = query_true(r->query, "stderr") && !s.tty;
 	struct node_exec_ctx x = {0};
@@ -752,12 +810,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	free(head);
 	if (urc < 0)
 		goto out;
-	buf_init(&s.rx);
-	buf_init(&s.msg);
-	buf_init(&s.stdin_q);
-	buf_init(&s.resize_acc);
-	spdy_inflate_init(&s.zin);
-	spdy_deflate_init(&s.zout);
+	sess_bufs_init(&s);
 	char err[1024];
 	if (spdy && !spdy_streams(&s, want_in, want_out, want_err)) {
 		/* the client went or never opened its streams: nothing to say it on */
@@ -774,12 +827,8 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	close_fd(&s.in_fd);
 	close_fd(&s.out_fd);
 	close_fd(&s.err_fd);
-	buf_fini(&s.rx);
-	buf_fini(&s.msg);
-	buf_fini(&s.stdin_q);
-	buf_fini(&s.resize_acc);
-	spdy_inflate_fini(&s.zin);
-	spdy_deflate_fini(&s.zout);
+	close_fd(&s.resize_fd);
+	sess_bufs_fini(&s);
 out:
 	node_exec_ctx_fini(&x);
 	for (size_t i = 0; i < argc; i++)

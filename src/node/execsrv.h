@@ -13,7 +13,9 @@
  * EOF on the command's stdin. When the client goes away the command's process group is
  * killed. SPDY/3.1 (v4.channel.k8s.io) carries the same channels as streams named by their
  * streamType header (kubectl 1.27-1.29). GET /attach/{ns}/{pod}/{container} is the same
- * session attached to the container's stdin FIFO and log (stdin: true containers).
+ * session attached to the container's stdin FIFO and log (stdin: true containers); for a
+ * tty: true container (a pty held by its shim, node/runtime.c) resize messages go to the
+ * shim as "W H" lines on the resize FIFO beside the stdin one.
  *
  * Threading: a session runs on the httpd connection thread that got the request; the
  * lookup callback is called from it and must be thread-safe.
@@ -22,6 +24,7 @@
 #define NODE_EXECSRV_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct http_conn;
@@ -47,5 +50,12 @@ typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const
  * the container does or the client goes (the container is never stopped by it). */
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
+
+/* For the fuzz target (tests/fuzz/fuzz_execsess.c): runs p[0..n) through a session's
+ * parsing of client bytes (WebSocket frames and channel messages, or SPDY frames, SYN
+ * header blocks and resize JSON) without a connection or a command: what the session
+ * would send goes nowhere. Returns 0, or -1 where the session would end (close, GOAWAY,
+ * a protocol error). */
+int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n);
 
 #endif

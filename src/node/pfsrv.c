@@ -66,6 +66,10 @@ static void pf_write(struct pf *s, struct buf *b)
 {
 	if (s->broken || !b->len)
 		return;
+	if (!s->c) { /* node_pf_feed: no connection, writes go nowhere */
+		b->len = 0;
+		return;
+	}
 	if (s->tunnel) {
 		uint8_t h[14];
 		size_t hl = ws_frame_head(h, WS_OP_BINARY, b->len);
@@ -246,7 +250,9 @@ static int on_ws(struct pf *s)
 		} else if (f.opcode == WS_OP_PING) {
 			uint8_t h[14];
 			size_t hl = ws_frame_head(h, WS_OP_PONG, n);
-			if (http_conn_raw_write(s->c, (const char *)h, hl) < 0 ||
+			if (!s->c) {
+				/* node_pf_feed */
+			} else if (http_conn_raw_write(s->c, (const char *)h, hl) < 0 ||
 			    (n && http_conn_raw_write(s->c, (const char *)pl, n) < 0))
 				s->broken = true;
 		} else if (f.opcode == WS_OP_BINARY || f.opcode == WS_OP_CONT) {
@@ -385,6 +391,54 @@ static bool offered(const char *list, const char *want)
 	return false;
 }
 
+static void pf_bufs_init(struct pf *s)
+{
+	buf_init(&s->rx);
+	buf_init(&s->spdy);
+	spdy_inflate_init(&s->zin);
+	spdy_deflate_init(&s->zout);
+	for (int i = 0; i < MAX_CONNS; i++)
+		s->conns[i].fd = -1;
+}
+
+static void pf_bufs_fini(struct pf *s)
+{
+	buf_fini(&s->rx);
+	buf_fini(&s->spdy);
+	spdy_inflate_fini(&s->zin);
+	spdy_deflate_fini(&s->zout);
+}
+
+int node_pf_feed(bool tunnel, const uint8_t *p, size_t n)
+{
+	struct pf *s = xcalloc(1, sizeof(*s));
+	int rc = 0;
+
+	s->tunnel = tunnel;
+	s->netns_fd = s->self_ns = -1; /* a connection's socket fails (setns), as to a dead pod */
+	pf_bufs_init(s);
+	for (size_t off = 0, k = 0; off < n && rc == 0; k++) {
+		size_t step = k == 0 ? 1 : k == 1 ? 7 : 4096;
+		if (step > n - off)
+			step = n - off;
+		if (tunnel) {
+			buf_append(&s->rx, p + off, step);
+			rc = on_ws(s) < 0 ? -1 : 0;
+		} else {
+			buf_append(&s->spdy, p + off, step);
+		}
+		off += step;
+		if (rc == 0)
+			rc = on_spdy(s) < 0 ? -1 : 0;
+	}
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (s->conns[i].used)
+			conn_close(&s->conns[i]);
+	pf_bufs_fini(s);
+	free(s);
+	return rc;
+}
+
 void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		   node_exec_lookup fn, void *ud)
 {
@@ -433,17 +487,9 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 	int urc = http_conn_upgrade(c, head, strlen(head));
 	free(head);
 	if (urc == 0) {
-		buf_init(&s->rx);
-		buf_init(&s->spdy);
-		spdy_inflate_init(&s->zin);
-		spdy_deflate_init(&s->zout);
-		for (int i = 0; i < MAX_CONNS; i++)
-			s->conns[i].fd = -1;
+		pf_bufs_init(s);
 		run(s);
-		buf_fini(&s->rx);
-		buf_fini(&s->spdy);
-		spdy_inflate_fini(&s->zin);
-		spdy_deflate_fini(&s->zout);
+		pf_bufs_fini(s);
 	}
 out:
 	if (s->netns_fd >= 0)

@@ -25,4 +25,11 @@
 void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		   node_exec_lookup fn, void *ud);
 
+/* For the fuzz target (tests/fuzz/fuzz_pfsess.c): runs p[0..n) through a port-forward
+ * session's parsing of client bytes (SPDY frames, header blocks with port and requestid,
+ * data; inside WebSocket messages when tunnel) without a connection or a pod: replies go
+ * nowhere and each connection fails as to a pod that is gone. Returns 0, or -1 where the
+ * session would end. */
+int node_pf_feed(bool tunnel, const uint8_t *p, size_t n);
+
 #endif

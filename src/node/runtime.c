@@ -21,11 +21,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -565,6 +567,10 @@ enum step {
 
 struct launch {
 	int netns, devnull, logfd, status_w;
+	/* tty: true: the pty the container gets as stdin/stdout/stderr (its controlling
+	 * terminal); the shim holds the master, copies it to the log, copies devnull (the
+	 * stdin FIFO) into it and applies "W H" lines of the resize FIFO. -1 otherwise. */
+	int tty_master, tty_slave, resize_fd;
 	const char *resolv, *hosts, *hostname, *cwd, *exe;
 	char **argv, **envp;
 	const char *exit_path, *exit_tmp;
@@ -693,11 +699,99 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 	}
 	if (chdir(l->cwd) < 0)
 		child_fail(errw, STEP_CHDIR);
-	if (dup2(l->devnull, 0) < 0 || dup2(l->logfd, 1) < 0 || dup2(l->logfd, 2) < 0)
+	if (l->tty_slave >= 0) {
+		if (dup2(l->tty_slave, 0) < 0 || dup2(l->tty_slave, 1) < 0 || dup2(l->tty_slave, 2) < 0)
+			child_fail(errw, STEP_STDIO);
+		setsid(); /* a session of its own, so the pty can be its controlling terminal */
+		ioctl(0, TIOCSCTTY, 0);
+	} else if (dup2(l->devnull, 0) < 0 || dup2(l->logfd, 1) < 0 || dup2(l->logfd, 2) < 0) {
 		child_fail(errw, STEP_STDIO);
+	}
 	execve(l->exe, l->argv, l->envp);
 	child_fail(errw, STEP_EXEC);
 	_exit(128);
+}
+
+/* "W H" lines (the attach's resize messages, node/execsrv.c) from the resize FIFO. */
+static void tty_resize(int master, char *acc, size_t *len)
+{
+	char *nl;
+	while ((nl = memchr(acc, '\n', *len))) {
+		*nl = 0;
+		unsigned w = 0, h = 0;
+		if (sscanf(acc, "%u %u", &w, &h) == 2 && w > 0 && h > 0 && w < 65536 && h < 65536) {
+			struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		size_t used = (size_t)(nl - acc) + 1;
+		memmove(acc, acc + used, *len - used);
+		*len -= used;
+	}
+	if (*len >= 63)
+		*len = 0; /* no line that long is ours */
+}
+
+/* The shim's loop for a tty container until it exits: pty output to the log, the stdin
+ * FIFO to the pty, resize lines applied. Then what the pty still holds goes to the log. */
+static void tty_pump(const struct launch *l, pid_t c)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, c, 0);
+	char blk[8192], acc[64];
+	size_t acc_len = 0;
+	bool master_open = true, stdin_open = true;
+	fcntl(l->tty_master, F_SETFL, fcntl(l->tty_master, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd pf[4] = {{.fd = master_open ? l->tty_master : -1, .events = POLLIN},
+				       {.fd = stdin_open ? l->devnull : -1, .events = POLLIN},
+				       {.fd = l->resize_fd, .events = POLLIN},
+				       {.fd = pfd, .events = POLLIN}};
+		if (poll(pf, 4, pfd < 0 ? 200 : -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents) {
+			ssize_t r = read(l->tty_master, blk, sizeof(blk));
+			if (r > 0)
+				(void)!write(l->logfd, blk, (size_t)r);
+			else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+				master_open = false; /* EIO: no process holds the slave any more */
+		}
+		if (pf[1].revents) {
+			/* the stdin FIFO (held open read-write: no EOF), or /dev/null without
+			 * stdin: true (EOF at once: stop polling it) */
+			ssize_t r = read(l->devnull, blk, sizeof(blk));
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				stdin_open = false;
+			for (ssize_t off = 0; r > 0 && master_open && off < r;) {
+				ssize_t w = write(l->tty_master, blk + off, (size_t)(r - off));
+				if (w > 0) {
+					off += w;
+				} else if (w < 0 && errno == EAGAIN) {
+					/* the pty's input queue is full: wait for the program to read */
+					struct pollfd po = {.fd = l->tty_master, .events = POLLOUT};
+					if (poll(&po, 1, 1000) <= 0)
+						break;
+				} else if (!(w < 0 && errno == EINTR)) {
+					break;
+				}
+			}
+		}
+		if (pf[2].revents & POLLIN) {
+			ssize_t r = read(l->resize_fd, acc + acc_len, sizeof(acc) - 1 - acc_len);
+			if (r > 0) {
+				acc_len += (size_t)r;
+				tty_resize(l->tty_master, acc, &acc_len);
+			}
+		}
+		if ((pfd >= 0 && pf[3].revents) || (pfd < 0 && waitpid(c, NULL, WNOWAIT | WNOHANG | WEXITED) == c))
+			break;
+	}
+	for (int i = 0; i < 64 && master_open; i++) {
+		ssize_t r = read(l->tty_master, blk, sizeof(blk));
+		if (r <= 0)
+			break;
+		(void)!write(l->logfd, blk, (size_t)r);
+	}
+	if (pfd >= 0)
+		close(pfd);
 }
 
 static __attribute__((noreturn)) void shim_main(const struct launch *l)
@@ -715,8 +809,8 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	int keep[] = {l->netns, l->devnull, l->logfd, l->status_w};
-	close_all_except(keep, 4);
+	int keep[] = {l->netns, l->devnull, l->logfd, l->status_w, l->tty_master, l->tty_slave, l->resize_fd};
+	close_all_except(keep, 7);
 	int ep[2];
 	struct report rep = {0, STEP_OK, 0};
 	if (pipe2(ep, O_CLOEXEC) < 0) {
@@ -738,8 +832,12 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 	}
 	setpgid(c, c);
 	close(ep[1]);
-	close(l->logfd);
-	close(l->devnull);
+	if (l->tty_master < 0) {
+		close(l->logfd);
+		close(l->devnull);
+	} else {
+		close(l->tty_slave);
+	}
 	if (l->netns >= 0)
 		close(l->netns);
 	int32_t rec[2];
@@ -754,6 +852,8 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 	}
 	(void)!write(l->status_w, &rep, sizeof(rep));
 	close(l->status_w);
+	if (l->tty_master >= 0)
+		tty_pump(l, c);
 	int status = 0;
 	while (waitpid(c, &status, 0) < 0 && errno == EINTR)
 		;
@@ -1182,7 +1282,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	char **sys_dst = NULL, **vol_src = NULL, **vol_dst = NULL;
 	int *vol_ro = NULL;
 	char *exit_path = NULL, *exit_tmp = NULL;
-	int logfd = -1, devnull = -1, sp[2] = {-1, -1}, netns = -1;
+	int logfd = -1, devnull = -1, sp[2] = {-1, -1}, netns = -1, tty_m = -1, tty_s = -1, resize_fd = -1;
 	bool ok = false;
 
 	c->restart_at_ms = 0;
@@ -1270,6 +1370,24 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	} else {
 		devnull = fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
 	}
+	if (json_is_true(json_object_get(cs, "tty"))) {
+		/* tty: true: a pty, 80x24 until an attach says its size through the resize FIFO
+		 * beside the stdin one (node/execsrv.c). */
+		struct winsize ws = {.ws_row = 24, .ws_col = 80};
+		char *rf = xasprintf("%s/resize", log_dir);
+		if (mkfifo(rf, 0600) == 0 || errno == EEXIST)
+			resize_fd = fd_high(open(rf, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+		free(rf);
+		if (resize_fd < 0 || openpty(&tty_m, &tty_s, NULL, NULL, &ws) < 0) {
+			snprintf(msg, sizeof(msg), "unable to start container process: pty: %s", strerror(errno));
+			start_failed(rt, p, c, msg);
+			goto out;
+		}
+		tty_m = fd_high(tty_m);
+		tty_s = fd_high(tty_s);
+		fcntl(tty_m, F_SETFD, FD_CLOEXEC);
+		fcntl(tty_s, F_SETFD, FD_CLOEXEC);
+	}
 	if (p->netns_fd >= 0)
 		netns = fd_high(fcntl(p->netns_fd, F_DUPFD_CLOEXEC, 3));
 	if (devnull < 0 || pipe2(sp, O_CLOEXEC) < 0 || (p->netns_fd >= 0 && netns < 0)) {
@@ -1322,6 +1440,9 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		.netns = netns,
 		.devnull = devnull,
 		.logfd = logfd,
+		.tty_master = tty_m,
+		.tty_slave = tty_s,
+		.resize_fd = resize_fd,
 		.status_w = sp[1],
 		.resolv = resolv,
 		.hosts = hosts,
@@ -1422,6 +1543,10 @@ out:
 		close(logfd);
 	if (devnull >= 0)
 		close(devnull);
+	int ttyfds[] = {tty_m, tty_s, resize_fd};
+	for (int t = 0; t < 3; t++)
+		if (ttyfds[t] >= 0)
+			close(ttyfds[t]);
 	if (netns >= 0)
 		close(netns);
 	free(exe);

@@ -21,41 +21,10 @@
 #include "api/schema.h"
 #include "base/mem.h"
 #include "harness/t.h"
+#include "harness/tjson.h"
 
 #define NOW1 "2024-01-01T00:00:00Z"
 #define NOW2 "2024-01-02T00:00:00Z"
-
-/* JSON from text written with ' instead of " (no ' in the data). */
-static json_t *Q(const char *s)
-{
-	char *d = xstrdup(s);
-	json_error_t e;
-	json_t *j;
-
-	for (char *c = d; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	j = json_loads(d, JSON_DECODE_ANY, &e);
-	if (!j)
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s: %s", e.text, d);
-	free(d);
-	return j;
-}
-
-static const char *canon(const json_t *j, int slot)
-{
-	static char *bufs[2];
-	free(bufs[slot]);
-	bufs[slot] = j ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	return bufs[slot] ? bufs[slot] : "(null)";
-}
-
-#define ASSERT_Q(j, want)                                                                                    \
-	do {                                                                                                 \
-		json_t *t_w = Q(want);                                                                       \
-		ASSERT_STR_EQ(canon((j), 0), canon(t_w, 1));                                                 \
-		json_decref(t_w);                                                                            \
-	} while (0)
 
 static const struct api_schema *schema_of(const char *kind)
 {
@@ -101,7 +70,7 @@ static json_t *env(const json_t *pod)
 
 TEST(managed_fields_duplicate_keys_are_atomic_on_create)
 {
-	json_t *pod = Q("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'d'},"
+	json_t *pod = t_jq("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'d'},"
 			"'spec':{'containers':[{'name':'c','image':'i',"
 			"'env':[{'name':'A','value':'1'},{'name':'A','value':'2'},{'name':'B','value':'3'}],"
 			"'ports':[{'containerPort':53,'name':'dns'},{'containerPort':53,'name':'dns2'},"
@@ -111,11 +80,11 @@ TEST(managed_fields_duplicate_keys_are_atomic_on_create)
 	const json_t *f = fields_of(pod, "creator", "Update");
 	ASSERT(f != NULL);
 	/* the repeated key is owned bare; the single ones with their fields */
-	ASSERT_Q(container_item(f, "f:env", KEY_A), "{}");
-	ASSERT_Q(container_item(f, "f:env", "k:{\"name\":\"B\"}"), "{'.':{},'f:name':{},'f:value':{}}");
+	ASSERT_JQ(container_item(f, "f:env", KEY_A), "{}");
+	ASSERT_JQ(container_item(f, "f:env", "k:{\"name\":\"B\"}"), "{'.':{},'f:name':{},'f:value':{}}");
 	/* ports are keyed by containerPort and protocol (TCP when absent) */
-	ASSERT_Q(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"TCP\"}"), "{}");
-	ASSERT_Q(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"UDP\"}"),
+	ASSERT_JQ(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"TCP\"}"), "{}");
+	ASSERT_JQ(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"UDP\"}"),
 		 "{'.':{},'f:containerPort':{},'f:name':{},'f:protocol':{}}");
 	json_decref(pod);
 }
@@ -123,7 +92,7 @@ TEST(managed_fields_duplicate_keys_are_atomic_on_create)
 TEST(managed_fields_update_of_second_duplicate_takes_the_key)
 {
 	const struct api_schema *s = schema_of("Pod");
-	json_t *old = Q(POD("[{'name':'A','value':'1'},{'name':'A','value':'2'}]"));
+	json_t *old = t_jq(POD("[{'name':'A','value':'1'},{'name':'A','value':'2'}]"));
 	api_managed_fields_update(NULL, old, s, "creator", "v1", NOW1);
 	json_t *upd = json_deep_copy(old);
 	json_object_set_new(json_array_get(env(upd), 1), "value", json_string("3"));
@@ -132,7 +101,7 @@ TEST(managed_fields_update_of_second_duplicate_takes_the_key)
 	const json_t *f = fields_of(upd, "editor", "Update");
 	ASSERT(f != NULL);
 	/* the second A changed: the editor owns the bare key, not a value of the first A */
-	ASSERT_Q(container_item(f, "f:env", KEY_A), "{}");
+	ASSERT_JQ(container_item(f, "f:env", KEY_A), "{}");
 	ASSERT(container_item(fields_of(upd, "creator", "Update"), "f:env", KEY_A) == NULL);
 
 	/* nothing changed: nobody takes anything */
@@ -147,7 +116,7 @@ TEST(managed_fields_update_of_second_duplicate_takes_the_key)
 static json_t *apply_pod(const json_t *live, const char *applied, const char *mgr, bool force, int want_rc,
 			 char *err, size_t errlen)
 {
-	json_t *a = Q(applied), *out = NULL, *c = NULL;
+	json_t *a = t_jq(applied), *out = NULL, *c = NULL;
 	int rc = api_server_side_apply(live, a, schema_of("Pod"), mgr, "v1", NOW2, force, &out, &c, err, errlen);
 
 	json_decref(a);
@@ -160,7 +129,7 @@ static json_t *apply_pod(const json_t *live, const char *applied, const char *mg
 TEST(ssa_replaces_live_duplicates_it_names_and_keeps_the_others)
 {
 	char err[512] = "";
-	json_t *live = Q(POD("[{'name':'A','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}},"
+	json_t *live = t_jq(POD("[{'name':'A','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}},"
 			     "{'name':'A','value':'2'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
 			     "{'name':'C','value':'5'}]"));
 	api_managed_fields_update(NULL, live, schema_of("Pod"), "creator", "v1", NOW1);
@@ -172,7 +141,7 @@ TEST(ssa_replaces_live_duplicates_it_names_and_keeps_the_others)
 			   ".spec.containers[name=\"c\"].env[name=\"A\"]");
 	out = apply_pod(live, POD("[{'name':'A','value':'9'}]"), "applier", true, 0, err, sizeof(err));
 	/* both A go for the applied one (no valueFrom of the first A left in it); C stays doubled */
-	ASSERT_Q(env(out), "[{'name':'A','value':'9'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
+	ASSERT_JQ(env(out), "[{'name':'A','value':'9'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
 			   "{'name':'C','value':'5'}]");
 	json_decref(out);
 	json_decref(live);
@@ -184,21 +153,21 @@ TEST(ssa_prune_does_not_touch_duplicates_owned_by_another_manager)
 	json_t *live = apply_pod(NULL, POD("[{'name':'A','value':'1'}]"), "applier", false, 0, err, sizeof(err));
 	/* another writer makes A a duplicate: it owns the key now */
 	json_t *upd = json_deep_copy(live);
-	json_array_append_new(env(upd), Q("{'name':'A','value':'2'}"));
+	json_array_append_new(env(upd), t_jq("{'name':'A','value':'2'}"));
 	api_managed_fields_update(live, upd, schema_of("Pod"), "editor", "v1", NOW2);
-	ASSERT_Q(container_item(fields_of(upd, "editor", "Update"), "f:env", KEY_A), "{}");
+	ASSERT_JQ(container_item(fields_of(upd, "editor", "Update"), "f:env", KEY_A), "{}");
 	ASSERT(container_item(fields_of(upd, "applier", "Apply"), "f:env", KEY_A) == NULL);
 
 	/* the applier drops env: it owns no A any more, so both stay whole */
 	json_t *out = apply_pod(upd, POD("[]"), "applier", false, 0, err, sizeof(err));
-	ASSERT_Q(env(out), "[{'name':'A','value':'1'},{'name':'A','value':'2'}]");
+	ASSERT_JQ(env(out), "[{'name':'A','value':'1'},{'name':'A','value':'2'}]");
 	json_decref(out);
 
 	/* back to one A: the writer that made it single owns its fields again */
 	json_t *one = json_deep_copy(upd);
 	json_array_remove(env(one), 1);
 	api_managed_fields_update(upd, one, schema_of("Pod"), "fixer", "v1", NOW2);
-	ASSERT_Q(container_item(fields_of(one, "fixer", "Update"), "f:env", KEY_A),
+	ASSERT_JQ(container_item(fields_of(one, "fixer", "Update"), "f:env", KEY_A),
 		 "{'.':{},'f:name':{},'f:value':{}}");
 	ASSERT(container_item(fields_of(one, "editor", "Update"), "f:env", KEY_A) == NULL);
 	json_decref(one);
@@ -222,9 +191,9 @@ TEST(ssa_refuses_applied_duplicates)
 TEST(node_dual_stack_addresses_through_smp_and_validation)
 {
 	const struct api_kind *k = api_kind_by_gvk("v1", "Node");
-	json_t *live = Q("{'apiVersion':'v1','kind':'Node','metadata':{'name':'n1'},'spec':{},"
+	json_t *live = t_jq("{'apiVersion':'v1','kind':'Node','metadata':{'name':'n1'},'spec':{},"
 			 "'status':{'addresses':" NODE_ADDRS "}}");
-	json_t *patch = Q("{'status':{'addresses':" NODE_ADDRS "}}");
+	json_t *patch = t_jq("{'status':{'addresses':" NODE_ADDRS "}}");
 	json_t *out = NULL;
 	char err[512] = "";
 	struct api_errs e;
@@ -238,23 +207,23 @@ TEST(node_dual_stack_addresses_through_smp_and_validation)
 
 	/* strategic merge patch merges both InternalIPs into the first one, as Go does ... */
 	ASSERT_INT_EQ(api_strategic_merge_patch(live, patch, k->schema, &out, err, sizeof(err)), 0);
-	ASSERT_Q(json_object_get(json_object_get(out, "status"), "addresses"),
+	ASSERT_JQ(json_object_get(json_object_get(out, "status"), "addresses"),
 		 "[{'type':'InternalIP','address':'2001:db8::11'},{'type':'InternalIP','address':'2001:db8::11'},"
 		 "{'type':'Hostname','address':'n1'}]");
 	/* ... and the update is refused rather than stored */
 	api_errs_init(&e);
 	api_validate(k, out, live, &e);
 	ASSERT_INT_EQ(api_errs_count(&e), 1);
-	ASSERT(strstr(canon(e.causes, 0), "status.addresses[1]") != NULL);
+	ASSERT(strstr(t_jcanon(e.causes, 0), "status.addresses[1]") != NULL);
 	api_errs_fini(&e);
 	json_decref(out);
 
 	/* "$patch: replace", what kubelet sends, keeps both */
 	json_decref(patch);
-	patch = Q("{'status':{'addresses':[{'$patch':'replace'},{'type':'InternalIP','address':'198.18.0.12'},"
+	patch = t_jq("{'status':{'addresses':[{'$patch':'replace'},{'type':'InternalIP','address':'198.18.0.12'},"
 		  "{'type':'InternalIP','address':'2001:db8::12'}]}}");
 	ASSERT_INT_EQ(api_strategic_merge_patch(live, patch, k->schema, &out, err, sizeof(err)), 0);
-	ASSERT_Q(json_object_get(json_object_get(out, "status"), "addresses"),
+	ASSERT_JQ(json_object_get(json_object_get(out, "status"), "addresses"),
 		 "[{'type':'InternalIP','address':'198.18.0.12'},{'type':'InternalIP','address':'2001:db8::12'}]");
 	json_decref(out);
 	json_decref(patch);

@@ -88,3 +88,33 @@ TEST(sched_pick_fewest_pods_on_ready_nodes)
 	json_decref(none);
 	json_decref(unsched);
 }
+
+/* kube-scheduler's FitError message: reasons counted per node, sorted as strings. */
+TEST(sched_no_fit_says_why_as_kube_scheduler)
+{
+	json_t *nodes = js("[{\"metadata\":{\"name\":\"a\",\"labels\":{\"disk\":\"ssd\"}},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+			   "{\"metadata\":{\"name\":\"b\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+			   "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"unschedulable\":true}}," NODE("d", "False") "]");
+	json_t *pods = js("[]");
+	json_t *hdd = js("{\"spec\":{\"nodeSelector\":{\"disk\":\"hdd\"}}}");
+	json_t *ssd = js("{\"spec\":{\"nodeSelector\":{\"disk\":\"ssd\"}}}");
+	json_t *empty = js("[]");
+	char why[512] = "";
+
+	ASSERT_STR_EQ(sched_pick_node_for(ssd, nodes, pods, NULL, why, sizeof(why)), "a");
+	ASSERT(sched_pick_node_for(hdd, nodes, pods, NULL, why, sizeof(why)) == NULL);
+	ASSERT_STR_EQ(why, "0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, "
+			   "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. "
+			   "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
+	ASSERT(sched_pick_node_for(hdd, empty, pods, NULL, why, sizeof(why)) == NULL);
+	ASSERT_STR_EQ(why, "no nodes available to schedule pods");
+	/* A short buffer is cut, never overrun. */
+	char small[16];
+	ASSERT(sched_pick_node_for(hdd, nodes, pods, NULL, small, sizeof(small)) == NULL);
+	ASSERT_INT_EQ((long long)strlen(small), 15);
+	json_decref(nodes);
+	json_decref(pods);
+	json_decref(hdd);
+	json_decref(ssd);
+	json_decref(empty);
+}
