@@ -25,6 +25,7 @@
 #include "http/pki.h"
 #include "apiserver/table.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -164,14 +165,7 @@ static bool public_path(const char *p)
 
 static bool authorized(struct apiserver *as, const struct http_req *r)
 {
-	const char *h = http_req_header(r, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *t = h + 7;
-	while (*t == ' ')
-		t++;
-	size_t n = strlen(as->token);
-	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+	return http_req_bearer_ok(r, as->token);
 }
 
 /* The head check of httpd (before any body byte is read): public paths, or the token. */
@@ -431,53 +425,11 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 	free(path);
 }
 
-static int write_file(const char *path, const char *data, mode_t mode)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		free(tmp);
-		return -errno;
-	}
-	size_t len = strlen(data), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			int e = -errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return e;
-		}
-		off += (size_t)w;
-	}
-	fsync(fd);
-	close(fd);
-	int rc = rename(tmp, path) < 0 ? -errno : 0;
-	free(tmp);
-	return rc;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	return buf_take(&b);
-}
-
 static int load_token(struct apiserver *as, char *err, size_t errlen)
 {
 	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
-	char *t = read_file(path);
-	if (t) {
+	char *t = NULL;
+	if (file_read(path, 0, &t, NULL) == 0) {
 		t[strcspn(t, "\r\n")] = 0;
 		if (strlen(t) < 16 || strlen(t) >= sizeof(as->token)) {
 			snprintf(err, errlen, "token file %s: token must be 16 to 127 characters", path);
@@ -492,7 +444,7 @@ static int load_token(struct apiserver *as, char *err, size_t errlen)
 	}
 	pki_random_hex(as->token, 32);
 	char *line = xasprintf("%s\n", as->token);
-	int rc = write_file(path, line, 0600);
+	int rc = file_write_atomic(path, line, strlen(line), 0600);
 	free(line);
 	if (rc < 0)
 		snprintf(err, errlen, "writing %s: %s", path, strerror(-rc));
@@ -526,9 +478,10 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 	buf_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
 	if (!as->o.insecure_http) {
 		char *capath = xasprintf("%s/pki/ca.crt", as->data_dir);
-		char *ca = read_file(capath);
+		char *ca = NULL;
+		int rrc = file_read(capath, 0, &ca, NULL);
 		free(capath);
-		if (!ca) {
+		if (rrc < 0) {
 			snprintf(err, errlen, "reading the CA certificate failed");
 			buf_fini(&b);
 			return -EIO;
@@ -543,7 +496,7 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 		   "    user: admin\n  name: svcplane\ncurrent-context: svcplane\npreferences: {}\nusers:\n- name: admin\n"
 		   "  user:\n    token: %s\n",
 		   server, as->token);
-	int rc = write_file(as->kubeconfig, b.data, 0600);
+	int rc = file_write_atomic(as->kubeconfig, b.data, b.len, 0600);
 	buf_fini(&b);
 	if (rc < 0)
 		snprintf(err, errlen, "writing kubeconfig %s: %s", as->kubeconfig, strerror(-rc));

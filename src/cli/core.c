@@ -15,6 +15,7 @@
 #include "api/codec.h"
 #include "api/object.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/mem.h"
 
 /* ---- flags ---- */
@@ -385,20 +386,6 @@ void cli__docs_fini(struct cli_docs *d)
 	free(d->v);
 }
 
-static int read_stream(FILE *f, struct buf *b)
-{
-	char tmp[8192];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-		buf_append(b, tmp, n);
-		if (b->len > API_CODEC_MAX_BYTES * 4)
-			return -EFBIG;
-	}
-	if (!b->data)
-		buf_puts(b, "");
-	return ferror(f) ? -EIO : 0;
-}
-
 /* Decodes one file's bytes (YAML stream or JSON) into docs; errors are recorded. */
 static void decode_source(struct cli_ctl *c, const char *data, size_t len, const char *source, struct cli_docs *d)
 {
@@ -447,13 +434,13 @@ static int cmp_names(const void *a, const void *b)
 int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top, struct cli_docs *d)
 {
 	if (!strcmp(path, "-")) {
-		struct buf b;
-		buf_init(&b);
-		if (read_stream(stdin, &b) < 0)
+		char *data = NULL;
+		size_t len = 0;
+		if (file_read_fp(stdin, API_CODEC_MAX_BYTES * 4, &data, &len) < 0)
 			cli__errs_add(&c->errs, "reading STDIN: %s", strerror(errno));
 		else
-			decode_source(c, b.data, b.len, "STDIN", d);
-		buf_fini(&b);
+			decode_source(c, data, len, "STDIN", d);
+		free(data);
 		return 0;
 	}
 	struct stat st;
@@ -503,13 +490,13 @@ int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top
 		cli__errs_add(&c->errs, "open %s: %s", path, strerror(errno));
 		return 0;
 	}
-	struct buf b;
-	buf_init(&b);
-	if (read_stream(f, &b) < 0)
+	char *data = NULL;
+	size_t len = 0;
+	if (file_read_fp(f, API_CODEC_MAX_BYTES * 4, &data, &len) < 0)
 		cli__errs_add(&c->errs, "reading %s: %s", path, strerror(errno));
 	else
-		decode_source(c, b.data, b.len, path, d);
-	buf_fini(&b);
+		decode_source(c, data, len, path, d);
+	free(data);
 	fclose(f);
 	return 0;
 }

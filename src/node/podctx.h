@@ -149,7 +149,7 @@ int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *co
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t agent__now_ms(void);
-/* A small file's text (64 KiB at most), or NULL; the caller frees it. */
+/* A small file's text (1 MiB at most), or NULL; the caller frees it. */
 char *agent__read_file(const char *path);
 
 /* The record of pod uid, or NULL. */
