@@ -24,7 +24,7 @@ struct sched {
 	bool dirty, stop, started;
 };
 
-static bool node_ready(const json_t *n)
+static bool is_schedulable_node(const json_t *n)
 {
 	if (json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable")))
 		return false;
@@ -55,7 +55,7 @@ const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = api_str(n, "metadata.name");
-		if (!name || !node_ready(n))
+		if (!name || !is_schedulable_node(n))
 			continue;
 		long long cnt = json_integer_value(json_object_get(extra, name));
 		size_t j;
