@@ -218,7 +218,10 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		i = 3;
 	}
 	const char *ns = NULL;
-	if (n - i >= 3 && !strcmp(seg[i], "namespaces")) {
+	/* namespaces/NAME/status and namespaces/NAME/finalize are a Namespace's own subresources. */
+	bool ns_sub = n - i == 3 && !strcmp(seg[i], "namespaces") &&
+		      (!strcmp(seg[i + 2], "status") || !strcmp(seg[i + 2], "finalize"));
+	if (n - i >= 3 && !strcmp(seg[i], "namespaces") && !ns_sub) {
 		ns = seg[i + 1];
 		i += 2;
 	}
@@ -241,7 +244,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
 	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
 			!k->group[0] && !strcmp(k->plural, "pods");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale;
+	bool finalize = q.sub && !strcmp(q.sub, "finalize") && !k->group[0] && !strcmp(k->plural, "namespaces");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || finalize;
 	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
 			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
 	if (proxy_sub) { /* the rest of the path is the target's */
@@ -519,7 +523,6 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	as->kubeconfig = o->kubeconfig ? xstrdup(o->kubeconfig) : xasprintf("%s/kubeconfig", o->data_dir);
 	as->store = st;
 	pthread_mutex_init(&as->ns_mu, NULL);
-	pthread_cond_init(&as->ns_cond, NULL);
 	pthread_cond_init(&as->cert_cond, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
@@ -583,7 +586,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		httpd_stop(as->httpd);
 		goto fail;
 	}
-	pthread_create(&as->ns_thread, NULL, apiserver__ns_finalizer, as);
+	pthread_create(&as->check_thread, NULL, apiserver__startup_check, as);
 	if (!as->o.insecure_http)
 		pthread_create(&as->cert_thread, NULL, apiserver__certs_watch, as);
 	*out = as;
@@ -612,13 +615,12 @@ void apiserver_stop(struct apiserver *as)
 		return;
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
-	pthread_cond_broadcast(&as->ns_cond);
 	pthread_cond_broadcast(&as->cert_cond);
 	pthread_mutex_unlock(&as->ns_mu);
 	if (!as->o.insecure_http)
 		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
-	pthread_join(as->ns_thread, NULL);
+	pthread_join(as->check_thread, NULL);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
