@@ -121,8 +121,7 @@ static int run_apply(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt apply_opts[] = {
-	CLI_OPT("filename", 'f', CLI_OPT_STRS, files),
-	CLI_OPT("recursive", 'R', CLI_OPT_TRUE, recursive),
+	CLI_OPT_FILENAME,
 	CLI_OPT("field-manager", 0, CLI_OPT_STR, field_manager),
 	{0},
 };

@@ -66,6 +66,10 @@ struct cli_opt {
 	size_t off;
 };
 #define CLI_OPT(name, shortc, type, field) {name, shortc, type, offsetof(struct cli_flags, field)}
+/* Rows several verbs share, as kubectl's flag adders. */
+#define CLI_OPT_SELECTOR CLI_OPT("selector", 'l', CLI_OPT_STR, selector)
+#define CLI_OPT_ALL_NAMESPACES CLI_OPT("all-namespaces", 'A', CLI_OPT_TRUE, all_namespaces)
+#define CLI_OPT_FILENAME CLI_OPT("filename", 'f', CLI_OPT_STRS, files), CLI_OPT("recursive", 'R', CLI_OPT_TRUE, recursive)
 
 /* One verb of `svcplane ctl`. */
 struct cli_cmd {
@@ -118,6 +122,12 @@ struct cli_targets {
 /* Parses the positional arguments; prints kubectl's error and returns 1 on a bad one. */
 int cli__targets_parse(int argc, char **argv, struct cli_targets *t);
 void cli__targets_fini(struct cli_targets *t);
+
+/* kubectl's error for a verb given no resource type; returns the exit code 1. */
+int cli__no_type(const char *verb);
+/* kubectl's "No resources found[ in NS namespace.]" on stderr, after what stdout holds;
+ * the namespace is named when every target is namespaced and all_ns is false. */
+void cli__no_resources(const struct cli_ctl *c, const struct cli_targets *t, bool all_ns);
 
 /* The collection query: ?labelSelector=...; heap string (may be ""). */
 char *cli__list_query(const char *selector);

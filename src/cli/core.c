@@ -244,6 +244,27 @@ int cli__call(struct cli_ctl *c, const char *method, const char *path, const cha
 }
 /* ---- targets: what TYPE[/NAME] [NAME...] arguments name ---- */
 
+int cli__no_type(const char *verb)
+{
+	fprintf(stderr,
+		"You must specify the type of resource to %s. Use \"svcplane ctl %s -h\" for help.\n\n"
+		"error: Required resource not specified.\n",
+		verb, verb);
+	return 1;
+}
+
+void cli__no_resources(const struct cli_ctl *c, const struct cli_targets *t, bool all_ns)
+{
+	bool all_namespaced = !all_ns;
+	for (size_t i = 0; i < t->n; i++)
+		all_namespaced &= t->v[i].k->namespaced;
+	fflush(stdout);
+	if (all_namespaced)
+		fprintf(stderr, "No resources found in %s namespace.\n", c->ns);
+	else
+		fprintf(stderr, "No resources found\n");
+}
+
 static void targets_add(struct cli_targets *t, const struct api_kind *k, const char *name)
 {
 	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));

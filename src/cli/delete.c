@@ -173,9 +173,8 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt delete_opts[] = {
-	CLI_OPT("filename", 'f', CLI_OPT_STRS, files),
-	CLI_OPT("recursive", 'R', CLI_OPT_TRUE, recursive),
-	CLI_OPT("selector", 'l', CLI_OPT_STR, selector),
+	CLI_OPT_FILENAME,
+	CLI_OPT_SELECTOR,
 	CLI_OPT("all", 0, CLI_OPT_TRUE, all),
 	CLI_OPT("ignore-not-found", 0, CLI_OPT_TRUE, ignore_not_found),
 	CLI_OPT("wait", 0, CLI_OPT_BOOL, wait),

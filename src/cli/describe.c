@@ -110,13 +110,8 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 {
 	bool all_ns = f->all_namespaces, show_events = f->show_events;
 	const char *selector = f->selector;
-	if (argc == 0) {
-		fprintf(
-		    stderr,
-		    "You must specify the type of resource to describe. Use \"svcplane ctl describe -h\" for "
-		    "help.\n\nerror: Required resource not specified.\n");
-		return 1;
-	}
+	if (argc == 0)
+		return cli__no_type("describe");
 	struct cli_targets t;
 	if (cli__targets_parse(argc, argv, &t))
 		return 1;
@@ -191,21 +186,15 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 		json_decref(objs);
 	}
 	if (!described && !c.errs.n && !c.fatal) {
-		bool all_namespaced = !all_ns;
-		for (size_t i = 0; i < t.n; i++)
-			all_namespaced &= t.v[i].k->namespaced;
-		if (all_namespaced)
-			fprintf(stderr, "No resources found in %s namespace.\n", c.ns);
-		else
-			fprintf(stderr, "No resources found\n");
+		cli__no_resources(&c, &t, all_ns);
 	}
 	cli__targets_fini(&t);
 	return cli__finish(&c);
 }
 
 static const struct cli_opt describe_opts[] = {
-	CLI_OPT("all-namespaces", 'A', CLI_OPT_TRUE, all_namespaces),
-	CLI_OPT("selector", 'l', CLI_OPT_STR, selector),
+	CLI_OPT_ALL_NAMESPACES,
+	CLI_OPT_SELECTOR,
 	CLI_OPT("show-events", 0, CLI_OPT_BOOL, show_events),
 	{0},
 };

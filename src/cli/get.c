@@ -45,13 +45,8 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 		    output);
 		return 1;
 	}
-	if (argc == 0) {
-		fprintf(
-		    stderr,
-		    "You must specify the type of resource to get. Use \"svcplane ctl get -h\" for help.\n\n"
-		    "error: Required resource not specified.\n");
-		return 1;
-	}
+	if (argc == 0)
+		return cli__no_type("get");
 	struct cli_targets t;
 	if (cli__targets_parse(argc, argv, &t))
 		return 1;
@@ -142,14 +137,7 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 			i = j;
 		}
 		if (!written && c.errs.n == 0) {
-			bool all_namespaced = !all_ns;
-			for (size_t i = 0; i < t.n; i++)
-				all_namespaced &= t.v[i].k->namespaced;
-			fflush(stdout);
-			if (all_namespaced)
-				fprintf(stderr, "No resources found in %s namespace.\n", c.ns);
-			else
-				fprintf(stderr, "No resources found\n");
+			cli__no_resources(&c, &t, all_ns);
 		}
 	} else {
 		json_t *items = json_array();
@@ -196,9 +184,9 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt get_opts[] = {
-	CLI_OPT("all-namespaces", 'A', CLI_OPT_TRUE, all_namespaces),
+	CLI_OPT_ALL_NAMESPACES,
 	CLI_OPT("output", 'o', CLI_OPT_STR, output),
-	CLI_OPT("selector", 'l', CLI_OPT_STR, selector),
+	CLI_OPT_SELECTOR,
 	CLI_OPT("show-labels", 0, CLI_OPT_TRUE, show_labels),
 	CLI_OPT("no-headers", 0, CLI_OPT_TRUE, no_headers),
 	{0},

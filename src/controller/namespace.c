@@ -170,6 +170,17 @@ static void on_ns_update(void *ud, const json_t *old, const json_t *o)
 	kick(ud);
 }
 
+/* Frees n once its worker is gone (or was never started). */
+static void release(struct ctrl_namespace *n)
+{
+	informer_free(n->nss);
+	client_free(n->cl);
+	client_config_fini(&n->cfg);
+	pthread_mutex_destroy(&n->mu);
+	pthread_cond_destroy(&n->cond);
+	free(n);
+}
+
 int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace **out, char *err, size_t errlen)
 {
 	struct ctrl_namespace *n = xcalloc(1, sizeof(*n));
@@ -184,12 +195,7 @@ int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace 
 		rc = pthread_create(&n->worker, NULL, work, n) ? -EAGAIN : 0;
 	if (rc < 0) {
 		snprintf(err, errlen, "namespace controller: cannot start: %s", strerror(-rc));
-		informer_free(n->nss);
-		client_free(n->cl);
-		client_config_fini(&n->cfg);
-		pthread_mutex_destroy(&n->mu);
-		pthread_cond_destroy(&n->cond);
-		free(n);
+		release(n);
 		return rc;
 	}
 	*out = n;
@@ -206,10 +212,5 @@ void ctrl_namespace_stop(struct ctrl_namespace *n)
 	pthread_mutex_unlock(&n->mu);
 	informer_stop(n->nss);
 	pthread_join(n->worker, NULL);
-	informer_free(n->nss);
-	client_free(n->cl);
-	client_config_fini(&n->cfg);
-	pthread_mutex_destroy(&n->mu);
-	pthread_cond_destroy(&n->cond);
-	free(n);
+	release(n);
 }
