@@ -51,10 +51,11 @@ struct rq {
 	struct buf *warnings; /* "Warning: ..." header lines */
 };
 
-/* Sends obj as JSON with status; adds the request's warnings. Steals obj. */
-void apiserver__send_json(struct rq *q, int status, json_t *obj);
-/* Sends a Status failure for code (base/err.h) with message and optional details (stolen). */
-void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details);
+/* Sends obj as JSON with status; adds the request's warnings. Takes obj's reference. */
+void apiserver__send_json(struct rq *q, int status, json_t *obj_take);
+/* Sends a Status failure for code (base/err.h) with message and optional details (may be
+ * NULL; its reference is taken). */
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take);
 /* Status for an object-level error: `services "x" not found` etc. */
 void apiserver__send_obj_error(struct rq *q, int code, const char *name);
 

@@ -30,23 +30,23 @@
 #include "base/log.h"
 #include "base/mem.h"
 
-void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details)
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take)
 {
 	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
 			       "status", "Failure", "message", message, "reason", err_reason(code), "code",
 			       err_http(code));
-	if (details)
-		json_object_set_new(st, "details", details);
+	if (details_take)
+		json_object_set_new(st, "details", details_take);
 	char *body = json_dumps(st, JSON_COMPACT);
 	http_send(c, err_http(code), "application/json", "", body, strlen(body));
 	free(body);
 	json_decref(st);
 }
 
-void apiserver__send_json(struct rq *q, int status, json_t *obj)
+void apiserver__send_json(struct rq *q, int status, json_t *obj_take)
 {
-	char *body = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
+	char *body = json_dumps(obj_take, JSON_COMPACT);
+	json_decref(obj_take);
 	http_send(q->c, status, "application/json", q->warnings && q->warnings->data ? q->warnings->data : "",
 		  body, strlen(body));
 	free(body);

@@ -175,7 +175,7 @@ long agent__api_do(struct agent *a, const char *method, const char *path, const 
  * body (taken, may be NULL). Never blocks on I/O. */
 void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
 		  json_t *body_take);
-/* Queues the POST of event ev (taken; its name is ours, from api_event_new). */
-void agent__event_post(struct agent *a, json_t *ev);
+/* Queues the POST of event ev_take (its name is ours, from api_event_new). */
+void agent__event_post(struct agent *a, json_t *ev_take);
 
 #endif
