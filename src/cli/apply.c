@@ -79,7 +79,7 @@ static void apply_one(struct cli_ctl *c, const struct cli_doc *d, const struct a
 static int run_apply(const struct cli_flags *f, int argc, char **argv)
 {
 	const char *const *files = f->files.v;
-	size_t nfiles = f->files.n;
+	size_t nfiles = f->files.len;
 	bool recursive = f->recursive;
 	const char *manager = f->field_manager;
 	if (argc > 0) {
@@ -103,15 +103,15 @@ static int run_apply(const struct cli_flags *f, int argc, char **argv)
 		cli__close(&c);
 		return 1;
 	}
-	if (d.n == 0 && c.errs.n == 0)
+	if (d.len == 0 && c.errs.n == 0)
 		cli__errs_add(&c.errs, "no objects passed to apply");
 	/* Like kubectl's resource builder: every object is checked first (its errors come
 	 * first), then the good ones are applied. */
-	const struct api_kind **kinds = xcalloc(d.n + 1, sizeof(*kinds));
-	const char **nss = xcalloc(d.n + 1, sizeof(*nss));
-	for (size_t i = 0; i < d.n; i++)
+	const struct api_kind **kinds = xcalloc(d.len + 1, sizeof(*kinds));
+	const char **nss = xcalloc(d.len + 1, sizeof(*nss));
+	for (size_t i = 0; i < d.len; i++)
 		kinds[i] = cli__doc_kind(&c, &d.v[i], &nss[i]);
-	for (size_t i = 0; i < d.n && !c.fatal; i++)
+	for (size_t i = 0; i < d.len && !c.fatal; i++)
 		if (kinds[i])
 			apply_one(&c, &d.v[i], kinds[i], nss[i], manager);
 	free(kinds);

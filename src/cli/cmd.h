@@ -27,7 +27,7 @@
 /* A repeatable string flag (-f a -f b). */
 struct cli_strs {
 	const char **v; /* borrowed from argv */
-	size_t n;
+	size_t len, cap;
 };
 
 /* Every flag of every verb, with the defaults cli__flags_parse sets before parsing. A verb
@@ -117,7 +117,7 @@ struct cli_target {
 };
 struct cli_targets {
 	struct cli_target *v;
-	size_t n;
+	size_t len, cap; /* a VEC (base/vec.h) */
 };
 /* Parses the positional arguments; prints kubectl's error and returns 1 on a bad one. */
 int cli__targets_parse(int argc, char **argv, struct cli_targets *t);
@@ -143,7 +143,7 @@ struct cli_doc {
 };
 struct cli_docs {
 	struct cli_doc *v;
-	size_t n;
+	size_t len, cap; /* a VEC (base/vec.h) */
 };
 void cli__docs_fini(struct cli_docs *d);
 /* Reads FILE, DIR or "-" into docs (top: path was named by the user). Returns 1 (printed)

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 /* ---- flags ---- */
 
@@ -76,9 +77,7 @@ static int row_set(const struct cli_cmd *cmd, const struct cli_opt *o, const cha
 		*(const char **)field = arg;
 		return 0;
 	case CLI_OPT_STRS: {
-		struct cli_strs *s = field;
-		s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-		s->v[s->n++] = arg;
+		*vec_push((struct cli_strs *)field) = arg;
 		return 0;
 	}
 	case CLI_OPT_INT: {
@@ -164,7 +163,7 @@ void cli__flags_fini(struct cli_flags *f)
 {
 	free(f->files.v);
 	f->files.v = NULL;
-	f->files.n = 0;
+	f->files.len = f->files.cap = 0;
 }
 
 /* ---- the connection ---- */
@@ -256,7 +255,7 @@ int cli__no_type(const char *verb)
 void cli__no_resources(const struct cli_ctl *c, const struct cli_targets *t, bool all_ns)
 {
 	bool all_namespaced = !all_ns;
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->len; i++)
 		all_namespaced &= t->v[i].k->namespaced;
 	fflush(stdout);
 	if (all_namespaced)
@@ -267,13 +266,12 @@ void cli__no_resources(const struct cli_ctl *c, const struct cli_targets *t, boo
 
 static void targets_add(struct cli_targets *t, const struct api_kind *k, const char *name)
 {
-	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
-	t->v[t->n++] = (struct cli_target){k, name ? xstrdup(name) : NULL};
+	*vec_push(t) = (struct cli_target){k, name ? xstrdup(name) : NULL};
 }
 
 void cli__targets_fini(struct cli_targets *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->len; i++)
 		free(t->v[i].name);
 	free(t->v);
 }
@@ -394,13 +392,12 @@ static void docs_add(struct cli_docs *d, json_t *obj, const char *source)
 		json_array_foreach(items, i, it) docs_add(d, it, source);
 		return;
 	}
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
-	d->v[d->n++] = (struct cli_doc){json_incref(obj), xstrdup(source)};
+	*vec_push(d) = (struct cli_doc){json_incref(obj), xstrdup(source)};
 }
 
 void cli__docs_fini(struct cli_docs *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = 0; i < d->len; i++) {
 		json_decref(d->v[i].obj);
 		free(d->v[i].source);
 	}
@@ -477,33 +474,31 @@ int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top
 			cli__errs_add(&c->errs, "open %s: %s", path, strerror(errno));
 			return 0;
 		}
-		char **names = NULL;
-		size_t n = 0;
+		VEC(char *) names = {0};
 		struct dirent *de;
 		while ((de = readdir(dir))) {
 			if (de->d_name[0] == '.' &&
 			    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 				continue;
-			names = xrealloc(names, (n + 1) * sizeof(*names));
-			names[n++] = xstrdup(de->d_name);
+			*vec_push(&names) = xstrdup(de->d_name);
 		}
 		closedir(dir);
-		xqsort(names, n, sizeof(*names), cmp_names);
+		xqsort(names.v, names.len, sizeof(*names.v), cmp_names);
 		size_t pl = strlen(path);
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < names.len; i++) {
 			char *full = xasprintf("%.*s/%s", (int)(pl > 1 && path[pl - 1] == '/' ? pl - 1 : pl),
-					       path, names[i]);
+					       path, names.v[i]);
 			struct stat cst;
 			if (stat(full, &cst) == 0 && S_ISDIR(cst.st_mode)) {
 				if (recursive)
 					cli__docs_read(c, full, recursive, false, d);
-			} else if (manifest_ext(names[i])) {
+			} else if (manifest_ext(names.v[i])) {
 				cli__docs_read(c, full, recursive, false, d);
 			}
 			free(full);
-			free(names[i]);
+			free(names.v[i]);
 		}
-		free(names);
+		vec_free(&names);
 		return 0;
 	}
 	FILE *f = fopen(path, "rb");

@@ -10,6 +10,7 @@
 
 #include "api/object.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 static void usage_delete(FILE *f)
 {
@@ -32,7 +33,7 @@ struct victim {
 static int run_delete(const struct cli_flags *f, int argc, char **argv)
 {
 	const char *const *files = f->files.v;
-	size_t nfiles = f->files.n;
+	size_t nfiles = f->files.len;
 	bool recursive = f->recursive, all = f->all, ignore_nf = f->ignore_not_found, wait = f->wait;
 	const char *selector = f->selector;
 	struct cli_targets t = {0};
@@ -52,7 +53,7 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		if (cli__targets_parse(argc, argv, &t)) {
 			return 1;
 		}
-		for (size_t i = 0; i < t.n; i++) {
+		for (size_t i = 0; i < t.len; i++) {
 			if (!t.v[i].name && !selector && !all) {
 				fprintf(stderr,
 					"error: resource(s) were provided, but no name was specified\n");
@@ -72,8 +73,7 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		cli__targets_fini(&t);
 		return 1;
 	}
-	struct victim *v = NULL;
-	size_t nv = 0;
+	VEC(struct victim) vs = {0};
 	struct cli_docs d = {0};
 	int rc = 0;
 	for (size_t i = 0; i < nfiles && !rc; i++)
@@ -84,24 +84,22 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		cli__close(&c);
 		return 1;
 	}
-	for (size_t i = 0; i < d.n; i++) {
+	for (size_t i = 0; i < d.len; i++) {
 		const char *ns;
 		const struct api_kind *k = cli__doc_kind(&c, &d.v[i], &ns);
 		if (!k)
 			continue;
-		v = xrealloc(v, (nv + 1) * sizeof(*v));
-		v[nv++] =
+		*vec_push(&vs) =
 		    (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(api_str(d.v[i].obj, "metadata.name")),
 				    xstrdup(d.v[i].source)};
 	}
 	cli__docs_fini(&d);
 	bool listed = false;
-	for (size_t i = 0; i < t.n && !c.fatal; i++) {
+	for (size_t i = 0; i < t.len && !c.fatal; i++) {
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = k->namespaced ? c.ns : NULL;
 		if (t.v[i].name) {
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
-			v[nv++] = (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(t.v[i].name), NULL};
+			*vec_push(&vs) = (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(t.v[i].name), NULL};
 			continue;
 		}
 		listed = true;
@@ -112,12 +110,13 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		json_t *it;
 		json_array_foreach(items, j, it)
 		{
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
-			v[nv++] = (struct victim){k, ns ? xstrdup(ns) : NULL,
+			*vec_push(&vs) = (struct victim){k, ns ? xstrdup(ns) : NULL,
 						  xstrdup(api_str(it, "metadata.name")), NULL};
 		}
 		json_decref(items);
 	}
+	struct victim *v = vs.v;
+	size_t nv = vs.len;
 	bool *deleted = xcalloc(nv + 1, sizeof(*deleted));
 	for (size_t i = 0; i < nv && !c.fatal; i++) {
 		char *path = cli__path(v[i].k, v[i].ns, v[i].name);

@@ -122,7 +122,7 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 	}
 	bool first = true, prefix_mode = false;
 	size_t described = 0;
-	for (size_t i = 0; i < t.n && !c.fatal; i++) {
+	for (size_t i = 0; i < t.len && !c.fatal; i++) {
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = all_ns && !t.v[i].name ? NULL : (k->namespaced ? c.ns : NULL);
 		json_t *objs = json_array();
@@ -134,7 +134,7 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 			free(path);
 			if (rc == 0) {
 				json_array_append_new(objs, obj);
-			} else if (rc == 1 && ae.code == 404 && t.n == 1) {
+			} else if (rc == 1 && ae.code == 404 && t.len == 1) {
 				/* kubectl describe falls back to every object whose name starts so. */
 				json_t *items = NULL;
 				size_t before = c.errs.n;

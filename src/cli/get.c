@@ -50,7 +50,7 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 	struct cli_targets t;
 	if (cli__targets_parse(argc, argv, &t))
 		return 1;
-	for (size_t i = 0; i < t.n; i++)
+	for (size_t i = 0; i < t.len; i++)
 		if (t.v[i].name && selector) {
 			fprintf(stderr, "error: name cannot be provided when a selector is specified\n");
 			cli__targets_fini(&t);
@@ -62,9 +62,9 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 		return 1;
 	}
 	bool table = !yaml && !json && !name_out;
-	struct result *res = xcalloc(t.n + 1, sizeof(*res));
+	struct result *res = xcalloc(t.len + 1, sizeof(*res));
 	size_t nres = 0;
-	for (size_t i = 0; i < t.n && !c.fatal; i++) {
+	for (size_t i = 0; i < t.len && !c.fatal; i++) {
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = all_ns && !t.v[i].name ? NULL : c.ns;
 		if (table) {
@@ -147,7 +147,7 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 			else
 				json_array_append(items, res[i].v);
 		}
-		bool single = t.n == 1 && t.v[0].name;
+		bool single = t.len == 1 && t.v[0].name;
 		json_t *out;
 		if (single)
 			out = json_incref(json_array_get(items, 0));
