@@ -47,11 +47,6 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
-void api_set_str(json_t *obj, const char *key, const char *val)
-{
-	json_object_set_new(obj, key, json_string(val));
-}
-
 const char *api_now(char *buf, size_t len)
 {
 	time_t t = time(NULL);

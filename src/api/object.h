@@ -20,7 +20,6 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
-void api_set_str(json_t *obj, const char *key, const char *val);
 
 /* Current wall time as RFC 3339 ("2026-11-22T03:04:05Z"); buf has at least 32 bytes. */
 const char *api_now(char *buf, size_t len);

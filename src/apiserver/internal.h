@@ -24,11 +24,9 @@ struct apiserver {
 	struct httpd *httpd;
 	char token[128];
 	struct api_service_config svc_cfg;
-	/* Namespace finalizer: deletes what is in terminating namespaces. */
-	pthread_t ns_thread;
-	pthread_mutex_t ns_mu;
-	pthread_cond_t ns_cond;
-	bool ns_dirty;
+	/* The start-up check of stored records (bootstrap.c). */
+	pthread_t check_thread;
+	pthread_mutex_t ns_mu; /* stopping, and the certificate rotation below */
 	bool stopping;
 	/* Serving certificate rotation (certs.c), under ns_mu. */
 	pthread_t cert_thread;
@@ -53,10 +51,11 @@ struct rq {
 	struct buf *warnings; /* "Warning: ..." header lines */
 };
 
-/* Sends obj as JSON with status; adds the request's warnings. Steals obj. */
-void apiserver__send_json(struct rq *q, int status, json_t *obj);
-/* Sends a Status failure for code (base/err.h) with message and optional details (stolen). */
-void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details);
+/* Sends obj as JSON with status; adds the request's warnings. Takes obj's reference. */
+void apiserver__send_json(struct rq *q, int status, json_t *obj_take);
+/* Sends a Status failure for code (base/err.h) with message and optional details (may be
+ * NULL; its reference is taken). */
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take);
 /* Status for an object-level error: `services "x" not found` etc. */
 void apiserver__send_obj_error(struct rq *q, int code, const char *name);
 
@@ -73,7 +72,7 @@ json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
 json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override);
 /* The most bytes one object may have: the request body limit (3 MiB by default). */
 size_t apiserver__max_object(const struct apiserver *as);
-/* At start-up (the namespace finalizer thread runs it first): names every stored object that cannot be decoded or is over the limit
+/* At start-up (on its own thread, apiserver__startup_check): names every stored object that cannot be decoded or is over the limit
  * (logged as errors; they are left out of lists and watches). Returns how many. */
 size_t apiserver__check_stored(struct apiserver *as);
 
@@ -143,13 +142,13 @@ void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if
  * the path is not one of them. */
 bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r);
-/* Bootstrap objects and the namespace finalizer (bootstrap.c). */
+/* Bootstrap objects and the start-up check (bootstrap.c). */
 int apiserver__bootstrap(struct apiserver *as);
 /* After the listener is up: repair allocations, create the kubernetes and kube-dns
  * Services and point the kubernetes Endpoints at this server's port. */
 int apiserver__bootstrap_services(struct apiserver *as, int port);
-void *apiserver__ns_finalizer(void *arg);
-void apiserver__ns_kick(struct apiserver *as);
+/* Thread body: runs apiserver__check_stored(arg) and returns. */
+void *apiserver__startup_check(void *arg);
 /* Service allocation (services.c). A plan is the extra store ops that commit a Service's
  * cluster IPs and node ports together with the Service itself. */
 struct svc_plan {
@@ -183,7 +182,7 @@ void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct
 /* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
 void *apiserver__certs_watch(void *arg);
 
-/* Deletes one stored object now (used by the namespace finalizer). */
+/* Deletes one stored object now (used by the allocation repair). */
 int apiserver__delete_key(struct apiserver *as, const char *key);
 
 #endif

@@ -1094,9 +1094,13 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	api_now(now, sizeof(now));
 	if (ok_code != -1)
 		api_managed_fields_update(old, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
-	/* Finalized deletion: the last finalizer removed from an object being deleted. */
+	/* Finalized deletion: the last finalizer removed from an object being deleted (for a
+	 * Namespace also the last of spec.finalizers, which the namespace controller removes
+	 * through namespaces/NAME/finalize once the namespace is empty). */
+	bool is_ns = !q->k->group[0] && !strcmp(q->k->kind, "Namespace");
 	bool finalize = json_object_get(meta, "deletionTimestamp") &&
-			json_array_size(json_object_get(meta, "finalizers")) == 0 && strcmp(q->k->kind, "Namespace");
+			json_array_size(json_object_get(meta, "finalizers")) == 0 &&
+			(!is_ns || json_array_size(api_get(o, "spec.finalizers")) == 0);
 	if (!api_errs_count(&e) && same_ignoring_managed_time(o, old) && !finalize) {
 		api_errs_fini(&e);
 		apiserver__send_json(q, 200, json_incref((json_t *)old));
@@ -1117,8 +1121,6 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	json_t *out = finalize || q->dry_run ? w : written(w, res.kv);
 	store_kv_unref(res.kv);
 	apiserver__set_type(q->k, out);
-	if (!strcmp(q->k->kind, "Namespace"))
-		apiserver__ns_kick(q->as);
 	apiserver__send_json(q, ok_code > 0 ? ok_code : 200, out);
 	return 0;
 }
@@ -1139,6 +1141,19 @@ void apiserver__update(struct rq *q)
 		create_object(q, o, false);
 	} else if (rc < 0) {
 		apiserver__send_obj_error(q, rc, q->name);
+	} else if (q->sub && !strcmp(q->sub, "finalize")) {
+		/* namespaces/NAME/finalize changes spec.finalizers only (kube-apiserver's
+		 * finalizeREST); the resourceVersion of the body still guards the write. */
+		json_t *w = json_deep_copy(old);
+		json_t *fin = api_get(o, "spec.finalizers");
+		json_object_set_new(api_obj(w, "spec"), "finalizers", json_is_array(fin) ? json_incref(fin) : json_array());
+		const char *rv = api_str(o, "metadata.resourceVersion");
+		if (rv)
+			json_object_set_new(api_obj(w, "metadata"), "resourceVersion", json_string(rv));
+		else
+			json_object_del(api_obj(w, "metadata"), "resourceVersion");
+		update_object(q, w, old, kv->mod_rev, false, false, 200);
+		json_decref(w);
 	} else {
 		update_object(q, o, old, kv->mod_rev, q->sub != NULL, false, 200);
 	}
@@ -1448,8 +1463,6 @@ static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool ans
 				store_kv_unref(res.kv);
 			}
 		}
-		if (is_ns)
-			apiserver__ns_kick(q->as);
 		if (answer) {
 			if (rc < 0)
 				apiserver__send_obj_error(q, rc, name);

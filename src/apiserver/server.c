@@ -25,27 +25,28 @@
 #include "http/pki.h"
 #include "apiserver/table.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 
-void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details)
+void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take)
 {
 	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
 			       "status", "Failure", "message", message, "reason", err_reason(code), "code",
 			       err_http(code));
-	if (details)
-		json_object_set_new(st, "details", details);
+	if (details_take)
+		json_object_set_new(st, "details", details_take);
 	char *body = json_dumps(st, JSON_COMPACT);
 	http_send(c, err_http(code), "application/json", "", body, strlen(body));
 	free(body);
 	json_decref(st);
 }
 
-void apiserver__send_json(struct rq *q, int status, json_t *obj)
+void apiserver__send_json(struct rq *q, int status, json_t *obj_take)
 {
-	char *body = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
+	char *body = json_dumps(obj_take, JSON_COMPACT);
+	json_decref(obj_take);
 	http_send(q->c, status, "application/json", q->warnings && q->warnings->data ? q->warnings->data : "",
 		  body, strlen(body));
 	free(body);
@@ -164,14 +165,7 @@ static bool public_path(const char *p)
 
 static bool authorized(struct apiserver *as, const struct http_req *r)
 {
-	const char *h = http_req_header(r, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *t = h + 7;
-	while (*t == ' ')
-		t++;
-	size_t n = strlen(as->token);
-	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+	return http_req_bearer_ok(r, as->token);
 }
 
 /* The head check of httpd (before any body byte is read): public paths, or the token. */
@@ -224,7 +218,10 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		i = 3;
 	}
 	const char *ns = NULL;
-	if (n - i >= 3 && !strcmp(seg[i], "namespaces")) {
+	/* namespaces/NAME/status and namespaces/NAME/finalize are a Namespace's own subresources. */
+	bool ns_sub = n - i == 3 && !strcmp(seg[i], "namespaces") &&
+		      (!strcmp(seg[i + 2], "status") || !strcmp(seg[i + 2], "finalize"));
+	if (n - i >= 3 && !strcmp(seg[i], "namespaces") && !ns_sub) {
 		ns = seg[i + 1];
 		i += 2;
 	}
@@ -247,7 +244,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
 	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
 			!k->group[0] && !strcmp(k->plural, "pods");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale;
+	bool finalize = q.sub && !strcmp(q.sub, "finalize") && !k->group[0] && !strcmp(k->plural, "namespaces");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || finalize;
 	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
 			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
 	if (proxy_sub) { /* the rest of the path is the target's */
@@ -431,53 +429,11 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 	free(path);
 }
 
-static int write_file(const char *path, const char *data, mode_t mode)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		free(tmp);
-		return -errno;
-	}
-	size_t len = strlen(data), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			int e = -errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return e;
-		}
-		off += (size_t)w;
-	}
-	fsync(fd);
-	close(fd);
-	int rc = rename(tmp, path) < 0 ? -errno : 0;
-	free(tmp);
-	return rc;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	return buf_take(&b);
-}
-
 static int load_token(struct apiserver *as, char *err, size_t errlen)
 {
 	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
-	char *t = read_file(path);
-	if (t) {
+	char *t = NULL;
+	if (file_read(path, 0, &t, NULL) == 0) {
 		t[strcspn(t, "\r\n")] = 0;
 		if (strlen(t) < 16 || strlen(t) >= sizeof(as->token)) {
 			snprintf(err, errlen, "token file %s: token must be 16 to 127 characters", path);
@@ -492,7 +448,7 @@ static int load_token(struct apiserver *as, char *err, size_t errlen)
 	}
 	pki_random_hex(as->token, 32);
 	char *line = xasprintf("%s\n", as->token);
-	int rc = write_file(path, line, 0600);
+	int rc = file_write_atomic(path, line, strlen(line), 0600);
 	free(line);
 	if (rc < 0)
 		snprintf(err, errlen, "writing %s: %s", path, strerror(-rc));
@@ -526,9 +482,10 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 	buf_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
 	if (!as->o.insecure_http) {
 		char *capath = xasprintf("%s/pki/ca.crt", as->data_dir);
-		char *ca = read_file(capath);
+		char *ca = NULL;
+		int rrc = file_read(capath, 0, &ca, NULL);
 		free(capath);
-		if (!ca) {
+		if (rrc < 0) {
 			snprintf(err, errlen, "reading the CA certificate failed");
 			buf_fini(&b);
 			return -EIO;
@@ -543,7 +500,7 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 		   "    user: admin\n  name: svcplane\ncurrent-context: svcplane\npreferences: {}\nusers:\n- name: admin\n"
 		   "  user:\n    token: %s\n",
 		   server, as->token);
-	int rc = write_file(as->kubeconfig, b.data, 0600);
+	int rc = file_write_atomic(as->kubeconfig, b.data, b.len, 0600);
 	buf_fini(&b);
 	if (rc < 0)
 		snprintf(err, errlen, "writing kubeconfig %s: %s", as->kubeconfig, strerror(-rc));
@@ -566,7 +523,6 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	as->kubeconfig = o->kubeconfig ? xstrdup(o->kubeconfig) : xasprintf("%s/kubeconfig", o->data_dir);
 	as->store = st;
 	pthread_mutex_init(&as->ns_mu, NULL);
-	pthread_cond_init(&as->ns_cond, NULL);
 	pthread_cond_init(&as->cert_cond, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
@@ -630,7 +586,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		httpd_stop(as->httpd);
 		goto fail;
 	}
-	pthread_create(&as->ns_thread, NULL, apiserver__ns_finalizer, as);
+	pthread_create(&as->check_thread, NULL, apiserver__startup_check, as);
 	if (!as->o.insecure_http)
 		pthread_create(&as->cert_thread, NULL, apiserver__certs_watch, as);
 	*out = as;
@@ -659,13 +615,12 @@ void apiserver_stop(struct apiserver *as)
 		return;
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
-	pthread_cond_broadcast(&as->ns_cond);
 	pthread_cond_broadcast(&as->cert_cond);
 	pthread_mutex_unlock(&as->ns_mu);
 	if (!as->o.insecure_http)
 		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
-	pthread_join(as->ns_thread, NULL);
+	pthread_join(as->check_thread, NULL);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);

@@ -1,5 +1,6 @@
 /* mem.c - allocation wrappers; the one place that turns ENOMEM into an abort. */
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,4 +75,15 @@ void xqsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const 
 {
 	if (n > 1)
 		qsort_r(base, n, size, cmp, arg);
+}
+
+void *vec__push(void **v, size_t *len, size_t *cap, size_t size)
+{
+	if (*len == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = xrealloc(*v, *cap * size);
+	}
+	void *e = (char *)*v + (*len)++ * size;
+	memset(e, 0, size);
+	return e;
 }

@@ -18,6 +18,7 @@
 #include "api/codec.h"
 #include "api/object.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/mem.h"
 
 #define FALLBACK_KUBECONFIG "/var/lib/svcplane/kubeconfig"
@@ -56,38 +57,6 @@ void client_config_fini(struct client_config *c)
 	free(c->context);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
-}
-
-/* Reads a whole file into a heap string; returns 0 or a negative errno. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	struct buf b;
-	buf_init(&b);
-	char tmp[8192];
-	size_t n;
-	int rc = 0;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-		buf_append(&b, tmp, n);
-		if (b.len > MAX_FILE_BYTES) {
-			rc = -EFBIG;
-			break;
-		}
-	}
-	if (!rc && ferror(f))
-		rc = -EIO;
-	fclose(f);
-	if (rc) {
-		buf_fini(&b);
-		return rc;
-	}
-	if (!b.data)
-		buf_puts(&b, "");
-	*len = b.len;
-	*out = buf_take(&b);
-	return 0;
 }
 
 /* Finds the entry named name in array arr ([{name, <field>: {...}}]) and returns its field. */
@@ -204,7 +173,7 @@ int client_config_parse(const json_t *kc, const char *context, const char *base_
 	} else if (tokfile && *tokfile) {
 		char *p = resolve_path(base_dir, tokfile), *data = NULL;
 		size_t len = 0;
-		int rc = read_file(p, &data, &len);
+		int rc = file_read(p, MAX_FILE_BYTES, &data, &len);
 		if (rc < 0) {
 			snprintf(err, errlen, "reading tokenFile %s: %s", p, strerror(-rc));
 			free(p);
@@ -226,7 +195,7 @@ static int merge_file(json_t *merged, const char *path, char *err, size_t errlen
 {
 	char *data = NULL;
 	size_t len = 0;
-	int rc = read_file(path, &data, &len);
+	int rc = file_read(path, MAX_FILE_BYTES, &data, &len);
 	if (rc < 0) {
 		snprintf(err, errlen, "stat %s: %s", path, strerror(-rc));
 		return rc;

@@ -14,6 +14,7 @@
 #include "base/cidr.h"
 #include "client/client.h"
 #include "controller/manager.h"
+#include "controller/namespace.h"
 #include "controller/wlmanager.h"
 #include "controller/scheduler.h"
 #include "dns/fwd.h"
@@ -49,7 +50,7 @@ static void usage_server(FILE *f)
 		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
 		"  --max-endpoints-per-slice N       (default 100)\n"
-		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC)\n"
+		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
 		"  --node-name NAME                  the embedded agent's node (default: the host name)\n"
@@ -437,6 +438,9 @@ static int cmd_server(int argc, char **argv)
 	struct ctrl_workloads *wl = NULL;
 	if (rc == 0 && !no_controllers)
 		rc = ctrl_workloads_start(&cc, &wl, err, sizeof(err));
+	struct ctrl_namespace *nsc = NULL;
+	if (rc == 0 && !no_controllers)
+		rc = ctrl_namespace_start(&cc, &nsc, err, sizeof(err));
 	struct sched *sc = NULL;
 	if (rc == 0 && !no_sched)
 		rc = sched_start(&cc, &sc, err, sizeof(err));
@@ -479,6 +483,7 @@ static int cmd_server(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
 		sched_stop(sc);
+		ctrl_namespace_stop(nsc);
 		ctrl_workloads_stop(wl);
 		ctrl_manager_stop(cm);
 		apiserver_stop(as);
@@ -494,6 +499,7 @@ static int cmd_server(int argc, char **argv)
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
 	sched_stop(sc);
+	ctrl_namespace_stop(nsc);
 	ctrl_workloads_stop(wl);
 	ctrl_manager_stop(cm);
 	apiserver_stop(as);

@@ -7,7 +7,7 @@
 #include "api/object.h"
 #include "base/mem.h"
 
-static bool node_ready(const json_t *node)
+static bool is_ready_node(const json_t *node)
 {
 	size_t i;
 	json_t *c;
@@ -55,7 +55,7 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = api_str(n, "metadata.name");
-		if (!name || !node_ready(n))
+		if (!name || !is_ready_node(n))
 			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a)
 		{

@@ -439,15 +439,15 @@ static void pod_update(void *ud, const json_t *old, const json_t *o)
 }
 static void pod_delete(void *ud, const json_t *o) { pod_changed(ud, o, true); }
 
-static void node_changed(void *ud, const json_t *o)
+static void on_node_changed(void *ud, const json_t *o)
 {
 	char *k = xasprintf("node/%s", api_str(o, "metadata.name") ?: "");
 	enqueue(ud, k);
 	free(k);
 	enqueue(ud, "dns/"); /* the kube-dns Endpoints list the Ready nodes */
 }
-static void node_add(void *ud, const json_t *o) { node_changed(ud, o); }
-static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; node_changed(ud, o); }
+static void on_node_add(void *ud, const json_t *o) { on_node_changed(ud, o); }
+static void on_node_update(void *ud, const json_t *old, const json_t *o) { (void)old; on_node_changed(ud, o); }
 
 /* True (and forgotten) when obj is exactly the version this controller wrote last: its
  * own write needs no reconcile (Kubernetes' endpoint slice tracker does the same). */
@@ -1083,7 +1083,7 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	m->ix_pod_label = json_object();
 	struct informer_handlers hs = {svc_add, svc_update, svc_delete, NULL};
 	struct informer_handlers hp = {pod_add, pod_update, pod_delete, NULL};
-	struct informer_handlers hn = {node_add, node_update, NULL, NULL};
+	struct informer_handlers hn = {on_node_add, on_node_update, NULL, NULL};
 	struct informer_handlers he = {ep_add, ep_update, ep_delete, NULL};
 	struct informer_handlers hsl = {slice_changed, slice_update, slice_changed, NULL};
 	m->svcs = informer_new(&m->cfg, "/api/v1/services", &hs, m);

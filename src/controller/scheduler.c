@@ -33,7 +33,7 @@ struct sched {
 	bool dirty, stop, started;
 };
 
-static bool node_ready(const json_t *n)
+static bool is_schedulable_node(const json_t *n)
 {
 	if (json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable")))
 		return false;
@@ -82,7 +82,7 @@ static enum misfit node_fits(const json_t *pod, const json_t *n)
 {
 	if (json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable")))
 		return MISFIT_UNSCHEDULABLE;
-	if (!node_ready(n))
+	if (!is_schedulable_node(n))
 		return MISFIT_NOT_READY;
 	if (pod && !selector_fits(pod, n))
 		return MISFIT_SELECTOR;

@@ -202,7 +202,7 @@ OWNER_HANDLERS(deploy)
 OWNER_HANDLERS(sts)
 OWNER_HANDLERS(ds)
 
-static void node_changed(void *ud, const json_t *o)
+static void on_node_changed(void *ud, const json_t *o)
 {
 	struct ctrl_workloads *w = ud;
 	(void)o;
@@ -212,15 +212,15 @@ static void node_changed(void *ud, const json_t *o)
 	json_array_foreach(all, i, d) enqueue_obj(w, "ds", d);
 	json_decref(all);
 }
-static void node_add(void *ud, const json_t *o) { node_changed(ud, o); }
-static void node_update(void *ud, const json_t *old, const json_t *o)
+static void on_node_add(void *ud, const json_t *o) { on_node_changed(ud, o); }
+static void on_node_update(void *ud, const json_t *old, const json_t *o)
 {
 	/* Heartbeats change nothing a DaemonSet reads. */
 	if (json_equal(api_get(old, "metadata.labels"), api_get(o, "metadata.labels")) &&
 	    json_equal(api_get(old, "spec"), api_get(o, "spec")) &&
 	    ctrl_pod_is_ready(old) == ctrl_pod_is_ready(o))
 		return;
-	node_changed(ud, o);
+	on_node_changed(ud, o);
 }
 
 static void ns_changed(void *ud, const json_t *o)
@@ -1057,7 +1057,7 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 	struct informer_handlers hd = {deploy_add, deploy_update, deploy_delete, NULL};
 	struct informer_handlers hst = {sts_add, sts_update, sts_delete, NULL};
 	struct informer_handlers hds = {ds_add, ds_update, ds_delete, NULL};
-	struct informer_handlers hn = {node_add, node_update, node_changed, NULL};
+	struct informer_handlers hn = {on_node_add, on_node_update, on_node_changed, NULL};
 	struct informer_handlers hns = {ns_changed, ns_update, NULL, NULL};
 	struct informer_handlers hsa = {NULL, NULL, sa_delete, NULL};
 	w->pods = informer_new(&w->cfg, "/api/v1/pods", &hp, w);

@@ -845,7 +845,7 @@ void ctrl_sts_plan_fini(struct ctrl_sts_plan *p)
 
 /* ---- DaemonSet ---- */
 
-static bool node_eligible(const json_t *node, const json_t *node_selector)
+static bool is_eligible_node(const json_t *node, const json_t *node_selector)
 {
 	if (json_is_true(api_get(node, "spec.unschedulable")))
 		return false;
@@ -898,7 +898,7 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 	json_array_foreach(nodes, i, node)
 	{
 		const char *nn = api_str(node, "metadata.name") ?: "";
-		bool ok = node_eligible(node, nsel);
+		bool ok = is_eligible_node(node, nsel);
 		json_t *mine = json_object_get(by, nn);
 		if (!ok) {
 			if (json_array_size(mine)) {

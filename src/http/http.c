@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,18 @@ const char *http_req_header(const struct http_req *r, const char *name)
 		if (strcasecmp(r->headers[i].name, name) == 0)
 			return r->headers[i].value;
 	return NULL;
+}
+
+bool http_req_bearer_ok(const struct http_req *r, const char *token)
+{
+	const char *h = http_req_header(r, "Authorization");
+	if (!token || !*token || !h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	const char *t = h + 7;
+	while (*t == ' ')
+		t++;
+	size_t n = strlen(token);
+	return strlen(t) == n && CRYPTO_memcmp(t, token, n) == 0;
 }
 
 void http_req_fini(struct http_req *req)

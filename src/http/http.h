@@ -72,6 +72,9 @@ int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_
 
 /* Header value by case-insensitive name, or NULL. */
 const char *http_req_header(const struct http_req *r, const char *name);
+/* True when r carries "Authorization: Bearer TOKEN" with TOKEN equal to token, compared in
+ * constant time; false when token is NULL or empty. */
+bool http_req_bearer_ok(const struct http_req *r, const char *token);
 /* Percent-decodes the value of query parameter name into a heap string (caller frees);
  * NULL when absent. '+' decodes to a space. */
 char *http_query_get(const char *query, const char *name);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/mem.h"
 
 #define CA_DAYS 3650
@@ -118,42 +119,16 @@ static EVP_PKEY *load_key(const char *path)
 /* Writes a key (when key is set) or a certificate to path, atomically. */
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert, char *err, size_t errlen)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	int rc = 0;
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "create %s: %s", tmp, strerror(-rc));
-		goto out;
-	}
-	fchmod(fd, mode);
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		rc = -errno;
-		close(fd);
-		goto fail;
-	}
-	int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, cert);
-	if (!ok || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		rc = -EIO;
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f) != 0) {
-		rc = -EIO;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	goto out;
-fail:
-	snprintf(err, errlen, "write %s: %s", path, strerror(-rc));
-	unlink(tmp);
-out:
-	free(tmp);
+	BIO *b = BIO_new(BIO_s_mem());
+	int ok = key ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) : PEM_write_bio_X509(b, cert);
+	char *data = NULL;
+	long len = BIO_get_mem_data(b, &data);
+	int rc = ok && len >= 0 ? file_write_atomic(path, data, (size_t)len, mode) : -EIO;
+	if (len > 0)
+		OPENSSL_cleanse(data, (size_t)len); /* a private key does not linger in freed memory */
+	BIO_free(b);
+	if (rc < 0)
+		snprintf(err, errlen, "write %s: %s", path, strerror(-rc));
 	return rc;
 }
 

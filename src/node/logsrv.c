@@ -357,16 +357,7 @@ static bool authorized(const struct node_logsrv *s, struct http_conn *c, struct 
 	const char *org = NULL, *cn = http_conn_client_cn(c, &org);
 	if (cn && !strcmp(cn, "kube-apiserver-kubelet-client") && org && !strcmp(org, "system:masters"))
 		return true;
-	if (!s->token || !*s->token)
-		return false;
-	const char *h = http_req_header(r, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *t = h + 7;
-	while (*t == ' ')
-		t++;
-	size_t n = strlen(s->token);
-	return strlen(t) == n && CRYPTO_memcmp(t, s->token, n) == 0;
+	return http_req_bearer_ok(r, s->token);
 }
 
 /* Copies [off, end) of fd to the stream. Returns the new offset, or -1 when the peer is

@@ -12,6 +12,7 @@
 #include "node/netlink.h"
 
 #include "base/mem.h"
+#include "base/vec.h"
 #include "node/netns.h"
 
 #include <errno.h>
@@ -585,24 +586,19 @@ int node_link_index(struct node_nl *nl, const char *name)
 	return rc ? rc : l.index;
 }
 
-/* A growing array of fixed-size entries, for the dumps. */
+/* A growing array of fixed-size entries, for the dumps: one type of entry per dump, chosen
+ * at run time, so base/vec.h's untyped core rather than its typed VEC(). */
 struct vec {
 	void *v;
 	size_t len, cap, size;
 	int family; /* filter of the address and route dumps: 0, 4 or 6 */
 };
 
-static void *vec_push(struct vec *v)
+static void *entry_push(struct vec *v)
 {
 	if (v->len >= NL_MAX_ENTRIES)
 		return NULL;
-	if (v->len == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 16;
-		v->v = xrealloc(v->v, v->cap * v->size);
-	}
-	void *e = (char *)v->v + v->len++ * v->size;
-	memset(e, 0, v->size);
-	return e;
+	return vec__push(&v->v, &v->len, &v->cap, v->size);
 }
 
 static void vec_reset(void *p)
@@ -624,7 +620,7 @@ static void *dump_take(struct vec *v, int rc, size_t *n)
 
 static int link_list_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct node_link *l = vec_push(data);
+	struct node_link *l = entry_push(data);
 	return l ? parse_link(nlh, l) : -E2BIG;
 }
 
@@ -745,7 +741,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *at = a[IFA_LOCAL] ? a[IFA_LOCAL] : a[IFA_ADDRESS];
 	if (!at)
 		return -EBADMSG;
-	struct node_addr *ad = vec_push(v);
+	struct node_addr *ad = entry_push(v);
 	if (!ad)
 		return -E2BIG;
 	if (get_ip(at, ifa->ifa_family, &ad->ip) != 0)
@@ -883,7 +879,7 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 		return 0;
 	if (rtm->rtm_dst_len > (fam == 4 ? 32 : 128))
 		return -EBADMSG;
-	struct node_route *rt = vec_push(v);
+	struct node_route *rt = entry_push(v);
 	if (!rt)
 		return -E2BIG;
 	rt->dst.net.family = fam;

@@ -12,57 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "http/pki.h"
-
-static int put_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	int rc = fd < 0 ? -errno : 0;
-	for (size_t off = 0; rc == 0 && off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0)
-			rc = -errno;
-		else
-			off += (size_t)w;
-	}
-	if (fd >= 0 && rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *data = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (1 << 20))
-				break; /* a CA bundle is never this big */
-			data = xrealloc(data, cap);
-		}
-		size_t r = fread(data + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	*len = n;
-	return data;
-}
 
 int node_cert_obtain(struct client *cl, const struct client_config *cfg, const char *node_name,
 		     const char *const *addrs, const char *pki_dir, char *err, size_t errlen)
@@ -79,7 +32,8 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
 		memcpy(ca, cfg->ca_pem, cfg->ca_pem_len);
 		ca_len = cfg->ca_pem_len;
 	} else if (cfg->ca_file) {
-		ca = slurp(cfg->ca_file, &ca_len);
+		if (file_read(cfg->ca_file, 1 << 20, &ca, &ca_len) < 0) /* a CA bundle is never this big */
+			ca = NULL;
 	}
 	if (!ca || !ca_len) {
 		free(ca);
@@ -111,7 +65,7 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
 		rc = rc < 0 ? rc : -EACCES;
 		goto out;
 	}
-	if ((rc = put_file(crt, resp, resp_len, 0644)) < 0 || (rc = put_file(cap, ca, ca_len, 0644)) < 0) {
+	if ((rc = file_write_atomic(crt, resp, resp_len, 0644)) < 0 || (rc = file_write_atomic(cap, ca, ca_len, 0644)) < 0) {
 		snprintf(err, errlen, "writing %s: %s", pki_dir, strerror(-rc));
 		goto out;
 	}

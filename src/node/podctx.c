@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "node/writer.h"
@@ -19,14 +20,8 @@ int64_t agent__now_ms(void)
 
 char *agent__read_file(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = xmalloc(65536);
-	size_t n = fread(buf, 1, 65535, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	char *data = NULL;
+	return file_read(path, 1 << 20, &data, NULL) == 0 ? data : NULL;
 }
 
 /* ---- pure helpers ---- */

@@ -150,7 +150,7 @@ int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *co
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t agent__now_ms(void);
-/* A small file's text (64 KiB at most), or NULL; the caller frees it. */
+/* A small file's text (1 MiB at most), or NULL; the caller frees it. */
 char *agent__read_file(const char *path);
 
 /* The record of pod uid, or NULL. */
@@ -176,7 +176,7 @@ long agent__api_do(struct agent *a, const char *method, const char *path, const 
  * body (taken, may be NULL). Never blocks on I/O. */
 void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
 		  json_t *body_take);
-/* Queues the POST of event ev (taken; its name is ours, from api_event_new). */
-void agent__event_post(struct agent *a, json_t *ev);
+/* Queues the POST of event ev_take (its name is ours, from api_event_new). */
+void agent__event_post(struct agent *a, json_t *ev_take);
 
 #endif

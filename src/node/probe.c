@@ -965,7 +965,7 @@ static void in_append(struct node_probe_run *r, const char *p, size_t n)
 	buf_append(&r->in, p, n);
 }
 
-static void http_parse(struct node_probe_run *r, bool eof)
+static void parse_http_answer(struct node_probe_run *r, bool eof)
 {
 	char *eol = r->in.data ? strstr(r->in.data, "\r\n") : NULL;
 	if (!eol && !eof && r->in.len < PROBE_MAX_OUTPUT)
@@ -1046,9 +1046,9 @@ bool node_probe_run_advance(struct node_probe_run *r, int64_t now_ms)
 				break; /* finished with a failure */
 			if (n > 0) {
 				in_append(r, tmp, (size_t)n);
-				http_parse(r, false);
+				parse_http_answer(r, false);
 			} else {
-				http_parse(r, true);
+				parse_http_answer(r, true);
 			}
 			break;
 		}

@@ -92,12 +92,12 @@ static bool rt_container_started(struct agent *a, const struct apod *p, const ch
 	return started;
 }
 
-void agent__event_post(struct agent *a, json_t *ev)
+void agent__event_post(struct agent *a, json_t *ev_take)
 {
 	char key[400];
-	snprintf(key, sizeof(key), "event/%s", api_str(ev, "metadata.name") ?: "");
-	agent__write(a, key, "POST", xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace")),
-		     NULL, ev);
+	snprintf(key, sizeof(key), "event/%s", api_str(ev_take, "metadata.name") ?: "");
+	agent__write(a, key, "POST", xasprintf("/api/v1/namespaces/%s/events", api_str(ev_take, "metadata.namespace")),
+		     NULL, ev_take);
 }
 
 /* kubelet's events about a pod's container: reason, type and message. */

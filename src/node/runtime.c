@@ -10,6 +10,7 @@
 
 #include "api/object.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "node/envsrc.h"
@@ -179,36 +180,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
-}
-
-static int write_file_atomic(const char *path, const char *data, size_t len)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			close(fd);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0)
-		rc = -errno;
-out:
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
 }
 
 /* Field 22 of /proc/PID/stat (start time in clock ticks since boot) and field 3 (state). */
@@ -944,7 +915,7 @@ static void pod_save(struct rt_pod *p)
 				 p->stopping, "containers", cs);
 	char *text = json_dumps(root, JSON_COMPACT);
 	char *path = xasprintf("%s/pod.json", p->dir);
-	int rc = write_file_atomic(path, text, strlen(text));
+	int rc = file_write_atomic(path, text, strlen(text), 0644);
 	if (rc < 0)
 		log_warn("node runtime: cannot save %s: %s", path, strerror(-rc));
 	free(path);
@@ -1708,10 +1679,10 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 		close(p->netns_fd);
 	p->netns_fd = in->netns_fd >= 0 ? fcntl(in->netns_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	char *path = xasprintf("%s/resolv.conf", p->dir);
-	p->have_resolv = in->resolv_conf && write_file_atomic(path, in->resolv_conf, strlen(in->resolv_conf)) == 0;
+	p->have_resolv = in->resolv_conf && file_write_atomic(path, in->resolv_conf, strlen(in->resolv_conf), 0644) == 0;
 	free(path);
 	path = xasprintf("%s/hosts", p->dir);
-	p->have_hosts = in->hosts && write_file_atomic(path, in->hosts, strlen(in->hosts)) == 0;
+	p->have_hosts = in->hosts && file_write_atomic(path, in->hosts, strlen(in->hosts), 0644) == 0;
 	free(path);
 
 	/* Containers in spec order; known ones (e.g. adopted) keep their state. */

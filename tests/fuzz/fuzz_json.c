@@ -2,42 +2,13 @@
  * api_yaml_encode and read back through api_yaml_decode as the same value. */
 #include "api/codec.h"
 
+#include "fuzz/fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Numbers compare by value: YAML turns an integral 1.0 back into 1. */
-static int same(const json_t *a, const json_t *b)
-{
-	if (json_is_number(a) && json_is_number(b))
-		return json_number_value(a) == json_number_value(b);
-	if (json_typeof(a) != json_typeof(b))
-		return 0;
-	if (json_is_array(a)) {
-		if (json_array_size(a) != json_array_size(b))
-			return 0;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!same(json_array_get(a, i), json_array_get(b, i)))
-				return 0;
-		return 1;
-	}
-	if (json_is_object(a)) {
-		if (json_object_size(a) != json_object_size(b))
-			return 0;
-		const char *k;
-		size_t kl;
-		json_t *v;
-		json_object_keylen_foreach((json_t *)a, k, kl, v) {
-			json_t *w = json_object_getn(b, k, kl);
-			if (!w || !same(v, w))
-				return 0;
-		}
-		return 1;
-	}
-	return json_equal((json_t *)a, (json_t *)b);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (json_is_null(v)) {
 		if (json_array_size(docs) != 0)
 			abort();
-	} else if (json_array_size(docs) != 1 || !same(v, json_array_get(docs, 0))) {
+	} else if (json_array_size(docs) != 1 || !fuzz_json_same(v, json_array_get(docs, 0))) {
 		abort();
 	}
 	json_decref(docs);

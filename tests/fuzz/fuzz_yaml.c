@@ -2,42 +2,13 @@
  * with api_yaml_encode and decode back to itself. */
 #include "api/codec.h"
 
+#include "fuzz/fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Numbers compare by value: YAML turns an integral 1.0 back into 1. */
-static int same(const json_t *a, const json_t *b)
-{
-	if (json_is_number(a) && json_is_number(b))
-		return json_number_value(a) == json_number_value(b);
-	if (json_typeof(a) != json_typeof(b))
-		return 0;
-	if (json_is_array(a)) {
-		if (json_array_size(a) != json_array_size(b))
-			return 0;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!same(json_array_get(a, i), json_array_get(b, i)))
-				return 0;
-		return 1;
-	}
-	if (json_is_object(a)) {
-		if (json_object_size(a) != json_object_size(b))
-			return 0;
-		const char *k;
-		size_t kl;
-		json_t *v;
-		json_object_keylen_foreach((json_t *)a, k, kl, v) {
-			json_t *w = json_object_getn(b, k, kl);
-			if (!w || !same(v, w))
-				return 0;
-		}
-		return 1;
-	}
-	return json_equal((json_t *)a, (json_t *)b);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *back = NULL;
 		if (api_yaml_decode(y, strlen(y), &back, err, sizeof(err)) != 0)
 			abort();
-		if (json_array_size(back) != 1 || !same(doc, json_array_get(back, 0)))
+		if (json_array_size(back) != 1 || !fuzz_json_same(doc, json_array_get(back, 0)))
 			abort();
 		json_decref(back);
 		free(y);

@@ -165,6 +165,66 @@ cluster_teardown() {
 	cleanup
 }
 
+# ---- a cluster of nodes in network namespaces (tests/integ/cluster.sh) ----
+
+# cluster_up N [server flags...]: skips the test without root (CI runs as root); takes the
+# machine-wide cluster lock (fd 9 on /run/svcplane-cluster.lock, up to 30 min), so tests of
+# parallel suites serialize; brings up N nodes; starts the server with its embedded agent
+# in n1 (198.18.0.11) with the test ranges and the flags given (a later flag wins). Sets
+# CL, ROOT, CLUSTER_UP (cluster.sh's output), SERVER_PID, PORT, URL, KUBECONFIG, TOKEN, CA.
+# The EXIT trap is cluster_down. Ends the test on a failure.
+cluster_up() {
+	local n=$1
+	shift
+	CL=tests/integ/cluster.sh
+	ROOT=$PWD
+	need_cluster
+	trap cluster_down EXIT
+	trap 'exit 1' INT TERM HUP
+	$CL down >/dev/null 2>&1
+	CLUSTER_UP=$($CL up "$n") || { fail "cluster up"; finish; exit 1; }
+	mkdir -p "$T_DIR/data"
+	(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
+		--bind-address 198.18.0.11 --service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
+		--node-name n1 --node-ip 198.18.0.11 "$@" \
+		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+	SERVER_PID=$(cat "$T_DIR/server.pid")
+	server_started
+	if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
+		fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
+		finish
+		exit 1
+	fi
+	PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
+	URL=https://198.18.0.11:$PORT
+	export KUBECONFIG=$T_DIR/data/kubeconfig
+	TOKEN=$(cat "$T_DIR/data/token")
+	CA=$T_DIR/data/pki/ca.crt
+}
+
+# cluster_agent I [agent flags...]: starts `svcplane agent` in node nI (198.18.0.1I) with
+# the admin kubeconfig, data in $T_DIR/agentI, logs in $T_DIR/agentI.{out,err}; its pid
+# goes to AGENT_PIDS[I] (cluster_down kills it).
+AGENT_PIDS=()
+cluster_agent() {
+	local i=$1
+	shift
+	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name "n$i" \
+		--node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" "$@" \
+		>>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" & echo $! >"$T_DIR/agent$i.pid")
+	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
+}
+
+# cluster_down: runs the test's cluster_down_hook (when it defines one), kills the pids in
+# EXTRA_PIDS, the agents and the server, the pods' processes, deletes the pod namespaces,
+# takes the cluster down and cleans up this run's files. The EXIT trap of cluster_up.
+cluster_down() {
+	local p
+	declare -F cluster_down_hook >/dev/null && cluster_down_hook
+	for p in ${EXTRA_PIDS:-}; do kill "$p" 2>/dev/null; done
+	cd "$ROOT" && cluster_teardown "${AGENT_PIDS[@]}" $SERVER_PID
+}
+
 finish() {
 	# A sanitizer report or a crash in any server run of this script is a failure.
 	if grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|LeakSanitizer' "$T_DIR/server.err" 2>/dev/null; then

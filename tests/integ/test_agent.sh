@@ -13,50 +13,7 @@
 # only to itself and lost to a restarted agent.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
-
-AGENT_PIDS=()
-teardown() {
-	local p ns
-	for p in "${AGENT_PIDS[@]}" $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-$CL up 3 >/dev/null || { fail "cluster up"; finish; exit 1; }
-
-
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip 198.18.0.11 --cluster-dns 198.19.0.10 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-server_started
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
-export KUBECONFIG=$T_DIR/data/kubeconfig
-URL=https://198.18.0.11:$PORT
+cluster_up 3 --cluster-dns 198.19.0.10
 
 start_agent() { # start_agent I: n2 with --server/--token-file/--ca-file, others with --kubeconfig
 	local i=$1 auth

@@ -11,52 +11,11 @@
 # Processes run in a node with `nsenter --net` (see test_agent.sh for why).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
-
-AGENT_PID=
-teardown() {
-	local ns
-	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-UP=$($CL up 2) || { fail "cluster up"; finish; exit 1; }
+cluster_up 2 --cluster-cidr 198.18.128.0/17,2001:db8:1::/48 --node-cidr-mask-size-ipv4 29
 V6=0
-case $UP in *IPv6*) V6=1 ;; esac
-
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17,2001:db8:1::/48 --node-cidr-mask-size-ipv4 29 \
-	--node-name n1 --node-ip 198.18.0.11 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-server_started
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
-	--data-dir "$T_DIR/agent2" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
-AGENT_PID=$(cat "$T_DIR/agent2.pid")
+case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
+cluster_agent 2
+AGENT_PID=${AGENT_PIDS[2]}
 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_29() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c '/29$')" = 2 ]; }
@@ -444,7 +403,7 @@ check "n2 has pod processes, netns, veths, a host-gw route and its masquerade ta
 kill -TERM "$AGENT_PID"
 stopped() { ! kill -0 "$AGENT_PID" 2>/dev/null; }
 check "agent n2 stops on SIGTERM" wait_for 5 stopped
-AGENT_PID=
+AGENT_PID= AGENT_PIDS[2]=
 check "pods keep running after the agent stops" sh -c "kill -0 $N2_PIDS"
 check "svcplane agent --cleanup succeeds" timeout 30 nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --cleanup --data-dir "$T_DIR/agent2" 2>>"$T_DIR/server.err"
 leftovers() {

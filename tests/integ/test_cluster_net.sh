@@ -10,16 +10,8 @@ cd "$(dirname "$0")/../.." || exit 1
 CL=tests/integ/cluster.sh
 ROOT=$PWD
 
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-
 # One cluster per machine at a time: hold the harness lock for the whole run.
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
+need_cluster
 trap '"$ROOT/$CL" down >/dev/null 2>&1; cleanup' EXIT
 trap 'exit 1' INT TERM HUP
 

@@ -16,57 +16,11 @@
 # below the RollingUpdate partition comes back at the current revision.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-if [ "$(id -u)" != 0 ]; then
-	echo "skip: needs root (network namespaces); CI runs as root"
-	T_SKIP=$((T_SKIP + 1))
-	finish
-	exit 0
-fi
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock"; finish; exit 1; }
-
-AGENT_PIDS=()
 MADE_VAR_READY=
-teardown() {
-	local p ns
-	for p in "${AGENT_PIDS[@]}" $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	[ -n "$MADE_VAR_READY" ] && rm -f /var/ready
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-$CL up 3 >/dev/null || { fail "cluster up"; finish; exit 1; }
+cluster_down_hook() { [ -n "$MADE_VAR_READY" ] && rm -f /var/ready; }
+cluster_up 3 --cluster-dns 198.19.0.10
 
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip 198.18.0.11 --cluster-dns 198.19.0.10 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-
-start_agent() { # start_agent I
-	local i=$1
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name "n$i" \
-		--node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" --cluster-dns 198.19.0.10 \
-		>>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" & echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
-}
+start_agent() { cluster_agent "$1" --cluster-dns 198.19.0.10; } # start_agent I
 start_agent 2
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 if wait_for 20 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1)"; fi

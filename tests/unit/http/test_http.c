@@ -1342,3 +1342,33 @@ TEST(httpd_admission_evicts_the_heaviest_address)
 	close(other);
 	httpd_stop(d);
 }
+
+TEST(http_req_bearer_ok_compares_the_token)
+{
+	static const struct {
+		const char *auth; /* NULL: no Authorization header */
+		const char *token;
+		bool ok;
+	} cases[] = {
+	    {"Bearer 0123456789abcdef", "0123456789abcdef", true},
+	    {"bearer   0123456789abcdef", "0123456789abcdef", true},
+	    {"Bearer 0123456789abcdeF", "0123456789abcdef", false},
+	    {"Bearer 0123456789abcdef0", "0123456789abcdef", false},
+	    {"Basic 0123456789abcdef", "0123456789abcdef", false},
+	    {"Bearer ", "", false},
+	    {"Bearer x", NULL, false},
+	    {NULL, "0123456789abcdef", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char s[256];
+		if (cases[i].auth)
+			snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: %s\r\n\r\n", cases[i].auth);
+		else
+			snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+		struct http_req r;
+		size_t hl = 0;
+		ASSERT_INT_EQ(parse(s, &r, &hl), 0);
+		ASSERT_INT_EQ(http_req_bearer_ok(&r, cases[i].token), cases[i].ok);
+		http_req_fini(&r);
+	}
+}
