@@ -1,6 +1,6 @@
 /* sched.c - IPVS's schedulers, Maglev and the ClientIP affinity table (see sched.h).
  *
- * Hash tables are rebuilt only by sched_update (a change of the destination set), so a
+ * Hash tables are rebuilt only by proxy_sched_update (a change of the destination set), so a
  * pick costs O(1) for dh, sh, mh and random, O(n) for rr (skips), lc, sed and nq. */
 #include "proxy/sched.h"
 
@@ -13,31 +13,31 @@
 
 static const char *const names[] = {"rr", "lc", "dh", "sh", "sed", "nq", "mh", "random"};
 
-int sched_kind_parse(const char *s)
+int proxy_sched_kind_parse(const char *s)
 {
 	if (!s || !*s)
-		return SCHED_RR;
+		return PSCHED_RR;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(s, names[i]))
 			return (int)i;
 	return -EINVAL;
 }
 
-const char *sched_kind_name(enum sched_kind k)
+const char *proxy_sched_kind_name(enum proxy_sched_kind k)
 {
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
-void sched_init(struct sched *s, enum sched_kind kind, uint32_t mh_size, uint64_t seed)
+void proxy_sched_init(struct proxy_sched *s, enum proxy_sched_kind kind, uint32_t mh_size, uint64_t seed)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->rr_last = SIZE_MAX;
 	s->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
-	s->mh_size = mh_size ? mh_size : SCHED_MH_SIZE;
+	s->mh_size = mh_size ? mh_size : PSCHED_MH_SIZE;
 }
 
-void sched_fini(struct sched *s)
+void proxy_sched_fini(struct proxy_sched *s)
 {
 	free(s->mh_tab);
 	s->mh_tab = NULL;
@@ -73,14 +73,14 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint64_t dest_hash(const struct sched_dest *d, uint64_t seed)
+static uint64_t dest_hash(const struct proxy_sched_dest *d, uint64_t seed)
 {
 	uint64_t h = fnv1a(d->ip.b, d->ip.family == 6 ? 16 : 4, seed);
 	h = fnv1a(&d->port, sizeof(d->port), h);
 	return mix64(h);
 }
 
-static void mh_build(struct sched *s, const struct sched_dest *d, size_t n)
+static void mh_build(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n)
 {
 	uint32_t m = s->mh_size;
 	free(s->mh_tab);
@@ -118,27 +118,27 @@ static void mh_build(struct sched *s, const struct sched_dest *d, size_t n)
 	free(next);
 }
 
-void sched_update(struct sched *s, const struct sched_dest *d, size_t n)
+void proxy_sched_update(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n)
 {
 	s->n = n;
-	if (s->kind == SCHED_DH || s->kind == SCHED_SH) {
+	if (s->kind == PSCHED_DH || s->kind == PSCHED_SH) {
 		/* ip_vs_dh_reassign / ip_vs_sh_reassign with weight 1: bucket i takes the
 		 * destinations in list order, cyclically. */
-		for (size_t i = 0; i < SCHED_HASH_BUCKETS; i++)
+		for (size_t i = 0; i < PSCHED_HASH_BUCKETS; i++)
 			s->hash_tab[i] = n ? (uint16_t)(i % n) : 0xffff;
-	} else if (s->kind == SCHED_MH) {
+	} else if (s->kind == PSCHED_MH) {
 		mh_build(s, d, n);
 	}
 	if (s->rr_last != SIZE_MAX && s->rr_last >= n)
 		s->rr_last = n ? n - 1 : SIZE_MAX;
 }
 
-static bool usable(const struct sched_dest *d, size_t i, const bool *skip)
+static bool usable(const struct proxy_sched_dest *d, size_t i, const bool *skip)
 {
 	return d[i].weight > 0 && !(skip && skip[i]);
 }
 
-static int pick_rr(struct sched *s, const struct sched_dest *d, size_t n, const bool *skip)
+static int pick_rr(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n, const bool *skip)
 {
 	size_t start = s->rr_last == SIZE_MAX ? n - 1 : s->rr_last;
 	for (size_t k = 1; k <= n; k++) {
@@ -153,7 +153,7 @@ static int pick_rr(struct sched *s, const struct sched_dest *d, size_t n, const 
 
 /* lc: least (active << 8) + inactive; ip_vs_lc ignores weights but for 0 (wlc is the
  * weighted one). */
-static int pick_lc(const struct sched_dest *d, size_t n, const bool *skip)
+static int pick_lc(const struct proxy_sched_dest *d, size_t n, const bool *skip)
 {
 	int best = -1;
 	uint64_t bo = 0;
@@ -171,7 +171,7 @@ static int pick_lc(const struct sched_dest *d, size_t n, const bool *skip)
 
 /* sed: least (active + 1) / weight, compared crosswise as ip_vs_sed does
  * (loh * w > doh * lw); nq returns the first idle destination before that. */
-static int pick_sed(const struct sched_dest *d, size_t n, const bool *skip, bool nq)
+static int pick_sed(const struct proxy_sched_dest *d, size_t n, const bool *skip, bool nq)
 {
 	int best = -1;
 	uint64_t loh = 0;
@@ -189,7 +189,7 @@ static int pick_sed(const struct sched_dest *d, size_t n, const bool *skip, bool
 	return best;
 }
 
-static int pick_table(const uint16_t *tab, size_t size, size_t bucket, const struct sched_dest *d, size_t n,
+static int pick_table(const uint16_t *tab, size_t size, size_t bucket, const struct proxy_sched_dest *d, size_t n,
 		      const bool *skip)
 {
 	for (size_t k = 0; k < size; k++) {
@@ -209,37 +209,37 @@ static uint64_t xorshift(uint64_t *st)
 	return *st = x;
 }
 
-int sched_pick(struct sched *s, const struct sched_dest *d, size_t n, const struct ip_addr *src,
+int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n, const struct ip_addr *src,
 	       const struct ip_addr *dst, const bool *skip)
 {
 	if (!n || n != s->n)
 		return -1;
 	static const struct ip_addr zero = {.family = 4};
 	switch (s->kind) {
-	case SCHED_RR:
+	case PSCHED_RR:
 		return pick_rr(s, d, n, skip);
-	case SCHED_LC:
+	case PSCHED_LC:
 		return pick_lc(d, n, skip);
-	case SCHED_SED:
+	case PSCHED_SED:
 		return pick_sed(d, n, skip, false);
-	case SCHED_NQ:
+	case PSCHED_NQ:
 		return pick_sed(d, n, skip, true);
-	case SCHED_DH: {
+	case PSCHED_DH: {
 		uint32_t h = (uint32_t)(addr_fold(dst ? dst : &zero) * 2654435761u);
-		return pick_table(s->hash_tab, SCHED_HASH_BUCKETS, h & (SCHED_HASH_BUCKETS - 1), d, n, skip);
+		return pick_table(s->hash_tab, PSCHED_HASH_BUCKETS, h & (PSCHED_HASH_BUCKETS - 1), d, n, skip);
 	}
-	case SCHED_SH: {
+	case PSCHED_SH: {
 		uint32_t h = (addr_fold(src ? src : &zero) * 0x61C88647u) >> 24;
-		return pick_table(s->hash_tab, SCHED_HASH_BUCKETS, h, d, n, skip);
+		return pick_table(s->hash_tab, PSCHED_HASH_BUCKETS, h, d, n, skip);
 	}
-	case SCHED_MH: {
+	case PSCHED_MH: {
 		if (!s->mh_tab)
 			return -1;
 		const struct ip_addr *a = src ? src : &zero;
 		uint64_t h = mix64(fnv1a(a->b, a->family == 6 ? 16 : 4, 0xcbf29ce484222325ull));
 		return pick_table(s->mh_tab, s->mh_size, h % s->mh_size, d, n, skip);
 	}
-	case SCHED_RANDOM: {
+	case PSCHED_RANDOM: {
 		size_t ok = 0;
 		for (size_t i = 0; i < n; i++)
 			ok += usable(d, i, skip);
@@ -257,7 +257,7 @@ int sched_pick(struct sched *s, const struct sched_dest *d, size_t n, const stru
 
 /* ---- ClientIP affinity ---------------------------------------------------------- */
 
-void sched_aff_init(struct sched_aff *a, size_t cap)
+void proxy_sched_aff_init(struct proxy_sched_aff *a, size_t cap)
 {
 	size_t c = 16;
 	while (c < cap)
@@ -267,14 +267,14 @@ void sched_aff_init(struct sched_aff *a, size_t cap)
 	a->e = xcalloc(c, sizeof(*a->e));
 }
 
-void sched_aff_fini(struct sched_aff *a)
+void proxy_sched_aff_fini(struct proxy_sched_aff *a)
 {
 	free(a->e);
 	a->e = NULL;
 	a->cap = a->n = 0;
 }
 
-static size_t aff_slot(const struct sched_aff *a, const struct ip_addr *client)
+static size_t aff_slot(const struct proxy_sched_aff *a, const struct ip_addr *client)
 {
 	return (size_t)mix64(fnv1a(client->b, 16, (uint64_t)client->family)) & (a->cap - 1);
 }
@@ -285,7 +285,7 @@ static bool same_ip(const struct ip_addr *x, const struct ip_addr *y)
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken without tombstones. */
-static void aff_remove(struct sched_aff *a, size_t i)
+static void aff_remove(struct proxy_sched_aff *a, size_t i)
 {
 	size_t mask = a->cap - 1, j = i;
 	a->e[i].used = false;
@@ -305,7 +305,7 @@ static void aff_remove(struct sched_aff *a, size_t i)
 	}
 }
 
-static size_t aff_find(const struct sched_aff *a, const struct ip_addr *client)
+static size_t aff_find(const struct proxy_sched_aff *a, const struct ip_addr *client)
 {
 	size_t mask = a->cap - 1;
 	for (size_t k = 0, i = aff_slot(a, client); k < a->cap; k++, i = (i + 1) & mask) {
@@ -317,7 +317,7 @@ static size_t aff_find(const struct sched_aff *a, const struct ip_addr *client)
 	return SIZE_MAX;
 }
 
-bool sched_aff_get(struct sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
+bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
 		   uint16_t *port)
 {
 	size_t i = aff_find(a, client);
@@ -332,7 +332,7 @@ bool sched_aff_get(struct sched_aff *a, const struct ip_addr *client, int64_t no
 	return true;
 }
 
-size_t sched_aff_expire(struct sched_aff *a, int64_t now_ms)
+size_t proxy_sched_aff_expire(struct proxy_sched_aff *a, int64_t now_ms)
 {
 	size_t gone = 0;
 	for (size_t i = 0; i < a->cap; i++) {
@@ -345,13 +345,13 @@ size_t sched_aff_expire(struct sched_aff *a, int64_t now_ms)
 	return gone;
 }
 
-void sched_aff_put(struct sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
+void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
 		   int64_t now_ms, int64_t timeout_ms)
 {
 	size_t i = aff_find(a, client);
 	if (i == SIZE_MAX) {
 		/* Keep at least a quarter free so probes stay short. */
-		if (a->n + 1 > a->cap - a->cap / 4 && !sched_aff_expire(a, now_ms)) {
+		if (a->n + 1 > a->cap - a->cap / 4 && !proxy_sched_aff_expire(a, now_ms)) {
 			/* Still full of live entries: replace the one expiring first near
 			 * the client's home slot. */
 			size_t h = aff_slot(a, client), victim = SIZE_MAX, seen = 0;

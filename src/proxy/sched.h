@@ -32,12 +32,12 @@
 
 #include "base/cidr.h"
 
-enum sched_kind { SCHED_RR, SCHED_LC, SCHED_DH, SCHED_SH, SCHED_SED, SCHED_NQ, SCHED_MH, SCHED_RANDOM };
+enum proxy_sched_kind { PSCHED_RR, PSCHED_LC, PSCHED_DH, PSCHED_SH, PSCHED_SED, PSCHED_NQ, PSCHED_MH, PSCHED_RANDOM };
 
-#define SCHED_HASH_BUCKETS 256 /* IP_VS_DH_TAB_SIZE, IP_VS_SH_TAB_SIZE */
-#define SCHED_MH_SIZE 65537    /* Maglev table size: a prime well above 100 x destinations */
+#define PSCHED_HASH_BUCKETS 256 /* IP_VS_DH_TAB_SIZE, IP_VS_SH_TAB_SIZE */
+#define PSCHED_MH_SIZE 65537    /* Maglev table size: a prime well above 100 x destinations */
 
-struct sched_dest {
+struct proxy_sched_dest {
 	struct ip_addr ip;
 	uint16_t port;
 	uint32_t weight;   /* 0 = never chosen (IPVS quiescent); set 1 when unsure */
@@ -45,34 +45,34 @@ struct sched_dest {
 	uint32_t inactive; /* IPVS counts closing TCP states here; the proxy has none */
 };
 
-struct sched {
-	enum sched_kind kind;
+struct proxy_sched {
+	enum proxy_sched_kind kind;
 	size_t n;	   /* destinations the tables were built for */
 	size_t rr_last;	   /* index of the last rr choice, SIZE_MAX before the first */
 	uint64_t rng;	   /* random's state, never 0 */
-	uint16_t hash_tab[SCHED_HASH_BUCKETS]; /* dh, sh: bucket -> destination */
+	uint16_t hash_tab[PSCHED_HASH_BUCKETS]; /* dh, sh: bucket -> destination */
 	uint32_t mh_size;  /* M */
 	uint16_t *mh_tab;  /* mh: slot -> destination (heap, mh_size entries) */
 };
 
 /* "rr" ... "random" -> kind, or -EINVAL. NULL or "" is rr (the default). */
-int sched_kind_parse(const char *s);
-const char *sched_kind_name(enum sched_kind k);
+int proxy_sched_kind_parse(const char *s);
+const char *proxy_sched_kind_name(enum proxy_sched_kind k);
 
-/* Initializes s for kind; mh_size (a prime, 0 = SCHED_MH_SIZE) is used by mh only; seed
- * starts random's generator (tests pass a fixed one). Free with sched_fini. */
-void sched_init(struct sched *s, enum sched_kind kind, uint32_t mh_size, uint64_t seed);
-void sched_fini(struct sched *s);
+/* Initializes s for kind; mh_size (a prime, 0 = PSCHED_MH_SIZE) is used by mh only; seed
+ * starts random's generator (tests pass a fixed one). Free with proxy_sched_fini. */
+void proxy_sched_init(struct proxy_sched *s, enum proxy_sched_kind kind, uint32_t mh_size, uint64_t seed);
+void proxy_sched_fini(struct proxy_sched *s);
 
 /* Rebuilds the hash tables for the destination list d[0..n) (borrowed; the order
  * matters, as in IPVS) after it changed; rr keeps its position. n <= 65535. */
-void sched_update(struct sched *s, const struct sched_dest *d, size_t n);
+void proxy_sched_update(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n);
 
-/* Picks a destination of d[0..n) (the list sched_update last saw) for a connection from
+/* Picks a destination of d[0..n) (the list proxy_sched_update last saw) for a connection from
  * src to dst (dh uses dst, sh and mh use src; others ignore them). skip (n flags, or
  * NULL) marks destinations already tried. Returns the index, or -1 when none can be
  * chosen (empty set, all weights 0 or all skipped). Does not change the counters. */
-int sched_pick(struct sched *s, const struct sched_dest *d, size_t n, const struct ip_addr *src,
+int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n, const struct ip_addr *src,
 	       const struct ip_addr *dst, const bool *skip);
 
 /* ---- ClientIP affinity ---------------------------------------------------------- */
@@ -82,7 +82,7 @@ int sched_pick(struct sched *s, const struct sched_dest *d, size_t n, const stru
  * that used it). Open addressing with linear probing, bounded by cap entries: when full,
  * expired entries are swept and, if none, the oldest-expiring entry of the probe window
  * is replaced. */
-struct sched_aff_entry {
+struct proxy_sched_aff_entry {
 	struct ip_addr client;
 	struct ip_addr ip;
 	uint16_t port;
@@ -90,22 +90,22 @@ struct sched_aff_entry {
 	int64_t expires_ms;
 };
 
-struct sched_aff {
-	struct sched_aff_entry *e;
+struct proxy_sched_aff {
+	struct proxy_sched_aff_entry *e;
 	size_t cap, n;
 };
 
 /* cap is rounded up to a power of two (at least 16). */
-void sched_aff_init(struct sched_aff *a, size_t cap);
-void sched_aff_fini(struct sched_aff *a);
+void proxy_sched_aff_init(struct proxy_sched_aff *a, size_t cap);
+void proxy_sched_aff_fini(struct proxy_sched_aff *a);
 /* The live destination remembered for client at now_ms into *ip and *port: true, or false
  * (none, or expired: then removed). */
-bool sched_aff_get(struct sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
+bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
 		   uint16_t *port);
 /* Remembers (or refreshes) client -> ip:port until now_ms + timeout_ms. */
-void sched_aff_put(struct sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
+void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
 		   int64_t now_ms, int64_t timeout_ms);
 /* Removes expired entries; returns how many. */
-size_t sched_aff_expire(struct sched_aff *a, int64_t now_ms);
+size_t proxy_sched_aff_expire(struct proxy_sched_aff *a, int64_t now_ms);
 
 #endif
