@@ -50,6 +50,7 @@ static struct {
 	double last_ts;
 	unsigned long long failures, syncs, partial, ct_deleted;
 	size_t elements, chains;
+	struct uproxy *up; /* the userspace mode's counters, while it runs */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void hist_add(struct hist *h, const double *bk, double v)
@@ -104,6 +105,8 @@ void proxy_metrics_write(struct buf *b)
 			   "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
 			   "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
 			   M.ct_deleted);
+		if (M.up)
+			uproxy_metrics_write(M.up, b);
 	}
 	pthread_mutex_unlock(&M.mu);
 }
@@ -468,12 +471,14 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
 			char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
 			char e[256];
 			long status = 0;
+			char *resp = NULL;
 			if (!p->evcl)
 				p->evcl = client_new(&p->cfg, 10000);
-			if (client_request(p->evcl, "POST", path, "application/json", body, NULL, &status, NULL, NULL, e,
+			if (client_request(p->evcl, "POST", path, "application/json", body, NULL, &status, &resp, NULL, e,
 					   sizeof(e)) < 0 ||
 			    status >= 300)
 				log_warn("proxy: posting the event on %s/%s: %s (HTTP %ld)", ns, name, e, status);
+			free(resp);
 			free(path);
 			free(body);
 			json_decref(ev);
@@ -785,6 +790,10 @@ static void proxy_free(struct proxy *p)
 		informer_free(p->slices);
 	proxy_nft_free(p->nft);
 	proxy_ipt_free(p->ipt);
+	pthread_mutex_lock(&M.mu);
+	if (M.up == p->up)
+		M.up = NULL;
+	pthread_mutex_unlock(&M.mu);
 	uproxy_free(p->up);
 	client_free(p->evcl);
 	for (size_t i = 0; i < p->n_hc; i++)
@@ -862,6 +871,9 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 			proxy_free(p);
 			return urc;
 		}
+		pthread_mutex_lock(&M.mu);
+		M.up = p->up;
+		pthread_mutex_unlock(&M.mu);
 	} else {
 		p->ipt = proxy_ipt_new(p->table, false);
 	}
