@@ -143,6 +143,7 @@ struct uconn {
 	int cfd, bfd;
 	enum conn_state state;
 	bool dead;
+	uint32_t cev, bev; /* epoll events registered for cfd, bfd */
 	struct half up, down; /* client -> backend, backend -> client */
 	int64_t t_ms;	      /* connect deadline, or last activity */
 	struct ip_addr src, dst;
@@ -459,14 +460,37 @@ static int half_pump(struct uloop *lp, struct half *h, int from, int to)
 	return 0;
 }
 
-static void conn_pump(struct uloop *lp, struct uconn *c)
+#define PUMP_UP 1u
+#define PUMP_DOWN 2u
+#define EV_BASE (EPOLLIN | EPOLLRDHUP | EPOLLET)
+
+/* Asks for EPOLLOUT on fd only while a pipe waits to be written there: writability
+ * edges come with every ACK, and each would cost a wake-up. */
+static int want_out(struct uloop *lp, int fd, struct tag *t, uint32_t *cur, bool out)
 {
-	if (half_pump(lp, &c->up, c->cfd, c->bfd) < 0 || half_pump(lp, &c->down, c->bfd, c->cfd) < 0) {
+	uint32_t want = EV_BASE | (out ? EPOLLOUT : 0);
+	if (want == *cur)
+		return 0;
+	struct epoll_event ev = {.events = want, .data.ptr = t};
+	*cur = want;
+	return epoll_ctl(lp->ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* Moves the directions in which (PUMP_UP: client -> backend, PUMP_DOWN: back). */
+static void conn_pump(struct uloop *lp, struct uconn *c, unsigned which)
+{
+	if (((which & PUMP_UP) && half_pump(lp, &c->up, c->cfd, c->bfd) < 0) ||
+	    ((which & PUMP_DOWN) && half_pump(lp, &c->down, c->bfd, c->cfd) < 0)) {
 		conn_close(lp, c, true);
 		return;
 	}
 	if (c->up.shut && c->down.shut) {
 		conn_close(lp, c, false);
+		return;
+	}
+	if (want_out(lp, c->bfd, &c->tb, &c->bev, c->up.inpipe > 0) < 0 ||
+	    want_out(lp, c->cfd, &c->tc, &c->cev, c->down.inpipe > 0) < 0) {
+		conn_close(lp, c, true);
 		return;
 	}
 	c->t_ms = lp->now;
@@ -479,14 +503,15 @@ static void conn_relay(struct uloop *lp, struct uconn *c)
 	c->state = C_RELAY;
 	int one = 1;
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = &c->tb};
+	struct epoll_event ev = {.events = EV_BASE, .data.ptr = &c->tb};
+	c->bev = c->cev = EV_BASE;
 	epoll_ctl(lp->ep, EPOLL_CTL_MOD, c->bfd, &ev);
 	ev.data.ptr = &c->tc;
 	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, c->cfd, &ev) < 0) {
 		conn_close(lp, c, true);
 		return;
 	}
-	conn_pump(lp, c);
+	conn_pump(lp, c, PUMP_UP | PUMP_DOWN);
 }
 
 /* Connects to the next backend; resets the client when none is left. */
@@ -593,17 +618,24 @@ static void on_backend(struct uloop *lp, struct uconn *c, uint32_t events)
 	if (c->dead)
 		return;
 	if (c->state == C_RELAY) {
-		conn_pump(lp, c);
+		unsigned w = 0;
+		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			w |= PUMP_DOWN;
+		if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+			w |= PUMP_UP;
+		conn_pump(lp, c, w);
+		return;
+	}
+	if ((events & EPOLLOUT) && !(events & (EPOLLERR | EPOLLHUP))) {
+		conn_relay(lp, c);
 		return;
 	}
 	int err = 0;
 	socklen_t el = sizeof(err);
 	if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 		err = errno;
-	if (err)
+	if (err || (events & (EPOLLERR | EPOLLHUP)))
 		conn_retry(lp, c);
-	else if (events & EPOLLOUT)
-		conn_relay(lp, c);
 }
 
 /* ---- UDP -------------------------------------------------------------------------- */
@@ -879,8 +911,13 @@ static void *loop_main(void *arg)
 			}
 			case T_CLIENT: {
 				struct uconn *c = t->p;
+				unsigned w = 0;
+				if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					w |= PUMP_UP;
+				if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+					w |= PUMP_DOWN;
 				if (!c->dead)
-					conn_pump(lp, c);
+					conn_pump(lp, c, w);
 				break;
 			}
 			case T_BACKEND:

@@ -130,7 +130,7 @@ for s in rr lc sed nq dh sh mh random bad sticky np; do
 done
 # seq N SVC [FROM]: the backends' names of N sequential connections, counted
 cseq() { in_pod client-1 python3 "$UCLIENT" seq "$(cip "$2")" 90 "$1" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' '; }
-distinct() { in_pod client-1 python3 "$UCLIENT" "$@" | grep -c '^nm-' ; }
+distinct() { in_pod client-1 python3 "$UCLIENT" "$@" | sort -u | grep -c '^nm-' ; }
 wait_for 20 in_pod client-1 python3 "$UCLIENT" seq "$(cip s-rr)" 90 1 >/dev/null
 
 # Balancing and rr: 30 connections, exactly 10 each (one client, one proxy, IPVS turns).
@@ -141,7 +141,7 @@ check "a bad scheduler value is a Warning event on the Service" wait_for 20 warn
 # lc, sed, nq: 6 connections held open together spread 2, 2, 2 (fewest active first).
 for s in lc sed nq; do
 	expect_out "$s: 6 held connections spread 2 per backend, all echo" \
-		'^nm-1=2 nm-2=2 nm-3=2 echo=ok $' \
+		'^echo=ok nm-1=2 nm-2=2 nm-3=2 $' \
 		sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT hold $(cip "s-$s") 90 6 | sed 's/^echo /echo=/' | sort | uniq -c | awk '{print \$2 \"=\" \$1}' | sed 's/^echo=ok=1/echo=ok/' | tr '\n' ' '"
 done
 # dh (by the service address), sh and mh (by the client's address): one backend.
@@ -200,11 +200,13 @@ check_ready "nm-dead Ready" 60 nm-dead
 check "s-rr has 5 ready endpoints" wait_for 20 eps_n s-rr 5
 dead_answers() { in_pod client-1 python3 "$UCLIENT" seq "$(cip s-rr)" 90 10 | grep -q nm-dead; }
 check "nm-dead answers while its process runs" wait_for 20 dead_answers
-for p in $(ip netns pids "svcp-pod-$(uid nm-dead)"); do
-	grep -q uproxy_backend "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
+# The pod's python process, found by its command line (this run's script and pod name).
+for p in /proc/[0-9]*; do
+	[ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "python3 $BACKEND nm-dead " ] && kill -9 "${p#/proc/}"
 done
 gone() { ! in_pod nm-dead bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000' 2>/dev/null; }
-check "nm-dead's process is gone, its pod still Ready" sh -c "wait_for 10 gone && [ \"\$(kubectl get pod nm-dead -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+check "nm-dead's process is gone" wait_for 10 gone
+expect_out "nm-dead's pod is still Ready" '^True$' kubectl get pod nm-dead -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'
 expect_out "40 connections with a dead backend listed: all answered, none by nm-dead" '^nm-1 nm-2 nm-3 nm-4 40$' \
 	sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT seq $(cip s-rr) 90 40 >$T_DIR/retry.out 2>&1; sort -u $T_DIR/retry.out | tr '\n' ' '; grep -c '^nm-' $T_DIR/retry.out"
 expect_out "the proxy counted its retries (agent /metrics)" 'svcplane_uproxy_retries_total [1-9]' \
