@@ -419,8 +419,10 @@ static void conn_free(struct uconn *c)
 	free(c);
 }
 
-/* Moves what it can one way: 0, or -1 when the connection must end (error). */
-static int half_pump(struct uloop *lp, struct half *h, int from, int to)
+/* Moves what it can one way: 0, or -1 when the connection must end (error). other is
+ * the opposite direction: when it is already shut, this EOF ends the connection and the
+ * close that follows says it, so no shutdown is sent. */
+static int half_pump(struct uloop *lp, struct half *h, const struct half *other, int from, int to)
 {
 	for (;;) {
 		bool progress = false;
@@ -454,7 +456,8 @@ static int half_pump(struct uloop *lp, struct half *h, int from, int to)
 	if (!h->inpipe && h->p[0] >= 0)
 		pipe_put(lp, h->p);
 	if (h->eof && !h->inpipe && !h->shut) {
-		shutdown(to, SHUT_WR);
+		if (!other->shut)
+			shutdown(to, SHUT_WR);
 		h->shut = true;
 	}
 	return 0;
@@ -479,8 +482,8 @@ static int want_out(struct uloop *lp, int fd, struct tag *t, uint32_t *cur, bool
 /* Moves the directions in which (PUMP_UP: client -> backend, PUMP_DOWN: back). */
 static void conn_pump(struct uloop *lp, struct uconn *c, unsigned which)
 {
-	if (((which & PUMP_UP) && half_pump(lp, &c->up, c->cfd, c->bfd) < 0) ||
-	    ((which & PUMP_DOWN) && half_pump(lp, &c->down, c->bfd, c->cfd) < 0)) {
+	if (((which & PUMP_UP) && half_pump(lp, &c->up, &c->down, c->cfd, c->bfd) < 0) ||
+	    ((which & PUMP_DOWN) && half_pump(lp, &c->down, &c->up, c->bfd, c->cfd) < 0)) {
 		conn_close(lp, c, true);
 		return;
 	}
@@ -605,8 +608,6 @@ static void on_accept(struct uloop *lp, struct ulistener *l)
 			if (r == 0)
 				ss_to_ip(&d, &c->dst);
 		}
-		int one = 1;
-		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		atomic_fetch_add(&lp->u->conns, 1);
 		atomic_fetch_add(&lp->u->active, 1);
 		conn_try(lp, c);
@@ -970,6 +971,8 @@ static int listen_one(int family, int proto, uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (af == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (proto == IPPROTO_TCP) /* accepted sockets inherit it: one call per listener */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (proto == IPPROTO_UDP) {
 		if (af == AF_INET)
 			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
