@@ -21,6 +21,7 @@ NS=svcp-ubench-$$
 PIDS=()
 cleanup() {
 	local p
+	exec 7>&- 8>&- 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns delete $NS 2>/dev/null
@@ -68,14 +69,16 @@ frontend iperf
 backend iperf
 	server s1 127.0.0.1:5201
 EOF
-nx haproxy -f "$D/be.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
-nx iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
-nx haproxy -f "$D/lb.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
+# Started as `ip netns exec` itself (never through a shell function, whose subshell's pid
+# $! would be): ip netns exec execs the program, so $! is the program's pid.
+ip netns exec $NS haproxy -f "$D/be.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
+ip netns exec $NS iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
+ip netns exec $NS haproxy -f "$D/lb.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
 HAPID=$!
 mkfifo "$D/in1" "$D/in2"
-nx "$D/ub" rr "$LOOPS" 127.0.0.1:8081 <"$D/in1" >"$D/p1" & PIDS+=($!)
+ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:8081 <"$D/in1" >"$D/p1" & PIDS+=($!)
 UPID=$!
-nx "$D/ub" rr "$LOOPS" 127.0.0.1:5201 <"$D/in2" >"$D/p2" & PIDS+=($!)
+ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:5201 <"$D/in2" >"$D/p2" & PIDS+=($!)
 exec 7>"$D/in1" 8>"$D/in2"
 for _ in $(seq 1 100); do [ -s "$D/p1" ] && [ -s "$D/p2" ] && break; sleep 0.05; done
 UP_HTTP=$(awk '{print $2}' "$D/p1")
@@ -95,7 +98,7 @@ IDLE=${IDLE:-4000}
 idle_rss() { # idle_rss PORT PID...: RSS growth (KiB) of PIDs per 10,000 open connections
 	local port=$1; shift
 	local before; before=$(rss_kb "$@")
-	nx python3 - "$port" "$D/held" "$IDLE" <<'PY' &
+	ip netns exec $NS python3 - "$port" "$D/held" "$IDLE" <<'PY' &
 import socket, sys, time, os
 s = []
 for _ in range(int(sys.argv[3])):
@@ -111,12 +114,15 @@ PY
 	echo $(((after - before) * 10000 / IDLE))
 }
 
+ONLY=${ONLY:-iperf rps conn lat rss}
+on() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 printf 'figure\tdirect\tuproxy\thaproxy\tuproxy/haproxy\n'
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk -v a="$3" -v b="$4" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"; }
-row "iperf3 one stream (Gbit/s)" "$(run iperf 5201)" "$(run iperf "$UP_IPERF")" "$(run iperf 9201)"
-row "wrk keep-alive (req/s)" "$(run rps http://127.0.0.1:8081/)" "$(run rps "http://127.0.0.1:$UP_HTTP/")" "$(run rps http://127.0.0.1:9081/)"
-row "wrk new connection per request (conn/s)" "$(run rps -H 'Connection: close' http://127.0.0.1:8081/)" \
+on iperf && row "iperf3 one stream (Gbit/s)" "$(run iperf 5201)" "$(run iperf "$UP_IPERF")" "$(run iperf 9201)"
+on rps && row "wrk keep-alive (req/s)" "$(run rps http://127.0.0.1:8081/)" "$(run rps "http://127.0.0.1:$UP_HTTP/")" "$(run rps http://127.0.0.1:9081/)"
+on conn && row "wrk new connection per request (conn/s)" "$(run rps -H 'Connection: close' http://127.0.0.1:8081/)" \
 	"$(run rps -H 'Connection: close' "http://127.0.0.1:$UP_HTTP/")" "$(run rps -H 'Connection: close' http://127.0.0.1:9081/)"
+if on lat; then
 d50=$(run lat 8081 50%) d99=$(run lat 8081 99%)
 u50=$(run lat "$UP_HTTP" 50%) u99=$(run lat "$UP_HTTP" 99%)
 h50=$(run lat 9081 50%) h99=$(run lat 9081 99%)
@@ -124,4 +130,5 @@ row "latency p50 (us, wrk -c1)" "$d50" "$u50" "$h50"
 row "latency p99 (us, wrk -c1)" "$d99" "$u99" "$h99"
 row "added p50 over direct (us)" 0 "$(awk -v a="$u50" -v b="$d50" 'BEGIN {print a - b}')" "$(awk -v a="$h50" -v b="$d50" 'BEGIN {print a - b}')"
 row "added p99 over direct (us)" 0 "$(awk -v a="$u99" -v b="$d99" 'BEGIN {print a - b}')" "$(awk -v a="$h99" -v b="$d99" 'BEGIN {print a - b}')"
-row "RSS per 10,000 idle connections (KiB)" "-" "$(idle_rss "$UP_HTTP" "$UPID")" "$(idle_rss 9081 "$HAPID")"
+fi
+on rss && row "RSS per 10,000 idle connections (KiB)" "-" "$(idle_rss "$UP_HTTP" "$UPID")" "$(idle_rss 9081 "$HAPID")"
