@@ -235,3 +235,48 @@ TEST(uproxy_resets_when_every_backend_refuses)
 	proxy_model_fini(&m);
 	uproxy_free(u);
 }
+
+TEST(uproxy_ipv6_relay_on_loopback)
+{
+	/* An IPv6 service port: its listener is IPv6-only ([::]:port), the backend ::1. */
+	int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		t_skip("no IPv6 loopback here");
+	ASSERT_INT_EQ(listen(lfd, 16), 0);
+	socklen_t l = sizeof(a);
+	getsockname(lfd, (struct sockaddr *)&a, &l);
+	uint16_t bport = ntohs(a.sin6_port);
+	json_t *svcs = json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[s],s:[{s:s,s:i,s:i}]}}]", "kind", "Service", "metadata",
+				 "namespace", "default", "name", "v6", "spec", "clusterIP", "2001:db8:5::10", "ipFamilies",
+				 "IPv6", "ports", "name", "t", "port", 80, "targetPort", bport);
+	json_t *slices = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i}]}]", "kind",
+				   "EndpointSlice", "metadata", "namespace", "default", "name", "v6-a", "labels",
+				   "kubernetes.io/service-name", "v6", "addressType", "IPv6", "endpoints", "addresses", "::1",
+				   "ports", "name", "t", "port", bport);
+	struct proxy_model m;
+	proxy_model_build(svcs, slices, "n1", &m);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	uint16_t port = uproxy_port(u, "default/v6/t/6/tcp", false);
+	ASSERT(port != 0);
+	int cfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 pa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
+	ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&pa, sizeof(pa)), 0);
+	ASSERT(wait_in(lfd, 10000));
+	int bfd = accept(lfd, NULL, NULL);
+	ASSERT_INT_EQ(write(bfd, "six", 3), 3);
+	close(bfd);
+	char d[8];
+	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 3);
+	ASSERT(!memcmp(d, "six", 3));
+	close(cfd);
+	close(lfd);
+	uproxy_free(u);
+	proxy_model_fini(&m);
+	json_decref(svcs);
+	json_decref(slices);
+}
