@@ -106,6 +106,16 @@ spec: {type: NodePort, selector: {app: nm}, ports: [{name: t, port: 90, targetPo
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: s-local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  internalTrafficPolicy: Local
+  selector: {app: nm}
+  ports: [{name: t, port: 90, targetPort: 9000, nodePort: 30091}]
+---
+apiVersion: v1
+kind: Service
 metadata: {name: udp}
 spec:
   type: NodePort
@@ -125,7 +135,7 @@ uid() { kubectl get pod "$1" -o jsonpath='{.metadata.uid}'; }
 cip() { kubectl get svc "$1" -o jsonpath='{.spec.clusterIP}'; }
 in_pod() { local p=$1; shift; ip netns exec "svcp-pod-$(uid "$p")" "$@"; }
 eps_n() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name="$1" -o jsonpath='{range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\n"}{end}' | grep -c .)" = "$2" ]; }
-for s in rr lc sed nq dh sh mh random bad sticky np; do
+for s in rr lc sed nq dh sh mh random bad sticky np local; do
 	wait_for 20 eps_n "s-$s" 3 || fail "s-$s has 3 ready endpoints" "$(kubectl get endpointslices -o wide 2>&1)"
 done
 # seq N SVC [FROM]: the backends' names of N sequential connections, counted
@@ -173,6 +183,14 @@ PY
 expect_out "UDP through the cluster IP from a pod" '^udp-1 ' in_pod client-1 python3 "$T_DIR/udpc.py" "$(cip udp)" 53
 expect_out "UDP NodePort on 127.0.0.1 from the node" '^udp-1 ' $CL exec n1 python3 "$T_DIR/udpc.py" 127.0.0.1 30053
 expect_out "UDP NodePort from outside" '^udp-1 ' cx python3 "$T_DIR/udpc.py" 198.18.0.12 30053
+
+# Local traffic policies: node-local endpoints only (n1 has nm-1, n2 has nm-2 and nm-3).
+expect_out "externalTrafficPolicy Local via n1: only n1's endpoint" '^nm-1 $' \
+	sh -c "ip netns exec $CLIENT_NS python3 $UCLIENT seq 198.18.0.11 30091 10 | sort -u | tr '\n' ' '"
+expect_out "externalTrafficPolicy Local via n2: only n2's endpoints" '^nm-2 nm-3 $' \
+	sh -c "ip netns exec $CLIENT_NS python3 $UCLIENT seq 198.18.0.12 30091 10 | sort -u | tr '\n' ' '"
+expect_out "internalTrafficPolicy Local from a pod on n1: only n1's endpoint" '^nm-1 $' \
+	sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT seq $(cip s-local) 90 10 | sort -u | tr '\n' ' '"
 
 # No endpoints: refused at once.
 refused() { local t0 t1 out; t0=$(date +%s%N); out=$(in_pod client-1 curl -sS --max-time 5 "http://$(cip nothing)/" 2>&1); t1=$(date +%s%N)
