@@ -20,6 +20,7 @@ D=$(mktemp -d /tmp/svcplane-uproxy-bench.XXXXXX)
 NS=svcp-ubench-$$
 PIDS=()
 cleanup() {
+	set +e # a kill of a process already gone must not end the cleanup (set -e)
 	local p
 	exec 7>&- 8>&- 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -86,7 +87,15 @@ UP_IPERF=$(awk '{print $2}' "$D/p2")
 for _ in $(seq 1 100); do nx bash -c 'exec 3<>/dev/tcp/127.0.0.1/9081' 2>/dev/null && break; sleep 0.05; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-iperf() { nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'; }
+# iperf3's server refuses a test while it still winds down the previous one: retry.
+iperf() {
+	local i
+	for i in 1 2 3; do
+		nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null && return 0
+		sleep 1
+	done
+}
 rps() { nx wrk -t2 -c64 -d"${DUR}s" "$@" | awk '/^Requests\/sec/ {print $2}'; }
 lat() { nx wrk -t1 -c1 -d"${DUR}s" --latency "http://127.0.0.1:$1/" | awk -v q="$2" '$1 == q {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); print (u == "ms" ? v * 1000 : u == "s" ? v * 1e6 : v)}'; }
 run() { local i; for i in $(seq 1 "$RUNS"); do "$@"; done | median; }
