@@ -280,3 +280,56 @@ TEST(uproxy_ipv6_relay_on_loopback)
 	json_decref(svcs);
 	json_decref(slices);
 }
+
+/* A UDP service port whose only endpoint is 127.0.0.1:port. */
+static void udp_model(struct proxy_model *m, json_t **svcs, uint16_t port)
+{
+	*svcs = json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}]", "kind", "Service", "metadata",
+			  "namespace", "default", "name", "u", "spec", "clusterIP", "198.19.0.77", "ports", "name", "u",
+			  "port", 53, "targetPort", port, "protocol", "UDP");
+	json_t *slices = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i,s:s}]}]", "kind",
+				   "EndpointSlice", "metadata", "namespace", "default", "name", "u-a", "labels",
+				   "kubernetes.io/service-name", "u", "addressType", "IPv4", "endpoints", "addresses",
+				   "127.0.0.1", "ports", "name", "u", "port", port, "protocol", "UDP");
+	proxy_model_build(*svcs, slices, "n1", m);
+	json_decref(slices);
+}
+
+TEST(uproxy_udp_flow_follows_a_replaced_backend)
+{
+	/* One client socket (one flow): its backend is replaced by another; the next
+	 * datagram of the same flow reaches the new one, never a black hole. */
+	uint16_t pa, pb;
+	int a = udp_bind_any(&pa), b = udp_bind_any(&pb);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = 2, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	struct proxy_model m;
+	json_t *svcs;
+	udp_model(&m, &svcs, pa);
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	uint16_t port = uproxy_port(u, "default/u/u/4/udp", false);
+	int cu = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in px = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ASSERT_INT_EQ(connect(cu, (struct sockaddr *)&px, sizeof(px)), 0);
+	char d[16];
+	ASSERT_INT_EQ(send(cu, "one", 3, 0), 3);
+	ASSERT(wait_in(a, 10000));
+	ASSERT_INT_EQ(recv(a, d, sizeof(d), 0), 3);
+	proxy_model_fini(&m);
+	json_decref(svcs);
+	udp_model(&m, &svcs, pb);
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(send(cu, "two", 3, 0), 3);
+	ASSERT(wait_in(b, 10000));
+	ASSERT_INT_EQ(recv(b, d, sizeof(d), 0), 3);
+	ASSERT(!memcmp(d, "two", 3));
+	ASSERT(!wait_in(a, 0));
+	close(cu);
+	close(a);
+	close(b);
+	uproxy_free(u);
+	proxy_model_fini(&m);
+	json_decref(svcs);
+}
