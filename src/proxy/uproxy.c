@@ -1205,6 +1205,16 @@ static const char *NFT_BASE =
 	"\tmap redir6 { type ipv6_addr . inet_proto . inet_service : inet_service; }\n"
 	"\tset noep4 { type ipv4_addr . inet_proto . inet_service; }\n"
 	"\tset noep6 { type ipv6_addr . inet_proto . inet_service; }\n"
+	"\tset fw4 { type ipv4_addr . inet_proto . inet_service; }\n"
+	"\tset fw6 { type ipv6_addr . inet_proto . inet_service; }\n"
+	"\tset fwallow4 { type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval; }\n"
+	"\tset fwallow6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr; flags interval; }\n"
+	"\tchain firewall { type filter hook prerouting priority dstnat - 10; policy accept;\n"
+	"\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @fw4 "
+	"ip daddr . meta l4proto . th dport . ip saddr != @fwallow4 drop\n"
+	"\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @fw6 "
+	"ip6 daddr . meta l4proto . th dport . ip6 saddr != @fwallow6 drop\n"
+	"\t}\n"
 	"\tchain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
 	"\t\tmeta nfproto ipv4 meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @redir4\n"
 	"\t\tmeta nfproto ipv6 meta l4proto { tcp, udp } redirect to : ip6 daddr . meta l4proto . th dport map @redir6\n"
@@ -1236,12 +1246,16 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		u->svcs[i]->seen = false;
 	for (size_t i = 0; i < u->nls; i++)
 		u->ls[i]->seen = false;
-	struct buf r4, r6, n4, n6;
+	struct buf r4, r6, n4, n6, f4, f6, a4, a6;
 	buf_init(&r4);
 	buf_init(&r6);
 	buf_init(&n4);
 	buf_init(&n6);
-	int c4 = 0, c6 = 0, e4 = 0, e6 = 0;
+	buf_init(&f4);
+	buf_init(&f6);
+	buf_init(&a4);
+	buf_init(&a6);
+	int c4 = 0, c6 = 0, e4 = 0, e6 = 0, fc4 = 0, fc6 = 0, ac4 = 0, ac6 = 0;
 	json_t *bad_now = json_object();
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
@@ -1283,6 +1297,18 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 				elem(ne, nc, &sp->cluster_ip, sp->proto, sp->port, 0);
 			else if (cl)
 				elem(r, rc, &sp->cluster_ip, sp->proto, sp->port, cl->port);
+		}
+		/* loadBalancerSourceRanges: other sources to the LB addresses are dropped
+		 * before the redirect, as the kernel modes do. */
+		for (size_t k = sp->n_external - sp->n_lb; sp->n_src_ranges && k < sp->n_external; k++) {
+			elem(sp->family == 4 ? &f4 : &f6, sp->family == 4 ? &fc4 : &fc6, &sp->external_ips[k],
+			     sp->proto, sp->port, 0);
+			for (size_t q = 0; q < sp->n_src_ranges; q++) {
+				char t[CIDR_STRLEN];
+				struct buf *ab = sp->family == 4 ? &a4 : &a6;
+				elem(ab, sp->family == 4 ? &ac4 : &ac6, &sp->external_ips[k], sp->proto, sp->port, 0);
+				buf_printf(ab, " . %s", cidr_format(&sp->src_ranges[q], t, sizeof(t)));
+			}
 		}
 		struct ulistener *xl = sp->etp_local ? ex : cl;
 		for (size_t k = 0; k < sp->n_external; k++) {
@@ -1329,9 +1355,11 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 	if (!u->nft_made)
 		buf_printf(&sc, NFT_BASE, t);
 	else
-		buf_printf(&sc, "flush map inet %s redir4\nflush map inet %s redir6\nflush set inet %s noep4\n"
-				"flush set inet %s noep6\n",
-			   t, t, t, t);
+		buf_printf(&sc,
+			   "flush map inet %s redir4\nflush map inet %s redir6\nflush set inet %s noep4\n"
+			   "flush set inet %s noep6\nflush set inet %s fw4\nflush set inet %s fw6\n"
+			   "flush set inet %s fwallow4\nflush set inet %s fwallow6\n",
+			   t, t, t, t, t, t, t, t);
 	if (c4)
 		buf_printf(&sc, "add element inet %s redir4 { %s }\n", t, r4.data);
 	if (c6)
@@ -1340,6 +1368,14 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		buf_printf(&sc, "add element inet %s noep4 { %s }\n", t, n4.data);
 	if (e6)
 		buf_printf(&sc, "add element inet %s noep6 { %s }\n", t, n6.data);
+	if (fc4)
+		buf_printf(&sc, "add element inet %s fw4 { %s }\n", t, f4.data);
+	if (fc6)
+		buf_printf(&sc, "add element inet %s fw6 { %s }\n", t, f6.data);
+	if (ac4)
+		buf_printf(&sc, "add element inet %s fwallow4 { %s }\n", t, a4.data);
+	if (ac6)
+		buf_printf(&sc, "add element inet %s fwallow6 { %s }\n", t, a6.data);
 	int rc = 0;
 	if (!u->c.dry) {
 		rc = proxy_nft_apply(u->nft, sc.data, err, errlen);
@@ -1351,6 +1387,10 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 	buf_fini(&r6);
 	buf_fini(&n4);
 	buf_fini(&n6);
+	buf_fini(&f4);
+	buf_fini(&f6);
+	buf_fini(&a4);
+	buf_fini(&a6);
 	/* Publish the listeners. */
 	struct utable *tab = xcalloc(1, sizeof(*tab));
 	atomic_init(&tab->refs, 1);

@@ -106,6 +106,15 @@ spec: {type: NodePort, selector: {app: nm}, ports: [{name: t, port: 90, targetPo
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: s-fw}
+spec:
+  type: LoadBalancer
+  loadBalancerSourceRanges: [198.18.0.200/32]
+  selector: {app: nm}
+  ports: [{name: t, port: 90, targetPort: 9000}]
+---
+apiVersion: v1
+kind: Service
 metadata: {name: s-local}
 spec:
   type: NodePort
@@ -191,6 +200,20 @@ expect_out "externalTrafficPolicy Local via n2: only n2's endpoints" '^nm-2 nm-3
 	sh -c "ip netns exec $CLIENT_NS python3 $UCLIENT seq 198.18.0.12 30091 10 | sort -u | tr '\n' ' '"
 expect_out "internalTrafficPolicy Local from a pod on n1: only n1's endpoint" '^nm-1 $' \
 	sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT seq $(cip s-local) 90 10 | sort -u | tr '\n' ' '"
+
+# A LoadBalancer address through n1, with loadBalancerSourceRanges.
+lbip() { kubectl get svc "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+check "LoadBalancer address assigned" wait_for 10 sh -c "[ -n \"\$(kubectl get svc s-fw -o jsonpath='{.status.loadBalancer.ingress[0].ip}')\" ]"
+LBFW=$(lbip s-fw)
+cx ip route add 198.18.240.0/24 via 198.18.0.11
+expect_fail "loadBalancerSourceRanges: a client outside them is dropped" '.' cx python3 "$UCLIENT" seq "$LBFW" 90 1
+cx ip addr add 198.18.0.200/24 dev eth0
+cat >"$T_DIR/from200.py" <<'PY'
+import socket, sys
+s = socket.socket(); s.settimeout(5); s.bind(("198.18.0.200", 0)); s.connect((sys.argv[1], int(sys.argv[2])))
+print(s.makefile().readline().strip())
+PY
+expect_out "loadBalancerSourceRanges: a client inside them reaches a backend" '^nm-[123]$' cx python3 "$T_DIR/from200.py" "$LBFW" 90
 
 # No endpoints: refused at once.
 refused() { local t0 t1 out; t0=$(date +%s%N); out=$(in_pod client-1 curl -sS --max-time 5 "http://$(cip nothing)/" 2>&1); t1=$(date +%s%N)
