@@ -1042,8 +1042,10 @@ static struct ubackend *find_backend(struct usvc *s, const struct ip_addr *ip, u
 }
 
 /* The new set from sp's endpoints idx[0..n): backends that stay keep their object (and
- * with it their active count). Caller holds s->mu. */
-static void set_build(struct usvc *s, struct uset *nw, const struct proxy_svcport *sp, const size_t *idx, size_t n)
+ * with it their active count), and one in both new sets is one object (also: the other
+ * new set, already built, or NULL). Caller holds s->mu. */
+static void set_build(struct usvc *s, struct uset *nw, const struct proxy_svcport *sp, const size_t *idx, size_t n,
+		      const struct uset *also)
 {
 	nw->b = xcalloc(n ? n : 1, sizeof(*nw->b));
 	nw->d = xcalloc(n ? n : 1, sizeof(*nw->d));
@@ -1051,6 +1053,9 @@ static void set_build(struct usvc *s, struct uset *nw, const struct proxy_svcpor
 	for (size_t i = 0; i < n; i++) {
 		const struct proxy_ep *e = &sp->eps[idx[i]];
 		struct ubackend *b = find_backend(s, &e->ip, e->port);
+		for (size_t j = 0; !b && also && j < also->n; j++)
+			if (also->b[j]->port == e->port && !ip_cmp(&also->b[j]->ip, &e->ip))
+				b = also->b[j];
 		if (b) {
 			atomic_fetch_add(&b->refs, 1);
 		} else {
@@ -1104,11 +1109,11 @@ static void svc_update(struct usvc *s, const struct proxy_svcport *sp, enum prox
 		proxy_sched_update(&s->ex.s, s->ex.d, s->ex.n);
 	}
 	struct uset cl = {0}, ex = {0};
-	set_build(s, &cl, sp, sp->cluster_eps, sp->n_cluster);
+	set_build(s, &cl, sp, sp->cluster_eps, sp->n_cluster, NULL);
 	if (sp->etp_local)
-		set_build(s, &ex, sp, sp->local_eps, sp->n_local);
+		set_build(s, &ex, sp, sp->local_eps, sp->n_local, &cl);
 	else
-		set_build(s, &ex, sp, sp->cluster_eps, sp->n_cluster);
+		set_build(s, &ex, sp, sp->cluster_eps, sp->n_cluster, &cl);
 	/* Backends in neither new set are gone for UDP flows. */
 	struct uset *old[2] = {&s->cl, &s->ex};
 	for (int k = 0; k < 2; k++)
