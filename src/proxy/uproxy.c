@@ -177,6 +177,7 @@ struct uloop {
 	int pool[PIPE_POOL][2];
 	size_t npool;
 	int64_t now;
+	int64_t paused_until; /* accepts stopped (out of descriptors) until then; 0 = not */
 	char buf[65536];
 };
 
@@ -578,6 +579,31 @@ static void conn_retry(struct uloop *lp, struct uconn *c)
 	conn_try(lp, c);
 }
 
+/* Out of descriptors: a level-triggered listener would wake the loop at once, forever.
+ * Its TCP listeners leave the epoll set for 100 ms (the kernel queues what arrives, up to
+ * the backlog); expire() brings them back. */
+static void pause_accepts(struct uloop *lp, int err)
+{
+	if (lp->paused_until)
+		return;
+	log_warn("uproxy: loop %d: accept: %s; pausing accepts for 100 ms", lp->idx, strerror(err));
+	lp->paused_until = lp->now + 100;
+	for (size_t i = 0; lp->tab && i < lp->tab->n; i++)
+		if (lp->tab->l[i]->proto == IPPROTO_TCP)
+			epoll_ctl(lp->ep, EPOLL_CTL_DEL, lp->tab->l[i]->fd[lp->idx], NULL);
+}
+
+static void resume_accepts(struct uloop *lp)
+{
+	lp->paused_until = 0;
+	for (size_t i = 0; lp->tab && i < lp->tab->n; i++) {
+		struct ulistener *l = lp->tab->l[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->tag[lp->idx]};
+		if (l->proto == IPPROTO_TCP)
+			epoll_ctl(lp->ep, EPOLL_CTL_ADD, l->fd[lp->idx], &ev);
+	}
+}
+
 static void on_accept(struct uloop *lp, struct ulistener *l)
 {
 	int lfd = l->fd[lp->idx];
@@ -585,8 +611,11 @@ static void on_accept(struct uloop *lp, struct ulistener *l)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int cfd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accepts(lp, errno);
 			return;
+		}
 		struct uconn *c = xcalloc(1, sizeof(*c));
 		c->tc = (struct tag){T_CLIENT, c};
 		c->tb = (struct tag){T_BACKEND, c};
@@ -846,6 +875,8 @@ static void take_table(struct uloop *lp)
 static void expire(struct uloop *lp)
 {
 	struct uproxy *u = lp->u;
+	if (lp->paused_until && lp->paused_until <= lp->now)
+		resume_accepts(lp);
 	while (lp->connecting.next != &lp->connecting) {
 		struct uconn *c = UL_ENTRY(lp->connecting.next, struct uconn, link);
 		if (c->t_ms > lp->now)
@@ -878,6 +909,8 @@ static void reap(struct uloop *lp)
 static int next_timeout(struct uloop *lp)
 {
 	int64_t t = lp->now + 1000;
+	if (lp->paused_until && lp->paused_until < t)
+		t = lp->paused_until;
 	if (lp->connecting.next != &lp->connecting) {
 		int64_t d = UL_ENTRY(lp->connecting.next, struct uconn, link)->t_ms;
 		if (d < t)
