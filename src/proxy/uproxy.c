@@ -1284,16 +1284,14 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		u->svcs[i]->seen = false;
 	for (size_t i = 0; i < u->nls; i++)
 		u->ls[i]->seen = false;
-	struct buf r4, r6, n4, n6, f4, f6, a4, a6;
-	buf_init(&r4);
-	buf_init(&r6);
-	buf_init(&n4);
-	buf_init(&n6);
-	buf_init(&f4);
-	buf_init(&f6);
-	buf_init(&a4);
-	buf_init(&a6);
-	int c4 = 0, c6 = 0, e4 = 0, e6 = 0, fc4 = 0, fc6 = 0, ac4 = 0, ac6 = 0;
+	/* The elements of each named map or set of the table, family 4 then 6. */
+	static const char *const what[] = {"map", "map", "set", "set", "set", "set", "set", "set"};
+	static const char *const name[] = {"redir4", "redir6", "noep4", "noep6", "fw4", "fw6", "fwallow4", "fwallow6"};
+	enum { REDIR = 0, NOEP = 2, FW = 4, ALLOW = 6, NSETS = 8 };
+	struct buf el[NSETS];
+	int cnt[NSETS] = {0};
+	for (int k = 0; k < NSETS; k++)
+		buf_init(&el[k]);
 	json_t *bad_now = json_object();
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
@@ -1327,8 +1325,9 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 			snprintf(np, sizeof(np), "np%u", sp->node_port);
 			listener_get(u, s, np, sp->etp_local, sp->node_port);
 		}
-		struct buf *r = sp->family == 4 ? &r4 : &r6, *ne = sp->family == 4 ? &n4 : &n6;
-		int *rc = sp->family == 4 ? &c4 : &c6, *nc = sp->family == 4 ? &e4 : &e6;
+		int f6 = sp->family == 6;
+		struct buf *r = &el[REDIR + f6], *ne = &el[NOEP + f6];
+		int *rc = &cnt[REDIR + f6], *nc = &cnt[NOEP + f6];
 		bool none_cl = !sp->n_cluster, none_ex = sp->etp_local ? !sp->n_local : !sp->n_cluster;
 		if (sp->has_cluster_ip) {
 			if (none_cl)
@@ -1339,13 +1338,11 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		/* loadBalancerSourceRanges: other sources to the LB addresses are dropped
 		 * before the redirect, as the kernel modes do. */
 		for (size_t k = sp->n_external - sp->n_lb; sp->n_src_ranges && k < sp->n_external; k++) {
-			elem(sp->family == 4 ? &f4 : &f6, sp->family == 4 ? &fc4 : &fc6, &sp->external_ips[k],
-			     sp->proto, sp->port, 0);
+			elem(&el[FW + f6], &cnt[FW + f6], &sp->external_ips[k], sp->proto, sp->port, 0);
 			for (size_t q = 0; q < sp->n_src_ranges; q++) {
 				char t[CIDR_STRLEN];
-				struct buf *ab = sp->family == 4 ? &a4 : &a6;
-				elem(ab, sp->family == 4 ? &ac4 : &ac6, &sp->external_ips[k], sp->proto, sp->port, 0);
-				buf_printf(ab, " . %s", cidr_format(&sp->src_ranges[q], t, sizeof(t)));
+				elem(&el[ALLOW + f6], &cnt[ALLOW + f6], &sp->external_ips[k], sp->proto, sp->port, 0);
+				buf_printf(&el[ALLOW + f6], " . %s", cidr_format(&sp->src_ranges[q], t, sizeof(t)));
 			}
 		}
 		struct ulistener *xl = sp->etp_local ? ex : cl;
@@ -1392,28 +1389,14 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		buf_printf(&sc, "add table inet %s\ndelete table inet %s\n", t, t);
 	if (!u->nft_made)
 		buf_printf(&sc, NFT_BASE, t);
-	else
-		buf_printf(&sc,
-			   "flush map inet %s redir4\nflush map inet %s redir6\nflush set inet %s noep4\n"
-			   "flush set inet %s noep6\nflush set inet %s fw4\nflush set inet %s fw6\n"
-			   "flush set inet %s fwallow4\nflush set inet %s fwallow6\n",
-			   t, t, t, t, t, t, t, t);
-	if (c4)
-		buf_printf(&sc, "add element inet %s redir4 { %s }\n", t, r4.data);
-	if (c6)
-		buf_printf(&sc, "add element inet %s redir6 { %s }\n", t, r6.data);
-	if (e4)
-		buf_printf(&sc, "add element inet %s noep4 { %s }\n", t, n4.data);
-	if (e6)
-		buf_printf(&sc, "add element inet %s noep6 { %s }\n", t, n6.data);
-	if (fc4)
-		buf_printf(&sc, "add element inet %s fw4 { %s }\n", t, f4.data);
-	if (fc6)
-		buf_printf(&sc, "add element inet %s fw6 { %s }\n", t, f6.data);
-	if (ac4)
-		buf_printf(&sc, "add element inet %s fwallow4 { %s }\n", t, a4.data);
-	if (ac6)
-		buf_printf(&sc, "add element inet %s fwallow6 { %s }\n", t, a6.data);
+	/* Every sync rewrites the elements in the same transaction: packets see the old
+	 * or the new ones, never none. */
+	for (int k = 0; k < NSETS; k++) {
+		if (u->nft_made)
+			buf_printf(&sc, "flush %s inet %s %s\n", what[k], t, name[k]);
+		if (cnt[k])
+			buf_printf(&sc, "add element inet %s %s { %s }\n", t, name[k], el[k].data);
+	}
 	int rc = 0;
 	if (!u->c.dry) {
 		rc = proxy_nft_apply(u->nft, sc.data, err, errlen);
@@ -1421,14 +1404,8 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 			u->nft_made = true;
 	}
 	buf_fini(&sc);
-	buf_fini(&r4);
-	buf_fini(&r6);
-	buf_fini(&n4);
-	buf_fini(&n6);
-	buf_fini(&f4);
-	buf_fini(&f6);
-	buf_fini(&a4);
-	buf_fini(&a6);
+	for (int k = 0; k < NSETS; k++)
+		buf_fini(&el[k]);
 	/* Publish the listeners. */
 	struct utable *tab = xcalloc(1, sizeof(*tab));
 	atomic_init(&tab->refs, 1);
