@@ -206,7 +206,17 @@ lbip() { kubectl get svc "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'
 check "LoadBalancer address assigned" wait_for 10 sh -c "[ -n \"\$(kubectl get svc s-fw -o jsonpath='{.status.loadBalancer.ingress[0].ip}')\" ]"
 LBFW=$(lbip s-fw)
 cx ip route add 198.18.240.0/24 via 198.18.0.11
-expect_fail "loadBalancerSourceRanges: a client outside them is dropped" '.' cx python3 "$UCLIENT" seq "$LBFW" 90 1
+# n1 programs the address (redirect and source guard, one transaction) some time after
+# the controller wrote it: wait for that.
+fw_programmed() { ip netns exec svcp-n1 nft list set inet svcplane_uproxy fw4 | grep -q "$LBFW \\. tcp \\. 90"; }
+check "n1 guards the LoadBalancer address" wait_for 20 fw_programmed
+if out=$(cx python3 "$UCLIENT" seq "$LBFW" 90 1 2>&1); then
+	fail "loadBalancerSourceRanges: a client outside them is dropped" "answered: $out
+$(ip netns exec svcp-n1 nft list table inet svcplane_uproxy 2>&1 | grep -v '^$' | head -60)
+$(ip -n "$CLIENT_NS" addr show dev eth0 | grep inet)"
+else
+	ok "loadBalancerSourceRanges: a client outside them is dropped"
+fi
 cx ip addr add 198.18.0.200/24 dev eth0
 cat >"$T_DIR/from200.py" <<'PY'
 import socket, sys
