@@ -4,8 +4,11 @@
 set -eu
 pkgs_build="gcc clang make pkg-config libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libmnl-dev libnftables-dev libnetfilter-conntrack-dev zlib1g-dev"
 pkgs_test="curl sqlite3 iproute2 iputils-ping nftables procps openssl python3 libclang-rt-14-dev socat conntrack iptables stress-ng bind9-dnsutils dnsmasq-base"
+# Peers and load generators of the benches (bench/uproxy.sh): `scripts/deps.sh bench`.
+pkgs_bench="haproxy wrk iperf3"
 want="$pkgs_build"
 [ "${1:-}" = "test" ] && want="$want $pkgs_test"
+[ "${1:-}" = "bench" ] && want="$want $pkgs_test $pkgs_bench"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

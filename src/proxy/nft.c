@@ -947,6 +947,11 @@ static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 	return rc ? -EIO : 0;
 }
 
+int proxy_nft_apply(struct proxy_nft *n, const char *script, char *err, size_t errlen)
+{
+	return apply(n, script, err, errlen);
+}
+
 /* The common path of both syncs: want holds the groups to program (all of them when
  * full; otherwise only those in changed, null for removed ones). */
 static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed, bool full,

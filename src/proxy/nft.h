@@ -127,6 +127,11 @@ bool proxy_nft_needs_full(const struct proxy_nft *n);
 /* The script of the last proxy_nft_sync (borrowed, until the next call); for tests. */
 const char *proxy_nft_last_script(const struct proxy_nft *n);
 
+/* Runs script in one transaction on n's kept libnftables context (nothing when n is
+ * dry); 0 or -EIO with nft's message in err. For other users of nftables in the proxy
+ * (the userspace mode's redirect table). Blocks on netlink. */
+int proxy_nft_apply(struct proxy_nft *n, const char *script, char *err, size_t errlen);
+
 /* Deletes the table (agent --cleanup). Missing is not an error. */
 int proxy_nft_cleanup(const char *table, char *err, size_t errlen);
 

@@ -24,6 +24,8 @@
 #include "proxy/conntrack.h"
 #include "proxy/ipt.h"
 #include "proxy/nft.h"
+#include "proxy/uproxy.h"
+#include "api/object.h"
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -48,6 +50,7 @@ static struct {
 	double last_ts;
 	unsigned long long failures, syncs, partial, ct_deleted;
 	size_t elements, chains;
+	struct uproxy *up; /* the userspace mode's counters, while it runs */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void hist_add(struct hist *h, const double *bk, double v)
@@ -102,6 +105,8 @@ void proxy_metrics_write(struct buf *b)
 			   "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
 			   "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
 			   M.ct_deleted);
+		if (M.up)
+			uproxy_metrics_write(M.up, b);
 	}
 	pthread_mutex_unlock(&M.mu);
 }
@@ -130,6 +135,8 @@ struct proxy {
 	bool th_started, hth_started;
 	struct proxy_nft *nft;
 	struct proxy_ipt *ipt;
+	struct uproxy *up;    /* --proxy-mode userspace */
+	struct client *evcl;  /* posts the userspace mode's Warning events (sync thread) */
 	json_t *npl_seen; /* "ns/name" -> the trigger time last counted */
 	json_t *udp_prev; /* group -> {"a": [addresses], "np": nodePort, "eps": ["ip|port"]} */
 	/* health checks: the sync thread publishes, the hc thread serves */
@@ -435,12 +442,56 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 	}
 }
 
+/* A Warning event on each Service whose svcplane.io/scheduler annotation names no
+ * scheduler (bad: [{"namespace", "name", "value"}], reported once per value by
+ * uproxy_sync); rr is used meanwhile. */
+static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t *bad)
+{
+	size_t i, k;
+	json_t *b, *o;
+	json_array_foreach(bad, i, b)
+	{
+		const char *ns = json_string_value(json_object_get(b, "namespace"));
+		const char *name = json_string_value(json_object_get(b, "name"));
+		const char *v = json_string_value(json_object_get(b, "value"));
+		log_warn("proxy: Service %s/%s: %s %s is not a scheduler (rr, lc, dh, sh, sed, nq, mh, random); "
+			 "using rr",
+			 ns, name, UPROXY_SCHED_ANNOTATION, v);
+		json_array_foreach(svcs, k, o)
+		{
+			if (strcmp(md(o, "namespace") ?: "", ns) || strcmp(md(o, "name") ?: "", name))
+				continue;
+			char *msg = xasprintf("annotation %s: \"%s\" is not one of rr, lc, dh, sh, sed, nq, mh, "
+					      "random; using rr",
+					      UPROXY_SCHED_ANNOTATION, v);
+			json_t *ev = api_event_new(o, "Service", NULL, "kube-proxy", p->node_name, "Warning",
+						   "UnknownScheduler", msg);
+			free(msg);
+			char *body = json_dumps(ev, JSON_COMPACT);
+			char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+			char e[256];
+			long status = 0;
+			char *resp = NULL;
+			if (!p->evcl)
+				p->evcl = client_new(&p->cfg, 10000);
+			if (client_request(p->evcl, "POST", path, "application/json", body, NULL, &status, &resp, NULL, e,
+					   sizeof(e)) < 0 ||
+			    status >= 300)
+				log_warn("proxy: posting the event on %s/%s: %s (HTTP %ld)", ns, name, e, status);
+			free(resp);
+			free(path);
+			free(body);
+			json_decref(ev);
+		}
+	}
+}
+
 /* One sync: of every Service when keys is NULL, else of the Services in keys (an object
  * "ns/name" -> true). */
 static void sync_once(struct proxy *p, const json_t *keys)
 {
 	double t0 = now_s(CLOCK_MONOTONIC);
-	if (keys && (p->ipt || proxy_nft_needs_full(p->nft)))
+	if (keys && (p->ipt || p->up || proxy_nft_needs_full(p->nft)))
 		keys = NULL; /* iptables diffs whole chains per sync; nft needs a base first */
 	json_t *svcs, *sls, *karr = json_array();
 	if (!keys) {
@@ -484,6 +535,11 @@ static void sync_once(struct proxy *p, const json_t *keys)
 		if (r.groups_changed)
 			log_debug("proxy: nft sync: %zu group(s) changed, %zu failed, %zu bytes", r.groups_changed,
 				  r.groups_failed, r.script_bytes);
+	} else if (p->up) {
+		json_t *bad = json_array();
+		rc = uproxy_sync(p->up, &m, svcs, bad, err, sizeof(err));
+		scheduler_warnings(p, svcs, bad);
+		json_decref(bad);
 	} else {
 		size_t rules = 0;
 		rc = proxy_ipt_sync(p->ipt, &m, &p->net, &rules, &chains, err, sizeof(err));
@@ -495,7 +551,8 @@ static void sync_once(struct proxy *p, const json_t *keys)
 		p->first_rc = rc;
 		snprintf(p->first_err, sizeof(p->first_err), "%s", err);
 	}
-	udp_cleanup(p, &m, keys);
+	if (!p->up)
+		udp_cleanup(p, &m, keys); /* the userspace mode's redirects never go stale */
 	hc_publish(p, &m, keys);
 	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME);
 	pthread_mutex_lock(&M.mu);
@@ -733,6 +790,12 @@ static void proxy_free(struct proxy *p)
 		informer_free(p->slices);
 	proxy_nft_free(p->nft);
 	proxy_ipt_free(p->ipt);
+	pthread_mutex_lock(&M.mu);
+	if (M.up == p->up)
+		M.up = NULL;
+	pthread_mutex_unlock(&M.mu);
+	uproxy_free(p->up);
+	client_free(p->evcl);
 	for (size_t i = 0; i < p->n_hc; i++)
 		if (p->hc[i].fd >= 0)
 			close(p->hc[i].fd);
@@ -767,8 +830,8 @@ static void write_sysctl(const char *path, const char *v)
 int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, size_t errlen)
 {
 	const char *mode = c->mode ? c->mode : "nftables";
-	if (strcmp(mode, "nftables") && strcmp(mode, "iptables")) {
-		snprintf(err, errlen, "proxy mode %s is not in this build (nftables, iptables)", mode);
+	if (strcmp(mode, "nftables") && strcmp(mode, "iptables") && strcmp(mode, "userspace")) {
+		snprintf(err, errlen, "proxy mode %s is not in this build (nftables, iptables, userspace)", mode);
 		return -ENOTSUP;
 	}
 	if (!c->node_name || !*c->node_name) {
@@ -794,15 +857,26 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 		memcpy(p->net.nodeport_cidrs, c->net.nodeport_cidrs, c->net.n_nodeport_cidrs * sizeof(struct cidr));
 	}
 	pthread_mutex_lock(&M.mu);
-	M.mode = !strcmp(mode, "iptables") ? "iptables" : "nftables";
+	M.mode = !strcmp(mode, "iptables") ? "iptables" : !strcmp(mode, "userspace") ? "userspace" : "nftables";
 	pthread_mutex_unlock(&M.mu);
 	/* Node ports on 127.0.0.1 need the kernel to route loopback-sourced packets. */
 	if (p->net.localhost_nodeports)
 		write_sysctl("/proc/sys/net/ipv4/conf/all/route_localnet", "1");
-	if (!strcmp(mode, "nftables"))
+	if (!strcmp(mode, "nftables")) {
 		p->nft = proxy_nft_new(p->table, false);
-	else
+	} else if (!strcmp(mode, "userspace")) {
+		struct uproxy_config uc = {.table = c->table};
+		int urc = uproxy_new(&uc, &p->up, err, errlen);
+		if (urc < 0) {
+			proxy_free(p);
+			return urc;
+		}
+		pthread_mutex_lock(&M.mu);
+		M.up = p->up;
+		pthread_mutex_unlock(&M.mu);
+	} else {
 		p->ipt = proxy_ipt_new(p->table, false);
+	}
 	struct informer_handlers hs = {.on_add = svc_add, .on_update = svc_update, .on_delete = svc_add,
 				       .on_synced = on_synced};
 	struct informer_handlers he = {.on_add = slice_add, .on_update = slice_update, .on_delete = slice_add,
@@ -856,6 +930,11 @@ int proxy_cleanup(char *err, size_t errlen)
 	int rc = proxy_nft_cleanup(NULL, err, errlen);
 	char e2[256];
 	int rc2 = proxy_ipt_cleanup(NULL, e2, sizeof(e2));
+	if (rc == 0 && rc2 < 0) {
+		snprintf(err, errlen, "%s", e2);
+		rc = rc2;
+	}
+	rc2 = uproxy_cleanup(e2, sizeof(e2));
 	if (rc == 0 && rc2 < 0) {
 		snprintf(err, errlen, "%s", e2);
 		rc = rc2;

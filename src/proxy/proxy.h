@@ -1,7 +1,7 @@
 /* proxy.h - the Service proxy of a node (kube-proxy): informers on Services and
  * EndpointSlices, one sync thread that turns them into the kernel's data plane through a
- * backend (nftables by default, iptables), UDP conntrack cleanup, the
- * healthCheckNodePort server, and metrics.
+ * backend (nftables by default, iptables; or the userspace relay of proxy/uproxy.h), UDP
+ * conntrack cleanup, the healthCheckNodePort server, and metrics.
  *
  * Threads: the two informer threads only mark the state dirty and signal; the sync
  * thread owns the model, the backend and the health-check sockets:
@@ -28,7 +28,7 @@
 struct proxy_config {
 	const struct client_config *cfg; /* how to reach the API (copied) */
 	const char *node_name;		 /* required: tells local endpoints */
-	const char *mode;		 /* "nftables" (default), "iptables"; "userspace" is refused */
+	const char *mode;		 /* "nftables" (default), "iptables" or "userspace" (proxy/uproxy.h) */
 	const char *node_ips;		 /* the node's addresses, "IPv4[,IPv6]": health-check servers
 					  * listen there (NULL: every address) */
 	struct proxy_netcfg net;	 /* copied (nodeport_cidrs too) */
