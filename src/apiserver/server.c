@@ -236,7 +236,14 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	i++;
 	struct buf warnings;
 	buf_init(&warnings);
-	struct rq q = {.as = as, .c = c, .r = r, .k = k, .warnings = &warnings};
+	/* A deprecated version is a view of the stored kind, with kube-apiserver's warning. */
+	const struct api_kind *view = NULL;
+	if (api_kind_storage(k) != k) {
+		view = k;
+		k = api_kind_storage(k);
+		buf_printf(&warnings, "Warning: 299 - \"%s\"\r\n", view->deprecation);
+	}
+	struct rq q = {.as = as, .c = c, .r = r, .k = k, .view = view, .warnings = &warnings};
 	q.ns = ns ? xstrdup(ns) : NULL;
 	if (i < n)
 		q.name = xstrdup(seg[i++]);
