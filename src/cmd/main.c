@@ -66,6 +66,9 @@ static void usage_server(FILE *f)
 		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
 		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --disable-ingress                 run no Ingress controller on this node\n"
+		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  -v, --verbose                     debug logging\n");
 }
@@ -174,6 +177,29 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->node_ip = v;
+	} else if (!strcmp(flag, "ingress-http-port") || !strcmp(flag, "ingress-https-port")) {
+		char *end;
+		long p = strtol(v, &end, 10);
+		if (*end || !*v || p < 1 || p > 65535) {
+			fprintf(stderr, "svcplane %s: --%s: %s is not a port number (1-65535)\n", cmd, flag, v);
+			return -1;
+		}
+		if (!strcmp(flag, "ingress-http-port"))
+			ao->ingress_http_port = (int)p;
+		else
+			ao->ingress_https_port = (int)p;
+	} else if (!strcmp(flag, "ingress-address")) {
+		char **l = split_list(v, 4);
+		bool ok = l != NULL;
+		struct ip_addr ip;
+		for (size_t i = 0; ok && l[i]; i++)
+			ok = ip_parse(l[i], &ip) == 0;
+		free_list(l);
+		if (!ok) {
+			fprintf(stderr, "svcplane %s: --ingress-address: %s is not a list of at most 4 IP addresses\n", cmd, v);
+			return -1;
+		}
+		ao->ingress_addresses = v;
 	} else if (!strcmp(flag, "dns-ttl")) {
 		char *end;
 		long t = strtol(v, &end, 10);
@@ -224,7 +250,7 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL };
+	       O_DNSTTL, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -262,6 +288,10 @@ static int cmd_server(int argc, char **argv)
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
+		{"disable-ingress", no_argument, 0, O_NOING},
+		{"ingress-address", required_argument, 0, O_INGADDR},
+		{"ingress-http-port", required_argument, 0, O_INGHTTP},
+		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -280,7 +310,13 @@ static int cmd_server(int argc, char **argv)
 				return 2;
 			continue;
 		}
+		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
+			if (agent_flag("server", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
+		case O_NOING: ao.ingress_disable = true; break;
 		case O_NODNS: ao.dns_disable = true; break;
 		case O_NOSCHED: no_sched = true; break;
 		case O_NODENAME: ao.node_name = optarg; break;
@@ -504,6 +540,9 @@ static void usage_agent(FILE *f)
 		"                                    (default: the kube-dns Service's cluster IP)\n"
 		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --disable-ingress                 run no Ingress controller on this node\n"
+		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
 		"  -v, --verbose                     debug logging\n");
@@ -512,7 +551,7 @@ static void usage_agent(FILE *f)
 static int cmd_agent(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL };
+	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -531,6 +570,10 @@ static int cmd_agent(int argc, char **argv)
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
+		{"disable-ingress", no_argument, 0, O_NOING},
+		{"ingress-address", required_argument, 0, O_INGADDR},
+		{"ingress-http-port", required_argument, 0, O_INGHTTP},
+		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -551,7 +594,13 @@ static int cmd_agent(int argc, char **argv)
 				return 2;
 			continue;
 		}
+		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
+			if (agent_flag("agent", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
+		case O_NOING: ao.ingress_disable = true; break;
 		case O_NODNS: ao.dns_disable = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_TOKEN: token_file = optarg; break;

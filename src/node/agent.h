@@ -82,6 +82,10 @@ struct agent_opts {
 	const char *nodeport_addresses;	 /* --nodeport-addresses (CIDRs); NULL = every address */
 	const char *proxy_local_dns;	 /* node-local DNS address (kube-dns IP on lo): the proxy
 					  * leaves its port 53 to the node (NOTRACK); NULL = none */
+	bool ingress_disable;		 /* run no Ingress controller (ingress/proxy.h) here */
+	int ingress_http_port;		 /* its HTTP port: 0 = 80 */
+	int ingress_https_port;		 /* its HTTPS port: 0 = 443 */
+	const char *ingress_addresses;	 /* "IP[,IP]" it listens on; NULL = the node IPs */
 };
 
 struct agent;
