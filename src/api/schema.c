@@ -74,11 +74,12 @@ const struct api_kind api_kinds[] = {
      false,
      &api__schema_ingress_class},
     /* Deprecated versions, views of the v1 Ingress (api_kind_storage), last so that a
-     * lookup by plural or short name finds v1 first. Warnings as kube-apiserver words them. */
-    {"networking.k8s.io", "v1beta1", "Ingress", "ingresses", "ingress", {"ing"}, {NULL}, true, true,
+     * lookup by plural finds v1 first; no short names, so "ing" means only v1 (kubectl
+     * warns when a short name matches two resources). Warnings as kube-apiserver's. */
+    {"networking.k8s.io", "v1beta1", "Ingress", "ingresses", "ingress", {NULL}, {NULL}, true, true,
      &api__schema_ingress_net_v1beta1,
      "networking.k8s.io/v1beta1 Ingress is deprecated in v1.19+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress"},
-    {"extensions", "v1beta1", "Ingress", "ingresses", "ingress", {"ing"}, {NULL}, true, true,
+    {"extensions", "v1beta1", "Ingress", "ingresses", "ingress", {NULL}, {NULL}, true, true,
      &api__schema_ingress_ext_v1beta1,
      "extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress"},
 };

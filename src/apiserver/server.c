@@ -87,6 +87,7 @@ static const char *group_seg(const struct api_kind *k)
 
 char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 {
+	k = api_kind_storage(k);
 	if (k->namespaced)
 		return xasprintf("/registry/%s/%s/%s/%s", group_seg(k), k->plural, ns, name);
 	return xasprintf("/registry/%s/%s/%s", group_seg(k), k->plural, name);
@@ -94,6 +95,7 @@ char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 
 char *apiserver__prefix(const struct api_kind *k, const char *ns)
 {
+	k = api_kind_storage(k);
 	if (k->namespaced && ns)
 		return xasprintf("/registry/%s/%s/%s/", group_seg(k), k->plural, ns);
 	return xasprintf("/registry/%s/%s/", group_seg(k), k->plural);

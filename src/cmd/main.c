@@ -12,6 +12,7 @@
 
 #include "apiserver/apiserver.h"
 #include "base/cidr.h"
+#include "ingress/status.h"
 #include "client/client.h"
 #include "controller/manager.h"
 #include "controller/wlmanager.h"
@@ -453,6 +454,11 @@ static int cmd_server(int argc, char **argv)
 	struct sched *sc = NULL;
 	if (rc == 0 && !no_sched)
 		rc = sched_start(&cc, &sc, err, sizeof(err));
+	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
+	 * controllers; the agents only serve the traffic. */
+	struct ing_status *ist = NULL;
+	if (rc == 0 && !no_controllers)
+		rc = ing_status_start(&cc, &ist, err, sizeof(err));
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
 	struct agent *ag = NULL;
@@ -491,6 +497,7 @@ static int cmd_server(int argc, char **argv)
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
+		ing_status_stop(ist);
 		sched_stop(sc);
 		ctrl_workloads_stop(wl);
 		ctrl_manager_stop(cm);
@@ -506,6 +513,7 @@ static int cmd_server(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
+	ing_status_stop(ist);
 	sched_stop(sc);
 	ctrl_workloads_stop(wl);
 	ctrl_manager_stop(cm);
