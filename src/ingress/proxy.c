@@ -49,6 +49,7 @@
 #include "base/mem.h"
 #include "client/informer.h"
 #include "http/http.h"
+#include "ingress/http1.h"
 #include "ingress/route.h"
 #include "ingress/tls.h"
 
@@ -652,92 +653,52 @@ static void relay_body(struct ing_proxy *p, struct cli *c)
 		c->in.data[c->in.len] = 0;
 }
 
-/* Parses the response head in u->in; -EAGAIN until complete. */
+/* Parses the response head in u->in and queues it, rewritten, for the client; -EAGAIN
+ * until complete, -EBADMSG when malformed. */
 static int resp_head(struct ing_proxy *p, struct cli *c)
 {
 	struct up *u = c->up;
-	char *end = u->in.len ? memmem(u->in.data, u->in.len, "\r\n\r\n", 4) : NULL;
-	if (!end)
-		return u->in.len > MAX_HEAD ? -EBADMSG : -EAGAIN;
-	size_t hl = (size_t)(end - u->in.data) + 4;
-	int code = 0;
-	if (u->in.len < 12 || strncmp(u->in.data, "HTTP/1.", 7) || sscanf(u->in.data + 9, "%3d", &code) != 1)
-		return -EBADMSG;
-	if (code >= 100 && code < 200 && code != 101) { /* 100 Continue and friends: pass on, wait for more */
-		buf_append(&c->out, u->in.data, hl);
+	struct ing_resp_head rh;
+	int rc = ing_resp_head_parse(u->in.data ? u->in.data : "", u->in.len, MAX_HEAD, &rh, &c->out);
+	if (rc < 0)
+		return rc;
+	size_t hl = rh.head_len;
+	if (rh.code < 200 && rh.code != 101) { /* 100 Continue and friends: pass on, wait for more */
+		buf_puts(&c->out, "\r\n");
 		memmove(u->in.data, u->in.data + hl, u->in.len - hl);
 		u->in.len -= hl;
+		u->in.data[u->in.len] = 0;
 		return resp_head(p, c);
-	}
-	long long cl = -1;
-	bool chunked = false, keep_alive_hdr = false;
-	bool conn_close = !strncmp(u->in.data, "HTTP/1.0", 8); /* 1.0 closes unless it says keep-alive */
-	struct buf h;
-	buf_init(&h);
-	const char *line = strstr(u->in.data, "\r\n") + 2;
-	const char *status_end = line - 2;
-	buf_printf(&h, "HTTP/1.1 %.*s\r\n", (int)(status_end - (u->in.data + 9)), u->in.data + 9);
-	while (line < end) {
-		const char *eol = strstr(line, "\r\n");
-		const char *colon = memchr(line, ':', (size_t)(eol - line));
-		if (!colon) {
-			buf_fini(&h);
-			return -EBADMSG;
-		}
-		size_t nl = (size_t)(colon - line);
-		const char *v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		size_t vl = (size_t)(eol - v);
-		if (nl == 14 && !strncasecmp(line, "Content-Length", 14))
-			cl = strtoll(v, NULL, 10);
-		if (nl == 17 && !strncasecmp(line, "Transfer-Encoding", 17) && memmem(v, vl, "chunked", 7))
-			chunked = true;
-		if (nl == 10 && !strncasecmp(line, "Connection", 10) && vl >= 5 && !strncasecmp(v, "close", 5))
-			keep_alive_hdr = false, conn_close = true;
-		else if (nl == 10 && !strncasecmp(line, "Connection", 10) && memmem(v, vl, "eep-alive", 9))
-			keep_alive_hdr = true;
-		bool skip = (nl == 10 && !strncasecmp(line, "Connection", 10)) ||
-			    (nl == 10 && !strncasecmp(line, "Keep-Alive", 10)) ||
-			    (nl == 16 && !strncasecmp(line, "Proxy-Connection", 16)) ||
-			    (nl == 7 && !strncasecmp(line, "Upgrade", 7));
-		if (!skip)
-			buf_printf(&h, "%.*s\r\n", (int)(eol - line), line);
-		line = eol + 2;
 	}
 	const struct ing_backend *be = c->be;
 	if (c->new_cookie && be->cookie && c->ep >= 0) {
-		buf_printf(&h, "Set-Cookie: %s=%016llx; Path=%s", be->cookie_name,
+		buf_printf(&c->out, "Set-Cookie: %s=%016llx; Path=%s", be->cookie_name,
 			   (unsigned long long)fnv(be->eps[c->ep].key), be->cookie_path);
 		if (be->cookie_max_age > 0)
-			buf_printf(&h, "; Max-Age=%ld", be->cookie_max_age);
-		buf_puts(&h, "; HttpOnly\r\n");
+			buf_printf(&c->out, "; Max-Age=%ld", be->cookie_max_age);
+		buf_puts(&c->out, "; HttpOnly\r\n");
 	}
-	bool nobody = c->is_head || code == 204 || code == 304;
-	if (code == 101 && c->ws) {
-		buf_puts(&h, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+	bool nobody = c->is_head || rh.code == 204 || rh.code == 304;
+	if (rh.code == 101 && c->ws) {
+		buf_puts(&c->out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
 		c->st = C_TUNNEL;
 		c->deadline = now_ms() + TUNNEL_IDLE_MS;
 	} else {
-		c->resp_chunked = !nobody && chunked;
-		c->resp_left = nobody || chunked ? 0 : cl;
-		c->resp_close = !nobody && !chunked && cl < 0; /* body until the upstream closes */
+		c->resp_chunked = !nobody && rh.chunked;
+		c->resp_left = nobody || rh.chunked ? 0 : rh.content_length;
+		c->resp_close = !nobody && !rh.chunked && rh.content_length < 0; /* body until the upstream closes */
 		if (c->resp_chunked)
 			http_chunked_init(&c->resp_ck);
 		if (!c->keep_alive || c->resp_close)
 			c->resp_then_close = true;
-		buf_printf(&h, "Connection: %s\r\n\r\n", c->resp_then_close ? "close" : "keep-alive");
-		if (keep_alive_hdr && !strncmp(u->in.data, "HTTP/1.0", 8))
-			conn_close = false;
-		c->up_reusable = !conn_close && !c->resp_close;
+		buf_printf(&c->out, "Connection: %s\r\n\r\n", c->resp_then_close ? "close" : "keep-alive");
+		bool up_closes = rh.conn_close || (rh.http10 && !rh.conn_keep_alive);
+		c->up_reusable = !up_closes && !c->resp_close;
 	}
-	buf_append(&c->out, h.data, h.len);
-	buf_fini(&h);
 	c->resp_started = true;
 	memmove(u->in.data, u->in.data + hl, u->in.len - hl);
 	u->in.len -= hl;
-	if (u->in.data)
-		u->in.data[u->in.len] = 0;
+	u->in.data[u->in.len] = 0;
 	c->rs = c->st == C_TUNNEL ? R_BODY : (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY : R_DONE;
 	return 0;
 }
