@@ -951,6 +951,44 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 	return 1;
 }
 
+/* The DefaultIngressClass admission plugin: a new Ingress naming no class (neither
+ * spec.ingressClassName nor the old kubernetes.io/ingress.class annotation) gets the
+ * IngressClass annotated ingressclass.kubernetes.io/is-default-class: "true" (the newest
+ * one when several are, as kube-apiserver picks). */
+static void default_ingress_class(struct rq *q, json_t *o)
+{
+	if (strcmp(q->k->kind, "Ingress") || strcmp(q->k->group, "networking.k8s.io") || api_str(o, "spec.ingressClassName") ||
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), "kubernetes.io/ingress.class"))
+		return;
+	const struct api_kind *ck = api_kind_by_plural("networking.k8s.io", "v1", "ingressclasses");
+	char *prefix = apiserver__prefix(ck, NULL);
+	struct store_list l;
+	if (store_range(q->as->store, prefix, NULL, 0, 0, &l) < 0) {
+		free(prefix);
+		return;
+	}
+	char *best = NULL, *best_ts = NULL;
+	for (size_t i = 0; i < l.len; i++) {
+		json_t *c = json_loadb(l.kvs[i]->value, l.kvs[i]->value_len, 0, NULL);
+		const char *d = json_string_value(json_object_get(
+		    json_object_get(json_object_get(c, "metadata"), "annotations"), "ingressclass.kubernetes.io/is-default-class"));
+		const char *ts = api_str(c, "metadata.creationTimestamp"), *n = api_str(c, "metadata.name");
+		if (d && !strcmp(d, "true") && n && (!best_ts || strcmp(ts ? ts : "", best_ts) > 0)) {
+			free(best);
+			free(best_ts);
+			best = xstrdup(n);
+			best_ts = xstrdup(ts ? ts : "");
+		}
+		json_decref(c);
+	}
+	store_list_fini(&l);
+	free(prefix);
+	if (best)
+		json_object_set_new(api_obj(o, "spec"), "ingressClassName", json_string(best));
+	free(best);
+	free(best_ts);
+}
+
 /* Stores a new object (create). Answers the request. */
 static void create_object(struct rq *q, json_t *o, bool from_apply)
 {
@@ -986,6 +1024,7 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 		json_object_del(meta, "generation");
 	api_prepare_create(q->k, o);
 	api_default(q->k, o);
+	default_ingress_class(q, o);
 	struct api_errs e;
 	api_errs_init(&e);
 	api_validate(q->k, o, NULL, &e);
