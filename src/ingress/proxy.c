@@ -978,13 +978,8 @@ static void cli_event(struct ing_proxy *p, struct cli *c, uint32_t ev)
 		if (c->st == C_TUNNEL && c->in.len > before)
 			c->deadline = now_ms() + TUNNEL_IDLE_MS;
 		cli_advance(p, c);
-		if (!open) {
-			/* The client is gone (or half-closed): finish nothing more for it. */
-			if (c->st != C_UP || c->resp_started || !c->body_done)
-				cli_close(p, c);
-			else
-				c->close_after = true; /* answer the last request, then close */
-		}
+		if (!open)
+			cli_close(p, c); /* gone or half-closed: its request in flight is abandoned */
 	}
 }
 
