@@ -166,6 +166,50 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ip:port as a socket address; -EINVAL when ip is not an address. */
+static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	*len = sizeof(*a);
+	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* One read into in, from ssl when not NULL, else from fd: bytes read (> 0), 0 when it
+ * would block, -1 at the end of the stream or on an error. */
+static ssize_t read_into(int fd, SSL *ssl, struct buf *in)
+{
+	buf_reserve(in, READ_CHUNK);
+	ssize_t r;
+	if (ssl) {
+		ERR_clear_error();
+		int n = SSL_read(ssl, in->data + in->len, READ_CHUNK);
+		if (n <= 0) {
+			int e = SSL_get_error(ssl, n);
+			return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
+		}
+		r = n;
+	} else {
+		r = recv(fd, in->data + in->len, READ_CHUNK, 0);
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (r == 0)
+			return -1;
+	}
+	in->len += (size_t)r;
+	in->data[in->len] = 0;
+	return r;
+}
+
 /* ---- the table ---- */
 
 static void tref_unref(struct table_ref *r)
@@ -481,23 +525,10 @@ static int up_connect(struct ing_proxy *p, struct cli *c, const struct ing_endpo
 		*out = u;
 		return 0;
 	}
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss;
 	socklen_t len;
-	if (strchr(e->ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)e->port);
-		if (inet_pton(AF_INET6, e->ip, &a->sin6_addr) != 1)
-			return -EINVAL;
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)e->port);
-		if (inet_pton(AF_INET, e->ip, &a->sin_addr) != 1)
-			return -EINVAL;
-		len = sizeof(*a);
-	}
+	if (sockaddr_of(e->ip, e->port, &ss, &len) < 0)
+		return -EINVAL;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -822,29 +853,19 @@ static void up_event(struct ing_proxy *p, struct up *u, uint32_t ev)
 		up_flush(p, u);
 	}
 	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-		bool eof = false, err = false;
+		bool eof = false;
 		while (cli_pending(c) < OUT_HIGH) {
-			buf_reserve(&u->in, READ_CHUNK);
-			ssize_t r = recv(u->fd, u->in.data + u->in.len, READ_CHUNK, 0);
-			if (r < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					err = true;
-				break;
-			}
-			if (r == 0) {
+			ssize_t r = read_into(u->fd, NULL, &u->in);
+			if (r < 0)
 				eof = true;
-				break;
-			}
-			u->in.len += (size_t)r;
-			u->in.data[u->in.len] = 0;
-			if ((size_t)r < READ_CHUNK)
+			if (r < READ_CHUNK)
 				break;
 		}
 		if (u->in.len)
 			relay_resp(p, c);
 		if (c->dead || c->up != u)
 			return;
-		if (eof || err) {
+		if (eof) {
 			if (!c->resp_started) {
 				up_failed(p, c, false);
 				return;
@@ -914,41 +935,14 @@ static void cli_advance(struct ing_proxy *p, struct cli *c)
 
 static bool cli_read(struct ing_proxy *p, struct cli *c)
 {
-	bool eof = false;
-	for (;;) {
-		if (c->in.len > MAX_HEAD + OUT_HIGH)
-			break;
-		buf_reserve(&c->in, READ_CHUNK);
-		ssize_t r;
-		if (c->ssl) {
-			ERR_clear_error();
-			int n = SSL_read(c->ssl, c->in.data + c->in.len, READ_CHUNK);
-			if (n <= 0) {
-				int e = SSL_get_error(c->ssl, n);
-				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-					break;
-				eof = true;
-				break;
-			}
-			r = n;
-		} else {
-			r = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, 0);
-			if (r < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					eof = true;
-				break;
-			}
-			if (r == 0) {
-				eof = true;
-				break;
-			}
-		}
-		c->in.len += (size_t)r;
-		c->in.data[c->in.len] = 0;
-		if (!c->ssl && (size_t)r < READ_CHUNK)
-			break;
+	while (c->in.len <= MAX_HEAD + OUT_HIGH) {
+		ssize_t r = read_into(c->fd, c->ssl, &c->in);
+		if (r < 0)
+			return false;
+		if (r == 0 || (!c->ssl && r < READ_CHUNK))
+			break; /* TLS reads on to WANT_READ: records buffered in OpenSSL raise no event */
 	}
-	return !eof;
+	return true;
 }
 
 static void cli_event(struct ing_proxy *p, struct cli *c, uint32_t ev)
@@ -1160,22 +1154,11 @@ static int listen_on(struct ing_proxy *p, const char *ip, int port, bool tls, ch
 		snprintf(err, errlen, "too many listen addresses");
 		return -E2BIG;
 	}
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss;
 	socklen_t len;
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		len = sizeof(*a);
-		if (inet_pton(AF_INET6, ip, &a->sin6_addr) != 1)
-			goto bad;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		len = sizeof(*a);
-		if (inet_pton(AF_INET, ip, &a->sin_addr) != 1)
-			goto bad;
+	if (sockaddr_of(ip, port, &ss, &len) < 0) {
+		snprintf(err, errlen, "listen address %s is not an IP address", ip);
+		return -EINVAL;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -1200,9 +1183,6 @@ static int listen_on(struct ing_proxy *p, const char *ip, int port, bool tls, ch
 	struct listener *l = &p->ls[p->nls++];
 	*l = (struct listener){.kind = K_LISTEN, .fd = fd, .tls = tls, .port = bport};
 	return bport;
-bad:
-	snprintf(err, errlen, "listen address %s is not an IP address", ip);
-	return -EINVAL;
 }
 
 int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char *err, size_t errlen)

@@ -118,15 +118,15 @@ static void problem(struct ing_table *t, const json_t *ing, const char *reason, 
 						     name ? name : "", "reason", reason, "message", msg));
 }
 
-static const json_t *find_service(const json_t *services, const char *ns, const char *name)
+const json_t *ing_obj_find(const json_t *objs, const char *ns, const char *name)
 {
 	size_t i;
-	const json_t *s;
-	json_array_foreach(services, i, s)
+	const json_t *o;
+	json_array_foreach(objs, i, o)
 	{
-		const char *sn = api_str(s, "metadata.namespace"), *nm = api_str(s, "metadata.name");
-		if (sn && nm && !strcmp(sn, ns) && !strcmp(nm, name))
-			return s;
+		const char *a = api_str(o, "metadata.namespace"), *b = api_str(o, "metadata.name");
+		if (a && b && !strcmp(a, ns) && !strcmp(b, name))
+			return o;
 	}
 	return NULL;
 }
@@ -208,7 +208,7 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 	const char *pname = api_str(port, "name");
 	long long pnum = json_integer_value(json_object_get(port, "number"));
 	be->port_desc = pname && *pname ? xstrdup(pname) : xasprintf("%lld", pnum);
-	const json_t *s = find_service(services, ns, be->svc);
+	const json_t *s = ing_obj_find(services, ns, be->svc);
 	if (!s) {
 		be->reason = xasprintf("service \"%s/%s\" not found", ns, be->svc);
 		problem(t, ing, "ServiceNotFound", "Service \"%s\" not found (backend %s)", be->svc, be->port_desc);

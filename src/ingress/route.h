@@ -91,6 +91,8 @@ void ing_table_free(struct ing_table *t);
 const struct ing_backend *ing_table_match(const struct ing_table *t, const char *host, const char *path);
 /* The TLS secret (ns, name) for an SNI name, or NULL: exact host first, then wildcard. */
 const struct ing_tls *ing_table_tls(const struct ing_table *t, const char *sni);
+/* The object named ns/name in a JSON array of objects (borrowed), or NULL. */
+const json_t *ing_obj_find(const json_t *objs, const char *ns, const char *name);
 /* Path matching alone (exported for tests). */
 bool ing_path_match(enum ing_path_type type, const char *rule, const char *path);
 

@@ -121,19 +121,6 @@ static void event(struct ing_status *s, const json_t *ing, const char *reason, c
 	json_decref(ev);
 }
 
-static const json_t *find_ing(const json_t *ings, const char *ns, const char *name)
-{
-	size_t i;
-	const json_t *g;
-	json_array_foreach(ings, i, g)
-	{
-		const char *a = api_str(g, "metadata.namespace"), *b = api_str(g, "metadata.name");
-		if (a && b && !strcmp(a, ns) && !strcmp(b, name))
-			return g;
-	}
-	return NULL;
-}
-
 static void sync_all(struct ing_status *s)
 {
 	json_t *ings = informer_list(s->ing, NULL), *svcs = informer_list(s->svcs, NULL);
@@ -174,7 +161,7 @@ static void sync_all(struct ing_status *s)
 	}
 	json_array_foreach(t->problems, i, p)
 	{
-		const json_t *g2 = find_ing(ings, api_str(p, "namespace"), api_str(p, "name"));
+		const json_t *g2 = ing_obj_find(ings, api_str(p, "namespace"), api_str(p, "name"));
 		if (g2)
 			event(s, g2, api_str(p, "reason"), api_str(p, "message"));
 	}

@@ -23,16 +23,8 @@ need_cluster
 CLIENT_NS=svcp-client
 AGENT_PID=
 teardown() {
-	local p ns
-	for p in $AGENT_PID $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
 	ip netns delete "$CLIENT_NS" 2>/dev/null
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
+	cluster_teardown $AGENT_PID $SERVER_PID
 }
 trap teardown EXIT
 trap 'exit 1' INT TERM HUP
@@ -65,23 +57,7 @@ if wait_for 30 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready"
 
 # Backends: a-1 (n1), a-2 (n2); b-1 (n2); s-1 (n1), s-2 (n2) ready while their file exists.
 BACKEND=$ROOT/tests/integ/ingress_backend.py
-pod() { # pod NAME NODE APP [readiness file]
-	local probe=""
-	[ -n "${4:-}" ] && probe="    readinessProbe: {exec: {command: [cat, $4]}, periodSeconds: 1, failureThreshold: 1}"
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $3}}
-spec:
-  nodeName: $2
-  containers:
-  - name: c
-    image: python
-    command: [python3, $BACKEND, $1]
-$probe
----
-Y
-}
+pod() { BACKEND_PY=$BACKEND echo_pod "$@"; }
 svc() { printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec: {selector: {app: %s}, ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n' "$1" "$2"; }
 : >"$T_DIR/ready-s1"; : >"$T_DIR/ready-s2"
 { pod a-1 n1 a; pod a-2 n2 a; pod b-1 n2 b; pod s-1 n1 s "$T_DIR/ready-s1"; pod s-2 n2 s "$T_DIR/ready-s2"
