@@ -89,6 +89,9 @@ struct cli {
 	size_t out_off;
 	bool close_after; /* close once out is flushed */
 	bool dead;
+	bool touched;	   /* on the loop's list of connections to revisit after this batch */
+	struct cli *tnext;
+	uint32_t ev_cur;   /* the epoll interest set last given */
 	int64_t deadline;
 	struct cli *prev, *next;
 	/* the request in flight (C_UP) */
@@ -120,6 +123,7 @@ struct up {
 	int fd;
 	char key[80];
 	bool connected, reused, dead;
+	uint32_t ev_cur; /* the epoll interest set last given */
 	struct cli *owner; /* NULL while pooled */
 	struct buf in, out;
 	size_t out_off;
@@ -154,6 +158,7 @@ struct ing_proxy {
 	struct up *pool;
 	size_t npool;
 	struct up *graveyard; /* dropped this round, freed after the event batch */
+	struct cli *touched;  /* clients an event of this batch concerned */
 	size_t rr;
 	struct ing_tls_store *tls;
 	char scratch[READ_CHUNK];
@@ -258,11 +263,26 @@ static void on_synced(void *ud)
 
 /* ---- fds and interest ---- */
 
-static void ep_set(struct ing_proxy *p, int fd, void *tag, uint32_t ev, bool add)
+/* Registers fd (add) or changes its interest set; *cur caches the set last given, so an
+ * unchanged set costs no system call. */
+static void ep_set(struct ing_proxy *p, int fd, void *tag, uint32_t ev, bool add, uint32_t *cur)
 {
+	if (!add && cur && *cur == ev)
+		return;
 	struct epoll_event e = {.events = ev, .data.ptr = tag};
 	if (epoll_ctl(p->ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &e) < 0 && !add)
 		epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &e);
+	if (cur)
+		*cur = ev;
+}
+
+static void touch(struct ing_proxy *p, struct cli *c)
+{
+	if (c && !c->touched) {
+		c->touched = true;
+		c->tnext = p->touched;
+		p->touched = c;
+	}
 }
 
 static void up_free(struct up *u)
@@ -499,7 +519,7 @@ static void pool_put(struct ing_proxy *p, struct up *u)
 	u->next = p->pool;
 	p->pool = u;
 	p->npool++;
-	ep_set(p, u->fd, u, EPOLLIN | EPOLLRDHUP, false);
+	ep_set(p, u->fd, u, EPOLLIN | EPOLLRDHUP, false, &u->ev_cur);
 }
 
 /* Closes u now; frees it after the event batch (a later event may still name it). */
@@ -547,7 +567,7 @@ static int up_connect(struct ing_proxy *p, struct cli *c, const struct ing_endpo
 	u->since = now_ms();
 	buf_init(&u->in);
 	buf_init(&u->out);
-	ep_set(p, fd, u, EPOLLOUT, true);
+	ep_set(p, fd, u, EPOLLOUT, true, &u->ev_cur);
 	*out = u;
 	return 0;
 }
@@ -897,7 +917,7 @@ static void up_interest(struct ing_proxy *p, struct up *u)
 		if (!c || cli_pending(c) < OUT_HIGH)
 			ev |= EPOLLIN | EPOLLRDHUP;
 	}
-	ep_set(p, u->fd, u, ev, false);
+	ep_set(p, u->fd, u, ev, false, &u->ev_cur);
 }
 
 /* ---- client events ---- */
@@ -991,7 +1011,7 @@ static void cli_interest(struct ing_proxy *p, struct cli *c)
 		if (!c->close_after && !up_full && c->in.len < MAX_HEAD + OUT_HIGH)
 			ev |= EPOLLIN | EPOLLRDHUP;
 	}
-	ep_set(p, c->fd, c, ev, false);
+	ep_set(p, c->fd, c, ev, false, &c->ev_cur);
 }
 
 static void cli_free(struct ing_proxy *p, struct cli *c)
@@ -1058,7 +1078,8 @@ static void accept_all(struct ing_proxy *p, struct listener *l)
 		if (p->clients)
 			p->clients->prev = c;
 		p->clients = c;
-		ep_set(p, fd, c, EPOLLIN, true);
+		ep_set(p, fd, c, EPOLLIN, true, &c->ev_cur);
+		touch(p, c); /* a TLS hello may already be there: look at it in this round */
 	}
 }
 
@@ -1070,6 +1091,7 @@ static void sweep(struct ing_proxy *p)
 		next = c->next;
 		if (c->dead || c->deadline > now)
 			continue;
+		touch(p, c);
 		if (c->st == C_UP && !c->resp_started && c->up && !c->up->connected) {
 			up_failed(p, c, true); /* connect timed out: next endpoint */
 		} else if (c->st == C_UP && !c->resp_started) {
@@ -1079,8 +1101,6 @@ static void sweep(struct ing_proxy *p)
 		} else {
 			cli_close(p, c);
 		}
-		if (!c->dead)
-			cli_interest(p, c);
 	}
 	for (struct up **pp = &p->pool; *pp;) {
 		struct up *u = *pp;
@@ -1115,10 +1135,13 @@ static void *loop_main(void *arg)
 				accept_all(p, (struct listener *)k);
 			} else if (*k == K_CLIENT) {
 				struct cli *c = (struct cli *)k;
+				touch(p, c);
 				if (!c->dead)
 					cli_event(p, c, evs[i].events);
 			} else if (*k == K_UP) {
 				struct up *u = (struct up *)k;
+				if (!u->dead)
+					touch(p, u->owner);
 				up_event(p, u, evs[i].events); /* skips one dropped earlier in the batch */
 			}
 		}
@@ -1127,8 +1150,10 @@ static void *loop_main(void *arg)
 			sweep(p);
 			next_sweep = now + 1000;
 		}
-		for (struct cli *c = p->clients, *next; c; c = next) {
-			next = c->next;
+		while (p->touched) {
+			struct cli *c = p->touched;
+			p->touched = c->tnext;
+			c->touched = false;
 			if (c->dead)
 				cli_free(p, c);
 			else {
@@ -1232,9 +1257,9 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 		snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	ep_set(p, p->wake.fd, &p->wake, EPOLLIN, true);
+	ep_set(p, p->wake.fd, &p->wake, EPOLLIN, true, NULL);
 	for (size_t i = 0; i < p->nls; i++)
-		ep_set(p, p->ls[i].fd, &p->ls[i], EPOLLIN, true);
+		ep_set(p, p->ls[i].fd, &p->ls[i], EPOLLIN, true, NULL);
 	rebuild(p);
 	informer_start(p->ing);
 	informer_start(p->svc);
