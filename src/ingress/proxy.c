@@ -1019,8 +1019,14 @@ static void cli_free(struct ing_proxy *p, struct cli *c)
 	if (c->up)
 		up_drop(p, c->up);
 	epoll_ctl(p->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	if (c->ssl)
+	if (c->ssl) {
+		/* close_notify, best effort: a TLS session closed without it cannot be resumed */
+		if (c->st != C_TLS) {
+			ERR_clear_error();
+			SSL_shutdown(c->ssl);
+		}
 		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	http_req_fini(&c->req);
 	tref_unref(c->tref);

@@ -39,6 +39,10 @@ static SSL_CTX *ctx_new(void)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* One session id context for every context, so a session begun under the default
+	 * context survives the SNI switch and resumes. */
+	static const unsigned char sid[] = "svcplane-ingress";
+	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
 	return ctx;
 }
 
