@@ -1226,18 +1226,24 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 	client_config_copy(&p->cfg, o->cfg);
 	int hp = o->http_port ? o->http_port : 80, sp = o->https_port ? o->https_port : 443;
 	p->http_port = p->https_port = -1;
+	/* The first address must bind; the others are skipped (logged) when they cannot (an
+	 * IPv6 address still tentative, say). */
 	for (size_t i = 0; o->listen && o->listen[i]; i++) {
-		if (hp >= 0) {
-			if ((rc = listen_on(p, o->listen[i], p->http_port > 0 ? p->http_port : hp, false, err, errlen)) < 0)
+		char e2[256];
+		for (int tls = 0; tls < 2; tls++) {
+			int want = tls ? sp : hp, *got = tls ? &p->https_port : &p->http_port;
+			if (want < 0)
+				continue;
+			rc = listen_on(p, o->listen[i], *got > 0 ? *got : want, tls, i ? e2 : err, i ? sizeof(e2) : errlen);
+			if (rc < 0 && i == 0)
 				goto fail;
-			p->http_port = rc;
-		}
-		if (sp >= 0) {
-			if ((rc = listen_on(p, o->listen[i], p->https_port > 0 ? p->https_port : sp, true, err, errlen)) < 0)
-				goto fail;
-			p->https_port = rc;
+			if (rc < 0)
+				log_warn("ingress: %s", e2);
+			else
+				*got = rc;
 		}
 	}
+	rc = 0;
 	if (!p->nls) {
 		snprintf(err, errlen, "no listen address");
 		rc = -EINVAL;

@@ -155,7 +155,9 @@ static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
 {
 	if (o->ingress_disable)
 		return;
-	char *addrs = xstrdup(o->ingress_addresses ? o->ingress_addresses : a->node_ip);
+	char *addrs = o->ingress_addresses ? xstrdup(o->ingress_addresses)
+		      : a->node_ip6	   ? xasprintf("%s,%s", a->node_ip, a->node_ip6)
+					   : xstrdup(a->node_ip);
 	const char *listen[8] = {0};
 	size_t n = 0;
 	char *save = NULL;
@@ -167,8 +169,8 @@ static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
 	if (ing_proxy_start(&io, &a->ingress, err, sizeof(err)) < 0)
 		log_warn("agent: no Ingress controller on this node: %s", err);
 	else
-		log_info("agent: Ingress controller on %s ports %d and %d", o->ingress_addresses ? o->ingress_addresses : a->node_ip,
-			 ing_proxy_http_port(a->ingress), ing_proxy_https_port(a->ingress));
+		log_info("agent: Ingress controller on ports %d and %d", ing_proxy_http_port(a->ingress),
+			 ing_proxy_https_port(a->ingress));
 	free(addrs);
 }
 

@@ -38,7 +38,7 @@ N1=198.18.0.11 N2=198.18.0.12
 mkdir -p "$T_DIR/data"
 (nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address $N1 \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip $N1 --ingress-address $N1 --ingress-http-port 80 --ingress-https-port 443 \
+	--node-name n1 --node-ip $N1 --ingress-http-port 80 --ingress-https-port 443 \
 	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 SERVER_PID=$(cat "$T_DIR/server.pid")
 for _ in $(seq 1 600); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.1; done
@@ -145,9 +145,14 @@ expect_out "a missing Service answers 503 with the reason" 'service "default/nos
 expect_out "an unknown host answers 404" '^404$' code nobody.example.com /
 
 ingaddr() { kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
-if wait_for 30 sh -c "[ \"\$(kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" = '$N1 $N2' ]"; then
-	ok "status.loadBalancer lists both nodes"; else fail "status.loadBalancer lists both nodes" "$(ingaddr)"; fi
-expect_out "kubectl get ingress shows ADDRESS" "paths +svcplane +paths.example.com +$N1,$N2 +80 " kubectl get ingress paths
+nodeaddrs=$(kubectl get nodes -o jsonpath='{range .items[*]}{range .status.addresses[?(@.type=="InternalIP")]}{.address}{"\n"}{end}{end}' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+if wait_for 30 sh -c "[ \"\$(kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" = '$nodeaddrs' ]"; then
+	ok "status.loadBalancer lists every node's InternalIPs ($nodeaddrs)"; else fail "status.loadBalancer lists every node's InternalIPs" "want $nodeaddrs, got $(ingaddr)"; fi
+expect_out "kubectl get ingress shows ADDRESS" "paths +svcplane +paths.example.com +$(echo "$nodeaddrs" | tr ' ' ',') +80 " kubectl get ingress paths
+if printf '%s' "$nodeaddrs" | grep -q 2001:db8::12; then
+	ip -n "$CLIENT_NS" addr add 2001:db8::100/64 dev eth0 nodad
+	expect_out "a node's IPv6 address serves too" '^b-1 ' c1 --resolve 'b.example.com:80:[2001:db8::12]' http://b.example.com/
+fi
 check "a missing Service gets a Warning event on the Ingress" wait_for 20 sh -c \
 	"kubectl get events --field-selector involvedObject.name=paths -o jsonpath='{.items[*].reason}' | grep -q ServiceNotFound"
 
@@ -222,7 +227,7 @@ out=$(cat "$T_DIR/load.out")
 [ "$out" = 0 ] && ok "a backend killed mid-run: 300 GETs, no client error" || fail "a backend killed mid-run: 300 GETs, no client error" "$out"
 
 # The seed's manifest, unchanged.
-out=$(kubectl apply -f "$ROOT/tests/integ/manifests/kubia-ingress.yaml" 2>&1)
+out=$(kubectl apply -f "$ROOT/tests/integ/manifests/ctl-ingress-v1beta1.yaml" 2>&1)
 case "$out" in *'Warning: extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress'*'ingress.extensions/kubia created'*)
 	ok "seed's extensions/v1beta1 Ingress applies unchanged, with kube's Warning" ;;
 *) fail "seed's extensions/v1beta1 Ingress applies unchanged, with kube's Warning" "$out" ;; esac
@@ -234,7 +239,7 @@ expect_out "and as extensions/v1beta1 with serviceName/servicePort" '^kubia-node
 check "discovery lists extensions/v1beta1 and networking.k8s.io/v1beta1" sh -c \
 	"kubectl api-versions | grep -qx extensions/v1beta1 && kubectl api-versions | grep -qx networking.k8s.io/v1beta1"
 if wait_for 20 routes kubia.example.com / a-1; then ok "the seed's Ingress routes kubia.example.com"; else fail "the seed's Ingress routes kubia.example.com" "$(get kubia.example.com / $N1 2>&1)"; fi
-out=$(kubectl apply -f "$ROOT/tests/integ/manifests/kubia-ingress.yaml" 2>&1)
+out=$(kubectl apply -f "$ROOT/tests/integ/manifests/ctl-ingress-v1beta1.yaml" 2>&1)
 case "$out" in *'ingress.extensions/kubia '*) ok "re-apply of the seed works" ;; *) fail "re-apply of the seed works" "$out" ;; esac
 
 # A malformed Ingress.
