@@ -74,7 +74,7 @@ check "IngressClass svcplane exists, default, controller svcplane.io/ingress" sh
 for h in a b; do
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/O=svcplane-test/CN=$h.example.com" \
 		-keyout "$T_DIR/$h.key" -out "$T_DIR/$h.crt" >/dev/null 2>&1
-	kubectl create secret tls "tls-$h" --cert "$T_DIR/$h.crt" --key "$T_DIR/$h.key" >/dev/null
+	kubectl create secret tls "tls-$h" --save-config --cert "$T_DIR/$h.crt" --key "$T_DIR/$h.key" >/dev/null
 done
 
 cat >"$T_DIR/ing.yaml" <<'Y'

@@ -3,6 +3,7 @@
  * path matching, hostname wildcards), plus backends resolved from Services and
  * EndpointSlices, and the v1beta1 <-> v1 conversion and validation messages.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +12,10 @@
 #include "api/kinds.h"
 #include "api/object.h"
 #include "api/schema.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "harness/t.h"
+#include "ingress/http1.h"
 #include "ingress/route.h"
 
 static json_t *Q(const char *s)
@@ -253,4 +256,35 @@ TEST(ingress_validation_messages)
 	free(all);
 	api_errs_fini(&e);
 	json_decref(o);
+}
+
+/* Response heads from endpoints (ingress/http1.c). */
+TEST(ingress_resp_head_parse)
+{
+	struct ing_resp_head h;
+	struct buf out;
+	buf_init(&out);
+	const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+			"X-A: b\r\n\r\nhello";
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 65536, &h, &out), 0);
+	ASSERT_INT_EQ(h.code, 200);
+	ASSERT_INT_EQ(h.content_length, 5);
+	ASSERT(h.conn_keep_alive && !h.conn_close && !h.chunked && !h.http10);
+	ASSERT_INT_EQ((long long)h.head_len, (long long)(strlen(r) - 5));
+	ASSERT_STR_EQ(out.data, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n");
+	buf_reset(&out);
+	r = "HTTP/1.0 404 Not Found\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 65536, &h, &out), 0);
+	ASSERT(h.http10 && h.chunked && h.code == 404);
+	buf_reset(&out);
+	ASSERT_INT_EQ(ing_resp_head_parse(r, 20, 65536, &h, &out), -EAGAIN);
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 20, &h, &out), -EBADMSG);
+	r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n";
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 65536, &h, &out), -EBADMSG);
+	ASSERT_INT_EQ((long long)out.len, 0);
+	r = "HTTP/1.1\r\n200 OK\r\n\r\n";
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 65536, &h, &out), -EBADMSG);
+	r = "HTTP/1.1 200 OK\r\n folded\r\n\r\n";
+	ASSERT_INT_EQ(ing_resp_head_parse(r, strlen(r), 65536, &h, &out), -EBADMSG);
+	buf_fini(&out);
 }
