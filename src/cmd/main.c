@@ -71,6 +71,9 @@ static void usage_server(FILE *f)
 		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
 		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
+		"  --ingress-service-type TYPE       NodeAddress (default: Ingresses show the nodes' addresses) or\n"
+		"                                    LoadBalancer (an address from --loadbalancer-ip-pool, carried to\n"
+		"                                    the nodes' Ingress controllers by the Service proxy)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -251,7 +254,7 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS };
+	       O_DNSTTL, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS, O_INGTYPE };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -293,10 +296,12 @@ static int cmd_server(int argc, char **argv)
 		{"ingress-address", required_argument, 0, O_INGADDR},
 		{"ingress-http-port", required_argument, 0, O_INGHTTP},
 		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
+		{"ingress-service-type", required_argument, 0, O_INGTYPE},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	bool ing_lb = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -317,6 +322,13 @@ static int cmd_server(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
+		case O_INGTYPE:
+			if (strcmp(optarg, "LoadBalancer") && strcmp(optarg, "NodeAddress")) {
+				fprintf(stderr, "svcplane server: --ingress-service-type: %s is not NodeAddress or LoadBalancer\n", optarg);
+				return 2;
+			}
+			ing_lb = !strcmp(optarg, "LoadBalancer");
+			break;
 		case O_NOING: ao.ingress_disable = true; break;
 		case O_NODNS: ao.dns_disable = true; break;
 		case O_NOSCHED: no_sched = true; break;
@@ -457,8 +469,11 @@ static int cmd_server(int argc, char **argv)
 	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
 	 * controllers; the agents only serve the traffic. */
 	struct ing_status *ist = NULL;
-	if (rc == 0 && !no_controllers)
-		rc = ing_status_start(&cc, &ist, err, sizeof(err));
+	if (rc == 0 && !no_controllers) {
+		struct ing_status_opts io = {.cfg = &cc, .lb = ing_lb, .http_port = ao.ingress_http_port,
+					     .https_port = ao.ingress_https_port};
+		rc = ing_status_start(&io, &ist, err, sizeof(err));
+	}
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
 	struct agent *ag = NULL;

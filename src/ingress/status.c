@@ -16,7 +16,9 @@
 #include "ingress/route.h"
 
 struct ing_status {
+	struct ing_status_opts o;
 	struct client *cl;
+	char *last_slice; /* the node EndpointSlice last written (LoadBalancer mode) */
 	struct informer *ing, *nodes, *svcs, *secrets;
 	pthread_t th;
 	bool th_started;
@@ -91,7 +93,7 @@ static json_t *addresses(struct ing_status *s)
 	return out;
 }
 
-static void request(struct ing_status *s, const char *method, const char *path, const char *ct, const json_t *body)
+static long request(struct ing_status *s, const char *method, const char *path, const char *ct, const json_t *body)
 {
 	char *b = json_dumps(body, JSON_COMPACT);
 	long code = 0;
@@ -102,6 +104,90 @@ static void request(struct ing_status *s, const char *method, const char *path, 
 		log_debug("ingress status: %s %s: %s%ld", method, path, err, code);
 	free(resp);
 	free(b);
+	return rc < 0 ? -1 : code;
+}
+
+/* ---- --ingress-service-type LoadBalancer ---- */
+
+#define LB_NS "kube-system"
+#define LB_SVC "svcplane-ingress"
+#define LB_SLICE "svcplane-ingress-nodes"
+
+/* The Service that gets an address from the LoadBalancer pool (the LB controller's) and
+ * its EndpointSlice of the Ready nodes' IPv4 InternalIPs at the proxy's ports, so the
+ * kernel data plane carries that address to the agents' proxies. Made when missing;
+ * the slice is rewritten when the nodes change. */
+static void lb_sync(struct ing_status *s)
+{
+	json_t *svc = informer_get(s->svcs, LB_NS, LB_SVC);
+	int hp = s->o.http_port > 0 ? s->o.http_port : 80, sp = s->o.https_port > 0 ? s->o.https_port : 443;
+	if (!svc) {
+		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:i, s:i, s:s}, {s:s, s:i, s:i, s:s}]}}",
+				      "apiVersion", "v1", "kind", "Service", "metadata", "name", LB_SVC, "namespace", LB_NS,
+				      "labels", "app.kubernetes.io/name", "svcplane-ingress", "spec", "type", "LoadBalancer",
+				      "ports", "name", "http", "port", 80, "targetPort", hp, "protocol", "TCP", "name", "https",
+				      "port", 443, "targetPort", sp, "protocol", "TCP");
+		request(s, "POST", "/api/v1/namespaces/" LB_NS "/services", "application/json", o);
+		json_decref(o);
+	}
+	json_decref(svc);
+	json_t *nodes = informer_list(s->nodes, NULL), *eps = json_array();
+	size_t i, j;
+	json_t *n, *c, *a;
+	json_array_foreach(nodes, i, n)
+	{
+		bool ready = false;
+		json_array_foreach(api_get(n, "status.conditions"), j, c)
+		{
+			const char *t = api_str(c, "type"), *st = api_str(c, "status");
+			ready |= t && st && !strcmp(t, "Ready") && !strcmp(st, "True");
+		}
+		json_array_foreach(api_get(n, "status.addresses"), j, a)
+		{
+			const char *t = api_str(a, "type"), *ad = api_str(a, "address");
+			if (ready && t && ad && !strcmp(t, "InternalIP") && !strchr(ad, ':'))
+				json_array_append_new(eps, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ad, "conditions",
+								     "ready", 1, "nodeName", api_str(n, "metadata.name")));
+		}
+	}
+	json_decref(nodes);
+	json_t *slice = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:o}", "apiVersion",
+	    "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name", LB_SLICE, "namespace", LB_NS, "labels",
+	    "kubernetes.io/service-name", LB_SVC, "endpointslice.kubernetes.io/managed-by", "svcplane-ingress", "addressType",
+	    "IPv4", "ports", "name", "http", "port", hp, "protocol", "TCP", "name", "https", "port", sp, "protocol", "TCP",
+	    "endpoints", eps);
+	char *txt = json_dumps(slice, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s->last_slice || strcmp(txt, s->last_slice)) {
+		long code = request(s, "PUT", "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices/" LB_SLICE,
+				    "application/json", slice);
+		if (code == 404)
+			code = request(s, "POST", "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices",
+				       "application/json", slice);
+		if (code >= 200 && code < 300) {
+			free(s->last_slice);
+			s->last_slice = txt;
+			txt = NULL;
+		}
+	}
+	free(txt);
+	json_decref(slice);
+}
+
+/* [{ip}] of the LoadBalancer Service's addresses (none until the pool gave one). */
+static json_t *lb_addresses(struct ing_status *s)
+{
+	json_t *svc = informer_get(s->svcs, LB_NS, LB_SVC), *out = json_array();
+	size_t i;
+	json_t *g;
+	json_array_foreach(api_get(svc, "status.loadBalancer.ingress"), i, g)
+	{
+		const char *ip = api_str(g, "ip");
+		if (ip)
+			json_array_append_new(out, json_pack("{s:s}", "ip", ip));
+	}
+	json_decref(svc);
+	return out;
 }
 
 static void event(struct ing_status *s, const json_t *ing, const char *reason, const char *msg)
@@ -124,7 +210,13 @@ static void event(struct ing_status *s, const json_t *ing, const char *reason, c
 static void sync_all(struct ing_status *s)
 {
 	json_t *ings = informer_list(s->ing, NULL), *svcs = informer_list(s->svcs, NULL);
-	json_t *want = addresses(s);
+	json_t *want;
+	if (s->o.lb) {
+		lb_sync(s);
+		want = lb_addresses(s);
+	} else {
+		want = addresses(s);
+	}
 	struct ing_table *t = ing_table_build(ings, svcs, NULL);
 	size_t i;
 	json_t *g, *p;
@@ -193,9 +285,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int ing_status_start(const struct client_config *cfg, struct ing_status **out, char *err, size_t errlen)
+int ing_status_start(const struct ing_status_opts *o, struct ing_status **out, char *err, size_t errlen)
 {
+	const struct client_config *cfg = o->cfg;
 	struct ing_status *s = xcalloc(1, sizeof(*s));
+	s->o = *o;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->told = json_object();
@@ -238,6 +332,7 @@ void ing_status_stop(struct ing_status *s)
 	informer_free(s->secrets);
 	client_free(s->cl);
 	json_decref(s->told);
+	free(s->last_slice);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cond);
 	free(s);

@@ -9,6 +9,8 @@
  * PortNotFound, SecretNotFound), once per distinct message while the process runs.
  * Thread: one worker woken by four informers (Ingresses, Nodes, Services, Secrets) and
  * every 5 s; it blocks only on its own API requests (10 s client timeout).
+ *
+ * With opts.lb, status lists the LoadBalancer Service's address instead (below).
  */
 #ifndef INGRESS_STATUS_H
 #define INGRESS_STATUS_H
@@ -19,7 +21,17 @@
 
 struct ing_status;
 
-int ing_status_start(const struct client_config *cfg, struct ing_status **out, char *err, size_t errlen);
+struct ing_status_opts {
+	const struct client_config *cfg; /* the API (copied) */
+	/* --ingress-service-type LoadBalancer: publish the address the LoadBalancer pool gives
+	 * Service kube-system/svcplane-ingress (made here, type LoadBalancer, ports 80 and 443,
+	 * its EndpointSlice the Ready nodes' IPv4 InternalIPs at the proxies' ports) instead of
+	 * the node addresses; the kernel Service proxy carries it to the agents. */
+	bool lb;
+	int http_port, https_port; /* the agents' proxy ports (0: 80 and 443) */
+};
+
+int ing_status_start(const struct ing_status_opts *o, struct ing_status **out, char *err, size_t errlen);
 /* Stops the worker and the informers; NULL is a no-op. Blocks about a second. */
 void ing_status_stop(struct ing_status *s);
 
