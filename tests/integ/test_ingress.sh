@@ -268,4 +268,25 @@ for w in "${want[@]}"; do printf '%s\n' "$out" | grep -qxF -- "$w" || miss="$mis
 [ -z "$miss" ] && ok "a malformed Ingress gets Kubernetes' validation messages" || fail "a malformed Ingress gets Kubernetes' validation messages" "missing: $miss
 got: $out"
 
+# --ingress-service-type LoadBalancer: the server restarted with a pool; Ingresses then
+# show the pool's address, which the kernel Service proxy carries to the agents' proxies.
+kill "$SERVER_PID"
+for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+: >"$T_DIR/server.out"
+(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address $N1 \
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --loadbalancer-ip-pool 198.18.240.0/24 \
+	--ingress-service-type LoadBalancer --node-name n1 --node-ip $N1 \
+	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
+SERVER_PID=$(cat "$T_DIR/server.pid")
+for _ in $(seq 1 600); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.1; done
+lbaddr() { kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
+if wait_for 30 sh -c "kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}' | grep -Eqx '198\.18\.240\.[0-9]+'"; then
+	ok "LoadBalancer mode: Ingress status shows the pool's address ($(lbaddr))"
+else fail "LoadBalancer mode: Ingress status shows the pool's address" "$(lbaddr; kubectl get svc -n kube-system svcplane-ingress 2>&1)"; fi
+LB=$(lbaddr)
+cx ip route add 198.18.240.0/24 via $N1 2>/dev/null
+if wait_for 30 routes b.example.com / b-1 "$LB"; then ok "LoadBalancer mode: the address routes by host"
+else fail "LoadBalancer mode: the address routes by host" "$(get b.example.com / "$LB" 2>&1)"; fi
+expect_out "LoadBalancer mode: HTTPS on the address, SNI certificate" 'CN *= *b.example.com' subject "$LB" b.example.com
+
 finish
