@@ -96,6 +96,7 @@ kind: Ingress
 metadata: {name: paths}
 spec:
   ingressClassName: svcplane
+  tls: [{hosts: [paths.example.com], secretName: nosuch-tls}]
   rules:
   - host: paths.example.com
     http:
@@ -148,13 +149,15 @@ ingaddr() { kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress
 nodeaddrs=$(kubectl get nodes -o jsonpath='{range .items[*]}{range .status.addresses[?(@.type=="InternalIP")]}{.address}{"\n"}{end}{end}' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
 if wait_for 30 sh -c "[ \"\$(kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" = '$nodeaddrs' ]"; then
 	ok "status.loadBalancer lists every node's InternalIPs ($nodeaddrs)"; else fail "status.loadBalancer lists every node's InternalIPs" "want $nodeaddrs, got $(ingaddr)"; fi
-expect_out "kubectl get ingress shows ADDRESS" "paths +svcplane +paths.example.com +$(echo "$nodeaddrs" | tr ' ' ',') +80 " kubectl get ingress paths
+expect_out "kubectl get ingress shows ADDRESS" "paths +svcplane +paths.example.com +$(echo "$nodeaddrs" | tr ' ' ',') +80, 443 " kubectl get ingress paths
 if printf '%s' "$nodeaddrs" | grep -q 2001:db8::12; then
 	ip -n "$CLIENT_NS" addr add 2001:db8::100/64 dev eth0 nodad
 	expect_out "a node's IPv6 address serves too" '^b-1 ' c1 --resolve 'b.example.com:80:[2001:db8::12]' http://b.example.com/
 fi
 check "a missing Service gets a Warning event on the Ingress" wait_for 20 sh -c \
 	"kubectl get events --field-selector involvedObject.name=paths -o jsonpath='{.items[*].reason}' | grep -q ServiceNotFound"
+check "a missing TLS Secret gets a Warning event on the Ingress" wait_for 20 sh -c \
+	"kubectl get events --field-selector involvedObject.name=paths -o jsonpath='{.items[*].reason}' | grep -q SecretNotFound"
 
 # TLS with SNI.
 subject() { echo | cx timeout 5 openssl s_client -connect "$1:443" -servername "$2" 2>/dev/null | openssl x509 -noout -subject 2>/dev/null; }
