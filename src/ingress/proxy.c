@@ -215,6 +215,27 @@ static ssize_t read_into(int fd, SSL *ssl, struct buf *in)
 	return r;
 }
 
+/* Drops the first n bytes of b (they were relayed or parsed). */
+static void consume(struct buf *b, size_t n)
+{
+	if (!b->data)
+		return;
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = 0;
+}
+
+/* Bytes of in[0..len) that belong to a chunked body (relayed as they are, not decoded):
+ * *n set; returns 0 at the body's end, -EAGAIN for more, -EBADMSG when malformed. */
+static int chunked_span(struct http_chunked *st, const char *in, size_t len, size_t *n)
+{
+	struct buf scratch;
+	buf_init(&scratch);
+	int rc = http_chunked_feed(st, in, len, (size_t)1 << 40, &scratch, n);
+	buf_fini(&scratch);
+	return rc;
+}
+
 /* ---- the table ---- */
 
 static void tref_unref(struct table_ref *r)
@@ -619,9 +640,7 @@ static void up_failed(struct ing_proxy *p, struct cli *c, bool before_send)
 static void req_start(struct ing_proxy *p, struct cli *c, size_t head_len)
 {
 	struct http_req *r = &c->req;
-	memmove(c->in.data, c->in.data + head_len, c->in.len - head_len);
-	c->in.len -= head_len;
-	c->in.data[c->in.len] = 0;
+	consume(&c->in, head_len);
 	c->is_head = !strcmp(r->method, "HEAD");
 	c->keep_alive = r->keep_alive;
 	const char *upg = http_req_header(r, "Upgrade");
@@ -682,10 +701,7 @@ static void relay_body(struct ing_proxy *p, struct cli *c)
 		return;
 	size_t n = 0;
 	if (c->body_chunked) {
-		struct buf scratch;
-		buf_init(&scratch);
-		int rc = http_chunked_feed(&c->body_ck, c->in.data, c->in.len, (size_t)1 << 40, &scratch, &n);
-		buf_fini(&scratch);
+		int rc = chunked_span(&c->body_ck, c->in.data, c->in.len, &n);
 		if (rc == 0)
 			c->body_done = true;
 		else if (rc != -EAGAIN) {
@@ -698,10 +714,7 @@ static void relay_body(struct ing_proxy *p, struct cli *c)
 		c->body_done = c->body_left == 0;
 	}
 	buf_append(&u->out, c->in.data, n);
-	memmove(c->in.data, c->in.data + n, c->in.len - n);
-	c->in.len -= n;
-	if (c->in.data)
-		c->in.data[c->in.len] = 0;
+	consume(&c->in, n);
 }
 
 /* Parses the response head in u->in and queues it, rewritten, for the client; -EAGAIN
@@ -716,9 +729,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	size_t hl = rh.head_len;
 	if (rh.code < 200 && rh.code != 101) { /* 100 Continue and friends: pass on, wait for more */
 		buf_puts(&c->out, "\r\n");
-		memmove(u->in.data, u->in.data + hl, u->in.len - hl);
-		u->in.len -= hl;
-		u->in.data[u->in.len] = 0;
+		consume(&u->in, hl);
 		return resp_head(p, c);
 	}
 	const struct ing_backend *be = c->be;
@@ -747,9 +758,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 		c->up_reusable = !up_closes && !c->resp_close;
 	}
 	c->resp_started = true;
-	memmove(u->in.data, u->in.data + hl, u->in.len - hl);
-	u->in.len -= hl;
-	u->in.data[u->in.len] = 0;
+	consume(&u->in, hl);
 	c->rs = c->st == C_TUNNEL ? R_BODY : (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY : R_DONE;
 	return 0;
 }
@@ -793,10 +802,7 @@ static void relay_resp(struct ing_proxy *p, struct cli *c)
 		if (c->st == C_TUNNEL || c->resp_close) {
 			n = u->in.len;
 		} else if (c->resp_chunked) {
-			struct buf scratch;
-			buf_init(&scratch);
-			int rc = http_chunked_feed(&c->resp_ck, u->in.data, u->in.len, (size_t)1 << 40, &scratch, &n);
-			buf_fini(&scratch);
+			int rc = chunked_span(&c->resp_ck, u->in.data, u->in.len, &n);
 			if (rc == 0)
 				c->rs = R_DONE;
 			else if (rc != -EAGAIN) {
@@ -812,10 +818,7 @@ static void relay_resp(struct ing_proxy *p, struct cli *c)
 				c->rs = R_DONE;
 		}
 		buf_append(&c->out, u->in.data, n);
-		memmove(u->in.data, u->in.data + n, u->in.len - n);
-		u->in.len -= n;
-		if (u->in.data)
-			u->in.data[u->in.len] = 0;
+		consume(&u->in, n);
 	}
 	if (c->st == C_UP && c->rs == R_DONE)
 		exchange_done(p, c);

@@ -49,6 +49,19 @@ static void kick_synced(void *ud)
 	kick(ud, NULL);
 }
 
+static bool node_ready(const json_t *n)
+{
+	size_t j;
+	json_t *c;
+	json_array_foreach(api_get(n, "status.conditions"), j, c)
+	{
+		const char *t = api_str(c, "type"), *st = api_str(c, "status");
+		if (t && st && !strcmp(t, "Ready"))
+			return !strcmp(st, "True");
+	}
+	return false;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
@@ -59,17 +72,10 @@ static json_t *addresses(struct ing_status *s)
 {
 	json_t *nodes = informer_list(s->nodes, NULL), *ips = json_array();
 	size_t i, j;
-	json_t *n, *c, *a;
+	json_t *n, *a;
 	json_array_foreach(nodes, i, n)
 	{
-		bool ready = false;
-		json_array_foreach(api_get(n, "status.conditions"), j, c)
-		{
-			const char *t = api_str(c, "type"), *st = api_str(c, "status");
-			if (t && st && !strcmp(t, "Ready") && !strcmp(st, "True"))
-				ready = true;
-		}
-		if (!ready)
+		if (!node_ready(n))
 			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a)
 		{
@@ -133,19 +139,15 @@ static void lb_sync(struct ing_status *s)
 	json_decref(svc);
 	json_t *nodes = informer_list(s->nodes, NULL), *eps = json_array();
 	size_t i, j;
-	json_t *n, *c, *a;
+	json_t *n, *a;
 	json_array_foreach(nodes, i, n)
 	{
-		bool ready = false;
-		json_array_foreach(api_get(n, "status.conditions"), j, c)
-		{
-			const char *t = api_str(c, "type"), *st = api_str(c, "status");
-			ready |= t && st && !strcmp(t, "Ready") && !strcmp(st, "True");
-		}
+		if (!node_ready(n))
+			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a)
 		{
 			const char *t = api_str(a, "type"), *ad = api_str(a, "address");
-			if (ready && t && ad && !strcmp(t, "InternalIP") && !strchr(ad, ':'))
+			if (t && ad && !strcmp(t, "InternalIP") && !strchr(ad, ':'))
 				json_array_append_new(eps, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ad, "conditions",
 								     "ready", 1, "nodeName", api_str(n, "metadata.name")));
 		}
