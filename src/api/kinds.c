@@ -377,4 +377,6 @@ void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old
 		validate_node_update(obj, e);
 	else if (api_kind_is_workloads_kind(k))
 		api_workload_validate(k, obj, old, e);
+	else if (is(k, "networking.k8s.io", "Ingress"))
+		api_ingress_validate(obj, old, e);
 }

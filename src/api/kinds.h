@@ -29,4 +29,14 @@ bool api_kind_has_generation(const struct api_kind *k);
 /* True when PUT of a missing object creates it (Endpoints, Events, ...). */
 bool api_kind_create_on_update(const struct api_kind *k);
 
+/* Deprecated versions (api_kind_storage(view) != view): convert_in turns a body written in
+ * view's version into the stored version in place (apiVersion and kind too); convert_out
+ * turns a stored object into view's version (for any kind: at least sets view's
+ * apiVersion and kind). Lossless both ways. */
+void api_kind_convert_in(const struct api_kind *view, json_t *obj);
+void api_kind_convert_out(const struct api_kind *view, json_t *obj);
+/* Ingress validation (networking.k8s.io/v1), with kube-apiserver's paths and messages;
+ * old is NULL on create. Called by api_validate. */
+void api_ingress_validate(const json_t *obj, const json_t *old, struct api_errs *e);
+
 #endif

@@ -234,6 +234,11 @@ void api_err_invalid(struct api_errs *e, const char *field, const json_t *value,
 	free(v);
 }
 
+void api_err_invalid_text(struct api_errs *e, const char *field, const char *value_text, const char *detail)
+{
+	add(e, "FieldValueInvalid", field, xasprintf("Invalid value: %s: %s", value_text, detail));
+}
+
 void api_err_not_supported(struct api_errs *e, const char *field, const json_t *value,
 			   const char *const *supported)
 {

@@ -49,6 +49,8 @@ size_t api_errs_count(const struct api_errs *e);
 void api_err_required(struct api_errs *e, const char *field, const char *detail);
 /* "Invalid value: <value as Go %#v would print it>: detail". value may be NULL (prints ""). */
 void api_err_invalid(struct api_errs *e, const char *field, const json_t *value, const char *detail);
+/* The same with the value already written as Go's %#v would (e.g. "[]networking.IngressRule(nil)"). */
+void api_err_invalid_text(struct api_errs *e, const char *field, const char *value_text, const char *detail);
 /* "Unsupported value: "X": supported values: "a", "b"" (supported NULL-terminated). */
 void api_err_not_supported(struct api_errs *e, const char *field, const json_t *value,
 			   const char *const *supported);

@@ -19,6 +19,9 @@ const struct api__gv api__gvs[] = {
      "io.k8s.api.networking.v1"},
     {"coordination.k8s.io", "v1", "coordination.k8s.io/v1", "apis/coordination.k8s.io/v1",
      "io.k8s.api.coordination.v1"},
+    {"networking.k8s.io", "v1beta1", "networking.k8s.io/v1beta1", "apis/networking.k8s.io/v1beta1",
+     "io.k8s.api.networking.v1beta1"},
+    {"extensions", "v1beta1", "extensions/v1beta1", "apis/extensions/v1beta1", "io.k8s.api.extensions.v1beta1"},
 };
 const size_t api__ngvs = API__N(api__gvs);
 
@@ -74,6 +77,15 @@ const struct api_kind api_kinds[] = {
      false,
      &api__schema_ingress_class},
     {"coordination.k8s.io", "v1", "Lease", "leases", "lease", {NULL}, {NULL}, true, false, &api__schema_lease},
+    /* Deprecated versions, views of the v1 Ingress (api_kind_storage), last so that a
+     * lookup by plural finds v1 first; no short names, so "ing" means only v1 (kubectl
+     * warns when a short name matches two resources). Warnings as kube-apiserver's. */
+    {"networking.k8s.io", "v1beta1", "Ingress", "ingresses", "ingress", {NULL}, {NULL}, true, true,
+     &api__schema_ingress_net_v1beta1,
+     "networking.k8s.io/v1beta1 Ingress is deprecated in v1.19+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress"},
+    {"extensions", "v1beta1", "Ingress", "ingresses", "ingress", {NULL}, {NULL}, true, true,
+     &api__schema_ingress_ext_v1beta1,
+     "extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress"},
 };
 const size_t api_nkinds = API__N(api_kinds);
 
@@ -116,6 +128,17 @@ const struct api_kind *api_kind_by_gvk(const char *api_version, const char *kind
 			return k;
 	}
 	return NULL;
+}
+
+const struct api_kind *api_kind_storage(const struct api_kind *k)
+{
+	if (!k || !k->deprecation)
+		return k;
+	for (size_t i = 0; i < api_nkinds; i++)
+		if (!api_kinds[i].deprecation && !strcmp(api_kinds[i].kind, k->kind) &&
+		    !strcmp(api_kinds[i].plural, k->plural))
+			return &api_kinds[i];
+	return k;
 }
 
 const char *api_kind_api_version(const struct api_kind *k)

@@ -96,6 +96,9 @@ struct api_kind {
 	bool namespaced;
 	bool has_status;	    /* has the status subresource */
 	const struct api_schema *schema; /* top-level object schema */
+	/* Non-NULL for a deprecated version served as a view of another version's stored
+	 * objects (api_kind_storage): the text of the Warning every response carries. */
+	const char *deprecation;
 };
 
 /* All kinds the API serves, in discovery order, and their count. */
@@ -106,6 +109,10 @@ extern const size_t api_nkinds;
 const struct api_kind *api_kind_by_plural(const char *group, const char *version, const char *plural);
 /* Returns the kind for apiVersion ("v1", "discovery.k8s.io/v1") and kind, or NULL. */
 const struct api_kind *api_kind_by_gvk(const char *api_version, const char *kind);
+/* The kind whose objects back k in the store: k itself, or for a deprecated version
+ * (k->deprecation) the served version of the same kind (v1 Ingress for extensions/v1beta1
+ * and networking.k8s.io/v1beta1). Convert with api_kind_convert_in/out (api/kinds.h). */
+const struct api_kind *api_kind_storage(const struct api_kind *k);
 /* "v1" for core, "group/version" otherwise; points into static storage. */
 const char *api_kind_api_version(const struct api_kind *k);
 

@@ -62,6 +62,8 @@ extern const struct api_schema api__schema_scale;
 extern const struct api_schema api__schema_endpoint_slice;
 extern const struct api_schema api__schema_ingress;
 extern const struct api_schema api__schema_ingress_class;
+extern const struct api_schema api__schema_ingress_ext_v1beta1;
+extern const struct api_schema api__schema_ingress_net_v1beta1;
 
 /* coordination/v1 (schema_coord.c). */
 extern const struct api_schema api__schema_lease;

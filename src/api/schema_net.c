@@ -208,6 +208,58 @@ API__SCHEMA(, api__schema_ingress, NET "Ingress",
 	    FOBJ("spec", ingress_spec, 2, 0, "spec is the desired state of the Ingress."),
 	    FOBJ("status", ingress_status, 3, 0, "status is the current state of the Ingress."));
 
+/* ---- Ingress in the deprecated versions (extensions/v1beta1, networking.k8s.io/v1beta1) ----
+ *
+ * Served only as views of the stored v1 object (api/ingress_conv.c converts both ways).
+ * They differ from v1 in the backend (serviceName/servicePort instead of service.name/
+ * port.number|name), spec.backend for spec.defaultBackend and an optional pathType; TLS,
+ * rules' host and status are v1's tables. One macro writes both versions' tables so the
+ * OpenAPI document of each names its own group. */
+
+#define OLD_INGRESS(var, P)                                                                                  \
+	API__SCHEMA(static, var##_backend, P "IngressBackend",                                               \
+		    "IngressBackend describes all endpoints for a given service and port.",                 \
+		    FSTR("serviceName", 1, 0, "Specifies the name of the referenced service."),           \
+		    FIOS("servicePort", 2, 0, "Specifies the port of the referenced service."),           \
+		    FOBJ("resource", api__schema_typed_local_object_reference, 3, PTR,                       \
+			 "Resource is an ObjectRef to another Kubernetes resource in the namespace of the " \
+			 "Ingress object."));                                                               \
+	API__SCHEMA(static, var##_path, P "HTTPIngressPath",                                                 \
+		    "HTTPIngressPath associates a path with a backend.",                                     \
+		    FSTR("path", 1, 0, "Path is matched against the path of an incoming request."),         \
+		    FSTR("pathType", 3, PTR,                                                                 \
+			 "PathType determines the interpretation of the Path matching. Defaults to "        \
+			 "ImplementationSpecific."),                                                        \
+		    FOBJ("backend", var##_backend, 2, REQ,                                                   \
+			 "Backend defines the referenced service endpoint to which the traffic will be "    \
+			 "forwarded to."));                                                                 \
+	API__SCHEMA(static, var##_http, P "HTTPIngressRuleValue",                                            \
+		    "HTTPIngressRuleValue is a list of http selectors pointing to backends.",               \
+		    FLIST("paths", var##_path, NULL, 1, REQ, "A collection of paths that map requests to backends.")); \
+	API__SCHEMA(static, var##_rule_value, P "IngressRuleValue",                                          \
+		    "IngressRuleValue represents a rule to apply against incoming requests.",               \
+		    FOBJ("http", var##_http, 1, PTR, "HTTPIngressRuleValue"));                              \
+	API__SCHEMA(static, var##_rule, P "IngressRule",                                                     \
+		    "IngressRule represents the rules mapping the paths under a specified host to the "     \
+		    "related backend services.",                                                             \
+		    FSTR("host", 1, 0, "Host is the fully qualified domain name of a network host."),       \
+		    FINL("ingressRuleValue", var##_rule_value, 2));                                          \
+	API__SCHEMA(static, var##_spec, P "IngressSpec", "IngressSpec describes the Ingress the user wishes to exist.", \
+		    FSTR("ingressClassName", 4, PTR, "IngressClassName is the name of the IngressClass."),  \
+		    FOBJ("backend", var##_backend, 1, PTR,                                                   \
+			 "A default backend capable of servicing requests that don't match any rule."),    \
+		    FLIST("tls", ingress_tls, NULL, 2, 0, "TLS configuration."),                             \
+		    FLIST("rules", var##_rule, NULL, 3, 0, "A list of host rules used to configure the Ingress.")); \
+	API__SCHEMA(, var, P "Ingress",                                                                      \
+		    "Ingress is a collection of rules that allow inbound connections to reach the "         \
+		    "endpoints defined by a backend (deprecated version).",                                  \
+		    API__TYPE_META, API__OBJECT_META(1, 0),                                                  \
+		    FOBJ("spec", var##_spec, 2, 0, "Spec is the desired state of the Ingress."),            \
+		    FOBJ("status", ingress_status, 3, 0, "Status is the current state of the Ingress."))
+
+OLD_INGRESS(api__schema_ingress_ext_v1beta1, "io.k8s.api.extensions.v1beta1.");
+OLD_INGRESS(api__schema_ingress_net_v1beta1, "io.k8s.api.networking.v1beta1.");
+
 /* ---- IngressClass ---- */
 
 API__SCHEMA(static, ingress_class_parameters_reference, NET "IngressClassParametersReference",

@@ -17,6 +17,21 @@
 #include "base/log.h"
 #include "base/mem.h"
 
+/* Stores o (stolen) at key unless something is there already. */
+static int put_if_absent(struct apiserver *as, const char *key, json_t *o)
+{
+	char *val = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+	int64_t rev;
+	size_t failed;
+	struct store_result res = {0};
+	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
+	store_kv_unref(res.kv);
+	free(val);
+	return rc == -EEXIST ? 0 : rc;
+}
+
 static int ensure_namespace(struct apiserver *as, const char *name)
 {
 	char *key = xasprintf("/registry/core/namespaces/%s", name);
@@ -27,17 +42,24 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 			      "Namespace", "metadata", "name", name, "uid", uid, "creationTimestamp", now, "labels",
 			      "kubernetes.io/metadata.name", name, "spec", "finalizers", "kubernetes", "status", "phase",
 			      "Active");
-	char *val = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
-	int64_t rev;
-	size_t failed;
-	struct store_result res = {0};
-	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
-	store_kv_unref(res.kv);
-	free(val);
+	int rc = put_if_absent(as, key, o);
 	free(key);
-	return rc == -EEXIST ? 0 : rc;
+	return rc;
+}
+
+/* The IngressClass of the agents' Ingress controller (ingress/proxy.h), marked as the
+ * cluster's default as ingress-nginx's chart marks its own; made once, so a user's change
+ * (say, removing the default mark) stays. */
+static int ensure_ingress_class(struct apiserver *as)
+{
+	char now[40], uid[40];
+	api_now(now, sizeof(now));
+	api_uuid(uid, sizeof(uid));
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i, s:{s:s}}, s:{s:s}}", "apiVersion", "networking.k8s.io/v1",
+			      "kind", "IngressClass", "metadata", "name", "svcplane", "uid", uid, "creationTimestamp", now,
+			      "generation", 1, "annotations", "ingressclass.kubernetes.io/is-default-class", "true", "spec",
+			      "controller", "svcplane.io/ingress");
+	return put_if_absent(as, "/registry/networking.k8s.io/ingressclasses/svcplane", o);
 }
 
 int apiserver__bootstrap(struct apiserver *as)
@@ -48,7 +70,7 @@ int apiserver__bootstrap(struct apiserver *as)
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return ensure_ingress_class(as);
 }
 
 void *apiserver__startup_check(void *arg)

@@ -55,6 +55,42 @@ static size_t groups(const char **out, size_t max)
 	return n;
 }
 
+/* The versions a group serves, preferred first (a deprecated version never is). */
+static size_t group_versions(const char *group, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < api_nkinds; i++) {
+			const struct api_kind *k = &api_kinds[i];
+			if (strcmp(k->group, group) || (pass == 0) != !k->deprecation)
+				continue;
+			bool seen = false;
+			for (size_t j = 0; j < n; j++)
+				seen |= !strcmp(out[j], k->version);
+			if (!seen && n < max)
+				out[n++] = k->version;
+		}
+	return n;
+}
+
+/* The APIGroup of /apis and /apis/<group>. */
+static json_t *api_group(const char *group)
+{
+	const char *vs[4];
+	size_t nv = group_versions(group, vs, 4);
+	json_t *versions = json_array();
+	for (size_t j = 0; j < nv; j++) {
+		char *gv = xasprintf("%s/%s", group, vs[j]);
+		json_array_append_new(versions, json_pack("{s:s, s:s}", "groupVersion", gv, "version", vs[j]));
+		free(gv);
+	}
+	char *pgv = xasprintf("%s/%s", group, vs[0]);
+	json_t *g = json_pack("{s:s, s:o, s:{s:s, s:s}}", "name", group, "versions", versions, "preferredVersion",
+			      "groupVersion", pgv, "version", vs[0]);
+	free(pgv);
+	return g;
+}
+
 /* Pods also serve the log subresource (podlog.c). */
 static bool is_pods(const struct api_kind *k)
 {
@@ -112,15 +148,13 @@ static json_t *resource_list(const char *group, const char *version)
 	return o;
 }
 
-static json_t *aggregated_group(const char *group)
+static json_t *aggregated_gv(const char *group, const char *version)
 {
 	json_t *res = json_array();
-	const char *version = "v1";
 	for (size_t i = 0; i < api_nkinds; i++) {
 		const struct api_kind *k = &api_kinds[i];
-		if (strcmp(k->group, group))
+		if (strcmp(k->group, group) || strcmp(k->version, version))
 			continue;
-		version = k->version;
 		json_t *r = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", k->plural, "responseKind",
 				      "group", k->group, "version", k->version, "kind", k->kind, "scope",
 				      k->namespaced ? "Namespaced" : "Cluster", "singularResource", k->singular, "verbs",
@@ -155,11 +189,20 @@ static json_t *aggregated_group(const char *group)
 			json_decref(subs);
 		json_array_append_new(res, r);
 	}
+	return json_pack("{s:s, s:o, s:s}", "version", version, "resources", res, "freshness", "Current");
+}
+
+static json_t *aggregated_group(const char *group)
+{
+	const char *vs[4];
+	size_t nv = group_versions(group, vs, 4);
+	json_t *versions = json_array();
+	for (size_t j = 0; j < nv; j++)
+		json_array_append_new(versions, aggregated_gv(group, vs[j]));
 	json_t *meta = json_pack("{s:n}", "creationTimestamp");
 	if (group[0])
 		json_object_set_new(meta, "name", json_string(group));
-	return json_pack("{s:o, s:[{s:s, s:o, s:s}]}", "metadata", meta, "versions", "version", version, "resources", res,
-			 "freshness", "Current");
+	return json_pack("{s:o, s:o}", "metadata", meta, "versions", versions);
 }
 
 /* Returns "v2", "v2beta1" or NULL: the aggregated version the client accepts, if any. */
@@ -234,11 +277,7 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		for (size_t i = 0; i < n; i++) {
 			if (!gs[i][0])
 				continue;
-			char *gv = xasprintf("%s/v1", gs[i]);
-			json_array_append_new(gl, json_pack("{s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "name", gs[i], "versions",
-							    "groupVersion", gv, "version", "v1", "preferredVersion",
-							    "groupVersion", gv, "version", "v1"));
-			free(gv);
+			json_array_append_new(gl, api_group(gs[i]));
 		}
 		send(c, "application/json", json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl));
 		return true;
@@ -260,13 +299,10 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		if (sscanf(p + 6, "%127[^/]%c", g, &extra) == 1) {
 			for (size_t i = 0; i < api_nkinds; i++)
 				if (!strcmp(api_kinds[i].group, g)) {
-					char *gv = xasprintf("%s/%s", g, api_kinds[i].version);
-					send(c, "application/json",
-					     json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "kind", "APIGroup",
-						       "apiVersion", "v1", "name", g, "versions", "groupVersion", gv, "version",
-						       api_kinds[i].version, "preferredVersion", "groupVersion", gv, "version",
-						       api_kinds[i].version));
-					free(gv);
+					json_t *grp = api_group(g);
+					json_object_set_new(grp, "kind", json_string("APIGroup"));
+					json_object_set_new(grp, "apiVersion", json_string("v1"));
+					send(c, "application/json", grp);
 					return true;
 				}
 		}

@@ -40,7 +40,8 @@ struct rq {
 	struct apiserver *as;
 	struct http_conn *c;
 	struct http_req *r;
-	const struct api_kind *k;
+	const struct api_kind *k;    /* the stored kind: every store access and rule uses it */
+	const struct api_kind *view; /* a deprecated version the client speaks (NULL: k's own) */
 	char *ns;	/* namespace from the path, or NULL */
 	char *name;	/* object name from the path, or NULL */
 	char *sub;	/* subresource ("status"), or NULL */
@@ -86,6 +87,14 @@ bool apiserver__filter_match(const struct filter *f, const json_t *o);
 void apiserver__filter_fini(struct filter *f);
 /* Sets kind and apiVersion of o to k's. */
 void apiserver__set_type(const struct api_kind *k, json_t *o);
+/* The kind the client speaks: q->view or q->k. */
+static inline const struct api_kind *apiserver__wire(const struct rq *q)
+{
+	return q->view ? q->view : q->k;
+}
+/* Makes a stored object (of q->k) what the client asked for: converted to q->view, kind
+ * and apiVersion set. */
+void apiserver__out(struct rq *q, json_t *o);
 /* A Table of items (JSON array of objects) with the kind's columns. */
 json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const char *cont);
 

@@ -54,6 +54,23 @@ void apiserver__set_type(const struct api_kind *k, json_t *o)
 	json_object_set_new(o, "kind", json_string(k->kind));
 }
 
+void apiserver__out(struct rq *q, json_t *o)
+{
+	if (q->view)
+		api_kind_convert_out(q->view, o);
+	else
+		apiserver__set_type(q->k, o);
+}
+
+/* Sends a stored object the caller keeps (converted on a copy for a deprecated version). */
+static void send_copy(struct rq *q, int code, const json_t *o)
+{
+	json_t *c = q->view ? json_deep_copy(o) : json_incref((json_t *)o);
+	if (q->view)
+		apiserver__out(q, c);
+	apiserver__send_json(q, code, c);
+}
+
 json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const char *cont)
 {
 	json_t *t = json_pack("{s:s, s:s, s:{}, s:o, s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1", "metadata",
@@ -102,6 +119,7 @@ void apiserver__get(struct rq *q)
 		return apiserver__send_obj_error(q, rc, q->name);
 	if (rc < 0)
 		return send_msg(q, rc, "reading %s: %s", q->name, err_str(rc));
+	apiserver__out(q, o);
 	if (q->table) {
 		json_t *items = json_pack("[o]", o);
 		json_t *t = apiserver__to_table(q, items, api_str(o, "metadata.resourceVersion"), NULL);
@@ -364,7 +382,7 @@ static void list_stream(struct rq *q, struct filter *f, const char *prefix, int6
 	struct buf b;
 	buf_init(&b);
 	char *lk = xasprintf("%sList", q->k->kind);
-	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion", api_kind_api_version(q->k), "metadata",
+	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)), "metadata",
 				 "resourceVersion", "");
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%lld", (long long)l.rev);
@@ -381,7 +399,7 @@ static void list_stream(struct rq *q, struct filter *f, const char *prefix, int6
 		if (!o)
 			continue;
 		if (apiserver__filter_match(f, o)) {
-			apiserver__set_type(q->k, o);
+			apiserver__out(q, o);
 			char *s = json_dumps(o, JSON_COMPACT);
 			if (!first)
 				buf_putc(&b, ',');
@@ -464,7 +482,7 @@ void apiserver__list(struct rq *q)
 				continue;
 			if (apiserver__filter_match(&f, o) && (!limit || (long long)json_array_size(items) < limit)) {
 				if (!q->table || q->include_object == 2)
-					apiserver__set_type(q->k, o);
+					apiserver__out(q, o);
 				json_array_append_new(items, o);
 				if (limit && (long long)json_array_size(items) == limit && (i + 1 < l.len || l.more)) {
 					free(next);
@@ -491,7 +509,7 @@ void apiserver__list(struct rq *q)
 		apiserver__send_json(q, 200, t);
 	} else {
 		char *lk = xasprintf("%sList", q->k->kind);
-		json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(q->k),
+		json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)),
 					 "metadata", "resourceVersion", rvs, "items", items);
 		if (next)
 			json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(next));
@@ -551,8 +569,8 @@ static json_t *decode_body(struct rq *q)
 		if (rc == ERR_UNSUPPORTED_MEDIA)
 			send_msg(q, rc, "%s", err);
 		else if (!strncmp(err, "strict decoding error", 21)) /* kube's decoder prefix */
-			send_msg(q, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: %s", q->k->kind, q->k->version,
-				 q->k->kind, err);
+			send_msg(q, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: %s", apiserver__wire(q)->kind,
+				 apiserver__wire(q)->version, apiserver__wire(q)->kind, err);
 		else
 			send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed request body");
 		return NULL;
@@ -569,11 +587,12 @@ static json_t *decode_body(struct rq *q)
 /* Checks apiVersion/kind of a body against the endpoint; fills them when absent. */
 static bool check_type(struct rq *q, json_t *o)
 {
+	const struct api_kind *wk = apiserver__wire(q);
 	const char *av = api_str(o, "apiVersion"), *kind = api_str(o, "kind");
-	const char *want = api_kind_api_version(q->k);
-	if (kind && *kind && strcmp(kind, q->k->kind) != 0) {
+	const char *want = api_kind_api_version(wk);
+	if (kind && *kind && strcmp(kind, wk->kind) != 0) {
 		send_msg(q, -EBADMSG, "the kind in the request body (%s) does not match the kind of the resource (%s)", kind,
-			 q->k->kind);
+			 wk->kind);
 		return false;
 	}
 	if (av && *av && strcmp(av, want) != 0) {
@@ -581,7 +600,7 @@ static bool check_type(struct rq *q, json_t *o)
 			 want);
 		return false;
 	}
-	apiserver__set_type(q->k, o);
+	apiserver__set_type(wk, o);
 	return true;
 }
 
@@ -596,13 +615,14 @@ static bool check_fields(struct rq *q, json_t *o)
 		return false;
 	}
 	json_t *unknown = json_array();
-	size_t n = api_unknown_fields(o, q->k->schema, unknown);
+	const struct api_kind *wk = apiserver__wire(q);
+	size_t n = api_unknown_fields(o, wk->schema, unknown);
 	bool ok = true;
 	if (n && !strcmp(mode, "Strict")) {
 		struct buf b;
 		buf_init(&b);
-		buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", q->k->kind,
-			   q->k->version, q->k->kind);
+		buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", wk->kind,
+			   wk->version, wk->kind);
 		size_t i;
 		json_t *p;
 		json_array_foreach(unknown, i, p)
@@ -627,11 +647,22 @@ static bool check_fields(struct rq *q, json_t *o)
 				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n", s ? s : "");
 			}
 		}
-		api_drop_unknown_fields(o, q->k->schema);
+		api_drop_unknown_fields(o, wk->schema);
 	}
 	json_decref(unknown);
 	free(fv);
 	return ok;
+}
+
+/* A whole body of a create or update: its type and fields checked in the version the
+ * client speaks, then converted to the stored one. Answers the request itself on failure. */
+static bool accept_body(struct rq *q, json_t *o)
+{
+	if (!check_type(q, o) || !check_fields(q, o))
+		return false;
+	if (q->view)
+		api_kind_convert_in(q->view, o);
+	return true;
 }
 
 static void gen_name(json_t *meta)
@@ -920,6 +951,44 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 	return 1;
 }
 
+/* The DefaultIngressClass admission plugin: a new Ingress naming no class (neither
+ * spec.ingressClassName nor the old kubernetes.io/ingress.class annotation) gets the
+ * IngressClass annotated ingressclass.kubernetes.io/is-default-class: "true" (the newest
+ * one when several are, as kube-apiserver picks). */
+static void default_ingress_class(struct rq *q, json_t *o)
+{
+	if (strcmp(q->k->kind, "Ingress") || strcmp(q->k->group, "networking.k8s.io") || api_str(o, "spec.ingressClassName") ||
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), "kubernetes.io/ingress.class"))
+		return;
+	const struct api_kind *ck = api_kind_by_plural("networking.k8s.io", "v1", "ingressclasses");
+	char *prefix = apiserver__prefix(ck, NULL);
+	struct store_list l;
+	if (store_range(q->as->store, prefix, NULL, 0, 0, &l) < 0) {
+		free(prefix);
+		return;
+	}
+	char *best = NULL, *best_ts = NULL;
+	for (size_t i = 0; i < l.len; i++) {
+		json_t *c = json_loadb(l.kvs[i]->value, l.kvs[i]->value_len, 0, NULL);
+		const char *d = json_string_value(json_object_get(
+		    json_object_get(json_object_get(c, "metadata"), "annotations"), "ingressclass.kubernetes.io/is-default-class"));
+		const char *ts = api_str(c, "metadata.creationTimestamp"), *n = api_str(c, "metadata.name");
+		if (d && !strcmp(d, "true") && n && (!best_ts || strcmp(ts ? ts : "", best_ts) > 0)) {
+			free(best);
+			free(best_ts);
+			best = xstrdup(n);
+			best_ts = xstrdup(ts ? ts : "");
+		}
+		json_decref(c);
+	}
+	store_list_fini(&l);
+	free(prefix);
+	if (best)
+		json_object_set_new(api_obj(o, "spec"), "ingressClassName", json_string(best));
+	free(best);
+	free(best_ts);
+}
+
 /* Stores a new object (create). Answers the request. */
 static void create_object(struct rq *q, json_t *o, bool from_apply)
 {
@@ -955,6 +1024,7 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 		json_object_del(meta, "generation");
 	api_prepare_create(q->k, o);
 	api_default(q->k, o);
+	default_ingress_class(q, o);
 	struct api_errs e;
 	api_errs_init(&e);
 	api_validate(q->k, o, NULL, &e);
@@ -973,11 +1043,13 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 		json_decref(w);
 		return;
 	}
-	if (q->dry_run)
+	if (q->dry_run) {
+		apiserver__out(q, w);
 		return apiserver__send_json(q, 201, w);
+	}
 	json_t *out = written(w, res.kv);
 	store_kv_unref(res.kv);
-	apiserver__set_type(q->k, out);
+	apiserver__out(q, out);
 	apiserver__send_json(q, 201, out);
 }
 
@@ -988,7 +1060,7 @@ void apiserver__create(struct rq *q)
 	json_t *o = decode_body(q);
 	if (!o)
 		return;
-	if (check_type(q, o) && check_fields(q, o))
+	if (accept_body(q, o))
 		create_object(q, o, false);
 	json_decref(o);
 }
@@ -1103,7 +1175,7 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 			(!is_ns || json_array_size(api_get(o, "spec.finalizers")) == 0);
 	if (!api_errs_count(&e) && same_ignoring_managed_time(o, old) && !finalize) {
 		api_errs_fini(&e);
-		apiserver__send_json(q, 200, json_incref((json_t *)old));
+		send_copy(q, 200, old);
 		return 0;
 	}
 	json_t *w = json_incref(o);
@@ -1120,7 +1192,7 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	}
 	json_t *out = finalize || q->dry_run ? w : written(w, res.kv);
 	store_kv_unref(res.kv);
-	apiserver__set_type(q->k, out);
+	apiserver__out(q, out);
 	apiserver__send_json(q, ok_code > 0 ? ok_code : 200, out);
 	return 0;
 }
@@ -1130,7 +1202,7 @@ void apiserver__update(struct rq *q)
 	json_t *o = decode_body(q);
 	if (!o)
 		return;
-	if (!check_type(q, o) || !check_fields(q, o)) {
+	if (!accept_body(q, o)) {
 		json_decref(o);
 		return;
 	}
@@ -1221,8 +1293,11 @@ void apiserver__patch(struct rq *q)
 			json_t *out = NULL, *conflicts = NULL;
 			char now[40];
 			api_now(now, sizeof(now));
-			rc = api_server_side_apply(NULL, patch, q->k->schema, q->field_manager, api_kind_api_version(q->k),
-						   now, force, &out, &conflicts, err, sizeof(err));
+			rc = api_server_side_apply(NULL, patch, apiserver__wire(q)->schema, q->field_manager,
+						   api_kind_api_version(apiserver__wire(q)), now, force, &out, &conflicts, err,
+						   sizeof(err));
+			if (rc >= 0 && q->view)
+				api_kind_convert_in(q->view, out);
 			json_decref(conflicts);
 			if (rc < 0) {
 				send_msg(q, -EBADMSG, "%s", err);
@@ -1242,16 +1317,22 @@ void apiserver__patch(struct rq *q)
 		json_t *res = NULL, *conflicts = NULL;
 		char now[40];
 		api_now(now, sizeof(now));
+		/* A deprecated version's patch is written against that version's shape. */
+		json_t *base = old;
+		if (q->view) {
+			base = json_deep_copy(old);
+			api_kind_convert_out(q->view, base);
+		}
 		switch (type) {
 		case P_JSON:
-			rc = api_json_patch_limit(old, patch, apiserver__max_object(q->as), &res, err, sizeof(err));
+			rc = api_json_patch_limit(base, patch, apiserver__max_object(q->as), &res, err, sizeof(err));
 			break;
 		case P_MERGE:
-			res = api_merge_patch(old, patch);
+			res = api_merge_patch(base, patch);
 			rc = res ? 0 : -EINVAL;
 			break;
 		case P_SMP:
-			rc = api_strategic_merge_patch(old, patch, q->k->schema, &res, err, sizeof(err));
+			rc = api_strategic_merge_patch(base, patch, apiserver__wire(q)->schema, &res, err, sizeof(err));
 			break;
 		case P_APPLY:
 			if (!q->field_manager || !*q->field_manager) {
@@ -1259,10 +1340,13 @@ void apiserver__patch(struct rq *q)
 				snprintf(err, sizeof(err), "PATCH, application/apply-patch+yaml requires fieldManager to be set");
 				break;
 			}
-			rc = api_server_side_apply_causes(old, patch, q->k->schema, q->field_manager, api_kind_api_version(q->k),
+			rc = api_server_side_apply_causes(base, patch, apiserver__wire(q)->schema, q->field_manager,
+							  api_kind_api_version(apiserver__wire(q)),
 							  now, force, &res, &conflicts, err, sizeof(err));
 			break;
 		}
+		if (base != old)
+			json_decref(base);
 		if (rc == -EBUSY) {
 			apiserver__send_status(q->c, ERR_CONFLICT, err, json_pack("{s:o}", "causes", conflicts ? json_incref(conflicts) : json_array()));
 			json_decref(conflicts);
@@ -1297,6 +1381,8 @@ void apiserver__patch(struct rq *q)
 			store_kv_unref(kv);
 			break;
 		}
+		if (q->view)
+			api_kind_convert_in(q->view, res);
 		/* A resourceVersion in the patch is a precondition; otherwise retry on conflict. */
 		bool has_rv = type != P_JSON && api_str(patch, "metadata.resourceVersion");
 		if (!has_rv)
@@ -1467,7 +1553,7 @@ static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool ans
 			if (rc < 0)
 				apiserver__send_obj_error(q, rc, name);
 			else
-				apiserver__send_json(q, 200, json_incref(old));
+				send_copy(q, 200, old);
 		}
 	} else if (!q->dry_run) {
 		rc = delete_stored(q->as, key, kv->mod_rev);
@@ -1479,10 +1565,10 @@ static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool ans
 			if (rc < 0)
 				apiserver__send_obj_error(q, rc, name);
 			else
-				apiserver__send_json(q, 200, json_incref(old));
+				send_copy(q, 200, old);
 		}
 	} else if (answer) {
-		apiserver__send_json(q, 200, json_incref(old));
+		send_copy(q, 200, old);
 	}
 out:
 	free(key);
@@ -1559,7 +1645,7 @@ void apiserver__delete_collection(struct rq *q)
 			char *ns = xstrdup(api_str(o, "metadata.namespace") ?: "");
 			sub.ns = q->k->namespaced ? ns : NULL;
 			if (delete_one(&sub, api_str(o, "metadata.name"), opts, false) == 0) {
-				apiserver__set_type(q->k, o);
+				apiserver__out(q, o);
 				json_array_append(items, o);
 			}
 			free(ns);
@@ -1571,7 +1657,7 @@ void apiserver__delete_collection(struct rq *q)
 	store_list_fini(&l);
 	char *lk = xasprintf("%sList", q->k->kind);
 	apiserver__send_json(q, 200,
-			     json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(q->k),
+			     json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)),
 				       "metadata", "resourceVersion", rvs, "items", items));
 	free(lk);
 	apiserver__filter_fini(&f);

@@ -88,6 +88,7 @@ static const char *group_seg(const struct api_kind *k)
 
 char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 {
+	k = api_kind_storage(k);
 	if (k->namespaced)
 		return xasprintf("/registry/%s/%s/%s/%s", group_seg(k), k->plural, ns, name);
 	return xasprintf("/registry/%s/%s/%s", group_seg(k), k->plural, name);
@@ -95,6 +96,7 @@ char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 
 char *apiserver__prefix(const struct api_kind *k, const char *ns)
 {
+	k = api_kind_storage(k);
 	if (k->namespaced && ns)
 		return xasprintf("/registry/%s/%s/%s/", group_seg(k), k->plural, ns);
 	return xasprintf("/registry/%s/%s/", group_seg(k), k->plural);
@@ -233,7 +235,14 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	i++;
 	struct buf warnings;
 	buf_init(&warnings);
-	struct rq q = {.as = as, .c = c, .r = r, .k = k, .warnings = &warnings};
+	/* A deprecated version is a view of the stored kind, with kube-apiserver's warning. */
+	const struct api_kind *view = NULL;
+	if (api_kind_storage(k) != k) {
+		view = k;
+		k = api_kind_storage(k);
+		buf_printf(&warnings, "Warning: 299 - \"%s\"\r\n", view->deprecation);
+	}
+	struct rq q = {.as = as, .c = c, .r = r, .k = k, .view = view, .warnings = &warnings};
 	q.ns = ns ? xstrdup(ns) : NULL;
 	if (i < n)
 		q.name = xstrdup(seg[i++]);

@@ -68,7 +68,7 @@ static int send_bookmark(struct rq *q, int64_t rev)
 {
 	char rv[32];
 	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
-	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", q->k->kind, "apiVersion", api_kind_api_version(q->k),
+	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", q->k->kind, "apiVersion", api_kind_api_version(apiserver__wire(q)),
 			      "metadata", "resourceVersion", rv);
 	int rc = send_event(q, "BOOKMARK", o);
 	json_decref(o);
@@ -114,7 +114,7 @@ void apiserver__watch(struct rq *q)
 			json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 			if (!o)
 				continue;
-			apiserver__set_type(q->k, o);
+			apiserver__out(q, o);
 			if (apiserver__filter_match(&f, o) && send_event(q, "ADDED", o) < 0) {
 				json_decref(o);
 				store_list_fini(&l);
@@ -168,7 +168,7 @@ void apiserver__watch(struct rq *q)
 		json_t *prev = ev.prev ? apiserver__decode_kv(ev.prev, 0) : NULL;
 		const char *type = NULL;
 		if (o) {
-			apiserver__set_type(q->k, o);
+			apiserver__out(q, o);
 			bool now_in = apiserver__filter_match(&f, o);
 			if (ev.type == STORE_EV_DELETE) {
 				type = now_in ? "DELETED" : NULL;

@@ -12,6 +12,7 @@
 
 #include "apiserver/apiserver.h"
 #include "base/cidr.h"
+#include "ingress/status.h"
 #include "client/client.h"
 #include "controller/manager.h"
 #include "controller/namespace.h"
@@ -67,12 +68,18 @@ static void usage_server(FILE *f)
 		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
 		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --disable-ingress                 run no Ingress controller on this node\n"
+		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
 		"                                    LoadBalancer address moves N s after its node's last\n"
 		"                                    renewal (1-3600, default 4)\n"
 		"  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
 		"                                    elected for on IFACE (default: the node IP's interface)\n"
+		"  --ingress-service-type TYPE       NodeAddress (default: Ingresses show the nodes' addresses) or\n"
+		"                                    LoadBalancer (an address from --loadbalancer-ip-pool, carried to\n"
+		"                                    the nodes' Ingress controllers by the Service proxy)\n"
 		"  -v, --verbose                     debug logging\n");
 }
 
@@ -196,6 +203,29 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			return -1;
 		}
 		ao->lb_interface = v;
+	} else if (!strcmp(flag, "ingress-http-port") || !strcmp(flag, "ingress-https-port")) {
+		char *end;
+		long p = strtol(v, &end, 10);
+		if (*end || !*v || p < 1 || p > 65535) {
+			fprintf(stderr, "svcplane %s: --%s: %s is not a port number (1-65535)\n", cmd, flag, v);
+			return -1;
+		}
+		if (!strcmp(flag, "ingress-http-port"))
+			ao->ingress_http_port = (int)p;
+		else
+			ao->ingress_https_port = (int)p;
+	} else if (!strcmp(flag, "ingress-address")) {
+		char **l = split_list(v, 4);
+		bool ok = l != NULL;
+		struct ip_addr ip;
+		for (size_t i = 0; ok && l[i]; i++)
+			ok = ip_parse(l[i], &ip) == 0;
+		free_list(l);
+		if (!ok) {
+			fprintf(stderr, "svcplane %s: --ingress-address: %s is not a list of at most 4 IP addresses\n", cmd, v);
+			return -1;
+		}
+		ao->ingress_addresses = v;
 	} else if (!strcmp(flag, "dns-ttl")) {
 		char *end;
 		long t = strtol(v, &end, 10);
@@ -246,7 +276,7 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL, O_LEASE, O_LBIF };
+	       O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS, O_INGTYPE };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -286,10 +316,16 @@ static int cmd_server(int argc, char **argv)
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"node-lease-duration", required_argument, 0, O_LEASE},
 		{"loadbalancer-interface", required_argument, 0, O_LBIF},
+		{"disable-ingress", no_argument, 0, O_NOING},
+		{"ingress-address", required_argument, 0, O_INGADDR},
+		{"ingress-http-port", required_argument, 0, O_INGHTTP},
+		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
+		{"ingress-service-type", required_argument, 0, O_INGTYPE},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	bool ing_lb = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -304,7 +340,20 @@ static int cmd_server(int argc, char **argv)
 				return 2;
 			continue;
 		}
+		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
+			if (agent_flag("server", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
+		case O_INGTYPE:
+			if (strcmp(optarg, "LoadBalancer") && strcmp(optarg, "NodeAddress")) {
+				fprintf(stderr, "svcplane server: --ingress-service-type: %s is not NodeAddress or LoadBalancer\n", optarg);
+				return 2;
+			}
+			ing_lb = !strcmp(optarg, "LoadBalancer");
+			break;
+		case O_NOING: ao.ingress_disable = true; break;
 		case O_NODNS: ao.dns_disable = true; break;
 		case O_NOSCHED: no_sched = true; break;
 		case O_NODENAME: ao.node_name = optarg; break;
@@ -444,6 +493,14 @@ static int cmd_server(int argc, char **argv)
 	struct sched *sc = NULL;
 	if (rc == 0 && !no_sched)
 		rc = sched_start(&cc, &sc, err, sizeof(err));
+	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
+	 * controllers; the agents only serve the traffic. */
+	struct ing_status *ist = NULL;
+	if (rc == 0 && !no_controllers) {
+		struct ing_status_opts io = {.cfg = &cc, .lb = ing_lb, .http_port = ao.ingress_http_port,
+					     .https_port = ao.ingress_https_port};
+		rc = ing_status_start(&io, &ist, err, sizeof(err));
+	}
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
 	struct agent *ag = NULL;
@@ -482,6 +539,7 @@ static int cmd_server(int argc, char **argv)
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
+		ing_status_stop(ist);
 		sched_stop(sc);
 		ctrl_namespace_stop(nsc);
 		ctrl_workloads_stop(wl);
@@ -498,6 +556,7 @@ static int cmd_server(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
+	ing_status_stop(ist);
 	sched_stop(sc);
 	ctrl_namespace_stop(nsc);
 	ctrl_workloads_stop(wl);
@@ -533,6 +592,9 @@ static void usage_agent(FILE *f)
 		"                                    (default: the kube-dns Service's cluster IP)\n"
 		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
 		"  --disable-dns                     serve no cluster DNS on this node\n"
+		"  --disable-ingress                 run no Ingress controller on this node\n"
+		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
 		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
 		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
 		"                                    LoadBalancer address moves N s after its node's last\n"
@@ -546,7 +608,8 @@ static void usage_agent(FILE *f)
 static int cmd_agent(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL, O_LEASE, O_LBIF };
+	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP,
+	       O_INGHTTPS };
 	static const struct option opts[] = {
 		{"server", required_argument, 0, O_SERVER},
 		{"token-file", required_argument, 0, O_TOKEN},
@@ -567,6 +630,10 @@ static int cmd_agent(int argc, char **argv)
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
 		{"node-lease-duration", required_argument, 0, O_LEASE},
 		{"loadbalancer-interface", required_argument, 0, O_LBIF},
+		{"disable-ingress", no_argument, 0, O_NOING},
+		{"ingress-address", required_argument, 0, O_INGADDR},
+		{"ingress-http-port", required_argument, 0, O_INGHTTP},
+		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -587,7 +654,13 @@ static int cmd_agent(int argc, char **argv)
 				return 2;
 			continue;
 		}
+		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
+			if (agent_flag("agent", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
+		case O_NOING: ao.ingress_disable = true; break;
 		case O_NODNS: ao.dns_disable = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_TOKEN: token_file = optarg; break;

@@ -31,6 +31,7 @@
 #include "client/informer.h"
 #include "dns/server.h"
 #include "node/lbannounce.h"
+#include "ingress/proxy.h"
 #include "node/logsrv.h"
 #include "node/nodecert.h"
 #include "node/masq.h"
@@ -149,9 +150,35 @@ static void agent_dns_start(struct agent *a, const struct agent_opts *o)
 		log_warn("agent: no cluster DNS on this node: %s", err);
 }
 
+/* The Ingress controller (ingress/proxy.c) on the node's addresses, ports 80 and 443 by
+ * default. A node where it cannot listen (port taken) logs why and runs without. */
+static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
+{
+	if (o->ingress_disable)
+		return;
+	char *addrs = o->ingress_addresses ? xstrdup(o->ingress_addresses)
+		      : a->node_ip6	   ? xasprintf("%s,%s", a->node_ip, a->node_ip6)
+					   : xstrdup(a->node_ip);
+	const char *listen[8] = {0};
+	size_t n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(addrs, ",", &save); t && n < 7; t = strtok_r(NULL, ",", &save))
+		listen[n++] = t;
+	struct ing_proxy_opts io = {.cfg = &a->cfg, .listen = listen, .http_port = o->ingress_http_port,
+				    .https_port = o->ingress_https_port};
+	char err[256] = "";
+	if (ing_proxy_start(&io, &a->ingress, err, sizeof(err)) < 0)
+		log_warn("agent: no Ingress controller on this node: %s", err);
+	else
+		log_info("agent: Ingress controller on ports %d and %d", ing_proxy_http_port(a->ingress),
+			 ing_proxy_https_port(a->ingress));
+	free(addrs);
+}
+
 static int node_services_start(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
 {
 	agent_dns_start(a, o);
+	agent_ingress_start(a, o);
 	/* With DNS served here, the proxy leaves local pods' port 53 to the cluster DNS
 	 * address to this node (NOTRACK) instead of balancing it over every node. A proxy
 	 * that cannot run (no nftables, say) is logged, and pods still run. */
@@ -170,6 +197,8 @@ static void node_services_stop(struct agent *a)
 {
 	node_lb_stop(a->lb);
 	a->lb = NULL;
+	ing_proxy_stop(a->ingress);
+	a->ingress = NULL;
 	proxy_stop(a->proxy);
 	a->proxy = NULL;
 	dns_server_stop(a->dns);

@@ -85,6 +85,10 @@ struct agent_opts {
 	int node_lease_duration_s;	 /* the node Lease (node/lbannounce.h); 0 = default 4 */
 	const char *lb_interface;	 /* where LoadBalancer addresses are announced (ARP/NDP);
 					  * NULL = the node IP's interface */
+	bool ingress_disable;		 /* run no Ingress controller (ingress/proxy.h) here */
+	int ingress_http_port;		 /* its HTTP port: 0 = 80 */
+	int ingress_https_port;		 /* its HTTPS port: 0 = 443 */
+	const char *ingress_addresses;	 /* "IP[,IP]" it listens on; NULL = the node IPs */
 };
 
 struct agent;

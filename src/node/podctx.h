@@ -121,6 +121,7 @@ struct agent {
 	char kernel[128], os_image[128];
 	struct node_logsrv *logsrv; /* the kubelet-style log endpoint; NULL when it failed */
 	struct proxy *proxy;	    /* the Service proxy (proxy/proxy.h), started last */
+	struct ing_proxy *ingress;  /* the Ingress controller (ingress/proxy.h), or NULL */
 	struct dns_server *dns;	    /* cluster DNS for this node's pods (dns/server.h), or NULL */
 	struct node_lb *lb;	    /* node Lease and LoadBalancer announcement (node/lbannounce.h) */
 	int kubelet_port;

@@ -238,7 +238,8 @@ finish() {
 
 # echo_pod NAME NODE LABELS [readiness file]: a Pod manifest (then "---") pinned to NODE,
 # labels "{app: LABELS}", running tests/integ/echo_backend.py NAME (HTTP 8080, UDP 5353,
-# answering "NAME <peer>"); with a file, Ready only while that file exists.
+# answering "NAME <peer>"; BACKEND_PY names another script); with a file, Ready only while
+# that file exists.
 echo_pod() {
 	local probe=""
 	[ -n "${4:-}" ] && probe="    readinessProbe: {exec: {command: [cat, $4]}, periodSeconds: 1, failureThreshold: 1}"
@@ -251,7 +252,7 @@ spec:
   containers:
   - name: c
     image: python
-    command: [python3, $(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/echo_backend.py, $1]
+    command: [python3, ${BACKEND_PY:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/echo_backend.py}, $1]
 $probe
 ---
 Y

@@ -130,7 +130,9 @@ expect_fail "apply invalid: each cause on a line" '^\* spec.ports\[0\].port: Inv
 out=$(ctl apply -f $M/ctl-bad.yaml 2>&1); rc=$?
 if [ $rc = 1 ] && printf '%s' "$out" | grep -q '^service/good-one created' && printf '%s' "$out" | grep -q '^service/good-two created' &&
 	printf '%s' "$out" | grep -q 'The Service "bad-zero" is invalid'; then ok "apply continues after a failed object, exit 1"; else fail "apply continues after a failed object, exit 1" "exit $rc: $out"; fi
-expect_fail "apply an unknown apiVersion/kind" 'no matches for kind "Ingress" in version "extensions/v1beta1"' ctl apply -f $M/ctl-ingress-v1beta1.yaml
+expect_out "apply the seed's extensions/v1beta1 Ingress (a deprecated version, served)" '^ingress.extensions/kubia created$' ctl apply -f $M/ctl-ingress-v1beta1.yaml
+expect_fail "apply an unknown apiVersion/kind" 'no matches for kind "Deployment" in version "extensions/v1beta1"' \
+	bash -c "printf 'apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: old}\n' | '$SVCPLANE' ctl apply -f -"
 expect_fail "apply with a namespace other than the object's" "the namespace from the provided object \"prod\" does not match the namespace \"default\"" \
 	ctl apply -n default -f $M/multi.yaml
 expect_fail "apply without -f" 'must specify -f' ctl apply

@@ -387,6 +387,8 @@ static const char *gv_path(const struct api_kind *k)
 	       : strcmp(k->group, "apps") == 0		   ? "apis/apps/v1"
 	       : strcmp(k->group, "discovery.k8s.io") == 0 ? "apis/discovery.k8s.io/v1"
 	       : strcmp(k->group, "coordination.k8s.io") == 0 ? "apis/coordination.k8s.io/v1"
+	       : strcmp(k->group, "extensions") == 0	   ? "apis/extensions/v1beta1"
+	       : strcmp(k->version, "v1beta1") == 0	   ? "apis/networking.k8s.io/v1beta1"
 							   : "apis/networking.k8s.io/v1";
 }
 
@@ -396,10 +398,11 @@ TEST(openapi_index)
 	json_t *idx = json_loads(s, 0, NULL);
 	ASSERT(idx != NULL);
 	json_t *paths = json_object_get(idx, "paths");
-	ASSERT_INT_EQ(json_object_size(paths), 5);
+	ASSERT_INT_EQ(json_object_size(paths), 7);
 	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
-					  "apis/networking.k8s.io/v1", "apis/coordination.k8s.io/v1"};
-	for (size_t i = 0; i < 5; i++) {
+					  "apis/networking.k8s.io/v1", "apis/coordination.k8s.io/v1",
+					  "apis/networking.k8s.io/v1beta1", "apis/extensions/v1beta1"};
+	for (size_t i = 0; i < 7; i++) {
 		const char *url =
 		    json_string_value(json_object_get(json_object_get(paths, gvs[i]), "serverRelativeURL"));
 		ASSERT(url != NULL);

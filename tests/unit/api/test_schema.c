@@ -53,12 +53,15 @@ TEST(schema_kinds_in_discovery_order)
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", "ing"},
 	    {"networking.k8s.io", "ingressclasses", "IngressClass", "ingressclass", NULL},
 	    {"coordination.k8s.io", "leases", "Lease", "lease", NULL},
+	    /* deprecated views of v1 Ingress (api_kind_storage), no short names */
+	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", NULL},
+	    {"extensions", "ingresses", "Ingress", "ingress", NULL},
 	};
 	ASSERT_INT_EQ(api_nkinds, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < api_nkinds; i++) {
 		const struct api_kind *k = &api_kinds[i];
 		ASSERT_STR_EQ(k->group, want[i][0]);
-		ASSERT_STR_EQ(k->version, "v1");
+		ASSERT_STR_EQ(k->version, k->deprecation ? "v1beta1" : "v1");
 		ASSERT_STR_EQ(k->plural, want[i][1]);
 		ASSERT_STR_EQ(k->kind, want[i][2]);
 		ASSERT_STR_EQ(k->singular, want[i][3]);
@@ -148,7 +151,9 @@ TEST(schema_lookup_by_gvk)
 	ASSERT(api_kind_by_gvk("v1", "Ingress") == NULL);
 	ASSERT(api_kind_by_gvk("/v1", "Service") == NULL);
 	ASSERT(api_kind_by_gvk("core/v1", "Service") == NULL);
-	ASSERT(api_kind_by_gvk("networking.k8s.io/v1beta1", "Ingress") == NULL);
+	k = api_kind_by_gvk("networking.k8s.io/v1beta1", "Ingress");
+	ASSERT(k && k->deprecation && api_kind_storage(k) == api_kind_by_gvk("networking.k8s.io/v1", "Ingress"));
+	ASSERT(api_kind_by_gvk("networking.k8s.io/v1alpha1", "Ingress") == NULL);
 	ASSERT(api_kind_by_gvk("discovery.k8s.io/v1", "Service") == NULL);
 	ASSERT(api_kind_by_gvk("v1", "service") == NULL);
 	k = api_kind_by_gvk("apps/v1", "Deployment");
