@@ -16,6 +16,8 @@ const struct api__gv api__gvs[] = {
     {"discovery.k8s.io", "v1", "discovery.k8s.io/v1", "apis/discovery.k8s.io/v1", "io.k8s.api.discovery.v1"},
     {"networking.k8s.io", "v1", "networking.k8s.io/v1", "apis/networking.k8s.io/v1",
      "io.k8s.api.networking.v1"},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
+     "io.k8s.api.rbac.v1"},
 };
 const size_t api__ngvs = API__N(api__gvs);
 
@@ -70,6 +72,13 @@ const struct api_kind api_kinds[] = {
      false,
      false,
      &api__schema_ingress_class},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", {NULL},
+     {NULL}, false, false, &api__schema_cluster_role_binding},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", {NULL}, {NULL}, false, false,
+     &api__schema_cluster_role},
+    {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", {NULL}, {NULL}, true, false,
+     &api__schema_role_binding},
+    {"rbac.authorization.k8s.io", "v1", "Role", "roles", "role", {NULL}, {NULL}, true, false, &api__schema_role},
 };
 const size_t api_nkinds = API__N(api_kinds);
 

@@ -47,7 +47,7 @@ int apiserver__bootstrap(struct apiserver *as)
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return apiserver__bootstrap_rbac(as);
 }
 
 void apiserver__ns_kick(struct apiserver *as)

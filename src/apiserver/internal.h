@@ -11,6 +11,7 @@
 #include "api/schema.h"
 #include "api/service.h"
 #include "api/selector.h"
+#include "auth/rbac.h"
 #include "base/buf.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
@@ -35,6 +36,10 @@ struct apiserver {
 	pthread_cond_t cert_cond;
 	char *cert_names; /* the names the certificate was last ensured for, comma-joined */
 	int large_lists;  /* large lists being served (resource.c), atomic */
+	/* The compiled RBAC objects (authz.c), under rbac_mu. */
+	pthread_mutex_t rbac_mu;
+	struct apiserver_rbac *rbac;
+	bool rbac_stale;
 };
 
 /* One API request, parsed from the path and query. */
@@ -51,6 +56,7 @@ struct rq {
 	bool dry_run;
 	char *field_manager;
 	struct buf *warnings; /* "Warning: ..." header lines */
+	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
 /* Sends obj as JSON with status; adds the request's warnings. Steals obj. */
@@ -136,8 +142,40 @@ void apiserver__proxy(struct rq *q);
  * label of a fieldSelector string that is not (copied into bad): -1, else 0. */
 bool apiserver__field_label_ok(const struct api_kind *k, const char *label);
 int apiserver__field_labels_check(const struct api_kind *k, const char *sel, char *bad, size_t badlen);
-/* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
-bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
+/* The self-review APIs (authreview.c), answered for user u: answers and returns true when
+ * r is one of them. */
+bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
+
+/* Authentication and authorization (authz.c). authenticate fills u (auth_user_fini it)
+ * from the verified client certificate or the admin token: 0, or ERR_UNAUTHORIZED. */
+int apiserver__authenticate(const struct apiserver *as, const struct http_conn *c, const struct http_req *r,
+			    struct auth_user *u);
+/* Applies Impersonate-User/-Group: 0 (u replaced when asked), or -EACCES after answering 403. */
+int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u);
+/* system:masters, or RBAC. reason may be NULL with reasonlen 0. Thread-safe. */
+bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
+			size_t reasonlen);
+/* kube's request attributes of r; strings point into x (fini frees). */
+struct apiserver_attrs {
+	struct auth_attrs a;
+	char verb[24];
+	char *buf;
+};
+void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *x);
+void apiserver__attrs_fini(struct apiserver_attrs *x);
+/* Answers 403 with kube's message for a denied request. */
+void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, const struct auth_attrs *a,
+			       const char *reason);
+/* Marks the compiled RBAC set stale (after a write to an RBAC object); frees it at stop. */
+void apiserver__rbac_dirty(struct apiserver *as);
+void apiserver__rbac_fini(struct apiserver *as);
+/* The escalation check of RBAC writes on the final object (after validation): true to go
+ * on; false after answering 403 as kube does. Not RBAC kinds: true. */
+bool apiserver__admit(struct rq *q, const char *name, const json_t *obj);
+/* Creates the default ClusterRoles and ClusterRoleBindings that are missing (rbacroles.c). */
+int apiserver__bootstrap_rbac(struct apiserver *as);
+/* Rules u holds in namespace ns (SelfSubjectRulesReview), new reference. */
+json_t *apiserver__user_rules(struct apiserver *as, const struct auth_user *u, const char *ns);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if

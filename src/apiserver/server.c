@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "api/rbac.h"
 #include "api/workloads.h"
 #include "apiserver/internal.h"
 #include "http/pki.h"
@@ -162,23 +163,15 @@ static bool public_path(const char *p)
 	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
 }
 
-static bool authorized(struct apiserver *as, const struct http_req *r)
+/* The head check of httpd (before any body byte is read): public paths, or an identity
+ * (client certificate or token, authz.c). */
+static int authorize_head(void *ud, const struct http_conn *c, const struct http_req *r)
 {
-	const char *h = http_req_header(r, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *t = h + 7;
-	while (*t == ' ')
-		t++;
-	size_t n = strlen(as->token);
-	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
-}
-
-/* The head check of httpd (before any body byte is read): public paths, or the token. */
-static int authorize_head(void *ud, const struct http_req *r)
-{
-	if (authorized(ud, r))
+	struct auth_user u;
+	if (apiserver__authenticate(ud, c, r, &u) == 0) {
+		auth_user_fini(&u);
 		return HTTP_AUTH_OK;
+	}
 	return public_path(r->path) ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
 }
 
@@ -208,7 +201,8 @@ static void not_found(struct http_conn *c)
 	apiserver__send_status(c, -ENOENT, "the server could not find the requested resource", json_object());
 }
 
-static void serve_resource(struct apiserver *as, struct http_conn *c, struct http_req *r, char **seg, int n)
+static void serve_resource(struct apiserver *as, struct http_conn *c, struct http_req *r, char **seg, int n,
+			   const struct auth_user *user)
 {
 	/* seg[0] is "api" (then seg[1] version) or "apis" (seg[1] group, seg[2] version). */
 	const char *group = "", *version;
@@ -236,7 +230,7 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	i++;
 	struct buf warnings;
 	buf_init(&warnings);
-	struct rq q = {.as = as, .c = c, .r = r, .k = k, .warnings = &warnings};
+	struct rq q = {.as = as, .c = c, .r = r, .k = k, .warnings = &warnings, .user = user};
 	q.ns = ns ? xstrdup(ns) : NULL;
 	if (i < n)
 		q.name = xstrdup(seg[i++]);
@@ -324,12 +318,14 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	}
+	if (api_kind_is_rbac(k) && strcmp(m, "GET") != 0)
+		apiserver__rbac_dirty(as);
 	rq_fini(&q);
 	buf_fini(&warnings);
 }
 
 static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r);
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
 
 static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
@@ -348,11 +344,28 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		http_send(c, 200, "text/plain; charset=utf-8", "", "ok", 2);
 		return;
 	}
-	if (!authorized(as, r)) {
+	struct auth_user user;
+	if (apiserver__authenticate(as, c, r, &user) < 0) {
 		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
 		return;
 	}
+	if (apiserver__impersonate(as, c, r, &user) < 0) {
+		auth_user_fini(&user);
+		return;
+	}
+	struct apiserver_attrs at;
+	apiserver__request_attrs(r, &at);
+	char reason[512];
+	bool ok = apiserver__allowed(as, &user, &at.a, reason, sizeof(reason));
+	if (!ok)
+		apiserver__send_forbidden(c, &user, &at.a, reason);
+	apiserver__attrs_fini(&at);
+	if (!ok) {
+		auth_user_fini(&user);
+		return;
+	}
 	if (!strcmp(r->path, "/metrics")) {
+		auth_user_fini(&user);
 		if (strcmp(r->method, "GET") != 0)
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 		else
@@ -361,8 +374,9 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	}
 	struct apiserver_metric met;
 	metric_begin(&met, r);
-	handle_authed(as, c, r);
+	handle_authed(as, c, r, &user);
 	apiserver__metrics_end(&met, http_conn_status(c));
+	auth_user_fini(&user);
 }
 
 /* kube's verb and resource names for the metrics (a resource this server serves, or ""). */
@@ -414,9 +428,9 @@ static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
 	free(path);
 }
 
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r)
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u)
 {
-	if (apiserver__discovery(as, c, r) || apiserver__auth_review(c, r))
+	if (apiserver__discovery(as, c, r) || apiserver__auth_review(as, c, r, u))
 		return;
 	char *path = xstrdup(r->path);
 	char *seg[16];
@@ -425,7 +439,7 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 	    !strcmp(seg[4], "serving-certificate"))
 		apiserver__sign_node_cert(as, c, r, seg[3]);
 	else if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
-		serve_resource(as, c, r, seg, n);
+		serve_resource(as, c, r, seg, n, u);
 	else
 		not_found(c);
 	free(path);
@@ -568,6 +582,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	pthread_mutex_init(&as->ns_mu, NULL);
 	pthread_cond_init(&as->ns_cond, NULL);
 	pthread_cond_init(&as->cert_cond, NULL);
+	pthread_mutex_init(&as->rbac_mu, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
 		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
@@ -587,12 +602,14 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		goto fail;
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
+	char *caf = xasprintf("%s/ca.crt", pkidir);
 	if (!as->o.insecure_http) {
 		rc = apiserver__certs_ensure(as, err, errlen);
 		if (rc < 0) {
 			free(pkidir);
 			free(certf);
 			free(keyf);
+			free(caf);
 			goto fail;
 		}
 	}
@@ -601,6 +618,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.port = as->o.secure_port,
 		.cert_file = as->o.insecure_http ? NULL : certf,
 		.key_file = as->o.insecure_http ? NULL : keyf,
+		.client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
 		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 		.max_conns = o->max_conns ? o->max_conns : 1024,
 		.authorize = authorize_head,
@@ -611,12 +629,14 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		free(pkidir);
 		free(certf);
 		free(keyf);
+		free(caf);
 		goto fail;
 	}
 	rc = httpd_start(&ho, handle, as, &as->httpd, err, errlen);
 	free(pkidir);
 	free(certf);
 	free(keyf);
+	free(caf);
 	if (rc < 0)
 		goto fail;
 	rc = apiserver__bootstrap_services(as, httpd_port(as->httpd));
@@ -666,6 +686,7 @@ void apiserver_stop(struct apiserver *as)
 		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
 	pthread_join(as->ns_thread, NULL);
+	apiserver__rbac_fini(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);

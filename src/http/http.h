@@ -102,6 +102,9 @@ bool http_conn_closed(struct http_conn *c);
 /* The subject CN and O of the client's certificate when it presented one that the
  * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
 const char *http_conn_client_cn(const struct http_conn *c, const char **o);
+/* The i-th O (organization) of that verified certificate (kube-apiserver's groups), or
+ * NULL past the last one or when there is none. */
+const char *http_conn_client_org(const struct http_conn *c, size_t i);
 /* Upgrades (101 Switching Protocols, WebSocket or SPDY): writes head[0..len) (the whole
  * response head, blank line included) as this request's answer; the connection then
  * carries raw bytes (http_conn_raw_read/write) until the handler returns, and is closed
@@ -155,8 +158,9 @@ struct httpd_opts {
 	 * Status (Unauthorized) and closes the connection; HTTP_AUTH_PUBLIC: served, and the
 	 * connection stays anonymous; HTTP_AUTH_OK: served, and the connection counts as
 	 * authenticated from now on. NULL: every request is HTTP_AUTH_OK. ud is the
-	 * handler's. Runs on the connection's thread; must not block. */
-	int (*authorize)(void *ud, const struct http_req *r);
+	 * handler's; c is the connection (for its client certificate). Runs on the
+	 * connection's thread; must not block. */
+	int (*authorize)(void *ud, const struct http_conn *c, const struct http_req *r);
 };
 
 struct httpd;

@@ -386,6 +386,7 @@ static const char *gv_path(const struct api_kind *k)
 	return k->group[0] == 0				   ? "api/v1"
 	       : strcmp(k->group, "apps") == 0		   ? "apis/apps/v1"
 	       : strcmp(k->group, "discovery.k8s.io") == 0 ? "apis/discovery.k8s.io/v1"
+	       : strcmp(k->group, "rbac.authorization.k8s.io") == 0 ? "apis/rbac.authorization.k8s.io/v1"
 							   : "apis/networking.k8s.io/v1";
 }
 
@@ -395,10 +396,10 @@ TEST(openapi_index)
 	json_t *idx = json_loads(s, 0, NULL);
 	ASSERT(idx != NULL);
 	json_t *paths = json_object_get(idx, "paths");
-	ASSERT_INT_EQ(json_object_size(paths), 4);
+	ASSERT_INT_EQ(json_object_size(paths), 5);
 	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
-					  "apis/networking.k8s.io/v1"};
-	for (size_t i = 0; i < 4; i++) {
+					  "apis/networking.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1"};
+	for (size_t i = 0; i < 5; i++) {
 		const char *url =
 		    json_string_value(json_object_get(json_object_get(paths, gvs[i]), "serverRelativeURL"));
 		ASSERT(url != NULL);

@@ -52,6 +52,10 @@ TEST(schema_kinds_in_discovery_order)
 	    {"discovery.k8s.io", "endpointslices", "EndpointSlice", "endpointslice", NULL},
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", "ing"},
 	    {"networking.k8s.io", "ingressclasses", "IngressClass", "ingressclass", NULL},
+	    {"rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", NULL},
+	    {"rbac.authorization.k8s.io", "clusterroles", "ClusterRole", "clusterrole", NULL},
+	    {"rbac.authorization.k8s.io", "rolebindings", "RoleBinding", "rolebinding", NULL},
+	    {"rbac.authorization.k8s.io", "roles", "Role", "role", NULL},
 	};
 	ASSERT_INT_EQ(api_nkinds, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < api_nkinds; i++) {

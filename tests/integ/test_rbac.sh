@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# RBAC with real kubectl (issue 20): users from client certificates signed by the cluster
+# CA (CN = user, O = groups), the default roles, 403 messages worded as kube-apiserver's,
+# a `view` user that cannot create, a RoleBinding that grants exactly one namespace,
+# `kubectl auth can-i --as` and whoami from the same rules, impersonation needing the
+# `impersonate` verb, escalation refused on Role and RoleBinding writes, and validation
+# of the RBAC kinds.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integ/lib.sh
+start_server || { fail "server starts"; finish; exit 1; }
+
+# user NAME [GROUP...]: a key and a certificate signed by the cluster CA, and a kubeconfig
+# $T_DIR/NAME.kubeconfig that uses them (no token).
+user() {
+	local n=$1 subj="/CN=$1" g; shift
+	for g in "$@"; do subj="$subj/O=$g"; done
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T_DIR/$n.key" \
+		-subj "$subj" -out "$T_DIR/$n.csr" 2>/dev/null
+	openssl x509 -req -in "$T_DIR/$n.csr" -CA "$CA" -CAkey "$T_DIR/data/pki/ca.key" -CAcreateserial \
+		-days 1 -out "$T_DIR/$n.crt" 2>/dev/null
+	local kc=$T_DIR/$n.kubeconfig
+	KUBECONFIG=$kc kubectl config set-cluster c --server="$URL" --certificate-authority="$CA" >/dev/null
+	KUBECONFIG=$kc kubectl config set-credentials "$n" --client-certificate="$T_DIR/$n.crt" --client-key="$T_DIR/$n.key" >/dev/null
+	KUBECONFIG=$kc kubectl config set-context c --cluster=c --user="$n" --namespace=default >/dev/null
+	KUBECONFIG=$kc kubectl config use-context c >/dev/null
+}
+as() { local n=$1; shift; KUBECONFIG=$T_DIR/$n.kubeconfig kubectl "$@"; }
+
+user alice dev
+user bob
+kubectl create namespace a >/dev/null
+kubectl create namespace b >/dev/null
+
+# Authentication by certificate; default roles exist.
+expect_out "client certificate: whoami is the CN" 'alice' as alice auth whoami
+expect_out "client certificate: groups are the O and system:authenticated" 'dev.*system:authenticated' as alice auth whoami -o jsonpath='{.status.userInfo.groups}'
+expect_out "default ClusterRoles exist" 'admin.*cluster-admin.*edit.*view' sh -c "kubectl get clusterroles -o name | grep -E '/(cluster-admin|admin|edit|view)$' | sort | tr '\n' ' '"
+expect_out "cluster-admin is bound to system:masters" 'system:masters' kubectl get clusterrolebinding cluster-admin -o jsonpath='{.subjects[0].name}'
+expect_out "discovery works for any authenticated user" 'v1' as alice api-versions
+
+# No binding: nothing, with kube's words.
+expect_fail "no binding: list pods is 403 in kube's words" \
+	'Error from server \(Forbidden\): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "a"' \
+	as alice get pods -n a
+expect_fail "no binding: get a named Node at the cluster scope" \
+	'nodes "n1" is forbidden: User "alice" cannot get resource "nodes" in API group "" at the cluster scope' \
+	as alice get node n1
+expect_fail "no binding: /metrics is a forbidden path" 'forbidden: User "alice" cannot get path "/metrics"' as alice get --raw /metrics
+
+# view in namespace a only, by a RoleBinding.
+kubectl create rolebinding alice-view --clusterrole=view --user=alice -n a >/dev/null
+can_list_a() { as alice get pods -n a; }
+check "RoleBinding to view: alice lists pods in a" wait_for 10 can_list_a
+check "view: alice lists services in a" as alice get svc -n a
+expect_fail "view: alice cannot list pods in b (one namespace only)" 'cannot list resource "pods" in API group "" in the namespace "b"' as alice get pods -n b
+expect_fail "view: alice cannot create a ConfigMap in a" \
+	'configmaps is forbidden: User "alice" cannot create resource "configmaps" in API group "" in the namespace "a"' \
+	as alice create configmap c1 -n a --from-literal=k=v
+expect_fail "view: alice cannot read Secrets in a" 'cannot list resource "secrets"' as alice get secrets -n a
+expect_fail "view: alice cannot list pods across namespaces" 'cannot list resource "pods" in API group "" at the cluster scope' as alice get pods -A
+
+# can-i: the caller's own, and --as through impersonation (the admin may impersonate).
+expect_out "can-i (alice): list pods -n a yes" '^yes$' as alice auth can-i list pods -n a
+expect_out "can-i (alice): create pods -n a no" '^no$' as alice auth can-i create pods -n a
+expect_out "can-i --as alice: list pods -n a yes" '^yes$' kubectl auth can-i list pods -n a --as alice
+expect_out "can-i --as alice: list pods -n b no" '^no$' kubectl auth can-i list pods -n b --as alice
+expect_out "can-i --as alice --as-group: a group's binding counts" '^yes$' sh -c "kubectl create clusterrolebinding dev-view --clusterrole=view --group=dev-team >/dev/null; sleep 0; kubectl auth can-i list pods -n b --as alice --as-group dev-team"
+expect_out "--as: requests run as the impersonated user" 'cannot list resource "pods" in API group "" in the namespace "b"' kubectl get pods -n b --as alice
+expect_fail "impersonation needs the impersonate verb" 'users "carol" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope' as alice get pods -n a --as carol
+expect_out "can-i --list (alice, a): pods get/list/watch" 'pods +\[\] +\[\] +\[get list watch\]' as alice auth can-i --list -n a
+
+# Escalation: bob is admin of namespace a.
+kubectl create rolebinding bob-admin --clusterrole=admin --user=bob -n a >/dev/null
+bob_ready() { as bob get rolebindings -n a; }
+check "admin in a: bob reads RoleBindings" wait_for 10 bob_ready
+check "admin in a: bob makes a Role with what he holds" as bob create role reader -n a --verb=get,list --resource=pods,secrets
+expect_fail "escalation: a Role with nodes is refused" \
+	'roles.rbac.authorization.k8s.io "noder" is forbidden: user "bob" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:' \
+	as bob create role noder -n a --verb=get --resource=nodes
+expect_fail "escalation: the refusal names the missing rule" '\{APIGroups:\[""\], Resources:\["nodes"\], Verbs:\["get"\]\}' \
+	as bob create role noder -n a --verb=get --resource=nodes
+expect_fail "escalation: binding cluster-admin is refused" \
+	'rolebindings.rbac.authorization.k8s.io "bob-root" is forbidden: user "bob" .*attempting to grant RBAC permissions not currently held' \
+	as bob create rolebinding bob-root -n a --clusterrole=cluster-admin --user=bob
+check "escalation: binding a role he holds (view) is allowed" as bob create rolebinding carol-view -n a --clusterrole=view --user=carol
+expect_fail "admin in a: nothing in b" 'cannot create resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "b"' \
+	as bob create role r -n b --verb=get --resource=pods
+kubectl create clusterrole escalator --verb=escalate,create --resource=roles.rbac.authorization.k8s.io >/dev/null
+kubectl create rolebinding bob-escalate -n a --clusterrole=escalator --user=bob >/dev/null
+esc() { as bob create role noder2 -n a --verb=get --resource=nodes; }
+check "the escalate verb lets bob write rules he does not hold" wait_for 10 esc
+
+# Validation of the RBAC kinds (kube's messages).
+rb() { printf '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"x","namespace":"a"},%s}' "$1"; }
+expect_fail "RoleBinding: roleRef.kind must be Role or ClusterRole" 'roleRef.kind: Unsupported value: "Pod": supported values: "Role", "ClusterRole"' \
+	sh -c "printf '%s' '$(rb '"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Pod","name":"p"}')' | kubectl create -f -"
+expect_fail "RoleBinding: subject kind must be known" 'subjects\[0\].kind: Unsupported value: "Robot"' \
+	sh -c "printf '%s' '$(rb '"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"p"},"subjects":[{"kind":"Robot","name":"r"}]')' | kubectl create -f -"
+expect_fail "Role: rules need verbs" 'rules\[0\].verbs: Required value: verbs must contain at least one value' \
+	sh -c "printf '%s' '{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"r\",\"namespace\":\"a\"},\"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"]}]}' | kubectl create -f -"
+expect_fail "Role: no nonResourceURLs in a namespace" 'namespaced rules cannot apply to non-resource URLs' \
+	sh -c "printf '%s' '{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"r\",\"namespace\":\"a\"},\"rules\":[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/x\"]}]}' | kubectl create -f -"
+expect_fail "RoleBinding: roleRef is immutable" 'cannot change roleRef' \
+	kubectl patch rolebinding alice-view -n a --type=merge -p '{"roleRef":{"name":"edit"}}'
+check "names like system:x are valid for RBAC kinds" kubectl create clusterrole system:svcplane-test --verb=get --resource=pods
+
+# Revoking: deleting the binding takes the rights away.
+kubectl delete rolebinding alice-view -n a >/dev/null
+gone() { ! as alice get pods -n a; }
+check "deleting the RoleBinding revokes alice's view" wait_for 10 gone
+
+stop_server
+finish
