@@ -30,6 +30,7 @@
 #include "api/object.h"
 #include "api/rbac.h"
 #include "apiserver/internal.h"
+#include "auth/node.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -151,18 +152,50 @@ void apiserver__rbac_fini(struct apiserver *as)
 	pthread_mutex_unlock(&as->rbac_mu);
 }
 
+/* The spec.nodeName of the pod a names (heap), or NULL. */
+static char *pod_node(struct apiserver *as, const struct auth_attrs *a)
+{
+	if (!a->ns || !a->name)
+		return NULL;
+	char *key = xasprintf("/registry/core/pods/%s/%s", a->ns, a->name);
+	struct store_kv *kv = NULL;
+	char *node = NULL;
+	if (store_get(as->store, key, &kv) == 0 && kv) {
+		json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+		const char *n = api_str(o, "spec.nodeName");
+		node = n ? xstrdup(n) : NULL;
+		json_decref(o);
+	}
+	store_kv_unref(kv);
+	free(key);
+	return node;
+}
+
+enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
+				     char *reason, size_t reasonlen)
+{
+	if (reasonlen)
+		reason[0] = 0;
+	if (auth_user_in_group(u, "system:masters"))
+		return AUTH_ALLOW;
+	const char *node = auth_node_name(u);
+	if (node) {
+		char *pn = auth_node_needs_pod(a) ? pod_node(as, a) : NULL;
+		enum auth_decision d = auth_node_authorize(node, a, pn, reason, reasonlen);
+		free(pn);
+		if (d != AUTH_NO_OPINION)
+			return d;
+	}
+	struct apiserver_rbac *sn = rbac_get(as);
+	bool ok = a->verb && rbac_authorize(sn->set, u, a, reason, reasonlen);
+	rbac_put(as, sn);
+	return ok ? AUTH_ALLOW : AUTH_NO_OPINION;
+}
+
 bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
 			size_t reasonlen)
 {
-	if (auth_user_in_group(u, "system:masters")) {
-		if (reasonlen)
-			snprintf(reason, reasonlen, "%s", "");
-		return true;
-	}
-	struct apiserver_rbac *sn = rbac_get(as);
-	bool ok = rbac_authorize(sn->set, u, a, reason, reasonlen);
-	rbac_put(as, sn);
-	return ok;
+	return apiserver__decide(as, u, a, reason, reasonlen) == AUTH_ALLOW;
 }
 
 /* ---- request attributes ---- */
@@ -257,9 +290,9 @@ void apiserver__attrs_fini(struct apiserver_attrs *x)
 }
 
 void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, const struct auth_attrs *a,
-			       const char *reason)
+			       const char *reason, bool restricted)
 {
-	char *why = auth_forbidden_message(u, a, reason);
+	char *why = restricted ? xstrdup(reason) : auth_forbidden_message(u, a, reason);
 	char *msg;
 	const char *g = a->resource_request && a->group ? a->group : "";
 	if (!a->resource_request)
@@ -290,7 +323,7 @@ static bool may_impersonate(struct apiserver *as, struct http_conn *c, const str
 			       .name = name};
 	if (apiserver__allowed(as, u, &a, NULL, 0))
 		return true;
-	apiserver__send_forbidden(c, u, &a, "");
+	apiserver__send_forbidden(c, u, &a, "", false);
 	return false;
 }
 
@@ -365,6 +398,15 @@ static bool answer_escalation(struct rq *q, const char *name, struct buf *missin
 
 bool apiserver__admit(struct rq *q, const char *name, const json_t *obj)
 {
+	const char *node = q->user ? auth_node_name(q->user) : NULL;
+	if (node && !q->k->group[0] && !strcmp(q->k->kind, "Node") && strcmp(name, node) != 0) {
+		/* NodeRestriction: a node creates (or rewrites) only its own Node object. */
+		char *m = xasprintf("nodes \"%s\" is forbidden: node \"%s\" is not allowed to modify node \"%s\"", name,
+				    node, name);
+		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name, "kind", "nodes"));
+		free(m);
+		return false;
+	}
 	if (!api_kind_is_rbac(q->k) || !q->user || auth_user_in_group(q->user, "system:masters"))
 		return true;
 	const char *ns = q->k->namespaced ? q->ns : NULL;

@@ -11,6 +11,7 @@
 #include "api/schema.h"
 #include "api/service.h"
 #include "api/selector.h"
+#include "auth/node.h"
 #include "auth/rbac.h"
 #include "base/buf.h"
 #include "apiserver/apiserver.h"
@@ -152,7 +153,13 @@ int apiserver__authenticate(const struct apiserver *as, const struct http_conn *
 			    struct auth_user *u);
 /* Applies Impersonate-User/-Group: 0 (u replaced when asked), or -EACCES after answering 403. */
 int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u);
-/* system:masters, or RBAC. reason may be NULL with reasonlen 0. Thread-safe. */
+/* The decision on a for u: system:masters allowed; a node identity by the Node
+ * authorizer (auth/node.h), which may deny outright (NodeRestriction: reason is then the
+ * whole message after "is forbidden: "); then RBAC (AUTH_NO_OPINION = not allowed, reason
+ * empty). Thread-safe; may read the store (the pod a node names). */
+enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
+				     char *reason, size_t reasonlen);
+/* apiserver__decide == AUTH_ALLOW. reason may be NULL with reasonlen 0. */
 bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
 			size_t reasonlen);
 /* kube's request attributes of r; strings point into x (fini frees). */
@@ -163,9 +170,10 @@ struct apiserver_attrs {
 };
 void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *x);
 void apiserver__attrs_fini(struct apiserver_attrs *x);
-/* Answers 403 with kube's message for a denied request. */
+/* Answers 403 with kube's message for a denied request (restricted: reason is the
+ * NodeRestriction sentence, used as is). */
 void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, const struct auth_attrs *a,
-			       const char *reason);
+			       const char *reason, bool restricted);
 /* Marks the compiled RBAC set stale (after a write to an RBAC object); frees it at stop. */
 void apiserver__rbac_dirty(struct apiserver *as);
 void apiserver__rbac_fini(struct apiserver *as);
@@ -216,8 +224,10 @@ void apiserver__sans_free(char **v);
 int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
 /* File base name (in <data-dir>/pki) of the client certificate shown to nodes. */
 #define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
-/* The node serving-certificate signer (see certs.c); answers the request itself. */
-void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node);
+/* The node certificate signer (see certs.c): the serving certificate, or with client the
+ * node's client certificate; answers the request itself. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node,
+			       bool client);
 /* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
 void *apiserver__certs_watch(void *arg);
 

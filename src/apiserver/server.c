@@ -356,9 +356,10 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	struct apiserver_attrs at;
 	apiserver__request_attrs(r, &at);
 	char reason[512];
-	bool ok = apiserver__allowed(as, &user, &at.a, reason, sizeof(reason));
+	enum auth_decision d = apiserver__decide(as, &user, &at.a, reason, sizeof(reason));
+	bool ok = d == AUTH_ALLOW;
 	if (!ok)
-		apiserver__send_forbidden(c, &user, &at.a, reason);
+		apiserver__send_forbidden(c, &user, &at.a, reason, d == AUTH_DENY);
 	apiserver__attrs_fini(&at);
 	if (!ok) {
 		auth_user_fini(&user);
@@ -436,8 +437,8 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 	char *seg[16];
 	int n = split(path, seg, 16);
 	if (n == 5 && !strcmp(seg[0], "svcplane") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "nodes") &&
-	    !strcmp(seg[4], "serving-certificate"))
-		apiserver__sign_node_cert(as, c, r, seg[3]);
+	    (!strcmp(seg[4], "serving-certificate") || !strcmp(seg[4], "client-certificate")))
+		apiserver__sign_node_cert(as, c, r, seg[3], !strcmp(seg[4], "client-certificate"));
 	else if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
 		serve_resource(as, c, r, seg, n, u);
 	else

@@ -489,7 +489,7 @@ int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const cha
 		rc = -EBADMSG;
 		goto done;
 	}
-	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, "serverAuth", sans))) {
+	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, sans ? "serverAuth" : "clientAuth", sans))) {
 		ssl_err(err, errlen, "cannot sign the certificate");
 		rc = -EIO;
 		goto done;

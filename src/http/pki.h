@@ -24,8 +24,9 @@ int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errle
 int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err, size_t errlen);
 
 /* Signs a PEM certificate request (PKCS#10, verified to be signed by the key it carries)
- * with dir's CA: subject CN=cn, O=org, serverAuth, 1 year, subjectAltName sans (IPs and
- * DNS names; the request's own names are not used). *cert_pem: heap PEM, the caller's.
+ * with dir's CA: subject CN=cn, O=org, 1 year; serverAuth with subjectAltName sans (IPs
+ * and DNS names; the request's own names are not used), or, when sans is NULL, a client
+ * certificate (clientAuth, no names). *cert_pem: heap PEM, the caller's.
  * Returns 0, -EBADMSG for a bad request, -EINVAL for a bad name, or another code. */
 int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const char *cn, const char *org,
 		 const char *const *sans, char **cert_pem, char *err, size_t errlen);

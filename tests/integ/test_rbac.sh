@@ -109,5 +109,57 @@ kubectl delete rolebinding alice-view -n a >/dev/null
 gone() { ! as alice get pods -n a; }
 check "deleting the RoleBinding revokes alice's view" wait_for 10 gone
 
+# Node identity: the join credential (the admin token) gets a node its client
+# certificate; with it the node writes only its own objects (Node authorizer and
+# NodeRestriction), never another node's or any Service.
+node_cert() { # node_cert NAME: $T_DIR/NAME.kubeconfig with system:node:NAME's certificate
+	local n=$1 kc=$T_DIR/$1.kubeconfig
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T_DIR/$n.key" \
+		-subj "/CN=ignored" -out "$T_DIR/$n.csr" 2>/dev/null
+	jq -n --rawfile csr "$T_DIR/$n.csr" '{csr: $csr}' >"$T_DIR/$n.req"
+	curl -sS --cacert "$CA" -H "Authorization: Bearer $TOKEN" -o "$T_DIR/$n.crt" -w '%{http_code}' \
+		-X POST --data-binary @"$T_DIR/$n.req" "$URL/svcplane/v1/nodes/$n/client-certificate"
+	KUBECONFIG=$kc kubectl config set-cluster c --server="$URL" --certificate-authority="$CA" >/dev/null
+	KUBECONFIG=$kc kubectl config set-credentials "$n" --client-certificate="$T_DIR/$n.crt" --client-key="$T_DIR/$n.key" >/dev/null
+	KUBECONFIG=$kc kubectl config set-context c --cluster=c --user="$n" --namespace=default >/dev/null
+	KUBECONFIG=$kc kubectl config use-context c >/dev/null
+}
+expect_out "join: the admin token gets a node client certificate (201)" '^201$' node_cert n1
+expect_out "node certificate: CN system:node:n1, O system:nodes, clientAuth only" 'CN *= *system:node:n1.*O *= *system:nodes|O *= *system:nodes.*CN *= *system:node:n1' \
+	openssl x509 -in "$T_DIR/n1.crt" -noout -subject
+expect_out "node certificate: TLS Web Client Authentication" 'TLS Web Client Authentication' openssl x509 -in "$T_DIR/n1.crt" -noout -ext extendedKeyUsage
+expect_out "no credential: the signer is 401" '^401$' curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -X POST -d '{}' "$URL/svcplane/v1/nodes/n1/client-certificate"
+expect_out "node identity: whoami" 'system:node:n1' as n1 auth whoami
+expect_fail "node cannot sign a certificate for another node" 'cannot post path "/svcplane/v1/nodes/n2/client-certificate"' \
+	as n1 create --raw /svcplane/v1/nodes/n2/client-certificate -f "$T_DIR/n1.req"
+node_json() { printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"}}' "$1"; }
+check "node registers its own Node" sh -c "printf '%s' '$(node_json n1)' | KUBECONFIG=$T_DIR/n1.kubeconfig kubectl create -f -"
+expect_fail "node cannot register another Node" 'nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"' \
+	sh -c "printf '%s' '$(node_json n2)' | KUBECONFIG=$T_DIR/n1.kubeconfig kubectl create -f -"
+printf '%s' "$(node_json n2)" | kubectl create -f - >/dev/null
+check "node patches its own Node" as n1 label node n1 a=b
+check "node patches its own Node's status" as n1 patch node n1 --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}'
+expect_fail "node cannot patch another Node" 'nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"' as n1 label node n2 a=b
+expect_fail "node cannot patch another Node's status" 'nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"' \
+	as n1 patch node n2 --subresource=status --type=merge -p '{"status":{"conditions":[]}}'
+expect_fail "node cannot delete another Node" 'node "n1" is not allowed to modify node "n2"' as n1 delete node n2
+check "node reads Services, EndpointSlices and Pods" sh -c "KUBECONFIG=$T_DIR/n1.kubeconfig kubectl get svc,endpointslices,pods -A"
+expect_fail "node cannot patch any Service" \
+	'services "kubernetes" is forbidden: User "system:node:n1" cannot patch resource "services" in API group "" in the namespace "default"' \
+	as n1 label svc kubernetes a=b
+expect_fail "node cannot create a Service" 'cannot create resource "services"' as n1 create service clusterip x --tcp=80:80
+expect_fail "node cannot delete a Service" 'cannot delete resource "services"' as n1 delete svc kubernetes
+pod_json() { printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"a"},"spec":{"nodeName":"%s","containers":[{"name":"c","image":"x","command":["sleep","1"]}]}}' "$1" "$2"; }
+pod_json p1 n1 | kubectl create -f - >/dev/null
+pod_json p2 n2 | kubectl create -f - >/dev/null
+check "node patches the status of its own pod" as n1 patch pod p1 -n a --subresource=status --type=merge -p '{"status":{"message":"mine"}}'
+expect_fail "node cannot patch the status of another node's pod" 'pods "p2" is forbidden: node "n1" can only update the status of pods with spec.nodeName set to itself' \
+	as n1 patch pod p2 -n a --subresource=status --type=merge -p '{"status":{"message":"theirs"}}'
+expect_fail "node cannot change a pod's spec" 'cannot patch resource "pods" in API group "" in the namespace "a"' as n1 label pod p1 -n a x=y
+expect_fail "node cannot delete another node's pod" 'node "n1" can only delete pods with spec.nodeName set to itself' as n1 delete pod p2 -n a --grace-period=0
+check "node deletes its own pod" as n1 delete pod p1 -n a --grace-period=0
+expect_out "can-i --as a node: patch own node yes" '^yes$' kubectl auth can-i patch nodes/n1 --as system:node:n1 --as-group system:nodes
+expect_out "can-i --as a node: patch another node no, with NodeRestriction's reason" '^no - node "n1" is not allowed to modify node "n2"' kubectl auth can-i patch nodes/n2 --as system:node:n1 --as-group system:nodes
+
 stop_server
 finish
