@@ -148,8 +148,26 @@ API__SCHEMA(static, ssr, "io.k8s.api.authentication.v1.SelfSubjectReview",
 	    "this request.",
 	    API__TYPE_META, API__OBJECT_META(1, 0));
 
+API__SCHEMA(static, bound_ref, "io.k8s.api.authentication.v1.BoundObjectReference",
+	    "BoundObjectReference is a reference to an object that a token is bound to.",
+	    FSTR("kind", 1, 0, "Kind of the referent. Valid kinds are 'Pod' and 'Secret'."),
+	    FSTR("apiVersion", 2, 0, "API version of the referent."), FSTR("name", 3, 0, "Name of the referent."),
+	    FSTR("uid", 4, 0, "UID of the referent."));
+
+API__SCHEMA(static, token_request_spec, "io.k8s.api.authentication.v1.TokenRequestSpec",
+	    "TokenRequestSpec contains client provided parameters of a token request.",
+	    FSTRS("audiences", 1, 0, "Audiences are the intendend audiences of the token."),
+	    FINT("expirationSeconds", 4, PTR | I64, "ExpirationSeconds is the requested duration of validity of the request."),
+	    FOBJ("boundObjectRef", bound_ref, 3, PTR, "BoundObjectRef is a reference to an object that the token will be bound to."));
+
+API__SCHEMA(static, token_request, "io.k8s.api.authentication.v1.TokenRequest",
+	    "TokenRequest requests a token for a given service account.", API__TYPE_META, API__OBJECT_META(1, 0),
+	    FOBJ("spec", token_request_spec, 2, REQ, "Spec holds information about the request being evaluated"));
+
 const struct api_schema *api__review_schema(const char *api_version, const char *kind)
 {
+	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") && !strcmp(kind, "TokenRequest"))
+		return &token_request;
 	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") && !strcmp(kind, "SelfSubjectReview"))
 		return &ssr;
 	if (!api_version || !kind || strcmp(api_version, "authorization.k8s.io/v1") != 0)

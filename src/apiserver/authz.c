@@ -38,19 +38,25 @@
 
 /* ---- authentication ---- */
 
-static bool token_is_admin(const struct apiserver *as, const struct http_req *r)
+/* The bearer token of r, or NULL. */
+static const char *bearer(const struct http_req *r)
 {
 	const char *h = http_req_header(r, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
+		return NULL;
 	const char *t = h + 7;
 	while (*t == ' ')
 		t++;
-	size_t n = strlen(as->token);
-	return strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+	return t;
 }
 
-int apiserver__authenticate(const struct apiserver *as, const struct http_conn *c, const struct http_req *r,
+static bool token_is_admin(const struct apiserver *as, const char *t)
+{
+	size_t n = strlen(as->token);
+	return t && strlen(t) == n && CRYPTO_memcmp(t, as->token, n) == 0;
+}
+
+int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, const struct http_req *r,
 			    struct auth_user *u)
 {
 	const char *cn = c ? http_conn_client_cn(c, NULL) : NULL;
@@ -62,13 +68,14 @@ int apiserver__authenticate(const struct apiserver *as, const struct http_conn *
 		auth_user_add_group(u, "system:authenticated");
 		return 0;
 	}
-	if (token_is_admin(as, r)) {
+	const char *t = bearer(r);
+	if (token_is_admin(as, t)) {
 		auth_user_init(u, "system:admin");
 		auth_user_add_group(u, "system:masters");
 		auth_user_add_group(u, "system:authenticated");
 		return 0;
 	}
-	return ERR_UNAUTHORIZED;
+	return t ? apiserver__sa_authenticate(as, t, u) : ERR_UNAUTHORIZED;
 }
 
 /* ---- the compiled RBAC set ---- */

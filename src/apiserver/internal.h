@@ -4,6 +4,7 @@
 #define APISERVER_INTERNAL_H
 
 #include <jansson.h>
+#include <openssl/types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -41,6 +42,9 @@ struct apiserver {
 	pthread_mutex_t rbac_mu;
 	struct apiserver_rbac *rbac;
 	bool rbac_stale;
+	/* ServiceAccount token signing (satoken.c). */
+	EVP_PKEY *sa_key;
+	char *sa_kid, *sa_issuer;
 };
 
 /* One API request, parsed from the path and query. */
@@ -149,7 +153,7 @@ bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct ht
 
 /* Authentication and authorization (authz.c). authenticate fills u (auth_user_fini it)
  * from the verified client certificate or the admin token: 0, or ERR_UNAUTHORIZED. */
-int apiserver__authenticate(const struct apiserver *as, const struct http_conn *c, const struct http_req *r,
+int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, const struct http_req *r,
 			    struct auth_user *u);
 /* Applies Impersonate-User/-Group: 0 (u replaced when asked), or -EACCES after answering 403. */
 int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u);
@@ -180,6 +184,13 @@ void apiserver__rbac_fini(struct apiserver *as);
 /* The escalation check of RBAC writes on the final object (after validation): true to go
  * on; false after answering 403 as kube does. Not RBAC kinds: true. */
 bool apiserver__admit(struct rq *q, const char *name, const json_t *obj);
+/* ServiceAccount tokens (satoken.c): the signing key at start (made when missing), the
+ * bearer check of a JWT (0 with u filled, or ERR_UNAUTHORIZED), and the TokenRequest
+ * subresource serviceaccounts/{name}/token (answers every outcome itself). */
+int apiserver__sa_init(struct apiserver *as, char *err, size_t errlen);
+void apiserver__sa_fini(struct apiserver *as);
+int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
+void apiserver__token_request(struct rq *q);
 /* Creates the default ClusterRoles and ClusterRoleBindings that are missing (rbacroles.c). */
 int apiserver__bootstrap_rbac(struct apiserver *as);
 /* Rules u holds in namespace ns (SelfSubjectRulesReview), new reference. */

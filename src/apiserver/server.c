@@ -241,7 +241,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
 	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
 			!k->group[0] && !strcmp(k->plural, "pods");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale;
+	bool sa_token = q.sub && !strcmp(q.sub, "token") && !k->group[0] && !strcmp(k->plural, "serviceaccounts");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || sa_token;
 	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
 			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
 	if (proxy_sub) { /* the rest of the path is the target's */
@@ -293,6 +294,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__delete_collection(&q);
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	} else if (sa_token) {
+		apiserver__token_request(&q);
 	} else if (scale) {
 		if (!strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH"))
 			apiserver__scale(&q);
@@ -601,6 +604,9 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	rc = load_token(as, err, errlen);
 	if (rc < 0)
 		goto fail;
+	rc = apiserver__sa_init(as, err, errlen);
+	if (rc < 0)
+		goto fail;
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
 	char *caf = xasprintf("%s/ca.crt", pkidir);
@@ -657,6 +663,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	*out = as;
 	return 0;
 fail:
+	apiserver__sa_fini(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
@@ -688,6 +695,7 @@ void apiserver_stop(struct apiserver *as)
 	httpd_stop(as->httpd);
 	pthread_join(as->ns_thread, NULL);
 	apiserver__rbac_fini(as);
+	apiserver__sa_fini(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);

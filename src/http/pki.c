@@ -549,3 +549,19 @@ int pki_make_csr(const char *key_path, const char *cn, char **csr_pem, char *err
 	EVP_PKEY_free(key);
 	return rc;
 }
+
+EVP_PKEY *pki_key_ensure(const char *path, char *err, size_t errlen)
+{
+	EVP_PKEY *k = load_key(path);
+	if (k)
+		return k;
+	if (!(k = gen_key())) {
+		ssl_err(err, errlen, "cannot generate a key");
+		return NULL;
+	}
+	if (write_pem(path, 0600, k, NULL, err, errlen) < 0) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}

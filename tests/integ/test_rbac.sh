@@ -161,5 +161,45 @@ check "node deletes its own pod" as n1 delete pod p1 -n a --grace-period=0
 expect_out "can-i --as a node: patch own node yes" '^yes$' kubectl auth can-i patch nodes/n1 --as system:node:n1 --as-group system:nodes
 expect_out "can-i --as a node: patch another node no, with NodeRestriction's reason" '^no - node "n1" is not allowed to modify node "n2"' kubectl auth can-i patch nodes/n2 --as system:node:n1 --as-group system:nodes
 
+# ServiceAccount tokens: TokenRequest (kubectl create token), bound to a pod, ended by its
+# deletion, and authorized by RBAC like any user.
+kubectl create serviceaccount app -n a >/dev/null
+SAKC=$T_DIR/sa.kubeconfig
+KUBECONFIG=$SAKC kubectl config set-cluster c --server="$URL" --certificate-authority="$CA" >/dev/null
+KUBECONFIG=$SAKC kubectl config set-context c --cluster=c --namespace=a >/dev/null
+KUBECONFIG=$SAKC kubectl config use-context c >/dev/null
+with_token() { local t=$1; shift; KUBECONFIG=$SAKC kubectl --token="$t" "$@"; }
+TOK=$(kubectl create token app -n a 2>&1)
+expect_out "kubectl create token: a JWT" '^ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' printf '%s' "$TOK"
+expect_out "ServiceAccount token: whoami" 'system:serviceaccount:a:app' with_token "$TOK" auth whoami
+expect_out "ServiceAccount token: groups" 'system:serviceaccounts.*system:serviceaccounts:a.*system:authenticated' with_token "$TOK" auth whoami -o jsonpath='{.status.userInfo.groups}'
+expect_fail "ServiceAccount token without a Role: list Services is 403" \
+	'services is forbidden: User "system:serviceaccount:a:app" cannot list resource "services" in API group "" in the namespace "a"' \
+	with_token "$TOK" get svc
+kubectl create role svc-lister -n a --verb=list,get,watch --resource=services >/dev/null
+kubectl create rolebinding app-svc -n a --role=svc-lister --serviceaccount=a:app >/dev/null
+sa_lists() { with_token "$TOK" get svc -n a; }
+check "ServiceAccount token with a Role: lists Services" wait_for 10 sa_lists
+expect_fail "ServiceAccount token: only where the Role is" 'cannot list resource "services" in API group "" in the namespace "b"' with_token "$TOK" get svc -n b
+expect_fail "ServiceAccount token: nothing the Role does not say" 'cannot list resource "pods"' with_token "$TOK" get pods
+pod_json p3 n1 | kubectl create -f - >/dev/null
+PTOK=$(kubectl create token app -n a --bound-object-kind Pod --bound-object-name p3 --audience https://kubernetes.default.svc.cluster.local --duration 20m 2>&1)
+check "pod-bound token lists Services" with_token "$PTOK" get svc -n a
+expect_out "pod-bound token: its claims name the pod" '"pod":\{"name":"p3"' sh -c "printf '%s' '$PTOK' | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null"
+kubectl delete pod p3 -n a --grace-period=0 --force >/dev/null 2>&1
+kubectl delete pod p3 -n a --grace-period=0 >/dev/null 2>&1
+pod_gone() { ! kubectl get pod p3 -n a; }
+wait_for 10 pod_gone
+expect_fail "pod-bound token stops working once the pod is deleted (401)" 'Unauthorized|provide credentials' with_token "$PTOK" get svc -n a
+expect_fail "bound to a missing pod: 404" 'pods "nope" not found' kubectl create token app -n a --bound-object-kind Pod --bound-object-name nope
+expect_fail "token shorter than 10 minutes: 422" 'may not specify a duration less than 10 minutes' kubectl create token app -n a --duration 5m
+expect_fail "token for a missing ServiceAccount: 404" 'serviceaccounts "ghost" not found' kubectl create token ghost -n a
+BAD=$(printf '%s' "$TOK" | sed -E 's/.$/A/; s/AA$/BA/')
+[ "$BAD" = "$TOK" ] && BAD=${TOK%?}B
+expect_fail "a tampered token is 401" 'Unauthorized|provide credentials' with_token "$BAD" get svc -n a
+expect_fail "a token for another audience is 401" 'Unauthorized|provide credentials' with_token "$(kubectl create token app -n a --audience vault)" get svc -n a
+kubectl delete serviceaccount app -n a >/dev/null
+expect_fail "the token stops working once the ServiceAccount is deleted" 'Unauthorized|provide credentials' with_token "$TOK" get svc -n a
+
 stop_server
 finish
