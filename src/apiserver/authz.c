@@ -207,18 +207,6 @@ bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const s
 
 /* ---- request attributes ---- */
 
-static int split(char *path, char **seg, int max)
-{
-	int n = 0;
-	char *save = NULL;
-	for (char *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
-		if (n == max)
-			return n;
-		seg[n++] = s;
-	}
-	return n;
-}
-
 static void lower_method(const char *m, char *out, size_t len)
 {
 	size_t i = 0;
@@ -232,7 +220,7 @@ void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *
 	memset(x, 0, sizeof(*x));
 	x->buf = xstrdup(r->path);
 	char *seg[16];
-	int n = split(x->buf, seg, 16), i;
+	int n = apiserver__split(x->buf, seg, 16), i;
 	const char *group = "";
 	x->a.path = r->path;
 	lower_method(r->method, x->verb, sizeof(x->verb));

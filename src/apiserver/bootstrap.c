@@ -26,8 +26,15 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 			      "Namespace", "metadata", "name", name, "uid", uid, "creationTimestamp", now, "labels",
 			      "kubernetes.io/metadata.name", name, "spec", "finalizers", "kubernetes", "status", "phase",
 			      "Active");
-	char *val = json_dumps(o, JSON_COMPACT);
+	int rc = apiserver__create_missing(as, key, o);
 	json_decref(o);
+	free(key);
+	return rc;
+}
+
+int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
+{
+	char *val = json_dumps(o, JSON_COMPACT);
 	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
 	int64_t rev;
 	size_t failed;
@@ -35,7 +42,6 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
 	store_kv_unref(res.kv);
 	free(val);
-	free(key);
 	return rc == -EEXIST ? 0 : rc;
 }
 

@@ -64,6 +64,12 @@ struct rq {
 	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
+/* Splits a path at '/' in place into at most max segments; returns how many, or -1 when
+ * there are more. */
+int apiserver__split(char *path, char **seg, int max);
+/* Stores o (borrowed) at key unless something is there: 0 (also when it was), or a
+ * negative code. For objects made at start-up. */
+int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o);
 /* Sends obj as JSON with status; adds the request's warnings. Steals obj. */
 void apiserver__send_json(struct rq *q, int status, json_t *obj);
 /* Sends a Status failure for code (base/err.h) with message and optional details (stolen). */

@@ -161,16 +161,9 @@ int apiserver__bootstrap_rbac(struct apiserver *as)
 		json_object_set_new(meta, "uid", json_string(uid));
 		json_object_set_new(meta, "creationTimestamp", json_string(api_now(now, sizeof(now))));
 		char *key = xasprintf("/registry/%s/%s/%s", API_RBAC_GROUP, plural, name);
-		char *val = json_dumps(o, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
-		int64_t rev;
-		size_t failed;
-		struct store_result res = {0};
-		int r = store_txn(as->store, &op, 1, &res, &rev, &failed);
-		store_kv_unref(res.kv);
-		free(val);
+		int r = apiserver__create_missing(as, key, o);
 		free(key);
-		if (r < 0 && r != -EEXIST && !rc)
+		if (r < 0 && !rc)
 			rc = r;
 	}
 	json_decref(all);

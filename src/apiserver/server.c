@@ -175,8 +175,7 @@ static int authorize_head(void *ud, const struct http_conn *c, const struct http
 	return public_path(r->path) ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
 }
 
-/* Splits the path into at most max segments; returns how many (or -1 if too many). */
-static int split(char *path, char **seg, int max)
+int apiserver__split(char *path, char **seg, int max)
 {
 	int n = 0;
 	char *save = NULL;
@@ -388,7 +387,7 @@ static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
 {
 	char *path = xstrdup(r->path);
 	char *seg[16];
-	int n = split(path, seg, 16), i = 0;
+	int n = apiserver__split(path, seg, 16), i = 0;
 	const char *group = "", *version = NULL;
 	if (n >= 2 && !strcmp(seg[0], "api")) {
 		version = seg[1];
@@ -438,7 +437,7 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 		return;
 	char *path = xstrdup(r->path);
 	char *seg[16];
-	int n = split(path, seg, 16);
+	int n = apiserver__split(path, seg, 16);
 	if (n == 5 && !strcmp(seg[0], "svcplane") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "nodes") &&
 	    (!strcmp(seg[4], "serving-certificate") || !strcmp(seg[4], "client-certificate")))
 		apiserver__sign_node_cert(as, c, r, seg[3], !strcmp(seg[4], "client-certificate"));

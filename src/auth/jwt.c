@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,13 @@ int auth_jwt_verify(const char *token, EVP_PKEY *key, json_t **claims)
 	if (unb64url(token, (size_t)(d1 - token), &hdr, &hl) < 0 ||
 	    unb64url(d1 + 1, (size_t)(d2 - d1 - 1), &body, &bl) < 0 ||
 	    unb64url(d2 + 1, strlen(d2 + 1), &sigraw, &sl) < 0 || sl != 64)
+		goto done;
+	/* Only the canonical spelling of the signature: the unused low bits of its last
+	 * character must be zero, so no two token strings carry the same signature. */
+	char *canon = b64url(sigraw, sl);
+	bool same = !strcmp(canon, d2 + 1);
+	free(canon);
+	if (!same)
 		goto done;
 	h = json_loadb((const char *)hdr, hl, JSON_REJECT_DUPLICATES, NULL);
 	const char *alg = json_string_value(json_object_get(h, "alg"));

@@ -78,6 +78,13 @@ cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCID
 
 if wait_for 20 ready_nodes 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
 	fail "3 nodes registered, Ready, with pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+# Issue 20: each agent joined with the token and then runs as its node (its own client
+# certificate, 0600), embedded one included; the nodes above registered with it.
+for i in 2 3; do
+	expect_out "agent n$i uses its node credential" 'using the node credential system:node:n'"$i" cat "$T_DIR/agent$i.err" "$T_DIR/agent$i.out"
+	expect_out "agent n$i keeps its node key and certificate 0600" '^600 600 $' sh -c "stat -c '%a' '$T_DIR/agent$i/pki/kubelet-client.key' '$T_DIR/agent$i/pki/kubelet-client.crt' | tr '\\n' ' '"
+done
+expect_out "the embedded agent uses its node credential" 'using the node credential system:node:n1' cat "$T_DIR/server.err" "$T_DIR/server.out"
 expect_out "node info and addresses" 'v1.33.0-svcplane svcplane://0.1.0 198.18.0.12 n2' \
 	kubectl get node n2 -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.addresses[0].address} {.status.addresses[?(@.type=="Hostname")].address}'
 

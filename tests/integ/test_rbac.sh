@@ -194,9 +194,16 @@ expect_fail "pod-bound token stops working once the pod is deleted (401)" 'Unaut
 expect_fail "bound to a missing pod: 404" 'pods "nope" not found' kubectl create token app -n a --bound-object-kind Pod --bound-object-name nope
 expect_fail "token shorter than 10 minutes: 422" 'may not specify a duration less than 10 minutes' kubectl create token app -n a --duration 5m
 expect_fail "token for a missing ServiceAccount: 404" 'serviceaccounts "ghost" not found' kubectl create token ghost -n a
-BAD=$(printf '%s' "$TOK" | sed -E 's/.$/A/; s/AA$/BA/')
-[ "$BAD" = "$TOK" ] && BAD=${TOK%?}B
-expect_fail "a tampered token is 401" 'Unauthorized|provide credentials' with_token "$BAD" get svc -n a
+# A changed character in the middle of the signature, and the same signature spelled with
+# non-zero unused bits in its last character: both refused.
+SIG=${TOK##*.}
+MID=$(( ${#SIG} / 2 ))
+C=${SIG:$MID:1}; [ "$C" = A ] && C=B || C=A
+BAD=${TOK%.*}.${SIG:0:$MID}$C${SIG:$((MID + 1))}
+expect_fail "a token with a changed signature is 401" 'Unauthorized|provide credentials' with_token "$BAD" get svc -n a
+L=${SIG: -1}
+case $L in A) NC=B ;; Q) NC=R ;; g) NC=h ;; w) NC=x ;; *) NC=$L ;; esac
+expect_fail "a token with a non-canonical signature spelling is 401" 'Unauthorized|provide credentials' with_token "${TOK%?}$NC" get svc -n a
 expect_fail "a token for another audience is 401" 'Unauthorized|provide credentials' with_token "$(kubectl create token app -n a --audience vault)" get svc -n a
 kubectl delete serviceaccount app -n a >/dev/null
 expect_fail "the token stops working once the ServiceAccount is deleted" 'Unauthorized|provide credentials' with_token "$TOK" get svc -n a

@@ -35,6 +35,11 @@ TEST(jwt_sign_verify_round_trip)
 	size_t n = strlen(evil);
 	evil[n - 2] = evil[n - 2] == 'A' ? 'B' : 'A';
 	ASSERT(auth_jwt_verify(evil, k, &got) < 0);
+	/* The same signature with non-zero unused bits in its last character. */
+	strcpy(evil, t);
+	char *last = evil + n - 1;
+	*last = *last == 'A' ? 'B' : *last == 'Q' ? 'R' : *last == 'g' ? 'h' : 'x';
+	ASSERT(auth_jwt_verify(evil, k, &got) < 0);
 	free(evil);
 	EVP_PKEY_free(k2);
 	free(t);
