@@ -12,6 +12,7 @@
 #include "api/schema.h"
 #include "api/service.h"
 #include "api/selector.h"
+#include "auth/audit.h"
 #include "auth/node.h"
 #include "auth/rbac.h"
 #include "base/buf.h"
@@ -42,6 +43,7 @@ struct apiserver {
 	pthread_mutex_t rbac_mu;
 	struct apiserver_rbac *rbac;
 	bool rbac_stale;
+	struct apiserver_audit *audit; /* audit.c; NULL without --audit-log-path */
 	/* ServiceAccount token signing (satoken.c). */
 	EVP_PKEY *sa_key;
 	char *sa_kid, *sa_issuer;
@@ -197,6 +199,23 @@ int apiserver__sa_init(struct apiserver *as, char *err, size_t errlen);
 void apiserver__sa_fini(struct apiserver *as);
 int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
 void apiserver__token_request(struct rq *q);
+/* The audit log (audit.c): open/close at start/stop (nothing without an audit log path;
+ * -EINVAL with err for a bad policy); begin picks the level of a request (and starts
+ * copying the answer for RequestResponse), end writes its event. impersonator is the
+ * original requester when u is impersonated, else NULL. Thread-safe. */
+struct apiserver_audit_rec {
+	int level;
+	long long start_us;
+	bool tapped;
+	struct buf response;
+};
+int apiserver__audit_open(struct apiserver *as, char *err, size_t errlen);
+void apiserver__audit_close(struct apiserver *as);
+enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c, const struct auth_user *u,
+					     const struct auth_attrs *a, struct apiserver_audit_rec *rec);
+void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struct http_req *r,
+			  const struct auth_user *u, const struct auth_user *impersonator, const struct auth_attrs *a,
+			  const char *decision, struct apiserver_audit_rec *rec);
 /* Creates the default ClusterRoles and ClusterRoleBindings that are missing (rbacroles.c). */
 int apiserver__bootstrap_rbac(struct apiserver *as);
 /* Rules u holds in namespace ns (SelfSubjectRulesReview), new reference. */

@@ -351,34 +351,41 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
 		return;
 	}
+	/* The audit log names the requester and, apart, whom it impersonates. */
+	struct auth_user requester;
+	bool impersonating = http_req_header(r, "Impersonate-User") != NULL;
+	if (impersonating)
+		auth_user_copy(&requester, &user);
 	if (apiserver__impersonate(as, c, r, &user) < 0) {
+		if (impersonating)
+			auth_user_fini(&requester);
 		auth_user_fini(&user);
 		return;
 	}
 	struct apiserver_attrs at;
 	apiserver__request_attrs(r, &at);
+	struct apiserver_audit_rec rec;
+	apiserver__audit_begin(as, c, &user, &at.a, &rec);
 	char reason[512];
 	enum auth_decision d = apiserver__decide(as, &user, &at.a, reason, sizeof(reason));
-	bool ok = d == AUTH_ALLOW;
-	if (!ok)
+	if (d != AUTH_ALLOW) {
 		apiserver__send_forbidden(c, &user, &at.a, reason, d == AUTH_DENY);
-	apiserver__attrs_fini(&at);
-	if (!ok) {
-		auth_user_fini(&user);
-		return;
-	}
-	if (!strcmp(r->path, "/metrics")) {
-		auth_user_fini(&user);
+	} else if (!strcmp(r->path, "/metrics")) {
 		if (strcmp(r->method, "GET") != 0)
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 		else
 			apiserver__metrics_serve(c);
-		return;
+	} else {
+		struct apiserver_metric met;
+		metric_begin(&met, r);
+		handle_authed(as, c, r, &user);
+		apiserver__metrics_end(&met, http_conn_status(c));
 	}
-	struct apiserver_metric met;
-	metric_begin(&met, r);
-	handle_authed(as, c, r, &user);
-	apiserver__metrics_end(&met, http_conn_status(c));
+	apiserver__audit_end(as, c, r, &user, impersonating ? &requester : NULL, &at.a, d == AUTH_ALLOW ? "allow" : "forbid",
+			     &rec);
+	apiserver__attrs_fini(&at);
+	if (impersonating)
+		auth_user_fini(&requester);
 	auth_user_fini(&user);
 }
 
@@ -606,6 +613,9 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	rc = apiserver__sa_init(as, err, errlen);
 	if (rc < 0)
 		goto fail;
+	rc = apiserver__audit_open(as, err, errlen);
+	if (rc < 0)
+		goto fail;
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
 	char *caf = xasprintf("%s/ca.crt", pkidir);
@@ -663,6 +673,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	return 0;
 fail:
 	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
@@ -695,6 +706,7 @@ void apiserver_stop(struct apiserver *as)
 	pthread_join(as->ns_thread, NULL);
 	apiserver__rbac_fini(as);
 	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);

@@ -49,6 +49,10 @@ static void usage_server(FILE *f)
 		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
 		"  --max-endpoints-per-slice N       (default 100)\n"
+		"  --audit-policy-file PATH          audit.k8s.io/v1 Policy (YAML or JSON)\n"
+		"  --audit-log-path PATH             audit events as JSON lines (\"-\" = stderr)\n"
+		"  --audit-log-maxsize MB            rotate the audit log past this size (0 = never)\n"
+		"  --audit-log-maxbackup N           rotated audit logs kept (0 = all)\n"
 		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
@@ -224,7 +228,7 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL };
+	       O_DNSTTL, O_AUDPOL, O_AUDPATH, O_AUDSIZE, O_AUDBACK };
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -262,6 +266,10 @@ static int cmd_server(int argc, char **argv)
 		{"dns-upstream", required_argument, 0, O_DNSUP},
 		{"disable-dns", no_argument, 0, O_NODNS},
 		{"dns-ttl", required_argument, 0, O_DNSTTL},
+		{"audit-policy-file", required_argument, 0, O_AUDPOL},
+		{"audit-log-path", required_argument, 0, O_AUDPATH},
+		{"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
+		{"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -270,6 +278,19 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
+		if (c == O_AUDSIZE || c == O_AUDBACK) {
+			long v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 0 || v > 100000) {
+				fprintf(stderr, "svcplane server: %s: %s must be a number from 0 to 100000\n", argv[optind - 1], optarg);
+				return 2;
+			}
+			*(c == O_AUDSIZE ? &o.audit_log_maxsize_mb : &o.audit_log_maxbackup) = (int)v;
+			continue;
+		}
+		if (c == O_AUDPOL || c == O_AUDPATH) {
+			*(c == O_AUDPOL ? &o.audit_policy_file : &o.audit_log_path) = optarg;
+			continue;
+		}
 		if (c == O_NPADDR) {
 			if (agent_flag("server", "nodeport-addresses", optarg, &ao) < 0)
 				return 2;

@@ -102,6 +102,10 @@ bool http_conn_closed(struct http_conn *c);
 /* The subject CN and O of the client's certificate when it presented one that the
  * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
 const char *http_conn_client_cn(const struct http_conn *c, const char **o);
+/* From now on, http_send appends (up to max bytes of) the body it sends to b, until
+ * called again with b NULL (the audit log's RequestResponse level). Streams are not
+ * copied. */
+void http_conn_tap(struct http_conn *c, struct buf *b, size_t max);
 /* The i-th O (organization) of that verified certificate (kube-apiserver's groups), or
  * NULL past the last one or when there is none. */
 const char *http_conn_client_org(const struct http_conn *c, size_t i);

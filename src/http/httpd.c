@@ -98,6 +98,8 @@ struct http_conn {
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
 	char **client_orgs;	    /* every O of it, NULL-terminated, or NULL */
+	struct buf *tap;	    /* http_conn_tap: gets a copy of http_send's body */
+	size_t tap_max;
 	size_t raw_off; /* after an upgrade: c->in bytes before it are the request's */
 	int status;	/* of the last response head sent (for metrics) */
 };
@@ -419,6 +421,8 @@ int http_send(struct http_conn *c, int status, const char *content_type, const c
 	if (c->responded)
 		return -EALREADY;
 	c->responded = true;
+	if (c->tap && body)
+		buf_append(c->tap, body, len < c->tap_max ? len : c->tap_max);
 	struct buf b;
 	buf_init(&b);
 	put_head(&b, c, status, content_type, extra_headers, (long long)len);
@@ -587,6 +591,12 @@ const char *http_conn_client_cn(const struct http_conn *c, const char **o)
 	if (o)
 		*o = c->client_o;
 	return c->client_cn;
+}
+
+void http_conn_tap(struct http_conn *c, struct buf *b, size_t max)
+{
+	c->tap = b;
+	c->tap_max = max;
 }
 
 const char *http_conn_client_org(const struct http_conn *c, size_t i)
