@@ -37,6 +37,11 @@ struct apiserver_opts {
 
 struct apiserver;
 
+/* Reads kube's EncryptionConfiguration at path into the store's encryption rules (see
+ * encconfig.c for what is supported). Returns 0, or a negative code with err. Blocks on
+ * the file read. */
+int apiserver_encryption_load(const char *path, struct store_encryption *out, char *err, size_t errlen);
+
 /* Starts serving with the given store (borrowed; must outlive the server). Writes the
  * certificates, token and kubeconfig into the data dir. Returns 0 or a negative code with
  * a reason in err. */
