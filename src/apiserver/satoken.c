@@ -61,18 +61,30 @@ void apiserver__sa_fini(struct apiserver *as)
 	free(as->sa_issuer);
 }
 
+/* The stored object at key, or NULL when it does not exist. */
+static json_t *stored(struct apiserver *as, const char *key)
+{
+	struct store_kv *kv = NULL;
+	json_t *o = NULL;
+	if (store_get(as->store, key, &kv) == 0 && kv)
+		o = json_loadb(kv->value, kv->value_len, 0, NULL);
+	store_kv_unref(kv);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The uid of the stored object at key, heap, or NULL when it does not exist. */
 static char *stored_uid(struct apiserver *as, const char *key)
 {
-	struct store_kv *kv = NULL;
-	char *uid = NULL;
-	if (store_get(as->store, key, &kv) == 0 && kv) {
-		json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-		const char *u = api_str(o, "metadata.uid");
-		uid = xstrdup(u ? u : "");
-		json_decref(o);
-	}
-	store_kv_unref(kv);
+	json_t *o = stored(as, key);
+	if (!o)
+		return NULL;
+	const char *u = api_str(o, "metadata.uid");
+	char *uid = xstrdup(u ? u : "");
+	json_decref(o);
 	return uid;
 }
 
@@ -196,10 +208,34 @@ void apiserver__token_request(struct rq *q)
 		invalid(q, "spec.boundObjectRef.kind", json_object_get(ref, "kind"), "supported kinds: Pod");
 		goto out;
 	}
+	const char *node = q->user ? auth_node_name(q->user) : NULL;
+	if (node && !ref) {
+		/* The Node authorizer's graph rule: a node gets tokens only for its pods. */
+		char *m = xasprintf("serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
+				    "pods on it",
+				    q->name, node);
+		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
+		free(m);
+		goto out;
+	}
 	if (ref) {
 		char *pkey = xasprintf("/registry/core/pods/%s/%s", q->ns, rname ? rname : "");
-		pod_uid = rname ? stored_uid(as, pkey) : NULL;
+		json_t *pod = rname ? stored(as, pkey) : NULL;
 		free(pkey);
+		const char *u = api_str(pod, "metadata.uid"), *pn = api_str(pod, "spec.nodeName");
+		const char *psa = api_str(pod, "spec.serviceAccountName");
+		pod_uid = pod ? xstrdup(u ? u : "") : NULL;
+		bool foreign = pod && node && (!pn || strcmp(pn, node) || strcmp(psa ? psa : "default", q->name));
+		json_decref(pod);
+		if (foreign) {
+			char *m = xasprintf("serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
+					    "pods on it that run as this ServiceAccount",
+					    q->name, node);
+			apiserver__send_status(q->c, -EACCES, m,
+					       json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
+			free(m);
+			goto out;
+		}
 		if (!pod_uid || (ruid && *ruid && strcmp(ruid, pod_uid) != 0)) {
 			char *m = xasprintf("pods \"%s\" not found", rname ? rname : "");
 			apiserver__send_status(q->c, -ENOENT, m, json_pack("{s:s, s:s}", "name", rname ? rname : "", "kind", "pods"));

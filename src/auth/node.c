@@ -84,6 +84,8 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		}
 		return AUTH_NO_OPINION;
 	}
+	if (!*g && is(r, "serviceaccounts") && is(a->sub, "token") && is(a->verb, "create"))
+		return AUTH_ALLOW; /* only for its own pods: the TokenRequest handler checks the bound pod */
 	if (!*g && is(r, "events"))
 		return is(a->verb, "create") || is(a->verb, "patch") || is(a->verb, "update") ? AUTH_ALLOW
 											     : AUTH_NO_OPINION;

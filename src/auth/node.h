@@ -6,7 +6,9 @@
  *     endpoints, endpointslices, namespaces, configmaps and secrets;
  *   - write only its own Node (create, update, patch, delete, status), the status of and
  *     deletion of pods bound to it (spec.nodeName), events, and its own Lease in
- *     kube-node-lease; ask for its own serving and client certificates;
+ *     kube-node-lease; ask for its own serving and client certificates; request
+ *     ServiceAccount tokens (the TokenRequest handler then requires a token bound to a
+ *     pod on this node that runs as that ServiceAccount);
  *   - never another node's objects: those writes are refused outright (NodeRestriction),
  *     whatever RBAC says; anything else (any Service write, ...) gets no opinion here, so
  *     RBAC decides (and the system:node role is not bound, as in Kubernetes).

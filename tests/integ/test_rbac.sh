@@ -205,6 +205,15 @@ L=${SIG: -1}
 case $L in A) NC=B ;; Q) NC=R ;; g) NC=h ;; w) NC=x ;; *) NC=$L ;; esac
 expect_fail "a token with a non-canonical signature spelling is 401" 'Unauthorized|provide credentials' with_token "${TOK%?}$NC" get svc -n a
 expect_fail "a token for another audience is 401" 'Unauthorized|provide credentials' with_token "$(kubectl create token app -n a --audience vault)" get svc -n a
+# A node gets tokens only for the ServiceAccounts of pods bound to it.
+sa_pod() { printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"a"},"spec":{"nodeName":"%s","serviceAccountName":"app","containers":[{"name":"c","image":"x","command":["sleep","1"]}]}}' "$1" "$2"; }
+sa_pod p4 n1 | kubectl create -f - >/dev/null
+sa_pod p5 n2 | kubectl create -f - >/dev/null
+NTOK=$(as n1 create token app -n a --bound-object-kind Pod --bound-object-name p4 2>&1)
+check "node: a token for its own pod's ServiceAccount" with_token "$NTOK" get svc -n a
+expect_fail "node: no token bound to another node's pod" 'node "n1" may only request tokens bound to pods on it that run as this ServiceAccount' \
+	as n1 create token app -n a --bound-object-kind Pod --bound-object-name p5
+expect_fail "node: no unbound token" 'node "n1" may only request tokens bound to pods on it' as n1 create token app -n a
 kubectl delete serviceaccount app -n a >/dev/null
 expect_fail "the token stops working once the ServiceAccount is deleted" 'Unauthorized|provide credentials' with_token "$TOK" get svc -n a
 
