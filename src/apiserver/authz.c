@@ -30,6 +30,7 @@
 #include "api/object.h"
 #include "api/rbac.h"
 #include "apiserver/internal.h"
+#include "auth/jwt.h"
 #include "auth/node.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -75,7 +76,9 @@ int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, con
 		auth_user_add_group(u, "system:authenticated");
 		return 0;
 	}
-	return t ? apiserver__sa_authenticate(as, t, u) : ERR_UNAUTHORIZED;
+	if (!t)
+		return ERR_UNAUTHORIZED;
+	return auth_jwt_shaped(t) ? apiserver__sa_authenticate(as, t, u) : apiserver__bootstrap_authenticate(as, t, u);
 }
 
 /* ---- the compiled RBAC set ---- */
@@ -184,6 +187,8 @@ enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_use
 	if (reasonlen)
 		reason[0] = 0;
 	if (auth_user_in_group(u, "system:masters"))
+		return AUTH_ALLOW;
+	if (auth_user_in_group(u, "system:bootstrappers") && auth_bootstrap_allows(a))
 		return AUTH_ALLOW;
 	const char *node = auth_node_name(u);
 	if (node) {

@@ -198,6 +198,8 @@ bool apiserver__admit(struct rq *q, const char *name, const json_t *obj);
 int apiserver__sa_init(struct apiserver *as, char *err, size_t errlen);
 void apiserver__sa_fini(struct apiserver *as);
 int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
+/* A bootstrap token (see satoken.c): 0 with u filled, or ERR_UNAUTHORIZED. */
+int apiserver__bootstrap_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
 void apiserver__token_request(struct rq *q);
 /* The audit log (audit.c): open/close at start/stop (nothing without an audit log path;
  * -EINVAL with err for a bad policy); begin picks the level of a request (and starts

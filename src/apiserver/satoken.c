@@ -12,6 +12,14 @@
  * pod or the ServiceAccount ends it at once, as kube-apiserver's token authenticator
  * does. Its user is system:serviceaccount:<ns>:<name> in groups system:serviceaccounts,
  * system:serviceaccounts:<ns> and system:authenticated.
+ *
+ * Bootstrap tokens (kube's, as `kubeadm token create` makes them): a bearer
+ * <id>.<secret> matching the Secret kube-system/bootstrap-token-<id> of type
+ * bootstrap.kubernetes.io/token (token-id, token-secret, usage-bootstrap-authentication
+ * "true", optional expiration in RFC 3339, optional auth-extra-groups) is user
+ * system:bootstrap:<id> in system:bootstrappers until it expires. A bootstrapper may only
+ * have a node client certificate signed (auth/node.c), so an agent joins with it and
+ * works with its own credential from then on.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +28,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "api/base64.h"
 #include "api/codec.h"
 #include "api/object.h"
 #include "apiserver/internal.h"
@@ -276,4 +286,61 @@ out:
 	free(pod_uid);
 	free(sa_uid);
 	json_decref(body);
+}
+
+/* A Secret data value (base64 in the store) decoded, heap, or NULL. */
+static char *secret_value(const json_t *secret, const char *k)
+{
+	const char *b = api_str(json_object_get(secret, "data"), k);
+	unsigned char *out = NULL;
+	size_t n = 0;
+	if (!b || api_base64_decode(b, &out, &n) < 0)
+		return NULL;
+	return (char *)out;
+}
+
+int apiserver__bootstrap_authenticate(struct apiserver *as, const char *token, struct auth_user *u)
+{
+	/* kube's bootstrap token: [a-z0-9]{6}.[a-z0-9]{16}. */
+	if (strlen(token) != 23 || token[6] != '.')
+		return ERR_UNAUTHORIZED;
+	for (int i = 0; i < 23; i++)
+		if (i != 6 && !((token[i] >= 'a' && token[i] <= 'z') || (token[i] >= '0' && token[i] <= '9')))
+			return ERR_UNAUTHORIZED;
+	char id[7];
+	memcpy(id, token, 6);
+	id[6] = 0;
+	char *key = xasprintf("/registry/core/secrets/kube-system/bootstrap-token-%s", id);
+	json_t *s = stored(as, key);
+	free(key);
+	int rc = ERR_UNAUTHORIZED;
+	char *tid = secret_value(s, "token-id"), *tsec = secret_value(s, "token-secret");
+	char *exp = secret_value(s, "expiration"), *usage = secret_value(s, "usage-bootstrap-authentication");
+	char *extra = secret_value(s, "auth-extra-groups");
+	const char *type = api_str(s, "type");
+	if (!s || !type || strcmp(type, "bootstrap.kubernetes.io/token") || !tid || strcmp(tid, id) || !tsec ||
+	    strlen(tsec) != 16 || CRYPTO_memcmp(tsec, token + 7, 16) != 0 || !usage || strcmp(usage, "true"))
+		goto out;
+	if (exp) {
+		int64_t t = api_time_parse(exp);
+		if (t <= 0 || t <= (int64_t)time(NULL))
+			goto out; /* kube: an expired token authenticates no one */
+	}
+	char *name = xasprintf("system:bootstrap:%s", id);
+	auth_user_init(u, name);
+	free(name);
+	auth_user_add_group(u, "system:bootstrappers");
+	for (char *save = NULL, *g = extra ? strtok_r(extra, ",", &save) : NULL; g; g = strtok_r(NULL, ",", &save))
+		if (!strncmp(g, "system:bootstrappers:", 21))
+			auth_user_add_group(u, g);
+	auth_user_add_group(u, "system:authenticated");
+	rc = 0;
+out:
+	free(tid);
+	free(tsec);
+	free(exp);
+	free(usage);
+	free(extra);
+	json_decref(s);
+	return rc;
 }

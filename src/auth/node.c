@@ -104,3 +104,15 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 	}
 	return AUTH_NO_OPINION;
 }
+
+bool auth_bootstrap_allows(const struct auth_attrs *a)
+{
+	static const char pre[] = "/svcplane/v1/nodes/", suf[] = "/client-certificate";
+	const char *p = a->path ? a->path : "";
+	size_t n = strlen(p);
+	if (a->resource_request || !is(a->verb, "post") || strncmp(p, pre, sizeof(pre) - 1) != 0 ||
+	    n <= sizeof(pre) - 1 + sizeof(suf) - 1 || strcmp(p + n - (sizeof(suf) - 1), suf) != 0)
+		return false;
+	const char *name = p + sizeof(pre) - 1;
+	return !memchr(name, '/', (size_t)(p + n - (sizeof(suf) - 1) - name));
+}

@@ -37,4 +37,10 @@ bool auth_node_needs_pod(const struct auth_attrs *a);
 enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs *a, const char *pod_node, char *reason,
 				       size_t reasonlen);
 
+/* A bootstrapper (a user in group system:bootstrappers, authenticated by a short-lived
+ * bootstrap token) may have a node client certificate signed, for any node name, as
+ * kube's bootstrappers may create node CSRs: true for POST
+ * /svcplane/v1/nodes/<name>/client-certificate, false for anything else (RBAC then). */
+bool auth_bootstrap_allows(const struct auth_attrs *a);
+
 #endif

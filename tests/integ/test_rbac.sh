@@ -128,6 +128,28 @@ expect_out "join: the admin token gets a node client certificate (201)" '^201$' 
 expect_out "node certificate: CN system:node:n1, O system:nodes, clientAuth only" 'CN *= *system:node:n1.*O *= *system:nodes|O *= *system:nodes.*CN *= *system:node:n1' \
 	openssl x509 -in "$T_DIR/n1.crt" -noout -subject
 expect_out "node certificate: TLS Web Client Authentication" 'TLS Web Client Authentication' openssl x509 -in "$T_DIR/n1.crt" -noout -ext extendedKeyUsage
+# Bootstrap tokens (kube's format, a Secret in kube-system): a short-lived join credential
+# that can do nothing but have a node client certificate signed.
+boot_secret() { # boot_secret ID SECRET EXPIRATION
+	kubectl create secret generic "bootstrap-token-$1" -n kube-system --type bootstrap.kubernetes.io/token \
+		--from-literal=token-id="$1" --from-literal=token-secret="$2" --from-literal=expiration="$3" \
+		--from-literal=usage-bootstrap-authentication=true >/dev/null
+}
+boot_secret abcdef 0123456789abcdef "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+boot_secret expird 0123456789abcdef "$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ)"
+boot_sign() { # boot_sign TOKEN NODE: the HTTP code of a client-certificate request
+	curl -sS --cacert "$CA" -H "Authorization: Bearer $1" -o "$T_DIR/boot.crt" -w '%{http_code}' \
+		-X POST --data-binary @"$T_DIR/n1.req" "$URL/svcplane/v1/nodes/$2/client-certificate"
+}
+expect_out "bootstrap token: a node client certificate is signed (201)" '^201$' boot_sign abcdef.0123456789abcdef n7
+expect_out "bootstrap token: the certificate is the node's" 'system:node:n7' openssl x509 -in "$T_DIR/boot.crt" -noout -subject
+expect_out "bootstrap token: nothing else (403 as system:bootstrap:abcdef)" 'cannot list resource \\"pods\\".*|User \\"system:bootstrap:abcdef\\"' \
+	curl -sS --cacert "$CA" -H "Authorization: Bearer abcdef.0123456789abcdef" "$URL/api/v1/pods"
+expect_out "bootstrap token: no serving certificate" '^403$' sh -c "curl -sS --cacert '$CA' -H 'Authorization: Bearer abcdef.0123456789abcdef' -o /dev/null -w '%{http_code}' -X POST --data-binary @'$T_DIR/n1.req' '$URL/svcplane/v1/nodes/n7/serving-certificate'"
+expect_out "bootstrap token: a wrong secret is 401" '^401$' boot_sign abcdef.0123456789abcdee n7
+expect_out "bootstrap token: an expired one is 401" '^401$' boot_sign expird.0123456789abcdef n7
+kubectl delete secret bootstrap-token-abcdef -n kube-system >/dev/null
+expect_out "bootstrap token: deleted, it is 401" '^401$' boot_sign abcdef.0123456789abcdef n7
 expect_out "no credential: the signer is 401" '^401$' curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -X POST -d '{}' "$URL/svcplane/v1/nodes/n1/client-certificate"
 expect_out "node identity: whoami" 'system:node:n1' as n1 auth whoami
 expect_fail "node cannot sign a certificate for another node" 'cannot post path "/svcplane/v1/nodes/n2/client-certificate"' \

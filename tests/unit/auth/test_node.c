@@ -87,3 +87,21 @@ TEST(node_certificate_paths)
 	a.path = "/metrics";
 	ASSERT_INT_EQ(auth_node_authorize("n1", &a, NULL, r, sizeof(r)), AUTH_NO_OPINION);
 }
+
+TEST(node_bootstrapper_may_only_ask_for_a_client_certificate)
+{
+	struct auth_attrs a = {.verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
+	ASSERT(auth_bootstrap_allows(&a));
+	static const char *const no[] = {"/svcplane/v1/nodes/n7/serving-certificate", "/svcplane/v1/nodes//client-certificate",
+					 "/svcplane/v1/nodes/a/b/client-certificate", "/svcplane/v1/nodes/client-certificate",
+					 "/api/v1/pods", "/svcplane/v1/nodes/n7/client-certificatex"};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		a.path = no[i];
+		ASSERT(!auth_bootstrap_allows(&a));
+	}
+	a.path = "/svcplane/v1/nodes/n7/client-certificate";
+	a.verb = "get";
+	ASSERT(!auth_bootstrap_allows(&a));
+	struct auth_attrs r = {.resource_request = true, .verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
+	ASSERT(!auth_bootstrap_allows(&r));
+}
