@@ -46,22 +46,6 @@ struct apiserver_audit {
 	int max_backups;
 };
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0 && b.len < (1 << 20))
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return buf_take(&b);
-}
-
 static int open_log(struct apiserver_audit *au)
 {
 	if (!strcmp(au->path, "-")) {
@@ -85,14 +69,13 @@ int apiserver__audit_open(struct apiserver *as, char *err, size_t errlen)
 		snprintf(err, errlen, "--audit-log-path needs --audit-policy-file");
 		return -EINVAL;
 	}
-	size_t len = 0;
-	char *text = read_all(o->audit_policy_file, &len), perr[256] = "";
+	char *text = apiserver__read_file(o->audit_policy_file), perr[256] = "";
 	if (!text) {
 		snprintf(err, errlen, "--audit-policy-file %s: %s", o->audit_policy_file, strerror(errno));
 		return -EINVAL;
 	}
 	json_t *docs = NULL, *p = NULL;
-	int rc = api_yaml_decode(text, len, &docs, perr, sizeof(perr));
+	int rc = api_yaml_decode(text, strlen(text), &docs, perr, sizeof(perr));
 	free(text);
 	if (rc == 0) {
 		/* One document (JSON is YAML too). */

@@ -14,7 +14,7 @@
 #include "api/codec.h"
 #include "api/object.h"
 #include "api/schema.h"
-#include "apiserver/apiserver.h"
+#include "apiserver/internal.h"
 #include "base/mem.h"
 
 static int prefix_of(const char *res, char *out, size_t len)
@@ -75,15 +75,12 @@ static int add_keys(struct store_enc_rule *r, enum store_enc_kind kind, const js
 int apiserver_encryption_load(const char *path, struct store_encryption *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	char *text = apiserver__read_file(path);
+	if (!text) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		return -EINVAL;
 	}
-	char *text = xmalloc(1 << 20);
-	size_t len = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	text[len] = 0;
+	size_t len = strlen(text);
 	json_t *docs = NULL;
 	char perr[256] = "";
 	int rc = api_yaml_decode(text, len, &docs, perr, sizeof(perr));

@@ -66,6 +66,8 @@ struct rq {
 	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
+/* The whole file at path as a heap string (NUL-terminated), or NULL with errno set. */
+char *apiserver__read_file(const char *path);
 /* Splits a path at '/' in place into at most max segments; returns how many, or -1 when
  * there are more. */
 int apiserver__split(char *path, char **seg, int max);

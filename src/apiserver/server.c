@@ -482,7 +482,7 @@ static int write_file(const char *path, const char *data, mode_t mode)
 	return rc;
 }
 
-static char *read_file(const char *path)
+char *apiserver__read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -500,7 +500,7 @@ static char *read_file(const char *path)
 static int load_token(struct apiserver *as, char *err, size_t errlen)
 {
 	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
-	char *t = read_file(path);
+	char *t = apiserver__read_file(path);
 	if (t) {
 		t[strcspn(t, "\r\n")] = 0;
 		if (strlen(t) < 16 || strlen(t) >= sizeof(as->token)) {
@@ -550,7 +550,7 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 	buf_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
 	if (!as->o.insecure_http) {
 		char *capath = xasprintf("%s/pki/ca.crt", as->data_dir);
-		char *ca = read_file(capath);
+		char *ca = apiserver__read_file(capath);
 		free(capath);
 		if (!ca) {
 			snprintf(err, errlen, "reading the CA certificate failed");
