@@ -94,8 +94,13 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		return AUTH_ALLOW;
 	if (is(g, "discovery.k8s.io") && is(r, "endpointslices") && reading(a))
 		return AUTH_ALLOW;
+	/* The node's data plane serves Ingresses (svcplane's node-local proxy), so it reads
+	 * them and their classes; kube's nodes do not, its ingress controllers do. */
+	if (is(g, "networking.k8s.io") && (is(r, "ingresses") || is(r, "ingressclasses")) && empty(a->sub) && reading(a))
+		return AUTH_ALLOW;
 	if (is(g, "coordination.k8s.io") && is(r, "leases") && is(a->ns, "kube-node-lease")) {
-		if (is(a->verb, "create") || (!empty(a->name) && is(a->name, node) && (writing(a) || is(a->verb, "get"))))
+		if (is(a->verb, "create") || (!empty(a->name) && is(a->name, node) && (writing(a) || reading(a))) ||
+		    (empty(a->name) && (is(a->verb, "list") || is(a->verb, "watch"))))
 			return AUTH_ALLOW;
 		if (!empty(a->name) && writing(a)) {
 			snprintf(reason, reasonlen, "node \"%s\" is not allowed to modify lease \"%s\"", node, a->name);
