@@ -420,11 +420,22 @@ bool apiserver__admit(struct rq *q, const char *name, const json_t *obj)
 		struct auth_attrs a = {.resource_request = true, .verb = "escalate", .group = API_RBAC_GROUP,
 				       .resource = q->k->plural, .ns = ns, .name = name};
 		ok = rbac_authorize(sn->set, q->user, &a, NULL, 0);
-		if (!ok) {
-			json_t *rules = json_object_get(obj, "rules");
-			/* An aggregated ClusterRole's rules are written by the aggregation. */
-			ok = rbac_rules_covered(sn->set, q->user, ns, rules, &missing);
+		if (!ok && json_object_get(obj, "aggregationRule")) {
+			/* kube: an aggregationRule pulls in rules by label, whatever their author
+			 * holds, so it needs cluster-admin (or the escalate verb). */
+			rbac_put(q->as, sn);
+			char *m = xasprintf("%s.%s \"%s\" is forbidden: must have cluster-admin privileges to use the "
+					    "aggregationRule",
+					    q->k->plural, API_RBAC_GROUP, name);
+			apiserver__send_status(q->c, -EACCES, m,
+					       json_pack("{s:s, s:s, s:s}", "name", name, "group", API_RBAC_GROUP, "kind",
+							 q->k->plural));
+			free(m);
+			buf_fini(&missing);
+			return false;
 		}
+		if (!ok)
+			ok = rbac_rules_covered(sn->set, q->user, ns, json_object_get(obj, "rules"), &missing);
 	} else {
 		const char *rk = api_str(obj, "roleRef.kind"), *rn = api_str(obj, "roleRef.name");
 		/* The bind verb on the referenced role lets its holder bind it. */

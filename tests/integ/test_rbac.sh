@@ -85,6 +85,15 @@ expect_fail "escalation: binding cluster-admin is refused" \
 check "escalation: binding a role he holds (view) is allowed" as bob create rolebinding carol-view -n a --clusterrole=view --user=carol
 expect_fail "admin in a: nothing in b" 'cannot create resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "b"' \
 	as bob create role r -n b --verb=get --resource=pods
+# An aggregationRule pulls rules in by label: only for cluster-admins (kube's rule).
+kubectl create clusterrole role-writer --verb=create,get,list --resource=clusterroles.rbac.authorization.k8s.io >/dev/null
+kubectl create clusterrolebinding bob-role-writer --clusterrole=role-writer --user=bob >/dev/null
+agg_json='{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"sneaky"},"aggregationRule":{"clusterRoleSelectors":[{"matchLabels":{"rbac.authorization.k8s.io/aggregate-to-admin":"true"}}]}}'
+bob_writes_roles() { as bob get clusterroles >/dev/null; }
+wait_for 10 bob_writes_roles
+expect_fail "escalation: an aggregationRule needs cluster-admin" \
+	'clusterroles.rbac.authorization.k8s.io "sneaky" is forbidden: must have cluster-admin privileges to use the aggregationRule' \
+	sh -c "printf '%s' '$agg_json' | KUBECONFIG=$T_DIR/bob.kubeconfig kubectl create -f -"
 kubectl create clusterrole escalator --verb=escalate,create --resource=roles.rbac.authorization.k8s.io >/dev/null
 kubectl create rolebinding bob-escalate -n a --clusterrole=escalator --user=bob >/dev/null
 esc() { as bob create role noder2 -n a --verb=get --resource=nodes; }
