@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/rbac.h"
 #include "api/workloads.h"
 #include "base/cidr.h"
 #include "base/mem.h"
@@ -144,7 +145,9 @@ static void default_slice(json_t *obj)
 
 void api_default(const struct api_kind *k, json_t *obj)
 {
-	if (is(k, "", "Pod"))
+	if (api_kind_is_rbac(k))
+		api_rbac_default(k, obj);
+	else if (is(k, "", "Pod"))
 		default_pod(obj);
 	else if (is(k, "", "Endpoints"))
 		default_endpoints(obj);
@@ -197,6 +200,8 @@ static void validate_meta(const struct api_kind *k, const json_t *obj, const jso
 		const char *m;
 		if (is(k, "", "Namespace"))
 			m = api_check_dns1123_label(name);
+		else if (api_kind_is_rbac(k))
+			m = api_check_path_segment_name(name);
 		else
 			m = api_check_dns1123_subdomain(name);
 		if (m)
@@ -379,4 +384,6 @@ void api_validate(const struct api_kind *k, const json_t *obj, const json_t *old
 		api_workload_validate(k, obj, old, e);
 	else if (is(k, "networking.k8s.io", "Ingress"))
 		api_ingress_validate(obj, old, e);
+	else if (api_kind_is_rbac(k))
+		api_rbac_validate(k, obj, old, e);
 }

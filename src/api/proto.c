@@ -23,6 +23,7 @@
 #include "api/codec.h"
 
 #include "api/schema.h"
+#include "api/schema_defs.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -505,7 +506,8 @@ int api_proto_decode(const unsigned char *buf, size_t len, json_t **out, char *e
 		return ERR_UNSUPPORTED_MEDIA;
 	}
 	const struct api_kind *ak = api_kind_by_gvk(api_version, kind);
-	if (!ak || !ak->schema) {
+	const struct api_schema *schema = ak ? ak->schema : api__review_schema(api_version, kind);
+	if (!schema) {
 		/* kube-apiserver's scheme error, with the name quoted safely. */
 		json_t *a = json_stringn(api_version, avn), *kk = json_stringn(kind, kn);
 		snprintf(err, errlen, "no kind %s is registered for version %s in protobuf bodies",
@@ -521,7 +523,7 @@ int api_proto_decode(const unsigned char *buf, size_t len, json_t **out, char *e
 		json_decref(obj);
 		return fail(&d, "apiVersion or kind is not valid UTF-8", 0);
 	}
-	int rc = decode_message(&d, ak->schema, raw, obj, 0);
+	int rc = decode_message(&d, schema, raw, obj, 0);
 	if (rc) {
 		json_decref(obj);
 		return rc;

@@ -22,6 +22,8 @@ const struct api__gv api__gvs[] = {
     {"networking.k8s.io", "v1beta1", "networking.k8s.io/v1beta1", "apis/networking.k8s.io/v1beta1",
      "io.k8s.api.networking.v1beta1"},
     {"extensions", "v1beta1", "extensions/v1beta1", "apis/extensions/v1beta1", "io.k8s.api.extensions.v1beta1"},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
+     "io.k8s.api.rbac.v1"},
 };
 const size_t api__ngvs = API__N(api__gvs);
 
@@ -77,6 +79,13 @@ const struct api_kind api_kinds[] = {
      false,
      &api__schema_ingress_class},
     {"coordination.k8s.io", "v1", "Lease", "leases", "lease", {NULL}, {NULL}, true, false, &api__schema_lease},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", {NULL},
+     {NULL}, false, false, &api__schema_cluster_role_binding},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", {NULL}, {NULL}, false, false,
+     &api__schema_cluster_role},
+    {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", {NULL}, {NULL}, true, false,
+     &api__schema_role_binding},
+    {"rbac.authorization.k8s.io", "v1", "Role", "roles", "role", {NULL}, {NULL}, true, false, &api__schema_role},
     /* Deprecated versions, views of the v1 Ingress (api_kind_storage), last so that a
      * lookup by plural finds v1 first; no short names, so "ing" means only v1 (kubectl
      * warns when a short name matches two resources). Warnings as kube-apiserver's. */

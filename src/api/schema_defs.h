@@ -79,6 +79,15 @@ extern const size_t api__ndocs;
  * NULL when Kubernetes has none (api/openapi.c then uses the table's). */
 const char *api__doc_find(const char *schema, const char *field);
 
+/* rbac.authorization.k8s.io/v1 (schema_rbac.c). */
+extern const struct api_schema api__schema_role;
+extern const struct api_schema api__schema_cluster_role;
+extern const struct api_schema api__schema_role_binding;
+extern const struct api_schema api__schema_cluster_role_binding;
+/* Bodies that are decoded but never stored (authorization.k8s.io/v1 self reviews), for the
+ * protobuf decoder: the schema of that kind, or NULL. */
+const struct api_schema *api__review_schema(const char *api_version, const char *kind);
+
 /* Table-writing macros. Arguments: JSON name, [sub-schema, [merge key,]] protobuf number,
  * flags, description. */
 #define API__N(a) (sizeof(a) / sizeof((a)[0]))

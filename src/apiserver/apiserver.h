@@ -3,7 +3,8 @@
  * Serves the REST paths of the kinds in api/schema.h over the HTTP layer (http.h), keeps
  * objects in the store (store.h) as JSON without metadata.resourceVersion (filled from the
  * store's mod_rev on the way out), and answers errors as metav1 Status objects. Every
- * request is authenticated with the bearer token except the health and version paths.
+ * request but the health and version paths is authenticated (client certificate, admin
+ * token, ServiceAccount token), authorized (Node authorizer, RBAC) and audited.
  */
 #ifndef APISERVER_APISERVER_H
 #define APISERVER_APISERVER_H
@@ -28,9 +29,18 @@ struct apiserver_opts {
 	bool allow_external_ips;       /* accept spec.externalIPs (off: CVE-2020-8554) */
 	size_t max_body;	       /* 0 = 3 MiB */
 	int max_conns;		       /* 0 = 1024 */
+	const char *audit_policy_file; /* audit.k8s.io/v1 Policy (YAML or JSON) */
+	const char *audit_log_path;    /* NULL = no audit log; "-" = stderr */
+	int audit_log_maxsize_mb;      /* rotate past this many MB; 0 = never */
+	int audit_log_maxbackup;       /* rotated files kept; 0 = all */
 };
 
 struct apiserver;
+
+/* Reads kube's EncryptionConfiguration at path into the store's encryption rules (see
+ * encconfig.c for what is supported). Returns 0, or a negative code with err. Blocks on
+ * the file read. */
+int apiserver_encryption_load(const char *path, struct store_encryption *out, char *err, size_t errlen);
 
 /* Starts serving with the given store (borrowed; must outlive the server). Writes the
  * certificates, token and kubeconfig into the data dir. Returns 0 or a negative code with

@@ -17,21 +17,6 @@
 #include "base/log.h"
 #include "base/mem.h"
 
-/* Stores o (stolen) at key unless something is there already. */
-static int put_if_absent(struct apiserver *as, const char *key, json_t *o)
-{
-	char *val = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
-	int64_t rev;
-	size_t failed;
-	struct store_result res = {0};
-	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
-	store_kv_unref(res.kv);
-	free(val);
-	return rc == -EEXIST ? 0 : rc;
-}
-
 static int ensure_namespace(struct apiserver *as, const char *name)
 {
 	char *key = xasprintf("/registry/core/namespaces/%s", name);
@@ -42,9 +27,23 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 			      "Namespace", "metadata", "name", name, "uid", uid, "creationTimestamp", now, "labels",
 			      "kubernetes.io/metadata.name", name, "spec", "finalizers", "kubernetes", "status", "phase",
 			      "Active");
-	int rc = put_if_absent(as, key, o);
+	int rc = apiserver__create_missing(as, key, o);
+	json_decref(o);
 	free(key);
 	return rc;
+}
+
+int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
+{
+	char *val = json_dumps(o, JSON_COMPACT);
+	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+	int64_t rev;
+	size_t failed;
+	struct store_result res = {0};
+	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
+	store_kv_unref(res.kv);
+	free(val);
+	return rc == -EEXIST ? 0 : rc;
 }
 
 /* The IngressClass of the agents' Ingress controller (ingress/proxy.h), marked as the
@@ -59,7 +58,9 @@ static int ensure_ingress_class(struct apiserver *as)
 			      "kind", "IngressClass", "metadata", "name", "svcplane", "uid", uid, "creationTimestamp", now,
 			      "generation", 1, "annotations", "ingressclass.kubernetes.io/is-default-class", "true", "spec",
 			      "controller", "svcplane.io/ingress");
-	return put_if_absent(as, "/registry/networking.k8s.io/ingressclasses/svcplane", o);
+	int rc = apiserver__create_missing(as, "/registry/networking.k8s.io/ingressclasses/svcplane", o);
+	json_decref(o);
+	return rc;
 }
 
 int apiserver__bootstrap(struct apiserver *as)
@@ -70,7 +71,10 @@ int apiserver__bootstrap(struct apiserver *as)
 		if (rc < 0)
 			return rc;
 	}
-	return ensure_ingress_class(as);
+	int rc = ensure_ingress_class(as);
+	if (rc < 0)
+		return rc;
+	return apiserver__bootstrap_rbac(as);
 }
 
 void *apiserver__startup_check(void *arg)

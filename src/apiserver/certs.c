@@ -155,15 +155,19 @@ void *apiserver__certs_watch(void *arg)
 	return NULL;
 }
 
-/* POST /svcplane/v1/nodes/{name}/serving-certificate with {"csr":"<PEM>","addresses":[...]}
- * (admin token required, checked by the caller). kube's way is a certificates.k8s.io/v1
- * CertificateSigningRequest with signerName kubernetes.io/kubelet-serving, approved by a
+/* POST /svcplane/v1/nodes/{name}/serving-certificate with {"csr":"<PEM>","addresses":[...]},
+ * and POST /svcplane/v1/nodes/{name}/client-certificate with {"csr":"<PEM>"}. Who may ask
+ * is decided before (authz.c): the join credential (the admin token), or the node itself
+ * (renewal). kube's way is a certificates.k8s.io/v1 CertificateSigningRequest (signers
+ * kubernetes.io/kubelet-serving and kube-apiserver-client-kubelet) approved by a
  * controller and signed by kube-controller-manager: three moving parts for what one call
- * does here. The agent already holds the admin token, so this endpoint grants nothing it
- * could not do otherwise; what it buys is that the API server can verify a node's log
- * endpoint (VERIFYHOST on the address the Node names) and never sends a credential that
- * an impostor could replay. The CN is system:node:<name>, O system:nodes, as kubelet's. */
-void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node)
+ * does here. The serving certificate lets the API server verify a node's log endpoint
+ * (VERIFYHOST on the address the Node names), so it never sends a credential an impostor
+ * could replay; the client certificate is the node's own identity towards the API
+ * (clientAuth only, so a serving certificate is never accepted as a client one). Both are
+ * CN system:node:<name>, O system:nodes, as kubelet's. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node,
+				bool client)
 {
 	if (strcmp(r->method, "POST") != 0) {
 		apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
@@ -177,7 +181,7 @@ void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct
 	json_t *req = json_loadb(r->body, r->body_len, 0, NULL);
 	const char *csr = json_string_value(json_object_get(req, "csr"));
 	json_t *addrs = json_object_get(req, "addresses");
-	if (!csr || !json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16 ||
+	if (!csr || (!client && (!json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16)) ||
 	    api_check_dns1123_subdomain(node)) {
 		json_decref(req);
 		apiserver__send_status(c, -EBADMSG, "want {\"csr\": PEM, \"addresses\": [1 to 16 IPs or names]} and a node name", NULL);
@@ -199,11 +203,11 @@ void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct
 	}
 	sans[n] = NULL;
 	char *pkidir = xasprintf("%s/pki", as->data_dir), *cn = xasprintf("system:node:%s", node), *pem = NULL, err[256] = "";
-	int rc = pki_sign_csr(pkidir, csr, strlen(csr), cn, "system:nodes", sans, &pem, err, sizeof(err));
+	int rc = pki_sign_csr(pkidir, csr, strlen(csr), cn, "system:nodes", client ? NULL : sans, &pem, err, sizeof(err));
 	if (rc < 0) {
 		apiserver__send_status(c, rc == -EIO ? -EIO : -EBADMSG, err, NULL);
 	} else {
-		log_info("signed the serving certificate of node %s", node);
+		log_info("signed the %s certificate of node %s", client ? "client" : "serving", node);
 		http_send(c, 201, "application/x-pem-file", "", pem, strlen(pem));
 	}
 	free(pem);

@@ -4,6 +4,7 @@
 #define APISERVER_INTERNAL_H
 
 #include <jansson.h>
+#include <openssl/types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -11,6 +12,9 @@
 #include "api/schema.h"
 #include "api/service.h"
 #include "api/selector.h"
+#include "auth/audit.h"
+#include "auth/node.h"
+#include "auth/rbac.h"
 #include "base/buf.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
@@ -33,6 +37,14 @@ struct apiserver {
 	pthread_cond_t cert_cond;
 	char *cert_names; /* the names the certificate was last ensured for, comma-joined */
 	int large_lists;  /* large lists being served (resource.c), atomic */
+	/* The compiled RBAC objects (authz.c), under rbac_mu. */
+	pthread_mutex_t rbac_mu;
+	struct apiserver_rbac *rbac;
+	bool rbac_stale;
+	struct apiserver_audit *audit; /* audit.c; NULL without --audit-log-path */
+	/* ServiceAccount token signing (satoken.c). */
+	EVP_PKEY *sa_key;
+	char *sa_kid, *sa_issuer;
 };
 
 /* One API request, parsed from the path and query. */
@@ -50,8 +62,15 @@ struct rq {
 	bool dry_run;
 	char *field_manager;
 	struct buf *warnings; /* "Warning: ..." header lines */
+	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
+/* Splits a path at '/' in place into at most max segments; returns how many, or -1 when
+ * there are more. */
+int apiserver__split(char *path, char **seg, int max);
+/* Stores o (borrowed) at key unless something is there: 0 (also when it was), or a
+ * negative code. For objects made at start-up. */
+int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o);
 /* Sends obj as JSON with status; adds the request's warnings. Takes obj's reference. */
 void apiserver__send_json(struct rq *q, int status, json_t *obj_take);
 /* Sends a Status failure for code (base/err.h) with message and optional details (may be
@@ -144,8 +163,73 @@ void apiserver__proxy(struct rq *q);
  * label of a fieldSelector string that is not (copied into bad): -1, else 0. */
 bool apiserver__field_label_ok(const struct api_kind *k, const char *label);
 int apiserver__field_labels_check(const struct api_kind *k, const char *sel, char *bad, size_t badlen);
-/* The self-review APIs (authreview.c): answers and returns true when r is one of them. */
-bool apiserver__auth_review(struct http_conn *c, struct http_req *r);
+/* The self-review APIs (authreview.c), answered for user u: answers and returns true when
+ * r is one of them. */
+bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
+
+/* Authentication and authorization (authz.c). authenticate fills u (auth_user_fini it)
+ * from the verified client certificate or the admin token: 0, or ERR_UNAUTHORIZED. */
+int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, const struct http_req *r,
+			    struct auth_user *u);
+/* Applies Impersonate-User/-Group: 0 (u replaced when asked), or -EACCES after answering 403. */
+int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u);
+/* The decision on a for u: system:masters allowed; a node identity by the Node
+ * authorizer (auth/node.h), which may deny outright (NodeRestriction: reason is then the
+ * whole message after "is forbidden: "); then RBAC (AUTH_NO_OPINION = not allowed, reason
+ * empty). Thread-safe; may read the store (the pod a node names). */
+enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
+				     char *reason, size_t reasonlen);
+/* apiserver__decide == AUTH_ALLOW. reason may be NULL with reasonlen 0. */
+bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
+			size_t reasonlen);
+/* kube's request attributes of r; strings point into x (fini frees). */
+struct apiserver_attrs {
+	struct auth_attrs a;
+	char verb[24];
+	char *buf;
+};
+void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *x);
+void apiserver__attrs_fini(struct apiserver_attrs *x);
+/* Answers 403 with kube's message for a denied request (restricted: reason is the
+ * NodeRestriction sentence, used as is). */
+void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, const struct auth_attrs *a,
+			       const char *reason, bool restricted);
+/* Marks the compiled RBAC set stale (after a write to an RBAC object); frees it at stop. */
+void apiserver__rbac_dirty(struct apiserver *as);
+void apiserver__rbac_fini(struct apiserver *as);
+/* The escalation check of RBAC writes on the final object (after validation): true to go
+ * on; false after answering 403 as kube does. Not RBAC kinds: true. */
+bool apiserver__admit(struct rq *q, const char *name, const json_t *obj);
+/* ServiceAccount tokens (satoken.c): the signing key at start (made when missing), the
+ * bearer check of a JWT (0 with u filled, or ERR_UNAUTHORIZED), and the TokenRequest
+ * subresource serviceaccounts/{name}/token (answers every outcome itself). */
+int apiserver__sa_init(struct apiserver *as, char *err, size_t errlen);
+void apiserver__sa_fini(struct apiserver *as);
+int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
+/* A bootstrap token (see satoken.c): 0 with u filled, or ERR_UNAUTHORIZED. */
+int apiserver__bootstrap_authenticate(struct apiserver *as, const char *token, struct auth_user *u);
+void apiserver__token_request(struct rq *q);
+/* The audit log (audit.c): open/close at start/stop (nothing without an audit log path;
+ * -EINVAL with err for a bad policy); begin picks the level of a request (and starts
+ * copying the answer for RequestResponse), end writes its event. impersonator is the
+ * original requester when u is impersonated, else NULL. Thread-safe. */
+struct apiserver_audit_rec {
+	int level;
+	long long start_us;
+	bool tapped;
+	struct buf response;
+};
+int apiserver__audit_open(struct apiserver *as, char *err, size_t errlen);
+void apiserver__audit_close(struct apiserver *as);
+enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c, const struct auth_user *u,
+					     const struct auth_attrs *a, struct apiserver_audit_rec *rec);
+void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struct http_req *r,
+			  const struct auth_user *u, const struct auth_user *impersonator, const struct auth_attrs *a,
+			  const char *decision, struct apiserver_audit_rec *rec);
+/* Creates the default ClusterRoles and ClusterRoleBindings that are missing (rbacroles.c). */
+int apiserver__bootstrap_rbac(struct apiserver *as);
+/* Rules u holds in namespace ns (SelfSubjectRulesReview), new reference. */
+json_t *apiserver__user_rules(struct apiserver *as, const struct auth_user *u, const char *ns);
 /* watch.c */
 void apiserver__watch(struct rq *q);
 /* discovery.c: answers /api, /apis, /api/v1, /apis/g/v, /version, /openapi/...; false if
@@ -186,8 +270,10 @@ void apiserver__sans_free(char **v);
 int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
 /* File base name (in <data-dir>/pki) of the client certificate shown to nodes. */
 #define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
-/* The node serving-certificate signer (see certs.c); answers the request itself. */
-void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node);
+/* The node certificate signer (see certs.c): the serving certificate, or with client the
+ * node's client certificate; answers the request itself. */
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node,
+			       bool client);
 /* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
 void *apiserver__certs_watch(void *arg);
 

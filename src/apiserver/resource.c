@@ -1033,6 +1033,10 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 		api_errs_fini(&e);
 		return;
 	}
+	if (!apiserver__admit(q, name, o)) {
+		api_errs_fini(&e);
+		return;
+	}
 	if (!from_apply)
 		api_managed_fields_update(NULL, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
 	json_t *w = json_incref(o);
@@ -1156,6 +1160,10 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	api_validate(q->k, o, old, &e);
 	if (api_errs_count(&e) && !is_service(q->k)) {
 		send_invalid(q, name, &e);
+		api_errs_fini(&e);
+		return 0;
+	}
+	if (!apiserver__admit(q, name, o)) {
 		api_errs_fini(&e);
 		return 0;
 	}
@@ -1441,7 +1449,11 @@ static int delete_stored(struct apiserver *as, const char *key, int64_t expect_r
 
 int apiserver__delete_key(struct apiserver *as, const char *key)
 {
-	return delete_stored(as, key, -1);
+	static const char rbac[] = "/registry/rbac.authorization.k8s.io/";
+	int rc = delete_stored(as, key, -1);
+	if (!strncmp(key, rbac, sizeof(rbac) - 1))
+		apiserver__rbac_dirty(as);
+	return rc;
 }
 
 /* DeleteOptions.propagationPolicy (or the query parameter; orphanDependents=true is the

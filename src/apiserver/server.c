@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "api/rbac.h"
 #include "api/workloads.h"
 #include "apiserver/internal.h"
 #include "http/pki.h"
@@ -165,21 +166,19 @@ static bool public_path(const char *p)
 	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
 }
 
-static bool authorized(struct apiserver *as, const struct http_req *r)
+/* The head check of httpd (before any body byte is read): public paths, or an identity
+ * (client certificate or token, authz.c). */
+static int authorize_head(void *ud, const struct http_conn *c, const struct http_req *r)
 {
-	return http_req_bearer_ok(r, as->token);
-}
-
-/* The head check of httpd (before any body byte is read): public paths, or the token. */
-static int authorize_head(void *ud, const struct http_req *r)
-{
-	if (authorized(ud, r))
+	struct auth_user u;
+	if (apiserver__authenticate(ud, c, r, &u) == 0) {
+		auth_user_fini(&u);
 		return HTTP_AUTH_OK;
+	}
 	return public_path(r->path) ? HTTP_AUTH_PUBLIC : HTTP_AUTH_DENY;
 }
 
-/* Splits the path into at most max segments; returns how many (or -1 if too many). */
-static int split(char *path, char **seg, int max)
+int apiserver__split(char *path, char **seg, int max)
 {
 	int n = 0;
 	char *save = NULL;
@@ -204,7 +203,8 @@ static void not_found(struct http_conn *c)
 	apiserver__send_status(c, -ENOENT, "the server could not find the requested resource", json_object());
 }
 
-static void serve_resource(struct apiserver *as, struct http_conn *c, struct http_req *r, char **seg, int n)
+static void serve_resource(struct apiserver *as, struct http_conn *c, struct http_req *r, char **seg, int n,
+			   const struct auth_user *user)
 {
 	/* seg[0] is "api" (then seg[1] version) or "apis" (seg[1] group, seg[2] version). */
 	const char *group = "", *version;
@@ -242,7 +242,7 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		k = api_kind_storage(k);
 		buf_printf(&warnings, "Warning: 299 - \"%s\"\r\n", view->deprecation);
 	}
-	struct rq q = {.as = as, .c = c, .r = r, .k = k, .view = view, .warnings = &warnings};
+	struct rq q = {.as = as, .c = c, .r = r, .k = k, .view = view, .warnings = &warnings, .user = user};
 	q.ns = ns ? xstrdup(ns) : NULL;
 	if (i < n)
 		q.name = xstrdup(seg[i++]);
@@ -254,7 +254,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
 			!k->group[0] && !strcmp(k->plural, "pods");
 	bool finalize = q.sub && !strcmp(q.sub, "finalize") && !k->group[0] && !strcmp(k->plural, "namespaces");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || finalize;
+	bool sa_token = q.sub && !strcmp(q.sub, "token") && !k->group[0] && !strcmp(k->plural, "serviceaccounts");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || finalize ||
+		      sa_token;
 	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
 			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
 	if (proxy_sub) { /* the rest of the path is the target's */
@@ -306,6 +308,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__delete_collection(&q);
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+	} else if (sa_token) {
+		apiserver__token_request(&q);
 	} else if (scale) {
 		if (!strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH"))
 			apiserver__scale(&q);
@@ -331,12 +335,14 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		else
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 	}
+	if (api_kind_is_rbac(k) && strcmp(m, "GET") != 0)
+		apiserver__rbac_dirty(as);
 	rq_fini(&q);
 	buf_fini(&warnings);
 }
 
 static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r);
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
 
 static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
@@ -355,21 +361,47 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		http_send(c, 200, "text/plain; charset=utf-8", "", "ok", 2);
 		return;
 	}
-	if (!authorized(as, r)) {
+	struct auth_user user;
+	if (apiserver__authenticate(as, c, r, &user) < 0) {
 		apiserver__send_status(c, ERR_UNAUTHORIZED, "Unauthorized", NULL);
 		return;
 	}
-	if (!strcmp(r->path, "/metrics")) {
+	/* The audit log names the requester and, apart, whom it impersonates. */
+	struct auth_user requester;
+	bool impersonating = http_req_header(r, "Impersonate-User") != NULL;
+	if (impersonating)
+		auth_user_copy(&requester, &user);
+	if (apiserver__impersonate(as, c, r, &user) < 0) {
+		if (impersonating)
+			auth_user_fini(&requester);
+		auth_user_fini(&user);
+		return;
+	}
+	struct apiserver_attrs at;
+	apiserver__request_attrs(r, &at);
+	struct apiserver_audit_rec rec;
+	apiserver__audit_begin(as, c, &user, &at.a, &rec);
+	char reason[512];
+	enum auth_decision d = apiserver__decide(as, &user, &at.a, reason, sizeof(reason));
+	if (d != AUTH_ALLOW) {
+		apiserver__send_forbidden(c, &user, &at.a, reason, d == AUTH_DENY);
+	} else if (!strcmp(r->path, "/metrics")) {
 		if (strcmp(r->method, "GET") != 0)
 			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
 		else
 			apiserver__metrics_serve(c);
-		return;
+	} else {
+		struct apiserver_metric met;
+		metric_begin(&met, r);
+		handle_authed(as, c, r, &user);
+		apiserver__metrics_end(&met, http_conn_status(c));
 	}
-	struct apiserver_metric met;
-	metric_begin(&met, r);
-	handle_authed(as, c, r);
-	apiserver__metrics_end(&met, http_conn_status(c));
+	apiserver__audit_end(as, c, r, &user, impersonating ? &requester : NULL, &at.a, d == AUTH_ALLOW ? "allow" : "forbid",
+			     &rec);
+	apiserver__attrs_fini(&at);
+	if (impersonating)
+		auth_user_fini(&requester);
+	auth_user_fini(&user);
 }
 
 /* kube's verb and resource names for the metrics (a resource this server serves, or ""). */
@@ -377,7 +409,7 @@ static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
 {
 	char *path = xstrdup(r->path);
 	char *seg[16];
-	int n = split(path, seg, 16), i = 0;
+	int n = apiserver__split(path, seg, 16), i = 0;
 	const char *group = "", *version = NULL;
 	if (n >= 2 && !strcmp(seg[0], "api")) {
 		version = seg[1];
@@ -421,18 +453,18 @@ static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
 	free(path);
 }
 
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r)
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u)
 {
-	if (apiserver__discovery(as, c, r) || apiserver__auth_review(c, r))
+	if (apiserver__discovery(as, c, r) || apiserver__auth_review(as, c, r, u))
 		return;
 	char *path = xstrdup(r->path);
 	char *seg[16];
-	int n = split(path, seg, 16);
+	int n = apiserver__split(path, seg, 16);
 	if (n == 5 && !strcmp(seg[0], "svcplane") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "nodes") &&
-	    !strcmp(seg[4], "serving-certificate"))
-		apiserver__sign_node_cert(as, c, r, seg[3]);
+	    (!strcmp(seg[4], "serving-certificate") || !strcmp(seg[4], "client-certificate")))
+		apiserver__sign_node_cert(as, c, r, seg[3], !strcmp(seg[4], "client-certificate"));
 	else if (n >= 2 && (!strcmp(seg[0], "api") || !strcmp(seg[0], "apis")))
-		serve_resource(as, c, r, seg, n);
+		serve_resource(as, c, r, seg, n, u);
 	else
 		not_found(c);
 	free(path);
@@ -533,6 +565,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	as->store = st;
 	pthread_mutex_init(&as->ns_mu, NULL);
 	pthread_cond_init(&as->cert_cond, NULL);
+	pthread_mutex_init(&as->rbac_mu, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
 		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
@@ -550,14 +583,22 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	rc = load_token(as, err, errlen);
 	if (rc < 0)
 		goto fail;
+	rc = apiserver__sa_init(as, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = apiserver__audit_open(as, err, errlen);
+	if (rc < 0)
+		goto fail;
 	char *pkidir = xasprintf("%s/pki", as->data_dir);
 	char *certf = xasprintf("%s/server.crt", pkidir), *keyf = xasprintf("%s/server.key", pkidir);
+	char *caf = xasprintf("%s/ca.crt", pkidir);
 	if (!as->o.insecure_http) {
 		rc = apiserver__certs_ensure(as, err, errlen);
 		if (rc < 0) {
 			free(pkidir);
 			free(certf);
 			free(keyf);
+			free(caf);
 			goto fail;
 		}
 	}
@@ -566,6 +607,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		.port = as->o.secure_port,
 		.cert_file = as->o.insecure_http ? NULL : certf,
 		.key_file = as->o.insecure_http ? NULL : keyf,
+		.client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
 		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 		.max_conns = o->max_conns ? o->max_conns : 1024,
 		.authorize = authorize_head,
@@ -576,12 +618,14 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		free(pkidir);
 		free(certf);
 		free(keyf);
+		free(caf);
 		goto fail;
 	}
 	rc = httpd_start(&ho, handle, as, &as->httpd, err, errlen);
 	free(pkidir);
 	free(certf);
 	free(keyf);
+	free(caf);
 	if (rc < 0)
 		goto fail;
 	rc = apiserver__bootstrap_services(as, httpd_port(as->httpd));
@@ -601,6 +645,8 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	*out = as;
 	return 0;
 fail:
+	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);
@@ -630,6 +676,9 @@ void apiserver_stop(struct apiserver *as)
 		pthread_join(as->cert_thread, NULL);
 	httpd_stop(as->httpd);
 	pthread_join(as->check_thread, NULL);
+	apiserver__rbac_fini(as);
+	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
 	free(as->cert_names);
 	free(as->data_dir);
 	free(as->kubeconfig);

@@ -42,6 +42,10 @@ void client_config_copy(struct client_config *dst, const struct client_config *s
 	dst->ca_file = src->ca_file ? xstrdup(src->ca_file) : NULL;
 	dst->insecure = src->insecure;
 	dst->token = src->token ? xstrdup(src->token) : NULL;
+	dst->cert_file = src->cert_file ? xstrdup(src->cert_file) : NULL;
+	dst->key_file = src->key_file ? xstrdup(src->key_file) : NULL;
+	dst->cert_pem = src->cert_pem ? xstrdup(src->cert_pem) : NULL;
+	dst->key_pem = src->key_pem ? xstrdup(src->key_pem) : NULL;
 	dst->namespace_ = xstrdup(src->namespace_ ? src->namespace_ : "default");
 	dst->context = src->context ? xstrdup(src->context) : NULL;
 	dst->path = src->path ? xstrdup(src->path) : NULL;
@@ -53,6 +57,10 @@ void client_config_fini(struct client_config *c)
 	free(c->ca_pem);
 	free(c->ca_file);
 	free(c->token);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->cert_pem);
+	free(c->key_pem);
 	free(c->namespace_);
 	free(c->context);
 	free(c->path);
@@ -185,6 +193,22 @@ int client_config_parse(const json_t *kc, const char *context, const char *base_
 			data[--len] = 0;
 		out->token = data;
 	}
+	static const char *const certs[][2] = {{"client-certificate-data", "client-certificate"},
+					       {"client-key-data", "client-key"}};
+	for (int i = 0; i < 2; i++) {
+		const char *d = user ? api_str(user, certs[i][0]) : NULL, *f = user ? api_str(user, certs[i][1]) : NULL;
+		char **pem = i ? &out->key_pem : &out->cert_pem, **file = i ? &out->key_file : &out->cert_file;
+		size_t n;
+		if (d && *d) {
+			if (b64_decode(d, pem, &n) < 0) {
+				snprintf(err, errlen, "%s of user \"%s\" is not base64", certs[i][0], uname);
+				client_config_fini(out);
+				return -EINVAL;
+			}
+		} else if (f && *f) {
+			*file = resolve_path(base_dir, f);
+		}
+	}
 	const char *ns = api_str(ctx, "namespace");
 	out->namespace_ = xstrdup(ns && *ns ? ns : "default");
 	return 0;
@@ -306,19 +330,7 @@ struct client *client_new(const struct client_config *cfg, long timeout_ms)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, global_init);
 	struct client *cl = xcalloc(1, sizeof(*cl));
-	cl->cfg.server = xstrdup(cfg->server);
-	if (cfg->ca_pem) {
-		cl->cfg.ca_pem = xmalloc(cfg->ca_pem_len + 1);
-		memcpy(cl->cfg.ca_pem, cfg->ca_pem, cfg->ca_pem_len);
-		cl->cfg.ca_pem[cfg->ca_pem_len] = 0;
-		cl->cfg.ca_pem_len = cfg->ca_pem_len;
-	}
-	cl->cfg.ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
-	cl->cfg.insecure = cfg->insecure;
-	cl->cfg.token = cfg->token ? xstrdup(cfg->token) : NULL;
-	cl->cfg.namespace_ = xstrdup(cfg->namespace_ ? cfg->namespace_ : "default");
-	cl->cfg.context = cfg->context ? xstrdup(cfg->context) : NULL;
-	cl->cfg.path = cfg->path ? xstrdup(cfg->path) : NULL;
+	client_config_copy(&cl->cfg, cfg);
 	cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	cl->curl = curl_easy_init();
 	if (!cl->curl) {
@@ -395,6 +407,15 @@ static struct curl_slist *setup(struct client *cl, const char *method, const cha
 		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
 	} else if (cl->cfg.ca_file) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, cl->cfg.ca_file);
+	}
+	if (cl->cfg.cert_pem && cl->cfg.key_pem) {
+		struct curl_blob cb = {.data = cl->cfg.cert_pem, .len = strlen(cl->cfg.cert_pem), .flags = CURL_BLOB_COPY};
+		struct curl_blob kb = {.data = cl->cfg.key_pem, .len = strlen(cl->cfg.key_pem), .flags = CURL_BLOB_COPY};
+		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
+	} else if (cl->cfg.cert_file && cl->cfg.key_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cl->cfg.cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, cl->cfg.key_file);
 	}
 	return hdrs;
 }

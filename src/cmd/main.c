@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,11 @@ static void usage_server(FILE *f)
 		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
 		"  --max-endpoints-per-slice N       (default 100)\n"
+		"  --audit-policy-file PATH          audit.k8s.io/v1 Policy (YAML or JSON)\n"
+		"  --audit-log-path PATH             audit events as JSON lines (\"-\" = stderr)\n"
+		"  --audit-log-maxsize MB            rotate the audit log past this size (0 = never)\n"
+		"  --audit-log-maxbackup N           rotated audit logs kept (0 = all)\n"
+		"  --encryption-provider-config PATH EncryptionConfiguration: encrypt Secrets (etc.) at rest\n"
 		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
 		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
@@ -276,7 +282,9 @@ static int cmd_server(int argc, char **argv)
 	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
 	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
 	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS, O_INGTYPE };
+	       O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS, O_INGTYPE, O_AUDPOL, O_AUDPATH,
+	       O_AUDSIZE, O_AUDBACK, O_ENCCONF };
+	const char *enc_config = NULL;
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
@@ -321,6 +329,11 @@ static int cmd_server(int argc, char **argv)
 		{"ingress-http-port", required_argument, 0, O_INGHTTP},
 		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
 		{"ingress-service-type", required_argument, 0, O_INGTYPE},
+		{"audit-policy-file", required_argument, 0, O_AUDPOL},
+		{"audit-log-path", required_argument, 0, O_AUDPATH},
+		{"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
+		{"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
+		{"encryption-provider-config", required_argument, 0, O_ENCCONF},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -330,6 +343,23 @@ static int cmd_server(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
+		if (c == O_AUDSIZE || c == O_AUDBACK) {
+			long v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 0 || v > 100000) {
+				fprintf(stderr, "svcplane server: %s: %s must be a number from 0 to 100000\n", argv[optind - 1], optarg);
+				return 2;
+			}
+			*(c == O_AUDSIZE ? &o.audit_log_maxsize_mb : &o.audit_log_maxbackup) = (int)v;
+			continue;
+		}
+		if (c == O_ENCCONF) {
+			enc_config = optarg;
+			continue;
+		}
+		if (c == O_AUDPOL || c == O_AUDPATH) {
+			*(c == O_AUDPOL ? &o.audit_policy_file : &o.audit_log_path) = optarg;
+			continue;
+		}
 		if (c == O_NPADDR || c == O_LEASE || c == O_LBIF) {
 			if (agent_flag("server", c == O_NPADDR ? "nodeport-addresses" : c == O_LEASE ? "node-lease-duration" : "loadbalancer-interface", optarg, &ao) < 0)
 				return 2;
@@ -445,7 +475,18 @@ static int cmd_server(int argc, char **argv)
 	struct store_opts so = {.url = url, .history_revisions = history};
 	struct store *st = NULL;
 	char err[512] = "";
+	struct store_encryption enc;
+	if (enc_config) {
+		if (apiserver_encryption_load(enc_config, &enc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "svcplane server: --encryption-provider-config: %s\n", err);
+			free(url);
+			return 2;
+		}
+		so.encryption = &enc;
+	}
 	int rc = store_open(&so, &st, err, sizeof(err));
+	if (enc_config)
+		OPENSSL_cleanse(&enc, sizeof(enc));
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: opening store %s: %s\n", url, err);
 		free(url);

@@ -71,7 +71,7 @@ static size_t purge(struct ctrl_namespace *n, const char *ns)
 	size_t remain = 0;
 	for (size_t i = 0; i < api_nkinds && !n->stop; i++) {
 		const struct api_kind *k = &api_kinds[i];
-		if (!k->namespaced)
+		if (!k->namespaced || api_kind_storage(k) != k) /* a deprecated version is a view */
 			continue;
 		char *base = *k->group ? xasprintf("/apis/%s/%s/namespaces/%s/%s", k->group, k->version, ns, k->plural)
 				       : xasprintf("/api/%s/namespaces/%s/%s", k->version, ns, k->plural);

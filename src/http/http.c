@@ -118,14 +118,22 @@ const char *http_req_header(const struct http_req *r, const char *name)
 	return NULL;
 }
 
-bool http_req_bearer_ok(const struct http_req *r, const char *token)
+const char *http_req_bearer(const struct http_req *r)
 {
 	const char *h = http_req_header(r, "Authorization");
-	if (!token || !*token || !h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
 	const char *t = h + 7;
 	while (*t == ' ')
 		t++;
+	return t;
+}
+
+bool http_req_bearer_ok(const struct http_req *r, const char *token)
+{
+	const char *t = http_req_bearer(r);
+	if (!token || !*token || !t)
+		return false;
 	size_t n = strlen(token);
 	return strlen(t) == n && CRYPTO_memcmp(t, token, n) == 0;
 }

@@ -72,6 +72,8 @@ int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_
 
 /* Header value by case-insensitive name, or NULL. */
 const char *http_req_header(const struct http_req *r, const char *name);
+/* The TOKEN of r's "Authorization: Bearer TOKEN" header, or NULL. */
+const char *http_req_bearer(const struct http_req *r);
 /* True when r carries "Authorization: Bearer TOKEN" with TOKEN equal to token, compared in
  * constant time; false when token is NULL or empty. */
 bool http_req_bearer_ok(const struct http_req *r, const char *token);
@@ -105,6 +107,13 @@ bool http_conn_closed(struct http_conn *c);
 /* The subject CN and O of the client's certificate when it presented one that the
  * client_ca_file CA verified, else NULL (o may be NULL; *o NULL when it had none). */
 const char *http_conn_client_cn(const struct http_conn *c, const char **o);
+/* From now on, http_send appends (up to max bytes of) the body it sends to b, until
+ * called again with b NULL (the audit log's RequestResponse level). Streams are not
+ * copied. */
+void http_conn_tap(struct http_conn *c, struct buf *b, size_t max);
+/* The i-th O (organization) of that verified certificate (kube-apiserver's groups), or
+ * NULL past the last one or when there is none. */
+const char *http_conn_client_org(const struct http_conn *c, size_t i);
 /* Upgrades (101 Switching Protocols, WebSocket or SPDY): writes head[0..len) (the whole
  * response head, blank line included) as this request's answer; the connection then
  * carries raw bytes (http_conn_raw_read/write) until the handler returns, and is closed
@@ -158,8 +167,9 @@ struct httpd_opts {
 	 * Status (Unauthorized) and closes the connection; HTTP_AUTH_PUBLIC: served, and the
 	 * connection stays anonymous; HTTP_AUTH_OK: served, and the connection counts as
 	 * authenticated from now on. NULL: every request is HTTP_AUTH_OK. ud is the
-	 * handler's. Runs on the connection's thread; must not block. */
-	int (*authorize)(void *ud, const struct http_req *r);
+	 * handler's; c is the connection (for its client certificate). Runs on the
+	 * connection's thread; must not block. */
+	int (*authorize)(void *ud, const struct http_conn *c, const struct http_req *r);
 };
 
 struct httpd;

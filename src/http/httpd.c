@@ -97,6 +97,9 @@ struct http_conn {
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
+	char **client_orgs;	    /* every O of it, NULL-terminated, or NULL */
+	struct buf *tap;	    /* http_conn_tap: gets a copy of http_send's body */
+	size_t tap_max;
 	size_t raw_off; /* after an upgrade: c->in bytes before it are the request's */
 	int status;	/* of the last response head sent (for metrics) */
 };
@@ -418,6 +421,8 @@ int http_send(struct http_conn *c, int status, const char *content_type, const c
 	if (c->responded)
 		return -EALREADY;
 	c->responded = true;
+	if (c->tap && body)
+		buf_append(c->tap, body, len < c->tap_max ? len : c->tap_max);
 	struct buf b;
 	buf_init(&b);
 	put_head(&b, c, status, content_type, extra_headers, (long long)len);
@@ -586,6 +591,20 @@ const char *http_conn_client_cn(const struct http_conn *c, const char **o)
 	if (o)
 		*o = c->client_o;
 	return c->client_cn;
+}
+
+void http_conn_tap(struct http_conn *c, struct buf *b, size_t max)
+{
+	c->tap = b;
+	c->tap_max = max;
+}
+
+const char *http_conn_client_org(const struct http_conn *c, size_t i)
+{
+	for (size_t j = 0; c->client_orgs && c->client_orgs[j]; j++)
+		if (j == i)
+			return c->client_orgs[j];
+	return NULL;
 }
 
 const char *http_conn_peer(const struct http_conn *c)
@@ -774,7 +793,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			http_req_fini(&req);
 			return;
 		}
-		int auth = d->o.authorize ? d->o.authorize(d->ud, &req) : HTTP_AUTH_OK;
+		int auth = d->o.authorize ? d->o.authorize(d->ud, c, &req) : HTTP_AUTH_OK;
 		if (auth == HTTP_AUTH_DENY) {
 			send_error(c, 401, "Unauthorized", "Unauthorized", NULL);
 			http_req_fini(&req);
@@ -872,6 +891,18 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 					c->client_cn = xstrdup(buf);
 				if (X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf)) > 0)
 					c->client_o = xstrdup(buf);
+				size_t no = 0;
+				for (int at = -1; (at = X509_NAME_get_index_by_NID(n, NID_organizationName, at)) >= 0;) {
+					ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, at));
+					unsigned char *u8 = NULL;
+					int len = ASN1_STRING_to_UTF8(&u8, v);
+					if (len < 0)
+						continue;
+					c->client_orgs = xrealloc(c->client_orgs, (no + 2) * sizeof(char *));
+					c->client_orgs[no++] = xstrndup((const char *)u8, (size_t)len);
+					c->client_orgs[no] = NULL;
+					OPENSSL_free(u8);
+				}
 			}
 			X509_free(peer);
 			ERR_clear_error();
@@ -953,6 +984,10 @@ out:
 	free(c->client_cn);
 	free(c->client_o);
 	c->client_cn = c->client_o = NULL;
+	for (size_t j = 0; c->client_orgs && c->client_orgs[j]; j++)
+		free(c->client_orgs[j]);
+	free(c->client_orgs);
+	c->client_orgs = NULL;
 	buf_fini(&c->in);
 	ERR_clear_error();
 	pthread_mutex_lock(&d->mu);

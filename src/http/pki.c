@@ -464,7 +464,7 @@ int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const cha
 		rc = -EBADMSG;
 		goto done;
 	}
-	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, "serverAuth", sans))) {
+	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, sans ? "serverAuth" : "clientAuth", sans))) {
 		ssl_err(err, errlen, "cannot sign the certificate");
 		rc = -EIO;
 		goto done;
@@ -523,4 +523,20 @@ int pki_make_csr(const char *key_path, const char *cn, char **csr_pem, char *err
 	X509_REQ_free(req);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+EVP_PKEY *pki_key_ensure(const char *path, char *err, size_t errlen)
+{
+	EVP_PKEY *k = load_key(path);
+	if (k)
+		return k;
+	if (!(k = gen_key())) {
+		ssl_err(err, errlen, "cannot generate a key");
+		return NULL;
+	}
+	if (write_pem(path, 0600, k, NULL, err, errlen) < 0) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
 }

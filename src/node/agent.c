@@ -478,6 +478,9 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->cl = client_new(&a->cfg, 10000);
+	char *npki = xasprintf("%s/pki", a->data_dir);
+	node_identity_take(&a->cl, &a->cfg, a->node_name, npki); /* issue 20: the node's own credential */
+	free(npki);
 	a->writer = node_writer_start(&a->cfg, err, errlen);
 	if (!a->writer) {
 		rc = -EAGAIN;
@@ -486,7 +489,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
 		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";
-		if (node_cert_logsrv_start(a->cl, &a->cfg, a->node_name, a->node_ip, a->node_ip6, a->kubelet_port,
+		if (node_cert_logsrv_start(a->cl, o->cfg, a->node_name, a->node_ip, a->node_ip6, a->kubelet_port,
 					   a->log_dir, pki, &a->logsrv, lerr, sizeof(lerr)) < 0)
 			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s", lerr);
 		else

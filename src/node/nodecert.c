@@ -17,6 +17,52 @@
 #include "base/mem.h"
 #include "http/pki.h"
 
+/* Has the API server sign a certificate for the key in key_path (made when missing,
+ * 0600): what is "serving-certificate" (for addrs) or "client-certificate" (addrs NULL).
+ * *pem is the heap PEM. Returns 0 or a negative code with err. */
+static int sign(struct client *cl, const char *node_name, const char *what, const char *key_path,
+		const char *const *addrs, char **pem, size_t *pem_len, char *err, size_t errlen)
+{
+	char *csr = NULL, *cn = xasprintf("system:node:%s", node_name), *body = NULL, *path = NULL, *resp = NULL;
+	*pem = NULL;
+	int rc = pki_make_csr(key_path, cn, &csr, err, errlen);
+	if (rc < 0)
+		goto out;
+	json_t *req = json_pack("{s:s}", "csr", csr);
+	if (addrs) {
+		json_t *a = json_array();
+		for (size_t i = 0; addrs[i]; i++)
+			json_array_append_new(a, json_string(addrs[i]));
+		json_object_set_new(req, "addresses", a);
+	}
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	char *esc = client_escape(node_name);
+	path = xasprintf("/svcplane/v1/nodes/%s/%s", esc, what);
+	free(esc);
+	long status = 0;
+	size_t resp_len = 0;
+	char cerr[256] = "";
+	rc = client_request(cl, "POST", path, "application/json", body, NULL, &status, &resp, &resp_len, cerr, sizeof(cerr));
+	if (rc < 0 || status != 201 || !resp || strncmp(resp, "-----BEGIN CERTIFICATE-----", 27) != 0) {
+		snprintf(err, errlen, "the API server did not sign the node's %s: %s", what,
+			 rc < 0 ? cerr : resp ? resp : "no answer");
+		rc = rc < 0 ? rc : status == 404 ? -ENOENT : -EACCES;
+		goto out;
+	}
+	*pem = resp;
+	*pem_len = resp_len;
+	resp = NULL;
+	rc = 0;
+out:
+	free(resp);
+	free(path);
+	free(body);
+	free(csr);
+	free(cn);
+	return rc;
+}
+
 int node_cert_obtain(struct client *cl, const struct client_config *cfg, const char *node_name,
 		     const char *const *addrs, const char *pki_dir, char *err, size_t errlen)
 {
@@ -41,45 +87,34 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
 		return -EINVAL;
 	}
 	char *key = xasprintf("%s/kubelet.key", pki_dir), *crt = xasprintf("%s/kubelet.crt", pki_dir);
-	char *cap = xasprintf("%s/client-ca.crt", pki_dir), *csr = NULL, *cn = xasprintf("system:node:%s", node_name);
-	char *path = NULL, *body = NULL, *resp = NULL;
-	int rc = pki_make_csr(key, cn, &csr, err, errlen);
-	if (rc < 0)
-		goto out;
-	json_t *a = json_array();
-	for (size_t i = 0; addrs[i]; i++)
-		json_array_append_new(a, json_string(addrs[i]));
-	json_t *req = json_pack("{s:s, s:o}", "csr", csr, "addresses", a);
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	char *esc = client_escape(node_name);
-	path = xasprintf("/svcplane/v1/nodes/%s/serving-certificate", esc);
-	free(esc);
-	long status = 0;
-	size_t resp_len = 0;
-	char cerr[256] = "";
-	rc = client_request(cl, "POST", path, "application/json", body, NULL, &status, &resp, &resp_len, cerr, sizeof(cerr));
-	if (rc < 0 || status != 201 || !resp || strncmp(resp, "-----BEGIN CERTIFICATE-----", 27) != 0) {
-		snprintf(err, errlen, "the API server did not sign the node's serving certificate: %s",
-			 rc < 0 ? cerr : resp ? resp : "no answer");
-		rc = rc < 0 ? rc : -EACCES;
-		goto out;
-	}
-	if ((rc = file_write_atomic(crt, resp, resp_len, 0644)) < 0 || (rc = file_write_atomic(cap, ca, ca_len, 0644)) < 0) {
+	char *cap = xasprintf("%s/client-ca.crt", pki_dir), *pem = NULL;
+	size_t pem_len = 0;
+	int rc = sign(cl, node_name, "serving-certificate", key, addrs, &pem, &pem_len, err, errlen);
+	if (rc == 0 && ((rc = file_write_atomic(crt, pem, pem_len, 0644)) < 0 || (rc = file_write_atomic(cap, ca, ca_len, 0644)) < 0))
 		snprintf(err, errlen, "writing %s: %s", pki_dir, strerror(-rc));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(resp);
-	free(path);
-	free(body);
-	free(csr);
-	free(cn);
+	free(pem);
 	free(cap);
 	free(crt);
 	free(key);
 	free(ca);
+	return rc;
+}
+
+int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err, size_t errlen)
+{
+	if (mkdir(pki_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", pki_dir, strerror(errno));
+		return -errno;
+	}
+	char *key = xasprintf("%s/%s.key", pki_dir, NODE_CLIENT_CERT), *crt = xasprintf("%s/%s.crt", pki_dir, NODE_CLIENT_CERT);
+	char *pem = NULL;
+	size_t pem_len = 0;
+	int rc = sign(cl, node_name, "client-certificate", key, NULL, &pem, &pem_len, err, errlen);
+	if (rc == 0 && (rc = file_write_atomic(crt, pem, pem_len, 0600)) < 0)
+		snprintf(err, errlen, "writing %s: %s", crt, strerror(-rc));
+	free(pem);
+	free(crt);
+	free(key);
 	return rc;
 }
 
@@ -101,4 +136,24 @@ int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, c
 	free(key);
 	free(cap);
 	return rc;
+}
+
+int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name, const char *pki_dir)
+{
+	char err[512] = "";
+	int rc = node_client_cert_obtain(*cl, node_name, pki_dir, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("agent: no node credential, going on with the join credential: %s", err);
+		return rc;
+	}
+	free(cfg->cert_file);
+	free(cfg->key_file);
+	cfg->cert_file = xasprintf("%s/%s.crt", pki_dir, NODE_CLIENT_CERT);
+	cfg->key_file = xasprintf("%s/%s.key", pki_dir, NODE_CLIENT_CERT);
+	free(cfg->token);
+	cfg->token = NULL;
+	client_free(*cl);
+	*cl = client_new(cfg, 10000);
+	log_info("agent: using the node credential system:node:%s (%s)", node_name, cfg->cert_file);
+	return 0;
 }

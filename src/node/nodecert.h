@@ -21,6 +21,20 @@
 int node_cert_obtain(struct client *cl, const struct client_config *cfg, const char *node_name,
 		     const char *const *addrs, const char *pki_dir, char *err, size_t errlen);
 
+/* The node's own client certificate towards the API (CN system:node:<name>, O
+ * system:nodes, clientAuth), file base name in the pki directory. */
+#define NODE_CLIENT_CERT "kubelet-client"
+/* Asks the API server (through cl, holding the join credential or the node's current
+ * certificate) to sign <pki_dir>/kubelet-client.crt for <pki_dir>/kubelet-client.key
+ * (made when missing); both 0600. Blocks on one API call. Returns 0, -ENOENT when the
+ * server has no such signer, or another negative code with err. */
+int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err, size_t errlen);
+
+/* Joins as the node: node_client_cert_obtain with *cl (the join credential), then makes
+ * cfg use that certificate instead of the token and replaces *cl by a client for it. On
+ * failure (logged) cfg and *cl stay as they were and a negative code is returned. */
+int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name, const char *pki_dir);
+
 /* node_cert_obtain for the node's name and IPs (ip6 may be NULL), then node_logsrv_start
  * with the result on ip:port. Returns 0 with *out, or a negative code with err (no
  * endpoint started). */

@@ -94,7 +94,19 @@ void store_event_fini(struct store_event *ev)
 	ev->kv = ev->prev = NULL;
 }
 
+static int open_backend(const struct store_opts *opts, struct store **out, char *err, size_t errlen);
+
 int store_open(const struct store_opts *opts, struct store **out, char *err, size_t errlen)
+{
+	int rc = open_backend(opts, out, err, errlen);
+	if (rc < 0 || !opts->encryption || !opts->encryption->nrules)
+		return rc;
+	struct store *inner = *out;
+	*out = NULL;
+	return store__encrypt_open(inner, opts->encryption, out, err, errlen);
+}
+
+static int open_backend(const struct store_opts *opts, struct store **out, char *err, size_t errlen)
 {
 	const char *url, *path;
 	int64_t history;

@@ -40,11 +40,36 @@ struct store_kv {
 struct store_kv *store_kv_ref(struct store_kv *kv);
 void store_kv_unref(struct store_kv *kv); /* NULL is a no-op */
 
+/* Encryption at rest (store/encrypt.c), kube's EncryptionConfiguration made concrete:
+ * values of keys under each prefix are written with the first provider and read with
+ * whichever provider's prefix they carry ("k8s:enc:aesgcm:v1:<name>:" + nonce + ciphertext
+ * + tag, with the store key as additional data; "k8s:enc:aescbc:v1:<name>:" + IV +
+ * ciphertext, PKCS#7), or as they are when they carry none (identity). */
+enum store_enc_kind { STORE_ENC_IDENTITY, STORE_ENC_AESGCM, STORE_ENC_AESCBC };
+struct store_enc_provider {
+	enum store_enc_kind kind;
+	char name[64];		 /* the key's name (not identity) */
+	unsigned char key[32];	 /* AES key */
+	size_t key_len;		 /* 16, 24 or 32 */
+};
+struct store_enc_rule {
+	char prefix[128];	 /* "/registry/core/secrets/" */
+	struct store_enc_provider providers[8];
+	size_t nproviders;	 /* >= 1; providers[0] writes */
+};
+struct store_encryption {
+	struct store_enc_rule rules[8];
+	size_t nrules;
+};
+
 struct store_opts {
 	/* "sqlite:///path/to/db" or a plain file path (SQLite); ":memory:" for tests. */
 	const char *url;
 	/* Revisions kept readable behind the current one; 0 = default (10000). */
 	int64_t history_revisions;
+	/* Encryption at rest, or NULL. When set, store_open also rewrites every record under
+	 * a rule's prefix that its first provider did not write (key rotation by rewrite). */
+	const struct store_encryption *encryption;
 };
 
 /* Opens (creating if needed) the store. On failure returns a negative code and writes a

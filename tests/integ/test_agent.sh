@@ -15,10 +15,17 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 cluster_up 3 --cluster-dns 198.19.0.10
 
-start_agent() { # start_agent I: n2 with --server/--token-file/--ca-file, others with --kubeconfig
+# n3 joins with a short-lived bootstrap token (kube's format, issue 20), not the admin token.
+kubectl create secret generic bootstrap-token-n3join -n kube-system --type bootstrap.kubernetes.io/token \
+	--from-literal=token-id=n3join --from-literal=token-secret=0123456789abcdef \
+	--from-literal=expiration="$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M:%SZ)" --from-literal=usage-bootstrap-authentication=true >/dev/null
+echo n3join.0123456789abcdef >"$T_DIR/boot.token"
+start_agent() { # start_agent I: n2 with --server/--token-file (admin)/--ca-file, n3 the same with a bootstrap token
 	local i=$1 auth
 	if [ "$i" = 2 ]; then
 		auth=(--server "$URL" --token-file "$T_DIR/data/token" --ca-file "$T_DIR/data/pki/ca.crt")
+	elif [ "$i" = 3 ]; then
+		auth=(--server "$URL" --token-file "$T_DIR/boot.token" --ca-file "$T_DIR/data/pki/ca.crt")
 	else
 		auth=(--kubeconfig "$KUBECONFIG")
 	fi
@@ -35,6 +42,14 @@ cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCID
 
 if wait_for 20 ready_nodes 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
 	fail "3 nodes registered, Ready, with pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+# Issue 20: each agent joined with its token (n3: a bootstrap token) and then runs as its
+# node (its own client certificate, 0600), embedded one included; the nodes above
+# registered with it.
+for i in 2 3; do
+	expect_out "agent n$i uses its node credential" 'using the node credential system:node:n'"$i" cat "$T_DIR/agent$i.err" "$T_DIR/agent$i.out"
+	expect_out "agent n$i keeps its node key and certificate 0600" '^600 600 $' sh -c "stat -c '%a' '$T_DIR/agent$i/pki/kubelet-client.key' '$T_DIR/agent$i/pki/kubelet-client.crt' | tr '\\n' ' '"
+done
+expect_out "the embedded agent uses its node credential" 'using the node credential system:node:n1' cat "$T_DIR/server.err" "$T_DIR/server.out"
 expect_out "node info and addresses" 'v1.33.0-svcplane svcplane://0.1.0 198.18.0.12 n2' \
 	kubectl get node n2 -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.addresses[0].address} {.status.addresses[?(@.type=="Hostname")].address}'
 

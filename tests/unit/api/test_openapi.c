@@ -389,6 +389,7 @@ static const char *gv_path(const struct api_kind *k)
 	       : strcmp(k->group, "coordination.k8s.io") == 0 ? "apis/coordination.k8s.io/v1"
 	       : strcmp(k->group, "extensions") == 0	   ? "apis/extensions/v1beta1"
 	       : strcmp(k->version, "v1beta1") == 0	   ? "apis/networking.k8s.io/v1beta1"
+	       : strcmp(k->group, "rbac.authorization.k8s.io") == 0 ? "apis/rbac.authorization.k8s.io/v1"
 							   : "apis/networking.k8s.io/v1";
 }
 
@@ -398,11 +399,12 @@ TEST(openapi_index)
 	json_t *idx = json_loads(s, 0, NULL);
 	ASSERT(idx != NULL);
 	json_t *paths = json_object_get(idx, "paths");
-	ASSERT_INT_EQ(json_object_size(paths), 7);
+	ASSERT_INT_EQ(json_object_size(paths), 8);
 	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
 					  "apis/networking.k8s.io/v1", "apis/coordination.k8s.io/v1",
-					  "apis/networking.k8s.io/v1beta1", "apis/extensions/v1beta1"};
-	for (size_t i = 0; i < 7; i++) {
+					  "apis/networking.k8s.io/v1beta1", "apis/extensions/v1beta1",
+					  "apis/rbac.authorization.k8s.io/v1"};
+	for (size_t i = 0; i < 8; i++) {
 		const char *url =
 		    json_string_value(json_object_get(json_object_get(paths, gvs[i]), "serverRelativeURL"));
 		ASSERT(url != NULL);

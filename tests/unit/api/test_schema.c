@@ -53,6 +53,10 @@ TEST(schema_kinds_in_discovery_order)
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", "ing"},
 	    {"networking.k8s.io", "ingressclasses", "IngressClass", "ingressclass", NULL},
 	    {"coordination.k8s.io", "leases", "Lease", "lease", NULL},
+	    {"rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", NULL},
+	    {"rbac.authorization.k8s.io", "clusterroles", "ClusterRole", "clusterrole", NULL},
+	    {"rbac.authorization.k8s.io", "rolebindings", "RoleBinding", "rolebinding", NULL},
+	    {"rbac.authorization.k8s.io", "roles", "Role", "role", NULL},
 	    /* deprecated views of v1 Ingress (api_kind_storage), no short names */
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", NULL},
 	    {"extensions", "ingresses", "Ingress", "ingress", NULL},

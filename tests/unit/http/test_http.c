@@ -1203,7 +1203,7 @@ TEST(http_chunked_feed_incremental)
 
 /* ---- admission (issue 19 item 4) ---- */
 
-static int auth_hook(void *ud, const struct http_req *r)
+static int auth_hook(void *ud, const struct http_conn *c, const struct http_req *r)
 {
 	const char *a = http_req_header(r, "Authorization");
 	if (a && !strcmp(a, "ok"))
