@@ -95,11 +95,25 @@ integ() {
 	[ "$fail" = 0 ]
 }
 
+# make lint as a stage: the tree formatted as .clang-format says (format drift fails CI).
+lint() {
+	if make -s lint >"$log/lint.out" 2>&1; then
+		echo "ok   clang-format: every .c and .h as .clang-format says"
+		echo "1 passed, 0 failed"
+	else
+		head -n 40 "$log/lint.out"
+		echo "FAIL clang-format: run \`make fmt\` (the first differences are above)"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+}
+
 case "${1:-all}" in
 integ) # make test-integ: the integration tests alone
 	build asan && stage integration integ
 	;;
 *)
+	stage lint lint
 	build debug && stage unit build/debug/test-unit
 	build asan && stage unit-asan build/asan/test-unit
 	stage fuzz-replay fuzz_replay

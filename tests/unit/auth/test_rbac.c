@@ -68,6 +68,8 @@ static bool can_path(const struct rbac_set *s, const char *user, const char *ver
 #define USER(n) "{'kind':'User','name':'" n "','apiGroup':'rbac.authorization.k8s.io'}"
 #define GROUP(n) "{'kind':'Group','name':'" n "','apiGroup':'rbac.authorization.k8s.io'}"
 
+/* The rule tables below are JSON built from string macros, laid out by hand. */
+/* clang-format off */
 TEST(rbac_role_and_rolebinding_one_namespace)
 {
 	/* Docs: Role pod-reader in default; RoleBinding read-pods to User jane. */
@@ -259,6 +261,8 @@ TEST(rbac_forbidden_messages)
 	free(m);
 	auth_user_fini(&u);
 }
+
+/* clang-format on */
 
 TEST(rbac_many_bindings)
 {
