@@ -76,11 +76,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&mu);
 		if (id >= count)
 			break;
-		snprintf(obj, sizeof(obj),
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"bench-%d\",\"namespace\":\"default\","
-			 "\"labels\":{\"app\":\"bench\"}},\"spec\":{\"ports\":[{\"port\":80,"
-			 "\"targetPort\":9376,\"protocol\":\"TCP\"}]}}",
-			 id);
+		snprintf(
+		    obj, sizeof(obj),
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"bench-%d\",\"namespace\":\"default\","
+		    "\"labels\":{\"app\":\"bench\"}},\"spec\":{\"ports\":[{\"port\":80,"
+		    "\"targetPort\":9376,\"protocol\":\"TCP\"}]}}",
+		    id);
 		if (!strcmp(mode, "svcplane")) {
 			snprintf(body, sizeof(body), "%s", obj);
 		} else {
@@ -132,8 +133,8 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	double secs = (now_ms() - t0) / 1e3;
 	qsort(lat, (size_t)count, sizeof(double), cmp);
-	printf("%s clients=%d count=%d seconds=%.2f creates_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n", mode,
-	       clients, count, secs, count / secs, lat[count / 2], lat[(int)(count * 0.99)], failures);
+	printf("%s clients=%d count=%d seconds=%.2f creates_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n",
+	       mode, clients, count, secs, count / secs, lat[count / 2], lat[(int)(count * 0.99)], failures);
 	free(lat);
 	return failures ? 1 : 0;
 }

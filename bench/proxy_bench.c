@@ -57,9 +57,9 @@ static json_t *make_svc(int i)
 	char ip[32], name[32];
 	vip(i, ip, sizeof(ip));
 	snprintf(name, sizeof(name), "s%d", i);
-	return json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:[{s:s,s:i,s:s}]}}", "metadata", "namespace", "bench", "name", name,
-			 "spec", "type", "ClusterIP", "clusterIP", ip, "ports", "name", "http", "port", 80, "protocol",
-			 "TCP");
+	return json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:[{s:s,s:i,s:s}]}}", "metadata", "namespace", "bench",
+			 "name", name, "spec", "type", "ClusterIP", "clusterIP", ip, "ports", "name", "http",
+			 "port", 80, "protocol", "TCP");
 }
 
 static json_t *make_slice(int i, int gen)
@@ -72,13 +72,14 @@ static json_t *make_slice(int i, int gen)
 		char ip[32];
 		/* gen shifts one endpoint: a one-endpoint change */
 		int last = k == 9 ? (gen % 200) + 10 : k;
-		snprintf(ip, sizeof(ip), "198.18.%d.%d", 100 + (i * 10 + last) / 250 % 100, (i * 10 + last) % 250 + 1);
-		json_array_append_new(eps, json_pack("{s:[s],s:{s:b},s:s}", "addresses", ip, "conditions", "ready", 1,
-						     "nodeName", "n1"));
+		snprintf(ip, sizeof(ip), "198.18.%d.%d", 100 + (i * 10 + last) / 250 % 100,
+			 (i * 10 + last) % 250 + 1);
+		json_array_append_new(eps, json_pack("{s:[s],s:{s:b},s:s}", "addresses", ip, "conditions",
+						     "ready", 1, "nodeName", "n1"));
 	}
-	return json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i,s:s}]}", "metadata", "namespace", "bench", "name",
-			 name, "labels", "kubernetes.io/service-name", svc, "addressType", "IPv4", "endpoints", eps,
-			 "ports", "name", "http", "port", 8080, "protocol", "TCP");
+	return json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i,s:s}]}", "metadata", "namespace", "bench",
+			 "name", name, "labels", "kubernetes.io/service-name", svc, "addressType", "IPv4",
+			 "endpoints", eps, "ports", "name", "http", "port", 8080, "protocol", "TCP");
 }
 
 struct backend {
@@ -177,8 +178,9 @@ static void conn_bench(int n, int conns, const char *label)
 		close(fd);
 	}
 	double el = now_ms() - t0;
-	printf("%s connections through %d Service(s): %.0f conn/s, connect p50 %.3f ms p99 %.3f ms, %d failed\n",
-	       label, n, conns / (el / 1e3), pct(lat, conns, 0.5), pct(lat, conns, 0.99), fails);
+	printf(
+	    "%s connections through %d Service(s): %.0f conn/s, connect p50 %.3f ms p99 %.3f ms, %d failed\n",
+	    label, n, conns / (el / 1e3), pct(lat, conns, 0.5), pct(lat, conns, 0.99), fails);
 	free(lat);
 }
 
@@ -230,10 +232,12 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	printf("%s full program %d Services x 10 endpoints: %.1f ms (model and diff %.1f ms)\n", argv[1], n, full, mm);
+	printf("%s full program %d Services x 10 endpoints: %.1f ms (model and diff %.1f ms)\n", argv[1], n,
+	       full, mm);
 	if (conns)
 		conn_bench(n, conns, argv[1]);
-	double *lat = xcalloc((size_t)changes + 1, sizeof(double)), *mlat = xcalloc((size_t)changes + 1, sizeof(double));
+	double *lat = xcalloc((size_t)changes + 1, sizeof(double)),
+	       *mlat = xcalloc((size_t)changes + 1, sizeof(double));
 	for (int k = 0; k < changes; k++) {
 		int i = (k * 7919) % n;
 		json_array_set_new(slices, (size_t)i, make_slice(i, k + 1));
@@ -247,9 +251,11 @@ int main(int argc, char **argv)
 		int kn = changes < 2000 ? changes : 2000;
 		for (int k = 0; k < kn; k++)
 			km[k] = lat[k] - mlat[k];
-		printf("%s one-endpoint change at %d Services: total p50 %.2f ms p99 %.2f ms; kernel part p50 %.2f ms "
-		       "p99 %.2f ms\n",
-		       argv[1], n, pct(lat, changes, 0.5), pct(lat, changes, 0.99), pct(km, kn, 0.5), pct(km, kn, 0.99));
+		printf(
+		    "%s one-endpoint change at %d Services: total p50 %.2f ms p99 %.2f ms; kernel part p50 %.2f ms "
+		    "p99 %.2f ms\n",
+		    argv[1], n, pct(lat, changes, 0.5), pct(lat, changes, 0.99), pct(km, kn, 0.5),
+		    pct(km, kn, 0.99));
 	}
 	if (b.nft) {
 		char err[512];
@@ -257,7 +263,8 @@ int main(int argc, char **argv)
 		size_t pend = proxy_nft_gc_pending(b.n);
 		if (proxy_nft_gc(b.n, err, sizeof(err)) != 0)
 			fprintf(stderr, "gc: %s\n", err);
-		printf("%s batched deletion of %zu old endpoint elements: %.1f ms\n", argv[1], pend, now_ms() - g0);
+		printf("%s batched deletion of %zu old endpoint elements: %.1f ms\n", argv[1], pend,
+		       now_ms() - g0);
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

@@ -25,19 +25,21 @@ int main(int argc, char **argv)
 		port = atoi(c + 1);
 		json_array_append_new(eps, json_pack("{s:[s]}", "addresses", argv[i]));
 	}
-	json_t *svcs = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:[{s:s,s:i,s:i}]}}]", "kind", "Service", "metadata",
-				 "namespace", "bench", "name", "b", "annotations", UPROXY_SCHED_ANNOTATION, argv[1], "spec",
-				 "clusterIP", "198.19.0.1", "ports", "name", "t", "port", 80, "targetPort", port);
-	json_t *slices = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i}]}]", "kind", "EndpointSlice",
-				   "metadata", "namespace", "bench", "name", "b-1", "labels",
-				   "kubernetes.io/service-name", "b", "addressType", "IPv4", "endpoints", eps, "ports",
-				   "name", "t", "port", port);
+	json_t *svcs = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:[{s:s,s:i,s:i}]}}]", "kind", "Service",
+				 "metadata", "namespace", "bench", "name", "b", "annotations",
+				 UPROXY_SCHED_ANNOTATION, argv[1], "spec", "clusterIP", "198.19.0.1", "ports",
+				 "name", "t", "port", 80, "targetPort", port);
+	json_t *slices =
+	    json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i}]}]", "kind", "EndpointSlice",
+		      "metadata", "namespace", "bench", "name", "b-1", "labels", "kubernetes.io/service-name",
+		      "b", "addressType", "IPv4", "endpoints", eps, "ports", "name", "t", "port", port);
 	struct proxy_model m;
 	proxy_model_build(svcs, slices, "n1", &m);
 	struct uproxy *u;
 	struct uproxy_config c = {.loops = atoi(argv[2]), .dry = true};
 	char err[256];
-	if (uproxy_new(&c, &u, err, sizeof(err)) < 0 || uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)) < 0) {
+	if (uproxy_new(&c, &u, err, sizeof(err)) < 0 ||
+	    uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "uproxy_bench: %s\n", err);
 		return 1;
 	}

@@ -81,12 +81,15 @@ static void *watcher(void *arg)
 	if (!strcmp(mode, "svcplane")) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		h = curl_slist_append(h, auth);
-		snprintf(target, sizeof(target), "%s/api/v1/namespaces/default/services?watch=true&resourceVersion=1", url);
+		snprintf(target, sizeof(target),
+			 "%s/api/v1/namespaces/default/services?watch=true&resourceVersion=1", url);
 		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
 	} else {
 		snprintf(target, sizeof(target), "%s/v3/watch", url);
 		/* key "/wbench/" range_end "/wbench0" */
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"create_request\":{\"key\":\"L3diZW5jaC8=\",\"range_end\":\"L3diZW5jaDA=\"}}");
+		curl_easy_setopt(
+		    c, CURLOPT_POSTFIELDS,
+		    "{\"create_request\":{\"key\":\"L3diZW5jaC8=\",\"range_end\":\"L3diZW5jaDA=\"}}");
 	}
 	curl_easy_setopt(c, CURLOPT_URL, target);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -146,8 +149,10 @@ int main(int argc, char **argv)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	for (int i = 0; i < count; i++) {
-		snprintf(obj, sizeof(obj),
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"wbench-%d\"},\"spec\":{\"ports\":[{\"port\":80}]}}", i);
+		snprintf(
+		    obj, sizeof(obj),
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"wbench-%d\"},\"spec\":{\"ports\":[{\"port\":80}]}}",
+		    i);
 		if (!strcmp(mode, "svcplane")) {
 			snprintf(body, sizeof(body), "%s", obj);
 		} else {
@@ -176,8 +181,8 @@ int main(int argc, char **argv)
 		if (got[i] > 0)
 			lat[n++] = got[i] - sent[i];
 	qsort(lat, (size_t)n, sizeof(double), cmp);
-	printf("%s watch latency count=%d received=%d p50_ms=%.3f p99_ms=%.3f\n", mode, count, n, n ? lat[n / 2] : -1,
-	       n ? lat[(int)(n * 0.99)] : -1);
+	printf("%s watch latency count=%d received=%d p50_ms=%.3f p99_ms=%.3f\n", mode, count, n,
+	       n ? lat[n / 2] : -1, n ? lat[(int)(n * 0.99)] : -1);
 	fflush(stdout);
 	_exit(n == count ? 0 : 1);
 }

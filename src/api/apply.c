@@ -51,8 +51,6 @@
 
 #define PATH_MAX_DEPTH 64
 
-
-
 /* ---- types ---- */
 
 enum kind { K_UNKNOWN, K_STRUCT, K_MAP, K_ATOMIC, K_LIST_MAP, K_LIST_SET, K_SCALAR };
@@ -62,7 +60,6 @@ struct ty {
 	const struct api_schema *schema; /* K_STRUCT fields, K_MAP values, K_LIST_MAP elements */
 	const char *merge_key;		 /* K_LIST_MAP */
 };
-
 
 static struct ty ty_of_field(const struct api_field *f)
 {
@@ -122,7 +119,10 @@ static struct ty ty_child(const struct ty *t, const char *key)
  * one value, owned as its "k:" element alone. */
 static struct ty ty_elem(const struct ty *t)
 {
-	struct ty u = {!t->schema ? K_UNKNOWN : api_schema_atomic(t->schema) ? K_ATOMIC : K_STRUCT, t->schema, NULL};
+	struct ty u = {!t->schema		      ? K_UNKNOWN
+		       : api_schema_atomic(t->schema) ? K_ATOMIC
+						      : K_STRUCT,
+		       t->schema, NULL};
 	return u;
 }
 
@@ -664,8 +664,8 @@ static json_t *merge_list(const json_t *l, const json_t *r, const struct ty *t)
 		if (li < ln && ri < rn) {
 			if (strcmp(lk[li], rk[ri]) == 0) {
 				json_object_set_new(done, lk[li], json_true());
-				json_array_append_new(out, merge_item(l, json_array_get(l, li), json_array_get(r, ri),
-								      rk[ri], t, et));
+				json_array_append_new(out, merge_item(l, json_array_get(l, li),
+								      json_array_get(r, ri), rk[ri], t, et));
 				if (si < nshared && shared[si] == ri)
 					si++;
 				li++;
@@ -691,8 +691,9 @@ static json_t *merge_list(const json_t *l, const json_t *r, const struct ty *t)
 		if (ri < rn) {
 			long at = find_item(l, rk[ri], t);
 			json_object_set_new(done, rk[ri], json_true());
-			json_array_append_new(out, merge_item(l, at >= 0 ? json_array_get(l, (size_t)at) : NULL,
-							      json_array_get(r, ri), rk[ri], t, et));
+			json_array_append_new(out,
+					      merge_item(l, at >= 0 ? json_array_get(l, (size_t)at) : NULL,
+							 json_array_get(r, ri), rk[ri], t, et));
 			if (si < nshared && shared[si] == ri)
 				si++;
 			ri++;

@@ -24,7 +24,8 @@ int api_base64_decode(const char *s, unsigned char **out, size_t *len)
 	size_t pad = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  c == '+' || c == '/';
 		if (c == '=' && i >= n - 2) {
 			pad++;
 			continue;
@@ -51,4 +52,3 @@ char *api_base64_encode(const unsigned char *data, size_t len)
 	s[n] = 0;
 	return s;
 }
-

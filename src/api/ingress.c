@@ -17,7 +17,8 @@
 
 static bool is_ingress(const struct api_kind *k)
 {
-	return !strcmp(k->kind, "Ingress") && (!strcmp(k->group, "networking.k8s.io") || !strcmp(k->group, "extensions"));
+	return !strcmp(k->kind, "Ingress") &&
+	       (!strcmp(k->group, "networking.k8s.io") || !strcmp(k->group, "extensions"));
 }
 
 /* ---- conversion ---- */
@@ -57,7 +58,9 @@ static void backend_from_v1(json_t *b)
 		if (json_is_string(pn) && json_string_length(pn))
 			json_object_set(b, "servicePort", pn);
 		else
-			json_object_set_new(b, "servicePort", json_integer(json_integer_value(json_object_get(port, "number"))));
+			json_object_set_new(
+			    b, "servicePort",
+			    json_integer(json_integer_value(json_object_get(port, "number"))));
 	}
 	json_object_del(b, "service");
 }
@@ -85,7 +88,8 @@ static void convert(json_t *obj, bool to_v1)
 				continue;
 			if (to_v1 && !json_is_string(json_object_get(path, "pathType")))
 				json_object_set_new(path, "pathType", json_string("ImplementationSpecific"));
-			to_v1 ? backend_to_v1(json_object_get(path, "backend")) : backend_from_v1(json_object_get(path, "backend"));
+			to_v1 ? backend_to_v1(json_object_get(path, "backend"))
+			      : backend_from_v1(json_object_get(path, "backend"));
 		}
 	}
 }
@@ -304,7 +308,8 @@ void api_ingress_validate(const json_t *obj, const json_t *old, struct api_errs 
 	}
 	const json_t *ann = json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
 					    "kubernetes.io/ingress.class");
-	if (!old && json_is_string(ann) && json_is_string(cls) && strcmp(json_string_value(ann), json_string_value(cls)))
+	if (!old && json_is_string(ann) && json_is_string(cls) &&
+	    strcmp(json_string_value(ann), json_string_value(cls)))
 		api_err_invalid(e, "annotations.kubernetes.io/ingress.class", ann,
 				"must match `ingressClassName` when both are specified");
 }

@@ -159,8 +159,7 @@ void api_default(const struct api_kind *k, json_t *obj)
 		if (json_is_object(tmpl))
 			default_pod(tmpl);
 		api_workload_default(k, obj);
-	}
-	else if (is(k, "", "Namespace")) {
+	} else if (is(k, "", "Namespace")) {
 		json_t *spec = api_obj(obj, "spec");
 		if (!json_object_get(spec, "finalizers"))
 			json_object_set_new(spec, "finalizers", json_pack("[s]", "kubernetes"));
@@ -283,12 +282,14 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 				size_t before = api_errs_count(e);
 				api_validate_non_special_ip(ip, f, e);
 				if (api_errs_count(e) == before && is_multicast(ip))
-					api_err_invalid(e, f, json_object_get(a, "ip"), "may not be a multicast address");
+					api_err_invalid(e, f, json_object_get(a, "ip"),
+							"may not be a multicast address");
 				free(f);
 				const char *hn = api_str(a, "hostname");
 				if (hn && *hn && api_check_dns1123_label(hn)) {
 					f = fld("subsets[%zu].%s[%zu].hostname", i, lists[l], j);
-					api_err_invalid(e, f, json_object_get(a, "hostname"), api_check_dns1123_label(hn));
+					api_err_invalid(e, f, json_object_get(a, "hostname"),
+							api_check_dns1123_label(hn));
 					free(f);
 				}
 			}
@@ -297,7 +298,8 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 		json_array_foreach(json_object_get(s, "ports"), j, p)
 		{
 			json_t *port = json_object_get(p, "port");
-			if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
+			if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+			    json_integer_value(port) > 65535) {
 				char *f = fld("subsets[%zu].ports[%zu].port", i, j);
 				api_err_invalid(e, f, port, "must be between 1 and 65535, inclusive");
 				free(f);
@@ -342,7 +344,9 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 			const char *s = json_string_value(a);
 			if (fam && (!s || api_ip_family(s) != fam)) {
 				char *f = fld("endpoints[%zu].addresses[%zu]", i, j);
-				api_err_invalid(e, f, a, fam == 4 ? "must be a valid IPv4 address" : "must be a valid IPv6 address");
+				api_err_invalid(e, f, a,
+						fam == 4 ? "must be a valid IPv4 address"
+							 : "must be a valid IPv6 address");
 				free(f);
 			}
 		}

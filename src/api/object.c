@@ -67,7 +67,8 @@ json_t *api_event_new(const json_t *obj, const char *kind, const char *field_pat
 	const char *oname = api_str(obj, "metadata.name");
 	snprintf(name, sizeof(name), "%.250s.%llx", oname ? oname : "object",
 		 (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
-	json_t *io = json_pack("{s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1", "name", oname ? oname : "");
+	json_t *io =
+	    json_pack("{s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1", "name", oname ? oname : "");
 	if (ns)
 		json_object_set_new(io, "namespace", json_string(ns));
 	const char *uid = api_str(obj, "metadata.uid"), *rv = api_str(obj, "metadata.resourceVersion");
@@ -80,11 +81,11 @@ json_t *api_event_new(const json_t *obj, const char *kind, const char *field_pat
 	json_t *src = json_pack("{s:s}", "component", component);
 	if (host)
 		json_object_set_new(src, "host", json_string(host));
-	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:s, s:s}", "apiVersion", "v1",
-			 "kind", "Event", "metadata", "name", name, "namespace", ns ? ns : "default", "involvedObject", io,
-			 "reason", reason, "message", message, "firstTimestamp", now, "lastTimestamp", now, "count", 1,
-			 "type", type, "source", src, "reportingComponent", component, "reportingInstance",
-			 host ? host : component);
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:s, s:s}",
+			 "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace",
+			 ns ? ns : "default", "involvedObject", io, "reason", reason, "message", message,
+			 "firstTimestamp", now, "lastTimestamp", now, "count", 1, "type", type, "source", src,
+			 "reportingComponent", component, "reportingInstance", host ? host : component);
 }
 
 int64_t api_time_parse(const char *s)
@@ -178,8 +179,8 @@ void api_uuid(char *buf, size_t len)
 	}
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 void api_errs_init(struct api_errs *e)
@@ -200,8 +201,8 @@ size_t api_errs_count(const struct api_errs *e)
 
 static void add(struct api_errs *e, const char *reason, const char *field, char *msg_take)
 {
-	json_array_append_new(e->causes, json_pack("{s:s, s:s, s:s}", "reason", reason, "message", msg_take,
-						   "field", field));
+	json_array_append_new(
+	    e->causes, json_pack("{s:s, s:s, s:s}", "reason", reason, "message", msg_take, "field", field));
 	free(msg_take);
 }
 
@@ -230,7 +231,8 @@ void api_err_invalid(struct api_errs *e, const char *field, const json_t *value,
 {
 	char *v = value_text(value);
 	add(e, "FieldValueInvalid", field,
-	    detail && *detail ? xasprintf("Invalid value: %s: %s", v, detail) : xasprintf("Invalid value: %s", v));
+	    detail && *detail ? xasprintf("Invalid value: %s: %s", v, detail)
+			      : xasprintf("Invalid value: %s", v));
 	free(v);
 }
 
@@ -321,10 +323,11 @@ const char *api_check_dns1123_subdomain(const char *s)
 	size_t n = strlen(s);
 	if (n > 253)
 		return "must be no more than 253 characters";
-	const char *msg = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-			  "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-			  "regex used for validation is "
-			  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+	const char *msg =
+	    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+	    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+	    "regex used for validation is "
+	    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 	if (n == 0)
 		return msg;
 	const char *p = s;
@@ -405,10 +408,12 @@ const char *api_check_qualified_name(const char *s)
 	const char *m = prefix[0] ? api_check_dns1123_subdomain(prefix) : "prefix part must be non-empty";
 	free(prefix);
 	if (m)
-		return m[0] == 'p' ? m : "prefix part a lowercase RFC 1123 subdomain must consist of lower case "
-					  "alphanumeric characters, '-' or '.', and must start and end with an "
-					  "alphanumeric character (e.g. 'example.com', regex used for validation is "
-					  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+		return m[0] == 'p'
+			   ? m
+			   : "prefix part a lowercase RFC 1123 subdomain must consist of lower case "
+			     "alphanumeric characters, '-' or '.', and must start and end with an "
+			     "alphanumeric character (e.g. 'example.com', regex used for validation is "
+			     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 	return qname_part(slash + 1, strlen(slash + 1));
 }
 
@@ -428,7 +433,8 @@ static const char *label_value_msg(const char *v)
 
 /* One entry of a labels or annotations map: checked is the key as the rule sees it (a
  * qualified name); the value must be a string. True when it is one. */
-static bool map_entry_ok(struct api_errs *e, const char *field, const char *key, const char *checked, const json_t *v)
+static bool map_entry_ok(struct api_errs *e, const char *field, const char *key, const char *checked,
+			 const json_t *v)
 {
 	const char *m = api_check_qualified_name(checked);
 	if (m) {
@@ -601,5 +607,6 @@ void api_validate_non_special_ip(const char *s, const char *field, struct api_er
 	if (ip_is_link_local_unicast(&ip))
 		invalid_ip(e, field, s, "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
 	if (ip_is_link_local_multicast(&ip))
-		invalid_ip(e, field, s, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
+		invalid_ip(e, field, s,
+			   "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
 }

@@ -196,7 +196,8 @@ static void add_list_type(json_t *p, const struct api_field *f)
 	const char *keys[3];
 	size_t n;
 
-	if (!(f->flags & API_F_ATOMIC) && f->elem == API_OBJECT && f->merge_key && !(f->flags & API_F_REPLACE)) {
+	if (!(f->flags & API_F_ATOMIC) && f->elem == API_OBJECT && f->merge_key &&
+	    !(f->flags & API_F_REPLACE)) {
 		json_t *a = json_array();
 		n = api_list_map_keys(f->merge_key, keys);
 		for (size_t i = 0; i < n; i++)
@@ -211,7 +212,8 @@ static void add_list_type(json_t *p, const struct api_field *f)
 }
 
 /* f of schema owner: Kubernetes' description when there is one, else the table's. */
-static json_t *field_json(const struct api_schema *owner, const struct api_field *f, struct walk *w, int depth)
+static json_t *field_json(const struct api_schema *owner, const struct api_field *f, struct walk *w,
+			  int depth)
 {
 	const char *desc = api__doc_find(owner->name, f->name);
 	json_t *p;
@@ -291,7 +293,11 @@ static void add_schema(struct walk *w, const struct api_schema *s, int depth)
 	if (!s || depth > MAX_SCHEMA_DEPTH || json_object_get(w->schemas, s->name))
 		return;
 	const char *desc = api__doc_find(s->name, "");
-	json_t *obj = json_pack("{s:s,s:s}", "description", desc ? desc : s->desc ? s->desc : "", "type", "object");
+	json_t *obj = json_pack("{s:s,s:s}", "description",
+				desc	  ? desc
+				: s->desc ? s->desc
+					  : "",
+				"type", "object");
 	/* Reserve the name before descending, so a schema that refers to itself stops here. */
 	json_object_set(w->schemas, s->name, obj);
 	json_t *props = json_object(), *req = json_array();

@@ -261,16 +261,16 @@ static int jp_add(json_t **doc, const struct ptr *p, const char *path, json_t *v
 			return 0;
 		}
 		if (!parse_index(last, &idx) || idx > json_array_size(parent)) {
-			api__seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
-			       last);
+			api__seterr(err, errlen,
+				    "Unable to access invalid index: %s: invalid index referenced", last);
 			json_decref(v_take);
 			return -EINVAL;
 		}
 		json_array_insert_new(parent, idx, v_take);
 		return 0;
 	}
-	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
-	       path);
+	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value",
+		    opname, path);
 	json_decref(v_take);
 	return -EINVAL;
 }
@@ -284,8 +284,9 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	size_t idx;
 
 	if (p->n == 0) {
-		api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value",
-		       opname, path);
+		api__seterr(err, errlen,
+			    "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
+			    path);
 		return -EINVAL;
 	}
 	parent = ptr_get(doc, p, p->n - 1);
@@ -303,8 +304,8 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	}
 	if (json_is_array(parent)) {
 		if (!parse_index(last, &idx) || idx >= json_array_size(parent)) {
-			api__seterr(err, errlen, "Unable to access invalid index: %s: invalid index referenced",
-			       last);
+			api__seterr(err, errlen,
+				    "Unable to access invalid index: %s: invalid index referenced", last);
 			return -EINVAL;
 		}
 		if (removed)
@@ -312,8 +313,8 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 		json_array_remove(parent, idx);
 		return 0;
 	}
-	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
-	       path);
+	api__seterr(err, errlen, "%s operation does not apply: doc is missing path: \"%s\": missing value",
+		    opname, path);
 	return -EINVAL;
 }
 
@@ -364,15 +365,15 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 		}
 		json_t *parent = ptr_get(*doc, &p, p.n - 1);
 		if (!json_is_object(parent) && !json_is_array(parent)) {
-			api__seterr(err, errlen,
-			       "replace operation does not apply: doc is missing path: %s: missing value",
-			       path);
+			api__seterr(
+			    err, errlen,
+			    "replace operation does not apply: doc is missing path: %s: missing value", path);
 			goto out;
 		}
 		if (!ptr_get(*doc, &p, p.n)) {
 			api__seterr(err, errlen,
-			       "replace operation does not apply: doc is missing key: %s: missing value",
-			       path);
+				    "replace operation does not apply: doc is missing key: %s: missing value",
+				    path);
 			goto out;
 		}
 		rc = jp_remove(*doc, &p, path, NULL, "replace", err, errlen);
@@ -385,16 +386,17 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 			goto out;
 		}
 		if (!ptr_get(*doc, &f, f.n)) {
-			api__seterr(err, errlen,
-			       "%s operation does not apply: doc is missing from path: %s: missing value",
-			       kind, from);
+			api__seterr(
+			    err, errlen,
+			    "%s operation does not apply: doc is missing from path: %s: missing value", kind,
+			    from);
 			goto out;
 		}
 		if (move) {
 			if (strncmp(path, from, strlen(from)) == 0 && path[strlen(from)] == '/') {
-				api__seterr(err, errlen,
-				       "move operation does not apply: from path is a prefix of path: %s",
-				       path);
+				api__seterr(
+				    err, errlen,
+				    "move operation does not apply: from path is a prefix of path: %s", path);
 				goto out;
 			}
 			rc = jp_remove(*doc, &f, from, &v, "move", err, errlen);
@@ -406,10 +408,11 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 				size_t left = max_copy - *copied;
 				size_t sz = api_json_size_max(src, left);
 				if (sz > left) {
-					api__seterr(err, errlen,
-						    "Unable to complete the copy, the accumulated size increase of copy is "
-						    "more than %zu, exceeding the limit %zu",
-						    *copied + sz, max_copy);
+					api__seterr(
+					    err, errlen,
+					    "Unable to complete the copy, the accumulated size increase of copy is "
+					    "more than %zu, exceeding the limit %zu",
+					    *copied + sz, max_copy);
 					rc = -E2BIG;
 					goto out;
 				}
@@ -461,7 +464,8 @@ int api_json_patch_limit(const json_t *target, const json_t *ops, size_t max_cop
 
 	*out = NULL;
 	if (!json_is_array(ops)) {
-		api__seterr(err, errlen, "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+		api__seterr(err, errlen,
+			    "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
 		return -EINVAL;
 	}
 	if (max_copy && json_array_size(ops) > API_JSON_PATCH_MAX_OPS) {
@@ -505,7 +509,6 @@ struct finfo {
 	bool merge_list;       /* patchStrategy merge */
 	bool replace;	       /* patchStrategy replace */
 };
-
 
 static struct finfo field_info(const struct node *n, const char *key)
 {
@@ -793,7 +796,8 @@ static json_t *smp_slice(json_t *orig_take, const json_t *patch, const struct fi
 					goto fail;
 				}
 				if (kind >= 0 && k != kind) {
-					api__seterr(c->err, c->errlen, "list element types are not identical");
+					api__seterr(c->err, c->errlen,
+						    "list element types are not identical");
 					goto fail;
 				}
 				kind = k;
@@ -968,7 +972,7 @@ static int check_set_order(const json_t *plist, const json_t *order, const char 
 		go_fmt(&a, plist);
 		go_fmt(&b, order);
 		api__seterr(c->err, c->errlen, "The order in patch list:\n%s\n doesn't match %s list:\n%s\n",
-		       a.data, SET_ORDER, b.data);
+			    a.data, SET_ORDER, b.data);
 		buf_fini(&a);
 		buf_fini(&b);
 		rc = -EINVAL;
@@ -993,7 +997,7 @@ static int smp_set_order(json_t *orig, const json_t *patch, const char *key, con
 	}
 	if ((olist && !json_is_array(olist)) || (plist && !json_is_array(plist))) {
 		api__seterr(c->err, c->errlen, "expected a []interface {}, but received a %s",
-		       json_is_object(olist ? olist : plist) ? "map[string]interface {}" : "non-list");
+			    json_is_object(olist ? olist : plist) ? "map[string]interface {}" : "non-list");
 		return -EINVAL;
 	}
 	/* Only lists of maps are partitioned by merge key. */

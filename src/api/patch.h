@@ -45,16 +45,16 @@ int api_strategic_merge_patch(const json_t *target, const json_t *patch, const s
  * metadata.managedFields of the result records the manager's field set (FieldsV1).
  * api_version is the object's apiVersion; now is the RFC 3339 time for the entry. */
 int api_server_side_apply(const json_t *live, const json_t *applied, const struct api_schema *schema,
-			  const char *manager, const char *api_version, const char *now, bool force, json_t **out,
-			  json_t **conflicts, char *err, size_t errlen);
+			  const char *manager, const char *api_version, const char *now, bool force,
+			  json_t **out, json_t **conflicts, char *err, size_t errlen);
 
 /* Like api_server_side_apply, but on a conflict (-EBUSY) *causes (when causes is not NULL)
  * receives the metav1.StatusCause array kube-apiserver answers with, one per field:
  * {"reason":"FieldManagerConflict","message":"conflict with \"mgr\" using v1","field":".spec..."}.
  * The caller owns *causes. */
 int api_server_side_apply_causes(const json_t *live, const json_t *applied, const struct api_schema *schema,
-				 const char *manager, const char *api_version, const char *now, bool force, json_t **out,
-				 json_t **causes, char *err, size_t errlen);
+				 const char *manager, const char *api_version, const char *now, bool force,
+				 json_t **out, json_t **causes, char *err, size_t errlen);
 
 /* Records that manager changed the object from old (NULL on create) to updated by a
  * non-apply write (operation "Update"): updates metadata.managedFields of updated in place,

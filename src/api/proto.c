@@ -196,8 +196,8 @@ static int decode_time(struct pdec *d, struct rd m, unsigned field, json_t **out
 	if (!gmtime_r(&t, &tm))
 		return fail(d, "Time out of range", field);
 	char b[40];
-	snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	*out = json_string(b);
 	return 0;
 }
@@ -387,8 +387,9 @@ static int decode_field(struct pdec *d, const struct api_field *fd, unsigned wt,
 				uint64_t x;
 				if (rd_varint(&payload, &x))
 					return fail(d, "truncated packed varint", fd->proto);
-				json_array_append_new(arr, fd->elem == API_INT ? json_integer((json_int_t)(int64_t)x)
-									       : json_boolean(x != 0));
+				json_array_append_new(arr, fd->elem == API_INT
+							       ? json_integer((json_int_t)(int64_t)x)
+							       : json_boolean(x != 0));
 			}
 			return 0;
 		}
@@ -519,7 +520,8 @@ int api_proto_decode(const unsigned char *buf, size_t len, json_t **out, char *e
 	json_t *obj = json_object();
 	json_object_set_new(obj, "apiVersion", json_stringn(api_version, avn));
 	json_object_set_new(obj, "kind", json_stringn(kind, kn));
-	if (!json_is_string(json_object_get(obj, "apiVersion")) || !json_is_string(json_object_get(obj, "kind"))) {
+	if (!json_is_string(json_object_get(obj, "apiVersion")) ||
+	    !json_is_string(json_object_get(obj, "kind"))) {
 		json_decref(obj);
 		return fail(&d, "apiVersion or kind is not valid UTF-8", 0);
 	}

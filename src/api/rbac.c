@@ -59,9 +59,11 @@ static void validate_rule(const json_t *r, size_t i, bool namespaced, struct api
 		f = fld("rules[%zu].%s", i, "nonResourceURLs");
 		if (namespaced)
 			api_err_invalid(e, f, urls, "namespaced rules cannot apply to non-resource URLs");
-		if (json_array_size(json_object_get(r, "apiGroups")) || json_array_size(json_object_get(r, "resources")) ||
+		if (json_array_size(json_object_get(r, "apiGroups")) ||
+		    json_array_size(json_object_get(r, "resources")) ||
 		    json_array_size(json_object_get(r, "resourceNames")))
-			api_err_invalid(e, f, urls, "rules cannot apply to both regular resources and non-resource URLs");
+			api_err_invalid(e, f, urls,
+					"rules cannot apply to both regular resources and non-resource URLs");
 		free(f);
 		return;
 	}

@@ -22,18 +22,18 @@
 
 enum api_type {
 	API_STRING,
-	API_INT,	    /* int32/int64 */
+	API_INT, /* int32/int64 */
 	API_BOOL,
-	API_OBJECT,	    /* nested struct: see field.schema */
-	API_ARRAY,	    /* list: element type in field.elem (and field.schema for objects) */
-	API_MAP_STRING,	    /* map[string]string (labels, selector, annotations) */
-	API_INT_OR_STRING,  /* intstr.IntOrString: JSON number or string */
-	API_TIME,	    /* metav1.Time: RFC 3339 string */
-	API_QUANTITY,	    /* resource.Quantity: string or number */
-	API_ANY,	    /* any JSON value, kept verbatim, not checked */
-	API_MAP_ANY,	    /* map[string]<value>: values described by field.schema (objects) or, when
-			     * schema is NULL, of type field.elem (API_QUANTITY for resource lists,
-			     * API_ANY for anything) */
+	API_OBJECT,	   /* nested struct: see field.schema */
+	API_ARRAY,	   /* list: element type in field.elem (and field.schema for objects) */
+	API_MAP_STRING,	   /* map[string]string (labels, selector, annotations) */
+	API_INT_OR_STRING, /* intstr.IntOrString: JSON number or string */
+	API_TIME,	   /* metav1.Time: RFC 3339 string */
+	API_QUANTITY,	   /* resource.Quantity: string or number */
+	API_ANY,	   /* any JSON value, kept verbatim, not checked */
+	API_MAP_ANY,	   /* map[string]<value>: values described by field.schema (objects) or, when
+			    * schema is NULL, of type field.elem (API_QUANTITY for resource lists,
+			    * API_ANY for anything) */
 };
 
 /* Field flags. */
@@ -64,7 +64,7 @@ enum {
 struct api_schema;
 
 struct api_field {
-	const char *name;		 /* JSON name */
+	const char *name; /* JSON name */
 	enum api_type type;
 	enum api_type elem;		 /* API_ARRAY: element type */
 	const struct api_schema *schema; /* API_OBJECT, API_ARRAY of objects, API_MAP_ANY values */
@@ -86,15 +86,15 @@ struct api_schema {
 
 /* A served resource kind. */
 struct api_kind {
-	const char *group;    /* "" for core */
-	const char *version;  /* "v1" */
-	const char *kind;     /* "Service" */
-	const char *plural;   /* "services" */
-	const char *singular; /* "service" */
+	const char *group;	    /* "" for core */
+	const char *version;	    /* "v1" */
+	const char *kind;	    /* "Service" */
+	const char *plural;	    /* "services" */
+	const char *singular;	    /* "service" */
 	const char *short_names[4]; /* NULL-terminated */
 	const char *categories[2];  /* NULL-terminated */
 	bool namespaced;
-	bool has_status;	    /* has the status subresource */
+	bool has_status;		 /* has the status subresource */
 	const struct api_schema *schema; /* top-level object schema */
 	/* Non-NULL for a deprecated version served as a view of another version's stored
 	 * objects (api_kind_storage): the text of the Warning every response carries. */

@@ -65,7 +65,8 @@ API__SCHEMA(static, namespace_condition, CORE "NamespaceCondition",
 
 API__SCHEMA(static, namespace_status, CORE "NamespaceStatus",
 	    "NamespaceStatus is information about the current status of a Namespace.",
-	    FENUM("phase", API__ENUM("Active", "Terminating"), 1, 0, "Phase is the current lifecycle phase of the namespace."),
+	    FENUM("phase", API__ENUM("Active", "Terminating"), 1, 0,
+		  "Phase is the current lifecycle phase of the namespace."),
 	    FLIST("conditions", namespace_condition, "type", 2, 0,
 		  "Represents the latest available observations of a namespace's current state."));
 
@@ -83,8 +84,8 @@ API__SCHEMA(static, taint, CORE "Taint",
 	    FSTR("key", 1, REQ, "Required. The taint key to be applied to a node."),
 	    FSTR("value", 2, 0, "The taint value corresponding to the taint key."),
 	    FENUM("effect", API__ENUM("NoExecute", "NoSchedule", "PreferNoSchedule"), 3, REQ,
-		 "Required. The effect of the taint on pods that do not tolerate the taint. Valid "
-		 "effects are NoSchedule, PreferNoSchedule and NoExecute."),
+		  "Required. The effect of the taint on pods that do not tolerate the taint. Valid "
+		  "effects are NoSchedule, PreferNoSchedule and NoExecute."),
 	    FTIME("timeAdded", 4, PTR, "TimeAdded represents the time at which the taint was added."));
 
 API__SCHEMA(static, config_map_node_config_source, CORE "ConfigMapNodeConfigSource",
@@ -221,8 +222,8 @@ API__SCHEMA(static, node_status, CORE "NodeStatus",
 		  "Allocatable represents the resources of a node that are available for "
 		  "scheduling. Defaults to Capacity."),
 	    FENUM("phase", API__ENUM("Pending", "Running", "Terminated"), 3, 0,
-		 "NodePhase is the recently observed lifecycle phase of the node. The field is never "
-		 "populated, and now is deprecated."),
+		  "NodePhase is the recently observed lifecycle phase of the node. The field is never "
+		  "populated, and now is deprecated."),
 	    FLIST("conditions", node_condition, "type", 4, 0,
 		  "Conditions is an array of current observed node conditions."),
 	    FLIST("addresses", node_address, "type", 5, 0,
@@ -259,8 +260,8 @@ API__SCHEMA(static, service_port, CORE "ServicePort", "ServicePort contains info
 		 "within a ServiceSpec must have unique names. Optional if only one ServicePort is "
 		 "defined on this service."),
 	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, 0,
-		 "The IP protocol for this port. Supports \"TCP\", \"UDP\", and \"SCTP\". Default "
-		 "is TCP."),
+		  "The IP protocol for this port. Supports \"TCP\", \"UDP\", and \"SCTP\". Default "
+		  "is TCP."),
 	    FSTR("appProtocol", 6, PTR,
 		 "The application protocol for this port. This is used as a hint for "
 		 "implementations to offer richer behavior for protocols that they understand."),
@@ -300,14 +301,14 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 		  "assigned randomly. If this field is specified, clients must ensure that "
 		  "clusterIPs[0] and clusterIP have the same value."),
 	    FENUM("type", API__ENUM("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"), 4, 0,
-		 "type determines how the Service is exposed. Defaults to ClusterIP. Valid options "
-		 "are ExternalName, ClusterIP, NodePort, and LoadBalancer."),
+		  "type determines how the Service is exposed. Defaults to ClusterIP. Valid options "
+		  "are ExternalName, ClusterIP, NodePort, and LoadBalancer."),
 	    FSTRS("externalIPs", 5, 0,
 		  "externalIPs is a list of IP addresses for which nodes in the cluster will also "
 		  "accept traffic for this service."),
 	    FENUM("sessionAffinity", API__ENUM("ClientIP", "None"), 7, 0,
-		 "Supports \"ClientIP\" and \"None\". Used to maintain session affinity. Defaults to "
-		 "None."),
+		  "Supports \"ClientIP\" and \"None\". Used to maintain session affinity. Defaults to "
+		  "None."),
 	    FSTR("loadBalancerIP", 8, 0,
 		 "Only applies to Service Type: LoadBalancer. Deprecated: This field was "
 		 "under-specified and its meaning varies across implementations."),
@@ -318,9 +319,9 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 		 "externalName is the external reference that discovery mechanisms will return as "
 		 "an alias for this service (e.g. a DNS CNAME record)."),
 	    FENUM("externalTrafficPolicy", API__ENUM("Cluster", "Local"), 11, 0,
-		 "externalTrafficPolicy describes how nodes distribute service traffic they receive "
-		 "on one of the Service's \"externally-facing\" addresses (NodePorts, ExternalIPs, "
-		 "and LoadBalancer IPs)."),
+		  "externalTrafficPolicy describes how nodes distribute service traffic they receive "
+		  "on one of the Service's \"externally-facing\" addresses (NodePorts, ExternalIPs, "
+		  "and LoadBalancer IPs)."),
 	    FINT("healthCheckNodePort", 12, 0,
 		 "healthCheckNodePort specifies the healthcheck nodePort for the service."),
 	    FBOOL("publishNotReadyAddresses", 13, 0,
@@ -329,10 +330,10 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 	    FOBJ("sessionAffinityConfig", session_affinity_config, 14, PTR,
 		 "sessionAffinityConfig contains the configurations of session affinity."),
 	    FENUMS("ipFamilies", API__ENUM("IPv4", "IPv6"), 19, 0,
-		  "IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service."),
+		   "IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service."),
 	    FENUM("ipFamilyPolicy", API__ENUM("PreferDualStack", "RequireDualStack", "SingleStack"), 17, PTR,
-		 "IPFamilyPolicy represents the dual-stack-ness requested or required by this "
-		 "Service: SingleStack, PreferDualStack or RequireDualStack."),
+		  "IPFamilyPolicy represents the dual-stack-ness requested or required by this "
+		  "Service: SingleStack, PreferDualStack or RequireDualStack."),
 	    FBOOL("allocateLoadBalancerNodePorts", 20, PTR,
 		  "allocateLoadBalancerNodePorts defines if NodePorts will be automatically "
 		  "allocated for services with type LoadBalancer. Default is \"true\"."),
@@ -340,17 +341,19 @@ API__SCHEMA(static, service_spec, CORE "ServiceSpec",
 		 "loadBalancerClass is the class of the load balancer implementation this Service "
 		 "belongs to."),
 	    FENUM("internalTrafficPolicy", API__ENUM("Cluster", "Local"), 22, PTR,
-		 "InternalTrafficPolicy describes how nodes distribute service traffic they receive "
-		 "on the ClusterIP."),
+		  "InternalTrafficPolicy describes how nodes distribute service traffic they receive "
+		  "on the ClusterIP."),
 	    FSTR("trafficDistribution", 23, PTR,
 		 "TrafficDistribution offers a way to express preferences for how traffic is "
 		 "distributed to Service endpoints."));
 
-API__SCHEMA(
-    static, port_status, CORE "PortStatus", "PortStatus represents the error condition of a service port",
-    FINT("port", 1, REQ, "Port is the port number of the service port of which status is recorded here"),
-    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ, "Protocol is the protocol of the service port of which status is recorded here"),
-    FSTR("error", 3, PTR, "Error is to record the problem with the service port"));
+API__SCHEMA(static, port_status, CORE "PortStatus",
+	    "PortStatus represents the error condition of a service port",
+	    FINT("port", 1, REQ,
+		 "Port is the port number of the service port of which status is recorded here"),
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ,
+		  "Protocol is the protocol of the service port of which status is recorded here"),
+	    FSTR("error", 3, PTR, "Error is to record the problem with the service port"));
 
 API__SCHEMA(static, load_balancer_ingress, CORE "LoadBalancerIngress",
 	    "LoadBalancerIngress represents the status of a load-balancer ingress point: traffic "
@@ -403,8 +406,8 @@ API__SCHEMA(static, endpoint_port, CORE "EndpointPort",
 		 "ServicePort. Must be a DNS_LABEL. Optional only if one port is defined."),
 	    FINT("port", 2, REQ, "The port number of the endpoint."),
 	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 3, 0,
-		 "The IP protocol for this port. Must be UDP, TCP, or SCTP. "
-		 "Default is TCP."),
+		  "The IP protocol for this port. Must be UDP, TCP, or SCTP. "
+		  "Default is TCP."),
 	    FSTR("appProtocol", 4, PTR, "The application protocol for this port."));
 
 API__SCHEMA(static, endpoint_subset, CORE "EndpointSubset",
@@ -434,8 +437,8 @@ API__SCHEMA(static, container_port, CORE "ContainerPort",
 	    FINT("hostPort", 2, 0, "Number of port to expose on the host."),
 	    FINT("containerPort", 3, REQ, "Number of port to expose on the pod's IP address."),
 	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 4, 0,
-		 "Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "
-		 "\"TCP\"."),
+		  "Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "
+		  "\"TCP\"."),
 	    FSTR("hostIP", 5, 0, "What host IP to bind the external port to."));
 
 API__SCHEMA(static, object_field_selector, CORE "ObjectFieldSelector",
@@ -548,8 +551,8 @@ API__SCHEMA(static, volume_mount, CORE "VolumeMount",
 	    FSTR("subPath", 4, 0,
 		 "Path within the volume from which the container's volume should be mounted."),
 	    FENUM("mountPropagation", API__ENUM("Bidirectional", "HostToContainer", "None"), 5, PTR,
-		 "mountPropagation determines how mounts are propagated from the host to container "
-		 "and the other way around."),
+		  "mountPropagation determines how mounts are propagated from the host to container "
+		  "and the other way around."),
 	    FSTR("subPathExpr", 6, 0,
 		 "Expanded path within the volume from which the container's volume should be "
 		 "mounted."));
@@ -579,7 +582,8 @@ API__SCHEMA(static, http_get_action, CORE "HTTPGetAction",
 	    FSTR("host", 3, 0,
 		 "Host name to connect to, defaults to the pod IP. You probably want to set "
 		 "\"Host\" in httpHeaders instead."),
-	    FENUM("scheme", API__ENUM("HTTP", "HTTPS"), 4, 0, "Scheme to use for connecting to the host. Defaults to HTTP."),
+	    FENUM("scheme", API__ENUM("HTTP", "HTTPS"), 4, 0,
+		  "Scheme to use for connecting to the host. Defaults to HTTP."),
 	    FLIST("httpHeaders", http_header, NULL, 5, 0,
 		  "Custom headers to set in the request. HTTP allows repeated headers."));
 
@@ -767,9 +771,10 @@ API__SCHEMA(
 	 "Optional: Path at which the file to which the container's termination message "
 	 "will be written is mounted into the container's filesystem."),
     FENUM("terminationMessagePolicy", API__ENUM("FallbackToLogsOnError", "File"), 20, 0,
-	 "Indicate how the termination message should be populated: File or "
-	 "FallbackToLogsOnError."),
-    FENUM("imagePullPolicy", API__ENUM("Always", "IfNotPresent", "Never"), 14, 0, "Image pull policy. One of Always, Never, IfNotPresent."),
+	  "Indicate how the termination message should be populated: File or "
+	  "FallbackToLogsOnError."),
+    FENUM("imagePullPolicy", API__ENUM("Always", "IfNotPresent", "Never"), 14, 0,
+	  "Image pull policy. One of Always, Never, IfNotPresent."),
     FOBJ("securityContext", security_context, 15, PTR,
 	 "SecurityContext defines the security options the container should be run with."),
     FBOOL("stdin", 16, 0,
@@ -864,8 +869,8 @@ API__SCHEMA(static, node_selector_requirement, CORE "NodeSelectorRequirement",
 	    "operator that relates the key and values.",
 	    FSTR("key", 1, REQ, "The label key that the selector applies to."),
 	    FENUM("operator", API__ENUM("DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"), 2, REQ,
-		 "Represents a key's relationship to a set of values. Valid operators are In, "
-		 "NotIn, Exists, DoesNotExist. Gt, and Lt."),
+		  "Represents a key's relationship to a set of values. Valid operators are In, "
+		  "NotIn, Exists, DoesNotExist. Gt, and Lt."),
 	    FSTRS("values", 3, 0, "An array of string values."));
 
 API__SCHEMA(static, node_selector_term, CORE "NodeSelectorTerm",
@@ -997,11 +1002,11 @@ API__SCHEMA(static, toleration, CORE "Toleration",
 		 "Key is the taint key that the toleration applies to. Empty means match all taint "
 		 "keys."),
 	    FENUM("operator", API__ENUM("Equal", "Exists"), 2, 0,
-		 "Operator represents a key's relationship to the value. Valid operators are Exists "
-		 "and Equal. Defaults to Equal."),
+		  "Operator represents a key's relationship to the value. Valid operators are Exists "
+		  "and Equal. Defaults to Equal."),
 	    FSTR("value", 3, 0, "Value is the taint value the toleration matches to."),
 	    FENUM("effect", API__ENUM("NoExecute", "NoSchedule", "PreferNoSchedule"), 4, 0,
-		 "Effect indicates the taint effect to match. Empty means match all taint effects."),
+		  "Effect indicates the taint effect to match. Empty means match all taint effects."),
 	    FINT("tolerationSeconds", 5, PTR | I64,
 		 "TolerationSeconds represents the period of time the toleration (which must be of "
 		 "effect NoExecute, otherwise this field is ignored) tolerates the taint."));
@@ -1045,8 +1050,8 @@ API__SCHEMA(static, topology_spread_constraint, CORE "TopologySpreadConstraint",
 		 "TopologyKey is the key of node labels. Nodes that have a label with this key and "
 		 "identical values are considered to be in the same topology."),
 	    FENUM("whenUnsatisfiable", API__ENUM("DoNotSchedule", "ScheduleAnyway"), 3, REQ,
-		 "WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the "
-		 "spread constraint: DoNotSchedule or ScheduleAnyway."),
+		  "WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the "
+		  "spread constraint: DoNotSchedule or ScheduleAnyway."),
 	    FOBJ("labelSelector", api__schema_label_selector, 4, PTR,
 		 "LabelSelector is used to find matching pods."),
 	    FINT("minDomains", 5, PTR, "MinDomains indicates a minimum number of eligible domains."),
@@ -1097,8 +1102,8 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 	    FLIST("ephemeralContainers", ephemeral_container, "name", 34, 0,
 		  "List of ephemeral containers run in this pod."),
 	    FENUM("restartPolicy", API__ENUM("Always", "Never", "OnFailure"), 3, 0,
-		 "Restart policy for all containers within the pod. One of Always, OnFailure, Never. "
-		 "Default to Always."),
+		  "Restart policy for all containers within the pod. One of Always, OnFailure, Never. "
+		  "Default to Always."),
 	    FINT("terminationGracePeriodSeconds", 4, PTR | I64,
 		 "Optional duration in seconds the pod needs to terminate gracefully. Defaults to 30 "
 		 "seconds."),
@@ -1107,8 +1112,8 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 		 "StartTime before the system will actively try to mark it failed and kill "
 		 "associated containers."),
 	    FENUM("dnsPolicy", API__ENUM("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"), 6, 0,
-		 "Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are "
-		 "'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'."),
+		  "Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are "
+		  "'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'."),
 	    FMAP("nodeSelector", 7, API_F_ATOMIC,
 		 "NodeSelector is a selector which must be true for the pod to fit on a node."),
 	    FSTR("serviceAccountName", 8, 0,
@@ -1157,7 +1162,7 @@ API__SCHEMA(static, pod_spec, CORE "PodSpec", "PodSpec is a description of a pod
 		  "injected into pod's environment variables, matching the syntax of Docker links. "
 		  "Optional: Defaults to true."),
 	    FENUM("preemptionPolicy", API__ENUM("Never", "PreemptLowerPriority"), 31, PTR,
-		 "PreemptionPolicy is the Policy for preempting pods with lower priority."),
+		  "PreemptionPolicy is the Policy for preempting pods with lower priority."),
 	    FQMAP("overhead", 32, 0,
 		  "Overhead represents the resource overhead associated with running a pod for a "
 		  "given RuntimeClass."),
@@ -1308,8 +1313,8 @@ API__SCHEMA(
 	 "If set, this represents the .metadata.generation that the pod status was set "
 	 "based upon."),
     FENUM("phase", API__ENUM("Failed", "Pending", "Running", "Succeeded", "Unknown"), 1, 0,
-	 "The phase of a Pod is a simple, high-level summary of where the Pod is in its "
-	 "lifecycle: Pending, Running, Succeeded, Failed or Unknown."),
+	  "The phase of a Pod is a simple, high-level summary of where the Pod is in its "
+	  "lifecycle: Pending, Running, Succeeded, Failed or Unknown."),
     FLIST("conditions", pod_condition, "type", 2, 0, "Current service state of pod."),
     FSTR("message", 3, 0,
 	 "A human readable message indicating details about why the pod is in this "
@@ -1324,7 +1329,8 @@ API__SCHEMA(
     FSTR("hostIP", 5, 0,
 	 "hostIP holds the IP address of the host to which the pod is assigned. Empty if "
 	 "the pod has not started yet."),
-    FLIST("hostIPs", host_ip, "ip", 16, API_F_ATOMIC, "hostIPs holds the IP addresses allocated to the host."),
+    FLIST("hostIPs", host_ip, "ip", 16, API_F_ATOMIC,
+	  "hostIPs holds the IP addresses allocated to the host."),
     FSTR("podIP", 6, 0,
 	 "podIP address allocated to the pod. Routable at least within the cluster. Empty "
 	 "if not yet allocated."),
@@ -1335,8 +1341,8 @@ API__SCHEMA(
     FLIST("initContainerStatuses", container_status, NULL, 10, 0, "Statuses of init containers in this pod."),
     FLIST("containerStatuses", container_status, NULL, 8, 0, "Statuses of containers in this pod."),
     FENUM("qosClass", API__ENUM("BestEffort", "Burstable", "Guaranteed"), 9, 0,
-	 "The Quality of Service (QOS) classification assigned to the pod based on resource "
-	 "requirements"),
+	  "The Quality of Service (QOS) classification assigned to the pod based on resource "
+	  "requirements"),
     FLIST("ephemeralContainerStatuses", container_status, NULL, 13, 0,
 	  "Statuses for any ephemeral containers that have run in this pod."),
     FSTR("resize", 14, 0, "Deprecated: Status of resources resize desired for pod's containers."),

@@ -73,8 +73,8 @@ API__SCHEMA(static, endpoint_port, DISC "EndpointPort",
 		 "name represents the name of this port. All ports in an EndpointSlice must have a "
 		 "unique name. Default is empty string."),
 	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, PTR,
-		 "protocol represents the IP protocol for this port. Must be UDP, TCP, or SCTP. "
-		 "Default is TCP."),
+		  "protocol represents the IP protocol for this port. Must be UDP, TCP, or SCTP. "
+		  "Default is TCP."),
 	    FINT("port", 3, PTR,
 		 "port represents the port number of the endpoint. If the EndpointSlice is derived "
 		 "from a Kubernetes service, this must be set to the service's target port."),
@@ -85,8 +85,8 @@ API__SCHEMA(, api__schema_endpoint_slice, DISC "EndpointSlice",
 	    "by the EndpointSlice controller to represent the Pods selected by Service objects.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
 	    FENUM("addressType", API__ENUM("FQDN", "IPv4", "IPv6"), 4, REQ,
-		 "addressType specifies the type of address carried by this EndpointSlice: IPv4, "
-		 "IPv6 or FQDN. This field is immutable after creation."),
+		  "addressType specifies the type of address carried by this EndpointSlice: IPv4, "
+		  "IPv6 or FQDN. This field is immutable after creation."),
 	    FLIST("endpoints", endpoint, NULL, 2, REQ | API_F_KEEP_EMPTY,
 		  "endpoints is a list of unique endpoints in this slice. Each slice may include a "
 		  "maximum of 1000 endpoints."),
@@ -138,8 +138,8 @@ API__SCHEMA(static, http_ingress_path, NET "HTTPIngressPath",
 		 "path is matched against the path of an incoming request. Paths must begin with a "
 		 "'/' and must be present when using PathType with value \"Exact\" or \"Prefix\"."),
 	    FENUM("pathType", API__ENUM("Exact", "ImplementationSpecific", "Prefix"), 3, REQ | PTR,
-		 "pathType determines the interpretation of the path matching: Exact, Prefix or "
-		 "ImplementationSpecific."),
+		  "pathType determines the interpretation of the path matching: Exact, Prefix or "
+		  "ImplementationSpecific."),
 	    FOBJ("backend", ingress_backend, 2, REQ,
 		 "backend defines the referenced service endpoint to which the traffic will be "
 		 "forwarded to."));
@@ -179,7 +179,8 @@ API__SCHEMA(static, ingress_spec, NET "IngressSpec",
 API__SCHEMA(static, ingress_port_status, NET "IngressPortStatus",
 	    "IngressPortStatus represents the error condition of a service port",
 	    FINT("port", 1, REQ, "port is the port number of the ingress port."),
-	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ, "protocol is the protocol of the ingress port."),
+	    FENUM("protocol", API__ENUM("SCTP", "TCP", "UDP"), 2, REQ,
+		  "protocol is the protocol of the ingress port."),
 	    FSTR("error", 3, PTR, "error is to record the problem with the service port"));
 
 API__SCHEMA(static, ingress_load_balancer_ingress, NET "IngressLoadBalancerIngress",
@@ -218,43 +219,46 @@ API__SCHEMA(, api__schema_ingress, NET "Ingress",
 
 #define OLD_INGRESS(var, P)                                                                                  \
 	API__SCHEMA(static, var##_backend, P "IngressBackend",                                               \
-		    "IngressBackend describes all endpoints for a given service and port.",                 \
-		    FSTR("serviceName", 1, 0, "Specifies the name of the referenced service."),           \
-		    FIOS("servicePort", 2, 0, "Specifies the port of the referenced service."),           \
+		    "IngressBackend describes all endpoints for a given service and port.",                  \
+		    FSTR("serviceName", 1, 0, "Specifies the name of the referenced service."),              \
+		    FIOS("servicePort", 2, 0, "Specifies the port of the referenced service."),              \
 		    FOBJ("resource", api__schema_typed_local_object_reference, 3, PTR,                       \
-			 "Resource is an ObjectRef to another Kubernetes resource in the namespace of the " \
-			 "Ingress object."));                                                               \
+			 "Resource is an ObjectRef to another Kubernetes resource in the namespace of the "  \
+			 "Ingress object."));                                                                \
 	API__SCHEMA(static, var##_path, P "HTTPIngressPath",                                                 \
 		    "HTTPIngressPath associates a path with a backend.",                                     \
-		    FSTR("path", 1, 0, "Path is matched against the path of an incoming request."),         \
+		    FSTR("path", 1, 0, "Path is matched against the path of an incoming request."),          \
 		    FSTR("pathType", 3, PTR,                                                                 \
-			 "PathType determines the interpretation of the Path matching. Defaults to "        \
-			 "ImplementationSpecific."),                                                        \
+			 "PathType determines the interpretation of the Path matching. Defaults to "         \
+			 "ImplementationSpecific."),                                                         \
 		    FOBJ("backend", var##_backend, 2, REQ,                                                   \
-			 "Backend defines the referenced service endpoint to which the traffic will be "    \
-			 "forwarded to."));                                                                 \
+			 "Backend defines the referenced service endpoint to which the traffic will be "     \
+			 "forwarded to."));                                                                  \
 	API__SCHEMA(static, var##_http, P "HTTPIngressRuleValue",                                            \
-		    "HTTPIngressRuleValue is a list of http selectors pointing to backends.",               \
-		    FLIST("paths", var##_path, NULL, 1, REQ, "A collection of paths that map requests to backends.")); \
+		    "HTTPIngressRuleValue is a list of http selectors pointing to backends.",                \
+		    FLIST("paths", var##_path, NULL, 1, REQ,                                                 \
+			  "A collection of paths that map requests to backends."));                          \
 	API__SCHEMA(static, var##_rule_value, P "IngressRuleValue",                                          \
-		    "IngressRuleValue represents a rule to apply against incoming requests.",               \
-		    FOBJ("http", var##_http, 1, PTR, "HTTPIngressRuleValue"));                              \
+		    "IngressRuleValue represents a rule to apply against incoming requests.",                \
+		    FOBJ("http", var##_http, 1, PTR, "HTTPIngressRuleValue"));                               \
 	API__SCHEMA(static, var##_rule, P "IngressRule",                                                     \
-		    "IngressRule represents the rules mapping the paths under a specified host to the "     \
+		    "IngressRule represents the rules mapping the paths under a specified host to the "      \
 		    "related backend services.",                                                             \
-		    FSTR("host", 1, 0, "Host is the fully qualified domain name of a network host."),       \
+		    FSTR("host", 1, 0, "Host is the fully qualified domain name of a network host."),        \
 		    FINL("ingressRuleValue", var##_rule_value, 2));                                          \
-	API__SCHEMA(static, var##_spec, P "IngressSpec", "IngressSpec describes the Ingress the user wishes to exist.", \
-		    FSTR("ingressClassName", 4, PTR, "IngressClassName is the name of the IngressClass."),  \
-		    FOBJ("backend", var##_backend, 1, PTR,                                                   \
-			 "A default backend capable of servicing requests that don't match any rule."),    \
-		    FLIST("tls", ingress_tls, NULL, 2, 0, "TLS configuration."),                             \
-		    FLIST("rules", var##_rule, NULL, 3, 0, "A list of host rules used to configure the Ingress.")); \
+	API__SCHEMA(                                                                                         \
+	    static, var##_spec, P "IngressSpec",                                                             \
+	    "IngressSpec describes the Ingress the user wishes to exist.",                                   \
+	    FSTR("ingressClassName", 4, PTR, "IngressClassName is the name of the IngressClass."),           \
+	    FOBJ("backend", var##_backend, 1, PTR,                                                           \
+		 "A default backend capable of servicing requests that don't match any rule."),              \
+	    FLIST("tls", ingress_tls, NULL, 2, 0, "TLS configuration."),                                     \
+	    FLIST("rules", var##_rule, NULL, 3, 0, "A list of host rules used to configure the Ingress."));  \
 	API__SCHEMA(, var, P "Ingress",                                                                      \
-		    "Ingress is a collection of rules that allow inbound connections to reach the "         \
+		    "Ingress is a collection of rules that allow inbound connections to reach the "          \
 		    "endpoints defined by a backend (deprecated version).",                                  \
 		    API__TYPE_META, API__OBJECT_META(1, 0),                                                  \
-		    FOBJ("spec", var##_spec, 2, 0, "Spec is the desired state of the Ingress."),            \
+		    FOBJ("spec", var##_spec, 2, 0, "Spec is the desired state of the Ingress."),             \
 		    FOBJ("status", ingress_status, 3, 0, "Status is the current state of the Ingress."))
 
 OLD_INGRESS(api__schema_ingress_ext_v1beta1, "io.k8s.api.extensions.v1beta1.");

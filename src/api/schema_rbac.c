@@ -11,25 +11,26 @@
 
 #define RBAC "io.k8s.api.rbac.v1."
 
-API__SCHEMA(static, policy_rule, RBAC "PolicyRule",
-	    "PolicyRule holds information that describes a policy rule, but does not contain information "
-	    "about who the rule applies to or which namespace the rule applies to.",
-	    FSTRS("verbs", 1, REQ,
-		  "Verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' "
-		  "represents all verbs."),
-	    FSTRS("apiGroups", 2, 0,
-		  "APIGroups is the name of the APIGroup that contains the resources.  If multiple API groups "
-		  "are specified, any action requested against one of the enumerated resources in any API "
-		  "group will be allowed. \"\" represents the core API group and \"*\" represents all API "
-		  "groups."),
-	    FSTRS("resources", 3, 0,
-		  "Resources is a list of resources this rule applies to. '*' represents all resources."),
-	    FSTRS("resourceNames", 4, 0,
-		  "ResourceNames is an optional white list of names that the rule applies to.  An empty set "
-		  "means that everything is allowed."),
-	    FSTRS("nonResourceURLs", 5, 0,
-		  "NonResourceURLs is a set of partial urls that a user should have access to.  *s are "
-		  "allowed, but only as the full, final step in the path."));
+API__SCHEMA(
+    static, policy_rule, RBAC "PolicyRule",
+    "PolicyRule holds information that describes a policy rule, but does not contain information "
+    "about who the rule applies to or which namespace the rule applies to.",
+    FSTRS("verbs", 1, REQ,
+	  "Verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' "
+	  "represents all verbs."),
+    FSTRS("apiGroups", 2, 0,
+	  "APIGroups is the name of the APIGroup that contains the resources.  If multiple API groups "
+	  "are specified, any action requested against one of the enumerated resources in any API "
+	  "group will be allowed. \"\" represents the core API group and \"*\" represents all API "
+	  "groups."),
+    FSTRS("resources", 3, 0,
+	  "Resources is a list of resources this rule applies to. '*' represents all resources."),
+    FSTRS("resourceNames", 4, 0,
+	  "ResourceNames is an optional white list of names that the rule applies to.  An empty set "
+	  "means that everything is allowed."),
+    FSTRS("nonResourceURLs", 5, 0,
+	  "NonResourceURLs is a set of partial urls that a user should have access to.  *s are "
+	  "allowed, but only as the full, final step in the path."));
 
 API__SCHEMA(static, aggregation_rule, RBAC "AggregationRule",
 	    "AggregationRule describes how to locate ClusterRoles to aggregate into the ClusterRole",
@@ -38,7 +39,8 @@ API__SCHEMA(static, aggregation_rule, RBAC "AggregationRule",
 		  "and create the rules. If any of the selectors match, then the ClusterRole's permissions "
 		  "will be added"));
 
-API__SCHEMA(static, role_ref, RBAC "RoleRef", "RoleRef contains information that points to the role being used",
+API__SCHEMA(static, role_ref, RBAC "RoleRef",
+	    "RoleRef contains information that points to the role being used",
 	    FSTR("apiGroup", 1, REQ, "APIGroup is the group for the resource being referenced"),
 	    FSTR("kind", 2, REQ, "Kind is the type of resource being referenced"),
 	    FSTR("name", 3, REQ, "Name is the name of resource being referenced"));
@@ -83,7 +85,8 @@ API__SCHEMA(, api__schema_role_binding, RBAC "RoleBinding",
 	    "namespace information by which namespace it exists in.  RoleBindings in a given namespace "
 	    "only have effect in that namespace.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("subjects", subject, NULL, 2, 0, "Subjects holds references to the objects the role applies to."),
+	    FLIST("subjects", subject, NULL, 2, 0,
+		  "Subjects holds references to the objects the role applies to."),
 	    FOBJ("roleRef", role_ref, 3, REQ,
 		 "RoleRef can reference a Role in the current namespace or a ClusterRole in the global "
 		 "namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This "
@@ -93,7 +96,8 @@ API__SCHEMA(, api__schema_cluster_role_binding, RBAC "ClusterRoleBinding",
 	    "ClusterRoleBinding references a ClusterRole, but not contain it.  It can reference a "
 	    "ClusterRole in the global namespace, and adds who information via Subject.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("subjects", subject, NULL, 2, 0, "Subjects holds references to the objects the role applies to."),
+	    FLIST("subjects", subject, NULL, 2, 0,
+		  "Subjects holds references to the objects the role applies to."),
 	    FOBJ("roleRef", role_ref, 3, REQ,
 		 "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be "
 		 "resolved, the Authorizer must return an error. This field is immutable."));
@@ -111,8 +115,9 @@ API__SCHEMA(static, resource_attributes, AUTHZ "ResourceAttributes",
 	    FSTR("version", 4, 0, "Version is the API Version of the Resource.  \"*\" means all."),
 	    FSTR("resource", 5, 0, "Resource is one of the existing resource types.  \"*\" means all."),
 	    FSTR("subresource", 6, 0, "Subresource is one of the existing resource types.  \"\" means none."),
-	    FSTR("name", 7, 0, "Name is the name of the resource being requested for a \"get\" or deleted for a "
-			       "\"delete\". \"\" (empty) means all."));
+	    FSTR("name", 7, 0,
+		 "Name is the name of the resource being requested for a \"get\" or deleted for a "
+		 "\"delete\". \"\" (empty) means all."));
 
 API__SCHEMA(static, non_resource_attributes, AUTHZ "NonResourceAttributes",
 	    "NonResourceAttributes includes the authorization attributes available for non-resource requests "
@@ -143,32 +148,39 @@ API__SCHEMA(static, ssrr, AUTHZ "SelfSubjectRulesReview",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
 	    FOBJ("spec", ssrr_spec, 2, REQ, "Spec holds information about the request being evaluated."));
 
-API__SCHEMA(static, ssr, "io.k8s.api.authentication.v1.SelfSubjectReview",
-	    "SelfSubjectReview contains the user information that the kube-apiserver has about the user making "
-	    "this request.",
-	    API__TYPE_META, API__OBJECT_META(1, 0));
+API__SCHEMA(
+    static, ssr, "io.k8s.api.authentication.v1.SelfSubjectReview",
+    "SelfSubjectReview contains the user information that the kube-apiserver has about the user making "
+    "this request.",
+    API__TYPE_META, API__OBJECT_META(1, 0));
 
 API__SCHEMA(static, bound_ref, "io.k8s.api.authentication.v1.BoundObjectReference",
 	    "BoundObjectReference is a reference to an object that a token is bound to.",
 	    FSTR("kind", 1, 0, "Kind of the referent. Valid kinds are 'Pod' and 'Secret'."),
-	    FSTR("apiVersion", 2, 0, "API version of the referent."), FSTR("name", 3, 0, "Name of the referent."),
-	    FSTR("uid", 4, 0, "UID of the referent."));
+	    FSTR("apiVersion", 2, 0, "API version of the referent."),
+	    FSTR("name", 3, 0, "Name of the referent."), FSTR("uid", 4, 0, "UID of the referent."));
 
 API__SCHEMA(static, token_request_spec, "io.k8s.api.authentication.v1.TokenRequestSpec",
 	    "TokenRequestSpec contains client provided parameters of a token request.",
 	    FSTRS("audiences", 1, 0, "Audiences are the intendend audiences of the token."),
-	    FINT("expirationSeconds", 4, PTR | I64, "ExpirationSeconds is the requested duration of validity of the request."),
-	    FOBJ("boundObjectRef", bound_ref, 3, PTR, "BoundObjectRef is a reference to an object that the token will be bound to."));
+	    FINT("expirationSeconds", 4, PTR | I64,
+		 "ExpirationSeconds is the requested duration of validity of the request."),
+	    FOBJ("boundObjectRef", bound_ref, 3, PTR,
+		 "BoundObjectRef is a reference to an object that the token will be bound to."));
 
 API__SCHEMA(static, token_request, "io.k8s.api.authentication.v1.TokenRequest",
-	    "TokenRequest requests a token for a given service account.", API__TYPE_META, API__OBJECT_META(1, 0),
-	    FOBJ("spec", token_request_spec, 2, REQ, "Spec holds information about the request being evaluated"));
+	    "TokenRequest requests a token for a given service account.", API__TYPE_META,
+	    API__OBJECT_META(1, 0),
+	    FOBJ("spec", token_request_spec, 2, REQ,
+		 "Spec holds information about the request being evaluated"));
 
 const struct api_schema *api__review_schema(const char *api_version, const char *kind)
 {
-	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") && !strcmp(kind, "TokenRequest"))
+	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") &&
+	    !strcmp(kind, "TokenRequest"))
 		return &token_request;
-	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") && !strcmp(kind, "SelfSubjectReview"))
+	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") &&
+	    !strcmp(kind, "SelfSubjectReview"))
 		return &ssr;
 	if (!api_version || !kind || strcmp(api_version, "authorization.k8s.io/v1") != 0)
 		return NULL;

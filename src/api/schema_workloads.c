@@ -17,24 +17,24 @@
 #define APPS "io.k8s.api.apps.v1."
 
 #define TEMPLATE_DESC                                                                                        \
-	"Template is the object that describes the pod that will be created if insufficient replicas are "  \
+	"Template is the object that describes the pod that will be created if insufficient replicas are "   \
 	"detected."
 #define SELECTOR_DESC                                                                                        \
-	"A label query over pods that should match the replica count. It must match the pod template's "    \
+	"A label query over pods that should match the replica count. It must match the pod template's "     \
 	"labels."
 #define MIN_READY_DESC                                                                                       \
-	"Minimum number of seconds for which a newly created pod should be ready without any of its "       \
-	"container crashing, for it to be considered available. Defaults to 0 (pod will be considered "     \
+	"Minimum number of seconds for which a newly created pod should be ready without any of its "        \
+	"container crashing, for it to be considered available. Defaults to 0 (pod will be considered "      \
 	"available as soon as it is ready)"
 #define OBSERVED_GEN_DESC "The generation observed by the controller."
 #define HISTORY_DESC                                                                                         \
-	"The number of old history to retain to allow rollback. This is a pointer to distinguish between "  \
+	"The number of old history to retain to allow rollback. This is a pointer to distinguish between "   \
 	"explicit zero and not specified. Defaults to 10."
 
 /* ---- ConfigMap, Secret, ServiceAccount ---- */
 
-API__SCHEMA(, api__schema_config_map, CORE "ConfigMap", "ConfigMap holds configuration data for pods to consume.",
-	    API__TYPE_META, API__OBJECT_META(1, 0),
+API__SCHEMA(, api__schema_config_map, CORE "ConfigMap",
+	    "ConfigMap holds configuration data for pods to consume.", API__TYPE_META, API__OBJECT_META(1, 0),
 	    FBOOL("immutable", 4, PTR,
 		  "Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated "
 		  "(only object metadata can be modified). If not set to true, the field can be modified at "
@@ -102,7 +102,8 @@ API__SCHEMA(static, rc_condition, CORE "ReplicationControllerCondition",
 	    "point.",
 	    FSTR("type", 1, REQ, "Type of replication controller condition."),
 	    FSTR("status", 2, REQ, "Status of the condition, one of True, False, Unknown."),
-	    FTIME("lastTransitionTime", 3, 0, "The last time the condition transitioned from one status to another."),
+	    FTIME("lastTransitionTime", 3, 0,
+		  "The last time the condition transitioned from one status to another."),
 	    FSTR("reason", 4, 0, "The reason for the condition's last transition."),
 	    FSTR("message", 5, 0, "A human readable message indicating details about the transition."));
 
@@ -126,7 +127,8 @@ API__SCHEMA(static, rc_status, CORE "ReplicationControllerStatus",
 API__SCHEMA(, api__schema_replication_controller, CORE "ReplicationController",
 	    "ReplicationController represents the configuration of a replication controller.", API__TYPE_META,
 	    API__OBJECT_META(1, 0),
-	    FOBJ("spec", rc_spec, 2, 0, "Spec defines the specification of the desired behavior of the replication controller."),
+	    FOBJ("spec", rc_spec, 2, 0,
+		 "Spec defines the specification of the desired behavior of the replication controller."),
 	    FOBJ("status", rc_status, 3, 0,
 		 "Status is the most recently observed status of the replication controller."));
 
@@ -144,34 +146,38 @@ API__SCHEMA(static, rs_condition, APPS "ReplicaSetCondition",
 	    "ReplicaSetCondition describes the state of a replica set at a certain point.",
 	    FSTR("type", 1, REQ, "Type of replica set condition."),
 	    FSTR("status", 2, REQ, "Status of the condition, one of True, False, Unknown."),
-	    FTIME("lastTransitionTime", 3, 0, "The last time the condition transitioned from one status to another."),
+	    FTIME("lastTransitionTime", 3, 0,
+		  "The last time the condition transitioned from one status to another."),
 	    FSTR("reason", 4, 0, "The reason for the condition's last transition."),
 	    FSTR("message", 5, 0, "A human readable message indicating details about the transition."));
 
-API__SCHEMA(static, rs_status, APPS "ReplicaSetStatus",
-	    "ReplicaSetStatus represents the current status of a ReplicaSet.",
-	    FINT("replicas", 1, REQ,
-		 "Replicas is the most recently observed number of non-terminating pods."),
-	    FINT("fullyLabeledReplicas", 2, 0,
-		 "The number of non-terminating pods that have labels matching the labels of the pod "
-		 "template of the replicaset."),
-	    FINT("readyReplicas", 4, 0, "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition."),
-	    FINT("availableReplicas", 5, 0,
-		 "The number of available non-terminating pods (ready for at least minReadySeconds) for this "
-		 "replica set."),
-	    FINT("terminatingReplicas", 7, PTR,
-		 "The number of terminating pods for this replica set. Terminating pods have a non-null "
-		 ".metadata.deletionTimestamp and have not yet reached the Failed or Succeeded .status.phase."),
-	    FINT("observedGeneration", 3, I64,
-		 "ObservedGeneration reflects the generation of the most recently observed ReplicaSet."),
-	    FLIST("conditions", rs_condition, "type", 6, 0,
-		  "Represents the latest available observations of a replica set's current state."));
+API__SCHEMA(
+    static, rs_status, APPS "ReplicaSetStatus",
+    "ReplicaSetStatus represents the current status of a ReplicaSet.",
+    FINT("replicas", 1, REQ, "Replicas is the most recently observed number of non-terminating pods."),
+    FINT("fullyLabeledReplicas", 2, 0,
+	 "The number of non-terminating pods that have labels matching the labels of the pod "
+	 "template of the replicaset."),
+    FINT("readyReplicas", 4, 0,
+	 "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition."),
+    FINT("availableReplicas", 5, 0,
+	 "The number of available non-terminating pods (ready for at least minReadySeconds) for this "
+	 "replica set."),
+    FINT("terminatingReplicas", 7, PTR,
+	 "The number of terminating pods for this replica set. Terminating pods have a non-null "
+	 ".metadata.deletionTimestamp and have not yet reached the Failed or Succeeded .status.phase."),
+    FINT("observedGeneration", 3, I64,
+	 "ObservedGeneration reflects the generation of the most recently observed ReplicaSet."),
+    FLIST("conditions", rs_condition, "type", 6, 0,
+	  "Represents the latest available observations of a replica set's current state."));
 
 API__SCHEMA(, api__schema_replica_set, APPS "ReplicaSet",
 	    "ReplicaSet ensures that a specified number of pod replicas are running at any given time.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FOBJ("spec", rs_spec, 2, 0, "Spec defines the specification of the desired behavior of the ReplicaSet."),
-	    FOBJ("status", rs_status, 3, 0, "Status is the most recently observed status of the ReplicaSet."));
+	    FOBJ("spec", rs_spec, 2, 0,
+		 "Spec defines the specification of the desired behavior of the ReplicaSet."),
+	    FOBJ("status", rs_status, 3, 0,
+		 "Status is the most recently observed status of the ReplicaSet."));
 
 /* ---- Deployment ---- */
 
@@ -191,7 +197,7 @@ API__SCHEMA(static, rolling_update_deployment, APPS "RollingUpdateDeployment",
 API__SCHEMA(static, deployment_strategy, APPS "DeploymentStrategy",
 	    "DeploymentStrategy describes how to replace existing pods with new ones.",
 	    FENUM("type", API__ENUM("Recreate", "RollingUpdate"), 1, 0,
-		 "Type of deployment. Can be \"Recreate\" or \"RollingUpdate\". Default is RollingUpdate."),
+		  "Type of deployment. Can be \"Recreate\" or \"RollingUpdate\". Default is RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_deployment, 2, PTR,
 		 "Rolling update config params. Present only if DeploymentStrategyType = RollingUpdate."));
 
@@ -206,11 +212,13 @@ API__SCHEMA(static, deployment_spec, APPS "DeploymentSpec",
 	    FOBJ("template", api__schema_pod_template_spec, 3, REQ,
 		 "Template describes the pods that will be created. The only allowed "
 		 "template.spec.restartPolicy value is \"Always\"."),
-	    {.name = "strategy", .type = API_OBJECT, .schema = &deployment_strategy, .proto = 4,
+	    {.name = "strategy",
+	     .type = API_OBJECT,
+	     .schema = &deployment_strategy,
+	     .proto = 4,
 	     .flags = API_F_RETAIN_KEYS,
 	     .desc = "The deployment strategy to use to replace existing pods with new ones."},
-	    FINT("minReadySeconds", 5, 0, MIN_READY_DESC),
-	    FINT("revisionHistoryLimit", 6, PTR, HISTORY_DESC),
+	    FINT("minReadySeconds", 5, 0, MIN_READY_DESC), FINT("revisionHistoryLimit", 6, PTR, HISTORY_DESC),
 	    FBOOL("paused", 7, 0, "Indicates that the deployment is paused."),
 	    FINT("progressDeadlineSeconds", 9, PTR,
 		 "The maximum time in seconds for a deployment to make progress before it is considered to "
@@ -224,7 +232,8 @@ API__SCHEMA(static, deployment_condition, APPS "DeploymentCondition",
 	    FSTR("type", 1, REQ, "Type of deployment condition."),
 	    FSTR("status", 2, REQ, "Status of the condition, one of True, False, Unknown."),
 	    FTIME("lastUpdateTime", 6, 0, "The last time this condition was updated."),
-	    FTIME("lastTransitionTime", 7, 0, "Last time the condition transitioned from one status to another."),
+	    FTIME("lastTransitionTime", 7, 0,
+		  "Last time the condition transitioned from one status to another."),
 	    FSTR("reason", 4, 0, "The reason for the condition's last transition."),
 	    FSTR("message", 5, 0, "A human readable message indicating details about the transition."));
 
@@ -275,7 +284,8 @@ API__SCHEMA(static, rolling_update_sts, APPS "RollingUpdateStatefulSetStrategy",
 API__SCHEMA(static, sts_update_strategy, APPS "StatefulSetUpdateStrategy",
 	    "StatefulSetUpdateStrategy indicates the strategy that the StatefulSet controller will use to "
 	    "perform updates.",
-	    FENUM("type", API__ENUM("OnDelete", "RollingUpdate"), 1, 0, "Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate."),
+	    FENUM("type", API__ENUM("OnDelete", "RollingUpdate"), 1, 0,
+		  "Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_sts, 2, PTR,
 		 "RollingUpdate is used to communicate parameters when Type is "
 		 "RollingUpdateStatefulSetStrategyType."));
@@ -299,7 +309,8 @@ API__SCHEMA(static, sts_ordinals, APPS "StatefulSetOrdinals",
 		 "start is the number representing the first replica's index. It may be used to number "
 		 "replicas from an alternate index (eg: 1-indexed) over the default 0-indexed names."));
 
-API__SCHEMA(static, sts_spec, APPS "StatefulSetSpec", "A StatefulSetSpec is the specification of a StatefulSet.",
+API__SCHEMA(static, sts_spec, APPS "StatefulSetSpec",
+	    "A StatefulSetSpec is the specification of a StatefulSet.",
 	    FINT("replicas", 1, PTR,
 		 "replicas is the desired number of replicas of the given Template. These are replicas in "
 		 "the sense that they are instantiations of the same Template, but individual replicas also "
@@ -322,13 +333,13 @@ API__SCHEMA(static, sts_spec, APPS "StatefulSetSpec", "A StatefulSetSpec is the 
 		 "pod-specific-string.serviceName.default.svc.cluster.local where \"pod-specific-string\" "
 		 "is managed by the StatefulSet controller."),
 	    FENUM("podManagementPolicy", API__ENUM("OrderedReady", "Parallel"), 6, 0,
-		 "podManagementPolicy controls how pods are created during initial scale up, when replacing "
-		 "pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are "
-		 "created in increasing order (pod-0, then pod-1, etc) and the controller will wait until "
-		 "each pod is ready before continuing. When scaling down, the pods are removed in the "
-		 "opposite order. The alternative policy is `Parallel` which will create pods in parallel "
-		 "to match the desired scale without waiting, and on scale down will delete all pods at "
-		 "once."),
+		  "podManagementPolicy controls how pods are created during initial scale up, when replacing "
+		  "pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are "
+		  "created in increasing order (pod-0, then pod-1, etc) and the controller will wait until "
+		  "each pod is ready before continuing. When scaling down, the pods are removed in the "
+		  "opposite order. The alternative policy is `Parallel` which will create pods in parallel "
+		  "to match the desired scale without waiting, and on scale down will delete all pods at "
+		  "once."),
 	    FOBJ("updateStrategy", sts_update_strategy, 7, 0,
 		 "updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update "
 		 "Pods in the StatefulSet when a revision is made to Template."),
@@ -349,7 +360,8 @@ API__SCHEMA(static, sts_condition, APPS "StatefulSetCondition",
 	    "StatefulSetCondition describes the state of a statefulset at a certain point.",
 	    FSTR("type", 1, REQ, "Type of statefulset condition."),
 	    FSTR("status", 2, REQ, "Status of the condition, one of True, False, Unknown."),
-	    FTIME("lastTransitionTime", 3, 0, "Last time the condition transitioned from one status to another."),
+	    FTIME("lastTransitionTime", 3, 0,
+		  "Last time the condition transitioned from one status to another."),
 	    FSTR("reason", 4, 0, "The reason for the condition's last transition."),
 	    FSTR("message", 5, 0, "A human readable message indicating details about the transition."));
 
@@ -411,8 +423,8 @@ API__SCHEMA(static, rolling_update_ds, APPS "RollingUpdateDaemonSet",
 API__SCHEMA(static, ds_update_strategy, APPS "DaemonSetUpdateStrategy",
 	    "DaemonSetUpdateStrategy is a struct used to control the update strategy for a DaemonSet.",
 	    FENUM("type", API__ENUM("OnDelete", "RollingUpdate"), 1, 0,
-		 "Type of daemon set update. Can be \"RollingUpdate\" or \"OnDelete\". Default is "
-		 "RollingUpdate."),
+		  "Type of daemon set update. Can be \"RollingUpdate\" or \"OnDelete\". Default is "
+		  "RollingUpdate."),
 	    FOBJ("rollingUpdate", rolling_update_ds, 2, PTR,
 		 "Rolling update config params. Present only if type = \"RollingUpdate\"."));
 
@@ -439,7 +451,8 @@ API__SCHEMA(static, ds_condition, APPS "DaemonSetCondition",
 	    "DaemonSetCondition describes the state of a DaemonSet at a certain point.",
 	    FSTR("type", 1, REQ, "Type of DaemonSet condition."),
 	    FSTR("status", 2, REQ, "Status of the condition, one of True, False, Unknown."),
-	    FTIME("lastTransitionTime", 3, 0, "Last time the condition transitioned from one status to another."),
+	    FTIME("lastTransitionTime", 3, 0,
+		  "Last time the condition transitioned from one status to another."),
 	    FSTR("reason", 4, 0, "The reason for the condition's last transition."),
 	    FSTR("message", 5, 0, "A human readable message indicating details about the transition."));
 
@@ -457,7 +470,8 @@ API__SCHEMA(static, ds_status, APPS "DaemonSetStatus",
 	    FINT("numberReady", 4, REQ,
 		 "numberReady is the number of nodes that should be running the daemon pod and have one or "
 		 "more of the daemon pod running with a Ready Condition."),
-	    FINT("observedGeneration", 5, I64, "The most recent generation observed by the daemon set controller."),
+	    FINT("observedGeneration", 5, I64,
+		 "The most recent generation observed by the daemon set controller."),
 	    FINT("updatedNumberScheduled", 6, 0,
 		 "The total number of nodes that are running updated daemon pod"),
 	    FINT("numberAvailable", 7, 0,
@@ -484,9 +498,13 @@ API__SCHEMA(, api__schema_controller_revision, APPS "ControllerRevision",
 	    "ControllerRevision implements an immutable snapshot of state data. Clients are responsible "
 	    "for serializing and deserializing the objects that contain their internal state.",
 	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    {.name = "data", .type = API_ANY, .proto = 2, .flags = API_F_FREEFORM,
+	    {.name = "data",
+	     .type = API_ANY,
+	     .proto = 2,
+	     .flags = API_F_FREEFORM,
 	     .desc = "Data is the serialized representation of the state."},
-	    FINT("revision", 3, REQ | I64, "Revision indicates the revision of the state represented by Data."));
+	    FINT("revision", 3, REQ | I64,
+		 "Revision indicates the revision of the state represented by Data."));
 
 /* ---- autoscaling/v1 Scale ---- */
 
@@ -496,7 +514,8 @@ API__SCHEMA(static, scale_spec, "io.k8s.api.autoscaling.v1.ScaleSpec",
 
 API__SCHEMA(static, scale_status, "io.k8s.api.autoscaling.v1.ScaleStatus",
 	    "ScaleStatus represents the current status of a scale subresource.",
-	    FINT("replicas", 1, REQ, "replicas is the actual number of observed instances of the scaled object."),
+	    FINT("replicas", 1, REQ,
+		 "replicas is the actual number of observed instances of the scaled object."),
 	    FSTR("selector", 2, 0,
 		 "selector is the label query over pods that should match the replicas count. This is same "
 		 "as the label selector but in the string format to avoid introspection by clients. The "

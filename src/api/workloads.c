@@ -25,8 +25,8 @@ static bool is(const struct api_kind *k, const char *group, const char *kind)
 
 bool api_kind_is_workload(const struct api_kind *k)
 {
-	return is(k, "", "ReplicationController") || is(k, "apps", "ReplicaSet") || is(k, "apps", "Deployment") ||
-	       is(k, "apps", "StatefulSet") || is(k, "apps", "DaemonSet");
+	return is(k, "", "ReplicationController") || is(k, "apps", "ReplicaSet") ||
+	       is(k, "apps", "Deployment") || is(k, "apps", "StatefulSet") || is(k, "apps", "DaemonSet");
 }
 
 bool api_kind_has_scale(const struct api_kind *k)
@@ -61,8 +61,9 @@ void api_workload_prepare_create(const struct api_kind *k, json_t *obj)
 		json_object_set_new(obj, "status", json_object());
 	else if (is(k, "apps", "DaemonSet"))
 		json_object_set_new(obj, "status",
-				    json_pack("{s:i, s:i, s:i, s:i}", "currentNumberScheduled", 0, "numberMisscheduled", 0,
-					      "desiredNumberScheduled", 0, "numberReady", 0));
+				    json_pack("{s:i, s:i, s:i, s:i}", "currentNumberScheduled", 0,
+					      "numberMisscheduled", 0, "desiredNumberScheduled", 0,
+					      "numberReady", 0));
 	else if (api_kind_is_workload(k))
 		json_object_set_new(obj, "status", json_pack("{s:i}", "replicas", 0));
 }
@@ -147,8 +148,8 @@ void api_workload_default(const struct api_kind *k, json_t *obj)
 /* ---- validation ---- */
 
 static const char *const config_key_msg =
-	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
-	"'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 
 static const char *check_config_key(const char *key)
 {
@@ -159,8 +160,8 @@ static const char *check_config_key(const char *key)
 		return "must be no more than 253 characters";
 	for (size_t i = 0; i < n; i++) {
 		char c = key[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_' || c == '.'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
 			return config_key_msg;
 	}
 	if (!strcmp(key, "."))
@@ -174,7 +175,8 @@ static const char *check_config_key(const char *key)
 
 #define MAX_DATA_SIZE (1024 * 1024)
 
-static void validate_data_map(const json_t *obj, const char *field, bool base64, size_t *total, struct api_errs *e)
+static void validate_data_map(const json_t *obj, const char *field, bool base64, size_t *total,
+			      struct api_errs *e)
 {
 	const char *key;
 	json_t *v;
@@ -259,7 +261,8 @@ static void validate_secret(const json_t *obj, const json_t *old, struct api_err
 	const char *type = api_str(obj, "type") ?: "Opaque";
 	const json_t *data = json_object_get(obj, "data");
 	if (!strcmp(type, "kubernetes.io/service-account-token")) {
-		if (!json_object_get(api_get(obj, "metadata.annotations"), "kubernetes.io/service-account.name"))
+		if (!json_object_get(api_get(obj, "metadata.annotations"),
+				     "kubernetes.io/service-account.name"))
 			api_err_required(e, "metadata.annotations[kubernetes.io/service-account.name]", NULL);
 	} else if (!strcmp(type, "kubernetes.io/dockerconfigjson")) {
 		if (!json_object_get(data, ".dockerconfigjson"))
@@ -324,7 +327,9 @@ static int intstr_check(const json_t *v, const char *field, struct api_errs *e, 
 	char *end = NULL;
 	long p = n > 1 && s[n - 1] == '%' ? strtol(s, &end, 10) : -1;
 	if (p < 0 || end != s + n - 1) {
-		api_err_invalid(e, field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
+		api_err_invalid(
+		    e, field, v,
+		    "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
 		return -1;
 	}
 	*pct = true;
@@ -374,8 +379,8 @@ static void validate_template(const struct api_kind *k, const json_t *obj, struc
 	const char *rp = api_str(tmpl, "spec.restartPolicy");
 	if (rp && strcmp(rp, "Always")) {
 		static const char *const always[] = {"Always", NULL};
-		api_err_not_supported(e, "spec.template.spec.restartPolicy", api_get(tmpl, "spec.restartPolicy"),
-				      always);
+		api_err_not_supported(e, "spec.template.spec.restartPolicy",
+				      api_get(tmpl, "spec.restartPolicy"), always);
 	}
 	/* The selector must select the template's pods. */
 	json_t *ls = api_workload_selector(k, obj);
@@ -383,7 +388,8 @@ static void validate_template(const struct api_kind *k, const json_t *obj, struc
 		struct api_selector *sel = NULL;
 		char err[256];
 		if (api_selector_from_label_selector(ls, &sel, err, sizeof(err)) < 0)
-			api_err_invalid(e, "spec.selector", json_object_get(json_object_get(obj, "spec"), "selector"), err);
+			api_err_invalid(e, "spec.selector",
+					json_object_get(json_object_get(obj, "spec"), "selector"), err);
 		else if (!api_label_selector_match(sel, api_get(tmpl, "metadata.labels")))
 			api_err_invalid(e, "spec.template.metadata.labels", api_get(tmpl, "metadata.labels"),
 					"`selector` does not match template `labels`");
@@ -392,7 +398,8 @@ static void validate_template(const struct api_kind *k, const json_t *obj, struc
 	}
 }
 
-static void validate_workload(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e)
+static void validate_workload(const struct api_kind *k, const json_t *obj, const json_t *old,
+			      struct api_errs *e)
 {
 	const json_t *spec = json_object_get(obj, "spec");
 	const json_t *sel = json_object_get(spec, "selector");
@@ -400,7 +407,8 @@ static void validate_workload(const struct api_kind *k, const json_t *obj, const
 	if (!sel || json_is_null(sel)) {
 		api_err_required(e, "spec.selector", NULL);
 	} else if (rc ? !json_object_size(sel) : selector_is_empty(sel)) {
-		char *m = xasprintf("empty selector is invalid for %s", rc ? "replication controller" : k->singular);
+		char *m = xasprintf("empty selector is invalid for %s",
+				    rc ? "replication controller" : k->singular);
 		if (rc)
 			api_err_required(e, "spec.selector", NULL);
 		else
@@ -430,39 +438,50 @@ static void validate_workload(const struct api_kind *k, const json_t *obj, const
 					  "may not be specified when strategy `type` is 'Recreate'");
 		else if (ru && json_is_object(ru)) {
 			bool p1, p2;
-			int mu = intstr_check(json_object_get(ru, "maxUnavailable"), "spec.strategy.rollingUpdate.maxUnavailable", e, &p1);
-			int ms = intstr_check(json_object_get(ru, "maxSurge"), "spec.strategy.rollingUpdate.maxSurge", e, &p2);
+			int mu = intstr_check(json_object_get(ru, "maxUnavailable"),
+					      "spec.strategy.rollingUpdate.maxUnavailable", e, &p1);
+			int ms = intstr_check(json_object_get(ru, "maxSurge"),
+					      "spec.strategy.rollingUpdate.maxSurge", e, &p2);
 			if (mu == 0 && ms == 0)
 				api_err_invalid(e, "spec.strategy.rollingUpdate.maxUnavailable",
-						json_object_get(ru, "maxUnavailable"), "may not be 0 when `maxSurge` is 0");
+						json_object_get(ru, "maxUnavailable"),
+						"may not be 0 when `maxSurge` is 0");
 		}
 		json_t *pd = json_object_get(spec, "progressDeadlineSeconds");
 		json_t *mr = json_object_get(spec, "minReadySeconds");
 		if (json_is_integer(pd) && json_integer_value(pd) <= json_integer_value(mr))
-			api_err_invalid(e, "spec.progressDeadlineSeconds", pd, "must be greater than minReadySeconds");
+			api_err_invalid(e, "spec.progressDeadlineSeconds", pd,
+					"must be greater than minReadySeconds");
 	} else if (is(k, "apps", "StatefulSet")) {
 		const char *pmp = api_str(spec, "podManagementPolicy");
 		static const char *const pols[] = {"OrderedReady", "Parallel", NULL};
 		if (pmp && strcmp(pmp, "OrderedReady") && strcmp(pmp, "Parallel"))
-			api_err_not_supported(e, "spec.podManagementPolicy", json_object_get(spec, "podManagementPolicy"), pols);
+			api_err_not_supported(e, "spec.podManagementPolicy",
+					      json_object_get(spec, "podManagementPolicy"), pols);
 		const char *ut = api_str(spec, "updateStrategy.type");
 		static const char *const uts[] = {"OnDelete", "RollingUpdate", NULL};
 		if (ut && strcmp(ut, "OnDelete") && strcmp(ut, "RollingUpdate"))
-			api_err_not_supported(e, "spec.updateStrategy.type", api_get(spec, "updateStrategy.type"), uts);
+			api_err_not_supported(e, "spec.updateStrategy.type",
+					      api_get(spec, "updateStrategy.type"), uts);
 		validate_nonneg(api_get(spec, "updateStrategy.rollingUpdate"), "partition",
 				"spec.updateStrategy.rollingUpdate.partition", e);
 		if (old) {
 			/* Only replicas, ordinals, template, updateStrategy, revisionHistoryLimit,
 			 * persistentVolumeClaimRetentionPolicy and minReadySeconds may change. */
-			static const char *const fixed[] = {"serviceName", "podManagementPolicy", "volumeClaimTemplates", NULL};
+			static const char *const fixed[] = {"serviceName", "podManagementPolicy",
+							    "volumeClaimTemplates", NULL};
 			for (size_t i = 0; fixed[i]; i++) {
-				json_t *a = json_object_get(spec, fixed[i]), *b = api_get(old, "spec") ? json_object_get(api_get(old, "spec"), fixed[i]) : NULL;
+				json_t *a = json_object_get(spec, fixed[i]),
+				       *b = api_get(old, "spec")
+						? json_object_get(api_get(old, "spec"), fixed[i])
+						: NULL;
 				if ((a || b) && !(a && b && json_equal(a, b))) {
-					api_err_forbidden(e, "spec",
-							  "updates to statefulset spec for fields other than 'replicas', "
-							  "'ordinals', 'template', 'updateStrategy', "
-							  "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
-							  "forbidden");
+					api_err_forbidden(
+					    e, "spec",
+					    "updates to statefulset spec for fields other than 'replicas', "
+					    "'ordinals', 'template', 'updateStrategy', "
+					    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+					    "forbidden");
 					break;
 				}
 			}
@@ -471,7 +490,8 @@ static void validate_workload(const struct api_kind *k, const json_t *obj, const
 		const char *ut = api_str(spec, "updateStrategy.type");
 		static const char *const uts[] = {"OnDelete", "RollingUpdate", NULL};
 		if (ut && strcmp(ut, "OnDelete") && strcmp(ut, "RollingUpdate"))
-			api_err_not_supported(e, "spec.updateStrategy.type", api_get(spec, "updateStrategy.type"), uts);
+			api_err_not_supported(e, "spec.updateStrategy.type",
+					      api_get(spec, "updateStrategy.type"), uts);
 	}
 }
 
@@ -482,8 +502,10 @@ void api_workload_validate(const struct api_kind *k, const json_t *obj, const js
 	else if (is(k, "", "Secret"))
 		validate_secret(obj, old, e);
 	else if (is(k, "apps", "ControllerRevision")) {
-		if (!json_is_integer(json_object_get(obj, "revision")) || json_integer_value(json_object_get(obj, "revision")) < 0)
-			api_err_invalid(e, "revision", json_object_get(obj, "revision"), "must be greater than or equal to 0");
+		if (!json_is_integer(json_object_get(obj, "revision")) ||
+		    json_integer_value(json_object_get(obj, "revision")) < 0)
+			api_err_invalid(e, "revision", json_object_get(obj, "revision"),
+					"must be greater than or equal to 0");
 		if (old && (!json_equal(json_object_get(obj, "data"), json_object_get(old, "data"))))
 			api_err_invalid(e, "data", NULL, "field is immutable");
 	} else if (api_kind_is_workload(k))
@@ -547,9 +569,11 @@ char *api_label_selector_string(const json_t *ls)
 json_t *api_scale_from(const struct api_kind *k, const json_t *obj)
 {
 	json_t *meta = json_object();
-	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
+	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+					   NULL};
 	for (size_t i = 0; keep[i]; i++) {
-		json_t *v = api_get(obj, "metadata") ? json_object_get(api_get(obj, "metadata"), keep[i]) : NULL;
+		json_t *v =
+		    api_get(obj, "metadata") ? json_object_get(api_get(obj, "metadata"), keep[i]) : NULL;
 		if (v)
 			json_object_set(meta, keep[i], v);
 	}
@@ -558,8 +582,9 @@ json_t *api_scale_from(const struct api_kind *k, const json_t *obj)
 	json_decref(ls);
 	json_int_t want = json_integer_value(api_get(obj, "spec.replicas"));
 	json_int_t have = json_integer_value(api_get(obj, "status.replicas"));
-	json_t *s = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion", "autoscaling/v1",
-			      "metadata", meta, "spec", "replicas", want, "status", "replicas", have, "selector", sel);
+	json_t *s = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion",
+			      "autoscaling/v1", "metadata", meta, "spec", "replicas", want, "status",
+			      "replicas", have, "selector", sel);
 	free(sel);
 	return s;
 }

@@ -28,7 +28,8 @@ void api_workload_prepare_create(const struct api_kind *k, json_t *obj);
 /* Defaults (the pod template's too), Secret.stringData folded into data. */
 void api_workload_default(const struct api_kind *k, json_t *obj);
 /* Validates obj (old NULL on create), appending field errors. */
-void api_workload_validate(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e);
+void api_workload_validate(const struct api_kind *k, const json_t *obj, const json_t *old,
+			   struct api_errs *e);
 
 /* The pod selector of a workload as a metav1.LabelSelector (an RC's map becomes
  * matchLabels); a new object, NULL when it has none. */

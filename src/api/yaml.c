@@ -63,16 +63,16 @@ static const struct {
 	enum rkind kind;
 	int v; /* bool value, or float: 0 nan, 1 +inf, -1 -inf */
 } rmap[] = {
-	{"y", R_BOOL, 1},	  {"Y", R_BOOL, 1},	  {"yes", R_BOOL, 1},	{"Yes", R_BOOL, 1},
-	{"YES", R_BOOL, 1},	  {"true", R_BOOL, 1},	  {"True", R_BOOL, 1},	{"TRUE", R_BOOL, 1},
-	{"on", R_BOOL, 1},	  {"On", R_BOOL, 1},	  {"ON", R_BOOL, 1},	{"n", R_BOOL, 0},
-	{"N", R_BOOL, 0},	  {"no", R_BOOL, 0},	  {"No", R_BOOL, 0},	{"NO", R_BOOL, 0},
-	{"false", R_BOOL, 0},	  {"False", R_BOOL, 0},	  {"FALSE", R_BOOL, 0}, {"off", R_BOOL, 0},
-	{"Off", R_BOOL, 0},	  {"OFF", R_BOOL, 0},	  {"~", R_NULL, 0},	{"null", R_NULL, 0},
-	{"Null", R_NULL, 0},	  {"NULL", R_NULL, 0},	  {".nan", R_FLOAT, 0}, {".NaN", R_FLOAT, 0},
-	{".NAN", R_FLOAT, 0},	  {".inf", R_FLOAT, 1},	  {".Inf", R_FLOAT, 1}, {".INF", R_FLOAT, 1},
-	{"+.inf", R_FLOAT, 1},	  {"+.Inf", R_FLOAT, 1},  {"+.INF", R_FLOAT, 1}, {"-.inf", R_FLOAT, -1},
-	{"-.Inf", R_FLOAT, -1},	  {"-.INF", R_FLOAT, -1},
+    {"y", R_BOOL, 1},	    {"Y", R_BOOL, 1},	    {"yes", R_BOOL, 1},	   {"Yes", R_BOOL, 1},
+    {"YES", R_BOOL, 1},	    {"true", R_BOOL, 1},    {"True", R_BOOL, 1},   {"TRUE", R_BOOL, 1},
+    {"on", R_BOOL, 1},	    {"On", R_BOOL, 1},	    {"ON", R_BOOL, 1},	   {"n", R_BOOL, 0},
+    {"N", R_BOOL, 0},	    {"no", R_BOOL, 0},	    {"No", R_BOOL, 0},	   {"NO", R_BOOL, 0},
+    {"false", R_BOOL, 0},   {"False", R_BOOL, 0},   {"FALSE", R_BOOL, 0},  {"off", R_BOOL, 0},
+    {"Off", R_BOOL, 0},	    {"OFF", R_BOOL, 0},	    {"~", R_NULL, 0},	   {"null", R_NULL, 0},
+    {"Null", R_NULL, 0},    {"NULL", R_NULL, 0},    {".nan", R_FLOAT, 0},  {".NaN", R_FLOAT, 0},
+    {".NAN", R_FLOAT, 0},   {".inf", R_FLOAT, 1},   {".Inf", R_FLOAT, 1},  {".INF", R_FLOAT, 1},
+    {"+.inf", R_FLOAT, 1},  {"+.Inf", R_FLOAT, 1},  {"+.INF", R_FLOAT, 1}, {"-.inf", R_FLOAT, -1},
+    {"-.Inf", R_FLOAT, -1}, {"-.INF", R_FLOAT, -1},
 };
 
 static bool isdig(char c)
@@ -460,9 +460,9 @@ static int scalar_value(struct ydec *d, const yaml_event_t *ev, json_t **out, st
 	if (!tag)
 		as_string = !ev->data.scalar.plain_implicit;
 	else
-		as_string = !(is_yaml_tag(tag, "null") || is_yaml_tag(tag, "bool") ||
-			      is_yaml_tag(tag, "int") || is_yaml_tag(tag, "float") ||
-			      is_yaml_tag(tag, "timestamp"));
+		as_string =
+		    !(is_yaml_tag(tag, "null") || is_yaml_tag(tag, "bool") || is_yaml_tag(tag, "int") ||
+		      is_yaml_tag(tag, "float") || is_yaml_tag(tag, "timestamp"));
 	if (as_string) {
 		memset(rv, 0, sizeof(*rv));
 		rv->kind = R_STR;
@@ -496,7 +496,9 @@ static int scalar_value(struct ydec *d, const yaml_event_t *ev, json_t **out, st
 		if (isnan(rv->f) || isinf(rv->f)) {
 			snprintf(d->err, d->errlen,
 				 "error converting YAML to JSON: json: unsupported value: %s",
-				 isnan(rv->f) ? "NaN" : rv->f > 0 ? "+Inf" : "-Inf");
+				 isnan(rv->f) ? "NaN"
+				 : rv->f > 0  ? "+Inf"
+					      : "-Inf");
 			return -EBADMSG;
 		}
 		if (rv->f == floor(rv->f) && fabs(rv->f) < 9.2e18)
@@ -577,8 +579,8 @@ static int key_string(struct ydec *d, json_t *k, const struct rval *rv, size_t l
 	*n = strlen(tmp);
 	return 0;
 unsupported:
-	snprintf(d->err, d->errlen, "error converting YAML to JSON: unsupported map key of type: %s (line %zu)",
-		 what, line);
+	snprintf(d->err, d->errlen,
+		 "error converting YAML to JSON: unsupported map key of type: %s (line %zu)", what, line);
 	return -EBADMSG;
 }
 
@@ -637,9 +639,10 @@ static int parse_pair(struct ydec *d, int depth, json_t *obj, json_t *seen, size
 		size_t kl = 0;
 		rc = key_string(d, k, json_is_string(k) ? NULL : &krv, line, &ks, &kl);
 		if (rc == 0 && json_object_getn(seen, ks, kl)) {
-			snprintf(d->err, d->errlen,
-				 "error converting YAML to JSON: yaml: unmarshal errors:\n  line %zu: key \"%.*s\" already set in map",
-				 line, (int)(kl > 200 ? 200 : kl), ks);
+			snprintf(
+			    d->err, d->errlen,
+			    "error converting YAML to JSON: yaml: unmarshal errors:\n  line %zu: key \"%.*s\" already set in map",
+			    line, (int)(kl > 200 ? 200 : kl), ks);
 			rc = -EBADMSG;
 		}
 		if (rc == 0 && json_object_setn(obj, ks, kl, v) != 0) {
@@ -941,7 +944,11 @@ static bool printable(const unsigned char *p, size_t n)
 static size_t width_at(const unsigned char *p)
 {
 	unsigned char c = p[0];
-	return (c & 0x80) == 0 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+	return (c & 0x80) == 0	    ? 1
+	       : (c & 0xE0) == 0xC0 ? 2
+	       : (c & 0xF0) == 0xE0 ? 3
+	       : (c & 0xF8) == 0xF0 ? 4
+				    : 1;
 }
 
 /* libyaml IS_BREAK: \r \n U+0085 U+2028 U+2029. */
@@ -972,7 +979,8 @@ static void analyze(const unsigned char *s, size_t n, struct analysis *a)
 	bool block_ind = false, special = false, line_breaks = false;
 	bool leading_space = false, leading_break = false, trailing_space = false, trailing_break = false;
 	bool break_space = false, space_break = false, prev_space = false, prev_break = false;
-	if (n >= 3 && ((s[0] == '-' && s[1] == '-' && s[2] == '-') || (s[0] == '.' && s[1] == '.' && s[2] == '.')))
+	if (n >= 3 &&
+	    ((s[0] == '-' && s[1] == '-' && s[2] == '-') || (s[0] == '.' && s[1] == '.' && s[2] == '.')))
 		block_ind = true;
 	bool preceded_ws = true;
 	size_t w0 = width_at(s);
@@ -996,7 +1004,8 @@ static void analyze(const unsigned char *s, size_t n, struct analysis *a)
 				block_ind = true;
 		}
 		size_t bw = break_at(s + i, n - i);
-		if (!printable(s + i, n - i) || (c == 0xEF && i + 2 < n && s[i + 1] == 0xBB && s[i + 2] == 0xBF))
+		if (!printable(s + i, n - i) ||
+		    (c == 0xEF && i + 2 < n && s[i + 1] == 0xBB && s[i + 2] == 0xBF))
 			special = true;
 		if (bw) {
 			line_breaks = true;
@@ -1129,7 +1138,8 @@ static void write_str(struct buf *b, const char *str, size_t n, int indent, bool
 			if (i + w > n)
 				w = n - i;
 			if (s[i] == ' ') {
-				if (allow_breaks && !spaces && col > BEST_WIDTH && !(i + 1 < n && s[i + 1] == ' '))
+				if (allow_breaks && !spaces && col > BEST_WIDTH &&
+				    !(i + 1 < n && s[i + 1] == ' '))
 					write_indent(b, &col, indent);
 				else
 					buf_putc(b, ' '), col++;
@@ -1178,21 +1188,51 @@ static void write_str(struct buf *b, const char *str, size_t n, int indent, bool
 				w = j - i;
 				char e[12];
 				switch (r) {
-				case 0x00: snprintf(e, sizeof(e), "\\0"); break;
-				case 0x07: snprintf(e, sizeof(e), "\\a"); break;
-				case 0x08: snprintf(e, sizeof(e), "\\b"); break;
-				case 0x09: snprintf(e, sizeof(e), "\\t"); break;
-				case 0x0A: snprintf(e, sizeof(e), "\\n"); break;
-				case 0x0B: snprintf(e, sizeof(e), "\\v"); break;
-				case 0x0C: snprintf(e, sizeof(e), "\\f"); break;
-				case 0x0D: snprintf(e, sizeof(e), "\\r"); break;
-				case 0x1B: snprintf(e, sizeof(e), "\\e"); break;
-				case 0x22: snprintf(e, sizeof(e), "\\\""); break;
-				case 0x5C: snprintf(e, sizeof(e), "\\\\"); break;
-				case 0x85: snprintf(e, sizeof(e), "\\N"); break;
-				case 0xA0: snprintf(e, sizeof(e), "\\_"); break;
-				case 0x2028: snprintf(e, sizeof(e), "\\L"); break;
-				case 0x2029: snprintf(e, sizeof(e), "\\P"); break;
+				case 0x00:
+					snprintf(e, sizeof(e), "\\0");
+					break;
+				case 0x07:
+					snprintf(e, sizeof(e), "\\a");
+					break;
+				case 0x08:
+					snprintf(e, sizeof(e), "\\b");
+					break;
+				case 0x09:
+					snprintf(e, sizeof(e), "\\t");
+					break;
+				case 0x0A:
+					snprintf(e, sizeof(e), "\\n");
+					break;
+				case 0x0B:
+					snprintf(e, sizeof(e), "\\v");
+					break;
+				case 0x0C:
+					snprintf(e, sizeof(e), "\\f");
+					break;
+				case 0x0D:
+					snprintf(e, sizeof(e), "\\r");
+					break;
+				case 0x1B:
+					snprintf(e, sizeof(e), "\\e");
+					break;
+				case 0x22:
+					snprintf(e, sizeof(e), "\\\"");
+					break;
+				case 0x5C:
+					snprintf(e, sizeof(e), "\\\\");
+					break;
+				case 0x85:
+					snprintf(e, sizeof(e), "\\N");
+					break;
+				case 0xA0:
+					snprintf(e, sizeof(e), "\\_");
+					break;
+				case 0x2028:
+					snprintf(e, sizeof(e), "\\L");
+					break;
+				case 0x2029:
+					snprintf(e, sizeof(e), "\\P");
+					break;
 				default:
 					if (r <= 0xFF)
 						snprintf(e, sizeof(e), "\\x%02X", (unsigned)r);
@@ -1321,7 +1361,8 @@ static void write_map(struct buf *b, const json_t *obj, int indent, bool inline_
 	struct key *keys = xcalloc(n ? n : 1, sizeof(*keys));
 	size_t k = 0;
 	void *it;
-	for (it = json_object_iter((json_t *)obj); it && k < n; it = json_object_iter_next((json_t *)obj, it)) {
+	for (it = json_object_iter((json_t *)obj); it && k < n;
+	     it = json_object_iter_next((json_t *)obj, it)) {
 		struct key *ky = &keys[k++];
 		ky->s = json_object_iter_key(it);
 		ky->n = json_object_iter_key_len(it);

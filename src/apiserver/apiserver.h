@@ -16,11 +16,11 @@
 
 struct apiserver_opts {
 	const char *data_dir;
-	const char *bind_address;  /* default 127.0.0.1 */
-	int secure_port;	   /* default 6443; 0 = pick a free port */
-	bool insecure_http;	   /* plain HTTP (only allowed on loopback) */
-	const char *kubeconfig;	   /* where to write the admin kubeconfig; NULL = <data-dir>/kubeconfig */
-	const char *token_file;	   /* NULL = <data-dir>/token */
+	const char *bind_address; /* default 127.0.0.1 */
+	int secure_port;	  /* default 6443; 0 = pick a free port */
+	bool insecure_http;	  /* plain HTTP (only allowed on loopback) */
+	const char *kubeconfig;	  /* where to write the admin kubeconfig; NULL = <data-dir>/kubeconfig */
+	const char *token_file;	  /* NULL = <data-dir>/token */
 	const char *service_cluster_ip_range;
 	const char *service_node_port_range;
 	const char *cluster_cidr;

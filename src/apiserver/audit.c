@@ -127,7 +127,8 @@ static void prune(struct apiserver_audit *au)
 		return;
 	char *dcopy = xstrdup(au->path), *bcopy = xstrdup(au->path);
 	const char *dir = dirname(dcopy), *base = basename(bcopy);
-	size_t stem = strlen(base) > 4 && !strcmp(base + strlen(base) - 4, ".log") ? strlen(base) - 4 : strlen(base);
+	size_t stem =
+	    strlen(base) > 4 && !strcmp(base + strlen(base) - 4, ".log") ? strlen(base) - 4 : strlen(base);
 	struct dirent **ents = NULL;
 	int n = scandir(dir, &ents, NULL, alphasort), kept = 0;
 	for (int i = n - 1; i >= 0; i--) {
@@ -169,7 +170,8 @@ static void rotate(struct apiserver_audit *au)
 static void write_line(struct apiserver_audit *au, const char *line, size_t len)
 {
 	pthread_mutex_lock(&au->mu);
-	if (au->fd > STDERR_FILENO && au->max_bytes && au->size > 0 && au->size + (long long)len > au->max_bytes)
+	if (au->fd > STDERR_FILENO && au->max_bytes && au->size > 0 &&
+	    au->size + (long long)len > au->max_bytes)
 		rotate(au);
 	if (au->fd >= 0) {
 		ssize_t w = write(au->fd, line, len);
@@ -179,8 +181,9 @@ static void write_line(struct apiserver_audit *au, const char *line, size_t len)
 	pthread_mutex_unlock(&au->mu);
 }
 
-enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c, const struct auth_user *u,
-					     const struct auth_attrs *a, struct apiserver_audit_rec *rec)
+enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c,
+					     const struct auth_user *u, const struct auth_attrs *a,
+					     struct apiserver_audit_rec *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	if (!as->audit)
@@ -188,7 +191,8 @@ enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_c
 	rec->level = auth_audit_level(as->audit->policy, u, a);
 	bool secret = a->resource_request && (!a->group || !*a->group) &&
 		      (!strcmp(a->resource ? a->resource : "", "secrets") ||
-		       (!strcmp(a->resource ? a->resource : "", "serviceaccounts") && a->sub && !strcmp(a->sub, "token")));
+		       (!strcmp(a->resource ? a->resource : "", "serviceaccounts") && a->sub &&
+			!strcmp(a->sub, "token")));
 	if (secret && rec->level > AUTH_AUDIT_METADATA)
 		rec->level = AUTH_AUDIT_METADATA; /* Secret data and tokens are never logged */
 	struct timeval tv;
@@ -234,8 +238,8 @@ static json_t *json_body(const char *data, size_t len)
 }
 
 void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struct http_req *r,
-			  const struct auth_user *u, const struct auth_user *impersonator, const struct auth_attrs *a,
-			  const char *decision, struct apiserver_audit_rec *rec)
+			  const struct auth_user *u, const struct auth_user *impersonator,
+			  const struct auth_attrs *a, const char *decision, struct apiserver_audit_rec *rec)
 {
 	if (rec->tapped)
 		http_conn_tap(c, NULL, 0);
@@ -262,19 +266,21 @@ void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struc
 			*rb = 0;
 	}
 	const char *ua = http_req_header(r, "User-Agent");
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:[s], s:{s:i}, s:s, s:s}", "kind",
-			       "Event", "apiVersion", "audit.k8s.io/v1", "level", auth_audit_level_name(rec->level),
-			       "auditID", id, "stage", "ResponseComplete", "requestURI", r->target, "verb", a->verb,
-			       "user", "username", u->name, "groups", auth_user_groups_json(u), "sourceIPs", ip,
-			       "responseStatus", "code", http_conn_status(c), "requestReceivedTimestamp", t0,
-			       "stageTimestamp", t1);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:[s], s:{s:i}, s:s, s:s}",
+			       "kind", "Event", "apiVersion", "audit.k8s.io/v1", "level",
+			       auth_audit_level_name(rec->level), "auditID", id, "stage", "ResponseComplete",
+			       "requestURI", r->target, "verb", a->verb, "user", "username", u->name,
+			       "groups", auth_user_groups_json(u), "sourceIPs", ip, "responseStatus", "code",
+			       http_conn_status(c), "requestReceivedTimestamp", t0, "stageTimestamp", t1);
 	if (ua)
 		json_object_set_new(ev, "userAgent", json_string(ua));
 	if (impersonator) {
-		json_object_set_new(ev, "impersonatedUser",
-				    json_pack("{s:s, s:o}", "username", u->name, "groups", auth_user_groups_json(u)));
-		json_object_set_new(ev, "user", json_pack("{s:s, s:o}", "username", impersonator->name, "groups",
-							  auth_user_groups_json(impersonator)));
+		json_object_set_new(
+		    ev, "impersonatedUser",
+		    json_pack("{s:s, s:o}", "username", u->name, "groups", auth_user_groups_json(u)));
+		json_object_set_new(ev, "user",
+				    json_pack("{s:s, s:o}", "username", impersonator->name, "groups",
+					      auth_user_groups_json(impersonator)));
 	}
 	if (a->resource_request) {
 		json_t *ref = json_pack("{s:s}", "resource", a->resource ? a->resource : "");
@@ -289,7 +295,8 @@ void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struc
 		json_object_set_new(ev, "objectRef", ref);
 	}
 	if (decision)
-		json_object_set_new(ev, "annotations", json_pack("{s:s}", "authorization.k8s.io/decision", decision));
+		json_object_set_new(ev, "annotations",
+				    json_pack("{s:s}", "authorization.k8s.io/decision", decision));
 	if (rec->level >= AUTH_AUDIT_REQUEST) {
 		json_t *req = json_body(r->body, r->body_len);
 		if (req)

@@ -62,7 +62,8 @@ static json_t *body_of(struct http_conn *c, const struct http_req *r, const char
 /* The attributes a SelfSubjectAccessReview spec asks about; false when it names none. */
 static bool spec_attrs(const json_t *spec, struct auth_attrs *a)
 {
-	const json_t *ra = json_object_get(spec, "resourceAttributes"), *na = json_object_get(spec, "nonResourceAttributes");
+	const json_t *ra = json_object_get(spec, "resourceAttributes"),
+		     *na = json_object_get(spec, "nonResourceAttributes");
 	memset(a, 0, sizeof(*a));
 	if (json_is_object(ra)) {
 		a->resource_request = true;
@@ -82,7 +83,8 @@ static bool spec_attrs(const json_t *spec, struct auth_attrs *a)
 	return false;
 }
 
-bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u)
+bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			    const struct auth_user *u)
 {
 	static const char authn[] = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
 	static const char authn_beta[] = "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews";
@@ -91,32 +93,35 @@ bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct ht
 	const char *p = r->path;
 	bool beta = !strcmp(p, authn_beta);
 	const char *kind = !strcmp(p, authn) || beta ? "SelfSubjectReview"
-			   : !strcmp(p, ssar) ? "SelfSubjectAccessReview"
-			   : !strcmp(p, ssrr) ? "SelfSubjectRulesReview"
-					      : NULL;
+			   : !strcmp(p, ssar)	     ? "SelfSubjectAccessReview"
+			   : !strcmp(p, ssrr)	     ? "SelfSubjectRulesReview"
+						     : NULL;
 	if (!kind)
 		return false;
 	if (strcmp(r->method, "POST") != 0) {
-		http_send_status(c, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		http_send_status(c, 405, "MethodNotAllowed",
+				 "the server does not allow this method on the requested resource");
 		return true;
 	}
 	json_t *b = body_of(c, r, kind);
 	if (!b)
 		return true;
-	const char *gv = beta				     ? "authentication.k8s.io/v1beta1"
+	const char *gv = beta				      ? "authentication.k8s.io/v1beta1"
 			 : !strcmp(kind, "SelfSubjectReview") ? "authentication.k8s.io/v1"
 							      : "authorization.k8s.io/v1";
-	json_t *o = json_pack("{s:s, s:s, s:{s:n}}", "kind", kind, "apiVersion", gv, "metadata", "creationTimestamp");
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:n}}", "kind", kind, "apiVersion", gv, "metadata", "creationTimestamp");
 	json_t *spec = json_object_get(b, "spec");
 	if (!strcmp(kind, "SelfSubjectReview")) {
 		json_object_set_new(o, "status", json_pack("{s:o}", "userInfo", user_info(u)));
 	} else if (!strcmp(kind, "SelfSubjectAccessReview")) {
 		struct auth_attrs a;
 		if (!spec_attrs(spec, &a)) {
-			http_send_status(c, 422, "Invalid",
-					 "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: "
-					 "Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes "
-					 "must be specified");
+			http_send_status(
+			    c, 422, "Invalid",
+			    "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: "
+			    "Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes "
+			    "must be specified");
 			json_decref(o);
 			json_decref(b);
 			return true;
@@ -143,8 +148,9 @@ bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct ht
 		}
 		json_decref(rules);
 		json_object_set_new(o, "spec", json_is_object(spec) ? json_incref(spec) : json_object());
-		json_object_set_new(o, "status", json_pack("{s:o, s:o, s:b}", "resourceRules", res, "nonResourceRules",
-							   nonres, "incomplete", false));
+		json_object_set_new(o, "status",
+				    json_pack("{s:o, s:o, s:b}", "resourceRules", res, "nonResourceRules",
+					      nonres, "incomplete", false));
 	}
 	json_decref(b);
 	reply(c, o);

@@ -66,7 +66,8 @@ int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, con
 	}
 	if (!t)
 		return ERR_UNAUTHORIZED;
-	return auth_jwt_shaped(t) ? apiserver__sa_authenticate(as, t, u) : apiserver__bootstrap_authenticate(as, t, u);
+	return auth_jwt_shaped(t) ? apiserver__sa_authenticate(as, t, u)
+				  : apiserver__bootstrap_authenticate(as, t, u);
 }
 
 /* ---- the compiled RBAC set ---- */
@@ -169,8 +170,8 @@ static char *pod_node(struct apiserver *as, const struct auth_attrs *a)
 	return node;
 }
 
-enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
-				     char *reason, size_t reasonlen)
+enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u,
+				     const struct auth_attrs *a, char *reason, size_t reasonlen)
 {
 	if (reasonlen)
 		reason[0] = 0;
@@ -192,8 +193,8 @@ enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_use
 	return ok ? AUTH_ALLOW : AUTH_NO_OPINION;
 }
 
-bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
-			size_t reasonlen)
+bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
+			char *reason, size_t reasonlen)
 {
 	return apiserver__decide(as, u, a, reason, reasonlen) == AUTH_ALLOW;
 }
@@ -252,7 +253,8 @@ void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *
 	bool watch = w && (!strcmp(w, "true") || !strcmp(w, "1"));
 	free(w);
 	const char *verb;
-	if (x->a.sub && (!strcmp(x->a.sub, "exec") || !strcmp(x->a.sub, "attach") || !strcmp(x->a.sub, "portforward")))
+	if (x->a.sub &&
+	    (!strcmp(x->a.sub, "exec") || !strcmp(x->a.sub, "attach") || !strcmp(x->a.sub, "portforward")))
 		verb = "create";
 	else if (x->a.sub && !strcmp(x->a.sub, "proxy"))
 		verb = x->verb; /* kube: the HTTP verb, lower case */
@@ -286,7 +288,8 @@ void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, c
 	if (!a->resource_request)
 		msg = xasprintf("forbidden: %s", why);
 	else if (a->name && *a->name)
-		msg = xasprintf("%s%s%s \"%s\" is forbidden: %s", a->resource, *g ? "." : "", g, a->name, why);
+		msg =
+		    xasprintf("%s%s%s \"%s\" is forbidden: %s", a->resource, *g ? "." : "", g, a->name, why);
 	else
 		msg = xasprintf("%s%s%s is forbidden: %s", a->resource, *g ? "." : "", g, why);
 	json_t *d = json_object();
@@ -304,10 +307,14 @@ void apiserver__send_forbidden(struct http_conn *c, const struct auth_user *u, c
 
 /* ---- impersonation ---- */
 
-static bool may_impersonate(struct apiserver *as, struct http_conn *c, const struct auth_user *u, const char *res,
-			    const char *ns, const char *name)
+static bool may_impersonate(struct apiserver *as, struct http_conn *c, const struct auth_user *u,
+			    const char *res, const char *ns, const char *name)
 {
-	struct auth_attrs a = {.resource_request = true, .verb = "impersonate", .group = "", .resource = res, .ns = ns,
+	struct auth_attrs a = {.resource_request = true,
+			       .verb = "impersonate",
+			       .group = "",
+			       .resource = res,
+			       .ns = ns,
 			       .name = name};
 	if (apiserver__allowed(as, u, &a, NULL, 0))
 		return true;
@@ -315,7 +322,8 @@ static bool may_impersonate(struct apiserver *as, struct http_conn *c, const str
 	return false;
 }
 
-int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u)
+int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r,
+			   struct auth_user *u)
 {
 	const char *who = http_req_header(r, "Impersonate-User");
 	bool any_group = false;
@@ -324,7 +332,8 @@ int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const stru
 			any_group = true;
 	if (!who) {
 		if (any_group) {
-			apiserver__send_status(c, -EACCES, "requested groups without impersonating a user", NULL);
+			apiserver__send_status(c, -EACCES, "requested groups without impersonating a user",
+					       NULL);
 			return -EACCES;
 		}
 		return 0;
@@ -389,9 +398,11 @@ bool apiserver__admit(struct rq *q, const char *name, const json_t *obj)
 	const char *node = q->user ? auth_node_name(q->user) : NULL;
 	if (node && !q->k->group[0] && !strcmp(q->k->kind, "Node") && strcmp(name, node) != 0) {
 		/* NodeRestriction: a node creates (or rewrites) only its own Node object. */
-		char *m = xasprintf("nodes \"%s\" is forbidden: node \"%s\" is not allowed to modify node \"%s\"", name,
-				    node, name);
-		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name, "kind", "nodes"));
+		char *m =
+		    xasprintf("nodes \"%s\" is forbidden: node \"%s\" is not allowed to modify node \"%s\"",
+			      name, node, name);
+		apiserver__send_status(q->c, -EACCES, m,
+				       json_pack("{s:s, s:s}", "name", name, "kind", "nodes"));
 		free(m);
 		return false;
 	}
@@ -405,38 +416,50 @@ bool apiserver__admit(struct rq *q, const char *name, const json_t *obj)
 	buf_init(&missing);
 	if (!is_binding) {
 		/* The escalate verb on the role lets its holder write any rules. */
-		struct auth_attrs a = {.resource_request = true, .verb = "escalate", .group = API_RBAC_GROUP,
-				       .resource = q->k->plural, .ns = ns, .name = name};
+		struct auth_attrs a = {.resource_request = true,
+				       .verb = "escalate",
+				       .group = API_RBAC_GROUP,
+				       .resource = q->k->plural,
+				       .ns = ns,
+				       .name = name};
 		ok = rbac_authorize(sn->set, q->user, &a, NULL, 0);
 		if (!ok && json_object_get(obj, "aggregationRule")) {
 			/* kube: an aggregationRule pulls in rules by label, whatever their author
 			 * holds, so it needs cluster-admin (or the escalate verb). */
 			rbac_put(q->as, sn);
-			char *m = xasprintf("%s.%s \"%s\" is forbidden: must have cluster-admin privileges to use the "
-					    "aggregationRule",
-					    q->k->plural, API_RBAC_GROUP, name);
+			char *m = xasprintf(
+			    "%s.%s \"%s\" is forbidden: must have cluster-admin privileges to use the "
+			    "aggregationRule",
+			    q->k->plural, API_RBAC_GROUP, name);
 			apiserver__send_status(q->c, -EACCES, m,
-					       json_pack("{s:s, s:s, s:s}", "name", name, "group", API_RBAC_GROUP, "kind",
-							 q->k->plural));
+					       json_pack("{s:s, s:s, s:s}", "name", name, "group",
+							 API_RBAC_GROUP, "kind", q->k->plural));
 			free(m);
 			buf_fini(&missing);
 			return false;
 		}
 		if (!ok)
-			ok = rbac_rules_covered(sn->set, q->user, ns, json_object_get(obj, "rules"), &missing);
+			ok =
+			    rbac_rules_covered(sn->set, q->user, ns, json_object_get(obj, "rules"), &missing);
 	} else {
 		const char *rk = api_str(obj, "roleRef.kind"), *rn = api_str(obj, "roleRef.name");
 		/* The bind verb on the referenced role lets its holder bind it. */
 		bool cluster_role = rk && !strcmp(rk, "ClusterRole");
-		struct auth_attrs a = {.resource_request = true, .verb = "bind", .group = API_RBAC_GROUP,
-				       .resource = cluster_role ? "clusterroles" : "roles", .ns = ns, .name = rn};
+		struct auth_attrs a = {.resource_request = true,
+				       .verb = "bind",
+				       .group = API_RBAC_GROUP,
+				       .resource = cluster_role ? "clusterroles" : "roles",
+				       .ns = ns,
+				       .name = rn};
 		ok = rbac_authorize(sn->set, q->user, &a, NULL, 0);
 		if (!ok) {
 			json_t *rules = rbac_role_rules(sn->set, rk, ns, rn);
 			if (!rules) {
-				/* kube: the role must exist to be compared (a NotFound wrapped as Forbidden). */
-				buf_printf(&missing, "%s \"%s\" not found", cluster_role ? "clusterroles.rbac.authorization.k8s.io"
-										  : "roles.rbac.authorization.k8s.io",
+				/* kube: the role must exist to be compared (a NotFound wrapped as Forbidden).
+				 */
+				buf_printf(&missing, "%s \"%s\" not found",
+					   cluster_role ? "clusterroles.rbac.authorization.k8s.io"
+							: "roles.rbac.authorization.k8s.io",
 					   rn ? rn : "");
 				ok = false;
 			} else {
@@ -455,8 +478,8 @@ bool apiserver__admit(struct rq *q, const char *name, const json_t *obj)
 json_t *apiserver__user_rules(struct apiserver *as, const struct auth_user *u, const char *ns)
 {
 	if (auth_user_in_group(u, "system:masters"))
-		return json_pack("[{s:[s], s:[s], s:[s]}, {s:[s], s:[s]}]", "verbs", "*", "apiGroups", "*", "resources",
-				 "*", "verbs", "*", "nonResourceURLs", "*");
+		return json_pack("[{s:[s], s:[s], s:[s]}, {s:[s], s:[s]}]", "verbs", "*", "apiGroups", "*",
+				 "resources", "*", "verbs", "*", "nonResourceURLs", "*");
 	struct apiserver_rbac *sn = rbac_get(as);
 	json_t *r = rbac_user_rules(sn->set, u, ns);
 	rbac_put(as, sn);

@@ -23,10 +23,10 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 	char now[40], uid[40];
 	api_now(now, sizeof(now));
 	api_uuid(uid, sizeof(uid));
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "apiVersion", "v1", "kind",
-			      "Namespace", "metadata", "name", name, "uid", uid, "creationTimestamp", now, "labels",
-			      "kubernetes.io/metadata.name", name, "spec", "finalizers", "kubernetes", "status", "phase",
-			      "Active");
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "apiVersion",
+			      "v1", "kind", "Namespace", "metadata", "name", name, "uid", uid,
+			      "creationTimestamp", now, "labels", "kubernetes.io/metadata.name", name, "spec",
+			      "finalizers", "kubernetes", "status", "phase", "Active");
 	int rc = apiserver__create_missing(as, key, o);
 	json_decref(o);
 	free(key);
@@ -36,7 +36,8 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
 {
 	char *val = json_dumps(o, JSON_COMPACT);
-	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+	struct store_op op = {
+	    .kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
 	int64_t rev;
 	size_t failed;
 	struct store_result res = {0};
@@ -54,10 +55,11 @@ static int ensure_ingress_class(struct apiserver *as)
 	char now[40], uid[40];
 	api_now(now, sizeof(now));
 	api_uuid(uid, sizeof(uid));
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i, s:{s:s}}, s:{s:s}}", "apiVersion", "networking.k8s.io/v1",
-			      "kind", "IngressClass", "metadata", "name", "svcplane", "uid", uid, "creationTimestamp", now,
-			      "generation", 1, "annotations", "ingressclass.kubernetes.io/is-default-class", "true", "spec",
-			      "controller", "svcplane.io/ingress");
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i, s:{s:s}}, s:{s:s}}", "apiVersion",
+			      "networking.k8s.io/v1", "kind", "IngressClass", "metadata", "name", "svcplane",
+			      "uid", uid, "creationTimestamp", now, "generation", 1, "annotations",
+			      "ingressclass.kubernetes.io/is-default-class", "true", "spec", "controller",
+			      "svcplane.io/ingress");
 	int rc = apiserver__create_missing(as, "/registry/networking.k8s.io/ingressclasses/svcplane", o);
 	json_decref(o);
 	return rc;
@@ -87,7 +89,8 @@ void *apiserver__startup_check(void *arg)
 
 /* Creates a system Service if it does not exist, with the n-th IP of the primary range
  * (any free one when that is taken). */
-static int ensure_service(struct apiserver *as, const char *ns, const char *name, uint64_t nth, json_t *svc_take)
+static int ensure_service(struct apiserver *as, const char *ns, const char *name, uint64_t nth,
+			  json_t *svc_take)
 {
 	char *key = xasprintf("/registry/core/services/%s/%s", ns, name);
 	struct store_kv *kv = NULL;
@@ -109,7 +112,8 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 	json_object_set_new(svc_take, "status", json_pack("{s:{}}", "loadBalancer"));
 	struct ip_addr ip;
 	if (api_service_well_known_ip(&as->svc_cfg.ranges[0], nth, &ip) == 0)
-		json_object_set_new(api_obj(svc_take, "spec"), "clusterIP", json_string(ip_format(&ip, txt, sizeof(txt))));
+		json_object_set_new(api_obj(svc_take, "spec"), "clusterIP",
+				    json_string(ip_format(&ip, txt, sizeof(txt))));
 	for (int attempt = 0; attempt < 2; attempt++) {
 		json_t *w = json_deep_copy(svc_take);
 		struct svc_plan plan;
@@ -121,7 +125,10 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 			char *val = json_dumps(w, JSON_COMPACT);
 			size_t n = 1 + plan.n;
 			struct store_op *ops = xcalloc(n, sizeof(*ops));
-			ops[0] = (struct store_op){.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+			ops[0] = (struct store_op){.kind = STORE_PUT,
+						   .key = key,
+						   .value = val,
+						   .value_len = strlen(val),
 						   .expect_mod_rev = 0};
 			for (size_t i = 0; i < plan.n; i++)
 				ops[1 + i] = plan.ops[i];
@@ -129,10 +136,12 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 			free(ops);
 			free(val);
 			if (rc == 0)
-				log_info("created Service %s/%s with cluster IP %s", ns, name, api_str(w, "spec.clusterIP"));
+				log_info("created Service %s/%s with cluster IP %s", ns, name,
+					 api_str(w, "spec.clusterIP"));
 		} else {
 			char *errs = json_dumps(e.causes, JSON_COMPACT);
-			log_warn("Service %s/%s: cannot take its well-known IP (%s%s); picking another", ns, name, msg, errs);
+			log_warn("Service %s/%s: cannot take its well-known IP (%s%s); picking another", ns,
+				 name, msg, errs);
 			free(errs);
 			json_object_del(api_obj(svc_take, "spec"), "clusterIP");
 		}
@@ -164,14 +173,15 @@ static int put_kubernetes_slice(struct apiserver *as, const char *addr, int port
 		char now[40], uid[40];
 		api_now(now, sizeof(now));
 		api_uuid(uid, sizeof(uid));
-		sl = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "apiVersion", "discovery.k8s.io/v1", "kind",
-			       "EndpointSlice", "metadata", "name", "kubernetes", "namespace", "default", "uid", uid,
-			       "creationTimestamp", now, "generation", 1);
+		sl = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "apiVersion", "discovery.k8s.io/v1",
+			       "kind", "EndpointSlice", "metadata", "name", "kubernetes", "namespace",
+			       "default", "uid", uid, "creationTimestamp", now, "generation", 1);
 	}
-	json_t *want = json_pack("{s:{s:s}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:i, s:s}]}", "labels",
-				 "kubernetes.io/service-name", "kubernetes", "addressType", strchr(addr, ':') ? "IPv6" : "IPv4",
-				 "endpoints", "addresses", addr, "conditions", "ready", true, "ports", "name", "https", "port",
-				 port, "protocol", "TCP");
+	json_t *want =
+	    json_pack("{s:{s:s}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:i, s:s}]}", "labels",
+		      "kubernetes.io/service-name", "kubernetes", "addressType",
+		      strchr(addr, ':') ? "IPv6" : "IPv4", "endpoints", "addresses", addr, "conditions",
+		      "ready", true, "ports", "name", "https", "port", port, "protocol", "TCP");
 	json_t *md = json_object_get(sl, "metadata");
 	bool same = json_equal(json_object_get(md, "labels"), json_object_get(want, "labels"));
 	const char *fields[] = {"addressType", "endpoints", "ports"};
@@ -183,7 +193,10 @@ static int put_kubernetes_slice(struct apiserver *as, const char *addr, int port
 		for (size_t i = 0; i < 3; i++)
 			json_object_set(sl, fields[i], json_object_get(want, fields[i]));
 		char *val = json_dumps(sl, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+		struct store_op op = {.kind = STORE_PUT,
+				      .key = key,
+				      .value = val,
+				      .value_len = strlen(val),
 				      .expect_mod_rev = kv ? kv->mod_rev : 0};
 		rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
 		free(val);
@@ -195,7 +208,6 @@ static int put_kubernetes_slice(struct apiserver *as, const char *addr, int port
 	return rc;
 }
 
-
 int apiserver__bootstrap_services(struct apiserver *as, int port)
 {
 	struct timespec t0, t1;
@@ -204,23 +216,24 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("allocation repair: %d keys fixed in %.1f ms", changed > 0 ? changed : 0,
 		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	int rc = ensure_service(as, "default", "kubernetes", 1,
-				json_pack("{s:s, s:s, s:{s:{s:s, s:s}}, s:{s:s, s:s, s:[{s:s, s:s, s:i, s:i}]}}",
-					  "apiVersion", "v1", "kind", "Service", "metadata", "labels", "component",
-					  "apiserver", "provider", "kubernetes", "spec", "type", "ClusterIP",
-					  "sessionAffinity", "None", "ports", "name", "https", "protocol", "TCP", "port", 443,
-					  "targetPort", port));
+	int rc = ensure_service(
+	    as, "default", "kubernetes", 1,
+	    json_pack("{s:s, s:s, s:{s:{s:s, s:s}}, s:{s:s, s:s, s:[{s:s, s:s, s:i, s:i}]}}", "apiVersion",
+		      "v1", "kind", "Service", "metadata", "labels", "component", "apiserver", "provider",
+		      "kubernetes", "spec", "type", "ClusterIP", "sessionAffinity", "None", "ports", "name",
+		      "https", "protocol", "TCP", "port", 443, "targetPort", port));
 	if (rc < 0)
 		return rc;
 	/* Without a selector: every agent serves DNS on its node, and the controller manager
 	 * writes the Ready nodes as the Endpoints (controller/dnsep.h). */
-	rc = ensure_service(as, "kube-system", "kube-dns", 10,
-			    json_pack("{s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:{s:s, s:[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]}}",
-				      "apiVersion", "v1", "kind", "Service", "metadata", "labels", "k8s-app", "kube-dns",
-				      "kubernetes.io/name", "svcplane-dns", "kubernetes.io/cluster-service", "true", "spec", "type",
-				      "ClusterIP", "ports", "name", "dns", "protocol", "UDP",
-				      "port", 53, "targetPort", 53, "name", "dns-tcp", "protocol", "TCP", "port", 53,
-				      "targetPort", 53));
+	rc = ensure_service(
+	    as, "kube-system", "kube-dns", 10,
+	    json_pack(
+		"{s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:{s:s, s:[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]}}",
+		"apiVersion", "v1", "kind", "Service", "metadata", "labels", "k8s-app", "kube-dns",
+		"kubernetes.io/name", "svcplane-dns", "kubernetes.io/cluster-service", "true", "spec", "type",
+		"ClusterIP", "ports", "name", "dns", "protocol", "UDP", "port", 53, "targetPort", 53, "name",
+		"dns-tcp", "protocol", "TCP", "port", 53, "targetPort", 53));
 	if (rc < 0)
 		return rc;
 	/* The kubernetes Service's Endpoints and EndpointSlice: this server's address and
@@ -230,7 +243,7 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	 * them alone, and deletes a kubernetes-xxxxx slice it made before) and the server
 	 * writes the slice named "kubernetes" itself (put_kubernetes_slice). */
 	const char *addr = as->o.advertise_address && *as->o.advertise_address ? as->o.advertise_address
-										: as->o.bind_address;
+									       : as->o.bind_address;
 	if (!strcmp(addr, "0.0.0.0"))
 		addr = "127.0.0.1";
 	else if (!strcmp(addr, "::"))
@@ -245,12 +258,13 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 		ep = json_loadb(kv->value, kv->value_len, 0, NULL);
 	if (!ep)
 		ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "Endpoints",
-			       "metadata", "name", "kubernetes", "namespace", "default", "uid", uid, "creationTimestamp",
-			       now);
-	json_t *subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", addr, "ports", "name",
-				    "https", "port", port, "protocol", "TCP");
+			       "metadata", "name", "kubernetes", "namespace", "default", "uid", uid,
+			       "creationTimestamp", now);
+	json_t *subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", addr, "ports",
+				    "name", "https", "port", port, "protocol", "TCP");
 	json_t *md = json_object_get(ep, "metadata"), *labels = json_object_get(md, "labels");
-	const char *skip = json_string_value(json_object_get(labels, "endpointslice.kubernetes.io/skip-mirror"));
+	const char *skip =
+	    json_string_value(json_object_get(labels, "endpointslice.kubernetes.io/skip-mirror"));
 	bool relabel = !skip || strcmp(skip, "true") != 0;
 	if (relabel) {
 		if (!json_is_object(labels)) {
@@ -262,7 +276,10 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	if (relabel || !json_equal(subsets, json_object_get(ep, "subsets"))) {
 		json_object_set_new(ep, "subsets", subsets);
 		char *val = json_dumps(ep, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+		struct store_op op = {.kind = STORE_PUT,
+				      .key = key,
+				      .value = val,
+				      .value_len = strlen(val),
 				      .expect_mod_rev = kv ? kv->mod_rev : 0};
 		rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
 		free(val);

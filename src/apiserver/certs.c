@@ -43,11 +43,12 @@ char **apiserver__sans(const struct apiserver *as)
 {
 	char **v = NULL;
 	size_t n = 0;
-	static const char *const fixed[] = {"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default",
-					    "kubernetes.default.svc"};
+	static const char *const fixed[] = {"localhost",  "127.0.0.1",		"::1",
+					    "kubernetes", "kubernetes.default", "kubernetes.default.svc"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		add(&v, &n, fixed[i]);
-	const char *dom = as->o.cluster_domain && *as->o.cluster_domain ? as->o.cluster_domain : "cluster.local";
+	const char *dom =
+	    as->o.cluster_domain && *as->o.cluster_domain ? as->o.cluster_domain : "cluster.local";
 	char *fq = xasprintf("kubernetes.default.svc.%s", dom);
 	add(&v, &n, fq);
 	free(fq);
@@ -70,7 +71,8 @@ char **apiserver__sans(const struct apiserver *as)
 			if (!f->ifa_addr)
 				continue;
 			if (f->ifa_addr->sa_family == AF_INET) {
-				inet_ntop(AF_INET, &((struct sockaddr_in *)f->ifa_addr)->sin_addr, txt, sizeof(txt));
+				inet_ntop(AF_INET, &((struct sockaddr_in *)f->ifa_addr)->sin_addr, txt,
+					  sizeof(txt));
 			} else if (f->ifa_addr->sa_family == AF_INET6) {
 				const struct in6_addr *a6 = &((struct sockaddr_in6 *)f->ifa_addr)->sin6_addr;
 				if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_MULTICAST(a6))
@@ -109,8 +111,8 @@ int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen)
 	int rc = pki_ensure(pkidir, (const char *const *)sans, err, errlen);
 	/* The identity this server shows the nodes' log endpoints, never the admin token. */
 	if (rc == 0)
-		rc = pki_ensure_client(pkidir, APISERVER_KUBELET_CLIENT, "kube-apiserver-kubelet-client", "system:masters",
-				       err, errlen);
+		rc = pki_ensure_client(pkidir, APISERVER_KUBELET_CLIENT, "kube-apiserver-kubelet-client",
+				       "system:masters", err, errlen);
 	if (rc == 0) {
 		free(as->cert_names);
 		as->cert_names = joined(sans);
@@ -138,7 +140,8 @@ void *apiserver__certs_watch(void *arg)
 		if (!as->cert_names || strcmp(now, as->cert_names) != 0) {
 			char err[256] = "";
 			int rc = apiserver__certs_ensure(as, err, sizeof(err));
-			char *crt = xasprintf("%s/pki/server.crt", as->data_dir), *key = xasprintf("%s/pki/server.key", as->data_dir);
+			char *crt = xasprintf("%s/pki/server.crt", as->data_dir),
+			     *key = xasprintf("%s/pki/server.key", as->data_dir);
 			if (rc == 0)
 				rc = httpd_reload_cert(as->httpd, crt, key, err, sizeof(err));
 			if (rc == 0)
@@ -166,11 +169,12 @@ void *apiserver__certs_watch(void *arg)
  * could replay; the client certificate is the node's own identity towards the API
  * (clientAuth only, so a serving certificate is never accepted as a client one). Both are
  * CN system:node:<name>, O system:nodes, as kubelet's. */
-void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node,
-				bool client)
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			       const char *node, bool client)
 {
 	if (strcmp(r->method, "POST") != 0) {
-		apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
+		apiserver__send_status(c, ERR_METHOD,
+				       "the server does not allow this method on the requested resource",
 				       json_object());
 		return;
 	}
@@ -181,10 +185,14 @@ void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct
 	json_t *req = json_loadb(r->body, r->body_len, 0, NULL);
 	const char *csr = json_string_value(json_object_get(req, "csr"));
 	json_t *addrs = json_object_get(req, "addresses");
-	if (!csr || (!client && (!json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16)) ||
+	if (!csr ||
+	    (!client &&
+	     (!json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16)) ||
 	    api_check_dns1123_subdomain(node)) {
 		json_decref(req);
-		apiserver__send_status(c, -EBADMSG, "want {\"csr\": PEM, \"addresses\": [1 to 16 IPs or names]} and a node name", NULL);
+		apiserver__send_status(
+		    c, -EBADMSG, "want {\"csr\": PEM, \"addresses\": [1 to 16 IPs or names]} and a node name",
+		    NULL);
 		return;
 	}
 	const char *sans[18];
@@ -202,8 +210,10 @@ void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct
 		sans[n++] = json_string_value(v);
 	}
 	sans[n] = NULL;
-	char *pkidir = xasprintf("%s/pki", as->data_dir), *cn = xasprintf("system:node:%s", node), *pem = NULL, err[256] = "";
-	int rc = pki_sign_csr(pkidir, csr, strlen(csr), cn, "system:nodes", client ? NULL : sans, &pem, err, sizeof(err));
+	char *pkidir = xasprintf("%s/pki", as->data_dir), *cn = xasprintf("system:node:%s", node),
+	     *pem = NULL, err[256] = "";
+	int rc = pki_sign_csr(pkidir, csr, strlen(csr), cn, "system:nodes", client ? NULL : sans, &pem, err,
+			      sizeof(err));
 	if (rc < 0) {
 		apiserver__send_status(c, rc == -EIO ? -EIO : -EBADMSG, err, NULL);
 	} else {

@@ -15,7 +15,8 @@
 #include "apiserver/internal.h"
 #include "base/mem.h"
 
-static const char *const verbs[] = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+static const char *const verbs[] = {"create", "delete", "deletecollection", "get",
+				    "list",   "patch",	"update",	    "watch"};
 
 static json_t *verbs_json(void)
 {
@@ -81,12 +82,13 @@ static json_t *api_group(const char *group)
 	json_t *versions = json_array();
 	for (size_t j = 0; j < nv; j++) {
 		char *gv = xasprintf("%s/%s", group, vs[j]);
-		json_array_append_new(versions, json_pack("{s:s, s:s}", "groupVersion", gv, "version", vs[j]));
+		json_array_append_new(versions,
+				      json_pack("{s:s, s:s}", "groupVersion", gv, "version", vs[j]));
 		free(gv);
 	}
 	char *pgv = xasprintf("%s/%s", group, vs[0]);
-	json_t *g = json_pack("{s:s, s:o, s:{s:s, s:s}}", "name", group, "versions", versions, "preferredVersion",
-			      "groupVersion", pgv, "version", vs[0]);
+	json_t *g = json_pack("{s:s, s:o, s:{s:s, s:s}}", "name", group, "versions", versions,
+			      "preferredVersion", "groupVersion", pgv, "version", vs[0]);
 	free(pgv);
 	return g;
 }
@@ -104,8 +106,9 @@ static json_t *resource_list(const char *group, const char *version)
 		const struct api_kind *k = &api_kinds[i];
 		if (strcmp(k->group, group) || strcmp(k->version, version))
 			continue;
-		json_t *r = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", k->plural, "singularName", k->singular,
-				      "namespaced", k->namespaced, "kind", k->kind, "verbs", verbs_json());
+		json_t *r =
+		    json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", k->plural, "singularName", k->singular,
+			      "namespaced", k->namespaced, "kind", k->kind, "verbs", verbs_json());
 		if (k->short_names[0])
 			json_object_set_new(r, "shortNames", strs(k->short_names));
 		if (k->categories[0])
@@ -113,37 +116,43 @@ static json_t *resource_list(const char *group, const char *version)
 		json_array_append_new(res, r);
 		if (k->has_status) {
 			char *n = xasprintf("%s/status", k->plural);
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s]}", "name", n, "singularName", "",
-							     "namespaced", k->namespaced, "kind", k->kind, "verbs", "get",
-							     "patch", "update"));
+			json_array_append_new(res,
+					      json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s]}", "name", n,
+							"singularName", "", "namespaced", k->namespaced,
+							"kind", k->kind, "verbs", "get", "patch", "update"));
 			free(n);
 		}
 		if (api_kind_has_scale(k)) {
 			char *n = xasprintf("%s/scale", k->plural);
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:[s,s,s]}", "name", n,
-							     "singularName", "", "namespaced", true, "group", "autoscaling",
-							     "version", "v1", "kind", "Scale", "verbs", "get", "patch",
-							     "update"));
+			json_array_append_new(res,
+					      json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:[s,s,s]}", "name",
+							n, "singularName", "", "namespaced", true, "group",
+							"autoscaling", "version", "v1", "kind", "Scale",
+							"verbs", "get", "patch", "update"));
 			free(n);
 		}
 		if (is_pods(k)) {
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", "pods/log", "singularName",
-							     "", "namespaced", true, "kind", "Pod", "verbs", "get"));
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name",
+							     "pods/log", "singularName", "", "namespaced",
+							     true, "kind", "Pod", "verbs", "get"));
 			/* stream.c: PodExecOptions / PodPortForwardOptions, as kube lists them */
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/exec", "singularName",
-							     "", "namespaced", true, "kind", "PodExecOptions", "verbs", "create",
-							     "get"));
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/attach", "singularName",
-							     "", "namespaced", true, "kind", "PodAttachOptions", "verbs", "create",
-							     "get"));
-			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/portforward",
-							     "singularName", "", "namespaced", true, "kind",
-							     "PodPortForwardOptions", "verbs", "create", "get"));
+			json_array_append_new(res,
+					      json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/exec",
+							"singularName", "", "namespaced", true, "kind",
+							"PodExecOptions", "verbs", "create", "get"));
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name",
+							     "pods/attach", "singularName", "", "namespaced",
+							     true, "kind", "PodAttachOptions", "verbs",
+							     "create", "get"));
+			json_array_append_new(
+			    res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", "pods/portforward",
+					   "singularName", "", "namespaced", true, "kind",
+					   "PodPortForwardOptions", "verbs", "create", "get"));
 		}
 	}
 	char *gv = group[0] ? xasprintf("%s/%s", group, version) : xstrdup(version);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1", "groupVersion", gv,
-			      "resources", res);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1",
+			      "groupVersion", gv, "resources", res);
 	free(gv);
 	return o;
 }
@@ -155,33 +164,38 @@ static json_t *aggregated_gv(const char *group, const char *version)
 		const struct api_kind *k = &api_kinds[i];
 		if (strcmp(k->group, group) || strcmp(k->version, version))
 			continue;
-		json_t *r = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", k->plural, "responseKind",
-				      "group", k->group, "version", k->version, "kind", k->kind, "scope",
-				      k->namespaced ? "Namespaced" : "Cluster", "singularResource", k->singular, "verbs",
-				      verbs_json());
+		json_t *r = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", k->plural,
+				      "responseKind", "group", k->group, "version", k->version, "kind",
+				      k->kind, "scope", k->namespaced ? "Namespaced" : "Cluster",
+				      "singularResource", k->singular, "verbs", verbs_json());
 		if (k->short_names[0])
 			json_object_set_new(r, "shortNames", strs(k->short_names));
 		if (k->categories[0])
 			json_object_set_new(r, "categories", strs(k->categories));
 		json_t *subs = json_array();
 		if (k->has_status)
-			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "status",
-							      "responseKind", "group", k->group, "version", k->version,
-							      "kind", k->kind, "verbs", "get", "patch", "update"));
+			json_array_append_new(
+			    subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "status",
+					    "responseKind", "group", k->group, "version", k->version, "kind",
+					    k->kind, "verbs", "get", "patch", "update"));
 		if (api_kind_has_scale(k))
-			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource", "scale",
-							      "responseKind", "group", "autoscaling", "version", "v1",
-							      "kind", "Scale", "verbs", "get", "patch", "update"));
+			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}",
+							      "subresource", "scale", "responseKind", "group",
+							      "autoscaling", "version", "v1", "kind", "Scale",
+							      "verbs", "get", "patch", "update"));
 		if (is_pods(k)) {
-			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource", "log",
-							      "responseKind", "group", "", "version", "", "kind", "Pod",
-							      "verbs", "get"));
-			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource", "exec",
-							      "responseKind", "group", "", "version", "", "kind",
-							      "PodExecOptions", "verbs", "create", "get"));
-			json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource",
-							      "portforward", "responseKind", "group", "", "version", "",
-							      "kind", "PodPortForwardOptions", "verbs", "create", "get"));
+			json_array_append_new(subs,
+					      json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource",
+							"log", "responseKind", "group", "", "version", "",
+							"kind", "Pod", "verbs", "get"));
+			json_array_append_new(subs,
+					      json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource",
+							"exec", "responseKind", "group", "", "version", "",
+							"kind", "PodExecOptions", "verbs", "create", "get"));
+			json_array_append_new(
+			    subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource", "portforward",
+					    "responseKind", "group", "", "version", "", "kind",
+					    "PodPortForwardOptions", "verbs", "create", "get"));
 		}
 		if (json_array_size(subs))
 			json_object_set_new(r, "subresources", subs);
@@ -216,7 +230,8 @@ static const char *aggregated_version(struct http_req *r)
 	while ((p = strstr(p, "g=apidiscovery.k8s.io"))) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (memmem(p, n, "v=v2;", 5) || memmem(p, n, "v=v2,", 5) || (n >= 4 && !memcmp(p + n - 4, "v=v2", 4)))
+		if (memmem(p, n, "v=v2;", 5) || memmem(p, n, "v=v2,", 5) ||
+		    (n >= 4 && !memcmp(p + n - 4, "v=v2", 4)))
 			return "v2";
 		p += n;
 	}
@@ -233,8 +248,9 @@ static void send_aggregated(struct http_conn *c, const char *ver, bool core)
 			json_array_append_new(items, aggregated_group(gs[i]));
 	char *av = xasprintf("apidiscovery.k8s.io/%s", ver);
 	char *ct = xasprintf("application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", ver);
-	send(c, ct, json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", av, "metadata", "items",
-			      items));
+	send(c, ct,
+	     json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", av, "metadata",
+		       "items", items));
 	free(av);
 	free(ct);
 }
@@ -246,9 +262,10 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		return false;
 	if (!strcmp(p, "/version")) {
 		send(c, "application/json",
-		     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor", "33", "gitVersion",
-			       "v1.33.0+svcplane", "gitCommit", "0000000000000000000000000000000000000000", "gitTreeState",
-			       "clean", "buildDate", "2026-11-22T00:00:00Z", "goVersion", "go1.24.0", "compiler", "gc",
+		     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor", "33",
+			       "gitVersion", "v1.33.0+svcplane", "gitCommit",
+			       "0000000000000000000000000000000000000000", "gitTreeState", "clean",
+			       "buildDate", "2026-11-22T00:00:00Z", "goVersion", "go1.24.0", "compiler", "gc",
 			       "platform", "linux/amd64"));
 		return true;
 	}
@@ -262,7 +279,8 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		snprintf(addr, sizeof(addr), "%s:%d", as->o.bind_address, httpd_port(as->httpd));
 		send(c, "application/json",
 		     json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions", "versions", "v1",
-			       "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress", addr));
+			       "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress",
+			       addr));
 		return true;
 	}
 	if (!strcmp(p, "/apis") || !strcmp(p, "/apis/")) {
@@ -279,7 +297,8 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 				continue;
 			json_array_append_new(gl, api_group(gs[i]));
 		}
-		send(c, "application/json", json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl));
+		send(c, "application/json",
+		     json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl));
 		return true;
 	}
 	if (!strcmp(p, "/api/v1")) {
@@ -312,7 +331,8 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		/* An empty protobuf openapi_v2.Document with swagger "2.0": kubectl 1.27/1.28 then
 		 * skip client-side validation and rely on the server's (fieldValidation). */
 		static const char doc[] = {0x0a, 0x03, '2', '.', '0'};
-		http_send(c, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "", doc, sizeof(doc));
+		http_send(c, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "", doc,
+			  sizeof(doc));
 		return true;
 	}
 	if (!strcmp(p, "/openapi/v3") || !strcmp(p, "/openapi/v3/")) {
@@ -326,9 +346,11 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		if (!s)
 			return false;
 		char *hash = http_query_get(r->query, "hash");
-		http_send(c, 200, "application/json",
-			  hash ? "Cache-Control: public, immutable\r\nExpires: Fri, 22 Nov 2036 00:00:00 GMT\r\n" : "", s,
-			  strlen(s));
+		http_send(
+		    c, 200, "application/json",
+		    hash ? "Cache-Control: public, immutable\r\nExpires: Fri, 22 Nov 2036 00:00:00 GMT\r\n"
+			 : "",
+		    s, strlen(s));
 		free(hash);
 		free(s);
 		return true;

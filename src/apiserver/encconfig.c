@@ -27,7 +27,8 @@ static int prefix_of(const char *res, char *out, size_t len)
 	for (size_t i = 0; i < api_nkinds; i++) {
 		const struct api_kind *k = &api_kinds[i];
 		if (!strcmp(k->plural, plural) && !strcmp(k->group, group)) {
-			int w = snprintf(out, len, "/registry/%s/%s/", k->group[0] ? k->group : "core", k->plural);
+			int w = snprintf(out, len, "/registry/%s/%s/", k->group[0] ? k->group : "core",
+					 k->plural);
 			return w > 0 && (size_t)w < len ? 0 : -ENOENT;
 		}
 	}
@@ -50,12 +51,16 @@ static int add_keys(struct store_enc_rule *r, enum store_enc_kind kind, const js
 		unsigned char *raw = NULL;
 		size_t n = 0;
 		if (!name || !*name || strlen(name) >= sizeof(r->providers[0].name) || strchr(name, ':')) {
-			snprintf(err, errlen, "%s.keys[%zu].name: Invalid value: a name without ':' is required", where, i);
+			snprintf(err, errlen,
+				 "%s.keys[%zu].name: Invalid value: a name without ':' is required", where,
+				 i);
 			return -EINVAL;
 		}
 		if (!secret || api_base64_decode(secret, &raw, &n) < 0 || (n != 16 && n != 24 && n != 32)) {
 			free(raw);
-			snprintf(err, errlen, "%s.keys[%zu].secret: Invalid value: must be base64 of 16, 24 or 32 bytes", where, i);
+			snprintf(err, errlen,
+				 "%s.keys[%zu].secret: Invalid value: must be base64 of 16, 24 or 32 bytes",
+				 where, i);
 			return -EINVAL;
 		}
 		if (r->nproviders == sizeof(r->providers) / sizeof(r->providers[0])) {
@@ -89,9 +94,10 @@ int apiserver_encryption_load(const char *path, struct store_encryption *out, ch
 	free(text);
 	json_t *c = rc == 0 && json_array_size(docs) == 1 ? json_array_get(docs, 0) : NULL;
 	const char *kind = api_str(c, "kind"), *av = api_str(c, "apiVersion");
-	if (!c || !kind || strcmp(kind, "EncryptionConfiguration") || !av || strcmp(av, "apiserver.config.k8s.io/v1")) {
-		snprintf(err, errlen, "%s: not an apiserver.config.k8s.io/v1 EncryptionConfiguration%s%s", path,
-			 perr[0] ? ": " : "", perr);
+	if (!c || !kind || strcmp(kind, "EncryptionConfiguration") || !av ||
+	    strcmp(av, "apiserver.config.k8s.io/v1")) {
+		snprintf(err, errlen, "%s: not an apiserver.config.k8s.io/v1 EncryptionConfiguration%s%s",
+			 path, perr[0] ? ": " : "", perr);
 		json_decref(docs);
 		return -EINVAL;
 	}
@@ -117,9 +123,11 @@ int apiserver_encryption_load(const char *path, struct store_encryption *out, ch
 			memset(r, 0, sizeof(*r));
 			const char *rn = json_string_value(name);
 			if (!rn || prefix_of(rn, r->prefix, sizeof(r->prefix)) < 0) {
-				snprintf(err, errlen, "resources[%zu].resources[%zu]: Unsupported value: \"%s\": a resource this "
-						      "server serves (\"secrets\", \"configmaps\", \"<plural>.<group>\")",
-					 i, j, rn ? rn : "");
+				snprintf(
+				    err, errlen,
+				    "resources[%zu].resources[%zu]: Unsupported value: \"%s\": a resource this "
+				    "server serves (\"secrets\", \"configmaps\", \"<plural>.<group>\")",
+				    i, j, rn ? rn : "");
 				rc = -EINVAL;
 				goto out;
 			}
@@ -135,7 +143,8 @@ int apiserver_encryption_load(const char *path, struct store_encryption *out, ch
 				else if (json_object_get(prov, "identity") && r->nproviders < 8)
 					r->providers[r->nproviders++].kind = STORE_ENC_IDENTITY;
 				else {
-					snprintf(err, errlen, "%s: only aesgcm, aescbc and identity are supported", where);
+					snprintf(err, errlen,
+						 "%s: only aesgcm, aescbc and identity are supported", where);
 					rc = -EINVAL;
 				}
 				if (rc < 0)

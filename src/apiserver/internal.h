@@ -54,14 +54,14 @@ struct rq {
 	struct http_req *r;
 	const struct api_kind *k;    /* the stored kind: every store access and rule uses it */
 	const struct api_kind *view; /* a deprecated version the client speaks (NULL: k's own) */
-	char *ns;	/* namespace from the path, or NULL */
-	char *name;	/* object name from the path, or NULL */
-	char *sub;	/* subresource ("status"), or NULL */
-	bool table;	/* Accept asks for as=Table */
+	char *ns;		     /* namespace from the path, or NULL */
+	char *name;		     /* object name from the path, or NULL */
+	char *sub;		     /* subresource ("status"), or NULL */
+	bool table;		     /* Accept asks for as=Table */
 	int include_object;
 	bool dry_run;
 	char *field_manager;
-	struct buf *warnings; /* "Warning: ..." header lines */
+	struct buf *warnings;	      /* "Warning: ..." header lines */
 	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
@@ -92,8 +92,8 @@ json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
 json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override);
 /* The most bytes one object may have: the request body limit (3 MiB by default). */
 size_t apiserver__max_object(const struct apiserver *as);
-/* At start-up (on its own thread, apiserver__startup_check): names every stored object that cannot be decoded or is over the limit
- * (logged as errors; they are left out of lists and watches). Returns how many. */
+/* At start-up (on its own thread, apiserver__startup_check): names every stored object that cannot be decoded
+ * or is over the limit (logged as errors; they are left out of lists and watches). Returns how many. */
 size_t apiserver__check_stored(struct apiserver *as);
 
 /* Label and field selectors of a list, watch or deletecollection. */
@@ -165,23 +165,25 @@ bool apiserver__field_label_ok(const struct api_kind *k, const char *label);
 int apiserver__field_labels_check(const struct api_kind *k, const char *sel, char *bad, size_t badlen);
 /* The self-review APIs (authreview.c), answered for user u: answers and returns true when
  * r is one of them. */
-bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
+bool apiserver__auth_review(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			    const struct auth_user *u);
 
 /* Authentication and authorization (authz.c). authenticate fills u (auth_user_fini it)
  * from the verified client certificate or the admin token: 0, or ERR_UNAUTHORIZED. */
 int apiserver__authenticate(struct apiserver *as, const struct http_conn *c, const struct http_req *r,
 			    struct auth_user *u);
 /* Applies Impersonate-User/-Group: 0 (u replaced when asked), or -EACCES after answering 403. */
-int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r, struct auth_user *u);
+int apiserver__impersonate(struct apiserver *as, struct http_conn *c, const struct http_req *r,
+			   struct auth_user *u);
 /* The decision on a for u: system:masters allowed; a node identity by the Node
  * authorizer (auth/node.h), which may deny outright (NodeRestriction: reason is then the
  * whole message after "is forbidden: "); then RBAC (AUTH_NO_OPINION = not allowed, reason
  * empty). Thread-safe; may read the store (the pod a node names). */
-enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
-				     char *reason, size_t reasonlen);
+enum auth_decision apiserver__decide(struct apiserver *as, const struct auth_user *u,
+				     const struct auth_attrs *a, char *reason, size_t reasonlen);
 /* apiserver__decide == AUTH_ALLOW. reason may be NULL with reasonlen 0. */
-bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a, char *reason,
-			size_t reasonlen);
+bool apiserver__allowed(struct apiserver *as, const struct auth_user *u, const struct auth_attrs *a,
+			char *reason, size_t reasonlen);
 /* kube's request attributes of r; strings point into x (fini frees). */
 struct apiserver_attrs {
 	struct auth_attrs a;
@@ -221,11 +223,12 @@ struct apiserver_audit_rec {
 };
 int apiserver__audit_open(struct apiserver *as, char *err, size_t errlen);
 void apiserver__audit_close(struct apiserver *as);
-enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c, const struct auth_user *u,
-					     const struct auth_attrs *a, struct apiserver_audit_rec *rec);
+enum auth_audit_level apiserver__audit_begin(struct apiserver *as, struct http_conn *c,
+					     const struct auth_user *u, const struct auth_attrs *a,
+					     struct apiserver_audit_rec *rec);
 void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struct http_req *r,
-			  const struct auth_user *u, const struct auth_user *impersonator, const struct auth_attrs *a,
-			  const char *decision, struct apiserver_audit_rec *rec);
+			  const struct auth_user *u, const struct auth_user *impersonator,
+			  const struct auth_attrs *a, const char *decision, struct apiserver_audit_rec *rec);
 /* Creates the default ClusterRoles and ClusterRoleBindings that are missing (rbacroles.c). */
 int apiserver__bootstrap_rbac(struct apiserver *as);
 /* Rules u holds in namespace ns (SelfSubjectRulesReview), new reference. */
@@ -248,9 +251,10 @@ struct svc_plan {
 	struct store_op *ops; /* keys owned by the plan */
 	bool *picked;	      /* ops[i] was picked freely (a lost race may pick again) */
 	size_t n;
-	char *owner;	      /* value of the PUT ops */
+	char *owner; /* value of the PUT ops */
 };
-int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err, size_t errlen);
+int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err,
+			  size_t errlen);
 /* Defaults and validates svc (old: stored object on update, NULL on create), allocates
  * what it needs (writing clusterIP(s)/nodePorts into svc) and plans the allocation keys.
  * Returns 0; ERR_INVALID with e filled; -EACCES / -EEXIST / ERR_FULL with msg. */
@@ -272,8 +276,8 @@ int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
 #define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
 /* The node certificate signer (see certs.c): the serving certificate, or with client the
  * node's client certificate; answers the request itself. */
-void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r, const char *node,
-			       bool client);
+void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			       const char *node, bool client);
 /* Thread: re-checks the names every 30 s and swaps in a reissued certificate. */
 void *apiserver__certs_watch(void *arg);
 

@@ -35,8 +35,8 @@
 #include "base/workq.h"
 #include "store/store.h"
 
-static const double buckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3,
-				 4, 5, 6, 8, 10, 15, 20, 30, 45, 60};
+static const double buckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2,
+				 3,	4,     5,    6,	  8,   10,  15,	 20,  30,  45,	 60};
 #define NB (sizeof(buckets) / sizeof(buckets[0]))
 
 struct series {
@@ -83,7 +83,8 @@ void apiserver__metrics_end(struct apiserver_metric *m, int code)
 	pthread_mutex_lock(&mu);
 	struct series *s = NULL;
 	for (size_t i = 0; i < ntab && !s; i++)
-		if (!strcmp(tab[i].verb, m->verb) && !strcmp(tab[i].res, m->res) && !strcmp(tab[i].sub, m->sub))
+		if (!strcmp(tab[i].verb, m->verb) && !strcmp(tab[i].res, m->res) &&
+		    !strcmp(tab[i].sub, m->sub))
 			s = &tab[i];
 	if (!s && ntab < 4096) {
 		tab = xrealloc(tab, (ntab + 1) * sizeof(*tab));
@@ -121,63 +122,81 @@ void apiserver__metrics_serve(struct http_conn *c)
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, "
-		       "resource and HTTP response code.\n# TYPE apiserver_request_total counter\n");
+	buf_printf(&b,
+		   "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, "
+		   "resource and HTTP response code.\n# TYPE apiserver_request_total counter\n");
 	pthread_mutex_lock(&mu);
 	for (size_t i = 0; i < ntab; i++) {
 		const char *verb = tab[i].verb, *res = tab[i].res, *sub = tab[i].sub;
 		for (int code = 0; code < 600; code++)
 			if (tab[i].codes[code])
-				buf_printf(&b, "apiserver_request_total{code=\"%d\",resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
-					   code, res, sub, verb, tab[i].codes[code]);
+				buf_printf(
+				    &b,
+				    "apiserver_request_total{code=\"%d\",resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
+				    code, res, sub, verb, tab[i].codes[code]);
 	}
-	buf_printf(&b, "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each "
-		       "verb, resource and subresource.\n# TYPE apiserver_request_duration_seconds histogram\n");
+	buf_printf(
+	    &b, "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each "
+		"verb, resource and subresource.\n# TYPE apiserver_request_duration_seconds histogram\n");
 	for (size_t i = 0; i < ntab; i++) {
 		const char *verb = tab[i].verb, *res = tab[i].res, *sub = tab[i].sub;
 		for (size_t k = 0; k < NB; k++)
-			buf_printf(&b, "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"%g\"} %llu\n",
-				   res, sub, verb, buckets[k], tab[i].bucket[k]);
-		buf_printf(&b, "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"+Inf\"} %llu\n",
-			   res, sub, verb, tab[i].count);
-		buf_printf(&b, "apiserver_request_duration_seconds_sum{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %.6f\n", res,
-			   sub, verb, tab[i].sum);
-		buf_printf(&b, "apiserver_request_duration_seconds_count{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
-			   res, sub, verb, tab[i].count);
+			buf_printf(
+			    &b,
+			    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"%g\"} %llu\n",
+			    res, sub, verb, buckets[k], tab[i].bucket[k]);
+		buf_printf(
+		    &b,
+		    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"+Inf\"} %llu\n",
+		    res, sub, verb, tab[i].count);
+		buf_printf(
+		    &b,
+		    "apiserver_request_duration_seconds_sum{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %.6f\n",
+		    res, sub, verb, tab[i].sum);
+		buf_printf(
+		    &b,
+		    "apiserver_request_duration_seconds_count{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
+		    res, sub, verb, tab[i].count);
 	}
 	pthread_mutex_unlock(&mu);
-	buf_printf(&b,
-		   "# HELP apiserver_current_inflight_requests Maximal number of currently used inflight request limit of "
-		   "this apiserver per request kind in last second.\n# TYPE apiserver_current_inflight_requests gauge\n"
-		   "apiserver_current_inflight_requests{request_kind=\"mutating\"} %ld\n"
-		   "apiserver_current_inflight_requests{request_kind=\"readOnly\"} %ld\n",
-		   atomic_load(&inflight_mut), atomic_load(&inflight_ro));
-	buf_printf(&b,
-		   "# HELP apiserver_longrunning_requests Gauge of all active long-running apiserver requests.\n"
-		   "# TYPE apiserver_longrunning_requests gauge\n"
-		   "apiserver_longrunning_requests{verb=\"WATCH\"} %ld\napiserver_longrunning_requests{verb=\"CONNECT\"} %ld\n",
-		   atomic_load(&long_watch), atomic_load(&long_connect));
-	buf_printf(&b,
-		   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-		   "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
-		   "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
-		   "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld\n",
-		   rss_bytes(), (long long)started);
+	buf_printf(
+	    &b,
+	    "# HELP apiserver_current_inflight_requests Maximal number of currently used inflight request limit of "
+	    "this apiserver per request kind in last second.\n# TYPE apiserver_current_inflight_requests gauge\n"
+	    "apiserver_current_inflight_requests{request_kind=\"mutating\"} %ld\n"
+	    "apiserver_current_inflight_requests{request_kind=\"readOnly\"} %ld\n",
+	    atomic_load(&inflight_mut), atomic_load(&inflight_ro));
+	buf_printf(
+	    &b,
+	    "# HELP apiserver_longrunning_requests Gauge of all active long-running apiserver requests.\n"
+	    "# TYPE apiserver_longrunning_requests gauge\n"
+	    "apiserver_longrunning_requests{verb=\"WATCH\"} %ld\napiserver_longrunning_requests{verb=\"CONNECT\"} %ld\n",
+	    atomic_load(&long_watch), atomic_load(&long_connect));
+	buf_printf(
+	    &b,
+	    "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+	    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
+	    "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+	    "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld\n",
+	    rss_bytes(), (long long)started);
 	struct store_metrics sm;
 	store_metrics_read(&sm);
-	buf_printf(&b, "# HELP svcplane_store_commit_duration_seconds Time of each SQLite COMMIT (one fsync; a group "
-		       "of transactions).\n# TYPE svcplane_store_commit_duration_seconds histogram\n");
+	buf_printf(
+	    &b,
+	    "# HELP svcplane_store_commit_duration_seconds Time of each SQLite COMMIT (one fsync; a group "
+	    "of transactions).\n# TYPE svcplane_store_commit_duration_seconds histogram\n");
 	for (int k = 0; k < STORE_METRIC_BUCKETS; k++)
-		buf_printf(&b, "svcplane_store_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", sm.bucket_le[k],
-			   sm.commit_bucket[k]);
-	buf_printf(&b,
-		   "svcplane_store_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-		   "svcplane_store_commit_duration_seconds_sum %.6f\nsvcplane_store_commit_duration_seconds_count %llu\n"
-		   "# HELP svcplane_store_fsyncs_total Commits of the store, each one fsync.\n"
-		   "# TYPE svcplane_store_fsyncs_total counter\nsvcplane_store_fsyncs_total %llu\n"
-		   "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
-		   "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n",
-		   sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns);
+		buf_printf(&b, "svcplane_store_commit_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			   sm.bucket_le[k], sm.commit_bucket[k]);
+	buf_printf(
+	    &b,
+	    "svcplane_store_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "svcplane_store_commit_duration_seconds_sum %.6f\nsvcplane_store_commit_duration_seconds_count %llu\n"
+	    "# HELP svcplane_store_fsyncs_total Commits of the store, each one fsync.\n"
+	    "# TYPE svcplane_store_fsyncs_total counter\nsvcplane_store_fsyncs_total %llu\n"
+	    "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
+	    "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n",
+	    sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns);
 	workq_metrics_write(&b);
 	http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", "", b.data, b.len);
 	buf_fini(&b);

@@ -589,7 +589,7 @@ int apiserver__node_location(struct rq *q, const char *node_name, char **addr_ou
 	if (nrc == -ENOENT) {
 		char *m = xasprintf("nodes \"%s\" not found", node_name);
 		apiserver__send_status(q->c, -ENOENT, m,
-			       json_pack("{s:s, s:s}", "name", node_name, "kind", "nodes"));
+				       json_pack("{s:s, s:s}", "name", node_name, "kind", "nodes"));
 		free(m);
 	} else if (!node) {
 		char *m = xasprintf("reading node %s: %s", node_name, err_str(nrc < 0 ? nrc : -EIO));
@@ -598,14 +598,12 @@ int apiserver__node_location(struct rq *q, const char *node_name, char **addr_ou
 	} else if (!addr) {
 		send_plain_status(
 		    q->c, 500, "InternalError",
-		    "Internal error occurred: no preferred addresses found; known addresses: []",
-		    NULL);
+		    "Internal error occurred: no preferred addresses found; known addresses: []", NULL);
 	} else {
-		json_t *pj =
-		    json_object_get(json_object_get(json_object_get(json_object_get(node, "status"),
-					    "daemonEndpoints"),
+		json_t *pj = json_object_get(
+		    json_object_get(json_object_get(json_object_get(node, "status"), "daemonEndpoints"),
 				    "kubeletEndpoint"),
-			    "Port");
+		    "Port");
 		json_int_t port = json_is_integer(pj) ? json_integer_value(pj) : 0;
 		if (port <= 0 || port > 65535)
 			port = KUBELET_PORT;

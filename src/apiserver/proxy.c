@@ -58,7 +58,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 		long code = 0;
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 		x->started = true;
-		if (http_stream_begin(x->c, (int)code, x->ctype[0] ? x->ctype : "application/octet-stream") < 0)
+		if (http_stream_begin(x->c, (int)code, x->ctype[0] ? x->ctype : "application/octet-stream") <
+		    0)
 			x->gone = true;
 	}
 	if (x->gone || http_stream_write(x->c, p, len) < 0) {
@@ -75,7 +76,8 @@ static void forward(struct rq *q, const char *url, bool kubelet)
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	const char *ct = http_req_header(q->r, "Content-Type"), *acc = http_req_header(q->r, "Accept");
-	char *l1 = ct ? xasprintf("Content-Type: %s", ct) : NULL, *l2 = acc ? xasprintf("Accept: %s", acc) : NULL;
+	char *l1 = ct ? xasprintf("Content-Type: %s", ct) : NULL,
+	     *l2 = acc ? xasprintf("Accept: %s", acc) : NULL;
 	if (l1)
 		h = curl_slist_append(h, l1);
 	if (l2)
@@ -113,7 +115,8 @@ static void forward(struct rq *q, const char *url, bool kubelet)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 		http_send(q->c, (int)code, x.ctype[0] ? x.ctype : "text/plain", "", "", 0);
 	} else if (!x.started) {
-		char *m = xasprintf("error trying to reach service: %s", *errbuf ? errbuf : curl_easy_strerror(cc));
+		char *m =
+		    xasprintf("error trying to reach service: %s", *errbuf ? errbuf : curl_easy_strerror(cc));
 		http_send_status(q->c, 503, "ServiceUnavailable", m);
 		free(m);
 	}
@@ -155,7 +158,8 @@ static int pick_endpoint(struct rq *q, const char *svc, const json_t *sp, char *
 		for (size_t i = 0; i < l.len && port < 0; i++) {
 			json_t *s = apiserver__decode_kv(l.kvs[i], 0);
 			json_t *labels = api_get(s, "metadata.labels");
-			const char *sn = json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
+			const char *sn =
+			    json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
 			if (sn && !strcmp(sn, svc)) {
 				int num = -1;
 				size_t j;
@@ -163,14 +167,16 @@ static int pick_endpoint(struct rq *q, const char *svc, const json_t *sp, char *
 				json_array_foreach(json_object_get(s, "ports"), j, p)
 				{
 					const char *n = api_str(p, "name");
-					if ((!n && !pname) || (n && pname && !strcmp(n, pname)) || (n && !*n && !pname))
+					if ((!n && !pname) || (n && pname && !strcmp(n, pname)) ||
+					    (n && !*n && !pname))
 						num = (int)json_integer_value(json_object_get(p, "port"));
 				}
 				json_t *e;
 				json_array_foreach(json_object_get(s, "endpoints"), j, e)
 				{
 					json_t *ready = api_get(e, "conditions.ready");
-					const char *a = json_string_value(json_array_get(json_object_get(e, "addresses"), 0));
+					const char *a = json_string_value(
+					    json_array_get(json_object_get(e, "addresses"), 0));
 					if (num > 0 && a && !json_is_false(ready)) {
 						snprintf(addr, alen, "%s", a);
 						port = num;
@@ -225,9 +231,11 @@ void apiserver__proxy(struct rq *q)
 		json_array_foreach(ports, i, p)
 		{
 			char num[16];
-			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(json_object_get(p, "port")));
+			snprintf(num, sizeof(num), "%lld",
+				 (long long)json_integer_value(json_object_get(p, "port")));
 			const char *pn = api_str(p, "name");
-			if (!port ? json_array_size(ports) == 1 : (!strcmp(num, port) || (pn && !strcmp(pn, port))))
+			if (!port ? json_array_size(ports) == 1
+				  : (!strcmp(num, port) || (pn && !strcmp(pn, port))))
 				sp = p;
 		}
 		char addr[64];
@@ -238,8 +246,8 @@ void apiserver__proxy(struct rq *q)
 			free(m);
 		} else {
 			bool v6 = strchr(addr, ':');
-			url = xasprintf("%s://%s%s%s:%d%s%s%s", scheme, v6 ? "[" : "", addr, v6 ? "]" : "", ep, path,
-					qs ? "?" : "", qs ? qs : "");
+			url = xasprintf("%s://%s%s%s:%d%s%s%s", scheme, v6 ? "[" : "", addr, v6 ? "]" : "",
+					ep, path, qs ? "?" : "", qs ? qs : "");
 		}
 		json_decref(svc);
 	} else if (!strcmp(plural, "pods")) {
@@ -253,8 +261,8 @@ void apiserver__proxy(struct rq *q)
 			free(m);
 		} else {
 			bool v6 = strchr(ip, ':');
-			url = xasprintf("%s://%s%s%s:%s%s%s%s", scheme, v6 ? "[" : "", ip, v6 ? "]" : "", port ? port : "80",
-					path, qs ? "?" : "", qs ? qs : "");
+			url = xasprintf("%s://%s%s%s:%s%s%s%s", scheme, v6 ? "[" : "", ip, v6 ? "]" : "",
+					port ? port : "80", path, qs ? "?" : "", qs ? qs : "");
 		}
 		json_decref(pod);
 	} else {
@@ -264,8 +272,8 @@ void apiserver__proxy(struct rq *q)
 			bool v6 = strchr(addr, ':');
 			char pbuf[16];
 			snprintf(pbuf, sizeof(pbuf), "%d", kp);
-			url = xasprintf("https://%s%s%s:%s%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "", port ? port : pbuf,
-					path, qs ? "?" : "", qs ? qs : "");
+			url = xasprintf("https://%s%s%s:%s%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "",
+					port ? port : pbuf, path, qs ? "?" : "", qs ? qs : "");
 			kubelet = true;
 		}
 		free(addr);

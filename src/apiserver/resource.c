@@ -73,8 +73,8 @@ static void send_copy(struct rq *q, int code, const json_t *o)
 
 json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const char *cont)
 {
-	json_t *t = json_pack("{s:s, s:s, s:{}, s:o, s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1", "metadata",
-			      "columnDefinitions", table_columns(q->k), "rows");
+	json_t *t = json_pack("{s:s, s:s, s:{}, s:o, s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1",
+			      "metadata", "columnDefinitions", table_columns(q->k), "rows");
 	json_t *meta = json_object_get(t, "metadata");
 	if (rv)
 		json_object_set_new(meta, "resourceVersion", json_string(rv));
@@ -84,7 +84,8 @@ json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const c
 	size_t i;
 	json_t *o;
 	int64_t now = now_s();
-	json_array_foreach(items, i, o) json_array_append_new(rows, table_row(q->k, o, q->include_object, now));
+	json_array_foreach(items, i, o)
+	    json_array_append_new(rows, table_row(q->k, o, q->include_object, now));
 	return t;
 }
 
@@ -246,11 +247,12 @@ static int parse_continue(const char *tok, int64_t *rev, char **start)
 /* kube-apiserver's "Too large resource version" (a Timeout with a cause, Retry-After 1). */
 static void send_too_large_rv(struct rq *q, int64_t want, int64_t cur)
 {
-	char *m = xasprintf("Timeout: Too large resource version: %lld, current: %lld", (long long)want, (long long)cur);
-	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:i}, s:i}", "kind", "Status",
-			       "apiVersion", "v1", "metadata", "status", "Failure", "message", m, "reason", "Timeout",
-			       "details", "causes", "reason", "ResourceVersionTooLarge", "message",
-			       "Too large resource version", "retryAfterSeconds", 1, "code", 504);
+	char *m = xasprintf("Timeout: Too large resource version: %lld, current: %lld", (long long)want,
+			    (long long)cur);
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:i}, s:i}", "kind",
+			       "Status", "apiVersion", "v1", "metadata", "status", "Failure", "message", m,
+			       "reason", "Timeout", "details", "causes", "reason", "ResourceVersionTooLarge",
+			       "message", "Too large resource version", "retryAfterSeconds", 1, "code", 504);
 	char *body = json_dumps(st, JSON_COMPACT);
 	http_send(q->c, 504, "application/json", "Retry-After: 1\r\n", body, strlen(body));
 	free(body);
@@ -276,9 +278,12 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 		struct api_errs e;
 		api_errs_init(&e);
 		if (!rvs || !*rvs)
-			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided");
+			api_err_forbidden(
+			    &e, "resourceVersionMatch",
+			    "resourceVersionMatch is forbidden unless resourceVersion is provided");
 		if (has_continue)
-			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided");
+			api_err_forbidden(&e, "resourceVersionMatch",
+					  "resourceVersionMatch is forbidden when continue is provided");
 		if (strcmp(match, "Exact") && strcmp(match, "NotOlderThan")) {
 			static const char *const ok[] = {"Exact", "NotOlderThan", "", NULL};
 			json_t *v = json_string(match);
@@ -286,7 +291,9 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 			json_decref(v);
 		}
 		if (!strcmp(match, "Exact") && rvs && !strcmp(rvs, "0"))
-			api_err_forbidden(&e, "resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+			api_err_forbidden(
+			    &e, "resourceVersionMatch",
+			    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
 		if (api_errs_count(&e)) {
 			json_t *causes = json_incref(e.causes);
 			struct buf b;
@@ -296,12 +303,13 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 			json_t *c;
 			if (json_array_size(causes) > 1)
 				buf_putc(&b, '[');
-			json_array_foreach(causes, i, c)
-				buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
+			json_array_foreach(causes, i, c) buf_printf(
+			    &b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
 			if (json_array_size(causes) > 1)
 				buf_putc(&b, ']');
 			apiserver__send_status(q->c, ERR_INVALID, b.data,
-					       json_pack("{s:s, s:s, s:o}", "group", "meta.k8s.io", "kind", "ListOptions", "causes", causes));
+					       json_pack("{s:s, s:s, s:o}", "group", "meta.k8s.io", "kind",
+							 "ListOptions", "causes", causes));
 			buf_fini(&b);
 			api_errs_fini(&e);
 			goto out;
@@ -316,8 +324,10 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 	errno = 0;
 	unsigned long long v = strtoull(rvs, &end, 10);
 	if (*rvs < '0' || *rvs > '9' || *end || errno || v > INT64_MAX) {
-		send_msg(q, -EBADMSG, "resourceVersion: Invalid value: \"%s\": strconv.ParseUint: parsing \"%s\": %s", rvs,
-			 rvs, errno == ERANGE || (v > INT64_MAX && !*end) ? "value out of range" : "invalid syntax");
+		send_msg(
+		    q, -EBADMSG,
+		    "resourceVersion: Invalid value: \"%s\": strconv.ParseUint: parsing \"%s\": %s", rvs, rvs,
+		    errno == ERANGE || (v > INT64_MAX && !*end) ? "value out of range" : "invalid syntax");
 		goto out;
 	}
 	int64_t want = (int64_t)v, cur = store_rev(q->as->store);
@@ -332,7 +342,8 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 		goto out;
 	}
 	if (exact && want < store_compact_rev(q->as->store)) {
-		apiserver__send_status(q->c, ERR_EXPIRED, "The resourceVersion for the provided list is too old.", NULL);
+		apiserver__send_status(q->c, ERR_EXPIRED,
+				       "The resourceVersion for the provided list is too old.", NULL);
 		goto out;
 	}
 	*rev = exact ? want : 0;
@@ -352,9 +363,10 @@ out:
 
 static void send_too_many(struct rq *q)
 {
-	static const char body[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-				   "\"message\":\"Too many requests, please try again later.\",\"reason\":\"TooManyRequests\","
-				   "\"details\":{\"retryAfterSeconds\":1},\"code\":429}";
+	static const char body[] =
+	    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+	    "\"message\":\"Too many requests, please try again later.\",\"reason\":\"TooManyRequests\","
+	    "\"details\":{\"retryAfterSeconds\":1},\"code\":429}";
 	http_send(q->c, 429, "application/json", "Retry-After: 1\r\n", body, sizeof(body) - 1);
 }
 
@@ -382,8 +394,8 @@ static void list_stream(struct rq *q, struct filter *f, const char *prefix, int6
 	struct buf b;
 	buf_init(&b);
 	char *lk = xasprintf("%sList", q->k->kind);
-	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)), "metadata",
-				 "resourceVersion", "");
+	json_t *head = json_pack("{s:s, s:s, s:{s:s}}", "kind", lk, "apiVersion",
+				 api_kind_api_version(apiserver__wire(q)), "metadata", "resourceVersion", "");
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%lld", (long long)l.rev);
 	json_object_set_new(json_object_get(head, "metadata"), "resourceVersion", json_string(rvs));
@@ -456,14 +468,15 @@ void apiserver__list(struct rq *q)
 		struct store_list l;
 		int rc = store_range(q->as->store, prefix, start, limit ? (size_t)limit : 0, rev, &l);
 		if (rc == ERR_EXPIRED) {
-			apiserver__send_status(q->c, ERR_EXPIRED,
-					       "The provided continue parameter is too old to display a consistent list "
-					       "result. You can start a new list without the continue parameter, or use "
-					       "the continue token in this response to retrieve the remainder of the "
-					       "results. Continuing with the provided token results in an inconsistent "
-					       "list - objects that were created, modified, or deleted between the time "
-					       "the first chunk was returned and now may show up in the list.",
-					       NULL);
+			apiserver__send_status(
+			    q->c, ERR_EXPIRED,
+			    "The provided continue parameter is too old to display a consistent list "
+			    "result. You can start a new list without the continue parameter, or use "
+			    "the continue token in this response to retrieve the remainder of the "
+			    "results. Continuing with the provided token results in an inconsistent "
+			    "list - objects that were created, modified, or deleted between the time "
+			    "the first chunk was returned and now may show up in the list.",
+			    NULL);
 			json_decref(items);
 			free(prefix);
 			goto out;
@@ -480,11 +493,13 @@ void apiserver__list(struct rq *q)
 			json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 			if (!o)
 				continue;
-			if (apiserver__filter_match(&f, o) && (!limit || (long long)json_array_size(items) < limit)) {
+			if (apiserver__filter_match(&f, o) &&
+			    (!limit || (long long)json_array_size(items) < limit)) {
 				if (!q->table || q->include_object == 2)
 					apiserver__out(q, o);
 				json_array_append_new(items, o);
-				if (limit && (long long)json_array_size(items) == limit && (i + 1 < l.len || l.more)) {
+				if (limit && (long long)json_array_size(items) == limit &&
+				    (i + 1 < l.len || l.more)) {
 					free(next);
 					next = make_continue(l.rev, l.kvs[i]->key);
 					break;
@@ -509,8 +524,9 @@ void apiserver__list(struct rq *q)
 		apiserver__send_json(q, 200, t);
 	} else {
 		char *lk = xasprintf("%sList", q->k->kind);
-		json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)),
-					 "metadata", "resourceVersion", rvs, "items", items);
+		json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion",
+					 api_kind_api_version(apiserver__wire(q)), "metadata",
+					 "resourceVersion", rvs, "items", items);
 		if (next)
 			json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(next));
 		free(lk);
@@ -558,7 +574,8 @@ static json_t *decode_body(struct rq *q)
 		}
 		json_decref(docs);
 	} else if (media_is(ct, "application/vnd.kubernetes.protobuf")) {
-		rc = api_proto_decode((const unsigned char *)q->r->body, q->r->body_len, &o, err, sizeof(err));
+		rc =
+		    api_proto_decode((const unsigned char *)q->r->body, q->r->body_len, &o, err, sizeof(err));
 	} else {
 		send_msg(q, ERR_UNSUPPORTED_MEDIA,
 			 "the body of the request was in an unknown format - accepted media types include: "
@@ -569,16 +586,17 @@ static json_t *decode_body(struct rq *q)
 		if (rc == ERR_UNSUPPORTED_MEDIA)
 			send_msg(q, rc, "%s", err);
 		else if (!strncmp(err, "strict decoding error", 21)) /* kube's decoder prefix */
-			send_msg(q, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: %s", apiserver__wire(q)->kind,
-				 apiserver__wire(q)->version, apiserver__wire(q)->kind, err);
+			send_msg(q, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: %s",
+				 apiserver__wire(q)->kind, apiserver__wire(q)->version,
+				 apiserver__wire(q)->kind, err);
 		else
 			send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed request body");
 		return NULL;
 	}
 	if (!json_is_object(o)) {
 		json_decref(o);
-		send_msg(q, -EBADMSG, "Object 'Kind' is missing in '%.*s'", (int)(q->r->body_len > 200 ? 200 : q->r->body_len),
-			 q->r->body);
+		send_msg(q, -EBADMSG, "Object 'Kind' is missing in '%.*s'",
+			 (int)(q->r->body_len > 200 ? 200 : q->r->body_len), q->r->body);
 		return NULL;
 	}
 	return o;
@@ -591,12 +609,14 @@ static bool check_type(struct rq *q, json_t *o)
 	const char *av = api_str(o, "apiVersion"), *kind = api_str(o, "kind");
 	const char *want = api_kind_api_version(wk);
 	if (kind && *kind && strcmp(kind, wk->kind) != 0) {
-		send_msg(q, -EBADMSG, "the kind in the request body (%s) does not match the kind of the resource (%s)", kind,
-			 wk->kind);
+		send_msg(q, -EBADMSG,
+			 "the kind in the request body (%s) does not match the kind of the resource (%s)",
+			 kind, wk->kind);
 		return false;
 	}
 	if (av && *av && strcmp(av, want) != 0) {
-		send_msg(q, -EBADMSG, "the API version in the data (%s) does not match the expected API version (%s)", av,
+		send_msg(q, -EBADMSG,
+			 "the API version in the data (%s) does not match the expected API version (%s)", av,
 			 want);
 		return false;
 	}
@@ -621,8 +641,8 @@ static bool check_fields(struct rq *q, json_t *o)
 	if (n && !strcmp(mode, "Strict")) {
 		struct buf b;
 		buf_init(&b);
-		buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", wk->kind,
-			   wk->version, wk->kind);
+		buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
+			   wk->kind, wk->version, wk->kind);
 		size_t i;
 		json_t *p;
 		json_array_foreach(unknown, i, p)
@@ -644,7 +664,8 @@ static bool check_fields(struct rq *q, json_t *o)
 				const char *s = json_string_value(p);
 				if (s && *s == '.')
 					s++;
-				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n", s ? s : "");
+				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n",
+					   s ? s : "");
 			}
 		}
 		api_drop_unknown_fields(o, wk->schema);
@@ -694,10 +715,11 @@ static void send_invalid(struct rq *q, const char *name, struct api_errs *e)
 	size_t i;
 	json_t *c;
 	json_array_foreach(e->causes, i, c)
-	buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
+	    buf_printf(&b, "%s%s: %s", i ? ", " : "", api_str(c, "field"), api_str(c, "message"));
 	if (n > 1)
 		buf_putc(&b, ']');
-	json_t *d = json_pack("{s:s, s:s, s:O}", "name", name ? name : "", "kind", q->k->kind, "causes", e->causes);
+	json_t *d =
+	    json_pack("{s:s, s:s, s:O}", "name", name ? name : "", "kind", q->k->kind, "causes", e->causes);
 	if (q->k->group[0])
 		json_object_set_new(d, "group", json_string(q->k->group));
 	apiserver__send_status(q->c, ERR_INVALID, b.data, d);
@@ -715,7 +737,8 @@ static bool check_namespace(struct rq *q, const char *name)
 	free(key);
 	if (rc == -ENOENT) {
 		char *m = xasprintf("namespaces \"%s\" not found", q->ns);
-		apiserver__send_status(q->c, -ENOENT, m, json_pack("{s:s, s:s}", "name", q->ns, "kind", "namespaces"));
+		apiserver__send_status(q->c, -ENOENT, m,
+				       json_pack("{s:s, s:s}", "name", q->ns, "kind", "namespaces"));
 		free(m);
 		return false;
 	}
@@ -723,10 +746,13 @@ static bool check_namespace(struct rq *q, const char *name)
 	store_kv_unref(kv);
 	if (terminating) {
 		char *qual = apiserver__qualified(q->k);
-		char *m = xasprintf("%s \"%s\" is forbidden: unable to create new content in namespace %s because it is "
-				    "being terminated",
-				    qual, name ? name : "", q->ns);
-		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name ? name : "", "kind", q->k->plural));
+		char *m = xasprintf(
+		    "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is "
+		    "being terminated",
+		    qual, name ? name : "", q->ns);
+		apiserver__send_status(
+		    q->c, -EACCES, m,
+		    json_pack("{s:s, s:s}", "name", name ? name : "", "kind", q->k->plural));
 		free(m);
 		free(qual);
 		return false;
@@ -819,12 +845,14 @@ static void check_not_cluster_ips(struct apiserver *as, const json_t *ep, struct
 				char txt[IP_STRLEN], key[128];
 				if (ip_parse(api_str(a, "ip") ?: "", &ip) < 0)
 					continue;
-				snprintf(key, sizeof(key), "/registry/allocations/ip/%s", ip_format(&ip, txt, sizeof(txt)));
+				snprintf(key, sizeof(key), "/registry/allocations/ip/%s",
+					 ip_format(&ip, txt, sizeof(txt)));
 				struct store_kv *kv = NULL;
 				if (store_get(as->store, key, &kv) == 0) {
 					char *f = xasprintf("subsets[%zu].%s[%zu].ip", i, lists[l], j);
-					api_err_invalid(e, f, json_object_get(a, "ip"),
-							"may not be the cluster IP of a Service: Service virtual IPs are not supported as endpoints");
+					api_err_invalid(
+					    e, f, json_object_get(a, "ip"),
+					    "may not be the cluster IP of a Service: Service virtual IPs are not supported as endpoints");
 					free(f);
 				}
 				store_kv_unref(kv);
@@ -838,8 +866,8 @@ static void check_not_cluster_ips(struct apiserver *as, const json_t *ep, struct
  * Returns 0 with *res (and *wp the object written, possibly with allocations filled),
  * 1 after answering an error itself, or -ESTALE without answering when the object
  * changed under us and the caller may retry. */
-static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old, int64_t old_rev, bool status,
-		  bool finalize, struct api_errs *e, struct store_result *res)
+static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old, int64_t old_rev,
+		  bool status, bool finalize, struct api_errs *e, struct store_result *res)
 {
 	json_t *base = *wp;
 	bool svc = is_service(q->k) && !finalize;
@@ -870,10 +898,13 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 				send_invalid(q, name, e);
 			} else if (rc == -EACCES) {
 				char *m = xasprintf("%s \"%s\" is forbidden: %s", q->k->plural, name, msg);
-				apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
+				apiserver__send_status(
+				    q->c, -EACCES, m,
+				    json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
 				free(m);
 			} else {
-				apiserver__send_status(q->c, rc == -EEXIST ? ERR_INVALID : rc, msg[0] ? msg : err_str(rc), NULL);
+				apiserver__send_status(q->c, rc == -EEXIST ? ERR_INVALID : rc,
+						       msg[0] ? msg : err_str(rc), NULL);
 			}
 			apiserver__svc_plan_fini(&plan);
 			json_decref(w);
@@ -904,8 +935,11 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 		char *val = finalize ? NULL : dump_for_store(w);
 		size_t n = 1 + plan.n;
 		struct store_op *ops = xcalloc(n, sizeof(*ops));
-		ops[0] = (struct store_op){.kind = finalize ? STORE_DELETE : STORE_PUT, .key = key, .value = val,
-					   .value_len = val ? strlen(val) : 0, .expect_mod_rev = old ? old_rev : 0};
+		ops[0] = (struct store_op){.kind = finalize ? STORE_DELETE : STORE_PUT,
+					   .key = key,
+					   .value = val,
+					   .value_len = val ? strlen(val) : 0,
+					   .expect_mod_rev = old ? old_rev : 0};
 		for (size_t i = 0; i < plan.n; i++)
 			ops[1 + i] = plan.ops[i];
 		struct store_result *rs = xcalloc(n, sizeof(*rs));
@@ -957,8 +991,10 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
  * one when several are, as kube-apiserver picks). */
 static void default_ingress_class(struct rq *q, json_t *o)
 {
-	if (strcmp(q->k->kind, "Ingress") || strcmp(q->k->group, "networking.k8s.io") || api_str(o, "spec.ingressClassName") ||
-	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), "kubernetes.io/ingress.class"))
+	if (strcmp(q->k->kind, "Ingress") || strcmp(q->k->group, "networking.k8s.io") ||
+	    api_str(o, "spec.ingressClassName") ||
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"),
+			    "kubernetes.io/ingress.class"))
 		return;
 	const struct api_kind *ck = api_kind_by_plural("networking.k8s.io", "v1", "ingressclasses");
 	char *prefix = apiserver__prefix(ck, NULL);
@@ -970,8 +1006,9 @@ static void default_ingress_class(struct rq *q, json_t *o)
 	char *best = NULL, *best_ts = NULL;
 	for (size_t i = 0; i < l.len; i++) {
 		json_t *c = json_loadb(l.kvs[i]->value, l.kvs[i]->value_len, 0, NULL);
-		const char *d = json_string_value(json_object_get(
-		    json_object_get(json_object_get(c, "metadata"), "annotations"), "ingressclass.kubernetes.io/is-default-class"));
+		const char *d = json_string_value(
+		    json_object_get(json_object_get(json_object_get(c, "metadata"), "annotations"),
+				    "ingressclass.kubernetes.io/is-default-class"));
 		const char *ts = api_str(c, "metadata.creationTimestamp"), *n = api_str(c, "metadata.name");
 		if (d && !strcmp(d, "true") && n && (!best_ts || strcmp(ts ? ts : "", best_ts) > 0)) {
 			free(best);
@@ -996,7 +1033,9 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 	const char *bns = api_str(meta, "namespace");
 	if (q->k->namespaced) {
 		if (bns && *bns && strcmp(bns, q->ns) != 0) {
-			send_msg(q, -EBADMSG, "the namespace of the provided object does not match the namespace sent on the request");
+			send_msg(
+			    q, -EBADMSG,
+			    "the namespace of the provided object does not match the namespace sent on the request");
 			return;
 		}
 		json_object_set_new(meta, "namespace", json_string(q->ns));
@@ -1004,7 +1043,8 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 	gen_name(meta);
 	const char *name = api_str(meta, "name");
 	if (q->name && name && strcmp(name, q->name) != 0) {
-		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)", name, q->name);
+		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)",
+			 name, q->name);
 		return;
 	}
 	if (!check_namespace(q, name))
@@ -1038,7 +1078,8 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 		return;
 	}
 	if (!from_apply)
-		api_managed_fields_update(NULL, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
+		api_managed_fields_update(NULL, o, q->k->schema, manager(q, "unknown"),
+					  api_kind_api_version(q->k), now);
 	json_t *w = json_incref(o);
 	struct store_result res = {0};
 	int rc = commit(q, name, &w, NULL, 0, false, false, &e, &res);
@@ -1060,7 +1101,8 @@ static void create_object(struct rq *q, json_t *o, bool from_apply)
 void apiserver__create(struct rq *q)
 {
 	if (q->sub)
-		return send_msg(q, ERR_METHOD, "the server does not allow this method on the requested resource");
+		return send_msg(q, ERR_METHOD,
+				"the server does not allow this method on the requested resource");
 	json_t *o = decode_body(q);
 	if (!o)
 		return;
@@ -1106,20 +1148,23 @@ static bool same_ignoring_managed_time(const json_t *a, const json_t *b)
 
 /* Writes o as the new version of old (read at old_rev). Returns 0 after answering, or
  * -ESTALE without answering when the CAS lost a race and retry is allowed. */
-static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old_rev, bool status, bool retryable,
-			 int ok_code)
+static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old_rev, bool status,
+			 bool retryable, int ok_code)
 {
 	json_t *meta = api_obj(o, "metadata");
 	const json_t *ometa = json_object_get(old, "metadata");
 	const char *name = api_str(ometa, "name");
 	const char *bname = api_str(meta, "name");
 	if (bname && strcmp(bname, name) != 0) {
-		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)", bname, name);
+		send_msg(q, -EBADMSG, "the name of the object (%s) does not match the name on the URL (%s)",
+			 bname, name);
 		return 0;
 	}
 	const char *bns = api_str(meta, "namespace");
 	if (q->k->namespaced && bns && *bns && strcmp(bns, q->ns) != 0) {
-		send_msg(q, -EBADMSG, "the namespace of the provided object does not match the namespace sent on the request");
+		send_msg(
+		    q, -EBADMSG,
+		    "the namespace of the provided object does not match the namespace sent on the request");
 		return 0;
 	}
 	const char *rv = api_str(meta, "resourceVersion");
@@ -1133,15 +1178,16 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 	}
 	const char *uid = api_str(meta, "uid");
 	if (uid && *uid && strcmp(uid, api_str(ometa, "uid") ?: "") != 0) {
-		char *m = xasprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid,
-				    api_str(ometa, "uid") ?: "");
+		char *m = xasprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s",
+				    uid, api_str(ometa, "uid") ?: "");
 		apiserver__send_status(q->c, ERR_CONFLICT, m, NULL);
 		free(m);
 		return 0;
 	}
 	/* System fields come from the stored object. */
-	static const char *sys[] = {"uid", "creationTimestamp", "namespace", "name", "deletionTimestamp",
-				    "deletionGracePeriodSeconds", "generation"};
+	static const char *sys[] = {"uid",	 "creationTimestamp", "namespace",
+				    "name",	 "deletionTimestamp", "deletionGracePeriodSeconds",
+				    "generation"};
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
 		json_t *v = json_object_get(ometa, sys[i]);
 		if (v)
@@ -1168,12 +1214,14 @@ static int update_object(struct rq *q, json_t *o, const json_t *old, int64_t old
 		return 0;
 	}
 	if (api_kind_has_generation(q->k) && spec_changed(o, old))
-		json_object_set_new(meta, "generation",
-				    json_integer(json_integer_value(json_object_get(ometa, "generation")) + 1));
+		json_object_set_new(
+		    meta, "generation",
+		    json_integer(json_integer_value(json_object_get(ometa, "generation")) + 1));
 	char now[40];
 	api_now(now, sizeof(now));
 	if (ok_code != -1)
-		api_managed_fields_update(old, o, q->k->schema, manager(q, "unknown"), api_kind_api_version(q->k), now);
+		api_managed_fields_update(old, o, q->k->schema, manager(q, "unknown"),
+					  api_kind_api_version(q->k), now);
 	/* Finalized deletion: the last finalizer removed from an object being deleted (for a
 	 * Namespace also the last of spec.finalizers, which the namespace controller removes
 	 * through namespaces/NAME/finalize once the namespace is empty). */
@@ -1226,7 +1274,8 @@ void apiserver__update(struct rq *q)
 		 * finalizeREST); the resourceVersion of the body still guards the write. */
 		json_t *w = json_deep_copy(old);
 		json_t *fin = api_get(o, "spec.finalizers");
-		json_object_set_new(api_obj(w, "spec"), "finalizers", json_is_array(fin) ? json_incref(fin) : json_array());
+		json_object_set_new(api_obj(w, "spec"), "finalizers",
+				    json_is_array(fin) ? json_incref(fin) : json_array());
 		const char *rv = api_str(o, "metadata.resourceVersion");
 		if (rv)
 			json_object_set_new(api_obj(w, "metadata"), "resourceVersion", json_string(rv));
@@ -1255,10 +1304,11 @@ void apiserver__patch(struct rq *q)
 	else if (media_is(ct, "application/apply-patch+yaml") || media_is(ct, "application/apply-patch+cbor"))
 		type = P_APPLY;
 	else
-		return send_msg(q, ERR_UNSUPPORTED_MEDIA,
-				"the body of the request was in an unknown format - accepted media types include: "
-				"application/json-patch+json, application/merge-patch+json, "
-				"application/apply-patch+yaml, application/strategic-merge-patch+json");
+		return send_msg(
+		    q, ERR_UNSUPPORTED_MEDIA,
+		    "the body of the request was in an unknown format - accepted media types include: "
+		    "application/json-patch+json, application/merge-patch+json, "
+		    "application/apply-patch+yaml, application/strategic-merge-patch+json");
 	char err[1024] = "";
 	json_t *patch = NULL;
 	int rc;
@@ -1279,8 +1329,10 @@ void apiserver__patch(struct rq *q)
 		return send_msg(q, -EBADMSG, "%s", err[0] ? err : "malformed patch");
 	if ((type == P_JSON && !json_is_array(patch)) || (type != P_JSON && !json_is_object(patch))) {
 		json_decref(patch);
-		return send_msg(q, -EBADMSG, type == P_JSON ? "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
-							    : "json: cannot unmarshal into Go value of type map[string]interface {}");
+		return send_msg(q, -EBADMSG,
+				type == P_JSON
+				    ? "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+				    : "json: cannot unmarshal into Go value of type map[string]interface {}");
 	}
 	if (type == P_APPLY && (!check_type(q, patch) || !check_fields(q, patch))) {
 		json_decref(patch);
@@ -1295,15 +1347,17 @@ void apiserver__patch(struct rq *q)
 		rc = read_object(q, &old, &kv);
 		if (rc == -ENOENT && type == P_APPLY && !q->sub) {
 			if (!q->field_manager || !*q->field_manager) {
-				send_msg(q, -EBADMSG, "PATCH, application/apply-patch+yaml requires fieldManager to be set");
+				send_msg(
+				    q, -EBADMSG,
+				    "PATCH, application/apply-patch+yaml requires fieldManager to be set");
 				break;
 			}
 			json_t *out = NULL, *conflicts = NULL;
 			char now[40];
 			api_now(now, sizeof(now));
 			rc = api_server_side_apply(NULL, patch, apiserver__wire(q)->schema, q->field_manager,
-						   api_kind_api_version(apiserver__wire(q)), now, force, &out, &conflicts, err,
-						   sizeof(err));
+						   api_kind_api_version(apiserver__wire(q)), now, force, &out,
+						   &conflicts, err, sizeof(err));
 			if (rc >= 0 && q->view)
 				api_kind_convert_in(q->view, out);
 			json_decref(conflicts);
@@ -1333,30 +1387,37 @@ void apiserver__patch(struct rq *q)
 		}
 		switch (type) {
 		case P_JSON:
-			rc = api_json_patch_limit(base, patch, apiserver__max_object(q->as), &res, err, sizeof(err));
+			rc = api_json_patch_limit(base, patch, apiserver__max_object(q->as), &res, err,
+						  sizeof(err));
 			break;
 		case P_MERGE:
 			res = api_merge_patch(base, patch);
 			rc = res ? 0 : -EINVAL;
 			break;
 		case P_SMP:
-			rc = api_strategic_merge_patch(base, patch, apiserver__wire(q)->schema, &res, err, sizeof(err));
+			rc = api_strategic_merge_patch(base, patch, apiserver__wire(q)->schema, &res, err,
+						       sizeof(err));
 			break;
 		case P_APPLY:
 			if (!q->field_manager || !*q->field_manager) {
 				rc = -EINVAL;
-				snprintf(err, sizeof(err), "PATCH, application/apply-patch+yaml requires fieldManager to be set");
+				snprintf(
+				    err, sizeof(err),
+				    "PATCH, application/apply-patch+yaml requires fieldManager to be set");
 				break;
 			}
-			rc = api_server_side_apply_causes(base, patch, apiserver__wire(q)->schema, q->field_manager,
-							  api_kind_api_version(apiserver__wire(q)),
-							  now, force, &res, &conflicts, err, sizeof(err));
+			rc = api_server_side_apply_causes(base, patch, apiserver__wire(q)->schema,
+							  q->field_manager,
+							  api_kind_api_version(apiserver__wire(q)), now,
+							  force, &res, &conflicts, err, sizeof(err));
 			break;
 		}
 		if (base != old)
 			json_decref(base);
 		if (rc == -EBUSY) {
-			apiserver__send_status(q->c, ERR_CONFLICT, err, json_pack("{s:o}", "causes", conflicts ? json_incref(conflicts) : json_array()));
+			apiserver__send_status(
+			    q->c, ERR_CONFLICT, err,
+			    json_pack("{s:o}", "causes", conflicts ? json_incref(conflicts) : json_array()));
 			json_decref(conflicts);
 			json_decref(old);
 			store_kv_unref(kv);
@@ -1371,7 +1432,8 @@ void apiserver__patch(struct rq *q)
 		}
 		if (rc < 0) {
 			/* kube-apiserver answers a patch that cannot apply with 422 (json patch) or 400. */
-			send_msg(q, type == P_JSON ? ERR_INVALID : -EBADMSG, "%s", err[0] ? err : "the patch could not be applied");
+			send_msg(q, type == P_JSON ? ERR_INVALID : -EBADMSG, "%s",
+				 err[0] ? err : "the patch could not be applied");
 			json_decref(old);
 			store_kv_unref(kv);
 			break;
@@ -1395,7 +1457,8 @@ void apiserver__patch(struct rq *q)
 		bool has_rv = type != P_JSON && api_str(patch, "metadata.resourceVersion");
 		if (!has_rv)
 			json_object_del(api_obj(res, "metadata"), "resourceVersion");
-		rc = update_object(q, res, old, kv->mod_rev, q->sub != NULL, !has_rv, type == P_APPLY ? -1 : 200);
+		rc = update_object(q, res, old, kv->mod_rev, q->sub != NULL, !has_rv,
+				   type == P_APPLY ? -1 : 200);
 		json_decref(res);
 		json_decref(old);
 		store_kv_unref(kv);
@@ -1469,7 +1532,9 @@ static void add_propagation_finalizer(struct rq *q, json_t *meta, const json_t *
 		pp = qp;
 	if (!pp && json_is_true(json_object_get(opts, "orphanDependents")))
 		pp = "Orphan";
-	const char *fin = pp && !strcmp(pp, "Foreground") ? "foregroundDeletion" : pp && !strcmp(pp, "Orphan") ? "orphan" : NULL;
+	const char *fin = pp && !strcmp(pp, "Foreground") ? "foregroundDeletion"
+			  : pp && !strcmp(pp, "Orphan")	  ? "orphan"
+							  : NULL;
 	if (fin) {
 		json_t *f = json_object_get(meta, "finalizers");
 		if (!json_is_array(f)) {
@@ -1511,12 +1576,16 @@ static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool ans
 	if ((puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")) || (prv && strcmp(prv, cur))) {
 		if (answer) {
 			char *qual = apiserver__qualified(q->k);
-			char *m = puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")
-					  ? xasprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", puid,
-						      api_str(old, "metadata.uid") ?: "")
-					  : xasprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-						      prv, cur);
-			apiserver__send_status(q->c, ERR_CONFLICT, m, json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
+			char *m =
+			    puid && strcmp(puid, api_str(old, "metadata.uid") ?: "")
+				? xasprintf(
+				      "Precondition failed: UID in precondition: %s, UID in object meta: %s",
+				      puid, api_str(old, "metadata.uid") ?: "")
+				: xasprintf(
+				      "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
+				      prv, cur);
+			apiserver__send_status(q->c, ERR_CONFLICT, m,
+					       json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural));
 			free(m);
 			free(qual);
 		}
@@ -1539,10 +1608,14 @@ static int delete_attempt(struct rq *q, const char *name, json_t *opts, bool ans
 			json_object_set_new(meta, "deletionTimestamp", json_string(now));
 			json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
 			if (is_ns)
-				json_object_set_new(api_obj(old, "status"), "phase", json_string("Terminating"));
+				json_object_set_new(api_obj(old, "status"), "phase",
+						    json_string("Terminating"));
 			if (!q->dry_run) {
 				char *val = dump_for_store(old);
-				struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
+				struct store_op op = {.kind = STORE_PUT,
+						      .key = key,
+						      .value = val,
+						      .value_len = strlen(val),
 						      .expect_mod_rev = kv->mod_rev};
 				struct store_result res = {0};
 				int64_t rev;
@@ -1611,7 +1684,8 @@ static json_t *delete_options(struct rq *q, bool *ok)
 		return NULL;
 	}
 	json_t *dr = json_object_get(o, "dryRun");
-	if (json_is_array(dr) && json_array_size(dr) && !strcmp(json_string_value(json_array_get(dr, 0)) ?: "", "All"))
+	if (json_is_array(dr) && json_array_size(dr) &&
+	    !strcmp(json_string_value(json_array_get(dr, 0)) ?: "", "All"))
 		q->dry_run = true;
 	return o;
 }
@@ -1669,8 +1743,9 @@ void apiserver__delete_collection(struct rq *q)
 	store_list_fini(&l);
 	char *lk = xasprintf("%sList", q->k->kind);
 	apiserver__send_json(q, 200,
-			     json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion", api_kind_api_version(apiserver__wire(q)),
-				       "metadata", "resourceVersion", rvs, "items", items));
+			     json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", lk, "apiVersion",
+				       api_kind_api_version(apiserver__wire(q)), "metadata",
+				       "resourceVersion", rvs, "items", items));
 	free(lk);
 	apiserver__filter_fini(&f);
 	json_decref(opts);

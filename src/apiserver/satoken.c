@@ -59,7 +59,8 @@ int apiserver__sa_init(struct apiserver *as, char *err, size_t errlen)
 	if (!as->sa_key)
 		return -EIO;
 	as->sa_kid = auth_jwt_kid(as->sa_key);
-	const char *domain = as->o.cluster_domain && *as->o.cluster_domain ? as->o.cluster_domain : "cluster.local";
+	const char *domain =
+	    as->o.cluster_domain && *as->o.cluster_domain ? as->o.cluster_domain : "cluster.local";
 	as->sa_issuer = xasprintf("https://kubernetes.default.svc.%s", domain);
 	return 0;
 }
@@ -115,15 +116,18 @@ int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct a
 		return ERR_UNAUTHORIZED;
 	int rc = ERR_UNAUTHORIZED;
 	time_t now = time(NULL);
-	json_int_t exp = json_integer_value(json_object_get(c, "exp")), nbf = json_integer_value(json_object_get(c, "nbf"));
+	json_int_t exp = json_integer_value(json_object_get(c, "exp")),
+		   nbf = json_integer_value(json_object_get(c, "nbf"));
 	const char *iss = api_str(c, "iss");
 	json_t *aud = json_object_get(c, "aud"), *k = json_object_get(c, "kubernetes.io");
 	bool aud_ok = false;
 	size_t i;
 	json_t *x;
-	json_array_foreach(aud, i, x) if (!strcmp(json_string_value(x) ? json_string_value(x) : "", as->sa_issuer)) aud_ok = true;
+	json_array_foreach(aud, i, x) if (!strcmp(json_string_value(x) ? json_string_value(x) : "",
+						  as->sa_issuer)) aud_ok = true;
 	const char *ns = api_str(k, "namespace"), *sa = api_str(k, "serviceaccount.name"),
-		   *sa_uid = api_str(k, "serviceaccount.uid"), *pod = api_str(k, "pod.name"), *pod_uid = api_str(k, "pod.uid");
+		   *sa_uid = api_str(k, "serviceaccount.uid"), *pod = api_str(k, "pod.name"),
+		   *pod_uid = api_str(k, "pod.uid");
 	if (!iss || strcmp(iss, as->sa_issuer) != 0 || !aud_ok || exp <= now || nbf > now + 60 || !ns || !sa)
 		goto out;
 	char *key = xasprintf("/registry/core/serviceaccounts/%s/%s", ns, sa);
@@ -136,7 +140,8 @@ int apiserver__sa_authenticate(struct apiserver *as, const char *token, struct a
 	}
 	if (!ok)
 		goto out;
-	char *name = xasprintf("system:serviceaccount:%s:%s", ns, sa), *g = xasprintf("system:serviceaccounts:%s", ns);
+	char *name = xasprintf("system:serviceaccount:%s:%s", ns, sa),
+	     *g = xasprintf("system:serviceaccounts:%s", ns);
 	auth_user_init(u, name);
 	auth_user_add_group(u, "system:serviceaccounts");
 	auth_user_add_group(u, g);
@@ -154,11 +159,11 @@ static void invalid(struct rq *q, const char *field, const json_t *value, const 
 	struct buf b;
 	buf_init(&b);
 	char *v = value ? json_dumps(value, JSON_ENCODE_ANY) : xstrdup("null");
-	buf_printf(&b, "TokenRequest.authentication.k8s.io \"%s\" is invalid: %s: Invalid value: %s: %s", q->name, field, v,
-		   detail);
-	json_t *d = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", q->name, "group", "authentication.k8s.io",
-			      "kind", "TokenRequest", "causes", "reason", "FieldValueInvalid", "message", detail, "field",
-			      field);
+	buf_printf(&b, "TokenRequest.authentication.k8s.io \"%s\" is invalid: %s: Invalid value: %s: %s",
+		   q->name, field, v, detail);
+	json_t *d = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", q->name, "group",
+			      "authentication.k8s.io", "kind", "TokenRequest", "causes", "reason",
+			      "FieldValueInvalid", "message", detail, "field", field);
 	apiserver__send_status(q->c, ERR_INVALID, b.data, d);
 	free(v);
 	buf_fini(&b);
@@ -168,7 +173,8 @@ void apiserver__token_request(struct rq *q)
 {
 	struct apiserver *as = q->as;
 	if (strcmp(q->r->method, "POST") != 0) {
-		apiserver__send_status(q->c, ERR_METHOD, "the server does not allow this method on the requested resource",
+		apiserver__send_status(q->c, ERR_METHOD,
+				       "the server does not allow this method on the requested resource",
 				       json_object());
 		return;
 	}
@@ -208,7 +214,8 @@ void apiserver__token_request(struct rq *q)
 		goto out;
 	}
 	if (exp > ((json_int_t)1 << 32)) {
-		invalid(q, "spec.expirationSeconds", expj, "may not specify a duration larger than 2^32 seconds");
+		invalid(q, "spec.expirationSeconds", expj,
+			"may not specify a duration larger than 2^32 seconds");
 		goto out;
 	}
 	json_object_set_new(spec, "expirationSeconds", json_integer(exp));
@@ -221,10 +228,12 @@ void apiserver__token_request(struct rq *q)
 	const char *node = q->user ? auth_node_name(q->user) : NULL;
 	if (node && !ref) {
 		/* The Node authorizer's graph rule: a node gets tokens only for its pods. */
-		char *m = xasprintf("serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
-				    "pods on it",
-				    q->name, node);
-		apiserver__send_status(q->c, -EACCES, m, json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
+		char *m = xasprintf(
+		    "serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
+		    "pods on it",
+		    q->name, node);
+		apiserver__send_status(q->c, -EACCES, m,
+				       json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
 		free(m);
 		goto out;
 	}
@@ -235,20 +244,25 @@ void apiserver__token_request(struct rq *q)
 		const char *u = api_str(pod, "metadata.uid"), *pn = api_str(pod, "spec.nodeName");
 		const char *psa = api_str(pod, "spec.serviceAccountName");
 		pod_uid = pod ? xstrdup(u ? u : "") : NULL;
-		bool foreign = pod && node && (!pn || strcmp(pn, node) || strcmp(psa ? psa : "default", q->name));
+		bool foreign =
+		    pod && node && (!pn || strcmp(pn, node) || strcmp(psa ? psa : "default", q->name));
 		json_decref(pod);
 		if (foreign) {
-			char *m = xasprintf("serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
-					    "pods on it that run as this ServiceAccount",
-					    q->name, node);
-			apiserver__send_status(q->c, -EACCES, m,
-					       json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
+			char *m = xasprintf(
+			    "serviceaccounts \"%s\" is forbidden: node \"%s\" may only request tokens bound to "
+			    "pods on it that run as this ServiceAccount",
+			    q->name, node);
+			apiserver__send_status(
+			    q->c, -EACCES, m,
+			    json_pack("{s:s, s:s}", "name", q->name, "kind", "serviceaccounts"));
 			free(m);
 			goto out;
 		}
 		if (!pod_uid || (ruid && *ruid && strcmp(ruid, pod_uid) != 0)) {
 			char *m = xasprintf("pods \"%s\" not found", rname ? rname : "");
-			apiserver__send_status(q->c, -ENOENT, m, json_pack("{s:s, s:s}", "name", rname ? rname : "", "kind", "pods"));
+			apiserver__send_status(
+			    q->c, -ENOENT, m,
+			    json_pack("{s:s, s:s}", "name", rname ? rname : "", "kind", "pods"));
 			free(m);
 			goto out;
 		}
@@ -256,13 +270,15 @@ void apiserver__token_request(struct rq *q)
 		json_object_set_new(ref, "apiVersion", json_string("v1"));
 	}
 	time_t now = time(NULL);
-	json_t *k8s = json_pack("{s:s, s:{s:s, s:s}}", "namespace", q->ns, "serviceaccount", "name", q->name, "uid", sa_uid);
+	json_t *k8s = json_pack("{s:s, s:{s:s, s:s}}", "namespace", q->ns, "serviceaccount", "name", q->name,
+				"uid", sa_uid);
 	if (pod_uid)
 		json_object_set_new(k8s, "pod", json_pack("{s:s, s:s}", "name", rname, "uid", pod_uid));
 	char *sub = xasprintf("system:serviceaccount:%s:%s", q->ns, q->name);
-	json_t *claims = json_pack("{s:O, s:I, s:I, s:I, s:s, s:s, s:o}", "aud", json_object_get(spec, "audiences"), "exp",
-				   (json_int_t)now + exp, "iat", (json_int_t)now, "nbf", (json_int_t)now, "iss",
-				   as->sa_issuer, "sub", sub, "kubernetes.io", k8s);
+	json_t *claims =
+	    json_pack("{s:O, s:I, s:I, s:I, s:s, s:s, s:o}", "aud", json_object_get(spec, "audiences"), "exp",
+		      (json_int_t)now + exp, "iat", (json_int_t)now, "nbf", (json_int_t)now, "iss",
+		      as->sa_issuer, "sub", sub, "kubernetes.io", k8s);
 	free(sub);
 	char *tok = auth_jwt_sign(claims, as->sa_key, as->sa_kid);
 	json_decref(claims);
@@ -275,10 +291,10 @@ void apiserver__token_request(struct rq *q)
 	struct tm tm;
 	gmtime_r(&e, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *outj = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s}}", "kind", "TokenRequest", "apiVersion",
-				 "authentication.k8s.io/v1", "metadata", "name", q->name, "namespace", q->ns,
-				 "creationTimestamp", api_now(created, sizeof(created)), "spec", spec, "status", "token", tok,
-				 "expirationTimestamp", ts);
+	json_t *outj = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s}}", "kind", "TokenRequest",
+				 "apiVersion", "authentication.k8s.io/v1", "metadata", "name", q->name,
+				 "namespace", q->ns, "creationTimestamp", api_now(created, sizeof(created)),
+				 "spec", spec, "status", "token", tok, "expirationTimestamp", ts);
 	free(tok);
 	apiserver__send_json(q, 201, outj);
 out:
@@ -318,8 +334,9 @@ int apiserver__bootstrap_authenticate(struct apiserver *as, const char *token, s
 	char *exp = secret_value(s, "expiration"), *usage = secret_value(s, "usage-bootstrap-authentication");
 	char *extra = secret_value(s, "auth-extra-groups");
 	const char *type = api_str(s, "type");
-	if (!s || !type || strcmp(type, "bootstrap.kubernetes.io/token") || !tid || strcmp(tid, id) || !tsec ||
-	    strlen(tsec) != 16 || CRYPTO_memcmp(tsec, token + 7, 16) != 0 || !usage || strcmp(usage, "true"))
+	if (!s || !type || strcmp(type, "bootstrap.kubernetes.io/token") || !tid || strcmp(tid, id) ||
+	    !tsec || strlen(tsec) != 16 || CRYPTO_memcmp(tsec, token + 7, 16) != 0 || !usage ||
+	    strcmp(usage, "true"))
 		goto out;
 	if (exp) {
 		int64_t t = api_time_parse(exp);
@@ -330,7 +347,8 @@ int apiserver__bootstrap_authenticate(struct apiserver *as, const char *token, s
 	auth_user_init(u, name);
 	free(name);
 	auth_user_add_group(u, "system:bootstrappers");
-	for (char *save = NULL, *g = extra ? strtok_r(extra, ",", &save) : NULL; g; g = strtok_r(NULL, ",", &save))
+	for (char *save = NULL, *g = extra ? strtok_r(extra, ",", &save) : NULL; g;
+	     g = strtok_r(NULL, ",", &save))
 		if (!strncmp(g, "system:bootstrappers:", 21))
 			auth_user_add_group(u, g);
 	auth_user_add_group(u, "system:authenticated");

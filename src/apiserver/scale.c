@@ -60,7 +60,8 @@ static json_t *requested_scale(struct rq *q, const json_t *cur, char *err, size_
 	} else if (!strncmp(ct, "application/merge-patch+json", 28)) {
 		out = json_is_object(body) ? api_merge_patch(cur, body) : NULL;
 		if (!out)
-			snprintf(err, errlen, "json: cannot unmarshal into Go value of type map[string]interface {}");
+			snprintf(err, errlen,
+				 "json: cannot unmarshal into Go value of type map[string]interface {}");
 	} else if (!strncmp(ct, "application/strategic-merge-patch+json", 38)) {
 		if (api_strategic_merge_patch(cur, body, NULL, &out, err, errlen) < 0)
 			out = NULL;
@@ -116,8 +117,8 @@ void apiserver__scale(struct rq *q)
 			char *m = xasprintf("Scale.autoscaling \"%s\" is invalid: %s", q->name,
 					    api_str(json_array_get(causes, 0), "message") ?: "invalid");
 			apiserver__send_status(q->c, ERR_INVALID, m,
-					       json_pack("{s:s, s:s, s:s, s:o}", "name", q->name, "group", "autoscaling",
-							 "kind", "Scale", "causes", causes));
+					       json_pack("{s:s, s:s, s:s, s:o}", "name", q->name, "group",
+							 "autoscaling", "kind", "Scale", "causes", causes));
 			free(m);
 			return;
 		}
@@ -125,8 +126,9 @@ void apiserver__scale(struct rq *q)
 		json_decref(want);
 		json_t *meta = api_obj(obj, "metadata");
 		if (json_integer_value(api_get(obj, "spec.replicas")) != before)
-			json_object_set_new(meta, "generation",
-					    json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
+			json_object_set_new(
+			    meta, "generation",
+			    json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
 		json_object_del(meta, "resourceVersion");
 		if (q->dry_run) {
 			json_t *s = api_scale_from(q->k, obj);
@@ -137,7 +139,11 @@ void apiserver__scale(struct rq *q)
 		}
 		char *key = apiserver__key(q->k, q->ns, q->name);
 		char *val = json_dumps(obj, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = rev};
+		struct store_op op = {.kind = STORE_PUT,
+				      .key = key,
+				      .value = val,
+				      .value_len = strlen(val),
+				      .expect_mod_rev = rev};
 		struct store_result res = {0};
 		int64_t nrev = 0;
 		size_t failed = 0;

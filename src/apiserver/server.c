@@ -7,7 +7,8 @@
  * GET on a collection lists (or watches with ?watch=true), POST creates, DELETE on a
  * collection deletes what the selectors match; GET/PUT/PATCH/DELETE on an object do what
  * they say. Subresources: {name}/status of kinds with a status, and pods/{name}/log
- * (GET only; podlog.c proxies it to the node). Everything but /healthz, /livez, /readyz and /version needs the bearer token.
+ * (GET only; podlog.c proxies it to the node). Everything but /healthz, /livez, /readyz and /version needs
+ * the bearer token.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +34,9 @@
 
 void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take)
 {
-	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
-			       "status", "Failure", "message", message, "reason", err_reason(code), "code",
-			       err_http(code));
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+			       "metadata", "status", "Failure", "message", message, "reason",
+			       err_reason(code), "code", err_http(code));
 	if (details_take)
 		json_object_set_new(st, "details", details_take);
 	char *body = json_dumps(st, JSON_COMPACT);
@@ -69,9 +70,10 @@ void apiserver__send_obj_error(struct rq *q, int code, const char *name)
 	else if (code == -EEXIST)
 		msg = xasprintf("%s \"%s\" already exists", qual, name);
 	else if (code == -ESTALE)
-		msg = xasprintf("Operation cannot be fulfilled on %s \"%s\": the object has been modified; please "
-				"apply your changes to the latest version and try again",
-				qual, name);
+		msg = xasprintf(
+		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please "
+		    "apply your changes to the latest version and try again",
+		    qual, name);
 	else
 		msg = xasprintf("%s \"%s\": %s", qual, name, err_str(code));
 	json_t *d = json_pack("{s:s, s:s}", "name", name, "kind", q->k->plural);
@@ -124,7 +126,8 @@ size_t apiserver__max_object(const struct apiserver *as)
 json_t *apiserver__decode_listed(const struct apiserver *as, const struct store_kv *kv, int64_t rev_override)
 {
 	if (kv->value_len > apiserver__max_object(as)) {
-		log_debug("store: %s holds %zu bytes, over the object limit: left out", kv->key, kv->value_len);
+		log_debug("store: %s holds %zu bytes, over the object limit: left out", kv->key,
+			  kv->value_len);
 		return NULL;
 	}
 	return apiserver__decode_kv(kv, rev_override);
@@ -142,16 +145,18 @@ size_t apiserver__check_stored(struct apiserver *as)
 		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1))
 			continue;
 		if (kv->value_len > apiserver__max_object(as)) {
-			log_error("store: %s holds %zu bytes, more than the %zu an object may have: it is left out of "
-				  "lists and watches; delete it by name",
-				  kv->key, kv->value_len, apiserver__max_object(as));
+			log_error(
+			    "store: %s holds %zu bytes, more than the %zu an object may have: it is left out of "
+			    "lists and watches; delete it by name",
+			    kv->key, kv->value_len, apiserver__max_object(as));
 			bad++;
 			continue;
 		}
 		json_t *o = apiserver__decode_kv(kv, 0);
 		if (!o) {
-			log_error("store: %s is not a JSON object: it is left out of lists and watches; delete it by name",
-				  kv->key);
+			log_error(
+			    "store: %s is not a JSON object: it is left out of lists and watches; delete it by name",
+			    kv->key);
 			bad++;
 		}
 		json_decref(o);
@@ -162,8 +167,9 @@ size_t apiserver__check_stored(struct apiserver *as)
 
 static bool public_path(const char *p)
 {
-	return !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz") || !strcmp(p, "/version") ||
-	       !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) || !strncmp(p, "/readyz/", 8);
+	return !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz") ||
+	       !strcmp(p, "/version") || !strncmp(p, "/healthz/", 9) || !strncmp(p, "/livez/", 7) ||
+	       !strncmp(p, "/readyz/", 8);
 }
 
 /* The head check of httpd (before any body byte is read): public paths, or an identity
@@ -251,14 +257,18 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 	/* Subresources: status of kinds that have one, and log of pods (podlog.c). */
 	bool pod_log = q.sub && !strcmp(q.sub, "log") && !k->group[0] && !strcmp(k->plural, "pods");
 	bool scale = q.sub && !strcmp(q.sub, "scale") && api_kind_has_scale(k);
-	bool pod_exec = q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
-			!k->group[0] && !strcmp(k->plural, "pods");
-	bool finalize = q.sub && !strcmp(q.sub, "finalize") && !k->group[0] && !strcmp(k->plural, "namespaces");
-	bool sa_token = q.sub && !strcmp(q.sub, "token") && !k->group[0] && !strcmp(k->plural, "serviceaccounts");
-	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale || finalize ||
-		      sa_token;
-	bool proxy_sub = q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
-			 (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
+	bool pod_exec =
+	    q.sub && (!strcmp(q.sub, "exec") || !strcmp(q.sub, "attach") || !strcmp(q.sub, "portforward")) &&
+	    !k->group[0] && !strcmp(k->plural, "pods");
+	bool finalize =
+	    q.sub && !strcmp(q.sub, "finalize") && !k->group[0] && !strcmp(k->plural, "namespaces");
+	bool sa_token =
+	    q.sub && !strcmp(q.sub, "token") && !k->group[0] && !strcmp(k->plural, "serviceaccounts");
+	bool sub_ok = !q.sub || (!strcmp(q.sub, "status") && k->has_status) || pod_log || pod_exec || scale ||
+		      finalize || sa_token;
+	bool proxy_sub =
+	    q.sub && !strcmp(q.sub, "proxy") && !k->group[0] &&
+	    (!strcmp(k->plural, "services") || !strcmp(k->plural, "pods") || !strcmp(k->plural, "nodes"));
 	if (proxy_sub) { /* the rest of the path is the target's */
 		apiserver__proxy(&q);
 		rq_fini(&q);
@@ -307,7 +317,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		else if (!strcmp(m, "DELETE"))
 			apiserver__delete_collection(&q);
 		else
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 	} else if (sa_token) {
 		apiserver__token_request(&q);
 	} else if (scale) {
@@ -315,14 +327,19 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 			apiserver__scale(&q);
 	} else if (pod_exec) {
 		if (!strcmp(m, "GET") || !strcmp(m, "POST"))
-			apiserver__pod_exec(&q, !strcmp(q.sub, "portforward")); /* GET: WebSocket; POST: SPDY */
+			apiserver__pod_exec(&q,
+					    !strcmp(q.sub, "portforward")); /* GET: WebSocket; POST: SPDY */
 		else
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 	} else if (pod_log) {
 		if (!strcmp(m, "GET"))
 			apiserver__pod_log(&q);
 		else
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 	} else {
 		if (!strcmp(m, "GET"))
 			apiserver__get(&q);
@@ -333,7 +350,9 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 		else if (!strcmp(m, "DELETE") && !q.sub)
 			apiserver__delete(&q);
 		else
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 	}
 	if (api_kind_is_rbac(k) && strcmp(m, "GET") != 0)
 		apiserver__rbac_dirty(as);
@@ -342,7 +361,8 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 }
 
 static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u);
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			  const struct auth_user *u);
 
 static void handle(void *ud, struct http_conn *c, struct http_req *r)
 {
@@ -350,8 +370,9 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 	if (public_path(r->path)) {
 		/* Anyone may reach these: they answer GET (and HEAD) and nothing else. */
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource",
-					       json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 			return;
 		}
 		if (!strcmp(r->path, "/version")) {
@@ -387,7 +408,9 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		apiserver__send_forbidden(c, &user, &at.a, reason, d == AUTH_DENY);
 	} else if (!strcmp(r->path, "/metrics")) {
 		if (strcmp(r->method, "GET") != 0)
-			apiserver__send_status(c, ERR_METHOD, "the server does not allow this method on the requested resource", json_object());
+			apiserver__send_status(
+			    c, ERR_METHOD, "the server does not allow this method on the requested resource",
+			    json_object());
 		else
 			apiserver__metrics_serve(c);
 	} else {
@@ -396,8 +419,8 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		handle_authed(as, c, r, &user);
 		apiserver__metrics_end(&met, http_conn_status(c));
 	}
-	apiserver__audit_end(as, c, r, &user, impersonating ? &requester : NULL, &at.a, d == AUTH_ALLOW ? "allow" : "forbid",
-			     &rec);
+	apiserver__audit_end(as, c, r, &user, impersonating ? &requester : NULL, &at.a,
+			     d == AUTH_ALLOW ? "allow" : "forbid", &rec);
 	apiserver__attrs_fini(&at);
 	if (impersonating)
 		auth_user_fini(&requester);
@@ -453,7 +476,8 @@ static void metric_begin(struct apiserver_metric *m, const struct http_req *r)
 	free(path);
 }
 
-static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r, const struct auth_user *u)
+static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r,
+			  const struct auth_user *u)
 {
 	if (apiserver__discovery(as, c, r) || apiserver__auth_review(as, c, r, u))
 		return;
@@ -516,8 +540,8 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 	}
 	bool v6 = strchr(host, ':') != NULL;
 	char server[256];
-	snprintf(server, sizeof(server), "%s://%s%s%s:%d", as->o.insecure_http ? "http" : "https", v6 ? "[" : "",
-		 host, v6 ? "]" : "", httpd_port(as->httpd));
+	snprintf(server, sizeof(server), "%s://%s%s%s:%d", as->o.insecure_http ? "http" : "https",
+		 v6 ? "[" : "", host, v6 ? "]" : "", httpd_port(as->httpd));
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
@@ -536,11 +560,12 @@ static int write_kubeconfig(struct apiserver *as, char *err, size_t errlen)
 		free(enc);
 		free(ca);
 	}
-	buf_printf(&b,
-		   "    server: %s\n  name: svcplane\ncontexts:\n- context:\n    cluster: svcplane\n    namespace: default\n"
-		   "    user: admin\n  name: svcplane\ncurrent-context: svcplane\npreferences: {}\nusers:\n- name: admin\n"
-		   "  user:\n    token: %s\n",
-		   server, as->token);
+	buf_printf(
+	    &b,
+	    "    server: %s\n  name: svcplane\ncontexts:\n- context:\n    cluster: svcplane\n    namespace: default\n"
+	    "    user: admin\n  name: svcplane\ncurrent-context: svcplane\npreferences: {}\nusers:\n- name: admin\n"
+	    "  user:\n    token: %s\n",
+	    server, as->token);
 	int rc = file_write_atomic(as->kubeconfig, b.data, b.len, 0600);
 	buf_fini(&b);
 	if (rc < 0)
@@ -568,7 +593,8 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	pthread_mutex_init(&as->rbac_mu, NULL);
 	int rc;
 	if (as->o.insecure_http && !is_loopback(as->o.bind_address)) {
-		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s", as->o.bind_address);
+		snprintf(err, errlen, "plain HTTP is only allowed on a loopback address, not %s",
+			 as->o.bind_address);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -603,14 +629,14 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		}
 	}
 	struct httpd_opts ho = {
-		.bind_address = as->o.bind_address,
-		.port = as->o.secure_port,
-		.cert_file = as->o.insecure_http ? NULL : certf,
-		.key_file = as->o.insecure_http ? NULL : keyf,
-		.client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
-		.max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
-		.max_conns = o->max_conns ? o->max_conns : 1024,
-		.authorize = authorize_head,
+	    .bind_address = as->o.bind_address,
+	    .port = as->o.secure_port,
+	    .cert_file = as->o.insecure_http ? NULL : certf,
+	    .key_file = as->o.insecure_http ? NULL : keyf,
+	    .client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
+	    .max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
+	    .max_conns = o->max_conns ? o->max_conns : 1024,
+	    .authorize = authorize_head,
 	};
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {

@@ -30,14 +30,17 @@
 #define IP_PREFIX "/registry/allocations/ip/"
 #define PORT_PREFIX "/registry/allocations/nodeport/"
 
-int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err, size_t errlen)
+int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err,
+			  size_t errlen)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	char *copy = xstrdup(o->service_cluster_ip_range ? o->service_cluster_ip_range : "10.96.0.0/12"), *save = NULL;
+	char *copy = xstrdup(o->service_cluster_ip_range ? o->service_cluster_ip_range : "10.96.0.0/12"),
+	     *save = NULL;
 	int rc = 0;
 	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		if (cfg->nranges == 2) {
-			snprintf(err, errlen, "--service-cluster-ip-range: at most two CIDRs (one per family)");
+			snprintf(err, errlen,
+				 "--service-cluster-ip-range: at most two CIDRs (one per family)");
 			rc = -EINVAL;
 			break;
 		}
@@ -66,22 +69,22 @@ static char **holdings(const json_t *svc)
 {
 	size_t cap = 8, n = 0;
 	char **keys = xcalloc(cap, sizeof(*keys));
-#define ADD(k)                                                                                                 \
-	do {                                                                                                   \
-		char *k_ = (k);                                                                                \
-		bool dup_ = false;                                                                             \
-		for (size_t i_ = 0; i_ < n; i_++)                                                              \
-			dup_ |= !strcmp(keys[i_], k_);                                                         \
-		if (dup_) {                                                                                    \
-			free(k_);                                                                              \
-			break;                                                                                 \
-		}                                                                                              \
-		if (n + 2 > cap) {                                                                             \
-			cap *= 2;                                                                              \
-			keys = xrealloc(keys, cap * sizeof(*keys));                                            \
-		}                                                                                              \
-		keys[n++] = k_;                                                                                \
-		keys[n] = NULL;                                                                                \
+#define ADD(k)                                                                                               \
+	do {                                                                                                 \
+		char *k_ = (k);                                                                              \
+		bool dup_ = false;                                                                           \
+		for (size_t i_ = 0; i_ < n; i_++)                                                            \
+			dup_ |= !strcmp(keys[i_], k_);                                                       \
+		if (dup_) {                                                                                  \
+			free(k_);                                                                            \
+			break;                                                                               \
+		}                                                                                            \
+		if (n + 2 > cap) {                                                                           \
+			cap *= 2;                                                                            \
+			keys = xrealloc(keys, cap * sizeof(*keys));                                          \
+		}                                                                                            \
+		keys[n++] = k_;                                                                              \
+		keys[n] = NULL;                                                                              \
 	} while (0)
 	const json_t *spec = json_object_get(svc, "spec");
 	size_t i;
@@ -135,7 +138,8 @@ static void plan_add(struct svc_plan *p, enum store_op_kind kind, char *key_take
 {
 	p->ops = xrealloc(p->ops, (p->n + 1) * sizeof(*p->ops));
 	p->picked = xrealloc(p->picked, (p->n + 1) * sizeof(*p->picked));
-	p->ops[p->n] = (struct store_op){.kind = kind, .key = key_take, .expect_mod_rev = kind == STORE_PUT ? 0 : -1};
+	p->ops[p->n] =
+	    (struct store_op){.kind = kind, .key = key_take, .expect_mod_rev = kind == STORE_PUT ? 0 : -1};
 	if (kind == STORE_PUT) {
 		p->ops[p->n].value = p->owner;
 		p->ops[p->n].value_len = strlen(p->owner);
@@ -196,8 +200,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 			struct api_errs *e, char *msg, size_t msglen)
 {
 	memset(plan, 0, sizeof(*plan));
-	plan->owner = xasprintf("{\"namespace\":\"%s\",\"name\":\"%s\"}", api_str(svc, "metadata.namespace") ?: "",
-				api_str(svc, "metadata.name") ?: "");
+	plan->owner =
+	    xasprintf("{\"namespace\":\"%s\",\"name\":\"%s\"}", api_str(svc, "metadata.namespace") ?: "",
+		      api_str(svc, "metadata.name") ?: "");
 	api_service_default(svc, old, &as->svc_cfg);
 	api_service_validate(svc, old, &as->svc_cfg, e);
 	if (api_errs_count(e))
@@ -233,12 +238,17 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				}
 				plan_add(plan, STORE_PUT, key, false);
 			} else {
-				rc = api_service_pick_ip(&as->svc_cfg.ranges[need->range], ip_used, &u, seed(), &ips[i]);
+				rc = api_service_pick_ip(&as->svc_cfg.ranges[need->range], ip_used, &u,
+							 seed(), &ips[i]);
 				if (rc < 0) {
-					snprintf(msg, msglen, "Internal error occurred: failed to allocate a serviceIP: range is full");
+					snprintf(
+					    msg, msglen,
+					    "Internal error occurred: failed to allocate a serviceIP: range is full");
 					goto out;
 				}
-				plan_add(plan, STORE_PUT, xasprintf(IP_PREFIX "%s", ip_format(&ips[i], txt, sizeof(txt))), true);
+				plan_add(plan, STORE_PUT,
+					 xasprintf(IP_PREFIX "%s", ip_format(&ips[i], txt, sizeof(txt))),
+					 true);
 			}
 		}
 		set_cluster_ips(spec, ips, needs.nips);
@@ -268,10 +278,12 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 					plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
 		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max, port_used, &u,
-							seed(), &port);
+			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
+							port_used, &u, seed(), &port);
 			if (rc < 0) {
-				snprintf(msg, msglen, "Internal error occurred: failed to allocate a nodePort: range is full");
+				snprintf(
+				    msg, msglen,
+				    "Internal error occurred: failed to allocate a nodePort: range is full");
 				free(chosen);
 				goto out;
 			}
@@ -288,7 +300,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 			snprintf(key, sizeof(key), PORT_PREFIX "%d", port);
 			if (!has_key(held, key)) {
 				if (key_used(&u, key)) {
-					char *m = xasprintf("failed to allocate requested HealthCheck NodePort %d: provided port is already allocated", port);
+					char *m = xasprintf(
+					    "failed to allocate requested HealthCheck NodePort %d: provided port is already allocated",
+					    port);
 					snprintf(msg, msglen, "%s", m);
 					free(m);
 					rc = -EEXIST;
@@ -297,10 +311,12 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
 		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max, port_used, &u,
-							seed(), &port);
+			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
+							port_used, &u, seed(), &port);
 			if (rc < 0) {
-				snprintf(msg, msglen, "Internal error occurred: failed to allocate a nodePort: range is full");
+				snprintf(
+				    msg, msglen,
+				    "Internal error occurred: failed to allocate a nodePort: range is full");
 				goto out;
 			}
 			plan_add(plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", port), true);
@@ -361,8 +377,8 @@ int apiserver__svc_repair(struct apiserver *as)
 			const char *slash = strchr(ns, '/');
 			if (spec && slash) {
 				char *nsn = xstrndup(ns, (size_t)(slash - ns));
-				o = json_pack("{s:o, s:{s:s, s:s}}", "spec", spec, "metadata", "namespace", nsn, "name",
-					      slash + 1);
+				o = json_pack("{s:o, s:{s:s, s:s}}", "spec", spec, "metadata", "namespace",
+					      nsn, "name", slash + 1);
 				free(nsn);
 			} else {
 				json_decref(spec);
@@ -377,8 +393,9 @@ int apiserver__svc_repair(struct apiserver *as)
 					 api_str(o, "metadata.namespace"), api_str(o, "metadata.name"));
 			else
 				json_object_set_new(want, held[j],
-						    json_pack("{s:s, s:s}", "namespace", api_str(o, "metadata.namespace") ?: "",
-							      "name", api_str(o, "metadata.name") ?: ""));
+						    json_pack("{s:s, s:s}", "namespace",
+							      api_str(o, "metadata.namespace") ?: "", "name",
+							      api_str(o, "metadata.name") ?: ""));
 		}
 		free_keys(held);
 		json_decref(o);
@@ -402,10 +419,12 @@ int apiserver__svc_repair(struct apiserver *as)
 	json_object_foreach(want, k, owner)
 	{
 		char *val = json_dumps(owner, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT, .key = k, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
+		struct store_op op = {
+		    .kind = STORE_PUT, .key = k, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
 		struct store_result res = {0};
 		if (store_txn(as->store, &op, 1, &res, NULL, NULL) == 0) {
-			log_info("repair: recorded %s for %s/%s", k, api_str(owner, "namespace"), api_str(owner, "name"));
+			log_info("repair: recorded %s for %s/%s", k, api_str(owner, "namespace"),
+				 api_str(owner, "name"));
 			changed++;
 		}
 		store_kv_unref(res.kv);

@@ -49,8 +49,12 @@ static int64_t mono_ms(void)
 
 static bool forwarded_header(const char *name)
 {
-	static const char *const names[] = {"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-					    "Sec-WebSocket-Protocol", "X-Stream-Protocol-Version"};
+	static const char *const names[] = {"Upgrade",
+					    "Connection",
+					    "Sec-WebSocket-Key",
+					    "Sec-WebSocket-Version",
+					    "Sec-WebSocket-Protocol",
+					    "X-Stream-Protocol-Version"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcasecmp(name, names[i]))
 			return true;
@@ -106,7 +110,8 @@ static void relay(struct http_conn *c, CURL *curl, curl_socket_t fd)
 		}
 		if (progress)
 			continue;
-		struct pollfd pf[2] = {{.fd = http_conn_fd(c), .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = http_conn_fd(c), .events = POLLIN},
+				       {.fd = fd, .events = POLLIN}};
 		poll(pf, 2, 1000);
 	}
 	free(blk);
@@ -263,9 +268,10 @@ void apiserver__pod_exec(struct rq *q, bool portforward)
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
-		char *m = portforward ? xasprintf("pod %s is not running (phase %s)", q->name, phase)
-				      : xasprintf("cannot %s a container in a completed pod; current phase is %s",
-						  !strcmp(q->sub, "attach") ? "attach" : "exec into", phase);
+		char *m = portforward
+			      ? xasprintf("pod %s is not running (phase %s)", q->name, phase)
+			      : xasprintf("cannot %s a container in a completed pod; current phase is %s",
+					  !strcmp(q->sub, "attach") ? "attach" : "exec into", phase);
 		http_send_status(q->c, 400, "BadRequest", m);
 		free(m);
 	} else if (apiserver__node_location(q, node_name, &addr, &port) == 0) {

@@ -16,148 +16,247 @@ struct col {
 	int priority;
 };
 
-#define NAME_COL {"Name", "string", "name", "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names", 0}
-#define AGE_COL {"Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata", 0}
+#define NAME_COL                                                                                                                                                                                                                                                                                                                                                                                             \
+	{                                                                                                                                                                                                                                                                                                                                                                                                    \
+		"Name", "string", "name",                                                                                                                                                                                                                                                                                                                                                                    \
+		    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names", \
+		    0                                                                                                                                                                                                                                                                                                                                                                                        \
+	}
+#define AGE_COL                                                                                                                                                                                                                                                                                                                                                                                                                                       \
+	{                                                                                                                                                                                                                                                                                                                                                                                                                                             \
+		"Age", "string", "",                                                                                                                                                                                                                                                                                                                                                                                                                  \
+		    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata", \
+		    0                                                                                                                                                                                                                                                                                                                                                                                                                                 \
+	}
 
-static const struct col ns_cols[] = {NAME_COL, {"Status", "string", "", "The status of the namespace", 0}, AGE_COL};
+static const struct col ns_cols[] = {
+    NAME_COL, {"Status", "string", "", "The status of the namespace", 0}, AGE_COL};
 static const struct col svc_cols[] = {
-	NAME_COL,
-	{"Type", "string", "", "The type of service", 0},
-	{"Cluster-IP", "string", "", "The cluster ip of service", 0},
-	{"External-IP", "string", "", "The external ip of service", 0},
-	{"Port(s)", "string", "", "The ports of service", 0},
-	AGE_COL,
-	{"Selector", "string", "", "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/", 1},
+    NAME_COL,
+    {"Type", "string", "", "The type of service", 0},
+    {"Cluster-IP", "string", "", "The cluster ip of service", 0},
+    {"External-IP", "string", "", "The external ip of service", 0},
+    {"Port(s)", "string", "", "The ports of service", 0},
+    AGE_COL,
+    {"Selector", "string", "",
+     "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/",
+     1},
 };
-static const struct col ep_cols[] = {NAME_COL, {"Endpoints", "string", "", "Endpoints of the service", 0}, AGE_COL};
+static const struct col ep_cols[] = {
+    NAME_COL, {"Endpoints", "string", "", "Endpoints of the service", 0}, AGE_COL};
 static const struct col pod_cols[] = {
-	NAME_COL,
-	{"Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0},
-	{"Status", "string", "", "The aggregate status of the containers in this pod.", 0},
-	{"Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", 0},
-	AGE_COL,
-	{"IP", "string", "", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1},
-	{"Node", "string", "", "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.", 1},
-	{"Nominated Node", "string", "", "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.", 1},
-	{"Readiness Gates", "string", "", "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates", 1},
+    NAME_COL,
+    {"Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0},
+    {"Status", "string", "", "The aggregate status of the containers in this pod.", 0},
+    {"Restarts", "string", "",
+     "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+     0},
+    AGE_COL,
+    {"IP", "string", "",
+     "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1},
+    {"Node", "string", "",
+     "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.",
+     1},
+    {"Nominated Node", "string", "",
+     "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.",
+     1},
+    {"Readiness Gates", "string", "",
+     "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates",
+     1},
 };
 static const struct col node_cols[] = {
-	NAME_COL,
-	{"Status", "string", "", "The status of the node", 0},
-	{"Roles", "string", "", "The roles of the node", 0},
-	AGE_COL,
-	{"Version", "string", "", "Kubelet Version reported by the node.", 0},
-	{"Internal-IP", "string", "", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses", 1},
-	{"External-IP", "string", "", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses", 1},
-	{"OS-Image", "string", "", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1},
-	{"Kernel-Version", "string", "", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1},
-	{"Container-Runtime", "string", "", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1},
+    NAME_COL,
+    {"Status", "string", "", "The status of the node", 0},
+    {"Roles", "string", "", "The roles of the node", 0},
+    AGE_COL,
+    {"Version", "string", "", "Kubelet Version reported by the node.", 0},
+    {"Internal-IP", "string", "",
+     "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses",
+     1},
+    {"External-IP", "string", "",
+     "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses",
+     1},
+    {"OS-Image", "string", "",
+     "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1},
+    {"Kernel-Version", "string", "",
+     "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1},
+    {"Container-Runtime", "string", "",
+     "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+     1},
 };
 static const struct col ev_cols[] = {
-	{"Last Seen", "string", "", "Time when this Event was last seen", 0},
-	{"Type", "string", "", "Type of this event (Normal, Warning), new types could be added in the future", 0},
-	{"Reason", "string", "", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.", 0},
-	{"Object", "string", "", "The object that this event is about. Mapped from event.involvedObject", 0},
-	{"Subobject", "string", "", "The subobject that this event is about. Mapped from event.involvedObject.fieldPath", 1},
-	{"Source", "string", "", "The component reporting this event. Should be a short machine understandable string.", 1},
-	{"Message", "string", "", "A human-readable description of the status of this operation.", 0},
-	{"First Seen", "string", "", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", 1},
-	{"Count", "string", "", "The number of times this event has occurred.", 1},
-	{"Name", "string", "name", "Name must be unique within a namespace.", 1},
+    {"Last Seen", "string", "", "Time when this Event was last seen", 0},
+    {"Type", "string", "", "Type of this event (Normal, Warning), new types could be added in the future", 0},
+    {"Reason", "string", "",
+     "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+     0},
+    {"Object", "string", "", "The object that this event is about. Mapped from event.involvedObject", 0},
+    {"Subobject", "string", "",
+     "The subobject that this event is about. Mapped from event.involvedObject.fieldPath", 1},
+    {"Source", "string", "",
+     "The component reporting this event. Should be a short machine understandable string.", 1},
+    {"Message", "string", "", "A human-readable description of the status of this operation.", 0},
+    {"First Seen", "string", "",
+     "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", 1},
+    {"Count", "string", "", "The number of times this event has occurred.", 1},
+    {"Name", "string", "name", "Name must be unique within a namespace.", 1},
 };
 static const struct col slice_cols[] = {
-	NAME_COL,
-	{"AddressType", "string", "", "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name. [DEPRECATED]", 0},
-	{"Ports", "string", "", "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. Each slice may include a maximum of 100 ports. Services always have at least 1 port, so EndpointSlices generated by the EndpointSlice controller will likewise always have at least 1 port. EndpointSlices used for other purposes may have an empty ports list.", 0},
-	{"Endpoints", "string", "", "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.", 0},
-	AGE_COL,
+    NAME_COL,
+    {"AddressType", "string", "",
+     "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name. [DEPRECATED]",
+     0},
+    {"Ports", "string", "",
+     "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. Each slice may include a maximum of 100 ports. Services always have at least 1 port, so EndpointSlices generated by the EndpointSlice controller will likewise always have at least 1 port. EndpointSlices used for other purposes may have an empty ports list.",
+     0},
+    {"Endpoints", "string", "",
+     "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.",
+     0},
+    AGE_COL,
 };
 static const struct col ing_cols[] = {
-	NAME_COL,
-	{"Class", "string", "", "The name of the IngressClass resource that should be used by this Ingress", 0},
-	{"Hosts", "string", "", "Hosts that incoming requests are matched against before the ingress rule", 0},
-	{"Address", "string", "", "Address is a list containing ingress points for the load-balancer", 0},
-	{"Ports", "string", "", "Ports of TLS configurations that open", 0},
-	AGE_COL,
+    NAME_COL,
+    {"Class", "string", "", "The name of the IngressClass resource that should be used by this Ingress", 0},
+    {"Hosts", "string", "", "Hosts that incoming requests are matched against before the ingress rule", 0},
+    {"Address", "string", "", "Address is a list containing ingress points for the load-balancer", 0},
+    {"Ports", "string", "", "Ports of TLS configurations that open", 0},
+    AGE_COL,
 };
 static const struct col lease_cols[] = {
-	NAME_COL,
-	{"Holder", "string", "", "holderIdentity contains the identity of the holder of a current lease.", 0},
-	AGE_COL,
+    NAME_COL,
+    {"Holder", "string", "", "holderIdentity contains the identity of the holder of a current lease.", 0},
+    AGE_COL,
 };
 static const struct col ingc_cols[] = {
-	NAME_COL,
-	{"Controller", "string", "", "Controller that is responsible for handling this class", 0},
-	{"Parameters", "string", "", "A reference to a resource with additional parameters", 0},
-	AGE_COL,
+    NAME_COL,
+    {"Controller", "string", "", "Controller that is responsible for handling this class", 0},
+    {"Parameters", "string", "", "A reference to a resource with additional parameters", 0},
+    AGE_COL,
 };
 
 /* Workloads, ConfigMaps, Secrets, ServiceAccounts (printers.go AddHandlers). */
-#define CONTAINERS_COL {"Containers", "string", "", "Names of each container in the template.", 1}
-#define IMAGES_COL {"Images", "string", "", "Images referenced by each container in the template.", 1}
-#define SELECTOR_COL(d) {"Selector", "string", "", d, 1}
+#define CONTAINERS_COL                                                                                       \
+	{                                                                                                    \
+		"Containers", "string", "", "Names of each container in the template.", 1                    \
+	}
+#define IMAGES_COL                                                                                           \
+	{                                                                                                    \
+		"Images", "string", "", "Images referenced by each container in the template.", 1            \
+	}
+#define SELECTOR_COL(d)                                                                                      \
+	{                                                                                                    \
+		"Selector", "string", "", d, 1                                                               \
+	}
 static const struct col rc_cols[] = {
-	NAME_COL,
-	{"Desired", "integer", "", "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller", 0},
-	{"Current", "integer", "", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller", 0},
-	{"Ready", "integer", "", "The number of ready replicas for this replication controller.", 0},
-	AGE_COL, CONTAINERS_COL, IMAGES_COL,
-	SELECTOR_COL("Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+    NAME_COL,
+    {"Desired", "integer", "",
+     "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller",
+     0},
+    {"Current", "integer", "",
+     "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller",
+     0},
+    {"Ready", "integer", "", "The number of ready replicas for this replication controller.", 0},
+    AGE_COL,
+    CONTAINERS_COL,
+    IMAGES_COL,
+    SELECTOR_COL(
+	"Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
 };
 static const struct col rs_cols[] = {
-	NAME_COL,
-	{"Desired", "integer", "", "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset", 0},
-	{"Current", "integer", "", "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset", 0},
-	{"Ready", "integer", "", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.", 0},
-	AGE_COL, CONTAINERS_COL, IMAGES_COL,
-	SELECTOR_COL("Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+    NAME_COL,
+    {"Desired", "integer", "",
+     "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
+     0},
+    {"Current", "integer", "",
+     "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
+     0},
+    {"Ready", "integer", "",
+     "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.", 0},
+    AGE_COL,
+    CONTAINERS_COL,
+    IMAGES_COL,
+    SELECTOR_COL(
+	"Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
 };
 static const struct col deploy_cols[] = {
-	NAME_COL,
-	{"Ready", "string", "", "Number of the pod with ready state", 0},
-	{"Up-to-date", "string", "", "Total number of non-terminating pods targeted by this deployment that have the desired template spec.", 0},
-	{"Available", "string", "", "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.", 0},
-	AGE_COL, CONTAINERS_COL, IMAGES_COL,
-	SELECTOR_COL("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels."),
+    NAME_COL,
+    {"Ready", "string", "", "Number of the pod with ready state", 0},
+    {"Up-to-date", "string", "",
+     "Total number of non-terminating pods targeted by this deployment that have the desired template spec.",
+     0},
+    {"Available", "string", "",
+     "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.",
+     0},
+    AGE_COL,
+    CONTAINERS_COL,
+    IMAGES_COL,
+    SELECTOR_COL(
+	"Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels."),
 };
 static const struct col sts_cols[] = {
-	NAME_COL,
-	{"Ready", "string", "", "Number of the pod with ready state", 0},
-	AGE_COL, CONTAINERS_COL, IMAGES_COL,
+    NAME_COL,	{"Ready", "string", "", "Number of the pod with ready state", 0}, AGE_COL, CONTAINERS_COL,
+    IMAGES_COL,
 };
 static const struct col ds_cols[] = {
-	NAME_COL,
-	{"Desired", "integer", "", "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/", 0},
-	{"Current", "integer", "", "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/", 0},
-	{"Ready", "integer", "", "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.", 0},
-	{"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod", 0},
-	{"Available", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)", 0},
-	{"Node Selector", "string", "", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/", 0},
-	AGE_COL, CONTAINERS_COL, IMAGES_COL,
-	SELECTOR_COL("A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+    NAME_COL,
+    {"Desired", "integer", "",
+     "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+     0},
+    {"Current", "integer", "",
+     "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+     0},
+    {"Ready", "integer", "",
+     "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.",
+     0},
+    {"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod", 0},
+    {"Available", "integer", "",
+     "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+     0},
+    {"Node Selector", "string", "",
+     "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
+     0},
+    AGE_COL,
+    CONTAINERS_COL,
+    IMAGES_COL,
+    SELECTOR_COL(
+	"A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
 };
-static const struct col cm_cols[] = {NAME_COL, {"Data", "string", "", "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.", 0}, AGE_COL};
+static const struct col cm_cols[] = {
+    NAME_COL,
+    {"Data", "string", "",
+     "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+     0},
+    AGE_COL};
 static const struct col secret_cols[] = {
-	NAME_COL,
-	{"Type", "string", "", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", 0},
-	{"Data", "string", "", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4", 0},
-	AGE_COL,
+    NAME_COL,
+    {"Type", "string", "",
+     "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+     0},
+    {"Data", "string", "",
+     "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+     0},
+    AGE_COL,
 };
-static const struct col sa_cols[] = {NAME_COL, {"Secrets", "string", "", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret", 0}, AGE_COL};
+static const struct col sa_cols[] = {
+    NAME_COL,
+    {"Secrets", "string", "",
+     "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret",
+     0},
+    AGE_COL};
 static const struct col cr_cols[] = {
-	NAME_COL,
-	{"Controller", "string", "", "Controller of the object", 0},
-	{"Revision", "string", "", "Revision indicates the revision of the state represented by Data.", 0},
-	AGE_COL,
+    NAME_COL,
+    {"Controller", "string", "", "Controller of the object", 0},
+    {"Revision", "string", "", "Revision indicates the revision of the state represented by Data.", 0},
+    AGE_COL,
 };
 static const struct col default_cols[] = {NAME_COL, AGE_COL};
 
 static const struct col *cols_for(const struct api_kind *k, size_t *n)
 {
-#define RET(a)                                                                                                 \
-	do {                                                                                                   \
-		*n = sizeof(a) / sizeof(a[0]);                                                                 \
-		return a;                                                                                      \
+#define RET(a)                                                                                               \
+	do {                                                                                                 \
+		*n = sizeof(a) / sizeof(a[0]);                                                               \
+		return a;                                                                                    \
 	} while (0)
 	const char *kind = k->kind;
 	if (!strcmp(kind, "Namespace"))
@@ -208,9 +307,9 @@ json_t *table_columns(const struct api_kind *k)
 	const struct col *c = cols_for(k, &n);
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c[i].name, "type", c[i].type,
-						   "format", c[i].format, "description", c[i].desc, "priority",
-						   c[i].priority));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c[i].name, "type",
+						   c[i].type, "format", c[i].format, "description", c[i].desc,
+						   "priority", c[i].priority));
 	return a;
 }
 
@@ -255,7 +354,8 @@ static char *format_map(const json_t *m, const char *none)
 	struct buf b;
 	buf_init(&b);
 	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], json_string_value(json_object_get(m, keys[i])) ?: "");
+		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i],
+			   json_string_value(json_object_get(m, keys[i])) ?: "");
 	free(keys);
 	return buf_take(&b);
 }
@@ -301,8 +401,9 @@ static void svc_cells(json_t *cells, const json_t *o)
 			buf_putc(&b, ',');
 		json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
 		if (np)
-			buf_printf(&b, "%lld:%lld/%s", (long long)json_integer_value(json_object_get(p, "port")),
-				   (long long)np, api_str(p, "protocol") ?: "TCP");
+			buf_printf(&b, "%lld:%lld/%s",
+				   (long long)json_integer_value(json_object_get(p, "port")), (long long)np,
+				   api_str(p, "protocol") ?: "TCP");
 		else
 			buf_printf(&b, "%lld/%s", (long long)json_integer_value(json_object_get(p, "port")),
 				   api_str(p, "protocol") ?: "TCP");
@@ -338,10 +439,12 @@ static void ep_cells(json_t *cells, const json_t *o)
 					const char *ip = api_str(a, "ip") ?: "";
 					if (strchr(ip, ':'))
 						buf_printf(&b, "%s[%s]:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(json_object_get(p, "port")));
+							   (long long)json_integer_value(
+							       json_object_get(p, "port")));
 					else
 						buf_printf(&b, "%s%s:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(json_object_get(p, "port")));
+							   (long long)json_integer_value(
+							       json_object_get(p, "port")));
 				} else {
 					more++;
 				}
@@ -460,7 +563,8 @@ static void slice_cells(json_t *cells, const json_t *o)
 			buf_printf(&b, " + %zu more...", json_array_size(json_object_get(o, "ports")) - 3);
 			break;
 		}
-		buf_printf(&b, "%s%lld", b.len ? "," : "", (long long)json_integer_value(json_object_get(p, "port")));
+		buf_printf(&b, "%s%lld", b.len ? "," : "",
+			   (long long)json_integer_value(json_object_get(p, "port")));
 	}
 	json_array_append_new(cells, json_string(b.len ? b.data : "<unset>"));
 	buf_reset(&b);
@@ -518,7 +622,8 @@ static void ev_cells(json_t *cells, const json_t *o, int64_t now)
 	free(ls);
 	json_array_append_new(cells, json_string(api_str(o, "type") ?: ""));
 	json_array_append_new(cells, json_string(api_str(o, "reason") ?: ""));
-	char *obj = xasprintf("%s/%s", api_str(o, "involvedObject.kind") ?: "", api_str(o, "involvedObject.name") ?: "");
+	char *obj = xasprintf("%s/%s", api_str(o, "involvedObject.kind") ?: "",
+			      api_str(o, "involvedObject.name") ?: "");
 	for (char *p = obj; *p && *p != '/'; p++)
 		*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
 	json_array_append_new(cells, json_string(obj));
@@ -583,7 +688,8 @@ static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t
 		template_cells(cells, o);
 		selector_cell(cells, k, o);
 	} else if (!strcmp(kind, "Deployment")) {
-		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"), (long long)ival(o, "spec.replicas"));
+		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"),
+			 (long long)ival(o, "spec.replicas"));
 		json_array_append_new(cells, json_string(b));
 		json_array_append_new(cells, json_integer(ival(o, "status.updatedReplicas")));
 		json_array_append_new(cells, json_integer(ival(o, "status.availableReplicas")));
@@ -591,13 +697,15 @@ static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t
 		template_cells(cells, o);
 		selector_cell(cells, k, o);
 	} else if (!strcmp(kind, "StatefulSet")) {
-		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"), (long long)ival(o, "spec.replicas"));
+		snprintf(b, sizeof(b), "%lld/%lld", (long long)ival(o, "status.readyReplicas"),
+			 (long long)ival(o, "spec.replicas"));
 		json_array_append_new(cells, json_string(b));
 		json_array_append_new(cells, json_string(age_s));
 		template_cells(cells, o);
 	} else if (!strcmp(kind, "DaemonSet")) {
-		static const char *const f[] = {"status.desiredNumberScheduled", "status.currentNumberScheduled",
-						"status.numberReady", "status.updatedNumberScheduled", "status.numberAvailable"};
+		static const char *const f[] = {"status.desiredNumberScheduled",
+						"status.currentNumberScheduled", "status.numberReady",
+						"status.updatedNumberScheduled", "status.numberAvailable"};
 		for (size_t i = 0; i < 5; i++)
 			json_array_append_new(cells, json_integer(ival(o, f[i])));
 		char *ns = format_map(api_get(o, "spec.template.spec.nodeSelector"), "<none>");
@@ -607,15 +715,18 @@ static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t
 		template_cells(cells, o);
 		selector_cell(cells, k, o);
 	} else if (!strcmp(kind, "ConfigMap")) {
-		json_array_append_new(cells, json_integer((json_int_t)(json_object_size(json_object_get(o, "data")) +
-								       json_object_size(json_object_get(o, "binaryData")))));
+		json_array_append_new(
+		    cells, json_integer((json_int_t)(json_object_size(json_object_get(o, "data")) +
+						     json_object_size(json_object_get(o, "binaryData")))));
 		json_array_append_new(cells, json_string(age_s));
 	} else if (!strcmp(kind, "Secret")) {
 		json_array_append_new(cells, json_string(api_str(o, "type") ?: ""));
-		json_array_append_new(cells, json_integer((json_int_t)json_object_size(json_object_get(o, "data"))));
+		json_array_append_new(cells,
+				      json_integer((json_int_t)json_object_size(json_object_get(o, "data"))));
 		json_array_append_new(cells, json_string(age_s));
 	} else if (!strcmp(kind, "ServiceAccount")) {
-		json_array_append_new(cells, json_integer((json_int_t)json_array_size(json_object_get(o, "secrets"))));
+		json_array_append_new(
+		    cells, json_integer((json_int_t)json_array_size(json_object_get(o, "secrets"))));
 		json_array_append_new(cells, json_string(age_s));
 	} else if (!strcmp(kind, "ControllerRevision")) {
 		const char *ctrl = "<none>";
@@ -685,7 +796,8 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 	} else if (!strcmp(kind, "IngressClass")) {
 		json_array_append_new(cells, json_string(api_str(obj, "spec.controller") ?: ""));
 		json_t *p = api_get(obj, "spec.parameters");
-		char *ps = p ? xasprintf("%s/%s", api_str(p, "kind") ?: "", api_str(p, "name") ?: "") : xstrdup("<none>");
+		char *ps = p ? xasprintf("%s/%s", api_str(p, "kind") ?: "", api_str(p, "name") ?: "")
+			     : xstrdup("<none>");
 		json_array_append_new(cells, json_string(ps));
 		free(ps);
 		json_array_append_new(cells, json_string(a));
@@ -704,8 +816,9 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 		if (meta)
 			json_object_del(meta, "managedFields");
 		json_object_set_new(row, "object",
-				    json_pack("{s:s, s:s, s:o}", "kind", "PartialObjectMetadata", "apiVersion",
-					      "meta.k8s.io/v1", "metadata", meta ? meta : json_object()));
+				    json_pack("{s:s, s:s, s:o}", "kind", "PartialObjectMetadata",
+					      "apiVersion", "meta.k8s.io/v1", "metadata",
+					      meta ? meta : json_object()));
 	}
 	return row;
 }

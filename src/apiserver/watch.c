@@ -57,8 +57,9 @@ static int send_event(struct rq *q, const char *type, json_t *obj)
 static void send_expired(struct rq *q, int64_t want, int64_t oldest)
 {
 	char *m = xasprintf("too old resource version: %lld (%lld)", (long long)want, (long long)oldest);
-	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
-			       "status", "Failure", "message", m, "reason", "Expired", "code", 410);
+	json_t *st =
+	    json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+		      "metadata", "status", "Failure", "message", m, "reason", "Expired", "code", 410);
 	send_event(q, "ERROR", st);
 	json_decref(st);
 	free(m);
@@ -68,8 +69,8 @@ static int send_bookmark(struct rq *q, int64_t rev)
 {
 	char rv[32];
 	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
-	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", q->k->kind, "apiVersion", api_kind_api_version(apiserver__wire(q)),
-			      "metadata", "resourceVersion", rv);
+	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", q->k->kind, "apiVersion",
+			      api_kind_api_version(apiserver__wire(q)), "metadata", "resourceVersion", rv);
 	int rc = send_event(q, "BOOKMARK", o);
 	json_decref(o);
 	return rc;

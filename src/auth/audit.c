@@ -24,7 +24,8 @@ int auth_audit_policy_check(const json_t *policy, char *err, size_t errlen)
 {
 	const char *kind = json_string_value(json_object_get(policy, "kind"));
 	const char *av = json_string_value(json_object_get(policy, "apiVersion"));
-	if (!json_is_object(policy) || !kind || strcmp(kind, "Policy") || !av || strcmp(av, "audit.k8s.io/v1")) {
+	if (!json_is_object(policy) || !kind || strcmp(kind, "Policy") || !av ||
+	    strcmp(av, "audit.k8s.io/v1")) {
 		snprintf(err, errlen, "not an audit.k8s.io/v1 Policy");
 		return -EINVAL;
 	}
@@ -39,16 +40,19 @@ int auth_audit_policy_check(const json_t *policy, char *err, size_t errlen)
 	{
 		const char *lv = json_string_value(json_object_get(r, "level"));
 		if (level_of(lv) < 0) {
-			snprintf(err, errlen, "rules[%zu].level: Unsupported value: \"%s\": supported values: \"None\", "
-					      "\"Metadata\", \"Request\", \"RequestResponse\"",
+			snprintf(err, errlen,
+				 "rules[%zu].level: Unsupported value: \"%s\": supported values: \"None\", "
+				 "\"Metadata\", \"Request\", \"RequestResponse\"",
 				 i, lv ? lv : "");
 			return -EINVAL;
 		}
 		if (json_object_get(r, "nonResourceURLs") &&
 		    (json_object_get(r, "resources") || json_object_get(r, "namespaces"))) {
-			snprintf(err, errlen, "rules[%zu].nonResourceURLs: Invalid value: rules cannot apply to both regular "
-					      "resources and non-resource URLs",
-				 i);
+			snprintf(
+			    err, errlen,
+			    "rules[%zu].nonResourceURLs: Invalid value: rules cannot apply to both regular "
+			    "resources and non-resource URLs",
+			    i);
 			return -EINVAL;
 		}
 	}
@@ -59,7 +63,8 @@ static bool in(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(arr, i, x) if (json_is_string(x) && !strcmp(json_string_value(x), s ? s : "")) return true;
+	json_array_foreach(arr, i,
+			   x) if (json_is_string(x) && !strcmp(json_string_value(x), s ? s : "")) return true;
 	return false;
 }
 
@@ -83,12 +88,12 @@ static bool group_resource_matches(const json_t *grs, const struct auth_attrs *a
 				continue;
 			char combined[300];
 			bool has_sub = a->sub && *a->sub;
-			snprintf(combined, sizeof(combined), "%s%s%s", a->resource ? a->resource : "", has_sub ? "/" : "",
-				 has_sub ? a->sub : "");
+			snprintf(combined, sizeof(combined), "%s%s%s", a->resource ? a->resource : "",
+				 has_sub ? "/" : "", has_sub ? a->sub : "");
 			size_t rl = strlen(r);
 			if (!strcmp(r, "*") || !strcmp(r, combined) ||
-			    (has_sub && rl > 2 && !strcmp(r + rl - 2, "/*") && !strncmp(r, a->resource, rl - 2) &&
-			     strlen(a->resource) == rl - 2) ||
+			    (has_sub && rl > 2 && !strcmp(r + rl - 2, "/*") &&
+			     !strncmp(r, a->resource, rl - 2) && strlen(a->resource) == rl - 2) ||
 			    (has_sub && !strncmp(r, "*/", 2) && !strcmp(r + 2, a->sub)))
 				ok = true;
 		}
@@ -109,7 +114,8 @@ static bool url_matches(const json_t *urls, const char *path)
 	{
 		const char *u = json_string_value(x);
 		size_t n = u ? strlen(u) : 0;
-		if (u && (!strcmp(u, "*") || !strcmp(u, path) || (n && u[n - 1] == '*' && !strncmp(u, path, n - 1))))
+		if (u && (!strcmp(u, "*") || !strcmp(u, path) ||
+			  (n && u[n - 1] == '*' && !strncmp(u, path, n - 1))))
 			return true;
 	}
 	return false;
@@ -145,7 +151,8 @@ static bool rule_matches(const json_t *r, const struct auth_user *u, const struc
 	return !json_array_size(urls) || url_matches(urls, a->path ? a->path : "");
 }
 
-enum auth_audit_level auth_audit_level(const json_t *policy, const struct auth_user *u, const struct auth_attrs *a)
+enum auth_audit_level auth_audit_level(const json_t *policy, const struct auth_user *u,
+				       const struct auth_attrs *a)
 {
 	size_t i;
 	json_t *r;

@@ -17,13 +17,19 @@
 
 #include "auth/rbac.h"
 
-enum auth_audit_level { AUTH_AUDIT_NONE, AUTH_AUDIT_METADATA, AUTH_AUDIT_REQUEST, AUTH_AUDIT_REQUEST_RESPONSE };
+enum auth_audit_level {
+	AUTH_AUDIT_NONE,
+	AUTH_AUDIT_METADATA,
+	AUTH_AUDIT_REQUEST,
+	AUTH_AUDIT_REQUEST_RESPONSE
+};
 
 /* Checks a decoded Policy: kind Policy, apiVersion audit.k8s.io/v1, rules with known
  * levels. 0, or -EINVAL with the first problem in err. */
 int auth_audit_policy_check(const json_t *policy, char *err, size_t errlen);
 /* The level of a request by u with attributes a under policy (checked). */
-enum auth_audit_level auth_audit_level(const json_t *policy, const struct auth_user *u, const struct auth_attrs *a);
+enum auth_audit_level auth_audit_level(const json_t *policy, const struct auth_user *u,
+				       const struct auth_attrs *a);
 /* "None", "Metadata", "Request", "RequestResponse". */
 const char *auth_audit_level_name(enum auth_audit_level l);
 

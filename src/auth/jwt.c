@@ -73,7 +73,8 @@ char *auth_jwt_sign(const json_t *claims, EVP_PKEY *key, const char *kid)
 	json_t *hdr = json_pack("{s:s, s:s}", "alg", "ES256", "kid", kid ? kid : "");
 	char *h = json_dumps(hdr, JSON_COMPACT), *c = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(hdr);
-	char *hb = b64url((const unsigned char *)h, strlen(h)), *cb = b64url((const unsigned char *)c, strlen(c));
+	char *hb = b64url((const unsigned char *)h, strlen(h)),
+	     *cb = b64url((const unsigned char *)c, strlen(c));
 	free(h);
 	free(c);
 	char *input = xasprintf("%s.%s", hb, cb), *out = NULL;
@@ -89,7 +90,8 @@ char *auth_jwt_sign(const json_t *claims, EVP_PKEY *key, const char *kid)
 	const unsigned char *p = der;
 	if (!(sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen)))
 		goto done;
-	if (BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32) != 32 || BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32) != 32)
+	if (BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32) != 32 ||
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32) != 32)
 		goto done;
 	char *sb = b64url(raw, 64);
 	out = xasprintf("%s.%s", input, sb);

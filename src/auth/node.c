@@ -35,12 +35,12 @@ static bool writing(const struct auth_attrs *a)
 
 bool auth_node_needs_pod(const struct auth_attrs *a)
 {
-	return a->resource_request && empty(a->group) && is(a->resource, "pods") && !empty(a->name) && writing(a) &&
-	       (empty(a->sub) || is(a->sub, "status"));
+	return a->resource_request && empty(a->group) && is(a->resource, "pods") && !empty(a->name) &&
+	       writing(a) && (empty(a->sub) || is(a->sub, "status"));
 }
 
-enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs *a, const char *pod_node, char *reason,
-				       size_t reasonlen)
+enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs *a, const char *pod_node,
+				       char *reason, size_t reasonlen)
 {
 	if (reasonlen)
 		reason[0] = 0;
@@ -49,7 +49,8 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		snprintf(want, sizeof(want), "/svcplane/v1/nodes/%s/", node);
 		const char *p = a->path ? a->path : "";
 		if (is(a->verb, "post") && !strncmp(p, want, strlen(want)) &&
-		    (is(p + strlen(want), "serving-certificate") || is(p + strlen(want), "client-certificate")))
+		    (is(p + strlen(want), "serving-certificate") ||
+		     is(p + strlen(want), "client-certificate")))
 			return AUTH_ALLOW;
 		return AUTH_NO_OPINION;
 	}
@@ -63,7 +64,8 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 			if (is(a->name, node))
 				return AUTH_ALLOW;
 			if (!empty(a->name)) {
-				snprintf(reason, reasonlen, "node \"%s\" is not allowed to modify node \"%s\"", node, a->name);
+				snprintf(reason, reasonlen,
+					 "node \"%s\" is not allowed to modify node \"%s\"", node, a->name);
 				return AUTH_DENY;
 			}
 		}
@@ -78,7 +80,8 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 				return AUTH_NO_OPINION; /* a node changes a pod's status, never its spec */
 			if (is(pod_node, node))
 				return AUTH_ALLOW;
-			snprintf(reason, reasonlen, "node \"%s\" can only %s pods with spec.nodeName set to itself", node,
+			snprintf(reason, reasonlen,
+				 "node \"%s\" can only %s pods with spec.nodeName set to itself", node,
 				 status ? "update the status of" : "delete");
 			return AUTH_DENY;
 		}
@@ -87,23 +90,28 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 	if (!*g && is(r, "serviceaccounts") && is(a->sub, "token") && is(a->verb, "create"))
 		return AUTH_ALLOW; /* only for its own pods: the TokenRequest handler checks the bound pod */
 	if (!*g && is(r, "events"))
-		return is(a->verb, "create") || is(a->verb, "patch") || is(a->verb, "update") ? AUTH_ALLOW
-											     : AUTH_NO_OPINION;
+		return is(a->verb, "create") || is(a->verb, "patch") || is(a->verb, "update")
+			   ? AUTH_ALLOW
+			   : AUTH_NO_OPINION;
 	if (!*g && empty(a->sub) && reading(a) &&
-	    (is(r, "services") || is(r, "endpoints") || is(r, "namespaces") || is(r, "configmaps") || is(r, "secrets")))
+	    (is(r, "services") || is(r, "endpoints") || is(r, "namespaces") || is(r, "configmaps") ||
+	     is(r, "secrets")))
 		return AUTH_ALLOW;
 	if (is(g, "discovery.k8s.io") && is(r, "endpointslices") && reading(a))
 		return AUTH_ALLOW;
 	/* The node's data plane serves Ingresses (svcplane's node-local proxy), so it reads
 	 * them and their classes; kube's nodes do not, its ingress controllers do. */
-	if (is(g, "networking.k8s.io") && (is(r, "ingresses") || is(r, "ingressclasses")) && empty(a->sub) && reading(a))
+	if (is(g, "networking.k8s.io") && (is(r, "ingresses") || is(r, "ingressclasses")) && empty(a->sub) &&
+	    reading(a))
 		return AUTH_ALLOW;
 	if (is(g, "coordination.k8s.io") && is(r, "leases") && is(a->ns, "kube-node-lease")) {
-		if (is(a->verb, "create") || (!empty(a->name) && is(a->name, node) && (writing(a) || reading(a))) ||
+		if (is(a->verb, "create") ||
+		    (!empty(a->name) && is(a->name, node) && (writing(a) || reading(a))) ||
 		    (empty(a->name) && (is(a->verb, "list") || is(a->verb, "watch"))))
 			return AUTH_ALLOW;
 		if (!empty(a->name) && writing(a)) {
-			snprintf(reason, reasonlen, "node \"%s\" is not allowed to modify lease \"%s\"", node, a->name);
+			snprintf(reason, reasonlen, "node \"%s\" is not allowed to modify lease \"%s\"", node,
+				 a->name);
 			return AUTH_DENY;
 		}
 	}

@@ -35,8 +35,8 @@ bool auth_node_needs_pod(const struct auth_attrs *a);
  * auth_node_needs_pod (NULL when the pod does not exist). On AUTH_DENY, reason holds
  * NodeRestriction's sentence (`node "n1" is not allowed to modify node "n2"`), which is
  * the whole of kube's message after `<resource> "<name>" is forbidden: `. */
-enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs *a, const char *pod_node, char *reason,
-				       size_t reasonlen);
+enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs *a, const char *pod_node,
+				       char *reason, size_t reasonlen);
 
 /* A bootstrapper (a user in group system:bootstrappers, authenticated by a short-lived
  * bootstrap token) may have a node client certificate signed, for any node name, as

@@ -86,17 +86,17 @@ struct role {
 	char *name;
 	struct rule *rules;
 	size_t nrules;
-	json_t *labels;	    /* ClusterRoles: for aggregation */
-	json_t *selectors;  /* aggregationRule.clusterRoleSelectors, or NULL */
-	size_t own_rules;   /* rules of the object itself (aggregated ones follow) */
+	json_t *labels;	   /* ClusterRoles: for aggregation */
+	json_t *selectors; /* aggregationRule.clusterRoleSelectors, or NULL */
+	size_t own_rules;  /* rules of the object itself (aggregated ones follow) */
 };
 
 enum { SUBJ_USER, SUBJ_GROUP, SUBJ_SA };
 
 struct subject {
 	int kind;
-	char *name;	 /* user/group name, or for SA the user name system:serviceaccount:ns:name */
-	char *describe;	 /* kube's describeSubject, for the reason */
+	char *name;	/* user/group name, or for SA the user name system:serviceaccount:ns:name */
+	char *describe; /* kube's describeSubject, for the reason */
 };
 
 struct binding {
@@ -273,7 +273,8 @@ static void add_binding(struct rbac_set *s, const json_t *obj, bool cluster)
 	json_t *x;
 	json_array_foreach(subs, i, x)
 	{
-		const char *kind = api_str(x, "kind"), *sn = api_str(x, "name"), *sns = api_str(x, "namespace");
+		const char *kind = api_str(x, "kind"), *sn = api_str(x, "name"),
+			   *sns = api_str(x, "namespace");
 		if (!kind || !sn)
 			continue;
 		struct subject *sub = &b->subs[b->nsubs];
@@ -351,7 +352,8 @@ static bool aggregate_one(struct rbac_set *s, struct role *r)
 			continue;
 		for (size_t j = 0; j < s->nroles; j++) {
 			struct role *src = &s->roles[j];
-			if (src == r || src->ns[0] || !src->labels || !api_label_selector_match(as, src->labels))
+			if (src == r || src->ns[0] || !src->labels ||
+			    !api_label_selector_match(as, src->labels))
 				continue;
 			for (size_t k = 0; k < src->nrules; k++) {
 				bool have = false;
@@ -543,20 +545,21 @@ static bool authz_visit(void *ud, const struct binding *b, const struct subject 
 			continue;
 		if (x->reasonlen) {
 			if (b->ns[0])
-				snprintf(x->reason, x->reasonlen, "RBAC: allowed by RoleBinding \"%s/%s\" of %s \"%s\" to %s",
-					 b->name, b->ns, b->role_kind, b->role_name, sub->describe);
+				snprintf(x->reason, x->reasonlen,
+					 "RBAC: allowed by RoleBinding \"%s/%s\" of %s \"%s\" to %s", b->name,
+					 b->ns, b->role_kind, b->role_name, sub->describe);
 			else
 				snprintf(x->reason, x->reasonlen,
-					 "RBAC: allowed by ClusterRoleBinding \"%s\" of %s \"%s\" to %s", b->name,
-					 b->role_kind, b->role_name, sub->describe);
+					 "RBAC: allowed by ClusterRoleBinding \"%s\" of %s \"%s\" to %s",
+					 b->name, b->role_kind, b->role_name, sub->describe);
 		}
 		return true;
 	}
 	return false;
 }
 
-bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const struct auth_attrs *a, char *reason,
-		    size_t reasonlen)
+bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const struct auth_attrs *a,
+		    char *reason, size_t reasonlen)
 {
 	if (reasonlen)
 		reason[0] = 0;
@@ -660,8 +663,11 @@ static void put_compact(struct buf *b, const struct rule *r)
 	struct {
 		const char *label;
 		const struct strv *sv;
-	} parts[] = {{"APIGroups", &r->groups}, {"Resources", &r->resources}, {"NonResourceURLs", &r->urls},
-		     {"ResourceNames", &r->names}, {"Verbs", &r->verbs}};
+	} parts[] = {{"APIGroups", &r->groups},
+		     {"Resources", &r->resources},
+		     {"NonResourceURLs", &r->urls},
+		     {"ResourceNames", &r->names},
+		     {"Verbs", &r->verbs}};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (!parts[i].sv->n)
 			continue;
@@ -692,8 +698,8 @@ static void put_missing(struct buf *b, const char *group, const char *res, const
 	put_compact(b, &r);
 }
 
-bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns, const json_t *rules,
-			struct buf *missing)
+bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns,
+			const json_t *rules, struct buf *missing)
 {
 	struct owner_ctx x = {0};
 	each_binding(s, u, ns, owner_visit, &x);
@@ -713,13 +719,14 @@ bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, con
 					char *miss[64];
 					struct strv mv = {miss, 0};
 					for (size_t v = 0; v < r.verbs.n; v++)
-						if (!covered_atomic(&x, r.verbs.v[v], r.groups.v[g], r.resources.v[re], name,
-								    NULL) &&
+						if (!covered_atomic(&x, r.verbs.v[v], r.groups.v[g],
+								    r.resources.v[re], name, NULL) &&
 						    mv.n < 64)
 							miss[mv.n++] = r.verbs.v[v];
 					if (mv.n)
 						ok = false;
-					put_missing(missing, r.groups.v[g], r.resources.v[re], name, NULL, &mv);
+					put_missing(missing, r.groups.v[g], r.resources.v[re], name, NULL,
+						    &mv);
 				}
 			}
 		}
@@ -727,7 +734,8 @@ bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, con
 			char *miss[64];
 			struct strv mv = {miss, 0};
 			for (size_t v = 0; v < r.verbs.n; v++)
-				if (!covered_atomic(&x, r.verbs.v[v], NULL, NULL, NULL, r.urls.v[ui]) && mv.n < 64)
+				if (!covered_atomic(&x, r.verbs.v[v], NULL, NULL, NULL, r.urls.v[ui]) &&
+				    mv.n < 64)
 					miss[mv.n++] = r.verbs.v[v];
 			if (mv.n)
 				ok = false;
@@ -782,8 +790,8 @@ char *auth_forbidden_message(const struct auth_user *u, const struct auth_attrs 
 			snprintf(res, sizeof(res), "%s/%s", a->resource, a->sub);
 		else
 			snprintf(res, sizeof(res), "%s", a->resource ? a->resource : "");
-		buf_printf(&b, "User \"%s\" cannot %s resource \"%s\" in API group \"%s\"", u->name, a->verb, res,
-			   a->group ? a->group : "");
+		buf_printf(&b, "User \"%s\" cannot %s resource \"%s\" in API group \"%s\"", u->name, a->verb,
+			   res, a->group ? a->group : "");
 		if (a->ns && *a->ns)
 			buf_printf(&b, " in the namespace \"%s\"", a->ns);
 		else

@@ -32,7 +32,7 @@ struct buf;
 /* An authenticated identity. Owns its strings (auth_user_fini frees them). */
 struct auth_user {
 	char *name;
-	char *uid;	   /* may be NULL */
+	char *uid; /* may be NULL */
 	char **groups;
 	size_t ngroups;
 };
@@ -71,14 +71,14 @@ int rbac_set_add(struct rbac_set *s, const json_t *obj);
 /* Resolves aggregation and indexes the set. After this the set is read-only and may be
  * shared between threads. */
 void rbac_set_seal(struct rbac_set *s);
-void rbac_set_free(struct rbac_set *s); /* NULL is a no-op */
+void rbac_set_free(struct rbac_set *s);		 /* NULL is a no-op */
 size_t rbac_set_count(const struct rbac_set *s); /* roles + bindings compiled */
 
 /* Allowed or not; on allow, reason (if reasonlen > 0) says which binding allowed it, as
  * kube's RBAC does ("RBAC: allowed by ClusterRoleBinding \"b\" of ClusterRole \"r\" to
  * Group \"g\""); on deny reason is "". */
-bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const struct auth_attrs *a, char *reason,
-		    size_t reasonlen);
+bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const struct auth_attrs *a,
+		    char *reason, size_t reasonlen);
 
 /* Escalation check (kube's ConfirmNoEscalation): true when every PolicyRule of rules (a
  * JSON array) is covered by rules u already holds where the new object applies: in
@@ -86,8 +86,8 @@ bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const s
  * NULL or "") through ClusterRoleBindings only. Otherwise false and each rule not covered
  * is appended to missing (if not NULL) in kube's form, one per line:
  *   {APIGroups:[""], Resources:["pods"], Verbs:["create"]}                           */
-bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns, const json_t *rules,
-			struct buf *missing);
+bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns,
+			const json_t *rules, struct buf *missing);
 /* The rules a binding's roleRef grants (a JSON array, new reference; aggregation
  * applied): kind "Role" looks in namespace ns, "ClusterRole" cluster-wide. NULL when the
  * role does not exist. */

@@ -21,7 +21,8 @@
 void *vec__push(void **v, size_t *len, size_t *cap, size_t size);
 
 /* Appends a zeroed element and returns a typed pointer to it (valid until the next push). */
-#define vec_push(vp) ((__typeof__((vp)->v))vec__push((void **)&(vp)->v, &(vp)->len, &(vp)->cap, sizeof(*(vp)->v)))
+#define vec_push(vp)                                                                                         \
+	((__typeof__((vp)->v))vec__push((void **)&(vp)->v, &(vp)->len, &(vp)->cap, sizeof(*(vp)->v)))
 
 /* Frees the storage and leaves the vector empty. */
 #define vec_free(vp)                                                                                         \

@@ -17,13 +17,14 @@
 
 static void usage_apply(FILE *f)
 {
-	fprintf(f, "usage: svcplane ctl apply -f FILE|DIR|- [-f ...] [flags]\n"
-		   "  -f, --filename PATH    manifest file, folder (.yaml, .yml, .json) or - for stdin\n"
-		   "  -R, --recursive        also the folders inside folders\n"
-		   "  -n, --namespace NS     namespace of objects that name none\n"
-		   "      --field-manager N  server-side apply field manager (default " CLI_FIELD_MANAGER ")\n"
-		   "      --kubeconfig PATH, --context NAME, --request-timeout DURATION\n"
-		   "Objects are applied with server-side apply (force): created, configured or unchanged.\n");
+	fprintf(f,
+		"usage: svcplane ctl apply -f FILE|DIR|- [-f ...] [flags]\n"
+		"  -f, --filename PATH    manifest file, folder (.yaml, .yml, .json) or - for stdin\n"
+		"  -R, --recursive        also the folders inside folders\n"
+		"  -n, --namespace NS     namespace of objects that name none\n"
+		"      --field-manager N  server-side apply field manager (default " CLI_FIELD_MANAGER ")\n"
+		"      --kubeconfig PATH, --context NAME, --request-timeout DURATION\n"
+		"Objects are applied with server-side apply (force): created, configured or unchanged.\n");
 }
 
 static void apply_one(struct cli_ctl *c, const struct cli_doc *d, const struct api_kind *k, const char *ns,
@@ -121,9 +122,9 @@ static int run_apply(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt apply_opts[] = {
-	CLI_OPT_FILENAME,
-	CLI_OPT("field-manager", 0, CLI_OPT_STR, field_manager),
-	{0},
+    CLI_OPT_FILENAME,
+    CLI_OPT("field-manager", 0, CLI_OPT_STR, field_manager),
+    {0},
 };
 
 const struct cli_cmd cli__cmd_apply = {"apply", run_apply, usage_apply, apply_opts};

@@ -65,11 +65,15 @@ struct cli_opt {
 	enum cli_opt_type type;
 	size_t off;
 };
-#define CLI_OPT(name, shortc, type, field) {name, shortc, type, offsetof(struct cli_flags, field)}
+#define CLI_OPT(name, shortc, type, field)                                                                   \
+	{                                                                                                    \
+		name, shortc, type, offsetof(struct cli_flags, field)                                        \
+	}
 /* Rows several verbs share, as kubectl's flag adders. */
 #define CLI_OPT_SELECTOR CLI_OPT("selector", 'l', CLI_OPT_STR, selector)
 #define CLI_OPT_ALL_NAMESPACES CLI_OPT("all-namespaces", 'A', CLI_OPT_TRUE, all_namespaces)
-#define CLI_OPT_FILENAME CLI_OPT("filename", 'f', CLI_OPT_STRS, files), CLI_OPT("recursive", 'R', CLI_OPT_TRUE, recursive)
+#define CLI_OPT_FILENAME                                                                                     \
+	CLI_OPT("filename", 'f', CLI_OPT_STRS, files), CLI_OPT("recursive", 'R', CLI_OPT_TRUE, recursive)
 
 /* One verb of `svcplane ctl`. */
 struct cli_cmd {
@@ -80,8 +84,7 @@ struct cli_cmd {
 	const struct cli_opt *options; /* ends with a row whose name is NULL */
 };
 
-extern const struct cli_cmd cli__cmd_get, cli__cmd_apply, cli__cmd_delete, cli__cmd_describe,
-    cli__cmd_logs;
+extern const struct cli_cmd cli__cmd_get, cli__cmd_apply, cli__cmd_delete, cli__cmd_describe, cli__cmd_logs;
 
 /* Parses argv (argv[0] is the verb) against the global flags and cmd's options into f
  * (defaults first). Returns -1 to go on with the positional arguments argv[*first..], else

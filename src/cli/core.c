@@ -85,10 +85,11 @@ static int row_set(const struct cli_cmd *cmd, const struct cli_opt *o, const cha
 		errno = 0;
 		long long v = strtoll(arg, &end, 10);
 		if (!*arg || *end || errno) {
-			fprintf(stderr,
-				"error: invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": "
-				"%s\nSee 'svcplane ctl %s --help' for usage.\n",
-				arg, o->name, arg, errno ? "value out of range" : "invalid syntax", cmd->name);
+			fprintf(
+			    stderr,
+			    "error: invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": "
+			    "%s\nSee 'svcplane ctl %s --help' for usage.\n",
+			    arg, o->name, arg, errno ? "value out of range" : "invalid syntax", cmd->name);
 			return 1;
 		}
 		*(long long *)field = v;
@@ -206,7 +207,7 @@ int cli__finish(struct cli_ctl *c)
 /* One request. Returns 0 with *out (when out is not NULL) the decoded body, 1 with *ae
  * filled on an HTTP error, -1 on a transport error (printed, c->fatal set). */
 int cli__call(struct cli_ctl *c, const char *method, const char *path, const char *ctype, const char *body,
-		const char *accept, json_t **out, struct client_apierr *ae)
+	      const char *accept, json_t **out, struct client_apierr *ae)
 {
 	if (out)
 		*out = NULL;
@@ -351,7 +352,7 @@ char *cli__list_query(const char *selector)
 /* Lists k in ns (NULL = all namespaces) with an optional selector; 0 with *items (new
  * reference) or an error recorded. Items get apiVersion and kind like kubectl's. */
 int cli__list_items(struct cli_ctl *c, const struct api_kind *k, const char *ns, const char *selector,
-		      json_t **items)
+		    json_t **items)
 {
 	char *path = cli__path(k, ns, NULL), *q = cli__list_query(selector);
 	char *full = xasprintf("%s%s", path, q);
@@ -405,7 +406,8 @@ void cli__docs_fini(struct cli_docs *d)
 }
 
 /* Decodes one file's bytes (YAML stream or JSON) into docs; errors are recorded. */
-static void decode_source(struct cli_ctl *c, const char *data, size_t len, const char *source, struct cli_docs *d)
+static void decode_source(struct cli_ctl *c, const char *data, size_t len, const char *source,
+			  struct cli_docs *d)
 {
 	size_t i = 0;
 	while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r'))

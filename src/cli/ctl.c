@@ -18,7 +18,7 @@
 #include "cli/cmd.h"
 
 static const struct cli_cmd *const cmds[] = {&cli__cmd_get, &cli__cmd_apply, &cli__cmd_delete,
-					      &cli__cmd_describe, &cli__cmd_logs};
+					     &cli__cmd_describe, &cli__cmd_logs};
 
 /* ---- entry ---- */
 

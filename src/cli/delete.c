@@ -99,7 +99,8 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = k->namespaced ? c.ns : NULL;
 		if (t.v[i].name) {
-			*vec_push(&vs) = (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(t.v[i].name), NULL};
+			*vec_push(&vs) =
+			    (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(t.v[i].name), NULL};
 			continue;
 		}
 		listed = true;
@@ -111,7 +112,7 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		json_array_foreach(items, j, it)
 		{
 			*vec_push(&vs) = (struct victim){k, ns ? xstrdup(ns) : NULL,
-						  xstrdup(api_str(it, "metadata.name")), NULL};
+							 xstrdup(api_str(it, "metadata.name")), NULL};
 		}
 		json_decref(items);
 	}
@@ -172,12 +173,12 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt delete_opts[] = {
-	CLI_OPT_FILENAME,
-	CLI_OPT_SELECTOR,
-	CLI_OPT("all", 0, CLI_OPT_TRUE, all),
-	CLI_OPT("ignore-not-found", 0, CLI_OPT_TRUE, ignore_not_found),
-	CLI_OPT("wait", 0, CLI_OPT_BOOL, wait),
-	{0},
+    CLI_OPT_FILENAME,
+    CLI_OPT_SELECTOR,
+    CLI_OPT("all", 0, CLI_OPT_TRUE, all),
+    CLI_OPT("ignore-not-found", 0, CLI_OPT_TRUE, ignore_not_found),
+    CLI_OPT("wait", 0, CLI_OPT_BOOL, wait),
+    {0},
 };
 
 const struct cli_cmd cli__cmd_delete = {"delete", run_delete, usage_delete, delete_opts};

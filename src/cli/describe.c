@@ -193,10 +193,10 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt describe_opts[] = {
-	CLI_OPT_ALL_NAMESPACES,
-	CLI_OPT_SELECTOR,
-	CLI_OPT("show-events", 0, CLI_OPT_BOOL, show_events),
-	{0},
+    CLI_OPT_ALL_NAMESPACES,
+    CLI_OPT_SELECTOR,
+    CLI_OPT("show-events", 0, CLI_OPT_BOOL, show_events),
+    {0},
 };
 
 const struct cli_cmd cli__cmd_describe = {"describe", run_describe, usage_describe, describe_opts};

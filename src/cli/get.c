@@ -184,12 +184,12 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt get_opts[] = {
-	CLI_OPT_ALL_NAMESPACES,
-	CLI_OPT("output", 'o', CLI_OPT_STR, output),
-	CLI_OPT_SELECTOR,
-	CLI_OPT("show-labels", 0, CLI_OPT_TRUE, show_labels),
-	CLI_OPT("no-headers", 0, CLI_OPT_TRUE, no_headers),
-	{0},
+    CLI_OPT_ALL_NAMESPACES,
+    CLI_OPT("output", 'o', CLI_OPT_STR, output),
+    CLI_OPT_SELECTOR,
+    CLI_OPT("show-labels", 0, CLI_OPT_TRUE, show_labels),
+    CLI_OPT("no-headers", 0, CLI_OPT_TRUE, no_headers),
+    {0},
 };
 
 const struct cli_cmd cli__cmd_get = {"get", run_get, usage_get, get_opts};

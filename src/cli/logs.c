@@ -18,17 +18,19 @@
 
 static void usage_logs(FILE *f)
 {
-	fprintf(f, "usage: svcplane ctl logs [pod/]POD [CONTAINER] [flags]\n"
-		   "  -c, --container NAME   the container (default: the pod's kubectl.kubernetes.io/default-container,\n"
-		   "                         else its first container)\n"
-		   "  -f, --follow           stream new output\n"
-		   "  -p, --previous         the previous instance of the container\n"
-		   "      --tail N           the last N lines (-1: all)\n"
-		   "      --limit-bytes N    at most N bytes\n"
-		   "      --since DURATION   only if written within DURATION (5s, 2m, 3h)\n"
-		   "      --since-time TIME  only if written after TIME (RFC 3339)\n"
-		   "      --timestamps       ask for timestamps (svcplane's nodes have none to give)\n"
-		   "  -n, --namespace NS, --kubeconfig PATH, --context NAME, --request-timeout DURATION\n");
+	fprintf(
+	    f,
+	    "usage: svcplane ctl logs [pod/]POD [CONTAINER] [flags]\n"
+	    "  -c, --container NAME   the container (default: the pod's kubectl.kubernetes.io/default-container,\n"
+	    "                         else its first container)\n"
+	    "  -f, --follow           stream new output\n"
+	    "  -p, --previous         the previous instance of the container\n"
+	    "      --tail N           the last N lines (-1: all)\n"
+	    "      --limit-bytes N    at most N bytes\n"
+	    "      --since DURATION   only if written within DURATION (5s, 2m, 3h)\n"
+	    "      --since-time TIME  only if written after TIME (RFC 3339)\n"
+	    "      --timestamps       ask for timestamps (svcplane's nodes have none to give)\n"
+	    "  -n, --namespace NS, --kubeconfig PATH, --context NAME, --request-timeout DURATION\n");
 }
 
 /* Go's time.ParseDuration, to seconds. Returns 0 or -EINVAL. */
@@ -37,7 +39,8 @@ static int go_duration(const char *s, double *out)
 	static const struct {
 		const char *unit;
 		double secs;
-	} units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
+	} units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3},
+		     {"s", 1},	   {"m", 60},	 {"h", 3600}};
 	const char *p = s;
 	double total = 0, sign = 1;
 	if (*p == '-' || *p == '+')
@@ -82,7 +85,8 @@ static char *all_container_names(const json_t *pod)
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "");
-	static const char *const fields[] = {"spec.containers", "spec.ephemeralContainers", "spec.initContainers"};
+	static const char *const fields[] = {"spec.containers", "spec.ephemeralContainers",
+					     "spec.initContainers"};
 	static const char *const suffix[] = {"", " (ephem)", " (init)"};
 	for (int f = 0; f < 3; f++) {
 		const char *dot = strchr(fields[f], '.');
@@ -175,7 +179,8 @@ static int run_logs(const struct cli_flags *f, int argc, char **argv)
 		size_t tl = (size_t)(slash - pod_arg);
 		if (!((tl == 3 && !strncmp(pod_arg, "pod", 3)) || (tl == 4 && !strncmp(pod_arg, "pods", 4)) ||
 		      (tl == 2 && !strncmp(pod_arg, "po", 2)))) {
-			fprintf(stderr, "error: svcplane ctl logs takes pods only, not %.*s\n", (int)tl, pod_arg);
+			fprintf(stderr, "error: svcplane ctl logs takes pods only, not %.*s\n", (int)tl,
+				pod_arg);
 			return 1;
 		}
 		name = slash + 1;
@@ -207,7 +212,8 @@ static int run_logs(const struct cli_flags *f, int argc, char **argv)
 			if (pod_has_container(pod, def))
 				chosen = xstrdup(def);
 			else
-				fprintf(stderr, "Default container name \"%s\" not found in pod %s\n", def, name);
+				fprintf(stderr, "Default container name \"%s\" not found in pod %s\n", def,
+					name);
 		}
 	}
 	if (!chosen) {
@@ -216,7 +222,8 @@ static int run_logs(const struct cli_flags *f, int argc, char **argv)
 		const char *first = api_str(json_array_get(cs, 0), "name");
 		if (first) {
 			chosen = xstrdup(first);
-			if (json_array_size(cs) > 1 || json_array_size(json_object_get(spec, "initContainers")) ||
+			if (json_array_size(cs) > 1 ||
+			    json_array_size(json_object_get(spec, "initContainers")) ||
 			    json_array_size(json_object_get(spec, "ephemeralContainers"))) {
 				char *all = all_container_names(pod);
 				fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", first, all);
@@ -273,16 +280,16 @@ static int run_logs(const struct cli_flags *f, int argc, char **argv)
 }
 
 static const struct cli_opt logs_opts[] = {
-	CLI_OPT("container", 'c', CLI_OPT_STR, container),
-	CLI_OPT("follow", 'f', CLI_OPT_BOOL, follow),
-	CLI_OPT("previous", 'p', CLI_OPT_BOOL, previous),
-	CLI_OPT("tail", 0, CLI_OPT_INT, tail),
-	CLI_OPT("limit-bytes", 0, CLI_OPT_INT, limit_bytes),
-	CLI_OPT("since", 0, CLI_OPT_STR, since),
-	CLI_OPT("since-time", 0, CLI_OPT_STR, since_time),
-	CLI_OPT("timestamps", 0, CLI_OPT_BOOL, timestamps),
-	CLI_OPT("insecure-skip-tls-verify-backend", 0, CLI_OPT_BOOL, insecure_backend),
-	{0},
+    CLI_OPT("container", 'c', CLI_OPT_STR, container),
+    CLI_OPT("follow", 'f', CLI_OPT_BOOL, follow),
+    CLI_OPT("previous", 'p', CLI_OPT_BOOL, previous),
+    CLI_OPT("tail", 0, CLI_OPT_INT, tail),
+    CLI_OPT("limit-bytes", 0, CLI_OPT_INT, limit_bytes),
+    CLI_OPT("since", 0, CLI_OPT_STR, since),
+    CLI_OPT("since-time", 0, CLI_OPT_STR, since_time),
+    CLI_OPT("timestamps", 0, CLI_OPT_BOOL, timestamps),
+    CLI_OPT("insecure-skip-tls-verify-backend", 0, CLI_OPT_BOOL, insecure_backend),
+    {0},
 };
 
 const struct cli_cmd cli__cmd_logs = {"logs", run_logs, usage_logs, logs_opts};

@@ -196,8 +196,10 @@ int client_config_parse(const json_t *kc, const char *context, const char *base_
 	static const char *const certs[][2] = {{"client-certificate-data", "client-certificate"},
 					       {"client-key-data", "client-key"}};
 	for (int i = 0; i < 2; i++) {
-		const char *d = user ? api_str(user, certs[i][0]) : NULL, *f = user ? api_str(user, certs[i][1]) : NULL;
-		char **pem = i ? &out->key_pem : &out->cert_pem, **file = i ? &out->key_file : &out->cert_file;
+		const char *d = user ? api_str(user, certs[i][0]) : NULL,
+			   *f = user ? api_str(user, certs[i][1]) : NULL;
+		char **pem = i ? &out->key_pem : &out->cert_pem,
+		     **file = i ? &out->key_file : &out->cert_file;
 		size_t n;
 		if (d && *d) {
 			if (b64_decode(d, pem, &n) < 0) {
@@ -409,8 +411,10 @@ static struct curl_slist *setup(struct client *cl, const char *method, const cha
 		curl_easy_setopt(c, CURLOPT_CAINFO, cl->cfg.ca_file);
 	}
 	if (cl->cfg.cert_pem && cl->cfg.key_pem) {
-		struct curl_blob cb = {.data = cl->cfg.cert_pem, .len = strlen(cl->cfg.cert_pem), .flags = CURL_BLOB_COPY};
-		struct curl_blob kb = {.data = cl->cfg.key_pem, .len = strlen(cl->cfg.key_pem), .flags = CURL_BLOB_COPY};
+		struct curl_blob cb = {
+		    .data = cl->cfg.cert_pem, .len = strlen(cl->cfg.cert_pem), .flags = CURL_BLOB_COPY};
+		struct curl_blob kb = {
+		    .data = cl->cfg.key_pem, .len = strlen(cl->cfg.key_pem), .flags = CURL_BLOB_COPY};
 		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
 		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
 	} else if (cl->cfg.cert_file && cl->cfg.key_file) {

@@ -8,7 +8,8 @@
  * cluster's server URL, its CA (certificate-authority-data, base64 PEM, handed to curl as
  * a blob; or a certificate-authority file, relative to the kubeconfig's folder), the
  * insecure-skip-tls-verify flag, the user's bearer token (token or tokenFile) or client
- * certificate (client-certificate[-data], client-key[-data]) and the context's namespace. Parsing is pure (client_config_parse) so it is unit-tested.
+ * certificate (client-certificate[-data], client-key[-data]) and the context's namespace. Parsing is pure
+ * (client_config_parse) so it is unit-tested.
  *
  * Requests are blocking (this is for the command-line client, never for code on the
  * event loop); one curl handle is kept per client so connections are reused. HTTP/1.1 is
@@ -28,9 +29,9 @@ struct client_config {
 	char *server; /* "https://127.0.0.1:6443" (no trailing slash) */
 	char *ca_pem; /* PEM bytes from certificate-authority-data, or NULL */
 	size_t ca_pem_len;
-	char *ca_file;	  /* certificate-authority path, or NULL */
-	bool insecure;	  /* insecure-skip-tls-verify */
-	char *token;	  /* bearer token (from token or tokenFile), or NULL */
+	char *ca_file; /* certificate-authority path, or NULL */
+	bool insecure; /* insecure-skip-tls-verify */
+	char *token;   /* bearer token (from token or tokenFile), or NULL */
 	/* TLS client certificate and key: PEM files (client-certificate, client-key), or PEM
 	 * bytes (client-certificate-data, client-key-data); NULL when none. */
 	char *cert_file, *key_file;

@@ -25,9 +25,9 @@ struct informer {
 	volatile int stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *cache;	   /* key -> object */
-	json_t *by_ns;	   /* namespace -> {key -> object}: informer_list(ns) */
-	json_t *by_index;  /* index value -> {key -> object}, when index_fn is set */
+	json_t *cache;	  /* key -> object */
+	json_t *by_ns;	  /* namespace -> {key -> object}: informer_list(ns) */
+	json_t *by_index; /* index value -> {key -> object}, when index_fn is set */
 	char *(*index_fn)(const json_t *obj);
 	long long rv;
 	bool synced;
@@ -44,8 +44,8 @@ char *informer_key(const json_t *obj)
 	return xstrdup(name ? name : "");
 }
 
-struct informer *informer_new(const struct client_config *cfg, const char *path, const struct informer_handlers *h,
-			      void *ud)
+struct informer *informer_new(const struct client_config *cfg, const char *path,
+			      const struct informer_handlers *h, void *ud)
 {
 	struct informer *inf = xcalloc(1, sizeof(*inf));
 	client_config_copy(&inf->cfg, cfg);
@@ -148,7 +148,8 @@ static int list_all(struct informer *inf, json_t **items, long long *rv)
 		}
 		long status = 0;
 		char *body = NULL, err[512];
-		int rc = client_request(inf->cl, "GET", path, NULL, NULL, NULL, &status, &body, NULL, err, sizeof(err));
+		int rc = client_request(inf->cl, "GET", path, NULL, NULL, NULL, &status, &body, NULL, err,
+					sizeof(err));
 		free(path);
 		json_t *list = rc == 0 && status == 200 ? json_loads(body, 0, NULL) : NULL;
 		if (!list) {
@@ -323,8 +324,9 @@ static void *run(void *arg)
 		pthread_mutex_lock(&inf->mu);
 		long long rv = inf->rv;
 		pthread_mutex_unlock(&inf->mu);
-		char *path = xasprintf("%s%swatch=true&allowWatchBookmarks=true&resourceVersion=%lld&timeoutSeconds=%d",
-				       inf->path, sep(inf->path), rv, 300 + (int)(random() % 60));
+		char *path = xasprintf(
+		    "%s%swatch=true&allowWatchBookmarks=true&resourceVersion=%lld&timeoutSeconds=%d",
+		    inf->path, sep(inf->path), rv, 300 + (int)(random() % 60));
 		long status = 0;
 		char err[512] = "";
 		inf->expired = false;
@@ -338,7 +340,8 @@ static void *run(void *arg)
 			continue;
 		}
 		if (rc < 0 || status != 200) {
-			log_debug("informer %s: watch ended (%s, status %ld); retrying", inf->path, err, status);
+			log_debug("informer %s: watch ended (%s, status %ld); retrying", inf->path, err,
+				  status);
 			nap(inf, backoff);
 			backoff = backoff < 5000 ? backoff * 2 : 5000;
 			if (status != 200 && status != 0)

@@ -42,8 +42,8 @@ struct informer;
 
 /* An informer of the collection at path ("/api/v1/pods", "/apis/discovery.k8s.io/v1/
  * endpointslices", with an optional "?labelSelector=..." query). cfg is copied. */
-struct informer *informer_new(const struct client_config *cfg, const char *path, const struct informer_handlers *h,
-			      void *ud);
+struct informer *informer_new(const struct client_config *cfg, const char *path,
+			      const struct informer_handlers *h, void *ud);
 /* Sets the secondary index (before informer_start): fn returns an object's index value as
  * a heap string (the informer frees it), or NULL to leave the object out of the index. It
  * runs on the informer thread with the cache lock held and must only read obj. */

@@ -33,60 +33,61 @@
 
 static void usage_server(FILE *f)
 {
-	fprintf(f,
-		"usage: svcplane server [flags]\n"
-		"  --data-dir DIR                    state directory (default /var/lib/svcplane)\n"
-		"  --bind-address IP                 address to serve on (default 127.0.0.1)\n"
-		"  --secure-port N                   HTTPS port (default 6443; 0 picks a free port)\n"
-		"  --insecure-http                   serve plain HTTP instead of HTTPS (loopback only)\n"
-		"  --write-kubeconfig PATH           admin kubeconfig to write (default DIR/kubeconfig)\n"
-		"  --token-file PATH                 admin bearer token (default DIR/token, made at first start)\n"
-		"  --advertise-address IP            address written into the kubeconfig\n"
-		"  --service-cluster-ip-range CIDR[,CIDR]  (default 10.96.0.0/12)\n"
-		"  --service-node-port-range A-B     (default 30000-32767)\n"
-		"  --cluster-cidr CIDR[,CIDR]        pod network (default 10.244.0.0/16)\n"
-		"  --cluster-domain DOMAIN           (default cluster.local)\n"
-		"  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
-		"  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
-		"  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
-		"  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
-		"  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
-		"  --max-endpoints-per-slice N       (default 100)\n"
-		"  --audit-policy-file PATH          audit.k8s.io/v1 Policy (YAML or JSON)\n"
-		"  --audit-log-path PATH             audit events as JSON lines (\"-\" = stderr)\n"
-		"  --audit-log-maxsize MB            rotate the audit log past this size (0 = never)\n"
-		"  --audit-log-maxbackup N           rotated audit logs kept (0 = all)\n"
-		"  --encryption-provider-config PATH EncryptionConfiguration: encrypt Secrets (etc.) at rest\n"
-		"  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
-		"  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
-		"  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
-		"  --node-name NAME                  the embedded agent's node (default: the host name)\n"
-		"  --node-ip IP[,IP]                 its InternalIP (default: the address of the default route's\n"
-		"                                    interface; IPv4,IPv6 for dual stack)\n"
-		"  --disable-agent                   do not run the node agent for this host (it runs by default\n"
-		"                                    when root: pods, bridge svcp0, routes, masquerade)\n"
-		"  --kubelet-port N                  the agent's log endpoint (default 10250)\n"
-		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
-		"  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
-		"                                    (default: every address, and 127.0.0.1)\n"
-		"  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
-		"  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf, served by\n"
-		"                                    the agent's DNS (default: the 10th address of the Service range)\n"
-		"  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
-		"  --disable-dns                     serve no cluster DNS on this node\n"
-		"  --disable-ingress                 run no Ingress controller on this node\n"
-		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
-		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
-		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
-		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
-		"                                    LoadBalancer address moves N s after its node's last\n"
-		"                                    renewal (1-3600, default 4)\n"
-		"  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
-		"                                    elected for on IFACE (default: the node IP's interface)\n"
-		"  --ingress-service-type TYPE       NodeAddress (default: Ingresses show the nodes' addresses) or\n"
-		"                                    LoadBalancer (an address from --loadbalancer-ip-pool, carried to\n"
-		"                                    the nodes' Ingress controllers by the Service proxy)\n"
-		"  -v, --verbose                     debug logging\n");
+	fprintf(
+	    f,
+	    "usage: svcplane server [flags]\n"
+	    "  --data-dir DIR                    state directory (default /var/lib/svcplane)\n"
+	    "  --bind-address IP                 address to serve on (default 127.0.0.1)\n"
+	    "  --secure-port N                   HTTPS port (default 6443; 0 picks a free port)\n"
+	    "  --insecure-http                   serve plain HTTP instead of HTTPS (loopback only)\n"
+	    "  --write-kubeconfig PATH           admin kubeconfig to write (default DIR/kubeconfig)\n"
+	    "  --token-file PATH                 admin bearer token (default DIR/token, made at first start)\n"
+	    "  --advertise-address IP            address written into the kubeconfig\n"
+	    "  --service-cluster-ip-range CIDR[,CIDR]  (default 10.96.0.0/12)\n"
+	    "  --service-node-port-range A-B     (default 30000-32767)\n"
+	    "  --cluster-cidr CIDR[,CIDR]        pod network (default 10.244.0.0/16)\n"
+	    "  --cluster-domain DOMAIN           (default cluster.local)\n"
+	    "  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
+	    "  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
+	    "  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
+	    "  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
+	    "  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
+	    "  --max-endpoints-per-slice N       (default 100)\n"
+	    "  --audit-policy-file PATH          audit.k8s.io/v1 Policy (YAML or JSON)\n"
+	    "  --audit-log-path PATH             audit events as JSON lines (\"-\" = stderr)\n"
+	    "  --audit-log-maxsize MB            rotate the audit log past this size (0 = never)\n"
+	    "  --audit-log-maxbackup N           rotated audit logs kept (0 = all)\n"
+	    "  --encryption-provider-config PATH EncryptionConfiguration: encrypt Secrets (etc.) at rest\n"
+	    "  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
+	    "  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
+	    "  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
+	    "  --node-name NAME                  the embedded agent's node (default: the host name)\n"
+	    "  --node-ip IP[,IP]                 its InternalIP (default: the address of the default route's\n"
+	    "                                    interface; IPv4,IPv6 for dual stack)\n"
+	    "  --disable-agent                   do not run the node agent for this host (it runs by default\n"
+	    "                                    when root: pods, bridge svcp0, routes, masquerade)\n"
+	    "  --kubelet-port N                  the agent's log endpoint (default 10250)\n"
+	    "  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
+	    "  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
+	    "                                    (default: every address, and 127.0.0.1)\n"
+	    "  --agent-data-dir DIR              the embedded agent's state (default DIR/agent)\n"
+	    "  --cluster-dns IP                  nameserver written into ClusterFirst pods' resolv.conf, served by\n"
+	    "                                    the agent's DNS (default: the 10th address of the Service range)\n"
+	    "  --dns-upstream IP[:PORT][,...]    the agent's DNS: resolvers for other names (default: resolv.conf's)\n"
+	    "  --disable-dns                     serve no cluster DNS on this node\n"
+	    "  --disable-ingress                 run no Ingress controller on this node\n"
+	    "  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+	    "  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
+	    "  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
+	    "  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
+	    "                                    LoadBalancer address moves N s after its node's last\n"
+	    "                                    renewal (1-3600, default 4)\n"
+	    "  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
+	    "                                    elected for on IFACE (default: the node IP's interface)\n"
+	    "  --ingress-service-type TYPE       NodeAddress (default: Ingresses show the nodes' addresses) or\n"
+	    "                                    LoadBalancer (an address from --loadbalancer-ip-pool, carried to\n"
+	    "                                    the nodes' Ingress controllers by the Service proxy)\n"
+	    "  -v, --verbose                     debug logging\n");
 }
 
 /* One CIDR, or two of different families ("IPv4,IPv6"). */
@@ -161,13 +162,16 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		char *end;
 		long p = strtol(v, &end, 10);
 		if (*end || !*v || p < 1 || p > 65535) {
-			fprintf(stderr, "svcplane %s: --kubelet-port: %s is not a port number (1-65535)\n", cmd, v);
+			fprintf(stderr, "svcplane %s: --kubelet-port: %s is not a port number (1-65535)\n",
+				cmd, v);
 			return -1;
 		}
 		ao->kubelet_port = (int)p;
 	} else if (!strcmp(flag, "proxy-mode")) {
 		if (!agent_proxy_mode_valid(v)) {
-			fprintf(stderr, "svcplane %s: --proxy-mode: %s is not one of nftables, iptables, userspace\n", cmd, v);
+			fprintf(stderr,
+				"svcplane %s: --proxy-mode: %s is not one of nftables, iptables, userspace\n",
+				cmd, v);
 			return -1;
 		}
 		ao->proxy_mode = v;
@@ -183,13 +187,16 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		ao->nodeport_addresses = v;
 	} else if (!strcmp(flag, "cluster-cidr")) {
 		if (!valid_cidr_list(v)) {
-			fprintf(stderr, "svcplane %s: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n", cmd, v);
+			fprintf(stderr,
+				"svcplane %s: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n", cmd,
+				v);
 			return -1;
 		}
 		ao->cluster_cidr = v;
 	} else if (!strcmp(flag, "node-ip")) {
 		if (!valid_node_ips(v)) {
-			fprintf(stderr, "svcplane %s: --node-ip: %s is not an IP address, or IPv4,IPv6\n", cmd, v);
+			fprintf(stderr, "svcplane %s: --node-ip: %s is not an IP address, or IPv4,IPv6\n",
+				cmd, v);
 			return -1;
 		}
 		ao->node_ip = v;
@@ -197,15 +204,20 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		char *end;
 		long t = strtol(v, &end, 10);
 		if (*end || !*v || t < 1 || t > 3600) {
-			fprintf(stderr, "svcplane %s: --node-lease-duration: %s is not a number of seconds from 1 to 3600\n",
-				cmd, v);
+			fprintf(
+			    stderr,
+			    "svcplane %s: --node-lease-duration: %s is not a number of seconds from 1 to 3600\n",
+			    cmd, v);
 			return -1;
 		}
 		ao->node_lease_duration_s = (int)t;
 	} else if (!strcmp(flag, "loadbalancer-interface")) {
 		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ') || strchr(v, ',')) {
-			fprintf(stderr, "svcplane %s: --loadbalancer-interface: %s is not an interface name (1-15 characters, "
-					"one interface)\n", cmd, v);
+			fprintf(
+			    stderr,
+			    "svcplane %s: --loadbalancer-interface: %s is not an interface name (1-15 characters, "
+			    "one interface)\n",
+			    cmd, v);
 			return -1;
 		}
 		ao->lb_interface = v;
@@ -213,7 +225,8 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		char *end;
 		long p = strtol(v, &end, 10);
 		if (*end || !*v || p < 1 || p > 65535) {
-			fprintf(stderr, "svcplane %s: --%s: %s is not a port number (1-65535)\n", cmd, flag, v);
+			fprintf(stderr, "svcplane %s: --%s: %s is not a port number (1-65535)\n", cmd, flag,
+				v);
 			return -1;
 		}
 		if (!strcmp(flag, "ingress-http-port"))
@@ -228,7 +241,10 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 			ok = ip_parse(l[i], &ip) == 0;
 		free_list(l);
 		if (!ok) {
-			fprintf(stderr, "svcplane %s: --ingress-address: %s is not a list of at most 4 IP addresses\n", cmd, v);
+			fprintf(
+			    stderr,
+			    "svcplane %s: --ingress-address: %s is not a list of at most 4 IP addresses\n",
+			    cmd, v);
 			return -1;
 		}
 		ao->ingress_addresses = v;
@@ -236,7 +252,9 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		char *end;
 		long t = strtol(v, &end, 10);
 		if (*end || !*v || t < 0 || t > 3600) {
-			fprintf(stderr, "svcplane %s: --dns-ttl: %s is not a number of seconds from 0 to 3600\n", cmd, v);
+			fprintf(stderr,
+				"svcplane %s: --dns-ttl: %s is not a number of seconds from 0 to 3600\n", cmd,
+				v);
 			return -1;
 		}
 		ao->dns_ttl = (unsigned)t;
@@ -249,7 +267,9 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		for (size_t i = 0; ok && l[i]; i++)
 			ok = dns_upstream_parse(l[i], &ss, &sl) == 0;
 		if (!ok) {
-			fprintf(stderr, "svcplane %s: --dns-upstream: %s is not a list of at most 8 IP[:PORT]\n", cmd, v);
+			fprintf(stderr,
+				"svcplane %s: --dns-upstream: %s is not a list of at most 8 IP[:PORT]\n", cmd,
+				v);
 			free_list(l);
 			return -1;
 		}
@@ -269,74 +289,115 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 static int cmd_server(int argc, char **argv)
 {
 	struct apiserver_opts o = {
-		.data_dir = "/var/lib/svcplane",
-		.bind_address = "127.0.0.1",
-		.secure_port = 6443,
-		.service_cluster_ip_range = "10.96.0.0/12",
-		.service_node_port_range = "30000-32767",
-		.cluster_cidr = "10.244.0.0/16",
-		.cluster_domain = "cluster.local",
+	    .data_dir = "/var/lib/svcplane",
+	    .bind_address = "127.0.0.1",
+	    .secure_port = 6443,
+	    .service_cluster_ip_range = "10.96.0.0/12",
+	    .service_node_port_range = "30000-32767",
+	    .cluster_cidr = "10.244.0.0/16",
+	    .cluster_domain = "cluster.local",
 	};
 	const char *store_url = NULL;
 	long long history = 0;
-	enum { O_DATA = 256, O_BIND, O_PORT, O_INSECURE, O_KUBECONFIG, O_TOKEN, O_ADV, O_SCIR, O_NPR, O_CCIDR, O_DOMAIN,
-	       O_STORE, O_HIST, O_EXTIPS, O_LBPOOL, O_MAXEPS, O_MASK4, O_MASK6, O_LBCLASS, O_NOCTRL,
-	       O_NOSCHED, O_NODENAME, O_NODEIP, O_NOAGENT, O_AGENTDIR, O_CDNS, O_KPORT, O_PMODE, O_NPADDR, O_DNSUP, O_NODNS,
-	       O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP, O_INGHTTPS, O_INGTYPE, O_AUDPOL, O_AUDPATH,
-	       O_AUDSIZE, O_AUDBACK, O_ENCCONF };
+	enum {
+		O_DATA = 256,
+		O_BIND,
+		O_PORT,
+		O_INSECURE,
+		O_KUBECONFIG,
+		O_TOKEN,
+		O_ADV,
+		O_SCIR,
+		O_NPR,
+		O_CCIDR,
+		O_DOMAIN,
+		O_STORE,
+		O_HIST,
+		O_EXTIPS,
+		O_LBPOOL,
+		O_MAXEPS,
+		O_MASK4,
+		O_MASK6,
+		O_LBCLASS,
+		O_NOCTRL,
+		O_NOSCHED,
+		O_NODENAME,
+		O_NODEIP,
+		O_NOAGENT,
+		O_AGENTDIR,
+		O_CDNS,
+		O_KPORT,
+		O_PMODE,
+		O_NPADDR,
+		O_DNSUP,
+		O_NODNS,
+		O_DNSTTL,
+		O_LEASE,
+		O_LBIF,
+		O_NOING,
+		O_INGADDR,
+		O_INGHTTP,
+		O_INGHTTPS,
+		O_INGTYPE,
+		O_AUDPOL,
+		O_AUDPATH,
+		O_AUDSIZE,
+		O_AUDBACK,
+		O_ENCCONF
+	};
 	const char *enc_config = NULL;
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
 	static const struct option opts[] = {
-		{"data-dir", required_argument, 0, O_DATA},
-		{"bind-address", required_argument, 0, O_BIND},
-		{"secure-port", required_argument, 0, O_PORT},
-		{"insecure-http", no_argument, 0, O_INSECURE},
-		{"write-kubeconfig", required_argument, 0, O_KUBECONFIG},
-		{"token-file", required_argument, 0, O_TOKEN},
-		{"advertise-address", required_argument, 0, O_ADV},
-		{"service-cluster-ip-range", required_argument, 0, O_SCIR},
-		{"service-node-port-range", required_argument, 0, O_NPR},
-		{"cluster-cidr", required_argument, 0, O_CCIDR},
-		{"cluster-domain", required_argument, 0, O_DOMAIN},
-		{"datastore-endpoint", required_argument, 0, O_STORE},
-		{"history-revisions", required_argument, 0, O_HIST},
-		{"allow-service-external-ips", no_argument, 0, O_EXTIPS},
-		{"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
-		{"disable-controllers", no_argument, 0, O_NOCTRL},
-		{"loadbalancer-class", required_argument, 0, O_LBCLASS},
-		{"max-endpoints-per-slice", required_argument, 0, O_MAXEPS},
-		{"node-cidr-mask-size-ipv4", required_argument, 0, O_MASK4},
-		{"node-cidr-mask-size-ipv6", required_argument, 0, O_MASK6},
-		{"disable-scheduler", no_argument, 0, O_NOSCHED},
-		{"node-name", required_argument, 0, O_NODENAME},
-		{"node-ip", required_argument, 0, O_NODEIP},
-		{"disable-agent", no_argument, 0, O_NOAGENT},
-		{"agent-data-dir", required_argument, 0, O_AGENTDIR},
-		{"cluster-dns", required_argument, 0, O_CDNS},
-		{"kubelet-port", required_argument, 0, O_KPORT},
-		{"proxy-mode", required_argument, 0, O_PMODE},
-		{"nodeport-addresses", required_argument, 0, O_NPADDR},
-		{"dns-upstream", required_argument, 0, O_DNSUP},
-		{"disable-dns", no_argument, 0, O_NODNS},
-		{"dns-ttl", required_argument, 0, O_DNSTTL},
-		{"node-lease-duration", required_argument, 0, O_LEASE},
-		{"loadbalancer-interface", required_argument, 0, O_LBIF},
-		{"disable-ingress", no_argument, 0, O_NOING},
-		{"ingress-address", required_argument, 0, O_INGADDR},
-		{"ingress-http-port", required_argument, 0, O_INGHTTP},
-		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
-		{"ingress-service-type", required_argument, 0, O_INGTYPE},
-		{"audit-policy-file", required_argument, 0, O_AUDPOL},
-		{"audit-log-path", required_argument, 0, O_AUDPATH},
-		{"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
-		{"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
-		{"encryption-provider-config", required_argument, 0, O_ENCCONF},
-		{"verbose", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"data-dir", required_argument, 0, O_DATA},
+	    {"bind-address", required_argument, 0, O_BIND},
+	    {"secure-port", required_argument, 0, O_PORT},
+	    {"insecure-http", no_argument, 0, O_INSECURE},
+	    {"write-kubeconfig", required_argument, 0, O_KUBECONFIG},
+	    {"token-file", required_argument, 0, O_TOKEN},
+	    {"advertise-address", required_argument, 0, O_ADV},
+	    {"service-cluster-ip-range", required_argument, 0, O_SCIR},
+	    {"service-node-port-range", required_argument, 0, O_NPR},
+	    {"cluster-cidr", required_argument, 0, O_CCIDR},
+	    {"cluster-domain", required_argument, 0, O_DOMAIN},
+	    {"datastore-endpoint", required_argument, 0, O_STORE},
+	    {"history-revisions", required_argument, 0, O_HIST},
+	    {"allow-service-external-ips", no_argument, 0, O_EXTIPS},
+	    {"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
+	    {"disable-controllers", no_argument, 0, O_NOCTRL},
+	    {"loadbalancer-class", required_argument, 0, O_LBCLASS},
+	    {"max-endpoints-per-slice", required_argument, 0, O_MAXEPS},
+	    {"node-cidr-mask-size-ipv4", required_argument, 0, O_MASK4},
+	    {"node-cidr-mask-size-ipv6", required_argument, 0, O_MASK6},
+	    {"disable-scheduler", no_argument, 0, O_NOSCHED},
+	    {"node-name", required_argument, 0, O_NODENAME},
+	    {"node-ip", required_argument, 0, O_NODEIP},
+	    {"disable-agent", no_argument, 0, O_NOAGENT},
+	    {"agent-data-dir", required_argument, 0, O_AGENTDIR},
+	    {"cluster-dns", required_argument, 0, O_CDNS},
+	    {"kubelet-port", required_argument, 0, O_KPORT},
+	    {"proxy-mode", required_argument, 0, O_PMODE},
+	    {"nodeport-addresses", required_argument, 0, O_NPADDR},
+	    {"dns-upstream", required_argument, 0, O_DNSUP},
+	    {"disable-dns", no_argument, 0, O_NODNS},
+	    {"dns-ttl", required_argument, 0, O_DNSTTL},
+	    {"node-lease-duration", required_argument, 0, O_LEASE},
+	    {"loadbalancer-interface", required_argument, 0, O_LBIF},
+	    {"disable-ingress", no_argument, 0, O_NOING},
+	    {"ingress-address", required_argument, 0, O_INGADDR},
+	    {"ingress-http-port", required_argument, 0, O_INGHTTP},
+	    {"ingress-https-port", required_argument, 0, O_INGHTTPS},
+	    {"ingress-service-type", required_argument, 0, O_INGTYPE},
+	    {"audit-policy-file", required_argument, 0, O_AUDPOL},
+	    {"audit-log-path", required_argument, 0, O_AUDPATH},
+	    {"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
+	    {"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
+	    {"encryption-provider-config", required_argument, 0, O_ENCCONF},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	bool ing_lb = false;
 	int c;
@@ -346,7 +407,8 @@ static int cmd_server(int argc, char **argv)
 		if (c == O_AUDSIZE || c == O_AUDBACK) {
 			long v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < 0 || v > 100000) {
-				fprintf(stderr, "svcplane server: %s: %s must be a number from 0 to 100000\n", argv[optind - 1], optarg);
+				fprintf(stderr, "svcplane server: %s: %s must be a number from 0 to 100000\n",
+					argv[optind - 1], optarg);
 				return 2;
 			}
 			*(c == O_AUDSIZE ? &o.audit_log_maxsize_mb : &o.audit_log_maxbackup) = (int)v;
@@ -361,70 +423,141 @@ static int cmd_server(int argc, char **argv)
 			continue;
 		}
 		if (c == O_NPADDR || c == O_LEASE || c == O_LBIF) {
-			if (agent_flag("server", c == O_NPADDR ? "nodeport-addresses" : c == O_LEASE ? "node-lease-duration" : "loadbalancer-interface", optarg, &ao) < 0)
+			if (agent_flag("server",
+				       c == O_NPADDR  ? "nodeport-addresses"
+				       : c == O_LEASE ? "node-lease-duration"
+						      : "loadbalancer-interface",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
-		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP || c == O_DNSTTL) {
-			if (agent_flag("server", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_NODEIP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP ||
+		    c == O_DNSTTL) {
+			if (agent_flag("server",
+				       c == O_KPORT    ? "kubelet-port"
+				       : c == O_PMODE  ? "proxy-mode"
+				       : c == O_NODEIP ? "node-ip"
+				       : c == O_DNSUP  ? "dns-upstream"
+				       : c == O_DNSTTL ? "dns-ttl"
+						       : "cluster-dns",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
-			if (agent_flag("server", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+			if (agent_flag("server",
+				       c == O_INGADDR	? "ingress-address"
+				       : c == O_INGHTTP ? "ingress-http-port"
+							: "ingress-https-port",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
 		case O_INGTYPE:
 			if (strcmp(optarg, "LoadBalancer") && strcmp(optarg, "NodeAddress")) {
-				fprintf(stderr, "svcplane server: --ingress-service-type: %s is not NodeAddress or LoadBalancer\n", optarg);
+				fprintf(
+				    stderr,
+				    "svcplane server: --ingress-service-type: %s is not NodeAddress or LoadBalancer\n",
+				    optarg);
 				return 2;
 			}
 			ing_lb = !strcmp(optarg, "LoadBalancer");
 			break;
-		case O_NOING: ao.ingress_disable = true; break;
-		case O_NODNS: ao.dns_disable = true; break;
-		case O_NOSCHED: no_sched = true; break;
-		case O_NODENAME: ao.node_name = optarg; break;
-		case O_NOAGENT: no_agent = true; break;
-		case O_AGENTDIR: ao.data_dir = optarg; break;
-		case O_DATA: o.data_dir = optarg; break;
-		case O_BIND: o.bind_address = optarg; break;
+		case O_NOING:
+			ao.ingress_disable = true;
+			break;
+		case O_NODNS:
+			ao.dns_disable = true;
+			break;
+		case O_NOSCHED:
+			no_sched = true;
+			break;
+		case O_NODENAME:
+			ao.node_name = optarg;
+			break;
+		case O_NOAGENT:
+			no_agent = true;
+			break;
+		case O_AGENTDIR:
+			ao.data_dir = optarg;
+			break;
+		case O_DATA:
+			o.data_dir = optarg;
+			break;
+		case O_BIND:
+			o.bind_address = optarg;
+			break;
 		case O_PORT:
 			o.secure_port = (int)strtol(optarg, &end, 10);
 			if (*end || !*optarg || o.secure_port < 0 || o.secure_port > 65535) {
-				fprintf(stderr, "svcplane server: --secure-port: %s is not a port number (0-65535)\n", optarg);
+				fprintf(stderr,
+					"svcplane server: --secure-port: %s is not a port number (0-65535)\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case O_INSECURE: o.insecure_http = true; break;
-		case O_KUBECONFIG: o.kubeconfig = optarg; break;
-		case O_TOKEN: o.token_file = optarg; break;
-		case O_ADV: o.advertise_address = optarg; break;
-		case O_SCIR: o.service_cluster_ip_range = optarg; break;
-		case O_NPR: o.service_node_port_range = optarg; break;
-		case O_CCIDR: o.cluster_cidr = optarg; break;
-		case O_DOMAIN: o.cluster_domain = optarg; break;
-		case O_STORE: store_url = optarg; break;
+		case O_INSECURE:
+			o.insecure_http = true;
+			break;
+		case O_KUBECONFIG:
+			o.kubeconfig = optarg;
+			break;
+		case O_TOKEN:
+			o.token_file = optarg;
+			break;
+		case O_ADV:
+			o.advertise_address = optarg;
+			break;
+		case O_SCIR:
+			o.service_cluster_ip_range = optarg;
+			break;
+		case O_NPR:
+			o.service_node_port_range = optarg;
+			break;
+		case O_CCIDR:
+			o.cluster_cidr = optarg;
+			break;
+		case O_DOMAIN:
+			o.cluster_domain = optarg;
+			break;
+		case O_STORE:
+			store_url = optarg;
+			break;
 		case O_HIST:
 			history = strtoll(optarg, &end, 10);
 			if (*end || history < 100) {
-				fprintf(stderr, "svcplane server: --history-revisions: %s must be a number >= 100\n", optarg);
+				fprintf(stderr,
+					"svcplane server: --history-revisions: %s must be a number >= 100\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case O_EXTIPS: o.allow_external_ips = true; break;
-		case O_LBPOOL: co.lb_pools = optarg; break;
-		case O_NOCTRL: no_controllers = true; break;
-		case O_LBCLASS: co.lb_class = optarg; break;
+		case O_EXTIPS:
+			o.allow_external_ips = true;
+			break;
+		case O_LBPOOL:
+			co.lb_pools = optarg;
+			break;
+		case O_NOCTRL:
+			no_controllers = true;
+			break;
+		case O_LBCLASS:
+			co.lb_class = optarg;
+			break;
 		case O_MAXEPS:
 		case O_MASK4:
 		case O_MASK6: {
 			long v = strtol(optarg, &end, 10);
-			int lo = c == O_MAXEPS ? 1 : c == O_MASK4 ? 8 : 16, hi = c == O_MAXEPS ? 1000 : c == O_MASK4 ? 30 : 126;
+			int lo = c == O_MAXEPS	? 1
+				 : c == O_MASK4 ? 8
+						: 16,
+			    hi = c == O_MAXEPS	? 1000
+				 : c == O_MASK4 ? 30
+						: 126;
 			if (*end || !*optarg || v < lo || v > hi) {
-				fprintf(stderr, "svcplane server: %s: %s must be a number from %d to %d\n", argv[optind - 1], optarg, lo, hi);
+				fprintf(stderr, "svcplane server: %s: %s must be a number from %d to %d\n",
+					argv[optind - 1], optarg, lo, hi);
 				return 2;
 			}
 			if (c == O_MAXEPS)
@@ -435,9 +568,15 @@ static int cmd_server(int argc, char **argv)
 				co.node_mask6 = (int)v;
 			break;
 		}
-		case 'v': log_set_level(LOG_DEBUG); break;
-		case 'h': usage_server(stdout); return 0;
-		default: usage_server(stderr); return 2;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage_server(stdout);
+			return 0;
+		default:
+			usage_server(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -451,16 +590,20 @@ static int cmd_server(int argc, char **argv)
 		return 2;
 	}
 	if (!valid_cidr_list(o.service_cluster_ip_range)) {
-		fprintf(stderr, "svcplane server: --service-cluster-ip-range: %s is not one CIDR or two (IPv4,IPv6)\n",
-			o.service_cluster_ip_range);
+		fprintf(
+		    stderr,
+		    "svcplane server: --service-cluster-ip-range: %s is not one CIDR or two (IPv4,IPv6)\n",
+		    o.service_cluster_ip_range);
 		return 2;
 	}
 	if (!valid_cidr_list(o.cluster_cidr)) {
-		fprintf(stderr, "svcplane server: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n", o.cluster_cidr);
+		fprintf(stderr, "svcplane server: --cluster-cidr: %s is not one CIDR or two (IPv4,IPv6)\n",
+			o.cluster_cidr);
 		return 2;
 	}
 	if (!valid_port_range(o.service_node_port_range)) {
-		fprintf(stderr, "svcplane server: --service-node-port-range: %s is not a range like 30000-32767\n",
+		fprintf(stderr,
+			"svcplane server: --service-node-port-range: %s is not a range like 30000-32767\n",
 			o.service_node_port_range);
 		return 2;
 	}
@@ -513,8 +656,9 @@ static int cmd_server(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	bool v6 = strchr(o.bind_address, ':') != NULL;
-	printf("svcplane server ready in %.1f ms: %s://%s%s%s:%d (store %s)\n", ms, o.insecure_http ? "http" : "https",
-	       v6 ? "[" : "", o.bind_address, v6 ? "]" : "", apiserver_port(as), url);
+	printf("svcplane server ready in %.1f ms: %s://%s%s%s:%d (store %s)\n", ms,
+	       o.insecure_http ? "http" : "https", v6 ? "[" : "", o.bind_address, v6 ? "]" : "",
+	       apiserver_port(as), url);
 	/* The controllers reach the API like any client: through the admin kubeconfig. */
 	struct client_config cc;
 	client_config_init(&cc);
@@ -538,7 +682,9 @@ static int cmd_server(int argc, char **argv)
 	 * controllers; the agents only serve the traffic. */
 	struct ing_status *ist = NULL;
 	if (rc == 0 && !no_controllers) {
-		struct ing_status_opts io = {.cfg = &cc, .lb = ing_lb, .http_port = ao.ingress_http_port,
+		struct ing_status_opts io = {.cfg = &cc,
+					     .lb = ing_lb,
+					     .http_port = ao.ingress_http_port,
 					     .https_port = ao.ingress_https_port};
 		rc = ing_status_start(&io, &ist, err, sizeof(err));
 	}
@@ -548,7 +694,8 @@ static int cmd_server(int argc, char **argv)
 	char *agent_dir = NULL;
 	char dname[256], dip[64];
 	if (rc == 0 && !no_agent && geteuid() != 0) {
-		log_warn("not running as root: no node agent for this host (pass --disable-agent to silence this)");
+		log_warn(
+		    "not running as root: no node agent for this host (pass --disable-agent to silence this)");
 		no_agent = true;
 	}
 	if (rc == 0 && !no_agent && (!ao.node_name || !ao.node_ip)) {
@@ -612,72 +759,95 @@ static int cmd_server(int argc, char **argv)
 
 static void usage_agent(FILE *f)
 {
-	fprintf(f,
-		"usage: svcplane agent [flags]\n"
-		"  --server URL                      API server (with --token-file and --ca-file)\n"
-		"  --token-file PATH                 bearer token\n"
-		"  --ca-file PATH                    CA bundle of the API server\n"
-		"  --kubeconfig PATH                 instead of the three above\n"
-		"  --node-name NAME                  this node's name (default: the host name)\n"
-		"  --node-ip IP[,IP]                 this node's InternalIP (default: the address of the default\n"
-		"                                    route's interface; IPv4,IPv6 for dual stack)\n"
-		"  --kubelet-port N                  the log endpoint the API server proxies to (default 10250)\n"
-		"  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
-		"  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
-		"                                    (default: every address, and 127.0.0.1)\n"
-		"  --cluster-cidr CIDR[,CIDR]        pod network: traffic to cluster IPs from outside it is\n"
-		"                                    masqueraded (default: none)\n"
-		"  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
-		"  --cluster-domain DOMAIN           (default cluster.local)\n"
-		"  --cluster-dns IP                  nameserver for ClusterFirst pods, served by this agent\n"
-		"                                    (default: the kube-dns Service's cluster IP)\n"
-		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
-		"  --disable-dns                     serve no cluster DNS on this node\n"
-		"  --disable-ingress                 run no Ingress controller on this node\n"
-		"  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
-		"  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
-		"  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
-		"  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
-		"                                    LoadBalancer address moves N s after its node's last\n"
-		"                                    renewal (1-3600, default 4)\n"
-		"  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
-		"                                    elected for on IFACE (default: the node IP's interface)\n"
-		"  --cleanup                         stop every pod and remove the pod network, then exit\n"
-		"  -v, --verbose                     debug logging\n");
+	fprintf(
+	    f,
+	    "usage: svcplane agent [flags]\n"
+	    "  --server URL                      API server (with --token-file and --ca-file)\n"
+	    "  --token-file PATH                 bearer token\n"
+	    "  --ca-file PATH                    CA bundle of the API server\n"
+	    "  --kubeconfig PATH                 instead of the three above\n"
+	    "  --node-name NAME                  this node's name (default: the host name)\n"
+	    "  --node-ip IP[,IP]                 this node's InternalIP (default: the address of the default\n"
+	    "                                    route's interface; IPv4,IPv6 for dual stack)\n"
+	    "  --kubelet-port N                  the log endpoint the API server proxies to (default 10250)\n"
+	    "  --proxy-mode MODE                 nftables (default), iptables or userspace\n"
+	    "  --nodeport-addresses CIDR[,CIDR]  serve node ports only on node addresses inside these\n"
+	    "                                    (default: every address, and 127.0.0.1)\n"
+	    "  --cluster-cidr CIDR[,CIDR]        pod network: traffic to cluster IPs from outside it is\n"
+	    "                                    masqueraded (default: none)\n"
+	    "  --data-dir DIR                    state: pods, IPs, logs (default /var/lib/svcplane/agent)\n"
+	    "  --cluster-domain DOMAIN           (default cluster.local)\n"
+	    "  --cluster-dns IP                  nameserver for ClusterFirst pods, served by this agent\n"
+	    "                                    (default: the kube-dns Service's cluster IP)\n"
+	    "  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: /etc/resolv.conf's)\n"
+	    "  --disable-dns                     serve no cluster DNS on this node\n"
+	    "  --disable-ingress                 run no Ingress controller on this node\n"
+	    "  --ingress-address IP[,IP]         its addresses (default: the node IPs)\n"
+	    "  --ingress-http-port N             (default 80; --ingress-https-port N: default 443)\n"
+	    "  --dns-ttl N                       TTL of cluster records, 0-3600 (default 5)\n"
+	    "  --node-lease-duration N           the node Lease (kube-node-lease), renewed every N/4 s; a\n"
+	    "                                    LoadBalancer address moves N s after its node's last\n"
+	    "                                    renewal (1-3600, default 4)\n"
+	    "  --loadbalancer-interface IFACE    answer ARP/NDP for LoadBalancer addresses this node is\n"
+	    "                                    elected for on IFACE (default: the node IP's interface)\n"
+	    "  --cleanup                         stop every pod and remove the pod network, then exit\n"
+	    "  -v, --verbose                     debug logging\n");
 }
 
 static int cmd_agent(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_TOKEN, O_CA, O_KC, O_NAME, O_IP, O_DATA, O_DOMAIN, O_DNS, O_CLEANUP, O_KPORT, O_PMODE,
-	       O_NPADDR, O_CCIDR, O_DNSUP, O_NODNS, O_DNSTTL, O_LEASE, O_LBIF, O_NOING, O_INGADDR, O_INGHTTP,
-	       O_INGHTTPS };
+	enum {
+		O_SERVER = 256,
+		O_TOKEN,
+		O_CA,
+		O_KC,
+		O_NAME,
+		O_IP,
+		O_DATA,
+		O_DOMAIN,
+		O_DNS,
+		O_CLEANUP,
+		O_KPORT,
+		O_PMODE,
+		O_NPADDR,
+		O_CCIDR,
+		O_DNSUP,
+		O_NODNS,
+		O_DNSTTL,
+		O_LEASE,
+		O_LBIF,
+		O_NOING,
+		O_INGADDR,
+		O_INGHTTP,
+		O_INGHTTPS
+	};
 	static const struct option opts[] = {
-		{"server", required_argument, 0, O_SERVER},
-		{"token-file", required_argument, 0, O_TOKEN},
-		{"ca-file", required_argument, 0, O_CA},
-		{"kubeconfig", required_argument, 0, O_KC},
-		{"node-name", required_argument, 0, O_NAME},
-		{"node-ip", required_argument, 0, O_IP},
-		{"data-dir", required_argument, 0, O_DATA},
-		{"cluster-domain", required_argument, 0, O_DOMAIN},
-		{"cluster-dns", required_argument, 0, O_DNS},
-		{"cleanup", no_argument, 0, O_CLEANUP},
-		{"kubelet-port", required_argument, 0, O_KPORT},
-		{"proxy-mode", required_argument, 0, O_PMODE},
-		{"nodeport-addresses", required_argument, 0, O_NPADDR},
-		{"cluster-cidr", required_argument, 0, O_CCIDR},
-		{"dns-upstream", required_argument, 0, O_DNSUP},
-		{"disable-dns", no_argument, 0, O_NODNS},
-		{"dns-ttl", required_argument, 0, O_DNSTTL},
-		{"node-lease-duration", required_argument, 0, O_LEASE},
-		{"loadbalancer-interface", required_argument, 0, O_LBIF},
-		{"disable-ingress", no_argument, 0, O_NOING},
-		{"ingress-address", required_argument, 0, O_INGADDR},
-		{"ingress-http-port", required_argument, 0, O_INGHTTP},
-		{"ingress-https-port", required_argument, 0, O_INGHTTPS},
-		{"verbose", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"server", required_argument, 0, O_SERVER},
+	    {"token-file", required_argument, 0, O_TOKEN},
+	    {"ca-file", required_argument, 0, O_CA},
+	    {"kubeconfig", required_argument, 0, O_KC},
+	    {"node-name", required_argument, 0, O_NAME},
+	    {"node-ip", required_argument, 0, O_IP},
+	    {"data-dir", required_argument, 0, O_DATA},
+	    {"cluster-domain", required_argument, 0, O_DOMAIN},
+	    {"cluster-dns", required_argument, 0, O_DNS},
+	    {"cleanup", no_argument, 0, O_CLEANUP},
+	    {"kubelet-port", required_argument, 0, O_KPORT},
+	    {"proxy-mode", required_argument, 0, O_PMODE},
+	    {"nodeport-addresses", required_argument, 0, O_NPADDR},
+	    {"cluster-cidr", required_argument, 0, O_CCIDR},
+	    {"dns-upstream", required_argument, 0, O_DNSUP},
+	    {"disable-dns", no_argument, 0, O_NODNS},
+	    {"dns-ttl", required_argument, 0, O_DNSTTL},
+	    {"node-lease-duration", required_argument, 0, O_LEASE},
+	    {"loadbalancer-interface", required_argument, 0, O_LBIF},
+	    {"disable-ingress", no_argument, 0, O_NOING},
+	    {"ingress-address", required_argument, 0, O_INGADDR},
+	    {"ingress-http-port", required_argument, 0, O_INGHTTP},
+	    {"ingress-https-port", required_argument, 0, O_INGHTTPS},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *server = NULL, *token_file = NULL, *ca = NULL, *kc = NULL;
 	bool cleanup = false;
@@ -686,34 +856,77 @@ static int cmd_agent(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (c == O_NPADDR || c == O_CCIDR || c == O_LEASE || c == O_LBIF) {
-			if (agent_flag("agent", c == O_NPADDR ? "nodeport-addresses" : c == O_CCIDR ? "cluster-cidr" : c == O_LEASE ? "node-lease-duration" : "loadbalancer-interface", optarg, &ao) < 0)
+			if (agent_flag("agent",
+				       c == O_NPADDR  ? "nodeport-addresses"
+				       : c == O_CCIDR ? "cluster-cidr"
+				       : c == O_LEASE ? "node-lease-duration"
+						      : "loadbalancer-interface",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
-		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP || c == O_DNSTTL) {
-			if (agent_flag("agent", c == O_KPORT ? "kubelet-port" : c == O_PMODE ? "proxy-mode" : c == O_IP ? "node-ip" : c == O_DNSUP ? "dns-upstream" : c == O_DNSTTL ? "dns-ttl" : "cluster-dns", optarg, &ao) < 0)
+		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP ||
+		    c == O_DNSTTL) {
+			if (agent_flag("agent",
+				       c == O_KPORT    ? "kubelet-port"
+				       : c == O_PMODE  ? "proxy-mode"
+				       : c == O_IP     ? "node-ip"
+				       : c == O_DNSUP  ? "dns-upstream"
+				       : c == O_DNSTTL ? "dns-ttl"
+						       : "cluster-dns",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
-			if (agent_flag("agent", c == O_INGADDR ? "ingress-address" : c == O_INGHTTP ? "ingress-http-port" : "ingress-https-port", optarg, &ao) < 0)
+			if (agent_flag("agent",
+				       c == O_INGADDR	? "ingress-address"
+				       : c == O_INGHTTP ? "ingress-http-port"
+							: "ingress-https-port",
+				       optarg, &ao) < 0)
 				return 2;
 			continue;
 		}
 		switch (c) {
-		case O_NOING: ao.ingress_disable = true; break;
-		case O_NODNS: ao.dns_disable = true; break;
-		case O_SERVER: server = optarg; break;
-		case O_TOKEN: token_file = optarg; break;
-		case O_CA: ca = optarg; break;
-		case O_KC: kc = optarg; break;
-		case O_NAME: ao.node_name = optarg; break;
-		case O_DATA: ao.data_dir = optarg; break;
-		case O_DOMAIN: ao.cluster_domain = optarg; break;
-		case O_CLEANUP: cleanup = true; break;
-		case 'v': log_set_level(LOG_DEBUG); break;
-		case 'h': usage_agent(stdout); return 0;
-		default: usage_agent(stderr); return 2;
+		case O_NOING:
+			ao.ingress_disable = true;
+			break;
+		case O_NODNS:
+			ao.dns_disable = true;
+			break;
+		case O_SERVER:
+			server = optarg;
+			break;
+		case O_TOKEN:
+			token_file = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_KC:
+			kc = optarg;
+			break;
+		case O_NAME:
+			ao.node_name = optarg;
+			break;
+		case O_DATA:
+			ao.data_dir = optarg;
+			break;
+		case O_DOMAIN:
+			ao.cluster_domain = optarg;
+			break;
+		case O_CLEANUP:
+			cleanup = true;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage_agent(stdout);
+			return 0;
+		default:
+			usage_agent(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -729,7 +942,8 @@ static int cmd_agent(int argc, char **argv)
 		return 0;
 	}
 	char dname[256], dip[64];
-	if ((!ao.node_name || !ao.node_ip) && agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err)) < 0) {
+	if ((!ao.node_name || !ao.node_ip) &&
+	    agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err)) < 0) {
 		fprintf(stderr, "svcplane agent: %s\n", err);
 		return 2;
 	}
@@ -747,7 +961,8 @@ static int cmd_agent(int argc, char **argv)
 		FILE *f = fopen(token_file, "re");
 		char tok[4096] = "";
 		if (!f || !fgets(tok, sizeof(tok), f)) {
-			fprintf(stderr, "svcplane agent: --token-file %s: %s\n", token_file, f ? "empty" : strerror(errno));
+			fprintf(stderr, "svcplane agent: --token-file %s: %s\n", token_file,
+				f ? "empty" : strerror(errno));
 			if (f)
 				fclose(f);
 			return 1;
@@ -791,19 +1006,20 @@ static int cmd_agent(int argc, char **argv)
 
 static void usage_dns(FILE *f)
 {
-	fprintf(f,
-		"usage: svcplane dns [flags]\n"
-		"  --kubeconfig PATH                 the API server to read Services, EndpointSlices, Pods from\n"
-		"  --listen IP[,IP]                  addresses to serve on, UDP and TCP (default 127.0.0.1)\n"
-		"  --port N                          (default 53)\n"
-		"  --cluster-domain DOMAIN           (default cluster.local)\n"
-		"  --dns-ttl N                       TTL of cluster records and negative answers, 0-3600 (default 5)\n"
-		"  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: the resolv.conf's)\n"
-		"  --resolv-conf PATH                (default /etc/resolv.conf)\n"
-		"  --dns-allow CIDR[,CIDR]           also answer these clients (beyond loopback, nodes, pod CIDRs)\n"
-		"  --dns-allow-any                   answer every client (an open resolver)\n"
-		"  --workers N                       UDP threads (default: one per CPU)\n"
-		"  -v, --verbose                     debug logging\n");
+	fprintf(
+	    f,
+	    "usage: svcplane dns [flags]\n"
+	    "  --kubeconfig PATH                 the API server to read Services, EndpointSlices, Pods from\n"
+	    "  --listen IP[,IP]                  addresses to serve on, UDP and TCP (default 127.0.0.1)\n"
+	    "  --port N                          (default 53)\n"
+	    "  --cluster-domain DOMAIN           (default cluster.local)\n"
+	    "  --dns-ttl N                       TTL of cluster records and negative answers, 0-3600 (default 5)\n"
+	    "  --dns-upstream IP[:PORT][,...]    resolvers for other names (default: the resolv.conf's)\n"
+	    "  --resolv-conf PATH                (default /etc/resolv.conf)\n"
+	    "  --dns-allow CIDR[,CIDR]           also answer these clients (beyond loopback, nodes, pod CIDRs)\n"
+	    "  --dns-allow-any                   answer every client (an open resolver)\n"
+	    "  --workers N                       UDP threads (default: one per CPU)\n"
+	    "  -v, --verbose                     debug logging\n");
 }
 
 /* Checks a comma list with a parser; prints the error. */
@@ -828,19 +1044,19 @@ static int cmd_dns(int argc, char **argv)
 {
 	enum { O_KC = 256, O_LISTEN, O_PORT, O_DOMAIN, O_TTL, O_UP, O_RESOLV, O_ALLOW, O_ANY, O_WORKERS };
 	static const struct option opts[] = {
-		{"kubeconfig", required_argument, 0, O_KC},
-		{"listen", required_argument, 0, O_LISTEN},
-		{"port", required_argument, 0, O_PORT},
-		{"cluster-domain", required_argument, 0, O_DOMAIN},
-		{"dns-ttl", required_argument, 0, O_TTL},
-		{"dns-upstream", required_argument, 0, O_UP},
-		{"resolv-conf", required_argument, 0, O_RESOLV},
-		{"dns-allow", required_argument, 0, O_ALLOW},
-		{"dns-allow-any", no_argument, 0, O_ANY},
-		{"workers", required_argument, 0, O_WORKERS},
-		{"verbose", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"kubeconfig", required_argument, 0, O_KC},
+	    {"listen", required_argument, 0, O_LISTEN},
+	    {"port", required_argument, 0, O_PORT},
+	    {"cluster-domain", required_argument, 0, O_DOMAIN},
+	    {"dns-ttl", required_argument, 0, O_TTL},
+	    {"dns-upstream", required_argument, 0, O_UP},
+	    {"resolv-conf", required_argument, 0, O_RESOLV},
+	    {"dns-allow", required_argument, 0, O_ALLOW},
+	    {"dns-allow-any", no_argument, 0, O_ANY},
+	    {"workers", required_argument, 0, O_WORKERS},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *kc = NULL, *listen = "127.0.0.1", *up = NULL, *allow = NULL;
 	struct dns_server_opts o = {.zone = "cluster.local", .port = 53};
@@ -850,22 +1066,43 @@ static int cmd_dns(int argc, char **argv)
 		char *end;
 		long v;
 		switch (c) {
-		case O_KC: kc = optarg; break;
-		case O_LISTEN: listen = optarg; break;
-		case O_DOMAIN: o.zone = optarg; break;
-		case O_UP: up = optarg; break;
-		case O_RESOLV: o.resolv_conf = optarg; break;
-		case O_ALLOW: allow = optarg; break;
-		case O_ANY: o.allow_any = true; break;
+		case O_KC:
+			kc = optarg;
+			break;
+		case O_LISTEN:
+			listen = optarg;
+			break;
+		case O_DOMAIN:
+			o.zone = optarg;
+			break;
+		case O_UP:
+			up = optarg;
+			break;
+		case O_RESOLV:
+			o.resolv_conf = optarg;
+			break;
+		case O_ALLOW:
+			allow = optarg;
+			break;
+		case O_ANY:
+			o.allow_any = true;
+			break;
 		case O_PORT:
 		case O_TTL:
 		case O_WORKERS:
 			v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < (c == O_TTL ? 0 : 1) ||
-			    v > (c == O_PORT ? 65535 : c == O_TTL ? 3600 : 32)) {
+			    v > (c == O_PORT  ? 65535
+				 : c == O_TTL ? 3600
+					      : 32)) {
 				fprintf(stderr, "svcplane dns: --%s: %s is out of range (%s)\n",
-					c == O_PORT ? "port" : c == O_TTL ? "dns-ttl" : "workers", optarg,
-					c == O_PORT ? "1-65535" : c == O_TTL ? "0-3600" : "1-32");
+					c == O_PORT  ? "port"
+					: c == O_TTL ? "dns-ttl"
+						     : "workers",
+					optarg,
+					c == O_PORT  ? "1-65535"
+					: c == O_TTL ? "0-3600"
+						     : "1-32");
 				return 2;
 			}
 			if (c == O_PORT)
@@ -875,9 +1112,15 @@ static int cmd_dns(int argc, char **argv)
 			else
 				o.workers = (int)v;
 			break;
-		case 'v': log_set_level(LOG_DEBUG); break;
-		case 'h': usage_dns(stdout); return 0;
-		default: usage_dns(stderr); return 2;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage_dns(stdout);
+			return 0;
+		default:
+			usage_dns(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -886,9 +1129,11 @@ static int cmd_dns(int argc, char **argv)
 	}
 	if (!valid_list("listen", listen, 8, false) || (allow && !valid_list("dns-allow", allow, 16, true)))
 		return 2;
-	char **lv = split_list(listen, 8), **uv = up ? split_list(up, 8) : NULL, **av = allow ? split_list(allow, 16) : NULL;
+	char **lv = split_list(listen, 8), **uv = up ? split_list(up, 8) : NULL,
+	     **av = allow ? split_list(allow, 16) : NULL;
 	if (up && !uv) {
-		fprintf(stderr, "svcplane dns: --dns-upstream: %s is not a list of at most 8 upstreams\n", up);
+		fprintf(stderr, "svcplane dns: --dns-upstream: %s is not a list of at most 8 upstreams\n",
+			up);
 		free_list(lv);
 		free_list(av);
 		return 2;

@@ -308,7 +308,8 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 		json_t *ss = json_object(), *ready = json_array(), *notready = json_array(),
 		       *pj = json_array();
 		for (size_t k = groups[g].lo; k < groups[g].hi; k++)
-			json_array_append(e[k].ready ? ready : notready, e[k].addr); /* shared, never changed */
+			json_array_append(e[k].ready ? ready : notready,
+					  e[k].addr); /* shared, never changed */
 		for (size_t k = 0; k < groups[g].nports; k++) {
 			if (groups[g].ports[k] >= 0)
 				json_array_append(pj, ports[groups[g].ports[k]].json);
@@ -454,8 +455,8 @@ static bool subset_equal(const json_t *a, const json_t *b)
 	{
 		if (!(w = json_object_get(b, k)))
 			return false;
-		if ((strcmp(k, "addresses") == 0 || strcmp(k, "notReadyAddresses") == 0) && json_is_array(v) &&
-		    json_is_array(w)) {
+		if ((strcmp(k, "addresses") == 0 || strcmp(k, "notReadyAddresses") == 0) &&
+		    json_is_array(v) && json_is_array(w)) {
 			size_t n = json_array_size(v);
 			if (n != json_array_size(w))
 				return false;

@@ -66,11 +66,11 @@ struct ctrl_manager {
 	char *lb_class;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue;	 /* key -> {"t": trigger time, "n": attempts, "a": workq_now_ns() when queued} */
+	json_t *queue; /* key -> {"t": trigger time, "n": attempts, "a": workq_now_ns() when queued} */
 	struct workq_metrics *wq; /* workqueue_* metrics, name "endpoints" (base/workq.h) */
-	json_t *warned;	 /* Services told (by an Event) that no LB address is free */
-	json_t *own;	 /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
-	json_t *given;	 /* "<cidr|lb>/<what>" -> {uid, rv} of the write that gave it (see given_pending) */
+	json_t *warned;		  /* Services told (by an Event) that no LB address is free */
+	json_t *own;		  /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
+	json_t *given; /* "<cidr|lb>/<what>" -> {uid, rv} of the write that gave it (see given_pending) */
 	pthread_mutex_t ix_mu; /* the Service -> pods index (see the top of this file) */
 	json_t *ix_svc, *ix_pod, *ix_svc_label, *ix_pod_label;
 	bool stop, ready;
@@ -94,7 +94,9 @@ static void enqueue(struct ctrl_manager *m, const char *key)
 	now_nano(t, sizeof(t));
 	pthread_mutex_lock(&m->mu);
 	if (!json_object_get(m->queue, key)) {
-		json_object_set_new(m->queue, key, json_pack("{s:s, s:i, s:I}", "t", t, "n", 0, "a", (json_int_t)workq_now_ns()));
+		json_object_set_new(
+		    m->queue, key,
+		    json_pack("{s:s, s:i, s:I}", "t", t, "n", 0, "a", (json_int_t)workq_now_ns()));
 		workq_metrics_added(m->wq);
 	}
 	pthread_cond_signal(&m->cond);
@@ -115,7 +117,8 @@ static void ix_svc_set(struct ctrl_manager *m, const char *sk, const char *ns, c
 static void svc_changed(void *ud, const json_t *obj, bool deleted)
 {
 	struct ctrl_manager *m = ud;
-	const char *ns = api_str(obj, "metadata.namespace") ?: "", *name = api_str(obj, "metadata.name") ?: "";
+	const char *ns = api_str(obj, "metadata.namespace") ?: "",
+		   *name = api_str(obj, "metadata.name") ?: "";
 	char *sk = xasprintf("%s/%s", ns, name);
 	ix_svc_set(m, sk, ns, deleted ? NULL : obj);
 	free(sk);
@@ -134,13 +137,18 @@ static void lb_released(struct ctrl_manager *m)
 	json_t *s;
 	json_array_foreach(all, i, s)
 	{
-		if (ctrl_lb_wants(s, m->lb_class) && json_array_size(api_get(s, "status.loadBalancer.ingress")) == 0)
-			enqueue_svc(m, api_str(s, "metadata.namespace") ?: "", api_str(s, "metadata.name") ?: "");
+		if (ctrl_lb_wants(s, m->lb_class) &&
+		    json_array_size(api_get(s, "status.loadBalancer.ingress")) == 0)
+			enqueue_svc(m, api_str(s, "metadata.namespace") ?: "",
+				    api_str(s, "metadata.name") ?: "");
 	}
 	json_decref(all);
 }
 
-static void svc_add(void *ud, const json_t *o) { svc_changed(ud, o, false); }
+static void svc_add(void *ud, const json_t *o)
+{
+	svc_changed(ud, o, false);
+}
 static void svc_update(void *ud, const json_t *old, const json_t *o)
 {
 	svc_changed(ud, o, false);
@@ -191,7 +199,8 @@ static bool sel_match(const json_t *sel, const json_t *labels)
 	json_object_foreach((json_t *)sel, k, v)
 	{
 		json_t *l = json_is_object(labels) ? json_object_get(labels, k) : NULL;
-		if (!l || strcmp(json_is_string(l) ? json_string_value(l) : "", json_is_string(v) ? json_string_value(v) : ""))
+		if (!l || strcmp(json_is_string(l) ? json_string_value(l) : "",
+				 json_is_string(v) ? json_string_value(v) : ""))
 			return false;
 	}
 	return true;
@@ -199,7 +208,8 @@ static bool sel_match(const json_t *sel, const json_t *labels)
 
 static bool labels_equal(const json_t *a, const json_t *b)
 {
-	size_t na = json_is_object(a) ? json_object_size(a) : 0, nb = json_is_object(b) ? json_object_size(b) : 0;
+	size_t na = json_is_object(a) ? json_object_size(a) : 0,
+	       nb = json_is_object(b) ? json_object_size(b) : 0;
 	if (na == 0 || nb == 0)
 		return na == nb;
 	return json_equal(a, b);
@@ -264,7 +274,9 @@ static void ix_pod_add(struct ctrl_manager *m, const char *pk, const char *ns, j
 		}
 		free(lk);
 	}
-	json_object_set_new(m->ix_pod, pk, json_pack("{s:O, s:o}", "labels", json_is_object(labels) ? labels : json_null(), "svcs", svcs));
+	json_object_set_new(
+	    m->ix_pod, pk,
+	    json_pack("{s:O, s:o}", "labels", json_is_object(labels) ? labels : json_null(), "svcs", svcs));
 }
 
 /* Unlinks a Service from the index. Caller holds ix_mu. */
@@ -373,7 +385,8 @@ static bool containers_equal(const json_t *a, const json_t *b, bool init)
 	for (i = 0; i < n; i++) {
 		const json_t *ca = json_array_get(a, i), *cb = json_array_get(b, i);
 		if (!opt_equal(json_object_get(ca, "ports"), json_object_get(cb, "ports")) ||
-		    (init && !opt_equal(json_object_get(ca, "restartPolicy"), json_object_get(cb, "restartPolicy"))))
+		    (init &&
+		     !opt_equal(json_object_get(ca, "restartPolicy"), json_object_get(cb, "restartPolicy"))))
 			return false;
 	}
 	return true;
@@ -385,8 +398,10 @@ static bool containers_equal(const json_t *a, const json_t *b, bool init)
 static bool pod_relevant_change(const json_t *old, const json_t *pod)
 {
 	static const char *const paths[] = {
-	    "metadata.uid",	     "metadata.deletionTimestamp", "status.phase",  "status.podIP",
-	    "status.podIPs",	     "spec.nodeName",		   "spec.hostname", "spec.subdomain",
+	    "metadata.uid",  "metadata.deletionTimestamp",
+	    "status.phase",  "status.podIP",
+	    "status.podIPs", "spec.nodeName",
+	    "spec.hostname", "spec.subdomain",
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (!opt_equal(api_get(old, paths[i]), api_get(pod, paths[i])))
@@ -395,7 +410,8 @@ static bool pod_relevant_change(const json_t *old, const json_t *pod)
 	return !labels_equal(api_get(old, "metadata.labels"), api_get(pod, "metadata.labels")) ||
 	       !opt_equal(ready_condition(old), ready_condition(pod)) ||
 	       !containers_equal(api_get(old, "spec.containers"), api_get(pod, "spec.containers"), false) ||
-	       !containers_equal(api_get(old, "spec.initContainers"), api_get(pod, "spec.initContainers"), true);
+	       !containers_equal(api_get(old, "spec.initContainers"), api_get(pod, "spec.initContainers"),
+				 true);
 }
 
 /* Updates the index for the pod (NULL: deleted) and queues every Service that selected it
@@ -412,7 +428,8 @@ static void pod_changed(struct ctrl_manager *m, const json_t *pod, bool deleted)
 	if (e && !deleted && labels_equal(json_object_get(e, "labels"), labels)) {
 		/* Same labels, same Services. */
 		const char *k;
-		json_object_foreach(json_object_get(e, "svcs"), k, v) json_object_set_new(hit, k, json_true());
+		json_object_foreach(json_object_get(e, "svcs"), k, v)
+		    json_object_set_new(hit, k, json_true());
 	} else {
 		ix_pod_del(m, pk, hit);
 		if (!deleted)
@@ -431,13 +448,19 @@ static void pod_changed(struct ctrl_manager *m, const json_t *pod, bool deleted)
 	json_decref(hit);
 	free(pk);
 }
-static void pod_add(void *ud, const json_t *o) { pod_changed(ud, o, false); }
+static void pod_add(void *ud, const json_t *o)
+{
+	pod_changed(ud, o, false);
+}
 static void pod_update(void *ud, const json_t *old, const json_t *o)
 {
 	if (pod_relevant_change(old, o))
 		pod_changed(ud, o, false);
 }
-static void pod_delete(void *ud, const json_t *o) { pod_changed(ud, o, true); }
+static void pod_delete(void *ud, const json_t *o)
+{
+	pod_changed(ud, o, true);
+}
 
 static void on_node_changed(void *ud, const json_t *o)
 {
@@ -446,14 +469,22 @@ static void on_node_changed(void *ud, const json_t *o)
 	free(k);
 	enqueue(ud, "dns/"); /* the kube-dns Endpoints list the Ready nodes */
 }
-static void on_node_add(void *ud, const json_t *o) { on_node_changed(ud, o); }
-static void on_node_update(void *ud, const json_t *old, const json_t *o) { (void)old; on_node_changed(ud, o); }
+static void on_node_add(void *ud, const json_t *o)
+{
+	on_node_changed(ud, o);
+}
+static void on_node_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	on_node_changed(ud, o);
+}
 
 /* True (and forgotten) when obj is exactly the version this controller wrote last: its
  * own write needs no reconcile (Kubernetes' endpoint slice tracker does the same). */
 static bool own_write(struct ctrl_manager *m, const char *kind, const json_t *obj)
 {
-	char *k = xasprintf("%s/%s/%s", kind, api_str(obj, "metadata.namespace") ?: "", api_str(obj, "metadata.name") ?: "");
+	char *k = xasprintf("%s/%s/%s", kind, api_str(obj, "metadata.namespace") ?: "",
+			    api_str(obj, "metadata.name") ?: "");
 	pthread_mutex_lock(&m->mu);
 	const char *rv = json_string_value(json_object_get(m->own, k));
 	bool mine = rv && !strcmp(rv, api_str(obj, "metadata.resourceVersion") ?: "");
@@ -479,9 +510,19 @@ static void ep_changed(void *ud, const json_t *o)
 	if (kube_dns && !own)
 		enqueue(ud, "dns/"); /* repair someone else's edit */
 }
-static void ep_add(void *ud, const json_t *o) { ep_changed(ud, o); }
-static void ep_update(void *ud, const json_t *old, const json_t *o) { (void)old; ep_changed(ud, o); }
-static void ep_delete(void *ud, const json_t *o) { ep_changed(ud, o); }
+static void ep_add(void *ud, const json_t *o)
+{
+	ep_changed(ud, o);
+}
+static void ep_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	ep_changed(ud, o);
+}
+static void ep_delete(void *ud, const json_t *o)
+{
+	ep_changed(ud, o);
+}
 
 /* A slice changed by someone else: reconcile its Service so drift is repaired. */
 static void slice_changed(void *ud, const json_t *o)
@@ -503,7 +544,11 @@ static void slice_changed(void *ud, const json_t *o)
 		free(k);
 	}
 }
-static void slice_update(void *ud, const json_t *old, const json_t *o) { (void)old; slice_changed(ud, o); }
+static void slice_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	slice_changed(ud, o);
+}
 
 /* ---- writes ---- */
 
@@ -515,15 +560,16 @@ static int write_obj_answer(struct ctrl_manager *m, const char *method, const ch
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	long status = 0;
 	char *resp = NULL, err[512] = "";
-	int rc = client_request(m->cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &resp, NULL, err,
-				sizeof(err));
+	int rc = client_request(m->cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &resp,
+				NULL, err, sizeof(err));
 	free(b);
 	if (rc == 0 && status >= 200 && status < 300) {
 		/* Remember the version we wrote, so its watch event does not queue us again. */
 		json_t *r = resp ? json_loads(resp, 0, NULL) : NULL;
 		const char *kind = api_str(r, "kind"), *rv = api_str(r, "metadata.resourceVersion");
 		if (kind && rv && strcmp(method, "DELETE") != 0) {
-			char *k = xasprintf("%s/%s/%s", kind, api_str(r, "metadata.namespace") ?: "", api_str(r, "metadata.name") ?: "");
+			char *k = xasprintf("%s/%s/%s", kind, api_str(r, "metadata.namespace") ?: "",
+					    api_str(r, "metadata.name") ?: "");
 			pthread_mutex_lock(&m->mu);
 			if (json_object_size(m->own) > 100000)
 				json_object_clear(m->own);
@@ -533,8 +579,7 @@ static int write_obj_answer(struct ctrl_manager *m, const char *method, const ch
 		}
 		json_decref(r);
 		rc = 0;
-	}
-	else if (rc == 0 && status == 409)
+	} else if (rc == 0 && status == 409)
 		rc = -ESTALE;
 	else if (rc == 0 && status == 404)
 		rc = -ENOENT;
@@ -591,7 +636,8 @@ static int apply_plan(struct ctrl_manager *m, const char *ns, struct ctrl_slice_
  * label, so a sync lists only its own Service's slices. */
 static char *slice_index(const json_t *s)
 {
-	const char *svc = json_string_value(json_object_get(api_get(s, "metadata.labels"), "kubernetes.io/service-name"));
+	const char *svc =
+	    json_string_value(json_object_get(api_get(s, "metadata.labels"), "kubernetes.io/service-name"));
 	return svc ? xasprintf("%s/%s", api_str(s, "metadata.namespace") ?: "", svc) : NULL;
 }
 
@@ -608,7 +654,9 @@ static json_t *slices_of(struct ctrl_manager *m, const char *ns, const char *svc
 		json_t *l = api_get(s, "metadata.labels");
 		if (!strcmp(api_str(s, "metadata.namespace") ?: "", ns) &&
 		    !strcmp(json_string_value(json_object_get(l, "kubernetes.io/service-name")) ?: "", svc) &&
-		    !strcmp(json_string_value(json_object_get(l, "endpointslice.kubernetes.io/managed-by")) ?: "", by))
+		    !strcmp(json_string_value(json_object_get(l, "endpointslice.kubernetes.io/managed-by"))
+				?: "",
+			    by))
 			json_array_append(out, s);
 	}
 	json_decref(all);
@@ -673,7 +721,7 @@ static bool given_pending(struct ctrl_manager *m, const json_t *snapshot, const 
 			}
 		}
 		pending = owner && strtoull(api_str(owner, "metadata.resourceVersion") ?: "0", NULL, 10) <
-					   strtoull(api_str(g, "rv"), NULL, 10);
+				       strtoull(api_str(g, "rv"), NULL, 10);
 		if (!pending)
 			json_object_del(m->given, key);
 	}
@@ -707,7 +755,8 @@ static bool lb_ip_used(const struct ip_addr *ip, void *ud)
 	return given_pending(u->m, u->svcs, "lb", txt, api_str(u->self, "metadata.uid"));
 }
 
-static void event(struct ctrl_manager *m, const json_t *svc, const char *type, const char *reason, const char *msg)
+static void event(struct ctrl_manager *m, const json_t *svc, const char *type, const char *reason,
+		  const char *msg)
 {
 	json_t *ev = api_event_new(svc, "Service", NULL, "svcplane-lb-controller", NULL, type, reason, msg);
 	char *path = xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace"));
@@ -729,7 +778,9 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 	int rc;
 	if (m->npools == 0) {
 		rc = ERR_FULL;
-		snprintf(err, sizeof(err), "no LoadBalancer address pool is configured (svcplane server --loadbalancer-ip-pool)");
+		snprintf(
+		    err, sizeof(err),
+		    "no LoadBalancer address pool is configured (svcplane server --loadbalancer-ip-pool)");
 	} else {
 		struct lb_used u = {m, informer_list(m->svcs, NULL), svc};
 		rc = ctrl_lb_pick(m->pools, m->npools, lb_ip_used, &u, requested, &ip, err, sizeof(err));
@@ -737,7 +788,8 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 		if (rc == ERR_FULL)
 			snprintf(err, sizeof(err), "no address left in the LoadBalancer pools");
 		else if (rc == -EEXIST)
-			snprintf(err, sizeof(err), "requested loadBalancerIP %s is already in use", requested);
+			snprintf(err, sizeof(err), "requested loadBalancerIP %s is already in use",
+				 requested);
 	}
 	if (rc < 0) {
 		pthread_mutex_lock(&m->mu);
@@ -757,7 +809,8 @@ static int sync_lb(struct ctrl_manager *m, const json_t *svc, const char *key)
 	char txt[IP_STRLEN];
 	json_t *upd = json_deep_copy(svc);
 	json_object_set_new(api_obj(upd, "status"), "loadBalancer",
-			    json_pack("{s:[{s:s, s:s}]}", "ingress", "ip", ip_format(&ip, txt, sizeof(txt)), "ipMode", "VIP"));
+			    json_pack("{s:[{s:s, s:s}]}", "ingress", "ip", ip_format(&ip, txt, sizeof(txt)),
+				      "ipMode", "VIP"));
 	char *path = xasprintf("/api/v1/namespaces/%s/services/%s/status", api_str(svc, "metadata.namespace"),
 			       api_str(svc, "metadata.name"));
 	char *answer = NULL;
@@ -876,7 +929,8 @@ static int sync_mirror(struct ctrl_manager *m, const char *ns, const char *name)
 	json_t *ep = informer_get(m->eps, ns, name);
 	json_t *existing = slices_of(m, ns, name, CTRL_MIRROR_CONTROLLER);
 	struct ctrl_slice_plan p = {0};
-	ctrl_mirror_reconcile(ep, svc, existing, 0 /* per subset: 1000, as --mirroring-max-endpoints-per-subset */, &p);
+	ctrl_mirror_reconcile(ep, svc, existing,
+			      0 /* per subset: 1000, as --mirroring-max-endpoints-per-subset */, &p);
 	int rc = apply_plan(m, ns, &p);
 	ctrl_slice_plan_fini(&p);
 	json_decref(existing);
@@ -937,21 +991,22 @@ static int sync_node(struct ctrl_manager *m, const char *name)
 		json_array_append_new(cidrs, json_string(cidr_format(&out, txt, sizeof(txt))));
 	}
 	if (rc == 0) {
-		json_t *patch = json_pack("{s:{s:O, s:O}}", "spec", "podCIDR", json_array_get(cidrs, 0), "podCIDRs", cidrs);
+		json_t *patch = json_pack("{s:{s:O, s:O}}", "spec", "podCIDR", json_array_get(cidrs, 0),
+					  "podCIDRs", cidrs);
 		char *path = xasprintf("/api/v1/nodes/%s", name);
 		char *b = json_dumps(patch, JSON_COMPACT);
 		long status = 0;
 		char *resp = NULL, err[256];
-		rc = client_request(m->cl, "PATCH", path, "application/merge-patch+json", b, NULL, &status, &resp, NULL, err,
-				    sizeof(err));
+		rc = client_request(m->cl, "PATCH", path, "application/merge-patch+json", b, NULL, &status,
+				    &resp, NULL, err, sizeof(err));
 		if (rc == 0 && status != 200)
 			rc = status == 409 ? -ESTALE : -EIO;
 		if (rc == 0) {
-			log_info("controller: node %s gets pod CIDR %s", name, json_string_value(json_array_get(cidrs, 0)));
+			log_info("controller: node %s gets pod CIDR %s", name,
+				 json_string_value(json_array_get(cidrs, 0)));
 			size_t k;
 			json_t *c;
-			json_array_foreach(cidrs, k, c)
-				given_record(m, "cidr", json_string_value(c), resp);
+			json_array_foreach(cidrs, k, c) given_record(m, "cidr", json_string_value(c), resp);
 		}
 		free(resp);
 		free(b);
@@ -1006,8 +1061,8 @@ static void *work(void *arg)
 			workq_metrics_retry(m->wq);
 			if (!json_object_get(m->queue, key)) {
 				json_object_set_new(m->queue, key,
-						    json_pack("{s:s, s:I, s:I}", "t", trigger, "n", n + 1, "a",
-							      (json_int_t)workq_now_ns()));
+						    json_pack("{s:s, s:I, s:I}", "t", trigger, "n", n + 1,
+							      "a", (json_int_t)workq_now_ns()));
 				workq_metrics_added(m->wq);
 			}
 		} else if (rc < 0) {
@@ -1101,7 +1156,8 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	static const char *const names[] = {"pods", "nodes", "endpoints", "endpointslices", "services"};
 	for (size_t i = 0; i < 5; i++)
 		for (int waited = 10; !informer_wait_synced(all[i], 10000); waited += 10)
-			log_warn("controller informer for %s not synced after %d s; still waiting", names[i], waited);
+			log_warn("controller informer for %s not synced after %d s; still waiting", names[i],
+				 waited);
 	m->ready = true;
 	pthread_create(&m->worker, NULL, work, m);
 	*out = m;

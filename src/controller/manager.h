@@ -19,16 +19,17 @@ struct ctrl_manager_opts {
 	const struct client_config *cfg; /* how to reach the API (copied) */
 	int max_endpoints_per_slice;	 /* 1..1000, default 100 */
 	const char *lb_pools;		 /* "CIDR[,CIDR]" for LoadBalancer addresses, or NULL */
-	const char *lb_class;		 /* our loadBalancerClass; Services with another class are left alone */
-	const char *cluster_cidr;	 /* "CIDR[,CIDR]" pod network, or NULL (no pod CIDRs) */
-	int node_mask4, node_mask6;	 /* per-node pod CIDR sizes, default 24 and 64 */
+	const char *lb_class;	    /* our loadBalancerClass; Services with another class are left alone */
+	const char *cluster_cidr;   /* "CIDR[,CIDR]" pod network, or NULL (no pod CIDRs) */
+	int node_mask4, node_mask6; /* per-node pod CIDR sizes, default 24 and 64 */
 };
 
 struct ctrl_manager;
 
 /* Starts the informers and the worker; waits up to 10 s for the first lists. Returns 0,
  * or a negative code with the reason in err. */
-int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **out, char *err, size_t errlen);
+int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **out, char *err,
+		       size_t errlen);
 void ctrl_manager_stop(struct ctrl_manager *m);
 
 #endif

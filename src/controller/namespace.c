@@ -41,21 +41,22 @@ json_t *ctrl_namespace_finalize_body(const json_t *ns)
 		if (strcmp(json_string_value(f) ?: "", "kubernetes") != 0)
 			json_array_append(fins, f);
 	}
-	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
-			 "name", api_str(ns, "metadata.name") ?: "", "resourceVersion",
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:o}}", "apiVersion", "v1", "kind", "Namespace",
+			 "metadata", "name", api_str(ns, "metadata.name") ?: "", "resourceVersion",
 			 api_str(ns, "metadata.resourceVersion") ?: "", "spec", "finalizers", fins);
 }
 
 /* One request; returns the HTTP status (0 on a transport error) and *out the decoded
  * body when out is not NULL. */
-static long call(struct ctrl_namespace *n, const char *method, const char *path, const char *body, json_t **out)
+static long call(struct ctrl_namespace *n, const char *method, const char *path, const char *body,
+		 json_t **out)
 {
 	long status = 0;
 	char *resp = NULL, err[256];
 	if (out)
 		*out = NULL;
-	if (client_request(n->cl, method, path, body ? "application/json" : NULL, body, NULL, &status, &resp, NULL,
-			   err, sizeof(err)) < 0) {
+	if (client_request(n->cl, method, path, body ? "application/json" : NULL, body, NULL, &status, &resp,
+			   NULL, err, sizeof(err)) < 0) {
 		log_warn("namespace controller: %s %s: %s", method, path, err);
 		return 0;
 	}
@@ -73,8 +74,9 @@ static size_t purge(struct ctrl_namespace *n, const char *ns)
 		const struct api_kind *k = &api_kinds[i];
 		if (!k->namespaced || api_kind_storage(k) != k) /* a deprecated version is a view */
 			continue;
-		char *base = *k->group ? xasprintf("/apis/%s/%s/namespaces/%s/%s", k->group, k->version, ns, k->plural)
-				       : xasprintf("/api/%s/namespaces/%s/%s", k->version, ns, k->plural);
+		char *base =
+		    *k->group ? xasprintf("/apis/%s/%s/namespaces/%s/%s", k->group, k->version, ns, k->plural)
+			      : xasprintf("/api/%s/namespaces/%s/%s", k->version, ns, k->plural);
 		json_t *list = NULL;
 		if (call(n, "GET", base, NULL, &list) != 200 || !list) {
 			remain++;
@@ -181,7 +183,8 @@ static void release(struct ctrl_namespace *n)
 	free(n);
 }
 
-int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace **out, char *err, size_t errlen)
+int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace **out, char *err,
+			 size_t errlen)
 {
 	struct ctrl_namespace *n = xcalloc(1, sizeof(*n));
 	client_config_copy(&n->cfg, cfg);

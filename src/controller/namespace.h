@@ -22,7 +22,8 @@ struct ctrl_namespace;
 
 /* Starts the informer and the worker. cfg is copied. Returns 0 with *out, or a negative
  * code with the reason in err. */
-int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace **out, char *err, size_t errlen);
+int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace **out, char *err,
+			 size_t errlen);
 /* Stops the worker and the informer (about a second) and frees everything; NULL is a no-op. */
 void ctrl_namespace_stop(struct ctrl_namespace *n);
 

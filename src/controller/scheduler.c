@@ -117,9 +117,10 @@ static void fit_error(size_t nnodes, const size_t count[MISFIT_N], char *why, si
 		free(parts[i]);
 	}
 	if (off < whylen)
-		snprintf(why + off, whylen - off,
-			 ". preemption: 0/%zu nodes are available: %zu Preemption is not helpful for scheduling.", nnodes,
-			 nnodes);
+		snprintf(
+		    why + off, whylen - off,
+		    ". preemption: 0/%zu nodes are available: %zu Preemption is not helpful for scheduling.",
+		    nnodes, nnodes);
 }
 
 const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_t *extra)
@@ -128,8 +129,8 @@ const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_
 	return sched_pick_node_for(NULL, nodes, pods, extra, why, sizeof(why));
 }
 
-const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods, const json_t *extra,
-				char *why, size_t whylen)
+const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods,
+				const json_t *extra, char *why, size_t whylen)
 {
 	const char *best = NULL;
 	long long best_n = 0;
@@ -181,7 +182,8 @@ static bool told(const json_t *p, const char *msg)
 	json_array_foreach(api_get(p, "status.conditions"), i, c)
 	{
 		if (!strcmp(api_str(c, "type") ?: "", "PodScheduled"))
-			return !strcmp(api_str(c, "status") ?: "", "False") && !strcmp(api_str(c, "message") ?: "", msg);
+			return !strcmp(api_str(c, "status") ?: "", "False") &&
+			       !strcmp(api_str(c, "message") ?: "", msg);
 	}
 	return false;
 }
@@ -201,9 +203,9 @@ static void request(struct sched *s, const char *method, const char *path, const
 static void unschedulable(struct sched *s, const json_t *p, const char *ns, const char *name, const char *msg)
 {
 	char now[40];
-	json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:n,s:s}]}}", "status", "conditions", "type", "PodScheduled",
-				  "status", "False", "reason", "Unschedulable", "message", msg, "lastProbeTime",
-				  "lastTransitionTime", api_now(now, sizeof(now)));
+	json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:n,s:s}]}}", "status", "conditions", "type",
+				  "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
+				  msg, "lastProbeTime", "lastTransitionTime", api_now(now, sizeof(now)));
 	char *body = json_dumps(patch, JSON_COMPACT);
 	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
 	request(s, "PATCH", path, "application/strategic-merge-patch+json", body, "pod status");
@@ -211,7 +213,8 @@ static void unschedulable(struct sched *s, const json_t *p, const char *ns, cons
 	free(body);
 	json_decref(patch);
 
-	json_t *ev = api_event_new(p, "Pod", NULL, "default-scheduler", NULL, "Warning", "FailedScheduling", msg);
+	json_t *ev =
+	    api_event_new(p, "Pod", NULL, "default-scheduler", NULL, "Warning", "FailedScheduling", msg);
 	body = json_dumps(ev, JSON_COMPACT);
 	path = xasprintf("/api/v1/namespaces/%s/events", ns);
 	request(s, "POST", path, "application/json", body, "FailedScheduling event");
@@ -223,7 +226,8 @@ static void unschedulable(struct sched *s, const json_t *p, const char *ns, cons
 
 static void pass(struct sched *s)
 {
-	json_t *pods = informer_list(s->pods, NULL), *nodes = informer_list(s->nodes, NULL), *extra = json_object();
+	json_t *pods = informer_list(s->pods, NULL), *nodes = informer_list(s->nodes, NULL),
+	       *extra = json_object();
 	size_t i;
 	json_t *p;
 	json_array_foreach(pods, i, p)
@@ -244,13 +248,17 @@ static void pass(struct sched *s)
 		char *body = xasprintf("{\"spec\":{\"nodeName\":\"%s\"}}", node);
 		char *resp = NULL, err[256] = "";
 		long st = 0;
-		int rc = client_request(s->cl, "PATCH", path, "application/merge-patch+json", body, NULL, &st, &resp, NULL,
-					err, sizeof(err));
+		int rc = client_request(s->cl, "PATCH", path, "application/merge-patch+json", body, NULL, &st,
+					&resp, NULL, err, sizeof(err));
 		if (rc < 0 || st >= 300)
-			log_warn("scheduler: binding %s/%s to %s: %s", ns, name, node, rc < 0 ? err : resp ? resp : "");
+			log_warn("scheduler: binding %s/%s to %s: %s", ns, name, node,
+				 rc < 0 ? err
+				 : resp ? resp
+					: "");
 		else {
 			log_info("scheduler: bound %s/%s to %s", ns, name, node);
-			json_object_set_new(extra, node, json_integer(json_integer_value(json_object_get(extra, node)) + 1));
+			json_object_set_new(
+			    extra, node, json_integer(json_integer_value(json_object_get(extra, node)) + 1));
 		}
 		free(resp);
 		free(body);
@@ -292,8 +300,17 @@ static void poke(void *ud)
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
-static void on_add(void *ud, const json_t *o) { (void)o; poke(ud); }
-static void on_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; poke(ud); }
+static void on_add(void *ud, const json_t *o)
+{
+	(void)o;
+	poke(ud);
+}
+static void on_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	(void)o;
+	poke(ud);
+}
 
 void sched_stop(struct sched *s)
 {

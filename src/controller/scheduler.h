@@ -33,7 +33,7 @@ const char *sched_pick_node(const json_t *nodes, const json_t *pods, const json_
  * labels must match. When no node fits, returns NULL and writes kube-scheduler's FitError
  * message to why ("0/3 nodes are available: 1 node(s) didn't match Pod's node
  * affinity/selector, 2 node(s) were unschedulable. preemption: ..."). Pure. */
-const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods, const json_t *extra,
-				char *why, size_t whylen);
+const char *sched_pick_node_for(const json_t *pod, const json_t *nodes, const json_t *pods,
+				const json_t *extra, char *why, size_t whylen);
 
 #endif

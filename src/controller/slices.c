@@ -46,7 +46,8 @@ static char *join_sorted(char **v, size_t n, char sep)
 
 /* Appends the key of an endpoint with these addresses (sorted here), hostname (NULL:
  * none) and targetRef namespace/name to b, NUL-terminated. */
-static void ep_key_put(struct buf *b, const char **addrs, size_t n, const char *h, const char *ns, const char *name)
+static void ep_key_put(struct buf *b, const char **addrs, size_t n, const char *h, const char *ns,
+		       const char *name)
 {
 	if (n > 1)
 		xqsort(addrs, n, sizeof(*addrs), strp_cmp);
@@ -281,7 +282,8 @@ static bool has_deletion(const json_t *obj)
 }
 
 /* The endpoint's conditions, as pod_to_endpoint sets them. */
-static void pod_conditions(const json_t *pod, const json_t *svc, bool *ready, bool *serving, bool *terminating)
+static void pod_conditions(const json_t *pod, const json_t *svc, bool *ready, bool *serving,
+			   bool *terminating)
 {
 	*serving = ctrl__pod_ready(pod);
 	*terminating = has_deletion(pod);
@@ -290,7 +292,8 @@ static void pod_conditions(const json_t *pod, const json_t *svc, bool *ready, bo
 
 static const char *node_zone(const json_t *node)
 {
-	return node ? json_string_value(json_object_get(api_get(node, "metadata.labels"), CTRL_LABEL_ZONE)) : NULL;
+	return node ? json_string_value(json_object_get(api_get(node, "metadata.labels"), CTRL_LABEL_ZONE))
+		    : NULL;
 }
 
 static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json_t *svc, int fam)
@@ -345,7 +348,8 @@ static char *pod_ep_key(const json_t *pod, const json_t *svc, int fam)
 	if (m > 0) {
 		struct buf b;
 		buf_init(&b);
-		ep_key_put(&b, v, m, ctrl__should_set_hostname(pod, svc) ? api_str(pod, "spec.hostname") : NULL,
+		ep_key_put(&b, v, m,
+			   ctrl__should_set_hostname(pod, svc) ? api_str(pod, "spec.hostname") : NULL,
 			   api_str(pod, "metadata.namespace") ?: "", api_str(pod, "metadata.name") ?: "");
 		key = buf_take(&b);
 	}
@@ -361,7 +365,8 @@ static bool str_member_is(const json_t *ep, const char *field, const char *want)
 	json_t *v = json_object_get(ep, field);
 	if (!want || !*want)
 		return !v;
-	return json_is_string(v) && json_string_length(v) == strlen(want) && strcmp(json_string_value(v), want) == 0;
+	return json_is_string(v) && json_string_length(v) == strlen(want) &&
+	       strcmp(json_string_value(v), want) == 0;
 }
 
 static bool bool_member_is(const json_t *obj, const char *field, bool want)
@@ -373,7 +378,8 @@ static bool bool_member_is(const json_t *obj, const char *field, bool want)
 /* ctrl__ep_equal_beyond_hash(dep_ep(g, d), ep), without building the endpoint. */
 static bool dep_equal(const struct group *g, const struct dep *d, const json_t *ep)
 {
-	const json_t *pod = d->pod, *conds = json_object_get(ep, "conditions"), *ref = json_object_get(ep, "targetRef");
+	const json_t *pod = d->pod, *conds = json_object_get(ep, "conditions"),
+		     *ref = json_object_get(ep, "targetRef");
 
 	if (d->ep)
 		return ctrl__ep_equal_beyond_hash(d->ep, ep);
@@ -452,7 +458,8 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 		if (g->n == g->cap)
 			g->deps = xrealloc(g->deps, (g->cap = g->cap ? 2 * g->cap : 64) * sizeof(*g->deps));
 		g->deps[g->n] = (struct dep){key, pod, node, NULL, false};
-		pod_conditions(pod, svc, &g->deps[g->n].ready, &g->deps[g->n].serving, &g->deps[g->n].terminating);
+		pod_conditions(pod, svc, &g->deps[g->n].ready, &g->deps[g->n].serving,
+			       &g->deps[g->n].terminating);
 		g->n++;
 	}
 	api_selector_free(sel);

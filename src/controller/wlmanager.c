@@ -43,7 +43,7 @@ struct ctrl_workloads {
 	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas, *crs;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue;	/* key -> {"n": attempts, "a": workq_now_ns() when queued} */
+	json_t *queue;		  /* key -> {"n": attempts, "a": workq_now_ns() when queued} */
 	struct workq_metrics *wq; /* workqueue_* metrics, name "workloads" (base/workq.h) */
 	json_t *expect; /* owner key -> {"t": seconds, "add_rv": rv, "rs_rv": rv, "del": [pod names]} */
 	bool stop, ready;
@@ -91,7 +91,8 @@ static void enqueue(struct ctrl_workloads *w, const char *key)
 {
 	pthread_mutex_lock(&w->mu);
 	if (!json_object_get(w->queue, key)) {
-		json_object_set_new(w->queue, key, json_pack("{s:i, s:I}", "n", 0, "a", (json_int_t)workq_now_ns()));
+		json_object_set_new(w->queue, key,
+				    json_pack("{s:i, s:I}", "n", 0, "a", (json_int_t)workq_now_ns()));
 		workq_metrics_added(w->wq);
 	}
 	pthread_cond_signal(&w->cond);
@@ -100,7 +101,8 @@ static void enqueue(struct ctrl_workloads *w, const char *key)
 
 static void enqueue_obj(struct ctrl_workloads *w, const char *prefix, const json_t *o)
 {
-	char *k = xasprintf("%s/%s/%s", prefix, api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.name") ?: "");
+	char *k = xasprintf("%s/%s/%s", prefix, api_str(o, "metadata.namespace") ?: "",
+			    api_str(o, "metadata.name") ?: "");
 	enqueue(w, k);
 	free(k);
 }
@@ -145,7 +147,8 @@ static void enqueue_adopters(struct ctrl_workloads *w, const json_t *pod)
 			json_t *s = api_get(o, "spec.selector");
 			if (rc)
 				sel = json_object_size(s) ? api_selector_from_map(s) : NULL;
-			else if (json_is_object(s) && api_selector_from_label_selector(s, &sel, err, sizeof(err)) < 0)
+			else if (json_is_object(s) &&
+				 api_selector_from_label_selector(s, &sel, err, sizeof(err)) < 0)
 				sel = NULL;
 			if (sel && !api_selector_empty(sel) && api_label_selector_match(sel, labels))
 				enqueue_obj(w, rc ? "rc" : "rs", o);
@@ -170,7 +173,10 @@ static void pod_update(void *ud, const json_t *old, const json_t *o)
 	if (!json_equal(api_get(old, "metadata.labels"), api_get(o, "metadata.labels")))
 		enqueue_adopters(w, o);
 }
-static void pod_delete(void *ud, const json_t *o) { enqueue_owners(ud, o); }
+static void pod_delete(void *ud, const json_t *o)
+{
+	enqueue_owners(ud, o);
+}
 
 /* An owner kind's object changed: sync it; when deleted, collect its dependents. */
 static void owner_changed(struct ctrl_workloads *w, const char *key, const json_t *o, bool deleted)
@@ -178,24 +184,32 @@ static void owner_changed(struct ctrl_workloads *w, const char *key, const json_
 	enqueue_obj(w, key, o);
 	enqueue_owners(w, o);
 	if (deleted) {
-		char *k = xasprintf("gc/%s/%s", api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.uid") ?: "");
+		char *k = xasprintf("gc/%s/%s", api_str(o, "metadata.namespace") ?: "",
+				    api_str(o, "metadata.uid") ?: "");
 		enqueue(w, k);
 		free(k);
 	} else if (api_get(o, "metadata.deletionTimestamp")) {
-		char *k = xasprintf("fin/%s/%s/%s", key, api_str(o, "metadata.namespace") ?: "", api_str(o, "metadata.name") ?: "");
+		char *k = xasprintf("fin/%s/%s/%s", key, api_str(o, "metadata.namespace") ?: "",
+				    api_str(o, "metadata.name") ?: "");
 		enqueue(w, k);
 		free(k);
 	}
 }
 
-#define OWNER_HANDLERS(key)                                                                                    \
-	static void key##_add(void *ud, const json_t *o) { owner_changed(ud, #key, o, false); }                \
-	static void key##_update(void *ud, const json_t *old, const json_t *o)                                 \
-	{                                                                                                      \
-		(void)old;                                                                                     \
-		owner_changed(ud, #key, o, false);                                                             \
-	}                                                                                                      \
-	static void key##_delete(void *ud, const json_t *o) { owner_changed(ud, #key, o, true); }
+#define OWNER_HANDLERS(key)                                                                                  \
+	static void key##_add(void *ud, const json_t *o)                                                     \
+	{                                                                                                    \
+		owner_changed(ud, #key, o, false);                                                           \
+	}                                                                                                    \
+	static void key##_update(void *ud, const json_t *old, const json_t *o)                               \
+	{                                                                                                    \
+		(void)old;                                                                                   \
+		owner_changed(ud, #key, o, false);                                                           \
+	}                                                                                                    \
+	static void key##_delete(void *ud, const json_t *o)                                                  \
+	{                                                                                                    \
+		owner_changed(ud, #key, o, true);                                                            \
+	}
 OWNER_HANDLERS(rs)
 OWNER_HANDLERS(rc)
 OWNER_HANDLERS(deploy)
@@ -212,7 +226,10 @@ static void on_node_changed(void *ud, const json_t *o)
 	json_array_foreach(all, i, d) enqueue_obj(w, "ds", d);
 	json_decref(all);
 }
-static void on_node_add(void *ud, const json_t *o) { on_node_changed(ud, o); }
+static void on_node_add(void *ud, const json_t *o)
+{
+	on_node_changed(ud, o);
+}
 static void on_node_update(void *ud, const json_t *old, const json_t *o)
 {
 	/* Heartbeats change nothing a DaemonSet reads. */
@@ -229,7 +246,11 @@ static void ns_changed(void *ud, const json_t *o)
 	enqueue(ud, k);
 	free(k);
 }
-static void ns_update(void *ud, const json_t *old, const json_t *o) { (void)old; ns_changed(ud, o); }
+static void ns_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	ns_changed(ud, o);
+}
 static void sa_delete(void *ud, const json_t *o)
 {
 	char *k = xasprintf("sa/%s", api_str(o, "metadata.namespace") ?: "");
@@ -241,13 +262,14 @@ static void sa_delete(void *ud, const json_t *o)
 
 /* One request; 0 on 2xx (*out the decoded answer when out is not NULL), -ENOENT on 404,
  * -ESTALE on 409, -EEXIST for AlreadyExists, -EIO otherwise (logged). */
-static int call(struct ctrl_workloads *w, const char *method, const char *path, const char *ct, const json_t *body,
-		json_t **out)
+static int call(struct ctrl_workloads *w, const char *method, const char *path, const char *ct,
+		const json_t *body, json_t **out)
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	long status = 0;
 	char *resp = NULL, err[512] = "";
-	int rc = client_request(w->cl, method, path, b ? ct : NULL, b, NULL, &status, &resp, NULL, err, sizeof(err));
+	int rc = client_request(w->cl, method, path, b ? ct : NULL, b, NULL, &status, &resp, NULL, err,
+				sizeof(err));
 	free(b);
 	if (out)
 		*out = NULL;
@@ -281,7 +303,8 @@ static char *obj_path(const struct wl_kind *k, const char *ns, const char *name,
 
 static char *pod_path(const char *ns, const char *name)
 {
-	return name ? xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name) : xasprintf("/api/v1/namespaces/%s/pods", ns);
+	return name ? xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name)
+		    : xasprintf("/api/v1/namespaces/%s/pods", ns);
 }
 
 /* Writes status (merge patch of /status) when it differs from the cached object's. */
@@ -299,8 +322,8 @@ static int write_status(struct ctrl_workloads *w, const struct wl_kind *k, const
 			json_object_set_new(patch, f, json_null());
 	}
 	char *p = obj_path(k, api_str(obj, "metadata.namespace"), api_str(obj, "metadata.name"), "status");
-	json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "resourceVersion", api_str(obj, "metadata.resourceVersion") ?: "",
-				 "status", patch);
+	json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "resourceVersion",
+				 api_str(obj, "metadata.resourceVersion") ?: "", "status", patch);
 	int rc = merge_patch(w, p, body);
 	json_decref(body);
 	free(p);
@@ -311,8 +334,8 @@ static json_t *expectation(struct ctrl_workloads *w, const char *key)
 {
 	json_t *e = json_object_get(w->expect, key);
 	if (!e) {
-		e = json_pack("{s:I, s:I, s:I, s:[]}", "t", (json_int_t)now_s(), "add_rv", (json_int_t)0, "rs_rv",
-			      (json_int_t)0, "del");
+		e = json_pack("{s:I, s:I, s:I, s:[]}", "t", (json_int_t)now_s(), "add_rv", (json_int_t)0,
+			      "rs_rv", (json_int_t)0, "del");
 		json_object_set_new(w->expect, key, e);
 	}
 	json_object_set_new(e, "t", json_integer(now_s()));
@@ -360,13 +383,14 @@ static bool expectations_met(struct ctrl_workloads *w, const char *key, const ch
 
 static json_t *owner_ref(const struct wl_kind *k, const json_t *o)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", k->api_version, "kind", k->kind, "name",
-			 api_str(o, "metadata.name") ?: "", "uid", api_str(o, "metadata.uid") ?: "", "controller", 1,
-			 "blockOwnerDeletion", 1);
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", k->api_version, "kind", k->kind,
+			 "name", api_str(o, "metadata.name") ?: "", "uid", api_str(o, "metadata.uid") ?: "",
+			 "controller", 1, "blockOwnerDeletion", 1);
 }
 
 /* Sets (ref != NULL) or removes (uid) an owner reference of a pod or ReplicaSet. */
-static int set_owner(struct ctrl_workloads *w, const char *path, const json_t *o, const char *drop_uid, json_t *add)
+static int set_owner(struct ctrl_workloads *w, const char *path, const json_t *o, const char *drop_uid,
+		     json_t *add)
 {
 	json_t *refs = json_array();
 	size_t i;
@@ -379,8 +403,9 @@ static int set_owner(struct ctrl_workloads *w, const char *path, const json_t *o
 	}
 	if (add)
 		json_array_append_new(refs, add);
-	json_t *body = json_pack("{s:{s:s, s:o}}", "metadata", "resourceVersion", api_str(o, "metadata.resourceVersion") ?: "",
-				 "ownerReferences", json_array_size(refs) ? refs : json_null());
+	json_t *body = json_pack("{s:{s:s, s:o}}", "metadata", "resourceVersion",
+				 api_str(o, "metadata.resourceVersion") ?: "", "ownerReferences",
+				 json_array_size(refs) ? refs : json_null());
 	if (!json_array_size(refs))
 		json_decref(refs);
 	int rc = merge_patch(w, path, body);
@@ -428,7 +453,8 @@ static int delete_pods(struct ctrl_workloads *w, const char *key, const char *ns
 
 /* ---- syncs ---- */
 
-static int sync_rs(struct ctrl_workloads *w, const struct wl_kind *k, const char *key, const char *ns, const char *name)
+static int sync_rs(struct ctrl_workloads *w, const struct wl_kind *k, const char *key, const char *ns,
+		   const char *name)
 {
 	json_t *o = informer_get(informer_of(w, k), ns, name);
 	if (!o)
@@ -465,8 +491,9 @@ static int sync_rs(struct ctrl_workloads *w, const struct wl_kind *k, const char
 	if (p.create) {
 		json_t *list = json_array();
 		for (int c = 0; c < p.create; c++)
-			json_array_append_new(list, ctrl_pod_from_template(o, k->kind, k->api_version,
-									   api_get(o, "spec.template"), NULL));
+			json_array_append_new(list,
+					      ctrl_pod_from_template(o, k->kind, k->api_version,
+								     api_get(o, "spec.template"), NULL));
 		rc = create_pods(w, key, ns, list);
 		json_decref(list);
 	}
@@ -526,8 +553,9 @@ static int sync_deploy(struct ctrl_workloads *w, const char *key, const char *ns
 		if (rc == -EEXIST) {
 			/* A ReplicaSet of that name that is not ours (hash collision): count it, so
 			 * the next name differs. */
-			json_t *body = json_pack("{s:{s:I}}", "status", "collisionCount",
-						 (json_int_t)json_integer_value(api_get(d, "status.collisionCount")) + 1);
+			json_t *body = json_pack(
+			    "{s:{s:I}}", "status", "collisionCount",
+			    (json_int_t)json_integer_value(api_get(d, "status.collisionCount")) + 1);
 			char *sp = obj_path(k, ns, name, "status");
 			merge_patch(w, sp, body);
 			free(sp);
@@ -544,19 +572,23 @@ static int sync_deploy(struct ctrl_workloads *w, const char *key, const char *ns
 		if (!rs)
 			continue;
 		char des[24], mx[24];
-		snprintf(des, sizeof(des), "%lld", (long long)json_integer_value(api_get(d, "spec.replicas")));
+		snprintf(des, sizeof(des), "%lld",
+			 (long long)json_integer_value(api_get(d, "spec.replicas")));
 		int surge = 0, unavail = 0;
 		ctrl_resolve_fenceposts(api_get(d, "spec.strategy.rollingUpdate.maxSurge"),
 					api_get(d, "spec.strategy.rollingUpdate.maxUnavailable"),
-					(int)json_integer_value(api_get(d, "spec.replicas")), &surge, &unavail);
-		snprintf(mx, sizeof(mx), "%lld", (long long)json_integer_value(api_get(d, "spec.replicas")) + surge);
+					(int)json_integer_value(api_get(d, "spec.replicas")), &surge,
+					&unavail);
+		snprintf(mx, sizeof(mx), "%lld",
+			 (long long)json_integer_value(api_get(d, "spec.replicas")) + surge);
 		json_t *ann = json_pack("{s:s, s:s}", "deployment.kubernetes.io/desired-replicas", des,
 					"deployment.kubernetes.io/max-replicas", mx);
 		json_t *extra = json_object_get(p.annotate, rsname);
 		if (extra)
 			json_object_update(ann, extra);
 		json_t *body = json_pack("{s:{s:s, s:o}, s:{s:O}}", "metadata", "resourceVersion",
-					 api_str(rs, "metadata.resourceVersion") ?: "", "annotations", ann, "spec", "replicas", v);
+					 api_str(rs, "metadata.resourceVersion") ?: "", "annotations", ann,
+					 "spec", "replicas", v);
 		char *path = obj_path(rk, ns, rsname, NULL);
 		json_t *out = NULL;
 		int r = call(w, "PATCH", path, "application/merge-patch+json", body, &out);
@@ -585,14 +617,16 @@ static int sync_deploy(struct ctrl_workloads *w, const char *key, const char *ns
 	json_array_foreach(p.delete_rs, i, v)
 	{
 		char *path = obj_path(rk, ns, json_string_value(v), NULL);
-		call(w, "DELETE", path, "application/json", json_pack("{s:s}", "propagationPolicy", "Background"), NULL);
+		call(w, "DELETE", path, "application/json",
+		     json_pack("{s:s}", "propagationPolicy", "Background"), NULL);
 		free(path);
 	}
 	if (p.revision) {
-		const char *cur = json_string_value(json_object_get(api_get(d, "metadata.annotations"), "deployment.kubernetes.io/revision"));
+		const char *cur = json_string_value(
+		    json_object_get(api_get(d, "metadata.annotations"), "deployment.kubernetes.io/revision"));
 		if (!cur || strcmp(cur, p.revision)) {
-			json_t *body = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "deployment.kubernetes.io/revision",
-						 p.revision);
+			json_t *body = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+						 "deployment.kubernetes.io/revision", p.revision);
 			char *path = obj_path(k, ns, name, NULL);
 			merge_patch(w, path, body);
 			free(path);
@@ -612,7 +646,8 @@ out:
  * template (kubectl rollout history|undo read them): made once, numbered after the
  * highest revision the owner has. Its data is the template as a strategic merge patch
  * that replaces it, as Kubernetes stores it. */
-static void ensure_revision(struct ctrl_workloads *w, const struct wl_kind *k, const json_t *o, const char *ns)
+static void ensure_revision(struct ctrl_workloads *w, const struct wl_kind *k, const json_t *o,
+			    const char *ns)
 {
 	const json_t *tmpl = api_get(o, "spec.template");
 	char *hash = ctrl_template_hash(tmpl, 0);
@@ -627,7 +662,8 @@ static void ensure_revision(struct ctrl_workloads *w, const struct wl_kind *k, c
 		json_array_foreach(all, i, cr)
 		{
 			const char *cu = ctrl_controller_uid(cr);
-			if (cu && !strcmp(cu, uid) && json_integer_value(json_object_get(cr, "revision")) > max)
+			if (cu && !strcmp(cu, uid) &&
+			    json_integer_value(json_object_get(cr, "revision")) > max)
 				max = json_integer_value(json_object_get(cr, "revision"));
 		}
 		json_decref(all);
@@ -637,13 +673,14 @@ static void ensure_revision(struct ctrl_workloads *w, const struct wl_kind *k, c
 			labels = json_object();
 		}
 		/* A StatefulSet's pods carry the revision's name, a DaemonSet's the hash. */
-		json_object_set_new(labels, "controller-revision-hash", json_string(strcmp(k->key, "sts") ? hash : name));
+		json_object_set_new(labels, "controller-revision-hash",
+				    json_string(strcmp(k->key, "sts") ? hash : name));
 		json_t *t = json_deep_copy(tmpl);
 		json_object_set_new(t, "$patch", json_string("replace"));
-		json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}, s:{s:{s:o}}, s:I}", "apiVersion", "apps/v1",
-					 "kind", "ControllerRevision", "metadata", "name", name, "namespace", ns, "labels",
-					 labels, "ownerReferences", owner_ref(k, o), "data", "spec", "template", t, "revision",
-					 max + 1);
+		json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}, s:{s:{s:o}}, s:I}",
+					 "apiVersion", "apps/v1", "kind", "ControllerRevision", "metadata",
+					 "name", name, "namespace", ns, "labels", labels, "ownerReferences",
+					 owner_ref(k, o), "data", "spec", "template", t, "revision", max + 1);
 		char *path = xasprintf("/apis/apps/v1/namespaces/%s/controllerrevisions", ns);
 		call(w, "POST", path, "application/json", body, NULL);
 		free(path);
@@ -692,8 +729,8 @@ static int sync_sts_ds(struct ctrl_workloads *w, bool ds, const char *key, const
 			json_t *cr = cur && *cur ? informer_get(w->crs, ns, cur) : NULL;
 			const char *cu = cr ? ctrl_controller_uid(cr) : NULL;
 			const json_t *cur_tmpl = cu && !strcmp(cu, api_str(o, "metadata.uid") ?: "")
-							 ? api_get(cr, "data.spec.template")
-							 : NULL;
+						     ? api_get(cr, "data.spec.template")
+						     : NULL;
 			struct ctrl_sts_plan p;
 			if (ctrl_sts_plan(o, pods, cur_tmpl, now_s(), &p) == 0) {
 				rc = apply_pod_plan(w, k, key, ns, o, p.create, p.deletes, p.status);
@@ -723,7 +760,8 @@ static json_t *dependents(struct ctrl_workloads *w, const char *ns, const char *
 			json_array_foreach(api_get(o, "metadata.ownerReferences"), j, r)
 			{
 				if (!strcmp(api_str(r, "uid") ?: "", uid)) {
-					json_array_append_new(out, json_pack("{s:O, s:s}", "obj", o, "kind", kinds_[pass]));
+					json_array_append_new(
+					    out, json_pack("{s:O, s:s}", "obj", o, "kind", kinds_[pass]));
 					break;
 				}
 			}
@@ -755,8 +793,8 @@ static int sync_gc(struct ctrl_workloads *w, const char *ns, const char *uid)
 	{
 		json_t *o = json_object_get(item, "obj");
 		char *path = dependent_path(ns, item);
-		json_t *opts = json_pack("{s:s, s:{s:s}}", "propagationPolicy", "Background", "preconditions", "uid",
-					 api_str(o, "metadata.uid") ?: "");
+		json_t *opts = json_pack("{s:s, s:{s:s}}", "propagationPolicy", "Background", "preconditions",
+					 "uid", api_str(o, "metadata.uid") ?: "");
 		int r = call(w, "DELETE", path, "application/json", opts, NULL);
 		json_decref(opts);
 		free(path);
@@ -804,7 +842,8 @@ static int sync_fin(struct ctrl_workloads *w, const struct wl_kind *k, const cha
 			if (!api_get(d, "metadata.deletionTimestamp")) {
 				/* ReplicaSets wait for their pods in turn; pods and revisions own nothing. */
 				bool rs = !strcmp(api_str(item, "kind") ?: "", "rs");
-				json_t *opts = json_pack("{s:s}", "propagationPolicy", rs ? "Foreground" : "Background");
+				json_t *opts =
+				    json_pack("{s:s}", "propagationPolicy", rs ? "Foreground" : "Background");
 				int r = call(w, "DELETE", path, "application/json", opts, NULL);
 				json_decref(opts);
 				if (r < 0 && r != -ENOENT)
@@ -847,7 +886,8 @@ static int sync_pod_fin(struct ctrl_workloads *w, const char *ns, const char *na
 		return 0;
 	json_t *fins = api_get(o, "metadata.finalizers");
 	int rc = 0;
-	if (api_get(o, "metadata.deletionTimestamp") && (has_str(fins, "orphan") || has_str(fins, "foregroundDeletion"))) {
+	if (api_get(o, "metadata.deletionTimestamp") &&
+	    (has_str(fins, "orphan") || has_str(fins, "foregroundDeletion"))) {
 		json_t *keep = json_array();
 		size_t i;
 		json_t *f;
@@ -884,8 +924,8 @@ static int sync_sa(struct ctrl_workloads *w, const char *ns)
 		return 0;
 	}
 	char *path = xasprintf("/api/v1/namespaces/%s/serviceaccounts", ns);
-	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata", "name",
-				 "default", "namespace", ns);
+	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
+				 "metadata", "name", "default", "namespace", ns);
 	int rc = call(w, "POST", path, "application/json", body, NULL);
 	json_decref(body);
 	free(path);
@@ -909,7 +949,8 @@ static void sweep_orphans(struct ctrl_workloads *w)
 					continue;
 				const char *ns = api_str(o, "metadata.namespace") ?: "";
 				json_t *owner = informer_get(informer_of(w, k), ns, api_str(r, "name") ?: "");
-				bool gone = !owner || strcmp(api_str(owner, "metadata.uid") ?: "", api_str(r, "uid") ?: "");
+				bool gone = !owner || strcmp(api_str(owner, "metadata.uid") ?: "",
+							     api_str(r, "uid") ?: "");
 				json_decref(owner);
 				if (gone) {
 					char *key = xasprintf("gc/%s/%s", ns, api_str(r, "uid") ?: "");
@@ -1028,8 +1069,9 @@ static void *work(void *arg)
 			pthread_mutex_lock(&w->mu);
 			workq_metrics_retry(w->wq);
 			if (!json_object_get(w->queue, key)) {
-				json_object_set_new(w->queue, key,
-						    json_pack("{s:I, s:I}", "n", n + 1, "a", (json_int_t)workq_now_ns()));
+				json_object_set_new(
+				    w->queue, key,
+				    json_pack("{s:I, s:I}", "n", n + 1, "a", (json_int_t)workq_now_ns()));
 				workq_metrics_added(w->wq);
 			}
 		} else if (rc < 0) {
@@ -1041,7 +1083,8 @@ static void *work(void *arg)
 	return NULL;
 }
 
-int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads **out, char *err, size_t errlen)
+int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads **out, char *err,
+			 size_t errlen)
 {
 	struct ctrl_workloads *w = xcalloc(1, sizeof(*w));
 	client_config_copy(&w->cfg, cfg);
@@ -1071,7 +1114,8 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 	w->sas = informer_new(&w->cfg, "/api/v1/serviceaccounts", &hsa, w);
 	struct informer_handlers hcr = {NULL, NULL, NULL, NULL};
 	w->crs = informer_new(&w->cfg, "/apis/apps/v1/controllerrevisions", &hcr, w);
-	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas, w->crs};
+	struct informer *all[] = {w->pods, w->rss,   w->rcs, w->deps, w->stss,
+				  w->dss,  w->nodes, w->nss, w->sas,  w->crs};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n; i++)
 		informer_start(all[i]);
@@ -1099,7 +1143,8 @@ void ctrl_workloads_stop(struct ctrl_workloads *w)
 	pthread_mutex_unlock(&w->mu);
 	if (had_worker)
 		pthread_join(w->worker, NULL);
-	struct informer *all[] = {w->pods, w->rss, w->rcs, w->deps, w->stss, w->dss, w->nodes, w->nss, w->sas, w->crs};
+	struct informer *all[] = {w->pods, w->rss,   w->rcs, w->deps, w->stss,
+				  w->dss,  w->nodes, w->nss, w->sas,  w->crs};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		informer_stop(all[i]);
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -19,7 +19,8 @@ struct ctrl_workloads;
 
 /* Starts the informers and the worker; waits up to 10 s for the first lists. cfg is
  * copied. Returns 0 with *out, or a negative code with the reason in err. */
-int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads **out, char *err, size_t errlen);
+int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads **out, char *err,
+			 size_t errlen);
 /* Stops the worker and the informers (about a second) and frees everything; NULL is a
  * no-op. */
 void ctrl_workloads_stop(struct ctrl_workloads *w);

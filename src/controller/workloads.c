@@ -73,8 +73,8 @@ bool ctrl_pod_is_available(const json_t *pod, int64_t min_ready, int64_t now)
 	return t >= 0 && t + min_ready <= now;
 }
 
-json_t *ctrl_pod_from_template(const json_t *owner, const char *kind, const char *api_version, const json_t *tmpl,
-			       const char *name)
+json_t *ctrl_pod_from_template(const json_t *owner, const char *kind, const char *api_version,
+			       const json_t *tmpl, const char *name)
 {
 	json_t *meta = json_deep_copy(json_object_get(tmpl, "metadata"));
 	if (!json_is_object(meta)) {
@@ -91,11 +91,13 @@ json_t *ctrl_pod_from_template(const json_t *owner, const char *kind, const char
 		json_object_set_new(meta, "generateName", json_string(gn));
 		free(gn);
 	}
-	json_object_set_new(meta, "namespace", json_string(api_str(owner, "metadata.namespace") ?: "default"));
+	json_object_set_new(meta, "namespace",
+			    json_string(api_str(owner, "metadata.namespace") ?: "default"));
 	json_object_set_new(meta, "ownerReferences",
-			    json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", api_version, "kind", kind, "name",
-				      api_str(owner, "metadata.name") ?: "", "uid", api_str(owner, "metadata.uid") ?: "",
-				      "controller", 1, "blockOwnerDeletion", 1));
+			    json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", api_version, "kind",
+				      kind, "name", api_str(owner, "metadata.name") ?: "", "uid",
+				      api_str(owner, "metadata.uid") ?: "", "controller", 1,
+				      "blockOwnerDeletion", 1));
 	json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
 	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", meta, "spec",
 			 spec ? spec : json_object());
@@ -284,7 +286,8 @@ int ctrl_rs_plan(const json_t *rs, bool rc, const json_t *pods, int64_t now, str
 		const char *cu = ctrl_controller_uid(pod);
 		if (cu && uid && !strcmp(cu, uid)) {
 			if (!match) {
-				json_array_append_new(p->release, json_string(api_str(pod, "metadata.name") ?: ""));
+				json_array_append_new(p->release,
+						      json_string(api_str(pod, "metadata.name") ?: ""));
 				continue;
 			}
 		} else if (!cu && match && !deleting && !api_get(pod, "metadata.deletionTimestamp")) {
@@ -304,7 +307,10 @@ int ctrl_rs_plan(const json_t *rs, bool rc, const json_t *pods, int64_t now, str
 		else if (have > want) {
 			ctrl_pods_rank_for_deletion(active, now);
 			for (int k = 0; k < have - want; k++)
-				json_array_append_new(p->deletes, json_string(api_str(json_array_get(active, (size_t)k), "metadata.name") ?: ""));
+				json_array_append_new(
+				    p->deletes,
+				    json_string(api_str(json_array_get(active, (size_t)k), "metadata.name")
+						    ?: ""));
 		}
 	}
 	int64_t min_ready = ival(rs, "spec.minReadySeconds");
@@ -418,14 +424,16 @@ static void set_cond(json_t *conds, const char *type, const char *status, const 
 			break;
 		}
 	}
-	if (found && !strcmp(api_str(found, "status") ?: "", status) && !strcmp(api_str(found, "reason") ?: "", reason) &&
-	    !bump)
+	if (found && !strcmp(api_str(found, "status") ?: "", status) &&
+	    !strcmp(api_str(found, "reason") ?: "", reason) && !bump)
 		return;
-	json_t *nc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status, "lastUpdateTime", now,
-			       "lastTransitionTime", now, "reason", reason, "message", msg);
+	json_t *nc =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status, "lastUpdateTime", now,
+		      "lastTransitionTime", now, "reason", reason, "message", msg);
 	if (found) {
 		if (!strcmp(api_str(found, "status") ?: "", status))
-			json_object_set(nc, "lastTransitionTime", json_object_get(found, "lastTransitionTime"));
+			json_object_set(nc, "lastTransitionTime",
+					json_object_get(found, "lastTransitionTime"));
 		json_array_set_new(conds, i, nc);
 	} else {
 		json_array_append_new(conds, nc);
@@ -448,7 +456,8 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 	int surge = 0, unavail = 0;
 	if (!recreate)
 		ctrl_resolve_fenceposts(api_get(d, "spec.strategy.rollingUpdate.maxSurge"),
-					api_get(d, "spec.strategy.rollingUpdate.maxUnavailable"), replicas, &surge, &unavail);
+					api_get(d, "spec.strategy.rollingUpdate.maxUnavailable"), replicas,
+					&surge, &unavail);
 	/* Split into the new ReplicaSet (same template) and the old ones, oldest first. */
 	const json_t *newrs = NULL;
 	json_t *old = json_array();
@@ -507,7 +516,8 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 		snprintf(mx, sizeof(mx), "%d", replicas + surge);
 		json_t *ann = json_pack("{s:s, s:s, s:s}", "deployment.kubernetes.io/desired-replicas", des,
 					"deployment.kubernetes.io/max-replicas", mx, REV_ANN, rev);
-		const char *cause = json_string_value(json_object_get(api_get(d, "metadata.annotations"), "kubernetes.io/change-cause"));
+		const char *cause = json_string_value(
+		    json_object_get(api_get(d, "metadata.annotations"), "kubernetes.io/change-cause"));
 		if (cause)
 			json_object_set_new(ann, "kubernetes.io/change-cause", json_string(cause));
 		p->create_rs = json_pack(
@@ -515,8 +525,9 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 		    "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name", newname, "namespace",
 		    api_str(d, "metadata.namespace") ?: "default", "labels", labels, "annotations", ann,
 		    "ownerReferences", "apiVersion", "apps/v1", "kind", "Deployment", "name", dname, "uid",
-		    api_str(d, "metadata.uid") ?: "", "controller", 1, "blockOwnerDeletion", 1, "spec", "replicas", start,
-		    "minReadySeconds", (json_int_t)ival(d, "spec.minReadySeconds"), "selector", sel, "template", t);
+		    api_str(d, "metadata.uid") ?: "", "controller", 1, "blockOwnerDeletion", 1, "spec",
+		    "replicas", start, "minReadySeconds", (json_int_t)ival(d, "spec.minReadySeconds"),
+		    "selector", sel, "template", t);
 		p->revision = xstrdup(rev);
 		progress_reason = "NewReplicaSetCreated";
 		free(hash);
@@ -543,7 +554,9 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 				if (old_spec > 0) {
 					for (i = 0; i < nold; i++)
 						if (ival(ov[i], "spec.replicas") > 0)
-							json_object_set_new(p->scale, api_str(ov[i], "metadata.name"), json_integer(0));
+							json_object_set_new(p->scale,
+									    api_str(ov[i], "metadata.name"),
+									    json_integer(0));
 				} else if (old_pods == 0 && new_spec != replicas) {
 					json_object_set_new(p->scale, newname, json_integer(replicas));
 				}
@@ -553,8 +566,8 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 					json_object_set_new(p->scale, newname, json_integer(replicas));
 			} else {
 				int next, down;
-				ctrl_rolling_step(replicas, surge, unavail, new_spec, new_avail, old_spec, old_avail, &next,
-						  &down);
+				ctrl_rolling_step(replicas, surge, unavail, new_spec, new_avail, old_spec,
+						  old_avail, &next, &down);
 				if (next != new_spec) {
 					json_object_set_new(p->scale, newname, json_integer(next));
 				} else if (down > 0) {
@@ -563,13 +576,19 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 						for (i = 0; i < nold && down > 0; i++) {
 							const char *on = api_str(ov[i], "metadata.name");
 							json_t *cur = json_object_get(p->scale, on);
-							int spec = cur ? (int)json_integer_value(cur) : (int)ival(ov[i], "spec.replicas");
-							int take = pass == 0 ? spec - (int)ival(ov[i], "status.availableReplicas") : spec;
+							int spec = cur ? (int)json_integer_value(cur)
+								       : (int)ival(ov[i], "spec.replicas");
+							int take =
+							    pass == 0
+								? spec - (int)ival(ov[i],
+										   "status.availableReplicas")
+								: spec;
 							if (take > down)
 								take = down;
 							if (take <= 0)
 								continue;
-							json_object_set_new(p->scale, on, json_integer(spec - take));
+							json_object_set_new(p->scale, on,
+									    json_integer(spec - take));
 							down -= take;
 						}
 					}
@@ -590,7 +609,8 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 		long extra = (long)idle - (long)json_integer_value(limit);
 		for (i = 0; i < nold && extra > 0; i++) {
 			if (ival(ov[i], "spec.replicas") == 0 && ival(ov[i], "status.replicas") == 0) {
-				json_array_append_new(p->delete_rs, json_string(api_str(ov[i], "metadata.name") ?: ""));
+				json_array_append_new(p->delete_rs,
+						      json_string(api_str(ov[i], "metadata.name") ?: ""));
 				extra--;
 			}
 		}
@@ -607,8 +627,9 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 	}
 	int unavailable = replicas - avail > 0 ? replicas - avail : 0;
 	json_t *st = json_pack("{s:I, s:i, s:i, s:i, s:i, s:i}", "observedGeneration",
-			       (json_int_t)ival(d, "metadata.generation"), "replicas", total, "updatedReplicas", updated,
-			       "readyReplicas", ready, "availableReplicas", avail, "unavailableReplicas", unavailable);
+			       (json_int_t)ival(d, "metadata.generation"), "replicas", total,
+			       "updatedReplicas", updated, "readyReplicas", ready, "availableReplicas", avail,
+			       "unavailableReplicas", unavailable);
 	if (collisions)
 		json_object_set_new(st, "collisionCount", json_integer(collisions));
 	json_t *conds = json_deep_copy(api_get(d, "status.conditions"));
@@ -617,21 +638,24 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 		conds = json_array();
 	}
 	if (avail >= replicas - unavail)
-		set_cond(conds, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.",
-			 nowbuf, false);
+		set_cond(conds, "Available", "True", "MinimumReplicasAvailable",
+			 "Deployment has minimum availability.", nowbuf, false);
 	else
 		set_cond(conds, "Available", "False", "MinimumReplicasUnavailable",
 			 "Deployment does not have minimum availability.", nowbuf, false);
 	const json_t *old_st = api_get(d, "status");
 	bool complete = newrs && updated == replicas && avail == replicas && total == replicas &&
 			!json_object_size(p->scale) && ival(newrs, "spec.replicas") == replicas;
-	bool moved = ival(old_st, "updatedReplicas") != updated || ival(old_st, "availableReplicas") != avail ||
-		     ival(old_st, "readyReplicas") != ready || ival(old_st, "replicas") != total;
+	bool moved = ival(old_st, "updatedReplicas") != updated ||
+		     ival(old_st, "availableReplicas") != avail || ival(old_st, "readyReplicas") != ready ||
+		     ival(old_st, "replicas") != total;
 	char msg[512];
 	if (paused) {
-		set_cond(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", nowbuf, false);
+		set_cond(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", nowbuf,
+			 false);
 	} else if (complete) {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", newname ? newname : "");
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.",
+			 newname ? newname : "");
 		set_cond(conds, "Progressing", "True", "NewReplicaSetAvailable", msg, nowbuf, false);
 	} else if (progress_reason && !strcmp(progress_reason, "NewReplicaSetCreated")) {
 		snprintf(msg, sizeof(msg), "Created new replica set \"%s\"", newname ? newname : "");
@@ -651,8 +675,10 @@ int ctrl_deploy_plan(const json_t *d, const json_t *rss, int64_t now, struct ctr
 			int64_t last = api_time_parse(api_str(c, "lastUpdateTime"));
 			if (last >= 0 && last + json_integer_value(deadline) < api_time_parse(nowbuf) &&
 			    strcmp(api_str(c, "reason") ?: "", "NewReplicaSetAvailable")) {
-				snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", newname ? newname : "");
-				set_cond(conds, "Progressing", "False", "ProgressDeadlineExceeded", msg, nowbuf, false);
+				snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.",
+					 newname ? newname : "");
+				set_cond(conds, "Progressing", "False", "ProgressDeadlineExceeded", msg,
+					 nowbuf, false);
 			}
 			break;
 		}
@@ -714,8 +740,9 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl,
 	 * newVersionedStatefulSetPod); with no current revision known, the update one. */
 	int keep_below = 0;
 	if (rolling && cur_rev && *cur_rev && json_is_object(cur_tmpl))
-		keep_below = api_get(sts, "spec.updateStrategy.rollingUpdate") ? partition
-									 : (int)ival(sts, "status.currentReplicas");
+		keep_below = api_get(sts, "spec.updateStrategy.rollingUpdate")
+				 ? partition
+				 : (int)ival(sts, "status.currentReplicas");
 	/* Pods by ordinal index (ordinal - start), within a bound. */
 	int span = replicas;
 	size_t i;
@@ -758,7 +785,8 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl,
 		avail += ctrl_pod_is_available(pp, min_ready, now);
 		if (!r)
 			all_ready = false;
-		const char *pr = json_string_value(json_object_get(api_get(pp, "metadata.labels"), REV_LABEL));
+		const char *pr =
+		    json_string_value(json_object_get(api_get(pp, "metadata.labels"), REV_LABEL));
 		if (pr && !strcmp(pr, update_rev))
 			updated++;
 		if (pr && cur_rev && !strcmp(pr, cur_rev))
@@ -779,7 +807,8 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl,
 			}
 			char *pn = xasprintf("%s-%lld", name, (long long)(o + start));
 			bool cur = o < keep_below;
-			json_t *np = ctrl_pod_from_template(sts, "StatefulSet", "apps/v1", cur ? cur_tmpl : tmpl, pn);
+			json_t *np =
+			    ctrl_pod_from_template(sts, "StatefulSet", "apps/v1", cur ? cur_tmpl : tmpl, pn);
 			json_t *labels = api_obj(api_obj(np, "metadata"), "labels");
 			json_object_set_new(labels, REV_LABEL, json_string(cur ? cur_rev : update_rev));
 			json_object_set_new(labels, "statefulset.kubernetes.io/pod-name", json_string(pn));
@@ -803,19 +832,23 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl,
 					continue;
 				if (!parallel && (busy || ready < count))
 					break;
-				json_array_append_new(p->deletes, json_string(api_str(by[o], "metadata.name")));
+				json_array_append_new(p->deletes,
+						      json_string(api_str(by[o], "metadata.name")));
 				if (!parallel)
 					break;
 			}
 		}
 		/* Rolling update, from the highest ordinal down to the partition. */
-		if (rolling && !json_array_size(p->create) && !json_array_size(p->deletes) && all_ready && !busy) {
+		if (rolling && !json_array_size(p->create) && !json_array_size(p->deletes) && all_ready &&
+		    !busy) {
 			for (int o = (replicas < span ? replicas : span) - 1; o >= partition && o >= 0; o--) {
 				if (!by[o])
 					continue;
-				const char *pr = json_string_value(json_object_get(api_get(by[o], "metadata.labels"), REV_LABEL));
+				const char *pr = json_string_value(
+				    json_object_get(api_get(by[o], "metadata.labels"), REV_LABEL));
 				if (!pr || strcmp(pr, update_rev)) {
-					json_array_append_new(p->deletes, json_string(api_str(by[o], "metadata.name")));
+					json_array_append_new(p->deletes,
+							      json_string(api_str(by[o], "metadata.name")));
 					break;
 				}
 			}
@@ -826,10 +859,11 @@ int ctrl_sts_plan(const json_t *sts, const json_t *pods, const json_t *cur_tmpl,
 		new_cur = update_rev;
 	if (!strcmp(new_cur, update_rev))
 		current = updated;
-	p->status = json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:i}", "observedGeneration",
-			      (json_int_t)ival(sts, "metadata.generation"), "replicas", count, "readyReplicas", ready,
-			      "currentReplicas", current, "updatedReplicas", updated, "currentRevision", new_cur,
-			      "updateRevision", update_rev, "collisionCount", 0, "availableReplicas", avail);
+	p->status =
+	    json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:i}", "observedGeneration",
+		      (json_int_t)ival(sts, "metadata.generation"), "replicas", count, "readyReplicas", ready,
+		      "currentReplicas", current, "updatedReplicas", updated, "currentRevision", new_cur,
+		      "updateRevision", update_rev, "collisionCount", 0, "availableReplicas", avail);
 	free(update_rev);
 	free(by);
 	return 0;
@@ -861,7 +895,8 @@ static bool is_eligible_node(const json_t *node, const json_t *node_selector)
 	return false;
 }
 
-int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int64_t now, struct ctrl_ds_plan *p)
+int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int64_t now,
+		 struct ctrl_ds_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	const json_t *tmpl = api_get(ds, "spec.template");
@@ -905,7 +940,8 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 				missched++;
 				size_t j;
 				json_t *x;
-				json_array_foreach(mine, j, x) json_array_append_new(p->deletes, json_string(api_str(x, "metadata.name")));
+				json_array_foreach(mine, j, x) json_array_append_new(
+				    p->deletes, json_string(api_str(x, "metadata.name")));
 			}
 			json_object_del(by, nn);
 			continue;
@@ -914,7 +950,8 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 		if (!json_array_size(mine)) {
 			if (!deleting) {
 				json_t *np = ctrl_pod_from_template(ds, "DaemonSet", "apps/v1", tmpl, NULL);
-				json_object_set_new(api_obj(api_obj(np, "metadata"), "labels"), REV_LABEL, json_string(hash));
+				json_object_set_new(api_obj(api_obj(np, "metadata"), "labels"), REV_LABEL,
+						    json_string(hash));
 				json_object_set_new(api_obj(np, "spec"), "nodeName", json_string(nn));
 				json_array_append_new(p->create, np);
 			}
@@ -941,7 +978,8 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 			any_unavail = true;
 			unavail_now++;
 		}
-		const char *pr = json_string_value(json_object_get(api_get(keep, "metadata.labels"), REV_LABEL));
+		const char *pr =
+		    json_string_value(json_object_get(api_get(keep, "metadata.labels"), REV_LABEL));
 		if (pr && !strcmp(pr, hash))
 			updated++;
 		else
@@ -955,12 +993,14 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 	{
 		size_t j;
 		json_t *x;
-		json_array_foreach(rest, j, x) json_array_append_new(p->deletes, json_string(api_str(x, "metadata.name")));
+		json_array_foreach(rest, j, x)
+		    json_array_append_new(p->deletes, json_string(api_str(x, "metadata.name")));
 	}
 	/* Rolling update: replace old pods while at most maxUnavailable are unavailable. */
 	bool rolling = strcmp(api_str(ds, "spec.updateStrategy.type") ?: "RollingUpdate", "OnDelete") != 0;
 	if (rolling && !deleting) {
-		int max_unavail = ctrl_scaled_value(api_get(ds, "spec.updateStrategy.rollingUpdate.maxUnavailable"), desired, true);
+		int max_unavail = ctrl_scaled_value(
+		    api_get(ds, "spec.updateStrategy.rollingUpdate.maxUnavailable"), desired, true);
 		if (max_unavail <= 0)
 			max_unavail = 1;
 		int budget = max_unavail - unavail_now;
@@ -981,10 +1021,12 @@ int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int6
 		}
 	}
 	(void)any_unavail;
-	p->status = json_pack("{s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i}", "currentNumberScheduled", current,
-			      "numberMisscheduled", missched, "desiredNumberScheduled", desired, "numberReady", nready,
-			      "observedGeneration", (json_int_t)ival(ds, "metadata.generation"), "updatedNumberScheduled",
-			      updated, "numberAvailable", navail, "numberUnavailable", desired - navail > 0 ? desired - navail : 0);
+	p->status =
+	    json_pack("{s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i}", "currentNumberScheduled", current,
+		      "numberMisscheduled", missched, "desiredNumberScheduled", desired, "numberReady",
+		      nready, "observedGeneration", (json_int_t)ival(ds, "metadata.generation"),
+		      "updatedNumberScheduled", updated, "numberAvailable", navail, "numberUnavailable",
+		      desired - navail > 0 ? desired - navail : 0);
 	json_decref(by);
 	json_decref(old_on_ready_nodes);
 	free(hash);

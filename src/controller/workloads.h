@@ -46,11 +46,11 @@ void ctrl_resolve_fenceposts(const json_t *max_surge, const json_t *max_unavaila
 /* ---- ReplicaSet / ReplicationController ---- */
 
 struct ctrl_rs_plan {
-	int create;	    /* pods to create from the template */
-	json_t *deletes;    /* names of pods to delete, best candidates first */
-	json_t *adopt;	    /* names of orphan pods to adopt (matching, no controller) */
-	json_t *release;    /* names of owned pods whose labels no longer match */
-	json_t *status;	    /* the status the object should have */
+	int create;	 /* pods to create from the template */
+	json_t *deletes; /* names of pods to delete, best candidates first */
+	json_t *adopt;	 /* names of orphan pods to adopt (matching, no controller) */
+	json_t *release; /* names of owned pods whose labels no longer match */
+	json_t *status;	 /* the status the object should have */
 };
 
 /* rs: the ReplicaSet or ReplicationController (rc true); pods: every pod of its
@@ -65,12 +65,12 @@ void ctrl_pods_rank_for_deletion(json_t *pods, int64_t now);
 
 /* One step of a Deployment sync. */
 struct ctrl_deploy_plan {
-	json_t *create_rs;  /* a ReplicaSet to create, or NULL */
-	json_t *scale;	    /* {"<rs name>": replicas} for ReplicaSets to scale (and annotate) */
-	json_t *annotate;   /* {"<rs name>": {annotations}} to set on existing ReplicaSets */
-	json_t *delete_rs;  /* names of old ReplicaSets beyond revisionHistoryLimit */
-	json_t *status;	    /* the Deployment's status */
-	char *revision;	    /* the Deployment's deployment.kubernetes.io/revision, or NULL */
+	json_t *create_rs; /* a ReplicaSet to create, or NULL */
+	json_t *scale;	   /* {"<rs name>": replicas} for ReplicaSets to scale (and annotate) */
+	json_t *annotate;  /* {"<rs name>": {annotations}} to set on existing ReplicaSets */
+	json_t *delete_rs; /* names of old ReplicaSets beyond revisionHistoryLimit */
+	json_t *status;	   /* the Deployment's status */
+	char *revision;	   /* the Deployment's deployment.kubernetes.io/revision, or NULL */
 };
 
 /* d: the Deployment; rss: the ReplicaSets it controls. Returns 0 or -EINVAL. */
@@ -109,7 +109,8 @@ struct ctrl_ds_plan {
 };
 /* nodes: every Node. A node is eligible when Ready, schedulable, and matching the
  * template's nodeSelector. */
-int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int64_t now, struct ctrl_ds_plan *p);
+int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int64_t now,
+		 struct ctrl_ds_plan *p);
 void ctrl_ds_plan_fini(struct ctrl_ds_plan *p);
 
 #endif

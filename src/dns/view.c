@@ -90,7 +90,7 @@ struct builder {
 	struct dns_view *v;
 	struct ent *e;
 	size_t n, cap;
-	bool cfg_dns_ips; /* ns.dns.<zone> comes from the config, not from kube-dns */
+	bool cfg_dns_ips;	    /* ns.dns.<zone> comes from the config, not from kube-dns */
 	uint8_t last[DNS_NAME_MAX]; /* the parent name added last, with all its ancestors */
 	size_t last_len;
 	uint8_t nsname[DNS_NAME_MAX];

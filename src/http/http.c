@@ -22,8 +22,8 @@
 #include "base/mem.h"
 
 #define MAX_HEADERS 128
-#define MAX_CHUNK_LINE 4096	/* a chunk-size line with its extensions */
-#define MAX_TRAILERS 8192	/* all trailer lines of a chunked body */
+#define MAX_CHUNK_LINE 4096 /* a chunk-size line with its extensions */
+#define MAX_TRAILERS 8192   /* all trailer lines of a chunked body */
 
 static bool is_tchar(unsigned char c)
 {
@@ -383,16 +383,16 @@ fail:
 }
 
 enum {
-	CH_SIZE,	/* hex digits of a chunk size */
-	CH_EXT,		/* chunk extensions, up to CR */
-	CH_SIZE_LF,	/* LF after the size line */
-	CH_DATA,	/* chunk data */
-	CH_DATA_CR,	/* CR after the data */
-	CH_DATA_LF,	/* LF after the data */
+	CH_SIZE,	  /* hex digits of a chunk size */
+	CH_EXT,		  /* chunk extensions, up to CR */
+	CH_SIZE_LF,	  /* LF after the size line */
+	CH_DATA,	  /* chunk data */
+	CH_DATA_CR,	  /* CR after the data */
+	CH_DATA_LF,	  /* LF after the data */
 	CH_TRAILER_START, /* first byte of a trailer line (CR: the end) */
-	CH_TRAILER,	/* rest of a trailer line, up to CR */
-	CH_TRAILER_LF,	/* LF after a trailer line */
-	CH_END_LF,	/* LF of the blank line that ends the body */
+	CH_TRAILER,	  /* rest of a trailer line, up to CR */
+	CH_TRAILER_LF,	  /* LF after a trailer line */
+	CH_END_LF,	  /* LF of the blank line that ends the body */
 	CH_DONE,
 };
 
@@ -515,7 +515,8 @@ int http_chunked_feed(struct http_chunked *st, const char *in, size_t len, size_
 	return -EAGAIN;
 }
 
-int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed)
+int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len,
+		       size_t *consumed)
 {
 	struct http_chunked st;
 	struct buf b;

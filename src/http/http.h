@@ -28,16 +28,16 @@ struct http_header {
 
 struct http_req {
 	char method[16];
-	char *target;	/* raw request-target */
-	char *path;	/* percent-decoded path, without the query */
-	char *query;	/* raw query string (without '?'), "" when none */
+	char *target; /* raw request-target */
+	char *path;   /* percent-decoded path, without the query */
+	char *query;  /* raw query string (without '?'), "" when none */
 	struct http_header *headers;
 	size_t nheaders;
-	char *body;	/* NUL-terminated, body_len bytes; "" (never NULL) in a handler */
+	char *body; /* NUL-terminated, body_len bytes; "" (never NULL) in a handler */
 	size_t body_len;
-	int minor;	/* HTTP/1.minor */
+	int minor; /* HTTP/1.minor */
 	bool keep_alive;
-	bool chunked;	/* Transfer-Encoding: chunked request body */
+	bool chunked;		  /* Transfer-Encoding: chunked request body */
 	long long content_length; /* -1 when absent */
 };
 
@@ -50,7 +50,8 @@ void http_req_fini(struct http_req *req);
 
 /* Decodes a chunked body in buf[0..len) into a heap buffer. Returns 0 with *out, *out_len and
  * *consumed set, -EAGAIN when incomplete, -EBADMSG when malformed, -E2BIG past max_body. */
-int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len, size_t *consumed);
+int http_parse_chunked(const char *buf, size_t len, size_t max_body, char **out, size_t *out_len,
+		       size_t *consumed);
 
 /* The same decoder fed piece by piece as bytes arrive, so a body sent in tiny chunks
  * costs time linear in its size (each byte is looked at once). Init, then feed each new
@@ -139,18 +140,18 @@ typedef void (*http_handler)(void *ud, struct http_conn *c, struct http_req *r);
 enum { HTTP_AUTH_DENY, HTTP_AUTH_PUBLIC, HTTP_AUTH_OK };
 
 struct httpd_opts {
-	const char *bind_address;  /* "127.0.0.1", "::1", "0.0.0.0" */
-	int port;		   /* 0 = pick a free port (see httpd_port) */
-	const char *cert_file;	   /* PEM; NULL with key_file NULL = plain HTTP */
+	const char *bind_address; /* "127.0.0.1", "::1", "0.0.0.0" */
+	int port;		  /* 0 = pick a free port (see httpd_port) */
+	const char *cert_file;	  /* PEM; NULL with key_file NULL = plain HTTP */
 	const char *key_file;
 	/* PEM CA file: clients may present a certificate signed by it (verified; one that
 	 * fails verification fails the handshake); see http_conn_client_cn. NULL: not asked. */
 	const char *client_ca_file;
-	size_t max_head;	   /* default 64 KiB */
-	size_t max_body;	   /* default 3 MiB (kube-apiserver's limit) */
-	int max_conns;		   /* default 1024 */
-	int idle_timeout_ms;	   /* keep-alive idle and slow-client read timeout; default 60000 */
-	int handshake_timeout_ms;  /* TLS handshake, from accept; default 5000 (at most idle) */
+	size_t max_head;	  /* default 64 KiB */
+	size_t max_body;	  /* default 3 MiB (kube-apiserver's limit) */
+	int max_conns;		  /* default 1024 */
+	int idle_timeout_ms;	  /* keep-alive idle and slow-client read timeout; default 60000 */
+	int handshake_timeout_ms; /* TLS handshake, from accept; default 5000 (at most idle) */
 	/* Until a request on it is authenticated, a connection has this long for each request
 	 * head, in all (not per byte: a byte a second does not keep it), and the same for each
 	 * wait after; default 10000 (at most idle). Authenticated connections wait idle_timeout_ms. */
@@ -177,7 +178,8 @@ struct httpd;
 /* Binds, listens and starts serving in background threads. On failure returns a negative
  * code and writes a reason into err. Zero fields of o take their defaults; o's strings are
  * not kept. Sets SIGPIPE to SIG_IGN for the process (TLS writes go through write(2)). */
-int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen);
+int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err,
+		size_t errlen);
 int httpd_port(const struct httpd *d);
 /* Serves new connections with this certificate and key (PEM files) from now on; open
  * connections keep theirs. Returns 0, or a negative code with err (the old one stays). */

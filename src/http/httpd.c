@@ -89,11 +89,11 @@ struct http_conn {
 	bool streaming;	 /* chunked (or raw) stream open */
 	bool stream_raw; /* HTTP/1.0 stream: no chunk framing, close at the end */
 	bool close_after;
-	bool broken; /* a write failed: the connection is unusable */
-	bool linger; /* drain input before closing so the client reads our answer */
-	bool authenticated; /* a request on it passed authorize (admission counts it apart) */
-	bool anon_counted;  /* counted in d->nanon and its address's entry (under d->mu) */
-	bool evicted;	    /* shut down by admission to make room for another address (under d->mu) */
+	bool broken;		/* a write failed: the connection is unusable */
+	bool linger;		/* drain input before closing so the client reads our answer */
+	bool authenticated;	/* a request on it passed authorize (admission counts it apart) */
+	bool anon_counted;	/* counted in d->nanon and its address's entry (under d->mu) */
+	bool evicted;		/* shut down by admission to make room for another address (under d->mu) */
 	unsigned char addr[16]; /* the client's address (IPv4 as v4-mapped IPv6) */
 	int64_t anon_deadline;	/* not authenticated: every wait ends by then */
 	char *client_cn, *client_o; /* of a verified client certificate, or NULL */
@@ -122,12 +122,12 @@ struct httpd {
 	SSL_CTX *ctx;
 	pthread_t accept_thr;
 	pthread_mutex_t mu;
-	struct http_conn *conns; /* all not yet joined, under mu */
-	int nlive;		 /* serving connections, under mu */
-	int nreject;		 /* rejecting connections, under mu */
-	int nanon;		 /* connections not yet authenticated, under mu */
+	struct http_conn *conns;	       /* all not yet joined, under mu */
+	int nlive;			       /* serving connections, under mu */
+	int nreject;			       /* rejecting connections, under mu */
+	int nanon;			       /* connections not yet authenticated, under mu */
 	struct anon_entry *anon[ANON_BUCKETS]; /* per client address, under mu */
-	char *client_ca; /* o.client_ca_file, kept for httpd_reload_cert */
+	char *client_ca;		       /* o.client_ca_file, kept for httpd_reload_cert */
 	atomic_bool stopping;
 };
 
@@ -171,7 +171,8 @@ static bool anon_evict_for(struct httpd *d, int mine)
 	if (!heavy || heavy->n - heavy->evicting <= mine + 1)
 		return false;
 	for (struct http_conn *c = d->conns; c; c = c->next) {
-		if (!c->anon_counted || c->evicted || c->done || c->fd < 0 || memcmp(c->addr, heavy->addr, 16))
+		if (!c->anon_counted || c->evicted || c->done || c->fd < 0 ||
+		    memcmp(c->addr, heavy->addr, 16))
 			continue;
 		c->evicted = true;
 		heavy->evicting++;
@@ -348,34 +349,62 @@ static int conn_write(struct http_conn *c, const char *p, size_t n)
 static const char *status_text(int s)
 {
 	switch (s) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 413: return "Request Entity Too Large";
-	case 415: return "Unsupported Media Type";
-	case 417: return "Expectation Failed";
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Request Entity Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Entity";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -440,7 +469,8 @@ int http_send(struct http_conn *c, int status, const char *content_type, const c
 	return rc;
 }
 
-static int send_status(struct http_conn *c, int code, const char *reason, const char *message, const char *extra)
+static int send_status(struct http_conn *c, int code, const char *reason, const char *message,
+		       const char *extra)
 {
 	json_t *j = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
 			      "metadata", "status", code < 400 ? "Success" : "Failure", "message",
@@ -707,7 +737,8 @@ static int read_body(struct http_conn *c, struct http_req *req, size_t hl, size_
 		buf_init(&body);
 		for (;;) {
 			size_t used = 0;
-			int rc = http_chunked_feed(&st, c->in.data + hl, c->in.len - hl, o->max_body, &body, &used);
+			int rc = http_chunked_feed(&st, c->in.data + hl, c->in.len - hl, o->max_body, &body,
+						   &used);
 			raw += used;
 			if (rc == 0) {
 				req->body_len = body.len;
@@ -828,7 +859,8 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		c->in.len -= consumed;
 		c->in.data[c->in.len] = 0;
 		if (c->in.len == 0 && c->in.cap > 4 * READ_CHUNK)
-			buf_fini(&c->in); /* an idle keep-alive connection does not keep a big body's buffer */
+			buf_fini(
+			    &c->in); /* an idle keep-alive connection does not keep a big body's buffer */
 	}
 }
 
@@ -839,7 +871,8 @@ static void serve_reject(struct http_conn *c)
 	for (;;) {
 		struct http_req req;
 		size_t hl;
-		int rc = c->in.len ? http_parse_head(c->in.data, c->in.len, c->d->o.max_head, &req, &hl) : -EAGAIN;
+		int rc =
+		    c->in.len ? http_parse_head(c->in.data, c->in.len, c->d->o.max_head, &req, &hl) : -EAGAIN;
 		if (rc == 0) {
 			c->minor = req.minor;
 			c->head_only = strcmp(req.method, "HEAD") == 0;
@@ -868,8 +901,9 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 			return -ETIMEDOUT;
 	}
 	if (first != 0x16) {
-		static const char msg[] = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
-					  "Client sent an HTTP request to an HTTPS server.\n";
+		static const char msg[] =
+		    "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+		    "Client sent an HTTP request to an HTTPS server.\n";
 		if (send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) > 0)
 			c->linger = true;
 		return -EPROTO;
@@ -892,7 +926,8 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 				if (X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf)) > 0)
 					c->client_o = xstrdup(buf);
 				size_t no = 0;
-				for (int at = -1; (at = X509_NAME_get_index_by_NID(n, NID_organizationName, at)) >= 0;) {
+				for (int at = -1;
+				     (at = X509_NAME_get_index_by_NID(n, NID_organizationName, at)) >= 0;) {
 					ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, at));
 					unsigned char *u8 = NULL;
 					int len = ASN1_STRING_to_UTF8(&u8, v);
@@ -1162,8 +1197,8 @@ static SSL_CTX *tls_ctx(const struct httpd_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+				     SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -1182,7 +1217,8 @@ static SSL_CTX *tls_ctx(const struct httpd_opts *o, char *err, size_t errlen)
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+	    SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
 		char why[256] = "unknown error";
 		unsigned long e = ERR_peek_last_error();
 		if (e)
@@ -1211,7 +1247,8 @@ static int listen_on(const char *addr, int port, int *out_port, char *err, size_
 	}
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%d", port);
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai = NULL;
 	int g = getaddrinfo(host, ps, &hints, &ai);
 	if (g != 0 || !ai) {
@@ -1243,7 +1280,8 @@ static int listen_on(const char *addr, int port, int *out_port, char *err, size_
 	return fd;
 }
 
-int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err, size_t errlen)
+int httpd_start(const struct httpd_opts *o, http_handler h, void *ud, struct httpd **out, char *err,
+		size_t errlen)
 {
 	char dummy[1];
 	if (!err || !errlen) {

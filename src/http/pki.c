@@ -62,8 +62,8 @@ static bool is_dns_name(const char *s)
 		return false;
 	for (const char *p = s; *p; p++) {
 		char c = *p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '.' || c == '_' || c == '*'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == '*'))
 			return false;
 	}
 	return true;
@@ -120,7 +120,8 @@ static EVP_PKEY *load_key(const char *path)
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert, char *err, size_t errlen)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	int ok = key ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) : PEM_write_bio_X509(b, cert);
+	int ok =
+	    key ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) : PEM_write_bio_X509(b, cert);
 	char *data = NULL;
 	long len = BIO_get_mem_data(b, &data);
 	int rc = ok && len >= 0 ? file_write_atomic(path, data, (size_t)len, mode) : -EIO;
@@ -187,8 +188,8 @@ out:
 /* Makes a certificate for key (its public half is enough when issuer is given), signed by
  * issuer_key (self-signed when issuer is NULL). org (may be NULL) is the subject's O,
  * eku "serverAuth" or "clientAuth"; sans NULL for none. */
-static X509 *make_cert_full(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
-			    long days, const char *eku, const char *const *sans)
+static X509 *make_cert_full(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer,
+			    EVP_PKEY *issuer_key, long days, const char *eku, const char *const *sans)
 {
 	X509 *x = X509_new();
 	BIGNUM *bn = BN_new();
@@ -205,11 +206,13 @@ static X509 *make_cert_full(EVP_PKEY *key, const char *cn, const char *org, X509
 	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL))
 		goto fail;
 	X509_NAME *name = X509_get_subject_name(x);
-	if (org && !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1, 0))
+	if (org &&
+	    !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1, 0))
 		goto fail;
 	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0))
 		goto fail;
-	if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) || !X509_set_pubkey(x, key))
+	if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) ||
+	    !X509_set_pubkey(x, key))
 		goto fail;
 
 	X509V3_CTX ctx;
@@ -254,13 +257,14 @@ static bool server_cert_ok(X509 *cert, EVP_PKEY *key, X509 *ca, const char *cons
 	if (!ca_pub || X509_verify(cert, ca_pub) != 1)
 		return false;
 	time_t later = time(NULL) + (time_t)RENEW_BEFORE_DAYS * 86400;
-	if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0 || X509_cmp_time(X509_get0_notAfter(cert), &later) <= 0)
+	if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0 ||
+	    X509_cmp_time(X509_get0_notAfter(cert), &later) <= 0)
 		return false;
 	for (size_t i = 0; sans[i]; i++) {
 		int ok = is_ip(sans[i]) ? X509_check_ip_asc(cert, sans[i], 0)
 					: X509_check_host(cert, sans[i], strlen(sans[i]),
 							  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-								  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+							      X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
 							  NULL);
 		if (ok != 1)
 			return false;
@@ -284,7 +288,8 @@ int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errle
 		sans = default_sans;
 	for (size_t i = 0; sans[i]; i++) {
 		if (!is_ip(sans[i]) && !is_dns_name(sans[i])) {
-			snprintf(err, errlen, "bad certificate name \"%s\": not an IP address or DNS name", sans[i]);
+			snprintf(err, errlen, "bad certificate name \"%s\": not an IP address or DNS name",
+				 sans[i]);
 			return -EINVAL;
 		}
 	}
@@ -321,7 +326,8 @@ int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errle
 		    (rc = write_pem(ca_crt, 0644, NULL, ca, err, errlen)) < 0)
 			goto out;
 	} else {
-		snprintf(err, errlen, "found only one of %s and %s; restore the other or remove both", ca_crt, ca_key);
+		snprintf(err, errlen, "found only one of %s and %s; restore the other or remove both", ca_crt,
+			 ca_key);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -337,7 +343,8 @@ int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errle
 	X509_free(srv);
 	EVP_PKEY_free(srvk);
 	srv = NULL;
-	if (!(srvk = gen_key()) || !(srv = make_cert(srvk, "svcplane-apiserver", ca, cak, SERVER_DAYS, sans))) {
+	if (!(srvk = gen_key()) ||
+	    !(srv = make_cert(srvk, "svcplane-apiserver", ca, cak, SERVER_DAYS, sans))) {
 		ssl_err(err, errlen, "cannot make the serving certificate");
 		rc = -EIO;
 		goto out;
@@ -398,7 +405,8 @@ static int load_ca(const char *dir, X509 **ca, EVP_PKEY **cak, char *err, size_t
 	return rc;
 }
 
-int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err, size_t errlen)
+int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err,
+		      size_t errlen)
 {
 	X509 *ca = NULL, *cert = NULL;
 	EVP_PKEY *cak = NULL, *key = NULL;
@@ -421,7 +429,8 @@ int pki_ensure_client(const char *dir, const char *base, const char *cn, const c
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	cert = NULL;
-	if (!(key = gen_key()) || !(cert = make_cert_full(key, cn, org, ca, cak, SERVER_DAYS, "clientAuth", NULL))) {
+	if (!(key = gen_key()) ||
+	    !(cert = make_cert_full(key, cn, org, ca, cak, SERVER_DAYS, "clientAuth", NULL))) {
 		ssl_err(err, errlen, "cannot make the client certificate");
 		rc = -EIO;
 		goto out;
@@ -445,7 +454,8 @@ int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const cha
 	*cert_pem = NULL;
 	for (size_t i = 0; sans && sans[i]; i++)
 		if (!is_ip(sans[i]) && !is_dns_name(sans[i])) {
-			snprintf(err, errlen, "bad certificate name \"%s\": not an IP address or DNS name", sans[i]);
+			snprintf(err, errlen, "bad certificate name \"%s\": not an IP address or DNS name",
+				 sans[i]);
 			return -EINVAL;
 		}
 	X509 *ca = NULL, *cert = NULL;
@@ -464,7 +474,8 @@ int pki_sign_csr(const char *dir, const char *csr_pem, size_t csr_len, const cha
 		rc = -EBADMSG;
 		goto done;
 	}
-	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, sans ? "serverAuth" : "clientAuth", sans))) {
+	if (!(cert = make_cert_full(pub, cn, org, ca, cak, SERVER_DAYS, sans ? "serverAuth" : "clientAuth",
+				    sans))) {
 		ssl_err(err, errlen, "cannot sign the certificate");
 		rc = -EIO;
 		goto done;
@@ -510,10 +521,10 @@ int pki_make_csr(const char *key_path, const char *cn, char **csr_pem, char *err
 	char *data = NULL;
 	long n;
 	if (!req || !out || !X509_REQ_set_version(req, 0) ||
-	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
-					-1, 0) ||
-	    !X509_REQ_set_pubkey(req, key) || !X509_REQ_sign(req, key, EVP_sha256()) || !PEM_write_bio_X509_REQ(out, req) ||
-	    (n = BIO_get_mem_data(out, &data)) <= 0) {
+	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+					(const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_REQ_set_pubkey(req, key) || !X509_REQ_sign(req, key, EVP_sha256()) ||
+	    !PEM_write_bio_X509_REQ(out, req) || (n = BIO_get_mem_data(out, &data)) <= 0) {
 		ssl_err(err, errlen, "cannot make the certificate request");
 		rc = -EIO;
 	} else {

@@ -22,7 +22,8 @@ int pki_ensure(const char *dir, const char *const *sans, char *err, size_t errle
  * signed by dir's CA, with subject CN=cn and O=org (NULL: none); reissued when missing,
  * invalid, expiring within 30 days or for another cn. The CA must exist (pki_ensure).
  * Returns 0 or a negative code with err. Blocks. */
-int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err, size_t errlen);
+int pki_ensure_client(const char *dir, const char *base, const char *cn, const char *org, char *err,
+		      size_t errlen);
 
 /* Signs a PEM certificate request (PKCS#10, verified to be signed by the key it carries)
  * with dir's CA: subject CN=cn, O=org, 1 year; serverAuth with subjectAltName sans (IPs

@@ -35,7 +35,7 @@ struct spdy_frame {
 	int type;	    /* control frames */
 	uint32_t stream_id; /* data frames, and control frames that name one (0 otherwise) */
 	uint8_t flags;
-	uint32_t length;    /* payload bytes after the 8-byte head */
+	uint32_t length; /* payload bytes after the 8-byte head */
 };
 
 /* Parses the 8-byte frame head at buf[0..len). Returns 0 with *f set (stream_id of a

@@ -26,7 +26,7 @@ struct ws_frame {
 	int opcode;
 	bool masked;
 	uint8_t mask[4];
-	size_t head_len;    /* bytes of the frame head (2..14) */
+	size_t head_len; /* bytes of the frame head (2..14) */
 	uint64_t payload_len;
 };
 

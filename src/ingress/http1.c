@@ -40,8 +40,8 @@ int ing_resp_head_parse(const char *buf, size_t len, size_t max, struct ing_resp
 	const char *sl_end = memmem(buf, hl, "\r\n", 2); /* the status line's end */
 	size_t sll = (size_t)(sl_end - buf);
 	if (sll < 12 || memcmp(buf, "HTTP/1.", 7) || (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
-	    !isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) || !isdigit((unsigned char)buf[11]) ||
-	    (sll > 12 && buf[12] != ' '))
+	    !isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) ||
+	    !isdigit((unsigned char)buf[11]) || (sll > 12 && buf[12] != ' '))
 		return -EBADMSG;
 	h->code = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
 	if (h->code < 100)

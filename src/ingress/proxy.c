@@ -89,25 +89,25 @@ struct cli {
 	size_t out_off;
 	bool close_after; /* close once out is flushed */
 	bool dead;
-	bool touched;	   /* on the loop's list of connections to revisit after this batch */
+	bool touched; /* on the loop's list of connections to revisit after this batch */
 	struct cli *tnext;
-	uint32_t ev_cur;   /* the epoll interest set last given */
+	uint32_t ev_cur; /* the epoll interest set last given */
 	int64_t deadline;
 	struct cli *prev, *next;
 	/* the request in flight (C_UP) */
 	struct http_req req;
 	struct table_ref *tref;
 	const struct ing_backend *be;
-	struct buf head;   /* rewritten request head, kept for a retry */
+	struct buf head; /* rewritten request head, kept for a retry */
 	bool keep_alive, is_head, ws, retryable;
 	long long body_left; /* Content-Length bytes still to relay */
 	bool body_chunked;
 	struct http_chunked body_ck;
 	bool body_done;
-	uint64_t tried;	   /* endpoint indexes tried */
+	uint64_t tried; /* endpoint indexes tried */
 	int tries;
-	int ep;		   /* endpoint in use */
-	bool new_cookie;   /* set the affinity cookie in the response */
+	int ep;		 /* endpoint in use */
+	bool new_cookie; /* set the affinity cookie in the response */
 	struct up *up;
 	enum rstate rs;
 	bool resp_started;
@@ -123,12 +123,12 @@ struct up {
 	int fd;
 	char key[80];
 	bool connected, reused, dead;
-	uint32_t ev_cur; /* the epoll interest set last given */
+	uint32_t ev_cur;   /* the epoll interest set last given */
 	struct cli *owner; /* NULL while pooled */
 	struct buf in, out;
 	size_t out_off;
-	int64_t since;	   /* pooled since / connect started */
-	struct up *next;   /* pool list */
+	int64_t since;	 /* pooled since / connect started */
+	struct up *next; /* pool list */
 };
 
 struct listener {
@@ -336,7 +336,8 @@ static void cli_flush(struct ing_proxy *p, struct cli *c)
 		ssize_t w;
 		if (c->ssl) {
 			ERR_clear_error();
-			int r = SSL_write(c->ssl, c->out.data + c->out_off, n > INT32_MAX ? INT32_MAX : (int)n);
+			int r =
+			    SSL_write(c->ssl, c->out.data + c->out_off, n > INT32_MAX ? INT32_MAX : (int)n);
 			if (r <= 0) {
 				int e = SSL_get_error(c->ssl, r);
 				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
@@ -372,15 +373,24 @@ static size_t cli_pending(const struct cli *c)
 static const char *reason_phrase(int code)
 {
 	switch (code) {
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
 	}
 }
 
@@ -392,7 +402,8 @@ static void cli_answer(struct ing_proxy *p, struct cli *c, int code, const char 
 	buf_printf(&c->out,
 		   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
 		   "Connection: %s\r\n\r\n%s",
-		   code, reason_phrase(code), strlen(body), keep ? "keep-alive" : "close", c->is_head ? "" : body);
+		   code, reason_phrase(code), strlen(body), keep ? "keep-alive" : "close",
+		   c->is_head ? "" : body);
 	free(body);
 	if (!keep)
 		c->close_after = true;
@@ -447,7 +458,8 @@ static int cookie_endpoint(const struct cli *c)
 				size_t vl = strcspn(val, ";");
 				for (size_t e = 0; e < be->neps; e++) {
 					char hex[17];
-					snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)fnv(be->eps[e].key));
+					snprintf(hex, sizeof(hex), "%016llx",
+						 (unsigned long long)fnv(be->eps[e].key));
 					if (vl == 16 && !memcmp(val, hex, 16))
 						return (int)e;
 				}
@@ -480,9 +492,13 @@ static int pick_endpoint(struct ing_proxy *p, struct cli *c)
 
 static bool hop_by_hop(const char *name)
 {
-	static const char *const h[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-					"Transfer-Encoding", "Upgrade", "Proxy-Authorization", "X-Forwarded-For",
-					"X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Real-IP", NULL};
+	static const char *const h[] = {"Connection",	    "Keep-Alive",
+					"Proxy-Connection", "TE",
+					"Trailer",	    "Transfer-Encoding",
+					"Upgrade",	    "Proxy-Authorization",
+					"X-Forwarded-For",  "X-Forwarded-Proto",
+					"X-Forwarded-Host", "X-Forwarded-Port",
+					"X-Real-IP",	    NULL};
 	for (size_t i = 0; h[i]; i++)
 		if (!strcasecmp(name, h[i]))
 			return true;
@@ -501,8 +517,8 @@ static void build_head(struct cli *c)
 			buf_printf(&c->head, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
 	if (r->chunked)
 		buf_puts(&c->head, "Transfer-Encoding: chunked\r\n");
-	buf_printf(&c->head, "X-Forwarded-For: %s%s%s\r\nX-Real-IP: %s\r\nX-Forwarded-Proto: %s\r\n", xff ? xff : "",
-		   xff ? ", " : "", c->peer, c->peer, c->tls ? "https" : "http");
+	buf_printf(&c->head, "X-Forwarded-For: %s%s%s\r\nX-Real-IP: %s\r\nX-Forwarded-Proto: %s\r\n",
+		   xff ? xff : "", xff ? ", " : "", c->peer, c->peer, c->tls ? "https" : "http");
 	if (host)
 		buf_printf(&c->head, "X-Forwarded-Host: %s\r\n", host);
 	buf_printf(&c->head, "X-Forwarded-Port: %d\r\n", c->local_port);
@@ -614,7 +630,8 @@ static void req_dispatch(struct ing_proxy *p, struct cli *c)
 			continue;
 		c->up = u;
 		buf_append(&u->out, c->head.data, c->head.len);
-		c->deadline = now_ms() + (u->connected || u->reused ? RESPONSE_TIMEOUT_MS : CONNECT_TIMEOUT_MS);
+		c->deadline =
+		    now_ms() + (u->connected || u->reused ? RESPONSE_TIMEOUT_MS : CONNECT_TIMEOUT_MS);
 		if (u->reused)
 			u->connected = true;
 		up_interest(p, u);
@@ -671,7 +688,8 @@ static void req_start(struct ing_proxy *p, struct cli *c, size_t head_len)
 	c->be = c->tref ? ing_table_match(c->tref->t, http_req_header(r, "Host"), pathonly) : NULL;
 	free(pathonly);
 	if (!c->be) {
-		cli_answer(p, c, 404, "no Ingress rule matches this host and path", c->body_done && c->keep_alive);
+		cli_answer(p, c, 404, "no Ingress rule matches this host and path",
+			   c->body_done && c->keep_alive);
 		req_reset(p, c);
 		return;
 	}
@@ -748,7 +766,8 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	} else {
 		c->resp_chunked = !nobody && rh.chunked;
 		c->resp_left = nobody || rh.chunked ? 0 : rh.content_length;
-		c->resp_close = !nobody && !rh.chunked && rh.content_length < 0; /* body until the upstream closes */
+		c->resp_close =
+		    !nobody && !rh.chunked && rh.content_length < 0; /* body until the upstream closes */
 		if (c->resp_chunked)
 			http_chunked_init(&c->resp_ck);
 		if (!c->keep_alive || c->resp_close)
@@ -759,7 +778,9 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	}
 	c->resp_started = true;
 	consume(&u->in, hl);
-	c->rs = c->st == C_TUNNEL ? R_BODY : (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY : R_DONE;
+	c->rs = c->st == C_TUNNEL					 ? R_BODY
+		: (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY
+									 : R_DONE;
 	return 0;
 }
 
@@ -1067,7 +1088,8 @@ static void accept_all(struct ing_proxy *p, struct listener *l)
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer, sizeof(c->peer));
 		else
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer, sizeof(c->peer));
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
+				  sizeof(c->peer));
 		c->st = C_HEAD;
 		c->deadline = now_ms() + HEAD_TIMEOUT_MS;
 		if (l->tls) {
@@ -1237,7 +1259,8 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 			int want = tls ? sp : hp, *got = tls ? &p->https_port : &p->http_port;
 			if (want < 0)
 				continue;
-			rc = listen_on(p, o->listen[i], *got > 0 ? *got : want, tls, i ? e2 : err, i ? sizeof(e2) : errlen);
+			rc = listen_on(p, o->listen[i], *got > 0 ? *got : want, tls, i ? e2 : err,
+				       i ? sizeof(e2) : errlen);
 			if (rc < 0 && i == 0)
 				goto fail;
 			if (rc < 0)
@@ -1254,8 +1277,8 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 	}
 	static const char *const paths[] = {"/apis/networking.k8s.io/v1/ingresses", "/api/v1/services",
 					    "/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/secrets"};
-	struct informer_handlers h = {.on_add = on_change, .on_update = on_update, .on_delete = on_change,
-				      .on_synced = on_synced};
+	struct informer_handlers h = {
+	    .on_add = on_change, .on_update = on_update, .on_delete = on_change, .on_synced = on_synced};
 	p->ing = informer_new(&p->cfg, paths[0], &h, p);
 	p->svc = informer_new(&p->cfg, paths[1], &h, p);
 	p->slices = informer_new(&p->cfg, paths[2], &h, p);

@@ -24,7 +24,8 @@ static const char *const ann_cookie_path = "nginx.ingress.kubernetes.io/session-
 
 static const char *annotation(const json_t *o, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), key));
+	return json_string_value(
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), key));
 }
 
 bool ing_is_ours(const json_t *ing)
@@ -101,8 +102,8 @@ static struct ing_vhost *vhost_get(struct ing_table *t, const char *host)
 
 /* ---- backends ---- */
 
-static void problem(struct ing_table *t, const json_t *ing, const char *reason, const char *fmt, const char *a,
-		    const char *b)
+static void problem(struct ing_table *t, const json_t *ing, const char *reason, const char *fmt,
+		    const char *a, const char *b)
 {
 	char msg[512];
 	snprintf(msg, sizeof(msg), fmt, a, b);
@@ -114,8 +115,9 @@ static void problem(struct ing_table *t, const json_t *ing, const char *reason, 
 		if (!strcmp(api_str(p, "message"), msg) && !strcmp(api_str(p, "name"), name ? name : ""))
 			return;
 	}
-	json_array_append_new(t->problems, json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns ? ns : "", "name",
-						     name ? name : "", "reason", reason, "message", msg));
+	json_array_append_new(t->problems,
+			      json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns ? ns : "", "name",
+					name ? name : "", "reason", reason, "message", msg));
 }
 
 const json_t *ing_obj_find(const json_t *objs, const char *ns, const char *name)
@@ -140,7 +142,8 @@ static void add_endpoints(struct ing_backend *be, const json_t *slices, const ch
 	{
 		const char *sns = api_str(sl, "metadata.namespace");
 		const char *owner = json_string_value(
-		    json_object_get(json_object_get(json_object_get(sl, "metadata"), "labels"), "kubernetes.io/service-name"));
+		    json_object_get(json_object_get(json_object_get(sl, "metadata"), "labels"),
+				    "kubernetes.io/service-name"));
 		if (!sns || !owner || strcmp(sns, ns) || strcmp(owner, svc))
 			continue;
 		const char *at = api_str(sl, "addressType");
@@ -163,7 +166,8 @@ static void add_endpoints(struct ing_backend *be, const json_t *slices, const ch
 			const json_t *ready = json_object_get(json_object_get(ep, "conditions"), "ready");
 			if (json_is_false(ready))
 				continue;
-			const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+			const char *ip =
+			    json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
 			if (!ip || strlen(ip) >= sizeof(be->eps[0].ip))
 				continue;
 			be->eps = xrealloc(be->eps, (be->neps + 1) * sizeof(*be->eps));
@@ -175,8 +179,8 @@ static void add_endpoints(struct ing_backend *be, const json_t *slices, const ch
 	}
 }
 
-static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, const json_t *b, const char *path,
-				       const json_t *services, const json_t *slices)
+static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, const json_t *b,
+				       const char *path, const json_t *services, const json_t *slices)
 {
 	struct ing_backend *be = xcalloc(1, sizeof(*be));
 	t->bes = xrealloc(t->bes, (t->nbes + 1) * sizeof(*t->bes));
@@ -196,8 +200,9 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 	const json_t *svc = json_object_get(b, "service");
 	if (!json_is_object(svc)) {
 		const char *kind = api_str(b, "resource.kind"), *name = api_str(b, "resource.name");
-		char *r = xasprintf("resource backend %s \"%s\" is not served by the svcplane ingress controller",
-				    kind ? kind : "", name ? name : "");
+		char *r =
+		    xasprintf("resource backend %s \"%s\" is not served by the svcplane ingress controller",
+			      kind ? kind : "", name ? name : "");
 		be->reason = r;
 		return be;
 	}
@@ -211,7 +216,8 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 	const json_t *s = ing_obj_find(services, ns, be->svc);
 	if (!s) {
 		be->reason = xasprintf("service \"%s/%s\" not found", ns, be->svc);
-		problem(t, ing, "ServiceNotFound", "Service \"%s\" not found (backend %s)", be->svc, be->port_desc);
+		problem(t, ing, "ServiceNotFound", "Service \"%s\" not found (backend %s)", be->svc,
+			be->port_desc);
 		return be;
 	}
 	const char *spname = NULL;
@@ -236,7 +242,8 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 	}
 	add_endpoints(be, slices, ns, be->svc, spname);
 	if (!be->neps)
-		be->reason = xasprintf("no ready endpoints for service \"%s/%s\" port %s", ns, be->svc, be->port_desc);
+		be->reason =
+		    xasprintf("no ready endpoints for service \"%s/%s\" port %s", ns, be->svc, be->port_desc);
 	return be;
 }
 
@@ -245,7 +252,8 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 static int cmp_age(const void *a, const void *b)
 {
 	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-	const char *tx = api_str(x, "metadata.creationTimestamp"), *ty = api_str(y, "metadata.creationTimestamp");
+	const char *tx = api_str(x, "metadata.creationTimestamp"),
+		   *ty = api_str(y, "metadata.creationTimestamp");
 	int c = strcmp(tx ? tx : "", ty ? ty : "");
 	if (c)
 		return c;
@@ -309,9 +317,10 @@ struct ing_table *ing_table_build(const json_t *ingresses, const json_t *service
 				if (!json_is_string(h))
 					continue;
 				t->tls = xrealloc(t->tls, (t->ntls + 1) * sizeof(*t->tls));
-				t->tls[t->ntls++] = (struct ing_tls){.host = norm_host(json_string_value(h)),
-								     .ns = xstrdup(ns ? ns : "default"),
-								     .secret = secret ? xstrdup(secret) : NULL};
+				t->tls[t->ntls++] =
+				    (struct ing_tls){.host = norm_host(json_string_value(h)),
+						     .ns = xstrdup(ns ? ns : "default"),
+						     .secret = secret ? xstrdup(secret) : NULL};
 			}
 		}
 	}

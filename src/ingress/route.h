@@ -36,16 +36,16 @@ struct ing_endpoint {
 };
 
 struct ing_backend {
-	char *ns, *svc;	      /* the Service (NULL for a resource backend) */
-	char *port_desc;      /* "80" or "http", for messages */
-	char *reason;	      /* non-NULL: answer 503 with this text */
+	char *ns, *svc;	 /* the Service (NULL for a resource backend) */
+	char *port_desc; /* "80" or "http", for messages */
+	char *reason;	 /* non-NULL: answer 503 with this text */
 	struct ing_endpoint *eps;
 	size_t neps;
 	/* nginx.ingress.kubernetes.io/affinity: cookie of the owning Ingress */
 	bool cookie;
-	char *cookie_name;    /* default INGRESSCOOKIE */
-	long cookie_max_age;  /* seconds, 0 = session cookie */
-	char *cookie_path;    /* the rule's path (ingress-nginx's default cookie path) */
+	char *cookie_name;   /* default INGRESSCOOKIE */
+	long cookie_max_age; /* seconds, 0 = session cookie */
+	char *cookie_path;   /* the rule's path (ingress-nginx's default cookie path) */
 };
 
 struct ing_route {
@@ -62,7 +62,7 @@ struct ing_vhost {
 };
 
 struct ing_tls {
-	char *host;   /* lower case, may be a wildcard */
+	char *host; /* lower case, may be a wildcard */
 	char *ns, *secret;
 };
 
@@ -71,7 +71,7 @@ struct ing_table {
 	size_t nhosts;
 	struct ing_backend **bes; /* every backend, owned here */
 	size_t nbes;
-	struct ing_backend *def;  /* default backend or NULL */
+	struct ing_backend *def; /* default backend or NULL */
 	struct ing_tls *tls;
 	size_t ntls;
 	json_t *problems; /* [{namespace, name, reason, message}] for events */

@@ -99,7 +99,8 @@ static json_t *addresses(struct ing_status *s)
 	return out;
 }
 
-static long request(struct ing_status *s, const char *method, const char *path, const char *ct, const json_t *body)
+static long request(struct ing_status *s, const char *method, const char *path, const char *ct,
+		    const json_t *body)
 {
 	char *b = json_dumps(body, JSON_COMPACT);
 	long code = 0;
@@ -128,11 +129,12 @@ static void lb_sync(struct ing_status *s)
 	json_t *svc = informer_get(s->svcs, LB_NS, LB_SVC);
 	int hp = s->o.http_port > 0 ? s->o.http_port : 80, sp = s->o.https_port > 0 ? s->o.https_port : 443;
 	if (!svc) {
-		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:i, s:i, s:s}, {s:s, s:i, s:i, s:s}]}}",
-				      "apiVersion", "v1", "kind", "Service", "metadata", "name", LB_SVC, "namespace", LB_NS,
-				      "labels", "app.kubernetes.io/name", "svcplane-ingress", "spec", "type", "LoadBalancer",
-				      "ports", "name", "http", "port", 80, "targetPort", hp, "protocol", "TCP", "name", "https",
-				      "port", 443, "targetPort", sp, "protocol", "TCP");
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:i, s:i, s:s}, {s:s, s:i, s:i, s:s}]}}",
+		    "apiVersion", "v1", "kind", "Service", "metadata", "name", LB_SVC, "namespace", LB_NS,
+		    "labels", "app.kubernetes.io/name", "svcplane-ingress", "spec", "type", "LoadBalancer",
+		    "ports", "name", "http", "port", 80, "targetPort", hp, "protocol", "TCP", "name", "https",
+		    "port", 443, "targetPort", sp, "protocol", "TCP");
 		request(s, "POST", "/api/v1/namespaces/" LB_NS "/services", "application/json", o);
 		json_decref(o);
 	}
@@ -148,23 +150,27 @@ static void lb_sync(struct ing_status *s)
 		{
 			const char *t = api_str(a, "type"), *ad = api_str(a, "address");
 			if (t && ad && !strcmp(t, "InternalIP") && !strchr(ad, ':'))
-				json_array_append_new(eps, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ad, "conditions",
-								     "ready", 1, "nodeName", api_str(n, "metadata.name")));
+				json_array_append_new(eps, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ad,
+								     "conditions", "ready", 1, "nodeName",
+								     api_str(n, "metadata.name")));
 		}
 	}
 	json_decref(nodes);
 	json_t *slice = json_pack(
-	    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:o}", "apiVersion",
-	    "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name", LB_SLICE, "namespace", LB_NS, "labels",
-	    "kubernetes.io/service-name", LB_SVC, "endpointslice.kubernetes.io/managed-by", "svcplane-ingress", "addressType",
-	    "IPv4", "ports", "name", "http", "port", hp, "protocol", "TCP", "name", "https", "port", sp, "protocol", "TCP",
+	    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:o}",
+	    "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name", LB_SLICE,
+	    "namespace", LB_NS, "labels", "kubernetes.io/service-name", LB_SVC,
+	    "endpointslice.kubernetes.io/managed-by", "svcplane-ingress", "addressType", "IPv4", "ports",
+	    "name", "http", "port", hp, "protocol", "TCP", "name", "https", "port", sp, "protocol", "TCP",
 	    "endpoints", eps);
 	char *txt = json_dumps(slice, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!s->last_slice || strcmp(txt, s->last_slice)) {
-		long code = request(s, "PUT", "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices/" LB_SLICE,
+		long code = request(s, "PUT",
+				    "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices/" LB_SLICE,
 				    "application/json", slice);
 		if (code == 404)
-			code = request(s, "POST", "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices",
+			code = request(s, "POST",
+				       "/apis/discovery.k8s.io/v1/namespaces/" LB_NS "/endpointslices",
 				       "application/json", slice);
 		if (code >= 200 && code < 300) {
 			free(s->last_slice);
@@ -231,7 +237,8 @@ static void sync_all(struct ing_status *s)
 		bool same = cur ? json_equal(cur, want) : json_array_size(want) == 0;
 		if (!same) {
 			json_t *patch = json_pack("{s:{s:{s:O}}}", "status", "loadBalancer", "ingress", want);
-			char *path = xasprintf("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status", ns, name);
+			char *path = xasprintf("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status",
+					       ns, name);
 			request(s, "PATCH", path, "application/merge-patch+json", patch);
 			free(path);
 			json_decref(patch);
@@ -247,7 +254,9 @@ static void sync_all(struct ing_status *s)
 			json_t *o = informer_get(s->secrets, ns, sec);
 			if (!o) {
 				char msg[300];
-				snprintf(msg, sizeof(msg), "TLS Secret \"%s\" not found: the default certificate is served", sec);
+				snprintf(msg, sizeof(msg),
+					 "TLS Secret \"%s\" not found: the default certificate is served",
+					 sec);
 				event(s, g, "SecretNotFound", msg);
 			}
 			json_decref(o);
@@ -296,7 +305,8 @@ int ing_status_start(const struct ing_status_opts *o, struct ing_status **out, c
 	pthread_cond_init(&s->cond, NULL);
 	s->told = json_object();
 	s->cl = client_new(cfg, 10000);
-	struct informer_handlers h = {.on_add = kick, .on_update = kick_update, .on_delete = kick, .on_synced = kick_synced};
+	struct informer_handlers h = {
+	    .on_add = kick, .on_update = kick_update, .on_delete = kick, .on_synced = kick_synced};
 	s->ing = informer_new(cfg, "/apis/networking.k8s.io/v1/ingresses", &h, s);
 	s->nodes = informer_new(cfg, "/api/v1/nodes", &h, s);
 	s->svcs = informer_new(cfg, "/api/v1/services", &h, s);

@@ -61,7 +61,8 @@ static int self_signed(SSL_CTX *ctx)
 	X509_NAME *n = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Acme Co", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"Kubernetes Ingress Controller Fake Certificate", -1, -1, 0);
+				   (const unsigned char *)"Kubernetes Ingress Controller Fake Certificate",
+				   -1, -1, 0);
 	X509_set_issuer_name(x, n);
 	if (X509_sign(x, key, EVP_sha256()) <= 0)
 		goto out;
@@ -157,7 +158,8 @@ static SSL_CTX *ctx_for(struct ing_tls_store *s, const struct ing_tls *t)
 	char err[256] = "";
 	e->ctx = ctx_from_secret(sec, err, sizeof(err));
 	if (!e->ctx)
-		log_warn("ingress: Secret %s (resourceVersion %s) not usable for TLS: %s", e->key, e->rv, err);
+		log_warn("ingress: Secret %s (resourceVersion %s) not usable for TLS: %s", e->key, e->rv,
+			 err);
 	json_decref(sec);
 	return e->ctx;
 }

@@ -66,9 +66,18 @@ static void pods_changed(void *ud)
 	wake(a);
 }
 
-static void pod_add(void *ud, const json_t *o) { (void)o; pods_changed(ud); }
+static void pod_add(void *ud, const json_t *o)
+{
+	(void)o;
+	pods_changed(ud);
+}
 
-static void pod_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; pods_changed(ud); }
+static void pod_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	(void)o;
+	pods_changed(ud);
+}
 
 static void nodes_changed(void *ud)
 {
@@ -77,9 +86,18 @@ static void nodes_changed(void *ud)
 	wake(a);
 }
 
-static void node_add(void *ud, const json_t *o) { (void)o; nodes_changed(ud); }
+static void node_add(void *ud, const json_t *o)
+{
+	(void)o;
+	nodes_changed(ud);
+}
 
-static void node_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; nodes_changed(ud); }
+static void node_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	(void)o;
+	nodes_changed(ud);
+}
 
 /* ---- node services ----
  *
@@ -96,15 +114,17 @@ static void node_update(void *ud, const json_t *old, const json_t *o) { (void)ol
 /* The Service proxy for this node; NULL (logged) when it cannot run: pods still do. */
 static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts *o)
 {
-	struct proxy_config pc = {.cfg = &a->cfg, .node_name = a->node_name, .mode = o->proxy_mode,
-				  .node_ips = a->node_ip};
+	struct proxy_config pc = {
+	    .cfg = &a->cfg, .node_name = a->node_name, .mode = o->proxy_mode, .node_ips = a->node_ip};
 	char err[512] = "";
 	struct cidr *np = NULL;
 	pc.net.localhost_nodeports = true;
 	if (o->cluster_cidr) {
 		char *copy = xstrdup(o->cluster_cidr), *save = NULL;
-		for (char *t = strtok_r(copy, ",", &save); t && pc.net.n_cluster_cidrs < 2; t = strtok_r(NULL, ",", &save))
-			if (cidr_parse(t, &pc.net.cluster_cidrs[pc.net.n_cluster_cidrs], err, sizeof(err)) == 0)
+		for (char *t = strtok_r(copy, ",", &save); t && pc.net.n_cluster_cidrs < 2;
+		     t = strtok_r(NULL, ",", &save))
+			if (cidr_parse(t, &pc.net.cluster_cidrs[pc.net.n_cluster_cidrs], err, sizeof(err)) ==
+			    0)
 				pc.net.n_cluster_cidrs++;
 		free(copy);
 	}
@@ -142,8 +162,12 @@ static void agent_dns_start(struct agent *a, const struct agent_opts *o)
 	if (rc < 0 && rc != -EEXIST)
 		log_warn("agent: adding %s to lo: %s", a->cluster_dns, strerror(-rc));
 	const char *listen[] = {a->cluster_dns, a->node_ip, NULL}, *ips[] = {a->cluster_dns, NULL};
-	struct dns_server_opts d = {.cfg = &a->cfg, .zone = a->cluster_domain, .listen = listen,
-				    .upstreams = o->dns_upstreams, .dns_ips = ips, .ttl = o->dns_ttl,
+	struct dns_server_opts d = {.cfg = &a->cfg,
+				    .zone = a->cluster_domain,
+				    .listen = listen,
+				    .upstreams = o->dns_upstreams,
+				    .dns_ips = ips,
+				    .ttl = o->dns_ttl,
 				    .ttl_set = o->dns_ttl_set};
 	char err[256];
 	if (dns_server_start(&d, &a->dns, err, sizeof(err)) < 0)
@@ -164,7 +188,9 @@ static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
 	char *save = NULL;
 	for (char *t = strtok_r(addrs, ",", &save); t && n < 7; t = strtok_r(NULL, ",", &save))
 		listen[n++] = t;
-	struct ing_proxy_opts io = {.cfg = &a->cfg, .listen = listen, .http_port = o->ingress_http_port,
+	struct ing_proxy_opts io = {.cfg = &a->cfg,
+				    .listen = listen,
+				    .http_port = o->ingress_http_port,
 				    .https_port = o->ingress_https_port};
 	char err[256] = "";
 	if (ing_proxy_start(&io, &a->ingress, err, sizeof(err)) < 0)
@@ -188,8 +214,11 @@ static int node_services_start(struct agent *a, const struct agent_opts *o, char
 	a->proxy = agent_proxy_start(a, &po);
 	/* The node Lease and LoadBalancer announcement: a node that cannot renew its Lease
 	 * is not alive to the others, so this one fails the start. */
-	struct node_lb_opts lo = {.cfg = &a->cfg, .node_name = a->node_name, .node_ip = a->node_ip,
-				  .iface = o->lb_interface, .lease_duration_s = o->node_lease_duration_s};
+	struct node_lb_opts lo = {.cfg = &a->cfg,
+				  .node_name = a->node_name,
+				  .node_ip = a->node_ip,
+				  .iface = o->lb_interface,
+				  .lease_duration_s = o->node_lease_duration_s};
 	return node_lb_start(&lo, &a->lb, err, errlen);
 }
 
@@ -333,7 +362,8 @@ static bool default_route_dev(char *dev, size_t len)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lx %lx %lx", ifn, &dst, &gw, &flags) == 4 && dst == 0 && (flags & 1)) {
+		if (sscanf(line, "%63s %lx %lx %lx", ifn, &dst, &gw, &flags) == 4 && dst == 0 &&
+		    (flags & 1)) {
 			snprintf(dev, len, "%s", ifn);
 			found = true;
 		}
@@ -361,8 +391,9 @@ int agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *er
 	/* Pass 0: the default route's interface; pass 1: any up, non-loopback one. */
 	for (int pass = have_dev ? 0 : 1; pass < 2 && !ip[0]; pass++)
 		for (struct ifaddrs *i = ifs; i && !ip[0]; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
-			    !(i->ifa_flags & IFF_UP) || (pass == 0 && strcmp(i->ifa_name, dev)))
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+			    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+			    (pass == 0 && strcmp(i->ifa_name, dev)))
 				continue;
 			struct ip_addr a = {.family = 4};
 			memcpy(a.b, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
@@ -489,9 +520,11 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
 		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";
-		if (node_cert_logsrv_start(a->cl, o->cfg, a->node_name, a->node_ip, a->node_ip6, a->kubelet_port,
-					   a->log_dir, pki, &a->logsrv, lerr, sizeof(lerr)) < 0)
-			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s", lerr);
+		if (node_cert_logsrv_start(a->cl, o->cfg, a->node_name, a->node_ip, a->node_ip6,
+					   a->kubelet_port, a->log_dir, pki, &a->logsrv, lerr,
+					   sizeof(lerr)) < 0)
+			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s",
+				 lerr);
 		else
 			node_logsrv_set_exec(a->logsrv, agent__exec_lookup, a);
 		free(pki);
@@ -501,10 +534,10 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	char *q = client_escape(a->node_name);
 	char *path = xasprintf("/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", q);
 	free(q);
-	struct informer_handlers hp = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add,
-				       .on_synced = pods_changed};
-	struct informer_handlers hn = {.on_add = node_add, .on_update = node_update, .on_delete = node_add,
-				       .on_synced = nodes_changed};
+	struct informer_handlers hp = {
+	    .on_add = pod_add, .on_update = pod_update, .on_delete = pod_add, .on_synced = pods_changed};
+	struct informer_handlers hn = {
+	    .on_add = node_add, .on_update = node_update, .on_delete = node_add, .on_synced = nodes_changed};
 	struct informer_handlers hs = {0};
 	/* A ConfigMap or Secret change may let a pod's container start (node/envsrc.h). */
 	struct informer_handlers hc = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add};
@@ -544,9 +577,9 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->th_started = true;
-	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s%s", a->node_name, a->node_ip,
-		 a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0, o->proxy_mode ? o->proxy_mode : "nftables",
-		 a->proxy ? "" : " (not running)");
+	log_info("agent: node %s (%s) registered; log endpoint %s:%d; proxy mode %s%s", a->node_name,
+		 a->node_ip, a->node_ip, a->logsrv ? node_logsrv_port(a->logsrv) : 0,
+		 o->proxy_mode ? o->proxy_mode : "nftables", a->proxy ? "" : " (not running)");
 	*out = a;
 	return 0;
 fail:

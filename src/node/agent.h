@@ -57,38 +57,38 @@
 #define NODE_AGENT_RUNTIME_VERSION "svcplane://0.1.0"
 
 struct agent_opts {
-	const struct client_config *cfg; /* how to reach the API (copied) */
-	const char *node_name;		 /* required */
-	const char *node_ip;		 /* required: the InternalIP and host-gw next hop; "IPv4,IPv6"
-					  * (either order) gives the IPv6 one too, else it is the
-					  * global IPv6 address of the interface holding the IPv4 */
-	const char *data_dir;		 /* state (pods, ipam, logs); created */
-	const char *cluster_domain;	 /* default "cluster.local" */
-	const char *cluster_dns;	 /* nameserver for ClusterFirst pods; NULL = the kube-dns
-					  * Service's cluster IP (none when it has none) */
-	int heartbeat_s;		 /* default 10 */
-	int kubelet_port;		 /* the log endpoint's port (node/logsrv.h): 0 = 10250,
-					  * -1 = none */
+	const struct client_config *cfg;  /* how to reach the API (copied) */
+	const char *node_name;		  /* required */
+	const char *node_ip;		  /* required: the InternalIP and host-gw next hop; "IPv4,IPv6"
+					   * (either order) gives the IPv6 one too, else it is the
+					   * global IPv6 address of the interface holding the IPv4 */
+	const char *data_dir;		  /* state (pods, ipam, logs); created */
+	const char *cluster_domain;	  /* default "cluster.local" */
+	const char *cluster_dns;	  /* nameserver for ClusterFirst pods; NULL = the kube-dns
+					   * Service's cluster IP (none when it has none) */
+	int heartbeat_s;		  /* default 10 */
+	int kubelet_port;		  /* the log endpoint's port (node/logsrv.h): 0 = 10250,
+					   * -1 = none */
 	const char *const *dns_upstreams; /* cluster DNS: resolvers for other names (NULL-terminated);
 					   * NULL = the nameservers of /etc/resolv.conf */
-	bool dns_disable;		 /* serve no cluster DNS on this node */
-	bool dns_ttl_set;		 /* dns_ttl given (else 5 s, CoreDNS's default) */
-	unsigned dns_ttl;		 /* TTL of cluster records and negative answers, 0..3600 */
-	const char *proxy_mode;		 /* nftables (default), iptables or userspace: the
-					  * Service proxy's mode (validated; the proxy is a
-					  * separate part, see docs/DESIGN.md) */
-	const char *cluster_cidr;	 /* pod network "CIDR[,CIDR]": the proxy masquerades
-					  * traffic to cluster IPs from outside it; NULL = never */
-	const char *nodeport_addresses;	 /* --nodeport-addresses (CIDRs); NULL = every address */
-	const char *proxy_local_dns;	 /* node-local DNS address (kube-dns IP on lo): the proxy
-					  * leaves its port 53 to the node (NOTRACK); NULL = none */
-	int node_lease_duration_s;	 /* the node Lease (node/lbannounce.h); 0 = default 4 */
-	const char *lb_interface;	 /* where LoadBalancer addresses are announced (ARP/NDP);
-					  * NULL = the node IP's interface */
-	bool ingress_disable;		 /* run no Ingress controller (ingress/proxy.h) here */
-	int ingress_http_port;		 /* its HTTP port: 0 = 80 */
-	int ingress_https_port;		 /* its HTTPS port: 0 = 443 */
-	const char *ingress_addresses;	 /* "IP[,IP]" it listens on; NULL = the node IPs */
+	bool dns_disable;		  /* serve no cluster DNS on this node */
+	bool dns_ttl_set;		  /* dns_ttl given (else 5 s, CoreDNS's default) */
+	unsigned dns_ttl;		  /* TTL of cluster records and negative answers, 0..3600 */
+	const char *proxy_mode;		  /* nftables (default), iptables or userspace: the
+					   * Service proxy's mode (validated; the proxy is a
+					   * separate part, see docs/DESIGN.md) */
+	const char *cluster_cidr;	  /* pod network "CIDR[,CIDR]": the proxy masquerades
+					   * traffic to cluster IPs from outside it; NULL = never */
+	const char *nodeport_addresses;	  /* --nodeport-addresses (CIDRs); NULL = every address */
+	const char *proxy_local_dns;	  /* node-local DNS address (kube-dns IP on lo): the proxy
+					   * leaves its port 53 to the node (NOTRACK); NULL = none */
+	int node_lease_duration_s;	  /* the node Lease (node/lbannounce.h); 0 = default 4 */
+	const char *lb_interface;	  /* where LoadBalancer addresses are announced (ARP/NDP);
+					   * NULL = the node IP's interface */
+	bool ingress_disable;		  /* run no Ingress controller (ingress/proxy.h) here */
+	int ingress_http_port;		  /* its HTTP port: 0 = 80 */
+	int ingress_https_port;		  /* its HTTPS port: 0 = 443 */
+	const char *ingress_addresses;	  /* "IP[,IP]" it listens on; NULL = the node IPs */
 };
 
 struct agent;
@@ -97,8 +97,8 @@ struct agent;
  * for their first lists (10 s at most), re-adopts the runtime state and starts the agent
  * thread. Unless dns_disable, it also serves cluster DNS (dns/server.h) on UDP and TCP
  * port 53 of the cluster DNS IP (added to "lo") and of the node IP; a node where that
- * fails (port taken) logs why and runs without. Blocks for the API round trips. Returns 0 with *out, or a negative errno with
- * the reason in err. */
+ * fails (port taken) logs why and runs without. Blocks for the API round trips. Returns 0 with *out, or a
+ * negative errno with the reason in err. */
 int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen);
 
 /* Stops the thread, marks the Node NotReady, and frees everything. Pods keep running
@@ -126,8 +126,7 @@ int agent_veth_name(const char *uid, char *out, size_t len);
 /* kubelet's pod conditions for the given facts, keeping each lastTransitionTime from
  * prev (an array of PodCondition, may be NULL) when its status did not change; now is
  * the RFC 3339 time to use otherwise. Returns a new array. */
-json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready,
-				    const char *now);
+json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready, const char *now);
 /* Whether a Node counts as Ready: condition Ready with status "True". */
 bool agent_node_ready(const json_t *node);
 

@@ -59,7 +59,8 @@ static int send_garp(int ifindex, const unsigned char mac[6], const struct ip_ad
 				 .sll_ifindex = ifindex,
 				 .sll_halen = 6};
 	memset(to.sll_addr, 0xff, 6);
-	int rc = sendto(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
+	int rc =
+	    sendto(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
 	close(fd);
 	return rc;
 }

@@ -32,7 +32,8 @@ void node_envsrc_decode_into(json_t *data, const json_t *map)
 	}
 }
 
-static void want(json_t *src, const char *kind, const char *ns, const char *name, node_envsrc_get_fn get, void *ud)
+static void want(json_t *src, const char *kind, const char *ns, const char *name, node_envsrc_get_fn get,
+		 void *ud)
 {
 	if (!name || !*name)
 		return;
@@ -61,7 +62,8 @@ static void want(json_t *src, const char *kind, const char *ns, const char *name
 	json_decref(o);
 }
 
-json_t *node_envsrc_collect(const json_t *pod, node_envsrc_get_fn get, void *ud, long cpus, long long mem_bytes)
+json_t *node_envsrc_collect(const json_t *pod, node_envsrc_get_fn get, void *ud, long cpus,
+			    long long mem_bytes)
 {
 	json_t *src = json_object();
 	const char *ns = api_str(pod, "metadata.namespace") ?: "default";
@@ -101,7 +103,9 @@ json_t *node_envsrc_collect(const json_t *pod, node_envsrc_get_fn get, void *ud,
 		json_decref(src);
 		return NULL;
 	}
-	json_object_set_new(src, "allocatable", json_pack("{s:I, s:I}", "cpu", (json_int_t)cpus, "memory", (json_int_t)mem_bytes));
+	json_object_set_new(
+	    src, "allocatable",
+	    json_pack("{s:I, s:I}", "cpu", (json_int_t)cpus, "memory", (json_int_t)mem_bytes));
 	return src;
 }
 
@@ -116,9 +120,20 @@ int node_quantity_parse(const char *s, double *out)
 	static const struct {
 		const char *suf;
 		double mul;
-	} sufs[] = {{"", 1},	      {"m", 1e-3},	  {"k", 1e3},	      {"M", 1e6},	  {"G", 1e9},
-		    {"T", 1e12},      {"P", 1e15},	  {"E", 1e18},	      {"Ki", 1024.0},	  {"Mi", 1048576.0},
-		    {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+	} sufs[] = {{"", 1},
+		    {"m", 1e-3},
+		    {"k", 1e3},
+		    {"M", 1e6},
+		    {"G", 1e9},
+		    {"T", 1e12},
+		    {"P", 1e15},
+		    {"E", 1e18},
+		    {"Ki", 1024.0},
+		    {"Mi", 1048576.0},
+		    {"Gi", 1073741824.0},
+		    {"Ti", 1099511627776.0},
+		    {"Pi", 1125899906842624.0},
+		    {"Ei", 1152921504606846976.0}};
 	for (size_t i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
 		if (!strcmp(end, sufs[i].suf)) {
 			*out = v * sufs[i].mul;
@@ -135,13 +150,14 @@ static const json_t *container_named(const json_t *pod, const char *name)
 	for (int l = 0; l < 2; l++) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(api_get(pod, lists[l]), i, c) if (!strcmp(api_str(c, "name") ?: "", name)) return c;
+		json_array_foreach(api_get(pod, lists[l]), i,
+				   c) if (!strcmp(api_str(c, "name") ?: "", name)) return c;
 	}
 	return NULL;
 }
 
-static int resource_field(const json_t *sources, const json_t *pod, const json_t *container, const json_t *ref,
-			  char **out, char *err, size_t errlen)
+static int resource_field(const json_t *sources, const json_t *pod, const json_t *container,
+			  const json_t *ref, char **out, char *err, size_t errlen)
 {
 	const char *cname = api_str(ref, "containerName");
 	const json_t *c = cname && *cname ? container_named(pod, cname) : container;
@@ -171,7 +187,8 @@ static int resource_field(const json_t *sources, const json_t *pod, const json_t
 		v = json_number_value(q);
 	} else if (!strcmp(which, "limits")) {
 		/* An unset limit is the node's allocatable, as kubelet substitutes it. */
-		v = (double)json_integer_value(api_get(sources, cpu ? "allocatable.cpu" : "allocatable.memory"));
+		v = (double)json_integer_value(
+		    api_get(sources, cpu ? "allocatable.cpu" : "allocatable.memory"));
 	}
 	double div = 1;
 	const char *ds = api_str(ref, "divisor");
@@ -185,8 +202,8 @@ static int resource_field(const json_t *sources, const json_t *pod, const json_t
 	return 1;
 }
 
-int node_envsrc_value(const json_t *sources, const json_t *pod, const json_t *container, const json_t *value_from,
-		      char **out, char *err, size_t errlen)
+int node_envsrc_value(const json_t *sources, const json_t *pod, const json_t *container,
+		      const json_t *value_from, char **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	const json_t *r;

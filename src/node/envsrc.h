@@ -21,15 +21,16 @@ typedef json_t *(*node_envsrc_get_fn)(void *ud, const char *kind, const char *ns
 
 /* The sources pod needs (every container and init container), or NULL when it needs
  * none. cpus and mem_bytes are the node's allocatable. A new object. */
-json_t *node_envsrc_collect(const json_t *pod, node_envsrc_get_fn get, void *ud, long cpus, long long mem_bytes);
+json_t *node_envsrc_collect(const json_t *pod, node_envsrc_get_fn get, void *ud, long cpus,
+			    long long mem_bytes);
 
 /* The value of an env var's valueFrom of kind configMapKeyRef, secretKeyRef or
  * resourceFieldRef, for container of pod: 1 with *out (heap) set; 0 when it sets nothing
  * (an optional missing source, as kubelet); -ENOTSUP for another kind; -ENOENT with
  * kubelet's message in err (`configmap "x" not found`, `couldn't find key k in ConfigMap
  * ns/x`) for a required one that is missing, -EINVAL for a bad resourceFieldRef. */
-int node_envsrc_value(const json_t *sources, const json_t *pod, const json_t *container, const json_t *value_from,
-		      char **out, char *err, size_t errlen);
+int node_envsrc_value(const json_t *sources, const json_t *pod, const json_t *container,
+		      const json_t *value_from, char **out, char *err, size_t errlen);
 
 /* The variables of a container's envFrom, in order: a new JSON array of [name, value];
  * NULL with the message in err when a required source is missing. */

@@ -40,8 +40,8 @@ void agent__exec_publish(struct agent *a)
 		{
 			const char *name = api_str(c, "name");
 			struct node_rt_proc pr;
-			if (!name || !p->ns || !p->name || node_rt_container_proc(a->rt, p->uid, name, &pr) < 0 ||
-			    pr.pid <= 0)
+			if (!name || !p->ns || !p->name ||
+			    node_rt_container_proc(a->rt, p->uid, name, &pr) < 0 || pr.pid <= 0)
 				continue;
 			char *key = xasprintf("%s/%s/%s", p->ns, p->name, name);
 			json_t *was = json_object_get(old, key);

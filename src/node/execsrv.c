@@ -109,15 +109,15 @@ struct sess {
 	int pidfd, in_fd, out_fd, err_fd; /* -1 when absent or closed */
 	bool exited;
 	int wstatus;
-	struct buf rx;	  /* client bytes not yet parsed */
-	struct buf msg;	  /* the message being assembled (fragments) */
+	struct buf rx;	/* client bytes not yet parsed */
+	struct buf msg; /* the message being assembled (fragments) */
 	int msg_op;
 	struct buf stdin_q; /* bytes for the command's stdin not yet written */
 	bool stdin_eof;	    /* close in_fd once stdin_q is written */
 	/* SPDY: the client's stream of each channel (0 none), header (de)compression, and
 	 * resize JSON objects not yet complete (spdystream sends them as a byte stream). */
 	bool spdy;
-	bool attach; /* out_fd is the container's log file, followed; pid is not our child */
+	bool attach;   /* out_fd is the container's log file, followed; pid is not our child */
 	int resize_fd; /* attach to a tty container: its shim's resize FIFO ("W H\n" lines) */
 	uint32_t sid[5];
 	struct spdy_inflate zin;
@@ -252,7 +252,8 @@ static int on_spdy_bytes(struct sess *s)
 			buf_init(&blk);
 			char type[32] = "";
 			if (spdy_inflate_block(&s->zin, pl + 10, f.length - 10, 65536, &blk) < 0 ||
-			    spdy_block_get((const uint8_t *)blk.data, blk.len, "streamtype", type, sizeof(type)) < 0) {
+			    spdy_block_get((const uint8_t *)blk.data, blk.len, "streamtype", type,
+					   sizeof(type)) < 0) {
 				end = -1;
 			} else {
 				int ch = stream_channel(type);
@@ -260,7 +261,8 @@ static int on_spdy_bytes(struct sess *s)
 					s->sid[ch] = f.stream_id;
 				struct buf out;
 				buf_init(&out);
-				if (spdy_put_syn_reply(&s->zout, &out, f.stream_id) < 0 || raw_send(s, out.data, out.len) < 0)
+				if (spdy_put_syn_reply(&s->zout, &out, f.stream_id) < 0 ||
+				    raw_send(s, out.data, out.len) < 0)
 					end = -1;
 				buf_fini(&out);
 				if (ch == 0 && (f.flags & SPDY_FLAG_FIN))
@@ -270,7 +272,8 @@ static int on_spdy_bytes(struct sess *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
+			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
+						(uint32_t)pl[2] << 8 | pl[3]);
 			raw_send(s, out.data, out.len);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
@@ -361,8 +364,9 @@ static json_t *exit_status(int wstatus, char *const *argv)
 		buf_printf(&cmd, "%s%s", a == argv ? "" : " ", *a);
 	char num[16];
 	snprintf(num, sizeof(num), "%d", code);
-	char *m = xasprintf("command terminated with non-zero exit code: error executing command [%s], exit code %d",
-			    cmd.data ? cmd.data : "", code);
+	char *m = xasprintf(
+	    "command terminated with non-zero exit code: error executing command [%s], exit code %d",
+	    cmd.data ? cmd.data : "", code);
 	json_t *st = json_pack("{s:{}, s:s, s:s, s:s, s:{s:[{s:s, s:s}]}}", "metadata", "status", "Failure",
 			       "message", m, "reason", "NonZeroExitCode", "details", "causes", "reason",
 			       "ExitCode", "message", num);
@@ -374,9 +378,9 @@ static json_t *exit_status(int wstatus, char *const *argv)
 static json_t *internal_status(const char *msg)
 {
 	char *m = xasprintf("Internal error occurred: error executing command in container: %s", msg);
-	json_t *st = json_pack("{s:{}, s:s, s:s, s:s, s:i, s:{s:[{s:s}]}}", "metadata", "status", "Failure",
-			       "message", m, "reason", "InternalError", "code", 500, "details", "causes",
-			       "message", msg);
+	json_t *st =
+	    json_pack("{s:{}, s:s, s:s, s:s, s:i, s:{s:[{s:s}]}}", "metadata", "status", "Failure", "message",
+		      m, "reason", "InternalError", "code", 500, "details", "causes", "message", msg);
 	free(m);
 	return st;
 }
@@ -393,7 +397,7 @@ static ssize_t pump_out(struct sess *s, int *fd, uint8_t ch, char *blk)
 		return -EAGAIN;
 	if (r == 0 && s->attach)
 		return -EAGAIN; /* the log file grows: follow it */
-	close_fd(fd); /* EOF, or EIO on a pty whose last holder went */
+	close_fd(fd);		/* EOF, or EIO on a pty whose last holder went */
 	if (s->tty && fd == &s->out_fd)
 		close_fd(&s->in_fd); /* the same pty master */
 	return 0;
@@ -465,7 +469,8 @@ static void run(struct sess *s, char *const *argv)
 		/* Client bytes (TLS may hold some that poll cannot see: read until EAGAIN). */
 		if (!client_gone && s->stdin_q.len < STDIN_MAX) {
 			buf_reserve(&s->rx, IO_BLOCK);
-			ssize_t r = http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 0);
+			ssize_t r =
+			    http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 0);
 			if (r > 0) {
 				s->rx.len += (size_t)r;
 				progress = true;
@@ -557,8 +562,9 @@ static int spawn(struct sess *s, const struct node_exec_ctx *x, char *const *arg
 			path_env = *e + 5;
 	char *file = NULL;
 	if (node_rt_lookpath(argv[0], path_env, cwd, &file, err, errlen) < 0) {
-		char *m = xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
-				    err);
+		char *m = xasprintf(
+		    "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
+		    err);
 		snprintf(err, errlen, "%s", m);
 		free(m);
 		return -1;
@@ -619,8 +625,10 @@ static int spawn(struct sess *s, const struct node_exec_ctx *x, char *const *arg
 	s->pid = pid;
 	if (got == (ssize_t)sizeof(e)) {
 		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
-			 strerror(e));
+		snprintf(
+		    err, errlen,
+		    "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
+		    strerror(e));
 		goto out;
 	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -643,7 +651,8 @@ static int spawn(struct sess *s, const struct node_exec_ctx *x, char *const *arg
 sys:
 	snprintf(err, errlen, "starting the command: %s", strerror(errno));
 out:;
-	int all[] = {cpid, rep[0], rep[1], in[0], in[1], out[0], out[1], er[0], er[1], master, slave, devnull};
+	int all[] = {cpid,   rep[0], rep[1], in[0],  in[1], out[0],
+		     out[1], er[0],  er[1],  master, slave, devnull};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (all[i] >= 0)
 			close(all[i]);
@@ -725,8 +734,14 @@ static void sess_bufs_fini(struct sess *s)
 
 int node_exec_feed(bool spdy, bool v5, bool tty, const uint8_t *p, size_t n)
 {
-	struct sess s = {.tty = tty, .pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .resize_fd = -1,
-			 .v5 = v5, .spdy = spdy};
+	struct sess s = {.tty = tty,
+			 .pidfd = -1,
+			 .in_fd = -1,
+			 .out_fd = -1,
+			 .err_fd = -1,
+			 .resize_fd = -1,
+			 .v5 = v5,
+			 .spdy = spdy};
 	int rc = 0;
 
 	sess_bufs_init(&s);
@@ -759,17 +774,26 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 			return send_text(c, 400, "no supported stream protocol: v4.channel.k8s.io");
 	} else {
 		if (!up || strcasecmp(up, "websocket") != 0 || !key || strlen(key) > 64)
-			return send_text(c, 400, "exec needs an upgrade to WebSocket (v5.channel.k8s.io or "
-						 "v4.channel.k8s.io) or SPDY/3.1 (v4.channel.k8s.io)");
+			return send_text(c, 400,
+					 "exec needs an upgrade to WebSocket (v5.channel.k8s.io or "
+					 "v4.channel.k8s.io) or SPDY/3.1 (v4.channel.k8s.io)");
 		proto = choose_protocol(http_req_header(r, "Sec-WebSocket-Protocol"));
 		if (!proto)
-			return send_text(c, 400,
-					 "no supported WebSocket subprotocol: v5.channel.k8s.io or v4.channel.k8s.io");
+			return send_text(
+			    c, 400,
+			    "no supported WebSocket subprotocol: v5.channel.k8s.io or v4.channel.k8s.io");
 	}
 	size_t argc = 0;
 	char **argv = query_all(r->query, "command", &argc);
-	struct sess s = {.c = c, .tty = query_true(r->query, "tty"), .pidfd = -1, .in_fd = -1, .out_fd = -1,
-			 .err_fd = -1, .resize_fd = -1, .v5 = !strcmp(proto, "v5.channel.k8s.io"), .spdy = spdy};
+	struct sess s = {.c = c,
+			 .tty = query_true(r->query, "tty"),
+			 .pidfd = -1,
+			 .in_fd = -1,
+			 .out_fd = -1,
+			 .err_fd = -1,
+			 .resize_fd = -1,
+			 .v5 = !strcmp(proto, "v5.channel.k8s.io"),
+			 .spdy = spdy};
 	bool want_in = query_true(r->query, "stdin"), want_out = query_true(r->query, "stdout");
 	bool want_err = query_true(r->query, "stderr") && !s.tty;
 	struct node_exec_ctx x = {0};
@@ -796,15 +820,17 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 	}
 	char *head;
 	if (spdy) {
-		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-				 "X-Stream-Protocol-Version: %s\r\n\r\n",
-				 proto);
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+		    "X-Stream-Protocol-Version: %s\r\n\r\n",
+		    proto);
 	} else {
 		char accept[29];
 		ws_accept_key(key, accept);
-		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-				 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-				 accept, proto);
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		    accept, proto);
 	}
 	int urc = http_conn_upgrade(c, head, strlen(head));
 	free(head);

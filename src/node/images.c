@@ -9,20 +9,20 @@
 
 #include <string.h>
 
-#define KUBIA_PY(fail_after)                                                                                  \
-	"import http.server, socket\n"                                                                        \
-	"n = 0\n"                                                                                             \
-	"class H(http.server.BaseHTTPRequestHandler):\n"                                                      \
-	"    def do_GET(self):\n"                                                                             \
-	"        global n\n"                                                                                  \
-	"        n += 1\n"                                                                                    \
-	"        if " fail_after " and n > " fail_after ":\n"                                                 \
-	"            self.send_response(500); self.end_headers()\n"                                           \
-	"            self.wfile.write(b'I\\'m not well. Please restart me!'); return\n"                        \
-	"        self.send_response(200); self.end_headers()\n"                                               \
-	"        self.wfile.write((\"You've hit %s\\n\" % socket.gethostname()).encode())\n"                   \
-	"    def log_message(self, *a): pass\n"                                                               \
-	"print('Kubia server starting...', flush=True)\n"                                                     \
+#define KUBIA_PY(fail_after)                                                                                 \
+	"import http.server, socket\n"                                                                       \
+	"n = 0\n"                                                                                            \
+	"class H(http.server.BaseHTTPRequestHandler):\n"                                                     \
+	"    def do_GET(self):\n"                                                                            \
+	"        global n\n"                                                                                 \
+	"        n += 1\n"                                                                                   \
+	"        if " fail_after " and n > " fail_after ":\n"                                                \
+	"            self.send_response(500); self.end_headers()\n"                                          \
+	"            self.wfile.write(b'I\\'m not well. Please restart me!'); return\n"                      \
+	"        self.send_response(200); self.end_headers()\n"                                              \
+	"        self.wfile.write((\"You've hit %s\\n\" % socket.gethostname()).encode())\n"                 \
+	"    def log_message(self, *a): pass\n"                                                              \
+	"print('Kubia server starting...', flush=True)\n"                                                    \
 	"http.server.HTTPServer(('', 8080), H).serve_forever()\n"
 
 static const char *const kubia[] = {"python3", "-c", KUBIA_PY("0"), NULL};

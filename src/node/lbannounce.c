@@ -84,9 +84,10 @@ static void metrics_publish(struct node_lb *l)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < l->nowned; i++) {
 		const struct owned *o = &l->owned[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I}", "ip", o->text, "service", o->svc,
-						     "requests", (json_int_t)o->requests, "responses",
-						     (json_int_t)o->responses, "gratuitous", (json_int_t)o->gratuitous));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I}", "ip", o->text, "service",
+						     o->svc, "requests", (json_int_t)o->requests, "responses",
+						     (json_int_t)o->responses, "gratuitous",
+						     (json_int_t)o->gratuitous));
 	}
 	pthread_mutex_lock(&M.mu);
 	json_decref(M.announced);
@@ -102,24 +103,30 @@ void node_lb_metrics_write(struct buf *b)
 		return;
 	}
 	static const char *const counters[][2] = {
-	    {"requests", "svcplane_lb_layer2_requests_received_total ARP requests and Neighbour Solicitations received "
-			 "for an announced address"},
-	    {"responses", "svcplane_lb_layer2_responses_sent_total ARP replies and Neighbour Advertisements sent"},
-	    {"gratuitous", "svcplane_lb_layer2_gratuitous_sent_total Gratuitous ARP / unsolicited NA sent on takeover"},
+	    {"requests",
+	     "svcplane_lb_layer2_requests_received_total ARP requests and Neighbour Solicitations received "
+	     "for an announced address"},
+	    {"responses",
+	     "svcplane_lb_layer2_responses_sent_total ARP replies and Neighbour Advertisements sent"},
+	    {"gratuitous",
+	     "svcplane_lb_layer2_gratuitous_sent_total Gratuitous ARP / unsolicited NA sent on takeover"},
 	};
 	size_t i;
 	json_t *a;
-	buf_printf(b, "# HELP svcplane_lb_announced LoadBalancer addresses this node announces (1 per address)\n"
-		      "# TYPE svcplane_lb_announced gauge\n");
-	json_array_foreach(M.announced, i, a)
-	    buf_printf(b, "svcplane_lb_announced{ip=\"%s\",node=\"%s\",interface=\"%s\",protocol=\"layer2\",service=\"%s\"} 1\n",
-		       api_str(a, "ip"), M.node, M.iface, api_str(a, "service"));
+	buf_printf(b,
+		   "# HELP svcplane_lb_announced LoadBalancer addresses this node announces (1 per address)\n"
+		   "# TYPE svcplane_lb_announced gauge\n");
+	json_array_foreach(M.announced, i, a) buf_printf(
+	    b,
+	    "svcplane_lb_announced{ip=\"%s\",node=\"%s\",interface=\"%s\",protocol=\"layer2\",service=\"%s\"} 1\n",
+	    api_str(a, "ip"), M.node, M.iface, api_str(a, "service"));
 	for (size_t c = 0; c < 3; c++) {
 		const char *sp = strchr(counters[c][1], ' ');
-		buf_printf(b, "# HELP %s\n# TYPE %.*s counter\n", counters[c][1], (int)(sp - counters[c][1]), counters[c][1]);
-		json_array_foreach(M.announced, i, a)
-		    buf_printf(b, "%.*s{ip=\"%s\"} %lld\n", (int)(sp - counters[c][1]), counters[c][1], api_str(a, "ip"),
-			       (long long)json_integer_value(json_object_get(a, counters[c][0])));
+		buf_printf(b, "# HELP %s\n# TYPE %.*s counter\n", counters[c][1], (int)(sp - counters[c][1]),
+			   counters[c][1]);
+		json_array_foreach(M.announced, i, a) buf_printf(
+		    b, "%.*s{ip=\"%s\"} %lld\n", (int)(sp - counters[c][1]), counters[c][1], api_str(a, "ip"),
+		    (long long)json_integer_value(json_object_get(a, counters[c][0])));
 	}
 	buf_printf(b,
 		   "# HELP svcplane_lb_takeovers_total LoadBalancer addresses this node began to announce\n"
@@ -133,7 +140,10 @@ void node_lb_metrics_write(struct buf *b)
 /* ---- clock ---- */
 
 /* CLOCK_MONOTONIC in ms: the probes' clock. */
-static int64_t mono_ms(void) { return node_probe_now_ms(); }
+static int64_t mono_ms(void)
+{
+	return node_probe_now_ms();
+}
 
 static int64_t wall_ms(void)
 {
@@ -170,9 +180,18 @@ static void changed(void *ud)
 	wake(l);
 }
 
-static void obj_add(void *ud, const json_t *o) { (void)o; changed(ud); }
+static void obj_add(void *ud, const json_t *o)
+{
+	(void)o;
+	changed(ud);
+}
 
-static void obj_update(void *ud, const json_t *old, const json_t *o) { (void)old; (void)o; changed(ud); }
+static void obj_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	(void)o;
+	changed(ud);
+}
 
 /* A Lease renewed: the announcer needs to know only when it brings a node back to
  * life (an expiry it finds by itself, from the times recorded here). */
@@ -199,9 +218,15 @@ static void lease_seen(struct node_lb *l, const json_t *old, const json_t *o)
 		changed(l);
 }
 
-static void lease_add(void *ud, const json_t *o) { lease_seen(ud, NULL, o); }
+static void lease_add(void *ud, const json_t *o)
+{
+	lease_seen(ud, NULL, o);
+}
 
-static void lease_update(void *ud, const json_t *old, const json_t *o) { lease_seen(ud, old, o); }
+static void lease_update(void *ud, const json_t *old, const json_t *o)
+{
+	lease_seen(ud, old, o);
+}
 
 static void lease_delete(void *ud, const json_t *o)
 {
@@ -221,25 +246,27 @@ static void lease_renew(struct node_lb *l)
 	char now[48], *q = client_escape(l->node_name);
 	micro_now(now, sizeof(now));
 	int dur = (int)(l->lease_ms / 1000);
-	json_t *spec = json_pack("{s:s, s:i, s:s}", "holderIdentity", l->node_name, "leaseDurationSeconds", dur,
-				 "renewTime", now);
-	json_t *create = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "coordination.k8s.io/v1", "kind",
-				   "Lease", "metadata", "name", l->node_name, "namespace", NODE_LEASE_NAMESPACE,
-				   "spec", spec);
+	json_t *spec = json_pack("{s:s, s:i, s:s}", "holderIdentity", l->node_name, "leaseDurationSeconds",
+				 dur, "renewTime", now);
+	json_t *create = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "coordination.k8s.io/v1",
+				   "kind", "Lease", "metadata", "name", l->node_name, "namespace",
+				   NODE_LEASE_NAMESPACE, "spec", spec);
 	json_t *node = informer_get(l->nodes, "", l->node_name);
 	const char *uid = api_str(node, "metadata.uid");
 	if (uid) /* as kubelet: the Node owns its Lease */
 		json_object_set_new(json_object_get(create, "metadata"), "ownerReferences",
-				    json_pack("[{s:s, s:s, s:s, s:s}]", "apiVersion", "v1", "kind", "Node", "name",
-					      l->node_name, "uid", uid));
+				    json_pack("[{s:s, s:s, s:s, s:s}]", "apiVersion", "v1", "kind", "Node",
+					      "name", l->node_name, "uid", uid));
 	json_decref(node);
 	struct node_write w = {
 	    .key = "lease",
 	    .method = "PATCH",
 	    .ctype = "application/merge-patch+json",
-	    .path = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", NODE_LEASE_NAMESPACE, q),
+	    .path =
+		xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", NODE_LEASE_NAMESPACE, q),
 	    .body = json_pack("{s:o}", "spec", spec),
-	    .create_path = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", NODE_LEASE_NAMESPACE),
+	    .create_path =
+		xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", NODE_LEASE_NAMESPACE),
 	    .create_body = create,
 	};
 	node_writer_put(l->writer, &w);
@@ -256,9 +283,9 @@ static int packet_socket(int ifindex, unsigned proto)
 	if (proto == ETH_P_IPV6) {
 		/* Only ICMPv6 Neighbour Solicitations without extension headers reach us. */
 		static struct sock_filter code[] = {
-		    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 20},   {BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 58},
-		    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 54},   {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 135},
-		    {BPF_RET | BPF_K, 0, 0, 0x40000},	    {BPF_RET | BPF_K, 0, 0, 0},
+		    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 20}, {BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 58},
+		    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 54}, {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 135},
+		    {BPF_RET | BPF_K, 0, 0, 0x40000},	  {BPF_RET | BPF_K, 0, 0, 0},
 		};
 		struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
@@ -267,7 +294,8 @@ static int packet_socket(int ifindex, unsigned proto)
 			return e;
 		}
 	}
-	struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons((uint16_t)proto), .sll_ifindex = ifindex};
+	struct sockaddr_ll sa = {
+	    .sll_family = AF_PACKET, .sll_protocol = htons((uint16_t)proto), .sll_ifindex = ifindex};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = -errno;
 		close(fd);
@@ -340,10 +368,11 @@ static void solicited_group(struct node_lb *l, const struct ip_addr *ip, bool jo
 	static const unsigned char pfx[13] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
 	memcpy(m.ipv6mr_multiaddr.s6_addr, pfx, 13);
 	memcpy(m.ipv6mr_multiaddr.s6_addr + 13, ip->b + 13, 3);
-	if (setsockopt(l->mc_fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof(m)) < 0 &&
+	if (setsockopt(l->mc_fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof(m)) <
+		0 &&
 	    errno != EADDRINUSE && errno != EADDRNOTAVAIL && errno != EINVAL)
-		log_warn("lb: %s the solicited-node group of %s on %s: %s", join ? "joining" : "leaving", "an address",
-			 l->iface, strerror(errno));
+		log_warn("lb: %s the solicited-node group of %s on %s: %s", join ? "joining" : "leaving",
+			 "an address", l->iface, strerror(errno));
 }
 
 static void frame_send(struct node_lb *l, int fd, const unsigned char *f, size_t n)
@@ -416,18 +445,21 @@ static void event_assigned(struct node_lb *l, const char *svc_key, json_t *svcs)
 	json_array_foreach(svcs, i, s)
 	{
 		char key[600];
-		snprintf(key, sizeof(key), "%s/%s", api_str(s, "metadata.namespace") ?: "", api_str(s, "metadata.name") ?: "");
+		snprintf(key, sizeof(key), "%s/%s", api_str(s, "metadata.namespace") ?: "",
+			 api_str(s, "metadata.name") ?: "");
 		if (strcmp(key, svc_key))
 			continue;
 		char *msg = xasprintf("announcing from node \"%s\" with protocol \"layer2\"", l->node_name);
-		json_t *ev = api_event_new(s, "Service", NULL, "svcplane-lb-speaker", l->node_name, "Normal", "nodeAssigned", msg);
+		json_t *ev = api_event_new(s, "Service", NULL, "svcplane-lb-speaker", l->node_name, "Normal",
+					   "nodeAssigned", msg);
 		free(msg);
 		char wkey[700];
 		snprintf(wkey, sizeof(wkey), "event/%s", api_str(ev, "metadata.name") ?: "");
-		struct node_write w = {.key = wkey,
-				       .method = "POST",
-				       .path = xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace")),
-				       .body = ev};
+		struct node_write w = {
+		    .key = wkey,
+		    .method = "POST",
+		    .path = xasprintf("/api/v1/namespaces/%s/events", api_str(ev, "metadata.namespace")),
+		    .body = ev};
 		node_writer_put(l->writer, &w);
 		return;
 	}
@@ -442,7 +474,8 @@ static json_t *alive_nodes(struct node_lb *l, int64_t now, int64_t *next_expiry)
 	pthread_mutex_lock(&l->mu);
 	json_object_foreach(l->seen, name, v)
 	{
-		int64_t until = json_integer_value(json_object_get(v, "t")) + json_integer_value(json_object_get(v, "d"));
+		int64_t until =
+		    json_integer_value(json_object_get(v, "t")) + json_integer_value(json_object_get(v, "d"));
 		if (until <= now)
 			continue;
 		json_array_append_new(out, json_string(name));
@@ -470,8 +503,8 @@ static void evaluate(struct node_lb *l, int64_t now, int64_t *next_eval)
 			i++;
 			continue;
 		}
-		log_info("lb: %s (%s) no longer announced from %s (owner now %s)", o->text, o->svc, l->node_name,
-			 owner ? owner : "none");
+		log_info("lb: %s (%s) no longer announced from %s (owner now %s)", o->text, o->svc,
+			 l->node_name, owner ? owner : "none");
 		solicited_group(l, &o->ip, false);
 		free(o->svc);
 		*o = l->owned[--l->nowned];
@@ -596,7 +629,8 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 	l->efd = l->arp_fd = l->nd_fd = l->mc_fd = -1;
 	client_config_copy(&l->cfg, o->cfg);
 	l->node_name = xstrdup(o->node_name);
-	l->lease_ms = (int64_t)(o->lease_duration_s > 0 ? o->lease_duration_s : NODE_LEASE_DURATION_DEFAULT_S) * 1000;
+	l->lease_ms =
+	    (int64_t)(o->lease_duration_s > 0 ? o->lease_duration_s : NODE_LEASE_DURATION_DEFAULT_S) * 1000;
 	l->seen = json_object();
 	int rc;
 	if ((l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
@@ -613,7 +647,8 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 		if (o->iface)
 			snprintf(dev, sizeof(dev), "%s", o->iface);
 		else if (iface_of(o->node_ip, dev, sizeof(dev)) < 0)
-			snprintf(serr, sizeof(serr), "no interface holds the node IP %s", o->node_ip ? o->node_ip : "");
+			snprintf(serr, sizeof(serr), "no interface holds the node IP %s",
+				 o->node_ip ? o->node_ip : "");
 		l->iface = xstrdup(dev);
 		if (!serr[0])
 			sockets_open(l, serr, sizeof(serr));
@@ -629,13 +664,15 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 	}
 	if (!l->iface)
 		l->iface = xstrdup("");
-	struct informer_handlers h = {.on_add = obj_add, .on_update = obj_update, .on_delete = obj_add, .on_synced = changed};
-	struct informer_handlers hl = {.on_add = lease_add, .on_update = lease_update, .on_delete = lease_delete,
-				       .on_synced = changed};
+	struct informer_handlers h = {
+	    .on_add = obj_add, .on_update = obj_update, .on_delete = obj_add, .on_synced = changed};
+	struct informer_handlers hl = {
+	    .on_add = lease_add, .on_update = lease_update, .on_delete = lease_delete, .on_synced = changed};
 	l->svcs = informer_new(&l->cfg, "/api/v1/services", &h, l);
 	l->nodes = informer_new(&l->cfg, "/api/v1/nodes", &h, l);
 	l->slices = informer_new(&l->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &h, l);
-	l->leases = informer_new(&l->cfg, "/apis/coordination.k8s.io/v1/namespaces/" NODE_LEASE_NAMESPACE "/leases", &hl, l);
+	l->leases = informer_new(
+	    &l->cfg, "/apis/coordination.k8s.io/v1/namespaces/" NODE_LEASE_NAMESPACE "/leases", &hl, l);
 	struct informer *all[] = {l->svcs, l->nodes, l->slices, l->leases};
 	for (size_t i = 0; i < 4; i++)
 		informer_start(all[i]);
@@ -657,8 +694,8 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 	}
 	l->th_started = true;
 	if (l->arp_fd >= 0)
-		log_info("lb: node %s announces LoadBalancer addresses on %s (Lease %lld s)", l->node_name, l->iface,
-			 (long long)(l->lease_ms / 1000));
+		log_info("lb: node %s announces LoadBalancer addresses on %s (Lease %lld s)", l->node_name,
+			 l->iface, (long long)(l->lease_ms / 1000));
 	*out = l;
 	return 0;
 fail:

@@ -43,10 +43,10 @@
 struct node_lb_opts {
 	const struct client_config *cfg; /* borrowed; copied by the clients */
 	const char *node_name;
-	const char *node_ip;		 /* the InternalIP: its interface is the default one */
-	const char *iface;		 /* the interface facing the pool; NULL = node_ip's */
-	int lease_duration_s;		 /* 0 = NODE_LEASE_DURATION_DEFAULT_S */
-	bool no_announce;		 /* renew the Lease only */
+	const char *node_ip;  /* the InternalIP: its interface is the default one */
+	const char *iface;    /* the interface facing the pool; NULL = node_ip's */
+	int lease_duration_s; /* 0 = NODE_LEASE_DURATION_DEFAULT_S */
+	bool no_announce;     /* renew the Lease only */
 };
 
 struct node_lb;

@@ -52,7 +52,8 @@ static json_t *nodes_up(const json_t *nodes, const json_t *alive)
 	{
 		const char *name = api_str(n, "metadata.name");
 		json_t *labels = api_get(n, "metadata.labels");
-		if (!name || !agent_node_ready(n) || json_object_get(labels, NODE_LB_EXCLUDE_LABEL) || !str_in(alive, name))
+		if (!name || !agent_node_ready(n) || json_object_get(labels, NODE_LB_EXCLUDE_LABEL) ||
+		    !str_in(alive, name))
 			continue;
 		json_array_append_new(out, json_string(name));
 	}
@@ -69,7 +70,8 @@ static json_t *nodes_with_endpoint(const json_t *up, const json_t *slices, const
 	json_array_foreach(slices, i, sl)
 	{
 		const char *sns = api_str(sl, "metadata.namespace");
-		const char *owner = json_string_value(json_object_get(api_get(sl, "metadata.labels"), "kubernetes.io/service-name"));
+		const char *owner = json_string_value(
+		    json_object_get(api_get(sl, "metadata.labels"), "kubernetes.io/service-name"));
 		if (!sns || !owner || strcmp(sns, ns) || strcmp(owner, name))
 			continue;
 		json_array_foreach(json_object_get(sl, "endpoints"), j, ep)
@@ -97,7 +99,8 @@ static bool svc_counts(const json_t *svc, const char *lb_class)
 /* Whether Service a came before b: older first, then by namespace/name. */
 static bool svc_before(const json_t *a, const json_t *b)
 {
-	const char *ta = api_str(a, "metadata.creationTimestamp"), *tb = api_str(b, "metadata.creationTimestamp");
+	const char *ta = api_str(a, "metadata.creationTimestamp"),
+		   *tb = api_str(b, "metadata.creationTimestamp");
 	int c = strcmp(ta ? ta : "", tb ? tb : "");
 	if (c)
 		return c < 0;
@@ -133,8 +136,9 @@ json_t *node_lb_assign(const json_t *svcs, const json_t *nodes, const json_t *sl
 	{
 		const char *ns = api_str(svc, "metadata.namespace"), *name = api_str(svc, "metadata.name");
 		const char *etp = api_str(svc, "spec.externalTrafficPolicy");
-		json_t *cand = etp && !strcmp(etp, "Local") ? nodes_with_endpoint(up, slices, ns ? ns : "", name ? name : "")
-							   : json_incref(up);
+		json_t *cand = etp && !strcmp(etp, "Local")
+				   ? nodes_with_endpoint(up, slices, ns ? ns : "", name ? name : "")
+				   : json_incref(up);
 		size_t n = json_array_size(cand);
 		const char **names = xcalloc(n ? n : 1, sizeof(*names));
 		for (size_t k = 0; k < n; k++)

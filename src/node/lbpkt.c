@@ -21,8 +21,8 @@ static void eth_hdr(unsigned char *out, const unsigned char dst[6], const unsign
 	out[13] = (unsigned char)type;
 }
 
-unsigned short node_lb_pkt_icmp6_csum(const unsigned char *src, const unsigned char *dst, const unsigned char *msg,
-				      size_t len)
+unsigned short node_lb_pkt_icmp6_csum(const unsigned char *src, const unsigned char *dst,
+				      const unsigned char *msg, size_t len)
 {
 	unsigned long sum = 0;
 	for (int i = 0; i < 16; i += 2)
@@ -95,8 +95,8 @@ static size_t ns_answer(const unsigned char *f, size_t len, const unsigned char 
 	const unsigned char *ip = f + ETH_HLEN_, *icmp = ip + IP6_HLEN;
 	size_t plen = (size_t)ip[4] << 8 | ip[5];
 	/* IPv6, no extension headers, hop limit 255, an NS of code 0 that fits the frame */
-	if ((ip[0] >> 4) != 6 || ip[6] != 58 || ip[7] != 255 || plen < 24 || plen > len - ETH_HLEN_ - IP6_HLEN ||
-	    icmp[0] != 135 || icmp[1] != 0)
+	if ((ip[0] >> 4) != 6 || ip[6] != 58 || ip[7] != 255 || plen < 24 ||
+	    plen > len - ETH_HLEN_ - IP6_HLEN || icmp[0] != 135 || icmp[1] != 0)
 		return 0;
 	if (node_lb_pkt_icmp6_csum(ip + 8, ip + 24, icmp, plen) != 0)
 		return 0;
@@ -121,7 +121,8 @@ static size_t ns_answer(const unsigned char *f, size_t len, const unsigned char 
 		return 0;
 	if (target)
 		*target = t;
-	return dad ? na_frame(out, mac, t.b, mc, all_nodes, false) : na_frame(out, mac, t.b, dst_mac, ip + 8, true);
+	return dad ? na_frame(out, mac, t.b, mc, all_nodes, false)
+		   : na_frame(out, mac, t.b, dst_mac, ip + 8, true);
 }
 
 size_t node_lb_pkt_answer(const unsigned char *frame, size_t len, const unsigned char mac[6],

@@ -34,7 +34,7 @@ size_t node_lb_pkt_garp(unsigned char *out, const unsigned char mac[6], const st
  * bytes into out. */
 size_t node_lb_pkt_unsolicited_na(unsigned char *out, const unsigned char mac[6], const struct ip_addr *ip6);
 /* The ICMPv6 checksum of msg (len bytes) from src to dst (16 bytes each). */
-unsigned short node_lb_pkt_icmp6_csum(const unsigned char *src, const unsigned char *dst, const unsigned char *msg,
-				      size_t len);
+unsigned short node_lb_pkt_icmp6_csum(const unsigned char *src, const unsigned char *dst,
+				      const unsigned char *msg, size_t len);
 
 #endif

@@ -523,7 +523,8 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		proxy_metrics_write(&b);
 		dns_metrics_write(&b);
 		node_lb_metrics_write(&b);
-		http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data ? b.data : "", b.len);
+		http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data ? b.data : "",
+			  b.len);
 		return buf_fini(&b);
 	}
 	char *ns = NULL, *pod = NULL, *container = NULL;

@@ -19,10 +19,12 @@ static void set_of(struct buf *b, const char *name, int fam, const struct cidr *
 {
 	char c[CIDR_STRLEN];
 	size_t k = 0;
-	buf_printf(b, "  set %s {\n    type %s\n    flags interval\n", name, fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	buf_printf(b, "  set %s {\n    type %s\n    flags interval\n", name,
+		   fam == 4 ? "ipv4_addr" : "ipv6_addr");
 	for (size_t i = 0; i < n; i++)
 		if (all[i].net.family == fam)
-			buf_printf(b, "%s%s", k++ ? ", " : "    elements = { ", cidr_format(&all[i], c, sizeof(c)));
+			buf_printf(b, "%s%s", k++ ? ", " : "    elements = { ",
+				   cidr_format(&all[i], c, sizeof(c)));
 	if (k)
 		buf_puts(b, " }\n");
 	buf_puts(b, "  }\n");
@@ -35,10 +37,12 @@ char *node_masq_script(const struct cidr *own, size_t nown, const struct cidr *a
 	char c[CIDR_STRLEN];
 	/* add-then-delete makes the delete succeed whether or not the table exists, and the
 	 * whole buffer is one transaction: no moment without the rule. */
-	buf_printf(&b, DROP_OLD "add table inet " TABLE "\ndelete table inet " TABLE "\ntable inet " TABLE " {\n");
+	buf_printf(&b, DROP_OLD "add table inet " TABLE "\ndelete table inet " TABLE "\ntable inet " TABLE
+				" {\n");
 	set_of(&b, "podcidrs", 4, all, n);
 	set_of(&b, "podcidrs6", 6, all, n);
-	buf_puts(&b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+	buf_puts(&b,
+		 "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
 	for (size_t i = 0; i < nown; i++) {
 		if (own[i].net.family == 4)
 			buf_printf(&b, "    ip saddr %s ip daddr != @podcidrs masquerade\n",

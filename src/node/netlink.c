@@ -50,8 +50,8 @@ struct node_nl {
 	struct mnl_socket *sock;
 	unsigned portid;
 	unsigned seq;
-	char *buf;	/* NL_RECV_SIZE bytes */
-	char ext[160];	/* the kernel's extended-ACK text of the current request */
+	char *buf;     /* NL_RECV_SIZE bytes */
+	char ext[160]; /* the kernel's extended-ACK text of the current request */
 	char err[512];
 };
 
@@ -117,7 +117,8 @@ int node_nl_new(int netns_fd, struct node_nl **out, char *err, size_t errlen)
 		return rc;
 	}
 	int fd = mnl_socket_get_fd(c.sock);
-	struct timeval tv = {.tv_sec = NODE_NL_TIMEOUT_MS / 1000, .tv_usec = (NODE_NL_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = {.tv_sec = NODE_NL_TIMEOUT_MS / 1000,
+			     .tv_usec = (NODE_NL_TIMEOUT_MS % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	/* Best effort: older kernels lack them and then give no extended text. */
 	int one = 1;
@@ -375,7 +376,8 @@ int node_link_add_veth(struct node_nl *nl, const char *name, const char *peer, i
 	mnl_attr_nest_end(nlh, info_data);
 	mnl_attr_nest_end(nlh, linkinfo);
 	rc = transact(nl, nlh, NULL, NULL);
-	return rc ? fail(nl, rc, "add veth %s (peer %s%s)", name, peer, peer_netns_fd >= 0 ? " in another netns" : "")
+	return rc ? fail(nl, rc, "add veth %s (peer %s%s)", name, peer,
+			 peer_netns_fd >= 0 ? " in another netns" : "")
 		  : 0;
 }
 
@@ -647,8 +649,8 @@ static int check_prefix(const struct ip_addr *ip, int prefix)
 	return prefix < 0 || prefix > (ip->family == 4 ? 32 : 128) ? -EINVAL : 0;
 }
 
-static int addr_change(struct node_nl *nl, uint16_t type, uint16_t flags, const char *dev, const struct ip_addr *ip,
-		       int prefix)
+static int addr_change(struct node_nl *nl, uint16_t type, uint16_t flags, const char *dev,
+		       const struct ip_addr *ip, int prefix)
 {
 	int ifindex = node_link_index(nl, dev);
 	if (ifindex < 0)
@@ -681,8 +683,9 @@ int node_addr_add(struct node_nl *nl, const char *dev, const struct ip_addr *ip,
 		return fail(nl, -EINVAL, "add address %s/%d to %s: bad address or prefix length",
 			    ip && ip->family ? ip_format(ip, s, sizeof s) : "?", prefix, dev);
 	ip_format(ip, s, sizeof s);
-	rc = addr_change(nl, RTM_NEWADDR, NLM_F_CREATE | ((flags & NODE_NL_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL),
-			 dev, ip, prefix);
+	rc = addr_change(nl, RTM_NEWADDR,
+			 NLM_F_CREATE | ((flags & NODE_NL_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL), dev, ip,
+			 prefix);
 	return rc ? fail(nl, rc, "add address %s/%d to %s", s, prefix, dev) : 0;
 }
 
@@ -839,8 +842,10 @@ int node_route_add(struct node_nl *nl, const struct node_route *rt, unsigned fla
 	begin(nl);
 	char t[128];
 	if (check_route(rt, true) != 0)
-		return fail(nl, -EINVAL, "add route %s: need an IPv4 or IPv6 destination, and a gateway of its family "
-					 "or an output link", route_text(rt, t, sizeof t));
+		return fail(nl, -EINVAL,
+			    "add route %s: need an IPv4 or IPv6 destination, and a gateway of its family "
+			    "or an output link",
+			    route_text(rt, t, sizeof t));
 	int rc = route_change(nl, RTM_NEWROUTE,
 			      NLM_F_CREATE | ((flags & NODE_NL_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL), rt);
 	return rc ? fail(nl, rc, "add route %s", route_text(rt, t, sizeof t)) : 0;

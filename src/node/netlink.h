@@ -63,9 +63,9 @@ const char *node_nl_errmsg(const struct node_nl *nl);
 struct node_link {
 	int index;
 	char name[IFNAMSIZ];
-	char kind[32];	    /* IFLA_INFO_KIND: "veth", "bridge", ...; "" for none (lo, eth) */
-	int master;	    /* ifindex of the bridge it is enslaved to, 0 for none */
-	unsigned flags;	    /* IFF_UP, IFF_LOWER_UP, ... */
+	char kind[32];	/* IFLA_INFO_KIND: "veth", "bridge", ...; "" for none (lo, eth) */
+	int master;	/* ifindex of the bridge it is enslaved to, 0 for none */
+	unsigned flags; /* IFF_UP, IFF_LOWER_UP, ... */
 	unsigned mtu;
 	unsigned char mac[6]; /* zero when the link has no Ethernet address */
 };
@@ -109,7 +109,7 @@ int node_link_list(struct node_nl *nl, struct node_link **out, size_t *n);
 struct node_addr {
 	int ifindex;
 	struct ip_addr ip;
-	int prefix; /* prefix length of the on-link subnet */
+	int prefix;	/* prefix length of the on-link subnet */
 	unsigned flags; /* IFA_F_* (IFA_F_TENTATIVE, IFA_F_NODAD, ...) */
 };
 
@@ -135,13 +135,13 @@ int node_neigh_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip
 /* ---- routes (main table only) ---- */
 
 struct node_route {
-	struct cidr dst;      /* destination; bits 0 is the default route */
-	struct ip_addr gw;    /* next hop; family 0 for none (the route is on-link via oif) */
-	int oif;	      /* output link's ifindex; 0 to let the kernel pick it from gw */
+	struct cidr dst;	/* destination; bits 0 is the default route */
+	struct ip_addr gw;	/* next hop; family 0 for none (the route is on-link via oif) */
+	int oif;		/* output link's ifindex; 0 to let the kernel pick it from gw */
 	unsigned char protocol; /* RTPROT_*: on add 0 means RTPROT_STATIC; as listed */
-	unsigned char scope;  /* as listed (RT_SCOPE_*); ignored on add and del */
-	unsigned char type;   /* as listed (RTN_UNICAST, RTN_LOCAL, ...); add makes unicast */
-	unsigned metric;      /* RTA_PRIORITY; 0 for the kernel's default */
+	unsigned char scope;	/* as listed (RT_SCOPE_*); ignored on add and del */
+	unsigned char type;	/* as listed (RTN_UNICAST, RTN_LOCAL, ...); add makes unicast */
+	unsigned metric;	/* RTA_PRIORITY; 0 for the kernel's default */
 };
 
 /* Adds a unicast route to the main table: dst via gw, or dst on-link on oif (scope

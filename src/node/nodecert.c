@@ -23,7 +23,8 @@
 static int sign(struct client *cl, const char *node_name, const char *what, const char *key_path,
 		const char *const *addrs, char **pem, size_t *pem_len, char *err, size_t errlen)
 {
-	char *csr = NULL, *cn = xasprintf("system:node:%s", node_name), *body = NULL, *path = NULL, *resp = NULL;
+	char *csr = NULL, *cn = xasprintf("system:node:%s", node_name), *body = NULL, *path = NULL,
+	     *resp = NULL;
 	*pem = NULL;
 	int rc = pki_make_csr(key_path, cn, &csr, err, errlen);
 	if (rc < 0)
@@ -43,10 +44,13 @@ static int sign(struct client *cl, const char *node_name, const char *what, cons
 	long status = 0;
 	size_t resp_len = 0;
 	char cerr[256] = "";
-	rc = client_request(cl, "POST", path, "application/json", body, NULL, &status, &resp, &resp_len, cerr, sizeof(cerr));
+	rc = client_request(cl, "POST", path, "application/json", body, NULL, &status, &resp, &resp_len, cerr,
+			    sizeof(cerr));
 	if (rc < 0 || status != 201 || !resp || strncmp(resp, "-----BEGIN CERTIFICATE-----", 27) != 0) {
 		snprintf(err, errlen, "the API server did not sign the node's %s: %s", what,
-			 rc < 0 ? cerr : resp ? resp : "no answer");
+			 rc < 0 ? cerr
+			 : resp ? resp
+				: "no answer");
 		rc = rc < 0 ? rc : status == 404 ? -ENOENT : -EACCES;
 		goto out;
 	}
@@ -83,14 +87,17 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
 	}
 	if (!ca || !ca_len) {
 		free(ca);
-		snprintf(err, errlen, "no cluster CA in the agent's configuration (--ca-file or certificate-authority-data)");
+		snprintf(
+		    err, errlen,
+		    "no cluster CA in the agent's configuration (--ca-file or certificate-authority-data)");
 		return -EINVAL;
 	}
 	char *key = xasprintf("%s/kubelet.key", pki_dir), *crt = xasprintf("%s/kubelet.crt", pki_dir);
 	char *cap = xasprintf("%s/client-ca.crt", pki_dir), *pem = NULL;
 	size_t pem_len = 0;
 	int rc = sign(cl, node_name, "serving-certificate", key, addrs, &pem, &pem_len, err, errlen);
-	if (rc == 0 && ((rc = file_write_atomic(crt, pem, pem_len, 0644)) < 0 || (rc = file_write_atomic(cap, ca, ca_len, 0644)) < 0))
+	if (rc == 0 && ((rc = file_write_atomic(crt, pem, pem_len, 0644)) < 0 ||
+			(rc = file_write_atomic(cap, ca, ca_len, 0644)) < 0))
 		snprintf(err, errlen, "writing %s: %s", pki_dir, strerror(-rc));
 	free(pem);
 	free(cap);
@@ -100,13 +107,15 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
 	return rc;
 }
 
-int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err, size_t errlen)
+int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err,
+			    size_t errlen)
 {
 	if (mkdir(pki_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", pki_dir, strerror(errno));
 		return -errno;
 	}
-	char *key = xasprintf("%s/%s.key", pki_dir, NODE_CLIENT_CERT), *crt = xasprintf("%s/%s.crt", pki_dir, NODE_CLIENT_CERT);
+	char *key = xasprintf("%s/%s.key", pki_dir, NODE_CLIENT_CERT),
+	     *crt = xasprintf("%s/%s.crt", pki_dir, NODE_CLIENT_CERT);
 	char *pem = NULL;
 	size_t pem_len = 0;
 	int rc = sign(cl, node_name, "client-certificate", key, NULL, &pem, &pem_len, err, errlen);
@@ -118,9 +127,9 @@ int node_client_cert_obtain(struct client *cl, const char *node_name, const char
 	return rc;
 }
 
-int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, const char *node_name, const char *ip,
-			   const char *ip6, int port, const char *log_dir, const char *pki_dir,
-			   struct node_logsrv **out, char *err, size_t errlen)
+int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, const char *node_name,
+			   const char *ip, const char *ip6, int port, const char *log_dir,
+			   const char *pki_dir, struct node_logsrv **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	const char *addrs[3] = {ip, ip6, NULL};
@@ -129,8 +138,14 @@ int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, c
 		return rc;
 	char *crt = xasprintf("%s/kubelet.crt", pki_dir), *key = xasprintf("%s/kubelet.key", pki_dir);
 	char *cap = xasprintf("%s/client-ca.crt", pki_dir);
-	struct node_logsrv_opts lo = {.bind_address = ip, .port = port, .log_dir = log_dir, .pki_dir = pki_dir,
-				      .token = cfg->token, .cert_file = crt, .key_file = key, .client_ca_file = cap};
+	struct node_logsrv_opts lo = {.bind_address = ip,
+				      .port = port,
+				      .log_dir = log_dir,
+				      .pki_dir = pki_dir,
+				      .token = cfg->token,
+				      .cert_file = crt,
+				      .key_file = key,
+				      .client_ca_file = cap};
 	rc = node_logsrv_start(&lo, out, err, errlen);
 	free(crt);
 	free(key);
@@ -138,7 +153,8 @@ int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, c
 	return rc;
 }
 
-int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name, const char *pki_dir)
+int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name,
+		       const char *pki_dir)
 {
 	char err[512] = "";
 	int rc = node_client_cert_obtain(*cl, node_name, pki_dir, err, sizeof(err));

@@ -28,18 +28,20 @@ int node_cert_obtain(struct client *cl, const struct client_config *cfg, const c
  * certificate) to sign <pki_dir>/kubelet-client.crt for <pki_dir>/kubelet-client.key
  * (made when missing); both 0600. Blocks on one API call. Returns 0, -ENOENT when the
  * server has no such signer, or another negative code with err. */
-int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err, size_t errlen);
+int node_client_cert_obtain(struct client *cl, const char *node_name, const char *pki_dir, char *err,
+			    size_t errlen);
 
 /* Joins as the node: node_client_cert_obtain with *cl (the join credential), then makes
  * cfg use that certificate instead of the token and replaces *cl by a client for it. On
  * failure (logged) cfg and *cl stay as they were and a negative code is returned. */
-int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name, const char *pki_dir);
+int node_identity_take(struct client **cl, struct client_config *cfg, const char *node_name,
+		       const char *pki_dir);
 
 /* node_cert_obtain for the node's name and IPs (ip6 may be NULL), then node_logsrv_start
  * with the result on ip:port. Returns 0 with *out, or a negative code with err (no
  * endpoint started). */
-int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, const char *node_name, const char *ip,
-			   const char *ip6, int port, const char *log_dir, const char *pki_dir,
-			   struct node_logsrv **out, char *err, size_t errlen);
+int node_cert_logsrv_start(struct client *cl, const struct client_config *cfg, const char *node_name,
+			   const char *ip, const char *ip6, int port, const char *log_dir,
+			   const char *pki_dir, struct node_logsrv **out, char *err, size_t errlen);
 
 #endif

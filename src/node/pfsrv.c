@@ -49,8 +49,8 @@ struct pf {
 	bool tunnel; /* SPDY inside WebSocket binary messages */
 	bool broken;
 	int netns_fd, self_ns;
-	struct buf rx;	   /* client bytes (WebSocket frames when tunnelled) */
-	struct buf spdy;   /* SPDY bytes not yet parsed */
+	struct buf rx;	 /* client bytes (WebSocket frames when tunnelled) */
+	struct buf spdy; /* SPDY bytes not yet parsed */
 	struct spdy_inflate zin;
 	struct spdy_deflate zout;
 	struct pfconn conns[MAX_CONNS];
@@ -141,7 +141,8 @@ static void conn_open(struct pf *s, struct pfconn *k)
 		e = errno;
 	}
 	if (fd >= 0) {
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)k->port),
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)k->port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 || errno == EINPROGRESS) {
 			k->fd = fd;
@@ -151,8 +152,8 @@ static void conn_open(struct pf *s, struct pfconn *k)
 		close(fd);
 	}
 	char m[256];
-	snprintf(m, sizeof(m), "failed to connect to localhost:%d inside the pod's network namespace: %s", k->port,
-		 strerror(e));
+	snprintf(m, sizeof(m), "failed to connect to localhost:%d inside the pod's network namespace: %s",
+		 k->port, strerror(e));
 	conn_error(s, k, m);
 }
 
@@ -220,7 +221,8 @@ static int on_spdy(struct pf *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
+			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
+						(uint32_t)pl[2] << 8 | pl[3]);
 			pf_write(s, &out);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
@@ -253,7 +255,7 @@ static int on_ws(struct pf *s)
 			if (!s->c) {
 				/* node_pf_feed */
 			} else if (http_conn_raw_write(s->c, (const char *)h, hl) < 0 ||
-			    (n && http_conn_raw_write(s->c, (const char *)pl, n) < 0))
+				   (n && http_conn_raw_write(s->c, (const char *)pl, n) < 0))
 				s->broken = true;
 		} else if (f.opcode == WS_OP_BINARY || f.opcode == WS_OP_CONT) {
 			buf_append(&s->spdy, pl, n);
@@ -305,8 +307,10 @@ static bool conn_step(struct pf *s, struct pfconn *k, char *blk)
 		} else if (r == 0 || (errno != EAGAIN && errno != EINTR && errno != ENOTCONN)) {
 			if (r < 0 && errno == ECONNREFUSED) {
 				char m[160];
-				snprintf(m, sizeof(m), "failed to connect to localhost:%d inside the pod's network namespace: %s",
-					 k->port, strerror(errno));
+				snprintf(
+				    m, sizeof(m),
+				    "failed to connect to localhost:%d inside the pod's network namespace: %s",
+				    k->port, strerror(errno));
 				conn_error(s, k, m);
 			} else {
 				pf_data(s, k->data_sid, SPDY_FLAG_FIN, NULL, 0);
@@ -330,7 +334,8 @@ static void run(struct pf *s)
 				queued = s->conns[i].out.len;
 		if (queued < OUT_MAX) {
 			buf_reserve(&s->rx, IO_BLOCK);
-			ssize_t r = http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 0);
+			ssize_t r =
+			    http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 0);
 			if (r > 0) {
 				s->rx.len += (size_t)r;
 				progress = true;
@@ -454,8 +459,9 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 		    !strcmp(r->headers[i].value, "portforward.k8s.io"))
 			pf_proto = true;
 	if (!tunnel && !(spdy && pf_proto))
-		return send_text(c, 400, "port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io) or to a "
-					 "WebSocket with the subprotocol SPDY/3.1+portforward.k8s.io");
+		return send_text(c, 400,
+				 "port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io) or to a "
+				 "WebSocket with the subprotocol SPDY/3.1+portforward.k8s.io");
 	struct node_exec_ctx x = {0};
 	if (fn(ud, ns, pod, "", &x) < 0) {
 		char *m = xasprintf("pod %s_%s has no running container (its network namespace)", pod, ns);
@@ -477,12 +483,14 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 	if (tunnel) {
 		char accept[29];
 		ws_accept_key(key, accept);
-		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-				 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-				 accept, tunnel_proto);
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		    accept, tunnel_proto);
 	} else {
-		head = xasprintf("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-				 "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n");
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+		    "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n");
 	}
 	int urc = http_conn_upgrade(c, head, strlen(head));
 	free(head);

@@ -46,12 +46,13 @@ int agent_veth_name(const char *uid, char *out, size_t len)
 
 /* ---- API ---- */
 
-long agent__api_do(struct agent *a, const char *method, const char *path, const char *ctype, const json_t *body,
-		   json_t **resp)
+long agent__api_do(struct agent *a, const char *method, const char *path, const char *ctype,
+		   const json_t *body, json_t **resp)
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL, *r = NULL, err[256] = "";
 	long status = 0;
-	int rc = client_request(a->cl, method, path, b ? ctype : NULL, b, NULL, &status, &r, NULL, err, sizeof(err));
+	int rc = client_request(a->cl, method, path, b ? ctype : NULL, b, NULL, &status, &r, NULL, err,
+				sizeof(err));
 	free(b);
 	if (rc < 0) {
 		log_warn("agent: %s %s: %s", method, path, err);
@@ -139,6 +140,7 @@ void agent__pod_free(struct apod *p)
 void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
 		  json_t *body_take)
 {
-	struct node_write w = {.key = key, .method = method, .ctype = ctype, .path = path_take, .body = body_take};
+	struct node_write w = {
+	    .key = key, .method = method, .ctype = ctype, .path = path_take, .body = body_take};
 	node_writer_put(a->writer, &w);
 }

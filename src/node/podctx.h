@@ -105,7 +105,7 @@ struct agent {
 	pthread_t th;
 	bool th_started;
 	int efd, sfd;
-	atomic_int stop;		/* (atomic) */
+	atomic_int stop;		    /* (atomic) */
 	atomic_int dirty_pods, dirty_nodes; /* (atomic) set by informer threads */
 	struct apod *list;
 	/* the node network (podnet.c) */

@@ -189,8 +189,7 @@ static void fit_limits(struct strv *servers, struct strv *searches, char *warn, 
 	}
 }
 
-char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o, char *warn,
-				size_t warnlen)
+char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o, char *warn, size_t warnlen)
 {
 	struct strv servers = {0}, searches = {0}, options = {0};
 	if (warn && warnlen)
@@ -263,13 +262,12 @@ char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o
 	if (json_is_object(dc)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(json_object_get(dc, "nameservers"), i, v)
-			if (json_is_string(v))
-				strv_add_unique(&servers, json_string_value(v));
-		json_array_foreach(json_object_get(dc, "searches"), i, v)
-			if (json_is_string(v))
-				strv_add_unique(&searches, json_string_value(v));
-		json_array_foreach(json_object_get(dc, "options"), i, v) {
+		json_array_foreach(json_object_get(dc, "nameservers"), i, v) if (json_is_string(v))
+		    strv_add_unique(&servers, json_string_value(v));
+		json_array_foreach(json_object_get(dc, "searches"), i, v) if (json_is_string(v))
+		    strv_add_unique(&searches, json_string_value(v));
+		json_array_foreach(json_object_get(dc, "options"), i, v)
+		{
 			const char *name = json_string_value(json_object_get(v, "name"));
 			const char *val = json_string_value(json_object_get(v, "value"));
 			if (!name)
@@ -304,8 +302,8 @@ char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o
 	return out ? out : xstrdup("");
 }
 
-int node_podfiles_hostname(const json_t *pod, const char *cluster_domain, char **hostname,
-			   char **domain, char **kernel_name, char *err, size_t errlen)
+int node_podfiles_hostname(const json_t *pod, const char *cluster_domain, char **hostname, char **domain,
+			   char **kernel_name, char *err, size_t errlen)
 {
 	const char *name = api_str(pod, "metadata.name");
 	const char *ns = api_str(pod, "metadata.namespace");
@@ -376,11 +374,13 @@ static void host_aliases(struct buf *b, const json_t *pod)
 	buf_puts(b, "\n# Entries added by HostAliases.\n");
 	size_t i, j;
 	json_t *a, *h;
-	json_array_foreach(aliases, i, a) {
+	json_array_foreach(aliases, i, a)
+	{
 		const char *ip = json_string_value(json_object_get(a, "ip"));
 		buf_puts(b, ip ? ip : "");
 		buf_putc(b, '\t');
-		json_array_foreach(json_object_get(a, "hostnames"), j, h) {
+		json_array_foreach(json_object_get(a, "hostnames"), j, h)
+		{
 			if (j)
 				buf_putc(b, '\t');
 			buf_puts(b, json_string_value(h) ? json_string_value(h) : "");

@@ -61,8 +61,8 @@ char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o
  * setHostnameAsFQDN); all three heap strings the caller frees. Returns -EINVAL with
  * kubelet's message in err when hostname/subdomain are not DNS labels or the FQDN is longer
  * than 64 characters; nothing is allocated then. */
-int node_podfiles_hostname(const json_t *pod, const char *cluster_domain, char **hostname,
-			   char **domain, char **kernel_name, char *err, size_t errlen);
+int node_podfiles_hostname(const json_t *pod, const char *cluster_domain, char **hostname, char **domain,
+			   char **kernel_name, char *err, size_t errlen);
 
 /* Returns the pod's /etc/hosts text (heap; caller frees). pod_ips is a NULL-terminated
  * list (NULL = none); hostname and domain come from node_podfiles_hostname(); host_hosts

@@ -143,7 +143,8 @@ void agent__nodes_reconcile(struct agent *a)
 			}
 			struct ip_addr gw;
 			if (nw < sizeof(want) / sizeof(want[0]) && internal_ip(n, fam, &gw))
-				want[nw++] = (struct node_route){.dst = c, .gw = gw, .protocol = NODE_AGENT_RTPROT};
+				want[nw++] =
+				    (struct node_route){.dst = c, .gw = gw, .protocol = NODE_AGENT_RTPROT};
 		}
 	}
 	json_decref(nodes);
@@ -178,8 +179,8 @@ void agent__nodes_reconcile(struct agent *a)
 			continue;
 		bool keep = false;
 		for (size_t w = 0; w < nw && !keep; w++)
-			keep = !ip_cmp(&want[w].dst.net, &have[h].dst.net) && want[w].dst.bits == have[h].dst.bits &&
-			       !ip_cmp(&want[w].gw, &have[h].gw);
+			keep = !ip_cmp(&want[w].dst.net, &have[h].dst.net) &&
+			       want[w].dst.bits == have[h].dst.bits && !ip_cmp(&want[w].gw, &have[h].gw);
 		if (!keep) {
 			char b[CIDR_STRLEN];
 			log_info("agent: removing route to %s", cidr_format(&have[h].dst, b, sizeof(b)));
@@ -191,7 +192,8 @@ void agent__nodes_reconcile(struct agent *a)
 	for (size_t w = 0; w < nw; w++) {
 		if (node_route_add(a->nl, &want[w], NODE_NL_REPLACE) < 0) {
 			char b[CIDR_STRLEN];
-			log_warn("agent: route to %s: %s", cidr_format(&want[w].dst, b, sizeof(b)), node_nl_errmsg(a->nl));
+			log_warn("agent: route to %s: %s", cidr_format(&want[w].dst, b, sizeof(b)),
+				 node_nl_errmsg(a->nl));
 		}
 	}
 }
@@ -261,7 +263,7 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	int rc = node_ipam_get(a->ipam_dir, &a->pod_cidr, p->uid, &ip);
 	if (rc == -ENOSPC) {
 		agent__set_net_err(p, xasprintf("podCIDR %s exhausted: no free IP address for the pod",
-					 cidr_format(&a->pod_cidr, b, sizeof(b))));
+						cidr_format(&a->pod_cidr, b, sizeof(b))));
 		return rc;
 	}
 	if (rc < 0) {
@@ -273,9 +275,11 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	if (a->have_cidr6) {
 		rc = node_ipam_get(a->ipam_dir, &a->pod_cidr6, p->uid, &ip6);
 		if (rc < 0) {
-			agent__set_net_err(p, rc == -ENOSPC ? xasprintf("podCIDR %s exhausted: no free IP address for the pod",
-								 cidr_format(&a->pod_cidr6, b, sizeof(b)))
-						     : xasprintf("allocating a pod IPv6 address: %s", strerror(-rc)));
+			agent__set_net_err(
+			    p, rc == -ENOSPC
+				   ? xasprintf("podCIDR %s exhausted: no free IP address for the pod",
+					       cidr_format(&a->pod_cidr6, b, sizeof(b)))
+				   : xasprintf("allocating a pod IPv6 address: %s", strerror(-rc)));
 			return rc;
 		}
 		ip_format(&ip6, p->ip6, sizeof(p->ip6));
@@ -318,8 +322,10 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	if ((rc = node_link_set_up(pnl, "lo", true)) < 0 ||
 	    (rc = node_addr_add(pnl, "eth0", &ip, a->pod_cidr.bits, NODE_NL_REPLACE)) < 0 ||
 	    /* node_addr_add sets IFA_F_NODAD, so the address is usable at once. */
-	    (a->have_cidr6 && (rc = node_addr_add(pnl, "eth0", &ip6, a->pod_cidr6.bits, NODE_NL_REPLACE)) < 0) ||
-	    (rc = node_link_set_up(pnl, "eth0", true)) < 0 || (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0 ||
+	    (a->have_cidr6 &&
+	     (rc = node_addr_add(pnl, "eth0", &ip6, a->pod_cidr6.bits, NODE_NL_REPLACE)) < 0) ||
+	    (rc = node_link_set_up(pnl, "eth0", true)) < 0 ||
+	    (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0 ||
 	    (a->have_cidr6 && (rc = node_route_add(pnl, &def6, NODE_NL_REPLACE)) < 0)) {
 		agent__set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
 		node_nl_free(pnl);

@@ -61,8 +61,8 @@ static bool volumes_sync(struct agent *a, struct apod *p)
 	if (node_volumes_plan(p->pod, source_get, a, &plan, err, sizeof(err)) < 0) {
 		if (!p->mount_err || strcmp(p->mount_err, err)) {
 			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
-			agent__event_post(a, api_event_new(p->pod, "Pod", NULL, "kubelet", a->node_name, "Warning",
-							   "FailedMount", err));
+			agent__event_post(a, api_event_new(p->pod, "Pod", NULL, "kubelet", a->node_name,
+							   "Warning", "FailedMount", err));
 			free(p->mount_err);
 			p->mount_err = xstrdup(err);
 		}
@@ -133,7 +133,8 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	char warn[256] = "", err[256] = "";
 	char *resolv = node_podfiles_resolv_conf(p->pod, &dns, warn, sizeof(warn));
 	char *hostname = NULL, *domain = NULL, *kname = NULL, *hosts = NULL;
-	if (node_podfiles_hostname(p->pod, a->cluster_domain, &hostname, &domain, &kname, err, sizeof(err)) < 0) {
+	if (node_podfiles_hostname(p->pod, a->cluster_domain, &hostname, &domain, &kname, err, sizeof(err)) <
+	    0) {
 		agent__set_net_err(p, xasprintf("%s", err));
 		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
 		free(resolv);
@@ -213,7 +214,8 @@ static bool pod_finish(struct agent *a, struct apod *p)
 		return p->gone; /* the final DELETE is queued: wait until the informer sees it */
 	if (!p->stopping) {
 		int grace = -1;
-		json_t *g = p->pod ? json_object_get(json_object_get(p->pod, "metadata"), "deletionGracePeriodSeconds")
+		json_t *g = p->pod ? json_object_get(json_object_get(p->pod, "metadata"),
+						     "deletionGracePeriodSeconds")
 				   : NULL;
 		if (json_is_integer(g))
 			grace = (int)json_integer_value(g);
@@ -235,8 +237,8 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	if (!p->gone && p->ns && p->name) {
 		/* As kubelet: the final delete once nothing of the pod runs any more. */
 		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", p->ns, p->name);
-		json_t *body = json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
-					 "gracePeriodSeconds", 0, "preconditions", "uid", p->uid);
+		json_t *body = json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion",
+					 "v1", "gracePeriodSeconds", 0, "preconditions", "uid", p->uid);
 		char key[80];
 		snprintf(key, sizeof(key), "delete/%s", p->uid);
 		agent__write(a, key, "DELETE", path, NULL, body);
@@ -259,7 +261,8 @@ static void cleanup_leftovers(struct agent *a)
 	if (node_netns_list(&names, &n) == 0) {
 		size_t pl = strlen(NODE_AGENT_NETNS_PREFIX);
 		for (size_t i = 0; i < n; i++) {
-			if (strncmp(names[i], NODE_AGENT_NETNS_PREFIX, pl) || agent__pod_find(a, names[i] + pl))
+			if (strncmp(names[i], NODE_AGENT_NETNS_PREFIX, pl) ||
+			    agent__pod_find(a, names[i] + pl))
 				continue;
 			/* Another node's pods share /run/netns on a one-machine cluster: only a netns
 			 * whose veth is on our bridge is ours. */
@@ -300,7 +303,8 @@ void agent__pods_reconcile(struct agent *a)
 			p->pod = json_incref(o);
 		}
 		if (!p->ns) {
-			p->ns = xstrdup(api_str(o, "metadata.namespace") ? api_str(o, "metadata.namespace") : "default");
+			p->ns = xstrdup(api_str(o, "metadata.namespace") ? api_str(o, "metadata.namespace")
+									 : "default");
 			p->name = xstrdup(api_str(o, "metadata.name") ? api_str(o, "metadata.name") : "");
 		}
 	}
@@ -323,7 +327,8 @@ void agent__pods_reconcile(struct agent *a)
 		if (!p->gone && !terminating && !p->running) {
 			pod_start(a, p, false);
 			agent__pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
-		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) && env_sources_changed(a, p)) {
+		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) &&
+			   env_sources_changed(a, p)) {
 			pod_start(a, p, true);
 		}
 		if (!p->gone && !terminating && p->running && p->vol_dir)

@@ -58,8 +58,7 @@ static int int_field(const json_t *o, const char *key, int def, int min)
 }
 
 /* A port is an int or a string: a number in text, or a container port name. */
-static int resolve_port(const json_t *port, const json_t *container, int *out, char *err,
-			size_t errlen)
+static int resolve_port(const json_t *port, const json_t *container, int *out, char *err, size_t errlen)
 {
 	if (json_is_integer(port)) {
 		json_int_t p = json_integer_value(port);
@@ -83,7 +82,8 @@ static int resolve_port(const json_t *port, const json_t *container, int *out, c
 	}
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(container, "ports"), i, p) {
+	json_array_foreach(json_object_get(container, "ports"), i, p)
+	{
 		const char *pn = json_string_value(json_object_get(p, "name"));
 		if (pn && strcmp(pn, name) == 0) {
 			json_int_t cp = json_integer_value(json_object_get(p, "containerPort"));
@@ -96,8 +96,8 @@ static int resolve_port(const json_t *port, const json_t *container, int *out, c
 	/* kubelet's findPortByName wording */
 	snprintf(err, errlen, "couldn't find port: %s in %s", name,
 		 json_string_value(json_object_get(container, "name"))
-			 ? json_string_value(json_object_get(container, "name"))
-			 : "container");
+		     ? json_string_value(json_object_get(container, "name"))
+		     : "container");
 	return -EINVAL;
 }
 
@@ -107,9 +107,7 @@ static char **strv_from_json(const json_t *arr)
 	char **v = xcalloc(n + 1, sizeof(*v));
 	json_t *s;
 	size_t k = 0;
-	json_array_foreach(arr, i, s)
-		if (json_is_string(s))
-			v[k++] = xstrdup(json_string_value(s));
+	json_array_foreach(arr, i, s) if (json_is_string(s)) v[k++] = xstrdup(json_string_value(s));
 	return v;
 }
 
@@ -120,8 +118,8 @@ static void strv_free(char **v)
 	free(v);
 }
 
-int node_probe_spec_parse(const json_t *probe, const json_t *container,
-			  struct node_probe_spec *out, char *err, size_t errlen)
+int node_probe_spec_parse(const json_t *probe, const json_t *container, struct node_probe_spec *out,
+			  char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->initial_delay_s = int_field(probe, "initialDelaySeconds", 0, 0);
@@ -165,7 +163,8 @@ int node_probe_spec_parse(const json_t *probe, const json_t *container,
 		size_t n = json_array_size(json_object_get(hg, "httpHeaders")), i, k = 0;
 		json_t *h;
 		out->headers = xcalloc(n + 1, sizeof(char *));
-		json_array_foreach(json_object_get(hg, "httpHeaders"), i, h) {
+		json_array_foreach(json_object_get(hg, "httpHeaders"), i, h)
+		{
 			const char *hn = json_string_value(json_object_get(h, "name"));
 			const char *hv = json_string_value(json_object_get(h, "value"));
 			if (hn && *hn && !strpbrk(hn, "\r\n:") && (!hv || !strpbrk(hv, "\r\n")))
@@ -296,15 +295,7 @@ int64_t node_probe_sm_next_ms(const struct node_probe_sm *sm)
 
 /* ---- checks ---- */
 
-enum run_state {
-	RUN_CONNECT,
-	RUN_HANDSHAKE,
-	RUN_WRITE,
-	RUN_READ,
-	RUN_EXEC_OUT,
-	RUN_EXEC_WAIT,
-	RUN_DONE
-};
+enum run_state { RUN_CONNECT, RUN_HANDSHAKE, RUN_WRITE, RUN_READ, RUN_EXEC_OUT, RUN_EXEC_WAIT, RUN_DONE };
 
 struct node_probe_run {
 	enum node_probe_handler handler;
@@ -321,10 +312,10 @@ struct node_probe_run {
 	char *addr; /* "h:p" */
 	enum node_probe_result result;
 	char *msg;
-	short io_events;	 /* HANDSHAKE, WRITE, READ: what the connection waits for */
-	SSL *ssl;		 /* scheme HTTPS, until the check is done */
-	bool tls_broken;	 /* a fatal TLS error: no close_notify */
-	unsigned char hdr[5];	 /* the first TLS record header received, for messages */
+	short io_events;      /* HANDSHAKE, WRITE, READ: what the connection waits for */
+	SSL *ssl;	      /* scheme HTTPS, until the check is done */
+	bool tls_broken;      /* a fatal TLS error: no close_notify */
+	unsigned char hdr[5]; /* the first TLS record header received, for messages */
 	size_t hdr_len;
 };
 
@@ -496,8 +487,8 @@ static void sigpipe_release(const sigset_t *old, bool was_pending)
 /* Keeps the first record header the server sends: when the handshake fails, it tells a
  * plain-HTTP server ("HTTP/") from a broken TLS one, as Go does. OpenSSL reports each
  * header before checking it. */
-static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
-		       SSL *ssl, void *arg)
+static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+		       void *arg)
 {
 	(void)version;
 	(void)ssl;
@@ -515,39 +506,39 @@ static const char *go_alert_text(int a)
 		int code;
 		const char *text;
 	} t[] = {
-		{0, "close notify"},
-		{10, "unexpected message"},
-		{20, "bad record MAC"},
-		{21, "decryption failed"},
-		{22, "record overflow"},
-		{30, "decompression failure"},
-		{40, "handshake failure"},
-		{42, "bad certificate"},
-		{43, "unsupported certificate"},
-		{44, "revoked certificate"},
-		{45, "expired certificate"},
-		{46, "unknown certificate"},
-		{47, "illegal parameter"},
-		{48, "unknown certificate authority"},
-		{49, "access denied"},
-		{50, "error decoding message"},
-		{51, "error decrypting message"},
-		{60, "export restriction"},
-		{70, "protocol version not supported"},
-		{71, "insufficient security level"},
-		{80, "internal error"},
-		{86, "inappropriate fallback"},
-		{90, "user canceled"},
-		{100, "no renegotiation"},
-		{109, "missing extension"},
-		{110, "unsupported extension"},
-		{111, "certificate unobtainable"},
-		{112, "unrecognized name"},
-		{113, "bad certificate status response"},
-		{114, "bad certificate hash value"},
-		{115, "unknown PSK identity"},
-		{116, "certificate required"},
-		{120, "no application protocol"},
+	    {0, "close notify"},
+	    {10, "unexpected message"},
+	    {20, "bad record MAC"},
+	    {21, "decryption failed"},
+	    {22, "record overflow"},
+	    {30, "decompression failure"},
+	    {40, "handshake failure"},
+	    {42, "bad certificate"},
+	    {43, "unsupported certificate"},
+	    {44, "revoked certificate"},
+	    {45, "expired certificate"},
+	    {46, "unknown certificate"},
+	    {47, "illegal parameter"},
+	    {48, "unknown certificate authority"},
+	    {49, "access denied"},
+	    {50, "error decoding message"},
+	    {51, "error decrypting message"},
+	    {60, "export restriction"},
+	    {70, "protocol version not supported"},
+	    {71, "insufficient security level"},
+	    {80, "internal error"},
+	    {86, "inappropriate fallback"},
+	    {90, "user canceled"},
+	    {100, "no renegotiation"},
+	    {109, "missing extension"},
+	    {110, "unsupported extension"},
+	    {111, "certificate unobtainable"},
+	    {112, "unrecognized name"},
+	    {113, "bad certificate status response"},
+	    {114, "bad certificate hash value"},
+	    {115, "unknown PSK identity"},
+	    {116, "certificate required"},
+	    {120, "no application protocol"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].code == a)
@@ -721,8 +712,8 @@ static int start_connect(struct node_probe_run *r, const struct node_probe_spec 
 	socklen_t sl;
 	if (parse_addr(host, spec->port, &ss, &sl) < 0) {
 		char *m = spec->handler == NODE_PROBE_HTTP
-				  ? xasprintf("Get \"%s\": dial tcp: lookup %s: no such host", r->what, host)
-				  : xasprintf("dial tcp: lookup %s: no such host", host);
+			      ? xasprintf("Get \"%s\": dial tcp: lookup %s: no such host", r->what, host)
+			      : xasprintf("dial tcp: lookup %s: no such host", host);
 		run_finish(r, NODE_PROBE_FAILURE, m);
 		return 0;
 	}
@@ -972,12 +963,12 @@ static void parse_http_answer(struct node_probe_run *r, bool eof)
 		return;
 	int major, minor, code;
 	if (!r->in.data || sscanf(r->in.data, "HTTP/%d.%d %d", &major, &minor, &code) != 3) {
-		run_finish(r, NODE_PROBE_FAILURE,
-			   xasprintf("Get \"%s\": malformed HTTP response", r->what));
+		run_finish(r, NODE_PROBE_FAILURE, xasprintf("Get \"%s\": malformed HTTP response", r->what));
 		return;
 	}
 	if (code >= 200 && code < 400)
-		run_finish(r, NODE_PROBE_SUCCESS, xasprintf("HTTP probe succeeded with statuscode: %d", code));
+		run_finish(r, NODE_PROBE_SUCCESS,
+			   xasprintf("HTTP probe succeeded with statuscode: %d", code));
 	else
 		run_finish(r, NODE_PROBE_FAILURE, xasprintf("HTTP probe failed with statuscode: %d", code));
 }
@@ -1123,8 +1114,7 @@ void node_probe_run_free(struct node_probe_run *r)
 }
 
 enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
-					   const struct node_probe_target *t, char *msg,
-					   size_t msglen)
+					   const struct node_probe_target *t, char *msg, size_t msglen)
 {
 	struct node_probe_run *r;
 	int64_t now = node_probe_now_ms();

@@ -71,9 +71,9 @@ enum node_probe_handler { NODE_PROBE_EXEC, NODE_PROBE_HTTP, NODE_PROBE_TCP };
 /* A parsed Probe with kubelet's defaults applied. Owns its strings. */
 struct node_probe_spec {
 	enum node_probe_handler handler;
-	int initial_delay_s; /* default 0 */
-	int period_s;	     /* default 10 */
-	int timeout_s;	     /* default 1 */
+	int initial_delay_s;   /* default 0 */
+	int period_s;	       /* default 10 */
+	int timeout_s;	       /* default 1 */
 	int success_threshold; /* default 1 */
 	int failure_threshold; /* default 3 */
 	char **argv;	       /* exec: NULL-terminated */
@@ -88,8 +88,8 @@ struct node_probe_spec {
  * ports; borrowed) into out, which the caller later passes to node_probe_spec_fini().
  * Returns 0, or -EINVAL / -ENOTSUP with a message in err (no handler, unknown port name,
  * grpc); out is then empty. Pure. */
-int node_probe_spec_parse(const json_t *probe, const json_t *container,
-			  struct node_probe_spec *out, char *err, size_t errlen);
+int node_probe_spec_parse(const json_t *probe, const json_t *container, struct node_probe_spec *out,
+			  char *err, size_t errlen);
 void node_probe_spec_fini(struct node_probe_spec *spec);
 
 /* ---- the state machine (pure) ---- */
@@ -100,9 +100,9 @@ struct node_probe_sm {
 	enum node_probe_result result; /* the published result */
 	enum node_probe_result last;   /* last raw result, and how many times in a row */
 	int run;
-	bool running;	    /* the container is running */
-	bool on_hold;	    /* liveness/startup failed: wait for a new container */
-	int64_t next_ms;    /* when the next probe is due (when running) */
+	bool running;	 /* the container is running */
+	bool on_hold;	 /* liveness/startup failed: wait for a new container */
+	int64_t next_ms; /* when the next probe is due (when running) */
 };
 
 /* Sets sm up for a probe of kind with spec's timings (spec is only read here). The
@@ -132,11 +132,11 @@ int64_t node_probe_sm_next_ms(const struct node_probe_sm *sm);
 /* What a check runs against. For exec, the container's process context comes from the
  * runtime (node_rt_container_proc), never from /proc: pid gives the namespaces only. */
 struct node_probe_target {
-	const char *pod_ip;	 /* default host for http/tcp */
-	pid_t pid;		 /* exec: the container's main process (its namespaces) */
-	char *const *env;	 /* exec: the container's environment; NULL = empty */
-	const char *cwd;	 /* exec: its working directory; NULL = "/" */
-	const char *exe;	 /* the container's resolved executable (for messages); may be NULL */
+	const char *pod_ip; /* default host for http/tcp */
+	pid_t pid;	    /* exec: the container's main process (its namespaces) */
+	char *const *env;   /* exec: the container's environment; NULL = empty */
+	const char *cwd;    /* exec: its working directory; NULL = "/" */
+	const char *exe;    /* the container's resolved executable (for messages); may be NULL */
 };
 
 struct node_probe_run;
@@ -166,8 +166,7 @@ void node_probe_run_free(struct node_probe_run *run);
 /* Runs one check to the end, blocking up to timeoutSeconds (plus the fork of an exec
  * probe): for prober threads and tests. msg (may be NULL) receives the message. */
 enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
-					   const struct node_probe_target *t, char *msg,
-					   size_t msglen);
+					   const struct node_probe_target *t, char *msg, size_t msglen);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t node_probe_now_ms(void);

@@ -96,8 +96,9 @@ void agent__event_post(struct agent *a, json_t *ev_take)
 {
 	char key[400];
 	snprintf(key, sizeof(key), "event/%s", api_str(ev_take, "metadata.name") ?: "");
-	agent__write(a, key, "POST", xasprintf("/api/v1/namespaces/%s/events", api_str(ev_take, "metadata.namespace")),
-		     NULL, ev_take);
+	agent__write(a, key, "POST",
+		     xasprintf("/api/v1/namespaces/%s/events", api_str(ev_take, "metadata.namespace")), NULL,
+		     ev_take);
 }
 
 /* kubelet's events about a pod's container: reason, type and message. */
@@ -120,7 +121,8 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 {
 	int64_t now = agent__now_ms();
 	if (msg) {
-		char *full = xasprintf("%s probe failed: %s", probe_kind_name(pr->kind), *msg ? msg : "unknown");
+		char *full =
+		    xasprintf("%s probe failed: %s", probe_kind_name(pr->kind), *msg ? msg : "unknown");
 		if (pr->ev_name && pr->ev_msg && !strcmp(pr->ev_msg, full)) {
 			pr->ev_pending++;
 			free(full);
@@ -133,8 +135,8 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 			pr->ev_pending = 0;
 			pr->ev_ms = now;
 			char *fp = xasprintf("spec.containers{%s}", pr->cname);
-			pr->ev_obj = api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, "Warning", "Unhealthy",
-						   full);
+			pr->ev_obj = api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, "Warning",
+						   "Unhealthy", full);
 			free(fp);
 			pr->ev_name = xstrdup(api_str(pr->ev_obj, "metadata.name") ?: "");
 			agent__event_post(a, json_deep_copy(pr->ev_obj));
@@ -152,13 +154,13 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 	json_object_set_new(pr->ev_obj, "lastTimestamp", json_string(ts));
 	snprintf(key, sizeof(key), "event/%s", pr->ev_name);
 	struct node_write w = {
-		.key = key,
-		.method = "PATCH",
-		.ctype = "application/merge-patch+json",
-		.path = xasprintf("/api/v1/namespaces/%s/events/%s", p->ns, pr->ev_name),
-		.body = json_pack("{s:i, s:s}", "count", pr->ev_count, "lastTimestamp", ts),
-		.create_path = xasprintf("/api/v1/namespaces/%s/events", p->ns),
-		.create_body = json_deep_copy(pr->ev_obj),
+	    .key = key,
+	    .method = "PATCH",
+	    .ctype = "application/merge-patch+json",
+	    .path = xasprintf("/api/v1/namespaces/%s/events/%s", p->ns, pr->ev_name),
+	    .body = json_pack("{s:i, s:s}", "count", pr->ev_count, "lastTimestamp", ts),
+	    .create_path = xasprintf("/api/v1/namespaces/%s/events", p->ns),
+	    .create_body = json_deep_copy(pr->ev_obj),
 	};
 	node_writer_put(a->writer, &w);
 }
@@ -184,7 +186,8 @@ int64_t agent__probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 			node_probe_run_free(pr->run);
 			pr->run = NULL;
 			node_probe_sm_container_started(&pr->sm, now);
-			if (pr->kind == NODE_PROBE_STARTUP && adopted && rt_container_started(a, p, pr->cname)) {
+			if (pr->kind == NODE_PROBE_STARTUP && adopted &&
+			    rt_container_started(a, p, pr->cname)) {
 				pr->sm.result = NODE_PROBE_SUCCESS;
 				pr->got_result = true;
 			}
@@ -196,8 +199,8 @@ int64_t agent__probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 		}
 		bool started = probe_passes(p, pr->cname, NODE_PROBE_STARTUP);
 		if (pid > 0 && !pr->run && node_probe_sm_due(&pr->sm, started, now)) {
-			struct node_probe_target t = {.pod_ip = p->ip, .pid = pid, .env = proc.env,
-						      .cwd = proc.cwd, .exe = proc.exe};
+			struct node_probe_target t = {
+			    .pod_ip = p->ip, .pid = pid, .env = proc.env, .cwd = proc.cwd, .exe = proc.exe};
 			int rc = node_probe_run_start(&pr->spec, &t, now, &pr->run);
 			if (rc < 0) {
 				/* A local failure (fork, socket): kubelet's Unknown, retried next period. */
@@ -214,13 +217,15 @@ int64_t agent__probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 			if (r == NODE_PROBE_FAILURE)
 				probe_event(a, p, pr, msg ? msg : "");
 			if (node_probe_sm_record(&pr->sm, r, pr->run_start)) {
-				log_info("agent: pod %s/%s container %s %s probe: %s%s%s", p->ns, p->name, pr->cname,
-					 probe_kind_name(pr->kind), pr->sm.result == NODE_PROBE_SUCCESS ? "success" : "failure",
+				log_info("agent: pod %s/%s container %s %s probe: %s%s%s", p->ns, p->name,
+					 pr->cname, probe_kind_name(pr->kind),
+					 pr->sm.result == NODE_PROBE_SUCCESS ? "success" : "failure",
 					 msg && *msg ? ": " : "", msg ? msg : "");
 				probe_flags_sync(a, p, pr->cname);
 				if (pr->kind != NODE_PROBE_READINESS && pr->sm.result == NODE_PROBE_FAILURE) {
-					char *m = xasprintf("Container %s failed %s probe, will be restarted", pr->cname,
-							    pr->kind == NODE_PROBE_LIVENESS ? "liveness" : "startup");
+					char *m = xasprintf(
+					    "Container %s failed %s probe, will be restarted", pr->cname,
+					    pr->kind == NODE_PROBE_LIVENESS ? "liveness" : "startup");
 					pod_event(a, p, pr->cname, "Normal", "Killing", m);
 					free(m);
 					node_rt_container_kill(a->rt, p->uid, pr->cname, -1);

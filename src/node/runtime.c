@@ -83,8 +83,8 @@ struct rt_pod {
 	char *hostname, *log_dir, *pod_ip, *host_ip;
 	json_t *service_env;
 	json_t *env_sources;
-	char *root_dir;	 /* the pod's own root (upper/work/merged), or NULL */
-	json_t *mounts;	 /* container name -> [{src, dst, ro}] */
+	char *root_dir; /* the pod's own root (upper/work/merged), or NULL */
+	json_t *mounts; /* container name -> [{src, dst, ro}] */
 	bool have_resolv, have_hosts;
 	bool stopping;
 	struct ctr *ctrs;
@@ -253,8 +253,8 @@ static void lower_first(char *s)
 		s[0] = (char)(s[0] - 'A' + 'a');
 }
 
-int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, char **out,
-		     char *err, size_t errlen)
+int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, char **out, char *err,
+		     size_t errlen)
 {
 	int e = 0;
 	char es[128];
@@ -425,14 +425,15 @@ static int field_ref(const json_t *pod, const char *path, const char *pod_ip, co
 }
 
 char **node_rt_container_env(const json_t *pod, const json_t *container, const json_t *service_env,
-			     const json_t *env_sources, const char *hostname, const char *pod_ip, const char *host_ip,
-			     char *err, size_t errlen)
+			     const json_t *env_sources, const char *hostname, const char *pod_ip,
+			     const char *host_ip, char *err, size_t errlen)
 {
 	struct envlist svc = {0}, mine = {0};
 	char **out = NULL;
 	size_t i;
 	json_t *v;
-	json_array_foreach(service_env, i, v) {
+	json_array_foreach(service_env, i, v)
+	{
 		const char *n = json_string_value(json_object_get(v, "name"));
 		const char *val = json_string_value(json_object_get(v, "value"));
 		if (n)
@@ -442,11 +443,12 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 		json_t *from = node_envsrc_env_from(env_sources, pod, container, err, errlen);
 		if (!from)
 			goto out;
-		json_array_foreach(from, i, v)
-			env_set(&mine, json_string_value(json_array_get(v, 0)), json_string_value(json_array_get(v, 1)));
+		json_array_foreach(from, i, v) env_set(&mine, json_string_value(json_array_get(v, 0)),
+						       json_string_value(json_array_get(v, 1)));
 		json_decref(from);
 	}
-	json_array_foreach(json_object_get(container, "env"), i, v) {
+	json_array_foreach(json_object_get(container, "env"), i, v)
+	{
 		const char *n = json_string_value(json_object_get(v, "name"));
 		if (!n || !*n)
 			continue;
@@ -463,7 +465,8 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 			if (fp) {
 				if (field_ref(pod, fp, pod_ip, host_ip, &res) < 0) {
 					snprintf(err, errlen,
-						 "env %s: fieldRef %s is not supported by this node runtime", n, fp);
+						 "env %s: fieldRef %s is not supported by this node runtime",
+						 n, fp);
 					goto out;
 				}
 				env_set(&mine, n, res);
@@ -483,8 +486,8 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 			const json_t *fk = json_object_get(from, "fileKeyRef");
 			if (json_is_true(json_object_get(fk, "optional")))
 				continue;
-			snprintf(err, errlen, "env %s: valueFrom %s is not supported by this node runtime",
-				 n, fk ? "fileKeyRef" : "an unknown source");
+			snprintf(err, errlen, "env %s: valueFrom %s is not supported by this node runtime", n,
+				 fk ? "fileKeyRef" : "an unknown source");
 			goto out;
 		} else {
 			env_set(&mine, n, "");
@@ -658,8 +661,8 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 		child_fail(errw, STEP_MOUNT_RESOLV);
 	if (l->hosts && mount(l->hosts, l->etc_hosts, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_HOSTS);
-	if (l->root && (chdir(l->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-			chdir("/") < 0))
+	if (l->root && (chdir(l->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+			umount2(".", MNT_DETACH) < 0 || chdir("/") < 0))
 		child_fail(errw, STEP_PIVOT_ROOT);
 	if (l->hostname) {
 		size_t hl = 0;
@@ -752,7 +755,8 @@ static void tty_pump(const struct launch *l, pid_t c)
 				tty_resize(l->tty_master, acc, &acc_len);
 			}
 		}
-		if ((pfd >= 0 && pf[3].revents) || (pfd < 0 && waitpid(c, NULL, WNOWAIT | WNOHANG | WEXITED) == c))
+		if ((pfd >= 0 && pf[3].revents) ||
+		    (pfd < 0 && waitpid(c, NULL, WNOWAIT | WNOHANG | WEXITED) == c))
 			break;
 	}
 	for (int i = 0; i < 64 && master_open; i++) {
@@ -854,9 +858,8 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 static json_t *term_json(const struct term *t)
 {
 	return json_pack("{s:i, s:s, s:s, s:I, s:I}", "exitCode", t->exit_code, "reason",
-			 t->reason ? t->reason : "", "message", t->message ? t->message : "",
-			 "startedNs", (json_int_t)t->started_ns, "finishedNs",
-			 (json_int_t)t->finished_ns);
+			 t->reason ? t->reason : "", "message", t->message ? t->message : "", "startedNs",
+			 (json_int_t)t->started_ns, "finishedNs", (json_int_t)t->finished_ns);
 }
 
 static void term_load(struct term *t, const json_t *j)
@@ -881,14 +884,13 @@ static void pod_save(struct rt_pod *p)
 	for (size_t i = 0; i < p->n; i++) {
 		struct ctr *c = &p->ctrs[i];
 		json_t *j = json_pack(
-			"{s:s, s:i, s:i, s:i, s:I, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:b}",
-			"name", c->name, "state", (int)c->state, "restartCount", c->restart_count,
-			"attempts", c->attempts, "startedNs", (json_int_t)c->started_ns, "shimPid",
-			(int)c->shim, "shimStart", (json_int_t)c->shim_start, "pid", (int)c->pid,
-			"pidStart", (json_int_t)c->pid_start, "backoffMs", (json_int_t)c->backoff_ms,
-			"backoffUpdMs", (json_int_t)c->backoff_upd_ms, "restartAtMs",
-			(json_int_t)c->restart_at_ms, "ready", c->ready, "started", c->started,
-			"hasReadiness", c->has_readiness, "hasStartup", c->has_startup);
+		    "{s:s, s:i, s:i, s:i, s:I, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:b}",
+		    "name", c->name, "state", (int)c->state, "restartCount", c->restart_count, "attempts",
+		    c->attempts, "startedNs", (json_int_t)c->started_ns, "shimPid", (int)c->shim, "shimStart",
+		    (json_int_t)c->shim_start, "pid", (int)c->pid, "pidStart", (json_int_t)c->pid_start,
+		    "backoffMs", (json_int_t)c->backoff_ms, "backoffUpdMs", (json_int_t)c->backoff_upd_ms,
+		    "restartAtMs", (json_int_t)c->restart_at_ms, "ready", c->ready, "started", c->started,
+		    "hasReadiness", c->has_readiness, "hasStartup", c->has_startup);
 		if (c->wait_reason)
 			json_object_set_new(j, "waitReason", json_string(c->wait_reason));
 		if (c->wait_msg)
@@ -909,10 +911,10 @@ static void pod_save(struct rt_pod *p)
 			json_object_set_new(j, "exe", json_string(c->exe));
 		json_array_append_new(cs, j);
 	}
-	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "uid", p->uid, "name",
-				 p->name ? p->name : "", "namespace", p->ns ? p->ns : "",
-				 "restartPolicy", p->restart_policy, "grace", p->grace_s, "stopping",
-				 p->stopping, "containers", cs);
+	json_t *root =
+	    json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "uid", p->uid, "name", p->name ? p->name : "",
+		      "namespace", p->ns ? p->ns : "", "restartPolicy", p->restart_policy, "grace",
+		      p->grace_s, "stopping", p->stopping, "containers", cs);
 	char *text = json_dumps(root, JSON_COMPACT);
 	char *path = xasprintf("%s/pod.json", p->dir);
 	int rc = file_write_atomic(path, text, strlen(text), 0644);
@@ -1028,9 +1030,9 @@ static struct rt_pod *pod_load(struct node_rt *rt, const char *uid)
 			c->env = xcalloc(json_array_size(ev) + 1, sizeof(char *));
 			size_t k = 0, ei;
 			json_t *e;
-			json_array_foreach(ev, ei, e)
-				if (json_is_string(e) && strchr(json_string_value(e), '='))
-					c->env[k++] = xstrdup(json_string_value(e));
+			json_array_foreach(ev, ei,
+					   e) if (json_is_string(e) && strchr(json_string_value(e), '='))
+			    c->env[k++] = xstrdup(json_string_value(e));
 		}
 		set_str(&c->cwd, json_string_value(json_object_get(j, "cwd")));
 		set_str(&c->exe, json_string_value(json_object_get(j, "exe")));
@@ -1085,7 +1087,8 @@ static const json_t *ctr_spec(const struct rt_pod *p, const char *name)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(api_get(p->pod, "spec.containers"), i, c) {
+	json_array_foreach(api_get(p->pod, "spec.containers"), i, c)
+	{
 		const char *n = json_string_value(json_object_get(c, "name"));
 		if (n && strcmp(n, name) == 0)
 			return c;
@@ -1161,9 +1164,9 @@ static void ctr_exited(struct node_rt *rt, struct rt_pod *p, struct ctr *c, stru
 	c->pid_start = c->shim_start = 0;
 	c->kill_at_ms = 0;
 	c->ready = false;
-	bool restart = !p->stopping &&
-		       (strcmp(p->restart_policy, "Always") == 0 ||
-			(strcmp(p->restart_policy, "OnFailure") == 0 && t_take->exit_code != 0));
+	bool restart =
+	    !p->stopping && (strcmp(p->restart_policy, "Always") == 0 ||
+			     (strcmp(p->restart_policy, "OnFailure") == 0 && t_take->exit_code != 0));
 	if (!restart) {
 		term_fini(&c->term);
 		c->term = *t_take;
@@ -1181,8 +1184,8 @@ static void ctr_exited(struct node_rt *rt, struct rt_pod *p, struct ctr *c, stru
 	if (c->backoff_ms && now - c->backoff_upd_ms > 2 * rt->max_ms)
 		c->backoff_ms = 0; /* kubelet forgets a back-off after 2*max without restarts */
 	int64_t delay = c->backoff_ms;
-	c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > rt->max_ms ? rt->max_ms : c->backoff_ms * 2)
-				      : rt->base_ms;
+	c->backoff_ms =
+	    c->backoff_ms ? (c->backoff_ms * 2 > rt->max_ms ? rt->max_ms : c->backoff_ms * 2) : rt->base_ms;
 	c->backoff_upd_ms = now;
 	c->restart_at_ms = now + delay;
 	if (c->restart_at_ms == 0)
@@ -1192,8 +1195,8 @@ static void ctr_exited(struct node_rt *rt, struct rt_pod *p, struct ctr *c, stru
 	} else {
 		char d[32];
 		fmt_duration(delay ? delay : rt->base_ms, d, sizeof(d));
-		char *m = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d,
-				    c->name, p->name, p->ns, p->uid);
+		char *m = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c->name,
+				    p->name, p->ns, p->uid);
 		set_waiting(c, "CrashLoopBackOff", m);
 		free(m);
 	}
@@ -1263,8 +1266,8 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		return false;
 	c->has_readiness = json_is_object(json_object_get(cs, "readinessProbe"));
 	c->has_startup = json_is_object(json_object_get(cs, "startupProbe"));
-	env = node_rt_container_env(p->pod, cs, p->service_env, p->env_sources, p->hostname, p->pod_ip, p->host_ip,
-				    err, sizeof(err));
+	env = node_rt_container_env(p->pod, cs, p->service_env, p->env_sources, p->hostname, p->pod_ip,
+				    p->host_ip, err, sizeof(err));
 	if (!env) {
 		/* Not a run: kubelet retries at its next sync without counting a restart. */
 		set_waiting(c, "CreateContainerConfigError", err);
@@ -1284,9 +1287,10 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		free(n);
 	}
 	/* No command: a known tutorial image's entrypoint (node/images.h), then args. */
-	const char *const *entry = json_array_size(json_object_get(cs, "command"))
-					   ? NULL
-					   : node_image_entrypoint(json_string_value(json_object_get(cs, "image")));
+	const char *const *entry =
+	    json_array_size(json_object_get(cs, "command"))
+		? NULL
+		: node_image_entrypoint(json_string_value(json_object_get(cs, "image")));
 	size_t ne = 0;
 	while (entry && entry[ne])
 		ne++;
@@ -1299,9 +1303,8 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		argv[k] = xstrdup(entry[k]);
 	const char *lists[] = {"command", "args"};
 	for (int li = 0; li < 2; li++)
-		json_array_foreach(json_object_get(cs, lists[li]), i, v)
-			if (json_is_string(v))
-				argv[k++] = expand(json_string_value(v), &el, NULL);
+		json_array_foreach(json_object_get(cs, lists[li]), i, v) if (json_is_string(v)) argv[k++] =
+		    expand(json_string_value(v), &el, NULL);
 	const char *path_env = env_get(&el, "PATH", 4);
 	const char *wd = json_string_value(json_object_get(cs, "workingDir"));
 	if (!wd || !*wd)
@@ -1350,7 +1353,8 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 			resize_fd = fd_high(open(rf, O_RDWR | O_NONBLOCK | O_CLOEXEC));
 		free(rf);
 		if (resize_fd < 0 || openpty(&tty_m, &tty_s, NULL, NULL, &ws) < 0) {
-			snprintf(msg, sizeof(msg), "unable to start container process: pty: %s", strerror(errno));
+			snprintf(msg, sizeof(msg), "unable to start container process: pty: %s",
+				 strerror(errno));
 			start_failed(rt, p, c, msg);
 			goto out;
 		}
@@ -1375,7 +1379,8 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	unlink(exit_path);
 	if (p->root_dir) {
 		root = xasprintf("%s/merged", p->root_dir);
-		root_opts = xasprintf("lowerdir=/,upperdir=%s/upper,workdir=%s/work", p->root_dir, p->root_dir);
+		root_opts =
+		    xasprintf("lowerdir=/,upperdir=%s/upper,workdir=%s/work", p->root_dir, p->root_dir);
 		size_t ns_ = 0;
 		while (sys_src[ns_])
 			ns_++;
@@ -1400,30 +1405,30 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	etc_resolv = root ? xasprintf("%s/etc/resolv.conf", root) : xstrdup("/etc/resolv.conf");
 	etc_hosts = root ? xasprintf("%s/etc/hosts", root) : xstrdup("/etc/hosts");
 	struct launch l = {
-		.root = root,
-		.root_opts = root_opts,
-		.etc_resolv = etc_resolv,
-		.etc_hosts = etc_hosts,
-		.sys_dst = sys_dst,
-		.vol_src = vol_src,
-		.vol_dst = vol_dst,
-		.vol_ro = vol_ro,
-		.netns = netns,
-		.devnull = devnull,
-		.logfd = logfd,
-		.tty_master = tty_m,
-		.tty_slave = tty_s,
-		.resize_fd = resize_fd,
-		.status_w = sp[1],
-		.resolv = resolv,
-		.hosts = hosts,
-		.hostname = p->hostname,
-		.cwd = wd,
-		.exe = exe,
-		.argv = argv,
-		.envp = env,
-		.exit_path = exit_path,
-		.exit_tmp = exit_tmp,
+	    .root = root,
+	    .root_opts = root_opts,
+	    .etc_resolv = etc_resolv,
+	    .etc_hosts = etc_hosts,
+	    .sys_dst = sys_dst,
+	    .vol_src = vol_src,
+	    .vol_dst = vol_dst,
+	    .vol_ro = vol_ro,
+	    .netns = netns,
+	    .devnull = devnull,
+	    .logfd = logfd,
+	    .tty_master = tty_m,
+	    .tty_slave = tty_s,
+	    .resize_fd = resize_fd,
+	    .status_w = sp[1],
+	    .resolv = resolv,
+	    .hosts = hosts,
+	    .hostname = p->hostname,
+	    .cwd = wd,
+	    .exe = exe,
+	    .argv = argv,
+	    .envp = env,
+	    .exit_path = exit_path,
+	    .exit_tmp = exit_tmp,
 	};
 	int64_t started = wall_ns();
 	pid_t shim = fork();
@@ -1679,7 +1684,8 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 		close(p->netns_fd);
 	p->netns_fd = in->netns_fd >= 0 ? fcntl(in->netns_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	char *path = xasprintf("%s/resolv.conf", p->dir);
-	p->have_resolv = in->resolv_conf && file_write_atomic(path, in->resolv_conf, strlen(in->resolv_conf), 0644) == 0;
+	p->have_resolv =
+	    in->resolv_conf && file_write_atomic(path, in->resolv_conf, strlen(in->resolv_conf), 0644) == 0;
 	free(path);
 	path = xasprintf("%s/hosts", p->dir);
 	p->have_hosts = in->hosts && file_write_atomic(path, in->hosts, strlen(in->hosts), 0644) == 0;
@@ -1858,8 +1864,7 @@ pid_t node_rt_container_pid(struct node_rt *rt, const char *uid, const char *nam
 	return c && c->state == C_RUNNING ? c->pid : 0;
 }
 
-int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name,
-			   struct node_rt_proc *out)
+int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name, struct node_rt_proc *out)
 {
 	static char *const empty_env[] = {NULL};
 	struct ctr *c = find_ctr(find_pod(rt, uid), name);
@@ -1937,10 +1942,9 @@ json_t *node_rt_pod_status(struct node_rt *rt, const char *uid)
 			break;
 		}
 		const char *image = cs ? json_string_value(json_object_get(cs, "image")) : NULL;
-		json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:o, s:o}", "name", c->name,
-				      "image", image ? image : "", "imageID", "", "ready", ready,
-				      "started", started, "restartCount", c->restart_count, "state",
-				      state, "lastState",
+		json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:o, s:o}", "name", c->name, "image",
+				      image ? image : "", "imageID", "", "ready", ready, "started", started,
+				      "restartCount", c->restart_count, "state", state, "lastState",
 				      c->has_last ? term_status(&c->last) : json_object());
 		if (c->attempts > 0) {
 			char id[256];

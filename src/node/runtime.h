@@ -57,10 +57,10 @@
 struct node_rt;
 
 struct node_rt_config {
-	const char *state_dir;	 /* required; created if missing */
-	int backoff_base_ms;	 /* 0 = 10000 */
-	int backoff_max_ms;	 /* 0 = 300000 */
-	int start_timeout_ms;	 /* how long a start may wait for the exec; 0 = 10000 */
+	const char *state_dir; /* required; created if missing */
+	int backoff_base_ms;   /* 0 = 10000 */
+	int backoff_max_ms;    /* 0 = 300000 */
+	int start_timeout_ms;  /* how long a start may wait for the exec; 0 = 10000 */
 };
 
 /* Creates a runtime over cfg->state_dir (copied) and re-adopts the pods recorded there:
@@ -76,24 +76,24 @@ void node_rt_free(struct node_rt *rt);
 /* What the caller knows about a pod when it (re)submits it. Everything is borrowed and
  * copied as needed. */
 struct node_rt_pod {
-	const json_t *pod;	    /* the Pod (metadata.uid required); kept by reference: never
-				     * modify it after the call (nor service_env) */
-	int netns_fd;		    /* the pod's network namespace; -1 = the node's */
-	const char *resolv_conf;    /* text for /etc/resolv.conf; NULL = the node's */
-	const char *hosts;	    /* text for /etc/hosts; NULL = the node's */
-	const char *hostname;	    /* UTS hostname; NULL = the node's */
-	const json_t *service_env;  /* [{name, value}] (api_envvars_from_services); may be NULL */
-	const json_t *env_sources;  /* ConfigMaps, Secrets, allocatable (node/envsrc.h); may be
-				     * NULL; kept by reference like service_env */
-	const char *pod_ip;	    /* for status.podIP(s) field refs; may be NULL */
-	const char *host_ip;	    /* for status.hostIP(s) field refs; may be NULL */
-	const char *log_dir;	    /* this pod's log directory; created */
-	const char *root_dir;	    /* a root of its own: a directory with upper/, work/ and
-				     * merged/ on one filesystem (the agent's per-pod tmpfs); the
-				     * containers see an overlay of the node's / with upper/, and
-				     * mounts; NULL = the node's filesystem */
-	const json_t *mounts;	    /* {container name: [{src, dst, ro}]}: directories bound at dst
-				     * inside the root (only with root_dir); kept by reference */
+	const json_t *pod;	   /* the Pod (metadata.uid required); kept by reference: never
+				    * modify it after the call (nor service_env) */
+	int netns_fd;		   /* the pod's network namespace; -1 = the node's */
+	const char *resolv_conf;   /* text for /etc/resolv.conf; NULL = the node's */
+	const char *hosts;	   /* text for /etc/hosts; NULL = the node's */
+	const char *hostname;	   /* UTS hostname; NULL = the node's */
+	const json_t *service_env; /* [{name, value}] (api_envvars_from_services); may be NULL */
+	const json_t *env_sources; /* ConfigMaps, Secrets, allocatable (node/envsrc.h); may be
+				    * NULL; kept by reference like service_env */
+	const char *pod_ip;	   /* for status.podIP(s) field refs; may be NULL */
+	const char *host_ip;	   /* for status.hostIP(s) field refs; may be NULL */
+	const char *log_dir;	   /* this pod's log directory; created */
+	const char *root_dir;	   /* a root of its own: a directory with upper/, work/ and
+				    * merged/ on one filesystem (the agent's per-pod tmpfs); the
+				    * containers see an overlay of the node's / with upper/, and
+				    * mounts; NULL = the node's filesystem */
+	const json_t *mounts;	   /* {container name: [{src, dst, ro}]}: directories bound at dst
+				    * inside the root (only with root_dir); kept by reference */
 };
 
 /* Makes the runtime run pod p: the first call starts each container in spec order; later
@@ -133,8 +133,8 @@ int node_rt_container_kill(struct node_rt *rt, const char *uid, const char *name
 
 /* Probe results for a container's ready and started fields (reset at each run). Without
  * a readinessProbe a running container is ready, without a startupProbe it is started. */
-int node_rt_container_set_probe(struct node_rt *rt, const char *uid, const char *name,
-				bool ready, bool started);
+int node_rt_container_set_probe(struct node_rt *rt, const char *uid, const char *name, bool ready,
+				bool started);
 
 /* The pid of the container's main process while it runs (for exec probes), else 0.
  * *run_id (may be NULL) gets a number that changes with every run of the container. */
@@ -144,20 +144,19 @@ pid_t node_rt_container_pid(struct node_rt *rt, const char *uid, const char *nam
  * only source of it (nothing reads /proc/PID/environ, which is empty while the
  * container's shell is in the middle of an exec). */
 struct node_rt_proc {
-	pid_t pid;		  /* the container's main process (its namespaces) */
-	int run_id;		  /* changes with every run of the container */
-	char *const *env;	  /* final environment, "NAME=value", NULL-terminated */
-	const char *cwd;	  /* working directory */
-	const char *exe;	  /* resolved executable of the container's command; may be NULL
-				   * for a run adopted from an older agent */
+	pid_t pid;	  /* the container's main process (its namespaces) */
+	int run_id;	  /* changes with every run of the container */
+	char *const *env; /* final environment, "NAME=value", NULL-terminated */
+	const char *cwd;  /* working directory */
+	const char *exe;  /* resolved executable of the container's command; may be NULL
+			   * for a run adopted from an older agent */
 };
 
 /* Fills out for container name of pod uid. Returns 0; -ENOENT for an unknown container
  * (out->run_id 0), -ESRCH when it is not running (out->run_id still set). The pointers
  * are borrowed from the runtime and valid until the next call that changes it
  * (node_rt_sync, node_rt_pod_run, ...): copy or use them at once. Does not block. */
-int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name,
-			   struct node_rt_proc *out);
+int node_rt_container_proc(struct node_rt *rt, const char *uid, const char *name, struct node_rt_proc *out);
 
 /* The pod's status as the runtime sees it: a new JSON object (the caller owns it)
  * {"phase": kubelet's getPhase, "containerStatuses": [ContainerStatus in spec order]},
@@ -169,8 +168,8 @@ json_t *node_rt_pod_status(struct node_rt *rt, const char *uid);
 /* Go's exec.LookPath against path_env (NULL: the default PATH) with relative names taken
  * from cwd: on success 0 and *out (caller frees); else -ENOENT/-EACCES and runc's message
  * (`exec: "x": executable file not found in $PATH`) in err. Touches the filesystem. */
-int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, char **out,
-		     char *err, size_t errlen);
+int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, char **out, char *err,
+		     size_t errlen);
 
 /* kubelet's container environment: PATH (default) and HOSTNAME first as containerd adds
  * them, then env in order (values with $(VAR) expanded, valueFrom.fieldRef for
@@ -182,8 +181,7 @@ int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, ch
  * (CreateContainerConfigError: `configmap "x" not found`, ...) when a required source is
  * missing. Pure. */
 char **node_rt_container_env(const json_t *pod, const json_t *container, const json_t *service_env,
-			     const json_t *env_sources,
-			     const char *hostname, const char *pod_ip, const char *host_ip,
-			     char *err, size_t errlen);
+			     const json_t *env_sources, const char *hostname, const char *pod_ip,
+			     const char *host_ip, char *err, size_t errlen);
 
 #endif

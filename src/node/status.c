@@ -45,8 +45,8 @@ json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containe
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
 		const char *st = cs[i].ok ? "True" : "False";
 		const char *t = prev_time(prev, cs[i].type, st);
-		json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", cs[i].type, "status", st, "lastProbeTime",
-				      "lastTransitionTime", t ? t : now);
+		json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", cs[i].type, "status", st,
+				      "lastProbeTime", "lastTransitionTime", t ? t : now);
 		if (!cs[i].ok && (!strcmp(cs[i].type, "Ready") || !strcmp(cs[i].type, "ContainersReady"))) {
 			json_object_set_new(c, "reason", json_string("ContainersNotReady"));
 		}
@@ -79,20 +79,22 @@ static json_t *node_status(struct agent *a, bool ready, const char *reason, cons
 {
 	char now[40];
 	now_rfc3339(now, sizeof(now));
-	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", ready ? "True" : "False",
-				 "lastHeartbeatTime", now, "lastTransitionTime", now, "reason", reason, "message",
-				 message);
+	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status",
+				 ready ? "True" : "False", "lastHeartbeatTime", now, "lastTransitionTime",
+				 now, "reason", reason, "message", message);
 	/* As a dual-stack kubelet: an InternalIP per family, then the Hostname. */
 	json_t *addrs = json_pack("[{s:s, s:s}]", "type", "InternalIP", "address", a->node_ip);
 	if (a->node_ip6)
-		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "InternalIP", "address", a->node_ip6));
+		json_array_append_new(addrs,
+				      json_pack("{s:s, s:s}", "type", "InternalIP", "address", a->node_ip6));
 	json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "Hostname", "address", a->node_name));
-	return json_pack("{s:{s:[o], s:o, s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}",
-			 "status", "conditions", cond, "addresses", addrs, "daemonEndpoints", "kubeletEndpoint", "Port",
-			 a->logsrv ? node_logsrv_port(a->logsrv) : 0, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
-			 "kubeProxyVersion", "", "kernelVersion", a->kernel, "osImage", a->os_image,
-			 "containerRuntimeVersion", NODE_AGENT_RUNTIME_VERSION, "operatingSystem", "linux",
-			 "architecture", "amd64", "machineID", "", "systemUUID", "", "bootID", "");
+	return json_pack(
+	    "{s:{s:[o], s:o, s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}}", "status",
+	    "conditions", cond, "addresses", addrs, "daemonEndpoints", "kubeletEndpoint", "Port",
+	    a->logsrv ? node_logsrv_port(a->logsrv) : 0, "nodeInfo", "kubeletVersion", NODE_AGENT_VERSION,
+	    "kubeProxyVersion", "", "kernelVersion", a->kernel, "osImage", a->os_image,
+	    "containerRuntimeVersion", NODE_AGENT_RUNTIME_VERSION, "operatingSystem", "linux", "architecture",
+	    "amd64", "machineID", "", "systemUUID", "", "bootID", "");
 }
 
 int agent__node_report(struct agent *a, bool ready, const char *reason, const char *message, bool sync)
@@ -103,7 +105,8 @@ int agent__node_report(struct agent *a, bool ready, const char *reason, const ch
 		json_t *conds = json_object_get(json_object_get(cur, "status"), "conditions");
 		const char *t = prev_time(conds, "Ready", ready ? "True" : "False");
 		if (t) {
-			json_t *c = json_array_get(json_object_get(json_object_get(patch, "status"), "conditions"), 0);
+			json_t *c = json_array_get(
+			    json_object_get(json_object_get(patch, "status"), "conditions"), 0);
 			json_object_set_new(c, "lastTransitionTime", json_string(t));
 		}
 	}
@@ -130,9 +133,10 @@ int64_t agent__node_heartbeat(struct agent *a, int64_t now)
 
 int agent__node_register(struct agent *a, char *err, size_t errlen)
 {
-	json_t *node = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1", "kind", "Node",
-				 "metadata", "name", a->node_name, "labels", "kubernetes.io/hostname", a->node_name,
-				 "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64", "spec");
+	json_t *node =
+	    json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1", "kind", "Node",
+		      "metadata", "name", a->node_name, "labels", "kubernetes.io/hostname", a->node_name,
+		      "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64", "spec");
 	long st = -EIO;
 	/* The API server may still be starting (an agent started next to it): bounded retry. */
 	for (int i = 0; i < 40; i++) {
@@ -204,8 +208,9 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 			if (p->net_err)
 				json_object_set_new(w, "message", json_string(p->net_err));
 			json_array_append_new(cs, json_pack("{s:s?, s:s?, s:b, s:b, s:i, s:{s:o}}", "name",
-							    api_str(c, "name"), "image", api_str(c, "image"), "ready", 0,
-							    "started", 0, "restartCount", 0, "state", "waiting", w));
+							    api_str(c, "name"), "image", api_str(c, "image"),
+							    "ready", 0, "started", 0, "restartCount", 0,
+							    "state", "waiting", w));
 		}
 		json_object_set_new(st, "containerStatuses", cs);
 	}
@@ -225,8 +230,9 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 	if (p->start_time[0])
 		json_object_set_new(st, "startTime", json_string(p->start_time));
 	if (p->net_err && !p->net_ok) {
-		json_object_set_new(st, "reason", json_string(strstr(p->net_err, "exhausted") ? "PodCIDRExhausted"
-											       : "NetworkNotReady"));
+		json_object_set_new(
+		    st, "reason",
+		    json_string(strstr(p->net_err, "exhausted") ? "PodCIDRExhausted" : "NetworkNotReady"));
 		json_object_set_new(st, "message", json_string(p->net_err));
 	} else {
 		json_object_set_new(st, "reason", json_null());

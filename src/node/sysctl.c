@@ -99,10 +99,10 @@ int node_sysctl_enable_forwarding(int netns_fd, char *err, size_t errlen)
 		const char *key;
 		int optional;
 	} knobs[] = {
-		{"net.ipv4.ip_forward", 0},
-		{"net.ipv6.conf.all.forwarding", 1},
-		{"net.bridge.bridge-nf-call-iptables", 1},
-		{"net.bridge.bridge-nf-call-ip6tables", 1},
+	    {"net.ipv4.ip_forward", 0},
+	    {"net.ipv6.conf.all.forwarding", 1},
+	    {"net.bridge.bridge-nf-call-iptables", 1},
+	    {"net.bridge.bridge-nf-call-ip6tables", 1},
 	};
 	for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
 		int rc = node_sysctl_write(netns_fd, knobs[i].key, "1");

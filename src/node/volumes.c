@@ -33,8 +33,8 @@ static void add_file(json_t *files, const char *path, const char *data, size_t l
 /* Keys of an object's data (and, for ConfigMaps, binaryData) into files, through items
  * when given. Secret values and binaryData are base64. An item whose key is missing is
  * left out when optional, else added to errs with kubelet's message. */
-static void add_source(json_t *files, const json_t *obj, bool secret, const json_t *items, int mode, bool optional,
-		       json_t *errs)
+static void add_source(json_t *files, const json_t *obj, bool secret, const json_t *items, int mode,
+		       bool optional, json_t *errs)
 {
 	json_t *all = json_object();
 	const char *k;
@@ -42,7 +42,8 @@ static void add_source(json_t *files, const json_t *obj, bool secret, const json
 	if (secret) {
 		node_envsrc_decode_into(all, json_object_get(obj, "data"));
 	} else {
-		json_object_foreach(json_object_get(obj, "data"), k, v) if (json_is_string(v)) json_object_set(all, k, v);
+		json_object_foreach(json_object_get(obj, "data"), k, v) if (json_is_string(v))
+		    json_object_set(all, k, v);
 		node_envsrc_decode_into(all, json_object_get(obj, "binaryData"));
 	}
 	if (json_array_size(items)) {
@@ -54,15 +55,19 @@ static void add_source(json_t *files, const json_t *obj, bool secret, const json
 			json_t *val = json_object_get(all, key);
 			json_t *m = json_object_get(it, "mode");
 			if (json_is_string(val))
-				add_file(files, api_str(it, "path"), json_string_value(val), json_string_length(val),
+				add_file(files, api_str(it, "path"), json_string_value(val),
+					 json_string_length(val),
 					 json_is_integer(m) ? (int)json_integer_value(m) : mode);
 			else if (!optional)
-				json_array_append_new(errs, json_sprintf(secret ? "references non-existent secret key: %s"
-										: "configmap references non-existent config key: %s",
-									 key));
+				json_array_append_new(
+				    errs,
+				    json_sprintf(secret ? "references non-existent secret key: %s"
+							: "configmap references non-existent config key: %s",
+						 key));
 		}
 	} else {
-		json_object_foreach(all, k, v) add_file(files, k, json_string_value(v), json_string_length(v), mode);
+		json_object_foreach(all, k, v)
+		    add_file(files, k, json_string_value(v), json_string_length(v), mode);
 	}
 	json_decref(all);
 }
@@ -78,7 +83,8 @@ static void add_object(json_t *files, node_envsrc_get_fn get, void *ud, const ch
 	if (o)
 		add_source(files, o, secret, json_object_get(src, "items"), mode, optional, errs);
 	else if (!optional)
-		json_array_append_new(errs, json_sprintf("%s \"%s\" not found", secret ? "secret" : "configmap", name ?: ""));
+		json_array_append_new(
+		    errs, json_sprintf("%s \"%s\" not found", secret ? "secret" : "configmap", name ?: ""));
 	json_decref(o);
 }
 
@@ -126,7 +132,8 @@ static void add_downward(json_t *files, const json_t *pod, const json_t *items, 
 			val = format_pairs(api_get(pod, "metadata.labels"));
 		else if (!strcmp(fp, "metadata.annotations"))
 			val = format_pairs(api_get(pod, "metadata.annotations"));
-		else if (!strcmp(fp, "metadata.name") || !strcmp(fp, "metadata.namespace") || !strcmp(fp, "metadata.uid"))
+		else if (!strcmp(fp, "metadata.name") || !strcmp(fp, "metadata.namespace") ||
+			 !strcmp(fp, "metadata.uid"))
 			val = xstrdup(api_str(pod, fp) ?: "");
 		if (val) {
 			add_file(files, api_str(it, "path"), val, strlen(val), md);
@@ -146,7 +153,8 @@ static int mode_of(const json_t *src)
 static void setup_failed(const char *vol, const json_t *errs, char *err, size_t errlen)
 {
 	size_t n = json_array_size(errs), len;
-	len = (size_t)snprintf(err, errlen, "MountVolume.SetUp failed for volume \"%s\" : %s", vol, n > 1 ? "[" : "");
+	len = (size_t)snprintf(err, errlen, "MountVolume.SetUp failed for volume \"%s\" : %s", vol,
+			       n > 1 ? "[" : "");
 	for (size_t i = 0; i < n && len < errlen; i++)
 		len += (size_t)snprintf(err + len, errlen - len, "%s%s", i ? ", " : "",
 					json_string_value(json_array_get(errs, i)) ?: "");
@@ -154,7 +162,8 @@ static void setup_failed(const char *vol, const json_t *errs, char *err, size_t 
 		snprintf(err + len, errlen - len, "]");
 }
 
-int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err, size_t errlen)
+int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err,
+		      size_t errlen)
 {
 	*out = NULL;
 	if (errlen)
@@ -171,9 +180,10 @@ int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_
 			{
 				if (api_str(vm, "subPath") && *api_str(vm, "subPath"))
 					continue; /* not supported: the whole volume or nothing */
-				json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "vol", api_str(vm, "name") ?: "", "dst",
-								     api_str(vm, "mountPath") ?: "", "ro",
-								     json_is_true(json_object_get(vm, "readOnly"))));
+				json_array_append_new(
+				    arr, json_pack("{s:s, s:s, s:b}", "vol", api_str(vm, "name") ?: "", "dst",
+						   api_str(vm, "mountPath") ?: "", "ro",
+						   json_is_true(json_object_get(vm, "readOnly"))));
 			}
 			if (json_array_size(arr))
 				json_object_set_new(mounts, api_str(c, "name") ?: "", arr);
@@ -201,7 +211,8 @@ int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_
 		} else if ((src = json_object_get(v, "configMap"))) {
 			add_object(files, get, ud, ns, false, src, api_str(src, "name"), mode_of(src), errs);
 		} else if ((src = json_object_get(v, "secret"))) {
-			add_object(files, get, ud, ns, true, src, api_str(src, "secretName"), mode_of(src), errs);
+			add_object(files, get, ud, ns, true, src, api_str(src, "secretName"), mode_of(src),
+				   errs);
 		} else if ((src = json_object_get(v, "downwardAPI"))) {
 			add_downward(files, pod, json_object_get(src, "items"), mode_of(src));
 		} else if ((src = json_object_get(v, "projected"))) {
@@ -211,9 +222,11 @@ int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_
 			{
 				json_t *r;
 				if ((r = json_object_get(s, "configMap")))
-					add_object(files, get, ud, ns, false, r, api_str(r, "name"), mode_of(src), errs);
+					add_object(files, get, ud, ns, false, r, api_str(r, "name"),
+						   mode_of(src), errs);
 				else if ((r = json_object_get(s, "secret")))
-					add_object(files, get, ud, ns, true, r, api_str(r, "name"), mode_of(src), errs);
+					add_object(files, get, ud, ns, true, r, api_str(r, "name"),
+						   mode_of(src), errs);
 				else if ((r = json_object_get(s, "downwardAPI")))
 					add_downward(files, pod, json_object_get(r, "items"), mode_of(src));
 			}
@@ -261,7 +274,8 @@ json_t *node_volumes_mounts(const char *dir, const json_t *plan)
 			char *src = xasprintf("%s/vol/%s", dir, vol);
 			/* Files from the API are read-only in Kubernetes whatever readOnly says. */
 			bool ro = json_is_true(json_object_get(m, "ro")) || json_object_get(vd, "files");
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b}", "src", src, "dst", api_str(m, "dst"), "ro", ro));
+			json_array_append_new(list, json_pack("{s:s, s:s, s:b}", "src", src, "dst",
+							      api_str(m, "dst"), "ro", ro));
 			free(src);
 		}
 		json_object_set_new(out, c, list);
@@ -429,7 +443,8 @@ int node_volumes_write(const char *dir, const json_t *plan, char *err, size_t er
 		if (!*name || strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, "."))
 			continue;
 		char *vdir = xasprintf("%s/vol/%s", dir, name);
-		int rc = mkdir(vdir, json_object_get(v, "dir") ? 0777 : 0755) < 0 && errno != EEXIST ? -errno : 0;
+		int rc =
+		    mkdir(vdir, json_object_get(v, "dir") ? 0777 : 0755) < 0 && errno != EEXIST ? -errno : 0;
 		if (rc == 0 && json_object_get(v, "dir"))
 			rc = chmod(vdir, 0777) < 0 ? -errno : 0; /* emptyDir: world-writable, as kubelet's */
 		if (rc < 0)

@@ -30,7 +30,8 @@
  * volume (`MountVolume.SetUp failed for volume "v" : configmap "x" not found`, `secret
  * "x" not found`, `configmap references non-existent config key: k`, `references
  * non-existent secret key: k`; a projected volume's several as "[a, b]"). */
-int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err, size_t errlen);
+int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err,
+		      size_t errlen);
 
 /* Mounts a tmpfs (mode 0700) at dir, unless one is there, and makes upper/, work/,
  * merged/ and vol/. Returns 0 or -errno with the reason in err. */

@@ -28,8 +28,8 @@ struct node_write {
 	const char *method; /* "PATCH", "POST", "DELETE" */
 	const char *ctype;  /* body's content type; NULL = application/json */
 	char *path;
-	json_t *body;	    /* may be NULL */
-	char *create_path;  /* may be NULL: on 404, POST create_body there instead */
+	json_t *body;	   /* may be NULL */
+	char *create_path; /* may be NULL: on 404, POST create_body there instead */
 	json_t *create_body;
 };
 

@@ -28,8 +28,8 @@ struct walk {
 	int deleted;
 };
 
-static void addr_of(const struct nf_conntrack *ct, int fam, enum nf_conntrack_attr a4, enum nf_conntrack_attr a6,
-		    struct ip_addr *out)
+static void addr_of(const struct nf_conntrack *ct, int fam, enum nf_conntrack_attr a4,
+		    enum nf_conntrack_attr a6, struct ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->family = fam;

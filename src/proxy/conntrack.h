@@ -18,10 +18,10 @@
 #include "base/cidr.h"
 
 struct proxy_ct_match {
-	bool any_dst;	      /* match any original destination address (node ports) */
-	struct ip_addr dst;   /* the original destination (Service address) */
-	uint16_t dport;	      /* its port */
-	bool by_ep;	      /* also require the reply's source to be ep:ep_port */
+	bool any_dst;	    /* match any original destination address (node ports) */
+	struct ip_addr dst; /* the original destination (Service address) */
+	uint16_t dport;	    /* its port */
+	bool by_ep;	    /* also require the reply's source to be ep:ep_port */
 	struct ip_addr ep;
 	uint16_t ep_port;
 };

@@ -50,7 +50,7 @@ static void chain_name(char *out, size_t len, const char *prefix, const char *ki
 }
 
 struct render {
-	const char *p; /* prefix */
+	const char *p;	/* prefix */
 	json_t *tables; /* {"nat": {chain: text}, "filter": {...}} in order */
 };
 
@@ -91,21 +91,27 @@ static void endpoints(struct render *r, struct buf *b, const char *from, const s
 		buf_init(&e);
 		buf_printf(&e, "-A %s -s %s/%d -j %s-MARK-MASQ\n", seps[i], ip, host, p);
 		if (sp->affinity_s)
-			buf_printf(&e, "-A %s -m recent --name %s --mask %s --rsource --set -p %s -m %s -j DNAT "
+			buf_printf(&e,
+				   "-A %s -m recent --name %s --mask %s --rsource --set -p %s -m %s -j DNAT "
 				   "--to-destination %s%s%s:%u\n",
-				   seps[i], seps[i], fam == 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-				   pr, pr, fam == 6 ? "[" : "", ip, fam == 6 ? "]" : "", sp->eps[idx[i]].port);
+				   seps[i], seps[i],
+				   fam == 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+				   pr, pr, fam == 6 ? "[" : "", ip, fam == 6 ? "]" : "",
+				   sp->eps[idx[i]].port);
 		else
-			buf_printf(&e, "-A %s -p %s -m %s -j DNAT --to-destination %s%s%s:%u\n", seps[i], pr, pr,
-				   fam == 6 ? "[" : "", ip, fam == 6 ? "]" : "", sp->eps[idx[i]].port);
+			buf_printf(&e, "-A %s -p %s -m %s -j DNAT --to-destination %s%s%s:%u\n", seps[i], pr,
+				   pr, fam == 6 ? "[" : "", ip, fam == 6 ? "]" : "", sp->eps[idx[i]].port);
 		put(r, "nat", seps[i], &e);
 		buf_fini(&e);
 	}
 	if (sp->affinity_s)
 		for (size_t i = 0; i < cnt; i++)
-			buf_printf(b, "-A %s -m recent --name %s --mask %s --rsource --rcheck --seconds %d --reap -j %s\n",
-				   from, seps[i], fam == 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-				   sp->affinity_s, seps[i]);
+			buf_printf(
+			    b,
+			    "-A %s -m recent --name %s --mask %s --rsource --rcheck --seconds %d --reap -j %s\n",
+			    from, seps[i],
+			    fam == 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+			    sp->affinity_s, seps[i]);
 	for (size_t i = 0; i < cnt; i++) {
 		char pb[32];
 		if (i + 1 < cnt)
@@ -119,16 +125,18 @@ static void endpoints(struct render *r, struct buf *b, const char *from, const s
 /* A Service address: to its chain in nat KUBE-SERVICES when it has endpoints, else a
  * REJECT in the filter chain rej. */
 static void entry(struct render *r, struct buf *b, bool ok, const char *services, const char *rej,
-		  const char *comment, const char *what, const char *ip, int host, const char *pr, unsigned port,
-		  const char *to)
+		  const char *comment, const char *what, const char *ip, int host, const char *pr,
+		  unsigned port, const char *to)
 {
 	if (ok) {
-		buf_printf(b, "-A %s -m comment --comment \"%s %s\" -d %s/%d -p %s -m %s --dport %u -j %s\n", services,
-			   comment, what, ip, host, pr, pr, port, to);
+		buf_printf(b, "-A %s -m comment --comment \"%s %s\" -d %s/%d -p %s -m %s --dport %u -j %s\n",
+			   services, comment, what, ip, host, pr, pr, port, to);
 		put(r, "nat", services, b);
 	} else {
-		buf_printf(b, "-A %s -m comment --comment \"%s has no endpoints\" -d %s/%d -p %s -m %s --dport %u -j REJECT\n",
-			   rej, comment, ip, host, pr, pr, port);
+		buf_printf(
+		    b,
+		    "-A %s -m comment --comment \"%s has no endpoints\" -d %s/%d -p %s -m %s --dport %u -j REJECT\n",
+		    rej, comment, ip, host, pr, pr, port);
 		put(r, "filter", rej, b);
 	}
 }
@@ -159,8 +167,8 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 	const char *comment = spname;
 	if (has_cluster) {
 		if (cc && sp->has_cluster_ip)
-			buf_printf(&b, "-A %s ! -s %s -d %s/%d -p %s -m %s --dport %u -j %s-MARK-MASQ\n", svc, cs,
-				   ip_format(&sp->cluster_ip, ip, sizeof(ip)), host, pr, pr, sp->port, p);
+			buf_printf(&b, "-A %s ! -s %s -d %s/%d -p %s -m %s --dport %u -j %s-MARK-MASQ\n", svc,
+				   cs, ip_format(&sp->cluster_ip, ip, sizeof(ip)), host, pr, pr, sp->port, p);
 		endpoints(r, &b, svc, sp, spname, sp->cluster_eps, sp->n_cluster, fam);
 		put(r, "nat", svc, &b);
 	}
@@ -172,8 +180,9 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 			if (cc && has_cluster)
 				buf_printf(&b, "-A %s -s %s -j %s\n", ext, cs, svc);
 			if (has_cluster)
-				buf_printf(&b, "-A %s -m addrtype --src-type LOCAL -j %s-MARK-MASQ\n"
-					       "-A %s -m addrtype --src-type LOCAL -j %s\n",
+				buf_printf(&b,
+					   "-A %s -m addrtype --src-type LOCAL -j %s-MARK-MASQ\n"
+					   "-A %s -m addrtype --src-type LOCAL -j %s\n",
 					   ext, p, ext, svc);
 			if (has_local) {
 				buf_printf(&b, "-A %s -j %s\n", ext, svl);
@@ -199,30 +208,35 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 	for (size_t i = 0; i < sp->n_external; i++) {
 		ip_format(&sp->external_ips[i], ip, sizeof(ip));
 		bool is_lb = i >= sp->n_external - sp->n_lb;
-		entry(r, &b, ext_ok, services, fext, comment, is_lb ? "loadbalancer IP" : "external IP", ip, host, pr,
-		      sp->port, is_lb && sp->n_src_ranges ? fw : ext);
+		entry(r, &b, ext_ok, services, fext, comment, is_lb ? "loadbalancer IP" : "external IP", ip,
+		      host, pr, sp->port, is_lb && sp->n_src_ranges ? fw : ext);
 	}
 	if (sp->n_src_ranges && sp->n_lb && ext_ok) {
 		for (size_t i = 0; i < sp->n_src_ranges; i++)
-			buf_printf(&b, "-A %s -s %s -j %s\n", fw, cidr_format(&sp->src_ranges[i], cs, sizeof(cs)), ext);
+			buf_printf(&b, "-A %s -s %s -j %s\n", fw,
+				   cidr_format(&sp->src_ranges[i], cs, sizeof(cs)), ext);
 		buf_printf(&b, "-A %s -j %s-MARK-DROP\n", fw, p);
 		put(r, "nat", fw, &b);
 	}
 	if (sp->node_port) {
 		if (ext_ok) {
-			buf_printf(&b, "-A %s -m comment --comment \"%s\" -p %s -m %s --dport %u -j %s\n", nodeports,
-				   comment, pr, pr, sp->node_port, ext);
+			buf_printf(&b, "-A %s -m comment --comment \"%s\" -p %s -m %s --dport %u -j %s\n",
+				   nodeports, comment, pr, pr, sp->node_port, ext);
 			put(r, "nat", nodeports, &b);
 			if (sp->etp_local && !has_local) {
-				buf_printf(&b, "-A %s -m comment --comment \"%s has no local endpoints\" -m addrtype "
-					       "--dst-type LOCAL -p %s -m %s --dport %u -j DROP\n",
-					   fext, comment, pr, pr, sp->node_port);
+				buf_printf(
+				    &b,
+				    "-A %s -m comment --comment \"%s has no local endpoints\" -m addrtype "
+				    "--dst-type LOCAL -p %s -m %s --dport %u -j DROP\n",
+				    fext, comment, pr, pr, sp->node_port);
 				put(r, "filter", fext, &b);
 			}
 		} else {
-			buf_printf(&b, "-A %s -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL "
-				       "-p %s -m %s --dport %u -j REJECT\n",
-				   fext, comment, pr, pr, sp->node_port);
+			buf_printf(
+			    &b,
+			    "-A %s -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL "
+			    "-p %s -m %s --dport %u -j REJECT\n",
+			    fext, comment, pr, pr, sp->node_port);
 			put(r, "filter", fext, &b);
 		}
 	}
@@ -230,7 +244,8 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 }
 
 /* Every chain of one family: {"nat": {...}, "filter": {...}}. */
-static json_t *render_tables(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
+static json_t *render_tables(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c,
+			     int fam)
 {
 	struct render r = {.p = p, .tables = json_pack("{s:{},s:{},s:{}}", "nat", "filter", "raw")};
 	struct buf b;
@@ -239,7 +254,8 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	/* Fixed chains first, so they come first in the restore input. */
 	/* SVCPLANE: an empty chain that marks the chains as ours, so --cleanup never touches
 	 * a real kube-proxy's. */
-	const char *fixed_nat[] = {"SERVICES", "NODEPORTS", "POSTROUTING", "MARK-MASQ", "MARK-DROP", "SVCPLANE"};
+	const char *fixed_nat[] = {"SERVICES",	"NODEPORTS", "POSTROUTING",
+				   "MARK-MASQ", "MARK-DROP", "SVCPLANE"};
 	for (size_t i = 0; i < 6; i++) {
 		char n[64];
 		snprintf(n, sizeof(n), "%s-%s", p, fixed_nat[i]);
@@ -253,10 +269,12 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	}
 	char n[64];
 	snprintf(n, sizeof(n), "%s-POSTROUTING", p);
-	buf_printf(&b,
-		   "-A %s -m mark ! --mark " MASQ_MARK "/" MASQ_MARK " -j RETURN\n-A %s -j MARK --xor-mark " MASQ_MARK
-		   "\n-A %s -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE\n",
-		   n, n, n);
+	buf_printf(
+	    &b,
+	    "-A %s -m mark ! --mark " MASQ_MARK "/" MASQ_MARK
+	    " -j RETURN\n-A %s -j MARK --xor-mark " MASQ_MARK
+	    "\n-A %s -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE\n",
+	    n, n, n);
 	put(&r, "nat", n, &b);
 	snprintf(n, sizeof(n), "%s-MARK-MASQ", p);
 	buf_printf(&b, "-A %s -j MARK --or-mark " MASQ_MARK "\n", n);
@@ -267,10 +285,11 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	snprintf(n, sizeof(n), "%s-FIREWALL", p);
 	buf_printf(&b, "-A %s -m mark --mark " DROP_MARK "/" DROP_MARK " -j DROP\n", n);
 	if (fam == 4 && c->localhost_nodeports)
-		buf_printf(&b,
-			   "-A %s -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s "
-			   "127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n",
-			   n);
+		buf_printf(
+		    &b,
+		    "-A %s -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s "
+		    "127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n",
+		    n);
 	put(&r, "filter", n, &b);
 	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK in
 	 * the raw table), so a local pod's query reaches the node's own server; replies from
@@ -307,8 +326,8 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	if (c->n_nodeport_cidrs) {
 		for (size_t i = 0; i < c->n_nodeport_cidrs; i++)
 			if (c->nodeport_cidrs[i].net.family == fam)
-				buf_printf(&b, "-A %s -d %s -m addrtype --dst-type LOCAL -j %s-NODEPORTS\n", n,
-					   cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)), p);
+				buf_printf(&b, "-A %s -d %s -m addrtype --dst-type LOCAL -j %s-NODEPORTS\n",
+					   n, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)), p);
 	} else if (fam == 4 && !c->localhost_nodeports) {
 		buf_printf(&b, "-A %s ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j %s-NODEPORTS\n", n, p);
 	} else {
@@ -355,8 +374,8 @@ static char *restore_input(const json_t *have, const json_t *want, size_t *rules
 			buf_printf(&del, "-X %s\n", name);
 		}
 		if (decl.data) {
-			buf_printf(&b, "*%s\n%s%s%sCOMMIT\n", tables[t], decl.data, body.data ? body.data : "",
-				   del.data ? del.data : "");
+			buf_printf(&b, "*%s\n%s%s%sCOMMIT\n", tables[t], decl.data,
+				   body.data ? body.data : "", del.data ? del.data : "");
 		}
 		buf_fini(&decl);
 		buf_fini(&body);
@@ -440,8 +459,8 @@ static int run_tool(char *const argv[], const char *input, char *err, size_t err
 static void tool_name(char *out, size_t len, int fam, const char *suffix)
 {
 	const char *v = getenv("SVCPLANE_IPTABLES");
-	snprintf(out, len, "%s%s%s", fam == 4 ? "iptables" : "ip6tables", v && !strcmp(v, "legacy") ? "-legacy" : "",
-		 suffix);
+	snprintf(out, len, "%s%s%s", fam == 4 ? "iptables" : "ip6tables",
+		 v && !strcmp(v, "legacy") ? "-legacy" : "", suffix);
 }
 
 /* The jumps from the built-in chains into ours, made once (checked with -C). */
@@ -452,12 +471,12 @@ static void ensure_jumps(const char *p, int fam)
 	struct {
 		const char *table, *chain, *args;
 	} j[] = {
-		{"nat", "PREROUTING", "SERVICES"},  {"nat", "OUTPUT", "SERVICES"},
-		{"nat", "POSTROUTING", "POSTROUTING"}, {"filter", "INPUT", "FIREWALL"},
-		{"filter", "OUTPUT", "FIREWALL"},   {"filter", "FORWARD", "SERVICES"},
-		{"filter", "OUTPUT", "SERVICES"},   {"filter", "INPUT", "EXTERNAL-SERVICES"},
-		{"filter", "FORWARD", "EXTERNAL-SERVICES"},
-		{"raw", "PREROUTING", "LOCAL-DNS"}, {"raw", "OUTPUT", "LOCAL-DNS-OUT"},
+	    {"nat", "PREROUTING", "SERVICES"},		{"nat", "OUTPUT", "SERVICES"},
+	    {"nat", "POSTROUTING", "POSTROUTING"},	{"filter", "INPUT", "FIREWALL"},
+	    {"filter", "OUTPUT", "FIREWALL"},		{"filter", "FORWARD", "SERVICES"},
+	    {"filter", "OUTPUT", "SERVICES"},		{"filter", "INPUT", "EXTERNAL-SERVICES"},
+	    {"filter", "FORWARD", "EXTERNAL-SERVICES"}, {"raw", "PREROUTING", "LOCAL-DNS"},
+	    {"raw", "OUTPUT", "LOCAL-DNS-OUT"},
 	};
 	for (size_t i = 0; i < sizeof(j) / sizeof(j[0]); i++) {
 		char to[64], err[256];
@@ -568,14 +587,14 @@ int proxy_ipt_cleanup(const char *prefix, char *err, size_t errlen)
 	if (access("/usr/sbin/iptables", X_OK) != 0 && access("/sbin/iptables", X_OK) != 0)
 		return 0;
 	char *script = xasprintf(
-		"for t in iptables ip6tables; do $t-save -t nat 2>/dev/null | grep -q '^:%s-SVCPLANE ' || continue; "
-		"for tb in nat filter raw; do "
-		"$t-save -t $tb 2>/dev/null | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) .*-j %s-' | "
-		"sed 's/^-A/-D/' | while read -r r; do eval $t -w -t $tb $r; done; "
-		"for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -F $c; done; "
-		"for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -X $c; done; "
-		"done; done",
-		p, p, p, p);
+	    "for t in iptables ip6tables; do $t-save -t nat 2>/dev/null | grep -q '^:%s-SVCPLANE ' || continue; "
+	    "for tb in nat filter raw; do "
+	    "$t-save -t $tb 2>/dev/null | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) .*-j %s-' | "
+	    "sed 's/^-A/-D/' | while read -r r; do eval $t -w -t $tb $r; done; "
+	    "for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -F $c; done; "
+	    "for c in $($t-save -t $tb 2>/dev/null | sed -n 's/^:\\(%s-[^ ]*\\).*/\\1/p'); do $t -w -t $tb -X $c; done; "
+	    "done; done",
+	    p, p, p, p);
 	char *argv[] = {"sh", "-c", script, NULL};
 	int rc = run_tool(argv, NULL, err, errlen);
 	free(script);

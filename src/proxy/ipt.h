@@ -24,7 +24,8 @@ struct proxy_ipt *proxy_ipt_new(const char *prefix, bool dry);
 void proxy_ipt_free(struct proxy_ipt *t);
 
 /* The full iptables-restore input for the model, for family 4 or 6 (pure; heap). */
-char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c, int fam);
+char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c,
+		       int fam);
 
 /* Programs the model: for each family, the chains that changed since the last sync through
  * one `iptables-restore --noflush` (`ip6tables-restore`). *rules and *chains get the

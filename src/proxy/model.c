@@ -161,7 +161,8 @@ static bool cluster_ip_of(const json_t *spec, int fam, struct ip_addr *out)
 	if (json_array_size(ips)) {
 		json_array_foreach(ips, i, v)
 		{
-			if (json_is_string(v) && ip_parse(json_string_value(v), out) == 0 && out->family == fam)
+			if (json_is_string(v) && ip_parse(json_string_value(v), out) == 0 &&
+			    out->family == fam)
 				return true;
 		}
 		return false;
@@ -190,13 +191,14 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 		o->node_port = (uint16_t)np;
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(spec, "externalIPs"), i, v) add_ip(&o->external_ips, &o->n_external,
-									       json_string_value(v), fam);
+	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
+	    add_ip(&o->external_ips, &o->n_external, json_string_value(v), fam);
 	size_t before = o->n_external;
 	if (type && !strcmp(type, "LoadBalancer")) {
-		json_array_foreach(json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"),
-						   "ingress"),
-				   i, v)
+		json_array_foreach(
+		    json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"),
+				    "ingress"),
+		    i, v)
 		{
 			/* ipMode Proxy: the load balancer proxies to the node port; the
 			 * address is not for this node to answer. */
@@ -228,20 +230,22 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 	}
 	const char *aff = str(spec, "sessionAffinity");
 	if (aff && !strcmp(aff, "ClientIP")) {
-		json_t *t = json_object_get(json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
-					    "timeoutSeconds");
-		o->affinity_s = json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 86400
-					? (int)json_integer_value(t)
-					: PROXY_DEFAULT_AFFINITY_S;
+		json_t *t = json_object_get(
+		    json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
+		    "timeoutSeconds");
+		o->affinity_s =
+		    json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 86400
+			? (int)json_integer_value(t)
+			: PROXY_DEFAULT_AFFINITY_S;
 	}
 	size_t cap = 0;
 	json_t *sl;
 	json_array_foreach(slices, i, sl)
 	{
 		slice_eps(sl, o->port_name, o->proto, fam, node, &o->eps, &o->n_eps, &cap);
-		const char *tt = json_string_value(json_object_get(
-			json_object_get(json_object_get(sl, "metadata"), "annotations"),
-			"endpoints.kubernetes.io/last-change-trigger-time"));
+		const char *tt = json_string_value(
+		    json_object_get(json_object_get(json_object_get(sl, "metadata"), "annotations"),
+				    "endpoints.kubernetes.io/last-change-trigger-time"));
 		if (tt && (!o->trigger_time || strcmp(tt, o->trigger_time) > 0))
 			o->trigger_time = tt;
 	}

@@ -51,11 +51,11 @@ struct proxy_svcport {
 	struct ip_addr cluster_ip;
 	struct ip_addr *external_ips; /* externalIPs and LB ingress IPs of this family */
 	size_t n_external;
-	size_t n_lb; /* the last n_lb of external_ips are LB ingress IPs */
+	size_t n_lb;		 /* the last n_lb of external_ips are LB ingress IPs */
 	struct cidr *src_ranges; /* loadBalancerSourceRanges of this family */
 	size_t n_src_ranges;
 	bool etp_local, itp_local;
-	int affinity_s; /* ClientIP timeout, 0 = no affinity */
+	int affinity_s;		  /* ClientIP timeout, 0 = no affinity */
 	const char *trigger_time; /* newest last-change-trigger-time of its slices, or NULL (borrowed) */
 	struct proxy_ep *eps;	  /* merged, deduplicated, sorted by address then port */
 	size_t n_eps;
@@ -76,7 +76,7 @@ struct proxy_netcfg {
 	struct cidr *nodeport_cidrs; /* --nodeport-addresses: node ports only on local addresses
 				      * inside these; none = every local address */
 	size_t n_nodeport_cidrs;
-	bool localhost_nodeports; /* IPv4 node ports on 127.0.0.1 (route_localnet) */
+	bool localhost_nodeports;    /* IPv4 node ports on 127.0.0.1 (route_localnet) */
 	struct ip_addr local_dns[2]; /* node-local DNS address (kube-dns IP on lo): NOTRACK for :53 */
 	size_t n_local_dns;
 };

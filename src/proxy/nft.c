@@ -19,15 +19,15 @@
 struct proxy_nft {
 	char *table;
 	bool dry;
-	json_t *have;	/* last applied state, NULL before the first sync */
-	bool read_kernel; /* the first sync must converge with what the kernel holds */
+	json_t *have;	    /* last applied state, NULL before the first sync */
+	bool read_kernel;   /* the first sync must converge with what the kernel holds */
 	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
 	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
 	bool defer;	    /* incremental syncs leave endpoint elements to proxy_nft_gc */
 	json_t *gc;	    /* [[family, [base, count]], ...] of blocks to delete */
 	size_t gc_ids;
 	size_t elements, chains; /* totals of have */
-	uint8_t *used;	/* id bitmap: ids of blocks in have, plus those allocated since */
+	uint8_t *used;		 /* id bitmap: ids of blocks in have, plus those allocated since */
 	uint32_t cursor;
 	char *last;
 	struct nft_ctx *ctx; /* kept: closing an nftables netlink socket waits for an RCU
@@ -47,7 +47,7 @@ static void ids_mark(struct proxy_nft *n, uint32_t base, uint32_t cnt, bool on)
 		if (on)
 			n->used[i >> 3] |= (uint8_t)(1u << (i & 7));
 		else
-			n->used[i >> 3] &= (uint8_t)~(1u << (i & 7));
+			n->used[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 	}
 }
 
@@ -182,7 +182,8 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 			free(d);
 			for (size_t i = 0; i < c->n_nodeport_cidrs; i++)
 				if (c->nodeport_cidrs[i].net.family == fam)
-					elem(g, name, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)), NULL);
+					elem(g, name, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs)),
+					     NULL);
 		}
 	}
 	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK). */
@@ -190,7 +191,8 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	for (size_t i = 0; i < c->n_local_dns; i++) {
 		const char *f = fam_kw(c->local_dns[i].family);
 		ip_format(&c->local_dns[i], ip, sizeof(ip));
-		buf_printf(&r, "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack", f, ip, f, ip);
+		buf_printf(&r, "\n%s daddr %s udp dport 53 notrack\n%s daddr %s tcp dport 53 notrack", f, ip,
+			   f, ip);
 	}
 	chain(g, "raw-prerouting", &r);
 	buf_puts(&r, "{ type filter hook output priority raw; policy accept; }");
@@ -210,23 +212,32 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	buf_puts(&r, "{ type filter hook input priority -110; policy accept; }");
 	/* CVE-2020-8558: with route_localnet on, nothing from outside may reach 127/8. */
 	if (c->localhost_nodeports)
-		buf_puts(&r, "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } ct status != dnat drop");
+		buf_puts(
+		    &r,
+		    "\nip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } ct status != dnat drop");
 	buf_puts(&r, "\nct state new jump endpoints-check");
 	chain(g, "filter-input", &r);
-	buf_puts(&r, "{ type filter hook forward priority -110; policy accept; }\nct state new jump endpoints-check");
+	buf_puts(
+	    &r,
+	    "{ type filter hook forward priority -110; policy accept; }\nct state new jump endpoints-check");
 	chain(g, "filter-forward", &r);
-	buf_puts(&r, "{ type filter hook output priority -110; policy accept; }\nct state new jump endpoints-check");
+	buf_puts(
+	    &r,
+	    "{ type filter hook output priority -110; policy accept; }\nct state new jump endpoints-check");
 	chain(g, "filter-output", &r);
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @no-endpoint-services4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @no-endpoint-services6");
 	if (c->n_nodeport_cidrs)
-		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
-			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
+		buf_puts(
+		    &r,
+		    "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
+		    "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
 	else
-		buf_printf(&r,
-			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
-			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @no-endpoint-nodeports6",
-			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+		buf_printf(
+		    &r,
+		    "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
+		    "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @no-endpoint-nodeports6",
+		    c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
 	chain(g, "endpoints-check", &r);
 	buf_puts(&r, "\nmeta l4proto tcp reject with tcp reset\nreject");
 	chain(g, "reject-chain", &r);
@@ -234,9 +245,10 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	 * No jump or goto in a service chain: a rule with one makes the kernel validate
 	 * every chain of the table at each commit. */
 	char jd[200];
-	snprintf(jd, sizeof(jd),
-		 "\nmeta mark & 0x%06x != 0 meta nfproto ipv4 goto dnat4\nmeta mark & 0x%06x != 0 meta nfproto ipv6 goto dnat6",
-		 PROXY_MARK_SET, PROXY_MARK_SET);
+	snprintf(
+	    jd, sizeof(jd),
+	    "\nmeta mark & 0x%06x != 0 meta nfproto ipv4 goto dnat4\nmeta mark & 0x%06x != 0 meta nfproto ipv6 goto dnat6",
+	    PROXY_MARK_SET, PROXY_MARK_SET);
 	buf_printf(&r, "{ type nat hook prerouting priority dstnat; policy accept; }\njump services%s", jd);
 	chain(g, "nat-prerouting", &r);
 	buf_printf(&r, "{ type nat hook output priority -100; policy accept; }\njump services%s", jd);
@@ -251,18 +263,22 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
 	if (c->n_nodeport_cidrs)
-		buf_puts(&r, "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
-			     "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
+		buf_puts(
+		    &r,
+		    "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
+		    "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
 	else
-		buf_printf(&r,
-			   "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @service-nodeports4"
-			   "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @service-nodeports6",
-			   c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
+		buf_printf(
+		    &r,
+		    "\nfib daddr type local meta nfproto ipv4%s meta l4proto . th dport vmap @service-nodeports4"
+		    "\nfib daddr type local meta nfproto ipv6 meta l4proto . th dport vmap @service-nodeports6",
+		    c->localhost_nodeports ? "" : " ip daddr != 127.0.0.0/8");
 	chain(g, "services", &r);
 	for (int fam = 4; fam <= 6; fam += 2) {
 		char name[16];
 		snprintf(name, sizeof(name), "dnat%d", fam);
-		buf_printf(&r, "\nmeta l4proto { tcp, udp, sctp } dnat %s to meta mark & 0x%06x map @backends%d",
+		buf_printf(&r,
+			   "\nmeta l4proto { tcp, udp, sctp } dnat %s to meta mark & 0x%06x map @backends%d",
 			   fam_kw(fam), PROXY_MARK_IDS, fam);
 		chain(g, name, &r);
 	}
@@ -278,11 +294,14 @@ static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const st
 	char ip[IP_STRLEN];
 	buf_putc(&k, kind);
 	for (size_t i = 0; i < cnt; i++)
-		buf_printf(&k, ",%s:%u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)), sp->eps[idx[i]].port);
+		buf_printf(&k, ",%s:%u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)),
+			   sp->eps[idx[i]].port);
 	json_t *old = json_object_get(json_object_get(hg, "i"), k.data);
-	uint32_t base = old ? (uint32_t)json_integer_value(json_array_get(old, 0)) : ids_alloc(n, (uint32_t)cnt);
+	uint32_t base =
+	    old ? (uint32_t)json_integer_value(json_array_get(old, 0)) : ids_alloc(n, (uint32_t)cnt);
 	if (base) {
-		json_object_set_new(json_object_get(g, "i"), k.data, json_pack("[II]", (json_int_t)base, (json_int_t)cnt));
+		json_object_set_new(json_object_get(g, "i"), k.data,
+				    json_pack("[II]", (json_int_t)base, (json_int_t)cnt));
 		for (size_t i = 0; i < cnt; i++) {
 			char key[16], val[IP_STRLEN + 8];
 			snprintf(key, sizeof(key), "0x%06x", base + (uint32_t)i);
@@ -315,8 +334,8 @@ static void pick_rule(struct buf *r, const char *cond, uint32_t base, size_t cnt
 static void aff_map(json_t *g, const char *chain_name, const struct proxy_svcport *sp, char *out, size_t len)
 {
 	snprintf(out, len, "%s-aff%d", chain_name, sp->affinity_s);
-	char *d = xasprintf("map { type %s : mark; flags dynamic,timeout; timeout %ds; }", addr_type(sp->family),
-			    sp->affinity_s);
+	char *d = xasprintf("map { type %s : mark; flags dynamic,timeout; timeout %ds; }",
+			    addr_type(sp->family), sp->affinity_s);
 	decl(g, out, d);
 	free(d);
 }
@@ -331,12 +350,14 @@ static void shared_group(json_t *want, int fam, size_t cnt, const struct proxy_n
 		return;
 	const char *f = fam_kw(fam);
 	json_t *g = group_new();
-	char *d = xasprintf("map { typeof %s daddr . meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }",
-			    f, cnt, f);
+	char *d = xasprintf(
+	    "map { typeof %s daddr . meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }",
+	    f, cnt, f);
 	snprintf(name, sizeof(name), "eps%d-%zu", fam, cnt);
 	decl(g, name, d);
 	free(d);
-	d = xasprintf("map { typeof meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }", cnt, f);
+	d = xasprintf("map { typeof meta l4proto . th dport . numgen random mod %zu : %s daddr . th dport; }",
+		      cnt, f);
 	snprintf(name, sizeof(name), "npeps%d-%zu", fam, cnt);
 	decl(g, name, d);
 	free(d);
@@ -347,19 +368,25 @@ static void shared_group(json_t *want, int fam, size_t cnt, const struct proxy_n
 	uint32_t masq = PROXY_MARK_SET | PROXY_MARK_MASQ;
 	/* Cluster traffic from outside the pod network is masqueraded. */
 	if (cc)
-		buf_printf(&r, "\n%s saddr != %s meta mark set 0x%06x", f, cidr_format(cc, cs, sizeof(cs)), masq);
-	buf_printf(&r, "\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map @eps%d-%zu", f, f, cnt,
-		   fam, cnt);
+		buf_printf(&r, "\n%s saddr != %s meta mark set 0x%06x", f, cidr_format(cc, cs, sizeof(cs)),
+			   masq);
+	buf_printf(&r,
+		   "\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map @eps%d-%zu",
+		   f, f, cnt, fam, cnt);
 	snprintf(name, sizeof(name), "cl%d-%zu", fam, cnt);
 	chain(g, name, &r);
 	/* External traffic (externalTrafficPolicy Cluster) always is. */
-	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map "
-		       "@eps%d-%zu",
-		   masq, f, f, cnt, fam, cnt);
+	buf_printf(
+	    &r,
+	    "\nmeta mark set 0x%06x\ndnat %s to %s daddr . meta l4proto . th dport . numgen random mod %zu map "
+	    "@eps%d-%zu",
+	    masq, f, f, cnt, fam, cnt);
 	snprintf(name, sizeof(name), "ex%d-%zu", fam, cnt);
 	chain(g, name, &r);
-	buf_printf(&r, "\nmeta mark set 0x%06x\ndnat %s to meta l4proto . th dport . numgen random mod %zu map @npeps%d-%zu",
-		   masq, f, cnt, fam, cnt);
+	buf_printf(
+	    &r,
+	    "\nmeta mark set 0x%06x\ndnat %s to meta l4proto . th dport . numgen random mod %zu map @npeps%d-%zu",
+	    masq, f, cnt, fam, cnt);
 	snprintf(name, sizeof(name), "np%d-%zu", fam, cnt);
 	chain(g, name, &r);
 	buf_fini(&r);
@@ -391,7 +418,8 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	int fam = sp->family;
 	const char *f = fam_kw(fam);
 	const char *pr = proxy_proto_name(sp->proto);
-	char pn[32], id[600], gname[620], svc[640], ext[640], fw[640], aff[700], key[2 * IP_STRLEN + 32], ip[IP_STRLEN];
+	char pn[32], id[600], gname[620], svc[640], ext[640], fw[640], aff[700], key[2 * IP_STRLEN + 32],
+	    ip[IP_STRLEN];
 	if (*sp->port_name)
 		snprintf(pn, sizeof(pn), "%s", sp->port_name);
 	else
@@ -428,9 +456,11 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	bool simple = !sp->affinity_s && !sp->etp_local;
 	uint32_t cbase = 0, lbase = 0;
 	if (!simple) {
-		cbase = sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
-		lbase = sp->etp_local && sp->n_local ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends)
-						     : 0;
+		cbase =
+		    sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
+		lbase = sp->etp_local && sp->n_local
+			    ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends)
+			    : 0;
 	}
 	bool have_cluster = simple ? sp->n_cluster > 0 : cbase != 0;
 	bool have_local = lbase != 0;
@@ -497,7 +527,8 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 			set_eps(g, sp, NULL, pr);
 	}
 	if (sp->has_cluster_ip) {
-		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->cluster_ip, ip, sizeof(ip)), pr, sp->port);
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->cluster_ip, ip, sizeof(ip)), pr,
+			 sp->port);
 		if (have_cluster) {
 			char *v = xasprintf("goto %s", svc);
 			elem(g, sips, key, v);
@@ -507,8 +538,8 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		}
 	}
 	for (size_t i = 0; i < sp->n_external; i++) {
-		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->external_ips[i], ip, sizeof(ip)), pr,
-			 sp->port);
+		snprintf(key, sizeof(key), "%s . %s . %u", ip_format(&sp->external_ips[i], ip, sizeof(ip)),
+			 pr, sp->port);
 		if (ext_ok) {
 			char *v = xasprintf("goto %s", ext);
 			elem(g, sips, key, v);
@@ -527,7 +558,8 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		buf_printf(&r, "\n%s saddr != { ", f);
 		for (size_t i = 0; i < sp->n_src_ranges; i++) {
 			char cs[CIDR_STRLEN];
-			buf_printf(&r, "%s%s", i ? ", " : "", cidr_format(&sp->src_ranges[i], cs, sizeof(cs)));
+			buf_printf(&r, "%s%s", i ? ", " : "",
+				   cidr_format(&sp->src_ranges[i], cs, sizeof(cs)));
 		}
 		buf_puts(&r, " } drop");
 		chain(g, fw, &r);
@@ -535,7 +567,8 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	if (sp->node_port) {
 		snprintf(key, sizeof(key), "%s . %u", pr, sp->node_port);
 		if (ext_ok) {
-			char *v = simple ? xasprintf("goto np%d-%zu", fam, sp->n_cluster) : xasprintf("goto %s", ext);
+			char *v = simple ? xasprintf("goto np%d-%zu", fam, sp->n_cluster)
+					 : xasprintf("goto %s", ext);
 			elem(g, snp, key, v);
 			free(v);
 		} else {
@@ -567,8 +600,8 @@ json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, cons
 	return want;
 }
 
-json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c,
-				   const json_t *keys)
+json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m,
+				   const struct proxy_netcfg *c, const json_t *keys)
 {
 	json_t *want = json_object();
 	for (size_t i = 0; i < m->n; i++)
@@ -592,7 +625,17 @@ json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model
 
 /* ---- the diff as a script ------------------------------------------------------ */
 
-enum phase { P_DECL, P_CHAIN_ADD, P_CHAIN_RULES, P_ELEM_DEL, P_ELEM_ADD, P_CHAIN_FLUSH, P_CHAIN_DEL, P_DECL_DEL, P_N };
+enum phase {
+	P_DECL,
+	P_CHAIN_ADD,
+	P_CHAIN_RULES,
+	P_ELEM_DEL,
+	P_ELEM_ADD,
+	P_CHAIN_FLUSH,
+	P_CHAIN_DEL,
+	P_DECL_DEL,
+	P_N
+};
 
 static const json_t *sub(const json_t *g, const char *k)
 {
@@ -735,7 +778,8 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 		json_object_foreach((json_t *)hc, name, v)
 		{
 			if (!json_object_get(wc, name))
-				buf_printf(b, "%s chain inet %s %s\n", ph == P_CHAIN_FLUSH ? "flush" : "delete", t, name);
+				buf_printf(b, "%s chain inet %s %s\n",
+					   ph == P_CHAIN_FLUSH ? "flush" : "delete", t, name);
 		}
 		break;
 	case P_DECL_DEL:
@@ -768,8 +812,8 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 			json_object_foreach((json_t *)only, g, v)
 			{
 				const json_t *wg = json_object_get(want, g);
-				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL, (enum phase)ph,
-					   keep);
+				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL,
+					   (enum phase)ph, keep);
 			}
 			continue;
 		}
@@ -788,8 +832,8 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 
 char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only)
 {
-	return script(table ? table : PROXY_NFT_TABLE, have, want, only, !have && (!only || json_object_get(only, "")),
-		      NULL);
+	return script(table ? table : PROXY_NFT_TABLE, have, want, only,
+		      !have && (!only || json_object_get(only, "")), NULL);
 }
 
 /* ---- kernel --------------------------------------------------------------------- */
@@ -1040,7 +1084,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			base_ok = apply(n, all.data ? all.data : "", err, errlen) == 0;
 			if (base_ok) {
 				json_t *wg = json_object_get(want, "");
-				commit_group(n, "", json_object_get(n->have, ""), json_is_object(wg) ? wg : NULL);
+				commit_group(n, "", json_object_get(n->have, ""),
+					     json_is_object(wg) ? wg : NULL);
 			}
 		}
 		json_object_foreach(changed, g, v)
@@ -1056,7 +1101,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 				commit_group(n, g, hg, json_is_object(wg) ? wg : NULL);
 			} else {
 				r->groups_failed++;
-				log_warn("proxy: service port %s refused by the kernel: %s", g, base_ok ? err : first);
+				log_warn("proxy: service port %s refused by the kernel: %s", g,
+					 base_ok ? err : first);
 				/* Undo what this group's change assumed. */
 				if (json_is_object(wg)) {
 					hp_delta(n, wg, -1);
@@ -1149,7 +1195,10 @@ int proxy_nft_gc(struct proxy_nft *n, char *err, size_t errlen)
 			uint32_t base = (uint32_t)json_integer_value(json_array_get(blk, 0));
 			uint32_t cnt = (uint32_t)json_integer_value(json_array_get(blk, 1));
 			for (uint32_t j = 0; j < cnt; j++)
-				buf_printf(&b, "%s0x%06x", k++ ? ", " : (fam == 4 ? "delete element inet T backends4 { " : "delete element inet T backends6 { "),
+				buf_printf(&b, "%s0x%06x",
+					   k++ ? ", "
+					       : (fam == 4 ? "delete element inet T backends4 { "
+							   : "delete element inet T backends6 { "),
 					   base + j);
 		}
 		if (k)

@@ -29,8 +29,8 @@
  * (or a jump) still makes the kernel validate every chain reachable from the hooks
  * through the verdict maps, so an endpoint change costs O(Services) in the kernel (16 ms
  * at 1,000); only element-only commits are O(1). The next step is a layout where an
- * endpoint change touches map elements only (chains shared per endpoint count). Ids stay while the set is unchanged, so a change touches one chain and
- * the N elements of its block.
+ * endpoint change touches map elements only (chains shared per endpoint count). Ids stay while the set is
+ * unchanged, so a change touches one chain and the N elements of its block.
  *
  * Desired state is a JSON tree of groups (one per service port and family, plus the base
  * group ""): declarations (maps), chains (header line + rules) and map elements. A sync
@@ -88,8 +88,8 @@ json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, cons
 /* The groups of the Services keys (a JSON array of "ns/name") as m (holding only those
  * Services) wants them: new groups, and null for each group of those Services that is no
  * more. For proxy_nft_sync_services. */
-json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c,
-				   const json_t *keys);
+json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model *m,
+				   const struct proxy_netcfg *c, const json_t *keys);
 
 /* The nft script that takes the kernel from have (NULL = nothing) to want, for the groups
  * named in only (NULL = every group). Pure; heap string ("" when nothing changed). */

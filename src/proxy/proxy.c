@@ -33,7 +33,8 @@
  * network programming latency: 0.25 s ... as kube-proxy, plus finer ones below. */
 static const double sync_buckets[] = {0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128,
 				      0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384};
-static const double npl_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60};
+static const double npl_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				     0.5,   1,	   2,	  5,	10,    30,   60};
 #define NB 15
 
 struct hist {
@@ -62,13 +63,14 @@ static void hist_add(struct hist *h, const double *bk, double v)
 	h->sum += v;
 }
 
-static void hist_write(struct buf *b, const char *name, const char *help, const struct hist *h, const double *bk)
+static void hist_write(struct buf *b, const char *name, const char *help, const struct hist *h,
+		       const double *bk)
 {
 	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	for (int i = 0; i < NB; i++)
 		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bk[i], h->b[i]);
-	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, h->count, name, h->sum, name,
-		   h->count);
+	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, h->count, name,
+		   h->sum, name, h->count);
 }
 
 void proxy_metrics_write(struct buf *b)
@@ -79,32 +81,37 @@ void proxy_metrics_write(struct buf *b)
 			   "SyncProxyRules latency in seconds", &M.sync, sync_buckets);
 		hist_write(b, "kubeproxy_network_programming_duration_seconds",
 			   "In Cluster Network Programming Latency in seconds", &M.npl, npl_buckets);
-		buf_printf(b,
-			   "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last time proxy rules were "
-			   "successfully synced\n# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\n"
-			   "kubeproxy_sync_proxy_rules_last_timestamp_seconds %.3f\n",
-			   M.last_ts);
-		buf_printf(b,
-			   "# HELP kubeproxy_sync_proxy_rules_nftables_sync_failures_total Syncs the kernel refused "
-			   "(in part)\n# TYPE kubeproxy_sync_proxy_rules_nftables_sync_failures_total counter\n"
-			   "kubeproxy_sync_proxy_rules_nftables_sync_failures_total{mode=\"%s\"} %llu\n",
-			   M.mode, M.failures);
-		buf_printf(b,
-			   "# HELP svcplane_proxy_syncs_total Syncs run\n# TYPE svcplane_proxy_syncs_total counter\n"
-			   "svcplane_proxy_syncs_total{mode=\"%s\"} %llu\n",
-			   M.mode, M.syncs);
-		buf_printf(b,
-			   "# HELP svcplane_proxy_rules_programmed Map elements (nftables) or rules (iptables) "
-			   "programmed\n# TYPE svcplane_proxy_rules_programmed gauge\n"
-			   "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n"
-			   "# HELP svcplane_proxy_chains_programmed Chains programmed\n"
-			   "# TYPE svcplane_proxy_chains_programmed gauge\nsvcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n",
-			   M.mode, M.elements, M.mode, M.chains);
-		buf_printf(b,
-			   "# HELP svcplane_proxy_conntrack_entries_deleted_total Stale UDP conntrack entries deleted\n"
-			   "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
-			   "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
-			   M.ct_deleted);
+		buf_printf(
+		    b,
+		    "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last time proxy rules were "
+		    "successfully synced\n# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\n"
+		    "kubeproxy_sync_proxy_rules_last_timestamp_seconds %.3f\n",
+		    M.last_ts);
+		buf_printf(
+		    b,
+		    "# HELP kubeproxy_sync_proxy_rules_nftables_sync_failures_total Syncs the kernel refused "
+		    "(in part)\n# TYPE kubeproxy_sync_proxy_rules_nftables_sync_failures_total counter\n"
+		    "kubeproxy_sync_proxy_rules_nftables_sync_failures_total{mode=\"%s\"} %llu\n",
+		    M.mode, M.failures);
+		buf_printf(
+		    b,
+		    "# HELP svcplane_proxy_syncs_total Syncs run\n# TYPE svcplane_proxy_syncs_total counter\n"
+		    "svcplane_proxy_syncs_total{mode=\"%s\"} %llu\n",
+		    M.mode, M.syncs);
+		buf_printf(
+		    b,
+		    "# HELP svcplane_proxy_rules_programmed Map elements (nftables) or rules (iptables) "
+		    "programmed\n# TYPE svcplane_proxy_rules_programmed gauge\n"
+		    "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n"
+		    "# HELP svcplane_proxy_chains_programmed Chains programmed\n"
+		    "# TYPE svcplane_proxy_chains_programmed gauge\nsvcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n",
+		    M.mode, M.elements, M.mode, M.chains);
+		buf_printf(
+		    b,
+		    "# HELP svcplane_proxy_conntrack_entries_deleted_total Stale UDP conntrack entries deleted\n"
+		    "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
+		    "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
+		    M.ct_deleted);
 		if (M.up)
 			uproxy_metrics_write(M.up, b);
 	}
@@ -135,10 +142,10 @@ struct proxy {
 	bool th_started, hth_started;
 	struct proxy_nft *nft;
 	struct proxy_ipt *ipt;
-	struct uproxy *up;    /* --proxy-mode userspace */
-	struct client *evcl;  /* posts the userspace mode's Warning events (sync thread) */
-	json_t *npl_seen; /* "ns/name" -> the trigger time last counted */
-	json_t *udp_prev; /* group -> {"a": [addresses], "np": nodePort, "eps": ["ip|port"]} */
+	struct uproxy *up;   /* --proxy-mode userspace */
+	struct client *evcl; /* posts the userspace mode's Warning events (sync thread) */
+	json_t *npl_seen;    /* "ns/name" -> the trigger time last counted */
+	json_t *udp_prev;    /* group -> {"a": [addresses], "np": nodePort, "eps": ["ip|port"]} */
 	/* health checks: the sync thread publishes, the hc thread serves */
 	pthread_mutex_t hmu;
 	struct hc_port *hc;
@@ -172,8 +179,8 @@ static const char *md(const json_t *o, const char *k)
 
 static const char *slice_svc(const json_t *o)
 {
-	return json_string_value(
-		json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), "kubernetes.io/service-name"));
+	return json_string_value(json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"),
+						 "kubernetes.io/service-name"));
 }
 
 static void svc_add(void *ud, const json_t *o)
@@ -247,17 +254,19 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 		for (size_t k = 0; k < sp->n_eps; k++) {
 			if (!sp->eps[k].ready && !sp->eps[k].serving)
 				continue;
-			char *e = xasprintf("%s|%u", ip_format(&sp->eps[k].ip, ip, sizeof(ip)), sp->eps[k].port);
+			char *e =
+			    xasprintf("%s|%u", ip_format(&sp->eps[k].ip, ip, sizeof(ip)), sp->eps[k].port);
 			json_array_append_new(eps, json_string(e));
 			free(e);
 		}
 		if (sp->has_cluster_ip)
 			json_array_append_new(addrs, json_string(ip_format(&sp->cluster_ip, ip, sizeof(ip))));
 		for (size_t k = 0; k < sp->n_external; k++)
-			json_array_append_new(addrs, json_string(ip_format(&sp->external_ips[k], ip, sizeof(ip))));
+			json_array_append_new(addrs,
+					      json_string(ip_format(&sp->external_ips[k], ip, sizeof(ip))));
 		json_object_set_new(now, key,
-				    json_pack("{s:o,s:o,s:i,s:i}", "a", addrs, "eps", eps, "port", (int)sp->port, "np",
-					      (int)sp->node_port));
+				    json_pack("{s:o,s:o,s:i,s:i}", "a", addrs, "eps", eps, "port",
+					      (int)sp->port, "np", (int)sp->node_port));
 		free(key);
 	}
 	const char *k;
@@ -454,16 +463,18 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
 		const char *ns = json_string_value(json_object_get(b, "namespace"));
 		const char *name = json_string_value(json_object_get(b, "name"));
 		const char *v = json_string_value(json_object_get(b, "value"));
-		log_warn("proxy: Service %s/%s: %s %s is not a scheduler (rr, lc, dh, sh, sed, nq, mh, random); "
-			 "using rr",
-			 ns, name, UPROXY_SCHED_ANNOTATION, v);
+		log_warn(
+		    "proxy: Service %s/%s: %s %s is not a scheduler (rr, lc, dh, sh, sed, nq, mh, random); "
+		    "using rr",
+		    ns, name, UPROXY_SCHED_ANNOTATION, v);
 		json_array_foreach(svcs, k, o)
 		{
 			if (strcmp(md(o, "namespace") ?: "", ns) || strcmp(md(o, "name") ?: "", name))
 				continue;
-			char *msg = xasprintf("annotation %s: \"%s\" is not one of rr, lc, dh, sh, sed, nq, mh, "
-					      "random; using rr",
-					      UPROXY_SCHED_ANNOTATION, v);
+			char *msg =
+			    xasprintf("annotation %s: \"%s\" is not one of rr, lc, dh, sh, sed, nq, mh, "
+				      "random; using rr",
+				      UPROXY_SCHED_ANNOTATION, v);
 			json_t *ev = api_event_new(o, "Service", NULL, "kube-proxy", p->node_name, "Warning",
 						   "UnknownScheduler", msg);
 			free(msg);
@@ -474,10 +485,11 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
 			char *resp = NULL;
 			if (!p->evcl)
 				p->evcl = client_new(&p->cfg, 10000);
-			if (client_request(p->evcl, "POST", path, "application/json", body, NULL, &status, &resp, NULL, e,
-					   sizeof(e)) < 0 ||
+			if (client_request(p->evcl, "POST", path, "application/json", body, NULL, &status,
+					   &resp, NULL, e, sizeof(e)) < 0 ||
 			    status >= 300)
-				log_warn("proxy: posting the event on %s/%s: %s (HTTP %ld)", ns, name, e, status);
+				log_warn("proxy: posting the event on %s/%s: %s (HTTP %ld)", ns, name, e,
+					 status);
 			free(resp);
 			free(path);
 			free(body);
@@ -533,8 +545,8 @@ static void sync_once(struct proxy *p, const json_t *keys)
 		elements = r.elements;
 		chains = r.chains;
 		if (r.groups_changed)
-			log_debug("proxy: nft sync: %zu group(s) changed, %zu failed, %zu bytes", r.groups_changed,
-				  r.groups_failed, r.script_bytes);
+			log_debug("proxy: nft sync: %zu group(s) changed, %zu failed, %zu bytes",
+				  r.groups_changed, r.groups_failed, r.script_bytes);
 	} else if (p->up) {
 		json_t *bad = json_array();
 		rc = uproxy_sync(p->up, &m, svcs, bad, err, sizeof(err));
@@ -581,7 +593,8 @@ static void sync_once(struct proxy *p, const json_t *keys)
 				json_object_set_new(p->npl_seen, k, json_string(tt));
 				if (atomic_load(&p->synced_once) && rc == 0) {
 					hist_add(&M.npl, npl_buckets, wall - t);
-					log_debug("proxy: %s network programming latency %.3f ms", k, (wall - t) * 1e3);
+					log_debug("proxy: %s network programming latency %.3f ms", k,
+						  (wall - t) * 1e3);
 				}
 			}
 			free(k);
@@ -617,7 +630,8 @@ static void *sync_main(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && pending && !p->dirty) {
+			if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && pending &&
+			    !p->dirty) {
 				pthread_mutex_unlock(&p->mu);
 				gc(p);
 				pthread_mutex_lock(&p->mu);
@@ -649,7 +663,8 @@ static int hc_listen(uint16_t port)
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0;
 	if (fd >= 0) {
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
+		struct sockaddr_in6 a = {
+		    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 64) == 0)
@@ -691,10 +706,11 @@ static void hc_answer(int cfd, const struct hc_port *h)
 			  "{\n\t\"service\": {\n\t\t\"namespace\": \"%s\",\n\t\t\"name\": \"%s\"\n\t},\n\t"
 			  "\"localEndpoints\": %zu,\n\t\"serviceProxyHealthy\": true\n}\n",
 			  h->ns, h->name, h->local);
-	int rl = snprintf(resp, sizeof(resp),
-			  "HTTP/1.1 %s\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
-			  "X-Load-Balancing-Endpoint-Weight: %zu\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-			  h->local ? "200 OK" : "503 Service Unavailable", h->local, bl, body);
+	int rl = snprintf(
+	    resp, sizeof(resp),
+	    "HTTP/1.1 %s\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+	    "X-Load-Balancing-Endpoint-Weight: %zu\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+	    h->local ? "200 OK" : "503 Service Unavailable", h->local, bl, body);
 	if (rl > 0 && write(cfd, resp, (size_t)rl) < 0) {
 		/* the client went away */
 	}
@@ -716,7 +732,8 @@ static void *hc_main(void *arg)
 			if (p->hc[i].fd < 0) {
 				int fd = hc_listen(p->hc[i].port);
 				if (fd < 0) {
-					log_warn("proxy: healthCheckNodePort %u: %s", p->hc[i].port, strerror(-fd));
+					log_warn("proxy: healthCheckNodePort %u: %s", p->hc[i].port,
+						 strerror(-fd));
 					p->hc[i].fd = -2; /* do not retry every loop */
 					continue;
 				}
@@ -831,7 +848,8 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 {
 	const char *mode = c->mode ? c->mode : "nftables";
 	if (strcmp(mode, "nftables") && strcmp(mode, "iptables") && strcmp(mode, "userspace")) {
-		snprintf(err, errlen, "proxy mode %s is not in this build (nftables, iptables, userspace)", mode);
+		snprintf(err, errlen, "proxy mode %s is not in this build (nftables, iptables, userspace)",
+			 mode);
 		return -ENOTSUP;
 	}
 	if (!c->node_name || !*c->node_name) {
@@ -854,10 +872,13 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	p->net = c->net;
 	if (c->net.n_nodeport_cidrs) {
 		p->net.nodeport_cidrs = xcalloc(c->net.n_nodeport_cidrs, sizeof(struct cidr));
-		memcpy(p->net.nodeport_cidrs, c->net.nodeport_cidrs, c->net.n_nodeport_cidrs * sizeof(struct cidr));
+		memcpy(p->net.nodeport_cidrs, c->net.nodeport_cidrs,
+		       c->net.n_nodeport_cidrs * sizeof(struct cidr));
 	}
 	pthread_mutex_lock(&M.mu);
-	M.mode = !strcmp(mode, "iptables") ? "iptables" : !strcmp(mode, "userspace") ? "userspace" : "nftables";
+	M.mode = !strcmp(mode, "iptables")    ? "iptables"
+		 : !strcmp(mode, "userspace") ? "userspace"
+					      : "nftables";
 	pthread_mutex_unlock(&M.mu);
 	/* Node ports on 127.0.0.1 need the kernel to route loopback-sourced packets. */
 	if (p->net.localhost_nodeports)
@@ -877,10 +898,10 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	} else {
 		p->ipt = proxy_ipt_new(p->table, false);
 	}
-	struct informer_handlers hs = {.on_add = svc_add, .on_update = svc_update, .on_delete = svc_add,
-				       .on_synced = on_synced};
-	struct informer_handlers he = {.on_add = slice_add, .on_update = slice_update, .on_delete = slice_add,
-				       .on_synced = on_synced};
+	struct informer_handlers hs = {
+	    .on_add = svc_add, .on_update = svc_update, .on_delete = svc_add, .on_synced = on_synced};
+	struct informer_handlers he = {
+	    .on_add = slice_add, .on_update = slice_update, .on_delete = slice_add, .on_synced = on_synced};
 	p->svcs = informer_new(&p->cfg, "/api/v1/services", &hs, p);
 	p->slices = informer_new(&p->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &he, p);
 	informer_set_index(p->slices, slice_index);

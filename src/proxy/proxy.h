@@ -28,11 +28,11 @@
 struct proxy_config {
 	const struct client_config *cfg; /* how to reach the API (copied) */
 	const char *node_name;		 /* required: tells local endpoints */
-	const char *mode;		 /* "nftables" (default), "iptables" or "userspace" (proxy/uproxy.h) */
-	const char *node_ips;		 /* the node's addresses, "IPv4[,IPv6]": health-check servers
-					  * listen there (NULL: every address) */
-	struct proxy_netcfg net;	 /* copied (nodeport_cidrs too) */
-	const char *table;		 /* nft table / iptables chain prefix; NULL = default */
+	const char *mode;	 /* "nftables" (default), "iptables" or "userspace" (proxy/uproxy.h) */
+	const char *node_ips;	 /* the node's addresses, "IPv4[,IPv6]": health-check servers
+				  * listen there (NULL: every address) */
+	struct proxy_netcfg net; /* copied (nodeport_cidrs too) */
+	const char *table;	 /* nft table / iptables chain prefix; NULL = default */
 };
 
 struct proxy;

@@ -189,8 +189,8 @@ static int pick_sed(const struct proxy_sched_dest *d, size_t n, const bool *skip
 	return best;
 }
 
-static int pick_table(const uint16_t *tab, size_t size, size_t bucket, const struct proxy_sched_dest *d, size_t n,
-		      const bool *skip)
+static int pick_table(const uint16_t *tab, size_t size, size_t bucket, const struct proxy_sched_dest *d,
+		      size_t n, const bool *skip)
 {
 	for (size_t k = 0; k < size; k++) {
 		uint16_t i = tab[(bucket + k) % size];
@@ -209,8 +209,8 @@ static uint64_t xorshift(uint64_t *st)
 	return *st = x;
 }
 
-int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n, const struct ip_addr *src,
-	       const struct ip_addr *dst, const bool *skip)
+int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n,
+		     const struct ip_addr *src, const struct ip_addr *dst, const bool *skip)
 {
 	if (!n || n != s->n)
 		return -1;
@@ -226,7 +226,8 @@ int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, si
 		return pick_sed(d, n, skip, true);
 	case PSCHED_DH: {
 		uint32_t h = (uint32_t)(addr_fold(dst ? dst : &zero) * 2654435761u);
-		return pick_table(s->hash_tab, PSCHED_HASH_BUCKETS, h & (PSCHED_HASH_BUCKETS - 1), d, n, skip);
+		return pick_table(s->hash_tab, PSCHED_HASH_BUCKETS, h & (PSCHED_HASH_BUCKETS - 1), d, n,
+				  skip);
 	}
 	case PSCHED_SH: {
 		uint32_t h = (addr_fold(src ? src : &zero) * 0x61C88647u) >> 24;
@@ -317,8 +318,8 @@ static size_t aff_find(const struct proxy_sched_aff *a, const struct ip_addr *cl
 	return SIZE_MAX;
 }
 
-bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
-		   uint16_t *port)
+bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms,
+			 struct ip_addr *ip, uint16_t *port)
 {
 	size_t i = aff_find(a, client);
 	if (i == SIZE_MAX)
@@ -345,8 +346,8 @@ size_t proxy_sched_aff_expire(struct proxy_sched_aff *a, int64_t now_ms)
 	return gone;
 }
 
-void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
-		   int64_t now_ms, int64_t timeout_ms)
+void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip,
+			 uint16_t port, int64_t now_ms, int64_t timeout_ms)
 {
 	size_t i = aff_find(a, client);
 	if (i == SIZE_MAX) {

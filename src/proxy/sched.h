@@ -32,10 +32,19 @@
 
 #include "base/cidr.h"
 
-enum proxy_sched_kind { PSCHED_RR, PSCHED_LC, PSCHED_DH, PSCHED_SH, PSCHED_SED, PSCHED_NQ, PSCHED_MH, PSCHED_RANDOM };
+enum proxy_sched_kind {
+	PSCHED_RR,
+	PSCHED_LC,
+	PSCHED_DH,
+	PSCHED_SH,
+	PSCHED_SED,
+	PSCHED_NQ,
+	PSCHED_MH,
+	PSCHED_RANDOM
+};
 
 #define PSCHED_HASH_BUCKETS 256 /* IP_VS_DH_TAB_SIZE, IP_VS_SH_TAB_SIZE */
-#define PSCHED_MH_SIZE 65537    /* Maglev table size: a prime well above 100 x destinations */
+#define PSCHED_MH_SIZE 65537	/* Maglev table size: a prime well above 100 x destinations */
 
 struct proxy_sched_dest {
 	struct ip_addr ip;
@@ -47,12 +56,12 @@ struct proxy_sched_dest {
 
 struct proxy_sched {
 	enum proxy_sched_kind kind;
-	size_t n;	   /* destinations the tables were built for */
-	size_t rr_last;	   /* index of the last rr choice, SIZE_MAX before the first */
-	uint64_t rng;	   /* random's state, never 0 */
+	size_t n;				/* destinations the tables were built for */
+	size_t rr_last;				/* index of the last rr choice, SIZE_MAX before the first */
+	uint64_t rng;				/* random's state, never 0 */
 	uint16_t hash_tab[PSCHED_HASH_BUCKETS]; /* dh, sh: bucket -> destination */
-	uint32_t mh_size;  /* M */
-	uint16_t *mh_tab;  /* mh: slot -> destination (heap, mh_size entries) */
+	uint32_t mh_size;			/* M */
+	uint16_t *mh_tab;			/* mh: slot -> destination (heap, mh_size entries) */
 };
 
 /* "rr" ... "random" -> kind, or -EINVAL. NULL or "" is rr (the default). */
@@ -72,8 +81,8 @@ void proxy_sched_update(struct proxy_sched *s, const struct proxy_sched_dest *d,
  * src to dst (dh uses dst, sh and mh use src; others ignore them). skip (n flags, or
  * NULL) marks destinations already tried. Returns the index, or -1 when none can be
  * chosen (empty set, all weights 0 or all skipped). Does not change the counters. */
-int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n, const struct ip_addr *src,
-	       const struct ip_addr *dst, const bool *skip);
+int proxy_sched_pick(struct proxy_sched *s, const struct proxy_sched_dest *d, size_t n,
+		     const struct ip_addr *src, const struct ip_addr *dst, const bool *skip);
 
 /* ---- ClientIP affinity ---------------------------------------------------------- */
 
@@ -100,11 +109,11 @@ void proxy_sched_aff_init(struct proxy_sched_aff *a, size_t cap);
 void proxy_sched_aff_fini(struct proxy_sched_aff *a);
 /* The live destination remembered for client at now_ms into *ip and *port: true, or false
  * (none, or expired: then removed). */
-bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms, struct ip_addr *ip,
-		   uint16_t *port);
+bool proxy_sched_aff_get(struct proxy_sched_aff *a, const struct ip_addr *client, int64_t now_ms,
+			 struct ip_addr *ip, uint16_t *port);
 /* Remembers (or refreshes) client -> ip:port until now_ms + timeout_ms. */
-void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip, uint16_t port,
-		   int64_t now_ms, int64_t timeout_ms);
+void proxy_sched_aff_put(struct proxy_sched_aff *a, const struct ip_addr *client, const struct ip_addr *ip,
+			 uint16_t port, int64_t now_ms, int64_t timeout_ms);
 /* Removes expired entries; returns how many. */
 size_t proxy_sched_aff_expire(struct proxy_sched_aff *a, int64_t now_ms);
 

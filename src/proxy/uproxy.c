@@ -143,7 +143,7 @@ struct uconn {
 	int cfd, bfd;
 	enum conn_state state;
 	bool dead;
-	uint32_t cev, bev; /* epoll events registered for cfd, bfd */
+	uint32_t cev, bev;    /* epoll events registered for cfd, bfd */
 	struct half up, down; /* client -> backend, backend -> client */
 	int64_t t_ms;	      /* connect deadline, or last activity */
 	struct ip_addr src, dst;
@@ -263,8 +263,9 @@ static void table_unref(struct utable *t)
 
 /* Picks a backend for a new connection or flow from src (to dst) and takes a reference
  * and an active count on it; tried (n) are skipped. NULL when the set has none left. */
-static struct ubackend *choose(struct usvc *s, bool external, const struct ip_addr *src, const struct ip_addr *dst,
-			       struct ubackend *const *tried, int ntried, int64_t now)
+static struct ubackend *choose(struct usvc *s, bool external, const struct ip_addr *src,
+			       const struct ip_addr *dst, struct ubackend *const *tried, int ntried,
+			       int64_t now)
 {
 	struct ubackend *be = NULL;
 	pthread_mutex_lock(&s->mu);
@@ -443,7 +444,8 @@ static int half_pump(struct uloop *lp, struct half *h, const struct half *other,
 			}
 		}
 		if (h->inpipe) {
-			ssize_t n = splice(h->p[0], NULL, to, NULL, h->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			ssize_t n =
+			    splice(h->p[0], NULL, to, NULL, h->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				h->inpipe -= (size_t)n;
 				progress = true;
@@ -524,8 +526,8 @@ static void conn_try(struct uloop *lp, struct uconn *c)
 	struct uproxy *u = lp->u;
 	for (;;) {
 		int max = u->c.tries < 8 ? u->c.tries : 8;
-		struct ubackend *be = c->ntried < max ? choose(c->l->svc, c->l->external, &c->src, &c->dst, c->tried,
-							       c->ntried, lp->now)
+		struct ubackend *be = c->ntried < max ? choose(c->l->svc, c->l->external, &c->src, &c->dst,
+							       c->tried, c->ntried, lp->now)
 						      : NULL;
 		if (!be) {
 			conn_close(lp, c, true);
@@ -631,9 +633,11 @@ static void on_accept(struct uloop *lp, struct ulistener *l)
 			 * the redirect, the node's address for a node port. */
 			struct sockaddr_storage d;
 			socklen_t dl = sizeof(d);
-			int r = l->nodeport ? getsockname(cfd, (struct sockaddr *)&d, &dl)
-					    : getsockopt(cfd, l->family == 4 ? SOL_IP : SOL_IPV6,
-							 l->family == 4 ? SO_ORIGINAL_DST : IP6T_SO_ORIGINAL_DST, &d, &dl);
+			int r = l->nodeport
+				    ? getsockname(cfd, (struct sockaddr *)&d, &dl)
+				    : getsockopt(cfd, l->family == 4 ? SOL_IP : SOL_IPV6,
+						 l->family == 4 ? SO_ORIGINAL_DST : IP6T_SO_ORIGINAL_DST, &d,
+						 &dl);
 			if (r == 0)
 				ss_to_ip(&d, &c->dst);
 		}
@@ -705,7 +709,7 @@ static int flow_connect(struct uloop *lp, struct uflow *f)
 	ss_to_ip(&f->client, &src);
 	struct ubackend *tried[1] = {f->be};
 	struct ubackend *be =
-		choose(f->l->svc, f->l->external, &src, &f->local, tried, f->be && f->refused ? 1 : 0, lp->now);
+	    choose(f->l->svc, f->l->external, &src, &f->local, tried, f->be && f->refused ? 1 : 0, lp->now);
 	if (f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
@@ -737,8 +741,12 @@ static void on_datagram(struct uloop *lp, struct ulistener *l)
 		struct sockaddr_storage ss;
 		char cbuf[256];
 		struct iovec iov = {lp->buf, sizeof(lp->buf)};
-		struct msghdr mh = {.msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+		struct msghdr mh = {.msg_name = &ss,
+				    .msg_namelen = sizeof(ss),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
 		ssize_t n = recvmsg(lfd, &mh, 0);
 		if (n < 0)
 			return;
@@ -802,7 +810,10 @@ static void on_flow(struct uloop *lp, struct uflow *f)
 		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		memset(cbuf, 0, sizeof(cbuf));
 		struct iovec iov = {lp->buf, (size_t)n};
-		struct msghdr mh = {.msg_name = &f->client, .msg_namelen = f->clen, .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = {.msg_name = &f->client,
+				    .msg_namelen = f->clen,
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
 				    .msg_control = cbuf};
 		struct cmsghdr *cm = (struct cmsghdr *)cbuf;
 		if (f->local.family == 4) {
@@ -866,7 +877,8 @@ static void take_table(struct uloop *lp)
 			continue;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->tag[lp->idx]};
 		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, l->fd[lp->idx], &ev) < 0)
-			log_warn("uproxy: loop %d: listening on port %u: %s", lp->idx, l->port, strerror(errno));
+			log_warn("uproxy: loop %d: listening on port %u: %s", lp->idx, l->port,
+				 strerror(errno));
 	}
 	table_unref(lp->tab);
 	lp->tab = t;
@@ -996,7 +1008,8 @@ static void loop_fini(struct uloop *lp)
 static int listen_one(int family, int proto, uint16_t port)
 {
 	int af = family == 4 ? AF_INET : AF_INET6;
-	int fd = socket(af, (proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd =
+	    socket(af, (proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;
@@ -1077,8 +1090,8 @@ static struct ubackend *find_backend(struct usvc *s, const struct ip_addr *ip, u
 /* The new set from sp's endpoints idx[0..n): backends that stay keep their object (and
  * with it their active count), and one in both new sets is one object (also: the other
  * new set, already built, or NULL). Caller holds s->mu. */
-static void set_build(struct usvc *s, struct uset *nw, const struct proxy_svcport *sp, const size_t *idx, size_t n,
-		      const struct uset *also)
+static void set_build(struct usvc *s, struct uset *nw, const struct proxy_svcport *sp, const size_t *idx,
+		      size_t n, const struct uset *also)
 {
 	nw->b = xcalloc(n ? n : 1, sizeof(*nw->b));
 	nw->d = xcalloc(n ? n : 1, sizeof(*nw->d));
@@ -1223,7 +1236,7 @@ static const char *svc_annotation(const json_t *services, const char *ns, const 
 		const char *s = json_string_value(json_object_get(md, "namespace"));
 		if (n && s && !strcmp(n, name) && !strcmp(s, ns))
 			return json_string_value(
-				json_object_get(json_object_get(md, "annotations"), UPROXY_SCHED_ANNOTATION));
+			    json_object_get(json_object_get(md, "annotations"), UPROXY_SCHED_ANNOTATION));
 	}
 	return NULL;
 }
@@ -1238,42 +1251,42 @@ static void elem(struct buf *b, int *n, const struct ip_addr *ip, int proto, uin
 }
 
 static const char *NFT_BASE =
-	"table inet %s {\n"
-	"\tmap redir4 { type ipv4_addr . inet_proto . inet_service : inet_service; }\n"
-	"\tmap redir6 { type ipv6_addr . inet_proto . inet_service : inet_service; }\n"
-	"\tset noep4 { type ipv4_addr . inet_proto . inet_service; }\n"
-	"\tset noep6 { type ipv6_addr . inet_proto . inet_service; }\n"
-	"\tset fw4 { type ipv4_addr . inet_proto . inet_service; }\n"
-	"\tset fw6 { type ipv6_addr . inet_proto . inet_service; }\n"
-	"\tset fwallow4 { type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval; }\n"
-	"\tset fwallow6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr; flags interval; }\n"
-	"\tchain firewall { type filter hook prerouting priority dstnat - 10; policy accept;\n"
-	"\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @fw4 "
-	"ip daddr . meta l4proto . th dport . ip saddr != @fwallow4 drop\n"
-	"\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @fw6 "
-	"ip6 daddr . meta l4proto . th dport . ip6 saddr != @fwallow6 drop\n"
-	"\t}\n"
-	"\tchain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
-	"\t\tmeta nfproto ipv4 meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @redir4\n"
-	"\t\tmeta nfproto ipv6 meta l4proto { tcp, udp } redirect to : ip6 daddr . meta l4proto . th dport map @redir6\n"
-	"\t}\n"
-	"\tchain output { type nat hook output priority -100; policy accept;\n"
-	"\t\tmeta nfproto ipv4 meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @redir4\n"
-	"\t\tmeta nfproto ipv6 meta l4proto { tcp, udp } redirect to : ip6 daddr . meta l4proto . th dport map @redir6\n"
-	"\t}\n"
-	"\tchain noep-forward { type filter hook forward priority filter - 1; policy accept;\n"
-	"\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
-	"\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
-	"\t}\n"
-	"\tchain noep-output { type filter hook output priority filter - 1; policy accept;\n"
-	"\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
-	"\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
-	"\t}\n"
-	"\tchain noep-input { type filter hook input priority filter - 1; policy accept;\n"
-	"\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
-	"\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
-	"\t}\n"
-	"}\n";
+    "table inet %s {\n"
+    "\tmap redir4 { type ipv4_addr . inet_proto . inet_service : inet_service; }\n"
+    "\tmap redir6 { type ipv6_addr . inet_proto . inet_service : inet_service; }\n"
+    "\tset noep4 { type ipv4_addr . inet_proto . inet_service; }\n"
+    "\tset noep6 { type ipv6_addr . inet_proto . inet_service; }\n"
+    "\tset fw4 { type ipv4_addr . inet_proto . inet_service; }\n"
+    "\tset fw6 { type ipv6_addr . inet_proto . inet_service; }\n"
+    "\tset fwallow4 { type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval; }\n"
+    "\tset fwallow6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr; flags interval; }\n"
+    "\tchain firewall { type filter hook prerouting priority dstnat - 10; policy accept;\n"
+    "\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @fw4 "
+    "ip daddr . meta l4proto . th dport . ip saddr != @fwallow4 drop\n"
+    "\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @fw6 "
+    "ip6 daddr . meta l4proto . th dport . ip6 saddr != @fwallow6 drop\n"
+    "\t}\n"
+    "\tchain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
+    "\t\tmeta nfproto ipv4 meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @redir4\n"
+    "\t\tmeta nfproto ipv6 meta l4proto { tcp, udp } redirect to : ip6 daddr . meta l4proto . th dport map @redir6\n"
+    "\t}\n"
+    "\tchain output { type nat hook output priority -100; policy accept;\n"
+    "\t\tmeta nfproto ipv4 meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @redir4\n"
+    "\t\tmeta nfproto ipv6 meta l4proto { tcp, udp } redirect to : ip6 daddr . meta l4proto . th dport map @redir6\n"
+    "\t}\n"
+    "\tchain noep-forward { type filter hook forward priority filter - 1; policy accept;\n"
+    "\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
+    "\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
+    "\t}\n"
+    "\tchain noep-output { type filter hook output priority filter - 1; policy accept;\n"
+    "\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
+    "\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
+    "\t}\n"
+    "\tchain noep-input { type filter hook input priority filter - 1; policy accept;\n"
+    "\t\tmeta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @noep4 reject\n"
+    "\t\tmeta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @noep6 reject\n"
+    "\t}\n"
+    "}\n";
 
 int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *services, json_t *bad, char *err,
 		size_t errlen)
@@ -1286,7 +1299,8 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		u->ls[i]->seen = false;
 	/* The elements of each named map or set of the table, family 4 then 6. */
 	static const char *const what[] = {"map", "map", "set", "set", "set", "set", "set", "set"};
-	static const char *const name[] = {"redir4", "redir6", "noep4", "noep6", "fw4", "fw6", "fwallow4", "fwallow6"};
+	static const char *const name[] = {"redir4", "redir6", "noep4",	   "noep6",
+					   "fw4",    "fw6",    "fwallow4", "fwallow6"};
 	enum { REDIR = 0, NOEP = 2, FW = 4, ALLOW = 6, NSETS = 8 };
 	struct buf el[NSETS];
 	int cnt[NSETS] = {0};
@@ -1303,9 +1317,10 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		if (kind < 0) {
 			kind = PSCHED_RR;
 			json_t *was = json_object_get(u->warned, svckey);
-			if ((!was || strcmp(json_string_value(was), ann)) && !json_object_get(bad_now, svckey) && bad)
-				json_array_append_new(bad, json_pack("{s:s,s:s,s:s}", "namespace", sp->ns, "name",
-								     sp->name, "value", ann));
+			if ((!was || strcmp(json_string_value(was), ann)) &&
+			    !json_object_get(bad_now, svckey) && bad)
+				json_array_append_new(bad, json_pack("{s:s,s:s,s:s}", "namespace", sp->ns,
+								     "name", sp->name, "value", ann));
 			json_object_set_new(bad_now, svckey, json_string(ann));
 		}
 		free(svckey);
@@ -1341,8 +1356,10 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 			elem(&el[FW + f6], &cnt[FW + f6], &sp->external_ips[k], sp->proto, sp->port, 0);
 			for (size_t q = 0; q < sp->n_src_ranges; q++) {
 				char t[CIDR_STRLEN];
-				elem(&el[ALLOW + f6], &cnt[ALLOW + f6], &sp->external_ips[k], sp->proto, sp->port, 0);
-				buf_printf(&el[ALLOW + f6], " . %s", cidr_format(&sp->src_ranges[q], t, sizeof(t)));
+				elem(&el[ALLOW + f6], &cnt[ALLOW + f6], &sp->external_ips[k], sp->proto,
+				     sp->port, 0);
+				buf_printf(&el[ALLOW + f6], " . %s",
+					   cidr_format(&sp->src_ranges[q], t, sizeof(t)));
 			}
 		}
 		struct ulistener *xl = sp->etp_local ? ex : cl;
@@ -1548,20 +1565,21 @@ uint16_t uproxy_port(struct uproxy *u, const char *key, bool external)
 
 void uproxy_metrics_write(struct uproxy *u, struct buf *b)
 {
-	buf_printf(b,
-		   "# HELP svcplane_uproxy_connections_total TCP connections accepted by the userspace proxy\n"
-		   "# TYPE svcplane_uproxy_connections_total counter\nsvcplane_uproxy_connections_total %llu\n"
-		   "# HELP svcplane_uproxy_connections_active TCP connections open now\n"
-		   "# TYPE svcplane_uproxy_connections_active gauge\nsvcplane_uproxy_connections_active %llu\n"
-		   "# HELP svcplane_uproxy_retries_total Backend connects that failed and were retried on another\n"
-		   "# TYPE svcplane_uproxy_retries_total counter\nsvcplane_uproxy_retries_total %llu\n"
-		   "# HELP svcplane_uproxy_resets_total Client connections reset (no backend answered, or an error)\n"
-		   "# TYPE svcplane_uproxy_resets_total counter\nsvcplane_uproxy_resets_total %llu\n"
-		   "# HELP svcplane_uproxy_udp_flows_total UDP flows created\n"
-		   "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n",
-		   (unsigned long long)atomic_load(&u->conns), (unsigned long long)atomic_load(&u->active),
-		   (unsigned long long)atomic_load(&u->retries), (unsigned long long)atomic_load(&u->resets),
-		   (unsigned long long)atomic_load(&u->flows));
+	buf_printf(
+	    b,
+	    "# HELP svcplane_uproxy_connections_total TCP connections accepted by the userspace proxy\n"
+	    "# TYPE svcplane_uproxy_connections_total counter\nsvcplane_uproxy_connections_total %llu\n"
+	    "# HELP svcplane_uproxy_connections_active TCP connections open now\n"
+	    "# TYPE svcplane_uproxy_connections_active gauge\nsvcplane_uproxy_connections_active %llu\n"
+	    "# HELP svcplane_uproxy_retries_total Backend connects that failed and were retried on another\n"
+	    "# TYPE svcplane_uproxy_retries_total counter\nsvcplane_uproxy_retries_total %llu\n"
+	    "# HELP svcplane_uproxy_resets_total Client connections reset (no backend answered, or an error)\n"
+	    "# TYPE svcplane_uproxy_resets_total counter\nsvcplane_uproxy_resets_total %llu\n"
+	    "# HELP svcplane_uproxy_udp_flows_total UDP flows created\n"
+	    "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n",
+	    (unsigned long long)atomic_load(&u->conns), (unsigned long long)atomic_load(&u->active),
+	    (unsigned long long)atomic_load(&u->retries), (unsigned long long)atomic_load(&u->resets),
+	    (unsigned long long)atomic_load(&u->flows));
 }
 
 int uproxy_cleanup(char *err, size_t errlen)

@@ -48,8 +48,8 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 /* Wraps inner (taken) in the encryption layer for enc (copied); *out is the wrapper. Also
  * rewrites records not written by each rule's first provider. Returns 0, or a negative
  * code with err (inner is then closed). */
-int store__encrypt_open(struct store *inner, const struct store_encryption *enc, struct store **out, char *err,
-			size_t errlen);
+int store__encrypt_open(struct store *inner, const struct store_encryption *enc, struct store **out,
+			char *err, size_t errlen);
 
 /* Returns a new record with one reference, copying key (key_len bytes) and value
  * (value_len bytes, may be NULL when value_len is 0) and NUL-terminating both. Never fails. */

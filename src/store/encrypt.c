@@ -56,14 +56,18 @@ static const EVP_CIPHER *cipher(const struct store_enc_provider *p)
 {
 	bool gcm = p->kind == STORE_ENC_AESGCM;
 	switch (p->key_len) {
-	case 16: return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
-	case 24: return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
-	default: return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
+	case 16:
+		return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
+	case 24:
+		return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
+	default:
+		return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
 	}
 }
 
 /* The encrypted form of v for key under provider p (heap, *outlen); NULL on failure. */
-static char *seal(const struct store_enc_provider *p, const char *key, const char *v, size_t n, size_t *outlen)
+static char *seal(const struct store_enc_provider *p, const char *key, const char *v, size_t n,
+		  size_t *outlen)
 {
 	char tag[128];
 	tag_of(p, tag, sizeof(tag));
@@ -72,8 +76,9 @@ static char *seal(const struct store_enc_provider *p, const char *key, const cha
 	memcpy(out, tag, tl);
 	unsigned char *iv = out + tl, *ct = iv + ivl;
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l1 = 0, l2 = 0, ok = c && RAND_bytes(iv, (int)ivl) == 1 &&
-				  EVP_EncryptInit_ex(c, cipher(p), NULL, p->key, iv) == 1;
+	int l1 = 0, l2 = 0,
+	    ok =
+		c && RAND_bytes(iv, (int)ivl) == 1 && EVP_EncryptInit_ex(c, cipher(p), NULL, p->key, iv) == 1;
 	if (ok && p->kind == STORE_ENC_AESGCM)
 		ok = EVP_EncryptUpdate(c, NULL, &l1, (const unsigned char *)key, (int)strlen(key)) == 1;
 	ok = ok && EVP_EncryptUpdate(c, ct, &l1, (const unsigned char *)v, (int)n) == 1 &&
@@ -98,8 +103,8 @@ static const struct store_enc_provider plain_text = {.kind = STORE_ENC_IDENTITY}
  * v is not encrypted at all (read as it is, as kube's identity provider reads it, so a
  * store from before encryption was turned on stays readable and is rewritten at the next
  * open), NULL with *by NULL when no provider can read it. */
-static char *open_value(const struct store_enc_rule *r, const char *key, const char *v, size_t n, size_t *outlen,
-			const struct store_enc_provider **by)
+static char *open_value(const struct store_enc_rule *r, const char *key, const char *v, size_t n,
+			size_t *outlen, const struct store_enc_provider **by)
 {
 	*by = NULL;
 	if (n < 8 || memcmp(v, "k8s:enc:", 8) != 0) {
@@ -122,9 +127,11 @@ static char *open_value(const struct store_enc_rule *r, const char *key, const c
 		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 		int l1 = 0, l2 = 0, ok = c && EVP_DecryptInit_ex(c, cipher(p), NULL, p->key, iv) == 1;
 		if (ok && p->kind == STORE_ENC_AESGCM)
-			ok = EVP_DecryptUpdate(c, NULL, &l1, (const unsigned char *)key, (int)strlen(key)) == 1 &&
+			ok = EVP_DecryptUpdate(c, NULL, &l1, (const unsigned char *)key, (int)strlen(key)) ==
+				 1 &&
 			     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(ct + ctl)) == 1;
-		ok = ok && EVP_DecryptUpdate(c, out, &l1, ct, (int)ctl) == 1 && EVP_DecryptFinal_ex(c, out + l1, &l2) == 1;
+		ok = ok && EVP_DecryptUpdate(c, out, &l1, ct, (int)ctl) == 1 &&
+		     EVP_DecryptFinal_ex(c, out + l1, &l2) == 1;
 		EVP_CIPHER_CTX_free(c);
 		if (!ok) {
 			free(out);
@@ -188,8 +195,8 @@ static int enc_get(struct store *base, const char *key, struct store_kv **out)
 	return rc;
 }
 
-static int enc_range(struct store *base, const char *prefix, const char *start_after, size_t limit, int64_t rev,
-		     struct store_list *out)
+static int enc_range(struct store *base, const char *prefix, const char *start_after, size_t limit,
+		     int64_t rev, struct store_list *out)
 {
 	struct enc_store *s = (struct enc_store *)base;
 	int rc = store_range(s->inner, prefix, start_after, limit, rev, out);
@@ -198,8 +205,8 @@ static int enc_range(struct store *base, const char *prefix, const char *start_a
 	return rc;
 }
 
-static int enc_txn(struct store *base, const struct store_op *ops, size_t n, struct store_result *res, int64_t *rev,
-		   size_t *failed_op)
+static int enc_txn(struct store *base, const struct store_op *ops, size_t n, struct store_result *res,
+		   int64_t *rev, size_t *failed_op)
 {
 	struct enc_store *s = (struct enc_store *)base;
 	struct store_op *copy = xmalloc(n * sizeof(*copy));
@@ -211,7 +218,8 @@ static int enc_txn(struct store *base, const struct store_op *ops, size_t n, str
 		if (!r || r->providers[0].kind == STORE_ENC_IDENTITY)
 			continue;
 		size_t len = 0;
-		owned[i] = seal(&r->providers[0], ops[i].key, ops[i].value ? ops[i].value : "", ops[i].value_len, &len);
+		owned[i] = seal(&r->providers[0], ops[i].key, ops[i].value ? ops[i].value : "",
+				ops[i].value_len, &len);
 		if (!owned[i]) {
 			rc = -EIO;
 			*failed_op = i;
@@ -231,7 +239,8 @@ static int enc_txn(struct store *base, const struct store_op *ops, size_t n, str
 	return rc;
 }
 
-static int enc_watch_open(struct store *base, const char *prefix, int64_t after_rev, struct store_watch **out);
+static int enc_watch_open(struct store *base, const char *prefix, int64_t after_rev,
+			  struct store_watch **out);
 
 static int enc_watch_next(struct store_watch *wb, struct store_event *ev, int timeout_ms)
 {
@@ -299,20 +308,24 @@ static int rewrite(struct enc_store *s, const struct store_enc_rule *r, size_t *
 	for (size_t i = 0; i < l.len; i++) {
 		const struct store_kv *kv = l.kvs[i];
 		bool enc = kv->value_len >= 8 && !memcmp(kv->value, "k8s:enc:", 8);
-		bool current = first->kind == STORE_ENC_IDENTITY ? !enc
-								  : kv->value_len >= strlen(tag) &&
-									!memcmp(kv->value, tag, strlen(tag));
+		bool current = first->kind == STORE_ENC_IDENTITY
+				   ? !enc
+				   : kv->value_len >= strlen(tag) && !memcmp(kv->value, tag, strlen(tag));
 		if (current)
 			continue;
 		size_t n = 0;
 		const struct store_enc_provider *by;
 		char *plain = open_value(r, kv->key, kv->value, kv->value_len, &n, &by);
 		if (!plain && !by) {
-			log_error("store: %s cannot be decrypted with the configured keys: left as it is", kv->key);
+			log_error("store: %s cannot be decrypted with the configured keys: left as it is",
+				  kv->key);
 			continue;
 		}
-		struct store_op op = {.kind = STORE_PUT, .key = kv->key, .value = plain ? plain : kv->value,
-				      .value_len = plain ? n : kv->value_len, .expect_mod_rev = kv->mod_rev};
+		struct store_op op = {.kind = STORE_PUT,
+				      .key = kv->key,
+				      .value = plain ? plain : kv->value,
+				      .value_len = plain ? n : kv->value_len,
+				      .expect_mod_rev = kv->mod_rev};
 		struct store_result res = {0};
 		int w = enc_txn(&s->base, &op, 1, &res, NULL, NULL);
 		store_kv_unref(res.kv);
@@ -324,8 +337,8 @@ static int rewrite(struct enc_store *s, const struct store_enc_rule *r, size_t *
 	return 0;
 }
 
-int store__encrypt_open(struct store *inner, const struct store_encryption *enc, struct store **out, char *err,
-			size_t errlen)
+int store__encrypt_open(struct store *inner, const struct store_encryption *enc, struct store **out,
+			char *err, size_t errlen)
 {
 	struct enc_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &enc_ops;
@@ -346,7 +359,8 @@ int store__encrypt_open(struct store *inner, const struct store_encryption *enc,
 			return rc;
 		}
 		if (count)
-			log_info("store: rewrote %zu records under %s with the first provider", count, r->prefix);
+			log_info("store: rewrote %zu records under %s with the first provider", count,
+				 r->prefix);
 	}
 	*out = &s->base;
 	return 0;

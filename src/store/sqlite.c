@@ -52,13 +52,13 @@
 #include <string.h>
 #include <time.h>
 
-#define RING_CAP 10000	     /* events kept in memory for watchers */
+#define RING_CAP 10000		   /* events kept in memory for watchers */
 #define RING_MAX_BYTES (32u << 20) /* and at most this many value bytes; older ones come from the log */
-#define BATCH_MAX 256	     /* transactions per group commit */
-#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
-#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
-#define WATCH_FILL_MAX 1024  /* events copied to a watcher's buffer at once (then a revision ends) */
-#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
+#define BATCH_MAX 256		   /* transactions per group commit */
+#define COMPACT_STEP 1000	   /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500	   /* revisions behind target before a pass runs while busy */
+#define WATCH_FILL_MAX 1024	   /* events copied to a watcher's buffer at once (then a revision ends) */
+#define CATCHUP_REVS 1000	   /* revisions read from the log at once by a lagging watcher */
 
 struct entry {
 	struct store_kv *kv; /* reference owned by the state */
@@ -111,7 +111,7 @@ struct sq_store {
 
 	struct store_event *ring; /* RING_CAP slots, oldest at ring_start */
 	size_t ring_start, ring_len;
-	size_t ring_bytes; /* value bytes the ring's events hold (kv + prev) */
+	size_t ring_bytes;  /* value bytes the ring's events hold (kv + prev) */
 	int64_t ring_floor; /* every event with rev > ring_floor is in the ring */
 
 	struct sq_watch *watchers;
@@ -590,7 +590,7 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 /* Commits one batch (a list of queued transactions) and answers every caller in it. */
 /* Process-wide commit figures for /metrics (store_metrics_read). */
 static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-							    0.05,   0.1,   0.25,  0.5,   1,    2.5};
+							    0.05,   0.1,   0.25,  0.5,	 1,    2.5};
 static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct store_metrics metrics;
 

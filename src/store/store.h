@@ -48,14 +48,14 @@ void store_kv_unref(struct store_kv *kv); /* NULL is a no-op */
 enum store_enc_kind { STORE_ENC_IDENTITY, STORE_ENC_AESGCM, STORE_ENC_AESCBC };
 struct store_enc_provider {
 	enum store_enc_kind kind;
-	char name[64];		 /* the key's name (not identity) */
-	unsigned char key[32];	 /* AES key */
-	size_t key_len;		 /* 16, 24 or 32 */
+	char name[64];	       /* the key's name (not identity) */
+	unsigned char key[32]; /* AES key */
+	size_t key_len;	       /* 16, 24 or 32 */
 };
 struct store_enc_rule {
-	char prefix[128];	 /* "/registry/core/secrets/" */
+	char prefix[128]; /* "/registry/core/secrets/" */
 	struct store_enc_provider providers[8];
-	size_t nproviders;	 /* >= 1; providers[0] writes */
+	size_t nproviders; /* >= 1; providers[0] writes */
 };
 struct store_encryption {
 	struct store_enc_rule rules[8];
@@ -81,7 +81,7 @@ int store_open(const struct store_opts *opts, struct store **out, char *err, siz
  * store_watch_close (after store_close their store_watch_next returns -ECANCELED). */
 void store_close(struct store *s);
 
-int64_t store_rev(struct store *s);	/* current committed revision (0 when empty) */
+int64_t store_rev(struct store *s);	    /* current committed revision (0 when empty) */
 int64_t store_compact_rev(struct store *s); /* oldest readable revision boundary */
 
 /* Returns the key's current record (a reference the caller unrefs), or -ENOENT. */
@@ -133,9 +133,9 @@ enum store_event_type { STORE_EV_PUT, STORE_EV_DELETE };
 
 struct store_event {
 	enum store_event_type type;
-	int64_t rev;		/* revision of the change */
-	struct store_kv *kv;	/* PUT: new record; DELETE: the record as it was before deletion */
-	struct store_kv *prev;	/* PUT over an existing key: the previous record; else NULL */
+	int64_t rev;	       /* revision of the change */
+	struct store_kv *kv;   /* PUT: new record; DELETE: the record as it was before deletion */
+	struct store_kv *prev; /* PUT over an existing key: the previous record; else NULL */
 };
 
 void store_event_fini(struct store_event *ev); /* unrefs kv and prev */

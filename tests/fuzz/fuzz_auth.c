@@ -42,7 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct auth_user u;
 		auth_user_init(&u, "u");
 		auth_user_add_group(&u, "g");
-		struct auth_attrs a = {.resource_request = true, .verb = "get", .ns = "n", .group = "", .resource = "pods",
+		struct auth_attrs a = {.resource_request = true,
+				       .verb = "get",
+				       .ns = "n",
+				       .group = "",
+				       .resource = "pods",
 				       .name = "p"};
 		char reason[256];
 		rbac_authorize(set, &u, &a, reason, sizeof(reason));

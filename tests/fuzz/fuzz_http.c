@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Same bytes, same answer. */
 		struct http_req r2;
 		size_t hl2 = 0;
-		if (http_parse_head(buf, hl, max_head, &r2, &hl2) != 0 || hl2 != hl || strcmp(r2.path, r.path) != 0)
+		if (http_parse_head(buf, hl, max_head, &r2, &hl2) != 0 || hl2 != hl ||
+		    strcmp(r2.path, r.path) != 0)
 			abort();
 		http_req_fini(&r2);
 		/* One byte short is never a success. */
@@ -68,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				rc2 = http_chunked_feed(&st, buf + hl + fed, 1, max_body, &b, &u);
 				fed += u;
 			}
-			if (rc2 != rc || (rc == 0 && (fed != used || b.len != blen || memcmp(b.data ? b.data : "", body, blen))))
+			if (rc2 != rc || (rc == 0 && (fed != used || b.len != blen ||
+						      memcmp(b.data ? b.data : "", body, blen))))
 				abort();
 			buf_fini(&b);
 			if (rc == 0)

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		if (h.head_len == 0 || h.head_len > len || h.head_len > max || h.code < 100 || h.code > 999)
 			abort();
-		if (ing_resp_head_parse(buf, h.head_len, max, &h2, NULL) != 0 || memcmp(&h, &h2, sizeof(h)) != 0)
+		if (ing_resp_head_parse(buf, h.head_len, max, &h2, NULL) != 0 ||
+		    memcmp(&h, &h2, sizeof(h)) != 0)
 			abort();
 		if (out.len < 9 || memcmp(out.data, "HTTP/1.1 ", 9) != 0)
 			abort();

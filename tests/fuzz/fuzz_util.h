@@ -27,7 +27,8 @@ static inline int fuzz_json_same(const json_t *a, const json_t *b)
 		const char *k;
 		size_t kl;
 		json_t *v;
-		json_object_keylen_foreach((json_t *)a, k, kl, v) {
+		json_object_keylen_foreach((json_t *)a, k, kl, v)
+		{
 			json_t *w = json_object_getn(b, k, kl);
 			if (!w || !fuzz_json_same(v, w))
 				return 0;

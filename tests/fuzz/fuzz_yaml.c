@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t i;
 	json_t *doc;
-	json_array_foreach(docs, i, doc) {
+	json_array_foreach(docs, i, doc)
+	{
 		char *y = api_yaml_encode(doc);
 		json_t *back = NULL;
 		if (api_yaml_decode(y, strlen(y), &back, err, sizeof(err)) != 0)

@@ -59,7 +59,8 @@ static const json_t *container_item(const json_t *fields, const char *list, cons
 
 static json_t *env(const json_t *pod)
 {
-	return json_object_get(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "env");
+	return json_object_get(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0),
+			       "env");
 }
 
 #define POD(envs)                                                                                            \
@@ -70,11 +71,12 @@ static json_t *env(const json_t *pod)
 
 TEST(managed_fields_duplicate_keys_are_atomic_on_create)
 {
-	json_t *pod = t_jq("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'d'},"
-			"'spec':{'containers':[{'name':'c','image':'i',"
-			"'env':[{'name':'A','value':'1'},{'name':'A','value':'2'},{'name':'B','value':'3'}],"
-			"'ports':[{'containerPort':53,'name':'dns'},{'containerPort':53,'name':'dns2'},"
-			"{'containerPort':53,'protocol':'UDP','name':'dnsu'}]}]}}");
+	json_t *pod =
+	    t_jq("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'d'},"
+		 "'spec':{'containers':[{'name':'c','image':'i',"
+		 "'env':[{'name':'A','value':'1'},{'name':'A','value':'2'},{'name':'B','value':'3'}],"
+		 "'ports':[{'containerPort':53,'name':'dns'},{'containerPort':53,'name':'dns2'},"
+		 "{'containerPort':53,'protocol':'UDP','name':'dnsu'}]}]}}");
 
 	api_managed_fields_update(NULL, pod, schema_of("Pod"), "creator", "v1", NOW1);
 	const json_t *f = fields_of(pod, "creator", "Update");
@@ -85,7 +87,7 @@ TEST(managed_fields_duplicate_keys_are_atomic_on_create)
 	/* ports are keyed by containerPort and protocol (TCP when absent) */
 	ASSERT_JQ(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"TCP\"}"), "{}");
 	ASSERT_JQ(container_item(f, "f:ports", "k:{\"containerPort\":53,\"protocol\":\"UDP\"}"),
-		 "{'.':{},'f:containerPort':{},'f:name':{},'f:protocol':{}}");
+		  "{'.':{},'f:containerPort':{},'f:name':{},'f:protocol':{}}");
 	json_decref(pod);
 }
 
@@ -117,7 +119,8 @@ static json_t *apply_pod(const json_t *live, const char *applied, const char *mg
 			 char *err, size_t errlen)
 {
 	json_t *a = t_jq(applied), *out = NULL, *c = NULL;
-	int rc = api_server_side_apply(live, a, schema_of("Pod"), mgr, "v1", NOW2, force, &out, &c, err, errlen);
+	int rc =
+	    api_server_side_apply(live, a, schema_of("Pod"), mgr, "v1", NOW2, force, &out, &c, err, errlen);
 
 	json_decref(a);
 	json_decref(c);
@@ -130,19 +133,20 @@ TEST(ssa_replaces_live_duplicates_it_names_and_keeps_the_others)
 {
 	char err[512] = "";
 	json_t *live = t_jq(POD("[{'name':'A','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}},"
-			     "{'name':'A','value':'2'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
-			     "{'name':'C','value':'5'}]"));
+				"{'name':'A','value':'2'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
+				"{'name':'C','value':'5'}]"));
 	api_managed_fields_update(NULL, live, schema_of("Pod"), "creator", "v1", NOW1);
 
 	/* the creator owns the doubled A as one value */
-	json_t *out = apply_pod(live, POD("[{'name':'A','value':'9'}]"), "applier", false, -EBUSY, err, sizeof(err));
+	json_t *out =
+	    apply_pod(live, POD("[{'name':'A','value':'9'}]"), "applier", false, -EBUSY, err, sizeof(err));
 	ASSERT(out == NULL);
 	ASSERT_STR_EQ(err, "Apply failed with 1 conflict: conflict with \"creator\" using v1: "
 			   ".spec.containers[name=\"c\"].env[name=\"A\"]");
 	out = apply_pod(live, POD("[{'name':'A','value':'9'}]"), "applier", true, 0, err, sizeof(err));
 	/* both A go for the applied one (no valueFrom of the first A left in it); C stays doubled */
 	ASSERT_JQ(env(out), "[{'name':'A','value':'9'},{'name':'B','value':'3'},{'name':'C','value':'4'},"
-			   "{'name':'C','value':'5'}]");
+			    "{'name':'C','value':'5'}]");
 	json_decref(out);
 	json_decref(live);
 }
@@ -150,7 +154,8 @@ TEST(ssa_replaces_live_duplicates_it_names_and_keeps_the_others)
 TEST(ssa_prune_does_not_touch_duplicates_owned_by_another_manager)
 {
 	char err[512] = "";
-	json_t *live = apply_pod(NULL, POD("[{'name':'A','value':'1'}]"), "applier", false, 0, err, sizeof(err));
+	json_t *live =
+	    apply_pod(NULL, POD("[{'name':'A','value':'1'}]"), "applier", false, 0, err, sizeof(err));
 	/* another writer makes A a duplicate: it owns the key now */
 	json_t *upd = json_deep_copy(live);
 	json_array_append_new(env(upd), t_jq("{'name':'A','value':'2'}"));
@@ -168,7 +173,7 @@ TEST(ssa_prune_does_not_touch_duplicates_owned_by_another_manager)
 	json_array_remove(env(one), 1);
 	api_managed_fields_update(upd, one, schema_of("Pod"), "fixer", "v1", NOW2);
 	ASSERT_JQ(container_item(fields_of(one, "fixer", "Update"), "f:env", KEY_A),
-		 "{'.':{},'f:name':{},'f:value':{}}");
+		  "{'.':{},'f:name':{},'f:value':{}}");
 	ASSERT(container_item(fields_of(one, "editor", "Update"), "f:env", KEY_A) == NULL);
 	json_decref(one);
 	json_decref(upd);
@@ -178,8 +183,8 @@ TEST(ssa_prune_does_not_touch_duplicates_owned_by_another_manager)
 TEST(ssa_refuses_applied_duplicates)
 {
 	char err[512] = "";
-	json_t *out = apply_pod(NULL, POD("[{'name':'A','value':'1'},{'name':'A','value':'2'}]"), "applier", false, -EINVAL,
-				err, sizeof(err));
+	json_t *out = apply_pod(NULL, POD("[{'name':'A','value':'1'},{'name':'A','value':'2'}]"), "applier",
+				false, -EINVAL, err, sizeof(err));
 	ASSERT(out == NULL);
 	ASSERT_STR_EQ(err, ".spec.containers[name=\"c\"].env: duplicate entries for key [name=\"A\"]");
 }
@@ -192,7 +197,7 @@ TEST(node_dual_stack_addresses_through_smp_and_validation)
 {
 	const struct api_kind *k = api_kind_by_gvk("v1", "Node");
 	json_t *live = t_jq("{'apiVersion':'v1','kind':'Node','metadata':{'name':'n1'},'spec':{},"
-			 "'status':{'addresses':" NODE_ADDRS "}}");
+			    "'status':{'addresses':" NODE_ADDRS "}}");
 	json_t *patch = t_jq("{'status':{'addresses':" NODE_ADDRS "}}");
 	json_t *out = NULL;
 	char err[512] = "";
@@ -207,9 +212,10 @@ TEST(node_dual_stack_addresses_through_smp_and_validation)
 
 	/* strategic merge patch merges both InternalIPs into the first one, as Go does ... */
 	ASSERT_INT_EQ(api_strategic_merge_patch(live, patch, k->schema, &out, err, sizeof(err)), 0);
-	ASSERT_JQ(json_object_get(json_object_get(out, "status"), "addresses"),
-		 "[{'type':'InternalIP','address':'2001:db8::11'},{'type':'InternalIP','address':'2001:db8::11'},"
-		 "{'type':'Hostname','address':'n1'}]");
+	ASSERT_JQ(
+	    json_object_get(json_object_get(out, "status"), "addresses"),
+	    "[{'type':'InternalIP','address':'2001:db8::11'},{'type':'InternalIP','address':'2001:db8::11'},"
+	    "{'type':'Hostname','address':'n1'}]");
 	/* ... and the update is refused rather than stored */
 	api_errs_init(&e);
 	api_validate(k, out, live, &e);
@@ -220,11 +226,13 @@ TEST(node_dual_stack_addresses_through_smp_and_validation)
 
 	/* "$patch: replace", what kubelet sends, keeps both */
 	json_decref(patch);
-	patch = t_jq("{'status':{'addresses':[{'$patch':'replace'},{'type':'InternalIP','address':'198.18.0.12'},"
-		  "{'type':'InternalIP','address':'2001:db8::12'}]}}");
+	patch =
+	    t_jq("{'status':{'addresses':[{'$patch':'replace'},{'type':'InternalIP','address':'198.18.0.12'},"
+		 "{'type':'InternalIP','address':'2001:db8::12'}]}}");
 	ASSERT_INT_EQ(api_strategic_merge_patch(live, patch, k->schema, &out, err, sizeof(err)), 0);
-	ASSERT_JQ(json_object_get(json_object_get(out, "status"), "addresses"),
-		 "[{'type':'InternalIP','address':'198.18.0.12'},{'type':'InternalIP','address':'2001:db8::12'}]");
+	ASSERT_JQ(
+	    json_object_get(json_object_get(out, "status"), "addresses"),
+	    "[{'type':'InternalIP','address':'198.18.0.12'},{'type':'InternalIP','address':'2001:db8::12'}]");
 	json_decref(out);
 	json_decref(patch);
 	json_decref(live);

@@ -21,7 +21,10 @@ static json_t *doubling_patch(int n)
 		buf_puts(&b, "x");
 	buf_puts(&b, "\"}}");
 	for (int i = 0; i < n; i++)
-		buf_printf(&b, ",{\"op\":\"copy\",\"from\":\"/metadata/annotations\",\"path\":\"/metadata/annotations/a%d\"}", i);
+		buf_printf(
+		    &b,
+		    ",{\"op\":\"copy\",\"from\":\"/metadata/annotations\",\"path\":\"/metadata/annotations/a%d\"}",
+		    i);
 	buf_puts(&b, "]");
 	json_t *p = json_loads(b.data, 0, NULL);
 	buf_fini(&b);
@@ -92,7 +95,8 @@ static size_t ann_errors(const char *json, char *first, size_t n)
 	api_validate_annotations(a, "metadata.annotations", &e);
 	size_t c = api_errs_count(&e);
 	if (first && c)
-		snprintf(first, n, "%s", json_string_value(json_object_get(json_array_get(e.causes, 0), "message")));
+		snprintf(first, n, "%s",
+			 json_string_value(json_object_get(json_array_get(e.causes, 0), "message")));
 	api_errs_fini(&e);
 	json_decref(a);
 	return c;

@@ -30,11 +30,11 @@ static char *yaml_json(const char *y)
 	return s;
 }
 
-#define ASSERT_YAML(y, want)                                                                \
-	do {                                                                                \
-		char *t_got = yaml_json(y);                                                 \
-		ASSERT_STR_EQ(t_got, want);                                                 \
-		free(t_got);                                                                \
+#define ASSERT_YAML(y, want)                                                                                 \
+	do {                                                                                                 \
+		char *t_got = yaml_json(y);                                                                  \
+		ASSERT_STR_EQ(t_got, want);                                                                  \
+		free(t_got);                                                                                 \
 	} while (0)
 
 static char *json_yaml(const char *j)
@@ -47,11 +47,11 @@ static char *json_yaml(const char *j)
 	return y;
 }
 
-#define ASSERT_ENCODE(j, want)                                                              \
-	do {                                                                                \
-		char *t_got = json_yaml(j);                                                 \
-		ASSERT_STR_EQ(t_got, want);                                                 \
-		free(t_got);                                                                \
+#define ASSERT_ENCODE(j, want)                                                                               \
+	do {                                                                                                 \
+		char *t_got = json_yaml(j);                                                                  \
+		ASSERT_STR_EQ(t_got, want);                                                                  \
+		free(t_got);                                                                                 \
 	} while (0)
 
 /* ---- JSON ---- */
@@ -113,7 +113,8 @@ TEST(codec_json_depth)
 	ASSERT_INT_EQ(api_json_decode(buf, 2 * (size_t)n, &v, err, sizeof(err)), -EBADMSG);
 	ASSERT_STR_CONTAINS(err, "exceeded max depth of 100");
 	/* Brackets inside strings do not count. */
-	const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\"}";
+	const char *s =
+	    "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\"}";
 	ASSERT_INT_EQ(api_json_decode(s, strlen(s), &v, err, sizeof(err)), 0);
 	json_decref(v);
 }
@@ -121,40 +122,39 @@ TEST(codec_json_depth)
 /* ---- YAML decode ---- */
 
 /* The manifests of /work/shared/seeds/000_*.txt, as one stream with an empty document. */
-static const char seed_stream[] =
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  name: my-service\n"
-	"spec:\n"
-	"  selector:\n"
-	"    app: MyApp\n"
-	"  ports:\n"
-	"    - protocol: TCP\n"
-	"      port: 80\n"
-	"      targetPort: 9376\n"
-	"---\n"
-	"# nothing but a comment\n"
-	"---\n"
-	"apiVersion: v1\n"
-	"kind: Endpoints\n"
-	"metadata:\n"
-	"  name: my-service\n"
-	"subsets:\n"
-	"  - addresses:\n"
-	"      - ip: 192.0.2.42\n"
-	"    ports:\n"
-	"      - port: 9376\n"
-	"---\n"
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  name: my-service\n"
-	"  namespace: prod\n"
-	"spec:\n"
-	"  type: ExternalName\n"
-	"  externalName: my.database.example.com\n"
-	"...\n";
+static const char seed_stream[] = "apiVersion: v1\n"
+				  "kind: Service\n"
+				  "metadata:\n"
+				  "  name: my-service\n"
+				  "spec:\n"
+				  "  selector:\n"
+				  "    app: MyApp\n"
+				  "  ports:\n"
+				  "    - protocol: TCP\n"
+				  "      port: 80\n"
+				  "      targetPort: 9376\n"
+				  "---\n"
+				  "# nothing but a comment\n"
+				  "---\n"
+				  "apiVersion: v1\n"
+				  "kind: Endpoints\n"
+				  "metadata:\n"
+				  "  name: my-service\n"
+				  "subsets:\n"
+				  "  - addresses:\n"
+				  "      - ip: 192.0.2.42\n"
+				  "    ports:\n"
+				  "      - port: 9376\n"
+				  "---\n"
+				  "apiVersion: v1\n"
+				  "kind: Service\n"
+				  "metadata:\n"
+				  "  name: my-service\n"
+				  "  namespace: prod\n"
+				  "spec:\n"
+				  "  type: ExternalName\n"
+				  "  externalName: my.database.example.com\n"
+				  "...\n";
 
 TEST(codec_yaml_seed_multidoc)
 {
@@ -175,7 +175,8 @@ TEST(codec_yaml_seed_multidoc)
 TEST(codec_yaml_scalar_typing)
 {
 	/* goyaml.v2 booleans, including the YAML 1.1 words. */
-	ASSERT_YAML("[true, True, TRUE, yes, Yes, on, ON, y, Y]", "[[true,true,true,true,true,true,true,true,true]]");
+	ASSERT_YAML("[true, True, TRUE, yes, Yes, on, ON, y, Y]",
+		    "[[true,true,true,true,true,true,true,true,true]]");
 	ASSERT_YAML("[false, no, NO, off, Off, n, N]", "[[false,false,false,false,false,false,false]]");
 	ASSERT_YAML("[tRUE, yES, oN, nope, t, f]", "[[\"tRUE\",\"yES\",\"oN\",\"nope\",\"t\",\"f\"]]");
 	ASSERT_YAML("a:\nb: ~\nc: null\nd: Null\ne: NULL\nf: nUll\n",
@@ -196,28 +197,33 @@ TEST(codec_yaml_scalar_typing)
 
 TEST(codec_yaml_block_scalars)
 {
-	ASSERT_YAML("a: |\n  line1\n  line2\nb: |-\n  x\n  y\nc: >\n  folded\n  text\n\n  para\nd: |+\n  keep\n\ne: 1\n",
-		    "[{\"a\":\"line1\\nline2\\n\",\"b\":\"x\\ny\",\"c\":\"folded text\\npara\\n\","
-		    "\"d\":\"keep\\n\\n\",\"e\":1}]");
+	ASSERT_YAML(
+	    "a: |\n  line1\n  line2\nb: |-\n  x\n  y\nc: >\n  folded\n  text\n\n  para\nd: |+\n  keep\n\ne: 1\n",
+	    "[{\"a\":\"line1\\nline2\\n\",\"b\":\"x\\ny\",\"c\":\"folded text\\npara\\n\","
+	    "\"d\":\"keep\\n\\n\",\"e\":1}]");
 }
 
 TEST(codec_yaml_keys)
 {
 	ASSERT_YAML("1: a\n0x10: b\nyes: c\n1.5: d\n\"2\": e\n",
 		    "[{\"1\":\"a\",\"1.5\":\"d\",\"16\":\"b\",\"2\":\"e\",\"true\":\"c\"}]");
-	ASSERT_YAML("~: a\n", "ERR: error converting YAML to JSON: unsupported map key of type: %!s(<nil>) (line 1)");
+	ASSERT_YAML("~: a\n",
+		    "ERR: error converting YAML to JSON: unsupported map key of type: %!s(<nil>) (line 1)");
 	ASSERT_YAML("[a]: 1\n", "ERR: error converting YAML to JSON: yaml: line 1: invalid map key");
-	ASSERT_YAML("a: 1\nb: 2\na: 3\n",
-		    "ERR: error converting YAML to JSON: yaml: unmarshal errors:\n  line 3: key \"a\" already set in map");
+	ASSERT_YAML(
+	    "a: 1\nb: 2\na: 3\n",
+	    "ERR: error converting YAML to JSON: yaml: unmarshal errors:\n  line 3: key \"a\" already set in map");
 }
 
 TEST(codec_yaml_anchors_and_merge)
 {
-	ASSERT_YAML("base: &b {app: web, tier: x}\nsel: *b\nlist: [&n 5, *n]\n",
-		    "[{\"base\":{\"app\":\"web\",\"tier\":\"x\"},\"list\":[5,5],\"sel\":{\"app\":\"web\",\"tier\":\"x\"}}]");
+	ASSERT_YAML(
+	    "base: &b {app: web, tier: x}\nsel: *b\nlist: [&n 5, *n]\n",
+	    "[{\"base\":{\"app\":\"web\",\"tier\":\"x\"},\"list\":[5,5],\"sel\":{\"app\":\"web\",\"tier\":\"x\"}}]");
 	ASSERT_YAML("d: &d {a: 1, b: 2}\ne:\n  <<: *d\n  b: 3\n",
 		    "[{\"d\":{\"a\":1,\"b\":2},\"e\":{\"a\":1,\"b\":3}}]");
-	ASSERT_YAML("a: *nope\n", "ERR: error converting YAML to JSON: yaml: line 1: unknown anchor 'nope' referenced");
+	ASSERT_YAML("a: *nope\n",
+		    "ERR: error converting YAML to JSON: yaml: line 1: unknown anchor 'nope' referenced");
 	ASSERT_YAML("a: &x 1\n---\nb: *x\n",
 		    "ERR: error converting YAML to JSON: yaml: line 3: unknown anchor 'x' referenced");
 }
@@ -238,12 +244,16 @@ TEST(codec_yaml_alias_bomb)
 
 TEST(codec_yaml_errors)
 {
-	ASSERT_YAML("apiVersion: v1\nkind: Service\nmetadata: name: x\n",
-		    "ERR: error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context");
+	ASSERT_YAML(
+	    "apiVersion: v1\nkind: Service\nmetadata: name: x\n",
+	    "ERR: error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context");
 	ASSERT_YAML("a:\n  - b\n  c: d\n",
 		    "ERR: error converting YAML to JSON: yaml: line 2: did not find expected '-' indicator");
-	ASSERT_YAML("a: \"unterminated\n", "ERR: error converting YAML to JSON: yaml: line 2: found unexpected end of stream");
-	ASSERT_YAML("a:\tb\n\tc: d\n", "ERR: error converting YAML to JSON: yaml: line 2: found a tab character that violates indentation");
+	ASSERT_YAML("a: \"unterminated\n",
+		    "ERR: error converting YAML to JSON: yaml: line 2: found unexpected end of stream");
+	ASSERT_YAML(
+	    "a:\tb\n\tc: d\n",
+	    "ERR: error converting YAML to JSON: yaml: line 2: found a tab character that violates indentation");
 	char deep[512];
 	size_t n = 0;
 	for (int i = 0; i <= API_CODEC_MAX_DEPTH; i++)
@@ -267,79 +277,81 @@ TEST(codec_yaml_errors)
 
 TEST(codec_yaml_encode_service_golden)
 {
-	ASSERT_ENCODE("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
-		      "\"creationTimestamp\":\"2024-05-01T10:00:00Z\",\"resourceVersion\":\"12\",\"labels\":{\"app\":\"web\"},"
-		      "\"annotations\":{\"note\":\"line1\\nline2\\n\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,"
-		      "\"protocol\":\"TCP\",\"targetPort\":8080},{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\","
-		      "\"targetPort\":\"dns\"}],\"selector\":{\"app\":\"web\"},\"clusterIP\":\"10.96.0.10\",\"clusterIPs\":"
-		      "[\"10.96.0.10\"],\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"publishNotReadyAddresses\":false},"
-		      "\"status\":{\"loadBalancer\":{}}}",
-		      "apiVersion: v1\n"
-		      "kind: Service\n"
-		      "metadata:\n"
-		      "  annotations:\n"
-		      "    note: |\n"
-		      "      line1\n"
-		      "      line2\n"
-		      "  creationTimestamp: \"2024-05-01T10:00:00Z\"\n"
-		      "  labels:\n"
-		      "    app: web\n"
-		      "  name: web\n"
-		      "  namespace: default\n"
-		      "  resourceVersion: \"12\"\n"
-		      "spec:\n"
-		      "  clusterIP: 10.96.0.10\n"
-		      "  clusterIPs:\n"
-		      "  - 10.96.0.10\n"
-		      "  ports:\n"
-		      "  - name: http\n"
-		      "    port: 80\n"
-		      "    protocol: TCP\n"
-		      "    targetPort: 8080\n"
-		      "  - name: dns\n"
-		      "    port: 53\n"
-		      "    protocol: UDP\n"
-		      "    targetPort: dns\n"
-		      "  publishNotReadyAddresses: false\n"
-		      "  selector:\n"
-		      "    app: web\n"
-		      "  sessionAffinity: None\n"
-		      "  type: ClusterIP\n"
-		      "status:\n"
-		      "  loadBalancer: {}\n");
+	ASSERT_ENCODE(
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
+	    "\"creationTimestamp\":\"2024-05-01T10:00:00Z\",\"resourceVersion\":\"12\",\"labels\":{\"app\":\"web\"},"
+	    "\"annotations\":{\"note\":\"line1\\nline2\\n\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,"
+	    "\"protocol\":\"TCP\",\"targetPort\":8080},{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\","
+	    "\"targetPort\":\"dns\"}],\"selector\":{\"app\":\"web\"},\"clusterIP\":\"10.96.0.10\",\"clusterIPs\":"
+	    "[\"10.96.0.10\"],\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"publishNotReadyAddresses\":false},"
+	    "\"status\":{\"loadBalancer\":{}}}",
+	    "apiVersion: v1\n"
+	    "kind: Service\n"
+	    "metadata:\n"
+	    "  annotations:\n"
+	    "    note: |\n"
+	    "      line1\n"
+	    "      line2\n"
+	    "  creationTimestamp: \"2024-05-01T10:00:00Z\"\n"
+	    "  labels:\n"
+	    "    app: web\n"
+	    "  name: web\n"
+	    "  namespace: default\n"
+	    "  resourceVersion: \"12\"\n"
+	    "spec:\n"
+	    "  clusterIP: 10.96.0.10\n"
+	    "  clusterIPs:\n"
+	    "  - 10.96.0.10\n"
+	    "  ports:\n"
+	    "  - name: http\n"
+	    "    port: 80\n"
+	    "    protocol: TCP\n"
+	    "    targetPort: 8080\n"
+	    "  - name: dns\n"
+	    "    port: 53\n"
+	    "    protocol: UDP\n"
+	    "    targetPort: dns\n"
+	    "  publishNotReadyAddresses: false\n"
+	    "  selector:\n"
+	    "    app: web\n"
+	    "  sessionAffinity: None\n"
+	    "  type: ClusterIP\n"
+	    "status:\n"
+	    "  loadBalancer: {}\n");
 }
 
 TEST(codec_yaml_encode_quoting)
 {
-	ASSERT_ENCODE("{\"a\":\"true\",\"b\":\"80\",\"c\":\"\",\"d\":\" lead\",\"e\":\"trail \",\"f\":\"a: b\","
-		      "\"g\":\"#x\",\"h\":\"a #b\",\"i\":\"*x\",\"j\":\"- x\",\"k\":\"yes\",\"l\":\"1:20\",\"m\":\"null\","
-		      "\"n\":\"a:b\",\"o\":\"tab\\there\",\"p\":\"it's\",\"q\":\"~\",\"r\":\"1.5\",\"s\":\"0x1F\",\"t\":\"y\","
-		      "\"u\":\"{x}\",\"v\":\"-\",\"w\":\"@x\",\"x\":\"a,b\",\"z\":\"ü ok\"}",
-		      "a: \"true\"\n"
-		      "b: \"80\"\n"
-		      "c: \"\"\n"
-		      "d: ' lead'\n"
-		      "e: 'trail '\n"
-		      "f: 'a: b'\n"
-		      "g: '#x'\n"
-		      "h: 'a #b'\n"
-		      "i: '*x'\n"
-		      "j: '- x'\n"
-		      "k: \"yes\"\n"
-		      "l: \"1:20\"\n"
-		      "m: \"null\"\n"
-		      "\"n\": a:b\n"
-		      "o: \"tab\\there\"\n"
-		      "p: it's\n"
-		      "q: \"~\"\n"
-		      "r: \"1.5\"\n"
-		      "s: \"0x1F\"\n"
-		      "t: \"y\"\n"
-		      "u: '{x}'\n"
-		      "v: '-'\n"
-		      "w: '@x'\n"
-		      "x: a,b\n"
-		      "z: ü ok\n");
+	ASSERT_ENCODE(
+	    "{\"a\":\"true\",\"b\":\"80\",\"c\":\"\",\"d\":\" lead\",\"e\":\"trail \",\"f\":\"a: b\","
+	    "\"g\":\"#x\",\"h\":\"a #b\",\"i\":\"*x\",\"j\":\"- x\",\"k\":\"yes\",\"l\":\"1:20\",\"m\":\"null\","
+	    "\"n\":\"a:b\",\"o\":\"tab\\there\",\"p\":\"it's\",\"q\":\"~\",\"r\":\"1.5\",\"s\":\"0x1F\",\"t\":\"y\","
+	    "\"u\":\"{x}\",\"v\":\"-\",\"w\":\"@x\",\"x\":\"a,b\",\"z\":\"ü ok\"}",
+	    "a: \"true\"\n"
+	    "b: \"80\"\n"
+	    "c: \"\"\n"
+	    "d: ' lead'\n"
+	    "e: 'trail '\n"
+	    "f: 'a: b'\n"
+	    "g: '#x'\n"
+	    "h: 'a #b'\n"
+	    "i: '*x'\n"
+	    "j: '- x'\n"
+	    "k: \"yes\"\n"
+	    "l: \"1:20\"\n"
+	    "m: \"null\"\n"
+	    "\"n\": a:b\n"
+	    "o: \"tab\\there\"\n"
+	    "p: it's\n"
+	    "q: \"~\"\n"
+	    "r: \"1.5\"\n"
+	    "s: \"0x1F\"\n"
+	    "t: \"y\"\n"
+	    "u: '{x}'\n"
+	    "v: '-'\n"
+	    "w: '@x'\n"
+	    "x: a,b\n"
+	    "z: ü ok\n");
 	ASSERT_ENCODE("{\"a\":\"x\\ny\",\"b\":\"x\\n\",\"c\":\"x\\n\\n\",\"d\":\" x\\ny\",\"e\":\"x \\ny\","
 		      "\"f\":[\"p\\nq\"],\"g\":{\"k\\nl\":1},\"\":2,\"true\":3}",
 		      "\"\": 2\n"
@@ -351,8 +363,9 @@ TEST(codec_yaml_encode_quoting)
 		      "f:\n- |-\n  p\n  q\n"
 		      "g:\n  ? |-\n    k\n    l\n  : 1\n"
 		      "\"true\": 3\n");
-	ASSERT_ENCODE("[1, 1.5, 1e+21, 1000000.0, 0.0001, null, true, [], {}, [[1, 2], {\"a\": [3]}]]",
-		      "- 1\n- 1.5\n- 1e+21\n- 1e+06\n- 0.0001\n- null\n- true\n- []\n- {}\n- - - 1\n    - 2\n  - a:\n    - 3\n");
+	ASSERT_ENCODE(
+	    "[1, 1.5, 1e+21, 1000000.0, 0.0001, null, true, [], {}, [[1, 2], {\"a\": [3]}]]",
+	    "- 1\n- 1.5\n- 1e+21\n- 1e+06\n- 0.0001\n- null\n- true\n- []\n- {}\n- - - 1\n    - 2\n  - a:\n    - 3\n");
 	ASSERT_ENCODE("{\"<<\":\"x\"}", "\"<<\": x\n"); /* fuzz: a plain << would read back as a merge */
 	ASSERT_ENCODE("{}", "{}\n");
 	ASSERT_ENCODE("\"x\"", "x\n");
@@ -367,9 +380,10 @@ TEST(codec_yaml_encode_key_order)
 
 TEST(codec_yaml_encode_folds_long_lines)
 {
-	ASSERT_ENCODE("{\"description\":\"This is a very long description of a field that goes past the eighty column limit of goyaml\"}",
-		      "description: This is a very long description of a field that goes past the eighty\n"
-		      "  column limit of goyaml\n");
+	ASSERT_ENCODE(
+	    "{\"description\":\"This is a very long description of a field that goes past the eighty column limit of goyaml\"}",
+	    "description: This is a very long description of a field that goes past the eighty\n"
+	    "  column limit of goyaml\n");
 }
 
 TEST(codec_yaml_round_trip_seed)
@@ -379,7 +393,8 @@ TEST(codec_yaml_round_trip_seed)
 	ASSERT_INT_EQ(api_yaml_decode(seed_stream, strlen(seed_stream), &docs, err, sizeof(err)), 0);
 	size_t i;
 	json_t *d;
-	json_array_foreach(docs, i, d) {
+	json_array_foreach(docs, i, d)
+	{
 		char *y = api_yaml_encode(d);
 		ASSERT_INT_EQ(api_yaml_decode(y, strlen(y), &back, err, sizeof(err)), 0);
 		ASSERT(json_equal(d, json_array_get(back, 0)));
@@ -394,29 +409,30 @@ TEST(codec_yaml_round_trip_seed)
 /* kubectl 1.33 `create service clusterip cs1 --tcp=80:8080`, laid out as in
  * kubectl-surface.md 7.6 (every non-pointer field present, as gogo-protobuf writes it). */
 static const unsigned char pb_cs1[] = {
-	0x6b, 0x38, 0x73, 0x00,					      /* "k8s\0" */
-	0x0a, 0x0d, 0x0a, 0x02, 'v', '1', 0x12, 0x07, 'S', 'e', 'r', 'v', 'i', 'c', 'e', /* typeMeta */
-	0x12, 0x69,						      /* raw, 105 bytes */
-	0x0a, 0x1f,						      /* metadata */
-	0x0a, 0x03, 'c', 's', '1', 0x12, 0x00, 0x1a, 0x00, 0x22, 0x00, 0x2a, 0x00, 0x32, 0x00,
-	0x38, 0x00, 0x42, 0x00,					      /* generation 0, creationTimestamp {} */
-	0x5a, 0x0a, 0x0a, 0x03, 'a', 'p', 'p', 0x12, 0x03, 'c', 's', '1', /* labels app=cs1 */
-	0x12, 0x42,						      /* spec */
-	0x0a, 0x1b,						      /* ports[0] */
-	0x0a, 0x07, '8', '0', '-', '8', '0', '8', '0', 0x12, 0x03, 'T', 'C', 'P', 0x18, 0x50,
-	0x22, 0x07, 0x08, 0x00, 0x10, 0x90, 0x3f, 0x1a, 0x00, /* targetPort {type 0, intVal 8080, ""} */
-	0x28, 0x00,						      /* nodePort 0 */
-	0x12, 0x0a, 0x0a, 0x03, 'a', 'p', 'p', 0x12, 0x03, 'c', 's', '1', /* selector */
-	0x1a, 0x00, 0x22, 0x09, 'C', 'l', 'u', 's', 't', 'e', 'r', 'I', 'P', 0x3a, 0x00, 0x42, 0x00,
-	0x52, 0x00, 0x5a, 0x00, 0x60, 0x00, 0x68, 0x00,
-	0x1a, 0x02, 0x0a, 0x00,					      /* status {loadBalancer {}} */
-	0x1a, 0x00, 0x22, 0x00,					      /* contentEncoding, contentType */
+    0x6b, 0x38, 0x73, 0x00,								     /* "k8s\0" */
+    0x0a, 0x0d, 0x0a, 0x02, 'v',  '1',	0x12, 0x07, 'S',  'e',	'r',  'v',  'i',  'c',	'e', /* typeMeta */
+    0x12, 0x69, /* raw, 105 bytes */
+    0x0a, 0x1f, /* metadata */
+    0x0a, 0x03, 'c',  's',  '1',  0x12, 0x00, 0x1a, 0x00, 0x22, 0x00, 0x2a, 0x00, 0x32, 0x00,
+    0x38, 0x00, 0x42, 0x00, /* generation 0, creationTimestamp {} */
+    0x5a, 0x0a, 0x0a, 0x03, 'a',  'p',	'p',  0x12, 0x03, 'c',	's',  '1', /* labels app=cs1 */
+    0x12, 0x42,								   /* spec */
+    0x0a, 0x1b,								   /* ports[0] */
+    0x0a, 0x07, '8',  '0',  '-',  '8',	'0',  '8',  '0',  0x12, 0x03, 'T',  'C',  'P',	0x18,
+    0x50, 0x22, 0x07, 0x08, 0x00, 0x10, 0x90, 0x3f, 0x1a, 0x00, /* targetPort {type 0, intVal 8080, ""} */
+    0x28, 0x00,							/* nodePort 0 */
+    0x12, 0x0a, 0x0a, 0x03, 'a',  'p',	'p',  0x12, 0x03, 'c',	's',  '1', /* selector */
+    0x1a, 0x00, 0x22, 0x09, 'C',  'l',	'u',  's',  't',  'e',	'r',  'I',  'P',  0x3a, 0x00,
+    0x42, 0x00, 0x52, 0x00, 0x5a, 0x00, 0x60, 0x00, 0x68, 0x00, 0x1a, 0x02, 0x0a, 0x00, /* status
+											   {loadBalancer {}}
+											 */
+    0x1a, 0x00, 0x22, 0x00, /* contentEncoding, contentType */
 };
 
 static const char pb_cs1_json[] =
-	"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"app\":\"cs1\"},\"name\":\"cs1\"},"
-	"\"spec\":{\"ports\":[{\"name\":\"80-8080\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}],"
-	"\"selector\":{\"app\":\"cs1\"},\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}";
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"app\":\"cs1\"},\"name\":\"cs1\"},"
+    "\"spec\":{\"ports\":[{\"name\":\"80-8080\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}],"
+    "\"selector\":{\"app\":\"cs1\"},\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}";
 
 static int hexval(char c)
 {
@@ -465,40 +481,47 @@ TEST(codec_proto_service_nodeport_named_target)
 	int rc;
 	char *s = proto_json(b, n, &rc);
 	ASSERT_INT_EQ(rc, 0);
-	ASSERT_STR_EQ(s, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"app\":\"np1\"},"
-			 "\"name\":\"np1\"},\"spec\":{\"ports\":[{\"name\":\"8080-http\",\"nodePort\":30080,"
-			 "\"port\":8080,\"protocol\":\"TCP\",\"targetPort\":\"http\"}],\"selector\":{\"app\":\"np1\"},"
-			 "\"type\":\"NodePort\"},\"status\":{\"loadBalancer\":{}}}");
+	ASSERT_STR_EQ(
+	    s, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"app\":\"np1\"},"
+	       "\"name\":\"np1\"},\"spec\":{\"ports\":[{\"name\":\"8080-http\",\"nodePort\":30080,"
+	       "\"port\":8080,\"protocol\":\"TCP\",\"targetPort\":\"http\"}],\"selector\":{\"app\":\"np1\"},"
+	       "\"type\":\"NodePort\"},\"status\":{\"loadBalancer\":{}}}");
 	free(s);
 }
 
 TEST(codec_proto_namespace)
 {
 	unsigned char b[128];
-	size_t n = unhex("6b3873000a0f0a02763112094e616d657370616365121b0a130a036e733112001a0022002a003200380042"
-			 "0012001a020a001a002200",
-			 b);
+	size_t n =
+	    unhex("6b3873000a0f0a02763112094e616d657370616365121b0a130a036e733112001a0022002a003200380042"
+		  "0012001a020a001a002200",
+		  b);
 	int rc;
 	char *s = proto_json(b, n, &rc);
 	ASSERT_INT_EQ(rc, 0);
-	ASSERT_STR_EQ(s, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ns1\"},\"spec\":{},\"status\":{}}");
+	ASSERT_STR_EQ(
+	    s,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ns1\"},\"spec\":{},\"status\":{}}");
 	free(s);
 }
 
 TEST(codec_proto_ingress)
 {
 	unsigned char b[256];
-	size_t n = unhex("6b3873000a1f0a146e6574776f726b696e672e6b38732e696f2f76311207496e677265737312510a130a03"
-			 "77656212001a0022002a0032003800420012361a2d0a07666f6f2e636f6d12220a200a1e0a042f62617212"
-			 "0f220d0a047376633112050a0010903f1a05457861637422056e67696e781a020a001a002200",
-			 b);
+	size_t n =
+	    unhex("6b3873000a1f0a146e6574776f726b696e672e6b38732e696f2f76311207496e677265737312510a130a03"
+		  "77656212001a0022002a0032003800420012361a2d0a07666f6f2e636f6d12220a200a1e0a042f62617212"
+		  "0f220d0a047376633112050a0010903f1a05457861637422056e67696e781a020a001a002200",
+		  b);
 	int rc;
 	char *s = proto_json(b, n, &rc);
 	ASSERT_INT_EQ(rc, 0);
-	ASSERT_STR_EQ(s, "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"web\"},"
-			 "\"spec\":{\"ingressClassName\":\"nginx\",\"rules\":[{\"host\":\"foo.com\",\"http\":{\"paths\":"
-			 "[{\"backend\":{\"service\":{\"name\":\"svc1\",\"port\":{\"number\":8080}}},\"path\":\"/bar\","
-			 "\"pathType\":\"Exact\"}]}}]},\"status\":{\"loadBalancer\":{}}}");
+	ASSERT_STR_EQ(
+	    s,
+	    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"web\"},"
+	    "\"spec\":{\"ingressClassName\":\"nginx\",\"rules\":[{\"host\":\"foo.com\",\"http\":{\"paths\":"
+	    "[{\"backend\":{\"service\":{\"name\":\"svc1\",\"port\":{\"number\":8080}}},\"path\":\"/bar\","
+	    "\"pathType\":\"Exact\"}]}}]},\"status\":{\"loadBalancer\":{}}}");
 	free(s);
 }
 
@@ -570,15 +593,18 @@ TEST(codec_proto_fields)
 	int rc;
 	/* Service raw: spec { ports [{ port: -1 (10-byte varint), unknown fixed64 field 15,
 	 * unknown fixed32 field 14 }], publishNotReadyAddresses true, ipFamilyPolicy "" (a pointer:
-	 * kept), clusterIPs ["a","b"] }, metadata { annotations {x: ""}, creationTimestamp 2024-01-02T03:04:05Z }. */
-	size_t n = unhex("6b3873000a0d0a027631120753657276696365123d0a11420808a5facdac06100062050a0178120012280a19"
-			 "18ffffffffffffffffff0179010203040506070875aabbccdd68018a01009201016192010162",
-			 b);
+	 * kept), clusterIPs ["a","b"] }, metadata { annotations {x: ""}, creationTimestamp
+	 * 2024-01-02T03:04:05Z }. */
+	size_t n =
+	    unhex("6b3873000a0d0a027631120753657276696365123d0a11420808a5facdac06100062050a0178120012280a19"
+		  "18ffffffffffffffffff0179010203040506070875aabbccdd68018a01009201016192010162",
+		  b);
 	char *s = proto_json(b, n, &rc);
 	ASSERT_INT_EQ(rc, 0);
-	ASSERT_STR_EQ(s, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{\"x\":\"\"},"
-			 "\"creationTimestamp\":\"2024-01-02T03:04:05Z\"},\"spec\":{\"clusterIPs\":[\"a\",\"b\"],"
-			 "\"ipFamilyPolicy\":\"\",\"ports\":[{\"port\":-1}],\"publishNotReadyAddresses\":true}}");
+	ASSERT_STR_EQ(
+	    s, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{\"x\":\"\"},"
+	       "\"creationTimestamp\":\"2024-01-02T03:04:05Z\"},\"spec\":{\"clusterIPs\":[\"a\",\"b\"],"
+	       "\"ipFamilyPolicy\":\"\",\"ports\":[{\"port\":-1}],\"publishNotReadyAddresses\":true}}");
 	free(s);
 	/* A string field sent as a varint: wrong wire type. */
 	n = unhex("6b3873000a0d0a02763112075365727669636512040a020801", b);

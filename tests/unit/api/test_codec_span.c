@@ -20,7 +20,8 @@ static const char *span(const char *doc, const char *key, int *rc)
 TEST(codec_member_span)
 {
 	int rc;
-	const char *d = "{\"metadata\":{\"annotations\":{\"x\":\"{\\\"spec\\\":1}\"}},\"spec\":{\"a\":[1,{\"b\":\"}\"}]}, \"n\" : 5 ,\"s\":\"q\\\"\"}";
+	const char *d =
+	    "{\"metadata\":{\"annotations\":{\"x\":\"{\\\"spec\\\":1}\"}},\"spec\":{\"a\":[1,{\"b\":\"}\"}]}, \"n\" : 5 ,\"s\":\"q\\\"\"}";
 	ASSERT_STR_EQ(span(d, "spec", &rc), "{\"a\":[1,{\"b\":\"}\"}]}");
 	ASSERT_INT_EQ(rc, 0);
 	ASSERT_STR_EQ(span(d, "n", &rc), "5 ");

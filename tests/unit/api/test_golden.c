@@ -53,15 +53,42 @@ static void golden(const char *name)
 	json_decref(o);
 }
 
-TEST(golden_namespace) { golden("namespace"); }
-TEST(golden_service) { golden("service"); }
-TEST(golden_endpoints) { golden("endpoints"); }
-TEST(golden_pod) { golden("pod"); }
-TEST(golden_node) { golden("node"); }
-TEST(golden_event) { golden("event"); }
-TEST(golden_endpointslice) { golden("endpointslice"); }
-TEST(golden_ingress) { golden("ingress"); }
-TEST(golden_ingressclass) { golden("ingressclass"); }
+TEST(golden_namespace)
+{
+	golden("namespace");
+}
+TEST(golden_service)
+{
+	golden("service");
+}
+TEST(golden_endpoints)
+{
+	golden("endpoints");
+}
+TEST(golden_pod)
+{
+	golden("pod");
+}
+TEST(golden_node)
+{
+	golden("node");
+}
+TEST(golden_event)
+{
+	golden("event");
+}
+TEST(golden_endpointslice)
+{
+	golden("endpointslice");
+}
+TEST(golden_ingress)
+{
+	golden("ingress");
+}
+TEST(golden_ingressclass)
+{
+	golden("ingressclass");
+}
 
 TEST(golden_typo_is_unknown)
 {

@@ -9,10 +9,12 @@ TEST(object_dns1035_label)
 	ASSERT(api_check_dns1035_label("my-service") == NULL);
 	ASSERT(api_check_dns1035_label("a") == NULL);
 	ASSERT_STR_CONTAINS(api_check_dns1035_label("1abc"), "a DNS-1035 label must consist of");
-	ASSERT_STR_CONTAINS(api_check_dns1035_label("My_Svc"), "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?'");
+	ASSERT_STR_CONTAINS(api_check_dns1035_label("My_Svc"),
+			    "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?'");
 	ASSERT_STR_CONTAINS(api_check_dns1035_label("abc-"), "end with an alphanumeric");
-	ASSERT_STR_EQ(api_check_dns1035_label("a234567890123456789012345678901234567890123456789012345678901234"),
-		      "must be no more than 63 characters");
+	ASSERT_STR_EQ(
+	    api_check_dns1035_label("a234567890123456789012345678901234567890123456789012345678901234"),
+	    "must be no more than 63 characters");
 }
 
 TEST(object_dns1123)
@@ -59,7 +61,8 @@ TEST(object_labels)
 	l = json_pack("{s:s}", "k", "-bad");
 	api_validate_labels(l, "spec.selector", &e);
 	ASSERT_INT_EQ(api_errs_count(&e), 2);
-	ASSERT_STR_CONTAINS(api_str(json_array_get(e.causes, 1), "message"), "a valid label must be an empty string");
+	ASSERT_STR_CONTAINS(api_str(json_array_get(e.causes, 1), "message"),
+			    "a valid label must be an empty string");
 	json_decref(l);
 	api_errs_fini(&e);
 }
@@ -92,9 +95,10 @@ TEST(object_human_duration)
 	struct {
 		long long s;
 		const char *want;
-	} cases[] = {{0, "0s"},	      {59, "59s"},	   {119, "119s"},	   {120, "2m"},	    {190, "3m10s"},
-		     {600, "10m"},    {3 * 3600, "3h"},	   {3 * 3600 + 60, "3h1m"}, {9 * 3600, "9h"}, {50 * 3600, "2d2h"},
-		     {10 * 86400, "10d"}, {800 * 86400, "2y70d"}, {-5, "<invalid>"}};
+	} cases[] = {{0, "0s"},	       {59, "59s"},	    {119, "119s"},	 {120, "2m"},
+		     {190, "3m10s"},   {600, "10m"},	    {3 * 3600, "3h"},	 {3 * 3600 + 60, "3h1m"},
+		     {9 * 3600, "9h"}, {50 * 3600, "2d2h"}, {10 * 86400, "10d"}, {800 * 86400, "2y70d"},
+		     {-5, "<invalid>"}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		api_human_duration(cases[i].s, b, sizeof(b));
 		ASSERT_STR_EQ(b, cases[i].want);

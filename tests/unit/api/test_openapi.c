@@ -383,14 +383,14 @@ static json_t *load_doc(const char *path)
 
 static const char *gv_path(const struct api_kind *k)
 {
-	return k->group[0] == 0				   ? "api/v1"
-	       : strcmp(k->group, "apps") == 0		   ? "apis/apps/v1"
-	       : strcmp(k->group, "discovery.k8s.io") == 0 ? "apis/discovery.k8s.io/v1"
-	       : strcmp(k->group, "coordination.k8s.io") == 0 ? "apis/coordination.k8s.io/v1"
-	       : strcmp(k->group, "extensions") == 0	   ? "apis/extensions/v1beta1"
-	       : strcmp(k->version, "v1beta1") == 0	   ? "apis/networking.k8s.io/v1beta1"
+	return k->group[0] == 0					    ? "api/v1"
+	       : strcmp(k->group, "apps") == 0			    ? "apis/apps/v1"
+	       : strcmp(k->group, "discovery.k8s.io") == 0	    ? "apis/discovery.k8s.io/v1"
+	       : strcmp(k->group, "coordination.k8s.io") == 0	    ? "apis/coordination.k8s.io/v1"
+	       : strcmp(k->group, "extensions") == 0		    ? "apis/extensions/v1beta1"
+	       : strcmp(k->version, "v1beta1") == 0		    ? "apis/networking.k8s.io/v1beta1"
 	       : strcmp(k->group, "rbac.authorization.k8s.io") == 0 ? "apis/rbac.authorization.k8s.io/v1"
-							   : "apis/networking.k8s.io/v1";
+								    : "apis/networking.k8s.io/v1";
 }
 
 TEST(openapi_index)
@@ -400,9 +400,13 @@ TEST(openapi_index)
 	ASSERT(idx != NULL);
 	json_t *paths = json_object_get(idx, "paths");
 	ASSERT_INT_EQ(json_object_size(paths), 8);
-	static const char *const gvs[] = {"api/v1", "apis/apps/v1", "apis/discovery.k8s.io/v1",
-					  "apis/networking.k8s.io/v1", "apis/coordination.k8s.io/v1",
-					  "apis/networking.k8s.io/v1beta1", "apis/extensions/v1beta1",
+	static const char *const gvs[] = {"api/v1",
+					  "apis/apps/v1",
+					  "apis/discovery.k8s.io/v1",
+					  "apis/networking.k8s.io/v1",
+					  "apis/coordination.k8s.io/v1",
+					  "apis/networking.k8s.io/v1beta1",
+					  "apis/extensions/v1beta1",
 					  "apis/rbac.authorization.k8s.io/v1"};
 	for (size_t i = 0; i < 8; i++) {
 		const char *url =

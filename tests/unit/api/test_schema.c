@@ -53,7 +53,8 @@ TEST(schema_kinds_in_discovery_order)
 	    {"networking.k8s.io", "ingresses", "Ingress", "ingress", "ing"},
 	    {"networking.k8s.io", "ingressclasses", "IngressClass", "ingressclass", NULL},
 	    {"coordination.k8s.io", "leases", "Lease", "lease", NULL},
-	    {"rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", NULL},
+	    {"rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding",
+	     NULL},
 	    {"rbac.authorization.k8s.io", "clusterroles", "ClusterRole", "clusterrole", NULL},
 	    {"rbac.authorization.k8s.io", "rolebindings", "RoleBinding", "rolebinding", NULL},
 	    {"rbac.authorization.k8s.io", "roles", "Role", "role", NULL},
@@ -156,7 +157,8 @@ TEST(schema_lookup_by_gvk)
 	ASSERT(api_kind_by_gvk("/v1", "Service") == NULL);
 	ASSERT(api_kind_by_gvk("core/v1", "Service") == NULL);
 	k = api_kind_by_gvk("networking.k8s.io/v1beta1", "Ingress");
-	ASSERT(k && k->deprecation && api_kind_storage(k) == api_kind_by_gvk("networking.k8s.io/v1", "Ingress"));
+	ASSERT(k && k->deprecation &&
+	       api_kind_storage(k) == api_kind_by_gvk("networking.k8s.io/v1", "Ingress"));
 	ASSERT(api_kind_by_gvk("networking.k8s.io/v1alpha1", "Ingress") == NULL);
 	ASSERT(api_kind_by_gvk("discovery.k8s.io/v1", "Service") == NULL);
 	ASSERT(api_kind_by_gvk("v1", "service") == NULL);

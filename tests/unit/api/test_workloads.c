@@ -37,15 +37,16 @@ static char *check(const char *group, const char *plural, json_t *o, const json_
 	for (size_t i = 0; i < n; i++) {
 		json_t *c = json_array_get(e.causes, i);
 		snprintf(out + strlen(out), 4096 - strlen(out), "%s%s: %s", i ? "; " : "",
-			 json_string_value(json_object_get(c, "field")), json_string_value(json_object_get(c, "message")));
+			 json_string_value(json_object_get(c, "field")),
+			 json_string_value(json_object_get(c, "message")));
 	}
 	api_errs_fini(&e);
 	return out;
 }
 
-#define DEPLOY(spec)                                                                                           \
-	"{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":" spec "}"
-#define TMPL "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"
+#define DEPLOY(spec) "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":" spec "}"
+#define TMPL                                                                                                 \
+	"\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"
 
 TEST(workloads_api_deployment_defaults)
 {
@@ -61,7 +62,8 @@ TEST(workloads_api_deployment_defaults)
 	ASSERT_STR_EQ(json_string_value(json_object_get(ru, "maxSurge")), "25%");
 	ASSERT_STR_EQ(json_string_value(json_object_get(ru, "maxUnavailable")), "25%");
 	/* the template got a pod's defaults */
-	json_t *c = json_array_get(json_object_get(json_object_get(json_object_get(spec, "template"), "spec"), "containers"), 0);
+	json_t *c = json_array_get(
+	    json_object_get(json_object_get(json_object_get(spec, "template"), "spec"), "containers"), 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(c, "terminationMessagePolicy")), "File");
 	json_decref(d);
 }
@@ -82,7 +84,8 @@ TEST(workloads_api_deployment_rejects_bad_specs)
 	    {"{\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
 	     "{\"maxSurge\":\"120%\"}}," TMPL "}",
 	     "must not be greater than 100%"},
-	    {"{\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":{\"type\":\"Recreate\",\"rollingUpdate\":{}}," TMPL "}",
+	    {"{\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":{\"type\":\"Recreate\",\"rollingUpdate\":{}}," TMPL
+	     "}",
 	     "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"},
 	    {"{\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
 	     "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}",
@@ -105,8 +108,9 @@ TEST(workloads_api_deployment_rejects_bad_specs)
 TEST(workloads_api_selector_is_immutable)
 {
 	json_t *old = js(DEPLOY("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL "}"));
-	json_t *d = js(DEPLOY("{\"selector\":{\"matchLabels\":{\"app\":\"web\",\"x\":\"y\"}},\"template\":{\"metadata\":"
-			      "{\"labels\":{\"app\":\"web\",\"x\":\"y\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}"));
+	json_t *d = js(DEPLOY(
+	    "{\"selector\":{\"matchLabels\":{\"app\":\"web\",\"x\":\"y\"}},\"template\":{\"metadata\":"
+	    "{\"labels\":{\"app\":\"web\",\"x\":\"y\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}"));
 	char *m = check("apps", "deployments", d, old);
 	ASSERT_STR_CONTAINS(m, "spec.selector: Invalid value");
 	ASSERT_STR_CONTAINS(m, "field is immutable");
@@ -117,14 +121,19 @@ TEST(workloads_api_selector_is_immutable)
 
 TEST(workloads_api_rc_defaults_selector_from_template)
 {
-	json_t *rc = js("{\"metadata\":{\"name\":\"kubia\",\"namespace\":\"default\"},\"spec\":{\"replicas\":3,\"template\":"
-			"{\"metadata\":{\"labels\":{\"app\":\"kubia\"}},\"spec\":{\"containers\":[{\"name\":\"kubia\",\"image\":"
-			"\"luksa/kubia\"}]}}}}");
+	json_t *rc = js(
+	    "{\"metadata\":{\"name\":\"kubia\",\"namespace\":\"default\"},\"spec\":{\"replicas\":3,\"template\":"
+	    "{\"metadata\":{\"labels\":{\"app\":\"kubia\"}},\"spec\":{\"containers\":[{\"name\":\"kubia\",\"image\":"
+	    "\"luksa/kubia\"}]}}}}");
 	char *m = check("", "replicationcontrollers", rc, NULL);
 	ASSERT_STR_EQ(m, "");
 	free(m);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(rc, "spec"), "selector"), "app")), "kubia");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(rc, "metadata"), "labels"), "app")), "kubia");
+	ASSERT_STR_EQ(json_string_value(
+			  json_object_get(json_object_get(json_object_get(rc, "spec"), "selector"), "app")),
+		      "kubia");
+	ASSERT_STR_EQ(json_string_value(
+			  json_object_get(json_object_get(json_object_get(rc, "metadata"), "labels"), "app")),
+		      "kubia");
 	json_decref(rc);
 }
 
@@ -141,13 +150,17 @@ TEST(workloads_api_secret_string_data_and_base64)
 	ASSERT_STR_EQ(json_string_value(json_object_get(data, "b")), "aGVsbG8=");
 	ASSERT_STR_EQ(json_string_value(json_object_get(data, "a")), "eQ=="); /* stringData wins */
 	json_decref(s);
-	s = js("{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"data\":{\"a\":\"not base64!\",\"bad key\":\"\"}}");
+	s = js(
+	    "{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"data\":{\"a\":\"not base64!\",\"bad key\":\"\"}}");
 	m = check("", "secrets", s, NULL);
 	ASSERT_STR_CONTAINS(m, "data[a]");
-	ASSERT_STR_CONTAINS(m, "data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters");
+	ASSERT_STR_CONTAINS(
+	    m,
+	    "data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters");
 	free(m);
 	json_decref(s);
-	s = js("{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"type\":\"kubernetes.io/tls\",\"data\":{}}");
+	s = js(
+	    "{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"type\":\"kubernetes.io/tls\",\"data\":{}}");
 	m = check("", "secrets", s, NULL);
 	ASSERT_STR_CONTAINS(m, "data[tls.crt]: Required value");
 	free(m);
@@ -164,8 +177,10 @@ TEST(workloads_api_secret_string_data_and_base64)
 
 TEST(workloads_api_immutable_configmap)
 {
-	json_t *old = js("{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\"},\"immutable\":true,\"data\":{\"k\":\"v\"}}");
-	json_t *cm = js("{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\"},\"immutable\":true,\"data\":{\"k\":\"w\"}}");
+	json_t *old = js(
+	    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\"},\"immutable\":true,\"data\":{\"k\":\"v\"}}");
+	json_t *cm = js(
+	    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\"},\"immutable\":true,\"data\":{\"k\":\"w\"}}");
 	char *m = check("", "configmaps", cm, old);
 	ASSERT_STR_CONTAINS(m, "data: Forbidden: field is immutable when `immutable` is set");
 	free(m);
@@ -183,13 +198,15 @@ TEST(workloads_api_scale_round_trip)
 	const struct api_kind *k = api_kind_by_plural("apps", "v1", "deployments");
 	ASSERT(api_kind_has_scale(k));
 	ASSERT(!api_kind_has_scale(api_kind_by_plural("apps", "v1", "daemonsets")));
-	json_t *d = js(DEPLOY("{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":[{\"key\":"
-			      "\"tier\",\"operator\":\"In\",\"values\":[\"b\",\"a\"]}]}}"));
+	json_t *d = js(DEPLOY(
+	    "{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":[{\"key\":"
+	    "\"tier\",\"operator\":\"In\",\"values\":[\"b\",\"a\"]}]}}"));
 	json_object_set_new(d, "status", json_pack("{s:i}", "replicas", 2));
 	json_t *s = api_scale_from(k, d);
 	ASSERT_STR_EQ(json_string_value(json_object_get(s, "apiVersion")), "autoscaling/v1");
 	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(s, "spec"), "replicas")), 3);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(s, "status"), "selector")), "app=web,tier in (a,b)");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(s, "status"), "selector")),
+		      "app=web,tier in (a,b)");
 	json_object_set_new(json_object_get(s, "spec"), "replicas", json_integer(7));
 	struct api_errs e;
 	api_errs_init(&e);

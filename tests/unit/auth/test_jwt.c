@@ -13,8 +13,8 @@ TEST(jwt_sign_verify_round_trip)
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	char *kid = auth_jwt_kid(k);
 	ASSERT(kid && strlen(kid) == 43); /* 32 bytes, base64url without padding */
-	json_t *c = json_pack("{s:s, s:I, s:[s]}", "sub", "system:serviceaccount:a:b", "exp", (json_int_t)2000000000, "aud",
-			      "x");
+	json_t *c = json_pack("{s:s, s:I, s:[s]}", "sub", "system:serviceaccount:a:b", "exp",
+			      (json_int_t)2000000000, "aud", "x");
 	char *t = auth_jwt_sign(c, k, kid);
 	ASSERT(t != NULL);
 	ASSERT(auth_jwt_shaped(t));
@@ -53,10 +53,16 @@ TEST(jwt_malformed)
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	json_t *got = NULL;
 	static const char *const bad[] = {
-	    "", "abc", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.",
-	    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",		     /* alg none, no signature */
-	    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA",	     /* HS256 */
-	    "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA",	     /* ES256, short signature */
+	    "",
+	    "abc",
+	    "a.b",
+	    "a.b.c.d",
+	    ".b.c",
+	    "a..c",
+	    "a.b.",
+	    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",	 /* alg none, no signature */
+	    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA", /* HS256 */
+	    "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA", /* ES256, short signature */
 	    "eyJhbGciOiJFUzI1NiJ9.W10.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* claims [] */
 	    "e+J.e/J.AAAA",
 	};

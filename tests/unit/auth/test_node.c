@@ -4,11 +4,16 @@
 #include "auth/node.h"
 #include "harness/t.h"
 
-static enum auth_decision dec(const char *verb, const char *ns, const char *group, const char *res, const char *sub,
-			      const char *name, const char *pod_node, char *reason)
+static enum auth_decision dec(const char *verb, const char *ns, const char *group, const char *res,
+			      const char *sub, const char *name, const char *pod_node, char *reason)
 {
-	struct auth_attrs a = {.resource_request = true, .verb = verb, .ns = ns, .group = group, .resource = res,
-			       .sub = sub, .name = name};
+	struct auth_attrs a = {.resource_request = true,
+			       .verb = verb,
+			       .ns = ns,
+			       .group = group,
+			       .resource = res,
+			       .sub = sub,
+			       .name = name};
 	return auth_node_authorize("n1", &a, pod_node, reason, 256);
 }
 
@@ -40,8 +45,12 @@ TEST(node_own_objects_only)
 	ASSERT_INT_EQ(dec("delete", NULL, "", "nodes", NULL, "n2", NULL, r), AUTH_DENY);
 	ASSERT_INT_EQ(dec("list", NULL, "", "nodes", NULL, NULL, NULL, r), AUTH_ALLOW);
 	/* Pods: status and deletion of its own only; never a spec change or a create. */
-	ASSERT(auth_node_needs_pod(&(struct auth_attrs){.resource_request = true, .verb = "patch", .group = "",
-							 .resource = "pods", .sub = "status", .name = "p"}));
+	ASSERT(auth_node_needs_pod(&(struct auth_attrs){.resource_request = true,
+							.verb = "patch",
+							.group = "",
+							.resource = "pods",
+							.sub = "status",
+							.name = "p"}));
 	ASSERT_INT_EQ(dec("patch", "a", "", "pods", "status", "p", "n1", r), AUTH_ALLOW);
 	ASSERT_INT_EQ(dec("patch", "a", "", "pods", "status", "p", "n2", r), AUTH_DENY);
 	ASSERT_STR_EQ(r, "node \"n1\" can only update the status of pods with spec.nodeName set to itself");
@@ -51,25 +60,32 @@ TEST(node_own_objects_only)
 	ASSERT_INT_EQ(dec("patch", "a", "", "pods", NULL, "p", "n1", r), AUTH_NO_OPINION);
 	ASSERT_INT_EQ(dec("create", "a", "", "pods", NULL, NULL, NULL, r), AUTH_NO_OPINION);
 	/* Leases: its own in kube-node-lease. */
-	ASSERT_INT_EQ(dec("update", "kube-node-lease", "coordination.k8s.io", "leases", NULL, "n1", NULL, r), AUTH_ALLOW);
-	ASSERT_INT_EQ(dec("update", "kube-node-lease", "coordination.k8s.io", "leases", NULL, "n2", NULL, r), AUTH_DENY);
+	ASSERT_INT_EQ(dec("update", "kube-node-lease", "coordination.k8s.io", "leases", NULL, "n1", NULL, r),
+		      AUTH_ALLOW);
+	ASSERT_INT_EQ(dec("update", "kube-node-lease", "coordination.k8s.io", "leases", NULL, "n2", NULL, r),
+		      AUTH_DENY);
 }
 
 TEST(node_never_writes_services)
 {
 	char r[256];
 	ASSERT_INT_EQ(dec("list", NULL, "", "services", NULL, NULL, NULL, r), AUTH_ALLOW);
-	ASSERT_INT_EQ(dec("watch", NULL, "discovery.k8s.io", "endpointslices", NULL, NULL, NULL, r), AUTH_ALLOW);
+	ASSERT_INT_EQ(dec("watch", NULL, "discovery.k8s.io", "endpointslices", NULL, NULL, NULL, r),
+		      AUTH_ALLOW);
 	static const char *const verbs[] = {"create", "update", "patch", "delete", "deletecollection"};
 	for (size_t i = 0; i < 5; i++) {
-		ASSERT_INT_EQ(dec(verbs[i], "default", "", "services", NULL, "kubernetes", NULL, r), AUTH_NO_OPINION);
-		ASSERT_INT_EQ(dec(verbs[i], "default", "", "endpoints", NULL, "kubernetes", NULL, r), AUTH_NO_OPINION);
-		ASSERT_INT_EQ(dec(verbs[i], "default", "discovery.k8s.io", "endpointslices", NULL, "x", NULL, r),
+		ASSERT_INT_EQ(dec(verbs[i], "default", "", "services", NULL, "kubernetes", NULL, r),
 			      AUTH_NO_OPINION);
+		ASSERT_INT_EQ(dec(verbs[i], "default", "", "endpoints", NULL, "kubernetes", NULL, r),
+			      AUTH_NO_OPINION);
+		ASSERT_INT_EQ(
+		    dec(verbs[i], "default", "discovery.k8s.io", "endpointslices", NULL, "x", NULL, r),
+		    AUTH_NO_OPINION);
 	}
 	ASSERT_INT_EQ(dec("create", "default", "", "events", NULL, NULL, NULL, r), AUTH_ALLOW);
-	ASSERT_INT_EQ(dec("create", NULL, "rbac.authorization.k8s.io", "clusterrolebindings", NULL, NULL, NULL, r),
-		      AUTH_NO_OPINION);
+	ASSERT_INT_EQ(
+	    dec("create", NULL, "rbac.authorization.k8s.io", "clusterrolebindings", NULL, NULL, NULL, r),
+	    AUTH_NO_OPINION);
 }
 
 TEST(node_certificate_paths)
@@ -92,9 +108,12 @@ TEST(node_bootstrapper_may_only_ask_for_a_client_certificate)
 {
 	struct auth_attrs a = {.verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
 	ASSERT(auth_bootstrap_allows(&a));
-	static const char *const no[] = {"/svcplane/v1/nodes/n7/serving-certificate", "/svcplane/v1/nodes//client-certificate",
-					 "/svcplane/v1/nodes/a/b/client-certificate", "/svcplane/v1/nodes/client-certificate",
-					 "/api/v1/pods", "/svcplane/v1/nodes/n7/client-certificatex"};
+	static const char *const no[] = {"/svcplane/v1/nodes/n7/serving-certificate",
+					 "/svcplane/v1/nodes//client-certificate",
+					 "/svcplane/v1/nodes/a/b/client-certificate",
+					 "/svcplane/v1/nodes/client-certificate",
+					 "/api/v1/pods",
+					 "/svcplane/v1/nodes/n7/client-certificatex"};
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		a.path = no[i];
 		ASSERT(!auth_bootstrap_allows(&a));
@@ -102,6 +121,7 @@ TEST(node_bootstrapper_may_only_ask_for_a_client_certificate)
 	a.path = "/svcplane/v1/nodes/n7/client-certificate";
 	a.verb = "get";
 	ASSERT(!auth_bootstrap_allows(&a));
-	struct auth_attrs r = {.resource_request = true, .verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
+	struct auth_attrs r = {
+	    .resource_request = true, .verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
 	ASSERT(!auth_bootstrap_allows(&r));
 }

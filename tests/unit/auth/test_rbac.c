@@ -31,16 +31,21 @@ static struct rbac_set *set_of(const char *json)
 	return set;
 }
 
-static bool can(const struct rbac_set *s, const char *user, const char *group, const char *verb, const char *ns,
-		const char *api_group, const char *res, const char *sub, const char *name)
+static bool can(const struct rbac_set *s, const char *user, const char *group, const char *verb,
+		const char *ns, const char *api_group, const char *res, const char *sub, const char *name)
 {
 	struct auth_user u;
 	auth_user_init(&u, user);
 	if (group)
 		auth_user_add_group(&u, group);
 	auth_user_add_group(&u, "system:authenticated");
-	struct auth_attrs a = {.resource_request = true, .verb = verb, .ns = ns, .group = api_group, .resource = res,
-			       .sub = sub, .name = name};
+	struct auth_attrs a = {.resource_request = true,
+			       .verb = verb,
+			       .ns = ns,
+			       .group = api_group,
+			       .resource = res,
+			       .sub = sub,
+			       .name = name};
 	bool ok = rbac_authorize(s, &u, &a, NULL, 0);
 	auth_user_fini(&u);
 	return ok;
@@ -56,14 +61,14 @@ static bool can_path(const struct rbac_set *s, const char *user, const char *ver
 	return ok;
 }
 
-#define ROLE(ns, name, rules)                                                                                    \
+#define ROLE(ns, name, rules)                                                                                \
 	"{'kind':'Role','metadata':{'namespace':'" ns "','name':'" name "'},'rules':[" rules "]}"
 #define CROLE(name, rules) "{'kind':'ClusterRole','metadata':{'name':'" name "'},'rules':[" rules "]}"
-#define RB(ns, name, rkind, rname, subjects)                                                                     \
-	"{'kind':'RoleBinding','metadata':{'namespace':'" ns "','name':'" name "'},'roleRef':{'apiGroup':"         \
+#define RB(ns, name, rkind, rname, subjects)                                                                 \
+	"{'kind':'RoleBinding','metadata':{'namespace':'" ns "','name':'" name "'},'roleRef':{'apiGroup':"   \
 	"'rbac.authorization.k8s.io','kind':'" rkind "','name':'" rname "'},'subjects':[" subjects "]}"
-#define CRB(name, rname, subjects)                                                                               \
-	"{'kind':'ClusterRoleBinding','metadata':{'name':'" name "'},'roleRef':{'apiGroup':"                       \
+#define CRB(name, rname, subjects)                                                                           \
+	"{'kind':'ClusterRoleBinding','metadata':{'name':'" name "'},'roleRef':{'apiGroup':"                 \
 	"'rbac.authorization.k8s.io','kind':'ClusterRole','name':'" rname "'},'subjects':[" subjects "]}"
 #define USER(n) "{'kind':'User','name':'" n "','apiGroup':'rbac.authorization.k8s.io'}"
 #define GROUP(n) "{'kind':'Group','name':'" n "','apiGroup':'rbac.authorization.k8s.io'}"
@@ -272,12 +277,12 @@ TEST(rbac_many_bindings)
 		char ns[16], user[16];
 		snprintf(ns, sizeof(ns), "ns%d", i);
 		snprintf(user, sizeof(user), "u%d", i);
-		json_t *r = json_pack("{s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s]}]}", "kind", "Role", "metadata",
-				      "namespace", ns, "name", "r", "rules", "apiGroups", "", "resources", "pods", "verbs",
-				      "get");
-		json_t *b = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:[{s:s, s:s}]}", "kind", "RoleBinding",
-				      "metadata", "namespace", ns, "name", "b", "roleRef", "kind", "Role", "name", "r",
-				      "subjects", "kind", "User", "name", user);
+		json_t *r = json_pack("{s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s]}]}", "kind", "Role",
+				      "metadata", "namespace", ns, "name", "r", "rules", "apiGroups", "",
+				      "resources", "pods", "verbs", "get");
+		json_t *b = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:[{s:s, s:s}]}", "kind",
+				      "RoleBinding", "metadata", "namespace", ns, "name", "b", "roleRef",
+				      "kind", "Role", "name", "r", "subjects", "kind", "User", "name", user);
 		rbac_set_add(s, r);
 		rbac_set_add(s, b);
 		json_decref(r);

@@ -32,8 +32,21 @@ static int parse(const struct cli_cmd *cmd, char **argv, struct cli_flags *f, in
 
 TEST(ctl_flags_defaults_and_rows)
 {
-	char *argv[] = {"delete", "-n", "prod", "svc", "-f", "a.yaml", "--filename=b.yaml", "-Rl", "app=x",
-			"--wait=false", "--ignore-not-found", "--request-timeout", "2m", "web", NULL};
+	char *argv[] = {"delete",
+			"-n",
+			"prod",
+			"svc",
+			"-f",
+			"a.yaml",
+			"--filename=b.yaml",
+			"-Rl",
+			"app=x",
+			"--wait=false",
+			"--ignore-not-found",
+			"--request-timeout",
+			"2m",
+			"web",
+			NULL};
 	struct cli_flags f;
 	int first = 0;
 	ASSERT_INT_EQ(parse(&cli__cmd_delete, argv, &f, &first), -1);
@@ -61,7 +74,8 @@ TEST(ctl_flags_defaults_and_rows)
 
 TEST(ctl_flags_bools_and_ints)
 {
-	char *argv[] = {"logs", "-f", "--previous=false", "--timestamps", "--tail", "20", "--limit-bytes=7", "pod", NULL};
+	char *argv[] = {"logs", "-f", "--previous=false", "--timestamps", "--tail", "20", "--limit-bytes=7",
+			"pod",	NULL};
 	struct cli_flags f;
 	int first = 0;
 	ASSERT_INT_EQ(parse(&cli__cmd_logs, argv, &f, &first), -1);

@@ -250,8 +250,10 @@ static const char *seen_wait(struct fake *f, const char *what, int n)
 	return NULL;
 }
 
-#define POD(name, rv) "{\"metadata\":{\"namespace\":\"default\",\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"}}"
-#define LIST(rv, items) "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"" rv "\"},\"items\":[" items "]}"
+#define POD(name, rv)                                                                                        \
+	"{\"metadata\":{\"namespace\":\"default\",\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"}}"
+#define LIST(rv, items)                                                                                      \
+	"{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"" rv "\"},\"items\":[" items "]}"
 #define EVENT(type, obj) "{\"type\":\"" type "\",\"object\":" obj "}\n"
 
 struct rig {
@@ -289,7 +291,8 @@ TEST(informer_lists_watches_and_resumes_without_bookmarks)
 	r.f.lists[r.f.nlists++] = LIST("10", POD("a", "5") "," POD("b", "6"));
 	/* One watch stream that ends after three events, none of them a bookmark. */
 	fake_queue_watch(&r.f, 200,
-			 EVENT("ADDED", POD("c", "11")) EVENT("MODIFIED", POD("a", "12")) EVENT("DELETED", POD("b", "13")));
+			 EVENT("ADDED", POD("c", "11")) EVENT("MODIFIED", POD("a", "12"))
+			     EVENT("DELETED", POD("b", "13")));
 	rig_start(&r);
 	ASSERT(informer_wait_synced(r.inf, 30000));
 	ASSERT_STR_CONTAINS(fake_seen(&r.f, "/api/v1/pods?", 0), "limit=500");
@@ -324,7 +327,8 @@ TEST(informer_relists_after_410_gone)
 	r.f.lists[r.f.nlists++] = LIST("30", POD("a", "5") "," POD("b", "20") "," POD("d", "21"));
 	r.f.lists[r.f.nlists++] = LIST("31", POD("a", "5") "," POD("b", "20") "," POD("d", "21"));
 	/* 410 as a watch event (the usual form), then as the HTTP status of the watch. */
-	fake_queue_watch(&r.f, 200, EVENT("ERROR", "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}"));
+	fake_queue_watch(&r.f, 200,
+			 EVENT("ERROR", "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}"));
 	fake_queue_watch(&r.f, 410, "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Gone\"}");
 	rig_start(&r);
 	ASSERT(informer_wait_synced(r.inf, 30000));

@@ -516,8 +516,8 @@ TEST(endpoints_current_is_never_modified)
 	json_object_set_new(api_obj(api_obj(cur, "metadata"), "annotations"), "x", json_string("y"));
 	json_object_set_new(api_obj(cur, "metadata"), "resourceVersion", json_string("5"));
 	before = json_deep_copy(cur);
-	json_object_set_new(json_array_get(api_get(json_array_get(pods, 1), "status.conditions"), 0), "status",
-			    json_string("False"));
+	json_object_set_new(json_array_get(api_get(json_array_get(pods, 1), "status.conditions"), 0),
+			    "status", json_string("False"));
 	ep = ctrl_endpoints_desired(s, pods, cur, NOW2);
 	ASSERT(json_equal(cur, before));
 	ASSERT(!ctrl_endpoints_equal(ep, cur));

@@ -13,8 +13,8 @@ TEST(namespace_item_delete_decisions)
 	    {"{\"metadata\":{\"name\":\"a\"}}", true, false},
 	    {"{\"metadata\":{\"name\":\"a\",\"finalizers\":[]}}", true, false},
 	    {"{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x/y\"]}}", true, true},
-	    {"{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x/y\"],\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"}}", false,
-	     true},
+	    {"{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x/y\"],\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"}}",
+	     false, true},
 	    {"{}", true, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -29,13 +29,16 @@ TEST(namespace_item_delete_decisions)
 
 TEST(namespace_finalize_body_drops_only_kubernetes)
 {
-	json_t *ns = json_loads("{\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"7\",\"uid\":\"u\"},"
-				"\"spec\":{\"finalizers\":[\"kubernetes\",\"example.com/x\"]},\"status\":{\"phase\":\"Terminating\"}}",
-				0, NULL);
+	json_t *ns = json_loads(
+	    "{\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"7\",\"uid\":\"u\"},"
+	    "\"spec\":{\"finalizers\":[\"kubernetes\",\"example.com/x\"]},\"status\":{\"phase\":\"Terminating\"}}",
+	    0, NULL);
 	json_t *b = ctrl_namespace_finalize_body(ns);
 	char *s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	ASSERT_STR_EQ(s, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"7\"},"
-			 "\"spec\":{\"finalizers\":[\"example.com/x\"]}}");
+	ASSERT_STR_EQ(
+	    s,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"7\"},"
+	    "\"spec\":{\"finalizers\":[\"example.com/x\"]}}");
 	free(s);
 	json_decref(b);
 	json_decref(ns);

@@ -545,10 +545,10 @@ TEST(slices_existing_objects_are_never_modified)
 	 * fills a slice that is otherwise unchanged), and a label change for all of them. */
 	size_t i;
 	json_t *sl;
-	json_array_foreach(existing, i, sl) json_object_set_new(api_obj(api_obj(sl, "metadata"), "annotations"),
-								 "x", json_string("y"));
-	json_object_set_new(json_array_get(api_get(json_array_get(pods, 3), "status.conditions"), 0), "status",
-			    json_string("False"));
+	json_array_foreach(existing, i, sl)
+	    json_object_set_new(api_obj(api_obj(sl, "metadata"), "annotations"), "x", json_string("y"));
+	json_object_set_new(json_array_get(api_get(json_array_get(pods, 3), "status.conditions"), 0),
+			    "status", json_string("False"));
 	json_array_remove(pods, 7);
 	json_array_append_new(pods, pod("new", "198.18.200.1", NULL, true, "node-a"));
 	before = json_deep_copy(existing);
@@ -557,7 +557,8 @@ TEST(slices_existing_objects_are_never_modified)
 	ASSERT(json_array_size(p.update) >= 1);
 	json_array_foreach(p.update, i, sl)
 	{
-		ASSERT_STR_EQ(json_string_value(json_object_get(api_get(sl, "metadata.annotations"), "x")), "y");
+		ASSERT_STR_EQ(json_string_value(json_object_get(api_get(sl, "metadata.annotations"), "x")),
+			      "y");
 		ASSERT_STR_EQ(json_string_value(json_object_get(api_get(sl, "metadata.annotations"),
 								CTRL_ANN_TRIGGER_TIME)),
 			      "2026-01-02T05:00:00Z");

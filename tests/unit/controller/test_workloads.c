@@ -75,7 +75,8 @@ TEST(workloads_rolling_first_step_matches_kubernetes)
  * available. */
 static void simulate(int replicas, const char *surge_s, const char *unavail_s, int *steps)
 {
-	json_t *s = json_loads(surge_s, JSON_DECODE_ANY, NULL), *u = json_loads(unavail_s, JSON_DECODE_ANY, NULL);
+	json_t *s = json_loads(surge_s, JSON_DECODE_ANY, NULL),
+	       *u = json_loads(unavail_s, JSON_DECODE_ANY, NULL);
 	int surge, unavail;
 	ctrl_resolve_fenceposts(s, u, replicas, &surge, &unavail);
 	json_decref(s);
@@ -95,7 +96,8 @@ static void simulate(int replicas, const char *surge_s, const char *unavail_s, i
 		if (ns + os > replicas + surge)
 			t_fail(__FILE__, __LINE__, "step %d: %d pods > %d + %d", n, ns + os, replicas, surge);
 		if (na + oa < replicas - unavail)
-			t_fail(__FILE__, __LINE__, "step %d: %d available < %d - %d", n, na + oa, replicas, unavail);
+			t_fail(__FILE__, __LINE__, "step %d: %d available < %d - %d", n, na + oa, replicas,
+			       unavail);
 		na = ns; /* the new pods become available */
 	}
 	ASSERT_INT_EQ(ns, replicas);
@@ -109,8 +111,14 @@ TEST(workloads_rolling_update_respects_bounds)
 		int replicas;
 		const char *surge, *unavail;
 	} cases[] = {
-	    {10, "\"25%\"", "\"25%\""}, {3, "1", "0"}, {3, "0", "1"}, {5, "2", "2"},
-	    {4, "\"100%\"", "0"},	{1, "\"25%\"", "\"25%\""}, {100, "\"10%\"", "0"}, {7, "0", "\"30%\""},
+	    {10, "\"25%\"", "\"25%\""},
+	    {3, "1", "0"},
+	    {3, "0", "1"},
+	    {5, "2", "2"},
+	    {4, "\"100%\"", "0"},
+	    {1, "\"25%\"", "\"25%\""},
+	    {100, "\"10%\"", "0"},
+	    {7, "0", "\"30%\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int steps = 0;
@@ -123,24 +131,27 @@ static json_t *pod(const char *name, const char *owner_uid, const char *labels, 
 		   const char *created)
 {
 	char buf[1024];
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"creationTimestamp\":\"%s\",\"labels\":%s%s%s%s},"
-		 "\"spec\":{\"nodeName\":\"%s\"},\"status\":{\"phase\":\"%s\",\"conditions\":[{\"type\":\"Ready\","
-		 "\"status\":\"%s\",\"lastTransitionTime\":\"%s\"}]}}",
-		 name, created, labels, owner_uid ? ",\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":\"" : "",
-		 owner_uid ? owner_uid : "", owner_uid ? "\",\"controller\":true}]" : "", node, node[0] ? "Running" : "Pending",
-		 ready ? "True" : "False", created);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"creationTimestamp\":\"%s\",\"labels\":%s%s%s%s},"
+	    "\"spec\":{\"nodeName\":\"%s\"},\"status\":{\"phase\":\"%s\",\"conditions\":[{\"type\":\"Ready\","
+	    "\"status\":\"%s\",\"lastTransitionTime\":\"%s\"}]}}",
+	    name, created, labels,
+	    owner_uid ? ",\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":\"" : "",
+	    owner_uid ? owner_uid : "", owner_uid ? "\",\"controller\":true}]" : "", node,
+	    node[0] ? "Running" : "Pending", ready ? "True" : "False", created);
 	return js(buf);
 }
 
 static json_t *rs_obj(int replicas)
 {
 	char buf[512];
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"rs\",\"namespace\":\"ns\",\"uid\":\"u1\",\"generation\":4},\"spec\":{\"replicas\":%d,"
-		 "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
-		 "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}",
-		 replicas);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"rs\",\"namespace\":\"ns\",\"uid\":\"u1\",\"generation\":4},\"spec\":{\"replicas\":%d,"
+	    "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+	    "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}",
+	    replicas);
 	return js(buf);
 }
 
@@ -149,9 +160,12 @@ TEST(workloads_rs_scales_up_adopts_and_releases)
 	json_t *rs = rs_obj(4);
 	json_t *pods = json_array();
 	json_array_append_new(pods, pod("a", "u1", "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("orphan", NULL, "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("moved", "u1", "{\"app\":\"other\"}", "n1", true, "2026-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("theirs", "u2", "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
+	json_array_append_new(pods,
+			      pod("orphan", NULL, "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
+	json_array_append_new(pods,
+			      pod("moved", "u1", "{\"app\":\"other\"}", "n1", true, "2026-01-01T00:00:00Z"));
+	json_array_append_new(pods,
+			      pod("theirs", "u2", "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
 	struct ctrl_rs_plan p;
 	ASSERT_INT_EQ(ctrl_rs_plan(rs, false, pods, 1800000000, &p), 0);
 	ASSERT_INT_EQ(p.create, 2); /* a and the adopted orphan count */
@@ -172,11 +186,16 @@ TEST(workloads_rs_scale_down_prefers_unscheduled_unready_newest)
 {
 	json_t *rs = rs_obj(2);
 	json_t *pods = json_array();
-	json_array_append_new(pods, pod("old-ready", "u1", "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("new-ready", "u1", "{\"app\":\"web\"}", "n1", true, "2026-01-02T00:00:00Z"));
-	json_array_append_new(pods, pod("unready", "u1", "{\"app\":\"web\"}", "n1", false, "2025-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("unscheduled", "u1", "{\"app\":\"web\"}", "", false, "2025-01-01T00:00:00Z"));
-	json_array_append_new(pods, pod("gone", "u1", "{\"app\":\"web\"}", "n1", true, "2025-01-01T00:00:00Z"));
+	json_array_append_new(
+	    pods, pod("old-ready", "u1", "{\"app\":\"web\"}", "n1", true, "2026-01-01T00:00:00Z"));
+	json_array_append_new(
+	    pods, pod("new-ready", "u1", "{\"app\":\"web\"}", "n1", true, "2026-01-02T00:00:00Z"));
+	json_array_append_new(pods,
+			      pod("unready", "u1", "{\"app\":\"web\"}", "n1", false, "2025-01-01T00:00:00Z"));
+	json_array_append_new(
+	    pods, pod("unscheduled", "u1", "{\"app\":\"web\"}", "", false, "2025-01-01T00:00:00Z"));
+	json_array_append_new(pods,
+			      pod("gone", "u1", "{\"app\":\"web\"}", "n1", true, "2025-01-01T00:00:00Z"));
 	json_object_set_new(json_object_get(json_array_get(pods, 4), "metadata"), "deletionTimestamp",
 			    json_string("2026-01-03T00:00:00Z"));
 	struct ctrl_rs_plan p;
@@ -201,8 +220,9 @@ TEST(workloads_rs_scale_down_prefers_unscheduled_unready_newest)
 
 TEST(workloads_rc_selector_map_and_no_selector)
 {
-	json_t *rc = js("{\"metadata\":{\"name\":\"kubia\",\"namespace\":\"ns\",\"uid\":\"r1\"},\"spec\":{\"replicas\":3,"
-			"\"selector\":{\"app\":\"kubia\"},\"template\":{\"metadata\":{\"labels\":{\"app\":\"kubia\"}}}}}");
+	json_t *rc = js(
+	    "{\"metadata\":{\"name\":\"kubia\",\"namespace\":\"ns\",\"uid\":\"r1\"},\"spec\":{\"replicas\":3,"
+	    "\"selector\":{\"app\":\"kubia\"},\"template\":{\"metadata\":{\"labels\":{\"app\":\"kubia\"}}}}}");
 	json_t *pods = json_array();
 	struct ctrl_rs_plan p;
 	ASSERT_INT_EQ(ctrl_rs_plan(rc, true, pods, 0, &p), 0);
@@ -217,12 +237,13 @@ TEST(workloads_rc_selector_map_and_no_selector)
 static json_t *deployment(const char *strategy, int replicas, const char *image)
 {
 	char buf[1024];
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"uid\":\"d1\",\"generation\":2},\"spec\":{\"replicas\":%d,"
-		 "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":%s,\"revisionHistoryLimit\":1,"
-		 "\"progressDeadlineSeconds\":600,\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":"
-		 "{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}}}",
-		 replicas, strategy, image);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"uid\":\"d1\",\"generation\":2},\"spec\":{\"replicas\":%d,"
+	    "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":%s,\"revisionHistoryLimit\":1,"
+	    "\"progressDeadlineSeconds\":600,\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":"
+	    "{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}}}",
+	    replicas, strategy, image);
 	return js(buf);
 }
 
@@ -232,23 +253,27 @@ static json_t *made_rs(const json_t *create, int spec, int avail)
 	json_t *rs = json_deep_copy(create);
 	json_object_set_new(json_object_get(rs, "spec"), "replicas", json_integer(spec));
 	json_object_set_new(rs, "status",
-			    json_pack("{s:i, s:i, s:i}", "replicas", spec, "readyReplicas", avail, "availableReplicas", avail));
+			    json_pack("{s:i, s:i, s:i}", "replicas", spec, "readyReplicas", avail,
+				      "availableReplicas", avail));
 	return rs;
 }
 
 TEST(workloads_deployment_creates_then_rolls)
 {
-	const char *ru = "{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":1,\"maxUnavailable\":0}}";
+	const char *ru =
+	    "{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":1,\"maxUnavailable\":0}}";
 	json_t *d = deployment(ru, 3, "img:1");
 	json_t *rss = json_array();
 	struct ctrl_deploy_plan p;
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
 	ASSERT(p.create_rs != NULL);
-	const char *name = json_string_value(json_object_get(json_object_get(p.create_rs, "metadata"), "name"));
-	const char *hash = json_string_value(
-	    json_object_get(json_object_get(json_object_get(p.create_rs, "metadata"), "labels"), "pod-template-hash"));
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(p.create_rs, "metadata"), "name"));
+	const char *hash = json_string_value(json_object_get(
+	    json_object_get(json_object_get(p.create_rs, "metadata"), "labels"), "pod-template-hash"));
 	ASSERT(name && hash && strlen(name) == strlen("web-") + strlen(hash));
-	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")), 3);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")),
+		      3);
 	ASSERT_STR_EQ(p.revision, "1");
 	json_t *rs1 = made_rs(p.create_rs, 3, 3);
 	ctrl_deploy_plan_fini(&p);
@@ -264,7 +289,8 @@ TEST(workloads_deployment_creates_then_rolls)
 	d = deployment(ru, 3, "img:2");
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
 	ASSERT(p.create_rs != NULL);
-	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")), 1);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")),
+		      1);
 	ASSERT_STR_EQ(p.revision, "2");
 	json_t *rs2 = made_rs(p.create_rs, 1, 0);
 	ctrl_deploy_plan_fini(&p);
@@ -276,18 +302,22 @@ TEST(workloads_deployment_creates_then_rolls)
 	/* Available: one old pod may go. */
 	json_object_set_new(json_object_get(rs2, "status"), "availableReplicas", json_integer(1));
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
-	ASSERT_INT_EQ(json_integer_value(json_object_get(p.scale, json_string_value(json_object_get(json_object_get(rs1, "metadata"), "name")))), 2);
+	ASSERT_INT_EQ(
+	    json_integer_value(json_object_get(
+		p.scale, json_string_value(json_object_get(json_object_get(rs1, "metadata"), "name")))),
+	    2);
 	ctrl_deploy_plan_fini(&p);
 	/* Rollback (kubectl rollout undo sends creationTimestamp: null): the first ReplicaSet
 	 * is reused and becomes revision 3. */
 	json_decref(d);
 	d = deployment(ru, 3, "img:1");
-	json_object_set_new(json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "metadata"),
-			    "creationTimestamp", json_null());
-	json_object_set_new(json_object_get(json_object_get(rs1, "metadata"), "annotations"), "deployment.kubernetes.io/revision",
-			    json_string("1"));
-	json_object_set_new(json_object_get(json_object_get(rs2, "metadata"), "annotations"), "deployment.kubernetes.io/revision",
-			    json_string("2"));
+	json_object_set_new(
+	    json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "metadata"),
+	    "creationTimestamp", json_null());
+	json_object_set_new(json_object_get(json_object_get(rs1, "metadata"), "annotations"),
+			    "deployment.kubernetes.io/revision", json_string("1"));
+	json_object_set_new(json_object_get(json_object_get(rs2, "metadata"), "annotations"),
+			    "deployment.kubernetes.io/revision", json_string("2"));
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
 	ASSERT(p.create_rs == NULL);
 	ASSERT_STR_EQ(p.revision, "3");
@@ -310,7 +340,8 @@ TEST(workloads_deployment_recreate_scales_old_to_zero_first)
 	d = deployment("{\"type\":\"Recreate\"}", 2, "img:2");
 	ASSERT_INT_EQ(ctrl_deploy_plan(d, rss, 0, &p), 0);
 	/* The new ReplicaSet is made with 0 while old pods run, and the old goes to 0. */
-	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")), 0);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(p.create_rs, "spec"), "replicas")),
+		      0);
 	ctrl_deploy_plan_fini(&p);
 	json_decref(rss);
 	json_decref(d);
@@ -318,9 +349,10 @@ TEST(workloads_deployment_recreate_scales_old_to_zero_first)
 
 TEST(workloads_statefulset_ordered_with_identity)
 {
-	json_t *sts = js("{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"uid\":\"s1\"},\"spec\":{\"replicas\":2,"
-			 "\"serviceName\":\"nginx\",\"podManagementPolicy\":\"OrderedReady\",\"selector\":{\"matchLabels\":"
-			 "{\"app\":\"nginx\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"nginx\"}},\"spec\":{}}}}");
+	json_t *sts = js(
+	    "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"uid\":\"s1\"},\"spec\":{\"replicas\":2,"
+	    "\"serviceName\":\"nginx\",\"podManagementPolicy\":\"OrderedReady\",\"selector\":{\"matchLabels\":"
+	    "{\"app\":\"nginx\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"nginx\"}},\"spec\":{}}}}");
 	json_t *pods = json_array();
 	struct ctrl_sts_plan p;
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
@@ -331,19 +363,21 @@ TEST(workloads_statefulset_ordered_with_identity)
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(p0, "spec"), "subdomain")), "nginx");
 	/* web-0 exists but is not ready: web-1 waits. */
 	json_t *made = json_deep_copy(p0);
-	json_object_set_new(made, "status", json_pack("{s:s, s:[{s:s, s:s}]}", "phase", "Running", "conditions", "type", "Ready",
-						      "status", "False"));
+	json_object_set_new(made, "status",
+			    json_pack("{s:s, s:[{s:s, s:s}]}", "phase", "Running", "conditions", "type",
+				      "Ready", "status", "False"));
 	json_array_append_new(pods, made);
 	ctrl_sts_plan_fini(&p);
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 0);
 	ctrl_sts_plan_fini(&p);
 	/* Ready: web-1 comes. */
-	json_object_set_new(json_array_get(json_object_get(json_object_get(made, "status"), "conditions"), 0), "status",
-			    json_string("True"));
+	json_object_set_new(json_array_get(json_object_get(json_object_get(made, "status"), "conditions"), 0),
+			    "status", json_string("True"));
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 1);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_array_get(p.create, 0), "metadata"), "name")),
+	ASSERT_STR_EQ(json_string_value(
+			  json_object_get(json_object_get(json_array_get(p.create, 0), "metadata"), "name")),
 		      "web-1");
 	ctrl_sts_plan_fini(&p);
 	/* Scaled to 0: the highest ordinal goes first. */
@@ -358,24 +392,28 @@ TEST(workloads_statefulset_ordered_with_identity)
 
 TEST(workloads_daemonset_one_pod_per_eligible_node)
 {
-	json_t *ds = js("{\"metadata\":{\"name\":\"agent\",\"namespace\":\"ns\",\"uid\":\"x1\"},\"spec\":{\"selector\":"
-			"{\"matchLabels\":{\"app\":\"a\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"a\"}},\"spec\":"
-			"{\"nodeSelector\":{\"role\":\"edge\"}}}}}");
-	json_t *nodes = js("[{\"metadata\":{\"name\":\"n1\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
-			   "[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"n2\",\"labels\":{\"role\":\"core\"}},\"status\":{\"conditions\":"
-			   "[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"n3\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
-			   "[{\"type\":\"Ready\",\"status\":\"False\"}]}},"
-			   "{\"metadata\":{\"name\":\"n4\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
-			   "[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
+	json_t *ds = js(
+	    "{\"metadata\":{\"name\":\"agent\",\"namespace\":\"ns\",\"uid\":\"x1\"},\"spec\":{\"selector\":"
+	    "{\"matchLabels\":{\"app\":\"a\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"a\"}},\"spec\":"
+	    "{\"nodeSelector\":{\"role\":\"edge\"}}}}}");
+	json_t *nodes =
+	    js("[{\"metadata\":{\"name\":\"n1\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
+	       "[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	       "{\"metadata\":{\"name\":\"n2\",\"labels\":{\"role\":\"core\"}},\"status\":{\"conditions\":"
+	       "[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	       "{\"metadata\":{\"name\":\"n3\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
+	       "[{\"type\":\"Ready\",\"status\":\"False\"}]}},"
+	       "{\"metadata\":{\"name\":\"n4\",\"labels\":{\"role\":\"edge\"}},\"status\":{\"conditions\":"
+	       "[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
 	json_t *pods = json_array();
 	struct ctrl_ds_plan p;
 	ASSERT_INT_EQ(ctrl_ds_plan(ds, pods, nodes, 0, &p), 0);
 	ASSERT_INT_EQ(json_array_size(p.create), 2);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_array_get(p.create, 0), "spec"), "nodeName")),
+	ASSERT_STR_EQ(json_string_value(
+			  json_object_get(json_object_get(json_array_get(p.create, 0), "spec"), "nodeName")),
 		      "n1");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_array_get(p.create, 1), "spec"), "nodeName")),
+	ASSERT_STR_EQ(json_string_value(
+			  json_object_get(json_object_get(json_array_get(p.create, 1), "spec"), "nodeName")),
 		      "n4");
 	ASSERT_INT_EQ(json_integer_value(json_object_get(p.status, "desiredNumberScheduled")), 2);
 	ctrl_ds_plan_fini(&p);
@@ -401,20 +439,22 @@ TEST(workloads_template_hash_is_stable_and_safe)
 static json_t *owned_pod(const char *name, const char *uid, const char *rev, const char *node)
 {
 	char buf[768];
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"labels\":{\"controller-revision-hash\":\"%s\"},"
-		 "\"ownerReferences\":[{\"uid\":\"%s\",\"controller\":true}]},\"spec\":{\"nodeName\":\"%s\"},"
-		 "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
-		 name, rev, uid, node);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"labels\":{\"controller-revision-hash\":\"%s\"},"
+	    "\"ownerReferences\":[{\"uid\":\"%s\",\"controller\":true}]},\"spec\":{\"nodeName\":\"%s\"},"
+	    "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+	    name, rev, uid, node);
 	return js(buf);
 }
 
 TEST(workloads_statefulset_rolls_down_to_partition)
 {
-	json_t *sts = js("{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s2\"},\"spec\":{\"replicas\":3,"
-			 "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":1}},"
-			 "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"db\"}},"
-			 "\"spec\":{}}}}");
+	json_t *sts = js(
+	    "{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s2\"},\"spec\":{\"replicas\":3,"
+	    "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":1}},"
+	    "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"db\"}},"
+	    "\"spec\":{}}}}");
 	json_t *pods = json_array();
 	for (int i = 0; i < 3; i++) {
 		char n[16];
@@ -449,11 +489,12 @@ TEST(workloads_statefulset_rolls_down_to_partition)
  * partition, from the update revision. */
 TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 {
-	json_t *sts = js("{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s4\"},\"spec\":{\"replicas\":3,"
-			 "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":2}},"
-			 "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":"
-			 "{\"app\":\"db\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"new\"}]}}},"
-			 "\"status\":{\"currentRevision\":\"db-old\",\"currentReplicas\":2}}");
+	json_t *sts =
+	    js("{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\",\"uid\":\"s4\"},\"spec\":{\"replicas\":3,"
+	       "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":2}},"
+	       "\"selector\":{\"matchLabels\":{\"app\":\"db\"}},\"template\":{\"metadata\":{\"labels\":"
+	       "{\"app\":\"db\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"new\"}]}}},"
+	       "\"status\":{\"currentRevision\":\"db-old\",\"currentReplicas\":2}}");
 	json_t *cur_tmpl = js("{\"metadata\":{\"labels\":{\"app\":\"db\"}},\"spec\":{\"containers\":"
 			      "[{\"name\":\"c\",\"image\":\"old\"}]},\"$patch\":\"replace\"}");
 	struct ctrl_sts_plan p;
@@ -470,9 +511,10 @@ TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 	ASSERT_INT_EQ(json_array_size(p.create), 1);
 	json_t *np = json_array_get(p.create, 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-0");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
-							"controller-revision-hash")),
-		      "db-old");
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+					      "controller-revision-hash")),
+	    "db-old");
 	json_t *c0 = json_array_get(json_object_get(json_object_get(np, "spec"), "containers"), 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(c0, "image")), "old");
 	ASSERT(json_object_get(np, "$patch") == NULL);
@@ -481,9 +523,10 @@ TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 	 * when status.currentRevision names no ControllerRevision. */
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);
 	np = json_array_get(p.create, 0);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
-							"controller-revision-hash")),
-		      upd);
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+					      "controller-revision-hash")),
+	    upd);
 	ctrl_sts_plan_fini(&p);
 	/* db-2 (at the partition) deleted instead: back at the update revision. */
 	json_array_remove(pods, 1);
@@ -492,9 +535,10 @@ TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 	ASSERT_INT_EQ(json_array_size(p.create), 1);
 	np = json_array_get(p.create, 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-2");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
-							"controller-revision-hash")),
-		      upd);
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+					      "controller-revision-hash")),
+	    upd);
 	c0 = json_array_get(json_object_get(json_object_get(np, "spec"), "containers"), 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(c0, "image")), "new");
 	ctrl_sts_plan_fini(&p);
@@ -504,9 +548,10 @@ TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, cur_tmpl, 0, &p), 0);
 	np = json_array_get(p.create, 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(np, "metadata"), "name")), "db-0");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
-							"controller-revision-hash")),
-		      upd);
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(json_object_get(np, "metadata"), "labels"),
+					      "controller-revision-hash")),
+	    upd);
 	ctrl_sts_plan_fini(&p);
 	free(upd);
 	json_decref(pods);
@@ -516,12 +561,14 @@ TEST(workloads_statefulset_recreates_below_partition_at_current_revision)
 
 TEST(workloads_daemonset_rolls_within_max_unavailable)
 {
-	json_t *ds = js("{\"metadata\":{\"name\":\"agent\",\"namespace\":\"ns\",\"uid\":\"x2\"},\"spec\":{\"selector\":"
-			"{\"matchLabels\":{\"app\":\"a\"}},\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
-			"{\"maxUnavailable\":1}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"a\"}},\"spec\":{}}}}");
-	json_t *nodes = js("[{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"n2\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"n3\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
+	json_t *ds = js(
+	    "{\"metadata\":{\"name\":\"agent\",\"namespace\":\"ns\",\"uid\":\"x2\"},\"spec\":{\"selector\":"
+	    "{\"matchLabels\":{\"app\":\"a\"}},\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
+	    "{\"maxUnavailable\":1}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"a\"}},\"spec\":{}}}}");
+	json_t *nodes = js(
+	    "[{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	    "{\"metadata\":{\"name\":\"n2\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	    "{\"metadata\":{\"name\":\"n3\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
 	json_t *pods = json_array();
 	json_array_append_new(pods, owned_pod("a1", "x2", "old", "n1"));
 	json_array_append_new(pods, owned_pod("a2", "x2", "old", "n2"));
@@ -550,9 +597,10 @@ TEST(workloads_daemonset_rolls_within_max_unavailable)
 
 TEST(workloads_statefulset_parallel_creates_and_deletes_at_once)
 {
-	json_t *sts = js("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"s3\"},\"spec\":{\"replicas\":3,"
-			 "\"podManagementPolicy\":\"Parallel\",\"selector\":{\"matchLabels\":{\"app\":\"p\"}},"
-			 "\"template\":{\"metadata\":{\"labels\":{\"app\":\"p\"}},\"spec\":{}}}}");
+	json_t *sts =
+	    js("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"s3\"},\"spec\":{\"replicas\":3,"
+	       "\"podManagementPolicy\":\"Parallel\",\"selector\":{\"matchLabels\":{\"app\":\"p\"}},"
+	       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"p\"}},\"spec\":{}}}}");
 	json_t *pods = json_array();
 	struct ctrl_sts_plan p;
 	ASSERT_INT_EQ(ctrl_sts_plan(sts, pods, NULL, 0, &p), 0);

@@ -74,7 +74,8 @@ TEST(http_parse_percent_path)
 {
 	struct http_req r;
 	size_t hl;
-	ASSERT_INT_EQ(parse("GET /api/v1/namespaces/a%20b/x%2Fy+z?q=%41 HTTP/1.1\r\nHost: h\r\n\r\n", &r, &hl), 0);
+	ASSERT_INT_EQ(
+	    parse("GET /api/v1/namespaces/a%20b/x%2Fy+z?q=%41 HTTP/1.1\r\nHost: h\r\n\r\n", &r, &hl), 0);
 	ASSERT_STR_EQ(r.path, "/api/v1/namespaces/a b/x/y+z");
 	ASSERT_STR_EQ(r.query, "q=%41");
 	http_req_fini(&r);
@@ -106,47 +107,47 @@ TEST(http_parse_target_forms)
 TEST(http_parse_bad_table)
 {
 	static const char *const bad[] = {
-		"GET  / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET / HTTP/2.0\r\nHost: h\r\n\r\n",
-		"GET / HTTP/1.10\r\nHost: h\r\n\r\n",
-		"GET / http/1.1\r\nHost: h\r\n\r\n",
-		"GET /\r\nHost: h\r\n\r\n",
-		"GET / HTTP/1.1 x\r\nHost: h\r\n\r\n",
-		" GET / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET foo HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"G(T / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
-		"CONNECT example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET / HTTP/1.1\nHost: h\n\n",		  /* bare LF */
-		"GET / HTTP/1.1\r\nHost: h\n\r\n",	  /* bare LF in a header */
-		"GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", /* bare CR */
-		"GET / HTTP/1.1\r\nHost h\r\n\r\n",	  /* no colon */
-		"GET / HTTP/1.1\r\nHost : h\r\n\r\n",	  /* space before colon */
-		"GET / HTTP/1.1\r\n: h\r\nHost: h\r\n\r\n", /* empty name */
-		"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", /* obs-fold */
-		"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01\r\n\r\n",  /* control byte */
-		"GET / HTTP/1.1\r\nX: y\r\n\r\n",		  /* no Host in 1.1 */
-		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding : chunked\r\n\r\n",
-		"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "GET  / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET / HTTP/2.0\r\nHost: h\r\n\r\n",
+	    "GET / HTTP/1.10\r\nHost: h\r\n\r\n",
+	    "GET / http/1.1\r\nHost: h\r\n\r\n",
+	    "GET /\r\nHost: h\r\n\r\n",
+	    "GET / HTTP/1.1 x\r\nHost: h\r\n\r\n",
+	    " GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET foo HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "G(T / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "CONNECT example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET / HTTP/1.1\nHost: h\n\n",		       /* bare LF */
+	    "GET / HTTP/1.1\r\nHost: h\n\r\n",		       /* bare LF in a header */
+	    "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n",	       /* bare CR */
+	    "GET / HTTP/1.1\r\nHost h\r\n\r\n",		       /* no colon */
+	    "GET / HTTP/1.1\r\nHost : h\r\n\r\n",	       /* space before colon */
+	    "GET / HTTP/1.1\r\n: h\r\nHost: h\r\n\r\n",	       /* empty name */
+	    "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", /* obs-fold */
+	    "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01\r\n\r\n",   /* control byte */
+	    "GET / HTTP/1.1\r\nX: y\r\n\r\n",		       /* no Host in 1.1 */
+	    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding : chunked\r\n\r\n",
+	    "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct http_req r;
@@ -223,13 +224,13 @@ TEST(http_parse_keep_alive_rules)
 		const char *s;
 		bool ka;
 	} cases[] = {
-		{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true},
-		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false},
-		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n", false},
-		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", true},
-		{"GET / HTTP/1.0\r\n\r\n", false},
-		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
-		{"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false},
+	    {"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n", false},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", true},
+	    {"GET / HTTP/1.0\r\n\r\n", false},
+	    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+	    {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct http_req r;
@@ -269,7 +270,8 @@ TEST(http_parse_chunked_request)
 
 TEST(http_chunked_decode)
 {
-	const char *s = "4\r\nWiki\r\n5;ext=\"1\"\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n000\r\nX-Trailer: a\r\n\r\nNEXT";
+	const char *s =
+	    "4\r\nWiki\r\n5;ext=\"1\"\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n000\r\nX-Trailer: a\r\n\r\nNEXT";
 	char *out = NULL;
 	size_t n = 0, used = 0;
 	ASSERT_INT_EQ(http_parse_chunked(s, strlen(s), 1024, &out, &n, &used), 0);
@@ -292,10 +294,18 @@ TEST(http_chunked_decode)
 TEST(http_chunked_malformed)
 {
 	static const char *const bad[] = {
-		"zz\r\n",	     "-1\r\n",		 "\r\n",	    "0x4\r\nWiki\r\n0\r\n\r\n",
-		"4\r\nWikiXX",	     "4\nWiki\r\n0\r\n\r\n", "4\r\nWiki\n0\r\n\r\n", "4\r\nWiki\r\n0\r\n\n",
-		"4\r\nWiki\r\n0\r\nno colon\r\n\r\n", "4\r\nWiki\r\n0\r\n folded: x\r\n\r\n", "4 \x01\r\n",
-		"4\rWiki",
+	    "zz\r\n",
+	    "-1\r\n",
+	    "\r\n",
+	    "0x4\r\nWiki\r\n0\r\n\r\n",
+	    "4\r\nWikiXX",
+	    "4\nWiki\r\n0\r\n\r\n",
+	    "4\r\nWiki\n0\r\n\r\n",
+	    "4\r\nWiki\r\n0\r\n\n",
+	    "4\r\nWiki\r\n0\r\nno colon\r\n\r\n",
+	    "4\r\nWiki\r\n0\r\n folded: x\r\n\r\n",
+	    "4 \x01\r\n",
+	    "4\rWiki",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *out;
@@ -354,7 +364,7 @@ TEST(http_query_values)
 	ASSERT_STR_EQ(v = http_query_get("&&x=1&", "x"), "1");
 	free(v);
 	ASSERT_STR_EQ(v = http_query_get("fieldSelector=metadata.name%3Dweb&resourceVersion=0&watch=true",
-					  "fieldSelector"),
+					 "fieldSelector"),
 		      "metadata.name=web");
 	free(v);
 }
@@ -407,8 +417,8 @@ static void echo_handler(void *ud, struct http_conn *c, struct http_req *r)
 		http_send_status(c, 404, "NotFound", "services \"x\" not found");
 		return;
 	}
-	char *s = xasprintf("%s %s ?%s peer=%s len=%zu\n%s", r->method, r->path, r->query, http_conn_peer(c) ? "y" : "n",
-			    r->body_len, r->body);
+	char *s = xasprintf("%s %s ?%s peer=%s len=%zu\n%s", r->method, r->path, r->query,
+			    http_conn_peer(c) ? "y" : "n", r->body_len, r->body);
 	http_send(c, 200, "text/plain", "X-Test: 1\r\n", s, strlen(s));
 	free(s);
 }
@@ -519,8 +529,9 @@ static int read_resp(int fd, struct buf *pending, struct resp *out)
 				out->chunked = true;
 				for (;;) {
 					size_t used;
-					int rc = http_parse_chunked(pending->data + hl, pending->len - hl, 1 << 24, &out->body,
-								    &out->body_len, &used);
+					int rc =
+					    http_parse_chunked(pending->data + hl, pending->len - hl, 1 << 24,
+							       &out->body, &out->body_len, &used);
 					if (rc == 0) {
 						need = hl + used;
 						break;
@@ -534,7 +545,8 @@ static int read_resp(int fd, struct buf *pending, struct resp *out)
 					buf_append(pending, tmp, (size_t)n);
 				}
 			} else {
-				size_t cl = resp_header(out, "Content-Length", v, sizeof(v)) ? (size_t)atol(v) : 0;
+				size_t cl =
+				    resp_header(out, "Content-Length", v, sizeof(v)) ? (size_t)atol(v) : 0;
 				need = hl + cl;
 				while (pending->len < need) {
 					char tmp[4096];
@@ -622,7 +634,8 @@ TEST(httpd_keep_alive_two_requests)
 	ASSERT_INT_EQ(r.status, 200);
 	ASSERT_STR_EQ(r.body, "POST /api/v1/namespaces ? peer=y len=13\n{\"kind\":\"N\"}\n");
 	resp_fini(&r);
-	const char *q3 = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	const char *q3 =
+	    "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	send_str(fd, q3, strlen(q3));
 	ASSERT_INT_EQ(read_resp(fd, &pend, &r), 0);
 	ASSERT_STR_EQ(r.body, "GET /a ? peer=y len=0\n");
@@ -645,7 +658,8 @@ TEST(httpd_chunked_request_and_continue)
 	struct buf pend;
 	buf_init(&pend);
 	struct resp r;
-	const char *h = "PATCH /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n";
+	const char *h =
+	    "PATCH /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n";
 	send_str(fd, h, strlen(h));
 	/* The server answers 100 Continue before we send the body. */
 	char tmp[64] = {0};
@@ -690,7 +704,9 @@ TEST(httpd_stream_chunked)
 	ASSERT_INT_EQ(read_resp(fd, &pend, &r), 0);
 	ASSERT_INT_EQ(r.status, 200);
 	ASSERT(r.chunked);
-	ASSERT_STR_EQ(r.body, "{\"type\":\"ADDED\",\"n\":0}\n{\"type\":\"ADDED\",\"n\":1}\n{\"type\":\"ADDED\",\"n\":2}\n");
+	ASSERT_STR_EQ(
+	    r.body,
+	    "{\"type\":\"ADDED\",\"n\":0}\n{\"type\":\"ADDED\",\"n\":1}\n{\"type\":\"ADDED\",\"n\":2}\n");
 	resp_fini(&r);
 	/* The connection stays usable after the stream. */
 	send_str(fd, q, strlen(q));
@@ -743,7 +759,8 @@ TEST(httpd_error_answers)
 	struct httpd *d = start(0, 5000, 1000, 2048);
 	const char *bad = "GET / HTTP/1.1\r\nHost x\r\n\r\n";
 	expect_error(d, bad, strlen(bad), 400, "BadRequest");
-	const char *smuggle = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	const char *smuggle =
+	    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
 	expect_error(d, smuggle, strlen(smuggle), 400, "BadRequest");
 	const char *big = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n";
 	expect_error(d, big, strlen(big), 413, "RequestEntityTooLarge");
@@ -943,7 +960,8 @@ TEST(httpd_bind_ipv6_and_errors)
 	if (rc == 0) {
 		ASSERT(httpd_port(d) > 0);
 		int fd = socket(AF_INET6, SOCK_STREAM, 0);
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)httpd_port(d))};
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+					 .sin6_port = htons((uint16_t)httpd_port(d))};
 		a.sin6_addr = in6addr_loopback;
 		ASSERT_INT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 		close(fd);
@@ -1068,7 +1086,8 @@ TEST(httpd_tls_alpn_and_verify)
 	ASSERT_INT_EQ(pki_ensure(dir, sans, err, sizeof(err)), 0);
 	char *crt = xasprintf("%s/server.crt", dir), *key = xasprintf("%s/server.key", dir);
 	char *cacrt = xasprintf("%s/ca.crt", dir);
-	struct httpd_opts o = {.bind_address = "127.0.0.1", .cert_file = crt, .key_file = key, .idle_timeout_ms = 5000};
+	struct httpd_opts o = {
+	    .bind_address = "127.0.0.1", .cert_file = crt, .key_file = key, .idle_timeout_ms = 5000};
 	struct httpd *d = NULL;
 	ASSERT_INT_EQ(httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)), 0);
 
@@ -1094,7 +1113,8 @@ TEST(httpd_tls_alpn_and_verify)
 	ASSERT(memcmp(proto, "http/1.1", 8) == 0);
 	ASSERT(SSL_version(ssl) >= TLS1_2_VERSION);
 	/* Two requests on the TLS connection, the second a stream. */
-	const char *q = "GET /api?timeout=32s HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *q =
+	    "GET /api?timeout=32s HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
 	ASSERT_INT_EQ(SSL_write(ssl, q, (int)strlen(q)), (int)strlen(q));
 	struct buf all;
 	buf_init(&all);
@@ -1136,8 +1156,9 @@ TEST(httpd_tls_alpn_and_verify)
 
 	/* curl, when installed, verifies against the CA as well. */
 	if (system("command -v curl >/dev/null 2>&1") == 0) {
-		char *cmd = xasprintf("curl -sS --max-time 10 --cacert %s https://127.0.0.1:%d/curl?x=1 -o %s/out.txt",
-				      cacrt, httpd_port(d), dir);
+		char *cmd = xasprintf(
+		    "curl -sS --max-time 10 --cacert %s https://127.0.0.1:%d/curl?x=1 -o %s/out.txt", cacrt,
+		    httpd_port(d), dir);
 		int rc = system(cmd);
 		free(cmd);
 		ASSERT_INT_EQ(rc, 0);
@@ -1147,9 +1168,10 @@ TEST(httpd_tls_alpn_and_verify)
 		free(body);
 		unlink(out);
 		free(out);
-		cmd = xasprintf("curl -sS --max-time 10 --cacert %s https://localhost:%d/ -o /dev/null -w '%%{http_version}' > "
-				"%s/ver.txt",
-				cacrt, httpd_port(d), dir);
+		cmd = xasprintf(
+		    "curl -sS --max-time 10 --cacert %s https://localhost:%d/ -o /dev/null -w '%%{http_version}' > "
+		    "%s/ver.txt",
+		    cacrt, httpd_port(d), dir);
 		ASSERT_INT_EQ(system(cmd), 0);
 		free(cmd);
 		out = xasprintf("%s/ver.txt", dir);
@@ -1213,8 +1235,11 @@ static int auth_hook(void *ud, const struct http_conn *c, const struct http_req 
 
 static struct httpd *start_admission(int per_addr, int anon_ms)
 {
-	struct httpd_opts o = {.bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .anon_timeout_ms = anon_ms,
-			       .max_anon_per_addr = per_addr, .authorize = auth_hook};
+	struct httpd_opts o = {.bind_address = "127.0.0.1",
+			       .idle_timeout_ms = 60000,
+			       .anon_timeout_ms = anon_ms,
+			       .max_anon_per_addr = per_addr,
+			       .authorize = auth_hook};
 	struct httpd *d = NULL;
 	char err[256];
 	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
@@ -1312,8 +1337,8 @@ TEST(httpd_admission_slowloris)
 TEST(httpd_admission_evicts_the_heaviest_address)
 {
 	/* 8 slots, so 4 anonymous in all; one address fills them. */
-	struct httpd_opts o = {.bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .max_conns = 8,
-			       .authorize = auth_hook};
+	struct httpd_opts o = {
+	    .bind_address = "127.0.0.1", .idle_timeout_ms = 60000, .max_conns = 8, .authorize = auth_hook};
 	struct httpd *d = NULL;
 	char err[256];
 	if (httpd_start(&o, echo_handler, NULL, &d, err, sizeof(err)) < 0)
@@ -1362,7 +1387,8 @@ TEST(http_req_bearer_ok_compares_the_token)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char s[256];
 		if (cases[i].auth)
-			snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: %s\r\n\r\n", cases[i].auth);
+			snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: %s\r\n\r\n",
+				 cases[i].auth);
 		else
 			snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
 		struct http_req r;

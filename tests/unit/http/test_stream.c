@@ -48,7 +48,8 @@ TEST(ws_masked_client_frame)
 TEST(ws_bad_heads)
 {
 	struct ws_frame f;
-	uint8_t rsv[] = {0xc2, 0x00}, op[] = {0x83, 0x00}, ctl_frag[] = {0x09, 0x00}, ctl_long[] = {0x89, 126, 0, 200};
+	uint8_t rsv[] = {0xc2, 0x00}, op[] = {0x83, 0x00}, ctl_frag[] = {0x09, 0x00},
+		ctl_long[] = {0x89, 126, 0, 200};
 	uint8_t short16[] = {0x82, 126, 0, 5}, big[] = {0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0};
 	uint8_t over[] = {0x82, 126, 0x10, 0};
 	ASSERT_INT_EQ(ws_frame_parse(rsv, 2, 100, &f), -EBADMSG);
@@ -104,7 +105,8 @@ TEST(spdy_syn_stream_headers_through_zlib)
 		ASSERT_INT_EQ(spdy_block_get((uint8_t *)out.data, out.len, "port", v, sizeof(v)), 0);
 		ASSERT_STR_EQ(v, "8080");
 		ASSERT_INT_EQ(spdy_block_get((uint8_t *)out.data, out.len, "nope", v, sizeof(v)), -ENOENT);
-		ASSERT_INT_EQ(spdy_block_get((uint8_t *)out.data, out.len - 1, "streamtype", v, sizeof(v)), -EBADMSG);
+		ASSERT_INT_EQ(spdy_block_get((uint8_t *)out.data, out.len - 1, "streamtype", v, sizeof(v)),
+			      -EBADMSG);
 		buf_fini(&blk);
 		buf_fini(&z);
 		buf_fini(&out);

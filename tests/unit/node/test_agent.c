@@ -29,8 +29,8 @@ static const char *cond(json_t *arr, const char *type, const char *field)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(arr, i, c) if (!strcmp(json_string_value(json_object_get(c, "type")), type)) return json_string_value(
-		json_object_get(c, field));
+	json_array_foreach(arr, i, c) if (!strcmp(json_string_value(json_object_get(c, "type")),
+						  type)) return json_string_value(json_object_get(c, field));
 	return "missing";
 }
 
@@ -53,12 +53,15 @@ TEST(agent_pod_conditions_keep_transition_times)
 	json_decref(c3);
 }
 
-#define NODE(name, ready) "{\"metadata\":{\"name\":\"" name "\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"" ready "\"}]}}"
+#define NODE(name, ready)                                                                                    \
+	"{\"metadata\":{\"name\":\"" name                                                                    \
+	"\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"" ready "\"}]}}"
 #define POD(node, phase) "{\"spec\":{\"nodeName\":\"" node "\"},\"status\":{\"phase\":\"" phase "\"}}"
 
 TEST(agent_node_ready_condition)
 {
-	json_t *a = js(NODE("a", "True")), *b = js(NODE("b", "False")), *c = js("{\"metadata\":{\"name\":\"c\"}}");
+	json_t *a = js(NODE("a", "True")), *b = js(NODE("b", "False")),
+	       *c = js("{\"metadata\":{\"name\":\"c\"}}");
 	ASSERT(agent_node_ready(a));
 	ASSERT(!agent_node_ready(b));
 	ASSERT(!agent_node_ready(c));
@@ -79,7 +82,8 @@ TEST(sched_pick_fewest_pods_on_ready_nodes)
 	ASSERT_STR_EQ(sched_pick_node(nodes, pods2, NULL), "n1");
 	json_t *none = js("[" NODE("n3", "False") "," NODE("n4", "Unknown") "]");
 	ASSERT(sched_pick_node(none, pods, NULL) == NULL);
-	json_t *unsched = js("[{\"metadata\":{\"name\":\"u\"},\"spec\":{\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
+	json_t *unsched = js(
+	    "[{\"metadata\":{\"name\":\"u\"},\"spec\":{\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
 	ASSERT(sched_pick_node(unsched, pods, NULL) == NULL);
 	json_decref(nodes);
 	json_decref(pods);
@@ -92,9 +96,10 @@ TEST(sched_pick_fewest_pods_on_ready_nodes)
 /* kube-scheduler's FitError message: reasons counted per node, sorted as strings. */
 TEST(sched_no_fit_says_why_as_kube_scheduler)
 {
-	json_t *nodes = js("[{\"metadata\":{\"name\":\"a\",\"labels\":{\"disk\":\"ssd\"}},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"b\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
-			   "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"unschedulable\":true}}," NODE("d", "False") "]");
+	json_t *nodes = js(
+	    "[{\"metadata\":{\"name\":\"a\",\"labels\":{\"disk\":\"ssd\"}},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	    "{\"metadata\":{\"name\":\"b\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+	    "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"unschedulable\":true}}," NODE("d", "False") "]");
 	json_t *pods = js("[]");
 	json_t *hdd = js("{\"spec\":{\"nodeSelector\":{\"disk\":\"hdd\"}}}");
 	json_t *ssd = js("{\"spec\":{\"nodeSelector\":{\"disk\":\"ssd\"}}}");
@@ -103,9 +108,10 @@ TEST(sched_no_fit_says_why_as_kube_scheduler)
 
 	ASSERT_STR_EQ(sched_pick_node_for(ssd, nodes, pods, NULL, why, sizeof(why)), "a");
 	ASSERT(sched_pick_node_for(hdd, nodes, pods, NULL, why, sizeof(why)) == NULL);
-	ASSERT_STR_EQ(why, "0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, "
-			   "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. "
-			   "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
+	ASSERT_STR_EQ(
+	    why, "0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, "
+		 "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. "
+		 "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
 	ASSERT(sched_pick_node_for(hdd, empty, pods, NULL, why, sizeof(why)) == NULL);
 	ASSERT_STR_EQ(why, "no nodes available to schedule pods");
 	/* A short buffer is cut, never overrun. */

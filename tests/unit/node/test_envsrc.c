@@ -65,15 +65,16 @@ static char *env_of(const char *container, char *err)
 TEST(envsrc_value_from_configmap_secret_resources)
 {
 	char err[256] = "";
-	char *e = env_of("{\"name\":\"c\",\"resources\":{\"limits\":{\"memory\":\"128Mi\"},\"requests\":{\"cpu\":\"250m\"}},"
-			 "\"env\":[{\"name\":\"COLOR\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cfg\",\"key\":\"color\"}}},"
-			 "{\"name\":\"PW\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"sec\",\"key\":\"pw\"}}},"
-			 "{\"name\":\"MEM\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.memory\",\"divisor\":\"1Mi\"}}},"
-			 "{\"name\":\"CPU\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"requests.cpu\",\"divisor\":\"1m\"}}},"
-			 "{\"name\":\"CPUL\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\"}}},"
-			 "{\"name\":\"CPUR\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"requests.cpu\"}}},"
-			 "{\"name\":\"OPT\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"none\",\"key\":\"k\",\"optional\":true}}}]}",
-			 err);
+	char *e = env_of(
+	    "{\"name\":\"c\",\"resources\":{\"limits\":{\"memory\":\"128Mi\"},\"requests\":{\"cpu\":\"250m\"}},"
+	    "\"env\":[{\"name\":\"COLOR\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cfg\",\"key\":\"color\"}}},"
+	    "{\"name\":\"PW\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"sec\",\"key\":\"pw\"}}},"
+	    "{\"name\":\"MEM\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.memory\",\"divisor\":\"1Mi\"}}},"
+	    "{\"name\":\"CPU\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"requests.cpu\",\"divisor\":\"1m\"}}},"
+	    "{\"name\":\"CPUL\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\"}}},"
+	    "{\"name\":\"CPUR\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"requests.cpu\"}}},"
+	    "{\"name\":\"OPT\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"none\",\"key\":\"k\",\"optional\":true}}}]}",
+	    err);
 	if (!e)
 		t_fail(__FILE__, __LINE__, "env failed: %s", err);
 	ASSERT_STR_EQ(e, "COLOR=blue;PW=s3cret;MEM=128;CPU=250;CPUL=4;CPUR=1;");
@@ -83,10 +84,11 @@ TEST(envsrc_value_from_configmap_secret_resources)
 TEST(envsrc_env_from_with_prefix_env_wins)
 {
 	char err[256] = "";
-	char *e = env_of("{\"name\":\"c\",\"envFrom\":[{\"configMapRef\":{\"name\":\"cfg\"}},{\"prefix\":\"S_\",\"secretRef\":"
-			 "{\"name\":\"sec\"}},{\"configMapRef\":{\"name\":\"gone\",\"optional\":true}}],"
-			 "\"env\":[{\"name\":\"size\",\"value\":\"XL\"}]}",
-			 err);
+	char *e = env_of(
+	    "{\"name\":\"c\",\"envFrom\":[{\"configMapRef\":{\"name\":\"cfg\"}},{\"prefix\":\"S_\",\"secretRef\":"
+	    "{\"name\":\"sec\"}},{\"configMapRef\":{\"name\":\"gone\",\"optional\":true}}],"
+	    "\"env\":[{\"name\":\"size\",\"value\":\"XL\"}]}",
+	    err);
 	if (!e)
 		t_fail(__FILE__, __LINE__, "env failed: %s", err);
 	ASSERT_STR_EQ(e, "color=blue;size=XL;S_pw=s3cret;");
@@ -96,16 +98,22 @@ TEST(envsrc_env_from_with_prefix_env_wins)
 TEST(envsrc_missing_required_sources_say_why)
 {
 	char err[256] = "";
-	ASSERT(env_of("{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"nope\",\"key\":\"k\"}}}]}",
-		      err) == NULL);
+	ASSERT(
+	    env_of(
+		"{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"nope\",\"key\":\"k\"}}}]}",
+		err) == NULL);
 	ASSERT_STR_EQ(err, "secret \"nope\" not found");
-	ASSERT(env_of("{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cfg\",\"key\":\"k\"}}}]}",
-		      err) == NULL);
+	ASSERT(
+	    env_of(
+		"{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cfg\",\"key\":\"k\"}}}]}",
+		err) == NULL);
 	ASSERT_STR_EQ(err, "couldn't find key k in ConfigMap n/cfg");
 	ASSERT(env_of("{\"name\":\"c\",\"envFrom\":[{\"configMapRef\":{\"name\":\"gone\"}}]}", err) == NULL);
 	ASSERT_STR_EQ(err, "configmap \"gone\" not found");
-	ASSERT(env_of("{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.gpu\"}}}]}",
-		      err) == NULL);
+	ASSERT(
+	    env_of(
+		"{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.gpu\"}}}]}",
+		err) == NULL);
 	ASSERT_STR_CONTAINS(err, "unsupported container resource");
 }
 

@@ -22,19 +22,20 @@ static json_t *jp(const char *s)
 
 static json_t *node(const char *name, const char *ready, int excluded)
 {
-	json_t *n = json_pack("{s:{s:s, s:{}}, s:{s:[{s:s, s:s}]}}", "metadata", "name", name, "labels", "status",
-			      "conditions", "type", "Ready", "status", ready);
+	json_t *n = json_pack("{s:{s:s, s:{}}, s:{s:[{s:s, s:s}]}}", "metadata", "name", name, "labels",
+			      "status", "conditions", "type", "Ready", "status", ready);
 	if (excluded)
 		json_object_set_new(json_object_get(json_object_get(n, "metadata"), "labels"),
-				    "node.kubernetes.io/exclude-from-external-load-balancers", json_string(""));
+				    "node.kubernetes.io/exclude-from-external-load-balancers",
+				    json_string(""));
 	return n;
 }
 
 static json_t *lbsvc(const char *name, const char *ip, const char *etp, const char *created)
 {
-	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:{s:[{s:s}]}}}", "metadata", "name", name, "namespace",
-			 "default", "creationTimestamp", created, "spec", "type", "LoadBalancer", "externalTrafficPolicy",
-			 etp, "status", "loadBalancer", "ingress", "ip", ip);
+	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:{s:[{s:s}]}}}", "metadata", "name", name,
+			 "namespace", "default", "creationTimestamp", created, "spec", "type", "LoadBalancer",
+			 "externalTrafficPolicy", etp, "status", "loadBalancer", "ingress", "ip", ip);
 }
 
 TEST(lbelect_owner_is_metallbs_smallest_sha256)
@@ -62,17 +63,21 @@ TEST(lbelect_same_owner_from_every_view)
 		ASSERT_STR_EQ(a, rot[node_lb_owner(ip, rot, 5)]);
 	}
 	/* The whole assignment too: nodes, Services and slices in another order. */
-	json_t *n1 = json_pack("[o,o,o]", node("n1", "True", 0), node("n2", "True", 0), node("n3", "True", 0));
-	json_t *n2 = json_pack("[o,o,o]", node("n3", "True", 0), node("n1", "True", 0), node("n2", "True", 0));
+	json_t *n1 =
+	    json_pack("[o,o,o]", node("n1", "True", 0), node("n2", "True", 0), node("n3", "True", 0));
+	json_t *n2 =
+	    json_pack("[o,o,o]", node("n3", "True", 0), node("n1", "True", 0), node("n2", "True", 0));
 	json_t *s1 = json_pack("[o,o]", lbsvc("a", "198.18.0.240", "Cluster", "2026-01-01T00:00:00Z"),
 			       lbsvc("b", "198.18.0.241", "Cluster", "2026-01-01T00:00:00Z"));
 	json_t *s2 = json_pack("[O,O]", json_array_get(s1, 1), json_array_get(s1, 0));
 	json_t *alive1 = jp("[\"n1\",\"n2\",\"n3\"]"), *alive2 = jp("[\"n2\",\"n3\",\"n1\"]");
-	json_t *a1 = node_lb_assign(s1, n1, NULL, alive1, NULL), *a2 = node_lb_assign(s2, n2, NULL, alive2, NULL);
+	json_t *a1 = node_lb_assign(s1, n1, NULL, alive1, NULL),
+	       *a2 = node_lb_assign(s2, n2, NULL, alive2, NULL);
 	ASSERT(json_equal(a1, a2));
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a1, "198.18.0.240"), "node")), "n3");
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a1, "198.18.0.241"), "node")), "n2");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a1, "198.18.0.241"), "service")), "default/b");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a1, "198.18.0.241"), "service")),
+		      "default/b");
 	json_decref(a1);
 	json_decref(a2);
 	json_decref(alive1);
@@ -116,15 +121,16 @@ TEST(lbelect_minimal_movement_on_leave_and_join)
 
 TEST(lbelect_eligibility_ready_lease_label_class)
 {
-	json_t *nodes = json_pack("[o,o,o,o]", node("n1", "False", 0), node("n2", "True", 1), node("n3", "True", 0),
-				  node("n4", "True", 0));
-	json_t *svcs = json_pack("[o,o,o,o]", lbsvc("a", "198.18.0.240", "Cluster", "2026-01-01T00:00:00Z"),
-				 lbsvc("b", "not-an-ip", "Cluster", "2026-01-01T00:00:00Z"),
-				 jp("{\"metadata\":{\"name\":\"c\",\"namespace\":\"x\"},\"spec\":{\"type\":\"ClusterIP\"},"
-				    "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.18.0.242\"}]}}}"),
-				 jp("{\"metadata\":{\"name\":\"d\",\"namespace\":\"x\"},\"spec\":{\"type\":\"LoadBalancer\","
-				    "\"loadBalancerClass\":\"other.io/lb\"},"
-				    "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.18.0.243\"}]}}}"));
+	json_t *nodes = json_pack("[o,o,o,o]", node("n1", "False", 0), node("n2", "True", 1),
+				  node("n3", "True", 0), node("n4", "True", 0));
+	json_t *svcs = json_pack(
+	    "[o,o,o,o]", lbsvc("a", "198.18.0.240", "Cluster", "2026-01-01T00:00:00Z"),
+	    lbsvc("b", "not-an-ip", "Cluster", "2026-01-01T00:00:00Z"),
+	    jp("{\"metadata\":{\"name\":\"c\",\"namespace\":\"x\"},\"spec\":{\"type\":\"ClusterIP\"},"
+	       "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.18.0.242\"}]}}}"),
+	    jp("{\"metadata\":{\"name\":\"d\",\"namespace\":\"x\"},\"spec\":{\"type\":\"LoadBalancer\","
+	       "\"loadBalancerClass\":\"other.io/lb\"},"
+	       "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.18.0.243\"}]}}}"));
 	/* n1 not Ready, n2 excluded, n4's Lease stale: only n3 may announce. */
 	json_t *alive = jp("[\"n1\",\"n2\",\"n3\"]");
 	json_t *a = node_lb_assign(svcs, nodes, NULL, alive, NULL);
@@ -149,18 +155,20 @@ TEST(lbelect_eligibility_ready_lease_label_class)
 
 TEST(lbelect_local_policy_only_nodes_with_a_ready_endpoint)
 {
-	json_t *nodes = json_pack("[o,o,o]", node("n1", "True", 0), node("n2", "True", 0), node("n3", "True", 0));
+	json_t *nodes =
+	    json_pack("[o,o,o]", node("n1", "True", 0), node("n2", "True", 0), node("n3", "True", 0));
 	json_t *alive = jp("[\"n1\",\"n2\",\"n3\"]");
 	json_t *svcs = json_pack("[o]", lbsvc("web", "198.18.0.240", "Local", "2026-01-01T00:00:00Z"));
 	/* 198.18.0.240 would go to n3 under Cluster; n3's endpoint is not ready, n1 has one
 	 * of another Service, n2 has a ready one (condition absent = ready). */
-	json_t *slices = jp("[{\"metadata\":{\"name\":\"web-x\",\"namespace\":\"default\",\"labels\":{"
-			    "\"kubernetes.io/service-name\":\"web\"}},\"endpoints\":["
-			    "{\"addresses\":[\"198.18.129.2\"],\"nodeName\":\"n3\",\"conditions\":{\"ready\":false}},"
-			    "{\"addresses\":[\"198.18.130.2\"],\"nodeName\":\"n2\"}]},"
-			    "{\"metadata\":{\"name\":\"other-x\",\"namespace\":\"default\",\"labels\":{"
-			    "\"kubernetes.io/service-name\":\"other\"}},\"endpoints\":["
-			    "{\"addresses\":[\"198.18.131.2\"],\"nodeName\":\"n1\",\"conditions\":{\"ready\":true}}]}]");
+	json_t *slices =
+	    jp("[{\"metadata\":{\"name\":\"web-x\",\"namespace\":\"default\",\"labels\":{"
+	       "\"kubernetes.io/service-name\":\"web\"}},\"endpoints\":["
+	       "{\"addresses\":[\"198.18.129.2\"],\"nodeName\":\"n3\",\"conditions\":{\"ready\":false}},"
+	       "{\"addresses\":[\"198.18.130.2\"],\"nodeName\":\"n2\"}]},"
+	       "{\"metadata\":{\"name\":\"other-x\",\"namespace\":\"default\",\"labels\":{"
+	       "\"kubernetes.io/service-name\":\"other\"}},\"endpoints\":["
+	       "{\"addresses\":[\"198.18.131.2\"],\"nodeName\":\"n1\",\"conditions\":{\"ready\":true}}]}]");
 	json_t *a = node_lb_assign(svcs, nodes, slices, alive, NULL);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a, "198.18.0.240"), "node")), "n2");
 	json_decref(a);
@@ -181,7 +189,8 @@ TEST(lbelect_address_claimed_twice_goes_to_the_older_service)
 	json_t *svcs = json_pack("[o,o]", lbsvc("young", "198.18.0.240", "Cluster", "2026-05-01T00:00:00Z"),
 				 lbsvc("old", "198.18.0.240", "Cluster", "2026-01-01T00:00:00Z"));
 	json_t *a = node_lb_assign(svcs, nodes, NULL, alive, NULL);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a, "198.18.0.240"), "service")), "default/old");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(a, "198.18.0.240"), "service")),
+		      "default/old");
 	json_decref(a);
 	json_decref(svcs);
 	json_decref(alive);
@@ -190,7 +199,8 @@ TEST(lbelect_address_claimed_twice_goes_to_the_older_service)
 
 TEST(lbelect_lease_times)
 {
-	json_t *l = jp("{\"spec\":{\"renewTime\":\"2026-12-06T23:30:00.250000Z\",\"leaseDurationSeconds\":4}}");
+	json_t *l =
+	    jp("{\"spec\":{\"renewTime\":\"2026-12-06T23:30:00.250000Z\",\"leaseDurationSeconds\":4}}");
 	int64_t r = node_lb_lease_renew_ms(l);
 	ASSERT_INT_EQ(r % 1000, 250);
 	ASSERT_INT_EQ(node_lb_lease_duration_ms(l, 9000), 4000);

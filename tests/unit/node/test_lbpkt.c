@@ -39,15 +39,16 @@ TEST(lbpkt_arp_request_gets_a_reply_to_the_requester)
 	ASSERT_INT_EQ(node_lb_pkt_answer(f, n, mac, owns, "198.18.0.241", out, &t), 0);
 	ASSERT_INT_EQ(node_lb_pkt_answer(f, n, mac, owns, "198.18.0.240", out, &t), 42);
 	ASSERT(!memcmp(out, cmac, 6) && !memcmp(out + 6, mac, 6) && out[12] == 8 && out[13] == 6);
-	ASSERT_INT_EQ(out[21], 2);		      /* reply */
-	ASSERT(!memcmp(out + 22, mac, 6));	      /* sender: us */
+	ASSERT_INT_EQ(out[21], 2);			  /* reply */
+	ASSERT(!memcmp(out + 22, mac, 6));		  /* sender: us */
 	ASSERT(!memcmp(out + 28, "\xc6\x12\x00\xf0", 4)); /* 198.18.0.240 */
 	ASSERT(!memcmp(out + 32, cmac, 6));
 	ASSERT(!memcmp(out + 38, "\xc6\x12\x00\x64", 4)); /* 198.18.0.100 */
 	ASSERT_INT_EQ(t.family, 4);
 	/* our own request (a looped-back frame) is never answered */
 	ASSERT_INT_EQ(node_lb_pkt_answer(f, n, cmac, owns, "198.18.0.240", out, NULL), 0);
-	ASSERT_INT_EQ(node_lb_pkt_answer(f, load("arp_short", f, sizeof(f)), mac, owns, "198.18.0.240", out, NULL), 0);
+	ASSERT_INT_EQ(
+	    node_lb_pkt_answer(f, load("arp_short", f, sizeof(f)), mac, owns, "198.18.0.240", out, NULL), 0);
 }
 
 TEST(lbpkt_neighbour_solicitation_gets_a_solicited_na)
@@ -71,7 +72,9 @@ TEST(lbpkt_neighbour_solicitation_gets_a_solicited_na)
 	/* a flipped bit breaks the checksum: no answer */
 	f[70] ^= 1;
 	ASSERT_INT_EQ(node_lb_pkt_answer(f, n, mac, owns, "2001:db8::f5", out, NULL), 0);
-	ASSERT_INT_EQ(node_lb_pkt_answer(f, load("ns_truncated", f, sizeof(f)), mac, owns, "2001:db8::f5", out, NULL), 0);
+	ASSERT_INT_EQ(
+	    node_lb_pkt_answer(f, load("ns_truncated", f, sizeof(f)), mac, owns, "2001:db8::f5", out, NULL),
+	    0);
 }
 
 TEST(lbpkt_dad_probe_is_answered_to_all_nodes)

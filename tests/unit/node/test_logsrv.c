@@ -344,7 +344,7 @@ TEST(logsrv_live)
 
 struct writer {
 	const char *cdir;
-	bool restart; /* create 2.log at the end */
+	bool restart;	 /* create 2.log at the end */
 	struct fetch *f; /* the follower: each write waits until it has what came before */
 };
 

@@ -81,9 +81,10 @@ TEST(masq_apply_in_netns)
 	m.all[2] = m.own[0];
 	m.all[3] = m.own[1];
 	node_netns_run(fd, apply_twice, &m);
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec %s nft list table inet svcplane_masq | grep -q 'ip6 saddr 2001:db8:130::/64 ip6 daddr != @podcidrs6 masquerade'",
-		 ns);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "ip netns exec %s nft list table inet svcplane_masq | grep -q 'ip6 saddr 2001:db8:130::/64 ip6 daddr != @podcidrs6 masquerade'",
+	    ns);
 	int listed = system(cmd);
 	int crc = node_netns_run(fd, cleanup_in, &m);
 	snprintf(cmd, sizeof(cmd), "ip netns exec %s nft list tables | grep -q svcplane_masq", ns);

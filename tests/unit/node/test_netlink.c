@@ -109,11 +109,11 @@ static void ns_make(int i, const char *role)
 		t_fail(__FILE__, __LINE__, "netlink in %s: %d %s", ns_names[i], rc, err);
 }
 
-#define NL_OK(nl, call)                                                                        \
-	do {                                                                                   \
-		int nl_rc = (call);                                                            \
-		if (nl_rc != 0)                                                                \
-			t_fail(__FILE__, __LINE__, "%s: %d %s", #call, nl_rc, node_nl_errmsg(nl)); \
+#define NL_OK(nl, call)                                                                                      \
+	do {                                                                                                 \
+		int nl_rc = (call);                                                                          \
+		if (nl_rc != 0)                                                                              \
+			t_fail(__FILE__, __LINE__, "%s: %d %s", #call, nl_rc, node_nl_errmsg(nl));           \
 	} while (0)
 
 static struct ip_addr ip(const char *s)
@@ -240,8 +240,8 @@ TEST(node_netns_lifecycle)
 
 	/* iproute2 sees ours ... */
 	char cmd[256];
-	snprintf(cmd, sizeof cmd, "ip netns list | grep -qw %s && ip netns exec %s ip link show lo >/dev/null", name,
-		 name);
+	snprintf(cmd, sizeof cmd,
+		 "ip netns list | grep -qw %s && ip netns exec %s ip link show lo >/dev/null", name, name);
 	ASSERT_INT_EQ(system(cmd), 0);
 	/* ... and we see iproute2's. */
 	snprintf(ns_names[1], sizeof ns_names[1], "svcpt-%d-ipr", (int)getpid());
@@ -475,7 +475,8 @@ TEST(node_netlink_topology)
 	/* Take it apart again: without B's route, A's pings to B get no answer. */
 	NL_OK(nb, node_route_del(nb, &rb4));
 	ASSERT_INT_EQ(has_route(nb, "198.18.130.0/24", NULL, 0, NULL), 0);
-	snprintf(cmd, sizeof cmd, "ip netns exec %s ping -n -q -c1 -W1 198.18.131.2 >/dev/null 2>&1", ns_names[1]);
+	snprintf(cmd, sizeof cmd, "ip netns exec %s ping -n -q -c1 -W1 198.18.131.2 >/dev/null 2>&1",
+		 ns_names[1]);
 	ASSERT(system(cmd) != 0);
 	NL_OK(hub, node_route_del(hub, &rdev));
 	a = ip("198.18.130.2");
@@ -496,7 +497,10 @@ TEST(node_netlink_topology)
 	cleanup();
 	for (int i = 0; i < 3; i++) {
 		char name[64];
-		snprintf(name, sizeof name, "svcpt-%d-%s", (int)getpid(), i == 0 ? "hub" : i == 1 ? "a" : "b");
+		snprintf(name, sizeof name, "svcpt-%d-%s", (int)getpid(),
+			 i == 0	  ? "hub"
+			 : i == 1 ? "a"
+				  : "b");
 		ASSERT_INT_EQ(node_netns_open(name), -ENOENT);
 	}
 }
@@ -507,11 +511,12 @@ TEST(node_announce_packets)
 	struct ip_addr a4 = ip("198.18.201.3"), a6 = ip("2001:db8:201::3");
 	unsigned char arp[28], na[32];
 	node_announce_garp(arp, mac, &a4);
-	static const unsigned char want_arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55,
-						   198, 18, 201, 3, 0, 0, 0, 0, 0, 0, 198, 18, 201, 3};
+	static const unsigned char want_arp[28] = {0,	 1,    8,    0,	   6,	4,  0,	 1, 0x02, 0x11,
+						   0x22, 0x33, 0x44, 0x55, 198, 18, 201, 3, 0,	  0,
+						   0,	 0,    0,    0,	   198, 18, 201, 3};
 	ASSERT(memcmp(arp, want_arp, 28) == 0);
 	node_announce_na(na, mac, &a6);
-	ASSERT_INT_EQ(na[0], 136); /* Neighbor Advertisement */
+	ASSERT_INT_EQ(na[0], 136);  /* Neighbor Advertisement */
 	ASSERT_INT_EQ(na[4], 0x20); /* Override, not Solicited, not Router */
 	ASSERT(memcmp(na + 8, a6.b, 16) == 0);
 	ASSERT_INT_EQ(na[24], 2); /* target link-layer address option, 8 bytes */

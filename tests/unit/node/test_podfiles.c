@@ -80,8 +80,8 @@ TEST(podfiles_default_and_missing_cluster_dns)
 	free(r);
 	/* No host resolv.conf (kubelet --resolv-conf=""): 127.0.0.1 and "search .". */
 	struct node_dns_opts none = {"cluster.local", NULL, NULL};
-	r = resolv("{\"metadata\":{\"namespace\":\"web\"},\"spec\":{\"dnsPolicy\":\"Default\"}}", &none,
-		   NULL, 0);
+	r = resolv("{\"metadata\":{\"namespace\":\"web\"},\"spec\":{\"dnsPolicy\":\"Default\"}}", &none, NULL,
+		   0);
 	ASSERT_STR_EQ(r, "search .\nnameserver 127.0.0.1\n");
 	free(r);
 }
@@ -108,11 +108,12 @@ TEST(podfiles_none_with_dns_config)
 TEST(podfiles_cluster_first_merges_dns_config)
 {
 	struct node_dns_opts o = {"cluster.local", cluster_dns, NULL};
-	char *r = resolv("{\"metadata\":{\"namespace\":\"web\"},\"spec\":{\"dnsConfig\":{"
-			 "\"nameservers\":[\"198.19.0.10\",\"2001:db8::53\"],"
-			 "\"searches\":[\"svc.cluster.local\",\"extra.test\"],"
-			 "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"},{\"name\":\"single-request\"}]}}}",
-			 &o, NULL, 0);
+	char *r =
+	    resolv("{\"metadata\":{\"namespace\":\"web\"},\"spec\":{\"dnsConfig\":{"
+		   "\"nameservers\":[\"198.19.0.10\",\"2001:db8::53\"],"
+		   "\"searches\":[\"svc.cluster.local\",\"extra.test\"],"
+		   "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"},{\"name\":\"single-request\"}]}}}",
+		   &o, NULL, 0);
 	ASSERT_STR_EQ(r, "search web.svc.cluster.local svc.cluster.local cluster.local extra.test\n"
 			 "nameserver 198.19.0.10\n"
 			 "nameserver 2001:db8::53\n"
@@ -133,7 +134,8 @@ TEST(podfiles_limits)
 	free(r);
 	/* 40 search paths: 32 stay (3 cluster ones + 29 of ours). */
 	char pod[8192];
-	int n = snprintf(pod, sizeof(pod), "{\"metadata\":{\"namespace\":\"ns\"},\"spec\":{\"dnsConfig\":{\"searches\":[");
+	int n = snprintf(pod, sizeof(pod),
+			 "{\"metadata\":{\"namespace\":\"ns\"},\"spec\":{\"dnsConfig\":{\"searches\":[");
 	for (int i = 0; i < 40; i++)
 		n += snprintf(pod + n, sizeof(pod) - (size_t)n, "%s\"s%d.test\"", i ? "," : "", i);
 	snprintf(pod + n, sizeof(pod) - (size_t)n, "]}}}");
@@ -161,7 +163,8 @@ TEST(podfiles_limits)
 	memset(big, 'b', 260);
 	big[260] = 0;
 	snprintf(pod, sizeof(pod),
-		 "{\"spec\":{\"dnsPolicy\":\"None\",\"dnsConfig\":{\"searches\":[\"%s\",\"ok.test\"]}}}", big);
+		 "{\"spec\":{\"dnsPolicy\":\"None\",\"dnsConfig\":{\"searches\":[\"%s\",\"ok.test\"]}}}",
+		 big);
 	r = resolv(pod, &o, warn, sizeof(warn));
 	ASSERT_STR_EQ(r, "search ok.test\n");
 	free(r);
@@ -186,10 +189,11 @@ TEST(podfiles_hostname)
 	ASSERT_STR_EQ(d, "web.shop.svc.cluster.local");
 	ASSERT_STR_EQ(k, "web-0");
 	free(h), free(d), free(k);
-	ASSERT_INT_EQ(hostname_of("{\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\"},"
-				  "\"spec\":{\"hostname\":\"h1\",\"subdomain\":\"web\",\"setHostnameAsFQDN\":true}}",
-				  &h, &d, &k, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    hostname_of("{\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\"},"
+			"\"spec\":{\"hostname\":\"h1\",\"subdomain\":\"web\",\"setHostnameAsFQDN\":true}}",
+			&h, &d, &k, err, sizeof(err)),
+	    0);
 	ASSERT_STR_EQ(h, "h1");
 	ASSERT_STR_EQ(k, "h1.web.shop.svc.cluster.local");
 	free(h), free(d), free(k);

@@ -26,8 +26,7 @@ static json_t *j(const char *text)
 	return v;
 }
 
-static int parse(const char *probe, const char *container, struct node_probe_spec *s, char *err,
-		 size_t el)
+static int parse(const char *probe, const char *container, struct node_probe_spec *s, char *err, size_t el)
 {
 	json_t *p = j(probe), *c = j(container);
 	int rc = node_probe_spec_parse(p, c, s, err, el);
@@ -55,17 +54,16 @@ TEST(probe_spec_defaults_and_ports)
 	ASSERT_INT_EQ(s.failure_threshold, 3);
 	ASSERT_INT_EQ(s.initial_delay_s, 0);
 	node_probe_spec_fini(&s);
-	ASSERT_INT_EQ(parse("{\"tcpSocket\":{\"port\":\"nope\"}}", "{\"name\":\"web\"}", &s, err, sizeof(err)),
-		      -EINVAL);
+	ASSERT_INT_EQ(
+	    parse("{\"tcpSocket\":{\"port\":\"nope\"}}", "{\"name\":\"web\"}", &s, err, sizeof(err)),
+	    -EINVAL);
 	ASSERT_STR_EQ(err, "couldn't find port: nope in web");
-	ASSERT_INT_EQ(parse("{\"tcpSocket\":{\"port\":\"8080\"},\"periodSeconds\":3}", "{}", &s, err,
-			    sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    parse("{\"tcpSocket\":{\"port\":\"8080\"},\"periodSeconds\":3}", "{}", &s, err, sizeof(err)), 0);
 	ASSERT_INT_EQ(s.port, 8080);
 	ASSERT_INT_EQ(s.period_s, 3);
 	node_probe_spec_fini(&s);
-	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":8443,\"scheme\":\"HTTPS\"}}", "{}", &s, err,
-			    sizeof(err)),
+	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":8443,\"scheme\":\"HTTPS\"}}", "{}", &s, err, sizeof(err)),
 		      0);
 	ASSERT(s.https);
 	ASSERT_STR_EQ(s.path, "/");
@@ -73,15 +71,13 @@ TEST(probe_spec_defaults_and_ports)
 	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":80}}", "{}", &s, err, sizeof(err)), 0);
 	ASSERT(!s.https); /* HTTP is the default */
 	node_probe_spec_fini(&s);
-	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":80,\"scheme\":\"FTP\"}}", "{}", &s, err,
-			    sizeof(err)),
+	ASSERT_INT_EQ(parse("{\"httpGet\":{\"port\":80,\"scheme\":\"FTP\"}}", "{}", &s, err, sizeof(err)),
 		      -EINVAL);
 	ASSERT_STR_EQ(err, "unsupported HTTP probe scheme: FTP");
 	ASSERT_INT_EQ(parse("{\"grpc\":{\"port\":9000}}", "{}", &s, err, sizeof(err)), -ENOTSUP);
 	ASSERT_INT_EQ(parse("{\"periodSeconds\":3}", "{}", &s, err, sizeof(err)), -EINVAL);
-	ASSERT_INT_EQ(parse("{\"exec\":{\"command\":[\"cat\",\"/tmp/healthy\"]}}", "{}", &s, err,
-			    sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    parse("{\"exec\":{\"command\":[\"cat\",\"/tmp/healthy\"]}}", "{}", &s, err, sizeof(err)), 0);
 	ASSERT_STR_EQ(s.argv[1], "/tmp/healthy");
 	ASSERT(s.argv[2] == NULL);
 	node_probe_spec_fini(&s);
@@ -112,7 +108,7 @@ TEST(probe_sm_readiness_thresholds)
 	t += 5000;
 	ASSERT(node_probe_sm_due(&sm, true, t));
 	ASSERT(!node_probe_sm_record(&sm, NODE_PROBE_SUCCESS, t)); /* 1 of 2 successes */
-	ASSERT(!node_probe_sm_due(&sm, true, t + 9999));	       /* periodSeconds */
+	ASSERT(!node_probe_sm_due(&sm, true, t + 9999));	   /* periodSeconds */
 	t += 10000;
 	ASSERT(node_probe_sm_due(&sm, true, t));
 	ASSERT(node_probe_sm_record(&sm, NODE_PROBE_SUCCESS, t)); /* ready */
@@ -327,8 +323,7 @@ TEST(probe_live_exec)
 	/* Our own process stands in for a container: the probe joins our namespaces; its
 	 * environment and working dir are the ones the target gives, not ours. */
 	char *const env[] = {(char *)"PATH=/usr/bin:/bin", (char *)"PROBE_VAR=from-runtime", NULL};
-	struct node_probe_target t = {.pod_ip = "127.0.0.1", .pid = getpid(), .env = env,
-				      .cwd = "/tmp"};
+	struct node_probe_target t = {.pod_ip = "127.0.0.1", .pid = getpid(), .env = env, .cwd = "/tmp"};
 	struct node_probe_spec s = timings(0, 10, 1, 3);
 	s.timeout_s = live_timeout_s;
 	s.handler = NODE_PROBE_EXEC;
@@ -437,8 +432,7 @@ static void tls_srv_stop(struct tls_srv *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
-static enum node_probe_result https_probe(int port, const char *path, char **headers, char *msg,
-					  size_t ml)
+static enum node_probe_result https_probe(int port, const char *path, char **headers, char *msg, size_t ml)
 {
 	struct node_probe_spec s = timings(0, 10, 1, 3);
 	s.timeout_s = live_timeout_s;
@@ -536,8 +530,7 @@ static void *raw_one(void *arg)
 		return NULL;
 	/* Read the whole first record, so closing sends a FIN and not a reset. */
 	for (int i = 0; i < 30 && h->hello_len < sizeof(h->hello); i++) {
-		if (h->hello_len >= 5 &&
-		    h->hello_len >= 5 + (size_t)(h->hello[3] << 8 | h->hello[4]))
+		if (h->hello_len >= 5 && h->hello_len >= 5 + (size_t)(h->hello[3] << 8 | h->hello[4]))
 			break;
 		struct pollfd q = {.fd = c, .events = POLLIN};
 		if (poll(&q, 1, 100) <= 0)

@@ -27,22 +27,22 @@ struct fx {
 	char fail[1024];
 };
 
-#define CHECK(c)                                                                              \
-	do {                                                                                  \
-		if (!(c)) {                                                                   \
-			snprintf(f->fail, sizeof(f->fail), "%s:%d: check failed: %s", __FILE__,    \
-				 __LINE__, #c);                                               \
-			goto out;                                                             \
-		}                                                                             \
+#define CHECK(c)                                                                                             \
+	do {                                                                                                 \
+		if (!(c)) {                                                                                  \
+			snprintf(f->fail, sizeof(f->fail), "%s:%d: check failed: %s", __FILE__, __LINE__,    \
+				 #c);                                                                        \
+			goto out;                                                                            \
+		}                                                                                            \
 	} while (0)
-#define CHECKF(c, ...)                                                                        \
-	do {                                                                                  \
-		if (!(c)) {                                                                   \
-			int t_n = snprintf(f->fail, sizeof(f->fail), "%s:%d: check failed: %s: ",   \
-					   __FILE__, __LINE__, #c);                           \
-			snprintf(f->fail + t_n, sizeof(f->fail) - (size_t)t_n, __VA_ARGS__);        \
-			goto out;                                                             \
-		}                                                                             \
+#define CHECKF(c, ...)                                                                                       \
+	do {                                                                                                 \
+		if (!(c)) {                                                                                  \
+			int t_n = snprintf(f->fail, sizeof(f->fail), "%s:%d: check failed: %s: ", __FILE__,  \
+					   __LINE__, #c);                                                    \
+			snprintf(f->fail + t_n, sizeof(f->fail) - (size_t)t_n, __VA_ARGS__);                 \
+			goto out;                                                                            \
+		}                                                                                            \
 	} while (0)
 
 static int64_t now_ms(void)
@@ -59,8 +59,8 @@ static void sleep_ms(int ms)
 static struct node_rt *rt_open(struct fx *f, int base_ms)
 {
 	char err[256];
-	struct node_rt_config cfg = {.state_dir = f->state, .backoff_base_ms = base_ms,
-				     .backoff_max_ms = base_ms * 8};
+	struct node_rt_config cfg = {
+	    .state_dir = f->state, .backoff_base_ms = base_ms, .backoff_max_ms = base_ms * 8};
 	struct node_rt *rt = node_rt_new(&cfg, err, sizeof(err));
 	if (!rt)
 		snprintf(f->fail, sizeof(f->fail), "node_rt_new: %s", err);
@@ -192,17 +192,18 @@ static int submit(struct fx *f, json_t *pod, const json_t *svc_env)
 	const char *ips[] = {"198.18.128.5", NULL};
 	char *hosts = node_podfiles_hosts(pod, ips, host, dom, NULL);
 	char logdir[160];
-	snprintf(logdir, sizeof(logdir), "%s/%s", f->logs, json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid")));
+	snprintf(logdir, sizeof(logdir), "%s/%s", f->logs,
+		 json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid")));
 	struct node_rt_pod p = {
-		.pod = pod,
-		.netns_fd = f->netns_fd,
-		.resolv_conf = resolv,
-		.hosts = hosts,
-		.hostname = kname,
-		.service_env = svc_env,
-		.pod_ip = "198.18.128.5",
-		.host_ip = "198.18.0.2",
-		.log_dir = logdir,
+	    .pod = pod,
+	    .netns_fd = f->netns_fd,
+	    .resolv_conf = resolv,
+	    .hosts = hosts,
+	    .hostname = kname,
+	    .service_env = svc_env,
+	    .pod_ip = "198.18.128.5",
+	    .host_ip = "198.18.0.2",
+	    .log_dir = logdir,
 	};
 	int rc = node_rt_pod_run(f->rt, &p, err, sizeof(err));
 	if (rc < 0)
@@ -216,8 +217,8 @@ static int submit(struct fx *f, json_t *pod, const json_t *svc_env)
 }
 
 /* Syncs until the log file contains needle or timeout_ms passes. */
-static char *wait_log(struct fx *f, const char *uid, const char *ctr, int restart,
-		      const char *needle, int timeout_ms)
+static char *wait_log(struct fx *f, const char *uid, const char *ctr, int restart, const char *needle,
+		      int timeout_ms)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/%s/%s/%d.log", f->logs, uid, ctr, restart);
@@ -235,20 +236,20 @@ static char *wait_log(struct fx *f, const char *uid, const char *ctr, int restar
 }
 
 static const char main_pod[] =
-	"{\"metadata\":{\"name\":\"web-0\",\"namespace\":\"testns\",\"uid\":\"rt-uid-main\"},"
-	"\"spec\":{\"hostname\":\"web-0\",\"subdomain\":\"web\",\"restartPolicy\":\"Always\","
-	"\"terminationGracePeriodSeconds\":1,\"nodeName\":\"node-a\",\"containers\":["
-	"{\"name\":\"main\",\"image\":\"none\",\"workingDir\":\"/tmp\","
-	" \"command\":[\"/bin/sh\",\"-c\"],"
-	" \"args\":[\"echo $MY_SVC_SERVICE_HOST; echo FOO=$FOO NODE=$NODE POD=$POD IP=$IP; "
-	"cat /etc/resolv.conf; hostname; pwd; echo READY; exec sleep 30\"],"
-	" \"env\":[{\"name\":\"FOO\",\"value\":\"port-$(MY_SVC_SERVICE_PORT)\"},"
-	"  {\"name\":\"NODE\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"spec.nodeName\"}}},"
-	"  {\"name\":\"POD\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"
-	"  {\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}}]},"
-	"{\"name\":\"stubborn\",\"command\":[\"/bin/sh\",\"-c\","
-	" \"trap '' TERM; echo STARTED; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\"]}"
-	"]}}";
+    "{\"metadata\":{\"name\":\"web-0\",\"namespace\":\"testns\",\"uid\":\"rt-uid-main\"},"
+    "\"spec\":{\"hostname\":\"web-0\",\"subdomain\":\"web\",\"restartPolicy\":\"Always\","
+    "\"terminationGracePeriodSeconds\":1,\"nodeName\":\"node-a\",\"containers\":["
+    "{\"name\":\"main\",\"image\":\"none\",\"workingDir\":\"/tmp\","
+    " \"command\":[\"/bin/sh\",\"-c\"],"
+    " \"args\":[\"echo $MY_SVC_SERVICE_HOST; echo FOO=$FOO NODE=$NODE POD=$POD IP=$IP; "
+    "cat /etc/resolv.conf; hostname; pwd; echo READY; exec sleep 30\"],"
+    " \"env\":[{\"name\":\"FOO\",\"value\":\"port-$(MY_SVC_SERVICE_PORT)\"},"
+    "  {\"name\":\"NODE\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"spec.nodeName\"}}},"
+    "  {\"name\":\"POD\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"
+    "  {\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}}]},"
+    "{\"name\":\"stubborn\",\"command\":[\"/bin/sh\",\"-c\","
+    " \"trap '' TERM; echo STARTED; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\"]}"
+    "]}}";
 
 static void scenario_main(struct fx *f)
 {
@@ -289,19 +290,20 @@ static void scenario_main(struct fx *f)
 	CHECK(strcmp(v, "Running") == 0);
 
 	/* An exec probe runs inside the pod: its hostname, its resolv.conf, its env. */
-	json_t *probe = jparse("{\"exec\":{\"command\":[\"sh\",\"-c\",\"test \\\"$(hostname)\\\" = web-0 "
-			       "&& grep -q 'nameserver 198.19.0.10' /etc/resolv.conf && grep -q "
-			       "'web-0.web.testns.svc.cluster.local' /etc/hosts && test \\\"$POD\\\" = web-0\"]},"
-			       "\"timeoutSeconds\":10}");
+	json_t *probe =
+	    jparse("{\"exec\":{\"command\":[\"sh\",\"-c\",\"test \\\"$(hostname)\\\" = web-0 "
+		   "&& grep -q 'nameserver 198.19.0.10' /etc/resolv.conf && grep -q "
+		   "'web-0.web.testns.svc.cluster.local' /etc/hosts && test \\\"$POD\\\" = web-0\"]},"
+		   "\"timeoutSeconds\":10}");
 	int prc = node_probe_spec_parse(probe, NULL, &ps, err, sizeof(err));
 	json_decref(probe);
 	CHECK(prc == 0);
 	struct node_rt_proc proc;
 	CHECK(node_rt_container_proc(f->rt, uid, "main", &proc) == 0 && proc.pid == pid);
-	CHECKF(strcmp(proc.cwd, "/tmp") == 0 && proc.exe && strcmp(proc.exe, "/bin/sh") == 0,
-	       "cwd %s exe %s", proc.cwd, proc.exe ? proc.exe : "(null)");
-	struct node_probe_target tgt = {.pod_ip = "198.18.128.5", .pid = pid, .env = proc.env,
-					.cwd = proc.cwd, .exe = proc.exe};
+	CHECKF(strcmp(proc.cwd, "/tmp") == 0 && proc.exe && strcmp(proc.exe, "/bin/sh") == 0, "cwd %s exe %s",
+	       proc.cwd, proc.exe ? proc.exe : "(null)");
+	struct node_probe_target tgt = {
+	    .pod_ip = "198.18.128.5", .pid = pid, .env = proc.env, .cwd = proc.cwd, .exe = proc.exe};
 	char msg[256];
 	enum node_probe_result pr = node_probe_run_sync(&ps, &tgt, msg, sizeof(msg));
 	CHECKF(pr == NODE_PROBE_SUCCESS, "probe: %d %s", pr, msg);
@@ -378,9 +380,10 @@ TEST(runtime_pod_env_files_stop_readopt)
 
 static void scenario_backoff(struct fx *f)
 {
-	json_t *pod = jparse("{\"metadata\":{\"name\":\"crash\",\"namespace\":\"testns\",\"uid\":\"rt-uid-crash\"},"
-			     "\"spec\":{\"restartPolicy\":\"OnFailure\",\"containers\":[{\"name\":\"c\","
-			     "\"command\":[\"sh\",\"-c\",\"echo run; exit 3\"]}]}}");
+	json_t *pod =
+	    jparse("{\"metadata\":{\"name\":\"crash\",\"namespace\":\"testns\",\"uid\":\"rt-uid-crash\"},"
+		   "\"spec\":{\"restartPolicy\":\"OnFailure\",\"containers\":[{\"name\":\"c\","
+		   "\"command\":[\"sh\",\"-c\",\"echo run; exit 3\"]}]}}");
 	const char *uid = "rt-uid-crash";
 	char v[512];
 	int64_t t0 = now_ms(), t2 = 0;
@@ -395,7 +398,8 @@ static void scenario_backoff(struct fx *f)
 			cs_field(f, uid, 0, "lastState.terminated.exitCode", v, sizeof(v));
 			CHECKF(strcmp(v, "3") == 0, "last exit %s", v);
 			cs_field(f, uid, 0, "state.waiting.message", v, sizeof(v));
-			CHECKF(strstr(v, "back-off ") && strstr(v, "restarting failed container=c pod=crash_testns(rt-uid-crash)"),
+			CHECKF(strstr(v, "back-off ") &&
+				   strstr(v, "restarting failed container=c pod=crash_testns(rt-uid-crash)"),
 			       "message %s", v);
 		}
 		cs_field(f, uid, 0, "restartCount", v, sizeof(v));
@@ -430,23 +434,27 @@ TEST(runtime_restart_backoff)
 
 static void scenario_bad_command(struct fx *f)
 {
-	json_t *pod = jparse("{\"metadata\":{\"name\":\"bad\",\"namespace\":\"testns\",\"uid\":\"rt-uid-bad\"},"
-			     "\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"svcp-no-such-command\"]}]}}");
-	json_t *never = jparse("{\"metadata\":{\"name\":\"once\",\"namespace\":\"testns\",\"uid\":\"rt-uid-once\"},"
-			       "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":["
-			       "{\"name\":\"c\",\"command\":[\"/nonexistent/bin/x\"]},"
-			       "{\"name\":\"d\",\"command\":[\"true\"]},"
-			       "{\"name\":\"e\",\"command\":[\"true\"],\"workingDir\":\"/nonexistent-dir\"}]}}");
-	json_t *cfgerr = jparse("{\"metadata\":{\"name\":\"cfg\",\"namespace\":\"testns\",\"uid\":\"rt-uid-cfg\"},"
-				"\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"true\"],\"env\":"
-				"[{\"name\":\"X\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}}]}]}}");
+	json_t *pod =
+	    jparse("{\"metadata\":{\"name\":\"bad\",\"namespace\":\"testns\",\"uid\":\"rt-uid-bad\"},"
+		   "\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"svcp-no-such-command\"]}]}}");
+	json_t *never =
+	    jparse("{\"metadata\":{\"name\":\"once\",\"namespace\":\"testns\",\"uid\":\"rt-uid-once\"},"
+		   "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":["
+		   "{\"name\":\"c\",\"command\":[\"/nonexistent/bin/x\"]},"
+		   "{\"name\":\"d\",\"command\":[\"true\"]},"
+		   "{\"name\":\"e\",\"command\":[\"true\"],\"workingDir\":\"/nonexistent-dir\"}]}}");
+	json_t *cfgerr =
+	    jparse("{\"metadata\":{\"name\":\"cfg\",\"namespace\":\"testns\",\"uid\":\"rt-uid-cfg\"},"
+		   "\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"true\"],\"env\":"
+		   "[{\"name\":\"X\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}}]}]}}");
 	char v[512];
 	CHECK(submit(f, pod, NULL) == 0);
 	node_rt_sync(f->rt, NULL);
 	cs_field(f, "rt-uid-bad", 0, "state.waiting.reason", v, sizeof(v));
 	CHECKF(strcmp(v, "RunContainerError") == 0, "reason %s", v);
 	cs_field(f, "rt-uid-bad", 0, "state.waiting.message", v, sizeof(v));
-	CHECKF(strstr(v, "exec: \"svcp-no-such-command\": executable file not found in $PATH"), "message %s", v);
+	CHECKF(strstr(v, "exec: \"svcp-no-such-command\": executable file not found in $PATH"), "message %s",
+	       v);
 	cs_field(f, "rt-uid-bad", 0, "lastState.terminated.reason", v, sizeof(v));
 	CHECK(strcmp(v, "StartError") == 0);
 	cs_field(f, "rt-uid-bad", 0, "lastState.terminated.exitCode", v, sizeof(v));
@@ -468,8 +476,11 @@ static void scenario_bad_command(struct fx *f)
 	cs_field(f, "rt-uid-once", 1, "state.terminated.reason", v, sizeof(v));
 	CHECKF(strcmp(v, "Completed") == 0, "d reason %s", v);
 	cs_field(f, "rt-uid-once", 2, "state.terminated.message", v, sizeof(v));
-	CHECKF(strstr(v, "chdir to cwd (\"/nonexistent-dir\") set in config.json failed: no such file or directory"),
-	       "e message %s", v);
+	CHECKF(
+	    strstr(
+		v,
+		"chdir to cwd (\"/nonexistent-dir\") set in config.json failed: no such file or directory"),
+	    "e message %s", v);
 	cs_field(f, "rt-uid-once", 0, "phase", v, sizeof(v));
 	CHECKF(strcmp(v, "Failed") == 0, "phase %s", v);
 	cs_field(f, "rt-uid-once", 0, "restartCount", v, sizeof(v));
@@ -501,12 +512,13 @@ TEST(runtime_env_expansion)
 {
 	json_t *pod = jparse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"uid\":\"u1\","
 			     "\"labels\":{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\"}}");
-	json_t *c = jparse("{\"env\":[{\"name\":\"A\",\"value\":\"a\"},"
-			   "{\"name\":\"B\",\"value\":\"$(A)-$(S_SERVICE_HOST)-$(NOPE)-$$(A)-$\"},"
-			   "{\"name\":\"S_SERVICE_PORT\",\"value\":\"mine\"},"
-			   "{\"name\":\"L\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.labels['app']\"}}},"
-			   "{\"name\":\"U\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.uid\"}}},"
-			   "{\"name\":\"OPT\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\",\"optional\":true}}}]}");
+	json_t *c = jparse(
+	    "{\"env\":[{\"name\":\"A\",\"value\":\"a\"},"
+	    "{\"name\":\"B\",\"value\":\"$(A)-$(S_SERVICE_HOST)-$(NOPE)-$$(A)-$\"},"
+	    "{\"name\":\"S_SERVICE_PORT\",\"value\":\"mine\"},"
+	    "{\"name\":\"L\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.labels['app']\"}}},"
+	    "{\"name\":\"U\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.uid\"}}},"
+	    "{\"name\":\"OPT\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\",\"optional\":true}}}]}");
 	json_t *svc = jparse("[{\"name\":\"S_SERVICE_HOST\",\"value\":\"198.19.0.1\"},"
 			     "{\"name\":\"S_SERVICE_PORT\",\"value\":\"80\"}]");
 	char err[256];
@@ -528,7 +540,8 @@ TEST(runtime_env_expansion)
 		free(env[i]);
 	free(env);
 	json_decref(c);
-	c = jparse("{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\"}}}]}");
+	c = jparse(
+	    "{\"env\":[{\"name\":\"R\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"x\",\"key\":\"y\"}}}]}");
 	ASSERT(node_rt_container_env(pod, c, NULL, NULL, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	ASSERT_STR_CONTAINS(err, "configmap \"x\" not found");
 	json_decref(c);
@@ -579,8 +592,11 @@ static void scenario_probe_race(struct fx *f)
 		CHECKF(ready, "round %d: no READY", i);
 		struct node_rt_proc proc;
 		CHECK(node_rt_container_proc(f->rt, uid, "c", &proc) == 0);
-		struct node_probe_target tgt = {.pod_ip = "198.18.128.5", .pid = proc.pid,
-						.env = proc.env, .cwd = proc.cwd, .exe = proc.exe};
+		struct node_probe_target tgt = {.pod_ip = "198.18.128.5",
+						.pid = proc.pid,
+						.env = proc.env,
+						.cwd = proc.cwd,
+						.exe = proc.exe};
 		char msg[256];
 		enum node_probe_result pr = node_probe_run_sync(&ps, &tgt, msg, sizeof(msg));
 		if (pr != NODE_PROBE_SUCCESS) {
@@ -633,15 +649,16 @@ static void scenario_volumes(struct fx *f)
 	snprintf(sec_dir, sizeof(sec_dir), "/etc/svcp-test-sec-%d", (int)getpid());
 	snprintf(probe_file, sizeof(probe_file), "/etc/svcp-test-written-%d", (int)getpid());
 	char buf[2048];
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"vol\",\"namespace\":\"testns\",\"uid\":\"rt-uid-vol\"},\"spec\":{"
-		 "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\"}},{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\"}},"
-		 "{\"name\":\"e\",\"emptyDir\":{}}],"
-		 "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"s\",\"mountPath\":\"%s\"},"
-		 "{\"name\":\"c\",\"mountPath\":\"/etc/svcp-test-cfg\"},{\"name\":\"e\",\"mountPath\":\"/scratch-svcp\"}],"
-		 "\"command\":[\"sh\",\"-c\",\"cat %s/pw; echo; touch %s /scratch-svcp/x && echo wrote; "
-		 "while true; do cat /etc/svcp-test-cfg/color; echo; sleep 0.1; done\"]}]}}",
-		 sec_dir, sec_dir, probe_file);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"vol\",\"namespace\":\"testns\",\"uid\":\"rt-uid-vol\"},\"spec\":{"
+	    "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\"}},{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\"}},"
+	    "{\"name\":\"e\",\"emptyDir\":{}}],"
+	    "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"s\",\"mountPath\":\"%s\"},"
+	    "{\"name\":\"c\",\"mountPath\":\"/etc/svcp-test-cfg\"},{\"name\":\"e\",\"mountPath\":\"/scratch-svcp\"}],"
+	    "\"command\":[\"sh\",\"-c\",\"cat %s/pw; echo; touch %s /scratch-svcp/x && echo wrote; "
+	    "while true; do cat /etc/svcp-test-cfg/color; echo; sleep 0.1; done\"]}]}}",
+	    sec_dir, sec_dir, probe_file);
 	json_t *pod = jparse(buf), *plan = NULL, *mounts = NULL;
 	char err[256], vdir[160], *log = NULL;
 	snprintf(vdir, sizeof(vdir), "%.100s/vol", f->dir);
@@ -652,10 +669,12 @@ static void scenario_volumes(struct fx *f)
 	mounts = node_volumes_mounts(vdir, plan);
 	char logdir[160];
 	snprintf(logdir, sizeof(logdir), "%s/rt-uid-vol", f->logs);
-	struct node_rt_pod p = {.pod = pod, .netns_fd = f->netns_fd, .log_dir = logdir, .root_dir = vdir, .mounts = mounts};
+	struct node_rt_pod p = {
+	    .pod = pod, .netns_fd = f->netns_fd, .log_dir = logdir, .root_dir = vdir, .mounts = mounts};
 	CHECKF(node_rt_pod_run(f->rt, &p, err, sizeof(err)) == 0, "%s", err);
 	log = wait_log(f, "rt-uid-vol", "c", 0, "blue", 20000);
-	CHECKF(log && strstr(log, "s3cret") && strstr(log, "wrote") && strstr(log, "blue"), "log: %s", log ? log : "(none)");
+	CHECKF(log && strstr(log, "s3cret") && strstr(log, "wrote") && strstr(log, "blue"), "log: %s",
+	       log ? log : "(none)");
 	struct stat st;
 	CHECKF(stat(sec_dir, &st) < 0 && errno == ENOENT, "%s made on the node", sec_dir);
 	CHECKF(stat(probe_file, &st) < 0 && errno == ENOENT, "%s written on the node", probe_file);

@@ -16,7 +16,8 @@ static json_t *get(void *ud, const char *kind, const char *ns, const char *name)
 	(void)ud;
 	(void)ns;
 	if (!strcmp(kind, "configmaps") && !strcmp(name, "cfg"))
-		return json_pack("{s:{s:s, s:s}, s:{s:s}}", "data", "a", "1", "b", "2", "binaryData", "bin", "AAE=");
+		return json_pack("{s:{s:s, s:s}, s:{s:s}}", "data", "a", "1", "b", "2", "binaryData", "bin",
+				 "AAE=");
 	if (!strcmp(kind, "secrets") && !strcmp(name, "sec"))
 		return json_pack("{s:{s:s}}", "data", "pw", "czNjcmV0");
 	return NULL;
@@ -25,7 +26,9 @@ static json_t *get(void *ud, const char *kind, const char *ns, const char *name)
 static const char *file(const json_t *plan, const char *vol, const char *path)
 {
 	return json_string_value(json_object_get(
-	    json_object_get(json_object_get(json_object_get(json_object_get(plan, "vols"), vol), "files"), path), "data"));
+	    json_object_get(json_object_get(json_object_get(json_object_get(plan, "vols"), vol), "files"),
+			    path),
+	    "data"));
 }
 
 TEST(volumes_plan_sources_and_mounts)
@@ -58,10 +61,13 @@ TEST(volumes_plan_sources_and_mounts)
 	ASSERT_STR_EQ(file(plan, "p", "b"), "2");
 	ASSERT_STR_EQ(file(plan, "p", "pw"), "s3cret");
 	/* optional: true: a missing object is an empty volume, a missing key is left out. */
-	ASSERT_INT_EQ(json_object_size(json_object_get(json_object_get(json_object_get(plan, "vols"), "gone"), "files")), 0);
+	ASSERT_INT_EQ(json_object_size(
+			  json_object_get(json_object_get(json_object_get(plan, "vols"), "gone"), "files")),
+		      0);
 	ASSERT_STR_EQ(file(plan, "opt", "p"), "s3cret");
 	ASSERT(file(plan, "opt", "n") == NULL);
-	ASSERT(json_object_get(json_object_get(plan, "vols"), "h") == NULL); /* not a kind the node provides */
+	ASSERT(json_object_get(json_object_get(plan, "vols"), "h") ==
+	       NULL); /* not a kind the node provides */
 	json_t *m = node_volumes_mounts("/v", plan);
 	json_t *app = json_object_get(m, "app");
 	ASSERT_INT_EQ(json_array_size(app), 2); /* hostPath and subPath left out */
@@ -71,7 +77,8 @@ TEST(volumes_plan_sources_and_mounts)
 	ASSERT(json_object_get(m, "side") == NULL);
 	json_decref(m);
 	json_decref(plan);
-	json_object_del(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "volumeMounts");
+	json_object_del(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0),
+			"volumeMounts");
 	plan = (json_t *)1;
 	ASSERT_INT_EQ(node_volumes_plan(pod, get, NULL, &plan, err, sizeof(err)), 0);
 	ASSERT(plan == NULL);
@@ -83,10 +90,11 @@ TEST(volumes_plan_sources_and_mounts)
 static void expect_failed_mount(const char *volumes, const char *want)
 {
 	char buf[1024], err[256] = "";
-	snprintf(buf, sizeof(buf),
-		 "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{\"volumes\":[%s],"
-		 "\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/etc/v\"}]}]}}",
-		 volumes);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{\"volumes\":[%s],"
+	    "\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/etc/v\"}]}]}}",
+	    volumes);
 	json_t *pod = json_loads(buf, 0, NULL), *plan = (json_t *)1;
 	ASSERT(pod != NULL);
 	ASSERT_INT_EQ(node_volumes_plan(pod, get, NULL, &plan, err, sizeof(err)), -ENOENT);
@@ -103,15 +111,19 @@ TEST(volumes_plan_required_source_missing_fails_mount)
 			    "MountVolume.SetUp failed for volume \"v\" : configmap \"nope\" not found");
 	expect_failed_mount("{\"name\":\"v\",\"secret\":{\"secretName\":\"nope\"}}",
 			    "MountVolume.SetUp failed for volume \"v\" : secret \"nope\" not found");
-	expect_failed_mount("{\"name\":\"v\",\"configMap\":{\"name\":\"cfg\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
-			    "MountVolume.SetUp failed for volume \"v\" : configmap references non-existent config key: zz");
-	expect_failed_mount("{\"name\":\"v\",\"secret\":{\"secretName\":\"sec\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
-			    "MountVolume.SetUp failed for volume \"v\" : references non-existent secret key: zz");
+	expect_failed_mount(
+	    "{\"name\":\"v\",\"configMap\":{\"name\":\"cfg\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
+	    "MountVolume.SetUp failed for volume \"v\" : configmap references non-existent config key: zz");
+	expect_failed_mount(
+	    "{\"name\":\"v\",\"secret\":{\"secretName\":\"sec\",\"items\":[{\"key\":\"zz\",\"path\":\"z\"}]}}",
+	    "MountVolume.SetUp failed for volume \"v\" : references non-existent secret key: zz");
 	/* A volume no container mounts still keeps the pod waiting, as kubelet mounts them all. */
-	expect_failed_mount("{\"name\":\"v\",\"emptyDir\":{}},{\"name\":\"other\",\"secret\":{\"secretName\":\"x\"}}",
-			    "MountVolume.SetUp failed for volume \"other\" : secret \"x\" not found");
+	expect_failed_mount(
+	    "{\"name\":\"v\",\"emptyDir\":{}},{\"name\":\"other\",\"secret\":{\"secretName\":\"x\"}}",
+	    "MountVolume.SetUp failed for volume \"other\" : secret \"x\" not found");
 	/* projected: the sources' errors together, as utilerrors.Aggregate prints them. */
-	expect_failed_mount("{\"name\":\"v\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"a\"}},"
-			    "{\"secret\":{\"name\":\"b\",\"optional\":true}},{\"secret\":{\"name\":\"c\"}}]}}",
-			    "MountVolume.SetUp failed for volume \"v\" : [configmap \"a\" not found, secret \"c\" not found]");
+	expect_failed_mount(
+	    "{\"name\":\"v\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"a\"}},"
+	    "{\"secret\":{\"name\":\"b\",\"optional\":true}},{\"secret\":{\"name\":\"c\"}}]}}",
+	    "MountVolume.SetUp failed for volume \"v\" : [configmap \"a\" not found, secret \"c\" not found]");
 }

@@ -26,8 +26,8 @@ struct srv {
 	pthread_mutex_t mu;
 	char seen[MAX_SEEN][256]; /* "METHOD PATH BODY" per request, in arrival order */
 	atomic_int nseen;
-	atomic_int gate_open;	  /* requests to /gate wait for this */
-	atomic_int flaky_left;	  /* /flaky answers 500 this many times */
+	atomic_int gate_open;  /* requests to /gate wait for this */
+	atomic_int flaky_left; /* /flaky answers 500 this many times */
 	atomic_int stop;
 };
 
@@ -94,10 +94,11 @@ static void *srv_main(void *arg)
 			}
 			pthread_mutex_unlock(&s->mu);
 			char resp[160];
-			int rn = snprintf(resp, sizeof(resp),
-					  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-					  "Connection: close\r\n\r\n{}",
-					  status);
+			int rn = snprintf(
+			    resp, sizeof(resp),
+			    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+			    "Connection: close\r\n\r\n{}",
+			    status);
 			(void)!write(c, resp, (size_t)rn);
 		}
 		close(c);
@@ -146,9 +147,12 @@ static struct node_writer *writer_for(struct srv *s)
 	return w;
 }
 
-static void put(struct node_writer *w, const char *key, const char *method, const char *path, const char *body)
+static void put(struct node_writer *w, const char *key, const char *method, const char *path,
+		const char *body)
 {
-	struct node_write wr = {.key = key, .method = method, .path = xstrdup(path),
+	struct node_write wr = {.key = key,
+				.method = method,
+				.path = xstrdup(path),
 				.body = body ? json_loads(body, 0, NULL) : NULL};
 	node_writer_put(w, &wr);
 }
@@ -182,8 +186,11 @@ TEST(writer_404_fallback_and_retry)
 	srv_start(&s);
 	atomic_store(&s.flaky_left, 1);
 	struct node_writer *w = writer_for(&s);
-	struct node_write wr = {.key = "ev", .method = "PATCH", .path = xstrdup("/gone"),
-				.body = json_pack("{s:i}", "count", 3), .create_path = xstrdup("/create"),
+	struct node_write wr = {.key = "ev",
+				.method = "PATCH",
+				.path = xstrdup("/gone"),
+				.body = json_pack("{s:i}", "count", 3),
+				.create_path = xstrdup("/create"),
 				.create_body = json_pack("{s:i}", "count", 3)};
 	node_writer_put(w, &wr);
 	ASSERT(wr.path == NULL && wr.body == NULL); /* taken */

@@ -15,7 +15,8 @@ static inline json_t *proxy_fixture(void)
 	json_error_t e;
 	json_t *o = json_load_file("tests/golden/proxy/cluster.json", 0, &e);
 	if (!o)
-		t_fail(__FILE__, __LINE__, "tests/golden/proxy/cluster.json: %s (run from the repository root)", e.text);
+		t_fail(__FILE__, __LINE__,
+		       "tests/golden/proxy/cluster.json: %s (run from the repository root)", e.text);
 	return o;
 }
 
@@ -42,8 +43,8 @@ static inline void proxy_golden(const char *name, const char *got)
 		size_t i = 0, line = 1;
 		while (want[i] && want[i] == got[i])
 			line += want[i++] == '\n';
-		t_fail(__FILE__, __LINE__, "%s differs at line %zu:\n got: %.200s\nwant: %.200s", path, line, got + i,
-		       want + i);
+		t_fail(__FILE__, __LINE__, "%s differs at line %zu:\n got: %.200s\nwant: %.200s", path, line,
+		       got + i, want + i);
 	}
 	free(want);
 }

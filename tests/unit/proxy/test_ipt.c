@@ -35,12 +35,14 @@ TEST(proxy_ipt_golden_full)
 	ASSERT_STR_CONTAINS(s4, "-m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-");
 	ASSERT_STR_CONTAINS(s4, "-m recent --name KUBE-SEP-");
 	ASSERT_STR_CONTAINS(s4, "--rcheck --seconds 30 --reap");
-	ASSERT_STR_CONTAINS(s4, "default/empty:http has no endpoints\" -d 198.19.0.25/32 -p tcp -m tcp --dport 80 -j REJECT");
+	ASSERT_STR_CONTAINS(
+	    s4, "default/empty:http has no endpoints\" -d 198.19.0.25/32 -p tcp -m tcp --dport 80 -j REJECT");
 	ASSERT(strstr(s4, "extname") == NULL);
 	/* Node-local DNS: port 53 to its address is not NATed (raw table NOTRACK); IPv4 only. */
 	ASSERT_STR_CONTAINS(s4, "*raw\n:KUBE-LOCAL-DNS - [0:0]\n:KUBE-LOCAL-DNS-OUT - [0:0]\n");
 	ASSERT_STR_CONTAINS(s4, "-A KUBE-LOCAL-DNS -d 198.19.0.10/32 -p udp -m udp --dport 53 -j NOTRACK\n");
-	ASSERT_STR_CONTAINS(s4, "-A KUBE-LOCAL-DNS-OUT -s 198.19.0.10/32 -p tcp -m tcp --sport 53 -j NOTRACK\n");
+	ASSERT_STR_CONTAINS(s4,
+			    "-A KUBE-LOCAL-DNS-OUT -s 198.19.0.10/32 -p tcp -m tcp --sport 53 -j NOTRACK\n");
 	ASSERT(strstr(s6, "NOTRACK") == NULL);
 	free(both);
 	free(s4);
@@ -66,11 +68,13 @@ TEST(proxy_ipt_change_sends_only_changed_chains)
 	json_t *s;
 	json_array_foreach(json_object_get(f, "slices"), i, s)
 	{
-		if (!strcmp(json_string_value(json_object_get(json_object_get(s, "metadata"), "name")), "np-a"))
-			json_string_set(json_array_get(json_object_get(json_array_get(json_object_get(s, "endpoints"), 0),
-									 "addresses"),
-							0),
-					"198.18.129.33");
+		if (!strcmp(json_string_value(json_object_get(json_object_get(s, "metadata"), "name")),
+			    "np-a"))
+			json_string_set(
+			    json_array_get(json_object_get(json_array_get(json_object_get(s, "endpoints"), 0),
+							   "addresses"),
+					   0),
+			    "198.18.129.33");
 	}
 	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
 	ASSERT_INT_EQ(proxy_ipt_sync(t, &m, &c, &rules, &chains, err, sizeof(err)), 0);

@@ -10,7 +10,8 @@
 static const struct proxy_svcport *find(const struct proxy_model *m, const char *name, int fam, int proto)
 {
 	for (size_t i = 0; i < m->n; i++)
-		if (!strcmp(m->ports[i].name, name) && m->ports[i].family == fam && m->ports[i].proto == proto)
+		if (!strcmp(m->ports[i].name, name) && m->ports[i].family == fam &&
+		    m->ports[i].proto == proto)
 			return &m->ports[i];
 	return NULL;
 }
@@ -103,7 +104,8 @@ TEST(proxy_model_affinity_and_families)
 	build(&m);
 	ASSERT_INT_EQ(find(&m, "sticky", 4, IPPROTO_TCP)->affinity_s, 30);
 	ASSERT_INT_EQ(find(&m, "web", 4, IPPROTO_TCP)->affinity_s, 0);
-	const struct proxy_svcport *u4 = find(&m, "dual", 4, IPPROTO_UDP), *u6 = find(&m, "dual", 6, IPPROTO_UDP);
+	const struct proxy_svcport *u4 = find(&m, "dual", 4, IPPROTO_UDP),
+				   *u6 = find(&m, "dual", 6, IPPROTO_UDP);
 	ASSERT(u4 && u6);
 	ASSERT_INT_EQ(u4->n_cluster, 1);
 	ASSERT_INT_EQ(u6->n_cluster, 1);
@@ -114,19 +116,21 @@ TEST(proxy_model_affinity_and_families)
 
 TEST(proxy_model_bad_input_skipped_field_by_field)
 {
-	const char *svcs = "[{\"metadata\":{\"namespace\":\"d\",\"name\":\"a\"},\"spec\":{\"clusterIP\":\"bogus\","
-			   "\"ports\":[{\"port\":80}]}},"
-			   "{\"metadata\":{\"namespace\":\"d\",\"name\":\"b\"},\"spec\":{\"clusterIP\":\"198.19.0.9\","
-			   "\"ports\":[{\"port\":0},{\"port\":\"x\"},{\"port\":80,\"protocol\":\"ICMP\"},{\"port\":81},"
-			   "{\"port\":70000}],\"externalIPs\":[1,\"nope\"],\"sessionAffinity\":\"ClientIP\","
-			   "\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":-3}}}},"
-			   "{\"metadata\":{\"name\":\"nons\"},\"spec\":{}}, 5, \"x\"]";
-	const char *sls = "[{\"metadata\":{\"namespace\":\"d\",\"labels\":{\"kubernetes.io/service-name\":\"b\"}},"
-			  "\"addressType\":\"IPv4\",\"ports\":[{\"port\":99999}],\"endpoints\":[{\"addresses\":[\"198.18.1.1\"]}]},"
-			  "{\"metadata\":{\"namespace\":\"d\",\"labels\":{\"kubernetes.io/service-name\":\"b\"}},"
-			  "\"addressType\":\"IPv4\",\"ports\":[{\"port\":8081}],\"endpoints\":[{\"addresses\":[\"x\"]},"
-			  "{\"addresses\":[]},{\"addresses\":[\"2001:db8::1\"]},{\"addresses\":[\"198.18.1.2\"],"
-			  "\"conditions\":{\"ready\":\"yes\"}}]}, 7]";
+	const char *svcs =
+	    "[{\"metadata\":{\"namespace\":\"d\",\"name\":\"a\"},\"spec\":{\"clusterIP\":\"bogus\","
+	    "\"ports\":[{\"port\":80}]}},"
+	    "{\"metadata\":{\"namespace\":\"d\",\"name\":\"b\"},\"spec\":{\"clusterIP\":\"198.19.0.9\","
+	    "\"ports\":[{\"port\":0},{\"port\":\"x\"},{\"port\":80,\"protocol\":\"ICMP\"},{\"port\":81},"
+	    "{\"port\":70000}],\"externalIPs\":[1,\"nope\"],\"sessionAffinity\":\"ClientIP\","
+	    "\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":-3}}}},"
+	    "{\"metadata\":{\"name\":\"nons\"},\"spec\":{}}, 5, \"x\"]";
+	const char *sls =
+	    "[{\"metadata\":{\"namespace\":\"d\",\"labels\":{\"kubernetes.io/service-name\":\"b\"}},"
+	    "\"addressType\":\"IPv4\",\"ports\":[{\"port\":99999}],\"endpoints\":[{\"addresses\":[\"198.18.1.1\"]}]},"
+	    "{\"metadata\":{\"namespace\":\"d\",\"labels\":{\"kubernetes.io/service-name\":\"b\"}},"
+	    "\"addressType\":\"IPv4\",\"ports\":[{\"port\":8081}],\"endpoints\":[{\"addresses\":[\"x\"]},"
+	    "{\"addresses\":[]},{\"addresses\":[\"2001:db8::1\"]},{\"addresses\":[\"198.18.1.2\"],"
+	    "\"conditions\":{\"ready\":\"yes\"}}]}, 7]";
 	json_t *s = json_loads(svcs, 0, NULL), *e = json_loads(sls, 0, NULL);
 	ASSERT(s && e);
 	struct proxy_model m;

@@ -88,7 +88,8 @@ static void set_slice_ip(json_t *f, const char *name, const char *ip)
 		json_t *eps = json_object_get(s, "endpoints");
 		json_array_clear(eps);
 		if (ip)
-			json_array_append_new(eps, json_pack("{s:[s],s:s}", "addresses", ip, "nodeName", "n2"));
+			json_array_append_new(eps,
+					      json_pack("{s:[s],s:s}", "addresses", ip, "nodeName", "n2"));
 	}
 }
 
@@ -123,7 +124,9 @@ TEST(proxy_nft_service_removed_and_ids_reused)
 	sync_dry(n, f, &c, &r);
 	const char *s = proxy_nft_last_script(n);
 	ASSERT_STR_CONTAINS(s, "delete chain inet svcplane_proxy svc4-default/sticky/tcp/http\n");
-	ASSERT_STR_CONTAINS(s, "delete element inet svcplane_proxy eps4-2 { 198.19.0.20 . tcp . 80 . 0, 198.19.0.20 . tcp . 80 . 1 }\n");
+	ASSERT_STR_CONTAINS(
+	    s,
+	    "delete element inet svcplane_proxy eps4-2 { 198.19.0.20 . tcp . 80 . 0, 198.19.0.20 . tcp . 80 . 1 }\n");
 	ASSERT_STR_CONTAINS(s, "delete map inet svcplane_proxy svc4-default/sticky/tcp/http-aff30\n");
 	ASSERT(strstr(s, "flush table") == NULL);
 	ASSERT(r.elements < before);

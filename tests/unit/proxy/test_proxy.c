@@ -39,9 +39,10 @@ TEST(proxy_conntrack_match)
 	m.by_ep = true;
 	m.ep = ep;
 	m.ep_port = 5353;
-	ASSERT(proxy_ct_matches(&m, &vip, 53, &ep, 5353));  /* DNATed to the removed endpoint */
+	ASSERT(proxy_ct_matches(&m, &vip, 53, &ep, 5353));   /* DNATed to the removed endpoint */
 	ASSERT(!proxy_ct_matches(&m, &vip, 53, &ep2, 5353)); /* to one that stays */
 	ASSERT(!proxy_ct_matches(&m, &vip, 53, &ep, 5354));
-	struct proxy_ct_match np = {.any_dst = true, .dport = 30053, .by_ep = true, .ep = ep, .ep_port = 5353};
+	struct proxy_ct_match np = {
+	    .any_dst = true, .dport = 30053, .by_ep = true, .ep = ep, .ep_port = 5353};
 	ASSERT(proxy_ct_matches(&np, &other, 30053, &ep, 5353));
 }

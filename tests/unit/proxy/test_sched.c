@@ -110,7 +110,8 @@ TEST(sched_lc_sed_nq_follow_ipvs)
 	ASSERT_INT_EQ(proxy_sched_pick(&nq, d, 3, NULL, NULL, NULL), 1);
 	/* No idle: nq is sed. */
 	d[1].active = 4, d[2].active = 20;
-	ASSERT_INT_EQ(proxy_sched_pick(&nq, d, 3, NULL, NULL, NULL), proxy_sched_pick(&sed, d, 3, NULL, NULL, NULL));
+	ASSERT_INT_EQ(proxy_sched_pick(&nq, d, 3, NULL, NULL, NULL),
+		      proxy_sched_pick(&sed, d, 3, NULL, NULL, NULL));
 	bool skip[3] = {false, true, false};
 	d[1].active = 0;
 	ASSERT(proxy_sched_pick(&nq, d, 3, NULL, NULL, skip) != 1);
@@ -139,7 +140,8 @@ TEST(sched_dh_sh_hash_as_ipvs)
 	int seen[3] = {0};
 	for (size_t c = 0; c < 4; c++) {
 		struct ip_addr src = ip(clients[c]);
-		uint32_t x = (uint32_t)src.b[0] << 24 | (uint32_t)src.b[1] << 16 | (uint32_t)src.b[2] << 8 | src.b[3];
+		uint32_t x =
+		    (uint32_t)src.b[0] << 24 | (uint32_t)src.b[1] << 16 | (uint32_t)src.b[2] << 8 | src.b[3];
 		size_t bucket = (uint32_t)(x * 0x61C88647u) >> 24;
 		int k = proxy_sched_pick(&sh, d, 3, &src, NULL, NULL);
 		ASSERT_INT_EQ(k, (int)(bucket % 3));

@@ -44,7 +44,8 @@ static int udp_bind_any(uint16_t *port)
 static int tcp_connect(uint16_t port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);
 		return -errno;
@@ -79,27 +80,28 @@ static ssize_t read_all(int fd, char *buf, size_t cap)
 static void model(struct proxy_model *m, json_t **svcs_out, uint16_t port, uint16_t uport, const char *sched)
 {
 	json_t *svcs = json_pack(
-		"[{s:s,s:{s:s,s:s,s:{}},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}},"
-		"{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}},"
-		"{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}]",
-		"kind", "Service", "metadata", "namespace", "default", "name", "web", "annotations", "spec", "clusterIP",
-		"198.19.0.20", "ports", "name", "http", "port", 80, "targetPort", port, "protocol", "TCP", "kind", "Service",
-		"metadata", "namespace", "default", "name", "dns", "spec", "clusterIP", "198.19.0.53", "ports", "name", "dns",
-		"port", 53, "targetPort", uport, "protocol", "UDP", "kind", "Service", "metadata", "namespace", "default",
-		"name", "empty", "spec", "clusterIP", "198.19.0.54", "ports", "name", "http", "port", 80, "targetPort", 80,
-		"protocol", "TCP");
+	    "[{s:s,s:{s:s,s:s,s:{}},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}},"
+	    "{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}},"
+	    "{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}]",
+	    "kind", "Service", "metadata", "namespace", "default", "name", "web", "annotations", "spec",
+	    "clusterIP", "198.19.0.20", "ports", "name", "http", "port", 80, "targetPort", port, "protocol",
+	    "TCP", "kind", "Service", "metadata", "namespace", "default", "name", "dns", "spec", "clusterIP",
+	    "198.19.0.53", "ports", "name", "dns", "port", 53, "targetPort", uport, "protocol", "UDP", "kind",
+	    "Service", "metadata", "namespace", "default", "name", "empty", "spec", "clusterIP",
+	    "198.19.0.54", "ports", "name", "http", "port", 80, "targetPort", 80, "protocol", "TCP");
 	if (sched)
-		json_object_set_new(json_object_get(json_object_get(json_array_get(svcs, 0), "metadata"), "annotations"),
-				    UPROXY_SCHED_ANNOTATION, json_string(sched));
+		json_object_set_new(
+		    json_object_get(json_object_get(json_array_get(svcs, 0), "metadata"), "annotations"),
+		    UPROXY_SCHED_ANNOTATION, json_string(sched));
 	json_t *slices = json_pack(
-		"[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]},{s:[s]}],s:[{s:s,s:i,s:s}]},"
-		"{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i,s:s}]}]",
-		"kind", "EndpointSlice", "metadata", "namespace", "default", "name", "web-a", "labels",
-		"kubernetes.io/service-name", "web", "addressType", "IPv4", "endpoints", "addresses", "127.0.0.1",
-		"addresses", "127.0.0.2", "ports", "name", "http", "port", port, "protocol", "TCP", "kind", "EndpointSlice",
-		"metadata", "namespace", "default", "name", "dns-a", "labels", "kubernetes.io/service-name", "dns",
-		"addressType", "IPv4", "endpoints", "addresses", "127.0.0.1", "ports", "name", "dns", "port", uport,
-		"protocol", "UDP");
+	    "[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]},{s:[s]}],s:[{s:s,s:i,s:s}]},"
+	    "{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i,s:s}]}]",
+	    "kind", "EndpointSlice", "metadata", "namespace", "default", "name", "web-a", "labels",
+	    "kubernetes.io/service-name", "web", "addressType", "IPv4", "endpoints", "addresses", "127.0.0.1",
+	    "addresses", "127.0.0.2", "ports", "name", "http", "port", port, "protocol", "TCP", "kind",
+	    "EndpointSlice", "metadata", "namespace", "default", "name", "dns-a", "labels",
+	    "kubernetes.io/service-name", "dns", "addressType", "IPv4", "endpoints", "addresses", "127.0.0.1",
+	    "ports", "name", "dns", "port", uport, "protocol", "UDP");
 	proxy_model_build(svcs, slices, "n1", m);
 	json_decref(slices);
 	*svcs_out = svcs;
@@ -170,7 +172,8 @@ TEST(uproxy_tcp_relay_retry_and_udp_on_loopback)
 	uint16_t up = uproxy_port(u, "default/dns/dns/4/udp", false);
 	ASSERT(up != 0);
 	int cu = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in pa = {.sin_family = AF_INET, .sin_port = htons(up), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in pa = {
+	    .sin_family = AF_INET, .sin_port = htons(up), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ASSERT_INT_EQ(sendto(cu, "ping", 4, 0, (struct sockaddr *)&pa, sizeof(pa)), 4);
 	ASSERT(wait_in(ufd, 10000));
 	struct sockaddr_in from;
@@ -247,13 +250,14 @@ TEST(uproxy_ipv6_relay_on_loopback)
 	socklen_t l = sizeof(a);
 	getsockname(lfd, (struct sockaddr *)&a, &l);
 	uint16_t bport = ntohs(a.sin6_port);
-	json_t *svcs = json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[s],s:[{s:s,s:i,s:i}]}}]", "kind", "Service", "metadata",
-				 "namespace", "default", "name", "v6", "spec", "clusterIP", "2001:db8:5::10", "ipFamilies",
-				 "IPv6", "ports", "name", "t", "port", 80, "targetPort", bport);
+	json_t *svcs =
+	    json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[s],s:[{s:s,s:i,s:i}]}}]", "kind", "Service", "metadata",
+		      "namespace", "default", "name", "v6", "spec", "clusterIP", "2001:db8:5::10",
+		      "ipFamilies", "IPv6", "ports", "name", "t", "port", 80, "targetPort", bport);
 	json_t *slices = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i}]}]", "kind",
-				   "EndpointSlice", "metadata", "namespace", "default", "name", "v6-a", "labels",
-				   "kubernetes.io/service-name", "v6", "addressType", "IPv6", "endpoints", "addresses", "::1",
-				   "ports", "name", "t", "port", bport);
+				   "EndpointSlice", "metadata", "namespace", "default", "name", "v6-a",
+				   "labels", "kubernetes.io/service-name", "v6", "addressType", "IPv6",
+				   "endpoints", "addresses", "::1", "ports", "name", "t", "port", bport);
 	struct proxy_model m;
 	proxy_model_build(svcs, slices, "n1", &m);
 	struct uproxy *u = NULL;
@@ -264,7 +268,8 @@ TEST(uproxy_ipv6_relay_on_loopback)
 	uint16_t port = uproxy_port(u, "default/v6/t/6/tcp", false);
 	ASSERT(port != 0);
 	int cfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in6 pa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
+	struct sockaddr_in6 pa = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
 	ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&pa, sizeof(pa)), 0);
 	ASSERT(wait_in(lfd, 10000));
 	int bfd = accept(lfd, NULL, NULL);
@@ -285,12 +290,13 @@ TEST(uproxy_ipv6_relay_on_loopback)
 static void udp_model(struct proxy_model *m, json_t **svcs, uint16_t port)
 {
 	*svcs = json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}]", "kind", "Service", "metadata",
-			  "namespace", "default", "name", "u", "spec", "clusterIP", "198.19.0.77", "ports", "name", "u",
-			  "port", 53, "targetPort", port, "protocol", "UDP");
-	json_t *slices = json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i,s:s}]}]", "kind",
-				   "EndpointSlice", "metadata", "namespace", "default", "name", "u-a", "labels",
-				   "kubernetes.io/service-name", "u", "addressType", "IPv4", "endpoints", "addresses",
-				   "127.0.0.1", "ports", "name", "u", "port", port, "protocol", "UDP");
+			  "namespace", "default", "name", "u", "spec", "clusterIP", "198.19.0.77", "ports",
+			  "name", "u", "port", 53, "targetPort", port, "protocol", "UDP");
+	json_t *slices =
+	    json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i,s:s}]}]", "kind",
+		      "EndpointSlice", "metadata", "namespace", "default", "name", "u-a", "labels",
+		      "kubernetes.io/service-name", "u", "addressType", "IPv4", "endpoints", "addresses",
+		      "127.0.0.1", "ports", "name", "u", "port", port, "protocol", "UDP");
 	proxy_model_build(*svcs, slices, "n1", m);
 	json_decref(slices);
 }
@@ -311,7 +317,8 @@ TEST(uproxy_udp_flow_follows_a_replaced_backend)
 	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
 	uint16_t port = uproxy_port(u, "default/u/u/4/udp", false);
 	int cu = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in px = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in px = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ASSERT_INT_EQ(connect(cu, (struct sockaddr *)&px, sizeof(px)), 0);
 	char d[16];
 	ASSERT_INT_EQ(send(cu, "one", 3, 0), 3);

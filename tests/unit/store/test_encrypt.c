@@ -40,7 +40,8 @@ static char *raw_value(const char *url, const char *key)
 	struct store_kv *kv = NULL;
 	char *v = NULL;
 	if (s && store_get(s, key, &kv) == 0)
-		v = strndup(kv->value, kv->value_len); /* ciphertext may hold NUL bytes: the prefix is what we look at */
+		v = strndup(kv->value,
+			    kv->value_len); /* ciphertext may hold NUL bytes: the prefix is what we look at */
 	store_kv_unref(kv);
 	store_close(s);
 	return v;
