@@ -154,8 +154,8 @@ static void free_list(char **v)
 	free(v);
 }
 
-/* The node agent's flags that both `server` and `agent` take, validated the same way.
- * Returns 0, or -1 after printing the error. */
+/* The node agent's flags that both `server` and `agent` take (by long name), validated the
+ * same way. Returns 0, 1 when flag is not one of them, or -1 after printing the error. */
 static int agent_flag(const char *cmd, const char *flag, const char *v, struct agent_opts *ao)
 {
 	if (!strcmp(flag, "kubelet-port")) {
@@ -275,13 +275,15 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		}
 		free_list((char **)ao->dns_upstreams);
 		ao->dns_upstreams = (const char *const *)l;
-	} else {
+	} else if (!strcmp(flag, "cluster-dns")) {
 		struct ip_addr a;
 		if (ip_parse(v, &a) < 0) {
 			fprintf(stderr, "svcplane %s: --cluster-dns: %s is not an IP address\n", cmd, v);
 			return -1;
 		}
 		ao->cluster_dns = v;
+	} else {
+		return 1;
 	}
 	return 0;
 }
@@ -400,10 +402,18 @@ static int cmd_server(int argc, char **argv)
 	    {0, 0, 0, 0},
 	};
 	bool ing_lb = false;
-	int c;
+	int c, li = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, &li)) != -1) {
 		char *end;
+		/* The agent's flags (but --cluster-cidr, the controllers' here). */
+		int af =
+		    c != O_CCIDR && li >= 0 && optarg ? agent_flag("server", opts[li].name, optarg, &ao) : 1;
+		li = -1;
+		if (af < 0)
+			return 2;
+		if (af == 0)
+			continue;
 		if (c == O_AUDSIZE || c == O_AUDBACK) {
 			long v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < 0 || v > 100000) {
@@ -420,37 +430,6 @@ static int cmd_server(int argc, char **argv)
 		}
 		if (c == O_AUDPOL || c == O_AUDPATH) {
 			*(c == O_AUDPOL ? &o.audit_policy_file : &o.audit_log_path) = optarg;
-			continue;
-		}
-		if (c == O_NPADDR || c == O_LEASE || c == O_LBIF) {
-			if (agent_flag("server",
-				       c == O_NPADDR  ? "nodeport-addresses"
-				       : c == O_LEASE ? "node-lease-duration"
-						      : "loadbalancer-interface",
-				       optarg, &ao) < 0)
-				return 2;
-			continue;
-		}
-		if (c == O_KPORT || c == O_PMODE || c == O_NODEIP || c == O_CDNS || c == O_DNSUP ||
-		    c == O_DNSTTL) {
-			if (agent_flag("server",
-				       c == O_KPORT    ? "kubelet-port"
-				       : c == O_PMODE  ? "proxy-mode"
-				       : c == O_NODEIP ? "node-ip"
-				       : c == O_DNSUP  ? "dns-upstream"
-				       : c == O_DNSTTL ? "dns-ttl"
-						       : "cluster-dns",
-				       optarg, &ao) < 0)
-				return 2;
-			continue;
-		}
-		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
-			if (agent_flag("server",
-				       c == O_INGADDR	? "ingress-address"
-				       : c == O_INGHTTP ? "ingress-http-port"
-							: "ingress-https-port",
-				       optarg, &ao) < 0)
-				return 2;
 			continue;
 		}
 		switch (c) {
@@ -852,41 +831,15 @@ static int cmd_agent(int argc, char **argv)
 	const char *server = NULL, *token_file = NULL, *ca = NULL, *kc = NULL;
 	bool cleanup = false;
 	struct agent_opts ao = {.data_dir = "/var/lib/svcplane/agent"};
-	int c;
+	int c, li = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		if (c == O_NPADDR || c == O_CCIDR || c == O_LEASE || c == O_LBIF) {
-			if (agent_flag("agent",
-				       c == O_NPADDR  ? "nodeport-addresses"
-				       : c == O_CCIDR ? "cluster-cidr"
-				       : c == O_LEASE ? "node-lease-duration"
-						      : "loadbalancer-interface",
-				       optarg, &ao) < 0)
-				return 2;
+	while ((c = getopt_long(argc, argv, "vh", opts, &li)) != -1) {
+		int af = li >= 0 && optarg ? agent_flag("agent", opts[li].name, optarg, &ao) : 1;
+		li = -1;
+		if (af < 0)
+			return 2;
+		if (af == 0)
 			continue;
-		}
-		if (c == O_KPORT || c == O_PMODE || c == O_IP || c == O_DNS || c == O_DNSUP ||
-		    c == O_DNSTTL) {
-			if (agent_flag("agent",
-				       c == O_KPORT    ? "kubelet-port"
-				       : c == O_PMODE  ? "proxy-mode"
-				       : c == O_IP     ? "node-ip"
-				       : c == O_DNSUP  ? "dns-upstream"
-				       : c == O_DNSTTL ? "dns-ttl"
-						       : "cluster-dns",
-				       optarg, &ao) < 0)
-				return 2;
-			continue;
-		}
-		if (c == O_INGADDR || c == O_INGHTTP || c == O_INGHTTPS) {
-			if (agent_flag("agent",
-				       c == O_INGADDR	? "ingress-address"
-				       : c == O_INGHTTP ? "ingress-http-port"
-							: "ingress-https-port",
-				       optarg, &ao) < 0)
-				return 2;
-			continue;
-		}
 		switch (c) {
 		case O_NOING:
 			ao.ingress_disable = true;
