@@ -286,8 +286,18 @@ void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struc
 		json_t *ref = json_pack("{s:s}", "resource", a->resource ? a->resource : "");
 		if (a->ns && *a->ns)
 			json_object_set_new(ref, "namespace", json_string(a->ns));
-		if (a->name && *a->name)
+		if (a->name && *a->name) {
 			json_object_set_new(ref, "name", json_string(a->name));
+		} else if (!strcmp(a->verb, "create") && r->body_len) {
+			/* As kube-apiserver's LogRequestObject: a create names its object at
+			 * every level from Metadata up. */
+			json_t *obj = json_body(r->body, r->body_len);
+			const char *name =
+			    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+			if (name && *name)
+				json_object_set_new(ref, "name", json_string(name));
+			json_decref(obj);
+		}
 		if (a->group && *a->group)
 			json_object_set_new(ref, "apiGroup", json_string(a->group));
 		if (a->sub && *a->sub)
