@@ -56,7 +56,8 @@ static size_t check_refs(const json_t *v, const json_t *defs, int depth)
 
 static int gvk_is(const json_t *gvk, const struct api_kind *k, const char *kind)
 {
-	return json_is_object(gvk) && strcmp(json_string_value(json_object_get(gvk, "group")), k->group) == 0 &&
+	return json_is_object(gvk) &&
+	       strcmp(json_string_value(json_object_get(gvk, "group")), k->group) == 0 &&
 	       strcmp(json_string_value(json_object_get(gvk, "version")), k->version) == 0 &&
 	       strcmp(json_string_value(json_object_get(gvk, "kind")), kind) == 0;
 }
@@ -70,8 +71,8 @@ static const json_t *def_for(const json_t *defs, const struct api_kind *k, const
 	{
 		size_t i;
 		json_t *g;
-		json_array_foreach(json_object_get(d, "x-kubernetes-group-version-kind"), i, g) if (gvk_is(g, k, kind))
-		    return d;
+		json_array_foreach(json_object_get(d, "x-kubernetes-group-version-kind"), i,
+				   g) if (gvk_is(g, k, kind)) return d;
 	}
 	return NULL;
 }
@@ -80,7 +81,8 @@ TEST(openapi_v2_json_definitions_and_refs)
 {
 	json_t *doc = v2_json();
 	ASSERT_STR_EQ(json_string_value(json_object_get(doc, "swagger")), "2.0");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(doc, "info"), "title")), "Kubernetes");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(doc, "info"), "title")),
+		      "Kubernetes");
 	const json_t *defs = json_object_get(doc, "definitions");
 	ASSERT(json_object_size(defs) > 50);
 	ASSERT(check_refs(doc, defs, 0) > 100);
@@ -89,7 +91,8 @@ TEST(openapi_v2_json_definitions_and_refs)
 		char list[64];
 		snprintf(list, sizeof(list), "%sList", k->kind);
 		if (!def_for(defs, k, k->kind))
-			t_fail(__FILE__, __LINE__, "no definition for %s/%s %s", k->group, k->version, k->kind);
+			t_fail(__FILE__, __LINE__, "no definition for %s/%s %s", k->group, k->version,
+			       k->kind);
 		if (!def_for(defs, k, list))
 			t_fail(__FILE__, __LINE__, "no definition for %s", list);
 		/* kubectl's field-validation probe: a PATCH with the GVK and fieldValidation. */
@@ -99,15 +102,18 @@ TEST(openapi_v2_json_definitions_and_refs)
 		json_object_foreach(json_object_get(doc, "paths"), path, item)
 		{
 			json_t *op = json_object_get(item, "patch");
-			if (!op || !gvk_is(json_object_get(op, "x-kubernetes-group-version-kind"), k, k->kind))
+			if (!op ||
+			    !gvk_is(json_object_get(op, "x-kubernetes-group-version-kind"), k, k->kind))
 				continue;
 			size_t j;
 			json_t *p;
 			json_array_foreach(json_object_get(op, "parameters"), j, p)
 			{
-				if (strcmp(json_string_value(json_object_get(p, "name")), "fieldValidation") == 0) {
+				if (strcmp(json_string_value(json_object_get(p, "name")),
+					   "fieldValidation") == 0) {
 					ASSERT_STR_EQ(json_string_value(json_object_get(p, "in")), "query");
-					ASSERT_STR_EQ(json_string_value(json_object_get(p, "type")), "string");
+					ASSERT_STR_EQ(json_string_value(json_object_get(p, "type")),
+						      "string");
 					found = 1;
 				}
 			}
@@ -118,10 +124,12 @@ TEST(openapi_v2_json_definitions_and_refs)
 	/* The v2 shape of a few well-known properties. */
 	const json_t *svc = json_object_get(defs, "io.k8s.api.core.v1.Service");
 	const json_t *spec = json_object_get(json_object_get(svc, "properties"), "spec");
-	ASSERT_STR_EQ(json_string_value(json_object_get(spec, "$ref")), "#/definitions/io.k8s.api.core.v1.ServiceSpec");
+	ASSERT_STR_EQ(json_string_value(json_object_get(spec, "$ref")),
+		      "#/definitions/io.k8s.api.core.v1.ServiceSpec");
 	ASSERT(json_string_value(json_object_get(spec, "description")) != NULL);
 	ASSERT(json_object_get(spec, "default") == NULL);
-	const json_t *sprops = json_object_get(json_object_get(defs, "io.k8s.api.core.v1.ServiceSpec"), "properties");
+	const json_t *sprops =
+	    json_object_get(json_object_get(defs, "io.k8s.api.core.v1.ServiceSpec"), "properties");
 	const json_t *ports = json_object_get(sprops, "ports");
 	ASSERT_STR_EQ(json_string_value(json_object_get(ports, "type")), "array");
 	ASSERT_STR_EQ(json_string_value(json_object_get(ports, "x-kubernetes-patch-merge-key")), "port");
@@ -133,18 +141,19 @@ TEST(openapi_v2_json_definitions_and_refs)
 			  json_object_get(defs, "io.k8s.apimachinery.pkg.api.resource.Quantity"), "type")),
 		      "string");
 	/* A POST's body parameter and a response schema. */
-	const json_t *post = json_object_get(json_object_get(json_object_get(doc, "paths"),
-							     "/api/v1/namespaces/{namespace}/services"),
-					     "post");
+	const json_t *post = json_object_get(
+	    json_object_get(json_object_get(doc, "paths"), "/api/v1/namespaces/{namespace}/services"),
+	    "post");
 	ASSERT(post != NULL);
 	const json_t *body = json_array_get(json_object_get(post, "parameters"), 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(body, "in")), "body");
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(body, "schema"), "$ref")),
 		      "#/definitions/io.k8s.api.core.v1.Service");
-	ASSERT_STR_EQ(json_string_value(json_object_get(
-			  json_object_get(json_object_get(json_object_get(post, "responses"), "201"), "schema"),
-			  "$ref")),
-		      "#/definitions/io.k8s.api.core.v1.Service");
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(post, "responses"), "201"), "schema"),
+		"$ref")),
+	    "#/definitions/io.k8s.api.core.v1.Service");
 	/* the same text every call */
 	char *a = api_openapi_v2_doc(), *b = api_openapi_v2_doc();
 	ASSERT_STR_EQ(a, b);
