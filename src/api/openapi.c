@@ -1,5 +1,6 @@
-/* openapi.c - OpenAPI v3 documents generated from api/schema.h, and the unknown-field
- * walk behind fieldValidation=Strict|Warn|Ignore.
+/* openapi.c - OpenAPI v3 documents generated from api/schema.h, the v2 (swagger 2.0)
+ * document rewritten from them (section "OpenAPI v2"; its protobuf is openapi_pb.c), and
+ * the unknown-field walk behind fieldValidation=Strict|Warn|Ignore.
  *
  * Documents are built as jansson trees and dumped with sorted keys and no indentation, so
  * the text (and the ?hash= in the index) depends only on the schema tables. Components are
