@@ -113,6 +113,30 @@ static void put_extensions(struct buf *b, unsigned field, const json_t *obj)
 
 static void put_schema(struct buf *b, unsigned field, const json_t *s, int depth);
 
+typedef void (*put_value_fn)(struct buf *b, unsigned field, const json_t *v, int depth);
+
+/* A map as message field holding repeated entry Named* {1 key, 2 put(value)}, in the
+ * object's key order. Nothing when obj is not an object. */
+static void put_named_map(struct buf *b, unsigned field, unsigned entry, const json_t *obj, put_value_fn put,
+			  int depth)
+{
+	if (!json_is_object(obj))
+		return;
+	struct buf m;
+	buf_init(&m);
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		struct buf named;
+		buf_init(&named);
+		put_bytes(&named, 1, key, strlen(key));
+		put(&named, 2, v, depth);
+		put_msg_take(&m, entry, &named);
+	}
+	put_msg_take(b, field, &m);
+}
+
 /* Schema: 1 _ref, 2 format, 4 description, 5 default, 16 unique_items, 19 required,
  * 20 enum, 21 additional_properties {1 schema | 2 boolean}, 22 type {1 value},
  * 23 items {1 schema}, 24 all_of, 25 properties {1 NamedSchema}, 31 vendor_extension. */
@@ -157,20 +181,7 @@ static void put_schema(struct buf *b, unsigned field, const json_t *s, int depth
 		put_msg_take(&m, 23, &it);
 	}
 	json_array_foreach(json_object_get(s, "allOf"), i, v) put_schema(&m, 24, v, depth + 1);
-	if (json_is_object(json_object_get(s, "properties"))) {
-		struct buf props;
-		buf_init(&props);
-		const char *key;
-		json_object_foreach(json_object_get(s, "properties"), key, v)
-		{
-			struct buf ns;
-			buf_init(&ns);
-			put_bytes(&ns, 1, key, strlen(key));
-			put_schema(&ns, 2, v, depth + 1);
-			put_msg_take(&props, 1, &ns);
-		}
-		put_msg_take(&m, 25, &props);
-	}
+	put_named_map(&m, 25, 1, json_object_get(s, "properties"), put_schema, depth + 1);
 	put_extensions(&m, 31, s);
 	put_msg_take(b, field, &m);
 }
@@ -273,7 +284,7 @@ static void put_operation(struct buf *b, unsigned field, const json_t *op)
 }
 
 /* PathItem: 2 get, 3 put, 4 post, 5 delete, 8 patch, 9 parameters, 10 vendor_extension. */
-static void put_path_item(struct buf *b, unsigned field, const json_t *item)
+static void put_path_item(struct buf *b, unsigned field, const json_t *item, int depth)
 {
 	static const struct {
 		const char *method;
@@ -303,34 +314,8 @@ int api_openapi_v2_encode(const json_t *doc, struct buf *out)
 		put_str(&m, 2, json_object_get(info, "version"));
 		put_msg_take(out, 2, &m);
 	}
-	const char *key;
-	json_t *v;
-	if (json_is_object(json_object_get(doc, "paths"))) {
-		struct buf paths;
-		buf_init(&paths);
-		json_object_foreach(json_object_get(doc, "paths"), key, v)
-		{
-			struct buf np;
-			buf_init(&np);
-			put_bytes(&np, 1, key, strlen(key));
-			put_path_item(&np, 2, v);
-			put_msg_take(&paths, 2, &np);
-		}
-		put_msg_take(out, 8, &paths);
-	}
-	if (json_is_object(json_object_get(doc, "definitions"))) {
-		struct buf defs;
-		buf_init(&defs);
-		json_object_foreach(json_object_get(doc, "definitions"), key, v)
-		{
-			struct buf ns;
-			buf_init(&ns);
-			put_bytes(&ns, 1, key, strlen(key));
-			put_schema(&ns, 2, v, 0);
-			put_msg_take(&defs, 1, &ns);
-		}
-		put_msg_take(out, 9, &defs);
-	}
+	put_named_map(out, 8, 2, json_object_get(doc, "paths"), put_path_item, 0);
+	put_named_map(out, 9, 1, json_object_get(doc, "definitions"), put_schema, 0);
 	put_extensions(out, 16, doc);
 	return 0;
 }
