@@ -256,13 +256,14 @@ static void send_aggregated(struct http_conn *c, const char *ver, bool core)
 	free(ct);
 }
 
-/* /openapi/v2: protobuf (openapi_v2.Document) unless the client asks for JSON and not for
- * protobuf, as kube-apiserver negotiates it; client-go asks for protobuf. A strong ETag
- * (the hash of the body) and If-None-Match answer 304 to a client that has it. */
+/* /openapi/v2: protobuf (openapi_v2.Document) when the client's Accept names it, as
+ * client-go's does, else JSON (curl, kubectl get --raw), as kube-apiserver negotiates it.
+ * A strong ETag (the hash of the body) and If-None-Match answer 304 to a client that has
+ * it. */
 static void send_openapi_v2(struct http_conn *c, const struct http_req *r)
 {
 	const char *accept = http_req_header(r, "Accept");
-	bool json = accept && strstr(accept, "application/json") && !strstr(accept, "protobuf");
+	bool json = !accept || !strstr(accept, "com.github.proto-openapi.spec.v2");
 	struct buf body;
 	buf_init(&body);
 	if (json) {

@@ -5,7 +5,7 @@
 #   - explain (1.27 and 1.33) with the v2 model: fields, Kubernetes' descriptions, enums;
 #   - apply --validate=true of an unknown field: Kubernetes' error, from kubectl 1.27;
 #   - client-side apply of a change by kubectl 1.27 computes its patch from the v2 model;
-#   - JSON on Accept: application/json (swagger "2.0", definitions), ETag and 304 on
+#   - JSON unless Accept names the protobuf (swagger "2.0", definitions), ETag and 304 on
 #     If-None-Match.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
@@ -71,6 +71,7 @@ expect_out "... re-applied changed: no warning" '^pod/v2pod configured$' "$K27" 
 v2json() { api GET /openapi/v2 -H 'Accept: application/json' | head -n -1; }
 expect_out "JSON on Accept: application/json: swagger 2.0 with definitions" \
 	'"swagger":"2.0"' v2json
+expect_out "JSON without an Accept naming protobuf too (kubectl get --raw)" '^\{"definitions":' sh -c 'kubectl get --raw /openapi/v2 | head -c 40'
 expect_out "... Service's definition with its GVK and #/definitions refs" \
 	'"io.k8s.api.core.v1.Service":\{"description":[^}]*"properties":\{"apiVersion".*"spec":\{"\$ref":"#/definitions/io.k8s.api.core.v1.ServiceSpec"' v2json
 hdr() { curl -sS -o /dev/null -D - --max-time 10 --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$@" "$URL/openapi/v2"; }
