@@ -1,5 +1,6 @@
-/* openapi.c - OpenAPI v3 documents generated from api/schema.h, and the unknown-field
- * walk behind fieldValidation=Strict|Warn|Ignore.
+/* openapi.c - OpenAPI v3 documents generated from api/schema.h, the v2 (swagger 2.0)
+ * document rewritten from them (section "OpenAPI v2"; its protobuf is openapi_pb.c), and
+ * the unknown-field walk behind fieldValidation=Strict|Warn|Ignore.
  *
  * Documents are built as jansson trees and dumped with sorted keys and no indentation, so
  * the text (and the ?hash= in the index) depends only on the schema tables. Components are
@@ -711,11 +712,12 @@ char *api_openapi_v3_doc(const char *gv_path)
 }
 
 /* FNV-1a 64: the hash only has to change when the text does (kubectl caches per URL). */
-static uint64_t fnv1a(const char *s)
+uint64_t api_openapi_hash(const void *p, size_t n)
 {
+	const unsigned char *s = p;
 	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
 		h *= 0x100000001b3ULL;
 	}
 	return h;
@@ -727,7 +729,7 @@ char *api_openapi_v3_index(void)
 	for (size_t i = 0; i < api__ngvs; i++) {
 		char *doc = api_openapi_v3_doc(api__gvs[i].path);
 		char *url = xasprintf("/openapi/v3/%s?hash=%016llX", api__gvs[i].path,
-				      (unsigned long long)fnv1a(doc));
+				      (unsigned long long)api_openapi_hash(doc, strlen(doc)));
 		json_object_set_new(paths, api__gvs[i].path, json_pack("{s:s}", "serverRelativeURL", url));
 		free(url);
 		free(doc);
@@ -736,6 +738,174 @@ char *api_openapi_v3_index(void)
 	char *s = dump(idx);
 	json_decref(idx);
 	return s;
+}
+
+/* ---------------------------------------------------------------- OpenAPI v2 */
+
+/* The v2 (swagger 2.0) document is the v3 documents of every group-version, built by the
+ * walker above and rewritten into v2's shape, so both versions come from the same tables
+ * and the same code. The rewrites, as kube-apiserver's swagger.json has them:
+ *   - "#/components/schemas/X" refs become "#/definitions/X", and {"allOf":[{"$ref"}]}
+ *     a bare "$ref" beside the property's description;
+ *   - "default" values are dropped (v2 definitions carry none);
+ *   - Quantity's oneOf becomes type string, x-kubernetes-int-or-string is dropped;
+ *   - a free-form value ({type: object, x-kubernetes-preserve-unknown-fields}) becomes a
+ *     schema without type, which kubectl's v2 model parses as Arbitrary (accepts anything,
+ *     a list too: API_ANY fields are not always objects);
+ *   - an operation's parameters carry type/uniqueItems themselves, its requestBody becomes
+ *     the "body" parameter with consumes, and responses carry "schema" directly. */
+
+#define V2_REF_PREFIX "#/definitions/"
+
+static void v2_ref_rewrite(json_t *s)
+{
+	const char *r = json_string_value(json_object_get(s, "$ref"));
+	if (r && strncmp(r, REF_PREFIX, strlen(REF_PREFIX)) == 0) {
+		char *n = xasprintf(V2_REF_PREFIX "%s", r + strlen(REF_PREFIX));
+		json_object_set_new(s, "$ref", json_string(n));
+		free(n);
+	}
+}
+
+static void v2_schema(json_t *s, int depth)
+{
+	if (!json_is_object(s) || depth > MAX_VALUE_DEPTH)
+		return;
+	json_t *all = json_object_get(s, "allOf");
+	if (json_array_size(all) == 1 && json_object_get(json_array_get(all, 0), "$ref")) {
+		json_object_set(s, "$ref", json_object_get(json_array_get(all, 0), "$ref"));
+		json_object_del(s, "allOf");
+	}
+	v2_ref_rewrite(s);
+	json_object_del(s, "default");
+	json_object_del(s, "x-kubernetes-int-or-string");
+	if (json_object_get(s, "oneOf")) {
+		json_object_del(s, "oneOf");
+		json_object_set_new(s, "type", json_string("string"));
+	}
+	if (json_is_true(json_object_get(s, "x-kubernetes-preserve-unknown-fields"))) {
+		json_object_del(s, "x-kubernetes-preserve-unknown-fields");
+		json_object_del(s, "type");
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(s, "properties"), key, v) v2_schema(v, depth + 1);
+	v2_schema(json_object_get(s, "items"), depth + 1);
+	v2_schema(json_object_get(s, "additionalProperties"), depth + 1);
+}
+
+/* v3 parameters ({name, in, description, schema: {type, uniqueItems}}) in place. */
+static void v2_params(json_t *params)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(params, i, p)
+	{
+		json_t *sch = json_object_get(p, "schema");
+		if (sch) {
+			json_object_update(p, sch);
+			json_object_del(p, "schema");
+		}
+	}
+}
+
+static json_t *v2_content_schema(json_t *content)
+{
+	json_t *s = json_deep_copy(json_object_get(json_object_get(content, "application/json"), "schema"));
+	if (!s) /* a PATCH body: the first (only) patch media type's schema */
+		s = json_deep_copy(
+		    json_object_get(json_object_iter_value(json_object_iter(content)), "schema"));
+	v2_schema(s, 0);
+	return s;
+}
+
+static void v2_operation(json_t *op)
+{
+	json_t *params = json_object_get(op, "parameters");
+	if (!params) {
+		params = json_array();
+		json_object_set_new(op, "parameters", params);
+	}
+	v2_params(params);
+	json_t *body = json_object_get(op, "requestBody");
+	json_t *consumes = json_array();
+	if (body) {
+		json_t *content = json_object_get(body, "content");
+		const char *mt;
+		json_t *v;
+		json_object_foreach(content, mt, v)
+		{
+			if (strcmp(mt, "application/json") == 0 || strcmp(mt, "application/yaml") == 0 ||
+			    strcmp(mt, "application/vnd.kubernetes.protobuf") == 0)
+				continue;
+			json_array_append_new(consumes, json_string(mt));
+		}
+		/* kube-apiserver puts the body first. */
+		json_array_insert_new(params, 0,
+				      json_pack("{s:s,s:s,s:b,s:o}", "name", "body", "in", "body", "required",
+						1, "schema", v2_content_schema(content)));
+		json_object_del(op, "requestBody");
+	}
+	if (!json_array_size(consumes))
+		json_array_append_new(consumes, json_string("*/*"));
+	json_object_set_new(op, "consumes", consumes);
+	json_object_set_new(op, "produces",
+			    json_pack("[s,s,s]", "application/json", "application/yaml",
+				      "application/vnd.kubernetes.protobuf"));
+	json_object_set_new(op, "schemes", json_pack("[s]", "https"));
+	const char *code;
+	json_t *resp;
+	json_object_foreach(json_object_get(op, "responses"), code, resp)
+	{
+		json_t *content = json_object_get(resp, "content");
+		if (content) {
+			json_object_set_new(resp, "schema", v2_content_schema(content));
+			json_object_del(resp, "content");
+		}
+	}
+}
+
+static const char *const v2_methods[] = {"get", "put", "post", "delete", "patch", NULL};
+
+/* The whole v2 document as a jansson tree. */
+static json_t *build_v2_doc(void)
+{
+	json_t *defs = json_object(), *paths = json_object();
+	for (size_t i = 0; i < api__ngvs; i++) {
+		json_t *d = build_doc(&api__gvs[i]);
+		json_object_update_missing(defs,
+					   json_object_get(json_object_get(d, "components"), "schemas"));
+		json_object_update_missing(paths, json_object_get(d, "paths"));
+		json_decref(d);
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(defs, key, v) v2_schema(v, 0);
+	json_object_foreach(paths, key, v)
+	{
+		for (size_t m = 0; v2_methods[m]; m++)
+			if (json_object_get(v, v2_methods[m]))
+				v2_operation(json_object_get(v, v2_methods[m]));
+		v2_params(json_object_get(v, "parameters"));
+	}
+	return json_pack("{s:s,s:{s:s,s:s},s:o,s:o}", "swagger", "2.0", "info", "title", "Kubernetes",
+			 "version", OPENAPI_VERSION, "paths", paths, "definitions", defs);
+}
+
+char *api_openapi_v2_doc(void)
+{
+	json_t *doc = build_v2_doc();
+	char *s = dump(doc);
+	json_decref(doc);
+	return s;
+}
+
+int api_openapi_v2_proto(struct buf *out)
+{
+	json_t *doc = build_v2_doc();
+	int rc = api_openapi_v2_encode(doc, out);
+	json_decref(doc);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- unknown fields */

@@ -13,6 +13,7 @@
 #include "api/openapi.h"
 #include "api/workloads.h"
 #include "apiserver/internal.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 static const char *const verbs[] = {"create", "delete", "deletecollection", "get",
@@ -255,6 +256,38 @@ static void send_aggregated(struct http_conn *c, const char *ver, bool core)
 	free(ct);
 }
 
+/* /openapi/v2: protobuf (openapi_v2.Document) when the client's Accept names it, as
+ * client-go's does, else JSON (curl, kubectl get --raw), as kube-apiserver negotiates it.
+ * A strong ETag (the hash of the body) and If-None-Match answer 304 to a client that has
+ * it. */
+static void send_openapi_v2(struct http_conn *c, const struct http_req *r)
+{
+	const char *accept = http_req_header(r, "Accept");
+	bool json = !accept || !strstr(accept, "com.github.proto-openapi.spec.v2");
+	struct buf body;
+	buf_init(&body);
+	if (json) {
+		char *s = api_openapi_v2_doc();
+		buf_puts(&body, s);
+		free(s);
+	} else {
+		api_openapi_v2_proto(&body);
+	}
+	char etag[40];
+	snprintf(etag, sizeof(etag), "\"%016llX\"",
+		 (unsigned long long)api_openapi_hash(body.data ? body.data : "", body.len));
+	const char *inm = http_req_header(r, "If-None-Match");
+	char *hdr = xasprintf("ETag: %s\r\nVary: Accept\r\n", etag);
+	const char *ct =
+	    json ? "application/json" : "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+	if (inm && strstr(inm, etag))
+		http_send(c, 304, ct, hdr, "", 0);
+	else
+		http_send(c, 200, ct, hdr, body.data ? body.data : "", body.len);
+	free(hdr);
+	buf_fini(&body);
+}
+
 bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http_req *r)
 {
 	const char *p = r->path;
@@ -328,11 +361,7 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 		return false;
 	}
 	if (!strcmp(p, "/openapi/v2")) {
-		/* An empty protobuf openapi_v2.Document with swagger "2.0": kubectl 1.27/1.28 then
-		 * skip client-side validation and rely on the server's (fieldValidation). */
-		static const char doc[] = {0x0a, 0x03, '2', '.', '0'};
-		http_send(c, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "", doc,
-			  sizeof(doc));
+		send_openapi_v2(c, r);
 		return true;
 	}
 	if (!strcmp(p, "/openapi/v3") || !strcmp(p, "/openapi/v3/")) {

@@ -199,16 +199,51 @@ static void request(struct sched *s, const char *method, const char *path, const
 	free(resp);
 }
 
+/* The JSON patch that sets cond as p's PodScheduled condition: replaces the existing one or
+ * appends it, after a test that the list is still the one p (the informer's copy) has, so a
+ * concurrent rewrite fails the patch and the next pass retries. A JSON patch, not a
+ * strategic merge patch, because it keeps cond's "lastProbeTime": null, as kube-scheduler's
+ * condition reads back (merge patches drop nulls). Steals cond. */
+static json_t *condition_patch_take(const json_t *p, json_t *cond)
+{
+	json_t *conds = api_get(p, "status.conditions");
+	if (!json_is_array(conds)) {
+		if (json_is_object(api_get(p, "status")))
+			return json_pack("[{s:s,s:s,s:[o]}]", "op", "add", "path", "/status/conditions",
+					 "value", cond);
+		return json_pack("[{s:s,s:s,s:{s:[o]}}]", "op", "add", "path", "/status", "value",
+				 "conditions", cond);
+	}
+	json_t *ops =
+	    json_pack("[{s:s,s:s,s:O}]", "op", "test", "path", "/status/conditions", "value", conds);
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c)
+	{
+		if (strcmp(api_str(c, "type") ?: "", "PodScheduled") != 0)
+			continue;
+		char *at = xasprintf("/status/conditions/%zu", i);
+		json_array_append_new(ops,
+				      json_pack("{s:s,s:s,s:o}", "op", "replace", "path", at, "value", cond));
+		free(at);
+		return ops;
+	}
+	json_array_append_new(
+	    ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path", "/status/conditions/-", "value", cond));
+	return ops;
+}
+
 /* PodScheduled=False (Unschedulable) on p's status and a FailedScheduling event. */
 static void unschedulable(struct sched *s, const json_t *p, const char *ns, const char *name, const char *msg)
 {
 	char now[40];
-	json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:n,s:s}]}}", "status", "conditions", "type",
-				  "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
-				  msg, "lastProbeTime", "lastTransitionTime", api_now(now, sizeof(now)));
+	json_t *cond = json_pack("{s:s,s:s,s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status", "False",
+				 "reason", "Unschedulable", "message", msg, "lastProbeTime",
+				 "lastTransitionTime", api_now(now, sizeof(now)));
+	json_t *patch = condition_patch_take(p, cond);
 	char *body = json_dumps(patch, JSON_COMPACT);
 	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	request(s, "PATCH", path, "application/strategic-merge-patch+json", body, "pod status");
+	request(s, "PATCH", path, "application/json-patch+json", body, "pod status");
 	free(path);
 	free(body);
 	json_decref(patch);

@@ -8,7 +8,8 @@
 #     it whole), a Deployment's LabelSelector is one field (f:selector: {}), ports are
 #     keyed by port+protocol;
 #   - a pod no node fits: PodScheduled=False, reason Unschedulable, kube-scheduler's
-#     message, a Warning FailedScheduling event from default-scheduler; bound once a node
+#     message, lastProbeTime: null (kept by the scheduler's JSON patch), a Warning
+#     FailedScheduling event from default-scheduler; bound once a node
 #     fits;
 #   - `kubectl explain` lists enum values (ENUM:) from /openapi/v3, with Kubernetes' own
 #     field descriptions (src/api/schema_docs.c);
@@ -79,6 +80,8 @@ check "a pod with a nodeSelector" kubectl run px --image=busybox --overrides='{"
 cond() { kubectl get pod px -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].status} {.status.conditions[?(@.type=="PodScheduled")].reason} {.status.conditions[?(@.type=="PodScheduled")].message}'; }
 has_cond() { cond | grep -qE -- "$1"; }
 if wait_for 10 has_cond '^False Unschedulable no nodes available to schedule pods$'; then ok "no node: PodScheduled=False Unschedulable"; else fail "no node: PodScheduled=False Unschedulable" "$(cond 2>&1)"; fi
+probe_null() { kubectl get pod px -o json | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["status"]["conditions"] if c["type"]=="PodScheduled"]; print(len(c), "lastProbeTime" in c[0] and c[0]["lastProbeTime"] is None)'; }
+expect_out "... with lastProbeTime: null, as kube-scheduler writes it" '^1 True$' probe_null
 cat >"$T_DIR/node.yaml" <<'Y'
 apiVersion: v1
 kind: Node
@@ -88,6 +91,7 @@ check "a node" kubectl create -f "$T_DIR/node.yaml"
 check "... made Ready" kubectl patch node fake1 --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"ok","lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
 want="0/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
 if wait_for 10 has_cond "^False Unschedulable $want\$"; then ok "no node fits: kube-scheduler's message"; else fail "no node fits: kube-scheduler's message" "$(cond 2>&1)"; fi
+expect_out "... the condition replaced in place, lastProbeTime still null" '^1 True$' probe_null
 events() { kubectl get events --field-selector involvedObject.name=px,reason=FailedScheduling -o jsonpath='{range .items[*]}{.type} {.source.component} {.message}{"\n"}{end}'; }
 expect_out "... and a Warning FailedScheduling event from default-scheduler" "^Warning default-scheduler $want\$" events
 expect_out "kubectl describe shows it" "Warning +FailedScheduling .*default-scheduler +0/1 nodes are available" kubectl describe pod px
