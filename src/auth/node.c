@@ -87,6 +87,8 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		}
 		return AUTH_NO_OPINION;
 	}
+	if (!*g && is(r, "serviceaccounts") && empty(a->sub) && is(a->verb, "get") && !empty(a->name))
+		return AUTH_ALLOW; /* its pods' automountServiceAccountToken (node/satokens.h) */
 	if (!*g && is(r, "serviceaccounts") && is(a->sub, "token") && is(a->verb, "create"))
 		return AUTH_ALLOW; /* only for its own pods: the TokenRequest handler checks the bound pod */
 	if (!*g && is(r, "events"))

@@ -43,6 +43,7 @@
 #include "node/runtime.h"
 #include "node/status.h"
 #include "node/volumes.h"
+#include "node/satokens.h"
 #include "node/writer.h"
 #include "proxy/proxy.h"
 
@@ -57,6 +58,12 @@ static void wake(struct agent *a)
 	if (write(a->efd, &one, sizeof(one)) < 0) {
 		/* The counter is saturated only if nobody reads: the loop is waking anyway. */
 	}
+}
+
+/* The token worker's news (node/satokens.h), from its thread. */
+static void satokens_changed(void *ud)
+{
+	wake(ud);
 }
 
 static void pods_changed(void *ud)
@@ -313,6 +320,8 @@ static void agent_free(struct agent *a)
 	node_services_stop(a);
 	node_logsrv_stop(a->logsrv);
 	node_writer_stop(a->writer); /* tries what is still queued once */
+	node_satokens_stop(a->satokens);
+	free(a->ca_pem);
 	struct informer *infs[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
 		informer_stop(infs[i]); /* all at once: each takes up to a second to notice */
@@ -517,6 +526,14 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		rc = -EAGAIN;
 		goto fail;
 	}
+	a->satokens = node_satokens_start(&a->cfg, satokens_changed, a, err, errlen);
+	if (!a->satokens) {
+		rc = -EAGAIN;
+		goto fail;
+	}
+	a->ca_pem = a->cfg.ca_pem    ? xstrndup(a->cfg.ca_pem, a->cfg.ca_pem_len)
+		    : a->cfg.ca_file ? agent__read_file(a->cfg.ca_file)
+				     : NULL;
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
 		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";

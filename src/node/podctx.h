@@ -37,6 +37,7 @@ struct node_logsrv;
 struct node_nl;
 struct node_rt;
 struct node_writer;
+struct node_satokens;
 
 /* One probe of one container (prober.c). */
 struct aprobe {
@@ -95,7 +96,9 @@ struct agent {
 	/* Every API write while the loop runs (pod statuses, events, heartbeats, deletes)
 	 * goes through the writer's thread and connection (node/writer.h). */
 	struct node_writer *writer;
-	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
+	struct node_satokens *satokens; /* pods' ServiceAccount tokens (node/satokens.h) */
+	char *ca_pem;			/* the cluster CA, the pods' ca.crt; NULL when unknown */
+	char *node_ip6;			/* the IPv6 InternalIP (given or derived), NULL when none */
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct informer *pods, *nodes, *svcs;

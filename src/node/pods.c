@@ -26,6 +26,7 @@
 #include "node/podnet.h"
 #include "node/prober.h"
 #include "node/runtime.h"
+#include "node/satokens.h"
 #include "node/status.h"
 
 static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
@@ -70,6 +71,19 @@ static bool volumes_sync(struct agent *a, struct apod *p)
 	}
 	free(p->mount_err);
 	p->mount_err = NULL;
+	const char *sa;
+	if (a->satokens && node_volumes_sa_wanted(p->pod, &sa)) {
+		/* As kubelet: the containers wait for the token (fetched by the worker). */
+		char *tok = NULL;
+		enum node_satoken_state st = node_satokens_get(a->satokens, p->uid, p->ns, p->name, sa, &tok);
+		if (st == NODE_SATOKEN_PENDING) {
+			json_decref(plan);
+			return false;
+		}
+		if (st == NODE_SATOKEN_READY)
+			node_volumes_plan_sa(&plan, p->pod, tok, a->ca_pem);
+		free(tok);
+	}
 	if (!plan && !p->vol_dir)
 		return true;
 	if (!p->vol_dir) {
@@ -229,6 +243,8 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	node_rt_pod_remove(a->rt, p->uid);
 	if (!p->host_net)
 		agent__podnet_teardown(a, p);
+	if (a->satokens)
+		node_satokens_forget(a->satokens, p->uid);
 	if (p->vol_dir) {
 		node_volumes_teardown(p->vol_dir);
 		free(p->vol_dir);
