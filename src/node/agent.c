@@ -43,6 +43,7 @@
 #include "node/runtime.h"
 #include "node/status.h"
 #include "node/volumes.h"
+#include "node/objcache.h"
 #include "node/satokens.h"
 #include "node/writer.h"
 #include "proxy/proxy.h"
@@ -60,8 +61,9 @@ static void wake(struct agent *a)
 	}
 }
 
-/* The token worker's news (node/satokens.h), from its thread. */
-static void satokens_changed(void *ud)
+/* The token worker's and the ConfigMap/Secret reader's news (node/satokens.h,
+ * node/objcache.h: a change may let a pod's container start), from their threads. */
+static void worker_changed(void *ud)
 {
 	wake(ud);
 }
@@ -321,8 +323,9 @@ static void agent_free(struct agent *a)
 	node_logsrv_stop(a->logsrv);
 	node_writer_stop(a->writer); /* tries what is still queued once */
 	node_satokens_stop(a->satokens);
+	node_objcache_stop(a->objs);
 	free(a->ca_pem);
-	struct informer *infs[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	struct informer *infs[] = {a->pods, a->nodes, a->svcs};
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
 		informer_stop(infs[i]); /* all at once: each takes up to a second to notice */
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
@@ -526,8 +529,9 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		rc = -EAGAIN;
 		goto fail;
 	}
-	a->satokens = node_satokens_start(&a->cfg, satokens_changed, a, err, errlen);
-	if (!a->satokens) {
+	a->satokens = node_satokens_start(&a->cfg, worker_changed, a, err, errlen);
+	a->objs = a->satokens ? node_objcache_start(&a->cfg, worker_changed, a, err, errlen) : NULL;
+	if (!a->objs) {
 		rc = -EAGAIN;
 		goto fail;
 	}
@@ -556,18 +560,14 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	struct informer_handlers hn = {
 	    .on_add = node_add, .on_update = node_update, .on_delete = node_add, .on_synced = nodes_changed};
 	struct informer_handlers hs = {0};
-	/* A ConfigMap or Secret change may let a pod's container start (node/envsrc.h). */
-	struct informer_handlers hc = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add};
 	a->pods = informer_new(&a->cfg, path, &hp, a);
 	free(path);
 	a->nodes = informer_new(&a->cfg, "/api/v1/nodes", &hn, a);
 	a->svcs = informer_new(&a->cfg, "/api/v1/services", &hs, a);
-	a->cms = informer_new(&a->cfg, "/api/v1/configmaps", &hc, a);
-	a->secrets = informer_new(&a->cfg, "/api/v1/secrets", &hc, a);
-	struct informer *all[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
-	for (size_t i = 0; i < 5; i++)
+	struct informer *all[] = {a->pods, a->nodes, a->svcs};
+	for (size_t i = 0; i < 3; i++)
 		informer_start(all[i]);
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		if (!informer_wait_synced(all[i], 10000)) {
 			rc = -ETIMEDOUT;
 			snprintf(err, errlen, "informers did not sync within 10 s");

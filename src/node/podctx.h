@@ -38,6 +38,7 @@ struct node_nl;
 struct node_rt;
 struct node_writer;
 struct node_satokens;
+struct node_objcache;
 
 /* One probe of one container (prober.c). */
 struct aprobe {
@@ -102,7 +103,8 @@ struct agent {
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct informer *pods, *nodes, *svcs;
-	struct informer *cms, *secrets; /* for pods' env (node/envsrc.h); secrets stay in memory */
+	struct node_objcache *objs; /* ConfigMaps, Secrets pods use, one by one (node/objcache.h);
+				     * secrets stay in memory */
 	struct node_rt *rt;
 	struct node_nl *nl;
 	pthread_t th;

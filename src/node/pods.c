@@ -21,6 +21,7 @@
 #include "node/volumes.h"
 #include "node/netlink.h"
 #include "node/netns.h"
+#include "node/objcache.h"
 #include "node/podfiles.h"
 #include "node/podipam.h"
 #include "node/podnet.h"
@@ -32,7 +33,7 @@
 static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
 {
 	struct agent *a = ud;
-	return informer_get(strcmp(kind, "secrets") ? a->cms : a->secrets, ns, name);
+	return node_objcache_get(a->objs, kind, ns, name);
 }
 
 /* The ConfigMaps and Secrets p's environment reads, as now cached; true when they differ
@@ -127,6 +128,17 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 {
 	if (agent__now_ms() < p->retry_ms)
 		return;
+	if (!refresh) {
+		/* As kubelet: the ConfigMaps and Secrets the pod uses are read before it starts
+		 * (asking registers them with the reader; its news wakes the loop). */
+		json_t *plan = NULL;
+		char e[256];
+		json_decref(node_envsrc_collect(p->pod, source_get, a, 1, 0));
+		node_volumes_plan(p->pod, source_get, a, &plan, e, sizeof(e));
+		json_decref(plan);
+		if (node_objcache_pending(a->objs))
+			return;
+	}
 	if (p->host_net) {
 		/* The node's network namespace and addresses; nothing to set up or tear down. */
 		snprintf(p->ip, sizeof(p->ip), "%s", a->node_ip);

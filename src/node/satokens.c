@@ -20,7 +20,7 @@ struct tok {
 	char *uid, *ns, *pod, *sa;
 	enum node_satoken_state state;
 	char *token;
-	int64_t iat, exp;  /* of token (Unix seconds) */
+	int64_t iat, exp;   /* of token (Unix seconds) */
 	int64_t not_before; /* retry no earlier (Unix seconds) */
 	struct tok *next;
 };
@@ -65,8 +65,8 @@ static long call(struct client *cl, const char *method, const char *path, const 
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL, *r = NULL, err[256] = "";
 	long status = 0;
-	int rc = client_request(cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &r, NULL, err,
-				sizeof(err));
+	int rc = client_request(cl, method, path, b ? "application/json" : NULL, b, NULL, &status, &r, NULL,
+				err, sizeof(err));
 	free(b);
 	*resp = NULL;
 	if (rc < 0) {
@@ -103,9 +103,9 @@ static enum node_satoken_state fetch(struct client *cl, const char *ns, const ch
 	}
 	char *path = xasprintf("/api/v1/namespaces/%s/serviceaccounts/%s/token", ns, sa);
 	json_t *body = json_pack("{s:s, s:s, s:{s:I, s:{s:s, s:s, s:s, s:s}}}", "apiVersion",
-				 "authentication.k8s.io/v1", "kind", "TokenRequest", "spec", "expirationSeconds",
-				 (json_int_t)NODE_SATOKEN_EXPIRATION_S, "boundObjectRef", "kind", "Pod",
-				 "apiVersion", "v1", "name", pod, "uid", uid);
+				 "authentication.k8s.io/v1", "kind", "TokenRequest", "spec",
+				 "expirationSeconds", (json_int_t)NODE_SATOKEN_EXPIRATION_S, "boundObjectRef",
+				 "kind", "Pod", "apiVersion", "v1", "name", pod, "uid", uid);
 	int64_t now = (int64_t)time(NULL);
 	st = call(cl, "POST", path, body, &resp);
 	free(path);
@@ -139,7 +139,8 @@ static void *worker_main(void *arg)
 			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 			continue;
 		}
-		char *uid = xstrdup(k->uid), *ns = xstrdup(k->ns), *pod = xstrdup(k->pod), *sa = xstrdup(k->sa);
+		char *uid = xstrdup(k->uid), *ns = xstrdup(k->ns), *pod = xstrdup(k->pod),
+		     *sa = xstrdup(k->sa);
 		bool first = k->state == NODE_SATOKEN_PENDING && !k->token;
 		pthread_mutex_unlock(&t->mu);
 		char *token = NULL;
@@ -161,7 +162,8 @@ static void *worker_main(void *arg)
 			k->state = st;
 			changed = true;
 		} else if (k) {
-			k->not_before = (int64_t)time(NULL) + RETRY_S; /* a READY token stays until it expires */
+			k->not_before =
+			    (int64_t)time(NULL) + RETRY_S; /* a READY token stays until it expires */
 		}
 		free(token);
 		free(uid);

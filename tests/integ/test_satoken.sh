@@ -18,6 +18,9 @@ kubectl create serviceaccount reader -n sat >/dev/null
 kubectl create role svc-reader -n sat --verb=get,list --resource=services >/dev/null
 kubectl create rolebinding reader-svc -n sat --role=svc-reader --serviceaccount=sat:reader >/dev/null
 kubectl create service clusterip web -n sat --tcp=80:8080 >/dev/null
+kubectl create secret generic used -n sat --from-literal=k=s3cret >/dev/null
+kubectl create secret generic unused -n sat --from-literal=k=other >/dev/null
+kubectl create configmap cfg -n sat --from-literal=greeting=hello >/dev/null
 cat <<'Y' | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
@@ -26,8 +29,13 @@ spec:
   nodeName: n1
   serviceAccountName: reader
   terminationGracePeriodSeconds: 1
+  volumes: [{name: cfg, configMap: {name: cfg}}]
   containers:
-  - {name: c, image: none, command: [sleep, '600']}
+  - name: c
+    image: none
+    command: [sleep, '600']
+    env: [{name: SECRET_V, valueFrom: {secretKeyRef: {name: used, key: k}}}]
+    volumeMounts: [{name: cfg, mountPath: /cfg}]
 ---
 apiVersion: v1
 kind: Pod
@@ -66,6 +74,36 @@ expect_fail "automountServiceAccountToken: false: no directory" 'No such file' \
 if [ -z "$HOST_RUN_SECRETS" ]; then
 	check "the mount point is made in the pod's /run, not the node's" test ! -e /run/secrets
 fi
+
+# The agent reads the Secrets and ConfigMaps its pods use one by one (the Node authorizer
+# lets it do no more): env and volume files arrive, and a change reaches the files.
+expect_out "a Secret the pod uses reaches its env" 'SECRET_V=s3cret' kubectl exec -n sat client -- env
+expect_out "a ConfigMap the pod uses reaches its files" '^hello$' kubectl exec -n sat client -- cat /cfg/greeting
+kubectl create configmap cfg -n sat --from-literal=greeting=bye --dry-run=client -o yaml | kubectl apply -f - >/dev/null 2>&1
+cfg_bye() { [ "$(kubectl exec -n sat client -- cat /cfg/greeting)" = bye ]; }
+check "a ConfigMap change reaches the pod's files" wait_for 60 cfg_bye
+
+# A node's credential: only what its pods use (kube's Node authorizer graph).
+node_user() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T_DIR/$1.key" \
+		-subj "/CN=system:node:$1/O=system:nodes" -out "$T_DIR/$1.csr" 2>/dev/null
+	openssl x509 -req -in "$T_DIR/$1.csr" -CA "$CA" -CAkey "$T_DIR/data/pki/ca.key" -CAcreateserial \
+		-days 1 -out "$T_DIR/$1.crt" 2>/dev/null
+}
+node_user n1
+node_user n2
+as_node() { local n=$1; shift; kubectl --kubeconfig=/dev/null --server="$URL" --certificate-authority="$CA" \
+	--client-certificate="$T_DIR/$n.crt" --client-key="$T_DIR/$n.key" "$@"; }
+expect_out "node n1 reads a Secret its pod uses" '^used$' as_node n1 get secret used -n sat -o jsonpath='{.metadata.name}'
+expect_out "node n1 reads a ConfigMap its pod uses" '^cfg$' as_node n1 get configmap cfg -n sat -o jsonpath='{.metadata.name}'
+expect_out "node n1 reads its pod's ServiceAccount" '^reader$' as_node n1 get serviceaccount reader -n sat -o jsonpath='{.metadata.name}'
+expect_fail "node n1 cannot read a Secret no pod on it uses" \
+	'secrets "unused" is forbidden: User "system:node:n1" cannot get resource "secrets" in API group "" in the namespace "sat"' \
+	as_node n1 get secret unused -n sat
+expect_fail "node n1 cannot list Secrets" 'User "system:node:n1" cannot list resource "secrets"' as_node n1 get secrets -n sat
+expect_fail "node n1 cannot watch ConfigMaps" 'User "system:node:n1" cannot (list|watch) resource "configmaps"' as_node n1 get configmaps -A --watch --request-timeout=5s
+expect_fail "node n2 cannot read the Secret n1's pod uses" 'User "system:node:n2" cannot get resource "secrets"' as_node n2 get secret used -n sat
+check "a node lists TLS Secrets (its Ingress proxy's)" as_node n1 get --raw '/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls'
 
 TOK=$(kubectl exec -n sat client -- cat $SA/token)
 tok_get() { kubectl --token="$TOK" --kubeconfig=/dev/null --server="$URL" --certificate-authority="$CA" get services -n sat "$@"; }
