@@ -3,8 +3,8 @@
  * Pure, as kube's plugin/pkg/auth/authorizer/node and plugin/pkg/admission/noderestriction
  * decide it, for a user system:node:<name> in group system:nodes:
  *   - read (get/list/watch) what its pods and its data plane need: nodes, pods, services,
- *     endpoints, endpointslices, namespaces, configmaps, secrets, ingresses and
- *     ingressclasses, and the Leases of kube-node-lease;
+ *     endpoints, endpointslices, namespaces, ingresses and ingressclasses, and the
+ *     Leases of kube-node-lease (configmaps, secrets, serviceaccounts: see below);
  *   - write only its own Node (create, update, patch, delete, status), the status of and
  *     deletion of pods bound to it (spec.nodeName), events, and its own Lease in
  *     kube-node-lease; ask for its own serving and client certificates; request
