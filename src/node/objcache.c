@@ -13,6 +13,7 @@
 #include "api/object.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "node/bgworker.h"
 #include "node/probe.h"
 
 #define POLL_MS 1000
@@ -29,11 +30,7 @@ struct ent {
 };
 
 struct node_objcache {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	atomic_int stop;
-	struct client *cl;
+	struct node_bg bg;
 	struct ent *list;
 	size_t pending;
 	void (*wake)(void *ud);
@@ -78,8 +75,8 @@ static int fetch(struct client *cl, const char *kind, const char *ns, const char
 static void *worker_main(void *arg)
 {
 	struct node_objcache *c = arg;
-	pthread_mutex_lock(&c->mu);
-	while (!atomic_load(&c->stop)) {
+	pthread_mutex_lock(&c->bg.mu);
+	while (!atomic_load(&c->bg.stop)) {
 		int64_t now = node_probe_now_ms();
 		struct ent **pp = &c->list, *e = NULL;
 		while (*pp) {
@@ -96,22 +93,15 @@ static void *worker_main(void *arg)
 			pp = &(*pp)->next;
 		}
 		if (!e) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+			node_bg_wait_ms(&c->bg, 200);
 			continue;
 		}
 		char *kind = xstrdup(e->kind), *ns = xstrdup(e->ns), *name = xstrdup(e->name);
 		e->due_ms = now + POLL_MS;
-		pthread_mutex_unlock(&c->mu);
+		pthread_mutex_unlock(&c->bg.mu);
 		json_t *obj = NULL;
-		int rc = fetch(c->cl, kind, ns, name, &obj);
-		pthread_mutex_lock(&c->mu);
+		int rc = fetch(c->bg.cl, kind, ns, name, &obj);
+		pthread_mutex_lock(&c->bg.mu);
 		for (e = c->list; e && (strcmp(e->kind, kind) || strcmp(e->ns, ns) || strcmp(e->name, name));
 		     e = e->next) {
 		}
@@ -135,12 +125,12 @@ static void *worker_main(void *arg)
 		free(ns);
 		free(name);
 		if (changed && c->wake) {
-			pthread_mutex_unlock(&c->mu);
+			pthread_mutex_unlock(&c->bg.mu);
 			c->wake(c->ud);
-			pthread_mutex_lock(&c->mu);
+			pthread_mutex_lock(&c->bg.mu);
 		}
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->bg.mu);
 	return NULL;
 }
 
@@ -148,21 +138,9 @@ struct node_objcache *node_objcache_start(const struct client_config *cfg, void 
 					  char *err, size_t errlen)
 {
 	struct node_objcache *c = xcalloc(1, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	c->cl = client_new(cfg, 10000);
 	c->wake = wake;
 	c->ud = ud;
-	int rc = pthread_create(&c->th, NULL, worker_main, c);
-	if (rc != 0) {
-		snprintf(err, errlen, "starting the ConfigMap/Secret reader: %s", strerror(rc));
-		client_free(c->cl);
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
+	if (node_bg_start(&c->bg, cfg, worker_main, c, "ConfigMap/Secret reader", err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
@@ -173,7 +151,7 @@ json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char 
 {
 	if (!kind || !ns || !name || !*name)
 		return NULL;
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->bg.mu);
 	struct ent *e = c->list;
 	while (e && (strcmp(e->kind, kind) || strcmp(e->ns, ns) || strcmp(e->name, name)))
 		e = e->next;
@@ -185,19 +163,19 @@ json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char 
 		e->next = c->list;
 		c->list = e;
 		c->pending++;
-		pthread_cond_signal(&c->cv);
+		pthread_cond_signal(&c->bg.cv);
 	}
 	e->used_ms = node_probe_now_ms();
 	json_t *o = json_incref(e->obj);
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->bg.mu);
 	return o;
 }
 
 size_t node_objcache_pending(struct node_objcache *c)
 {
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->bg.mu);
 	size_t n = c->pending;
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->bg.mu);
 	return n;
 }
 
@@ -205,18 +183,11 @@ void node_objcache_stop(struct node_objcache *c)
 {
 	if (!c)
 		return;
-	atomic_store(&c->stop, 1);
-	pthread_mutex_lock(&c->mu);
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->th, NULL);
+	node_bg_stop(&c->bg);
 	while (c->list) {
 		struct ent *e = c->list;
 		c->list = e->next;
 		ent_free(e);
 	}
-	client_free(c->cl);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
 	free(c);
 }

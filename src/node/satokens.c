@@ -13,6 +13,7 @@
 #include "api/object.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "node/bgworker.h"
 
 #define RETRY_S 1
 
@@ -26,11 +27,7 @@ struct tok {
 };
 
 struct node_satokens {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	atomic_int stop;
-	struct client *cl;
+	struct node_bg bg;
 	struct tok *list;
 	void (*wake)(void *ud);
 	void *ud;
@@ -126,27 +123,24 @@ static enum node_satoken_state fetch(struct client *cl, const char *ns, const ch
 static void *worker_main(void *arg)
 {
 	struct node_satokens *t = arg;
-	pthread_mutex_lock(&t->mu);
-	while (!atomic_load(&t->stop)) {
+	pthread_mutex_lock(&t->bg.mu);
+	while (!atomic_load(&t->bg.stop)) {
 		int64_t now = (int64_t)time(NULL);
 		struct tok *k = t->list;
 		while (k && !needs_fetch(k, now))
 			k = k->next;
 		if (!k) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+			node_bg_wait_ms(&t->bg, 1000);
 			continue;
 		}
 		char *uid = xstrdup(k->uid), *ns = xstrdup(k->ns), *pod = xstrdup(k->pod),
 		     *sa = xstrdup(k->sa);
 		bool first = k->state == NODE_SATOKEN_PENDING && !k->token;
-		pthread_mutex_unlock(&t->mu);
+		pthread_mutex_unlock(&t->bg.mu);
 		char *token = NULL;
 		int64_t iat = 0, exp = 0;
-		enum node_satoken_state st = fetch(t->cl, ns, pod, uid, sa, first, &token, &iat, &exp);
-		pthread_mutex_lock(&t->mu);
+		enum node_satoken_state st = fetch(t->bg.cl, ns, pod, uid, sa, first, &token, &iat, &exp);
+		pthread_mutex_lock(&t->bg.mu);
 		for (k = t->list; k && strcmp(k->uid, uid); k = k->next) {
 		}
 		bool changed = false;
@@ -171,12 +165,12 @@ static void *worker_main(void *arg)
 		free(pod);
 		free(sa);
 		if (changed && t->wake) {
-			pthread_mutex_unlock(&t->mu);
+			pthread_mutex_unlock(&t->bg.mu);
 			t->wake(t->ud);
-			pthread_mutex_lock(&t->mu);
+			pthread_mutex_lock(&t->bg.mu);
 		}
 	}
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->bg.mu);
 	return NULL;
 }
 
@@ -184,21 +178,9 @@ struct node_satokens *node_satokens_start(const struct client_config *cfg, void 
 					  char *err, size_t errlen)
 {
 	struct node_satokens *t = xcalloc(1, sizeof(*t));
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	t->cl = client_new(cfg, 10000);
 	t->wake = wake;
 	t->ud = ud;
-	int rc = pthread_create(&t->th, NULL, worker_main, t);
-	if (rc != 0) {
-		snprintf(err, errlen, "starting the ServiceAccount token worker: %s", strerror(rc));
-		client_free(t->cl);
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->cv);
+	if (node_bg_start(&t->bg, cfg, worker_main, t, "ServiceAccount token worker", err, errlen) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -209,7 +191,7 @@ enum node_satoken_state node_satokens_get(struct node_satokens *t, const char *u
 					  const char *pod, const char *sa, char **token)
 {
 	*token = NULL;
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->bg.mu);
 	struct tok *k = t->list;
 	while (k && strcmp(k->uid, uid))
 		k = k->next;
@@ -221,18 +203,18 @@ enum node_satoken_state node_satokens_get(struct node_satokens *t, const char *u
 		k->sa = xstrdup(sa);
 		k->next = t->list;
 		t->list = k;
-		pthread_cond_signal(&t->cv);
+		pthread_cond_signal(&t->bg.cv);
 	}
 	enum node_satoken_state st = k->state;
 	if (st == NODE_SATOKEN_READY)
 		*token = xstrdup(k->token);
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->bg.mu);
 	return st;
 }
 
 void node_satokens_forget(struct node_satokens *t, const char *uid)
 {
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->bg.mu);
 	for (struct tok **pp = &t->list; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->uid, uid)) {
 			struct tok *k = *pp;
@@ -241,25 +223,18 @@ void node_satokens_forget(struct node_satokens *t, const char *uid)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->bg.mu);
 }
 
 void node_satokens_stop(struct node_satokens *t)
 {
 	if (!t)
 		return;
-	atomic_store(&t->stop, 1);
-	pthread_mutex_lock(&t->mu);
-	pthread_cond_signal(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	pthread_join(t->th, NULL);
+	node_bg_stop(&t->bg);
 	while (t->list) {
 		struct tok *k = t->list;
 		t->list = k->next;
 		tok_free(k);
 	}
-	client_free(t->cl);
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
 	free(t);
 }
