@@ -195,6 +195,9 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 		return;
 	}
 	json_t *mounts = p->vol_plan && p->vol_dir ? node_volumes_mounts(p->vol_dir, p->vol_plan) : NULL;
+	if (mounts && !node_volumes_need_root(p->vol_plan) &&
+	    node_volumes_sa_mountpoint(err, sizeof(err)) < 0)
+		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
 	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
 	struct node_rt_pod rp = {.pod = p->pod,
 				 .netns_fd = p->netns_fd,
@@ -206,7 +209,8 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
 				 .log_dir = logdir,
-				 .root_dir = mounts ? p->vol_dir : NULL,
+				 .root_dir =
+				     mounts && node_volumes_need_root(p->vol_plan) ? p->vol_dir : NULL,
 				 .mounts = mounts};
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {

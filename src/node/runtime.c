@@ -611,9 +611,9 @@ static void close_all_except(const int *keep, size_t n)
 /* Opens (O_PATH) directory rel (absolute) as the pod will see it under root: every
  * component resolved inside root (openat2 RESOLVE_IN_ROOT), so a symlink on the way
  * (Debian's /var/run -> /run, or one a pod left in its upper layer) stays in the pod's
- * root and never reaches the node's; missing components are made in the pod's upper
- * layer. Returns the fd or -1 (errno set). For the child: no allocation. */
-static int root_open_dir(const char *root, const char *rel)
+ * root and never reaches the node's; with make, missing components are made (in the
+ * pod's upper layer). Returns the fd or -1 (errno set). For the child: no allocation. */
+static int root_open_dir(const char *root, const char *rel, bool make)
 {
 	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
@@ -634,7 +634,7 @@ static int root_open_dir(const char *root, const char *rel)
 			continue;
 		b[n] = 0;
 		int fd = (int)syscall(SYS_openat2, rfd, b, &how, sizeof(how));
-		if (fd < 0 && errno == ENOENT && mkdirat(prev, b + comp, 0755) == 0)
+		if (fd < 0 && errno == ENOENT && make && mkdirat(prev, b + comp, 0755) == 0)
 			fd = (int)syscall(SYS_openat2, rfd, b, &how, sizeof(how));
 		close(prev);
 		prev = fd;
@@ -677,27 +677,28 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 				? mount(sys_src[i], l->sys_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0
 				: mount("overlay", l->sys_dst[i], "overlay", 0, l->run_opts) < 0)
 				child_fail(errw, STEP_MOUNT_ROOT);
-		for (size_t i = 0; l->vol_src[i]; i++) {
-			/* The mount point is made in the pod's upper layer, never on the node, and
-			 * mounted on through its fd (/proc/self/fd/N), as runc does. */
-			int fd = root_open_dir(l->root, l->vol_dst[i]);
-			if (fd < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-			char at[64] = "/proc/self/fd/";
-			at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
-			if (mount(l->vol_src[i], at, NULL, MS_BIND | MS_REC, NULL) < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-			close(fd);
-			if (!l->vol_ro[i])
-				continue;
-			fd = root_open_dir(l->root, l->vol_dst[i]); /* now the mount's root */
-			if (fd < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-			at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
-			if (mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-			close(fd);
-		}
+	}
+	for (size_t i = 0; l->vol_src[i]; i++) {
+		/* With a root, the mount point is made in the pod's upper layer, never on the
+		 * node; without one it must exist (the agent makes it); either way it is
+		 * mounted on through its fd (/proc/self/fd/N), as runc does. */
+		int fd = root_open_dir(l->root ? l->root : "/", l->vol_dst[i], l->root != NULL);
+		if (fd < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		char at[64] = "/proc/self/fd/";
+		at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
+		if (mount(l->vol_src[i], at, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		close(fd);
+		if (!l->vol_ro[i])
+			continue;
+		fd = root_open_dir(l->root ? l->root : "/", l->vol_dst[i], false); /* the mount's root */
+		if (fd < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
+		if (mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		close(fd);
 	}
 	if (l->resolv && mount(l->resolv, l->etc_resolv, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_RESOLV);
@@ -1431,6 +1432,8 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		sys_dst = xcalloc(ns_ + 1, sizeof(char *));
 		for (size_t si = 0; si < ns_; si++)
 			sys_dst[si] = xasprintf("%s%s", root, sys_src[si]);
+	}
+	{
 		json_t *ms = json_object_get(p->mounts, c->name);
 		size_t nm = json_array_size(ms), k2 = 0;
 		vol_src = xcalloc(nm + 1, sizeof(char *));

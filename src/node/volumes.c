@@ -390,6 +390,27 @@ static int mkdir_parents(char *path)
 	return 0;
 }
 
+bool node_volumes_need_root(const json_t *plan)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(json_object_get(plan, "vols"), name, v)
+	{
+		if (strcmp(name, NODE_VOLUMES_SA_VOL))
+			return true;
+	}
+	return false;
+}
+
+int node_volumes_sa_mountpoint(char *err, size_t errlen)
+{
+	char path[] = NODE_VOLUMES_SA_DIR "/";
+	int rc = mkdir_parents(path);
+	if (rc < 0)
+		snprintf(err, errlen, "mkdir %s: %s", NODE_VOLUMES_SA_DIR, strerror(-rc));
+	return rc;
+}
+
 static int write_all(const char *path, const char *data, size_t len, int mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

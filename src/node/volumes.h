@@ -47,6 +47,15 @@ bool node_volumes_sa_wanted(const json_t *pod, const char **sa);
  * init container that mounts nothing there itself. Pure. */
 void node_volumes_plan_sa(json_t **plan, const json_t *pod, const char *token, const char *ca);
 
+/* Whether plan needs the pod's own root: it holds a volume other than the ServiceAccount
+ * directory. A pod with only that one keeps the node's filesystem (so it sees the node's
+ * files as they change, as before) and gets the directory bound at
+ * NODE_VOLUMES_SA_DIR in its private mount namespace. */
+bool node_volumes_need_root(const json_t *plan);
+/* Makes NODE_VOLUMES_SA_DIR on the node (an empty mount point, in /run on Debian, where
+ * /var/run -> /run), for pods without a root of their own. 0 or -errno with err. */
+int node_volumes_sa_mountpoint(char *err, size_t errlen);
+
 /* Mounts a tmpfs (mode 0700) at dir, unless one is there, and makes upper/, work/,
  * merged/, vol/, run-upper/ and run-work/. Returns 0 or -errno with the reason in err. */
 int node_volumes_setup(const char *dir, char *err, size_t errlen);

@@ -10,7 +10,6 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 KUBECTL=$(readlink -f "$(command -v kubectl)")
 cluster_down_hook() { [ -n "${SATOK_KEEP:-}" ] && cp "$T_DIR"/server.* "$SATOK_KEEP"/; }
-HOST_RUN_SECRETS=$([ -e /run/secrets ] && echo yes)
 cluster_up 1
 
 kubectl create namespace sat >/dev/null
@@ -39,6 +38,15 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: plain, namespace: sat}
+spec:
+  nodeName: n1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: none, command: [sleep, '600']}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: nomount, namespace: sat}
 spec:
   nodeName: n1
@@ -50,6 +58,7 @@ Y
 running() { [ "$(kubectl get pod "$1" -n sat -o jsonpath='{.status.phase}')" = Running ]; }
 check "pod with a ServiceAccount runs" wait_for 60 running client
 check "pod without automount runs" wait_for 60 running nomount
+check "pod without volumes runs" wait_for 60 running plain
 
 SA=/var/run/secrets/kubernetes.io/serviceaccount
 incluster() { kubectl exec -n sat client -- env -u KUBECONFIG HOME=/nonexistent "$KUBECTL" "$@"; }
@@ -71,9 +80,10 @@ expect_fail "in-cluster kubectl: refused in another namespace" \
 expect_fail "automountServiceAccountToken: false: no directory" 'No such file' \
 	kubectl exec -n sat nomount -- ls $SA
 
-if [ -z "$HOST_RUN_SECRETS" ]; then
-	check "the mount point is made in the pod's /run, not the node's" test ! -e /run/secrets
-fi
+expect_out "a pod without volumes (the node's filesystem) gets the directory too" '^ca.crt namespace token $' \
+	sh -c "kubectl exec -n sat plain -- ls $SA | tr '\n' ' '"
+check "nothing of the tokens lands in the node's own directory" \
+	sh -c "[ -z \"\$(ls -A /run/secrets/kubernetes.io/serviceaccount 2>/dev/null)\" ]"
 
 # The agent reads the Secrets and ConfigMaps its pods use one by one (the Node authorizer
 # lets it do no more): env and volume files arrive, and a change reaches the files.
