@@ -77,8 +77,8 @@ expect_fail "in-cluster kubectl: refused what its Role does not allow" \
 	incluster get pods
 expect_fail "in-cluster kubectl: refused in another namespace" \
 	'cannot list resource "services" in API group "" in the namespace "default"' incluster get services -n default
-expect_fail "automountServiceAccountToken: false: no directory" 'No such file' \
-	kubectl exec -n sat nomount -- ls $SA
+expect_fail "automountServiceAccountToken: false: no token" 'No such file' \
+	kubectl exec -n sat nomount -- cat $SA/token
 
 expect_out "a pod without volumes (the node's filesystem) gets the directory too" '^ca.crt namespace token $' \
 	sh -c "kubectl exec -n sat plain -- ls $SA | tr '\n' ' '"
