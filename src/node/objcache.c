@@ -59,7 +59,10 @@ static int fetch(struct client *cl, const char *kind, const char *ns, const char
 		log_warn("agent: GET %s: %s", path, err);
 	else if (status == 404)
 		out = 0;
-	else if (status == 200 && (*obj = json_loads(r ? r : "", 0, NULL)) && json_is_object(*obj))
+	else if (status == 403) { /* no pod of ours uses it (any more): as absent, so no pod waits */
+		out = 0;
+		log_warn("agent: GET %s: HTTP 403: %.300s", path, r ? r : "");
+	} else if (status == 200 && (*obj = json_loads(r ? r : "", 0, NULL)) && json_is_object(*obj))
 		out = 1;
 	else
 		log_warn("agent: GET %s: HTTP %ld: %.300s", path, status, r ? r : "");
