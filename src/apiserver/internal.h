@@ -189,6 +189,7 @@ struct apiserver_attrs {
 	struct auth_attrs a;
 	char verb[24];
 	char *buf;
+	char *fsel; /* the fieldSelector query parameter (a.field_selector) */
 };
 void apiserver__request_attrs(const struct http_req *r, struct apiserver_attrs *x);
 void apiserver__attrs_fini(struct apiserver_attrs *x);

@@ -87,6 +87,10 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		}
 		return AUTH_NO_OPINION;
 	}
+	/* The data plane's Ingress TLS certificates (svcplane's node-local Ingress proxy). */
+	if (!*g && is(r, "secrets") && empty(a->sub) && (is(a->verb, "list") || is(a->verb, "watch")) &&
+	    is(a->field_selector, "type=kubernetes.io/tls"))
+		return AUTH_ALLOW;
 	if (!*g && is(r, "serviceaccounts") && is(a->sub, "token") && is(a->verb, "create"))
 		return AUTH_ALLOW; /* only for its own pods: the TokenRequest handler checks the bound pod */
 	if (!*g && is(r, "events"))
@@ -94,8 +98,7 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 			   ? AUTH_ALLOW
 			   : AUTH_NO_OPINION;
 	if (!*g && empty(a->sub) && reading(a) &&
-	    (is(r, "services") || is(r, "endpoints") || is(r, "namespaces") || is(r, "configmaps") ||
-	     is(r, "secrets")))
+	    (is(r, "services") || is(r, "endpoints") || is(r, "namespaces")))
 		return AUTH_ALLOW;
 	if (is(g, "discovery.k8s.io") && is(r, "endpointslices") && reading(a))
 		return AUTH_ALLOW;
@@ -116,6 +119,81 @@ enum auth_decision auth_node_authorize(const char *node, const struct auth_attrs
 		}
 	}
 	return AUTH_NO_OPINION;
+}
+
+bool auth_node_needs_graph(const struct auth_attrs *a)
+{
+	return a->resource_request && empty(a->group) && empty(a->sub) && is(a->verb, "get") &&
+	       !empty(a->name) &&
+	       (is(a->resource, "secrets") || is(a->resource, "configmaps") ||
+		is(a->resource, "serviceaccounts"));
+}
+
+static bool ref_is(const json_t *o, const char *key, const char *name)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && !strcmp(v, name);
+}
+
+/* A container's env and envFrom references of kind (secrets or configmaps). */
+static bool container_uses(const json_t *c, bool secret, const char *name)
+{
+	const char *kref = secret ? "secretKeyRef" : "configMapKeyRef",
+		   *fref = secret ? "secretRef" : "configMapRef";
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(c, "env"), i, e)
+	{
+		if (ref_is(json_object_get(json_object_get(e, "valueFrom"), kref), "name", name))
+			return true;
+	}
+	json_array_foreach(json_object_get(c, "envFrom"), i, e)
+	{
+		if (ref_is(json_object_get(e, fref), "name", name))
+			return true;
+	}
+	return false;
+}
+
+bool auth_node_pod_uses(const json_t *pod, const char *resource, const char *name)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+	if (is(resource, "serviceaccounts")) {
+		const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
+		return is(sa && *sa ? sa : "default", name);
+	}
+	bool secret = is(resource, "secrets");
+	if (!secret && !is(resource, "configmaps"))
+		return false;
+	size_t i, k;
+	json_t *v, *s;
+	if (secret) {
+		json_array_foreach(json_object_get(spec, "imagePullSecrets"), i, v)
+		{
+			if (ref_is(v, "name", name))
+				return true;
+		}
+	}
+	json_array_foreach(json_object_get(spec, "volumes"), i, v)
+	{
+		if (secret ? ref_is(json_object_get(v, "secret"), "secretName", name)
+			   : ref_is(json_object_get(v, "configMap"), "name", name))
+			return true;
+		json_array_foreach(json_object_get(json_object_get(v, "projected"), "sources"), k, s)
+		{
+			if (ref_is(json_object_get(s, secret ? "secret" : "configMap"), "name", name))
+				return true;
+		}
+	}
+	static const char *const lists[] = {"initContainers", "containers", "ephemeralContainers"};
+	for (size_t l = 0; l < 3; l++) {
+		json_array_foreach(json_object_get(spec, lists[l]), i, v)
+		{
+			if (container_uses(v, secret, name))
+				return true;
+		}
+	}
+	return false;
 }
 
 bool auth_bootstrap_allows(const struct auth_attrs *a)

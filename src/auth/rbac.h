@@ -50,14 +50,16 @@ json_t *auth_user_groups_json(const struct auth_user *u);
  * both mean "none". */
 struct auth_attrs {
 	bool resource_request;
-	const char *verb;     /* get list watch create update patch delete deletecollection ...; for a
-			       * non-resource request the lower-case HTTP method (get, post, ...) */
-	const char *ns;	      /* namespace, or none for cluster scope */
-	const char *group;    /* API group ("" = core) */
-	const char *resource; /* plural */
-	const char *sub;      /* subresource */
-	const char *name;     /* object name */
-	const char *path;     /* non-resource requests: the URL path */
+	const char *verb;	    /* get list watch create update patch delete deletecollection ...; for a
+				     * non-resource request the lower-case HTTP method (get, post, ...) */
+	const char *ns;		    /* namespace, or none for cluster scope */
+	const char *group;	    /* API group ("" = core) */
+	const char *resource;	    /* plural */
+	const char *sub;	    /* subresource */
+	const char *name;	    /* object name */
+	const char *path;	    /* non-resource requests: the URL path */
+	const char *field_selector; /* list/watch: the fieldSelector asked for, or NULL (only the
+				     * Node authorizer looks at it) */
 };
 
 struct rbac_set;

@@ -1276,7 +1276,9 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 		goto fail;
 	}
 	static const char *const paths[] = {"/apis/networking.k8s.io/v1/ingresses", "/api/v1/services",
-					    "/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/secrets"};
+					    "/apis/discovery.k8s.io/v1/endpointslices",
+					    /* TLS Secrets only: what the Node authorizer lets a node list */
+					    "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"};
 	struct informer_handlers h = {
 	    .on_add = on_change, .on_update = on_update, .on_delete = on_change, .on_synced = on_synced};
 	p->ing = informer_new(&p->cfg, paths[0], &h, p);

@@ -43,6 +43,8 @@
 #include "node/runtime.h"
 #include "node/status.h"
 #include "node/volumes.h"
+#include "node/objcache.h"
+#include "node/satokens.h"
 #include "node/writer.h"
 #include "proxy/proxy.h"
 
@@ -57,6 +59,13 @@ static void wake(struct agent *a)
 	if (write(a->efd, &one, sizeof(one)) < 0) {
 		/* The counter is saturated only if nobody reads: the loop is waking anyway. */
 	}
+}
+
+/* The token worker's and the ConfigMap/Secret reader's news (node/satokens.h,
+ * node/objcache.h: a change may let a pod's container start), from their threads. */
+static void worker_changed(void *ud)
+{
+	wake(ud);
 }
 
 static void pods_changed(void *ud)
@@ -313,7 +322,10 @@ static void agent_free(struct agent *a)
 	node_services_stop(a);
 	node_logsrv_stop(a->logsrv);
 	node_writer_stop(a->writer); /* tries what is still queued once */
-	struct informer *infs[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
+	node_satokens_stop(a->satokens);
+	node_objcache_stop(a->objs);
+	free(a->ca_pem);
+	struct informer *infs[] = {a->pods, a->nodes, a->svcs};
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
 		informer_stop(infs[i]); /* all at once: each takes up to a second to notice */
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
@@ -517,6 +529,15 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		rc = -EAGAIN;
 		goto fail;
 	}
+	a->satokens = node_satokens_start(&a->cfg, worker_changed, a, err, errlen);
+	a->objs = a->satokens ? node_objcache_start(&a->cfg, worker_changed, a, err, errlen) : NULL;
+	if (!a->objs) {
+		rc = -EAGAIN;
+		goto fail;
+	}
+	a->ca_pem = a->cfg.ca_pem    ? xstrndup(a->cfg.ca_pem, a->cfg.ca_pem_len)
+		    : a->cfg.ca_file ? agent__read_file(a->cfg.ca_file)
+				     : NULL;
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
 		char *pki = xasprintf("%s/pki", a->data_dir), lerr[256] = "";
@@ -539,18 +560,14 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	struct informer_handlers hn = {
 	    .on_add = node_add, .on_update = node_update, .on_delete = node_add, .on_synced = nodes_changed};
 	struct informer_handlers hs = {0};
-	/* A ConfigMap or Secret change may let a pod's container start (node/envsrc.h). */
-	struct informer_handlers hc = {.on_add = pod_add, .on_update = pod_update, .on_delete = pod_add};
 	a->pods = informer_new(&a->cfg, path, &hp, a);
 	free(path);
 	a->nodes = informer_new(&a->cfg, "/api/v1/nodes", &hn, a);
 	a->svcs = informer_new(&a->cfg, "/api/v1/services", &hs, a);
-	a->cms = informer_new(&a->cfg, "/api/v1/configmaps", &hc, a);
-	a->secrets = informer_new(&a->cfg, "/api/v1/secrets", &hc, a);
-	struct informer *all[] = {a->pods, a->nodes, a->svcs, a->cms, a->secrets};
-	for (size_t i = 0; i < 5; i++)
+	struct informer *all[] = {a->pods, a->nodes, a->svcs};
+	for (size_t i = 0; i < 3; i++)
 		informer_start(all[i]);
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		if (!informer_wait_synced(all[i], 10000)) {
 			rc = -ETIMEDOUT;
 			snprintf(err, errlen, "informers did not sync within 10 s");

@@ -37,6 +37,8 @@ struct node_logsrv;
 struct node_nl;
 struct node_rt;
 struct node_writer;
+struct node_satokens;
+struct node_objcache;
 
 /* One probe of one container (prober.c). */
 struct aprobe {
@@ -95,11 +97,14 @@ struct agent {
 	/* Every API write while the loop runs (pod statuses, events, heartbeats, deletes)
 	 * goes through the writer's thread and connection (node/writer.h). */
 	struct node_writer *writer;
-	char *node_ip6; /* the IPv6 InternalIP (given or derived), NULL when none */
+	struct node_satokens *satokens; /* pods' ServiceAccount tokens (node/satokens.h) */
+	char *ca_pem;			/* the cluster CA, the pods' ca.crt; NULL when unknown */
+	char *node_ip6;			/* the IPv6 InternalIP (given or derived), NULL when none */
 	char *node_name, *node_ip, *data_dir, *state_dir, *log_dir, *ipam_dir, *cluster_domain, *cluster_dns;
 	int heartbeat_s;
 	struct informer *pods, *nodes, *svcs;
-	struct informer *cms, *secrets; /* for pods' env (node/envsrc.h); secrets stay in memory */
+	struct node_objcache *objs; /* ConfigMaps, Secrets pods use, one by one (node/objcache.h);
+				     * secrets stay in memory */
 	struct node_rt *rt;
 	struct node_nl *nl;
 	pthread_t th;

@@ -21,17 +21,19 @@
 #include "node/volumes.h"
 #include "node/netlink.h"
 #include "node/netns.h"
+#include "node/objcache.h"
 #include "node/podfiles.h"
 #include "node/podipam.h"
 #include "node/podnet.h"
 #include "node/prober.h"
 #include "node/runtime.h"
+#include "node/satokens.h"
 #include "node/status.h"
 
 static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
 {
 	struct agent *a = ud;
-	return informer_get(strcmp(kind, "secrets") ? a->cms : a->secrets, ns, name);
+	return node_objcache_get(a->objs, kind, ns, name);
 }
 
 /* The ConfigMaps and Secrets p's environment reads, as now cached; true when they differ
@@ -70,6 +72,19 @@ static bool volumes_sync(struct agent *a, struct apod *p)
 	}
 	free(p->mount_err);
 	p->mount_err = NULL;
+	const char *sa;
+	if (a->satokens && node_volumes_sa_wanted(p->pod, &sa)) {
+		/* As kubelet: the containers wait for the token (fetched by the worker). */
+		char *tok = NULL;
+		enum node_satoken_state st = node_satokens_get(a->satokens, p->uid, p->ns, p->name, sa, &tok);
+		if (st == NODE_SATOKEN_PENDING) {
+			json_decref(plan);
+			return false;
+		}
+		if (st == NODE_SATOKEN_READY)
+			node_volumes_plan_sa(&plan, p->pod, tok, a->ca_pem);
+		free(tok);
+	}
 	if (!plan && !p->vol_dir)
 		return true;
 	if (!p->vol_dir) {
@@ -113,6 +128,17 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 {
 	if (agent__now_ms() < p->retry_ms)
 		return;
+	if (!refresh) {
+		/* As kubelet: the ConfigMaps and Secrets the pod uses are read before it starts
+		 * (asking registers them with the reader; its news wakes the loop). */
+		json_t *plan = NULL;
+		char e[256];
+		json_decref(node_envsrc_collect(p->pod, source_get, a, 1, 0));
+		node_volumes_plan(p->pod, source_get, a, &plan, e, sizeof(e));
+		json_decref(plan);
+		if (node_objcache_pending(a->objs))
+			return;
+	}
 	if (p->host_net) {
 		/* The node's network namespace and addresses; nothing to set up or tear down. */
 		snprintf(p->ip, sizeof(p->ip), "%s", a->node_ip);
@@ -169,6 +195,9 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 		return;
 	}
 	json_t *mounts = p->vol_plan && p->vol_dir ? node_volumes_mounts(p->vol_dir, p->vol_plan) : NULL;
+	if (mounts && !node_volumes_need_root(p->vol_plan) &&
+	    node_volumes_sa_mountpoint(err, sizeof(err)) < 0)
+		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
 	char *logdir = xasprintf("%s/%s_%s_%s", a->log_dir, p->ns, p->name, p->uid);
 	struct node_rt_pod rp = {.pod = p->pod,
 				 .netns_fd = p->netns_fd,
@@ -180,7 +209,8 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 				 .pod_ip = p->ip,
 				 .host_ip = a->node_ip,
 				 .log_dir = logdir,
-				 .root_dir = mounts ? p->vol_dir : NULL,
+				 .root_dir =
+				     mounts && node_volumes_need_root(p->vol_plan) ? p->vol_dir : NULL,
 				 .mounts = mounts};
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
@@ -229,6 +259,8 @@ static bool pod_finish(struct agent *a, struct apod *p)
 	node_rt_pod_remove(a->rt, p->uid);
 	if (!p->host_net)
 		agent__podnet_teardown(a, p);
+	if (a->satokens)
+		node_satokens_forget(a->satokens, p->uid);
 	if (p->vol_dir) {
 		node_volumes_teardown(p->vol_dir);
 		free(p->vol_dir);

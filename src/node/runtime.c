@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -553,9 +554,10 @@ struct launch {
 	 * and /run bound into it, then the volumes at their mount paths, then pivot_root.
 	 * root NULL: the node's filesystem, as before. */
 	const char *root, *root_opts;
+	const char *run_opts; /* the overlay of the node's /run on the pod's run-upper (see below) */
 	const char *etc_resolv, *etc_hosts; /* targets of the resolv.conf and hosts binds */
 	char **sys_dst;			    /* root + "/proc", ... (NULL-terminated, same order as sys_src) */
-	char **vol_src, **vol_dst;	    /* NULL-terminated */
+	char **vol_src, **vol_dst;	    /* NULL-terminated; vol_dst as the pod sees it */
 	const int *vol_ro;
 };
 
@@ -606,18 +608,41 @@ static void close_all_except(const int *keep, size_t n)
 }
 
 /* mkdir -p of an absolute path, async-signal-safe (errors show at the mount). */
-static void mkdirs(const char *path)
+/* Opens (O_PATH) directory rel (absolute) as the pod will see it under root: every
+ * component resolved inside root (openat2 RESOLVE_IN_ROOT), so a symlink on the way
+ * (Debian's /var/run -> /run, or one a pod left in its upper layer) stays in the pod's
+ * root and never reaches the node's; with make, missing components are made (in the
+ * pod's upper layer). Returns the fd or -1 (errno set). For the child: no allocation. */
+static int root_open_dir(const char *root, const char *rel, bool make)
 {
+	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -1;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	char b[4096];
-	size_t n = 0;
-	while (path[n] && n < sizeof(b) - 1) {
-		b[n] = path[n];
+	size_t n = 0, comp = 0;
+	int prev = dup(rfd);
+	while (prev >= 0 && rel[n] && n < sizeof(b) - 1) {
+		b[n] = rel[n];
 		n++;
-		if (path[n] == '/' || !path[n]) {
-			b[n] = 0;
-			mkdir(b, 0755);
+		if (b[n - 1] == '/') {
+			comp = n;
+			continue;
 		}
+		if (rel[n] && rel[n] != '/')
+			continue;
+		b[n] = 0;
+		int fd = (int)syscall(SYS_openat2, rfd, b, &how, sizeof(how));
+		if (fd < 0 && errno == ENOENT && make && mkdirat(prev, b + comp, 0755) == 0)
+			fd = (int)syscall(SYS_openat2, rfd, b, &how, sizeof(how));
+		close(prev);
+		prev = fd;
 	}
+	int e = errno;
+	close(rfd);
+	errno = e;
+	return prev;
 }
 
 static void child_fail(int fd, enum step s)
@@ -644,18 +669,36 @@ static __attribute__((noreturn)) void container_child(const struct launch *l, in
 	if (l->root) {
 		if (mount("overlay", l->root, "overlay", 0, l->root_opts) < 0)
 			child_fail(errw, STEP_MOUNT_ROOT);
+		/* /run is an overlay of the node's (its files, not its submounts): a mount point
+		 * under it (/var/run/secrets/... through Debian's /var/run -> /run) is made in
+		 * the pod's layer, never in the node's /run. */
 		for (size_t i = 0; sys_src[i]; i++)
-			if (mount(sys_src[i], l->sys_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+			if (strcmp(sys_src[i], "/run")
+				? mount(sys_src[i], l->sys_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0
+				: mount("overlay", l->sys_dst[i], "overlay", 0, l->run_opts) < 0)
 				child_fail(errw, STEP_MOUNT_ROOT);
-		for (size_t i = 0; l->vol_src[i]; i++) {
-			/* The mount point is made in the pod's upper layer, never on the node. */
-			mkdirs(l->vol_dst[i]);
-			if (mount(l->vol_src[i], l->vol_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-			if (l->vol_ro[i] &&
-			    mount(NULL, l->vol_dst[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-				child_fail(errw, STEP_MOUNT_VOLUME);
-		}
+	}
+	for (size_t i = 0; l->vol_src[i]; i++) {
+		/* With a root, the mount point is made in the pod's upper layer, never on the
+		 * node; without one it must exist (the agent makes it); either way it is
+		 * mounted on through its fd (/proc/self/fd/N), as runc does. */
+		int fd = root_open_dir(l->root ? l->root : "/", l->vol_dst[i], l->root != NULL);
+		if (fd < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		char at[64] = "/proc/self/fd/";
+		at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
+		if (mount(l->vol_src[i], at, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		close(fd);
+		if (!l->vol_ro[i])
+			continue;
+		fd = root_open_dir(l->root ? l->root : "/", l->vol_dst[i], false); /* the mount's root */
+		if (fd < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		at[14 + fmt_u64(at + 14, (uint64_t)fd)] = 0;
+		if (mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			child_fail(errw, STEP_MOUNT_VOLUME);
+		close(fd);
 	}
 	if (l->resolv && mount(l->resolv, l->etc_resolv, NULL, MS_BIND, NULL) < 0)
 		child_fail(errw, STEP_MOUNT_RESOLV);
@@ -1252,7 +1295,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	char err[1024], msg[1400];
 	char **env = NULL, **argv = NULL;
 	char *exe = NULL, *log_path = NULL, *log_dir = NULL, *resolv = NULL, *hosts = NULL;
-	char *root = NULL, *root_opts = NULL, *etc_resolv = NULL, *etc_hosts = NULL;
+	char *root = NULL, *root_opts = NULL, *run_opts = NULL, *etc_resolv = NULL, *etc_hosts = NULL;
 	char **sys_dst = NULL, **vol_src = NULL, **vol_dst = NULL;
 	int *vol_ro = NULL;
 	char *exit_path = NULL, *exit_tmp = NULL;
@@ -1381,12 +1424,16 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 		root = xasprintf("%s/merged", p->root_dir);
 		root_opts =
 		    xasprintf("lowerdir=/,upperdir=%s/upper,workdir=%s/work", p->root_dir, p->root_dir);
+		run_opts = xasprintf("lowerdir=/run,upperdir=%s/run-upper,workdir=%s/run-work", p->root_dir,
+				     p->root_dir);
 		size_t ns_ = 0;
 		while (sys_src[ns_])
 			ns_++;
 		sys_dst = xcalloc(ns_ + 1, sizeof(char *));
 		for (size_t si = 0; si < ns_; si++)
 			sys_dst[si] = xasprintf("%s%s", root, sys_src[si]);
+	}
+	{
 		json_t *ms = json_object_get(p->mounts, c->name);
 		size_t nm = json_array_size(ms), k2 = 0;
 		vol_src = xcalloc(nm + 1, sizeof(char *));
@@ -1398,7 +1445,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 			if (!src || !dst || dst[0] != '/' || strstr(dst, ".."))
 				continue;
 			vol_src[k2] = xstrdup(src);
-			vol_dst[k2] = xasprintf("%s%s", root, dst);
+			vol_dst[k2] = xstrdup(dst); /* resolved inside root by the child */
 			vol_ro[k2++] = json_is_true(json_object_get(m, "ro"));
 		}
 	}
@@ -1407,6 +1454,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	struct launch l = {
 	    .root = root,
 	    .root_opts = root_opts,
+	    .run_opts = run_opts,
 	    .etc_resolv = etc_resolv,
 	    .etc_hosts = etc_hosts,
 	    .sys_dst = sys_dst,
@@ -1532,6 +1580,7 @@ out:
 	free(hosts);
 	free(root);
 	free(root_opts);
+	free(run_opts);
 	free(etc_resolv);
 	free(etc_hosts);
 	strv_free(sys_dst);

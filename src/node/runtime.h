@@ -93,7 +93,9 @@ struct node_rt_pod {
 				    * containers see an overlay of the node's / with upper/, and
 				    * mounts; NULL = the node's filesystem */
 	const json_t *mounts;	   /* {container name: [{src, dst, ro}]}: directories bound at dst
-				    * inside the root (only with root_dir); kept by reference */
+				    * inside the root (made there when missing), or without
+				    * root_dir on the node's filesystem at a dst that exists
+				    * (never made on the node); kept by reference */
 };
 
 /* Makes the runtime run pod p: the first call starts each container in spec order; later

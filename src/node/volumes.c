@@ -255,6 +255,57 @@ int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_
 	return 0;
 }
 
+bool node_volumes_sa_wanted(const json_t *pod, const char **sa)
+{
+	const char *n = api_str(pod, "spec.serviceAccountName");
+	*sa = n && *n ? n : "default";
+	return !json_is_false(api_get(pod, "spec.automountServiceAccountToken"));
+}
+
+static bool mounts_at(const json_t *c, const char *dst)
+{
+	size_t i;
+	json_t *vm;
+	json_array_foreach(json_object_get(c, "volumeMounts"), i, vm)
+	{
+		const char *p = api_str(vm, "mountPath");
+		if (p && !strcmp(p, dst))
+			return true;
+	}
+	return false;
+}
+
+void node_volumes_plan_sa(json_t **plan, const json_t *pod, const char *token, const char *ca)
+{
+	if (!*plan)
+		*plan = json_pack("{s:{}, s:{}}", "vols", "mounts");
+	json_t *files =
+	    json_pack("{s:{s:s, s:i}, s:{s:s, s:i}}", "token", "data", token, "mode", 0644, "namespace",
+		      "data", api_str(pod, "metadata.namespace") ?: "default", "mode", 0644);
+	if (ca)
+		json_object_set_new(files, "ca.crt", json_pack("{s:s, s:i}", "data", ca, "mode", 0644));
+	json_object_set_new(api_obj(*plan, "vols"), NODE_VOLUMES_SA_VOL, json_pack("{s:o}", "files", files));
+	json_t *mounts = api_obj(*plan, "mounts");
+	static const char *const lists[] = {"spec.initContainers", "spec.containers"};
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(api_get(pod, lists[l]), i, c)
+		{
+			const char *name = api_str(c, "name") ?: "";
+			if (mounts_at(c, NODE_VOLUMES_SA_DIR))
+				continue;
+			json_t *arr = json_object_get(mounts, name);
+			if (!json_is_array(arr)) {
+				arr = json_array();
+				json_object_set_new(mounts, name, arr);
+			}
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "vol", NODE_VOLUMES_SA_VOL,
+							     "dst", NODE_VOLUMES_SA_DIR, "ro", 1));
+		}
+	}
+}
+
 json_t *node_volumes_mounts(const char *dir, const json_t *plan)
 {
 	json_t *out = json_object();
@@ -298,8 +349,8 @@ int node_volumes_setup(const char *dir, char *err, size_t errlen)
 			return -errno;
 		}
 	}
-	static const char *const sub[] = {"upper", "work", "merged", "vol"};
-	for (size_t i = 0; i < 4; i++) {
+	static const char *const sub[] = {"upper", "work", "merged", "vol", "run-upper", "run-work"};
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		char *p = xasprintf("%s/%s", dir, sub[i]);
 		int rc = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 		free(p);
@@ -337,6 +388,27 @@ static int mkdir_parents(char *path)
 			return rc;
 	}
 	return 0;
+}
+
+bool node_volumes_need_root(const json_t *plan)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(json_object_get(plan, "vols"), name, v)
+	{
+		if (strcmp(name, NODE_VOLUMES_SA_VOL))
+			return true;
+	}
+	return false;
+}
+
+int node_volumes_sa_mountpoint(char *err, size_t errlen)
+{
+	char path[] = NODE_VOLUMES_SA_DIR "/";
+	int rc = mkdir_parents(path);
+	if (rc < 0)
+		snprintf(err, errlen, "mkdir %s: %s", NODE_VOLUMES_SA_DIR, strerror(-rc));
+	return rc;
 }
 
 static int write_all(const char *path, const char *data, size_t len, int mode)

@@ -6,6 +6,7 @@
  *
  * Layout under the pod's directory D (a tmpfs mounted by node_volumes_setup):
  *   D/upper, D/work, D/merged   the overlay of the pod's root
+ *   D/run-upper, D/run-work     the overlay of the node's /run in it (node/runtime.c)
  *   D/vol/<name>/               a volume: emptyDir is a plain directory; the others are
  *                               written as kubelet's AtomicWriter does: the files in
  *                               ..<n>/, the symlink ..data -> ..<n> swapped by rename,
@@ -33,8 +34,30 @@
 int node_volumes_plan(const json_t *pod, node_envsrc_get_fn get, void *ud, json_t **out, char *err,
 		      size_t errlen);
 
+/* Where a pod's ServiceAccount files appear (kube's in-cluster config reads them there). */
+#define NODE_VOLUMES_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define NODE_VOLUMES_SA_VOL "kube-api-access-svcplane"
+
+/* Whether pod wants its ServiceAccount's token (spec.automountServiceAccountToken is not
+ * false); its ServiceAccount's name into *sa ("default" when none is named). */
+bool node_volumes_sa_wanted(const json_t *pod, const char **sa);
+/* Adds to *plan (created when NULL) what the ServiceAccount admission plugin's
+ * kube-api-access volume gives a pod: files token, ca.crt (when ca is not NULL) and
+ * namespace, mode 0644, mounted read-only at NODE_VOLUMES_SA_DIR in every container and
+ * init container that mounts nothing there itself. Pure. */
+void node_volumes_plan_sa(json_t **plan, const json_t *pod, const char *token, const char *ca);
+
+/* Whether plan needs the pod's own root: it holds a volume other than the ServiceAccount
+ * directory. A pod with only that one keeps the node's filesystem (so it sees the node's
+ * files as they change, as before) and gets the directory bound at
+ * NODE_VOLUMES_SA_DIR in its private mount namespace. */
+bool node_volumes_need_root(const json_t *plan);
+/* Makes NODE_VOLUMES_SA_DIR on the node (an empty mount point, in /run on Debian, where
+ * /var/run -> /run), for pods without a root of their own. 0 or -errno with err. */
+int node_volumes_sa_mountpoint(char *err, size_t errlen);
+
 /* Mounts a tmpfs (mode 0700) at dir, unless one is there, and makes upper/, work/,
- * merged/ and vol/. Returns 0 or -errno with the reason in err. */
+ * merged/, vol/, run-upper/ and run-work/. Returns 0 or -errno with the reason in err. */
 int node_volumes_setup(const char *dir, char *err, size_t errlen);
 /* Writes plan's volumes under dir/vol (atomically per volume, see above). Returns 0 or
  * -errno with err. */

@@ -337,10 +337,11 @@ sed -i 's/color: red/color: green/' "$T_DIR/volcm.yaml"
 check "kubectl apply the changed ConfigMap" kubectl apply -f "$T_DIR/volcm.yaml"
 green() { kubectl logs volpod --tail=3 2>/dev/null | grep -q 'color=green'; }
 if wait_for 30 green; then ok "the pod sees the file change"; else fail "the pod sees the file change" "$(kubectl logs volpod --tail=5 2>&1)"; fi
+VOLPOD_UID=$(kubectl get pod volpod -o jsonpath='{.metadata.uid}')
 check "delete the volume pod" kubectl delete pod volpod --wait=true --timeout=60s
-# This run's mounts only: another run's leftovers on the machine are not this agent's.
-no_vol_mounts() { ! grep -q "$T_DIR/.*/volumes/" /proc/self/mountinfo; }
-if wait_for 20 no_vol_mounts; then ok "its tmpfs is unmounted"; else fail "its tmpfs is unmounted" "$(grep "$T_DIR/.*/volumes/" /proc/self/mountinfo)"; fi
+# This pod's mounts only: every running pod has its ServiceAccount files on a tmpfs.
+no_vol_mounts() { ! grep -q "$T_DIR/.*/volumes/$VOLPOD_UID" /proc/self/mountinfo; }
+if wait_for 20 no_vol_mounts; then ok "its tmpfs is unmounted"; else fail "its tmpfs is unmounted" "$(grep "$T_DIR/.*/volumes/$VOLPOD_UID" /proc/self/mountinfo)"; fi
 
 # A required ConfigMap volume that does not exist holds the container in ContainerCreating
 # with kubelet's FailedMount event, until the ConfigMap appears; an optional missing

@@ -125,3 +125,57 @@ TEST(node_bootstrapper_may_only_ask_for_a_client_certificate)
 	    .resource_request = true, .verb = "post", .path = "/svcplane/v1/nodes/n7/client-certificate"};
 	ASSERT(!auth_bootstrap_allows(&r));
 }
+
+/* Kube's graph: a node gets only the Secrets, ConfigMaps and ServiceAccounts its pods
+ * reference, by name; lists and watches are not its (except TLS Secrets, for the
+ * node's Ingress proxy). */
+TEST(node_secrets_by_graph_only)
+{
+	char r[256];
+	ASSERT_INT_EQ(dec("list", "a", "", "secrets", NULL, NULL, NULL, r), AUTH_NO_OPINION);
+	ASSERT_INT_EQ(dec("watch", NULL, "", "configmaps", NULL, NULL, NULL, r), AUTH_NO_OPINION);
+	ASSERT_INT_EQ(dec("get", "a", "", "secrets", NULL, "s", NULL, r), AUTH_NO_OPINION);
+	struct auth_attrs a = {.resource_request = true,
+			       .verb = "get",
+			       .ns = "a",
+			       .group = "",
+			       .resource = "secrets",
+			       .name = "s"};
+	ASSERT(auth_node_needs_graph(&a));
+	a.verb = "list";
+	a.name = NULL;
+	ASSERT(!auth_node_needs_graph(&a));
+	a.field_selector = "type=kubernetes.io/tls";
+	ASSERT_INT_EQ(auth_node_authorize("n1", &a, NULL, r, sizeof(r)), AUTH_ALLOW);
+	a.field_selector = "type=Opaque";
+	ASSERT_INT_EQ(auth_node_authorize("n1", &a, NULL, r, sizeof(r)), AUTH_NO_OPINION);
+	a.resource = "configmaps";
+	a.field_selector = "type=kubernetes.io/tls";
+	ASSERT_INT_EQ(auth_node_authorize("n1", &a, NULL, r, sizeof(r)), AUTH_NO_OPINION);
+
+	json_t *pod = json_loads(
+	    "{\"spec\":{\"serviceAccountName\":\"sa\",\"imagePullSecrets\":[{\"name\":\"pull\"}],"
+	    "\"volumes\":[{\"name\":\"v\",\"secret\":{\"secretName\":\"vs\"}},{\"name\":\"c\",\"configMap\":{\"name\":\"vc\"}},"
+	    "{\"name\":\"p\",\"projected\":{\"sources\":[{\"secret\":{\"name\":\"ps\"}},{\"configMap\":{\"name\":\"pc\"}}]}}],"
+	    "\"initContainers\":[{\"name\":\"i\",\"envFrom\":[{\"secretRef\":{\"name\":\"ifs\"}}]}],"
+	    "\"containers\":[{\"name\":\"c\",\"env\":[{\"name\":\"E\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"ec\",\"key\":\"k\"}}},"
+	    "{\"name\":\"F\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"es\",\"key\":\"k\"}}}],"
+	    "\"envFrom\":[{\"configMapRef\":{\"name\":\"fc\"}}]}]}}",
+	    0, NULL);
+	ASSERT(pod != NULL);
+	static const char *const secrets[] = {"pull", "vs", "ps", "ifs", "es"};
+	static const char *const cms[] = {"vc", "pc", "ec", "fc"};
+	for (size_t i = 0; i < 5; i++) {
+		ASSERT(auth_node_pod_uses(pod, "secrets", secrets[i]));
+		ASSERT(!auth_node_pod_uses(pod, "configmaps", secrets[i]));
+	}
+	for (size_t i = 0; i < 4; i++) {
+		ASSERT(auth_node_pod_uses(pod, "configmaps", cms[i]));
+		ASSERT(!auth_node_pod_uses(pod, "secrets", cms[i]));
+	}
+	ASSERT(!auth_node_pod_uses(pod, "secrets", "other"));
+	ASSERT(auth_node_pod_uses(pod, "serviceaccounts", "sa"));
+	ASSERT(!auth_node_pod_uses(pod, "serviceaccounts", "default"));
+	ASSERT(!auth_node_pod_uses(pod, "pods", "vs"));
+	json_decref(pod);
+}

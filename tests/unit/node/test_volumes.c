@@ -127,3 +127,43 @@ TEST(volumes_plan_required_source_missing_fails_mount)
 	    "{\"secret\":{\"name\":\"b\",\"optional\":true}},{\"secret\":{\"name\":\"c\"}}]}}",
 	    "MountVolume.SetUp failed for volume \"v\" : [configmap \"a\" not found, secret \"c\" not found]");
 }
+
+/* The ServiceAccount directory: token, ca.crt, namespace in every container (init ones
+ * too) that does not mount something there itself; automount false or an SA name. */
+TEST(volumes_plan_sa_directory)
+{
+	json_t *pod =
+	    json_loads("{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{"
+		       "\"initContainers\":[{\"name\":\"i\"}],"
+		       "\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"volumeMounts\":[{\"name\":\"x\","
+		       "\"mountPath\":\"/var/run/secrets/kubernetes.io/serviceaccount\"}]}]}}",
+		       0, NULL);
+	const char *sa = NULL;
+	ASSERT(node_volumes_sa_wanted(pod, &sa));
+	ASSERT(!strcmp(sa, "default"));
+	json_t *plan = NULL;
+	node_volumes_plan_sa(&plan, pod, "tok", "CA");
+	ASSERT(plan != NULL);
+	ASSERT(!strcmp(file(plan, NODE_VOLUMES_SA_VOL, "token"), "tok"));
+	ASSERT(!strcmp(file(plan, NODE_VOLUMES_SA_VOL, "ca.crt"), "CA"));
+	ASSERT(!strcmp(file(plan, NODE_VOLUMES_SA_VOL, "namespace"), "n"));
+	json_t *m = json_object_get(plan, "mounts");
+	ASSERT(json_array_size(json_object_get(m, "a")) == 1);
+	ASSERT(json_array_size(json_object_get(m, "i")) == 1);
+	ASSERT(json_object_get(m, "b") == NULL);
+	ASSERT(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(m, "a"), 0), "dst")),
+		       NODE_VOLUMES_SA_DIR));
+	json_t *mounts = node_volumes_mounts("/d", plan);
+	ASSERT(json_is_true(json_object_get(json_array_get(json_object_get(mounts, "a"), 0), "ro")));
+	json_decref(mounts);
+	json_decref(plan);
+	plan = NULL;
+	node_volumes_plan_sa(&plan, pod, "tok", NULL); /* no CA known: no ca.crt */
+	ASSERT(file(plan, NODE_VOLUMES_SA_VOL, "ca.crt") == NULL);
+	json_decref(plan);
+	json_object_set_new(json_object_get(pod, "spec"), "automountServiceAccountToken", json_false());
+	json_object_set_new(json_object_get(pod, "spec"), "serviceAccountName", json_string("reader"));
+	ASSERT(!node_volumes_sa_wanted(pod, &sa));
+	ASSERT(!strcmp(sa, "reader"));
+	json_decref(pod);
+}
