@@ -31,12 +31,13 @@ count() { # count STAGE LOGFILE RC: adds the stage's last summary line to the to
 }
 
 stage() { # stage NAME CMD...: runs a stage, shows its output, counts its summary
-	local name=$1 rc
+	local name=$1 rc t0=$SECONDS
 	shift
 	echo "== $name"
 	"$@" 2>&1 | tee "$log/$name.log"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$log/$name.log" "$rc"
+	echo "== $name took $((SECONDS - t0)) s"
 }
 
 build() {
@@ -70,15 +71,18 @@ fuzz_replay() {
 }
 
 integ() {
-	local pass=0 fail=0 skip=0 line p f s
+	local pass=0 fail=0 skip=0 line p f s t0
+	: >"$log/integ.times"
 	for t in tests/integ/test_*.sh; do
 		[ -e "$t" ] || continue
 		echo "-- $t"
+		t0=$SECONDS
 		# 45 min: up to 30 min waiting for the shared cluster lock (other suites on this
 		# machine hold it for their run), then the test itself.
 		SVCPLANE=build/asan/svcplane timeout 2700 bash "$t" >"$log/integ.out" 2>&1
 		rc=$?
 		cat "$log/integ.out"
+		echo "$((SECONDS - t0)) $t" >>"$log/integ.times"
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/integ.out" | tail -n 1)
 		if [ -z "$line" ]; then
 			echo "FAIL $t (exit $rc, no summary)"
@@ -91,6 +95,10 @@ integ() {
 		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
 		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${s:-0}))
 	done
+	# Where the time goes (seconds, lock wait included), slowest first: keep the suite
+	# well under 15 minutes on two cores.
+	echo "-- integration time by script (s):"
+	sort -rn "$log/integ.times" | head -n 12 | sed 's/^/   /'
 	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" = 0 ]
 }

@@ -46,7 +46,7 @@ for v in default 1.29; do
 	[ "$v" = default ] || K=$KDIR/kubectl.$v
 	drive "exec -it ($v): a terminal at the client's size, resized, Ctrl-C, exit code 7" 7 'pts/[0-9]+ .*33 101 .*40 120 .*rc=130' \
 		33x101 "expect=$P" 'send=tty\r' 'expect=/dev/pts/' "expect=$P" 'send=stty size\r' 'expect=33 101' \
-		'resize=40x120' "expect=$P" 'send=stty size\r' 'expect=40 120' "expect=$P" \
+		'resize=40x120' 'poll=stty size\r' 'expect=40 120' "expect=$P" \
 		'send=sh -c "echo fg-$((6*7)); exec sleep 100"\r' 'expect=fg-42' 'send=\x03' "expect=$P" \
 		'send=echo rc=$?\r' 'expect=rc=130' 'send=exit 7\r' \
 		-- "$K" exec -it sh-t -- sh
@@ -54,12 +54,12 @@ done
 
 # attach -it to the tty container of each node: its shim's pty, sized by the client.
 drive "attach -it (default, WebSocket): the container's terminal, sized and resized" 0 '33 101 .*50 132 .*hi-42' \
-	33x101 'send=\r' "expect=$P" 'send=stty size\r' 'expect=33 101' 'resize=50x132' "expect=$P" \
-	'send=stty size\r' 'expect=50 132' 'send=echo hi-$((6*7))\r' 'expect=hi-42' 'send=exit\r' \
+	33x101 'send=\r' "expect=$P" 'send=stty size\r' 'expect=33 101' 'resize=50x132' \
+	'poll=stty size\r' 'expect=50 132' 'send=echo hi-$((6*7))\r' 'expect=hi-42' 'send=exit\r' \
 	-- kubectl attach -it tty-1
 drive "attach -it (1.29, SPDY): the same" 0 '33 101 .*50 132 .*hi-43' \
-	33x101 'send=\r' "expect=$P" 'send=stty size\r' 'expect=33 101' 'resize=50x132' "expect=$P" \
-	'send=stty size\r' 'expect=50 132' 'send=echo hi-$((6*7+1))\r' 'expect=hi-43' 'send=exit\r' \
+	33x101 'send=\r' "expect=$P" 'send=stty size\r' 'expect=33 101' 'resize=50x132' \
+	'poll=stty size\r' 'expect=50 132' 'send=echo hi-$((6*7+1))\r' 'expect=hi-43' 'send=exit\r' \
 	-- "$KDIR/kubectl.1.29" attach -it tty-2
 done_pod() { [ "$(kubectl get pod "$1" -o jsonpath='{.status.phase}')" = Succeeded ]; }
 if wait_for 20 done_pod tty-1; then ok "... exit in the attached shell ends the container"; else

@@ -8,6 +8,10 @@ Steps, in order:
     send=TEXT       write TEXT to the terminal (\\r, \\n, \\x03 escapes are decoded)
     expect=REGEX    wait until the output since the last expect matches REGEX
     resize=RxC      resize the terminal (the kernel sends SIGWINCH to kubectl)
+    poll=TEXT       send TEXT now, and again every 2 s while the next expect waits
+                    (kubectl sends a resize and the keys typed after it on separate
+                    streams, so a command typed right after a resize may still run
+                    at the old size: a person would look again)
 Every expect waits at most 60 s; the whole run is bounded by 240 s. Prints the full
 transcript on stdout at the end; exits with the command's exit code, or 124 when an
 expect timed out (the transcript says which).
@@ -61,22 +65,31 @@ def main():
         return True
 
     rc = 0
+    poll = None
     for step in steps:
         kind, _, arg = step.partition("=")
         if kind == "send":
             os.write(fd, codecs.decode(arg, "unicode_escape").encode("latin-1"))
         elif kind == "resize":
             winsize(fd, arg)
+        elif kind == "poll":
+            poll = codecs.decode(arg, "unicode_escape").encode("latin-1")
+            os.write(fd, poll)
         elif kind == "expect":
             rx = re.compile(arg.encode())
             end = min(time.monotonic() + 60, deadline)
             alive = True
+            again = time.monotonic() + 2
             while not rx.search(out, mark):
+                if poll is not None and time.monotonic() > again:
+                    os.write(fd, poll)
+                    again = time.monotonic() + 2
                 if time.monotonic() > end or not alive:
                     sys.stdout.write("ttydrive: timed out on %r\n" % step)
                     rc = 124
                     break
                 alive = pump(0.2)
+            poll = None
             if rc:
                 break
             mark = rx.search(out, mark).end()
