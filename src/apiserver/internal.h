@@ -73,6 +73,8 @@ int apiserver__split(char *path, char **seg, int max);
 int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o);
 /* Sends obj as JSON with status; adds the request's warnings. Takes obj's reference. */
 void apiserver__send_json(struct rq *q, int status, json_t *obj_take);
+/* The request's Warning header lines so far ("" when none), for a response's head. */
+const char *apiserver__warnings(const struct rq *q);
 /* Sends a Status failure for code (base/err.h) with message and optional details (may be
  * NULL; its reference is taken). */
 void apiserver__send_status(struct http_conn *c, int code, const char *message, json_t *details_take);

@@ -331,7 +331,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 			px->code = code;
 			if (ok_code(code) && px->follow && !px->streaming) {
 				px->streaming = true;
-				if (http_stream_begin(px->c, 200, "text/plain") < 0) {
+				if (http_stream_begin(px->c, 200, "text/plain", NULL) < 0) {
 					px->client_gone = true;
 					return 0;
 				}
@@ -356,7 +356,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 			return len;
 		/* Too large to hold: switch to a chunked response. */
 		px->streaming = true;
-		if (http_stream_begin(px->c, 200, "text/plain") < 0 ||
+		if (http_stream_begin(px->c, 200, "text/plain", NULL) < 0 ||
 		    http_stream_write(px->c, px->body.data, px->body.len) < 0) {
 			px->client_gone = true;
 			return 0;

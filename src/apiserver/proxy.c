@@ -58,8 +58,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 		long code = 0;
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 		x->started = true;
-		if (http_stream_begin(x->c, (int)code, x->ctype[0] ? x->ctype : "application/octet-stream") <
-		    0)
+		if (http_stream_begin(x->c, (int)code, x->ctype[0] ? x->ctype : "application/octet-stream",
+				      NULL) < 0)
 			x->gone = true;
 	}
 	if (x->gone || http_stream_write(x->c, p, len) < 0) {

@@ -405,7 +405,7 @@ static void list_stream(struct rq *q, struct filter *f, const char *prefix, int6
 	free(hs);
 	json_decref(head);
 	free(lk);
-	bool ok = http_stream_begin(q->c, 200, "application/json") == 0, first = true;
+	bool ok = http_stream_begin(q->c, 200, "application/json", apiserver__warnings(q)) == 0, first = true;
 	for (size_t i = 0; ok && i < l.len; i++) {
 		json_t *o = apiserver__decode_listed(q->as, l.kvs[i], 0);
 		if (!o)

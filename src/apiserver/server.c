@@ -45,12 +45,16 @@ void apiserver__send_status(struct http_conn *c, int code, const char *message, 
 	json_decref(st);
 }
 
+const char *apiserver__warnings(const struct rq *q)
+{
+	return q->warnings && q->warnings->data ? q->warnings->data : "";
+}
+
 void apiserver__send_json(struct rq *q, int status, json_t *obj_take)
 {
 	char *body = json_dumps(obj_take, JSON_COMPACT);
 	json_decref(obj_take);
-	http_send(q->c, status, "application/json", q->warnings && q->warnings->data ? q->warnings->data : "",
-		  body, strlen(body));
+	http_send(q->c, status, "application/json", apiserver__warnings(q), body, strlen(body));
 	free(body);
 }
 

@@ -99,7 +99,7 @@ void apiserver__watch(struct rq *q)
 		}
 	}
 	char *prefix = apiserver__prefix(q->k, q->ns);
-	if (http_stream_begin(q->c, 200, "application/json") < 0) {
+	if (http_stream_begin(q->c, 200, "application/json", apiserver__warnings(q)) < 0) {
 		free(prefix);
 		goto out;
 	}

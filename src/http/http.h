@@ -95,8 +95,9 @@ int http_send(struct http_conn *c, int status, const char *content_type, const c
 /* Sends a Kubernetes Status (application/json) with the given code, reason and message:
  * {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}. */
 int http_send_status(struct http_conn *c, int code, const char *reason, const char *message);
-/* Starts a chunked streaming response (200 unless status says otherwise). */
-int http_stream_begin(struct http_conn *c, int status, const char *content_type);
+/* Starts a chunked streaming response (200 unless status says otherwise); extra_headers
+ * as for http_send (NULL or CRLF-terminated lines, e.g. a Warning). */
+int http_stream_begin(struct http_conn *c, int status, const char *content_type, const char *extra_headers);
 /* Sends one chunk and flushes it. Returns a negative code when the peer is gone. */
 int http_stream_write(struct http_conn *c, const char *data, size_t len);
 /* Ends the stream (last chunk). */

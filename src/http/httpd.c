@@ -499,7 +499,7 @@ static void send_error(struct http_conn *c, int code, const char *reason, const 
 	send_status(c, code, reason, msg, extra ? extra : "");
 }
 
-int http_stream_begin(struct http_conn *c, int status, const char *content_type)
+int http_stream_begin(struct http_conn *c, int status, const char *content_type, const char *extra_headers)
 {
 	if (c->responded)
 		return -EALREADY;
@@ -511,7 +511,7 @@ int http_stream_begin(struct http_conn *c, int status, const char *content_type)
 	}
 	struct buf b;
 	buf_init(&b);
-	put_head(&b, c, status ? status : 200, content_type, NULL, -1);
+	put_head(&b, c, status ? status : 200, content_type, extra_headers, -1);
 	int rc = conn_write(c, b.data, b.len);
 	buf_fini(&b);
 	return rc;

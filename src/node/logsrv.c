@@ -395,7 +395,7 @@ static void follow(struct http_conn *c, int fd, long long off, long long limit_e
 {
 	char *blk = xmalloc(READ_BLOCK);
 	char *next = xasprintf("%s/%ld.log", cdir, inst + 1);
-	if (http_stream_begin(c, 200, "text/plain") < 0)
+	if (http_stream_begin(c, 200, "text/plain", NULL) < 0)
 		goto out;
 	for (;;) {
 		long long end = file_size(fd);
@@ -501,7 +501,8 @@ static void serve_logs(struct node_logsrv *s, struct http_conn *c, struct http_r
 		free(body);
 	} else {
 		char *blk = xmalloc(READ_BLOCK);
-		if (http_stream_begin(c, 200, "text/plain") == 0 && copy_range(c, fd, start, end, blk) >= 0)
+		if (http_stream_begin(c, 200, "text/plain", NULL) == 0 &&
+		    copy_range(c, fd, start, end, blk) >= 0)
 			http_stream_end(c);
 		free(blk);
 	}

@@ -239,6 +239,9 @@ expect_out "it reads back as networking.k8s.io/v1 with service.name/port.number"
 	kubectl get ingress.networking.k8s.io kubia -o jsonpath='{.apiVersion} {.spec.rules[0].http.paths[0].backend.service.name} {.spec.rules[0].http.paths[0].backend.service.port.number} {.spec.rules[0].http.paths[0].pathType}'
 expect_out "and as extensions/v1beta1 with serviceName/servicePort" '^kubia-nodeport 80$' \
 	kubectl get ingress.v1beta1.extensions kubia -o jsonpath='{.spec.rules[0].http.paths[0].backend.serviceName} {.spec.rules[0].http.paths[0].backend.servicePort}'
+out=$(timeout 5 kubectl get ingress.v1beta1.extensions --watch-only 2>&1)
+case "$out" in *'Warning: extensions/v1beta1 Ingress is deprecated'*) ok "a watch of extensions/v1beta1 carries the Warning too" ;;
+*) fail "a watch of extensions/v1beta1 carries the Warning too" "$out" ;; esac
 check "discovery lists extensions/v1beta1 and networking.k8s.io/v1beta1" sh -c \
 	"kubectl api-versions | grep -qx extensions/v1beta1 && kubectl api-versions | grep -qx networking.k8s.io/v1beta1"
 if wait_for 20 routes kubia.example.com / a-1; then ok "the seed's Ingress routes kubia.example.com"; else fail "the seed's Ingress routes kubia.example.com" "$(get kubia.example.com / $N1 2>&1)"; fi
