@@ -9,6 +9,8 @@
  *                      finalizer: release or delete its dependents, then drop the finalizer
  *   "podfin/<ns>/<name>"  a pod deleted with either finalizer: it has no dependents, drop it
  *   "sa/<ns>"          the namespace's default ServiceAccount
+ *   "ca/<ns>"          the namespace's kube-root-ca.crt ConfigMap (the cluster CA, as
+ *                      kube-controller-manager's root-ca-cert-publisher keeps it)
  *
  * Expectations (as client-go's ControllerExpectations): after a sync creates or deletes
  * pods, or writes ReplicaSets, the next sync of that owner waits until the informers show
@@ -31,6 +33,7 @@
 
 #include "api/object.h"
 #include "api/selector.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/workq.h"
 #include "base/mem.h"
@@ -40,7 +43,8 @@
 struct ctrl_workloads {
 	struct client_config cfg;
 	struct client *cl;
-	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas, *crs;
+	struct informer *pods, *rss, *rcs, *deps, *stss, *dss, *nodes, *nss, *sas, *crs, *cas;
+	char *ca_pem; /* the cluster CA published as kube-root-ca.crt, or NULL (none known) */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	json_t *queue;		  /* key -> {"n": attempts, "a": workq_now_ns() when queued} */
@@ -244,12 +248,26 @@ static void ns_changed(void *ud, const json_t *o)
 {
 	char *k = xasprintf("sa/%s", api_str(o, "metadata.name") ?: "");
 	enqueue(ud, k);
+	k[0] = 'c';
+	k[1] = 'a';
+	enqueue(ud, k);
 	free(k);
 }
 static void ns_update(void *ud, const json_t *old, const json_t *o)
 {
 	(void)old;
 	ns_changed(ud, o);
+}
+static void ca_changed(void *ud, const json_t *o)
+{
+	char *k = xasprintf("ca/%s", api_str(o, "metadata.namespace") ?: "");
+	enqueue(ud, k);
+	free(k);
+}
+static void ca_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old;
+	ca_changed(ud, o);
 }
 static void sa_delete(void *ud, const json_t *o)
 {
@@ -932,6 +950,55 @@ static int sync_sa(struct ctrl_workloads *w, const char *ns)
 	return rc == -EEXIST ? 0 : rc;
 }
 
+#define ROOT_CA_NAME "kube-root-ca.crt"
+#define ROOT_CA_DESCRIPTION                                                                                  \
+	"Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints "  \
+	"such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across "    \
+	"distributions of Kubernetes clusters."
+
+/* kube-root-ca.crt in ns: made when missing, its ca.crt and description put back when
+ * changed (as kube's root-ca-cert-publisher; other keys and labels are left alone). */
+static int sync_ca(struct ctrl_workloads *w, const char *ns)
+{
+	json_t *n = w->ca_pem ? informer_get(w->nss, "", ns) : NULL;
+	if (!n || api_get(n, "metadata.deletionTimestamp")) {
+		json_decref(n);
+		return 0;
+	}
+	json_decref(n);
+	json_t *cm = informer_get(w->cas, ns, ROOT_CA_NAME);
+	int rc = 0;
+	if (!cm) {
+		char *path = xasprintf("/api/v1/namespaces/%s/configmaps", ns);
+		json_t *body =
+		    json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1", "kind",
+			      "ConfigMap", "metadata", "name", ROOT_CA_NAME, "namespace", ns, "annotations",
+			      "kubernetes.io/description", ROOT_CA_DESCRIPTION, "data", "ca.crt", w->ca_pem);
+		rc = call(w, "POST", path, "application/json", body, NULL);
+		json_decref(body);
+		free(path);
+		return rc == -EEXIST ? 0 : rc;
+	}
+	json_t *data = api_get(cm, "data");
+	const char *crt = json_string_value(json_object_get(data, "ca.crt"));
+	const char *desc = json_string_value(
+	    json_object_get(api_get(cm, "metadata.annotations"), "kubernetes.io/description"));
+	if (!crt || strcmp(crt, w->ca_pem) != 0 || !desc || strcmp(desc, ROOT_CA_DESCRIPTION) != 0) {
+		json_t *body =
+		    json_pack("{s:{s:s, s:{s:s}}, s:{s:s}}", "metadata", "resourceVersion",
+			      api_str(cm, "metadata.resourceVersion") ?: "", "annotations",
+			      "kubernetes.io/description", ROOT_CA_DESCRIPTION, "data", "ca.crt", w->ca_pem);
+		char *path = xasprintf("/api/v1/namespaces/%s/configmaps/%s", ns, ROOT_CA_NAME);
+		rc = merge_patch(w, path, body);
+		if (rc == -ENOENT)
+			rc = 0;
+		free(path);
+		json_decref(body);
+	}
+	json_decref(cm);
+	return rc;
+}
+
 /* Every dependent whose controller is gone (after a restart, when no delete event will
  * come): queue the collection of its owner's uid. */
 static void sweep_orphans(struct ctrl_workloads *w)
@@ -965,7 +1032,7 @@ static void sweep_orphans(struct ctrl_workloads *w)
 
 static int dispatch(struct ctrl_workloads *w, char *key)
 {
-	/* key is "<kind>/<ns>/<name>", "gc/<ns>/<uid>", "fin/<kind>/<ns>/<name>", "sa/<ns>". */
+	/* key is "<kind>/<ns>/<name>", "gc/<ns>/<uid>", "fin/<kind>/<ns>/<name>", "sa/<ns>", "ca/<ns>". */
 	char *a = strchr(key, '/');
 	if (!a)
 		return 0;
@@ -974,6 +1041,8 @@ static int dispatch(struct ctrl_workloads *w, char *key)
 	int rc = 0;
 	if (!strcmp(kind, "sa")) {
 		rc = sync_sa(w, rest);
+	} else if (!strcmp(kind, "ca")) {
+		rc = sync_ca(w, rest);
 	} else if (!strcmp(kind, "fin")) {
 		char *b = strchr(rest, '/'), *c = b ? strchr(b + 1, '/') : NULL;
 		if (c) {
@@ -1114,8 +1183,15 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 	w->sas = informer_new(&w->cfg, "/api/v1/serviceaccounts", &hsa, w);
 	struct informer_handlers hcr = {NULL, NULL, NULL, NULL};
 	w->crs = informer_new(&w->cfg, "/apis/apps/v1/controllerrevisions", &hcr, w);
-	struct informer *all[] = {w->pods, w->rss,   w->rcs, w->deps, w->stss,
-				  w->dss,  w->nodes, w->nss, w->sas,  w->crs};
+	struct informer_handlers hca = {ca_changed, ca_update, ca_changed, NULL};
+	w->cas =
+	    informer_new(&w->cfg, "/api/v1/configmaps?fieldSelector=metadata.name%3D" ROOT_CA_NAME, &hca, w);
+	if (w->cfg.ca_pem && w->cfg.ca_pem_len)
+		w->ca_pem = xstrndup(w->cfg.ca_pem, w->cfg.ca_pem_len);
+	else if (w->cfg.ca_file && file_read(w->cfg.ca_file, 1 << 20, &w->ca_pem, NULL) < 0)
+		log_warn("workloads: cannot read %s: no kube-root-ca.crt ConfigMaps", w->cfg.ca_file);
+	struct informer *all[] = {w->pods,  w->rss, w->rcs, w->deps, w->stss, w->dss,
+				  w->nodes, w->nss, w->sas, w->crs,  w->cas};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n; i++)
 		informer_start(all[i]);
@@ -1143,8 +1219,8 @@ void ctrl_workloads_stop(struct ctrl_workloads *w)
 	pthread_mutex_unlock(&w->mu);
 	if (had_worker)
 		pthread_join(w->worker, NULL);
-	struct informer *all[] = {w->pods, w->rss,   w->rcs, w->deps, w->stss,
-				  w->dss,  w->nodes, w->nss, w->sas,  w->crs};
+	struct informer *all[] = {w->pods,  w->rss, w->rcs, w->deps, w->stss, w->dss,
+				  w->nodes, w->nss, w->sas, w->crs,  w->cas};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		informer_stop(all[i]);
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -1153,6 +1229,7 @@ void ctrl_workloads_stop(struct ctrl_workloads *w)
 	client_config_fini(&w->cfg);
 	json_decref(w->queue);
 	json_decref(w->expect);
+	free(w->ca_pem);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

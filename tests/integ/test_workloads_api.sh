@@ -201,6 +201,22 @@ expect_out "default ServiceAccount" '^default$' kubectl get sa default -o jsonpa
 check "deleted default ServiceAccount comes back" kubectl delete sa default
 back() { kubectl get sa default >/dev/null 2>&1; }
 if wait_for 10 back; then ok "default ServiceAccount re-made"; else fail "default ServiceAccount re-made"; fi
+# kube-root-ca.crt in every namespace: the cluster CA (the one in the kubeconfig), put
+# back when deleted or changed, as kube-controller-manager's root-ca-cert-publisher.
+kca() { kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d; }
+cm_is_ca() { [ "$(kubectl get cm kube-root-ca.crt -n "$1" -o jsonpath='{.data.ca\.crt}' 2>/dev/null)" = "$(kca)" ]; }
+check "kubeconfig has the CA" sh -c "kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d | grep -q 'BEGIN CERTIFICATE'"
+if wait_for 10 cm_is_ca default; then ok "kube-root-ca.crt in default holds the cluster CA"; else
+	fail "kube-root-ca.crt in default holds the cluster CA" "$(kubectl get cm kube-root-ca.crt -o yaml 2>&1 | head -20)"; fi
+check "a new namespace" kubectl create namespace rootca
+if wait_for 10 cm_is_ca rootca; then ok "kube-root-ca.crt in a new namespace"; else
+	fail "kube-root-ca.crt in a new namespace" "$(kubectl get cm -n rootca 2>&1)"; fi
+check "delete kube-root-ca.crt" kubectl delete cm kube-root-ca.crt -n rootca
+if wait_for 10 cm_is_ca rootca; then ok "kube-root-ca.crt comes back"; else fail "kube-root-ca.crt comes back"; fi
+check "change kube-root-ca.crt" kubectl patch cm kube-root-ca.crt -n rootca --type=merge -p '{"data":{"ca.crt":"x","extra":"kept"}}'
+put_back() { cm_is_ca rootca && [ "$(kubectl get cm kube-root-ca.crt -n rootca -o jsonpath='{.data.extra}')" = kept ]; }
+if wait_for 10 put_back; then ok "its ca.crt is put back, other keys left"; else
+	fail "its ca.crt is put back, other keys left" "$(kubectl get cm kube-root-ca.crt -n rootca -o yaml 2>&1 | head -20)"; fi
 
 stop_server TERM
 finish
