@@ -5,8 +5,10 @@
  * system:basic-user (the self reviews), system:discovery and system:public-info-viewer
  * (discovery and health paths), system:node (what a node's kubelet and proxy use), and
  * the bindings: cluster-admin to system:masters, the others to system:authenticated.
- * Each is created when missing and otherwise left as the cluster admin made it (kube
- * reconciles objects annotated autoupdate: "true"; svcplane does not yet).
+ * Each is created when missing and otherwise reconciled as kube-apiserver does at start
+ * (auth/rbac.c rbac_reconcile: missing rules, aggregation selectors, subjects, labels and
+ * annotations added back) unless its admin set rbac.authorization.kubernetes.io/autoupdate
+ * to "false".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "api/object.h"
 #include "api/rbac.h"
+#include "auth/rbac.h"
 #include "apiserver/internal.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -139,6 +142,37 @@ static const char defaults[] =
     "{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Group\",\"name\":\"system:unauthenticated\"}]}"
     "]";
 
+/* Brings the stored object at key in line with the default o (one try): 0 when nothing
+ * needed doing or the write went through, -ESTALE when it changed under us. */
+static int reconcile(struct apiserver *as, const char *key, const json_t *o)
+{
+	struct store_kv *kv = NULL;
+	int rc = store_get(as->store, key, &kv);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	json_t *have = json_loadb(kv->value, kv->value_len, 0, NULL);
+	bool recreate;
+	json_t *want = have ? rbac_reconcile(have, o, &recreate) : NULL;
+	if (want) {
+		log_info("rbac: reconciling default %s %s%s", api_str(o, "kind"), api_str(o, "metadata.name"),
+			 recreate ? " (roleRef changed)" : "");
+		char *val = json_dumps(want, JSON_COMPACT);
+		struct store_op op = {.kind = STORE_PUT,
+				      .key = key,
+				      .value = val,
+				      .value_len = strlen(val),
+				      .expect_mod_rev = kv->mod_rev};
+		struct store_result res = {0};
+		rc = store_txn(as->store, &op, 1, &res, NULL, NULL);
+		store_kv_unref(res.kv);
+		free(val);
+		json_decref(want);
+	}
+	json_decref(have);
+	store_kv_unref(kv);
+	return rc;
+}
+
 int apiserver__bootstrap_rbac(struct apiserver *as)
 {
 	json_error_t je;
@@ -162,6 +196,11 @@ int apiserver__bootstrap_rbac(struct apiserver *as)
 		json_object_set_new(meta, "creationTimestamp", json_string(api_now(now, sizeof(now))));
 		char *key = xasprintf("/registry/%s/%s/%s", API_RBAC_GROUP, plural, name);
 		int r = apiserver__create_missing(as, key, o);
+		for (int try = 0; r == 0 && try < 3; try++) {
+			r = reconcile(as, key, o);
+			if (r != -ESTALE)
+				break;
+		}
 		free(key);
 		if (r < 0 && !rc)
 			rc = r;

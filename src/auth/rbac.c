@@ -698,11 +698,13 @@ static void put_missing(struct buf *b, const char *group, const char *res, const
 	put_compact(b, &r);
 }
 
-bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns,
-			const json_t *rules, struct buf *missing)
+/* Walks rules (a JSON array) broken down as kube's BreakdownRule does (group x resource x
+ * name, or URL, each with its verbs) and calls emit with the verbs x does not cover, for
+ * each part that has some. Returns true when x covers every rule. */
+typedef void (*missing_fn)(void *ud, const char *group, const char *res, const char *name, const char *url,
+			   struct strv *verbs);
+static bool each_missing(const struct owner_ctx *x, const json_t *rules, missing_fn emit, void *ud)
 {
-	struct owner_ctx x = {0};
-	each_binding(s, u, ns, owner_visit, &x);
 	bool ok = true;
 	size_t i;
 	json_t *jr;
@@ -719,14 +721,14 @@ bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, con
 					char *miss[64];
 					struct strv mv = {miss, 0};
 					for (size_t v = 0; v < r.verbs.n; v++)
-						if (!covered_atomic(&x, r.verbs.v[v], r.groups.v[g],
+						if (!covered_atomic(x, r.verbs.v[v], r.groups.v[g],
 								    r.resources.v[re], name, NULL) &&
 						    mv.n < 64)
 							miss[mv.n++] = r.verbs.v[v];
-					if (mv.n)
+					if (mv.n) {
 						ok = false;
-					put_missing(missing, r.groups.v[g], r.resources.v[re], name, NULL,
-						    &mv);
+						emit(ud, r.groups.v[g], r.resources.v[re], name, NULL, &mv);
+					}
 				}
 			}
 		}
@@ -734,17 +736,190 @@ bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, con
 			char *miss[64];
 			struct strv mv = {miss, 0};
 			for (size_t v = 0; v < r.verbs.n; v++)
-				if (!covered_atomic(&x, r.verbs.v[v], NULL, NULL, NULL, r.urls.v[ui]) &&
+				if (!covered_atomic(x, r.verbs.v[v], NULL, NULL, NULL, r.urls.v[ui]) &&
 				    mv.n < 64)
 					miss[mv.n++] = r.verbs.v[v];
-			if (mv.n)
+			if (mv.n) {
 				ok = false;
-			put_missing(missing, NULL, NULL, NULL, r.urls.v[ui], &mv);
+				emit(ud, NULL, NULL, NULL, r.urls.v[ui], &mv);
+			}
 		}
 		rule_fini(&r);
 	}
+	return ok;
+}
+
+static void emit_compact(void *ud, const char *group, const char *res, const char *name, const char *url,
+			 struct strv *verbs)
+{
+	put_missing(ud, group, res, name, url, verbs);
+}
+
+bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns,
+			const json_t *rules, struct buf *missing)
+{
+	struct owner_ctx x = {0};
+	each_binding(s, u, ns, owner_visit, &x);
+	bool ok = each_missing(&x, rules, emit_compact, missing);
 	free(x.rules);
 	return ok;
+}
+
+/* One atomic rule per missing verb (kube's Covers gives the broken-down rules). */
+static void emit_rules(void *ud, const char *group, const char *res, const char *name, const char *url,
+		       struct strv *verbs)
+{
+	for (size_t v = 0; v < verbs->n; v++) {
+		json_t *r = json_object();
+		if (url) {
+			json_object_set_new(r, "nonResourceURLs", json_pack("[s]", url));
+		} else {
+			json_object_set_new(r, "apiGroups", json_pack("[s]", group));
+			json_object_set_new(r, "resources", json_pack("[s]", res));
+			if (name)
+				json_object_set_new(r, "resourceNames", json_pack("[s]", name));
+		}
+		json_object_set_new(r, "verbs", json_pack("[s]", verbs->v[v]));
+		json_array_append_new(ud, r);
+	}
+}
+
+/* Adds to dst (an object) the keys of src it lacks; true when it added one. */
+static bool merge_missing_keys(json_t *dst, const json_t *src)
+{
+	bool changed = false;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)src, k, v)
+	{
+		if (!json_object_get(dst, k)) {
+			json_object_set(dst, k, v);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* Sets obj.metadata.<field> to itself plus expected's missing keys; true when changed. */
+static bool merge_meta(json_t *obj, const json_t *expected, const char *field)
+{
+	const json_t *want = json_object_get(json_object_get(expected, "metadata"), field);
+	if (!json_object_size(want))
+		return false;
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *have = json_object_get(meta, field);
+	if (!json_is_object(have)) {
+		have = json_object();
+		json_object_set_new(meta, field, have);
+	}
+	return merge_missing_keys(have, want);
+}
+
+json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *recreate)
+{
+	*recreate = false;
+	const json_t *ann = json_object_get(json_object_get(existing, "metadata"), "annotations");
+	const char *au =
+	    json_string_value(json_object_get(ann, "rbac.authorization.kubernetes.io/autoupdate"));
+	if (au && !strcmp(au, "false"))
+		return NULL;
+	json_t *o = json_deep_copy(existing);
+	if (!json_is_object(json_object_get(o, "metadata")))
+		json_object_set_new(o, "metadata", json_object());
+	bool changed = merge_meta(o, expected, "labels");
+	changed |= merge_meta(o, expected, "annotations");
+	const char *kind = json_string_value(json_object_get(expected, "kind"));
+	if (kind && (!strcmp(kind, "ClusterRole") || !strcmp(kind, "Role"))) {
+		/* Missing rules, appended as atomic rules. */
+		json_t *have = json_object_get(o, "rules");
+		size_t nh = json_array_size(have);
+		struct rule *hr = xcalloc(nh + 1, sizeof(*hr));
+		struct owner_ctx x = {.rules = xcalloc(nh + 1, sizeof(*x.rules)), .n = nh};
+		for (size_t i = 0; i < nh; i++) {
+			rule_from(&hr[i], json_array_get(have, i));
+			x.rules[i] = &hr[i];
+		}
+		json_t *miss = json_array();
+		each_missing(&x, json_object_get(expected, "rules"), emit_rules, miss);
+		for (size_t i = 0; i < nh; i++)
+			rule_fini(&hr[i]);
+		free(hr);
+		free(x.rules);
+		if (json_array_size(miss)) {
+			if (!json_is_array(have)) {
+				have = json_array();
+				json_object_set_new(o, "rules", have);
+			}
+			json_array_extend(have, miss);
+			changed = true;
+		}
+		json_decref(miss);
+		/* Aggregation: selectors expected but missing are added; an aggregation the
+		 * default does not have is removed. */
+		const json_t *want_agg = json_object_get(expected, "aggregationRule");
+		json_t *agg = json_object_get(o, "aggregationRule");
+		if (!want_agg && agg) {
+			json_object_del(o, "aggregationRule");
+			changed = true;
+		} else if (want_agg) {
+			if (!json_is_object(agg)) {
+				agg = json_object();
+				json_object_set_new(o, "aggregationRule", agg);
+			}
+			json_t *sel = json_object_get(agg, "clusterRoleSelectors");
+			if (!json_is_array(sel)) {
+				sel = json_array();
+				json_object_set_new(agg, "clusterRoleSelectors", sel);
+			}
+			size_t i, j;
+			json_t *w, *h;
+			json_array_foreach(json_object_get(want_agg, "clusterRoleSelectors"), i, w)
+			{
+				bool found = false;
+				json_array_foreach(sel, j, h) found |= json_equal(h, w);
+				if (!found) {
+					json_array_append(sel, w);
+					changed = true;
+				}
+			}
+		}
+	} else {
+		/* A binding: expected's roleRef (immutable: delete and create), missing subjects. */
+		const json_t *want_ref = json_object_get(expected, "roleRef");
+		if (want_ref && !json_equal(json_object_get(o, "roleRef"), want_ref)) {
+			json_object_set(o, "roleRef", (json_t *)want_ref);
+			*recreate = changed = true;
+		}
+		json_t *subs = json_object_get(o, "subjects");
+		if (!json_is_array(subs)) {
+			subs = json_array();
+			json_object_set_new(o, "subjects", subs);
+		}
+		size_t i, j;
+		json_t *w, *h;
+		json_array_foreach(json_object_get(expected, "subjects"), i, w)
+		{
+			bool found = false;
+			json_array_foreach(subs, j, h)
+			{
+				found |= !strcmp(json_string_value(json_object_get(h, "kind")) ?: "",
+						 json_string_value(json_object_get(w, "kind")) ?: "") &&
+					 !strcmp(json_string_value(json_object_get(h, "name")) ?: "",
+						 json_string_value(json_object_get(w, "name")) ?: "") &&
+					 !strcmp(json_string_value(json_object_get(h, "namespace")) ?: "",
+						 json_string_value(json_object_get(w, "namespace")) ?: "");
+			}
+			if (!found) {
+				json_array_append(subs, w);
+				changed = true;
+			}
+		}
+	}
+	if (!changed) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *rbac_role_rules(const struct rbac_set *s, const char *kind, const char *ns, const char *name)

@@ -90,6 +90,16 @@ bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const s
  *   {APIGroups:[""], Resources:["pods"], Verbs:["create"]}                           */
 bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, const char *ns,
 			const json_t *rules, struct buf *missing);
+/* kube's reconciliation of its default RBAC objects at start (pkg/registry/rbac/
+ * reconciliation, union mode): existing is the stored object, expected the default. NULL
+ * when existing needs no change or carries rbac.authorization.kubernetes.io/autoupdate:
+ * "false"; otherwise the object to store (new reference): existing plus expected's missing
+ * labels and annotations (existing values win), for a role the rules it does not cover
+ * (appended broken down, one verb each, as kube's Covers gives them) and the missing
+ * aggregation selectors (an aggregationRule the default lacks is removed), for a binding
+ * the missing subjects and expected's roleRef (*recreate is then true: roleRef is
+ * immutable, so the caller deletes and creates). */
+json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *recreate);
 /* The rules a binding's roleRef grants (a JSON array, new reference; aggregation
  * applied): kind "Role" looks in namespace ns, "ClusterRole" cluster-wide. NULL when the
  * role does not exist. */

@@ -248,5 +248,26 @@ expect_fail "node: no unbound token" 'node "n1" may only request tokens bound to
 kubectl delete serviceaccount app -n a >/dev/null
 expect_fail "the token stops working once the ServiceAccount is deleted" 'Unauthorized|provide credentials' with_token "$TOK" get svc -n a
 
+# Default roles are reconciled at start, as kube-apiserver does: a rule taken from
+# system:basic-user comes back, a subject taken from its binding too, the admin's own
+# additions stay; with autoupdate "false" the admin's version is left alone.
+check "cut a rule from system:basic-user" kubectl patch clusterrole system:basic-user --type=json \
+	-p '[{"op":"remove","path":"/rules/1"},{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}}]'
+check "and replace the subject of its binding" kubectl patch clusterrolebinding system:basic-user --type=json \
+	-p '[{"op":"replace","path":"/subjects","value":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"jane"}]}]'
+stop_server
+start_server || { fail "server restarts"; finish; exit 1; }
+expect_out "the rule is back, the admin's rule kept" 'selfsubjectaccessreviews.*pods|pods.*selfsubjectaccessreviews' sh -c \
+	"kubectl get clusterrole system:basic-user -o json | tr -d ' \n'"
+expect_out "the default subject is back, the admin's kept" '^jane system:authenticated $' \
+	sh -c "kubectl get clusterrolebinding system:basic-user -o jsonpath='{range .subjects[*]}{.name} {end}'"
+check "autoupdate false on system:discovery, a rule cut" sh -c \
+	"kubectl annotate clusterrole system:discovery --overwrite rbac.authorization.kubernetes.io/autoupdate=false >/dev/null &&
+	 kubectl patch clusterrole system:discovery --type=json -p '[{\"op\":\"replace\",\"path\":\"/rules\",\"value\":[]}]'"
+stop_server
+start_server || { fail "server restarts"; finish; exit 1; }
+expect_out "autoupdate false: left as the admin made it" '^0$' sh -c \
+	"kubectl get clusterrole system:discovery -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get(\"rules\") or []))'"
+
 stop_server
 finish

@@ -296,3 +296,106 @@ TEST(rbac_many_bindings)
 	ASSERT(can(s, "u999", NULL, "get", "ns999", "", "pods", NULL, "p"));
 	rbac_set_free(s);
 }
+
+/* A JSON object from test JSON with single quotes for double quotes. */
+static json_t *obj_of(const char *json)
+{
+	char *s = strdup(json);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	json_t *o = json_loads(s, 0, NULL);
+	free(s);
+	return o;
+}
+
+TEST(rbac_reconcile_roles)
+{
+	json_t *want =
+	    obj_of("{'kind':'ClusterRole','metadata':{'name':'r','labels':{'a':'1'},"
+		   "'annotations':{'rbac.authorization.kubernetes.io/autoupdate':'true'}},"
+		   "'rules':[{'apiGroups':[''],'resources':['pods','services'],'verbs':['get','list']},"
+		   "{'nonResourceURLs':['/healthz'],'verbs':['get']}]}");
+	bool re;
+	/* As the default: nothing to do. */
+	ASSERT(rbac_reconcile(want, want, &re) == NULL);
+	/* A rule that covers more (a wildcard) also covers the default's. */
+	json_t *wide = obj_of("{'kind':'ClusterRole','metadata':{'name':'r','labels':{'a':'1'},"
+			      "'annotations':{'rbac.authorization.kubernetes.io/autoupdate':'true'}},"
+			      "'rules':[{'apiGroups':['*'],'resources':['*'],'verbs':['*']},"
+			      "{'nonResourceURLs':['/health*'],'verbs':['get']}]}");
+	ASSERT(rbac_reconcile(wide, want, &re) == NULL);
+	/* An admin dropped a verb, a label and an added rule of its own: the verb and label
+	 * come back (one atomic rule per missing verb), the admin's rule and label value stay. */
+	json_t *cut = obj_of("{'kind':'ClusterRole','metadata':{'name':'r','labels':{'b':'2'},"
+			     "'annotations':{'rbac.authorization.kubernetes.io/autoupdate':'true'}},"
+			     "'rules':[{'apiGroups':[''],'resources':['pods','services'],'verbs':['get']},"
+			     "{'apiGroups':['apps'],'resources':['deployments'],'verbs':['get']}]}");
+	json_t *got = rbac_reconcile(cut, want, &re);
+	ASSERT(got != NULL && !re);
+	char *s = json_dumps(json_object_get(got, "rules"), JSON_COMPACT);
+	ASSERT_STR_EQ(s, "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"services\"],\"verbs\":[\"get\"]},"
+			 "{\"apiGroups\":[\"apps\"],\"resources\":[\"deployments\"],\"verbs\":[\"get\"]},"
+			 "{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"list\"]},"
+			 "{\"apiGroups\":[\"\"],\"resources\":[\"services\"],\"verbs\":[\"list\"]},"
+			 "{\"nonResourceURLs\":[\"/healthz\"],\"verbs\":[\"get\"]}]");
+	free(s);
+	s = json_dumps(json_object_get(json_object_get(got, "metadata"), "labels"),
+		       JSON_COMPACT | JSON_SORT_KEYS);
+	ASSERT_STR_EQ(s, "{\"a\":\"1\",\"b\":\"2\"}");
+	free(s);
+	/* Reconciled once, it is stable. */
+	ASSERT(rbac_reconcile(got, want, &re) == NULL);
+	json_decref(got);
+	/* autoupdate "false": left as the admin made it. */
+	json_object_set_new(json_object_get(json_object_get(cut, "metadata"), "annotations"),
+			    "rbac.authorization.kubernetes.io/autoupdate", json_string("false"));
+	ASSERT(rbac_reconcile(cut, want, &re) == NULL);
+	json_decref(cut);
+	json_decref(wide);
+	json_decref(want);
+
+	/* Aggregation: a missing selector comes back, rules are the aggregator's business. */
+	json_t *agg = obj_of("{'kind':'ClusterRole','metadata':{'name':'view'},'aggregationRule':{"
+			     "'clusterRoleSelectors':[{'matchLabels':{'x':'true'}}]},'rules':[]}");
+	json_t *agg_have = obj_of("{'kind':'ClusterRole','metadata':{'name':'view'},'aggregationRule':{"
+				  "'clusterRoleSelectors':[{'matchLabels':{'mine':'true'}}]},"
+				  "'rules':[{'apiGroups':[''],'resources':['pods'],'verbs':['get']}]}");
+	got = rbac_reconcile(agg_have, agg, &re);
+	ASSERT(got != NULL);
+	s = json_dumps(json_object_get(got, "aggregationRule"), JSON_COMPACT);
+	ASSERT_STR_EQ(s, "{\"clusterRoleSelectors\":[{\"matchLabels\":{\"mine\":\"true\"}},"
+			 "{\"matchLabels\":{\"x\":\"true\"}}]}");
+	free(s);
+	json_decref(got);
+	json_decref(agg_have);
+	json_decref(agg);
+}
+
+TEST(rbac_reconcile_bindings)
+{
+	json_t *want =
+	    obj_of("{'kind':'ClusterRoleBinding','metadata':{'name':'b'},"
+		   "'roleRef':{'apiGroup':'rbac.authorization.k8s.io','kind':'ClusterRole','name':'r'},"
+		   "'subjects':[{'kind':'Group','name':'system:authenticated'}]}");
+	bool re;
+	ASSERT(rbac_reconcile(want, want, &re) == NULL);
+	/* The default subject removed, another added by the admin: both kept. */
+	json_t *have =
+	    obj_of("{'kind':'ClusterRoleBinding','metadata':{'name':'b'},"
+		   "'roleRef':{'apiGroup':'rbac.authorization.k8s.io','kind':'ClusterRole','name':'r'},"
+		   "'subjects':[{'kind':'User','name':'jane'}]}");
+	json_t *got = rbac_reconcile(have, want, &re);
+	ASSERT(got != NULL && !re);
+	ASSERT_INT_EQ(json_array_size(json_object_get(got, "subjects")), 2);
+	ASSERT(rbac_reconcile(got, want, &re) == NULL);
+	json_decref(got);
+	/* Another roleRef: replaced, and the caller told it is a re-creation. */
+	json_object_set_new(json_object_get(have, "roleRef"), "name", json_string("other"));
+	got = rbac_reconcile(have, want, &re);
+	ASSERT(got != NULL && re);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(got, "roleRef"), "name")), "r");
+	json_decref(got);
+	json_decref(have);
+	json_decref(want);
+}

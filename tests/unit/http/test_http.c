@@ -392,7 +392,7 @@ static atomic_int closed_seen;
 static void echo_handler(void *ud, struct http_conn *c, struct http_req *r)
 {
 	if (strcmp(r->path, "/stream") == 0) {
-		http_stream_begin(c, 200, "application/json");
+		http_stream_begin(c, 200, "application/json", NULL);
 		for (int i = 0; i < 3; i++) {
 			char ev[64];
 			int n = snprintf(ev, sizeof(ev), "{\"type\":\"ADDED\",\"n\":%d}\n", i);
@@ -402,7 +402,7 @@ static void echo_handler(void *ud, struct http_conn *c, struct http_req *r)
 		return;
 	}
 	if (strcmp(r->path, "/watch") == 0) { /* streams until the client or the server goes */
-		http_stream_begin(c, 200, "application/json");
+		http_stream_begin(c, 200, "application/json", NULL);
 		while (!http_conn_closed(c)) {
 			if (http_stream_write(c, "{}\n", 3) < 0)
 				break;
