@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static struct t_case *head, **tail = &head;
 static jmp_buf t_jmp;
@@ -45,10 +46,18 @@ int main(int argc, char **argv)
 		if (filter && !strstr(c->name, filter))
 			continue;
 		t_result = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (setjmp(t_jmp) == 0)
 			c->fn();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		const char *word = t_result == 0 ? "ok" : t_result == 1 ? "FAIL" : "skip";
-		printf("%-4s %s\n", word, c->name);
+		/* The time of a slow test (the suite should stay well under 15 minutes). */
+		if (took >= 0.5)
+			printf("%-4s %s (%.1f s)\n", word, c->name, took);
+		else
+			printf("%-4s %s\n", word, c->name);
 		pass += t_result == 0;
 		fail += t_result == 1;
 		skip += t_result == 2;
