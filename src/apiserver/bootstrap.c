@@ -33,17 +33,24 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 	return rc;
 }
 
-int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
+int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o, int64_t expect_mod_rev)
 {
 	char *val = json_dumps(o, JSON_COMPACT);
-	struct store_op op = {
-	    .kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = 0};
-	int64_t rev;
-	size_t failed;
+	struct store_op op = {.kind = STORE_PUT,
+			      .key = key,
+			      .value = val,
+			      .value_len = strlen(val),
+			      .expect_mod_rev = expect_mod_rev};
 	struct store_result res = {0};
-	int rc = store_txn(as->store, &op, 1, &res, &rev, &failed);
+	int rc = store_txn(as->store, &op, 1, &res, NULL, NULL);
 	store_kv_unref(res.kv);
 	free(val);
+	return rc;
+}
+
+int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
+{
+	int rc = apiserver__store_put(as, key, o, 0);
 	return rc == -EEXIST ? 0 : rc;
 }
 

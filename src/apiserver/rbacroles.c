@@ -156,16 +156,7 @@ static int reconcile(struct apiserver *as, const char *key, const json_t *o)
 	if (want) {
 		log_info("rbac: reconciling default %s %s%s", api_str(o, "kind"), api_str(o, "metadata.name"),
 			 recreate ? " (roleRef changed)" : "");
-		char *val = json_dumps(want, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT,
-				      .key = key,
-				      .value = val,
-				      .value_len = strlen(val),
-				      .expect_mod_rev = kv->mod_rev};
-		struct store_result res = {0};
-		rc = store_txn(as->store, &op, 1, &res, NULL, NULL);
-		store_kv_unref(res.kv);
-		free(val);
+		rc = apiserver__store_put(as, key, want, kv->mod_rev);
 		json_decref(want);
 	}
 	json_decref(have);

@@ -815,6 +815,51 @@ static bool merge_meta(json_t *obj, const json_t *expected, const char *field)
 	return merge_missing_keys(have, want);
 }
 
+/* o[key] as an array, made empty when missing or not an array. */
+static json_t *array_at(json_t *o, const char *key)
+{
+	json_t *a = json_object_get(o, key);
+	if (!json_is_array(a)) {
+		a = json_array();
+		json_object_set_new(o, key, a);
+	}
+	return a;
+}
+
+static bool same_json(const json_t *a, const json_t *b)
+{
+	return json_equal(a, b);
+}
+
+/* Subjects are the same one when kind, name and namespace are (apiGroup is defaulted). */
+static bool same_subject(const json_t *a, const json_t *b)
+{
+	static const char *const keys[] = {"kind", "name", "namespace"};
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(json_string_value(json_object_get(a, keys[i])) ?: "",
+			   json_string_value(json_object_get(b, keys[i])) ?: "") != 0)
+			return false;
+	return true;
+}
+
+/* Appends to have each element of want it has no same() of; true when it appended. */
+static bool append_missing(json_t *have, const json_t *want, bool (*same)(const json_t *, const json_t *))
+{
+	bool changed = false;
+	size_t i, j;
+	json_t *w, *h;
+	json_array_foreach(want, i, w)
+	{
+		bool found = false;
+		json_array_foreach(have, j, h) found = found || same(h, w);
+		if (!found) {
+			json_array_append(have, w);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *recreate)
 {
 	*recreate = false;
@@ -846,11 +891,7 @@ json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *rec
 		free(hr);
 		free(x.rules);
 		if (json_array_size(miss)) {
-			if (!json_is_array(have)) {
-				have = json_array();
-				json_object_set_new(o, "rules", have);
-			}
-			json_array_extend(have, miss);
+			json_array_extend(array_at(o, "rules"), miss);
 			changed = true;
 		}
 		json_decref(miss);
@@ -866,22 +907,9 @@ json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *rec
 				agg = json_object();
 				json_object_set_new(o, "aggregationRule", agg);
 			}
-			json_t *sel = json_object_get(agg, "clusterRoleSelectors");
-			if (!json_is_array(sel)) {
-				sel = json_array();
-				json_object_set_new(agg, "clusterRoleSelectors", sel);
-			}
-			size_t i, j;
-			json_t *w, *h;
-			json_array_foreach(json_object_get(want_agg, "clusterRoleSelectors"), i, w)
-			{
-				bool found = false;
-				json_array_foreach(sel, j, h) found |= json_equal(h, w);
-				if (!found) {
-					json_array_append(sel, w);
-					changed = true;
-				}
-			}
+			changed |=
+			    append_missing(array_at(agg, "clusterRoleSelectors"),
+					   json_object_get(want_agg, "clusterRoleSelectors"), same_json);
 		}
 	} else {
 		/* A binding: expected's roleRef (immutable: delete and create), missing subjects. */
@@ -890,30 +918,8 @@ json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *rec
 			json_object_set(o, "roleRef", (json_t *)want_ref);
 			*recreate = changed = true;
 		}
-		json_t *subs = json_object_get(o, "subjects");
-		if (!json_is_array(subs)) {
-			subs = json_array();
-			json_object_set_new(o, "subjects", subs);
-		}
-		size_t i, j;
-		json_t *w, *h;
-		json_array_foreach(json_object_get(expected, "subjects"), i, w)
-		{
-			bool found = false;
-			json_array_foreach(subs, j, h)
-			{
-				found |= !strcmp(json_string_value(json_object_get(h, "kind")) ?: "",
-						 json_string_value(json_object_get(w, "kind")) ?: "") &&
-					 !strcmp(json_string_value(json_object_get(h, "name")) ?: "",
-						 json_string_value(json_object_get(w, "name")) ?: "") &&
-					 !strcmp(json_string_value(json_object_get(h, "namespace")) ?: "",
-						 json_string_value(json_object_get(w, "namespace")) ?: "");
-			}
-			if (!found) {
-				json_array_append(subs, w);
-				changed = true;
-			}
-		}
+		changed |= append_missing(array_at(o, "subjects"), json_object_get(expected, "subjects"),
+					  same_subject);
 	}
 	if (!changed) {
 		json_decref(o);
