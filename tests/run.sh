@@ -70,22 +70,57 @@ fuzz_replay() {
 	[ "$fail" = 0 ]
 }
 
-integ() {
-	local pass=0 fail=0 skip=0 line p f s t0 w
-	: >"$log/integ.times"
-	for t in tests/integ/test_*.sh; do
-		[ -e "$t" ] || continue
-		echo "-- $t"
+# uses_cluster SCRIPT: true when the script brings up the namespace cluster (or holds its
+# lock, or runs another test script): those run one after the other in the cluster lane.
+uses_cluster() {
+	grep -qE 'cluster_up|need_cluster|lib_twonode|cluster\.sh|svcplane-cluster\.lock|tests/integ/test_[a-z0-9_]+\.sh' "$1"
+}
+
+# integ_lane OUTDIR SCRIPT...: runs the scripts one after the other, each one's output in
+# OUTDIR/<name>.out, its exit code in OUTDIR/<name>.rc and its own time (without the
+# wait for the shared cluster lock) in OUTDIR/<name>.time; a line as each one ends.
+integ_lane() {
+	local dir=$1 t n t0 w rc
+	shift
+	for t in "$@"; do
+		n=$(basename "$t" .sh)
 		t0=$SECONDS
 		# 45 min: up to 30 min waiting for the shared cluster lock (other suites on this
 		# machine hold it for their run), then the test itself.
-		SVCPLANE=build/asan/svcplane timeout 2700 bash "$t" >"$log/integ.out" 2>&1
+		SVCPLANE=build/asan/svcplane timeout 2700 bash "$t" >"$dir/$n.out" 2>&1
 		rc=$?
-		cat "$log/integ.out"
-		# The script's own time: without its wait for the shared cluster lock.
-		w=$(sed -nE 's/^# waited ([0-9]+) s for the cluster lock$/\1/p' "$log/integ.out" | head -n 1)
-		echo "$((SECONDS - t0 - ${w:-0})) $t" >>"$log/integ.times"
-		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/integ.out" | tail -n 1)
+		echo "$rc" >"$dir/$n.rc"
+		w=$(sed -nE 's/^# waited ([0-9]+) s for the cluster lock$/\1/p' "$dir/$n.out" | head -n 1)
+		echo "$((SECONDS - t0 - ${w:-0}))" >"$dir/$n.time"
+		echo "   done $t ($(cat "$dir/$n.time") s): $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$dir/$n.out" | tail -n 1)"
+	done
+}
+
+# Two lanes at once: the scripts on the namespace cluster one after the other (they share
+# it), and beside them the scripts that start servers of their own on loopback. Outputs
+# are shown whole, in name order, once both lanes are done. SVCPLANE_TEST_LANES=1 runs
+# everything in one lane.
+integ() {
+	local pass=0 fail=0 skip=0 line p f s t n rc dir=$log/integ cl=() other=()
+	mkdir -p "$dir"
+	for t in tests/integ/test_*.sh; do
+		[ -e "$t" ] || continue
+		if [ "${SVCPLANE_TEST_LANES:-2}" = 1 ] || uses_cluster "$t"; then cl+=("$t"); else other+=("$t"); fi
+	done
+	echo "-- ${#cl[@]} scripts on the namespace cluster, ${#other[@]} beside them"
+	integ_lane "$dir" "${other[@]}" &
+	local bg=$!
+	integ_lane "$dir" "${cl[@]}"
+	wait "$bg"
+	: >"$log/integ.times"
+	for t in tests/integ/test_*.sh; do
+		[ -e "$t" ] || continue
+		n=$(basename "$t" .sh)
+		echo "-- $t"
+		cat "$dir/$n.out"
+		echo "$(cat "$dir/$n.time" 2>/dev/null || echo 0) $t" >>"$log/integ.times"
+		rc=$(cat "$dir/$n.rc" 2>/dev/null || echo 1)
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$dir/$n.out" | tail -n 1)
 		if [ -z "$line" ]; then
 			echo "FAIL $t (exit $rc, no summary)"
 			fail=$((fail + 1))
