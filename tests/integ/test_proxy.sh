@@ -130,7 +130,7 @@ metadata: {name: sticky}
 spec:
   selector: {app: web}
   sessionAffinity: ClientIP
-  sessionAffinityConfig: {clientIP: {timeoutSeconds: 3}}
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 6}}
   ports: [{name: http, port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
@@ -240,7 +240,7 @@ STICKY=$(cip sticky)
 if [ "$MODE" = nftables ]; then
 	sticky3() { ip netns exec svcp-n3 nft list chain inet svcplane_proxy svc4-default/sticky/tcp/http | grep -q 'mod 3'; }
 else
-	sticky3() { [ "$(ip netns exec svcp-n3 iptables-save -t nat | grep -c -- '--rcheck --seconds 3 ')" -ge 3 ]; }
+	sticky3() { [ "$(ip netns exec svcp-n3 iptables-save -t nat | grep -c -- '--rcheck --seconds 6 ')" -ge 3 ]; }
 fi
 check "the sticky Service's 3 endpoints programmed on n3" wait_for 15 sticky3
 first=$(in_pod client-3 curl1 "http://$STICKY/" | awk '{print $1}')
@@ -250,7 +250,7 @@ if [ "$out" = "$first " ]; then ok "ClientIP affinity holds"; else
 $(ip netns exec svcp-n3 nft list ruleset 2>&1 | grep -B2 -A10 'sticky' | head -60)
 $(tail -20 "$T_DIR/agent3.err")"
 fi
-rebalanced() { local i n; for i in $(seq 1 10); do sleep 3.5; n=$(in_pod client-3 curl1 "http://$STICKY/" | awk '{print $1}'); [ "$n" != "$first" ] && return 0; done; return 1; }
+rebalanced() { local i n; for i in $(seq 1 10); do sleep 6.5; n=$(in_pod client-3 curl1 "http://$STICKY/" | awk '{print $1}'); [ "$n" != "$first" ] && return 0; done; return 1; }
 check "ClientIP affinity expires, then rebalances" rebalanced
 
 # UDP: a flow with a fixed source port follows its backend's replacement.
