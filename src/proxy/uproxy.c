@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1052,6 +1053,12 @@ static void *loop_main(void *arg)
 {
 	struct uloop *lp = arg;
 	struct epoll_event ev[128];
+	/* splice(2) to a socket whose peer is gone raises SIGPIPE (send has MSG_NOSIGNAL,
+	 * splice has no such flag): blocked in this thread, it stays pending, harmless. */
+	sigset_t pipe;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	lp->now = mono_ms();
 	take_table(lp);
 	while (!atomic_load(&lp->u->stop)) {
