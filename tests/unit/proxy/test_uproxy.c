@@ -1,12 +1,14 @@
 /* test_uproxy.c - the userspace proxy's loops on loopback, without nftables (dry): TCP
  * relay of a large body both ways with half-close, a listed backend that refuses is
- * retried past with no client-visible error, a Service with no endpoint resets at once,
- * UDP replies come back from the proxy's port, and a bad scheduler annotation is
- * reported once. No root needed. */
+ * retried past with no client-visible error (also with bytes the client sent before the
+ * backend connected), a client that resets mid-stream leaves the proxy serving, a
+ * Service with no endpoint resets at once, UDP replies come back from the proxy's port,
+ * and a bad scheduler annotation is reported once. No root needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +210,165 @@ TEST(uproxy_tcp_relay_retry_and_udp_on_loopback)
 	uproxy_free(u);
 	close(lfd);
 	close(ufd);
+}
+
+struct writer {
+	int fd;
+	const char *p;
+	size_t n;
+	bool shut; /* half-close when done */
+};
+
+/* Thread: writes n bytes (stops at an error), then half-closes if asked. */
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	size_t off = 0;
+	while (off < w->n) {
+		ssize_t k = send(w->fd, w->p + off, w->n - off, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	if (w->shut)
+		shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+static long metric(struct uproxy *u, const char *name)
+{
+	struct buf mb;
+	buf_init(&mb);
+	uproxy_metrics_write(u, &mb);
+	char *key = xasprintf("\n%s ", name);
+	const char *r = strstr(mb.data, key);
+	long v = r ? atol(r + strlen(key)) : -1;
+	free(key);
+	buf_fini(&mb);
+	return v;
+}
+
+TEST(uproxy_client_bytes_sent_before_the_connect_survive_a_retry)
+{
+	/* Clients write 1 MiB and half-close at once, before the proxy has accepted: what
+	 * the proxy read before its backend connected reaches the backend that connects,
+	 * also when rr's first pick (127.0.0.2) refuses; the reply sent after the upload
+	 * comes back. */
+	uint16_t bport;
+	int lfd = tcp_listen_any(&bport);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	struct proxy_model m;
+	json_t *svcs;
+	model(&m, &svcs, bport, 9, NULL);
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	uint16_t port = uproxy_port(u, "default/web/http/4/tcp", false);
+	enum { BIG = 1 << 20 };
+	char *body = xmalloc(BIG), *got = xmalloc(BIG + 16);
+	for (size_t i = 0; i < BIG; i++)
+		body[i] = (char)('A' + i % 51);
+	for (int k = 0; k < 4; k++) {
+		int cfd = tcp_connect(port);
+		ASSERT(cfd >= 0);
+		struct writer w = {cfd, body, BIG, true};
+		pthread_t th;
+		ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+		ASSERT(wait_in(lfd, 10000));
+		int bfd = accept(lfd, NULL, NULL);
+		ASSERT(bfd >= 0);
+		ASSERT_INT_EQ(read_all(bfd, got, BIG + 16), BIG);
+		ASSERT(!memcmp(got, body, BIG));
+		ASSERT_INT_EQ(write(bfd, "done", 4), 4);
+		close(bfd);
+		char d[8];
+		ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 4);
+		ASSERT(!memcmp(d, "done", 4));
+		pthread_join(th, NULL);
+		close(cfd);
+	}
+	ASSERT(metric(u, "svcplane_uproxy_retries_total") >= 2);
+	ASSERT_INT_EQ(metric(u, "svcplane_uproxy_resets_total"), 0);
+	free(body);
+	free(got);
+	json_decref(svcs);
+	proxy_model_fini(&m);
+	uproxy_free(u);
+	close(lfd);
+}
+
+TEST(uproxy_survives_a_client_that_resets_mid_stream)
+{
+	/* The backend streams 8 MiB; the client reads a little and resets; then the other
+	 * way round. The relay's writes to the side that left fail (splice raises SIGPIPE:
+	 * blocked in the loops, or this process dies, as it did), the other side is reset,
+	 * and the proxy serves the next connection. */
+	uint16_t bport;
+	int lfd = tcp_listen_any(&bport);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	struct proxy_model m;
+	json_t *svcs;
+	model(&m, &svcs, bport, 9, "sh"); /* one client address: always the same backend */
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	uint16_t port = uproxy_port(u, "default/web/http/4/tcp", false);
+	enum { BIG = 8 << 20 };
+	char *body = xcalloc(1, BIG);
+	int cfd = tcp_connect(port);
+	ASSERT(cfd >= 0);
+	ASSERT(wait_in(lfd, 10000));
+	int bfd = accept(lfd, NULL, NULL);
+	ASSERT(bfd >= 0);
+	struct writer w = {bfd, body, BIG, false};
+	pthread_t th;
+	ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+	char d[65536];
+	size_t n = 0;
+	while (n < sizeof(d) && wait_in(cfd, 10000)) {
+		ssize_t k = read(cfd, d, sizeof(d) - n);
+		ASSERT(k > 0);
+		n += (size_t)k;
+	}
+	struct linger lg = {1, 0};
+	setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(cfd);
+	pthread_join(th, NULL); /* ends when the proxy resets the backend */
+	close(bfd);
+	/* The other way: the client streams, the backend reads a little and leaves with
+	 * bytes unread (its kernel resets). */
+	cfd = tcp_connect(port);
+	ASSERT(cfd >= 0);
+	ASSERT(wait_in(lfd, 10000));
+	bfd = accept(lfd, NULL, NULL);
+	ASSERT(bfd >= 0);
+	w = (struct writer){cfd, body, BIG, false};
+	ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+	n = 0;
+	while (n < sizeof(d) && wait_in(bfd, 10000)) {
+		ssize_t k = read(bfd, d, sizeof(d) - n);
+		ASSERT(k > 0);
+		n += (size_t)k;
+	}
+	close(bfd);
+	pthread_join(th, NULL);
+	close(cfd);
+	cfd = tcp_connect(port);
+	ASSERT(cfd >= 0);
+	ASSERT(wait_in(lfd, 10000));
+	bfd = accept(lfd, NULL, NULL);
+	ASSERT_INT_EQ(write(bfd, "next", 4), 4);
+	close(bfd);
+	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 4);
+	ASSERT(!memcmp(d, "next", 4));
+	close(cfd);
+	free(body);
+	json_decref(svcs);
+	proxy_model_fini(&m);
+	uproxy_free(u);
+	close(lfd);
 }
 
 TEST(uproxy_resets_when_every_backend_refuses)
