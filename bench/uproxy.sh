@@ -82,6 +82,7 @@ mkfifo "$D/in1" "$D/in2"
 ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:8081 <"$D/in1" >"$D/p1" & PIDS+=($!)
 UPID=$!
 ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:5201 <"$D/in2" >"$D/p2" & PIDS+=($!)
+UPID2=$!
 exec 7>"$D/in1" 8>"$D/in2"
 for _ in $(seq 1 100); do [ -s "$D/p1" ] && [ -s "$D/p2" ] && break; sleep 0.05; done
 UP_HTTP=$(awk '{print $2}' "$D/p1")
@@ -89,22 +90,38 @@ UP_IPERF=$(awk '{print $2}' "$D/p2")
 for _ in $(seq 1 100); do nx bash -c 'exec 3<>/dev/tcp/127.0.0.1/9081' 2>/dev/null && break; sleep 0.05; done
 
 # iperf3's server refuses a test while it still winds down the previous one: retry.
+# CPU time (utime + stime, every thread) of the proxy serving target $1 (d: none), in
+# clock ticks: on a machine whose load moves rates by 2x, the CPU a proxy spends per
+# connection or per byte is the steadier figure (bench/RESULTS.md).
+TCK=$(getconf CLK_TCK)
+proxy_pid() { case $1 in u) [ "${2:-}" = iperf ] && echo "$UPID2" || echo "$UPID" ;; h) echo "$HAPID" ;; esac; }
+ticks() { if [ -n "$1" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
+# iperf PORT PID: Gbit/s and the PID's CPU ms per GB moved. iperf3's server refuses a
+# test while it still winds down the previous one: retry.
 iperf() {
-	local i
+	local i c0 out
 	for i in 1 2 3; do
-		nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J 2>/dev/null |
-			python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null && return 0
+		c0=$(ticks "$2")
+		out=$(nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J 2>/dev/null |
+			python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"]/1e9, e["bytes"])' 2>/dev/null) &&
+			{ echo "$out $(($(ticks "$2") - c0))" | awk -v t="$TCK" '{printf "%s %.1f\n", $1, $3 * 1000 / t / ($2 / 1e9)}'; return 0; }
 		sleep 1
 	done
 }
-rps() { nx wrk -t2 -c64 -d"${DUR}s" "$@" | awk '/^Requests\/sec/ {print $2}'; }
+# rps PID WRK-ARGS...: requests/s and the PID's CPU us per request.
+rps() {
+	local pid=$1 c0 out; shift
+	c0=$(ticks "$pid")
+	out=$(nx wrk -t2 -c64 -d"${DUR}s" "$@")
+	echo "$out" | awk -v c=$(($(ticks "$pid") - c0)) -v t="$TCK" '/requests in/ {n = $1} /^Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, (n > 0 ? c * 1e6 / t / n : 0)}'
+}
 lat() { nx wrk -t1 -c1 -d"${DUR}s" --latency "http://127.0.0.1:$1/" | awk '$1 == "50%" || $1 == "99%" {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); r[$1] = (u == "ms" ? v * 1000 : u == "s" ? v * 1e6 : v)} END {print r["50%"], r["99%"]}'; }
 # The three targets of each figure: d(irect), u(proxy), h(aproxy).
 http_port() { case $1 in d) echo 8081 ;; u) echo "$UP_HTTP" ;; h) echo 9081 ;; esac; }
 iperf_port() { case $1 in d) echo 5201 ;; u) echo "$UP_IPERF" ;; h) echo 9201 ;; esac; }
-f_iperf() { iperf "$(iperf_port "$1")"; }
-f_rps() { rps "http://127.0.0.1:$(http_port "$1")/"; }
-f_conn() { rps -H 'Connection: close' "http://127.0.0.1:$(http_port "$1")/"; }
+f_iperf() { iperf "$(iperf_port "$1")" "$(proxy_pid "$1" iperf)"; }
+f_rps() { rps "$(proxy_pid "$1")" "http://127.0.0.1:$(http_port "$1")/"; }
+f_conn() { rps "$(proxy_pid "$1")" -H 'Connection: close' "http://127.0.0.1:$(http_port "$1")/"; }
 f_lat() { lat "$(http_port "$1")"; }
 # trio FN: RUNS rounds; each round measures the three targets back to back, in an order
 # that rotates (the machine's load drifts: a round's three figures share it). Prints
@@ -154,9 +171,14 @@ on() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 printf 'figure\tdirect\tuproxy\thaproxy\tuproxy/haproxy (median of rounds)\n'
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5"; }
 trow() { local name=$1 d u h r; shift; read -r d u h r && row "$name" "$d" "$u" "$h" "$r"; }
-on iperf && trio f_iperf | trow "iperf3 one stream (Gbit/s)"
-on rps && trio f_rps | trow "wrk keep-alive (req/s)"
-on conn && trio f_conn | trow "wrk new connection per request (conn/s)"
+two() { # two FN ROW1 ROW2: the two columns of FN's figures as two rows
+	trio "$1" >"$D/two"
+	sed -n 1p "$D/two" | trow "$2"
+	sed -n 2p "$D/two" | awk '{$1 = "-"; print}' | trow "$3"
+}
+on iperf && two f_iperf "iperf3 one stream (Gbit/s)" "  proxy CPU per GB moved (ms)"
+on rps && two f_rps "wrk keep-alive (req/s)" "  proxy CPU per request (us)"
+on conn && two f_conn "wrk new connection per request (conn/s)" "  proxy CPU per connection (us)"
 if on lat; then
 	trio f_lat >"$D/lat"
 	read -r d50 u50 h50 r50 <"$D/lat"

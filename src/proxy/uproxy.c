@@ -501,8 +501,9 @@ static int half_flush(struct half *h, int to)
  * destination did). Until connected, only reads the source into h (up to STASH_CAP) and
  * passes no EOF. other is the opposite direction: when it is already shut, this EOF ends
  * the connection and the close that follows says it, so no shutdown is sent. A short
- * read means the socket is drained (TCP), so no read is spent on EAGAIN; with the FIN in,
- * reading goes on to the EOF, and writes carry MSG_MORE so the data leaves with it. */
+ * read means the socket is drained (TCP), so no read is spent on EAGAIN; with the FIN in
+ * (EPOLLRDHUP), a short read is the end (no read spent on the 0), and writes carry
+ * MSG_MORE so the data leaves in the FIN's segment. */
 static int half_pump(struct uloop *lp, struct half *h, const struct half *other, int from, int to,
 		     bool connected)
 {
@@ -550,7 +551,9 @@ static int half_pump(struct uloop *lp, struct half *h, const struct half *other,
 		}
 		if ((size_t)n == sizeof(lp->buf) && connected)
 			h->bulk = true;
-		else if ((size_t)n < cap && !h->fin)
+		else if ((size_t)n < cap && h->fin)
+			h->eof = true; /* drained, and nothing follows a FIN: no read for the 0 */
+		else if ((size_t)n < cap)
 			h->rd = false;
 		size_t off = 0;
 		if (connected) {
