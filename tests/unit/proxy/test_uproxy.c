@@ -1,7 +1,7 @@
 /* test_uproxy.c - the userspace proxy's loops on loopback, without nftables (dry): TCP
  * relay of a large body both ways with half-close, a listed backend that refuses is
  * retried past with no client-visible error (also with bytes the client sent before the
- * backend connected), a client that resets mid-stream leaves the proxy serving, a
+ * backend connected), a peer that leaves while the other streams leaves the proxy serving, a
  * Service with no endpoint resets at once, UDP replies come back from the proxy's port,
  * and a bad scheduler annotation is reported once. No root needed. */
 #include <arpa/inet.h>
@@ -248,23 +248,46 @@ static long metric(struct uproxy *u, const char *name)
 	return v;
 }
 
+/* One loop proxying Service web (model()) to a backend listening on lfd. */
+struct web {
+	int lfd;
+	struct uproxy *u;
+	struct proxy_model m;
+	json_t *svcs;
+	uint16_t port; /* the proxy's */
+};
+
+static void web_up(struct web *w, const char *sched)
+{
+	uint16_t bport;
+	w->lfd = tcp_listen_any(&bport);
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &w->u, err, sizeof(err)), 0);
+	model(&w->m, &w->svcs, bport, 9, sched);
+	ASSERT_INT_EQ(uproxy_sync(w->u, &w->m, w->svcs, NULL, err, sizeof(err)), 0);
+	w->port = uproxy_port(w->u, "default/web/http/4/tcp", false);
+	ASSERT(w->port != 0);
+}
+
+static void web_down(struct web *w)
+{
+	json_decref(w->svcs);
+	proxy_model_fini(&w->m);
+	uproxy_free(w->u);
+	close(w->lfd);
+}
+
 TEST(uproxy_client_bytes_sent_before_the_connect_survive_a_retry)
 {
 	/* Clients write 1 MiB and half-close at once, before the proxy has accepted: what
 	 * the proxy read before its backend connected reaches the backend that connects,
 	 * also when rr's first pick (127.0.0.2) refuses; the reply sent after the upload
 	 * comes back. */
-	uint16_t bport;
-	int lfd = tcp_listen_any(&bport);
-	struct uproxy *u = NULL;
-	struct uproxy_config c = {.loops = 1, .dry = true};
-	char err[256];
-	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
-	struct proxy_model m;
-	json_t *svcs;
-	model(&m, &svcs, bport, 9, NULL);
-	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
-	uint16_t port = uproxy_port(u, "default/web/http/4/tcp", false);
+	struct web fx;
+	web_up(&fx, NULL);
+	int lfd = fx.lfd;
+	uint16_t port = fx.port;
 	enum { BIG = 1 << 20 };
 	char *body = xmalloc(BIG), *got = xmalloc(BIG + 16);
 	for (size_t i = 0; i < BIG; i++)
@@ -288,87 +311,50 @@ TEST(uproxy_client_bytes_sent_before_the_connect_survive_a_retry)
 		pthread_join(th, NULL);
 		close(cfd);
 	}
-	ASSERT(metric(u, "svcplane_uproxy_retries_total") >= 2);
-	ASSERT_INT_EQ(metric(u, "svcplane_uproxy_resets_total"), 0);
+	ASSERT(metric(fx.u, "svcplane_uproxy_retries_total") >= 2);
+	ASSERT_INT_EQ(metric(fx.u, "svcplane_uproxy_resets_total"), 0);
 	free(body);
 	free(got);
-	json_decref(svcs);
-	proxy_model_fini(&m);
-	uproxy_free(u);
-	close(lfd);
+	web_down(&fx);
 }
 
-TEST(uproxy_survives_a_client_that_resets_mid_stream)
+TEST(uproxy_survives_a_peer_that_leaves_while_the_other_streams)
 {
-	/* The backend streams 8 MiB; the client reads a little and resets; then the other
-	 * way round. The relay's writes to the side that left fail (splice raises SIGPIPE:
-	 * blocked in the loops, or this process dies, as it did), the other side is reset,
-	 * and the proxy serves the next connection. */
-	uint16_t bport;
-	int lfd = tcp_listen_any(&bport);
-	struct uproxy *u = NULL;
-	struct uproxy_config c = {.loops = 1, .dry = true};
-	char err[256];
-	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
-	struct proxy_model m;
-	json_t *svcs;
-	model(&m, &svcs, bport, 9, "sh"); /* one client address: always the same backend */
-	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
-	uint16_t port = uproxy_port(u, "default/web/http/4/tcp", false);
+	/* The backend closes at once (FIN) while the client streams 8 MiB; then the other
+	 * way round. The relay's first writes to the closed side draw a reset (the socket
+	 * was in CLOSE_WAIT: its error is EPIPE), the next raises SIGPIPE in splice (no
+	 * MSG_NOSIGNAL there): blocked in the loops, or this process dies, as it did. The
+	 * streaming side is reset, and the proxy serves the next connection. */
+	struct web fx;
+	web_up(&fx, "sh"); /* one client address: always the same backend */
 	enum { BIG = 8 << 20 };
 	char *body = xcalloc(1, BIG);
-	int cfd = tcp_connect(port);
-	ASSERT(cfd >= 0);
-	ASSERT(wait_in(lfd, 10000));
-	int bfd = accept(lfd, NULL, NULL);
-	ASSERT(bfd >= 0);
-	struct writer w = {bfd, body, BIG, false};
-	pthread_t th;
-	ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
-	char d[65536];
-	size_t n = 0;
-	while (n < sizeof(d) && wait_in(cfd, 10000)) {
-		ssize_t k = read(cfd, d, sizeof(d) - n);
-		ASSERT(k > 0);
-		n += (size_t)k;
+	for (int way = 0; way < 2; way++) {
+		int cfd = tcp_connect(fx.port);
+		ASSERT(cfd >= 0);
+		ASSERT(wait_in(fx.lfd, 10000));
+		int bfd = accept(fx.lfd, NULL, NULL);
+		ASSERT(bfd >= 0);
+		int from = way ? bfd : cfd, gone = way ? cfd : bfd;
+		close(gone);
+		struct writer w = {from, body, BIG, false};
+		pthread_t th;
+		ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+		pthread_join(th, NULL); /* ends when the proxy resets the writer */
+		close(from);
 	}
-	struct linger lg = {1, 0};
-	setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(cfd);
-	pthread_join(th, NULL); /* ends when the proxy resets the backend */
-	close(bfd);
-	/* The other way: the client streams, the backend reads a little and leaves with
-	 * bytes unread (its kernel resets). */
-	cfd = tcp_connect(port);
+	int cfd = tcp_connect(fx.port);
 	ASSERT(cfd >= 0);
-	ASSERT(wait_in(lfd, 10000));
-	bfd = accept(lfd, NULL, NULL);
-	ASSERT(bfd >= 0);
-	w = (struct writer){cfd, body, BIG, false};
-	ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
-	n = 0;
-	while (n < sizeof(d) && wait_in(bfd, 10000)) {
-		ssize_t k = read(bfd, d, sizeof(d) - n);
-		ASSERT(k > 0);
-		n += (size_t)k;
-	}
-	close(bfd);
-	pthread_join(th, NULL);
-	close(cfd);
-	cfd = tcp_connect(port);
-	ASSERT(cfd >= 0);
-	ASSERT(wait_in(lfd, 10000));
-	bfd = accept(lfd, NULL, NULL);
+	ASSERT(wait_in(fx.lfd, 10000));
+	int bfd = accept(fx.lfd, NULL, NULL);
 	ASSERT_INT_EQ(write(bfd, "next", 4), 4);
 	close(bfd);
+	char d[16];
 	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 4);
 	ASSERT(!memcmp(d, "next", 4));
 	close(cfd);
 	free(body);
-	json_decref(svcs);
-	proxy_model_fini(&m);
-	uproxy_free(u);
-	close(lfd);
+	web_down(&fx);
 }
 
 TEST(uproxy_resets_when_every_backend_refuses)
