@@ -38,8 +38,13 @@
 #endif
 #define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
 
-#define PIPE_CAP 65536 /* the default pipe size: 16 pages */
-#define PIPE_POOL 64   /* drained pipes a loop keeps for reuse */
+/* A bulk direction's pipe: F_SETPIPE_SZ'd to 1 MiB (measured: ~20% less CPU per GB than
+ * the default 64 KiB, fewer splice calls; bench/RESULTS.md). Only slots are allocated;
+ * the pages in it are the socket buffers' own, referenced while in flight. If the
+ * kernel refuses the size (pipe-user-pages limits), the pipe keeps its 64 KiB: splice
+ * moves what fits. */
+#define PIPE_CAP (1024 * 1024)
+#define PIPE_POOL 64 /* drained pipes a loop keeps for reuse */
 #define FLOW_BUCKETS 4096
 #define FLOWS_MAX 65536 /* per loop */
 #define AFF_CAP 65536	/* ClientIP entries per service port */
@@ -385,7 +390,12 @@ static int pipe_get(struct uloop *lp, int p[2])
 		p[1] = lp->pool[lp->npool][1];
 		return 0;
 	}
-	return pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0 ? 0 : -errno;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(p[1], F_SETPIPE_SZ, PIPE_CAP) < 0) {
+		/* stays at the default size */
+	}
+	return 0;
 }
 
 static void conn_close(struct uloop *lp, struct uconn *c, bool reset)

@@ -37,15 +37,16 @@
  * RELAY moves bytes client->backend and backend->client: short messages by recv and send
  * through the loop's buffer (a short read means the socket is drained: no read spent on
  * EAGAIN); a read that fills the 64 KiB buffer turns that direction to splice(2) through
- * a pipe (no copy to userspace) for the rest of the connection. Bytes the destination
- * does not take wait in a heap buffer or the pipe (at most 64 KiB a direction) and the
+ * a 1 MiB pipe (no copy to userspace) for the rest of the connection. Bytes the
+ * destination does not take wait in a heap buffer (at most 64 KiB) or the pipe and the
  * source is not read meanwhile. EOF on one side is passed on as shutdown(WR) to the other
  * once drained (half-close); when the FIN is known to follow (EPOLLRDHUP), the data is
  * written with MSG_MORE so it leaves in the FIN's segment. Pipes are taken from a
  * per-loop pool when needed and returned when drained, so an idle connection holds its 2
  * sockets only. Memory per connection: one struct uconn (280 bytes, recycled through a
- * per-loop free list) plus the kernel's socket buffers; at most 64 KiB a direction while
- * data waits for a slow destination.
+ * per-loop free list) plus the kernel's socket buffers; while data waits for a slow
+ * destination, at most 64 KiB a direction copied, or a bulk direction's pipe: up to 1 MiB
+ * of socket-buffer pages it references.
  *
  * UDP: a flow per (listener, client address and port) in the loop that received the
  * packet (SO_REUSEPORT hashes a 4-tuple to one socket, so a client stays in one loop),
