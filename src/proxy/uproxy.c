@@ -118,6 +118,7 @@ struct ulistener {
 	char *key; /* service key + "|cl", "|ex" or "|np<port>" */
 	struct usvc *svc;
 	bool external, nodeport, seen;
+	bool shared; /* TCP: one socket, fd[i] all the same, in every loop's epoll */
 	int family, proto;
 	uint16_t port;
 	int nfd;
@@ -261,7 +262,7 @@ static void listener_unref(struct ulistener *l)
 {
 	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
-	for (int i = 0; i < l->nfd; i++)
+	for (int i = 0; i < (l->shared ? 1 : l->nfd); i++)
 		if (l->fd[i] >= 0)
 			close(l->fd[i]);
 	svc_unref(l->svc);
@@ -714,15 +715,20 @@ static void pause_accepts(struct uloop *lp, int err)
 			epoll_ctl(lp->ep, EPOLL_CTL_DEL, lp->tab->l[i]->fd[lp->idx], NULL);
 }
 
+/* Adds lp's socket of l to lp's epoll (level-triggered; exclusive for a shared one). */
+static int listener_watch(struct uloop *lp, struct ulistener *l)
+{
+	struct epoll_event ev = {.events = EPOLLIN | (l->shared ? EPOLLEXCLUSIVE : 0),
+				 .data.ptr = &l->tag[lp->idx]};
+	return epoll_ctl(lp->ep, EPOLL_CTL_ADD, l->fd[lp->idx], &ev);
+}
+
 static void resume_accepts(struct uloop *lp)
 {
 	lp->paused_until = 0;
-	for (size_t i = 0; lp->tab && i < lp->tab->n; i++) {
-		struct ulistener *l = lp->tab->l[i];
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->tag[lp->idx]};
-		if (l->proto == IPPROTO_TCP)
-			epoll_ctl(lp->ep, EPOLL_CTL_ADD, l->fd[lp->idx], &ev);
-	}
+	for (size_t i = 0; lp->tab && i < lp->tab->n; i++)
+		if (lp->tab->l[i]->proto == IPPROTO_TCP)
+			listener_watch(lp, lp->tab->l[i]);
 }
 
 static void on_accept(struct uloop *lp, struct ulistener *l)
@@ -1006,8 +1012,7 @@ static void take_table(struct uloop *lp)
 		struct ulistener *l = t->l[i];
 		if (in_table(lp->tab, l) || l->fd[lp->idx] < 0)
 			continue;
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->tag[lp->idx]};
-		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, l->fd[lp->idx], &ev) < 0)
+		if (listener_watch(lp, l) < 0)
 			log_warn("uproxy: loop %d: listening on port %u: %s", lp->idx, l->port,
 				 strerror(errno));
 	}
@@ -1196,7 +1201,13 @@ static struct ulistener *listener_new(struct uproxy *u, const char *key, struct 
 	atomic_fetch_add(&s->refs, 1);
 	l->svc = s;
 	uint16_t port = nodeport;
-	for (int i = 0; i < u->nloops; i++) {
+	/* TCP: one listening socket watched by every loop with EPOLLEXCLUSIVE, so a new
+	 * connection wakes a loop that is waiting, never queues behind a busy or preempted
+	 * one (per-loop SO_REUSEPORT sockets do: measured on a shared machine). UDP: one
+	 * SO_REUSEPORT socket per loop, so a client's datagrams (hashed by 4-tuple) stay
+	 * with its flow in one loop. */
+	l->shared = s->proto == IPPROTO_TCP;
+	for (int i = 0; i < (l->shared ? 1 : u->nloops); i++) {
 		int fd = listen_one(s->family, s->proto, port);
 		if (fd < 0) {
 			log_warn("uproxy: %s: cannot listen on %s port %u: %s", key,
@@ -1213,6 +1224,8 @@ static struct ulistener *listener_new(struct uproxy *u, const char *key, struct 
 							     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 		}
 	}
+	for (int i = 1; l->shared && i < u->nloops; i++)
+		l->fd[i] = l->fd[0];
 	l->port = port;
 	return l;
 }

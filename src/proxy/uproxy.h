@@ -3,7 +3,8 @@
  * Service's scheduler (proxy/sched.h), and relay TCP with splice(2) and UDP by flows.
  *
  * Interception: each service port gets a listener on an ephemeral port of the proxy
- * (one SO_REUSEPORT socket per loop), and the nftables table `inet svcplane_uproxy`
+ * (TCP: one socket in every loop's epoll with EPOLLEXCLUSIVE, so a connection wakes a
+ * loop that waits; UDP: one SO_REUSEPORT socket per loop), and the nftables table `inet svcplane_uproxy`
  * redirects its cluster IP, external IPs and load-balancer addresses there (maps
  * `redir4/6`: daddr . l4proto . dport -> proxy port, in nat prerouting and output, so
  * pods and the node itself are intercepted). Node ports are listened on directly, on
@@ -16,7 +17,7 @@
  *     listeners and service states, programs the nft maps, publishes the table and
  *     wakes each loop through its eventfd;
  *   - N loops (one per online CPU, at most UPROXY_MAX_LOOPS): each owns its epoll, its
- *     connections and UDP flows, and registers its socket of each listener. Loops share
+ *     connections (those it accepted) and UDP flows, and registers each listener. Loops share
  *     only the per-service state (endpoint sets, scheduler, affinity table), under that
  *     service's mutex, taken once per new connection or flow.
  *
