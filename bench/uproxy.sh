@@ -2,7 +2,7 @@
 # bench/uproxy.sh - the userspace proxy mode's figures (bench/RESULTS.md) side by side with
 # HAProxy (Debian haproxy, TCP mode, same thread count) in one network namespace on
 # loopback, same cores: one long TCP stream (iperf3), request rate with keep-alive and
-# new connections per second (wrk against a small HTTP backend: another HAProxy
+# new connections per second at 64 and 8 clients (wrk against a small HTTP backend: another HAProxy
 # answering from memory), added p50/p99 latency over direct access (wrk -c1), and RSS
 # per 10,000 idle connections. Each figure is the median of RUNS rounds (default 3); a
 # round measures direct, uproxy and HAProxy back to back (rotating the order), and the
@@ -112,7 +112,7 @@ iperf() {
 rps() {
 	local pid=$1 c0 out; shift
 	c0=$(ticks "$pid")
-	out=$(nx wrk -t2 -c64 -d"${DUR}s" "$@")
+	out=$(nx wrk -t2 -c"${CONNS:-64}" -d"${DUR}s" "$@")
 	echo "$out" | awk -v c=$(($(ticks "$pid") - c0)) -v t="$TCK" '/requests in/ {n = $1} /^Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, (n > 0 ? c * 1e6 / t / n : 0)}'
 }
 lat() { nx wrk -t1 -c1 -d"${DUR}s" --latency "http://127.0.0.1:$1/" | awk '$1 == "50%" || $1 == "99%" {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); r[$1] = (u == "ms" ? v * 1000 : u == "s" ? v * 1e6 : v)} END {print r["50%"], r["99%"]}'; }
@@ -122,6 +122,7 @@ iperf_port() { case $1 in d) echo 5201 ;; u) echo "$UP_IPERF" ;; h) echo 9201 ;;
 f_iperf() { iperf "$(iperf_port "$1")" "$(proxy_pid "$1" iperf)"; }
 f_rps() { rps "$(proxy_pid "$1")" "http://127.0.0.1:$(http_port "$1")/"; }
 f_conn() { rps "$(proxy_pid "$1")" -H 'Connection: close' "http://127.0.0.1:$(http_port "$1")/"; }
+f_conn8() { CONNS=8 f_conn "$1"; }
 f_lat() { lat "$(http_port "$1")"; }
 # trio FN: RUNS rounds; each round measures the three targets back to back, in an order
 # that rotates (the machine's load drifts: a round's three figures share it). Prints
@@ -178,7 +179,8 @@ two() { # two FN ROW1 ROW2: the two columns of FN's figures as two rows
 }
 on iperf && two f_iperf "iperf3 one stream (Gbit/s)" "  proxy CPU per GB moved (ms)"
 on rps && two f_rps "wrk keep-alive (req/s)" "  proxy CPU per request (us)"
-on conn && two f_conn "wrk new connection per request (conn/s)" "  proxy CPU per connection (us)"
+on conn && two f_conn "wrk -c64 new connection per request (conn/s)" "  proxy CPU per connection (us)"
+on conn && two f_conn8 "wrk -c8 new connection per request (conn/s)" "  proxy CPU per connection (us)"
 if on lat; then
 	trio f_lat >"$D/lat"
 	read -r d50 u50 h50 r50 <"$D/lat"
