@@ -76,6 +76,37 @@ static ssize_t read_all(int fd, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+/* n bytes cycling through mod letters from base (heap). */
+static char *pattern(size_t n, char base, int mod)
+{
+	char *p = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)(base + (int)(i % (size_t)mod));
+	return p;
+}
+
+/* A client connection to the proxy's port and the backend's accepted end of it. */
+static void connect_pair(uint16_t port, int lfd, int *cfd, int *bfd)
+{
+	*cfd = tcp_connect(port);
+	ASSERT(*cfd >= 0);
+	ASSERT(wait_in(lfd, 10000));
+	*bfd = accept(lfd, NULL, NULL);
+	ASSERT(*bfd >= 0);
+}
+
+/* The backend (bfd) writes msg and closes; the client (cfd) reads exactly msg, then EOF. */
+static void backend_says(int cfd, int bfd, const char *msg)
+{
+	size_t n = strlen(msg);
+	char d[64];
+	ASSERT_INT_EQ(write(bfd, msg, n), (ssize_t)n);
+	close(bfd);
+	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), (ssize_t)n);
+	ASSERT(!memcmp(d, msg, n));
+	close(cfd);
+}
+
 /* Service web (TCP 80 -> port), endpoints at 127.0.0.1 and 127.0.0.2 (nothing listens
  * there: refused), optional annotation; plus UDP dns (53 -> uport) at 127.0.0.1 and
  * empty (no endpoints). */
@@ -133,15 +164,10 @@ TEST(uproxy_tcp_relay_retry_and_udp_on_loopback)
 	/* rr alternates between the two endpoints; every connection must still reach the
 	 * live one: 6 connections, 3 of which first tried the dead one. */
 	enum { BIG = 1 << 20 };
-	char *body = xmalloc(BIG), *got = xmalloc(BIG + 16);
-	for (size_t i = 0; i < BIG; i++)
-		body[i] = (char)('a' + i % 23);
+	char *body = pattern(BIG, 'a', 23), *got = xmalloc(BIG + 16);
 	for (int k = 0; k < 6; k++) {
-		int cfd = tcp_connect(port);
-		ASSERT(cfd >= 0);
-		ASSERT(wait_in(lfd, 10000));
-		int bfd = accept(lfd, NULL, NULL);
-		ASSERT(bfd >= 0);
+		int cfd, bfd;
+		connect_pair(port, lfd, &cfd, &bfd);
 		/* client -> backend, then client half-closes */
 		ASSERT_INT_EQ(write(cfd, "hello", 5), 5);
 		shutdown(cfd, SHUT_WR);
@@ -289,9 +315,7 @@ TEST(uproxy_client_bytes_sent_before_the_connect_survive_a_retry)
 	int lfd = fx.lfd;
 	uint16_t port = fx.port;
 	enum { BIG = 1 << 20 };
-	char *body = xmalloc(BIG), *got = xmalloc(BIG + 16);
-	for (size_t i = 0; i < BIG; i++)
-		body[i] = (char)('A' + i % 51);
+	char *body = pattern(BIG, 'A', 51), *got = xmalloc(BIG + 16);
 	for (int k = 0; k < 4; k++) {
 		int cfd = tcp_connect(port);
 		ASSERT(cfd >= 0);
@@ -330,11 +354,8 @@ TEST(uproxy_survives_a_peer_that_leaves_while_the_other_streams)
 	enum { BIG = 8 << 20 };
 	char *body = xcalloc(1, BIG);
 	for (int way = 0; way < 2; way++) {
-		int cfd = tcp_connect(fx.port);
-		ASSERT(cfd >= 0);
-		ASSERT(wait_in(fx.lfd, 10000));
-		int bfd = accept(fx.lfd, NULL, NULL);
-		ASSERT(bfd >= 0);
+		int cfd, bfd;
+		connect_pair(fx.port, fx.lfd, &cfd, &bfd);
 		int from = way ? bfd : cfd, gone = way ? cfd : bfd;
 		close(gone);
 		struct writer w = {from, body, BIG, false};
@@ -343,16 +364,9 @@ TEST(uproxy_survives_a_peer_that_leaves_while_the_other_streams)
 		pthread_join(th, NULL); /* ends when the proxy resets the writer */
 		close(from);
 	}
-	int cfd = tcp_connect(fx.port);
-	ASSERT(cfd >= 0);
-	ASSERT(wait_in(fx.lfd, 10000));
-	int bfd = accept(fx.lfd, NULL, NULL);
-	ASSERT_INT_EQ(write(bfd, "next", 4), 4);
-	close(bfd);
-	char d[16];
-	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 4);
-	ASSERT(!memcmp(d, "next", 4));
-	close(cfd);
+	int cfd, bfd;
+	connect_pair(fx.port, fx.lfd, &cfd, &bfd);
+	backend_says(cfd, bfd, "next");
 	free(body);
 	web_down(&fx);
 }
@@ -419,13 +433,7 @@ TEST(uproxy_ipv6_relay_on_loopback)
 	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
 	ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&pa, sizeof(pa)), 0);
 	ASSERT(wait_in(lfd, 10000));
-	int bfd = accept(lfd, NULL, NULL);
-	ASSERT_INT_EQ(write(bfd, "six", 3), 3);
-	close(bfd);
-	char d[8];
-	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 3);
-	ASSERT(!memcmp(d, "six", 3));
-	close(cfd);
+	backend_says(cfd, accept(lfd, NULL, NULL), "six");
 	close(lfd);
 	uproxy_free(u);
 	proxy_model_fini(&m);
