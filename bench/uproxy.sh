@@ -2,9 +2,11 @@
 # bench/uproxy.sh - the userspace proxy mode's figures (bench/RESULTS.md) side by side with
 # HAProxy (Debian haproxy, TCP mode, same thread count) in one network namespace on
 # loopback, same cores: one long TCP stream (iperf3), request rate with keep-alive and
-# new connections per second (wrk against a small HTTP backend: another HAProxy
+# new connections per second at 64 and 8 clients (wrk against a small HTTP backend: another HAProxy
 # answering from memory), added p50/p99 latency over direct access (wrk -c1), and RSS
-# per 10,000 idle connections. Each figure is the median of RUNS runs (default 3).
+# per 10,000 idle connections. Each figure is the median of RUNS rounds (default 3); a
+# round measures direct, uproxy and HAProxy back to back (rotating the order), and the
+# last column is the median of the rounds' uproxy/HAProxy ratios.
 # The proxy runs through bench/uproxy_bench.c (proxy/uproxy.h without nftables: the
 # relay, not the redirect, is measured; the redirect costs both the same).
 # Usage: bench/uproxy.sh            (needs root, haproxy, wrk, iperf3: scripts/deps.sh bench)
@@ -80,25 +82,67 @@ mkfifo "$D/in1" "$D/in2"
 ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:8081 <"$D/in1" >"$D/p1" & PIDS+=($!)
 UPID=$!
 ip netns exec $NS "$D/ub" rr "$LOOPS" 127.0.0.1:5201 <"$D/in2" >"$D/p2" & PIDS+=($!)
+UPID2=$!
 exec 7>"$D/in1" 8>"$D/in2"
 for _ in $(seq 1 100); do [ -s "$D/p1" ] && [ -s "$D/p2" ] && break; sleep 0.05; done
 UP_HTTP=$(awk '{print $2}' "$D/p1")
 UP_IPERF=$(awk '{print $2}' "$D/p2")
 for _ in $(seq 1 100); do nx bash -c 'exec 3<>/dev/tcp/127.0.0.1/9081' 2>/dev/null && break; sleep 0.05; done
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # iperf3's server refuses a test while it still winds down the previous one: retry.
+# CPU time (utime + stime, every thread) of the proxy serving target $1 (d: none), in
+# clock ticks: on a machine whose load moves rates by 2x, the CPU a proxy spends per
+# connection or per byte is the steadier figure (bench/RESULTS.md).
+TCK=$(getconf CLK_TCK)
+proxy_pid() { case $1 in u) [ "${2:-}" = iperf ] && echo "$UPID2" || echo "$UPID" ;; h) echo "$HAPID" ;; esac; }
+ticks() { if [ -n "$1" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
+# iperf PORT PID: Gbit/s and the PID's CPU ms per GB moved. iperf3's server refuses a
+# test while it still winds down the previous one: retry.
 iperf() {
-	local i
+	local i c0 out
 	for i in 1 2 3; do
-		nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J 2>/dev/null |
-			python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null && return 0
+		c0=$(ticks "$2")
+		out=$(nx iperf3 -c 127.0.0.1 -p "$1" -t "$DUR" -J 2>/dev/null |
+			python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"]/1e9, e["bytes"])' 2>/dev/null) &&
+			{ echo "$out $(($(ticks "$2") - c0))" | awk -v t="$TCK" '{printf "%s %.1f\n", $1, $3 * 1000 / t / ($2 / 1e9)}'; return 0; }
 		sleep 1
 	done
 }
-rps() { nx wrk -t2 -c64 -d"${DUR}s" "$@" | awk '/^Requests\/sec/ {print $2}'; }
-lat() { nx wrk -t1 -c1 -d"${DUR}s" --latency "http://127.0.0.1:$1/" | awk -v q="$2" '$1 == q {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); print (u == "ms" ? v * 1000 : u == "s" ? v * 1e6 : v)}'; }
-run() { local i; for i in $(seq 1 "$RUNS"); do "$@"; done | median; }
+# rps PID WRK-ARGS...: requests/s and the PID's CPU us per request.
+rps() {
+	local pid=$1 c0 out; shift
+	c0=$(ticks "$pid")
+	out=$(nx wrk -t2 -c"${CONNS:-64}" -d"${DUR}s" "$@")
+	echo "$out" | awk -v c=$(($(ticks "$pid") - c0)) -v t="$TCK" '/requests in/ {n = $1} /^Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, (n > 0 ? c * 1e6 / t / n : 0)}'
+}
+lat() { nx wrk -t1 -c1 -d"${DUR}s" --latency "http://127.0.0.1:$1/" | awk '$1 == "50%" || $1 == "99%" {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); r[$1] = (u == "ms" ? v * 1000 : u == "s" ? v * 1e6 : v)} END {print r["50%"], r["99%"]}'; }
+# The three targets of each figure: d(irect), u(proxy), h(aproxy).
+http_port() { case $1 in d) echo 8081 ;; u) echo "$UP_HTTP" ;; h) echo 9081 ;; esac; }
+iperf_port() { case $1 in d) echo 5201 ;; u) echo "$UP_IPERF" ;; h) echo 9201 ;; esac; }
+f_iperf() { iperf "$(iperf_port "$1")" "$(proxy_pid "$1" iperf)"; }
+f_rps() { rps "$(proxy_pid "$1")" "http://127.0.0.1:$(http_port "$1")/"; }
+f_conn() { rps "$(proxy_pid "$1")" -H 'Connection: close' "http://127.0.0.1:$(http_port "$1")/"; }
+f_conn8() { CONNS=8 f_conn "$1"; }
+f_lat() { lat "$(http_port "$1")"; }
+# trio FN: RUNS rounds; each round measures the three targets back to back, in an order
+# that rotates (the machine's load drifts: a round's three figures share it). Prints
+# "d u h r" per column of FN's output: the medians and the median of the rounds' u/h.
+trio() {
+	local i t order=(d u h)
+	rm -f "$D"/t.*
+	for i in $(seq 1 "$RUNS"); do
+		for t in "${order[@]}"; do "$1" "$t" >>"$D/t.$t"; done
+		order=("${order[@]:1}" "${order[0]}")
+	done
+	[ -z "${VERBOSE:-}" ] || paste -d' ' "$D/t.d" "$D/t.u" "$D/t.h" | sed "s/^/$1 round: /" >&2
+	paste -d' ' "$D/t.d" "$D/t.u" "$D/t.h" | awk -v k="$(awk '{print NF; exit}' "$D/t.d")" '
+		function med(a, n,  i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }; return a[int((n + 1) / 2)] }
+		{ for (c = 1; c <= k; c++) { d[c, NR] = $c; u[c, NR] = $(c + k); h[c, NR] = $(c + 2 * k); r[c, NR] = ($(c + 2 * k) > 0 ? $(c + k) / $(c + 2 * k) : 0) } }
+		END { for (c = 1; c <= k; c++) { for (i = 1; i <= NR; i++) { x[i] = d[c, i] } ; md = med(x, NR)
+			for (i = 1; i <= NR; i++) { x[i] = u[c, i] } ; mu = med(x, NR)
+			for (i = 1; i <= NR; i++) { x[i] = h[c, i] } ; mh = med(x, NR)
+			for (i = 1; i <= NR; i++) { x[i] = r[c, i] } ; printf "%s %s %s %.2f\n", md, mu, mh, med(x, NR) } }'
+}
 rss_kb() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/ {print $2}' /proc/"$p"/status))); done; echo $s; }
 # The container's hard limit on open files is 20,000, so HAProxy refuses a maxconn that
 # could not fit and 10,000 proxied connections (20,000 descriptors) do not fit either:
@@ -125,19 +169,27 @@ PY
 
 ONLY=${ONLY:-iperf rps conn lat rss}
 on() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
-printf 'figure\tdirect\tuproxy\thaproxy\tuproxy/haproxy\n'
-row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk -v a="$3" -v b="$4" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"; }
-on iperf && row "iperf3 one stream (Gbit/s)" "$(run iperf 5201)" "$(run iperf "$UP_IPERF")" "$(run iperf 9201)"
-on rps && row "wrk keep-alive (req/s)" "$(run rps http://127.0.0.1:8081/)" "$(run rps "http://127.0.0.1:$UP_HTTP/")" "$(run rps http://127.0.0.1:9081/)"
-on conn && row "wrk new connection per request (conn/s)" "$(run rps -H 'Connection: close' http://127.0.0.1:8081/)" \
-	"$(run rps -H 'Connection: close' "http://127.0.0.1:$UP_HTTP/")" "$(run rps -H 'Connection: close' http://127.0.0.1:9081/)"
+printf 'figure\tdirect\tuproxy\thaproxy\tuproxy/haproxy (median of rounds)\n'
+row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5"; }
+trow() { local name=$1 d u h r; shift; read -r d u h r && row "$name" "$d" "$u" "$h" "$r"; }
+two() { # two FN ROW1 ROW2: the two columns of FN's figures as two rows
+	trio "$1" >"$D/two"
+	sed -n 1p "$D/two" | trow "$2"
+	sed -n 2p "$D/two" | awk '{$1 = "-"; print}' | trow "$3"
+}
+on iperf && two f_iperf "iperf3 one stream (Gbit/s)" "  proxy CPU per GB moved (ms)"
+on rps && two f_rps "wrk keep-alive (req/s)" "  proxy CPU per request (us)"
+on conn && two f_conn "wrk -c64 new connection per request (conn/s)" "  proxy CPU per connection (us)"
+on conn && two f_conn8 "wrk -c8 new connection per request (conn/s)" "  proxy CPU per connection (us)"
 if on lat; then
-d50=$(run lat 8081 50%) d99=$(run lat 8081 99%)
-u50=$(run lat "$UP_HTTP" 50%) u99=$(run lat "$UP_HTTP" 99%)
-h50=$(run lat 9081 50%) h99=$(run lat 9081 99%)
-row "latency p50 (us, wrk -c1)" "$d50" "$u50" "$h50"
-row "latency p99 (us, wrk -c1)" "$d99" "$u99" "$h99"
-row "added p50 over direct (us)" 0 "$(awk -v a="$u50" -v b="$d50" 'BEGIN {print a - b}')" "$(awk -v a="$h50" -v b="$d50" 'BEGIN {print a - b}')"
-row "added p99 over direct (us)" 0 "$(awk -v a="$u99" -v b="$d99" 'BEGIN {print a - b}')" "$(awk -v a="$h99" -v b="$d99" 'BEGIN {print a - b}')"
+	trio f_lat >"$D/lat"
+	read -r d50 u50 h50 r50 <"$D/lat"
+	read -r d99 u99 h99 r99 < <(sed -n 2p "$D/lat")
+	row "latency p50 (us, wrk -c1)" "$d50" "$u50" "$h50" "$r50"
+	row "latency p99 (us, wrk -c1)" "$d99" "$u99" "$h99" "$r99"
+	row "added p50 over direct (us)" - "$(awk -v a="$u50" -v b="$d50" 'BEGIN {print a - b}')" "$(awk -v a="$h50" -v b="$d50" 'BEGIN {print a - b}')" -
 fi
-on rss && row "RSS per 10,000 idle connections (KiB)" "-" "$(idle_rss "$UP_HTTP" "$UPID")" "$(idle_rss 9081 "$HAPID")"
+if on rss; then
+	ru=$(idle_rss "$UP_HTTP" "$UPID") rh=$(idle_rss 9081 "$HAPID")
+	row "RSS per 10,000 idle connections (KiB)" - "$ru" "$rh" "$(awk -v a="$ru" -v b="$rh" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
+fi

@@ -3,7 +3,8 @@
  * Service's scheduler (proxy/sched.h), and relay TCP with splice(2) and UDP by flows.
  *
  * Interception: each service port gets a listener on an ephemeral port of the proxy
- * (one SO_REUSEPORT socket per loop), and the nftables table `inet svcplane_uproxy`
+ * (TCP: one socket in every loop's epoll with EPOLLEXCLUSIVE, so a connection wakes a
+ * loop that waits; UDP: one SO_REUSEPORT socket per loop), and the nftables table `inet svcplane_uproxy`
  * redirects its cluster IP, external IPs and load-balancer addresses there (maps
  * `redir4/6`: daddr . l4proto . dport -> proxy port, in nat prerouting and output, so
  * pods and the node itself are intercepted). Node ports are listened on directly, on
@@ -16,7 +17,7 @@
  *     listeners and service states, programs the nft maps, publishes the table and
  *     wakes each loop through its eventfd;
  *   - N loops (one per online CPU, at most UPROXY_MAX_LOOPS): each owns its epoll, its
- *     connections and UDP flows, and registers its socket of each listener. Loops share
+ *     connections (those it accepted) and UDP flows, and registers each listener. Loops share
  *     only the per-service state (endpoint sets, scheduler, affinity table), under that
  *     service's mutex, taken once per new connection or flow.
  *
@@ -27,13 +28,26 @@
  *                 '-- next, up to-'                          v
  *                    `retries` tries  --none left--> client reset (RST), closed
  *
- * RELAY moves bytes client->backend and backend->client through one pipe per direction
- * with splice(2) (no copy to userspace); EOF on one side is passed on as shutdown(WR) to
- * the other once its pipe drained (half-close); pipes are taken from a per-loop pool when
- * data arrives and returned when drained, so an idle connection holds its 2 sockets only.
- * Memory per connection: one struct uconn (~250 bytes; 2.4 MiB per 10,000 idle connections
- * measured, bench/RESULTS.md) plus the kernel's socket buffers;
- * at most 2 pipes of 64 KiB each while data is in flight.
+ * The client's first bytes are read right after accept, so they go out with the connect
+ * (the handshake's last ACK rides in their segment) and, when the handshake completed
+ * inside connect() (a backend on this host), at once, without waiting for EPOLLOUT. A
+ * backend that refuses or times out before it connected never saw a byte, so the next
+ * one gets the same bytes. Each socket is registered in epoll once (in, out, rdhup,
+ * edge-triggered): no epoll_ctl after the two adds.
+ *
+ * RELAY moves bytes client->backend and backend->client: short messages by recv and send
+ * through the loop's buffer (a short read means the socket is drained: no read spent on
+ * EAGAIN); a read that fills the 64 KiB buffer turns that direction to splice(2) through
+ * a 1 MiB pipe (no copy to userspace) for the rest of the connection. Bytes the
+ * destination does not take wait in a heap buffer (at most 64 KiB) or the pipe and the
+ * source is not read meanwhile. EOF on one side is passed on as shutdown(WR) to the other
+ * once drained (half-close); when the FIN is known to follow (EPOLLRDHUP), the data is
+ * written with MSG_MORE so it leaves in the FIN's segment. Pipes are taken from a
+ * per-loop pool when needed and returned when drained, so an idle connection holds its 2
+ * sockets only. Memory per connection: one struct uconn (280 bytes, recycled through a
+ * per-loop free list) plus the kernel's socket buffers; while data waits for a slow
+ * destination, at most 64 KiB a direction copied, or a bulk direction's pipe: up to 1 MiB
+ * of socket-buffer pages it references.
  *
  * UDP: a flow per (listener, client address and port) in the loop that received the
  * packet (SO_REUSEPORT hashes a 4-tuple to one socket, so a client stays in one loop),

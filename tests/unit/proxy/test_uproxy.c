@@ -1,12 +1,14 @@
 /* test_uproxy.c - the userspace proxy's loops on loopback, without nftables (dry): TCP
  * relay of a large body both ways with half-close, a listed backend that refuses is
- * retried past with no client-visible error, a Service with no endpoint resets at once,
- * UDP replies come back from the proxy's port, and a bad scheduler annotation is
- * reported once. No root needed. */
+ * retried past with no client-visible error (also with bytes the client sent before the
+ * backend connected), a peer that leaves while the other streams leaves the proxy serving, a
+ * Service with no endpoint resets at once, UDP replies come back from the proxy's port,
+ * and a bad scheduler annotation is reported once. No root needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,37 @@ static ssize_t read_all(int fd, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+/* n bytes cycling through mod letters from base (heap). */
+static char *pattern(size_t n, char base, int mod)
+{
+	char *p = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)(base + (int)(i % (size_t)mod));
+	return p;
+}
+
+/* A client connection to the proxy's port and the backend's accepted end of it. */
+static void connect_pair(uint16_t port, int lfd, int *cfd, int *bfd)
+{
+	*cfd = tcp_connect(port);
+	ASSERT(*cfd >= 0);
+	ASSERT(wait_in(lfd, 10000));
+	*bfd = accept(lfd, NULL, NULL);
+	ASSERT(*bfd >= 0);
+}
+
+/* The backend (bfd) writes msg and closes; the client (cfd) reads exactly msg, then EOF. */
+static void backend_says(int cfd, int bfd, const char *msg)
+{
+	size_t n = strlen(msg);
+	char d[64];
+	ASSERT_INT_EQ(write(bfd, msg, n), (ssize_t)n);
+	close(bfd);
+	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), (ssize_t)n);
+	ASSERT(!memcmp(d, msg, n));
+	close(cfd);
+}
+
 /* Service web (TCP 80 -> port), endpoints at 127.0.0.1 and 127.0.0.2 (nothing listens
  * there: refused), optional annotation; plus UDP dns (53 -> uport) at 127.0.0.1 and
  * empty (no endpoints). */
@@ -131,15 +164,10 @@ TEST(uproxy_tcp_relay_retry_and_udp_on_loopback)
 	/* rr alternates between the two endpoints; every connection must still reach the
 	 * live one: 6 connections, 3 of which first tried the dead one. */
 	enum { BIG = 1 << 20 };
-	char *body = xmalloc(BIG), *got = xmalloc(BIG + 16);
-	for (size_t i = 0; i < BIG; i++)
-		body[i] = (char)('a' + i % 23);
+	char *body = pattern(BIG, 'a', 23), *got = xmalloc(BIG + 16);
 	for (int k = 0; k < 6; k++) {
-		int cfd = tcp_connect(port);
-		ASSERT(cfd >= 0);
-		ASSERT(wait_in(lfd, 10000));
-		int bfd = accept(lfd, NULL, NULL);
-		ASSERT(bfd >= 0);
+		int cfd, bfd;
+		connect_pair(port, lfd, &cfd, &bfd);
 		/* client -> backend, then client half-closes */
 		ASSERT_INT_EQ(write(cfd, "hello", 5), 5);
 		shutdown(cfd, SHUT_WR);
@@ -210,6 +238,139 @@ TEST(uproxy_tcp_relay_retry_and_udp_on_loopback)
 	close(ufd);
 }
 
+struct writer {
+	int fd;
+	const char *p;
+	size_t n;
+	bool shut; /* half-close when done */
+};
+
+/* Thread: writes n bytes (stops at an error), then half-closes if asked. */
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	size_t off = 0;
+	while (off < w->n) {
+		ssize_t k = send(w->fd, w->p + off, w->n - off, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	if (w->shut)
+		shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+static long metric(struct uproxy *u, const char *name)
+{
+	struct buf mb;
+	buf_init(&mb);
+	uproxy_metrics_write(u, &mb);
+	char *key = xasprintf("\n%s ", name);
+	const char *r = strstr(mb.data, key);
+	long v = r ? atol(r + strlen(key)) : -1;
+	free(key);
+	buf_fini(&mb);
+	return v;
+}
+
+/* One loop proxying Service web (model()) to a backend listening on lfd. */
+struct web {
+	int lfd;
+	struct uproxy *u;
+	struct proxy_model m;
+	json_t *svcs;
+	uint16_t port; /* the proxy's */
+};
+
+static void web_up(struct web *w, const char *sched)
+{
+	uint16_t bport;
+	w->lfd = tcp_listen_any(&bport);
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &w->u, err, sizeof(err)), 0);
+	model(&w->m, &w->svcs, bport, 9, sched);
+	ASSERT_INT_EQ(uproxy_sync(w->u, &w->m, w->svcs, NULL, err, sizeof(err)), 0);
+	w->port = uproxy_port(w->u, "default/web/http/4/tcp", false);
+	ASSERT(w->port != 0);
+}
+
+static void web_down(struct web *w)
+{
+	json_decref(w->svcs);
+	proxy_model_fini(&w->m);
+	uproxy_free(w->u);
+	close(w->lfd);
+}
+
+TEST(uproxy_client_bytes_sent_before_the_connect_survive_a_retry)
+{
+	/* Clients write 1 MiB and half-close at once, before the proxy has accepted: what
+	 * the proxy read before its backend connected reaches the backend that connects,
+	 * also when rr's first pick (127.0.0.2) refuses; the reply sent after the upload
+	 * comes back. */
+	struct web fx;
+	web_up(&fx, NULL);
+	int lfd = fx.lfd;
+	uint16_t port = fx.port;
+	enum { BIG = 1 << 20 };
+	char *body = pattern(BIG, 'A', 51), *got = xmalloc(BIG + 16);
+	for (int k = 0; k < 4; k++) {
+		int cfd = tcp_connect(port);
+		ASSERT(cfd >= 0);
+		struct writer w = {cfd, body, BIG, true};
+		pthread_t th;
+		ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+		ASSERT(wait_in(lfd, 10000));
+		int bfd = accept(lfd, NULL, NULL);
+		ASSERT(bfd >= 0);
+		ASSERT_INT_EQ(read_all(bfd, got, BIG + 16), BIG);
+		ASSERT(!memcmp(got, body, BIG));
+		ASSERT_INT_EQ(write(bfd, "done", 4), 4);
+		close(bfd);
+		char d[8];
+		ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 4);
+		ASSERT(!memcmp(d, "done", 4));
+		pthread_join(th, NULL);
+		close(cfd);
+	}
+	ASSERT(metric(fx.u, "svcplane_uproxy_retries_total") >= 2);
+	ASSERT_INT_EQ(metric(fx.u, "svcplane_uproxy_resets_total"), 0);
+	free(body);
+	free(got);
+	web_down(&fx);
+}
+
+TEST(uproxy_survives_a_peer_that_leaves_while_the_other_streams)
+{
+	/* The backend closes at once (FIN) while the client streams 8 MiB; then the other
+	 * way round. The relay's first writes to the closed side draw a reset (the socket
+	 * was in CLOSE_WAIT: its error is EPIPE), the next raises SIGPIPE in splice (no
+	 * MSG_NOSIGNAL there): blocked in the loops, or this process dies, as it did. The
+	 * streaming side is reset, and the proxy serves the next connection. */
+	struct web fx;
+	web_up(&fx, "sh"); /* one client address: always the same backend */
+	enum { BIG = 8 << 20 };
+	char *body = xcalloc(1, BIG);
+	for (int way = 0; way < 2; way++) {
+		int cfd, bfd;
+		connect_pair(fx.port, fx.lfd, &cfd, &bfd);
+		int from = way ? bfd : cfd, gone = way ? cfd : bfd;
+		close(gone);
+		struct writer w = {from, body, BIG, false};
+		pthread_t th;
+		ASSERT_INT_EQ(pthread_create(&th, NULL, write_all, &w), 0);
+		pthread_join(th, NULL); /* ends when the proxy resets the writer */
+		close(from);
+	}
+	int cfd, bfd;
+	connect_pair(fx.port, fx.lfd, &cfd, &bfd);
+	backend_says(cfd, bfd, "next");
+	free(body);
+	web_down(&fx);
+}
+
 TEST(uproxy_resets_when_every_backend_refuses)
 {
 	/* Endpoints only where nothing listens: the client is reset, never left hanging. */
@@ -272,13 +433,7 @@ TEST(uproxy_ipv6_relay_on_loopback)
 	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
 	ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&pa, sizeof(pa)), 0);
 	ASSERT(wait_in(lfd, 10000));
-	int bfd = accept(lfd, NULL, NULL);
-	ASSERT_INT_EQ(write(bfd, "six", 3), 3);
-	close(bfd);
-	char d[8];
-	ASSERT_INT_EQ(read_all(cfd, d, sizeof(d)), 3);
-	ASSERT(!memcmp(d, "six", 3));
-	close(cfd);
+	backend_says(cfd, accept(lfd, NULL, NULL), "six");
 	close(lfd);
 	uproxy_free(u);
 	proxy_model_fini(&m);
