@@ -15,6 +15,7 @@
 #include "base/cidr.h"
 #include "ingress/status.h"
 #include "client/client.h"
+#include "controller/elector.h"
 #include "controller/manager.h"
 #include "controller/namespace.h"
 #include "controller/wlmanager.h"
@@ -61,6 +62,11 @@ static void usage_server(FILE *f)
 	    "  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
 	    "  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 	    "  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
+	    "  --leader-elect[=BOOL]             run the controllers and the scheduler only while holding the\n"
+	    "                                    Lease kube-system/kube-controller-manager (default true)\n"
+	    "  --leader-elect-lease-duration D   how long a standby waits after the last renewal (default 15s)\n"
+	    "  --leader-elect-renew-deadline D   how long the leader keeps trying to renew (default 10s)\n"
+	    "  --leader-elect-retry-period D     between tries to acquire or renew (default 2s)\n"
 	    "  --node-name NAME                  the embedded agent's node (default: the host name)\n"
 	    "  --node-ip IP[,IP]                 its InternalIP (default: the address of the default route's\n"
 	    "                                    interface; IPv4,IPv6 for dual stack)\n"
@@ -152,6 +158,101 @@ static void free_list(char **v)
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* A Go duration ("15s", "1m30s", "500ms"; a bare number is seconds) in ms, or -1. */
+static int64_t parse_duration_ms(const char *s)
+{
+	char *end;
+	double total = 0;
+	if (!*s)
+		return -1;
+	while (*s) {
+		double v = strtod(s, &end);
+		if (end == s || v < 0)
+			return -1;
+		s = end;
+		double unit = 1000;
+		if (!strncmp(s, "ms", 2))
+			unit = 1, s += 2;
+		else if (*s == 's')
+			s++;
+		else if (*s == 'm')
+			unit = 60000, s++;
+		else if (*s == 'h')
+			unit = 3600000, s++;
+		else if (*s)
+			return -1;
+		total += v * unit;
+		if (total > 86400000.0)
+			return -1;
+	}
+	return (int64_t)total;
+}
+
+/* The work of one server that only one server of a cluster may do at a time: the
+ * controllers and the scheduler (and the Ingress status writer). Started at once with
+ * --leader-elect=false, else while this server holds the Lease. */
+struct ctrls {
+	struct ctrl_manager_opts co;
+	struct client_config cc;
+	struct ing_status_opts io;
+	bool no_controllers, no_sched;
+	struct ctrl_manager *cm;
+	struct ctrl_workloads *wl;
+	struct ctrl_namespace *nsc;
+	struct sched *sc;
+	struct ing_status *ist;
+};
+
+static void ctrls_stop(struct ctrls *c)
+{
+	ing_status_stop(c->ist);
+	sched_stop(c->sc);
+	ctrl_namespace_stop(c->nsc);
+	ctrl_workloads_stop(c->wl);
+	ctrl_manager_stop(c->cm);
+	c->ist = NULL, c->sc = NULL, c->nsc = NULL, c->wl = NULL, c->cm = NULL;
+}
+
+static int ctrls_start(struct ctrls *c, char *err, size_t errlen)
+{
+	int rc = 0;
+	c->co.cfg = &c->cc;
+	c->io.cfg = &c->cc;
+	if (!c->no_controllers)
+		rc = ctrl_manager_start(&c->co, &c->cm, err, errlen);
+	if (rc == 0 && !c->no_controllers)
+		rc = ctrl_workloads_start(&c->cc, &c->wl, err, errlen);
+	if (rc == 0 && !c->no_controllers)
+		rc = ctrl_namespace_start(&c->cc, &c->nsc, err, errlen);
+	if (rc == 0 && !c->no_sched)
+		rc = sched_start(&c->cc, &c->sc, err, errlen);
+	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
+	 * controllers; the agents only serve the traffic. */
+	if (rc == 0 && !c->no_controllers)
+		rc = ing_status_start(&c->io, &c->ist, err, errlen);
+	if (rc < 0)
+		ctrls_stop(c);
+	return rc;
+}
+
+/* The elector's callbacks (its runner thread). A leader that cannot start its
+ * controllers exits, as kube-controller-manager does, so a standby takes over. */
+static void ctrls_on_start(void *ud)
+{
+	char err[512] = "";
+	if (ctrls_start(ud, err, sizeof(err)) < 0) {
+		log_error("starting the controllers: %s", err);
+		exit(1);
+	}
+	log_info("controllers started (leading)");
+}
+
+static void ctrls_on_stop(void *ud)
+{
+	ctrls_stop(ud);
+	log_info("controllers stopped");
 }
 
 /* The node agent's flags that both `server` and `agent` take (by long name), validated the
@@ -345,13 +446,19 @@ static int cmd_server(int argc, char **argv)
 		O_AUDPATH,
 		O_AUDSIZE,
 		O_AUDBACK,
-		O_ENCCONF
+		O_ENCCONF,
+		O_LE,
+		O_LEDUR,
+		O_LERENEW,
+		O_LERETRY
 	};
 	const char *enc_config = NULL;
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
+	bool leader_elect = true;
+	int64_t le_ms[3] = {15000, 10000, 2000}; /* lease duration, renew deadline, retry period */
 	static const struct option opts[] = {
 	    {"data-dir", required_argument, 0, O_DATA},
 	    {"bind-address", required_argument, 0, O_BIND},
@@ -397,6 +504,10 @@ static int cmd_server(int argc, char **argv)
 	    {"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
 	    {"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
 	    {"encryption-provider-config", required_argument, 0, O_ENCCONF},
+	    {"leader-elect", optional_argument, 0, O_LE},
+	    {"leader-elect-lease-duration", required_argument, 0, O_LEDUR},
+	    {"leader-elect-renew-deadline", required_argument, 0, O_LERENEW},
+	    {"leader-elect-retry-period", required_argument, 0, O_LERETRY},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -426,6 +537,26 @@ static int cmd_server(int argc, char **argv)
 		}
 		if (c == O_ENCCONF) {
 			enc_config = optarg;
+			continue;
+		}
+		if (c == O_LE) {
+			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				fprintf(stderr, "svcplane server: --leader-elect: %s is not true or false\n",
+					optarg);
+				return 2;
+			}
+			leader_elect = !optarg || !strcmp(optarg, "true");
+			continue;
+		}
+		if (c == O_LEDUR || c == O_LERENEW || c == O_LERETRY) {
+			int64_t v = parse_duration_ms(optarg);
+			if (v <= 0) {
+				fprintf(stderr,
+					"svcplane server: %s: %s is not a positive duration (like 15s)\n",
+					argv[optind - 1], optarg);
+				return 2;
+			}
+			le_ms[c == O_LEDUR ? 0 : c == O_LERENEW ? 1 : 2] = v;
 			continue;
 		}
 		if (c == O_AUDPOL || c == O_AUDPATH) {
@@ -642,30 +773,27 @@ static int cmd_server(int argc, char **argv)
 	struct client_config cc;
 	client_config_init(&cc);
 	rc = client_config_load(apiserver_kubeconfig_path(as), NULL, &cc, err, sizeof(err));
-	struct ctrl_manager *cm = NULL;
-	if (rc == 0 && !no_controllers) {
-		co.cfg = &cc;
-		co.cluster_cidr = o.cluster_cidr;
-		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
-	}
-	struct ctrl_workloads *wl = NULL;
-	if (rc == 0 && !no_controllers)
-		rc = ctrl_workloads_start(&cc, &wl, err, sizeof(err));
-	struct ctrl_namespace *nsc = NULL;
-	if (rc == 0 && !no_controllers)
-		rc = ctrl_namespace_start(&cc, &nsc, err, sizeof(err));
-	struct sched *sc = NULL;
-	if (rc == 0 && !no_sched)
-		rc = sched_start(&cc, &sc, err, sizeof(err));
-	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
-	 * controllers; the agents only serve the traffic. */
-	struct ing_status *ist = NULL;
-	if (rc == 0 && !no_controllers) {
-		struct ing_status_opts io = {.cfg = &cc,
-					     .lb = ing_lb,
-					     .http_port = ao.ingress_http_port,
-					     .https_port = ao.ingress_https_port};
-		rc = ing_status_start(&io, &ist, err, sizeof(err));
+	struct ctrls ctl = {
+	    .co = co,
+	    .no_controllers = no_controllers,
+	    .no_sched = no_sched,
+	    .io = {.lb = ing_lb, .http_port = ao.ingress_http_port, .https_port = ao.ingress_https_port}};
+	ctl.co.cluster_cidr = o.cluster_cidr;
+	client_config_copy(&ctl.cc, &cc);
+	struct ctrl_elector *el = NULL;
+	if (rc == 0 && leader_elect && !(no_controllers && no_sched)) {
+		struct ctrl_elector_opts eo = {.cfg = &cc,
+					       .lease_namespace = "kube-system",
+					       .lease_name = "kube-controller-manager",
+					       .lease_ms = le_ms[0],
+					       .renew_deadline_ms = le_ms[1],
+					       .retry_ms = le_ms[2],
+					       .on_start = ctrls_on_start,
+					       .on_stop = ctrls_on_stop,
+					       .ud = &ctl};
+		rc = ctrl_elector_start(&eo, &el, err, sizeof(err));
+	} else if (rc == 0) {
+		rc = ctrls_start(&ctl, err, sizeof(err));
 	}
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
@@ -706,11 +834,9 @@ static int cmd_server(int argc, char **argv)
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
-		ing_status_stop(ist);
-		sched_stop(sc);
-		ctrl_namespace_stop(nsc);
-		ctrl_workloads_stop(wl);
-		ctrl_manager_stop(cm);
+		ctrl_elector_stop(el);
+		ctrls_stop(&ctl);
+		client_config_fini(&ctl.cc);
 		apiserver_stop(as);
 		store_close(st);
 		free(agent_dir);
@@ -723,11 +849,9 @@ static int cmd_server(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
-	ing_status_stop(ist);
-	sched_stop(sc);
-	ctrl_namespace_stop(nsc);
-	ctrl_workloads_stop(wl);
-	ctrl_manager_stop(cm);
+	ctrl_elector_stop(el); /* stops the controllers it runs, then gives the Lease up */
+	ctrls_stop(&ctl);
+	client_config_fini(&ctl.cc);
 	apiserver_stop(as);
 	store_close(st);
 	free(agent_dir);
