@@ -59,14 +59,15 @@ static int lease_get(struct ctrl_elector *e, json_t **lease)
 	int rc = client_request(e->cl, "GET", e->item_path, NULL, NULL, NULL, &status, &body, NULL, err,
 				sizeof(err));
 	if (rc < 0) {
-		log_debug("leader election: reading Lease %s/%s: %s", e->o.lease_namespace, e->o.lease_name, err);
+		log_debug("leader election: reading Lease %s/%s: %s", e->o.lease_namespace, e->o.lease_name,
+			  err);
 		return -EIO;
 	}
 	if (status == 200)
 		*lease = json_loads(body, 0, NULL);
 	else if (status != 404)
-		log_warn("leader election: reading Lease %s/%s: HTTP %ld", e->o.lease_namespace, e->o.lease_name,
-			 status);
+		log_warn("leader election: reading Lease %s/%s: HTTP %ld", e->o.lease_namespace,
+			 e->o.lease_name, status);
 	free(body);
 	return status == 200 ? (*lease ? 0 : -EIO) : status == 404 ? 0 : -EIO;
 }
@@ -96,8 +97,8 @@ static void set_leading(struct ctrl_elector *e, bool leading)
 {
 	pthread_mutex_lock(&e->mu);
 	if (e->leading != leading) {
-		log_info("leader election: %s %s/%s as %s", leading ? "acquired" : "lost", e->o.lease_namespace,
-			 e->o.lease_name, e->l.identity);
+		log_info("leader election: %s %s/%s as %s", leading ? "acquired" : "lost",
+			 e->o.lease_namespace, e->o.lease_name, e->l.identity);
 		e->leading = leading;
 		pthread_cond_broadcast(&e->cv);
 	}
@@ -114,8 +115,8 @@ static void *elect_main(void *arg)
 		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
 		if (grc == 0) {
 			micro_now(now, sizeof(now));
-			json_t *w = ctrl_leader_try(&e->l, lease, e->o.lease_namespace, e->o.lease_name, mono_ms(),
-						    now);
+			json_t *w = ctrl_leader_try(&e->l, lease, e->o.lease_namespace, e->o.lease_name,
+						    mono_ms(), now);
 			if (w) {
 				json_t *got = lease_put(e, w, lease != NULL);
 				ctrl_leader_written(&e->l, got, mono_ms());
@@ -125,7 +126,8 @@ static void *elect_main(void *arg)
 			json_decref(lease);
 		}
 		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
-		int64_t wait = ctrl_leader_next_ms(&e->l, (double)rand_r(&e->seed) / ((double)RAND_MAX + 1.0));
+		int64_t wait =
+		    ctrl_leader_next_ms(&e->l, (double)rand_r(&e->seed) / ((double)RAND_MAX + 1.0));
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += wait / 1000;
@@ -174,16 +176,19 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 {
 	*out = NULL;
 	if (o->lease_ms <= o->renew_deadline_ms) {
-		snprintf(err, errlen, "leader election: lease duration must be greater than the renew deadline");
+		snprintf(err, errlen,
+			 "leader election: lease duration must be greater than the renew deadline");
 		return -EINVAL;
 	}
 	if ((double)o->renew_deadline_ms <= 1.2 * (double)o->retry_ms) {
-		snprintf(err, errlen,
-			 "leader election: renew deadline must be greater than retry period*1.2 (JitterFactor)");
+		snprintf(
+		    err, errlen,
+		    "leader election: renew deadline must be greater than retry period*1.2 (JitterFactor)");
 		return -EINVAL;
 	}
 	if (o->retry_ms < 1 || o->lease_ms < 1000) {
-		snprintf(err, errlen, "leader election: lease duration (>= 1s) and retry period must be positive");
+		snprintf(err, errlen,
+			 "leader election: lease duration (>= 1s) and retry period must be positive");
 		return -EINVAL;
 	}
 	struct ctrl_elector *e = xcalloc(1, sizeof(*e));
@@ -217,9 +222,10 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	log_info("leader election: candidate %s for Lease %s/%s (lease %llds, renew deadline %llds, retry %llds)",
-		 e->l.identity, o->lease_namespace, o->lease_name, (long long)(o->lease_ms / 1000),
-		 (long long)(o->renew_deadline_ms / 1000), (long long)(o->retry_ms / 1000));
+	log_info(
+	    "leader election: candidate %s for Lease %s/%s (lease %llds, renew deadline %llds, retry %llds)",
+	    e->l.identity, o->lease_namespace, o->lease_name, (long long)(o->lease_ms / 1000),
+	    (long long)(o->renew_deadline_ms / 1000), (long long)(o->retry_ms / 1000));
 	if (pthread_create(&e->run_th, NULL, run_main, e) != 0) {
 		snprintf(err, errlen, "leader election: cannot start a thread");
 		ctrl_leader_fini(&e->l);

@@ -7,8 +7,8 @@
 #include "api/object.h"
 #include "base/mem.h"
 
-void ctrl_leader_init(struct ctrl_leader *l, const char *identity, int64_t lease_ms, int64_t renew_deadline_ms,
-		      int64_t retry_ms)
+void ctrl_leader_init(struct ctrl_leader *l, const char *identity, int64_t lease_ms,
+		      int64_t renew_deadline_ms, int64_t retry_ms)
 {
 	memset(l, 0, sizeof(*l));
 	l->identity = xstrdup(identity);
@@ -47,9 +47,10 @@ json_t *ctrl_leader_try(struct ctrl_leader *l, const json_t *lease, const char *
 	if (!lease) {
 		observe(l, NULL, now_mono_ms);
 		return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s, s:i}}", "apiVersion",
-				 "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", name, "namespace",
-				 ns, "spec", "holderIdentity", l->identity, "leaseDurationSeconds", dur_s,
-				 "acquireTime", now_micro, "renewTime", now_micro, "leaseTransitions", 0);
+				 "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", name,
+				 "namespace", ns, "spec", "holderIdentity", l->identity,
+				 "leaseDurationSeconds", dur_s, "acquireTime", now_micro, "renewTime",
+				 now_micro, "leaseTransitions", 0);
 	}
 	const json_t *spec = json_object_get(lease, "spec");
 	observe(l, spec, now_mono_ms);

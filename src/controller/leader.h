@@ -27,17 +27,17 @@
 #include <stdint.h>
 
 struct ctrl_leader {
-	char *identity;				    /* heap */
+	char *identity;				       /* heap */
 	int64_t lease_ms, renew_deadline_ms, retry_ms; /* the candidate's own settings */
-	json_t *observed_spec;			    /* the Lease spec last read (owned), or NULL */
-	int64_t observed_mono_ms;		    /* when observed_spec last changed */
+	json_t *observed_spec;			       /* the Lease spec last read (owned), or NULL */
+	int64_t observed_mono_ms;		       /* when observed_spec last changed */
 	bool leading;
 	int64_t renewed_mono_ms; /* the last successful write while leading */
 };
 
 /* identity is copied. Durations in ms. */
-void ctrl_leader_init(struct ctrl_leader *l, const char *identity, int64_t lease_ms, int64_t renew_deadline_ms,
-		      int64_t retry_ms);
+void ctrl_leader_init(struct ctrl_leader *l, const char *identity, int64_t lease_ms,
+		      int64_t renew_deadline_ms, int64_t retry_ms);
 void ctrl_leader_fini(struct ctrl_leader *l);
 
 /* One try to acquire or renew. lease is the Lease as read (borrowed; NULL when it does

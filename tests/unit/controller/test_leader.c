@@ -141,8 +141,8 @@ TEST(leader_standby_jitter_and_short_record_duration)
 	ASSERT_INT_EQ(ctrl_leader_next_ms(&b, 0.5), 2200);
 	/* The record's own duration counts (a holder with 3 s expires after 3 s). */
 	json_t *l = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:i, s:i}}", "metadata", "name", NAME, "namespace",
-			      NS, "resourceVersion", "9", "spec", "holderIdentity", "x", "leaseDurationSeconds",
-			      3, "leaseTransitions", 4);
+			      NS, "resourceVersion", "9", "spec", "holderIdentity", "x",
+			      "leaseDurationSeconds", 3, "leaseTransitions", 4);
 	ASSERT(!ctrl_leader_try(&b, l, NS, NAME, 0, "T"));
 	json_t *w = ctrl_leader_try(&b, l, NS, NAME, 3000, "T3");
 	ASSERT(w);
