@@ -43,7 +43,8 @@ TEST(client_request_tries_each_server_once)
 	struct client *cl = client_new(&c, 2000);
 	long status = 0;
 	char *body = NULL, err[256] = "";
-	int rc = client_request(cl, "GET", "/version", NULL, NULL, NULL, &status, &body, NULL, err, sizeof(err));
+	int rc =
+	    client_request(cl, "GET", "/version", NULL, NULL, NULL, &status, &body, NULL, err, sizeof(err));
 	ASSERT(rc < 0);
 	ASSERT_STR_CONTAINS(err, "127.0.0.1:2");
 	/* and the next request starts from the first again */
