@@ -42,7 +42,8 @@ static int gcm(bool enc, const unsigned char key[32], const unsigned char nonce[
 	if (enc) {
 		ok = ok && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
 		     EVP_EncryptUpdate(c, NULL, &l1, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
-		     EVP_EncryptUpdate(c, out, &l1, in, (int)n) == 1 && EVP_EncryptFinal_ex(c, out + l1, &l2) == 1 &&
+		     EVP_EncryptUpdate(c, out, &l1, in, (int)n) == 1 &&
+		     EVP_EncryptFinal_ex(c, out + l1, &l2) == 1 &&
 		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + n) == 1;
 	} else {
 		ok = ok && n >= 16 && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
@@ -68,8 +69,9 @@ char *apiserver_bootstrap_seal(const char *token, const json_t *plain, const uns
 	if (gcm(true, key, nonce, APISERVER_BOOTSTRAP_KEY, (const unsigned char *)pt, n, ct) == 0) {
 		char *s64 = api_base64_encode(salt, 16), *n64 = api_base64_encode(nonce, 12),
 		     *c64 = api_base64_encode(ct, n + 16);
-		json_t *rec = json_pack("{s:i, s:s, s:i, s:s, s:s, s:s}", "version", 1, "kdf", "pbkdf2-sha256",
-					"iterations", iterations, "salt", s64, "nonce", n64, "ciphertext", c64);
+		json_t *rec =
+		    json_pack("{s:i, s:s, s:i, s:s, s:s, s:s}", "version", 1, "kdf", "pbkdf2-sha256",
+			      "iterations", iterations, "salt", s64, "nonce", n64, "ciphertext", c64);
 		out = json_dumps(rec, JSON_COMPACT);
 		json_decref(rec);
 		free(s64);
@@ -119,7 +121,8 @@ int apiserver_bootstrap_open(const char *token, const char *rec_text, size_t len
 	unsigned char key[32];
 	unsigned char *pt = NULL;
 	if (!salt || !nonce || !ct) {
-		snprintf(err, errlen, "%s: salt, nonce or ciphertext is missing or malformed", APISERVER_BOOTSTRAP_KEY);
+		snprintf(err, errlen, "%s: salt, nonce or ciphertext is missing or malformed",
+			 APISERVER_BOOTSTRAP_KEY);
 		rc = -EBADMSG;
 		goto out;
 	}

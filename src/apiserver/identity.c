@@ -35,7 +35,8 @@ static const char *const files[] = {"ca.crt", "ca.key", "sa.key"};
 static int adopt(const char *dir, const json_t *plain, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/ca.crt", dir), *have = NULL;
-	bool same = file_read(path, PEM_MAX, &have, NULL) == 0 && !strcmp(have, json_string_value(json_object_get(plain, "ca.crt")));
+	bool same = file_read(path, PEM_MAX, &have, NULL) == 0 &&
+		    !strcmp(have, json_string_value(json_object_get(plain, "ca.crt")));
 	free(have);
 	free(path);
 	if (same)
@@ -119,7 +120,8 @@ int apiserver__identity_ensure(struct apiserver *as, char *err, size_t errlen)
 		if (rc == 0 && kv) {
 			json_t *plain = NULL;
 			char oerr[400] = "";
-			rc = apiserver_bootstrap_open(as->token, kv->value, kv->value_len, &plain, oerr, sizeof(oerr));
+			rc = apiserver_bootstrap_open(as->token, kv->value, kv->value_len, &plain, oerr,
+						      sizeof(oerr));
 			store_kv_unref(kv);
 			if (rc < 0) {
 				snprintf(err, errlen, "cluster identity: %s; nothing was changed", oerr);
@@ -138,7 +140,8 @@ int apiserver__identity_ensure(struct apiserver *as, char *err, size_t errlen)
 		unsigned char salt[16], nonce[12];
 		char *rec = NULL;
 		if (RAND_bytes(salt, sizeof(salt)) == 1 && RAND_bytes(nonce, sizeof(nonce)) == 1)
-			rec = apiserver_bootstrap_seal(as->token, plain, salt, nonce, APISERVER_BOOTSTRAP_ITERATIONS);
+			rec = apiserver_bootstrap_seal(as->token, plain, salt, nonce,
+						       APISERVER_BOOTSTRAP_ITERATIONS);
 		json_decref(plain);
 		if (!rec) {
 			snprintf(err, errlen, "cluster identity: sealing the bootstrap record failed");
@@ -157,7 +160,8 @@ int apiserver__identity_ensure(struct apiserver *as, char *err, size_t errlen)
 		store_kv_unref(res.kv);
 		free(rec);
 		if (rc == 0) {
-			log_info("cluster identity: stored this server's CA in the datastore (sealed with the token)");
+			log_info(
+			    "cluster identity: stored this server's CA in the datastore (sealed with the token)");
 			goto out;
 		}
 		if (rc != -EEXIST) {

@@ -865,7 +865,8 @@ static void usage_agent(FILE *f)
 	fprintf(
 	    f,
 	    "usage: svcplane agent [flags]\n"
-	    "  --server URL                      API server (with --token-file and --ca-file)\n"
+	    "  --server URL[,URL...]             API server(s) of the cluster, with --token-file and --ca-file;\n"
+	    "                                    on a failure the agent moves to the next and resumes its watches\n"
 	    "  --token-file PATH                 bearer token\n"
 	    "  --ca-file PATH                    CA bundle of the API server\n"
 	    "  --kubeconfig PATH                 instead of the three above\n"

@@ -33,8 +33,7 @@ char *etcd__key_to(const char *prefix, const char *key)
 char *etcd__key_from(const char *prefix, const char *ekey, size_t elen)
 {
 	size_t plen = strlen(prefix);
-	if (elen < plen + 1 || memcmp(ekey, prefix, plen) != 0 || ekey[plen] != '/' ||
-	    memchr(ekey, 0, elen))
+	if (elen < plen + 1 || memcmp(ekey, prefix, plen) != 0 || ekey[plen] != '/' || memchr(ekey, 0, elen))
 		return NULL;
 	const char *rest = ekey + plen;
 	size_t rlen = elen - plen;

@@ -42,7 +42,7 @@ struct etcd__watch_msg {
 	int64_t header_rev;
 	int64_t compact_rev; /* set when etcd cancelled the watch: history compacted */
 	bool created, canceled;
-	int64_t last_rev; /* revision of the last event (also of events outside the prefix) */
+	int64_t last_rev;	    /* revision of the last event (also of events outside the prefix) */
 	struct store_event *events; /* those under the prefix, store keys; owned */
 	size_t n_events, cap_events;
 	char err[256];

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *plain = NULL;
 	char err[400];
-	int rc = apiserver_bootstrap_open("fuzz-token-0123456789", (const char *)data, size, &plain, err, sizeof(err));
+	int rc = apiserver_bootstrap_open("fuzz-token-0123456789", (const char *)data, size, &plain, err,
+					  sizeof(err));
 	if (rc == 0 && !plain)
 		abort();
 	json_decref(plain);

@@ -28,8 +28,8 @@ TEST(bootstrap_seal_open_round_trip)
 	ASSERT(!strstr(rec, "sha256:"));
 	json_t *got = NULL;
 	char err[400] = "";
-	ASSERT_INT_EQ(apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", rec, strlen(rec), &got, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", rec, strlen(rec), &got, err, sizeof(err)), 0);
 	ASSERT(json_equal(got, p));
 	json_decref(got);
 	free(rec);
@@ -42,8 +42,9 @@ TEST(bootstrap_wrong_token_refused)
 	char *rec = apiserver_bootstrap_seal("token-aaaaaaaaaaaaaaaa", p, salt, nonce, 1000);
 	json_t *got = NULL;
 	char err[400] = "";
-	ASSERT_INT_EQ(apiserver_bootstrap_open("token-bbbbbbbbbbbbbbbb", rec, strlen(rec), &got, err, sizeof(err)),
-		      -EACCES);
+	ASSERT_INT_EQ(
+	    apiserver_bootstrap_open("token-bbbbbbbbbbbbbbbb", rec, strlen(rec), &got, err, sizeof(err)),
+	    -EACCES);
 	ASSERT(!got);
 	ASSERT_STR_CONTAINS(err, "does not open");
 	free(rec);
@@ -62,19 +63,27 @@ TEST(bootstrap_tampered_or_malformed_refused)
 	char *bad = json_dumps(r, 0);
 	json_t *got = NULL;
 	char err[400] = "";
-	ASSERT_INT_EQ(apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", bad, strlen(bad), &got, err, sizeof(err)),
-		      -EACCES);
-	static const char *const junk[] = {"", "{}", "[]", "not json", "{\"version\":1,\"kdf\":\"pbkdf2-sha256\"}",
-					   "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":10,\"salt\":\"AA==\","
-					   "\"nonce\":\"AA==\",\"ciphertext\":\"AA==\"}",
-					   "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":99999999}"};
+	ASSERT_INT_EQ(
+	    apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", bad, strlen(bad), &got, err, sizeof(err)),
+	    -EACCES);
+	static const char *const junk[] = {
+	    "",
+	    "{}",
+	    "[]",
+	    "not json",
+	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\"}",
+	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":10,\"salt\":\"AA==\","
+	    "\"nonce\":\"AA==\",\"ciphertext\":\"AA==\"}",
+	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":99999999}"};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
-		ASSERT_INT_EQ(apiserver_bootstrap_open("t", junk[i], strlen(junk[i]), &got, err, sizeof(err)), -EBADMSG);
+		ASSERT_INT_EQ(apiserver_bootstrap_open("t", junk[i], strlen(junk[i]), &got, err, sizeof(err)),
+			      -EBADMSG);
 	/* a record whose plaintext carries another token's hash is not this cluster's */
 	json_t *q = plain_for("someone-else-entirely");
 	char *rec2 = apiserver_bootstrap_seal("token-aaaaaaaaaaaaaaaa", q, salt, nonce, 1000);
-	ASSERT_INT_EQ(apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", rec2, strlen(rec2), &got, err, sizeof(err)),
-		      -EBADMSG);
+	ASSERT_INT_EQ(
+	    apiserver_bootstrap_open("token-aaaaaaaaaaaaaaaa", rec2, strlen(rec2), &got, err, sizeof(err)),
+	    -EBADMSG);
 	ASSERT(!got);
 	free(rec2);
 	json_decref(q);
