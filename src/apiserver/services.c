@@ -412,9 +412,8 @@ int apiserver__svc_repair(struct apiserver *as)
 				continue;
 			}
 			/* Only the version read: a key released and taken again since is kept. */
-			struct store_op del = {.kind = STORE_DELETE,
-					       .key = k,
-					       .expect_mod_rev = lists[l]->kvs[i]->mod_rev};
+			struct store_op del = {
+			    .kind = STORE_DELETE, .key = k, .expect_mod_rev = lists[l]->kvs[i]->mod_rev};
 			struct store_result dres = {0};
 			int drc = store_txn(as->store, &del, 1, &dres, NULL, NULL);
 			store_kv_unref(dres.kv);

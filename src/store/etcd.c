@@ -207,8 +207,8 @@ static void setup(struct et_store *s, CURL *h, const char *ep, const char *path,
 /* Errors after which the request cannot have reached etcd. */
 static bool not_sent(CURLcode c)
 {
-	return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR ||
-	       c == CURLE_OPERATION_TIMEDOUT;
+	return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+	       c == CURLE_SSL_CONNECT_ERROR || c == CURLE_OPERATION_TIMEDOUT;
 }
 
 /* POSTs body to path on the current endpoint, moving to the next on a connection error
@@ -297,8 +297,8 @@ static int etcd_range(struct et_store *s, const char *store_prefix, int64_t rev,
 	char *key, *end;
 	etcd__prefix_range(s->prefix, store_prefix, &key, &end);
 	char *bk = b64s(key), *be = b64s(end);
-	char *body = xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\"}", bk, be,
-			       (long long)rev);
+	char *body =
+	    xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\"}", bk, be, (long long)rev);
 	json_t *r = NULL;
 	int rc = post(s, "/v3/kv/range", body, true, &r, err, errlen);
 	free(body);
@@ -680,16 +680,17 @@ static int compact_round(struct et_store *s, int64_t *t, int64_t *rev)
 	if (!json_is_true(json_object_get(r, "succeeded"))) {
 		/* Another server won this round: learn its version and what it compacted. */
 		const json_t *kv = json_array_get(
-		    json_object_get(json_object_get(json_array_get(json_object_get(r, "responses"), 0),
-						    "response_range"),
-				    "kvs"),
+		    json_object_get(
+			json_object_get(json_array_get(json_object_get(r, "responses"), 0), "response_range"),
+			"kvs"),
 		    0);
 		int64_t ver = 0;
 		etcd__i64(kv, "version", &ver);
 		json_t *jv = json_object_get(kv, "value");
 		char *raw = NULL;
 		size_t rl;
-		if (json_is_string(jv) && etcd__unb64(json_string_value(jv), json_string_length(jv), &raw, &rl) == 0) {
+		if (json_is_string(jv) &&
+		    etcd__unb64(json_string_value(jv), json_string_length(jv), &raw, &rl) == 0) {
 			int64_t done = strtoll(raw, NULL, 10);
 			pthread_mutex_lock(&s->mu);
 			if (done > s->compact_rev)
@@ -767,8 +768,8 @@ static bool host_ok(const char *h, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '-' || c == ':' || c == '[' || c == ']'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
 			return false;
 	}
 	return true;
@@ -790,7 +791,8 @@ static int parse_url(struct et_store *s, const char *url, bool tls, char *err, s
 		while (n && p[n - 1] == '/')
 			n--;
 		if (!host_ok(p, n)) {
-			snprintf(err, errlen, "store: %s: bad endpoint \"%.*s\" (want host:port)", url, (int)n, p);
+			snprintf(err, errlen, "store: %s: bad endpoint \"%.*s\" (want host:port)", url,
+				 (int)n, p);
 			return -EINVAL;
 		}
 		const char *colon = memrchr(p, ':', n), *rb = memrchr(p, ']', n);
@@ -958,8 +960,8 @@ static void list_page(struct store_list *l, const char *start_after, size_t limi
 	l->len = w;
 }
 
-static int et_range(struct store *base, const char *prefix, const char *start_after, size_t limit, int64_t rev,
-		    struct store_list *out)
+static int et_range(struct store *base, const char *prefix, const char *start_after, size_t limit,
+		    int64_t rev, struct store_list *out)
 {
 	struct et_store *s = (struct et_store *)base;
 	int rc = 0;
@@ -1035,12 +1037,14 @@ static char *txn_body(struct et_store *s, const struct store_op *ops, size_t n)
 			bool absent = op->expect_mod_rev == 0;
 			json_array_append_new(cmp, json_pack("{s:o, s:s, s:s, s:s}", "key", jkey(s, op->key),
 							     "target", "CREATE", "result",
-							     absent ? "EQUAL" : "GREATER", "create_revision", "0"));
+							     absent ? "EQUAL" : "GREATER", "create_revision",
+							     "0"));
 		}
 		if (op->expect_mod_rev > 0) {
 			snprintf(rv, sizeof(rv), "%lld", (long long)op->expect_mod_rev);
 			json_array_append_new(cmp, json_pack("{s:o, s:s, s:s, s:s}", "key", jkey(s, op->key),
-							     "target", "MOD", "result", "EQUAL", "mod_revision", rv));
+							     "target", "MOD", "result", "EQUAL",
+							     "mod_revision", rv));
 		}
 		if (op->kind == STORE_DELETE && op->expect_mod_rev == 0) {
 			/* Must be absent and present at once: fails, and says which way. */
@@ -1057,34 +1061,13 @@ static char *txn_body(struct et_store *s, const struct store_op *ops, size_t n)
 			json_array_append_new(succ, json_pack("{s:{s:o, s:b}}", "request_delete_range", "key",
 							      jkey(s, op->key), "prev_kv", 1));
 		}
-		json_array_append_new(fail, json_pack("{s:{s:o, s:b}}", "request_range", "key", jkey(s, op->key),
-						      "keys_only", 1));
+		json_array_append_new(fail, json_pack("{s:{s:o, s:b}}", "request_range", "key",
+						      jkey(s, op->key), "keys_only", 1));
 	}
 	json_t *root = json_pack("{s:o, s:o, s:o}", "compare", cmp, "success", succ, "failure", fail);
 	char *body = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return body;
-}
-
-/* The answer to a failed Txn: the first op whose condition does not hold, from the failure
- * branch's ranges (read at the same revision as the compares). */
-static int txn_failed(const struct store_op *ops, size_t n, const json_t *resps, size_t *failed_op)
-{
-	for (size_t i = 0; i < n; i++) {
-		const json_t *rr = json_object_get(json_array_get(resps, i), "response_range");
-		if (!json_is_object(rr))
-			return -EBADMSG;
-		const json_t *kv = json_array_get(json_object_get(rr, "kvs"), 0);
-		int64_t mod = 0;
-		if (kv && etcd__i64(kv, "mod_revision", &mod) < 0)
-			return -EBADMSG;
-		int rc = etcd__op_check(&ops[i], kv != NULL, mod);
-		if (rc < 0) {
-			*failed_op = i;
-			return rc;
-		}
-	}
-	return -EIO; /* the compares failed but no op's state explains it */
 }
 
 static int txn_results(struct et_store *s, const struct store_op *ops, size_t n, const json_t *resps,
@@ -1099,12 +1082,13 @@ static int txn_results(struct et_store *s, const struct store_op *ops, size_t n,
 			rc = pr ? etcd__kv_parse(pr, s->prefix, &prev) : 0;
 			if (rc < 0)
 				return rc;
-			res[i].kv = store__kv_new(ops[i].key, strlen(ops[i].key), ops[i].value, ops[i].value_len,
-						  prev ? prev->create_rev : rev, rev, prev ? prev->version + 1 : 1);
+			res[i].kv =
+			    store__kv_new(ops[i].key, strlen(ops[i].key), ops[i].value, ops[i].value_len,
+					  prev ? prev->create_rev : rev, rev, prev ? prev->version + 1 : 1);
 			store_kv_unref(prev);
 		} else {
-			const json_t *pk =
-			    json_array_get(json_object_get(json_object_get(r, "response_delete_range"), "prev_kvs"), 0);
+			const json_t *pk = json_array_get(
+			    json_object_get(json_object_get(r, "response_delete_range"), "prev_kvs"), 0);
 			rc = pk ? etcd__kv_parse(pk, s->prefix, &prev) : -EBADMSG;
 			if (rc < 0 || !prev)
 				return -EBADMSG;
@@ -1142,7 +1126,7 @@ static int et_txn(struct store *base, const struct store_op *ops, size_t n, stru
 		goto out;
 	}
 	if (!json_is_true(json_object_get(r, "succeeded"))) {
-		rc = txn_failed(ops, n, resps, failed_op);
+		rc = etcd__txn_failed(ops, n, resps, failed_op);
 		goto out;
 	}
 	if (res && txn_results(s, ops, n, resps, at, res) < 0) {

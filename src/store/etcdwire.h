@@ -42,7 +42,7 @@ struct etcd__watch_msg {
 	int64_t header_rev;
 	int64_t compact_rev; /* set when etcd cancelled the watch: history compacted */
 	bool created, canceled;
-	int64_t last_rev; /* revision of the last event (also of events outside the prefix) */
+	int64_t last_rev;	    /* revision of the last event (also of events outside the prefix) */
 	struct store_event *events; /* those under the prefix, store keys; owned */
 	size_t n_events, cap_events;
 	char err[256];
@@ -67,5 +67,11 @@ void etcd__stream_fini(struct etcd__stream *st);
 /* The store's answer for op against the key's state (present, mod_rev): 0 or
  * -EEXIST / -ENOENT / -ESTALE, checked in the same order as the SQLite backend. */
 int etcd__op_check(const struct store_op *op, bool present, int64_t mod_rev);
+
+/* The answer to a Txn whose compares failed: the first op whose condition does not hold,
+ * judged from resps, the failure branch's one range per op (read at the compares' revision).
+ * Returns its code with *failed_op, -EBADMSG for a malformed answer, or -EIO when no op's
+ * state explains the failure. */
+int etcd__txn_failed(const struct store_op *ops, size_t n, const json_t *resps, size_t *failed_op);
 
 #endif

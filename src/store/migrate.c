@@ -47,7 +47,8 @@ static int verify(struct store *dst, const struct store_list *want, char *err, s
 	}
 	for (size_t i = 0; rc == 0 && i < got.len; i++) {
 		const struct store_kv *a = want->kvs[i], *b = got.kvs[i];
-		if (strcmp(a->key, b->key) || a->value_len != b->value_len || memcmp(a->value, b->value, a->value_len)) {
+		if (strcmp(a->key, b->key) || a->value_len != b->value_len ||
+		    memcmp(a->value, b->value, a->value_len)) {
 			snprintf(err, errlen, "the copy of %s differs", a->key);
 			rc = -EIO;
 		}
@@ -78,8 +79,9 @@ int store_migrate(struct store *src, struct store *dst, bool force, size_t *copi
 		return rc;
 	}
 	if (have.len && !force) {
-		snprintf(err, errlen, "the destination is not empty (%zu keys, first %s); --force overwrites it",
-			 have.len, have.kvs[0]->key);
+		snprintf(err, errlen,
+			 "the destination is not empty (%zu keys, first %s); --force overwrites it", have.len,
+			 have.kvs[0]->key);
 		rc = -EEXIST;
 		goto out;
 	}
@@ -89,7 +91,8 @@ int store_migrate(struct store *src, struct store *dst, bool force, size_t *copi
 			j++;
 		if (j < all.len && !strcmp(all.kvs[j]->key, have.kvs[i]->key))
 			continue;
-		ops[n++] = (struct store_op){.kind = STORE_DELETE, .key = have.kvs[i]->key, .expect_mod_rev = -1};
+		ops[n++] =
+		    (struct store_op){.kind = STORE_DELETE, .key = have.kvs[i]->key, .expect_mod_rev = -1};
 		if (n == MIGRATE_BATCH && (rc = flush(dst, ops, &n, err, errlen)) < 0)
 			goto out;
 	}
