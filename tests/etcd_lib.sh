@@ -1,9 +1,9 @@
 # etcd_lib.sh - start throwaway etcd members on 127.0.0.1 for tests and benches (sourced).
-#   etcd_start DIR [N]   starts an N-member cluster (default 1) with data under DIR, on free
+#   etcd_cluster_start DIR [N]   starts an N-member cluster (default 1) with data under DIR, on free
 #                        ports; sets ETCD_PIDS (array), ETCD_PORTS (client ports, array),
 #                        ETCD_URL (etcd://127.0.0.1:P1,...). Returns 1 (after showing the logs)
 #                        when the cluster is not healthy within 30 s.
-#   etcd_stop            kills every member etcd_start started (by pid).
+#   etcd_cluster_stop    kills every member etcd_cluster_start started (by pid).
 ETCD_PIDS=()
 ETCD_PORTS=()
 ETCD_URL=
@@ -12,7 +12,7 @@ etcd_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-etcd_start() {
+etcd_cluster_start() {
 	local dir=$1 n=${2:-1} i cluster="" peers=() healthy token="svcp-$$-$RANDOM"
 	command -v etcd >/dev/null 2>&1 || { echo "etcd not installed (scripts/deps.sh test installs etcd-server)"; return 1; }
 	ETCD_PIDS=() ETCD_PORTS=()
@@ -42,11 +42,11 @@ etcd_start() {
 	done
 	echo "etcd did not become healthy; logs:"
 	tail -n 5 "$dir"/m*.log
-	etcd_stop
+	etcd_cluster_stop
 	return 1
 }
 
-etcd_stop() {
+etcd_cluster_stop() {
 	local p
 	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${ETCD_PIDS[@]}"; do wait "$p" 2>/dev/null; done

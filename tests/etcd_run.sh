@@ -7,8 +7,8 @@
 set -u
 . "$(dirname "$0")/etcd_lib.sh"
 dir=$(mktemp -d /tmp/svcplane-etcd.XXXXXX)
-trap 'etcd_stop; rm -rf "$dir"' EXIT
-if ! etcd_start "$dir" 1; then
+trap 'etcd_cluster_stop; rm -rf "$dir"' EXIT
+if ! etcd_cluster_start "$dir" 1; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi

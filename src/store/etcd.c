@@ -204,11 +204,13 @@ static void setup(struct et_store *s, CURL *h, const char *ep, const char *path,
 		curl_easy_setopt(h, CURLOPT_SSLKEY, s->keyfile);
 }
 
-/* Errors after which the request cannot have reached etcd. */
-static bool not_sent(CURLcode c)
+/* True when a failed request cannot have reached etcd: not one byte of it was sent. */
+static bool not_sent(CURL *h, CURLcode c)
 {
-	return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
-	       c == CURLE_SSL_CONNECT_ERROR || c == CURLE_OPERATION_TIMEDOUT;
+	long sent = 0;
+	if (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR)
+		return true;
+	return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
 }
 
 /* POSTs body to path on the current endpoint, moving to the next on a connection error
@@ -242,7 +244,9 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 				 c != CURLE_OK ? curl_easy_strerror(c) : "service unavailable");
 			free(b.data);
 			rc = -EIO;
-			if (!idempotent && c != CURLE_OK && !not_sent(c))
+			/* A write that may have reached etcd is not sent again (it could apply
+			 * twice); the caller gets -EIO, as kube's "may have succeeded". */
+			if (!idempotent && (c == CURLE_OK || !not_sent(h, c)))
 				break;
 			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			continue;

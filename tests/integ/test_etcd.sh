@@ -8,10 +8,10 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 . tests/etcd_lib.sh
-trap 'etcd_stop; cleanup' EXIT
+trap 'etcd_cluster_stop; cleanup' EXIT
 ETCDCTL() { ETCDCTL_API=3 etcdctl --endpoints "${ETCD_URL#etcd://}" "$@"; }
 
-etcd_start "$T_DIR/etcd" 1 || { fail "etcd starts"; finish; exit 1; }
+etcd_cluster_start "$T_DIR/etcd" 1 || { fail "etcd starts"; finish; exit 1; }
 start_server --datastore-endpoint "$ETCD_URL" ||
 	{ fail "server starts on etcd"; finish; exit 1; }
 ok "server starts on etcd"

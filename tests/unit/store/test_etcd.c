@@ -97,7 +97,10 @@ TEST(store_etcd_decodes_answers_and_refuses_bad_ones)
 	etcd__watch_msg_fini(&m);
 
 	static const char *const bad[] = {
-	    "", "[]", "{\"result\":1}", "{\"result\":{\"events\":{}}}",
+	    "",
+	    "[]",
+	    "{\"result\":1}",
+	    "{\"result\":{\"events\":{}}}",
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"***\",\"mod_revision\":\"1\"}}]}}",
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"x\"}}]}}",
 	    "{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"1\"}}]}}",
