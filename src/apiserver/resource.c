@@ -262,7 +262,8 @@ static void send_too_large_rv(struct rq *q, int64_t want, int64_t cur)
 
 /* The resourceVersion and resourceVersionMatch of a list, as kube-apiserver reads them
  * (ValidateListOptions, then the storage's semantics):
- *   unset or "0"              the current state
+ *   unset                     the current state, after store_sync (consistent across servers)
+ *   "0"                       the current state of this server's store
  *   N, NotOlderThan or unset  the current state once the store has reached N; it waits
  *                             up to 3 s for that (the watch cache's blockTimeout), then
  *                             504 "Too large resource version" with Retry-After
@@ -317,6 +318,14 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 		api_errs_fini(&e);
 	}
 	if (!rvs || !*rvs || !strcmp(rvs, "0")) {
+		/* Unset: the most recent state, so first make the store current (etcd: its
+		 * revision, then this server's cache up to it; a consistent read across
+		 * servers). "0": any state, straight from the cache. */
+		int src = (!rvs || !*rvs) && !has_continue ? store_sync(q->as->store, NULL) : 0;
+		if (src < 0) {
+			send_msg(q, src, "list: the datastore did not answer: %s", err_str(src));
+			goto out;
+		}
 		rc = 0;
 		goto out;
 	}

@@ -50,6 +50,10 @@ static void usage_server(FILE *f)
 	    "  --cluster-domain DOMAIN           (default cluster.local)\n"
 	    "  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
 	    "  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
+	    "  --etcd-prefix P                   etcd: prefix of every key (default /registry)\n"
+	    "  --etcd-cafile F                   etcd: CA of its server certificates (https)\n"
+	    "  --etcd-certfile F --etcd-keyfile F  etcd: client certificate and key (https)\n"
+	    "  --etcd-compaction-interval D      etcd: compact history every D (5m; 0 = never)\n"
 	    "  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
 	    "  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 	    "  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
@@ -97,6 +101,42 @@ static void usage_server(FILE *f)
 }
 
 /* One CIDR, or two of different families ("IPv4,IPv6"). */
+/* A Go-style duration of the flags ("5m", "30s", "1h30m", "500ms", "0") into *ms. */
+static int parse_duration_ms(const char *s, int64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	int64_t total = 0;
+	if (!strcmp(s, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(s, &end, 10);
+		if (end == s || n < 0 || errno || n > 1000000000LL)
+			return -EINVAL;
+		size_t i;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t ul = strlen(units[i].unit);
+			if (!strncmp(end, units[i].unit, ul) && !(ul == 1 && end[1] == 's')) {
+				total += n * units[i].ms;
+				s = end + ul;
+				break;
+			}
+		}
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -EINVAL;
+	}
+	*ms = total;
+	return 0;
+}
+
 static bool valid_cidr_list(const char *s)
 {
 	char *copy = xstrdup(s), *save = NULL, err[128];
@@ -402,6 +442,7 @@ static int cmd_server(int argc, char **argv)
 	};
 	const char *store_url = NULL;
 	long long history = 0;
+	struct store_opts etcd = {0}; /* the --etcd-* flags */
 	enum {
 		O_DATA = 256,
 		O_BIND,
@@ -416,6 +457,11 @@ static int cmd_server(int argc, char **argv)
 		O_DOMAIN,
 		O_STORE,
 		O_HIST,
+		O_ETCD_PREFIX,
+		O_ETCD_CA,
+		O_ETCD_CERT,
+		O_ETCD_KEY,
+		O_ETCD_COMPACT,
 		O_EXTIPS,
 		O_LBPOOL,
 		O_MAXEPS,
@@ -473,6 +519,11 @@ static int cmd_server(int argc, char **argv)
 	    {"cluster-domain", required_argument, 0, O_DOMAIN},
 	    {"datastore-endpoint", required_argument, 0, O_STORE},
 	    {"history-revisions", required_argument, 0, O_HIST},
+	    {"etcd-prefix", required_argument, 0, O_ETCD_PREFIX},
+	    {"etcd-cafile", required_argument, 0, O_ETCD_CA},
+	    {"etcd-certfile", required_argument, 0, O_ETCD_CERT},
+	    {"etcd-keyfile", required_argument, 0, O_ETCD_KEY},
+	    {"etcd-compaction-interval", required_argument, 0, O_ETCD_COMPACT},
 	    {"allow-service-external-ips", no_argument, 0, O_EXTIPS},
 	    {"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
 	    {"disable-controllers", no_argument, 0, O_NOCTRL},
@@ -634,6 +685,29 @@ static int cmd_server(int argc, char **argv)
 		case O_STORE:
 			store_url = optarg;
 			break;
+		case O_ETCD_PREFIX:
+			etcd.etcd_prefix = optarg;
+			break;
+		case O_ETCD_CA:
+			etcd.etcd_cafile = optarg;
+			break;
+		case O_ETCD_CERT:
+			etcd.etcd_certfile = optarg;
+			break;
+		case O_ETCD_KEY:
+			etcd.etcd_keyfile = optarg;
+			break;
+		case O_ETCD_COMPACT:
+			if (parse_duration_ms(optarg, &etcd.etcd_compaction_interval_ms) < 0) {
+				fprintf(stderr,
+					"svcplane server: --etcd-compaction-interval: %s is not a duration "
+					"like 5m, 30s or 0\n",
+					optarg);
+				return 2;
+			}
+			if (etcd.etcd_compaction_interval_ms == 0)
+				etcd.etcd_compaction_interval_ms = -1; /* 0 = never */
+			break;
 		case O_HIST:
 			history = strtoll(optarg, &end, 10);
 			if (*end || history < 100) {
@@ -725,7 +799,9 @@ static int cmd_server(int argc, char **argv)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *url = store_url ? xstrdup(store_url) : xasprintf("sqlite://%s/state.db", o.data_dir);
-	struct store_opts so = {.url = url, .history_revisions = history};
+	struct store_opts so = etcd;
+	so.url = url;
+	so.history_revisions = history;
 	struct store *st = NULL;
 	char err[512] = "";
 	struct store_encryption enc;
@@ -1253,6 +1329,107 @@ static int cmd_dns(int argc, char **argv)
 	return 0;
 }
 
+static void usage_store(FILE *f)
+{
+	fprintf(f, "usage: svcplane store migrate --from URL --to URL [flags]\n"
+		   "copies every key and value of one datastore into another (sqlite:// or etcd://),\n"
+		   "then reads the copy back and compares; stop the servers first.\n"
+		   "  --from URL, --to URL              the datastores (as --datastore-endpoint)\n"
+		   "  --force                           overwrite a non-empty destination (its keys\n"
+		   "                                    the source lacks are deleted)\n"
+		   "  --from-etcd-prefix P, --to-etcd-prefix P   etcd key prefixes (default /registry)\n"
+		   "  --etcd-cafile F --etcd-certfile F --etcd-keyfile F   https to etcd\n");
+}
+
+static int cmd_store(int argc, char **argv)
+{
+	enum { O_FROM = 1, O_TO, O_FORCE, O_FROM_PREFIX, O_TO_PREFIX, O_CA, O_CERT, O_KEY, O_HELP };
+	static const struct option opts[] = {
+	    {"from", required_argument, 0, O_FROM},
+	    {"to", required_argument, 0, O_TO},
+	    {"force", no_argument, 0, O_FORCE},
+	    {"from-etcd-prefix", required_argument, 0, O_FROM_PREFIX},
+	    {"to-etcd-prefix", required_argument, 0, O_TO_PREFIX},
+	    {"etcd-cafile", required_argument, 0, O_CA},
+	    {"etcd-certfile", required_argument, 0, O_CERT},
+	    {"etcd-keyfile", required_argument, 0, O_KEY},
+	    {"help", no_argument, 0, O_HELP},
+	    {0, 0, 0, 0},
+	};
+	struct store_opts from = {.etcd_compaction_interval_ms = -1}, to = from;
+	bool force = false;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "migrate")) {
+		usage_store(stderr);
+		return 2;
+	}
+	argc--, argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_FROM:
+			from.url = optarg;
+			break;
+		case O_TO:
+			to.url = optarg;
+			break;
+		case O_FORCE:
+			force = true;
+			break;
+		case O_FROM_PREFIX:
+			from.etcd_prefix = optarg;
+			break;
+		case O_TO_PREFIX:
+			to.etcd_prefix = optarg;
+			break;
+		case O_CA:
+			from.etcd_cafile = to.etcd_cafile = optarg;
+			break;
+		case O_CERT:
+			from.etcd_certfile = to.etcd_certfile = optarg;
+			break;
+		case O_KEY:
+			from.etcd_keyfile = to.etcd_keyfile = optarg;
+			break;
+		case O_HELP:
+			usage_store(stdout);
+			return 0;
+		default:
+			usage_store(stderr);
+			return 2;
+		}
+	}
+	if (!from.url || !to.url || optind < argc) {
+		fprintf(stderr, "svcplane store migrate: --from and --to are required\n");
+		usage_store(stderr);
+		return 2;
+	}
+	struct store *src = NULL, *dst = NULL;
+	char err[512];
+	size_t copied = 0;
+	int rc = store_open(&from, &src, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: --from: %s\n", err);
+		return 1;
+	}
+	rc = store_open(&to, &dst, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: --to: %s\n", err);
+		store_close(src);
+		return 1;
+	}
+	rc = store_migrate(src, dst, force, &copied, err, sizeof(err));
+	store_close(dst);
+	store_close(src);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: %s\n", err);
+		return 1;
+	}
+	printf("migrated %zu keys from %s to %s (read back and compared)\n", copied, from.url, to.url);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: svcplane <command> [flags]\n"
@@ -1261,6 +1438,7 @@ static void usage(FILE *f)
 		   "  agent      node agent: registers the node, runs its pods\n"
 		   "  ctl        command-line client (get, apply, delete, describe)\n"
 		   "  dns        the cluster DNS server alone, fed by the API\n"
+		   "  store      store migrate: copy a datastore into another (sqlite <-> etcd)\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
 }
@@ -1280,6 +1458,8 @@ int main(int argc, char **argv)
 		return cmd_dns(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "store"))
+		return cmd_store(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("svcplane %s (Kubernetes API v1.33)\n", SVCPLANE_VERSION);
 		return 0;

@@ -30,6 +30,7 @@
  * connection failed), so a retried Txn never applies twice.
  */
 #include "store/etcdwire.h"
+#include "store/memcache.h"
 
 #include "base/err.h"
 #include "base/log.h"
@@ -46,19 +47,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RING_CAP 10000
-#define RING_MAX_BYTES (32u << 20)
-#define WATCH_FILL_MAX 1024
 #define CATCHUP_REVS 1000
 #define WRITE_WAIT_MS 30000 /* a committed write waits this long for the cache */
 #define SYNC_WAIT_MS 10000
 #define REQ_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 3000
 #define COMPACT_KEY "compact_rev_key"
-
-struct ent {
-	struct store_kv *kv;
-};
 
 struct et_watch;
 
@@ -79,12 +73,9 @@ struct et_store {
 	pthread_cond_t cv;	/* cache advanced, cancel, or closing (CLOCK_MONOTONIC) */
 	pthread_cond_t idle_cv; /* a thread left a blocking call */
 	atomic_bool closing;
-	struct ent *ents;
-	size_t n_ents, cap_ents;
+	struct store__state st;
 	int64_t rev, compact_rev;
-	struct store_event *ring;
-	size_t ring_start, ring_len, ring_bytes;
-	int64_t ring_floor;
+	struct store__ring ring;
 	struct et_watch *watchers;
 	int inside;
 	bool watch_up; /* the cache's stream is connected */
@@ -99,8 +90,7 @@ struct et_watch {
 	char *prefix;
 	size_t prefix_len;
 	int64_t cursor;
-	struct store_event *buf;
-	size_t buf_pos, buf_len, buf_cap;
+	struct store__wbuf buf;
 	bool cancelled;
 	atomic_bool detached;
 	struct et_watch *prev, *next;
@@ -204,11 +194,13 @@ static void setup(struct et_store *s, CURL *h, const char *ep, const char *path,
 		curl_easy_setopt(h, CURLOPT_SSLKEY, s->keyfile);
 }
 
-/* Errors after which the request cannot have reached etcd. */
-static bool not_sent(CURLcode c)
+/* True when a failed request cannot have reached etcd: not one byte of it was sent. */
+static bool not_sent(CURL *h, CURLcode c)
 {
-	return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
-	       c == CURLE_SSL_CONNECT_ERROR || c == CURLE_OPERATION_TIMEDOUT;
+	long sent = 0;
+	if (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR)
+		return true;
+	return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
 }
 
 /* POSTs body to path on the current endpoint, moving to the next on a connection error
@@ -242,7 +234,9 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 				 c != CURLE_OK ? curl_easy_strerror(c) : "service unavailable");
 			free(b.data);
 			rc = -EIO;
-			if (!idempotent && c != CURLE_OK && !not_sent(c))
+			/* A write that may have reached etcd is not sent again (it could apply
+			 * twice); the caller gets -EIO, as kube's "may have succeeded". */
+			if (!idempotent && (c == CURLE_OK || !not_sent(h, c)))
 				break;
 			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			continue;
@@ -336,83 +330,6 @@ static int cmp_kv(const void *a, const void *b)
 
 /* ---- cache ---- */
 
-static size_t state_bound(const struct et_store *s, const char *key, bool strict)
-{
-	size_t lo = 0, hi = s->n_ents;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->ents[mid].kv->key, key);
-		if (c < 0 || (strict && c == 0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void state_put(struct et_store *s, struct store_kv *kv)
-{
-	size_t i = state_bound(s, kv->key, false);
-	if (i < s->n_ents && strcmp(s->ents[i].kv->key, kv->key) == 0) {
-		store_kv_unref(s->ents[i].kv);
-	} else {
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		memmove(&s->ents[i + 1], &s->ents[i], (s->n_ents - i) * sizeof(*s->ents));
-		s->n_ents++;
-	}
-	s->ents[i].kv = store_kv_ref(kv);
-}
-
-static void state_del(struct et_store *s, const char *key)
-{
-	size_t i = state_bound(s, key, false);
-	if (i >= s->n_ents || strcmp(s->ents[i].kv->key, key) != 0)
-		return;
-	store_kv_unref(s->ents[i].kv);
-	memmove(&s->ents[i], &s->ents[i + 1], (s->n_ents - i - 1) * sizeof(*s->ents));
-	s->n_ents--;
-}
-
-static void state_clear(struct et_store *s)
-{
-	for (size_t i = 0; i < s->n_ents; i++)
-		store_kv_unref(s->ents[i].kv);
-	s->n_ents = 0;
-}
-
-static struct store_event *ring_at(struct et_store *s, size_t i)
-{
-	return &s->ring[(s->ring_start + i) % RING_CAP];
-}
-
-static size_t event_bytes(const struct store_event *ev)
-{
-	return (ev->kv ? ev->kv->value_len : 0) + (ev->prev ? ev->prev->value_len : 0);
-}
-
-static void ring_drop_oldest(struct et_store *s)
-{
-	struct store_event *old = ring_at(s, 0);
-	s->ring_floor = old->rev;
-	s->ring_bytes -= event_bytes(old);
-	store_event_fini(old);
-	s->ring_start = (s->ring_start + 1) % RING_CAP;
-	s->ring_len--;
-}
-
-static void ring_push(struct et_store *s, const struct store_event *ev_take)
-{
-	size_t add = event_bytes(ev_take);
-	while (s->ring_len > 0 && (s->ring_len == RING_CAP || s->ring_bytes + add > RING_MAX_BYTES))
-		ring_drop_oldest(s);
-	*ring_at(s, s->ring_len) = *ev_take;
-	s->ring_len++;
-	s->ring_bytes += add;
-}
-
 /* Replaces the cache by a fresh list of the prefix (after start, or when etcd compacted
  * history the stream still needed). The ring restarts empty at the list's revision. */
 static int cache_relist(struct et_store *s, char *err, size_t errlen)
@@ -423,19 +340,14 @@ static int cache_relist(struct et_store *s, char *err, size_t errlen)
 		return rc;
 	xqsort(l.kvs, l.len, sizeof(*l.kvs), cmp_kv);
 	pthread_mutex_lock(&s->mu);
-	state_clear(s);
-	for (size_t i = 0; i < l.len; i++) {
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		s->ents[s->n_ents++].kv = l.kvs[i];
-	}
+	store__state_clear(&s->st);
+	for (size_t i = 0; i < l.len; i++)
+		store__state_append(&s->st, l.kvs[i], 0);
 	l.len = 0;
-	while (s->ring_len)
-		ring_drop_oldest(s);
+	while (s->ring.len)
+		store__ring_drop_oldest(&s->ring);
 	s->rev = l.rev;
-	s->ring_floor = l.rev;
+	s->ring.floor = l.rev;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	store_list_fini(&l);
@@ -506,10 +418,10 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 		if (ev->rev <= s->rev)
 			continue; /* already applied (a resumed stream) */
 		if (ev->type == STORE_EV_PUT)
-			state_put(s, ev->kv);
+			store__state_put(&s->st, store_kv_ref(ev->kv), 0);
 		else
-			state_del(s, ev->kv->key);
-		ring_push(s, ev);
+			store__state_del(&s->st, ev->kv->key);
+		store__ring_push(&s->ring, ev);
 		memset(ev, 0, sizeof(*ev));
 	}
 	int64_t to = m->last_rev;
@@ -520,15 +432,6 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 	s->watch_up = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-}
-
-static void watch_buf_push(struct et_watch *w, const struct store_event *ev_take)
-{
-	if (w->buf_len == w->buf_cap) {
-		w->buf_cap = w->buf_cap ? w->buf_cap * 2 : 16;
-		w->buf = xrealloc(w->buf, w->buf_cap * sizeof(*w->buf));
-	}
-	w->buf[w->buf_len++] = *ev_take;
 }
 
 static int stream_line(const char *line, size_t len, void *arg)
@@ -557,7 +460,7 @@ static int stream_line(const char *line, size_t len, void *arg)
 		struct store_event *ev = &m.events[i];
 		if (ev->rev > w->cursor && ev->rev <= c->upto &&
 		    !strncmp(ev->kv->key, w->prefix, w->prefix_len)) {
-			watch_buf_push(w, ev);
+			store__wbuf_push(&w->buf, ev);
 			memset(ev, 0, sizeof(*ev));
 		}
 	}
@@ -745,11 +648,8 @@ static void store_free(struct et_store *s)
 	for (size_t i = 0; i < s->n_pool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	free(s->pool);
-	state_clear(s);
-	free(s->ents);
-	while (s->ring_len)
-		ring_drop_oldest(s);
-	free(s->ring);
+	store__state_fini(&s->st);
+	store__ring_fini(&s->ring);
 	free(s->url);
 	free(s->prefix);
 	free(s->cafile);
@@ -840,7 +740,7 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 	s->certfile = o->etcd_certfile ? xstrdup(o->etcd_certfile) : NULL;
 	s->keyfile = o->etcd_keyfile ? xstrdup(o->etcd_keyfile) : NULL;
 	s->compact_interval_ms = o->etcd_compaction_interval_ms ? o->etcd_compaction_interval_ms : 300000;
-	s->ring = xcalloc(RING_CAP, sizeof(*s->ring));
+	store__ring_init(&s->ring);
 	atomic_init(&s->closing, false);
 	atomic_init(&s->ep_cur, 0);
 	pthread_mutex_init(&s->mu, NULL);
@@ -936,8 +836,8 @@ static int et_get(struct store *base, const char *key, struct store_kv **out)
 {
 	struct et_store *s = (struct et_store *)base;
 	pthread_mutex_lock(&s->mu);
-	size_t i = state_bound(s, key, false);
-	*out = i < s->n_ents && !strcmp(s->ents[i].kv->key, key) ? store_kv_ref(s->ents[i].kv) : NULL;
+	struct store__ent *e = store__state_find(&s->st, key);
+	*out = e ? store_kv_ref(e->kv) : NULL;
 	pthread_mutex_unlock(&s->mu);
 	return *out ? 0 : -ENOENT;
 }
@@ -972,19 +872,7 @@ static int et_range(struct store *base, const char *prefix, const char *start_af
 	} else if (rev > 0 && rev < s->compact_rev) {
 		rc = ERR_EXPIRED;
 	} else if (rev == 0 || rev == s->rev) {
-		size_t plen = strlen(prefix), i = state_bound(s, prefix, false);
-		if (start_after) {
-			size_t j = state_bound(s, start_after, true);
-			if (j > i)
-				i = j;
-		}
-		for (; i < s->n_ents && !strncmp(s->ents[i].kv->key, prefix, plen); i++) {
-			if (limit && out->len == limit) {
-				out->more = true;
-				break;
-			}
-			store__list_push(out, store_kv_ref(s->ents[i].kv));
-		}
+		store__state_range(&s->st, prefix, start_after, limit, out);
 		out->rev = s->rev;
 	} else {
 		rc = 1;
@@ -1070,27 +958,6 @@ static char *txn_body(struct et_store *s, const struct store_op *ops, size_t n)
 	return body;
 }
 
-/* The answer to a failed Txn: the first op whose condition does not hold, from the failure
- * branch's ranges (read at the same revision as the compares). */
-static int txn_failed(const struct store_op *ops, size_t n, const json_t *resps, size_t *failed_op)
-{
-	for (size_t i = 0; i < n; i++) {
-		const json_t *rr = json_object_get(json_array_get(resps, i), "response_range");
-		if (!json_is_object(rr))
-			return -EBADMSG;
-		const json_t *kv = json_array_get(json_object_get(rr, "kvs"), 0);
-		int64_t mod = 0;
-		if (kv && etcd__i64(kv, "mod_revision", &mod) < 0)
-			return -EBADMSG;
-		int rc = etcd__op_check(&ops[i], kv != NULL, mod);
-		if (rc < 0) {
-			*failed_op = i;
-			return rc;
-		}
-	}
-	return -EIO; /* the compares failed but no op's state explains it */
-}
-
 static int txn_results(struct et_store *s, const struct store_op *ops, size_t n, const json_t *resps,
 		       int64_t rev, struct store_result *res)
 {
@@ -1147,7 +1014,7 @@ static int et_txn(struct store *base, const struct store_op *ops, size_t n, stru
 		goto out;
 	}
 	if (!json_is_true(json_object_get(r, "succeeded"))) {
-		rc = txn_failed(ops, n, resps, failed_op);
+		rc = etcd__txn_failed(ops, n, resps, failed_op);
 		goto out;
 	}
 	if (res && txn_results(s, ops, n, resps, at, res) < 0) {
@@ -1178,44 +1045,15 @@ out:
 
 /* ---- watch ---- */
 
-static void watch_buf_clear(struct et_watch *w)
-{
-	for (size_t i = w->buf_pos; i < w->buf_len; i++)
-		store_event_fini(&w->buf[i]);
-	w->buf_pos = w->buf_len = 0;
-}
-
-/* With mu held and w->cursor >= ring_floor: copies matching ring events after the cursor. */
-static void watch_fill_ring(struct et_store *s, struct et_watch *w)
-{
-	size_t lo = 0, hi = s->ring_len, copied = 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ring_at(s, mid)->rev <= w->cursor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < s->ring_len; lo++) {
-		struct store_event *ev = ring_at(s, lo);
-		if (copied >= WATCH_FILL_MAX && ev->rev != w->cursor)
-			return;
-		w->cursor = ev->rev;
-		if (strncmp(ev->kv->key, w->prefix, w->prefix_len))
-			continue;
-		struct store_event copy = {ev->type, ev->rev, store_kv_ref(ev->kv), store_kv_ref(ev->prev)};
-		watch_buf_push(w, &copy);
-		copied++;
-	}
-	if (s->rev > w->cursor)
-		w->cursor = s->rev;
-}
-
 /* Reads the events of revisions (w->cursor, upto] from etcd (a watch that stops at upto). */
 static int watch_fill_etcd(struct et_store *s, struct et_watch *w, int64_t upto)
 {
 	struct stream_ctx c = {.s = s, .w = w, .upto = upto};
-	size_t start = w->buf_len;
+	size_t start = w->buf.len;
+	if (upto <= 1) { /* a fresh etcd's revision 1 changed no key: no event would come */
+		w->cursor = upto;
+		return 0;
+	}
 	CURLcode cc = stream_run(s, &c, w->cursor + 1, REQ_TIMEOUT_MS);
 	int rc = 0;
 	if (c.rc == ERR_EXPIRED) {
@@ -1226,9 +1064,9 @@ static int watch_fill_etcd(struct et_store *s, struct et_watch *w, int64_t upto)
 		rc = atomic_load(&s->closing) ? -ECANCELED : -EIO;
 	}
 	if (rc < 0) {
-		for (size_t i = start; i < w->buf_len; i++)
-			store_event_fini(&w->buf[i]);
-		w->buf_len = start;
+		for (size_t i = start; i < w->buf.len; i++)
+			store_event_fini(&w->buf.ev[i]);
+		w->buf.len = start;
 		return rc;
 	}
 	w->cursor = upto;
@@ -1282,18 +1120,18 @@ static int et_watch_next(struct store_watch *base, struct store_event *ev, int t
 			rc = -ECANCELED;
 			break;
 		}
-		if (w->buf_pos < w->buf_len) {
-			*ev = w->buf[w->buf_pos++];
+		if (w->buf.pos < w->buf.len) {
+			*ev = w->buf.ev[w->buf.pos++];
 			rc = 0;
 			break;
 		}
-		w->buf_pos = w->buf_len = 0;
+		w->buf.pos = w->buf.len = 0;
 		if (w->cursor < s->compact_rev) {
 			rc = ERR_EXPIRED;
 			break;
 		}
-		if (w->cursor < s->ring_floor) {
-			int64_t upto = s->ring_floor < w->cursor + CATCHUP_REVS ? s->ring_floor
+		if (w->cursor < s->ring.floor) {
+			int64_t upto = s->ring.floor < w->cursor + CATCHUP_REVS ? s->ring.floor
 										: w->cursor + CATCHUP_REVS;
 			pthread_mutex_unlock(&s->mu);
 			rc = watch_fill_etcd(s, w, upto);
@@ -1304,8 +1142,8 @@ static int et_watch_next(struct store_watch *base, struct store_event *ev, int t
 				break;
 			continue;
 		}
-		watch_fill_ring(s, w);
-		if (w->buf_len)
+		store__ring_fill(&s->ring, &w->cursor, w->prefix, w->prefix_len, s->rev, &w->buf);
+		if (w->buf.len)
 			continue;
 		if (timeout_ms == 0 || timed_out) {
 			rc = -ETIMEDOUT;
@@ -1348,8 +1186,7 @@ static void et_watch_close(struct store_watch *base)
 			w->next->prev = w->prev;
 		pthread_mutex_unlock(&s->mu);
 	}
-	watch_buf_clear(w);
-	free(w->buf);
+	store__wbuf_fini(&w->buf);
 	free(w->prefix);
 	free(w);
 }

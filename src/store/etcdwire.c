@@ -272,6 +272,8 @@ int etcd__stream_feed(struct etcd__stream *st, const char *data, size_t len,
 {
 	if (st->len + len > ETCD_STREAM_MAX)
 		return -EMSGSIZE;
+	if (len == 0)
+		return 0;
 	if (st->len + len > st->cap) {
 		while (st->cap < st->len + len)
 			st->cap = st->cap ? st->cap * 2 : 4096;
@@ -319,4 +321,25 @@ int etcd__op_check(const struct store_op *op, bool present, int64_t mod_rev)
 	if (op->kind == STORE_DELETE && !present)
 		return -ENOENT;
 	return 0;
+}
+
+/* The answer to a failed Txn: the first op whose condition does not hold, from the failure
+ * branch's ranges (read at the same revision as the compares). */
+int etcd__txn_failed(const struct store_op *ops, size_t n, const json_t *resps, size_t *failed_op)
+{
+	for (size_t i = 0; i < n; i++) {
+		const json_t *rr = json_object_get(json_array_get(resps, i), "response_range");
+		if (!json_is_object(rr))
+			return -EBADMSG;
+		const json_t *kv = json_array_get(json_object_get(rr, "kvs"), 0);
+		int64_t mod = 0;
+		if (kv && etcd__i64(kv, "mod_revision", &mod) < 0)
+			return -EBADMSG;
+		int rc = etcd__op_check(&ops[i], kv != NULL, mod);
+		if (rc < 0) {
+			*failed_op = i;
+			return rc;
+		}
+	}
+	return -EIO; /* the compares failed but no op's state explains it */
 }

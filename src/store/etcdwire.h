@@ -68,4 +68,10 @@ void etcd__stream_fini(struct etcd__stream *st);
  * -EEXIST / -ENOENT / -ESTALE, checked in the same order as the SQLite backend. */
 int etcd__op_check(const struct store_op *op, bool present, int64_t mod_rev);
 
+/* The answer to a Txn whose compares failed: the first op whose condition does not hold,
+ * judged from resps, the failure branch's one range per op (read at the compares' revision).
+ * Returns its code with *failed_op, -EBADMSG for a malformed answer, or -EIO when no op's
+ * state explains the failure. */
+int etcd__txn_failed(const struct store_op *ops, size_t n, const json_t *resps, size_t *failed_op);
+
 #endif

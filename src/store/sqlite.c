@@ -37,6 +37,7 @@
  * instead of a partial answer.
  */
 #include "store/backend.h"
+#include "store/memcache.h"
 
 #include "base/err.h"
 #include "base/log.h"
@@ -52,18 +53,10 @@
 #include <string.h>
 #include <time.h>
 
-#define RING_CAP 10000		   /* events kept in memory for watchers */
-#define RING_MAX_BYTES (32u << 20) /* and at most this many value bytes; older ones come from the log */
-#define BATCH_MAX 256		   /* transactions per group commit */
-#define COMPACT_STEP 1000	   /* revisions compacted per pass at most */
-#define COMPACT_MIN_STEP 500	   /* revisions behind target before a pass runs while busy */
-#define WATCH_FILL_MAX 1024	   /* events copied to a watcher's buffer at once (then a revision ends) */
-#define CATCHUP_REVS 1000	   /* revisions read from the log at once by a lagging watcher */
-
-struct entry {
-	struct store_kv *kv; /* reference owned by the state */
-	int64_t row_id;	     /* id of the key's latest log row */
-};
+#define BATCH_MAX 256	     /* transactions per group commit */
+#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
+#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
 
 /* Per op scratch of a transaction, filled by the writer. */
 struct pending {
@@ -104,15 +97,11 @@ struct sq_store {
 	bool closing;
 	struct txn_req *q_head, **q_tail;
 
-	struct entry *ents; /* sorted by key */
-	size_t n_ents, cap_ents;
+	struct store__state st; /* aux = the key's latest log row id */
 	int64_t rev, compact_rev;
 	int64_t compact_failed_rev; /* after a failed pass, no retry until rev moves past this */
 
-	struct store_event *ring; /* RING_CAP slots, oldest at ring_start */
-	size_t ring_start, ring_len;
-	size_t ring_bytes;  /* value bytes the ring's events hold (kv + prev) */
-	int64_t ring_floor; /* every event with rev > ring_floor is in the ring */
+	struct store__ring ring;
 
 	struct sq_watch *watchers;
 	int inside; /* threads blocked in store_txn or store_watch_next; close waits for 0 */
@@ -124,8 +113,7 @@ struct sq_watch {
 	char *prefix;
 	size_t prefix_len;
 	int64_t cursor; /* every matching event with rev <= cursor is delivered or in buf */
-	struct store_event *buf;
-	size_t buf_pos, buf_len, buf_cap;
+	struct store__wbuf buf;
 	bool cancelled;
 	atomic_bool detached; /* the store closed; only freeing is left */
 	struct sq_watch *prev, *next;
@@ -148,84 +136,6 @@ static int exec(sqlite3 *db, const char *sql)
 static bool has_prefix(const char *key, const char *prefix, size_t prefix_len)
 {
 	return strncmp(key, prefix, prefix_len) == 0;
-}
-
-/* Index of the first entry whose key is >= key (strict: > key). */
-static size_t state_bound(const struct sq_store *s, const char *key, bool strict)
-{
-	size_t lo = 0, hi = s->n_ents;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->ents[mid].kv->key, key);
-		if (c < 0 || (strict && c == 0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct entry *state_find(const struct sq_store *s, const char *key)
-{
-	size_t i = state_bound(s, key, false);
-	return i < s->n_ents && strcmp(s->ents[i].kv->key, key) == 0 ? &s->ents[i] : NULL;
-}
-
-/* Called with mu held by the writer. Takes over kv's reference. */
-static void state_put(struct sq_store *s, struct store_kv *kv_take, int64_t row_id)
-{
-	size_t i = state_bound(s, kv_take->key, false);
-	if (i < s->n_ents && strcmp(s->ents[i].kv->key, kv_take->key) == 0) {
-		store_kv_unref(s->ents[i].kv);
-	} else {
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		memmove(&s->ents[i + 1], &s->ents[i], (s->n_ents - i) * sizeof(*s->ents));
-		s->n_ents++;
-	}
-	s->ents[i].kv = kv_take;
-	s->ents[i].row_id = row_id;
-}
-
-static void state_del(struct sq_store *s, const char *key)
-{
-	size_t i = state_bound(s, key, false);
-	if (i >= s->n_ents || strcmp(s->ents[i].kv->key, key) != 0)
-		return;
-	store_kv_unref(s->ents[i].kv);
-	memmove(&s->ents[i], &s->ents[i + 1], (s->n_ents - i - 1) * sizeof(*s->ents));
-	s->n_ents--;
-}
-
-static struct store_event *ring_at(struct sq_store *s, size_t i)
-{
-	return &s->ring[(s->ring_start + i) % RING_CAP];
-}
-
-static size_t event_bytes(const struct store_event *ev)
-{
-	return (ev->kv ? ev->kv->value_len : 0) + (ev->prev ? ev->prev->value_len : 0);
-}
-
-/* Called with mu held by the writer. Takes over the event's references. The ring is
- * bounded by count and by bytes: large objects rewritten often (EndpointSlices) would
- * otherwise pin hundreds of MB of old versions; a watcher behind the ring reads the log. */
-static void ring_push(struct sq_store *s, const struct store_event *ev_take)
-{
-	size_t add = event_bytes(ev_take);
-	while (s->ring_len > 0 && (s->ring_len == RING_CAP || s->ring_bytes + add > RING_MAX_BYTES)) {
-		struct store_event *old = ring_at(s, 0);
-		s->ring_floor = old->rev;
-		s->ring_bytes -= event_bytes(old);
-		store_event_fini(old);
-		s->ring_start = (s->ring_start + 1) % RING_CAP;
-		s->ring_len--;
-	}
-	*ring_at(s, s->ring_len) = *ev_take;
-	s->ring_len++;
-	s->ring_bytes += add;
 }
 
 /* Smallest string greater than every string starting with prefix, or NULL if none
@@ -343,13 +253,7 @@ static int state_load(struct sq_store *s)
 		struct store_kv *kv = store__kv_new(
 		    (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), v, len,
 		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 5));
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		s->ents[s->n_ents].kv = kv;
-		s->ents[s->n_ents].row_id = sqlite3_column_int64(st, 2);
-		s->n_ents++;
+		store__state_append(&s->st, kv, sqlite3_column_int64(st, 2));
 	}
 	if (step == SQLITE_DONE)
 		rc = 0;
@@ -367,12 +271,8 @@ static void store_free(struct sq_store *s)
 	if (s->rdb != s->db)
 		sqlite3_close(s->rdb);
 	sqlite3_close(s->db);
-	for (size_t i = 0; i < s->n_ents; i++)
-		store_kv_unref(s->ents[i].kv);
-	free(s->ents);
-	for (size_t i = 0; i < s->ring_len; i++)
-		store_event_fini(ring_at(s, i));
-	free(s->ring);
+	store__state_fini(&s->st);
+	store__ring_fini(&s->ring);
 	pthread_cond_destroy(&s->writer_cv);
 	pthread_cond_destroy(&s->watch_cv);
 	pthread_cond_destroy(&s->idle_cv);
@@ -392,7 +292,7 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	s->base.ops = &sqlite_ops;
 	s->history = history_revisions;
 	s->q_tail = &s->q_head;
-	s->ring = xcalloc(RING_CAP, sizeof(*s->ring));
+	store__ring_init(&s->ring);
 	s->one_conn = strcmp(path, ":memory:") == 0;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->rdb_mu, NULL);
@@ -430,7 +330,7 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 		rc = -EIO;
 		goto fail;
 	}
-	s->ring_floor = s->rev;
+	s->ring.floor = s->rev;
 	s->compact_failed_rev = -1;
 	if (sqlite3_prepare_v3(
 		s->db,
@@ -489,8 +389,8 @@ static struct store_kv *lookup(struct sq_store *s, const struct overlay *ov, con
 			return ov->v[i].kv;
 		}
 	}
-	struct entry *e = state_find(s, key);
-	*row_id = e ? e->row_id : 0;
+	struct store__ent *e = store__state_find(&s->st, key);
+	*row_id = e ? e->aux : 0;
 	return e ? e->kv : NULL;
 }
 
@@ -676,16 +576,16 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 			struct pending *p = &t->pend[i];
 			struct store_event ev = {.rev = t->rev};
 			if (p->kv) {
-				state_put(s, store_kv_ref(p->kv), p->row_id);
+				store__state_put(&s->st, store_kv_ref(p->kv), p->row_id);
 				ev.type = STORE_EV_PUT;
 				ev.kv = store_kv_ref(p->kv);
 				ev.prev = store_kv_ref(p->old);
 			} else {
-				state_del(s, p->old->key);
+				store__state_del(&s->st, p->old->key);
 				ev.type = STORE_EV_DELETE;
 				ev.kv = store_kv_ref(p->old);
 			}
-			ring_push(s, &ev);
+			store__ring_push(&s->ring, &ev);
 			if (t->res)
 				t->res[i].kv = store_kv_ref(p->kv ? p->kv : p->old);
 		}
@@ -860,30 +760,10 @@ static int sq_get(struct store *base, const char *key, struct store_kv **out)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	pthread_mutex_lock(&s->mu);
-	struct entry *e = state_find(s, key);
+	struct store__ent *e = store__state_find(&s->st, key);
 	*out = e ? store_kv_ref(e->kv) : NULL;
 	pthread_mutex_unlock(&s->mu);
 	return *out ? 0 : -ENOENT;
-}
-
-/* Called with mu held. */
-static void range_mem(struct sq_store *s, const char *prefix, const char *start_after, size_t limit,
-		      struct store_list *out)
-{
-	size_t plen = strlen(prefix), i = state_bound(s, prefix, false);
-	if (start_after) {
-		size_t j = state_bound(s, start_after, true);
-		if (j > i)
-			i = j;
-	}
-	for (; i < s->n_ents && has_prefix(s->ents[i].kv->key, prefix, plen); i++) {
-		if (limit && out->len == limit) {
-			out->more = true;
-			break;
-		}
-		store__list_push(out, store_kv_ref(s->ents[i].kv));
-	}
-	out->rev = s->rev;
 }
 
 /* Reads the range as of an older revision from the log: per key, its latest row at or
@@ -946,9 +826,10 @@ static int sq_range(struct store *base, const char *prefix, const char *start_af
 		rc = -EINVAL;
 	else if (rev > 0 && rev < s->compact_rev)
 		rc = ERR_EXPIRED;
-	else if (rev == 0 || rev == s->rev)
-		range_mem(s, prefix, start_after, limit, out);
-	else
+	else if (rev == 0 || rev == s->rev) {
+		store__state_range(&s->st, prefix, start_after, limit, out);
+		out->rev = s->rev;
+	} else
 		rc = 1;
 	pthread_mutex_unlock(&s->mu);
 	if (rc <= 0)
@@ -964,49 +845,6 @@ static int sq_range(struct store *base, const char *prefix, const char *start_af
 
 /* ---- watch ---- */
 
-static void watch_buf_push(struct sq_watch *w, const struct store_event *ev_take)
-{
-	if (w->buf_len == w->buf_cap) {
-		w->buf_cap = w->buf_cap ? w->buf_cap * 2 : 16;
-		w->buf = xrealloc(w->buf, w->buf_cap * sizeof(*w->buf));
-	}
-	w->buf[w->buf_len++] = *ev_take;
-}
-
-static void watch_buf_clear(struct sq_watch *w)
-{
-	for (size_t i = w->buf_pos; i < w->buf_len; i++)
-		store_event_fini(&w->buf[i]);
-	w->buf_pos = w->buf_len = 0;
-}
-
-/* Called with mu held and w->cursor >= ring_floor. Copies the matching events after the
- * cursor (whole revisions, about WATCH_FILL_MAX at most) into w's buffer. */
-static void watch_fill_ring(struct sq_store *s, struct sq_watch *w)
-{
-	size_t lo = 0, hi = s->ring_len, copied = 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ring_at(s, mid)->rev <= w->cursor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < s->ring_len; lo++) {
-		struct store_event *ev = ring_at(s, lo);
-		if (copied >= WATCH_FILL_MAX && ev->rev != w->cursor)
-			return;
-		w->cursor = ev->rev;
-		if (!has_prefix(ev->kv->key, w->prefix, w->prefix_len))
-			continue;
-		struct store_event copy = {ev->type, ev->rev, store_kv_ref(ev->kv), store_kv_ref(ev->prev)};
-		watch_buf_push(w, &copy);
-		copied++;
-	}
-	if (s->rev > w->cursor)
-		w->cursor = s->rev;
-}
-
 /* Reads the events of revisions (w->cursor, upto] from the log into w's buffer. Called
  * without mu; the store cannot close meanwhile because the caller counts as waiting. */
 static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
@@ -1018,7 +856,7 @@ static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
 	    "WHERE l.rev > ?1 AND l.rev <= ?2 ORDER BY l.id";
 	sqlite3_stmt *st = NULL;
 	int rc = -EIO, step;
-	size_t start = w->buf_len;
+	size_t start = w->buf.len;
 
 	pthread_mutex_lock(&s->rdb_mu);
 	if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK)
@@ -1048,7 +886,7 @@ static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
 							prev_rev, sqlite3_column_int64(st, 9));
 			}
 		}
-		watch_buf_push(w, &ev);
+		store__wbuf_push(&w->buf, &ev);
 	}
 	if (step == SQLITE_DONE)
 		rc = 0;
@@ -1060,9 +898,9 @@ out:
 	if (rc == 0 && w->cursor < sq_compact_rev(&s->base))
 		rc = ERR_EXPIRED; /* a compaction ran under the read */
 	if (rc < 0) {
-		for (size_t i = start; i < w->buf_len; i++)
-			store_event_fini(&w->buf[i]);
-		w->buf_len = start;
+		for (size_t i = start; i < w->buf.len; i++)
+			store_event_fini(&w->buf.ev[i]);
+		w->buf.len = start;
 		return rc;
 	}
 	w->cursor = upto;
@@ -1125,18 +963,18 @@ static int sq_watch_next(struct store_watch *base, struct store_event *ev, int t
 			rc = -ECANCELED;
 			break;
 		}
-		if (w->buf_pos < w->buf_len) {
-			*ev = w->buf[w->buf_pos++];
+		if (w->buf.pos < w->buf.len) {
+			*ev = w->buf.ev[w->buf.pos++];
 			rc = 0;
 			break;
 		}
-		w->buf_pos = w->buf_len = 0;
+		w->buf.pos = w->buf.len = 0;
 		if (w->cursor < s->compact_rev) {
 			rc = ERR_EXPIRED;
 			break;
 		}
-		if (w->cursor < s->ring_floor) {
-			int64_t upto = s->ring_floor < w->cursor + CATCHUP_REVS ? s->ring_floor
+		if (w->cursor < s->ring.floor) {
+			int64_t upto = s->ring.floor < w->cursor + CATCHUP_REVS ? s->ring.floor
 										: w->cursor + CATCHUP_REVS;
 			pthread_mutex_unlock(&s->mu);
 			rc = watch_fill_log(s, w, upto);
@@ -1145,8 +983,8 @@ static int sq_watch_next(struct store_watch *base, struct store_event *ev, int t
 				break;
 			continue;
 		}
-		watch_fill_ring(s, w);
-		if (w->buf_len)
+		store__ring_fill(&s->ring, &w->cursor, w->prefix, w->prefix_len, s->rev, &w->buf);
+		if (w->buf.len)
 			continue;
 		if (timeout_ms == 0 || timed_out) {
 			rc = -ETIMEDOUT;
@@ -1191,8 +1029,7 @@ static void sq_watch_close(struct store_watch *base)
 			w->next->prev = w->prev;
 		pthread_mutex_unlock(&s->mu);
 	}
-	watch_buf_clear(w);
-	free(w->buf);
+	store__wbuf_fini(&w->buf);
 	free(w->prefix);
 	free(w);
 }

@@ -168,6 +168,12 @@ int store_watch_next(struct store_watch *w, struct store_event *ev, int timeout_
 void store_watch_cancel(struct store_watch *w);
 void store_watch_close(struct store_watch *w);
 
+/* Copies every record of src into dst (svcplane store migrate): keys and values as stored, at
+ * dst's own revisions, then reads the copy back and compares. dst must be empty unless force,
+ * which also deletes dst's keys that src lacks. Returns 0 with *copied, -EEXIST (dst not
+ * empty) or another negative code, with a reason in err. Blocks while it copies. */
+int store_migrate(struct store *src, struct store *dst, bool force, size_t *copied, char *err, size_t errlen);
+
 /* The SQLite store's commits since the process started (all stores of the process): each
  * commit is one fsync (group commit: txns transactions in commits commits), and how long
  * the COMMIT took (histogram over bucket_le, seconds). For /metrics. */

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The etcd datastore end to end (issue 16): `svcplane server --datastore-endpoint etcd://...`
+# on a throwaway single-member etcd (127.0.0.1, free ports), Services applied through real
+# kubectl, the keys laid out under --etcd-prefix as kube-apiserver does, a restart of the
+# server that keeps every object with the same resourceVersion and cluster IP, no cluster
+# IP or node port given twice, store migrate to SQLite and back, and clear errors at start
+# for a bad URL or an unreachable etcd.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integ/lib.sh
+. tests/etcd_lib.sh
+trap 'etcd_cluster_stop; cleanup' EXIT
+ETCDCTL() { ETCDCTL_API=3 etcdctl --endpoints "${ETCD_URL#etcd://}" "$@"; }
+
+etcd_cluster_start "$T_DIR/etcd" 1 || { fail "etcd starts"; finish; exit 1; }
+start_server --datastore-endpoint "$ETCD_URL" ||
+	{ fail "server starts on etcd"; finish; exit 1; }
+ok "server starts on etcd"
+expect_out "the server names its store" 'store etcd://127\.0\.0\.1' cat "$T_DIR/server.out"
+
+svcs() { # svcs: name rv clusterIP nodePorts of every Service, sorted
+	kubectl get svc -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.resourceVersion} {.spec.clusterIP} {.spec.ports[*].nodePort}{"\n"}{end}' | sort
+}
+manifest() { # manifest FROM TO: Services s<FROM>..s<TO>, every third a NodePort
+	local i
+	for i in $(seq "$1" "$2"); do
+		printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: s%d\nspec:\n  type: %s\n  selector: {app: s%d}\n  ports:\n  - port: 80\n---\n' \
+			"$i" "$([ $((i % 3)) = 0 ] && echo NodePort || echo ClusterIP)" "$i"
+	done
+}
+manifest 1 30 >"$T_DIR/svcs.yaml"
+check "kubectl apply of 30 Services" kubectl apply -f "$T_DIR/svcs.yaml"
+expect_out "the Services are in etcd under /registry" '^/registry/core/services/default/s17$' \
+	ETCDCTL get --prefix /registry/core/services/ --keys-only
+expect_out "their allocation keys too" '^/registry/allocations/nodeport/[0-9]+$' \
+	ETCDCTL get --prefix /registry/allocations/ --keys-only
+rv_etcd=$(ETCDCTL get /registry/core/services/default/s5 -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])')
+expect_out "resourceVersion is etcd's mod revision" "^$rv_etcd\$" kubectl get svc s5 -o jsonpath='{.metadata.resourceVersion}'
+check "an update with a stale resourceVersion is a conflict (409)" sh -c "
+	kubectl get svc s2 -o json >'$T_DIR/s2.json' &&
+	kubectl label svc s2 a=b >/dev/null &&
+	! kubectl replace -f '$T_DIR/s2.json' 2>'$T_DIR/conflict.err' &&
+	grep -q 'the object has been modified' '$T_DIR/conflict.err'"
+kubectl delete svc s30 >/dev/null 2>&1
+check "a deleted Service's keys are gone from etcd" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '${ETCD_URL#etcd://}' get /registry/core/services/default/s30 --keys-only | grep -q s30"
+rvA=$(kubectl get svc -o jsonpath='{.metadata.resourceVersion}')
+kubectl label svc s1 round=one >/dev/null
+before=$(svcs)
+
+stop_server
+start_server --datastore-endpoint "$ETCD_URL" || { fail "server restarts on etcd"; finish; exit 1; }
+after=$(svcs)
+check "after a restart every Service is there with the same resourceVersion, IP and node ports" \
+	test "$before" = "$after"
+expect_out "there are 29 of ours plus kubernetes" '^30$' sh -c "echo '$after' | grep -c default/"
+manifest 31 40 >"$T_DIR/more.yaml"
+check "kubectl apply of 10 more after the restart" kubectl apply -f "$T_DIR/more.yaml"
+all=$(svcs)
+check "no cluster IP given twice" sh -c "echo '$all' | awk '{print \$3}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
+check "no node port given twice" sh -c "echo '$all' | awk 'NF>3 {print \$4}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
+rv0=$(kubectl get svc s1 -o jsonpath='{.metadata.resourceVersion}')
+kubectl label --overwrite svc s1 round=two >/dev/null
+rv1=$(kubectl get svc s1 -o jsonpath='{.metadata.resourceVersion}')
+check "resourceVersions only grow" test "$rv1" -gt "$rv0"
+
+# A watch from a resourceVersion before the restart replays what came after it (the new
+# server's cache starts at the restart: the events come from etcd's history).
+expect_out "a watch from a resourceVersion before the restart sees the changes after it" '"round":"one"' \
+	timeout 20 curl -sN --max-time 5 --cacert "$CA" -H "Authorization: Bearer $TOKEN" \
+	"$URL/api/v1/namespaces/default/services?watch=1&resourceVersion=$rvA"
+stop_server
+
+# Migration to SQLite and back keeps every key and value.
+check "store migrate etcd -> sqlite" "$SVCPLANE" store migrate --from "$ETCD_URL" --to "sqlite://$T_DIR/mig.db"
+expect_fail "migrate refuses a non-empty destination" 'not empty' \
+	"$SVCPLANE" store migrate --from "$ETCD_URL" --to "sqlite://$T_DIR/mig.db"
+check "store migrate sqlite -> etcd (other prefix)" "$SVCPLANE" store migrate --from "sqlite://$T_DIR/mig.db" \
+	--to "$ETCD_URL" --to-etcd-prefix /copy
+a=$(ETCDCTL get --prefix /registry/ | sed -n 'n;p' | sort | md5sum)
+b=$(ETCDCTL get --prefix /copy/ | sed -n 'n;p' | sort | md5sum)
+check "the copy holds the same values" test "$a" = "$b"
+
+expect_fail "an unreachable etcd is a clear error at start" 'etcd did not answer.*127\.0\.0\.1:1' \
+	timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+	--datastore-endpoint etcd://127.0.0.1:1
+expect_fail "a bad etcd URL is a clear error at start" 'bad port' \
+	timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+	--datastore-endpoint etcd://127.0.0.1:99999
+expect_fail "a bad --etcd-compaction-interval is refused" 'not a duration' \
+	"$SVCPLANE" server --data-dir "$T_DIR/bad" --etcd-compaction-interval 5x
+finish

@@ -1,0 +1,235 @@
+/* test_etcd.c - the etcd backend: key mapping and answer decoding (always), and what only etcd
+ * has (interval compaction, restart on the same etcd, two servers on one etcd, endpoint
+ * failover) when tests/etcd_run.sh gives a throwaway etcd in SVCPLANE_TEST_ETCD.
+ */
+#include "harness/t.h"
+#include "store/etcdwire.h"
+#include "unit/store/tstore.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void need_etcd(void)
+{
+	if (!tstore_etcd_url())
+		t_skip("needs etcd: tests/etcd_run.sh (make test-unit-etcd) runs it");
+}
+
+static int put(struct store *s, const char *key, const char *value, int64_t expect, int64_t *rev)
+{
+	struct store_op op = {STORE_PUT, key, value, strlen(value), expect};
+	return store_txn(s, &op, 1, NULL, rev, NULL);
+}
+
+TEST(store_etcd_keys_map_both_ways)
+{
+	char *k = etcd__key_to("/registry", "/registry/core/services/ns/a");
+	ASSERT_STR_EQ(k, "/registry/core/services/ns/a");
+	char *back = etcd__key_from("/registry", k, strlen(k));
+	ASSERT_STR_EQ(back, "/registry/core/services/ns/a");
+	free(k), free(back);
+	k = etcd__key_to("/cluster1", "/registry/core/pods/x/y");
+	ASSERT_STR_EQ(k, "/cluster1/core/pods/x/y");
+	free(k);
+	k = etcd__key_to("/registry", "/a/1"); /* outside /registry/: its own space */
+	ASSERT_STR_EQ(k, "/registry/-/a/1");
+	back = etcd__key_from("/registry", k, strlen(k));
+	ASSERT_STR_EQ(back, "/a/1");
+	free(k), free(back);
+	ASSERT(etcd__key_from("/registry", "/other/x", 8) == NULL);
+	ASSERT(etcd__key_from("/registry", "/registryx", 10) == NULL);
+	ASSERT(etcd__key_from("/registry", "compact_rev_key", 15) == NULL);
+	ASSERT(etcd__key_from("/registry", "/registry/a\0b", 13) == NULL);
+	char *a, *e;
+	etcd__prefix_range("/registry", "/registry/core/", &a, &e);
+	ASSERT_STR_EQ(a, "/registry/core/");
+	ASSERT_STR_EQ(e, "/registry/core0");
+	free(a), free(e);
+	etcd__prefix_range("/registry", "", &a, &e); /* both spaces */
+	ASSERT_STR_EQ(a, "/registry/");
+	ASSERT_STR_EQ(e, "/registry0");
+	free(a), free(e);
+}
+
+TEST(store_etcd_decodes_answers_and_refuses_bad_ones)
+{
+	char *out;
+	size_t n;
+	ASSERT_INT_EQ(etcd__unb64("aGVsbG8=", 8, &out, &n), 0);
+	ASSERT_INT_EQ(n, 5);
+	ASSERT_STR_EQ(out, "hello");
+	free(out);
+	ASSERT_INT_EQ(etcd__unb64("aGVsbG8", 7, &out, &n), -EBADMSG);
+	ASSERT_INT_EQ(etcd__unb64("a*VsbG8=", 8, &out, &n), -EBADMSG);
+
+	/* A PUT of /registry/a over a previous version, then a DELETE with prev_kv. */
+	static const char line[] =
+	    "{\"result\":{\"header\":{\"revision\":\"3\"},\"events\":["
+	    "{\"kv\":{\"key\":\"L3JlZ2lzdHJ5L2E=\",\"create_revision\":\"2\",\"mod_revision\":\"3\","
+	    "\"version\":\"2\",\"value\":\"aGVsbG8=\"},\"prev_kv\":{\"key\":\"L3JlZ2lzdHJ5L2E=\","
+	    "\"create_revision\":\"2\",\"mod_revision\":\"2\",\"version\":\"1\",\"value\":\"aGk=\"}},"
+	    "{\"type\":\"DELETE\",\"kv\":{\"key\":\"L3JlZ2lzdHJ5L2E=\",\"mod_revision\":\"4\"},"
+	    "\"prev_kv\":{\"key\":\"L3JlZ2lzdHJ5L2E=\",\"create_revision\":\"2\",\"mod_revision\":\"3\","
+	    "\"version\":\"2\",\"value\":\"aGVsbG8=\"}},"
+	    "{\"kv\":{\"key\":\"Zm9v\",\"mod_revision\":\"5\",\"value\":\"eA==\"}}]}}";
+	struct etcd__watch_msg m;
+	ASSERT_INT_EQ(etcd__watch_msg_parse(line, strlen(line), "/registry", &m), 0);
+	ASSERT_INT_EQ(m.n_events, 2); /* "foo" is outside the prefix */
+	ASSERT_INT_EQ(m.last_rev, 5);
+	ASSERT_INT_EQ(m.events[0].type, STORE_EV_PUT);
+	ASSERT_STR_EQ(m.events[0].kv->value, "hello");
+	ASSERT_STR_EQ(m.events[0].prev->value, "hi");
+	ASSERT_INT_EQ(m.events[1].type, STORE_EV_DELETE);
+	ASSERT_INT_EQ(m.events[1].rev, 4);
+	ASSERT_INT_EQ(m.events[1].kv->mod_rev, 3); /* the record as it was */
+	etcd__watch_msg_fini(&m);
+
+	static const char compacted[] =
+	    "{\"result\":{\"header\":{},\"canceled\":true,\"compact_revision\":\"7\"}}";
+	ASSERT_INT_EQ(etcd__watch_msg_parse(compacted, strlen(compacted), "/registry", &m), 0);
+	ASSERT(m.canceled);
+	ASSERT_INT_EQ(m.compact_rev, 7);
+	etcd__watch_msg_fini(&m);
+
+	static const char *const bad[] = {
+	    "",
+	    "[]",
+	    "{\"result\":1}",
+	    "{\"result\":{\"events\":{}}}",
+	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"***\",\"mod_revision\":\"1\"}}]}}",
+	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"x\"}}]}}",
+	    "{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"1\"}}]}}",
+	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"5\"}},"
+	    "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"4\"}}]}}", /* out of order */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_INT_EQ(etcd__watch_msg_parse(bad[i], strlen(bad[i]), "/registry", &m), -EBADMSG);
+	static const char err[] = "{\"error\":{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}}";
+	ASSERT_INT_EQ(etcd__watch_msg_parse(err, strlen(err), "/registry", &m), -EIO);
+	ASSERT_STR_CONTAINS(m.err, "no leader");
+}
+
+TEST(store_etcd_compaction_by_interval)
+{
+	need_etcd();
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *s = tstore_open_etcd(prefix, 100);
+	struct store_watch *slow, *w;
+	struct store_event ev;
+	struct store_list l;
+	int64_t rev = 0;
+
+	ASSERT_INT_EQ(store_watch_open(s, "/", B, &slow), 0);
+	for (int i = 0; i < 20; i++)
+		ASSERT_INT_EQ(put(s, i % 2 ? "/c/odd" : "/c/even", "v", -1, &rev), 0);
+	/* Two compaction rounds after the writes: the second compacts to at least rev. */
+	for (int i = 0; i < 300 && store_compact_rev(s) < rev; i++)
+		usleep(20000);
+	ASSERT(store_compact_rev(s) >= rev);
+	ASSERT_INT_EQ(store_range(s, "/", NULL, 0, B + 2, &l), ERR_EXPIRED);
+	ASSERT_INT_EQ(store_watch_open(s, "/", B + 2, &w), ERR_EXPIRED);
+	ASSERT_INT_EQ(store_watch_next(slow, &ev, 0), ERR_EXPIRED);
+	store_watch_close(slow);
+	/* The current state is whole. */
+	ASSERT_INT_EQ(store_range(s, "/c/", NULL, 0, 0, &l), 0);
+	ASSERT_INT_EQ(l.len, 2);
+	store_list_fini(&l);
+	store_close(s);
+}
+
+TEST(store_etcd_restart_keeps_everything)
+{
+	need_etcd();
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *s = tstore_open_etcd(prefix, -1);
+	struct store_kv *kv;
+	struct store_list l;
+	struct store_op del = {STORE_DELETE, "/r/5", NULL, 0, -1};
+	char key[32];
+	int64_t rev;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(key, sizeof(key), "/r/%d", i % 6);
+		ASSERT_INT_EQ(put(s, key, key, -1, NULL), 0);
+	}
+	ASSERT_INT_EQ(store_txn(s, &del, 1, NULL, &rev, NULL), 0);
+	int64_t first = B;
+	store_close(s);
+
+	s = tstore_open_etcd(prefix, -1);
+	ASSERT_INT_EQ(store_rev(s), rev);
+	ASSERT_INT_EQ(store_get(s, "/r/0", &kv), 0);
+	ASSERT_INT_EQ(kv->version, 5);
+	ASSERT_INT_EQ(kv->create_rev, first + 1);
+	ASSERT_INT_EQ(kv->mod_rev, first + 25);
+	store_kv_unref(kv);
+	ASSERT_INT_EQ(store_get(s, "/r/5", &kv), -ENOENT);
+	ASSERT_INT_EQ(store_range(s, "/r/", NULL, 0, rev - 1, &l), 0); /* from etcd */
+	ASSERT_INT_EQ(l.len, 6);
+	store_list_fini(&l);
+	/* A watch from before the restart: the events come from etcd's history. */
+	struct store_watch *w;
+	struct store_event ev;
+	ASSERT_INT_EQ(store_watch_open(s, "/r/5", rev - 1, &w), 0);
+	ASSERT_INT_EQ(store_watch_next(w, &ev, 5000), 0);
+	ASSERT_INT_EQ(ev.type, STORE_EV_DELETE);
+	ASSERT_STR_EQ(ev.kv->value, "/r/5");
+	ASSERT_INT_EQ(ev.rev, rev);
+	store_event_fini(&ev);
+	store_watch_close(w);
+	store_close(s);
+}
+
+TEST(store_etcd_two_servers_see_each_other)
+{
+	need_etcd();
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *a = tstore_open_etcd(prefix, -1), *b = tstore_open_etcd(prefix, -1);
+	struct store_kv *kv = NULL;
+	int64_t r1, r2, synced;
+
+	ASSERT_INT_EQ(put(a, "/x", "1", 0, &r1), 0);
+	ASSERT_INT_EQ(store_sync(b, &synced), 0); /* read-your-writes through the other server */
+	ASSERT(synced >= r1);
+	ASSERT_INT_EQ(store_get(b, "/x", &kv), 0);
+	ASSERT_STR_EQ(kv->value, "1");
+	store_kv_unref(kv);
+	/* Both create: one wins, the other is AlreadyExists; then a stale CAS is a conflict. */
+	ASSERT_INT_EQ(put(b, "/x", "2", 0, NULL), -EEXIST);
+	ASSERT_INT_EQ(put(b, "/x", "2", r1, &r2), 0);
+	ASSERT_INT_EQ(put(a, "/x", "3", r1, NULL), -ESTALE);
+	ASSERT_INT_EQ(store_sync(a, NULL), 0);
+	ASSERT_INT_EQ(store_get(a, "/x", &kv), 0);
+	ASSERT_INT_EQ(kv->mod_rev, r2);
+	store_kv_unref(kv);
+	store_close(a);
+	store_close(b);
+}
+
+TEST(store_etcd_fails_over_between_endpoints)
+{
+	need_etcd();
+	/* The first endpoint refuses connections; requests move on to the live one. */
+	const char *live = tstore_etcd_url() + strlen("etcd://");
+	char url[256], prefix[64];
+	snprintf(url, sizeof(url), "etcd://127.0.0.1:1,%s", live);
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store_opts o = {.url = url, .etcd_prefix = prefix, .etcd_compaction_interval_ms = -1};
+	struct store *s = NULL;
+	char err[256];
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(put(s, "/f", "v", 0, NULL), 0);
+	ASSERT_INT_EQ(store_sync(s, NULL), 0);
+	store_close(s);
+	o.etcd_prefix = "relative";
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
+	ASSERT_STR_CONTAINS(err, "must start with /");
+}
