@@ -200,36 +200,6 @@ static void free_list(char **v)
 	free(v);
 }
 
-/* A Go duration ("15s", "1m30s", "500ms"; a bare number is seconds) in ms, or -1. */
-static int64_t parse_duration_ms(const char *s)
-{
-	char *end;
-	double total = 0;
-	if (!*s)
-		return -1;
-	while (*s) {
-		double v = strtod(s, &end);
-		if (end == s || v < 0)
-			return -1;
-		s = end;
-		double unit = 1000;
-		if (!strncmp(s, "ms", 2))
-			unit = 1, s += 2;
-		else if (*s == 's')
-			s++;
-		else if (*s == 'm')
-			unit = 60000, s++;
-		else if (*s == 'h')
-			unit = 3600000, s++;
-		else if (*s)
-			return -1;
-		total += v * unit;
-		if (total > 86400000.0)
-			return -1;
-	}
-	return (int64_t)total;
-}
-
 /* The work of one server that only one server of a cluster may do at a time: the
  * controllers and the scheduler (and the Ingress status writer). Started at once with
  * --leader-elect=false, else while this server holds the Lease. */
@@ -600,8 +570,8 @@ static int cmd_server(int argc, char **argv)
 			continue;
 		}
 		if (c == O_LEDUR || c == O_LERENEW || c == O_LERETRY) {
-			int64_t v = parse_duration_ms(optarg);
-			if (v <= 0) {
+			int64_t v = 0;
+			if (parse_duration_ms(optarg, &v) < 0 || v <= 0) {
 				fprintf(stderr,
 					"svcplane server: %s: %s is not a positive duration (like 15s)\n",
 					argv[optind - 1], optarg);
