@@ -39,17 +39,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* metav1.MicroTime of now. */
-static void micro_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
-}
-
 /* GETs the Lease: 0 with *lease (NULL on 404), or -EIO after logging. */
 static int lease_get(struct ctrl_elector *e, json_t **lease)
 {
@@ -114,7 +103,7 @@ static void *elect_main(void *arg)
 		int grc = lease_get(e, &lease);
 		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
 		if (grc == 0) {
-			micro_now(now, sizeof(now));
+			api_now_micro(now, sizeof(now));
 			json_t *w = ctrl_leader_try(&e->l, lease, e->o.lease_namespace, e->o.lease_name,
 						    mono_ms(), now);
 			if (w) {
@@ -170,6 +159,18 @@ static void *run_main(void *arg)
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
+}
+
+/* Frees what ctrl_elector_start made, once no thread runs. */
+static void elector_free(struct ctrl_elector *e)
+{
+	pthread_cond_destroy(&e->cv);
+	pthread_mutex_destroy(&e->mu);
+	ctrl_leader_fini(&e->l);
+	client_free(e->cl);
+	free(e->coll_path);
+	free(e->item_path);
+	free(e);
 }
 
 int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **out, char *err, size_t errlen)
@@ -228,11 +229,7 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 	    (long long)(o->renew_deadline_ms / 1000), (long long)(o->retry_ms / 1000));
 	if (pthread_create(&e->run_th, NULL, run_main, e) != 0) {
 		snprintf(err, errlen, "leader election: cannot start a thread");
-		ctrl_leader_fini(&e->l);
-		client_free(e->cl);
-		free(e->coll_path);
-		free(e->item_path);
-		free(e);
+		elector_free(e);
 		return -EAGAIN;
 	}
 	if (pthread_create(&e->elect_th, NULL, elect_main, e) != 0) {
@@ -242,11 +239,7 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 		pthread_mutex_unlock(&e->mu);
 		pthread_join(e->run_th, NULL);
 		snprintf(err, errlen, "leader election: cannot start a thread");
-		ctrl_leader_fini(&e->l);
-		client_free(e->cl);
-		free(e->coll_path);
-		free(e->item_path);
-		free(e);
+		elector_free(e);
 		return -EAGAIN;
 	}
 	*out = e;
@@ -266,7 +259,7 @@ void ctrl_elector_stop(struct ctrl_elector *e)
 	if (ctrl_leader_check(&e->l, mono_ms())) {
 		json_t *lease = NULL;
 		char now[48];
-		micro_now(now, sizeof(now));
+		api_now_micro(now, sizeof(now));
 		if (lease_get(e, &lease) == 0) {
 			json_t *r = ctrl_leader_release(&e->l, lease, now);
 			json_t *got = r ? lease_put(e, r, true) : NULL;
@@ -278,13 +271,7 @@ void ctrl_elector_stop(struct ctrl_elector *e)
 		}
 		json_decref(lease);
 	}
-	pthread_cond_destroy(&e->cv);
-	pthread_mutex_destroy(&e->mu);
-	ctrl_leader_fini(&e->l);
-	client_free(e->cl);
-	free(e->coll_path);
-	free(e->item_path);
-	free(e);
+	elector_free(e);
 }
 
 bool ctrl_elector_leading(struct ctrl_elector *e)
