@@ -51,3 +51,26 @@ TEST(client_request_tries_each_server_once)
 	ASSERT_STR_EQ(client_server(cl), "http://127.0.0.1:1");
 	client_free(cl);
 }
+
+/* A kubeconfig whose cluster names several servers keeps them all, in order. */
+TEST(client_config_parse_server_list)
+{
+	json_t *kc = json_pack("{s:s, s:[{s:s, s:{s:s, s:b}}], s:[{s:s, s:{s:s, s:s}}], s:[{s:s, s:{s:s}}]}",
+			       "current-context", "c", "clusters", "name", "k", "cluster", "server",
+			       "https://198.18.0.14:6443,https://198.18.0.15:6443/",
+			       "insecure-skip-tls-verify", 1, "contexts", "name", "c", "context", "cluster",
+			       "k", "user", "u", "users", "name", "u", "user", "token", "t0123456789abcdef");
+	struct client_config c;
+	char err[256] = "";
+	ASSERT_INT_EQ(client_config_parse(kc, NULL, NULL, &c, err, sizeof(err)), 0);
+	struct client *cl = client_new(&c, 1000);
+	ASSERT_STR_EQ(client_server(cl), "https://198.18.0.14:6443");
+	char **v = NULL;
+	size_t n = client_servers_split(c.server, &v);
+	ASSERT_INT_EQ(n, 2);
+	ASSERT_STR_EQ(v[1], "https://198.18.0.15:6443");
+	free_v(v, n);
+	client_free(cl);
+	client_config_fini(&c);
+	json_decref(kc);
+}
