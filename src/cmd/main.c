@@ -572,9 +572,13 @@ static int cmd_server(int argc, char **argv)
 		if (c == O_LEDUR || c == O_LERENEW || c == O_LERETRY) {
 			int64_t v = 0;
 			if (parse_duration_ms(optarg, &v) < 0 || v <= 0) {
-				fprintf(stderr,
-					"svcplane server: %s: %s is not a positive duration (like 15s)\n",
-					argv[optind - 1], optarg);
+				fprintf(
+				    stderr,
+				    "svcplane server: --leader-elect-%s: %s is not a positive duration (like 15s)\n",
+				    c == O_LEDUR     ? "lease-duration"
+				    : c == O_LERENEW ? "renew-deadline"
+						     : "retry-period",
+				    optarg);
 				return 2;
 			}
 			le_ms[c == O_LEDUR ? 0 : c == O_LERENEW ? 1 : 2] = v;
@@ -737,6 +741,13 @@ static int cmd_server(int argc, char **argv)
 		fprintf(stderr, "svcplane server: unexpected argument %s\n", argv[optind]);
 		usage_server(stderr);
 		return 2;
+	}
+	if (leader_elect) {
+		char lerr[256];
+		if (ctrl_elector_check(le_ms[0], le_ms[1], le_ms[2], lerr, sizeof(lerr)) < 0) {
+			fprintf(stderr, "svcplane server: %s\n", lerr);
+			return 2;
+		}
 	}
 	unsigned char ab[16];
 	if (inet_pton(AF_INET, o.bind_address, ab) != 1 && inet_pton(AF_INET6, o.bind_address, ab) != 1) {

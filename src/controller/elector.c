@@ -161,6 +161,29 @@ static void *run_main(void *arg)
 	return NULL;
 }
 
+int ctrl_elector_check(int64_t lease_ms, int64_t renew_deadline_ms, int64_t retry_ms, char *err,
+		       size_t errlen)
+{
+	if (retry_ms < 1 || lease_ms < 1000) {
+		snprintf(
+		    err, errlen,
+		    "leader election: the lease duration must be at least 1s and the retry period positive");
+		return -EINVAL;
+	}
+	if (lease_ms <= renew_deadline_ms) {
+		snprintf(err, errlen,
+			 "leader election: the lease duration must be greater than the renew deadline");
+		return -EINVAL;
+	}
+	if ((double)renew_deadline_ms <= 1.2 * (double)retry_ms) {
+		snprintf(
+		    err, errlen,
+		    "leader election: the renew deadline must be greater than the retry period * 1.2 (JitterFactor)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Frees what ctrl_elector_start made, once no thread runs. */
 static void elector_free(struct ctrl_elector *e)
 {
@@ -176,22 +199,9 @@ static void elector_free(struct ctrl_elector *e)
 int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (o->lease_ms <= o->renew_deadline_ms) {
-		snprintf(err, errlen,
-			 "leader election: lease duration must be greater than the renew deadline");
-		return -EINVAL;
-	}
-	if ((double)o->renew_deadline_ms <= 1.2 * (double)o->retry_ms) {
-		snprintf(
-		    err, errlen,
-		    "leader election: renew deadline must be greater than retry period*1.2 (JitterFactor)");
-		return -EINVAL;
-	}
-	if (o->retry_ms < 1 || o->lease_ms < 1000) {
-		snprintf(err, errlen,
-			 "leader election: lease duration (>= 1s) and retry period must be positive");
-		return -EINVAL;
-	}
+	int rc = ctrl_elector_check(o->lease_ms, o->renew_deadline_ms, o->retry_ms, err, errlen);
+	if (rc < 0)
+		return rc;
 	struct ctrl_elector *e = xcalloc(1, sizeof(*e));
 	e->o = *o;
 	char id[300];

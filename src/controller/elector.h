@@ -32,8 +32,13 @@ struct ctrl_elector_opts {
 
 struct ctrl_elector;
 
-/* Checks the durations (lease > renew deadline > retry period * 1.2, as client-go) and
- * starts both threads. Returns 0, or -EINVAL with the reason in err. */
+/* Checks the durations as client-go does: lease > renew deadline > retry period * 1.2,
+ * lease at least 1 s, retry positive. Returns 0, or -EINVAL with the reason in err. Pure. */
+int ctrl_elector_check(int64_t lease_ms, int64_t renew_deadline_ms, int64_t retry_ms, char *err,
+		       size_t errlen);
+
+/* Checks the durations (ctrl_elector_check) and starts both threads. Returns 0, or
+ * -EINVAL with the reason in err. */
 int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **out, char *err,
 		       size_t errlen);
 /* Stops electing, stops the work if it runs (on_stop), and, when leading, releases the

@@ -17,6 +17,14 @@ holder_is_mine() { # the Lease's holder is the identity this run's server logged
 }
 ca_sum() { md5sum <"$1/pki/ca.crt"; }
 
+# Bad leader election flags are refused before anything is written.
+expect_fail "a bad --leader-elect value is refused" 'is not true or false' "$SVCPLANE" server --data-dir "$T_DIR/never" --leader-elect=maybe
+expect_fail "a bad duration is refused" 'leader-elect-retry-period: 2x is not a positive duration' \
+	"$SVCPLANE" server --data-dir "$T_DIR/never" --leader-elect-retry-period 2x
+expect_fail "a lease not longer than the renew deadline is refused" 'greater than the renew deadline' \
+	"$SVCPLANE" server --data-dir "$T_DIR/never" --leader-elect-lease-duration 5s --leader-elect-renew-deadline 10s
+check "the refused starts wrote nothing" test ! -e "$T_DIR/never"
+
 start_server --leader-elect-retry-period 1s --leader-elect-renew-deadline 3s --leader-elect-lease-duration 5s ||
 	{ fail "server starts"; finish; exit 1; }
 CA1=$(ca_sum "$T_DIR/data")
