@@ -924,6 +924,9 @@ static int et_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	}
 	if (!json_is_true(json_object_get(r, "succeeded"))) {
 		rc = etcd__txn_failed(ops, n, resps, failed_op);
+		/* The state that failed the compares is etcd's at revision at: a caller that
+		 * reads again to retry (get, then CAS) must find at least that here. */
+		cache_wait(s, at, SYNC_WAIT_MS);
 		goto out;
 	}
 	if (res && txn_results(s, ops, n, resps, at, res) < 0) {
