@@ -107,6 +107,28 @@ a=$(ETCDCTL get --prefix /registry/ | sed -n 'n;p' | sort | md5sum)
 b=$(ETCDCTL get --prefix /copy/ | sed -n 'n;p' | sort | md5sum)
 check "the copy holds the same values" test "$a" = "$b"
 
+# etcd with TLS and client certificates: the server speaks https with --etcd-cafile,
+# --etcd-certfile and --etcd-keyfile, and is refused without a client certificate.
+etcd_cluster_stop
+if etcd_tls_files "$T_DIR/tls" && etcd_cluster_start "$T_DIR/etcd-tls" 1 "$T_DIR/tls"; then
+	start_server --datastore-endpoint "$ETCD_URL" --etcd-cafile "$T_DIR/tls/ca.crt" \
+		--etcd-certfile "$T_DIR/tls/client.crt" --etcd-keyfile "$T_DIR/tls/client.key" ||
+		{ fail "server starts on etcd with TLS"; finish; exit 1; }
+	check "a Service through a server on etcd with TLS" kubectl create service clusterip tls1 --tcp=80:80
+	expect_out "it is in etcd" 'tls1' sh -c "ETCDCTL_API=3 etcdctl --endpoints https://${ETCD_URL#etcd://} \
+		--cacert '$T_DIR/tls/ca.crt' --cert '$T_DIR/tls/client.crt' --key '$T_DIR/tls/client.key' \
+		get --prefix /registry/core/services/default/tls1 --keys-only"
+	stop_server
+	expect_fail "without a client certificate etcd refuses the server" 'etcd did not answer' \
+		timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+		--datastore-endpoint "$ETCD_URL" --etcd-cafile "$T_DIR/tls/ca.crt"
+	expect_fail "--etcd-certfile without --etcd-keyfile is refused" 'go together' \
+		timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+		--datastore-endpoint "$ETCD_URL" --etcd-certfile "$T_DIR/tls/client.crt"
+else
+	fail "etcd starts with TLS"
+fi
+
 expect_fail "an unreachable etcd is a clear error at start" 'etcd did not answer.*127\.0\.0\.1:1' \
 	timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
 	--datastore-endpoint etcd://127.0.0.1:1
