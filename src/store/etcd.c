@@ -47,7 +47,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CATCHUP_REVS 1000
 #define WRITE_WAIT_MS 30000 /* a committed write waits this long for the cache */
 #define SYNC_WAIT_MS 10000
 #define REQ_TIMEOUT_MS 30000
@@ -66,8 +65,6 @@ struct et_store {
 	pthread_mutex_t pool_mu;
 	CURL **pool;
 	size_t n_pool, cap_pool;
-
-	bool watch_up; /* the cache's stream is connected */
 
 	pthread_t watcher, compactor;
 	bool have_compactor;
@@ -202,11 +199,12 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 				 c != CURLE_OK ? curl_easy_strerror(c) : "service unavailable");
 			free(b.data);
 			rc = -EIO;
-			/* A write that may have reached etcd is not sent again (it could apply
-			 * twice); the caller gets -EIO, as kube's "may have succeeded". */
+			/* The next request starts at the next endpoint. A write that may have
+			 * reached etcd is not sent again (it could apply twice); the caller gets
+			 * -EIO, as kube's "may have succeeded". */
+			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			if (!idempotent && (c == CURLE_OK || !not_sent(h, c)))
 				break;
-			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			continue;
 		}
 		json_error_t je;
@@ -378,7 +376,6 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 		to = m->header_rev; /* a progress notification */
 	if (to > s->h.rev)
 		s->h.rev = to;
-	s->watch_up = true;
 	pthread_cond_broadcast(&s->h.cv);
 	pthread_mutex_unlock(&s->h.mu);
 }
@@ -475,8 +472,7 @@ static void *watcher_main(void *arg)
 		pthread_mutex_unlock(&s->h.mu);
 		CURLcode cc = stream_run(s, &c, from, 0);
 		pthread_mutex_lock(&s->h.mu);
-		bool progressed = s->h.rev >= from;
-		s->watch_up = false;
+		int64_t reached = s->h.rev;
 		pthread_mutex_unlock(&s->h.mu);
 		if (atomic_load(&s->h.closing))
 			break;
@@ -487,14 +483,17 @@ static void *watcher_main(void *arg)
 			if (c.compact_rev > s->h.compact_rev)
 				s->h.compact_rev = c.compact_rev;
 			pthread_mutex_unlock(&s->h.mu);
-			if (cache_relist(s, err, sizeof(err)) < 0)
+			if (cache_relist(s, err, sizeof(err)) < 0) {
 				log_warn("store: etcd relist: %s", err);
+				sleep_unless_closing(s, backoff);
+				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+			}
 			continue;
 		}
-		if (progressed)
+		if (reached >= from)
 			backoff = 50;
 		log_warn("store: etcd watch stream ended (%s); resuming after revision %lld",
-			 cc != CURLE_OK ? curl_easy_strerror(cc) : "closed by etcd", (long long)from - 1);
+			 cc != CURLE_OK ? curl_easy_strerror(cc) : "closed by etcd", (long long)reached);
 		sleep_unless_closing(s, backoff);
 		backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 	}

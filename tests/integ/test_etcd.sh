@@ -107,6 +107,32 @@ a=$(ETCDCTL get --prefix /registry/ | sed -n 'n;p' | sort | md5sum)
 b=$(ETCDCTL get --prefix /copy/ | sed -n 'n;p' | sort | md5sum)
 check "the copy holds the same values" test "$a" = "$b"
 
+# A 3-member etcd: SIGKILL the member the server talks to (the first endpoint); the server
+# moves to another member, its cache resumes, and writes and reads go on.
+etcd_cluster_stop
+if etcd_cluster_start "$T_DIR/etcd3" 3; then
+	start_server --datastore-endpoint "$ETCD_URL" || { fail "server starts on 3-member etcd"; finish; exit 1; }
+	for i in 1 2 3; do kubectl create service clusterip m$i --tcp=80:80 >/dev/null; done
+	{ kill -9 "${ETCD_PIDS[0]}" && wait "${ETCD_PIDS[0]}"; } 2>/dev/null
+	created=0
+	for i in $(seq 4 12); do
+		# A write in flight when the member died may fail once (-EIO, "may have
+		# succeeded"): kubectl retries; AlreadyExists then means the first try landed.
+		for try in 1 2 3; do
+			out=$(kubectl create service clusterip m$i --tcp=80:80 2>&1) && { created=$((created + 1)); break; }
+			echo "$out" | grep -q AlreadyExists && { created=$((created + 1)); break; }
+			sleep 0.5
+		done
+	done
+	check "after a member is killed, writes go on through the others" test "$created" = 9
+	expect_out "the server's cache resumed its watch on another member" 'resuming after revision' cat "$T_DIR/server.err"
+	expect_out "every Service is there" '^12$' sh -c "kubectl get svc -o name | grep -c 'service/m'"
+	check "no cluster IP given twice" sh -c "kubectl get svc -o jsonpath='{range .items[*]}{.spec.clusterIP}{\"\\n\"}{end}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
+	stop_server
+else
+	fail "a 3-member etcd starts"
+fi
+
 # etcd with TLS and client certificates: the server speaks https with --etcd-cafile,
 # --etcd-certfile and --etcd-keyfile, and is refused without a client certificate.
 etcd_cluster_stop
