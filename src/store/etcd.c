@@ -52,6 +52,7 @@
 #define REQ_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 3000
 #define COMPACT_KEY "compact_rev_key"
+#define RANGE_PAGE 5000 /* keys per range request */
 
 struct et_store {
 	struct store__hub h; /* first: state, ring, revision and watchers, under h.mu */
@@ -250,42 +251,70 @@ static int etcd_current_rev(struct et_store *s, int64_t *rev, char *err, size_t 
 }
 
 /* Ranges the store keys starting with store_prefix as of rev (0 = current) from etcd, all of
- * them (the caller filters, sorts and pages). */
+ * them, in pages of RANGE_PAGE at one revision (the caller filters, sorts and pages). */
 static int etcd_range(struct et_store *s, const char *store_prefix, int64_t rev, struct store_list *out,
 		      char *err, size_t errlen)
 {
 	char *key, *end;
 	etcd__prefix_range(s->prefix, store_prefix, &key, &end);
 	char *bk = b64s(key), *be = b64s(end);
-	char *body =
-	    xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\"}", bk, be, (long long)rev);
-	json_t *r = NULL;
-	int rc = post(s, "/v3/kv/range", body, true, &r, err, errlen);
-	free(body);
+	size_t plen = strlen(store_prefix);
+	int rc = 0;
+	bool more = true;
+
+	out->rev = rev;
+	while (rc == 0 && more) {
+		char *body =
+		    xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\",\"limit\":\"%d\"}",
+			      bk, be, (long long)out->rev, RANGE_PAGE);
+		json_t *r = NULL;
+		rc = post(s, "/v3/kv/range", body, true, &r, err, errlen);
+		free(body);
+		if (rc < 0)
+			break;
+		const json_t *kvs = json_object_get(r, "kvs");
+		int64_t at = 0;
+		rc = etcd__i64(json_object_get(r, "header"), "revision", &at);
+		if (out->rev == 0)
+			out->rev = at; /* the next pages read at the first one's revision */
+		if (kvs && !json_is_array(kvs))
+			rc = -EBADMSG;
+		more = json_is_true(json_object_get(r, "more")) && json_array_size(kvs) > 0;
+		for (size_t i = 0; rc == 0 && i < json_array_size(kvs); i++) {
+			struct store_kv *kv;
+			rc = etcd__kv_parse(json_array_get(kvs, i), s->prefix, &kv);
+			if (rc == 0 && kv && strncmp(kv->key, store_prefix, plen) == 0)
+				store__list_push(out, kv);
+			else
+				store_kv_unref(kv);
+		}
+		if (rc == 0 && more) {
+			/* The next page starts just after the last etcd key of this one. */
+			const json_t *lk =
+			    json_object_get(json_array_get(kvs, json_array_size(kvs) - 1), "key");
+			char *raw = NULL;
+			size_t rl = 0;
+			rc = json_is_string(lk)
+				 ? etcd__unb64(json_string_value(lk), json_string_length(lk), &raw, &rl)
+				 : -EBADMSG;
+			if (rc == 0) {
+				raw = xrealloc(raw, rl + 1);
+				raw[rl] = 0; /* the smallest key after it: the key and a zero byte */
+				free(bk);
+				bk = etcd__b64(raw, rl + 1);
+			}
+			free(raw);
+		}
+		json_decref(r);
+	}
+	if (rc < 0 && rc != ERR_EXPIRED && rc != -EIO && rc != -ECANCELED && rc != -EINVAL)
+		snprintf(err, errlen, "range: malformed answer");
+	if (rc < 0)
+		store_list_fini(out);
 	free(bk);
 	free(be);
 	free(key);
 	free(end);
-	if (rc < 0)
-		return rc;
-	size_t plen = strlen(store_prefix);
-	const json_t *kvs = json_object_get(r, "kvs");
-	rc = etcd__i64(json_object_get(r, "header"), "revision", &out->rev);
-	if (kvs && !json_is_array(kvs))
-		rc = -EBADMSG;
-	for (size_t i = 0; rc == 0 && i < json_array_size(kvs); i++) {
-		struct store_kv *kv;
-		rc = etcd__kv_parse(json_array_get(kvs, i), s->prefix, &kv);
-		if (rc == 0 && kv && strncmp(kv->key, store_prefix, plen) == 0)
-			store__list_push(out, kv);
-		else
-			store_kv_unref(kv);
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "range: malformed answer");
-		store_list_fini(out);
-	}
-	json_decref(r);
 	return rc;
 }
 
