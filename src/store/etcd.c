@@ -47,18 +47,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CATCHUP_REVS 1000
 #define WRITE_WAIT_MS 30000 /* a committed write waits this long for the cache */
 #define SYNC_WAIT_MS 10000
 #define REQ_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 3000
 #define COMPACT_KEY "compact_rev_key"
-
-struct et_watch;
+#define RANGE_PAGE 5000 /* keys per range request */
 
 struct et_store {
-	struct store base;
-	char **eps; /* "http(s)://host:port" */
+	struct store__hub h; /* first: state, ring, revision and watchers, under h.mu */
+	char **eps;	     /* "http(s)://host:port" */
 	size_t n_eps;
 	atomic_size_t ep_cur;
 	char *url, *prefix;
@@ -69,47 +67,12 @@ struct et_store {
 	CURL **pool;
 	size_t n_pool, cap_pool;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* cache advanced, cancel, or closing (CLOCK_MONOTONIC) */
-	pthread_cond_t idle_cv; /* a thread left a blocking call */
-	atomic_bool closing;
-	struct store__state st;
-	int64_t rev, compact_rev;
-	struct store__ring ring;
-	struct et_watch *watchers;
-	int inside;
-	bool watch_up; /* the cache's stream is connected */
-
 	pthread_t watcher, compactor;
 	bool have_compactor;
 };
 
-struct et_watch {
-	struct store_watch base;
-	struct et_store *s;
-	char *prefix;
-	size_t prefix_len;
-	int64_t cursor;
-	struct store__wbuf buf;
-	bool cancelled;
-	atomic_bool detached;
-	struct et_watch *prev, *next;
-};
-
 static const struct store__ops etcd_ops;
-
-/* ---- time ---- */
-
-static void deadline_in(struct timespec *d, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += ms / 1000;
-	d->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
-}
+static int watch_fill_etcd(struct store__hub *h, struct store__hwatch *w, int64_t upto);
 
 /* ---- HTTP ---- */
 
@@ -158,13 +121,16 @@ static int abort_on_close(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, c
 {
 	struct et_store *s = arg;
 	(void)a, (void)b, (void)c, (void)d;
-	return atomic_load(&s->closing) ? 1 : 0;
+	return atomic_load(&s->h.closing) ? 1 : 0;
 }
 
 static struct curl_slist *hdrs;
 static void hdrs_init(void)
 {
 	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	/* No "Expect: 100-continue" (libcurl adds it to bodies over 1 KiB): it costs a round
+	 * trip per request. */
+	hdrs = curl_slist_append(hdrs, "Expect:");
 }
 
 static void setup(struct et_store *s, CURL *h, const char *ep, const char *path, const char *body,
@@ -234,11 +200,12 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 				 c != CURLE_OK ? curl_easy_strerror(c) : "service unavailable");
 			free(b.data);
 			rc = -EIO;
-			/* A write that may have reached etcd is not sent again (it could apply
-			 * twice); the caller gets -EIO, as kube's "may have succeeded". */
+			/* The next request starts at the next endpoint. A write that may have
+			 * reached etcd is not sent again (it could apply twice); the caller gets
+			 * -EIO, as kube's "may have succeeded". */
+			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			if (!idempotent && (c == CURLE_OK || !not_sent(h, c)))
 				break;
-			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
 			continue;
 		}
 		json_error_t je;
@@ -284,42 +251,70 @@ static int etcd_current_rev(struct et_store *s, int64_t *rev, char *err, size_t 
 }
 
 /* Ranges the store keys starting with store_prefix as of rev (0 = current) from etcd, all of
- * them (the caller filters, sorts and pages). */
+ * them, in pages of RANGE_PAGE at one revision (the caller filters, sorts and pages). */
 static int etcd_range(struct et_store *s, const char *store_prefix, int64_t rev, struct store_list *out,
 		      char *err, size_t errlen)
 {
 	char *key, *end;
 	etcd__prefix_range(s->prefix, store_prefix, &key, &end);
 	char *bk = b64s(key), *be = b64s(end);
-	char *body =
-	    xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\"}", bk, be, (long long)rev);
-	json_t *r = NULL;
-	int rc = post(s, "/v3/kv/range", body, true, &r, err, errlen);
-	free(body);
+	size_t plen = strlen(store_prefix);
+	int rc = 0;
+	bool more = true;
+
+	out->rev = rev;
+	while (rc == 0 && more) {
+		char *body =
+		    xasprintf("{\"key\":\"%s\",\"range_end\":\"%s\",\"revision\":\"%lld\",\"limit\":\"%d\"}",
+			      bk, be, (long long)out->rev, RANGE_PAGE);
+		json_t *r = NULL;
+		rc = post(s, "/v3/kv/range", body, true, &r, err, errlen);
+		free(body);
+		if (rc < 0)
+			break;
+		const json_t *kvs = json_object_get(r, "kvs");
+		int64_t at = 0;
+		rc = etcd__i64(json_object_get(r, "header"), "revision", &at);
+		if (out->rev == 0)
+			out->rev = at; /* the next pages read at the first one's revision */
+		if (kvs && !json_is_array(kvs))
+			rc = -EBADMSG;
+		more = json_is_true(json_object_get(r, "more")) && json_array_size(kvs) > 0;
+		for (size_t i = 0; rc == 0 && i < json_array_size(kvs); i++) {
+			struct store_kv *kv;
+			rc = etcd__kv_parse(json_array_get(kvs, i), s->prefix, &kv);
+			if (rc == 0 && kv && strncmp(kv->key, store_prefix, plen) == 0)
+				store__list_push(out, kv);
+			else
+				store_kv_unref(kv);
+		}
+		if (rc == 0 && more) {
+			/* The next page starts just after the last etcd key of this one. */
+			const json_t *lk =
+			    json_object_get(json_array_get(kvs, json_array_size(kvs) - 1), "key");
+			char *raw = NULL;
+			size_t rl = 0;
+			rc = json_is_string(lk)
+				 ? etcd__unb64(json_string_value(lk), json_string_length(lk), &raw, &rl)
+				 : -EBADMSG;
+			if (rc == 0) {
+				raw = xrealloc(raw, rl + 1);
+				raw[rl] = 0; /* the smallest key after it: the key and a zero byte */
+				free(bk);
+				bk = etcd__b64(raw, rl + 1);
+			}
+			free(raw);
+		}
+		json_decref(r);
+	}
+	if (rc < 0 && rc != ERR_EXPIRED && rc != -EIO && rc != -ECANCELED && rc != -EINVAL)
+		snprintf(err, errlen, "range: malformed answer");
+	if (rc < 0)
+		store_list_fini(out);
 	free(bk);
 	free(be);
 	free(key);
 	free(end);
-	if (rc < 0)
-		return rc;
-	size_t plen = strlen(store_prefix);
-	const json_t *kvs = json_object_get(r, "kvs");
-	rc = etcd__i64(json_object_get(r, "header"), "revision", &out->rev);
-	if (kvs && !json_is_array(kvs))
-		rc = -EBADMSG;
-	for (size_t i = 0; rc == 0 && i < json_array_size(kvs); i++) {
-		struct store_kv *kv;
-		rc = etcd__kv_parse(json_array_get(kvs, i), s->prefix, &kv);
-		if (rc == 0 && kv && strncmp(kv->key, store_prefix, plen) == 0)
-			store__list_push(out, kv);
-		else
-			store_kv_unref(kv);
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "range: malformed answer");
-		store_list_fini(out);
-	}
-	json_decref(r);
 	return rc;
 }
 
@@ -339,38 +334,19 @@ static int cache_relist(struct et_store *s, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	xqsort(l.kvs, l.len, sizeof(*l.kvs), cmp_kv);
-	pthread_mutex_lock(&s->mu);
-	store__state_clear(&s->st);
+	pthread_mutex_lock(&s->h.mu);
+	store__state_clear(&s->h.st);
 	for (size_t i = 0; i < l.len; i++)
-		store__state_append(&s->st, l.kvs[i], 0);
+		store__state_append(&s->h.st, l.kvs[i], 0);
 	l.len = 0;
-	while (s->ring.len)
-		store__ring_drop_oldest(&s->ring);
-	s->rev = l.rev;
-	s->ring.floor = l.rev;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	while (s->h.ring.len)
+		store__ring_drop_oldest(&s->h.ring);
+	s->h.rev = l.rev;
+	s->h.ring.floor = l.rev;
+	pthread_cond_broadcast(&s->h.cv);
+	pthread_mutex_unlock(&s->h.mu);
 	store_list_fini(&l);
 	return 0;
-}
-
-/* A thread that talks to etcd counts as inside, so close waits for it. false when closing. */
-static bool enter(struct et_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	bool ok = !atomic_load(&s->closing);
-	if (ok)
-		s->inside++;
-	pthread_mutex_unlock(&s->mu);
-	return ok;
-}
-
-static void leave(struct et_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	if (--s->inside == 0 && atomic_load(&s->closing))
-		pthread_cond_broadcast(&s->idle_cv);
-	pthread_mutex_unlock(&s->mu);
 }
 
 /* Waits until the cache reached rev. 0, -ETIMEDOUT or -ECANCELED. */
@@ -378,22 +354,22 @@ static int cache_wait(struct et_store *s, int64_t rev, int timeout_ms)
 {
 	struct timespec d;
 	int rc = 0;
-	deadline_in(&d, timeout_ms);
-	pthread_mutex_lock(&s->mu);
-	s->inside++;
-	while (s->rev < rev) {
-		if (atomic_load(&s->closing)) {
+	store__deadline_in(&d, timeout_ms);
+	pthread_mutex_lock(&s->h.mu);
+	s->h.inside++;
+	while (s->h.rev < rev) {
+		if (atomic_load(&s->h.closing)) {
 			rc = -ECANCELED;
 			break;
 		}
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &d) == ETIMEDOUT && s->rev < rev) {
+		if (pthread_cond_timedwait(&s->h.cv, &s->h.mu, &d) == ETIMEDOUT && s->h.rev < rev) {
 			rc = -ETIMEDOUT;
 			break;
 		}
 	}
-	if (--s->inside == 0 && atomic_load(&s->closing))
-		pthread_cond_broadcast(&s->idle_cv);
-	pthread_mutex_unlock(&s->mu);
+	if (--s->h.inside == 0 && atomic_load(&s->h.closing))
+		pthread_cond_broadcast(&s->h.idle_cv);
+	pthread_mutex_unlock(&s->h.mu);
 	return rc;
 }
 
@@ -405,33 +381,32 @@ struct stream_ctx {
 	int rc;		     /* first error of the stream (ERR_EXPIRED: compacted) */
 	int64_t compact_rev; /* with ERR_EXPIRED */
 	/* Catch-up of one store watch instead of the cache (when w is set). */
-	struct et_watch *w;
+	struct store__hwatch *w;
 	int64_t upto;
 	bool done;
 };
 
 static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->h.mu);
 	for (size_t i = 0; i < m->n_events; i++) {
 		struct store_event *ev = &m->events[i];
-		if (ev->rev <= s->rev)
+		if (ev->rev <= s->h.rev)
 			continue; /* already applied (a resumed stream) */
 		if (ev->type == STORE_EV_PUT)
-			store__state_put(&s->st, store_kv_ref(ev->kv), 0);
+			store__state_put(&s->h.st, store_kv_ref(ev->kv), 0);
 		else
-			store__state_del(&s->st, ev->kv->key);
-		store__ring_push(&s->ring, ev);
+			store__state_del(&s->h.st, ev->kv->key);
+		store__ring_push(&s->h.ring, ev);
 		memset(ev, 0, sizeof(*ev));
 	}
 	int64_t to = m->last_rev;
 	if (!m->n_events && !m->last_rev && !m->created && m->header_rev > 0)
 		to = m->header_rev; /* a progress notification */
-	if (to > s->rev)
-		s->rev = to;
-	s->watch_up = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	if (to > s->h.rev)
+		s->h.rev = to;
+	pthread_cond_broadcast(&s->h.cv);
+	pthread_mutex_unlock(&s->h.mu);
 }
 
 static int stream_line(const char *line, size_t len, void *arg)
@@ -455,7 +430,7 @@ static int stream_line(const char *line, size_t len, void *arg)
 		etcd__watch_msg_fini(&m);
 		return 0;
 	}
-	struct et_watch *w = c->w;
+	struct store__hwatch *w = c->w;
 	for (size_t i = 0; i < m.n_events; i++) {
 		struct store_event *ev = &m.events[i];
 		if (ev->rev > w->cursor && ev->rev <= c->upto &&
@@ -506,11 +481,11 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 static void sleep_unless_closing(struct et_store *s, int ms)
 {
 	struct timespec d;
-	deadline_in(&d, ms);
-	pthread_mutex_lock(&s->mu);
-	while (!atomic_load(&s->closing) && pthread_cond_timedwait(&s->cv, &s->mu, &d) != ETIMEDOUT)
+	store__deadline_in(&d, ms);
+	pthread_mutex_lock(&s->h.mu);
+	while (!atomic_load(&s->h.closing) && pthread_cond_timedwait(&s->h.cv, &s->h.mu, &d) != ETIMEDOUT)
 		;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 }
 
 static void *watcher_main(void *arg)
@@ -519,33 +494,35 @@ static void *watcher_main(void *arg)
 	int backoff = 50;
 	char err[256];
 
-	while (!atomic_load(&s->closing)) {
+	while (!atomic_load(&s->h.closing)) {
 		struct stream_ctx c = {.s = s};
-		pthread_mutex_lock(&s->mu);
-		int64_t from = s->rev + 1;
-		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_lock(&s->h.mu);
+		int64_t from = s->h.rev + 1;
+		pthread_mutex_unlock(&s->h.mu);
 		CURLcode cc = stream_run(s, &c, from, 0);
-		pthread_mutex_lock(&s->mu);
-		bool progressed = s->rev >= from;
-		s->watch_up = false;
-		pthread_mutex_unlock(&s->mu);
-		if (atomic_load(&s->closing))
+		pthread_mutex_lock(&s->h.mu);
+		int64_t reached = s->h.rev;
+		pthread_mutex_unlock(&s->h.mu);
+		if (atomic_load(&s->h.closing))
 			break;
 		if (c.rc == ERR_EXPIRED) {
 			log_warn("store: etcd compacted revision %lld the cache still needed: relisting",
 				 (long long)c.compact_rev);
-			pthread_mutex_lock(&s->mu);
-			if (c.compact_rev > s->compact_rev)
-				s->compact_rev = c.compact_rev;
-			pthread_mutex_unlock(&s->mu);
-			if (cache_relist(s, err, sizeof(err)) < 0)
+			pthread_mutex_lock(&s->h.mu);
+			if (c.compact_rev > s->h.compact_rev)
+				s->h.compact_rev = c.compact_rev;
+			pthread_mutex_unlock(&s->h.mu);
+			if (cache_relist(s, err, sizeof(err)) < 0) {
 				log_warn("store: etcd relist: %s", err);
+				sleep_unless_closing(s, backoff);
+				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+			}
 			continue;
 		}
-		if (progressed)
+		if (reached >= from)
 			backoff = 50;
 		log_warn("store: etcd watch stream ended (%s); resuming after revision %lld",
-			 cc != CURLE_OK ? curl_easy_strerror(cc) : "closed by etcd", (long long)from - 1);
+			 cc != CURLE_OK ? curl_easy_strerror(cc) : "closed by etcd", (long long)reached);
 		sleep_unless_closing(s, backoff);
 		backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 	}
@@ -595,10 +572,10 @@ static int compact_round(struct et_store *s, int64_t *t, int64_t *rev)
 		if (json_is_string(jv) &&
 		    etcd__unb64(json_string_value(jv), json_string_length(jv), &raw, &rl) == 0) {
 			int64_t done = strtoll(raw, NULL, 10);
-			pthread_mutex_lock(&s->mu);
-			if (done > s->compact_rev)
-				s->compact_rev = done;
-			pthread_mutex_unlock(&s->mu);
+			pthread_mutex_lock(&s->h.mu);
+			if (done > s->h.compact_rev)
+				s->h.compact_rev = done;
+			pthread_mutex_unlock(&s->h.mu);
 		}
 		free(raw);
 		*t = ver;
@@ -612,10 +589,10 @@ static int compact_round(struct et_store *s, int64_t *t, int64_t *rev)
 	if (compact_to <= 0)
 		return 0;
 	/* Raised first: a read that could see the compaction's effect sees this before. */
-	pthread_mutex_lock(&s->mu);
-	if (compact_to > s->compact_rev)
-		s->compact_rev = compact_to;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->h.mu);
+	if (compact_to > s->h.compact_rev)
+		s->h.compact_rev = compact_to;
+	pthread_mutex_unlock(&s->h.mu);
 	body = xasprintf("{\"revision\":\"%lld\",\"physical\":false}", (long long)compact_to);
 	rc = post(s, "/v3/kv/compaction", body, true, &r, err, sizeof(err));
 	free(body);
@@ -629,9 +606,9 @@ static void *compactor_main(void *arg)
 {
 	struct et_store *s = arg;
 	int64_t t = 0, rev = 0;
-	while (!atomic_load(&s->closing)) {
+	while (!atomic_load(&s->h.closing)) {
 		sleep_unless_closing(s, (int)s->compact_interval_ms);
-		if (atomic_load(&s->closing))
+		if (atomic_load(&s->h.closing))
 			break;
 		compact_round(s, &t, &rev);
 	}
@@ -648,16 +625,12 @@ static void store_free(struct et_store *s)
 	for (size_t i = 0; i < s->n_pool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	free(s->pool);
-	store__state_fini(&s->st);
-	store__ring_fini(&s->ring);
 	free(s->url);
 	free(s->prefix);
 	free(s->cafile);
 	free(s->certfile);
 	free(s->keyfile);
-	pthread_cond_destroy(&s->cv);
-	pthread_cond_destroy(&s->idle_cv);
-	pthread_mutex_destroy(&s->mu);
+	store__hub_fini(&s->h);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s);
 }
@@ -725,12 +698,10 @@ static void curl_init(void)
 int store__etcd_open(const struct store_opts *o, struct store **out, char *err, size_t errlen)
 {
 	struct et_store *s = xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	int rc;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	*out = NULL;
-	s->base.ops = &etcd_ops;
 	s->url = xstrdup(o->url);
 	s->prefix = xstrdup(o->etcd_prefix && o->etcd_prefix[0] ? o->etcd_prefix : "/registry");
 	size_t pl = strlen(s->prefix);
@@ -740,16 +711,10 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 	s->certfile = o->etcd_certfile ? xstrdup(o->etcd_certfile) : NULL;
 	s->keyfile = o->etcd_keyfile ? xstrdup(o->etcd_keyfile) : NULL;
 	s->compact_interval_ms = o->etcd_compaction_interval_ms ? o->etcd_compaction_interval_ms : 300000;
-	store__ring_init(&s->ring);
-	atomic_init(&s->closing, false);
+	store__hub_init(&s->h, &etcd_ops);
+	s->h.fill_old = watch_fill_etcd;
 	atomic_init(&s->ep_cur, 0);
-	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->pool_mu, NULL);
-	pthread_cond_init(&s->idle_cv, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_once(&once, curl_init);
 
 	if (s->prefix[0] != '/') {
@@ -785,7 +750,7 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 			s->have_compactor = true;
 		}
 	}
-	*out = &s->base;
+	*out = &s->h.base;
 	return 0;
 fail:
 	store_free(s);
@@ -794,33 +759,15 @@ fail:
 
 /* ---- reads ---- */
 
-static int64_t et_rev(struct store *base)
-{
-	struct et_store *s = (struct et_store *)base;
-	pthread_mutex_lock(&s->mu);
-	int64_t rev = s->rev;
-	pthread_mutex_unlock(&s->mu);
-	return rev;
-}
-
-static int64_t et_compact_rev(struct store *base)
-{
-	struct et_store *s = (struct et_store *)base;
-	pthread_mutex_lock(&s->mu);
-	int64_t rev = s->compact_rev;
-	pthread_mutex_unlock(&s->mu);
-	return rev;
-}
-
 static int et_sync(struct store *base, int64_t *rev)
 {
 	struct et_store *s = (struct et_store *)base;
 	char err[256];
 	int64_t r = 0;
-	if (!enter(s))
+	if (!store__hub_enter(&s->h))
 		return -ECANCELED;
 	int rc = etcd_current_rev(s, &r, err, sizeof(err));
-	leave(s);
+	store__hub_leave(&s->h);
 	if (rc < 0) {
 		if (rc != -ECANCELED)
 			log_warn("store: etcd: reading the current revision: %s", err);
@@ -828,18 +775,8 @@ static int et_sync(struct store *base, int64_t *rev)
 	}
 	rc = cache_wait(s, r, SYNC_WAIT_MS);
 	if (rc == 0 && rev)
-		*rev = et_rev(base);
+		*rev = store__hub_rev(&s->h.base);
 	return rc;
-}
-
-static int et_get(struct store *base, const char *key, struct store_kv **out)
-{
-	struct et_store *s = (struct et_store *)base;
-	pthread_mutex_lock(&s->mu);
-	struct store__ent *e = store__state_find(&s->st, key);
-	*out = e ? store_kv_ref(e->kv) : NULL;
-	pthread_mutex_unlock(&s->mu);
-	return *out ? 0 : -ENOENT;
 }
 
 /* Keeps the records of l after start_after, at most limit, in key order. */
@@ -866,32 +803,32 @@ static int et_range(struct store *base, const char *prefix, const char *start_af
 	struct et_store *s = (struct et_store *)base;
 	int rc = 0;
 
-	pthread_mutex_lock(&s->mu);
-	if (rev > s->rev) {
+	pthread_mutex_lock(&s->h.mu);
+	if (rev > s->h.rev) {
 		rc = -EINVAL;
-	} else if (rev > 0 && rev < s->compact_rev) {
+	} else if (rev > 0 && rev < s->h.compact_rev) {
 		rc = ERR_EXPIRED;
-	} else if (rev == 0 || rev == s->rev) {
-		store__state_range(&s->st, prefix, start_after, limit, out);
-		out->rev = s->rev;
+	} else if (rev == 0 || rev == s->h.rev) {
+		store__state_range(&s->h.st, prefix, start_after, limit, out);
+		out->rev = s->h.rev;
 	} else {
 		rc = 1;
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	if (rc <= 0)
 		return rc;
 	/* An older revision: etcd keeps it until compaction. */
 	char err[256];
-	if (!enter(s))
+	if (!store__hub_enter(&s->h))
 		return -ECANCELED;
 	rc = etcd_range(s, prefix, rev, out, err, sizeof(err));
-	leave(s);
+	store__hub_leave(&s->h);
 	if (rc < 0) {
 		if (rc == ERR_EXPIRED) {
-			pthread_mutex_lock(&s->mu);
-			if (rev + 1 > s->compact_rev)
-				s->compact_rev = rev + 1; /* at least: etcd compacted past rev */
-			pthread_mutex_unlock(&s->mu);
+			pthread_mutex_lock(&s->h.mu);
+			if (rev + 1 > s->h.compact_rev)
+				s->h.compact_rev = rev + 1; /* at least: etcd compacted past rev */
+			pthread_mutex_unlock(&s->h.mu);
 		} else {
 			log_warn("store: etcd range at %lld: %s", (long long)rev, err);
 		}
@@ -994,12 +931,12 @@ static int et_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	json_t *r = NULL;
 	int rc;
 
-	if (!enter(s))
+	if (!store__hub_enter(&s->h))
 		return -ECANCELED;
 	char *body = txn_body(s, ops, n);
 	rc = post(s, "/v3/kv/txn", body, false, &r, err, sizeof(err));
 	free(body);
-	leave(s);
+	store__hub_leave(&s->h);
 	if (rc < 0) {
 		if (rc != -ECANCELED)
 			log_warn("store: etcd txn: %s", err);
@@ -1015,6 +952,9 @@ static int et_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	}
 	if (!json_is_true(json_object_get(r, "succeeded"))) {
 		rc = etcd__txn_failed(ops, n, resps, failed_op);
+		/* The state that failed the compares is etcd's at revision at: a caller that
+		 * reads again to retry (get, then CAS) must find at least that here. */
+		cache_wait(s, at, SYNC_WAIT_MS);
 		goto out;
 	}
 	if (res && txn_results(s, ops, n, resps, at, res) < 0) {
@@ -1046,182 +986,50 @@ out:
 /* ---- watch ---- */
 
 /* Reads the events of revisions (w->cursor, upto] from etcd (a watch that stops at upto). */
-static int watch_fill_etcd(struct et_store *s, struct et_watch *w, int64_t upto)
+static int watch_fill_etcd(struct store__hub *h, struct store__hwatch *w, int64_t upto)
 {
+	struct et_store *s = (struct et_store *)h;
 	struct stream_ctx c = {.s = s, .w = w, .upto = upto};
-	size_t start = w->buf.len;
-	if (upto <= 1) { /* a fresh etcd's revision 1 changed no key: no event would come */
-		w->cursor = upto;
+	if (upto <= 1) /* a fresh etcd's revision 1 changed no key: no event would come */
 		return 0;
-	}
 	CURLcode cc = stream_run(s, &c, w->cursor + 1, REQ_TIMEOUT_MS);
 	int rc = 0;
 	if (c.rc == ERR_EXPIRED) {
 		rc = ERR_EXPIRED;
+		pthread_mutex_lock(&s->h.mu);
+		if (w->cursor + 1 > s->h.compact_rev)
+			s->h.compact_rev = w->cursor + 1; /* at least: etcd compacted past the cursor */
+		pthread_mutex_unlock(&s->h.mu);
 	} else if (!c.done) {
 		log_warn("store: etcd: reading events after %lld: %s", (long long)w->cursor,
 			 c.rc ? "bad answer" : curl_easy_strerror(cc));
-		rc = atomic_load(&s->closing) ? -ECANCELED : -EIO;
+		rc = atomic_load(&s->h.closing) ? -ECANCELED : -EIO;
 	}
-	if (rc < 0) {
-		for (size_t i = start; i < w->buf.len; i++)
-			store_event_fini(&w->buf.ev[i]);
-		w->buf.len = start;
-		return rc;
-	}
-	w->cursor = upto;
-	return 0;
-}
-
-static int et_watch_open(struct store *base, const char *prefix, int64_t after_rev, struct store_watch **out)
-{
-	struct et_store *s = (struct et_store *)base;
-	pthread_mutex_lock(&s->mu);
-	if (atomic_load(&s->closing)) {
-		pthread_mutex_unlock(&s->mu);
-		return -ECANCELED;
-	}
-	if (after_rev < s->compact_rev) {
-		pthread_mutex_unlock(&s->mu);
-		return ERR_EXPIRED;
-	}
-	struct et_watch *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &etcd_ops;
-	w->s = s;
-	w->prefix = xstrdup(prefix);
-	w->prefix_len = strlen(prefix);
-	w->cursor = after_rev;
-	atomic_init(&w->detached, false);
-	w->next = s->watchers;
-	if (s->watchers)
-		s->watchers->prev = w;
-	s->watchers = w;
-	pthread_mutex_unlock(&s->mu);
-	*out = &w->base;
-	return 0;
-}
-
-static int et_watch_next(struct store_watch *base, struct store_event *ev, int timeout_ms)
-{
-	struct et_watch *w = (struct et_watch *)base;
-	struct et_store *s = w->s;
-	struct timespec deadline;
-	bool timed_out = false;
-	int rc;
-
-	if (atomic_load(&w->detached))
-		return -ECANCELED;
-	if (timeout_ms > 0)
-		deadline_in(&deadline, timeout_ms);
-	pthread_mutex_lock(&s->mu);
-	s->inside++;
-	for (;;) {
-		if (w->cancelled || atomic_load(&s->closing)) {
-			rc = -ECANCELED;
-			break;
-		}
-		if (w->buf.pos < w->buf.len) {
-			*ev = w->buf.ev[w->buf.pos++];
-			rc = 0;
-			break;
-		}
-		w->buf.pos = w->buf.len = 0;
-		if (w->cursor < s->compact_rev) {
-			rc = ERR_EXPIRED;
-			break;
-		}
-		if (w->cursor < s->ring.floor) {
-			int64_t upto = s->ring.floor < w->cursor + CATCHUP_REVS ? s->ring.floor
-										: w->cursor + CATCHUP_REVS;
-			pthread_mutex_unlock(&s->mu);
-			rc = watch_fill_etcd(s, w, upto);
-			pthread_mutex_lock(&s->mu);
-			if (rc == ERR_EXPIRED && w->cursor + 1 > s->compact_rev)
-				s->compact_rev = w->cursor + 1;
-			if (rc < 0)
-				break;
-			continue;
-		}
-		store__ring_fill(&s->ring, &w->cursor, w->prefix, w->prefix_len, s->rev, &w->buf);
-		if (w->buf.len)
-			continue;
-		if (timeout_ms == 0 || timed_out) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		if (timeout_ms < 0)
-			pthread_cond_wait(&s->cv, &s->mu);
-		else if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT)
-			timed_out = true;
-	}
-	if (--s->inside == 0 && atomic_load(&s->closing))
-		pthread_cond_broadcast(&s->idle_cv);
-	pthread_mutex_unlock(&s->mu);
 	return rc;
-}
-
-static void et_watch_cancel(struct store_watch *base)
-{
-	struct et_watch *w = (struct et_watch *)base;
-	struct et_store *s = w->s;
-	if (atomic_load(&w->detached))
-		return;
-	pthread_mutex_lock(&s->mu);
-	w->cancelled = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void et_watch_close(struct store_watch *base)
-{
-	struct et_watch *w = (struct et_watch *)base;
-	struct et_store *s = w->s;
-	if (!atomic_load(&w->detached)) {
-		pthread_mutex_lock(&s->mu);
-		if (w->prev)
-			w->prev->next = w->next;
-		else
-			s->watchers = w->next;
-		if (w->next)
-			w->next->prev = w->prev;
-		pthread_mutex_unlock(&s->mu);
-	}
-	store__wbuf_fini(&w->buf);
-	free(w->prefix);
-	free(w);
 }
 
 static void et_close(struct store *base)
 {
 	struct et_store *s = (struct et_store *)base;
-	pthread_mutex_lock(&s->mu);
-	atomic_store(&s->closing, true);
-	pthread_cond_broadcast(&s->cv);
-	for (struct et_watch *w = s->watchers; w; w = w->next)
-		atomic_store(&w->detached, true);
-	s->watchers = NULL;
-	pthread_mutex_unlock(&s->mu);
+	store__hub_close_begin(&s->h);
 	pthread_join(s->watcher, NULL);
 	if (s->have_compactor)
 		pthread_join(s->compactor, NULL);
-	pthread_mutex_lock(&s->mu);
-	while (s->inside > 0)
-		pthread_cond_wait(&s->idle_cv, &s->mu);
-	pthread_mutex_unlock(&s->mu);
+	store__hub_wait_idle(&s->h);
 	store_free(s);
 }
 
 static const struct store__ops etcd_ops = {
     .name = "etcd",
     .close = et_close,
-    .rev = et_rev,
-    .compact_rev = et_compact_rev,
+    .rev = store__hub_rev,
+    .compact_rev = store__hub_compact_rev,
     .sync = et_sync,
-    .get = et_get,
+    .get = store__hub_get,
     .range = et_range,
     .txn = et_txn,
-    .watch_open = et_watch_open,
-    .watch_next = et_watch_next,
-    .watch_cancel = et_watch_cancel,
-    .watch_close = et_watch_close,
+    .watch_open = store__hub_watch_open,
+    .watch_next = store__hub_watch_next,
+    .watch_cancel = store__hub_watch_cancel,
+    .watch_close = store__hub_watch_close,
 };

@@ -7,7 +7,11 @@
  */
 #include "store/memcache.h"
 
+#include "base/err.h"
 #include "base/mem.h"
+
+#include <errno.h>
+#include <time.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +201,232 @@ void store__ring_fill(struct store__ring *r, int64_t *cursor, const char *prefix
 	}
 	if (cur_rev > *cursor)
 		*cursor = cur_rev;
+}
+
+/* ---- hub ---- */
+
+void store__hub_init(struct store__hub *h, const struct store__ops *ops)
+{
+	pthread_condattr_t ca;
+	memset(h, 0, sizeof(*h));
+	h->base.ops = ops;
+	h->catchup_revs = 1000;
+	atomic_init(&h->closing, false);
+	store__ring_init(&h->ring);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->idle_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void store__hub_fini(struct store__hub *h)
+{
+	store__state_fini(&h->st);
+	store__ring_fini(&h->ring);
+	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->idle_cv);
+	pthread_mutex_destroy(&h->mu);
+}
+
+bool store__hub_enter(struct store__hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	bool ok = !atomic_load(&h->closing);
+	if (ok)
+		h->inside++;
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+/* Called with mu held. */
+static void leave_locked(struct store__hub *h)
+{
+	if (--h->inside == 0 && atomic_load(&h->closing))
+		pthread_cond_broadcast(&h->idle_cv);
+}
+
+void store__hub_leave(struct store__hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	leave_locked(h);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void store__hub_close_begin(struct store__hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	atomic_store(&h->closing, true);
+	pthread_cond_broadcast(&h->cv);
+	for (struct store__hwatch *w = h->watchers; w; w = w->next)
+		atomic_store(&w->detached, true);
+	h->watchers = NULL;
+	pthread_mutex_unlock(&h->mu);
+}
+
+void store__hub_wait_idle(struct store__hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->inside > 0)
+		pthread_cond_wait(&h->idle_cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+int64_t store__hub_rev(struct store *s)
+{
+	struct store__hub *h = (struct store__hub *)s;
+	pthread_mutex_lock(&h->mu);
+	int64_t rev = h->rev;
+	pthread_mutex_unlock(&h->mu);
+	return rev;
+}
+
+int64_t store__hub_compact_rev(struct store *s)
+{
+	struct store__hub *h = (struct store__hub *)s;
+	pthread_mutex_lock(&h->mu);
+	int64_t rev = h->compact_rev;
+	pthread_mutex_unlock(&h->mu);
+	return rev;
+}
+
+int store__hub_get(struct store *s, const char *key, struct store_kv **out)
+{
+	struct store__hub *h = (struct store__hub *)s;
+	pthread_mutex_lock(&h->mu);
+	struct store__ent *e = store__state_find(&h->st, key);
+	*out = e ? store_kv_ref(e->kv) : NULL;
+	pthread_mutex_unlock(&h->mu);
+	return *out ? 0 : -ENOENT;
+}
+
+int store__hub_watch_open(struct store *s, const char *prefix, int64_t after_rev, struct store_watch **out)
+{
+	struct store__hub *h = (struct store__hub *)s;
+	pthread_mutex_lock(&h->mu);
+	if (atomic_load(&h->closing)) {
+		pthread_mutex_unlock(&h->mu);
+		return -ECANCELED;
+	}
+	if (after_rev < h->compact_rev) {
+		pthread_mutex_unlock(&h->mu);
+		return ERR_EXPIRED;
+	}
+	struct store__hwatch *w = xcalloc(1, sizeof(*w));
+	w->base.ops = h->base.ops;
+	w->h = h;
+	w->prefix = xstrdup(prefix);
+	w->prefix_len = strlen(prefix);
+	w->cursor = after_rev;
+	atomic_init(&w->detached, false);
+	w->next = h->watchers;
+	if (h->watchers)
+		h->watchers->prev = w;
+	h->watchers = w;
+	pthread_mutex_unlock(&h->mu);
+	*out = &w->base;
+	return 0;
+}
+
+void store__deadline_in(struct timespec *d, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += ms / 1000;
+	d->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+}
+
+int store__hub_watch_next(struct store_watch *base, struct store_event *ev, int timeout_ms)
+{
+	struct store__hwatch *w = (struct store__hwatch *)base;
+	struct store__hub *h = w->h;
+	struct timespec deadline;
+	bool timed_out = false;
+	int rc;
+
+	if (atomic_load(&w->detached))
+		return -ECANCELED;
+	if (timeout_ms > 0)
+		store__deadline_in(&deadline, timeout_ms);
+	pthread_mutex_lock(&h->mu);
+	h->inside++;
+	for (;;) {
+		if (w->cancelled || atomic_load(&h->closing)) {
+			rc = -ECANCELED;
+			break;
+		}
+		if (w->buf.pos < w->buf.len) {
+			*ev = w->buf.ev[w->buf.pos++];
+			rc = 0;
+			break;
+		}
+		w->buf.pos = w->buf.len = 0;
+		if (w->cursor < h->compact_rev) {
+			rc = ERR_EXPIRED;
+			break;
+		}
+		if (w->cursor < h->ring.floor) {
+			int64_t upto = h->ring.floor < w->cursor + h->catchup_revs
+					   ? h->ring.floor
+					   : w->cursor + h->catchup_revs;
+			pthread_mutex_unlock(&h->mu);
+			rc = h->fill_old(h, w, upto);
+			pthread_mutex_lock(&h->mu);
+			if (rc < 0) {
+				store__wbuf_clear(&w->buf); /* nothing half read is delivered */
+				break;
+			}
+			w->cursor = upto;
+			continue;
+		}
+		store__ring_fill(&h->ring, &w->cursor, w->prefix, w->prefix_len, h->rev, &w->buf);
+		if (w->buf.len)
+			continue;
+		if (timeout_ms == 0 || timed_out) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (timeout_ms < 0)
+			pthread_cond_wait(&h->cv, &h->mu);
+		else if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT)
+			timed_out = true; /* one more look, then give up */
+	}
+	leave_locked(h);
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+void store__hub_watch_cancel(struct store_watch *base)
+{
+	struct store__hwatch *w = (struct store__hwatch *)base;
+	struct store__hub *h = w->h;
+	if (atomic_load(&w->detached))
+		return;
+	pthread_mutex_lock(&h->mu);
+	w->cancelled = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void store__hub_watch_close(struct store_watch *base)
+{
+	struct store__hwatch *w = (struct store__hwatch *)base;
+	struct store__hub *h = w->h;
+	if (!atomic_load(&w->detached)) {
+		pthread_mutex_lock(&h->mu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			h->watchers = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&h->mu);
+	}
+	store__wbuf_fini(&w->buf);
+	free(w->prefix);
+	free(w);
 }

@@ -42,7 +42,7 @@ check "an update with a stale resourceVersion is a conflict (409)" sh -c "
 	grep -q 'the object has been modified' '$T_DIR/conflict.err'"
 kubectl delete svc s30 >/dev/null 2>&1
 check "a deleted Service's keys are gone from etcd" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '${ETCD_URL#etcd://}' get /registry/core/services/default/s30 --keys-only | grep -q s30"
-rvA=$(kubectl get svc -o jsonpath='{.metadata.resourceVersion}')
+rvA=$(api GET /api/v1/namespaces/default/services | head -n -1 | jq -r .metadata.resourceVersion)
 kubectl label svc s1 round=one >/dev/null
 before=$(svcs)
 
@@ -62,9 +62,37 @@ kubectl label --overwrite svc s1 round=two >/dev/null
 rv1=$(kubectl get svc s1 -o jsonpath='{.metadata.resourceVersion}')
 check "resourceVersions only grow" test "$rv1" -gt "$rv0"
 
+# A second server on the same etcd: what a client writes through one it reads through the
+# other at once (the second server's cache catches up before answering).
+mkdir -p "$T_DIR/data2"
+("$SVCPLANE" server --data-dir "$T_DIR/data2" --secure-port 0 --disable-agent \
+	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
+	--datastore-endpoint "$ETCD_URL" >"$T_DIR/server2.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server2.pid")
+SERVER2_PID=$(cat "$T_DIR/server2.pid")
+trap 'kill -9 $SERVER2_PID 2>/dev/null; etcd_cluster_stop; cleanup' EXIT
+K2="kubectl --kubeconfig $T_DIR/data2/kubeconfig"
+if wait_for 60 grep -q '^kubeconfig:' "$T_DIR/server2.out"; then
+	ok "a second server starts on the same etcd"
+	bad=""
+	for i in $(seq 1 15); do
+		kubectl create service clusterip rw$i --tcp=80:80 >/dev/null 2>&1 || bad="$bad create-rw$i"
+		$K2 get svc rw$i >/dev/null 2>&1 || bad="$bad get-rw$i"
+		kubectl get svc rw$i -o json >"$T_DIR/rw.json" 2>/dev/null
+		$K2 replace -f "$T_DIR/rw.json" >/dev/null 2>&1 || bad="$bad replace-rw$i"
+	done
+	check "writes through one server are read and updated through the other at once" test -z "$bad"
+	a=$(kubectl get svc -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}')
+	b=$($K2 get svc -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}')
+	check "both servers list the same Services at the same resourceVersions" test "$a" = "$b"
+else
+	fail "a second server starts on the same etcd" "$(cat "$T_DIR/server2.out" "$T_DIR/server.err" | tail -20)"
+fi
+kill "$SERVER2_PID" 2>/dev/null
+
 # A watch from a resourceVersion before the restart replays what came after it (the new
 # server's cache starts at the restart: the events come from etcd's history).
-expect_out "a watch from a resourceVersion before the restart sees the changes after it" '"round":"one"' \
+check "the list's resourceVersion is a number" test "$rvA" -gt 0
+expect_out "a watch from a resourceVersion before the restart sees the changes after it" '^\{"type":"MODIFIED".*"round":"one"' \
 	timeout 20 curl -sN --max-time 5 --cacert "$CA" -H "Authorization: Bearer $TOKEN" \
 	"$URL/api/v1/namespaces/default/services?watch=1&resourceVersion=$rvA"
 stop_server
@@ -78,6 +106,54 @@ check "store migrate sqlite -> etcd (other prefix)" "$SVCPLANE" store migrate --
 a=$(ETCDCTL get --prefix /registry/ | sed -n 'n;p' | sort | md5sum)
 b=$(ETCDCTL get --prefix /copy/ | sed -n 'n;p' | sort | md5sum)
 check "the copy holds the same values" test "$a" = "$b"
+
+# A 3-member etcd: SIGKILL the member the server talks to (the first endpoint); the server
+# moves to another member, its cache resumes, and writes and reads go on.
+etcd_cluster_stop
+if etcd_cluster_start "$T_DIR/etcd3" 3; then
+	start_server --datastore-endpoint "$ETCD_URL" || { fail "server starts on 3-member etcd"; finish; exit 1; }
+	for i in 1 2 3; do kubectl create service clusterip m$i --tcp=80:80 >/dev/null; done
+	{ kill -9 "${ETCD_PIDS[0]}" && wait "${ETCD_PIDS[0]}"; } 2>/dev/null
+	created=0
+	for i in $(seq 4 12); do
+		# A write in flight when the member died may fail once (-EIO, "may have
+		# succeeded"): kubectl retries; AlreadyExists then means the first try landed.
+		for try in 1 2 3; do
+			out=$(kubectl create service clusterip m$i --tcp=80:80 2>&1) && { created=$((created + 1)); break; }
+			echo "$out" | grep -q AlreadyExists && { created=$((created + 1)); break; }
+			sleep 0.5
+		done
+	done
+	check "after a member is killed, writes go on through the others" test "$created" = 9
+	expect_out "the server's cache resumed its watch on another member" 'resuming after revision' cat "$T_DIR/server.err"
+	expect_out "every Service is there" '^12$' sh -c "kubectl get svc -o name | grep -c 'service/m'"
+	check "no cluster IP given twice" sh -c "kubectl get svc -o jsonpath='{range .items[*]}{.spec.clusterIP}{\"\\n\"}{end}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
+	stop_server
+else
+	fail "a 3-member etcd starts"
+fi
+
+# etcd with TLS and client certificates: the server speaks https with --etcd-cafile,
+# --etcd-certfile and --etcd-keyfile, and is refused without a client certificate.
+etcd_cluster_stop
+if etcd_tls_files "$T_DIR/tls" && etcd_cluster_start "$T_DIR/etcd-tls" 1 "$T_DIR/tls"; then
+	start_server --datastore-endpoint "$ETCD_URL" --etcd-cafile "$T_DIR/tls/ca.crt" \
+		--etcd-certfile "$T_DIR/tls/client.crt" --etcd-keyfile "$T_DIR/tls/client.key" ||
+		{ fail "server starts on etcd with TLS"; finish; exit 1; }
+	check "a Service through a server on etcd with TLS" kubectl create service clusterip tls1 --tcp=80:80
+	expect_out "it is in etcd" 'tls1' sh -c "ETCDCTL_API=3 etcdctl --endpoints https://${ETCD_URL#etcd://} \
+		--cacert '$T_DIR/tls/ca.crt' --cert '$T_DIR/tls/client.crt' --key '$T_DIR/tls/client.key' \
+		get --prefix /registry/core/services/default/tls1 --keys-only"
+	stop_server
+	expect_fail "without a client certificate etcd refuses the server" 'etcd did not answer' \
+		timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+		--datastore-endpoint "$ETCD_URL" --etcd-cafile "$T_DIR/tls/ca.crt"
+	expect_fail "--etcd-certfile without --etcd-keyfile is refused" 'go together' \
+		timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \
+		--datastore-endpoint "$ETCD_URL" --etcd-certfile "$T_DIR/tls/client.crt"
+else
+	fail "etcd starts with TLS"
+fi
 
 expect_fail "an unreachable etcd is a clear error at start" 'etcd did not answer.*127\.0\.0\.1:1' \
 	timeout 30 "$SVCPLANE" server --data-dir "$T_DIR/bad" --secure-port 0 --disable-agent \

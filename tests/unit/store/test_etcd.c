@@ -233,3 +233,35 @@ TEST(store_etcd_fails_over_between_endpoints)
 	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
 	ASSERT_STR_CONTAINS(err, "must start with /");
 }
+
+/* More keys than one etcd range page (5,000): the cache's list at open and a range at an old
+ * revision read every page, at one revision. */
+TEST(store_etcd_lists_in_pages)
+{
+	need_etcd();
+	enum { TXNS = 121, OPS = 100 };
+	char prefix[64], keys[OPS][24];
+	struct store_op ops[OPS];
+	struct store_list l;
+	int64_t rev = 0;
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *s = tstore_open_etcd(prefix, -1);
+	for (int t = 0; t < TXNS; t++) {
+		for (int i = 0; i < OPS; i++) {
+			snprintf(keys[i], sizeof(keys[i]), "/p/%03d/%03d", t, i);
+			ops[i] = (struct store_op){STORE_PUT, keys[i], "v", 1, -1};
+		}
+		ASSERT_INT_EQ(store_txn(s, ops, OPS, NULL, &rev, NULL), 0);
+	}
+	store_close(s);
+	s = tstore_open_etcd(prefix, -1);
+	ASSERT_INT_EQ(store_range(s, "/p/", NULL, 0, 0, &l), 0);
+	ASSERT_INT_EQ(l.len, TXNS * OPS);
+	ASSERT_STR_EQ(l.kvs[TXNS * OPS - 1]->key, "/p/120/099");
+	store_list_fini(&l);
+	ASSERT_INT_EQ(store_range(s, "/p/", NULL, 0, rev - 1, &l), 0); /* from etcd */
+	ASSERT_INT_EQ(l.len, (TXNS - 1) * OPS);
+	ASSERT_STR_EQ(l.kvs[0]->key, "/p/000/000");
+	store_list_fini(&l);
+	store_close(s);
+}

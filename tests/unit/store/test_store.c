@@ -46,16 +46,21 @@ static void tmp_fini(struct tmp *t)
 	rmdir(t->dir);
 }
 
-static struct store *open_url(const char *url, int64_t history)
+static struct store *open_opts(const struct store_opts *o)
 {
-	struct store_opts o = {.url = url, .history_revisions = history};
 	struct store *s = NULL;
 	char err[256];
-	int rc = store_open(&o, &s, err, sizeof(err));
+	int rc = store_open(o, &s, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "store_open: %s\n", err);
 	ASSERT_INT_EQ(rc, 0);
 	return s;
+}
+
+static struct store *open_url(const char *url, int64_t history)
+{
+	struct store_opts o = {.url = url, .history_revisions = history};
+	return open_opts(&o);
 }
 
 int64_t B; /* the store's revision when the test opened it */
@@ -71,12 +76,7 @@ struct store *tstore_open_etcd(const char *prefix, int64_t compaction_ms)
 {
 	struct store_opts o = {
 	    .url = tstore_etcd_url(), .etcd_prefix = prefix, .etcd_compaction_interval_ms = compaction_ms};
-	struct store *s = NULL;
-	char err[256];
-	int rc = store_open(&o, &s, err, sizeof(err));
-	if (rc != 0)
-		fprintf(stderr, "store_open: %s\n", err);
-	ASSERT_INT_EQ(rc, 0);
+	struct store *s = open_opts(&o);
 	B = store_rev(s);
 	return s;
 }
