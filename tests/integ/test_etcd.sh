@@ -63,9 +63,10 @@ rv1=$(kubectl get svc s1 -o jsonpath='{.metadata.resourceVersion}')
 check "resourceVersions only grow" test "$rv1" -gt "$rv0"
 
 # A second server on the same etcd: what a client writes through one it reads through the
-# other at once (the second server's cache catches up before answering).
+# other at once (the second server's cache catches up before answering). It joins with the
+# first server's token: the cluster's identity is sealed with it (test_identity.sh).
 mkdir -p "$T_DIR/data2"
-("$SVCPLANE" server --data-dir "$T_DIR/data2" --secure-port 0 --disable-agent \
+("$SVCPLANE" server --data-dir "$T_DIR/data2" --secure-port 0 --disable-agent --token-file "$T_DIR/data/token" \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
 	--datastore-endpoint "$ETCD_URL" >"$T_DIR/server2.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server2.pid")
 SERVER2_PID=$(cat "$T_DIR/server2.pid")
