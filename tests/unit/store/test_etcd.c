@@ -240,7 +240,7 @@ TEST(store_etcd_lists_in_pages)
 {
 	need_etcd();
 	enum { TXNS = 121, OPS = 100 };
-	char prefix[64], keys[OPS][24];
+	char prefix[64], keys[OPS][32];
 	struct store_op ops[OPS];
 	struct store_list l;
 	int64_t rev = 0;
