@@ -104,8 +104,8 @@ TEST(store_etcd_decodes_answers_and_refuses_bad_ones)
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"***\",\"mod_revision\":\"1\"}}]}}",
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"x\"}}]}}",
 	    "{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"1\"}}]}}",
-	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"5\"}},"
-	    "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"4\"}}]}}", /* out of order */
+	    ("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"5\"}},"
+	     "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"4\"}}]}}"), /* out of order */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ASSERT_INT_EQ(etcd__watch_msg_parse(bad[i], strlen(bad[i]), "/registry", &m), -EBADMSG);
