@@ -140,6 +140,12 @@ TEST(store_etcd_compaction_by_interval)
 	ASSERT_INT_EQ(store_range(s, "/c/", NULL, 0, 0, &l), 0);
 	ASSERT_INT_EQ(l.len, 2);
 	store_list_fini(&l);
+	/* Another server opened later knows at once what was compacted. */
+	int64_t compacted = store_compact_rev(s);
+	struct store *s2 = tstore_open_etcd(prefix, -1);
+	ASSERT(store_compact_rev(s2) >= compacted);
+	ASSERT_INT_EQ(store_watch_open(s2, "/", compacted - 1, &w), ERR_EXPIRED);
+	store_close(s2);
 	store_close(s);
 }
 
