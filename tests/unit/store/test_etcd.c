@@ -9,6 +9,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +340,76 @@ TEST(store_etcd_migrate_sqlite_to_etcd_and_back)
 		unlink(key);
 	}
 	rmdir(dir);
+}
+
+enum { W_THREADS = 8, W_EACH = 40 };
+struct wr_arg {
+	struct store *s;
+	int id;
+	int64_t revs[W_EACH];
+	int failures;
+};
+
+static void *two_server_writer(void *p)
+{
+	struct wr_arg *a = p;
+	char key[32];
+	for (int i = 0; i < W_EACH; i++) {
+		snprintf(key, sizeof(key), "/w/%d/%03d", a->id, i);
+		if (put(a->s, key, "v", 0, &a->revs[i]) != 0)
+			a->failures++;
+	}
+	return NULL;
+}
+
+/* Eight writers through two stores on one etcd (as two API servers): a watcher on the second
+ * sees every acknowledged write once, in revision order, and both stores end at one state. */
+TEST(store_etcd_two_servers_watchers_see_every_write_in_order)
+{
+	need_etcd();
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *a = tstore_open_etcd(prefix, -1), *b = tstore_open_etcd(prefix, -1);
+	static struct wr_arg args[W_THREADS];
+	pthread_t th[W_THREADS];
+	struct store_watch *w;
+	struct store_event ev;
+
+	ASSERT_INT_EQ(store_watch_open(b, "/w/", store_rev(b), &w), 0);
+	for (int i = 0; i < W_THREADS; i++) {
+		args[i] = (struct wr_arg){.s = i % 2 ? b : a, .id = i};
+		pthread_create(&th[i], NULL, two_server_writer, &args[i]);
+	}
+	for (int i = 0; i < W_THREADS; i++)
+		pthread_join(th[i], NULL);
+	int64_t last = 0;
+	for (int n = 0; n < W_THREADS * W_EACH; n++) {
+		ASSERT_INT_EQ(store_watch_next(w, &ev, 30000), 0);
+		ASSERT(ev.rev > last); /* one write per revision: strictly in order */
+		last = ev.rev;
+		int t = -1, i = -1;
+		ASSERT_INT_EQ(sscanf(ev.kv->key, "/w/%d/%d", &t, &i), 2);
+		ASSERT(t >= 0 && t < W_THREADS && i >= 0 && i < W_EACH);
+		ASSERT_INT_EQ(args[t].revs[i], ev.rev); /* the acknowledged write, at its revision */
+		args[t].revs[i] = -1;			/* seen: a second time would fail above */
+		store_event_fini(&ev);
+	}
+	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	for (int i = 0; i < W_THREADS; i++)
+		ASSERT_INT_EQ(args[i].failures, 0);
+	int64_t ra, rb;
+	ASSERT_INT_EQ(store_sync(a, &ra), 0);
+	ASSERT_INT_EQ(store_sync(b, &rb), 0);
+	struct store_list la, lb;
+	ASSERT_INT_EQ(store_range(a, "/w/", NULL, 0, 0, &la), 0);
+	ASSERT_INT_EQ(store_range(b, "/w/", NULL, 0, 0, &lb), 0);
+	ASSERT_INT_EQ(la.len, W_THREADS * W_EACH);
+	ASSERT_INT_EQ(lb.len, la.len);
+	for (size_t i = 0; i < la.len; i++)
+		ASSERT_INT_EQ(la.kvs[i]->mod_rev, lb.kvs[i]->mod_rev);
+	store_list_fini(&la);
+	store_list_fini(&lb);
+	store_watch_close(w);
+	store_close(a);
+	store_close(b);
 }
