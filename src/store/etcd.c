@@ -531,6 +531,27 @@ static void *watcher_main(void *arg)
 
 /* ---- compaction (kube-apiserver's storage/etcd3/compact.go, with the same key) ---- */
 
+/* Raises the compacted revision to the one COMPACT_KEY's record kv (etcd JSON, may be NULL)
+ * holds: the last compaction some server made or is making. Returns the record's version. */
+static int64_t learn_compacted(struct et_store *s, const json_t *kv)
+{
+	int64_t ver = 0;
+	char *raw = NULL;
+	size_t rl;
+	const json_t *jv = json_object_get(kv, "value");
+	etcd__i64(kv, "version", &ver);
+	if (json_is_string(jv) &&
+	    etcd__unb64(json_string_value(jv), json_string_length(jv), &raw, &rl) == 0) {
+		int64_t done = strtoll(raw, NULL, 10);
+		pthread_mutex_lock(&s->h.mu);
+		if (done > s->h.compact_rev)
+			s->h.compact_rev = done;
+		pthread_mutex_unlock(&s->h.mu);
+	}
+	free(raw);
+	return ver;
+}
+
 /* One round: if COMPACT_KEY's version is still *t, this server wins the round, bumps it and
  * compacts to *rev (the revision seen one round earlier); else it learns the version.
  * Either way *rev becomes the current revision. */
@@ -564,20 +585,7 @@ static int compact_round(struct et_store *s, int64_t *t, int64_t *rev)
 			json_object_get(json_array_get(json_object_get(r, "responses"), 0), "response_range"),
 			"kvs"),
 		    0);
-		int64_t ver = 0;
-		etcd__i64(kv, "version", &ver);
-		json_t *jv = json_object_get(kv, "value");
-		char *raw = NULL;
-		size_t rl;
-		if (json_is_string(jv) &&
-		    etcd__unb64(json_string_value(jv), json_string_length(jv), &raw, &rl) == 0) {
-			int64_t done = strtoll(raw, NULL, 10);
-			pthread_mutex_lock(&s->h.mu);
-			if (done > s->h.compact_rev)
-				s->h.compact_rev = done;
-			pthread_mutex_unlock(&s->h.mu);
-		}
-		free(raw);
+		int64_t ver = learn_compacted(s, kv);
 		*t = ver;
 		*rev = cur;
 		json_decref(r);
@@ -736,6 +744,14 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 		snprintf(err, errlen, "store: %s: etcd did not answer: %s", o->url, why);
 		goto fail;
 	}
+	/* What the servers compacted so far (watches from before it get ERR_EXPIRED at once). */
+	char *ck = b64s(COMPACT_KEY), *body = xasprintf("{\"key\":\"%s\"}", ck);
+	json_t *cr = NULL;
+	if (post(s, "/v3/kv/range", body, true, &cr, why, sizeof(why)) == 0)
+		learn_compacted(s, json_array_get(json_object_get(cr, "kvs"), 0));
+	json_decref(cr);
+	free(body);
+	free(ck);
 	rc = -pthread_create(&s->watcher, NULL, watcher_main, s);
 	if (rc < 0) {
 		snprintf(err, errlen, "store: cannot start the etcd watch thread: %s", strerror(-rc));

@@ -9,6 +9,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,8 @@ TEST(store_etcd_decodes_answers_and_refuses_bad_ones)
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"***\",\"mod_revision\":\"1\"}}]}}",
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"x\"}}]}}",
 	    "{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"1\"}}]}}",
-	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"5\"}},"
-	    "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"4\"}}]}}", /* out of order */
+	    ("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"5\"}},"
+	     "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"4\"}}]}}"), /* out of order */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ASSERT_INT_EQ(etcd__watch_msg_parse(bad[i], strlen(bad[i]), "/registry", &m), -EBADMSG);
@@ -140,6 +141,12 @@ TEST(store_etcd_compaction_by_interval)
 	ASSERT_INT_EQ(store_range(s, "/c/", NULL, 0, 0, &l), 0);
 	ASSERT_INT_EQ(l.len, 2);
 	store_list_fini(&l);
+	/* Another server opened later knows at once what was compacted. */
+	int64_t compacted = store_compact_rev(s);
+	struct store *s2 = tstore_open_etcd(prefix, -1);
+	ASSERT(store_compact_rev(s2) >= compacted);
+	ASSERT_INT_EQ(store_watch_open(s2, "/", compacted - 1, &w), ERR_EXPIRED);
+	store_close(s2);
 	store_close(s);
 }
 
@@ -240,7 +247,7 @@ TEST(store_etcd_lists_in_pages)
 {
 	need_etcd();
 	enum { TXNS = 121, OPS = 100 };
-	char prefix[64], keys[OPS][24];
+	char prefix[64], keys[OPS][32];
 	struct store_op ops[OPS];
 	struct store_list l;
 	int64_t rev = 0;
@@ -264,4 +271,145 @@ TEST(store_etcd_lists_in_pages)
 	ASSERT_STR_EQ(l.kvs[0]->key, "/p/000/000");
 	store_list_fini(&l);
 	store_close(s);
+}
+
+static struct store *open_sqlite(const char *path)
+{
+	struct store_opts o = {.url = path};
+	struct store *s = NULL;
+	char err[256];
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), 0);
+	return s;
+}
+
+/* A populated SQLite store to etcd and back: every key and value arrives (binary values,
+ * keys outside /registry too); a non-empty destination is refused unless forced, and
+ * forcing also removes the destination's extra keys. */
+TEST(store_etcd_migrate_sqlite_to_etcd_and_back)
+{
+	need_etcd();
+	char dir[] = "/tmp/store-migrate-XXXXXX", a[64], b[64], prefix[64], key[64], val[64];
+	ASSERT(mkdtemp(dir) != NULL);
+	snprintf(a, sizeof(a), "%s/a.db", dir);
+	snprintf(b, sizeof(b), "%s/b.db", dir);
+	struct store *src = open_sqlite(a);
+	for (int i = 0; i < 250; i++) {
+		snprintf(key, sizeof(key), i % 5 ? "/registry/core/services/ns/s%03d" : "/other/k%03d", i);
+		int n = snprintf(val, sizeof(val), "{\"i\":%d}", i);
+		val[n - 1] = (char)(i % 2 ? '}' : 0x01); /* some values are not text */
+		struct store_op op = {STORE_PUT, key, val, (size_t)n, -1};
+		ASSERT_INT_EQ(store_txn(src, &op, 1, NULL, NULL, NULL), 0);
+	}
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *mid = tstore_open_etcd(prefix, -1), *dst = open_sqlite(b);
+	size_t copied = 0;
+	char err[256];
+	ASSERT_INT_EQ(store_migrate(src, mid, false, &copied, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(copied, 250);
+	ASSERT_INT_EQ(store_migrate(src, mid, false, &copied, err, sizeof(err)), -EEXIST);
+	ASSERT_STR_CONTAINS(err, "not empty");
+	ASSERT_INT_EQ(store_migrate(mid, dst, false, &copied, err, sizeof(err)), 0);
+
+	struct store_list la, lb;
+	ASSERT_INT_EQ(store_range(src, "", NULL, 0, 0, &la), 0);
+	ASSERT_INT_EQ(store_range(dst, "", NULL, 0, 0, &lb), 0);
+	ASSERT_INT_EQ(la.len, 250);
+	ASSERT_INT_EQ(lb.len, la.len);
+	for (size_t i = 0; i < la.len; i++) {
+		ASSERT_STR_EQ(la.kvs[i]->key, lb.kvs[i]->key);
+		ASSERT_INT_EQ(la.kvs[i]->value_len, lb.kvs[i]->value_len);
+		ASSERT(memcmp(la.kvs[i]->value, lb.kvs[i]->value, la.kvs[i]->value_len) == 0);
+	}
+	store_list_fini(&la);
+	store_list_fini(&lb);
+
+	/* --force onto a destination with a key the source lacks: it goes. */
+	struct store_op extra = {STORE_PUT, "/registry/extra", "x", 1, -1};
+	ASSERT_INT_EQ(store_txn(mid, &extra, 1, NULL, NULL, NULL), 0);
+	ASSERT_INT_EQ(store_migrate(src, mid, true, &copied, err, sizeof(err)), 0);
+	struct store_kv *kv = NULL;
+	ASSERT_INT_EQ(store_get(mid, "/registry/extra", &kv), -ENOENT);
+	store_close(dst);
+	store_close(mid);
+	store_close(src);
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "%s%s", a, sfx[i]);
+		unlink(key);
+		snprintf(key, sizeof(key), "%s%s", b, sfx[i]);
+		unlink(key);
+	}
+	rmdir(dir);
+}
+
+enum { W_THREADS = 8, W_EACH = 40 };
+struct wr_arg {
+	struct store *s;
+	int id;
+	int64_t revs[W_EACH];
+	int failures;
+};
+
+static void *two_server_writer(void *p)
+{
+	struct wr_arg *a = p;
+	char key[32];
+	for (int i = 0; i < W_EACH; i++) {
+		snprintf(key, sizeof(key), "/w/%d/%03d", a->id, i);
+		if (put(a->s, key, "v", 0, &a->revs[i]) != 0)
+			a->failures++;
+	}
+	return NULL;
+}
+
+/* Eight writers through two stores on one etcd (as two API servers): a watcher on the second
+ * sees every acknowledged write once, in revision order, and both stores end at one state. */
+TEST(store_etcd_two_servers_watchers_see_every_write_in_order)
+{
+	need_etcd();
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	struct store *a = tstore_open_etcd(prefix, -1), *b = tstore_open_etcd(prefix, -1);
+	static struct wr_arg args[W_THREADS];
+	pthread_t th[W_THREADS];
+	struct store_watch *w;
+	struct store_event ev;
+
+	ASSERT_INT_EQ(store_watch_open(b, "/w/", store_rev(b), &w), 0);
+	for (int i = 0; i < W_THREADS; i++) {
+		args[i] = (struct wr_arg){.s = i % 2 ? b : a, .id = i};
+		pthread_create(&th[i], NULL, two_server_writer, &args[i]);
+	}
+	for (int i = 0; i < W_THREADS; i++)
+		pthread_join(th[i], NULL);
+	int64_t last = 0;
+	for (int n = 0; n < W_THREADS * W_EACH; n++) {
+		ASSERT_INT_EQ(store_watch_next(w, &ev, 30000), 0);
+		ASSERT(ev.rev > last); /* one write per revision: strictly in order */
+		last = ev.rev;
+		int t = -1, i = -1;
+		ASSERT_INT_EQ(sscanf(ev.kv->key, "/w/%d/%d", &t, &i), 2);
+		ASSERT(t >= 0 && t < W_THREADS && i >= 0 && i < W_EACH);
+		ASSERT_INT_EQ(args[t].revs[i], ev.rev); /* the acknowledged write, at its revision */
+		args[t].revs[i] = -1;			/* seen: a second time would fail above */
+		store_event_fini(&ev);
+	}
+	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	for (int i = 0; i < W_THREADS; i++)
+		ASSERT_INT_EQ(args[i].failures, 0);
+	int64_t ra, rb;
+	ASSERT_INT_EQ(store_sync(a, &ra), 0);
+	ASSERT_INT_EQ(store_sync(b, &rb), 0);
+	struct store_list la, lb;
+	ASSERT_INT_EQ(store_range(a, "/w/", NULL, 0, 0, &la), 0);
+	ASSERT_INT_EQ(store_range(b, "/w/", NULL, 0, 0, &lb), 0);
+	ASSERT_INT_EQ(la.len, W_THREADS * W_EACH);
+	ASSERT_INT_EQ(lb.len, la.len);
+	for (size_t i = 0; i < la.len; i++)
+		ASSERT_INT_EQ(la.kvs[i]->mod_rev, lb.kvs[i]->mod_rev);
+	store_list_fini(&la);
+	store_list_fini(&lb);
+	store_watch_close(w);
+	store_close(a);
+	store_close(b);
 }
