@@ -4,6 +4,7 @@
 #   make test            install deps, build, run every test; last line "N passed, N failed, N skipped"
 #   make test-stress     make test 3 times from a fresh clone under stress-ng --cpu 2 (long)
 #   make test-unit       unit tests only (also under ASan+UBSan via MODE=asan)
+#   make test-unit-etcd  the store's unit tests on a throwaway etcd
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make bench           run the benchmarks in bench/
 MODE ?= debug
@@ -46,7 +47,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps deps-test run test test-stress test-unit test-integ test-fuzz fuzz bench fmt lint clean
+.PHONY: all deps deps-test run test test-stress test-unit test-unit-etcd test-integ test-fuzz fuzz bench fmt lint clean
 all: deps $(BUILD)/svcplane
 
 deps:
@@ -89,6 +90,10 @@ test: deps-test
 
 test-unit: deps $(BUILD)/test-unit
 	$(BUILD)/test-unit $(FILTER)
+
+# The store's unit tests on a throwaway etcd (backend parity; also a stage of `make test`).
+test-unit-etcd: deps-test $(BUILD)/test-unit
+	tests/etcd_run.sh $(BUILD)/test-unit store_
 
 test-fuzz: deps $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay-$$n tests/fuzz/corpus/$$n || exit 1; done

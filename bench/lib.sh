@@ -8,15 +8,17 @@ SP= ET=
 bench_cleanup() { { [ -n "$SP" ] && kill -9 $SP; [ -n "$ET" ] && kill -9 $ET; wait; } 2>/dev/null; rm -rf "$BD"; }
 trap bench_cleanup EXIT
 
-sp_start() { # sp_start DATADIR: sets SP, SP_URL, SP_TOKEN, SP_CA, SP_READY_MS
-	mkdir -p "$1"
-	build/release/svcplane server --data-dir "$1" --secure-port 0 --disable-agent --service-cluster-ip-range 198.19.0.0/16 \
-		--cluster-cidr 198.18.128.0/17 >"$1.out" 2>"$1.err" &
+sp_start() { # sp_start DATADIR [server flags...]: sets SP, SP_URL, SP_TOKEN, SP_CA, SP_READY_MS
+	local d=$1
+	shift
+	mkdir -p "$d"
+	build/release/svcplane server --data-dir "$d" --secure-port 0 --disable-agent --service-cluster-ip-range 198.19.0.0/16 \
+		--cluster-cidr 198.18.128.0/17 "$@" >"$d.out" 2>"$d.err" &
 	SP=$!
-	for _ in $(seq 1 200); do grep -q kubeconfig "$1.out" 2>/dev/null && break; sleep 0.05; done
-	SP_URL=https://127.0.0.1:$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$1.out")
-	SP_TOKEN=$(cat "$1/token") SP_CA=$1/pki/ca.crt
-	SP_READY_MS=$(sed -nE 's/.*ready in ([0-9.]+) ms.*/\1/p' "$1.out")
+	for _ in $(seq 1 200); do grep -q kubeconfig "$d.out" 2>/dev/null && break; sleep 0.05; done
+	SP_URL=https://127.0.0.1:$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$d.out")
+	SP_TOKEN=$(cat "$d/token") SP_CA=$d/pki/ca.crt
+	SP_READY_MS=$(sed -nE 's/.*ready in ([0-9.]+) ms.*/\1/p' "$d.out")
 }
 sp_stop() { { kill $SP; wait $SP; } 2>/dev/null || true; SP=; }
 

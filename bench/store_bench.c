@@ -1,4 +1,5 @@
-/* store_bench.c - creates/second and write latency of the SQLite store, 1 and 16 writer threads.
+/* store_bench.c - creates/second and write latency of the store (SQLite, or etcd when the argument
+ * is an etcd:// URL), 1 and 16 writer threads.
  *
  * Not built by default. Build and run from the repository root:
  *   gcc -std=gnu17 -D_GNU_SOURCE -O2 -Isrc -o /tmp/store_bench bench/store_bench.c
@@ -87,13 +88,17 @@ static int run_case(int threads, int per_thread, bool list_after)
 	int total = threads * per_thread, failures = 0;
 	double *all = calloc((size_t)total, sizeof(*all));
 
-	snprintf(dir, sizeof(dir), "%s/store-bench-XXXXXX", base_dir);
+	bool etcd = !strncmp(base_dir, "etcd://", 7);
+	snprintf(dir, sizeof(dir), "%s/store-bench-XXXXXX", etcd ? "/tmp" : base_dir);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
 	}
 	snprintf(url, sizeof(url), "sqlite://%s/bench.db", dir);
-	struct store_opts o = {.url = url};
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "/bench-%d-%d", (int)getpid(), threads);
+	struct store_opts o = {
+	    .url = etcd ? base_dir : url, .etcd_prefix = prefix, .etcd_compaction_interval_ms = -1};
 	if (store_open(&o, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -110,9 +115,10 @@ static int run_case(int threads, int per_thread, bool list_after)
 	}
 	double secs = (now_ms() - t0) / 1e3;
 	qsort(all, (size_t)total, sizeof(*all), cmp_double);
-	printf("store sqlite creates threads=%-2d n=%-5d  %8.0f creates/s  p50 %6.2f ms  p99 %6.2f ms  "
+	printf("store %s creates threads=%-2d n=%-5d  %8.0f creates/s  p50 %6.2f ms  p99 %6.2f ms  "
 	       "failures %d\n",
-	       threads, total, total / secs, all[total / 2], all[(size_t)total * 99 / 100], failures);
+	       etcd ? "etcd" : "sqlite", threads, total, total / secs, all[total / 2],
+	       all[(size_t)total * 99 / 100], failures);
 
 	if (list_after) {
 		struct store_list l;

@@ -161,6 +161,9 @@ integ) # make test-integ: the integration tests alone
 	stage lint lint
 	build debug && stage unit build/debug/test-unit
 	build asan && stage unit-asan build/asan/test-unit
+	# Backend parity: the store's tests again on a throwaway etcd, under ASan+UBSan (fails,
+	# never skips, when etcd is missing).
+	[ -x build/asan/test-unit ] && stage unit-etcd tests/etcd_run.sh build/asan/test-unit store_
 	stage fuzz-replay fuzz_replay
 	[ -x build/asan/svcplane ] && stage integration integ
 	;;

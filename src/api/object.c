@@ -56,6 +56,17 @@ const char *api_now(char *buf, size_t len)
 	return buf;
 }
 
+const char *api_now_micro(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
+	return buf;
+}
+
 json_t *api_event_new(const json_t *obj, const char *kind, const char *field_path, const char *component,
 		      const char *host, const char *type, const char *reason, const char *message)
 {

@@ -23,6 +23,9 @@ json_t *api_obj(json_t *obj, const char *key);
 
 /* Current wall time as RFC 3339 ("2026-11-22T03:04:05Z"); buf has at least 32 bytes. */
 const char *api_now(char *buf, size_t len);
+/* Now as a metav1.MicroTime ("2026-12-06T23:30:00.123456Z", as Lease times); buf has at
+ * least 32 bytes. Returns buf. */
+const char *api_now_micro(char *buf, size_t len);
 /* Parses RFC 3339 (seconds, optional fraction, Z or offset) into Unix seconds; -1 if bad. */
 int64_t api_time_parse(const char *s);
 /* kubectl's HumanDuration ("45s", "3m10s", "5h", "12d"). */

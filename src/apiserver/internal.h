@@ -65,6 +65,12 @@ struct rq {
 	const struct auth_user *user; /* who asks (authz.c), borrowed */
 };
 
+/* The cluster's identity (identity.c): takes the CA, its key and the ServiceAccount key
+ * from the datastore's sealed bootstrap record into <data-dir>/pki, or stores this
+ * server's there when the cluster has none. Returns 0, -EACCES when the admin token does
+ * not open the record (err says so; nothing was written), or another negative code. Blocks
+ * (PBKDF2, file and store writes). */
+int apiserver__identity_ensure(struct apiserver *as, char *err, size_t errlen);
 /* Splits a path at '/' in place into at most max segments; returns how many, or -1 when
  * there are more. */
 int apiserver__split(char *path, char **seg, int max);

@@ -89,12 +89,20 @@ json_t *apiserver__to_table(struct rq *q, json_t *items, const char *rv, const c
 	return t;
 }
 
-/* Reads the object named by the request. Returns 0 with *obj (and *kv), or a code. */
-static int read_object(struct rq *q, json_t **obj, struct store_kv **kv_out)
+/* Reads the object named by the request. Returns 0 with *obj (and *kv), or a code. With
+ * several servers on one etcd this server's cache may not show yet what a client wrote
+ * through another: a missing object, or one older than want_rev (> 0: the revision the
+ * client names), is read again once the store is current (store_sync; a no-op on SQLite). */
+static int read_object_at(struct rq *q, int64_t want_rev, json_t **obj, struct store_kv **kv_out)
 {
 	char *key = apiserver__key(q->k, q->ns, q->name);
 	struct store_kv *kv = NULL;
 	int rc = store_get(q->as->store, key, &kv);
+	if ((rc == -ENOENT || (rc == 0 && kv->mod_rev < want_rev)) && store_sync(q->as->store, NULL) == 0) {
+		store_kv_unref(kv);
+		kv = NULL;
+		rc = store_get(q->as->store, key, &kv);
+	}
 	free(key);
 	if (rc < 0)
 		return rc;
@@ -110,6 +118,11 @@ static int read_object(struct rq *q, json_t **obj, struct store_kv **kv_out)
 	else
 		store_kv_unref(kv);
 	return 0;
+}
+
+static int read_object(struct rq *q, json_t **obj, struct store_kv **kv_out)
+{
+	return read_object_at(q, 0, obj, kv_out);
 }
 
 void apiserver__get(struct rq *q)
@@ -262,7 +275,8 @@ static void send_too_large_rv(struct rq *q, int64_t want, int64_t cur)
 
 /* The resourceVersion and resourceVersionMatch of a list, as kube-apiserver reads them
  * (ValidateListOptions, then the storage's semantics):
- *   unset or "0"              the current state
+ *   unset                     the current state, after store_sync (consistent across servers)
+ *   "0"                       the current state of this server's store
  *   N, NotOlderThan or unset  the current state once the store has reached N; it waits
  *                             up to 3 s for that (the watch cache's blockTimeout), then
  *                             504 "Too large resource version" with Retry-After
@@ -317,6 +331,14 @@ static int list_rv(struct rq *q, bool has_continue, int64_t *rev)
 		api_errs_fini(&e);
 	}
 	if (!rvs || !*rvs || !strcmp(rvs, "0")) {
+		/* Unset: the most recent state, so first make the store current (etcd: its
+		 * revision, then this server's cache up to it; a consistent read across
+		 * servers). "0": any state, straight from the cache. */
+		int src = (!rvs || !*rvs) && !has_continue ? store_sync(q->as->store, NULL) : 0;
+		if (src < 0) {
+			send_msg(q, src, "list: the datastore did not answer: %s", err_str(src));
+			goto out;
+		}
 		rc = 0;
 		goto out;
 	}
@@ -734,6 +756,8 @@ static bool check_namespace(struct rq *q, const char *name)
 	char *key = xasprintf("/registry/core/namespaces/%s", q->ns);
 	struct store_kv *kv = NULL;
 	int rc = store_get(q->as->store, key, &kv);
+	if (rc == -ENOENT && store_sync(q->as->store, NULL) == 0) /* made through another server? */
+		rc = store_get(q->as->store, key, &kv);
 	free(key);
 	if (rc == -ENOENT) {
 		char *m = xasprintf("namespaces \"%s\" not found", q->ns);
@@ -1264,7 +1288,8 @@ void apiserver__update(struct rq *q)
 	}
 	json_t *old = NULL;
 	struct store_kv *kv = NULL;
-	int rc = read_object(q, &old, &kv);
+	const char *body_rv = api_str(o, "metadata.resourceVersion");
+	int rc = read_object_at(q, body_rv ? strtoll(body_rv, NULL, 10) : 0, &old, &kv);
 	if (rc == -ENOENT && api_kind_create_on_update(q->k) && !q->sub) {
 		create_object(q, o, false);
 	} else if (rc < 0) {

@@ -143,10 +143,10 @@ size_t apiserver__check_stored(struct apiserver *as)
 	size_t bad = 0;
 	if (store_range(as->store, "/registry/", NULL, 0, 0, &l) < 0)
 		return 0;
-	static const char alloc[] = "/registry/allocations/";
+	static const char alloc[] = "/registry/allocations/", own[] = "/registry/svcplane/";
 	for (size_t i = 0; i < l.len; i++) {
 		const struct store_kv *kv = l.kvs[i];
-		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1))
+		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1) || !strncmp(kv->key, own, sizeof(own) - 1))
 			continue;
 		if (kv->value_len > apiserver__max_object(as)) {
 			log_error(
@@ -498,10 +498,13 @@ static void handle_authed(struct apiserver *as, struct http_conn *c, struct http
 	free(path);
 }
 
-static int load_token(struct apiserver *as, char *err, size_t errlen)
+/* Reads the admin token, or makes one when the file does not exist (*made set: written by
+ * save_token once the cluster's identity accepted it, so a refused start writes nothing). */
+static int load_token(struct apiserver *as, bool *made, char *err, size_t errlen)
 {
 	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
 	char *t = NULL;
+	*made = false;
 	if (file_read(path, 0, &t, NULL) == 0) {
 		t[strcspn(t, "\r\n")] = 0;
 		if (strlen(t) < 16 || strlen(t) >= sizeof(as->token)) {
@@ -515,7 +518,15 @@ static int load_token(struct apiserver *as, char *err, size_t errlen)
 		free(path);
 		return 0;
 	}
+	free(path);
 	pki_random_hex(as->token, 32);
+	*made = true;
+	return 0;
+}
+
+static int save_token(struct apiserver *as, char *err, size_t errlen)
+{
+	char *path = as->o.token_file ? xstrdup(as->o.token_file) : xasprintf("%s/token", as->data_dir);
 	char *line = xasprintf("%s\n", as->token);
 	int rc = file_write_atomic(path, line, strlen(line), 0600);
 	free(line);
@@ -610,9 +621,21 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		snprintf(err, errlen, "data dir %s: %s", as->data_dir, strerror(-rc));
 		goto fail;
 	}
-	rc = load_token(as, err, errlen);
+	bool token_made = false;
+	rc = load_token(as, &token_made, err, errlen);
 	if (rc < 0)
 		goto fail;
+	/* Before the CA and the ServiceAccount key are read: they may come from the store. */
+	if (!as->o.insecure_http) {
+		rc = apiserver__identity_ensure(as, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
+	if (token_made) {
+		rc = save_token(as, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = apiserver__sa_init(as, err, errlen);
 	if (rc < 0)
 		goto fail;

@@ -354,11 +354,13 @@ int apiserver__svc_repair(struct apiserver *as)
 	struct store_list svcs, ips, ports;
 	if (store_range(as->store, "/registry/core/services/", NULL, 0, 0, &svcs) < 0)
 		return -EIO;
-	if (store_range(as->store, IP_PREFIX, NULL, 0, 0, &ips) < 0) {
+	/* All three lists at one revision: with several API servers on one etcd, another
+	 * server's create between two reads would otherwise look like a key nobody holds. */
+	if (store_range(as->store, IP_PREFIX, NULL, 0, svcs.rev, &ips) < 0) {
 		store_list_fini(&svcs);
 		return -EIO;
 	}
-	if (store_range(as->store, PORT_PREFIX, NULL, 0, 0, &ports) < 0) {
+	if (store_range(as->store, PORT_PREFIX, NULL, 0, svcs.rev, &ports) < 0) {
 		store_list_fini(&svcs);
 		store_list_fini(&ips);
 		return -EIO;
@@ -409,7 +411,13 @@ int apiserver__svc_repair(struct apiserver *as)
 				json_object_del(want, k);
 				continue;
 			}
-			if (apiserver__delete_key(as, k) == 0) {
+			/* Only the version read: a key released and taken again since is kept. */
+			struct store_op del = {
+			    .kind = STORE_DELETE, .key = k, .expect_mod_rev = lists[l]->kvs[i]->mod_rev};
+			struct store_result dres = {0};
+			int drc = store_txn(as->store, &del, 1, &dres, NULL, NULL);
+			store_kv_unref(dres.kv);
+			if (drc == 0) {
 				log_info("repair: released %s (no Service holds it)", k);
 				changed++;
 			}

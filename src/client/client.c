@@ -19,6 +19,7 @@
 #include "api/object.h"
 #include "base/buf.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "base/mem.h"
 
 #define FALLBACK_KUBECONFIG "/var/lib/svcplane/kubeconfig"
@@ -320,7 +321,38 @@ struct client {
 	struct client_config cfg;
 	CURL *curl;
 	long timeout_ms;
+	char **servers; /* cfg.server split at commas, trailing slashes dropped */
+	size_t nservers;
+	size_t cur; /* the server requests go to now */
 };
+
+size_t client_servers_split(const char *list, char ***out)
+{
+	size_t n = 0, cap = 4;
+	char **v = xcalloc(cap, sizeof(char *));
+	const char *p = list ? list : "";
+	for (;;) {
+		size_t l = strcspn(p, ",");
+		size_t t = l;
+		while (t > 0 && (p[t - 1] == '/' || p[t - 1] == ' '))
+			t--;
+		const char *b = p;
+		while (t > 0 && *b == ' ')
+			b++, t--;
+		if (t > 0) {
+			if (n == cap)
+				v = xrealloc(v, (cap *= 2) * sizeof(char *));
+			v[n++] = xstrndup(b, t);
+		}
+		if (!p[l])
+			break;
+		p += l + 1;
+	}
+	if (n == 0) /* keep one (empty) entry so every request has a URL to fail on */
+		v[n++] = xstrdup("");
+	*out = v;
+	return n;
+}
 
 static void global_init(void)
 {
@@ -334,6 +366,7 @@ struct client *client_new(const struct client_config *cfg, long timeout_ms)
 	struct client *cl = xcalloc(1, sizeof(*cl));
 	client_config_copy(&cl->cfg, cfg);
 	cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	cl->nservers = client_servers_split(cfg->server, &cl->servers);
 	cl->curl = curl_easy_init();
 	if (!cl->curl) {
 		fprintf(stderr, "curl_easy_init failed\n");
@@ -347,6 +380,9 @@ void client_free(struct client *cl)
 	if (!cl)
 		return;
 	curl_easy_cleanup(cl->curl);
+	for (size_t i = 0; i < cl->nservers; i++)
+		free(cl->servers[i]);
+	free(cl->servers);
 	client_config_fini(&cl->cfg);
 	free(cl);
 }
@@ -424,11 +460,32 @@ static struct curl_slist *setup(struct client *cl, const char *method, const cha
 	return hdrs;
 }
 
+const char *client_server(const struct client *cl)
+{
+	return cl->servers[cl->cur];
+}
+
+/* A failure before the request reached a server: safe to send again elsewhere. */
+static bool not_sent(CURLcode cc)
+{
+	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	       cc == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* After a transport failure or a 5xx: the next request goes to the next server. */
+static void next_server(struct client *cl)
+{
+	if (cl->nservers < 2)
+		return;
+	cl->cur = (cl->cur + 1) % cl->nservers;
+	log_info("API client: switching to %s", cl->servers[cl->cur]);
+}
+
 /* kubectl's wording of a transport failure; returns the negative errno for it. */
 static int transport_error(struct client *cl, CURLcode cc, char *err, size_t errlen)
 {
 	char hp[256];
-	server_hostport(cl->cfg.server, hp, sizeof(hp));
+	server_hostport(client_server(cl), hp, sizeof(hp));
 	if (cc == CURLE_COULDNT_CONNECT)
 		snprintf(
 		    err, errlen,
@@ -439,12 +496,13 @@ static int transport_error(struct client *cl, CURLcode cc, char *err, size_t err
 	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 }
 
-int client_request(struct client *cl, const char *method, const char *path, const char *content_type,
-		   const char *body, const char *accept, long *status, char **resp_body, size_t *resp_len,
-		   char *err, size_t errlen)
+/* One try of a request against the current server; *cc is curl's outcome. */
+static int request_once(struct client *cl, const char *method, const char *path, const char *content_type,
+			const char *body, const char *accept, long *status, char **resp_body,
+			size_t *resp_len, CURLcode *cc, char *err, size_t errlen)
 {
 	CURL *c = cl->curl;
-	char *url = xasprintf("%s%s", cl->cfg.server, path);
+	char *url = xasprintf("%s%s", client_server(cl), path);
 	struct curl_slist *hdrs = setup(cl, method, url, content_type, accept);
 	struct buf resp;
 	buf_init(&resp);
@@ -457,10 +515,10 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	}
-	CURLcode cc = curl_easy_perform(c);
+	*cc = curl_easy_perform(c);
 	int rc = 0;
-	if (cc != CURLE_OK) {
-		rc = transport_error(cl, cc, err, errlen);
+	if (*cc != CURLE_OK) {
+		rc = transport_error(cl, *cc, err, errlen);
 		buf_fini(&resp);
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -473,6 +531,26 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;
+}
+
+int client_request(struct client *cl, const char *method, const char *path, const char *content_type,
+		   const char *body, const char *accept, long *status, char **resp_body, size_t *resp_len,
+		   char *err, size_t errlen)
+{
+	/* A request that never reached a server is sent to the next one, each server once;
+	 * any other failure, or a 5xx, is the caller's, and moves the next request on. */
+	for (size_t tries = 0;; tries++) {
+		CURLcode cc = CURLE_OK;
+		int rc = request_once(cl, method, path, content_type, body, accept, status, resp_body,
+				      resp_len, &cc, err, errlen);
+		if (rc == 0 && *status >= 500)
+			next_server(cl);
+		if (rc == 0)
+			return 0;
+		next_server(cl);
+		if (!not_sent(cc) || tries + 1 >= cl->nservers)
+			return rc;
+	}
 }
 
 struct stream {
@@ -514,11 +592,12 @@ int client_stream(struct client *cl, const char *path, client_stream_fn cb, void
 	return client_stream_ae(cl, path, cb, ud, stop, status, NULL, err, errlen);
 }
 
-int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
-		     long *status, struct client_apierr *ae, char *err, size_t errlen)
+/* One try of a stream against the current server; *cc is curl's outcome. */
+static int stream_once(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		       long *status, struct client_apierr *ae, CURLcode *ccp, char *err, size_t errlen)
 {
 	CURL *c = cl->curl;
-	char *url = xasprintf("%s%s", cl->cfg.server, path);
+	char *url = xasprintf("%s%s", client_server(cl), path);
 	struct curl_slist *hdrs = setup(cl, "GET", url, NULL, NULL);
 	struct stream st = {.curl = c, .cb = cb, .ud = ud, .stop = stop};
 	buf_init(&st.error_body);
@@ -532,10 +611,13 @@ int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, v
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	CURLcode cc = curl_easy_perform(c);
+	*ccp = cc;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	int rc = 0;
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && st.ended_by_cb) && cc != CURLE_ABORTED_BY_CALLBACK)
 		rc = transport_error(cl, cc, err, errlen);
+	else
+		*ccp = CURLE_OK;
 	if (!rc && *status != 0 && (*status < 200 || *status > 299)) {
 		struct client_apierr a;
 		client_apierr_decode(*status, st.error_body.data, &a);
@@ -549,6 +631,22 @@ int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, v
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;
+}
+
+int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		     long *status, struct client_apierr *ae, char *err, size_t errlen)
+{
+	for (size_t tries = 0;; tries++) {
+		CURLcode cc = CURLE_OK;
+		int rc = stream_once(cl, path, cb, ud, stop, status, ae, &cc, err, errlen);
+		if (rc == 0 && *status >= 500)
+			next_server(cl);
+		if (rc == 0)
+			return 0;
+		next_server(cl);
+		if (!not_sent(cc) || tries + 1 >= cl->nservers || (stop && *stop))
+			return rc;
+	}
 }
 
 void client_apierr_decode(long code, const char *body, struct client_apierr *e)

@@ -11,6 +11,13 @@
  * certificate (client-certificate[-data], client-key[-data]) and the context's namespace. Parsing is pure
  * (client_config_parse) so it is unit-tested.
  *
+ * Several servers (a comma list in the server URL: `--server URL1,URL2`, or a kubeconfig
+ * cluster whose server names several) are one cluster: requests go to one of them, and
+ * a connection failure or a 5xx answer moves the client to the next. A request that
+ * never reached a server (connection refused, TLS handshake failed) is sent again to the
+ * next one at once, each server tried once; anything else is the caller's to retry
+ * (informers do, resuming their watch from the last resourceVersion).
+ *
  * Requests are blocking (this is for the command-line client, never for code on the
  * event loop); one curl handle is kept per client so connections are reused. HTTP/1.1 is
  * forced through ALPN, as kubectl's client does for requests that may upgrade. A non-2xx
@@ -26,7 +33,9 @@
 
 /* What a context resolves to. All strings are heap-owned by the struct. */
 struct client_config {
-	char *server; /* "https://127.0.0.1:6443" (no trailing slash) */
+	/* "https://127.0.0.1:6443" (no trailing slash), or several servers of one cluster
+	 * separated by commas ("https://198.18.0.11:6443,https://198.18.0.12:6443") */
+	char *server;
 	char *ca_pem; /* PEM bytes from certificate-authority-data, or NULL */
 	size_t ca_pem_len;
 	char *ca_file; /* certificate-authority path, or NULL */
@@ -66,6 +75,12 @@ struct client;
  * Never fails except out of memory (aborts). */
 struct client *client_new(const struct client_config *cfg, long timeout_ms);
 void client_free(struct client *cl);
+/* Splits a comma list of server URLs (blanks and trailing slashes dropped) into a heap
+ * array of heap strings in *out; returns how many (at least 1: an empty list gives one
+ * empty URL). Pure. */
+size_t client_servers_split(const char *list, char ***out);
+/* The server URL requests go to now. Borrowed, valid until the next request. */
+const char *client_server(const struct client *cl);
 /* The namespace of the client's context. Borrowed. */
 const char *client_namespace(const struct client *cl);
 

@@ -344,7 +344,10 @@ static void *run(void *arg)
 				  status);
 			nap(inf, backoff);
 			backoff = backoff < 5000 ? backoff * 2 : 5000;
-			if (status != 200 && status != 0)
+			/* A 5xx (or no answer) is the server's trouble: the client moved to
+			 * the next server, and the watch resumes from the last resourceVersion
+			 * there; only a client error asks for a new list (410 above). */
+			if (status >= 400 && status < 500)
 				need_list = true;
 			continue;
 		}

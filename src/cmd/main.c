@@ -15,6 +15,7 @@
 #include "base/cidr.h"
 #include "ingress/status.h"
 #include "client/client.h"
+#include "controller/elector.h"
 #include "controller/manager.h"
 #include "controller/namespace.h"
 #include "controller/wlmanager.h"
@@ -49,6 +50,10 @@ static void usage_server(FILE *f)
 	    "  --cluster-domain DOMAIN           (default cluster.local)\n"
 	    "  --datastore-endpoint URL          store URL (default sqlite://DIR/state.db)\n"
 	    "  --history-revisions N             revisions kept for watch and reads (default 10000)\n"
+	    "  --etcd-prefix P                   etcd: prefix of every key (default /registry)\n"
+	    "  --etcd-cafile F                   etcd: CA of its server certificates (https)\n"
+	    "  --etcd-certfile F --etcd-keyfile F  etcd: client certificate and key (https)\n"
+	    "  --etcd-compaction-interval D      etcd: compact history every D (5m; 0 = never)\n"
 	    "  --allow-service-external-ips      accept spec.externalIPs (off by default: CVE-2020-8554)\n"
 	    "  --loadbalancer-ip-pool CIDR[,CIDR]  addresses for LoadBalancer Services (none by default)\n"
 	    "  --loadbalancer-class NAME         also serve Services with this loadBalancerClass\n"
@@ -61,6 +66,11 @@ static void usage_server(FILE *f)
 	    "  --disable-controllers             run no controllers (endpoints, slices, LB IPs, pod CIDRs, workloads, GC, namespaces)\n"
 	    "  --node-cidr-mask-size-ipv4 N      pod CIDR per node (default 24; -ipv6 default 64)\n"
 	    "  --disable-scheduler               do not bind pods without spec.nodeName to nodes\n"
+	    "  --leader-elect[=BOOL]             run the controllers and the scheduler only while holding the\n"
+	    "                                    Lease kube-system/kube-controller-manager (default true)\n"
+	    "  --leader-elect-lease-duration D   how long a standby waits after the last renewal (default 15s)\n"
+	    "  --leader-elect-renew-deadline D   how long the leader keeps trying to renew (default 10s)\n"
+	    "  --leader-elect-retry-period D     between tries to acquire or renew (default 2s)\n"
 	    "  --node-name NAME                  the embedded agent's node (default: the host name)\n"
 	    "  --node-ip IP[,IP]                 its InternalIP (default: the address of the default route's\n"
 	    "                                    interface; IPv4,IPv6 for dual stack)\n"
@@ -91,6 +101,42 @@ static void usage_server(FILE *f)
 }
 
 /* One CIDR, or two of different families ("IPv4,IPv6"). */
+/* A Go-style duration of the flags ("5m", "30s", "1h30m", "500ms", "0") into *ms. */
+static int parse_duration_ms(const char *s, int64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	int64_t total = 0;
+	if (!strcmp(s, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(s, &end, 10);
+		if (end == s || n < 0 || errno || n > 1000000000LL)
+			return -EINVAL;
+		size_t i;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t ul = strlen(units[i].unit);
+			if (!strncmp(end, units[i].unit, ul) && !(ul == 1 && end[1] == 's')) {
+				total += n * units[i].ms;
+				s = end + ul;
+				break;
+			}
+		}
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -EINVAL;
+	}
+	*ms = total;
+	return 0;
+}
+
 static bool valid_cidr_list(const char *s)
 {
 	char *copy = xstrdup(s), *save = NULL, err[128];
@@ -152,6 +198,71 @@ static void free_list(char **v)
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* The work of one server that only one server of a cluster may do at a time: the
+ * controllers and the scheduler (and the Ingress status writer). Started at once with
+ * --leader-elect=false, else while this server holds the Lease. */
+struct ctrls {
+	struct ctrl_manager_opts co;
+	struct client_config cc;
+	struct ing_status_opts io;
+	bool no_controllers, no_sched;
+	struct ctrl_manager *cm;
+	struct ctrl_workloads *wl;
+	struct ctrl_namespace *nsc;
+	struct sched *sc;
+	struct ing_status *ist;
+};
+
+static void ctrls_stop(struct ctrls *c)
+{
+	ing_status_stop(c->ist);
+	sched_stop(c->sc);
+	ctrl_namespace_stop(c->nsc);
+	ctrl_workloads_stop(c->wl);
+	ctrl_manager_stop(c->cm);
+	c->ist = NULL, c->sc = NULL, c->nsc = NULL, c->wl = NULL, c->cm = NULL;
+}
+
+static int ctrls_start(struct ctrls *c, char *err, size_t errlen)
+{
+	int rc = 0;
+	c->co.cfg = &c->cc;
+	c->io.cfg = &c->cc;
+	if (!c->no_controllers)
+		rc = ctrl_manager_start(&c->co, &c->cm, err, errlen);
+	if (rc == 0 && !c->no_controllers)
+		rc = ctrl_workloads_start(&c->cc, &c->wl, err, errlen);
+	if (rc == 0 && !c->no_controllers)
+		rc = ctrl_namespace_start(&c->cc, &c->nsc, err, errlen);
+	if (rc == 0 && !c->no_sched)
+		rc = sched_start(&c->cc, &c->sc, err, errlen);
+	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
+	 * controllers; the agents only serve the traffic. */
+	if (rc == 0 && !c->no_controllers)
+		rc = ing_status_start(&c->io, &c->ist, err, errlen);
+	if (rc < 0)
+		ctrls_stop(c);
+	return rc;
+}
+
+/* The elector's callbacks (its runner thread). A leader that cannot start its
+ * controllers exits, as kube-controller-manager does, so a standby takes over. */
+static void ctrls_on_start(void *ud)
+{
+	char err[512] = "";
+	if (ctrls_start(ud, err, sizeof(err)) < 0) {
+		log_error("starting the controllers: %s", err);
+		exit(1);
+	}
+	log_info("controllers started (leading)");
+}
+
+static void ctrls_on_stop(void *ud)
+{
+	ctrls_stop(ud);
+	log_info("controllers stopped");
 }
 
 /* The node agent's flags that both `server` and `agent` take (by long name), validated the
@@ -301,6 +412,7 @@ static int cmd_server(int argc, char **argv)
 	};
 	const char *store_url = NULL;
 	long long history = 0;
+	struct store_opts etcd = {0}; /* the --etcd-* flags */
 	enum {
 		O_DATA = 256,
 		O_BIND,
@@ -315,6 +427,11 @@ static int cmd_server(int argc, char **argv)
 		O_DOMAIN,
 		O_STORE,
 		O_HIST,
+		O_ETCD_PREFIX,
+		O_ETCD_CA,
+		O_ETCD_CERT,
+		O_ETCD_KEY,
+		O_ETCD_COMPACT,
 		O_EXTIPS,
 		O_LBPOOL,
 		O_MAXEPS,
@@ -345,13 +462,19 @@ static int cmd_server(int argc, char **argv)
 		O_AUDPATH,
 		O_AUDSIZE,
 		O_AUDBACK,
-		O_ENCCONF
+		O_ENCCONF,
+		O_LE,
+		O_LEDUR,
+		O_LERENEW,
+		O_LERETRY
 	};
 	const char *enc_config = NULL;
 	bool no_sched = false, no_agent = false;
 	struct agent_opts ao = {0};
 	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
+	bool leader_elect = true;
+	int64_t le_ms[3] = {15000, 10000, 2000}; /* lease duration, renew deadline, retry period */
 	static const struct option opts[] = {
 	    {"data-dir", required_argument, 0, O_DATA},
 	    {"bind-address", required_argument, 0, O_BIND},
@@ -366,6 +489,11 @@ static int cmd_server(int argc, char **argv)
 	    {"cluster-domain", required_argument, 0, O_DOMAIN},
 	    {"datastore-endpoint", required_argument, 0, O_STORE},
 	    {"history-revisions", required_argument, 0, O_HIST},
+	    {"etcd-prefix", required_argument, 0, O_ETCD_PREFIX},
+	    {"etcd-cafile", required_argument, 0, O_ETCD_CA},
+	    {"etcd-certfile", required_argument, 0, O_ETCD_CERT},
+	    {"etcd-keyfile", required_argument, 0, O_ETCD_KEY},
+	    {"etcd-compaction-interval", required_argument, 0, O_ETCD_COMPACT},
 	    {"allow-service-external-ips", no_argument, 0, O_EXTIPS},
 	    {"loadbalancer-ip-pool", required_argument, 0, O_LBPOOL},
 	    {"disable-controllers", no_argument, 0, O_NOCTRL},
@@ -397,6 +525,10 @@ static int cmd_server(int argc, char **argv)
 	    {"audit-log-maxsize", required_argument, 0, O_AUDSIZE},
 	    {"audit-log-maxbackup", required_argument, 0, O_AUDBACK},
 	    {"encryption-provider-config", required_argument, 0, O_ENCCONF},
+	    {"leader-elect", optional_argument, 0, O_LE},
+	    {"leader-elect-lease-duration", required_argument, 0, O_LEDUR},
+	    {"leader-elect-renew-deadline", required_argument, 0, O_LERENEW},
+	    {"leader-elect-retry-period", required_argument, 0, O_LERETRY},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -426,6 +558,30 @@ static int cmd_server(int argc, char **argv)
 		}
 		if (c == O_ENCCONF) {
 			enc_config = optarg;
+			continue;
+		}
+		if (c == O_LE) {
+			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				fprintf(stderr, "svcplane server: --leader-elect: %s is not true or false\n",
+					optarg);
+				return 2;
+			}
+			leader_elect = !optarg || !strcmp(optarg, "true");
+			continue;
+		}
+		if (c == O_LEDUR || c == O_LERENEW || c == O_LERETRY) {
+			int64_t v = 0;
+			if (parse_duration_ms(optarg, &v) < 0 || v <= 0) {
+				fprintf(
+				    stderr,
+				    "svcplane server: --leader-elect-%s: %s is not a positive duration (like 15s)\n",
+				    c == O_LEDUR     ? "lease-duration"
+				    : c == O_LERENEW ? "renew-deadline"
+						     : "retry-period",
+				    optarg);
+				return 2;
+			}
+			le_ms[c == O_LEDUR ? 0 : c == O_LERENEW ? 1 : 2] = v;
 			continue;
 		}
 		if (c == O_AUDPOL || c == O_AUDPATH) {
@@ -503,6 +659,29 @@ static int cmd_server(int argc, char **argv)
 		case O_STORE:
 			store_url = optarg;
 			break;
+		case O_ETCD_PREFIX:
+			etcd.etcd_prefix = optarg;
+			break;
+		case O_ETCD_CA:
+			etcd.etcd_cafile = optarg;
+			break;
+		case O_ETCD_CERT:
+			etcd.etcd_certfile = optarg;
+			break;
+		case O_ETCD_KEY:
+			etcd.etcd_keyfile = optarg;
+			break;
+		case O_ETCD_COMPACT:
+			if (parse_duration_ms(optarg, &etcd.etcd_compaction_interval_ms) < 0) {
+				fprintf(stderr,
+					"svcplane server: --etcd-compaction-interval: %s is not a duration "
+					"like 5m, 30s or 0\n",
+					optarg);
+				return 2;
+			}
+			if (etcd.etcd_compaction_interval_ms == 0)
+				etcd.etcd_compaction_interval_ms = -1; /* 0 = never */
+			break;
 		case O_HIST:
 			history = strtoll(optarg, &end, 10);
 			if (*end || history < 100) {
@@ -563,6 +742,13 @@ static int cmd_server(int argc, char **argv)
 		usage_server(stderr);
 		return 2;
 	}
+	if (leader_elect) {
+		char lerr[256];
+		if (ctrl_elector_check(le_ms[0], le_ms[1], le_ms[2], lerr, sizeof(lerr)) < 0) {
+			fprintf(stderr, "svcplane server: %s\n", lerr);
+			return 2;
+		}
+	}
 	unsigned char ab[16];
 	if (inet_pton(AF_INET, o.bind_address, ab) != 1 && inet_pton(AF_INET6, o.bind_address, ab) != 1) {
 		fprintf(stderr, "svcplane server: --bind-address: %s is not an IP address\n", o.bind_address);
@@ -594,7 +780,9 @@ static int cmd_server(int argc, char **argv)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *url = store_url ? xstrdup(store_url) : xasprintf("sqlite://%s/state.db", o.data_dir);
-	struct store_opts so = {.url = url, .history_revisions = history};
+	struct store_opts so = etcd;
+	so.url = url;
+	so.history_revisions = history;
 	struct store *st = NULL;
 	char err[512] = "";
 	struct store_encryption enc;
@@ -642,30 +830,27 @@ static int cmd_server(int argc, char **argv)
 	struct client_config cc;
 	client_config_init(&cc);
 	rc = client_config_load(apiserver_kubeconfig_path(as), NULL, &cc, err, sizeof(err));
-	struct ctrl_manager *cm = NULL;
-	if (rc == 0 && !no_controllers) {
-		co.cfg = &cc;
-		co.cluster_cidr = o.cluster_cidr;
-		rc = ctrl_manager_start(&co, &cm, err, sizeof(err));
-	}
-	struct ctrl_workloads *wl = NULL;
-	if (rc == 0 && !no_controllers)
-		rc = ctrl_workloads_start(&cc, &wl, err, sizeof(err));
-	struct ctrl_namespace *nsc = NULL;
-	if (rc == 0 && !no_controllers)
-		rc = ctrl_namespace_start(&cc, &nsc, err, sizeof(err));
-	struct sched *sc = NULL;
-	if (rc == 0 && !no_sched)
-		rc = sched_start(&cc, &sc, err, sizeof(err));
-	/* Ingress status (ADDRESS) and events: one writer for the cluster, beside the
-	 * controllers; the agents only serve the traffic. */
-	struct ing_status *ist = NULL;
-	if (rc == 0 && !no_controllers) {
-		struct ing_status_opts io = {.cfg = &cc,
-					     .lb = ing_lb,
-					     .http_port = ao.ingress_http_port,
-					     .https_port = ao.ingress_https_port};
-		rc = ing_status_start(&io, &ist, err, sizeof(err));
+	struct ctrls ctl = {
+	    .co = co,
+	    .no_controllers = no_controllers,
+	    .no_sched = no_sched,
+	    .io = {.lb = ing_lb, .http_port = ao.ingress_http_port, .https_port = ao.ingress_https_port}};
+	ctl.co.cluster_cidr = o.cluster_cidr;
+	client_config_copy(&ctl.cc, &cc);
+	struct ctrl_elector *el = NULL;
+	if (rc == 0 && leader_elect && !(no_controllers && no_sched)) {
+		struct ctrl_elector_opts eo = {.cfg = &cc,
+					       .lease_namespace = "kube-system",
+					       .lease_name = "kube-controller-manager",
+					       .lease_ms = le_ms[0],
+					       .renew_deadline_ms = le_ms[1],
+					       .retry_ms = le_ms[2],
+					       .on_start = ctrls_on_start,
+					       .on_stop = ctrls_on_stop,
+					       .ud = &ctl};
+		rc = ctrl_elector_start(&eo, &el, err, sizeof(err));
+	} else if (rc == 0) {
+		rc = ctrls_start(&ctl, err, sizeof(err));
 	}
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
@@ -706,11 +891,9 @@ static int cmd_server(int argc, char **argv)
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
-		ing_status_stop(ist);
-		sched_stop(sc);
-		ctrl_namespace_stop(nsc);
-		ctrl_workloads_stop(wl);
-		ctrl_manager_stop(cm);
+		ctrl_elector_stop(el);
+		ctrls_stop(&ctl);
+		client_config_fini(&ctl.cc);
 		apiserver_stop(as);
 		store_close(st);
 		free(agent_dir);
@@ -723,11 +906,9 @@ static int cmd_server(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
 	agent_stop(ag);
-	ing_status_stop(ist);
-	sched_stop(sc);
-	ctrl_namespace_stop(nsc);
-	ctrl_workloads_stop(wl);
-	ctrl_manager_stop(cm);
+	ctrl_elector_stop(el); /* stops the controllers it runs, then gives the Lease up */
+	ctrls_stop(&ctl);
+	client_config_fini(&ctl.cc);
 	apiserver_stop(as);
 	store_close(st);
 	free(agent_dir);
@@ -741,7 +922,8 @@ static void usage_agent(FILE *f)
 	fprintf(
 	    f,
 	    "usage: svcplane agent [flags]\n"
-	    "  --server URL                      API server (with --token-file and --ca-file)\n"
+	    "  --server URL[,URL...]             API server(s) of the cluster, with --token-file and --ca-file;\n"
+	    "                                    on a failure the agent moves to the next and resumes its watches\n"
 	    "  --token-file PATH                 bearer token\n"
 	    "  --ca-file PATH                    CA bundle of the API server\n"
 	    "  --kubeconfig PATH                 instead of the three above\n"
@@ -1128,6 +1310,107 @@ static int cmd_dns(int argc, char **argv)
 	return 0;
 }
 
+static void usage_store(FILE *f)
+{
+	fprintf(f, "usage: svcplane store migrate --from URL --to URL [flags]\n"
+		   "copies every key and value of one datastore into another (sqlite:// or etcd://),\n"
+		   "then reads the copy back and compares; stop the servers first.\n"
+		   "  --from URL, --to URL              the datastores (as --datastore-endpoint)\n"
+		   "  --force                           overwrite a non-empty destination (its keys\n"
+		   "                                    the source lacks are deleted)\n"
+		   "  --from-etcd-prefix P, --to-etcd-prefix P   etcd key prefixes (default /registry)\n"
+		   "  --etcd-cafile F --etcd-certfile F --etcd-keyfile F   https to etcd\n");
+}
+
+static int cmd_store(int argc, char **argv)
+{
+	enum { O_FROM = 1, O_TO, O_FORCE, O_FROM_PREFIX, O_TO_PREFIX, O_CA, O_CERT, O_KEY, O_HELP };
+	static const struct option opts[] = {
+	    {"from", required_argument, 0, O_FROM},
+	    {"to", required_argument, 0, O_TO},
+	    {"force", no_argument, 0, O_FORCE},
+	    {"from-etcd-prefix", required_argument, 0, O_FROM_PREFIX},
+	    {"to-etcd-prefix", required_argument, 0, O_TO_PREFIX},
+	    {"etcd-cafile", required_argument, 0, O_CA},
+	    {"etcd-certfile", required_argument, 0, O_CERT},
+	    {"etcd-keyfile", required_argument, 0, O_KEY},
+	    {"help", no_argument, 0, O_HELP},
+	    {0, 0, 0, 0},
+	};
+	struct store_opts from = {.etcd_compaction_interval_ms = -1}, to = from;
+	bool force = false;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "migrate")) {
+		usage_store(stderr);
+		return 2;
+	}
+	argc--, argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_FROM:
+			from.url = optarg;
+			break;
+		case O_TO:
+			to.url = optarg;
+			break;
+		case O_FORCE:
+			force = true;
+			break;
+		case O_FROM_PREFIX:
+			from.etcd_prefix = optarg;
+			break;
+		case O_TO_PREFIX:
+			to.etcd_prefix = optarg;
+			break;
+		case O_CA:
+			from.etcd_cafile = to.etcd_cafile = optarg;
+			break;
+		case O_CERT:
+			from.etcd_certfile = to.etcd_certfile = optarg;
+			break;
+		case O_KEY:
+			from.etcd_keyfile = to.etcd_keyfile = optarg;
+			break;
+		case O_HELP:
+			usage_store(stdout);
+			return 0;
+		default:
+			usage_store(stderr);
+			return 2;
+		}
+	}
+	if (!from.url || !to.url || optind < argc) {
+		fprintf(stderr, "svcplane store migrate: --from and --to are required\n");
+		usage_store(stderr);
+		return 2;
+	}
+	struct store *src = NULL, *dst = NULL;
+	char err[512];
+	size_t copied = 0;
+	int rc = store_open(&from, &src, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: --from: %s\n", err);
+		return 1;
+	}
+	rc = store_open(&to, &dst, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: --to: %s\n", err);
+		store_close(src);
+		return 1;
+	}
+	rc = store_migrate(src, dst, force, &copied, err, sizeof(err));
+	store_close(dst);
+	store_close(src);
+	if (rc < 0) {
+		fprintf(stderr, "svcplane store migrate: %s\n", err);
+		return 1;
+	}
+	printf("migrated %zu keys from %s to %s (read back and compared)\n", copied, from.url, to.url);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: svcplane <command> [flags]\n"
@@ -1136,6 +1419,7 @@ static void usage(FILE *f)
 		   "  agent      node agent: registers the node, runs its pods\n"
 		   "  ctl        command-line client (get, apply, delete, describe)\n"
 		   "  dns        the cluster DNS server alone, fed by the API\n"
+		   "  store      store migrate: copy a datastore into another (sqlite <-> etcd)\n"
 		   "  version    print the version\n"
 		   "run `svcplane <command> --help` for the flags of a command\n");
 }
@@ -1155,6 +1439,8 @@ int main(int argc, char **argv)
 		return cmd_dns(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "store"))
+		return cmd_store(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("svcplane %s (Kubernetes API v1.33)\n", SVCPLANE_VERSION);
 		return 0;

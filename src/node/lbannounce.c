@@ -152,17 +152,6 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* metav1.MicroTime of now: "2026-12-06T23:30:00.123456Z". */
-static void micro_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
-}
-
 /* ---- informer handlers (informer threads) ---- */
 
 static void wake(struct node_lb *l)
@@ -244,7 +233,7 @@ static void lease_delete(void *ud, const json_t *o)
 static void lease_renew(struct node_lb *l)
 {
 	char now[48], *q = client_escape(l->node_name);
-	micro_now(now, sizeof(now));
+	api_now_micro(now, sizeof(now));
 	int dur = (int)(l->lease_ms / 1000);
 	json_t *spec = json_pack("{s:s, s:i, s:s}", "holderIdentity", l->node_name, "leaseDurationSeconds",
 				 dur, "renewTime", now);

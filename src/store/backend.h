@@ -30,6 +30,7 @@ struct store__ops {
 	void (*close)(struct store *s);
 	int64_t (*rev)(struct store *s);
 	int64_t (*compact_rev)(struct store *s);
+	int (*sync)(struct store *s, int64_t *rev); /* NULL: the backend is always current */
 	int (*get)(struct store *s, const char *key, struct store_kv **out);
 	int (*range)(struct store *s, const char *prefix, const char *start_after, size_t limit, int64_t rev,
 		     struct store_list *out);
@@ -44,6 +45,9 @@ struct store__ops {
 /* Opens the SQLite backend on path (a file path or ":memory:"); history_revisions > 0. */
 int store__sqlite_open(const char *path, int64_t history_revisions, struct store **out, char *err,
 		       size_t errlen);
+
+/* Opens the etcd backend (store/etcd.c) on o->url ("etcd://host:port,..."). */
+int store__etcd_open(const struct store_opts *o, struct store **out, char *err, size_t errlen);
 
 /* Wraps inner (taken) in the encryption layer for enc (copied); *out is the wrapper. Also
  * rewrites records not written by each rule's first provider. Returns 0, or a negative

@@ -176,6 +176,11 @@ static void enc_close(struct store *base)
 	free(s);
 }
 
+static int enc_sync(struct store *base, int64_t *rev)
+{
+	return store_sync(((struct enc_store *)base)->inner, rev);
+}
+
 static int64_t enc_rev(struct store *base)
 {
 	return store_rev(((struct enc_store *)base)->inner);
@@ -270,6 +275,7 @@ static const struct store__ops enc_ops = {
     .close = enc_close,
     .rev = enc_rev,
     .compact_rev = enc_compact_rev,
+    .sync = enc_sync,
     .get = enc_get,
     .range = enc_range,
     .txn = enc_txn,

@@ -37,6 +37,7 @@
  * instead of a partial answer.
  */
 #include "store/backend.h"
+#include "store/memcache.h"
 
 #include "base/err.h"
 #include "base/log.h"
@@ -52,18 +53,10 @@
 #include <string.h>
 #include <time.h>
 
-#define RING_CAP 10000		   /* events kept in memory for watchers */
-#define RING_MAX_BYTES (32u << 20) /* and at most this many value bytes; older ones come from the log */
-#define BATCH_MAX 256		   /* transactions per group commit */
-#define COMPACT_STEP 1000	   /* revisions compacted per pass at most */
-#define COMPACT_MIN_STEP 500	   /* revisions behind target before a pass runs while busy */
-#define WATCH_FILL_MAX 1024	   /* events copied to a watcher's buffer at once (then a revision ends) */
-#define CATCHUP_REVS 1000	   /* revisions read from the log at once by a lagging watcher */
-
-struct entry {
-	struct store_kv *kv; /* reference owned by the state */
-	int64_t row_id;	     /* id of the key's latest log row */
-};
+#define BATCH_MAX 256	     /* transactions per group commit */
+#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
+#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
 
 /* Per op scratch of a transaction, filled by the writer. */
 struct pending {
@@ -85,10 +78,9 @@ struct txn_req {
 	struct txn_req *next;
 };
 
-struct sq_watch;
-
 struct sq_store {
-	struct store base;
+	struct store__hub h;	/* first: state (aux = the key's latest log row id), ring, revision,
+				 * watchers; mu guards them and the queue */
 	sqlite3 *db;		/* the writer's connection */
 	sqlite3 *rdb;		/* readers' connection; == db for ":memory:" */
 	pthread_mutex_t rdb_mu; /* serializes use of rdb (and of db too when they are one) */
@@ -97,41 +89,13 @@ struct sq_store {
 	int64_t history;
 	pthread_t writer;
 
-	pthread_mutex_t mu;
 	pthread_cond_t writer_cv; /* queue became non-empty, or closing */
-	pthread_cond_t watch_cv;  /* new events, cancel, or closing (CLOCK_MONOTONIC) */
-	pthread_cond_t idle_cv;	  /* a thread left a blocking call (close waits for this) */
-	bool closing;
 	struct txn_req *q_head, **q_tail;
-
-	struct entry *ents; /* sorted by key */
-	size_t n_ents, cap_ents;
-	int64_t rev, compact_rev;
 	int64_t compact_failed_rev; /* after a failed pass, no retry until rev moves past this */
-
-	struct store_event *ring; /* RING_CAP slots, oldest at ring_start */
-	size_t ring_start, ring_len;
-	size_t ring_bytes;  /* value bytes the ring's events hold (kv + prev) */
-	int64_t ring_floor; /* every event with rev > ring_floor is in the ring */
-
-	struct sq_watch *watchers;
-	int inside; /* threads blocked in store_txn or store_watch_next; close waits for 0 */
-};
-
-struct sq_watch {
-	struct store_watch base;
-	struct sq_store *s;
-	char *prefix;
-	size_t prefix_len;
-	int64_t cursor; /* every matching event with rev <= cursor is delivered or in buf */
-	struct store_event *buf;
-	size_t buf_pos, buf_len, buf_cap;
-	bool cancelled;
-	atomic_bool detached; /* the store closed; only freeing is left */
-	struct sq_watch *prev, *next;
 };
 
 static const struct store__ops sqlite_ops;
+static int watch_fill_log(struct store__hub *h, struct store__hwatch *w, int64_t upto);
 
 /* ---- small helpers ---- */
 
@@ -148,84 +112,6 @@ static int exec(sqlite3 *db, const char *sql)
 static bool has_prefix(const char *key, const char *prefix, size_t prefix_len)
 {
 	return strncmp(key, prefix, prefix_len) == 0;
-}
-
-/* Index of the first entry whose key is >= key (strict: > key). */
-static size_t state_bound(const struct sq_store *s, const char *key, bool strict)
-{
-	size_t lo = 0, hi = s->n_ents;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->ents[mid].kv->key, key);
-		if (c < 0 || (strict && c == 0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct entry *state_find(const struct sq_store *s, const char *key)
-{
-	size_t i = state_bound(s, key, false);
-	return i < s->n_ents && strcmp(s->ents[i].kv->key, key) == 0 ? &s->ents[i] : NULL;
-}
-
-/* Called with mu held by the writer. Takes over kv's reference. */
-static void state_put(struct sq_store *s, struct store_kv *kv_take, int64_t row_id)
-{
-	size_t i = state_bound(s, kv_take->key, false);
-	if (i < s->n_ents && strcmp(s->ents[i].kv->key, kv_take->key) == 0) {
-		store_kv_unref(s->ents[i].kv);
-	} else {
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		memmove(&s->ents[i + 1], &s->ents[i], (s->n_ents - i) * sizeof(*s->ents));
-		s->n_ents++;
-	}
-	s->ents[i].kv = kv_take;
-	s->ents[i].row_id = row_id;
-}
-
-static void state_del(struct sq_store *s, const char *key)
-{
-	size_t i = state_bound(s, key, false);
-	if (i >= s->n_ents || strcmp(s->ents[i].kv->key, key) != 0)
-		return;
-	store_kv_unref(s->ents[i].kv);
-	memmove(&s->ents[i], &s->ents[i + 1], (s->n_ents - i - 1) * sizeof(*s->ents));
-	s->n_ents--;
-}
-
-static struct store_event *ring_at(struct sq_store *s, size_t i)
-{
-	return &s->ring[(s->ring_start + i) % RING_CAP];
-}
-
-static size_t event_bytes(const struct store_event *ev)
-{
-	return (ev->kv ? ev->kv->value_len : 0) + (ev->prev ? ev->prev->value_len : 0);
-}
-
-/* Called with mu held by the writer. Takes over the event's references. The ring is
- * bounded by count and by bytes: large objects rewritten often (EndpointSlices) would
- * otherwise pin hundreds of MB of old versions; a watcher behind the ring reads the log. */
-static void ring_push(struct sq_store *s, const struct store_event *ev_take)
-{
-	size_t add = event_bytes(ev_take);
-	while (s->ring_len > 0 && (s->ring_len == RING_CAP || s->ring_bytes + add > RING_MAX_BYTES)) {
-		struct store_event *old = ring_at(s, 0);
-		s->ring_floor = old->rev;
-		s->ring_bytes -= event_bytes(old);
-		store_event_fini(old);
-		s->ring_start = (s->ring_start + 1) % RING_CAP;
-		s->ring_len--;
-	}
-	*ring_at(s, s->ring_len) = *ev_take;
-	s->ring_len++;
-	s->ring_bytes += add;
 }
 
 /* Smallest string greater than every string starting with prefix, or NULL if none
@@ -343,13 +229,7 @@ static int state_load(struct sq_store *s)
 		struct store_kv *kv = store__kv_new(
 		    (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), v, len,
 		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 5));
-		if (s->n_ents == s->cap_ents) {
-			s->cap_ents = s->cap_ents ? s->cap_ents * 2 : 64;
-			s->ents = xrealloc(s->ents, s->cap_ents * sizeof(*s->ents));
-		}
-		s->ents[s->n_ents].kv = kv;
-		s->ents[s->n_ents].row_id = sqlite3_column_int64(st, 2);
-		s->n_ents++;
+		store__state_append(&s->h.st, kv, sqlite3_column_int64(st, 2));
 	}
 	if (step == SQLITE_DONE)
 		rc = 0;
@@ -367,16 +247,8 @@ static void store_free(struct sq_store *s)
 	if (s->rdb != s->db)
 		sqlite3_close(s->rdb);
 	sqlite3_close(s->db);
-	for (size_t i = 0; i < s->n_ents; i++)
-		store_kv_unref(s->ents[i].kv);
-	free(s->ents);
-	for (size_t i = 0; i < s->ring_len; i++)
-		store_event_fini(ring_at(s, i));
-	free(s->ring);
+	store__hub_fini(&s->h);
 	pthread_cond_destroy(&s->writer_cv);
-	pthread_cond_destroy(&s->watch_cv);
-	pthread_cond_destroy(&s->idle_cv);
-	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->rdb_mu);
 	free(s);
 }
@@ -385,23 +257,17 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 		       size_t errlen)
 {
 	struct sq_store *s = xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	s->base.ops = &sqlite_ops;
+	store__hub_init(&s->h, &sqlite_ops);
+	s->h.fill_old = watch_fill_log;
+	s->h.catchup_revs = CATCHUP_REVS;
 	s->history = history_revisions;
 	s->q_tail = &s->q_head;
-	s->ring = xcalloc(RING_CAP, sizeof(*s->ring));
 	s->one_conn = strcmp(path, ":memory:") == 0;
-	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->rdb_mu, NULL);
 	pthread_cond_init(&s->writer_cv, NULL);
-	pthread_cond_init(&s->idle_cv, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->watch_cv, &ca);
-	pthread_condattr_destroy(&ca);
 
 	rc = db_open(path, &s->db, err, errlen);
 	if (rc < 0)
@@ -424,13 +290,13 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 		rc = -EIO;
 		goto fail;
 	}
-	if (meta_get(s->db, "rev", &s->rev) < 0 || meta_get(s->db, "compact_rev", &s->compact_rev) < 0 ||
+	if (meta_get(s->db, "rev", &s->h.rev) < 0 || meta_get(s->db, "compact_rev", &s->h.compact_rev) < 0 ||
 	    state_load(s) < 0) {
 		set_err(err, errlen, path, "load", s->db);
 		rc = -EIO;
 		goto fail;
 	}
-	s->ring_floor = s->rev;
+	s->h.ring.floor = s->h.rev;
 	s->compact_failed_rev = -1;
 	if (sqlite3_prepare_v3(
 		s->db,
@@ -460,7 +326,7 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 		snprintf(err, errlen, "store: %s: cannot start the writer thread: %s", path, strerror(-rc));
 		goto fail;
 	}
-	*out = &s->base;
+	*out = &s->h.base;
 	return 0;
 fail:
 	sqlite3_finalize(st);
@@ -489,8 +355,8 @@ static struct store_kv *lookup(struct sq_store *s, const struct overlay *ov, con
 			return ov->v[i].kv;
 		}
 	}
-	struct entry *e = state_find(s, key);
-	*row_id = e ? e->row_id : 0;
+	struct store__ent *e = store__state_find(&s->h.st, key);
+	*row_id = e ? e->aux : 0;
 	return e ? e->kv : NULL;
 }
 
@@ -625,7 +491,7 @@ void store_metrics_read(struct store_metrics *out)
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
-	int64_t rev = s->rev;
+	int64_t rev = s->h.rev;
 	bool began = false;
 	int rc = 0;
 
@@ -645,17 +511,17 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		else if (t->rc == 0)
 			t->rev = ++rev;
 	}
-	if (began && rc == 0 && rev == s->rev) {
+	if (began && rc == 0 && rev == s->h.rev) {
 		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
 	} else if (began && rc == 0) {
 		double t0 = mono_s();
 		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
 			rc = -EIO;
 		else
-			metrics_commit(mono_s() - t0, (size_t)(rev - s->rev));
+			metrics_commit(mono_s() - t0, (size_t)(rev - s->h.rev));
 	}
 	if (rc < 0) {
-		log_error("store: commit of %lld..%lld failed: %s", (long long)s->rev + 1, (long long)rev,
+		log_error("store: commit of %lld..%lld failed: %s", (long long)s->h.rev + 1, (long long)rev,
 			  sqlite3_errmsg(s->db));
 		if (!sqlite3_get_autocommit(s->db))
 			exec(s->db, "ROLLBACK");
@@ -664,7 +530,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		pthread_mutex_unlock(&s->rdb_mu);
 	free(ov.v);
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->h.mu);
 	for (struct txn_req *t = batch; t; t = t->next) {
 		if (rc < 0 && t->rc >= 0) {
 			t->rc = -EIO;
@@ -676,23 +542,23 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 			struct pending *p = &t->pend[i];
 			struct store_event ev = {.rev = t->rev};
 			if (p->kv) {
-				state_put(s, store_kv_ref(p->kv), p->row_id);
+				store__state_put(&s->h.st, store_kv_ref(p->kv), p->row_id);
 				ev.type = STORE_EV_PUT;
 				ev.kv = store_kv_ref(p->kv);
 				ev.prev = store_kv_ref(p->old);
 			} else {
-				state_del(s, p->old->key);
+				store__state_del(&s->h.st, p->old->key);
 				ev.type = STORE_EV_DELETE;
 				ev.kv = store_kv_ref(p->old);
 			}
-			ring_push(s, &ev);
+			store__ring_push(&s->h.ring, &ev);
 			if (t->res)
 				t->res[i].kv = store_kv_ref(p->kv ? p->kv : p->old);
 		}
 	}
-	if (rc == 0 && rev > s->rev) {
-		s->rev = rev;
-		pthread_cond_broadcast(&s->watch_cv);
+	if (rc == 0 && rev > s->h.rev) {
+		s->h.rev = rev;
+		pthread_cond_broadcast(&s->h.cv);
 	}
 	/* The caller owns t once done is set and mu is released: touch nothing after. */
 	for (struct txn_req *t = batch, *next; t; t = next) {
@@ -701,17 +567,17 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		t->done = true;
 		pthread_cond_signal(&t->cv);
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 }
 
 /* Whether a compaction pass should run now; idle passes run as soon as anything is due. */
 static bool compact_due(const struct sq_store *s, bool idle)
 {
-	int64_t target = s->rev - s->history;
+	int64_t target = s->h.rev - s->history;
 	int64_t min_step = s->history / 16 < COMPACT_MIN_STEP ? s->history / 16 : COMPACT_MIN_STEP;
-	if (target <= s->compact_rev || s->rev == s->compact_failed_rev)
+	if (target <= s->h.compact_rev || s->h.rev == s->compact_failed_rev)
 		return false;
-	return idle || target - s->compact_rev >= (min_step > 0 ? min_step : 1);
+	return idle || target - s->h.compact_rev >= (min_step > 0 ? min_step : 1);
 }
 
 /* One bounded compaction pass: drops the rows superseded by rows of revisions
@@ -723,7 +589,7 @@ static void compact_pass(struct sq_store *s)
 	static const char del_superseded[] = "DELETE FROM log WHERE id IN (SELECT prev_id FROM log "
 					     "WHERE rev > ?1 AND rev <= ?2 AND prev_id > 0)";
 	static const char del_tombstones[] = "DELETE FROM log WHERE rev > ?1 AND rev <= ?2 AND deleted = 1";
-	int64_t from = s->compact_rev, to = s->rev - s->history;
+	int64_t from = s->h.compact_rev, to = s->h.rev - s->history;
 	sqlite3_stmt *st = NULL;
 	int rc = -EIO;
 
@@ -750,9 +616,9 @@ static void compact_pass(struct sq_store *s)
 	if (set_meta(s, "compact_rev", to) < 0)
 		goto out;
 	/* Raised before COMMIT: a reader that could see the deletes sees this first. */
-	pthread_mutex_lock(&s->mu);
-	s->compact_rev = to;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->h.mu);
+	s->h.compact_rev = to;
+	pthread_mutex_unlock(&s->h.mu);
 	if (exec(s->db, "COMMIT") < 0)
 		goto out;
 	rc = 0;
@@ -760,7 +626,7 @@ out:
 	sqlite3_finalize(st);
 	if (rc < 0) {
 		log_warn("store: compaction to %lld failed: %s", (long long)to, sqlite3_errmsg(s->db));
-		s->compact_failed_rev = s->rev; /* an idle writer must not spin on a failing pass */
+		s->compact_failed_rev = s->h.rev; /* an idle writer must not spin on a failing pass */
 		if (!sqlite3_get_autocommit(s->db))
 			exec(s->db, "ROLLBACK");
 	}
@@ -773,18 +639,18 @@ static void *writer_main(void *arg)
 {
 	struct sq_store *s = arg;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->h.mu);
 	for (;;) {
 		if (!s->q_head) {
-			if (s->closing)
+			if (s->h.closing)
 				break;
 			if (compact_due(s, true)) {
-				pthread_mutex_unlock(&s->mu);
+				pthread_mutex_unlock(&s->h.mu);
 				compact_pass(s);
-				pthread_mutex_lock(&s->mu);
+				pthread_mutex_lock(&s->h.mu);
 				continue;
 			}
-			pthread_cond_wait(&s->writer_cv, &s->mu);
+			pthread_cond_wait(&s->writer_cv, &s->h.mu);
 			continue;
 		}
 		struct txn_req *batch = s->q_head, *last = batch;
@@ -794,14 +660,14 @@ static void *writer_main(void *arg)
 		if (!s->q_head)
 			s->q_tail = &s->q_head;
 		last->next = NULL;
-		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->h.mu);
 
 		batch_commit(s, batch);
 		if (compact_due(s, false))
 			compact_pass(s);
-		pthread_mutex_lock(&s->mu);
+		pthread_mutex_lock(&s->h.mu);
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	return NULL;
 }
 
@@ -813,20 +679,20 @@ static int sq_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	int rc;
 
 	pthread_cond_init(&t.cv, NULL);
-	pthread_mutex_lock(&s->mu);
-	if (s->closing) {
+	pthread_mutex_lock(&s->h.mu);
+	if (s->h.closing) {
 		t.rc = -ECANCELED;
 	} else {
 		*s->q_tail = &t;
 		s->q_tail = &t.next;
-		s->inside++;
+		s->h.inside++;
 		pthread_cond_signal(&s->writer_cv);
 		while (!t.done)
-			pthread_cond_wait(&t.cv, &s->mu);
-		if (--s->inside == 0 && s->closing)
-			pthread_cond_broadcast(&s->idle_cv);
+			pthread_cond_wait(&t.cv, &s->h.mu);
+		if (--s->h.inside == 0 && s->h.closing)
+			pthread_cond_broadcast(&s->h.idle_cv);
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	pthread_cond_destroy(&t.cv);
 	rc = t.rc;
 	if (rc == 0)
@@ -837,54 +703,6 @@ static int sq_txn(struct store *base, const struct store_op *ops, size_t n, stru
 }
 
 /* ---- reads ---- */
-
-static int64_t sq_rev(struct store *base)
-{
-	struct sq_store *s = (struct sq_store *)base;
-	pthread_mutex_lock(&s->mu);
-	int64_t rev = s->rev;
-	pthread_mutex_unlock(&s->mu);
-	return rev;
-}
-
-static int64_t sq_compact_rev(struct store *base)
-{
-	struct sq_store *s = (struct sq_store *)base;
-	pthread_mutex_lock(&s->mu);
-	int64_t rev = s->compact_rev;
-	pthread_mutex_unlock(&s->mu);
-	return rev;
-}
-
-static int sq_get(struct store *base, const char *key, struct store_kv **out)
-{
-	struct sq_store *s = (struct sq_store *)base;
-	pthread_mutex_lock(&s->mu);
-	struct entry *e = state_find(s, key);
-	*out = e ? store_kv_ref(e->kv) : NULL;
-	pthread_mutex_unlock(&s->mu);
-	return *out ? 0 : -ENOENT;
-}
-
-/* Called with mu held. */
-static void range_mem(struct sq_store *s, const char *prefix, const char *start_after, size_t limit,
-		      struct store_list *out)
-{
-	size_t plen = strlen(prefix), i = state_bound(s, prefix, false);
-	if (start_after) {
-		size_t j = state_bound(s, start_after, true);
-		if (j > i)
-			i = j;
-	}
-	for (; i < s->n_ents && has_prefix(s->ents[i].kv->key, prefix, plen); i++) {
-		if (limit && out->len == limit) {
-			out->more = true;
-			break;
-		}
-		store__list_push(out, store_kv_ref(s->ents[i].kv));
-	}
-	out->rev = s->rev;
-}
 
 /* Reads the range as of an older revision from the log: per key, its latest row at or
  * before rev, unless that row is a tombstone. */
@@ -941,21 +759,22 @@ static int sq_range(struct store *base, const char *prefix, const char *start_af
 	struct sq_store *s = (struct sq_store *)base;
 	int rc = 0;
 
-	pthread_mutex_lock(&s->mu);
-	if (rev > s->rev)
+	pthread_mutex_lock(&s->h.mu);
+	if (rev > s->h.rev)
 		rc = -EINVAL;
-	else if (rev > 0 && rev < s->compact_rev)
+	else if (rev > 0 && rev < s->h.compact_rev)
 		rc = ERR_EXPIRED;
-	else if (rev == 0 || rev == s->rev)
-		range_mem(s, prefix, start_after, limit, out);
-	else
+	else if (rev == 0 || rev == s->h.rev) {
+		store__state_range(&s->h.st, prefix, start_after, limit, out);
+		out->rev = s->h.rev;
+	} else
 		rc = 1;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	if (rc <= 0)
 		return rc;
 
 	rc = range_log(s, prefix, start_after, limit, rev, out);
-	if (rc == 0 && rev < sq_compact_rev(base))
+	if (rc == 0 && rev < store__hub_compact_rev(base))
 		rc = ERR_EXPIRED; /* a compaction ran under the read */
 	if (rc < 0)
 		store_list_fini(out);
@@ -964,53 +783,11 @@ static int sq_range(struct store *base, const char *prefix, const char *start_af
 
 /* ---- watch ---- */
 
-static void watch_buf_push(struct sq_watch *w, const struct store_event *ev_take)
-{
-	if (w->buf_len == w->buf_cap) {
-		w->buf_cap = w->buf_cap ? w->buf_cap * 2 : 16;
-		w->buf = xrealloc(w->buf, w->buf_cap * sizeof(*w->buf));
-	}
-	w->buf[w->buf_len++] = *ev_take;
-}
-
-static void watch_buf_clear(struct sq_watch *w)
-{
-	for (size_t i = w->buf_pos; i < w->buf_len; i++)
-		store_event_fini(&w->buf[i]);
-	w->buf_pos = w->buf_len = 0;
-}
-
-/* Called with mu held and w->cursor >= ring_floor. Copies the matching events after the
- * cursor (whole revisions, about WATCH_FILL_MAX at most) into w's buffer. */
-static void watch_fill_ring(struct sq_store *s, struct sq_watch *w)
-{
-	size_t lo = 0, hi = s->ring_len, copied = 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ring_at(s, mid)->rev <= w->cursor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < s->ring_len; lo++) {
-		struct store_event *ev = ring_at(s, lo);
-		if (copied >= WATCH_FILL_MAX && ev->rev != w->cursor)
-			return;
-		w->cursor = ev->rev;
-		if (!has_prefix(ev->kv->key, w->prefix, w->prefix_len))
-			continue;
-		struct store_event copy = {ev->type, ev->rev, store_kv_ref(ev->kv), store_kv_ref(ev->prev)};
-		watch_buf_push(w, &copy);
-		copied++;
-	}
-	if (s->rev > w->cursor)
-		w->cursor = s->rev;
-}
-
 /* Reads the events of revisions (w->cursor, upto] from the log into w's buffer. Called
  * without mu; the store cannot close meanwhile because the caller counts as waiting. */
-static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
+static int watch_fill_log(struct store__hub *h, struct store__hwatch *w, int64_t upto)
 {
+	struct sq_store *s = (struct sq_store *)h;
 	static const char sql[] =
 	    "SELECT l.rev, l.key, l.deleted, l.create_rev, l.version, l.prev_rev, l.value,"
 	    " p.deleted, p.create_rev, p.version, p.value "
@@ -1018,7 +795,6 @@ static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
 	    "WHERE l.rev > ?1 AND l.rev <= ?2 ORDER BY l.id";
 	sqlite3_stmt *st = NULL;
 	int rc = -EIO, step;
-	size_t start = w->buf_len;
 
 	pthread_mutex_lock(&s->rdb_mu);
 	if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK)
@@ -1048,7 +824,7 @@ static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
 							prev_rev, sqlite3_column_int64(st, 9));
 			}
 		}
-		watch_buf_push(w, &ev);
+		store__wbuf_push(&w->buf, &ev);
 	}
 	if (step == SQLITE_DONE)
 		rc = 0;
@@ -1057,144 +833,9 @@ static int watch_fill_log(struct sq_store *s, struct sq_watch *w, int64_t upto)
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rdb_mu);
-	if (rc == 0 && w->cursor < sq_compact_rev(&s->base))
+	if (rc == 0 && w->cursor < store__hub_compact_rev(&s->h.base))
 		rc = ERR_EXPIRED; /* a compaction ran under the read */
-	if (rc < 0) {
-		for (size_t i = start; i < w->buf_len; i++)
-			store_event_fini(&w->buf[i]);
-		w->buf_len = start;
-		return rc;
-	}
-	w->cursor = upto;
-	return 0;
-}
-
-static int sq_watch_open(struct store *base, const char *prefix, int64_t after_rev, struct store_watch **out)
-{
-	struct sq_store *s = (struct sq_store *)base;
-	struct sq_watch *w;
-
-	pthread_mutex_lock(&s->mu);
-	if (s->closing) {
-		pthread_mutex_unlock(&s->mu);
-		return -ECANCELED;
-	}
-	if (after_rev < s->compact_rev) {
-		pthread_mutex_unlock(&s->mu);
-		return ERR_EXPIRED;
-	}
-	w = xcalloc(1, sizeof(*w));
-	w->base.ops = &sqlite_ops;
-	w->s = s;
-	w->prefix = xstrdup(prefix);
-	w->prefix_len = strlen(prefix);
-	w->cursor = after_rev;
-	atomic_init(&w->detached, false);
-	w->next = s->watchers;
-	if (s->watchers)
-		s->watchers->prev = w;
-	s->watchers = w;
-	pthread_mutex_unlock(&s->mu);
-	*out = &w->base;
-	return 0;
-}
-
-static int sq_watch_next(struct store_watch *base, struct store_event *ev, int timeout_ms)
-{
-	struct sq_watch *w = (struct sq_watch *)base;
-	struct sq_store *s = w->s;
-	struct timespec deadline;
-	bool timed_out = false;
-	int rc;
-
-	if (atomic_load(&w->detached))
-		return -ECANCELED;
-	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
-	pthread_mutex_lock(&s->mu);
-	s->inside++;
-	for (;;) {
-		if (w->cancelled || s->closing) {
-			rc = -ECANCELED;
-			break;
-		}
-		if (w->buf_pos < w->buf_len) {
-			*ev = w->buf[w->buf_pos++];
-			rc = 0;
-			break;
-		}
-		w->buf_pos = w->buf_len = 0;
-		if (w->cursor < s->compact_rev) {
-			rc = ERR_EXPIRED;
-			break;
-		}
-		if (w->cursor < s->ring_floor) {
-			int64_t upto = s->ring_floor < w->cursor + CATCHUP_REVS ? s->ring_floor
-										: w->cursor + CATCHUP_REVS;
-			pthread_mutex_unlock(&s->mu);
-			rc = watch_fill_log(s, w, upto);
-			pthread_mutex_lock(&s->mu);
-			if (rc < 0)
-				break;
-			continue;
-		}
-		watch_fill_ring(s, w);
-		if (w->buf_len)
-			continue;
-		if (timeout_ms == 0 || timed_out) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		if (timeout_ms < 0)
-			pthread_cond_wait(&s->watch_cv, &s->mu);
-		else if (pthread_cond_timedwait(&s->watch_cv, &s->mu, &deadline) == ETIMEDOUT)
-			timed_out = true; /* one more look, then give up */
-	}
-	if (--s->inside == 0 && s->closing)
-		pthread_cond_broadcast(&s->idle_cv);
-	pthread_mutex_unlock(&s->mu);
 	return rc;
-}
-
-static void sq_watch_cancel(struct store_watch *base)
-{
-	struct sq_watch *w = (struct sq_watch *)base;
-	struct sq_store *s = w->s;
-
-	if (atomic_load(&w->detached))
-		return;
-	pthread_mutex_lock(&s->mu);
-	w->cancelled = true;
-	pthread_cond_broadcast(&s->watch_cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void sq_watch_close(struct store_watch *base)
-{
-	struct sq_watch *w = (struct sq_watch *)base;
-	struct sq_store *s = w->s;
-
-	if (!atomic_load(&w->detached)) {
-		pthread_mutex_lock(&s->mu);
-		if (w->prev)
-			w->prev->next = w->next;
-		else
-			s->watchers = w->next;
-		if (w->next)
-			w->next->prev = w->prev;
-		pthread_mutex_unlock(&s->mu);
-	}
-	watch_buf_clear(w);
-	free(w->buf);
-	free(w->prefix);
-	free(w);
 }
 
 /* ---- close ---- */
@@ -1203,34 +844,27 @@ static void sq_close(struct store *base)
 {
 	struct sq_store *s = (struct sq_store *)base;
 
-	pthread_mutex_lock(&s->mu);
-	s->closing = true;
+	store__hub_close_begin(&s->h);
+	pthread_mutex_lock(&s->h.mu);
 	pthread_cond_signal(&s->writer_cv);
-	pthread_cond_broadcast(&s->watch_cv);
-	for (struct sq_watch *w = s->watchers; w; w = w->next)
-		atomic_store(&w->detached, true);
-	s->watchers = NULL;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	/* The writer drains the queue before it exits, so in-flight writes finish; then
 	 * every thread still inside a blocking call has been answered and only has to leave. */
 	pthread_join(s->writer, NULL);
-	pthread_mutex_lock(&s->mu);
-	while (s->inside > 0)
-		pthread_cond_wait(&s->idle_cv, &s->mu);
-	pthread_mutex_unlock(&s->mu);
+	store__hub_wait_idle(&s->h);
 	store_free(s);
 }
 
 static const struct store__ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
-    .rev = sq_rev,
-    .compact_rev = sq_compact_rev,
-    .get = sq_get,
+    .rev = store__hub_rev,
+    .compact_rev = store__hub_compact_rev,
+    .get = store__hub_get,
     .range = sq_range,
     .txn = sq_txn,
-    .watch_open = sq_watch_open,
-    .watch_next = sq_watch_next,
-    .watch_cancel = sq_watch_cancel,
-    .watch_close = sq_watch_close,
+    .watch_open = store__hub_watch_open,
+    .watch_next = store__hub_watch_next,
+    .watch_cancel = store__hub_watch_cancel,
+    .watch_close = store__hub_watch_close,
 };

@@ -1,8 +1,8 @@
 /* store.c - the public store API: URL parsing, argument checks, records, dispatch to a backend.
  *
  * Backends sit behind `struct store__ops` (backend.h), chosen here from the URL: "sqlite://"
- * plus a path, a plain path, or ":memory:" select SQLite; "etcd://" is reserved for the etcd
- * backend. Checks that do not depend on the backend (a transaction has ops, keys are
+ * plus a path, a plain path, or ":memory:" select SQLite; "etcd://" (or "etcds://") selects
+ * the etcd backend (store/etcd.c). Checks that do not depend on the backend (a transaction has ops, keys are
  * non-empty, no key appears twice in one transaction) live here so every backend gives the
  * same answers. Records are immutable after store__kv_new() returns; only their atomic
  * refcount changes, so any thread may ref or unref them without a lock.
@@ -132,10 +132,8 @@ static int open_backend(const struct store_opts *opts, struct store **out, char 
 		}
 		return store__sqlite_open(path, history, out, err, errlen);
 	}
-	if (strncmp(url, "etcd://", 7) == 0 || strncmp(url, "etcds://", 8) == 0) {
-		snprintf(err, errlen, "store: %s: the etcd backend is not built in", url);
-		return -ENOTSUP;
-	}
+	if (strncmp(url, "etcd://", 7) == 0 || strncmp(url, "etcds://", 8) == 0)
+		return store__etcd_open(opts, out, err, errlen);
 	if (strstr(url, "://")) {
 		snprintf(err, errlen, "store: %s: unknown URL scheme", url);
 		return -EINVAL;
@@ -157,6 +155,15 @@ int64_t store_rev(struct store *s)
 int64_t store_compact_rev(struct store *s)
 {
 	return s->ops->compact_rev(s);
+}
+
+int store_sync(struct store *s, int64_t *rev)
+{
+	if (s->ops->sync)
+		return s->ops->sync(s, rev);
+	if (rev)
+		*rev = s->ops->rev(s);
+	return 0;
 }
 
 int store_get(struct store *s, const char *key, struct store_kv **out)

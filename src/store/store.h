@@ -13,10 +13,12 @@
  * fails with ERR_EXPIRED (HTTP 410 Gone / reason Expired). The store compacts by
  * itself, keeping opts.history_revisions revisions, so history never grows without bound.
  *
- * Backends (sqlite, later etcd) sit behind an ops struct chosen by store_open() from the
- * URL; this header is the whole contract. All functions are thread-safe. Writes block
- * until durable (group commit: concurrent writers share one fsync); reads never block on
- * writes for longer than an in-memory lookup.
+ * Backends (sqlite, etcd) sit behind an ops struct chosen by store_open() from the
+ * URL; this header is the whole contract. The etcd backend keeps the current state and recent
+ * events in memory too (a watch cache fed by one etcd watch), so reads and watches never wait
+ * on etcd; a write returns once etcd committed it and the cache shows it. All functions are thread-safe.
+ * Writes block until durable (group commit: concurrent writers share one fsync); reads never block on writes
+ * for longer than an in-memory lookup.
  */
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
@@ -70,6 +72,13 @@ struct store_opts {
 	/* Encryption at rest, or NULL. When set, store_open also rewrites every record under
 	 * a rule's prefix that its first provider did not write (key rotation by rewrite). */
 	const struct store_encryption *encryption;
+	/* etcd backend only (kube-apiserver's flags of the same names). The prefix of every key
+	 * in etcd (NULL = "/registry"); CA, client certificate and key files for https; how
+	 * often the servers compact etcd's history (0 = 5 minutes, < 0 = never). SQLite
+	 * ignores these and compacts by history_revisions; etcd ignores history_revisions. */
+	const char *etcd_prefix;
+	const char *etcd_cafile, *etcd_certfile, *etcd_keyfile;
+	int64_t etcd_compaction_interval_ms;
 };
 
 /* Opens (creating if needed) the store. On failure returns a negative code and writes a
@@ -81,7 +90,12 @@ int store_open(const struct store_opts *opts, struct store **out, char *err, siz
  * store_watch_close (after store_close their store_watch_next returns -ECANCELED). */
 void store_close(struct store *s);
 
-int64_t store_rev(struct store *s);	    /* current committed revision (0 when empty) */
+int64_t store_rev(struct store *s); /* current committed revision (0 when empty) */
+/* Makes this store's view current: returns once it shows every transaction committed before
+ * the call, by any process (etcd: asks etcd for its revision, then waits, at most 10 s, for the
+ * watch cache to reach it; SQLite: always current). *rev (may be NULL) gets the revision.
+ * 0, -EIO (etcd unreachable), -ETIMEDOUT or -ECANCELED. Blocks for one etcd round trip. */
+int store_sync(struct store *s, int64_t *rev);
 int64_t store_compact_rev(struct store *s); /* oldest readable revision boundary */
 
 /* Returns the key's current record (a reference the caller unrefs), or -ENOENT. */
@@ -153,6 +167,12 @@ int store_watch_next(struct store_watch *w, struct store_event *ev, int timeout_
 /* Makes a blocked store_watch_next() return -ECANCELED (from any thread). */
 void store_watch_cancel(struct store_watch *w);
 void store_watch_close(struct store_watch *w);
+
+/* Copies every record of src into dst (svcplane store migrate): keys and values as stored, at
+ * dst's own revisions, then reads the copy back and compares. dst must be empty unless force,
+ * which also deletes dst's keys that src lacks. Returns 0 with *copied, -EEXIST (dst not
+ * empty) or another negative code, with a reason in err. Blocks while it copies. */
+int store_migrate(struct store *src, struct store *dst, bool force, size_t *copied, char *err, size_t errlen);
 
 /* The SQLite store's commits since the process started (all stores of the process): each
  * commit is one fsync (group commit: txns transactions in commits commits), and how long

@@ -1,7 +1,7 @@
 /* test_informer.c - the informer (client/informer.c) against a small fake API server on
  * loopback: the list, the watch, resuming a watch from the last event's resourceVersion
  * when there are no bookmarks, 410 Gone (as a watch event and as an HTTP status) leading
- * to a relist, and a relist after a failed watch (resync) telling the handlers only what
+ * to a relist, a watch resumed (no relist) after a 5xx, and a relist telling the handlers only what
  * changed.
  *
  * The fake server answers one connection at a time from two scripts: list answers (the
@@ -346,22 +346,26 @@ TEST(informer_relists_after_410_gone)
 	rig_stop(&r);
 }
 
-TEST(informer_resyncs_after_failed_list_and_watch)
+TEST(informer_resyncs_after_failed_list_and_resumes_after_5xx_watch)
 {
 	struct rig r = {0};
 	/* The first list fails (not a list), then succeeds after the back-off. */
 	r.f.lists[r.f.nlists++] = "not json";
 	r.f.lists[r.f.nlists++] = LIST("10", POD("a", "5"));
 	r.f.lists[r.f.nlists++] = LIST("40", POD("a", "39") "," POD("e", "40"));
-	/* A watch that fails with a server error: the informer lists again (resync). */
+	/* A watch that fails with a server error: the informer watches again from where it
+	 * was (another server of the cluster may answer), no relist; then a 410 relists. */
 	fake_queue_watch(&r.f, 500, "{\"kind\":\"Status\",\"code\":500}");
 	rig_start(&r);
 	ASSERT(informer_wait_synced(r.inf, 30000));
+	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 1), "resourceVersion=10&");
+	ASSERT(!fake_seen(&r.f, "limit=500", 2)); /* two lists so far: the failed one and the first */
+	fake_queue_watch(&r.f, 410, "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Gone\"}");
 	char *log = ev_wait_n(&r.e, "synced", 2);
 	ASSERT_STR_EQ(log, "add default/a 5\nsynced\nupdate default/a 39\nadd default/e 40\nsynced\n");
 	ASSERT_INT_EQ(count(log, "synced"), 2);
 	free(log);
-	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 1), "resourceVersion=40&");
+	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 2), "resourceVersion=40&");
 	ASSERT_INT_EQ(informer_rv(r.inf), 40);
 	rig_stop(&r);
 }

@@ -1,10 +1,15 @@
-/* test_store.c - unit tests of the store contract (store/store.h) on the SQLite backend.
+/* test_store.c - unit tests of the store contract (store/store.h), on SQLite and on etcd.
  *
- * Most tests use ":memory:"; those about durability, compaction of the log and restart use a
- * file in a fresh mkdtemp directory that the test removes. No test asserts a timing.
+ * Backend parity: with SVCPLANE_TEST_ETCD=etcd://127.0.0.1:PORT (tests/etcd_unit.sh starts a
+ * throwaway etcd and sets it) every contract test opens the etcd backend instead of
+ * ":memory:", under a prefix of its own. etcd's revision counts every write of the shared
+ * etcd, so tests name revisions relative to the store's revision at open (B). Tests about
+ * SQLite's file (log rows, restart of a file) run on SQLite only; test_etcd.c holds the
+ * etcd-only ones. No test asserts a timing.
  */
 #include "harness/t.h"
 #include "store/store.h"
+#include "unit/store/tstore.h"
 
 #include "base/err.h"
 
@@ -41,16 +46,62 @@ static void tmp_fini(struct tmp *t)
 	rmdir(t->dir);
 }
 
-static struct store *open_url(const char *url, int64_t history)
+static struct store *open_opts(const struct store_opts *o)
 {
-	struct store_opts o = {.url = url, .history_revisions = history};
 	struct store *s = NULL;
 	char err[256];
-	int rc = store_open(&o, &s, err, sizeof(err));
+	int rc = store_open(o, &s, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "store_open: %s\n", err);
 	ASSERT_INT_EQ(rc, 0);
 	return s;
+}
+
+static struct store *open_url(const char *url, int64_t history)
+{
+	struct store_opts o = {.url = url, .history_revisions = history};
+	return open_opts(&o);
+}
+
+int64_t B; /* the store's revision when the test opened it */
+static int prefix_seq;
+
+const char *tstore_etcd_url(void)
+{
+	const char *u = getenv("SVCPLANE_TEST_ETCD");
+	return u && *u ? u : NULL;
+}
+
+struct store *tstore_open_etcd(const char *prefix, int64_t compaction_ms)
+{
+	struct store_opts o = {
+	    .url = tstore_etcd_url(), .etcd_prefix = prefix, .etcd_compaction_interval_ms = compaction_ms};
+	struct store *s = open_opts(&o);
+	B = store_rev(s);
+	return s;
+}
+
+void tstore_prefix(char *buf, size_t len)
+{
+	snprintf(buf, len, "/t%d-%d", (int)getpid(), ++prefix_seq);
+}
+
+/* A fresh, empty store: SQLite in memory, or etcd under a prefix no other test uses. */
+struct store *tstore_open(void)
+{
+	if (!tstore_etcd_url()) {
+		B = 0;
+		return open_url(":memory:", 0);
+	}
+	char prefix[64];
+	tstore_prefix(prefix, sizeof(prefix));
+	return tstore_open_etcd(prefix, -1);
+}
+
+static void sqlite_only(void)
+{
+	if (tstore_etcd_url())
+		t_skip("SQLite's file: test_etcd.c covers etcd");
 }
 
 static int put(struct store *s, const char *key, const char *value, int64_t expect, int64_t *rev)
@@ -89,15 +140,15 @@ static void wait_compacted(struct store *s, int64_t rev)
 
 TEST(store_put_get_delete)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_kv *kv = NULL;
 	int64_t rev = 0;
 
-	ASSERT_INT_EQ(store_rev(s), 0);
+	ASSERT_INT_EQ(store_rev(s), B + 0);
 	ASSERT_INT_EQ(store_get(s, "a", &kv), -ENOENT);
 	ASSERT(kv == NULL);
 	ASSERT_INT_EQ(put(s, "a", "{\"x\":1}", -1, &rev), 0);
-	ASSERT_INT_EQ(rev, 1);
+	ASSERT_INT_EQ(rev, B + 1);
 	ASSERT_INT_EQ(store_get(s, "a", &kv), 0);
 	ASSERT_STR_EQ(kv->key, "a");
 	ASSERT_STR_EQ(kv->value, "{\"x\":1}");
@@ -107,13 +158,13 @@ TEST(store_put_get_delete)
 	struct store_op op = {STORE_DELETE, "a", NULL, 0, -1};
 	struct store_result res;
 	ASSERT_INT_EQ(store_txn(s, &op, 1, &res, &rev, NULL), 0);
-	ASSERT_INT_EQ(rev, 2);
+	ASSERT_INT_EQ(rev, B + 2);
 	ASSERT_STR_EQ(res.kv->value, "{\"x\":1}"); /* the record as it was */
-	ASSERT_INT_EQ(res.kv->mod_rev, 1);
+	ASSERT_INT_EQ(res.kv->mod_rev, B + 1);
 	store_kv_unref(res.kv);
 	ASSERT_INT_EQ(store_get(s, "a", &kv), -ENOENT);
 	ASSERT_INT_EQ(del(s, "a", -1), -ENOENT);
-	ASSERT_INT_EQ(store_rev(s), 2);
+	ASSERT_INT_EQ(store_rev(s), B + 2);
 
 	/* Empty values are fine and still NUL-terminated. */
 	ASSERT_INT_EQ(put(s, "empty", "", -1, NULL), 0);
@@ -126,7 +177,7 @@ TEST(store_put_get_delete)
 
 TEST(store_create_existing_is_eexist)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_op ops[2] = {
 	    {STORE_PUT, "new", "1", 1, 0},
 	    {STORE_PUT, "k", "2", 1, 0},
@@ -136,13 +187,13 @@ TEST(store_create_existing_is_eexist)
 	ASSERT_INT_EQ(put(s, "k", "v", 0, NULL), 0);
 	ASSERT_INT_EQ(store_txn(s, ops, 2, NULL, NULL, &failed), -EEXIST);
 	ASSERT_INT_EQ(failed, 1);
-	ASSERT_INT_EQ(store_rev(s), 1);
+	ASSERT_INT_EQ(store_rev(s), B + 1);
 	store_close(s);
 }
 
 TEST(store_cas_mismatch_is_estale)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	int64_t r1, r2;
 	size_t failed = 99;
 	struct store_result res[2];
@@ -161,13 +212,13 @@ TEST(store_cas_mismatch_is_estale)
 	ASSERT_INT_EQ(failed, 0);
 	ASSERT_INT_EQ(del(s, "k", r1), -ESTALE);
 	ASSERT_INT_EQ(del(s, "k", r2), 0);
-	ASSERT_INT_EQ(store_rev(s), 3);
+	ASSERT_INT_EQ(store_rev(s), B + 3);
 	store_close(s);
 }
 
 TEST(store_txn_is_atomic)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_kv *kv;
 	size_t failed = 99;
 	int64_t rev;
@@ -184,7 +235,7 @@ TEST(store_txn_is_atomic)
 	ASSERT_INT_EQ(store_get(s, "x", &kv), 0);
 	ASSERT_STR_EQ(kv->value, "old");
 	store_kv_unref(kv);
-	ASSERT_INT_EQ(store_rev(s), 1); /* no revision used */
+	ASSERT_INT_EQ(store_rev(s), B + 1); /* no revision used */
 
 	/* All three at one revision when they succeed. */
 	ops[2].kind = STORE_PUT;
@@ -192,9 +243,9 @@ TEST(store_txn_is_atomic)
 	ops[2].value_len = 1;
 	struct store_result res[3];
 	ASSERT_INT_EQ(store_txn(s, ops, 3, res, &rev, &failed), 0);
-	ASSERT_INT_EQ(rev, 2);
+	ASSERT_INT_EQ(rev, B + 2);
 	for (int i = 0; i < 3; i++) {
-		ASSERT_INT_EQ(res[i].kv->mod_rev, 2);
+		ASSERT_INT_EQ(res[i].kv->mod_rev, B + 2);
 		store_kv_unref(res[i].kv);
 	}
 
@@ -203,38 +254,38 @@ TEST(store_txn_is_atomic)
 	ASSERT_INT_EQ(store_txn(s, dup, 2, NULL, NULL, &failed), -EINVAL);
 	ASSERT_INT_EQ(failed, 1);
 	ASSERT_INT_EQ(store_txn(s, dup, 0, NULL, NULL, NULL), -EINVAL);
-	ASSERT_INT_EQ(store_rev(s), 2);
+	ASSERT_INT_EQ(store_rev(s), B + 2);
 	store_close(s);
 }
 
 TEST(store_revisions_and_versions)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_kv *kv;
 
-	ASSERT_INT_EQ(put(s, "a", "1", -1, NULL), 0); /* rev 1 */
-	ASSERT_INT_EQ(put(s, "b", "1", -1, NULL), 0); /* rev 2 */
-	ASSERT_INT_EQ(put(s, "a", "2", -1, NULL), 0); /* rev 3 */
-	ASSERT_INT_EQ(put(s, "a", "3", 3, NULL), 0);  /* rev 4 */
+	ASSERT_INT_EQ(put(s, "a", "1", -1, NULL), 0);	 /* rev 1 */
+	ASSERT_INT_EQ(put(s, "b", "1", -1, NULL), 0);	 /* rev 2 */
+	ASSERT_INT_EQ(put(s, "a", "2", -1, NULL), 0);	 /* rev 3 */
+	ASSERT_INT_EQ(put(s, "a", "3", B + 3, NULL), 0); /* rev 4 */
 	ASSERT_INT_EQ(store_get(s, "a", &kv), 0);
-	ASSERT_INT_EQ(kv->create_rev, 1);
-	ASSERT_INT_EQ(kv->mod_rev, 4);
+	ASSERT_INT_EQ(kv->create_rev, B + 1);
+	ASSERT_INT_EQ(kv->mod_rev, B + 4);
 	ASSERT_INT_EQ(kv->version, 3);
 	store_kv_unref(kv);
 	ASSERT_INT_EQ(del(s, "a", -1), 0);	       /* rev 5 */
 	ASSERT_INT_EQ(put(s, "a", "new", 0, NULL), 0); /* rev 6: a new life */
 	ASSERT_INT_EQ(store_get(s, "a", &kv), 0);
-	ASSERT_INT_EQ(kv->create_rev, 6);
-	ASSERT_INT_EQ(kv->mod_rev, 6);
+	ASSERT_INT_EQ(kv->create_rev, B + 6);
+	ASSERT_INT_EQ(kv->mod_rev, B + 6);
 	ASSERT_INT_EQ(kv->version, 1);
 	store_kv_unref(kv);
-	ASSERT_INT_EQ(store_rev(s), 6);
+	ASSERT_INT_EQ(store_rev(s), B + 6);
 	store_close(s);
 }
 
 TEST(store_range_prefix_and_paging)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_list l;
 	char key[32];
 
@@ -248,7 +299,7 @@ TEST(store_range_prefix_and_paging)
 
 	ASSERT_INT_EQ(store_range(s, "/svc/ns/", NULL, 0, 0, &l), 0);
 	ASSERT_INT_EQ(l.len, 10);
-	ASSERT_INT_EQ(l.rev, 12);
+	ASSERT_INT_EQ(l.rev, B + 12);
 	ASSERT(!l.more);
 	ASSERT_STR_EQ(l.kvs[0]->key, "/svc/ns/00");
 	ASSERT_STR_EQ(l.kvs[9]->key, "/svc/ns/09");
@@ -284,13 +335,13 @@ TEST(store_range_prefix_and_paging)
 	ASSERT_INT_EQ(store_range(s, "/svc/ns/", "/svc/ns/09", 4, 0, &l), 0);
 	ASSERT_INT_EQ(l.len, 0);
 	store_list_fini(&l);
-	ASSERT_INT_EQ(store_range(s, "/svc/", NULL, 0, 13, &l), -EINVAL); /* future */
+	ASSERT_INT_EQ(store_range(s, "/svc/", NULL, 0, B + 13, &l), -EINVAL); /* future */
 	store_close(s);
 }
 
 TEST(store_range_at_old_revision)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_list l;
 	int64_t r;
 
@@ -302,31 +353,31 @@ TEST(store_range_at_old_revision)
 	ASSERT_INT_EQ(put(s, "/b/1", "b", -1, NULL), 0);     /* 6 */
 
 	ASSERT_INT_EQ(store_range(s, "/a/", NULL, 0, r, &l), 0);
-	ASSERT_INT_EQ(l.rev, 2);
+	ASSERT_INT_EQ(l.rev, B + 2);
 	ASSERT_INT_EQ(l.len, 2);
 	ASSERT_STR_EQ(l.kvs[0]->value, "one");
-	ASSERT_INT_EQ(l.kvs[0]->mod_rev, 1);
+	ASSERT_INT_EQ(l.kvs[0]->mod_rev, B + 1);
 	ASSERT_STR_EQ(l.kvs[1]->value, "two");
 	store_list_fini(&l);
 
-	ASSERT_INT_EQ(store_range(s, "/a/", NULL, 0, 4, &l), 0);
+	ASSERT_INT_EQ(store_range(s, "/a/", NULL, 0, B + 4, &l), 0);
 	ASSERT_INT_EQ(l.len, 1); /* /a/2 deleted, /a/3 not yet */
 	ASSERT_STR_EQ(l.kvs[0]->value, "ONE");
 	ASSERT_INT_EQ(l.kvs[0]->version, 2);
-	ASSERT_INT_EQ(l.kvs[0]->create_rev, 1);
+	ASSERT_INT_EQ(l.kvs[0]->create_rev, B + 1);
 	store_list_fini(&l);
 
-	ASSERT_INT_EQ(store_range(s, "/a/", NULL, 1, 2, &l), 0);
+	ASSERT_INT_EQ(store_range(s, "/a/", NULL, 1, B + 2, &l), 0);
 	ASSERT_INT_EQ(l.len, 1);
 	ASSERT(l.more);
 	store_list_fini(&l);
-	ASSERT_INT_EQ(store_range(s, "/a/", "/a/1", 1, 2, &l), 0);
+	ASSERT_INT_EQ(store_range(s, "/a/", "/a/1", 1, B + 2, &l), 0);
 	ASSERT_INT_EQ(l.len, 1);
 	ASSERT_STR_EQ(l.kvs[0]->key, "/a/2");
 	ASSERT(!l.more);
 	store_list_fini(&l);
 
-	ASSERT_INT_EQ(store_range(s, "", NULL, 0, 5, &l), 0);
+	ASSERT_INT_EQ(store_range(s, "", NULL, 0, B + 5, &l), 0);
 	ASSERT_INT_EQ(l.len, 2); /* /a/1 and /a/3; /b/1 comes later */
 	store_list_fini(&l);
 	store_close(s);
@@ -334,7 +385,7 @@ TEST(store_range_at_old_revision)
 
 TEST(store_watch_from_revision)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_watch *w;
 	struct store_event ev;
 
@@ -344,23 +395,23 @@ TEST(store_watch_from_revision)
 	ASSERT_INT_EQ(del(s, "/x/a", -1), 0);		  /* 4 */
 	ASSERT_INT_EQ(put(s, "/x/b", "b1", -1, NULL), 0); /* 5 */
 
-	ASSERT_INT_EQ(store_watch_open(s, "/x/", 1, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/x/", B + 1, &w), 0);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), 0);
 	ASSERT_INT_EQ(ev.type, STORE_EV_PUT);
-	ASSERT_INT_EQ(ev.rev, 3);
+	ASSERT_INT_EQ(ev.rev, B + 3);
 	ASSERT_STR_EQ(ev.kv->value, "a2");
 	ASSERT_STR_EQ(ev.prev->value, "a1");
 	store_event_fini(&ev);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), 0);
 	ASSERT_INT_EQ(ev.type, STORE_EV_DELETE);
-	ASSERT_INT_EQ(ev.rev, 4);
+	ASSERT_INT_EQ(ev.rev, B + 4);
 	ASSERT_STR_EQ(ev.kv->key, "/x/a");
 	ASSERT_STR_EQ(ev.kv->value, "a2"); /* last value */
-	ASSERT_INT_EQ(ev.kv->mod_rev, 3);
+	ASSERT_INT_EQ(ev.kv->mod_rev, B + 3);
 	ASSERT(ev.prev == NULL);
 	store_event_fini(&ev);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), 0);
-	ASSERT_INT_EQ(ev.rev, 5);
+	ASSERT_INT_EQ(ev.rev, B + 5);
 	ASSERT_STR_EQ(ev.kv->key, "/x/b");
 	ASSERT(ev.prev == NULL);
 	store_event_fini(&ev);
@@ -372,11 +423,11 @@ TEST(store_watch_from_revision)
 				  {STORE_DELETE, "/x/b", NULL, 0, -1}};
 	ASSERT_INT_EQ(store_txn(s, ops, 3, NULL, NULL, NULL), 0);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 100), 0);
-	ASSERT_INT_EQ(ev.rev, 6);
+	ASSERT_INT_EQ(ev.rev, B + 6);
 	ASSERT_STR_EQ(ev.kv->key, "/x/c");
 	store_event_fini(&ev);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 100), 0);
-	ASSERT_INT_EQ(ev.rev, 6);
+	ASSERT_INT_EQ(ev.rev, B + 6);
 	ASSERT_INT_EQ(ev.type, STORE_EV_DELETE);
 	ASSERT_STR_EQ(ev.kv->value, "b1");
 	store_event_fini(&ev);
@@ -388,7 +439,7 @@ TEST(store_watch_from_revision)
  * start from the log, then continue from the ring without a gap or a duplicate. */
 TEST(store_watch_catches_up_from_log)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	enum { TXNS = 130, OPS = 100 };
 	struct store_op ops[OPS];
 	char keys[OPS][16];
@@ -402,11 +453,11 @@ TEST(store_watch_catches_up_from_log)
 		}
 		ASSERT_INT_EQ(store_txn(s, ops, OPS, NULL, NULL, NULL), 0);
 	}
-	ASSERT_INT_EQ(store_watch_open(s, "/k/", 0, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/k/", B + 0, &w), 0);
 	for (int t = 0; t < TXNS; t++) {
 		for (int i = 0; i < OPS; i++) {
 			ASSERT_INT_EQ(store_watch_next(w, &ev, 0), 0);
-			ASSERT_INT_EQ(ev.rev, t + 1);
+			ASSERT_INT_EQ(ev.rev, B + t + 1);
 			ASSERT_STR_EQ(ev.kv->key, keys[i]);
 			ASSERT_INT_EQ(ev.kv->version, t + 1);
 			ASSERT(t == 0 ? ev.prev == NULL : ev.prev && ev.prev->version == t);
@@ -422,7 +473,7 @@ TEST(store_watch_catches_up_from_log)
  * first of 40 one-MiB versions must come from the log, in order and complete. */
 TEST(store_watch_ring_bounded_by_bytes)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	enum { N = 40, SZ = 1 << 20 };
 	char *big = malloc(SZ + 1);
 	struct store_watch *w;
@@ -433,10 +484,10 @@ TEST(store_watch_ring_bounded_by_bytes)
 		struct store_op op = {STORE_PUT, "/big/x", big, SZ, -1};
 		ASSERT_INT_EQ(store_txn(s, &op, 1, NULL, NULL, NULL), 0);
 	}
-	ASSERT_INT_EQ(store_watch_open(s, "/big/", 0, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/big/", B + 0, &w), 0);
 	for (int t = 0; t < N; t++) {
 		ASSERT_INT_EQ(store_watch_next(w, &ev, 1000), 0);
-		ASSERT_INT_EQ(ev.rev, t + 1);
+		ASSERT_INT_EQ(ev.rev, B + t + 1);
 		ASSERT_INT_EQ(ev.kv->value_len, SZ);
 		ASSERT(ev.kv->value[0] == 'a' + t % 26 && ev.kv->value[SZ - 1] == 'a' + t % 26);
 		store_event_fini(&ev);
@@ -462,7 +513,7 @@ static void *delayed_put(void *p)
 
 TEST(store_watch_blocks_and_wakes)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_watch *w;
 	struct store_event ev;
 	pthread_t th;
@@ -472,7 +523,7 @@ TEST(store_watch_blocks_and_wakes)
 	pthread_create(&th, NULL, delayed_put, &a);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, -1), 0);
 	ASSERT_STR_EQ(ev.kv->value, "late");
-	ASSERT_INT_EQ(ev.rev, 1);
+	ASSERT_INT_EQ(ev.rev, B + 1);
 	store_event_fini(&ev);
 	pthread_join(th, NULL);
 	store_watch_close(w);
@@ -481,12 +532,12 @@ TEST(store_watch_blocks_and_wakes)
 
 TEST(store_watch_timeout)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_watch *w;
 	struct store_event ev;
 
 	ASSERT_INT_EQ(put(s, "/other", "x", -1, NULL), 0);
-	ASSERT_INT_EQ(store_watch_open(s, "/w/", 0, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/w/", B + 0, &w), 0);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 30), -ETIMEDOUT);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 0), -ETIMEDOUT);
 	store_watch_close(w);
@@ -511,12 +562,12 @@ static void *delayed_cancel(void *p)
 
 TEST(store_watch_cancel_wakes)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_watch *w;
 	struct store_event ev;
 	pthread_t th;
 
-	ASSERT_INT_EQ(store_watch_open(s, "/", 0, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/", B + 0, &w), 0);
 	struct cancel_arg a = {w, NULL};
 	pthread_create(&th, NULL, delayed_cancel, &a);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, -1), -ECANCELED);
@@ -528,12 +579,12 @@ TEST(store_watch_cancel_wakes)
 
 TEST(store_close_wakes_watchers)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	struct store_watch *w;
 	struct store_event ev;
 	pthread_t th;
 
-	ASSERT_INT_EQ(store_watch_open(s, "/", 0, &w), 0);
+	ASSERT_INT_EQ(store_watch_open(s, "/", B + 0, &w), 0);
 	struct cancel_arg a = {w, s};
 	pthread_create(&th, NULL, delayed_cancel, &a);
 	ASSERT_INT_EQ(store_watch_next(w, &ev, 5000), -ECANCELED);
@@ -544,6 +595,7 @@ TEST(store_close_wakes_watchers)
 
 TEST(store_compaction_bounds_history)
 {
+	sqlite_only();
 	struct tmp t;
 	tmp_init(&t);
 	struct store *s = open_url(t.url, 10);
@@ -596,6 +648,7 @@ TEST(store_compaction_bounds_history)
 
 TEST(store_restart_keeps_everything)
 {
+	sqlite_only();
 	struct tmp t;
 	tmp_init(&t);
 	struct store *s = open_url(t.path, 20); /* a plain path works as well */
@@ -680,7 +733,9 @@ TEST(store_concurrent_writers)
 {
 	struct tmp t;
 	tmp_init(&t);
-	struct store *s = open_url(t.url, 0);
+	struct store *s = tstore_etcd_url() ? tstore_open() : open_url(t.url, 0);
+	if (!tstore_etcd_url())
+		B = 0;
 	static struct conc_arg args[N_THREADS];
 	static int64_t all[N_THREADS * N_TXNS];
 	pthread_t th[N_THREADS];
@@ -702,8 +757,8 @@ TEST(store_concurrent_writers)
 	}
 	qsort(all, N_THREADS * N_TXNS, sizeof(all[0]), cmp_i64);
 	for (int i = 0; i < N_THREADS * N_TXNS; i++)
-		ASSERT_INT_EQ(all[i], i + 1); /* distinct, no gaps */
-	ASSERT_INT_EQ(store_rev(s), N_THREADS * N_TXNS);
+		ASSERT_INT_EQ(all[i], B + i + 1); /* distinct, no gaps */
+	ASSERT_INT_EQ(store_rev(s), B + N_THREADS * N_TXNS);
 	ASSERT_INT_EQ(store_range(s, "/c/", NULL, 0, 0, &l), 0);
 	ASSERT_INT_EQ(l.len, N_THREADS * N_TXNS);
 	for (size_t i = 0; i < l.len; i++)
@@ -736,7 +791,7 @@ static void *cas_incrementer(void *p)
 
 TEST(store_concurrent_cas_counter)
 {
-	struct store *s = open_url(":memory:", 0);
+	struct store *s = tstore_open();
 	pthread_t th[4];
 	struct store_kv *kv;
 
@@ -748,7 +803,7 @@ TEST(store_concurrent_cas_counter)
 	ASSERT_INT_EQ(store_get(s, "/counter", &kv), 0);
 	ASSERT_STR_EQ(kv->value, "200");
 	ASSERT_INT_EQ(kv->version, 201);
-	ASSERT_INT_EQ(store_rev(s), 201);
+	ASSERT_INT_EQ(store_rev(s), B + 201);
 	store_kv_unref(kv);
 	store_close(s);
 }
@@ -757,10 +812,19 @@ TEST(store_open_rejects_bad_urls)
 {
 	struct store *s = NULL;
 	char err[256];
-	struct store_opts o = {.url = "etcd://127.0.0.1:2379"};
+	struct store_opts o = {.url = "etcd://127.0.0.1:1"}; /* nobody listens on port 1 */
 
-	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -ENOTSUP);
-	ASSERT_STR_CONTAINS(err, "etcd");
+	ASSERT(store_open(&o, &s, err, sizeof(err)) < 0);
+	ASSERT_STR_CONTAINS(err, "etcd did not answer");
+	ASSERT_STR_CONTAINS(err, "127.0.0.1:1");
+	o.url = "etcd://";
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
+	ASSERT_STR_CONTAINS(err, "no endpoint");
+	o.url = "etcd://127.0.0.1:99999";
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
+	ASSERT_STR_CONTAINS(err, "bad port");
+	o.url = "etcd://a b:2379";
+	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
 	o.url = "http://x";
 	ASSERT_INT_EQ(store_open(&o, &s, err, sizeof(err)), -EINVAL);
 	o.url = "/nonexistent-dir-for-store-test/x.db";
