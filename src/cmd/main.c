@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include "node/agent.h"
 #include "proxy/proxy.h"
+#include "api/object.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/ctl.h"
@@ -223,6 +225,33 @@ static void ctrls_stop(struct ctrls *c)
 	ctrl_workloads_stop(c->wl);
 	ctrl_manager_stop(c->cm);
 	c->ist = NULL, c->sc = NULL, c->nsc = NULL, c->wl = NULL, c->cm = NULL;
+}
+
+/* The controller manager's Lease holder: "<hostname>_<id>", id a UUID kept in
+ * DATA_DIR/server-id, so a server restarted on its data dir (after a crash, or the one
+ * server of a SQLite cluster) renews its own Lease at once instead of waiting it out as a
+ * stranger, while two servers (two data dirs) never share a name. Heap string. */
+static char *server_identity(const char *data_dir)
+{
+	char host[256] = "localhost", *id = NULL;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	char *path = xasprintf("%s/server-id", data_dir);
+	if (file_read(path, 64, &id, NULL) == 0)
+		id[strcspn(id, "\n")] = 0;
+	if (!id || strlen(id) < 8) {
+		char uuid[40];
+		free(id);
+		api_uuid(uuid, sizeof(uuid));
+		id = xstrdup(uuid);
+		if (file_write_atomic(path, uuid, strlen(uuid), 0600) < 0)
+			log_warn("server: cannot keep %s: a restart will wait out its own Lease", path);
+	}
+	char *out = xasprintf("%s_%s", host, id);
+	free(id);
+	free(path);
+	return out;
 }
 
 static int ctrls_start(struct ctrls *c, char *err, size_t errlen)
@@ -839,7 +868,9 @@ static int cmd_server(int argc, char **argv)
 	client_config_copy(&ctl.cc, &cc);
 	struct ctrl_elector *el = NULL;
 	if (rc == 0 && leader_elect && !(no_controllers && no_sched)) {
+		char *holder = server_identity(o.data_dir);
 		struct ctrl_elector_opts eo = {.cfg = &cc,
+					       .identity = holder,
 					       .lease_namespace = "kube-system",
 					       .lease_name = "kube-controller-manager",
 					       .lease_ms = le_ms[0],
@@ -849,6 +880,7 @@ static int cmd_server(int argc, char **argv)
 					       .on_stop = ctrls_on_stop,
 					       .ud = &ctl};
 		rc = ctrl_elector_start(&eo, &el, err, sizeof(err));
+		free(holder); /* copied */
 	} else if (rc == 0) {
 		rc = ctrls_start(&ctl, err, sizeof(err));
 	}

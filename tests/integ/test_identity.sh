@@ -47,9 +47,19 @@ start_server --leader-elect-retry-period 1s --leader-elect-renew-deadline 3s --l
 check "after a clean stop the next server leads at once" wait_for 5 holder_is_mine
 expect_out "the transition is counted" '^1$' lease '{.spec.leaseTransitions}'
 
-# A SIGKILLed leader keeps its Lease until the lease duration has passed since a standby
-# saw its last renewal; then the standby takes it.
+# A SIGKILLed server restarted on its data dir is still the Lease's holder (its identity
+# is kept in DATA_DIR/server-id): it renews its own Lease at once, no transition.
 stop_server KILL
+: >"$T_DIR/server.err"
+start_server --leader-elect-retry-period 1s --leader-elect-renew-deadline 3s --leader-elect-lease-duration 5s ||
+	{ fail "server restarts after SIGKILL"; finish; exit 1; }
+check "restarted on its data dir after a SIGKILL, it leads with its own Lease" wait_for 30 holder_is_mine
+expect_out "no transition: the same holder" '^1$' lease '{.spec.leaseTransitions}'
+
+# Another server (another identity) keeps off a SIGKILLed leader's Lease until the lease
+# duration has passed since it saw the last renewal; then it takes it.
+stop_server KILL
+rm -f "$T_DIR/data/server-id"
 : >"$T_DIR/server.err"
 t0=$SECONDS
 start_server --leader-elect-retry-period 1s --leader-elect-renew-deadline 3s --leader-elect-lease-duration 5s ||
