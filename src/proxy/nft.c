@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "proxy/nftnl.h"
 
 #define ID_SPACE (PROXY_MARK_IDS + 1u)
 
@@ -30,8 +31,9 @@ struct proxy_nft {
 	uint8_t *used;		 /* id bitmap: ids of blocks in have, plus those allocated since */
 	uint32_t cursor;
 	char *last;
-	struct nft_ctx *ctx; /* kept: closing an nftables netlink socket waits for an RCU
-			      * grace period (7-15 ms measured), more than a whole change */
+	struct nft_ctx *ctx;	/* kept: closing an nftables netlink socket waits for an RCU
+				 * grace period (7-15 ms measured), more than a whole change */
+	struct proxy_nftnl *nl; /* element-only transactions, straight to netlink */
 };
 
 /* ---- ids ---------------------------------------------------------------------- */
@@ -475,7 +477,9 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		if (sp->affinity_s) {
 			aff_map(g, svc, sp, aff, sizeof(aff));
 			a = aff;
-			buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+			buf_printf(
+			    &r, "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+			    f, aff, aff, f);
 		}
 		if (cc)
 			pick_rule(&r, cond, cbase, sp->n_cluster, true, a, fam);
@@ -493,7 +497,10 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		}
 		if (!sp->etp_local) {
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+				buf_printf(
+				    &r,
+				    "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+				    f, aff, aff, f);
 			pick_rule(&r, NULL, cbase, sp->n_cluster, true, a, fam);
 		} else {
 			/* Pods' traffic goes where cluster traffic goes; the node's own is
@@ -507,7 +514,10 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 				buf_printf(&r, "\n%s saddr %s drop", f, ccs);
 			}
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+				buf_printf(
+				    &r,
+				    "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+				    f, aff, aff, f);
 			if (have_cluster)
 				pick_rule(&r, "fib saddr type local", cbase, sp->n_cluster, true, a, fam);
 			if (have_local)
@@ -974,6 +984,12 @@ static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 	n->last = xstrdup(s);
 	if (n->dry || !*s)
 		return 0;
+	/* Element-only scripts (most syncs) skip libnftables' parser. */
+	if (!n->nl)
+		n->nl = proxy_nftnl_new();
+	int frc = proxy_nftnl_run(n->nl, s, err, errlen);
+	if (frc != -ENOTSUP)
+		return frc ? -EIO : 0;
 	if (!n->ctx) {
 		n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 		if (!n->ctx) {
@@ -1265,6 +1281,7 @@ void proxy_nft_free(struct proxy_nft *n)
 		return;
 	if (n->ctx)
 		nft_ctx_free(n->ctx);
+	proxy_nftnl_free(n->nl);
 	json_decref(n->have);
 	json_decref(n->svc_groups);
 	json_decref(n->hp_refs);

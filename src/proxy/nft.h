@@ -10,7 +10,8 @@
  *                                                        externalIP, LB IP -> goto ext4-<sp>
  *     fib daddr local: l4proto . dport vmap @service-nodeports4 -> goto ext4-<sp>
  *   svc4-<sp> (one chain per endpoint set, 1 to 3 rules, no inline map, no jump):
- *     [ClientIP affinity: meta mark set ip saddr map @aff-... return]
+ *     [ClientIP affinity: meta mark set ip saddr map @aff-... update @aff-... { ip saddr : meta mark } return
+ *      (a hit refreshes the timeout: timeoutSeconds is idle time, as kube-proxy's `recent --set`)]
  *     ip saddr != <cluster CIDR> meta mark set numgen random mod N offset SET|MASQ|base return
  *     meta mark set numgen random mod N offset SET|base return
  *   back in nat-prerouting / nat-output: mark & SET -> goto dnat4, whose one rule is the
