@@ -16,6 +16,9 @@
  * objects (take a reference to keep one). Objects in the cache are immutable, and
  * trimmed of metadata.managedFields and the last-applied-configuration annotation,
  * which no controller or agent reads and which are most of a small object's size.
+ * Informers of the same collection in one process share their cached objects: one copy
+ * of each version, however many consumers watch it (the agent runs five Service
+ * informers; at 10,000 Services that was most of its memory).
  *
  * The cache is indexed by namespace, and optionally by one value of the caller's choice
  * (client-go's Indexers), so a consumer that reconciles one object reads the few objects

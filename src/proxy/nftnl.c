@@ -172,12 +172,12 @@ static void msg_done(struct buf *out, struct nlmsghdr *nlh)
 }
 
 /* Opens a NEWSETELEM/DELSETELEM message for map in table. */
-static struct nlmsghdr *elems_open(struct buf *out, bool add, const char *table, const char *map, uint32_t seq,
-				   struct nlattr **nest)
+static struct nlmsghdr *elems_open(struct buf *out, bool add, const char *table, const char *map,
+				   uint32_t seq, struct nlattr **nest)
 {
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr((char *)msg_room(out),
-						     add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-						     NFPROTO_INET, add ? NLM_F_CREATE : 0, seq);
+	struct nlmsghdr *nlh =
+	    nftnl_nlmsg_build_hdr((char *)msg_room(out), add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+				  NFPROTO_INET, add ? NLM_F_CREATE : 0, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map);
 	*nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -376,8 +376,8 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 					first = e->error;
 					bool add;
 					const char *map = ref_map(refs, n_refs, h->nlmsg_seq, &add);
-					snprintf(err, errlen, "nftables: %s element %s: %s", add ? "add" : "delete",
-						 map, strerror(-e->error));
+					snprintf(err, errlen, "nftables: %s element %s: %s",
+						 add ? "add" : "delete", map, strerror(-e->error));
 				}
 			}
 			/* The end: the last message's answer, or an error on the batch itself

@@ -17,7 +17,8 @@
 static size_t first_key(const struct buf *b, int *type, uint8_t *key)
 {
 	int left = (int)b->len;
-	for (const struct nlmsghdr *h = (const void *)b->data; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+	for (const struct nlmsghdr *h = (const void *)b->data; mnl_nlmsg_ok(h, left);
+	     h = mnl_nlmsg_next(h, &left)) {
 		int t = h->nlmsg_type & 0xff;
 		if ((h->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES)
 			continue;
@@ -44,11 +45,12 @@ TEST(proxy_nftnl_encodes_concatenated_keys)
 	buf_init(&b);
 	uint32_t seq = 100, last = 0;
 	char err[128];
-	ASSERT_INT_EQ(proxy_nftnl_encode("add element inet t eps4-2 { 198.19.0.1 . tcp . 80 . 1 : 198.18.100.1 . 8080, "
-					 "198.19.0.1 . tcp . 80 . 0 : 198.18.100.2 . 8080 }\n"
-					 "add element inet t service-ips4 { 198.19.0.1 . tcp . 80 : goto cl4-2 }\n",
-					 &b, &seq, &last, err, sizeof(err)),
-		      0);
+	ASSERT_INT_EQ(
+	    proxy_nftnl_encode("add element inet t eps4-2 { 198.19.0.1 . tcp . 80 . 1 : 198.18.100.1 . 8080, "
+			       "198.19.0.1 . tcp . 80 . 0 : 198.18.100.2 . 8080 }\n"
+			       "add element inet t service-ips4 { 198.19.0.1 . tcp . 80 : goto cl4-2 }\n",
+			       &b, &seq, &last, err, sizeof(err)),
+	    0);
 	ASSERT(seq == 104); /* begin, two element messages, end */
 	ASSERT(last == 102);
 	int type = 0;
@@ -61,8 +63,8 @@ TEST(proxy_nftnl_encodes_concatenated_keys)
 	ASSERT(!memcmp(key, want, 12));
 	ASSERT_INT_EQ((int)idx, 1);
 	buf_reset(&b);
-	ASSERT_INT_EQ(proxy_nftnl_encode("delete element inet t backends4 { 0x000010 }\n", &b, &seq, &last, err,
-					 sizeof(err)),
+	ASSERT_INT_EQ(proxy_nftnl_encode("delete element inet t backends4 { 0x000010 }\n", &b, &seq, &last,
+					 err, sizeof(err)),
 		      0);
 	ASSERT_INT_EQ((int)first_key(&b, &type, key), 4);
 	ASSERT_INT_EQ(type, NFT_MSG_DELSETELEM);
@@ -89,7 +91,8 @@ TEST(proxy_nftnl_leaves_other_commands_to_libnftables)
 		ASSERT_INT_EQ(proxy_nftnl_encode(bad[i], &b, &seq, &last, err, sizeof(err)), -ENOTSUP);
 		ASSERT_INT_EQ((int)b.len, 0);
 	}
-	ASSERT_INT_EQ(proxy_nftnl_encode("add element inet t m 1.2.3.4\n", &b, &seq, &last, err, sizeof(err)), -EINVAL);
+	ASSERT_INT_EQ(proxy_nftnl_encode("add element inet t m 1.2.3.4\n", &b, &seq, &last, err, sizeof(err)),
+		      -EINVAL);
 	ASSERT_STR_CONTAINS(err, "line 1");
 	buf_fini(&b);
 }
