@@ -966,21 +966,22 @@ static json_t *have_view(const struct proxy_nft *n, const json_t *only)
 	return v;
 }
 
-/* Whether group wg is what is applied for g. */
-static bool have_same(const struct proxy_nft *n, const char *g, const json_t *wg)
+/* Whether group wg is what is applied for g; when not, *stored is its stored form (for
+ * commit_group, so it is rendered once). */
+static bool have_same(const struct proxy_nft *n, const char *g, const json_t *wg, json_t **stored)
 {
 	json_t *st = json_object_get(n->have, g);
-	if (!st)
-		return false;
 	char *d = json_dumps(wg, JSON_COMPACT);
-	bool same = d && !strcmp(d, json_string_value(st));
+	bool same = st && d && !strcmp(d, json_string_value(st));
+	*stored = same ? NULL : json_string(d ? d : "{}");
 	free(d);
 	return same;
 }
 
 /* Group g is now in the kernel as wg (NULL: gone) instead of hg (in hv, the sync's
  * parsed view of the applied groups, which follows). */
-static void commit_group(struct proxy_nft *n, json_t *hv, const char *g, const json_t *hg, json_t *wg)
+static void commit_group(struct proxy_nft *n, json_t *hv, const char *g, const json_t *hg, json_t *wg,
+			 json_t *changed)
 {
 	long e, c;
 	if (hg) {
@@ -1012,7 +1013,8 @@ static void commit_group(struct proxy_nft *n, json_t *hv, const char *g, const j
 			}
 			json_object_set_new(gs, g, json_true());
 		}
-		json_object_set_new(n->have, g, have_store(wg));
+		json_t *st = json_object_get(changed, g);
+		json_object_set_new(n->have, g, json_is_string(st) ? json_incref(st) : have_store(wg));
 		if (json_object_size(json_object_get(wg, "i")))
 			json_object_set(n->have_ids, g, json_object_get(wg, "i"));
 		else
@@ -1081,7 +1083,11 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		/* Nothing we know is in the kernel: program every group from scratch. */
 		const char *g;
 		json_t *v;
-		json_object_foreach(n->have, g, v) json_object_set_new(changed, g, json_true());
+		json_object_foreach(n->have, g, v)
+		{
+			if (!json_object_get(changed, g))
+				json_object_set_new(changed, g, json_true());
+		}
 		json_object_clear(n->have);
 		json_object_clear(n->have_ids);
 		json_object_clear(n->svc_groups);
@@ -1092,7 +1098,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		json_object_foreach((json_t *)want, g, v)
 		{
 			group_ids(n, v, true, NULL);
-			json_object_set_new(changed, g, json_true());
+			if (!json_object_get(changed, g))
+				json_object_set_new(changed, g, json_true());
 		}
 		n->elements = n->chains = 0;
 	}
@@ -1127,7 +1134,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		json_object_foreach(changed, g, v)
 		{
 			json_t *wg = json_object_get(want, g);
-			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL);
+			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
+				     changed);
 		}
 		n->read_kernel = false;
 	} else {
@@ -1151,7 +1159,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			if (base_ok) {
 				json_t *wg = json_object_get(want, "");
 				commit_group(n, hv, "", json_object_get(hv, ""),
-					     json_is_object(wg) ? wg : NULL);
+					     json_is_object(wg) ? wg : NULL, changed);
 			}
 		}
 		json_object_foreach(changed, g, v)
@@ -1165,7 +1173,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			json_object_set_new(one, g, json_true());
 			body = base_ok ? script(n->table, hv, want, one, false, n->hp_refs) : NULL;
 			if (body && apply(n, body, err, errlen) == 0) {
-				commit_group(n, hv, g, hg, json_is_object(wg) ? wg : NULL);
+				commit_group(n, hv, g, hg, json_is_object(wg) ? wg : NULL, changed);
 			} else {
 				r->groups_failed++;
 				log_warn("proxy: service port %s refused by the kernel: %s", g,
@@ -1207,8 +1215,9 @@ int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_res
 	json_t *gv;
 	json_object_foreach((json_t *)want, g, gv)
 	{
-		if (!have_same(n, g, gv))
-			json_object_set_new(changed, g, json_true());
+		json_t *st;
+		if (!have_same(n, g, gv, &st))
+			json_object_set_new(changed, g, st);
 	}
 	json_object_foreach(n->have, g, gv)
 	{
@@ -1232,9 +1241,9 @@ int proxy_nft_sync_services(struct proxy_nft *n, const json_t *want, struct prox
 	json_t *gv;
 	json_object_foreach((json_t *)want, g, gv)
 	{
-		json_t *h = json_object_get(n->have, g);
-		if (json_is_null(gv) ? h != NULL : !have_same(n, g, gv))
-			json_object_set_new(changed, g, json_true());
+		json_t *h = json_object_get(n->have, g), *st = NULL;
+		if (json_is_null(gv) ? h != NULL : !have_same(n, g, gv, &st))
+			json_object_set_new(changed, g, st ? st : json_true());
 	}
 	int rc = sync_groups(n, want, changed, false, r, err, errlen);
 	json_decref(changed);
