@@ -7,6 +7,9 @@
  *   proxy_bench nftables|iptables N CHANGES CONNS
  * Endpoints are 198.18.x.y addresses on the namespace's lo with one listener on
  * 0.0.0.0:8080, so connections through any Service VIP end in this process.
+ * BENCH_EP_NODE=NAME puts the endpoints on node NAME (default n1, the bench's own node:
+ * every endpoint is local, so the hairpin set holds one element per endpoint too; a
+ * real node has only its own pods' there).
  * BENCH_DUMP=FILE writes the nft script of the full program (nftables) to FILE (the
  * backend keeps scripts over 64 KiB only when dry: then FILE is empty).
  */
@@ -73,6 +76,8 @@ static json_t *make_svc(int i)
 			 "port", 80, "protocol", "TCP");
 }
 
+static const char *ep_node = "n1";
+
 static json_t *make_slice(int i, int gen)
 {
 	char name[32], svc[32];
@@ -86,7 +91,7 @@ static json_t *make_slice(int i, int gen)
 		snprintf(ip, sizeof(ip), "198.18.%d.%d", 100 + (i * 10 + last) / 250 % 100,
 			 (i * 10 + last) % 250 + 1);
 		json_array_append_new(eps, json_pack("{s:[s],s:{s:b},s:s}", "addresses", ip, "conditions",
-						     "ready", 1, "nodeName", "n1"));
+						     "ready", 1, "nodeName", ep_node));
 	}
 	return json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i,s:s}]}", "metadata", "namespace", "bench",
 			 "name", name, "labels", "kubernetes.io/service-name", svc, "addressType", "IPv4",
@@ -203,6 +208,8 @@ int main(int argc, char **argv)
 	}
 	struct backend b = {.nft = !strcmp(argv[1], "nftables")};
 	int n = atoi(argv[2]), changes = atoi(argv[3]), conns = atoi(argv[4]);
+	if (getenv("BENCH_EP_NODE"))
+		ep_node = getenv("BENCH_EP_NODE");
 	if (b.nft)
 		b.n = proxy_nft_new("svcplane_bench", false);
 	else

@@ -37,7 +37,7 @@ W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
 grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
 # The agent's own part: from the watch event's arrival to the kernel's ack.
 grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
-grep -oE 'queued [0-9.]+, sync [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4}' | tail -n "${W:-0}" >"$D/qs"
+grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
 [ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
 python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" "$D/evk" <<'PY'
 import sys
@@ -52,9 +52,10 @@ if e:
     print("  of which the agent (watch event to kernel): p50 %.2f ms p99 %.2f ms max %.2f ms" % (p(e, 0.5), p(e, 0.99), e[-1]))
 qs = [l.split() for l in open(sys.argv[5].replace("evk", "qs")) if l.strip()]
 if qs:
-    q = sorted(float(a) for a, b in qs)
-    s = sorted(float(b) for a, b in qs)
-    print("    waiting for the sync thread p50 %.2f p99 %.2f ms; the sync itself p50 %.2f p99 %.2f ms"
-          % (p(q, 0.5), p(q, 0.99), p(s, 0.5), p(s, 0.99)))
+    q = sorted(float(a) for a, b, c in qs)
+    s = sorted(float(b) for a, b, c in qs)
+    c = sorted(float(c) for a, b, c in qs)
+    print("    waiting for the sync thread p50 %.2f p99 %.2f ms; the sync p50 %.2f p99 %.2f ms (its CPU p50 %.2f p99 %.2f ms)"
+          % (p(q, 0.5), p(q, 0.99), p(s, 0.5), p(s, 0.99), p(c, 0.5), p(c, 0.99)))
 PY
 echo "agent RSS: $(awk '/^VmRSS/ {print $2}' /proc/$APID/status) kB, server RSS: $(awk '/^VmRSS/ {print $2}' /proc/$PID/status) kB"

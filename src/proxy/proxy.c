@@ -505,7 +505,7 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
  * "ns/name" -> true). */
 static void sync_once(struct proxy *p, const json_t *keys, double since)
 {
-	double t0 = now_s(CLOCK_MONOTONIC);
+	double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (keys && (p->ipt || p->up || proxy_nft_needs_full(p->nft)))
 		keys = NULL; /* iptables diffs whole chains per sync; nft needs a base first */
 	json_t *svcs, *sls, *karr = json_array();
@@ -569,7 +569,7 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	if (!p->up)
 		udp_cleanup(p, &m, keys); /* the userspace mode's redirects never go stale */
 	hc_publish(p, &m, keys);
-	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME);
+	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_lock(&M.mu);
 	M.ran = true;
 	M.syncs++;
@@ -597,9 +597,9 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 				if (atomic_load(&p->synced_once) && rc == 0) {
 					hist_add(&M.npl, npl_buckets, wall - t);
 					log_debug("proxy: %s network programming latency %.3f ms (event to "
-						  "kernel %.3f ms: queued %.3f, sync %.3f)",
+						  "kernel %.3f ms: queued %.3f, sync %.3f, cpu %.3f)",
 						  k, (wall - t) * 1e3, (t1 - since) * 1e3, (t0 - since) * 1e3,
-						  (t1 - t0) * 1e3);
+						  (t1 - t0) * 1e3, (c1 - c0) * 1e3);
 				}
 			}
 			free(k);
