@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ struct informer {
 	json_t *by_ns;	  /* namespace -> {key -> object}: informer_list(ns) */
 	json_t *by_index; /* index value -> {key -> object}, when index_fn is set */
 	char *(*index_fn)(const json_t *obj);
+	int nice;
+	bool nice_set;
 	long long rv;
 	bool synced;
 	/* watch stream parsing */
@@ -364,9 +367,17 @@ static void nap(struct informer *inf, int ms)
 		usleep(50000);
 }
 
+void informer_set_nice(struct informer *inf, int nice)
+{
+	inf->nice = nice;
+	inf->nice_set = true;
+}
+
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
+	if (inf->nice_set && setpriority(PRIO_PROCESS, (id_t)gettid(), inf->nice) < 0)
+		log_debug("informer %s: nice %d: %s", inf->path, inf->nice, strerror(errno));
 	int backoff = 100;
 	bool need_list = true;
 	while (!inf->stop) {

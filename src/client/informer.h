@@ -51,6 +51,10 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
  * a heap string (the informer frees it), or NULL to leave the object out of the index. It
  * runs on the informer thread with the cache lock held and must only read obj. */
 void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj));
+/* Sets the thread's nice value (before informer_start; Linux threads each have one),
+ * for consumers whose latency matters more than the process's other work (the Service
+ * proxy). Not being allowed to is not an error: the thread runs at the default. */
+void informer_set_nice(struct informer *inf, int nice);
 /* Starts the thread. */
 int informer_start(struct informer *inf);
 /* Waits until the first list has been applied; false after timeout_ms. */
