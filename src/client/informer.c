@@ -48,7 +48,8 @@ struct informer {
  * resourceVersion, same top-level fields: list items carry no kind) hold one copy: each
  * parses its own watch stream, then swaps its new tree for the one already shared. The
  * table keeps a reference to the newest version of each object seen (one per live
- * object), and drops it on a DELETED event. */
+ * object; resourceVersions compare as numbers, as this server and etcd write them), and
+ * drops it on a DELETED event. */
 static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *share_tab;  /* "collection|key" -> object */
 static size_t share_users; /* live informers: the table empties with the last one */
@@ -173,7 +174,10 @@ static json_t *share_take(const struct informer *inf, const char *key, json_t *o
 	if (have && rv && hrv && !strcmp(rv, hrv) && json_object_size(have) == json_object_size(obj)) {
 		use = json_incref(have);
 	} else {
-		json_object_set(share_tab, sk, obj);
+		/* An informer behind the others (a list after their watch events) does not
+		 * take the newest version's place. */
+		if (!have || !hrv || !rv || atoll(rv) >= atoll(hrv))
+			json_object_set(share_tab, sk, obj);
 		use = json_incref(obj);
 	}
 	pthread_mutex_unlock(&share_mu);

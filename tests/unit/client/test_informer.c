@@ -2,7 +2,7 @@
  * loopback: the list, the watch, resuming a watch from the last event's resourceVersion
  * when there are no bookmarks, 410 Gone (as a watch event and as an HTTP status) leading
  * to a relist, and a relist after a failed watch (resync) telling the handlers only what
- * changed.
+ * changed; two informers of one collection sharing their cached objects.
  *
  * The fake server answers one connection at a time from two scripts: list answers (the
  * last one repeats) and watch answers (a watch with none queued waits until the test
@@ -364,4 +364,36 @@ TEST(informer_resyncs_after_failed_list_and_watch)
 	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 1), "resourceVersion=40&");
 	ASSERT_INT_EQ(informer_rv(r.inf), 40);
 	rig_stop(&r);
+}
+
+TEST(informer_same_collection_shares_objects)
+{
+	/* Two informers of one collection (each with its own server, same answers) hold one
+	 * copy of each object version, from the list and from the watch. */
+	struct rig r1 = {0}, r2 = {0};
+	struct rig *rs[] = {&r1, &r2};
+	for (int i = 0; i < 2; i++) {
+		rs[i]->f.lists[rs[i]->f.nlists++] = LIST("10", POD("a", "5") "," POD("b", "6"));
+		fake_queue_watch(&rs[i]->f, 200, EVENT("MODIFIED", POD("a", "12")));
+		rig_start(rs[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		ASSERT(informer_wait_synced(rs[i]->inf, 30000));
+		free(ev_wait_n(&rs[i]->e, "update default/a 12", 1));
+	}
+	json_t *a1 = informer_get(r1.inf, "default", "a"), *a2 = informer_get(r2.inf, "default", "a");
+	json_t *b1 = informer_get(r1.inf, "default", "b"), *b2 = informer_get(r2.inf, "default", "b");
+	ASSERT(a1 && a1 == a2);
+	ASSERT_STR_EQ(api_str(a1, "metadata.resourceVersion"), "12");
+	ASSERT(b1 && b1 == b2);
+	json_decref(a1);
+	json_decref(a2);
+	json_decref(b1);
+	json_decref(b2);
+	rig_stop(&r1);
+	/* The other keeps its objects when one informer goes. */
+	json_t *b = informer_get(r2.inf, "default", "b");
+	ASSERT_STR_EQ(api_str(b, "metadata.resourceVersion"), "6");
+	json_decref(b);
+	rig_stop(&r2);
 }
