@@ -29,7 +29,7 @@ PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 	--node-ip 198.18.9.1 --data-dir "$D/agent" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE" \
 	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
 APID=$(cat "$D/apid")
-for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
 SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
 	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" | tee "$D/py"
 # Only the samples of the measured phase (the last WRITES), not those of the set-up.
