@@ -1038,8 +1038,8 @@ static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 	if (!n->nl)
 		n->nl = proxy_nftnl_new();
 	int frc = proxy_nftnl_run(n->nl, s, err, errlen);
-	if (frc != -ENOTSUP)
-		return frc ? -EIO : 0;
+	if (frc == 0 || frc == -EIO)
+		return frc;
 	if (!n->ctx) {
 		n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 		if (!n->ctx) {

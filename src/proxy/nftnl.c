@@ -11,6 +11,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,12 @@
 
 #include "base/mem.h"
 
-/* Elements per netlink message: the elements nest's length is 16 bits, and one element
- * is at most about 100 bytes here. */
+/* A message is closed after 256 elements or 32 KiB, whichever comes first: the elements
+ * nest's length is 16 bits, and one element (a 64-byte key at most, a value or a chain
+ * name of at most 255 bytes, headers) is under 512 bytes, so a message never outgrows
+ * the room reserved for it. */
 #define ELEMS_PER_MSG 256
+#define MSG_FILL 32768
 #define MSG_ROOM 65536
 #define FIELD_MAX 64
 
@@ -188,7 +192,7 @@ static int encode(const char *script, struct buf *out, uint32_t *seq, uint32_t *
 		  size_t errlen, struct msgref **refs, size_t *n_refs)
 {
 	size_t start = out->len;
-	struct nlmsghdr *last = NULL;
+	size_t last = SIZE_MAX; /* offset of the last message (the buffer may move) */
 	nftnl_batch_begin((char *)msg_room(out), (*seq)++);
 	out->len += NLMSG_ALIGN(((struct nlmsghdr *)(out->data + out->len))->nlmsg_len);
 	int lineno = 0;
@@ -244,23 +248,24 @@ static int encode(const char *script, struct buf *out, uint32_t *seq, uint32_t *
 			if (rc)
 				goto unsupported;
 			q += el + (comma ? 2 : 0);
-			if (++in_msg == ELEMS_PER_MSG || q >= le) {
+			if (++in_msg == ELEMS_PER_MSG || nlh->nlmsg_len > MSG_FILL || q >= le) {
 				mnl_attr_nest_end(nlh, nest);
-				last = nlh;
+				last = (size_t)((char *)nlh - out->data);
 				msg_done(out, nlh);
 				nlh = NULL;
 				in_msg = 0;
 			}
 		}
 	}
-	if (!last) {
+	if (last == SIZE_MAX) {
 		out->len = start;
 		return -ENOTSUP;
 	}
 	/* Only the last message asks for an acknowledgement: the kernel reports every
 	 * failed one anyway, so the answer ends at that acknowledgement or error. */
-	last->nlmsg_flags |= NLM_F_ACK;
-	*last_seq = last->nlmsg_seq;
+	struct nlmsghdr *lh = (struct nlmsghdr *)(out->data + last);
+	lh->nlmsg_flags |= NLM_F_ACK;
+	*last_seq = lh->nlmsg_seq;
 	nftnl_batch_end((char *)msg_room(out), (*seq)++);
 	out->len += NLMSG_ALIGN(((struct nlmsghdr *)(out->data + out->len))->nlmsg_len);
 	return 0;
@@ -328,8 +333,8 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 	size_t n_refs = 0;
 	uint32_t last_seq = 0;
 	int rc = encode(script, &b, &s->seq, &last_seq, err, errlen, &refs, &n_refs);
-	if (rc == 0)
-		rc = sock_open(s, err, errlen);
+	if (rc == 0 && sock_open(s, err, errlen) < 0)
+		rc = -EAGAIN;
 	if (rc) {
 		buf_fini(&b);
 		free(refs);
@@ -341,7 +346,7 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	if (mnl_socket_sendto(s->nl, b.data, b.len) < 0) {
-		rc = -errno;
+		rc = -EAGAIN;
 		snprintf(err, errlen, "nftables: netlink send: %s", strerror(errno));
 		/* The socket may hold a half-read answer: start afresh next time. */
 		mnl_socket_close(s->nl);
@@ -360,7 +365,7 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = -errno;
+			rc = -EIO; /* not -EAGAIN (a timeout): the batch may have been applied */
 			snprintf(err, errlen, "nftables: netlink receive: %s", strerror(errno));
 			mnl_socket_close(s->nl);
 			s->nl = NULL;

@@ -42,10 +42,13 @@ struct proxy_nftnl;
 struct proxy_nftnl *proxy_nftnl_new(void);
 void proxy_nftnl_free(struct proxy_nftnl *s);
 
-/* Runs script as one transaction. 0; -ENOTSUP when the script is not element-only (the
- * caller runs it through libnftables; nothing was sent); -EIO when the kernel refused it
- * (err: the first error, e.g. "nftables: add element eps4-10: File exists"), -errno on
- * socket errors. Blocks on netlink (bounded by a 30 s receive timeout). */
+/* Runs script as one transaction. 0; -ENOTSUP when the script is not element-only, or
+ * -EAGAIN when it could not be sent (no socket, a batch larger than the socket may
+ * take): nothing reached the kernel and the caller runs it through libnftables; -EIO
+ * when the kernel refused it (err: the first error, e.g. "nftables: add element
+ * eps4-10: File exists") or when its answer could not be read (whether it was applied
+ * is then unknown; err says so); -EINVAL for a malformed element line (nothing sent). Blocks on netlink
+ * (bounded by a 30 s receive timeout). */
 int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t errlen);
 
 #endif

@@ -96,3 +96,34 @@ TEST(proxy_nftnl_leaves_other_commands_to_libnftables)
 	ASSERT_STR_CONTAINS(err, "line 1");
 	buf_fini(&b);
 }
+
+TEST(proxy_nftnl_splits_long_element_lists)
+{
+	/* 600 verdict elements with long chain names: several messages, none over the
+	 * 16-bit nest length, and the buffer may move while it grows. */
+	struct buf s, b;
+	buf_init(&s);
+	buf_init(&b);
+	char chain[241];
+	memset(chain, 'c', sizeof(chain) - 1);
+	chain[sizeof(chain) - 1] = 0;
+	buf_puts(&s, "add element inet t service-ips4 { ");
+	for (int i = 0; i < 600; i++)
+		buf_printf(&s, "%s198.19.%d.%d . tcp . 80 : goto %s", i ? ", " : "", i / 250, i % 250 + 1,
+			   chain);
+	buf_puts(&s, " }\n");
+	uint32_t seq = 1, last = 0;
+	char err[128];
+	ASSERT_INT_EQ(proxy_nftnl_encode(s.data, &b, &seq, &last, err, sizeof(err)), 0);
+	int left = (int)b.len, msgs = 0;
+	for (const struct nlmsghdr *h = (const void *)b.data; mnl_nlmsg_ok(h, left);
+	     h = mnl_nlmsg_next(h, &left)) {
+		ASSERT(h->nlmsg_len < 65536);
+		msgs++;
+	}
+	ASSERT_INT_EQ(left, 0);
+	ASSERT(msgs >= 5); /* begin, at least three element messages, end */
+	ASSERT(last == seq - 2);
+	buf_fini(&s);
+	buf_fini(&b);
+}
