@@ -94,19 +94,22 @@ static int field(const char *s, size_t l, uint8_t *out, size_t *len, char *prev)
 	return 0;
 }
 
-/* A whole key or value ("f . f . f"); for a value, prev starts at 0 so a port follows
- * an address. */
-static int fields(const char *s, size_t l, uint8_t *out, size_t *len)
+/* A whole key or value ("f . f . f"). A value must start with an address (the data
+ * maps here map to address . port): a bare number could be a port or a mark, whose
+ * layouts differ, so such a map is left to libnftables. */
+static int fields(const char *s, size_t l, uint8_t *out, size_t *len, bool value)
 {
 	char prev = 0;
 	*len = 0;
-	const char *end = s + l;
+	const char *start = s, *end = s + l;
 	while (s < end) {
 		const char *dot = memmem(s, (size_t)(end - s), " . ", 3);
 		size_t fl = dot ? (size_t)(dot - s) : (size_t)(end - s);
 		int rc = field(s, fl, out, len, &prev);
 		if (rc)
 			return rc;
+		if (value && s == start && prev != 'a')
+			return -ENOTSUP;
 		s += fl + (dot ? 3 : 0);
 	}
 	return *len ? 0 : -ENOTSUP;
@@ -126,7 +129,7 @@ static int element(struct nlmsghdr *nlh, const char *s, size_t l, bool add)
 	size_t kl = colon ? (size_t)(colon - s) : l;
 	uint8_t k[FIELD_MAX], v[FIELD_MAX];
 	size_t klen, vlen = 0;
-	int rc = fields(s, kl, k, &klen);
+	int rc = fields(s, kl, k, &klen, false);
 	if (rc)
 		return rc;
 	const char *vs = colon ? colon + 3 : NULL;
@@ -143,7 +146,7 @@ static int element(struct nlmsghdr *nlh, const char *s, size_t l, bool add)
 				return -ENOTSUP;
 			memcpy(chain, vs + 5, vl - 5);
 			chain[vl - 5] = 0;
-		} else if ((rc = fields(vs, vl, v, &vlen)) != 0) {
+		} else if ((rc = fields(vs, vl, v, &vlen, true)) != 0) {
 			return rc;
 		}
 	}

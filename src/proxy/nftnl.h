@@ -13,9 +13,11 @@
  * The script format is the one nft.c renders (one command per line):
  *   add element inet T MAP { K : V, K : V }      delete element inet T MAP { K, K }
  * K and V are " . "-separated fields: an IPv4 or IPv6 address, a protocol name (tcp,
- * udp, sctp), a number (a port when it follows a protocol or an address in a value, a
- * 32-bit host-order integer otherwise: numgen index), 0x... (a mark), or V = "goto C" /
- * "jump C". Each field takes a multiple of 4 bytes as nftables' concatenations do.
+ * udp, sctp), a number (a port when it follows a protocol or an address, a 32-bit
+ * host-order integer otherwise: numgen index), 0x... (a mark), or V = "goto C" /
+ * "jump C". A value that is data starts with an address (address . port); a bare
+ * number could be a port or a mark, so such maps go to libnftables. Each field takes a
+ * multiple of 4 bytes as nftables' concatenations do.
  * Anything else makes the encoder answer -ENOTSUP and the caller uses libnftables.
  *
  * The whole script is one netlink batch (one transaction: all or nothing), sent in one

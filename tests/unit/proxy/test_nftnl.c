@@ -85,6 +85,7 @@ TEST(proxy_nftnl_leaves_other_commands_to_libnftables)
 	    "add element inet t nodeport-ips4 { 198.18.0.0/16 }\n",
 	    "add element inet t m { tcp . 99999 : goto x }\n",
 	    "add element inet t m { bogus }\n",
+	    "add element inet t redir4 { 198.19.0.1 . tcp . 80 : 31000 }\n", /* port or mark? */
 	    "",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
