@@ -13,7 +13,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 BUILD := build/$(MODE)
-PKGS := sqlite3 jansson yaml-0.1 openssl libcurl libmnl libnftables libnetfilter_conntrack zlib
+PKGS := sqlite3 jansson yaml-0.1 openssl libcurl libmnl libnftables libnftnl libnetfilter_conntrack zlib
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
         -Wno-missing-field-initializers

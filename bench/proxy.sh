@@ -12,7 +12,7 @@ BIN=$(mktemp /tmp/proxy_bench.XXXXXX)
 NS=svcp-bench-$$
 trap 'ip netns delete $NS 2>/dev/null; rm -f "$BIN"' EXIT
 gcc -std=gnu17 -D_GNU_SOURCE -O2 -Isrc -o "$BIN" bench/proxy_bench.c build/release/libsvcplane.a \
-	$(pkg-config --cflags --libs jansson libnftables libnetfilter_conntrack libmnl openssl) -pthread -lm
+	$(pkg-config --cflags --libs jansson libnftables libnftnl libnetfilter_conntrack libmnl openssl) -pthread -lm
 [ $# -gt 0 ] || set -- 1000 10000
 for n in "$@"; do
 	for mode in nftables iptables; do

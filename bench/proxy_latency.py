@@ -74,15 +74,22 @@ def main():
     time.sleep(2)
     t0 = time.monotonic()
     n = 0
+    put = []
     while time.monotonic() - t0 < a.seconds:
         i = n % a.services
+        w0 = time.monotonic()
         api.req("PUT", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/s%d-x" % (NS, i), slice_obj(i, n + 1))
+        put.append((time.monotonic() - w0) * 1e3)
         n += 1
         nxt = t0 + n / a.rate
         d = nxt - time.monotonic()
         if d > 0:
             time.sleep(d)
     print("writes=%d rate=%.1f/s" % (n, n / (time.monotonic() - t0)))
+    put.sort()
+    if put:
+        print("PUT round trip (API write, as the client sees it): p50 %.2f ms p99 %.2f ms"
+              % (put[len(put) // 2], put[min(len(put) - 1, int(0.99 * (len(put) - 1) + 0.5))]))
     time.sleep(1)
 
 

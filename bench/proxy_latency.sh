@@ -29,19 +29,33 @@ PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 	--node-ip 198.18.9.1 --data-dir "$D/agent" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE" \
 	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
 APID=$(cat "$D/apid")
-for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
 SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
 	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" | tee "$D/py"
 # Only the samples of the measured phase (the last WRITES), not those of the set-up.
 W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
 grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
-python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" <<'PY'
+# The agent's own part: from the watch event's arrival to the kernel's ack.
+grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
+grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
+[ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
+python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" "$D/evk" <<'PY'
 import sys
 v = [float(x) for x in open(sys.argv[1]) if x.strip()]
+e = [float(x) for x in open(sys.argv[5]) if x.strip()]
 if not v:
     print("no samples"); sys.exit(1)
-p = lambda q: v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
+p = lambda v, q: v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
 print("%s: %d Services, %s changes/s: network programming latency p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)"
-      % (sys.argv[2], int(sys.argv[3]), sys.argv[4], p(0.5), p(0.99), v[-1], len(v)))
+      % (sys.argv[2], int(sys.argv[3]), sys.argv[4], p(v, 0.5), p(v, 0.99), v[-1], len(v)))
+if e:
+    print("  of which the agent (watch event to kernel): p50 %.2f ms p99 %.2f ms max %.2f ms" % (p(e, 0.5), p(e, 0.99), e[-1]))
+qs = [l.split() for l in open(sys.argv[5].replace("evk", "qs")) if l.strip()]
+if qs:
+    q = sorted(float(a) for a, b, c in qs)
+    s = sorted(float(b) for a, b, c in qs)
+    c = sorted(float(c) for a, b, c in qs)
+    print("    waiting for the sync thread p50 %.2f p99 %.2f ms; the sync p50 %.2f p99 %.2f ms (its CPU p50 %.2f p99 %.2f ms)"
+          % (p(q, 0.5), p(q, 0.99), p(s, 0.5), p(s, 0.99), p(c, 0.5), p(c, 0.99)))
 PY
 echo "agent RSS: $(awk '/^VmRSS/ {print $2}' /proc/$APID/status) kB, server RSS: $(awk '/^VmRSS/ {print $2}' /proc/$PID/status) kB"

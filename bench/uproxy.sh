@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 gcc -std=gnu17 -D_GNU_SOURCE -O2 -Isrc -o "$D/ub" bench/uproxy_bench.c build/release/libsvcplane.a \
-	$(pkg-config --cflags --libs jansson libnftables libnetfilter_conntrack libmnl openssl libcurl) -pthread -lm
+	$(pkg-config --cflags --libs jansson libnftables libnftnl libnetfilter_conntrack libmnl openssl libcurl) -pthread -lm
 ip netns add $NS
 ip -n $NS link set lo up
 nx() { ip netns exec $NS "$@"; }

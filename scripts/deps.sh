@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing svcplane need, when missing.
 # Called by the Makefile before every build; a no-op when everything is present.
 set -eu
-pkgs_build="gcc clang make pkg-config libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libmnl-dev libnftables-dev libnetfilter-conntrack-dev zlib1g-dev"
+pkgs_build="gcc clang make pkg-config libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libmnl-dev libnftables-dev libnftnl-dev libnetfilter-conntrack-dev zlib1g-dev"
 pkgs_test="curl etcd-server etcd-client sqlite3 iproute2 iputils-ping nftables procps openssl python3 libclang-rt-14-dev socat conntrack iptables stress-ng bind9-dnsutils dnsmasq-base jq clang-format"
 # Peers and load generators of the benches (bench/uproxy.sh): `scripts/deps.sh bench`.
 pkgs_bench="haproxy wrk iperf3"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,12 +30,29 @@ struct informer {
 	json_t *by_ns;	  /* namespace -> {key -> object}: informer_list(ns) */
 	json_t *by_index; /* index value -> {key -> object}, when index_fn is set */
 	char *(*index_fn)(const json_t *obj);
+	int nice;
+	bool nice_set;
 	long long rv;
 	bool synced;
 	/* watch stream parsing */
 	struct buf line;
 	bool expired;
 };
+
+/* ---- objects shared between informers --------------------------------------------
+ *
+ * A process often runs several informers of the same collection (the agent: Services
+ * for pods' environment, the proxy, cluster DNS, the Ingress proxy and the LoadBalancer
+ * announcer; EndpointSlices for four of them). Cached objects are immutable, so
+ * informers that hold the same version of an object (same collection, key and
+ * resourceVersion, same top-level fields: list items carry no kind) hold one copy: each
+ * parses its own watch stream, then swaps its new tree for the one already shared. The
+ * table keeps a reference to the newest version of each object seen (one per live
+ * object; resourceVersions compare as numbers, as this server and etcd write them), and
+ * drops it on a DELETED event. */
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *share_tab;  /* "collection|key" -> object */
+static size_t share_users; /* live informers: the table empties with the last one */
 
 char *informer_key(const json_t *obj)
 {
@@ -60,6 +78,9 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
 	inf->by_ns = json_object();
 	inf->by_index = json_object();
 	buf_init(&inf->line);
+	pthread_mutex_lock(&share_mu);
+	share_users++;
+	pthread_mutex_unlock(&share_mu);
 	return inf;
 }
 
@@ -132,6 +153,47 @@ static void trim(json_t *obj)
 		json_object_del(meta, "annotations");
 }
 
+static char *share_key(const struct informer *inf, const char *key)
+{
+	size_t l = strcspn(inf->path, "?");
+	return xasprintf("%.*s|%s", (int)l, inf->path, key);
+}
+
+/* The object to cache for obj (borrowed): a new reference to the shared copy when an
+ * equal version is shared, else to obj (which becomes the shared one). */
+static json_t *share_take(const struct informer *inf, const char *key, json_t *obj)
+{
+	char *sk = share_key(inf, key);
+	const char *rv = api_str(obj, "metadata.resourceVersion");
+	pthread_mutex_lock(&share_mu);
+	if (!share_tab)
+		share_tab = json_object();
+	json_t *have = json_object_get(share_tab, sk);
+	const char *hrv = have ? api_str(have, "metadata.resourceVersion") : NULL;
+	json_t *use;
+	if (have && rv && hrv && !strcmp(rv, hrv) && json_object_size(have) == json_object_size(obj)) {
+		use = json_incref(have);
+	} else {
+		/* An informer behind the others (a list after their watch events) does not
+		 * take the newest version's place. */
+		if (!have || !hrv || !rv || atoll(rv) >= atoll(hrv))
+			json_object_set(share_tab, sk, obj);
+		use = json_incref(obj);
+	}
+	pthread_mutex_unlock(&share_mu);
+	free(sk);
+	return use;
+}
+
+static void share_drop(const struct informer *inf, const char *key)
+{
+	char *sk = share_key(inf, key);
+	pthread_mutex_lock(&share_mu);
+	json_object_del(share_tab, sk);
+	pthread_mutex_unlock(&share_mu);
+	free(sk);
+}
+
 /* Lists the whole collection (paged); returns 0 with *items (array) and *rv. */
 static int list_all(struct informer *inf, json_t **items, long long *rv)
 {
@@ -189,7 +251,7 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 	{
 		trim(o);
 		char *k = informer_key(o);
-		json_object_set(fresh, k, o);
+		json_object_set_new(fresh, k, share_take(inf, k, o));
 		free(k);
 	}
 	const char *k;
@@ -242,9 +304,13 @@ static void apply_event(struct informer *inf, const char *type, json_t *obj)
 		return;
 	}
 	char *k = informer_key(obj);
+	bool deleted = !strcmp(type, "DELETED");
+	if (deleted)
+		share_drop(inf, k);
+	else
+		obj = share_take(inf, k, obj);
 	pthread_mutex_lock(&inf->mu);
 	json_t *prev = json_incref(json_object_get(inf->cache, k));
-	bool deleted = !strcmp(type, "DELETED");
 	index_move(inf, k, prev, deleted ? NULL : obj);
 	if (deleted)
 		json_object_del(inf->cache, k);
@@ -264,6 +330,8 @@ static void apply_event(struct informer *inf, const char *type, json_t *obj)
 		inf->h.on_add(inf->ud, obj);
 	}
 	json_decref(prev);
+	if (!deleted)
+		json_decref(obj);
 }
 
 /* Feeds stream bytes; each complete line is one watch event. */
@@ -303,9 +371,17 @@ static void nap(struct informer *inf, int ms)
 		usleep(50000);
 }
 
+void informer_set_nice(struct informer *inf, int nice)
+{
+	inf->nice = nice;
+	inf->nice_set = true;
+}
+
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
+	if (inf->nice_set && setpriority(PRIO_PROCESS, (id_t)gettid(), inf->nice) < 0)
+		log_debug("informer %s: nice %d: %s", inf->path, inf->nice, strerror(errno));
 	int backoff = 100;
 	bool need_list = true;
 	while (!inf->stop) {
@@ -462,4 +538,10 @@ void informer_free(struct informer *inf)
 	pthread_mutex_destroy(&inf->mu);
 	pthread_cond_destroy(&inf->cond);
 	free(inf);
+	pthread_mutex_lock(&share_mu);
+	if (--share_users == 0) {
+		json_decref(share_tab);
+		share_tab = NULL;
+	}
+	pthread_mutex_unlock(&share_mu);
 }

@@ -16,6 +16,9 @@
  * objects (take a reference to keep one). Objects in the cache are immutable, and
  * trimmed of metadata.managedFields and the last-applied-configuration annotation,
  * which no controller or agent reads and which are most of a small object's size.
+ * Informers of the same collection in one process share their cached objects: one copy
+ * of each version, however many consumers watch it (the agent runs five Service
+ * informers; at 10,000 Services that was most of its memory).
  *
  * The cache is indexed by namespace, and optionally by one value of the caller's choice
  * (client-go's Indexers), so a consumer that reconciles one object reads the few objects
@@ -48,6 +51,10 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
  * a heap string (the informer frees it), or NULL to leave the object out of the index. It
  * runs on the informer thread with the cache lock held and must only read obj. */
 void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj));
+/* Sets the thread's nice value (before informer_start; Linux threads each have one),
+ * for consumers whose latency matters more than the process's other work (the Service
+ * proxy). Not being allowed to is not an error: the thread runs at the default. */
+void informer_set_nice(struct informer *inf, int nice);
 /* Starts the thread. */
 int informer_start(struct informer *inf);
 /* Waits until the first list has been applied; false after timeout_ms. */

@@ -13,13 +13,16 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "proxy/nftnl.h"
 
 #define ID_SPACE (PROXY_MARK_IDS + 1u)
 
 struct proxy_nft {
 	char *table;
 	bool dry;
-	json_t *have;	    /* last applied state, NULL before the first sync */
+	json_t *have;	    /* last applied state: group -> its JSON as one compact string (a
+			     * tree per group cost 6 KB; a sync parses only the groups it touches) */
+	json_t *have_ids;   /* group -> its id blocks ("i"), for the groups that have some */
 	bool read_kernel;   /* the first sync must converge with what the kernel holds */
 	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
 	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
@@ -30,8 +33,9 @@ struct proxy_nft {
 	uint8_t *used;		 /* id bitmap: ids of blocks in have, plus those allocated since */
 	uint32_t cursor;
 	char *last;
-	struct nft_ctx *ctx; /* kept: closing an nftables netlink socket waits for an RCU
-			      * grace period (7-15 ms measured), more than a whole change */
+	struct nft_ctx *ctx;	/* kept: closing an nftables netlink socket waits for an RCU
+				 * grace period (7-15 ms measured), more than a whole change */
+	struct proxy_nftnl *nl; /* element-only transactions, straight to netlink */
 };
 
 /* ---- ids ---------------------------------------------------------------------- */
@@ -286,7 +290,7 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 }
 
 /* The id block of an endpoint set: reused from have when the set is unchanged. */
-static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const struct proxy_svcport *sp,
+static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hi, const struct proxy_svcport *sp,
 		      const size_t *idx, size_t cnt, char kind, const char *map)
 {
 	struct buf k;
@@ -296,7 +300,7 @@ static uint32_t block(struct proxy_nft *n, json_t *g, const json_t *hg, const st
 	for (size_t i = 0; i < cnt; i++)
 		buf_printf(&k, ",%s:%u", ip_format(&sp->eps[idx[i]].ip, ip, sizeof(ip)),
 			   sp->eps[idx[i]].port);
-	json_t *old = json_object_get(json_object_get(hg, "i"), k.data);
+	json_t *old = json_object_get(hi, k.data);
 	uint32_t base =
 	    old ? (uint32_t)json_integer_value(json_array_get(old, 0)) : ids_alloc(n, (uint32_t)cnt);
 	if (base) {
@@ -412,8 +416,8 @@ static void set_eps(json_t *g, const struct proxy_svcport *sp, const struct ip_a
 	}
 }
 
-static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, const struct proxy_svcport *sp,
-		       const struct proxy_netcfg *c)
+static void port_group(struct proxy_nft *n, json_t *want, const json_t *have_ids,
+		       const struct proxy_svcport *sp, const struct proxy_netcfg *c)
 {
 	int fam = sp->family;
 	const char *f = fam_kw(fam);
@@ -433,7 +437,7 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	char skey[520];
 	snprintf(skey, sizeof(skey), "%s/%s", sp->ns, sp->name);
 	json_object_set_new(g, "k", json_string(skey));
-	const json_t *hg = json_object_get(have, gname);
+	const json_t *hi = json_object_get(have_ids, gname);
 	char backends[16], sips[24], neps[32], snp[24], nenp[32], fwips[24];
 	snprintf(backends, sizeof(backends), "backends%d", fam);
 	snprintf(sips, sizeof(sips), "service-ips%d", fam);
@@ -457,9 +461,9 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 	uint32_t cbase = 0, lbase = 0;
 	if (!simple) {
 		cbase =
-		    sp->n_cluster ? block(n, g, hg, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
+		    sp->n_cluster ? block(n, g, hi, sp, sp->cluster_eps, sp->n_cluster, 'c', backends) : 0;
 		lbase = sp->etp_local && sp->n_local
-			    ? block(n, g, hg, sp, sp->local_eps, sp->n_local, 'l', backends)
+			    ? block(n, g, hi, sp, sp->local_eps, sp->n_local, 'l', backends)
 			    : 0;
 	}
 	bool have_cluster = simple ? sp->n_cluster > 0 : cbase != 0;
@@ -475,7 +479,9 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		if (sp->affinity_s) {
 			aff_map(g, svc, sp, aff, sizeof(aff));
 			a = aff;
-			buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+			buf_printf(
+			    &r, "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+			    f, aff, aff, f);
 		}
 		if (cc)
 			pick_rule(&r, cond, cbase, sp->n_cluster, true, a, fam);
@@ -493,7 +499,10 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 		}
 		if (!sp->etp_local) {
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+				buf_printf(
+				    &r,
+				    "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+				    f, aff, aff, f);
 			pick_rule(&r, NULL, cbase, sp->n_cluster, true, a, fam);
 		} else {
 			/* Pods' traffic goes where cluster traffic goes; the node's own is
@@ -507,7 +516,10 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have, co
 				buf_printf(&r, "\n%s saddr %s drop", f, ccs);
 			}
 			if (a)
-				buf_printf(&r, "\nmeta mark set %s saddr map @%s return", f, aff);
+				buf_printf(
+				    &r,
+				    "\nmeta mark set %s saddr map @%s update @%s { %s saddr : meta mark } return",
+				    f, aff, aff, f);
 			if (have_cluster)
 				pick_rule(&r, "fib saddr type local", cbase, sp->n_cluster, true, a, fam);
 			if (have_local)
@@ -596,7 +608,7 @@ json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, cons
 	json_object_set_new(want, "", base);
 	base_group(base, c);
 	for (size_t i = 0; i < m->n; i++)
-		port_group(n, want, n->have, &m->ports[i], c);
+		port_group(n, want, n->have_ids, &m->ports[i], c);
 	return want;
 }
 
@@ -605,7 +617,7 @@ json_t *proxy_nft_desired_services(struct proxy_nft *n, const struct proxy_model
 {
 	json_t *want = json_object();
 	for (size_t i = 0; i < m->n; i++)
-		port_group(n, want, n->have, &m->ports[i], c);
+		port_group(n, want, n->have_ids, &m->ports[i], c);
 	/* Groups of these Services that are no more: listed as null. */
 	size_t i;
 	json_t *k;
@@ -929,8 +941,47 @@ static void gc_blocks(struct proxy_nft *n, const json_t *hg, const json_t *wg)
 	}
 }
 
-/* Group g is now in the kernel as wg (NULL: gone) instead of hg. */
-static void commit_group(struct proxy_nft *n, const char *g, const json_t *hg, json_t *wg)
+/* The stored form of group g. */
+static json_t *have_store(const json_t *g)
+{
+	char *d = json_dumps(g, JSON_COMPACT);
+	json_t *s = json_string(d ? d : "{}");
+	free(d);
+	return s;
+}
+
+/* A parsed copy of the applied groups named in only (NULL: all), for one sync. */
+static json_t *have_view(const struct proxy_nft *n, const json_t *only)
+{
+	json_t *v = json_object();
+	const char *g;
+	json_t *x;
+	json_object_foreach((json_t *)(only ? only : n->have), g, x)
+	{
+		json_t *st = json_object_get(n->have, g);
+		json_t *t = st ? json_loads(json_string_value(st), 0, NULL) : NULL;
+		if (t)
+			json_object_set_new(v, g, t);
+	}
+	return v;
+}
+
+/* Whether group wg is what is applied for g; when not, *stored is its stored form (for
+ * commit_group, so it is rendered once). */
+static bool have_same(const struct proxy_nft *n, const char *g, const json_t *wg, json_t **stored)
+{
+	json_t *st = json_object_get(n->have, g);
+	char *d = json_dumps(wg, JSON_COMPACT);
+	bool same = st && d && !strcmp(d, json_string_value(st));
+	*stored = same ? NULL : json_string(d ? d : "{}");
+	free(d);
+	return same;
+}
+
+/* Group g is now in the kernel as wg (NULL: gone) instead of hg (in hv, the sync's
+ * parsed view of the applied groups, which follows). */
+static void commit_group(struct proxy_nft *n, json_t *hv, const char *g, const json_t *hg, json_t *wg,
+			 json_t *changed)
 {
 	long e, c;
 	if (hg) {
@@ -962,18 +1013,33 @@ static void commit_group(struct proxy_nft *n, const char *g, const json_t *hg, j
 			}
 			json_object_set_new(gs, g, json_true());
 		}
-		json_object_set(n->have, g, wg);
+		json_t *st = json_object_get(changed, g);
+		json_object_set_new(n->have, g, json_is_string(st) ? json_incref(st) : have_store(wg));
+		if (json_object_size(json_object_get(wg, "i")))
+			json_object_set(n->have_ids, g, json_object_get(wg, "i"));
+		else
+			json_object_del(n->have_ids, g);
+		json_object_set(hv, g, wg);
 	} else {
 		json_object_del(n->have, g);
+		json_object_del(n->have_ids, g);
+		json_object_del(hv, g);
 	}
 }
 
 static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
 {
 	free(n->last);
-	n->last = xstrdup(s);
+	/* A 10 MB script kept for nothing is memory: big ones only when dry (tests). */
+	n->last = n->dry || strlen(s) <= 65536 ? xstrdup(s) : NULL;
 	if (n->dry || !*s)
 		return 0;
+	/* Element-only scripts (most syncs) skip libnftables' parser. */
+	if (!n->nl)
+		n->nl = proxy_nftnl_new();
+	int frc = proxy_nftnl_run(n->nl, s, err, errlen);
+	if (frc == 0 || frc == -EIO)
+		return frc;
 	if (!n->ctx) {
 		n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 		if (!n->ctx) {
@@ -1017,8 +1083,13 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		/* Nothing we know is in the kernel: program every group from scratch. */
 		const char *g;
 		json_t *v;
-		json_object_foreach(n->have, g, v) json_object_set_new(changed, g, json_true());
+		json_object_foreach(n->have, g, v)
+		{
+			if (!json_object_get(changed, g))
+				json_object_set_new(changed, g, json_true());
+		}
 		json_object_clear(n->have);
+		json_object_clear(n->have_ids);
 		json_object_clear(n->svc_groups);
 		json_object_clear(n->hp_refs);
 		json_array_clear(n->gc);
@@ -1027,17 +1098,19 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		json_object_foreach((json_t *)want, g, v)
 		{
 			group_ids(n, v, true, NULL);
-			json_object_set_new(changed, g, json_true());
+			if (!json_object_get(changed, g))
+				json_object_set_new(changed, g, json_true());
 		}
 		n->elements = n->chains = 0;
 	}
 	r->groups_changed = json_object_size(changed);
+	json_t *hv = have_view(n, changed);
 	/* Hairpin holders as they will be once every change is in. */
 	const char *g;
 	json_t *v;
 	json_object_foreach(changed, g, v)
 	{
-		const json_t *hg = json_object_get(n->have, g), *wg = json_object_get(want, g);
+		const json_t *hg = json_object_get(hv, g), *wg = json_object_get(want, g);
 		if (hg)
 			hp_delta(n, hg, -1);
 		if (json_is_object(wg))
@@ -1046,7 +1119,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	n->defer = !full && !n->read_kernel;
 	json_object_set_new(n->hp_refs, "#defer", json_boolean(n->defer));
 	json_object_set_new(n->hp_refs, "#done", json_object());
-	char *body = script(n->table, n->have, want, changed, n->read_kernel, n->hp_refs);
+	char *body = script(n->table, hv, want, changed, n->read_kernel, n->hp_refs);
 	struct buf all;
 	buf_init(&all);
 	if (pre.data) {
@@ -1061,7 +1134,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		json_object_foreach(changed, g, v)
 		{
 			json_t *wg = json_object_get(want, g);
-			commit_group(n, g, json_object_get(n->have, g), json_is_object(wg) ? wg : NULL);
+			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
+				     changed);
 		}
 		n->read_kernel = false;
 	} else {
@@ -1073,7 +1147,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		bool base_ok = true;
 		if (json_object_get(changed, "")) {
 			json_object_set_new(one, "", json_true());
-			body = script(n->table, n->have, want, one, n->read_kernel, n->hp_refs);
+			body = script(n->table, hv, want, one, n->read_kernel, n->hp_refs);
 			buf_reset(&all);
 			if (pre.data) {
 				buf_printf(&all, "add table inet %s\n", n->table);
@@ -1084,8 +1158,8 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			base_ok = apply(n, all.data ? all.data : "", err, errlen) == 0;
 			if (base_ok) {
 				json_t *wg = json_object_get(want, "");
-				commit_group(n, "", json_object_get(n->have, ""),
-					     json_is_object(wg) ? wg : NULL);
+				commit_group(n, hv, "", json_object_get(hv, ""),
+					     json_is_object(wg) ? wg : NULL, changed);
 			}
 		}
 		json_object_foreach(changed, g, v)
@@ -1093,12 +1167,13 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			if (!*g)
 				continue;
 			json_t *wg = json_object_get(want, g);
-			const json_t *hg = json_object_get(n->have, g);
+			json_t *hgv = json_incref(json_object_get(hv, g));
+			const json_t *hg = hgv;
 			json_object_clear(one);
 			json_object_set_new(one, g, json_true());
-			body = base_ok ? script(n->table, n->have, want, one, false, n->hp_refs) : NULL;
+			body = base_ok ? script(n->table, hv, want, one, false, n->hp_refs) : NULL;
 			if (body && apply(n, body, err, errlen) == 0) {
-				commit_group(n, g, hg, json_is_object(wg) ? wg : NULL);
+				commit_group(n, hv, g, hg, json_is_object(wg) ? wg : NULL, changed);
 			} else {
 				r->groups_failed++;
 				log_warn("proxy: service port %s refused by the kernel: %s", g,
@@ -1111,6 +1186,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 				if (hg)
 					hp_delta(n, hg, +1);
 			}
+			json_decref(hgv);
 			free(body);
 		}
 		json_decref(one);
@@ -1125,6 +1201,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	n->defer = false;
 	buf_fini(&all);
 	buf_fini(&pre);
+	json_decref(hv);
 	r->elements = n->elements;
 	r->chains = n->chains;
 	return rc;
@@ -1138,9 +1215,9 @@ int proxy_nft_sync(struct proxy_nft *n, const json_t *want, struct proxy_nft_res
 	json_t *gv;
 	json_object_foreach((json_t *)want, g, gv)
 	{
-		json_t *h = json_object_get(n->have, g);
-		if (!h || !json_equal(h, gv))
-			json_object_set_new(changed, g, json_true());
+		json_t *st;
+		if (!have_same(n, g, gv, &st))
+			json_object_set_new(changed, g, st);
 	}
 	json_object_foreach(n->have, g, gv)
 	{
@@ -1164,9 +1241,9 @@ int proxy_nft_sync_services(struct proxy_nft *n, const json_t *want, struct prox
 	json_t *gv;
 	json_object_foreach((json_t *)want, g, gv)
 	{
-		json_t *h = json_object_get(n->have, g);
-		if (json_is_null(gv) ? h != NULL : (!h || !json_equal(h, gv)))
-			json_object_set_new(changed, g, json_true());
+		json_t *h = json_object_get(n->have, g), *st = NULL;
+		if (json_is_null(gv) ? h != NULL : !have_same(n, g, gv, &st))
+			json_object_set_new(changed, g, st ? st : json_true());
 	}
 	int rc = sync_groups(n, want, changed, false, r, err, errlen);
 	json_decref(changed);
@@ -1251,6 +1328,7 @@ struct proxy_nft *proxy_nft_new(const char *table, bool dry)
 	n->dry = dry;
 	n->read_kernel = true;
 	n->have = json_object();
+	n->have_ids = json_object();
 	n->svc_groups = json_object();
 	n->hp_refs = json_object();
 	n->gc = json_array();
@@ -1265,7 +1343,9 @@ void proxy_nft_free(struct proxy_nft *n)
 		return;
 	if (n->ctx)
 		nft_ctx_free(n->ctx);
+	proxy_nftnl_free(n->nl);
 	json_decref(n->have);
+	json_decref(n->have_ids);
 	json_decref(n->svc_groups);
 	json_decref(n->hp_refs);
 	json_decref(n->gc);

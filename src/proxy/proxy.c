@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,9 @@
 #include "proxy/nft.h"
 #include "proxy/uproxy.h"
 #include "api/object.h"
+
+/* The nice value of the proxy's threads (sync and informers). */
+#define PROXY_NICE (-10)
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -135,6 +139,7 @@ struct proxy {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool dirty, full;
+	double dirty_since; /* monotonic time of the first change not yet synced */
 	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
 	json_t *hc_by_svc;  /* "ns/name" -> [[port, local endpoints], ...] */
 	atomic_int stop;
@@ -156,10 +161,19 @@ struct proxy {
 	atomic_int synced_once;
 };
 
+static double now_s(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* Marks the Service "ns/name" (NULL: everything) for the next sync. */
 static void mark(struct proxy *p, const char *ns, const char *name)
 {
 	pthread_mutex_lock(&p->mu);
+	if (!p->dirty)
+		p->dirty_since = now_s(CLOCK_MONOTONIC);
 	p->dirty = true;
 	if (!ns || !name) {
 		p->full = true;
@@ -212,13 +226,6 @@ static char *slice_index(const json_t *o)
 {
 	const char *s = slice_svc(o), *ns = md(o, "namespace");
 	return s && ns ? xasprintf("%s/%s", ns, s) : NULL;
-}
-
-static double now_s(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* RFC 3339 (with optional fraction) -> epoch seconds, or -1. */
@@ -500,9 +507,9 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
 
 /* One sync: of every Service when keys is NULL, else of the Services in keys (an object
  * "ns/name" -> true). */
-static void sync_once(struct proxy *p, const json_t *keys)
+static void sync_once(struct proxy *p, const json_t *keys, double since)
 {
-	double t0 = now_s(CLOCK_MONOTONIC);
+	double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (keys && (p->ipt || p->up || proxy_nft_needs_full(p->nft)))
 		keys = NULL; /* iptables diffs whole chains per sync; nft needs a base first */
 	json_t *svcs, *sls, *karr = json_array();
@@ -566,7 +573,7 @@ static void sync_once(struct proxy *p, const json_t *keys)
 	if (!p->up)
 		udp_cleanup(p, &m, keys); /* the userspace mode's redirects never go stale */
 	hc_publish(p, &m, keys);
-	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME);
+	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_lock(&M.mu);
 	M.ran = true;
 	M.syncs++;
@@ -593,8 +600,10 @@ static void sync_once(struct proxy *p, const json_t *keys)
 				json_object_set_new(p->npl_seen, k, json_string(tt));
 				if (atomic_load(&p->synced_once) && rc == 0) {
 					hist_add(&M.npl, npl_buckets, wall - t);
-					log_debug("proxy: %s network programming latency %.3f ms", k,
-						  (wall - t) * 1e3);
+					log_debug("proxy: %s network programming latency %.3f ms (event to "
+						  "kernel %.3f ms: queued %.3f, sync %.3f, cpu %.3f)",
+						  k, (wall - t) * 1e3, (t1 - since) * 1e3, (t0 - since) * 1e3,
+						  (t1 - t0) * 1e3, (c1 - c0) * 1e3);
 				}
 			}
 			free(k);
@@ -617,6 +626,11 @@ static void gc(struct proxy *p)
 static void *sync_main(void *arg)
 {
 	struct proxy *p = arg;
+	/* A change's path through this process (informer threads, this one) runs before the
+	 * node's other work: on a busy node, the wait for a core was most of a change's
+	 * latency (bench/RESULTS.md). Without the privilege, the default priority. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), PROXY_NICE) < 0)
+		log_debug("proxy: sync thread nice %d: %s", PROXY_NICE, strerror(errno));
 	while (!atomic_load(&p->stop)) {
 		pthread_mutex_lock(&p->mu);
 		while (!p->dirty && !atomic_load(&p->stop)) {
@@ -639,6 +653,7 @@ static void *sync_main(void *arg)
 		}
 		p->dirty = false;
 		bool full = p->full;
+		double since = p->dirty_since;
 		json_t *keys = p->dirty_keys;
 		p->dirty_keys = json_object();
 		p->full = false;
@@ -647,7 +662,7 @@ static void *sync_main(void *arg)
 			json_decref(keys);
 			break;
 		}
-		sync_once(p, full ? NULL : keys);
+		sync_once(p, full ? NULL : keys, since);
 		json_decref(keys);
 		/* Under a steady stream of changes, bound the garbage. */
 		if (p->nft && proxy_nft_gc_pending(p->nft) > 20000)
@@ -905,6 +920,8 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	p->svcs = informer_new(&p->cfg, "/api/v1/services", &hs, p);
 	p->slices = informer_new(&p->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &he, p);
 	informer_set_index(p->slices, slice_index);
+	informer_set_nice(p->svcs, PROXY_NICE);
+	informer_set_nice(p->slices, PROXY_NICE);
 	informer_start(p->svcs);
 	informer_start(p->slices);
 	int rc = 0;
@@ -918,7 +935,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	p->dirty = p->full = false;
 	json_object_clear(p->dirty_keys);
 	pthread_mutex_unlock(&p->mu);
-	sync_once(p, NULL);
+	sync_once(p, NULL, now_s(CLOCK_MONOTONIC));
 	atomic_store(&p->synced_once, 1);
 	if (p->first_rc < 0)
 		log_warn("proxy: first sync incomplete: %s", p->first_err);

@@ -1,8 +1,8 @@
 /* test_informer.c - the informer (client/informer.c) against a small fake API server on
  * loopback: the list, the watch, resuming a watch from the last event's resourceVersion
  * when there are no bookmarks, 410 Gone (as a watch event and as an HTTP status) leading
- * to a relist, a watch resumed (no relist) after a 5xx, and a relist telling the handlers only what
- * changed.
+ * to a relist, a watch resumed (no relist) after a 5xx, a relist telling the handlers only
+ * what changed, and two informers of one collection sharing their cached objects.
  *
  * The fake server answers one connection at a time from two scripts: list answers (the
  * last one repeats) and watch answers (a watch with none queued waits until the test
@@ -368,4 +368,36 @@ TEST(informer_resyncs_after_failed_list_and_resumes_after_5xx_watch)
 	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 2), "resourceVersion=40&");
 	ASSERT_INT_EQ(informer_rv(r.inf), 40);
 	rig_stop(&r);
+}
+
+TEST(informer_same_collection_shares_objects)
+{
+	/* Two informers of one collection (each with its own server, same answers) hold one
+	 * copy of each object version, from the list and from the watch. */
+	struct rig r1 = {0}, r2 = {0};
+	struct rig *rs[] = {&r1, &r2};
+	for (int i = 0; i < 2; i++) {
+		rs[i]->f.lists[rs[i]->f.nlists++] = LIST("10", POD("a", "5") "," POD("b", "6"));
+		fake_queue_watch(&rs[i]->f, 200, EVENT("MODIFIED", POD("a", "12")));
+		rig_start(rs[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		ASSERT(informer_wait_synced(rs[i]->inf, 30000));
+		free(ev_wait_n(&rs[i]->e, "update default/a 12", 1));
+	}
+	json_t *a1 = informer_get(r1.inf, "default", "a"), *a2 = informer_get(r2.inf, "default", "a");
+	json_t *b1 = informer_get(r1.inf, "default", "b"), *b2 = informer_get(r2.inf, "default", "b");
+	ASSERT(a1 && a1 == a2);
+	ASSERT_STR_EQ(api_str(a1, "metadata.resourceVersion"), "12");
+	ASSERT(b1 && b1 == b2);
+	json_decref(a1);
+	json_decref(a2);
+	json_decref(b1);
+	json_decref(b2);
+	rig_stop(&r1);
+	/* The other keeps its objects when one informer goes. */
+	json_t *b = informer_get(r2.inf, "default", "b");
+	ASSERT_STR_EQ(api_str(b, "metadata.resourceVersion"), "6");
+	json_decref(b);
+	rig_stop(&r2);
 }
