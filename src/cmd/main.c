@@ -296,7 +296,7 @@ static void ctrls_on_stop(void *ud)
 
 /* The node agent's flags that both `server` and `agent` take (by long name), validated the
  * same way. Returns 0, 1 when flag is not one of them, or -1 after printing the error. */
-static int agent_flag(const char *cmd, const char *flag, const char *v, struct agent_opts *ao)
+static int agent_flag(const char *cmd, const char *flag, const char *v, struct node_agent_opts *ao)
 {
 	if (!strcmp(flag, "kubelet-port")) {
 		char *end;
@@ -308,7 +308,7 @@ static int agent_flag(const char *cmd, const char *flag, const char *v, struct a
 		}
 		ao->kubelet_port = (int)p;
 	} else if (!strcmp(flag, "proxy-mode")) {
-		if (!agent_proxy_mode_valid(v)) {
+		if (!node_agent_proxy_mode_valid(v)) {
 			fprintf(stderr,
 				"svcplane %s: --proxy-mode: %s is not one of nftables, iptables, userspace\n",
 				cmd, v);
@@ -499,7 +499,7 @@ static int cmd_server(int argc, char **argv)
 	};
 	const char *enc_config = NULL;
 	bool no_sched = false, no_agent = false;
-	struct agent_opts ao = {0};
+	struct node_agent_opts ao = {0};
 	bool no_controllers = false;
 	struct ctrl_manager_opts co = {0};
 	bool leader_elect = true;
@@ -886,7 +886,7 @@ static int cmd_server(int argc, char **argv)
 	}
 	/* The agent for this host's own node (as k3s's server): on by default. It needs root
 	 * (namespaces, bridge, routes, nftables); without, the server runs alone and says so. */
-	struct agent *ag = NULL;
+	struct node_agent *ag = NULL;
 	char *agent_dir = NULL;
 	char dname[256], dip[64];
 	if (rc == 0 && !no_agent && geteuid() != 0) {
@@ -895,7 +895,7 @@ static int cmd_server(int argc, char **argv)
 		no_agent = true;
 	}
 	if (rc == 0 && !no_agent && (!ao.node_name || !ao.node_ip)) {
-		rc = agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err));
+		rc = node_agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err));
 		if (!ao.node_name)
 			ao.node_name = dname;
 		if (!ao.node_ip)
@@ -918,7 +918,7 @@ static int cmd_server(int argc, char **argv)
 			ao.data_dir = agent_dir;
 		ao.cluster_domain = o.cluster_domain;
 		ao.cluster_cidr = o.cluster_cidr;
-		rc = agent_start(&ao, &ag, err, sizeof(err));
+		rc = node_agent_start(&ao, &ag, err, sizeof(err));
 	}
 	client_config_fini(&cc);
 	if (rc < 0) {
@@ -937,7 +937,7 @@ static int cmd_server(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
-	agent_stop(ag);
+	node_agent_stop(ag);
 	ctrl_elector_stop(el); /* stops the controllers it runs, then gives the Lease up */
 	ctrls_stop(&ctl);
 	client_config_fini(&ctl.cc);
@@ -1044,7 +1044,7 @@ static int cmd_agent(int argc, char **argv)
 	};
 	const char *server = NULL, *token_file = NULL, *ca = NULL, *kc = NULL;
 	bool cleanup = false;
-	struct agent_opts ao = {.data_dir = "/var/lib/svcplane/agent"};
+	struct node_agent_opts ao = {.data_dir = "/var/lib/svcplane/agent"};
 	int c, li = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, &li)) != -1) {
@@ -1102,7 +1102,7 @@ static int cmd_agent(int argc, char **argv)
 	}
 	char err[512] = "";
 	if (cleanup) {
-		if (agent_cleanup(ao.data_dir, 5, err, sizeof(err)) < 0) {
+		if (node_agent_cleanup(ao.data_dir, 5, err, sizeof(err)) < 0) {
 			fprintf(stderr, "svcplane agent: cleanup: %s\n", err);
 			return 1;
 		}
@@ -1110,7 +1110,7 @@ static int cmd_agent(int argc, char **argv)
 	}
 	char dname[256], dip[64];
 	if ((!ao.node_name || !ao.node_ip) &&
-	    agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err)) < 0) {
+	    node_agent_default_node(dname, sizeof(dname), dip, sizeof(dip), err, sizeof(err)) < 0) {
 		fprintf(stderr, "svcplane agent: %s\n", err);
 		return 2;
 	}
@@ -1154,8 +1154,8 @@ static int cmd_agent(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ao.cfg = &cc;
-	struct agent *ag = NULL;
-	int rc = agent_start(&ao, &ag, err, sizeof(err));
+	struct node_agent *ag = NULL;
+	int rc = node_agent_start(&ao, &ag, err, sizeof(err));
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane agent: %s\n", err);
@@ -1166,7 +1166,7 @@ static int cmd_agent(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: marking node %s NotReady and stopping (pods keep running)", sig, ao.node_name);
-	agent_stop(ag);
+	node_agent_stop(ag);
 	free_list((char **)ao.dns_upstreams);
 	return 0;
 }

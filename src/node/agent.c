@@ -53,7 +53,7 @@
 
 /* ---- informer handlers (informer threads) ---- */
 
-static void wake(struct agent *a)
+static void wake(struct node_agent *a)
 {
 	uint64_t one = 1;
 	if (write(a->efd, &one, sizeof(one)) < 0) {
@@ -70,7 +70,7 @@ static void worker_changed(void *ud)
 
 static void pods_changed(void *ud)
 {
-	struct agent *a = ud;
+	struct node_agent *a = ud;
 	atomic_store(&a->dirty_pods, 1);
 	wake(a);
 }
@@ -90,7 +90,7 @@ static void pod_update(void *ud, const json_t *old, const json_t *o)
 
 static void nodes_changed(void *ud)
 {
-	struct agent *a = ud;
+	struct node_agent *a = ud;
 	atomic_store(&a->dirty_nodes, 1);
 	wake(a);
 }
@@ -113,15 +113,15 @@ static void node_update(void *ud, const json_t *old, const json_t *o)
  * Services the node runs beside its pods, fed by their own informers: the Service proxy
  * (src/proxy/) and the DNS server (src/dns/). They start once the Node is registered and
  * the agent's informers have synced (so the node's podCIDRs and addresses are known),
- * before the loop runs, and stop first at shutdown (agent_stop, and agent_free after a
+ * before the loop runs, and stop first at shutdown (node_agent_stop, and agent_free after a
  * failed start: a stop must accept a service that never started or already stopped, and
- * clear what it freed). Their state hangs off struct agent (podctx.h); their threads are
+ * clear what it freed). Their state hangs off struct node_agent (podctx.h); their threads are
  * their own, never the agent loop's.
  *
- * To add one: a field in struct agent, one call in each function below, in start order
- * (stop in reverse). A service that fails to start fails agent_start with its reason. */
+ * To add one: a field in struct node_agent, one call in each function below, in start order
+ * (stop in reverse). A service that fails to start fails node_agent_start with its reason. */
 /* The Service proxy for this node; NULL (logged) when it cannot run: pods still do. */
-static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts *o)
+static struct proxy *agent_proxy_start(struct node_agent *a, const struct node_agent_opts *o)
 {
 	struct proxy_config pc = {
 	    .cfg = &a->cfg, .node_name = a->node_name, .mode = o->proxy_mode, .node_ips = a->node_ip};
@@ -155,7 +155,7 @@ static struct proxy *agent_proxy_start(struct agent *a, const struct agent_opts 
  * to the kube-dns Service's cluster IP, which goes on "lo" so that pods reach a server
  * on this node without a proxy. A node where it cannot serve (port taken) logs why and
  * runs without. */
-static void agent_dns_start(struct agent *a, const struct agent_opts *o)
+static void agent_dns_start(struct node_agent *a, const struct node_agent_opts *o)
 {
 	struct ip_addr ip;
 	if (!a->cluster_dns) {
@@ -185,7 +185,7 @@ static void agent_dns_start(struct agent *a, const struct agent_opts *o)
 
 /* The Ingress controller (ingress/proxy.c) on the node's addresses, ports 80 and 443 by
  * default. A node where it cannot listen (port taken) logs why and runs without. */
-static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
+static void agent_ingress_start(struct node_agent *a, const struct node_agent_opts *o)
 {
 	if (o->ingress_disable)
 		return;
@@ -210,14 +210,15 @@ static void agent_ingress_start(struct agent *a, const struct agent_opts *o)
 	free(addrs);
 }
 
-static int node_services_start(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
+static int node_services_start(struct node_agent *a, const struct node_agent_opts *o, char *err,
+			       size_t errlen)
 {
 	agent_dns_start(a, o);
 	agent_ingress_start(a, o);
 	/* With DNS served here, the proxy leaves local pods' port 53 to the cluster DNS
 	 * address to this node (NOTRACK) instead of balancing it over every node. A proxy
 	 * that cannot run (no nftables, say) is logged, and pods still run. */
-	struct agent_opts po = *o;
+	struct node_agent_opts po = *o;
 	if (a->dns && !po.proxy_local_dns)
 		po.proxy_local_dns = a->cluster_dns;
 	a->proxy = agent_proxy_start(a, &po);
@@ -231,7 +232,7 @@ static int node_services_start(struct agent *a, const struct agent_opts *o, char
 	return node_lb_start(&lo, &a->lb, err, errlen);
 }
 
-static void node_services_stop(struct agent *a)
+static void node_services_stop(struct node_agent *a)
 {
 	node_lb_stop(a->lb);
 	a->lb = NULL;
@@ -247,29 +248,29 @@ static void node_services_stop(struct agent *a)
 
 static void *agent_main(void *arg)
 {
-	struct agent *a = arg;
+	struct node_agent *a = arg;
 	struct pollfd fds[2 + MAX_PROBE_FDS];
 	int timeout = 0;
 	while (!atomic_load(&a->stop)) {
 		fds[0] = (struct pollfd){.fd = a->sfd, .events = POLLIN};
 		fds[1] = (struct pollfd){.fd = a->efd, .events = POLLIN};
 		size_t nfds = 2;
-		int64_t next = agent__now_ms() + MAX_POLL_MS;
+		int64_t next = node__now_ms() + MAX_POLL_MS;
 		/* Probes first: their fds belong in this poll. */
 		for (struct apod *p = a->list; p; p = p->next) {
-			int64_t n = agent__probes_step(a, p, fds, &nfds, sizeof(fds) / sizeof(fds[0]));
+			int64_t n = node__probes_step(a, p, fds, &nfds, sizeof(fds) / sizeof(fds[0]));
 			if (n < next)
 				next = n;
 		}
 		for (struct apod *p = a->list; p; p = p->next) {
-			agent__pod_report(a, p);
-			int64_t n = agent__pod_announce(a, p, agent__now_ms());
+			node__pod_report(a, p);
+			int64_t n = node__pod_announce(a, p, node__now_ms());
 			if (n < next)
 				next = n;
 		}
 		int64_t rt_next = -1;
 		node_rt_sync(a->rt, &rt_next);
-		int64_t now = agent__now_ms();
+		int64_t now = node__now_ms();
 		if (rt_next >= 0 && now + rt_next < next)
 			next = now + rt_next;
 		if (a->next_hb_ms < next)
@@ -294,13 +295,13 @@ static void *agent_main(void *arg)
 			}
 		}
 		if (atomic_exchange(&a->dirty_nodes, 0))
-			agent__nodes_reconcile(a);
+			node__nodes_reconcile(a);
 		/* Pods every pass: cheap, and it also drives retries and grace periods. */
 		atomic_store(&a->dirty_pods, 0);
-		agent__pods_reconcile(a);
+		node__pods_reconcile(a);
 		node_rt_sync(a->rt, NULL);
-		agent__exec_publish(a);
-		agent__node_heartbeat(a, agent__now_ms());
+		node__exec_publish(a);
+		node__node_heartbeat(a, node__now_ms());
 		/* After a burst of pod changes the heap holds freed JSON (lists, statuses, API
 		 * bodies) in its arenas: hand it back once things have been quiet for a second. */
 		size_t npods = 0;
@@ -308,8 +309,8 @@ static void *agent_main(void *arg)
 			npods++;
 		if (npods != a->trim_npods) {
 			a->trim_npods = npods;
-			a->trim_at_ms = agent__now_ms() + 1000;
-		} else if (a->trim_at_ms && agent__now_ms() >= a->trim_at_ms) {
+			a->trim_at_ms = node__now_ms() + 1000;
+		} else if (a->trim_at_ms && node__now_ms() >= a->trim_at_ms) {
 			a->trim_at_ms = 0;
 			malloc_trim(0);
 		}
@@ -317,7 +318,7 @@ static void *agent_main(void *arg)
 	return NULL;
 }
 
-static void agent_free(struct agent *a)
+static void agent_free(struct node_agent *a)
 {
 	node_services_stop(a);
 	node_logsrv_stop(a->logsrv);
@@ -333,7 +334,7 @@ static void agent_free(struct agent *a)
 	while (a->list) {
 		struct apod *p = a->list;
 		a->list = p->next;
-		agent__pod_free(p);
+		node__pod_free(p);
 	}
 	node_rt_free(a->rt);
 	json_decref(a->exec_tab);
@@ -359,7 +360,7 @@ static void agent_free(struct agent *a)
 	free(a);
 }
 
-bool agent_proxy_mode_valid(const char *s)
+bool node_agent_proxy_mode_valid(const char *s)
 {
 	return s && (!strcmp(s, "nftables") || !strcmp(s, "iptables") || !strcmp(s, "userspace"));
 }
@@ -383,7 +384,7 @@ static bool default_route_dev(char *dev, size_t len)
 	return found;
 }
 
-int agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen)
+int node_agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen)
 {
 	char host[256] = "", dev[64] = "";
 	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0]) {
@@ -468,14 +469,14 @@ out:
 	return rc;
 }
 
-int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen)
+int node_agent_start(const struct node_agent_opts *o, struct node_agent **out, char *err, size_t errlen)
 {
 	char *ip = NULL, *ip6 = NULL;
 	if (!o->node_name || !*o->node_name || !o->node_ip || parse_node_ips(o->node_ip, &ip, &ip6) < 0) {
 		snprintf(err, errlen, "a node name and a node IP address (or \"IPv4,IPv6\") are required");
 		return -EINVAL;
 	}
-	struct agent *a = xcalloc(1, sizeof(*a));
+	struct node_agent *a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->exec_mu, NULL);
 	a->efd = a->sfd = -1;
 	client_config_copy(&a->cfg, o->cfg);
@@ -493,8 +494,8 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	a->cluster_dns = o->cluster_dns ? xstrdup(o->cluster_dns) : NULL;
 	a->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 10;
 	a->kubelet_port = o->kubelet_port ? o->kubelet_port : NODE_LOGSRV_DEFAULT_PORT;
-	a->host_resolv = agent__read_file("/etc/resolv.conf");
-	agent__host_info(a);
+	a->host_resolv = node__read_file("/etc/resolv.conf");
+	node__host_info(a);
 	int rc;
 	if (mkdir(a->data_dir, 0700) < 0 && errno != EEXIST) {
 		rc = -errno;
@@ -536,7 +537,7 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 		goto fail;
 	}
 	a->ca_pem = a->cfg.ca_pem    ? xstrndup(a->cfg.ca_pem, a->cfg.ca_pem_len)
-		    : a->cfg.ca_file ? agent__read_file(a->cfg.ca_file)
+		    : a->cfg.ca_file ? node__read_file(a->cfg.ca_file)
 				     : NULL;
 	if (a->kubelet_port >= 0) {
 		/* Logs are a convenience: a node whose port is taken still runs its pods. */
@@ -547,10 +548,10 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 			log_warn("agent: no log endpoint (kubectl logs will not work for this node): %s",
 				 lerr);
 		else
-			node_logsrv_set_exec(a->logsrv, agent__exec_lookup, a);
+			node_logsrv_set_exec(a->logsrv, node__exec_lookup, a);
 		free(pki);
 	}
-	if ((rc = agent__node_register(a, err, errlen)) < 0)
+	if ((rc = node__node_register(a, err, errlen)) < 0)
 		goto fail;
 	char *q = client_escape(a->node_name);
 	char *path = xasprintf("/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", q);
@@ -578,14 +579,14 @@ int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_
 	 * API deleted while we were down is stopped and torn down there. */
 	char **uids = node_rt_pod_list(a->rt);
 	for (size_t i = 0; uids && uids[i]; i++) {
-		if (!agent__pod_find(a, uids[i]))
-			agent__pod_new(a, uids[i])->hold_ms = agent__now_ms() + 5000;
+		if (!node__pod_find(a, uids[i]))
+			node__pod_new(a, uids[i])->hold_ms = node__now_ms() + 5000;
 		free(uids[i]);
 	}
 	free(uids);
-	a->next_hb_ms = agent__now_ms() + (int64_t)a->heartbeat_s * 1000;
+	a->next_hb_ms = node__now_ms() + (int64_t)a->heartbeat_s * 1000;
 	atomic_store(&a->dirty_nodes, 1);
-	agent__nodes_reconcile(a);
+	node__nodes_reconcile(a);
 	if ((rc = node_services_start(a, o, err, errlen)) < 0)
 		goto fail;
 	if ((rc = pthread_create(&a->th, NULL, agent_main, a)) != 0) {
@@ -604,7 +605,7 @@ fail:
 	return rc;
 }
 
-void agent_stop(struct agent *a)
+void node_agent_stop(struct node_agent *a)
 {
 	if (!a)
 		return;
@@ -617,11 +618,11 @@ void agent_stop(struct agent *a)
 	 * the NotReady below. */
 	node_writer_stop(a->writer);
 	a->writer = NULL;
-	agent__node_report(a, false, "KubeletNotReady", "svcplane agent stopped", true);
+	node__node_report(a, false, "KubeletNotReady", "svcplane agent stopped", true);
 	agent_free(a);
 }
 
-int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
+int node_agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 {
 	char *state = xasprintf("%s/pods", data_dir), *ipam = xasprintf("%s/ipam", data_dir);
 	struct node_rt_config cfg = {.state_dir = state};
@@ -638,13 +639,13 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 	for (size_t i = 0; uids && uids[i]; i++)
 		node_rt_pod_stop(rt, uids[i], grace_s);
 	/* Bounded: the grace period plus a few seconds for SIGKILL to land. */
-	int64_t deadline = agent__now_ms() + (int64_t)(grace_s > 0 ? grace_s : 0) * 1000 + 5000;
+	int64_t deadline = node__now_ms() + (int64_t)(grace_s > 0 ? grace_s : 0) * 1000 + 5000;
 	for (;;) {
 		node_rt_sync(rt, NULL);
 		bool all = true;
 		for (size_t i = 0; uids && uids[i]; i++)
 			all = all && node_rt_pod_stopped(rt, uids[i]);
-		if (all || agent__now_ms() > deadline)
+		if (all || node__now_ms() > deadline)
 			break;
 		usleep(50 * 1000);
 	}
@@ -657,9 +658,9 @@ int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen)
 		}
 		struct apod p = {.netns_fd = -1};
 		snprintf(p.uid, sizeof(p.uid), "%s", uids[i]);
-		agent__pod_names(&p);
-		struct agent tmp = {.nl = nl, .ipam_dir = ipam};
-		agent__podnet_teardown(&tmp, &p);
+		node__pod_names(&p);
+		struct node_agent tmp = {.nl = nl, .ipam_dir = ipam};
+		node__podnet_teardown(&tmp, &p);
 		free(uids[i]);
 	}
 	free(uids);

@@ -56,7 +56,7 @@
 #define NODE_AGENT_VERSION "v1.33.0-svcplane"
 #define NODE_AGENT_RUNTIME_VERSION "svcplane://0.1.0"
 
-struct agent_opts {
+struct node_agent_opts {
 	const struct client_config *cfg;  /* how to reach the API (copied) */
 	const char *node_name;		  /* required */
 	const char *node_ip;		  /* required: the InternalIP and host-gw next hop; "IPv4,IPv6"
@@ -91,7 +91,7 @@ struct agent_opts {
 	const char *ingress_addresses;	  /* "IP[,IP]" it listens on; NULL = the node IPs */
 };
 
-struct agent;
+struct node_agent;
 
 /* Registers the Node (create, or adopt an existing one), starts the informers and waits
  * for their first lists (10 s at most), re-adopts the runtime state and starts the agent
@@ -99,35 +99,36 @@ struct agent;
  * port 53 of the cluster DNS IP (added to "lo") and of the node IP; a node where that
  * fails (port taken) logs why and runs without. Blocks for the API round trips. Returns 0 with *out, or a
  * negative errno with the reason in err. */
-int agent_start(const struct agent_opts *o, struct agent **out, char *err, size_t errlen);
+int node_agent_start(const struct node_agent_opts *o, struct node_agent **out, char *err, size_t errlen);
 
 /* Stops the thread, marks the Node NotReady, and frees everything. Pods keep running
  * (a new agent re-adopts them). NULL is a no-op. Blocks up to about a second plus one
  * API request. */
-void agent_stop(struct agent *a);
+void node_agent_stop(struct node_agent *a);
 
 /* `svcplane agent --cleanup`: stops every pod recorded under data_dir (SIGKILL after
  * grace_s), then deletes pod netns, veths, IP files, our host-gw routes and the bridge.
  * Needs no API server. Returns 0 or the first -errno, with a sentence in err. */
-int agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen);
+int node_agent_cleanup(const char *data_dir, int grace_s, char *err, size_t errlen);
 
 /* kubelet's defaults for a node that names neither itself nor its address: the host name
  * (lowercased) into name, and into ip the first IPv4 address of the interface of the
  * default route (else of any up, non-loopback interface). Returns 0, or -ENOENT with a
  * sentence in err. */
-int agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen);
+int node_agent_default_node(char *name, size_t nlen, char *ip, size_t iplen, char *err, size_t errlen);
 /* Whether s is a proxy mode the agent accepts (nftables, iptables, userspace). */
-bool agent_proxy_mode_valid(const char *s);
+bool node_agent_proxy_mode_valid(const char *s);
 
 /* Pure helpers, exposed for tests. */
 /* "svcp" + the first 8 hex digits of uid into out (IFNAMSIZ bytes). -EINVAL when uid
  * has fewer than 8 hex digits. */
-int agent_veth_name(const char *uid, char *out, size_t len);
+int node_agent_veth_name(const char *uid, char *out, size_t len);
 /* kubelet's pod conditions for the given facts, keeping each lastTransitionTime from
  * prev (an array of PodCondition, may be NULL) when its status did not change; now is
  * the RFC 3339 time to use otherwise. Returns a new array. */
-json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready, const char *now);
+json_t *node_agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready,
+				  const char *now);
 /* Whether a Node counts as Ready: condition Ready with status "True". */
-bool agent_node_ready(const json_t *node);
+bool node_agent_node_ready(const json_t *node);
 
 #endif

@@ -26,7 +26,7 @@ static json_t *entry(const struct node_rt_proc *pr)
 			 pr->cwd ? pr->cwd : "/", "env", env);
 }
 
-void agent__exec_publish(struct agent *a)
+void node__exec_publish(struct node_agent *a)
 {
 	json_t *tab = json_object();
 	pthread_mutex_lock(&a->exec_mu);
@@ -59,10 +59,10 @@ void agent__exec_publish(struct agent *a)
 	json_decref(old);
 }
 
-int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *container,
-		       struct node_exec_ctx *out)
+int node__exec_lookup(void *ud, const char *ns, const char *pod, const char *container,
+		      struct node_exec_ctx *out)
 {
-	struct agent *a = ud;
+	struct node_agent *a = ud;
 	memset(out, 0, sizeof(*out));
 	char *key = xasprintf("%s/%s/%s", ns, pod, container);
 	int rc = -ENOENT;

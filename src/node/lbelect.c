@@ -52,7 +52,7 @@ static json_t *nodes_up(const json_t *nodes, const json_t *alive)
 	{
 		const char *name = api_str(n, "metadata.name");
 		json_t *labels = api_get(n, "metadata.labels");
-		if (!name || !agent_node_ready(n) || json_object_get(labels, NODE_LB_EXCLUDE_LABEL) ||
+		if (!name || !node_agent_node_ready(n) || json_object_get(labels, NODE_LB_EXCLUDE_LABEL) ||
 		    !str_in(alive, name))
 			continue;
 		json_array_append_new(out, json_string(name));

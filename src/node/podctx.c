@@ -13,12 +13,12 @@
 #include "base/mem.h"
 #include "node/writer.h"
 
-int64_t agent__now_ms(void)
+int64_t node__now_ms(void)
 {
 	return node_probe_now_ms();
 }
 
-char *agent__read_file(const char *path)
+char *node__read_file(const char *path)
 {
 	char *data = NULL;
 	return file_read(path, 1 << 20, &data, NULL) == 0 ? data : NULL;
@@ -26,7 +26,7 @@ char *agent__read_file(const char *path)
 
 /* ---- pure helpers ---- */
 
-int agent_veth_name(const char *uid, char *out, size_t len)
+int node_agent_veth_name(const char *uid, char *out, size_t len)
 {
 	char hex[9];
 	int n = 0;
@@ -46,8 +46,8 @@ int agent_veth_name(const char *uid, char *out, size_t len)
 
 /* ---- API ---- */
 
-long agent__api_do(struct agent *a, const char *method, const char *path, const char *ctype,
-		   const json_t *body, json_t **resp)
+long node__api_do(struct node_agent *a, const char *method, const char *path, const char *ctype,
+		  const json_t *body, json_t **resp)
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL, *r = NULL, err[256] = "";
 	long status = 0;
@@ -68,14 +68,14 @@ long agent__api_do(struct agent *a, const char *method, const char *path, const 
 
 /* ---- pod network ---- */
 
-void agent__pod_names(struct apod *p)
+void node__pod_names(struct apod *p)
 {
 	snprintf(p->netns, sizeof(p->netns), "%s%s", NODE_AGENT_NETNS_PREFIX, p->uid);
-	if (agent_veth_name(p->uid, p->veth, sizeof(p->veth)) < 0)
+	if (node_agent_veth_name(p->uid, p->veth, sizeof(p->veth)) < 0)
 		p->veth[0] = 0;
 }
 
-void agent__set_net_err(struct apod *p, char *msg_take)
+void node__set_net_err(struct apod *p, char *msg_take)
 {
 	free(p->net_err);
 	free(p->mount_err);
@@ -84,7 +84,7 @@ void agent__set_net_err(struct apod *p, char *msg_take)
 
 /* ---- pods ---- */
 
-struct apod *agent__pod_find(struct agent *a, const char *uid)
+struct apod *node__pod_find(struct node_agent *a, const char *uid)
 {
 	for (struct apod *p = a->list; p; p = p->next)
 		if (!strcmp(p->uid, uid))
@@ -92,18 +92,18 @@ struct apod *agent__pod_find(struct agent *a, const char *uid)
 	return NULL;
 }
 
-struct apod *agent__pod_new(struct agent *a, const char *uid)
+struct apod *node__pod_new(struct node_agent *a, const char *uid)
 {
 	struct apod *p = xcalloc(1, sizeof(*p));
 	snprintf(p->uid, sizeof(p->uid), "%s", uid);
 	p->netns_fd = -1;
-	agent__pod_names(p);
+	node__pod_names(p);
 	p->next = a->list;
 	a->list = p;
 	return p;
 }
 
-void agent__probes_free(struct apod *p)
+void node__probes_free(struct apod *p)
 {
 	for (size_t i = 0; i < p->nprobes; i++) {
 		node_probe_run_free(p->probes[i].run);
@@ -118,9 +118,9 @@ void agent__probes_free(struct apod *p)
 	p->nprobes = 0;
 }
 
-void agent__pod_free(struct apod *p)
+void node__pod_free(struct apod *p)
 {
-	agent__probes_free(p);
+	node__probes_free(p);
 	if (p->netns_fd >= 0)
 		close(p->netns_fd);
 	json_decref(p->pod);
@@ -137,8 +137,8 @@ void agent__pod_free(struct apod *p)
 	free(p);
 }
 
-void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
-		  json_t *body_take)
+void node__write(struct node_agent *a, const char *key, const char *method, char *path_take,
+		 const char *ctype, json_t *body_take)
 {
 	struct node_write w = {
 	    .key = key, .method = method, .ctype = ctype, .path = path_take, .body = body_take};

@@ -14,7 +14,7 @@
  *
  * Threads: every field below is owned by the agent thread, except those marked
  * (atomic) that informer threads set, and the writer, which has its own thread and lock.
- * Functions named agent__* are shared between the parts (STYLE.md's subsys__name).
+ * Functions named node__* are shared between the parts (STYLE.md's subsys__name).
  */
 #ifndef NODE_PODCTX_H
 #define NODE_PODCTX_H
@@ -91,7 +91,7 @@ struct apod {
 	struct apod *next;
 };
 
-struct agent {
+struct node_agent {
 	struct client_config cfg;
 	struct client *cl; /* synchronous API calls: start-up and shutdown only */
 	/* Every API write while the loop runs (pod statuses, events, heartbeats, deletes)
@@ -144,10 +144,10 @@ struct agent {
 
 /* Publishes the running containers' process contexts for exec (agent thread), and the
  * lookup exec sessions call (node/execsrv.h's node_exec_lookup; ud is the agent). */
-void agent__exec_publish(struct agent *a);
+void node__exec_publish(struct node_agent *a);
 struct node_exec_ctx;
-int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *container,
-		       struct node_exec_ctx *out);
+int node__exec_lookup(void *ud, const char *ns, const char *pod, const char *container,
+		      struct node_exec_ctx *out);
 
 /* Retry delay of a pod whose network or start failed (ms). */
 #define AGENT_NET_RETRY_MS 2000
@@ -155,34 +155,34 @@ int agent__exec_lookup(void *ud, const char *ns, const char *pod, const char *co
 #define AGENT_EVENT_MIN_MS 5000
 
 /* CLOCK_MONOTONIC in ms. */
-int64_t agent__now_ms(void);
+int64_t node__now_ms(void);
 /* A small file's text (1 MiB at most), or NULL; the caller frees it. */
-char *agent__read_file(const char *path);
+char *node__read_file(const char *path);
 
 /* The record of pod uid, or NULL. */
-struct apod *agent__pod_find(struct agent *a, const char *uid);
+struct apod *node__pod_find(struct node_agent *a, const char *uid);
 /* A new record for uid at the head of a->list, with its netns and veth names. */
-struct apod *agent__pod_new(struct agent *a, const char *uid);
+struct apod *node__pod_new(struct node_agent *a, const char *uid);
 /* Frees a record (not unlinked here), its probes and its netns fd. */
-void agent__pod_free(struct apod *p);
-/* Fills p->netns ("svcp-pod-<uid>") and p->veth (agent_veth_name; "" when the uid has no
+void node__pod_free(struct apod *p);
+/* Fills p->netns ("svcp-pod-<uid>") and p->veth (node_agent_veth_name; "" when the uid has no
  * usable name). */
-void agent__pod_names(struct apod *p);
+void node__pod_names(struct apod *p);
 /* Replaces p->net_err (msg_take may be NULL). */
-void agent__set_net_err(struct apod *p, char *msg_take);
+void node__set_net_err(struct apod *p, char *msg_take);
 /* Frees the pod's probe records (ending checks in flight). */
-void agent__probes_free(struct apod *p);
+void node__probes_free(struct apod *p);
 
 /* One synchronous API request (start-up and shutdown only; never from the loop): body
  * (may be NULL) as JSON. Returns the HTTP status or a negative errno (logged); *resp (may
  * be NULL) gets the parsed body. Blocks up to the client's timeout. */
-long agent__api_do(struct agent *a, const char *method, const char *path, const char *ctype,
-		   const json_t *body, json_t **resp);
+long node__api_do(struct node_agent *a, const char *method, const char *path, const char *ctype,
+		  const json_t *body, json_t **resp);
 /* Queues a write for the writer thread (node/writer.h): key, method, path (taken) and
  * body (taken, may be NULL). Never blocks on I/O. */
-void agent__write(struct agent *a, const char *key, const char *method, char *path_take, const char *ctype,
-		  json_t *body_take);
+void node__write(struct node_agent *a, const char *key, const char *method, char *path_take,
+		 const char *ctype, json_t *body_take);
 /* Queues the POST of event ev_take (its name is ours, from api_event_new). */
-void agent__event_post(struct agent *a, json_t *ev_take);
+void node__event_post(struct node_agent *a, json_t *ev_take);
 
 #endif

@@ -62,7 +62,7 @@ static bool internal_ip(const json_t *node, int family, struct ip_addr *out)
 	return false;
 }
 
-static int bridge_setup(struct agent *a)
+static int bridge_setup(struct node_agent *a)
 {
 	int rc = node_link_add_bridge(a->nl, NODE_AGENT_BRIDGE);
 	if (rc < 0 && rc != -EEXIST)
@@ -101,7 +101,7 @@ fail:
 
 /* Records our podCIDR of family fam (4 or 6); a change re-creates the bridge address and
  * wakes the pods. */
-static void learn_cidr(struct agent *a, int fam, const struct cidr *c)
+static void learn_cidr(struct node_agent *a, int fam, const struct cidr *c)
 {
 	struct cidr *cur = fam == 4 ? &a->pod_cidr : &a->pod_cidr6;
 	bool *have = fam == 4 ? &a->have_cidr : &a->have_cidr6;
@@ -117,7 +117,7 @@ static void learn_cidr(struct agent *a, int fam, const struct cidr *c)
 }
 
 /* Learns our podCIDRs, and makes our host-gw routes match the other nodes. */
-void agent__nodes_reconcile(struct agent *a)
+void node__nodes_reconcile(struct node_agent *a)
 {
 	json_t *nodes = informer_list(a->nodes, NULL);
 	struct node_route want[256];
@@ -200,7 +200,7 @@ void agent__nodes_reconcile(struct agent *a)
 
 /* Deletes the node's neighbour entries (bridge) for the pod's addresses, both families:
  * after teardown a reused IP must resolve to the new pod's MAC, not the dead one's. */
-static void podnet_forget_neigh(struct agent *a, const struct apod *p)
+static void podnet_forget_neigh(struct node_agent *a, const struct apod *p)
 {
 	const char *ips[] = {p->ip, p->ip6};
 	for (size_t i = 0; i < 2 && a->nl; i++) {
@@ -233,7 +233,7 @@ static int announce_sysctls(void *arg)
 
 /* Sends the pod's due announcements (gratuitous ARP, unsolicited NA); returns when the
  * next one is due, INT64_MAX when done. */
-int64_t agent__pod_announce(struct agent *a, struct apod *p, int64_t now)
+int64_t node__pod_announce(struct node_agent *a, struct apod *p, int64_t now)
 {
 	if (!p->net_ok || p->host_net || p->netns_fd < 0 || p->announced >= ANNOUNCE_N)
 		return INT64_MAX;
@@ -251,23 +251,23 @@ int64_t agent__pod_announce(struct agent *a, struct apod *p, int64_t now)
 
 /* Creates (or finds again, after a restart) the pod's netns, veth, address and route.
  * Idempotent. On failure the reason is in p->net_err. */
-int agent__podnet_setup(struct agent *a, struct apod *p)
+int node__podnet_setup(struct node_agent *a, struct apod *p)
 {
 	char err[256] = "", b[CIDR_STRLEN];
 	struct ip_addr ip;
 	struct node_nl *pnl = NULL;
 	if (!p->veth[0]) {
-		agent__set_net_err(p, xasprintf("pod uid %s is not usable as a name", p->uid));
+		node__set_net_err(p, xasprintf("pod uid %s is not usable as a name", p->uid));
 		return -EINVAL;
 	}
 	int rc = node_ipam_get(a->ipam_dir, &a->pod_cidr, p->uid, &ip);
 	if (rc == -ENOSPC) {
-		agent__set_net_err(p, xasprintf("podCIDR %s exhausted: no free IP address for the pod",
-						cidr_format(&a->pod_cidr, b, sizeof(b))));
+		node__set_net_err(p, xasprintf("podCIDR %s exhausted: no free IP address for the pod",
+					       cidr_format(&a->pod_cidr, b, sizeof(b))));
 		return rc;
 	}
 	if (rc < 0) {
-		agent__set_net_err(p, xasprintf("allocating a pod IP: %s", strerror(-rc)));
+		node__set_net_err(p, xasprintf("allocating a pod IP: %s", strerror(-rc)));
 		return rc;
 	}
 	ip_format(&ip, p->ip, sizeof(p->ip));
@@ -275,7 +275,7 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	if (a->have_cidr6) {
 		rc = node_ipam_get(a->ipam_dir, &a->pod_cidr6, p->uid, &ip6);
 		if (rc < 0) {
-			agent__set_net_err(
+			node__set_net_err(
 			    p, rc == -ENOSPC
 				   ? xasprintf("podCIDR %s exhausted: no free IP address for the pod",
 					       cidr_format(&a->pod_cidr6, b, sizeof(b)))
@@ -288,14 +288,14 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	}
 	rc = node_netns_create(p->netns, err, sizeof(err));
 	if (rc < 0 && rc != -EEXIST) {
-		agent__set_net_err(p, xasprintf("creating netns %s: %s", p->netns, err));
+		node__set_net_err(p, xasprintf("creating netns %s: %s", p->netns, err));
 		return rc;
 	}
 	if (p->netns_fd < 0)
 		p->netns_fd = node_netns_open(p->netns);
 	if (p->netns_fd < 0) {
 		rc = p->netns_fd;
-		agent__set_net_err(p, xasprintf("opening netns %s: %s", p->netns, strerror(-rc)));
+		node__set_net_err(p, xasprintf("opening netns %s: %s", p->netns, strerror(-rc)));
 		return rc;
 	}
 	rc = node_link_add_veth(a->nl, p->veth, "eth0", p->netns_fd);
@@ -307,7 +307,7 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 		goto nlfail;
 	rc = node_nl_new(p->netns_fd, &pnl, err, sizeof(err));
 	if (rc < 0) {
-		agent__set_net_err(p, xasprintf("netlink in %s: %s", p->netns, err));
+		node__set_net_err(p, xasprintf("netlink in %s: %s", p->netns, err));
 		return rc;
 	}
 	/* Addresses before the link goes up, so the kernel's own announcement (arp_notify,
@@ -327,26 +327,26 @@ int agent__podnet_setup(struct agent *a, struct apod *p)
 	    (rc = node_link_set_up(pnl, "eth0", true)) < 0 ||
 	    (rc = node_route_add(pnl, &def, NODE_NL_REPLACE)) < 0 ||
 	    (a->have_cidr6 && (rc = node_route_add(pnl, &def6, NODE_NL_REPLACE)) < 0)) {
-		agent__set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
+		node__set_net_err(p, xasprintf("pod network in %s: %s", p->netns, node_nl_errmsg(pnl)));
 		node_nl_free(pnl);
 		return rc;
 	}
 	/* The IP may have been another pod's moments ago: forget that pod's MAC here, and
-	 * tell the other pods on the bridge (agent__pod_announce). */
+	 * tell the other pods on the bridge (node__pod_announce). */
 	podnet_forget_neigh(a, p);
-	p->net_up_ms = agent__now_ms();
+	p->net_up_ms = node__now_ms();
 	p->announced = 0;
 	node_nl_free(pnl);
-	agent__set_net_err(p, NULL);
+	node__set_net_err(p, NULL);
 	p->net_ok = true;
 	return 0;
 nlfail:
-	agent__set_net_err(p, xasprintf("veth %s: %s", p->veth, node_nl_errmsg(a->nl)));
+	node__set_net_err(p, xasprintf("veth %s: %s", p->veth, node_nl_errmsg(a->nl)));
 	return rc;
 }
 
 /* Removes everything of the pod's network; each step tolerates what is already gone. */
-void agent__podnet_teardown(struct agent *a, struct apod *p)
+void node__podnet_teardown(struct node_agent *a, struct apod *p)
 {
 	char err[256] = "";
 	if (p->netns_fd >= 0) {

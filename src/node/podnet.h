@@ -11,17 +11,17 @@
 
 /* Learns this node's podCIDRs from the nodes informer (wakes the pods on a change), sets
  * up the bridge, and makes host-gw routes and the masquerade table match the nodes. */
-void agent__nodes_reconcile(struct agent *a);
+void node__nodes_reconcile(struct node_agent *a);
 
 /* Creates (or finds again, after a restart) the pod's netns, veth, addresses and routes,
  * deletes stale neighbour entries for its IPs and schedules its announcements.
  * Idempotent. Returns 0, or -errno with the reason in p->net_err. */
-int agent__podnet_setup(struct agent *a, struct apod *p);
+int node__podnet_setup(struct node_agent *a, struct apod *p);
 /* Removes the pod's veth, netns, IPs and the node's neighbour entries for them; each
- * step tolerates what is already gone. a needs only nl and ipam_dir (agent_cleanup). */
-void agent__podnet_teardown(struct agent *a, struct apod *p);
+ * step tolerates what is already gone. a needs only nl and ipam_dir (node_agent_cleanup). */
+void node__podnet_teardown(struct node_agent *a, struct apod *p);
 /* Sends the pod's due announcements (gratuitous ARP, unsolicited NA: node/announce.h);
  * returns when the next is due (ms, monotonic), INT64_MAX when none is. */
-int64_t agent__pod_announce(struct agent *a, struct apod *p, int64_t now);
+int64_t node__pod_announce(struct node_agent *a, struct apod *p, int64_t now);
 
 #endif

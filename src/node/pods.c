@@ -32,13 +32,13 @@
 
 static json_t *source_get(void *ud, const char *kind, const char *ns, const char *name)
 {
-	struct agent *a = ud;
+	struct node_agent *a = ud;
 	return node_objcache_get(a->objs, kind, ns, name);
 }
 
 /* The ConfigMaps and Secrets p's environment reads, as now cached; true when they differ
  * from what the runtime was given (p->env_fp). */
-static bool env_sources_changed(struct agent *a, struct apod *p)
+static bool env_sources_changed(struct node_agent *a, struct apod *p)
 {
 	json_t *src = node_envsrc_collect(p->pod, source_get, a, sysconf(_SC_NPROCESSORS_ONLN),
 					  (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
@@ -56,15 +56,15 @@ static bool env_sources_changed(struct agent *a, struct apod *p)
  * up (the reason logged; retried on a later pass). A required ConfigMap or Secret that is
  * missing fails the sync as kubelet's MountVolume.SetUp does: files already written stay,
  * and a Warning FailedMount event is recorded on the pod once per distinct message. */
-static bool volumes_sync(struct agent *a, struct apod *p)
+static bool volumes_sync(struct node_agent *a, struct apod *p)
 {
 	json_t *plan = NULL;
 	char err[512] = "";
 	if (node_volumes_plan(p->pod, source_get, a, &plan, err, sizeof(err)) < 0) {
 		if (!p->mount_err || strcmp(p->mount_err, err)) {
 			log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
-			agent__event_post(a, api_event_new(p->pod, "Pod", NULL, "kubelet", a->node_name,
-							   "Warning", "FailedMount", err));
+			node__event_post(a, api_event_new(p->pod, "Pod", NULL, "kubelet", a->node_name,
+							  "Warning", "FailedMount", err));
 			free(p->mount_err);
 			p->mount_err = xstrdup(err);
 		}
@@ -124,9 +124,9 @@ static bool volumes_sync(struct agent *a, struct apod *p)
 /* Starts the pod: network, files, env, runtime. Retried later while the network fails.
  * With refresh, the pod runs already: only what the runtime keeps for (re)starts is given
  * again (a ConfigMap or Secret its environment reads has changed). */
-static void pod_start(struct agent *a, struct apod *p, bool refresh)
+static void pod_start(struct node_agent *a, struct apod *p, bool refresh)
 {
-	if (agent__now_ms() < p->retry_ms)
+	if (node__now_ms() < p->retry_ms)
 		return;
 	if (!refresh) {
 		/* As kubelet: the ConfigMaps and Secrets the pod uses are read before it starts
@@ -147,9 +147,9 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	} else if (!a->have_cidr || !a->bridge_ok) {
 		return;
 	}
-	if (!p->net_ok && agent__podnet_setup(a, p) < 0) {
+	if (!p->net_ok && node__podnet_setup(a, p) < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, p->net_err);
-		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		p->retry_ms = node__now_ms() + AGENT_NET_RETRY_MS;
 		return;
 	}
 	const char *cdns[] = {a->cluster_dns, NULL};
@@ -161,8 +161,8 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	char *hostname = NULL, *domain = NULL, *kname = NULL, *hosts = NULL;
 	if (node_podfiles_hostname(p->pod, a->cluster_domain, &hostname, &domain, &kname, err, sizeof(err)) <
 	    0) {
-		agent__set_net_err(p, xasprintf("%s", err));
-		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		node__set_net_err(p, xasprintf("%s", err));
+		p->retry_ms = node__now_ms() + AGENT_NET_RETRY_MS;
 		free(resolv);
 		return;
 	}
@@ -174,7 +174,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 		kname = xstrdup(hn);
 	}
 	const char *ips[] = {p->ip, p->ip6[0] ? p->ip6 : NULL, NULL};
-	char *host_hosts = p->host_net ? agent__read_file("/etc/hosts") : NULL;
+	char *host_hosts = p->host_net ? node__read_file("/etc/hosts") : NULL;
 	hosts = node_podfiles_hosts(p->pod, ips, hostname, domain, host_hosts);
 	free(host_hosts);
 	if (!p->svc_env) {
@@ -186,7 +186,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	if (!refresh)
 		env_sources_changed(a, p);
 	if (!refresh && !volumes_sync(a, p)) {
-		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		p->retry_ms = node__now_ms() + AGENT_NET_RETRY_MS;
 		free(resolv);
 		free(hostname);
 		free(domain);
@@ -215,7 +215,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 	int rc = node_rt_pod_run(a->rt, &rp, err, sizeof(err));
 	if (rc < 0) {
 		log_warn("agent: pod %s/%s: %s", p->ns, p->name, err);
-		p->retry_ms = agent__now_ms() + AGENT_NET_RETRY_MS;
+		p->retry_ms = node__now_ms() + AGENT_NET_RETRY_MS;
 	} else if (!refresh) {
 		p->running = true;
 		const char *st = api_str(p->pod, "status.startTime");
@@ -223,7 +223,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 			snprintf(p->start_time, sizeof(p->start_time), "%s", st);
 		else
 			api_now(p->start_time, sizeof(p->start_time));
-		agent__probes_init(p);
+		node__probes_init(p);
 		log_info("agent: pod %s/%s running with IP %s", p->ns, p->name, p->ip);
 	}
 	json_decref(mounts);
@@ -238,7 +238,7 @@ static void pod_start(struct agent *a, struct apod *p, bool refresh)
 /* Stops and, once its processes are gone, tears the pod down and (for a pod still in the
  * API) queues kubelet's final DELETE. Returns true when the record may be freed: at
  * once for a pod the API no longer has, else once the informer no longer lists it. */
-static bool pod_finish(struct agent *a, struct apod *p)
+static bool pod_finish(struct node_agent *a, struct apod *p)
 {
 	if (p->deleted)
 		return p->gone; /* the final DELETE is queued: wait until the informer sees it */
@@ -258,7 +258,7 @@ static bool pod_finish(struct agent *a, struct apod *p)
 		return false;
 	node_rt_pod_remove(a->rt, p->uid);
 	if (!p->host_net)
-		agent__podnet_teardown(a, p);
+		node__podnet_teardown(a, p);
 	if (a->satokens)
 		node_satokens_forget(a->satokens, p->uid);
 	if (p->vol_dir) {
@@ -273,7 +273,7 @@ static bool pod_finish(struct agent *a, struct apod *p)
 					 "v1", "gracePeriodSeconds", 0, "preconditions", "uid", p->uid);
 		char key[80];
 		snprintf(key, sizeof(key), "delete/%s", p->uid);
-		agent__write(a, key, "DELETE", path, NULL, body);
+		node__write(a, key, "DELETE", path, NULL, body);
 		p->deleted = true;
 	}
 	log_info("agent: pod %s removed", p->uid);
@@ -282,11 +282,11 @@ static bool pod_finish(struct agent *a, struct apod *p)
 
 static bool uid_known(void *ud, const char *uid)
 {
-	return agent__pod_find(ud, uid) != NULL;
+	return node__pod_find(ud, uid) != NULL;
 }
 
 /* Once, after the first pods list: tear down what belongs to no pod we know. */
-static void cleanup_leftovers(struct agent *a)
+static void cleanup_leftovers(struct node_agent *a)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -294,18 +294,18 @@ static void cleanup_leftovers(struct agent *a)
 		size_t pl = strlen(NODE_AGENT_NETNS_PREFIX);
 		for (size_t i = 0; i < n; i++) {
 			if (strncmp(names[i], NODE_AGENT_NETNS_PREFIX, pl) ||
-			    agent__pod_find(a, names[i] + pl))
+			    node__pod_find(a, names[i] + pl))
 				continue;
 			/* Another node's pods share /run/netns on a one-machine cluster: only a netns
 			 * whose veth is on our bridge is ours. */
 			struct apod tmp = {.netns_fd = -1};
 			snprintf(tmp.uid, sizeof(tmp.uid), "%s", names[i] + pl);
-			agent__pod_names(&tmp);
+			node__pod_names(&tmp);
 			struct node_link l;
 			if (!tmp.veth[0] || node_link_get(a->nl, tmp.veth, &l) < 0)
 				continue;
 			log_info("agent: removing leftover netns %s", names[i]);
-			agent__podnet_teardown(a, &tmp);
+			node__podnet_teardown(a, &tmp);
 		}
 		node_netns_list_free(names, n);
 	}
@@ -313,7 +313,7 @@ static void cleanup_leftovers(struct agent *a)
 	node_volumes_cleanup(a->data_dir, uid_known, a);
 }
 
-void agent__pods_reconcile(struct agent *a)
+void node__pods_reconcile(struct node_agent *a)
 {
 	json_t *pods = informer_list(a->pods, NULL);
 	for (struct apod *p = a->list; p; p = p->next)
@@ -325,9 +325,9 @@ void agent__pods_reconcile(struct agent *a)
 		const char *uid = api_str(o, "metadata.uid"), *node = api_str(o, "spec.nodeName");
 		if (!uid || !node || strcmp(node, a->node_name))
 			continue;
-		struct apod *p = agent__pod_find(a, uid);
+		struct apod *p = node__pod_find(a, uid);
 		if (!p)
-			p = agent__pod_new(a, uid);
+			p = node__pod_new(a, uid);
 		p->seen = true;
 		p->host_net = json_is_true(api_get(o, "spec.hostNetwork"));
 		if (p->pod != o) {
@@ -353,12 +353,12 @@ void agent__pods_reconcile(struct agent *a)
 		bool terminating = p->pod && api_str(p->pod, "metadata.deletionTimestamp");
 		if ((p->gone || terminating) && pod_finish(a, p)) {
 			*pp = p->next;
-			agent__pod_free(p);
+			node__pod_free(p);
 			continue;
 		}
 		if (!p->gone && !terminating && !p->running) {
 			pod_start(a, p, false);
-			agent__pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
+			node__pod_report(a, p); /* at once: a burst of new pods does not wait for the pass */
 		} else if (!p->gone && !terminating && p->pod && (p->env_fp || p->env_sources) &&
 			   env_sources_changed(a, p)) {
 			pod_start(a, p, true);

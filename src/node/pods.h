@@ -8,6 +8,6 @@
  * queued at once), deleted or terminating ones stop and, once their processes are gone,
  * are torn down. The first pass also removes netns, veths and pod IPs of no known pod.
  * Blocks only for local work (a container start waits for its exec, bounded). */
-void agent__pods_reconcile(struct agent *a);
+void node__pods_reconcile(struct node_agent *a);
 
 #endif

@@ -21,12 +21,12 @@
 #include "node/runtime.h"
 #include "node/writer.h"
 
-void agent__probes_init(struct apod *p)
+void node__probes_init(struct apod *p)
 {
 	json_t *cs = json_object_get(json_object_get(p->pod, "spec"), "containers");
 	size_t i;
 	json_t *c;
-	agent__probes_free(p);
+	node__probes_free(p);
 	json_array_foreach(cs, i, c)
 	{
 		static const struct {
@@ -69,7 +69,7 @@ static bool probe_passes(const struct apod *p, const char *cname, enum node_prob
 }
 
 /* Hands the container's readiness and startup results to the runtime (status fields). */
-static void probe_flags_sync(struct agent *a, const struct apod *p, const char *cname)
+static void probe_flags_sync(struct node_agent *a, const struct apod *p, const char *cname)
 {
 	node_rt_container_set_probe(a->rt, p->uid, cname, probe_passes(p, cname, NODE_PROBE_READINESS),
 				    probe_passes(p, cname, NODE_PROBE_STARTUP));
@@ -77,7 +77,7 @@ static void probe_flags_sync(struct agent *a, const struct apod *p, const char *
 
 /* Whether the runtime's state says cname had started (a re-adopted container whose
  * startup probe succeeded before the agent restarted: as kubelet, not probed again). */
-static bool rt_container_started(struct agent *a, const struct apod *p, const char *cname)
+static bool rt_container_started(struct node_agent *a, const struct apod *p, const char *cname)
 {
 	json_t *st = node_rt_pod_status(a->rt, p->uid);
 	size_t i;
@@ -92,23 +92,23 @@ static bool rt_container_started(struct agent *a, const struct apod *p, const ch
 	return started;
 }
 
-void agent__event_post(struct agent *a, json_t *ev_take)
+void node__event_post(struct node_agent *a, json_t *ev_take)
 {
 	char key[400];
 	snprintf(key, sizeof(key), "event/%s", api_str(ev_take, "metadata.name") ?: "");
-	agent__write(a, key, "POST",
-		     xasprintf("/api/v1/namespaces/%s/events", api_str(ev_take, "metadata.namespace")), NULL,
-		     ev_take);
+	node__write(a, key, "POST",
+		    xasprintf("/api/v1/namespaces/%s/events", api_str(ev_take, "metadata.namespace")), NULL,
+		    ev_take);
 }
 
 /* kubelet's events about a pod's container: reason, type and message. */
-static void pod_event(struct agent *a, const struct apod *p, const char *cname, const char *type,
+static void pod_event(struct node_agent *a, const struct apod *p, const char *cname, const char *type,
 		      const char *reason, const char *msg)
 {
 	if (!p->pod)
 		return;
 	char *fp = xasprintf("spec.containers{%s}", cname);
-	agent__event_post(a, api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, type, reason, msg));
+	node__event_post(a, api_event_new(p->pod, "Pod", fp, "kubelet", a->node_name, type, reason, msg));
 	free(fp);
 }
 
@@ -117,9 +117,9 @@ static void pod_event(struct agent *a, const struct apod *p, const char *cname, 
  * making new events, at most one write per AGENT_EVENT_MIN_MS per probe; msg NULL flushes
  * a pending count. Writes are queued (the event's name is ours, from api_event_new); a
  * count patch that finds the event deleted re-creates it with the count (writer.h). */
-static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr, const char *msg)
+static void probe_event(struct node_agent *a, const struct apod *p, struct aprobe *pr, const char *msg)
 {
-	int64_t now = agent__now_ms();
+	int64_t now = node__now_ms();
 	if (msg) {
 		char *full =
 		    xasprintf("%s probe failed: %s", probe_kind_name(pr->kind), *msg ? msg : "unknown");
@@ -139,7 +139,7 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 						   "Unhealthy", full);
 			free(fp);
 			pr->ev_name = xstrdup(api_str(pr->ev_obj, "metadata.name") ?: "");
-			agent__event_post(a, json_deep_copy(pr->ev_obj));
+			node__event_post(a, json_deep_copy(pr->ev_obj));
 			return;
 		}
 	}
@@ -166,12 +166,12 @@ static void probe_event(struct agent *a, const struct apod *p, struct aprobe *pr
 }
 
 /* Advances the pod's probes; returns the earliest deadline they need (ms, monotonic). */
-int64_t agent__probes_step(struct agent *a, struct apod *p, struct pollfd *fds, size_t *nfds, size_t cap)
+int64_t node__probes_step(struct node_agent *a, struct apod *p, struct pollfd *fds, size_t *nfds, size_t cap)
 {
-	int64_t next = INT64_MAX, now = agent__now_ms();
+	int64_t next = INT64_MAX, now = node__now_ms();
 	if (!p->running || p->stopping)
 		return next;
-	/* Startup probes come first in p->probes (agent__probes_init), so a container's "started"
+	/* Startup probes come first in p->probes (node__probes_init), so a container's "started"
 	 * is settled before its readiness and liveness probes ask for it. */
 	for (size_t i = 0; i < p->nprobes; i++) {
 		struct aprobe *pr = &p->probes[i];
@@ -210,7 +210,7 @@ int64_t agent__probes_step(struct agent *a, struct apod *p, struct pollfd *fds, 
 			}
 			pr->run_start = now;
 		}
-		if (pr->run && node_probe_run_advance(pr->run, agent__now_ms())) {
+		if (pr->run && node_probe_run_advance(pr->run, node__now_ms())) {
 			const char *msg = NULL;
 			enum node_probe_result r = node_probe_run_result(pr->run, &msg);
 			pr->got_result = true;

@@ -31,7 +31,8 @@ static const char *prev_time(const json_t *prev, const char *type, const char *s
 	return NULL;
 }
 
-json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready, const char *now)
+json_t *node_agent_pod_conditions(const json_t *prev, bool initialized, bool containers_ready,
+				  const char *now)
 {
 	struct {
 		const char *type;
@@ -55,7 +56,7 @@ json_t *agent_pod_conditions(const json_t *prev, bool initialized, bool containe
 	return arr;
 }
 
-bool agent_node_ready(const json_t *node)
+bool node_agent_node_ready(const json_t *node)
 {
 	json_t *conds = json_object_get(json_object_get(node, "status"), "conditions");
 	size_t i;
@@ -75,7 +76,7 @@ static const char *now_rfc3339(char *buf, size_t len)
 	return api_now(buf, len);
 }
 
-static json_t *node_status(struct agent *a, bool ready, const char *reason, const char *message)
+static json_t *node_status(struct node_agent *a, bool ready, const char *reason, const char *message)
 {
 	char now[40];
 	now_rfc3339(now, sizeof(now));
@@ -97,11 +98,11 @@ static json_t *node_status(struct agent *a, bool ready, const char *reason, cons
 	    "amd64", "machineID", "", "systemUUID", "", "bootID", "");
 }
 
-int agent__node_report(struct agent *a, bool ready, const char *reason, const char *message, bool sync)
+int node__node_report(struct node_agent *a, bool ready, const char *reason, const char *message, bool sync)
 {
 	json_t *patch = node_status(a, ready, reason, message);
 	json_t *cur = a->nodes ? informer_get(a->nodes, "", a->node_name) : NULL;
-	if (cur && agent_node_ready(cur) == ready) {
+	if (cur && node_agent_node_ready(cur) == ready) {
 		json_t *conds = json_object_get(json_object_get(cur, "status"), "conditions");
 		const char *t = prev_time(conds, "Ready", ready ? "True" : "False");
 		if (t) {
@@ -113,25 +114,25 @@ int agent__node_report(struct agent *a, bool ready, const char *reason, const ch
 	json_decref(cur);
 	char *path = xasprintf("/api/v1/nodes/%s/status", a->node_name);
 	if (!sync) {
-		agent__write(a, "node-status", "PATCH", path, "application/merge-patch+json", patch);
+		node__write(a, "node-status", "PATCH", path, "application/merge-patch+json", patch);
 		return 0;
 	}
-	long st = agent__api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL);
+	long st = node__api_do(a, "PATCH", path, "application/merge-patch+json", patch, NULL);
 	free(path);
 	json_decref(patch);
 	return st >= 200 && st < 300 ? 0 : -EIO;
 }
 
-int64_t agent__node_heartbeat(struct agent *a, int64_t now)
+int64_t node__node_heartbeat(struct node_agent *a, int64_t now)
 {
 	if (now >= a->next_hb_ms) {
-		agent__node_report(a, true, "KubeletReady", "svcplane agent is posting ready status", false);
+		node__node_report(a, true, "KubeletReady", "svcplane agent is posting ready status", false);
 		a->next_hb_ms = now + (int64_t)a->heartbeat_s * 1000;
 	}
 	return a->next_hb_ms;
 }
 
-int agent__node_register(struct agent *a, char *err, size_t errlen)
+int node__node_register(struct node_agent *a, char *err, size_t errlen)
 {
 	json_t *node =
 	    json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1", "kind", "Node",
@@ -140,7 +141,7 @@ int agent__node_register(struct agent *a, char *err, size_t errlen)
 	long st = -EIO;
 	/* The API server may still be starting (an agent started next to it): bounded retry. */
 	for (int i = 0; i < 40; i++) {
-		st = agent__api_do(a, "POST", "/api/v1/nodes", "application/json", node, NULL);
+		st = node__api_do(a, "POST", "/api/v1/nodes", "application/json", node, NULL);
 		if (st > 0)
 			break;
 		usleep(250 * 1000);
@@ -151,19 +152,19 @@ int agent__node_register(struct agent *a, char *err, size_t errlen)
 			 st < 0 ? "API server unreachable" : "rejected by the API server");
 		return -EIO;
 	}
-	if (agent__node_report(a, true, "KubeletReady", "svcplane agent is posting ready status", true) < 0) {
+	if (node__node_report(a, true, "KubeletReady", "svcplane agent is posting ready status", true) < 0) {
 		snprintf(err, errlen, "writing the status of node %s failed", a->node_name);
 		return -EIO;
 	}
 	return 0;
 }
 
-void agent__host_info(struct agent *a)
+void node__host_info(struct node_agent *a)
 {
 	struct utsname u;
 	snprintf(a->kernel, sizeof(a->kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
 	snprintf(a->os_image, sizeof(a->os_image), "Linux");
-	char *osr = agent__read_file("/etc/os-release");
+	char *osr = node__read_file("/etc/os-release");
 	const char *p = osr ? strstr(osr, "PRETTY_NAME=") : NULL;
 	if (p) {
 		p += strlen("PRETTY_NAME=");
@@ -176,7 +177,7 @@ void agent__host_info(struct agent *a)
 }
 
 /* Builds the pod's status; a new object. */
-static json_t *pod_status(struct agent *a, struct apod *p)
+static json_t *pod_status(struct node_agent *a, struct apod *p)
 {
 	char now[40];
 	now_rfc3339(now, sizeof(now));
@@ -214,7 +215,7 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 		}
 		json_object_set_new(st, "containerStatuses", cs);
 	}
-	json_object_set_new(st, "conditions", agent_pod_conditions(prev, p->net_ok, ready, now));
+	json_object_set_new(st, "conditions", node_agent_pod_conditions(prev, p->net_ok, ready, now));
 	json_object_set_new(st, "hostIP", json_string(a->node_ip));
 	json_t *hips = json_pack("[{s:s}]", "ip", a->node_ip);
 	if (a->node_ip6)
@@ -242,14 +243,14 @@ static json_t *pod_status(struct agent *a, struct apod *p)
 	return st;
 }
 
-void agent__pod_report(struct agent *a, struct apod *p)
+void node__pod_report(struct node_agent *a, struct apod *p)
 {
 	if (p->gone || p->stopping || !p->pod)
 		return;
 	/* A re-adopted pod's readiness starts over as Failure (kubelet's initial result);
 	 * writing that would flap its endpoints on every agent restart, so an adopted pod's
 	 * status waits (a few seconds at most) for the first result of each readiness probe. */
-	if (p->hold_ms && agent__now_ms() < p->hold_ms) {
+	if (p->hold_ms && node__now_ms() < p->hold_ms) {
 		for (size_t i = 0; i < p->nprobes; i++)
 			if (p->probes[i].kind == NODE_PROBE_READINESS && p->probes[i].run_id >= 0 &&
 			    !p->probes[i].got_result)
@@ -262,8 +263,8 @@ void agent__pod_report(struct agent *a, struct apod *p)
 	}
 	char key[80];
 	snprintf(key, sizeof(key), "status/%s", p->uid);
-	agent__write(a, key, "PATCH", xasprintf("/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name),
-		     "application/merge-patch+json", json_pack("{s:O}", "status", st));
+	node__write(a, key, "PATCH", xasprintf("/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name),
+		    "application/merge-patch+json", json_pack("{s:O}", "status", st));
 	json_decref(p->last_status);
 	p->last_status = st;
 }

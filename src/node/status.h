@@ -11,17 +11,17 @@
 /* Creates the Node (or adopts an existing one) and writes its Ready status. Blocks for
  * the API round trips (retried up to 10 s while the server starts). Returns 0 or -EIO
  * with a sentence in err. Before the loop starts only. */
-int agent__node_register(struct agent *a, char *err, size_t errlen);
+int node__node_register(struct node_agent *a, char *err, size_t errlen);
 /* Writes the Node's status: queued for the writer (sync false, from the loop) or at once
  * (sync true, after the loop stopped; returns 0 or -EIO). The Ready condition's
  * lastTransitionTime is kept from the stored Node while its status is unchanged. */
-int agent__node_report(struct agent *a, bool ready, const char *reason, const char *message, bool sync);
+int node__node_report(struct node_agent *a, bool ready, const char *reason, const char *message, bool sync);
 /* Queues the heartbeat when it is due; returns when the next one is (ms, monotonic). */
-int64_t agent__node_heartbeat(struct agent *a, int64_t now);
+int64_t node__node_heartbeat(struct node_agent *a, int64_t now);
 /* Fills a->kernel and a->os_image from uname and /etc/os-release. */
-void agent__host_info(struct agent *a);
+void node__host_info(struct node_agent *a);
 /* Queues the pod's status when it changed since the last write (and an adopted pod has
  * its first readiness results). Never blocks on the API. */
-void agent__pod_report(struct agent *a, struct apod *p);
+void node__pod_report(struct node_agent *a, struct apod *p);
 
 #endif

@@ -17,12 +17,12 @@ static json_t *js(const char *text)
 TEST(agent_veth_name_from_uid)
 {
 	char n[IFNAMSIZ];
-	ASSERT_INT_EQ(agent_veth_name("07AF1a22-151f-4280-aa8a-183fc4e257c9", n, sizeof(n)), 0);
+	ASSERT_INT_EQ(node_agent_veth_name("07AF1a22-151f-4280-aa8a-183fc4e257c9", n, sizeof(n)), 0);
 	ASSERT_STR_EQ(n, "svcp07af1a22");
-	ASSERT_INT_EQ(agent_veth_name("0123-4567-89", n, sizeof(n)), 0);
+	ASSERT_INT_EQ(node_agent_veth_name("0123-4567-89", n, sizeof(n)), 0);
 	ASSERT_STR_EQ(n, "svcp01234567");
-	ASSERT_INT_EQ(agent_veth_name("abc", n, sizeof(n)), -22);
-	ASSERT_INT_EQ(agent_veth_name("../../etc/passwd", n, sizeof(n)), -22);
+	ASSERT_INT_EQ(node_agent_veth_name("abc", n, sizeof(n)), -22);
+	ASSERT_INT_EQ(node_agent_veth_name("../../etc/passwd", n, sizeof(n)), -22);
 }
 
 static const char *cond(json_t *arr, const char *type, const char *field)
@@ -36,17 +36,17 @@ static const char *cond(json_t *arr, const char *type, const char *field)
 
 TEST(agent_pod_conditions_keep_transition_times)
 {
-	json_t *c1 = agent_pod_conditions(NULL, true, false, "T1");
+	json_t *c1 = node_agent_pod_conditions(NULL, true, false, "T1");
 	ASSERT_STR_EQ(cond(c1, "Ready", "status"), "False");
 	ASSERT_STR_EQ(cond(c1, "Ready", "reason"), "ContainersNotReady");
 	ASSERT_STR_EQ(cond(c1, "PodScheduled", "status"), "True");
 	ASSERT_STR_EQ(cond(c1, "Initialized", "status"), "True");
-	json_t *c2 = agent_pod_conditions(c1, true, true, "T2");
+	json_t *c2 = node_agent_pod_conditions(c1, true, true, "T2");
 	ASSERT_STR_EQ(cond(c2, "Ready", "status"), "True");
 	ASSERT_STR_EQ(cond(c2, "Ready", "lastTransitionTime"), "T2");
 	ASSERT_STR_EQ(cond(c2, "ContainersReady", "lastTransitionTime"), "T2");
 	ASSERT_STR_EQ(cond(c2, "PodScheduled", "lastTransitionTime"), "T1");
-	json_t *c3 = agent_pod_conditions(c2, true, true, "T3");
+	json_t *c3 = node_agent_pod_conditions(c2, true, true, "T3");
 	ASSERT_STR_EQ(cond(c3, "Ready", "lastTransitionTime"), "T2");
 	json_decref(c1);
 	json_decref(c2);
@@ -62,9 +62,9 @@ TEST(agent_node_ready_condition)
 {
 	json_t *a = js(NODE("a", "True")), *b = js(NODE("b", "False")),
 	       *c = js("{\"metadata\":{\"name\":\"c\"}}");
-	ASSERT(agent_node_ready(a));
-	ASSERT(!agent_node_ready(b));
-	ASSERT(!agent_node_ready(c));
+	ASSERT(node_agent_node_ready(a));
+	ASSERT(!node_agent_node_ready(b));
+	ASSERT(!node_agent_node_ready(c));
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
