@@ -22,7 +22,7 @@ for t in dig dnsmasq getent nsenter; do
 	command -v $t >/dev/null || { fail "$t installed (scripts/deps.sh test)"; finish; exit 1; }
 done
 # Bad flags are clear errors before anything starts.
-expect_fail "svcplane dns --dns-ttl out of range" '--dns-ttl: 4000 is out of range \(0-3600\)' "$SVCPLANE" dns --dns-ttl 4000
+expect_fail "svcplane dns --dns-ttl out of range" '--dns-ttl: 4000 is not a number of seconds from 0 to 3600' "$SVCPLANE" dns --dns-ttl 4000
 expect_fail "svcplane dns --listen not an IP" '--listen: 1\.2\.3 is not a list' "$SVCPLANE" dns --listen 1.2.3
 expect_fail "svcplane dns --dns-allow not a CIDR" '--dns-allow: 198\.18\.0\.0/40 is not a list of at most 16 CIDRs' "$SVCPLANE" dns --dns-allow 198.18.0.0/40
 expect_fail "svcplane agent --dns-upstream not an address" '--dns-upstream: dns\.example is not a list' "$SVCPLANE" agent --dns-upstream dns.example

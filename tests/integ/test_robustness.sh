@@ -27,6 +27,23 @@ badflag "bad server --node-ip" 'node-ip: 198.18.0.300' server --data-dir "$T_DIR
 badflag "bad --cluster-dns" 'cluster-dns: dns.example' agent --node-name x --node-ip 198.18.0.5 --cluster-dns dns.example
 badflag "agent bad --proxy-mode" 'proxy-mode' agent --node-name x --node-ip 198.18.0.5 --proxy-mode kernelspace
 badflag "unknown command" 'unknown command' frobnicate
+badflag "a flag of another command is refused" "unrecognized option '--listen'" server --data-dir "$T_DIR/never" --listen 127.0.0.1
+badflag "a stray argument is refused" 'unexpected argument stray' server --data-dir "$T_DIR/never" stray
+badflag "bad --history-revisions" 'history-revisions: 5 is not a number from 100' server --data-dir "$T_DIR/never" --history-revisions 5
+badflag "bad --ingress-service-type" 'is not NodeAddress or LoadBalancer' server --data-dir "$T_DIR/never" --ingress-service-type Cloud
+badflag "bad --leader-elect-lease-duration" 'lease-duration: 0 is not a positive duration' server --data-dir "$T_DIR/never" --leader-elect-lease-duration 0
+badflag "dns --port 0" 'port: 0 is not a port number' dns --port 0
+badflag "store migrate without --to" 'are required' store migrate --from "sqlite://$T_DIR/never/x.db"
+# --help: exit 0, every flag once (the table's rows), shared rows worded the same.
+for cmd in server agent dns "store migrate"; do
+	# shellcheck disable=SC2086
+	out=$("$SVCPLANE" $cmd --help 2>&1); rc=$?
+	dups=$(printf '%s\n' "$out" | grep -oE '^  (-., )?--[a-z0-9-]+' | sort | uniq -d)
+	[ "$rc" = 0 ] && [ -z "$dups" ] && printf '%s' "$out" | grep -q -- '--' && ok "svcplane $cmd --help lists each flag once" ||
+		fail "svcplane $cmd --help lists each flag once" "rc $rc, twice: $dups"
+done
+[ "$("$SVCPLANE" server --help | grep -- '--node-ip')" = "$("$SVCPLANE" agent --help | grep -- '--node-ip')" ] &&
+	ok "server and agent describe a shared flag alike" || fail "server and agent describe a shared flag alike"
 [ ! -e "$T_DIR/never" ] && ok "bad flags create no data dir" || fail "bad flags create no data dir"
 out=$("$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --insecure-http --bind-address 0.0.0.0 2>&1); rc=$?
 [ "$rc" != 0 ] && printf '%s' "$out" | grep -q 'only allowed on a loopback' && ok "plain HTTP refused off loopback" || fail "plain HTTP refused off loopback" "exit $rc: $out"
