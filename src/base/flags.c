@@ -59,8 +59,8 @@ static int bad(const struct flag_set *set, const struct flag *r, const char *v)
 	else if (r->type == FLAG_DURATION)
 		fprintf(stderr, "%s: --%s: %s is not a duration like 15s\n", set->prog, r->name, v);
 	else if (r->type == FLAG_LIST)
-		fprintf(stderr, "%s: --%s: %s is not a list of at most %lld values\n", set->prog, r->name,
-			v, r->hi);
+		fprintf(stderr, "%s: --%s: %s is not a list of at most %lld values\n", set->prog, r->name, v,
+			r->hi);
 	else
 		fprintf(stderr, "%s: --%s: %s is not valid\n", set->prog, r->name, v);
 	return 2;

@@ -109,20 +109,34 @@ static int set_both_key(void *conf, const char *v)
 	return 0;
 }
 
-#define STR(n, m, k, f, h) {.name = n, .meta = m, .cmds = k, .type = FLAG_STR, .off = OFF(f), .help = h}
-#define CHECKED(n, m, k, f, chk, w, h)                                                                    \
-	{.name = n,                                                                                          \
-	 .meta = m,                                                                                          \
-	 .cmds = k,                                                                                       \
-	 .type = FLAG_STR,                                                                                   \
-	 .off = OFF(f),                                                                                      \
-	 .check = chk,                                                                                       \
-	 .what = w,                                                                                          \
-	 .help = h}
-#define SWITCH(n, k, f, h) {.name = n, .cmds = k, .type = FLAG_TRUE, .off = OFF(f), .help = h}
-#define INT(n, m, k, f, l, hi_, w, h)                                                                     \
-	{.name = n, .meta = m, .cmds = k, .type = FLAG_INT, .off = OFF(f), .lo = l, .hi = hi_, .what = w, .help = h}
-#define FN(n, m, k, fn, w, h) {.name = n, .meta = m, .cmds = k, .type = FLAG_FN, .set = fn, .what = w, .help = h}
+#define STR(n, m, k, f, h)                                                                                   \
+	{                                                                                                    \
+		.name = n, .meta = m, .cmds = k, .type = FLAG_STR, .off = OFF(f), .help = h                  \
+	}
+#define CHECKED(n, m, k, f, chk, w, h)                                                                       \
+	{                                                                                                    \
+		.name = n, .meta = m, .cmds = k, .type = FLAG_STR, .off = OFF(f), .check = chk, .what = w,   \
+		.help = h                                                                                    \
+	}
+#define SWITCH(n, k, f, h)                                                                                   \
+	{                                                                                                    \
+		.name = n, .cmds = k, .type = FLAG_TRUE, .off = OFF(f), .help = h                            \
+	}
+#define INT(n, m, k, f, l, hi_, w, h)                                                                        \
+	{                                                                                                    \
+		.name = n, .meta = m, .cmds = k, .type = FLAG_INT, .off = OFF(f), .lo = l, .hi = hi_,        \
+		.what = w, .help = h                                                                         \
+	}
+#define FN(n, m, k, fn, w, h)                                                                                \
+	{                                                                                                    \
+		.name = n, .meta = m, .cmds = k, .type = FLAG_FN, .set = fn, .what = w, .help = h            \
+	}
+/* kube-controller-manager's --leader-elect-* durations: positive. */
+#define LEADER_DURATION(n, f, w, h)                                                                          \
+	{                                                                                                    \
+		.name = n, .meta = "D", .cmds = CMD_SERVER, .type = FLAG_DURATION, .off = OFF(f), .lo = 1,   \
+		.what = w, .help = h                                                                         \
+	}
 #define PORT1 "a port number (1-65535)"
 #define CIDR_PAIR "one CIDR or two (IPv4,IPv6)"
 
@@ -144,8 +158,10 @@ static const struct flag rows[] = {
     INT("secure-port", "N", CMD_SERVER, o.secure_port, 0, 65535, "a port number (0-65535)",
 	"HTTPS port (default 6443; 0 picks a free port)"),
     SWITCH("insecure-http", CMD_SERVER, o.insecure_http, "serve plain HTTP instead of HTTPS (loopback only)"),
-    STR("write-kubeconfig", "PATH", CMD_SERVER, o.kubeconfig, "admin kubeconfig to write (default DIR/kubeconfig)"),
-    STR("token-file", "PATH", CMD_SERVER, o.token_file, "admin bearer token (default DIR/token, made at first start)"),
+    STR("write-kubeconfig", "PATH", CMD_SERVER, o.kubeconfig,
+	"admin kubeconfig to write (default DIR/kubeconfig)"),
+    STR("token-file", "PATH", CMD_SERVER, o.token_file,
+	"admin bearer token (default DIR/token, made at first start)"),
     STR("advertise-address", "IP", CMD_SERVER, o.advertise_address, "address written into the kubeconfig"),
     CHECKED("service-cluster-ip-range", "CIDR[,CIDR]", CMD_SERVER, o.service_cluster_ip_range,
 	    flag_is_cidr_pair, CIDR_PAIR, "(default 10.96.0.0/12)"),
@@ -173,10 +189,14 @@ static const struct flag rows[] = {
 	   "accept spec.externalIPs (off by default: CVE-2020-8554)"),
     STR("loadbalancer-ip-pool", "CIDR[,CIDR]", CMD_SERVER, co.lb_pools,
 	"addresses for LoadBalancer Services (none by default)"),
-    STR("loadbalancer-class", "NAME", CMD_SERVER, co.lb_class, "also serve Services with this loadBalancerClass"),
-    INT("max-endpoints-per-slice", "N", CMD_SERVER, co.max_endpoints_per_slice, 1, 1000, NULL, "(default 100)"),
-    STR("audit-policy-file", "PATH", CMD_SERVER, o.audit_policy_file, "audit.k8s.io/v1 Policy (YAML or JSON)"),
-    STR("audit-log-path", "PATH", CMD_SERVER, o.audit_log_path, "audit events as JSON lines (\"-\" = stderr)"),
+    STR("loadbalancer-class", "NAME", CMD_SERVER, co.lb_class,
+	"also serve Services with this loadBalancerClass"),
+    INT("max-endpoints-per-slice", "N", CMD_SERVER, co.max_endpoints_per_slice, 1, 1000, NULL,
+	"(default 100)"),
+    STR("audit-policy-file", "PATH", CMD_SERVER, o.audit_policy_file,
+	"audit.k8s.io/v1 Policy (YAML or JSON)"),
+    STR("audit-log-path", "PATH", CMD_SERVER, o.audit_log_path,
+	"audit events as JSON lines (\"-\" = stderr)"),
     INT("audit-log-maxsize", "MB", CMD_SERVER, o.audit_log_maxsize_mb, 0, 100000, NULL,
 	"rotate the audit log past this size (0 = never)"),
     INT("audit-log-maxbackup", "N", CMD_SERVER, o.audit_log_maxbackup, 0, 100000, NULL,
@@ -185,8 +205,10 @@ static const struct flag rows[] = {
 	"EncryptionConfiguration: encrypt Secrets (etc.) at rest"),
     SWITCH("disable-controllers", CMD_SERVER, no_controllers,
 	   "run no controllers (endpoints, slices, LB IPs, pod CIDRs,\nworkloads, GC, namespaces)"),
-    INT("node-cidr-mask-size-ipv4", "N", CMD_SERVER, co.node_mask4, 8, 30, NULL, "pod CIDR per node (default 24)"),
-    INT("node-cidr-mask-size-ipv6", "N", CMD_SERVER, co.node_mask6, 16, 126, NULL, "pod CIDR per node (default 64)"),
+    INT("node-cidr-mask-size-ipv4", "N", CMD_SERVER, co.node_mask4, 8, 30, NULL,
+	"pod CIDR per node (default 24)"),
+    INT("node-cidr-mask-size-ipv6", "N", CMD_SERVER, co.node_mask6, 16, 126, NULL,
+	"pod CIDR per node (default 64)"),
     SWITCH("disable-scheduler", CMD_SERVER, no_sched, "do not bind pods without spec.nodeName to nodes"),
     {.name = "leader-elect",
      .cmds = CMD_SERVER,
@@ -194,30 +216,12 @@ static const struct flag rows[] = {
      .off = OFF(leader_elect),
      .help = "run the controllers and the scheduler only while holding the\n"
 	     "Lease kube-system/kube-controller-manager (default true)"},
-    {.name = "leader-elect-lease-duration",
-     .meta = "D",
-     .cmds = CMD_SERVER,
-     .type = FLAG_DURATION,
-     .off = OFF(le_ms[0]),
-     .lo = 1,
-     .what = "a positive duration (like 15s)",
-     .help = "how long a standby waits after the last renewal (default 15s)"},
-    {.name = "leader-elect-renew-deadline",
-     .meta = "D",
-     .cmds = CMD_SERVER,
-     .type = FLAG_DURATION,
-     .off = OFF(le_ms[1]),
-     .lo = 1,
-     .what = "a positive duration (like 10s)",
-     .help = "how long the leader keeps trying to renew (default 10s)"},
-    {.name = "leader-elect-retry-period",
-     .meta = "D",
-     .cmds = CMD_SERVER,
-     .type = FLAG_DURATION,
-     .off = OFF(le_ms[2]),
-     .lo = 1,
-     .what = "a positive duration (like 2s)",
-     .help = "between tries to acquire or renew (default 2s)"},
+    LEADER_DURATION("leader-elect-lease-duration", le_ms[0], "a positive duration (like 15s)",
+		    "how long a standby waits after the last renewal (default 15s)"),
+    LEADER_DURATION("leader-elect-renew-deadline", le_ms[1], "a positive duration (like 10s)",
+		    "how long the leader keeps trying to renew (default 10s)"),
+    LEADER_DURATION("leader-elect-retry-period", le_ms[2], "a positive duration (like 2s)",
+		    "between tries to acquire or renew (default 2s)"),
 
     /* The node agent (`svcplane agent`, and the server's own unless --disable-agent). */
     STR("node-name", "NAME", NODE, ao.node_name, "this node's name (default: the host name)"),
@@ -228,7 +232,8 @@ static const struct flag rows[] = {
 	   "do not run the node agent for this host (it runs by default\n"
 	   "when root: pods, bridge svcp0, routes, masquerade)"),
     STR("agent-data-dir", "DIR", CMD_SERVER, ao.data_dir, "the embedded agent's state (default DIR/agent)"),
-    STR("data-dir", "DIR", CMD_AGENT, ao.data_dir, "state: pods, IPs, logs (default /var/lib/svcplane/agent)"),
+    STR("data-dir", "DIR", CMD_AGENT, ao.data_dir,
+	"state: pods, IPs, logs (default /var/lib/svcplane/agent)"),
     INT("kubelet-port", "N", NODE, ao.kubelet_port, 1, 65535, PORT1,
 	"the log and exec endpoint the API server proxies to (default 10250)"),
     CHECKED("proxy-mode", "MODE", NODE, ao.proxy_mode, node_agent_proxy_mode_valid,
@@ -275,7 +280,8 @@ static const struct flag rows[] = {
        "NodeAddress (default: Ingresses show the nodes' addresses) or\n"
        "LoadBalancer (an address from --loadbalancer-ip-pool, carried to\n"
        "the nodes' Ingress controllers by the Service proxy)"),
-    INT("node-lease-duration", "N", NODE, ao.node_lease_duration_s, 1, 3600, "a number of seconds from 1 to 3600",
+    INT("node-lease-duration", "N", NODE, ao.node_lease_duration_s, 1, 3600,
+	"a number of seconds from 1 to 3600",
 	"the node Lease (kube-node-lease), renewed every N/4 s; a\n"
 	"LoadBalancer address moves N s after its node's last\n"
 	"renewal (1-3600, default 4)"),
@@ -290,13 +296,19 @@ static const struct flag rows[] = {
     STR("to", "URL", CMD_STORE, to.url, "the destination datastore"),
     SWITCH("force", CMD_STORE, force,
 	   "overwrite a non-empty destination (its keys the source\nlacks are deleted)"),
-    STR("from-etcd-prefix", "P", CMD_STORE, from.etcd_prefix, "etcd key prefix of the source (default /registry)"),
+    STR("from-etcd-prefix", "P", CMD_STORE, from.etcd_prefix,
+	"etcd key prefix of the source (default /registry)"),
     STR("to-etcd-prefix", "P", CMD_STORE, to.etcd_prefix, "etcd key prefix of the destination"),
     FN("etcd-cafile", "F", CMD_STORE, set_both_ca, NULL, "https to etcd: its CA"),
     FN("etcd-certfile", "F", CMD_STORE, set_both_cert, NULL, "https to etcd: client certificate"),
     FN("etcd-keyfile", "F", CMD_STORE, set_both_key, NULL, "https to etcd: client key"),
 
-    {.name = "verbose", .shortc = 'v', .cmds = DAEMONS, .type = FLAG_FN, .set = set_verbose, .help = "debug logging"},
+    {.name = "verbose",
+     .shortc = 'v',
+     .cmds = DAEMONS,
+     .type = FLAG_FN,
+     .set = set_verbose,
+     .help = "debug logging"},
     {0},
 };
 

@@ -37,11 +37,25 @@ static const struct flag rows[] = {
      .what = "an IP address",
      .help = "an address,\nwith a second line"},
     {.name = "port", .meta = "N", .cmds = 3, .type = FLAG_INT, .off = O(port), .lo = 1, .hi = 65535},
-    {.name = "big", .meta = "N", .cmds = 1, .type = FLAG_LLONG, .off = O(big), .lo = 100, .hi = 1LL << 40, .help = "h"},
+    {.name = "big",
+     .meta = "N",
+     .cmds = 1,
+     .type = FLAG_LLONG,
+     .off = O(big),
+     .lo = 100,
+     .hi = 1LL << 40,
+     .help = "h"},
     {.name = "on", .cmds = 1, .type = FLAG_TRUE, .off = O(on), .help = "switch"},
     {.name = "elect", .cmds = 1, .type = FLAG_BOOL, .off = O(el), .help = "bool"},
     {.name = "wait", .meta = "D", .cmds = 1, .type = FLAG_DURATION, .off = O(ms), .lo = 1, .help = "d"},
-    {.name = "list", .meta = "A,B", .cmds = 1, .type = FLAG_LIST, .off = O(list), .hi = 2, .check = flag_is_ip, .help = "l"},
+    {.name = "list",
+     .meta = "A,B",
+     .cmds = 1,
+     .type = FLAG_LIST,
+     .off = O(list),
+     .hi = 2,
+     .check = flag_is_ip,
+     .help = "l"},
     {.name = "fn", .meta = "V", .cmds = 1, .type = FLAG_FN, .set = count_fn, .what = "good", .help = "f"},
     {.name = "other", .meta = "V", .cmds = 2, .type = FLAG_STR, .off = O(name), .help = "only cmd 2"},
     {0},
@@ -108,20 +122,24 @@ TEST(flags_parse_refuses_bad_values_with_the_rows_words)
 	    {"--port", "0", "prog one: --port: 0 is not a number from 1 to 65535\n"},
 	    {"--port", "80x", "prog one: --port: 80x is not a number from 1 to 65535\n"},
 	    {"--port", "", "prog one: --port:  is not a number from 1 to 65535\n"},
-	    {"--port", "99999999999999999999", "prog one: --port: 99999999999999999999 is not a number from 1 to 65535\n"},
+	    {"--port", "99999999999999999999",
+	     "prog one: --port: 99999999999999999999 is not a number from 1 to 65535\n"},
 	    {"--big", "99", "prog one: --big: 99 is not a number from 100 to 1099511627776\n"},
 	    {"--elect=maybe", NULL, "prog one: --elect: maybe is not true or false\n"},
 	    {"--wait", "0", "prog one: --wait: 0 is not a duration like 15s\n"},
 	    {"--wait", "5x", "prog one: --wait: 5x is not a duration like 15s\n"},
-	    {"--list", "198.18.0.1,,198.18.0.2", "prog one: --list: 198.18.0.1,,198.18.0.2 is not a list of at most 2 values\n"},
-	    {"--list", "198.18.0.1,198.18.0.2,198.18.0.3", "prog one: --list: 198.18.0.1,198.18.0.2,198.18.0.3 is not a list of at most 2 values\n"},
+	    {"--list", "198.18.0.1,,198.18.0.2",
+	     "prog one: --list: 198.18.0.1,,198.18.0.2 is not a list of at most 2 values\n"},
+	    {"--list", "198.18.0.1,198.18.0.2,198.18.0.3",
+	     "prog one: --list: 198.18.0.1,198.18.0.2,198.18.0.3 is not a list of at most 2 values\n"},
 	    {"--list", "x", "prog one: --list: x is not a list of at most 2 values\n"},
 	    {"--fn", "bad", "prog one: --fn: bad is not good\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct conf c = {.port = 53, .addr = "keep"};
 		char err[512];
-		ASSERT_INT_EQ(run(&c, err, sizeof(err), (char *)cases[i].flag, (char *)cases[i].value, NULL), 2);
+		ASSERT_INT_EQ(run(&c, err, sizeof(err), (char *)cases[i].flag, (char *)cases[i].value, NULL),
+			      2);
 		ASSERT_STR_EQ(err, cases[i].msg);
 		ASSERT_INT_EQ(c.port, 53);
 		ASSERT_STR_EQ(c.addr, "keep");
