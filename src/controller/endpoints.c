@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/cidr.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -181,6 +182,10 @@ struct port {
 	char *key;
 	json_t *json;
 };
+struct port_list {
+	struct port *v;
+	size_t len, cap; /* base/vec.h */
+};
 
 static int entry_cmp(const void *pa, const void *pb)
 {
@@ -205,25 +210,23 @@ struct seen_port {
 	int idx;
 };
 
-static int port_find_or_add(struct port **ports, size_t *n, json_t *p_take)
+static int port_find_or_add(struct port_list *ps, json_t *p_take)
 {
 	char *key = port_key(p_take);
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp((*ports)[i].key, key) == 0) {
+	for (size_t i = 0; i < ps->len; i++) {
+		if (strcmp(ps->v[i].key, key) == 0) {
 			free(key);
 			json_decref(p_take);
 			return (int)i;
 		}
 	}
-	*ports = xrealloc(*ports, (*n + 1) * sizeof(**ports));
-	(*ports)[*n] = (struct port){key, p_take};
-	return (int)(*n)++;
+	*vec_push(ps) = (struct port){key, p_take};
+	return (int)(ps->len - 1);
 }
 
 /* A subset under construction: a group of ports sharing one address set [lo, hi). */
 struct group {
-	int *ports;
-	size_t nports;
+	VEC(int) ports;
 	size_t lo, hi; /* range in the deduplicated entries of its first port */
 	char *sortkey;
 };
@@ -259,8 +262,8 @@ static bool same_set(const struct entry *e, size_t alo, size_t ahi, size_t blo, 
 static json_t *repack(struct entry *e, size_t n, struct port *ports)
 {
 	json_t *subsets = json_array();
-	struct group *groups = NULL;
-	size_t ngroups = 0, m = 0, i;
+	VEC(struct group) groups = {0};
+	size_t m = 0, i;
 
 	if (n)
 		xqsort(e, n, sizeof(*e), entry_cmp);
@@ -281,38 +284,37 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 		size_t j = i, g;
 		while (j < m && e[j].port == e[i].port)
 			j++;
-		for (g = 0; g < ngroups; g++) {
-			if (same_set(e, groups[g].lo, groups[g].hi, i, j))
+		for (g = 0; g < groups.len; g++) {
+			if (same_set(e, groups.v[g].lo, groups.v[g].hi, i, j))
 				break;
 		}
-		if (g == ngroups) {
-			groups = xrealloc(groups, (ngroups + 1) * sizeof(*groups));
-			groups[ngroups++] = (struct group){NULL, 0, i, j, NULL};
+		if (g == groups.len) {
+			*vec_push(&groups) = (struct group){.lo = i, .hi = j};
 		}
-		groups[g].ports = xrealloc(groups[g].ports, (groups[g].nports + 1) * sizeof(int));
-		groups[g].ports[groups[g].nports++] = e[i].port;
+		*vec_push(&groups.v[g].ports) = e[i].port;
 		i = j;
 	}
-	for (size_t g = 0; g < ngroups; g++) {
+	for (size_t g = 0; g < groups.len; g++) {
 		struct buf b;
 		buf_init(&b);
-		xqsort_r(groups[g].ports, groups[g].nports, sizeof(int), port_idx_cmp, ports);
-		for (size_t k = 0; k < groups[g].nports; k++)
-			buf_printf(&b, "%s\x02", groups[g].ports[k] < 0 ? "" : ports[groups[g].ports[k]].key);
-		buf_printf(&b, "\x03%s", e[groups[g].lo].akey);
-		groups[g].sortkey = buf_take(&b);
+		xqsort_r(groups.v[g].ports.v, groups.v[g].ports.len, sizeof(int), port_idx_cmp, ports);
+		for (size_t k = 0; k < groups.v[g].ports.len; k++)
+			buf_printf(&b, "%s\x02",
+				   groups.v[g].ports.v[k] < 0 ? "" : ports[groups.v[g].ports.v[k]].key);
+		buf_printf(&b, "\x03%s", e[groups.v[g].lo].akey);
+		groups.v[g].sortkey = buf_take(&b);
 	}
-	if (ngroups)
-		xqsort(groups, ngroups, sizeof(*groups), group_cmp);
-	for (size_t g = 0; g < ngroups; g++) {
+	if (groups.len)
+		xqsort(groups.v, groups.len, sizeof(*groups.v), group_cmp);
+	for (size_t g = 0; g < groups.len; g++) {
 		json_t *ss = json_object(), *ready = json_array(), *notready = json_array(),
 		       *pj = json_array();
-		for (size_t k = groups[g].lo; k < groups[g].hi; k++)
+		for (size_t k = groups.v[g].lo; k < groups.v[g].hi; k++)
 			json_array_append(e[k].ready ? ready : notready,
 					  e[k].addr); /* shared, never changed */
-		for (size_t k = 0; k < groups[g].nports; k++) {
-			if (groups[g].ports[k] >= 0)
-				json_array_append(pj, ports[groups[g].ports[k]].json);
+		for (size_t k = 0; k < groups.v[g].ports.len; k++) {
+			if (groups.v[g].ports.v[k] >= 0)
+				json_array_append(pj, ports[groups.v[g].ports.v[k]].json);
 		}
 		if (json_array_size(ready))
 			json_object_set(ss, "addresses", ready);
@@ -324,10 +326,10 @@ static json_t *repack(struct entry *e, size_t n, struct port *ports)
 		json_decref(notready);
 		json_decref(pj);
 		json_array_append_new(subsets, ss);
-		free(groups[g].ports);
-		free(groups[g].sortkey);
+		vec_free(&groups.v[g].ports);
+		free(groups.v[g].sortkey);
 	}
-	free(groups);
+	vec_free(&groups);
 	return subsets;
 }
 
@@ -514,9 +516,9 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 {
 	struct api_selector *sel;
 	struct entry *ents = NULL;
-	struct port *ports = NULL;
-	struct seen_port *seen = NULL;
-	size_t nents = 0, cap = 0, nports = 0, nseen = 0, i, k;
+	struct port_list ports = {0};
+	VEC(struct seen_port) seen = {0};
+	size_t nents = 0, cap = 0, i, k;
 	json_t *addrs = json_array(), *pod, *sports = api_get(svc, "spec.ports"), *sp;
 	json_t *subsets, *out, *labels, *ann;
 	const char *ns = api_str(svc, "metadata.namespace");
@@ -577,9 +579,9 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 				continue;
 			/* Pods of one workload resolve alike: the port entry of (Service port, number)
 			 * is built once. */
-			for (size_t c = 0; c < nseen && pi < 0; c++) {
-				if (seen[c].sp == k && seen[c].num == pn)
-					pi = seen[c].idx;
+			for (size_t c = 0; c < seen.len && pi < 0; c++) {
+				if (seen.v[c].sp == k && seen.v[c].num == pn)
+					pi = seen.v[c].idx;
 			}
 			if (pi >= 0) {
 				if (nents == cap)
@@ -596,9 +598,8 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 			if (api_str(sp, "appProtocol"))
 				json_object_set_new(pj, "appProtocol",
 						    json_string(api_str(sp, "appProtocol")));
-			pi = port_find_or_add(&ports, &nports, pj);
-			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-			seen[nseen++] = (struct seen_port){k, pn, pi};
+			pi = port_find_or_add(&ports, pj);
+			*vec_push(&seen) = (struct seen_port){k, pn, pi};
 			if (nents == cap)
 				ents = xrealloc(ents, (cap = cap ? 2 * cap : 64) * sizeof(*ents));
 			ents[nents++] = (struct entry){pi, used ? xstrdup(akey) : akey, addr, ready};
@@ -608,17 +609,17 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 			free(akey);
 	}
 	api_selector_free(sel);
-	free(seen);
+	vec_free(&seen);
 
-	subsets = repack(ents, nents, ports);
+	subsets = repack(ents, nents, ports.v);
 	for (i = 0; i < nents; i++)
 		free(ents[i].akey);
 	free(ents);
-	for (i = 0; i < nports; i++) {
-		free(ports[i].key);
-		json_decref(ports[i].json);
+	for (i = 0; i < ports.len; i++) {
+		free(ports.v[i].key);
+		json_decref(ports.v[i].json);
 	}
-	free(ports);
+	vec_free(&ports);
 	json_decref(addrs);
 
 	truncated = truncate_subsets(subsets);

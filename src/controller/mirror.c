@@ -12,6 +12,7 @@
 #include "api/object.h"
 #include "base/cidr.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "controller/endpoints.h"
 
 #define ANN_LEADER "control-plane.alpha.kubernetes.io/leader"
@@ -37,8 +38,7 @@ struct mgroup {
 };
 
 struct mdesired {
-	struct mgroup *g;
-	size_t n;
+	VEC(struct mgroup) g;
 };
 
 static struct mgroup *mgroup_get(struct mdesired *d, const char *type, const json_t *ports)
@@ -46,15 +46,14 @@ static struct mgroup *mgroup_get(struct mdesired *d, const char *type, const jso
 	char *pk = ctrl__ports_key(ports);
 	char *key = xasprintf("%s|%s", type, pk);
 	free(pk);
-	for (size_t i = 0; i < d->n; i++) {
-		if (strcmp(d->g[i].key, key) == 0) {
+	for (size_t i = 0; i < d->g.len; i++) {
+		if (strcmp(d->g.v[i].key, key) == 0) {
 			free(key);
-			return &d->g[i];
+			return &d->g.v[i];
 		}
 	}
-	d->g = xrealloc(d->g, (d->n + 1) * sizeof(*d->g));
-	d->g[d->n] = (struct mgroup){.key = key, .type = type, .ports = json_deep_copy(ports)};
-	return &d->g[d->n++];
+	*vec_push(&d->g) = (struct mgroup){.key = key, .type = type, .ports = json_deep_copy(ports)};
+	return &d->g.v[d->g.len - 1];
 }
 
 static int mep_cmp(const void *pa, const void *pb)
@@ -148,8 +147,8 @@ static void build(const json_t *endpoints, size_t max, struct mdesired *d)
 			}
 		}
 	}
-	for (i = 0; i < d->n; i++) { /* sort; the last insert of an identity wins */
-		struct mgroup *g = &d->g[i];
+	for (i = 0; i < d->g.len; i++) { /* sort; the last insert of an identity wins */
+		struct mgroup *g = &d->g.v[i];
 		size_t m = 0;
 		if (g->n)
 			xqsort(g->eps, g->n, sizeof(*g->eps), mep_cmp);
@@ -167,16 +166,16 @@ static void build(const json_t *endpoints, size_t max, struct mdesired *d)
 
 static void mdesired_free(struct mdesired *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		for (size_t j = 0; j < d->g[i].n; j++) {
-			free(d->g[i].eps[j].key);
-			json_decref(d->g[i].eps[j].ep);
+	for (size_t i = 0; i < d->g.len; i++) {
+		for (size_t j = 0; j < d->g.v[i].n; j++) {
+			free(d->g.v[i].eps[j].key);
+			json_decref(d->g.v[i].eps[j].ep);
 		}
-		free(d->g[i].eps);
-		free(d->g[i].key);
-		json_decref(d->g[i].ports);
+		free(d->g.v[i].eps);
+		free(d->g.v[i].key);
+		json_decref(d->g.v[i].ports);
 	}
-	free(d->g);
+	vec_free(&d->g);
 }
 
 static json_t *clone_without(const json_t *map, const char *k1, const char *k2)
@@ -309,8 +308,8 @@ void ctrl_mirror_reconcile(const json_t *endpoints, const json_t *svc, const jso
 	}
 
 	build(endpoints, max, &d);
-	for (gi = 0; gi < d.n; gi++) {
-		struct mgroup *g = &d.g[gi];
+	for (gi = 0; gi < d.g.len; gi++) {
+		struct mgroup *g = &d.g.v[gi];
 		const json_t *first = NULL;
 		for (i = 0; i < n; i++) {
 			json_t *e = json_array_get(existing_mirrored, i);

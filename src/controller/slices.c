@@ -17,6 +17,7 @@
 #include "api/selector.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "controller/endpoints.h"
 
 static bool str_eq(const char *a, const char *b)
@@ -186,23 +187,21 @@ struct group {
 };
 
 struct desired {
-	struct group *g;
-	size_t n;
+	VEC(struct group) g;
 };
 
 static struct group *group_get(struct desired *d, json_t *ports_take, const json_t *svc, int fam)
 {
 	char *key = ctrl__ports_key(ports_take);
-	for (size_t i = 0; i < d->n; i++) {
-		if (strcmp(d->g[i].pkey, key) == 0) {
+	for (size_t i = 0; i < d->g.len; i++) {
+		if (strcmp(d->g.v[i].pkey, key) == 0) {
 			free(key);
 			json_decref(ports_take);
-			return &d->g[i];
+			return &d->g.v[i];
 		}
 	}
-	d->g = xrealloc(d->g, (d->n + 1) * sizeof(*d->g));
-	d->g[d->n] = (struct group){.pkey = key, .ports = ports_take, .svc = svc, .fam = fam};
-	return &d->g[d->n++];
+	*vec_push(&d->g) = (struct group){.pkey = key, .ports = ports_take, .svc = svc, .fam = fam};
+	return &d->g.v[d->g.len - 1];
 }
 
 static int dep_cmp(const void *a, const void *b)
@@ -240,16 +239,16 @@ static json_t *group_pop(struct group *g)
 
 static void desired_free(struct desired *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		for (size_t j = 0; j < d->g[i].n; j++) {
-			free(d->g[i].deps[j].key);
-			json_decref(d->g[i].deps[j].ep);
+	for (size_t i = 0; i < d->g.len; i++) {
+		for (size_t j = 0; j < d->g.v[i].n; j++) {
+			free(d->g.v[i].deps[j].key);
+			json_decref(d->g.v[i].deps[j].ep);
 		}
-		free(d->g[i].deps);
-		free(d->g[i].pkey);
-		json_decref(d->g[i].ports);
+		free(d->g.v[i].deps);
+		free(d->g.v[i].pkey);
+		json_decref(d->g.v[i].ports);
 	}
-	free(d->g);
+	vec_free(&d->g);
 }
 
 static json_t *endpoint_ports(const json_t *svc, const json_t *pod)
@@ -413,8 +412,8 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 	const char *ns = api_str(svc, "metadata.namespace");
 	bool pna = json_is_true(api_get(svc, "spec.publishNotReadyAddresses"));
 	json_t *sports = api_get(svc, "spec.ports"), *sp, *pod, *node_by_name = json_object(), *n;
-	size_t nsp = json_array_size(sports), nres = 0, i, k;
-	struct resolved *res = NULL;
+	size_t nsp = json_array_size(sports), i, k;
+	VEC(struct resolved) res = {0};
 	int *nums = xcalloc(nsp ? nsp : 1, sizeof(*nums));
 
 	/* Nodes by name; the first of a duplicated name wins, as a linear search would. */
@@ -436,16 +435,16 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 			continue;
 		/* The group exists even if the pod is then left out, as in Kubernetes. */
 		json_array_foreach(sports, k, sp) nums[k] = ctrl__find_port(pod, sp);
-		for (k = 0; k < nres && !g; k++) {
-			if (memcmp(res[k].nums, nums, nsp * sizeof(*nums)) == 0)
-				g = &d->g[res[k].group];
+		for (k = 0; k < res.len && !g; k++) {
+			if (memcmp(res.v[k].nums, nums, nsp * sizeof(*nums)) == 0)
+				g = &d->g.v[res.v[k].group];
 		}
 		if (!g) {
 			g = group_get(d, endpoint_ports(svc, pod), svc, fam);
-			res = xrealloc(res, (nres + 1) * sizeof(*res));
-			res[nres].nums = xmalloc(nsp ? nsp * sizeof(*nums) : 1);
-			memcpy(res[nres].nums, nums, nsp * sizeof(*nums));
-			res[nres++].group = (size_t)(g - d->g);
+			struct resolved *r = vec_push(&res);
+			r->nums = xmalloc(nsp ? nsp * sizeof(*nums) : 1);
+			memcpy(r->nums, nums, nsp * sizeof(*nums));
+			r->group = (size_t)(g - d->g.v);
 		}
 		if (nodes) {
 			const char *nn = api_str(pod, "spec.nodeName");
@@ -463,13 +462,13 @@ static void build_desired(const json_t *svc, const json_t *pods, const json_t *n
 		g->n++;
 	}
 	api_selector_free(sel);
-	for (k = 0; k < nres; k++)
-		free(res[k].nums);
-	free(res);
+	for (k = 0; k < res.len; k++)
+		free(res.v[k].nums);
+	vec_free(&res);
 	free(nums);
 	json_decref(node_by_name);
-	for (i = 0; i < d->n; i++) {
-		struct group *g = &d->g[i];
+	for (i = 0; i < d->g.len; i++) {
+		struct group *g = &d->g.v[i];
 		size_t m = 0;
 		if (g->n)
 			xqsort(g->deps, g->n, sizeof(*g->deps), dep_cmp);
@@ -758,16 +757,16 @@ static void by_address_type(const json_t *svc, const json_t *pods, const json_t 
 		}
 		keys[i] = ctrl__ports_key(json_object_get(s, "ports"));
 	}
-	for (gi = 0; gi < d.n; gi++) {
+	for (gi = 0; gi < d.g.len; gi++) {
 		size_t nes = 0;
 		for (i = 0; i < nexisting; i++) {
-			if (!grouped[i] && strcmp(keys[i], d.g[gi].pkey) == 0) {
+			if (!grouped[i] && strcmp(keys[i], d.g.v[gi].pkey) == 0) {
 				es[nes++] =
 				    (struct eslice){json_array_get(existing, i), NULL, ES_UNCHANGED, i};
 				grouped[i] = true;
 			}
 		}
-		by_port_mapping(svc, &d.g[gi], es, nes, addr_type, max, creates, updates, deletes);
+		by_port_mapping(svc, &d.g.v[gi], es, nes, addr_type, max, creates, updates, deletes);
 		for (i = 0; i < nes; i++)
 			json_decref(es[i].work);
 	}

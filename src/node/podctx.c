@@ -105,17 +105,15 @@ struct apod *node__pod_new(struct node_agent *a, const char *uid)
 
 void node__probes_free(struct apod *p)
 {
-	for (size_t i = 0; i < p->nprobes; i++) {
-		node_probe_run_free(p->probes[i].run);
-		node_probe_spec_fini(&p->probes[i].spec);
-		free(p->probes[i].cname);
-		free(p->probes[i].ev_name);
-		free(p->probes[i].ev_msg);
-		json_decref(p->probes[i].ev_obj);
+	for (size_t i = 0; i < p->probes.len; i++) {
+		node_probe_run_free(p->probes.v[i].run);
+		node_probe_spec_fini(&p->probes.v[i].spec);
+		free(p->probes.v[i].cname);
+		free(p->probes.v[i].ev_name);
+		free(p->probes.v[i].ev_msg);
+		json_decref(p->probes.v[i].ev_obj);
 	}
-	free(p->probes);
-	p->probes = NULL;
-	p->nprobes = 0;
+	vec_free(&p->probes);
 }
 
 void node__pod_free(struct apod *p)

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "base/cidr.h"
+#include "base/vec.h"
 #include "client/client.h"
 #include "node/agent.h"
 #include "node/probe.h"
@@ -86,8 +87,7 @@ struct apod {
 	int64_t net_up_ms; /* when the pod network was set up (for announcements) */
 	int announced;	   /* announcements sent so far (podnet.c) */
 	bool deleted;	   /* the final DELETE is queued */
-	struct aprobe *probes;
-	size_t nprobes;
+	VEC(struct aprobe) probes;
 	struct apod *next;
 };
 

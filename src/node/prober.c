@@ -47,8 +47,7 @@ void node__probes_init(struct apod *p)
 			}
 			ap.cname = xstrdup(api_str(c, "name") ? api_str(c, "name") : "");
 			node_probe_sm_init(&ap.sm, ap.kind, &ap.spec);
-			p->probes = xrealloc(p->probes, (p->nprobes + 1) * sizeof(*p->probes));
-			p->probes[p->nprobes++] = ap;
+			*vec_push(&p->probes) = ap;
 		}
 	}
 }
@@ -62,9 +61,9 @@ static const char *probe_kind_name(enum node_probe_kind k)
  * without a startup probe has started, one without a readiness probe is ready). */
 static bool probe_passes(const struct apod *p, const char *cname, enum node_probe_kind kind)
 {
-	for (size_t i = 0; i < p->nprobes; i++)
-		if (p->probes[i].kind == kind && !strcmp(p->probes[i].cname, cname))
-			return p->probes[i].sm.result == NODE_PROBE_SUCCESS;
+	for (size_t i = 0; i < p->probes.len; i++)
+		if (p->probes.v[i].kind == kind && !strcmp(p->probes.v[i].cname, cname))
+			return p->probes.v[i].sm.result == NODE_PROBE_SUCCESS;
 	return true;
 }
 
@@ -173,8 +172,8 @@ int64_t node__probes_step(struct node_agent *a, struct apod *p, struct pollfd *f
 		return next;
 	/* Startup probes come first in p->probes (node__probes_init), so a container's "started"
 	 * is settled before its readiness and liveness probes ask for it. */
-	for (size_t i = 0; i < p->nprobes; i++) {
-		struct aprobe *pr = &p->probes[i];
+	for (size_t i = 0; i < p->probes.len; i++) {
+		struct aprobe *pr = &p->probes.v[i];
 		struct node_rt_proc proc;
 		(void)node_rt_container_proc(a->rt, p->uid, pr->cname, &proc);
 		int run_id = proc.run_id;

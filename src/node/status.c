@@ -251,9 +251,9 @@ void node__pod_report(struct node_agent *a, struct apod *p)
 	 * writing that would flap its endpoints on every agent restart, so an adopted pod's
 	 * status waits (a few seconds at most) for the first result of each readiness probe. */
 	if (p->hold_ms && node__now_ms() < p->hold_ms) {
-		for (size_t i = 0; i < p->nprobes; i++)
-			if (p->probes[i].kind == NODE_PROBE_READINESS && p->probes[i].run_id >= 0 &&
-			    !p->probes[i].got_result)
+		for (size_t i = 0; i < p->probes.len; i++)
+			if (p->probes.v[i].kind == NODE_PROBE_READINESS && p->probes.v[i].run_id >= 0 &&
+			    !p->probes.v[i].got_result)
 				return;
 	}
 	json_t *st = pod_status(a, p);
