@@ -727,6 +727,9 @@ static int bind_socket(const struct sockaddr_storage *ss, socklen_t len, int typ
 		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* An address still tentative (IPv6 duplicate address detection right after the
+	 * node's link came up) binds all the same, and answers once it is usable. */
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    bind(fd, (const struct sockaddr *)ss, len) < 0 || (type == SOCK_STREAM && listen(fd, 128) < 0)) {

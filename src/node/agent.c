@@ -170,7 +170,10 @@ static void agent_dns_start(struct node_agent *a, const struct node_agent_opts *
 	int rc = node_addr_add(a->nl, "lo", &ip, ip.family == 4 ? 32 : 128, 0);
 	if (rc < 0 && rc != -EEXIST)
 		log_warn("agent: adding %s to lo: %s", a->cluster_dns, strerror(-rc));
-	const char *listen[] = {a->cluster_dns, a->node_ip, NULL}, *ips[] = {a->cluster_dns, NULL};
+	/* The kube-dns endpoints are the nodes' InternalIPs of the Service's families
+	 * (controller/dnsep.h): serve on the node's IPv6 address too. */
+	const char *listen[] = {a->cluster_dns, a->node_ip, a->node_ip6, NULL},
+		   *ips[] = {a->cluster_dns, NULL};
 	struct dns_server_opts d = {.cfg = &a->cfg,
 				    .zone = a->cluster_domain,
 				    .listen = listen,

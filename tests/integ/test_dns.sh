@@ -149,6 +149,12 @@ for P in $P1 $P2; do
 	expect_out "$N: dig A of a ClusterIP Service (TCP)" "^$SVC_IP\$" inpod "$P" dig +short +tcp +time=2 +tries=2 my-svc.default.svc.cluster.local
 	expect_out "$N: getent hosts of a short name (search path)" "^$SVC_IP +my-svc" inpod "$P" getent hosts my-svc
 done
+# The kube-dns endpoints are the nodes' addresses of both families: the agent serves on
+# the node's IPv6 address too (asked by another node, an allowed client).
+if ip netns exec svcp-n1 ip -6 addr show dev eth0 2>/dev/null | grep -q '2001:db8::11/'; then
+	expect_out "the node's IPv6 address serves cluster DNS" "^$SVC_IP\$" \
+		ip netns exec svcp-n2 dig +short +time=2 +tries=3 @2001:db8::11 my-svc.default.svc.cluster.local
+fi
 want_hl=$(printf '%s\n' "$W0" "$W1" | sort | tr '\n' ' ')
 expect_out "dig headless: the ready endpoints" "^$want_hl\$" sh -c "nsenter -t $P2 -n -m dig +short hl.default.svc.cluster.local | sort | tr '\\n' ' '"
 expect_out "dig +tcp headless" "^$want_hl\$" sh -c "nsenter -t $P2 -n -m dig +tcp +short hl.default.svc.cluster.local | sort | tr '\\n' ' '"
