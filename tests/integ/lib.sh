@@ -171,22 +171,32 @@ cluster_teardown() {
 
 # ---- a cluster of nodes in network namespaces (tests/integ/cluster.sh) ----
 
-# cluster_up N [server flags...]: skips the test without root (CI runs as root); takes the
-# machine-wide cluster lock (fd 9 on /run/svcplane-cluster.lock, up to 30 min), so tests of
-# parallel suites serialize; brings up N nodes; starts the server with its embedded agent
-# in n1 (198.18.0.11) with the test ranges and the flags given (a later flag wins). Sets
-# CL, ROOT, CLUSTER_UP (cluster.sh's output), SERVER_PID, PORT, URL, KUBECONFIG, TOKEN, CA.
-# The EXIT trap is cluster_down. Ends the test on a failure.
+# cluster_up N [server flags...]: cluster_nodes N, then cluster_server with the flags.
 cluster_up() {
 	local n=$1
 	shift
+	cluster_nodes "$n"
+	cluster_server "$@"
+}
+
+# cluster_nodes N: skips the test without root (CI runs as root); takes the machine-wide
+# cluster lock (fd 9 on /run/svcplane-cluster.lock, up to 30 min), so tests of parallel
+# suites serialize; brings up N nodes (bridge svcp-br0 198.18.0.1). Sets CL, ROOT and
+# CLUSTER_UP (cluster.sh's output). The EXIT trap is cluster_down. Ends the test on a failure.
+cluster_nodes() {
 	CL=tests/integ/cluster.sh
 	ROOT=$PWD
 	need_cluster
 	trap cluster_down EXIT
 	trap 'exit 1' INT TERM HUP
 	$CL down >/dev/null 2>&1
-	CLUSTER_UP=$($CL up "$n") || { fail "cluster up"; finish; exit 1; }
+	CLUSTER_UP=$($CL up "$1") || { fail "cluster up"; finish; exit 1; }
+}
+
+# cluster_server [server flags...]: starts the server with its embedded agent in n1
+# (198.18.0.11) with the test ranges and the flags given (a later flag wins). Sets
+# SERVER_PID, PORT, URL, KUBECONFIG, TOKEN, CA. Ends the test on a failure.
+cluster_server() {
 	mkdir -p "$T_DIR/data"
 	(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
 		--bind-address 198.18.0.11 --service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \

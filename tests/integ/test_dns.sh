@@ -10,7 +10,6 @@
 # Endpoints list the Ready nodes; a client outside the cluster's networks is refused.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: needs root (network namespaces); CI runs as root"
@@ -29,42 +28,19 @@ expect_fail "svcplane agent --dns-upstream not an address" '--dns-upstream: dns\
 expect_fail "svcplane server --dns-ttl not a number" '--dns-ttl: x is not a number of seconds' "$SVCPLANE" server --dns-ttl x
 expect_fail "svcplane dns without a kubeconfig" 'svcplane dns: .*' "$SVCPLANE" dns --kubeconfig /nonexistent/kubeconfig --port 1053
 
-exec 9>/run/svcplane-cluster.lock
-flock -w 1800 9 || { fail "got the cluster lock within 30 min"; finish; exit 1; }
-
-AGENT_PID= DNSMASQ_PID=
-# shellcheck disable=SC2086
-trap 'cluster_teardown $AGENT_PID $SERVER_PID $DNSMASQ_PID' EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-$CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
+cluster_nodes 2
 
 # The outside world: a test zone on the bridge address, a port of our own.
 UP_PORT=$((20000 + RANDOM % 20000))
 (dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=198.18.0.1 --port="$UP_PORT" \
 	--host-record=foo.example.test,198.18.7.7 --host-record=bar.example.test,198.18.7.8 --local=/example.test/ \
 	>"$T_DIR/dnsmasq.out" 2>&1 & echo $! >"$T_DIR/dnsmasq.pid")
-DNSMASQ_PID=$(cat "$T_DIR/dnsmasq.pid")
+EXTRA_PIDS=$(cat "$T_DIR/dnsmasq.pid")
 UP=198.18.0.1:$UP_PORT
 
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip 198.18.0.11 --dns-upstream "$UP" \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
-	--data-dir "$T_DIR/agent2" --dns-upstream "$UP" >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" &
-	echo $! >"$T_DIR/agent2.pid")
-AGENT_PID=$(cat "$T_DIR/agent2.pid")
+cluster_server --dns-upstream "$UP"
+cluster_agent 2 --dns-upstream "$UP"
 
-wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 if wait_for 30 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
 
