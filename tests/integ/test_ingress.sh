@@ -15,42 +15,17 @@
 # and routes; a malformed Ingress gets Kubernetes' validation messages.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-need_cluster
 
 CLIENT_NS=svcp-client
-AGENT_PID=
-teardown() {
-	ip netns delete "$CLIENT_NS" 2>/dev/null
-	cluster_teardown $AGENT_PID $SERVER_PID
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
+cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
+cluster_nodes 2
 ip netns delete "$CLIENT_NS" 2>/dev/null
-$CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
 client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
 cx() { ip netns exec "$CLIENT_NS" "$@"; }
 N1=198.18.0.11 N2=198.18.0.12
 
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address $N1 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-	--node-name n1 --node-ip $N1 --ingress-http-port 80 --ingress-https-port 443 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 600); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.1; done
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip $N2 \
-	--data-dir "$T_DIR/agent2" --cluster-cidr 198.18.128.0/17 >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" &
-	echo $! >"$T_DIR/agent2.pid")
-AGENT_PID=$(cat "$T_DIR/agent2.pid")
+cluster_server --ingress-http-port 80 --ingress-https-port 443
+cluster_agent 2 --cluster-cidr 198.18.128.0/17
 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 if wait_for 30 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
@@ -278,13 +253,7 @@ got: $out"
 # show the pool's address, which the kernel Service proxy carries to the agents' proxies.
 kill "$SERVER_PID"
 for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-: >"$T_DIR/server.out"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address $N1 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --loadbalancer-ip-pool 198.18.240.0/24 \
-	--ingress-service-type LoadBalancer --node-name n1 --node-ip $N1 \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 600); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.1; done
+cluster_server --loadbalancer-ip-pool 198.18.240.0/24 --ingress-service-type LoadBalancer
 lbaddr() { kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
 if wait_for 30 sh -c "kubectl get ingress paths -o jsonpath='{.status.loadBalancer.ingress[*].ip}' | grep -Eqx '198\.18\.240\.[0-9]+'"; then
 	ok "LoadBalancer mode: Ingress status shows the pool's address ($(lbaddr))"

@@ -19,25 +19,14 @@
 # show n2's (IPv4) and n1's (IPv6) MAC.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
 LEASE=2
 
-need_cluster
-
 CLIENT_NS=svcp-client
-AGENT_PIDS=()
-teardown() {
-	ip netns delete "$CLIENT_NS" 2>/dev/null
-	cd "$ROOT" && cluster_teardown "${AGENT_PIDS[@]}" $SERVER_PID
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
+cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
+cluster_nodes 3
 ip netns delete "$CLIENT_NS" 2>/dev/null
-UP=$($CL up 3) || { fail "cluster up"; finish; exit 1; }
 V6=0
-case $UP in *IPv6*) V6=1 ;; esac
+case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
 
 client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 "$([ $V6 = 1 ] && echo 2001:db8::100)" ||
 	{ fail "client namespace up"; finish; exit 1; }
@@ -49,28 +38,9 @@ if [ $V6 = 1 ]; then
 else
 	SVC_RANGE=198.19.0.0/16 POD_CIDR=198.18.128.0/17 POOL=198.18.0.240/28
 fi
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" --loadbalancer-ip-pool "$POOL" \
-	--node-name n1 --node-ip 198.18.0.11 --disable-dns --node-lease-duration $LEASE \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-if ! server_started; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-TOKEN=$(cat "$T_DIR/data/token")
-start_agent() {
-	local i=$1
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name "n$i" \
-		--node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" --cluster-cidr "$POD_CIDR" --disable-dns \
-		--node-lease-duration $LEASE >>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" &
-		echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
-}
-start_agent 2
-start_agent 3
+cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" --loadbalancer-ip-pool "$POOL" \
+	--disable-dns --node-lease-duration $LEASE
+for i in 2 3; do cluster_agent $i --cluster-cidr "$POD_CIDR" --disable-dns --node-lease-duration $LEASE; done
 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 3 ]; }
 if wait_for 30 ready_nodes; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi

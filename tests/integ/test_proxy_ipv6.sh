@@ -14,24 +14,13 @@
 # sockets: the kernel of these machines has no SCTP sockets, see below).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
 MODE=${PROXY_MODE:-nftables}
 
-need_cluster
-
 CLIENT_NS=svcp-client6
-AGENT_PID=
-teardown() {
-	ip netns delete "$CLIENT_NS" 2>/dev/null
-	cd "$ROOT" && cluster_teardown $AGENT_PID $SERVER_PID
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
+cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
+cluster_nodes 2
 ip netns delete "$CLIENT_NS" 2>/dev/null
-UP=$($CL up 2) || { fail "cluster up"; finish; exit 1; }
-case $UP in *IPv6*) ;; *)
+case $CLUSTER_UP in *IPv6*) ;; *)
 	echo "skip: no IPv6 on this machine"; T_SKIP=$((T_SKIP + 1)); finish; exit 0 ;;
 esac
 
@@ -42,21 +31,8 @@ cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
 SVC_RANGE=198.19.0.0/16,2001:db8:5::/112
 POD_CIDR=198.18.128.0/17,2001:db8:1::/48
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" \
-	--node-name n1 --node-ip 198.18.0.11 --proxy-mode "$MODE" --disable-dns \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-if ! server_started; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 --node-ip 198.18.0.12 \
-	--data-dir "$T_DIR/agent2" --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns \
-	>>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
-AGENT_PID=$(cat "$T_DIR/agent2.pid")
+cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
+cluster_agent 2 --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
 
 ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 v6_cidrs() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[1]}{"\n"}{end}' | grep -c '^2001:db8:1:')" = 2 ]; }
