@@ -199,20 +199,20 @@ static void request(struct sched *s, const char *method, const char *path, const
 	free(resp);
 }
 
-/* The JSON patch that sets cond as p's PodScheduled condition: replaces the existing one or
+/* The JSON patch that sets cond_take as p's PodScheduled condition: replaces the existing one or
  * appends it, after a test that the list is still the one p (the informer's copy) has, so a
  * concurrent rewrite fails the patch and the next pass retries. A JSON patch, not a
  * strategic merge patch, because it keeps cond's "lastProbeTime": null, as kube-scheduler's
- * condition reads back (merge patches drop nulls). Steals cond. */
-static json_t *condition_patch_take(const json_t *p, json_t *cond)
+ * condition reads back (merge patches drop nulls). */
+static json_t *condition_patch_take(const json_t *p, json_t *cond_take)
 {
 	json_t *conds = api_get(p, "status.conditions");
 	if (!json_is_array(conds)) {
 		if (json_is_object(api_get(p, "status")))
 			return json_pack("[{s:s,s:s,s:[o]}]", "op", "add", "path", "/status/conditions",
-					 "value", cond);
+					 "value", cond_take);
 		return json_pack("[{s:s,s:s,s:{s:[o]}}]", "op", "add", "path", "/status", "value",
-				 "conditions", cond);
+				 "conditions", cond_take);
 	}
 	json_t *ops =
 	    json_pack("[{s:s,s:s,s:O}]", "op", "test", "path", "/status/conditions", "value", conds);
@@ -223,13 +223,13 @@ static json_t *condition_patch_take(const json_t *p, json_t *cond)
 		if (strcmp(api_str(c, "type") ?: "", "PodScheduled") != 0)
 			continue;
 		char *at = xasprintf("/status/conditions/%zu", i);
-		json_array_append_new(ops,
-				      json_pack("{s:s,s:s,s:o}", "op", "replace", "path", at, "value", cond));
+		json_array_append_new(
+		    ops, json_pack("{s:s,s:s,s:o}", "op", "replace", "path", at, "value", cond_take));
 		free(at);
 		return ops;
 	}
 	json_array_append_new(
-	    ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path", "/status/conditions/-", "value", cond));
+	    ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path", "/status/conditions/-", "value", cond_take));
 	return ops;
 }
 
