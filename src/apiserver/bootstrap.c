@@ -130,15 +130,15 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 		rc = apiserver__svc_plan(as, w, NULL, &plan, &e, msg, sizeof(msg));
 		if (rc == 0) {
 			char *val = json_dumps(w, JSON_COMPACT);
-			size_t n = 1 + plan.n;
-			struct store_op *ops = xcalloc(n, sizeof(*ops));
-			ops[0] = (struct store_op){.kind = STORE_PUT,
-						   .key = key,
-						   .value = val,
-						   .value_len = strlen(val),
-						   .expect_mod_rev = 0};
-			for (size_t i = 0; i < plan.n; i++)
-				ops[1 + i] = plan.ops[i];
+			size_t n;
+			struct store_op *ops =
+			    apiserver__svc_plan_txn(&plan,
+						    (struct store_op){.kind = STORE_PUT,
+								      .key = key,
+								      .value = val,
+								      .value_len = strlen(val),
+								      .expect_mod_rev = 0},
+						    &n);
 			rc = store_txn(as->store, ops, n, NULL, NULL, NULL);
 			free(ops);
 			free(val);

@@ -16,6 +16,7 @@
 #include "auth/node.h"
 #include "auth/rbac.h"
 #include "base/buf.h"
+#include "base/vec.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -260,10 +261,9 @@ void *apiserver__startup_check(void *arg);
 /* Service allocation (services.c). A plan is the extra store ops that commit a Service's
  * cluster IPs and node ports together with the Service itself. */
 struct svc_plan {
-	struct store_op *ops; /* keys owned by the plan */
-	bool *picked;	      /* ops[i] was picked freely (a lost race may pick again) */
-	size_t n;
-	char *owner; /* value of the PUT ops */
+	VEC(struct store_op) ops; /* keys owned by the plan */
+	VEC(bool) picked;	  /* picked.v[i]: ops.v[i] was picked freely (a lost race may pick again) */
+	char *owner;		  /* value of the PUT ops */
 };
 int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err,
 			  size_t errlen);
@@ -275,6 +275,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 /* A plan that releases everything svc holds (delete). */
 void apiserver__svc_release_ops(const json_t *svc, struct svc_plan *plan);
 void apiserver__svc_plan_fini(struct svc_plan *p);
+/* The ops of one store transaction: first, then the plan's (borrowed). Heap array of
+ * *n = 1 + the plan's ops; the caller frees the array only. */
+struct store_op *apiserver__svc_plan_txn(const struct svc_plan *p, struct store_op first, size_t *n);
 int apiserver__svc_repair(struct apiserver *as);
 
 /* Certificates (certs.c). The names the serving certificate must cover (NULL-terminated,
