@@ -96,6 +96,9 @@ char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 char *apiserver__prefix(const struct api_kind *k, const char *ns);
 /* "services" or "ingresses.networking.k8s.io" (the qualified resource in messages). */
 char *apiserver__qualified(const struct api_kind *k);
+/* v as compact JSON and a newline: one line of a watch stream or the audit log. Heap
+ * string; *len is its length. */
+char *apiserver__json_line(const json_t *v, size_t *len);
 /* Parses a stored record into an object with resourceVersion set; NULL if corrupt. */
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
 /* The same for a record served in a list or a watch: NULL also when the record is larger

@@ -109,6 +109,17 @@ char *apiserver__prefix(const struct api_kind *k, const char *ns)
 	return xasprintf("/registry/%s/%s/", group_seg(k), k->plural);
 }
 
+char *apiserver__json_line(const json_t *v, size_t *len)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	size_t n = strlen(s);
+	s = xrealloc(s, n + 2);
+	s[n] = '\n';
+	s[n + 1] = 0;
+	*len = n + 1;
+	return s;
+}
+
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override)
 {
 	json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
