@@ -100,7 +100,7 @@ static int run_apply(const struct cli_flags *f, int argc, char **argv)
 		cli__close(&c);
 		return 1;
 	}
-	if (d.len == 0 && c.errs.n == 0)
+	if (d.len == 0 && c.errs.len == 0)
 		cli__errs_add(&c.errs, "no objects passed to apply");
 	for (size_t i = 0; i < d.len && !c.fatal; i++)
 		if (d.v[i].k)

@@ -199,7 +199,7 @@ int cli__finish(struct cli_ctl *c)
 	char *s = cli__errs_format(&c->errs);
 	fputs(s, stderr);
 	free(s);
-	int rc = c->fatal || c->errs.n ? 1 : 0;
+	int rc = c->fatal || c->errs.len ? 1 : 0;
 	cli__close(c);
 	return rc;
 }

@@ -153,7 +153,7 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		}
 		free(path);
 	}
-	if (listed && nv == 0 && c.errs.n == 0 && !c.fatal)
+	if (listed && nv == 0 && c.errs.len == 0 && !c.fatal)
 		fprintf(stderr, "No resources found\n");
 	for (size_t i = 0; i < nv; i++) {
 		free(v[i].ns);

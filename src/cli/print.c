@@ -15,6 +15,7 @@
 
 #include "api/object.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 /* ---- Go text/tabwriter ---- */
 
@@ -28,8 +29,7 @@ struct tw_line {
 	size_t n;
 };
 struct tw {
-	struct tw_line *lines;
-	size_t nlines;
+	VEC(struct tw_line) lines;
 	int *widths;
 	size_t nwidths;
 	int minwidth, padding;
@@ -48,7 +48,7 @@ static int rune_count(const char *s, size_t len)
 static void tw_write_lines(struct tw *t, size_t line0, size_t line1)
 {
 	for (size_t i = line0; i < line1; i++) {
-		const struct tw_line *l = &t->lines[i];
+		const struct tw_line *l = &t->lines.v[i];
 		for (size_t j = 0; j < l->n; j++) {
 			const struct tw_cell *c = &l->c[j];
 			buf_append(t->out, c->s, c->len);
@@ -56,7 +56,7 @@ static void tw_write_lines(struct tw *t, size_t line0, size_t line1)
 				for (int k = c->width; k < t->widths[j]; k++)
 					buf_putc(t->out, ' ');
 		}
-		if (i + 1 < t->nlines)
+		if (i + 1 < t->lines.len)
 			buf_putc(t->out, '\n');
 	}
 }
@@ -67,13 +67,13 @@ static void tw_format(struct tw *t, size_t line0, size_t line1)
 {
 	size_t column = t->nwidths;
 	for (size_t this = line0; this < line1; this ++) {
-		if (column + 1 >= t->lines[this].n)
+		if (column + 1 >= t->lines.v[this].n)
 			continue;
 		tw_write_lines(t, line0, this);
 		line0 = this;
 		int width = t->minwidth;
 		for (; this < line1; this ++) {
-			const struct tw_line *l = &t->lines[this];
+			const struct tw_line *l = &t->lines.v[this];
 			if (column + 1 >= l->n)
 				break;
 			int w = l->c[column].width + t->padding;
@@ -91,17 +91,12 @@ static void tw_format(struct tw *t, size_t line0, size_t line1)
 char *cli__tabify(const char *text, int minwidth, int padding)
 {
 	struct tw t = {.minwidth = minwidth, .padding = padding};
-	size_t cap = 16, maxcells = 1;
-	t.lines = xcalloc(cap, sizeof(*t.lines));
+	size_t maxcells = 1;
 	const char *p = text;
 	for (;;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		if (t.nlines == cap) {
-			cap *= 2;
-			t.lines = xrealloc(t.lines, cap * sizeof(*t.lines));
-		}
-		struct tw_line *l = &t.lines[t.nlines++];
+		struct tw_line *l = vec_push(&t.lines);
 		size_t ncells = 1;
 		for (size_t i = 0; i < len; i++)
 			if (p[i] == '\t')
@@ -125,10 +120,10 @@ char *cli__tabify(const char *text, int minwidth, int padding)
 	struct buf out;
 	buf_init(&out);
 	t.out = &out;
-	tw_format(&t, 0, t.nlines);
-	for (size_t i = 0; i < t.nlines; i++)
-		free(t.lines[i].c);
-	free(t.lines);
+	tw_format(&t, 0, t.lines.len);
+	for (size_t i = 0; i < t.lines.len; i++)
+		free(t.lines.v[i].c);
+	vec_free(&t.lines);
 	free(t.widths);
 	if (!out.data)
 		buf_puts(&out, "");
@@ -928,37 +923,28 @@ char *cli__describe_endpoints(const json_t *ep, const json_t *events, int64_t no
 
 void cli__errs_add_api(struct cli_errs *e, const struct client_apierr *a_take)
 {
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 4;
-		e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
-	}
-	e->v[e->n++] = (struct cli_err){.api = true, .a = *a_take};
+	*vec_push(e) = (struct cli_err){.api = true, .a = *a_take};
 }
 
 void cli__errs_add(struct cli_errs *e, const char *fmt, ...)
 {
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 4;
-		e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
-	}
 	va_list ap;
 	va_start(ap, fmt);
 	char *m = NULL;
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = xstrdup("error");
 	va_end(ap);
-	e->v[e->n++] = (struct cli_err){.api = false, .msg = m};
+	*vec_push(e) = (struct cli_err){.api = false, .msg = m};
 }
 
 void cli__errs_fini(struct cli_errs *e)
 {
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; i < e->len; i++) {
 		if (e->v[i].api)
 			client_apierr_fini(&e->v[i].a);
 		free(e->v[i].msg);
 	}
-	free(e->v);
-	memset(e, 0, sizeof(*e));
+	vec_free(e);
 }
 
 /* StandardErrorMessage for an API error. */
@@ -977,7 +963,7 @@ char *cli__errs_format(const struct cli_errs *e)
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "");
-	if (e->n == 1) {
+	if (e->len == 1) {
 		const struct cli_err *x = &e->v[0];
 		if (x->api && x->a.code == 422 && !strcmp(x->a.reason, "Invalid")) {
 			const json_t *d = x->a.details;
@@ -1018,7 +1004,7 @@ char *cli__errs_format(const struct cli_errs *e)
 		buf_putc(&b, '\n');
 		return buf_take(&b);
 	}
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; i < e->len; i++) {
 		if (e->v[i].api)
 			put_standard(&b, &e->v[i].a);
 		else
