@@ -600,6 +600,40 @@ static void join_strings(struct buf *b, const json_t *arr, const char *sep)
 	}
 }
 
+/* The endpoints formatEndpointSlices has seen so far: the first three listed, all counted. */
+struct ep_list {
+	struct buf list;
+	int count, listed;
+	bool more;
+};
+
+/* Adds a slice's ready endpoints: as ip:port for port, as addresses alone when port is
+ * NULL (a slice without ports). */
+static void ep_list_add(struct ep_list *l, const json_t *eps, const json_t *port)
+{
+	for (size_t j = 0; j < json_array_size(eps); j++) {
+		const json_t *ep = json_array_get(eps, j);
+		if (l->listed == 3)
+			l->more = true;
+		if (json_is_false(api_get(ep, "conditions.ready")))
+			continue;
+		if (!l->more) {
+			const char *a =
+			    json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+			const char *sep = l->listed ? "," : "";
+			long long pnum = port ? json_integer_value(json_object_get(port, "port")) : 0;
+			if (!port)
+				buf_printf(&l->list, "%s%s", sep, a ? a : "");
+			else if (a && strchr(a, ':'))
+				buf_printf(&l->list, "%s[%s]:%lld", sep, a, pnum);
+			else
+				buf_printf(&l->list, "%s%s:%lld", sep, a ? a : "", pnum);
+			l->listed++;
+		}
+		l->count++;
+	}
+}
+
 /* formatEndpointSlices for the port named port_name: ready addresses as ip:port, at most
  * three and then "+ N more...". */
 static void put_slice_endpoints(struct buf *b, const json_t *slices, const char *port_name)
@@ -609,61 +643,26 @@ static void put_slice_endpoints(struct buf *b, const json_t *slices, const char 
 		buf_puts(b, "<none>");
 		return;
 	}
-	struct buf list;
-	buf_init(&list);
-	int count = 0, listed = 0;
-	bool more = false;
+	struct ep_list l = {0};
+	buf_init(&l.list);
 	for (size_t i = 0; i < ns; i++) {
 		const json_t *s = json_array_get(slices, i);
 		const json_t *ports = json_object_get(s, "ports"), *eps = json_object_get(s, "endpoints");
 		if (json_array_size(ports) == 0) {
-			for (size_t j = 0; j < json_array_size(eps); j++) {
-				const json_t *ep = json_array_get(eps, j);
-				if (listed == 3)
-					more = true;
-				if (json_is_false(api_get(ep, "conditions.ready")))
-					continue;
-				if (!more) {
-					const char *a = json_string_value(
-					    json_array_get(json_object_get(ep, "addresses"), 0));
-					buf_printf(&list, "%s%s", listed ? "," : "", a ? a : "");
-					listed++;
-				}
-				count++;
-			}
+			ep_list_add(&l, eps, NULL);
 			continue;
 		}
 		for (size_t p = 0; p < json_array_size(ports); p++) {
 			const json_t *port = json_array_get(ports, p);
-			const char *pn = str_or(port, "name", "");
-			if (strcmp(pn, port_name) != 0)
-				continue;
-			for (size_t j = 0; j < json_array_size(eps); j++) {
-				const json_t *ep = json_array_get(eps, j);
-				if (listed == 3)
-					more = true;
-				if (json_is_false(api_get(ep, "conditions.ready")))
-					continue;
-				if (!more) {
-					const char *a = json_string_value(
-					    json_array_get(json_object_get(ep, "addresses"), 0));
-					long long pnum = json_integer_value(json_object_get(port, "port"));
-					if (a && strchr(a, ':'))
-						buf_printf(&list, "%s[%s]:%lld", listed ? "," : "", a, pnum);
-					else
-						buf_printf(&list, "%s%s:%lld", listed ? "," : "", a ? a : "",
-							   pnum);
-					listed++;
-				}
-				count++;
-			}
+			if (strcmp(str_or(port, "name", ""), port_name) == 0)
+				ep_list_add(&l, eps, port);
 		}
 	}
-	if (list.data)
-		buf_puts(b, list.data);
-	if (more)
-		buf_printf(b, " + %d more...", count - 3);
-	buf_fini(&list);
+	if (l.list.data)
+		buf_puts(b, l.list.data);
+	if (l.more)
+		buf_printf(b, " + %d more...", l.count - 3);
+	buf_fini(&l.list);
 }
 
 char *cli__describe_service(const json_t *svc, const json_t *slices, const json_t *events, int64_t now)
