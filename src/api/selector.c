@@ -11,9 +11,9 @@
  * is what the endpoints controllers need; a parsed empty string matches everything.
  */
 #include "api/selector.h"
+#include "api/patch_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +44,6 @@ struct api_selector {
 	VEC(struct req) reqs;
 	bool nothing; /* matches nothing (empty Service selector) */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static struct api_selector *sel_new(void)
 {
@@ -314,7 +301,7 @@ static int agg_finish(struct agg *a, const char *prefix, char *err, size_t errle
 	}
 	if (a->msgs.len > 1)
 		buf_putc(&b, ']');
-	seterr(err, errlen, "%s", b.data);
+	api__seterr(err, errlen, "%s", b.data);
 	buf_fini(&b);
 	rc = -EINVAL;
 out:
@@ -683,27 +670,28 @@ int api_label_selector_parse(const char *s, struct api_selector **out, char *err
 		if (t == T_EOS)
 			break;
 		if (t != T_ID && t != T_NOT) {
-			seterr(err, errlen, "found '%s', expected: !, identifier, or 'end of string'", lit);
+			api__seterr(err, errlen, "found '%s', expected: !, identifier, or 'end of string'",
+				    lit);
 			rc = -EINVAL;
 			goto out;
 		}
 		rc = parse_requirement(&p, sel);
 		if (rc < 0) {
-			seterr(err, errlen, "unable to parse requirement: %s", p.err ? p.err : "");
+			api__seterr(err, errlen, "unable to parse requirement: %s", p.err ? p.err : "");
 			goto out;
 		}
 		t = p_consume(&p, true, &lit);
 		if (t == T_EOS)
 			break;
 		if (t != T_COMMA) {
-			seterr(err, errlen, "found '%s', expected: ',' or 'end of string'", lit);
+			api__seterr(err, errlen, "found '%s', expected: ',' or 'end of string'", lit);
 			rc = -EINVAL;
 			goto out;
 		}
 		const char *l2;
 		enum tok t2 = p_look(&p, true, &l2);
 		if (t2 != T_ID && t2 != T_NOT) {
-			seterr(err, errlen, "found '%s', expected: identifier after ','", l2);
+			api__seterr(err, errlen, "found '%s', expected: identifier after ','", l2);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -790,7 +778,7 @@ int api_selector_from_label_selector(const json_t *ls, struct api_selector **out
 		else if (strcmp(opname, "DoesNotExist") == 0)
 			op = OP_NOT_EXISTS;
 		else {
-			seterr(err, errlen, "\"%s\" is not a valid label selector operator", opname);
+			api__seterr(err, errlen, "\"%s\" is not a valid label selector operator", opname);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -876,8 +864,8 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 		char c = s[i];
 		if (slash) {
 			if (c != '\\' && c != ',' && c != '=') {
-				seterr(err, errlen, "invalid field selector: invalid escape sequence: \\%c",
-				       c);
+				api__seterr(err, errlen,
+					    "invalid field selector: invalid escape sequence: \\%c", c);
 				buf_fini(&b);
 				return -EINVAL;
 			}
@@ -889,7 +877,8 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 			slash = true;
 		} else if (c == ',' || c == '=') {
 			/* Go prints the rune with %v: its code point. */
-			seterr(err, errlen, "invalid field selector: unescaped character in value: %d", c);
+			api__seterr(err, errlen, "invalid field selector: unescaped character in value: %d",
+				    c);
 			buf_fini(&b);
 			return -EINVAL;
 		} else {
@@ -897,7 +886,7 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 		}
 	}
 	if (slash) {
-		seterr(err, errlen, "invalid field selector: invalid escape sequence: \\");
+		api__seterr(err, errlen, "invalid field selector: invalid escape sequence: \\");
 		buf_fini(&b);
 		return -EINVAL;
 	}
@@ -965,7 +954,7 @@ int api_field_selector_parse(const char *s, struct api_selector **out, char *err
 				break;
 		}
 		if (!oplen) {
-			seterr(err, errlen, "invalid selector: '%s'; can't understand '%s'", s, part);
+			api__seterr(err, errlen, "invalid selector: '%s'; can't understand '%s'", s, part);
 			rc = -EINVAL;
 			goto out;
 		}
