@@ -194,6 +194,22 @@ static uint64_t seed(void)
 	return s;
 }
 
+/* Picks a free node port into *port and plans its key; on a full range, kube's message in
+ * msg and the error. */
+static int node_port_pick(struct used_ctx *u, int *port, char *msg, size_t msglen)
+{
+	const struct api_service_config *cfg = &u->as->svc_cfg;
+	int rc =
+	    api_service_pick_node_port(cfg->node_port_min, cfg->node_port_max, port_used, u, seed(), port);
+	if (rc < 0) {
+		snprintf(msg, msglen,
+			 "Internal error occurred: failed to allocate a nodePort: range is full");
+		return rc;
+	}
+	plan_add(u->plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", *port), true);
+	return 0;
+}
+
 static void set_cluster_ips(json_t *spec, const struct ip_addr *ips, int n)
 {
 	json_t *arr = json_array();
@@ -285,17 +301,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				if (!own)
 					plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
-		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
-							port_used, &u, seed(), &port);
-			if (rc < 0) {
-				snprintf(
-				    msg, msglen,
-				    "Internal error occurred: failed to allocate a nodePort: range is full");
-				free(chosen);
-				goto out;
-			}
-			plan_add(plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", port), true);
+		} else if ((rc = node_port_pick(&u, &port, msg, msglen)) < 0) {
+			free(chosen);
+			goto out;
 		}
 		chosen[i] = port;
 		json_object_set_new(json_array_get(ports, need->index), "nodePort", json_integer(port));
@@ -318,16 +326,8 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				}
 				plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
-		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
-							port_used, &u, seed(), &port);
-			if (rc < 0) {
-				snprintf(
-				    msg, msglen,
-				    "Internal error occurred: failed to allocate a nodePort: range is full");
-				goto out;
-			}
-			plan_add(plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", port), true);
+		} else if ((rc = node_port_pick(&u, &port, msg, msglen)) < 0) {
+			goto out;
 		}
 		json_object_set_new(spec, "healthCheckNodePort", json_integer(port));
 	}
