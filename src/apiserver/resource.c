@@ -646,6 +646,15 @@ static bool check_type(struct rq *q, json_t *o)
 	return true;
 }
 
+/* An unknown field's path as kube's messages name it: without the leading dot. */
+static const char *unknown_name(const json_t *p)
+{
+	const char *s = json_string_value(p);
+	if (s && *s == '.')
+		s++;
+	return s ? s : "";
+}
+
 /* fieldValidation: Strict rejects unknown fields, Warn (default) warns and drops, Ignore drops. */
 static bool check_fields(struct rq *q, json_t *o)
 {
@@ -669,10 +678,7 @@ static bool check_fields(struct rq *q, json_t *o)
 		json_t *p;
 		json_array_foreach(unknown, i, p)
 		{
-			const char *s = json_string_value(p);
-			if (s && *s == '.')
-				s++;
-			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", s ? s : "");
+			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", unknown_name(p));
 		}
 		apiserver__send_status(q->c, -EBADMSG, b.data, NULL);
 		buf_fini(&b);
@@ -683,11 +689,8 @@ static bool check_fields(struct rq *q, json_t *o)
 			json_t *p;
 			json_array_foreach(unknown, i, p)
 			{
-				const char *s = json_string_value(p);
-				if (s && *s == '.')
-					s++;
 				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n",
-					   s ? s : "");
+					   unknown_name(p));
 			}
 		}
 		api_drop_unknown_fields(o, wk->schema);
