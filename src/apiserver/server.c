@@ -604,6 +604,18 @@ static bool is_loopback(const char *a)
 	return !strncmp(a, "127.", 4) || !strcmp(a, "::1") || !strcmp(a, "localhost");
 }
 
+/* Frees what apiserver_start made before the HTTP server (the service-account keys, the
+ * audit log, the paths) and as itself: the end of a failed start and of a stop. */
+static void server_free(struct apiserver *as)
+{
+	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
+	free(as->cert_names);
+	free(as->data_dir);
+	free(as->kubeconfig);
+	free(as);
+}
+
 int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
 		    size_t errlen)
 {
@@ -709,12 +721,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	*out = as;
 	return 0;
 fail:
-	apiserver__sa_fini(as);
-	apiserver__audit_close(as);
-	free(as->cert_names);
-	free(as->data_dir);
-	free(as->kubeconfig);
-	free(as);
+	server_free(as);
 	return rc;
 }
 
@@ -741,10 +748,5 @@ void apiserver_stop(struct apiserver *as)
 	httpd_stop(as->httpd);
 	pthread_join(as->check_thread, NULL);
 	apiserver__rbac_fini(as);
-	apiserver__sa_fini(as);
-	apiserver__audit_close(as);
-	free(as->cert_names);
-	free(as->data_dir);
-	free(as->kubeconfig);
-	free(as);
+	server_free(as);
 }
