@@ -600,6 +600,25 @@ static void join_strings(struct buf *b, const json_t *arr, const char *sep)
 	}
 }
 
+/* The lines every describer opens with: Name, Namespace (unless the kind has none), Labels
+ * and Annotations. */
+static void put_head(struct buf *b, const json_t *obj, bool namespaced)
+{
+	buf_printf(b, "Name:\t%s\n", str_or(obj, "metadata.name", ""));
+	if (namespaced)
+		buf_printf(b, "Namespace:\t%s\n", str_or(obj, "metadata.namespace", ""));
+	put_labels(b, "Labels", api_get(obj, "metadata.labels"));
+	put_annotations(b, api_get(obj, "metadata.annotations"));
+}
+
+/* A describer's text laid out as kubectl's describe does (tabwriter 0, 2); frees b. */
+static char *describe_take(struct buf *b)
+{
+	char *out = cli__tabify(b->data, 0, 2);
+	buf_fini(b);
+	return out;
+}
+
 /* The endpoints formatEndpointSlices has seen so far: the first three listed, all counted. */
 struct ep_list {
 	struct buf list;
@@ -670,10 +689,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	struct buf b;
 	buf_init(&b);
 	const json_t *spec = json_object_get(svc, "spec");
-	buf_printf(&b, "Name:\t%s\n", str_or(svc, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(svc, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(svc, "metadata.labels"));
-	put_annotations(&b, api_get(svc, "metadata.annotations"));
+	put_head(&b, svc, true);
 	const json_t *sel = json_object_get(spec, "selector");
 	if (json_is_object(sel) && json_object_size(sel)) {
 		char *s = cli__format_labels(sel);
@@ -762,9 +778,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	if (api_str(spec, "trafficDistribution") && *api_str(spec, "trafficDistribution"))
 		buf_printf(&b, "Traffic Distribution:\t%s\n", api_str(spec, "trafficDistribution"));
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 static void put_value(struct buf *b, const json_t *v)
@@ -847,28 +861,19 @@ char *cli__describe_generic(const json_t *obj, const json_t *events, int64_t now
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(obj, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(obj, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(obj, "metadata.labels"));
-	put_annotations(&b, api_get(obj, "metadata.annotations"));
+	put_head(&b, obj, true);
 	put_unstructured(&b, 0, obj, "");
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 char *cli__describe_namespace(const json_t *ns)
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(ns, "metadata.name", ""));
-	put_labels(&b, "Labels", api_get(ns, "metadata.labels"));
-	put_annotations(&b, api_get(ns, "metadata.annotations"));
+	put_head(&b, ns, false);
 	buf_printf(&b, "Status:\t%s\n", str_or(ns, "status.phase", ""));
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 static void put_ips(struct buf *b, const json_t *addrs)
@@ -886,10 +891,7 @@ char *cli__describe_endpoints(const json_t *ep, const json_t *events, int64_t no
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(ep, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(ep, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(ep, "metadata.labels"));
-	put_annotations(&b, api_get(ep, "metadata.annotations"));
+	put_head(&b, ep, true);
 	buf_puts(&b, "Subsets:\n");
 	const json_t *subsets = json_object_get(ep, "subsets");
 	for (size_t i = 0; i < json_array_size(subsets); i++) {
@@ -913,9 +915,7 @@ char *cli__describe_endpoints(const json_t *ep, const json_t *events, int64_t no
 		buf_putc(&b, '\n');
 	}
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 /* ---- errors ---- */
