@@ -48,6 +48,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define PATH_MAX_DEPTH 64
 
@@ -805,12 +806,12 @@ struct entry {
 
 struct entries {
 	struct entry *v;
-	size_t n;
+	size_t len, cap; /* a VEC (base/vec.h) */
 };
 
 static void entries_fini(struct entries *es)
 {
-	for (size_t i = 0; i < es->n; i++) {
+	for (size_t i = 0; i < es->len; i++) {
 		free(es->v[i].manager);
 		free(es->v[i].operation);
 		free(es->v[i].api_version);
@@ -818,9 +819,7 @@ static void entries_fini(struct entries *es)
 		free(es->v[i].subresource);
 		json_decref(es->v[i].set);
 	}
-	free(es->v);
-	es->v = NULL;
-	es->n = 0;
+	vec_free(es);
 }
 
 static char *dup_or_null(const char *s)
@@ -831,11 +830,8 @@ static char *dup_or_null(const char *s)
 static struct entry *entries_add(struct entries *es, const char *manager, const char *op,
 				 const char *api_version)
 {
-	struct entry *e;
+	struct entry *e = vec_push(es);
 
-	es->v = xrealloc(es->v, (es->n + 1) * sizeof(*es->v));
-	e = &es->v[es->n++];
-	memset(e, 0, sizeof(*e));
 	e->manager = xstrdup(manager);
 	e->operation = xstrdup(op);
 	e->api_version = dup_or_null(api_version);
@@ -876,7 +872,7 @@ static bool str_eq(const char *a, const char *b)
 static struct entry *entries_find(struct entries *es, const char *manager, const char *op,
 				  const char *api_version)
 {
-	for (size_t i = 0; i < es->n; i++) {
+	for (size_t i = 0; i < es->len; i++) {
 		struct entry *e = &es->v[i];
 		if (e->subresource || strcmp(e->manager, manager) != 0 || strcmp(e->operation, op) != 0)
 			continue;
@@ -908,8 +904,8 @@ static void entries_store(struct entries *es, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata"), *arr = json_array();
 
-	xqsort(es->v, es->n, sizeof(*es->v), entry_cmp);
-	for (size_t i = 0; i < es->n; i++) {
+	xqsort(es->v, es->len, sizeof(*es->v), entry_cmp);
+	for (size_t i = 0; i < es->len; i++) {
 		struct entry *e = &es->v[i];
 		json_t *o;
 		if (json_object_size(e->set) == 0)
@@ -1131,7 +1127,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	mine = entries_find(&es, manager, "Apply", NULL);
 	last = mine ? json_deep_copy(mine->set) : json_object();
 	others = json_object();
-	for (size_t i = 0; i < es.n; i++)
+	for (size_t i = 0; i < es.len; i++)
 		if (&es.v[i] != mine)
 			set_union(others, es.v[i].set);
 	set_subtract(last, applied_set, false);
@@ -1144,8 +1140,8 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 
 	/* conflicts: fields this apply changes that another manager owns */
 	compare(stripped_live, merged, schema, &changed, &removed);
-	csets = xcalloc(es.n + 1, sizeof(json_t *));
-	for (size_t i = 0; i < es.n; i++) {
+	csets = xcalloc(es.len + 1, sizeof(json_t *));
+	for (size_t i = 0; i < es.len; i++) {
 		if (&es.v[i] == mine)
 			continue;
 		csets[i] = set_intersect(es.v[i].set, changed);
@@ -1155,8 +1151,8 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	if (nconf && !force) {
 		struct conflicts c = {json_array(), json_array(), {0}, NULL};
 		struct buf msg;
-		size_t *order = xcalloc(es.n + 1, sizeof(size_t)), no = 0;
-		for (size_t i = 0; i < es.n; i++)
+		size_t *order = xcalloc(es.len + 1, sizeof(size_t)), no = 0;
+		for (size_t i = 0; i < es.len; i++)
 			if (csets[i] && json_object_size(csets[i]) > 0)
 				order[no++] = i;
 		/* managers sorted by their encoded identity, like getConflictMessage */
@@ -1208,7 +1204,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 		rc = -EBUSY;
 		goto out;
 	}
-	for (size_t i = 0; i < es.n; i++) {
+	for (size_t i = 0; i < es.len; i++) {
 		if (&es.v[i] == mine)
 			continue;
 		if (csets[i])
@@ -1235,7 +1231,7 @@ int api_server_side_apply_causes(const json_t *live, const json_t *applied, cons
 	merged = NULL;
 out:
 	if (csets)
-		for (size_t i = 0; i < es.n; i++)
+		for (size_t i = 0; i < es.len; i++)
 			json_decref(csets[i]);
 	free(csets);
 	entries_fini(&es);
@@ -1291,7 +1287,7 @@ void api_managed_fields_update(const json_t *old, json_t *updated, const struct 
 	compare(o ? o : empty, u, schema, &changed, &removed);
 
 	mine = entries_find(&es, manager, "Update", api_version);
-	for (size_t i = 0; i < es.n; i++) {
+	for (size_t i = 0; i < es.len; i++) {
 		if (&es.v[i] == mine)
 			continue;
 		set_subtract(es.v[i].set, changed, false);

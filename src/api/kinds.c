@@ -6,7 +6,6 @@
  */
 #include "api/kinds.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,20 +172,6 @@ void api_default(const struct api_kind *k, json_t *obj)
 
 /* ---- validation ---- */
 
-static char *fld(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fld(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s)
-		abort();
-	return s;
-}
-
 static void validate_meta(const struct api_kind *k, const json_t *obj, const json_t *old, struct api_errs *e)
 {
 	const json_t *meta = json_object_get(obj, "metadata");
@@ -242,7 +227,7 @@ static void validate_pod(const json_t *obj, struct api_errs *e)
 	json_t *c;
 	json_array_foreach(cs, i, c)
 	{
-		char *f = fld("spec.containers[%zu].name", i);
+		char *f = xasprintf("spec.containers[%zu].name", i);
 		const char *n = api_str(c, "name");
 		if (!n || !*n)
 			api_err_required(e, f, NULL);
@@ -269,7 +254,7 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 	{
 		if (json_array_size(json_object_get(s, "addresses")) == 0 &&
 		    json_array_size(json_object_get(s, "notReadyAddresses")) == 0) {
-			char *f = fld("subsets[%zu]", i);
+			char *f = xasprintf("subsets[%zu]", i);
 			api_err_required(e, f, "must specify `addresses` or `notReadyAddresses`");
 			free(f);
 		}
@@ -278,7 +263,7 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 			json_array_foreach(json_object_get(s, lists[l]), j, a)
 			{
 				const char *ip = api_str(a, "ip");
-				char *f = fld("subsets[%zu].%s[%zu].ip", i, lists[l], j);
+				char *f = xasprintf("subsets[%zu].%s[%zu].ip", i, lists[l], j);
 				size_t before = api_errs_count(e);
 				api_validate_non_special_ip(ip, f, e);
 				if (api_errs_count(e) == before && is_multicast(ip))
@@ -287,7 +272,7 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 				free(f);
 				const char *hn = api_str(a, "hostname");
 				if (hn && *hn && api_check_dns1123_label(hn)) {
-					f = fld("subsets[%zu].%s[%zu].hostname", i, lists[l], j);
+					f = xasprintf("subsets[%zu].%s[%zu].hostname", i, lists[l], j);
 					api_err_invalid(e, f, json_object_get(a, "hostname"),
 							api_check_dns1123_label(hn));
 					free(f);
@@ -300,19 +285,19 @@ static void validate_endpoints(const json_t *obj, struct api_errs *e)
 			json_t *port = json_object_get(p, "port");
 			if (!json_is_integer(port) || json_integer_value(port) < 1 ||
 			    json_integer_value(port) > 65535) {
-				char *f = fld("subsets[%zu].ports[%zu].port", i, j);
+				char *f = xasprintf("subsets[%zu].ports[%zu].port", i, j);
 				api_err_invalid(e, f, port, "must be between 1 and 65535, inclusive");
 				free(f);
 			}
 			const char *name = api_str(p, "name");
 			if (nports > 1 && (!name || !*name)) {
-				char *f = fld("subsets[%zu].ports[%zu].name", i, j);
+				char *f = xasprintf("subsets[%zu].ports[%zu].name", i, j);
 				api_err_required(e, f, NULL);
 				free(f);
 			}
 			static const char *const protos[] = {"SCTP", "TCP", "UDP", NULL};
 			if (!in_list(api_str(p, "protocol"), protos)) {
-				char *f = fld("subsets[%zu].ports[%zu].protocol", i, j);
+				char *f = xasprintf("subsets[%zu].ports[%zu].protocol", i, j);
 				api_err_not_supported(e, f, json_object_get(p, "protocol"), protos);
 				free(f);
 			}
@@ -335,7 +320,7 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 	{
 		json_t *addrs = json_object_get(ep, "addresses");
 		if (json_array_size(addrs) == 0) {
-			char *f = fld("endpoints[%zu].addresses", i);
+			char *f = xasprintf("endpoints[%zu].addresses", i);
 			api_err_required(e, f, "must contain at least 1 address");
 			free(f);
 		}
@@ -343,7 +328,7 @@ static void validate_slice(const json_t *obj, struct api_errs *e)
 		{
 			const char *s = json_string_value(a);
 			if (fam && (!s || api_ip_family(s) != fam)) {
-				char *f = fld("endpoints[%zu].addresses[%zu]", i, j);
+				char *f = xasprintf("endpoints[%zu].addresses[%zu]", i, j);
 				api_err_invalid(e, f, a,
 						fam == 4 ? "must be a valid IPv4 address"
 							 : "must be a valid IPv6 address");
@@ -364,7 +349,7 @@ static void validate_node_update(const json_t *obj, struct api_errs *e)
 		json_t *a = json_array_get(addrs, i);
 		for (size_t j = 0; j < i; j++) {
 			if (json_equal(a, json_array_get(addrs, j))) {
-				char *f = fld("status.addresses[%zu]", i);
+				char *f = xasprintf("status.addresses[%zu]", i);
 				api_err_duplicate(e, f, a);
 				free(f);
 				break;

@@ -28,6 +28,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 void api__seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -154,25 +155,23 @@ json_t *api_merge_patch(const json_t *target, const json_t *patch)
 /* ---------------------------------------------------------------------------------- */
 /* JSON patch                                                                           */
 
+/* A parsed JSON pointer: its unescaped reference tokens, a VEC (base/vec.h). */
 struct ptr {
-	char **tok; /* unescaped reference tokens */
-	size_t n;
+	char **v;
+	size_t len, cap;
 };
 
 static void ptr_fini(struct ptr *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free(p->tok[i]);
-	free(p->tok);
-	p->tok = NULL;
-	p->n = 0;
+	for (size_t i = 0; i < p->len; i++)
+		free(p->v[i]);
+	vec_free(p);
 }
 
 /* Parses a JSON pointer ("" is the whole document). */
 static int ptr_parse(const char *s, struct ptr *p)
 {
-	p->tok = NULL;
-	p->n = 0;
+	*p = (struct ptr){0};
 	if (*s == '\0')
 		return 0;
 	if (*s != '/')
@@ -194,8 +193,7 @@ static int ptr_parse(const char *s, struct ptr *p)
 			}
 		}
 		*o = '\0';
-		p->tok = xrealloc(p->tok, (p->n + 1) * sizeof(char *));
-		p->tok[p->n++] = t;
+		*vec_push(p) = t;
 		if (!end)
 			break;
 		s = end + 1;
@@ -227,8 +225,8 @@ static json_t *ptr_get(json_t *doc, const struct ptr *p, size_t n)
 	for (size_t i = 0; i < n && cur; i++) {
 		size_t idx;
 		if (json_is_object(cur))
-			cur = json_object_get(cur, p->tok[i]);
-		else if (json_is_array(cur) && parse_index(p->tok[i], &idx))
+			cur = json_object_get(cur, p->v[i]);
+		else if (json_is_array(cur) && parse_index(p->v[i], &idx))
 			cur = json_array_get(cur, idx);
 		else
 			cur = NULL;
@@ -244,13 +242,13 @@ static int jp_add(json_t **doc, const struct ptr *p, const char *path, json_t *v
 	const char *last;
 	size_t idx;
 
-	if (p->n == 0) {
+	if (p->len == 0) {
 		json_decref(*doc);
 		*doc = v_take;
 		return 0;
 	}
-	parent = ptr_get(*doc, p, p->n - 1);
-	last = p->tok[p->n - 1];
+	parent = ptr_get(*doc, p, p->len - 1);
+	last = p->v[p->len - 1];
 	if (json_is_object(parent)) {
 		json_object_set_new(parent, last, v_take);
 		return 0;
@@ -283,14 +281,14 @@ static int jp_remove(json_t *doc, const struct ptr *p, const char *path, json_t 
 	const char *last;
 	size_t idx;
 
-	if (p->n == 0) {
+	if (p->len == 0) {
 		api__seterr(err, errlen,
 			    "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
 			    path);
 		return -EINVAL;
 	}
-	parent = ptr_get(doc, p, p->n - 1);
-	last = p->tok[p->n - 1];
+	parent = ptr_get(doc, p, p->len - 1);
+	last = p->v[p->len - 1];
 	if (json_is_object(parent)) {
 		v = json_object_get(parent, last);
 		if (!v) {
@@ -357,20 +355,20 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 			api__seterr(err, errlen, "replace operation failed to decode value: missing value");
 			goto out;
 		}
-		if (p.n == 0) {
+		if (p.len == 0) {
 			json_decref(*doc);
 			*doc = json_deep_copy(value);
 			rc = 0;
 			goto out;
 		}
-		json_t *parent = ptr_get(*doc, &p, p.n - 1);
+		json_t *parent = ptr_get(*doc, &p, p.len - 1);
 		if (!json_is_object(parent) && !json_is_array(parent)) {
 			api__seterr(
 			    err, errlen,
 			    "replace operation does not apply: doc is missing path: %s: missing value", path);
 			goto out;
 		}
-		if (!ptr_get(*doc, &p, p.n)) {
+		if (!ptr_get(*doc, &p, p.len)) {
 			api__seterr(err, errlen,
 				    "replace operation does not apply: doc is missing key: %s: missing value",
 				    path);
@@ -385,7 +383,7 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 			api__seterr(err, errlen, "%s operation is missing from: missing value", kind);
 			goto out;
 		}
-		if (!ptr_get(*doc, &f, f.n)) {
+		if (!ptr_get(*doc, &f, f.len)) {
 			api__seterr(
 			    err, errlen,
 			    "%s operation does not apply: doc is missing from path: %s: missing value", kind,
@@ -403,7 +401,7 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 			if (rc < 0)
 				goto out;
 		} else {
-			json_t *src = ptr_get(*doc, &f, f.n);
+			json_t *src = ptr_get(*doc, &f, f.len);
 			if (max_copy) {
 				size_t left = max_copy - *copied;
 				size_t sz = api_json_size_max(src, left);
@@ -420,8 +418,8 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 			}
 			v = json_deep_copy(src);
 		}
-		if (p.n > 0 && !json_is_object(ptr_get(*doc, &p, p.n - 1)) &&
-		    !json_is_array(ptr_get(*doc, &p, p.n - 1))) {
+		if (p.len > 0 && !json_is_object(ptr_get(*doc, &p, p.len - 1)) &&
+		    !json_is_array(ptr_get(*doc, &p, p.len - 1))) {
 			api__seterr(
 			    err, errlen,
 			    "%s operation does not apply: doc is missing destination path: %s: missing value",
@@ -432,7 +430,7 @@ static int jp_one(json_t **doc, const json_t *op, size_t max_copy, size_t *copie
 		rc = jp_add(doc, &p, path, v, kind, err, errlen);
 		v = NULL;
 	} else if (strcmp(kind, "test") == 0) {
-		json_t *cur = ptr_get(*doc, &p, p.n);
+		json_t *cur = ptr_get(*doc, &p, p.len);
 		if ((!cur && (!value || json_is_null(value))) || api__value_equal(cur, value)) {
 			rc = 0;
 		} else {

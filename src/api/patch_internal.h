@@ -1,4 +1,4 @@
-/* patch_internal.h - helpers shared by patch.c and apply.c (not for other files). */
+/* patch_internal.h - helpers shared by patch.c, apply.c and selector.c (not for other files). */
 #ifndef API_PATCH_INTERNAL_H
 #define API_PATCH_INTERNAL_H
 

@@ -63,44 +63,48 @@ API__SCHEMA(static, subject, RBAC "Subject",
 		 "\"User\" or \"Group\", and this value is not empty the Authorizer should report an "
 		 "error."));
 
+/* The rows Role and ClusterRole share; what names the kind in the rules' description. */
+#define ROLE_FIELDS(what)                                                                                    \
+	API__TYPE_META, API__OBJECT_META(1, 0),                                                              \
+	    FLIST("rules", policy_rule, NULL, 2, 0, "Rules holds all the PolicyRules for this " what)
+
+/* The rows RoleBinding and ClusterRoleBinding share; only roleRef's description differs. */
+#define BINDING_FIELDS(role_ref_desc)                                                                        \
+	API__TYPE_META, API__OBJECT_META(1, 0),                                                              \
+	    FLIST("subjects", subject, NULL, 2, 0,                                                           \
+		  "Subjects holds references to the objects the role applies to."),                          \
+	    FOBJ("roleRef", role_ref, 3, REQ, role_ref_desc)
+
 API__SCHEMA(, api__schema_role, RBAC "Role",
 	    "Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a "
 	    "RoleBinding.",
-	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("rules", policy_rule, NULL, 2, 0, "Rules holds all the PolicyRules for this Role"));
+	    ROLE_FIELDS("Role"));
 
 API__SCHEMA(, api__schema_cluster_role, RBAC "ClusterRole",
 	    "ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as a "
 	    "unit by a RoleBinding or ClusterRoleBinding.",
-	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("rules", policy_rule, NULL, 2, 0, "Rules holds all the PolicyRules for this ClusterRole"),
+	    ROLE_FIELDS("ClusterRole"),
 	    FOBJ("aggregationRule", aggregation_rule, 3, PTR,
 		 "AggregationRule is an optional field that describes how to build the Rules for this "
 		 "ClusterRole. If AggregationRule is set, then the Rules are controller managed and direct "
 		 "changes to Rules will be stomped by the controller."));
 
-API__SCHEMA(, api__schema_role_binding, RBAC "RoleBinding",
-	    "RoleBinding references a role, but does not contain it.  It can reference a Role in the same "
-	    "namespace or a ClusterRole in the global namespace. It adds who information via Subjects and "
-	    "namespace information by which namespace it exists in.  RoleBindings in a given namespace "
-	    "only have effect in that namespace.",
-	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("subjects", subject, NULL, 2, 0,
-		  "Subjects holds references to the objects the role applies to."),
-	    FOBJ("roleRef", role_ref, 3, REQ,
-		 "RoleRef can reference a Role in the current namespace or a ClusterRole in the global "
-		 "namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This "
-		 "field is immutable."));
+API__SCHEMA(
+    , api__schema_role_binding, RBAC "RoleBinding",
+    "RoleBinding references a role, but does not contain it.  It can reference a Role in the same "
+    "namespace or a ClusterRole in the global namespace. It adds who information via Subjects and "
+    "namespace information by which namespace it exists in.  RoleBindings in a given namespace "
+    "only have effect in that namespace.",
+    BINDING_FIELDS("RoleRef can reference a Role in the current namespace or a ClusterRole in the "
+		   "global namespace. If the RoleRef cannot be resolved, the Authorizer must return an "
+		   "error. This field is immutable."));
 
-API__SCHEMA(, api__schema_cluster_role_binding, RBAC "ClusterRoleBinding",
-	    "ClusterRoleBinding references a ClusterRole, but not contain it.  It can reference a "
-	    "ClusterRole in the global namespace, and adds who information via Subject.",
-	    API__TYPE_META, API__OBJECT_META(1, 0),
-	    FLIST("subjects", subject, NULL, 2, 0,
-		  "Subjects holds references to the objects the role applies to."),
-	    FOBJ("roleRef", role_ref, 3, REQ,
-		 "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be "
-		 "resolved, the Authorizer must return an error. This field is immutable."));
+API__SCHEMA(
+    , api__schema_cluster_role_binding, RBAC "ClusterRoleBinding",
+    "ClusterRoleBinding references a ClusterRole, but not contain it.  It can reference a "
+    "ClusterRole in the global namespace, and adds who information via Subject.",
+    BINDING_FIELDS("RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef "
+		   "cannot be resolved, the Authorizer must return an error. This field is immutable."));
 
 /* ---- authorization.k8s.io/v1 self reviews (request bodies only, never stored) ---- */
 
@@ -174,19 +178,23 @@ API__SCHEMA(static, token_request, "io.k8s.api.authentication.v1.TokenRequest",
 	    FOBJ("spec", token_request_spec, 2, REQ,
 		 "Spec holds information about the request being evaluated"));
 
+/* The review kinds the protobuf decoder may meet, one row each. */
+static const struct {
+	const char *api_version, *kind;
+	const struct api_schema *schema;
+} reviews[] = {
+    {"authentication.k8s.io/v1", "TokenRequest", &token_request},
+    {"authentication.k8s.io/v1", "SelfSubjectReview", &ssr},
+    {"authorization.k8s.io/v1", "SelfSubjectAccessReview", &ssar},
+    {"authorization.k8s.io/v1", "SelfSubjectRulesReview", &ssrr},
+};
+
 const struct api_schema *api__review_schema(const char *api_version, const char *kind)
 {
-	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") &&
-	    !strcmp(kind, "TokenRequest"))
-		return &token_request;
-	if (api_version && kind && !strcmp(api_version, "authentication.k8s.io/v1") &&
-	    !strcmp(kind, "SelfSubjectReview"))
-		return &ssr;
-	if (!api_version || !kind || strcmp(api_version, "authorization.k8s.io/v1") != 0)
+	if (!api_version || !kind)
 		return NULL;
-	if (!strcmp(kind, "SelfSubjectAccessReview"))
-		return &ssar;
-	if (!strcmp(kind, "SelfSubjectRulesReview"))
-		return &ssrr;
+	for (size_t i = 0; i < API__N(reviews); i++)
+		if (!strcmp(api_version, reviews[i].api_version) && !strcmp(kind, reviews[i].kind))
+			return reviews[i].schema;
 	return NULL;
 }

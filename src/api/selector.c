@@ -11,15 +11,16 @@
  * is what the endpoints controllers need; a parsed empty string matches everything.
  */
 #include "api/selector.h"
+#include "api/patch_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 enum sel_op {
 	OP_EQ,	       /* = */
@@ -36,28 +37,13 @@ enum sel_op {
 struct req {
 	char *key; /* label key, or field path for field selectors */
 	enum sel_op op;
-	char **vals; /* sorted, unique (a Go sets.String) */
-	size_t nvals;
+	VEC(char *) vals; /* sorted, unique (a Go sets.String) */
 };
 
 struct api_selector {
-	struct req *reqs;
-	size_t n;
+	VEC(struct req) reqs;
 	bool nothing; /* matches nothing (empty Service selector) */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static struct api_selector *sel_new(void)
 {
@@ -66,11 +52,8 @@ static struct api_selector *sel_new(void)
 
 static struct req *sel_add(struct api_selector *s, const char *key, enum sel_op op)
 {
-	struct req *r;
+	struct req *r = vec_push(&s->reqs);
 
-	s->reqs = xrealloc(s->reqs, (s->n + 1) * sizeof(*s->reqs));
-	r = &s->reqs[s->n++];
-	memset(r, 0, sizeof(*r));
 	r->key = xstrdup(key);
 	r->op = op;
 	return r;
@@ -81,33 +64,32 @@ static void req_add_val(struct req *r, const char *v)
 {
 	size_t i = 0;
 
-	while (i < r->nvals && strcmp(r->vals[i], v) < 0)
+	while (i < r->vals.len && strcmp(r->vals.v[i], v) < 0)
 		i++;
-	if (i < r->nvals && strcmp(r->vals[i], v) == 0)
+	if (i < r->vals.len && strcmp(r->vals.v[i], v) == 0)
 		return;
-	r->vals = xrealloc(r->vals, (r->nvals + 1) * sizeof(char *));
-	memmove(&r->vals[i + 1], &r->vals[i], (r->nvals - i) * sizeof(char *));
-	r->vals[i] = xstrdup(v);
-	r->nvals++;
+	vec_push(&r->vals);
+	memmove(&r->vals.v[i + 1], &r->vals.v[i], (r->vals.len - 1 - i) * sizeof(char *));
+	r->vals.v[i] = xstrdup(v);
 }
 
 void api_selector_free(struct api_selector *sel)
 {
 	if (!sel)
 		return;
-	for (size_t i = 0; i < sel->n; i++) {
-		free(sel->reqs[i].key);
-		for (size_t j = 0; j < sel->reqs[i].nvals; j++)
-			free(sel->reqs[i].vals[j]);
-		free(sel->reqs[i].vals);
+	for (size_t i = 0; i < sel->reqs.len; i++) {
+		free(sel->reqs.v[i].key);
+		for (size_t j = 0; j < sel->reqs.v[i].vals.len; j++)
+			free(sel->reqs.v[i].vals.v[j]);
+		vec_free(&sel->reqs.v[i].vals);
 	}
-	free(sel->reqs);
+	vec_free(&sel->reqs);
 	free(sel);
 }
 
 bool api_selector_empty(const struct api_selector *sel)
 {
-	return sel && !sel->nothing && sel->n == 0;
+	return sel && !sel->nothing && sel->reqs.len == 0;
 }
 
 static int req_cmp(const void *a, const void *b)
@@ -118,8 +100,8 @@ static int req_cmp(const void *a, const void *b)
 /* Requirements sorted by key, as labels.Parse leaves them. */
 static void sort_reqs(struct api_selector *s)
 {
-	if (s->n > 1)
-		xqsort(s->reqs, s->n, sizeof(*s->reqs), req_cmp);
+	if (s->reqs.len > 1)
+		xqsort(s->reqs.v, s->reqs.len, sizeof(*s->reqs.v), req_cmp);
 }
 
 /* ---- validation (k8s.io/apimachinery/pkg/util/validation) ---- */
@@ -274,20 +256,18 @@ static void put_quoted(struct buf *b, const char *s)
 
 /* An aggregate of field errors, printed like utilerrors.NewAggregate(...).Error(). */
 struct agg {
-	char **msgs;
-	size_t n;
+	VEC(char *) msgs;
 };
 
 static void agg_add(struct agg *a, char *msg_take)
 {
-	for (size_t i = 0; i < a->n; i++) {
-		if (strcmp(a->msgs[i], msg_take) == 0) {
+	for (size_t i = 0; i < a->msgs.len; i++) {
+		if (strcmp(a->msgs.v[i], msg_take) == 0) {
 			free(msg_take);
 			return;
 		}
 	}
-	a->msgs = xrealloc(a->msgs, (a->n + 1) * sizeof(char *));
-	a->msgs[a->n++] = msg_take;
+	*vec_push(&a->msgs) = msg_take;
 }
 
 /* field.Invalid(path, value, detail).Error() */
@@ -308,28 +288,26 @@ static int agg_finish(struct agg *a, const char *prefix, char *err, size_t errle
 	struct buf b;
 	int rc = 0;
 
-	if (a->n == 0)
+	if (a->msgs.len == 0)
 		goto out;
 	buf_init(&b);
 	buf_puts(&b, prefix);
-	if (a->n > 1)
+	if (a->msgs.len > 1)
 		buf_putc(&b, '[');
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0; i < a->msgs.len; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		buf_puts(&b, a->msgs[i]);
+		buf_puts(&b, a->msgs.v[i]);
 	}
-	if (a->n > 1)
+	if (a->msgs.len > 1)
 		buf_putc(&b, ']');
-	seterr(err, errlen, "%s", b.data);
+	api__seterr(err, errlen, "%s", b.data);
 	buf_fini(&b);
 	rc = -EINVAL;
 out:
-	for (size_t i = 0; i < a->n; i++)
-		free(a->msgs[i]);
-	free(a->msgs);
-	a->msgs = NULL;
-	a->n = 0;
+	for (size_t i = 0; i < a->msgs.len; i++)
+		free(a->msgs.v[i]);
+	vec_free(&a->msgs);
 	return rc;
 }
 
@@ -367,27 +345,27 @@ static void check_requirement(struct agg *a, const struct req *r, bool check_key
 	switch (r->op) {
 	case OP_IN:
 	case OP_NOTIN:
-		if (r->nvals == 0)
+		if (r->vals.len == 0)
 			agg_add(a, xstrdup("values: Invalid value: []string{}: for 'in', 'notin' operators, "
 					   "values set can't be empty"));
 		break;
 	case OP_EQ:
 	case OP_DEQ:
 	case OP_NEQ:
-		if (r->nvals != 1)
+		if (r->vals.len != 1)
 			agg_add(a, xstrdup("values: Invalid value: []string{}: exact-match compatibility "
 					   "requires one single value"));
 		break;
 	case OP_GT:
 	case OP_LT:
-		if (r->nvals != 1)
+		if (r->vals.len != 1)
 			agg_add(a, xstrdup("values: Invalid value: []string{}: for 'Gt', 'Lt' operators, "
 					   "exactly one value is required"));
-		for (size_t i = 0; i < r->nvals; i++) {
+		for (size_t i = 0; i < r->vals.len; i++) {
 			long long n;
-			if (!parse_int64(r->vals[i], &n)) {
+			if (!parse_int64(r->vals.v[i], &n)) {
 				char *p = xasprintf("values[%zu]", i);
-				agg_invalid(a, p, r->vals[i],
+				agg_invalid(a, p, r->vals.v[i],
 					    "for 'Gt', 'Lt' operators, the value must be an integer");
 				free(p);
 			}
@@ -396,11 +374,11 @@ static void check_requirement(struct agg *a, const struct req *r, bool check_key
 	default:
 		break;
 	}
-	for (size_t i = 0; i < r->nvals; i++) {
+	for (size_t i = 0; i < r->vals.len; i++) {
 		buf_reset(&b);
-		if (!validate_label_value(r->vals[i], &b)) {
+		if (!validate_label_value(r->vals.v[i], &b)) {
 			char *p = xasprintf("values[%zu][%s]", i, r->key);
-			agg_invalid(a, p, r->vals[i], b.data);
+			agg_invalid(a, p, r->vals.v[i], b.data);
 			free(p);
 		}
 	}
@@ -458,8 +436,8 @@ static enum tok special_tok(const char *s, size_t n)
 /* Splits s into tokens the way labels.Lexer does; the list ends with T_EOS. */
 static struct item *lex_all(const char *s, size_t *nout)
 {
-	struct item *items = NULL;
-	size_t n = 0, pos = 0, len = strlen(s);
+	VEC(struct item) items = {0};
+	size_t pos = 0, len = strlen(s);
 
 	for (;;) {
 		struct item it = {T_EOS, NULL};
@@ -505,13 +483,12 @@ static struct item *lex_all(const char *s, size_t *nout)
 			else
 				it.tok = T_ID;
 		}
-		items = xrealloc(items, (n + 1) * sizeof(*items));
-		items[n++] = it;
+		*vec_push(&items) = it;
 		if (it.tok == T_EOS)
 			break;
 	}
-	*nout = n;
-	return items;
+	*nout = items.len;
+	return items.v;
 }
 
 struct parser {
@@ -578,7 +555,7 @@ static int parse_values(struct parser *p, struct req *r)
 				break;
 			return p_fail(p, xasprintf("found '%s', expected: ',' or ')'", l2));
 		} else if (t == T_COMMA) {
-			if (r->nvals == 0)
+			if (r->vals.len == 0)
 				req_add_val(r, "");
 			enum tok t2 = p_look(p, true, NULL);
 			if (t2 == T_CLOSE) {
@@ -674,7 +651,7 @@ static int parse_requirement(struct parser *p, struct api_selector *s)
 		}
 	}
 	check_requirement(&a, r, false);
-	if (a.n)
+	if (a.msgs.len)
 		return p_fail(p, agg_take(&a));
 	return 0;
 }
@@ -693,27 +670,28 @@ int api_label_selector_parse(const char *s, struct api_selector **out, char *err
 		if (t == T_EOS)
 			break;
 		if (t != T_ID && t != T_NOT) {
-			seterr(err, errlen, "found '%s', expected: !, identifier, or 'end of string'", lit);
+			api__seterr(err, errlen, "found '%s', expected: !, identifier, or 'end of string'",
+				    lit);
 			rc = -EINVAL;
 			goto out;
 		}
 		rc = parse_requirement(&p, sel);
 		if (rc < 0) {
-			seterr(err, errlen, "unable to parse requirement: %s", p.err ? p.err : "");
+			api__seterr(err, errlen, "unable to parse requirement: %s", p.err ? p.err : "");
 			goto out;
 		}
 		t = p_consume(&p, true, &lit);
 		if (t == T_EOS)
 			break;
 		if (t != T_COMMA) {
-			seterr(err, errlen, "found '%s', expected: ',' or 'end of string'", lit);
+			api__seterr(err, errlen, "found '%s', expected: ',' or 'end of string'", lit);
 			rc = -EINVAL;
 			goto out;
 		}
 		const char *l2;
 		enum tok t2 = p_look(&p, true, &l2);
 		if (t2 != T_ID && t2 != T_NOT) {
-			seterr(err, errlen, "found '%s', expected: identifier after ','", l2);
+			api__seterr(err, errlen, "found '%s', expected: identifier after ','", l2);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -774,7 +752,7 @@ int api_selector_from_label_selector(const json_t *ls, struct api_selector **out
 			struct req *r = sel_add(sel, k, OP_EQ);
 			req_add_val(r, json_is_string(v) ? json_string_value(v) : "");
 			check_requirement(&a, r, true);
-			if (a.n) {
+			if (a.msgs.len) {
 				rc = agg_finish(&a, "", err, errlen);
 				goto out;
 			}
@@ -800,7 +778,7 @@ int api_selector_from_label_selector(const json_t *ls, struct api_selector **out
 		else if (strcmp(opname, "DoesNotExist") == 0)
 			op = OP_NOT_EXISTS;
 		else {
-			seterr(err, errlen, "\"%s\" is not a valid label selector operator", opname);
+			api__seterr(err, errlen, "\"%s\" is not a valid label selector operator", opname);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -808,10 +786,10 @@ int api_selector_from_label_selector(const json_t *ls, struct api_selector **out
 		json_array_foreach(vals, j, jv)
 		    req_add_val(r, json_is_string(jv) ? json_string_value(jv) : "");
 		check_requirement(&a, r, true);
-		if ((op == OP_EXISTS || op == OP_NOT_EXISTS) && r->nvals)
+		if ((op == OP_EXISTS || op == OP_NOT_EXISTS) && r->vals.len)
 			agg_add(&a, xstrdup("values: Invalid value: []string{}: values set must be empty for "
 					    "exists and does not exist"));
-		if (a.n) {
+		if (a.msgs.len) {
 			rc = agg_finish(&a, "", err, errlen);
 			goto out;
 		}
@@ -826,8 +804,8 @@ out:
 
 static bool req_has(const struct req *r, const char *v)
 {
-	for (size_t i = 0; i < r->nvals; i++)
-		if (strcmp(r->vals[i], v) == 0)
+	for (size_t i = 0; i < r->vals.len; i++)
+		if (strcmp(r->vals.v[i], v) == 0)
 			return true;
 	return false;
 }
@@ -836,8 +814,8 @@ bool api_label_selector_match(const struct api_selector *sel, const json_t *labe
 {
 	if (!sel || sel->nothing)
 		return false;
-	for (size_t i = 0; i < sel->n; i++) {
-		const struct req *r = &sel->reqs[i];
+	for (size_t i = 0; i < sel->reqs.len; i++) {
+		const struct req *r = &sel->reqs.v[i];
 		const json_t *jv = json_is_object(labels) ? json_object_get(labels, r->key) : NULL;
 		const char *v = jv ? (json_is_string(jv) ? json_string_value(jv) : "") : NULL;
 		long long lv, rv;
@@ -864,7 +842,7 @@ bool api_label_selector_match(const struct api_selector *sel, const json_t *labe
 			break;
 		case OP_GT:
 		case OP_LT:
-			if (!v || r->nvals != 1 || !parse_int64(v, &lv) || !parse_int64(r->vals[0], &rv))
+			if (!v || r->vals.len != 1 || !parse_int64(v, &lv) || !parse_int64(r->vals.v[0], &rv))
 				return false;
 			if (r->op == OP_GT ? !(lv > rv) : !(lv < rv))
 				return false;
@@ -886,8 +864,8 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 		char c = s[i];
 		if (slash) {
 			if (c != '\\' && c != ',' && c != '=') {
-				seterr(err, errlen, "invalid field selector: invalid escape sequence: \\%c",
-				       c);
+				api__seterr(err, errlen,
+					    "invalid field selector: invalid escape sequence: \\%c", c);
 				buf_fini(&b);
 				return -EINVAL;
 			}
@@ -899,7 +877,8 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 			slash = true;
 		} else if (c == ',' || c == '=') {
 			/* Go prints the rune with %v: its code point. */
-			seterr(err, errlen, "invalid field selector: unescaped character in value: %d", c);
+			api__seterr(err, errlen, "invalid field selector: unescaped character in value: %d",
+				    c);
 			buf_fini(&b);
 			return -EINVAL;
 		} else {
@@ -907,7 +886,7 @@ static int unescape_value(const char *s, size_t len, char **out, char *err, size
 		}
 	}
 	if (slash) {
-		seterr(err, errlen, "invalid field selector: invalid escape sequence: \\");
+		api__seterr(err, errlen, "invalid field selector: invalid escape sequence: \\");
 		buf_fini(&b);
 		return -EINVAL;
 	}
@@ -923,8 +902,8 @@ static int str_cmp(const void *a, const void *b)
 int api_field_selector_parse(const char *s, struct api_selector **out, char *err, size_t errlen)
 {
 	struct api_selector *sel = sel_new();
-	char **terms = NULL;
-	size_t nterms = 0, start = 0, len;
+	VEC(char *) terms = {0};
+	size_t start = 0, len;
 	bool slash = false;
 	int rc = 0;
 
@@ -945,15 +924,14 @@ int api_field_selector_parse(const char *s, struct api_selector **out, char *err
 				if (s[i] != ',')
 					continue;
 			}
-			terms = xrealloc(terms, (nterms + 1) * sizeof(char *));
-			terms[nterms++] = xstrndup(s + start, i - start);
+			*vec_push(&terms) = xstrndup(s + start, i - start);
 			start = i + 1;
 		}
 	}
-	if (nterms > 1)
-		xqsort(terms, nterms, sizeof(char *), str_cmp);
-	for (size_t t = 0; t < nterms; t++) {
-		const char *part = terms[t];
+	if (terms.len > 1)
+		xqsort(terms.v, terms.len, sizeof(char *), str_cmp);
+	for (size_t t = 0; t < terms.len; t++) {
+		const char *part = terms.v[t];
 		size_t plen = strlen(part), i;
 		enum sel_op op = OP_EQ;
 		size_t oplen = 0;
@@ -976,7 +954,7 @@ int api_field_selector_parse(const char *s, struct api_selector **out, char *err
 				break;
 		}
 		if (!oplen) {
-			seterr(err, errlen, "invalid selector: '%s'; can't understand '%s'", s, part);
+			api__seterr(err, errlen, "invalid selector: '%s'; can't understand '%s'", s, part);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -992,9 +970,9 @@ int api_field_selector_parse(const char *s, struct api_selector **out, char *err
 	*out = sel;
 	sel = NULL;
 out:
-	for (size_t t = 0; t < nterms; t++)
-		free(terms[t]);
-	free(terms);
+	for (size_t t = 0; t < terms.len; t++)
+		free(terms.v[t]);
+	vec_free(&terms);
 	api_selector_free(sel);
 	return rc;
 }
@@ -1033,10 +1011,10 @@ bool api_field_selector_match(const struct api_selector *sel, const json_t *obj)
 {
 	if (!sel || sel->nothing)
 		return false;
-	for (size_t i = 0; i < sel->n; i++) {
-		const struct req *r = &sel->reqs[i];
+	for (size_t i = 0; i < sel->reqs.len; i++) {
+		const struct req *r = &sel->reqs.v[i];
 		char *v = field_text(obj, r->key);
-		bool eq = r->nvals == 1 && strcmp(v, r->vals[0]) == 0;
+		bool eq = r->vals.len == 1 && strcmp(v, r->vals.v[0]) == 0;
 		free(v);
 		if (r->op == OP_NEQ ? eq : !eq)
 			return false;
@@ -1046,13 +1024,13 @@ bool api_field_selector_match(const struct api_selector *sel, const json_t *obj)
 
 bool api_field_selector_single_eq(const struct api_selector *sel, const char *path, const char **value)
 {
-	if (!sel || sel->nothing || sel->n != 1)
+	if (!sel || sel->nothing || sel->reqs.len != 1)
 		return false;
-	if (sel->reqs[0].op != OP_EQ && sel->reqs[0].op != OP_DEQ)
+	if (sel->reqs.v[0].op != OP_EQ && sel->reqs.v[0].op != OP_DEQ)
 		return false;
-	if (strcmp(sel->reqs[0].key, path) != 0 || sel->reqs[0].nvals != 1)
+	if (strcmp(sel->reqs.v[0].key, path) != 0 || sel->reqs.v[0].vals.len != 1)
 		return false;
 	if (value)
-		*value = sel->reqs[0].vals[0];
+		*value = sel->reqs.v[0].vals.v[0];
 	return true;
 }

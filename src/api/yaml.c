@@ -36,6 +36,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -389,8 +390,7 @@ struct anchor {
 
 struct ydec {
 	yaml_parser_t parser;
-	struct anchor *anchors;
-	size_t nanchors, capanchors;
+	VEC(struct anchor) anchors;
 	size_t alias_nodes;
 	char *err;
 	size_t errlen;
@@ -428,20 +428,16 @@ static int next_event(struct ydec *d, yaml_event_t *ev)
 
 static void anchor_add(struct ydec *d, const char *name, json_t *v, size_t nodes)
 {
-	if (d->nanchors == d->capanchors) {
-		d->capanchors = d->capanchors ? d->capanchors * 2 : 8;
-		d->anchors = xrealloc(d->anchors, d->capanchors * sizeof(*d->anchors));
-	}
-	d->anchors[d->nanchors++] = (struct anchor){xstrdup(name), json_incref(v), nodes};
+	*vec_push(&d->anchors) = (struct anchor){xstrdup(name), json_incref(v), nodes};
 }
 
 static void anchors_clear(struct ydec *d)
 {
-	for (size_t i = 0; i < d->nanchors; i++) {
-		free(d->anchors[i].name);
-		json_decref(d->anchors[i].value);
+	for (size_t i = 0; i < d->anchors.len; i++) {
+		free(d->anchors.v[i].name);
+		json_decref(d->anchors.v[i].value);
 	}
-	d->nanchors = 0;
+	d->anchors.len = 0;
 }
 
 static bool is_yaml_tag(const char *tag, const char *name)
@@ -675,9 +671,9 @@ static int parse_node(struct ydec *d, yaml_event_t *ev, int depth, json_t **out,
 	case YAML_ALIAS_EVENT: {
 		const char *name = (const char *)ev->data.alias.anchor;
 		struct anchor *a = NULL;
-		for (size_t i = d->nanchors; i-- > 0;)
-			if (strcmp(d->anchors[i].name, name) == 0) {
-				a = &d->anchors[i];
+		for (size_t i = d->anchors.len; i-- > 0;)
+			if (strcmp(d->anchors.v[i].name, name) == 0) {
+				a = &d->anchors.v[i];
 				break;
 			}
 		if (!a) {
@@ -803,7 +799,7 @@ int api_yaml_decode(const char *buf, size_t len, json_t **out, char *err, size_t
 		yaml_event_delete(&ev);
 	}
 	anchors_clear(&d);
-	free(d.anchors);
+	vec_free(&d.anchors);
 	yaml_parser_delete(&d.parser);
 	if (rc) {
 		json_decref(docs);

@@ -319,12 +319,9 @@ void apiserver__audit_end(struct apiserver *as, struct http_conn *c, const struc
 	}
 	if (rec->tapped)
 		buf_fini(&rec->response);
-	char *line = json_dumps(ev, JSON_COMPACT);
+	size_t n;
+	char *line = apiserver__json_line(ev, &n);
 	json_decref(ev);
-	size_t n = strlen(line);
-	line = xrealloc(line, n + 2);
-	line[n] = '\n';
-	line[n + 1] = 0;
-	write_line(as->audit, line, n + 1);
+	write_line(as->audit, line, n);
 	free(line);
 }

@@ -411,8 +411,8 @@ static bool answer_escalation(struct rq *q, const char *name, struct buf *missin
 	buf_init(&m);
 	buf_printf(&m, "%s.%s \"%s\" is forbidden: user \"%s\" (groups=[", q->k->plural, API_RBAC_GROUP, name,
 		   q->user->name);
-	for (size_t i = 0; i < q->user->ngroups; i++)
-		buf_printf(&m, "%s\"%s\"", i ? " " : "", q->user->groups[i]);
+	for (size_t i = 0; i < q->user->groups.len; i++)
+		buf_printf(&m, "%s\"%s\"", i ? " " : "", q->user->groups.v[i]);
 	buf_printf(&m, "]) is attempting to grant RBAC permissions not currently held:\n%s",
 		   missing->data ? missing->data : "");
 	json_t *d = json_pack("{s:s, s:s, s:s}", "name", name, "group", API_RBAC_GROUP, "kind", q->k->plural);

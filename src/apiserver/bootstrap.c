@@ -130,15 +130,15 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 		rc = apiserver__svc_plan(as, w, NULL, &plan, &e, msg, sizeof(msg));
 		if (rc == 0) {
 			char *val = json_dumps(w, JSON_COMPACT);
-			size_t n = 1 + plan.n;
-			struct store_op *ops = xcalloc(n, sizeof(*ops));
-			ops[0] = (struct store_op){.kind = STORE_PUT,
-						   .key = key,
-						   .value = val,
-						   .value_len = strlen(val),
-						   .expect_mod_rev = 0};
-			for (size_t i = 0; i < plan.n; i++)
-				ops[1 + i] = plan.ops[i];
+			size_t n;
+			struct store_op *ops =
+			    apiserver__svc_plan_txn(&plan,
+						    (struct store_op){.kind = STORE_PUT,
+								      .key = key,
+								      .value = val,
+								      .value_len = strlen(val),
+								      .expect_mod_rev = 0},
+						    &n);
 			rc = store_txn(as->store, ops, n, NULL, NULL, NULL);
 			free(ops);
 			free(val);
@@ -199,14 +199,7 @@ static int put_kubernetes_slice(struct apiserver *as, const char *addr, int port
 		json_object_set(md, "labels", json_object_get(want, "labels"));
 		for (size_t i = 0; i < 3; i++)
 			json_object_set(sl, fields[i], json_object_get(want, fields[i]));
-		char *val = json_dumps(sl, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT,
-				      .key = key,
-				      .value = val,
-				      .value_len = strlen(val),
-				      .expect_mod_rev = kv ? kv->mod_rev : 0};
-		rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
-		free(val);
+		rc = apiserver__store_put(as, key, sl, kv ? kv->mod_rev : 0);
 	}
 	json_decref(want);
 	json_decref(sl);
@@ -282,14 +275,7 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 	}
 	if (relabel || !json_equal(subsets, json_object_get(ep, "subsets"))) {
 		json_object_set_new(ep, "subsets", subsets);
-		char *val = json_dumps(ep, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT,
-				      .key = key,
-				      .value = val,
-				      .value_len = strlen(val),
-				      .expect_mod_rev = kv ? kv->mod_rev : 0};
-		rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
-		free(val);
+		rc = apiserver__store_put(as, key, ep, kv ? kv->mod_rev : 0);
 	} else {
 		json_decref(subsets);
 		rc = 0;

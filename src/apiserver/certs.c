@@ -25,44 +25,48 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "http/pki.h"
 
 #define CERT_CHECK_S 30
 
-static void add(char ***v, size_t *n, const char *s)
+/* Names in the order added, each once: a VEC (base/vec.h) of heap strings. */
+struct names {
+	char **v;
+	size_t len, cap;
+};
+
+static void add(struct names *v, const char *s)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*v)[i], s))
+	for (size_t i = 0; i < v->len; i++)
+		if (!strcmp(v->v[i], s))
 			return;
-	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
-	(*v)[(*n)++] = xstrdup(s);
-	(*v)[*n] = NULL;
+	*vec_push(v) = xstrdup(s);
 }
 
 char **apiserver__sans(const struct apiserver *as)
 {
-	char **v = NULL;
-	size_t n = 0;
+	struct names v = {0};
 	static const char *const fixed[] = {"localhost",  "127.0.0.1",		"::1",
 					    "kubernetes", "kubernetes.default", "kubernetes.default.svc"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		add(&v, &n, fixed[i]);
+		add(&v, fixed[i]);
 	const char *dom =
 	    as->o.cluster_domain && *as->o.cluster_domain ? as->o.cluster_domain : "cluster.local";
 	char *fq = xasprintf("kubernetes.default.svc.%s", dom);
-	add(&v, &n, fq);
+	add(&v, fq);
 	free(fq);
 	for (int i = 0; i < as->svc_cfg.nranges; i++) {
 		struct ip_addr ip;
 		char txt[IP_STRLEN];
 		if (cidr_first_usable(&as->svc_cfg.ranges[i], &ip) == 0)
-			add(&v, &n, ip_format(&ip, txt, sizeof(txt)));
+			add(&v, ip_format(&ip, txt, sizeof(txt)));
 	}
 	const char *bind = as->o.bind_address;
 	if (bind && strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
-		add(&v, &n, bind);
+		add(&v, bind);
 	if (as->o.advertise_address && *as->o.advertise_address)
-		add(&v, &n, as->o.advertise_address);
+		add(&v, as->o.advertise_address);
 	/* The node's addresses: global ones of every interface that is up. */
 	struct ifaddrs *ifs = NULL;
 	if (getifaddrs(&ifs) == 0) {
@@ -81,11 +85,12 @@ char **apiserver__sans(const struct apiserver *as)
 			} else {
 				continue;
 			}
-			add(&v, &n, txt);
+			add(&v, txt);
 		}
 		freeifaddrs(ifs);
 	}
-	return v;
+	*vec_push(&v) = NULL; /* the terminator */
+	return v.v;
 }
 
 void apiserver__sans_free(char **v)

@@ -16,6 +16,7 @@
 #include "auth/node.h"
 #include "auth/rbac.h"
 #include "base/buf.h"
+#include "base/vec.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -95,6 +96,9 @@ char *apiserver__key(const struct api_kind *k, const char *ns, const char *name)
 char *apiserver__prefix(const struct api_kind *k, const char *ns);
 /* "services" or "ingresses.networking.k8s.io" (the qualified resource in messages). */
 char *apiserver__qualified(const struct api_kind *k);
+/* v as compact JSON and a newline: one line of a watch stream or the audit log. Heap
+ * string; *len is its length. */
+char *apiserver__json_line(const json_t *v, size_t *len);
 /* Parses a stored record into an object with resourceVersion set; NULL if corrupt. */
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override);
 /* The same for a record served in a list or a watch: NULL also when the record is larger
@@ -260,10 +264,9 @@ void *apiserver__startup_check(void *arg);
 /* Service allocation (services.c). A plan is the extra store ops that commit a Service's
  * cluster IPs and node ports together with the Service itself. */
 struct svc_plan {
-	struct store_op *ops; /* keys owned by the plan */
-	bool *picked;	      /* ops[i] was picked freely (a lost race may pick again) */
-	size_t n;
-	char *owner; /* value of the PUT ops */
+	VEC(struct store_op) ops; /* keys owned by the plan */
+	VEC(bool) picked;	  /* picked.v[i]: ops.v[i] was picked freely (a lost race may pick again) */
+	char *owner;		  /* value of the PUT ops */
 };
 int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_config *cfg, char *err,
 			  size_t errlen);
@@ -275,6 +278,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 /* A plan that releases everything svc holds (delete). */
 void apiserver__svc_release_ops(const json_t *svc, struct svc_plan *plan);
 void apiserver__svc_plan_fini(struct svc_plan *p);
+/* The ops of one store transaction: first, then the plan's (borrowed). Heap array of
+ * *n = 1 + the plan's ops; the caller frees the array only. */
+struct store_op *apiserver__svc_plan_txn(const struct svc_plan *p, struct store_op first, size_t *n);
 int apiserver__svc_repair(struct apiserver *as);
 
 /* Certificates (certs.c). The names the serving certificate must cover (NULL-terminated,

@@ -32,6 +32,7 @@
 #include "apiserver/internal.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "base/workq.h"
 #include "store/store.h"
 
@@ -47,8 +48,7 @@ struct series {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct series *tab;
-static size_t ntab;
+static VEC(struct series) tab;
 static atomic_long inflight_ro, inflight_mut, long_watch, long_connect;
 static time_t started;
 
@@ -82,14 +82,12 @@ void apiserver__metrics_end(struct apiserver_metric *m, int code)
 	double d = (double)ts.tv_sec + ts.tv_nsec / 1e9 - m->start;
 	pthread_mutex_lock(&mu);
 	struct series *s = NULL;
-	for (size_t i = 0; i < ntab && !s; i++)
-		if (!strcmp(tab[i].verb, m->verb) && !strcmp(tab[i].res, m->res) &&
-		    !strcmp(tab[i].sub, m->sub))
-			s = &tab[i];
-	if (!s && ntab < 4096) {
-		tab = xrealloc(tab, (ntab + 1) * sizeof(*tab));
-		s = &tab[ntab++];
-		memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < tab.len && !s; i++)
+		if (!strcmp(tab.v[i].verb, m->verb) && !strcmp(tab.v[i].res, m->res) &&
+		    !strcmp(tab.v[i].sub, m->sub))
+			s = &tab.v[i];
+	if (!s && tab.len < 4096) {
+		s = vec_push(&tab);
 		memcpy(s->verb, m->verb, sizeof(s->verb));
 		memcpy(s->res, m->res, sizeof(s->res));
 		memcpy(s->sub, m->sub, sizeof(s->sub));
@@ -126,37 +124,37 @@ void apiserver__metrics_serve(struct http_conn *c)
 		   "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, "
 		   "resource and HTTP response code.\n# TYPE apiserver_request_total counter\n");
 	pthread_mutex_lock(&mu);
-	for (size_t i = 0; i < ntab; i++) {
-		const char *verb = tab[i].verb, *res = tab[i].res, *sub = tab[i].sub;
+	for (size_t i = 0; i < tab.len; i++) {
+		const char *verb = tab.v[i].verb, *res = tab.v[i].res, *sub = tab.v[i].sub;
 		for (int code = 0; code < 600; code++)
-			if (tab[i].codes[code])
+			if (tab.v[i].codes[code])
 				buf_printf(
 				    &b,
 				    "apiserver_request_total{code=\"%d\",resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
-				    code, res, sub, verb, tab[i].codes[code]);
+				    code, res, sub, verb, tab.v[i].codes[code]);
 	}
 	buf_printf(
 	    &b, "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each "
 		"verb, resource and subresource.\n# TYPE apiserver_request_duration_seconds histogram\n");
-	for (size_t i = 0; i < ntab; i++) {
-		const char *verb = tab[i].verb, *res = tab[i].res, *sub = tab[i].sub;
+	for (size_t i = 0; i < tab.len; i++) {
+		const char *verb = tab.v[i].verb, *res = tab.v[i].res, *sub = tab.v[i].sub;
 		for (size_t k = 0; k < NB; k++)
 			buf_printf(
 			    &b,
 			    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"%g\"} %llu\n",
-			    res, sub, verb, buckets[k], tab[i].bucket[k]);
+			    res, sub, verb, buckets[k], tab.v[i].bucket[k]);
 		buf_printf(
 		    &b,
 		    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"+Inf\"} %llu\n",
-		    res, sub, verb, tab[i].count);
+		    res, sub, verb, tab.v[i].count);
 		buf_printf(
 		    &b,
 		    "apiserver_request_duration_seconds_sum{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %.6f\n",
-		    res, sub, verb, tab[i].sum);
+		    res, sub, verb, tab.v[i].sum);
 		buf_printf(
 		    &b,
 		    "apiserver_request_duration_seconds_count{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
-		    res, sub, verb, tab[i].count);
+		    res, sub, verb, tab.v[i].count);
 	}
 	pthread_mutex_unlock(&mu);
 	buf_printf(

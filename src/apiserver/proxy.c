@@ -192,6 +192,16 @@ static int pick_endpoint(struct rq *q, const char *svc, const json_t *sp, char *
 	return port;
 }
 
+/* scheme://host:port then path and ?qs (qs may be NULL), the host bracketed when it is
+ * IPv6. Heap string. */
+static char *target_url(const char *scheme, const char *host, const char *port, const char *path,
+			const char *qs)
+{
+	bool v6 = strchr(host, ':');
+	return xasprintf("%s://%s%s%s:%s%s%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port, path,
+			 qs ? "?" : "", qs ? qs : "");
+}
+
 void apiserver__proxy(struct rq *q)
 {
 	/* The rest of the path after ".../{name}/proxy", raw, and the query. */
@@ -245,9 +255,9 @@ void apiserver__proxy(struct rq *q)
 			http_send_status(q->c, 503, "ServiceUnavailable", m);
 			free(m);
 		} else {
-			bool v6 = strchr(addr, ':');
-			url = xasprintf("%s://%s%s%s:%d%s%s%s", scheme, v6 ? "[" : "", addr, v6 ? "]" : "",
-					ep, path, qs ? "?" : "", qs ? qs : "");
+			char pbuf[16];
+			snprintf(pbuf, sizeof(pbuf), "%d", ep);
+			url = target_url(scheme, addr, pbuf, path, qs);
 		}
 		json_decref(svc);
 	} else if (!strcmp(plural, "pods")) {
@@ -260,20 +270,16 @@ void apiserver__proxy(struct rq *q)
 			http_send_status(q->c, 503, "ServiceUnavailable", m);
 			free(m);
 		} else {
-			bool v6 = strchr(ip, ':');
-			url = xasprintf("%s://%s%s%s:%s%s%s%s", scheme, v6 ? "[" : "", ip, v6 ? "]" : "",
-					port ? port : "80", path, qs ? "?" : "", qs ? qs : "");
+			url = target_url(scheme, ip, port ? port : "80", path, qs);
 		}
 		json_decref(pod);
 	} else {
 		char *addr = NULL;
 		int kp = 0;
 		if (apiserver__node_location(q, name, &addr, &kp) == 0) {
-			bool v6 = strchr(addr, ':');
 			char pbuf[16];
 			snprintf(pbuf, sizeof(pbuf), "%d", kp);
-			url = xasprintf("https://%s%s%s:%s%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "",
-					port ? port : pbuf, path, qs ? "?" : "", qs ? qs : "");
+			url = target_url("https", addr, port ? port : pbuf, path, qs);
 			kubelet = true;
 		}
 		free(addr);

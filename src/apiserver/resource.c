@@ -646,6 +646,15 @@ static bool check_type(struct rq *q, json_t *o)
 	return true;
 }
 
+/* An unknown field's path as kube's messages name it: without the leading dot. */
+static const char *unknown_name(const json_t *p)
+{
+	const char *s = json_string_value(p);
+	if (s && *s == '.')
+		s++;
+	return s ? s : "";
+}
+
 /* fieldValidation: Strict rejects unknown fields, Warn (default) warns and drops, Ignore drops. */
 static bool check_fields(struct rq *q, json_t *o)
 {
@@ -669,10 +678,7 @@ static bool check_fields(struct rq *q, json_t *o)
 		json_t *p;
 		json_array_foreach(unknown, i, p)
 		{
-			const char *s = json_string_value(p);
-			if (s && *s == '.')
-				s++;
-			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", s ? s : "");
+			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", unknown_name(p));
 		}
 		apiserver__send_status(q->c, -EBADMSG, b.data, NULL);
 		buf_fini(&b);
@@ -683,11 +689,8 @@ static bool check_fields(struct rq *q, json_t *o)
 			json_t *p;
 			json_array_foreach(unknown, i, p)
 			{
-				const char *s = json_string_value(p);
-				if (s && *s == '.')
-					s++;
 				buf_printf(q->warnings, "Warning: 299 - \"unknown field \\\"%s\\\"\"\r\n",
-					   s ? s : "");
+					   unknown_name(p));
 			}
 		}
 		api_drop_unknown_fields(o, wk->schema);
@@ -957,15 +960,15 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 		}
 		char *key = apiserver__key(q->k, q->ns, name);
 		char *val = finalize ? NULL : dump_for_store(w);
-		size_t n = 1 + plan.n;
-		struct store_op *ops = xcalloc(n, sizeof(*ops));
-		ops[0] = (struct store_op){.kind = finalize ? STORE_DELETE : STORE_PUT,
-					   .key = key,
-					   .value = val,
-					   .value_len = val ? strlen(val) : 0,
-					   .expect_mod_rev = old ? old_rev : 0};
-		for (size_t i = 0; i < plan.n; i++)
-			ops[1 + i] = plan.ops[i];
+		size_t n;
+		struct store_op *ops =
+		    apiserver__svc_plan_txn(&plan,
+					    (struct store_op){.kind = finalize ? STORE_DELETE : STORE_PUT,
+							      .key = key,
+							      .value = val,
+							      .value_len = val ? strlen(val) : 0,
+							      .expect_mod_rev = old ? old_rev : 0},
+					    &n);
 		struct store_result *rs = xcalloc(n, sizeof(*rs));
 		size_t failed = 0;
 		rc = store_txn(q->as->store, ops, n, rs, NULL, &failed);
@@ -973,7 +976,7 @@ static int commit(struct rq *q, const char *name, json_t **wp, const json_t *old
 		for (size_t i = 1; i < n; i++)
 			store_kv_unref(rs[i].kv);
 		free(rs);
-		bool retry_pick = rc == -EEXIST && failed > 0 && plan.picked[failed - 1];
+		bool retry_pick = rc == -EEXIST && failed > 0 && plan.picked.v[failed - 1];
 		char *lost_key = rc == -EEXIST && failed > 0 ? xstrdup(ops[failed].key) : NULL;
 		free(ops);
 		free(key);
@@ -1513,11 +1516,9 @@ static int delete_stored(struct apiserver *as, const char *key, int64_t expect_r
 			apiserver__svc_release_ops(o, &plan);
 		json_decref(o);
 	}
-	size_t n = 1 + plan.n;
-	struct store_op *ops = xcalloc(n, sizeof(*ops));
-	ops[0] = (struct store_op){.kind = STORE_DELETE, .key = key, .expect_mod_rev = expect_rev};
-	for (size_t i = 0; i < plan.n; i++)
-		ops[1 + i] = plan.ops[i];
+	size_t n;
+	struct store_op *ops = apiserver__svc_plan_txn(
+	    &plan, (struct store_op){.kind = STORE_DELETE, .key = key, .expect_mod_rev = expect_rev}, &n);
 	struct store_result *rs = xcalloc(n, sizeof(*rs));
 	size_t failed = 0;
 	int rc = store_txn(as->store, ops, n, rs, NULL, &failed);

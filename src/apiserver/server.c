@@ -109,6 +109,17 @@ char *apiserver__prefix(const struct api_kind *k, const char *ns)
 	return xasprintf("/registry/%s/%s/", group_seg(k), k->plural);
 }
 
+char *apiserver__json_line(const json_t *v, size_t *len)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	size_t n = strlen(s);
+	s = xrealloc(s, n + 2);
+	s[n] = '\n';
+	s[n + 1] = 0;
+	*len = n + 1;
+	return s;
+}
+
 json_t *apiserver__decode_kv(const struct store_kv *kv, int64_t rev_override)
 {
 	json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
@@ -593,6 +604,18 @@ static bool is_loopback(const char *a)
 	return !strncmp(a, "127.", 4) || !strcmp(a, "::1") || !strcmp(a, "localhost");
 }
 
+/* Frees what apiserver_start made before the HTTP server (the service-account keys, the
+ * audit log, the paths) and as itself: the end of a failed start and of a stop. */
+static void server_free(struct apiserver *as)
+{
+	apiserver__sa_fini(as);
+	apiserver__audit_close(as);
+	free(as->cert_names);
+	free(as->data_dir);
+	free(as->kubeconfig);
+	free(as);
+}
+
 int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
 		    size_t errlen)
 {
@@ -698,12 +721,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	*out = as;
 	return 0;
 fail:
-	apiserver__sa_fini(as);
-	apiserver__audit_close(as);
-	free(as->cert_names);
-	free(as->data_dir);
-	free(as->kubeconfig);
-	free(as);
+	server_free(as);
 	return rc;
 }
 
@@ -730,10 +748,5 @@ void apiserver_stop(struct apiserver *as)
 	httpd_stop(as->httpd);
 	pthread_join(as->check_thread, NULL);
 	apiserver__rbac_fini(as);
-	apiserver__sa_fini(as);
-	apiserver__audit_close(as);
-	free(as->cert_names);
-	free(as->data_dir);
-	free(as->kubeconfig);
-	free(as);
+	server_free(as);
 }

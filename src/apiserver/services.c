@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define IP_PREFIX "/registry/allocations/ip/"
 #define PORT_PREFIX "/registry/allocations/nodeport/"
@@ -64,28 +65,28 @@ int apiserver__svc_config(const struct apiserver_opts *o, struct api_service_con
 	return 0;
 }
 
+/* A set of allocation keys, a VEC (base/vec.h) of heap strings. */
+struct keys {
+	char **v;
+	size_t len, cap;
+};
+
+/* Adds k_take unless the set holds it already (then frees it). */
+static void keys_add(struct keys *ks, char *k_take)
+{
+	for (size_t i = 0; i < ks->len; i++) {
+		if (!strcmp(ks->v[i], k_take)) {
+			free(k_take);
+			return;
+		}
+	}
+	*vec_push(ks) = k_take;
+}
+
 /* The allocation keys a stored Service holds (heap strings, NULL-terminated array). */
 static char **holdings(const json_t *svc)
 {
-	size_t cap = 8, n = 0;
-	char **keys = xcalloc(cap, sizeof(*keys));
-#define ADD(k)                                                                                               \
-	do {                                                                                                 \
-		char *k_ = (k);                                                                              \
-		bool dup_ = false;                                                                           \
-		for (size_t i_ = 0; i_ < n; i_++)                                                            \
-			dup_ |= !strcmp(keys[i_], k_);                                                       \
-		if (dup_) {                                                                                  \
-			free(k_);                                                                            \
-			break;                                                                               \
-		}                                                                                            \
-		if (n + 2 > cap) {                                                                           \
-			cap *= 2;                                                                            \
-			keys = xrealloc(keys, cap * sizeof(*keys));                                          \
-		}                                                                                            \
-		keys[n++] = k_;                                                                              \
-		keys[n] = NULL;                                                                              \
-	} while (0)
+	struct keys keys = {0};
 	const json_t *spec = json_object_get(svc, "spec");
 	size_t i;
 	json_t *v;
@@ -94,19 +95,19 @@ static char **holdings(const json_t *svc)
 		struct ip_addr ip;
 		char txt[IP_STRLEN];
 		if (json_is_string(v) && ip_parse(json_string_value(v), &ip) == 0)
-			ADD(xasprintf(IP_PREFIX "%s", ip_format(&ip, txt, sizeof(txt))));
+			keys_add(&keys, xasprintf(IP_PREFIX "%s", ip_format(&ip, txt, sizeof(txt))));
 	}
 	json_array_foreach(json_object_get(spec, "ports"), i, v)
 	{
 		json_int_t np = json_integer_value(json_object_get(v, "nodePort"));
 		if (np > 0)
-			ADD(xasprintf(PORT_PREFIX "%lld", (long long)np));
+			keys_add(&keys, xasprintf(PORT_PREFIX "%lld", (long long)np));
 	}
 	json_int_t hc = json_integer_value(json_object_get(spec, "healthCheckNodePort"));
 	if (hc > 0)
-		ADD(xasprintf(PORT_PREFIX "%lld", (long long)hc));
-#undef ADD
-	return keys;
+		keys_add(&keys, xasprintf(PORT_PREFIX "%lld", (long long)hc));
+	*vec_push(&keys) = NULL; /* the terminator */
+	return keys.v;
 }
 
 static void free_keys(char **k)
@@ -126,26 +127,33 @@ static bool has_key(char **keys, const char *k)
 
 void apiserver__svc_plan_fini(struct svc_plan *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free((char *)p->ops[i].key);
-	free(p->ops);
-	free(p->picked);
+	for (size_t i = 0; i < p->ops.len; i++)
+		free((char *)p->ops.v[i].key);
+	vec_free(&p->ops);
+	vec_free(&p->picked);
 	free(p->owner);
 	memset(p, 0, sizeof(*p));
 }
 
 static void plan_add(struct svc_plan *p, enum store_op_kind kind, char *key_take, bool picked)
 {
-	p->ops = xrealloc(p->ops, (p->n + 1) * sizeof(*p->ops));
-	p->picked = xrealloc(p->picked, (p->n + 1) * sizeof(*p->picked));
-	p->ops[p->n] =
-	    (struct store_op){.kind = kind, .key = key_take, .expect_mod_rev = kind == STORE_PUT ? 0 : -1};
+	struct store_op *op = vec_push(&p->ops);
+	*op = (struct store_op){.kind = kind, .key = key_take, .expect_mod_rev = kind == STORE_PUT ? 0 : -1};
 	if (kind == STORE_PUT) {
-		p->ops[p->n].value = p->owner;
-		p->ops[p->n].value_len = strlen(p->owner);
+		op->value = p->owner;
+		op->value_len = strlen(p->owner);
 	}
-	p->picked[p->n] = picked;
-	p->n++;
+	*vec_push(&p->picked) = picked;
+}
+
+struct store_op *apiserver__svc_plan_txn(const struct svc_plan *p, struct store_op first, size_t *n)
+{
+	*n = 1 + p->ops.len;
+	struct store_op *ops = xcalloc(*n, sizeof(*ops));
+	ops[0] = first;
+	for (size_t i = 0; i < p->ops.len; i++)
+		ops[1 + i] = p->ops.v[i];
+	return ops;
 }
 
 struct used_ctx {
@@ -155,8 +163,8 @@ struct used_ctx {
 
 static bool key_used(struct used_ctx *u, const char *key)
 {
-	for (size_t i = 0; i < u->plan->n; i++)
-		if (u->plan->ops[i].kind == STORE_PUT && !strcmp(u->plan->ops[i].key, key))
+	for (size_t i = 0; i < u->plan->ops.len; i++)
+		if (u->plan->ops.v[i].kind == STORE_PUT && !strcmp(u->plan->ops.v[i].key, key))
 			return true;
 	struct store_kv *kv = NULL;
 	bool used = store_get(u->as->store, key, &kv) == 0;
@@ -184,6 +192,22 @@ static uint64_t seed(void)
 	if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
 		s = (uint64_t)time(NULL);
 	return s;
+}
+
+/* Picks a free node port into *port and plans its key; on a full range, kube's message in
+ * msg and the error. */
+static int node_port_pick(struct used_ctx *u, int *port, char *msg, size_t msglen)
+{
+	const struct api_service_config *cfg = &u->as->svc_cfg;
+	int rc =
+	    api_service_pick_node_port(cfg->node_port_min, cfg->node_port_max, port_used, u, seed(), port);
+	if (rc < 0) {
+		snprintf(msg, msglen,
+			 "Internal error occurred: failed to allocate a nodePort: range is full");
+		return rc;
+	}
+	plan_add(u->plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", *port), true);
+	return 0;
 }
 
 static void set_cluster_ips(json_t *spec, const struct ip_addr *ips, int n)
@@ -277,17 +301,9 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				if (!own)
 					plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
-		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
-							port_used, &u, seed(), &port);
-			if (rc < 0) {
-				snprintf(
-				    msg, msglen,
-				    "Internal error occurred: failed to allocate a nodePort: range is full");
-				free(chosen);
-				goto out;
-			}
-			plan_add(plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", port), true);
+		} else if ((rc = node_port_pick(&u, &port, msg, msglen)) < 0) {
+			free(chosen);
+			goto out;
 		}
 		chosen[i] = port;
 		json_object_set_new(json_array_get(ports, need->index), "nodePort", json_integer(port));
@@ -310,16 +326,8 @@ int apiserver__svc_plan(struct apiserver *as, json_t *svc, const json_t *old, st
 				}
 				plan_add(plan, STORE_PUT, xstrdup(key), false);
 			}
-		} else {
-			rc = api_service_pick_node_port(as->svc_cfg.node_port_min, as->svc_cfg.node_port_max,
-							port_used, &u, seed(), &port);
-			if (rc < 0) {
-				snprintf(
-				    msg, msglen,
-				    "Internal error occurred: failed to allocate a nodePort: range is full");
-				goto out;
-			}
-			plan_add(plan, STORE_PUT, xasprintf(PORT_PREFIX "%d", port), true);
+		} else if ((rc = node_port_pick(&u, &port, msg, msglen)) < 0) {
+			goto out;
 		}
 		json_object_set_new(spec, "healthCheckNodePort", json_integer(port));
 	}

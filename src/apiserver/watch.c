@@ -43,13 +43,10 @@ static int send_event(struct rq *q, const char *type, json_t *obj)
 		payload = json_incref(obj);
 	}
 	json_t *ev = json_pack("{s:s, s:o}", "type", type, "object", payload);
-	char *s = json_dumps(ev, JSON_COMPACT);
+	size_t n;
+	char *s = apiserver__json_line(ev, &n);
 	json_decref(ev);
-	size_t n = strlen(s);
-	s = xrealloc(s, n + 2);
-	s[n] = '\n';
-	s[n + 1] = 0;
-	int rc = http_stream_write(q->c, s, n + 1);
+	int rc = http_stream_write(q->c, s, n);
 	free(s);
 	return rc;
 }

@@ -130,8 +130,8 @@ static bool rule_matches(const json_t *r, const struct auth_user *u, const struc
 		return false;
 	if (json_array_size(groups)) {
 		bool any = false;
-		for (size_t i = 0; i < u->ngroups && !any; i++)
-			any = in(groups, u->groups[i]);
+		for (size_t i = 0; i < u->groups.len && !any; i++)
+			any = in(groups, u->groups.v[i]);
 		if (!any)
 			return false;
 	}

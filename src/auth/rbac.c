@@ -19,6 +19,7 @@
 #include "api/selector.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 /* ---- users ---- */
 
@@ -30,8 +31,8 @@ void auth_user_init(struct auth_user *u, const char *name)
 
 bool auth_user_in_group(const struct auth_user *u, const char *g)
 {
-	for (size_t i = 0; i < u->ngroups; i++)
-		if (!strcmp(u->groups[i], g))
+	for (size_t i = 0; i < u->groups.len; i++)
+		if (!strcmp(u->groups.v[i], g))
 			return true;
 	return false;
 }
@@ -40,23 +41,22 @@ void auth_user_add_group(struct auth_user *u, const char *g)
 {
 	if (auth_user_in_group(u, g))
 		return;
-	u->groups = xrealloc(u->groups, (u->ngroups + 1) * sizeof(char *));
-	u->groups[u->ngroups++] = xstrdup(g);
+	*vec_push(&u->groups) = xstrdup(g);
 }
 
 void auth_user_copy(struct auth_user *dst, const struct auth_user *src)
 {
 	auth_user_init(dst, src->name);
 	dst->uid = src->uid ? xstrdup(src->uid) : NULL;
-	for (size_t i = 0; i < src->ngroups; i++)
-		auth_user_add_group(dst, src->groups[i]);
+	for (size_t i = 0; i < src->groups.len; i++)
+		auth_user_add_group(dst, src->groups.v[i]);
 }
 
 void auth_user_fini(struct auth_user *u)
 {
-	for (size_t i = 0; i < u->ngroups; i++)
-		free(u->groups[i]);
-	free(u->groups);
+	for (size_t i = 0; i < u->groups.len; i++)
+		free(u->groups.v[i]);
+	vec_free(&u->groups);
 	free(u->name);
 	free(u->uid);
 	memset(u, 0, sizeof(*u));
@@ -65,8 +65,8 @@ void auth_user_fini(struct auth_user *u)
 json_t *auth_user_groups_json(const struct auth_user *u)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < u->ngroups; i++)
-		json_array_append_new(a, json_string(u->groups[i]));
+	for (size_t i = 0; i < u->groups.len; i++)
+		json_array_append_new(a, json_string(u->groups.v[i]));
 	return a;
 }
 
@@ -84,8 +84,7 @@ struct rule {
 struct role {
 	char *ns; /* "" for a ClusterRole */
 	char *name;
-	struct rule *rules;
-	size_t nrules;
+	VEC(struct rule) rules;
 	json_t *labels;	   /* ClusterRoles: for aggregation */
 	json_t *selectors; /* aggregationRule.clusterRoleSelectors, or NULL */
 	size_t own_rules;  /* rules of the object itself (aggregated ones follow) */
@@ -109,10 +108,8 @@ struct binding {
 };
 
 struct rbac_set {
-	struct role *roles;
-	size_t nroles, caproles;
-	struct binding *binds;
-	size_t nbinds, capbinds;
+	VEC(struct role) roles;
+	VEC(struct binding) binds;
 	bool sealed;
 };
 
@@ -225,26 +222,19 @@ struct rbac_set *rbac_set_new(void)
 
 size_t rbac_set_count(const struct rbac_set *s)
 {
-	return s->nroles + s->nbinds;
+	return s->roles.len + s->binds.len;
 }
 
 static void add_role(struct rbac_set *s, const json_t *obj, bool cluster)
 {
-	if (s->nroles == s->caproles) {
-		s->caproles = s->caproles ? 2 * s->caproles : 64;
-		s->roles = xrealloc(s->roles, s->caproles * sizeof(*s->roles));
-	}
-	struct role *r = &s->roles[s->nroles++];
-	memset(r, 0, sizeof(*r));
+	struct role *r = vec_push(&s->roles);
 	const char *ns = api_str(obj, "metadata.namespace"), *name = api_str(obj, "metadata.name");
 	r->ns = xstrdup(cluster || !ns ? "" : ns);
 	r->name = xstrdup(name ? name : "");
 	json_t *rules = json_object_get(obj, "rules");
-	r->nrules = json_array_size(rules);
-	r->rules = xcalloc(r->nrules + 1, sizeof(struct rule));
-	for (size_t i = 0; i < r->nrules; i++)
-		rule_from(&r->rules[i], json_array_get(rules, i));
-	r->own_rules = r->nrules;
+	for (size_t i = 0; i < json_array_size(rules); i++)
+		rule_from(vec_push(&r->rules), json_array_get(rules, i));
+	r->own_rules = r->rules.len;
 	if (cluster) {
 		json_t *l = api_get(obj, "metadata.labels");
 		r->labels = json_is_object(l) ? json_deep_copy(l) : NULL;
@@ -255,12 +245,7 @@ static void add_role(struct rbac_set *s, const json_t *obj, bool cluster)
 
 static void add_binding(struct rbac_set *s, const json_t *obj, bool cluster)
 {
-	if (s->nbinds == s->capbinds) {
-		s->capbinds = s->capbinds ? 2 * s->capbinds : 64;
-		s->binds = xrealloc(s->binds, s->capbinds * sizeof(*s->binds));
-	}
-	struct binding *b = &s->binds[s->nbinds++];
-	memset(b, 0, sizeof(*b));
+	struct binding *b = vec_push(&s->binds);
 	const char *ns = api_str(obj, "metadata.namespace"), *name = api_str(obj, "metadata.name");
 	b->ns = xstrdup(cluster || !ns ? "" : ns);
 	b->name = xstrdup(name ? name : "");
@@ -333,9 +318,9 @@ static int binding_cmp(const void *a, const void *b)
 static const struct role *find_role(const struct rbac_set *s, const char *ns, const char *name)
 {
 	struct role key = {.ns = (char *)ns, .name = (char *)name};
-	if (!s->nroles)
+	if (!s->roles.len)
 		return NULL;
-	return bsearch(&key, s->roles, s->nroles, sizeof(*s->roles), role_cmp);
+	return bsearch(&key, s->roles.v, s->roles.len, sizeof(*s->roles.v), role_cmp);
 }
 
 /* Folds the rules of every ClusterRole matching r's selectors into r; true if r grew. */
@@ -350,19 +335,18 @@ static bool aggregate_one(struct rbac_set *s, struct role *r)
 		char err[128];
 		if (api_selector_from_label_selector(sel, &as, err, sizeof(err)) < 0)
 			continue;
-		for (size_t j = 0; j < s->nroles; j++) {
-			struct role *src = &s->roles[j];
+		for (size_t j = 0; j < s->roles.len; j++) {
+			struct role *src = &s->roles.v[j];
 			if (src == r || src->ns[0] || !src->labels ||
 			    !api_label_selector_match(as, src->labels))
 				continue;
-			for (size_t k = 0; k < src->nrules; k++) {
+			for (size_t k = 0; k < src->rules.len; k++) {
 				bool have = false;
-				for (size_t m = 0; m < r->nrules && !have; m++)
-					have = rule_equal(&r->rules[m], &src->rules[k]);
+				for (size_t m = 0; m < r->rules.len && !have; m++)
+					have = rule_equal(&r->rules.v[m], &src->rules.v[k]);
 				if (have)
 					continue;
-				r->rules = xrealloc(r->rules, (r->nrules + 1) * sizeof(struct rule));
-				rule_copy(&r->rules[r->nrules++], &src->rules[k]);
+				rule_copy(vec_push(&r->rules), &src->rules.v[k]);
 				grew = true;
 			}
 		}
@@ -377,18 +361,18 @@ void rbac_set_seal(struct rbac_set *s)
 		return;
 	for (int round = 0; round < 8; round++) {
 		bool grew = false;
-		for (size_t i = 0; i < s->nroles; i++)
-			if (s->roles[i].selectors && aggregate_one(s, &s->roles[i]))
+		for (size_t i = 0; i < s->roles.len; i++)
+			if (s->roles.v[i].selectors && aggregate_one(s, &s->roles.v[i]))
 				grew = true;
 		if (!grew)
 			break;
 	}
-	if (s->nroles)
-		qsort(s->roles, s->nroles, sizeof(*s->roles), role_cmp);
-	if (s->nbinds)
-		qsort(s->binds, s->nbinds, sizeof(*s->binds), binding_cmp);
-	for (size_t i = 0; i < s->nbinds; i++) {
-		struct binding *b = &s->binds[i];
+	if (s->roles.len)
+		qsort(s->roles.v, s->roles.len, sizeof(*s->roles.v), role_cmp);
+	if (s->binds.len)
+		qsort(s->binds.v, s->binds.len, sizeof(*s->binds.v), binding_cmp);
+	for (size_t i = 0; i < s->binds.len; i++) {
+		struct binding *b = &s->binds.v[i];
 		if (!strcmp(b->role_kind, "ClusterRole"))
 			b->role = find_role(s, "", b->role_name);
 		else if (!strcmp(b->role_kind, "Role") && b->ns[0])
@@ -401,18 +385,18 @@ void rbac_set_free(struct rbac_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nroles; i++) {
-		struct role *r = &s->roles[i];
-		for (size_t j = 0; j < r->nrules; j++)
-			rule_fini(&r->rules[j]);
-		free(r->rules);
+	for (size_t i = 0; i < s->roles.len; i++) {
+		struct role *r = &s->roles.v[i];
+		for (size_t j = 0; j < r->rules.len; j++)
+			rule_fini(&r->rules.v[j]);
+		vec_free(&r->rules);
 		free(r->ns);
 		free(r->name);
 		json_decref(r->labels);
 		json_decref(r->selectors);
 	}
-	for (size_t i = 0; i < s->nbinds; i++) {
-		struct binding *b = &s->binds[i];
+	for (size_t i = 0; i < s->binds.len; i++) {
+		struct binding *b = &s->binds.v[i];
 		for (size_t j = 0; j < b->nsubs; j++) {
 			free(b->subs[j].name);
 			free(b->subs[j].describe);
@@ -423,8 +407,8 @@ void rbac_set_free(struct rbac_set *s)
 		free(b->role_kind);
 		free(b->role_name);
 	}
-	free(s->roles);
-	free(s->binds);
+	vec_free(&s->roles);
+	vec_free(&s->binds);
 	free(s);
 }
 
@@ -493,17 +477,17 @@ static const struct subject *applies_to(const struct binding *b, const struct au
 /* The range [*lo, *hi) of bindings in namespace ns (sorted by namespace). */
 static void binds_in(const struct rbac_set *s, const char *ns, size_t *lo, size_t *hi)
 {
-	size_t a = 0, b = s->nbinds;
+	size_t a = 0, b = s->binds.len;
 	while (a < b) {
 		size_t m = (a + b) / 2;
-		if (strcmp(s->binds[m].ns, ns) < 0)
+		if (strcmp(s->binds.v[m].ns, ns) < 0)
 			a = m + 1;
 		else
 			b = m;
 	}
 	*lo = a;
 	size_t e = a;
-	while (e < s->nbinds && !strcmp(s->binds[e].ns, ns))
+	while (e < s->binds.len && !strcmp(s->binds.v[e].ns, ns))
 		e++;
 	*hi = e;
 }
@@ -520,7 +504,7 @@ static bool each_binding(const struct rbac_set *s, const struct auth_user *u, co
 		size_t lo, hi;
 		binds_in(s, want, &lo, &hi);
 		for (size_t i = lo; i < hi; i++) {
-			const struct binding *b = &s->binds[i];
+			const struct binding *b = &s->binds.v[i];
 			if (!b->role)
 				continue;
 			const struct subject *sub = applies_to(b, u);
@@ -540,8 +524,8 @@ struct authz_ctx {
 static bool authz_visit(void *ud, const struct binding *b, const struct subject *sub)
 {
 	struct authz_ctx *x = ud;
-	for (size_t i = 0; i < b->role->nrules; i++) {
-		if (!rule_allows(&b->role->rules[i], x->a))
+	for (size_t i = 0; i < b->role->rules.len; i++) {
+		if (!rule_allows(&b->role->rules.v[i], x->a))
 			continue;
 		if (x->reasonlen) {
 			if (b->ns[0])
@@ -573,19 +557,14 @@ bool rbac_authorize(const struct rbac_set *s, const struct auth_user *u, const s
 /* ---- escalation ---- */
 
 struct owner_ctx {
-	const struct rule **rules;
-	size_t n, cap;
+	VEC(const struct rule *) rules;
 };
 
 static bool owner_visit(void *ud, const struct binding *b, const struct subject *sub)
 {
 	struct owner_ctx *x = ud;
-	for (size_t i = 0; i < b->role->nrules; i++) {
-		if (x->n == x->cap) {
-			x->cap = x->cap ? 2 * x->cap : 32;
-			x->rules = xrealloc(x->rules, x->cap * sizeof(*x->rules));
-		}
-		x->rules[x->n++] = &b->role->rules[i];
+	for (size_t i = 0; i < b->role->rules.len; i++) {
+		*vec_push(&x->rules) = &b->role->rules.v[i];
 	}
 	return false;
 }
@@ -618,8 +597,8 @@ static bool owner_covers_url(const struct rule *o, const char *url)
 static bool covered_atomic(const struct owner_ctx *x, const char *verb, const char *group, const char *res,
 			   const char *name, const char *url)
 {
-	for (size_t i = 0; i < x->n; i++) {
-		const struct rule *o = x->rules[i];
+	for (size_t i = 0; i < x->rules.len; i++) {
+		const struct rule *o = x->rules.v[i];
 		if (!strv_has(&o->verbs, "*") && !strv_has(&o->verbs, verb))
 			continue;
 		if (url) {
@@ -761,7 +740,7 @@ bool rbac_rules_covered(const struct rbac_set *s, const struct auth_user *u, con
 	struct owner_ctx x = {0};
 	each_binding(s, u, ns, owner_visit, &x);
 	bool ok = each_missing(&x, rules, emit_compact, missing);
-	free(x.rules);
+	vec_free(&x.rules);
 	return ok;
 }
 
@@ -879,17 +858,17 @@ json_t *rbac_reconcile(const json_t *existing, const json_t *expected, bool *rec
 		json_t *have = json_object_get(o, "rules");
 		size_t nh = json_array_size(have);
 		struct rule *hr = xcalloc(nh + 1, sizeof(*hr));
-		struct owner_ctx x = {.rules = xcalloc(nh + 1, sizeof(*x.rules)), .n = nh};
+		struct owner_ctx x = {0};
 		for (size_t i = 0; i < nh; i++) {
 			rule_from(&hr[i], json_array_get(have, i));
-			x.rules[i] = &hr[i];
+			*vec_push(&x.rules) = &hr[i];
 		}
 		json_t *miss = json_array();
 		each_missing(&x, json_object_get(expected, "rules"), emit_rules, miss);
 		for (size_t i = 0; i < nh; i++)
 			rule_fini(&hr[i]);
 		free(hr);
-		free(x.rules);
+		vec_free(&x.rules);
 		if (json_array_size(miss)) {
 			json_array_extend(array_at(o, "rules"), miss);
 			changed = true;
@@ -938,8 +917,8 @@ json_t *rbac_role_rules(const struct rbac_set *s, const char *kind, const char *
 	if (!r)
 		return NULL;
 	json_t *a = json_array();
-	for (size_t i = 0; i < r->nrules; i++)
-		json_array_append_new(a, rule_json(&r->rules[i]));
+	for (size_t i = 0; i < r->rules.len; i++)
+		json_array_append_new(a, rule_json(&r->rules.v[i]));
 	return a;
 }
 
@@ -948,14 +927,14 @@ json_t *rbac_user_rules(const struct rbac_set *s, const struct auth_user *u, con
 	struct owner_ctx x = {0};
 	each_binding(s, u, ns, owner_visit, &x);
 	json_t *a = json_array();
-	for (size_t i = 0; i < x.n; i++) {
+	for (size_t i = 0; i < x.rules.len; i++) {
 		bool dup = false;
 		for (size_t j = 0; j < i && !dup; j++)
-			dup = rule_equal(x.rules[i], x.rules[j]);
+			dup = rule_equal(x.rules.v[i], x.rules.v[j]);
 		if (!dup)
-			json_array_append_new(a, rule_json(x.rules[i]));
+			json_array_append_new(a, rule_json(x.rules.v[i]));
 	}
-	free(x.rules);
+	vec_free(&x.rules);
 	return a;
 }
 

@@ -27,14 +27,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/vec.h"
+
 struct buf;
 
 /* An authenticated identity. Owns its strings (auth_user_fini frees them). */
 struct auth_user {
 	char *name;
-	char *uid; /* may be NULL */
-	char **groups;
-	size_t ngroups;
+	char *uid;	    /* may be NULL */
+	VEC(char *) groups; /* base/vec.h */
 };
 
 void auth_user_init(struct auth_user *u, const char *name);

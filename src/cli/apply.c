@@ -27,9 +27,10 @@ static void usage_apply(FILE *f)
 		"Objects are applied with server-side apply (force): created, configured or unchanged.\n");
 }
 
-static void apply_one(struct cli_ctl *c, const struct cli_doc *d, const struct api_kind *k, const char *ns,
-		      const char *manager)
+static void apply_one(struct cli_ctl *c, const struct cli_doc *d, const char *manager)
 {
+	const struct api_kind *k = d->k;
+	const char *ns = d->ns;
 	const char *name = api_str(d->obj, "metadata.name");
 	char *path = cli__path(k, ns, name);
 	char ref[128];
@@ -79,15 +80,12 @@ static void apply_one(struct cli_ctl *c, const struct cli_doc *d, const struct a
 
 static int run_apply(const struct cli_flags *f, int argc, char **argv)
 {
-	const char *const *files = f->files.v;
-	size_t nfiles = f->files.len;
-	bool recursive = f->recursive;
 	const char *manager = f->field_manager;
 	if (argc > 0) {
 		fprintf(stderr, "error: Unexpected args: [%s]\n", argv[0]);
 		return 1;
 	}
-	if (!nfiles) {
+	if (!f->files.len) {
 		fprintf(stderr, "error: must specify -f\n");
 		return 1;
 	}
@@ -95,28 +93,18 @@ static int run_apply(const struct cli_flags *f, int argc, char **argv)
 	if (cli__open(&c, f)) {
 		return 1;
 	}
+	/* Like kubectl's resource builder: every object is checked first (its errors come
+	 * first), then the good ones are applied. */
 	struct cli_docs d = {0};
-	int rc = 0;
-	for (size_t i = 0; i < nfiles && !rc; i++)
-		rc = cli__docs_read(&c, files[i], recursive, true, &d);
-	if (rc) {
-		cli__docs_fini(&d);
+	if (cli__docs_load(&c, f, &d)) {
 		cli__close(&c);
 		return 1;
 	}
-	if (d.len == 0 && c.errs.n == 0)
+	if (d.len == 0 && c.errs.len == 0)
 		cli__errs_add(&c.errs, "no objects passed to apply");
-	/* Like kubectl's resource builder: every object is checked first (its errors come
-	 * first), then the good ones are applied. */
-	const struct api_kind **kinds = xcalloc(d.len + 1, sizeof(*kinds));
-	const char **nss = xcalloc(d.len + 1, sizeof(*nss));
-	for (size_t i = 0; i < d.len; i++)
-		kinds[i] = cli__doc_kind(&c, &d.v[i], &nss[i]);
 	for (size_t i = 0; i < d.len && !c.fatal; i++)
-		if (kinds[i])
-			apply_one(&c, &d.v[i], kinds[i], nss[i], manager);
-	free(kinds);
-	free(nss);
+		if (d.v[i].k)
+			apply_one(&c, &d.v[i], manager);
 	cli__docs_fini(&d);
 	return cli__finish(&c);
 }

@@ -139,22 +139,23 @@ char *cli__list_query(const char *selector);
 int cli__list_items(struct cli_ctl *c, const struct api_kind *k, const char *ns, const char *selector,
 		    json_t **items);
 
-/* Manifest objects with the file they came from. */
+/* Manifest objects with the file they came from, and where each goes. */
 struct cli_doc {
 	json_t *obj;
 	char *source;
+	const struct api_kind *k; /* NULL: the object cannot be sent (its error is recorded) */
+	const char *ns; /* its namespace, borrowed from obj or the cli_ctl; NULL if cluster-scoped */
 };
 struct cli_docs {
 	struct cli_doc *v;
 	size_t len, cap; /* a VEC (base/vec.h) */
 };
 void cli__docs_fini(struct cli_docs *d);
-/* Reads FILE, DIR or "-" into docs (top: path was named by the user). Returns 1 (printed)
- * when the path does not exist; other errors are recorded in c. */
-int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top, struct cli_docs *d);
-/* Checks a manifest object and finds its kind and namespace; records kubectl's error and
- * returns NULL when it cannot be sent. *ns is borrowed from d->obj or c. */
-const struct api_kind *cli__doc_kind(struct cli_ctl *c, const struct cli_doc *d, const char **ns);
+/* Reads every FILE, DIR or "-" of f->files into d, then checks each object like kubectl's
+ * resource builder: every object's errors are recorded in c first (in order), and the
+ * objects that can be sent get k and ns. Returns 0, or 1 (printed, d freed) when a path
+ * does not exist. */
+int cli__docs_load(struct cli_ctl *c, const struct cli_flags *f, struct cli_docs *d);
 /* Prefixes an API error's message with `error when VERB "SOURCE": ` (AddSourceToErr). */
 void cli__add_source(struct client_apierr *ae, const char *verb, const char *source);
 

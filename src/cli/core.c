@@ -199,7 +199,7 @@ int cli__finish(struct cli_ctl *c)
 	char *s = cli__errs_format(&c->errs);
 	fputs(s, stderr);
 	free(s);
-	int rc = c->fatal || c->errs.n ? 1 : 0;
+	int rc = c->fatal || c->errs.len ? 1 : 0;
 	cli__close(c);
 	return rc;
 }
@@ -403,6 +403,7 @@ void cli__docs_fini(struct cli_docs *d)
 		free(d->v[i].source);
 	}
 	free(d->v);
+	*d = (struct cli_docs){0};
 }
 
 /* Decodes one file's bytes (YAML stream or JSON) into docs; errors are recorded. */
@@ -450,8 +451,9 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads FILE, DIR or "-" into docs. Returns 1 (printed) when the path does not exist. */
-int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top, struct cli_docs *d)
+/* Reads FILE, DIR or "-" into docs (top: path was named by the user). Returns 1 (printed)
+ * when the path does not exist; other errors are recorded in c. */
+static int docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top, struct cli_docs *d)
 {
 	if (!strcmp(path, "-")) {
 		char *data = NULL;
@@ -493,9 +495,9 @@ int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top
 			struct stat cst;
 			if (stat(full, &cst) == 0 && S_ISDIR(cst.st_mode)) {
 				if (recursive)
-					cli__docs_read(c, full, recursive, false, d);
+					docs_read(c, full, recursive, false, d);
 			} else if (manifest_ext(names.v[i])) {
-				cli__docs_read(c, full, recursive, false, d);
+				docs_read(c, full, recursive, false, d);
 			}
 			free(full);
 			free(names.v[i]);
@@ -521,7 +523,7 @@ int cli__docs_read(struct cli_ctl *c, const char *path, bool recursive, bool top
 
 /* Checks a manifest object and finds its kind and namespace; records kubectl's error and
  * returns NULL when it cannot be sent. *ns is borrowed from obj or c. */
-const struct api_kind *cli__doc_kind(struct cli_ctl *c, const struct cli_doc *d, const char **ns)
+static const struct api_kind *doc_kind(struct cli_ctl *c, const struct cli_doc *d, const char **ns)
 {
 	const char *av = api_str(d->obj, "apiVersion"), *kind = api_str(d->obj, "kind");
 	const char *name = api_str(d->obj, "metadata.name");
@@ -560,6 +562,19 @@ const struct api_kind *cli__doc_kind(struct cli_ctl *c, const struct cli_doc *d,
 		*ns = ons && *ons ? ons : c->ns;
 	}
 	return k;
+}
+
+int cli__docs_load(struct cli_ctl *c, const struct cli_flags *f, struct cli_docs *d)
+{
+	for (size_t i = 0; i < f->files.len; i++) {
+		if (docs_read(c, f->files.v[i], f->recursive, true, d)) {
+			cli__docs_fini(d);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < d->len; i++)
+		d->v[i].k = doc_kind(c, &d->v[i], &d->v[i].ns);
+	return 0;
 }
 
 /* Prefixes an API error's message with `error when VERB "SOURCE": ` (AddSourceToErr). */

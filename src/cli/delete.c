@@ -32,9 +32,8 @@ struct victim {
 
 static int run_delete(const struct cli_flags *f, int argc, char **argv)
 {
-	const char *const *files = f->files.v;
 	size_t nfiles = f->files.len;
-	bool recursive = f->recursive, all = f->all, ignore_nf = f->ignore_not_found, wait = f->wait;
+	bool all = f->all, ignore_nf = f->ignore_not_found, wait = f->wait;
 	const char *selector = f->selector;
 	struct cli_targets t = {0};
 	if (nfiles && argc > 0) {
@@ -75,23 +74,18 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 	}
 	VEC(struct victim) vs = {0};
 	struct cli_docs d = {0};
-	int rc = 0;
-	for (size_t i = 0; i < nfiles && !rc; i++)
-		rc = cli__docs_read(&c, files[i], recursive, true, &d);
-	if (rc) {
-		cli__docs_fini(&d);
+	if (cli__docs_load(&c, f, &d)) {
 		cli__targets_fini(&t);
 		cli__close(&c);
 		return 1;
 	}
 	for (size_t i = 0; i < d.len; i++) {
-		const char *ns;
-		const struct api_kind *k = cli__doc_kind(&c, &d.v[i], &ns);
-		if (!k)
+		const struct cli_doc *doc = &d.v[i];
+		if (!doc->k)
 			continue;
 		*vec_push(&vs) =
-		    (struct victim){k, ns ? xstrdup(ns) : NULL, xstrdup(api_str(d.v[i].obj, "metadata.name")),
-				    xstrdup(d.v[i].source)};
+		    (struct victim){doc->k, doc->ns ? xstrdup(doc->ns) : NULL,
+				    xstrdup(api_str(doc->obj, "metadata.name")), xstrdup(doc->source)};
 	}
 	cli__docs_fini(&d);
 	bool listed = false;
@@ -159,7 +153,7 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 		}
 		free(path);
 	}
-	if (listed && nv == 0 && c.errs.n == 0 && !c.fatal)
+	if (listed && nv == 0 && c.errs.len == 0 && !c.fatal)
 		fprintf(stderr, "No resources found\n");
 	for (size_t i = 0; i < nv; i++) {
 		free(v[i].ns);

@@ -79,11 +79,11 @@ static char *describe_obj(struct cli_ctl *c, const struct api_kind *k, json_t *o
 		const struct api_kind *sk = cli__resolve_type("endpointslices.discovery.k8s.io");
 		char *sel = xasprintf("kubernetes.io/service-name=%s", api_str(obj, "metadata.name"));
 		json_t *slices = NULL;
-		size_t before = c->errs.n;
+		size_t before = c->errs.len;
 		if (!sk || cli__list_items(c, sk, api_str(obj, "metadata.namespace"), sel, &slices) < 0) {
 			/* kubectl ignores a failure to list the slices. */
-			while (c->errs.n > before) {
-				struct cli_err *e = &c->errs.v[--c->errs.n];
+			while (c->errs.len > before) {
+				struct cli_err *e = &c->errs.v[--c->errs.len];
 				if (e->api)
 					client_apierr_fini(&e->a);
 				free(e->msg);
@@ -137,7 +137,7 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 			} else if (rc == 1 && ae.code == 404 && t.len == 1) {
 				/* kubectl describe falls back to every object whose name starts so. */
 				json_t *items = NULL;
-				size_t before = c.errs.n;
+				size_t before = c.errs.len;
 				if (cli__list_items(&c, k, ns, NULL, &items) == 0) {
 					size_t j;
 					json_t *it;
@@ -149,7 +149,7 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 					}
 					json_decref(items);
 				}
-				if (json_array_size(objs) == 0 && c.errs.n == before)
+				if (json_array_size(objs) == 0 && c.errs.len == before)
 					cli__errs_add_api(&c.errs, &ae);
 				else
 					client_apierr_fini(&ae);
@@ -185,7 +185,7 @@ static int run_describe(const struct cli_flags *f, int argc, char **argv)
 		}
 		json_decref(objs);
 	}
-	if (!described && !c.errs.n && !c.fatal) {
+	if (!described && !c.errs.len && !c.fatal) {
 		cli__no_resources(&c, &t, all_ns);
 	}
 	cli__targets_fini(&t);

@@ -136,7 +136,7 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 			json_decref(merged);
 			i = j;
 		}
-		if (!written && c.errs.n == 0) {
+		if (!written && c.errs.len == 0) {
 			cli__no_resources(&c, &t, all_ns);
 		}
 	} else {

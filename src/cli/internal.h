@@ -79,7 +79,7 @@ struct cli_err {
 };
 struct cli_errs {
 	struct cli_err *v;
-	size_t n, cap;
+	size_t len, cap; /* a VEC (base/vec.h) */
 };
 void cli__errs_add_api(struct cli_errs *e, const struct client_apierr *a_take);
 void cli__errs_add(struct cli_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,6 +15,7 @@
 
 #include "api/object.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 /* ---- Go text/tabwriter ---- */
 
@@ -28,8 +29,7 @@ struct tw_line {
 	size_t n;
 };
 struct tw {
-	struct tw_line *lines;
-	size_t nlines;
+	VEC(struct tw_line) lines;
 	int *widths;
 	size_t nwidths;
 	int minwidth, padding;
@@ -48,7 +48,7 @@ static int rune_count(const char *s, size_t len)
 static void tw_write_lines(struct tw *t, size_t line0, size_t line1)
 {
 	for (size_t i = line0; i < line1; i++) {
-		const struct tw_line *l = &t->lines[i];
+		const struct tw_line *l = &t->lines.v[i];
 		for (size_t j = 0; j < l->n; j++) {
 			const struct tw_cell *c = &l->c[j];
 			buf_append(t->out, c->s, c->len);
@@ -56,7 +56,7 @@ static void tw_write_lines(struct tw *t, size_t line0, size_t line1)
 				for (int k = c->width; k < t->widths[j]; k++)
 					buf_putc(t->out, ' ');
 		}
-		if (i + 1 < t->nlines)
+		if (i + 1 < t->lines.len)
 			buf_putc(t->out, '\n');
 	}
 }
@@ -67,13 +67,13 @@ static void tw_format(struct tw *t, size_t line0, size_t line1)
 {
 	size_t column = t->nwidths;
 	for (size_t this = line0; this < line1; this ++) {
-		if (column + 1 >= t->lines[this].n)
+		if (column + 1 >= t->lines.v[this].n)
 			continue;
 		tw_write_lines(t, line0, this);
 		line0 = this;
 		int width = t->minwidth;
 		for (; this < line1; this ++) {
-			const struct tw_line *l = &t->lines[this];
+			const struct tw_line *l = &t->lines.v[this];
 			if (column + 1 >= l->n)
 				break;
 			int w = l->c[column].width + t->padding;
@@ -91,17 +91,12 @@ static void tw_format(struct tw *t, size_t line0, size_t line1)
 char *cli__tabify(const char *text, int minwidth, int padding)
 {
 	struct tw t = {.minwidth = minwidth, .padding = padding};
-	size_t cap = 16, maxcells = 1;
-	t.lines = xcalloc(cap, sizeof(*t.lines));
+	size_t maxcells = 1;
 	const char *p = text;
 	for (;;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		if (t.nlines == cap) {
-			cap *= 2;
-			t.lines = xrealloc(t.lines, cap * sizeof(*t.lines));
-		}
-		struct tw_line *l = &t.lines[t.nlines++];
+		struct tw_line *l = vec_push(&t.lines);
 		size_t ncells = 1;
 		for (size_t i = 0; i < len; i++)
 			if (p[i] == '\t')
@@ -125,10 +120,10 @@ char *cli__tabify(const char *text, int minwidth, int padding)
 	struct buf out;
 	buf_init(&out);
 	t.out = &out;
-	tw_format(&t, 0, t.nlines);
-	for (size_t i = 0; i < t.nlines; i++)
-		free(t.lines[i].c);
-	free(t.lines);
+	tw_format(&t, 0, t.lines.len);
+	for (size_t i = 0; i < t.lines.len; i++)
+		free(t.lines.v[i].c);
+	vec_free(&t.lines);
 	free(t.widths);
 	if (!out.data)
 		buf_puts(&out, "");
@@ -605,6 +600,59 @@ static void join_strings(struct buf *b, const json_t *arr, const char *sep)
 	}
 }
 
+/* The lines every describer opens with: Name, Namespace (unless the kind has none), Labels
+ * and Annotations. */
+static void put_head(struct buf *b, const json_t *obj, bool namespaced)
+{
+	buf_printf(b, "Name:\t%s\n", str_or(obj, "metadata.name", ""));
+	if (namespaced)
+		buf_printf(b, "Namespace:\t%s\n", str_or(obj, "metadata.namespace", ""));
+	put_labels(b, "Labels", api_get(obj, "metadata.labels"));
+	put_annotations(b, api_get(obj, "metadata.annotations"));
+}
+
+/* A describer's text laid out as kubectl's describe does (tabwriter 0, 2); frees b. */
+static char *describe_take(struct buf *b)
+{
+	char *out = cli__tabify(b->data, 0, 2);
+	buf_fini(b);
+	return out;
+}
+
+/* The endpoints formatEndpointSlices has seen so far: the first three listed, all counted. */
+struct ep_list {
+	struct buf list;
+	int count, listed;
+	bool more;
+};
+
+/* Adds a slice's ready endpoints: as ip:port for port, as addresses alone when port is
+ * NULL (a slice without ports). */
+static void ep_list_add(struct ep_list *l, const json_t *eps, const json_t *port)
+{
+	for (size_t j = 0; j < json_array_size(eps); j++) {
+		const json_t *ep = json_array_get(eps, j);
+		if (l->listed == 3)
+			l->more = true;
+		if (json_is_false(api_get(ep, "conditions.ready")))
+			continue;
+		if (!l->more) {
+			const char *a =
+			    json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+			const char *sep = l->listed ? "," : "";
+			long long pnum = port ? json_integer_value(json_object_get(port, "port")) : 0;
+			if (!port)
+				buf_printf(&l->list, "%s%s", sep, a ? a : "");
+			else if (a && strchr(a, ':'))
+				buf_printf(&l->list, "%s[%s]:%lld", sep, a, pnum);
+			else
+				buf_printf(&l->list, "%s%s:%lld", sep, a ? a : "", pnum);
+			l->listed++;
+		}
+		l->count++;
+	}
+}
+
 /* formatEndpointSlices for the port named port_name: ready addresses as ip:port, at most
  * three and then "+ N more...". */
 static void put_slice_endpoints(struct buf *b, const json_t *slices, const char *port_name)
@@ -614,61 +662,26 @@ static void put_slice_endpoints(struct buf *b, const json_t *slices, const char 
 		buf_puts(b, "<none>");
 		return;
 	}
-	struct buf list;
-	buf_init(&list);
-	int count = 0, listed = 0;
-	bool more = false;
+	struct ep_list l = {0};
+	buf_init(&l.list);
 	for (size_t i = 0; i < ns; i++) {
 		const json_t *s = json_array_get(slices, i);
 		const json_t *ports = json_object_get(s, "ports"), *eps = json_object_get(s, "endpoints");
 		if (json_array_size(ports) == 0) {
-			for (size_t j = 0; j < json_array_size(eps); j++) {
-				const json_t *ep = json_array_get(eps, j);
-				if (listed == 3)
-					more = true;
-				if (json_is_false(api_get(ep, "conditions.ready")))
-					continue;
-				if (!more) {
-					const char *a = json_string_value(
-					    json_array_get(json_object_get(ep, "addresses"), 0));
-					buf_printf(&list, "%s%s", listed ? "," : "", a ? a : "");
-					listed++;
-				}
-				count++;
-			}
+			ep_list_add(&l, eps, NULL);
 			continue;
 		}
 		for (size_t p = 0; p < json_array_size(ports); p++) {
 			const json_t *port = json_array_get(ports, p);
-			const char *pn = str_or(port, "name", "");
-			if (strcmp(pn, port_name) != 0)
-				continue;
-			for (size_t j = 0; j < json_array_size(eps); j++) {
-				const json_t *ep = json_array_get(eps, j);
-				if (listed == 3)
-					more = true;
-				if (json_is_false(api_get(ep, "conditions.ready")))
-					continue;
-				if (!more) {
-					const char *a = json_string_value(
-					    json_array_get(json_object_get(ep, "addresses"), 0));
-					long long pnum = json_integer_value(json_object_get(port, "port"));
-					if (a && strchr(a, ':'))
-						buf_printf(&list, "%s[%s]:%lld", listed ? "," : "", a, pnum);
-					else
-						buf_printf(&list, "%s%s:%lld", listed ? "," : "", a ? a : "",
-							   pnum);
-					listed++;
-				}
-				count++;
-			}
+			if (strcmp(str_or(port, "name", ""), port_name) == 0)
+				ep_list_add(&l, eps, port);
 		}
 	}
-	if (list.data)
-		buf_puts(b, list.data);
-	if (more)
-		buf_printf(b, " + %d more...", count - 3);
-	buf_fini(&list);
+	if (l.list.data)
+		buf_puts(b, l.list.data);
+	if (l.more)
+		buf_printf(b, " + %d more...", l.count - 3);
+	buf_fini(&l.list);
 }
 
 char *cli__describe_service(const json_t *svc, const json_t *slices, const json_t *events, int64_t now)
@@ -676,10 +689,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	struct buf b;
 	buf_init(&b);
 	const json_t *spec = json_object_get(svc, "spec");
-	buf_printf(&b, "Name:\t%s\n", str_or(svc, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(svc, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(svc, "metadata.labels"));
-	put_annotations(&b, api_get(svc, "metadata.annotations"));
+	put_head(&b, svc, true);
 	const json_t *sel = json_object_get(spec, "selector");
 	if (json_is_object(sel) && json_object_size(sel)) {
 		char *s = cli__format_labels(sel);
@@ -768,9 +778,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	if (api_str(spec, "trafficDistribution") && *api_str(spec, "trafficDistribution"))
 		buf_printf(&b, "Traffic Distribution:\t%s\n", api_str(spec, "trafficDistribution"));
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 static void put_value(struct buf *b, const json_t *v)
@@ -853,28 +861,19 @@ char *cli__describe_generic(const json_t *obj, const json_t *events, int64_t now
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(obj, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(obj, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(obj, "metadata.labels"));
-	put_annotations(&b, api_get(obj, "metadata.annotations"));
+	put_head(&b, obj, true);
 	put_unstructured(&b, 0, obj, "");
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 char *cli__describe_namespace(const json_t *ns)
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(ns, "metadata.name", ""));
-	put_labels(&b, "Labels", api_get(ns, "metadata.labels"));
-	put_annotations(&b, api_get(ns, "metadata.annotations"));
+	put_head(&b, ns, false);
 	buf_printf(&b, "Status:\t%s\n", str_or(ns, "status.phase", ""));
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 static void put_ips(struct buf *b, const json_t *addrs)
@@ -892,10 +891,7 @@ char *cli__describe_endpoints(const json_t *ep, const json_t *events, int64_t no
 {
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "Name:\t%s\n", str_or(ep, "metadata.name", ""));
-	buf_printf(&b, "Namespace:\t%s\n", str_or(ep, "metadata.namespace", ""));
-	put_labels(&b, "Labels", api_get(ep, "metadata.labels"));
-	put_annotations(&b, api_get(ep, "metadata.annotations"));
+	put_head(&b, ep, true);
 	buf_puts(&b, "Subsets:\n");
 	const json_t *subsets = json_object_get(ep, "subsets");
 	for (size_t i = 0; i < json_array_size(subsets); i++) {
@@ -919,46 +915,35 @@ char *cli__describe_endpoints(const json_t *ep, const json_t *events, int64_t no
 		buf_putc(&b, '\n');
 	}
 	put_events(&b, events, now);
-	char *out = cli__tabify(b.data, 0, 2);
-	buf_fini(&b);
-	return out;
+	return describe_take(&b);
 }
 
 /* ---- errors ---- */
 
 void cli__errs_add_api(struct cli_errs *e, const struct client_apierr *a_take)
 {
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 4;
-		e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
-	}
-	e->v[e->n++] = (struct cli_err){.api = true, .a = *a_take};
+	*vec_push(e) = (struct cli_err){.api = true, .a = *a_take};
 }
 
 void cli__errs_add(struct cli_errs *e, const char *fmt, ...)
 {
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 4;
-		e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
-	}
 	va_list ap;
 	va_start(ap, fmt);
 	char *m = NULL;
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = xstrdup("error");
 	va_end(ap);
-	e->v[e->n++] = (struct cli_err){.api = false, .msg = m};
+	*vec_push(e) = (struct cli_err){.api = false, .msg = m};
 }
 
 void cli__errs_fini(struct cli_errs *e)
 {
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; i < e->len; i++) {
 		if (e->v[i].api)
 			client_apierr_fini(&e->v[i].a);
 		free(e->v[i].msg);
 	}
-	free(e->v);
-	memset(e, 0, sizeof(*e));
+	vec_free(e);
 }
 
 /* StandardErrorMessage for an API error. */
@@ -977,7 +962,7 @@ char *cli__errs_format(const struct cli_errs *e)
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "");
-	if (e->n == 1) {
+	if (e->len == 1) {
 		const struct cli_err *x = &e->v[0];
 		if (x->api && x->a.code == 422 && !strcmp(x->a.reason, "Invalid")) {
 			const json_t *d = x->a.details;
@@ -1018,7 +1003,7 @@ char *cli__errs_format(const struct cli_errs *e)
 		buf_putc(&b, '\n');
 		return buf_take(&b);
 	}
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; i < e->len; i++) {
 		if (e->v[i].api)
 			put_standard(&b, &e->v[i].a);
 		else

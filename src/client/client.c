@@ -21,6 +21,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define FALLBACK_KUBECONFIG "/var/lib/svcplane/kubeconfig"
 #define MAX_FILE_BYTES (8 * 1024 * 1024)
@@ -328,8 +329,7 @@ struct client {
 
 size_t client_servers_split(const char *list, char ***out)
 {
-	size_t n = 0, cap = 4;
-	char **v = xcalloc(cap, sizeof(char *));
+	VEC(char *) v = {0};
 	const char *p = list ? list : "";
 	for (;;) {
 		size_t l = strcspn(p, ",");
@@ -339,19 +339,16 @@ size_t client_servers_split(const char *list, char ***out)
 		const char *b = p;
 		while (t > 0 && *b == ' ')
 			b++, t--;
-		if (t > 0) {
-			if (n == cap)
-				v = xrealloc(v, (cap *= 2) * sizeof(char *));
-			v[n++] = xstrndup(b, t);
-		}
+		if (t > 0)
+			*vec_push(&v) = xstrndup(b, t);
 		if (!p[l])
 			break;
 		p += l + 1;
 	}
-	if (n == 0) /* keep one (empty) entry so every request has a URL to fail on */
-		v[n++] = xstrdup("");
-	*out = v;
-	return n;
+	if (v.len == 0) /* keep one (empty) entry so every request has a URL to fail on */
+		*vec_push(&v) = xstrdup("");
+	*out = v.v;
+	return v.len;
 }
 
 static void global_init(void)

@@ -20,6 +20,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define MAX_HEADERS 128
 #define MAX_CHUNK_LINE 4096 /* a chunk-size line with its extensions */
@@ -257,11 +258,9 @@ static int parse_header_line(const char *l, size_t n, struct http_req *req, size
 			return -EBADMSG;
 	if (req->nheaders >= MAX_HEADERS)
 		return -E2BIG;
-	if (req->nheaders == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		req->headers = xrealloc(req->headers, *cap * sizeof(*req->headers));
-	}
-	struct http_header *h = &req->headers[req->nheaders++];
+	/* struct http_req keeps the names its users read (headers, nheaders), so base/vec.h's
+	 * untyped core with the capacity the parser holds. */
+	struct http_header *h = vec__push((void **)&req->headers, &req->nheaders, cap, sizeof(*req->headers));
 	h->name = xstrndup(l, nl);
 	h->value = xstrndup(l + vs, ve - vs);
 	return 0;

@@ -59,6 +59,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define REJECT_SLOTS 16
 #define REJECT_TIMEOUT_MS 2000 /* a reject slot's whole life: handshake, head, 429 */
@@ -925,7 +926,7 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 					c->client_cn = xstrdup(buf);
 				if (X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf)) > 0)
 					c->client_o = xstrdup(buf);
-				size_t no = 0;
+				VEC(char *) orgs = {0};
 				for (int at = -1;
 				     (at = X509_NAME_get_index_by_NID(n, NID_organizationName, at)) >= 0;) {
 					ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, at));
@@ -933,10 +934,12 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 					int len = ASN1_STRING_to_UTF8(&u8, v);
 					if (len < 0)
 						continue;
-					c->client_orgs = xrealloc(c->client_orgs, (no + 2) * sizeof(char *));
-					c->client_orgs[no++] = xstrndup((const char *)u8, (size_t)len);
-					c->client_orgs[no] = NULL;
+					*vec_push(&orgs) = xstrndup((const char *)u8, (size_t)len);
 					OPENSSL_free(u8);
+				}
+				if (orgs.len) {
+					*vec_push(&orgs) = NULL; /* the terminator */
+					c->client_orgs = orgs.v;
 				}
 			}
 			X509_free(peer);

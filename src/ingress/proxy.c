@@ -456,10 +456,10 @@ static int cookie_endpoint(const struct cli *c)
 			if (!strncmp(s, be->cookie_name, nl) && s[nl] == '=') {
 				const char *val = s + nl + 1;
 				size_t vl = strcspn(val, ";");
-				for (size_t e = 0; e < be->neps; e++) {
+				for (size_t e = 0; e < be->eps.len; e++) {
 					char hex[17];
 					snprintf(hex, sizeof(hex), "%016llx",
-						 (unsigned long long)fnv(be->eps[e].key));
+						 (unsigned long long)fnv(be->eps.v[e].key));
 					if (vl == 16 && !memcmp(val, hex, 16))
 						return (int)e;
 				}
@@ -474,7 +474,7 @@ static int cookie_endpoint(const struct cli *c)
 static int pick_endpoint(struct ing_proxy *p, struct cli *c)
 {
 	const struct ing_backend *be = c->be;
-	size_t n = be->neps > 64 ? 64 : be->neps;
+	size_t n = be->eps.len > 64 ? 64 : be->eps.len;
 	int e = cookie_endpoint(c);
 	if (e >= 0 && (size_t)e < n && !(c->tried & (1ULL << e)))
 		return e;
@@ -626,7 +626,7 @@ static void req_dispatch(struct ing_proxy *p, struct cli *c)
 		c->tried |= 1ULL << e;
 		c->ep = e;
 		struct up *u = NULL;
-		if (up_connect(p, c, &c->be->eps[e], &u) < 0)
+		if (up_connect(p, c, &c->be->eps.v[e], &u) < 0)
 			continue;
 		c->up = u;
 		buf_append(&u->out, c->head.data, c->head.len);
@@ -753,7 +753,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	const struct ing_backend *be = c->be;
 	if (c->new_cookie && be->cookie && c->ep >= 0) {
 		buf_printf(&c->out, "Set-Cookie: %s=%016llx; Path=%s", be->cookie_name,
-			   (unsigned long long)fnv(be->eps[c->ep].key), be->cookie_path);
+			   (unsigned long long)fnv(be->eps.v[c->ep].key), be->cookie_path);
 		if (be->cookie_max_age > 0)
 			buf_printf(&c->out, "; Max-Age=%ld", be->cookie_max_age);
 		buf_puts(&c->out, "; HttpOnly\r\n");

@@ -15,6 +15,7 @@
 
 #include "api/object.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 static const char *const ann_class = "kubernetes.io/ingress.class";
 static const char *const ann_affinity = "nginx.ingress.kubernetes.io/affinity";
@@ -83,9 +84,9 @@ static char *norm_host(const char *h)
 
 static struct ing_vhost *vhost_find(const struct ing_table *t, const char *host)
 {
-	for (size_t i = 0; i < t->nhosts; i++)
-		if (!strcmp(t->hosts[i].host, host))
-			return &t->hosts[i];
+	for (size_t i = 0; i < t->hosts.len; i++)
+		if (!strcmp(t->hosts.v[i].host, host))
+			return &t->hosts.v[i];
 	return NULL;
 }
 
@@ -94,9 +95,8 @@ static struct ing_vhost *vhost_get(struct ing_table *t, const char *host)
 	struct ing_vhost *v = vhost_find(t, host);
 	if (v)
 		return v;
-	t->hosts = xrealloc(t->hosts, (t->nhosts + 1) * sizeof(*t->hosts));
-	v = &t->hosts[t->nhosts++];
-	*v = (struct ing_vhost){.host = xstrdup(host)};
+	v = vec_push(&t->hosts);
+	v->host = xstrdup(host);
 	return v;
 }
 
@@ -168,10 +168,9 @@ static void add_endpoints(struct ing_backend *be, const json_t *slices, const ch
 				continue;
 			const char *ip =
 			    json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
-			if (!ip || strlen(ip) >= sizeof(be->eps[0].ip))
+			if (!ip || strlen(ip) >= sizeof(be->eps.v[0].ip))
 				continue;
-			be->eps = xrealloc(be->eps, (be->neps + 1) * sizeof(*be->eps));
-			struct ing_endpoint *e = &be->eps[be->neps++];
+			struct ing_endpoint *e = vec_push(&be->eps);
 			snprintf(e->ip, sizeof(e->ip), "%s", ip);
 			e->port = port;
 			snprintf(e->key, sizeof(e->key), strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
@@ -183,8 +182,7 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 				       const char *path, const json_t *services, const json_t *slices)
 {
 	struct ing_backend *be = xcalloc(1, sizeof(*be));
-	t->bes = xrealloc(t->bes, (t->nbes + 1) * sizeof(*t->bes));
-	t->bes[t->nbes++] = be;
+	*vec_push(&t->bes) = be;
 	const char *ns = api_str(ing, "metadata.namespace");
 	ns = ns ? ns : "default";
 	const char *aff = annotation(ing, ann_affinity);
@@ -241,7 +239,7 @@ static struct ing_backend *backend_new(struct ing_table *t, const json_t *ing, c
 		return be;
 	}
 	add_endpoints(be, slices, ns, be->svc, spname);
-	if (!be->neps)
+	if (!be->eps.len)
 		be->reason =
 		    xasprintf("no ready endpoints for service \"%s/%s\" port %s", ns, be->svc, be->port_desc);
 	return be;
@@ -297,12 +295,12 @@ struct ing_table *ing_table_build(const json_t *ingresses, const json_t *service
 					continue;
 				path = path && *path ? path : "/";
 				struct ing_vhost *vh = vhost_get(t, host);
-				vh->routes = xrealloc(vh->routes, (vh->n + 1) * sizeof(*vh->routes));
-				vh->routes[vh->n++] = (struct ing_route){
+				struct ing_backend *be = backend_new(t, ing, b, path, services, slices);
+				*vec_push(&vh->routes) = (struct ing_route){
 				    .path = xstrdup(path),
 				    .type = pt && !strcmp(pt, "Exact") ? ING_EXACT : ING_PREFIX,
 				    .order = r,
-				    .be = backend_new(t, ing, b, path, services, slices),
+				    .be = be,
 				};
 			}
 			free(host);
@@ -316,8 +314,7 @@ struct ing_table *ing_table_build(const json_t *ingresses, const json_t *service
 			{
 				if (!json_is_string(h))
 					continue;
-				t->tls = xrealloc(t->tls, (t->ntls + 1) * sizeof(*t->tls));
-				t->tls[t->ntls++] =
+				*vec_push(&t->tls) =
 				    (struct ing_tls){.host = norm_host(json_string_value(h)),
 						     .ns = xstrdup(ns ? ns : "default"),
 						     .secret = secret ? xstrdup(secret) : NULL};
@@ -334,7 +331,7 @@ static void backend_free(struct ing_backend *be)
 	free(be->svc);
 	free(be->port_desc);
 	free(be->reason);
-	free(be->eps);
+	vec_free(&be->eps);
 	free(be->cookie_name);
 	free(be->cookie_path);
 	free(be);
@@ -344,22 +341,22 @@ void ing_table_free(struct ing_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nhosts; i++) {
-		for (size_t j = 0; j < t->hosts[i].n; j++)
-			free(t->hosts[i].routes[j].path);
-		free(t->hosts[i].routes);
-		free(t->hosts[i].host);
+	for (size_t i = 0; i < t->hosts.len; i++) {
+		for (size_t j = 0; j < t->hosts.v[i].routes.len; j++)
+			free(t->hosts.v[i].routes.v[j].path);
+		vec_free(&t->hosts.v[i].routes);
+		free(t->hosts.v[i].host);
 	}
-	free(t->hosts);
-	for (size_t i = 0; i < t->nbes; i++)
-		backend_free(t->bes[i]);
-	free(t->bes);
-	for (size_t i = 0; i < t->ntls; i++) {
-		free(t->tls[i].host);
-		free(t->tls[i].ns);
-		free(t->tls[i].secret);
+	vec_free(&t->hosts);
+	for (size_t i = 0; i < t->bes.len; i++)
+		backend_free(t->bes.v[i]);
+	vec_free(&t->bes);
+	for (size_t i = 0; i < t->tls.len; i++) {
+		free(t->tls.v[i].host);
+		free(t->tls.v[i].ns);
+		free(t->tls.v[i].secret);
 	}
-	free(t->tls);
+	vec_free(&t->tls);
 	json_decref(t->problems);
 	json_decref(t->served);
 	free(t);
@@ -393,8 +390,8 @@ const struct ing_backend *ing_table_match(const struct ing_table *t, const char 
 	free(h);
 	const struct ing_route *best = NULL;
 	size_t best_len = 0;
-	for (size_t i = 0; v && i < v->n; i++) {
-		const struct ing_route *r = &v->routes[i];
+	for (size_t i = 0; v && i < v->routes.len; i++) {
+		const struct ing_route *r = &v->routes.v[i];
 		if (!ing_path_match(r->type, r->path, path))
 			continue;
 		size_t len = strlen(r->path);
@@ -418,13 +415,13 @@ const struct ing_tls *ing_table_tls(const struct ing_table *t, const char *sni)
 		return NULL;
 	char *h = norm_host(sni);
 	const struct ing_tls *found = NULL;
-	for (size_t i = 0; i < t->ntls && !found; i++)
-		if (!strcmp(t->tls[i].host, h))
-			found = &t->tls[i];
+	for (size_t i = 0; i < t->tls.len && !found; i++)
+		if (!strcmp(t->tls.v[i].host, h))
+			found = &t->tls.v[i];
 	const char *dot = strchr(h, '.');
-	for (size_t i = 0; i < t->ntls && !found && dot; i++)
-		if (t->tls[i].host[0] == '*' && !strcmp(t->tls[i].host + 1, dot))
-			found = &t->tls[i];
+	for (size_t i = 0; i < t->tls.len && !found && dot; i++)
+		if (t->tls.v[i].host[0] == '*' && !strcmp(t->tls.v[i].host + 1, dot))
+			found = &t->tls.v[i];
 	free(h);
 	return found;
 }

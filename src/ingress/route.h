@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/vec.h"
+
 #define ING_CLASS "svcplane"
 #define ING_CONTROLLER "svcplane.io/ingress"
 
@@ -39,8 +41,7 @@ struct ing_backend {
 	char *ns, *svc;	 /* the Service (NULL for a resource backend) */
 	char *port_desc; /* "80" or "http", for messages */
 	char *reason;	 /* non-NULL: answer 503 with this text */
-	struct ing_endpoint *eps;
-	size_t neps;
+	VEC(struct ing_endpoint) eps;
 	/* nginx.ingress.kubernetes.io/affinity: cookie of the owning Ingress */
 	bool cookie;
 	char *cookie_name;   /* default INGRESSCOOKIE */
@@ -57,8 +58,7 @@ struct ing_route {
 
 struct ing_vhost {
 	char *host; /* lower case; "" = every host; "*.x" = wildcard */
-	struct ing_route *routes;
-	size_t n;
+	VEC(struct ing_route) routes;
 };
 
 struct ing_tls {
@@ -67,13 +67,10 @@ struct ing_tls {
 };
 
 struct ing_table {
-	struct ing_vhost *hosts;
-	size_t nhosts;
-	struct ing_backend **bes; /* every backend, owned here */
-	size_t nbes;
-	struct ing_backend *def; /* default backend or NULL */
-	struct ing_tls *tls;
-	size_t ntls;
+	VEC(struct ing_vhost) hosts;
+	VEC(struct ing_backend *) bes; /* every backend, owned here */
+	struct ing_backend *def;       /* default backend or NULL */
+	VEC(struct ing_tls) tls;
 	json_t *problems; /* [{namespace, name, reason, message}] for events */
 	json_t *served;	  /* ["ns/name"] of the Ingresses this table serves */
 };

@@ -67,10 +67,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
-/* [{ip}] of the Ready Nodes' InternalIPs, sorted. */
-static json_t *addresses(struct ing_status *s)
+/* Calls fn(node, ip, ud) for each InternalIP of each Ready Node, in the informer's order. */
+static void ready_ips_foreach(struct ing_status *s, void (*fn)(const json_t *node, const char *ip, void *ud),
+			      void *ud)
 {
-	json_t *nodes = informer_list(s->nodes, NULL), *ips = json_array();
+	json_t *nodes = informer_list(s->nodes, NULL);
 	size_t i, j;
 	json_t *n, *a;
 	json_array_foreach(nodes, i, n)
@@ -81,11 +82,24 @@ static json_t *addresses(struct ing_status *s)
 		{
 			const char *t = api_str(a, "type"), *ad = api_str(a, "address");
 			if (t && ad && !strcmp(t, "InternalIP"))
-				json_array_append_new(ips, json_string(ad));
+				fn(n, ad, ud);
 		}
 	}
 	json_decref(nodes);
-	size_t cnt = json_array_size(ips);
+}
+
+static void ip_append(const json_t *node, const char *ip, void *ud)
+{
+	(void)node;
+	json_array_append_new(ud, json_string(ip));
+}
+
+/* [{ip}] of the Ready Nodes' InternalIPs, sorted. */
+static json_t *addresses(struct ing_status *s)
+{
+	json_t *ips = json_array();
+	ready_ips_foreach(s, ip_append, ips);
+	size_t i, cnt = json_array_size(ips);
 	json_t **v = xcalloc(cnt ? cnt : 1, sizeof(*v));
 	for (i = 0; i < cnt; i++)
 		v[i] = json_array_get(ips, i);
@@ -120,6 +134,14 @@ static long request(struct ing_status *s, const char *method, const char *path, 
 #define LB_SVC "svcplane-ingress"
 #define LB_SLICE "svcplane-ingress-nodes"
 
+/* An EndpointSlice endpoint for an IPv4 address of a Ready node (the slice is IPv4). */
+static void endpoint_append(const json_t *node, const char *ip, void *ud)
+{
+	if (!strchr(ip, ':'))
+		json_array_append_new(ud, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ip, "conditions",
+						    "ready", 1, "nodeName", api_str(node, "metadata.name")));
+}
+
 /* The Service that gets an address from the LoadBalancer pool (the LB controller's) and
  * its EndpointSlice of the Ready nodes' IPv4 InternalIPs at the proxy's ports, so the
  * kernel data plane carries that address to the agents' proxies. Made when missing;
@@ -139,23 +161,8 @@ static void lb_sync(struct ing_status *s)
 		json_decref(o);
 	}
 	json_decref(svc);
-	json_t *nodes = informer_list(s->nodes, NULL), *eps = json_array();
-	size_t i, j;
-	json_t *n, *a;
-	json_array_foreach(nodes, i, n)
-	{
-		if (!node_ready(n))
-			continue;
-		json_array_foreach(api_get(n, "status.addresses"), j, a)
-		{
-			const char *t = api_str(a, "type"), *ad = api_str(a, "address");
-			if (t && ad && !strcmp(t, "InternalIP") && !strchr(ad, ':'))
-				json_array_append_new(eps, json_pack("{s:[s], s:{s:b}, s:s}", "addresses", ad,
-								     "conditions", "ready", 1, "nodeName",
-								     api_str(n, "metadata.name")));
-		}
-	}
-	json_decref(nodes);
+	json_t *eps = json_array();
+	ready_ips_foreach(s, endpoint_append, eps);
 	json_t *slice = json_pack(
 	    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:o}",
 	    "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name", LB_SLICE,

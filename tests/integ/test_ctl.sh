@@ -214,11 +214,13 @@ printf '%s' "$out" | grep -Eq '^Endpoints: +198\.18\.0\.5:9376,198\.18\.0\.7:937
 
 # ---- delete ----
 $K apply -n ca -f $M/ctl-external.yaml >/dev/null; $K apply -n ka -f $M/ctl-external.yaml >/dev/null
+# The Endpoints first: once its Service is gone the endpoints controller deletes it too
+# (as kube's does), and the two deletes would race that controller.
+same_in "delete TYPE/NAME: same as kubectl" ca ka delete endpoints/external-service
 same_in "delete TYPE NAME: same as kubectl" ca ka delete svc external-service
 same_in "delete again: NotFound like kubectl" ca ka delete svc external-service
 same_in "delete -f: same as kubectl" ca ka delete -f $M/ctl-types.yaml
 same_in "delete -f missing: same as kubectl" ca ka delete -f $M/ctl-types.yaml
-same_in "delete TYPE/NAME: same as kubectl" ca ka delete endpoints/external-service
 same_in "delete -l: same as kubectl" ca ka delete svc -l app=kubia
 same_in "delete -l no match: same as kubectl" ca ka delete svc -l app=kubia
 same_in "delete TYPE without name: same as kubectl" ca ka delete svc

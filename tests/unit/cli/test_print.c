@@ -298,6 +298,17 @@ TEST(describe_service_matches_kubectl)
 	/* A slice without the port name: nothing (not <none>), as kubectl prints. */
 	ASSERT_STR_CONTAINS(s, "NodePort:                 metrics  30037/TCP\nEndpoints:                \n");
 	free(s);
+	/* A slice without ports lists bare addresses (under every port); an IPv6 address is
+	 * bracketed before :port; a not-ready endpoint is left out. */
+	json_t *mixed = J("[{\"endpoints\":[{\"addresses\":[\"198.18.0.9\"]}]},{\"ports\":[{\"name\":"
+			  "\"http\",\"port\":80}],\"endpoints\":[{\"addresses\":[\"2001:db8::7\"]},{"
+			  "\"addresses\":[\"198.18.0.8\"],\"conditions\":{\"ready\":false}}]}]");
+	s = cli__describe_service(svc, mixed, NULL, 0);
+	ASSERT_STR_CONTAINS(s, "Endpoints:                198.18.0.9,[2001:db8::7]:80\n");
+	ASSERT_STR_CONTAINS(
+	    s, "NodePort:                 metrics  30037/TCP\nEndpoints:                198.18.0.9\n");
+	free(s);
+	json_decref(mixed);
 	json_decref(many);
 	json_decref(svc);
 	json_decref(slices);

@@ -160,14 +160,14 @@ TEST(ingress_backend_endpoints_and_reasons)
 	struct ing_table *t = ing_table_build(ings, svcs, slices);
 	const struct ing_backend *b = ing_table_match(t, "x", "/web/a");
 	ASSERT(b && !b->reason);
-	ASSERT_INT_EQ((long long)b->neps, 1);
-	ASSERT_STR_EQ(b->eps[0].key, "198.18.130.2:8080");
+	ASSERT_INT_EQ((long long)b->eps.len, 1);
+	ASSERT_STR_EQ(b->eps.v[0].key, "198.18.130.2:8080");
 	ASSERT(b->cookie);
 	ASSERT_STR_EQ(b->cookie_name, "route");
 	ASSERT_INT_EQ(b->cookie_max_age, 3600);
 	ASSERT_STR_EQ(b->cookie_path, "/web");
 	b = ing_table_match(t, "x", "/num");
-	ASSERT(b && !b->reason && b->neps == 1);
+	ASSERT(b && !b->reason && b->eps.len == 1);
 	b = ing_table_match(t, "x", "/gone");
 	ASSERT_STR_EQ(b->reason, "service \"default/gone\" not found");
 	b = ing_table_match(t, "x", "/badport");
