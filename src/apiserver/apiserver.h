@@ -49,6 +49,11 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		    size_t errlen);
 int apiserver_port(const struct apiserver *as);
 const char *apiserver_kubeconfig_path(const struct apiserver *as);
+/* Takes this server's address out of the kubernetes Service's Endpoints and EndpointSlice
+ * (unless it is the last server) and stops renewing its record (mlease.h). Call it first
+ * when shutting down, so clients move off before the slower stops; apiserver_stop does it
+ * when it was not called. Blocks on store writes. */
+void apiserver_endpoint_withdraw(struct apiserver *as);
 void apiserver_stop(struct apiserver *as);
 
 #endif

@@ -24,6 +24,7 @@
 #include "api/rbac.h"
 #include "api/workloads.h"
 #include "apiserver/internal.h"
+#include "apiserver/mlease.h"
 #include "http/pki.h"
 #include "apiserver/table.h"
 #include "base/buf.h"
@@ -143,10 +144,12 @@ size_t apiserver__check_stored(struct apiserver *as)
 	size_t bad = 0;
 	if (store_range(as->store, "/registry/", NULL, 0, 0, &l) < 0)
 		return 0;
-	static const char alloc[] = "/registry/allocations/", own[] = "/registry/svcplane/";
+	static const char alloc[] = "/registry/allocations/", own[] = "/registry/svcplane/",
+			  leases[] = APISERVER_MLEASE_PREFIX;
 	for (size_t i = 0; i < l.len; i++) {
 		const struct store_kv *kv = l.kvs[i];
-		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1) || !strncmp(kv->key, own, sizeof(own) - 1))
+		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1) || !strncmp(kv->key, own, sizeof(own) - 1) ||
+		    !strncmp(kv->key, leases, sizeof(leases) - 1))
 			continue;
 		if (kv->value_len > apiserver__max_object(as)) {
 			log_error(
@@ -689,6 +692,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	}
 	rc = write_kubeconfig(as, err, errlen);
 	if (rc < 0) {
+		apiserver__kubesvc_stop(as);
 		httpd_stop(as->httpd);
 		goto fail;
 	}
@@ -717,10 +721,17 @@ const char *apiserver_kubeconfig_path(const struct apiserver *as)
 	return as->kubeconfig;
 }
 
+void apiserver_endpoint_withdraw(struct apiserver *as)
+{
+	if (as)
+		apiserver__kubesvc_stop(as);
+}
+
 void apiserver_stop(struct apiserver *as)
 {
 	if (!as)
 		return;
+	apiserver__kubesvc_stop(as);
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
 	pthread_cond_broadcast(&as->cert_cond);
