@@ -48,7 +48,8 @@ static int put_if_changed(struct apiserver *as, const char *key, const struct st
 	bool same = true;
 	const char *lk;
 	json_t *lv;
-	json_object_foreach ((json_t *)json_object_get(want, "labels"), lk, lv) {
+	json_object_foreach((json_t *)json_object_get(want, "labels"), lk, lv)
+	{
 		const json_t *have = json_object_get(labels, lk);
 		same = same && have && json_equal(have, lv);
 	}
@@ -80,8 +81,8 @@ static json_t *load_or(struct apiserver *as, const char *key, struct store_kv **
 	api_now(now, sizeof(now));
 	api_uuid(uid, sizeof(uid));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", api_version, "kind", kind,
-			 "metadata", "name", "kubernetes", "namespace", "default", "uid", uid, "creationTimestamp",
-			 now);
+			 "metadata", "name", "kubernetes", "namespace", "default", "uid", uid,
+			 "creationTimestamp", now);
 }
 
 /* Makes the Endpoints and the EndpointSlice list addrs (a JSON array of strings) on port. */
@@ -90,8 +91,8 @@ static int write_endpoints(struct apiserver *as, const json_t *addrs, int port)
 	const char *key = "/registry/core/endpoints/default/kubernetes";
 	struct store_kv *kv = NULL;
 	json_t *ep = load_or(as, key, &kv, "v1", "Endpoints");
-	json_t *want = json_pack("{s:{s:s}, s:o}", "labels", "endpointslice.kubernetes.io/skip-mirror", "true",
-				 "subsets", apiserver_mleases_subsets(addrs, port));
+	json_t *want = json_pack("{s:{s:s}, s:o}", "labels", "endpointslice.kubernetes.io/skip-mirror",
+				 "true", "subsets", apiserver_mleases_subsets(addrs, port));
 	static const char *const ep_fields[] = {"subsets"};
 	int rc = put_if_changed(as, key, kv, ep, want, ep_fields, 1);
 	json_decref(want);
@@ -108,9 +109,9 @@ static int write_endpoints(struct apiserver *as, const json_t *addrs, int port)
 		json_object_set_new(smd, "generation", json_integer(1));
 	const char *first = json_string_value(json_array_get(addrs, 0));
 	want = json_pack("{s:{s:s}, s:s, s:o, s:[{s:s, s:i, s:s}]}", "labels", "kubernetes.io/service-name",
-			 "kubernetes", "addressType", first && strchr(first, ':') ? "IPv6" : "IPv4", "endpoints",
-			 apiserver_mleases_slice_endpoints(addrs), "ports", "name", "https", "port", port,
-			 "protocol", "TCP");
+			 "kubernetes", "addressType", first && strchr(first, ':') ? "IPv6" : "IPv4",
+			 "endpoints", apiserver_mleases_slice_endpoints(addrs), "ports", "name", "https",
+			 "port", port, "protocol", "TCP");
 	static const char *const sl_fields[] = {"addressType", "endpoints", "ports"};
 	rc = put_if_changed(as, skey, kv, sl, want, sl_fields, 3);
 	json_decref(want);
@@ -128,8 +129,8 @@ static int renew(struct apiserver *as)
 	api_now(now, sizeof(now));
 	char *val = xasprintf("{\"ip\":\"%s\",\"port\":%d,\"renewTime\":\"%s\"}", as->kubesvc_addr,
 			      as->kubesvc_port, now);
-	struct store_op op = {.kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val),
-			      .expect_mod_rev = -1};
+	struct store_op op = {
+	    .kind = STORE_PUT, .key = key, .value = val, .value_len = strlen(val), .expect_mod_rev = -1};
 	struct store_result res = {0};
 	int rc = store_txn(as->store, &op, 1, &res, NULL, NULL);
 	if (rc == 0)
@@ -195,7 +196,8 @@ static void *kubesvc_thread(void *arg)
 		if (mono_ms() >= next_renew) {
 			rc = renew(as);
 			if (rc < 0)
-				log_warn("kubernetes endpoints: renewing this server's record: %s", err_str(rc));
+				log_warn("kubernetes endpoints: renewing this server's record: %s",
+					 err_str(rc));
 			else
 				next_renew = mono_ms() + APISERVER_MLEASE_RENEW_MS;
 		}
@@ -207,6 +209,21 @@ static void *kubesvc_thread(void *arg)
 	pthread_mutex_unlock(&as->kubesvc_mu);
 	apiserver_mleases_fini(&t);
 	return NULL;
+}
+
+/* One reconcile with no earlier observations (at start and at stop), retried a few times
+ * when another server's write raced it. */
+static int reconcile_fresh(struct apiserver *as, bool include_self)
+{
+	struct apiserver_mleases t = {0};
+	int rc = 0;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		rc = reconcile(as, &t, include_self);
+		if (rc != -ESTALE && rc != -EEXIST)
+			break;
+	}
+	apiserver_mleases_fini(&t);
+	return rc;
 }
 
 int apiserver__kubesvc_start(struct apiserver *as, int port)
@@ -227,13 +244,7 @@ int apiserver__kubesvc_start(struct apiserver *as, int port)
 		return rc;
 	/* The first pass counts every other record as just renewed: it lists this server
 	 * with every one that renewed within a TTL before (and not yet deleted). */
-	struct apiserver_mleases t = {0};
-	for (int attempt = 0; attempt < 5; attempt++) {
-		rc = reconcile(as, &t, true);
-		if (rc != -ESTALE && rc != -EEXIST)
-			break;
-	}
-	apiserver_mleases_fini(&t);
+	rc = reconcile_fresh(as, true);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_init(&as->kubesvc_mu, NULL);
@@ -263,15 +274,8 @@ void apiserver__kubesvc_stop(struct apiserver *as)
 	struct store_op op = {.kind = STORE_DELETE, .key = key, .expect_mod_rev = as->kubesvc_rev};
 	int rc = store_txn(as->store, &op, 1, NULL, NULL, NULL);
 	free(key);
-	if (rc == 0) {
-		struct apiserver_mleases t = {0};
-		for (int attempt = 0; attempt < 3; attempt++) {
-			rc = reconcile(as, &t, false);
-			if (rc != -ESTALE && rc != -EEXIST)
-				break;
-		}
-		apiserver_mleases_fini(&t);
-	}
+	if (rc == 0)
+		rc = reconcile_fresh(as, false);
 	if (rc < 0 && rc != -ESTALE && rc != -ENOENT)
 		log_warn("kubernetes endpoints: giving this server's address up: %s", err_str(rc));
 	pthread_cond_destroy(&as->kubesvc_cond);

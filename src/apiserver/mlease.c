@@ -103,10 +103,9 @@ json_t *apiserver_mleases_subsets(const json_t *addrs, int port)
 	json_t *as = json_array();
 	size_t i;
 	const json_t *a;
-	json_array_foreach (addrs, i, a)
-		json_array_append_new(as, json_pack("{s:O}", "ip", a));
-	json_array_append_new(subsets, json_pack("{s:o, s:[{s:s, s:i, s:s}]}", "addresses", as, "ports", "name",
-						 "https", "port", port, "protocol", "TCP"));
+	json_array_foreach(addrs, i, a) json_array_append_new(as, json_pack("{s:O}", "ip", a));
+	json_array_append_new(subsets, json_pack("{s:o, s:[{s:s, s:i, s:s}]}", "addresses", as, "ports",
+						 "name", "https", "port", port, "protocol", "TCP"));
 	return subsets;
 }
 
@@ -115,7 +114,7 @@ json_t *apiserver_mleases_slice_endpoints(const json_t *addrs)
 	json_t *eps = json_array();
 	size_t i;
 	const json_t *a;
-	json_array_foreach (addrs, i, a)
-		json_array_append_new(eps, json_pack("{s:[O], s:{s:b}}", "addresses", a, "conditions", "ready", true));
+	json_array_foreach(addrs, i, a) json_array_append_new(
+	    eps, json_pack("{s:[O], s:{s:b}}", "addresses", a, "conditions", "ready", true));
 	return eps;
 }

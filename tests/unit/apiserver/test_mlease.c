@@ -69,7 +69,8 @@ TEST(mlease_clean_stop_leaves_the_others)
 TEST(mlease_bad_keys_and_families)
 {
 	struct apiserver_mleases t = {0};
-	const char *keys[] = {P "not-an-ip", P "2001:db8::0:1", P "198.18.0.3", "/registry/other/198.18.0.4",
+	const char *keys[] = {P "not-an-ip",  P "2001:db8::0:1",
+			      P "198.18.0.3", "/registry/other/198.18.0.4",
 			      P "198.18.0.3", P ""};
 	int64_t revs[] = {1, 2, 3, 4, 5, 6};
 	apiserver_mleases_observe(&t, keys, revs, 6, 0);
