@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -596,6 +597,30 @@ static bool is_loopback(const char *a)
 	return !strncmp(a, "127.", 4) || !strcmp(a, "::1") || !strcmp(a, "localhost");
 }
 
+/* The connection limit: the option, else APISERVER_MAX_CONNS, with the open-file limit
+ * raised to its hard limit for it (each connection is a descriptor) and the default cut
+ * to what that limit leaves room for. */
+#define APISERVER_MAX_CONNS 4096
+static int conn_limit(const struct apiserver_opts *o)
+{
+	int want = o->max_conns ? o->max_conns : APISERVER_MAX_CONNS;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Room for the store, logs, clients of its own and the reject slots. */
+	if (!o->max_conns && rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + 512 > rl.rlim_cur) {
+		want = rl.rlim_cur > 512 + 64 ? (int)(rl.rlim_cur - 512) : 64;
+		log_warn("the open-file limit (%llu) allows %d API connections",
+			 (unsigned long long)rl.rlim_cur, want);
+	}
+	return want;
+}
+
 int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
 		    size_t errlen)
 {
@@ -665,7 +690,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	    .key_file = as->o.insecure_http ? NULL : keyf,
 	    .client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
 	    .max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
-	    .max_conns = o->max_conns ? o->max_conns : 1024,
+	    .max_conns = conn_limit(o),
 	    .authorize = authorize_head,
 	};
 	rc = apiserver__bootstrap(as);

@@ -429,8 +429,8 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 		to = m->header_rev; /* a progress notification */
 	if (to > s->h.rev)
 		s->h.rev = to;
-	pthread_cond_broadcast(&s->h.cv);
 	pthread_mutex_unlock(&s->h.mu);
+	pthread_cond_broadcast(&s->h.cv); /* after the unlock, as sqlite.c's writer */
 }
 
 static int stream_line(const char *line, size_t len, void *arg)
