@@ -226,17 +226,30 @@ static int reconcile_fresh(struct apiserver *as, bool include_self)
 	return rc;
 }
 
-int apiserver__kubesvc_start(struct apiserver *as, int port)
+/* The address the kubernetes Service lists for this server: addr as an IP, with the
+ * wildcards and "localhost" taken as loopback. -EINVAL when it is not an address. */
+static int endpoint_ip(const char *addr, struct ip_addr *ip)
 {
-	const char *addr = as->o.advertise_address && *as->o.advertise_address ? as->o.advertise_address
-									       : as->o.bind_address;
-	if (!strcmp(addr, "0.0.0.0"))
+	if (!strcmp(addr, "0.0.0.0") || !strcmp(addr, "localhost"))
 		addr = "127.0.0.1";
 	else if (!strcmp(addr, "::"))
 		addr = "::1";
+	return ip_parse(addr, ip) < 0 ? -EINVAL : 0;
+}
+
+int apiserver__kubesvc_start(struct apiserver *as, int port)
+{
+	const char *adv = as->o.advertise_address;
 	struct ip_addr ip;
-	if (ip_parse(addr, &ip) < 0)
+	if (adv && *adv && endpoint_ip(adv, &ip) < 0)
+		log_warn("--advertise-address %s is not an IP address: the kubernetes Service lists the bind "
+			 "address %s instead",
+			 adv, as->o.bind_address);
+	if ((!adv || !*adv || endpoint_ip(adv, &ip) < 0) && endpoint_ip(as->o.bind_address, &ip) < 0) {
+		log_error(
+		    "the kubernetes Service's endpoints need an IP address: pass --advertise-address IP");
 		return -EINVAL;
+	}
 	ip_format(&ip, as->kubesvc_addr, sizeof(as->kubesvc_addr));
 	as->kubesvc_port = port;
 	int rc = renew(as);
