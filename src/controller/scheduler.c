@@ -351,7 +351,7 @@ void sched_stop(struct sched *s)
 {
 	if (!s)
 		return;
-	/* Both informers are asked first, so they stop together (about a second in all). */
+	/* Both informers are asked first, so they wind down while the worker stops. */
 	informer_stop(s->pods);
 	informer_stop(s->nodes);
 	if (s->started) {
