@@ -51,6 +51,7 @@
 #define SYNC_WAIT_MS 10000
 #define REQ_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 3000
+#define CATCHUP_SILENCE_S 30 /* a catch-up read of history ends after this long without a byte */
 #define COMPACT_KEY "compact_rev_key"
 #define RANGE_PAGE 5000 /* keys per range request */
 /* The keepalive (with several endpoints): every PROBE_INTERVAL_MS a serializable range,
@@ -496,9 +497,11 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	/* A member that stops answering (SIGSTOP, partition) must not hold the cache: etcd
-	 * sends progress notifications, so minutes of silence mean a dead stream. */
+	 * sends progress notifications, so minutes of silence mean a dead stream (with
+	 * several members the keepalive notices much sooner). A catch-up read of history
+	 * streams without pause, so a shorter silence ends it. */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 900L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->w ? (long)CATCHUP_SILENCE_S : 900L);
 	CURLcode rc = curl_easy_perform(h);
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR && rc != CURLE_ABORTED_BY_CALLBACK)
 		atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
@@ -1111,7 +1114,10 @@ static int watch_fill_etcd(struct store__hub *h, struct store__hwatch *w, int64_
 	struct stream_ctx c = {.s = s, .w = w, .upto = upto};
 	if (upto <= 1) /* a fresh etcd's revision 1 changed no key: no event would come */
 		return 0;
-	CURLcode cc = stream_run(s, &c, w->cursor + 1, REQ_TIMEOUT_MS);
+	/* No deadline on the whole read: with megabytes of history on a loaded machine it
+	 * may take longer than a request, and is cut only when nothing arrives for
+	 * CATCHUP_SILENCE_S (stream_run). */
+	CURLcode cc = stream_run(s, &c, w->cursor + 1, 0);
 	int rc = 0;
 	if (c.rc == ERR_EXPIRED) {
 		rc = ERR_EXPIRED;
