@@ -30,10 +30,10 @@
 
 static const char *mode, *url, *token, *cafile;
 static int nwatch, nwrite;
-static double *sent;	   /* per write */
-static double *got;	   /* [watcher * nwrite + write] */
-static atomic_int *have;   /* per write: watchers that have it */
-static atomic_int ready;   /* watchers whose stream is established */
+static double *sent;	 /* per write */
+static double *got;	 /* [watcher * nwrite + write] */
+static atomic_int *have; /* per write: watchers that have it */
+static atomic_int ready; /* watchers whose stream is established */
 static atomic_int stopping;
 static bool is_etcd;
 
@@ -239,7 +239,9 @@ int main(int argc, char **argv)
 	CURL *wr = curl_easy_init();
 	common(wr, hd);
 	if (!is_etcd) {
-		int c = post(wr, "/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fanout\"}}");
+		int c =
+		    post(wr, "/api/v1/namespaces",
+			 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fanout\"}}");
 		if (c != 201 && c != 409) {
 			fprintf(stderr, "namespace: HTTP %d\n", c);
 			return 1;
@@ -273,7 +275,8 @@ int main(int argc, char **argv)
 			/* key /fanout/<i>: base64 of "/fanout/" + 6 digits, made here */
 			char key[32], b64[64];
 			snprintf(key, sizeof(key), "/fanout/%06d", i);
-			static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+			static const char tb[] =
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 			size_t kl = strlen(key), o = 0;
 			for (size_t j = 0; j < kl; j += 3) {
 				unsigned v = (unsigned char)key[j] << 16;
@@ -290,10 +293,11 @@ int main(int argc, char **argv)
 			snprintf(body, sizeof(body), "{\"key\":\"%s\",\"value\":\"eHl6\"}", b64);
 			c = post(wr, "/v3/kv/put", body);
 		} else {
-			snprintf(body, sizeof(body),
-				 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fb-%06d\"},"
-				 "\"data\":{\"i\":\"%d\"}}",
-				 i, i);
+			snprintf(
+			    body, sizeof(body),
+			    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fb-%06d\"},"
+			    "\"data\":{\"i\":\"%d\"}}",
+			    i, i);
 			c = post(wr, "/api/v1/namespaces/fanout/configmaps", body);
 		}
 		if (c != 200 && c != 201) {
@@ -310,7 +314,8 @@ int main(int argc, char **argv)
 	for (int t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 	size_t nr = 0, missing = 0;
-	double *lat = malloc(sizeof(double) * (size_t)nwatch * nwrite), *last = calloc(nwrite, sizeof(double));
+	double *lat = malloc(sizeof(double) * (size_t)nwatch * nwrite),
+	       *last = calloc(nwrite, sizeof(double));
 	for (int i = 0; i < nwrite; i++)
 		for (int w = 0; w < nwatch; w++) {
 			double t = got[(size_t)w * nwrite + i];
@@ -326,8 +331,8 @@ int main(int argc, char **argv)
 	qsort(last, nwrite, sizeof(double), cmp_d);
 	printf("%s watchers=%d writes=%d receipts=%zu missing=%zu p50_ms=%.2f p99_ms=%.2f last_p50_ms=%.2f "
 	       "last_p99_ms=%.2f\n",
-	       mode, nwatch, nwrite, nr, missing, pct(lat, nr, 0.5), pct(lat, nr, 0.99), pct(last, nwrite, 0.5),
-	       pct(last, nwrite, 0.99));
+	       mode, nwatch, nwrite, nr, missing, pct(lat, nr, 0.5), pct(lat, nr, 0.99),
+	       pct(last, nwrite, 0.5), pct(last, nwrite, 0.99));
 	curl_easy_cleanup(wr);
 	curl_slist_free_all(hd);
 	return failed || missing ? 1 : 0;
