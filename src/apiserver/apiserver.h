@@ -28,7 +28,7 @@ struct apiserver_opts {
 	const char *advertise_address; /* address written into the kubeconfig; default bind or 127.0.0.1 */
 	bool allow_external_ips;       /* accept spec.externalIPs (off: CVE-2020-8554) */
 	size_t max_body;	       /* 0 = 3 MiB */
-	int max_conns;		       /* 0 = 1024 */
+	int max_conns;		       /* 0 = 4096 (fewer when the open-file limit is low) */
 	const char *audit_policy_file; /* audit.k8s.io/v1 Policy (YAML or JSON) */
 	const char *audit_log_path;    /* NULL = no audit log; "-" = stderr */
 	int audit_log_maxsize_mb;      /* rotate past this many MB; 0 = never */
@@ -49,6 +49,11 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 		    size_t errlen);
 int apiserver_port(const struct apiserver *as);
 const char *apiserver_kubeconfig_path(const struct apiserver *as);
+/* Takes this server's address out of the kubernetes Service's Endpoints and EndpointSlice
+ * (unless it is the last server) and stops renewing its record (mlease.h). Call it first
+ * when shutting down, so clients move off before the slower stops; apiserver_stop does it
+ * when it was not called. Blocks on store writes. */
+void apiserver_endpoint_withdraw(struct apiserver *as);
 void apiserver_stop(struct apiserver *as);
 
 #endif

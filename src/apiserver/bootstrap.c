@@ -1,5 +1,5 @@
 /* bootstrap.c - objects that exist from the first start: the four namespaces, the
- * kubernetes and kube-dns Services, this server's Endpoints and EndpointSlice; and the
+ * kubernetes and kube-dns Services (their endpoints: kubesvc.c); and the
  * start-up check of stored records, on a thread of its own.
  *
  * Emptying a namespace being deleted is the namespace controller's (controller/namespace.c),
@@ -162,52 +162,6 @@ static int ensure_service(struct apiserver *as, const char *ns, const char *name
 	json_decref(svc_take);
 	return rc == -EEXIST ? 0 : rc;
 }
-/* The EndpointSlice "kubernetes" as kube-apiserver's endpoint reconciler writes it
- * (pkg/controlplane/reconcilers, endpointsadapter.go): named after the Service, labelled
- * kubernetes.io/service-name, one ready endpoint with this server's address. Written only
- * when it differs. */
-static int put_kubernetes_slice(struct apiserver *as, const char *addr, int port)
-{
-	const struct api_kind *k = api_kind_by_plural("discovery.k8s.io", "v1", "endpointslices");
-	if (!k)
-		return 0;
-	char *key = apiserver__key(k, "default", "kubernetes");
-	struct store_kv *kv = NULL;
-	json_t *sl = NULL;
-	if (store_get(as->store, key, &kv) == 0)
-		sl = json_loadb(kv->value, kv->value_len, 0, NULL);
-	if (!sl) {
-		char now[40], uid[40];
-		api_now(now, sizeof(now));
-		api_uuid(uid, sizeof(uid));
-		sl = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "apiVersion", "discovery.k8s.io/v1",
-			       "kind", "EndpointSlice", "metadata", "name", "kubernetes", "namespace",
-			       "default", "uid", uid, "creationTimestamp", now, "generation", 1);
-	}
-	json_t *want =
-	    json_pack("{s:{s:s}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:i, s:s}]}", "labels",
-		      "kubernetes.io/service-name", "kubernetes", "addressType",
-		      strchr(addr, ':') ? "IPv6" : "IPv4", "endpoints", "addresses", addr, "conditions",
-		      "ready", true, "ports", "name", "https", "port", port, "protocol", "TCP");
-	json_t *md = json_object_get(sl, "metadata");
-	bool same = json_equal(json_object_get(md, "labels"), json_object_get(want, "labels"));
-	const char *fields[] = {"addressType", "endpoints", "ports"};
-	for (size_t i = 0; i < 3; i++)
-		same = same && json_equal(json_object_get(sl, fields[i]), json_object_get(want, fields[i]));
-	int rc = 0;
-	if (!same) {
-		json_object_set(md, "labels", json_object_get(want, "labels"));
-		for (size_t i = 0; i < 3; i++)
-			json_object_set(sl, fields[i], json_object_get(want, fields[i]));
-		rc = apiserver__store_put(as, key, sl, kv ? kv->mod_rev : 0);
-	}
-	json_decref(want);
-	json_decref(sl);
-	store_kv_unref(kv);
-	free(key);
-	return rc;
-}
-
 int apiserver__bootstrap_services(struct apiserver *as, int port)
 {
 	struct timespec t0, t1;
@@ -236,51 +190,7 @@ int apiserver__bootstrap_services(struct apiserver *as, int port)
 		"dns-tcp", "protocol", "TCP", "port", 53, "targetPort", 53));
 	if (rc < 0)
 		return rc;
-	/* The kubernetes Service's Endpoints and EndpointSlice: this server's address and
-	 * port, rewritten at every start (the port may differ). A wildcard bind advertises
-	 * loopback. As kube-apiserver's endpoint reconciler: the Endpoints carry
-	 * endpointslice.kubernetes.io/skip-mirror=true (so the mirroring controller leaves
-	 * them alone, and deletes a kubernetes-xxxxx slice it made before) and the server
-	 * writes the slice named "kubernetes" itself (put_kubernetes_slice). */
-	const char *addr = as->o.advertise_address && *as->o.advertise_address ? as->o.advertise_address
-									       : as->o.bind_address;
-	if (!strcmp(addr, "0.0.0.0"))
-		addr = "127.0.0.1";
-	else if (!strcmp(addr, "::"))
-		addr = "::1";
-	char now[40], uid[40];
-	api_now(now, sizeof(now));
-	api_uuid(uid, sizeof(uid));
-	const char *key = "/registry/core/endpoints/default/kubernetes";
-	struct store_kv *kv = NULL;
-	json_t *ep = NULL;
-	if (store_get(as->store, key, &kv) == 0)
-		ep = json_loadb(kv->value, kv->value_len, 0, NULL);
-	if (!ep)
-		ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "Endpoints",
-			       "metadata", "name", "kubernetes", "namespace", "default", "uid", uid,
-			       "creationTimestamp", now);
-	json_t *subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", addr, "ports",
-				    "name", "https", "port", port, "protocol", "TCP");
-	json_t *md = json_object_get(ep, "metadata"), *labels = json_object_get(md, "labels");
-	const char *skip =
-	    json_string_value(json_object_get(labels, "endpointslice.kubernetes.io/skip-mirror"));
-	bool relabel = !skip || strcmp(skip, "true") != 0;
-	if (relabel) {
-		if (!json_is_object(labels)) {
-			labels = json_object();
-			json_object_set_new(md, "labels", labels);
-		}
-		json_object_set_new(labels, "endpointslice.kubernetes.io/skip-mirror", json_string("true"));
-	}
-	if (relabel || !json_equal(subsets, json_object_get(ep, "subsets"))) {
-		json_object_set_new(ep, "subsets", subsets);
-		rc = apiserver__store_put(as, key, ep, kv ? kv->mod_rev : 0);
-	} else {
-		json_decref(subsets);
-		rc = 0;
-	}
-	store_kv_unref(kv);
-	json_decref(ep);
-	return rc < 0 ? rc : put_kubernetes_slice(as, addr, port);
+	/* The kubernetes Service's Endpoints and EndpointSlice list every live server
+	 * (kubesvc.c). */
+	return apiserver__kubesvc_start(as, port);
 }

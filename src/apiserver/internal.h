@@ -16,6 +16,7 @@
 #include "auth/node.h"
 #include "auth/rbac.h"
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/vec.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
@@ -46,6 +47,15 @@ struct apiserver {
 	/* ServiceAccount token signing (satoken.c). */
 	EVP_PKEY *sa_key;
 	char *sa_kid, *sa_issuer;
+	/* The kubernetes Service's endpoints (kubesvc.c): the reconciler thread, and this
+	 * server's advertised address, port and record's last mod_rev. */
+	pthread_t kubesvc_thread;
+	pthread_mutex_t kubesvc_mu;
+	pthread_cond_t kubesvc_cond; /* CLOCK_MONOTONIC */
+	bool kubesvc_stop, kubesvc_running;
+	char kubesvc_addr[IP_STRLEN];
+	int kubesvc_port;
+	int64_t kubesvc_rev;
 };
 
 /* One API request, parsed from the path and query. */
@@ -257,8 +267,16 @@ bool apiserver__discovery(struct apiserver *as, struct http_conn *c, struct http
 /* Bootstrap objects and the start-up check (bootstrap.c). */
 int apiserver__bootstrap(struct apiserver *as);
 /* After the listener is up: repair allocations, create the kubernetes and kube-dns
- * Services and point the kubernetes Endpoints at this server's port. */
+ * Services, and start keeping the kubernetes Service's endpoints (kubesvc.c). */
 int apiserver__bootstrap_services(struct apiserver *as, int port);
+/* Writes this server's record (mlease.h) and the kubernetes Service's endpoints, then
+ * starts the thread that renews and reconciles them. 0 or a store error. Blocks on store
+ * writes. */
+int apiserver__kubesvc_start(struct apiserver *as, int port);
+/* Stops that thread, deletes this server's record and rewrites the endpoints without it
+ * (unless it was the last). A no-op when not started or already stopped. Blocks on store
+ * writes. */
+void apiserver__kubesvc_stop(struct apiserver *as);
 /* Thread body: runs apiserver__check_stored(arg) and returns. */
 void *apiserver__startup_check(void *arg);
 /* Service allocation (services.c). A plan is the extra store ops that commit a Service's

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "api/rbac.h"
 #include "api/workloads.h"
 #include "apiserver/internal.h"
+#include "apiserver/mlease.h"
 #include "http/pki.h"
 #include "apiserver/table.h"
 #include "base/buf.h"
@@ -154,10 +156,12 @@ size_t apiserver__check_stored(struct apiserver *as)
 	size_t bad = 0;
 	if (store_range(as->store, "/registry/", NULL, 0, 0, &l) < 0)
 		return 0;
-	static const char alloc[] = "/registry/allocations/", own[] = "/registry/svcplane/";
+	static const char alloc[] = "/registry/allocations/", own[] = "/registry/svcplane/",
+			  leases[] = APISERVER_MLEASE_PREFIX;
 	for (size_t i = 0; i < l.len; i++) {
 		const struct store_kv *kv = l.kvs[i];
-		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1) || !strncmp(kv->key, own, sizeof(own) - 1))
+		if (!strncmp(kv->key, alloc, sizeof(alloc) - 1) || !strncmp(kv->key, own, sizeof(own) - 1) ||
+		    !strncmp(kv->key, leases, sizeof(leases) - 1))
 			continue;
 		if (kv->value_len > apiserver__max_object(as)) {
 			log_error(
@@ -616,6 +620,30 @@ static void server_free(struct apiserver *as)
 	free(as);
 }
 
+/* The connection limit: the option, else APISERVER_MAX_CONNS, with the open-file limit
+ * raised to its hard limit for it (each connection is a descriptor) and the default cut
+ * to what that limit leaves room for. */
+#define APISERVER_MAX_CONNS 4096
+static int conn_limit(const struct apiserver_opts *o)
+{
+	int want = o->max_conns ? o->max_conns : APISERVER_MAX_CONNS;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Room for the store, logs, clients of its own and the reject slots. */
+	if (!o->max_conns && rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + 512 > rl.rlim_cur) {
+		want = rl.rlim_cur > 512 + 64 ? (int)(rl.rlim_cur - 512) : 64;
+		log_warn("the open-file limit (%llu) allows %d API connections",
+			 (unsigned long long)rl.rlim_cur, want);
+	}
+	return want;
+}
+
 int apiserver_start(const struct apiserver_opts *o, struct store *st, struct apiserver **out, char *err,
 		    size_t errlen)
 {
@@ -685,7 +713,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	    .key_file = as->o.insecure_http ? NULL : keyf,
 	    .client_ca_file = as->o.insecure_http ? NULL : caf, /* client certificates (authz.c) */
 	    .max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
-	    .max_conns = o->max_conns ? o->max_conns : 1024,
+	    .max_conns = conn_limit(o),
 	    .authorize = authorize_head,
 	};
 	rc = apiserver__bootstrap(as);
@@ -712,6 +740,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	}
 	rc = write_kubeconfig(as, err, errlen);
 	if (rc < 0) {
+		apiserver__kubesvc_stop(as);
 		httpd_stop(as->httpd);
 		goto fail;
 	}
@@ -735,10 +764,17 @@ const char *apiserver_kubeconfig_path(const struct apiserver *as)
 	return as->kubeconfig;
 }
 
+void apiserver_endpoint_withdraw(struct apiserver *as)
+{
+	if (as)
+		apiserver__kubesvc_stop(as);
+}
+
 void apiserver_stop(struct apiserver *as)
 {
 	if (!as)
 		return;
+	apiserver__kubesvc_stop(as);
 	pthread_mutex_lock(&as->ns_mu);
 	as->stopping = true;
 	pthread_cond_broadcast(&as->cert_cond);

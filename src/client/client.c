@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/codec.h"
 #include "api/object.h"
@@ -325,6 +328,13 @@ struct client {
 	char **servers; /* cfg.server split at commas, trailing slashes dropped */
 	size_t nservers;
 	size_t cur; /* the server requests go to now */
+	/* The sockets curl has open for this client (opened and closed through our
+	 * callbacks, under fd_mu), so client_interrupt can shut them down from another
+	 * thread without ever touching a descriptor curl already closed. */
+	pthread_mutex_t fd_mu;
+	int fds[8];
+	size_t nfds;
+	atomic_bool interrupted;
 };
 
 size_t client_servers_split(const char *list, char ***out)
@@ -364,6 +374,8 @@ struct client *client_new(const struct client_config *cfg, long timeout_ms)
 	client_config_copy(&cl->cfg, cfg);
 	cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	cl->nservers = client_servers_split(cfg->server, &cl->servers);
+	pthread_mutex_init(&cl->fd_mu, NULL);
+	atomic_init(&cl->interrupted, false);
 	cl->curl = curl_easy_init();
 	if (!cl->curl) {
 		fprintf(stderr, "curl_easy_init failed\n");
@@ -376,7 +388,8 @@ void client_free(struct client *cl)
 {
 	if (!cl)
 		return;
-	curl_easy_cleanup(cl->curl);
+	curl_easy_cleanup(cl->curl); /* closes its sockets through close_socket */
+	pthread_mutex_destroy(&cl->fd_mu);
 	for (size_t i = 0; i < cl->nservers; i++)
 		free(cl->servers[i]);
 	free(cl->servers);
@@ -402,6 +415,47 @@ static void server_hostport(const char *url, char *out, size_t len)
 	p = p ? p + 3 : url;
 	size_t n = strcspn(p, "/");
 	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct client *cl = ud;
+	(void)purpose;
+	if (atomic_load(&cl->interrupted))
+		return CURL_SOCKET_BAD;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&cl->fd_mu);
+	if (cl->nfds < sizeof(cl->fds) / sizeof(cl->fds[0]))
+		cl->fds[cl->nfds++] = fd;
+	pthread_mutex_unlock(&cl->fd_mu);
+	return fd;
+}
+
+static int close_socket(void *ud, curl_socket_t fd)
+{
+	struct client *cl = ud;
+	pthread_mutex_lock(&cl->fd_mu);
+	for (size_t i = 0; i < cl->nfds; i++)
+		if (cl->fds[i] == fd) {
+			cl->fds[i] = cl->fds[--cl->nfds];
+			break;
+		}
+	int rc = close(fd);
+	pthread_mutex_unlock(&cl->fd_mu);
+	return rc;
+}
+
+void client_interrupt(struct client *cl)
+{
+	if (!cl)
+		return;
+	atomic_store(&cl->interrupted, true);
+	pthread_mutex_lock(&cl->fd_mu);
+	for (size_t i = 0; i < cl->nfds; i++)
+		shutdown(cl->fds[i], SHUT_RDWR);
+	pthread_mutex_unlock(&cl->fd_mu);
 }
 
 /* Options shared by requests and streams: URL, headers, TLS, HTTP/1.1 (ALPN offers
@@ -432,6 +486,10 @@ static struct curl_slist *setup(struct client *cl, const char *method, const cha
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "svcplane-ctl/0.1.0");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, cl);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, cl);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cl->timeout_ms < 10000 ? cl->timeout_ms : 10000L);
 	if (cl->cfg.insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -472,7 +530,7 @@ static bool not_sent(CURLcode cc)
 /* After a transport failure or a 5xx: the next request goes to the next server. */
 static void next_server(struct client *cl)
 {
-	if (cl->nservers < 2)
+	if (cl->nservers < 2 || atomic_load(&cl->interrupted))
 		return;
 	cl->cur = (cl->cur + 1) % cl->nservers;
 	log_info("API client: switching to %s", cl->servers[cl->cur]);

@@ -75,6 +75,11 @@ struct client;
  * Never fails except out of memory (aborts). */
 struct client *client_new(const struct client_config *cfg, long timeout_ms);
 void client_free(struct client *cl);
+/* Makes the client's transfer in flight on another thread fail at once (its sockets are
+ * shut down) and every later one fail without connecting: for stopping a thread blocked
+ * in a stream. Thread-safe; the client is only good for client_free afterwards. NULL is a
+ * no-op. */
+void client_interrupt(struct client *cl);
 /* Splits a comma list of server URLs (blanks and trailing slashes dropped) into a heap
  * array of heap strings in *out; returns how many (at least 1: an empty list gives one
  * empty URL). Pure. */

@@ -517,15 +517,18 @@ long long informer_rv(struct informer *inf)
 
 void informer_stop(struct informer *inf)
 {
-	if (inf)
-		inf->stop = 1;
+	if (!inf)
+		return;
+	inf->stop = 1;
+	/* Without waiting for the stream's next progress tick (up to a second). */
+	client_interrupt(inf->cl);
 }
 
 void informer_free(struct informer *inf)
 {
 	if (!inf)
 		return;
-	inf->stop = 1;
+	informer_stop(inf);
 	if (inf->started)
 		pthread_join(inf->thread, NULL);
 	client_free(inf->cl);

@@ -73,11 +73,11 @@ json_t *informer_list_index(struct informer *inf, const char *value);
 json_t *informer_get_many(struct informer *inf, const json_t *keys);
 /* The resourceVersion the cache reflects. */
 long long informer_rv(struct informer *inf);
-/* Asks the thread to stop without waiting for it (NULL is a no-op): a caller with several
- * informers stops them all first, so their informer_free() calls wait about a second in
- * all rather than each. */
+/* Asks the thread to stop without waiting for it (NULL is a no-op): its transfer in flight
+ * is cut at once (client_interrupt), so the thread exits within milliseconds. A caller
+ * with several informers may stop them all first, then free them. */
 void informer_stop(struct informer *inf);
-/* Stops the thread (within about a second) and frees everything. NULL is a no-op. */
+/* Stops the thread (informer_stop, then waits for it) and frees everything. NULL is a no-op. */
 void informer_free(struct informer *inf);
 
 /* "ns/name" or "name": the cache key of obj; heap string. */

@@ -1173,6 +1173,10 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 	m->stop = true;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->mu);
+	/* Every informer is asked first, so they all wind down while the worker stops. */
+	struct informer *all[] = {m->svcs, m->pods, m->nodes, m->eps, m->slices};
+	for (size_t i = 0; i < 5; i++)
+		informer_stop(all[i]);
 	if (had_worker)
 		pthread_join(m->worker, NULL);
 	informer_free(m->svcs);

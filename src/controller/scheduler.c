@@ -351,6 +351,9 @@ void sched_stop(struct sched *s)
 {
 	if (!s)
 		return;
+	/* Both informers are asked first, so they wind down while the worker stops. */
+	informer_stop(s->pods);
+	informer_stop(s->nodes);
 	if (s->started) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = true;

@@ -51,14 +51,25 @@
 #define SYNC_WAIT_MS 10000
 #define REQ_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 3000
+#define CATCHUP_SILENCE_S 30 /* a catch-up read of history ends after this long without a byte */
 #define COMPACT_KEY "compact_rev_key"
 #define RANGE_PAGE 5000 /* keys per range request */
+/* The keepalive (with several endpoints): every PROBE_INTERVAL_MS a serializable range,
+ * answered by the member alone, to the member holding the cache's watch and to the one
+ * requests go to; no answer within PROBE_TIMEOUT_MS marks the member silent. kube-apiserver
+ * gets the same from gRPC keepalive pings and --etcd-healthcheck-timeout (2 s). */
+#define PROBE_INTERVAL_MS 2000
+#define PROBE_TIMEOUT_MS 3000
 
 struct et_store {
 	struct store__hub h; /* first: state, ring, revision and watchers, under h.mu */
 	char **eps;	     /* "http(s)://host:port" */
 	size_t n_eps;
 	atomic_size_t ep_cur;
+	/* Per endpoint: bumped each time the keepalive finds it silent. A transfer to an
+	 * endpoint whose count changed since it began is aborted (struct xfer). */
+	atomic_uint *ep_silent;
+	atomic_long watch_ep; /* the endpoint the cache's watch streams from; -1: none */
 	char *url, *prefix;
 	char *cafile, *certfile, *keyfile;
 	int64_t compact_interval_ms;
@@ -67,8 +78,16 @@ struct et_store {
 	CURL **pool;
 	size_t n_pool, cap_pool;
 
-	pthread_t watcher, compactor;
-	bool have_compactor;
+	pthread_t watcher, compactor, keeper;
+	bool have_compactor, have_keeper;
+};
+
+/* One transfer's progress check: aborts it when the store closes or when the keepalive
+ * found its endpoint silent after it began. */
+struct xfer {
+	struct et_store *s;
+	size_t at;
+	unsigned epoch;
 };
 
 static const struct store__ops etcd_ops;
@@ -117,11 +136,11 @@ static size_t body_write(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int abort_on_close(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+static int xfer_check(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
-	struct et_store *s = arg;
+	struct xfer *x = arg;
 	(void)a, (void)b, (void)c, (void)d;
-	return atomic_load(&s->h.closing) ? 1 : 0;
+	return atomic_load(&x->s->h.closing) || atomic_load(&x->s->ep_silent[x->at]) != x->epoch ? 1 : 0;
 }
 
 static struct curl_slist *hdrs;
@@ -133,12 +152,15 @@ static void hdrs_init(void)
 	hdrs = curl_slist_append(hdrs, "Expect:");
 }
 
-static void setup(struct et_store *s, CURL *h, const char *ep, const char *path, const char *body,
-		  long timeout_ms)
+/* Prepares h for a POST of body to path on endpoint at; x (the caller's, alive until the
+ * transfer ends) is its progress check. */
+static void setup(struct et_store *s, CURL *h, size_t at, const char *path, const char *body, long timeout_ms,
+		  struct xfer *x)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, hdrs_init);
-	char *url = xasprintf("%s%s", ep, path);
+	*x = (struct xfer){.s = s, .at = at, .epoch = atomic_load(&s->ep_silent[at])};
+	char *url = xasprintf("%s%s", s->eps[at], path);
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	free(url);
@@ -149,8 +171,8 @@ static void setup(struct et_store *s, CURL *h, const char *ep, const char *path,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_on_close);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_check);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	if (s->cafile)
 		curl_easy_setopt(h, CURLOPT_CAINFO, s->cafile);
@@ -183,13 +205,14 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 	for (size_t i = 0; i < s->n_eps; i++) {
 		size_t at = (first + i) % s->n_eps;
 		struct body b = {0};
+		struct xfer x;
 		long status = 0;
-		setup(s, h, s->eps[at], path, body, REQ_TIMEOUT_MS);
+		setup(s, h, at, path, body, REQ_TIMEOUT_MS, &x);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 		CURLcode c = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-		if (c == CURLE_ABORTED_BY_CALLBACK) {
+		if (c == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->h.closing)) {
 			free(b.data);
 			rc = -ECANCELED;
 			snprintf(err, errlen, "closing");
@@ -197,7 +220,9 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 		}
 		if (c != CURLE_OK || status == 503 || status == 502) {
 			snprintf(err, errlen, "%s: %s", s->eps[at],
-				 c != CURLE_OK ? curl_easy_strerror(c) : "service unavailable");
+				 c == CURLE_ABORTED_BY_CALLBACK ? "member stopped answering"
+				 : c != CURLE_OK		? curl_easy_strerror(c)
+								: "service unavailable");
 			free(b.data);
 			rc = -EIO;
 			/* The next request starts at the next endpoint. A write that may have
@@ -405,8 +430,8 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 		to = m->header_rev; /* a progress notification */
 	if (to > s->h.rev)
 		s->h.rev = to;
-	pthread_cond_broadcast(&s->h.cv);
 	pthread_mutex_unlock(&s->h.mu);
+	pthread_cond_broadcast(&s->h.cv); /* after the unlock, as sqlite.c's writer */
 }
 
 static int stream_line(const char *line, size_t len, void *arg)
@@ -461,13 +486,22 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 			       all, all, (long long)start_rev);
 	CURL *h = pool_get(s);
 	size_t at = atomic_load(&s->ep_cur) % s->n_eps;
-	setup(s, h, s->eps[at], "/v3/watch", body, timeout_ms);
+	struct xfer x;
+	setup(s, h, at, "/v3/watch", body, timeout_ms, &x);
+	if (!c->w) {
+		long was = atomic_exchange(&s->watch_ep, (long)at);
+		if (was != (long)at)
+			log_info("store: etcd watch streams from %s after revision %lld", s->eps[at],
+				 (long long)start_rev - 1);
+	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	/* A member that stops answering (SIGSTOP, partition) must not hold the cache: etcd
-	 * sends progress notifications, so minutes of silence mean a dead stream. */
+	 * sends progress notifications, so minutes of silence mean a dead stream (with
+	 * several members the keepalive notices much sooner). A catch-up read of history
+	 * streams without pause, so a shorter silence ends it. */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 900L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->w ? (long)CATCHUP_SILENCE_S : 900L);
 	CURLcode rc = curl_easy_perform(h);
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR && rc != CURLE_ABORTED_BY_CALLBACK)
 		atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
@@ -522,9 +556,68 @@ static void *watcher_main(void *arg)
 		if (reached >= from)
 			backoff = 50;
 		log_warn("store: etcd watch stream ended (%s); resuming after revision %lld",
-			 cc != CURLE_OK ? curl_easy_strerror(cc) : "closed by etcd", (long long)reached);
+			 cc == CURLE_ABORTED_BY_CALLBACK ? "the member stopped answering"
+			 : cc != CURLE_OK		 ? curl_easy_strerror(cc)
+							 : "closed by etcd",
+			 (long long)reached);
 		sleep_unless_closing(s, backoff);
 		backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+	}
+	return NULL;
+}
+
+/* ---- keepalive ---- */
+
+/* Whether the member at endpoint at answers a serializable range (its own state, no
+ * quorum round) within PROBE_TIMEOUT_MS. */
+static bool probe(struct et_store *s, size_t at)
+{
+	char *k = b64s(COMPACT_KEY);
+	char *body = xasprintf("{\"key\":\"%s\",\"count_only\":true,\"serializable\":true}", k);
+	CURL *h = pool_get(s);
+	struct xfer x;
+	struct body b = {0};
+	long status = 0;
+	setup(s, h, at, "/v3/kv/range", body, PROBE_TIMEOUT_MS, &x);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)PROBE_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	CURLcode c = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	pool_put(s, h);
+	free(b.data);
+	free(body);
+	free(k);
+	return c == CURLE_OK && status == 200;
+}
+
+/* Marks endpoint at silent: its transfers abort (requests move on, the cache's watch resumes
+ * elsewhere from its revision) and the next requests start at the following endpoint. */
+static void mark_silent(struct et_store *s, size_t at)
+{
+	atomic_fetch_add(&s->ep_silent[at], 1);
+	size_t cur = at;
+	atomic_compare_exchange_strong(&s->ep_cur, &cur, (at + 1) % s->n_eps);
+}
+
+static void *keeper_main(void *arg)
+{
+	struct et_store *s = arg;
+	while (!atomic_load(&s->h.closing)) {
+		sleep_unless_closing(s, PROBE_INTERVAL_MS);
+		size_t t[2] = {atomic_load(&s->ep_cur) % s->n_eps, 0};
+		size_t n = 1;
+		long w = atomic_load(&s->watch_ep);
+		if (w >= 0 && (size_t)w != t[0])
+			t[n++] = (size_t)w;
+		for (size_t i = 0; i < n && !atomic_load(&s->h.closing); i++) {
+			if (probe(s, t[i]) || atomic_load(&s->h.closing))
+				continue;
+			log_warn("store: etcd member %s did not answer within %d ms: requests and the watch "
+				 "move to another member",
+				 s->eps[t[i]], PROBE_TIMEOUT_MS);
+			mark_silent(s, t[i]);
+		}
 	}
 	return NULL;
 }
@@ -630,6 +723,7 @@ static void store_free(struct et_store *s)
 	for (size_t i = 0; i < s->n_eps; i++)
 		free(s->eps[i]);
 	free(s->eps);
+	free(s->ep_silent);
 	for (size_t i = 0; i < s->n_pool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	free(s->pool);
@@ -738,6 +832,8 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 	rc = parse_url(s, o->url, s->cafile || s->certfile, err, errlen);
 	if (rc < 0)
 		goto fail;
+	s->ep_silent = xcalloc(s->n_eps, sizeof(*s->ep_silent));
+	atomic_init(&s->watch_ep, -1);
 	char why[256] = "";
 	rc = cache_relist(s, why, sizeof(why));
 	if (rc < 0) {
@@ -764,6 +860,16 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 			rc = 0;
 		} else {
 			s->have_compactor = true;
+		}
+	}
+	/* With one member there is nowhere to move to: requests keep their own timeouts. */
+	if (s->n_eps > 1) {
+		rc = -pthread_create(&s->keeper, NULL, keeper_main, s);
+		if (rc < 0) {
+			log_warn("store: cannot start the etcd keepalive: %s", strerror(-rc));
+			rc = 0;
+		} else {
+			s->have_keeper = true;
 		}
 	}
 	*out = &s->h.base;
@@ -1008,7 +1114,10 @@ static int watch_fill_etcd(struct store__hub *h, struct store__hwatch *w, int64_
 	struct stream_ctx c = {.s = s, .w = w, .upto = upto};
 	if (upto <= 1) /* a fresh etcd's revision 1 changed no key: no event would come */
 		return 0;
-	CURLcode cc = stream_run(s, &c, w->cursor + 1, REQ_TIMEOUT_MS);
+	/* No deadline on the whole read: with megabytes of history on a loaded machine it
+	 * may take longer than a request, and is cut only when nothing arrives for
+	 * CATCHUP_SILENCE_S (stream_run). */
+	CURLcode cc = stream_run(s, &c, w->cursor + 1, 0);
 	int rc = 0;
 	if (c.rc == ERR_EXPIRED) {
 		rc = ERR_EXPIRED;
@@ -1031,6 +1140,8 @@ static void et_close(struct store *base)
 	pthread_join(s->watcher, NULL);
 	if (s->have_compactor)
 		pthread_join(s->compactor, NULL);
+	if (s->have_keeper)
+		pthread_join(s->keeper, NULL);
 	store__hub_wait_idle(&s->h);
 	store_free(s);
 }

@@ -556,10 +556,9 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 				t->res[i].kv = store_kv_ref(p->kv ? p->kv : p->old);
 		}
 	}
-	if (rc == 0 && rev > s->h.rev) {
+	bool wake = rc == 0 && rev > s->h.rev;
+	if (wake)
 		s->h.rev = rev;
-		pthread_cond_broadcast(&s->h.cv);
-	}
 	/* The caller owns t once done is set and mu is released: touch nothing after. */
 	for (struct txn_req *t = batch, *next; t; t = next) {
 		next = t->next;
@@ -568,6 +567,11 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		pthread_cond_signal(&t->cv);
 	}
 	pthread_mutex_unlock(&s->h.mu);
+	/* Woken after the unlock: with a thousand watchers waiting, a broadcast under the
+	 * mutex wakes each into a mutex still held, to sleep on it again (glibc does not
+	 * move waiters from the condition to the mutex). */
+	if (wake)
+		pthread_cond_broadcast(&s->h.cv);
 }
 
 /* Whether a compaction pass should run now; idle passes run as soon as anything is due. */

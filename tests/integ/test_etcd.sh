@@ -108,26 +108,57 @@ a=$(ETCDCTL get --prefix /registry/ | sed -n 'n;p' | sort | md5sum)
 b=$(ETCDCTL get --prefix /copy/ | sed -n 'n;p' | sort | md5sum)
 check "the copy holds the same values" test "$a" = "$b"
 
-# A 3-member etcd: SIGKILL the member the server talks to (the first endpoint); the server
-# moves to another member, its cache resumes, and writes and reads go on.
+# A 3-member etcd. First SIGSTOP the member the server's cache watches through (it stops
+# answering but keeps its connections open): within the keepalive's bound (probe every
+# 2 s, 3 s deadline: about 6 s; asserted with slack at 20 s) writes go on and a watch
+# through the server sees them; then SIGCONT. Then SIGKILL the member the server talks
+# to; the server moves to another member, its cache resumes, and writes and reads go on.
 etcd_cluster_stop
+watched() { # the index in ETCD_PORTS of the member the cache's watch streams from
+	local port i
+	port=$(sed -nE 's|.*etcd watch streams from https?://127\.0\.0\.1:([0-9]+) .*|\1|p' "$T_DIR/server.err" | tail -n1)
+	for i in "${!ETCD_PORTS[@]}"; do [ "${ETCD_PORTS[$i]}" = "$port" ] && echo "$i"; done
+}
+create_svc() { # create_svc NAME: creates (retrying a write that may have landed), 0 when there
+	local try out
+	for try in 1 2 3 4 5 6; do
+		out=$(kubectl --request-timeout=20s create service clusterip "$1" --tcp=80:80 2>&1) && return 0
+		echo "$out" | grep -q AlreadyExists && return 0
+		sleep 0.5
+	done
+	echo "$out"
+	return 1
+}
 if etcd_cluster_start "$T_DIR/etcd3" 3; then
 	start_server --datastore-endpoint "$ETCD_URL" || { fail "server starts on 3-member etcd"; finish; exit 1; }
 	for i in 1 2 3; do kubectl create service clusterip m$i --tcp=80:80 >/dev/null; done
-	{ kill -9 "${ETCD_PIDS[0]}" && wait "${ETCD_PIDS[0]}"; } 2>/dev/null
+	W=$(watched)
+	check "the server names the member its cache watches through" test -n "$W"
+	(kubectl get svc --watch-only -o name >"$T_DIR/stopwatch.out" 2>&1 & echo $! >"$T_DIR/stopwatch.pid")
+	sleep 1 # the watch is open before the member stops (a watch opened later sees m4 anyway)
+	t0=$(date +%s.%N)
+	kill -STOP "${ETCD_PIDS[$W]}"
+	check "with the watched member stopped (SIGSTOP), a write through the server succeeds" create_svc m4
+	t1=$(date +%s.%N)
+	dt=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")
+	echo "     (acknowledged $dt s after SIGSTOP; keepalive bound ~6 s)"
+	check "... within 20 s" awk "BEGIN{exit !($dt <= 20)}"
+	check "a watch through the server sees it" wait_for 10 grep -q 'service/m4' "$T_DIR/stopwatch.out"
+	expect_out "the server noticed the silent member" 'did not answer within 3000 ms' cat "$T_DIR/server.err"
+	check "its cache's watch moved to another member" sh -c "[ -n '$(watched)' ] && [ '$(watched)' != '$W' ]"
+	check "reads go on" kubectl get svc m1
+	kill -CONT "${ETCD_PIDS[$W]}"
+	kill "$(cat "$T_DIR/stopwatch.pid")" 2>/dev/null
+	check "after SIGCONT the member is healthy again" wait_for 30 curl -sf -m 2 "http://127.0.0.1:${ETCD_PORTS[$W]}/health"
+	K=$(watched)
+	{ kill -9 "${ETCD_PIDS[$K]}" && wait "${ETCD_PIDS[$K]}"; } 2>/dev/null
 	created=0
-	for i in $(seq 4 12); do
-		# A write in flight when the member died may fail once (-EIO, "may have
-		# succeeded"): kubectl retries; AlreadyExists then means the first try landed.
-		for try in 1 2 3; do
-			out=$(kubectl create service clusterip m$i --tcp=80:80 2>&1) && { created=$((created + 1)); break; }
-			echo "$out" | grep -q AlreadyExists && { created=$((created + 1)); break; }
-			sleep 0.5
-		done
+	for i in $(seq 5 13); do
+		create_svc m$i >/dev/null && created=$((created + 1))
 	done
 	check "after a member is killed, writes go on through the others" test "$created" = 9
 	expect_out "the server's cache resumed its watch on another member" 'resuming after revision' cat "$T_DIR/server.err"
-	expect_out "every Service is there" '^12$' sh -c "kubectl get svc -o name | grep -c 'service/m'"
+	expect_out "every Service is there" '^13$' sh -c "kubectl get svc -o name | grep -c 'service/m'"
 	check "no cluster IP given twice" sh -c "kubectl get svc -o jsonpath='{range .items[*]}{.spec.clusterIP}{\"\\n\"}{end}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
 	stop_server
 else

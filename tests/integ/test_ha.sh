@@ -12,7 +12,8 @@
 # present, resourceVersions seen by a watcher only grow, no cluster IP or node port was
 # given twice, the other server's controller manager took over, the watcher on the
 # surviving server saw every acknowledged object's ADDED in order, and a pod reached a
-# Service by name and by cluster IP throughout. Prints the takeover and the agent's
+# Service by name and by cluster IP throughout. The kubernetes Service lists both servers,
+# drops the killed one within its record's TTL and a cleanly stopped one at once. Prints the takeover and the agent's
 # reconnect time (bench/ha_failover.sh measures them properly).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
@@ -88,6 +89,13 @@ done
 ready_nodes() { [ "$(K get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
 check "2 nodes Ready" wait_for 40 ready_nodes
 
+# The kubernetes Service lists every live server (kube's lease endpoint reconciler): each
+# server renews its record every 10 s, a record silent for 15 s is dropped.
+kube_eps() { K get endpoints kubernetes -o jsonpath='{.subsets[*].addresses[*].ip}'; }
+kube_slice() { K get endpointslice kubernetes -o jsonpath='{.endpoints[*].addresses[*]}'; }
+eps_are() { [ "$(kube_eps)" = "$1" ] && [ "$(kube_slice)" = "$1" ]; }
+check "the kubernetes Endpoints and EndpointSlice list both servers" wait_for 20 eps_are "198.18.0.14 198.18.0.15"
+
 cat >"$T_DIR/objs.yaml" <<Y
 apiVersion: v1
 kind: Namespace
@@ -141,6 +149,9 @@ SVC_IP=$(K get svc web -o jsonpath='{.spec.clusterIP}')
 CPID=$(ip netns pids "svcp-pod-$(K get pod client -o jsonpath='{.metadata.uid}')" 2>/dev/null | head -n1)
 check "the client pod reaches the Service by name before the failures" \
 	nsenter -t "$CPID" -n -m curl -sf -m 3 http://web.default.svc.cluster.local/
+KUBE_IP=$(K get svc kubernetes -o jsonpath='{.spec.clusterIP}')
+kube_svc_ok() { nsenter -t "$CPID" -n -m curl -sf -m 3 --cacert "$CA" "https://$KUBE_IP/version" | grep -q gitVersion; }
+check "the client pod reaches the API through the kubernetes Service" wait_for 20 kube_svc_ok
 
 # The watcher on the surviving server, from the current resourceVersion.
 RV0=$(K get --raw /api/v1/namespaces/load/configmaps | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
@@ -202,6 +213,12 @@ check "the other server's controller manager takes over" wait_for 30 sh -c "[ \"
 t1=$(date +%s.%N)
 echo "     (takeover $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after SIGKILL; lease duration 6 s)"
 expect_out "the takeover is counted in leaseTransitions" '^[1-9]' K get lease -n kube-system kube-controller-manager -o jsonpath='{.spec.leaseTransitions}'
+check "the kubernetes Endpoints drop the killed server" wait_for 30 eps_are "${SRV_IP[$S]}"
+te=$(date +%s.%N)
+dt=$(awk "BEGIN{printf \"%.1f\", $te - $t0}")
+echo "     (the killed server left the kubernetes Endpoints $dt s after SIGKILL; TTL 15 s, renewal 10 s)"
+check "... within the 15 s TTL and the 1 s reconcile tick (+5 s slack)" awk "BEGIN{exit !($dt <= 21)}"
+check "the client pod reaches the API through the kubernetes Service after the failover" wait_for 20 kube_svc_ok
 n=$(acked)
 check "writes go on through the surviving server" wait_for 60 acked_over $((n + 30))
 # A change made now reaches the nodes' data planes through the surviving server.
@@ -221,6 +238,7 @@ check "etcd member e3 rejoins" wait_for 60 etcd_healthy 3
 start_srv "$L" && ok "the killed server restarts" || fail "the killed server restarts" "$(tail -20 "$T_DIR/server.err")"
 n=$(acked)
 check "writes go on after the restarts" wait_for 60 acked_over $((n + 30))
+check "the restarted server is back in the kubernetes Endpoints" wait_for 20 eps_are "198.18.0.14 198.18.0.15"
 : >"$T_DIR/stop"
 for w in 1 2 3 4 5 6 7 8; do wait_for 30 sh -c "! kill -0 $(cat "$T_DIR/writer$w.pid") 2>/dev/null"; done
 echo "     ($(acked) writes acknowledged)"
@@ -257,4 +275,15 @@ okn=$(grep -c '^ok' "$T_DIR/probe.out") bad=$(grep -c '^FAIL' "$T_DIR/probe.out"
 echo "     (probe: $okn ok, $bad failed)"
 check "the pod reached the Service by name and cluster IP throughout" sh -c "[ $okn -gt 20 ] && [ $bad = 0 ]"
 check "the agents kept running" kill -0 "${AGENT_PIDS[1]}" "${AGENT_PIDS[2]}"
+
+# A clean stop takes the server out of the kubernetes Endpoints at once (no TTL wait), and
+# the Service still reaches the API through the other.
+t0=$(date +%s.%N)
+kill -TERM "${SRV_PIDS[$L]}"
+check "a server stopped cleanly leaves the kubernetes Endpoints" wait_for 20 eps_are "${SRV_IP[$S]}"
+t1=$(date +%s.%N)
+echo "     (left $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after SIGTERM)"
+check "the stopped server exits" wait_for 30 sh -c "! kill -0 ${SRV_PIDS[$L]} 2>/dev/null"
+check "kubectl works through the remaining server" K get svc kubernetes
+check "the client pod reaches the API through the kubernetes Service after the stop" wait_for 20 kube_svc_ok
 finish
