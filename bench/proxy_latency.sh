@@ -4,6 +4,8 @@
 # own, SERVICES Services, slice writes at RATE/s for SECONDS; latency = from the slice's
 # trigger time (set at write) to the kernel holding the change, as the proxy logs it.
 #   usage: bench/proxy_latency.sh [SERVICES] [RATE] [SECONDS] [MODE]
+# TRACE=1: the server logs each write's stages too, and bench/write_path.py prints where
+# every write's time went, stage by stage (client, API server, store, watch, agent).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "proxy latency bench: needs root (network namespaces)"; exit 0; }
@@ -18,7 +20,9 @@ trap 'for p in $PID $APID; do kill -9 $p 2>/dev/null; done; ip netns delete $NS 
 ip netns add $NS
 ip -n $NS link set lo up
 ip -n $NS addr add 198.18.9.1/32 dev lo
-(nsenter --net=/run/netns/$NS build/release/svcplane server --data-dir "$D/data" --secure-port 0 --disable-agent \
+SV=
+[ -n "${TRACE:-}" ] && SV=-v
+(nsenter --net=/run/netns/$NS build/release/svcplane server $SV --data-dir "$D/data" --secure-port 0 --disable-agent \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 >"$D/out" 2>"$D/err" &
 	echo $! >"$D/pid")
 PID=$(cat "$D/pid")
@@ -31,7 +35,7 @@ PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 APID=$(cat "$D/apid")
 for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
 SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
-	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" | tee "$D/py"
+	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} --cpu "server=$PID,agent=$APID" | tee "$D/py"
 # Only the samples of the measured phase (the last WRITES), not those of the set-up.
 W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
 grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
@@ -39,6 +43,8 @@ grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' |
 grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
 grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
 [ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
+[ -n "${TRACE:-}" ] && python3 bench/write_path.py "$D/ctrace" "$D/err" "$D/aerr"
+[ -n "${KEEP_LOG:-}" ] && [ -n "${TRACE:-}" ] && cp "$D/err" "$KEEP_LOG.server" && cp "$D/ctrace" "$KEEP_LOG.client"
 python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" "$D/evk" <<'PY'
 import sys
 v = [float(x) for x in open(sys.argv[1]) if x.strip()]

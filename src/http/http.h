@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct http_header {
@@ -39,6 +40,7 @@ struct http_req {
 	bool keep_alive;
 	bool chunked;		  /* Transfer-Encoding: chunked request body */
 	long long content_length; /* -1 when absent */
+	int64_t head_ns;	  /* CLOCK_MONOTONIC when the head was complete (httpd sets it) */
 };
 
 /* Parses the request line and headers in buf[0..len). Returns 0 and sets *head_len (bytes

@@ -674,8 +674,12 @@ static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int6
 	for (;;) {
 		if (c->in.len) {
 			int rc = http_parse_head(c->in.data, c->in.len, o->max_head, req, hl);
-			if (rc == 0)
+			if (rc == 0) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				req->head_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 				return 0;
+			}
 			if (rc == -EBADMSG) {
 				send_error(c, 400, "BadRequest", "malformed HTTP request", NULL);
 				return -1;

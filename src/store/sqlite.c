@@ -76,6 +76,8 @@ struct txn_req {
 	bool done;
 	pthread_cond_t cv;
 	struct txn_req *next;
+	int64_t taken_ns, committed_ns; /* for store_txn_timing_last */
+	unsigned group;
 };
 
 struct sq_store {
@@ -491,9 +493,10 @@ void store_metrics_read(struct store_metrics *out)
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
-	int64_t rev = s->h.rev;
+	int64_t rev = s->h.rev, taken = store__mono_ns();
 	bool began = false;
 	int rc = 0;
+	unsigned group = 0;
 
 	if (s->one_conn)
 		pthread_mutex_lock(&s->rdb_mu);
@@ -529,9 +532,15 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	if (s->one_conn)
 		pthread_mutex_unlock(&s->rdb_mu);
 	free(ov.v);
+	int64_t committed = store__mono_ns();
+	for (struct txn_req *t = batch; t; t = t->next)
+		group++;
 
 	pthread_mutex_lock(&s->h.mu);
 	for (struct txn_req *t = batch; t; t = t->next) {
+		t->taken_ns = taken;
+		t->committed_ns = committed;
+		t->group = group;
 		if (rc < 0 && t->rc >= 0) {
 			t->rc = -EIO;
 			t->rev = 0;
@@ -694,6 +703,9 @@ static int sq_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	}
 	pthread_mutex_unlock(&s->h.mu);
 	pthread_cond_destroy(&t.cv);
+	store__txn_timing.taken_ns = t.taken_ns;
+	store__txn_timing.committed_ns = t.committed_ns;
+	store__txn_timing.group = t.group;
 	rc = t.rc;
 	if (rc == 0)
 		*rev = t.rev;

@@ -143,6 +143,19 @@ struct store_result {
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct store_result *res, int64_t *rev,
 	      size_t *failed_op);
 
+/* Where the calling thread's last store_txn spent its time, for a trace of a write's path
+ * (the API server's debug log of each write, benches). CLOCK_MONOTONIC nanoseconds; a
+ * stage the backend does not report is 0 (etcd reports none). Thread-local: a thread only
+ * ever sees its own last transaction. */
+struct store_txn_timing {
+	int64_t called_ns;    /* store_txn entered */
+	int64_t taken_ns;     /* the writer took the group holding it (SQLite) */
+	int64_t committed_ns; /* the group's COMMIT returned: on disk (SQLite) */
+	int64_t returned_ns;  /* store_txn returned */
+	unsigned group;	      /* transactions that shared the commit (SQLite) */
+};
+void store_txn_timing_last(struct store_txn_timing *out);
+
 enum store_event_type { STORE_EV_PUT, STORE_EV_DELETE };
 
 struct store_event {
