@@ -263,6 +263,7 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	int rc;
 
 	store__hub_init(&s->h, &sqlite_ops);
+	s->h.targeted = true;
 	s->h.fill_old = watch_fill_log;
 	s->h.catchup_revs = CATCHUP_REVS;
 	s->history = history_revisions;
@@ -567,7 +568,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	}
 	if (rc == 0 && rev > s->h.rev) {
 		s->h.rev = rev;
-		pthread_cond_broadcast(&s->h.cv);
+		store__hub_notify(&s->h);
 	}
 	/* The caller owns t once done is set and mu is released: touch nothing after. */
 	for (struct txn_req *t = batch, *next; t; t = next) {
