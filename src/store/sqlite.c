@@ -29,6 +29,15 @@
  *                     wake watchers, fill results, wake callers -----------'
  *                 --> at most one bounded compaction pass, then the next batch
  *
+ * WAL checkpoints (copying the WAL's pages into the database file, then fsyncing it) run
+ * on a thread and connection of their own, never inside a COMMIT: SQLite's automatic
+ * checkpoint ran in the COMMIT that crossed 1,000 WAL pages, so every ~200th write also
+ * waited for 4 MB to be written and fsynced, and every write queued behind it. The
+ * writer's WAL hook wakes the checkpointer past CKPT_PAGES; a PASSIVE checkpoint never
+ * blocks the writer (WAL lets one writer and checkpoints run at once), and durability is
+ * the WAL's fsync at each COMMIT as before. Should checkpoints fall far behind (a reader
+ * pinning old frames), the writer checkpoints itself past CKPT_FORCE_PAGES, as before.
+ *
  * Invariants: memory only changes after the COMMIT that makes the change durable, so
  * nothing readable can be lost by a crash; only the writer thread changes the state, the
  * revision counters and the ring (always holding mu), so it reads them without mu;
@@ -53,10 +62,12 @@
 #include <string.h>
 #include <time.h>
 
-#define BATCH_MAX 256	     /* transactions per group commit */
-#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
-#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
-#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
+#define BATCH_MAX 256	       /* transactions per group commit */
+#define COMPACT_STEP 1000      /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500   /* revisions behind target before a pass runs while busy */
+#define CATCHUP_REVS 1000      /* revisions read from the log at once by a lagging watcher */
+#define CKPT_PAGES 1000	       /* WAL pages that wake the checkpointer (SQLite's own threshold) */
+#define CKPT_FORCE_PAGES 16000 /* WAL pages past which the writer checkpoints itself (64 MB) */
 
 /* Per op scratch of a transaction, filled by the writer. */
 struct pending {
@@ -92,6 +103,12 @@ struct sq_store {
 	pthread_t writer;
 
 	pthread_cond_t writer_cv; /* queue became non-empty, or closing */
+	/* The checkpointer (not for ":memory:"): its connection, its wake-up (under ck_mu). */
+	sqlite3 *ckdb;
+	pthread_t ckpt;
+	bool ckpt_started, ckpt_due, ckpt_stop;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
 	struct txn_req *q_head, **q_tail;
 	int64_t compact_failed_rev; /* after a failed pass, no retry until rev moves past this */
 };
@@ -242,8 +259,106 @@ out:
 
 static void *writer_main(void *arg);
 
+/* ---- metrics ---- */
+
+/* Process-wide commit figures for /metrics (store_metrics_read). */
+static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+							    0.05,   0.1,   0.25,  0.5,	 1,    2.5};
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store_metrics metrics;
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void metrics_commit(double took, size_t txns)
+{
+	pthread_mutex_lock(&metrics_mu);
+	metrics.commits++;
+	metrics.txns += txns;
+	metrics.commit_seconds_sum += took;
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		if (took <= commit_buckets[i])
+			metrics.commit_bucket[i]++;
+	pthread_mutex_unlock(&metrics_mu);
+}
+
+void store_metrics_read(struct store_metrics *out)
+{
+	pthread_mutex_lock(&metrics_mu);
+	*out = metrics;
+	pthread_mutex_unlock(&metrics_mu);
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		out->bucket_le[i] = commit_buckets[i];
+}
+
+/* ---- checkpoints ---- */
+
+/* After each COMMIT on the writer's connection (writer thread), with the WAL's size. */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_store *s = ud;
+	if (pages >= CKPT_FORCE_PAGES) {
+		log_warn("store: the WAL holds %d pages: checkpointing in the writer", pages);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->ck_mu);
+		s->ckpt_due = true;
+		pthread_cond_signal(&s->ck_cv);
+		pthread_mutex_unlock(&s->ck_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *s = arg;
+	pthread_mutex_lock(&s->ck_mu);
+	for (;;) {
+		while (!s->ckpt_due && !s->ckpt_stop)
+			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+		if (s->ckpt_stop)
+			break;
+		s->ckpt_due = false;
+		pthread_mutex_unlock(&s->ck_mu);
+		int log = 0, done = 0;
+		double t0 = mono_s();
+		int rc = sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		double took = mono_s() - t0;
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint: %s", sqlite3_errmsg(s->ckdb));
+		log_debug("store: checkpoint of %d/%d WAL pages in %.1f ms", done, log, took * 1e3);
+		pthread_mutex_lock(&metrics_mu);
+		metrics.checkpoints++;
+		metrics.checkpoint_seconds_sum += took;
+		pthread_mutex_unlock(&metrics_mu);
+		pthread_mutex_lock(&s->ck_mu);
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return NULL;
+}
+
+static void ckpt_stop(struct sq_store *s)
+{
+	if (!s->ckpt_started)
+		return;
+	pthread_mutex_lock(&s->ck_mu);
+	s->ckpt_stop = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	pthread_join(s->ckpt, NULL);
+	s->ckpt_started = false;
+}
+
 static void store_free(struct sq_store *s)
 {
+	ckpt_stop(s);
+	sqlite3_close(s->ckdb);
+	pthread_cond_destroy(&s->ck_cv);
+	pthread_mutex_destroy(&s->ck_mu);
 	sqlite3_finalize(s->st_insert);
 	sqlite3_finalize(s->st_set_meta);
 	if (s->rdb != s->db)
@@ -271,6 +386,8 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	s->one_conn = strcmp(path, ":memory:") == 0;
 	pthread_mutex_init(&s->rdb_mu, NULL);
 	pthread_cond_init(&s->writer_cv, NULL);
+	pthread_mutex_init(&s->ck_mu, NULL);
+	pthread_cond_init(&s->ck_cv, NULL);
 
 	rc = db_open(path, &s->db, err, errlen);
 	if (rc < 0)
@@ -323,6 +440,25 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 			rc = -EIO;
 			goto fail;
 		}
+	}
+	if (!s->one_conn) {
+		rc = db_open(path, &s->ckdb, err, errlen);
+		if (rc < 0)
+			goto fail;
+		if (exec(s->ckdb, "PRAGMA synchronous=FULL") < 0) {
+			set_err(err, errlen, path, "open checkpointer", s->ckdb);
+			rc = -EIO;
+			goto fail;
+		}
+		rc = -pthread_create(&s->ckpt, NULL, ckpt_main, s);
+		if (rc < 0) {
+			snprintf(err, errlen, "store: %s: cannot start the checkpointer: %s", path,
+				 strerror(-rc));
+			goto fail;
+		}
+		s->ckpt_started = true;
+		/* Our hook replaces SQLite's automatic checkpoint on the writer's connection. */
+		sqlite3_wal_hook(s->db, wal_hook, s);
 	}
 	rc = -pthread_create(&s->writer, NULL, writer_main, s);
 	if (rc < 0) {
@@ -457,40 +593,6 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 }
 
 /* Commits one batch (a list of queued transactions) and answers every caller in it. */
-/* Process-wide commit figures for /metrics (store_metrics_read). */
-static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-							    0.05,   0.1,   0.25,  0.5,	 1,    2.5};
-static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct store_metrics metrics;
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void metrics_commit(double took, size_t txns)
-{
-	pthread_mutex_lock(&metrics_mu);
-	metrics.commits++;
-	metrics.txns += txns;
-	metrics.commit_seconds_sum += took;
-	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
-		if (took <= commit_buckets[i])
-			metrics.commit_bucket[i]++;
-	pthread_mutex_unlock(&metrics_mu);
-}
-
-void store_metrics_read(struct store_metrics *out)
-{
-	pthread_mutex_lock(&metrics_mu);
-	*out = metrics;
-	pthread_mutex_unlock(&metrics_mu);
-	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
-		out->bucket_le[i] = commit_buckets[i];
-}
-
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
@@ -864,6 +966,7 @@ static void sq_close(struct store *base)
 	/* The writer drains the queue before it exits, so in-flight writes finish; then
 	 * every thread still inside a blocking call has been answered and only has to leave. */
 	pthread_join(s->writer, NULL);
+	ckpt_stop(s);
 	store__hub_wait_idle(&s->h);
 	store_free(s);
 }

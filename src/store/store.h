@@ -194,6 +194,8 @@ int store_migrate(struct store *src, struct store *dst, bool force, size_t *copi
 struct store_metrics {
 	unsigned long long commits, txns;
 	double commit_seconds_sum;
+	unsigned long long checkpoints; /* WAL checkpoints (their own thread, off the commit) */
+	double checkpoint_seconds_sum;
 	unsigned long long commit_bucket[STORE_METRIC_BUCKETS];
 	double bucket_le[STORE_METRIC_BUCKETS];
 };

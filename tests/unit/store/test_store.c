@@ -714,6 +714,43 @@ TEST(store_quiet_watcher_survives_busy_neighbours)
 	tmp_fini(&t);
 }
 
+/* WAL checkpoints run on the checkpointer's thread once the WAL passes 1,000 pages, and
+ * what they copied reads back after a restart. */
+TEST(store_checkpoints_off_the_commit)
+{
+	sqlite_only();
+	struct tmp t;
+	tmp_init(&t);
+	struct store *s = open_url(t.url, 0);
+	struct store_metrics m0, m1;
+	store_metrics_read(&m0);
+	static char val[8192];
+	memset(val, 'v', sizeof(val) - 1);
+	char key[32];
+	for (int i = 0; i < 400; i++) {
+		snprintf(key, sizeof(key), "/big/%03d", i);
+		val[0] = (char)('a' + i % 26);
+		ASSERT_INT_EQ(put(s, key, val, -1, NULL), 0);
+	}
+	for (int i = 0; i < 5000; i++) {
+		store_metrics_read(&m1);
+		if (m1.checkpoints > m0.checkpoints)
+			break;
+		usleep(1000);
+	}
+	ASSERT(m1.checkpoints > m0.checkpoints);
+	store_close(s);
+	s = open_url(t.url, 0);
+	struct store_list l;
+	ASSERT_INT_EQ(store_range(s, "/big/", NULL, 0, 0, &l), 0);
+	ASSERT_INT_EQ(l.len, 400);
+	ASSERT_INT_EQ(l.kvs[399]->value[0], 'a' + 399 % 26);
+	ASSERT_INT_EQ(l.kvs[399]->value_len, sizeof(val) - 1);
+	store_list_fini(&l);
+	store_close(s);
+	tmp_fini(&t);
+}
+
 TEST(store_restart_keeps_everything)
 {
 	sqlite_only();
