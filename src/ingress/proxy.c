@@ -1379,6 +1379,7 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 	p->ing = informer_new(&p->cfg, paths[0], &h, p);
 	p->svc = informer_new(&p->cfg, paths[1], &hs, p);
 	p->slices = informer_new(&p->cfg, paths[2], &he, p);
+	informer_set_transform(p->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	p->secrets = informer_new(&p->cfg, paths[3], &h, p);
 	p->tls = ing_tls_store_new(p->secrets, err, errlen);
 	if (!p->tls) {

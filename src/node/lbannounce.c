@@ -708,6 +708,7 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 	l->svcs = informer_new(&l->cfg, "/api/v1/services", &hs, l);
 	l->nodes = informer_new(&l->cfg, "/api/v1/nodes", &h, l);
 	l->slices = informer_new(&l->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &he, l);
+	informer_set_transform(l->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	l->leases = informer_new(
 	    &l->cfg, "/apis/coordination.k8s.io/v1/namespaces/" NODE_LEASE_NAMESPACE "/leases", &hl, l);
 	struct informer *all[] = {l->svcs, l->nodes, l->slices, l->leases};

@@ -923,6 +923,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	informer_set_index(p->slices, slice_index);
 	informer_set_nice(p->svcs, PROXY_NICE);
 	informer_set_nice(p->slices, PROXY_NICE);
+	informer_set_transform(p->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	informer_start(p->svcs);
 	informer_start(p->slices);
 	int rc = 0;
