@@ -72,6 +72,8 @@ def main():
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--cpu", help="NAME=PID,...: print each process's CPU time per measured write")
+    ap.add_argument("--fsync-probe", help="DIR: after the writes, time 300 fdatasyncs of a 4 KB write in DIR "
+                    "(the disk alone, at the time of the run)")
     ap.add_argument("--trace", help="write one line per measured PUT: slice name, trigger time, round trip ms")
     a = ap.parse_args()
     api = Api(a.url, os.environ["SP_TOKEN"], a.ca)
@@ -137,6 +139,20 @@ def main():
     if put:
         print("PUT round trip (API write, as the client sees it): p50 %.2f ms p99 %.2f ms"
               % (put[len(put) // 2], put[min(len(put) - 1, int(0.99 * (len(put) - 1) + 0.5))]))
+    if a.fsync_probe:
+        path = os.path.join(a.fsync_probe, "fsync-probe")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        lat = []
+        for k in range(300):
+            os.pwrite(fd, b"x" * 4096, (k % 64) * 4096)
+            f0 = time.monotonic()
+            os.fdatasync(fd)
+            lat.append((time.monotonic() - f0) * 1e3)
+        os.close(fd)
+        os.unlink(path)
+        lat.sort()
+        print("disk alone (fdatasync of 4 KB, right after): p50 %.2f ms p99 %.2f ms max %.2f ms"
+              % (lat[len(lat) // 2], lat[int(0.99 * (len(lat) - 1) + 0.5)], lat[-1]))
     if a.trace:
         with open(a.trace, "w") as f:
             f.write("\n".join(trace) + "\n")

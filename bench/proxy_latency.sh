@@ -41,7 +41,7 @@ PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 APID=$(cat "$D/apid")
 for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
 SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS nice -n "${CLIENT_NICE:-0}" python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
-	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} --cpu "server=$PID,agent=$APID" | tee "$D/py"
+	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} --cpu "server=$PID,agent=$APID" --fsync-probe "$D" | tee "$D/py"
 # Only the samples of the measured phase (the last WRITES), not those of the set-up.
 W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
 grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
@@ -49,7 +49,7 @@ grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' |
 grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
 grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
 [ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
-[ -n "${TRACE:-}" ] && python3 bench/write_path.py "$D/ctrace" "$D/err" "$D/aerr"
+[ -n "${TRACE:-}" ] && { python3 bench/write_path.py "$D/ctrace" "$D/err" "$D/aerr" || true; }
 [ -n "${KEEP_LOG:-}" ] && [ -n "${TRACE:-}" ] && cp "$D/err" "$KEEP_LOG.server" && cp "$D/ctrace" "$KEEP_LOG.client"
 python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" "$D/evk" <<'PY'
 import sys

@@ -14,7 +14,7 @@ Stages of one write, in order (they add up to the end-to-end latency):
                   managedFields, the JSON dump for the store)
   store queue     store_txn -> the writer takes its group (waiting behind another group's
                   commit, a compaction pass or a WAL checkpoint)
-  commit          the group's INSERTs and COMMIT (the fsync of the WAL)
+  commit          the group's INSERTs and COMMIT (the fsync of the WAL; apart: the COMMIT)
   watch           commit -> the agent's informer handed the event to the proxy (the watch
                   threads waking, encoding, TLS, the agent's informer reading and parsing)
   agent wait      the event -> the proxy's sync thread taking it
@@ -37,7 +37,7 @@ def pct(v, q):
 
 
 SRV = re.compile(r"api: PUT \S*/endpointslices/(\S+) (\d+) in ([0-9.]+) ms: before the store ([0-9.]+), "
-                 r"store queue ([0-9.]+), commit ([0-9.]+) \(group of (\d+)\), wake ([0-9.]+), "
+                 r"store queue ([0-9.]+), commit ([0-9.]+) \(group of (\d+)(?:, COMMIT ([0-9.]+))?\), wake ([0-9.]+), "
                  r"answer ([0-9.]+); committed at ([0-9.]+)")
 AGT = re.compile(r"proxy: \S+ network programming latency ([0-9.]+) ms \(event to kernel ([0-9.]+) ms: "
                  r"queued ([0-9.]+), sync ([0-9.]+), cpu ([0-9.]+); trigger (\S+)\)")
@@ -64,7 +64,7 @@ def main():
         s = q.pop(0)
         t = epoch(trig)
         before, queue, commit = float(s.group(4)), float(s.group(5)), float(s.group(6))
-        committed = float(s.group(10))
+        committed = float(s.group(11))
         head = committed - (before + queue + commit) / 1e3
         total, evk = float(a.group(1)), float(a.group(2))
         event = t + (total - evk) / 1e3
@@ -80,6 +80,7 @@ def main():
             "(PUT round trip)": float(rtt),
             "(server total)": float(s.group(3)),
             "(group size)": float(s.group(7)),
+            "(COMMIT, fsync)": float(s.group(8) or 0),
         })
     if not rows:
         print("write path: no samples joined")

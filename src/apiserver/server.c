@@ -388,11 +388,11 @@ static void trace_write(struct http_conn *c, const struct http_req *r)
 	int64_t at = t.committed_ns ? t.committed_ns : t.returned_ns;
 	double wall_at = (double)wall.tv_sec + wall.tv_nsec / 1e9 - (double)(now - at) / 1e9;
 	log_debug("api: %s %s %d in %.3f ms: before the store %.3f, store queue %.3f, commit %.3f "
-		  "(group of %u), wake %.3f, answer %.3f; committed at %.6f",
+		  "(group of %u, COMMIT %.3f), wake %.3f, answer %.3f; committed at %.6f",
 		  r->method, r->path, http_conn_status(c), ms_between(r->head_ns, now),
 		  ms_between(r->head_ns, t.called_ns), ms_between(t.called_ns, t.taken_ns),
-		  ms_between(t.taken_ns, t.committed_ns), t.group, ms_between(t.committed_ns, t.returned_ns),
-		  ms_between(t.returned_ns, now), wall_at);
+		  ms_between(t.taken_ns, t.committed_ns), t.group, ms_between(t.syncing_ns, t.committed_ns),
+		  ms_between(t.committed_ns, t.returned_ns), ms_between(t.returned_ns, now), wall_at);
 }
 
 static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r,
@@ -696,6 +696,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	    .max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 	    .max_conns = o->max_conns ? o->max_conns : 1024,
 	    .authorize = authorize_head,
+	    .nice = APISERVER_NICE,
 	};
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {

@@ -174,6 +174,10 @@ struct httpd_opts {
 	 * handler's; c is the connection (for its client certificate). Runs on the
 	 * connection's thread; must not block. */
 	int (*authorize)(void *ud, const struct http_conn *c, const struct http_req *r);
+	/* The nice value a connection's thread takes once a request on it is authenticated
+	 * (0: left as it is; below 0 needs CAP_SYS_NICE, else logged at debug level and left).
+	 * Anonymous connections never get it. */
+	int nice;
 };
 
 struct httpd;

@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -836,6 +837,8 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		}
 		if (auth == HTTP_AUTH_OK && !c->authenticated) {
 			c->authenticated = true;
+			if (d->o.nice && setpriority(PRIO_PROCESS, (id_t)gettid(), d->o.nice) < 0)
+				log_debug("http: connection thread nice %d: %s", d->o.nice, strerror(errno));
 			pthread_mutex_lock(&d->mu);
 			anon_release(d, c);
 			pthread_mutex_unlock(&d->mu);

@@ -53,6 +53,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -61,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH_MAX 256	       /* transactions per group commit */
 #define COMPACT_STEP 1000      /* revisions compacted per pass at most */
@@ -68,6 +70,10 @@
 #define CATCHUP_REVS 1000      /* revisions read from the log at once by a lagging watcher */
 #define CKPT_PAGES 1000	       /* WAL pages that wake the checkpointer (SQLite's own threshold) */
 #define CKPT_FORCE_PAGES 16000 /* WAL pages past which the writer checkpoints itself (64 MB) */
+/* The writer thread's nice value: every write waits for it, so on a busy machine it runs
+ * before batch work (the API server's request threads run at the same value). The
+ * checkpointer keeps the default: nothing waits for it. */
+#define WRITER_NICE (-10)
 
 /* Per op scratch of a transaction, filled by the writer. */
 struct pending {
@@ -87,7 +93,7 @@ struct txn_req {
 	bool done;
 	pthread_cond_t cv;
 	struct txn_req *next;
-	int64_t taken_ns, committed_ns; /* for store_txn_timing_last */
+	int64_t taken_ns, syncing_ns, committed_ns; /* for store_txn_timing_last */
 	unsigned group;
 };
 
@@ -596,7 +602,7 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
-	int64_t rev = s->h.rev, taken = store__mono_ns();
+	int64_t rev = s->h.rev, taken = store__mono_ns(), syncing = 0;
 	bool began = false;
 	int rc = 0;
 	unsigned group = 0;
@@ -621,6 +627,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
 	} else if (began && rc == 0) {
 		double t0 = mono_s();
+		syncing = store__mono_ns();
 		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
 			rc = -EIO;
 		else
@@ -642,6 +649,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	pthread_mutex_lock(&s->h.mu);
 	for (struct txn_req *t = batch; t; t = t->next) {
 		t->taken_ns = taken;
+		t->syncing_ns = syncing;
 		t->committed_ns = committed;
 		t->group = group;
 		if (rc < 0 && t->rc >= 0) {
@@ -751,6 +759,9 @@ static void *writer_main(void *arg)
 {
 	struct sq_store *s = arg;
 
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) < 0)
+		log_debug("store: writer thread nice %d: %s", WRITER_NICE, strerror(errno));
+
 	pthread_mutex_lock(&s->h.mu);
 	for (;;) {
 		if (!s->q_head) {
@@ -807,6 +818,7 @@ static int sq_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	pthread_mutex_unlock(&s->h.mu);
 	pthread_cond_destroy(&t.cv);
 	store__txn_timing.taken_ns = t.taken_ns;
+	store__txn_timing.syncing_ns = t.syncing_ns;
 	store__txn_timing.committed_ns = t.committed_ns;
 	store__txn_timing.group = t.group;
 	rc = t.rc;

@@ -150,6 +150,7 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, struct stor
 struct store_txn_timing {
 	int64_t called_ns;    /* store_txn entered */
 	int64_t taken_ns;     /* the writer took the group holding it (SQLite) */
+	int64_t syncing_ns;   /* its rows were staged: the COMMIT (and fsync) began (SQLite) */
 	int64_t committed_ns; /* the group's COMMIT returned: on disk (SQLite) */
 	int64_t returned_ns;  /* store_txn returned */
 	unsigned group;	      /* transactions that shared the commit (SQLite) */
