@@ -208,6 +208,18 @@ static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* db_open, then one statement that must succeed (what names it in err). */
+static int conn_open(const char *path, sqlite3 **out, const char *sql, const char *what, char *err,
+		     size_t errlen)
+{
+	int rc = db_open(path, out, err, errlen);
+	if (rc == 0 && exec(*out, sql) < 0) {
+		set_err(err, errlen, path, what, *out);
+		rc = -EIO;
+	}
+	return rc;
+}
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS log("
     " id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, key TEXT NOT NULL,"
@@ -438,24 +450,12 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	if (s->one_conn) {
 		s->rdb = s->db;
 	} else {
-		rc = db_open(path, &s->rdb, err, errlen);
+		rc = conn_open(path, &s->rdb, "PRAGMA query_only=1", "open reader", err, errlen);
 		if (rc < 0)
 			goto fail;
-		if (exec(s->rdb, "PRAGMA query_only=1") < 0) {
-			set_err(err, errlen, path, "open reader", s->rdb);
-			rc = -EIO;
-			goto fail;
-		}
-	}
-	if (!s->one_conn) {
-		rc = db_open(path, &s->ckdb, err, errlen);
+		rc = conn_open(path, &s->ckdb, "PRAGMA synchronous=FULL", "open checkpointer", err, errlen);
 		if (rc < 0)
 			goto fail;
-		if (exec(s->ckdb, "PRAGMA synchronous=FULL") < 0) {
-			set_err(err, errlen, path, "open checkpointer", s->ckdb);
-			rc = -EIO;
-			goto fail;
-		}
 		rc = -pthread_create(&s->ckpt, NULL, ckpt_main, s);
 		if (rc < 0) {
 			snprintf(err, errlen, "store: %s: cannot start the checkpointer: %s", path,
