@@ -22,6 +22,7 @@ import time
 import urllib.parse
 
 NS = "default"
+TARGET_REF = bool(os.environ.get("TARGET_REF"))
 
 
 class Api:
@@ -56,8 +57,13 @@ def slice_obj(i, gen):
     for k in range(10):
         last = (gen % 200) + 10 if k == 9 else k
         n = i * 10 + last
-        eps.append({"addresses": ["198.18.%d.%d" % (100 + n // 250 % 100, n % 250 + 1)],
-                    "conditions": {"ready": True}, "nodeName": "npl"})
+        ep = {"addresses": ["198.18.%d.%d" % (100 + n // 250 % 100, n % 250 + 1)],
+              "conditions": {"ready": True}, "nodeName": "npl"}
+        if TARGET_REF:
+            # As the endpointslice controller writes them: every endpoint names its Pod.
+            ep["targetRef"] = {"kind": "Pod", "namespace": NS, "name": "s%d-pod-%d" % (i, last),
+                               "uid": "00000000-0000-4000-8000-%012d" % n}
+        eps.append(ep)
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": "s%d-x" % i, "namespace": NS, "labels": {"kubernetes.io/service-name": "s%d" % i},
                          "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": now_rfc3339()}},

@@ -5,6 +5,7 @@
 # trigger time (set at write) to the kernel holding the change, as the proxy logs it.
 #   usage: bench/proxy_latency.sh [SERVICES] [RATE] [SECONDS] [MODE]
 # SERVER_NICE, CLIENT_NICE: run the server or the writing client at that nice value.
+# TARGET_REF=1: every endpoint names a Pod (targetRef), as controller-made slices do.
 # TRACE=1: the server logs each write's stages too, and bench/write_path.py prints where
 # every write's time went, stage by stage (client, API server, store, watch, agent).
 set -eu

@@ -626,8 +626,14 @@ void api_endpointslice_compact(json_t *slice)
 {
 	size_t i;
 	json_t *ep;
+	json_t *meta = json_object_get(slice, "metadata");
+	static const char *const meta_drop[] = {"uid", "creationTimestamp", "generation", "ownerReferences"};
+	for (size_t k = 0; k < sizeof(meta_drop) / sizeof(meta_drop[0]); k++)
+		json_object_del(meta, meta_drop[k]);
 	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
 	{
+		json_object_del(ep, "targetRef");
+		json_object_del(ep, "deprecatedTopology");
 		json_t *c = json_object_get(ep, "conditions");
 		if (!json_is_object(c))
 			continue;

@@ -140,9 +140,11 @@ TEST(object_paths)
 TEST(object_endpointslice_compact)
 {
 	json_t *s = json_loads(
-	    "{\"endpoints\": ["
+	    "{\"metadata\": {\"name\": \"s\", \"uid\": \"u\", \"generation\": 3, \"ownerReferences\": [], "
+	    "\"labels\": {\"kubernetes.io/service-name\": \"svc\"}}, \"endpoints\": ["
 	    "{\"addresses\": [\"198.18.0.1\"], \"conditions\": {\"ready\": true, \"serving\": true, "
-	    "\"terminating\": false}, \"nodeName\": \"n1\"},"
+	    "\"terminating\": false}, \"nodeName\": \"n1\", \"hostname\": \"h\", "
+	    "\"targetRef\": {\"kind\": \"Pod\", \"name\": \"p\"}},"
 	    "{\"addresses\": [\"198.18.0.2\"], \"conditions\": {\"ready\": false, \"serving\": true, "
 	    "\"terminating\": true}},"
 	    "{\"addresses\": [\"198.18.0.3\"], \"conditions\": {\"ready\": false, \"serving\": false, "
@@ -154,11 +156,12 @@ TEST(object_endpointslice_compact)
 	char *out = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
 	ASSERT_STR_EQ(out,
 		      "{\"endpoints\":["
-		      "{\"addresses\":[\"198.18.0.1\"],\"nodeName\":\"n1\"},"
+		      "{\"addresses\":[\"198.18.0.1\"],\"hostname\":\"h\",\"nodeName\":\"n1\"},"
 		      "{\"addresses\":[\"198.18.0.2\"],\"conditions\":{\"ready\":false,\"serving\":true,"
 		      "\"terminating\":true}},"
 		      "{\"addresses\":[\"198.18.0.3\"],\"conditions\":{\"ready\":false,\"serving\":false}},"
-		      "{\"addresses\":[\"198.18.0.4\"]}]}");
+		      "{\"addresses\":[\"198.18.0.4\"]}],"
+		      "\"metadata\":{\"labels\":{\"kubernetes.io/service-name\":\"svc\"},\"name\":\"s\"}}");
 	free(out);
 	json_decref(s);
 	json_t *bad = json_loads("{\"endpoints\": [1, {\"conditions\": 3}]}", 0, NULL);
