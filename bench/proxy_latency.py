@@ -6,6 +6,7 @@ holding the change, as the agent's proxy measures it (it logs each sample at deb
 level; bench/proxy_latency.sh collects them).
 
   usage: SP_TOKEN=... proxy_latency.py URL CAFILE [--services N] [--rate PER_S] [--seconds S]
+                                        [--trace FILE]
 
 N selector-less Services get one slice each (10 endpoints); then RATE slice updates per
 second (each moving one endpoint of a Service, round robin) for S seconds.
@@ -14,12 +15,14 @@ import argparse
 import datetime
 import http.client
 import json
+import os
 import ssl
 import sys
 import time
 import urllib.parse
 
 NS = "default"
+TARGET_REF = bool(os.environ.get("TARGET_REF"))
 
 
 class Api:
@@ -39,6 +42,12 @@ class Api:
         return json.loads(data) if data else None
 
 
+def cpu_ms(pid):
+    """User + system CPU time of a process so far, in ms."""
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -48,8 +57,13 @@ def slice_obj(i, gen):
     for k in range(10):
         last = (gen % 200) + 10 if k == 9 else k
         n = i * 10 + last
-        eps.append({"addresses": ["198.18.%d.%d" % (100 + n // 250 % 100, n % 250 + 1)],
-                    "conditions": {"ready": True}, "nodeName": "npl"})
+        ep = {"addresses": ["198.18.%d.%d" % (100 + n // 250 % 100, n % 250 + 1)],
+              "conditions": {"ready": True}, "nodeName": "npl"}
+        if TARGET_REF:
+            # As the endpointslice controller writes them: every endpoint names its Pod.
+            ep["targetRef"] = {"kind": "Pod", "namespace": NS, "name": "s%d-pod-%d" % (i, last),
+                               "uid": "00000000-0000-4000-8000-%012d" % n}
+        eps.append(ep)
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": "s%d-x" % i, "namespace": NS, "labels": {"kubernetes.io/service-name": "s%d" % i},
                          "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": now_rfc3339()}},
@@ -63,33 +77,91 @@ def main():
     ap.add_argument("--services", type=int, default=100)
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--cpu", help="NAME=PID,...: print each process's CPU time per measured write")
+    ap.add_argument("--fsync-probe", help="DIR: after the writes, time 300 fdatasyncs of a 4 KB write in DIR "
+                    "(the disk alone, at the time of the run)")
+    ap.add_argument("--trace", help="write one line per measured PUT: slice name, trigger time, round trip ms")
     a = ap.parse_args()
-    import os
     api = Api(a.url, os.environ["SP_TOKEN"], a.ca)
-    for i in range(a.services):
-        api.req("POST", "/api/v1/namespaces/%s/services" % NS,
-                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s%d" % i},
-                 "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
-        api.req("POST", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % NS, slice_obj(i, 0))
+    def setup(part):
+        # Four connections share the set-up (the Services are not measured).
+        c = Api(a.url, os.environ["SP_TOKEN"], a.ca)
+        for i in range(part, a.services, 4):
+            c.req("POST", "/api/v1/namespaces/%s/services" % NS,
+                  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s%d" % i},
+                   "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+            c.req("POST", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % NS, slice_obj(i, 0))
+    import threading
+    ths = [threading.Thread(target=setup, args=(k,)) for k in range(4)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
     time.sleep(2)
+    procs = [kv.split("=") for kv in a.cpu.split(",")] if a.cpu else []
+    # Let the server and the agent finish with the set-up's backlog (at most 60 s): the
+    # measured phase starts when they used under 5% of a core for half a second.
+    for _ in range(120):
+        c0 = sum(cpu_ms(p) for _, p in procs)
+        time.sleep(0.5)
+        if sum(cpu_ms(p) for _, p in procs) - c0 < 25:
+            break
+    procs.append(("client", str(os.getpid())))
+    cpu0 = [cpu_ms(p) for _, p in procs]
+    perf = None
+    if os.environ.get("PERF_OUT") and procs:
+        # A profile of the measured phase only (bench/proxy_latency.sh PERF_OUT=FILE).
+        import signal
+        import subprocess
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", os.environ["PERF_OUT"], "-p",
+                                 ",".join(p for _, p in procs[:-1])], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
     t0 = time.monotonic()
     n = 0
     put = []
+    trace = []
     while time.monotonic() - t0 < a.seconds:
         i = n % a.services
         w0 = time.monotonic()
-        api.req("PUT", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/s%d-x" % (NS, i), slice_obj(i, n + 1))
+        body = slice_obj(i, n + 1)
+        api.req("PUT", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/s%d-x" % (NS, i), body)
         put.append((time.monotonic() - w0) * 1e3)
+        if a.trace:
+            trace.append("s%d-x %s %.3f" % (i, body["metadata"]["annotations"][
+                "endpoints.kubernetes.io/last-change-trigger-time"], put[-1]))
         n += 1
         nxt = t0 + n / a.rate
         d = nxt - time.monotonic()
         if d > 0:
             time.sleep(d)
     print("writes=%d rate=%.1f/s" % (n, n / (time.monotonic() - t0)))
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(60)
+    if procs:
+        print("CPU per write: " + ", ".join("%s %.2f ms" % (name, (cpu_ms(p) - c) / max(n, 1))
+                                           for (name, p), c in zip(procs, cpu0)))
     put.sort()
     if put:
         print("PUT round trip (API write, as the client sees it): p50 %.2f ms p99 %.2f ms"
               % (put[len(put) // 2], put[min(len(put) - 1, int(0.99 * (len(put) - 1) + 0.5))]))
+    if a.fsync_probe:
+        path = os.path.join(a.fsync_probe, "fsync-probe")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        lat = []
+        for k in range(300):
+            os.pwrite(fd, b"x" * 4096, (k % 64) * 4096)
+            f0 = time.monotonic()
+            os.fdatasync(fd)
+            lat.append((time.monotonic() - f0) * 1e3)
+        os.close(fd)
+        os.unlink(path)
+        lat.sort()
+        print("disk alone (fdatasync of 4 KB, right after): p50 %.2f ms p99 %.2f ms max %.2f ms"
+              % (lat[len(lat) // 2], lat[int(0.99 * (len(lat) - 1) + 0.5)], lat[-1]))
+    if a.trace:
+        with open(a.trace, "w") as f:
+            f.write("\n".join(trace) + "\n")
     time.sleep(1)
 
 

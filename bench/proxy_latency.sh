@@ -4,34 +4,45 @@
 # own, SERVICES Services, slice writes at RATE/s for SECONDS; latency = from the slice's
 # trigger time (set at write) to the kernel holding the change, as the proxy logs it.
 #   usage: bench/proxy_latency.sh [SERVICES] [RATE] [SECONDS] [MODE]
+# SERVER_NICE, CLIENT_NICE: run the server or the writing client at that nice value.
+# TARGET_REF=1: every endpoint names a Pod (targetRef), as controller-made slices do.
+# TRACE=1: the server logs each write's stages too, and bench/write_path.py prints where
+# every write's time went, stage by stage (client, API server, store, watch, agent).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "proxy latency bench: needs root (network namespaces)"; exit 0; }
 SERVICES=${1:-100} RATE=${2:-100} SECONDS_=${3:-10} MODE=${4:-nftables}
-make -s MODE=release build/release/svcplane
+# SVCPLANE_BIN: a binary built elsewhere (an older commit, for before/after runs taken in turns).
+BIN=${SVCPLANE_BIN:-build/release/svcplane}
+[ -n "${SVCPLANE_BIN:-}" ] || make -s MODE=release build/release/svcplane
 # Hold the test cluster's lock: this run's agent and its load never overlap a test
 # cluster (both share /run/netns and the machine's 2 cores).
-exec 9>/run/svcplane-cluster.lock
-flock -w 900 9 || { echo "proxy latency bench: cluster lock busy"; exit 1; }
+# NO_LOCK=1 runs beside them (figures then include the test clusters' load: say so).
+if [ -z "${NO_LOCK:-}" ]; then
+	exec 9>/run/svcplane-cluster.lock
+	flock -w 900 9 || { echo "proxy latency bench: cluster lock busy"; exit 1; }
+fi
 NS=svcp-npl-$$ D=$(mktemp -d /tmp/svcplane-npl.XXXXXX) PID= APID=
 trap 'for p in $PID $APID; do kill -9 $p 2>/dev/null; done; ip netns delete $NS 2>/dev/null; rm -rf "$D"' EXIT
 ip netns add $NS
 ip -n $NS link set lo up
 ip -n $NS addr add 198.18.9.1/32 dev lo
-(nsenter --net=/run/netns/$NS build/release/svcplane server --data-dir "$D/data" --secure-port 0 --disable-agent \
+SV=
+[ -n "${TRACE:-}" ] && SV=-v
+(nsenter --net=/run/netns/$NS nice -n "${SERVER_NICE:-0}" "$BIN" server $SV --data-dir "$D/data" --secure-port 0 --disable-agent \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 >"$D/out" 2>"$D/err" &
 	echo $! >"$D/pid")
 PID=$(cat "$D/pid")
 for _ in $(seq 1 200); do grep -q kubeconfig "$D/out" 2>/dev/null && break; sleep 0.05; done
 PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 # The agent alone in its own process, so its memory is its own.
-(nsenter --net=/run/netns/$NS build/release/svcplane agent -v --kubeconfig "$D/data/kubeconfig" --node-name npl \
+(nsenter --net=/run/netns/$NS "$BIN" agent -v --kubeconfig "$D/data/kubeconfig" --node-name npl \
 	--node-ip 198.18.9.1 --data-dir "$D/agent" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE" \
 	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
 APID=$(cat "$D/apid")
 for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
-SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
-	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" | tee "$D/py"
+SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS nice -n "${CLIENT_NICE:-0}" python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
+	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} --cpu "server=$PID,agent=$APID" --fsync-probe "$D" | tee "$D/py"
 # Only the samples of the measured phase (the last WRITES), not those of the set-up.
 W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
 grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
@@ -39,6 +50,8 @@ grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' |
 grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
 grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
 [ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
+[ -n "${TRACE:-}" ] && { python3 bench/write_path.py "$D/ctrace" "$D/err" "$D/aerr" || true; }
+[ -n "${KEEP_LOG:-}" ] && [ -n "${TRACE:-}" ] && cp "$D/err" "$KEEP_LOG.server" && cp "$D/ctrace" "$KEEP_LOG.client"
 python3 - "$D/lat" "$MODE" "$SERVICES" "$RATE" "$D/evk" <<'PY'
 import sys
 v = [float(x) for x in open(sys.argv[1]) if x.strip()]

@@ -621,3 +621,31 @@ void api_validate_non_special_ip(const char *s, const char *field, struct api_er
 		invalid_ip(e, field, s,
 			   "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
 }
+
+void api_endpointslice_compact(json_t *slice)
+{
+	size_t i;
+	json_t *ep;
+	json_t *meta = json_object_get(slice, "metadata");
+	static const char *const meta_drop[] = {"uid", "creationTimestamp", "generation", "ownerReferences"};
+	for (size_t k = 0; k < sizeof(meta_drop) / sizeof(meta_drop[0]); k++)
+		json_object_del(meta, meta_drop[k]);
+	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
+	{
+		json_object_del(ep, "targetRef");
+		json_object_del(ep, "deprecatedTopology");
+		json_t *c = json_object_get(ep, "conditions");
+		if (!json_is_object(c))
+			continue;
+		json_t *ready = json_object_get(c, "ready"), *serving = json_object_get(c, "serving");
+		bool ready_true = !ready || json_is_true(ready);
+		if (json_is_true(serving) && ready_true)
+			json_object_del(c, "serving");
+		if (json_is_true(ready))
+			json_object_del(c, "ready");
+		if (json_is_false(json_object_get(c, "terminating")))
+			json_object_del(c, "terminating");
+		if (json_object_size(c) == 0)
+			json_object_del(ep, "conditions");
+	}
+}

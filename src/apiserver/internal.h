@@ -310,6 +310,12 @@ void apiserver__sans_free(char **v);
 int apiserver__certs_ensure(struct apiserver *as, char *err, size_t errlen);
 /* File base name (in <data-dir>/pki) of the client certificate shown to nodes. */
 #define APISERVER_KUBELET_CLIENT "apiserver-kubelet-client"
+
+/* The nice value of the threads of authenticated connections (requests and watch
+ * streams): a write's path from request to commit to watch event runs before the
+ * machine's batch work, as the agent's proxy threads do (PROXY_NICE). The store's writer
+ * thread runs at the same value (store/sqlite.c). */
+#define APISERVER_NICE (-10)
 /* The node certificate signer (see certs.c): the serving certificate, or with client the
  * node's client certificate; answers the request itself. */
 void apiserver__sign_node_cert(struct apiserver *as, struct http_conn *c, struct http_req *r,

@@ -9,8 +9,10 @@
  *   apiserver_longrunning_requests{verb}                         gauge (WATCH, CONNECT)
  *   process_resident_memory_bytes, process_start_time_seconds   gauges
  *   svcplane_store_commit_duration_seconds (histogram), svcplane_store_fsyncs_total,
- *   svcplane_store_transactions_total: the SQLite store's group commits (kube's
- *       etcd_request_duration_seconds has no match here: there is no etcd)
+ *   svcplane_store_transactions_total, svcplane_store_checkpoints_total,
+ *   svcplane_store_checkpoint_seconds_total: the SQLite store's group commits and WAL
+ *       checkpoints (kube's etcd_request_duration_seconds has no match here: there is no
+ *       etcd)
  *   workqueue_* {name}: the controller managers' queues, with client-go's names
  *       (base/workq.h; kube-controller-manager serves these on its own port, svcplane's
  *       controllers run in this process)
@@ -193,8 +195,14 @@ void apiserver__metrics_serve(struct http_conn *c)
 	    "# HELP svcplane_store_fsyncs_total Commits of the store, each one fsync.\n"
 	    "# TYPE svcplane_store_fsyncs_total counter\nsvcplane_store_fsyncs_total %llu\n"
 	    "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
-	    "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n",
-	    sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns);
+	    "# TYPE svcplane_store_transactions_total counter\nsvcplane_store_transactions_total %llu\n"
+	    "# HELP svcplane_store_checkpoints_total WAL checkpoints, on a thread of their own (not in a "
+	    "commit).\n# TYPE svcplane_store_checkpoints_total counter\nsvcplane_store_checkpoints_total %llu\n"
+	    "# HELP svcplane_store_checkpoint_seconds_total Time spent in WAL checkpoints.\n"
+	    "# TYPE svcplane_store_checkpoint_seconds_total counter\nsvcplane_store_checkpoint_seconds_total "
+	    "%.6f\n",
+	    sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns, sm.checkpoints,
+	    sm.checkpoint_seconds_sum);
 	workq_metrics_write(&b);
 	http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", "", b.data, b.len);
 	buf_fini(&b);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/object.h"
@@ -380,6 +381,35 @@ static void serve_resource(struct apiserver *as, struct http_conn *c, struct htt
 }
 
 static void metric_begin(struct apiserver_metric *m, const struct http_req *r);
+
+static double ms_between(int64_t a_ns, int64_t b_ns)
+{
+	return a_ns && b_ns ? (double)(b_ns - a_ns) / 1e6 : 0;
+}
+
+/* Debug trace of a request that wrote to the store: where its time went, from its head
+ * being read to its answer sent, with the store's stages in between (store_txn_timing),
+ * and the wall time of its commit so the watch side can be lined up with it. */
+static void trace_write(struct http_conn *c, const struct http_req *r)
+{
+	struct store_txn_timing t;
+	store_txn_timing_last(&t);
+	if (!r->head_ns || t.called_ns < r->head_ns)
+		return; /* no store write in this request */
+	struct timespec mono, wall;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	int64_t now = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
+	int64_t at = t.committed_ns ? t.committed_ns : t.returned_ns;
+	double wall_at = (double)wall.tv_sec + wall.tv_nsec / 1e9 - (double)(now - at) / 1e9;
+	log_debug("api: %s %s %d in %.3f ms: before the store %.3f, store queue %.3f, commit %.3f "
+		  "(group of %u, COMMIT %.3f), wake %.3f, answer %.3f; committed at %.6f",
+		  r->method, r->path, http_conn_status(c), ms_between(r->head_ns, now),
+		  ms_between(r->head_ns, t.called_ns), ms_between(t.called_ns, t.taken_ns),
+		  ms_between(t.taken_ns, t.committed_ns), t.group, ms_between(t.syncing_ns, t.committed_ns),
+		  ms_between(t.committed_ns, t.returned_ns), ms_between(t.returned_ns, now), wall_at);
+}
+
 static void handle_authed(struct apiserver *as, struct http_conn *c, struct http_req *r,
 			  const struct auth_user *u);
 
@@ -437,6 +467,8 @@ static void handle(void *ud, struct http_conn *c, struct http_req *r)
 		metric_begin(&met, r);
 		handle_authed(as, c, r, &user);
 		apiserver__metrics_end(&met, http_conn_status(c));
+		if (log_enabled(LOG_DEBUG))
+			trace_write(c, r);
 	}
 	apiserver__audit_end(as, c, r, &user, impersonating ? &requester : NULL, &at.a,
 			     d == AUTH_ALLOW ? "allow" : "forbid", &rec);
@@ -715,6 +747,7 @@ int apiserver_start(const struct apiserver_opts *o, struct store *st, struct api
 	    .max_body = o->max_body ? o->max_body : 3 * 1024 * 1024,
 	    .max_conns = conn_limit(o),
 	    .authorize = authorize_head,
+	    .nice = APISERVER_NICE,
 	};
 	rc = apiserver__bootstrap(as);
 	if (rc < 0) {

@@ -136,6 +136,7 @@ void apiserver__watch(struct rq *q)
 		goto out;
 	}
 	int64_t last_rev = start_rev, next_bookmark = mono_ms() + 60000;
+	bool selective = !api_selector_empty(f.labels) || !api_selector_empty(f.fields);
 	for (;;) {
 		int64_t now = mono_ms();
 		if (deadline && now >= deadline)
@@ -163,7 +164,9 @@ void apiserver__watch(struct rq *q)
 			break;
 		last_rev = ev.rev;
 		json_t *o = apiserver__decode_listed(q->as, ev.kv, ev.rev);
-		json_t *prev = ev.prev ? apiserver__decode_kv(ev.prev, 0) : NULL;
+		/* The previous version only matters to a selector (did the object enter or
+		 * leave it?); without one, decoding it cost every watcher a parse per event. */
+		json_t *prev = ev.prev && selective ? apiserver__decode_kv(ev.prev, 0) : NULL;
 		const char *type = NULL;
 		if (o) {
 			apiserver__out(q, o);
@@ -171,7 +174,8 @@ void apiserver__watch(struct rq *q)
 			if (ev.type == STORE_EV_DELETE) {
 				type = now_in ? "DELETED" : NULL;
 			} else {
-				bool was_in = prev && apiserver__filter_match(&f, prev);
+				bool was_in =
+				    selective ? prev && apiserver__filter_match(&f, prev) : ev.prev != NULL;
 				if (now_in)
 					type = was_in ? "MODIFIED" : "ADDED";
 				else if (was_in)

@@ -12,6 +12,11 @@ void log_set_level(enum log_level l)
 	min_level = l;
 }
 
+bool log_enabled(enum log_level l)
+{
+	return l >= min_level;
+}
+
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	if (l < min_level)

@@ -32,6 +32,8 @@ struct informer {
 	char *(*index_fn)(const json_t *obj);
 	int nice;
 	bool nice_set;
+	void (*transform)(json_t *obj); /* informer_set_transform */
+	char *transform_tag;
 	long long rv;
 	bool synced;
 	/* watch stream parsing */
@@ -143,8 +145,10 @@ static const char *sep(const char *path)
 
 /* What no consumer of an informer reads, dropped before caching (like client-go's
  * transform that strips managedFields): it is most of a small object's size. */
-static void trim(json_t *obj)
+static void trim(const struct informer *inf, json_t *obj)
 {
+	if (inf->transform)
+		inf->transform(obj);
 	json_t *meta = json_object_get(obj, "metadata");
 	json_object_del(meta, "managedFields");
 	json_t *ann = json_object_get(meta, "annotations");
@@ -156,7 +160,7 @@ static void trim(json_t *obj)
 static char *share_key(const struct informer *inf, const char *key)
 {
 	size_t l = strcspn(inf->path, "?");
-	return xasprintf("%.*s|%s", (int)l, inf->path, key);
+	return xasprintf("%.*s|%s|%s", (int)l, inf->path, inf->transform_tag ? inf->transform_tag : "", key);
 }
 
 /* The object to cache for obj (borrowed): a new reference to the shared copy when an
@@ -249,7 +253,7 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 	json_t *o;
 	json_array_foreach(items, i, o)
 	{
-		trim(o);
+		trim(inf, o);
 		char *k = informer_key(o);
 		json_object_set_new(fresh, k, share_take(inf, k, o));
 		free(k);
@@ -294,7 +298,7 @@ static void replace(struct informer *inf, json_t *items, long long rv)
 
 static void apply_event(struct informer *inf, const char *type, json_t *obj)
 {
-	trim(obj);
+	trim(inf, obj);
 	long long rv = atoll(api_str(obj, "metadata.resourceVersion") ?: "0");
 	if (!strcmp(type, "BOOKMARK")) {
 		pthread_mutex_lock(&inf->mu);
@@ -369,6 +373,13 @@ static void nap(struct informer *inf, int ms)
 {
 	for (int i = 0; i < ms / 50 && !inf->stop; i++)
 		usleep(50000);
+}
+
+void informer_set_transform(struct informer *inf, void (*fn)(json_t *obj), const char *tag)
+{
+	inf->transform = fn;
+	free(inf->transform_tag);
+	inf->transform_tag = fn ? xstrdup(tag) : NULL;
 }
 
 void informer_set_nice(struct informer *inf, int nice)
@@ -538,6 +549,7 @@ void informer_free(struct informer *inf)
 	json_decref(inf->by_index);
 	buf_fini(&inf->line);
 	free(inf->path);
+	free(inf->transform_tag);
 	pthread_mutex_destroy(&inf->mu);
 	pthread_cond_destroy(&inf->cond);
 	free(inf);

@@ -51,6 +51,12 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
  * a heap string (the informer frees it), or NULL to leave the object out of the index. It
  * runs on the informer thread with the cache lock held and must only read obj. */
 void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj));
+/* Sets a projection (client-go's SetTransform; before informer_start): fn runs on every
+ * object before it is cached (list items and watch events, after the trimming above) and
+ * may drop what none of this informer's users read, to save memory. tag names the
+ * projection: informers of a collection share objects only with the same tag. NULL fn
+ * removes it. */
+void informer_set_transform(struct informer *inf, void (*fn)(json_t *obj), const char *tag);
 /* Sets the thread's nice value (before informer_start; Linux threads each have one),
  * for consumers whose latency matters more than the process's other work (the Service
  * proxy). Not being allowed to is not an error: the thread runs at the default. */

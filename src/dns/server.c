@@ -894,6 +894,8 @@ int dns_server_start(const struct dns_server_opts *o, struct dns_server **out, c
 		    .on_add = h_add, .on_update = h_update, .on_delete = h_add, .on_synced = h_synced};
 		s->inf[i] = informer_new(o->cfg, paths[i], &h, &s->iud[i]);
 	}
+	/* The same projection as the node's other slice readers, so they share one copy. */
+	informer_set_transform(s->inf[INF_SLICE], api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	if (pthread_create(&s->builder, NULL, builder_main, s) != 0) {
 		snprintf(err, errlen, "dns builder thread: %s", strerror(errno));
 		goto fail;

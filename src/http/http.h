@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct http_header {
@@ -39,6 +40,7 @@ struct http_req {
 	bool keep_alive;
 	bool chunked;		  /* Transfer-Encoding: chunked request body */
 	long long content_length; /* -1 when absent */
+	int64_t head_ns;	  /* CLOCK_MONOTONIC when the head was complete (httpd sets it) */
 };
 
 /* Parses the request line and headers in buf[0..len). Returns 0 and sets *head_len (bytes
@@ -172,6 +174,10 @@ struct httpd_opts {
 	 * handler's; c is the connection (for its client certificate). Runs on the
 	 * connection's thread; must not block. */
 	int (*authorize)(void *ud, const struct http_conn *c, const struct http_req *r);
+	/* The nice value a connection's thread takes once a request on it is authenticated
+	 * (0: left as it is; below 0 needs CAP_SYS_NICE, else logged at debug level and left).
+	 * Anonymous connections never get it. */
+	int nice;
 };
 
 struct httpd;

@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -675,8 +676,12 @@ static int read_head(struct http_conn *c, struct http_req *req, size_t *hl, int6
 	for (;;) {
 		if (c->in.len) {
 			int rc = http_parse_head(c->in.data, c->in.len, o->max_head, req, hl);
-			if (rc == 0)
+			if (rc == 0) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				req->head_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 				return 0;
+			}
 			if (rc == -EBADMSG) {
 				send_error(c, 400, "BadRequest", "malformed HTTP request", NULL);
 				return -1;
@@ -833,6 +838,8 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		}
 		if (auth == HTTP_AUTH_OK && !c->authenticated) {
 			c->authenticated = true;
+			if (d->o.nice && setpriority(PRIO_PROCESS, (id_t)gettid(), d->o.nice) < 0)
+				log_debug("http: connection thread nice %d: %s", d->o.nice, strerror(errno));
 			pthread_mutex_lock(&d->mu);
 			anon_release(d, c);
 			pthread_mutex_unlock(&d->mu);

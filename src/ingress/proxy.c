@@ -150,6 +150,13 @@ struct ing_proxy {
 	int http_port, https_port;
 	struct informer *ing, *svc, *slices, *secrets;
 	atomic_int dirty;
+	/* Which Service changes need a rebuild (informer threads read, rebuild writes, under
+	 * ref_mu): refs = {"ns/name": true} of the Services the table's backends name (NULL
+	 * before the first table: all); while a rebuild lists and builds, the keys it skipped
+	 * are kept in skipped and checked against the new refs. */
+	pthread_mutex_t ref_mu;
+	json_t *refs, *skipped;
+	bool building;
 	atomic_int stop;
 	pthread_t th;
 	bool th_started;
@@ -246,8 +253,35 @@ static void tref_unref(struct table_ref *r)
 	}
 }
 
+static void wake_loop(struct ing_proxy *p)
+{
+	atomic_store(&p->dirty, 1);
+	uint64_t one = 1;
+	ssize_t w = write(p->wake.fd, &one, sizeof(one));
+	(void)w;
+}
+
+/* The Services the table names ("ns/name" -> true). */
+static json_t *table_refs(const struct ing_table *t)
+{
+	json_t *refs = json_object();
+	for (size_t i = 0; i <= t->nbes; i++) {
+		const struct ing_backend *be = i < t->nbes ? t->bes[i] : t->def;
+		if (be && be->ns && be->svc) {
+			char *k = xasprintf("%s/%s", be->ns, be->svc);
+			json_object_set_new(refs, k, json_true());
+			free(k);
+		}
+	}
+	return refs;
+}
+
 static void rebuild(struct ing_proxy *p)
 {
+	pthread_mutex_lock(&p->ref_mu);
+	p->building = true;
+	json_object_clear(p->skipped);
+	pthread_mutex_unlock(&p->ref_mu);
 	json_t *ings = informer_list(p->ing, NULL), *svcs = informer_list(p->svc, NULL);
 	json_t *sl = informer_list(p->slices, NULL);
 	struct table_ref *r = xcalloc(1, sizeof(*r));
@@ -256,6 +290,21 @@ static void rebuild(struct ing_proxy *p)
 	json_decref(ings);
 	json_decref(svcs);
 	json_decref(sl);
+	/* A Service this table names whose change was skipped while it was built (the
+	 * lists may predate that change): build again. */
+	json_t *refs = table_refs(r->t);
+	pthread_mutex_lock(&p->ref_mu);
+	json_decref(p->refs);
+	p->refs = refs;
+	p->building = false;
+	const char *k;
+	json_t *v;
+	bool again = false;
+	json_object_foreach(p->skipped, k, v) again = again || json_object_get(refs, k);
+	json_object_clear(p->skipped);
+	pthread_mutex_unlock(&p->ref_mu);
+	if (again)
+		wake_loop(p);
 	tref_unref(p->tref);
 	p->tref = r;
 	ing_tls_store_set_table(p->tls, r->t);
@@ -263,18 +312,56 @@ static void rebuild(struct ing_proxy *p)
 
 static void on_change(void *ud, const json_t *obj)
 {
-	struct ing_proxy *p = ud;
 	(void)obj;
-	atomic_store(&p->dirty, 1);
-	uint64_t one = 1;
-	ssize_t w = write(p->wake.fd, &one, sizeof(one));
-	(void)w;
+	wake_loop(ud);
 }
 
 static void on_update(void *ud, const json_t *old, const json_t *obj)
 {
 	(void)old;
 	on_change(ud, obj);
+}
+
+/* A Service or EndpointSlice changed: a rebuild lists every Ingress, Service and slice
+ * (at 10,000 Services and a hundred slice changes a second that was a core of the node),
+ * so only a Service the table names, or its slices, wakes the loop. */
+static void ref_change(struct ing_proxy *p, const char *ns, const char *name)
+{
+	if (!ns || !name)
+		return;
+	char *k = xasprintf("%s/%s", ns, name);
+	pthread_mutex_lock(&p->ref_mu);
+	bool hit = !p->refs || json_object_get(p->refs, k);
+	if (!hit && p->building)
+		json_object_set_new(p->skipped, k, json_true());
+	pthread_mutex_unlock(&p->ref_mu);
+	free(k);
+	if (hit)
+		wake_loop(p);
+}
+
+static void svc_change(void *ud, const json_t *obj)
+{
+	ref_change(ud, api_str(obj, "metadata.namespace"), api_str(obj, "metadata.name"));
+}
+
+static void svc_update(void *ud, const json_t *old, const json_t *obj)
+{
+	(void)old; /* same key */
+	svc_change(ud, obj);
+}
+
+static void slice_change(void *ud, const json_t *obj)
+{
+	ref_change(ud, api_str(obj, "metadata.namespace"),
+		   json_string_value(
+		       json_object_get(api_get(obj, "metadata.labels"), "kubernetes.io/service-name")));
+}
+
+static void slice_update(void *ud, const json_t *old, const json_t *obj)
+{
+	(void)old; /* a slice keeps its Service */
+	slice_change(ud, obj);
 }
 
 static void on_synced(void *ud)
@@ -1245,6 +1332,8 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 {
 	struct ing_proxy *p = xcalloc(1, sizeof(*p));
 	int rc = 0;
+	pthread_mutex_init(&p->ref_mu, NULL);
+	p->skipped = json_object();
 	p->ep = -1;
 	p->wake.fd = -1;
 	p->wake.kind = K_WAKE;
@@ -1281,9 +1370,16 @@ int ing_proxy_start(const struct ing_proxy_opts *o, struct ing_proxy **out, char
 					    "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"};
 	struct informer_handlers h = {
 	    .on_add = on_change, .on_update = on_update, .on_delete = on_change, .on_synced = on_synced};
+	struct informer_handlers hs = {
+	    .on_add = svc_change, .on_update = svc_update, .on_delete = svc_change, .on_synced = on_synced};
+	struct informer_handlers he = {.on_add = slice_change,
+				       .on_update = slice_update,
+				       .on_delete = slice_change,
+				       .on_synced = on_synced};
 	p->ing = informer_new(&p->cfg, paths[0], &h, p);
-	p->svc = informer_new(&p->cfg, paths[1], &h, p);
-	p->slices = informer_new(&p->cfg, paths[2], &h, p);
+	p->svc = informer_new(&p->cfg, paths[1], &hs, p);
+	p->slices = informer_new(&p->cfg, paths[2], &he, p);
+	informer_set_transform(p->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	p->secrets = informer_new(&p->cfg, paths[3], &h, p);
 	p->tls = ing_tls_store_new(p->secrets, err, errlen);
 	if (!p->tls) {
@@ -1369,5 +1465,8 @@ void ing_proxy_stop(struct ing_proxy *p)
 	if (p->wake.fd >= 0)
 		close(p->wake.fd);
 	client_config_fini(&p->cfg);
+	json_decref(p->refs);
+	json_decref(p->skipped);
+	pthread_mutex_destroy(&p->ref_mu);
 	free(p);
 }

@@ -182,6 +182,50 @@ static void obj_update(void *ud, const json_t *old, const json_t *o)
 	changed(ud);
 }
 
+/* Services and EndpointSlices: only a change that can move an address wakes the
+ * announcer. A cluster of 10,000 Services changes some slice a hundred times a second,
+ * and an evaluation lists every Service and slice (it cost the agent a core at that
+ * rate): a Service counts when it is a LoadBalancer before or after the change, a slice
+ * when its Service is one with externalTrafficPolicy Local (its endpoints choose the
+ * eligible nodes). A slice seen before its Service needs nothing: the Service's own
+ * event comes and the evaluation reads the slices then. */
+static void svc_changed(void *ud, const json_t *old, const json_t *o)
+{
+	if (node_lb_service_counts(old, NULL) || node_lb_service_counts(o, NULL))
+		changed(ud);
+}
+
+static void svc_add(void *ud, const json_t *o)
+{
+	svc_changed(ud, NULL, o);
+}
+
+static void svc_update(void *ud, const json_t *old, const json_t *o)
+{
+	svc_changed(ud, old, o);
+}
+
+static void slice_add(void *ud, const json_t *o)
+{
+	struct node_lb *l = ud;
+	const char *ns = api_str(o, "metadata.namespace");
+	const char *name =
+	    json_string_value(json_object_get(api_get(o, "metadata.labels"), "kubernetes.io/service-name"));
+	if (!ns || !name)
+		return;
+	json_t *svc = informer_get(l->svcs, ns, name);
+	const char *etp = api_str(svc, "spec.externalTrafficPolicy");
+	if (node_lb_service_counts(svc, NULL) && etp && !strcmp(etp, "Local"))
+		changed(l);
+	json_decref(svc);
+}
+
+static void slice_update(void *ud, const json_t *old, const json_t *o)
+{
+	(void)old; /* a slice keeps its Service */
+	slice_add(ud, o);
+}
+
 /* A Lease renewed: the announcer needs to know only when it brings a node back to
  * life (an expiry it finds by itself, from the times recorded here). */
 static void lease_seen(struct node_lb *l, const json_t *old, const json_t *o)
@@ -657,9 +701,14 @@ int node_lb_start(const struct node_lb_opts *o, struct node_lb **out, char *err,
 	    .on_add = obj_add, .on_update = obj_update, .on_delete = obj_add, .on_synced = changed};
 	struct informer_handlers hl = {
 	    .on_add = lease_add, .on_update = lease_update, .on_delete = lease_delete, .on_synced = changed};
-	l->svcs = informer_new(&l->cfg, "/api/v1/services", &h, l);
+	struct informer_handlers hs = {
+	    .on_add = svc_add, .on_update = svc_update, .on_delete = svc_add, .on_synced = changed};
+	struct informer_handlers he = {
+	    .on_add = slice_add, .on_update = slice_update, .on_delete = slice_add, .on_synced = changed};
+	l->svcs = informer_new(&l->cfg, "/api/v1/services", &hs, l);
 	l->nodes = informer_new(&l->cfg, "/api/v1/nodes", &h, l);
-	l->slices = informer_new(&l->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &h, l);
+	l->slices = informer_new(&l->cfg, "/apis/discovery.k8s.io/v1/endpointslices", &he, l);
+	informer_set_transform(l->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	l->leases = informer_new(
 	    &l->cfg, "/apis/coordination.k8s.io/v1/namespaces/" NODE_LEASE_NAMESPACE "/leases", &hl, l);
 	struct informer *all[] = {l->svcs, l->nodes, l->slices, l->leases};

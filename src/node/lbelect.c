@@ -86,7 +86,7 @@ static json_t *nodes_with_endpoint(const json_t *up, const json_t *slices, const
 	return out;
 }
 
-static bool svc_counts(const json_t *svc, const char *lb_class)
+bool node_lb_service_counts(const json_t *svc, const char *lb_class)
 {
 	const char *type = api_str(svc, "spec.type"), *cls = api_str(svc, "spec.loadBalancerClass");
 	if (!type || strcmp(type, "LoadBalancer"))
@@ -119,7 +119,7 @@ json_t *node_lb_assign(const json_t *svcs, const json_t *nodes, const json_t *sl
 	json_t *svc, *ing;
 	json_array_foreach(svcs, i, svc)
 	{
-		if (!svc_counts(svc, lb_class))
+		if (!node_lb_service_counts(svc, lb_class))
 			continue;
 		json_array_foreach(api_get(svc, "status.loadBalancer.ingress"), j, ing)
 		{

@@ -18,6 +18,7 @@
 #define NODE_LBELECT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,11 @@ int node_lb_owner(const char *ip, const char *const *names, size_t n);
  * object. */
 json_t *node_lb_assign(const json_t *svcs, const json_t *nodes, const json_t *slices, const json_t *alive,
 		       const char *lb_class);
+
+/* Whether node_lb_assign counts Service svc (may be NULL: false): type LoadBalancer,
+ * without a loadBalancerClass or with lb_class (when not NULL). The announcer skips the
+ * changes of every other Service and of their EndpointSlices. */
+bool node_lb_service_counts(const json_t *svc, const char *lb_class);
 
 /* A Lease's spec.renewTime as Unix milliseconds (microseconds dropped), or -1 when it
  * has none or it does not parse. */

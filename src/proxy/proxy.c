@@ -600,10 +600,11 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 				json_object_set_new(p->npl_seen, k, json_string(tt));
 				if (atomic_load(&p->synced_once) && rc == 0) {
 					hist_add(&M.npl, npl_buckets, wall - t);
-					log_debug("proxy: %s network programming latency %.3f ms (event to "
-						  "kernel %.3f ms: queued %.3f, sync %.3f, cpu %.3f)",
-						  k, (wall - t) * 1e3, (t1 - since) * 1e3, (t0 - since) * 1e3,
-						  (t1 - t0) * 1e3, (c1 - c0) * 1e3);
+					log_debug(
+					    "proxy: %s network programming latency %.3f ms (event to "
+					    "kernel %.3f ms: queued %.3f, sync %.3f, cpu %.3f; trigger %s)",
+					    k, (wall - t) * 1e3, (t1 - since) * 1e3, (t0 - since) * 1e3,
+					    (t1 - t0) * 1e3, (c1 - c0) * 1e3, tt);
 				}
 			}
 			free(k);
@@ -922,6 +923,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	informer_set_index(p->slices, slice_index);
 	informer_set_nice(p->svcs, PROXY_NICE);
 	informer_set_nice(p->slices, PROXY_NICE);
+	informer_set_transform(p->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	informer_start(p->svcs);
 	informer_start(p->slices);
 	int rc = 0;

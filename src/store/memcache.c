@@ -259,8 +259,10 @@ void store__hub_close_begin(struct store__hub *h)
 	pthread_mutex_lock(&h->mu);
 	atomic_store(&h->closing, true);
 	pthread_cond_broadcast(&h->cv);
-	for (struct store__hwatch *w = h->watchers; w; w = w->next)
+	for (struct store__hwatch *w = h->watchers; w; w = w->next) {
+		pthread_cond_signal(&w->cv);
 		atomic_store(&w->detached, true);
+	}
 	h->watchers = NULL;
 	pthread_mutex_unlock(&h->mu);
 }
@@ -319,6 +321,11 @@ int store__hub_watch_open(struct store *s, const char *prefix, int64_t after_rev
 	w->prefix = xstrdup(prefix);
 	w->prefix_len = strlen(prefix);
 	w->cursor = after_rev;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	atomic_init(&w->detached, false);
 	w->next = h->watchers;
 	if (h->watchers)
@@ -390,10 +397,13 @@ int store__hub_watch_next(struct store_watch *base, struct store_event *ev, int 
 			rc = -ETIMEDOUT;
 			break;
 		}
+		pthread_cond_t *cv = h->targeted ? &w->cv : &h->cv;
+		w->waiting = true;
 		if (timeout_ms < 0)
-			pthread_cond_wait(&h->cv, &h->mu);
-		else if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT)
+			pthread_cond_wait(cv, &h->mu);
+		else if (pthread_cond_timedwait(cv, &h->mu, &deadline) == ETIMEDOUT)
 			timed_out = true; /* one more look, then give up */
+		w->waiting = false;
 	}
 	leave_locked(h);
 	pthread_mutex_unlock(&h->mu);
@@ -409,7 +419,39 @@ void store__hub_watch_cancel(struct store_watch *base)
 	pthread_mutex_lock(&h->mu);
 	w->cancelled = true;
 	pthread_cond_broadcast(&h->cv);
+	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&h->mu);
+}
+
+/* Whether an event after w's cursor in the ring is under w's prefix. */
+static bool ring_has_for(struct store__ring *r, const struct store__hwatch *w)
+{
+	size_t lo = 0, hi = r->len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (store__ring_at(r, mid)->rev <= w->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->len; lo++)
+		if (strncmp(store__ring_at(r, lo)->kv->key, w->prefix, w->prefix_len) == 0)
+			return true;
+	return false;
+}
+
+void store__hub_notify(struct store__hub *h)
+{
+	for (struct store__hwatch *w = h->watchers; w; w = w->next) {
+		if (!w->waiting)
+			continue; /* awake: it looks at the ring before it sleeps again */
+		if (w->cursor < h->ring.floor || ring_has_for(&h->ring, w)) {
+			w->waiting = false;
+			pthread_cond_signal(&w->cv);
+		} else {
+			w->cursor = h->rev;
+		}
+	}
 }
 
 void store__hub_watch_close(struct store_watch *base)
@@ -427,6 +469,7 @@ void store__hub_watch_close(struct store_watch *base)
 		pthread_mutex_unlock(&h->mu);
 	}
 	store__wbuf_fini(&w->buf);
+	pthread_cond_destroy(&w->cv);
 	free(w->prefix);
 	free(w);
 }

@@ -92,6 +92,10 @@ struct store__hub {
 	struct store__hwatch *watchers;
 	int inside;	      /* threads inside a blocking call of the backend */
 	int64_t catchup_revs; /* revisions fill_old reads at once */
+	/* Set by a backend that calls store__hub_notify after each publish: a watcher then
+	 * sleeps on its own condition variable and only a change under its prefix wakes it
+	 * (with cv, every commit woke every watcher of the process: ~40 threads at once). */
+	bool targeted;
 	/* Appends the events of revisions (w->cursor, upto] with w's prefix to w->buf (empty
 	 * when called); called without mu (the caller counts as inside). 0 (the hub then moves
 	 * the cursor to upto) or < 0 (ERR_EXPIRED when compacted; the hub drops what was
@@ -106,6 +110,8 @@ struct store__hwatch {
 	int64_t cursor; /* every matching event with rev <= cursor is delivered or in buf */
 	struct store__wbuf buf;
 	bool cancelled;
+	bool waiting;	      /* asleep on cv with nothing buffered (targeted hubs) */
+	pthread_cond_t cv;    /* targeted hubs: signalled for this watcher alone */
 	atomic_bool detached; /* the store closed; only freeing is left */
 	struct store__hwatch *prev, *next;
 };
@@ -122,6 +128,12 @@ void store__hub_leave(struct store__hub *h);
 void store__hub_close_begin(struct store__hub *h);
 /* Waits until no thread is inside a blocking call. */
 void store__hub_wait_idle(struct store__hub *h);
+
+/* Wakes the watchers the events published since the last call concern (called with mu held,
+ * after the backend raised rev and appended the events; targeted hubs only). A sleeping
+ * watcher none of them concern has its cursor moved to rev, as if it had looked: it never
+ * falls behind the ring (or the compaction) for changes it does not watch. */
+void store__hub_notify(struct store__hub *h);
 
 /* The ops of the same names (s is the hub's base). */
 int64_t store__hub_rev(struct store *s);

@@ -29,6 +29,15 @@
  *                     wake watchers, fill results, wake callers -----------'
  *                 --> at most one bounded compaction pass, then the next batch
  *
+ * WAL checkpoints (copying the WAL's pages into the database file, then fsyncing it) run
+ * on a thread and connection of their own, never inside a COMMIT: SQLite's automatic
+ * checkpoint ran in the COMMIT that crossed 1,000 WAL pages, so every ~200th write also
+ * waited for 4 MB to be written and fsynced, and every write queued behind it. The
+ * writer's WAL hook wakes the checkpointer past CKPT_PAGES; a PASSIVE checkpoint never
+ * blocks the writer (WAL lets one writer and checkpoints run at once), and durability is
+ * the WAL's fsync at each COMMIT as before. Should checkpoints fall far behind (a reader
+ * pinning old frames), the writer checkpoints itself past CKPT_FORCE_PAGES, as before.
+ *
  * Invariants: memory only changes after the COMMIT that makes the change durable, so
  * nothing readable can be lost by a crash; only the writer thread changes the state, the
  * revision counters and the ring (always holding mu), so it reads them without mu;
@@ -44,6 +53,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -52,11 +62,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define BATCH_MAX 256	     /* transactions per group commit */
-#define COMPACT_STEP 1000    /* revisions compacted per pass at most */
-#define COMPACT_MIN_STEP 500 /* revisions behind target before a pass runs while busy */
-#define CATCHUP_REVS 1000    /* revisions read from the log at once by a lagging watcher */
+#define BATCH_MAX 256	       /* transactions per group commit */
+#define COMPACT_STEP 1000      /* revisions compacted per pass at most */
+#define COMPACT_MIN_STEP 500   /* revisions behind target before a pass runs while busy */
+#define CATCHUP_REVS 1000      /* revisions read from the log at once by a lagging watcher */
+#define CKPT_PAGES 1000	       /* WAL pages that wake the checkpointer (SQLite's own threshold) */
+#define CKPT_FORCE_PAGES 16000 /* WAL pages past which the writer checkpoints itself (64 MB) */
+/* The writer thread's nice value: every write waits for it, so on a busy machine it runs
+ * before batch work (the API server's request threads run at the same value). The
+ * checkpointer keeps the default: nothing waits for it. */
+#define WRITER_NICE (-10)
 
 /* Per op scratch of a transaction, filled by the writer. */
 struct pending {
@@ -76,6 +93,8 @@ struct txn_req {
 	bool done;
 	pthread_cond_t cv;
 	struct txn_req *next;
+	int64_t taken_ns, syncing_ns, committed_ns; /* for store_txn_timing_last */
+	unsigned group;
 };
 
 struct sq_store {
@@ -90,6 +109,12 @@ struct sq_store {
 	pthread_t writer;
 
 	pthread_cond_t writer_cv; /* queue became non-empty, or closing */
+	/* The checkpointer (not for ":memory:"): its connection, its wake-up (under ck_mu). */
+	sqlite3 *ckdb;
+	pthread_t ckpt;
+	bool ckpt_started, ckpt_due, ckpt_stop;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
 	struct txn_req *q_head, **q_tail;
 	int64_t compact_failed_rev; /* after a failed pass, no retry until rev moves past this */
 };
@@ -183,6 +208,18 @@ static int db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* db_open, then one statement that must succeed (what names it in err). */
+static int conn_open(const char *path, sqlite3 **out, const char *sql, const char *what, char *err,
+		     size_t errlen)
+{
+	int rc = db_open(path, out, err, errlen);
+	if (rc == 0 && exec(*out, sql) < 0) {
+		set_err(err, errlen, path, what, *out);
+		rc = -EIO;
+	}
+	return rc;
+}
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS log("
     " id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, key TEXT NOT NULL,"
@@ -240,8 +277,106 @@ out:
 
 static void *writer_main(void *arg);
 
+/* ---- metrics ---- */
+
+/* Process-wide commit figures for /metrics (store_metrics_read). */
+static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+							    0.05,   0.1,   0.25,  0.5,	 1,    2.5};
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store_metrics metrics;
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void metrics_commit(double took, size_t txns)
+{
+	pthread_mutex_lock(&metrics_mu);
+	metrics.commits++;
+	metrics.txns += txns;
+	metrics.commit_seconds_sum += took;
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		if (took <= commit_buckets[i])
+			metrics.commit_bucket[i]++;
+	pthread_mutex_unlock(&metrics_mu);
+}
+
+void store_metrics_read(struct store_metrics *out)
+{
+	pthread_mutex_lock(&metrics_mu);
+	*out = metrics;
+	pthread_mutex_unlock(&metrics_mu);
+	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
+		out->bucket_le[i] = commit_buckets[i];
+}
+
+/* ---- checkpoints ---- */
+
+/* After each COMMIT on the writer's connection (writer thread), with the WAL's size. */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_store *s = ud;
+	if (pages >= CKPT_FORCE_PAGES) {
+		log_warn("store: the WAL holds %d pages: checkpointing in the writer", pages);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->ck_mu);
+		s->ckpt_due = true;
+		pthread_cond_signal(&s->ck_cv);
+		pthread_mutex_unlock(&s->ck_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *s = arg;
+	pthread_mutex_lock(&s->ck_mu);
+	for (;;) {
+		while (!s->ckpt_due && !s->ckpt_stop)
+			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+		if (s->ckpt_stop)
+			break;
+		s->ckpt_due = false;
+		pthread_mutex_unlock(&s->ck_mu);
+		int log = 0, done = 0;
+		double t0 = mono_s();
+		int rc = sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		double took = mono_s() - t0;
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint: %s", sqlite3_errmsg(s->ckdb));
+		log_debug("store: checkpoint of %d/%d WAL pages in %.1f ms", done, log, took * 1e3);
+		pthread_mutex_lock(&metrics_mu);
+		metrics.checkpoints++;
+		metrics.checkpoint_seconds_sum += took;
+		pthread_mutex_unlock(&metrics_mu);
+		pthread_mutex_lock(&s->ck_mu);
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return NULL;
+}
+
+static void ckpt_stop(struct sq_store *s)
+{
+	if (!s->ckpt_started)
+		return;
+	pthread_mutex_lock(&s->ck_mu);
+	s->ckpt_stop = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	pthread_join(s->ckpt, NULL);
+	s->ckpt_started = false;
+}
+
 static void store_free(struct sq_store *s)
 {
+	ckpt_stop(s);
+	sqlite3_close(s->ckdb);
+	pthread_cond_destroy(&s->ck_cv);
+	pthread_mutex_destroy(&s->ck_mu);
 	sqlite3_finalize(s->st_insert);
 	sqlite3_finalize(s->st_set_meta);
 	if (s->rdb != s->db)
@@ -261,6 +396,7 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	int rc;
 
 	store__hub_init(&s->h, &sqlite_ops);
+	s->h.targeted = true;
 	s->h.fill_old = watch_fill_log;
 	s->h.catchup_revs = CATCHUP_REVS;
 	s->history = history_revisions;
@@ -268,6 +404,8 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	s->one_conn = strcmp(path, ":memory:") == 0;
 	pthread_mutex_init(&s->rdb_mu, NULL);
 	pthread_cond_init(&s->writer_cv, NULL);
+	pthread_mutex_init(&s->ck_mu, NULL);
+	pthread_cond_init(&s->ck_cv, NULL);
 
 	rc = db_open(path, &s->db, err, errlen);
 	if (rc < 0)
@@ -312,14 +450,21 @@ int store__sqlite_open(const char *path, int64_t history_revisions, struct store
 	if (s->one_conn) {
 		s->rdb = s->db;
 	} else {
-		rc = db_open(path, &s->rdb, err, errlen);
+		rc = conn_open(path, &s->rdb, "PRAGMA query_only=1", "open reader", err, errlen);
 		if (rc < 0)
 			goto fail;
-		if (exec(s->rdb, "PRAGMA query_only=1") < 0) {
-			set_err(err, errlen, path, "open reader", s->rdb);
-			rc = -EIO;
+		rc = conn_open(path, &s->ckdb, "PRAGMA synchronous=FULL", "open checkpointer", err, errlen);
+		if (rc < 0)
+			goto fail;
+		rc = -pthread_create(&s->ckpt, NULL, ckpt_main, s);
+		if (rc < 0) {
+			snprintf(err, errlen, "store: %s: cannot start the checkpointer: %s", path,
+				 strerror(-rc));
 			goto fail;
 		}
+		s->ckpt_started = true;
+		/* Our hook replaces SQLite's automatic checkpoint on the writer's connection. */
+		sqlite3_wal_hook(s->db, wal_hook, s);
 	}
 	rc = -pthread_create(&s->writer, NULL, writer_main, s);
 	if (rc < 0) {
@@ -454,46 +599,13 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 }
 
 /* Commits one batch (a list of queued transactions) and answers every caller in it. */
-/* Process-wide commit figures for /metrics (store_metrics_read). */
-static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-							    0.05,   0.1,   0.25,  0.5,	 1,    2.5};
-static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct store_metrics metrics;
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void metrics_commit(double took, size_t txns)
-{
-	pthread_mutex_lock(&metrics_mu);
-	metrics.commits++;
-	metrics.txns += txns;
-	metrics.commit_seconds_sum += took;
-	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
-		if (took <= commit_buckets[i])
-			metrics.commit_bucket[i]++;
-	pthread_mutex_unlock(&metrics_mu);
-}
-
-void store_metrics_read(struct store_metrics *out)
-{
-	pthread_mutex_lock(&metrics_mu);
-	*out = metrics;
-	pthread_mutex_unlock(&metrics_mu);
-	for (int i = 0; i < STORE_METRIC_BUCKETS; i++)
-		out->bucket_le[i] = commit_buckets[i];
-}
-
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
-	int64_t rev = s->h.rev;
+	int64_t rev = s->h.rev, taken = store__mono_ns(), syncing = 0;
 	bool began = false;
 	int rc = 0;
+	unsigned group = 0;
 
 	if (s->one_conn)
 		pthread_mutex_lock(&s->rdb_mu);
@@ -515,6 +627,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
 	} else if (began && rc == 0) {
 		double t0 = mono_s();
+		syncing = store__mono_ns();
 		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
 			rc = -EIO;
 		else
@@ -529,9 +642,16 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	if (s->one_conn)
 		pthread_mutex_unlock(&s->rdb_mu);
 	free(ov.v);
+	int64_t committed = store__mono_ns();
+	for (struct txn_req *t = batch; t; t = t->next)
+		group++;
 
 	pthread_mutex_lock(&s->h.mu);
 	for (struct txn_req *t = batch; t; t = t->next) {
+		t->taken_ns = taken;
+		t->syncing_ns = syncing;
+		t->committed_ns = committed;
+		t->group = group;
 		if (rc < 0 && t->rc >= 0) {
 			t->rc = -EIO;
 			t->rev = 0;
@@ -556,9 +676,13 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 				t->res[i].kv = store_kv_ref(p->kv ? p->kv : p->old);
 		}
 	}
-	bool wake = rc == 0 && rev > s->h.rev;
-	if (wake)
+	if (rc == 0 && rev > s->h.rev) {
 		s->h.rev = rev;
+		/* Wakes only the watchers with an event under their prefix, each on a
+		 * condition variable of its own (memcache.h): a commit no longer wakes every
+		 * watch of the process into a held mutex. */
+		store__hub_notify(&s->h);
+	}
 	/* The caller owns t once done is set and mu is released: touch nothing after. */
 	for (struct txn_req *t = batch, *next; t; t = next) {
 		next = t->next;
@@ -567,11 +691,6 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 		pthread_cond_signal(&t->cv);
 	}
 	pthread_mutex_unlock(&s->h.mu);
-	/* Woken after the unlock: with a thousand watchers waiting, a broadcast under the
-	 * mutex wakes each into a mutex still held, to sleep on it again (glibc does not
-	 * move waiters from the condition to the mutex). */
-	if (wake)
-		pthread_cond_broadcast(&s->h.cv);
 }
 
 /* Whether a compaction pass should run now; idle passes run as soon as anything is due. */
@@ -643,6 +762,9 @@ static void *writer_main(void *arg)
 {
 	struct sq_store *s = arg;
 
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) < 0)
+		log_debug("store: writer thread nice %d: %s", WRITER_NICE, strerror(errno));
+
 	pthread_mutex_lock(&s->h.mu);
 	for (;;) {
 		if (!s->q_head) {
@@ -698,6 +820,10 @@ static int sq_txn(struct store *base, const struct store_op *ops, size_t n, stru
 	}
 	pthread_mutex_unlock(&s->h.mu);
 	pthread_cond_destroy(&t.cv);
+	store__txn_timing.taken_ns = t.taken_ns;
+	store__txn_timing.syncing_ns = t.syncing_ns;
+	store__txn_timing.committed_ns = t.committed_ns;
+	store__txn_timing.group = t.group;
 	rc = t.rc;
 	if (rc == 0)
 		*rev = t.rev;
@@ -855,6 +981,7 @@ static void sq_close(struct store *base)
 	/* The writer drains the queue before it exits, so in-flight writes finish; then
 	 * every thread still inside a blocking call has been answered and only has to leave. */
 	pthread_join(s->writer, NULL);
+	ckpt_stop(s);
 	store__hub_wait_idle(&s->h);
 	store_free(s);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_HISTORY_REVISIONS 10000
 
@@ -246,7 +247,27 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, struct stor
 		*failed_op = bad;
 		return rc;
 	}
-	return s->ops->txn(s, ops, n, res, rev, failed_op);
+	/* A wrapping backend (encryption) calls store_txn again: the outer call's times win. */
+	int64_t called = store__mono_ns();
+	store__txn_timing = (struct store_txn_timing){.called_ns = called};
+	rc = s->ops->txn(s, ops, n, res, rev, failed_op);
+	store__txn_timing.called_ns = called;
+	store__txn_timing.returned_ns = store__mono_ns();
+	return rc;
+}
+
+_Thread_local struct store_txn_timing store__txn_timing;
+
+int64_t store__mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void store_txn_timing_last(struct store_txn_timing *out)
+{
+	*out = store__txn_timing;
 }
 
 int store_watch_open(struct store *s, const char *prefix, int64_t after_rev, struct store_watch **out)

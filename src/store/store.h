@@ -143,6 +143,20 @@ struct store_result {
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct store_result *res, int64_t *rev,
 	      size_t *failed_op);
 
+/* Where the calling thread's last store_txn spent its time, for a trace of a write's path
+ * (the API server's debug log of each write, benches). CLOCK_MONOTONIC nanoseconds; a
+ * stage the backend does not report is 0 (etcd reports none). Thread-local: a thread only
+ * ever sees its own last transaction. */
+struct store_txn_timing {
+	int64_t called_ns;    /* store_txn entered */
+	int64_t taken_ns;     /* the writer took the group holding it (SQLite) */
+	int64_t syncing_ns;   /* its rows were staged: the COMMIT (and fsync) began (SQLite) */
+	int64_t committed_ns; /* the group's COMMIT returned: on disk (SQLite) */
+	int64_t returned_ns;  /* store_txn returned */
+	unsigned group;	      /* transactions that shared the commit (SQLite) */
+};
+void store_txn_timing_last(struct store_txn_timing *out);
+
 enum store_event_type { STORE_EV_PUT, STORE_EV_DELETE };
 
 struct store_event {
@@ -181,6 +195,8 @@ int store_migrate(struct store *src, struct store *dst, bool force, size_t *copi
 struct store_metrics {
 	unsigned long long commits, txns;
 	double commit_seconds_sum;
+	unsigned long long checkpoints; /* WAL checkpoints (their own thread, off the commit) */
+	double checkpoint_seconds_sum;
 	unsigned long long commit_bucket[STORE_METRIC_BUCKETS];
 	double bucket_le[STORE_METRIC_BUCKETS];
 };

@@ -134,3 +134,37 @@ TEST(object_paths)
 	ASSERT_INT_EQ(api_ip_family("300.1.1.1"), 0);
 	json_decref(o);
 }
+
+/* The agent's EndpointSlice projection drops only conditions that say what their absence
+ * says, so each reader's answer is the same on the projected slice. */
+TEST(object_endpointslice_compact)
+{
+	json_t *s = json_loads(
+	    "{\"metadata\": {\"name\": \"s\", \"uid\": \"u\", \"generation\": 3, \"ownerReferences\": [], "
+	    "\"labels\": {\"kubernetes.io/service-name\": \"svc\"}}, \"endpoints\": ["
+	    "{\"addresses\": [\"198.18.0.1\"], \"conditions\": {\"ready\": true, \"serving\": true, "
+	    "\"terminating\": false}, \"nodeName\": \"n1\", \"hostname\": \"h\", "
+	    "\"targetRef\": {\"kind\": \"Pod\", \"name\": \"p\"}},"
+	    "{\"addresses\": [\"198.18.0.2\"], \"conditions\": {\"ready\": false, \"serving\": true, "
+	    "\"terminating\": true}},"
+	    "{\"addresses\": [\"198.18.0.3\"], \"conditions\": {\"ready\": false, \"serving\": false, "
+	    "\"terminating\": false}},"
+	    "{\"addresses\": [\"198.18.0.4\"]}]}",
+	    0, NULL);
+	ASSERT(s != NULL);
+	api_endpointslice_compact(s);
+	char *out = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	ASSERT_STR_EQ(out,
+		      "{\"endpoints\":["
+		      "{\"addresses\":[\"198.18.0.1\"],\"hostname\":\"h\",\"nodeName\":\"n1\"},"
+		      "{\"addresses\":[\"198.18.0.2\"],\"conditions\":{\"ready\":false,\"serving\":true,"
+		      "\"terminating\":true}},"
+		      "{\"addresses\":[\"198.18.0.3\"],\"conditions\":{\"ready\":false,\"serving\":false}},"
+		      "{\"addresses\":[\"198.18.0.4\"]}],"
+		      "\"metadata\":{\"labels\":{\"kubernetes.io/service-name\":\"svc\"},\"name\":\"s\"}}");
+	free(out);
+	json_decref(s);
+	json_t *bad = json_loads("{\"endpoints\": [1, {\"conditions\": 3}]}", 0, NULL);
+	api_endpointslice_compact(bad); /* nothing to do, no crash */
+	json_decref(bad);
+}
