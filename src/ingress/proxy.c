@@ -265,8 +265,8 @@ static void wake_loop(struct ing_proxy *p)
 static json_t *table_refs(const struct ing_table *t)
 {
 	json_t *refs = json_object();
-	for (size_t i = 0; i <= t->nbes; i++) {
-		const struct ing_backend *be = i < t->nbes ? t->bes[i] : t->def;
+	for (size_t i = 0; i <= t->bes.len; i++) {
+		const struct ing_backend *be = i < t->bes.len ? t->bes.v[i] : t->def;
 		if (be && be->ns && be->svc) {
 			char *k = xasprintf("%s/%s", be->ns, be->svc);
 			json_object_set_new(refs, k, json_true());
