@@ -401,6 +401,19 @@ TEST(uproxy_resets_when_every_backend_refuses)
 	uproxy_free(u);
 }
 
+/* A proxy of `loops` loops serving the model of svcs and slices (m, which the caller
+ * finishes with proxy_model_fini). */
+static struct uproxy *proxy_up(json_t *svcs, json_t *slices, int loops, struct proxy_model *m)
+{
+	proxy_model_build(svcs, slices, "n1", m);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = loops, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(uproxy_sync(u, m, svcs, NULL, err, sizeof(err)), 0);
+	return u;
+}
+
 TEST(uproxy_ipv6_relay_on_loopback)
 {
 	/* An IPv6 service port: its listener is IPv6-only ([::]:port), the backend ::1. */
@@ -421,12 +434,7 @@ TEST(uproxy_ipv6_relay_on_loopback)
 				   "labels", "kubernetes.io/service-name", "v6", "addressType", "IPv6",
 				   "endpoints", "addresses", "::1", "ports", "name", "t", "port", bport);
 	struct proxy_model m;
-	proxy_model_build(svcs, slices, "n1", &m);
-	struct uproxy *u = NULL;
-	struct uproxy_config c = {.loops = 1, .dry = true};
-	char err[256];
-	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
-	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	struct uproxy *u = proxy_up(svcs, slices, 1, &m);
 	uint16_t port = uproxy_port(u, "default/v6/t/6/tcp", false);
 	ASSERT(port != 0);
 	int cfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -536,12 +544,7 @@ TEST(uproxy_client_first_ports_wait_for_the_first_bytes)
 		      "kubernetes.io/service-name", "app", "addressType", "IPv4", "endpoints", "addresses",
 		      "127.0.0.1", "ports", "name", "web", "port", bport, "name", "db", "port", bport);
 	struct proxy_model m;
-	proxy_model_build(svcs, slices, "n1", &m);
-	struct uproxy *u = NULL;
-	struct uproxy_config c = {.loops = 2, .dry = true};
-	char err[256];
-	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
-	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	struct uproxy *u = proxy_up(svcs, slices, 2, &m);
 	uint16_t web = uproxy_port(u, "default/app/web/4/tcp", false);
 	uint16_t db = uproxy_port(u, "default/app/db/4/tcp", false);
 	ASSERT(web != 0 && db != 0);
@@ -568,6 +571,7 @@ TEST(uproxy_client_first_ports_wait_for_the_first_bytes)
 	    "appProtocol");
 	proxy_model_fini(&m);
 	proxy_model_build(svcs, slices, "n1", &m);
+	char err[256];
 	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
 	ASSERT_INT_EQ(uproxy_port(u, "default/app/web/4/tcp", false), web);
 	ASSERT_INT_EQ(defer_of_listener(web), 0);
