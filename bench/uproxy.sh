@@ -72,10 +72,11 @@ budget() {
 		else echo "max 10000" >"$CG/cpu.max"; echo $((n * 100 < 10000 ? n * 100 : 10000)) >"$CG/cpu.weight"; fi
 	fi
 }
-if [ -n "$CG" ]; then
-	mkdir "$CG"
-	echo $$ >"$CG/cgroup.procs" # every process started from here on is in it
-fi
+if [ -n "$CG" ] && ! { mkdir "$CG" && echo $$ >"$CG/cgroup.procs"; } 2>/dev/null; then
+	echo "uproxy bench: cannot use a cpu cgroup: rates without a CPU budget" >&2
+	rmdir "$CG" 2>/dev/null || true
+	CG=
+fi # else every process started from here on is in it
 gcc -std=gnu17 -D_GNU_SOURCE -O2 -Isrc -o "$D/ub" bench/uproxy_bench.c build/release/libsvcplane.a \
 	$(pkg-config --cflags --libs jansson libnftables libnftnl libnetfilter_conntrack libmnl openssl libcurl) -pthread -lm
 ip netns add $NS
