@@ -1,7 +1,9 @@
 /* uproxy_bench.c - runs the userspace proxy (proxy/uproxy.h) without nftables for
  * bench/uproxy.sh: one TCP service port whose endpoints are the given ADDR:PORT pairs,
  * scheduler SCHED. Prints "port N" (the proxy's listener) and serves until stdin closes.
- * Usage: uproxy_bench SCHED LOOPS ADDR:PORT... */
+ * APP_PROTOCOL in the environment becomes the port's appProtocol (http: the listener
+ * waits for the client's first bytes, as a Service that declares it gets).
+ * Usage: [APP_PROTOCOL=http] uproxy_bench SCHED LOOPS ADDR:PORT... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,12 @@ int main(int argc, char **argv)
 				 "metadata", "namespace", "bench", "name", "b", "annotations",
 				 UPROXY_SCHED_ANNOTATION, argv[1], "spec", "clusterIP", "198.19.0.1", "ports",
 				 "name", "t", "port", 80, "targetPort", port);
+	const char *ap = getenv("APP_PROTOCOL");
+	if (ap && *ap)
+		json_object_set_new(
+		    json_array_get(json_object_get(json_object_get(json_array_get(svcs, 0), "spec"), "ports"),
+				   0),
+		    "appProtocol", json_string(ap));
 	json_t *slices =
 	    json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:o,s:[{s:s,s:i}]}]", "kind", "EndpointSlice",
 		      "metadata", "namespace", "bench", "name", "b-1", "labels", "kubernetes.io/service-name",

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -119,6 +120,7 @@ struct ulistener {
 	struct usvc *svc;
 	bool external, nodeport, seen;
 	bool shared; /* TCP: one socket, fd[i] all the same, in every loop's epoll */
+	bool defer;  /* TCP_DEFER_ACCEPT set: the port's protocol has the client speak first */
 	int family, proto;
 	uint16_t port;
 	int nfd;
@@ -1360,7 +1362,7 @@ static struct usvc *svc_get(struct uproxy *u, const char *key, const struct prox
 }
 
 static struct ulistener *listener_get(struct uproxy *u, struct usvc *s, const char *kind, bool external,
-				      uint16_t nodeport)
+				      uint16_t nodeport, bool defer)
 {
 	char *key = xasprintf("%s|%s", s->key, kind);
 	struct ulistener *l = NULL;
@@ -1375,12 +1377,23 @@ static struct ulistener *listener_get(struct uproxy *u, struct usvc *s, const ch
 		}
 	}
 	free(key);
-	if (l)
-		l->seen = true;
+	if (!l)
+		return NULL;
+	l->seen = true;
+	if (l->proto == IPPROTO_TCP && l->defer != defer) {
+		/* Seconds to wait for the first bytes: past it, the kernel accepts anyway
+		 * (after one SYN-ACK retransmission), so a quiet client is late, never lost. */
+		int secs = defer ? 1 : 0, bad = 0;
+		for (int i = 0; i < (l->shared ? 1 : l->nfd); i++)
+			bad |= setsockopt(l->fd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+		if (!bad)
+			l->defer = defer;
+	}
 	return l;
 }
 
-static const char *svc_annotation(const json_t *services, const char *ns, const char *name)
+/* The Service ns/name in services, or NULL. */
+static const json_t *svc_find(const json_t *services, const char *ns, const char *name)
 {
 	size_t i;
 	json_t *o;
@@ -1390,10 +1403,50 @@ static const char *svc_annotation(const json_t *services, const char *ns, const 
 		const char *n = json_string_value(json_object_get(md, "name"));
 		const char *s = json_string_value(json_object_get(md, "namespace"));
 		if (n && s && !strcmp(n, name) && !strcmp(s, ns))
-			return json_string_value(
-			    json_object_get(json_object_get(md, "annotations"), UPROXY_SCHED_ANNOTATION));
+			return o;
 	}
 	return NULL;
+}
+
+static const char *svc_annotation(const json_t *svc)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(svc, "metadata"), "annotations"), UPROXY_SCHED_ANNOTATION));
+}
+
+/* Whether the port sp of Service svc declares (spec.ports[].appProtocol) a protocol whose
+ * client speaks first: HTTP in every form, TLS-wrapped HTTP, WebSocket, gRPC. Its
+ * listeners then accept a connection only once its first bytes are in
+ * (TCP_DEFER_ACCEPT), so the relay reads them, connects and sends them in one pass (one
+ * wake-up, no empty read; measured: bench/RESULTS.md). A protocol whose server speaks
+ * first (MySQL, SMTP) would wait about a second for that, so no other port gets it. */
+static bool port_client_first(const json_t *svc, const struct proxy_svcport *sp)
+{
+	static const char *const first[] = {"http",
+					    "https",
+					    "http2",
+					    "h2c",
+					    "grpc",
+					    "grpc-web",
+					    "kubernetes.io/h2c",
+					    "kubernetes.io/ws",
+					    "kubernetes.io/wss",
+					    "kubernetes.io/grpc"};
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"), i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *proto = json_string_value(json_object_get(p, "protocol"));
+		if (strcmp(name ? name : "", sp->port_name) || strcasecmp(proto ? proto : "TCP", "TCP"))
+			continue;
+		const char *ap = json_string_value(json_object_get(p, "appProtocol"));
+		for (size_t k = 0; ap && k < sizeof(first) / sizeof(first[0]); k++)
+			if (!strcasecmp(ap, first[k]))
+				return true;
+		return false;
+	}
+	return false;
 }
 
 static void elem(struct buf *b, int *n, const struct ip_addr *ip, int proto, uint16_t port, uint16_t to)
@@ -1467,7 +1520,8 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		if (sp->proto != IPPROTO_TCP && sp->proto != IPPROTO_UDP)
 			continue; /* SCTP has no userspace relay here */
 		char *svckey = xasprintf("%s/%s", sp->ns, sp->name);
-		const char *ann = svc_annotation(services, sp->ns, sp->name);
+		const json_t *svc = svc_find(services, sp->ns, sp->name);
+		const char *ann = svc_annotation(svc);
 		int kind = proxy_sched_kind_parse(ann);
 		if (kind < 0) {
 			kind = PSCHED_RR;
@@ -1486,14 +1540,15 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		s->seen = true;
 		svc_update(s, sp, (enum proxy_sched_kind)kind);
 		struct ulistener *cl = NULL, *ex = NULL;
+		bool defer = port_client_first(svc, sp);
 		if (sp->has_cluster_ip || (sp->n_external && !sp->etp_local))
-			cl = listener_get(u, s, "cl", false, 0);
+			cl = listener_get(u, s, "cl", false, 0, defer);
 		if (sp->n_external && sp->etp_local)
-			ex = listener_get(u, s, "ex", true, 0);
+			ex = listener_get(u, s, "ex", true, 0, defer);
 		if (sp->node_port) {
 			char np[16];
 			snprintf(np, sizeof(np), "np%u", sp->node_port);
-			listener_get(u, s, np, sp->etp_local, sp->node_port);
+			listener_get(u, s, np, sp->etp_local, sp->node_port, defer);
 		}
 		int f6 = sp->family == 6;
 		struct buf *r = &el[REDIR + f6], *ne = &el[NOEP + f6];

@@ -32,8 +32,11 @@
  * (the handshake's last ACK rides in their segment) and, when the handshake completed
  * inside connect() (a backend on this host), at once, without waiting for EPOLLOUT. A
  * backend that refuses or times out before it connected never saw a byte, so the next
- * one gets the same bytes. Each socket is registered in epoll once (in, out, rdhup,
- * edge-triggered): no epoll_ctl after the two adds.
+ * one gets the same bytes. A port whose appProtocol has the client speak first (HTTP,
+ * gRPC, WebSocket) gets TCP_DEFER_ACCEPT on its listener, so those bytes are always
+ * there at accept: one wake-up does accept, read, connect and send. Each socket is
+ * registered in epoll once (in, out, rdhup, edge-triggered): no epoll_ctl after the two
+ * adds.
  *
  * RELAY moves bytes client->backend and backend->client: short messages by recv and send
  * through the loop's buffer (a short read means the socket is drained: no read spent on

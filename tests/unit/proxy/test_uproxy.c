@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -400,6 +401,19 @@ TEST(uproxy_resets_when_every_backend_refuses)
 	uproxy_free(u);
 }
 
+/* A proxy of `loops` loops serving the model of svcs and slices (m, which the caller
+ * finishes with proxy_model_fini). */
+static struct uproxy *proxy_up(json_t *svcs, json_t *slices, int loops, struct proxy_model *m)
+{
+	proxy_model_build(svcs, slices, "n1", m);
+	struct uproxy *u = NULL;
+	struct uproxy_config c = {.loops = loops, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(uproxy_sync(u, m, svcs, NULL, err, sizeof(err)), 0);
+	return u;
+}
+
 TEST(uproxy_ipv6_relay_on_loopback)
 {
 	/* An IPv6 service port: its listener is IPv6-only ([::]:port), the backend ::1. */
@@ -420,12 +434,7 @@ TEST(uproxy_ipv6_relay_on_loopback)
 				   "labels", "kubernetes.io/service-name", "v6", "addressType", "IPv6",
 				   "endpoints", "addresses", "::1", "ports", "name", "t", "port", bport);
 	struct proxy_model m;
-	proxy_model_build(svcs, slices, "n1", &m);
-	struct uproxy *u = NULL;
-	struct uproxy_config c = {.loops = 1, .dry = true};
-	char err[256];
-	ASSERT_INT_EQ(uproxy_new(&c, &u, err, sizeof(err)), 0);
-	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	struct uproxy *u = proxy_up(svcs, slices, 1, &m);
 	uint16_t port = uproxy_port(u, "default/v6/t/6/tcp", false);
 	ASSERT(port != 0);
 	int cfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -494,4 +503,81 @@ TEST(uproxy_udp_flow_follows_a_replaced_backend)
 	uproxy_free(u);
 	proxy_model_fini(&m);
 	json_decref(svcs);
+}
+
+/* The TCP_DEFER_ACCEPT value of this process's listening socket on port, or -1. */
+static int defer_of_listener(uint16_t port)
+{
+	int found = -1;
+	for (int fd = 3; fd < 4096 && found < 0; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int lst = 0, v = 0;
+		socklen_t ll = sizeof(lst), vl = sizeof(v);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != AF_INET ||
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port) != port ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &lst, &ll) < 0 || !lst)
+			continue;
+		if (getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &vl) == 0)
+			found = v;
+	}
+	return found;
+}
+
+TEST(uproxy_client_first_ports_wait_for_the_first_bytes)
+{
+	/* A port whose appProtocol is http (any case) is accepted only once the client's
+	 * first bytes are in (TCP_DEFER_ACCEPT on its listener): they go to the backend with
+	 * the connect. A port without one (a server-first protocol: the backend greets
+	 * first) is accepted at once, and the greeting reaches a client that has sent
+	 * nothing. Dropping the appProtocol clears it on the next sync. */
+	uint16_t bport;
+	int lfd = tcp_listen_any(&bport);
+	json_t *svcs =
+	    json_pack("[{s:s,s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i,s:s},{s:s,s:i,s:i}]}}]", "kind", "Service",
+		      "metadata", "namespace", "default", "name", "app", "spec", "clusterIP", "198.19.0.30",
+		      "ports", "name", "web", "port", 80, "targetPort", bport, "appProtocol", "HTTP", "name",
+		      "db", "port", 3306, "targetPort", bport);
+	json_t *slices =
+	    json_pack("[{s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s]}],s:[{s:s,s:i},{s:s,s:i}]}]", "kind",
+		      "EndpointSlice", "metadata", "namespace", "default", "name", "app-a", "labels",
+		      "kubernetes.io/service-name", "app", "addressType", "IPv4", "endpoints", "addresses",
+		      "127.0.0.1", "ports", "name", "web", "port", bport, "name", "db", "port", bport);
+	struct proxy_model m;
+	struct uproxy *u = proxy_up(svcs, slices, 2, &m);
+	uint16_t web = uproxy_port(u, "default/app/web/4/tcp", false);
+	uint16_t db = uproxy_port(u, "default/app/db/4/tcp", false);
+	ASSERT(web != 0 && db != 0);
+	ASSERT(defer_of_listener(web) > 0);
+	ASSERT_INT_EQ(defer_of_listener(db), 0);
+	/* Client first, through the http port. */
+	int cfd = tcp_connect(web);
+	ASSERT(cfd >= 0);
+	ASSERT_INT_EQ(write(cfd, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	ASSERT(wait_in(lfd, 10000));
+	int bfd = accept(lfd, NULL, NULL);
+	ASSERT(bfd >= 0);
+	char d[32];
+	ASSERT(wait_in(bfd, 10000));
+	ASSERT_INT_EQ(read(bfd, d, sizeof(d)), 18);
+	backend_says(cfd, bfd, "HTTP/1.0 200 OK\r\n\r\n");
+	/* Server first, through the other port: the client sends nothing. */
+	int cfd2, bfd2;
+	connect_pair(db, lfd, &cfd2, &bfd2);
+	backend_says(cfd2, bfd2, "greeting");
+	/* appProtocol removed: the next sync clears the option on the same listener. */
+	json_object_del(
+	    json_array_get(json_object_get(json_object_get(json_array_get(svcs, 0), "spec"), "ports"), 0),
+	    "appProtocol");
+	proxy_model_fini(&m);
+	proxy_model_build(svcs, slices, "n1", &m);
+	char err[256];
+	ASSERT_INT_EQ(uproxy_sync(u, &m, svcs, NULL, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(uproxy_port(u, "default/app/web/4/tcp", false), web);
+	ASSERT_INT_EQ(defer_of_listener(web), 0);
+	json_decref(slices);
+	json_decref(svcs);
+	proxy_model_fini(&m);
+	uproxy_free(u);
+	close(lfd);
 }
