@@ -23,38 +23,16 @@
 #     on /metrics say so), the next datagram making a new flow.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-
-need_cluster
-
-KEEP_PID=
-teardown() {
-	[ -n "$KEEP_PID" ] && kill "$KEEP_PID" 2>/dev/null
-	cd "$ROOT" && cluster_teardown $SERVER_PID
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-UP=$($CL up 1) || { fail "cluster up"; finish; exit 1; }
-V6=
-case $UP in *IPv6*) V6=1 ;; esac
 
 TCP_IDLE_MS=4000
 UDP_IDLE_MS=3000
-mkdir -p "$T_DIR/data"
-(SVCPLANE_UPROXY_TCP_IDLE_MS=$TCP_IDLE_MS SVCPLANE_UPROXY_UDP_IDLE_MS=$UDP_IDLE_MS \
-	nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
-	--bind-address 198.18.0.11 --service-cluster-ip-range 198.19.0.0/16,2001:db8:5::/112 \
-	--cluster-cidr 198.18.128.0/17,2001:db8:1::/48 --node-name n1 --node-ip 198.18.0.11 \
-	--proxy-mode userspace --disable-dns \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-if ! server_started; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
+KEEP_PID=
+cluster_down_hook() { [ -n "$KEEP_PID" ] && kill "$KEEP_PID" 2>/dev/null; }
+SVCPLANE_UPROXY_TCP_IDLE_MS=$TCP_IDLE_MS SVCPLANE_UPROXY_UDP_IDLE_MS=$UDP_IDLE_MS \
+	cluster_up 1 --service-cluster-ip-range 198.19.0.0/16,2001:db8:5::/112 \
+	--cluster-cidr 198.18.128.0/17,2001:db8:1::/48 --proxy-mode userspace --disable-dns
+V6=
+case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
 node_ready() { kubectl get nodes -o jsonpath='{.items[0].status.conditions[?(@.type=="Ready")].status}' | grep -q True; }
 check "node Ready" wait_for 30 node_ready
 
@@ -63,7 +41,7 @@ EDGE="python3 $ROOT/tests/integ/uproxy_edge.py"
 UCLIENT="python3 $ROOT/tests/integ/uproxy_client.py"
 METRICS=https://198.18.0.11:10250/metrics
 n1() { $CL exec n1 "$@"; }
-# pod NAME APP [COMMAND]: a backend pod on n1 (uproxy_backend.py NAME unless COMMAND).
+# pod NAME APP: a backend pod on n1 running uproxy_backend.py NAME.
 pod() {
 	cat <<Y
 apiVersion: v1
@@ -71,11 +49,10 @@ kind: Pod
 metadata: {name: $1, labels: {app: $2}}
 spec:
   nodeName: n1
-  terminationGracePeriodSeconds: 120
   containers:
   - name: c
     image: python
-    command: ${3:-[python3, $BACKEND, $1]}
+    command: [python3, $BACKEND, $1]
 ---
 Y
 }

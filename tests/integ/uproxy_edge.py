@@ -17,7 +17,9 @@
 #                         svcplane_uproxy_udp_flows_total does not move); silent, the flow
 #                         is forgotten (udp_flows_active back to what it was) no earlier
 #                         than IDLE_MS; the next datagram makes a new flow and is answered.
-import os, socket, ssl, sys, time, urllib.request
+import os, socket, sys, time
+
+from uproxy_sched import metric  # same folder: the script's own is on sys.path
 
 
 def family(host):
@@ -100,23 +102,17 @@ def idle_tcp(host, port, idle_ms):
     print("active survived %.1f s" % (time.time() - t0), flush=True)
 
 
-def metric(url, token, name):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
-    with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return int(float(line.split()[1]))
-    fail("no %s in %s" % (name, url))
-
-
 def idle_udp(host, port, idle_ms, url, token_file):
     idle = idle_ms / 1000.0
     token = open(token_file).read().strip()
-    total = lambda: metric(url, token, "svcplane_uproxy_udp_flows_total")
-    live = lambda: metric(url, token, "svcplane_uproxy_udp_flows_active")
+    def total():
+        v = metric(url, token, "svcplane_uproxy_udp_flows_total")
+        return v if v >= 0 else fail("no svcplane_uproxy_udp_flows_total at " + url)
+
+    def live():
+        v = metric(url, token, "svcplane_uproxy_udp_flows_active")
+        return v if v >= 0 else fail("no svcplane_uproxy_udp_flows_active at " + url)
+
     s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.settimeout(1)
 

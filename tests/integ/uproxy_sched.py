@@ -147,20 +147,39 @@ def check_rr(host, port, n):
     done(turns, "%d connections in exact turns over %d backends: %s" % (n, k, " ".join(names)))
 
 
-def active(url, token):
+def metric(url, token, name):
+    """The value of metric name on the agent's /metrics at url (bearer token), or -1."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
     with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
         for line in r.read().decode().splitlines():
-            if line.startswith("svcplane_uproxy_connections_active "):
+            if line.startswith(name + " "):
                 return int(float(line.split()[1]))
     return -1
 
 
+def active(url, token):
+    return metric(url, token, "svcplane_uproxy_connections_active")
+
+
+def wait_active(url, token, want):
+    end, now = time.time() + 60, -1
+    while time.time() < end:
+        now = active(url, token)
+        if now == want:
+            break
+        time.sleep(0.2)
+    return now
+
+
 def check_least(host, port, url, token_file):
     token = open(token_file).read().strip()
+    # Connections of earlier checks the proxy has not seen close yet would count.
+    now = wait_active(url, token, 0)
+    if now != 0:
+        done(False, "the proxy still counts %d active connections before the check" % now)
     held = [conn(host, port) for _ in range(9)]
     first = counts(n for _, _, n in held)
     if sorted(first.values()) != [3, 3, 3]:
@@ -171,12 +190,7 @@ def check_least(host, port, url, token_file):
         if n != x:
             f.close()
             s.close()
-    end, now = time.time() + 60, -1
-    while time.time() < end:
-        now = active(url, token)
-        if now == len(keep):
-            break
-        time.sleep(0.2)
+    now = wait_active(url, token, len(keep))
     if now != len(keep):
         done(False, "the proxy still counts %d active connections, want %d" % (now, len(keep)))
     more = [conn(host, port) for _ in range(6)]
