@@ -186,11 +186,11 @@ expect_out "dh: each of 9 service addresses reaches its computed backend from an
 expect_out "random: 60 connections reach every backend, with back-to-back repeats" '^ok ' \
 	cx $SCHED random "$(cip s-random)" 90 60
 # The checks tell the schedulers apart: rr, the default, fails every other one's.
-expect_out "the lc/sed/nq check fails on rr" '^FAIL ' cx $SCHED least "$(cip s-rr)" 90 "$METRICS" "$T_DIR/data/token"
-expect_out "the sh check fails on rr" '^FAIL ' cx $SCHED sh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
-expect_out "the mh check fails on rr" '^FAIL ' cx $SCHED mh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
-expect_out "the dh check fails on rr" '^FAIL ' cx $SCHED dh 90 "$(cip s-rr)" "${SRCS%%,198.18.0.124*}" 9000 "$BES"
-expect_out "the random check fails on rr" '^FAIL ' cx $SCHED random "$(cip s-rr)" 90 60
+expect_out "the lc/sed/nq check fails on rr" '^FAIL with nm-[123] holding 3, 6 new held connections went' cx $SCHED least "$(cip s-rr)" 90 "$METRICS" "$T_DIR/data/token"
+expect_out "the sh check fails on rr" '^FAIL 198\.18\.0\.[0-9]+: want ' cx $SCHED sh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
+expect_out "the mh check fails on rr" '^FAIL 198\.18\.0\.[0-9]+: want ' cx $SCHED mh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
+expect_out "the dh check fails on rr" '^FAIL 198\.18\.0\.12[0-3] -> ' cx $SCHED dh 90 "$(cip s-rr)" "${SRCS%%,198.18.0.124*}" 9000 "$BES"
+expect_out "the random check fails on rr" '^FAIL 60 connections: .*, 0 back-to-back repeats' cx $SCHED random "$(cip s-rr)" 90 60
 expect_out "ClientIP affinity: 20 connections from one pod reach one backend" '^1$' distinct seq "$(cip s-sticky)" 90 20
 
 # From the node itself (nat output redirect to the proxy on 127.0.0.1).
