@@ -19,6 +19,7 @@
 #                         than IDLE_MS; the next datagram makes a new flow and is answered.
 import os, socket, sys, time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from uproxy_sched import metric  # same folder: the script's own is on sys.path
 
 
