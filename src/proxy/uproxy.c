@@ -219,7 +219,7 @@ struct uproxy {
 	bool nft_made;
 	json_t *warned; /* "ns/name" -> bad annotation value already reported */
 	/* counters */
-	atomic_ullong conns, retries, resets, flows, active;
+	atomic_ullong conns, retries, resets, flows, active, flows_active;
 };
 
 static int64_t mono_ms(void)
@@ -838,6 +838,7 @@ static void flow_free(struct uloop *lp, struct uflow *f)
 	release(f->be);
 	listener_unref(f->l);
 	lp->nflows--;
+	atomic_fetch_sub(&lp->u->flows_active, 1);
 	free(f);
 }
 
@@ -921,6 +922,7 @@ static void on_datagram(struct uloop *lp, struct ulistener *l)
 			lp->flows[b] = f;
 			lp->nflows++;
 			atomic_fetch_add(&lp->u->flows, 1);
+			atomic_fetch_add(&lp->u->flows_active, 1);
 		}
 		f->t_ms = lp->now;
 		ul_del(&f->link);
@@ -1666,11 +1668,33 @@ static void raise_nofile(void)
 	}
 }
 
+/* A test-only override of an idle timeout whose default is minutes (integration tests
+ * run the agent with SVCPLANE_UPROXY_TCP_IDLE_MS / SVCPLANE_UPROXY_UDP_IDLE_MS): a
+ * positive number of milliseconds below a day, else 0 (not set, or not a number). */
+static int env_ms(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	long ms = strtol(v, &end, 10);
+	if (errno || *end || ms <= 0 || ms >= 86400L * 1000) {
+		log_warn("uproxy: ignoring %s=%s (not milliseconds)", name, v);
+		return 0;
+	}
+	return (int)ms;
+}
+
 int uproxy_new(const struct uproxy_config *c, struct uproxy **out, char *err, size_t errlen)
 {
 	raise_nofile();
 	struct uproxy *u = xcalloc(1, sizeof(*u));
 	u->c = *c;
+	if (!u->c.tcp_idle_ms)
+		u->c.tcp_idle_ms = env_ms("SVCPLANE_UPROXY_TCP_IDLE_MS");
+	if (!u->c.udp_idle_ms)
+		u->c.udp_idle_ms = env_ms("SVCPLANE_UPROXY_UDP_IDLE_MS");
 	if (!u->c.connect_timeout_ms)
 		u->c.connect_timeout_ms = 1000;
 	if (!u->c.tries)
@@ -1787,10 +1811,12 @@ void uproxy_metrics_write(struct uproxy *u, struct buf *b)
 	    "# HELP svcplane_uproxy_resets_total Client connections reset (no backend answered, or an error)\n"
 	    "# TYPE svcplane_uproxy_resets_total counter\nsvcplane_uproxy_resets_total %llu\n"
 	    "# HELP svcplane_uproxy_udp_flows_total UDP flows created\n"
-	    "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n",
+	    "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n"
+	    "# HELP svcplane_uproxy_udp_flows_active UDP flows live now (idle ones expire)\n"
+	    "# TYPE svcplane_uproxy_udp_flows_active gauge\nsvcplane_uproxy_udp_flows_active %llu\n",
 	    (unsigned long long)atomic_load(&u->conns), (unsigned long long)atomic_load(&u->active),
 	    (unsigned long long)atomic_load(&u->retries), (unsigned long long)atomic_load(&u->resets),
-	    (unsigned long long)atomic_load(&u->flows));
+	    (unsigned long long)atomic_load(&u->flows), (unsigned long long)atomic_load(&u->flows_active));
 }
 
 int uproxy_cleanup(char *err, size_t errlen)

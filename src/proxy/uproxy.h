@@ -78,8 +78,8 @@ struct uproxy_config {
 	int loops;		/* 0 = one per online CPU */
 	int connect_timeout_ms; /* 0 = 1000 */
 	int tries;		/* backends tried per TCP connection; 0 = 3 */
-	int tcp_idle_ms;	/* 0 = 900 s (IPVS's established TCP timeout) */
-	int udp_idle_ms;	/* 0 = 30 s */
+	int tcp_idle_ms;	/* 0 = $SVCPLANE_UPROXY_TCP_IDLE_MS (tests), else 900 s (IPVS's) */
+	int udp_idle_ms;	/* 0 = $SVCPLANE_UPROXY_UDP_IDLE_MS (tests), else 30 s */
 	const char *table;	/* nft table; NULL = UPROXY_TABLE */
 	bool dry;		/* no nftables (unit tests, benches on loopback) */
 };

@@ -6,9 +6,12 @@
 # echo_backend.py (UDP 5353); clients are tests/integ/uproxy_client.py, curl and a
 # python UDP client. Checked: balancing across pods from a pod and from the node itself;
 # every scheduler chosen by the svcplane.io/scheduler annotation gives the distribution
-# its IPVS definition says (rr exact turns, lc/sed/nq spread held connections evenly, dh,
-# sh and mh keep one backend for one client and address, random reaches several), a bad
-# value is a Warning event and rr; ClientIP affinity holds; UDP through the cluster IP;
+# its definition says, each by a check the other schedulers fail (tests/integ/
+# uproxy_sched.py: rr exact turns; lc/sed/nq new connections to the idle backends, none
+# to the one holding connections; sh and mh each of 12 client source addresses on the
+# backend its hash computes; dh each of 9 service addresses (cluster IP, externalIPs) on
+# its computed backend whatever the source; random every backend and back-to-back
+# repeats), a bad value is a Warning event and rr; ClientIP affinity holds; UDP through the cluster IP;
 # node ports on 127.0.0.1 (TCP and UDP) and from outside; an established connection
 # survives an unrelated endpoint change; a backend whose process was killed while its
 # pod stays Ready is retried past with no client-visible error; a Service without
@@ -39,7 +42,7 @@ cx() { ip netns exec "$CLIENT_NS" "$@"; }
 mkdir -p "$T_DIR/data"
 (nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --loadbalancer-ip-pool 198.18.240.0/24 \
-	--node-name n1 --node-ip 198.18.0.11 --proxy-mode userspace \
+	--node-name n1 --node-ip 198.18.0.11 --proxy-mode userspace --allow-service-external-ips \
 	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 SERVER_PID=$(cat "$T_DIR/server.pid")
 if ! server_started; then
@@ -94,7 +97,8 @@ ${3:-}
 	nm_pod nm-3 n2
 	echo_pod udp-1 n2 udp
 	echo_pod client-1 n1 client
-	for s in rr lc sed nq dh sh mh random; do svc "s-$s" "$s"; done
+	for s in rr lc sed nq sh mh random; do svc "s-$s" "$s"; done
+	svc s-dh dh "  externalIPs: [$(seq -s, -f '198.18.64.%g' 1 8)]"
 	svc s-bad "fastest"
 	svc s-sticky "" "  sessionAffinity: ClientIP
   sessionAffinityConfig: {clientIP: {timeoutSeconds: 30}}"
@@ -157,20 +161,36 @@ expect_out "rr: 30 connections from a pod go 10 to each backend" '^nm-1=10 nm-2=
 expect_out "a bad scheduler value falls back to rr" '^nm-1=10 nm-2=10 nm-3=10 $' cseq 30 s-bad
 warned() { kubectl get events -o jsonpath='{range .items[*]}{.type} {.reason} {.involvedObject.name} {.message}{"\n"}{end}' | grep -E '^Warning UnknownScheduler s-bad .*"fastest"'; }
 check "a bad scheduler value is a Warning event on the Service" wait_for 20 warned
-# lc, sed, nq: 6 connections held open together spread 2, 2, 2 (fewest active first).
+# Every scheduler against its definition, from the client namespace outside the cluster
+# (through n1, whose proxy sees each source address): uproxy_sched.py says what each
+# check is and why the other schedulers fail it.
+SRCS=$(seq -s, -f '198.18.0.%g' 120 131)
+for a in ${SRCS//,/ }; do cx ip addr add "$a/24" dev eth0; done
+cx ip route add 198.19.0.0/16 via 198.18.0.11
+cx ip route add 198.18.64.0/24 via 198.18.0.11
+SCHED="python3 $ROOT/tests/integ/uproxy_sched.py"
+BES=$(kubectl get pods nm-1 nm-2 nm-3 -o jsonpath='{range .items[*]}{.status.podIP}={.metadata.name},{end}')
+BES=${BES%,}
+METRICS=https://198.18.0.11:10250/metrics
+expect_out "rr: 30 connections from outside take exact turns" '^ok ' cx $SCHED rr "$(cip s-rr)" 90 30
 for s in lc sed nq; do
-	expect_out "$s: 6 held connections spread 2 per backend, all echo" \
-		'^echo=ok nm-1=2 nm-2=2 nm-3=2 $' \
-		sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT hold $(cip "s-$s") 90 6 | sed 's/^echo /echo=/' | sort | uniq -c | awk '{print \$2 \"=\" \$1}' | sed 's/^echo=ok=1/echo=ok/' | tr '\n' ' '"
+	expect_out "$s: new connections go to the idle backends, none to the busy one" '^ok ' \
+		cx $SCHED least "$(cip "s-$s")" 90 "$METRICS" "$T_DIR/data/token"
 done
-# dh (by the service address), sh and mh (by the client's address): one backend.
-for s in dh sh mh; do
-	expect_out "$s: 20 connections from one client to one address reach one backend" '^1$' \
-		distinct seq "$(cip "s-$s")" 90 20
+for s in sh mh; do
+	expect_out "$s: each of 12 client addresses reaches the backend its hash computes" '^ok ' \
+		cx $SCHED "$s" "$(cip "s-$s")" 90 "$SRCS" 9000 "$BES"
 done
-# random: several backends over 30 connections (all on one: probability 3^-29).
-expect_out "random: 30 connections reach more than one backend" '^[23]$' \
-	sh -c "ip netns exec svcp-pod-$(uid client-1) python3 $UCLIENT seq $(cip s-random) 90 30 | sort -u | wc -l"
+expect_out "dh: each of 9 service addresses reaches its computed backend from any source" '^ok ' \
+	cx $SCHED dh 90 "$(cip s-dh),$(seq -s, -f '198.18.64.%g' 1 8)" "${SRCS%%,198.18.0.124*}" 9000 "$BES"
+expect_out "random: 60 connections reach every backend, with back-to-back repeats" '^ok ' \
+	cx $SCHED random "$(cip s-random)" 90 60
+# The checks tell the schedulers apart: rr, the default, fails every other one's.
+expect_out "the lc/sed/nq check fails on rr" '^FAIL with nm-[123] holding 3, 6 new held connections went' cx $SCHED least "$(cip s-rr)" 90 "$METRICS" "$T_DIR/data/token"
+expect_out "the sh check fails on rr" '^FAIL 198\.18\.0\.[0-9]+: want ' cx $SCHED sh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
+expect_out "the mh check fails on rr" '^FAIL 198\.18\.0\.[0-9]+: want ' cx $SCHED mh "$(cip s-rr)" 90 "$SRCS" 9000 "$BES"
+expect_out "the dh check fails on rr" '^FAIL 198\.18\.0\.12[0-3] -> ' cx $SCHED dh 90 "$(cip s-rr)" "${SRCS%%,198.18.0.124*}" 9000 "$BES"
+expect_out "the random check fails on rr" '^FAIL 60 connections: .*, 0 back-to-back repeats' cx $SCHED random "$(cip s-rr)" 90 60
 expect_out "ClientIP affinity: 20 connections from one pod reach one backend" '^1$' distinct seq "$(cip s-sticky)" 90 20
 
 # From the node itself (nat output redirect to the proxy on 127.0.0.1).

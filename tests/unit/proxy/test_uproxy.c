@@ -3,7 +3,9 @@
  * retried past with no client-visible error (also with bytes the client sent before the
  * backend connected), a peer that leaves while the other streams leaves the proxy serving, a
  * Service with no endpoint resets at once, UDP replies come back from the proxy's port,
- * and a bad scheduler annotation is reported once. No root needed. */
+ * a bad scheduler annotation is reported once, and the idle timeouts (shortened through
+ * the test-only environment) close a silent TCP connection and forget a silent UDP flow.
+ * No root needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -580,4 +582,66 @@ TEST(uproxy_client_first_ports_wait_for_the_first_bytes)
 	proxy_model_fini(&m);
 	uproxy_free(u);
 	close(lfd);
+}
+
+/* Polls metric name of u until it equals want (bounded: 10 s); returns the last value. */
+static long metric_wait(struct uproxy *u, const char *name, long want)
+{
+	long v = -1;
+	for (int i = 0; i < 1000 && (v = metric(u, name)) != want; i++)
+		poll(NULL, 0, 10);
+	return v;
+}
+
+TEST(uproxy_idle_timeouts_from_the_environment)
+{
+	/* The test-only overrides shorten both idle timeouts: a silent TCP connection is
+	 * closed (reset) and a silent UDP flow forgotten; a bad value is ignored. */
+	setenv("SVCPLANE_UPROXY_TCP_IDLE_MS", "200", 1);
+	setenv("SVCPLANE_UPROXY_UDP_IDLE_MS", "not-ms", 1);
+	struct web fx;
+	web_up(&fx, NULL);
+	setenv("SVCPLANE_UPROXY_UDP_IDLE_MS", "200", 1);
+	uint16_t uport;
+	int ufd = udp_bind_any(&uport);
+	struct uproxy *u2 = NULL;
+	struct uproxy_config c = {.loops = 1, .dry = true};
+	char err[256];
+	ASSERT_INT_EQ(uproxy_new(&c, &u2, err, sizeof(err)), 0);
+	unsetenv("SVCPLANE_UPROXY_TCP_IDLE_MS");
+	unsetenv("SVCPLANE_UPROXY_UDP_IDLE_MS");
+	struct proxy_model m;
+	json_t *svcs;
+	model(&m, &svcs, 9, uport, NULL);
+	ASSERT_INT_EQ(uproxy_sync(u2, &m, svcs, NULL, err, sizeof(err)), 0);
+
+	/* TCP: the relay ends a connection nobody speaks on. */
+	int cfd, bfd;
+	connect_pair(fx.port, fx.lfd, &cfd, &bfd);
+	ASSERT_INT_EQ(metric_wait(fx.u, "svcplane_uproxy_connections_active", 1), 1);
+	char d[64];
+	ASSERT(wait_in(cfd, 10000));
+	ASSERT(read(cfd, d, sizeof(d)) <= 0);
+	ASSERT_INT_EQ(metric_wait(fx.u, "svcplane_uproxy_connections_active", 0), 0);
+	close(cfd);
+	close(bfd);
+
+	/* UDP: one flow, forgotten once silent; the next datagram makes a new one. */
+	uint16_t up = uproxy_port(u2, "default/dns/dns/4/udp", false);
+	int cu = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in pa = {
+	    .sin_family = AF_INET, .sin_port = htons(up), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (int k = 1; k <= 2; k++) {
+		ASSERT_INT_EQ(sendto(cu, "ping", 4, 0, (struct sockaddr *)&pa, sizeof(pa)), 4);
+		ASSERT(wait_in(ufd, 10000));
+		ASSERT_INT_EQ(recv(ufd, d, sizeof(d), 0), 4);
+		ASSERT_INT_EQ(metric(u2, "svcplane_uproxy_udp_flows_total"), k);
+		ASSERT_INT_EQ(metric_wait(u2, "svcplane_uproxy_udp_flows_active", 0), 0);
+	}
+	close(cu);
+	close(ufd);
+	json_decref(svcs);
+	proxy_model_fini(&m);
+	uproxy_free(u2);
+	web_down(&fx);
 }
