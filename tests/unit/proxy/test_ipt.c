@@ -27,6 +27,23 @@ static struct proxy_netcfg cfg(void)
 	return c;
 }
 
+/* Moves the one endpoint of the fixture's np Service to 198.18.129.33. */
+static void move_np_endpoint(json_t *f)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(f, "slices"), i, s)
+	{
+		if (!strcmp(json_string_value(json_object_get(json_object_get(s, "metadata"), "name")),
+			    "np-a"))
+			json_string_set(
+			    json_array_get(json_object_get(json_array_get(json_object_get(s, "endpoints"), 0),
+							   "addresses"),
+					   0),
+			    "198.18.129.33");
+	}
+}
+
 TEST(proxy_ipt_golden_full)
 {
 	json_t *f = proxy_fixture();
@@ -70,18 +87,7 @@ TEST(proxy_ipt_change_sends_only_changed_chains)
 	ASSERT(rules > 40);
 	proxy_model_fini(&m);
 	/* np's one endpoint moves: its SVC chain, a new SEP, the old SEP deleted. */
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(f, "slices"), i, s)
-	{
-		if (!strcmp(json_string_value(json_object_get(json_object_get(s, "metadata"), "name")),
-			    "np-a"))
-			json_string_set(
-			    json_array_get(json_object_get(json_array_get(json_object_get(s, "endpoints"), 0),
-							   "addresses"),
-					   0),
-			    "198.18.129.33");
-	}
+	move_np_endpoint(f);
 	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
 	ASSERT_INT_EQ(proxy_ipt_sync(t, &m, &c, &rules, &chains, err, sizeof(err)), 0);
 	const char *in = proxy_ipt_last_input(t);
@@ -161,18 +167,7 @@ TEST(proxy_ipt_refused_service_never_blocks_the_others)
 	proxy_model_fini(&m);
 
 	/* Still refused, a later change of another Service goes through. */
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(f, "slices"), i, s)
-	{
-		if (!strcmp(json_string_value(json_object_get(json_object_get(s, "metadata"), "name")),
-			    "np-a"))
-			json_string_set(
-			    json_array_get(json_object_get(json_array_get(json_object_get(s, "endpoints"), 0),
-							   "addresses"),
-					   0),
-			    "198.18.129.33");
-	}
+	move_np_endpoint(f);
 	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
 	ASSERT_INT_EQ(proxy_ipt_sync(t, &m, &c, &rules, &chains, err, sizeof(err)), -EIO);
 	ASSERT_INT_EQ(proxy_ipt_failed(t), 1);
