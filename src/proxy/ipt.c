@@ -25,8 +25,8 @@ struct proxy_ipt {
 	bool dry;
 	bool jumps_done[2]; /* per family: the built-in chains jump to ours */
 	/* Per family: {"filter"|"nat"|"raw": {chain: rules text}} as the kernel holds them;
-	 * null for a chain a refused restore may have left in any state (rewritten or
-	 * deleted by the next restore). NULL before the first sync. */
+	 * null for a chain of ours a refused restore may have left in any state (rewritten
+	 * or deleted by the next restore). NULL before the first sync. */
 	json_t *have[2];
 	/* Per family: {"ns/name:port/proto": its chains and shared-chain rules} as applied;
 	 * a service port the kernel refused keeps its previous entry (or none). */
@@ -385,8 +385,9 @@ static json_t *assemble(const char *p, const struct proxy_netcfg *c, int fam, co
 		}
 	}
 	for (size_t i = 0; i < sh.len; i++) {
-		json_object_set_new(json_object_get(tables, sh.v[i].table), sh.v[i].chain,
-				    json_stringn(sh.v[i].text.data ? sh.v[i].text.data : "", sh.v[i].text.len));
+		json_object_set_new(
+		    json_object_get(tables, sh.v[i].table), sh.v[i].chain,
+		    json_stringn(sh.v[i].text.data ? sh.v[i].text.data : "", sh.v[i].text.len));
 		buf_fini(&sh.v[i].text);
 	}
 	vec_free(&sh);
@@ -658,8 +659,12 @@ static json_t *parts_with(const struct fsync *f)
 	return out;
 }
 
-/* After a refused restore of in: every chain it declared may hold anything now (a
- * restore commits table by table), so the next restore rewrites or deletes it. */
+/* After a refused restore of in: every chain of ours it declared may hold anything now
+ * (a restore commits table by table), so the next restore rewrites or deletes it. A
+ * chain it would have created is not taken as ours: the refusal is often that very
+ * chain (a name already taken), which a declaration to delete it would hit again.
+ * (Only a table committed before the refused one could keep such a chain, and the
+ * per-port chains are all in nat, whose only successor is raw's fixed chains.) */
 static void forget_declared(json_t *have, const char *in)
 {
 	json_t *t = NULL;
@@ -669,15 +674,12 @@ static void forget_declared(json_t *have, const char *in)
 		if (*l == '*') {
 			char *tn = xstrndup(l + 1, len - 1);
 			t = json_object_get(have, tn);
-			if (!t) {
-				t = json_object();
-				json_object_set_new(have, tn, t);
-			}
 			free(tn);
 		} else if (*l == ':' && t) {
 			const char *sp = memchr(l, ' ', len);
 			char *cn = xstrndup(l + 1, (sp ? (size_t)(sp - l) : len) - 1);
-			json_object_set_new(t, cn, json_null());
+			if (json_object_get(t, cn))
+				json_object_set_new(t, cn, json_null());
 			free(cn);
 		}
 		l = e ? e + 1 : l + len;

@@ -100,9 +100,9 @@ TEST(proxy_ipt_change_sends_only_changed_chains)
 }
 
 /* A fake kernel in dir: iptables-restore and ip6tables-restore that refuse any input
- * holding the text in dir/refuse (as iptables-nft refuses a restore whose one chain
- * cannot be made: the whole input, exit 4) and append the inputs they accept to
- * dir/accepted; iptables and ip6tables (the jumps' -C and -I) that succeed. */
+ * holding the text in dir/refuse (as iptables-nft refuses a whole restore that declares
+ * a chain whose name a base chain holds: CHAIN_USER_ADD failed, exit 4) and append the
+ * inputs they accept to dir/accepted; iptables and ip6tables (the jumps' -C and -I) that succeed. */
 static void fake_kernel(const char *dir)
 {
 	const char *tools[] = {"iptables-restore", "ip6tables-restore", "iptables", "ip6tables"};
@@ -139,17 +139,25 @@ TEST(proxy_ipt_refused_service_never_blocks_the_others)
 	char *dir = mkdtemp(tmpl);
 	ASSERT(dir != NULL);
 	fake_kernel(dir);
+	json_t *f = proxy_fixture();
+	struct proxy_netcfg c = cfg();
+	struct proxy_model m;
+	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
+	/* As when a base chain holds the name of the sticky Service's KUBE-SVC chain: every
+	 * input that declares it is refused (to make it, or to delete it). */
+	char *full = proxy_ipt_render(NULL, &m, &c, 4);
+	const char *at = strstr(full, "--comment \"default/sticky:http cluster IP\"");
+	ASSERT(at != NULL);
+	at = strstr(at, "-j KUBE-SVC-");
+	ASSERT(at != NULL);
+	char *squat = xasprintf(":%.*s ", (int)strcspn(at + 3, "\n"), at + 3);
+	free(full);
 	char *refuse = xasprintf("%s/refuse", dir);
-	ASSERT_INT_EQ(file_write_atomic(refuse, "default/sticky:http", 19, 0644), 0);
+	ASSERT_INT_EQ(file_write_atomic(refuse, squat, strlen(squat), 0644), 0);
 	char *old_path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	char *path = xasprintf("%s:%s", dir, old_path);
 	setenv("PATH", path, 1);
-
-	json_t *f = proxy_fixture();
-	struct proxy_netcfg c = cfg();
 	struct proxy_ipt *t = proxy_ipt_new(NULL, false);
-	struct proxy_model m;
-	proxy_model_build(json_object_get(f, "services"), json_object_get(f, "slices"), "n1", &m);
 	size_t rules, chains;
 	char err[512];
 	/* The kernel refuses the sticky Service: every other one is programmed all the same. */
@@ -205,4 +213,5 @@ TEST(proxy_ipt_refused_service_never_blocks_the_others)
 	free(path);
 	free(old_path);
 	free(refuse);
+	free(squat);
 }
