@@ -6,15 +6,22 @@ holding the change, as the agent's proxy measures it (it logs each sample at deb
 level; bench/proxy_latency.sh collects them).
 
   usage: SP_TOKEN=... proxy_latency.py URL CAFILE [--services N] [--rate PER_S] [--seconds S]
+                                       [--settle CMD] [--finish CMD]
 
 N selector-less Services get one slice each (10 endpoints); then RATE slice updates per
-second (each moving one endpoint of a Service, round robin) for S seconds.
+second (each moving one endpoint of a Service, round robin) for S seconds. With
+--settle, the measured phase starts only once the shell command CMD succeeds (polled:
+the agent has programmed the set-up, which takes minutes for iptables at 10,000
+Services); with --finish, a last Service "fin" is created after the measured phase and
+the script waits until CMD succeeds (the agent has programmed it, and so every write
+before it: the informer sees writes in order and a sync reads its whole state).
 """
 import argparse
 import datetime
 import http.client
 import json
 import ssl
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -63,6 +70,8 @@ def main():
     ap.add_argument("--services", type=int, default=100)
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--settle", default=None)
+    ap.add_argument("--finish", default=None)
     a = ap.parse_args()
     import os
     api = Api(a.url, os.environ["SP_TOKEN"], a.ca)
@@ -72,6 +81,8 @@ def main():
                  "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
         api.req("POST", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % NS, slice_obj(i, 0))
     time.sleep(2)
+    if a.settle:
+        print("set-up programmed after %.1f s" % wait_cmd(a.settle), flush=True)
     t0 = time.monotonic()
     n = 0
     put = []
@@ -91,6 +102,25 @@ def main():
         print("PUT round trip (API write, as the client sees it): p50 %.2f ms p99 %.2f ms"
               % (put[len(put) // 2], put[min(len(put) - 1, int(0.99 * (len(put) - 1) + 0.5))]))
     time.sleep(1)
+    if a.finish:
+        api.req("POST", "/api/v1/namespaces/%s/services" % NS,
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fin"},
+                 "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+        fin = slice_obj(a.services, 0)
+        fin["metadata"]["name"] = "fin-x"
+        fin["metadata"]["labels"]["kubernetes.io/service-name"] = "fin"
+        api.req("POST", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % NS, fin)
+        print("every write programmed %.1f s after the last" % wait_cmd(a.finish), flush=True)
+
+
+def wait_cmd(cmd, bound_s=3600):
+    """Polls the shell command cmd every 0.2 s until it succeeds (bounded); seconds waited."""
+    t = time.monotonic()
+    while subprocess.call(cmd, shell=True) != 0:
+        if time.monotonic() - t > bound_s:
+            raise RuntimeError("not within %d s: %s" % (bound_s, cmd))
+        time.sleep(0.2)
+    return time.monotonic() - t
 
 
 if __name__ == "__main__":
