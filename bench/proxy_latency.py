@@ -6,10 +6,15 @@ holding the change, as the agent's proxy measures it (it logs each sample at deb
 level; bench/proxy_latency.sh collects them).
 
   usage: SP_TOKEN=... proxy_latency.py URL CAFILE [--services N] [--rate PER_S] [--seconds S]
-                                        [--trace FILE]
+                                        [--trace FILE] [--settle CMD] [--finish CMD]
 
 N selector-less Services get one slice each (10 endpoints); then RATE slice updates per
-second (each moving one endpoint of a Service, round robin) for S seconds.
+second (each moving one endpoint of a Service, round robin) for S seconds. With
+--settle, the measured phase starts only once the shell command CMD succeeds (polled:
+the agent has programmed the set-up, which takes minutes for iptables at 10,000
+Services); with --finish, a last Service "fin" is created after the measured phase and
+the script waits until CMD succeeds (the agent has programmed it, and so every write
+before it: the informer sees writes in order and a sync reads its whole state).
 """
 import argparse
 import datetime
@@ -17,6 +22,7 @@ import http.client
 import json
 import os
 import ssl
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -81,6 +87,8 @@ def main():
     ap.add_argument("--fsync-probe", help="DIR: after the writes, time 300 fdatasyncs of a 4 KB write in DIR "
                     "(the disk alone, at the time of the run)")
     ap.add_argument("--trace", help="write one line per measured PUT: slice name, trigger time, round trip ms")
+    ap.add_argument("--settle", default=None)
+    ap.add_argument("--finish", default=None)
     a = ap.parse_args()
     api = Api(a.url, os.environ["SP_TOKEN"], a.ca)
     def setup(part):
@@ -116,6 +124,8 @@ def main():
         perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", os.environ["PERF_OUT"], "-p",
                                  ",".join(p for _, p in procs[:-1])], stdout=subprocess.DEVNULL)
         time.sleep(0.5)
+    if a.settle:
+        print("set-up programmed after %.1f s" % wait_cmd(a.settle), flush=True)
     t0 = time.monotonic()
     n = 0
     put = []
@@ -163,6 +173,25 @@ def main():
         with open(a.trace, "w") as f:
             f.write("\n".join(trace) + "\n")
     time.sleep(1)
+    if a.finish:
+        api.req("POST", "/api/v1/namespaces/%s/services" % NS,
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fin"},
+                 "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+        fin = slice_obj(a.services, 0)
+        fin["metadata"]["name"] = "fin-x"
+        fin["metadata"]["labels"]["kubernetes.io/service-name"] = "fin"
+        api.req("POST", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % NS, fin)
+        print("every write programmed %.1f s after the last" % wait_cmd(a.finish), flush=True)
+
+
+def wait_cmd(cmd, bound_s=3600):
+    """Polls the shell command cmd every 0.2 s until it succeeds (bounded); seconds waited."""
+    t = time.monotonic()
+    while subprocess.call(cmd, shell=True) != 0:
+        if time.monotonic() - t > bound_s:
+            raise RuntimeError("not within %d s: %s" % (bound_s, cmd))
+        time.sleep(0.2)
+    return time.monotonic() - t
 
 
 if __name__ == "__main__":

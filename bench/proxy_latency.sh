@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench/proxy_latency.sh - network programming latency p50/p99 at RATE changes/s (issue
-# 10): a server and an agent (proxy mode nftables, or MODE) in a network namespace of its
-# own, SERVICES Services, slice writes at RATE/s for SECONDS; latency = from the slice's
-# trigger time (set at write) to the kernel holding the change, as the proxy logs it.
+# 10): a server and an agent (proxy mode nftables, or MODE: iptables) in a network
+# namespace of its own, SERVICES Services, slice writes at RATE/s for SECONDS; latency =
+# from the slice's trigger time (set at write) to the kernel holding the change, as the
+# proxy logs it. The measured phase starts once the agent has programmed the set-up, and
+# the run ends once it has programmed every write (a slow backend's backlog is counted,
+# not cut off). SVCPLANE_IPTABLES=legacy runs the iptables mode on iptables-legacy.
 #   usage: bench/proxy_latency.sh [SERVICES] [RATE] [SECONDS] [MODE]
 # SERVER_NICE, CLIENT_NICE: run the server or the writing client at that nice value.
 # TARGET_REF=1: every endpoint names a Pod (targetRef), as controller-made slices do.
@@ -41,14 +44,21 @@ PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
 APID=$(cat "$D/apid")
 for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && break; sleep 0.1; done
+# Settled: every set-up Service's slice programmed (one sample each); the count of
+# samples then is where the measured phase's start in the log.
+L="network programming latency"
 SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS nice -n "${CLIENT_NICE:-0}" python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
-	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} --cpu "server=$PID,agent=$APID" --fsync-probe "$D" | tee "$D/py"
-# Only the samples of the measured phase (the last WRITES), not those of the set-up.
-W=$(sed -nE 's/^writes=([0-9]+).*/\1/p' "$D/py")
-grep -oE 'network programming latency [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/lat"
+	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} \
+	--cpu "server=$PID,agent=$APID" --fsync-probe "$D" \
+	--settle "n=\$(grep -c '$L' '$D/aerr'); [ \$n -ge $SERVICES ] && echo \$n >'$D/l0'" \
+	--finish "grep -q 'default/fin $L' '$D/aerr'" | tee "$D/py"
+# Only the samples of the measured phase (after the set-up's, without the last "fin").
+L0=$(cat "$D/l0")
+grep "$L" "$D/aerr" | tail -n +"$((L0 + 1))" | grep -v "default/fin $L" >"$D/phase"
+grep -oE "$L [0-9.]+ ms" "$D/phase" | awk '{print $4}' | sort -n >"$D/lat"
 # The agent's own part: from the watch event's arrival to the kernel's ack.
-grep -oE 'event to kernel [0-9.]+ ms' "$D/aerr" | awk '{print $4}' | tail -n "${W:-0}" | sort -n >"$D/evk"
-grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/aerr" | tr -d , | awk '{print $2, $4, $6}' | tail -n "${W:-0}" >"$D/qs"
+grep -oE 'event to kernel [0-9.]+ ms' "$D/phase" | awk '{print $4}' | sort -n >"$D/evk"
+grep -oE 'queued [0-9.]+, sync [0-9.]+, cpu [0-9.]+' "$D/phase" | tr -d , | awk '{print $2, $4, $6}' >"$D/qs"
 [ -n "${KEEP_LOG:-}" ] && cp "$D/aerr" "$KEEP_LOG"
 [ -n "${TRACE:-}" ] && { python3 bench/write_path.py "$D/ctrace" "$D/err" "$D/aerr" || true; }
 [ -n "${KEEP_LOG:-}" ] && [ -n "${TRACE:-}" ] && cp "$D/err" "$KEEP_LOG.server" && cp "$D/ctrace" "$KEEP_LOG.client"

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define MASQ_MARK "0x4000"
 #define DROP_MARK "0x8000"
@@ -22,8 +23,15 @@
 struct proxy_ipt {
 	char *prefix;
 	bool dry;
-	bool jumps_done;
-	json_t *have[2]; /* per family: {"nat"|"filter": {chain: rules text}} */
+	bool jumps_done[2]; /* per family: the built-in chains jump to ours */
+	/* Per family: {"filter"|"nat"|"raw": {chain: rules text}} as the kernel holds them;
+	 * null for a chain of ours a refused restore may have left in any state (rewritten
+	 * or deleted by the next restore). NULL before the first sync. */
+	json_t *have[2];
+	/* Per family: {"ns/name:port/proto": its chains and shared-chain rules} as applied;
+	 * a service port the kernel refused keeps its previous entry (or none). */
+	json_t *have_ports[2];
+	size_t failed; /* service ports refused by the last sync */
 	char *last;
 };
 
@@ -243,14 +251,12 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 	buf_fini(&b);
 }
 
-/* Every chain of one family: {"nat": {...}, "filter": {...}}. */
-static json_t *render_tables(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c,
-			     int fam)
+/* The fixed chains of one family, before any service port's rules. */
+static json_t *base_tables(const char *p, const struct proxy_netcfg *c, int fam)
 {
 	struct render r = {.p = p, .tables = json_pack("{s:{},s:{},s:{}}", "nat", "filter", "raw")};
 	struct buf b;
 	buf_init(&b);
-	char cs[CIDR_STRLEN];
 	/* Fixed chains first, so they come first in the restore input. */
 	/* SVCPLANE: an empty chain that marks the chains as ours, so --cleanup never touches
 	 * a real kube-proxy's. */
@@ -318,9 +324,77 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 				   n, ip, bits, n, ip, bits, n, ip, bits, n, ip, bits);
 		}
 	put(&r, "raw", n, &b);
-	for (size_t i = 0; i < m->n; i++)
-		if (m->ports[i].family == fam)
-			render_port(&r, &m->ports[i], c);
+	buf_fini(&b);
+	return r.tables;
+}
+
+/* One service port's own chains and its rules in the shared chains (KUBE-SERVICES,
+ * KUBE-NODEPORTS, filter rejections), as {"nat": {...}, "filter": {...}}: the unit a
+ * refused restore is narrowed down to. */
+static json_t *port_tables(const char *p, const struct proxy_svcport *sp, const struct proxy_netcfg *c)
+{
+	struct render r = {.p = p, .tables = json_pack("{s:{},s:{}}", "nat", "filter")};
+	render_port(&r, sp, c);
+	return r.tables;
+}
+
+/* A chain several service ports add rules to (KUBE-SERVICES...), built in a buffer: an
+ * append per port by re-copying the text would cost O(ports^2) at 10,000 Services. */
+struct shared {
+	const char *table, *chain; /* borrowed from the tables being assembled */
+	struct buf text;
+};
+
+/* Every chain of one family from its service ports' parts ({key: part}, in order): the
+ * fixed chains, each port's chains, the rules of the shared ones in port order. */
+static json_t *assemble(const char *p, const struct proxy_netcfg *c, int fam, const json_t *ports)
+{
+	json_t *tables = base_tables(p, c, fam);
+	json_t *where = json_object(); /* "table chain" -> index in sh */
+	VEC(struct shared) sh = {0};
+	const char *k, *tn, *cn;
+	json_t *part, *pt, *rules;
+	json_object_foreach((json_t *)ports, k, part)
+	{
+		json_object_foreach(part, tn, pt)
+		{
+			json_t *t = json_object_get(tables, tn);
+			json_object_foreach(pt, cn, rules)
+			{
+				json_t *old = json_object_get(t, cn);
+				if (!old) {
+					json_object_set(t, cn, rules);
+					continue;
+				}
+				char *wk = xasprintf("%s %s", tn, cn);
+				json_t *wi = json_object_get(where, wk);
+				struct shared *x;
+				if (wi) {
+					x = &sh.v[json_integer_value(wi)];
+				} else {
+					json_object_set_new(where, wk, json_integer((json_int_t)sh.len));
+					x = vec_push(&sh);
+					x->table = tn;
+					x->chain = json_object_iter_key(json_object_iter_at(t, cn));
+					buf_init(&x->text);
+					buf_puts(&x->text, json_string_value(old));
+				}
+				free(wk);
+				buf_puts(&x->text, json_string_value(rules));
+			}
+		}
+	}
+	for (size_t i = 0; i < sh.len; i++) {
+		json_object_set_new(
+		    json_object_get(tables, sh.v[i].table), sh.v[i].chain,
+		    json_stringn(sh.v[i].text.data ? sh.v[i].text.data : "", sh.v[i].text.len));
+		buf_fini(&sh.v[i].text);
+	}
+	vec_free(&sh);
+	json_decref(where);
+	struct buf b;
+	buf_init(&b);
+	char n[64], cs[CIDR_STRLEN];
 	/* Node ports last in KUBE-SERVICES, as kube-proxy. */
 	snprintf(n, sizeof(n), "%s-SERVICES", p);
 	if (c->n_nodeport_cidrs) {
@@ -333,18 +407,45 @@ static json_t *render_tables(const char *p, const struct proxy_model *m, const s
 	} else {
 		buf_printf(&b, "-A %s -m addrtype --dst-type LOCAL -j %s-NODEPORTS\n", n, p);
 	}
+	struct render r = {.p = p, .tables = tables};
 	put(&r, "nat", n, &b);
 	buf_fini(&b);
-	return r.tables;
+	return tables;
+}
+
+/* The parts of the model's service ports of family fam: {"ns/name:port/proto": part}. */
+static json_t *port_parts(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
+{
+	json_t *parts = json_object();
+	for (size_t i = 0; i < m->n; i++) {
+		const struct proxy_svcport *sp = &m->ports[i];
+		if (sp->family != fam)
+			continue;
+		char *n = proxy_svcport_name(sp);
+		char *k = xasprintf("%s/%s", n, proxy_proto_name(sp->proto));
+		json_object_set_new(parts, k, port_tables(p, sp, c));
+		free(k);
+		free(n);
+	}
+	return parts;
+}
+
+/* Every chain of one family: {"nat": {...}, "filter": {...}, "raw": {...}}. */
+static json_t *render_tables(const char *p, const struct proxy_model *m, const struct proxy_netcfg *c,
+			     int fam)
+{
+	json_t *parts = port_parts(p, m, c, fam);
+	json_t *t = assemble(p, c, fam, parts);
+	json_decref(parts);
+	return t;
 }
 
 /* The restore input that takes the kernel from have (NULL: nothing of ours) to want. */
-static char *restore_input(const json_t *have, const json_t *want, size_t *rules, size_t *chains)
+static char *restore_input(const json_t *have, const json_t *want)
 {
 	struct buf b;
 	buf_init(&b);
 	const char *tables[] = {"filter", "nat", "raw"};
-	*rules = *chains = 0;
 	for (int t = 0; t < 3; t++) {
 		const json_t *w = json_object_get(want, tables[t]), *h = json_object_get(have, tables[t]);
 		struct buf decl, body, del;
@@ -355,10 +456,7 @@ static char *restore_input(const json_t *have, const json_t *want, size_t *rules
 		json_t *v;
 		json_object_foreach((json_t *)w, name, v)
 		{
-			(*chains)++;
 			const char *text = json_string_value(v);
-			for (const char *q = text; *q; q++)
-				*rules += *q == '\n';
 			json_t *old = json_object_get(h, name);
 			if (old && json_equal(old, v))
 				continue;
@@ -384,11 +482,29 @@ static char *restore_input(const json_t *have, const json_t *want, size_t *rules
 	return b.data ? buf_take(&b) : xstrdup("");
 }
 
+/* The chains and rules of tables (chains of unknown state not counted). */
+static void count(const json_t *tables, size_t *rules, size_t *chains)
+{
+	const char *tn, *cn;
+	json_t *t, *v;
+	json_object_foreach((json_t *)tables, tn, t)
+	{
+		json_object_foreach(t, cn, v)
+		{
+			const char *text = json_string_value(v);
+			if (!text)
+				continue;
+			(*chains)++;
+			for (const char *q = text; *q; q++)
+				*rules += *q == '\n';
+		}
+	}
+}
+
 char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
 {
 	json_t *t = render_tables(prefix ? prefix : "KUBE", m, c, fam);
-	size_t r, ch;
-	char *s = restore_input(NULL, t, &r, &ch);
+	char *s = restore_input(NULL, t);
 	json_decref(t);
 	return s;
 }
@@ -507,52 +623,222 @@ static void ensure_jumps(const char *p, int fam)
 	}
 }
 
+/* One family's sync in progress: what it wants, and where a refused restore is narrowed
+ * down to the service ports the kernel refuses. */
+struct fsync {
+	struct proxy_ipt *t;
+	const struct proxy_netcfg *c;
+	int k, fam;
+	const json_t *want_ports; /* {key: part} the model wants */
+	json_t *done;		  /* keys whose wanted part is now applied */
+	struct buf *log;	  /* every restore input sent (proxy_ipt_last_input) */
+	char *err;
+	size_t errlen;
+};
+
+/* The service ports as they are once the changes in done are applied: a port's wanted
+ * part when done holds it, else its applied part (none for a port not yet programmed;
+ * kept for a port no longer wanted). */
+static json_t *parts_with(const struct fsync *f)
+{
+	json_t *out = json_object(), *have = f->t->have_ports[f->k];
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)f->want_ports, k, v)
+	{
+		if (json_object_get(f->done, k))
+			json_object_set(out, k, v);
+		else if (json_object_get(have, k))
+			json_object_set(out, k, json_object_get(have, k));
+	}
+	json_object_foreach(have, k, v)
+	{
+		if (!json_object_get(f->want_ports, k) && !json_object_get(f->done, k))
+			json_object_set(out, k, v);
+	}
+	return out;
+}
+
+/* After a refused restore of in: every chain of ours it declared may hold anything now
+ * (a restore commits table by table), so the next restore rewrites or deletes it. A
+ * chain it would have created is not taken as ours: the refusal is often that very
+ * chain (a name already taken), which a declaration to delete it would hit again.
+ * (Only a table committed before the refused one could keep such a chain, and the
+ * per-port chains are all in nat, whose only successor is raw's fixed chains.) */
+static void forget_declared(json_t *have, const char *in)
+{
+	json_t *t = NULL;
+	for (const char *l = in; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if (*l == '*') {
+			char *tn = xstrndup(l + 1, len - 1);
+			t = json_object_get(have, tn);
+			free(tn);
+		} else if (*l == ':' && t) {
+			const char *sp = memchr(l, ' ', len);
+			char *cn = xstrndup(l + 1, (sp ? (size_t)(sp - l) : len) - 1);
+			if (json_object_get(t, cn))
+				json_object_set_new(t, cn, json_null());
+			free(cn);
+		}
+		l = e ? e + 1 : l + len;
+	}
+}
+
+/* Sends the restore that takes the kernel to the service ports of parts_with(f); on
+ * success that is the applied state. 0 or -EIO (err holds the tool's message). */
+static int try_apply(struct fsync *f, const char *why)
+{
+	struct proxy_ipt *t = f->t;
+	json_t *ports = parts_with(f);
+	json_t *want = assemble(t->prefix, f->c, f->fam, ports);
+	char *in = restore_input(t->have[f->k], want);
+	buf_printf(f->log, "# IPv%d%s\n%s", f->fam, why, in);
+	int rc = 0;
+	if (!t->dry && *in) {
+		char restore[48];
+		tool_name(restore, sizeof(restore), f->fam, "-restore");
+		char *argv[] = {restore, "-w", "--noflush", NULL};
+		rc = run_tool(argv, in, f->err, f->errlen);
+		/* Our chains must exist before the jumps to them. */
+		if (rc == 0 && !t->jumps_done[f->k]) {
+			ensure_jumps(t->prefix, f->fam);
+			t->jumps_done[f->k] = true;
+		}
+	}
+	if (rc == 0) {
+		json_decref(t->have[f->k]);
+		t->have[f->k] = want;
+		json_decref(t->have_ports[f->k]);
+		t->have_ports[f->k] = ports;
+	} else {
+		forget_declared(t->have[f->k], in);
+		json_decref(want);
+		json_decref(ports);
+	}
+	free(in);
+	return rc;
+}
+
+/* Applies the changes of keys[lo, hi) together, or, refused, each half on its own down to
+ * the single service ports the kernel refuses (they keep their applied state): one
+ * refused port costs about 2 log2(changes) restores. */
+static void narrow(struct fsync *f, char **keys, size_t lo, size_t hi, const char *first)
+{
+	for (size_t i = lo; i < hi; i++)
+		json_object_set_new(f->done, keys[i], json_true());
+	if (try_apply(f, " (isolating a refused service port)") == 0)
+		return;
+	for (size_t i = lo; i < hi; i++)
+		json_object_del(f->done, keys[i]);
+	if (hi - lo > 1) {
+		narrow(f, keys, lo, lo + (hi - lo) / 2, first);
+		narrow(f, keys, lo + (hi - lo) / 2, hi, first);
+		return;
+	}
+	f->t->failed++;
+	log_warn("proxy: iptables: service port %s refused: %s", keys[lo], *f->err ? f->err : first);
+}
+
+/* One family: the changed chains in one restore; refused, the fixed chains alone, then
+ * the changed service ports narrowed down, so one service port the kernel refuses never
+ * blocks the others (it is retried at the next sync). */
+static int sync_family(struct proxy_ipt *t, const struct proxy_model *m, const struct proxy_netcfg *c,
+		       int fam, struct buf *log, char *err, size_t errlen)
+{
+	int k = fam == 6;
+	if (!t->have[k])
+		t->have[k] = json_object();
+	if (!t->have_ports[k])
+		t->have_ports[k] = json_object();
+	json_t *want_ports = port_parts(t->prefix, m, c, fam);
+	struct fsync f = {.t = t,
+			  .c = c,
+			  .k = k,
+			  .fam = fam,
+			  .want_ports = want_ports,
+			  .done = json_object(),
+			  .log = log,
+			  .err = err,
+			  .errlen = errlen};
+	/* The ports whose part changed, in the model's order, then those removed. */
+	size_t n = 0, cap = json_object_size(want_ports) + json_object_size(t->have_ports[k]);
+	/* Copies: a restore that succeeds replaces have_ports, which holds the removed keys. */
+	char **keys = xcalloc(cap ? cap : 1, sizeof(*keys));
+	const char *key;
+	json_t *v;
+	json_object_foreach(want_ports, key, v)
+	{
+		json_object_set_new(f.done, key, json_true());
+		if (!json_equal(v, json_object_get(t->have_ports[k], key)))
+			keys[n++] = xstrdup(key);
+	}
+	json_object_foreach(t->have_ports[k], key, v)
+	{
+		if (!json_object_get(want_ports, key)) {
+			json_object_set_new(f.done, key, json_true());
+			keys[n++] = xstrdup(key);
+		}
+	}
+	int rc = try_apply(&f, "");
+	if (rc < 0) {
+		char first[512];
+		snprintf(first, sizeof(first), "%s", err);
+		log_warn(
+		    "proxy: iptables-restore refused the sync (%s); narrowing it down to the service ports "
+		    "refused",
+		    first);
+		json_object_clear(f.done);
+		size_t before = t->failed;
+		if (try_apply(&f, " (fixed chains alone)") == 0)
+			narrow(&f, keys, 0, n, first);
+		else
+			t->failed += n ? n : 1;
+		snprintf(
+		    err, errlen,
+		    "%zu of %zu changed IPv%d service port(s) refused (the others are programmed): %.400s",
+		    t->failed - before, n, fam, first);
+		rc = t->failed > before ? -EIO : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	json_decref(f.done);
+	json_decref(want_ports);
+	return rc;
+}
+
 int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struct proxy_netcfg *c,
 		   size_t *rules, size_t *chains, char *err, size_t errlen)
 {
 	*rules = *chains = 0;
+	t->failed = 0;
 	free(t->last);
 	t->last = NULL;
 	struct buf all;
 	buf_init(&all);
 	int rc = 0;
+	char ferr[512];
 	for (int k = 0; k < 2; k++) {
 		int fam = k ? 6 : 4;
 		if (fam == 6 && !t->dry && access("/proc/net/if_inet6", F_OK) != 0)
 			continue;
-		json_t *want = render_tables(t->prefix, m, c, fam);
-		size_t r, ch;
-		char *in = restore_input(t->have[k], want, &r, &ch);
-		*rules += r;
-		*chains += ch;
-		buf_printf(&all, "# IPv%d\n%s", fam, in);
-		int frc = 0;
-		if (!t->dry && *in) {
-			/* Our chains must exist before the jumps to them. */
-			char restore[48];
-			tool_name(restore, sizeof(restore), fam, "-restore");
-			char *argv[] = {restore, "-w", "--noflush", NULL};
-			frc = run_tool(argv, in, err, errlen);
-			if (frc == 0 && !t->jumps_done)
-				ensure_jumps(t->prefix, fam);
-		}
-		if (frc == 0) {
-			json_decref(t->have[k]);
-			t->have[k] = want;
-		} else {
-			json_decref(want);
+		int frc = sync_family(t, m, c, fam, &all, ferr, sizeof(ferr));
+		if (frc < 0 && rc == 0) {
 			rc = frc;
-			/* Unknown kernel state: the next sync sends everything. */
-			json_decref(t->have[k]);
-			t->have[k] = NULL;
+			snprintf(err, errlen, "%s", ferr);
 		}
-		free(in);
+		count(t->have[k], rules, chains);
 	}
-	if (rc == 0)
-		t->jumps_done = true;
 	t->last = all.data ? buf_take(&all) : xstrdup("");
 	buf_fini(&all);
 	return rc;
+}
+
+size_t proxy_ipt_failed(const struct proxy_ipt *t)
+{
+	return t->failed;
 }
 
 struct proxy_ipt *proxy_ipt_new(const char *prefix, bool dry)
@@ -567,8 +853,10 @@ void proxy_ipt_free(struct proxy_ipt *t)
 {
 	if (!t)
 		return;
-	json_decref(t->have[0]);
-	json_decref(t->have[1]);
+	for (int k = 0; k < 2; k++) {
+		json_decref(t->have[k]);
+		json_decref(t->have_ports[k]);
+	}
 	free(t->prefix);
 	free(t->last);
 	free(t);

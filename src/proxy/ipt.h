@@ -28,11 +28,19 @@ char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const st
 		       int fam);
 
 /* Programs the model: for each family, the chains that changed since the last sync through
- * one `iptables-restore --noflush` (`ip6tables-restore`). *rules and *chains get the
- * counts now programmed. Returns 0 or -EIO with the tool's message in err. Blocks
- * (forks the restore tool). */
+ * one `iptables-restore --noflush` (`ip6tables-restore`). When the tool refuses it, the
+ * fixed chains are applied alone, then the changed service ports in halves down to the
+ * single ports refused (about 2 log2(changes) restores each): one Service the kernel
+ * refuses never blocks the others; a refused port keeps what it had (or nothing) and is
+ * retried at the next sync. A restore commits table by table, so the chains a refused
+ * one declared are rewritten by the next. *rules and *chains get the counts now
+ * programmed. Returns 0, or -EIO when some port was refused (err: how many, and the
+ * tool's message). Blocks (forks the restore tool, found on PATH). */
 int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struct proxy_netcfg *c,
 		   size_t *rules, size_t *chains, char *err, size_t errlen);
+
+/* The service ports (per family) the kernel refused in the last sync. */
+size_t proxy_ipt_failed(const struct proxy_ipt *t);
 
 /* The input of the last sync (borrowed until the next); for tests. */
 const char *proxy_ipt_last_input(const struct proxy_ipt *t);
