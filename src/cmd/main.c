@@ -301,6 +301,7 @@ static int cmd_server(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
+	apiserver_endpoint_withdraw(as); /* clients move to the other servers first */
 	node_agent_stop(ag);
 	ctrl_elector_stop(el); /* stops the controllers it runs, then gives the Lease up */
 	ctrls_stop(&ctl);
