@@ -49,7 +49,7 @@ static void kick_synced(void *ud)
 	kick(ud, NULL);
 }
 
-static bool node_ready(const json_t *n)
+static bool is_ready_node(const json_t *n)
 {
 	size_t j;
 	json_t *c;
@@ -76,7 +76,7 @@ static void ready_ips_foreach(struct ing_status *s, void (*fn)(const json_t *nod
 	json_t *n, *a;
 	json_array_foreach(nodes, i, n)
 	{
-		if (!node_ready(n))
+		if (!is_ready_node(n))
 			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a)
 		{
