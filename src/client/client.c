@@ -2,7 +2,10 @@
  *
  * See client.h for the contract. The kubeconfig is decoded with the project's YAML codec
  * into JSON and resolved there; TLS material stays in memory (CURLOPT_CAINFO_BLOB), so
- * nothing is written to disk. One curl easy handle per client keeps the connection.
+ * nothing is written to disk. One curl easy handle per client, run through one multi
+ * handle of the client (whose pool keeps the connections), so that a stream's wait for the
+ * socket can be bounded by a timer of its caller (client_stream_timed) and woken by
+ * client_interrupt.
  */
 #include "client/client.h"
 
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/codec.h"
@@ -324,6 +328,7 @@ int client_config_load(const char *path, const char *context, struct client_conf
 struct client {
 	struct client_config cfg;
 	CURL *curl;
+	CURLM *multi; /* runs curl's transfers; owns the connection pool */
 	long timeout_ms;
 	char **servers; /* cfg.server split at commas, trailing slashes dropped */
 	size_t nservers;
@@ -377,7 +382,8 @@ struct client *client_new(const struct client_config *cfg, long timeout_ms)
 	pthread_mutex_init(&cl->fd_mu, NULL);
 	atomic_init(&cl->interrupted, false);
 	cl->curl = curl_easy_init();
-	if (!cl->curl) {
+	cl->multi = curl_multi_init();
+	if (!cl->curl || !cl->multi) {
 		fprintf(stderr, "curl_easy_init failed\n");
 		abort();
 	}
@@ -388,7 +394,10 @@ void client_free(struct client *cl)
 {
 	if (!cl)
 		return;
-	curl_easy_cleanup(cl->curl); /* closes its sockets through close_socket */
+	/* The pool's connections close through close_socket (each connection keeps the
+	 * callback it was opened with), while fd_mu still exists. */
+	curl_multi_cleanup(cl->multi);
+	curl_easy_cleanup(cl->curl);
 	pthread_mutex_destroy(&cl->fd_mu);
 	for (size_t i = 0; i < cl->nservers; i++)
 		free(cl->servers[i]);
@@ -456,6 +465,75 @@ void client_interrupt(struct client *cl)
 	for (size_t i = 0; i < cl->nfds; i++)
 		shutdown(cl->fds[i], SHUT_RDWR);
 	pthread_mutex_unlock(&cl->fd_mu);
+	/* And a wait that is on no socket of ours yet (a name lookup) ends too. */
+	curl_multi_wakeup(cl->multi);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void client_timer_arm(struct client_timer *t, long long in_ms)
+{
+	t->due_ms = in_ms > 0 ? mono_ms() + in_ms : 0;
+}
+
+/* Runs the transfer set up on cl->curl to its end, as curl_easy_perform does (a wait of at
+ * most a second between curl's turns), but through the client's multi handle, so the wait
+ * also ends at once for client_interrupt, for *stop (may be NULL; checked after each wait)
+ * and when timer (may be NULL) is due: timer->fn(ud, timer) then runs here, between two
+ * turns of curl, and a non-zero return ends the transfer (*ended_by_timer). Returns curl's
+ * outcome; CURLE_ABORTED_BY_CALLBACK when *stop or client_interrupt ended it. */
+static CURLcode perform(struct client *cl, volatile int *stop, struct client_timer *timer, void *ud,
+			bool *ended_by_timer)
+{
+	CURLM *m = cl->multi;
+	if (curl_multi_add_handle(m, cl->curl) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	CURLcode cc = CURLE_OK;
+	for (;;) {
+		int running = 0;
+		CURLMcode mc = curl_multi_perform(m, &running);
+		if (mc != CURLM_OK) {
+			cc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+			break;
+		}
+		if (!running) {
+			CURLMsg *msg;
+			int left;
+			while ((msg = curl_multi_info_read(m, &left)))
+				if (msg->msg == CURLMSG_DONE && msg->easy_handle == cl->curl)
+					cc = msg->data.result;
+			break;
+		}
+		if ((stop && *stop) || atomic_load(&cl->interrupted)) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		int wait_ms = 1000;
+		if (timer && timer->due_ms > 0) {
+			long long until = timer->due_ms - mono_ms();
+			if (until <= 0) {
+				if (timer->fn(ud, timer) != 0) {
+					*ended_by_timer = true;
+					break;
+				}
+				continue;
+			}
+			if (until < wait_ms)
+				wait_ms = (int)until;
+		}
+		mc = curl_multi_poll(m, NULL, 0, wait_ms, NULL);
+		if (mc != CURLM_OK) {
+			cc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+			break;
+		}
+	}
+	curl_multi_remove_handle(m, cl->curl);
+	return cc;
 }
 
 /* Options shared by requests and streams: URL, headers, TLS, HTTP/1.1 (ALPN offers
@@ -570,7 +648,8 @@ static int request_once(struct client *cl, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	}
-	*cc = curl_easy_perform(c);
+	bool unused = false;
+	*cc = perform(cl, NULL, NULL, NULL, &unused);
 	int rc = 0;
 	if (*cc != CURLE_OK) {
 		rc = transport_error(cl, *cc, err, errlen);
@@ -612,7 +691,6 @@ struct stream {
 	CURL *curl;
 	client_stream_fn cb;
 	void *ud;
-	volatile int *stop;
 	bool ended_by_cb;
 	struct buf error_body; /* the body of a non-2xx answer */
 };
@@ -634,38 +712,31 @@ static size_t on_stream_body(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static int on_stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			      curl_off_t ulnow)
-{
-	struct stream *st = ud;
-	return st->stop && *st->stop ? 1 : 0;
-}
-
-int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
-		  long *status, char *err, size_t errlen)
-{
-	return client_stream_ae(cl, path, cb, ud, stop, status, NULL, err, errlen);
-}
+/* What a stream was asked to do; the same for each server it tries. */
+struct stream_req {
+	const char *path;
+	client_stream_fn cb;
+	void *ud;
+	volatile int *stop;
+	struct client_timer *timer;
+	struct client_apierr *ae;
+};
 
 /* One try of a stream against the current server; *cc is curl's outcome. */
-static int stream_once(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
-		       long *status, struct client_apierr *ae, CURLcode *ccp, char *err, size_t errlen)
+static int stream_once(struct client *cl, const struct stream_req *q, long *status, CURLcode *ccp, char *err,
+		       size_t errlen)
 {
 	CURL *c = cl->curl;
-	char *url = xasprintf("%s%s", client_server(cl), path);
+	char *url = xasprintf("%s%s", client_server(cl), q->path);
 	struct curl_slist *hdrs = setup(cl, "GET", url, NULL, NULL);
-	struct stream st = {.curl = c, .cb = cb, .ud = ud, .stop = stop};
+	struct stream st = {.curl = c, .cb = q->cb, .ud = q->ud};
 	buf_init(&st.error_body);
 	*status = 0;
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
-	/* The progress callback runs about once a second even when no bytes flow, which bounds
-	 * how long a stop takes. */
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	CURLcode cc = curl_easy_perform(c);
+	bool by_timer = false;
+	CURLcode cc = perform(cl, q->stop, q->timer, q->ud, &by_timer);
 	*ccp = cc;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	int rc = 0;
@@ -677,8 +748,8 @@ static int stream_once(struct client *cl, const char *path, client_stream_fn cb,
 		struct client_apierr a;
 		client_apierr_decode(*status, st.error_body.data, &a);
 		snprintf(err, errlen, "%s", a.message);
-		if (ae)
-			*ae = a;
+		if (q->ae)
+			*q->ae = a;
 		else
 			client_apierr_fini(&a);
 	}
@@ -688,20 +759,40 @@ static int stream_once(struct client *cl, const char *path, client_stream_fn cb,
 	return rc;
 }
 
-int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
-		     long *status, struct client_apierr *ae, char *err, size_t errlen)
+static int stream_run(struct client *cl, const struct stream_req *q, long *status, char *err, size_t errlen)
 {
 	for (size_t tries = 0;; tries++) {
 		CURLcode cc = CURLE_OK;
-		int rc = stream_once(cl, path, cb, ud, stop, status, ae, &cc, err, errlen);
+		int rc = stream_once(cl, q, status, &cc, err, errlen);
 		if (rc == 0 && *status >= 500)
 			next_server(cl);
 		if (rc == 0)
 			return 0;
 		next_server(cl);
-		if (!not_sent(cc) || tries + 1 >= cl->nservers || (stop && *stop))
+		if (!not_sent(cc) || tries + 1 >= cl->nservers || (q->stop && *q->stop))
 			return rc;
 	}
+}
+
+int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		  long *status, char *err, size_t errlen)
+{
+	return client_stream_timed(cl, path, cb, ud, stop, NULL, status, err, errlen);
+}
+
+int client_stream_timed(struct client *cl, const char *path, client_stream_fn cb, void *ud,
+			volatile int *stop, struct client_timer *timer, long *status, char *err,
+			size_t errlen)
+{
+	struct stream_req q = {.path = path, .cb = cb, .ud = ud, .stop = stop, .timer = timer};
+	return stream_run(cl, &q, status, err, errlen);
+}
+
+int client_stream_ae(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
+		     long *status, struct client_apierr *ae, char *err, size_t errlen)
+{
+	struct stream_req q = {.path = path, .cb = cb, .ud = ud, .stop = stop, .ae = ae};
+	return stream_run(cl, &q, status, err, errlen);
 }
 
 void client_apierr_decode(long code, const char *body, struct client_apierr *e)

@@ -76,7 +76,7 @@ struct client;
 struct client *client_new(const struct client_config *cfg, long timeout_ms);
 void client_free(struct client *cl);
 /* Makes the client's transfer in flight on another thread fail at once (its sockets are
- * shut down) and every later one fail without connecting: for stopping a thread blocked
+ * shut down, its wait woken) and every later one fail without connecting: for stopping a thread blocked
  * in a stream. Thread-safe; the client is only good for client_free afterwards. NULL is a
  * no-op. */
 void client_interrupt(struct client *cl);
@@ -114,6 +114,28 @@ typedef int (*client_stream_fn)(void *ud, const char *data, size_t len);
  * or request at a time per client. */
 int client_stream(struct client *cl, const char *path, client_stream_fn cb, void *ud, volatile int *stop,
 		  long *status, char *err, size_t errlen);
+
+/* A deadline of a stream's caller (client_stream_timed). */
+struct client_timer {
+	/* CLOCK_MONOTONIC milliseconds at which fn is due; 0 = none. */
+	long long due_ms;
+	/* Runs on the streaming thread once due_ms has come, between two pieces of the body
+	 * (the transfer waits meanwhile: the server's bytes wait in the socket), with the ud
+	 * given to the stream. It must move due_ms on (or set it to 0), or it runs again at
+	 * once. Returns 0 to go on, non-zero to end the stream as cb's non-zero does. It must
+	 * not use the client. */
+	int (*fn)(void *ud, struct client_timer *t);
+};
+
+/* Sets t due in_ms milliseconds from now (in_ms <= 0: never). */
+void client_timer_arm(struct client_timer *t, long long in_ms);
+
+/* client_stream whose wait for the server also ends when timer (may be NULL; borrowed for
+ * the call) is due, to run its fn without ending the stream: for work of the caller's own
+ * thread between the stream's pieces (an informer's periodic resync). */
+int client_stream_timed(struct client *cl, const char *path, client_stream_fn cb, void *ud,
+			volatile int *stop, struct client_timer *timer, long *status, char *err,
+			size_t errlen);
 
 struct client_apierr;
 /* client_stream that also hands back the decoded Status of a non-2xx answer in *ae (when
