@@ -36,6 +36,8 @@ struct informer {
 	char *transform_tag;
 	long long rv;
 	bool synced;
+	long long resync_ms;	    /* informer_set_resync; 0 = no resync */
+	struct client_timer resync; /* the next resync, armed by the first list */
 	/* watch stream parsing */
 	struct buf line;
 	bool expired;
@@ -56,6 +58,8 @@ static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *share_tab;  /* "collection|key" -> object */
 static size_t share_users; /* live informers: the table empties with the last one */
 
+static int resync(void *ud, struct client_timer *t);
+
 char *informer_key(const json_t *obj)
 {
 	const char *ns = api_str(obj, "metadata.namespace"), *name = api_str(obj, "metadata.name");
@@ -74,6 +78,7 @@ struct informer *informer_new(const struct client_config *cfg, const char *path,
 	if (h)
 		inf->h = *h;
 	inf->ud = ud;
+	inf->resync.fn = resync;
 	pthread_mutex_init(&inf->mu, NULL);
 	pthread_cond_init(&inf->cond, NULL);
 	inf->cache = json_object();
@@ -338,6 +343,32 @@ static void apply_event(struct informer *inf, const char *type, json_t *obj)
 		json_decref(obj);
 }
 
+static json_t *list_of(struct informer *inf, json_t *idx, const char *value);
+
+/* The periodic resync (client-go's Resync with resyncPeriod): every cached object to
+ * on_update as (obj, obj). The cache is read under its lock, then delivered without it,
+ * as the other handlers are; only this thread changes the cache, so what is delivered is
+ * the cache during the whole resync (watch events wait in the socket meanwhile), and an
+ * object deleted before it began is not delivered. A stop ends it between two objects.
+ * The next one is due a period after this one ends, so a slow handler never leaves the
+ * watch without time between resyncs. */
+static int resync(void *ud, struct client_timer *t)
+{
+	struct informer *inf = ud;
+	json_t *all = inf->h.on_update ? list_of(inf, NULL, NULL) : NULL;
+	size_t i;
+	json_t *o;
+	json_array_foreach(all, i, o)
+	{
+		if (inf->stop)
+			break;
+		inf->h.on_update(inf->ud, o, o);
+	}
+	json_decref(all);
+	client_timer_arm(t, inf->resync_ms);
+	return inf->stop ? 1 : 0;
+}
+
 /* Feeds stream bytes; each complete line is one watch event. */
 static int on_stream(void *ud, const char *data, size_t len)
 {
@@ -382,6 +413,14 @@ void informer_set_transform(struct informer *inf, void (*fn)(json_t *obj), const
 	inf->transform_tag = fn ? xstrdup(tag) : NULL;
 }
 
+void informer_set_resync(struct informer *inf, long long period_ms, double jitter)
+{
+	long long p = period_ms > 0 ? period_ms : 0;
+	if (p && jitter > 0)
+		p += (long long)((double)p * jitter * ((double)random() / ((double)RAND_MAX + 1.0)));
+	inf->resync_ms = p;
+}
+
 void informer_set_nice(struct informer *inf, int nice)
 {
 	inf->nice = nice;
@@ -407,6 +446,10 @@ static void *run(void *arg)
 			replace(inf, items, rv);
 			json_decref(items);
 			need_list = false;
+			/* The first list arms the resync; a relist does not move it (a relist
+			 * tells only what changed, so it is no resync). */
+			if (inf->resync_ms && !inf->resync.due_ms)
+				client_timer_arm(&inf->resync, inf->resync_ms);
 		}
 		pthread_mutex_lock(&inf->mu);
 		long long rv = inf->rv;
@@ -418,7 +461,8 @@ static void *run(void *arg)
 		char err[512] = "";
 		inf->expired = false;
 		buf_reset(&inf->line);
-		int rc = client_stream(inf->cl, path, on_stream, inf, &inf->stop, &status, err, sizeof(err));
+		int rc = client_stream_timed(inf->cl, path, on_stream, inf, &inf->stop, &inf->resync, &status,
+					     err, sizeof(err));
 		free(path);
 		if (inf->stop)
 			break;

@@ -3,15 +3,29 @@
  * State machine of the informer thread:
  *
  *   LIST (paged) --ok--> replace cache, emit add/update/delete for the difference
- *     ^                     |
+ *     ^                     |  (the first list arms the resync timer)
  *     |                     v
  *     |   410 Expired    WATCH from the list's resourceVersion (bookmarks on)
  *     '----------------- |   events -> cache + handlers; bookmarks advance the RV
- *       (or list error,  |   stream end / timeoutSeconds -> WATCH again from the last RV
- *        after back-off) '   stop -> exit
+ *       (or list error,  |   resync due -> RESYNC, then back to the same watch
+ *        after back-off) |   stream end / timeoutSeconds -> WATCH again from the last RV
+ *                        '   stop -> exit
+ *
+ *   RESYNC (only with informer_set_resync): every cached object to on_update(obj, obj),
+ *     between two watch events (the stream waits, it is not ended); stop -> exit between
+ *     two objects. Next resync: one period after this one ends.
  *
  * So a consumer's state can always be rebuilt from a list (after a restart or a watch
- * gap) and follows every change within one network round trip otherwise. Handlers run on
+ * gap) and follows every change within one network round trip otherwise. The resync is
+ * client-go's resyncPeriod: a consumer whose earlier work on an object failed, or whose
+ * outside world drifted, gets the object again though nothing changed (old == obj, the
+ * same pointer, so a handler that needs no retry can tell and skip it). As in client-go,
+ * a resync delivers the cache as it is (an object deleted before it began is not
+ * delivered), a relist delivers only what changed, and the informer adds no jitter of its
+ * own (informer_set_resync's jitter is kube-controller-manager's, drawn once). Unlike
+ * client-go, a relist does not restart the period (client-go's reflector restarts its
+ * resync timer with each ListAndWatch), so frequent 410s cannot starve the resync; and
+ * the watch is not read during a resync, where client-go queues events meanwhile. Handlers run on
  * the informer thread, one at a time, never with the cache lock held; they get borrowed
  * objects (take a reference to keep one). Objects in the cache are immutable, and
  * trimmed of metadata.managedFields and the last-applied-configuration annotation,
@@ -57,6 +71,18 @@ void informer_set_index(struct informer *inf, char *(*fn)(const json_t *obj));
  * projection: informers of a collection share objects only with the same tag. NULL fn
  * removes it. */
 void informer_set_transform(struct informer *inf, void (*fn)(json_t *obj), const char *tag);
+/* Sets the periodic resync (client-go's resyncPeriod; before informer_start): every
+ * period_ms after the first list (measured from the end of the previous resync), every
+ * cached object goes to on_update with old == obj. period_ms <= 0 turns it off (the
+ * default). jitter >= 0 stretches the period once, here, by a random factor in
+ * [1, 1 + jitter), so that informers started together do not resync together
+ * (kube-controller-manager: 12 h x [1, 2), jitter 1.0). No minimum is enforced
+ * (client-go's is 1 s); the cost is one call per cached object per period. */
+void informer_set_resync(struct informer *inf, long long period_ms, double jitter);
+/* kube-proxy's --config-sync-period default (15 min), for the Service proxy's informers. */
+#define INFORMER_RESYNC_PROXY_MS (15LL * 60 * 1000)
+/* kube-controller-manager's --min-resync-period default (12 h; use with jitter 1.0). */
+#define INFORMER_RESYNC_CONTROLLER_MS (12LL * 3600 * 1000)
 /* Sets the thread's nice value (before informer_start; Linux threads each have one),
  * for consumers whose latency matters more than the process's other work (the Service
  * proxy). Not being allowed to is not an error: the thread runs at the default. */

@@ -1,8 +1,10 @@
 /* test_informer.c - the informer (client/informer.c) against a small fake API server on
  * loopback: the list, the watch, resuming a watch from the last event's resourceVersion
- * when there are no bookmarks, 410 Gone (as a watch event and as an HTTP status) leading
- * to a relist, a watch resumed (no relist) after a 5xx, a relist telling the handlers only
- * what changed, and two informers of one collection sharing their cached objects.
+ * when there are no bookmarks, bookmarks, paged lists, 410 Gone (as a watch event and as
+ * an HTTP status) leading to a relist, a watch resumed (no relist) after a 5xx, a relist
+ * telling the handlers only what changed, two informers of one collection sharing their
+ * cached objects, and the periodic resync (every cached object once per period, none when
+ * off, the watch undisturbed, a prompt stop in the middle of one).
  *
  * The fake server answers one connection at a time from two scripts: list answers (the
  * last one repeats) and watch answers (a watch with none queued waits until the test
@@ -173,10 +175,12 @@ static const char *fake_seen(struct fake *f, const char *what, int n)
 	return out;
 }
 
-/* What the handlers saw, one line per call: "add ns/a 5", "update ns/a 12", ... */
+/* What the handlers saw, one line per call: "add ns/a 5", "update ns/a 12", ..., and
+ * "resync ns/a 5" for an update whose old and new object are one (a resync). */
 struct events {
 	pthread_mutex_t mu;
 	struct buf log;
+	int resync_sleep_ms; /* how long each resync delivery takes (a slow consumer) */
 };
 
 static void ev_add(void *ud, const char *what, const json_t *obj)
@@ -197,7 +201,10 @@ static void on_add(void *ud, const json_t *obj)
 }
 static void on_update(void *ud, const json_t *old, const json_t *obj)
 {
-	ev_add(ud, "update", obj);
+	struct events *e = ud;
+	ev_add(ud, old == obj ? "resync" : "update", obj);
+	if (old == obj && e->resync_sleep_ms)
+		usleep((useconds_t)e->resync_sleep_ms * 1000);
 }
 static void on_delete(void *ud, const json_t *obj)
 {
@@ -260,6 +267,7 @@ struct rig {
 	struct fake f;
 	struct events e;
 	struct informer *inf;
+	long long resync_ms; /* informer_set_resync before the start; 0 = none */
 };
 
 static void rig_start(struct rig *r)
@@ -274,6 +282,7 @@ static void rig_start(struct rig *r)
 	struct informer_handlers h = {on_add, on_update, on_delete, on_synced};
 	r->inf = informer_new(&cfg, "/api/v1/pods", &h, &r->e);
 	client_config_fini(&cfg);
+	informer_set_resync(r->inf, r->resync_ms, 0);
 	ASSERT_INT_EQ(informer_start(r->inf), 0);
 }
 
@@ -346,7 +355,7 @@ TEST(informer_relists_after_410_gone)
 	rig_stop(&r);
 }
 
-TEST(informer_resyncs_after_failed_list_and_resumes_after_5xx_watch)
+TEST(informer_relists_after_failed_list_and_resumes_after_5xx_watch)
 {
 	struct rig r = {0};
 	/* The first list fails (not a list), then succeeds after the back-off. */
@@ -400,4 +409,136 @@ TEST(informer_same_collection_shares_objects)
 	ASSERT_STR_EQ(api_str(b, "metadata.resourceVersion"), "6");
 	json_decref(b);
 	rig_stop(&r2);
+}
+
+TEST(informer_pages_the_list_and_follows_bookmarks)
+{
+	struct rig r = {0};
+	/* Two pages: the informer asks for the second with the first's continue token. */
+	r.f.lists[r.f.nlists++] =
+	    "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"10\",\"continue\":\"t/1\"},"
+	    "\"items\":[" POD("a", "5") "]}";
+	r.f.lists[r.f.nlists++] = LIST("10", POD("b", "6"));
+	/* A bookmark moves the resourceVersion on and tells the handlers nothing. */
+	fake_queue_watch(&r.f, 200, EVENT("BOOKMARK", "{\"metadata\":{\"resourceVersion\":\"17\"}}"));
+	rig_start(&r);
+	ASSERT(informer_wait_synced(r.inf, 30000));
+	ASSERT_STR_CONTAINS(fake_seen(&r.f, "limit=500", 1), "continue=t%2F1");
+	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 1), "resourceVersion=17&");
+	ASSERT_INT_EQ(informer_rv(r.inf), 17);
+	char *log = ev_text(&r.e);
+	ASSERT_STR_EQ(log, "add default/a 5\nadd default/b 6\nsynced\n");
+	free(log);
+	rig_stop(&r);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first strlen(want) bytes of log equal want. */
+static void assert_log_starts(const char *log, const char *want)
+{
+	char *head = xstrndup(log, strlen(want));
+	ASSERT_STR_EQ(head, want);
+	free(head);
+}
+
+TEST(informer_resyncs_every_cached_object_once_per_period)
+{
+	struct rig r = {.resync_ms = 150};
+	r.f.lists[r.f.nlists++] = LIST("10", POD("a", "5") "," POD("b", "6"));
+	/* No watch answer queued: the one watch stays open throughout. */
+	long long t0 = mono_ms();
+	rig_start(&r);
+	ASSERT(informer_wait_synced(r.inf, 30000));
+	char *log = ev_wait_n(&r.e, "resync default/b 6", 3);
+	long long took = mono_ms() - t0;
+	/* Each round delivers every cached object once, as an update whose old is the new
+	 * object itself; a round comes a period after the list, then a period after the
+	 * previous one, never sooner. */
+	assert_log_starts(log,
+			  "add default/a 5\nadd default/b 6\nsynced\n"
+			  "resync default/a 5\nresync default/b 6\nresync default/a 5\nresync default/b 6\n"
+			  "resync default/a 5\nresync default/b 6\n");
+	free(log);
+	ASSERT(took >= 3 * 150);
+	/* Resyncs neither relist nor end the watch. */
+	ASSERT(fake_seen(&r.f, "limit=500", 1) == NULL);
+	ASSERT(fake_seen(&r.f, "watch=true", 1) == NULL);
+	rig_stop(&r);
+}
+
+TEST(informer_without_resync_period_never_resyncs)
+{
+	struct rig r = {0};
+	r.f.lists[r.f.nlists++] = LIST("10", POD("a", "5"));
+	fake_queue_watch(&r.f, 200, EVENT("MODIFIED", POD("a", "12")));
+	rig_start(&r);
+	ASSERT(informer_wait_synced(r.inf, 30000));
+	free(ev_wait_n(&r.e, "update default/a 12", 1));
+	/* Several of the other tests' periods, with the second watch open. */
+	ASSERT(seen_wait(&r.f, "watch=true", 1) != NULL);
+	usleep(600000);
+	char *log = ev_text(&r.e);
+	ASSERT_STR_EQ(log, "add default/a 5\nsynced\nupdate default/a 12\n");
+	free(log);
+	rig_stop(&r);
+}
+
+TEST(informer_resync_leaves_the_watch_running)
+{
+	struct rig r = {.resync_ms = 100};
+	r.e.resync_sleep_ms = 100; /* a resync round takes about 200 ms */
+	r.f.lists[r.f.nlists++] = LIST("10", POD("a", "5") "," POD("b", "6"));
+	rig_start(&r);
+	ASSERT(informer_wait_synced(r.inf, 30000));
+	/* Events sent while a round is under way wait for it, then are applied in order. */
+	free(ev_wait_n(&r.e, "resync default/a 5", 1));
+	fake_queue_watch(&r.f, 200, EVENT("MODIFIED", POD("a", "12")) EVENT("ADDED", POD("c", "13")));
+	char *log = ev_wait_n(&r.e, "add default/c 13", 1);
+	ASSERT_STR_CONTAINS(
+	    log, "resync default/a 5\nresync default/b 6\nupdate default/a 12\nadd default/c 13\n");
+	free(log);
+	/* The watch went on from the events' version, without a relist; later rounds deliver
+	 * the new versions. */
+	ASSERT_STR_CONTAINS(seen_wait(&r.f, "watch=true", 1), "resourceVersion=13&");
+	ASSERT_INT_EQ(informer_rv(r.inf), 13);
+	log = ev_wait_n(&r.e, "resync default/c 13", 1);
+	ASSERT_STR_CONTAINS(log, "resync default/a 12\nresync default/b 6\nresync default/c 13\n");
+	free(log);
+	ASSERT(fake_seen(&r.f, "limit=500", 1) == NULL);
+	rig_stop(&r);
+}
+
+TEST(informer_stops_in_the_middle_of_a_resync)
+{
+	enum { N = 100 };
+	struct rig r = {.resync_ms = 100};
+	r.e.resync_sleep_ms = 20; /* a whole round would take 2 s */
+	struct buf list;
+	buf_init(&list);
+	buf_puts(&list, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"200\"},\"items\":[");
+	for (int i = 0; i < N; i++)
+		buf_printf(&list,
+			   "%s{\"metadata\":{\"namespace\":\"default\",\"name\":\"p%d\","
+			   "\"resourceVersion\":\"%d\"}}",
+			   i ? "," : "", i, 100 + i);
+	buf_puts(&list, "]}");
+	r.f.lists[r.f.nlists++] = list.data;
+	rig_start(&r);
+	ASSERT(informer_wait_synced(r.inf, 30000));
+	free(ev_wait_n(&r.e, "resync ", 1));
+	/* The stop cuts the round short: the delivery under way ends, no other begins. */
+	informer_free(r.inf);
+	r.inf = NULL;
+	char *log = ev_text(&r.e);
+	int n = count(log, "resync ");
+	ASSERT(n >= 1 && n < N);
+	free(log);
+	rig_stop(&r);
+	buf_fini(&list);
 }
