@@ -1149,6 +1149,8 @@ int ctrl_manager_start(const struct ctrl_manager_opts *o, struct ctrl_manager **
 	informer_set_index(m->slices, slice_index);
 	struct informer *all[] = {m->pods, m->nodes, m->eps, m->slices, m->svcs};
 	for (size_t i = 0; i < 5; i++)
+		informer_set_resync(all[i], INFORMER_RESYNC_CONTROLLER_MS, 1.0);
+	for (size_t i = 0; i < 5; i++)
 		informer_start(all[i]);
 	/* No fixed wall on the first sync (kube-controller-manager waits for its caches as
 	 * long as it takes): a big store on a busy machine is slow, not broken. Say so every

@@ -1194,6 +1194,8 @@ int ctrl_workloads_start(const struct client_config *cfg, struct ctrl_workloads 
 				  w->nodes, w->nss, w->sas, w->crs,  w->cas};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n; i++)
+		informer_set_resync(all[i], INFORMER_RESYNC_CONTROLLER_MS, 1.0);
+	for (size_t i = 0; i < n; i++)
 		informer_start(all[i]);
 	for (size_t i = 0; i < n; i++)
 		if (!informer_wait_synced(all[i], 10000)) {

@@ -203,8 +203,8 @@ static void svc_add(void *ud, const json_t *o)
 }
 static void svc_update(void *ud, const json_t *a, const json_t *b)
 {
-	(void)a;
-	svc_add(ud, b);
+	if (a != b) /* a == b: the informer's resync; nothing changed, nothing to sync */
+		svc_add(ud, b);
 }
 static void slice_add(void *ud, const json_t *o)
 {
@@ -214,6 +214,8 @@ static void slice_add(void *ud, const json_t *o)
 }
 static void slice_update(void *ud, const json_t *a, const json_t *b)
 {
+	if (a == b) /* the informer's resync */
+		return;
 	slice_add(ud, a);
 	slice_add(ud, b);
 }
@@ -923,6 +925,8 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	informer_set_index(p->slices, slice_index);
 	informer_set_nice(p->svcs, PROXY_NICE);
 	informer_set_nice(p->slices, PROXY_NICE);
+	informer_set_resync(p->svcs, INFORMER_RESYNC_PROXY_MS, 0);
+	informer_set_resync(p->slices, INFORMER_RESYNC_PROXY_MS, 0);
 	informer_set_transform(p->slices, api_endpointslice_compact, API_ENDPOINTSLICE_COMPACT_TAG);
 	informer_start(p->svcs);
 	informer_start(p->slices);
