@@ -384,7 +384,7 @@ struct client *client_new(const struct client_config *cfg, long timeout_ms)
 	cl->curl = curl_easy_init();
 	cl->multi = curl_multi_init();
 	if (!cl->curl || !cl->multi) {
-		fprintf(stderr, "curl_easy_init failed\n");
+		fprintf(stderr, "curl_easy_init or curl_multi_init failed\n");
 		abort();
 	}
 	return cl;
