@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/vec.h"
 
 /* A message is closed after 256 elements or 32 KiB, whichever comes first: the elements
  * nest's length is 16 bits, and one element (a 64-byte key at most, a value or a chain
@@ -36,6 +37,11 @@ struct msgref {
 	uint32_t seq;
 	bool add;
 	char map[64];
+};
+
+/* The messages of one batch, in order (NULL when the caller does not name errors). */
+struct msgrefs {
+	VEC(struct msgref) r;
 };
 
 struct proxy_nftnl {
@@ -192,7 +198,7 @@ static struct nlmsghdr *elems_open(struct buf *out, bool add, const char *table,
 }
 
 static int encode(const char *script, struct buf *out, uint32_t *seq, uint32_t *last_seq, char *err,
-		  size_t errlen, struct msgref **refs, size_t *n_refs)
+		  size_t errlen, struct msgrefs *refs)
 {
 	size_t start = out->len;
 	size_t last = SIZE_MAX; /* offset of the last message (the buffer may move) */
@@ -237,8 +243,7 @@ static int encode(const char *script, struct buf *out, uint32_t *seq, uint32_t *
 		while (q < le) {
 			if (!nlh) {
 				if (refs) {
-					*refs = xrealloc(*refs, (*n_refs + 1) * sizeof(**refs));
-					struct msgref *r = &(*refs)[(*n_refs)++];
+					struct msgref *r = vec_push(&refs->r);
 					r->seq = *seq;
 					r->add = add;
 					snprintf(r->map, sizeof(r->map), "%s", map);
@@ -280,7 +285,7 @@ unsupported:
 int proxy_nftnl_encode(const char *script, struct buf *out, uint32_t *seq, uint32_t *last_seq, char *err,
 		       size_t errlen)
 {
-	return encode(script, out, seq, last_seq, err, errlen, NULL, NULL);
+	return encode(script, out, seq, last_seq, err, errlen, NULL);
 }
 
 struct proxy_nftnl *proxy_nftnl_new(void)
@@ -317,12 +322,12 @@ static int sock_open(struct proxy_nftnl *s, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *ref_map(const struct msgref *refs, size_t n, uint32_t seq, bool *add)
+static const char *ref_map(const struct msgrefs *refs, uint32_t seq, bool *add)
 {
-	for (size_t i = n; i-- > 0;)
-		if (refs[i].seq <= seq) {
-			*add = refs[i].add;
-			return refs[i].map;
+	for (size_t i = refs->r.len; i-- > 0;)
+		if (refs->r.v[i].seq <= seq) {
+			*add = refs->r.v[i].add;
+			return refs->r.v[i].map;
 		}
 	*add = true;
 	return "?";
@@ -332,15 +337,14 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 {
 	struct buf b;
 	buf_init(&b);
-	struct msgref *refs = NULL;
-	size_t n_refs = 0;
+	struct msgrefs refs = {0};
 	uint32_t last_seq = 0;
-	int rc = encode(script, &b, &s->seq, &last_seq, err, errlen, &refs, &n_refs);
+	int rc = encode(script, &b, &s->seq, &last_seq, err, errlen, &refs);
 	if (rc == 0 && sock_open(s, err, errlen) < 0)
 		rc = -EAGAIN;
 	if (rc) {
 		buf_fini(&b);
-		free(refs);
+		vec_free(&refs.r);
 		return rc;
 	}
 	int fd = mnl_socket_get_fd(s->nl);
@@ -355,11 +359,11 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 		mnl_socket_close(s->nl);
 		s->nl = NULL;
 		buf_fini(&b);
-		free(refs);
+		vec_free(&refs.r);
 		return rc;
 	}
 	buf_fini(&b);
-	uint32_t begin_seq = refs ? refs[0].seq - 1 : 0;
+	uint32_t begin_seq = refs.r.len ? refs.r.v[0].seq - 1 : 0;
 	char rbuf[16384];
 	bool done = false;
 	int first = 0;
@@ -372,7 +376,7 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 			snprintf(err, errlen, "nftables: netlink receive: %s", strerror(errno));
 			mnl_socket_close(s->nl);
 			s->nl = NULL;
-			free(refs);
+			vec_free(&refs.r);
 			return rc;
 		}
 		int left = (int)r;
@@ -383,7 +387,7 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 				if (e->error && !first) {
 					first = e->error;
 					bool add;
-					const char *map = ref_map(refs, n_refs, h->nlmsg_seq, &add);
+					const char *map = ref_map(&refs, h->nlmsg_seq, &add);
 					snprintf(err, errlen, "nftables: %s element %s: %s",
 						 add ? "add" : "delete", map, strerror(-e->error));
 				}
@@ -395,6 +399,6 @@ int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t
 				done = true;
 		}
 	}
-	free(refs);
+	vec_free(&refs.r);
 	return first ? -EIO : 0;
 }
