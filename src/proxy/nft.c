@@ -763,16 +763,26 @@ static void emit_rules(struct buf *b, const char *t, const char *name, const cha
 	}
 }
 
-/* keep: map -> {element: holders}; a deletion of an element still held is left out. */
+/* keep: map -> {element: holders}; a deletion of an element still held is left out,
+ * and such a shared element is added once a script (added: map -> {element: true}; a
+ * node whose 100,000 endpoints are all local held each hairpin element several times). */
 static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add,
-		       const json_t *keep)
+		       const json_t *keep, json_t *added)
 {
 	const char *map;
 	json_t *m;
 	json_object_foreach((json_t *)from, map, m)
 	{
 		const json_t *om = json_object_get(other, map);
-		const json_t *km = add ? NULL : json_object_get(keep, map);
+		const json_t *km = json_object_get(keep, map);
+		json_t *am = NULL;
+		if (add && km && added) {
+			am = json_object_get(added, map);
+			if (!am) {
+				am = json_object();
+				json_object_set_new(added, map, am);
+			}
+		}
 		/* Endpoint elements of a replaced block are deleted later, in a batch
 		 * (proxy_nft_gc): a deletion makes nft read every element of the table. */
 		if (!add && json_is_true(json_object_get(keep, "#defer")) && !strncmp(map, "backends", 8))
@@ -785,7 +795,11 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 			json_t *ov = json_object_get(om, key);
 			if (ov && json_equal(ov, v))
 				continue;
-			if (km) {
+			if (am) {
+				if (json_object_get(am, key))
+					continue;
+				json_object_set_new(am, key, json_true());
+			} else if (km && !add) {
 				/* Shared elements: held elsewhere, or already deleted in this script. */
 				if (json_integer_value(json_object_get(km, key)) > 0)
 					continue;
@@ -814,7 +828,7 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 }
 
 static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph,
-		       const json_t *keep)
+		       const json_t *keep, json_t *added)
 {
 	const char *name;
 	json_t *v;
@@ -865,10 +879,10 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 		}
 		break;
 	case P_ELEM_DEL:
-		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep);
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep, added);
 		break;
 	case P_ELEM_ADD:
-		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep);
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep, added);
 		break;
 	case P_CHAIN_FLUSH:
 	case P_CHAIN_DEL:
@@ -900,6 +914,7 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 {
 	struct buf b;
 	buf_init(&b);
+	json_t *added = json_object();
 	if (add_table)
 		buf_printf(&b, "add table inet %s { comment \"%s\"; }\n", t, LAYOUT);
 	for (int ph = 0; ph < P_N; ph++) {
@@ -910,20 +925,21 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 			{
 				const json_t *wg = json_object_get(want, g);
 				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL,
-					   (enum phase)ph, keep);
+					   (enum phase)ph, keep, added);
 			}
 			continue;
 		}
 		json_object_foreach((json_t *)want, g, v)
 		{
-			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep);
+			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep, added);
 		}
 		json_object_foreach((json_t *)have, g, v)
 		{
 			if (!json_object_get(want, g))
-				emit_group(&b, t, v, NULL, (enum phase)ph, keep);
+				emit_group(&b, t, v, NULL, (enum phase)ph, keep, added);
 		}
 	}
+	json_decref(added);
 	return b.data ? buf_take(&b) : xstrdup("");
 }
 
@@ -999,8 +1015,11 @@ static void hp_delta(struct proxy_nft *n, const json_t *g, int d)
 		json_t *v;
 		json_object_foreach((json_t *)m, k, v)
 		{
-			json_int_t c = json_integer_value(json_object_get(r, k)) + d;
-			if (c > 0)
+			json_t *cv = json_object_get(r, k);
+			json_int_t c = json_integer_value(cv) + d;
+			if (c > 0 && cv)
+				json_integer_set(cv, c);
+			else if (c > 0)
 				json_object_set_new(r, k, json_integer(c));
 			else
 				json_object_del(r, k);
