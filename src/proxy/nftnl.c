@@ -424,9 +424,7 @@ enum {
 	TYPE_MARK = 19
 };
 
-/* Bytes d of a key or data of the given type as nft.c writes it ("198.18.0.1 . tcp .
- * 80 . 0"). 0, or -EBADMSG when the type is not one nft.c uses or len does not match. */
-static int fields_text(uint32_t type, const uint8_t *d, uint32_t len, struct buf *out)
+int proxy_nftnl_data_text(uint32_t type, const uint8_t *d, uint32_t len, struct buf *out)
 {
 	uint8_t ids[8];
 	int n = 0;
@@ -608,7 +606,7 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	struct buf key, val;
 	buf_init(&key);
 	buf_init(&val);
-	int rc = k ? fields_text(l->key_type, k, kl, &key) : -EBADMSG;
+	int rc = k ? proxy_nftnl_data_text(l->key_type, k, kl, &key) : -EBADMSG;
 	if (rc == 0 && l->data_type == NFT_DATA_VERDICT) {
 		const char *chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
 		int32_t v = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)
@@ -620,7 +618,7 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 			rc = -EBADMSG;
 	} else if (rc == 0 && l->data_type) {
 		const void *d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
-		rc = d ? fields_text(l->data_type, d, dl, &val) : -EBADMSG;
+		rc = d ? proxy_nftnl_data_text(l->data_type, d, dl, &val) : -EBADMSG;
 	}
 	if (rc == 0) {
 		json_t *kv = json_array();

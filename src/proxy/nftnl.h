@@ -54,6 +54,13 @@ void proxy_nftnl_free(struct proxy_nftnl *s);
  * (bounded by a 30 s receive timeout). */
 int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t errlen);
 
+/* Appends the bytes d (len) of a key or value of nftables type `type` (a datatype id, or
+ * a concatenation of them, 6 bits each, the first field highest) to out as nft.c writes
+ * it: "198.19.0.20 . tcp . 80 . 0" (addresses, protocol names, ports; numgen integers
+ * in decimal, marks as 0x%06x). Pure. 0, or -EBADMSG when a field's type is not one
+ * nft.c writes or len does not match (out may hold part of it then). */
+int proxy_nftnl_data_text(uint32_t type, const uint8_t *d, uint32_t len, struct buf *out);
+
 /* Reads table (inet) back from the kernel through netlink dumps, for the first sync
  * after a restart: *out (the caller's) is
  *   {"comment": the table's comment (absent if none),
