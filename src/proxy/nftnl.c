@@ -723,6 +723,11 @@ int proxy_nftnl_list_table(struct proxy_nftnl *s, const char *table, json_t **ou
 		rc = request(s, NFT_MSG_GETRULE, table, NULL, rule_cb, &l, err, errlen);
 	if (rc == 0)
 		rc = request(s, NFT_MSG_GETSET, table, NULL, set_cb, &l, err, errlen);
+	if (rc == 0 && l.bad) {
+		/* A chain or rule missed would be added again by the diff. */
+		rc = l.bad;
+		snprintf(err, errlen, "nftables: reading table %s: a message could not be parsed", table);
+	}
 	const char *name;
 	json_t *st;
 	json_object_foreach(l.sets, name, st)

@@ -22,13 +22,13 @@ static bool ours(uint32_t t)
 	static const uint32_t k[] = {
 	    (7u << 12 | 12u << 6 | 13u) << 6 | 4u, /* eps4-N */
 	    (8u << 12 | 12u << 6 | 13u) << 6 | 4u, /* eps6-N */
-	    12u << 12 | 13u << 6 | 4u,	       /* npeps4-N */
-	    7u << 12 | 12u << 6 | 13u,	       /* service-ips4 */
-	    8u << 12 | 12u << 6 | 13u,	       /* service-ips6 */
-	    12u << 6 | 13u,		       /* service-nodeports4 */
-	    7u << 6 | 7u,		       /* hairpin4 */
-	    8u << 6 | 8u,		       /* hairpin6 */
-	    19u,			       /* backends4 */
+	    12u << 12 | 13u << 6 | 4u,		   /* npeps4-N */
+	    7u << 12 | 12u << 6 | 13u,		   /* service-ips4 */
+	    8u << 12 | 12u << 6 | 13u,		   /* service-ips6 */
+	    12u << 6 | 13u,			   /* service-nodeports4 */
+	    7u << 6 | 7u,			   /* hairpin4 */
+	    8u << 6 | 8u,			   /* hairpin6 */
+	    19u,				   /* backends4 */
 	};
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
 		if (k[i] == t)
@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 4)
 		return 0;
-	uint32_t type = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-			(uint32_t)data[3] << 24;
+	uint32_t type =
+	    (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
 	struct buf out, b;
 	buf_init(&out);
 	buf_init(&b);
