@@ -1479,10 +1479,11 @@ fail:
 }
 
 /* The first sync after a start when the kernel holds a table of this layout: one
- * transaction of the difference between it and want. 0 (applied), -EIO (refused: err),
- * or 1 when a diff cannot do it (the caller replaces the table). */
-static int sync_restart(struct proxy_nft *n, const json_t *want, struct proxy_nft_result *r, char *err,
-			size_t errlen)
+ * transaction of the difference between it and want. stored: group -> its stored form
+ * when the caller rendered it (see have_same). 0 (applied), or 1 when a diff cannot do
+ * it or was refused (err; the caller replaces the table). */
+static int sync_restart(struct proxy_nft *n, const json_t *want, json_t *stored, struct proxy_nft_result *r,
+			char *err, size_t errlen)
 {
 	char why[256];
 	struct kernel_stats st;
@@ -1534,7 +1535,7 @@ static int sync_restart(struct proxy_nft *n, const json_t *want, struct proxy_nf
 		{
 			json_t *wg = json_object_get(want, g);
 			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
-				     changed);
+				     stored);
 		}
 		/* Ids: exactly the blocks of want (those of the kernel's other chains are gone). */
 		memset(n->used, 0, ID_SPACE / 8);
@@ -1574,7 +1575,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	if (errlen)
 		*err = 0;
 	if (n->read_kernel && n->kern) {
-		int rrc = sync_restart(n, want, r, err, errlen);
+		int rrc = sync_restart(n, want, changed, r, err, errlen);
 		json_decref(n->kern);
 		n->kern = NULL;
 		if (rrc <= 0) {
