@@ -3,7 +3,8 @@
 # iptables backend (kube-proxy's layout through iptables-restore), each in a network
 # namespace of its own: program 1,000 and 10,000 Services x 10 endpoints, one-endpoint
 # changes at that size (p50/p99), connection rate and connect() latency through 1 and
-# N Services, memory.  Usage: bench/proxy.sh [N...]   (default: 1000 10000)
+# N Services, memory, and (nftables) the first sync of a new backend against the kernel's
+# table, as after an agent restart.  Usage: bench/proxy.sh [N...]   (default: 1000 10000)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "proxy bench: needs root (network namespaces)"; exit 0; }

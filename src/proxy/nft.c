@@ -13,9 +13,28 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "proxy/nftnl.h"
 
 #define ID_SPACE (PROXY_MARK_IDS + 1u)
+
+/* The table's comment: what a restart recognizes as a table it can converge by diff
+ * (nft.h). Bump the number whenever the layout changes in a way the diff cannot patch
+ * (declarations, base chain headers, the fingerprint format). */
+#define LAYOUT "svcplane-proxy nft layout 2"
+
+/* FNV-1a, 64 bits: chain fingerprints and set names (not a defence, a change detector). */
+static uint64_t fnv_init(void)
+{
+	return 0xcbf29ce484222325ull;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
 
 struct proxy_nft {
 	char *table;
@@ -24,6 +43,8 @@ struct proxy_nft {
 			     * tree per group cost 6 KB; a sync parses only the groups it touches) */
 	json_t *have_ids;   /* group -> its id blocks ("i"), for the groups that have some */
 	bool read_kernel;   /* the first sync must converge with what the kernel holds */
+	bool kern_read;	    /* the kernel's table was read (or loaded) for that sync */
+	json_t *kern;	    /* its listing when a diff may converge with it, until that sync */
 	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
 	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
 	bool defer;	    /* incremental syncs leave endpoint elements to proxy_nft_gc */
@@ -146,11 +167,29 @@ static const struct cidr *cluster_cidr(const struct proxy_netcfg *c, int fam)
 	return NULL;
 }
 
+/* The name of the --nodeport-addresses set of each family: "nodeport-ips4-<hash of its
+ * blocks>". Its elements are intervals, which the restart does not read back from the
+ * kernel (nft.h): a set of that name holds exactly those blocks. */
+static void np_set_names(const struct proxy_netcfg *c, char names[2][40])
+{
+	for (int f = 0; f < 2; f++) {
+		uint64_t h = fnv_init();
+		char cs[CIDR_STRLEN];
+		for (size_t i = 0; i < c->n_nodeport_cidrs; i++)
+			if (c->nodeport_cidrs[i].net.family == (f ? 6 : 4))
+				h = fnv_str(fnv_str(h, cidr_format(&c->nodeport_cidrs[i], cs, sizeof(cs))),
+					    " ");
+		snprintf(names[f], sizeof(names[f]), "nodeport-ips%d-%08x", f ? 6 : 4, (uint32_t)h);
+	}
+}
+
 static void base_group(json_t *g, const struct proxy_netcfg *c)
 {
 	struct buf r;
 	buf_init(&r);
 	char ip[IP_STRLEN], cs[CIDR_STRLEN];
+	char np_set[2][40];
+	np_set_names(c, np_set);
 	for (int fam = 4; fam <= 6; fam += 2) {
 		char name[64];
 		const char *at = addr_type(fam);
@@ -180,7 +219,7 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 		decl(g, name, d);
 		free(d);
 		if (c->n_nodeport_cidrs) {
-			snprintf(name, sizeof(name), "nodeport-ips%d", fam);
+			snprintf(name, sizeof(name), "%s", np_set[fam == 4 ? 0 : 1]);
 			d = xasprintf("set { type %s; flags interval; }", at);
 			decl(g, name, d);
 			free(d);
@@ -232,10 +271,11 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @no-endpoint-services4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @no-endpoint-services6");
 	if (c->n_nodeport_cidrs)
-		buf_puts(
+		buf_printf(
 		    &r,
-		    "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @no-endpoint-nodeports4"
-		    "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @no-endpoint-nodeports6");
+		    "\nfib daddr type local ip daddr @%s meta l4proto . th dport vmap @no-endpoint-nodeports4"
+		    "\nfib daddr type local ip6 daddr @%s meta l4proto . th dport vmap @no-endpoint-nodeports6",
+		    np_set[0], np_set[1]);
 	else
 		buf_printf(
 		    &r,
@@ -267,10 +307,11 @@ static void base_group(json_t *g, const struct proxy_netcfg *c)
 	buf_puts(&r, "\nip daddr . meta l4proto . th dport vmap @service-ips4"
 		     "\nip6 daddr . meta l4proto . th dport vmap @service-ips6");
 	if (c->n_nodeport_cidrs)
-		buf_puts(
+		buf_printf(
 		    &r,
-		    "\nfib daddr type local ip daddr @nodeport-ips4 meta l4proto . th dport vmap @service-nodeports4"
-		    "\nfib daddr type local ip6 daddr @nodeport-ips6 meta l4proto . th dport vmap @service-nodeports6");
+		    "\nfib daddr type local ip daddr @%s meta l4proto . th dport vmap @service-nodeports4"
+		    "\nfib daddr type local ip6 daddr @%s meta l4proto . th dport vmap @service-nodeports6",
+		    np_set[0], np_set[1]);
 	else
 		buf_printf(
 		    &r,
@@ -601,8 +642,30 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have_ids
 	json_object_set_new(want, gname, g);
 }
 
+/* Before the first sync's desired state: what the kernel holds (proxy_nft_load_kernel). */
+static void read_kernel_table(struct proxy_nft *n)
+{
+	n->kern_read = true;
+	if (!n->nl)
+		n->nl = proxy_nftnl_new();
+	json_t *l = NULL;
+	char err[256];
+	int rc = proxy_nftnl_list_table(n->nl, n->table, &l, err, sizeof(err));
+	if (rc == -ENOENT)
+		return;
+	if (rc < 0) {
+		log_warn("proxy: nft: cannot read the kernel's table (%s): replacing it", err);
+		return;
+	}
+	if (proxy_nft_load_kernel(n, l) == -EPROTO)
+		log_info("proxy: nft: the kernel's table %s is of another layout: replacing it", n->table);
+	json_decref(l);
+}
+
 json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c)
 {
+	if (n->read_kernel && !n->dry && !n->kern_read)
+		read_kernel_table(n);
 	json_t *want = json_object();
 	json_t *base = group_new();
 	json_object_set_new(want, "", base);
@@ -666,28 +729,60 @@ static void split_decl(const char *d, char *kw, size_t kwlen, const char **rest)
 	*rest = sp ? sp + 1 : "";
 }
 
-static void emit_rules(struct buf *b, const char *t, const char *name, const char *text)
+/* The comment of a chain's last rule: "h=<FNV-1a of the chain's text>" and the id
+ * blocks of its group ("c=5+2 l=7+1": kind, base, count), from which a restart tells
+ * whether the kernel's chain is the one wanted and rebuilds the group's blocks. */
+static void fingerprint(struct buf *b, const char *text, const json_t *ids)
+{
+	buf_printf(b, "h=%016llx", (unsigned long long)fnv_str(fnv_init(), text));
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)ids, k, v)
+	{
+		buf_printf(b, " %c=%lld+%lld", *k, (long long)json_integer_value(json_array_get(v, 0)),
+			   (long long)json_integer_value(json_array_get(v, 1)));
+	}
+}
+
+static void emit_rules(struct buf *b, const char *t, const char *name, const char *text, const json_t *ids)
 {
 	const char *p = strchr(text, '\n');
 	while (p) {
 		const char *e = strchr(p + 1, '\n');
 		size_t l = e ? (size_t)(e - p - 1) : strlen(p + 1);
-		if (l)
-			buf_printf(b, "add rule inet %s %s %.*s\n", t, name, (int)l, p + 1);
+		if (l) {
+			buf_printf(b, "add rule inet %s %s %.*s", t, name, (int)l, p + 1);
+			if (!e) {
+				buf_puts(b, " comment \"");
+				fingerprint(b, text, ids);
+				buf_putc(b, '"');
+			}
+			buf_putc(b, '\n');
+		}
 		p = e;
 	}
 }
 
-/* keep: map -> {element: holders}; a deletion of an element still held is left out. */
+/* keep: map -> {element: holders}; a deletion of an element still held is left out,
+ * and such a shared element is added once a script (added: map -> {element: true}; a
+ * node whose 100,000 endpoints are all local held each hairpin element several times). */
 static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add,
-		       const json_t *keep)
+		       const json_t *keep, json_t *added)
 {
 	const char *map;
 	json_t *m;
 	json_object_foreach((json_t *)from, map, m)
 	{
 		const json_t *om = json_object_get(other, map);
-		const json_t *km = add ? NULL : json_object_get(keep, map);
+		const json_t *km = json_object_get(keep, map);
+		json_t *am = NULL;
+		if (add && km && added) {
+			am = json_object_get(added, map);
+			if (!am) {
+				am = json_object();
+				json_object_set_new(added, map, am);
+			}
+		}
 		/* Endpoint elements of a replaced block are deleted later, in a batch
 		 * (proxy_nft_gc): a deletion makes nft read every element of the table. */
 		if (!add && json_is_true(json_object_get(keep, "#defer")) && !strncmp(map, "backends", 8))
@@ -700,7 +795,11 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 			json_t *ov = json_object_get(om, key);
 			if (ov && json_equal(ov, v))
 				continue;
-			if (km) {
+			if (am) {
+				if (json_object_get(am, key))
+					continue;
+				json_object_set_new(am, key, json_true());
+			} else if (km && !add) {
 				/* Shared elements: held elsewhere, or already deleted in this script. */
 				if (json_integer_value(json_object_get(km, key)) > 0)
 					continue;
@@ -729,7 +828,7 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 }
 
 static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph,
-		       const json_t *keep)
+		       const json_t *keep, json_t *added)
 {
 	const char *name;
 	json_t *v;
@@ -776,14 +875,14 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 						buf_printf(b, "flush map inet %s %s\n", t, dn);
 				}
 			}
-			emit_rules(b, t, name, json_string_value(v));
+			emit_rules(b, t, name, json_string_value(v), sub(wg, "i"));
 		}
 		break;
 	case P_ELEM_DEL:
-		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep);
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep, added);
 		break;
 	case P_ELEM_ADD:
-		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep);
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep, added);
 		break;
 	case P_CHAIN_FLUSH:
 	case P_CHAIN_DEL:
@@ -815,8 +914,9 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 {
 	struct buf b;
 	buf_init(&b);
+	json_t *added = json_object();
 	if (add_table)
-		buf_printf(&b, "add table inet %s\n", t);
+		buf_printf(&b, "add table inet %s { comment \"%s\"; }\n", t, LAYOUT);
 	for (int ph = 0; ph < P_N; ph++) {
 		const char *g;
 		json_t *v;
@@ -825,20 +925,21 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 			{
 				const json_t *wg = json_object_get(want, g);
 				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL,
-					   (enum phase)ph, keep);
+					   (enum phase)ph, keep, added);
 			}
 			continue;
 		}
 		json_object_foreach((json_t *)want, g, v)
 		{
-			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep);
+			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep, added);
 		}
 		json_object_foreach((json_t *)have, g, v)
 		{
 			if (!json_object_get(want, g))
-				emit_group(&b, t, v, NULL, (enum phase)ph, keep);
+				emit_group(&b, t, v, NULL, (enum phase)ph, keep, added);
 		}
 	}
+	json_decref(added);
 	return b.data ? buf_take(&b) : xstrdup("");
 }
 
@@ -914,8 +1015,11 @@ static void hp_delta(struct proxy_nft *n, const json_t *g, int d)
 		json_t *v;
 		json_object_foreach((json_t *)m, k, v)
 		{
-			json_int_t c = json_integer_value(json_object_get(r, k)) + d;
-			if (c > 0)
+			json_t *cv = json_object_get(r, k);
+			json_int_t c = json_integer_value(cv) + d;
+			if (c > 0 && cv)
+				json_integer_set(cv, c);
+			else if (c > 0)
 				json_object_set_new(r, k, json_integer(c));
 			else
 				json_object_del(r, k);
@@ -1062,6 +1166,406 @@ int proxy_nft_apply(struct proxy_nft *n, const char *script, char *err, size_t e
 	return apply(n, script, err, errlen);
 }
 
+/* ---- restart: converge with the kernel's table by diff ---------------------------- */
+
+/* The group a chain with blocks belongs to: "svc4-<id>", "ext4-<id>", "fw4-<id>" ->
+ * "<id>/4". False for other chains. */
+static bool chain_group(const char *chain_name, char *out, size_t len)
+{
+	const char *dash = strchr(chain_name, '-');
+	if (!dash || dash == chain_name || !dash[1])
+		return false;
+	char fam = dash[-1];
+	size_t pl = (size_t)(dash - chain_name) - 1;
+	if ((fam != '4' && fam != '6') ||
+	    !((pl == 3 && !strncmp(chain_name, "svc", 3)) || (pl == 3 && !strncmp(chain_name, "ext", 3)) ||
+	      (pl == 2 && !strncmp(chain_name, "fw", 2))))
+		return false;
+	return snprintf(out, len, "%s/%c", dash + 1, fam) < (int)len;
+}
+
+/* An element of the kernel's backends map: id -> "address . port". */
+struct backend_el {
+	uint32_t id;
+	const char *val;
+};
+
+struct backend_els {
+	VEC(struct backend_el) v;
+};
+
+static int backend_cmp(const void *a, const void *b)
+{
+	const struct backend_el *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The kernel's backendsN map, sorted by id. */
+static void backends_sorted(const json_t *sets, const char *map, struct backend_els *out)
+{
+	size_t i;
+	json_t *kv;
+	json_array_foreach(json_object_get(json_object_get(sets, map), "elements"), i, kv)
+	{
+		const char *k = json_string_value(json_array_get(kv, 0));
+		const char *v = json_string_value(json_array_get(kv, 1));
+		char *end;
+		unsigned long id = k ? strtoul(k, &end, 16) : 0;
+		if (!k || !v || *end || id >= ID_SPACE)
+			continue;
+		struct backend_el *e = vec_push(&out->v);
+		e->id = (uint32_t)id;
+		e->val = v;
+	}
+	if (out->v.len)
+		qsort(out->v.v, out->v.len, sizeof(*out->v.v), backend_cmp);
+}
+
+/* Rebuilds the id blocks named in a chain's fingerprint ("h=... c=5+2 l=7+1") from the
+ * kernel's backends map: a block's key lists the endpoints its ids map to, in order. */
+static void recover_blocks(struct proxy_nft *n, const char *chain_name, const char *comment,
+			   const struct backend_els be[2])
+{
+	char g[640];
+	if (!comment || !chain_group(chain_name, g, sizeof(g)))
+		return;
+	const struct backend_els *b = &be[g[strlen(g) - 1] == '6'];
+	for (const char *p = strchr(comment, ' '); p; p = strchr(p + 1, ' ')) {
+		char kind;
+		unsigned long long base, cnt;
+		if (sscanf(p + 1, "%c=%llu+%llu", &kind, &base, &cnt) != 3 || !base || !cnt ||
+		    base + cnt > ID_SPACE)
+			continue;
+		struct buf k;
+		buf_init(&k);
+		buf_putc(&k, kind);
+		bool ok = true;
+		for (unsigned long long i = 0; i < cnt && ok; i++) {
+			struct backend_el want = {.id = (uint32_t)(base + i)};
+			const struct backend_el *e =
+			    b->v.len ? bsearch(&want, b->v.v, b->v.len, sizeof(want), backend_cmp) : NULL;
+			const char *sep = e ? strstr(e->val, " . ") : NULL;
+			if (sep)
+				buf_printf(&k, ",%.*s:%s", (int)(sep - e->val), e->val, sep + 3);
+			ok = sep != NULL;
+		}
+		if (ok) {
+			json_t *gi = json_object_get(n->have_ids, g);
+			if (!gi) {
+				gi = json_object();
+				json_object_set_new(n->have_ids, g, gi);
+			}
+			json_object_set_new(gi, k.data, json_pack("[II]", (json_int_t)base, (json_int_t)cnt));
+			ids_mark(n, (uint32_t)base, (uint32_t)cnt, true);
+		}
+		buf_fini(&k);
+	}
+}
+
+int proxy_nft_load_kernel(struct proxy_nft *n, const json_t *listing)
+{
+	json_decref(n->kern);
+	n->kern = NULL;
+	n->kern_read = true;
+	if (!listing)
+		return -ENOENT;
+	const char *comment = json_string_value(json_object_get(listing, "comment"));
+	if (!comment || strcmp(comment, LAYOUT))
+		return -EPROTO;
+	n->kern = json_incref((json_t *)listing);
+	json_object_clear(n->have_ids);
+	const json_t *sets = json_object_get(listing, "sets");
+	struct backend_els be[2] = {0};
+	backends_sorted(sets, "backends4", &be[0]);
+	backends_sorted(sets, "backends6", &be[1]);
+	const char *c;
+	json_t *v;
+	json_object_foreach(json_object_get(listing, "chains"), c, v)
+	{
+		recover_blocks(n, c, json_string_value(json_object_get(v, "comment")), be);
+	}
+	vec_free(&be[0].v);
+	vec_free(&be[1].v);
+	return 0;
+}
+
+/* Whether the kernel's chain k ({"rules": N, "comment": its last rule's}) is text. */
+static bool chain_same(const char *text, const json_t *k)
+{
+	json_int_t rules = 0;
+	for (const char *p = strchr(text, '\n'); p; p = strchr(p + 1, '\n'))
+		rules += p[1] && p[1] != '\n';
+	if (json_integer_value(json_object_get(k, "rules")) != rules)
+		return false;
+	if (!rules)
+		return true;
+	char h[24];
+	snprintf(h, sizeof(h), "h=%016llx", (unsigned long long)fnv_str(fnv_init(), text));
+	const char *kc = json_string_value(json_object_get(k, "comment"));
+	size_t l = strlen(h);
+	return kc && !strncmp(kc, h, l) && (!kc[l] || kc[l] == ' ');
+}
+
+static json_t *obj_at(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	if (!v) {
+		v = json_object();
+		json_object_set_new(o, k, v);
+	}
+	return v;
+}
+
+struct kernel_stats {
+	size_t kept, elements, chains_kept, chains;
+};
+
+/* An element of a map, of want (hm: the map's elements in that group's applied view) or
+ * of the kernel (hm NULL); sorted to pair them (a jansson object of 100,000 keys costs
+ * 0.4 s to build, a sort of pointers a few ms). */
+struct kel {
+	const char *map, *key;
+	json_t *val, *hm;
+};
+
+struct kels {
+	VEC(struct kel) v;
+};
+
+static int kel_cmp(const void *a, const void *b)
+{
+	const struct kel *x = a, *y = b;
+	int c = strcmp(x->map, y->map);
+	return c ? c : strcmp(x->key, y->key);
+}
+
+static void kel_sort(struct kels *k)
+{
+	if (k->v.len)
+		qsort(k->v.v, k->v.len, sizeof(*k->v.v), kel_cmp);
+}
+
+/* The applied state the kernel's listing amounts to, group by group of want, plus a
+ * group "#kernel" of what no group of want holds (removed by the diff). NULL, with why,
+ * when a diff cannot take the kernel to want (nft.h). */
+static json_t *kernel_view(const struct proxy_nft *n, const json_t *want, struct kernel_stats *st, char *why,
+			   size_t whylen)
+{
+	const json_t *ks = json_object_get(n->kern, "sets"), *kc = json_object_get(n->kern, "chains");
+	json_t *hv = json_object(), *decls = json_object(), *chains = json_object();
+	struct kels w = {0}, k = {0};
+	memset(st, 0, sizeof(*st));
+	const char *g, *name, *key;
+	json_t *wg, *v, *m;
+	json_object_foreach((json_t *)want, g, wg)
+	{
+		json_t *hg = group_new();
+		json_object_set_new(hv, g, hg);
+		if (json_object_get(wg, "k"))
+			json_object_set(hg, "k", json_object_get(wg, "k"));
+		if (json_object_get(n->have_ids, g))
+			json_object_set(hg, "i", json_object_get(n->have_ids, g));
+		json_object_foreach(json_object_get(wg, "d"), name, v)
+		{
+			json_object_set_new(decls, name, json_true());
+			if (json_object_get(ks, name))
+				json_object_set(json_object_get(hg, "d"), name, v);
+		}
+		json_object_foreach(json_object_get(wg, "c"), name, v)
+		{
+			json_object_set_new(chains, name, json_true());
+			st->chains++;
+			const json_t *kch = json_object_get(kc, name);
+			if (!kch)
+				continue;
+			if (chain_same(json_string_value(v), kch)) {
+				json_object_set(json_object_get(hg, "c"), name, v);
+				st->chains_kept++;
+			} else if (g[0] == '#') {
+				/* nft 1.0.6 cannot add a rule that uses a `typeof ... numgen` map
+				 * it knows only from the kernel (nft.h). */
+				snprintf(why, whylen, "shared chain %s differs", name);
+				goto fail;
+			} else {
+				json_object_set_new(json_object_get(hg, "c"), name, json_string("\n#kernel"));
+			}
+		}
+		json_object_foreach(json_object_get(wg, "e"), name, m)
+		{
+			const json_t *s = json_object_get(ks, name);
+			st->elements += json_object_size(m);
+			if (!s)
+				continue;
+			if (json_is_true(json_object_get(s, "interval"))) {
+				/* Its name says what it holds (np_set_names). */
+				json_object_set(json_object_get(hg, "e"), name, m);
+				st->kept += json_object_size(m);
+				continue;
+			}
+			json_t *hm = obj_at(json_object_get(hg, "e"), name);
+			json_object_foreach(m, key, v)
+			{
+				*vec_push(&w.v) = (struct kel){.map = name, .key = key, .val = v, .hm = hm};
+			}
+		}
+	}
+	json_t *s;
+	json_object_foreach((json_t *)ks, name, s)
+	{
+		const json_t *ke = json_object_get(s, "elements");
+		if (!json_object_get(decls, name) || json_is_true(json_object_get(s, "interval")) ||
+		    json_is_true(json_object_get(s, "dynamic")))
+			continue;
+		if (!json_is_array(ke)) {
+			snprintf(why, whylen, "set %s: elements not read", name);
+			goto fail;
+		}
+		size_t i;
+		json_array_foreach(ke, i, v)
+		{
+			const char *kk = json_string_value(json_array_get(v, 0));
+			json_t *kv = json_array_get(v, 1);
+			if (kk && json_is_string(kv))
+				*vec_push(&k.v) = (struct kel){.map = name, .key = kk, .val = kv};
+		}
+	}
+	/* Pair them: a wanted element the kernel holds is in its group's view with the
+	 * kernel's value; a kernel element no group wants goes to "#kernel". */
+	kel_sort(&w);
+	kel_sort(&k);
+	json_t *kg = group_new();
+	size_t i = 0, j = 0;
+	while (j < k.v.len) {
+		int c = i < w.v.len ? kel_cmp(&w.v.v[i], &k.v.v[j]) : 1;
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		const struct kel *ke = &k.v.v[j++];
+		if (c > 0) {
+			json_object_set(obj_at(json_object_get(kg, "e"), ke->map), ke->key, ke->val);
+			continue;
+		}
+		for (; i < w.v.len && !kel_cmp(&w.v.v[i], ke); i++) {
+			json_object_set(w.v.v[i].hm, ke->key, ke->val);
+			st->kept += json_equal(w.v.v[i].val, ke->val);
+		}
+	}
+	json_object_foreach((json_t *)ks, name, s)
+	{
+		if (!json_object_get(decls, name))
+			json_object_set_new(
+			    json_object_get(kg, "d"), name,
+			    json_string(json_is_true(json_object_get(s, "map")) ? "map" : "set"));
+	}
+	json_object_foreach((json_t *)kc, name, v)
+	{
+		if (!json_object_get(chains, name))
+			json_object_set_new(json_object_get(kg, "c"), name, json_string("\n#kernel"));
+	}
+	json_object_set_new(hv, "#kernel", kg);
+	vec_free(&w.v);
+	vec_free(&k.v);
+	json_decref(decls);
+	json_decref(chains);
+	return hv;
+fail:
+	vec_free(&w.v);
+	vec_free(&k.v);
+	json_decref(hv);
+	json_decref(decls);
+	json_decref(chains);
+	return NULL;
+}
+
+/* The first sync after a start when the kernel holds a table of this layout: one
+ * transaction of the difference between it and want. stored: group -> its stored form
+ * when the caller rendered it (see have_same). 0 (applied), or 1 when a diff cannot do
+ * it or was refused (err; the caller replaces the table). */
+static int sync_restart(struct proxy_nft *n, const json_t *want, json_t *stored, struct proxy_nft_result *r,
+			char *err, size_t errlen)
+{
+	char why[256];
+	struct kernel_stats st;
+	json_t *hv = kernel_view(n, want, &st, why, sizeof(why));
+	if (!hv) {
+		log_info("proxy: nft: the kernel's table cannot be patched (%s): replacing it", why);
+		return 1;
+	}
+	json_object_clear(n->have);
+	json_object_clear(n->svc_groups);
+	json_object_clear(n->hp_refs);
+	json_array_clear(n->gc);
+	n->gc_ids = 0;
+	n->elements = n->chains = 0;
+	/* changed: every group (all are committed); differ: those the script must touch. */
+	json_t *changed = json_object(), *differ = json_object();
+	const char *g;
+	json_t *hg;
+	json_object_foreach(hv, g, hg)
+	{
+		long e, c;
+		group_counts(hg, &e, &c);
+		n->elements += (size_t)e;
+		n->chains += (size_t)c;
+		hp_delta(n, hg, +1);
+		json_object_set_new(changed, g, json_true());
+	}
+	json_object_foreach(hv, g, hg)
+	{
+		const json_t *wg = json_object_get(want, g);
+		hp_delta(n, hg, -1);
+		if (json_is_object(wg))
+			hp_delta(n, wg, +1);
+		long e, c;
+		group_counts(hg, &e, &c);
+		if (wg ? !json_equal(hg, wg) : e || c || json_object_size(json_object_get(hg, "d")))
+			json_object_set_new(differ, g, json_true());
+	}
+	json_object_set_new(n->hp_refs, "#defer", json_false());
+	json_object_set_new(n->hp_refs, "#done", json_object());
+	char *body = script(n->table, hv, want, differ, false, n->hp_refs);
+	json_object_del(n->hp_refs, "#defer");
+	json_object_del(n->hp_refs, "#done");
+	int rc = apply(n, body, err, errlen);
+	r->script_bytes = strlen(body);
+	free(body);
+	if (rc == 0) {
+		json_object_foreach(changed, g, hg)
+		{
+			json_t *wg = json_object_get(want, g);
+			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
+				     stored);
+		}
+		/* Ids: exactly the blocks of want (those of the kernel's other chains are gone). */
+		memset(n->used, 0, ID_SPACE / 8);
+		json_object_foreach((json_t *)want, g, hg) group_ids(n, hg, true, NULL);
+		void *tmp;
+		json_object_foreach_safe(n->have_ids, tmp, g, hg)
+		{
+			if (!json_object_get(want, g))
+				json_object_del(n->have_ids, g);
+		}
+		r->groups_changed = json_object_size(differ);
+		log_info(
+		    "proxy: nft: converged with the kernel's table by diff: %zu of %zu elements and %zu of %zu "
+		    "chains kept, %zu bytes of changes",
+		    st.kept, st.elements, st.chains_kept, st.chains, r->script_bytes);
+	} else {
+		log_warn("proxy: nft: the diff with the kernel's table was refused (%s): replacing it", err);
+		/* What this attempt assumed goes; the replacement starts from nothing. */
+		json_object_clear(n->have);
+		json_object_clear(n->svc_groups);
+		json_object_clear(n->hp_refs);
+		n->elements = n->chains = 0;
+		rc = 1;
+	}
+	json_decref(changed);
+	json_decref(differ);
+	json_decref(hv);
+	return rc;
+}
+
 /* The common path of both syncs: want holds the groups to program (all of them when
  * full; otherwise only those in changed, null for removed ones). */
 static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed, bool full,
@@ -1070,6 +1574,20 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	memset(r, 0, sizeof(*r));
 	if (errlen)
 		*err = 0;
+	if (n->read_kernel && n->kern) {
+		int rrc = sync_restart(n, want, changed, r, err, errlen);
+		json_decref(n->kern);
+		n->kern = NULL;
+		if (rrc <= 0) {
+			if (rrc == 0)
+				n->read_kernel = false;
+			r->elements = n->elements;
+			r->chains = n->chains;
+			return rrc;
+		}
+		if (errlen)
+			*err = 0;
+	}
 	bool kernel = n->read_kernel && !n->dry;
 	struct buf pre;
 	buf_init(&pre);
@@ -1344,6 +1862,7 @@ void proxy_nft_free(struct proxy_nft *n)
 	if (n->ctx)
 		nft_ctx_free(n->ctx);
 	proxy_nftnl_free(n->nl);
+	json_decref(n->kern);
 	json_decref(n->have);
 	json_decref(n->have_ids);
 	json_decref(n->svc_groups);

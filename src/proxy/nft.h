@@ -46,23 +46,44 @@
  *
  * The sync, as a state machine:
  *
- *   START --first sync--> REPLACE: add table; delete table; the whole state (one tx)
- *                            | ok                          | refused
- *                            v                             v
- *                         SYNCED <----ok----------- ISOLATE: base group (with the
- *                            |  \                   replace when still unknown), then
- *          change of Services|   '--refused--->     each changed group alone; refused
- *                            v                      groups keep their old state
- *                  DIFF: the changed groups only (one tx)
- *                            | ok -> SYNCED; refused -> ISOLATE
+ *   START --first desired state--> READ our table back (netlink dumps)
+ *     |
+ *     +-- this layout's table --> RESTART-DIFF: the kernel's table -> want (one tx)
+ *     |                             | ok -> SYNCED
+ *     |                             | cannot be patched, or refused -> REPLACE
+ *     +-- none, another layout, unreadable --> REPLACE: add table; delete table; the
+ *                                              whole state (one tx)
+ *                                              | ok -> SYNCED; refused -> ISOLATE
+ *   ISOLATE: the base group (with the replace when still unknown), then each changed
+ *            group alone; refused groups keep their old state -> SYNCED
+ *   SYNCED --change of Services--> DIFF: the changed groups only (one tx)
+ *                                    | ok -> SYNCED; refused -> ISOLATE
  *   SYNCED --idle 200 ms, old endpoint blocks pending--> GC (one tx of deletions)
  *
- * After a restart the first sync replaces whatever the kernel holds of the table with
- * the new state in one transaction (add table, delete table, the whole state):
- * established connections keep their conntrack NAT, new ones see the old or the new
- * rules, never none. (A diff against the kernel's table is not possible with nft 1.0.6:
- * it cannot add a rule that uses a `typeof ... numgen` map it only knows from the
- * kernel.) Every later sync is a diff.
+ * Restart. The first sync after a start reads our table back (proxy_nftnl_list_table)
+ * and, when it is one this layout wrote (the table's comment names the layout), emits
+ * only the difference: chains, maps and elements that are still right stay, above all
+ * the ClientIP affinity maps with their entries and remaining timeouts, so a restart
+ * rebalances no client and costs what changed while the agent was down. What makes the
+ * kernel's table readable: each chain's last rule carries a comment "h=<hash of the
+ * chain's text> c=<base>+<count> ..." (its fingerprint, and the id blocks of its group,
+ * whose endpoints the backends map gives back, so unchanged sets keep their ids and
+ * their chains), keys and values are decoded from their nftables types, and the
+ * --nodeport-addresses set (intervals, not read back) is named after its content.
+ * A chain whose fingerprint differs is flushed and refilled; what no group wants
+ * (Services deleted meanwhile, elements of old blocks) is deleted. Anything else (no
+ * table, another layout or version: an older svcplane's table has no comment, a set
+ * that cannot be read, a shared chain that differs) is replaced in one transaction as
+ * before (add table, delete table, the whole state): established connections keep their
+ * conntrack NAT, new ones see the old or the new rules, never none. nft 1.0.6 cannot add
+ * a rule that uses a map declared `typeof ... numgen ... : ip daddr . th dport` that it
+ * knows only from the kernel (it re-evaluates the map's `th dport` data expression in
+ * the rule's context: "conflicting protocols specified: ip vs. th"), and every other
+ * typeof/type spelling either changes the rule (`tcp dport` adds an l4proto == tcp
+ * check) or is refused; so the shared chains cl/ex/np that use those maps are never
+ * rewritten by a diff (their text depends only on the layout and the cluster CIDR),
+ * and one that differs makes the restart a replacement. Adding elements to those maps
+ * works. Every later sync is a diff against what was applied.
  */
 #ifndef PROXY_NFT_H
 #define PROXY_NFT_H
@@ -88,6 +109,14 @@ void proxy_nft_free(struct proxy_nft *n);
 /* The desired state (a new JSON tree, see above) for the model; allocates ids for new
  * endpoint sets from n's allocator. Pure but for that allocator. */
 json_t *proxy_nft_desired(struct proxy_nft *n, const struct proxy_model *m, const struct proxy_netcfg *c);
+
+/* Loads listing (borrowed; proxy_nftnl_list_table's form, NULL when the kernel has no
+ * such table) as what the kernel holds, for the first sync. A table of this layout (its
+ * comment) makes the first sync a diff against it, and the id blocks its chains use are
+ * taken up again, so this comes before proxy_nft_desired. Anything else is replaced. A
+ * backend that is not dry reads the kernel itself at its first proxy_nft_desired; tests
+ * call this on a dry one. 0 (recognized), -ENOENT (NULL) or -EPROTO (not this layout). */
+int proxy_nft_load_kernel(struct proxy_nft *n, const json_t *listing);
 
 /* The groups of the Services keys (a JSON array of "ns/name") as m (holding only those
  * Services) wants them: new groups, and null for each group of those Services that is no

@@ -27,6 +27,7 @@
 #ifndef PROXY_NFTNL_H
 #define PROXY_NFTNL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,25 @@ void proxy_nftnl_free(struct proxy_nftnl *s);
  * is then unknown; err says so); -EINVAL for a malformed element line (nothing sent). Blocks on netlink
  * (bounded by a 30 s receive timeout). */
 int proxy_nftnl_run(struct proxy_nftnl *s, const char *script, char *err, size_t errlen);
+
+/* Appends the bytes d (len) of a key or value of nftables type `type` (a datatype id, or
+ * a concatenation of them, 6 bits each, the first field highest) to out as nft.c writes
+ * it: "198.19.0.20 . tcp . 80 . 0" (addresses, protocol names, ports; numgen integers
+ * in decimal, marks as 0x%06x). Pure. 0, or -EBADMSG when a field's type is not one
+ * nft.c writes or len does not match (out may hold part of it then). */
+int proxy_nftnl_data_text(uint32_t type, const uint8_t *d, uint32_t len, struct buf *out);
+
+/* Reads table (inet) back from the kernel through netlink dumps, for the first sync
+ * after a restart: *out (the caller's) is
+ *   {"comment": the table's comment (absent if none),
+ *    "chains": {name: {"rules": count, "comment": its last rule's comment (if any)}},
+ *    "sets": {name: {"map": bool, "interval": bool, "dynamic": bool,
+ *                    "elements": [[key, value], ...]}}}
+ * with keys and values written as nft.c writes them (see above; value "" in a set), in
+ * the kernel's order (arrays: a jansson object of 100,000 keys costs 0.4 s to build).
+ * Anonymous sets are left out; "elements" is absent for interval and dynamic sets and
+ * for a set holding any element of a type nft.c never writes. 0, -ENOENT (no such
+ * table), or another negative errno (err says why; *out NULL). Blocks on netlink. */
+int proxy_nftnl_list_table(struct proxy_nftnl *s, const char *table, json_t **out, char *err, size_t errlen);
 
 #endif

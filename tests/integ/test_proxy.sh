@@ -14,7 +14,8 @@
 # holds for its timeout then rebalances; a UDP flow follows its backend's replacement
 # (conntrack cleanup); a Service the kernel refuses does not block one created after it;
 # an agent SIGKILL and restart under a steady request load with zero failed requests,
-# the restarted agent synced (a Service created after the restart carries traffic); a
+# the restarted agent synced (a Service created after the restart carries traffic) and
+# (nftables) converged by diff: ClientIP affinity kept, unchanged elements not rewritten; a
 # pod's DNS query to the kube-dns address is answered by its own node (not DNATed).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
@@ -139,6 +140,15 @@ spec:
   selector: {app: web}
   sessionAffinity: ClientIP
   sessionAffinityConfig: {clientIP: {timeoutSeconds: 6}}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sticky-long}
+spec:
+  selector: {app: web}
+  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}
   ports: [{name: http, port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
@@ -400,7 +410,18 @@ kubectl delete svc refused accepted >/dev/null
 
 # SIGKILL and restart n3's agent under load from client-3: no request fails; the new
 # agent syncs (its own first sync, then a Service created after the restart carries
-# traffic from n3: the old kernel rules alone could not do that).
+# traffic from n3: the old kernel rules alone could not do that). nftables: the first
+# sync diffs against the kernel's table, so client-3's ClientIP affinity (600 s) to
+# sticky-long keeps its backend, and the unchanged elements are not written again.
+LONG=$(cip sticky-long)
+if [ "$MODE" = nftables ]; then
+	long3() { ip netns exec svcp-n3 nft list chain inet svcplane_proxy svc4-default/sticky-long/tcp/http | grep -q 'mod 3'; }
+	check "sticky-long's 3 endpoints programmed on n3" wait_for 15 long3
+	long_first=$(in_pod client-3 curl1 "http://$LONG/" | awk '{print $1}')
+	out=$(names 5 in_pod client-3 curl1 "http://$LONG/")
+	if [ -n "$long_first" ] && [ "$out" = "$long_first " ]; then ok "sticky-long: client-3 sticks to $long_first"; else
+		fail "sticky-long: client-3 sticks to one backend" "first '$long_first', then: $out"; fi
+fi
 cat >"$T_DIR/load.sh" <<EOF
 #!/bin/bash
 ok=0 bad=0
@@ -428,6 +449,26 @@ m3() { curl -sSk --max-time 5 -H "Authorization: Bearer $TOKEN" https://198.18.0
 synced_after() { m3 | awk -v t="$T_RESTART" '/^kubeproxy_sync_proxy_rules_last_timestamp_seconds / {ok = $2 >= t} END {exit !ok}'; }
 check "the restarted agent's proxy synced successfully after the restart (/metrics)" wait_for 20 synced_after
 check "no agent of n3 logged an incomplete first sync" sh -c "! grep 'first sync incomplete' '$T_DIR/agent3.err'"
+if [ "$MODE" = nftables ]; then
+	out=$(names 10 in_pod client-3 curl1 "http://$LONG/")
+	if [ -n "$long_first" ] && [ "$out" = "$long_first " ]; then
+		ok "ClientIP affinity survives the agent's SIGKILL + restart (10 of 10 to $long_first)"
+	else
+		fail "ClientIP affinity survives the agent's SIGKILL + restart" "before: $long_first; after: $out
+$(grep 'proxy: nft' "$T_DIR/agent3.err" | tail -5)"
+	fi
+	# "converged with the kernel's table by diff: K of E elements and ... kept": E - K
+	# elements written; nothing changed while the agent was down.
+	line=$(grep 'converged with the kernel.s table by diff' "$T_DIR/agent3.err" | tail -1)
+	kept=$(echo "$line" | sed -nE 's/.*diff: ([0-9]+) of ([0-9]+) elements.*/\1/p')
+	all=$(echo "$line" | sed -nE 's/.*diff: ([0-9]+) of ([0-9]+) elements.*/\2/p')
+	if [ -n "$all" ] && [ "$all" -gt 10 ] && [ $((all - kept)) -le $((all / 10)) ]; then
+		ok "the restart's first sync wrote $((all - kept)) of $all elements (the rest kept)"
+	else
+		fail "the restart's first sync keeps the unchanged elements" "${line:-no such log line}
+$(grep 'proxy: ' "$T_DIR/agent3.err" | tail -5)"
+	fi
+fi
 cat <<Y | check "a Service created after the restart" kubectl apply -f -
 apiVersion: v1
 kind: Service

@@ -1,6 +1,7 @@
 /* test_nft.c - the nftables backend without root: the generated ruleset for every
  * Service type and policy against tests/golden/proxy/nft-full.nft (UPDATE_GOLDEN=1
  * rewrites it), and incremental syncs that touch only what changed. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -132,5 +133,116 @@ TEST(proxy_nft_service_removed_and_ids_reused)
 	ASSERT(r.elements < before);
 	ASSERT_INT_EQ(r.elements, 0);
 	proxy_nft_free(n);
+	json_decref(f);
+}
+
+/* What the kernel held after the full ruleset above (proxy_nftnl_list_table's form, read
+ * from a real kernel): the first sync after a restart diffs against it. */
+static json_t *kernel_listing(void)
+{
+	json_error_t e;
+	json_t *l = json_load_file("tests/golden/proxy/nft-kernel.json", 0, &e);
+	ASSERT(l != NULL);
+	return l;
+}
+
+/* Sets (val) or removes (NULL) element key of set in listing l. */
+static void listing_elem(json_t *l, const char *set, const char *key, const char *val)
+{
+	json_t *es = json_object_get(json_object_get(json_object_get(l, "sets"), set), "elements");
+	size_t i;
+	json_t *kv;
+	json_array_foreach(es, i, kv)
+	{
+		if (!strcmp(json_string_value(json_array_get(kv, 0)), key)) {
+			json_array_remove(es, i);
+			break;
+		}
+	}
+	if (val)
+		json_array_append_new(es, json_pack("[ss]", key, val));
+}
+
+TEST(proxy_nft_restart_unchanged_writes_nothing)
+{
+	json_t *f = proxy_fixture(), *l = kernel_listing();
+	struct proxy_netcfg c = cfg();
+	struct proxy_nft *n = proxy_nft_new(NULL, true);
+	ASSERT_INT_EQ(proxy_nft_load_kernel(n, l), 0);
+	struct proxy_nft_result r;
+	sync_dry(n, f, &c, &r);
+	/* The id blocks came back from the chains' comments: the sticky Service's chain, and
+	 * so its affinity map, are kept. */
+	ASSERT_STR_EQ(proxy_nft_last_script(n), "");
+	ASSERT_INT_EQ(r.groups_changed, 0);
+	ASSERT_INT_EQ(r.elements, 48);
+	ASSERT(!proxy_nft_needs_full(n));
+	/* Later syncs diff against what the restart found. */
+	set_slice_ip(f, "np-a", "198.18.129.33");
+	sync_dry(n, f, &c, &r);
+	ASSERT_INT_EQ(r.groups_changed, 1);
+	ASSERT_STR_CONTAINS(proxy_nft_last_script(n), "198.18.129.33 . 8080");
+	proxy_nft_free(n);
+	json_decref(l);
+	json_decref(f);
+}
+
+TEST(proxy_nft_restart_converges_by_diff)
+{
+	json_t *f = proxy_fixture(), *l = kernel_listing();
+	struct proxy_netcfg c = cfg();
+	/* While the agent was down: a Service went away (its chain, affinity map, entry and
+	 * endpoint elements stay in the kernel), an endpoint moved, a hairpin element and a
+	 * chain's rules are not what we would write, and someone added an element. */
+	json_t *chains = json_object_get(l, "chains");
+	json_object_set_new(chains, "svc4-default/gone/tcp/http",
+			    json_pack("{s:i,s:s}", "rules", 2, "comment", "h=0123456789abcdef c=7+1"));
+	json_object_set_new(json_object_get(l, "sets"), "svc4-default/gone/tcp/http-aff60",
+			    json_pack("{s:b,s:b,s:b}", "map", 1, "interval", 0, "dynamic", 1));
+	listing_elem(l, "backends4", "0x000007", "198.18.128.99 . 8080");
+	listing_elem(l, "service-ips4", "198.19.0.99 . tcp . 80", "goto svc4-default/gone/tcp/http");
+	listing_elem(l, "eps4-2", "198.19.0.20 . tcp . 80 . 1", "198.18.129.200 . 8080");
+	listing_elem(l, "hairpin4", "198.18.128.2 . 198.18.128.2", NULL);
+	json_object_set_new(json_object_get(chains, "raw-prerouting"), "comment", json_string("h=00"));
+	listing_elem(l, "eps6-1", "2001:db8:19::99 . tcp . 80 . 0", "2001:db8:128::99 . 80");
+	struct proxy_nft *n = proxy_nft_new(NULL, true);
+	ASSERT_INT_EQ(proxy_nft_load_kernel(n, l), 0);
+	struct proxy_nft_result r;
+	sync_dry(n, f, &c, &r);
+	proxy_golden("nft-restart-diff.nft", proxy_nft_last_script(n));
+	ASSERT_INT_EQ(r.elements, 48);
+	/* Ids the kernel's leftovers held are free again. */
+	json_array_clear(json_object_get(f, "services"));
+	sync_dry(n, f, &c, &r);
+	ASSERT_INT_EQ(r.elements, 0);
+	proxy_nft_free(n);
+	json_decref(l);
+	json_decref(f);
+}
+
+TEST(proxy_nft_restart_replaces_what_it_cannot_patch)
+{
+	json_t *f = proxy_fixture();
+	struct proxy_netcfg c = cfg();
+	struct proxy_nft_result r;
+	/* Another layout (an older svcplane's table has no comment), no table, and a chain
+	 * that uses a `typeof ... numgen` map and differs (nft 1.0.6 cannot patch it): the
+	 * first sync writes the whole state, as without a kernel. */
+	for (int i = 0; i < 3; i++) {
+		json_t *l = kernel_listing();
+		if (i == 0)
+			json_object_del(l, "comment");
+		if (i == 2)
+			json_object_set_new(json_object_get(json_object_get(l, "chains"), "cl4-1"), "rules",
+					    json_integer(1));
+		struct proxy_nft *n = proxy_nft_new(NULL, true);
+		ASSERT_INT_EQ(proxy_nft_load_kernel(n, i == 1 ? NULL : l), i == 0   ? -EPROTO
+									   : i == 1 ? -ENOENT
+										    : 0);
+		sync_dry(n, f, &c, &r);
+		proxy_golden("nft-full.nft", proxy_nft_last_script(n));
+		proxy_nft_free(n);
+		json_decref(l);
+	}
 	json_decref(f);
 }
