@@ -166,37 +166,6 @@ static int primary_family(const struct api_service_config *cfg)
 
 /* ---- error text, as Go prints it ---- */
 
-/* Go's %q of s (ASCII escapes; bytes >= 0x80 copied). */
-static void go_quote(struct buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			buf_puts(b, "\\n");
-			break;
-		case '\t':
-			buf_puts(b, "\\t");
-			break;
-		case '\r':
-			buf_puts(b, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				buf_printf(b, "\\x%02x", *p);
-			else
-				buf_putc(b, (char)*p);
-		}
-	}
-	buf_putc(b, '"');
-}
-
 /* %#v of a []string-like field: `[]string{"a", "b"}`, `[]string{}` or `[]string(nil)`. */
 static char *go_strs(const json_t *o, const char *key, const char *type)
 {
@@ -212,7 +181,7 @@ static char *go_strs(const json_t *o, const char *key, const char *type)
 	for (size_t i = 0; i < json_array_size(v); i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		go_quote(&b, arr_str(o, key, i));
+		buf_put_goquoted(&b, arr_str(o, key, i));
 	}
 	buf_putc(&b, '}');
 	return buf_take(&b);
@@ -226,7 +195,7 @@ static char *go_ptr_str(const char *s)
 	if (!s)
 		buf_puts(&b, "null");
 	else
-		go_quote(&b, s);
+		buf_put_goquoted(&b, s);
 	return buf_take(&b);
 }
 
@@ -253,7 +222,7 @@ static void err_invalid_str(struct api_errs *e, const char *field, const char *v
 {
 	struct buf b;
 	buf_init(&b);
-	go_quote(&b, v);
+	buf_put_goquoted(&b, v);
 	err_invalid_text(e, field, buf_take(&b), detail);
 }
 
@@ -1104,7 +1073,7 @@ static char *go_service_port_key(const char *proto, long long port)
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "core.ServicePort{Name:\"\", Protocol:");
-	go_quote(&b, proto);
+	buf_put_goquoted(&b, proto);
 	buf_printf(&b,
 		   ", AppProtocol:(*string)(nil), Port:%lld, TargetPort:intstr.IntOrString{Type:0, IntVal:0, "
 		   "StrVal:\"\"}, NodePort:0}",
