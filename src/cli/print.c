@@ -781,21 +781,6 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	return describe_take(&b);
 }
 
-static void put_value(struct buf *b, const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		buf_puts(b, json_string_value(v));
-		break;
-	case JSON_NULL:
-		buf_puts(b, "<nil>");
-		break;
-	default:
-		put_cell(b, v);
-		break;
-	}
-}
-
 static void put_indent(struct buf *b, int level)
 {
 	for (int i = 0; i < level; i++)
@@ -842,13 +827,13 @@ static void put_unstructured(struct buf *b, int level, const json_t *content, co
 					put_unstructured(b, level + 1, c, expr);
 				} else {
 					put_indent(b, level + 1);
-					put_value(b, c);
+					put_cell(b, c);
 					buf_putc(b, '\n');
 				}
 			}
 		} else {
 			buf_printf(b, "%s:\t", label);
-			put_value(b, val);
+			put_cell(b, val);
 			buf_putc(b, '\n');
 		}
 		free(label);
