@@ -47,6 +47,23 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
+const json_t *api_condition(const json_t *obj, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(api_get(obj, "status.conditions"), i, c)
+	{
+		if (!strcmp(api_str(c, "type") ?: "", type))
+			return c;
+	}
+	return NULL;
+}
+
+bool api_condition_true(const json_t *obj, const char *type)
+{
+	return !strcmp(api_str(api_condition(obj, type), "status") ?: "", "True");
+}
+
 const char *api_now(char *buf, size_t len)
 {
 	time_t t = time(NULL);

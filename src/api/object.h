@@ -20,6 +20,10 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
+/* The first entry of obj's status.conditions whose type is `type` (borrowed), or NULL. */
+const json_t *api_condition(const json_t *obj, const char *type);
+/* The condition api_condition finds has status "True". */
+bool api_condition_true(const json_t *obj, const char *type);
 
 /* Current wall time as RFC 3339 ("2026-11-22T03:04:05Z"); buf has at least 32 bytes. */
 const char *api_now(char *buf, size_t len);

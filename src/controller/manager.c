@@ -358,18 +358,6 @@ static json_t *ix_svc_pods(struct ctrl_manager *m, const char *ns, const char *n
 
 /* ---- pod handlers ---- */
 
-static const json_t *ready_condition(const json_t *pod)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(pod, "status.conditions"), i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
-			return json_object_get(c, "status");
-	}
-	return NULL;
-}
-
 static bool opt_equal(const json_t *a, const json_t *b)
 {
 	return a && b ? json_equal(a, b) : a == b;
@@ -408,7 +396,8 @@ static bool pod_relevant_change(const json_t *old, const json_t *pod)
 			return true;
 	}
 	return !labels_equal(api_get(old, "metadata.labels"), api_get(pod, "metadata.labels")) ||
-	       !opt_equal(ready_condition(old), ready_condition(pod)) ||
+	       !opt_equal(json_object_get(api_condition(old, "Ready"), "status"),
+			  json_object_get(api_condition(pod, "Ready"), "status")) ||
 	       !containers_equal(api_get(old, "spec.containers"), api_get(pod, "spec.containers"), false) ||
 	       !containers_equal(api_get(old, "spec.initContainers"), api_get(pod, "spec.initContainers"),
 				 true);
