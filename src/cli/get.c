@@ -48,14 +48,8 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 	if (argc == 0)
 		return cli__no_type("get");
 	struct cli_targets t;
-	if (cli__targets_parse(argc, argv, &t))
+	if (cli__targets_parse(argc, argv, &t) || cli__targets_check_names(&t, selector, false))
 		return 1;
-	for (size_t i = 0; i < t.len; i++)
-		if (t.v[i].name && selector) {
-			fprintf(stderr, "error: name cannot be provided when a selector is specified\n");
-			cli__targets_fini(&t);
-			return 1;
-		}
 	struct cli_ctl c;
 	if (cli__open(&c, f)) {
 		cli__targets_fini(&t);
