@@ -47,16 +47,24 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
-const json_t *api_condition(const json_t *obj, const char *type)
+json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index)
 {
 	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(obj, "status.conditions"), i, c)
+	json_t *o;
+	json_array_foreach(arr, i, o)
 	{
-		if (!strcmp(api_str(c, "type") ?: "", type))
-			return c;
+		if (!strcmp(api_str(o, path) ?: "", value)) {
+			if (index)
+				*index = i;
+			return o;
+		}
 	}
 	return NULL;
+}
+
+const json_t *api_condition(const json_t *obj, const char *type)
+{
+	return api_array_find(api_get(obj, "status.conditions"), "type", type, NULL);
 }
 
 bool api_condition_true(const json_t *obj, const char *type)

@@ -20,6 +20,9 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
+/* The first object in the array arr whose string at path equals value (borrowed), or NULL;
+ * *index (may be NULL) gets its place. */
+json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index);
 /* The first entry of obj's status.conditions whose type is `type` (borrowed), or NULL. */
 const json_t *api_condition(const json_t *obj, const char *type);
 /* The condition api_condition finds has status "True". */

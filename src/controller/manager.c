@@ -700,15 +700,7 @@ static bool given_pending(struct ctrl_manager *m, const json_t *snapshot, const 
 	bool pending = false;
 	if (g && uid && !(except_uid && !strcmp(uid, except_uid))) {
 		/* The owner as the caller's snapshot has it (the live informer may be newer). */
-		size_t i;
-		json_t *o, *owner = NULL;
-		json_array_foreach(snapshot, i, o)
-		{
-			if (!strcmp(api_str(o, "metadata.uid") ?: "", uid)) {
-				owner = o;
-				break;
-			}
-		}
+		const json_t *owner = api_array_find(snapshot, "metadata.uid", uid, NULL);
 		pending = owner && strtoull(api_str(owner, "metadata.resourceVersion") ?: "0", NULL, 10) <
 				       strtoull(api_str(g, "rv"), NULL, 10);
 		if (!pending)

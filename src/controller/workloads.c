@@ -402,15 +402,8 @@ static int cmp_rev(const void *a, const void *b)
 static void set_cond(json_t *conds, const char *type, const char *status, const char *reason, const char *msg,
 		     const char *now, bool bump)
 {
-	size_t i;
-	json_t *c, *found = NULL;
-	json_array_foreach(conds, i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", type)) {
-			found = c;
-			break;
-		}
-	}
+	size_t i = 0;
+	json_t *found = api_array_find(conds, "type", type, &i);
 	if (found && !strcmp(api_str(found, "status") ?: "", status) &&
 	    !strcmp(api_str(found, "reason") ?: "", reason) && !bump)
 		return;
