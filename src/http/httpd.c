@@ -221,6 +221,17 @@ static void anon_release(struct httpd *d, struct http_conn *c)
 	}
 }
 
+/* Takes back what c counted when it was accepted: its anonymous slot and its place among
+ * the live (or the rejected) connections. Caller holds mu. */
+static void conn_release(struct httpd *d, struct http_conn *c)
+{
+	anon_release(d, c);
+	if (c->reject)
+		d->nreject--;
+	else
+		d->nlive--;
+}
+
 /* The deadline of a read that would otherwise wait ms: an anonymous connection's waits
  * all end by its anon_deadline. */
 static int64_t read_deadline(const struct http_conn *c, int ms)
@@ -1042,11 +1053,7 @@ out:
 	close(c->fd);
 	c->fd = -1;
 	c->done = true;
-	anon_release(d, c);
-	if (c->reject)
-		d->nreject--;
-	else
-		d->nlive--;
+	conn_release(d, c);
 	pthread_mutex_unlock(&d->mu);
 	return NULL;
 }
@@ -1167,11 +1174,7 @@ static void *accept_main(void *arg)
 		if (pthread_create(&c->thr, NULL, conn_main, c) != 0) {
 			log_warn("http: cannot start a connection thread");
 			d->conns = c->next;
-			anon_release(d, c);
-			if (c->reject)
-				d->nreject--;
-			else
-				d->nlive--;
+			conn_release(d, c);
 			pthread_mutex_unlock(&d->mu);
 			close(fd);
 			free(c);
