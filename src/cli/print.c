@@ -600,6 +600,28 @@ static void join_strings(struct buf *b, const json_t *arr, const char *sep)
 	}
 }
 
+/* "label:\tA,B\n" of the strings in arr; when arr is empty "label:\t<none>\n" if none_too,
+ * else nothing. */
+static void put_joined(struct buf *b, const char *label, const json_t *arr, bool none_too)
+{
+	if (!json_array_size(arr) && !none_too)
+		return;
+	buf_printf(b, "%s:\t", label);
+	if (json_array_size(arr))
+		join_strings(b, arr, ",");
+	else
+		buf_puts(b, "<none>");
+	buf_putc(b, '\n');
+}
+
+/* "label:\tS\n" of the string at path in obj, when it is set and not empty. */
+static void put_set(struct buf *b, const char *label, const json_t *obj, const char *path)
+{
+	const char *s = api_str(obj, path);
+	if (s && *s)
+		buf_printf(b, "%s:\t%s\n", label, s);
+}
+
 /* The lines every describer opens with: Name, Namespace (unless the kind has none), Labels
  * and Annotations. */
 static void put_head(struct buf *b, const json_t *obj, bool namespaced)
@@ -701,29 +723,12 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	buf_printf(&b, "Type:\t%s\n", str_or(spec, "type", ""));
 	if (api_str(spec, "ipFamilyPolicy"))
 		buf_printf(&b, "IP Family Policy:\t%s\n", api_str(spec, "ipFamilyPolicy"));
-	const json_t *fams = json_object_get(spec, "ipFamilies");
-	buf_puts(&b, "IP Families:\t");
-	if (json_array_size(fams))
-		join_strings(&b, fams, ",");
-	else
-		buf_puts(&b, "<none>");
-	buf_putc(&b, '\n');
+	put_joined(&b, "IP Families", json_object_get(spec, "ipFamilies"), true);
 	buf_printf(&b, "IP:\t%s\n", str_or(spec, "clusterIP", ""));
-	buf_puts(&b, "IPs:\t");
-	if (json_array_size(json_object_get(spec, "clusterIPs")))
-		join_strings(&b, json_object_get(spec, "clusterIPs"), ",");
-	else
-		buf_puts(&b, "<none>");
-	buf_putc(&b, '\n');
-	if (json_array_size(json_object_get(spec, "externalIPs"))) {
-		buf_puts(&b, "External IPs:\t");
-		join_strings(&b, json_object_get(spec, "externalIPs"), ",");
-		buf_putc(&b, '\n');
-	}
-	if (api_str(spec, "loadBalancerIP") && *api_str(spec, "loadBalancerIP"))
-		buf_printf(&b, "Desired LoadBalancer IP:\t%s\n", api_str(spec, "loadBalancerIP"));
-	if (api_str(spec, "externalName") && *api_str(spec, "externalName"))
-		buf_printf(&b, "External Name:\t%s\n", api_str(spec, "externalName"));
+	put_joined(&b, "IPs", json_object_get(spec, "clusterIPs"), true);
+	put_joined(&b, "External IPs", json_object_get(spec, "externalIPs"), false);
+	put_set(&b, "Desired LoadBalancer IP", spec, "loadBalancerIP");
+	put_set(&b, "External Name", spec, "externalName");
 	const json_t *ing = api_get(svc, "status.loadBalancer.ingress");
 	if (json_array_size(ing)) {
 		buf_puts(&b, "LoadBalancer Ingress:\t");
@@ -763,20 +768,15 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 		buf_putc(&b, '\n');
 	}
 	buf_printf(&b, "Session Affinity:\t%s\n", str_or(spec, "sessionAffinity", ""));
-	if (api_str(spec, "externalTrafficPolicy") && *api_str(spec, "externalTrafficPolicy"))
-		buf_printf(&b, "External Traffic Policy:\t%s\n", api_str(spec, "externalTrafficPolicy"));
+	put_set(&b, "External Traffic Policy", spec, "externalTrafficPolicy");
 	if (api_str(spec, "internalTrafficPolicy"))
 		buf_printf(&b, "Internal Traffic Policy:\t%s\n", api_str(spec, "internalTrafficPolicy"));
 	long long hc = json_integer_value(json_object_get(spec, "healthCheckNodePort"));
 	if (hc)
 		buf_printf(&b, "HealthCheck NodePort:\t%lld\n", hc);
-	if (json_array_size(json_object_get(spec, "loadBalancerSourceRanges"))) {
-		buf_puts(&b, "LoadBalancer Source Ranges:\t");
-		join_strings(&b, json_object_get(spec, "loadBalancerSourceRanges"), ",");
-		buf_putc(&b, '\n');
-	}
-	if (api_str(spec, "trafficDistribution") && *api_str(spec, "trafficDistribution"))
-		buf_printf(&b, "Traffic Distribution:\t%s\n", api_str(spec, "trafficDistribution"));
+	put_joined(&b, "LoadBalancer Source Ranges", json_object_get(spec, "loadBalancerSourceRanges"),
+		   false);
+	put_set(&b, "Traffic Distribution", spec, "trafficDistribution");
 	put_events(&b, events, now);
 	return describe_take(&b);
 }
