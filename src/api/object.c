@@ -330,28 +330,32 @@ static bool label_ok(const char *s, size_t n, bool first_alpha)
 	return true;
 }
 
-const char *api_check_dns1123_label(const char *s)
+/* NULL when s is a label of at most 63 characters (alpha_first: starting with a letter);
+ * else why not, msg when the characters are wrong. */
+static const char *check_label(const char *s, bool alpha_first, const char *msg)
 {
 	size_t n = strlen(s);
 	if (n > 63)
 		return "must be no more than 63 characters";
-	if (!label_ok(s, n, false))
-		return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
-		       "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
-		       "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-	return NULL;
+	return label_ok(s, n, alpha_first) ? NULL : msg;
+}
+
+const char *api_check_dns1123_label(const char *s)
+{
+	return check_label(
+	    s, false,
+	    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+	    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+	    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
 }
 
 const char *api_check_dns1035_label(const char *s)
 {
-	size_t n = strlen(s);
-	if (n > 63)
-		return "must be no more than 63 characters";
-	if (!label_ok(s, n, true))
-		return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-		       "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-		       "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-	return NULL;
+	return check_label(
+	    s, true,
+	    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+	    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+	    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
 }
 
 const char *api_check_dns1123_subdomain(const char *s)
