@@ -412,12 +412,38 @@ static void svc_cells(json_t *cells, const json_t *o)
 	buf_fini(&b);
 }
 
+/* kubectl's "a,b,c + N more..." cells: the first three items joined by commas, then how
+ * many more there were. */
+struct capped {
+	struct buf b;
+	int count;
+};
+
+/* Counts one more item: true when it is among the first three (the caller writes it to
+ * c->b; the comma before it is there), false when it only counts. */
+static bool capped_next(struct capped *c)
+{
+	if (c->count++ >= 3)
+		return false;
+	if (c->b.len)
+		buf_putc(&c->b, ',');
+	return true;
+}
+
+/* Appends the cell (none when no item was written) and empties c. */
+static void capped_cell(json_t *cells, struct capped *c, const char *none)
+{
+	if (c->count > 3)
+		buf_printf(&c->b, " + %d more...", c->count - 3);
+	json_array_append_new(cells, json_string(c->b.len ? c->b.data : none));
+	buf_fini(&c->b);
+	c->count = 0;
+}
+
 static void ep_cells(json_t *cells, const json_t *o)
 {
 	/* formatEndpoints: up to 3 ip:port, then " + N more..." */
-	struct buf b;
-	buf_init(&b);
-	int count = 0, more = 0;
+	struct capped c = {0};
 	size_t i, j, k;
 	json_t *s, *a, *p;
 	json_array_foreach(json_object_get(o, "subsets"), i, s)
@@ -425,37 +451,19 @@ static void ep_cells(json_t *cells, const json_t *o)
 		json_t *ports = json_object_get(s, "ports");
 		json_array_foreach(json_object_get(s, "addresses"), j, a)
 		{
-			if (json_array_size(ports) == 0) {
-				if (count < 3)
-					buf_printf(&b, "%s%s", b.len ? "," : "", api_str(a, "ip") ?: "");
-				else
-					more++;
-				count++;
-				continue;
-			}
+			const char *ip = api_str(a, "ip") ?: "";
+			if (json_array_size(ports) == 0 && capped_next(&c))
+				buf_puts(&c.b, ip);
 			json_array_foreach(ports, k, p)
 			{
-				if (count < 3) {
-					const char *ip = api_str(a, "ip") ?: "";
-					if (strchr(ip, ':'))
-						buf_printf(&b, "%s[%s]:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(
-							       json_object_get(p, "port")));
-					else
-						buf_printf(&b, "%s%s:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(
-							       json_object_get(p, "port")));
-				} else {
-					more++;
-				}
-				count++;
+				bool v6 = strchr(ip, ':') != NULL;
+				if (capped_next(&c))
+					buf_printf(&c.b, "%s%s%s:%lld", v6 ? "[" : "", ip, v6 ? "]" : "",
+						   (long long)json_integer_value(json_object_get(p, "port")));
 			}
 		}
 	}
-	if (more)
-		buf_printf(&b, " + %d more...", more);
-	json_array_append_new(cells, json_string(b.len ? b.data : "<none>"));
-	buf_fini(&b);
+	capped_cell(cells, &c, "<none>");
 }
 
 static void pod_cells(json_t *cells, const json_t *o, int64_t now)
@@ -553,37 +561,24 @@ static void node_cells(json_t *cells, const json_t *o)
 static void slice_cells(json_t *cells, const json_t *o)
 {
 	json_array_append_new(cells, json_string(api_str(o, "addressType") ?: ""));
-	struct buf b;
-	buf_init(&b);
+	struct capped c = {0};
 	size_t i, j;
 	json_t *p, *e, *a;
 	json_array_foreach(json_object_get(o, "ports"), i, p)
 	{
-		if (i >= 3) {
-			buf_printf(&b, " + %zu more...", json_array_size(json_object_get(o, "ports")) - 3);
-			break;
-		}
-		buf_printf(&b, "%s%lld", b.len ? "," : "",
-			   (long long)json_integer_value(json_object_get(p, "port")));
+		if (capped_next(&c))
+			buf_printf(&c.b, "%lld", (long long)json_integer_value(json_object_get(p, "port")));
 	}
-	json_array_append_new(cells, json_string(b.len ? b.data : "<unset>"));
-	buf_reset(&b);
-	int count = 0, more = 0;
+	capped_cell(cells, &c, "<unset>");
 	json_array_foreach(json_object_get(o, "endpoints"), i, e)
 	{
 		json_array_foreach(json_object_get(e, "addresses"), j, a)
 		{
-			if (count < 3)
-				buf_printf(&b, "%s%s", b.len ? "," : "", json_string_value(a) ?: "");
-			else
-				more++;
-			count++;
+			if (capped_next(&c))
+				buf_puts(&c.b, json_string_value(a) ?: "");
 		}
 	}
-	if (more)
-		buf_printf(&b, " + %d more...", more);
-	json_array_append_new(cells, json_string(b.len ? b.data : "<unset>"));
-	buf_fini(&b);
+	capped_cell(cells, &c, "<unset>");
 }
 
 static void ing_cells(json_t *cells, const json_t *o)
