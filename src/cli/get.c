@@ -61,29 +61,24 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 	for (size_t i = 0; i < t.len && !c.fatal; i++) {
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = all_ns && !t.v[i].name ? NULL : c.ns;
-		if (table) {
+		if (table || t.v[i].name) {
+			/* One GET: a Table (of one object or the list) or the named object. */
 			char *path = cli__path(k, ns, t.v[i].name);
-			char *q = cli__list_query(t.v[i].name ? NULL : selector);
-			char *full = xasprintf("%s%s", path, q);
+			if (table) {
+				char *q = cli__list_query(t.v[i].name ? NULL : selector);
+				char *full = xasprintf("%s%s", path, q);
+				free(q);
+				free(path);
+				path = full;
+			}
 			json_t *v = NULL;
 			struct client_apierr ae;
-			int rc = cli__call(&c, "GET", full, NULL, NULL, CLI_TABLE_ACCEPT, &v, &ae);
+			int rc =
+			    cli__call(&c, "GET", path, NULL, NULL, table ? CLI_TABLE_ACCEPT : NULL, &v, &ae);
 			if (rc == 1)
 				cli__errs_add_api(&c.errs, &ae);
 			if (rc == 0)
 				res[nres++] = (struct result){k, v, !t.v[i].name};
-			free(path);
-			free(q);
-			free(full);
-		} else if (t.v[i].name) {
-			char *path = cli__path(k, ns, t.v[i].name);
-			json_t *v = NULL;
-			struct client_apierr ae;
-			int rc = cli__call(&c, "GET", path, NULL, NULL, NULL, &v, &ae);
-			if (rc == 1)
-				cli__errs_add_api(&c.errs, &ae);
-			if (rc == 0)
-				res[nres++] = (struct result){k, v, false};
 			free(path);
 		} else {
 			json_t *items = NULL;
