@@ -773,6 +773,15 @@ static int parse_url(struct et_store *s, const char *url, bool tls, char *err, s
 	return 0;
 }
 
+/* Starts a thread the store can do without; says so when it cannot. Whether it runs. */
+static bool start_helper(pthread_t *th, void *(*fn)(void *), struct et_store *s, const char *what)
+{
+	int rc = pthread_create(th, NULL, fn, s);
+	if (rc != 0)
+		log_warn("store: cannot start the etcd %s: %s", what, strerror(rc));
+	return rc == 0;
+}
+
 static void curl_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -834,25 +843,11 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 		snprintf(err, errlen, "store: cannot start the etcd watch thread: %s", strerror(-rc));
 		goto fail;
 	}
-	if (s->compact_interval_ms > 0) {
-		rc = -pthread_create(&s->compactor, NULL, compactor_main, s);
-		if (rc < 0) {
-			log_warn("store: cannot start the etcd compactor: %s", strerror(-rc));
-			rc = 0;
-		} else {
-			s->have_compactor = true;
-		}
-	}
+	if (s->compact_interval_ms > 0)
+		s->have_compactor = start_helper(&s->compactor, compactor_main, s, "compactor");
 	/* With one member there is nowhere to move to: requests keep their own timeouts. */
-	if (s->eps.len > 1) {
-		rc = -pthread_create(&s->keeper, NULL, keeper_main, s);
-		if (rc < 0) {
-			log_warn("store: cannot start the etcd keepalive: %s", strerror(-rc));
-			rc = 0;
-		} else {
-			s->have_keeper = true;
-		}
-	}
+	if (s->eps.len > 1)
+		s->have_keeper = start_helper(&s->keeper, keeper_main, s, "keepalive");
 	*out = &s->h.base;
 	return 0;
 fail:
