@@ -417,6 +417,21 @@ static bool object_equal_by(const json_t *a, const json_t *b,
 	return true;
 }
 
+/* Arrays a and b (a missing one is empty) of the same length whose elements are
+ * object_equal_by(member_equal). */
+static bool array_equal_by(const json_t *a, const json_t *b,
+			   bool (*member_equal)(const char *key, const json_t *va, const json_t *vb))
+{
+	size_t n = json_array_size(a);
+	if (n != json_array_size(b))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!object_equal_by(json_array_get(a, i), json_array_get(b, i), member_equal))
+			return false;
+	}
+	return true;
+}
+
 /* An address member: targetRef compares without its resourceVersion. */
 static bool address_member_equal(const char *k, const json_t *v, const json_t *w)
 {
@@ -443,28 +458,14 @@ static bool subset_member_equal(const char *k, const json_t *v, const json_t *w)
 	if ((strcmp(k, "addresses") != 0 && strcmp(k, "notReadyAddresses") != 0) || !json_is_array(v) ||
 	    !json_is_array(w))
 		return json_equal(v, w);
-	size_t n = json_array_size(v);
-	if (n != json_array_size(w))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!object_equal_by(json_array_get(v, i), json_array_get(w, i), address_member_equal))
-			return false;
-	}
-	return true;
+	return array_equal_by(v, w, address_member_equal);
 }
 
 /* Subsets equal ignoring targetRef.resourceVersion (semanticIgnoreResourceVersion); a
  * missing list equals an empty one. Compares in place: no copies. */
 static bool subsets_equal(const json_t *a, const json_t *b)
 {
-	size_t na = json_is_array(a) ? json_array_size(a) : 0, nb = json_is_array(b) ? json_array_size(b) : 0;
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++) {
-		if (!object_equal_by(json_array_get(a, i), json_array_get(b, i), subset_member_equal))
-			return false;
-	}
-	return true;
+	return array_equal_by(a, b, subset_member_equal);
 }
 
 static bool labels_equal(const json_t *a, const json_t *b)
