@@ -216,24 +216,33 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-char *cli__format_labels(const json_t *labels)
+/* Appends labels (an object; NULL or empty: "<none>") as k=v in key order, each but the
+ * first after sep. */
+static void put_sorted_labels(struct buf *b, const json_t *labels, const char *sep)
 {
 	size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-	if (n == 0)
-		return xstrdup("<none>");
+	if (n == 0) {
+		buf_puts(b, "<none>");
+		return;
+	}
 	const char **keys = xcalloc(n, sizeof(*keys));
 	size_t i = 0;
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
 	xqsort(keys, n, sizeof(*keys), cmp_str);
-	struct buf b;
-	buf_init(&b);
 	for (i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(labels, keys[i]));
-		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], val ? val : "");
+		buf_printf(b, "%s%s=%s", i ? sep : "", keys[i], val ? val : "");
 	}
 	free(keys);
+}
+
+char *cli__format_labels(const json_t *labels)
+{
+	struct buf b;
+	buf_init(&b);
+	put_sorted_labels(&b, labels, ",");
 	return buf_take(&b);
 }
 
@@ -450,22 +459,8 @@ char *cli__smart_label(const char *field)
 static void put_labels(struct buf *b, const char *title, const json_t *labels)
 {
 	buf_printf(b, "%s:\t", title);
-	size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-	if (!n) {
-		buf_puts(b, "<none>\n");
-		return;
-	}
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(labels, keys[i]));
-		buf_printf(b, "%s%s=%s\n", i ? "\t" : "", keys[i], val ? val : "");
-	}
-	free(keys);
+	put_sorted_labels(b, labels, "\n\t");
+	buf_putc(b, '\n');
 }
 
 /* printAnnotationsMultiline: last-applied-configuration is skipped, long or multi-line
