@@ -47,6 +47,14 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
+json_t *api_json_strv(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index)
 {
 	size_t i;

@@ -20,6 +20,8 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
+/* A new JSON array of the strings of v, a NULL-terminated list. */
+json_t *api_json_strv(const char *const *v);
 /* The first object in the array arr whose string at path equals value (borrowed), or NULL;
  * *index (may be NULL) gets its place. */
 json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index);

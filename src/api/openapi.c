@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/object.h"
 #include "api/schema_defs.h"
 #include "base/buf.h"
 #include "base/mem.h"
@@ -182,14 +183,6 @@ static json_t *elem_json(enum api_type t, const struct api_schema *s, unsigned f
 	return v;
 }
 
-static json_t *enum_json(const char *const *values)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; values[i]; i++)
-		json_array_append_new(a, json_string(values[i]));
-	return a;
-}
-
 /* x-kubernetes-list-type (and list-map-keys) of a list field, as k8s.io/api's +listType
  * markers give them: associative lists by their keys, sets, else atomic. */
 static void add_list_type(json_t *p, const struct api_field *f)
@@ -240,7 +233,7 @@ static json_t *field_json(const struct api_schema *owner, const struct api_field
 		}
 		add_list_type(p, f);
 		if (f->enums)
-			json_object_set_new(json_object_get(p, "items"), "enum", enum_json(f->enums));
+			json_object_set_new(json_object_get(p, "items"), "enum", api_json_strv(f->enums));
 		break;
 	case API_MAP_ANY:
 		p = json_pack("{s:s,s:o}", "type", "object", "additionalProperties",
@@ -250,7 +243,7 @@ static json_t *field_json(const struct api_schema *owner, const struct api_field
 	default:
 		p = scalar_json(f->type, f->flags, w);
 		if (f->enums)
-			json_object_set_new(p, "enum", enum_json(f->enums));
+			json_object_set_new(p, "enum", api_json_strv(f->enums));
 		break;
 	}
 	if ((f->type == API_MAP_STRING || f->type == API_MAP_ANY) && (f->flags & API_F_ATOMIC))
