@@ -47,6 +47,39 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **api_sorted_keys(const json_t *obj, size_t *n)
+{
+	size_t len = json_is_object(obj) ? json_object_size(obj) : 0, i = 0;
+	const char **keys = xcalloc(len + 1, sizeof(*keys));
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
+	xqsort(keys, len, sizeof(*keys), cmp_key);
+	if (n)
+		*n = len;
+	return keys;
+}
+
+char *api_format_labels(const json_t *labels, const char *sep, const char *none)
+{
+	size_t n;
+	const char **keys = api_sorted_keys(labels, &n);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s=%s", i ? sep : "", keys[i],
+			   json_string_value(json_object_get(labels, keys[i])) ?: "");
+	free(keys);
+	if (n == 0)
+		buf_puts(&b, none);
+	return buf_take(&b);
+}
+
 json_t *api_json_strv(const char *const *v)
 {
 	json_t *a = json_array();

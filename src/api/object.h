@@ -20,6 +20,12 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
+/* The keys of obj (borrowed from it) in byte order, in a new array the caller frees, with
+ * NULL after the last; *n (may be NULL) gets their count. Not an object: no keys. */
+const char **api_sorted_keys(const json_t *obj, size_t *n);
+/* Go's labels.FormatLabels with a separator: the string members of labels as k=v in key
+ * order, joined by sep; none when there are none. A new string. */
+char *api_format_labels(const json_t *labels, const char *sep, const char *none);
 /* A new JSON array of the strings of v, a NULL-terminated list. */
 json_t *api_json_strv(const char *const *v);
 /* The first object in the array arr whose string at path equals value (borrowed), or NULL;

@@ -334,32 +334,6 @@ static char *age(const json_t *obj, const char *path, int64_t now)
 	return xstrdup(b);
 }
 
-/* "k=v,k2=v2" sorted by key as Go's labels.FormatLabels does. */
-static char *format_map(const json_t *m, const char *none)
-{
-	size_t n = json_object_size(m);
-	if (!n)
-		return xstrdup(none);
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)m, k, v) keys[i++] = k;
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
-			const char *t = keys[b];
-			keys[b] = keys[b - 1];
-			keys[b - 1] = t;
-		}
-	struct buf b;
-	buf_init(&b);
-	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i],
-			   json_string_value(json_object_get(m, keys[i])) ?: "");
-	free(keys);
-	return buf_take(&b);
-}
-
 static void svc_cells(json_t *cells, const json_t *o)
 {
 	const json_t *spec = json_object_get(o, "spec");
@@ -703,7 +677,7 @@ static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t
 						"status.updatedNumberScheduled", "status.numberAvailable"};
 		for (size_t i = 0; i < 5; i++)
 			json_array_append_new(cells, json_integer(ival(o, f[i])));
-		char *ns = format_map(api_get(o, "spec.template.spec.nodeSelector"), "<none>");
+		char *ns = api_format_labels(api_get(o, "spec.template.spec.nodeSelector"), ",", "<none>");
 		json_array_append_new(cells, json_string(ns));
 		free(ns);
 		json_array_append_new(cells, json_string(age_s));
@@ -768,7 +742,7 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 	} else if (!strcmp(kind, "Service")) {
 		svc_cells(cells, obj);
 		json_array_append_new(cells, json_string(a));
-		char *sel = format_map(api_get(obj, "spec.selector"), "<none>");
+		char *sel = api_format_labels(api_get(obj, "spec.selector"), ",", "<none>");
 		json_array_append_new(cells, json_string(sel));
 		free(sel);
 	} else if (!strcmp(kind, "Endpoints")) {

@@ -216,36 +216,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Appends labels (an object; NULL or empty: "<none>") as k=v in key order, each but the
- * first after sep. */
-static void put_sorted_labels(struct buf *b, const json_t *labels, const char *sep)
-{
-	size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-	if (n == 0) {
-		buf_puts(b, "<none>");
-		return;
-	}
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(labels, keys[i]));
-		buf_printf(b, "%s%s=%s", i ? sep : "", keys[i], val ? val : "");
-	}
-	free(keys);
-}
-
-char *cli__format_labels(const json_t *labels)
-{
-	struct buf b;
-	buf_init(&b);
-	put_sorted_labels(&b, labels, ",");
-	return buf_take(&b);
-}
-
 /* A cell as Go's fmt.Fprint prints the decoded interface{} value. */
 static void put_cell(struct buf *b, const json_t *c)
 {
@@ -341,7 +311,7 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 			put_cell(out, json_array_get(cells, i));
 		}
 		if (o->show_labels) {
-			char *l = cli__format_labels(json_object_get(meta, "labels"));
+			char *l = api_format_labels(json_object_get(meta, "labels"), ",", "<none>");
 			buf_printf(out, "%s%s", first ? "" : "\t", l);
 			free(l);
 		}
@@ -458,9 +428,9 @@ char *cli__smart_label(const char *field)
 /* printLabelsMultiline. */
 static void put_labels(struct buf *b, const char *title, const json_t *labels)
 {
-	buf_printf(b, "%s:\t", title);
-	put_sorted_labels(b, labels, "\n\t");
-	buf_putc(b, '\n');
+	char *s = api_format_labels(labels, "\n\t", "<none>");
+	buf_printf(b, "%s:\t%s\n", title, s);
+	free(s);
 }
 
 /* printAnnotationsMultiline: last-applied-configuration is skipped, long or multi-line
@@ -709,7 +679,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	put_head(&b, svc, true);
 	const json_t *sel = json_object_get(spec, "selector");
 	if (json_is_object(sel) && json_object_size(sel)) {
-		char *s = cli__format_labels(sel);
+		char *s = api_format_labels(sel, ",", "<none>");
 		buf_printf(&b, "Selector:\t%s\n", s);
 		free(s);
 	} else {
@@ -795,14 +765,9 @@ static bool skipped(const char *expr)
 /* printUnstructuredContent. */
 static void put_unstructured(struct buf *b, int level, const json_t *content, const char *prefix)
 {
-	size_t n = json_object_size(content);
-	const char **keys = xcalloc(n + 1, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)content, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	for (i = 0; i < n; i++) {
+	size_t n;
+	const char **keys = api_sorted_keys(content, &n);
+	for (size_t i = 0; i < n; i++) {
 		const json_t *val = json_object_get(content, keys[i]);
 		char *expr = xasprintf("%s.%s", prefix, keys[i]);
 		if (skipped(expr)) {
