@@ -1160,11 +1160,8 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 		informer_stop(all[i]);
 	if (had_worker)
 		pthread_join(m->worker, NULL);
-	informer_free(m->svcs);
-	informer_free(m->pods);
-	informer_free(m->nodes);
-	informer_free(m->eps);
-	informer_free(m->slices);
+	for (size_t i = 0; i < 5; i++)
+		informer_free(all[i]);
 	client_free(m->cl);
 	client_config_fini(&m->cfg);
 	json_decref(m->queue);
