@@ -252,6 +252,20 @@ static void put_upper(struct buf *b, const char *s)
 		buf_putc(b, (char)toupper((unsigned char)*s));
 }
 
+/* Whether a Table column prints: priority 0 always, the others with -o wide. */
+static bool col_shown(const json_t *col, bool wide)
+{
+	return wide || json_integer_value(json_object_get(col, "priority")) <= 0;
+}
+
+/* The tab before each cell of a line but the first. */
+static void put_sep(struct buf *out, bool *first)
+{
+	if (!*first)
+		buf_putc(out, '\t');
+	*first = false;
+}
+
 size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_table_opts *o,
 			 struct buf *out)
 {
@@ -278,12 +292,10 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 		}
 		for (size_t i = 0; i < ncols; i++) {
 			const json_t *c = json_array_get(cols, i);
-			if (json_integer_value(json_object_get(c, "priority")) > 0 && !o->wide)
-				continue;
-			if (!first)
-				buf_putc(out, '\t');
-			first = false;
-			put_upper(out, api_str(c, "name") ? api_str(c, "name") : "");
+			if (col_shown(c, o->wide)) {
+				put_sep(out, &first);
+				put_upper(out, api_str(c, "name") ? api_str(c, "name") : "");
+			}
 		}
 		if (o->show_labels)
 			buf_puts(out, first ? "LABELS" : "\tLABELS");
@@ -300,12 +312,9 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 			first = false;
 		}
 		for (size_t i = 0; i < ncols && i < json_array_size(cells); i++) {
-			const json_t *c = json_array_get(cols, i);
-			if (json_integer_value(json_object_get(c, "priority")) > 0 && !o->wide)
+			if (!col_shown(json_array_get(cols, i), o->wide))
 				continue;
-			if (!first)
-				buf_putc(out, '\t');
-			first = false;
+			put_sep(out, &first);
 			if (i == name_col && o->kind_prefix)
 				buf_printf(out, "%s/", o->kind_prefix);
 			put_cell(out, json_array_get(cells, i));
