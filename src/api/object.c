@@ -47,6 +47,72 @@ json_t *api_obj(json_t *obj, const char *key)
 	return v;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **api_sorted_keys(const json_t *obj, size_t *n)
+{
+	size_t len = json_is_object(obj) ? json_object_size(obj) : 0, i = 0;
+	const char **keys = xcalloc(len + 1, sizeof(*keys));
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
+	xqsort(keys, len, sizeof(*keys), cmp_key);
+	if (n)
+		*n = len;
+	return keys;
+}
+
+char *api_format_labels(const json_t *labels, const char *sep, const char *none)
+{
+	size_t n;
+	const char **keys = api_sorted_keys(labels, &n);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s=%s", i ? sep : "", keys[i],
+			   json_string_value(json_object_get(labels, keys[i])) ?: "");
+	free(keys);
+	if (n == 0)
+		buf_puts(&b, none);
+	return buf_take(&b);
+}
+
+json_t *api_json_strv(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o)
+	{
+		if (!strcmp(api_str(o, path) ?: "", value)) {
+			if (index)
+				*index = i;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+const json_t *api_condition(const json_t *obj, const char *type)
+{
+	return api_array_find(api_get(obj, "status.conditions"), "type", type, NULL);
+}
+
+bool api_condition_true(const json_t *obj, const char *type)
+{
+	return !strcmp(api_str(api_condition(obj, type), "status") ?: "", "True");
+}
+
 const char *api_now(char *buf, size_t len)
 {
 	time_t t = time(NULL);
@@ -305,28 +371,32 @@ static bool label_ok(const char *s, size_t n, bool first_alpha)
 	return true;
 }
 
-const char *api_check_dns1123_label(const char *s)
+/* NULL when s is a label of at most 63 characters (alpha_first: starting with a letter);
+ * else why not, msg when the characters are wrong. */
+static const char *check_label(const char *s, bool alpha_first, const char *msg)
 {
 	size_t n = strlen(s);
 	if (n > 63)
 		return "must be no more than 63 characters";
-	if (!label_ok(s, n, false))
-		return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
-		       "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
-		       "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-	return NULL;
+	return label_ok(s, n, alpha_first) ? NULL : msg;
+}
+
+const char *api_check_dns1123_label(const char *s)
+{
+	return check_label(
+	    s, false,
+	    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+	    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+	    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
 }
 
 const char *api_check_dns1035_label(const char *s)
 {
-	size_t n = strlen(s);
-	if (n > 63)
-		return "must be no more than 63 characters";
-	if (!label_ok(s, n, true))
-		return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-		       "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-		       "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-	return NULL;
+	return check_label(
+	    s, true,
+	    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+	    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+	    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
 }
 
 const char *api_check_dns1123_subdomain(const char *s)

@@ -20,6 +20,21 @@ const char *api_str(const json_t *obj, const char *path);
 json_t *api_get(const json_t *obj, const char *path);
 /* Returns obj[key], creating an empty object there when missing (or not an object). */
 json_t *api_obj(json_t *obj, const char *key);
+/* The keys of obj (borrowed from it) in byte order, in a new array the caller frees, with
+ * NULL after the last; *n (may be NULL) gets their count. Not an object: no keys. */
+const char **api_sorted_keys(const json_t *obj, size_t *n);
+/* Go's labels.FormatLabels with a separator: the string members of labels as k=v in key
+ * order, joined by sep; none when there are none. A new string. */
+char *api_format_labels(const json_t *labels, const char *sep, const char *none);
+/* A new JSON array of the strings of v, a NULL-terminated list. */
+json_t *api_json_strv(const char *const *v);
+/* The first object in the array arr whose string at path equals value (borrowed), or NULL;
+ * *index (may be NULL) gets its place. */
+json_t *api_array_find(const json_t *arr, const char *path, const char *value, size_t *index);
+/* The first entry of obj's status.conditions whose type is `type` (borrowed), or NULL. */
+const json_t *api_condition(const json_t *obj, const char *type);
+/* The condition api_condition finds has status "True". */
+bool api_condition_true(const json_t *obj, const char *type);
 
 /* Current wall time as RFC 3339 ("2026-11-22T03:04:05Z"); buf has at least 32 bytes. */
 const char *api_now(char *buf, size_t len);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/object.h"
 #include "api/schema_defs.h"
 #include "base/buf.h"
 #include "base/mem.h"
@@ -182,14 +183,6 @@ static json_t *elem_json(enum api_type t, const struct api_schema *s, unsigned f
 	return v;
 }
 
-static json_t *enum_json(const char *const *values)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; values[i]; i++)
-		json_array_append_new(a, json_string(values[i]));
-	return a;
-}
-
 /* x-kubernetes-list-type (and list-map-keys) of a list field, as k8s.io/api's +listType
  * markers give them: associative lists by their keys, sets, else atomic. */
 static void add_list_type(json_t *p, const struct api_field *f)
@@ -240,7 +233,7 @@ static json_t *field_json(const struct api_schema *owner, const struct api_field
 		}
 		add_list_type(p, f);
 		if (f->enums)
-			json_object_set_new(json_object_get(p, "items"), "enum", enum_json(f->enums));
+			json_object_set_new(json_object_get(p, "items"), "enum", api_json_strv(f->enums));
 		break;
 	case API_MAP_ANY:
 		p = json_pack("{s:s,s:o}", "type", "object", "additionalProperties",
@@ -250,7 +243,7 @@ static json_t *field_json(const struct api_schema *owner, const struct api_field
 	default:
 		p = scalar_json(f->type, f->flags, w);
 		if (f->enums)
-			json_object_set_new(p, "enum", enum_json(f->enums));
+			json_object_set_new(p, "enum", api_json_strv(f->enums));
 		break;
 	}
 	if ((f->type == API_MAP_STRING || f->type == API_MAP_ANY) && (f->flags & API_F_ATOMIC))
@@ -371,87 +364,76 @@ static json_t *query_param(const char *name, const char *type, const char *desc)
 			 "schema", "type", type, "uniqueItems", 1);
 }
 
+/* The query parameters the paths use, in Kubernetes' words; the last row
+ * (resourceVersionMatch) also stands for any name not listed. */
+static const struct {
+	const char *name, *type, *desc;
+} query_params[] = {
+    {"pretty", "string",
+     "If 'true', then the output is pretty printed. Defaults to 'false' "
+     "unless the user-agent indicates a browser or command-line HTTP tool "
+     "(curl and wget)."},
+    {"dryRun", "string",
+     "When present, indicates that modifications should not be persisted. "
+     "An invalid or unrecognized dryRun directive will result in an error "
+     "response and no further processing of the request. Valid values are: "
+     "- All: all dry run stages will be processed"},
+    {"fieldManager", "string",
+     "fieldManager is a name associated with the actor or entity that is "
+     "making these changes. The value must be less than or 128 characters "
+     "long, and only contain printable characters, as defined by "
+     "https://golang.org/pkg/unicode/#IsPrint."},
+    {"fieldValidation", "string",
+     "fieldValidation instructs the server on how to handle objects in the "
+     "request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid "
+     "values are: - Ignore: This will ignore any unknown fields that are "
+     "silently dropped from the object, and will ignore all but the last "
+     "duplicate field that the decoder encounters. - Warn: This will send a "
+     "warning via the standard warning response header for each unknown "
+     "field that is dropped from the object, and for each duplicate field "
+     "that is encountered. - Strict: This will fail the request with a "
+     "BadRequest error if any unknown fields would be dropped from the "
+     "object, or if any duplicate fields are present. The error returned "
+     "from the server will contain all unknown and duplicate fields "
+     "encountered."},
+    {"force", "boolean",
+     "Force is going to \"force\" Apply requests. It means user will "
+     "re-acquire conflicting fields owned by other people. Force flag must "
+     "be unset for non-apply patch requests."},
+    {"gracePeriodSeconds", "integer", "The duration in seconds before the object should be deleted."},
+    {"propagationPolicy", "string",
+     "Whether and how garbage collection will be performed: 'Orphan', "
+     "'Background' or 'Foreground'."},
+    {"watch", "boolean",
+     "Watch for changes to the described resources and return them "
+     "as a stream of add, update, and remove notifications."},
+    {"allowWatchBookmarks", "boolean", "allowWatchBookmarks requests watch events with type \"BOOKMARK\"."},
+    {"sendInitialEvents", "boolean", "sendInitialEvents=true may be set together with watch=true."},
+    {"limit", "integer", "limit is a maximum number of responses to return for a list call."},
+    {"timeoutSeconds", "integer", "Timeout for the list/watch call."},
+    {"labelSelector", "string",
+     "A selector to restrict the list of returned objects by their labels. "
+     "Defaults to everything."},
+    {"fieldSelector", "string",
+     "A selector to restrict the list of returned objects by their fields. "
+     "Defaults to everything."},
+    {"continue", "string",
+     "The continue option should be set when retrieving more results from "
+     "the server."},
+    {"resourceVersion", "string",
+     "resourceVersion sets a constraint on what resource versions a request "
+     "may be served from."},
+    {"resourceVersionMatch", "string",
+     "resourceVersionMatch determines how resourceVersion "
+     "is applied to list calls."},
+};
+
 static json_t *param(const char *name)
 {
-	if (strcmp(name, "pretty") == 0)
-		return query_param(name, "string",
-				   "If 'true', then the output is pretty printed. Defaults to 'false' "
-				   "unless the user-agent indicates a browser or command-line HTTP tool "
-				   "(curl and wget).");
-	if (strcmp(name, "dryRun") == 0)
-		return query_param(name, "string",
-				   "When present, indicates that modifications should not be persisted. "
-				   "An invalid or unrecognized dryRun directive will result in an error "
-				   "response and no further processing of the request. Valid values are: "
-				   "- All: all dry run stages will be processed");
-	if (strcmp(name, "fieldManager") == 0)
-		return query_param(name, "string",
-				   "fieldManager is a name associated with the actor or entity that is "
-				   "making these changes. The value must be less than or 128 characters "
-				   "long, and only contain printable characters, as defined by "
-				   "https://golang.org/pkg/unicode/#IsPrint.");
-	if (strcmp(name, "fieldValidation") == 0)
-		return query_param(name, "string",
-				   "fieldValidation instructs the server on how to handle objects in the "
-				   "request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid "
-				   "values are: - Ignore: This will ignore any unknown fields that are "
-				   "silently dropped from the object, and will ignore all but the last "
-				   "duplicate field that the decoder encounters. - Warn: This will send a "
-				   "warning via the standard warning response header for each unknown "
-				   "field that is dropped from the object, and for each duplicate field "
-				   "that is encountered. - Strict: This will fail the request with a "
-				   "BadRequest error if any unknown fields would be dropped from the "
-				   "object, or if any duplicate fields are present. The error returned "
-				   "from the server will contain all unknown and duplicate fields "
-				   "encountered.");
-	if (strcmp(name, "force") == 0)
-		return query_param(name, "boolean",
-				   "Force is going to \"force\" Apply requests. It means user will "
-				   "re-acquire conflicting fields owned by other people. Force flag must "
-				   "be unset for non-apply patch requests.");
-	if (strcmp(name, "gracePeriodSeconds") == 0)
-		return query_param(name, "integer",
-				   "The duration in seconds before the object should be deleted.");
-	if (strcmp(name, "propagationPolicy") == 0)
-		return query_param(name, "string",
-				   "Whether and how garbage collection will be performed: 'Orphan', "
-				   "'Background' or 'Foreground'.");
-	if (strcmp(name, "watch") == 0 || strcmp(name, "allowWatchBookmarks") == 0 ||
-	    strcmp(name, "sendInitialEvents") == 0)
-		return query_param(name, "boolean",
-				   strcmp(name, "watch") == 0
-				       ? "Watch for changes to the described resources and return them "
-					 "as a stream of add, update, and remove notifications."
-				   : strcmp(name, "allowWatchBookmarks") == 0
-				       ? "allowWatchBookmarks requests watch events with type "
-					 "\"BOOKMARK\"."
-				       : "sendInitialEvents=true may be set together with "
-					 "watch=true.");
-	if (strcmp(name, "limit") == 0 || strcmp(name, "timeoutSeconds") == 0)
-		return query_param(name, "integer",
-				   strcmp(name, "limit") == 0
-				       ? "limit is a maximum number of responses to return for a list "
-					 "call."
-				       : "Timeout for the list/watch call.");
-	if (strcmp(name, "labelSelector") == 0)
-		return query_param(name, "string",
-				   "A selector to restrict the list of returned objects by their labels. "
-				   "Defaults to everything.");
-	if (strcmp(name, "fieldSelector") == 0)
-		return query_param(name, "string",
-				   "A selector to restrict the list of returned objects by their fields. "
-				   "Defaults to everything.");
-	if (strcmp(name, "continue") == 0)
-		return query_param(name, "string",
-				   "The continue option should be set when retrieving more results from "
-				   "the server.");
-	if (strcmp(name, "resourceVersion") == 0)
-		return query_param(name, "string",
-				   "resourceVersion sets a constraint on what resource versions a request "
-				   "may be served from.");
-	return query_param(name, "string",
-			   "resourceVersionMatch determines how resourceVersion "
-			   "is applied to list calls.");
+	size_t n = sizeof(query_params) / sizeof(query_params[0]), i = 0;
+	while (i < n - 1 && strcmp(name, query_params[i].name) != 0)
+		i++;
+	return query_param(name, query_params[i].type, query_params[i].desc);
 }
 
 static json_t *params(const char *const *names)

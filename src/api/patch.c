@@ -106,19 +106,10 @@ static void go_fmt(struct buf *b, const json_t *v)
 		buf_putc(b, ']');
 	} else {
 		/* Go prints map keys sorted. */
-		size_t n = json_object_size(v), i = 0;
-		const char **keys = xcalloc(n ? n : 1, sizeof(char *));
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x) keys[i++] = k;
-		for (size_t a = 1; a < n; a++)
-			for (size_t c = a; c > 0 && strcmp(keys[c], keys[c - 1]) < 0; c--) {
-				const char *t = keys[c];
-				keys[c] = keys[c - 1];
-				keys[c - 1] = t;
-			}
+		size_t n;
+		const char **keys = api_sorted_keys(v, &n);
 		buf_puts(b, "map[");
-		for (i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (i)
 				buf_putc(b, ' ');
 			buf_printf(b, "%s:", keys[i]);

@@ -232,28 +232,6 @@ static bool validate_label_value(const char *v, struct buf *b)
 	return nerr == 0;
 }
 
-/* Writes Go's %q of s. */
-static void put_quoted(struct buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c == '\n') {
-			buf_puts(b, "\\n");
-		} else if (c == '\t') {
-			buf_puts(b, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			buf_printf(b, "\\x%02x", c);
-		} else {
-			buf_putc(b, (char)c);
-		}
-	}
-	buf_putc(b, '"');
-}
-
 /* An aggregate of field errors, printed like utilerrors.NewAggregate(...).Error(). */
 struct agg {
 	VEC(char *) msgs;
@@ -277,7 +255,7 @@ static void agg_invalid(struct agg *a, const char *path, const char *value, cons
 
 	buf_init(&b);
 	buf_printf(&b, "%s: Invalid value: ", path);
-	put_quoted(&b, value);
+	buf_put_goquoted(&b, value);
 	buf_printf(&b, ": %s", detail);
 	agg_add(a, buf_take(&b));
 }

@@ -8,7 +8,6 @@
 #include "api/service.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,37 +165,6 @@ static int primary_family(const struct api_service_config *cfg)
 
 /* ---- error text, as Go prints it ---- */
 
-/* Go's %q of s (ASCII escapes; bytes >= 0x80 copied). */
-static void go_quote(struct buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			buf_puts(b, "\\n");
-			break;
-		case '\t':
-			buf_puts(b, "\\t");
-			break;
-		case '\r':
-			buf_puts(b, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				buf_printf(b, "\\x%02x", *p);
-			else
-				buf_putc(b, (char)*p);
-		}
-	}
-	buf_putc(b, '"');
-}
-
 /* %#v of a []string-like field: `[]string{"a", "b"}`, `[]string{}` or `[]string(nil)`. */
 static char *go_strs(const json_t *o, const char *key, const char *type)
 {
@@ -212,7 +180,7 @@ static char *go_strs(const json_t *o, const char *key, const char *type)
 	for (size_t i = 0; i < json_array_size(v); i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		go_quote(&b, arr_str(o, key, i));
+		buf_put_goquoted(&b, arr_str(o, key, i));
 	}
 	buf_putc(&b, '}');
 	return buf_take(&b);
@@ -226,7 +194,7 @@ static char *go_ptr_str(const char *s)
 	if (!s)
 		buf_puts(&b, "null");
 	else
-		go_quote(&b, s);
+		buf_put_goquoted(&b, s);
 	return buf_take(&b);
 }
 
@@ -253,7 +221,7 @@ static void err_invalid_str(struct api_errs *e, const char *field, const char *v
 {
 	struct buf b;
 	buf_init(&b);
-	go_quote(&b, v);
+	buf_put_goquoted(&b, v);
 	err_invalid_text(e, field, buf_take(&b), detail);
 }
 
@@ -275,19 +243,6 @@ static void err_duplicate_str(struct api_errs *e, const char *field, const char 
 	json_t *j = json_string(v);
 	api_err_duplicate(e, field, j);
 	json_decref(j);
-}
-
-static char *fld(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fld(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
 }
 
 static bool in_list(const char *s, const char *const *list)
@@ -657,7 +612,7 @@ static void validate_cluster_ips_related(const json_t *spec, struct api_errs *e)
 	}
 	for (size_t i = 0; i < n_arr(spec, "ipFamilies"); i++) {
 		const char *f = arr_str(spec, "ipFamilies", i);
-		char *p = fld("spec.ipFamilies[%zu]", i);
+		char *p = xasprintf("spec.ipFamilies[%zu]", i);
 		if (!in_list(f, families))
 			err_not_supported_str(e, p, f, families);
 		for (size_t j = 0; j < i; j++)
@@ -684,7 +639,7 @@ static void validate_cluster_ips_related(const json_t *spec, struct api_errs *e)
 		}
 		if (api_ip_family(ip) == 0) {
 			bad_ips = true;
-			char *p = fld("spec.clusterIPs[%zu]", i);
+			char *p = xasprintf("spec.clusterIPs[%zu]", i);
 			err_invalid_str(e, p, ip, MSG_BAD_IP);
 			free(p);
 		}
@@ -713,11 +668,13 @@ static void validate_cluster_ips_related(const json_t *spec, struct api_errs *e)
 			bool is6 = api_ip_family(ip) == 6;
 			char *p = NULL, *msg = NULL;
 			if (strcmp(f, "IPv4") == 0 && is6)
-				msg = fld("expected an IPv4 value as indicated by `ipFamilies[%zu]`", i);
+				msg =
+				    xasprintf("expected an IPv4 value as indicated by `ipFamilies[%zu]`", i);
 			else if (strcmp(f, "IPv6") == 0 && !is6)
-				msg = fld("expected an IPv6 value as indicated by `ipFamilies[%zu]`", i);
+				msg =
+				    xasprintf("expected an IPv6 value as indicated by `ipFamilies[%zu]`", i);
 			if (msg) {
-				p = fld("spec.clusterIPs[%zu]", i);
+				p = xasprintf("spec.clusterIPs[%zu]", i);
 				err_invalid_str(e, p, ip, msg);
 			}
 			free(p);
@@ -759,8 +716,8 @@ static void stage_families(const json_t *spec, const json_t *ospec, const struct
 			break;
 		int f = api_ip_family(ip);
 		if (i >= n_arr(spec, "ipFamilies") && range_for(cfg, f) < 0) {
-			char *p = fld("spec.clusterIPs[%zu]", i);
-			char *msg = fld("%s is not configured on this cluster", family_name(f));
+			char *p = xasprintf("spec.clusterIPs[%zu]", i);
+			char *msg = xasprintf("%s is not configured on this cluster", family_name(f));
 			err_invalid_text(e, p, go_strs(spec, "clusterIPs", "[]string"), msg);
 			free(msg);
 			free(p);
@@ -776,7 +733,7 @@ static void stage_families(const json_t *spec, const json_t *ospec, const struct
 	for (size_t i = 0; i < n_arr(spec, "ipFamilies"); i++) {
 		const char *f = arr_str(spec, "ipFamilies", i);
 		if (range_for(cfg, family_of_name(f)) < 0) {
-			char *p = fld("spec.ipFamilies[%zu]", i);
+			char *p = xasprintf("spec.ipFamilies[%zu]", i);
 			err_invalid_str(e, p, f, "not configured on this cluster");
 			free(p);
 		}
@@ -800,10 +757,10 @@ static bool check_requested_ip(const json_t *spec, const char *ip, const struct 
 	char as[IP_STRLEN], rs[CIDR_STRLEN];
 	ip_format(&a, as, sizeof as);
 	cidr_format(&cfg->ranges[r], rs, sizeof rs);
-	char *msg =
-	    fld("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of "
-		"valid IPs is %s",
-		ip, as, rs);
+	char *msg = xasprintf(
+	    "failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of "
+	    "valid IPs is %s",
+	    ip, as, rs);
 	err_invalid_text(e, "spec.clusterIPs", go_strs(spec, "clusterIPs", "[]string"), msg);
 	free(msg);
 	return false;
@@ -842,8 +799,8 @@ static bool port_in_range(long long p, const struct api_service_config *cfg)
 
 static char *not_in_port_range(const struct api_service_config *cfg)
 {
-	return fld("provided port is not in the valid range. The range of valid ports is %d-%d",
-		   cfg->node_port_min, cfg->node_port_max);
+	return xasprintf("provided port is not in the valid range. The range of valid ports is %d-%d",
+			 cfg->node_port_min, cfg->node_port_max);
 }
 
 /* findRequestedNodePort: the first nodePort requested for this port number. */
@@ -863,7 +820,7 @@ static long long requested_node_port(const json_t *ports, long long port)
 static bool reserve_port(long long np, size_t index, long long *taken, size_t *ntaken,
 			 const struct api_service_config *cfg, struct api_errs *e)
 {
-	char *p = fld("spec.ports[%zu].nodePort", index);
+	char *p = xasprintf("spec.ports[%zu].nodePort", index);
 	bool ok = true;
 	if (!port_in_range(np, cfg)) {
 		char *msg = not_in_port_range(cfg);
@@ -946,7 +903,8 @@ static void stage_ports(const json_t *spec, const json_t *ospec, const struct ap
 	long long hc = i_val(spec, "healthCheckNodePort");
 	if (needs_hc(spec) && hc != 0 && !(ospec && needs_hc(ospec)) && !port_in_range(hc, cfg)) {
 		char *range = not_in_port_range(cfg);
-		char *msg = fld("failed to allocate requested HealthCheck NodePort %lld: %s", hc, range);
+		char *msg =
+		    xasprintf("failed to allocate requested HealthCheck NodePort %lld: %s", hc, range);
 		err_invalid_int(e, "spec.healthCheckNodePort", hc, msg);
 		free(msg);
 		free(range);
@@ -964,7 +922,7 @@ static void validate_updown_ips(const json_t *spec, const json_t *ospec, struct 
 	if (on == nn) {
 		for (size_t i = 0; i < on; i++)
 			if (strcmp(arr_str(ospec, "clusterIPs", i), arr_str(spec, "clusterIPs", i)) != 0) {
-				char *p = fld("spec.clusterIPs[%zu]", i);
+				char *p = xasprintf("spec.clusterIPs[%zu]", i);
 				err_invalid_text(e, p, go_strs(spec, "clusterIPs", "[]string"),
 						 "may not change once set");
 				free(p);
@@ -1028,12 +986,12 @@ static void validate_port(const json_t *ports, size_t i, struct api_errs *e)
 	const json_t *p = json_array_get(ports, i);
 	const char *name = s_str(p, "name");
 	if (json_array_size(ports) > 1 && !*name) {
-		f = fld("spec.ports[%zu].name", i);
+		f = xasprintf("spec.ports[%zu].name", i);
 		api_err_required(e, f, NULL);
 		free(f);
 	} else if (*name) {
 		const char *m = api_check_dns1123_label(name);
-		f = fld("spec.ports[%zu].name", i);
+		f = xasprintf("spec.ports[%zu].name", i);
 		if (m)
 			err_invalid_str(e, f, name, m);
 		for (size_t j = 0; j < i; j++)
@@ -1043,7 +1001,7 @@ static void validate_port(const json_t *ports, size_t i, struct api_errs *e)
 			}
 		free(f);
 	}
-	f = fld("spec.ports[%zu].port", i);
+	f = xasprintf("spec.ports[%zu].port", i);
 	const json_t *port = json_object_get(p, "port");
 	if (!json_is_integer(port))
 		err_invalid_int(e, f, 0, MSG_PORT_RANGE);
@@ -1051,14 +1009,14 @@ static void validate_port(const json_t *ports, size_t i, struct api_errs *e)
 		err_invalid_int(e, f, json_integer_value(port), MSG_PORT_RANGE);
 	free(f);
 	const char *proto = s_str(p, "protocol");
-	f = fld("spec.ports[%zu].protocol", i);
+	f = xasprintf("spec.ports[%zu].protocol", i);
 	if (!*proto)
 		api_err_required(e, f, NULL);
 	else if (!in_list(proto, protocols))
 		err_not_supported_str(e, f, proto, protocols);
 	free(f);
 	const json_t *tp = json_object_get(p, "targetPort");
-	f = fld("spec.ports[%zu].targetPort", i);
+	f = xasprintf("spec.ports[%zu].targetPort", i);
 	if (json_is_integer(tp)) {
 		if (json_integer_value(tp) < 1 || json_integer_value(tp) > 65535)
 			err_invalid_int(e, f, json_integer_value(tp), MSG_PORT_RANGE);
@@ -1074,7 +1032,7 @@ static void validate_port(const json_t *ports, size_t i, struct api_errs *e)
 	if (ap) {
 		const char *m = api_check_qualified_name(ap);
 		if (m) {
-			f = fld("spec.ports[%zu].appProtocol", i);
+			f = xasprintf("spec.ports[%zu].appProtocol", i);
 			err_invalid_str(e, f, ap, m);
 			free(f);
 		}
@@ -1104,7 +1062,7 @@ static char *go_service_port_key(const char *proto, long long port)
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "core.ServicePort{Name:\"\", Protocol:");
-	go_quote(&b, proto);
+	buf_put_goquoted(&b, proto);
 	buf_printf(&b,
 		   ", AppProtocol:(*string)(nil), Port:%lld, TargetPort:intstr.IntOrString{Type:0, IntVal:0, "
 		   "StrVal:\"\"}, NodePort:0}",
@@ -1210,7 +1168,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 
 	for (size_t i = 0; i < n_arr(spec, "externalIPs"); i++) {
 		const char *ip = arr_str(spec, "externalIPs", i);
-		char *f = fld("spec.externalIPs[%zu]", i);
+		char *f = xasprintf("spec.externalIPs[%zu]", i);
 		if (api_ip_family(ip) == 0)
 			err_invalid_str(e, f, ip, MSG_BAD_IP);
 		else
@@ -1226,7 +1184,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 	if (strcmp(type, "ClusterIP") == 0) {
 		for (size_t i = 0; i < nports; i++)
 			if (i_val(json_array_get(ports, i), "nodePort") != 0) {
-				char *f = fld("spec.ports[%zu].nodePort", i);
+				char *f = xasprintf("spec.ports[%zu].nodePort", i);
 				api_err_forbidden(e, f, "may not be used when `type` is 'ClusterIP'");
 				free(f);
 			}
@@ -1240,7 +1198,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 			const json_t *q = json_array_get(ports, j);
 			if (i_val(q, "nodePort") == np &&
 			    strcmp(s_str(q, "protocol"), s_str(p, "protocol")) == 0) {
-				char *f = fld("spec.ports[%zu].nodePort", i);
+				char *f = xasprintf("spec.ports[%zu].nodePort", i);
 				err_duplicate_int(e, f, np);
 				free(f);
 				break;
@@ -1253,7 +1211,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 			const json_t *q = json_array_get(ports, j);
 			if (i_val(q, "port") == i_val(p, "port") &&
 			    strcmp(s_str(q, "protocol"), s_str(p, "protocol")) == 0) {
-				char *f = fld("spec.ports[%zu]", i);
+				char *f = xasprintf("spec.ports[%zu]", i);
 				char *key = go_service_port_key(s_str(p, "protocol"), i_val(p, "port"));
 				add_cause(e, "FieldValueDuplicate", f, xasprintf("Duplicate value: %s", key));
 				free(key);
@@ -1272,7 +1230,7 @@ static void validate_service(const json_t *svc, const json_t *ospec, struct api_
 			const char *v = arr_str(spec, "loadBalancerSourceRanges", i);
 			char *t = trim_dup(v, strlen(v));
 			if (!valid_cidr(t)) {
-				char *f = fld("spec.LoadBalancerSourceRanges[%zu]", i);
+				char *f = xasprintf("spec.LoadBalancerSourceRanges[%zu]", i);
 				err_invalid_str(e, f, t, MSG_BAD_CIDR);
 				free(f);
 			}
@@ -1428,11 +1386,11 @@ void api_service_validate_status(const json_t *svc, const json_t *old, struct ap
 		const char *ip = s_str(g, "ip"), *host = s_str(g, "hostname"), *mode = p_str(g, "ipMode");
 		char *f;
 		if (*ip && api_ip_family(ip) == 0) {
-			f = fld("status.loadBalancer.ingress[%zu].ip", i);
+			f = xasprintf("status.loadBalancer.ingress[%zu].ip", i);
 			err_invalid_str(e, f, ip, MSG_BAD_IP);
 			free(f);
 		}
-		f = fld("status.loadBalancer.ingress[%zu].ipMode", i);
+		f = xasprintf("status.loadBalancer.ingress[%zu].ipMode", i);
 		if (!mode && *ip)
 			api_err_required(e, f, "must be specified when `ip` is set");
 		else if (mode && !*ip)
@@ -1441,7 +1399,7 @@ void api_service_validate_status(const json_t *svc, const json_t *old, struct ap
 			err_not_supported_str(e, f, mode, ip_modes);
 		free(f);
 		if (*host) {
-			f = fld("status.loadBalancer.ingress[%zu].hostname", i);
+			f = xasprintf("status.loadBalancer.ingress[%zu].hostname", i);
 			const char *m = api_check_dns1123_subdomain(host);
 			if (m)
 				err_invalid_str(e, f, host, m);
@@ -1611,14 +1569,14 @@ int api_service_well_known_ip(const struct cidr *range, uint64_t n, struct ip_ad
 
 void api_service_err_ip_taken(struct api_errs *e, const json_t *svc, const char *ip)
 {
-	char *msg = fld("failed to allocate IP %s: provided IP is already allocated", ip);
+	char *msg = xasprintf("failed to allocate IP %s: provided IP is already allocated", ip);
 	err_invalid_text(e, "spec.clusterIPs", go_strs(spec_of(svc), "clusterIPs", "[]string"), msg);
 	free(msg);
 }
 
 void api_service_err_port_taken(struct api_errs *e, size_t index, int node_port)
 {
-	char *f = fld("spec.ports[%zu].nodePort", index);
+	char *f = xasprintf("spec.ports[%zu].nodePort", index);
 	err_invalid_int(e, f, node_port, "provided port is already allocated");
 	free(f);
 }

@@ -1309,20 +1309,18 @@ static void write_scalar(struct buf *b, const json_t *v, int indent)
 		return;
 	}
 	case JSON_TRUE:
-		buf_puts(b, "true");
-		return;
 	case JSON_FALSE:
-		buf_puts(b, "false");
-		return;
 	case JSON_NULL:
-		buf_puts(b, "null");
-		return;
 	case JSON_OBJECT:
-		buf_puts(b, "{}");
+	case JSON_ARRAY: {
+		static const char *const lit[] = {[JSON_TRUE] = "true",
+						  [JSON_FALSE] = "false",
+						  [JSON_NULL] = "null",
+						  [JSON_OBJECT] = "{}",
+						  [JSON_ARRAY] = "[]"};
+		buf_puts(b, lit[json_typeof(v)]);
 		return;
-	case JSON_ARRAY:
-		buf_puts(b, "[]");
-		return;
+	}
 	}
 }
 

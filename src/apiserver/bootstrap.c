@@ -33,7 +33,8 @@ static int ensure_namespace(struct apiserver *as, const char *name)
 	return rc;
 }
 
-int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o, int64_t expect_mod_rev)
+int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o, int64_t expect_mod_rev,
+			 int64_t *rev)
 {
 	char *val = json_dumps(o, JSON_COMPACT);
 	struct store_op op = {.kind = STORE_PUT,
@@ -42,7 +43,7 @@ int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o,
 			      .value_len = strlen(val),
 			      .expect_mod_rev = expect_mod_rev};
 	struct store_result res = {0};
-	int rc = store_txn(as->store, &op, 1, &res, NULL, NULL);
+	int rc = store_txn(as->store, &op, 1, &res, rev, NULL);
 	store_kv_unref(res.kv);
 	free(val);
 	return rc;
@@ -50,7 +51,7 @@ int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o,
 
 int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o)
 {
-	int rc = apiserver__store_put(as, key, o, 0);
+	int rc = apiserver__store_put(as, key, o, 0, NULL);
 	return rc == -EEXIST ? 0 : rc;
 }
 

@@ -16,24 +16,8 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
-static const char *const verbs[] = {"create", "delete", "deletecollection", "get",
-				    "list",   "patch",	"update",	    "watch"};
-
-static json_t *verbs_json(void)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		json_array_append_new(a, json_string(verbs[i]));
-	return a;
-}
-
-static json_t *strs(const char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
+static const char *const verbs[] = {"create", "delete", "deletecollection", "get", "list", "patch", "update",
+				    "watch",  NULL};
 
 static void send(struct http_conn *c, const char *ct, json_t *o)
 {
@@ -109,11 +93,11 @@ static json_t *resource_list(const char *group, const char *version)
 			continue;
 		json_t *r =
 		    json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", k->plural, "singularName", k->singular,
-			      "namespaced", k->namespaced, "kind", k->kind, "verbs", verbs_json());
+			      "namespaced", k->namespaced, "kind", k->kind, "verbs", api_json_strv(verbs));
 		if (k->short_names[0])
-			json_object_set_new(r, "shortNames", strs(k->short_names));
+			json_object_set_new(r, "shortNames", api_json_strv(k->short_names));
 		if (k->categories[0])
-			json_object_set_new(r, "categories", strs(k->categories));
+			json_object_set_new(r, "categories", api_json_strv(k->categories));
 		json_array_append_new(res, r);
 		if (k->has_status) {
 			char *n = xasprintf("%s/status", k->plural);
@@ -168,11 +152,11 @@ static json_t *aggregated_gv(const char *group, const char *version)
 		json_t *r = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", k->plural,
 				      "responseKind", "group", k->group, "version", k->version, "kind",
 				      k->kind, "scope", k->namespaced ? "Namespaced" : "Cluster",
-				      "singularResource", k->singular, "verbs", verbs_json());
+				      "singularResource", k->singular, "verbs", api_json_strv(verbs));
 		if (k->short_names[0])
-			json_object_set_new(r, "shortNames", strs(k->short_names));
+			json_object_set_new(r, "shortNames", api_json_strv(k->short_names));
 		if (k->categories[0])
-			json_object_set_new(r, "categories", strs(k->categories));
+			json_object_set_new(r, "categories", api_json_strv(k->categories));
 		json_t *subs = json_array();
 		if (k->has_status)
 			json_array_append_new(

@@ -89,8 +89,10 @@ int apiserver__split(char *path, char **seg, int max);
  * negative code. For objects made at start-up. */
 int apiserver__create_missing(struct apiserver *as, const char *key, const json_t *o);
 /* Stores o (borrowed, as JSON) at key on store_txn's condition expect_mod_rev (0: absent;
- * > 0: unchanged since that revision): 0 or store_txn's code. */
-int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o, int64_t expect_mod_rev);
+ * > 0: unchanged since that revision): 0 or store_txn's code. *rev (may be NULL) gets the
+ * revision of the write. */
+int apiserver__store_put(struct apiserver *as, const char *key, const json_t *o, int64_t expect_mod_rev,
+			 int64_t *rev);
 /* Sends obj as JSON with status; adds the request's warnings. Takes obj's reference. */
 void apiserver__send_json(struct rq *q, int status, json_t *obj_take);
 /* The request's Warning header lines so far ("" when none), for a response's head. */

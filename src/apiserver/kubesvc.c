@@ -64,7 +64,7 @@ static int put_if_changed(struct apiserver *as, const char *key, const struct st
 	json_object_update(labels, json_object_get(want, "labels"));
 	for (size_t i = 0; i < nfields; i++)
 		json_object_set(obj, fields[i], json_object_get(want, fields[i]));
-	return apiserver__store_put(as, key, obj, kv ? kv->mod_rev : 0);
+	return apiserver__store_put(as, key, obj, kv ? kv->mod_rev : 0, NULL);
 }
 
 /* The object stored at key (*kv its record, the caller unrefs), or a new one named

@@ -156,7 +156,7 @@ static int reconcile(struct apiserver *as, const char *key, const json_t *o)
 	if (want) {
 		log_info("rbac: reconciling default %s %s%s", api_str(o, "kind"), api_str(o, "metadata.name"),
 			 recreate ? " (roleRef changed)" : "");
-		rc = apiserver__store_put(as, key, want, kv->mod_rev);
+		rc = apiserver__store_put(as, key, want, kv->mod_rev, NULL);
 		json_decref(want);
 	}
 	json_decref(have);

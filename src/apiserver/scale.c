@@ -138,18 +138,8 @@ void apiserver__scale(struct rq *q)
 			return;
 		}
 		char *key = apiserver__key(q->k, q->ns, q->name);
-		char *val = json_dumps(obj, JSON_COMPACT);
-		struct store_op op = {.kind = STORE_PUT,
-				      .key = key,
-				      .value = val,
-				      .value_len = strlen(val),
-				      .expect_mod_rev = rev};
-		struct store_result res = {0};
 		int64_t nrev = 0;
-		size_t failed = 0;
-		rc = store_txn(q->as->store, &op, 1, &res, &nrev, &failed);
-		store_kv_unref(res.kv);
-		free(val);
+		rc = apiserver__store_put(q->as, key, obj, rev, &nrev);
 		free(key);
 		if (rc == -ESTALE && !(wrv && *wrv)) {
 			json_decref(obj);

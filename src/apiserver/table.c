@@ -334,32 +334,6 @@ static char *age(const json_t *obj, const char *path, int64_t now)
 	return xstrdup(b);
 }
 
-/* "k=v,k2=v2" sorted by key as Go's labels.FormatLabels does. */
-static char *format_map(const json_t *m, const char *none)
-{
-	size_t n = json_object_size(m);
-	if (!n)
-		return xstrdup(none);
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)m, k, v) keys[i++] = k;
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
-			const char *t = keys[b];
-			keys[b] = keys[b - 1];
-			keys[b - 1] = t;
-		}
-	struct buf b;
-	buf_init(&b);
-	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i],
-			   json_string_value(json_object_get(m, keys[i])) ?: "");
-	free(keys);
-	return buf_take(&b);
-}
-
 static void svc_cells(json_t *cells, const json_t *o)
 {
 	const json_t *spec = json_object_get(o, "spec");
@@ -412,12 +386,38 @@ static void svc_cells(json_t *cells, const json_t *o)
 	buf_fini(&b);
 }
 
+/* kubectl's "a,b,c + N more..." cells: the first three items joined by commas, then how
+ * many more there were. */
+struct capped {
+	struct buf b;
+	int count;
+};
+
+/* Counts one more item: true when it is among the first three (the caller writes it to
+ * c->b; the comma before it is there), false when it only counts. */
+static bool capped_next(struct capped *c)
+{
+	if (c->count++ >= 3)
+		return false;
+	if (c->b.len)
+		buf_putc(&c->b, ',');
+	return true;
+}
+
+/* Appends the cell (none when no item was written) and empties c. */
+static void capped_cell(json_t *cells, struct capped *c, const char *none)
+{
+	if (c->count > 3)
+		buf_printf(&c->b, " + %d more...", c->count - 3);
+	json_array_append_new(cells, json_string(c->b.len ? c->b.data : none));
+	buf_fini(&c->b);
+	c->count = 0;
+}
+
 static void ep_cells(json_t *cells, const json_t *o)
 {
 	/* formatEndpoints: up to 3 ip:port, then " + N more..." */
-	struct buf b;
-	buf_init(&b);
-	int count = 0, more = 0;
+	struct capped c = {0};
 	size_t i, j, k;
 	json_t *s, *a, *p;
 	json_array_foreach(json_object_get(o, "subsets"), i, s)
@@ -425,37 +425,19 @@ static void ep_cells(json_t *cells, const json_t *o)
 		json_t *ports = json_object_get(s, "ports");
 		json_array_foreach(json_object_get(s, "addresses"), j, a)
 		{
-			if (json_array_size(ports) == 0) {
-				if (count < 3)
-					buf_printf(&b, "%s%s", b.len ? "," : "", api_str(a, "ip") ?: "");
-				else
-					more++;
-				count++;
-				continue;
-			}
+			const char *ip = api_str(a, "ip") ?: "";
+			if (json_array_size(ports) == 0 && capped_next(&c))
+				buf_puts(&c.b, ip);
 			json_array_foreach(ports, k, p)
 			{
-				if (count < 3) {
-					const char *ip = api_str(a, "ip") ?: "";
-					if (strchr(ip, ':'))
-						buf_printf(&b, "%s[%s]:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(
-							       json_object_get(p, "port")));
-					else
-						buf_printf(&b, "%s%s:%lld", b.len ? "," : "", ip,
-							   (long long)json_integer_value(
-							       json_object_get(p, "port")));
-				} else {
-					more++;
-				}
-				count++;
+				bool v6 = strchr(ip, ':') != NULL;
+				if (capped_next(&c))
+					buf_printf(&c.b, "%s%s%s:%lld", v6 ? "[" : "", ip, v6 ? "]" : "",
+						   (long long)json_integer_value(json_object_get(p, "port")));
 			}
 		}
 	}
-	if (more)
-		buf_printf(&b, " + %d more...", more);
-	json_array_append_new(cells, json_string(b.len ? b.data : "<none>"));
-	buf_fini(&b);
+	capped_cell(cells, &c, "<none>");
 }
 
 static void pod_cells(json_t *cells, const json_t *o, int64_t now)
@@ -553,37 +535,24 @@ static void node_cells(json_t *cells, const json_t *o)
 static void slice_cells(json_t *cells, const json_t *o)
 {
 	json_array_append_new(cells, json_string(api_str(o, "addressType") ?: ""));
-	struct buf b;
-	buf_init(&b);
+	struct capped c = {0};
 	size_t i, j;
 	json_t *p, *e, *a;
 	json_array_foreach(json_object_get(o, "ports"), i, p)
 	{
-		if (i >= 3) {
-			buf_printf(&b, " + %zu more...", json_array_size(json_object_get(o, "ports")) - 3);
-			break;
-		}
-		buf_printf(&b, "%s%lld", b.len ? "," : "",
-			   (long long)json_integer_value(json_object_get(p, "port")));
+		if (capped_next(&c))
+			buf_printf(&c.b, "%lld", (long long)json_integer_value(json_object_get(p, "port")));
 	}
-	json_array_append_new(cells, json_string(b.len ? b.data : "<unset>"));
-	buf_reset(&b);
-	int count = 0, more = 0;
+	capped_cell(cells, &c, "<unset>");
 	json_array_foreach(json_object_get(o, "endpoints"), i, e)
 	{
 		json_array_foreach(json_object_get(e, "addresses"), j, a)
 		{
-			if (count < 3)
-				buf_printf(&b, "%s%s", b.len ? "," : "", json_string_value(a) ?: "");
-			else
-				more++;
-			count++;
+			if (capped_next(&c))
+				buf_puts(&c.b, json_string_value(a) ?: "");
 		}
 	}
-	if (more)
-		buf_printf(&b, " + %d more...", more);
-	json_array_append_new(cells, json_string(b.len ? b.data : "<unset>"));
-	buf_fini(&b);
+	capped_cell(cells, &c, "<unset>");
 }
 
 static void ing_cells(json_t *cells, const json_t *o)
@@ -708,7 +677,7 @@ static bool workload_cells(json_t *cells, const struct api_kind *k, const json_t
 						"status.updatedNumberScheduled", "status.numberAvailable"};
 		for (size_t i = 0; i < 5; i++)
 			json_array_append_new(cells, json_integer(ival(o, f[i])));
-		char *ns = format_map(api_get(o, "spec.template.spec.nodeSelector"), "<none>");
+		char *ns = api_format_labels(api_get(o, "spec.template.spec.nodeSelector"), ",", "<none>");
 		json_array_append_new(cells, json_string(ns));
 		free(ns);
 		json_array_append_new(cells, json_string(age_s));
@@ -773,7 +742,7 @@ json_t *table_row(const struct api_kind *k, const json_t *obj, int include_objec
 	} else if (!strcmp(kind, "Service")) {
 		svc_cells(cells, obj);
 		json_array_append_new(cells, json_string(a));
-		char *sel = format_map(api_get(obj, "spec.selector"), "<none>");
+		char *sel = api_format_labels(api_get(obj, "spec.selector"), ",", "<none>");
 		json_array_append_new(cells, json_string(sel));
 		free(sel);
 	} else if (!strcmp(kind, "Endpoints")) {

@@ -73,6 +73,23 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void buf_put_goquoted(struct buf *b, const char *s)
+{
+	static const char *const esc[0x80] = {
+	    ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\t'] = "\\t", ['\r'] = "\\r",
+	};
+	buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x80 && esc[*p])
+			buf_puts(b, esc[*p]);
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_printf(b, "\\x%02x", *p);
+		else
+			buf_putc(b, (char)*p);
+	}
+	buf_putc(b, '"');
+}
+
 char *buf_take(struct buf *b)
 {
 	char *p = b->data ? b->data : xstrdup("");

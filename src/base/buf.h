@@ -18,6 +18,9 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends Go's %q of the string s: in double quotes, with \" \\ \n \t \r
+ * and \xNN for the other control bytes; bytes >= 0x80 are copied. */
+void buf_put_goquoted(struct buf *b, const char *s);
 /* Hands the bytes to the caller (who frees them) and leaves b empty. */
 char *buf_take(struct buf *b);
 

@@ -125,6 +125,10 @@ struct cli_targets {
 /* Parses the positional arguments; prints kubectl's error and returns 1 on a bad one. */
 int cli__targets_parse(int argc, char **argv, struct cli_targets *t);
 void cli__targets_fini(struct cli_targets *t);
+/* Checks the targets' names against how the objects are picked: when selecting (a
+ * selector or --all picks them) no target may name an object; when not, and names_needed,
+ * each must. On a breach prints kubectl's error, frees t and returns 1; else 0. */
+int cli__targets_check_names(struct cli_targets *t, bool selecting, bool names_needed);
 
 /* kubectl's error for a verb given no resource type; returns the exit code 1. */
 int cli__no_type(const char *verb);

@@ -277,6 +277,23 @@ void cli__targets_fini(struct cli_targets *t)
 	free(t->v);
 }
 
+int cli__targets_check_names(struct cli_targets *t, bool selecting, bool names_needed)
+{
+	for (size_t i = 0; i < t->len; i++) {
+		const char *err = NULL;
+		if (!t->v[i].name && !selecting && names_needed)
+			err = "resource(s) were provided, but no name was specified";
+		else if (t->v[i].name && selecting)
+			err = "name cannot be provided when a selector is specified";
+		if (err) {
+			fprintf(stderr, "error: %s\n", err);
+			cli__targets_fini(t);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Parses the positional arguments; prints kubectl's error and returns 1 on a bad one. */
 int cli__targets_parse(int argc, char **argv, struct cli_targets *t)
 {

@@ -49,23 +49,8 @@ static int run_delete(const struct cli_flags *f, int argc, char **argv)
 				"error: You must provide one or more resources by argument or filename.\n");
 			return 1;
 		}
-		if (cli__targets_parse(argc, argv, &t)) {
+		if (cli__targets_parse(argc, argv, &t) || cli__targets_check_names(&t, selector || all, true))
 			return 1;
-		}
-		for (size_t i = 0; i < t.len; i++) {
-			if (!t.v[i].name && !selector && !all) {
-				fprintf(stderr,
-					"error: resource(s) were provided, but no name was specified\n");
-				cli__targets_fini(&t);
-				return 1;
-			}
-			if (t.v[i].name && (selector || all)) {
-				fprintf(stderr,
-					"error: name cannot be provided when a selector is specified\n");
-				cli__targets_fini(&t);
-				return 1;
-			}
-		}
 	}
 	struct cli_ctl c;
 	if (cli__open(&c, f)) {

@@ -48,14 +48,8 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 	if (argc == 0)
 		return cli__no_type("get");
 	struct cli_targets t;
-	if (cli__targets_parse(argc, argv, &t))
+	if (cli__targets_parse(argc, argv, &t) || cli__targets_check_names(&t, selector, false))
 		return 1;
-	for (size_t i = 0; i < t.len; i++)
-		if (t.v[i].name && selector) {
-			fprintf(stderr, "error: name cannot be provided when a selector is specified\n");
-			cli__targets_fini(&t);
-			return 1;
-		}
 	struct cli_ctl c;
 	if (cli__open(&c, f)) {
 		cli__targets_fini(&t);
@@ -67,29 +61,24 @@ static int run_get(const struct cli_flags *f, int argc, char **argv)
 	for (size_t i = 0; i < t.len && !c.fatal; i++) {
 		const struct api_kind *k = t.v[i].k;
 		const char *ns = all_ns && !t.v[i].name ? NULL : c.ns;
-		if (table) {
+		if (table || t.v[i].name) {
+			/* One GET: a Table (of one object or the list) or the named object. */
 			char *path = cli__path(k, ns, t.v[i].name);
-			char *q = cli__list_query(t.v[i].name ? NULL : selector);
-			char *full = xasprintf("%s%s", path, q);
+			if (table) {
+				char *q = cli__list_query(t.v[i].name ? NULL : selector);
+				char *full = xasprintf("%s%s", path, q);
+				free(q);
+				free(path);
+				path = full;
+			}
 			json_t *v = NULL;
 			struct client_apierr ae;
-			int rc = cli__call(&c, "GET", full, NULL, NULL, CLI_TABLE_ACCEPT, &v, &ae);
+			int rc =
+			    cli__call(&c, "GET", path, NULL, NULL, table ? CLI_TABLE_ACCEPT : NULL, &v, &ae);
 			if (rc == 1)
 				cli__errs_add_api(&c.errs, &ae);
 			if (rc == 0)
 				res[nres++] = (struct result){k, v, !t.v[i].name};
-			free(path);
-			free(q);
-			free(full);
-		} else if (t.v[i].name) {
-			char *path = cli__path(k, ns, t.v[i].name);
-			json_t *v = NULL;
-			struct client_apierr ae;
-			int rc = cli__call(&c, "GET", path, NULL, NULL, NULL, &v, &ae);
-			if (rc == 1)
-				cli__errs_add_api(&c.errs, &ae);
-			if (rc == 0)
-				res[nres++] = (struct result){k, v, false};
 			free(path);
 		} else {
 			json_t *items = NULL;

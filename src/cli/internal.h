@@ -45,7 +45,6 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 			 struct buf *out);
 
 /* "k=v,k2=v2" sorted by key, "<none>" when labels is empty or NULL; heap string. */
-char *cli__format_labels(const json_t *labels);
 
 /* Removes metadata.managedFields from obj (and from each of items[] of a list), as
  * kubectl does before printing -o yaml/json. */

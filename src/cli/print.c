@@ -216,27 +216,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-char *cli__format_labels(const json_t *labels)
-{
-	size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-	if (n == 0)
-		return xstrdup("<none>");
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	struct buf b;
-	buf_init(&b);
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(labels, keys[i]));
-		buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], val ? val : "");
-	}
-	free(keys);
-	return buf_take(&b);
-}
-
 /* A cell as Go's fmt.Fprint prints the decoded interface{} value. */
 static void put_cell(struct buf *b, const json_t *c)
 {
@@ -273,6 +252,20 @@ static void put_upper(struct buf *b, const char *s)
 		buf_putc(b, (char)toupper((unsigned char)*s));
 }
 
+/* Whether a Table column prints: priority 0 always, the others with -o wide. */
+static bool col_shown(const json_t *col, bool wide)
+{
+	return wide || json_integer_value(json_object_get(col, "priority")) <= 0;
+}
+
+/* The tab before each cell of a line but the first. */
+static void put_sep(struct buf *out, bool *first)
+{
+	if (!*first)
+		buf_putc(out, '\t');
+	*first = false;
+}
+
 size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_table_opts *o,
 			 struct buf *out)
 {
@@ -299,12 +292,10 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 		}
 		for (size_t i = 0; i < ncols; i++) {
 			const json_t *c = json_array_get(cols, i);
-			if (json_integer_value(json_object_get(c, "priority")) > 0 && !o->wide)
-				continue;
-			if (!first)
-				buf_putc(out, '\t');
-			first = false;
-			put_upper(out, api_str(c, "name") ? api_str(c, "name") : "");
+			if (col_shown(c, o->wide)) {
+				put_sep(out, &first);
+				put_upper(out, api_str(c, "name") ? api_str(c, "name") : "");
+			}
 		}
 		if (o->show_labels)
 			buf_puts(out, first ? "LABELS" : "\tLABELS");
@@ -321,18 +312,15 @@ size_t cli__table_append(const json_t *table, bool namespaced, const struct cli_
 			first = false;
 		}
 		for (size_t i = 0; i < ncols && i < json_array_size(cells); i++) {
-			const json_t *c = json_array_get(cols, i);
-			if (json_integer_value(json_object_get(c, "priority")) > 0 && !o->wide)
+			if (!col_shown(json_array_get(cols, i), o->wide))
 				continue;
-			if (!first)
-				buf_putc(out, '\t');
-			first = false;
+			put_sep(out, &first);
 			if (i == name_col && o->kind_prefix)
 				buf_printf(out, "%s/", o->kind_prefix);
 			put_cell(out, json_array_get(cells, i));
 		}
 		if (o->show_labels) {
-			char *l = cli__format_labels(json_object_get(meta, "labels"));
+			char *l = api_format_labels(json_object_get(meta, "labels"), ",", "<none>");
 			buf_printf(out, "%s%s", first ? "" : "\t", l);
 			free(l);
 		}
@@ -449,23 +437,9 @@ char *cli__smart_label(const char *field)
 /* printLabelsMultiline. */
 static void put_labels(struct buf *b, const char *title, const json_t *labels)
 {
-	buf_printf(b, "%s:\t", title);
-	size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-	if (!n) {
-		buf_puts(b, "<none>\n");
-		return;
-	}
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)labels, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(labels, keys[i]));
-		buf_printf(b, "%s%s=%s\n", i ? "\t" : "", keys[i], val ? val : "");
-	}
-	free(keys);
+	char *s = api_format_labels(labels, "\n\t", "<none>");
+	buf_printf(b, "%s:\t%s\n", title, s);
+	free(s);
 }
 
 /* printAnnotationsMultiline: last-applied-configuration is skipped, long or multi-line
@@ -600,6 +574,28 @@ static void join_strings(struct buf *b, const json_t *arr, const char *sep)
 	}
 }
 
+/* "label:\tA,B\n" of the strings in arr; when arr is empty "label:\t<none>\n" if none_too,
+ * else nothing. */
+static void put_joined(struct buf *b, const char *label, const json_t *arr, bool none_too)
+{
+	if (!json_array_size(arr) && !none_too)
+		return;
+	buf_printf(b, "%s:\t", label);
+	if (json_array_size(arr))
+		join_strings(b, arr, ",");
+	else
+		buf_puts(b, "<none>");
+	buf_putc(b, '\n');
+}
+
+/* "label:\tS\n" of the string at path in obj, when it is set and not empty. */
+static void put_set(struct buf *b, const char *label, const json_t *obj, const char *path)
+{
+	const char *s = api_str(obj, path);
+	if (s && *s)
+		buf_printf(b, "%s:\t%s\n", label, s);
+}
+
 /* The lines every describer opens with: Name, Namespace (unless the kind has none), Labels
  * and Annotations. */
 static void put_head(struct buf *b, const json_t *obj, bool namespaced)
@@ -692,7 +688,7 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	put_head(&b, svc, true);
 	const json_t *sel = json_object_get(spec, "selector");
 	if (json_is_object(sel) && json_object_size(sel)) {
-		char *s = cli__format_labels(sel);
+		char *s = api_format_labels(sel, ",", "<none>");
 		buf_printf(&b, "Selector:\t%s\n", s);
 		free(s);
 	} else {
@@ -701,29 +697,12 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 	buf_printf(&b, "Type:\t%s\n", str_or(spec, "type", ""));
 	if (api_str(spec, "ipFamilyPolicy"))
 		buf_printf(&b, "IP Family Policy:\t%s\n", api_str(spec, "ipFamilyPolicy"));
-	const json_t *fams = json_object_get(spec, "ipFamilies");
-	buf_puts(&b, "IP Families:\t");
-	if (json_array_size(fams))
-		join_strings(&b, fams, ",");
-	else
-		buf_puts(&b, "<none>");
-	buf_putc(&b, '\n');
+	put_joined(&b, "IP Families", json_object_get(spec, "ipFamilies"), true);
 	buf_printf(&b, "IP:\t%s\n", str_or(spec, "clusterIP", ""));
-	buf_puts(&b, "IPs:\t");
-	if (json_array_size(json_object_get(spec, "clusterIPs")))
-		join_strings(&b, json_object_get(spec, "clusterIPs"), ",");
-	else
-		buf_puts(&b, "<none>");
-	buf_putc(&b, '\n');
-	if (json_array_size(json_object_get(spec, "externalIPs"))) {
-		buf_puts(&b, "External IPs:\t");
-		join_strings(&b, json_object_get(spec, "externalIPs"), ",");
-		buf_putc(&b, '\n');
-	}
-	if (api_str(spec, "loadBalancerIP") && *api_str(spec, "loadBalancerIP"))
-		buf_printf(&b, "Desired LoadBalancer IP:\t%s\n", api_str(spec, "loadBalancerIP"));
-	if (api_str(spec, "externalName") && *api_str(spec, "externalName"))
-		buf_printf(&b, "External Name:\t%s\n", api_str(spec, "externalName"));
+	put_joined(&b, "IPs", json_object_get(spec, "clusterIPs"), true);
+	put_joined(&b, "External IPs", json_object_get(spec, "externalIPs"), false);
+	put_set(&b, "Desired LoadBalancer IP", spec, "loadBalancerIP");
+	put_set(&b, "External Name", spec, "externalName");
 	const json_t *ing = api_get(svc, "status.loadBalancer.ingress");
 	if (json_array_size(ing)) {
 		buf_puts(&b, "LoadBalancer Ingress:\t");
@@ -763,37 +742,17 @@ char *cli__describe_service(const json_t *svc, const json_t *slices, const json_
 		buf_putc(&b, '\n');
 	}
 	buf_printf(&b, "Session Affinity:\t%s\n", str_or(spec, "sessionAffinity", ""));
-	if (api_str(spec, "externalTrafficPolicy") && *api_str(spec, "externalTrafficPolicy"))
-		buf_printf(&b, "External Traffic Policy:\t%s\n", api_str(spec, "externalTrafficPolicy"));
+	put_set(&b, "External Traffic Policy", spec, "externalTrafficPolicy");
 	if (api_str(spec, "internalTrafficPolicy"))
 		buf_printf(&b, "Internal Traffic Policy:\t%s\n", api_str(spec, "internalTrafficPolicy"));
 	long long hc = json_integer_value(json_object_get(spec, "healthCheckNodePort"));
 	if (hc)
 		buf_printf(&b, "HealthCheck NodePort:\t%lld\n", hc);
-	if (json_array_size(json_object_get(spec, "loadBalancerSourceRanges"))) {
-		buf_puts(&b, "LoadBalancer Source Ranges:\t");
-		join_strings(&b, json_object_get(spec, "loadBalancerSourceRanges"), ",");
-		buf_putc(&b, '\n');
-	}
-	if (api_str(spec, "trafficDistribution") && *api_str(spec, "trafficDistribution"))
-		buf_printf(&b, "Traffic Distribution:\t%s\n", api_str(spec, "trafficDistribution"));
+	put_joined(&b, "LoadBalancer Source Ranges", json_object_get(spec, "loadBalancerSourceRanges"),
+		   false);
+	put_set(&b, "Traffic Distribution", spec, "trafficDistribution");
 	put_events(&b, events, now);
 	return describe_take(&b);
-}
-
-static void put_value(struct buf *b, const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		buf_puts(b, json_string_value(v));
-		break;
-	case JSON_NULL:
-		buf_puts(b, "<nil>");
-		break;
-	default:
-		put_cell(b, v);
-		break;
-	}
 }
 
 static void put_indent(struct buf *b, int level)
@@ -815,14 +774,9 @@ static bool skipped(const char *expr)
 /* printUnstructuredContent. */
 static void put_unstructured(struct buf *b, int level, const json_t *content, const char *prefix)
 {
-	size_t n = json_object_size(content);
-	const char **keys = xcalloc(n + 1, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)content, k, v) keys[i++] = k;
-	xqsort(keys, n, sizeof(*keys), cmp_str);
-	for (i = 0; i < n; i++) {
+	size_t n;
+	const char **keys = api_sorted_keys(content, &n);
+	for (size_t i = 0; i < n; i++) {
 		const json_t *val = json_object_get(content, keys[i]);
 		char *expr = xasprintf("%s.%s", prefix, keys[i]);
 		if (skipped(expr)) {
@@ -842,13 +796,13 @@ static void put_unstructured(struct buf *b, int level, const json_t *content, co
 					put_unstructured(b, level + 1, c, expr);
 				} else {
 					put_indent(b, level + 1);
-					put_value(b, c);
+					put_cell(b, c);
 					buf_putc(b, '\n');
 				}
 			}
 		} else {
 			buf_printf(b, "%s:\t", label);
-			put_value(b, val);
+			put_cell(b, val);
 			buf_putc(b, '\n');
 		}
 		free(label);

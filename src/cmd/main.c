@@ -287,22 +287,15 @@ static int cmd_server(int argc, char **argv)
 	client_config_fini(&cc);
 	if (rc < 0) {
 		fprintf(stderr, "svcplane server: %s\n", err);
-		ctrl_elector_stop(el);
-		ctrls_stop(&ctl);
-		client_config_fini(&ctl.cc);
-		apiserver_stop(as);
-		store_close(st);
-		free(agent_dir);
-		free(url);
-		return 1;
+	} else {
+		printf("kubeconfig: %s\n", apiserver_kubeconfig_path(as));
+		fflush(stdout);
+		int sig = 0;
+		sigwait(&set, &sig);
+		log_info("signal %d: shutting down", sig);
+		apiserver_endpoint_withdraw(as); /* clients move to the other servers first */
+		node_agent_stop(ag);
 	}
-	printf("kubeconfig: %s\n", apiserver_kubeconfig_path(as));
-	fflush(stdout);
-	int sig = 0;
-	sigwait(&set, &sig);
-	log_info("signal %d: shutting down", sig);
-	apiserver_endpoint_withdraw(as); /* clients move to the other servers first */
-	node_agent_stop(ag);
 	ctrl_elector_stop(el); /* stops the controllers it runs, then gives the Lease up */
 	ctrls_stop(&ctl);
 	client_config_fini(&ctl.cc);
@@ -311,7 +304,7 @@ static int cmd_server(int argc, char **argv)
 	free(agent_dir);
 	free(url);
 	flags_fini(&cmd_server_flags, &cf);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }
 
 static int cmd_agent(int argc, char **argv)

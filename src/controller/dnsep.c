@@ -7,18 +7,6 @@
 #include "api/object.h"
 #include "base/mem.h"
 
-static bool is_ready_node(const json_t *node)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(node, "status.conditions"), i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
-			return !strcmp(api_str(c, "status") ?: "", "True");
-	}
-	return false;
-}
-
 static int addr_cmp(const void *a, const void *b)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
@@ -55,7 +43,7 @@ json_t *ctrl_dns_endpoints_desired(const json_t *svc, const json_t *nodes, const
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = api_str(n, "metadata.name");
-		if (!name || !is_ready_node(n))
+		if (!name || !api_condition_true(n, "Ready"))
 			continue;
 		json_array_foreach(api_get(n, "status.addresses"), j, a)
 		{

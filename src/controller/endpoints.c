@@ -29,20 +29,6 @@ static const char *annotation(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(api_get(obj, "metadata.annotations"), key));
 }
 
-bool ctrl__pod_ready(const json_t *pod)
-{
-	json_t *conds = api_get(pod, "status.conditions");
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(conds, i, c)
-	{
-		if (str_eq(api_str(c, "type"), "Ready"))
-			return str_eq(api_str(c, "status"), "True");
-	}
-	return false;
-}
-
 bool ctrl__pod_in_endpoints(const json_t *pod, bool include_terminating)
 {
 	const char *phase = api_str(pod, "status.phase");
@@ -390,9 +376,16 @@ static json_t *endpoint_labels(const json_t *svc)
 	return labels;
 }
 
+json_t *ctrl__pod_ref(const json_t *pod)
+{
+	return json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace",
+			 api_str(pod, "metadata.namespace") ?: "", "name",
+			 api_str(pod, "metadata.name") ?: "", "uid", api_str(pod, "metadata.uid") ?: "");
+}
+
 static json_t *pod_address(const json_t *pod, const json_t *svc, const char *ip)
 {
-	json_t *a = json_object(), *ref = json_object();
+	json_t *a = json_object();
 	const char *node = api_str(pod, "spec.nodeName");
 
 	json_object_set_new(a, "ip", json_string(ip));
@@ -400,17 +393,14 @@ static json_t *pod_address(const json_t *pod, const json_t *svc, const char *ip)
 		json_object_set_new(a, "hostname", json_string(api_str(pod, "spec.hostname")));
 	if (node && *node)
 		json_object_set_new(a, "nodeName", json_string(node));
-	json_object_set_new(ref, "kind", json_string("Pod"));
-	json_object_set_new(ref, "namespace", json_string(api_str(pod, "metadata.namespace") ?: ""));
-	json_object_set_new(ref, "name", json_string(api_str(pod, "metadata.name") ?: ""));
-	json_object_set_new(ref, "uid", json_string(api_str(pod, "metadata.uid") ?: ""));
-	json_object_set_new(a, "targetRef", ref);
+	json_object_set_new(a, "targetRef", ctrl__pod_ref(pod));
 	return a;
 }
 
-/* json_equal(a, b) once targetRef.resourceVersion is left out of both, when they are
- * addresses (objects); a plain json_equal otherwise. */
-static bool address_equal(const json_t *a, const json_t *b)
+/* json_equal(a, b) for two objects, but each member the two share compares with
+ * member_equal(key, va, vb); a plain json_equal when either is not an object. */
+static bool object_equal_by(const json_t *a, const json_t *b,
+			    bool (*member_equal)(const char *key, const json_t *va, const json_t *vb))
 {
 	const char *k;
 	json_t *v, *w;
@@ -421,70 +411,61 @@ static bool address_equal(const json_t *a, const json_t *b)
 		return false;
 	json_object_foreach((json_t *)a, k, v)
 	{
-		if (!(w = json_object_get(b, k)))
+		if (!(w = json_object_get(b, k)) || !member_equal(k, v, w))
 			return false;
-		if (strcmp(k, "targetRef") == 0 && json_is_object(v) && json_is_object(w)) {
-			size_t nv = json_object_size(v) - (json_object_get(v, "resourceVersion") ? 1 : 0);
-			size_t nw = json_object_size(w) - (json_object_get(w, "resourceVersion") ? 1 : 0);
-			const char *rk;
-			json_t *rv, *rw;
-			if (nv != nw)
-				return false;
-			json_object_foreach(v, rk, rv)
-			{
-				if (strcmp(rk, "resourceVersion") != 0 &&
-				    (!(rw = json_object_get(w, rk)) || !json_equal(rv, rw)))
-					return false;
-			}
-		} else if (!json_equal(v, w)) {
-			return false;
-		}
 	}
 	return true;
 }
 
-/* One subset of each side; the address lists compare with address_equal. */
-static bool subset_equal(const json_t *a, const json_t *b)
+/* Arrays a and b (a missing one is empty) of the same length whose elements are
+ * object_equal_by(member_equal). */
+static bool array_equal_by(const json_t *a, const json_t *b,
+			   bool (*member_equal)(const char *key, const json_t *va, const json_t *vb))
 {
-	const char *k;
-	json_t *v, *w;
-
-	if (!json_is_object(a) || !json_is_object(b))
-		return json_equal(a, b);
-	if (json_object_size(a) != json_object_size(b))
+	size_t n = json_array_size(a);
+	if (n != json_array_size(b))
 		return false;
-	json_object_foreach((json_t *)a, k, v)
-	{
-		if (!(w = json_object_get(b, k)))
+	for (size_t i = 0; i < n; i++) {
+		if (!object_equal_by(json_array_get(a, i), json_array_get(b, i), member_equal))
 			return false;
-		if ((strcmp(k, "addresses") == 0 || strcmp(k, "notReadyAddresses") == 0) &&
-		    json_is_array(v) && json_is_array(w)) {
-			size_t n = json_array_size(v);
-			if (n != json_array_size(w))
-				return false;
-			for (size_t i = 0; i < n; i++) {
-				if (!address_equal(json_array_get(v, i), json_array_get(w, i)))
-					return false;
-			}
-		} else if (!json_equal(v, w)) {
-			return false;
-		}
 	}
 	return true;
+}
+
+/* An address member: targetRef compares without its resourceVersion. */
+static bool address_member_equal(const char *k, const json_t *v, const json_t *w)
+{
+	if (strcmp(k, "targetRef") != 0 || !json_is_object(v) || !json_is_object(w))
+		return json_equal(v, w);
+	size_t nv = json_object_size(v) - (json_object_get(v, "resourceVersion") ? 1 : 0);
+	size_t nw = json_object_size(w) - (json_object_get(w, "resourceVersion") ? 1 : 0);
+	const char *rk;
+	json_t *rv, *rw;
+	if (nv != nw)
+		return false;
+	json_object_foreach((json_t *)v, rk, rv)
+	{
+		if (strcmp(rk, "resourceVersion") != 0 &&
+		    (!(rw = json_object_get(w, rk)) || !json_equal(rv, rw)))
+			return false;
+	}
+	return true;
+}
+
+/* A subset member: the address lists compare address by address with address_member_equal. */
+static bool subset_member_equal(const char *k, const json_t *v, const json_t *w)
+{
+	if ((strcmp(k, "addresses") != 0 && strcmp(k, "notReadyAddresses") != 0) || !json_is_array(v) ||
+	    !json_is_array(w))
+		return json_equal(v, w);
+	return array_equal_by(v, w, address_member_equal);
 }
 
 /* Subsets equal ignoring targetRef.resourceVersion (semanticIgnoreResourceVersion); a
  * missing list equals an empty one. Compares in place: no copies. */
 static bool subsets_equal(const json_t *a, const json_t *b)
 {
-	size_t na = json_is_array(a) ? json_array_size(a) : 0, nb = json_is_array(b) ? json_array_size(b) : 0;
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++) {
-		if (!subset_equal(json_array_get(a, i), json_array_get(b, i)))
-			return false;
-	}
-	return true;
+	return array_equal_by(a, b, subset_member_equal);
 }
 
 static bool labels_equal(const json_t *a, const json_t *b)
@@ -558,7 +539,7 @@ json_t *ctrl_endpoints_desired(const json_t *svc, const json_t *pods, const json
 		if (!addr)
 			continue; /* no IP of the Service's family: skipped, as Kubernetes logs and skips */
 		json_array_append_new(addrs, addr);
-		ready = tolerate || ctrl__pod_ready(pod);
+		ready = tolerate || api_condition_true(pod, "Ready");
 		char *akey = xasprintf("%s\x01%s", api_str(addr, "ip"), api_str(addr, "targetRef.uid"));
 		if (json_array_size(sports) == 0) {
 			if (!headless) {

@@ -63,8 +63,6 @@ bool ctrl_endpoints_equal(const json_t *a, const json_t *b);
 
 /* Helpers shared by the controllers in this folder (not for other subsystems). */
 
-/* The pod's Ready condition is True. */
-bool ctrl__pod_ready(const json_t *pod);
 /* ShouldPodBeInEndpoints: not terminal, has an IP, not terminating unless included. */
 bool ctrl__pod_in_endpoints(const json_t *pod, bool include_terminating);
 /* FindPort: the pod's port for one Service port, or -1 when a named port is missing. */
@@ -75,6 +73,8 @@ bool ctrl__should_set_hostname(const json_t *pod, const json_t *svc);
 bool ctrl__svc_ip_set(const json_t *svc);
 /* The pod's IPs in canonical text (status.podIPs, else status.podIP): a new array. */
 json_t *ctrl__pod_ips(const json_t *pod);
+/* An endpoint's targetRef to the pod: {kind: Pod, namespace, name, uid}; a new object. */
+json_t *ctrl__pod_ref(const json_t *pod);
 /* The Service port's protocol, "TCP" when unset. */
 const char *ctrl__port_protocol(const json_t *svc_port);
 

@@ -358,18 +358,6 @@ static json_t *ix_svc_pods(struct ctrl_manager *m, const char *ns, const char *n
 
 /* ---- pod handlers ---- */
 
-static const json_t *ready_condition(const json_t *pod)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(pod, "status.conditions"), i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
-			return json_object_get(c, "status");
-	}
-	return NULL;
-}
-
 static bool opt_equal(const json_t *a, const json_t *b)
 {
 	return a && b ? json_equal(a, b) : a == b;
@@ -408,7 +396,8 @@ static bool pod_relevant_change(const json_t *old, const json_t *pod)
 			return true;
 	}
 	return !labels_equal(api_get(old, "metadata.labels"), api_get(pod, "metadata.labels")) ||
-	       !opt_equal(ready_condition(old), ready_condition(pod)) ||
+	       !opt_equal(json_object_get(api_condition(old, "Ready"), "status"),
+			  json_object_get(api_condition(pod, "Ready"), "status")) ||
 	       !containers_equal(api_get(old, "spec.containers"), api_get(pod, "spec.containers"), false) ||
 	       !containers_equal(api_get(old, "spec.initContainers"), api_get(pod, "spec.initContainers"),
 				 true);
@@ -711,15 +700,7 @@ static bool given_pending(struct ctrl_manager *m, const json_t *snapshot, const 
 	bool pending = false;
 	if (g && uid && !(except_uid && !strcmp(uid, except_uid))) {
 		/* The owner as the caller's snapshot has it (the live informer may be newer). */
-		size_t i;
-		json_t *o, *owner = NULL;
-		json_array_foreach(snapshot, i, o)
-		{
-			if (!strcmp(api_str(o, "metadata.uid") ?: "", uid)) {
-				owner = o;
-				break;
-			}
-		}
+		const json_t *owner = api_array_find(snapshot, "metadata.uid", uid, NULL);
 		pending = owner && strtoull(api_str(owner, "metadata.resourceVersion") ?: "0", NULL, 10) <
 				       strtoull(api_str(g, "rv"), NULL, 10);
 		if (!pending)
@@ -1181,11 +1162,8 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 		informer_stop(all[i]);
 	if (had_worker)
 		pthread_join(m->worker, NULL);
-	informer_free(m->svcs);
-	informer_free(m->pods);
-	informer_free(m->nodes);
-	informer_free(m->eps);
-	informer_free(m->slices);
+	for (size_t i = 0; i < 5; i++)
+		informer_free(all[i]);
 	client_free(m->cl);
 	client_config_fini(&m->cfg);
 	json_decref(m->queue);

@@ -284,7 +284,7 @@ static bool has_deletion(const json_t *obj)
 static void pod_conditions(const json_t *pod, const json_t *svc, bool *ready, bool *serving,
 			   bool *terminating)
 {
-	*serving = ctrl__pod_ready(pod);
+	*serving = api_condition_true(pod, "Ready");
 	*terminating = has_deletion(pod);
 	*ready = json_is_true(api_get(svc, "spec.publishNotReadyAddresses")) || (*serving && !*terminating);
 }
@@ -297,7 +297,7 @@ static const char *node_zone(const json_t *node)
 
 static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json_t *svc, int fam)
 {
-	json_t *ep = json_object(), *addrs = json_array(), *conds = json_object(), *ref = json_object();
+	json_t *ep = json_object(), *addrs = json_array(), *conds = json_object();
 	json_t *ips = ctrl__pod_ips(pod), *ip;
 	bool serving, terminating, ready;
 	const char *node_name = api_str(pod, "spec.nodeName");
@@ -322,11 +322,7 @@ static json_t *pod_to_endpoint(const json_t *pod, const json_t *node, const json
 		json_object_set_new(ep, "nodeName", json_string(node_name));
 	if (zone && *zone)
 		json_object_set_new(ep, "zone", json_string(zone));
-	json_object_set_new(ref, "kind", json_string("Pod"));
-	json_object_set_new(ref, "namespace", json_string(api_str(pod, "metadata.namespace") ?: ""));
-	json_object_set_new(ref, "name", json_string(api_str(pod, "metadata.name") ?: ""));
-	json_object_set_new(ref, "uid", json_string(api_str(pod, "metadata.uid") ?: ""));
-	json_object_set_new(ep, "targetRef", ref);
+	json_object_set_new(ep, "targetRef", ctrl__pod_ref(pod));
 	return ep;
 }
 

@@ -45,22 +45,9 @@ bool ctrl_pod_is_active(const json_t *pod)
 	return !api_get(pod, "metadata.deletionTimestamp");
 }
 
-static const json_t *ready_cond(const json_t *pod)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(pod, "status.conditions"), i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
-			return c;
-	}
-	return NULL;
-}
-
 bool ctrl_pod_is_ready(const json_t *pod)
 {
-	const json_t *c = ready_cond(pod);
-	return c && !strcmp(api_str(c, "status") ?: "", "True");
+	return api_condition_true(pod, "Ready");
 }
 
 bool ctrl_pod_is_available(const json_t *pod, int64_t min_ready, int64_t now)
@@ -69,7 +56,7 @@ bool ctrl_pod_is_available(const json_t *pod, int64_t min_ready, int64_t now)
 		return false;
 	if (min_ready <= 0)
 		return true;
-	int64_t t = api_time_parse(api_str(ready_cond(pod), "lastTransitionTime"));
+	int64_t t = api_time_parse(api_str(api_condition(pod, "Ready"), "lastTransitionTime"));
 	return t >= 0 && t + min_ready <= now;
 }
 
@@ -204,8 +191,8 @@ static int rank_cmp(const void *pa, const void *pb)
 	if (ra != rb)
 		return ra ? 1 : -1;
 	if (ra && rb) {
-		int64_t ta = api_time_parse(api_str(ready_cond(a), "lastTransitionTime"));
-		int64_t tb = api_time_parse(api_str(ready_cond(b), "lastTransitionTime"));
+		int64_t ta = api_time_parse(api_str(api_condition(a, "Ready"), "lastTransitionTime"));
+		int64_t tb = api_time_parse(api_str(api_condition(b, "Ready"), "lastTransitionTime"));
 		if (ta != tb)
 			return ta > tb ? -1 : 1; /* ready for less time first */
 	}
@@ -415,15 +402,8 @@ static int cmp_rev(const void *a, const void *b)
 static void set_cond(json_t *conds, const char *type, const char *status, const char *reason, const char *msg,
 		     const char *now, bool bump)
 {
-	size_t i;
-	json_t *c, *found = NULL;
-	json_array_foreach(conds, i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", type)) {
-			found = c;
-			break;
-		}
-	}
+	size_t i = 0;
+	json_t *found = api_array_find(conds, "type", type, &i);
 	if (found && !strcmp(api_str(found, "status") ?: "", status) &&
 	    !strcmp(api_str(found, "reason") ?: "", reason) && !bump)
 		return;
@@ -885,14 +865,7 @@ static bool is_eligible_node(const json_t *node, const json_t *node_selector)
 		return false;
 	if (!labels_superset(api_get(node, "metadata.labels"), node_selector))
 		return false;
-	size_t i;
-	json_t *c;
-	json_array_foreach(api_get(node, "status.conditions"), i, c)
-	{
-		if (!strcmp(api_str(c, "type") ?: "", "Ready"))
-			return !strcmp(api_str(c, "status") ?: "", "True");
-	}
-	return false;
+	return api_condition_true(node, "Ready");
 }
 
 int ctrl_ds_plan(const json_t *ds, const json_t *pods, const json_t *nodes, int64_t now,

@@ -221,6 +221,17 @@ static void anon_release(struct httpd *d, struct http_conn *c)
 	}
 }
 
+/* Takes back what c counted when it was accepted: its anonymous slot and its place among
+ * the live (or the rejected) connections. Caller holds mu. */
+static void conn_release(struct httpd *d, struct http_conn *c)
+{
+	anon_release(d, c);
+	if (c->reject)
+		d->nreject--;
+	else
+		d->nlive--;
+}
+
 /* The deadline of a read that would otherwise wait ms: an anonymous connection's waits
  * all end by its anon_deadline. */
 static int64_t read_deadline(const struct http_conn *c, int ms)
@@ -250,6 +261,13 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 	}
 }
 
+/* For SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE (ssl_err): waits as wait_fd until the
+ * socket is ready the way OpenSSL asks. */
+static int wait_tls(const struct http_conn *c, int ssl_err, int64_t deadline)
+{
+	return wait_fd(c->fd, ssl_err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+}
+
 /* Reads up to n bytes. Returns the count, 0 on EOF, -ETIMEDOUT or another negative code. */
 static ssize_t conn_read(struct http_conn *c, char *p, size_t n, int64_t deadline)
 {
@@ -260,12 +278,11 @@ static ssize_t conn_read(struct http_conn *c, char *p, size_t n, int64_t deadlin
 			int r = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
 			if (r > 0)
 				return r;
-			switch (SSL_get_error(c->ssl, r)) {
+			int e = SSL_get_error(c->ssl, r);
+			switch (e) {
 			case SSL_ERROR_WANT_READ:
-				rc = wait_fd(c->fd, POLLIN, deadline);
-				break;
 			case SSL_ERROR_WANT_WRITE:
-				rc = wait_fd(c->fd, POLLOUT, deadline);
+				rc = wait_tls(c, e, deadline);
 				break;
 			case SSL_ERROR_ZERO_RETURN:
 				return 0;
@@ -310,12 +327,11 @@ static int conn_write(struct http_conn *c, const char *p, size_t n)
 				n -= (size_t)r;
 				continue;
 			}
-			switch (SSL_get_error(c->ssl, r)) {
+			int e = SSL_get_error(c->ssl, r);
+			switch (e) {
 			case SSL_ERROR_WANT_READ:
-				rc = wait_fd(c->fd, POLLIN, now_ms() + tmo);
-				break;
 			case SSL_ERROR_WANT_WRITE:
-				rc = wait_fd(c->fd, POLLOUT, now_ms() + tmo);
+				rc = wait_tls(c, e, now_ms() + tmo);
 				break;
 			case SSL_ERROR_SYSCALL:
 				if (errno == EINTR)
@@ -953,13 +969,11 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 			ERR_clear_error();
 			return 0;
 		}
-		int rc;
-		switch (SSL_get_error(c->ssl, r)) {
+		int rc, ssl_err = SSL_get_error(c->ssl, r);
+		switch (ssl_err) {
 		case SSL_ERROR_WANT_READ:
-			rc = wait_fd(c->fd, POLLIN, deadline);
-			break;
 		case SSL_ERROR_WANT_WRITE:
-			rc = wait_fd(c->fd, POLLOUT, deadline);
+			rc = wait_tls(c, ssl_err, deadline);
 			break;
 		default: {
 			unsigned long e = ERR_peek_error();
@@ -1039,11 +1053,7 @@ out:
 	close(c->fd);
 	c->fd = -1;
 	c->done = true;
-	anon_release(d, c);
-	if (c->reject)
-		d->nreject--;
-	else
-		d->nlive--;
+	conn_release(d, c);
 	pthread_mutex_unlock(&d->mu);
 	return NULL;
 }
@@ -1164,11 +1174,7 @@ static void *accept_main(void *arg)
 		if (pthread_create(&c->thr, NULL, conn_main, c) != 0) {
 			log_warn("http: cannot start a connection thread");
 			d->conns = c->next;
-			anon_release(d, c);
-			if (c->reject)
-				d->nreject--;
-			else
-				d->nlive--;
+			conn_release(d, c);
 			pthread_mutex_unlock(&d->mu);
 			close(fd);
 			free(c);

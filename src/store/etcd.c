@@ -32,9 +32,11 @@
 #include "store/etcdwire.h"
 #include "store/memcache.h"
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -63,8 +65,7 @@
 
 struct et_store {
 	struct store__hub h; /* first: state, ring, revision and watchers, under h.mu */
-	char **eps;	     /* "http(s)://host:port" */
-	size_t n_eps;
+	VEC(char *) eps;     /* "http(s)://host:port" */
 	atomic_size_t ep_cur;
 	/* Per endpoint: bumped each time the keepalive finds it silent. A transfer to an
 	 * endpoint whose count changed since it began is aborted (struct xfer). */
@@ -75,8 +76,7 @@ struct et_store {
 	int64_t compact_interval_ms;
 
 	pthread_mutex_t pool_mu;
-	CURL **pool;
-	size_t n_pool, cap_pool;
+	VEC(CURL *) pool;
 
 	pthread_t watcher, compactor, keeper;
 	bool have_compactor, have_keeper;
@@ -99,8 +99,8 @@ static CURL *pool_get(struct et_store *s)
 {
 	CURL *h = NULL;
 	pthread_mutex_lock(&s->pool_mu);
-	if (s->n_pool)
-		h = s->pool[--s->n_pool];
+	if (s->pool.len)
+		h = s->pool.v[--s->pool.len];
 	pthread_mutex_unlock(&s->pool_mu);
 	return h ? h : curl_easy_init();
 }
@@ -108,32 +108,14 @@ static CURL *pool_get(struct et_store *s)
 static void pool_put(struct et_store *s, CURL *h)
 {
 	pthread_mutex_lock(&s->pool_mu);
-	if (s->n_pool == s->cap_pool) {
-		s->cap_pool = s->cap_pool ? s->cap_pool * 2 : 8;
-		s->pool = xrealloc(s->pool, s->cap_pool * sizeof(*s->pool));
-	}
-	s->pool[s->n_pool++] = h;
+	*vec_push(&s->pool) = h;
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
-struct body {
-	char *data;
-	size_t len, cap;
-};
-
 static size_t body_write(char *p, size_t size, size_t n, void *arg)
 {
-	struct body *b = arg;
-	size_t len = size * n;
-	if (b->len + len + 1 > b->cap) {
-		while (b->cap < b->len + len + 1)
-			b->cap = b->cap ? b->cap * 2 : 4096;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = 0;
-	return len;
+	buf_append(arg, p, size * n);
+	return size * n;
 }
 
 static int xfer_check(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -160,7 +142,7 @@ static void setup(struct et_store *s, CURL *h, size_t at, const char *path, cons
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, hdrs_init);
 	*x = (struct xfer){.s = s, .at = at, .epoch = atomic_load(&s->ep_silent[at])};
-	char *url = xasprintf("%s%s", s->eps[at], path);
+	char *url = xasprintf("%s%s", s->eps.v[at], path);
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	free(url);
@@ -199,12 +181,12 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 {
 	CURL *h = pool_get(s);
 	int rc = -EIO;
-	size_t first = atomic_load(&s->ep_cur) % s->n_eps;
+	size_t first = atomic_load(&s->ep_cur) % s->eps.len;
 
 	*out = NULL;
-	for (size_t i = 0; i < s->n_eps; i++) {
-		size_t at = (first + i) % s->n_eps;
-		struct body b = {0};
+	for (size_t i = 0; i < s->eps.len; i++) {
+		size_t at = (first + i) % s->eps.len;
+		struct buf b = {0};
 		struct xfer x;
 		long status = 0;
 		setup(s, h, at, path, body, REQ_TIMEOUT_MS, &x);
@@ -213,32 +195,32 @@ static int post(struct et_store *s, const char *path, const char *body, bool ide
 		CURLcode c = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (c == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->h.closing)) {
-			free(b.data);
+			buf_fini(&b);
 			rc = -ECANCELED;
 			snprintf(err, errlen, "closing");
 			break;
 		}
 		if (c != CURLE_OK || status == 503 || status == 502) {
-			snprintf(err, errlen, "%s: %s", s->eps[at],
+			snprintf(err, errlen, "%s: %s", s->eps.v[at],
 				 c == CURLE_ABORTED_BY_CALLBACK ? "member stopped answering"
 				 : c != CURLE_OK		? curl_easy_strerror(c)
 								: "service unavailable");
-			free(b.data);
+			buf_fini(&b);
 			rc = -EIO;
 			/* The next request starts at the next endpoint. A write that may have
 			 * reached etcd is not sent again (it could apply twice); the caller gets
 			 * -EIO, as kube's "may have succeeded". */
-			atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
+			atomic_store(&s->ep_cur, (at + 1) % s->eps.len);
 			if (!idempotent && (c == CURLE_OK || !not_sent(h, c)))
 				break;
 			continue;
 		}
 		json_error_t je;
 		json_t *root = b.data ? json_loadb(b.data, b.len, 0, &je) : NULL;
-		free(b.data);
+		buf_fini(&b);
 		if (!json_is_object(root)) {
 			json_decref(root);
-			snprintf(err, errlen, "%s: answer is not JSON (HTTP %ld)", s->eps[at], status);
+			snprintf(err, errlen, "%s: answer is not JSON (HTTP %ld)", s->eps.v[at], status);
 			rc = -EBADMSG;
 			break;
 		}
@@ -414,8 +396,8 @@ struct stream_ctx {
 static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 {
 	pthread_mutex_lock(&s->h.mu);
-	for (size_t i = 0; i < m->n_events; i++) {
-		struct store_event *ev = &m->events[i];
+	for (size_t i = 0; i < m->events.len; i++) {
+		struct store_event *ev = &m->events.v[i];
 		if (ev->rev <= s->h.rev)
 			continue; /* already applied (a resumed stream) */
 		if (ev->type == STORE_EV_PUT)
@@ -426,7 +408,7 @@ static void cache_apply(struct et_store *s, struct etcd__watch_msg *m)
 		memset(ev, 0, sizeof(*ev));
 	}
 	int64_t to = m->last_rev;
-	if (!m->n_events && !m->last_rev && !m->created && m->header_rev > 0)
+	if (!m->events.len && !m->last_rev && !m->created && m->header_rev > 0)
 		to = m->header_rev; /* a progress notification */
 	if (to > s->h.rev)
 		s->h.rev = to;
@@ -456,8 +438,8 @@ static int stream_line(const char *line, size_t len, void *arg)
 		return 0;
 	}
 	struct store__hwatch *w = c->w;
-	for (size_t i = 0; i < m.n_events; i++) {
-		struct store_event *ev = &m.events[i];
+	for (size_t i = 0; i < m.events.len; i++) {
+		struct store_event *ev = &m.events.v[i];
 		if (ev->rev > w->cursor && ev->rev <= c->upto &&
 		    !strncmp(ev->kv->key, w->prefix, w->prefix_len)) {
 			store__wbuf_push(&w->buf, ev);
@@ -485,13 +467,13 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 			       "\"start_revision\":\"%lld\",\"prev_kv\":true,\"progress_notify\":true}}",
 			       all, all, (long long)start_rev);
 	CURL *h = pool_get(s);
-	size_t at = atomic_load(&s->ep_cur) % s->n_eps;
+	size_t at = atomic_load(&s->ep_cur) % s->eps.len;
 	struct xfer x;
 	setup(s, h, at, "/v3/watch", body, timeout_ms, &x);
 	if (!c->w) {
 		long was = atomic_exchange(&s->watch_ep, (long)at);
 		if (was != (long)at)
-			log_info("store: etcd watch streams from %s after revision %lld", s->eps[at],
+			log_info("store: etcd watch streams from %s after revision %lld", s->eps.v[at],
 				 (long long)start_rev - 1);
 	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
@@ -504,7 +486,7 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->w ? (long)CATCHUP_SILENCE_S : 900L);
 	CURLcode rc = curl_easy_perform(h);
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR && rc != CURLE_ABORTED_BY_CALLBACK)
-		atomic_store(&s->ep_cur, (at + 1) % s->n_eps);
+		atomic_store(&s->ep_cur, (at + 1) % s->eps.len);
 	pool_put(s, h);
 	etcd__stream_fini(&c->st);
 	free(body);
@@ -576,7 +558,7 @@ static bool probe(struct et_store *s, size_t at)
 	char *body = xasprintf("{\"key\":\"%s\",\"count_only\":true,\"serializable\":true}", k);
 	CURL *h = pool_get(s);
 	struct xfer x;
-	struct body b = {0};
+	struct buf b = {0};
 	long status = 0;
 	setup(s, h, at, "/v3/kv/range", body, PROBE_TIMEOUT_MS, &x);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)PROBE_TIMEOUT_MS);
@@ -585,7 +567,7 @@ static bool probe(struct et_store *s, size_t at)
 	CURLcode c = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	pool_put(s, h);
-	free(b.data);
+	buf_fini(&b);
 	free(body);
 	free(k);
 	return c == CURLE_OK && status == 200;
@@ -597,7 +579,7 @@ static void mark_silent(struct et_store *s, size_t at)
 {
 	atomic_fetch_add(&s->ep_silent[at], 1);
 	size_t cur = at;
-	atomic_compare_exchange_strong(&s->ep_cur, &cur, (at + 1) % s->n_eps);
+	atomic_compare_exchange_strong(&s->ep_cur, &cur, (at + 1) % s->eps.len);
 }
 
 static void *keeper_main(void *arg)
@@ -605,7 +587,7 @@ static void *keeper_main(void *arg)
 	struct et_store *s = arg;
 	while (!atomic_load(&s->h.closing)) {
 		sleep_unless_closing(s, PROBE_INTERVAL_MS);
-		size_t t[2] = {atomic_load(&s->ep_cur) % s->n_eps, 0};
+		size_t t[2] = {atomic_load(&s->ep_cur) % s->eps.len, 0};
 		size_t n = 1;
 		long w = atomic_load(&s->watch_ep);
 		if (w >= 0 && (size_t)w != t[0])
@@ -615,7 +597,7 @@ static void *keeper_main(void *arg)
 				continue;
 			log_warn("store: etcd member %s did not answer within %d ms: requests and the watch "
 				 "move to another member",
-				 s->eps[t[i]], PROBE_TIMEOUT_MS);
+				 s->eps.v[t[i]], PROBE_TIMEOUT_MS);
 			mark_silent(s, t[i]);
 		}
 	}
@@ -720,13 +702,13 @@ static void *compactor_main(void *arg)
 
 static void store_free(struct et_store *s)
 {
-	for (size_t i = 0; i < s->n_eps; i++)
-		free(s->eps[i]);
-	free(s->eps);
+	for (size_t i = 0; i < s->eps.len; i++)
+		free(s->eps.v[i]);
+	vec_free(&s->eps);
 	free(s->ep_silent);
-	for (size_t i = 0; i < s->n_pool; i++)
-		curl_easy_cleanup(s->pool[i]);
-	free(s->pool);
+	for (size_t i = 0; i < s->pool.len; i++)
+		curl_easy_cleanup(s->pool.v[i]);
+	vec_free(&s->pool);
 	free(s->url);
 	free(s->prefix);
 	free(s->cafile);
@@ -780,8 +762,7 @@ static int parse_url(struct et_store *s, const char *url, bool tls, char *err, s
 				return -EINVAL;
 			}
 		}
-		s->eps = xrealloc(s->eps, (s->n_eps + 1) * sizeof(*s->eps));
-		s->eps[s->n_eps++] =
+		*vec_push(&s->eps) =
 		    xasprintf("%s://%.*s%s", tls ? "https" : "http", (int)n, p, has_port ? "" : ":2379");
 		p += n;
 		while (*p == '/')
@@ -790,6 +771,15 @@ static int parse_url(struct et_store *s, const char *url, bool tls, char *err, s
 			p++;
 	}
 	return 0;
+}
+
+/* Starts a thread the store can do without; says so when it cannot. Whether it runs. */
+static bool start_helper(pthread_t *th, void *(*fn)(void *), struct et_store *s, const char *what)
+{
+	int rc = pthread_create(th, NULL, fn, s);
+	if (rc != 0)
+		log_warn("store: cannot start the etcd %s: %s", what, strerror(rc));
+	return rc == 0;
 }
 
 static void curl_init(void)
@@ -832,7 +822,7 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 	rc = parse_url(s, o->url, s->cafile || s->certfile, err, errlen);
 	if (rc < 0)
 		goto fail;
-	s->ep_silent = xcalloc(s->n_eps, sizeof(*s->ep_silent));
+	s->ep_silent = xcalloc(s->eps.len, sizeof(*s->ep_silent));
 	atomic_init(&s->watch_ep, -1);
 	char why[256] = "";
 	rc = cache_relist(s, why, sizeof(why));
@@ -853,25 +843,11 @@ int store__etcd_open(const struct store_opts *o, struct store **out, char *err, 
 		snprintf(err, errlen, "store: cannot start the etcd watch thread: %s", strerror(-rc));
 		goto fail;
 	}
-	if (s->compact_interval_ms > 0) {
-		rc = -pthread_create(&s->compactor, NULL, compactor_main, s);
-		if (rc < 0) {
-			log_warn("store: cannot start the etcd compactor: %s", strerror(-rc));
-			rc = 0;
-		} else {
-			s->have_compactor = true;
-		}
-	}
+	if (s->compact_interval_ms > 0)
+		s->have_compactor = start_helper(&s->compactor, compactor_main, s, "compactor");
 	/* With one member there is nowhere to move to: requests keep their own timeouts. */
-	if (s->n_eps > 1) {
-		rc = -pthread_create(&s->keeper, NULL, keeper_main, s);
-		if (rc < 0) {
-			log_warn("store: cannot start the etcd keepalive: %s", strerror(-rc));
-			rc = 0;
-		} else {
-			s->have_keeper = true;
-		}
-	}
+	if (s->eps.len > 1)
+		s->have_keeper = start_helper(&s->keeper, keeper_main, s, "keepalive");
 	*out = &s->h.base;
 	return 0;
 fail:

@@ -166,9 +166,9 @@ int etcd__error(const json_t *root, char *msg, size_t msglen)
 
 void etcd__watch_msg_fini(struct etcd__watch_msg *m)
 {
-	for (size_t i = 0; i < m->n_events; i++)
-		store_event_fini(&m->events[i]);
-	free(m->events);
+	for (size_t i = 0; i < m->events.len; i++)
+		store_event_fini(&m->events.v[i]);
+	vec_free(&m->events);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -215,11 +215,7 @@ static int event_parse(const json_t *je, const char *prefix, struct etcd__watch_
 		ev.kv = kv;
 		ev.prev = prev;
 	}
-	if (m->n_events == m->cap_events) {
-		m->cap_events = m->cap_events ? m->cap_events * 2 : 4;
-		m->events = xrealloc(m->events, m->cap_events * sizeof(*m->events));
-	}
-	m->events[m->n_events++] = ev;
+	*vec_push(&m->events) = ev;
 	return 0;
 }
 

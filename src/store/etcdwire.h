@@ -8,6 +8,7 @@
 #define STORE_ETCDWIRE_H
 
 #include "store/backend.h"
+#include "base/vec.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -42,9 +43,8 @@ struct etcd__watch_msg {
 	int64_t header_rev;
 	int64_t compact_rev; /* set when etcd cancelled the watch: history compacted */
 	bool created, canceled;
-	int64_t last_rev;	    /* revision of the last event (also of events outside the prefix) */
-	struct store_event *events; /* those under the prefix, store keys; owned */
-	size_t n_events, cap_events;
+	int64_t last_rev;		/* revision of the last event (also of events outside the prefix) */
+	VEC(struct store_event) events; /* those under the prefix, store keys; owned */
 	char err[256];
 };
 /* Decodes one line of the stream. Returns 0, -EBADMSG, or etcd's error (see etcd__error). */

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <errno.h>
 #include <time.h>
@@ -156,24 +157,20 @@ void store__ring_fini(struct store__ring *r)
 
 void store__wbuf_push(struct store__wbuf *b, const struct store_event *ev_take)
 {
-	if (b->len == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 16;
-		b->ev = xrealloc(b->ev, b->cap * sizeof(*b->ev));
-	}
-	b->ev[b->len++] = *ev_take;
+	*vec_push(b) = *ev_take;
 }
 
 void store__wbuf_clear(struct store__wbuf *b)
 {
 	for (size_t i = b->pos; i < b->len; i++)
-		store_event_fini(&b->ev[i]);
+		store_event_fini(&b->v[i]);
 	b->pos = b->len = 0;
 }
 
 void store__wbuf_fini(struct store__wbuf *b)
 {
 	store__wbuf_clear(b);
-	free(b->ev);
+	free(b->v);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -367,7 +364,7 @@ int store__hub_watch_next(struct store_watch *base, struct store_event *ev, int 
 			break;
 		}
 		if (w->buf.pos < w->buf.len) {
-			*ev = w->buf.ev[w->buf.pos++];
+			*ev = w->buf.v[w->buf.pos++];
 			rc = 0;
 			break;
 		}

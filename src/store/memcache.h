@@ -61,8 +61,9 @@ void store__ring_drop_oldest(struct store__ring *r); /* r->len > 0; raises floor
 
 /* A watcher's queue of events to deliver. */
 struct store__wbuf {
-	struct store_event *ev;
-	size_t pos, len, cap;
+	struct store_event *v;
+	size_t len, cap; /* a VEC (base/vec.h) */
+	size_t pos;	 /* the next to deliver */
 };
 void store__wbuf_push(struct store__wbuf *b, const struct store_event *ev_take);
 void store__wbuf_clear(struct store__wbuf *b); /* finis the undelivered events */

@@ -51,6 +51,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -483,13 +484,14 @@ fail:
 
 /* What a key looks like to the transaction being checked: the batch's own earlier changes
  * (newest first) shadow the committed state. */
+struct overlay_ent {
+	const char *key;
+	struct store_kv *kv; /* borrowed from a pending; NULL = deleted */
+	int64_t row_id;
+};
 struct overlay {
-	struct {
-		const char *key;
-		struct store_kv *kv; /* borrowed from a pending; NULL = deleted */
-		int64_t row_id;
-	} * v;
-	size_t len, cap;
+	struct overlay_ent *v;
+	size_t len, cap; /* a VEC (base/vec.h) */
 };
 
 static struct store_kv *lookup(struct sq_store *s, const struct overlay *ov, const char *key, int64_t *row_id)
@@ -507,14 +509,7 @@ static struct store_kv *lookup(struct sq_store *s, const struct overlay *ov, con
 
 static void overlay_push(struct overlay *ov, const char *key, struct store_kv *kv, int64_t row_id)
 {
-	if (ov->len == ov->cap) {
-		ov->cap = ov->cap ? ov->cap * 2 : 32;
-		ov->v = xrealloc(ov->v, ov->cap * sizeof(*ov->v));
-	}
-	ov->v[ov->len].key = key;
-	ov->v[ov->len].kv = kv;
-	ov->v[ov->len].row_id = row_id;
-	ov->len++;
+	*vec_push(ov) = (struct overlay_ent){key, kv, row_id};
 }
 
 /* Checks t's conditions; on success builds its new records and inserts its rows. Returns 0,

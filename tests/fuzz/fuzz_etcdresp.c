@@ -16,8 +16,8 @@ static int on_line(const char *line, size_t len, void *arg)
 	struct etcd__watch_msg m;
 	(void)arg;
 	if (etcd__watch_msg_parse(line, len, "/registry", &m) == 0) {
-		for (size_t i = 0; i < m.n_events; i++)
-			if (!m.events[i].kv || m.events[i].kv->value[m.events[i].kv->value_len] != 0)
+		for (size_t i = 0; i < m.events.len; i++)
+			if (!m.events.v[i].kv || m.events.v[i].kv->value[m.events.v[i].kv->value_len] != 0)
 				abort();
 		etcd__watch_msg_fini(&m);
 	}

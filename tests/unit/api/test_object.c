@@ -17,6 +17,29 @@ TEST(object_dns1035_label)
 	    "must be no more than 63 characters");
 }
 
+TEST(object_conditions_and_array_find)
+{
+	json_t *pod = json_loads("{\"status\":{\"conditions\":["
+				 "{\"type\":\"PodScheduled\",\"status\":\"True\"},"
+				 "{\"type\":\"Ready\",\"status\":\"False\"},"
+				 "{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+				 0, NULL);
+	ASSERT(pod != NULL);
+	/* The first condition of a type counts, as Kubernetes' GetPodCondition. */
+	ASSERT_STR_EQ(api_str(api_condition(pod, "Ready"), "status"), "False");
+	ASSERT(!api_condition_true(pod, "Ready"));
+	ASSERT(api_condition_true(pod, "PodScheduled"));
+	ASSERT(api_condition(pod, "Initialized") == NULL);
+	ASSERT(!api_condition_true(pod, "Initialized"));
+	ASSERT(!api_condition_true(NULL, "Ready"));
+	size_t at = 99;
+	ASSERT(api_array_find(api_get(pod, "status.conditions"), "type", "Ready", &at) != NULL);
+	ASSERT_INT_EQ(at, 1);
+	ASSERT(api_array_find(api_get(pod, "status.conditions"), "type", "Nope", NULL) == NULL);
+	ASSERT(api_array_find(NULL, "type", "Ready", NULL) == NULL);
+	json_decref(pod);
+}
+
 TEST(object_dns1123)
 {
 	ASSERT(api_check_dns1123_label("1abc") == NULL);

@@ -154,11 +154,11 @@ TEST(table_columns_wide_namespace_labels_kind)
 TEST(labels_and_json_printing)
 {
 	json_t *l = J("{\"tier\":\"frontend\",\"app\":\"MyApp\"}");
-	char *s = cli__format_labels(l);
+	char *s = api_format_labels(l, ",", "<none>");
 	ASSERT_STR_EQ(s, "app=MyApp,tier=frontend");
 	free(s);
 	json_decref(l);
-	s = cli__format_labels(NULL);
+	s = api_format_labels(NULL, ",", "<none>");
 	ASSERT_STR_EQ(s, "<none>");
 	free(s);
 	json_t *o = J("{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\",\"managedFields\":[{}],"

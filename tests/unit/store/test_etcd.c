@@ -80,14 +80,14 @@ TEST(store_etcd_decodes_answers_and_refuses_bad_ones)
 	    "{\"kv\":{\"key\":\"Zm9v\",\"mod_revision\":\"5\",\"value\":\"eA==\"}}]}}";
 	struct etcd__watch_msg m;
 	ASSERT_INT_EQ(etcd__watch_msg_parse(line, strlen(line), "/registry", &m), 0);
-	ASSERT_INT_EQ(m.n_events, 2); /* "foo" is outside the prefix */
+	ASSERT_INT_EQ(m.events.len, 2); /* "foo" is outside the prefix */
 	ASSERT_INT_EQ(m.last_rev, 5);
-	ASSERT_INT_EQ(m.events[0].type, STORE_EV_PUT);
-	ASSERT_STR_EQ(m.events[0].kv->value, "hello");
-	ASSERT_STR_EQ(m.events[0].prev->value, "hi");
-	ASSERT_INT_EQ(m.events[1].type, STORE_EV_DELETE);
-	ASSERT_INT_EQ(m.events[1].rev, 4);
-	ASSERT_INT_EQ(m.events[1].kv->mod_rev, 3); /* the record as it was */
+	ASSERT_INT_EQ(m.events.v[0].type, STORE_EV_PUT);
+	ASSERT_STR_EQ(m.events.v[0].kv->value, "hello");
+	ASSERT_STR_EQ(m.events.v[0].prev->value, "hi");
+	ASSERT_INT_EQ(m.events.v[1].type, STORE_EV_DELETE);
+	ASSERT_INT_EQ(m.events.v[1].rev, 4);
+	ASSERT_INT_EQ(m.events.v[1].kv->mod_rev, 3); /* the record as it was */
 	etcd__watch_msg_fini(&m);
 
 	static const char compacted[] =
