@@ -21,18 +21,9 @@ kubectl create secret generic bootstrap-token-n3join -n kube-system --type boots
 	--from-literal=expiration="$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M:%SZ)" --from-literal=usage-bootstrap-authentication=true >/dev/null
 echo n3join.0123456789abcdef >"$T_DIR/boot.token"
 start_agent() { # start_agent I: n2 with --server/--token-file (admin)/--ca-file, n3 the same with a bootstrap token
-	local i=$1 auth
-	if [ "$i" = 2 ]; then
-		auth=(--server "$URL" --token-file "$T_DIR/data/token" --ca-file "$T_DIR/data/pki/ca.crt")
-	elif [ "$i" = 3 ]; then
-		auth=(--server "$URL" --token-file "$T_DIR/boot.token" --ca-file "$T_DIR/data/pki/ca.crt")
-	else
-		auth=(--kubeconfig "$KUBECONFIG")
-	fi
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent "${auth[@]}" --node-name "n$i" --node-ip "198.18.0.$((10 + i))" \
-		--data-dir "$T_DIR/agent$i" --cluster-dns 198.19.0.10 >>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" &
-		echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
+	local tok=$T_DIR/data/token
+	[ "$1" = 3 ] && tok=$T_DIR/boot.token
+	cluster_agent "$1" --server "$URL" --token-file "$tok" --ca-file "$CA" --cluster-dns 198.19.0.10
 }
 start_agent 2
 start_agent 3

@@ -16,12 +16,8 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 
-CLIENT_NS=svcp-client
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 2
-ip netns delete "$CLIENT_NS" 2>/dev/null
-client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
+cluster_client svcp-client svcp-vc 198.18.0.100
 N1=198.18.0.11 N2=198.18.0.12
 
 cluster_server --ingress-http-port 80 --ingress-https-port 443

@@ -21,16 +21,11 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 LEASE=2
 
-CLIENT_NS=svcp-client
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 3
-ip netns delete "$CLIENT_NS" 2>/dev/null
 V6=0
 case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
 
-client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 "$([ $V6 = 1 ] && echo 2001:db8::100)" ||
-	{ fail "client namespace up"; finish; exit 1; }
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
+cluster_client svcp-client svcp-vc 198.18.0.100 "$([ $V6 = 1 ] && echo 2001:db8::100)"
 proxy_tools
 
 if [ $V6 = 1 ]; then

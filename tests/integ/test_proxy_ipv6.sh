@@ -16,18 +16,14 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 MODE=${PROXY_MODE:-nftables}
 
-CLIENT_NS=svcp-client6
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 2
-ip netns delete "$CLIENT_NS" 2>/dev/null
 case $CLUSTER_UP in *IPv6*) ;; *)
 	echo "skip: no IPv6 on this machine"; T_SKIP=$((T_SKIP + 1)); finish; exit 0 ;;
 esac
 
 # A client outside the cluster, both families.
-client_ns_up "$CLIENT_NS" svcp-vc6 198.18.0.101 2001:db8::101 || { fail "client namespace up"; finish; exit 1; }
+cluster_client svcp-client6 svcp-vc6 198.18.0.101 2001:db8::101
 CLIENT6=2001:db8::101
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
 SVC_RANGE=198.19.0.0/16,2001:db8:5::/112
 POD_CIDR=198.18.128.0/17,2001:db8:1::/48
