@@ -245,6 +245,21 @@ cluster_agent() {
 	AGENT_PIDS[$i]=$SPAWNED_PID
 }
 
+# nodes_ready N [kubectl flags...]: true when exactly N nodes are Ready.
+nodes_ready() {
+	local n=$1
+	shift
+	[ "$(kubectl "$@" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$n" ]
+}
+
+# check_nodes_ready N SECONDS: passes ("N nodes Ready") when N nodes are Ready within
+# SECONDS x T_WAIT_SCALE; a failure shows the nodes and the tail of each agent's log.
+check_nodes_ready() {
+	if wait_for "$2" nodes_ready "$1"; then ok "$1 nodes Ready"; else
+		fail "$1 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -n 5 "$T_DIR"/agent*.err 2>&1)"
+	fi
+}
+
 # cluster_netns NS: a namespace of the test's own beside the nodes: deletes one left by an
 # earlier run; cluster_down deletes it.
 CLUSTER_NETNS=()

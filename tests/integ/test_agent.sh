@@ -28,10 +28,9 @@ start_agent() { # start_agent I: n2 with --server/--token-file (admin)/--ca-file
 start_agent 2
 start_agent 3
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c /)" = 3 ]; }
 
-if wait_for 20 ready_nodes 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
+if wait_for 20 nodes_ready 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
 	fail "3 nodes registered, Ready, with pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 # Issue 20: each agent joined with its token (n3: a bootstrap token) and then runs as its
 # node (its own client certificate, 0600), embedded one included; the nodes above

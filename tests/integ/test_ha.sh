@@ -68,8 +68,7 @@ CUR=https://198.18.0.14:6443
 K() { kubectl --kubeconfig "$KC" --server "$CUR" "$@"; }
 
 for n in 1 2; do cluster_agent $n --server "$URLS" --token-file "$T_DIR/token" --ca-file "$CA"; done
-ready_nodes() { [ "$(K get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-check "2 nodes Ready" wait_for 40 ready_nodes
+check "2 nodes Ready" wait_for 40 nodes_ready 2 --kubeconfig "$KC" --server "$CUR"
 
 # The kubernetes Service lists every live server (kube's lease endpoint reconciler): each
 # server renews its record every 10 s, a record silent for 15 s is dropped.

@@ -37,8 +37,7 @@ cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR
 	--disable-dns --node-lease-duration $LEASE
 for i in 2 3; do cluster_agent $i --cluster-cidr "$POD_CIDR" --disable-dns --node-lease-duration $LEASE; done
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 3 ]; }
-if wait_for 30 ready_nodes; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 3 30
 leases() { [ "$(kubectl get leases -n kube-node-lease -o jsonpath='{range .items[*]}{.spec.holderIdentity}={.metadata.name}/{.spec.leaseDurationSeconds} {end}')" = "n1=n1/$LEASE n2=n2/$LEASE n3=n3/$LEASE " ]; }
 check "every node renews its Lease in kube-node-lease" wait_for 10 leases
 expect_out "kubectl get leases prints the holder" '^n2 +n2 +[0-9]+s' sh -c "kubectl get leases -n kube-node-lease --no-headers | grep '^n2 '"

@@ -38,8 +38,7 @@ start_agent() { cluster_agent "$1" --cluster-cidr 198.18.128.0/17 --proxy-mode "
 start_agent 2
 start_agent 3
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
-if wait_for 30 ready_nodes 3; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 3 30
 
 # A UDP client that sends from a fixed source port and prints the answer.
 cat >"$T_DIR/udpc.py" <<'PY'

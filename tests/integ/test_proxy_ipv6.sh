@@ -30,9 +30,8 @@ POD_CIDR=198.18.128.0/17,2001:db8:1::/48
 cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
 cluster_agent 2 --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 v6_cidrs() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[1]}{"\n"}{end}' | grep -c '^2001:db8:1:')" = 2 ]; }
-if wait_for 30 ready_nodes 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
+if wait_for 30 nodes_ready 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
 	fail "2 nodes Ready with IPv6 podCIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
 
 {

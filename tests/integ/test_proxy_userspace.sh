@@ -26,8 +26,7 @@ cluster_client svcp-uclient svcp-uvc 198.18.0.101
 cluster_server --loadbalancer-ip-pool 198.18.240.0/24 --proxy-mode userspace --allow-service-external-ips
 cluster_agent 2 --cluster-cidr 198.18.128.0/17 --proxy-mode userspace
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-if wait_for 30 ready_nodes; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 2 30
 
 BACKEND=$ROOT/tests/integ/uproxy_backend.py
 UCLIENT=$ROOT/tests/integ/uproxy_client.py
