@@ -48,8 +48,9 @@ diag_pod() {
 }
 
 # server_started [OUT [PID]]: waits until a server prints its kubeconfig line to OUT
-# ($T_DIR/server.out), for 60 s x T_WAIT_SCALE/3 at most (the ASan build makes its PKI at
-# first start, slowly on a busy machine); a server PID that dies ends the wait at once.
+# ($T_DIR/server.out), for 20 s x T_WAIT_SCALE at most (60 s by default: the ASan build
+# makes its PKI at first start, slowly on a busy machine); a server PID that dies ends the
+# wait at once.
 server_started() {
 	local out=${1:-$T_DIR/server.out} pid=${2:-} end=$((SECONDS + 20 * ${T_WAIT_SCALE:-3}))
 	while [ $SECONDS -lt $end ]; do
