@@ -7,7 +7,6 @@ EXTRA_PIDS=
 cluster_up 2
 cluster_agent 2
 AGENT_PID=${AGENT_PIDS[2]}
-URL=$(sed -nE 's/.*ready in .*: (https:\/\/[^ ]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
 CTL() { "$SVCPLANE" ctl "$@"; }
 # is_out NAME WANT CMD...: passes when CMD's stdout is WANT (trailing newlines aside)
 is_out() {
