@@ -47,12 +47,28 @@ diag_pod() {
 	done
 }
 
-# server_started: waits (bounded: 60 s) until a server started by a test in a node prints
-# its kubeconfig line to $T_DIR/server.out.
+# server_started [OUT [PID]]: waits until a server prints its kubeconfig line to OUT
+# ($T_DIR/server.out), for 20 s x T_WAIT_SCALE at most (60 s by default: the ASan build
+# makes its PKI at first start, slowly on a busy machine); a server PID that dies ends the
+# wait at once.
 server_started() {
-	local end=$((SECONDS + 60))
-	while [ $SECONDS -lt $end ]; do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && return 0; sleep 0.05; done
-	return 1
+	local out=${1:-$T_DIR/server.out} pid=${2:-} end=$((SECONDS + 20 * ${T_WAIT_SCALE:-3}))
+	while [ $SECONDS -lt $end ]; do
+		grep -q '^kubeconfig:' "$out" 2>/dev/null && return 0
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q '^kubeconfig:' "$out" 2>/dev/null
+}
+
+# server_env HOST: for the server with its data in $T_DIR/data, once started: sets PORT (from
+# $T_DIR/server.out), URL (https://HOST:PORT), KUBECONFIG (exported), TOKEN and CA.
+server_env() {
+	PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
+	URL=https://$1:$PORT
+	export KUBECONFIG=$T_DIR/data/kubeconfig
+	TOKEN=$(cat "$T_DIR/data/token")
+	CA=$T_DIR/data/pki/ca.crt
 }
 
 # wait_for SECONDS CMD...: polls CMD (quietly, every 0.2 s) until it succeeds; returns 1
@@ -105,21 +121,7 @@ start_server() {
 		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --disable-agent "$@" \
 		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
 	SERVER_PID=$(cat "$T_DIR/server.pid")
-	# Bounded by time (60 s): the ASan build makes its PKI at first start, slowly on a
-	# busy machine; a server that dies ends the wait at once.
-	local end=$((SECONDS + 60))
-	while [ $SECONDS -lt $end ]; do
-		if grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null; then
-			PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
-			export KUBECONFIG=$T_DIR/data/kubeconfig
-			TOKEN=$(cat "$T_DIR/data/token")
-			CA=$T_DIR/data/pki/ca.crt
-			URL=https://127.0.0.1:$PORT
-			return 0
-		fi
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	server_started "$T_DIR/server.out" "$SERVER_PID" && { server_env 127.0.0.1; return 0; }
 	echo "server did not start:"; cat "$T_DIR/server.out" "$T_DIR/server.err"
 	return 1
 }
@@ -155,21 +157,13 @@ need_cluster() {
 	return 0
 }
 
-# cluster_teardown PID...: for tests on tests/integ/cluster.sh: kills the given processes
-# and every pod process, deletes the pod netns, takes the cluster down, then cleanup.
-cluster_teardown() {
-	local p ns
-	for p in "$@"; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	"$(dirname "${BASH_SOURCE[0]}")/cluster.sh" down >/dev/null 2>&1
-	cleanup
-}
-
 # ---- a cluster of nodes in network namespaces (tests/integ/cluster.sh) ----
+#
+# A test brings its cluster up with these helpers, never by hand: cluster_up (or
+# cluster_nodes, then cluster_server), cluster_agent for each further node, cluster_client
+# for a client outside the cluster, cluster_spawn for anything else that runs in a node.
+# cluster_down, the EXIT trap, takes everything down again; a test with more to stop
+# defines cluster_down_hook or lists pids in EXTRA_PIDS.
 
 # cluster_up N [server flags...]: cluster_nodes N, then cluster_server with the flags.
 cluster_up() {
@@ -182,7 +176,8 @@ cluster_up() {
 # cluster_nodes N: skips the test without root (CI runs as root); takes the machine-wide
 # cluster lock (fd 9 on /run/svcplane-cluster.lock, up to 30 min), so tests of parallel
 # suites serialize; brings up N nodes (bridge svcp-br0 198.18.0.1). Sets CL, ROOT and
-# CLUSTER_UP (cluster.sh's output). The EXIT trap is cluster_down. Ends the test on a failure.
+# CLUSTER_UP (cluster.sh's output). The EXIT trap is cluster_down, and INT, TERM and HUP
+# end the test through it. Ends the test on a failure.
 cluster_nodes() {
 	CL=tests/integ/cluster.sh
 	ROOT=$PWD
@@ -193,50 +188,113 @@ cluster_nodes() {
 	CLUSTER_UP=$($CL up "$1") || { fail "cluster up"; finish; exit 1; }
 }
 
+# cluster_spawn I OUT ERR CMD...: runs CMD in node nI with `nsenter --net` (not `ip netns
+# exec`: an agent must share the host's mount namespace, or the pod namespaces it mounts
+# under /run/netns would be lost to a restarted agent), as a grandchild so the shell keeps
+# no job for it (no "Killed" noise); stdout is appended to OUT, stderr to ERR. Sets
+# SPAWNED_PID. cluster.sh down kills whatever is still running in a node.
+cluster_spawn() {
+	local i=$1 out=$2 err=$3
+	shift 3
+	SPAWNED_PID=$(nsenter --net=/run/netns/svcp-n"$i" "$@" >>"$out" 2>>"$err" & echo $!)
+}
+
+# cluster_server_in I DIR OUT [server flags...]: starts `svcplane server` in node nI
+# (bound to 198.18.0.(10+I)) with data in DIR, the test ranges and the flags given (a
+# later flag wins); stdout to OUT (emptied first), stderr appended to $T_DIR/server.err,
+# where finish looks for sanitizer reports. Sets SPAWNED_PID. Returns 1 when the server
+# does not print its kubeconfig line (server_started).
+cluster_server_in() {
+	local i=$1 dir=$2 out=$3
+	shift 3
+	mkdir -p "$dir"
+	: >"$out"
+	cluster_spawn "$i" "$out" "$T_DIR/server.err" "$SVCPLANE" server --data-dir "$dir" \
+		--bind-address "198.18.0.$((10 + i))" --service-cluster-ip-range 198.19.0.0/16 \
+		--cluster-cidr 198.18.128.0/17 "$@"
+	server_started "$out" "$SPAWNED_PID"
+}
+
 # cluster_server [server flags...]: starts the server with its embedded agent in n1
-# (198.18.0.11) with the test ranges and the flags given (a later flag wins). Sets
-# SERVER_PID, PORT, URL, KUBECONFIG, TOKEN, CA. Ends the test on a failure.
+# (198.18.0.11, a free port, data in $T_DIR/data) with the test ranges and the flags given
+# (a later flag wins). Sets SERVER_PID, PORT, URL, KUBECONFIG, TOKEN, CA. Ends the test on
+# a failure.
 cluster_server() {
-	mkdir -p "$T_DIR/data"
-	(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 \
-		--bind-address 198.18.0.11 --service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-		--node-name n1 --node-ip 198.18.0.11 "$@" \
-		>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-	SERVER_PID=$(cat "$T_DIR/server.pid")
-	server_started
-	if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
+	cluster_server_in 1 "$T_DIR/data" "$T_DIR/server.out" --secure-port 0 \
+		--node-name n1 --node-ip 198.18.0.11 "$@"
+	local rc=$?
+	SERVER_PID=$SPAWNED_PID
+	if [ $rc != 0 ]; then
 		fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
 		finish
 		exit 1
 	fi
-	PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
-	URL=https://198.18.0.11:$PORT
-	export KUBECONFIG=$T_DIR/data/kubeconfig
-	TOKEN=$(cat "$T_DIR/data/token")
-	CA=$T_DIR/data/pki/ca.crt
+	server_env 198.18.0.11
 }
 
 # cluster_agent I [agent flags...]: starts `svcplane agent` in node nI (198.18.0.1I) with
-# the admin kubeconfig, data in $T_DIR/agentI, logs in $T_DIR/agentI.{out,err}; its pid
+# the admin kubeconfig (not when the flags give --server: then they say how to reach and
+# trust the API), data in $T_DIR/agentI, logs appended to $T_DIR/agentI.{out,err}; its pid
 # goes to AGENT_PIDS[I] (cluster_down kills it).
 AGENT_PIDS=()
 cluster_agent() {
-	local i=$1
+	local i=$1 auth=(--kubeconfig "${KUBECONFIG:-}")
 	shift
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name "n$i" \
-		--node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" "$@" \
-		>>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" & echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
+	case " $* " in *" --server "*) auth=() ;; esac
+	cluster_spawn "$i" "$T_DIR/agent$i.out" "$T_DIR/agent$i.err" "$SVCPLANE" agent "${auth[@]}" \
+		--node-name "n$i" --node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" "$@"
+	AGENT_PIDS[$i]=$SPAWNED_PID
 }
 
+# nodes_ready N [kubectl flags...]: true when exactly N nodes are Ready.
+nodes_ready() {
+	local n=$1
+	shift
+	[ "$(kubectl "$@" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$n" ]
+}
+
+# check_nodes_ready N SECONDS: passes ("N nodes Ready") when N nodes are Ready within
+# SECONDS x T_WAIT_SCALE; a failure shows the nodes and the tail of each agent's log.
+check_nodes_ready() {
+	if wait_for "$2" nodes_ready "$1"; then ok "$1 nodes Ready"; else
+		fail "$1 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -n 5 "$T_DIR"/agent*.err 2>&1)"
+	fi
+}
+
+# cluster_netns NS: a namespace of the test's own beside the nodes: deletes one left by an
+# earlier run; cluster_down deletes it.
+CLUSTER_NETNS=()
+cluster_netns() {
+	ip netns delete "$1" 2>/dev/null
+	CLUSTER_NETNS+=("$1")
+}
+
+# cluster_client NS VETH IPV4 [IPV6]: a client outside the cluster (client_ns_up) in
+# namespace NS (cluster_netns); cx CMD... runs CMD in it. Ends the test on a failure.
+cluster_client() {
+	CLIENT_NS=$1
+	cluster_netns "$1"
+	client_ns_up "$@" || { fail "client namespace up"; finish; exit 1; }
+}
+cx() { ip netns exec "$CLIENT_NS" "$@"; }
+
 # cluster_down: runs the test's cluster_down_hook (when it defines one), kills the pids in
-# EXTRA_PIDS, the agents and the server, the pods' processes, deletes the pod namespaces,
-# takes the cluster down and cleans up this run's files. The EXIT trap of cluster_up.
+# EXTRA_PIDS, deletes the cluster_netns namespaces, kills the agents, the server and every
+# pod process, deletes the pod namespaces, takes the cluster down and cleans up this run's
+# files. The EXIT trap of cluster_nodes.
 cluster_down() {
-	local p
+	local p ns
 	declare -F cluster_down_hook >/dev/null && cluster_down_hook
 	for p in ${EXTRA_PIDS:-}; do kill "$p" 2>/dev/null; done
-	cd "$ROOT" && cluster_teardown "${AGENT_PIDS[@]}" $SERVER_PID
+	for ns in "${CLUSTER_NETNS[@]}"; do ip netns delete "$ns" 2>/dev/null; done
+	for p in "${AGENT_PIDS[@]}" $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
+		# shellcheck disable=SC2046
+		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+		ip netns delete "$ns" 2>/dev/null
+	done
+	"$ROOT/$CL" down >/dev/null 2>&1
+	cleanup
 }
 
 finish() {

@@ -7,7 +7,6 @@ EXTRA_PIDS=
 cluster_up 2
 cluster_agent 2
 AGENT_PID=${AGENT_PIDS[2]}
-URL=$(sed -nE 's/.*ready in .*: (https:\/\/[^ ]+) \(store.*/\1/p' "$T_DIR/server.out" | head -n1)
 CTL() { "$SVCPLANE" ctl "$@"; }
 # is_out NAME WANT CMD...: passes when CMD's stdout is WANT (trailing newlines aside)
 is_out() {
@@ -29,6 +28,4 @@ stderr: $(head -c 500 "$T_DIR/stderr")"; fi
 # apiflat METHOD PATH: the API's answer on one line, the HTTP code at its end
 apiflat() { api "$@" | tr -d '\n'; }
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-if wait_for 20 ready_nodes; then ok "2 nodes Ready"; else
-	fail "2 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
+check_nodes_ready 2 20

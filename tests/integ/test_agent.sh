@@ -21,26 +21,16 @@ kubectl create secret generic bootstrap-token-n3join -n kube-system --type boots
 	--from-literal=expiration="$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M:%SZ)" --from-literal=usage-bootstrap-authentication=true >/dev/null
 echo n3join.0123456789abcdef >"$T_DIR/boot.token"
 start_agent() { # start_agent I: n2 with --server/--token-file (admin)/--ca-file, n3 the same with a bootstrap token
-	local i=$1 auth
-	if [ "$i" = 2 ]; then
-		auth=(--server "$URL" --token-file "$T_DIR/data/token" --ca-file "$T_DIR/data/pki/ca.crt")
-	elif [ "$i" = 3 ]; then
-		auth=(--server "$URL" --token-file "$T_DIR/boot.token" --ca-file "$T_DIR/data/pki/ca.crt")
-	else
-		auth=(--kubeconfig "$KUBECONFIG")
-	fi
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent "${auth[@]}" --node-name "n$i" --node-ip "198.18.0.$((10 + i))" \
-		--data-dir "$T_DIR/agent$i" --cluster-dns 198.19.0.10 >>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" &
-		echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
+	local tok=$T_DIR/data/token
+	[ "$1" = 3 ] && tok=$T_DIR/boot.token
+	cluster_agent "$1" --server "$URL" --token-file "$tok" --ca-file "$CA" --cluster-dns 198.19.0.10
 }
 start_agent 2
 start_agent 3
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_set() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c /)" = 3 ]; }
 
-if wait_for 20 ready_nodes 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
+if wait_for 20 nodes_ready 3 && wait_for 10 cidrs_set; then ok "3 nodes registered, Ready, with pod CIDRs"; else
 	fail "3 nodes registered, Ready, with pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
 # Issue 20: each agent joined with its token (n3: a bootstrap token) and then runs as its
 # node (its own client certificate, 0600), embedded one included; the nodes above

@@ -17,9 +17,8 @@ case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
 cluster_agent 2
 AGENT_PID=${AGENT_PIDS[2]}
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 cidrs_29() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | grep -c '/29$')" = 2 ]; }
-if wait_for 20 ready_nodes 2 && wait_for 10 cidrs_29; then ok "2 nodes Ready with /29 pod CIDRs"; else
+if wait_for 20 nodes_ready 2 && wait_for 10 cidrs_29; then ok "2 nodes Ready with /29 pod CIDRs"; else
 	fail "2 nodes Ready with /29 pod CIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
 
 uid() { kubectl get pod "$1" -o jsonpath='{.metadata.uid}'; }

@@ -41,8 +41,7 @@ UP=198.18.0.1:$UP_PORT
 cluster_server --dns-upstream "$UP"
 cluster_agent 2 --dns-upstream "$UP"
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
-if wait_for 30 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
+check_nodes_ready 2 30
 
 # kube-dns: its Endpoints (and the mirrored slice) are the Ready nodes, ports dns and dns-tcp.
 dns_eps() { kubectl get endpoints -n kube-system kube-dns -o jsonpath='{.subsets[*].addresses[*].ip} {.subsets[*].ports[*].name}' | grep -Eq '198\.18\.0\.11 198\.18\.0\.12 dns dns-tcp|198\.18\.0\.11 198\.18\.0\.12 dns-tcp dns'; }

@@ -17,36 +17,27 @@
 # reconnect time (bench/ha_failover.sh measures them properly).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-need_cluster
-CL=tests/integ/cluster.sh
-ROOT=$PWD
-for b in etcd python3 nsenter; do
-	command -v $b >/dev/null || { fail "$b is installed (scripts/deps.sh)"; finish; exit 1; }
-done
 ETCD_PIDS=() SRV_PIDS=() BG_PIDS=()
-AGENT_PIDS=()
-ha_down() {
+cluster_down_hook() {
 	: >"$T_DIR/stop"
 	: >"$T_DIR/watch.stop"
 	local p
-	for p in "${BG_PIDS[@]}" "${AGENT_PIDS[@]}" "${SRV_PIDS[@]}" "${ETCD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	cd "$ROOT" && cluster_teardown
+	for p in "${BG_PIDS[@]}" "${SRV_PIDS[@]}" "${ETCD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 }
-trap ha_down EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-$CL up 5 >/dev/null || { fail "cluster up"; finish; exit 1; }
+cluster_nodes 5
+for b in etcd python3 nsenter; do
+	command -v $b >/dev/null || { fail "$b is installed (scripts/deps.sh)"; finish; exit 1; }
+done
 
 IC=e1=http://198.18.0.11:2380,e2=http://198.18.0.12:2380,e3=http://198.18.0.13:2380
 EPS=etcd://198.18.0.11:2379,198.18.0.12:2379,198.18.0.13:2379
 start_etcd() { # start_etcd I
 	local i=$1 ip=198.18.0.1$1
-	(nsenter --net=/run/netns/svcp-n"$i" etcd --name "e$i" --data-dir "$T_DIR/etcd$i" \
+	cluster_spawn "$i" "$T_DIR/etcd$i.log" "$T_DIR/etcd$i.log" etcd --name "e$i" --data-dir "$T_DIR/etcd$i" \
 		--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
 		--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
-		--initial-cluster "$IC" --initial-cluster-token svcp-ha \
-		>>"$T_DIR/etcd$i.log" 2>&1 & echo $! >"$T_DIR/etcd$i.pid")
-	ETCD_PIDS[$i]=$(cat "$T_DIR/etcd$i.pid")
+		--initial-cluster "$IC" --initial-cluster-token svcp-ha
+	ETCD_PIDS[$i]=$SPAWNED_PID
 }
 etcd_healthy() { curl -sf -m 2 "http://198.18.0.1$1:2379/health" | grep -q '"health":"true"'; }
 for i in 1 2 3; do start_etcd $i; done
@@ -59,16 +50,12 @@ TOKEN=$(cat "$T_DIR/token")
 SRV_IP=([1]=198.18.0.14 [2]=198.18.0.15)
 SRV_NAME=([1]=A [2]=B)
 start_srv() { # start_srv I (1 = A in n4, 2 = B in n5)
-	local i=$1 d=$T_DIR/srv$1
-	mkdir -p "$d"
-	: >"$d.out"
-	(nsenter --net=/run/netns/svcp-n$((i + 3)) "$SVCPLANE" server --data-dir "$d" --bind-address "${SRV_IP[$i]}" \
-		--secure-port 6443 --disable-agent --datastore-endpoint "$EPS" --token-file "$T_DIR/token" \
-		--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 \
-		--leader-elect-lease-duration 6s --leader-elect-renew-deadline 4s --leader-elect-retry-period 1s \
-		>"$d.out" 2>>"$T_DIR/server.err" & echo $! >"$d.pid")
-	SRV_PIDS[$i]=$(cat "$d.pid")
-	wait_for 60 grep -q '^kubeconfig:' "$d.out"
+	local i=$1 rc=0
+	cluster_server_in $((i + 3)) "$T_DIR/srv$i" "$T_DIR/srv$i.out" --secure-port 6443 --disable-agent \
+		--datastore-endpoint "$EPS" --token-file "$T_DIR/token" \
+		--leader-elect-lease-duration 6s --leader-elect-renew-deadline 4s --leader-elect-retry-period 1s || rc=1
+	SRV_PIDS[$i]=$SPAWNED_PID
+	return $rc
 }
 start_srv 1 || { fail "server A starts" "$(tail -20 "$T_DIR/server.err")"; finish; exit 1; }
 start_srv 2 || { fail "server B starts" "$(tail -20 "$T_DIR/server.err")"; finish; exit 1; }
@@ -80,14 +67,8 @@ KC=$T_DIR/srv1/kubeconfig
 CUR=https://198.18.0.14:6443
 K() { kubectl --kubeconfig "$KC" --server "$CUR" "$@"; }
 
-for n in 1 2; do
-	(nsenter --net=/run/netns/svcp-n$n "$SVCPLANE" agent --server "$URLS" --token-file "$T_DIR/token" --ca-file "$CA" \
-		--node-name "n$n" --node-ip "198.18.0.1$n" --data-dir "$T_DIR/agent$n" \
-		>>"$T_DIR/agent$n.out" 2>>"$T_DIR/agent$n.err" & echo $! >"$T_DIR/agent$n.pid")
-	AGENT_PIDS[$n]=$(cat "$T_DIR/agent$n.pid")
-done
-ready_nodes() { [ "$(K get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-check "2 nodes Ready" wait_for 40 ready_nodes
+for n in 1 2; do cluster_agent $n --server "$URLS" --token-file "$T_DIR/token" --ca-file "$CA"; done
+check "2 nodes Ready" wait_for 40 nodes_ready 2 --kubeconfig "$KC" --server "$CUR"
 
 # The kubernetes Service lists every live server (kube's lease endpoint reconciler): each
 # server renews its record every 10 s, a record silent for 15 s is dropped.

@@ -16,19 +16,14 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 
-CLIENT_NS=svcp-client
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 2
-ip netns delete "$CLIENT_NS" 2>/dev/null
-client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
+cluster_client svcp-client svcp-vc 198.18.0.100
 N1=198.18.0.11 N2=198.18.0.12
 
 cluster_server --ingress-http-port 80 --ingress-https-port 443
 cluster_agent 2 --cluster-cidr 198.18.128.0/17
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
-if wait_for 30 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
+check_nodes_ready 2 30
 
 # Backends: a-1 (n1), a-2 (n2); b-1 (n2); s-1 (n1), s-2 (n2) ready while their file exists.
 BACKEND=$ROOT/tests/integ/ingress_backend.py

@@ -21,16 +21,11 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 LEASE=2
 
-CLIENT_NS=svcp-client
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 3
-ip netns delete "$CLIENT_NS" 2>/dev/null
 V6=0
 case $CLUSTER_UP in *IPv6*) V6=1 ;; esac
 
-client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 "$([ $V6 = 1 ] && echo 2001:db8::100)" ||
-	{ fail "client namespace up"; finish; exit 1; }
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
+cluster_client svcp-client svcp-vc 198.18.0.100 "$([ $V6 = 1 ] && echo 2001:db8::100)"
 proxy_tools
 
 if [ $V6 = 1 ]; then
@@ -42,8 +37,7 @@ cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR
 	--disable-dns --node-lease-duration $LEASE
 for i in 2 3; do cluster_agent $i --cluster-cidr "$POD_CIDR" --disable-dns --node-lease-duration $LEASE; done
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 3 ]; }
-if wait_for 30 ready_nodes; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 3 30
 leases() { [ "$(kubectl get leases -n kube-node-lease -o jsonpath='{range .items[*]}{.spec.holderIdentity}={.metadata.name}/{.spec.leaseDurationSeconds} {end}')" = "n1=n1/$LEASE n2=n2/$LEASE n3=n3/$LEASE " ]; }
 check "every node renews its Lease in kube-node-lease" wait_for 10 leases
 expect_out "kubectl get leases prints the holder" '^n2 +n2 +[0-9]+s' sh -c "kubectl get leases -n kube-node-lease --no-headers | grep '^n2 '"

@@ -19,71 +19,27 @@
 # pod's DNS query to the kube-dns address is answered by its own node (not DNATed).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
 MODE=${PROXY_MODE:-nftables}
 
-need_cluster
-
-CLIENT_NS=svcp-client
 LN_NS=svcp-lnprobe
-AGENT_PIDS=()
 LOAD_PID=
 LN_PID=
-teardown() {
-	local p ns
+cluster_down_hook() {
 	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
 	[ -n "$LN_PID" ] && kill "$LN_PID" 2>/dev/null
-	ip netns delete "$LN_NS" 2>/dev/null
-	for p in "${AGENT_PIDS[@]}" $SERVER_PID; do kill -9 "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^svcp-pod-'); do
-		# shellcheck disable=SC2046
-		kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	ip netns delete "$CLIENT_NS" 2>/dev/null
-	"$ROOT/$CL" down >/dev/null 2>&1
-	cleanup
 }
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-ip netns delete "$CLIENT_NS" 2>/dev/null
-ip netns delete "$LN_NS" 2>/dev/null
-$CL up 3 >/dev/null || { fail "cluster up"; finish; exit 1; }
-
+cluster_nodes 3
+cluster_netns "$LN_NS"
 # A client outside the cluster.
-client_ns_up "$CLIENT_NS" svcp-vc 198.18.0.100 || { fail "client namespace up"; finish; exit 1; }
+cluster_client svcp-client svcp-vc 198.18.0.100
 CLIENT_IP=198.18.0.100
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --loadbalancer-ip-pool 198.18.240.0/24 \
-	--node-name n1 --node-ip 198.18.0.11 --proxy-mode "$MODE" --allow-service-external-ips \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-for _ in $(seq 1 200); do grep -q '^kubeconfig:' "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
-if ! grep -q '^kubeconfig:' "$T_DIR/server.out"; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-
-start_agent() {
-	local i=$1
-	(nsenter --net=/run/netns/svcp-n"$i" "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name "n$i" \
-		--node-ip "198.18.0.$((10 + i))" --data-dir "$T_DIR/agent$i" --cluster-cidr 198.18.128.0/17 \
-		--proxy-mode "$MODE" >>"$T_DIR/agent$i.out" 2>>"$T_DIR/agent$i.err" &
-		echo $! >"$T_DIR/agent$i.pid")
-	AGENT_PIDS[$i]=$(cat "$T_DIR/agent$i.pid")
-}
+cluster_server --loadbalancer-ip-pool 198.18.240.0/24 --proxy-mode "$MODE" --allow-service-external-ips
+start_agent() { cluster_agent "$1" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE"; } # start_agent I
 start_agent 2
 start_agent 3
 
-wait_for() { local n=$(($1 * 5)); shift; local i; for i in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
-if wait_for 30 ready_nodes 3; then ok "3 nodes Ready"; else fail "3 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 3 30
 
 # A UDP client that sends from a fixed source port and prints the answer.
 cat >"$T_DIR/udpc.py" <<'PY'

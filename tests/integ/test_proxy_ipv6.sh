@@ -16,27 +16,22 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
 MODE=${PROXY_MODE:-nftables}
 
-CLIENT_NS=svcp-client6
-cluster_down_hook() { ip netns delete "$CLIENT_NS" 2>/dev/null; }
 cluster_nodes 2
-ip netns delete "$CLIENT_NS" 2>/dev/null
 case $CLUSTER_UP in *IPv6*) ;; *)
 	echo "skip: no IPv6 on this machine"; T_SKIP=$((T_SKIP + 1)); finish; exit 0 ;;
 esac
 
 # A client outside the cluster, both families.
-client_ns_up "$CLIENT_NS" svcp-vc6 198.18.0.101 2001:db8::101 || { fail "client namespace up"; finish; exit 1; }
+cluster_client svcp-client6 svcp-vc6 198.18.0.101 2001:db8::101
 CLIENT6=2001:db8::101
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
 
 SVC_RANGE=198.19.0.0/16,2001:db8:5::/112
 POD_CIDR=198.18.128.0/17,2001:db8:1::/48
 cluster_server --service-cluster-ip-range "$SVC_RANGE" --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
 cluster_agent 2 --cluster-cidr "$POD_CIDR" --proxy-mode "$MODE" --disable-dns
 
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 v6_cidrs() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDRs[1]}{"\n"}{end}' | grep -c '^2001:db8:1:')" = 2 ]; }
-if wait_for 30 ready_nodes 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
+if wait_for 30 nodes_ready 2 && wait_for 10 v6_cidrs; then ok "2 nodes Ready with IPv6 podCIDRs"; else
 	fail "2 nodes Ready with IPv6 podCIDRs" "$(kubectl get nodes -o wide 2>&1; tail -5 "$T_DIR"/agent2.err)"; fi
 
 {

@@ -18,46 +18,15 @@
 # endpoints refuses at once; the nft table is gone after the agent stops.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integ/lib.sh
-CL=tests/integ/cluster.sh
-ROOT=$PWD
 
-need_cluster
-
-CLIENT_NS=svcp-uclient
-AGENT_PIDS=()
 LONG_PID=
-teardown() {
-	[ -n "$LONG_PID" ] && kill "$LONG_PID" 2>/dev/null
-	ip netns delete "$CLIENT_NS" 2>/dev/null
-	cluster_teardown "${AGENT_PIDS[@]}" $SERVER_PID
-}
-trap teardown EXIT
-trap 'exit 1' INT TERM HUP
-$CL down >/dev/null 2>&1
-ip netns delete "$CLIENT_NS" 2>/dev/null
-$CL up 2 >/dev/null || { fail "cluster up"; finish; exit 1; }
-client_ns_up "$CLIENT_NS" svcp-uvc 198.18.0.101 || { fail "client namespace up"; finish; exit 1; }
-cx() { ip netns exec "$CLIENT_NS" "$@"; }
+cluster_down_hook() { [ -n "$LONG_PID" ] && kill "$LONG_PID" 2>/dev/null; }
+cluster_nodes 2
+cluster_client svcp-uclient svcp-uvc 198.18.0.101
+cluster_server --loadbalancer-ip-pool 198.18.240.0/24 --proxy-mode userspace --allow-service-external-ips
+cluster_agent 2 --cluster-cidr 198.18.128.0/17 --proxy-mode userspace
 
-mkdir -p "$T_DIR/data"
-(nsenter --net=/run/netns/svcp-n1 "$SVCPLANE" server --data-dir "$T_DIR/data" --secure-port 0 --bind-address 198.18.0.11 \
-	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 --loadbalancer-ip-pool 198.18.240.0/24 \
-	--node-name n1 --node-ip 198.18.0.11 --proxy-mode userspace --allow-service-external-ips \
-	>"$T_DIR/server.out" 2>>"$T_DIR/server.err" & echo $! >"$T_DIR/server.pid")
-SERVER_PID=$(cat "$T_DIR/server.pid")
-if ! server_started; then
-	fail "server with embedded agent starts" "$(cat "$T_DIR/server.out" "$T_DIR/server.err")"
-	finish; exit 1
-fi
-export KUBECONFIG=$T_DIR/data/kubeconfig
-TOKEN=$(cat "$T_DIR/data/token")
-(nsenter --net=/run/netns/svcp-n2 "$SVCPLANE" agent --kubeconfig "$KUBECONFIG" --node-name n2 \
-	--node-ip 198.18.0.12 --data-dir "$T_DIR/agent2" --cluster-cidr 198.18.128.0/17 \
-	--proxy-mode userspace >>"$T_DIR/agent2.out" 2>>"$T_DIR/agent2.err" & echo $! >"$T_DIR/agent2.pid")
-AGENT_PIDS[2]=$(cat "$T_DIR/agent2.pid")
-
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-if wait_for 30 ready_nodes; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1; tail -5 "$T_DIR"/agent*.err)"; fi
+check_nodes_ready 2 30
 
 BACKEND=$ROOT/tests/integ/uproxy_backend.py
 UCLIENT=$ROOT/tests/integ/uproxy_client.py

@@ -22,8 +22,7 @@ cluster_up 3 --cluster-dns 198.19.0.10
 
 start_agent() { cluster_agent "$1" --cluster-dns 198.19.0.10; } # start_agent I
 start_agent 2
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
-if wait_for 20 ready_nodes 2; then ok "2 nodes Ready"; else fail "2 nodes Ready" "$(kubectl get nodes 2>&1)"; fi
+check_nodes_ready 2 20
 
 expect_out "default ServiceAccount in default" '^default$' kubectl get sa default -o jsonpath='{.metadata.name}'
 kubectl create namespace wl-extra >/dev/null
