@@ -46,7 +46,7 @@ struct proxy_nft {
 	bool kern_read;	    /* the kernel's table was read (or loaded) for that sync */
 	json_t *kern;	    /* its listing when a diff may converge with it, until that sync */
 	json_t *svc_groups; /* "ns/name" -> {group: true}, of have */
-	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {element: groups of have holding it} */
+	json_t *hp_refs;    /* "hairpin4"/"hairpin6" -> {local address: groups of have naming it} */
 	bool defer;	    /* incremental syncs leave endpoint elements to proxy_nft_gc */
 	json_t *gc;	    /* [[family, [base, count]], ...] of blocks to delete */
 	size_t gc_ids;
@@ -138,15 +138,19 @@ static void chain(json_t *g, const char *name, struct buf *rules)
 	buf_reset(rules);
 }
 
+static json_t *obj_at(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	if (!v) {
+		v = json_object();
+		json_object_set_new(o, k, v);
+	}
+	return v;
+}
+
 static void elem(json_t *g, const char *map, const char *key, const char *val)
 {
-	json_t *e = json_object_get(g, "e");
-	json_t *m = json_object_get(e, map);
-	if (!m) {
-		m = json_object();
-		json_object_set_new(e, map, m);
-	}
-	json_object_set_new(m, key, json_string(val ? val : ""));
+	json_object_set_new(obj_at(json_object_get(g, "e"), map), key, json_string(val ? val : ""));
 }
 
 static const char *fam_kw(int fam)
@@ -628,16 +632,16 @@ static void port_group(struct proxy_nft *n, json_t *want, const json_t *have_ids
 			elem(g, nenp, key, "goto reject-chain");
 		}
 	}
-	/* Hairpin: a local pod reaching itself through the Service. */
-	char hp[16];
-	snprintf(hp, sizeof(hp), "hairpin%d", fam);
+	/* Hairpin: a local pod reaching itself through the Service. The group names its
+	 * local endpoint addresses ("h"); the set's elements are counted across groups
+	 * (hp_delta), so an address that backs many Services is one element, written once. */
+	buf_reset(&r);
 	for (size_t i = 0; i < sp->n_eps; i++) {
-		if (!sp->eps[i].local)
-			continue;
-		ip_format(&sp->eps[i].ip, ip, sizeof(ip));
-		snprintf(key, sizeof(key), "%s . %s", ip, ip);
-		elem(g, hp, key, NULL);
+		if (sp->eps[i].local)
+			buf_printf(&r, "%s%s", r.len ? " " : "", ip_format(&sp->eps[i].ip, ip, sizeof(ip)));
 	}
+	if (r.len)
+		json_object_set_new(g, "h", json_string(r.data));
 	buf_fini(&r);
 	json_object_set_new(want, gname, g);
 }
@@ -763,29 +767,18 @@ static void emit_rules(struct buf *b, const char *t, const char *name, const cha
 	}
 }
 
-/* keep: map -> {element: holders}; a deletion of an element still held is left out,
- * and such a shared element is added once a script (added: map -> {element: true}; a
- * node whose 100,000 endpoints are all local held each hairpin element several times). */
+/* The elements of from that other lacks or maps differently, added or deleted. defer:
+ * endpoint elements of a replaced block are deleted later, in a batch (proxy_nft_gc): a
+ * deletion makes nft read every element of the table. */
 static void emit_elems(struct buf *b, const char *t, const json_t *from, const json_t *other, bool add,
-		       const json_t *keep, json_t *added)
+		       bool defer)
 {
 	const char *map;
 	json_t *m;
 	json_object_foreach((json_t *)from, map, m)
 	{
 		const json_t *om = json_object_get(other, map);
-		const json_t *km = json_object_get(keep, map);
-		json_t *am = NULL;
-		if (add && km && added) {
-			am = json_object_get(added, map);
-			if (!am) {
-				am = json_object();
-				json_object_set_new(added, map, am);
-			}
-		}
-		/* Endpoint elements of a replaced block are deleted later, in a batch
-		 * (proxy_nft_gc): a deletion makes nft read every element of the table. */
-		if (!add && json_is_true(json_object_get(keep, "#defer")) && !strncmp(map, "backends", 8))
+		if (!add && defer && !strncmp(map, "backends", 8))
 			continue;
 		size_t k = 0;
 		const char *key;
@@ -795,23 +788,6 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 			json_t *ov = json_object_get(om, key);
 			if (ov && json_equal(ov, v))
 				continue;
-			if (am) {
-				if (json_object_get(am, key))
-					continue;
-				json_object_set_new(am, key, json_true());
-			} else if (km && !add) {
-				/* Shared elements: held elsewhere, or already deleted in this script. */
-				if (json_integer_value(json_object_get(km, key)) > 0)
-					continue;
-				json_t *done = json_object_get(keep, "#done");
-				char *dk = xasprintf("%s %s", map, key);
-				bool seen = json_object_get(done, dk) != NULL;
-				if (!seen && done)
-					json_object_set_new(done, dk, json_true());
-				free(dk);
-				if (seen)
-					continue;
-			}
 			if (k++ == 0)
 				buf_printf(b, "%s element inet %s %s { ", add ? "add" : "delete", t, map);
 			else
@@ -828,7 +804,7 @@ static void emit_elems(struct buf *b, const char *t, const json_t *from, const j
 }
 
 static void emit_group(struct buf *b, const char *t, const json_t *hg, const json_t *wg, enum phase ph,
-		       const json_t *keep, json_t *added)
+		       bool defer)
 {
 	const char *name;
 	json_t *v;
@@ -879,10 +855,10 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 		}
 		break;
 	case P_ELEM_DEL:
-		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, keep, added);
+		emit_elems(b, t, sub(hg, "e"), sub(wg, "e"), false, defer);
 		break;
 	case P_ELEM_ADD:
-		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, keep, added);
+		emit_elems(b, t, sub(wg, "e"), sub(hg, "e"), true, defer);
 		break;
 	case P_CHAIN_FLUSH:
 	case P_CHAIN_DEL:
@@ -907,14 +883,120 @@ static void emit_group(struct buf *b, const char *t, const json_t *hg, const jso
 	}
 }
 
+/* ---- hairpin ---- */
+
+/* The hairpin sets are kept out of the groups: a group names its local endpoint
+ * addresses ("h": "P1 P2 ..."), and those are counted across groups, in an object
+ * "hairpin4"/"hairpin6" -> {address: count}. The set's element "P . P" is added when
+ * P's count leaves 0 and deleted when it returns there: a node whose 100,000 endpoints
+ * of 10,000 Services are all local writes and tracks each of its 25,000 addresses once,
+ * not once per Service. */
+
+/* Adds d to the count of the address at a (len bytes) of set in acc; a count of 0 goes. */
+static void count_add(json_t *acc, const char *set, const char *a, size_t len, json_int_t d)
+{
+	json_t *m = obj_at(acc, set), *cv = json_object_getn(m, a, len);
+	json_int_t c = json_integer_value(cv) + d;
+	if (c == 0)
+		json_object_deln(m, a, len);
+	else if (cv)
+		json_integer_set(cv, c);
+	else
+		json_object_setn_new(m, a, len, json_integer(c));
+}
+
+/* Adds d to the counts of group g's local endpoint addresses in acc. */
+static void hp_delta(json_t *acc, const json_t *g, int d)
+{
+	const char *h = json_string_value(json_object_get(g, "h"));
+	while (h && *h) {
+		size_t l = strcspn(h, " ");
+		if (l)
+			count_add(acc, memchr(h, ':', l) ? "hairpin6" : "hairpin4", h, l, d);
+		h += l + (h[l] == ' ');
+	}
+}
+
+/* The change to the counts when the groups in only (NULL: all of want and have) go
+ * from have to want (absent or null in want: removed). */
+static void hp_pending(json_t *pend, const json_t *have, const json_t *want, const json_t *only)
+{
+	const char *g;
+	json_t *v;
+	json_object_foreach((json_t *)(only ? only : want), g, v)
+	{
+		hp_delta(pend, json_object_get(have, g), -1);
+		hp_delta(pend, json_object_get(want, g), +1);
+	}
+	if (only)
+		return;
+	json_object_foreach((json_t *)have, g, v)
+	{
+		if (!json_object_get(want, g))
+			hp_delta(pend, v, -1);
+	}
+}
+
+/* A script's hairpin part: refs, the counts of what the kernel's sets hold; pend, the
+ * change the script's groups make to them; held (may be NULL), addresses whose element
+ * the kernel holds though refs does not count them yet (a restart's): not added again. */
+struct hp_change {
+	const json_t *refs, *pend, *held;
+};
+
+/* The elements whose count leaves 0 (add) or returns there (delete). */
+static void hp_emit(struct buf *b, const char *t, const struct hp_change *hp, bool add)
+{
+	json_t *e = json_object();
+	const char *set, *key;
+	json_t *m, *v;
+	json_object_foreach((json_t *)hp->pend, set, m)
+	{
+		const json_t *rm = json_object_get(hp->refs, set), *hm = json_object_get(hp->held, set);
+		json_object_foreach(m, key, v)
+		{
+			json_int_t old = json_integer_value(json_object_get(rm, key));
+			json_int_t now = old + json_integer_value(v);
+			if (add ? old <= 0 && now > 0 && !json_object_get(hm, key) : old > 0 && now <= 0) {
+				char el[2 * IP_STRLEN + 4];
+				snprintf(el, sizeof(el), "%s . %s", key, key);
+				json_object_set_new(obj_at(e, set), el, json_string(""));
+			}
+		}
+	}
+	emit_elems(b, t, e, NULL, add, false);
+	json_decref(e);
+}
+
+/* The script applied: pend goes into n's counts (and its element total). */
+static void hp_commit(struct proxy_nft *n, const json_t *pend)
+{
+	const char *set, *key;
+	json_t *m, *v;
+	json_object_foreach((json_t *)pend, set, m)
+	{
+		json_t *rm = obj_at(n->hp_refs, set);
+		json_object_foreach(m, key, v)
+		{
+			json_int_t old = json_integer_value(json_object_get(rm, key));
+			json_int_t now = old + json_integer_value(v);
+			if ((old > 0) != (now > 0))
+				n->elements = now > 0 ? n->elements + 1 : n->elements - 1;
+			count_add(n->hp_refs, set, key, strlen(key), json_integer_value(v));
+		}
+	}
+}
+
+/* ---- the script ---- */
+
 /* The script for the groups in only (NULL = every group of want and have); a group
- * absent from want, or null there, is removed. */
+ * absent from want, or null there, is removed. hp (may be NULL): the hairpin elements
+ * the change adds and deletes. */
 static char *script(const char *t, const json_t *have, const json_t *want, const json_t *only, bool add_table,
-		    const json_t *keep)
+		    bool defer, const struct hp_change *hp)
 {
 	struct buf b;
 	buf_init(&b);
-	json_t *added = json_object();
 	if (add_table)
 		buf_printf(&b, "add table inet %s { comment \"%s\"; }\n", t, LAYOUT);
 	for (int ph = 0; ph < P_N; ph++) {
@@ -925,28 +1007,38 @@ static char *script(const char *t, const json_t *have, const json_t *want, const
 			{
 				const json_t *wg = json_object_get(want, g);
 				emit_group(&b, t, json_object_get(have, g), json_is_object(wg) ? wg : NULL,
-					   (enum phase)ph, keep, added);
+					   (enum phase)ph, defer);
 			}
-			continue;
+		} else {
+			json_object_foreach((json_t *)want, g, v)
+			{
+				emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, defer);
+			}
+			json_object_foreach((json_t *)have, g, v)
+			{
+				if (!json_object_get(want, g))
+					emit_group(&b, t, v, NULL, (enum phase)ph, defer);
+			}
 		}
-		json_object_foreach((json_t *)want, g, v)
-		{
-			emit_group(&b, t, json_object_get(have, g), v, (enum phase)ph, keep, added);
-		}
-		json_object_foreach((json_t *)have, g, v)
-		{
-			if (!json_object_get(want, g))
-				emit_group(&b, t, v, NULL, (enum phase)ph, keep, added);
-		}
+		if (hp && (ph == P_ELEM_DEL || ph == P_ELEM_ADD))
+			hp_emit(&b, t, hp, ph == P_ELEM_ADD);
 	}
-	json_decref(added);
 	return b.data ? buf_take(&b) : xstrdup("");
 }
 
 char *proxy_nft_script(const char *table, const json_t *have, const json_t *want, const json_t *only)
 {
-	return script(table ? table : PROXY_NFT_TABLE, have, want, only,
-		      !have && (!only || json_object_get(only, "")), NULL);
+	json_t *refs = json_object(), *pend = json_object();
+	const char *g;
+	json_t *v;
+	json_object_foreach((json_t *)have, g, v) hp_delta(refs, v, +1);
+	hp_pending(pend, have, want, only);
+	struct hp_change hp = {refs, pend, NULL};
+	char *s = script(table ? table : PROXY_NFT_TABLE, have, want, only,
+			 !have && (!only || json_object_get(only, "")), false, &hp);
+	json_decref(refs);
+	json_decref(pend);
+	return s;
 }
 
 /* ---- kernel --------------------------------------------------------------------- */
@@ -996,35 +1088,6 @@ static void group_counts(const json_t *g, long *elements, long *chains)
 	const char *m;
 	json_t *mv;
 	json_object_foreach(json_object_get(g, "e"), m, mv) *elements += (long)json_object_size(mv);
-}
-
-/* Adds d to the holders of g's hairpin elements. */
-static void hp_delta(struct proxy_nft *n, const json_t *g, int d)
-{
-	const char *maps[] = {"hairpin4", "hairpin6"};
-	for (int i = 0; i < 2; i++) {
-		const json_t *m = json_object_get(json_object_get(g, "e"), maps[i]);
-		if (!json_object_size(m))
-			continue;
-		json_t *r = json_object_get(n->hp_refs, maps[i]);
-		if (!r) {
-			r = json_object();
-			json_object_set_new(n->hp_refs, maps[i], r);
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach((json_t *)m, k, v)
-		{
-			json_t *cv = json_object_get(r, k);
-			json_int_t c = json_integer_value(cv) + d;
-			if (c > 0 && cv)
-				json_integer_set(cv, c);
-			else if (c > 0)
-				json_object_set_new(r, k, json_integer(c));
-			else
-				json_object_del(r, k);
-		}
-	}
 }
 
 /* The blocks of hg that wg does not keep go to the garbage list (their ids stay taken
@@ -1129,6 +1192,21 @@ static void commit_group(struct proxy_nft *n, json_t *hv, const char *g, const j
 		json_object_del(n->have_ids, g);
 		json_object_del(hv, g);
 	}
+}
+
+/* A script applied: each group of changed is now as want has it (stored: the groups'
+ * stored forms, as commit_group takes them), and pend is in the hairpin counts. */
+static void commit_groups(struct proxy_nft *n, json_t *hv, const json_t *want, const json_t *changed,
+			  json_t *stored, const json_t *pend)
+{
+	const char *g;
+	json_t *v;
+	json_object_foreach((json_t *)changed, g, v)
+	{
+		json_t *wg = json_object_get(want, g);
+		commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL, stored);
+	}
+	hp_commit(n, pend);
 }
 
 static int apply(struct proxy_nft *n, const char *s, char *err, size_t errlen)
@@ -1306,16 +1384,6 @@ static bool chain_same(const char *text, const json_t *k)
 	return kc && !strncmp(kc, h, l) && (!kc[l] || kc[l] == ' ');
 }
 
-static json_t *obj_at(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	if (!v) {
-		v = json_object();
-		json_object_set_new(o, k, v);
-	}
-	return v;
-}
-
 struct kernel_stats {
 	size_t kept, elements, chains_kept, chains;
 };
@@ -1363,6 +1431,9 @@ static json_t *kernel_view(const struct proxy_nft *n, const json_t *want, struct
 		json_object_set_new(hv, g, hg);
 		if (json_object_get(wg, "k"))
 			json_object_set(hg, "k", json_object_get(wg, "k"));
+		/* The hairpin sets are compared as a whole (sync_restart). */
+		if (json_object_get(wg, "h"))
+			json_object_set(hg, "h", json_object_get(wg, "h"));
 		if (json_object_get(n->have_ids, g))
 			json_object_set(hg, "i", json_object_get(n->have_ids, g));
 		json_object_foreach(json_object_get(wg, "d"), name, v)
@@ -1498,6 +1569,28 @@ static int sync_restart(struct proxy_nft *n, const json_t *want, json_t *stored,
 	json_array_clear(n->gc);
 	n->gc_ids = 0;
 	n->elements = n->chains = 0;
+	/* Hairpin: the kernel's elements that want counts stay (held), out of "#kernel",
+	 * whose elements the diff deletes; the others want counts are added. */
+	json_t *pend = json_object(), *held = json_object();
+	hp_pending(pend, NULL, want, NULL);
+	json_t *ke = json_object_get(json_object_get(hv, "#kernel"), "e");
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const char *set = fam == 4 ? "hairpin4" : "hairpin6", *key;
+		json_t *km = json_object_get(ke, set), *pm = json_object_get(pend, set), *v;
+		void *tmp;
+		st.elements += json_object_size(pm);
+		json_object_foreach_safe(km, tmp, key, v)
+		{
+			/* The kernel's element is "P . P"; held and pend are by address P. */
+			size_t al = strcspn(key, " ");
+			if (strlen(key) != 2 * al + 3 || strncmp(key + al, " . ", 3) ||
+			    strncmp(key, key + al + 3, al) || !json_object_getn(pm, key, al))
+				continue;
+			json_object_setn_new(obj_at(held, set), key, al, json_true());
+			json_object_del(km, key);
+			st.kept++;
+		}
+	}
 	/* changed: every group (all are committed); differ: those the script must touch. */
 	json_t *changed = json_object(), *differ = json_object();
 	const char *g;
@@ -1508,35 +1601,23 @@ static int sync_restart(struct proxy_nft *n, const json_t *want, json_t *stored,
 		group_counts(hg, &e, &c);
 		n->elements += (size_t)e;
 		n->chains += (size_t)c;
-		hp_delta(n, hg, +1);
 		json_object_set_new(changed, g, json_true());
 	}
 	json_object_foreach(hv, g, hg)
 	{
 		const json_t *wg = json_object_get(want, g);
-		hp_delta(n, hg, -1);
-		if (json_is_object(wg))
-			hp_delta(n, wg, +1);
 		long e, c;
 		group_counts(hg, &e, &c);
 		if (wg ? !json_equal(hg, wg) : e || c || json_object_size(json_object_get(hg, "d")))
 			json_object_set_new(differ, g, json_true());
 	}
-	json_object_set_new(n->hp_refs, "#defer", json_false());
-	json_object_set_new(n->hp_refs, "#done", json_object());
-	char *body = script(n->table, hv, want, differ, false, n->hp_refs);
-	json_object_del(n->hp_refs, "#defer");
-	json_object_del(n->hp_refs, "#done");
+	struct hp_change hp = {n->hp_refs, pend, held};
+	char *body = script(n->table, hv, want, differ, false, false, &hp);
 	int rc = apply(n, body, err, errlen);
 	r->script_bytes = strlen(body);
 	free(body);
 	if (rc == 0) {
-		json_object_foreach(changed, g, hg)
-		{
-			json_t *wg = json_object_get(want, g);
-			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
-				     stored);
-		}
+		commit_groups(n, hv, want, changed, stored, pend);
 		/* Ids: exactly the blocks of want (those of the kernel's other chains are gone). */
 		memset(n->used, 0, ID_SPACE / 8);
 		json_object_foreach((json_t *)want, g, hg) group_ids(n, hg, true, NULL);
@@ -1560,6 +1641,8 @@ static int sync_restart(struct proxy_nft *n, const json_t *want, json_t *stored,
 		n->elements = n->chains = 0;
 		rc = 1;
 	}
+	json_decref(pend);
+	json_decref(held);
 	json_decref(changed);
 	json_decref(differ);
 	json_decref(hv);
@@ -1623,21 +1706,13 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	}
 	r->groups_changed = json_object_size(changed);
 	json_t *hv = have_view(n, changed);
-	/* Hairpin holders as they will be once every change is in. */
+	json_t *pend = json_object();
+	hp_pending(pend, hv, want, changed);
+	struct hp_change hp = {n->hp_refs, pend, NULL};
 	const char *g;
 	json_t *v;
-	json_object_foreach(changed, g, v)
-	{
-		const json_t *hg = json_object_get(hv, g), *wg = json_object_get(want, g);
-		if (hg)
-			hp_delta(n, hg, -1);
-		if (json_is_object(wg))
-			hp_delta(n, wg, +1);
-	}
 	n->defer = !full && !n->read_kernel;
-	json_object_set_new(n->hp_refs, "#defer", json_boolean(n->defer));
-	json_object_set_new(n->hp_refs, "#done", json_object());
-	char *body = script(n->table, hv, want, changed, n->read_kernel, n->hp_refs);
+	char *body = script(n->table, hv, want, changed, n->read_kernel, n->defer, &hp);
 	struct buf all;
 	buf_init(&all);
 	if (pre.data) {
@@ -1649,12 +1724,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 	int rc = apply(n, all.data ? all.data : "", err, errlen);
 	r->script_bytes = all.len;
 	if (rc == 0) {
-		json_object_foreach(changed, g, v)
-		{
-			json_t *wg = json_object_get(want, g);
-			commit_group(n, hv, g, json_object_get(hv, g), json_is_object(wg) ? wg : NULL,
-				     changed);
-		}
+		commit_groups(n, hv, want, changed, changed, pend);
 		n->read_kernel = false;
 	} else {
 		/* Isolate: the base group (with the convergence), then each group alone. */
@@ -1665,7 +1735,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		bool base_ok = true;
 		if (json_object_get(changed, "")) {
 			json_object_set_new(one, "", json_true());
-			body = script(n->table, hv, want, one, n->read_kernel, n->hp_refs);
+			body = script(n->table, hv, want, one, n->read_kernel, n->defer, NULL);
 			buf_reset(&all);
 			if (pre.data) {
 				buf_printf(&all, "add table inet %s\n", n->table);
@@ -1689,20 +1759,19 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 			const json_t *hg = hgv;
 			json_object_clear(one);
 			json_object_set_new(one, g, json_true());
-			body = base_ok ? script(n->table, hv, want, one, false, n->hp_refs) : NULL;
+			json_object_clear(pend);
+			hp_pending(pend, hv, want, one);
+			body = base_ok ? script(n->table, hv, want, one, false, n->defer, &hp) : NULL;
 			if (body && apply(n, body, err, errlen) == 0) {
 				commit_group(n, hv, g, hg, json_is_object(wg) ? wg : NULL, changed);
+				hp_commit(n, pend);
 			} else {
 				r->groups_failed++;
 				log_warn("proxy: service port %s refused by the kernel: %s", g,
 					 base_ok ? err : first);
 				/* Undo what this group's change assumed. */
-				if (json_is_object(wg)) {
-					hp_delta(n, wg, -1);
+				if (json_is_object(wg))
 					group_ids(n, wg, false, hg);
-				}
-				if (hg)
-					hp_delta(n, hg, +1);
 			}
 			json_decref(hgv);
 			free(body);
@@ -1714,8 +1783,7 @@ static int sync_groups(struct proxy_nft *n, const json_t *want, json_t *changed,
 		snprintf(err, errlen, "%s", r->groups_failed ? first : "");
 		rc = r->groups_failed ? -EIO : 0;
 	}
-	json_object_del(n->hp_refs, "#defer");
-	json_object_del(n->hp_refs, "#done");
+	json_decref(pend);
 	n->defer = false;
 	buf_fini(&all);
 	buf_fini(&pre);

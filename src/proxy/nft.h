@@ -18,7 +18,8 @@
  *   only one that references the big map:
  *     dnat ip to meta mark & 0x3fffff map @backends4     id -> endpoint address . port
  *   nat-postrouting: masquerade when the mark says so, and hairpin (a pod reaching
- *     itself: ip saddr . ip daddr in @hairpin4).
+ *     itself: ip saddr . ip daddr in @hairpin4, one element "P . P" per local
+ *     endpoint address P, however many Services P backs).
  *   filter input/forward/output, new connections: vmap @no-endpoint-services4 /
  *     @no-endpoint-nodeports4 -> reject (immediate refusal, never a hang); filter
  *     prerouting before DNAT: @firewall-ips4 -> fw4-<sp> drops sources outside
@@ -34,7 +35,11 @@
  * unchanged, so a change touches one chain and the N elements of its block.
  *
  * Desired state is a JSON tree of groups (one per service port and family, plus the base
- * group ""): declarations (maps), chains (header line + rules) and map elements. The
+ * group ""): declarations (maps), chains (header line + rules), map elements, and the
+ * group's local endpoint addresses. Those are not elements of the group: the backend
+ * counts, per address, the applied groups naming it, and a script adds the hairpin
+ * element when a count leaves 0 and deletes it when it returns there (a restart counts
+ * afresh and keeps the kernel's elements still counted). The
  * applied state keeps each group as one compact JSON string (a tree cost 6 KB a group,
  * 63 MB at 10,000 Services; the strings 1/4 of that) and the id blocks apart; a sync
  * parses only the groups it changes. A sync diffs it against what was last applied and

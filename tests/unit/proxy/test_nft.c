@@ -136,6 +136,116 @@ TEST(proxy_nft_service_removed_and_ids_reused)
 	json_decref(f);
 }
 
+/* Service name (cluster IP 198.19.1.<octet>) with one endpoint, 198.18.128.50 on this
+ * node, into f. */
+static void add_local_svc(json_t *f, const char *name, int octet)
+{
+	char ip[32];
+	snprintf(ip, sizeof(ip), "198.19.1.%d", octet);
+	json_array_append_new(json_object_get(f, "services"),
+			      json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:[s],s:[{s:s,s:i,s:i,s:s}]}}",
+					"apiVersion", "v1", "kind", "Service", "metadata", "namespace",
+					"default", "name", name, "spec", "type", "ClusterIP", "clusterIP", ip,
+					"clusterIPs", ip, "ports", "name", "http", "port", 80, "targetPort",
+					8080, "protocol", "TCP"));
+	json_array_append_new(json_object_get(f, "slices"),
+			      json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s],s:s}],s:[{s:s,s:i,s:s}]}",
+					"apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice",
+					"metadata", "namespace", "default", "name", name, "labels",
+					"kubernetes.io/service-name", name, "addressType", "IPv4",
+					"endpoints", "addresses", "198.18.128.50", "nodeName", "n1", "ports",
+					"name", "http", "port", 8080, "protocol", "TCP"));
+}
+
+/* Removes Service name and its slice from f. */
+static void del_svc(json_t *f, const char *name)
+{
+	const char *arrays[] = {"services", "slices"};
+	for (int k = 0; k < 2; k++) {
+		json_t *a = json_object_get(f, arrays[k]);
+		for (size_t i = json_array_size(a); i-- > 0;) {
+			const json_t *md = json_object_get(json_array_get(a, i), "metadata");
+			if (!strcmp(json_string_value(json_object_get(md, "name")), name))
+				json_array_remove(a, i);
+		}
+	}
+}
+
+/* An incremental sync of Service name (proxy_nft_sync_services). */
+static void sync_one(struct proxy_nft *n, json_t *f, const char *name, const struct proxy_netcfg *c)
+{
+	struct proxy_model m;
+	char key[64];
+	snprintf(key, sizeof(key), "default/%s", name);
+	json_t *svcs = json_array(), *slices = json_array(), *keys = json_pack("[s]", key);
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(f, "services"), i, o)
+	{
+		if (!strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")), name))
+			json_array_append(svcs, o);
+	}
+	json_array_foreach(json_object_get(f, "slices"), i, o)
+	{
+		if (!strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")), name))
+			json_array_append(slices, o);
+	}
+	proxy_model_build(svcs, slices, "n1", &m);
+	json_t *want = proxy_nft_desired_services(n, &m, c, keys);
+	struct proxy_nft_result r;
+	char err[256];
+	ASSERT_INT_EQ(proxy_nft_sync_services(n, want, &r, err, sizeof(err)), 0);
+	ASSERT(r.groups_changed > 0);
+	json_decref(want);
+	json_decref(keys);
+	json_decref(svcs);
+	json_decref(slices);
+	proxy_model_fini(&m);
+}
+
+TEST(proxy_nft_hairpin_element_counts_its_services)
+{
+	json_t *f = json_pack("{s:[],s:[]}", "services", "slices");
+	struct proxy_netcfg c = cfg();
+	struct proxy_nft *n = proxy_nft_new(NULL, true);
+	struct proxy_nft_result r;
+	const char *el = "hairpin4 { 198.18.128.50 . 198.18.128.50 }\n";
+	/* Two Services whose one endpoint is the same local pod: one element, added once. */
+	add_local_svc(f, "a", 1);
+	add_local_svc(f, "b", 2);
+	sync_dry(n, f, &c, &r);
+	const char *s = proxy_nft_last_script(n);
+	ASSERT_STR_CONTAINS(s,
+			    "add element inet svcplane_proxy hairpin4 { 198.18.128.50 . 198.18.128.50 }\n");
+	ASSERT(strstr(strstr(s, el) + 1, "hairpin4 {") == NULL);
+	size_t both = r.elements;
+	/* One goes: the other still needs the element. */
+	del_svc(f, "a");
+	sync_one(n, f, "a", &c);
+	ASSERT(strstr(proxy_nft_last_script(n), "hairpin") == NULL);
+	/* A third comes: already there. */
+	add_local_svc(f, "c", 3);
+	sync_one(n, f, "c", &c);
+	ASSERT(strstr(proxy_nft_last_script(n), "hairpin") == NULL);
+	del_svc(f, "c");
+	sync_one(n, f, "c", &c);
+	/* The last holder goes (a full sync this time): so does the element. */
+	del_svc(f, "b");
+	sync_dry(n, f, &c, &r);
+	ASSERT_STR_CONTAINS(
+	    proxy_nft_last_script(n),
+	    "delete element inet svcplane_proxy hairpin4 { 198.18.128.50 . 198.18.128.50 }\n");
+	ASSERT(both > 0);
+	ASSERT_INT_EQ(r.elements, 0);
+	/* And back. */
+	add_local_svc(f, "b", 2);
+	sync_one(n, f, "b", &c);
+	ASSERT_STR_CONTAINS(proxy_nft_last_script(n),
+			    "add element inet svcplane_proxy hairpin4 { 198.18.128.50 . 198.18.128.50 }\n");
+	proxy_nft_free(n);
+	json_decref(f);
+}
+
 /* What the kernel held after the full ruleset above (proxy_nftnl_list_table's form, read
  * from a real kernel): the first sync after a restart diffs against it. */
 static json_t *kernel_listing(void)
@@ -175,7 +285,7 @@ TEST(proxy_nft_restart_unchanged_writes_nothing)
 	 * so its affinity map, are kept. */
 	ASSERT_STR_EQ(proxy_nft_last_script(n), "");
 	ASSERT_INT_EQ(r.groups_changed, 0);
-	ASSERT_INT_EQ(r.elements, 48);
+	ASSERT_INT_EQ(r.elements, 46); /* the kernel's: a hairpin element two groups name is one */
 	ASSERT(!proxy_nft_needs_full(n));
 	/* Later syncs diff against what the restart found. */
 	set_slice_ip(f, "np-a", "198.18.129.33");
@@ -193,7 +303,8 @@ TEST(proxy_nft_restart_converges_by_diff)
 	struct proxy_netcfg c = cfg();
 	/* While the agent was down: a Service went away (its chain, affinity map, entry and
 	 * endpoint elements stay in the kernel), an endpoint moved, a hairpin element and a
-	 * chain's rules are not what we would write, and someone added an element. */
+	 * chain's rules are not what we would write, and someone added an element (and a
+	 * hairpin element of a pod no more). */
 	json_t *chains = json_object_get(l, "chains");
 	json_object_set_new(chains, "svc4-default/gone/tcp/http",
 			    json_pack("{s:i,s:s}", "rules", 2, "comment", "h=0123456789abcdef c=7+1"));
@@ -203,6 +314,7 @@ TEST(proxy_nft_restart_converges_by_diff)
 	listing_elem(l, "service-ips4", "198.19.0.99 . tcp . 80", "goto svc4-default/gone/tcp/http");
 	listing_elem(l, "eps4-2", "198.19.0.20 . tcp . 80 . 1", "198.18.129.200 . 8080");
 	listing_elem(l, "hairpin4", "198.18.128.2 . 198.18.128.2", NULL);
+	listing_elem(l, "hairpin4", "198.18.128.99 . 198.18.128.99", "");
 	json_object_set_new(json_object_get(chains, "raw-prerouting"), "comment", json_string("h=00"));
 	listing_elem(l, "eps6-1", "2001:db8:19::99 . tcp . 80 . 0", "2001:db8:128::99 . 80");
 	struct proxy_nft *n = proxy_nft_new(NULL, true);
@@ -210,7 +322,7 @@ TEST(proxy_nft_restart_converges_by_diff)
 	struct proxy_nft_result r;
 	sync_dry(n, f, &c, &r);
 	proxy_golden("nft-restart-diff.nft", proxy_nft_last_script(n));
-	ASSERT_INT_EQ(r.elements, 48);
+	ASSERT_INT_EQ(r.elements, 46);
 	/* Ids the kernel's leftovers held are free again. */
 	json_array_clear(json_object_get(f, "services"));
 	sync_dry(n, f, &c, &r);
