@@ -32,6 +32,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "http/http.h"
 #include "http/spdy.h"
 #include "http/ws.h"
@@ -67,8 +68,7 @@ static void send_text(struct http_conn *c, int status, const char *msg)
 /* Every value of query parameter name, decoded as Go's url.ParseQuery ('+' is a space). */
 static char **query_all(const char *q, const char *name, size_t *n)
 {
-	char **v = NULL;
-	*n = 0;
+	VEC(char *) v = {0};
 	size_t nl = strlen(name);
 	while (q && *q) {
 		size_t len = strcspn(q, "&");
@@ -79,17 +79,17 @@ static char **query_all(const char *q, const char *name, size_t *n)
 					*p = ' ';
 			char *d = http_pct_decode(raw, strlen(raw));
 			free(raw);
-			if (d) {
-				v = xrealloc(v, (*n + 2) * sizeof(*v));
-				v[(*n)++] = d;
-				v[*n] = NULL;
-			}
+			if (d)
+				*vec_push(&v) = d;
 		}
 		q += len;
 		if (*q == '&')
 			q++;
 	}
-	return v;
+	*n = v.len;
+	if (v.len)
+		vec_push(&v); /* the NULL that ends the list: a pushed slot is zeroed */
+	return v.v;
 }
 
 static bool query_true(const char *q, const char *name)

@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "client/informer.h"
 #include "proxy/conntrack.h"
 #include "proxy/ipt.h"
@@ -249,8 +250,7 @@ static double rfc3339(const char *s)
 static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json_t *keys)
 {
 	json_t *now = json_object();
-	struct proxy_ct_match *mt = NULL;
-	size_t n = 0, cap = 0;
+	VEC(struct proxy_ct_match) mt = {0};
 	char ip[IP_STRLEN];
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
@@ -307,12 +307,6 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 		}
 		int port = (int)json_integer_value(json_object_get(cur, "port"));
 		int np = (int)json_integer_value(json_object_get(cur, "np"));
-		size_t want = (json_array_size(json_object_get(cur, "a")) + (np ? 1 : 0)) *
-			      (had_none ? 1 : json_array_size(gone));
-		if (n + want > cap) {
-			cap = (n + want) * 2;
-			mt = xrealloc(mt, cap * sizeof(*mt));
-		}
 		size_t g;
 		json_t *ge;
 		for (size_t r = 0; r < (had_none ? 1 : json_array_size(gone)); r++) {
@@ -336,19 +330,19 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 				if (ip_parse(json_string_value(ge), &x.dst) != 0)
 					continue;
 				x.dport = (uint16_t)port;
-				mt[n++] = x;
+				*vec_push(&mt) = x;
 			}
 			if (np) {
 				struct proxy_ct_match x = base;
 				x.any_dst = true;
 				x.dport = (uint16_t)np;
-				mt[n++] = x;
+				*vec_push(&mt) = x;
 			}
 		}
 		json_decref(gone);
 	}
-	if (n) {
-		int d = proxy_ct_delete_udp(mt, n);
+	if (mt.len) {
+		int d = proxy_ct_delete_udp(mt.v, mt.len);
 		if (d < 0)
 			log_warn("proxy: conntrack cleanup: %s", strerror(-d));
 		else if (d) {
@@ -358,7 +352,7 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 			pthread_mutex_unlock(&M.mu);
 		}
 	}
-	free(mt);
+	vec_free(&mt);
 	if (keys) {
 		/* Only these Services were looked at: keep the others' state. */
 		json_t *next = p->udp_prev ? json_copy(p->udp_prev) : json_object();
@@ -410,8 +404,7 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 		json_array_append_new(a, json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
 		free(key);
 	}
-	struct hc_port *v = NULL;
-	size_t n = 0;
+	VEC(struct hc_port) v = {0};
 	json_object_foreach(p->hc_by_svc, k, kv)
 	{
 		size_t j;
@@ -421,36 +414,34 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 			uint16_t port = (uint16_t)json_integer_value(json_array_get(e, 0));
 			size_t local = (size_t)json_integer_value(json_array_get(e, 1));
 			size_t q;
-			for (q = 0; q < n && v[q].port != port; q++)
+			for (q = 0; q < v.len && v.v[q].port != port; q++)
 				;
-			if (q == n) {
-				v = xrealloc(v, (n + 1) * sizeof(*v));
-				memset(&v[n], 0, sizeof(*v));
-				v[n].port = port;
-				v[n].fd = -1;
+			if (q == v.len) {
+				struct hc_port *h = vec_push(&v);
+				h->port = port;
+				h->fd = -1;
 				const char *slash = strchr(k, '/');
-				snprintf(v[n].ns, sizeof(v[n].ns), "%.*s", slash ? (int)(slash - k) : 0, k);
-				snprintf(v[n].name, sizeof(v[n].name), "%s", slash ? slash + 1 : k);
-				n++;
+				snprintf(h->ns, sizeof(h->ns), "%.*s", slash ? (int)(slash - k) : 0, k);
+				snprintf(h->name, sizeof(h->name), "%s", slash ? slash + 1 : k);
 			}
-			if (local > v[q].local)
-				v[q].local = local;
+			if (local > v.v[q].local)
+				v.v[q].local = local;
 		}
 	}
 	pthread_mutex_lock(&p->hmu);
 	/* Keep the sockets of ports that stay. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < v.len; i++)
 		for (size_t j = 0; j < p->n_hc; j++)
-			if (p->hc[j].port == v[i].port && p->hc[j].fd >= 0) {
-				v[i].fd = p->hc[j].fd;
+			if (p->hc[j].port == v.v[i].port && p->hc[j].fd >= 0) {
+				v.v[i].fd = p->hc[j].fd;
 				p->hc[j].fd = -1;
 			}
 	for (size_t j = 0; j < p->n_hc; j++)
 		if (p->hc[j].fd >= 0)
 			close(p->hc[j].fd);
 	free(p->hc);
-	p->hc = v;
-	p->n_hc = n;
+	p->hc = v.v;
+	p->n_hc = v.len;
 	pthread_mutex_unlock(&p->hmu);
 	uint64_t one = 1;
 	if (write(p->hefd, &one, sizeof(one)) < 0) {
@@ -988,7 +979,7 @@ int proxy_nodeport_addresses_parse(const char *s, struct cidr **out, char *err, 
 	if (!s || !*s)
 		return 0;
 	char *copy = xstrdup(s), *save = NULL;
-	int n = 0;
+	VEC(struct cidr) v = {0};
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		struct cidr c;
 		char e[128];
@@ -1002,14 +993,13 @@ int proxy_nodeport_addresses_parse(const char *s, struct cidr **out, char *err, 
 			snprintf(err, errlen, "%s: %s", t, e);
 			goto bad;
 		}
-		*out = xrealloc(*out, (size_t)(n + 1) * sizeof(c));
-		(*out)[n++] = c;
+		*vec_push(&v) = c;
 	}
 	free(copy);
-	return n;
+	*out = v.v;
+	return (int)v.len;
 bad:
 	free(copy);
-	free(*out);
-	*out = NULL;
+	vec_free(&v);
 	return -EINVAL;
 }
