@@ -483,22 +483,27 @@ static char *restore_input(const json_t *have, const json_t *want)
 }
 
 /* The chains and rules of tables (chains of unknown state not counted). */
+/* Adds the chains of one table (name -> its rules, one a line) and their rules. */
+static void count_table(const json_t *table, size_t *rules, size_t *chains)
+{
+	const char *cn;
+	json_t *v;
+	json_object_foreach((json_t *)table, cn, v)
+	{
+		const char *text = json_string_value(v);
+		if (!text)
+			continue;
+		(*chains)++;
+		for (const char *q = text; *q; q++)
+			*rules += *q == '\n';
+	}
+}
+
 static void count(const json_t *tables, size_t *rules, size_t *chains)
 {
-	const char *tn, *cn;
-	json_t *t, *v;
-	json_object_foreach((json_t *)tables, tn, t)
-	{
-		json_object_foreach(t, cn, v)
-		{
-			const char *text = json_string_value(v);
-			if (!text)
-				continue;
-			(*chains)++;
-			for (const char *q = text; *q; q++)
-				*rules += *q == '\n';
-		}
-	}
+	const char *tn;
+	json_t *t;
+	json_object_foreach((json_t *)tables, tn, t) count_table(t, rules, chains);
 }
 
 char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
@@ -834,6 +839,13 @@ int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struc
 	t->last = all.data ? buf_take(&all) : xstrdup("");
 	buf_fini(&all);
 	return rc;
+}
+
+size_t proxy_ipt_rules(const struct proxy_ipt *t, int fam, const char *table)
+{
+	size_t rules = 0, chains = 0;
+	count_table(json_object_get(t->have[fam == 6], table), &rules, &chains);
+	return rules;
 }
 
 size_t proxy_ipt_failed(const struct proxy_ipt *t)

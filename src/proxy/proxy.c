@@ -34,6 +34,11 @@
 
 /* ---- metrics ---------------------------------------------------------------- */
 
+/* kube-proxy's names, labels and meanings (pkg/proxy/metrics) wherever it has the number;
+ * ours (svcplane_proxy_*) only where it has none: nftables map elements, chains, the
+ * userspace mode's failures. One sync covers both families, so the sync metrics carry
+ * no ip_family label; the per-family numbers (iptables rules, conntrack deletions) do. */
+
 /* kube-proxy's buckets: exponential from 1 ms, factor 2, 15 buckets (sync duration);
  * network programming latency: 0.25 s ... as kube-proxy, plus finer ones below. */
 static const double sync_buckets[] = {0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128,
@@ -48,15 +53,24 @@ struct hist {
 	double sum;
 };
 
+/* The tables of the iptables rule counts: kube-proxy's two, and raw (our NOTRACK rules
+ * for the node-local DNS address). */
+static const char *const ipt_tables[] = {"filter", "nat", "raw"};
+#define N_IPT_TABLES 3
+
 static struct {
 	pthread_mutex_t mu;
 	bool ran;
 	const char *mode;
-	struct hist sync, npl;
-	double last_ts;
-	unsigned long long failures, syncs, partial, ct_deleted;
+	struct hist sync, full, partial, npl;
+	double last_ts, queued_ts;
+	unsigned long long failures, ct_deleted[2];
+	unsigned long long svc_changes, ep_changes;
+	size_t svc_pending, ep_pending;
+	size_t no_local_int, no_local_ext;
 	size_t elements, chains;
-	struct uproxy *up; /* the userspace mode's counters, while it runs */
+	size_t ipt_rules[2][N_IPT_TABLES]; /* [family 4, 6][ipt_tables] */
+	struct uproxy *up;		   /* the userspace mode's counters, while it runs */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void hist_add(struct hist *h, const double *bk, double v)
@@ -68,55 +82,96 @@ static void hist_add(struct hist *h, const double *bk, double v)
 	h->sum += v;
 }
 
+/* The HELP and TYPE lines of one metric. */
+static void head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void hist_write(struct buf *b, const char *name, const char *help, const struct hist *h,
 		       const double *bk)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	head(b, name, "histogram", help);
 	for (int i = 0; i < NB; i++)
 		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bk[i], h->b[i]);
 	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, h->count, name,
 		   h->sum, name, h->count);
 }
 
+/* One sample without labels, preceded by its HELP and TYPE. */
+static void sample(struct buf *b, const char *name, const char *type, const char *help, double v)
+{
+	head(b, name, type, help);
+	buf_printf(b, "%s %.15g\n", name, v);
+}
+
 void proxy_metrics_write(struct buf *b)
 {
 	pthread_mutex_lock(&M.mu);
 	if (M.ran) {
+		bool ipt = !strcmp(M.mode, "iptables"), nft = !strcmp(M.mode, "nftables");
 		hist_write(b, "kubeproxy_sync_proxy_rules_duration_seconds",
 			   "SyncProxyRules latency in seconds", &M.sync, sync_buckets);
+		hist_write(b, "kubeproxy_sync_full_proxy_rules_duration_seconds",
+			   "SyncProxyRules latency in seconds for full resyncs", &M.full, sync_buckets);
+		hist_write(b, "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+			   "SyncProxyRules latency in seconds for partial resyncs", &M.partial, sync_buckets);
 		hist_write(b, "kubeproxy_network_programming_duration_seconds",
 			   "In Cluster Network Programming Latency in seconds", &M.npl, npl_buckets);
+		sample(b, "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "gauge",
+		       "The last time proxy rules were successfully synced", M.last_ts);
+		sample(b, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds", "gauge",
+		       "The last time a sync of proxy rules was queued", M.queued_ts);
+		sample(b, "kubeproxy_sync_proxy_rules_service_changes_total", "counter",
+		       "Cumulative proxy rules Service changes", (double)M.svc_changes);
+		sample(b, "kubeproxy_sync_proxy_rules_service_changes_pending", "gauge",
+		       "Pending proxy rules Service changes", (double)M.svc_pending);
+		sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_total", "counter",
+		       "Cumulative proxy rules Endpoint changes", (double)M.ep_changes);
+		sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_pending", "gauge",
+		       "Pending proxy rules Endpoint changes", (double)M.ep_pending);
+		head(b, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "gauge",
+		     "Number of services with a Local traffic policy and no endpoints");
 		buf_printf(
 		    b,
-		    "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last time proxy rules were "
-		    "successfully synced\n# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\n"
-		    "kubeproxy_sync_proxy_rules_last_timestamp_seconds %.3f\n",
-		    M.last_ts);
-		buf_printf(
-		    b,
-		    "# HELP kubeproxy_sync_proxy_rules_nftables_sync_failures_total Syncs the kernel refused "
-		    "(in part)\n# TYPE kubeproxy_sync_proxy_rules_nftables_sync_failures_total counter\n"
-		    "kubeproxy_sync_proxy_rules_nftables_sync_failures_total{mode=\"%s\"} %llu\n",
-		    M.mode, M.failures);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_syncs_total Syncs run\n# TYPE svcplane_proxy_syncs_total counter\n"
-		    "svcplane_proxy_syncs_total{mode=\"%s\"} %llu\n",
-		    M.mode, M.syncs);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_rules_programmed Map elements (nftables) or rules (iptables) "
-		    "programmed\n# TYPE svcplane_proxy_rules_programmed gauge\n"
-		    "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n"
-		    "# HELP svcplane_proxy_chains_programmed Chains programmed\n"
-		    "# TYPE svcplane_proxy_chains_programmed gauge\nsvcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n",
-		    M.mode, M.elements, M.mode, M.chains);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_conntrack_entries_deleted_total Stale UDP conntrack entries deleted\n"
-		    "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
-		    "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
-		    M.ct_deleted);
+		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"} %zu\n"
+		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"} %zu\n",
+		    M.no_local_int, M.no_local_ext);
+		if (nft)
+			sample(b, "kubeproxy_sync_proxy_rules_nftables_sync_failures_total", "counter",
+			       "Cumulative proxy nftables sync failures", (double)M.failures);
+		else if (ipt)
+			sample(b, "kubeproxy_sync_proxy_rules_iptables_restore_failures_total", "counter",
+			       "Cumulative proxy iptables restore failures", (double)M.failures);
+		else
+			sample(b, "svcplane_proxy_sync_failures_total", "counter",
+			       "Syncs the userspace proxy refused (in part)", (double)M.failures);
+		if (ipt) {
+			head(b, "kubeproxy_sync_proxy_rules_iptables_total", "gauge",
+			     "Total number of iptables rules owned by kube-proxy");
+			for (int f = 0; f < 2; f++)
+				for (int t = 0; t < N_IPT_TABLES; t++)
+					buf_printf(
+					    b,
+					    "kubeproxy_sync_proxy_rules_iptables_total{ip_family=\"IPv%d\","
+					    "table=\"%s\"} %zu\n",
+					    f ? 6 : 4, ipt_tables[t], M.ipt_rules[f][t]);
+		} else {
+			head(b, "svcplane_proxy_rules_programmed", "gauge",
+			     "Map elements (nftables) programmed; kubeproxy_sync_proxy_rules_iptables_total "
+			     "in iptables mode");
+			buf_printf(b, "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n", M.mode,
+				   M.elements);
+		}
+		head(b, "svcplane_proxy_chains_programmed", "gauge", "Chains programmed");
+		buf_printf(b, "svcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n", M.mode, M.chains);
+		head(b, "kubeproxy_conntrack_reconciler_deleted_entries_total", "counter",
+		     "Cumulative conntrack flows deleted by conntrack reconciler");
+		for (int f = 0; f < 2; f++)
+			buf_printf(
+			    b,
+			    "kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\"IPv%d\"} %llu\n",
+			    f ? 6 : 4, M.ct_deleted[f]);
 		if (M.up)
 			uproxy_metrics_write(M.up, b);
 	}
@@ -142,6 +197,9 @@ struct proxy {
 	bool dirty, full;
 	double dirty_since; /* monotonic time of the first change not yet synced */
 	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
+	json_t *pending[2]; /* "ns/name" of Services changed (0) or whose slices changed (1) */
+	json_t *no_local;   /* "ns/name" -> [internal, external]: its ports with a Local policy
+			     * and no endpoint (kubeproxy_sync_proxy_rules_no_local_endpoints_total) */
 	json_t *hc_by_svc;  /* "ns/name" -> [[port, local endpoints], ...] */
 	atomic_int stop;
 	pthread_t th, hth;
@@ -169,9 +227,14 @@ static double now_s(clockid_t c)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Marks the Service "ns/name" (NULL: everything) for the next sync. */
-static void mark(struct proxy *p, const char *ns, const char *name)
+/* What changed, for kube-proxy's change counters. */
+enum change { CHANGE_SERVICE, CHANGE_ENDPOINTS, CHANGE_NONE };
+
+/* Marks the Service "ns/name" (NULL: everything) for the next sync, after a change of
+ * kind what. */
+static void mark(struct proxy *p, const char *ns, const char *name, enum change what)
 {
+	double wall = now_s(CLOCK_REALTIME);
 	pthread_mutex_lock(&p->mu);
 	if (!p->dirty)
 		p->dirty_since = now_s(CLOCK_MONOTONIC);
@@ -181,10 +244,29 @@ static void mark(struct proxy *p, const char *ns, const char *name)
 	} else {
 		char *k = xasprintf("%s/%s", ns, name);
 		json_object_set_new(p->dirty_keys, k, json_true());
+		if (what != CHANGE_NONE)
+			json_object_set_new(p->pending[what], k, json_true());
 		free(k);
 	}
+	pthread_mutex_lock(&M.mu);
+	M.queued_ts = wall;
+	M.svc_changes += what == CHANGE_SERVICE;
+	M.ep_changes += what == CHANGE_ENDPOINTS;
+	M.svc_pending = json_object_size(p->pending[CHANGE_SERVICE]);
+	M.ep_pending = json_object_size(p->pending[CHANGE_ENDPOINTS]);
+	pthread_mutex_unlock(&M.mu);
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+/* The changes a sync is about to program are no longer pending (caller holds p->mu). */
+static void pending_clear(struct proxy *p)
+{
+	json_object_clear(p->pending[CHANGE_SERVICE]);
+	json_object_clear(p->pending[CHANGE_ENDPOINTS]);
+	pthread_mutex_lock(&M.mu);
+	M.svc_pending = M.ep_pending = 0;
+	pthread_mutex_unlock(&M.mu);
 }
 
 static const char *md(const json_t *o, const char *k)
@@ -200,7 +282,7 @@ static const char *slice_svc(const json_t *o)
 
 static void svc_add(void *ud, const json_t *o)
 {
-	mark(ud, md(o, "namespace"), md(o, "name"));
+	mark(ud, md(o, "namespace"), md(o, "name"), CHANGE_SERVICE);
 }
 static void svc_update(void *ud, const json_t *a, const json_t *b)
 {
@@ -211,7 +293,7 @@ static void slice_add(void *ud, const json_t *o)
 {
 	/* A slice of no Service changes nothing. */
 	if (slice_svc(o))
-		mark(ud, md(o, "namespace"), slice_svc(o));
+		mark(ud, md(o, "namespace"), slice_svc(o), CHANGE_ENDPOINTS);
 }
 static void slice_update(void *ud, const json_t *a, const json_t *b)
 {
@@ -220,7 +302,7 @@ static void slice_update(void *ud, const json_t *a, const json_t *b)
 }
 static void on_synced(void *ud)
 {
-	mark(ud, NULL, NULL);
+	mark(ud, NULL, NULL, CHANGE_NONE);
 }
 
 static char *slice_index(const json_t *o)
@@ -342,13 +424,15 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 		json_decref(gone);
 	}
 	if (mt.len) {
-		int d = proxy_ct_delete_udp(mt.v, mt.len);
+		size_t by_family[2] = {0};
+		int d = proxy_ct_delete_udp(mt.v, mt.len, by_family);
 		if (d < 0)
 			log_warn("proxy: conntrack cleanup: %s", strerror(-d));
 		else if (d) {
 			log_info("proxy: deleted %d stale UDP conntrack entr%s", d, d == 1 ? "y" : "ies");
 			pthread_mutex_lock(&M.mu);
-			M.ct_deleted += (unsigned long long)d;
+			M.ct_deleted[0] += by_family[0];
+			M.ct_deleted[1] += by_family[1];
 			pthread_mutex_unlock(&M.mu);
 		}
 	}
@@ -376,6 +460,43 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 	}
 	json_decref(p->udp_prev);
 	p->udp_prev = now;
+}
+
+/* Counts the service ports with a Local traffic policy and no endpoint to use, as
+ * kube-proxy does for kubeproxy_sync_proxy_rules_no_local_endpoints_total: internal,
+ * internalTrafficPolicy Local without a cluster endpoint (they are all local then);
+ * external, externalTrafficPolicy Local without a local one. A partial sync (keys)
+ * recounts only its Services; *internal and *external get the totals. */
+static void no_local_count(struct proxy *p, const struct proxy_model *m, const json_t *keys, size_t *internal,
+			   size_t *external)
+{
+	const char *k;
+	json_t *kv;
+	if (!keys)
+		json_object_clear(p->no_local);
+	else
+		json_object_foreach((json_t *)keys, k, kv) json_object_del(p->no_local, k);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct proxy_svcport *sp = &m->ports[i];
+		bool in = sp->itp_local && !sp->n_cluster, ex = sp->etp_local && !sp->n_local;
+		if (!in && !ex)
+			continue;
+		char *key = xasprintf("%s/%s", sp->ns, sp->name);
+		json_t *a = json_object_get(p->no_local, key);
+		if (!a) {
+			a = json_pack("[ii]", 0, 0);
+			json_object_set_new(p->no_local, key, a);
+		}
+		json_array_set_new(a, 0, json_integer(json_integer_value(json_array_get(a, 0)) + in));
+		json_array_set_new(a, 1, json_integer(json_integer_value(json_array_get(a, 1)) + ex));
+		free(key);
+	}
+	*internal = *external = 0;
+	json_object_foreach(p->no_local, k, kv)
+	{
+		*internal += (size_t)json_integer_value(json_array_get(kv, 0));
+		*external += (size_t)json_integer_value(json_array_get(kv, 1));
+	}
 }
 
 /* Publishes the health-check ports (etp Local Services) to the hc thread. */
@@ -532,7 +653,7 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	proxy_model_build(svcs, sls, p->node_name, &m);
 	char err[512] = "";
 	int rc;
-	size_t elements = 0, chains = 0;
+	size_t elements = 0, chains = 0, ipt_rules[2][N_IPT_TABLES] = {{0}};
 	if (p->nft) {
 		json_t *want = keys ? proxy_nft_desired_services(p->nft, &m, &p->net, karr)
 				    : proxy_nft_desired(p->nft, &m, &p->net);
@@ -554,6 +675,9 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 		size_t rules = 0;
 		rc = proxy_ipt_sync(p->ipt, &m, &p->net, &rules, &chains, err, sizeof(err));
 		elements = rules;
+		for (int f = 0; f < 2; f++)
+			for (int t = 0; t < N_IPT_TABLES; t++)
+				ipt_rules[f][t] = proxy_ipt_rules(p->ipt, f ? 6 : 4, ipt_tables[t]);
 	}
 	if (rc < 0)
 		log_warn("proxy: sync: %s", err);
@@ -564,17 +688,22 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	if (!p->up)
 		udp_cleanup(p, &m, keys); /* the userspace mode's redirects never go stale */
 	hc_publish(p, &m, keys);
+	size_t no_local_int, no_local_ext;
+	no_local_count(p, &m, keys, &no_local_int, &no_local_ext);
 	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_lock(&M.mu);
 	M.ran = true;
-	M.syncs++;
 	hist_add(&M.sync, sync_buckets, t1 - t0);
+	hist_add(keys ? &M.partial : &M.full, sync_buckets, t1 - t0);
 	if (rc == 0)
 		M.last_ts = wall;
 	else
 		M.failures++;
 	M.elements = elements;
 	M.chains = chains;
+	memcpy(M.ipt_rules, ipt_rules, sizeof(M.ipt_rules));
+	M.no_local_int = no_local_int;
+	M.no_local_ext = no_local_ext;
 	/* Network programming latency: from each slice's trigger time to now, once per
 	 * trigger time we have not seen (kept in the model's svcport). */
 	for (size_t i = 0; i < m.n; i++) {
@@ -649,6 +778,7 @@ static void *sync_main(void *arg)
 		json_t *keys = p->dirty_keys;
 		p->dirty_keys = json_object();
 		p->full = false;
+		pending_clear(p);
 		pthread_mutex_unlock(&p->mu);
 		if (atomic_load(&p->stop)) {
 			json_decref(keys);
@@ -829,6 +959,9 @@ static void proxy_free(struct proxy *p)
 	json_decref(p->udp_prev);
 	json_decref(p->npl_seen);
 	json_decref(p->dirty_keys);
+	json_decref(p->pending[CHANGE_SERVICE]);
+	json_decref(p->pending[CHANGE_ENDPOINTS]);
+	json_decref(p->no_local);
 	json_decref(p->hc_by_svc);
 	client_config_fini(&p->cfg);
 	free(p->net.nodeport_cidrs);
@@ -870,6 +1003,9 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	p->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->npl_seen = json_object();
 	p->dirty_keys = json_object();
+	p->pending[CHANGE_SERVICE] = json_object();
+	p->pending[CHANGE_ENDPOINTS] = json_object();
+	p->no_local = json_object();
 	p->hc_by_svc = json_object();
 	p->full = true;
 	client_config_copy(&p->cfg, c->cfg);
@@ -927,6 +1063,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	pthread_mutex_lock(&p->mu);
 	p->dirty = p->full = false;
 	json_object_clear(p->dirty_keys);
+	pending_clear(p);
 	pthread_mutex_unlock(&p->mu);
 	sync_once(p, NULL, now_s(CLOCK_MONOTONIC));
 	atomic_store(&p->synced_once, 1);
