@@ -16,6 +16,7 @@
 #include "node/netns.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -608,16 +609,44 @@ static void vec_reset(void *p)
 	((struct vec *)p)->len = 0;
 }
 
-/* Hands the dump's array to the caller: NULL and 0 on failure or when empty. */
-static void *dump_take(struct vec *v, int rc, size_t *n)
+/* Runs the dump nlh into entries of size bytes, each added by cb (family: the filter of
+ * the address and route dumps). Returns the array, the caller's (NULL on failure or when
+ * empty), with its count in *n; *rc gets 0 or the failure, recorded as "list what". */
+static void *dump_list(struct node_nl *nl, struct nlmsghdr *nlh, msg_cb cb, size_t size, int family,
+		       const char *what, size_t *n, int *rc)
 {
-	if (rc != 0 || v->len == 0) {
-		free(v->v);
-		v->v = NULL;
-		v->len = 0;
+	struct vec v = {.size = size, .family = family};
+	*rc = dump(nl, nlh, cb, &v, vec_reset);
+	if (*rc != 0 || v.len == 0) {
+		free(v.v);
+		v.v = NULL;
+		v.len = 0;
 	}
-	*n = v->len;
-	return v->v;
+	*n = v.len;
+	if (*rc)
+		*rc = fail(nl, *rc, "list %s", what);
+	return v.v;
+}
+
+/* A dump of the addresses or routes (type RTM_GETADDR or RTM_GETROUTE) of family 0, 4 or
+ * 6, as dump_list. Its request header (ifaddrmsg, rtmsg: hdrlen bytes) starts with the
+ * family byte in both. */
+static void *dump_family(struct node_nl *nl, uint16_t type, size_t hdrlen, int family, msg_cb cb, size_t size,
+			 const char *what, size_t *n, int *rc)
+{
+	_Static_assert(offsetof(struct ifaddrmsg, ifa_family) == 0 && offsetof(struct rtmsg, rtm_family) == 0,
+		       "the family is the first byte of both request headers");
+	begin(nl);
+	if (family != 0 && family != 4 && family != 6) {
+		*n = 0;
+		*rc = fail(nl, -EINVAL, "list %s: family %d is not 0, 4 or 6", what, family);
+		return NULL;
+	}
+	union req_buf r;
+	struct nlmsghdr *nlh = req_start(&r, type, NLM_F_DUMP);
+	unsigned char *af = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	*af = (unsigned char)af_of(family);
+	return dump_list(nl, nlh, cb, size, family, what, n, rc);
 }
 
 static int link_list_cb(const struct nlmsghdr *nlh, void *data)
@@ -634,10 +663,9 @@ int node_link_list(struct node_nl *nl, struct node_link **out, size_t *n)
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	struct vec v = {.size = sizeof(struct node_link)};
-	int rc = dump(nl, nlh, link_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list links") : 0;
+	int rc;
+	*out = dump_list(nl, nlh, link_list_cb, sizeof(**out), 0, "links", n, &rc);
+	return rc;
 }
 
 /* ---- addresses ---- */
@@ -759,20 +787,10 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int node_addr_list(struct node_nl *nl, int family, struct node_addr **out, size_t *n)
 {
-	begin(nl);
-	if (family != 0 && family != 4 && family != 6) {
-		*out = NULL;
-		*n = 0;
-		return fail(nl, -EINVAL, "list addresses: family %d is not 0, 4 or 6", family);
-	}
-	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
-	ifa->ifa_family = (unsigned char)af_of(family);
-	struct vec v = {.size = sizeof(struct node_addr), .family = family};
-	int rc = dump(nl, nlh, addr_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list addresses") : 0;
+	int rc;
+	*out = dump_family(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), family, addr_list_cb, sizeof(**out),
+			   "addresses", n, &rc);
+	return rc;
 }
 
 /* ---- routes ---- */
@@ -911,18 +929,8 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int node_route_list(struct node_nl *nl, int family, struct node_route **out, size_t *n)
 {
-	begin(nl);
-	if (family != 0 && family != 4 && family != 6) {
-		*out = NULL;
-		*n = 0;
-		return fail(nl, -EINVAL, "list routes: family %d is not 0, 4 or 6", family);
-	}
-	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_GETROUTE, NLM_F_DUMP);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-	rtm->rtm_family = (unsigned char)af_of(family);
-	struct vec v = {.size = sizeof(struct node_route), .family = family};
-	int rc = dump(nl, nlh, route_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list routes") : 0;
+	int rc;
+	*out = dump_family(nl, RTM_GETROUTE, sizeof(struct rtmsg), family, route_list_cb, sizeof(**out),
+			   "routes", n, &rc);
+	return rc;
 }
