@@ -695,20 +695,46 @@ static void attach_open(struct sess *s, const struct node_exec_ctx *x, const cha
 	s->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
 }
 
+bool node__ws_offered(const char *list, const char *want)
+{
+	size_t n = strlen(want);
+	while (list && *list) {
+		list += strspn(list, " ,");
+		size_t len = strcspn(list, " ,");
+		if (len == n && !strncmp(list, want, n))
+			return true;
+		list += len;
+	}
+	return false;
+}
+
+int node__stream_upgrade(struct http_conn *c, const char *key, const char *proto)
+{
+	char *head;
+	if (!key) {
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+		    "X-Stream-Protocol-Version: %s\r\n\r\n",
+		    proto);
+	} else {
+		char accept[29];
+		ws_accept_key(key, accept);
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		    accept, proto);
+	}
+	int rc = http_conn_upgrade(c, head, strlen(head));
+	free(head);
+	return rc;
+}
+
 static const char *choose_protocol(const char *offered)
 {
 	static const char *const ours[] = {"v5.channel.k8s.io", "v4.channel.k8s.io"};
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		const char *p = offered;
-		size_t n = strlen(ours[i]);
-		while (p && *p) {
-			p += strspn(p, " ,");
-			size_t len = strcspn(p, " ,");
-			if (len == n && !strncmp(p, ours[i], n))
-				return ours[i];
-			p += len;
-		}
-	}
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (node__ws_offered(offered, ours[i]))
+			return ours[i];
 	return NULL;
 }
 
@@ -818,22 +844,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 		free(m);
 		goto out;
 	}
-	char *head;
-	if (spdy) {
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-		    "X-Stream-Protocol-Version: %s\r\n\r\n",
-		    proto);
-	} else {
-		char accept[29];
-		ws_accept_key(key, accept);
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		    accept, proto);
-	}
-	int urc = http_conn_upgrade(c, head, strlen(head));
-	free(head);
+	int urc = node__stream_upgrade(c, spdy ? NULL : key, proto);
 	if (urc < 0)
 		goto out;
 	sess_bufs_init(&s);

@@ -51,6 +51,15 @@ typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
 
+/* For the streaming servers (exec and attach here, port-forward in pfsrv.c): whether the
+ * comma-separated list (a Sec-WebSocket-Protocol header; NULL = none) offers want. */
+bool node__ws_offered(const char *list, const char *want);
+
+/* Switches c with a 101: to SPDY/3.1 with X-Stream-Protocol-Version proto, or, when key
+ * (the client's Sec-WebSocket-Key) is not NULL, to a WebSocket with subprotocol proto.
+ * Returns http_conn_upgrade's result. */
+int node__stream_upgrade(struct http_conn *c, const char *key, const char *proto);
+
 /* For the fuzz target (tests/fuzz/fuzz_execsess.c): runs p[0..n) through a session's
  * parsing of client bytes (WebSocket frames and channel messages, or SPDY frames, SYN
  * header blocks and resize JSON) without a connection or a command: what the session

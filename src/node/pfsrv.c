@@ -383,19 +383,6 @@ static void run(struct pf *s)
 			conn_close(&s->conns[i]);
 }
 
-static bool offered(const char *list, const char *want)
-{
-	size_t n = strlen(want);
-	while (list && *list) {
-		list += strspn(list, " ,");
-		size_t len = strcspn(list, " ,");
-		if (len == n && !strncmp(list, want, n))
-			return true;
-		list += len;
-	}
-	return false;
-}
-
 static void pf_bufs_init(struct pf *s)
 {
 	buf_init(&s->rx);
@@ -452,7 +439,7 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 	const char *key = http_req_header(r, "Sec-WebSocket-Key");
 	bool spdy = up && !strcasecmp(up, "SPDY/3.1");
 	bool tunnel = up && !strcasecmp(up, "websocket") && key && strlen(key) <= 64 &&
-		      offered(http_req_header(r, "Sec-WebSocket-Protocol"), tunnel_proto);
+		      node__ws_offered(http_req_header(r, "Sec-WebSocket-Protocol"), tunnel_proto);
 	bool pf_proto = false;
 	for (size_t i = 0; i < r->nheaders; i++)
 		if (!strcasecmp(r->headers[i].name, "X-Stream-Protocol-Version") &&
@@ -479,21 +466,7 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 		send_text(c, 500, "cannot reach the pod's network namespace");
 		goto out;
 	}
-	char *head;
-	if (tunnel) {
-		char accept[29];
-		ws_accept_key(key, accept);
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		    accept, tunnel_proto);
-	} else {
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-		    "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n");
-	}
-	int urc = http_conn_upgrade(c, head, strlen(head));
-	free(head);
+	int urc = node__stream_upgrade(c, tunnel ? key : NULL, tunnel ? tunnel_proto : "portforward.k8s.io");
 	if (urc == 0) {
 		pf_bufs_init(s);
 		run(s);
