@@ -62,6 +62,21 @@ struct render {
 	json_t *tables; /* {"nat": {chain: text}, "filter": {...}} in order */
 };
 
+static void put(struct render *r, const char *table, const char *chain, struct buf *rules);
+
+/* The filter rule for a node port on the node's addresses with no (kind "local ") endpoint
+ * to send to: verdict DROP or REJECT. */
+static void nodeport_refuse(struct render *r, struct buf *b, const char *chain, const char *comment,
+			    const char *kind, const char *pr, uint16_t port, const char *verdict)
+{
+	buf_printf(
+	    b,
+	    "-A %s -m comment --comment \"%s has no %sendpoints\" -m addrtype --dst-type LOCAL -p %s -m "
+	    "%s --dport %u -j %s\n",
+	    chain, comment, kind, pr, pr, port, verdict);
+	put(r, "filter", chain, b);
+}
+
 static void put(struct render *r, const char *table, const char *chain, struct buf *rules)
 {
 	json_t *t = json_object_get(r->tables, table);
@@ -231,21 +246,10 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 			buf_printf(&b, "-A %s -m comment --comment \"%s\" -p %s -m %s --dport %u -j %s\n",
 				   nodeports, comment, pr, pr, sp->node_port, ext);
 			put(r, "nat", nodeports, &b);
-			if (sp->etp_local && !has_local) {
-				buf_printf(
-				    &b,
-				    "-A %s -m comment --comment \"%s has no local endpoints\" -m addrtype "
-				    "--dst-type LOCAL -p %s -m %s --dport %u -j DROP\n",
-				    fext, comment, pr, pr, sp->node_port);
-				put(r, "filter", fext, &b);
-			}
+			if (sp->etp_local && !has_local)
+				nodeport_refuse(r, &b, fext, comment, "local ", pr, sp->node_port, "DROP");
 		} else {
-			buf_printf(
-			    &b,
-			    "-A %s -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL "
-			    "-p %s -m %s --dport %u -j REJECT\n",
-			    fext, comment, pr, pr, sp->node_port);
-			put(r, "filter", fext, &b);
+			nodeport_refuse(r, &b, fext, comment, "", pr, sp->node_port, "REJECT");
 		}
 	}
 	buf_fini(&b);
