@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/prom.h"
 #include "base/vec.h"
 #include "client/informer.h"
 #include "proxy/conntrack.h"
@@ -48,7 +49,7 @@ static const double npl_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1
 #define NB 15
 
 struct hist {
-	unsigned long long b[NB];
+	unsigned long long b[NB]; /* cumulative: b[i] counts the values <= bucket i */
 	unsigned long long count;
 	double sum;
 };
@@ -82,27 +83,11 @@ static void hist_add(struct hist *h, const double *bk, double v)
 	h->sum += v;
 }
 
-/* The HELP and TYPE lines of one metric. */
-static void head(struct buf *b, const char *name, const char *type, const char *help)
-{
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void hist_write(struct buf *b, const char *name, const char *help, const struct hist *h,
 		       const double *bk)
 {
-	head(b, name, "histogram", help);
-	for (int i = 0; i < NB; i++)
-		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bk[i], h->b[i]);
-	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, h->count, name,
-		   h->sum, name, h->count);
-}
-
-/* One sample without labels, preceded by its HELP and TYPE. */
-static void sample(struct buf *b, const char *name, const char *type, const char *help, double v)
-{
-	head(b, name, type, help);
-	buf_printf(b, "%s %.15g\n", name, v);
+	prom_head(b, name, "histogram", help);
+	prom_hist(b, name, "", bk, h->b, NB, h->sum, h->count);
 }
 
 void proxy_metrics_write(struct buf *b)
@@ -118,37 +103,38 @@ void proxy_metrics_write(struct buf *b)
 			   "SyncProxyRules latency in seconds for partial resyncs", &M.partial, sync_buckets);
 		hist_write(b, "kubeproxy_network_programming_duration_seconds",
 			   "In Cluster Network Programming Latency in seconds", &M.npl, npl_buckets);
-		sample(b, "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "gauge",
-		       "The last time proxy rules were successfully synced", M.last_ts);
-		sample(b, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds", "gauge",
-		       "The last time a sync of proxy rules was queued", M.queued_ts);
-		sample(b, "kubeproxy_sync_proxy_rules_service_changes_total", "counter",
-		       "Cumulative proxy rules Service changes", (double)M.svc_changes);
-		sample(b, "kubeproxy_sync_proxy_rules_service_changes_pending", "gauge",
-		       "Pending proxy rules Service changes", (double)M.svc_pending);
-		sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_total", "counter",
-		       "Cumulative proxy rules Endpoint changes", (double)M.ep_changes);
-		sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_pending", "gauge",
-		       "Pending proxy rules Endpoint changes", (double)M.ep_pending);
-		head(b, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "gauge",
-		     "Number of services with a Local traffic policy and no endpoints");
+		prom_sample(b, "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "gauge",
+			    "The last time proxy rules were successfully synced", M.last_ts);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds", "gauge",
+			    "The last time a sync of proxy rules was queued", M.queued_ts);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_service_changes_total", "counter",
+			    "Cumulative proxy rules Service changes", (double)M.svc_changes);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_service_changes_pending", "gauge",
+			    "Pending proxy rules Service changes", (double)M.svc_pending);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_total", "counter",
+			    "Cumulative proxy rules Endpoint changes", (double)M.ep_changes);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_pending", "gauge",
+			    "Pending proxy rules Endpoint changes", (double)M.ep_pending);
+		prom_head(b, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "gauge",
+			  "Number of services with a Local traffic policy and no endpoints");
 		buf_printf(
 		    b,
 		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"} %zu\n"
 		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"} %zu\n",
 		    M.no_local_int, M.no_local_ext);
 		if (nft)
-			sample(b, "kubeproxy_sync_proxy_rules_nftables_sync_failures_total", "counter",
-			       "Cumulative proxy nftables sync failures", (double)M.failures);
+			prom_sample(b, "kubeproxy_sync_proxy_rules_nftables_sync_failures_total", "counter",
+				    "Cumulative proxy nftables sync failures", (double)M.failures);
 		else if (ipt)
-			sample(b, "kubeproxy_sync_proxy_rules_iptables_restore_failures_total", "counter",
-			       "Cumulative proxy iptables restore failures", (double)M.failures);
+			prom_sample(b, "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
+				    "counter", "Cumulative proxy iptables restore failures",
+				    (double)M.failures);
 		else
-			sample(b, "svcplane_proxy_sync_failures_total", "counter",
-			       "Syncs the userspace proxy refused (in part)", (double)M.failures);
+			prom_sample(b, "svcplane_proxy_sync_failures_total", "counter",
+				    "Syncs the userspace proxy refused (in part)", (double)M.failures);
 		if (ipt) {
-			head(b, "kubeproxy_sync_proxy_rules_iptables_total", "gauge",
-			     "Total number of iptables rules owned by kube-proxy");
+			prom_head(b, "kubeproxy_sync_proxy_rules_iptables_total", "gauge",
+				  "Total number of iptables rules owned by kube-proxy");
 			for (int f = 0; f < 2; f++)
 				for (int t = 0; t < N_IPT_TABLES; t++)
 					buf_printf(
@@ -157,16 +143,17 @@ void proxy_metrics_write(struct buf *b)
 					    "table=\"%s\"} %zu\n",
 					    f ? 6 : 4, ipt_tables[t], M.ipt_rules[f][t]);
 		} else {
-			head(b, "svcplane_proxy_rules_programmed", "gauge",
-			     "Map elements (nftables) programmed; kubeproxy_sync_proxy_rules_iptables_total "
-			     "in iptables mode");
+			prom_head(
+			    b, "svcplane_proxy_rules_programmed", "gauge",
+			    "Map elements (nftables) programmed; kubeproxy_sync_proxy_rules_iptables_total "
+			    "in iptables mode");
 			buf_printf(b, "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n", M.mode,
 				   M.elements);
 		}
-		head(b, "svcplane_proxy_chains_programmed", "gauge", "Chains programmed");
+		prom_head(b, "svcplane_proxy_chains_programmed", "gauge", "Chains programmed");
 		buf_printf(b, "svcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n", M.mode, M.chains);
-		head(b, "kubeproxy_conntrack_reconciler_deleted_entries_total", "counter",
-		     "Cumulative conntrack flows deleted by conntrack reconciler");
+		prom_head(b, "kubeproxy_conntrack_reconciler_deleted_entries_total", "counter",
+			  "Cumulative conntrack flows deleted by conntrack reconciler");
 		for (int f = 0; f < 2; f++)
 			buf_printf(
 			    b,

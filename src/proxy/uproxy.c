@@ -32,6 +32,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/prom.h"
 #include "base/vec.h"
 #include "proxy/nft.h"
 #include "proxy/sched.h"
@@ -940,6 +941,18 @@ static void on_datagram(struct uloop *lp, struct ulistener *l)
 	}
 }
 
+/* Puts the one control message (level, type, len bytes of data) in mh's control buffer,
+ * which has room for it. */
+static void cmsg_set(struct msghdr *mh, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)mh->msg_control;
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
 static void on_flow(struct uloop *lp, struct uflow *f)
 {
 	int lfd = f->l->fd[lp->idx];
@@ -958,23 +971,14 @@ static void on_flow(struct uloop *lp, struct uflow *f)
 				    .msg_iov = &iov,
 				    .msg_iovlen = 1,
 				    .msg_control = cbuf};
-		struct cmsghdr *cm = (struct cmsghdr *)cbuf;
 		if (f->local.family == 4) {
 			struct in_pktinfo pi = {0};
 			memcpy(&pi.ipi_spec_dst, f->local.b, 4);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			cmsg_set(&mh, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 		} else {
 			struct in6_pktinfo pi = {0};
 			memcpy(&pi.ipi6_addr, f->local.b, 16);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			cmsg_set(&mh, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 		}
 		if (sendmsg(lfd, &mh, 0) < 0) {
 			/* the client is gone or the buffer full: UDP may lose it */
@@ -1800,23 +1804,20 @@ uint16_t uproxy_port(struct uproxy *u, const char *key, bool external)
 
 void uproxy_metrics_write(struct uproxy *u, struct buf *b)
 {
-	buf_printf(
-	    b,
-	    "# HELP svcplane_uproxy_connections_total TCP connections accepted by the userspace proxy\n"
-	    "# TYPE svcplane_uproxy_connections_total counter\nsvcplane_uproxy_connections_total %llu\n"
-	    "# HELP svcplane_uproxy_connections_active TCP connections open now\n"
-	    "# TYPE svcplane_uproxy_connections_active gauge\nsvcplane_uproxy_connections_active %llu\n"
-	    "# HELP svcplane_uproxy_retries_total Backend connects that failed and were retried on another\n"
-	    "# TYPE svcplane_uproxy_retries_total counter\nsvcplane_uproxy_retries_total %llu\n"
-	    "# HELP svcplane_uproxy_resets_total Client connections reset (no backend answered, or an error)\n"
-	    "# TYPE svcplane_uproxy_resets_total counter\nsvcplane_uproxy_resets_total %llu\n"
-	    "# HELP svcplane_uproxy_udp_flows_total UDP flows created\n"
-	    "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n"
-	    "# HELP svcplane_uproxy_udp_flows_active UDP flows live now (idle ones expire)\n"
-	    "# TYPE svcplane_uproxy_udp_flows_active gauge\nsvcplane_uproxy_udp_flows_active %llu\n",
-	    (unsigned long long)atomic_load(&u->conns), (unsigned long long)atomic_load(&u->active),
-	    (unsigned long long)atomic_load(&u->retries), (unsigned long long)atomic_load(&u->resets),
-	    (unsigned long long)atomic_load(&u->flows), (unsigned long long)atomic_load(&u->flows_active));
+	prom_sample(b, "svcplane_uproxy_connections_total", "counter",
+		    "TCP connections accepted by the userspace proxy", (double)atomic_load(&u->conns));
+	prom_sample(b, "svcplane_uproxy_connections_active", "gauge", "TCP connections open now",
+		    (double)atomic_load(&u->active));
+	prom_sample(b, "svcplane_uproxy_retries_total", "counter",
+		    "Backend connects that failed and were retried on another",
+		    (double)atomic_load(&u->retries));
+	prom_sample(b, "svcplane_uproxy_resets_total", "counter",
+		    "Client connections reset (no backend answered, or an error)",
+		    (double)atomic_load(&u->resets));
+	prom_sample(b, "svcplane_uproxy_udp_flows_total", "counter", "UDP flows created",
+		    (double)atomic_load(&u->flows));
+	prom_sample(b, "svcplane_uproxy_udp_flows_active", "gauge", "UDP flows live now (idle ones expire)",
+		    (double)atomic_load(&u->flows_active));
 }
 
 int uproxy_cleanup(char *err, size_t errlen)
