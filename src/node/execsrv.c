@@ -225,6 +225,18 @@ static int stream_channel(const char *type)
 	return -1;
 }
 
+void node__spdy_pong(struct buf *out, const uint8_t *pl)
+{
+	spdy_put_ping(out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
+}
+
+void node__spdy_frame_done(struct buf *rx, const struct spdy_frame *f)
+{
+	size_t used = 8 + (size_t)f->length;
+	memmove(rx->data, rx->data + used, rx->len - used);
+	rx->len -= used;
+}
+
 /* Parses what arrived from a SPDY client. Returns -1 at GOAWAY or a protocol error. */
 static int on_spdy_bytes(struct sess *s)
 {
@@ -272,16 +284,13 @@ static int on_spdy_bytes(struct sess *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
-						(uint32_t)pl[2] << 8 | pl[3]);
+			node__spdy_pong(&out, pl);
 			raw_send(s, out.data, out.len);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
 			end = -1;
 		}
-		size_t used = 8 + (size_t)f.length;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		node__spdy_frame_done(&s->rx, &f);
 		if (end < 0)
 			return -1;
 	}

@@ -27,8 +27,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
 struct http_conn;
 struct http_req;
+struct spdy_frame;
 
 /* A running container's process context (copies; free with node_exec_ctx_fini). */
 struct node_exec_ctx {
@@ -54,6 +56,12 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 /* For the streaming servers (exec and attach here, port-forward in pfsrv.c): whether the
  * comma-separated list (a Sec-WebSocket-Protocol header; NULL = none) offers want. */
 bool node__ws_offered(const char *list, const char *want);
+
+/* A SPDY PING's answer (the same id, read from its payload pl) appended to out. */
+void node__spdy_pong(struct buf *out, const uint8_t *pl);
+
+/* Drops the whole frame f (header and payload) from the front of rx. */
+void node__spdy_frame_done(struct buf *rx, const struct spdy_frame *f);
 
 /* Switches c with a 101: to SPDY/3.1 with X-Stream-Protocol-Version proto, or, when key
  * (the client's Sec-WebSocket-Key) is not NULL, to a WebSocket with subprotocol proto.

@@ -221,16 +221,13 @@ static int on_spdy(struct pf *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
-						(uint32_t)pl[2] << 8 | pl[3]);
+			node__spdy_pong(&out, pl);
 			pf_write(s, &out);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
 			return -1;
 		}
-		size_t used = 8 + (size_t)f.length;
-		memmove(s->spdy.data, s->spdy.data + used, s->spdy.len - used);
-		s->spdy.len -= used;
+		node__spdy_frame_done(&s->spdy, &f);
 		if (s->broken)
 			return -1;
 	}
