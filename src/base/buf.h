@@ -18,6 +18,8 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drops the first n bytes (n <= len): those read or sent. */
+void buf_consume(struct buf *b, size_t n);
 /* Hands the bytes to the caller (who frees them) and leaves b empty. */
 char *buf_take(struct buf *b);
 

@@ -222,16 +222,6 @@ static ssize_t read_into(int fd, SSL *ssl, struct buf *in)
 	return r;
 }
 
-/* Drops the first n bytes of b (they were relayed or parsed). */
-static void consume(struct buf *b, size_t n)
-{
-	if (!b->data)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
-	b->data[b->len] = 0;
-}
-
 /* Bytes of in[0..len) that belong to a chunked body (relayed as they are, not decoded):
  * *n set; returns 0 at the body's end, -EAGAIN for more, -EBADMSG when malformed. */
 static int chunked_span(struct http_chunked *st, const char *in, size_t len, size_t *n)
@@ -744,7 +734,7 @@ static void up_failed(struct ing_proxy *p, struct cli *c, bool before_send)
 static void req_start(struct ing_proxy *p, struct cli *c, size_t head_len)
 {
 	struct http_req *r = &c->req;
-	consume(&c->in, head_len);
+	buf_consume(&c->in, head_len);
 	c->is_head = !strcmp(r->method, "HEAD");
 	c->keep_alive = r->keep_alive;
 	const char *upg = http_req_header(r, "Upgrade");
@@ -819,7 +809,7 @@ static void relay_body(struct ing_proxy *p, struct cli *c)
 		c->body_done = c->body_left == 0;
 	}
 	buf_append(&u->out, c->in.data, n);
-	consume(&c->in, n);
+	buf_consume(&c->in, n);
 }
 
 /* Parses the response head in u->in and queues it, rewritten, for the client; -EAGAIN
@@ -834,7 +824,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	size_t hl = rh.head_len;
 	if (rh.code < 200 && rh.code != 101) { /* 100 Continue and friends: pass on, wait for more */
 		buf_puts(&c->out, "\r\n");
-		consume(&u->in, hl);
+		buf_consume(&u->in, hl);
 		return resp_head(p, c);
 	}
 	const struct ing_backend *be = c->be;
@@ -864,7 +854,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 		c->up_reusable = !up_closes && !c->resp_close;
 	}
 	c->resp_started = true;
-	consume(&u->in, hl);
+	buf_consume(&u->in, hl);
 	c->rs = c->st == C_TUNNEL					 ? R_BODY
 		: (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY
 									 : R_DONE;
@@ -926,7 +916,7 @@ static void relay_resp(struct ing_proxy *p, struct cli *c)
 				c->rs = R_DONE;
 		}
 		buf_append(&c->out, u->in.data, n);
-		consume(&u->in, n);
+		buf_consume(&u->in, n);
 	}
 	if (c->st == C_UP && c->rs == R_DONE)
 		exchange_done(p, c);

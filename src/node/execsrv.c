@@ -209,8 +209,7 @@ static void resize_bytes(struct sess *s, const char *p, size_t n)
 			break;
 		size_t used = (size_t)(end - s->resize_acc.data) + 1;
 		resize(s, s->resize_acc.data, used);
-		memmove(s->resize_acc.data, s->resize_acc.data + used, s->resize_acc.len - used);
-		s->resize_acc.len -= used;
+		buf_consume(&s->resize_acc, used);
 	}
 	if (s->resize_acc.len > 4096)
 		s->resize_acc.len = 0;
@@ -225,16 +224,24 @@ static int stream_channel(const char *type)
 	return -1;
 }
 
+const uint8_t *node__spdy_next(const struct buf *rx, uint32_t max, struct spdy_frame *f, int *rc)
+{
+	const uint8_t *b = (const uint8_t *)rx->data;
+	int r = spdy_whole_frame(b, rx->len, max, f);
+	*rc = r < 0 ? -1 : 0;
+	return r > 0 ? b + 8 : NULL;
+}
+
 void node__spdy_pong(struct buf *out, const uint8_t *pl)
 {
 	spdy_put_ping(out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
 }
 
-void node__spdy_frame_done(struct buf *rx, const struct spdy_frame *f)
+uint8_t *node__ws_next(struct buf *rx, uint64_t max, struct ws_frame *f, int *rc)
 {
-	size_t used = 8 + (size_t)f->length;
-	memmove(rx->data, rx->data + used, rx->len - used);
-	rx->len -= used;
+	int r = ws_client_frame((uint8_t *)rx->data, rx->len, max, f);
+	*rc = r < 0 ? -1 : 0;
+	return r > 0 ? (uint8_t *)rx->data + f->head_len : NULL;
 }
 
 /* Parses what arrived from a SPDY client. Returns -1 at GOAWAY or a protocol error. */
@@ -242,11 +249,10 @@ static int on_spdy_bytes(struct sess *s)
 {
 	for (;;) {
 		struct spdy_frame f;
-		const uint8_t *b = (const uint8_t *)s->rx.data;
-		int rc = spdy_whole_frame(b, s->rx.len, MAX_MSG, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		const uint8_t *pl = b + 8;
+		int rc;
+		const uint8_t *pl = node__spdy_next(&s->rx, MAX_MSG, &f, &rc);
+		if (!pl)
+			return rc;
 		int end = 0;
 		if (!f.control) {
 			int ch = -1;
@@ -290,7 +296,7 @@ static int on_spdy_bytes(struct sess *s)
 		} else if (f.type == SPDY_GOAWAY) {
 			end = -1;
 		}
-		node__spdy_frame_done(&s->rx, &f);
+		buf_consume(&s->rx, 8 + (size_t)f.length);
 		if (end < 0)
 			return -1;
 	}
@@ -320,10 +326,10 @@ static int on_client_bytes(struct sess *s)
 		return on_spdy_bytes(s);
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_MSG, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
+		int rc;
+		uint8_t *pl = node__ws_next(&s->rx, MAX_MSG, &f, &rc);
+		if (!pl)
+			return rc;
 		size_t n = (size_t)f.payload_len;
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
@@ -346,9 +352,7 @@ static int on_client_bytes(struct sess *s)
 				s->msg.len = 0;
 			}
 		}
-		size_t used = f.head_len + n;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		buf_consume(&s->rx, f.head_len + n);
 		if (end < 0)
 			return -1;
 	}
@@ -422,8 +426,7 @@ static void pump_in(struct sess *s)
 			s->stdin_q.len = 0;
 			break;
 		}
-		memmove(s->stdin_q.data, s->stdin_q.data + w, s->stdin_q.len - (size_t)w);
-		s->stdin_q.len -= (size_t)w;
+		buf_consume(&s->stdin_q, (size_t)w);
 	}
 	if (s->stdin_eof && !s->stdin_q.len && !s->tty)
 		close_fd(&s->in_fd);

@@ -201,11 +201,10 @@ static int on_spdy(struct pf *s)
 {
 	for (;;) {
 		struct spdy_frame f;
-		const uint8_t *b = (const uint8_t *)s->spdy.data;
-		int rc = spdy_whole_frame(b, s->spdy.len, MAX_FRAME, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		const uint8_t *pl = b + 8;
+		int rc;
+		const uint8_t *pl = node__spdy_next(&s->spdy, MAX_FRAME, &f, &rc);
+		if (!pl)
+			return rc;
 		if (!f.control) {
 			struct pfconn *k = conn_by_sid(s, f.stream_id);
 			if (k && !k->done && !k->client_fin)
@@ -227,7 +226,7 @@ static int on_spdy(struct pf *s)
 		} else if (f.type == SPDY_GOAWAY) {
 			return -1;
 		}
-		node__spdy_frame_done(&s->spdy, &f);
+		buf_consume(&s->spdy, 8 + (size_t)f.length);
 		if (s->broken)
 			return -1;
 	}
@@ -238,10 +237,10 @@ static int on_ws(struct pf *s)
 {
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_FRAME, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
+		int rc;
+		uint8_t *pl = node__ws_next(&s->rx, MAX_FRAME, &f, &rc);
+		if (!pl)
+			return rc;
 		size_t n = (size_t)f.payload_len;
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
@@ -257,9 +256,7 @@ static int on_ws(struct pf *s)
 		} else if (f.opcode == WS_OP_BINARY || f.opcode == WS_OP_CONT) {
 			buf_append(&s->spdy, pl, n);
 		}
-		size_t used = f.head_len + n;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		buf_consume(&s->rx, f.head_len + n);
 		if (end < 0)
 			return -1;
 	}
@@ -288,8 +285,7 @@ static bool conn_step(struct pf *s, struct pfconn *k, char *blk)
 			k->out.len = 0;
 			break;
 		}
-		memmove(k->out.data, k->out.data + w, k->out.len - (size_t)w);
-		k->out.len -= (size_t)w;
+		buf_consume(&k->out, (size_t)w);
 		progress = true;
 	}
 	if (k->client_fin && !k->out.len && !k->connected) {

@@ -477,11 +477,8 @@ static size_t kept(const struct half *h)
 /* Keeps n bytes at p that the destination did not take (after those already kept). */
 static void stash_add(struct half *h, const char *p, size_t n)
 {
-	if (h->soff) {
-		memmove(h->st.data, h->st.data + h->soff, kept(h));
-		h->st.len -= h->soff;
-		h->soff = 0;
-	}
+	buf_consume(&h->st, h->soff);
+	h->soff = 0;
 	buf_append(&h->st, p, n);
 }
 
