@@ -44,6 +44,7 @@
 #include <openssl/ssl.h>
 
 #include "api/object.h"
+#include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -176,24 +177,6 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ip:port as a socket address; -EINVAL when ip is not an address. */
-static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a);
-		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-	a->sin_family = AF_INET;
-	a->sin_port = htons((uint16_t)port);
-	*len = sizeof(*a);
-	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
 /* One read into in, from ssl when not NULL, else from fd: bytes read (> 0), 0 when it
@@ -661,7 +644,7 @@ static int up_connect(struct ing_proxy *p, struct cli *c, const struct ing_endpo
 	}
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (sockaddr_of(e->ip, e->port, &ss, &len) < 0)
+	if (ip_sockaddr(e->ip, e->port, &ss, &len) < 0)
 		return -EINVAL;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -1289,7 +1272,7 @@ static int listen_on(struct ing_proxy *p, const char *ip, int port, bool tls, ch
 	}
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (sockaddr_of(ip, port, &ss, &len) < 0) {
+	if (ip_sockaddr(ip, port, &ss, &len) < 0) {
 		snprintf(err, errlen, "listen address %s is not an IP address", ip);
 		return -EINVAL;
 	}

@@ -10,6 +10,7 @@
 #include "node/probe.h"
 
 #include "api/object.h"
+#include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "node/runtime.h"
@@ -362,21 +363,10 @@ static void run_finish(struct node_probe_run *r, enum node_probe_result res, cha
 
 static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	memset(ss, 0, sizeof(*ss));
+	if (ip_sockaddr(host, port, ss, len) == 0)
+		return 0;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
 		return -EHOSTUNREACH;
