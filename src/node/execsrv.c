@@ -605,11 +605,7 @@ static int spawn(struct sess *s, const struct node_exec_ctx *x, char *const *arg
 	if (pid < 0)
 		goto sys;
 	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		for (int sg = 1; sg < NSIG; sg++)
-			signal(sg, SIG_DFL);
+		node_rt_child_signals(NULL, 0);
 		setsid();
 		if (setns(cpid, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0)
 			child_fail(rep[1], errno);

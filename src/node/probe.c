@@ -800,11 +800,7 @@ static int start_exec(struct node_probe_run *r, const struct node_probe_spec *sp
 	}
 	if (pid == 0) {
 		/* Child: only async-signal-safe calls until execve. */
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
+		node_rt_child_signals(NULL, 0);
 		setpgid(0, 0);
 		if (setns(pidfd, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0) {
 			child_report(p[1], "exec probe: setns into the container failed", errno);

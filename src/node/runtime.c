@@ -648,13 +648,20 @@ static void child_fail(int fd, enum step s)
 	_exit(128);
 }
 
-static __attribute__((noreturn)) void container_child(const struct launch *l, int errw)
+void node_rt_child_signals(const int *ignore, size_t n)
 {
-	sigset_t none;
-	sigemptyset(&none);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	for (size_t i = 0; i < n; i++)
+		signal(ignore[i], SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static __attribute__((noreturn)) void container_child(const struct launch *l, int errw)
+{
+	node_rt_child_signals(NULL, 0);
 	setpgid(0, 0);
 	if (l->netns >= 0 && setns(l->netns, CLONE_NEWNET) < 0)
 		child_fail(errw, STEP_SETNS);
@@ -813,16 +820,9 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 	setsid();
 	prctl(PR_SET_NAME, "svcp-shim", 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	sigset_t none;
-	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
 	/* A stray signal must not lose the exit code; SIGKILL still ends the shim. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	static const int ignore[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+	node_rt_child_signals(ignore, sizeof(ignore) / sizeof(ignore[0]));
 	int keep[] = {l->netns, l->devnull, l->logfd, l->status_w, l->tty_master, l->tty_slave, l->resize_fd};
 	close_all_except(keep, 7);
 	int ep[2];

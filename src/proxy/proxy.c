@@ -185,8 +185,8 @@ struct proxy {
 	double dirty_since; /* monotonic time of the first change not yet synced */
 	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
 	json_t *pending[2]; /* "ns/name" of Services changed (0) or whose slices changed (1) */
-	json_t *no_local;   /* "ns/name" -> [internal, external]: its ports with a Local policy
-			     * and no endpoint (kubeproxy_sync_proxy_rules_no_local_endpoints_total) */
+	json_t *no_local;   /* "ns/name" -> [[internal, external], ...]: its ports with a Local
+			     * policy and no endpoint (..._no_local_endpoints_total) */
 	json_t *hc_by_svc;  /* "ns/name" -> [[port, local endpoints], ...] */
 	atomic_int stop;
 	pthread_t th, hth;
@@ -449,6 +449,31 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 	p->udp_prev = now;
 }
 
+/* The per-Service maps a sync keeps ("ns/name" -> array): a full sync (keys NULL) starts
+ * map over, a partial one forgets only the Services it syncs. */
+static void svc_map_reset(json_t *map, const json_t *keys)
+{
+	const char *k;
+	json_t *kv;
+	if (!keys)
+		json_object_clear(map);
+	else
+		json_object_foreach((json_t *)keys, k, kv) json_object_del(map, k);
+}
+
+/* The array of sp's Service in map, created empty (borrowed). */
+static json_t *svc_map_array(json_t *map, const struct proxy_svcport *sp)
+{
+	char *key = xasprintf("%s/%s", sp->ns, sp->name);
+	json_t *a = json_object_get(map, key);
+	if (!a) {
+		a = json_array();
+		json_object_set_new(map, key, a);
+	}
+	free(key);
+	return a;
+}
+
 /* Counts the service ports with a Local traffic policy and no endpoint to use, as
  * kube-proxy does for kubeproxy_sync_proxy_rules_no_local_endpoints_total: internal,
  * internalTrafficPolicy Local without a cluster endpoint (they are all local then);
@@ -457,32 +482,25 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 static void no_local_count(struct proxy *p, const struct proxy_model *m, const json_t *keys, size_t *internal,
 			   size_t *external)
 {
-	const char *k;
-	json_t *kv;
-	if (!keys)
-		json_object_clear(p->no_local);
-	else
-		json_object_foreach((json_t *)keys, k, kv) json_object_del(p->no_local, k);
+	svc_map_reset(p->no_local, keys);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
 		bool in = sp->itp_local && !sp->n_cluster, ex = sp->etp_local && !sp->n_local;
 		if (!in && !ex)
 			continue;
-		char *key = xasprintf("%s/%s", sp->ns, sp->name);
-		json_t *a = json_object_get(p->no_local, key);
-		if (!a) {
-			a = json_pack("[ii]", 0, 0);
-			json_object_set_new(p->no_local, key, a);
-		}
-		json_array_set_new(a, 0, json_integer(json_integer_value(json_array_get(a, 0)) + in));
-		json_array_set_new(a, 1, json_integer(json_integer_value(json_array_get(a, 1)) + ex));
-		free(key);
+		json_array_append_new(svc_map_array(p->no_local, sp), json_pack("[ii]", in, ex));
 	}
+	const char *k;
+	json_t *kv, *e;
+	size_t j;
 	*internal = *external = 0;
 	json_object_foreach(p->no_local, k, kv)
 	{
-		*internal += (size_t)json_integer_value(json_array_get(kv, 0));
-		*external += (size_t)json_integer_value(json_array_get(kv, 1));
+		json_array_foreach(kv, j, e)
+		{
+			*internal += (size_t)json_integer_value(json_array_get(e, 0));
+			*external += (size_t)json_integer_value(json_array_get(e, 1));
+		}
 	}
 }
 
@@ -491,10 +509,7 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 {
 	const char *k;
 	json_t *kv;
-	if (!keys)
-		json_object_clear(p->hc_by_svc);
-	else
-		json_object_foreach((json_t *)keys, k, kv) json_object_del(p->hc_by_svc, k);
+	svc_map_reset(p->hc_by_svc, keys);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
 		if (!sp->hc_node_port)
@@ -503,14 +518,8 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 		size_t local = 0;
 		for (size_t e = 0; e < sp->n_eps; e++)
 			local += sp->eps[e].local && sp->eps[e].ready;
-		char *key = xasprintf("%s/%s", sp->ns, sp->name);
-		json_t *a = json_object_get(p->hc_by_svc, key);
-		if (!a) {
-			a = json_array();
-			json_object_set_new(p->hc_by_svc, key, a);
-		}
-		json_array_append_new(a, json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
-		free(key);
+		json_array_append_new(svc_map_array(p->hc_by_svc, sp),
+				      json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
 	}
 	VEC(struct hc_port) v = {0};
 	json_object_foreach(p->hc_by_svc, k, kv)
