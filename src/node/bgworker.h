@@ -1,5 +1,5 @@
 /* bgworker.h - the part the agent's API worker threads share (node/satokens.c,
- * node/objcache.c): a mutex, a CLOCK_MONOTONIC condition variable, a stop flag, a thread
+ * node/objcache.c, node/writer.c): a mutex, a CLOCK_MONOTONIC condition variable, a stop flag, a thread
  * and its own API connection. The owner embeds struct node_bg first in its record. */
 #ifndef NODE_BGWORKER_H
 #define NODE_BGWORKER_H
