@@ -64,6 +64,27 @@ struct render {
 
 static void put(struct render *r, const char *table, const char *chain, struct buf *rules);
 
+/* The raw chain that leaves DNS to the node-local addresses of family fam untracked:
+ * queries to port 53, and with replies also the answers from it. */
+static void local_dns_chain(struct render *r, struct buf *b, const char *chain, const struct proxy_netcfg *c,
+			    int fam, bool replies)
+{
+	char ip[IP_STRLEN];
+	const char *bits = fam == 4 ? "32" : "128";
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		if (c->local_dns[i].family != fam)
+			continue;
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		for (int d = 0; d < (replies ? 2 : 1); d++)
+			buf_printf(b,
+				   "-A %s -%c %s/%s -p udp -m udp --%cport 53 -j NOTRACK\n"
+				   "-A %s -%c %s/%s -p tcp -m tcp --%cport 53 -j NOTRACK\n",
+				   chain, d ? 's' : 'd', ip, bits, d ? 's' : 'd', chain, d ? 's' : 'd', ip,
+				   bits, d ? 's' : 'd');
+	}
+	put(r, "raw", chain, b);
+}
+
 /* The filter rule for a node port on the node's addresses with no (kind "local ") endpoint
  * to send to: verdict DROP or REJECT. */
 static void nodeport_refuse(struct render *r, struct buf *b, const char *chain, const char *comment,
@@ -304,30 +325,10 @@ static json_t *base_tables(const char *p, const struct proxy_netcfg *c, int fam)
 	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK in
 	 * the raw table), so a local pod's query reaches the node's own server; replies from
 	 * it are untracked too. Same rules as the nftables backend's raw chains. */
-	char ip[IP_STRLEN];
-	const char *bits = fam == 4 ? "32" : "128";
 	snprintf(n, sizeof(n), "%s-LOCAL-DNS", p);
-	for (size_t i = 0; i < c->n_local_dns; i++)
-		if (c->local_dns[i].family == fam) {
-			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b,
-				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n",
-				   n, ip, bits, n, ip, bits);
-		}
-	put(&r, "raw", n, &b);
+	local_dns_chain(&r, &b, n, c, fam, false);
 	snprintf(n, sizeof(n), "%s-LOCAL-DNS-OUT", p);
-	for (size_t i = 0; i < c->n_local_dns; i++)
-		if (c->local_dns[i].family == fam) {
-			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b,
-				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n"
-				   "-A %s -s %s/%s -p udp -m udp --sport 53 -j NOTRACK\n"
-				   "-A %s -s %s/%s -p tcp -m tcp --sport 53 -j NOTRACK\n",
-				   n, ip, bits, n, ip, bits, n, ip, bits, n, ip, bits);
-		}
-	put(&r, "raw", n, &b);
+	local_dns_chain(&r, &b, n, c, fam, true);
 	buf_fini(&b);
 	return r.tables;
 }
