@@ -39,6 +39,15 @@ void buf_reserve(struct buf *b, size_t extra)
 	b->data[b->len] = 0;
 }
 
+void buf_consume(struct buf *b, size_t n)
+{
+	if (!b->data)
+		return;
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = 0;
+}
+
 void buf_append(struct buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);

@@ -21,6 +21,8 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Appends Go's %q of the string s: in double quotes, with \" \\ \n \t \r
  * and \xNN for the other control bytes; bytes >= 0x80 are copied. */
 void buf_put_goquoted(struct buf *b, const char *s);
+/* Drops the first n bytes (n <= len): those read or sent. */
+void buf_consume(struct buf *b, size_t n);
 /* Hands the bytes to the caller (who frees them) and leaves b empty. */
 char *buf_take(struct buf *b);
 

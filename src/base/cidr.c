@@ -1,7 +1,9 @@
 /* cidr.c - IP and CIDR values and offset arithmetic (see cidr.h). */
 #include "base/cidr.h"
+#include "base/sockaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,4 +262,24 @@ int cidr_first_usable(const struct cidr *c, struct ip_addr *out)
 	if (cidr_usable(c) == 0)
 		return -ERANGE;
 	return cidr_nth(c, 1, out);
+}
+
+int ip_sockaddr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -EINVAL;
 }

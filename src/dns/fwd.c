@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sockaddr.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "dns/io.h"
@@ -151,22 +152,10 @@ int dns_upstream_parse(const char *s, void *ss, unsigned *socklen)
 		return -EINVAL;
 	memcpy(host, p, hl);
 	host[hl] = 0;
-	memset(ss, 0, sizeof(struct sockaddr_storage));
-	struct sockaddr_in *a4 = ss;
-	struct sockaddr_in6 *a6 = ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*socklen = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*socklen = sizeof(*a6);
-		return 0;
-	}
-	return -EINVAL;
+	socklen_t len = 0;
+	int rc = ip_sockaddr(host, (int)port, ss, &len);
+	*socklen = (unsigned)len;
+	return rc;
 }
 
 int dns_resolv_conf_upstreams(const char *path, char ***out)

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "base/prom.h"
 #include "dns/wire.h"
 
 static const uint16_t TYPES[] = {DNS_T_A,   DNS_T_AAAA,	 DNS_T_SRV, DNS_T_PTR, DNS_T_TXT,  DNS_T_NS,
@@ -17,8 +18,7 @@ static const double BUCKETS[] = {0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.
 #define NB (sizeof(BUCKETS) / sizeof(BUCKETS[0]))
 
 struct hist {
-	atomic_ullong b[NB + 1];
-	atomic_ullong count;
+	atomic_ullong b[NB + 1]; /* per bucket, the last for values above every bound */
 	atomic_ullong sum_ns;
 };
 
@@ -63,7 +63,6 @@ static void observe(struct hist *h, double s)
 	while (i < NB && s > BUCKETS[i])
 		i++;
 	atomic_fetch_add_explicit(&h->b[i], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_ns, (unsigned long long)(s > 0 ? s * 1e9 : 0),
 				  memory_order_relaxed);
 }
@@ -92,60 +91,44 @@ static unsigned long long ld(atomic_ullong *a)
 
 static void hist_write(struct buf *b, const char *name, const char *labels, struct hist *h)
 {
-	unsigned long long cum = 0;
-	const char *sep = *labels ? "," : "";
-	for (size_t i = 0; i <= NB; i++) {
-		cum += ld(&h->b[i]);
-		if (i < NB)
-			buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, BUCKETS[i], cum);
-		else
-			buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cum);
-	}
-	const char *o = *labels ? "{" : "", *c = *labels ? "}" : "";
-	buf_printf(b, "%s_sum%s%s%s %.9f\n", name, o, labels, c, (double)ld(&h->sum_ns) / 1e9);
-	buf_printf(b, "%s_count%s%s%s %llu\n", name, o, labels, c, ld(&h->count));
+	/* The +Inf bucket and the count from the same loads as the buckets: consistent even
+	 * while another thread observes. */
+	unsigned long long cum[NB], c = 0;
+	for (size_t i = 0; i < NB; i++)
+		cum[i] = c += ld(&h->b[i]);
+	prom_hist(b, name, labels, BUCKETS, cum, NB, (double)ld(&h->sum_ns) / 1e9, c + ld(&h->b[NB]));
 }
 
 void dns_metrics_write(struct buf *b)
 {
-	buf_puts(b, "# HELP coredns_dns_requests_total Counter of DNS requests made per protocol and type.\n"
-		    "# TYPE coredns_dns_requests_total counter\n");
+	prom_head(b, "coredns_dns_requests_total", "counter",
+		  "Counter of DNS requests made per protocol and type.");
 	for (int p = 0; p < 2; p++)
 		for (size_t t = 0; t < NTYPES; t++)
 			buf_printf(b, "coredns_dns_requests_total{proto=\"%s\",type=\"%s\"} %llu\n",
 				   p ? "tcp" : "udp", dns_type_name(TYPES[t]), ld(&M.req[p][t]));
-	buf_puts(b, "# HELP coredns_dns_responses_total Counter of response status codes.\n"
-		    "# TYPE coredns_dns_responses_total counter\n");
+	prom_head(b, "coredns_dns_responses_total", "counter", "Counter of response status codes.");
 	for (int r = 0; r < NRCODES; r++)
 		buf_printf(b, "coredns_dns_responses_total{rcode=\"%s\"} %llu\n",
 			   dns_rcode_name(r < NRCODES - 1 ? r : 99), ld(&M.resp[r]));
-	buf_puts(b, "# HELP coredns_cache_hits_total The count of cache hits.\n# TYPE "
-		    "coredns_cache_hits_total counter\n");
+	prom_head(b, "coredns_cache_hits_total", "counter", "The count of cache hits.");
 	buf_printf(b, "coredns_cache_hits_total{type=\"success\"} %llu\n", ld(&M.hits[0]));
 	buf_printf(b, "coredns_cache_hits_total{type=\"denial\"} %llu\n", ld(&M.hits[1]));
-	buf_puts(b, "# HELP coredns_cache_misses_total The count of cache misses.\n"
-		    "# TYPE coredns_cache_misses_total counter\n");
-	buf_printf(b, "coredns_cache_misses_total %llu\n", ld(&M.misses));
-	buf_puts(b, "# HELP coredns_forward_requests_total Counter of requests made to upstreams.\n"
-		    "# TYPE coredns_forward_requests_total counter\n");
-	buf_printf(b, "coredns_forward_requests_total %llu\n", ld(&M.fwd));
-	buf_puts(b, "# HELP coredns_forward_request_duration_seconds Histogram of the time each upstream "
-		    "request took.\n"
-		    "# TYPE coredns_forward_request_duration_seconds histogram\n");
+	prom_sample(b, "coredns_cache_misses_total", "counter", "The count of cache misses.",
+		    (double)ld(&M.misses));
+	prom_sample(b, "coredns_forward_requests_total", "counter", "Counter of requests made to upstreams.",
+		    (double)ld(&M.fwd));
+	prom_head(b, "coredns_forward_request_duration_seconds", "histogram",
+		  "Histogram of the time each upstream request took.");
 	hist_write(b, "coredns_forward_request_duration_seconds", "", &M.fwd_lat);
-	buf_puts(
-	    b,
-	    "# HELP coredns_kubernetes_dns_programming_duration_seconds Histogram of the time (in seconds) "
-	    "it took to program a dns instance.\n"
-	    "# TYPE coredns_kubernetes_dns_programming_duration_seconds histogram\n");
+	prom_head(b, "coredns_kubernetes_dns_programming_duration_seconds", "histogram",
+		  "Histogram of the time (in seconds) it took to program a dns instance.");
 	hist_write(b, "coredns_kubernetes_dns_programming_duration_seconds", "service_kind=\"cluster_ip\"",
 		   &M.prog[0]);
 	hist_write(b, "coredns_kubernetes_dns_programming_duration_seconds",
 		   "service_kind=\"headless_with_selector\"", &M.prog[1]);
-	buf_puts(b, "# HELP svcplane_dns_view_names Owner names in the served cluster zone.\n"
-		    "# TYPE svcplane_dns_view_names gauge\n");
-	buf_printf(b, "svcplane_dns_view_names %llu\n", ld(&M.names));
-	buf_puts(b, "# HELP svcplane_dns_view_builds_total Cluster zone snapshots built.\n"
-		    "# TYPE svcplane_dns_view_builds_total counter\n");
-	buf_printf(b, "svcplane_dns_view_builds_total %llu\n", ld(&M.builds));
+	prom_sample(b, "svcplane_dns_view_names", "gauge", "Owner names in the served cluster zone.",
+		    (double)ld(&M.names));
+	prom_sample(b, "svcplane_dns_view_builds_total", "counter", "Cluster zone snapshots built.",
+		    (double)ld(&M.builds));
 }

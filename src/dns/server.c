@@ -30,6 +30,7 @@
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "client/informer.h"
 #include "dns/fwd.h"
 #include "dns/io.h"
@@ -164,36 +165,33 @@ static void snap_publish(struct dns_server *s, struct snap *p)
 	snap_free(old);
 }
 
-static void allow_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	(*v)[(*n)++] = *c;
-}
+/* The allowed sources while they are gathered, a VEC (base/vec.h). */
+struct cidr_vec {
+	struct cidr *v;
+	size_t len, cap;
+};
 
-static void allow_add_ip(struct cidr **v, size_t *n, size_t *cap, const char *ip)
+static void allow_add_ip(struct cidr_vec *a, const char *ip)
 {
 	struct cidr c;
 	if (ip && ip_parse(ip, &c.net) == 0) {
 		c.bits = c.net.family == 4 ? 32 : 128;
-		allow_add(v, n, cap, &c);
+		*vec_push(a) = c;
 	}
 }
 
 /* Loopback, the Nodes' pod CIDRs and addresses, our own addresses and the extra CIDRs. */
 static void build_allow(struct dns_server *s, const json_t *nodes, struct snap *p)
 {
-	size_t n = 0, cap = 0;
+	struct cidr_vec a = {0};
 	struct cidr c;
 	char err[128];
 	if (cidr_parse("127.0.0.0/8", &c, err, sizeof(err)) == 0)
-		allow_add(&p->allow, &n, &cap, &c);
+		*vec_push(&a) = c;
 	if (cidr_parse("::1/128", &c, err, sizeof(err)) == 0)
-		allow_add(&p->allow, &n, &cap, &c);
+		*vec_push(&a) = c;
 	for (size_t i = 0; i < s->nextra; i++)
-		allow_add(&p->allow, &n, &cap, &s->extra[i]);
+		*vec_push(&a) = s->extra[i];
 	size_t i, j;
 	json_t *nd, *x;
 	json_array_foreach(nodes, i, nd)
@@ -202,18 +200,18 @@ static void build_allow(struct dns_server *s, const json_t *nodes, struct snap *
 		if (!json_array_size(cidrs)) {
 			const char *one = api_str(nd, "spec.podCIDR");
 			if (one && cidr_parse(one, &c, err, sizeof(err)) == 0)
-				allow_add(&p->allow, &n, &cap, &c);
+				*vec_push(&a) = c;
 		}
 		json_array_foreach(cidrs, j, x)
 		{
 			if (json_is_string(x) && cidr_parse(json_string_value(x), &c, err, sizeof(err)) == 0)
-				allow_add(&p->allow, &n, &cap, &c);
+				*vec_push(&a) = c;
 		}
 		json_array_foreach(api_get(nd, "status.addresses"), j, x)
 		{
 			const char *t = api_str(x, "type");
 			if (t && (!strcmp(t, "InternalIP") || !strcmp(t, "ExternalIP")))
-				allow_add_ip(&p->allow, &n, &cap, api_str(x, "address"));
+				allow_add_ip(&a, api_str(x, "address"));
 		}
 	}
 	for (int k = 0; k < s->nla; k++) {
@@ -223,9 +221,10 @@ static void build_allow(struct dns_server *s, const json_t *nodes, struct snap *
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
 		else
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
-		allow_add_ip(&p->allow, &n, &cap, ip);
+		allow_add_ip(&a, ip);
 	}
-	p->nallow = n;
+	p->allow = a.v;
+	p->nallow = a.len;
 }
 
 static bool allowed(const struct dns_server *s, const struct snap *p, const struct sockaddr_storage *ss)

@@ -19,6 +19,7 @@
 #include "api/object.h"
 #include "base/cidr.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #define TXT_TTL 28800
 #define CHASE_MAX 8
@@ -88,8 +89,7 @@ struct ent {
 
 struct builder {
 	struct dns_view *v;
-	struct ent *e;
-	size_t n, cap;
+	VEC(struct ent) e;	    /* base/vec.h */
 	bool cfg_dns_ips;	    /* ns.dns.<zone> comes from the config, not from kube-dns */
 	uint8_t last[DNS_NAME_MAX]; /* the parent name added last, with all its ancestors */
 	size_t last_len;
@@ -121,10 +121,6 @@ static bool dns_name_eq(const uint8_t *a, const uint8_t *b, size_t n)
 static void push(struct builder *b, const uint8_t *name, size_t len, uint16_t type, uint32_t ttl,
 		 const uint8_t *rdata, size_t rdlen)
 {
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 1024;
-		b->e = xrealloc(b->e, b->cap * sizeof(*b->e));
-	}
 	uint8_t *nm = arena_alloc(b->v, len);
 	memcpy(nm, name, len);
 	dns_name_lower(nm, len);
@@ -133,7 +129,7 @@ static void push(struct builder *b, const uint8_t *name, size_t len, uint16_t ty
 		rd = arena_alloc(b->v, rdlen);
 		memcpy(rd, rdata, rdlen);
 	}
-	b->e[b->n++] = (struct ent){nm, (uint16_t)len, type, (uint16_t)rdlen, ttl, rd};
+	*vec_push(&b->e) = (struct ent){nm, (uint16_t)len, type, (uint16_t)rdlen, ttl, rd};
 }
 
 /* Adds a record (type 0: the name only) and an empty entry for each ancestor in the zone. */
@@ -341,18 +337,18 @@ static const struct node *lookup(const struct dns_view *v, const uint8_t *name, 
 
 static void index_build(struct dns_view *v, struct builder *b)
 {
-	xqsort(b->e, b->n, sizeof(*b->e), ent_cmp);
-	v->rrs = xcalloc(b->n ? b->n : 1, sizeof(*v->rrs));
-	v->nodes = xcalloc(b->n ? b->n : 1, sizeof(*v->nodes));
-	for (size_t i = 0; i < b->n; i++) {
-		const struct ent *e = &b->e[i];
+	xqsort(b->e.v, b->e.len, sizeof(*b->e.v), ent_cmp);
+	v->rrs = xcalloc(b->e.len ? b->e.len : 1, sizeof(*v->rrs));
+	v->nodes = xcalloc(b->e.len ? b->e.len : 1, sizeof(*v->nodes));
+	for (size_t i = 0; i < b->e.len; i++) {
+		const struct ent *e = &b->e.v[i];
 		struct node *nd = v->nnodes ? &v->nodes[v->nnodes - 1] : NULL;
 		if (!nd || nd->name_len != e->name_len || memcmp(nd->name, e->name, e->name_len)) {
 			nd = &v->nodes[v->nnodes++];
 			*nd = (struct node){e->name, e->name_len, 0, dns_hash(e->name, e->name_len),
 					    (uint32_t)v->nrrs};
 		}
-		if (!e->type || (i > 0 && ent_cmp(e, &b->e[i - 1]) == 0))
+		if (!e->type || (i > 0 && ent_cmp(e, &b->e.v[i - 1]) == 0))
 			continue;
 		v->rrs[v->nrrs++] = (struct rr){e->type, e->rdlen, e->ttl, e->rdata};
 		nd->nrr++;
@@ -566,7 +562,7 @@ struct dns_view *dns_view_build(const struct dns_view_config *cfg, bool synced, 
 		json_array_foreach(pods, i, o) add_pod(&b, o);
 	}
 	index_build(v, &b);
-	free(b.e);
+	vec_free(&b.e);
 	const struct node *apex = lookup(v, v->zone, v->zone_len);
 	for (size_t k = 0; apex && k < apex->nrr; k++)
 		if (v->rrs[apex->first + k].type == DNS_T_SOA)

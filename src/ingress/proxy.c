@@ -44,6 +44,7 @@
 #include <openssl/ssl.h>
 
 #include "api/object.h"
+#include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -178,24 +179,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ip:port as a socket address; -EINVAL when ip is not an address. */
-static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a);
-		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-	a->sin_family = AF_INET;
-	a->sin_port = htons((uint16_t)port);
-	*len = sizeof(*a);
-	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : -EINVAL;
-}
-
 /* One read into in, from ssl when not NULL, else from fd: bytes read (> 0), 0 when it
  * would block, -1 at the end of the stream or on an error. */
 static ssize_t read_into(int fd, SSL *ssl, struct buf *in)
@@ -220,16 +203,6 @@ static ssize_t read_into(int fd, SSL *ssl, struct buf *in)
 	in->len += (size_t)r;
 	in->data[in->len] = 0;
 	return r;
-}
-
-/* Drops the first n bytes of b (they were relayed or parsed). */
-static void consume(struct buf *b, size_t n)
-{
-	if (!b->data)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
-	b->data[b->len] = 0;
 }
 
 /* Bytes of in[0..len) that belong to a chunked body (relayed as they are, not decoded):
@@ -671,7 +644,7 @@ static int up_connect(struct ing_proxy *p, struct cli *c, const struct ing_endpo
 	}
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (sockaddr_of(e->ip, e->port, &ss, &len) < 0)
+	if (ip_sockaddr(e->ip, e->port, &ss, &len) < 0)
 		return -EINVAL;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -744,7 +717,7 @@ static void up_failed(struct ing_proxy *p, struct cli *c, bool before_send)
 static void req_start(struct ing_proxy *p, struct cli *c, size_t head_len)
 {
 	struct http_req *r = &c->req;
-	consume(&c->in, head_len);
+	buf_consume(&c->in, head_len);
 	c->is_head = !strcmp(r->method, "HEAD");
 	c->keep_alive = r->keep_alive;
 	const char *upg = http_req_header(r, "Upgrade");
@@ -819,7 +792,7 @@ static void relay_body(struct ing_proxy *p, struct cli *c)
 		c->body_done = c->body_left == 0;
 	}
 	buf_append(&u->out, c->in.data, n);
-	consume(&c->in, n);
+	buf_consume(&c->in, n);
 }
 
 /* Parses the response head in u->in and queues it, rewritten, for the client; -EAGAIN
@@ -834,7 +807,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	size_t hl = rh.head_len;
 	if (rh.code < 200 && rh.code != 101) { /* 100 Continue and friends: pass on, wait for more */
 		buf_puts(&c->out, "\r\n");
-		consume(&u->in, hl);
+		buf_consume(&u->in, hl);
 		return resp_head(p, c);
 	}
 	const struct ing_backend *be = c->be;
@@ -864,7 +837,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 		c->up_reusable = !up_closes && !c->resp_close;
 	}
 	c->resp_started = true;
-	consume(&u->in, hl);
+	buf_consume(&u->in, hl);
 	c->rs = c->st == C_TUNNEL					 ? R_BODY
 		: (c->resp_chunked || c->resp_left > 0 || c->resp_close) ? R_BODY
 									 : R_DONE;
@@ -926,7 +899,7 @@ static void relay_resp(struct ing_proxy *p, struct cli *c)
 				c->rs = R_DONE;
 		}
 		buf_append(&c->out, u->in.data, n);
-		consume(&u->in, n);
+		buf_consume(&u->in, n);
 	}
 	if (c->st == C_UP && c->rs == R_DONE)
 		exchange_done(p, c);
@@ -1299,7 +1272,7 @@ static int listen_on(struct ing_proxy *p, const char *ip, int port, bool tls, ch
 	}
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (sockaddr_of(ip, port, &ss, &len) < 0) {
+	if (ip_sockaddr(ip, port, &ss, &len) < 0) {
 		snprintf(err, errlen, "listen address %s is not an IP address", ip);
 		return -EINVAL;
 	}

@@ -1,7 +1,10 @@
 /* bgworker.c - the agent's API worker threads' common part (see bgworker.h). */
 #include "node/bgworker.h"
 
+#include "base/mem.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,9 +16,12 @@ static void release(struct node_bg *b)
 	pthread_cond_destroy(&b->cv);
 }
 
-int node_bg_start(struct node_bg *b, const struct client_config *cfg, void *(*fn)(void *), void *arg,
-		  const char *what, char *err, size_t errlen)
+void *node_bg_new(size_t size, const struct client_config *cfg, void *(*fn)(void *), const char *what,
+		  void (*wake)(void *ud), void *ud, char *err, size_t errlen)
 {
+	struct node_bg *b = xcalloc(1, size);
+	b->wake = wake;
+	b->ud = ud;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -24,13 +30,23 @@ int node_bg_start(struct node_bg *b, const struct client_config *cfg, void *(*fn
 	pthread_condattr_destroy(&ca);
 	atomic_store(&b->stop, 0);
 	b->cl = client_new(cfg, 10000);
-	int rc = pthread_create(&b->th, NULL, fn, arg);
+	int rc = pthread_create(&b->th, NULL, fn, b);
 	if (rc != 0) {
 		snprintf(err, errlen, "starting the %s: %s", what, strerror(rc));
 		release(b);
-		return -1;
+		free(b);
+		return NULL;
 	}
-	return 0;
+	return b;
+}
+
+void node_bg_wake(struct node_bg *b)
+{
+	if (!b->wake)
+		return;
+	pthread_mutex_unlock(&b->mu);
+	b->wake(b->ud);
+	pthread_mutex_lock(&b->mu);
 }
 
 void node_bg_wait_ms(struct node_bg *b, int64_t ms)

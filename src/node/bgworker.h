@@ -1,5 +1,5 @@
 /* bgworker.h - the part the agent's API worker threads share (node/satokens.c,
- * node/objcache.c): a mutex, a CLOCK_MONOTONIC condition variable, a stop flag, a thread
+ * node/objcache.c, node/writer.c): a mutex, a CLOCK_MONOTONIC condition variable, a stop flag, a thread
  * and its own API connection. The owner embeds struct node_bg first in its record. */
 #ifndef NODE_BGWORKER_H
 #define NODE_BGWORKER_H
@@ -17,12 +17,17 @@ struct node_bg {
 	pthread_t th;
 	atomic_int stop;
 	struct client *cl;
+	void (*wake)(void *ud); /* tells the owner's user that results changed; may be NULL */
+	void *ud;
 };
 
-/* Initializes b, makes its client for cfg (copied) and runs fn(arg) on a new thread.
- * Returns 0, or -1 with "starting the <what>: <reason>" in err (b released). */
-int node_bg_start(struct node_bg *b, const struct client_config *cfg, void *(*fn)(void *), void *arg,
-		  const char *what, char *err, size_t errlen);
+/* Allocates the owner's zeroed record of size bytes (struct node_bg first), makes its
+ * client for cfg (copied) and runs fn(record) on a new thread; wake(ud) is node_bg_wake's.
+ * Returns the record (the caller's), or NULL with "starting the <what>: <reason>" in err. */
+void *node_bg_new(size_t size, const struct client_config *cfg, void *(*fn)(void *), const char *what,
+		  void (*wake)(void *ud), void *ud, char *err, size_t errlen);
+/* Calls wake(ud), when set, with b->mu released for the call (b->mu held). */
+void node_bg_wake(struct node_bg *b);
 /* Waits on b's condition for at most ms (b->mu held). */
 void node_bg_wait_ms(struct node_bg *b, int64_t ms);
 /* Wakes the thread (takes b->mu). */

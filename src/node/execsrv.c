@@ -32,6 +32,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "http/http.h"
 #include "http/spdy.h"
 #include "http/ws.h"
@@ -67,8 +68,7 @@ static void send_text(struct http_conn *c, int status, const char *msg)
 /* Every value of query parameter name, decoded as Go's url.ParseQuery ('+' is a space). */
 static char **query_all(const char *q, const char *name, size_t *n)
 {
-	char **v = NULL;
-	*n = 0;
+	VEC(char *) v = {0};
 	size_t nl = strlen(name);
 	while (q && *q) {
 		size_t len = strcspn(q, "&");
@@ -79,17 +79,17 @@ static char **query_all(const char *q, const char *name, size_t *n)
 					*p = ' ';
 			char *d = http_pct_decode(raw, strlen(raw));
 			free(raw);
-			if (d) {
-				v = xrealloc(v, (*n + 2) * sizeof(*v));
-				v[(*n)++] = d;
-				v[*n] = NULL;
-			}
+			if (d)
+				*vec_push(&v) = d;
 		}
 		q += len;
 		if (*q == '&')
 			q++;
 	}
-	return v;
+	*n = v.len;
+	if (v.len)
+		vec_push(&v); /* the NULL that ends the list: a pushed slot is zeroed */
+	return v.v;
 }
 
 static bool query_true(const char *q, const char *name)
@@ -209,8 +209,7 @@ static void resize_bytes(struct sess *s, const char *p, size_t n)
 			break;
 		size_t used = (size_t)(end - s->resize_acc.data) + 1;
 		resize(s, s->resize_acc.data, used);
-		memmove(s->resize_acc.data, s->resize_acc.data + used, s->resize_acc.len - used);
-		s->resize_acc.len -= used;
+		buf_consume(&s->resize_acc, used);
 	}
 	if (s->resize_acc.len > 4096)
 		s->resize_acc.len = 0;
@@ -225,16 +224,35 @@ static int stream_channel(const char *type)
 	return -1;
 }
 
+const uint8_t *node__spdy_next(const struct buf *rx, uint32_t max, struct spdy_frame *f, int *rc)
+{
+	const uint8_t *b = (const uint8_t *)rx->data;
+	int r = spdy_whole_frame(b, rx->len, max, f);
+	*rc = r < 0 ? -1 : 0;
+	return r > 0 ? b + 8 : NULL;
+}
+
+void node__spdy_pong(struct buf *out, const uint8_t *pl)
+{
+	spdy_put_ping(out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 | (uint32_t)pl[2] << 8 | pl[3]);
+}
+
+uint8_t *node__ws_next(struct buf *rx, uint64_t max, struct ws_frame *f, int *rc)
+{
+	int r = ws_client_frame((uint8_t *)rx->data, rx->len, max, f);
+	*rc = r < 0 ? -1 : 0;
+	return r > 0 ? (uint8_t *)rx->data + f->head_len : NULL;
+}
+
 /* Parses what arrived from a SPDY client. Returns -1 at GOAWAY or a protocol error. */
 static int on_spdy_bytes(struct sess *s)
 {
 	for (;;) {
 		struct spdy_frame f;
-		const uint8_t *b = (const uint8_t *)s->rx.data;
-		int rc = spdy_whole_frame(b, s->rx.len, MAX_MSG, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		const uint8_t *pl = b + 8;
+		int rc;
+		const uint8_t *pl = node__spdy_next(&s->rx, MAX_MSG, &f, &rc);
+		if (!pl)
+			return rc;
 		int end = 0;
 		if (!f.control) {
 			int ch = -1;
@@ -272,16 +290,13 @@ static int on_spdy_bytes(struct sess *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
-						(uint32_t)pl[2] << 8 | pl[3]);
+			node__spdy_pong(&out, pl);
 			raw_send(s, out.data, out.len);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
 			end = -1;
 		}
-		size_t used = 8 + (size_t)f.length;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		buf_consume(&s->rx, 8 + (size_t)f.length);
 		if (end < 0)
 			return -1;
 	}
@@ -311,10 +326,10 @@ static int on_client_bytes(struct sess *s)
 		return on_spdy_bytes(s);
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_MSG, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
+		int rc;
+		uint8_t *pl = node__ws_next(&s->rx, MAX_MSG, &f, &rc);
+		if (!pl)
+			return rc;
 		size_t n = (size_t)f.payload_len;
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
@@ -337,9 +352,7 @@ static int on_client_bytes(struct sess *s)
 				s->msg.len = 0;
 			}
 		}
-		size_t used = f.head_len + n;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		buf_consume(&s->rx, f.head_len + n);
 		if (end < 0)
 			return -1;
 	}
@@ -413,8 +426,7 @@ static void pump_in(struct sess *s)
 			s->stdin_q.len = 0;
 			break;
 		}
-		memmove(s->stdin_q.data, s->stdin_q.data + w, s->stdin_q.len - (size_t)w);
-		s->stdin_q.len -= (size_t)w;
+		buf_consume(&s->stdin_q, (size_t)w);
 	}
 	if (s->stdin_eof && !s->stdin_q.len && !s->tty)
 		close_fd(&s->in_fd);
@@ -593,11 +605,7 @@ static int spawn(struct sess *s, const struct node_exec_ctx *x, char *const *arg
 	if (pid < 0)
 		goto sys;
 	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		for (int sg = 1; sg < NSIG; sg++)
-			signal(sg, SIG_DFL);
+		node_rt_child_signals(NULL, 0);
 		setsid();
 		if (setns(cpid, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0)
 			child_fail(rep[1], errno);
@@ -695,20 +703,46 @@ static void attach_open(struct sess *s, const struct node_exec_ctx *x, const cha
 	s->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
 }
 
+bool node__ws_offered(const char *list, const char *want)
+{
+	size_t n = strlen(want);
+	while (list && *list) {
+		list += strspn(list, " ,");
+		size_t len = strcspn(list, " ,");
+		if (len == n && !strncmp(list, want, n))
+			return true;
+		list += len;
+	}
+	return false;
+}
+
+int node__stream_upgrade(struct http_conn *c, const char *key, const char *proto)
+{
+	char *head;
+	if (!key) {
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+		    "X-Stream-Protocol-Version: %s\r\n\r\n",
+		    proto);
+	} else {
+		char accept[29];
+		ws_accept_key(key, accept);
+		head = xasprintf(
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		    accept, proto);
+	}
+	int rc = http_conn_upgrade(c, head, strlen(head));
+	free(head);
+	return rc;
+}
+
 static const char *choose_protocol(const char *offered)
 {
 	static const char *const ours[] = {"v5.channel.k8s.io", "v4.channel.k8s.io"};
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		const char *p = offered;
-		size_t n = strlen(ours[i]);
-		while (p && *p) {
-			p += strspn(p, " ,");
-			size_t len = strcspn(p, " ,");
-			if (len == n && !strncmp(p, ours[i], n))
-				return ours[i];
-			p += len;
-		}
-	}
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (node__ws_offered(offered, ours[i]))
+			return ours[i];
 	return NULL;
 }
 
@@ -818,22 +852,7 @@ void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, co
 		free(m);
 		goto out;
 	}
-	char *head;
-	if (spdy) {
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-		    "X-Stream-Protocol-Version: %s\r\n\r\n",
-		    proto);
-	} else {
-		char accept[29];
-		ws_accept_key(key, accept);
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		    accept, proto);
-	}
-	int urc = http_conn_upgrade(c, head, strlen(head));
-	free(head);
+	int urc = node__stream_upgrade(c, spdy ? NULL : key, proto);
 	if (urc < 0)
 		goto out;
 	sess_bufs_init(&s);

@@ -27,8 +27,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
 struct http_conn;
 struct http_req;
+struct spdy_frame;
+struct ws_frame;
 
 /* A running container's process context (copies; free with node_exec_ctx_fini). */
 struct node_exec_ctx {
@@ -50,6 +53,26 @@ typedef int (*node_exec_lookup)(void *ud, const char *ns, const char *pod, const
  * the container does or the client goes (the container is never stopped by it). */
 void node_exec_serve(struct http_conn *c, struct http_req *r, const char *ns, const char *pod,
 		     const char *container, node_exec_lookup fn, void *ud, const char *attach_dir);
+
+/* For the streaming servers (exec and attach here, port-forward in pfsrv.c): whether the
+ * comma-separated list (a Sec-WebSocket-Protocol header; NULL = none) offers want. */
+bool node__ws_offered(const char *list, const char *want);
+
+/* The whole SPDY frame at the front of rx (payload at most max bytes) into *f: returns its
+ * payload, or NULL with *rc 0 (not all there yet) or -1 (a protocol error). */
+const uint8_t *node__spdy_next(const struct buf *rx, uint32_t max, struct spdy_frame *f, int *rc);
+
+/* A SPDY PING's answer (the same id, read from its payload pl) appended to out. */
+void node__spdy_pong(struct buf *out, const uint8_t *pl);
+
+/* The whole WebSocket frame from the client at the front of rx (payload at most max bytes)
+ * into *f: returns its payload, or NULL with *rc 0 (not all there yet) or -1 (an error). */
+uint8_t *node__ws_next(struct buf *rx, uint64_t max, struct ws_frame *f, int *rc);
+
+/* Switches c with a 101: to SPDY/3.1 with X-Stream-Protocol-Version proto, or, when key
+ * (the client's Sec-WebSocket-Key) is not NULL, to a WebSocket with subprotocol proto.
+ * Returns http_conn_upgrade's result. */
+int node__stream_upgrade(struct http_conn *c, const char *key, const char *proto);
 
 /* For the fuzz target (tests/fuzz/fuzz_execsess.c): runs p[0..n) through a session's
  * parsing of client bytes (WebSocket frames and channel messages, or SPDY frames, SYN

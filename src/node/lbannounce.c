@@ -28,6 +28,7 @@
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/prom.h"
 #include "client/informer.h"
 #include "node/lbelect.h"
 #include "node/lbpkt.h"
@@ -102,38 +103,32 @@ void node_lb_metrics_write(struct buf *b)
 		pthread_mutex_unlock(&M.mu);
 		return;
 	}
-	static const char *const counters[][2] = {
-	    {"requests",
-	     "svcplane_lb_layer2_requests_received_total ARP requests and Neighbour Solicitations received "
-	     "for an announced address"},
-	    {"responses",
-	     "svcplane_lb_layer2_responses_sent_total ARP replies and Neighbour Advertisements sent"},
-	    {"gratuitous",
-	     "svcplane_lb_layer2_gratuitous_sent_total Gratuitous ARP / unsolicited NA sent on takeover"},
+	static const char *const counters[][3] = {
+	    {"requests", "svcplane_lb_layer2_requests_received_total",
+	     "ARP requests and Neighbour Solicitations received for an announced address"},
+	    {"responses", "svcplane_lb_layer2_responses_sent_total",
+	     "ARP replies and Neighbour Advertisements sent"},
+	    {"gratuitous", "svcplane_lb_layer2_gratuitous_sent_total",
+	     "Gratuitous ARP / unsolicited NA sent on takeover"},
 	};
 	size_t i;
 	json_t *a;
-	buf_printf(b,
-		   "# HELP svcplane_lb_announced LoadBalancer addresses this node announces (1 per address)\n"
-		   "# TYPE svcplane_lb_announced gauge\n");
+	prom_head(b, "svcplane_lb_announced", "gauge",
+		  "LoadBalancer addresses this node announces (1 per address)");
 	json_array_foreach(M.announced, i, a) buf_printf(
 	    b,
 	    "svcplane_lb_announced{ip=\"%s\",node=\"%s\",interface=\"%s\",protocol=\"layer2\",service=\"%s\"} 1\n",
 	    api_str(a, "ip"), M.node, M.iface, api_str(a, "service"));
 	for (size_t c = 0; c < 3; c++) {
-		const char *sp = strchr(counters[c][1], ' ');
-		buf_printf(b, "# HELP %s\n# TYPE %.*s counter\n", counters[c][1], (int)(sp - counters[c][1]),
-			   counters[c][1]);
-		json_array_foreach(M.announced, i, a) buf_printf(
-		    b, "%.*s{ip=\"%s\"} %lld\n", (int)(sp - counters[c][1]), counters[c][1], api_str(a, "ip"),
-		    (long long)json_integer_value(json_object_get(a, counters[c][0])));
+		prom_head(b, counters[c][1], "counter", counters[c][2]);
+		json_array_foreach(M.announced, i, a)
+		    buf_printf(b, "%s{ip=\"%s\"} %lld\n", counters[c][1], api_str(a, "ip"),
+			       (long long)json_integer_value(json_object_get(a, counters[c][0])));
 	}
-	buf_printf(b,
-		   "# HELP svcplane_lb_takeovers_total LoadBalancer addresses this node began to announce\n"
-		   "# TYPE svcplane_lb_takeovers_total counter\nsvcplane_lb_takeovers_total %llu\n"
-		   "# HELP svcplane_lb_losses_total LoadBalancer addresses this node stopped announcing\n"
-		   "# TYPE svcplane_lb_losses_total counter\nsvcplane_lb_losses_total %llu\n",
-		   M.takeovers, M.losses);
+	prom_sample(b, "svcplane_lb_takeovers_total", "counter",
+		    "LoadBalancer addresses this node began to announce", (double)M.takeovers);
+	prom_sample(b, "svcplane_lb_losses_total", "counter",
+		    "LoadBalancer addresses this node stopped announcing", (double)M.losses);
 	pthread_mutex_unlock(&M.mu);
 }
 

@@ -16,6 +16,7 @@
 #include "node/netns.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -336,11 +337,12 @@ static int get_ip(const struct nlattr *a, int af, struct ip_addr *out)
 	return 0;
 }
 
-/* A RTM_NEWLINK that changes one existing link named name; attrs are added by the
- * caller after it. */
-static struct nlmsghdr *link_change(union req_buf *r, const char *name, struct ifinfomsg **ifm)
+/* A request of type (RTM_NEWLINK, RTM_GETLINK, RTM_DELLINK) for the link named name; attrs are added
+ * by the caller after it. */
+static struct nlmsghdr *link_req(union req_buf *r, uint16_t type, uint16_t flags, const char *name,
+				 struct ifinfomsg **ifm)
 {
-	struct nlmsghdr *nlh = req_start(r, RTM_NEWLINK, 0);
+	struct nlmsghdr *nlh = req_start(r, type, flags);
 	*ifm = mnl_nlmsg_put_extra_header(nlh, sizeof **ifm);
 	(*ifm)->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -356,10 +358,8 @@ int node_link_add_veth(struct node_nl *nl, const char *name, const char *peer, i
 	if ((rc = check_ifname(nl, "add veth", name)) != 0 || (rc = check_ifname(nl, "add veth", peer)) != 0)
 		return rc;
 	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, &ifm);
 	struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	struct nlattr *info_data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -388,10 +388,8 @@ int node_link_add_bridge(struct node_nl *nl, const char *name)
 	if (rc)
 		return rc;
 	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, &ifm);
 	struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(nlh, linkinfo);
@@ -408,7 +406,7 @@ int node_link_set_up(struct node_nl *nl, const char *name, bool up)
 		return rc;
 	union req_buf r;
 	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, 0, name, &ifm);
 	ifm->ifi_change = IFF_UP;
 	ifm->ifi_flags = up ? IFF_UP : 0;
 	rc = transact(nl, nlh, NULL, NULL);
@@ -430,7 +428,7 @@ int node_link_set_master(struct node_nl *nl, const char *name, const char *maste
 	}
 	union req_buf r;
 	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, 0, name, &ifm);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master_index);
 	rc = transact(nl, nlh, NULL, NULL);
 	return rc ? fail(nl, rc, "set master of %s to %s", name, master ? master : "none") : 0;
@@ -463,7 +461,7 @@ int node_link_set_mtu(struct node_nl *nl, const char *name, unsigned mtu)
 		return rc;
 	union req_buf r;
 	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, 0, name, &ifm);
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	rc = transact(nl, nlh, NULL, NULL);
 	return rc ? fail(nl, rc, "set mtu of %s to %u", name, mtu) : 0;
@@ -477,7 +475,7 @@ int node_link_set_mac(struct node_nl *nl, const char *name, const unsigned char 
 		return rc;
 	union req_buf r;
 	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, 0, name, &ifm);
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	rc = transact(nl, nlh, NULL, NULL);
 	return rc ? fail(nl, rc, "set address of %s to %02x:%02x:%02x:%02x:%02x:%02x", name, mac[0], mac[1],
@@ -495,7 +493,7 @@ int node_link_set_netns(struct node_nl *nl, const char *name, int netns_fd)
 		return fail(nl, -EBADF, "move link %s to another netns", name);
 	union req_buf r;
 	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_change(&r, name, &ifm);
+	struct nlmsghdr *nlh = link_req(&r, RTM_NEWLINK, 0, name, &ifm);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
 	rc = transact(nl, nlh, NULL, NULL);
 	return rc ? fail(nl, rc, "move link %s to another netns", name) : 0;
@@ -508,12 +506,22 @@ int node_link_del(struct node_nl *nl, const char *name)
 	if (rc)
 		return rc;
 	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_DELLINK, 0);
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_req(&r, RTM_DELLINK, 0, name, &ifm);
 	rc = transact(nl, nlh, NULL, NULL);
 	return rc ? fail(nl, rc, "delete link %s", name) : 0;
+}
+
+/* An optional u32 attribute: *v gets its value when a is there (else keeps its own).
+ * Returns 0, or -EBADMSG when a is not a u32. */
+static int opt_u32(const struct nlattr *a, unsigned *v)
+{
+	if (!a)
+		return 0;
+	if (mnl_attr_validate(a, MNL_TYPE_U32) != 0)
+		return -EBADMSG;
+	*v = mnl_attr_get_u32(a);
+	return 0;
 }
 
 /* Parses one RTM_NEWLINK into *l. Returns 0, or -EBADMSG. */
@@ -531,16 +539,10 @@ static int parse_link(const struct nlmsghdr *nlh, struct node_link *l)
 	if (!a[IFLA_IFNAME] || mnl_attr_validate(a[IFLA_IFNAME], MNL_TYPE_NUL_STRING) != 0)
 		return -EBADMSG;
 	snprintf(l->name, sizeof l->name, "%s", mnl_attr_get_str(a[IFLA_IFNAME]));
-	if (a[IFLA_MASTER]) {
-		if (mnl_attr_validate(a[IFLA_MASTER], MNL_TYPE_U32) != 0)
-			return -EBADMSG;
-		l->master = (int)mnl_attr_get_u32(a[IFLA_MASTER]);
-	}
-	if (a[IFLA_MTU]) {
-		if (mnl_attr_validate(a[IFLA_MTU], MNL_TYPE_U32) != 0)
-			return -EBADMSG;
-		l->mtu = mnl_attr_get_u32(a[IFLA_MTU]);
-	}
+	unsigned master = 0;
+	if (opt_u32(a[IFLA_MASTER], &master) != 0 || opt_u32(a[IFLA_MTU], &l->mtu) != 0)
+		return -EBADMSG;
+	l->master = (int)master;
 	if (a[IFLA_ADDRESS] && mnl_attr_get_payload_len(a[IFLA_ADDRESS]) == sizeof l->mac)
 		memcpy(l->mac, mnl_attr_get_payload(a[IFLA_ADDRESS]), sizeof l->mac);
 	if (a[IFLA_LINKINFO]) {
@@ -570,10 +572,8 @@ int node_link_get(struct node_nl *nl, const char *name, struct node_link *out)
 		return rc;
 	memset(out, 0, sizeof *out);
 	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_GETLINK, 0);
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_req(&r, RTM_GETLINK, 0, name, &ifm);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	rc = transact(nl, nlh, link_one_cb, out);
 	if (rc == 0 && out->index <= 0)
@@ -608,16 +608,44 @@ static void vec_reset(void *p)
 	((struct vec *)p)->len = 0;
 }
 
-/* Hands the dump's array to the caller: NULL and 0 on failure or when empty. */
-static void *dump_take(struct vec *v, int rc, size_t *n)
+/* Runs the dump nlh into entries of size bytes, each added by cb (family: the filter of
+ * the address and route dumps). Returns the array, the caller's (NULL on failure or when
+ * empty), with its count in *n; *rc gets 0 or the failure, recorded as "list what". */
+static void *dump_list(struct node_nl *nl, struct nlmsghdr *nlh, msg_cb cb, size_t size, int family,
+		       const char *what, size_t *n, int *rc)
 {
-	if (rc != 0 || v->len == 0) {
-		free(v->v);
-		v->v = NULL;
-		v->len = 0;
+	struct vec v = {.size = size, .family = family};
+	*rc = dump(nl, nlh, cb, &v, vec_reset);
+	if (*rc != 0 || v.len == 0) {
+		free(v.v);
+		v.v = NULL;
+		v.len = 0;
 	}
-	*n = v->len;
-	return v->v;
+	*n = v.len;
+	if (*rc)
+		*rc = fail(nl, *rc, "list %s", what);
+	return v.v;
+}
+
+/* A dump of the addresses or routes (type RTM_GETADDR or RTM_GETROUTE) of family 0, 4 or
+ * 6, as dump_list. Its request header (ifaddrmsg, rtmsg: hdrlen bytes) starts with the
+ * family byte in both. */
+static void *dump_family(struct node_nl *nl, uint16_t type, size_t hdrlen, int family, msg_cb cb, size_t size,
+			 const char *what, size_t *n, int *rc)
+{
+	_Static_assert(offsetof(struct ifaddrmsg, ifa_family) == 0 && offsetof(struct rtmsg, rtm_family) == 0,
+		       "the family is the first byte of both request headers");
+	begin(nl);
+	if (family != 0 && family != 4 && family != 6) {
+		*n = 0;
+		*rc = fail(nl, -EINVAL, "list %s: family %d is not 0, 4 or 6", what, family);
+		return NULL;
+	}
+	union req_buf r;
+	struct nlmsghdr *nlh = req_start(&r, type, NLM_F_DUMP);
+	unsigned char *af = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	*af = (unsigned char)af_of(family);
+	return dump_list(nl, nlh, cb, size, family, what, n, rc);
 }
 
 static int link_list_cb(const struct nlmsghdr *nlh, void *data)
@@ -634,10 +662,9 @@ int node_link_list(struct node_nl *nl, struct node_link **out, size_t *n)
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	struct vec v = {.size = sizeof(struct node_link)};
-	int rc = dump(nl, nlh, link_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list links") : 0;
+	int rc;
+	*out = dump_list(nl, nlh, link_list_cb, sizeof(**out), 0, "links", n, &rc);
+	return rc;
 }
 
 /* ---- addresses ---- */
@@ -649,8 +676,8 @@ static int check_prefix(const struct ip_addr *ip, int prefix)
 	return prefix < 0 || prefix > (ip->family == 4 ? 32 : 128) ? -EINVAL : 0;
 }
 
-static int addr_change(struct node_nl *nl, uint16_t type, uint16_t flags, const char *dev,
-		       const struct ip_addr *ip, int prefix)
+static int addr_request(struct node_nl *nl, uint16_t type, uint16_t flags, const char *dev,
+			const struct ip_addr *ip, int prefix)
 {
 	int ifindex = node_link_index(nl, dev);
 	if (ifindex < 0)
@@ -672,36 +699,36 @@ static int addr_change(struct node_nl *nl, uint16_t type, uint16_t flags, const 
 	return transact(nl, nlh, NULL, NULL);
 }
 
-int node_addr_add(struct node_nl *nl, const char *dev, const struct ip_addr *ip, int prefix, unsigned flags)
+/* Adds (RTM_NEWADDR) or deletes an address after checking its arguments; a failure is
+ * recorded as "add address A/P to DEV" or "delete address A/P from DEV". */
+static int addr_change(struct node_nl *nl, uint16_t type, uint16_t flags, const char *dev,
+		       const struct ip_addr *ip, int prefix)
 {
+	const char *what = type == RTM_NEWADDR ? "add address" : "delete address";
+	const char *to = type == RTM_NEWADDR ? "to" : "from";
 	begin(nl);
-	int rc = check_ifname(nl, "add address", dev);
+	int rc = check_ifname(nl, what, dev);
 	if (rc)
 		return rc;
 	char s[IP_STRLEN] = "?";
 	if (check_prefix(ip, prefix) != 0)
-		return fail(nl, -EINVAL, "add address %s/%d to %s: bad address or prefix length",
-			    ip && ip->family ? ip_format(ip, s, sizeof s) : "?", prefix, dev);
+		return fail(nl, -EINVAL, "%s %s/%d %s %s: bad address or prefix length", what,
+			    ip && ip->family ? ip_format(ip, s, sizeof s) : "?", prefix, to, dev);
 	ip_format(ip, s, sizeof s);
-	rc = addr_change(nl, RTM_NEWADDR,
-			 NLM_F_CREATE | ((flags & NODE_NL_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL), dev, ip,
-			 prefix);
-	return rc ? fail(nl, rc, "add address %s/%d to %s", s, prefix, dev) : 0;
+	rc = addr_request(nl, type, flags, dev, ip, prefix);
+	return rc ? fail(nl, rc, "%s %s/%d %s %s", what, s, prefix, to, dev) : 0;
+}
+
+int node_addr_add(struct node_nl *nl, const char *dev, const struct ip_addr *ip, int prefix, unsigned flags)
+{
+	return addr_change(nl, RTM_NEWADDR,
+			   NLM_F_CREATE | ((flags & NODE_NL_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL), dev, ip,
+			   prefix);
 }
 
 int node_addr_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip, int prefix)
 {
-	begin(nl);
-	int rc = check_ifname(nl, "delete address", dev);
-	if (rc)
-		return rc;
-	char s[IP_STRLEN] = "?";
-	if (check_prefix(ip, prefix) != 0)
-		return fail(nl, -EINVAL, "delete address %s/%d from %s: bad address or prefix length",
-			    ip && ip->family ? ip_format(ip, s, sizeof s) : "?", prefix, dev);
-	ip_format(ip, s, sizeof s);
-	rc = addr_change(nl, RTM_DELADDR, 0, dev, ip, prefix);
-	return rc ? fail(nl, rc, "delete address %s/%d from %s", s, prefix, dev) : 0;
+	return addr_change(nl, RTM_DELADDR, 0, dev, ip, prefix);
 }
 
 int node_neigh_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip)
@@ -728,18 +755,26 @@ int node_neigh_del(struct node_nl *nl, const char *dev, const struct ip_addr *ip
 	return rc ? fail(nl, rc, "delete neighbour %s dev %s", s, dev) : 0;
 }
 
+/* The start of an address or route dump message: its type is want, its attributes parse
+ * into a[0..max], and its family (the first byte of its header, hdrlen bytes), in *fam,
+ * passes the dump's filter. Returns 1 to read it, 0 to skip it, or -EBADMSG. */
+static int family_msg(const struct nlmsghdr *nlh, uint16_t want, size_t hdrlen, const struct nlattr **a,
+		      unsigned max, const struct vec *v, int *fam)
+{
+	if (nlh->nlmsg_type != want || parse_attrs(nlh, hdrlen, a, max) != 0)
+		return -EBADMSG;
+	*fam = fam_of(*(const unsigned char *)mnl_nlmsg_get_payload(nlh));
+	return *fam && (!v->family || v->family == *fam);
+}
+
 static int addr_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct vec *v = data;
-	if (nlh->nlmsg_type != RTM_NEWADDR)
-		return -EBADMSG;
 	const struct nlattr *a[IFA_MAX + 1];
-	if (parse_attrs(nlh, sizeof(struct ifaddrmsg), a, IFA_MAX) != 0)
-		return -EBADMSG;
+	int fam, rc = family_msg(nlh, RTM_NEWADDR, sizeof(struct ifaddrmsg), a, IFA_MAX, v, &fam);
+	if (rc <= 0)
+		return rc;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	int fam = fam_of(ifa->ifa_family);
-	if (!fam || (v->family && v->family != fam))
-		return 0;
 	/* IFA_LOCAL is the local address; IFA_ADDRESS is the peer on point-to-point links. */
 	const struct nlattr *at = a[IFA_LOCAL] ? a[IFA_LOCAL] : a[IFA_ADDRESS];
 	if (!at)
@@ -759,20 +794,10 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int node_addr_list(struct node_nl *nl, int family, struct node_addr **out, size_t *n)
 {
-	begin(nl);
-	if (family != 0 && family != 4 && family != 6) {
-		*out = NULL;
-		*n = 0;
-		return fail(nl, -EINVAL, "list addresses: family %d is not 0, 4 or 6", family);
-	}
-	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
-	ifa->ifa_family = (unsigned char)af_of(family);
-	struct vec v = {.size = sizeof(struct node_addr), .family = family};
-	int rc = dump(nl, nlh, addr_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list addresses") : 0;
+	int rc;
+	*out = dump_family(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), family, addr_list_cb, sizeof(**out),
+			   "addresses", n, &rc);
+	return rc;
 }
 
 /* ---- routes ---- */
@@ -865,21 +890,14 @@ int node_route_del(struct node_nl *nl, const struct node_route *rt)
 static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct vec *v = data;
-	if (nlh->nlmsg_type != RTM_NEWROUTE)
-		return -EBADMSG;
 	const struct nlattr *a[RTA_MAX + 1];
-	if (parse_attrs(nlh, sizeof(struct rtmsg), a, RTA_MAX) != 0)
-		return -EBADMSG;
+	int fam, rc = family_msg(nlh, RTM_NEWROUTE, sizeof(struct rtmsg), a, RTA_MAX, v, &fam);
+	if (rc <= 0)
+		return rc;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	int fam = fam_of(rtm->rtm_family);
-	if (!fam || (v->family && v->family != fam))
-		return 0;
 	unsigned table = rtm->rtm_table;
-	if (a[RTA_TABLE]) {
-		if (mnl_attr_validate(a[RTA_TABLE], MNL_TYPE_U32) != 0)
-			return -EBADMSG;
-		table = mnl_attr_get_u32(a[RTA_TABLE]);
-	}
+	if (opt_u32(a[RTA_TABLE], &table) != 0)
+		return -EBADMSG;
 	if (table != RT_TABLE_MAIN)
 		return 0;
 	if (rtm->rtm_dst_len > (fam == 4 ? 32 : 128))
@@ -893,16 +911,10 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 		return -EBADMSG;
 	if (a[RTA_GATEWAY] && get_ip(a[RTA_GATEWAY], rtm->rtm_family, &rt->gw) != 0)
 		return -EBADMSG;
-	if (a[RTA_OIF]) {
-		if (mnl_attr_validate(a[RTA_OIF], MNL_TYPE_U32) != 0)
-			return -EBADMSG;
-		rt->oif = (int)mnl_attr_get_u32(a[RTA_OIF]);
-	}
-	if (a[RTA_PRIORITY]) {
-		if (mnl_attr_validate(a[RTA_PRIORITY], MNL_TYPE_U32) != 0)
-			return -EBADMSG;
-		rt->metric = mnl_attr_get_u32(a[RTA_PRIORITY]);
-	}
+	unsigned oif = 0;
+	if (opt_u32(a[RTA_OIF], &oif) != 0 || opt_u32(a[RTA_PRIORITY], &rt->metric) != 0)
+		return -EBADMSG;
+	rt->oif = (int)oif;
 	rt->protocol = rtm->rtm_protocol;
 	rt->scope = rtm->rtm_scope;
 	rt->type = rtm->rtm_type;
@@ -911,18 +923,8 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int node_route_list(struct node_nl *nl, int family, struct node_route **out, size_t *n)
 {
-	begin(nl);
-	if (family != 0 && family != 4 && family != 6) {
-		*out = NULL;
-		*n = 0;
-		return fail(nl, -EINVAL, "list routes: family %d is not 0, 4 or 6", family);
-	}
-	union req_buf r;
-	struct nlmsghdr *nlh = req_start(&r, RTM_GETROUTE, NLM_F_DUMP);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-	rtm->rtm_family = (unsigned char)af_of(family);
-	struct vec v = {.size = sizeof(struct node_route), .family = family};
-	int rc = dump(nl, nlh, route_list_cb, &v, vec_reset);
-	*out = dump_take(&v, rc, n);
-	return rc ? fail(nl, rc, "list routes") : 0;
+	int rc;
+	*out = dump_family(nl, RTM_GETROUTE, sizeof(struct rtmsg), family, route_list_cb, sizeof(**out),
+			   "routes", n, &rc);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include "node/netns.h"
 
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,23 +214,16 @@ int node_netns_list(char ***names, size_t *n)
 	DIR *d = opendir(NODE_NETNS_DIR);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	char **v = NULL;
-	size_t len = 0, cap = 0;
+	VEC(char *) v = {0};
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL && len < NETNS_LIST_MAX) {
-		if (node_netns_check_name(e->d_name) != 0)
-			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			v = xrealloc(v, cap * sizeof *v);
-		}
-		v[len++] = xstrdup(e->d_name);
+	while ((e = readdir(d)) != NULL && v.len < NETNS_LIST_MAX) {
+		if (node_netns_check_name(e->d_name) == 0)
+			*vec_push(&v) = xstrdup(e->d_name);
 	}
 	closedir(d);
-	if (len)
-		xqsort(v, len, sizeof *v, cmp_str);
-	*names = v;
-	*n = len;
+	xqsort(v.v, v.len, sizeof *v.v, cmp_str);
+	*names = v.v;
+	*n = v.len;
 	return 0;
 }
 

@@ -33,8 +33,6 @@ struct node_objcache {
 	struct node_bg bg;
 	struct ent *list;
 	size_t pending;
-	void (*wake)(void *ud);
-	void *ud;
 };
 
 static void ent_free(struct ent *e)
@@ -127,11 +125,8 @@ static void *worker_main(void *arg)
 		free(kind);
 		free(ns);
 		free(name);
-		if (changed && c->wake) {
-			pthread_mutex_unlock(&c->bg.mu);
-			c->wake(c->ud);
-			pthread_mutex_lock(&c->bg.mu);
-		}
+		if (changed)
+			node_bg_wake(&c->bg);
 	}
 	pthread_mutex_unlock(&c->bg.mu);
 	return NULL;
@@ -140,14 +135,8 @@ static void *worker_main(void *arg)
 struct node_objcache *node_objcache_start(const struct client_config *cfg, void (*wake)(void *ud), void *ud,
 					  char *err, size_t errlen)
 {
-	struct node_objcache *c = xcalloc(1, sizeof(*c));
-	c->wake = wake;
-	c->ud = ud;
-	if (node_bg_start(&c->bg, cfg, worker_main, c, "ConfigMap/Secret reader", err, errlen) < 0) {
-		free(c);
-		return NULL;
-	}
-	return c;
+	return node_bg_new(sizeof(struct node_objcache), cfg, worker_main, "ConfigMap/Secret reader", wake,
+			   ud, err, errlen);
 }
 
 json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char *ns, const char *name)

@@ -201,11 +201,10 @@ static int on_spdy(struct pf *s)
 {
 	for (;;) {
 		struct spdy_frame f;
-		const uint8_t *b = (const uint8_t *)s->spdy.data;
-		int rc = spdy_whole_frame(b, s->spdy.len, MAX_FRAME, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		const uint8_t *pl = b + 8;
+		int rc;
+		const uint8_t *pl = node__spdy_next(&s->spdy, MAX_FRAME, &f, &rc);
+		if (!pl)
+			return rc;
 		if (!f.control) {
 			struct pfconn *k = conn_by_sid(s, f.stream_id);
 			if (k && !k->done && !k->client_fin)
@@ -221,16 +220,13 @@ static int on_spdy(struct pf *s)
 		} else if (f.type == SPDY_PING) {
 			struct buf out;
 			buf_init(&out);
-			spdy_put_ping(&out, (uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
-						(uint32_t)pl[2] << 8 | pl[3]);
+			node__spdy_pong(&out, pl);
 			pf_write(s, &out);
 			buf_fini(&out);
 		} else if (f.type == SPDY_GOAWAY) {
 			return -1;
 		}
-		size_t used = 8 + (size_t)f.length;
-		memmove(s->spdy.data, s->spdy.data + used, s->spdy.len - used);
-		s->spdy.len -= used;
+		buf_consume(&s->spdy, 8 + (size_t)f.length);
 		if (s->broken)
 			return -1;
 	}
@@ -241,10 +237,10 @@ static int on_ws(struct pf *s)
 {
 	for (;;) {
 		struct ws_frame f;
-		int rc = ws_client_frame((uint8_t *)s->rx.data, s->rx.len, MAX_FRAME, &f);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 0;
-		uint8_t *pl = (uint8_t *)s->rx.data + f.head_len;
+		int rc;
+		uint8_t *pl = node__ws_next(&s->rx, MAX_FRAME, &f, &rc);
+		if (!pl)
+			return rc;
 		size_t n = (size_t)f.payload_len;
 		int end = 0;
 		if (f.opcode == WS_OP_CLOSE) {
@@ -260,9 +256,7 @@ static int on_ws(struct pf *s)
 		} else if (f.opcode == WS_OP_BINARY || f.opcode == WS_OP_CONT) {
 			buf_append(&s->spdy, pl, n);
 		}
-		size_t used = f.head_len + n;
-		memmove(s->rx.data, s->rx.data + used, s->rx.len - used);
-		s->rx.len -= used;
+		buf_consume(&s->rx, f.head_len + n);
 		if (end < 0)
 			return -1;
 	}
@@ -291,8 +285,7 @@ static bool conn_step(struct pf *s, struct pfconn *k, char *blk)
 			k->out.len = 0;
 			break;
 		}
-		memmove(k->out.data, k->out.data + w, k->out.len - (size_t)w);
-		k->out.len -= (size_t)w;
+		buf_consume(&k->out, (size_t)w);
 		progress = true;
 	}
 	if (k->client_fin && !k->out.len && !k->connected) {
@@ -383,19 +376,6 @@ static void run(struct pf *s)
 			conn_close(&s->conns[i]);
 }
 
-static bool offered(const char *list, const char *want)
-{
-	size_t n = strlen(want);
-	while (list && *list) {
-		list += strspn(list, " ,");
-		size_t len = strcspn(list, " ,");
-		if (len == n && !strncmp(list, want, n))
-			return true;
-		list += len;
-	}
-	return false;
-}
-
 static void pf_bufs_init(struct pf *s)
 {
 	buf_init(&s->rx);
@@ -452,7 +432,7 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 	const char *key = http_req_header(r, "Sec-WebSocket-Key");
 	bool spdy = up && !strcasecmp(up, "SPDY/3.1");
 	bool tunnel = up && !strcasecmp(up, "websocket") && key && strlen(key) <= 64 &&
-		      offered(http_req_header(r, "Sec-WebSocket-Protocol"), tunnel_proto);
+		      node__ws_offered(http_req_header(r, "Sec-WebSocket-Protocol"), tunnel_proto);
 	bool pf_proto = false;
 	for (size_t i = 0; i < r->nheaders; i++)
 		if (!strcasecmp(r->headers[i].name, "X-Stream-Protocol-Version") &&
@@ -479,21 +459,7 @@ void node_pf_serve(struct http_conn *c, struct http_req *r, const char *ns, cons
 		send_text(c, 500, "cannot reach the pod's network namespace");
 		goto out;
 	}
-	char *head;
-	if (tunnel) {
-		char accept[29];
-		ws_accept_key(key, accept);
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		    accept, tunnel_proto);
-	} else {
-		head = xasprintf(
-		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-		    "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n");
-	}
-	int urc = http_conn_upgrade(c, head, strlen(head));
-	free(head);
+	int urc = node__stream_upgrade(c, tunnel ? key : NULL, tunnel ? tunnel_proto : "portforward.k8s.io");
 	if (urc == 0) {
 		pf_bufs_init(s);
 		run(s);

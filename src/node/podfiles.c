@@ -5,6 +5,7 @@
 #include "api/object.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,38 +13,33 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A list of heap strings, a VEC (base/vec.h). */
 struct strv {
 	char **v;
-	size_t n, cap;
+	size_t len, cap;
 };
 
 static void strv_push(struct strv *s, const char *str, size_t len)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 8;
-		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-	}
-	s->v[s->n++] = xstrndup(str, len);
+	*vec_push(s) = xstrndup(str, len);
 }
 
 static void strv_clear(struct strv *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->len; i++)
 		free(s->v[i]);
-	s->n = 0;
+	s->len = 0;
 }
 
 static void strv_fini(struct strv *s)
 {
 	strv_clear(s);
-	free(s->v);
-	s->v = NULL;
-	s->cap = 0;
+	vec_free(s);
 }
 
 static bool strv_has(const struct strv *s, const char *str)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->len; i++)
 		if (strcmp(s->v[i], str) == 0)
 			return true;
 	return false;
@@ -67,7 +63,7 @@ static size_t opt_name_len(const char *opt)
 static void opts_set(struct strv *s, const char *opt)
 {
 	size_t nl = opt_name_len(opt);
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->len; i++) {
 		if (opt_name_len(s->v[i]) == nl && strncmp(s->v[i], opt, nl) == 0) {
 			free(s->v[i]);
 			s->v[i] = xstrdup(opt);
@@ -133,30 +129,36 @@ static void parse_resolv_conf(const char *text, struct strv *servers, struct str
 	}
 }
 
+/* The kubelet's warning that a resolv.conf line was cut: what, then the line applied. */
+static void warn_applied(const struct strv *line, const char *what, char *warn, size_t warnlen)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < line->len; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", line->v[i]);
+	warnf(warn, warnlen, "%s%s", what, b.data ? b.data : "");
+	buf_fini(&b);
+}
+
 /* formDNSSearchFitsLimits and formDNSNameserversFitsLimits. */
 static void fit_limits(struct strv *servers, struct strv *searches, char *warn, size_t warnlen)
 {
-	if (servers->n > NODE_DNS_MAX_NAMESERVERS) {
-		while (servers->n > NODE_DNS_MAX_NAMESERVERS)
-			free(servers->v[--servers->n]);
-		struct buf b;
-		buf_init(&b);
-		for (size_t i = 0; i < servers->n; i++)
-			buf_printf(&b, "%s%s", i ? " " : "", servers->v[i]);
-		warnf(warn, warnlen,
-		      "Nameserver limits were exceeded, some nameservers have been omitted, the "
-		      "applied nameserver line is: %s",
-		      b.data ? b.data : "");
-		buf_fini(&b);
+	if (servers->len > NODE_DNS_MAX_NAMESERVERS) {
+		while (servers->len > NODE_DNS_MAX_NAMESERVERS)
+			free(servers->v[--servers->len]);
+		warn_applied(servers,
+			     "Nameserver limits were exceeded, some nameservers have been omitted, the "
+			     "applied nameserver line is: ",
+			     warn, warnlen);
 	}
 	bool exceeded = false;
-	if (searches->n > NODE_DNS_MAX_SEARCH_PATHS) {
-		while (searches->n > NODE_DNS_MAX_SEARCH_PATHS)
-			free(searches->v[--searches->n]);
+	if (searches->len > NODE_DNS_MAX_SEARCH_PATHS) {
+		while (searches->len > NODE_DNS_MAX_SEARCH_PATHS)
+			free(searches->v[--searches->len]);
 		exceeded = true;
 	}
 	size_t l = 0;
-	for (size_t i = 0; i < searches->n; i++) {
+	for (size_t i = 0; i < searches->len; i++) {
 		if (strlen(searches->v[i]) > 253) {
 			free(searches->v[i]);
 			exceeded = true;
@@ -164,28 +166,23 @@ static void fit_limits(struct strv *servers, struct strv *searches, char *warn, 
 		}
 		searches->v[l++] = searches->v[i];
 	}
-	searches->n = l;
+	searches->len = l;
 	size_t line = 0;
-	for (size_t i = 0; i < searches->n; i++)
+	for (size_t i = 0; i < searches->len; i++)
 		line += strlen(searches->v[i]) + (i ? 1 : 0);
 	if (line > NODE_DNS_MAX_SEARCH_CHARS) {
 		size_t cut = 0;
-		while (searches->n && line - cut > NODE_DNS_MAX_SEARCH_CHARS) {
-			cut += strlen(searches->v[searches->n - 1]) + 1;
-			free(searches->v[--searches->n]);
+		while (searches->len && line - cut > NODE_DNS_MAX_SEARCH_CHARS) {
+			cut += strlen(searches->v[searches->len - 1]) + 1;
+			free(searches->v[--searches->len]);
 		}
 		exceeded = true;
 	}
 	if (exceeded) {
-		struct buf b;
-		buf_init(&b);
-		for (size_t i = 0; i < searches->n; i++)
-			buf_printf(&b, "%s%s", i ? " " : "", searches->v[i]);
-		warnf(warn, warnlen,
-		      "Search Line limits were exceeded, some search paths have been omitted, the "
-		      "applied search line is: %s",
-		      b.data ? b.data : "");
-		buf_fini(&b);
+		warn_applied(searches,
+			     "Search Line limits were exceeded, some search paths have been omitted, "
+			     "the applied search line is: ",
+			     warn, warnlen);
 	}
 }
 
@@ -236,7 +233,7 @@ char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o
 				strv_add_unique(&s, a);
 				strv_add_unique(&s, b);
 				strv_add_unique(&s, domain);
-				for (size_t i = 0; i < searches.n; i++)
+				for (size_t i = 0; i < searches.len; i++)
 					strv_add_unique(&s, searches.v[i]);
 				free(a);
 				free(b);
@@ -281,17 +278,17 @@ char *node_podfiles_resolv_conf(const json_t *pod, const struct node_dns_opts *o
 
 	struct buf b;
 	buf_init(&b);
-	if (searches.n) {
+	if (searches.len) {
 		buf_puts(&b, "search");
-		for (size_t i = 0; i < searches.n; i++)
+		for (size_t i = 0; i < searches.len; i++)
 			buf_printf(&b, " %s", searches.v[i]);
 		buf_putc(&b, '\n');
 	}
-	for (size_t i = 0; i < servers.n; i++)
+	for (size_t i = 0; i < servers.len; i++)
 		buf_printf(&b, "nameserver %s\n", servers.v[i]);
-	if (options.n) {
+	if (options.len) {
 		buf_puts(&b, "options");
-		for (size_t i = 0; i < options.n; i++)
+		for (size_t i = 0; i < options.len; i++)
 			buf_printf(&b, " %s", options.v[i]);
 		buf_putc(&b, '\n');
 	}

@@ -10,6 +10,7 @@
 #include "node/probe.h"
 
 #include "api/object.h"
+#include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "node/runtime.h"
@@ -362,21 +363,10 @@ static void run_finish(struct node_probe_run *r, enum node_probe_result res, cha
 
 static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	memset(ss, 0, sizeof(*ss));
+	if (ip_sockaddr(host, port, ss, len) == 0)
+		return 0;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
 		return -EHOSTUNREACH;
@@ -603,44 +593,17 @@ static bool tls_again(struct node_probe_run *r, int rc)
 /* One non-blocking transfer on the connection, plain or TLS. Returns the bytes moved, 0 at
  * the peer's end of stream (receive), -EAGAIN when the socket is not ready (io_events says
  * for what), or -EIO after finishing r with a failure. */
-static ssize_t conn_send(struct node_probe_run *r, const char *p, size_t n)
+static ssize_t conn_io(struct node_probe_run *r, bool write, char *p, size_t n)
 {
+	const char *what = write ? "write" : "read";
 	if (r->ssl) {
 		sigset_t old;
 		bool was;
 		ERR_clear_error();
 		sigpipe_hold(&old, &was);
 		errno = 0; /* SSL_ERROR_SYSCALL with errno 0 means the peer closed */
-		int rc = SSL_write(r->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-		int e = errno;
-		sigpipe_release(&old, was);
-		if (rc > 0)
-			return rc;
-		if (tls_again(r, rc))
-			return -EAGAIN;
-		run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, "write"));
-		return -EIO;
-	}
-	ssize_t w = send(r->fd, p, n, MSG_NOSIGNAL);
-	if (w >= 0)
-		return w;
-	if (errno == EAGAIN || errno == EINTR) {
-		r->io_events = POLLOUT;
-		return -EAGAIN;
-	}
-	run_finish(r, NODE_PROBE_FAILURE, io_msg(r, "write", errno));
-	return -EIO;
-}
-
-static ssize_t conn_recv(struct node_probe_run *r, char *p, size_t n)
-{
-	if (r->ssl) {
-		sigset_t old;
-		bool was;
-		ERR_clear_error();
-		sigpipe_hold(&old, &was);
-		errno = 0;
-		int rc = SSL_read(r->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		int len = n > INT32_MAX ? INT32_MAX : (int)n;
+		int rc = write ? SSL_write(r->ssl, p, len) : SSL_read(r->ssl, p, len);
 		int e = errno;
 		sigpipe_release(&old, was);
 		if (rc > 0)
@@ -648,20 +611,30 @@ static ssize_t conn_recv(struct node_probe_run *r, char *p, size_t n)
 		if (tls_again(r, rc))
 			return -EAGAIN;
 		/* The end of the stream, with or without close_notify (IGNORE_UNEXPECTED_EOF). */
-		if (SSL_get_error(r->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+		if (!write && SSL_get_error(r->ssl, rc) == SSL_ERROR_ZERO_RETURN)
 			return 0;
-		run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, "read"));
+		run_finish(r, NODE_PROBE_FAILURE, tls_msg(r, rc, e, what));
 		return -EIO;
 	}
-	ssize_t got = read(r->fd, p, n);
+	ssize_t got = write ? send(r->fd, p, n, MSG_NOSIGNAL) : read(r->fd, p, n);
 	if (got >= 0)
 		return got;
 	if (errno == EAGAIN || errno == EINTR) {
-		r->io_events = POLLIN;
+		r->io_events = write ? POLLOUT : POLLIN;
 		return -EAGAIN;
 	}
-	run_finish(r, NODE_PROBE_FAILURE, io_msg(r, "read", errno));
+	run_finish(r, NODE_PROBE_FAILURE, io_msg(r, what, errno));
 	return -EIO;
+}
+
+static ssize_t conn_send(struct node_probe_run *r, const char *p, size_t n)
+{
+	return conn_io(r, true, (char *)p, n); /* only read from when writing */
+}
+
+static ssize_t conn_recv(struct node_probe_run *r, char *p, size_t n)
+{
+	return conn_io(r, false, p, n);
 }
 
 /* Sets up the TLS client on the connecting socket (the handshake starts once the TCP
@@ -827,11 +800,7 @@ static int start_exec(struct node_probe_run *r, const struct node_probe_spec *sp
 	}
 	if (pid == 0) {
 		/* Child: only async-signal-safe calls until execve. */
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
+		node_rt_child_signals(NULL, 0);
 		setpgid(0, 0);
 		if (setns(pidfd, CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUTS) < 0) {
 			child_report(p[1], "exec probe: setns into the container failed", errno);

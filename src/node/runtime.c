@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/vec.h"
 #include "node/envsrc.h"
 #include "node/images.h"
 
@@ -302,45 +303,40 @@ int node_rt_lookpath(const char *file, const char *path_env, const char *cwd, ch
 	return -ENOENT;
 }
 
+/* Environment variables in the order first set, a VEC (base/vec.h). */
 struct envlist {
-	char **names, **values;
-	size_t n, cap;
+	struct env_var {
+		char *name, *value;
+	} * v;
+	size_t len, cap;
 };
 
 static const char *env_get(const struct envlist *l, const char *name, size_t nl)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strlen(l->names[i]) == nl && strncmp(l->names[i], name, nl) == 0)
-			return l->values[i];
+	for (size_t i = 0; i < l->len; i++)
+		if (strlen(l->v[i].name) == nl && strncmp(l->v[i].name, name, nl) == 0)
+			return l->v[i].value;
 	return NULL;
 }
 
 static void env_set(struct envlist *l, const char *name, const char *value)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->names[i], name) == 0) {
-			set_str(&l->values[i], value);
+	for (size_t i = 0; i < l->len; i++) {
+		if (strcmp(l->v[i].name, name) == 0) {
+			set_str(&l->v[i].value, value);
 			return;
 		}
 	}
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->names = xrealloc(l->names, l->cap * sizeof(char *));
-		l->values = xrealloc(l->values, l->cap * sizeof(char *));
-	}
-	l->names[l->n] = xstrdup(name);
-	l->values[l->n++] = xstrdup(value);
+	*vec_push(l) = (struct env_var){xstrdup(name), xstrdup(value)};
 }
 
 static void env_fini(struct envlist *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->names[i]);
-		free(l->values[i]);
+	for (size_t i = 0; i < l->len; i++) {
+		free(l->v[i].name);
+		free(l->v[i].value);
 	}
-	free(l->names);
-	free(l->values);
-	memset(l, 0, sizeof(*l));
+	vec_free(l);
 }
 
 /* k8s third_party/forked/golang/expansion Expand: $(VAR) from the container's variables
@@ -499,14 +495,14 @@ char **node_rt_container_env(const json_t *pod, const json_t *container, const j
 	env_set(&all, "PATH", DEFAULT_PATH);
 	if (hostname)
 		env_set(&all, "HOSTNAME", hostname);
-	for (i = 0; i < mine.n; i++)
-		env_set(&all, mine.names[i], mine.values[i]);
-	for (i = 0; i < svc.n; i++)
-		if (!env_get(&mine, svc.names[i], strlen(svc.names[i])))
-			env_set(&all, svc.names[i], svc.values[i]);
-	out = xcalloc(all.n + 1, sizeof(char *));
-	for (i = 0; i < all.n; i++)
-		out[i] = xasprintf("%s=%s", all.names[i], all.values[i]);
+	for (i = 0; i < mine.len; i++)
+		env_set(&all, mine.v[i].name, mine.v[i].value);
+	for (i = 0; i < svc.len; i++)
+		if (!env_get(&mine, svc.v[i].name, strlen(svc.v[i].name)))
+			env_set(&all, svc.v[i].name, svc.v[i].value);
+	out = xcalloc(all.len + 1, sizeof(char *));
+	for (i = 0; i < all.len; i++)
+		out[i] = xasprintf("%s=%s", all.v[i].name, all.v[i].value);
 	env_fini(&all);
 out:
 	env_fini(&svc);
@@ -652,13 +648,20 @@ static void child_fail(int fd, enum step s)
 	_exit(128);
 }
 
-static __attribute__((noreturn)) void container_child(const struct launch *l, int errw)
+void node_rt_child_signals(const int *ignore, size_t n)
 {
-	sigset_t none;
-	sigemptyset(&none);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	for (size_t i = 0; i < n; i++)
+		signal(ignore[i], SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static __attribute__((noreturn)) void container_child(const struct launch *l, int errw)
+{
+	node_rt_child_signals(NULL, 0);
 	setpgid(0, 0);
 	if (l->netns >= 0 && setns(l->netns, CLONE_NEWNET) < 0)
 		child_fail(errw, STEP_SETNS);
@@ -817,16 +820,9 @@ static __attribute__((noreturn)) void shim_main(const struct launch *l)
 	setsid();
 	prctl(PR_SET_NAME, "svcp-shim", 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	sigset_t none;
-	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
 	/* A stray signal must not lose the exit code; SIGKILL still ends the shim. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	static const int ignore[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+	node_rt_child_signals(ignore, sizeof(ignore) / sizeof(ignore[0]));
 	int keep[] = {l->netns, l->devnull, l->logfd, l->status_w, l->tty_master, l->tty_slave, l->resize_fd};
 	close_all_except(keep, 7);
 	int ep[2];

@@ -73,6 +73,10 @@ struct node_rt *node_rt_new(const struct node_rt_config *cfg, char *err, size_t 
  * the same state dir re-adopts them (stop pods first to end them). NULL is a no-op. */
 void node_rt_free(struct node_rt *rt);
 
+/* In a forked child before execve (async-signal-safe): every signal back to its default
+ * disposition, the n in ignore[] ignored, then an empty signal mask. */
+void node_rt_child_signals(const int *ignore, size_t n);
+
 /* What the caller knows about a pod when it (re)submits it. Everything is borrowed and
  * copied as needed. */
 struct node_rt_pod {

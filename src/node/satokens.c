@@ -29,8 +29,6 @@ struct tok {
 struct node_satokens {
 	struct node_bg bg;
 	struct tok *list;
-	void (*wake)(void *ud);
-	void *ud;
 };
 
 bool node_satoken_refresh_due(int64_t iat, int64_t exp, int64_t now)
@@ -164,11 +162,8 @@ static void *worker_main(void *arg)
 		free(ns);
 		free(pod);
 		free(sa);
-		if (changed && t->wake) {
-			pthread_mutex_unlock(&t->bg.mu);
-			t->wake(t->ud);
-			pthread_mutex_lock(&t->bg.mu);
-		}
+		if (changed)
+			node_bg_wake(&t->bg);
 	}
 	pthread_mutex_unlock(&t->bg.mu);
 	return NULL;
@@ -177,14 +172,8 @@ static void *worker_main(void *arg)
 struct node_satokens *node_satokens_start(const struct client_config *cfg, void (*wake)(void *ud), void *ud,
 					  char *err, size_t errlen)
 {
-	struct node_satokens *t = xcalloc(1, sizeof(*t));
-	t->wake = wake;
-	t->ud = ud;
-	if (node_bg_start(&t->bg, cfg, worker_main, t, "ServiceAccount token worker", err, errlen) < 0) {
-		free(t);
-		return NULL;
-	}
-	return t;
+	return node_bg_new(sizeof(struct node_satokens), cfg, worker_main, "ServiceAccount token worker",
+			   wake, ud, err, errlen);
 }
 
 enum node_satoken_state node_satokens_get(struct node_satokens *t, const char *uid, const char *ns,

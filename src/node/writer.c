@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "node/bgworker.h"
 #include "node/probe.h"
 
 #include <errno.h>
@@ -31,12 +32,8 @@ struct qwrite {
 };
 
 struct node_writer {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct node_bg bg; /* first: node/bgworker.h */
 	struct qwrite *q;
-	struct client *cl;
-	atomic_int stop;
 };
 
 /* Frees what a write carries (not its key): a newer write with the key replaces it. */
@@ -59,7 +56,7 @@ static void qwrite_free(struct qwrite *w)
 
 void node_writer_put(struct node_writer *wr, struct node_write *in)
 {
-	pthread_mutex_lock(&wr->mu);
+	pthread_mutex_lock(&wr->bg.mu);
 	struct qwrite **pp = &wr->q, *w;
 	while ((w = *pp) && strcmp(w->key, in->key))
 		pp = &w->next;
@@ -78,17 +75,17 @@ void node_writer_put(struct node_writer *wr, struct node_write *in)
 	w->create_body = in->create_body;
 	w->not_before = 0;
 	memset(in, 0, sizeof(*in));
-	pthread_cond_signal(&wr->cv);
-	pthread_mutex_unlock(&wr->mu);
+	pthread_cond_signal(&wr->bg.cv);
+	pthread_mutex_unlock(&wr->bg.mu);
 }
 
 size_t node_writer_pending(struct node_writer *wr)
 {
 	size_t n = 0;
-	pthread_mutex_lock(&wr->mu);
+	pthread_mutex_lock(&wr->bg.mu);
 	for (struct qwrite *w = wr->q; w; w = w->next)
 		n++;
-	pthread_mutex_unlock(&wr->mu);
+	pthread_mutex_unlock(&wr->bg.mu);
 	return n;
 }
 
@@ -98,7 +95,7 @@ static long perform(struct node_writer *wr, const char *method, const char *path
 {
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL, *r = NULL, err[256] = "";
 	long status = 0;
-	int rc = client_request(wr->cl, method, path, b ? ctype : NULL, b, NULL, &status, &r, NULL, err,
+	int rc = client_request(wr->bg.cl, method, path, b ? ctype : NULL, b, NULL, &status, &r, NULL, err,
 				sizeof(err));
 	free(b);
 	if (rc < 0)
@@ -112,9 +109,9 @@ static long perform(struct node_writer *wr, const char *method, const char *path
 static void *writer_main(void *arg)
 {
 	struct node_writer *wr = arg;
-	pthread_mutex_lock(&wr->mu);
+	pthread_mutex_lock(&wr->bg.mu);
 	for (;;) {
-		bool stopping = atomic_load(&wr->stop);
+		bool stopping = atomic_load(&wr->bg.stop);
 		int64_t now = node_probe_now_ms(), wait_until = INT64_MAX;
 		struct qwrite **pp = &wr->q, *w = NULL;
 		for (; *pp; pp = &(*pp)->next) {
@@ -138,19 +135,19 @@ static void *writer_main(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			pthread_cond_timedwait(&wr->cv, &wr->mu, &ts);
+			pthread_cond_timedwait(&wr->bg.cv, &wr->bg.mu, &ts);
 			continue;
 		}
-		pthread_mutex_unlock(&wr->mu);
+		pthread_mutex_unlock(&wr->bg.mu);
 		long st = perform(wr, w->method, w->path, w->ctype, w->body);
 		if (st == 404 && w->create_path)
 			st = perform(wr, "POST", w->create_path, "application/json", w->create_body);
 		bool retry = st < 0 || st >= 500;
-		pthread_mutex_lock(&wr->mu);
+		pthread_mutex_lock(&wr->bg.mu);
 		struct qwrite *newer = wr->q;
 		while (newer && strcmp(newer->key, w->key))
 			newer = newer->next;
-		if (retry && !newer && !atomic_load(&wr->stop)) {
+		if (retry && !newer && !atomic_load(&wr->bg.stop)) {
 			w->not_before = node_probe_now_ms() + RETRY_MS;
 			w->next = wr->q;
 			wr->q = w;
@@ -158,48 +155,25 @@ static void *writer_main(void *arg)
 			qwrite_free(w);
 		}
 	}
-	pthread_mutex_unlock(&wr->mu);
+	pthread_mutex_unlock(&wr->bg.mu);
 	return NULL;
 }
 
 struct node_writer *node_writer_start(const struct client_config *cfg, char *err, size_t errlen)
 {
-	struct node_writer *wr = xcalloc(1, sizeof(*wr));
-	pthread_mutex_init(&wr->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wr->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	wr->cl = client_new(cfg, 10000);
-	int rc = pthread_create(&wr->th, NULL, writer_main, wr);
-	if (rc != 0) {
-		snprintf(err, errlen, "starting the API writer: %s", strerror(rc));
-		client_free(wr->cl);
-		pthread_mutex_destroy(&wr->mu);
-		pthread_cond_destroy(&wr->cv);
-		free(wr);
-		return NULL;
-	}
-	return wr;
+	return node_bg_new(sizeof(struct node_writer), cfg, writer_main, "API writer", NULL, NULL, err,
+			   errlen);
 }
 
 void node_writer_stop(struct node_writer *wr)
 {
 	if (!wr)
 		return;
-	atomic_store(&wr->stop, 1);
-	pthread_mutex_lock(&wr->mu);
-	pthread_cond_signal(&wr->cv);
-	pthread_mutex_unlock(&wr->mu);
-	pthread_join(wr->th, NULL);
+	node_bg_stop(&wr->bg);
 	while (wr->q) {
 		struct qwrite *w = wr->q;
 		wr->q = w->next;
 		qwrite_free(w);
 	}
-	client_free(wr->cl);
-	pthread_mutex_destroy(&wr->mu);
-	pthread_cond_destroy(&wr->cv);
 	free(wr);
 }

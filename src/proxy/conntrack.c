@@ -26,6 +26,7 @@ struct walk {
 	size_t n;
 	struct nfct_handle *del;
 	int deleted;
+	size_t by_family[2];
 };
 
 static void addr_of(const struct nf_conntrack *ct, int fam, enum nf_conntrack_attr a4,
@@ -52,15 +53,17 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
 	uint16_t rsport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
 	for (size_t i = 0; i < w->n; i++) {
 		if (proxy_ct_matches(&w->m[i], &odst, odport, &rsrc, rsport)) {
-			if (nfct_query(w->del, NFCT_Q_DESTROY, ct) == 0)
+			if (nfct_query(w->del, NFCT_Q_DESTROY, ct) == 0) {
 				w->deleted++;
+				w->by_family[fam == 6]++;
+			}
 			break;
 		}
 	}
 	return NFCT_CB_CONTINUE;
 }
 
-int proxy_ct_delete_udp(const struct proxy_ct_match *m, size_t n)
+int proxy_ct_delete_udp(const struct proxy_ct_match *m, size_t n, size_t by_family[2])
 {
 	if (!n)
 		return 0;
@@ -83,5 +86,9 @@ int proxy_ct_delete_udp(const struct proxy_ct_match *m, size_t n)
 	}
 	nfct_close(h);
 	nfct_close(del);
+	if (by_family) {
+		by_family[0] += w.by_family[0];
+		by_family[1] += w.by_family[1];
+	}
 	return rc < 0 && !w.deleted ? rc : w.deleted;
 }

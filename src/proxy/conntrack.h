@@ -27,8 +27,9 @@ struct proxy_ct_match {
 };
 
 /* Deletes every UDP entry matching one of m[0..n) (one dump of the UDP table). Returns
- * the number deleted, or a negative errno. Blocks on netlink. */
-int proxy_ct_delete_udp(const struct proxy_ct_match *m, size_t n);
+ * the number deleted, or a negative errno; by_family (NULL or two counters, IPv4 then
+ * IPv6) gets the deletions added per family. Blocks on netlink. */
+int proxy_ct_delete_udp(const struct proxy_ct_match *m, size_t n, size_t by_family[2]);
 
 /* Pure: whether an entry (orig dst:dport, reply src:sport) matches mt. */
 bool proxy_ct_matches(const struct proxy_ct_match *mt, const struct ip_addr *odst, uint16_t odport,

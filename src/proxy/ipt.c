@@ -62,6 +62,42 @@ struct render {
 	json_t *tables; /* {"nat": {chain: text}, "filter": {...}} in order */
 };
 
+static void put(struct render *r, const char *table, const char *chain, struct buf *rules);
+
+/* The raw chain that leaves DNS to the node-local addresses of family fam untracked:
+ * queries to port 53, and with replies also the answers from it. */
+static void local_dns_chain(struct render *r, struct buf *b, const char *chain, const struct proxy_netcfg *c,
+			    int fam, bool replies)
+{
+	char ip[IP_STRLEN];
+	const char *bits = fam == 4 ? "32" : "128";
+	for (size_t i = 0; i < c->n_local_dns; i++) {
+		if (c->local_dns[i].family != fam)
+			continue;
+		ip_format(&c->local_dns[i], ip, sizeof(ip));
+		for (int d = 0; d < (replies ? 2 : 1); d++)
+			buf_printf(b,
+				   "-A %s -%c %s/%s -p udp -m udp --%cport 53 -j NOTRACK\n"
+				   "-A %s -%c %s/%s -p tcp -m tcp --%cport 53 -j NOTRACK\n",
+				   chain, d ? 's' : 'd', ip, bits, d ? 's' : 'd', chain, d ? 's' : 'd', ip,
+				   bits, d ? 's' : 'd');
+	}
+	put(r, "raw", chain, b);
+}
+
+/* The filter rule for a node port on the node's addresses with no (kind "local ") endpoint
+ * to send to: verdict DROP or REJECT. */
+static void nodeport_refuse(struct render *r, struct buf *b, const char *chain, const char *comment,
+			    const char *kind, const char *pr, uint16_t port, const char *verdict)
+{
+	buf_printf(
+	    b,
+	    "-A %s -m comment --comment \"%s has no %sendpoints\" -m addrtype --dst-type LOCAL -p %s -m "
+	    "%s --dport %u -j %s\n",
+	    chain, comment, kind, pr, pr, port, verdict);
+	put(r, "filter", chain, b);
+}
+
 static void put(struct render *r, const char *table, const char *chain, struct buf *rules)
 {
 	json_t *t = json_object_get(r->tables, table);
@@ -231,21 +267,10 @@ static void render_port(struct render *r, const struct proxy_svcport *sp, const 
 			buf_printf(&b, "-A %s -m comment --comment \"%s\" -p %s -m %s --dport %u -j %s\n",
 				   nodeports, comment, pr, pr, sp->node_port, ext);
 			put(r, "nat", nodeports, &b);
-			if (sp->etp_local && !has_local) {
-				buf_printf(
-				    &b,
-				    "-A %s -m comment --comment \"%s has no local endpoints\" -m addrtype "
-				    "--dst-type LOCAL -p %s -m %s --dport %u -j DROP\n",
-				    fext, comment, pr, pr, sp->node_port);
-				put(r, "filter", fext, &b);
-			}
+			if (sp->etp_local && !has_local)
+				nodeport_refuse(r, &b, fext, comment, "local ", pr, sp->node_port, "DROP");
 		} else {
-			buf_printf(
-			    &b,
-			    "-A %s -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL "
-			    "-p %s -m %s --dport %u -j REJECT\n",
-			    fext, comment, pr, pr, sp->node_port);
-			put(r, "filter", fext, &b);
+			nodeport_refuse(r, &b, fext, comment, "", pr, sp->node_port, "REJECT");
 		}
 	}
 	buf_fini(&b);
@@ -300,30 +325,10 @@ static json_t *base_tables(const char *p, const struct proxy_netcfg *c, int fam)
 	/* Node-local DNS: no NAT for port 53 at its address (NodeLocal DNSCache's NOTRACK in
 	 * the raw table), so a local pod's query reaches the node's own server; replies from
 	 * it are untracked too. Same rules as the nftables backend's raw chains. */
-	char ip[IP_STRLEN];
-	const char *bits = fam == 4 ? "32" : "128";
 	snprintf(n, sizeof(n), "%s-LOCAL-DNS", p);
-	for (size_t i = 0; i < c->n_local_dns; i++)
-		if (c->local_dns[i].family == fam) {
-			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b,
-				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n",
-				   n, ip, bits, n, ip, bits);
-		}
-	put(&r, "raw", n, &b);
+	local_dns_chain(&r, &b, n, c, fam, false);
 	snprintf(n, sizeof(n), "%s-LOCAL-DNS-OUT", p);
-	for (size_t i = 0; i < c->n_local_dns; i++)
-		if (c->local_dns[i].family == fam) {
-			ip_format(&c->local_dns[i], ip, sizeof(ip));
-			buf_printf(&b,
-				   "-A %s -d %s/%s -p udp -m udp --dport 53 -j NOTRACK\n"
-				   "-A %s -d %s/%s -p tcp -m tcp --dport 53 -j NOTRACK\n"
-				   "-A %s -s %s/%s -p udp -m udp --sport 53 -j NOTRACK\n"
-				   "-A %s -s %s/%s -p tcp -m tcp --sport 53 -j NOTRACK\n",
-				   n, ip, bits, n, ip, bits, n, ip, bits, n, ip, bits);
-		}
-	put(&r, "raw", n, &b);
+	local_dns_chain(&r, &b, n, c, fam, true);
 	buf_fini(&b);
 	return r.tables;
 }
@@ -483,22 +488,27 @@ static char *restore_input(const json_t *have, const json_t *want)
 }
 
 /* The chains and rules of tables (chains of unknown state not counted). */
+/* Adds the chains of one table (name -> its rules, one a line) and their rules. */
+static void count_table(const json_t *table, size_t *rules, size_t *chains)
+{
+	const char *cn;
+	json_t *v;
+	json_object_foreach((json_t *)table, cn, v)
+	{
+		const char *text = json_string_value(v);
+		if (!text)
+			continue;
+		(*chains)++;
+		for (const char *q = text; *q; q++)
+			*rules += *q == '\n';
+	}
+}
+
 static void count(const json_t *tables, size_t *rules, size_t *chains)
 {
-	const char *tn, *cn;
-	json_t *t, *v;
-	json_object_foreach((json_t *)tables, tn, t)
-	{
-		json_object_foreach(t, cn, v)
-		{
-			const char *text = json_string_value(v);
-			if (!text)
-				continue;
-			(*chains)++;
-			for (const char *q = text; *q; q++)
-				*rules += *q == '\n';
-		}
-	}
+	const char *tn;
+	json_t *t;
+	json_object_foreach((json_t *)tables, tn, t) count_table(t, rules, chains);
 }
 
 char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const struct proxy_netcfg *c, int fam)
@@ -834,6 +844,13 @@ int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struc
 	t->last = all.data ? buf_take(&all) : xstrdup("");
 	buf_fini(&all);
 	return rc;
+}
+
+size_t proxy_ipt_rules(const struct proxy_ipt *t, int fam, const char *table)
+{
+	size_t rules = 0, chains = 0;
+	count_table(json_object_get(t->have[fam == 6], table), &rules, &chains);
+	return rules;
 }
 
 size_t proxy_ipt_failed(const struct proxy_ipt *t)

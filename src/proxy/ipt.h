@@ -39,6 +39,9 @@ char *proxy_ipt_render(const char *prefix, const struct proxy_model *m, const st
 int proxy_ipt_sync(struct proxy_ipt *t, const struct proxy_model *m, const struct proxy_netcfg *c,
 		   size_t *rules, size_t *chains, char *err, size_t errlen);
 
+/* The rules now programmed in table ("nat", "filter") for family 4 or 6. */
+size_t proxy_ipt_rules(const struct proxy_ipt *t, int fam, const char *table);
+
 /* The service ports (per family) the kernel refused in the last sync. */
 size_t proxy_ipt_failed(const struct proxy_ipt *t);
 

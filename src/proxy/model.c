@@ -12,6 +12,18 @@
 #include <strings.h>
 
 #include "base/mem.h"
+#include "base/vec.h"
+
+/* The builders' growable arrays (base/vec.h); the finished model keeps pointer and count. */
+struct ep_vec {
+	struct proxy_ep *v;
+	size_t len, cap;
+};
+
+struct ip_vec {
+	struct ip_addr *v;
+	size_t len, cap;
+};
 
 const char *proxy_proto_name(int proto)
 {
@@ -62,7 +74,7 @@ static int ep_cmp(const void *a, const void *b)
 
 /* Appends the endpoints of slice for the service port (name, proto) of family fam. */
 static void slice_eps(const json_t *slice, const char *pname, int proto, int fam, const char *node,
-		      struct proxy_ep **eps, size_t *n, size_t *cap)
+		      struct ep_vec *eps)
 {
 	const char *at = str(slice, "addressType");
 	if (!at || strcmp(at, fam == 4 ? "IPv4" : "IPv6"))
@@ -97,11 +109,7 @@ static void slice_eps(const json_t *slice, const char *pname, int proto, int fam
 		ep.terminating = cond(c, "terminating", false);
 		const char *nn = str(e, "nodeName");
 		ep.local = node && nn && !strcmp(nn, node);
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 8;
-			*eps = xrealloc(*eps, *cap * sizeof(**eps));
-		}
-		(*eps)[(*n)++] = ep;
+		*vec_push(eps) = ep;
 	}
 }
 
@@ -143,13 +151,12 @@ static size_t pick(const struct proxy_ep *eps, size_t n, bool local_only, size_t
 	return k;
 }
 
-static void add_ip(struct ip_addr **v, size_t *n, const char *s, int fam)
+/* Appends s to ips when it is an address of family fam. */
+static void add_ip(struct ip_vec *ips, const char *s, int fam)
 {
 	struct ip_addr ip;
-	if (!s || ip_parse(s, &ip) != 0 || ip.family != fam)
-		return;
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = ip;
+	if (s && ip_parse(s, &ip) == 0 && ip.family == fam)
+		*vec_push(ips) = ip;
 }
 
 /* The cluster IP of family fam from spec.clusterIPs (or spec.clusterIP). */
@@ -176,6 +183,18 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void svcport_fini(struct proxy_svcport *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->port_name);
+	free(p->external_ips);
+	free(p->src_ranges);
+	free(p->eps);
+	free(p->cluster_eps);
+	free(p->local_eps);
+}
+
 static void build_port(const json_t *svc, const json_t *sp, const json_t *slices, const char *node, int fam,
 		       struct proxy_svcport *o)
 {
@@ -191,9 +210,11 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 		o->node_port = (uint16_t)np;
 	size_t i;
 	json_t *v;
+	struct ip_vec ext = {0};
+	VEC(struct cidr) ranges = {0};
 	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
-	    add_ip(&o->external_ips, &o->n_external, json_string_value(v), fam);
-	size_t before = o->n_external;
+	    add_ip(&ext, json_string_value(v), fam);
+	size_t before = ext.len;
 	if (type && !strcmp(type, "LoadBalancer")) {
 		json_array_foreach(
 		    json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"),
@@ -205,7 +226,7 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 			const char *mode = str(v, "ipMode");
 			if (mode && !strcmp(mode, "Proxy"))
 				continue;
-			add_ip(&o->external_ips, &o->n_external, str(v, "ip"), fam);
+			add_ip(&ext, str(v, "ip"), fam);
 		}
 		json_array_foreach(json_object_get(spec, "loadBalancerSourceRanges"), i, v)
 		{
@@ -214,11 +235,14 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 			if (!json_is_string(v) || cidr_parse(json_string_value(v), &c, e, sizeof(e)) != 0 ||
 			    c.net.family != fam)
 				continue;
-			o->src_ranges = xrealloc(o->src_ranges, (o->n_src_ranges + 1) * sizeof(c));
-			o->src_ranges[o->n_src_ranges++] = c;
+			*vec_push(&ranges) = c;
 		}
 	}
-	o->n_lb = o->n_external - before;
+	o->external_ips = ext.v;
+	o->n_external = ext.len;
+	o->n_lb = ext.len - before;
+	o->src_ranges = ranges.v;
+	o->n_src_ranges = ranges.len;
 	const char *etp = str(spec, "externalTrafficPolicy");
 	const char *itp = str(spec, "internalTrafficPolicy");
 	o->etp_local = etp && !strcmp(etp, "Local") && (o->node_port || o->n_external);
@@ -238,18 +262,19 @@ static void build_port(const json_t *svc, const json_t *sp, const json_t *slices
 			? (int)json_integer_value(t)
 			: PROXY_DEFAULT_AFFINITY_S;
 	}
-	size_t cap = 0;
+	struct ep_vec eps = {0};
 	json_t *sl;
 	json_array_foreach(slices, i, sl)
 	{
-		slice_eps(sl, o->port_name, o->proto, fam, node, &o->eps, &o->n_eps, &cap);
+		slice_eps(sl, o->port_name, o->proto, fam, node, &eps);
 		const char *tt = json_string_value(
 		    json_object_get(json_object_get(json_object_get(sl, "metadata"), "annotations"),
 				    "endpoints.kubernetes.io/last-change-trigger-time"));
 		if (tt && (!o->trigger_time || strcmp(tt, o->trigger_time) > 0))
 			o->trigger_time = tt;
 	}
-	o->n_eps = dedup(o->eps, o->n_eps);
+	o->eps = eps.v;
+	o->n_eps = dedup(eps.v, eps.len);
 	o->n_cluster = pick(o->eps, o->n_eps, o->itp_local, &o->cluster_eps);
 	o->n_local = pick(o->eps, o->n_eps, true, &o->local_eps);
 }
@@ -301,7 +326,7 @@ void proxy_model_build(const json_t *services, const json_t *slices, const char 
 		nk++;
 	}
 	xqsort(keys, nk, sizeof(char *), cmp_key);
-	size_t cap = 0;
+	VEC(struct proxy_svcport) ports = {0};
 	for (size_t k = 0; k < nk; k++) {
 		svc = json_object_get(idx, keys[k]);
 		const json_t *spec = json_object_get(svc, "spec");
@@ -324,26 +349,19 @@ void proxy_model_build(const json_t *services, const json_t *slices, const char 
 				build_port(svc, sp, ss, node_name, fam, &p);
 				/* A family the Service has no address of is not served. */
 				if (!p.has_cluster_ip && !p.n_external) {
-					free(p.port_name);
-					free(p.external_ips);
-					free(p.src_ranges);
-					free(p.eps);
-					free(p.cluster_eps);
-					free(p.local_eps);
+					svcport_fini(&p);
 					continue;
 				}
 				json_array_append(out->keep, svc);
 				const json_t *md = json_object_get(svc, "metadata");
 				p.ns = xstrdup(str(md, "namespace"));
 				p.name = xstrdup(str(md, "name"));
-				if (out->n == cap) {
-					cap = cap ? cap * 2 : 16;
-					out->ports = xrealloc(out->ports, cap * sizeof(*out->ports));
-				}
-				out->ports[out->n++] = p;
+				*vec_push(&ports) = p;
 			}
 		}
 	}
+	out->ports = ports.v;
+	out->n = ports.len;
 	for (size_t k = 0; k < nk; k++)
 		free(keys[k]);
 	free(keys);
@@ -353,17 +371,8 @@ void proxy_model_build(const json_t *services, const json_t *slices, const char 
 
 void proxy_model_fini(struct proxy_model *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		struct proxy_svcport *p = &m->ports[i];
-		free(p->ns);
-		free(p->name);
-		free(p->port_name);
-		free(p->external_ips);
-		free(p->src_ranges);
-		free(p->eps);
-		free(p->cluster_eps);
-		free(p->local_eps);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		svcport_fini(&m->ports[i]);
 	free(m->ports);
 	json_decref(m->keep);
 	memset(m, 0, sizeof(*m));

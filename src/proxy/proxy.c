@@ -21,6 +21,8 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/prom.h"
+#include "base/vec.h"
 #include "client/informer.h"
 #include "proxy/conntrack.h"
 #include "proxy/ipt.h"
@@ -33,6 +35,11 @@
 
 /* ---- metrics ---------------------------------------------------------------- */
 
+/* kube-proxy's names, labels and meanings (pkg/proxy/metrics) wherever it has the number;
+ * ours (svcplane_proxy_*) only where it has none: nftables map elements, chains, the
+ * userspace mode's failures. One sync covers both families, so the sync metrics carry
+ * no ip_family label; the per-family numbers (iptables rules, conntrack deletions) do. */
+
 /* kube-proxy's buckets: exponential from 1 ms, factor 2, 15 buckets (sync duration);
  * network programming latency: 0.25 s ... as kube-proxy, plus finer ones below. */
 static const double sync_buckets[] = {0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128,
@@ -42,20 +49,29 @@ static const double npl_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1
 #define NB 15
 
 struct hist {
-	unsigned long long b[NB];
+	unsigned long long b[NB]; /* cumulative: b[i] counts the values <= bucket i */
 	unsigned long long count;
 	double sum;
 };
+
+/* The tables of the iptables rule counts: kube-proxy's two, and raw (our NOTRACK rules
+ * for the node-local DNS address). */
+static const char *const ipt_tables[] = {"filter", "nat", "raw"};
+#define N_IPT_TABLES 3
 
 static struct {
 	pthread_mutex_t mu;
 	bool ran;
 	const char *mode;
-	struct hist sync, npl;
-	double last_ts;
-	unsigned long long failures, syncs, partial, ct_deleted;
+	struct hist sync, full, partial, npl;
+	double last_ts, queued_ts;
+	unsigned long long failures, ct_deleted[2];
+	unsigned long long svc_changes, ep_changes;
+	size_t svc_pending, ep_pending;
+	size_t no_local_int, no_local_ext;
 	size_t elements, chains;
-	struct uproxy *up; /* the userspace mode's counters, while it runs */
+	size_t ipt_rules[2][N_IPT_TABLES]; /* [family 4, 6][ipt_tables] */
+	struct uproxy *up;		   /* the userspace mode's counters, while it runs */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void hist_add(struct hist *h, const double *bk, double v)
@@ -70,52 +86,79 @@ static void hist_add(struct hist *h, const double *bk, double v)
 static void hist_write(struct buf *b, const char *name, const char *help, const struct hist *h,
 		       const double *bk)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	for (int i = 0; i < NB; i++)
-		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bk[i], h->b[i]);
-	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, h->count, name,
-		   h->sum, name, h->count);
+	prom_head(b, name, "histogram", help);
+	prom_hist(b, name, "", bk, h->b, NB, h->sum, h->count);
 }
 
 void proxy_metrics_write(struct buf *b)
 {
 	pthread_mutex_lock(&M.mu);
 	if (M.ran) {
+		bool ipt = !strcmp(M.mode, "iptables"), nft = !strcmp(M.mode, "nftables");
 		hist_write(b, "kubeproxy_sync_proxy_rules_duration_seconds",
 			   "SyncProxyRules latency in seconds", &M.sync, sync_buckets);
+		hist_write(b, "kubeproxy_sync_full_proxy_rules_duration_seconds",
+			   "SyncProxyRules latency in seconds for full resyncs", &M.full, sync_buckets);
+		hist_write(b, "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+			   "SyncProxyRules latency in seconds for partial resyncs", &M.partial, sync_buckets);
 		hist_write(b, "kubeproxy_network_programming_duration_seconds",
 			   "In Cluster Network Programming Latency in seconds", &M.npl, npl_buckets);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "gauge",
+			    "The last time proxy rules were successfully synced", M.last_ts);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds", "gauge",
+			    "The last time a sync of proxy rules was queued", M.queued_ts);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_service_changes_total", "counter",
+			    "Cumulative proxy rules Service changes", (double)M.svc_changes);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_service_changes_pending", "gauge",
+			    "Pending proxy rules Service changes", (double)M.svc_pending);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_total", "counter",
+			    "Cumulative proxy rules Endpoint changes", (double)M.ep_changes);
+		prom_sample(b, "kubeproxy_sync_proxy_rules_endpoint_changes_pending", "gauge",
+			    "Pending proxy rules Endpoint changes", (double)M.ep_pending);
+		prom_head(b, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "gauge",
+			  "Number of services with a Local traffic policy and no endpoints");
 		buf_printf(
 		    b,
-		    "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last time proxy rules were "
-		    "successfully synced\n# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\n"
-		    "kubeproxy_sync_proxy_rules_last_timestamp_seconds %.3f\n",
-		    M.last_ts);
-		buf_printf(
-		    b,
-		    "# HELP kubeproxy_sync_proxy_rules_nftables_sync_failures_total Syncs the kernel refused "
-		    "(in part)\n# TYPE kubeproxy_sync_proxy_rules_nftables_sync_failures_total counter\n"
-		    "kubeproxy_sync_proxy_rules_nftables_sync_failures_total{mode=\"%s\"} %llu\n",
-		    M.mode, M.failures);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_syncs_total Syncs run\n# TYPE svcplane_proxy_syncs_total counter\n"
-		    "svcplane_proxy_syncs_total{mode=\"%s\"} %llu\n",
-		    M.mode, M.syncs);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_rules_programmed Map elements (nftables) or rules (iptables) "
-		    "programmed\n# TYPE svcplane_proxy_rules_programmed gauge\n"
-		    "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n"
-		    "# HELP svcplane_proxy_chains_programmed Chains programmed\n"
-		    "# TYPE svcplane_proxy_chains_programmed gauge\nsvcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n",
-		    M.mode, M.elements, M.mode, M.chains);
-		buf_printf(
-		    b,
-		    "# HELP svcplane_proxy_conntrack_entries_deleted_total Stale UDP conntrack entries deleted\n"
-		    "# TYPE svcplane_proxy_conntrack_entries_deleted_total counter\n"
-		    "svcplane_proxy_conntrack_entries_deleted_total %llu\n",
-		    M.ct_deleted);
+		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"} %zu\n"
+		    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"} %zu\n",
+		    M.no_local_int, M.no_local_ext);
+		if (nft)
+			prom_sample(b, "kubeproxy_sync_proxy_rules_nftables_sync_failures_total", "counter",
+				    "Cumulative proxy nftables sync failures", (double)M.failures);
+		else if (ipt)
+			prom_sample(b, "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
+				    "counter", "Cumulative proxy iptables restore failures",
+				    (double)M.failures);
+		else
+			prom_sample(b, "svcplane_proxy_sync_failures_total", "counter",
+				    "Syncs the userspace proxy refused (in part)", (double)M.failures);
+		if (ipt) {
+			prom_head(b, "kubeproxy_sync_proxy_rules_iptables_total", "gauge",
+				  "Total number of iptables rules owned by kube-proxy");
+			for (int f = 0; f < 2; f++)
+				for (int t = 0; t < N_IPT_TABLES; t++)
+					buf_printf(
+					    b,
+					    "kubeproxy_sync_proxy_rules_iptables_total{ip_family=\"IPv%d\","
+					    "table=\"%s\"} %zu\n",
+					    f ? 6 : 4, ipt_tables[t], M.ipt_rules[f][t]);
+		} else {
+			prom_head(
+			    b, "svcplane_proxy_rules_programmed", "gauge",
+			    "Map elements (nftables) programmed; kubeproxy_sync_proxy_rules_iptables_total "
+			    "in iptables mode");
+			buf_printf(b, "svcplane_proxy_rules_programmed{mode=\"%s\"} %zu\n", M.mode,
+				   M.elements);
+		}
+		prom_head(b, "svcplane_proxy_chains_programmed", "gauge", "Chains programmed");
+		buf_printf(b, "svcplane_proxy_chains_programmed{mode=\"%s\"} %zu\n", M.mode, M.chains);
+		prom_head(b, "kubeproxy_conntrack_reconciler_deleted_entries_total", "counter",
+			  "Cumulative conntrack flows deleted by conntrack reconciler");
+		for (int f = 0; f < 2; f++)
+			buf_printf(
+			    b,
+			    "kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\"IPv%d\"} %llu\n",
+			    f ? 6 : 4, M.ct_deleted[f]);
 		if (M.up)
 			uproxy_metrics_write(M.up, b);
 	}
@@ -141,6 +184,9 @@ struct proxy {
 	bool dirty, full;
 	double dirty_since; /* monotonic time of the first change not yet synced */
 	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
+	json_t *pending[2]; /* "ns/name" of Services changed (0) or whose slices changed (1) */
+	json_t *no_local;   /* "ns/name" -> [[internal, external], ...]: its ports with a Local
+			     * policy and no endpoint (..._no_local_endpoints_total) */
 	json_t *hc_by_svc;  /* "ns/name" -> [[port, local endpoints], ...] */
 	atomic_int stop;
 	pthread_t th, hth;
@@ -168,9 +214,14 @@ static double now_s(clockid_t c)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Marks the Service "ns/name" (NULL: everything) for the next sync. */
-static void mark(struct proxy *p, const char *ns, const char *name)
+/* What changed, for kube-proxy's change counters. */
+enum change { CHANGE_SERVICE, CHANGE_ENDPOINTS, CHANGE_NONE };
+
+/* Marks the Service "ns/name" (NULL: everything) for the next sync, after a change of
+ * kind what. */
+static void mark(struct proxy *p, const char *ns, const char *name, enum change what)
 {
+	double wall = now_s(CLOCK_REALTIME);
 	pthread_mutex_lock(&p->mu);
 	if (!p->dirty)
 		p->dirty_since = now_s(CLOCK_MONOTONIC);
@@ -180,10 +231,29 @@ static void mark(struct proxy *p, const char *ns, const char *name)
 	} else {
 		char *k = xasprintf("%s/%s", ns, name);
 		json_object_set_new(p->dirty_keys, k, json_true());
+		if (what != CHANGE_NONE)
+			json_object_set_new(p->pending[what], k, json_true());
 		free(k);
 	}
+	pthread_mutex_lock(&M.mu);
+	M.queued_ts = wall;
+	M.svc_changes += what == CHANGE_SERVICE;
+	M.ep_changes += what == CHANGE_ENDPOINTS;
+	M.svc_pending = json_object_size(p->pending[CHANGE_SERVICE]);
+	M.ep_pending = json_object_size(p->pending[CHANGE_ENDPOINTS]);
+	pthread_mutex_unlock(&M.mu);
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+/* The changes a sync is about to program are no longer pending (caller holds p->mu). */
+static void pending_clear(struct proxy *p)
+{
+	json_object_clear(p->pending[CHANGE_SERVICE]);
+	json_object_clear(p->pending[CHANGE_ENDPOINTS]);
+	pthread_mutex_lock(&M.mu);
+	M.svc_pending = M.ep_pending = 0;
+	pthread_mutex_unlock(&M.mu);
 }
 
 static const char *md(const json_t *o, const char *k)
@@ -199,7 +269,7 @@ static const char *slice_svc(const json_t *o)
 
 static void svc_add(void *ud, const json_t *o)
 {
-	mark(ud, md(o, "namespace"), md(o, "name"));
+	mark(ud, md(o, "namespace"), md(o, "name"), CHANGE_SERVICE);
 }
 static void svc_update(void *ud, const json_t *a, const json_t *b)
 {
@@ -210,7 +280,7 @@ static void slice_add(void *ud, const json_t *o)
 {
 	/* A slice of no Service changes nothing. */
 	if (slice_svc(o))
-		mark(ud, md(o, "namespace"), slice_svc(o));
+		mark(ud, md(o, "namespace"), slice_svc(o), CHANGE_ENDPOINTS);
 }
 static void slice_update(void *ud, const json_t *a, const json_t *b)
 {
@@ -221,7 +291,7 @@ static void slice_update(void *ud, const json_t *a, const json_t *b)
 }
 static void on_synced(void *ud)
 {
-	mark(ud, NULL, NULL);
+	mark(ud, NULL, NULL, CHANGE_NONE);
 }
 
 static char *slice_index(const json_t *o)
@@ -251,8 +321,7 @@ static double rfc3339(const char *s)
 static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json_t *keys)
 {
 	json_t *now = json_object();
-	struct proxy_ct_match *mt = NULL;
-	size_t n = 0, cap = 0;
+	VEC(struct proxy_ct_match) mt = {0};
 	char ip[IP_STRLEN];
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
@@ -309,12 +378,6 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 		}
 		int port = (int)json_integer_value(json_object_get(cur, "port"));
 		int np = (int)json_integer_value(json_object_get(cur, "np"));
-		size_t want = (json_array_size(json_object_get(cur, "a")) + (np ? 1 : 0)) *
-			      (had_none ? 1 : json_array_size(gone));
-		if (n + want > cap) {
-			cap = (n + want) * 2;
-			mt = xrealloc(mt, cap * sizeof(*mt));
-		}
 		size_t g;
 		json_t *ge;
 		for (size_t r = 0; r < (had_none ? 1 : json_array_size(gone)); r++) {
@@ -338,29 +401,31 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 				if (ip_parse(json_string_value(ge), &x.dst) != 0)
 					continue;
 				x.dport = (uint16_t)port;
-				mt[n++] = x;
+				*vec_push(&mt) = x;
 			}
 			if (np) {
 				struct proxy_ct_match x = base;
 				x.any_dst = true;
 				x.dport = (uint16_t)np;
-				mt[n++] = x;
+				*vec_push(&mt) = x;
 			}
 		}
 		json_decref(gone);
 	}
-	if (n) {
-		int d = proxy_ct_delete_udp(mt, n);
+	if (mt.len) {
+		size_t by_family[2] = {0};
+		int d = proxy_ct_delete_udp(mt.v, mt.len, by_family);
 		if (d < 0)
 			log_warn("proxy: conntrack cleanup: %s", strerror(-d));
 		else if (d) {
 			log_info("proxy: deleted %d stale UDP conntrack entr%s", d, d == 1 ? "y" : "ies");
 			pthread_mutex_lock(&M.mu);
-			M.ct_deleted += (unsigned long long)d;
+			M.ct_deleted[0] += by_family[0];
+			M.ct_deleted[1] += by_family[1];
 			pthread_mutex_unlock(&M.mu);
 		}
 	}
-	free(mt);
+	vec_free(&mt);
 	if (keys) {
 		/* Only these Services were looked at: keep the others' state. */
 		json_t *next = p->udp_prev ? json_copy(p->udp_prev) : json_object();
@@ -386,15 +451,67 @@ static void udp_cleanup(struct proxy *p, const struct proxy_model *m, const json
 	p->udp_prev = now;
 }
 
+/* The per-Service maps a sync keeps ("ns/name" -> array): a full sync (keys NULL) starts
+ * map over, a partial one forgets only the Services it syncs. */
+static void svc_map_reset(json_t *map, const json_t *keys)
+{
+	const char *k;
+	json_t *kv;
+	if (!keys)
+		json_object_clear(map);
+	else
+		json_object_foreach((json_t *)keys, k, kv) json_object_del(map, k);
+}
+
+/* The array of sp's Service in map, created empty (borrowed). */
+static json_t *svc_map_array(json_t *map, const struct proxy_svcport *sp)
+{
+	char *key = xasprintf("%s/%s", sp->ns, sp->name);
+	json_t *a = json_object_get(map, key);
+	if (!a) {
+		a = json_array();
+		json_object_set_new(map, key, a);
+	}
+	free(key);
+	return a;
+}
+
+/* Counts the service ports with a Local traffic policy and no endpoint to use, as
+ * kube-proxy does for kubeproxy_sync_proxy_rules_no_local_endpoints_total: internal,
+ * internalTrafficPolicy Local without a cluster endpoint (they are all local then);
+ * external, externalTrafficPolicy Local without a local one. A partial sync (keys)
+ * recounts only its Services; *internal and *external get the totals. */
+static void no_local_count(struct proxy *p, const struct proxy_model *m, const json_t *keys, size_t *internal,
+			   size_t *external)
+{
+	svc_map_reset(p->no_local, keys);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct proxy_svcport *sp = &m->ports[i];
+		bool in = sp->itp_local && !sp->n_cluster, ex = sp->etp_local && !sp->n_local;
+		if (!in && !ex)
+			continue;
+		json_array_append_new(svc_map_array(p->no_local, sp), json_pack("[ii]", in, ex));
+	}
+	const char *k;
+	json_t *kv, *e;
+	size_t j;
+	*internal = *external = 0;
+	json_object_foreach(p->no_local, k, kv)
+	{
+		json_array_foreach(kv, j, e)
+		{
+			*internal += (size_t)json_integer_value(json_array_get(e, 0));
+			*external += (size_t)json_integer_value(json_array_get(e, 1));
+		}
+	}
+}
+
 /* Publishes the health-check ports (etp Local Services) to the hc thread. */
 static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_t *keys)
 {
 	const char *k;
 	json_t *kv;
-	if (!keys)
-		json_object_clear(p->hc_by_svc);
-	else
-		json_object_foreach((json_t *)keys, k, kv) json_object_del(p->hc_by_svc, k);
+	svc_map_reset(p->hc_by_svc, keys);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct proxy_svcport *sp = &m->ports[i];
 		if (!sp->hc_node_port)
@@ -403,17 +520,10 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 		size_t local = 0;
 		for (size_t e = 0; e < sp->n_eps; e++)
 			local += sp->eps[e].local && sp->eps[e].ready;
-		char *key = xasprintf("%s/%s", sp->ns, sp->name);
-		json_t *a = json_object_get(p->hc_by_svc, key);
-		if (!a) {
-			a = json_array();
-			json_object_set_new(p->hc_by_svc, key, a);
-		}
-		json_array_append_new(a, json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
-		free(key);
+		json_array_append_new(svc_map_array(p->hc_by_svc, sp),
+				      json_pack("[iI]", (int)sp->hc_node_port, (json_int_t)local));
 	}
-	struct hc_port *v = NULL;
-	size_t n = 0;
+	VEC(struct hc_port) v = {0};
 	json_object_foreach(p->hc_by_svc, k, kv)
 	{
 		size_t j;
@@ -423,36 +533,34 @@ static void hc_publish(struct proxy *p, const struct proxy_model *m, const json_
 			uint16_t port = (uint16_t)json_integer_value(json_array_get(e, 0));
 			size_t local = (size_t)json_integer_value(json_array_get(e, 1));
 			size_t q;
-			for (q = 0; q < n && v[q].port != port; q++)
+			for (q = 0; q < v.len && v.v[q].port != port; q++)
 				;
-			if (q == n) {
-				v = xrealloc(v, (n + 1) * sizeof(*v));
-				memset(&v[n], 0, sizeof(*v));
-				v[n].port = port;
-				v[n].fd = -1;
+			if (q == v.len) {
+				struct hc_port *h = vec_push(&v);
+				h->port = port;
+				h->fd = -1;
 				const char *slash = strchr(k, '/');
-				snprintf(v[n].ns, sizeof(v[n].ns), "%.*s", slash ? (int)(slash - k) : 0, k);
-				snprintf(v[n].name, sizeof(v[n].name), "%s", slash ? slash + 1 : k);
-				n++;
+				snprintf(h->ns, sizeof(h->ns), "%.*s", slash ? (int)(slash - k) : 0, k);
+				snprintf(h->name, sizeof(h->name), "%s", slash ? slash + 1 : k);
 			}
-			if (local > v[q].local)
-				v[q].local = local;
+			if (local > v.v[q].local)
+				v.v[q].local = local;
 		}
 	}
 	pthread_mutex_lock(&p->hmu);
 	/* Keep the sockets of ports that stay. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < v.len; i++)
 		for (size_t j = 0; j < p->n_hc; j++)
-			if (p->hc[j].port == v[i].port && p->hc[j].fd >= 0) {
-				v[i].fd = p->hc[j].fd;
+			if (p->hc[j].port == v.v[i].port && p->hc[j].fd >= 0) {
+				v.v[i].fd = p->hc[j].fd;
 				p->hc[j].fd = -1;
 			}
 	for (size_t j = 0; j < p->n_hc; j++)
 		if (p->hc[j].fd >= 0)
 			close(p->hc[j].fd);
 	free(p->hc);
-	p->hc = v;
-	p->n_hc = n;
+	p->hc = v.v;
+	p->n_hc = v.len;
 	pthread_mutex_unlock(&p->hmu);
 	uint64_t one = 1;
 	if (write(p->hefd, &one, sizeof(one)) < 0) {
@@ -543,7 +651,7 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	proxy_model_build(svcs, sls, p->node_name, &m);
 	char err[512] = "";
 	int rc;
-	size_t elements = 0, chains = 0;
+	size_t elements = 0, chains = 0, ipt_rules[2][N_IPT_TABLES] = {{0}};
 	if (p->nft) {
 		json_t *want = keys ? proxy_nft_desired_services(p->nft, &m, &p->net, karr)
 				    : proxy_nft_desired(p->nft, &m, &p->net);
@@ -565,6 +673,9 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 		size_t rules = 0;
 		rc = proxy_ipt_sync(p->ipt, &m, &p->net, &rules, &chains, err, sizeof(err));
 		elements = rules;
+		for (int f = 0; f < 2; f++)
+			for (int t = 0; t < N_IPT_TABLES; t++)
+				ipt_rules[f][t] = proxy_ipt_rules(p->ipt, f ? 6 : 4, ipt_tables[t]);
 	}
 	if (rc < 0)
 		log_warn("proxy: sync: %s", err);
@@ -575,17 +686,22 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	if (!p->up)
 		udp_cleanup(p, &m, keys); /* the userspace mode's redirects never go stale */
 	hc_publish(p, &m, keys);
+	size_t no_local_int, no_local_ext;
+	no_local_count(p, &m, keys, &no_local_int, &no_local_ext);
 	double t1 = now_s(CLOCK_MONOTONIC), wall = now_s(CLOCK_REALTIME), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_lock(&M.mu);
 	M.ran = true;
-	M.syncs++;
 	hist_add(&M.sync, sync_buckets, t1 - t0);
+	hist_add(keys ? &M.partial : &M.full, sync_buckets, t1 - t0);
 	if (rc == 0)
 		M.last_ts = wall;
 	else
 		M.failures++;
 	M.elements = elements;
 	M.chains = chains;
+	memcpy(M.ipt_rules, ipt_rules, sizeof(M.ipt_rules));
+	M.no_local_int = no_local_int;
+	M.no_local_ext = no_local_ext;
 	/* Network programming latency: from each slice's trigger time to now, once per
 	 * trigger time we have not seen (kept in the model's svcport). */
 	for (size_t i = 0; i < m.n; i++) {
@@ -660,6 +776,7 @@ static void *sync_main(void *arg)
 		json_t *keys = p->dirty_keys;
 		p->dirty_keys = json_object();
 		p->full = false;
+		pending_clear(p);
 		pthread_mutex_unlock(&p->mu);
 		if (atomic_load(&p->stop)) {
 			json_decref(keys);
@@ -840,6 +957,9 @@ static void proxy_free(struct proxy *p)
 	json_decref(p->udp_prev);
 	json_decref(p->npl_seen);
 	json_decref(p->dirty_keys);
+	json_decref(p->pending[CHANGE_SERVICE]);
+	json_decref(p->pending[CHANGE_ENDPOINTS]);
+	json_decref(p->no_local);
 	json_decref(p->hc_by_svc);
 	client_config_fini(&p->cfg);
 	free(p->net.nodeport_cidrs);
@@ -881,6 +1001,9 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	p->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->npl_seen = json_object();
 	p->dirty_keys = json_object();
+	p->pending[CHANGE_SERVICE] = json_object();
+	p->pending[CHANGE_ENDPOINTS] = json_object();
+	p->no_local = json_object();
 	p->hc_by_svc = json_object();
 	p->full = true;
 	client_config_copy(&p->cfg, c->cfg);
@@ -940,6 +1063,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	pthread_mutex_lock(&p->mu);
 	p->dirty = p->full = false;
 	json_object_clear(p->dirty_keys);
+	pending_clear(p);
 	pthread_mutex_unlock(&p->mu);
 	sync_once(p, NULL, now_s(CLOCK_MONOTONIC));
 	atomic_store(&p->synced_once, 1);
@@ -992,7 +1116,7 @@ int proxy_nodeport_addresses_parse(const char *s, struct cidr **out, char *err, 
 	if (!s || !*s)
 		return 0;
 	char *copy = xstrdup(s), *save = NULL;
-	int n = 0;
+	VEC(struct cidr) v = {0};
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		struct cidr c;
 		char e[128];
@@ -1006,14 +1130,13 @@ int proxy_nodeport_addresses_parse(const char *s, struct cidr **out, char *err, 
 			snprintf(err, errlen, "%s: %s", t, e);
 			goto bad;
 		}
-		*out = xrealloc(*out, (size_t)(n + 1) * sizeof(c));
-		(*out)[n++] = c;
+		*vec_push(&v) = c;
 	}
 	free(copy);
-	return n;
+	*out = v.v;
+	return (int)v.len;
 bad:
 	free(copy);
-	free(*out);
-	*out = NULL;
+	vec_free(&v);
 	return -EINVAL;
 }

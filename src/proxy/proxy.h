@@ -48,9 +48,11 @@ void proxy_stop(struct proxy *p);
 /* Removes what the proxy put in the kernel (agent --cleanup). */
 int proxy_cleanup(char *err, size_t errlen);
 
-/* Appends the proxy's metrics in Prometheus text format (kube-proxy's names) to b: sync
- * duration histogram, rules and elements programmed, network programming latency. Safe
- * from any thread; prints nothing before a proxy ran. */
+/* Appends the proxy's metrics in Prometheus text format to b: kube-proxy's names, labels
+ * and meanings wherever kube-proxy has the number (sync durations, full and partial,
+ * network programming latency, change counters, timestamps, failures, iptables rules,
+ * conntrack deletions), svcplane_proxy_* only where it has none (nftables elements,
+ * chains). Safe from any thread; prints nothing before a proxy ran. */
 void proxy_metrics_write(struct buf *b);
 
 /* Parses --nodeport-addresses as kube-proxy: comma-separated CIDRs ("198.18.0.0/24,

@@ -29,8 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/prom.h"
+#include "base/vec.h"
 #include "proxy/nft.h"
 #include "proxy/sched.h"
 
@@ -143,8 +146,8 @@ struct utable {
 struct half {
 	int p[2]; /* -1 when no pipe is held */
 	size_t inpipe;
-	char *st; /* copied bytes not yet written, NULL when none */
-	uint32_t soff, slen;
+	struct buf st; /* copied bytes not yet written: st.data[soff, st.len); freed when none */
+	size_t soff;
 	bool rd;   /* the source may have bytes: read until it says EAGAIN (edge-triggered) */
 	bool fin;  /* the source's FIN is in (EPOLLRDHUP): read to EOF, write with MSG_MORE */
 	bool bulk; /* a read filled the buffer: splice from now on */
@@ -211,10 +214,8 @@ struct uproxy {
 	pthread_mutex_t mu; /* guards cur */
 	struct utable *cur;
 	/* sync thread only */
-	struct usvc **svcs;
-	size_t nsvcs;
-	struct ulistener **ls;
-	size_t nls;
+	VEC(struct usvc *) svcs;
+	VEC(struct ulistener *) ls;
 	struct proxy_nft *nft;
 	bool nft_made;
 	json_t *warned; /* "ns/name" -> bad annotation value already reported */
@@ -424,8 +425,7 @@ static void conn_close(struct uloop *lp, struct uconn *c, bool reset)
 	/* A half with data in its pipe: the pipe goes, not to the pool. */
 	struct half *hs[2] = {&c->up, &c->down};
 	for (int i = 0; i < 2; i++) {
-		free(hs[i]->st);
-		hs[i]->st = NULL;
+		buf_fini(&hs[i]->st);
 		if (hs[i]->p[0] < 0)
 			continue;
 		if (hs[i]->inpipe) {
@@ -468,16 +468,18 @@ static struct uconn *conn_alloc(struct uloop *lp)
 	return c;
 }
 
+/* The bytes h keeps for the destination. */
+static size_t kept(const struct half *h)
+{
+	return h->st.len - h->soff;
+}
+
 /* Keeps n bytes at p that the destination did not take (after those already kept). */
 static void stash_add(struct half *h, const char *p, size_t n)
 {
-	if (h->soff) {
-		memmove(h->st, h->st + h->soff, h->slen);
-		h->soff = 0;
-	}
-	h->st = xrealloc(h->st, h->slen + n);
-	memcpy(h->st + h->slen, p, n);
-	h->slen += (uint32_t)n;
+	buf_consume(&h->st, h->soff);
+	h->soff = 0;
+	buf_append(&h->st, p, n);
 }
 
 enum { PUMP_BLOCKED = 1, PUMP_ERR_RD = -1, PUMP_ERR_WR = -2 };
@@ -486,16 +488,14 @@ enum { PUMP_BLOCKED = 1, PUMP_ERR_RD = -1, PUMP_ERR_WR = -2 };
  * PUMP_BLOCKED when fd takes no more now (its EPOLLOUT edge will come), PUMP_ERR_WR. */
 static int half_flush(struct half *h, int to)
 {
-	if (h->slen) {
-		ssize_t n = send(to, h->st + h->soff, h->slen, MSG_NOSIGNAL | (h->fin ? MSG_MORE : 0));
+	if (kept(h)) {
+		ssize_t n = send(to, h->st.data + h->soff, kept(h), MSG_NOSIGNAL | (h->fin ? MSG_MORE : 0));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? PUMP_BLOCKED : PUMP_ERR_WR;
-		h->soff += (uint32_t)n;
-		h->slen -= (uint32_t)n;
-		if (h->slen)
+		h->soff += (size_t)n;
+		if (kept(h))
 			return PUMP_BLOCKED;
-		free(h->st);
-		h->st = NULL;
+		buf_fini(&h->st);
 		h->soff = 0;
 	}
 	if (h->inpipe) {
@@ -527,7 +527,7 @@ static int half_pump(struct uloop *lp, struct half *h, const struct half *other,
 				return r;
 			if (r == PUMP_BLOCKED)
 				break;
-		} else if (h->slen >= STASH_CAP) {
+		} else if (kept(h) >= STASH_CAP) {
 			break;
 		}
 		if (h->eof || !h->rd)
@@ -547,7 +547,7 @@ static int half_pump(struct uloop *lp, struct half *h, const struct half *other,
 				return PUMP_ERR_RD;
 			continue;
 		}
-		size_t cap = connected ? sizeof(lp->buf) : STASH_CAP - h->slen;
+		size_t cap = connected ? sizeof(lp->buf) : STASH_CAP - kept(h);
 		ssize_t n = recv(from, lp->buf, cap, 0);
 		if (n == 0) {
 			h->eof = true;
@@ -580,7 +580,7 @@ static int half_pump(struct uloop *lp, struct half *h, const struct half *other,
 	}
 	if (!h->inpipe && h->p[0] >= 0)
 		pipe_put(lp, h->p);
-	if (connected && h->eof && !h->inpipe && !h->slen && !h->shut) {
+	if (connected && h->eof && !h->inpipe && !kept(h) && !h->shut) {
 		if (!other->shut)
 			shutdown(to, SHUT_WR);
 		h->shut = true;
@@ -650,7 +650,7 @@ static void conn_try(struct uloop *lp, struct uconn *c)
 		setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* With bytes to send, the handshake's last ACK waits for them and leaves in
 		 * their segment (TCP_DEFER_ACCEPT on a connecting socket): one packet less. */
-		if (c->up.slen)
+		if (kept(&c->up))
 			setsockopt(c->bfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 		int rc = connect(c->bfd, (struct sockaddr *)&ss, sl);
 		if (rc == 0 || errno == EINPROGRESS) {
@@ -667,11 +667,11 @@ static void conn_try(struct uloop *lp, struct uconn *c)
 				conn_relay(lp, c);
 				return;
 			}
-			if (!c->up.slen)
+			if (!kept(&c->up))
 				return;
-			uint32_t had = c->up.slen;
+			size_t had = kept(&c->up);
 			int r = half_flush(&c->up, c->bfd);
-			if (r == 0 || c->up.slen < had) {
+			if (r == 0 || kept(&c->up) < had) {
 				conn_relay(lp, c);
 				return;
 			}
@@ -938,6 +938,18 @@ static void on_datagram(struct uloop *lp, struct ulistener *l)
 	}
 }
 
+/* Puts the one control message (level, type, len bytes of data) in mh's control buffer,
+ * which has room for it. */
+static void cmsg_set(struct msghdr *mh, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)mh->msg_control;
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
 static void on_flow(struct uloop *lp, struct uflow *f)
 {
 	int lfd = f->l->fd[lp->idx];
@@ -956,23 +968,14 @@ static void on_flow(struct uloop *lp, struct uflow *f)
 				    .msg_iov = &iov,
 				    .msg_iovlen = 1,
 				    .msg_control = cbuf};
-		struct cmsghdr *cm = (struct cmsghdr *)cbuf;
 		if (f->local.family == 4) {
 			struct in_pktinfo pi = {0};
 			memcpy(&pi.ipi_spec_dst, f->local.b, 4);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			cmsg_set(&mh, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 		} else {
 			struct in6_pktinfo pi = {0};
 			memcpy(&pi.ipi6_addr, f->local.b, 16);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			cmsg_set(&mh, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 		}
 		if (sendmsg(lfd, &mh, 0) < 0) {
 			/* the client is gone or the buffer full: UDP may lose it */
@@ -1345,9 +1348,9 @@ static void svc_update(struct usvc *s, const struct proxy_svcport *sp, enum prox
 
 static struct usvc *svc_get(struct uproxy *u, const char *key, const struct proxy_svcport *sp)
 {
-	for (size_t i = 0; i < u->nsvcs; i++)
-		if (!strcmp(u->svcs[i]->key, key))
-			return u->svcs[i];
+	for (size_t i = 0; i < u->svcs.len; i++)
+		if (!strcmp(u->svcs.v[i]->key, key))
+			return u->svcs.v[i];
 	struct usvc *s = xcalloc(1, sizeof(*s));
 	atomic_init(&s->refs, 1);
 	s->key = xstrdup(key);
@@ -1358,8 +1361,7 @@ static struct usvc *svc_get(struct uproxy *u, const char *key, const struct prox
 	proxy_sched_init(&s->cl.s, PSCHED_RR, 0, 1);
 	proxy_sched_init(&s->ex.s, PSCHED_RR, 0, 2);
 	proxy_sched_aff_init(&s->aff, 16);
-	u->svcs = xrealloc(u->svcs, (u->nsvcs + 1) * sizeof(*u->svcs));
-	u->svcs[u->nsvcs++] = s;
+	*vec_push(&u->svcs) = s;
 	return s;
 }
 
@@ -1368,14 +1370,13 @@ static struct ulistener *listener_get(struct uproxy *u, struct usvc *s, const ch
 {
 	char *key = xasprintf("%s|%s", s->key, kind);
 	struct ulistener *l = NULL;
-	for (size_t i = 0; i < u->nls && !l; i++)
-		if (!strcmp(u->ls[i]->key, key))
-			l = u->ls[i];
+	for (size_t i = 0; i < u->ls.len && !l; i++)
+		if (!strcmp(u->ls.v[i]->key, key))
+			l = u->ls.v[i];
 	if (!l) {
 		l = listener_new(u, key, s, external, nodeport);
 		if (l) {
-			u->ls = xrealloc(u->ls, (u->nls + 1) * sizeof(*u->ls));
-			u->ls[u->nls++] = l;
+			*vec_push(&u->ls) = l;
 		}
 	}
 	free(key);
@@ -1503,10 +1504,10 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 {
 	if (errlen)
 		*err = 0;
-	for (size_t i = 0; i < u->nsvcs; i++)
-		u->svcs[i]->seen = false;
-	for (size_t i = 0; i < u->nls; i++)
-		u->ls[i]->seen = false;
+	for (size_t i = 0; i < u->svcs.len; i++)
+		u->svcs.v[i]->seen = false;
+	for (size_t i = 0; i < u->ls.len; i++)
+		u->ls.v[i]->seen = false;
 	/* The elements of each named map or set of the table, family 4 then 6. */
 	static const char *const what[] = {"map", "map", "set", "set", "set", "set", "set", "set"};
 	static const char *const name[] = {"redir4", "redir6", "noep4",	   "noep6",
@@ -1587,18 +1588,18 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 	/* Service states and listeners no longer wanted leave the registries; loops and
 	 * connections keep their references until they are done. */
 	size_t j = 0;
-	for (size_t i = 0; i < u->nls; i++) {
-		if (u->ls[i]->seen)
-			u->ls[j++] = u->ls[i];
+	for (size_t i = 0; i < u->ls.len; i++) {
+		if (u->ls.v[i]->seen)
+			u->ls.v[j++] = u->ls.v[i];
 		else
-			listener_unref(u->ls[i]);
+			listener_unref(u->ls.v[i]);
 	}
-	u->nls = j;
+	u->ls.len = j;
 	j = 0;
-	for (size_t i = 0; i < u->nsvcs; i++) {
-		struct usvc *s = u->svcs[i];
+	for (size_t i = 0; i < u->svcs.len; i++) {
+		struct usvc *s = u->svcs.v[i];
 		if (s->seen) {
-			u->svcs[j++] = s;
+			u->svcs.v[j++] = s;
 			continue;
 		}
 		pthread_mutex_lock(&s->mu);
@@ -1609,7 +1610,7 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 		pthread_mutex_unlock(&s->mu);
 		svc_unref(s);
 	}
-	u->nsvcs = j;
+	u->svcs.len = j;
 	/* nftables first: a new listener is ready before traffic is redirected to it. */
 	struct buf sc;
 	buf_init(&sc);
@@ -1638,10 +1639,10 @@ int uproxy_sync(struct uproxy *u, const struct proxy_model *m, const json_t *ser
 	/* Publish the listeners. */
 	struct utable *tab = xcalloc(1, sizeof(*tab));
 	atomic_init(&tab->refs, 1);
-	tab->l = xcalloc(u->nls ? u->nls : 1, sizeof(*tab->l));
-	for (size_t i = 0; i < u->nls; i++) {
-		atomic_fetch_add(&u->ls[i]->refs, 1);
-		tab->l[tab->n++] = u->ls[i];
+	tab->l = xcalloc(u->ls.len ? u->ls.len : 1, sizeof(*tab->l));
+	for (size_t i = 0; i < u->ls.len; i++) {
+		atomic_fetch_add(&u->ls.v[i]->refs, 1);
+		tab->l[tab->n++] = u->ls.v[i];
 	}
 	pthread_mutex_lock(&u->mu);
 	struct utable *old = u->cur;
@@ -1765,12 +1766,12 @@ void uproxy_free(struct uproxy *u)
 		loop_fini(lp);
 	}
 	table_unref(u->cur);
-	for (size_t i = 0; i < u->nls; i++)
-		listener_unref(u->ls[i]);
-	for (size_t i = 0; i < u->nsvcs; i++)
-		svc_unref(u->svcs[i]);
-	free(u->ls);
-	free(u->svcs);
+	for (size_t i = 0; i < u->ls.len; i++)
+		listener_unref(u->ls.v[i]);
+	for (size_t i = 0; i < u->svcs.len; i++)
+		svc_unref(u->svcs.v[i]);
+	vec_free(&u->ls);
+	vec_free(&u->svcs);
 	if (u->nft_made && !u->c.dry) {
 		char e[256];
 		char *s = xasprintf("delete table inet %s\n", u->table);
@@ -1787,8 +1788,8 @@ void uproxy_free(struct uproxy *u)
 
 uint16_t uproxy_port(struct uproxy *u, const char *key, bool external)
 {
-	for (size_t i = 0; i < u->nls; i++) {
-		const struct ulistener *l = u->ls[i];
+	for (size_t i = 0; i < u->ls.len; i++) {
+		const struct ulistener *l = u->ls.v[i];
 		if (l->nodeport || l->external != external)
 			continue;
 		size_t kl = strlen(key);
@@ -1800,23 +1801,20 @@ uint16_t uproxy_port(struct uproxy *u, const char *key, bool external)
 
 void uproxy_metrics_write(struct uproxy *u, struct buf *b)
 {
-	buf_printf(
-	    b,
-	    "# HELP svcplane_uproxy_connections_total TCP connections accepted by the userspace proxy\n"
-	    "# TYPE svcplane_uproxy_connections_total counter\nsvcplane_uproxy_connections_total %llu\n"
-	    "# HELP svcplane_uproxy_connections_active TCP connections open now\n"
-	    "# TYPE svcplane_uproxy_connections_active gauge\nsvcplane_uproxy_connections_active %llu\n"
-	    "# HELP svcplane_uproxy_retries_total Backend connects that failed and were retried on another\n"
-	    "# TYPE svcplane_uproxy_retries_total counter\nsvcplane_uproxy_retries_total %llu\n"
-	    "# HELP svcplane_uproxy_resets_total Client connections reset (no backend answered, or an error)\n"
-	    "# TYPE svcplane_uproxy_resets_total counter\nsvcplane_uproxy_resets_total %llu\n"
-	    "# HELP svcplane_uproxy_udp_flows_total UDP flows created\n"
-	    "# TYPE svcplane_uproxy_udp_flows_total counter\nsvcplane_uproxy_udp_flows_total %llu\n"
-	    "# HELP svcplane_uproxy_udp_flows_active UDP flows live now (idle ones expire)\n"
-	    "# TYPE svcplane_uproxy_udp_flows_active gauge\nsvcplane_uproxy_udp_flows_active %llu\n",
-	    (unsigned long long)atomic_load(&u->conns), (unsigned long long)atomic_load(&u->active),
-	    (unsigned long long)atomic_load(&u->retries), (unsigned long long)atomic_load(&u->resets),
-	    (unsigned long long)atomic_load(&u->flows), (unsigned long long)atomic_load(&u->flows_active));
+	prom_sample(b, "svcplane_uproxy_connections_total", "counter",
+		    "TCP connections accepted by the userspace proxy", (double)atomic_load(&u->conns));
+	prom_sample(b, "svcplane_uproxy_connections_active", "gauge", "TCP connections open now",
+		    (double)atomic_load(&u->active));
+	prom_sample(b, "svcplane_uproxy_retries_total", "counter",
+		    "Backend connects that failed and were retried on another",
+		    (double)atomic_load(&u->retries));
+	prom_sample(b, "svcplane_uproxy_resets_total", "counter",
+		    "Client connections reset (no backend answered, or an error)",
+		    (double)atomic_load(&u->resets));
+	prom_sample(b, "svcplane_uproxy_udp_flows_total", "counter", "UDP flows created",
+		    (double)atomic_load(&u->flows));
+	prom_sample(b, "svcplane_uproxy_udp_flows_active", "gauge", "UDP flows live now (idle ones expire)",
+		    (double)atomic_load(&u->flows_active));
 }
 
 int uproxy_cleanup(char *err, size_t errlen)

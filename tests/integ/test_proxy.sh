@@ -477,5 +477,26 @@ fi
 expect_out "agent /metrics: sync duration histogram and network programming latency" \
 	'kubeproxy_sync_proxy_rules_duration_seconds_count [1-9].*kubeproxy_network_programming_duration_seconds_count [1-9]' \
 	sh -c "curl -sSk --max-time 5 -H 'Authorization: Bearer $TOKEN' https://198.18.0.12:10250/metrics | tr '\n' ' '"
+m2() { curl -sSk --max-time 5 -H "Authorization: Bearer $TOKEN" https://198.18.0.12:10250/metrics; }
+m2_line() { m2 | tr '\n' ' '; }
+# Partial syncs (only the changed Services) are the nftables mode's; the other modes
+# sync the whole model each time.
+PARTIAL='[1-9]'
+[ "$MODE" = nftables ] || PARTIAL='0'
+expect_out "agent /metrics: kube-proxy's change counters and full/partial sync histograms" \
+	'kubeproxy_sync_full_proxy_rules_duration_seconds_count [1-9].*kubeproxy_sync_partial_proxy_rules_duration_seconds_count '"$PARTIAL"'.*kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds [1-9].*kubeproxy_sync_proxy_rules_service_changes_total [1-9].*kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9].*kubeproxy_sync_proxy_rules_no_local_endpoints_total.traffic_policy="external". [0-9]' \
+	m2_line
+if [ "$MODE" = iptables ]; then
+	expect_out "agent /metrics: kube-proxy's iptables rule count per family and table" \
+		'kubeproxy_sync_proxy_rules_iptables_total.ip_family="IPv4",table="nat". [1-9]' m2
+	expect_out "agent /metrics: kube-proxy's iptables restore failures counter" \
+		'^kubeproxy_sync_proxy_rules_iptables_restore_failures_total [0-9]' m2
+else
+	expect_out "agent /metrics: kube-proxy's nftables sync failures counter, our element count" \
+		'kubeproxy_sync_proxy_rules_nftables_sync_failures_total [0-9].*svcplane_proxy_rules_programmed.mode="nftables". [1-9]' \
+		m2_line
+fi
+expect_out "agent /metrics: kube-proxy's conntrack deletions counter, per family" \
+	'^kubeproxy_conntrack_reconciler_deleted_entries_total.ip_family="IPv4". [0-9]' m2
 for f in "$T_DIR"/agent*.err; do cat "$f" >>"$T_DIR/server.err"; done
 finish

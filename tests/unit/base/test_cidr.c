@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "base/cidr.h"
+#include "base/sockaddr.h"
 #include "harness/t.h"
 
 static struct ip_addr ip(const char *s)
@@ -181,4 +184,20 @@ TEST(cidr_is_usable_excludes_network_and_broadcast)
 	ASSERT(cidr_is_usable(&c6, &a));
 	a = ip("2001:db8::");
 	ASSERT(!cidr_is_usable(&c6, &a));
+}
+
+TEST(ip_sockaddr_literal_addresses_only)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	ASSERT_INT_EQ(ip_sockaddr("198.18.0.1", 53, &ss, &len), 0);
+	ASSERT_INT_EQ(ss.ss_family, AF_INET);
+	ASSERT_INT_EQ(len, sizeof(struct sockaddr_in));
+	ASSERT_INT_EQ(ntohs(((struct sockaddr_in *)&ss)->sin_port), 53);
+	ASSERT_INT_EQ(ip_sockaddr("2001:db8::1", 8080, &ss, &len), 0);
+	ASSERT_INT_EQ(ss.ss_family, AF_INET6);
+	ASSERT_INT_EQ(len, sizeof(struct sockaddr_in6));
+	ASSERT_INT_EQ(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 8080);
+	ASSERT_INT_EQ(ip_sockaddr("example.test", 53, &ss, &len), -EINVAL);
+	ASSERT_INT_EQ(ip_sockaddr("[2001:db8::1]", 53, &ss, &len), -EINVAL);
 }

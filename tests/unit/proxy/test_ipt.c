@@ -85,6 +85,14 @@ TEST(proxy_ipt_change_sends_only_changed_chains)
 	char err[256];
 	ASSERT_INT_EQ(proxy_ipt_sync(t, &m, &c, &rules, &chains, err, sizeof(err)), 0);
 	ASSERT(rules > 40);
+	/* kubeproxy_sync_proxy_rules_iptables_total{ip_family, table}: the same rules by table. */
+	size_t by_table = 0;
+	for (int fam = 4; fam <= 6; fam += 2)
+		by_table += proxy_ipt_rules(t, fam, "nat") + proxy_ipt_rules(t, fam, "filter") +
+			    proxy_ipt_rules(t, fam, "raw");
+	ASSERT_INT_EQ(by_table, rules);
+	ASSERT(proxy_ipt_rules(t, 4, "nat") > 0);
+	ASSERT_INT_EQ(proxy_ipt_rules(t, 4, "mangle"), 0);
 	proxy_model_fini(&m);
 	/* np's one endpoint moves: its SVC chain, a new SEP, the old SEP deleted. */
 	move_np_endpoint(f);
