@@ -879,12 +879,10 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 			return;
 		if (!c->authenticated)
 			c->anon_deadline = now_ms() + d->o.anon_timeout_ms;
-		memmove(c->in.data, c->in.data + consumed, c->in.len - consumed);
-		c->in.len -= consumed;
-		c->in.data[c->in.len] = 0;
+		buf_consume(&c->in, consumed);
+		/* An idle keep-alive connection does not keep a big body's buffer. */
 		if (c->in.len == 0 && c->in.cap > 4 * READ_CHUNK)
-			buf_fini(
-			    &c->in); /* an idle keep-alive connection does not keep a big body's buffer */
+			buf_fini(&c->in);
 	}
 }
 
