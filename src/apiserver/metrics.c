@@ -34,6 +34,7 @@
 #include "apiserver/internal.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/prom.h"
 #include "base/vec.h"
 #include "base/workq.h"
 #include "store/store.h"
@@ -135,28 +136,14 @@ void apiserver__metrics_serve(struct http_conn *c)
 				    "apiserver_request_total{code=\"%d\",resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
 				    code, res, sub, verb, tab.v[i].codes[code]);
 	}
-	buf_printf(
-	    &b, "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each "
-		"verb, resource and subresource.\n# TYPE apiserver_request_duration_seconds histogram\n");
+	prom_head(&b, "apiserver_request_duration_seconds", "histogram",
+		  "Response latency distribution in seconds for each verb, resource and subresource.");
 	for (size_t i = 0; i < tab.len; i++) {
-		const char *verb = tab.v[i].verb, *res = tab.v[i].res, *sub = tab.v[i].sub;
-		for (size_t k = 0; k < NB; k++)
-			buf_printf(
-			    &b,
-			    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"%g\"} %llu\n",
-			    res, sub, verb, buckets[k], tab.v[i].bucket[k]);
-		buf_printf(
-		    &b,
-		    "apiserver_request_duration_seconds_bucket{resource=\"%s\",subresource=\"%s\",verb=\"%s\",le=\"+Inf\"} %llu\n",
-		    res, sub, verb, tab.v[i].count);
-		buf_printf(
-		    &b,
-		    "apiserver_request_duration_seconds_sum{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %.6f\n",
-		    res, sub, verb, tab.v[i].sum);
-		buf_printf(
-		    &b,
-		    "apiserver_request_duration_seconds_count{resource=\"%s\",subresource=\"%s\",verb=\"%s\"} %llu\n",
-		    res, sub, verb, tab.v[i].count);
+		char *labels = xasprintf("resource=\"%s\",subresource=\"%s\",verb=\"%s\"", tab.v[i].res,
+					 tab.v[i].sub, tab.v[i].verb);
+		prom_hist(&b, "apiserver_request_duration_seconds", labels, buckets, tab.v[i].bucket, NB,
+			  tab.v[i].sum, tab.v[i].count);
+		free(labels);
 	}
 	pthread_mutex_unlock(&mu);
 	buf_printf(
@@ -181,17 +168,12 @@ void apiserver__metrics_serve(struct http_conn *c)
 	    rss_bytes(), (long long)started);
 	struct store_metrics sm;
 	store_metrics_read(&sm);
+	prom_head(&b, "svcplane_store_commit_duration_seconds", "histogram",
+		  "Time of each SQLite COMMIT (one fsync; a group of transactions).");
+	prom_hist(&b, "svcplane_store_commit_duration_seconds", "", sm.bucket_le, sm.commit_bucket,
+		  STORE_METRIC_BUCKETS, sm.commit_seconds_sum, sm.commits);
 	buf_printf(
 	    &b,
-	    "# HELP svcplane_store_commit_duration_seconds Time of each SQLite COMMIT (one fsync; a group "
-	    "of transactions).\n# TYPE svcplane_store_commit_duration_seconds histogram\n");
-	for (int k = 0; k < STORE_METRIC_BUCKETS; k++)
-		buf_printf(&b, "svcplane_store_commit_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			   sm.bucket_le[k], sm.commit_bucket[k]);
-	buf_printf(
-	    &b,
-	    "svcplane_store_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "svcplane_store_commit_duration_seconds_sum %.6f\nsvcplane_store_commit_duration_seconds_count %llu\n"
 	    "# HELP svcplane_store_fsyncs_total Commits of the store, each one fsync.\n"
 	    "# TYPE svcplane_store_fsyncs_total counter\nsvcplane_store_fsyncs_total %llu\n"
 	    "# HELP svcplane_store_transactions_total Transactions committed (many share one fsync).\n"
@@ -201,8 +183,7 @@ void apiserver__metrics_serve(struct http_conn *c)
 	    "# HELP svcplane_store_checkpoint_seconds_total Time spent in WAL checkpoints.\n"
 	    "# TYPE svcplane_store_checkpoint_seconds_total counter\nsvcplane_store_checkpoint_seconds_total "
 	    "%.6f\n",
-	    sm.commits, sm.commit_seconds_sum, sm.commits, sm.commits, sm.txns, sm.checkpoints,
-	    sm.checkpoint_seconds_sum);
+	    sm.commits, sm.txns, sm.checkpoints, sm.checkpoint_seconds_sum);
 	workq_metrics_write(&b);
 	http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", "", b.data, b.len);
 	buf_fini(&b);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/prom.h"
+
 #define NB 10 /* client-go: ExponentialBuckets(10e-9, 10, 10) */
 
 struct hist {
@@ -105,12 +107,12 @@ void workq_metrics_retry(struct workq_metrics *q)
 
 static void write_hist(struct buf *b, const char *metric, const char *name, const struct hist *h)
 {
+	double les[NB];
 	for (int k = 0; k < NB; k++)
-		buf_printf(b, "%s_bucket{name=\"%s\",le=\"%g\"} %llu\n", metric, name, le(k), h->bucket[k]);
-	buf_printf(
-	    b,
-	    "%s_bucket{name=\"%s\",le=\"+Inf\"} %llu\n%s_sum{name=\"%s\"} %.9f\n%s_count{name=\"%s\"} %llu\n",
-	    metric, name, h->count, metric, name, h->sum, metric, name, h->count);
+		les[k] = le(k);
+	char labels[160];
+	snprintf(labels, sizeof(labels), "name=\"%s\"", name);
+	prom_hist(b, metric, labels, les, h->bucket, NB, h->sum, h->count);
 }
 
 /* A gauge of how long each queue's worker has been on its current key (mu held). */
