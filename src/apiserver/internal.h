@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/cidr.h"
 #include "base/vec.h"
+#include "base/worker.h"
 #include "apiserver/apiserver.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -49,10 +50,8 @@ struct apiserver {
 	char *sa_kid, *sa_issuer;
 	/* The kubernetes Service's endpoints (kubesvc.c): the reconciler thread, and this
 	 * server's advertised address, port and record's last mod_rev. */
-	pthread_t kubesvc_thread;
-	pthread_mutex_t kubesvc_mu;
-	pthread_cond_t kubesvc_cond; /* CLOCK_MONOTONIC */
-	bool kubesvc_stop, kubesvc_running;
+	struct worker kubesvc_w;
+	bool kubesvc_running;
 	char kubesvc_addr[IP_STRLEN];
 	int kubesvc_port;
 	int64_t kubesvc_rev;

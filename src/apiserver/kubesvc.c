@@ -18,7 +18,6 @@
  * are shared with apiserver__kubesvc_stop.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,15 +182,8 @@ static void *kubesvc_thread(void *arg)
 	struct apiserver *as = arg;
 	struct apiserver_mleases t = {0};
 	int64_t next_renew = mono_ms() + APISERVER_MLEASE_RENEW_MS;
-	pthread_mutex_lock(&as->kubesvc_mu);
-	while (!as->kubesvc_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&as->kubesvc_cond, &as->kubesvc_mu, &ts);
-		if (as->kubesvc_stop)
-			break;
-		pthread_mutex_unlock(&as->kubesvc_mu);
+	/* Nothing kicks it: a pass a second, the first a second after the start's. */
+	while (worker_wait(&as->kubesvc_w, 1000)) {
 		int rc = 0;
 		if (mono_ms() >= next_renew) {
 			rc = renew(as);
@@ -204,9 +196,7 @@ static void *kubesvc_thread(void *arg)
 		rc = reconcile(as, &t, true);
 		if (rc < 0 && rc != -ESTALE && rc != -EEXIST)
 			log_warn("kubernetes endpoints: %s", err_str(rc));
-		pthread_mutex_lock(&as->kubesvc_mu);
 	}
-	pthread_mutex_unlock(&as->kubesvc_mu);
 	apiserver_mleases_fini(&t);
 	return NULL;
 }
@@ -260,14 +250,13 @@ int apiserver__kubesvc_start(struct apiserver *as, int port)
 	rc = reconcile_fresh(as, true);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_init(&as->kubesvc_mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&as->kubesvc_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	as->kubesvc_stop = false;
-	pthread_create(&as->kubesvc_thread, NULL, kubesvc_thread, as);
+	worker_init(&as->kubesvc_w);
+	rc = worker_start(&as->kubesvc_w, kubesvc_thread, as);
+	if (rc < 0) {
+		log_error("kubernetes endpoints: starting the reconciler thread: %s", strerror(-rc));
+		worker_fini(&as->kubesvc_w);
+		return rc;
+	}
 	as->kubesvc_running = true;
 	return 0;
 }
@@ -276,11 +265,7 @@ void apiserver__kubesvc_stop(struct apiserver *as)
 {
 	if (!as->kubesvc_running)
 		return;
-	pthread_mutex_lock(&as->kubesvc_mu);
-	as->kubesvc_stop = true;
-	pthread_cond_signal(&as->kubesvc_cond);
-	pthread_mutex_unlock(&as->kubesvc_mu);
-	pthread_join(as->kubesvc_thread, NULL);
+	worker_stop(&as->kubesvc_w);
 	as->kubesvc_running = false;
 	/* Our record goes, unless another server on this address rewrote it since. */
 	char *key = xasprintf("%s%s", APISERVER_MLEASE_PREFIX, as->kubesvc_addr);
@@ -291,6 +276,5 @@ void apiserver__kubesvc_stop(struct apiserver *as)
 		rc = reconcile_fresh(as, false);
 	if (rc < 0 && rc != -ESTALE && rc != -ENOENT)
 		log_warn("kubernetes endpoints: giving this server's address up: %s", err_str(rc));
-	pthread_cond_destroy(&as->kubesvc_cond);
-	pthread_mutex_destroy(&as->kubesvc_mu);
+	worker_fini(&as->kubesvc_w);
 }

@@ -1,9 +1,10 @@
 /* elector.c - leader election through the API: the Lease loop and the runner of the
  * elected work. See elector.h; the decisions are controller/leader.c's.
  *
- * The elector thread owns the client and the ctrl_leader record; it publishes only
- * "leading" under mu. The runner thread owns the work's state (running or not) and
- * follows "leading" with on_start/on_stop.
+ * The elector thread (a base/worker.h thread, never kicked: it sleeps its jittered retry
+ * wait through, or until stopped) owns the client and the ctrl_leader record; it
+ * publishes only "leading" under w.mu. The runner thread owns the work's state (running
+ * or not) and follows "leading" with on_start/on_stop, waiting on w.cv.
  */
 #include "controller/elector.h"
 
@@ -18,6 +19,7 @@
 #include "api/object.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/worker.h"
 #include "controller/leader.h"
 
 struct ctrl_elector {
@@ -26,10 +28,9 @@ struct ctrl_elector {
 	struct ctrl_leader l; /* elector thread only */
 	char *coll_path, *item_path;
 	unsigned seed;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stopping, leading; /* under mu */
-	pthread_t elect_th, run_th;
+	struct worker w; /* the elector thread; w.mu guards leading */
+	bool leading;
+	pthread_t run_th;
 };
 
 static int64_t mono_ms(void)
@@ -84,14 +85,14 @@ static json_t *lease_put(struct ctrl_elector *e, const json_t *w, bool existed)
 
 static void set_leading(struct ctrl_elector *e, bool leading)
 {
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->w.mu);
 	if (e->leading != leading) {
 		log_info("leader election: %s %s/%s as %s", leading ? "acquired" : "lost",
 			 e->o.lease_namespace, e->o.lease_name, e->l.identity);
 		e->leading = leading;
-		pthread_cond_broadcast(&e->cv);
+		pthread_cond_broadcast(&e->w.cv);
 	}
-	pthread_mutex_unlock(&e->mu);
+	pthread_mutex_unlock(&e->w.mu);
 }
 
 static void *elect_main(void *arg)
@@ -117,18 +118,8 @@ static void *elect_main(void *arg)
 		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
 		int64_t wait =
 		    ctrl_leader_next_ms(&e->l, (double)rand_r(&e->seed) / ((double)RAND_MAX + 1.0));
-		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += wait / 1000;
-		dl.tv_nsec += (wait % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L)
-			dl.tv_sec++, dl.tv_nsec -= 1000000000L;
-		pthread_mutex_lock(&e->mu);
-		while (!e->stopping && pthread_cond_timedwait(&e->cv, &e->mu, &dl) != ETIMEDOUT)
-			;
-		bool stop = e->stopping;
-		pthread_mutex_unlock(&e->mu);
-		if (stop)
+		/* The "leading" broadcasts wake it too: worker_wait sleeps again to the deadline. */
+		if (!worker_wait(&e->w, wait))
 			break;
 	}
 	return NULL;
@@ -140,24 +131,24 @@ static void *run_main(void *arg)
 {
 	struct ctrl_elector *e = arg;
 	bool running = false;
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->w.mu);
 	for (;;) {
-		bool want = e->leading && !e->stopping;
+		bool want = e->leading && !worker_stopping(&e->w);
 		if (want != running) {
-			pthread_mutex_unlock(&e->mu);
+			pthread_mutex_unlock(&e->w.mu);
 			if (want)
 				e->o.on_start(e->o.ud);
 			else
 				e->o.on_stop(e->o.ud);
 			running = want;
-			pthread_mutex_lock(&e->mu);
+			pthread_mutex_lock(&e->w.mu);
 			continue;
 		}
-		if (e->stopping)
+		if (worker_stopping(&e->w))
 			break;
-		pthread_cond_wait(&e->cv, &e->mu);
+		pthread_cond_wait(&e->w.cv, &e->w.mu);
 	}
-	pthread_mutex_unlock(&e->mu);
+	pthread_mutex_unlock(&e->w.mu);
 	return NULL;
 }
 
@@ -187,8 +178,7 @@ int ctrl_elector_check(int64_t lease_ms, int64_t renew_deadline_ms, int64_t retr
 /* Frees what ctrl_elector_start made, once no thread runs. */
 static void elector_free(struct ctrl_elector *e)
 {
-	pthread_cond_destroy(&e->cv);
-	pthread_mutex_destroy(&e->mu);
+	worker_fini(&e->w);
 	ctrl_leader_fini(&e->l);
 	client_free(e->cl);
 	free(e->coll_path);
@@ -227,12 +217,7 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 	free(ns);
 	free(name);
 	e->seed = (unsigned)mono_ms() ^ (unsigned)getpid();
-	pthread_mutex_init(&e->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	worker_init(&e->w);
 	log_info(
 	    "leader election: candidate %s for Lease %s/%s (lease %llds, renew deadline %llds, retry %llds)",
 	    e->l.identity, o->lease_namespace, o->lease_name, (long long)(o->lease_ms / 1000),
@@ -242,11 +227,8 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 		elector_free(e);
 		return -EAGAIN;
 	}
-	if (pthread_create(&e->elect_th, NULL, elect_main, e) != 0) {
-		pthread_mutex_lock(&e->mu);
-		e->stopping = true;
-		pthread_cond_broadcast(&e->cv);
-		pthread_mutex_unlock(&e->mu);
+	if (worker_start(&e->w, elect_main, e) < 0) {
+		worker_stop(&e->w); /* only the flag: wakes the runner */
 		pthread_join(e->run_th, NULL);
 		snprintf(err, errlen, "leader election: cannot start a thread");
 		elector_free(e);
@@ -260,11 +242,7 @@ void ctrl_elector_stop(struct ctrl_elector *e)
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->mu);
-	e->stopping = true;
-	pthread_cond_broadcast(&e->cv);
-	pthread_mutex_unlock(&e->mu);
-	pthread_join(e->elect_th, NULL);
+	worker_stop(&e->w);	       /* also wakes the runner: one condition */
 	pthread_join(e->run_th, NULL); /* the work is stopped before the Lease is given up */
 	/* Given up whenever it still names us, also when stopping the controllers took past
 	 * the renew deadline (they are stopped now; ctrl_leader_release checks the holder and
@@ -289,9 +267,9 @@ void ctrl_elector_stop(struct ctrl_elector *e)
 
 bool ctrl_elector_leading(struct ctrl_elector *e)
 {
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->w.mu);
 	bool v = e->leading;
-	pthread_mutex_unlock(&e->mu);
+	pthread_mutex_unlock(&e->w.mu);
 	return v;
 }
 

@@ -2,26 +2,22 @@
 #include "controller/namespace.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/object.h"
 #include "api/schema.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/worker.h"
 #include "client/informer.h"
 
 struct ctrl_namespace {
 	struct client_config cfg;
 	struct client *cl;
 	struct informer *nss;
-	pthread_t worker;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	bool dirty, stop;
+	struct worker w;
 };
 
 bool ctrl_namespace_item_delete(const json_t *obj, bool *remains)
@@ -70,7 +66,7 @@ static long call(struct ctrl_namespace *n, const char *method, const char *path,
 static size_t purge(struct ctrl_namespace *n, const char *ns)
 {
 	size_t remain = 0;
-	for (size_t i = 0; i < api_nkinds && !n->stop; i++) {
+	for (size_t i = 0; i < api_nkinds && !worker_stopping(&n->w); i++) {
 		const struct api_kind *k = &api_kinds[i];
 		if (!k->namespaced || api_kind_storage(k) != k) /* a deprecated version is a view */
 			continue;
@@ -109,7 +105,7 @@ static size_t purge(struct ctrl_namespace *n, const char *ns)
 static void finalize(struct ctrl_namespace *n, const json_t *ns)
 {
 	const char *name = api_str(ns, "metadata.name");
-	if (!name || purge(n, name) > 0 || n->stop)
+	if (!name || purge(n, name) > 0 || worker_stopping(&n->w))
 		return;
 	json_t *b = ctrl_namespace_finalize_body(ns);
 	char *body = json_dumps(b, JSON_COMPACT);
@@ -127,19 +123,8 @@ static void finalize(struct ctrl_namespace *n, const json_t *ns)
 static void *work(void *arg)
 {
 	struct ctrl_namespace *n = arg;
-	pthread_mutex_lock(&n->mu);
-	while (!n->stop) {
-		if (!n->dirty) {
-			/* Also once a second: objects with finalizers go without touching the namespace. */
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&n->cond, &n->mu, &ts);
-		}
-		if (n->stop)
-			break;
-		n->dirty = false;
-		pthread_mutex_unlock(&n->mu);
+	/* Also once a second: objects with finalizers go without touching the namespace. */
+	while (worker_wait(&n->w, 1000)) {
 		json_t *all = informer_list(n->nss, NULL);
 		size_t i;
 		json_t *ns;
@@ -149,19 +134,14 @@ static void *work(void *arg)
 				finalize(n, ns);
 		}
 		json_decref(all);
-		pthread_mutex_lock(&n->mu);
 	}
-	pthread_mutex_unlock(&n->mu);
 	return NULL;
 }
 
 static void kick(void *ud)
 {
 	struct ctrl_namespace *n = ud;
-	pthread_mutex_lock(&n->mu);
-	n->dirty = true;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->mu);
+	worker_kick(&n->w);
 }
 static void on_ns_add(void *ud, const json_t *o)
 {
@@ -178,8 +158,7 @@ static void release(struct ctrl_namespace *n)
 	informer_free(n->nss);
 	client_free(n->cl);
 	client_config_fini(&n->cfg);
-	pthread_mutex_destroy(&n->mu);
-	pthread_cond_destroy(&n->cond);
+	worker_fini(&n->w);
 	free(n);
 }
 
@@ -189,13 +168,12 @@ int ctrl_namespace_start(const struct client_config *cfg, struct ctrl_namespace 
 	struct ctrl_namespace *n = xcalloc(1, sizeof(*n));
 	client_config_copy(&n->cfg, cfg);
 	n->cl = client_new(&n->cfg, 30000);
-	pthread_mutex_init(&n->mu, NULL);
-	pthread_cond_init(&n->cond, NULL);
+	worker_init(&n->w);
 	struct informer_handlers h = {on_ns_add, on_ns_update, NULL, NULL};
 	n->nss = informer_new(&n->cfg, "/api/v1/namespaces", &h, n);
 	int rc = informer_start(n->nss);
 	if (rc == 0)
-		rc = pthread_create(&n->worker, NULL, work, n) ? -EAGAIN : 0;
+		rc = worker_start(&n->w, work, n);
 	if (rc < 0) {
 		snprintf(err, errlen, "namespace controller: cannot start: %s", strerror(-rc));
 		release(n);
@@ -209,11 +187,7 @@ void ctrl_namespace_stop(struct ctrl_namespace *n)
 {
 	if (!n)
 		return;
-	pthread_mutex_lock(&n->mu);
-	n->stop = true;
-	pthread_cond_broadcast(&n->cond);
-	pthread_mutex_unlock(&n->mu);
+	worker_stop(&n->w); /* a pass in progress sees the flag and ends early */
 	informer_stop(n->nss);
-	pthread_join(n->worker, NULL);
 	release(n);
 }

@@ -11,26 +11,21 @@
 #include "controller/scheduler.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/object.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/worker.h"
 #include "client/informer.h"
 
 struct sched {
 	struct client *cl;
 	struct informer *pods, *nodes;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool dirty, stop, started;
+	struct worker w;
 };
 
 static bool is_schedulable_node(const json_t *n)
@@ -307,33 +302,16 @@ static void pass(struct sched *s)
 static void *worker(void *arg)
 {
 	struct sched *s = arg;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		if (!s->dirty) {
-			/* Also a periodic pass: a pod left unbound because no node was Ready. */
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 2;
-			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-		}
-		if (s->stop)
-			break;
-		s->dirty = false;
-		pthread_mutex_unlock(&s->mu);
+	/* Also a periodic pass: a pod left unbound because no node was Ready. */
+	while (worker_wait(&s->w, 2000))
 		pass(s);
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
 static void poke(void *ud)
 {
 	struct sched *s = ud;
-	pthread_mutex_lock(&s->mu);
-	s->dirty = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	worker_kick(&s->w);
 }
 static void on_add(void *ud, const json_t *o)
 {
@@ -354,26 +332,18 @@ void sched_stop(struct sched *s)
 	/* Both informers are asked first, so they wind down while the worker stops. */
 	informer_stop(s->pods);
 	informer_stop(s->nodes);
-	if (s->started) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = true;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->th, NULL);
-	}
+	worker_stop(&s->w);
 	informer_free(s->pods);
 	informer_free(s->nodes);
 	client_free(s->cl);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
+	worker_fini(&s->w);
 	free(s);
 }
 
 int sched_start(const struct client_config *cfg, struct sched **out, char *err, size_t errlen)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	worker_init(&s->w);
 	s->cl = client_new(cfg, 10000);
 	struct informer_handlers h = {.on_add = on_add, .on_update = on_update, .on_synced = poke};
 	s->pods = informer_new(cfg, "/api/v1/pods", &h, s);
@@ -385,13 +355,12 @@ int sched_start(const struct client_config *cfg, struct sched **out, char *err, 
 		sched_stop(s);
 		return -ETIMEDOUT;
 	}
-	int rc = pthread_create(&s->th, NULL, worker, s);
-	if (rc != 0) {
-		snprintf(err, errlen, "scheduler: %s", strerror(rc));
+	int rc = worker_start(&s->w, worker, s);
+	if (rc < 0) {
+		snprintf(err, errlen, "scheduler: %s", strerror(-rc));
 		sched_stop(s);
-		return -rc;
+		return rc;
 	}
-	s->started = true;
 	*out = s;
 	return 0;
 }

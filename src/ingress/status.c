@@ -2,16 +2,15 @@
 #include "ingress/status.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/object.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/worker.h"
 #include "client/informer.h"
 #include "ingress/route.h"
 
@@ -20,11 +19,7 @@ struct ing_status {
 	struct client *cl;
 	char *last_slice; /* the node EndpointSlice last written (LoadBalancer mode) */
 	struct informer *ing, *nodes, *svcs, *secrets;
-	pthread_t th;
-	bool th_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	bool dirty, stop;
+	struct worker w;
 	json_t *told; /* "ns/name\nmessage" of Events posted */
 };
 
@@ -32,10 +27,7 @@ static void kick(void *ud, const json_t *o)
 {
 	struct ing_status *s = ud;
 	(void)o;
-	pthread_mutex_lock(&s->mu);
-	s->dirty = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	worker_kick(&s->w);
 }
 
 static void kick_update(void *ud, const json_t *old, const json_t *o)
@@ -284,22 +276,8 @@ static void sync_all(struct ing_status *s)
 static void *worker(void *arg)
 {
 	struct ing_status *s = arg;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		if (!s->dirty) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 5;
-			pthread_cond_timedwait(&s->cond, &s->mu, &ts);
-		}
-		if (s->stop)
-			break;
-		s->dirty = false;
-		pthread_mutex_unlock(&s->mu);
+	while (worker_wait(&s->w, 5000))
 		sync_all(s);
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
@@ -308,8 +286,7 @@ int ing_status_start(const struct ing_status_opts *o, struct ing_status **out, c
 	const struct client_config *cfg = o->cfg;
 	struct ing_status *s = xcalloc(1, sizeof(*s));
 	s->o = *o;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	worker_init(&s->w);
 	s->told = json_object();
 	s->cl = client_new(cfg, 10000);
 	struct informer_handlers h = {
@@ -321,12 +298,11 @@ int ing_status_start(const struct ing_status_opts *o, struct ing_status **out, c
 	int rc;
 	if ((rc = informer_start(s->ing)) < 0 || (rc = informer_start(s->nodes)) < 0 ||
 	    (rc = informer_start(s->svcs)) < 0 || (rc = informer_start(s->secrets)) < 0 ||
-	    (rc = -pthread_create(&s->th, NULL, worker, s)) < 0) {
+	    (rc = worker_start(&s->w, worker, s)) < 0) {
 		snprintf(err, errlen, "starting the Ingress status writer: %s", strerror(-rc));
 		ing_status_stop(s);
 		return rc;
 	}
-	s->th_started = true;
 	*out = s;
 	return 0;
 }
@@ -335,12 +311,7 @@ void ing_status_stop(struct ing_status *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-	if (s->th_started)
-		pthread_join(s->th, NULL);
+	worker_stop(&s->w);
 	informer_stop(s->ing);
 	informer_stop(s->nodes);
 	informer_stop(s->svcs);
@@ -352,7 +323,6 @@ void ing_status_stop(struct ing_status *s)
 	client_free(s->cl);
 	json_decref(s->told);
 	free(s->last_slice);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cond);
+	worker_fini(&s->w);
 	free(s);
 }

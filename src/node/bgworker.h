@@ -1,21 +1,18 @@
 /* bgworker.h - the part the agent's API worker threads share (node/satokens.c,
- * node/objcache.c, node/writer.c): a mutex, a CLOCK_MONOTONIC condition variable, a stop flag, a thread
- * and its own API connection. The owner embeds struct node_bg first in its record. */
+ * node/objcache.c, node/writer.c): a base/worker.h thread (mutex, CLOCK_MONOTONIC condition
+ * variable, stop flag) and its own API connection. The owner embeds struct node_bg first in
+ * its record, guards its own state with bg.w.mu and waits with node_bg_wait_ms. */
 #ifndef NODE_BGWORKER_H
 #define NODE_BGWORKER_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/worker.h"
 #include "client/client.h"
 
 struct node_bg {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	atomic_int stop;
+	struct worker w;
 	struct client *cl;
 	void (*wake)(void *ud); /* tells the owner's user that results changed; may be NULL */
 	void *ud;
@@ -26,12 +23,10 @@ struct node_bg {
  * Returns the record (the caller's), or NULL with "starting the <what>: <reason>" in err. */
 void *node_bg_new(size_t size, const struct client_config *cfg, void *(*fn)(void *), const char *what,
 		  void (*wake)(void *ud), void *ud, char *err, size_t errlen);
-/* Calls wake(ud), when set, with b->mu released for the call (b->mu held). */
+/* Calls wake(ud), when set, with b->w.mu released for the call (b->w.mu held). */
 void node_bg_wake(struct node_bg *b);
-/* Waits on b's condition for at most ms (b->mu held). */
+/* Waits on b's condition for at most ms (b->w.mu held; worker_wait_locked). */
 void node_bg_wait_ms(struct node_bg *b, int64_t ms);
-/* Wakes the thread (takes b->mu). */
-void node_bg_signal(struct node_bg *b);
 /* Sets the stop flag, wakes and joins the thread, frees the client and the lock. */
 void node_bg_stop(struct node_bg *b);
 

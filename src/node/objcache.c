@@ -2,7 +2,6 @@
 #include "node/objcache.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,8 +75,8 @@ static int fetch(struct client *cl, const char *kind, const char *ns, const char
 static void *worker_main(void *arg)
 {
 	struct node_objcache *c = arg;
-	pthread_mutex_lock(&c->bg.mu);
-	while (!atomic_load(&c->bg.stop)) {
+	pthread_mutex_lock(&c->bg.w.mu);
+	while (!worker_stopping(&c->bg.w)) {
 		int64_t now = node_probe_now_ms();
 		struct ent **pp = &c->list, *e = NULL;
 		while (*pp) {
@@ -99,10 +98,10 @@ static void *worker_main(void *arg)
 		}
 		char *kind = xstrdup(e->kind), *ns = xstrdup(e->ns), *name = xstrdup(e->name);
 		e->due_ms = now + POLL_MS;
-		pthread_mutex_unlock(&c->bg.mu);
+		pthread_mutex_unlock(&c->bg.w.mu);
 		json_t *obj = NULL;
 		int rc = fetch(c->bg.cl, kind, ns, name, &obj);
-		pthread_mutex_lock(&c->bg.mu);
+		pthread_mutex_lock(&c->bg.w.mu);
 		for (e = c->list; e && (strcmp(e->kind, kind) || strcmp(e->ns, ns) || strcmp(e->name, name));
 		     e = e->next) {
 		}
@@ -128,7 +127,7 @@ static void *worker_main(void *arg)
 		if (changed)
 			node_bg_wake(&c->bg);
 	}
-	pthread_mutex_unlock(&c->bg.mu);
+	pthread_mutex_unlock(&c->bg.w.mu);
 	return NULL;
 }
 
@@ -143,7 +142,7 @@ json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char 
 {
 	if (!kind || !ns || !name || !*name)
 		return NULL;
-	pthread_mutex_lock(&c->bg.mu);
+	pthread_mutex_lock(&c->bg.w.mu);
 	struct ent *e = c->list;
 	while (e && (strcmp(e->kind, kind) || strcmp(e->ns, ns) || strcmp(e->name, name)))
 		e = e->next;
@@ -155,19 +154,19 @@ json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char 
 		e->next = c->list;
 		c->list = e;
 		c->pending++;
-		pthread_cond_signal(&c->bg.cv);
+		pthread_cond_signal(&c->bg.w.cv);
 	}
 	e->used_ms = node_probe_now_ms();
 	json_t *o = json_incref(e->obj);
-	pthread_mutex_unlock(&c->bg.mu);
+	pthread_mutex_unlock(&c->bg.w.mu);
 	return o;
 }
 
 size_t node_objcache_pending(struct node_objcache *c)
 {
-	pthread_mutex_lock(&c->bg.mu);
+	pthread_mutex_lock(&c->bg.w.mu);
 	size_t n = c->pending;
-	pthread_mutex_unlock(&c->bg.mu);
+	pthread_mutex_unlock(&c->bg.w.mu);
 	return n;
 }
 

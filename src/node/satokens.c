@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +120,8 @@ static enum node_satoken_state fetch(struct client *cl, const char *ns, const ch
 static void *worker_main(void *arg)
 {
 	struct node_satokens *t = arg;
-	pthread_mutex_lock(&t->bg.mu);
-	while (!atomic_load(&t->bg.stop)) {
+	pthread_mutex_lock(&t->bg.w.mu);
+	while (!worker_stopping(&t->bg.w)) {
 		int64_t now = (int64_t)time(NULL);
 		struct tok *k = t->list;
 		while (k && !needs_fetch(k, now))
@@ -134,11 +133,11 @@ static void *worker_main(void *arg)
 		char *uid = xstrdup(k->uid), *ns = xstrdup(k->ns), *pod = xstrdup(k->pod),
 		     *sa = xstrdup(k->sa);
 		bool first = k->state == NODE_SATOKEN_PENDING && !k->token;
-		pthread_mutex_unlock(&t->bg.mu);
+		pthread_mutex_unlock(&t->bg.w.mu);
 		char *token = NULL;
 		int64_t iat = 0, exp = 0;
 		enum node_satoken_state st = fetch(t->bg.cl, ns, pod, uid, sa, first, &token, &iat, &exp);
-		pthread_mutex_lock(&t->bg.mu);
+		pthread_mutex_lock(&t->bg.w.mu);
 		for (k = t->list; k && strcmp(k->uid, uid); k = k->next) {
 		}
 		bool changed = false;
@@ -165,7 +164,7 @@ static void *worker_main(void *arg)
 		if (changed)
 			node_bg_wake(&t->bg);
 	}
-	pthread_mutex_unlock(&t->bg.mu);
+	pthread_mutex_unlock(&t->bg.w.mu);
 	return NULL;
 }
 
@@ -180,7 +179,7 @@ enum node_satoken_state node_satokens_get(struct node_satokens *t, const char *u
 					  const char *pod, const char *sa, char **token)
 {
 	*token = NULL;
-	pthread_mutex_lock(&t->bg.mu);
+	pthread_mutex_lock(&t->bg.w.mu);
 	struct tok *k = t->list;
 	while (k && strcmp(k->uid, uid))
 		k = k->next;
@@ -192,18 +191,18 @@ enum node_satoken_state node_satokens_get(struct node_satokens *t, const char *u
 		k->sa = xstrdup(sa);
 		k->next = t->list;
 		t->list = k;
-		pthread_cond_signal(&t->bg.cv);
+		pthread_cond_signal(&t->bg.w.cv);
 	}
 	enum node_satoken_state st = k->state;
 	if (st == NODE_SATOKEN_READY)
 		*token = xstrdup(k->token);
-	pthread_mutex_unlock(&t->bg.mu);
+	pthread_mutex_unlock(&t->bg.w.mu);
 	return st;
 }
 
 void node_satokens_forget(struct node_satokens *t, const char *uid)
 {
-	pthread_mutex_lock(&t->bg.mu);
+	pthread_mutex_lock(&t->bg.w.mu);
 	for (struct tok **pp = &t->list; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->uid, uid)) {
 			struct tok *k = *pp;
@@ -212,7 +211,7 @@ void node_satokens_forget(struct node_satokens *t, const char *uid)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&t->bg.mu);
+	pthread_mutex_unlock(&t->bg.w.mu);
 }
 
 void node_satokens_stop(struct node_satokens *t)

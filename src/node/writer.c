@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +55,7 @@ static void qwrite_free(struct qwrite *w)
 
 void node_writer_put(struct node_writer *wr, struct node_write *in)
 {
-	pthread_mutex_lock(&wr->bg.mu);
+	pthread_mutex_lock(&wr->bg.w.mu);
 	struct qwrite **pp = &wr->q, *w;
 	while ((w = *pp) && strcmp(w->key, in->key))
 		pp = &w->next;
@@ -75,17 +74,17 @@ void node_writer_put(struct node_writer *wr, struct node_write *in)
 	w->create_body = in->create_body;
 	w->not_before = 0;
 	memset(in, 0, sizeof(*in));
-	pthread_cond_signal(&wr->bg.cv);
-	pthread_mutex_unlock(&wr->bg.mu);
+	pthread_cond_signal(&wr->bg.w.cv);
+	pthread_mutex_unlock(&wr->bg.w.mu);
 }
 
 size_t node_writer_pending(struct node_writer *wr)
 {
 	size_t n = 0;
-	pthread_mutex_lock(&wr->bg.mu);
+	pthread_mutex_lock(&wr->bg.w.mu);
 	for (struct qwrite *w = wr->q; w; w = w->next)
 		n++;
-	pthread_mutex_unlock(&wr->bg.mu);
+	pthread_mutex_unlock(&wr->bg.w.mu);
 	return n;
 }
 
@@ -109,9 +108,9 @@ static long perform(struct node_writer *wr, const char *method, const char *path
 static void *writer_main(void *arg)
 {
 	struct node_writer *wr = arg;
-	pthread_mutex_lock(&wr->bg.mu);
+	pthread_mutex_lock(&wr->bg.w.mu);
 	for (;;) {
-		bool stopping = atomic_load(&wr->bg.stop);
+		bool stopping = worker_stopping(&wr->bg.w);
 		int64_t now = node_probe_now_ms(), wait_until = INT64_MAX;
 		struct qwrite **pp = &wr->q, *w = NULL;
 		for (; *pp; pp = &(*pp)->next) {
@@ -126,28 +125,19 @@ static void *writer_main(void *arg)
 		if (!w) {
 			if (stopping)
 				break;
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			int64_t ms = wait_until == INT64_MAX ? 1000 : wait_until - now;
-			ts.tv_sec += ms / 1000;
-			ts.tv_nsec += (ms % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&wr->bg.cv, &wr->bg.mu, &ts);
+			node_bg_wait_ms(&wr->bg, wait_until == INT64_MAX ? 1000 : wait_until - now);
 			continue;
 		}
-		pthread_mutex_unlock(&wr->bg.mu);
+		pthread_mutex_unlock(&wr->bg.w.mu);
 		long st = perform(wr, w->method, w->path, w->ctype, w->body);
 		if (st == 404 && w->create_path)
 			st = perform(wr, "POST", w->create_path, "application/json", w->create_body);
 		bool retry = st < 0 || st >= 500;
-		pthread_mutex_lock(&wr->bg.mu);
+		pthread_mutex_lock(&wr->bg.w.mu);
 		struct qwrite *newer = wr->q;
 		while (newer && strcmp(newer->key, w->key))
 			newer = newer->next;
-		if (retry && !newer && !atomic_load(&wr->bg.stop)) {
+		if (retry && !newer && !worker_stopping(&wr->bg.w)) {
 			w->not_before = node_probe_now_ms() + RETRY_MS;
 			w->next = wr->q;
 			wr->q = w;
@@ -155,7 +145,7 @@ static void *writer_main(void *arg)
 			qwrite_free(w);
 		}
 	}
-	pthread_mutex_unlock(&wr->bg.mu);
+	pthread_mutex_unlock(&wr->bg.w.mu);
 	return NULL;
 }
 
