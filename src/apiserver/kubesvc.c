@@ -26,16 +26,10 @@
 #include "api/object.h"
 #include "apiserver/internal.h"
 #include "apiserver/mlease.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes obj (borrowed) at key when its fields differ from want's (borrowed); the
  * metadata labels of want are merged in. kv is what was read (NULL: absent). */
@@ -154,7 +148,7 @@ static int reconcile(struct apiserver *as, struct apiserver_mleases *t, bool inc
 		keys[i] = l.kvs[i]->key;
 		revs[i] = l.kvs[i]->mod_rev;
 	}
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	apiserver_mleases_observe(t, keys, revs, l.len, now);
 	free(keys);
 	free(revs);
@@ -181,17 +175,17 @@ static void *kubesvc_thread(void *arg)
 {
 	struct apiserver *as = arg;
 	struct apiserver_mleases t = {0};
-	int64_t next_renew = mono_ms() + APISERVER_MLEASE_RENEW_MS;
+	int64_t next_renew = clock_mono_ms() + APISERVER_MLEASE_RENEW_MS;
 	/* Nothing kicks it: a pass a second, the first a second after the start's. */
 	while (worker_wait(&as->kubesvc_w, 1000)) {
 		int rc = 0;
-		if (mono_ms() >= next_renew) {
+		if (clock_mono_ms() >= next_renew) {
 			rc = renew(as);
 			if (rc < 0)
 				log_warn("kubernetes endpoints: renewing this server's record: %s",
 					 err_str(rc));
 			else
-				next_renew = mono_ms() + APISERVER_MLEASE_RENEW_MS;
+				next_renew = clock_mono_ms() + APISERVER_MLEASE_RENEW_MS;
 		}
 		rc = reconcile(as, &t, true);
 		if (rc < 0 && rc != -ESTALE && rc != -EEXIST)

@@ -34,18 +34,12 @@
 #include "api/object.h"
 #include "apiserver/internal.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/mem.h"
 
 #define HEAD_MAX 16384
 #define NODE_HEAD_WAIT_MS 30000
 #define RELAY_BLOCK 65536
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool forwarded_header(const char *name)
 {
@@ -121,7 +115,7 @@ static void relay(struct http_conn *c, CURL *curl, curl_socket_t fd)
  * or a negative code. */
 static int node_head(CURL *curl, curl_socket_t fd, struct buf *b)
 {
-	int64_t deadline = mono_ms() + NODE_HEAD_WAIT_MS;
+	int64_t deadline = clock_mono_ms() + NODE_HEAD_WAIT_MS;
 	for (;;) {
 		char *end = b->len ? memmem(b->data, b->len, "\r\n\r\n", 4) : NULL;
 		if (end)
@@ -140,7 +134,7 @@ static int node_head(CURL *curl, curl_socket_t fd, struct buf *b)
 		}
 		if (cc != CURLE_AGAIN)
 			return -EIO;
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		wait_sock(fd, POLLIN, left > 1000 ? 1000 : (int)left);
@@ -157,8 +151,8 @@ static void node_error(struct http_conn *c, CURL *curl, curl_socket_t fd, struct
 	long want = cl && cl < b->data + hl ? strtol(cl + 17, NULL, 10) : 0;
 	if (want < 0 || want > HEAD_MAX)
 		want = HEAD_MAX;
-	int64_t deadline = mono_ms() + 5000;
-	while ((long)(b->len - (size_t)hl) < want && mono_ms() < deadline) {
+	int64_t deadline = clock_mono_ms() + 5000;
+	while ((long)(b->len - (size_t)hl) < want && clock_mono_ms() < deadline) {
 		buf_reserve(b, 4096);
 		size_t got = 0;
 		CURLcode cc = curl_easy_recv(curl, b->data + b->len, b->cap - b->len - 1, &got);

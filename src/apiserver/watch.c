@@ -22,15 +22,9 @@
 
 #include "api/object.h"
 #include "apiserver/internal.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int send_event(struct rq *q, const char *type, json_t *obj)
 {
@@ -82,7 +76,7 @@ void apiserver__watch(struct rq *q)
 	char *ts = http_query_get(q->r->query, "timeoutSeconds");
 	char *bm = http_query_get(q->r->query, "allowWatchBookmarks");
 	bool bookmarks = bm && !strcmp(bm, "true");
-	int64_t deadline = ts && atoll(ts) > 0 ? mono_ms() + atoll(ts) * 1000 : 0;
+	int64_t deadline = ts && atoll(ts) > 0 ? clock_mono_ms() + atoll(ts) * 1000 : 0;
 	int64_t start_rev = 0;
 	bool initial = !rvs || !*rvs || !strcmp(rvs, "0");
 	if (!initial) {
@@ -135,10 +129,10 @@ void apiserver__watch(struct rq *q)
 		http_stream_end(q->c);
 		goto out;
 	}
-	int64_t last_rev = start_rev, next_bookmark = mono_ms() + 60000;
+	int64_t last_rev = start_rev, next_bookmark = clock_mono_ms() + 60000;
 	bool selective = !api_selector_empty(f.labels) || !api_selector_empty(f.fields);
 	for (;;) {
-		int64_t now = mono_ms();
+		int64_t now = clock_mono_ms();
 		if (deadline && now >= deadline)
 			break;
 		int wait = 1000;
@@ -149,10 +143,10 @@ void apiserver__watch(struct rq *q)
 		if (rc == -ETIMEDOUT) {
 			if (http_conn_closed(q->c))
 				break;
-			if (bookmarks && mono_ms() >= next_bookmark) {
+			if (bookmarks && clock_mono_ms() >= next_bookmark) {
 				if (send_bookmark(q, last_rev) < 0)
 					break;
-				next_bookmark = mono_ms() + 60000;
+				next_bookmark = clock_mono_ms() + 60000;
 			}
 			continue;
 		}

@@ -5,14 +5,12 @@
 #include <errno.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 void worker_init(struct worker *w)
 {
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&w->cv);
 	atomic_store(&w->stop, false);
 	w->dirty = false;
 	w->started = false;
@@ -35,29 +33,15 @@ void worker_kick(struct worker *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The monotonic time ms from now. */
-static struct timespec deadline(int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 void worker_wait_locked(struct worker *w, int64_t ms)
 {
-	struct timespec ts = deadline(ms);
+	struct timespec ts = clock_mono_deadline(ms);
 	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 }
 
 bool worker_wait(struct worker *w, int64_t period_ms)
 {
-	struct timespec ts = deadline(period_ms);
+	struct timespec ts = clock_mono_deadline(period_ms);
 	pthread_mutex_lock(&w->mu);
 	/* Spurious wake-ups sleep again until the deadline. */
 	while (!w->dirty && !atomic_load(&w->stop))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/prom.h"
 
 #define NB 10 /* client-go: ExponentialBuckets(10e-9, 10, 10) */
@@ -45,13 +46,6 @@ static void observe(struct hist *h, double s)
 	h->sum += s;
 }
 
-int64_t workq_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 struct workq_metrics *workq_metrics_get(const char *name)
 {
 	struct workq_metrics *q = NULL;
@@ -79,7 +73,7 @@ void workq_metrics_added(struct workq_metrics *q)
 
 void workq_metrics_got(struct workq_metrics *q, int64_t added_ns)
 {
-	int64_t now = workq_now_ns();
+	int64_t now = clock_mono_ns();
 	pthread_mutex_lock(&mu);
 	if (q->depth > 0)
 		q->depth--;
@@ -90,7 +84,7 @@ void workq_metrics_got(struct workq_metrics *q, int64_t added_ns)
 
 void workq_metrics_done(struct workq_metrics *q)
 {
-	int64_t now = workq_now_ns();
+	int64_t now = clock_mono_ns();
 	pthread_mutex_lock(&mu);
 	if (q->busy_since)
 		observe(&q->work, (double)(now - q->busy_since) / 1e9);
@@ -126,7 +120,7 @@ static void write_busy(struct buf *b, const char *metric, const char *help, int6
 
 void workq_metrics_write(struct buf *b)
 {
-	int64_t now = workq_now_ns();
+	int64_t now = clock_mono_ns();
 	pthread_mutex_lock(&mu);
 	if (ntab == 0) {
 		pthread_mutex_unlock(&mu);

@@ -33,11 +33,9 @@ struct workq_metrics;
 /* The metrics of queue name (registered on first use; the same name gives the same set).
  * name is copied. Never NULL: past WORKQ_MAX names the last slot is shared. */
 struct workq_metrics *workq_metrics_get(const char *name);
-/* Monotonic nanoseconds, the clock the durations are measured on. */
-int64_t workq_now_ns(void);
 /* A key was queued that was not queued already. */
 void workq_metrics_added(struct workq_metrics *q);
-/* A key queued at added_ns (workq_now_ns) was taken by the worker. */
+/* A key queued at added_ns (clock_mono_ns) was taken by the worker. */
 void workq_metrics_got(struct workq_metrics *q, int64_t added_ns);
 /* The worker finished the key it took last. */
 void workq_metrics_done(struct workq_metrics *q);

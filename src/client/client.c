@@ -25,6 +25,7 @@
 #include "api/codec.h"
 #include "api/object.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -469,16 +470,9 @@ void client_interrupt(struct client *cl)
 	curl_multi_wakeup(cl->multi);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void client_timer_arm(struct client_timer *t, long long in_ms)
 {
-	t->due_ms = in_ms > 0 ? mono_ms() + in_ms : 0;
+	t->due_ms = in_ms > 0 ? clock_mono_ms() + in_ms : 0;
 }
 
 /* Runs the transfer set up on cl->curl to its end, as curl_easy_perform does (a wait of at
@@ -515,7 +509,7 @@ static CURLcode perform(struct client *cl, volatile int *stop, struct client_tim
 		}
 		int wait_ms = 1000;
 		if (timer && timer->due_ms > 0) {
-			long long until = timer->due_ms - mono_ms();
+			long long until = timer->due_ms - clock_mono_ms();
 			if (until <= 0) {
 				if (timer->fn(ud, timer) != 0) {
 					*ended_by_timer = true;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/worker.h"
@@ -32,13 +33,6 @@ struct ctrl_elector {
 	bool leading;
 	pthread_t run_th;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* GETs the Lease: 0 with *lease (NULL on 404), or -EIO after logging. */
 static int lease_get(struct ctrl_elector *e, json_t **lease)
@@ -102,20 +96,20 @@ static void *elect_main(void *arg)
 		json_t *lease = NULL;
 		char now[48];
 		int grc = lease_get(e, &lease);
-		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
+		set_leading(e, ctrl_leader_check(&e->l, clock_mono_ms()));
 		if (grc == 0) {
 			api_now_micro(now, sizeof(now));
 			json_t *w = ctrl_leader_try(&e->l, lease, e->o.lease_namespace, e->o.lease_name,
-						    mono_ms(), now);
+						    clock_mono_ms(), now);
 			if (w) {
 				json_t *got = lease_put(e, w, lease != NULL);
-				ctrl_leader_written(&e->l, got, mono_ms());
+				ctrl_leader_written(&e->l, got, clock_mono_ms());
 				json_decref(got);
 				json_decref(w);
 			}
 			json_decref(lease);
 		}
-		set_leading(e, ctrl_leader_check(&e->l, mono_ms()));
+		set_leading(e, ctrl_leader_check(&e->l, clock_mono_ms()));
 		int64_t wait =
 		    ctrl_leader_next_ms(&e->l, (double)rand_r(&e->seed) / ((double)RAND_MAX + 1.0));
 		/* The "leading" broadcasts wake it too: worker_wait sleeps again to the deadline. */
@@ -216,7 +210,7 @@ int ctrl_elector_start(const struct ctrl_elector_opts *o, struct ctrl_elector **
 	e->item_path = xasprintf("%s/%s", e->coll_path, name);
 	free(ns);
 	free(name);
-	e->seed = (unsigned)mono_ms() ^ (unsigned)getpid();
+	e->seed = (unsigned)clock_mono_ms() ^ (unsigned)getpid();
 	worker_init(&e->w);
 	log_info(
 	    "leader election: candidate %s for Lease %s/%s (lease %llds, renew deadline %llds, retry %llds)",

@@ -41,6 +41,7 @@
 #include "api/object.h"
 #include "api/selector.h"
 #include "base/cidr.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/workq.h"
@@ -66,7 +67,7 @@ struct ctrl_manager {
 	char *lb_class;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue; /* key -> {"t": trigger time, "n": attempts, "a": workq_now_ns() when queued} */
+	json_t *queue; /* key -> {"t": trigger time, "n": attempts, "a": clock_mono_ns() when queued} */
 	struct workq_metrics *wq; /* workqueue_* metrics, name "endpoints" (base/workq.h) */
 	json_t *warned;		  /* Services told (by an Event) that no LB address is free */
 	json_t *own;		  /* "<kind>/<ns>/<name>" -> resourceVersion of our last write of it */
@@ -96,7 +97,7 @@ static void enqueue(struct ctrl_manager *m, const char *key)
 	if (!json_object_get(m->queue, key)) {
 		json_object_set_new(
 		    m->queue, key,
-		    json_pack("{s:s, s:i, s:I}", "t", t, "n", 0, "a", (json_int_t)workq_now_ns()));
+		    json_pack("{s:s, s:i, s:I}", "t", t, "n", 0, "a", (json_int_t)clock_mono_ns()));
 		workq_metrics_added(m->wq);
 	}
 	pthread_cond_signal(&m->cond);
@@ -1043,7 +1044,7 @@ static void *work(void *arg)
 			if (!json_object_get(m->queue, key)) {
 				json_object_set_new(m->queue, key,
 						    json_pack("{s:s, s:I, s:I}", "t", trigger, "n", n + 1,
-							      "a", (json_int_t)workq_now_ns()));
+							      "a", (json_int_t)clock_mono_ns()));
 				workq_metrics_added(m->wq);
 			}
 		} else if (rc < 0) {

@@ -33,6 +33,7 @@
 
 #include "api/object.h"
 #include "api/selector.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/workq.h"
@@ -47,7 +48,7 @@ struct ctrl_workloads {
 	char *ca_pem; /* the cluster CA published as kube-root-ca.crt, or NULL (none known) */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t *queue;		  /* key -> {"n": attempts, "a": workq_now_ns() when queued} */
+	json_t *queue;		  /* key -> {"n": attempts, "a": clock_mono_ns() when queued} */
 	struct workq_metrics *wq; /* workqueue_* metrics, name "workloads" (base/workq.h) */
 	json_t *expect; /* owner key -> {"t": seconds, "add_rv": rv, "rs_rv": rv, "del": [pod names]} */
 	bool stop, ready;
@@ -96,7 +97,7 @@ static void enqueue(struct ctrl_workloads *w, const char *key)
 	pthread_mutex_lock(&w->mu);
 	if (!json_object_get(w->queue, key)) {
 		json_object_set_new(w->queue, key,
-				    json_pack("{s:i, s:I}", "n", 0, "a", (json_int_t)workq_now_ns()));
+				    json_pack("{s:i, s:I}", "n", 0, "a", (json_int_t)clock_mono_ns()));
 		workq_metrics_added(w->wq);
 	}
 	pthread_cond_signal(&w->cond);
@@ -1140,7 +1141,7 @@ static void *work(void *arg)
 			if (!json_object_get(w->queue, key)) {
 				json_object_set_new(
 				    w->queue, key,
-				    json_pack("{s:I, s:I}", "n", n + 1, "a", (json_int_t)workq_now_ns()));
+				    json_pack("{s:I, s:I}", "n", n + 1, "a", (json_int_t)clock_mono_ns()));
 				workq_metrics_added(w->wq);
 			}
 		} else if (rc < 0) {

@@ -1,5 +1,6 @@
 /* io.c - socket helpers shared inside src/dns. See io.h. */
 #include "dns/io.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,9 +9,7 @@
 
 uint64_t dns__now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)clock_mono_ms();
 }
 
 bool dns__read_full(int fd, uint8_t *p, size_t n, uint64_t deadline_ms, int stopfd)

@@ -28,6 +28,7 @@
 
 #include "api/object.h"
 #include "base/cidr.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/vec.h"
@@ -106,13 +107,6 @@ struct dns_server {
 	pthread_t builder;
 	bool builder_started;
 };
-
-static double mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static double wall_now(void)
 {
@@ -357,7 +351,7 @@ static void *builder_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if (!synced)
 			continue;
-		double b0 = mono_now();
+		double b0 = clock_mono_s();
 		json_t *l[NINF];
 		for (int i = 0; i < NINF; i++)
 			l[i] = informer_list(s->inf[i], NULL);
@@ -384,7 +378,7 @@ static void *builder_main(void *arg)
 		malloc_trim(0);
 		/* Logged at the first sync and then at most every 30 s (size and build time are
 		 * what an operator sizes a node by). */
-		double b1 = mono_now();
+		double b1 = clock_mono_s();
 		pthread_mutex_lock(&s->mu);
 		if (!s->all_synced || b1 - last_log >= 30) {
 			log_info("dns: %s zone snapshot: %zu names, %zu KiB, built in %.1f ms", s->zone,

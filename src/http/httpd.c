@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/vec.h"
@@ -132,13 +133,6 @@ struct httpd {
 	char *client_ca;		       /* o.client_ca_file, kept for httpd_reload_cert */
 	atomic_bool stopping;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned anon_hash(const unsigned char *a)
 {
@@ -236,7 +230,7 @@ static void conn_release(struct httpd *d, struct http_conn *c)
  * all end by its anon_deadline. */
 static int64_t read_deadline(const struct http_conn *c, int ms)
 {
-	int64_t dl = now_ms() + ms;
+	int64_t dl = clock_mono_ms() + ms;
 	return !c->authenticated && c->anon_deadline && c->anon_deadline < dl ? c->anon_deadline : dl;
 }
 
@@ -249,7 +243,7 @@ static int write_timeout_ms(const struct httpd *d)
 static int wait_fd(int fd, short ev, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = fd, .events = ev};
@@ -331,7 +325,7 @@ static int conn_write(struct http_conn *c, const char *p, size_t n)
 			switch (e) {
 			case SSL_ERROR_WANT_READ:
 			case SSL_ERROR_WANT_WRITE:
-				rc = wait_tls(c, e, now_ms() + tmo);
+				rc = wait_tls(c, e, clock_mono_ms() + tmo);
 				break;
 			case SSL_ERROR_SYSCALL:
 				if (errno == EINTR)
@@ -352,7 +346,7 @@ static int conn_write(struct http_conn *c, const char *p, size_t n)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				rc = wait_fd(c->fd, POLLOUT, now_ms() + tmo);
+				rc = wait_fd(c->fd, POLLOUT, clock_mono_ms() + tmo);
 			else
 				rc = r < 0 ? -errno : -EPIPE;
 		}
@@ -615,7 +609,7 @@ ssize_t http_conn_raw_read(struct http_conn *c, char *p, size_t n, int wait_ms)
 		c->raw_off += k;
 		return (ssize_t)k;
 	}
-	ssize_t r = conn_read(c, p, n, now_ms() + wait_ms);
+	ssize_t r = conn_read(c, p, n, clock_mono_ms() + wait_ms);
 	return r == -ETIMEDOUT ? -EAGAIN : r;
 }
 
@@ -834,7 +828,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		c->close_after = false;
 		c->minor = 1;
 		int rc = read_head(c, &req, &hl, first_deadline);
-		first_deadline = now_ms() + d->o.idle_timeout_ms;
+		first_deadline = clock_mono_ms() + d->o.idle_timeout_ms;
 		if (rc != 0)
 			return;
 		c->minor = req.minor;
@@ -878,7 +872,7 @@ static void serve(struct http_conn *c, int64_t first_deadline)
 		if (c->close_after || c->broken || atomic_load(&d->stopping))
 			return;
 		if (!c->authenticated)
-			c->anon_deadline = now_ms() + d->o.anon_timeout_ms;
+			c->anon_deadline = clock_mono_ms() + d->o.anon_timeout_ms;
 		buf_consume(&c->in, consumed);
 		/* An idle keep-alive connection does not keep a big body's buffer. */
 		if (c->in.len == 0 && c->in.cap > 4 * READ_CHUNK)
@@ -994,7 +988,7 @@ static int tls_handshake(struct http_conn *c, int64_t deadline)
 static void linger_close(struct http_conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
-	int64_t deadline = now_ms() + LINGER_MS;
+	int64_t deadline = clock_mono_ms() + LINGER_MS;
 	size_t total = 0;
 	char tmp[4096];
 	while (total < LINGER_BYTES && !atomic_load(&c->d->stopping)) {
@@ -1017,11 +1011,11 @@ static void *conn_main(void *arg)
 	buf_init(&c->in);
 	/* A reject slot lives REJECT_TIMEOUT_MS in all; a serving connection has a short
 	 * handshake deadline, then anon_timeout_ms for its first request head. */
-	int64_t t0 = now_ms();
+	int64_t t0 = clock_mono_ms();
 	int64_t hs = t0 + (c->reject ? REJECT_TIMEOUT_MS : d->o.handshake_timeout_ms);
 	if (d->ctx && tls_handshake(c, hs) < 0)
 		goto out;
-	c->anon_deadline = c->reject ? t0 + REJECT_TIMEOUT_MS : now_ms() + d->o.anon_timeout_ms;
+	c->anon_deadline = c->reject ? t0 + REJECT_TIMEOUT_MS : clock_mono_ms() + d->o.anon_timeout_ms;
 	if (c->reject)
 		serve_reject(c);
 	else

@@ -44,6 +44,7 @@
 #include <openssl/ssl.h>
 
 #include "api/object.h"
+#include "base/clock.h"
 #include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -171,13 +172,6 @@ struct ing_proxy {
 	struct ing_tls_store *tls;
 	char scratch[READ_CHUNK];
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One read into in, from ssl when not NULL, else from fd: bytes read (> 0), 0 when it
  * would block, -1 at the end of the stream or on an error. */
@@ -488,7 +482,7 @@ static void req_reset(struct ing_proxy *p, struct cli *c)
 	c->rs = R_HEAD;
 	c->ws = false;
 	c->st = C_HEAD;
-	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	c->deadline = clock_mono_ms() + IDLE_TIMEOUT_MS;
 }
 
 static uint64_t fnv(const char *s)
@@ -605,7 +599,7 @@ static struct up *pool_take(struct ing_proxy *p, const char *key)
 static void pool_put(struct ing_proxy *p, struct up *u)
 {
 	u->owner = NULL;
-	u->since = now_ms();
+	u->since = clock_mono_ms();
 	buf_reset(&u->in);
 	buf_reset(&u->out);
 	u->out_off = 0;
@@ -661,7 +655,7 @@ static int up_connect(struct ing_proxy *p, struct cli *c, const struct ing_endpo
 	u->fd = fd;
 	snprintf(u->key, sizeof(u->key), "%s", e->key);
 	u->owner = c;
-	u->since = now_ms();
+	u->since = clock_mono_ms();
 	buf_init(&u->in);
 	buf_init(&u->out);
 	ep_set(p, fd, u, EPOLLOUT, true, &u->ev_cur);
@@ -691,7 +685,7 @@ static void req_dispatch(struct ing_proxy *p, struct cli *c)
 		c->up = u;
 		buf_append(&u->out, c->head.data, c->head.len);
 		c->deadline =
-		    now_ms() + (u->connected || u->reused ? RESPONSE_TIMEOUT_MS : CONNECT_TIMEOUT_MS);
+		    clock_mono_ms() + (u->connected || u->reused ? RESPONSE_TIMEOUT_MS : CONNECT_TIMEOUT_MS);
 		if (u->reused)
 			u->connected = true;
 		up_interest(p, u);
@@ -822,7 +816,7 @@ static int resp_head(struct ing_proxy *p, struct cli *c)
 	if (rh.code == 101 && c->ws) {
 		buf_puts(&c->out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
 		c->st = C_TUNNEL;
-		c->deadline = now_ms() + TUNNEL_IDLE_MS;
+		c->deadline = clock_mono_ms() + TUNNEL_IDLE_MS;
 	} else {
 		c->resp_chunked = !nobody && rh.chunked;
 		c->resp_left = nobody || rh.chunked ? 0 : rh.content_length;
@@ -904,9 +898,9 @@ static void relay_resp(struct ing_proxy *p, struct cli *c)
 	if (c->st == C_UP && c->rs == R_DONE)
 		exchange_done(p, c);
 	else if (c->st == C_UP)
-		c->deadline = now_ms() + RESPONSE_TIMEOUT_MS;
+		c->deadline = clock_mono_ms() + RESPONSE_TIMEOUT_MS;
 	else if (c->st == C_TUNNEL)
-		c->deadline = now_ms() + TUNNEL_IDLE_MS;
+		c->deadline = clock_mono_ms() + TUNNEL_IDLE_MS;
 }
 
 /* ---- upstream events ---- */
@@ -950,7 +944,7 @@ static void up_event(struct ing_proxy *p, struct up *u, uint32_t ev)
 			return;
 		}
 		u->connected = true;
-		c->deadline = now_ms() + RESPONSE_TIMEOUT_MS;
+		c->deadline = clock_mono_ms() + RESPONSE_TIMEOUT_MS;
 	}
 	if (ev & EPOLLOUT) {
 		relay_body(p, c);
@@ -1056,7 +1050,7 @@ static void cli_event(struct ing_proxy *p, struct cli *c, uint32_t ev)
 		int r = SSL_accept(c->ssl);
 		if (r == 1) {
 			c->st = C_HEAD;
-			c->deadline = now_ms() + HEAD_TIMEOUT_MS;
+			c->deadline = clock_mono_ms() + HEAD_TIMEOUT_MS;
 		} else {
 			int e = SSL_get_error(c->ssl, r);
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
@@ -1072,9 +1066,9 @@ static void cli_event(struct ing_proxy *p, struct cli *c, uint32_t ev)
 		size_t before = c->in.len;
 		bool open = cli_read(p, c);
 		if (c->st == C_HEAD && c->in.len > before && before == 0)
-			c->deadline = now_ms() + HEAD_TIMEOUT_MS;
+			c->deadline = clock_mono_ms() + HEAD_TIMEOUT_MS;
 		if (c->st == C_TUNNEL && c->in.len > before)
-			c->deadline = now_ms() + TUNNEL_IDLE_MS;
+			c->deadline = clock_mono_ms() + TUNNEL_IDLE_MS;
 		cli_advance(p, c);
 		if (!open)
 			cli_close(p, c); /* gone or half-closed: its request in flight is abandoned */
@@ -1151,7 +1145,7 @@ static void accept_all(struct ing_proxy *p, struct listener *l)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
 				  sizeof(c->peer));
 		c->st = C_HEAD;
-		c->deadline = now_ms() + HEAD_TIMEOUT_MS;
+		c->deadline = clock_mono_ms() + HEAD_TIMEOUT_MS;
 		if (l->tls) {
 			c->ssl = ing_tls_new_ssl(p->tls);
 			if (!c->ssl) {
@@ -1177,7 +1171,7 @@ static void accept_all(struct ing_proxy *p, struct listener *l)
 /* Once a second: timeouts of clients (and their requests) and idle pooled connections. */
 static void sweep(struct ing_proxy *p)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	for (struct cli *c = p->clients, *next; c; c = next) {
 		next = c->next;
 		if (c->dead || c->deadline > now)
@@ -1209,7 +1203,7 @@ static void *loop_main(void *arg)
 {
 	struct ing_proxy *p = arg;
 	struct epoll_event evs[128];
-	int64_t next_sweep = now_ms() + 1000;
+	int64_t next_sweep = clock_mono_ms() + 1000;
 	while (!atomic_load(&p->stop)) {
 		int n = epoll_wait(p->ep, evs, 128, 1000);
 		if (atomic_exchange(&p->dirty, 0))
@@ -1236,7 +1230,7 @@ static void *loop_main(void *arg)
 				up_event(p, u, evs[i].events); /* skips one dropped earlier in the batch */
 			}
 		}
-		int64_t now = now_ms();
+		int64_t now = clock_mono_ms();
 		if (now >= next_sweep) {
 			sweep(p);
 			next_sweep = now + 1000;

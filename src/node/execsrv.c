@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/mem.h"
 #include "base/vec.h"
 #include "http/http.h"
@@ -51,13 +52,6 @@ void node_exec_ctx_fini(struct node_exec_ctx *x)
 	free(x->env);
 	free(x->cwd);
 	memset(x, 0, sizeof(*x));
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void send_text(struct http_conn *c, int status, const char *msg)
@@ -452,12 +446,12 @@ static void finish(struct sess *s)
  * query asked for before starting, so no output is sent before its stream exists. */
 static bool spdy_streams(struct sess *s, bool in, bool out, bool err)
 {
-	int64_t deadline = mono_ms() + 30000;
+	int64_t deadline = clock_mono_ms() + 30000;
 	for (;;) {
 		if (s->sid[3] && (!in || s->sid[0]) && (!out || s->sid[1]) && (!err || s->sid[2]) &&
 		    (!s->tty || s->sid[4]))
 			return true;
-		if (mono_ms() > deadline || s->broken)
+		if (clock_mono_ms() > deadline || s->broken)
 			return false;
 		buf_reserve(&s->rx, IO_BLOCK);
 		ssize_t r = http_conn_raw_read(s->c, s->rx.data + s->rx.len, s->rx.cap - s->rx.len - 1, 1000);
@@ -504,22 +498,22 @@ static void run(struct sess *s, char *const *argv)
 			if (s->pidfd < 0 || poll(&pp, 1, 0) > 0) {
 				s->exited = true; /* the container ended: so does the attach */
 				s->wstatus = 0;
-				exited_at = mono_ms();
+				exited_at = clock_mono_ms();
 				progress = true;
 			}
 		} else if (!s->exited && waitpid(s->pid, &s->wstatus, WNOHANG) == s->pid) {
 			s->exited = true;
-			exited_at = mono_ms();
+			exited_at = clock_mono_ms();
 			progress = true;
 		}
 		if (s->exited && ((s->out_fd < 0 && s->err_fd < 0) || s->attach))
 			break;
 		if (progress) {
 			if (s->exited)
-				exited_at = mono_ms();
+				exited_at = clock_mono_ms();
 			continue;
 		}
-		if (s->exited && mono_ms() - exited_at > DRAIN_MS)
+		if (s->exited && clock_mono_ms() - exited_at > DRAIN_MS)
 			break;
 		struct pollfd pf[5];
 		int n = 0;

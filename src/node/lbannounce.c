@@ -26,6 +26,7 @@
 
 #include "api/object.h"
 #include "base/cidr.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/prom.h"
@@ -137,7 +138,7 @@ void node_lb_metrics_write(struct buf *b)
 /* CLOCK_MONOTONIC in ms: the probes' clock. */
 static int64_t mono_ms(void)
 {
-	return node_probe_now_ms();
+	return clock_mono_ms();
 }
 
 static int64_t wall_ms(void)

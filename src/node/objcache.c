@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api/object.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "node/bgworker.h"
@@ -77,7 +78,7 @@ static void *worker_main(void *arg)
 	struct node_objcache *c = arg;
 	pthread_mutex_lock(&c->bg.w.mu);
 	while (!worker_stopping(&c->bg.w)) {
-		int64_t now = node_probe_now_ms();
+		int64_t now = clock_mono_ms();
 		struct ent **pp = &c->list, *e = NULL;
 		while (*pp) {
 			if (now - (*pp)->used_ms > IDLE_MS) { /* no pod asks for it any more */
@@ -156,7 +157,7 @@ json_t *node_objcache_get(struct node_objcache *c, const char *kind, const char 
 		c->pending++;
 		pthread_cond_signal(&c->bg.w.cv);
 	}
-	e->used_ms = node_probe_now_ms();
+	e->used_ms = clock_mono_ms();
 	json_t *o = json_incref(e->obj);
 	pthread_mutex_unlock(&c->bg.w.mu);
 	return o;

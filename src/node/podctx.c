@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -15,7 +16,7 @@
 
 int64_t node__now_ms(void)
 {
-	return node_probe_now_ms();
+	return clock_mono_ms();
 }
 
 char *node__read_file(const char *path)

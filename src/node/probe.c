@@ -10,6 +10,7 @@
 #include "node/probe.h"
 
 #include "api/object.h"
+#include "base/clock.h"
 #include "base/sockaddr.h"
 #include "base/buf.h"
 #include "base/mem.h"
@@ -37,13 +38,6 @@
 #include <unistd.h>
 
 #define PROBE_MAX_OUTPUT (10 * 1024) /* kubelet keeps at most 10 KiB of output */
-
-int64_t node_probe_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- spec ---- */
 
@@ -1086,7 +1080,7 @@ enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
 					   const struct node_probe_target *t, char *msg, size_t msglen)
 {
 	struct node_probe_run *r;
-	int64_t now = node_probe_now_ms();
+	int64_t now = clock_mono_ms();
 	int rc = node_probe_run_start(spec, t, now, &r);
 	if (rc < 0) {
 		if (msg && msglen)
@@ -1100,7 +1094,7 @@ enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
 		int64_t wait = node_probe_run_deadline(r) - now;
 		struct pollfd pfd = {.fd = fd, .events = ev};
 		poll(&pfd, fd >= 0 ? 1 : 0, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
-		now = node_probe_now_ms();
+		now = clock_mono_ms();
 	}
 	(void)node_probe_run_advance(r, INT64_MAX / 2); /* past any deadline: forces an end */
 	const char *m;

@@ -168,7 +168,4 @@ void node_probe_run_free(struct node_probe_run *run);
 enum node_probe_result node_probe_run_sync(const struct node_probe_spec *spec,
 					   const struct node_probe_target *t, char *msg, size_t msglen);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t node_probe_now_ms(void);
-
 #endif

@@ -10,6 +10,7 @@
 
 #include "api/object.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -103,13 +104,6 @@ struct node_rt {
 /* ---- small helpers ---- */
 
 static void strv_free(char **v);
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ns(void)
 {
@@ -1077,7 +1071,7 @@ static struct rt_pod *pod_load(struct node_rt *rt, const char *uid)
 		set_str(&c->exe, json_string_value(json_object_get(j, "exe")));
 		c->shim_child = false; /* whoever forked it, it is not our child now */
 		/* A monotonic deadline from another boot would be meaningless: clamp it. */
-		int64_t now = mono_ms();
+		int64_t now = clock_mono_ms();
 		if (c->restart_at_ms && c->restart_at_ms - now > rt->max_ms)
 			c->restart_at_ms = now;
 	}
@@ -1198,7 +1192,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c);
  * back-off do. */
 static void ctr_exited(struct node_rt *rt, struct rt_pod *p, struct ctr *c, struct term *t_take)
 {
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	c->pid = c->shim = 0;
 	c->pid_start = c->shim_start = 0;
 	c->kill_at_ms = 0;
@@ -1310,7 +1304,7 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	if (!env) {
 		/* Not a run: kubelet retries at its next sync without counting a restart. */
 		set_waiting(c, "CreateContainerConfigError", err);
-		c->restart_at_ms = mono_ms() + rt->base_ms;
+		c->restart_at_ms = clock_mono_ms() + rt->base_ms;
 		return false;
 	}
 	if (c->attempts > 0)
@@ -1487,10 +1481,10 @@ static bool ctr_start(struct node_rt *rt, struct rt_pod *p, struct ctr *c)
 	sp[1] = -1;
 	struct report rep = {0, STEP_FORK, EIO};
 	struct pollfd pfd = {.fd = sp[0], .events = POLLIN};
-	int64_t deadline = mono_ms() + rt->start_timeout_ms;
+	int64_t deadline = clock_mono_ms() + rt->start_timeout_ms;
 	ssize_t n = -1;
 	for (int rounds = 0; rounds < 1000; rounds++) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0)
 			break;
 		int pr = poll(&pfd, 1, (int)left);
@@ -1770,7 +1764,7 @@ int node_rt_pod_run(struct node_rt *rt, const struct node_rt_pod *in, char *err,
 int node_rt_sync(struct node_rt *rt, int64_t *next_ms)
 {
 	int changes = 0;
-	int64_t now = mono_ms(), next = INT64_MAX;
+	int64_t now = clock_mono_ms(), next = INT64_MAX;
 	for (struct rt_pod *p = rt->pods; p; p = p->next) {
 		bool dirty = false;
 		for (size_t i = 0; i < p->n; i++) {
@@ -1813,7 +1807,7 @@ int node_rt_pod_stop(struct node_rt *rt, const char *uid, int grace_s)
 		return -ENOENT;
 	if (grace_s < 0)
 		grace_s = p->grace_s;
-	int64_t kill_at = mono_ms() + (int64_t)grace_s * 1000;
+	int64_t kill_at = clock_mono_ms() + (int64_t)grace_s * 1000;
 	p->stopping = true;
 	for (size_t i = 0; i < p->n; i++) {
 		struct ctr *c = &p->ctrs[i];
@@ -1881,7 +1875,7 @@ int node_rt_container_kill(struct node_rt *rt, const char *uid, const char *name
 	if (grace_s < 0)
 		grace_s = p->grace_s;
 	ctr_signal(c, SIGTERM);
-	c->kill_at_ms = mono_ms() + (int64_t)grace_s * 1000;
+	c->kill_at_ms = clock_mono_ms() + (int64_t)grace_s * 1000;
 	if (!c->kill_at_ms)
 		c->kill_at_ms = 1;
 	return 0;

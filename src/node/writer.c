@@ -7,6 +7,7 @@
  */
 #include "node/writer.h"
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "node/bgworker.h"
@@ -111,7 +112,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&wr->bg.w.mu);
 	for (;;) {
 		bool stopping = worker_stopping(&wr->bg.w);
-		int64_t now = node_probe_now_ms(), wait_until = INT64_MAX;
+		int64_t now = clock_mono_ms(), wait_until = INT64_MAX;
 		struct qwrite **pp = &wr->q, *w = NULL;
 		for (; *pp; pp = &(*pp)->next) {
 			if (stopping || (*pp)->not_before <= now) {
@@ -138,7 +139,7 @@ static void *writer_main(void *arg)
 		while (newer && strcmp(newer->key, w->key))
 			newer = newer->next;
 		if (retry && !newer && !worker_stopping(&wr->bg.w)) {
-			w->not_before = node_probe_now_ms() + RETRY_MS;
+			w->not_before = clock_mono_ms() + RETRY_MS;
 			w->next = wr->q;
 			wr->q = w;
 		} else {

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/prom.h"
@@ -222,13 +223,6 @@ struct uproxy {
 	/* counters */
 	atomic_ullong conns, retries, resets, flows, active, flows_active;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void backend_unref(struct ubackend *b)
 {
@@ -1084,11 +1078,11 @@ static void *loop_main(void *arg)
 	sigemptyset(&pipe);
 	sigaddset(&pipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
-	lp->now = mono_ms();
+	lp->now = clock_mono_ms();
 	take_table(lp);
 	while (!atomic_load(&lp->u->stop)) {
 		int n = epoll_wait(lp->ep, ev, 128, next_timeout(lp));
-		lp->now = mono_ms();
+		lp->now = clock_mono_ms();
 		bool wake = false;
 		for (int i = 0; i < n; i++) {
 			struct tag *t = ev[i].data.ptr;
@@ -1307,7 +1301,7 @@ static void svc_update(struct usvc *s, const struct proxy_svcport *sp, enum prox
 {
 	pthread_mutex_lock(&s->mu);
 	if (kind != s->kind) {
-		uint64_t seed = (uint64_t)mono_ms() ^ (uint64_t)(uintptr_t)s;
+		uint64_t seed = (uint64_t)clock_mono_ms() ^ (uint64_t)(uintptr_t)s;
 		s->kind = kind;
 		proxy_sched_fini(&s->cl.s);
 		proxy_sched_fini(&s->ex.s);

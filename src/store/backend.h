@@ -63,7 +63,6 @@ struct store_kv *store__kv_new(const char *key, size_t key_len, const void *valu
 /* The calling thread's last transaction's timing (store_txn_timing_last); store_txn sets
  * called_ns and returned_ns, a backend's txn the stages in between. */
 extern _Thread_local struct store_txn_timing store__txn_timing;
-int64_t store__mono_ns(void);
 
 /* Appends kv (a reference the list takes over) to l, growing l->kvs as needed. */
 void store__list_push(struct store_list *l, struct store_kv *kv_take);

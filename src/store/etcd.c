@@ -33,6 +33,7 @@
 #include "store/memcache.h"
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -361,7 +362,7 @@ static int cache_wait(struct et_store *s, int64_t rev, int timeout_ms)
 {
 	struct timespec d;
 	int rc = 0;
-	store__deadline_in(&d, timeout_ms);
+	d = clock_mono_deadline(timeout_ms);
 	pthread_mutex_lock(&s->h.mu);
 	s->h.inside++;
 	while (s->h.rev < rev) {
@@ -497,7 +498,7 @@ static CURLcode stream_run(struct et_store *s, struct stream_ctx *c, int64_t sta
 static void sleep_unless_closing(struct et_store *s, int ms)
 {
 	struct timespec d;
-	store__deadline_in(&d, ms);
+	d = clock_mono_deadline(ms);
 	pthread_mutex_lock(&s->h.mu);
 	while (!atomic_load(&s->h.closing) && pthread_cond_timedwait(&s->h.cv, &s->h.mu, &d) != ETIMEDOUT)
 		;

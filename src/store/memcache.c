@@ -7,6 +7,7 @@
  */
 #include "store/memcache.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/vec.h"
@@ -204,7 +205,6 @@ void store__ring_fill(struct store__ring *r, int64_t *cursor, const char *prefix
 
 void store__hub_init(struct store__hub *h, const struct store__ops *ops)
 {
-	pthread_condattr_t ca;
 	memset(h, 0, sizeof(*h));
 	h->base.ops = ops;
 	h->catchup_revs = 1000;
@@ -212,10 +212,7 @@ void store__hub_init(struct store__hub *h, const struct store__ops *ops)
 	store__ring_init(&h->ring);
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->idle_cv, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&h->cv);
 }
 
 void store__hub_fini(struct store__hub *h)
@@ -318,11 +315,7 @@ int store__hub_watch_open(struct store *s, const char *prefix, int64_t after_rev
 	w->prefix = xstrdup(prefix);
 	w->prefix_len = strlen(prefix);
 	w->cursor = after_rev;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&w->cv);
 	atomic_init(&w->detached, false);
 	w->next = h->watchers;
 	if (h->watchers)
@@ -331,17 +324,6 @@ int store__hub_watch_open(struct store *s, const char *prefix, int64_t after_rev
 	pthread_mutex_unlock(&h->mu);
 	*out = &w->base;
 	return 0;
-}
-
-void store__deadline_in(struct timespec *d, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += ms / 1000;
-	d->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
 }
 
 int store__hub_watch_next(struct store_watch *base, struct store_event *ev, int timeout_ms)
@@ -355,7 +337,7 @@ int store__hub_watch_next(struct store_watch *base, struct store_event *ev, int 
 	if (atomic_load(&w->detached))
 		return -ECANCELED;
 	if (timeout_ms > 0)
-		store__deadline_in(&deadline, timeout_ms);
+		deadline = clock_mono_deadline(timeout_ms);
 	pthread_mutex_lock(&h->mu);
 	h->inside++;
 	for (;;) {

@@ -117,9 +117,6 @@ struct store__hwatch {
 	struct store__hwatch *prev, *next;
 };
 
-/* *d = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on the hub's cv). */
-void store__deadline_in(struct timespec *d, int ms);
-
 void store__hub_init(struct store__hub *h, const struct store__ops *ops);
 void store__hub_fini(struct store__hub *h);
 /* Counts the caller as inside a blocking call; false (not counted) when closing. */

@@ -48,6 +48,7 @@
 #include "store/backend.h"
 #include "store/memcache.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -286,13 +287,6 @@ static const double commit_buckets[STORE_METRIC_BUCKETS] = {0.0005, 0.001, 0.002
 static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct store_metrics metrics;
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void metrics_commit(double took, size_t txns)
 {
 	pthread_mutex_lock(&metrics_mu);
@@ -344,9 +338,9 @@ static void *ckpt_main(void *arg)
 		s->ckpt_due = false;
 		pthread_mutex_unlock(&s->ck_mu);
 		int log = 0, done = 0;
-		double t0 = mono_s();
+		double t0 = clock_mono_s();
 		int rc = sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-		double took = mono_s() - t0;
+		double took = clock_mono_s() - t0;
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store: checkpoint: %s", sqlite3_errmsg(s->ckdb));
 		log_debug("store: checkpoint of %d/%d WAL pages in %.1f ms", done, log, took * 1e3);
@@ -597,7 +591,7 @@ static int set_meta(struct sq_store *s, const char *k, int64_t v)
 static void batch_commit(struct sq_store *s, struct txn_req *batch)
 {
 	struct overlay ov = {0};
-	int64_t rev = s->h.rev, taken = store__mono_ns(), syncing = 0;
+	int64_t rev = s->h.rev, taken = clock_mono_ns(), syncing = 0;
 	bool began = false;
 	int rc = 0;
 	unsigned group = 0;
@@ -621,12 +615,12 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	if (began && rc == 0 && rev == s->h.rev) {
 		exec(s->db, "ROLLBACK"); /* every transaction failed its conditions */
 	} else if (began && rc == 0) {
-		double t0 = mono_s();
-		syncing = store__mono_ns();
+		double t0 = clock_mono_s();
+		syncing = clock_mono_ns();
 		if (set_meta(s, "rev", rev) < 0 || exec(s->db, "COMMIT") < 0)
 			rc = -EIO;
 		else
-			metrics_commit(mono_s() - t0, (size_t)(rev - s->h.rev));
+			metrics_commit(clock_mono_s() - t0, (size_t)(rev - s->h.rev));
 	}
 	if (rc < 0) {
 		log_error("store: commit of %lld..%lld failed: %s", (long long)s->h.rev + 1, (long long)rev,
@@ -637,7 +631,7 @@ static void batch_commit(struct sq_store *s, struct txn_req *batch)
 	if (s->one_conn)
 		pthread_mutex_unlock(&s->rdb_mu);
 	free(ov.v);
-	int64_t committed = store__mono_ns();
+	int64_t committed = clock_mono_ns();
 	for (struct txn_req *t = batch; t; t = t->next)
 		group++;
 

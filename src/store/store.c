@@ -7,6 +7,7 @@
  * same answers. Records are immutable after store__kv_new() returns; only their atomic
  * refcount changes, so any thread may ref or unref them without a lock.
  */
+#include "base/clock.h"
 #include "store/backend.h"
 
 #include "base/mem.h"
@@ -248,22 +249,15 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, struct stor
 		return rc;
 	}
 	/* A wrapping backend (encryption) calls store_txn again: the outer call's times win. */
-	int64_t called = store__mono_ns();
+	int64_t called = clock_mono_ns();
 	store__txn_timing = (struct store_txn_timing){.called_ns = called};
 	rc = s->ops->txn(s, ops, n, res, rev, failed_op);
 	store__txn_timing.called_ns = called;
-	store__txn_timing.returned_ns = store__mono_ns();
+	store__txn_timing.returned_ns = clock_mono_ns();
 	return rc;
 }
 
 _Thread_local struct store_txn_timing store__txn_timing;
-
-int64_t store__mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void store_txn_timing_last(struct store_txn_timing *out)
 {

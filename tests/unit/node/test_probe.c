@@ -1,6 +1,7 @@
 /* test_probe.c - probe parsing, kubelet's probe state machine on a fake clock, and live
  * tcpSocket/httpGet/exec checks against listeners and processes this test creates on
  * 127.0.0.1, httpGet with scheme HTTPS against the project's own TLS server. */
+#include "base/clock.h"
 #include "harness/t.h"
 #include "http/http.h"
 #include "http/pki.h"
@@ -609,7 +610,7 @@ TEST(probe_live_https_nonblocking_steps)
 	 * there already, so the property is checked over up to 20 runs. */
 	bool saw_in = false;
 	for (int run = 0; run < 20 && !saw_in; run++) {
-		int64_t now = node_probe_now_ms();
+		int64_t now = clock_mono_ms();
 		ASSERT_INT_EQ(node_probe_run_start(&s, &t, now, &r), 0);
 		int steps = 0;
 		while (!node_probe_run_advance(r, now) && steps < 1000) {
@@ -620,7 +621,7 @@ TEST(probe_live_https_nonblocking_steps)
 			saw_in |= ev == POLLIN;
 			struct pollfd p = {.fd = fd, .events = ev};
 			poll(&p, 1, 200);
-			now = node_probe_now_ms();
+			now = clock_mono_ms();
 			steps++;
 		}
 		const char *m;
@@ -632,8 +633,8 @@ TEST(probe_live_https_nonblocking_steps)
 	ASSERT(saw_in);
 
 	/* Freed in the middle of the handshake: nothing leaks (ASan). */
-	ASSERT_INT_EQ(node_probe_run_start(&s, &t, node_probe_now_ms(), &r), 0);
-	(void)node_probe_run_advance(r, node_probe_now_ms());
+	ASSERT_INT_EQ(node_probe_run_start(&s, &t, clock_mono_ms(), &r), 0);
+	(void)node_probe_run_advance(r, clock_mono_ms());
 	node_probe_run_free(r);
 	tls_srv_stop(&srv);
 }

@@ -3,6 +3,7 @@
  * back-off; a command that does not exist; stop with a grace period; re-adoption by a new
  * runtime; an exec probe inside the pod. Every loop is bounded in time, and the fixture
  * kills the pods, deletes the namespace and the temporary dir even when a check fails. */
+#include "base/clock.h"
 #include "harness/t.h"
 #include "api/envvars.h"
 #include "node/podfiles.h"
@@ -47,7 +48,7 @@ struct fx {
 
 static int64_t now_ms(void)
 {
-	return node_probe_now_ms();
+	return clock_mono_ms();
 }
 
 static void sleep_ms(int ms)
