@@ -72,8 +72,8 @@ TEST(bootstrap_tampered_or_malformed_refused)
 	    "[]",
 	    "not json",
 	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\"}",
-	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":10,\"salt\":\"AA==\","
-	    "\"nonce\":\"AA==\",\"ciphertext\":\"AA==\"}",
+	    ("{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":10,\"salt\":\"AA==\","
+	     "\"nonce\":\"AA==\",\"ciphertext\":\"AA==\"}"),
 	    "{\"version\":1,\"kdf\":\"pbkdf2-sha256\",\"iterations\":99999999}"};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		ASSERT_INT_EQ(apiserver_bootstrap_open("t", junk[i], strlen(junk[i]), &got, err, sizeof(err)),
