@@ -11,6 +11,9 @@
 # TARGET_REF=1: every endpoint names a Pod (targetRef), as controller-made slices do.
 # TRACE=1: the server logs each write's stages too, and bench/write_path.py prints where
 # every write's time went, stage by stage (client, API server, store, watch, agent).
+# DATA_ON=DIR: the server's data dir (the SQLite store and its WAL) under DIR, e.g. a tmpfs
+# (/dev/shm; /tmp here is the disk), where fsync costs nothing: the figure without the
+# disk, our software path alone. The disk's fdatasync probe stays on the disk (/tmp).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "proxy latency bench: needs root (network namespaces)"; exit 0; }
@@ -25,21 +28,30 @@ if [ -z "${NO_LOCK:-}" ]; then
 	exec 9>/run/svcplane-cluster.lock
 	flock -w 900 9 || { echo "proxy latency bench: cluster lock busy"; exit 1; }
 fi
-NS=svcp-npl-$$ D=$(mktemp -d /tmp/svcplane-npl.XXXXXX) PID= APID=
-trap 'for p in $PID $APID; do kill -9 $p 2>/dev/null; done; ip netns delete $NS 2>/dev/null; rm -rf "$D"' EXIT
+if [ -n "${DATA_ON:-}" ]; then
+	[ -d "$DATA_ON" ] && [ -w "$DATA_ON" ] || { echo "proxy latency bench: DATA_ON=$DATA_ON: not a writable directory"; exit 1; }
+fi
+NS=svcp-npl-$$ D=$(mktemp -d /tmp/svcplane-npl.XXXXXX) DD= PID= APID=
+trap 'for p in $PID $APID; do kill -9 $p 2>/dev/null; done; ip netns delete $NS 2>/dev/null; rm -rf "$D" ${DD:+"$DD"}' EXIT
+# DATA: the server's data dir; on the disk with $D unless DATA_ON puts it elsewhere.
+DATA=$D/data
+if [ -n "${DATA_ON:-}" ]; then
+	DD=$(mktemp -d "$DATA_ON/svcplane-npl.XXXXXX") DATA=$DD/data
+fi
+echo "server data dir: $DATA ($(stat -f -c %T "$(dirname "$DATA")")), fsync probe: $D ($(stat -f -c %T "$D"))"
 ip netns add $NS
 ip -n $NS link set lo up
 ip -n $NS addr add 198.18.9.1/32 dev lo
 SV=
 [ -n "${TRACE:-}" ] && SV=-v
-(nsenter --net=/run/netns/$NS nice -n "${SERVER_NICE:-0}" "$BIN" server $SV --data-dir "$D/data" --secure-port 0 --disable-agent \
+(nsenter --net=/run/netns/$NS nice -n "${SERVER_NICE:-0}" "$BIN" server $SV --data-dir "$DATA" --secure-port 0 --disable-agent \
 	--service-cluster-ip-range 198.19.0.0/16 --cluster-cidr 198.18.128.0/17 >"$D/out" 2>"$D/err" &
 	echo $! >"$D/pid")
 PID=$(cat "$D/pid")
 for _ in $(seq 1 200); do grep -q kubeconfig "$D/out" 2>/dev/null && break; sleep 0.05; done
 PORT=$(sed -nE 's/.*:([0-9]+) \(store.*/\1/p' "$D/out")
 # The agent alone in its own process, so its memory is its own.
-(nsenter --net=/run/netns/$NS "$BIN" agent -v --kubeconfig "$D/data/kubeconfig" --node-name npl \
+(nsenter --net=/run/netns/$NS "$BIN" agent -v --kubeconfig "$DATA/kubeconfig" --node-name npl \
 	--node-ip 198.18.9.1 --data-dir "$D/agent" --cluster-cidr 198.18.128.0/17 --proxy-mode "$MODE" \
 	>"$D/aout" 2>"$D/aerr" & echo $! >"$D/apid")
 APID=$(cat "$D/apid")
@@ -47,8 +59,8 @@ for _ in $(seq 1 100); do grep -q 'agent: node npl' "$D/aerr" 2>/dev/null && bre
 # Settled: every set-up Service's slice programmed (one sample each); the count of
 # samples then is where the measured phase's start in the log.
 L="network programming latency"
-SP_TOKEN=$(cat "$D/data/token") nsenter --net=/run/netns/$NS nice -n "${CLIENT_NICE:-0}" python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
-	"$D/data/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} \
+SP_TOKEN=$(cat "$DATA/token") nsenter --net=/run/netns/$NS nice -n "${CLIENT_NICE:-0}" python3 bench/proxy_latency.py "https://127.0.0.1:$PORT" \
+	"$DATA/pki/ca.crt" --services "$SERVICES" --rate "$RATE" --seconds "$SECONDS_" ${TRACE:+--trace "$D/ctrace"} \
 	--cpu "server=$PID,agent=$APID" --fsync-probe "$D" \
 	--settle "n=\$(grep -c '$L' '$D/aerr'); [ \$n -ge $SERVICES ] && echo \$n >'$D/l0'" \
 	--finish "grep -q 'default/fin $L' '$D/aerr'" | tee "$D/py"

@@ -19,7 +19,9 @@ Stages of one write, in order (they add up to the end-to-end latency):
                   threads waking, encoding, TLS, the agent's informer reading and parsing)
   agent wait      the event -> the proxy's sync thread taking it
   agent sync      the model of the changed Service and the nft commit
-The PUT's answer (wake, answer) runs beside the watch and is printed apart.
+The PUT's answer (wake, answer) runs beside the watch and is printed apart, and so is
+"less the COMMIT": each write's end to end minus its own COMMIT, the path as if the fsync
+took nothing (a write queued behind another group's slow COMMIT still counts that wait).
 """
 import datetime
 import re
@@ -81,6 +83,7 @@ def main():
             "(server total)": float(s.group(3)),
             "(group size)": float(s.group(7)),
             "(COMMIT, fsync)": float(s.group(8) or 0),
+            "(less the COMMIT)": total - float(s.group(8) or 0),
         })
     if not rows:
         print("write path: no samples joined")
