@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/prom.h"
@@ -32,6 +33,8 @@
 
 /* The nice value of the proxy's threads (sync and informers). */
 #define PROXY_NICE (-10)
+/* The longest wait before a refused sync is retried (kube-proxy: its sync period, 30 s). */
+#define PROXY_RETRY_MAX_MS 30000
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -183,6 +186,10 @@ struct proxy {
 	pthread_cond_t cv;
 	bool dirty, full;
 	double dirty_since; /* monotonic time of the first change not yet synced */
+	/* A sync the kernel refused (in part) is retried as a full sync, with no change
+	 * needed, after retry_ms (1 s, doubling to PROXY_RETRY_MAX_MS; 0: none due). Sync
+	 * thread only. */
+	int64_t retry_ms, retry_at;
 	json_t *dirty_keys; /* "ns/name" of Services to sync; all when full */
 	json_t *pending[2]; /* "ns/name" of Services changed (0) or whose slices changed (1) */
 	json_t *no_local;   /* "ns/name" -> [[internal, external], ...]: its ports with a Local
@@ -617,7 +624,7 @@ static void scheduler_warnings(struct proxy *p, const json_t *svcs, const json_t
 
 /* One sync: of every Service when keys is NULL, else of the Services in keys (an object
  * "ns/name" -> true). */
-static void sync_once(struct proxy *p, const json_t *keys, double since)
+static int sync_once(struct proxy *p, const json_t *keys, double since)
 {
 	double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (keys && (p->ipt || p->up || proxy_nft_needs_full(p->nft)))
@@ -733,6 +740,24 @@ static void sync_once(struct proxy *p, const json_t *keys, double since)
 	json_decref(svcs);
 	json_decref(sls);
 	json_decref(karr);
+	return rc;
+}
+
+/* After a sync: schedules the retry of a refused one (kube-proxy retries a failed sync
+ * too, as a full one). Only a full sync that succeeds clears it: a partial one that
+ * succeeds did not touch what was refused. */
+static void retry_schedule(struct proxy *p, int rc, bool full)
+{
+	if (rc == 0) {
+		if (full)
+			p->retry_ms = p->retry_at = 0;
+		return;
+	}
+	p->retry_ms = p->retry_ms ? p->retry_ms * 2 : 1000;
+	if (p->retry_ms > PROXY_RETRY_MAX_MS)
+		p->retry_ms = PROXY_RETRY_MAX_MS;
+	p->retry_at = clock_mono_ms() + p->retry_ms;
+	log_info("proxy: retrying the refused sync in %lld ms, as a full sync", (long long)p->retry_ms);
 }
 
 static void gc(struct proxy *p)
@@ -753,16 +778,20 @@ static void *sync_main(void *arg)
 	while (!atomic_load(&p->stop)) {
 		pthread_mutex_lock(&p->mu);
 		while (!p->dirty && !atomic_load(&p->stop)) {
+			/* A refused sync's retry is due: all of it again, with no change. */
+			if (p->retry_at && clock_mono_ms() >= p->retry_at) {
+				p->retry_at = 0;
+				if (!p->dirty)
+					p->dirty_since = now_s(CLOCK_MONOTONIC);
+				p->dirty = p->full = true;
+				break;
+			}
 			/* Idle: old endpoint elements go after 200 ms without changes. */
 			bool pending = p->nft && proxy_nft_gc_pending(p->nft);
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += pending ? 200000000L : 0;
-			ts.tv_sec += pending ? 0 : 1;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			int64_t wait_ms = pending ? 200 : 1000;
+			if (p->retry_at && p->retry_at - clock_mono_ms() < wait_ms)
+				wait_ms = p->retry_at - clock_mono_ms();
+			struct timespec ts = clock_mono_deadline(wait_ms > 0 ? wait_ms : 0);
 			if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && pending &&
 			    !p->dirty) {
 				pthread_mutex_unlock(&p->mu);
@@ -782,7 +811,7 @@ static void *sync_main(void *arg)
 			json_decref(keys);
 			break;
 		}
-		sync_once(p, full ? NULL : keys, since);
+		retry_schedule(p, sync_once(p, full ? NULL : keys, since), full);
 		json_decref(keys);
 		/* Under a steady stream of changes, bound the garbage. */
 		if (p->nft && proxy_nft_gc_pending(p->nft) > 20000)
@@ -996,7 +1025,7 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	}
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
+	clock_cond_init_mono(&p->cv);
 	pthread_mutex_init(&p->hmu, NULL);
 	p->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->npl_seen = json_object();

@@ -324,7 +324,7 @@ check "the same UDP flow reaches the new backend (stale conntrack entry deleted)
 # element: EEXIST); iptables(-nft): a base chain holds the name of its KUBE-SVC chain
 # (CHAIN_USER_ADD fails; iptables-restore refuses the whole input). "accepted" is created
 # after it and must carry traffic from n3 all the same; then the obstacle goes and
-# "refused" is programmed at the next sync.
+# "refused" is programmed by the agent's retry.
 REFUSED_IP=198.19.77.7
 if [ "$MODE" = nftables ]; then
 	block_refused() { ip netns exec svcp-n3 nft add element inet svcplane_proxy service-ips4 "{ $REFUSED_IP . tcp . 80 : drop }"; }
@@ -358,10 +358,12 @@ if wait_for 20 acc3; then ok "a Service created after one the kernel refuses car
 $(tail -n 20 "$T_DIR/agent3.err")"; fi
 expect_fail "the refused Service does not answer on n3" '.' in_pod client-3 curl -sS --max-time 2 "http://$REFUSED_IP/"
 check "n3's kernel takes \"refused\" again" unblock_refused
-# A change of the Service starts a sync that retries it.
-kubectl annotate svc refused svcplane.test/poke=1 >/dev/null
+# Nothing changes in the API: the agent retries the refused sync by itself (1 s, doubling
+# to 30 s, as a full sync; kube-proxy retries a failed sync too).
 ref3() { in_pod client-3 curl1 "http://$REFUSED_IP/" | grep -q '^web-[123] '; }
-check "the refused Service is programmed at a later sync" wait_for 20 ref3
+check "the refused Service is programmed by the agent's retry, with no change to it" wait_for 20 ref3
+retried() { grep -q 'retrying the refused sync' "$T_DIR/agent3.err"; }
+check "n3's agent logged the retry" retried
 kubectl delete svc refused accepted >/dev/null
 
 # SIGKILL and restart n3's agent under load from client-3: no request fails; the new
