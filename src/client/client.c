@@ -466,7 +466,7 @@ void client_interrupt(struct client *cl)
 	for (size_t i = 0; i < cl->nfds; i++)
 		shutdown(cl->fds[i], SHUT_RDWR);
 	pthread_mutex_unlock(&cl->fd_mu);
-	/* And a wait that is on no socket of ours yet (a name lookup) ends too. */
+	/* And the wait between curl's turns ends too (a name lookup itself runs to its end). */
 	curl_multi_wakeup(cl->multi);
 }
 

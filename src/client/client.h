@@ -75,10 +75,12 @@ struct client;
  * Never fails except out of memory (aborts). */
 struct client *client_new(const struct client_config *cfg, long timeout_ms);
 void client_free(struct client *cl);
-/* Makes the client's transfer in flight on another thread fail at once (its sockets are
- * shut down, its wait woken) and every later one fail without connecting: for stopping a thread blocked
- * in a stream. Thread-safe; the client is only good for client_free afterwards. NULL is a
- * no-op. */
+/* Makes the client's transfer in flight on another thread end at once (its sockets are
+ * shut down, its wait woken; a host-name lookup in progress still runs to its end, as
+ * libcurl waits for its resolver) and every later one fail without connecting: for
+ * stopping a thread blocked in a stream. A stream so ended returns 0, as one its stop
+ * flag ended: callers tell the two apart by their own stop state. Thread-safe; the client
+ * is only good for client_free afterwards. NULL is a no-op. */
 void client_interrupt(struct client *cl);
 /* Splits a comma list of server URLs (blanks and trailing slashes dropped) into a heap
  * array of heap strings in *out; returns how many (at least 1: an empty list gives one

@@ -756,8 +756,12 @@ static void retry_schedule(struct proxy *p, int rc, bool full)
 	p->retry_ms = p->retry_ms ? p->retry_ms * 2 : 1000;
 	if (p->retry_ms > PROXY_RETRY_MAX_MS)
 		p->retry_ms = PROXY_RETRY_MAX_MS;
-	p->retry_at = clock_mono_ms() + p->retry_ms;
-	log_info("proxy: retrying the refused sync in %lld ms, as a full sync", (long long)p->retry_ms);
+	/* A retry already due sooner stays (refusals that keep coming must not put it off). */
+	int64_t at = clock_mono_ms() + p->retry_ms;
+	if (!p->retry_at || at < p->retry_at)
+		p->retry_at = at;
+	log_info("proxy: retrying the refused sync in %lld ms, as a full sync",
+		 (long long)(p->retry_at - clock_mono_ms()));
 }
 
 static void gc(struct proxy *p)
@@ -777,27 +781,31 @@ static void *sync_main(void *arg)
 		log_debug("proxy: sync thread nice %d: %s", PROXY_NICE, strerror(errno));
 	while (!atomic_load(&p->stop)) {
 		pthread_mutex_lock(&p->mu);
+		int64_t idle_from = clock_mono_ms();
 		while (!p->dirty && !atomic_load(&p->stop)) {
-			/* A refused sync's retry is due: all of it again, with no change. */
-			if (p->retry_at && clock_mono_ms() >= p->retry_at) {
-				p->retry_at = 0;
-				if (!p->dirty)
-					p->dirty_since = now_s(CLOCK_MONOTONIC);
-				p->dirty = p->full = true;
+			int64_t now = clock_mono_ms();
+			if (p->retry_at && now >= p->retry_at)
 				break;
-			}
 			/* Idle: old endpoint elements go after 200 ms without changes. */
 			bool pending = p->nft && proxy_nft_gc_pending(p->nft);
-			int64_t wait_ms = pending ? 200 : 1000;
-			if (p->retry_at && p->retry_at - clock_mono_ms() < wait_ms)
-				wait_ms = p->retry_at - clock_mono_ms();
+			int64_t wait_ms = pending ? idle_from + 200 - now : 1000;
+			if (p->retry_at && p->retry_at - now < wait_ms)
+				wait_ms = p->retry_at - now;
 			struct timespec ts = clock_mono_deadline(wait_ms > 0 ? wait_ms : 0);
-			if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && pending &&
-			    !p->dirty) {
+			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+			if (pending && !p->dirty && clock_mono_ms() - idle_from >= 200) {
 				pthread_mutex_unlock(&p->mu);
 				gc(p);
 				pthread_mutex_lock(&p->mu);
 			}
+		}
+		/* A refused sync's retry is due: all of it again, with or without a change
+		 * (checked here too, so steady changes cannot put it off). */
+		if (p->retry_at && clock_mono_ms() >= p->retry_at) {
+			p->retry_at = 0;
+			if (!p->dirty)
+				p->dirty_since = now_s(CLOCK_MONOTONIC);
+			p->dirty = p->full = true;
 		}
 		p->dirty = false;
 		bool full = p->full;
@@ -1094,7 +1102,8 @@ int proxy_start(const struct proxy_config *c, struct proxy **out, char *err, siz
 	json_object_clear(p->dirty_keys);
 	pending_clear(p);
 	pthread_mutex_unlock(&p->mu);
-	sync_once(p, NULL, now_s(CLOCK_MONOTONIC));
+	/* Before the sync thread starts: its retry state is still ours to set. */
+	retry_schedule(p, sync_once(p, NULL, now_s(CLOCK_MONOTONIC)), true);
 	atomic_store(&p->synced_once, 1);
 	if (p->first_rc < 0)
 		log_warn("proxy: first sync incomplete: %s", p->first_err);
